@@ -1,0 +1,112 @@
+"""The ``rldebug`` command line: ``demo`` and ``run`` (more subcommands register here)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def _load_config(spec: str):
+    """Load ``path/to/file.py:function`` or ``package.module:function`` and call it."""
+    if ":" not in spec:
+        raise SystemExit(f"--config must look like 'my_configs.py:make_config', got {spec!r}.")
+    where, func_name = spec.rsplit(":", 1)
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise SystemExit(f"--config file {where!r} does not exist.")
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(where)
+    if not hasattr(module, func_name):
+        raise SystemExit(f"{where!r} has no function {func_name!r}.")
+    return getattr(module, func_name)()
+
+
+def _stop_from_args(args) -> dict:
+    stop = {}
+    if args.stop_iters:
+        stop["training_iteration"] = args.stop_iters
+    if args.stop_return is not None:
+        stop["env_runners/episode_return_mean"] = args.stop_return
+    if args.stop_time:
+        stop["time_total_s"] = args.stop_time
+    if not stop:
+        raise SystemExit("Give at least one of --stop-iters, --stop-return, --stop-time.")
+    return stop
+
+
+def _print_where(result) -> None:
+    print(f"\nStopped after {result.iterations} iterations ({result.elapsed_s:.1f} s): "
+          f"{result.stopped_by}.")
+    print(f"Logs:        {result.logdir}")
+    if result.checkpoint:
+        print(f"Checkpoint:  {result.checkpoint}")
+    print(f"TensorBoard: tensorboard --logdir {result.logdir}")
+
+
+def cmd_demo(args) -> int:
+    from rldebug.demo import demo
+
+    result = demo(target=args.target, budget_s=args.budget, logdir=args.logdir,
+                  api_stack=args.stack, seed=args.seed)
+    _print_where(result)
+    reached = "reached" if result.stopped_by.startswith("env_runners") else "did NOT reach"
+    print(f"Mean total return {reached} {args.target} in {result.elapsed_s:.1f} s.")
+    result.algo.stop()
+    return 0 if reached == "reached" else 1
+
+
+def cmd_run(args) -> int:
+    from rldebug.configs import arena_ppo_config
+    from rldebug.run import run
+
+    config = _load_config(args.config) if args.config else arena_ppo_config(api_stack=args.stack)
+    result = run(config, stop=_stop_from_args(args), logdir=args.logdir,
+                 local=not args.keep_remote, checkpoint_at_end=args.checkpoint)
+    _print_where(result)
+    result.algo.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rldebug", description="Debugging and introspection for Ray RLlib 2.60.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="train the tutorial's arena in-process until solved")
+    demo.add_argument("--target", type=float, default=15.0, help="mean total return to reach")
+    demo.add_argument("--budget", type=float, default=900.0, help="seconds of training at most")
+    demo.add_argument("--logdir", default=None)
+    demo.add_argument("--stack", choices=["new", "old"], default="new")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="train any config in-process, writing Tune-style logs")
+    run.add_argument("--config", help="FILE.py:FUNC or MODULE:FUNC returning an AlgorithmConfig "
+                                      "(default: the arena)")
+    run.add_argument("--stack", choices=["new", "old"], default="new",
+                     help="API stack of the default arena config")
+    run.add_argument("--stop-iters", type=int)
+    run.add_argument("--stop-return", type=float)
+    run.add_argument("--stop-time", type=float)
+    run.add_argument("--logdir", default=None)
+    run.add_argument("--checkpoint", action="store_true", help="save a checkpoint at the end")
+    run.add_argument("--keep-remote", action="store_true",
+                     help="keep the config's remote EnvRunners (breakpoints there are not hit)")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

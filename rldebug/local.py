@@ -1,0 +1,148 @@
+"""In-process mode: the replacement for the removed ``ray.init(local_mode=True)``.
+
+``local_mode(config)`` rewrites any RLlib ``AlgorithmConfig`` (both API stacks)
+so that sampling, learning and evaluation all run in the calling process: no
+EnvRunner, Learner, aggregator or evaluation actors. Breakpoints in the env,
+the RLModule/model, the loss and callbacks are then hit in an IDE.
+
+RLlib 2.60 cannot run without Ray itself: building an Algorithm calls
+``ray.put``, which starts a local Ray instance if none runs. ``start_ray``
+starts that instance as lightly as possible (no dashboard, one CPU, no log
+streaming from workers, which a local run does not have).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+
+# Settings that place RLlib work in other processes, and their in-process value.
+_IN_PROCESS_SETTINGS = {
+    "num_env_runners": 0,
+    "num_learners": 0,
+    "num_aggregator_actors_per_learner": 0,
+    "evaluation_num_env_runners": 0,
+    "evaluation_parallel_to_training": False,
+    "num_offline_eval_runners": 0,
+    "offline_evaluation_parallel_to_training": False,
+    "gym_env_vectorize_mode": "sync",
+    "remote_worker_envs": False,
+}
+
+
+class LocalModeWarning(UserWarning):
+    """Something in the config will still run user code outside this process."""
+
+
+@dataclass
+class LocalModeChanges:
+    """What ``local_mode`` changed, and what it could not bring in-process."""
+
+    changed: dict[str, tuple] = field(default_factory=dict)
+    still_remote: list[str] = field(default_factory=list)
+
+
+def _require_config(config):
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    if not isinstance(config, AlgorithmConfig):
+        raise TypeError(
+            "rldebug.local_mode expects an RLlib AlgorithmConfig (for example "
+            "PPOConfig().environment(...) or rldebug.arena_ppo_config()), got "
+            f"{type(config).__name__}: {config!r:.120}. For a built Algorithm pass "
+            "algo.config.copy(copy_frozen=False); for a dict use "
+            "AlgorithmConfig.from_dict(d)."
+        )
+
+
+def _current(config, name):
+    value = getattr(config, name, None)
+    return getattr(value, "value", value)  # gymnasium's VectorizeMode enum -> str
+
+
+def local_mode_changes(config) -> LocalModeChanges:
+    """Report what :func:`local_mode` would change in ``config`` (which stays untouched)."""
+    _require_config(config)
+    report = LocalModeChanges()
+    for name, wanted in _IN_PROCESS_SETTINGS.items():
+        current = _current(config, name)
+        if hasattr(config, name) and current != wanted:
+            report.changed[name] = (current, wanted)
+    if config.is_offline:
+        report.still_remote.append(
+            f"offline input ({config.input_!r}) is read by Ray Data tasks in other "
+            "processes; breakpoints in the reading code are not hit"
+        )
+    if getattr(config, "offline_evaluation_interval", None):
+        report.still_remote.append(
+            "offline evaluation (offline_evaluation_interval) uses Ray Data tasks"
+        )
+    return report
+
+
+def local_mode(config, warn: bool = True):
+    """Return a copy of ``config`` that runs everything in the calling process.
+
+    Sets ``num_env_runners``, ``num_learners``, aggregator actors and
+    evaluation/offline-evaluation runners to 0 (evaluation then runs in the
+    local EnvRunner), vectorised envs to ``sync`` and, on the old stack,
+    ``remote_worker_envs`` to False. Anything that still runs outside the
+    process (offline data read through Ray Data) is reported with a
+    :class:`LocalModeWarning`; :func:`local_mode_changes` lists the changes.
+
+    :param config: any RLlib ``AlgorithmConfig`` (new or old API stack).
+    :param warn: emit the :class:`LocalModeWarning` for what stays remote.
+    :raises TypeError: if ``config`` is not an ``AlgorithmConfig``.
+    """
+    report = local_mode_changes(config)
+    local = config.copy(copy_frozen=False)
+    for name, (_, wanted) in report.changed.items():
+        setattr(local, name, wanted)
+    if warn:
+        for reason in report.still_remote:
+            warnings.warn(f"rldebug.local_mode: {reason}.", LocalModeWarning, stacklevel=2)
+    return local
+
+
+def is_local(config) -> bool:
+    """True when ``config`` creates no EnvRunner, Learner or evaluation actors."""
+    _require_config(config)
+    return not local_mode_changes(config).changed
+
+
+def cpus_needed(config) -> int:
+    """Logical CPUs Ray needs for ``config`` built directly: main process + runners + learners."""
+    _require_config(config)
+    runners = config.num_env_runners * max(1, int(config.num_cpus_per_env_runner or 0))
+    evaluators = config.evaluation_num_env_runners * max(1, int(config.num_cpus_per_env_runner or 0))
+    learners = config.num_learners * max(1, int(getattr(config, "num_cpus_per_learner", 1) or 1)) \
+        if config.num_learners else 0
+    return 1 + runners + evaluators + learners
+
+
+def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kwargs) -> bool:
+    """Start (or connect to) Ray for rldebug; a no-op if Ray is already running.
+
+    Without ``address`` it starts a light local instance: no dashboard,
+    ``num_cpus`` logical CPUs (default 1, enough for a local-mode run), and no
+    usage-stats reporting. Returns True if this call started or connected Ray.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 1):
+        raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}.")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address:
+        ray.init(address=address, **init_kwargs)
+    else:
+        init_kwargs.setdefault("include_dashboard", False)
+        init_kwargs.setdefault("configure_logging", False)
+        ray.init(num_cpus=num_cpus or 1, **init_kwargs)
+    return True
+
+
+__all__ = ["LocalModeChanges", "LocalModeWarning", "cpus_needed", "is_local",
+           "local_mode", "local_mode_changes", "start_ray"]

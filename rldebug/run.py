@@ -1,0 +1,118 @@
+"""``rldebug.run``: train in this process with Tune-style stop criteria and Tune's files.
+
+Tune runs every trial in a separate actor process, where IDE breakpoints are
+never hit. ``run`` is the same loop (``algo.train()`` until a stop criterion)
+in the calling process, writing the files of a Tune trial (result.json,
+progress.csv, params.json, TensorBoard events) so that TensorBoard and the
+other rldebug tools read it like a Tune run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rldebug.local import cpus_needed, local_mode, start_ray
+from rldebug.progress import ProgressTable
+from rldebug.runlog import RunLogger, check_writable
+from rldebug.stopping import StopSpec, Stopper
+
+DEFAULT_ROOT = Path("~/rldebug_results")
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` did: where the files are, why it stopped, the last result."""
+
+    logdir: Path
+    iterations: int
+    stopped_by: str
+    elapsed_s: float
+    last_result: dict
+    checkpoint: Path | None
+    algo: Any  # the trained Algorithm, still running: call algo.stop() when done
+
+
+def _default_logdir(config) -> Path:
+    env = getattr(config.env, "__name__", None) or str(config.env)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    return DEFAULT_ROOT.expanduser() / f"{config.algo_class.__name__}_{env}_{stamp}"
+
+
+def _config_of(config_or_algo):
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    if isinstance(config_or_algo, Algorithm):
+        return config_or_algo.config, config_or_algo
+    if isinstance(config_or_algo, AlgorithmConfig):
+        return config_or_algo, None
+    raise TypeError(
+        "rldebug.run expects an RLlib AlgorithmConfig (e.g. rldebug.arena_ppo_config()) "
+        f"or a built Algorithm, got {type(config_or_algo).__name__}: {config_or_algo!r:.120}."
+    )
+
+
+def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
+        local: bool = True, checkpoint_at_end: bool = False, progress: bool = True,
+        max_iterations: int | None = None) -> RunResult:
+    """Train ``config`` in this process until a stop criterion is met.
+
+    :param config: an ``AlgorithmConfig`` or an already built ``Algorithm``.
+    :param stop: Tune-style criteria, e.g. ``{"training_iteration": 10,
+        "env_runners/episode_return_mean": 15, "time_total_s": 300}`` (stop when
+        any is reached), or a callable ``(iteration, result) -> bool``.
+    :param logdir: where the Tune-style files go (default
+        ``~/rldebug_results/<Algo>_<Env>_<time>``); checked writable before training.
+    :param local: rewrite the config with :func:`rldebug.local_mode` first, so
+        every breakpoint is hit in this process. Set False to keep remote EnvRunners.
+    :param checkpoint_at_end: save ``checkpoint_<iteration>`` in ``logdir`` at the end.
+    :param progress: show the live table (iteration, env steps, returns, time).
+    :param max_iterations: a safety cap when ``stop`` is None (required then).
+    """
+    config, algo = _config_of(config)
+    if stop is None and max_iterations is None:
+        raise ValueError(
+            "rldebug.run needs a way to end: pass stop={'training_iteration': N, ...} "
+            "or max_iterations=N."
+        )
+    if max_iterations is not None and (not isinstance(max_iterations, int) or max_iterations < 1):
+        raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}.")
+    stopper = Stopper(stop)
+    logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
+
+    if algo is None:
+        if local:
+            config = local_mode(config)
+        start_ray(num_cpus=cpus_needed(config))
+        algo = config.build_algo()
+    logger = RunLogger(logdir, config=config.to_dict())
+    table = ProgressTable(enabled=progress)
+    started = time.time()
+    stopped_by = ""
+    result: dict = {}
+    try:
+        with table:
+            while not stopped_by:
+                result = algo.train()
+                logger.log(result)
+                table.add(result)
+                iteration = result.get("training_iteration", 0)
+                stopped_by = stopper.check(result) or ""
+                if not stopped_by and max_iterations and iteration >= max_iterations:
+                    stopped_by = f"max_iterations = {max_iterations}"
+    finally:
+        logger.close()
+    checkpoint = None
+    if checkpoint_at_end:
+        checkpoint = logdir / f"checkpoint_{result.get('training_iteration', 0):06d}"
+        algo.save_to_path(str(checkpoint))
+    return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
+                     stopped_by=stopped_by, elapsed_s=time.time() - started,
+                     last_result=result, checkpoint=checkpoint, algo=algo)
+
+
+__all__ = ["RunResult", "run"]

@@ -1,0 +1,130 @@
+"""Write a training run to disk in the layout of a Ray Tune trial.
+
+``result.json`` (one JSON result per line), ``progress.csv`` (flattened keys),
+``params.json`` (the config) and TensorBoard event files whose scalar tags carry
+Tune's ``ray/tune/`` prefix. TensorBoard, ``rldebug doctor`` and Tune's own
+``ExperimentAnalysis`` read an rldebug run like any Tune trial.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import numbers
+from pathlib import Path
+from typing import Any
+
+RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.csv"
+PARAMS_FILE = "params.json"
+TB_PREFIX = "ray/tune/"
+# Keys Tune also keeps out of TensorBoard: they are not training curves.
+_NOT_SCALARS = {"config", "pid", "timestamp", "time_total_s", "training_iteration"}
+
+
+def flatten(result: dict, prefix: str = "", delimiter: str = "/") -> dict[str, Any]:
+    """Flatten nested dicts into ``a/b/c`` keys, as Tune's loggers do."""
+    flat: dict[str, Any] = {}
+    for key, value in result.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + delimiter, delimiter))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _jsonable(value):
+    """Fallback for json.dump: numpy scalars/arrays and anything else as text."""
+    if hasattr(value, "item") and getattr(value, "size", 2) == 1:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return repr(value)
+
+
+def check_writable(logdir: str | Path) -> Path:
+    """Create ``logdir`` and prove it is writable, before any training starts."""
+    path = Path(logdir).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".rldebug_write_check"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(
+            f"Cannot write to log directory {str(path)!r}: {err.strerror or err}. "
+            "Pass logdir= a directory you can write to (it is created if missing)."
+        ) from err
+    return path.resolve()
+
+
+class RunLogger:
+    """Append each result to result.json, progress.csv and TensorBoard under ``logdir``.
+
+    Every file is flushed after each result, so a killed run keeps everything
+    up to its last iteration.
+    """
+
+    def __init__(self, logdir: str | Path, config: dict | None = None):
+        from tensorboardX import SummaryWriter
+
+        self.logdir = check_writable(logdir)
+        if config is not None:
+            with open(self.logdir / PARAMS_FILE, "w") as f:
+                json.dump(config, f, indent=2, sort_keys=True, default=_jsonable)
+        self._json = open(self.logdir / RESULT_FILE, "a")
+        self._csv_path = self.logdir / PROGRESS_FILE
+        self._csv_fields: list[str] = []
+        self._tb = SummaryWriter(str(self.logdir), flush_secs=30)
+
+    def log(self, result: dict) -> None:
+        """Write one training result (the dict ``algo.train()`` returned)."""
+        result = {k: v for k, v in result.items() if k != "config"}
+        json.dump(result, self._json, default=_jsonable)
+        self._json.write("\n")
+        self._json.flush()
+        flat = flatten(result)
+        self._write_csv(flat)
+        self._write_tensorboard(flat, result)
+
+    def add_text(self, tag: str, text: str, step: int) -> None:
+        """Write a text entry (shown in TensorBoard's Text tab)."""
+        self._tb.add_text(tag, text, global_step=step)
+        self._tb.flush()
+
+    def close(self) -> None:
+        self._json.close()
+        self._tb.close()
+
+    def _write_csv(self, flat: dict) -> None:
+        row = {k: v for k, v in flat.items() if not isinstance(v, (list, dict))}
+        new_fields = [k for k in row if k not in self._csv_fields]
+        if new_fields:
+            # A key that appears later (e.g. the first finished episode) widens
+            # the header: rewrite the file rather than drop the column.
+            old_rows = []
+            if self._csv_fields and self._csv_path.exists():
+                with open(self._csv_path, newline="") as f:
+                    old_rows = list(csv.DictReader(f))
+            self._csv_fields += new_fields
+            with open(self._csv_path, "w", newline="") as f:
+                writer = csv.DictWriter(f, self._csv_fields)
+                writer.writeheader()
+                writer.writerows(old_rows)
+        with open(self._csv_path, "a", newline="") as f:
+            csv.DictWriter(f, self._csv_fields).writerow(row)
+
+    def _write_tensorboard(self, flat: dict, result: dict) -> None:
+        step = result.get("timesteps_total") or result.get("training_iteration", 0)
+        for key, value in flat.items():
+            if key.split("/")[0] in _NOT_SCALARS or isinstance(value, bool):
+                continue
+            if isinstance(value, numbers.Number) and math.isfinite(float(value)):
+                self._tb.add_scalar(TB_PREFIX + key, float(value), global_step=step)
+        self._tb.flush()
+
+
+__all__ = ["PARAMS_FILE", "PROGRESS_FILE", "RESULT_FILE", "RunLogger", "TB_PREFIX",
+           "check_writable", "flatten"]
