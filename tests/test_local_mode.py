@@ -1,0 +1,80 @@
+"""rldebug.local_mode runs RLlib training, evaluation and callbacks in the test's process."""
+
+import os
+
+import pytest
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+from rldebug import is_local, local_mode, local_mode_changes
+from tiny import tiny_arena_config
+
+PIDS_SEEN = []
+
+
+class RecordPid(RLlibCallback):
+    """Appends the pid of whatever process steps the env (only visible here if it is us)."""
+
+    def on_episode_step(self, **kwargs):
+        PIDS_SEEN.append(os.getpid())
+
+
+def remote_config(api_stack):
+    config = tiny_arena_config(api_stack, num_env_runners=2)
+    config.learners(num_learners=1)
+    config.evaluation(evaluation_num_env_runners=1, evaluation_interval=1,
+                      evaluation_duration=1)
+    return config
+
+
+def test_rejects_anything_but_an_algorithm_config():
+    with pytest.raises(TypeError, match="expects an RLlib AlgorithmConfig"):
+        local_mode({"env": "CartPole-v1"})
+
+
+def test_rewrites_every_remote_setting_and_leaves_the_original(api_stack):
+    config = remote_config(api_stack)
+    local = local_mode(config)
+    assert (local.num_env_runners, local.num_learners, local.evaluation_num_env_runners) == (0, 0, 0)
+    assert (config.num_env_runners, config.num_learners) == (2, 1)
+    assert local_mode_changes(config).changed["num_env_runners"] == (2, 0)
+    assert is_local(local) and not is_local(config)
+
+
+def test_offline_input_is_reported_as_still_remote():
+    config = tiny_arena_config()
+    config.offline_data(input_="/tmp/some_offline_data")
+    with pytest.warns(UserWarning, match="Ray Data"):
+        local_mode(config)
+
+
+def test_training_and_evaluation_run_in_this_process(api_stack):
+    config = local_mode(remote_config(api_stack).callbacks(RecordPid))
+    PIDS_SEEN.clear()
+    algo = config.build_algo()
+    try:
+        result = algo.train()
+        assert algo.env_runner_group.num_remote_env_runners() == 0
+        assert "evaluation" in result
+        if api_stack == "new":
+            assert algo.learner_group.is_local
+            assert algo.learner_group._learner.module["pol1"] is not None
+        else:
+            assert algo.get_policy("pol1").model is not None
+    finally:
+        algo.stop()
+    # Every env step of training and evaluation ran here (the callback saw our pid).
+    assert PIDS_SEEN and set(PIDS_SEEN) == {os.getpid()}
+
+
+def test_negative_control_remote_runner_steps_elsewhere():
+    config = tiny_arena_config(num_env_runners=1).callbacks(RecordPid)
+    PIDS_SEEN.clear()
+    algo = config.build_algo()
+    try:
+        algo.train()
+        remote_pids = algo.env_runner_group.foreach_env_runner(
+            lambda runner: os.getpid(), local_env_runner=False)
+    finally:
+        algo.stop()
+    assert PIDS_SEEN == []  # the callback ran in the remote actor, not in this process
+    assert remote_pids and os.getpid() not in remote_pids

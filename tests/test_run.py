@@ -1,0 +1,113 @@
+"""rldebug.run: stop criteria, the Tune-style files it writes, and the CLI."""
+
+import csv
+import json
+import os
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rldebug import run
+from rldebug.cli import main
+from rldebug.runlog import RunLogger
+from tiny import tiny_arena_config
+
+
+def scalars(logdir):
+    events = EventAccumulator(str(logdir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_stops_at_training_iteration_and_writes_tune_files(tmp_path, api_stack):
+    result = run(tiny_arena_config(api_stack), stop={"training_iteration": 2},
+                 logdir=tmp_path, progress=False)
+    result.algo.stop()
+    assert result.iterations == 2 and "training_iteration" in result.stopped_by
+    lines = (tmp_path / "result.json").read_text().splitlines()
+    assert [json.loads(line)["training_iteration"] for line in lines] == [1, 2]
+    with open(tmp_path / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["training_iteration"] for r in rows] == ["1", "2"]
+    assert json.loads((tmp_path / "params.json").read_text())["train_batch_size"] == 200
+    tags = scalars(tmp_path)
+    return_tag = "ray/tune/env_runners/episode_return_mean"
+    steps_tag = ("ray/tune/env_runners/num_env_steps_sampled" if api_stack == "new"
+                 else "ray/tune/num_env_steps_sampled")
+    assert len(tags[return_tag]) == 2 and len(tags[steps_tag]) == 2
+    assert tags[return_tag][-1] == pytest.approx(
+        json.loads(lines[-1])["env_runners"]["episode_return_mean"], rel=1e-5)
+
+
+def test_stops_on_a_result_metric(tmp_path):
+    result = run(tiny_arena_config(), stop={"env_runners/episode_return_mean": -1e9,
+                                            "training_iteration": 10},
+                 logdir=tmp_path, progress=False)
+    result.algo.stop()
+    assert result.stopped_by.startswith("env_runners/episode_return_mean")
+    assert result.iterations < 10
+
+
+def test_stops_on_time_and_on_a_function(tmp_path):
+    by_time = run(tiny_arena_config(), stop={"time_total_s": 1e-6}, logdir=tmp_path / "t",
+                  progress=False)
+    by_time.algo.stop()
+    assert by_time.iterations == 1 and "time_total_s" in by_time.stopped_by
+    by_fn = run(tiny_arena_config(), stop=lambda it, result: it >= 2, logdir=tmp_path / "f",
+                progress=False)
+    by_fn.algo.stop()
+    assert by_fn.iterations == 2
+
+
+def test_checkpoint_at_end(tmp_path):
+    result = run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path,
+                 progress=False, checkpoint_at_end=True)
+    result.algo.stop()
+    assert result.checkpoint == tmp_path / "checkpoint_000001"
+    assert (result.checkpoint / "learner_group" / "learner" / "rl_module" / "pol1").is_dir()
+
+
+def test_a_misspelt_stop_metric_raises_with_suggestions(tmp_path):
+    with pytest.raises(KeyError, match="episode_return_mean"):
+        run(tiny_arena_config(), stop={"env_runners/episode_retrun_mean": 1},
+            logdir=tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("stop, error, match", [
+    ({"training_iteration": "10"}, TypeError, "must be a number"),
+    (["training_iteration"], TypeError, "must be a dict"),
+    (None, ValueError, "needs a way to end"),
+])
+def test_bad_stop_is_rejected_before_training(tmp_path, stop, error, match):
+    with pytest.raises(error, match=match):
+        run(tiny_arena_config(), stop=stop, logdir=tmp_path, progress=False)
+
+
+def test_unwritable_logdir_fails_before_training(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ValueError, match="Cannot write to log directory"):
+        run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=blocker / "run")
+
+
+def test_not_a_config_is_a_type_error():
+    with pytest.raises(TypeError, match="AlgorithmConfig"):
+        run("PPO", stop={"training_iteration": 1})
+
+
+def test_progress_csv_widens_when_a_key_appears_later(tmp_path):
+    logger = RunLogger(tmp_path)
+    logger.log({"training_iteration": 1, "a": 1.0})
+    logger.log({"training_iteration": 2, "a": 2.0, "env_runners": {"ret": 5.0}})
+    logger.close()
+    with open(tmp_path / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["env_runners/ret"] == "" and rows[1]["env_runners/ret"] == "5.0"
+    assert [r["a"] for r in rows] == ["1.0", "2.0"]
+
+
+def test_cli_run_writes_a_run_directory(tmp_path, capsys):
+    assert main(["run", "--stop-iters", "1", "--logdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"tensorboard --logdir {tmp_path}" in out
+    assert os.path.getsize(tmp_path / "result.json") > 0
