@@ -15,6 +15,8 @@ import numbers
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
@@ -42,6 +44,12 @@ def _jsonable(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     return repr(value)
+
+
+def _is_number_list(value) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(v, numbers.Number) and not isinstance(v, bool)
+                    and math.isfinite(float(v)) for v in value))
 
 
 def check_writable(logdir: str | Path) -> Path:
@@ -123,6 +131,10 @@ class RunLogger:
                 continue
             if isinstance(value, numbers.Number) and math.isfinite(float(value)):
                 self._tb.add_scalar(TB_PREFIX + key, float(value), global_step=step)
+            elif _is_number_list(value):
+                # Lists of numbers (RLlib's hist_stats, item_series) become histograms.
+                self._tb.add_histogram(TB_PREFIX + key, np.asarray(value, dtype=float),
+                                       global_step=step)
         self._tb.flush()
 
 

@@ -1,0 +1,46 @@
+"""Add rldebug callbacks to a config without replacing the user's own."""
+
+from __future__ import annotations
+
+
+def _as_list(callbacks_class) -> list:
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    if callbacks_class is None or callbacks_class is RLlibCallback:
+        return []
+    return list(callbacks_class) if isinstance(callbacks_class, (list, tuple)) else [callbacks_class]
+
+
+def add_callbacks(config, *callback_classes):
+    """Return a copy of ``config`` whose callbacks are the user's, then ``callback_classes``.
+
+    The new API stack takes a list of callback classes; the old stack takes one
+    class, so there they are combined with RLlib's ``make_multi_callbacks``.
+
+    :param config: an RLlib ``AlgorithmConfig`` (either API stack).
+    :param callback_classes: ``RLlibCallback`` subclasses (not instances).
+    """
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    if not isinstance(config, AlgorithmConfig):
+        raise TypeError(f"add_callbacks expects an RLlib AlgorithmConfig, got "
+                        f"{type(config).__name__}.")
+    for cls in callback_classes:
+        if not (isinstance(cls, type) and issubclass(cls, RLlibCallback)):
+            raise TypeError(
+                f"add_callbacks takes RLlibCallback subclasses (the class, not an "
+                f"instance), got {cls!r}."
+            )
+    combined = _as_list(config.callbacks_class) + list(callback_classes)
+    new = config.copy(copy_frozen=False)
+    if config.enable_env_runner_and_connector_v2:
+        new.callbacks(combined)
+    else:
+        from ray.rllib.algorithms.callbacks import make_multi_callbacks
+
+        new.callbacks(combined[0] if len(combined) == 1 else make_multi_callbacks(combined))
+    return new
+
+
+__all__ = ["add_callbacks"]
