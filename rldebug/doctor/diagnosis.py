@@ -1,0 +1,170 @@
+"""Run the rules over result streams: :class:`Doctor` (one run, streaming) and :func:`diagnose`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from rldebug.doctor.findings import Finding, worst_severity
+from rldebug.doctor.metrics import extract
+from rldebug.doctor.reading import TrialData, read_experiment
+from rldebug.doctor.rules import DEFAULT_RULES, Rule
+from rldebug.doctor.thresholds import Thresholds
+
+EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _check_thresholds(thresholds: Any) -> Thresholds:
+    if thresholds is None:
+        return Thresholds()
+    if not isinstance(thresholds, Thresholds):
+        raise TypeError(
+            "thresholds must be an rldebug.doctor.Thresholds (e.g. Thresholds(kl_target=0.02)) "
+            f"or None for the defaults, got {type(thresholds).__name__}: {thresholds!r:.100}.")
+    return thresholds
+
+
+class Doctor:
+    """Follows one run: feed it each result as it arrives, get the new findings.
+
+    :param thresholds: the rules' thresholds (default :class:`Thresholds`).
+    :param config: the run's config dict (``algo.config.to_dict()`` or
+        ``params.json``); supplies ``kl_target`` and ``vf_clip_param``.
+    :param trial: a name put on every finding.
+    :param rules: rule classes to run (default: all of :data:`DEFAULT_RULES`).
+    """
+
+    def __init__(self, thresholds: Thresholds | None = None,
+                 config: Mapping[str, Any] | None = None, trial: str | None = None,
+                 rules: Sequence[type[Rule]] = DEFAULT_RULES):
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(f"config must be a dict (e.g. algo.config.to_dict()) or None, "
+                            f"got {type(config).__name__}.")
+        self.thresholds = _check_thresholds(thresholds).with_config(config)
+        self.trial = trial
+        self.rules = [rule(self.thresholds) for rule in rules]
+        self.findings: list[Finding] = []
+        self.iterations = 0
+        self.stack: str | None = None
+
+    def feed(self, result: Mapping[str, Any]) -> list[Finding]:
+        """Analyse one result dict (``algo.train()``'s return value); return new findings."""
+        metrics = extract(result)
+        self.iterations += 1
+        self.stack = metrics.stack
+        new: list[Finding] = []
+        for rule in self.rules:
+            found = rule.observe(metrics, self.findings)
+            if found:
+                for finding in found:
+                    finding.trial = self.trial
+                self.findings.extend(found)
+                new.extend(found)
+        return new
+
+
+@dataclass
+class TrialDiagnosis:
+    """The doctor's verdict on one trial.
+
+    :param name: trial name (directory name, or ``"results"`` for in-memory results).
+    :param path: the trial directory (None for in-memory results).
+    :param iterations: how many results were analysed.
+    :param stack: ``"new"`` or ``"old"`` RLlib API stack (None without results).
+    :param findings: what the rules found, in the order they were found.
+    :param notes: reading problems (truncated last line, skipped rows, ...).
+    """
+
+    name: str
+    path: str | None
+    iterations: int
+    stack: str | None
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return self.iterations > 0
+
+    @property
+    def worst(self) -> str | None:
+        return worst_severity(self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "iterations": self.iterations,
+                "stack": self.stack, "usable": self.usable, "worst": self.worst,
+                "notes": list(self.notes), "findings": [f.to_dict() for f in self.findings]}
+
+
+@dataclass
+class Diagnosis:
+    """The doctor's verdict on a run or an experiment: one :class:`TrialDiagnosis` per trial."""
+
+    trials: list[TrialDiagnosis]
+    source: str | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        """All trials' findings (each carries its ``trial`` name)."""
+        return [f for trial in self.trials for f in trial.findings]
+
+    @property
+    def exit_code(self) -> int:
+        """2 when no trial was readable, 1 when any error-severity finding exists, else 0."""
+        if not any(trial.usable for trial in self.trials):
+            return EXIT_UNUSABLE
+        return EXIT_ERROR if worst_severity(self.findings) == "error" else EXIT_HEALTHY
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "exit_code": self.exit_code,
+                "trials": [t.to_dict() for t in self.trials]}
+
+
+def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> TrialDiagnosis:
+    """Run every rule over one trial read from disk."""
+    doctor = Doctor(thresholds, config=trial.config, trial=trial.name)
+    notes = list(trial.notes)
+    for number, result in enumerate(trial.results, 1):
+        try:
+            doctor.feed(result)
+        except ValueError as err:
+            notes.append(f"result {number} skipped: {err}")
+    return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,
+                          stack=doctor.stack, findings=doctor.findings, notes=notes)
+
+
+def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
+             thresholds: Thresholds | None = None,
+             config: Mapping[str, Any] | None = None) -> Diagnosis:
+    """Diagnose a finished run, an experiment, or a list of result dicts.
+
+    :param results_or_path: a Tune experiment directory, one trial directory, an
+        ``rldebug run`` logdir (or its ``result.json``), or an iterable of result
+        dicts (what ``algo.train()`` returned, in order).
+    :param thresholds: the rules' thresholds (default :class:`Thresholds`).
+    :param config: for in-memory results, the run's config dict (``kl_target``,
+        ``vf_clip_param``); on disk it comes from ``params.json``.
+    :returns: a :class:`Diagnosis`; ``.findings`` lists every finding,
+        ``.exit_code`` is what ``rldebug doctor`` exits with.
+    :raises UnusableInputError: if the path holds no run.
+    """
+    thresholds = _check_thresholds(thresholds)
+    if isinstance(results_or_path, (str, Path)):
+        trials = [diagnose_trial(t, thresholds) for t in read_experiment(results_or_path)]
+        return Diagnosis(trials=trials, source=str(results_or_path))
+    if isinstance(results_or_path, Mapping) or not isinstance(results_or_path, Iterable):
+        raise TypeError(
+            "diagnose expects a path to a run/experiment or a list of result dicts (one per "
+            f"iteration), got {type(results_or_path).__name__}: {results_or_path!r:.100}. "
+            "For a single result, pass [result].")
+    doctor = Doctor(thresholds, config=config, trial="results")
+    for result in results_or_path:
+        doctor.feed(result)
+    return Diagnosis(trials=[TrialDiagnosis(name="results", path=None,
+                                            iterations=doctor.iterations, stack=doctor.stack,
+                                            findings=doctor.findings)])
+
+
+__all__ = ["Diagnosis", "Doctor", "EXIT_ERROR", "EXIT_HEALTHY", "EXIT_UNUSABLE",
+           "TrialDiagnosis", "diagnose", "diagnose_trial"]

@@ -1,0 +1,75 @@
+"""The doctor's records: one :class:`Finding` per problem, with its evidence and fix."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+SEVERITIES = ("info", "warning", "error")
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+@dataclass
+class Finding:
+    """A problem seen in a training run.
+
+    :param rule_id: which rule fired, e.g. ``"entropy_collapse"``.
+    :param severity: ``"info"`` (worth knowing), ``"warning"`` (suspicious) or
+        ``"error"`` (training is broken; ``rldebug doctor`` exits with 1).
+    :param message: what was seen, with the numbers.
+    :param fix: what to change, concretely.
+    :param began_at_iteration: the training iteration where the problem began
+        (the first iteration of the streak that triggered the rule).
+    :param module: the RLModule/policy or agent id it concerns; None for the whole run.
+    :param evidence: the numbers behind the finding (plain floats, ints, strings).
+    :param trial: name of the trial (set when reading an experiment).
+    """
+
+    rule_id: str
+    severity: str
+    message: str
+    fix: str
+    began_at_iteration: int
+    module: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    trial: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(
+                f"Finding severity must be one of {SEVERITIES}, got {self.severity!r} "
+                f"(rule {self.rule_id!r})."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict, JSON-safe: non-finite numbers become the strings "nan"/"inf"/"-inf"."""
+        data = asdict(self)
+        data["evidence"] = {k: _json_safe(v) for k, v in self.evidence.items()}
+        return data
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def severity_rank(severity: str) -> int:
+    """0 for info, 1 for warning, 2 for error."""
+    try:
+        return _RANK[severity]
+    except KeyError:
+        raise ValueError(f"Unknown severity {severity!r}; use one of {SEVERITIES}.") from None
+
+
+def worst_severity(findings: Iterable[Finding]) -> str | None:
+    """The most severe severity among ``findings`` (None when there are none)."""
+    worst = None
+    for finding in findings:
+        if worst is None or _RANK[finding.severity] > _RANK[worst]:
+            worst = finding.severity
+    return worst
+
+
+__all__ = ["SEVERITIES", "Finding", "severity_rank", "worst_severity"]

@@ -1,0 +1,226 @@
+"""Read finished runs from disk: a Tune experiment, one Tune trial, or an ``rldebug run`` dir.
+
+Only plain text is read: ``result.json`` (one JSON result per line; the
+authority, since Tune's ``progress.csv`` drops keys that first appear after
+the first iteration), ``progress.csv`` when there is no usable ``result.json``,
+and ``params.json`` for the config. Pickles (``params.pkl``, ``tuner.pkl``,
+checkpoints) are never opened.
+
+A run that is still writing, or was killed, can end in a truncated line: it is
+skipped and named in the trial's ``notes``, as is any other unreadable line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rldebug.doctor.metrics import unflatten
+
+RESULT_FILE = "result.json"
+PROGRESS_FILE = "progress.csv"
+PARAMS_FILE = "params.json"
+# Tune writes the whole config into every result.json line, after the metrics
+# (json.dump's default separators). Parsing the line only up to it is 2-3x faster;
+# a cut that is not at the top level leaves unbalanced braces and fails, and the
+# full line is parsed instead.
+_CONFIG_CUT = ', "config": {'
+
+
+class UnusableInputError(ValueError):
+    """The path holds nothing the doctor can read (``rldebug doctor`` exits with 2)."""
+
+
+@dataclass
+class TrialData:
+    """One trial's results as read from disk.
+
+    :param name: the trial directory's name.
+    :param path: the trial directory.
+    :param results: result dicts in file order (nested, as ``algo.train()`` returns).
+    :param config: the trial's config from ``params.json`` (None if absent/unreadable).
+    :param source: the file the results came from (``result.json``/``progress.csv``), or "".
+    :param notes: what was skipped or odd while reading (truncated last line, ...).
+    """
+
+    name: str
+    path: Path
+    results: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _is_trial(path: Path) -> bool:
+    return (path / RESULT_FILE).is_file() or (path / PROGRESS_FILE).is_file()
+
+
+def find_trial_dirs(path: str | Path) -> list[Path]:
+    """Trial directories under ``path``: itself, its children, or its grandchildren.
+
+    :param path: a trial/run directory, its ``result.json``/``progress.csv``, a Tune
+        experiment directory (trials one level down) or a storage root (two levels).
+    :raises UnusableInputError: if the path is missing or holds no trial.
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"Pass a path (str or pathlib.Path) to a run or experiment directory, "
+                        f"got {type(path).__name__}: {path!r:.100}.")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise UnusableInputError(
+            f"{str(path)!r} does not exist. Pass a Tune experiment directory "
+            "(~/ray_results/<experiment>), one trial directory, or an `rldebug run` logdir.")
+    if path.is_file():
+        if path.name in (RESULT_FILE, PROGRESS_FILE):
+            return [path.parent]
+        raise UnusableInputError(
+            f"{str(path)!r} is a file, but the doctor reads {RESULT_FILE} or {PROGRESS_FILE} "
+            "(or a directory holding them).")
+    if _is_trial(path):
+        return [path]
+    for pattern in ("*", "*/*"):
+        trials = sorted(p for p in path.glob(pattern) if p.is_dir() and _is_trial(p))
+        if trials:
+            return trials
+    raise UnusableInputError(
+        f"No {RESULT_FILE} or {PROGRESS_FILE} in {str(path)!r} or the two directory levels "
+        "below it. Pass a Tune experiment directory, one trial directory, or an "
+        "`rldebug run` logdir.")
+
+
+def _parse_line(line: str) -> dict[str, Any]:
+    cut = line.find(_CONFIG_CUT)
+    if cut > 0:
+        try:
+            result = json.loads(line[:cut] + "}")
+        except ValueError:
+            result = None
+        if isinstance(result, dict) and "training_iteration" in result:
+            return result
+    result = json.loads(line)
+    if not isinstance(result, dict):
+        raise ValueError(f"a JSON {type(result).__name__}, not an object")
+    return result
+
+
+def read_result_json(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+    """Results from a ``result.json``; unreadable lines are skipped and noted in ``notes``."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    lines = text.split("\n")
+    ends_cleanly = text.endswith("\n")
+    results = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            results.append(_parse_line(line))
+        except ValueError as err:
+            if number == len(lines) and not ends_cleanly:
+                notes.append(f"{path.name}: the last line ({number}) is truncated "
+                             f"({len(line)} characters, no newline) and was skipped; the run "
+                             "was still writing or was killed.")
+            else:
+                notes.append(f"{path.name}: line {number} is not a JSON result ({err}); "
+                             "skipped.")
+    return results
+
+
+def _csv_value(text: str) -> Any:
+    if text == "":
+        return None
+    try:
+        return float(text)  # also "nan", "inf", "-inf"
+    except ValueError:
+        return text
+
+
+def read_progress_csv(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+    """Results from a ``progress.csv`` (keys flattened with ``/``), nested again."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        return []
+    header, body = rows[0], rows[1:]
+    if body and not text.endswith("\n"):
+        notes.append(f"{path.name}: the last row is truncated (no newline) and was skipped.")
+        body = body[:-1]
+    results = []
+    for number, row in enumerate(body, 2):
+        if len(row) != len(header):
+            notes.append(f"{path.name}: row {number} has {len(row)} fields, the header "
+                         f"{len(header)}; skipped.")
+            continue
+        flat = {k: _csv_value(v) for k, v in zip(header, row) if v != ""}
+        if isinstance(flat.get("training_iteration"), float) and \
+                math.isfinite(flat["training_iteration"]):
+            results.append(unflatten(flat))
+        else:
+            notes.append(f"{path.name}: row {number} has no training_iteration; skipped.")
+    return results
+
+
+def _read_params(path: Path, notes: list[str]) -> dict[str, Any] | None:
+    params = path / PARAMS_FILE
+    if not params.is_file():
+        return None
+    try:
+        with open(params, encoding="utf-8") as f:
+            config = json.load(f)
+    except (ValueError, OSError) as err:
+        notes.append(f"{PARAMS_FILE} is unreadable ({err}); RLlib's defaults are assumed.")
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _config_from_first_line(path: Path) -> dict[str, Any] | None:
+    """Tune's result lines carry the config: a stand-in when params.json is missing."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    try:
+        config = json.loads(first).get("config")
+    except (ValueError, AttributeError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def read_trial(path: str | Path) -> TrialData:
+    """Read one trial (or ``rldebug run``) directory.
+
+    :param path: a directory holding ``result.json`` and/or ``progress.csv``.
+    :returns: a :class:`TrialData`; ``results`` is empty when nothing was readable
+        (``notes`` says why).
+    """
+    path = Path(path)
+    trial = TrialData(name=path.name, path=path)
+    trial.config = _read_params(path, trial.notes)
+    for name, reader in ((RESULT_FILE, read_result_json), (PROGRESS_FILE, read_progress_csv)):
+        file = path / name
+        if not file.is_file():
+            continue
+        try:
+            trial.results = reader(file, trial.notes)
+        except OSError as err:
+            trial.notes.append(f"{name} cannot be read: {err}.")
+        if trial.results:
+            trial.source = name
+            if trial.config is None and name == RESULT_FILE:
+                trial.config = _config_from_first_line(file)
+            break
+        trial.notes.append(f"{name} holds no readable result.")
+    return trial
+
+
+def read_experiment(path: str | Path) -> list[TrialData]:
+    """Every trial under ``path`` (see :func:`find_trial_dirs`), read with :func:`read_trial`."""
+    return [read_trial(p) for p in find_trial_dirs(path)]
+
+
+__all__ = ["PARAMS_FILE", "PROGRESS_FILE", "RESULT_FILE", "TrialData", "UnusableInputError",
+           "find_trial_dirs", "read_experiment", "read_progress_csv", "read_result_json",
+           "read_trial"]

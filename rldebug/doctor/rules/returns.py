@@ -1,0 +1,209 @@
+"""Rules on returns and episodes: stuck agents, flat returns, lagging modules, time limits."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rldebug.doctor.findings import Finding
+from rldebug.doctor.metrics import IterationMetrics
+from rldebug.doctor.rules.base import Rule, Streak, Streaks, finite, fmt
+
+
+class RewardStuck(Rule):
+    """An agent's mean return sits at its lowest value, at or below 0.
+
+    The agent never gets the positive reward that would teach it anything
+    (e.g. a reward only reachable by an unlikely action sequence).
+    Per agent on the new stack, per policy on the old one.
+    """
+
+    rule_id = "reward_stuck"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._lowest: dict[str, float] = {}
+        self._stuck = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        returns = metrics.agent_returns or metrics.module_returns
+        new: list[Finding] = []
+        for agent, value in returns.items():
+            if not finite(value):
+                continue
+            lowest = self._lowest[agent] = min(value, self._lowest.get(agent, value))
+            tolerance = 1e-6 + 1e-3 * abs(lowest)
+            streak = self._stuck[agent]
+            length = streak.update(value <= 0 and value <= lowest + tolerance,
+                                   metrics.iteration)
+            if length < self.thresholds.stuck_patience:
+                continue
+            best = metrics.module_return_max.get(agent)
+            new += self._once(
+                agent, "warning", began_at_iteration=streak.start,
+                evidence={"mean_return": value, "lowest_mean_return": lowest,
+                          "iterations": length, "best_episode_return": best},
+                message=(f"Mean return of {agent!r} has sat at its minimum {fmt(lowest)} for "
+                         f"{length} iterations: it never gets a positive reward, so it has "
+                         "nothing to learn from."),
+                fix=("Check that the positive reward is reachable (rldebug.check_env, or step "
+                     "the env by hand); make it denser (reward shaping) or raise exploration "
+                     "(entropy_coeff=0.01); in competitive games check the opponent is not "
+                     "simply unbeatable."),
+            )
+        return new
+
+
+class ReturnNotImproving(Rule):
+    """After ``min_iterations``, the recent mean return is flat or below the
+    random-policy baseline (measured, or the first iterations' mean)."""
+
+    rule_id = "return_not_improving"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._returns: list[float] = []
+        self._spreads: list[float] = []
+        self._first_iteration: int | None = None
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        if self._first_iteration is None:
+            self._first_iteration = metrics.iteration
+        if not finite(metrics.return_mean):
+            return []
+        self._returns.append(metrics.return_mean)
+        if finite(metrics.return_min) and finite(metrics.return_max):
+            self._spreads.append(metrics.return_max - metrics.return_min)
+        if len(self._returns) < max(t.min_iterations, t.baseline_iterations + t.window):
+            return []
+        early = self._returns[:t.baseline_iterations]
+        baseline = t.random_baseline if t.random_baseline is not None else sum(early) / len(early)
+        recent = sum(self._returns[-t.window:]) / t.window
+        scale = max(self._spreads[:t.baseline_iterations] or
+                    [max(self._returns) - min(self._returns)]) or 1.0
+        change = recent - baseline
+        evidence = {"recent_mean_return": recent, "baseline": baseline,
+                    "baseline_source": ("random_baseline" if t.random_baseline is not None
+                                        else f"mean of the first {len(early)} iterations"),
+                    "return_scale": scale, "iterations": len(self._returns)}
+        if change < -t.flat_tolerance * scale:
+            return self._once(
+                None, "warning", began_at_iteration=metrics.iteration - t.window + 1,
+                evidence=evidence,
+                message=(f"Mean return of the last {t.window} iterations ({fmt(recent)}) is "
+                         f"below the random-policy baseline {fmt(baseline)}: training made "
+                         "the policy worse than acting at random."),
+                fix=("Look for kl_blowup/entropy_collapse findings (lr too high); check the "
+                     "reward sign and scale; compare with a run at a 10x lower lr."),
+            )
+        if change < t.flat_tolerance * scale:
+            return self._once(
+                None, "warning", began_at_iteration=self._first_iteration, evidence=evidence,
+                message=(f"Mean return has not moved in {len(self._returns)} iterations: "
+                         f"{fmt(recent)} over the last {t.window} vs {fmt(baseline)} at the "
+                         f"start (less than {t.flat_tolerance:.0%} of the return range "
+                         f"{fmt(scale)})."),
+                fix=("Check the value function and entropy findings; try a higher lr "
+                     "(if KL is tiny), a larger train_batch_size, or reward shaping."),
+            )
+        return []
+
+
+class ModuleNotLearning(Rule):
+    """Multi-agent: one module's return improves while another's does not,
+    or a module collects returns but reports no learner statistics (not trained)."""
+
+    rule_id = "module_not_learning"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._returns: dict[str, list[float]] = {}
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        new: list[Finding] = []
+        for module, value in metrics.module_returns.items():
+            if finite(value):
+                self._returns.setdefault(module, []).append(value)
+        if metrics.modules:
+            for module in metrics.module_returns:
+                if module not in metrics.modules:
+                    new += self._once(
+                        module, "info", began_at_iteration=metrics.iteration,
+                        evidence={"trained_modules": sorted(metrics.modules)},
+                        message=(f"Module {module!r} acts in the env but has no learner "
+                                 f"statistics: it is not trained (trained: "
+                                 f"{sorted(metrics.modules)})."),
+                        fix=("If it should learn, add it to "
+                             "config.multi_agent(policies_to_train=[...])."),
+                    )
+        progress = {m: self._progress(r) for m, r in self._returns.items()
+                    if len(r) >= max(t.min_iterations, 2 * t.window)}
+        if len(progress) < 2:
+            return new
+        learning = [m for m, p in progress.items() if p >= 0.5]
+        for module, p in progress.items():
+            if learning and p <= t.flat_tolerance:
+                returns = self._returns[module]
+                new += self._once(
+                    module, "warning", began_at_iteration=metrics.iteration - len(returns) + 1,
+                    evidence={"progress": p, "learning_modules": learning,
+                              "early_mean_return": sum(returns[:t.window]) / t.window,
+                              "recent_mean_return": sum(returns[-t.window:]) / t.window},
+                    message=(f"Module {module!r} is not improving (recent vs early return "
+                             f"{p:+.0%} of its range) while {learning} improve."),
+                    fix=("Compare its entropy/KL/explained variance with the learning "
+                         "module(s); give it its own lr/entropy_coeff via "
+                         "config.multi_agent(algorithm_config_overrides_per_module=...); in "
+                         "competitive games its falling return may just mean the opponent "
+                         "learns faster."),
+                )
+        return new
+
+    def _progress(self, returns: list[float]) -> float:
+        """(recent window mean - first window mean) / range of the module's returns."""
+        w = self.thresholds.window
+        spread = max(returns) - min(returns)
+        if spread <= 0:
+            return 0.0
+        return (sum(returns[-w:]) - sum(returns[:w])) / w / spread
+
+
+class AlwaysTruncated(Rule):
+    """Every episode has the same length for several iterations: episodes end
+    only at the time limit, never because the task was done or failed."""
+
+    rule_id = "episodes_hit_time_limit"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._streak = Streak()
+        self._length: float | None = None
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        mean = metrics.len_mean
+        if not finite(mean):
+            return []
+        if finite(metrics.len_min) and finite(metrics.len_max):
+            constant = metrics.len_min == metrics.len_max == mean
+        else:
+            constant = mean == self._length and float(mean).is_integer()
+        if not constant or mean != self._length:
+            self._streak.update(False, metrics.iteration)
+        self._length = mean
+        length = self._streak.update(constant, metrics.iteration)
+        if length < self.thresholds.truncation_patience:
+            return []
+        return self._once(
+            None, "info", began_at_iteration=self._streak.start,
+            evidence={"episode_len": mean, "iterations": length},
+            message=(f"Every episode in the last {length} iterations lasted exactly "
+                     f"{mean:g} steps: episodes end only at the time limit."),
+            fix=("If the task has a goal or failure state, return terminated=True from step() "
+                 "when it happens; if the limit is the only end, return it as truncated=True "
+                 "(not terminated) so PPO bootstraps the value; a shorter limit gives more "
+                 "episodes per batch."),
+        )
+
+
+__all__ = ["AlwaysTruncated", "ModuleNotLearning", "ReturnNotImproving", "RewardStuck"]

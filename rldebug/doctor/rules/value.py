@@ -1,0 +1,142 @@
+"""Rules on the critic: not learning, exploding loss, and silent death by value clipping."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rldebug.doctor.findings import Finding
+from rldebug.doctor.metrics import IterationMetrics
+from rldebug.doctor.rules.base import Rule, Streaks, finite, fmt
+
+
+class ValueNotLearning(Rule):
+    """Explained variance at or below the floor (0) for several iterations.
+
+    0 means the critic predicts no better than a constant, below 0 worse than
+    that; advantages then carry no information from the critic.
+    """
+
+    rule_id = "value_not_learning"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._low = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            ev = stats.vf_explained_var
+            if not finite(ev):
+                continue
+            streak = self._low[module]
+            length = streak.update(ev <= t.explained_variance_floor, metrics.iteration)
+            if length >= t.explained_variance_patience:
+                new += self._once(
+                    module, "warning", began_at_iteration=streak.start,
+                    evidence={"vf_explained_var": ev, "iterations": length,
+                              "floor": t.explained_variance_floor, "vf_loss": stats.vf_loss},
+                    message=(f"Explained variance of {module!r}'s value function has been "
+                             f"<= {fmt(t.explained_variance_floor)} for {length} iterations "
+                             f"(now {fmt(ev)}): the critic predicts returns no better than a "
+                             "constant."),
+                    fix=("Check the vf_loss: if it sits at vf_clip_param raise vf_clip_param "
+                         "(see critic_clipped); scale rewards so returns are O(1-10); try "
+                         "vf_share_layers=False, a larger vf_loss_coeff or a lower lr."),
+                )
+        return new
+
+
+class ValueLossExploding(Rule):
+    """Value loss grew ``vf_loss_explode_factor`` times above its lowest value
+    while explained variance stayed at or below the floor."""
+
+    rule_id = "value_loss_exploding"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._lowest: dict[str, tuple[float, int]] = {}
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            # The unclipped loss shows the real error; the clipped one saturates.
+            loss = stats.vf_loss_unclipped if finite(stats.vf_loss_unclipped) else stats.vf_loss
+            if not finite(loss):
+                continue
+            lowest, at = self._lowest.get(module, (loss, metrics.iteration))
+            if loss < lowest:
+                lowest, at = loss, metrics.iteration
+            self._lowest[module] = (lowest, at)
+            ev = stats.vf_explained_var
+            if lowest > 0 and loss > t.vf_loss_explode_factor * lowest and \
+                    (not finite(ev) or ev <= t.explained_variance_floor):
+                new += self._once(
+                    module, "warning", began_at_iteration=metrics.iteration,
+                    evidence={"vf_loss": loss, "lowest_vf_loss": lowest,
+                              "lowest_at_iteration": at, "growth": loss / lowest,
+                              "vf_explained_var": ev},
+                    message=(f"Value loss of {module!r} grew to {fmt(loss)}, "
+                             f"{fmt(loss / lowest)}x its lowest ({fmt(lowest)} at iteration "
+                             f"{at}), while explained variance is {fmt(ev)}."),
+                    fix=("Scale or clip rewards so returns stay O(1-10), lower lr, set "
+                         "grad_clip (e.g. 0.5); check the env's rewards with "
+                         "rldebug.check_env."),
+                )
+        return new
+
+
+class CriticClipped(Rule):
+    """The silent critic death: ``vf_loss`` sits at ``vf_clip_param``.
+
+    RLlib clamps every sample's squared value error at ``vf_clip_param`` before
+    averaging, and a clamped sample has zero gradient. When the mean clipped loss
+    is at the clip value, (nearly) every sample is clamped and the critic stops
+    learning; ``vf_loss_unclipped`` (new stack) shows how far off it really is.
+    The old stack logs no unclipped loss, so there this is only a warning.
+    """
+
+    rule_id = "critic_clipped"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._saturated = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        clip = t.vf_clip_param
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            if not finite(stats.vf_loss):
+                continue
+            at_clip = stats.vf_loss >= t.vf_clip_saturation * clip
+            has_unclipped = finite(stats.vf_loss_unclipped)
+            if has_unclipped:
+                at_clip = at_clip and stats.vf_loss_unclipped >= t.vf_clip_unclipped_factor * clip
+            streak = self._saturated[module]
+            length = streak.update(at_clip, metrics.iteration)
+            if length < t.vf_clip_patience:
+                continue
+            unclipped = (f", while the unclipped loss is {fmt(stats.vf_loss_unclipped)}"
+                         if has_unclipped else " (this stack does not log the unclipped loss)")
+            new += self._once(
+                module, "error" if has_unclipped else "warning",
+                began_at_iteration=streak.start,
+                evidence={"vf_loss": stats.vf_loss,
+                          "vf_loss_unclipped": stats.vf_loss_unclipped,
+                          "vf_clip_param": clip, "iterations": length,
+                          "vf_explained_var": stats.vf_explained_var},
+                message=(f"Value loss of {module!r} has sat at vf_clip_param={fmt(clip)} for "
+                         f"{length} iterations (now {fmt(stats.vf_loss)}){unclipped}: every "
+                         "sample's value error is clipped, so the value gradient is zero and "
+                         "the critic no longer learns."),
+                fix=("Raise vf_clip_param above the squared return scale, e.g. "
+                     "config.training(vf_clip_param=float('inf')) or 10x the largest "
+                     "vf_loss_unclipped you expect, or scale rewards down so returns are "
+                     "O(1-10)."),
+            )
+        return new
+
+
+__all__ = ["CriticClipped", "ValueLossExploding", "ValueNotLearning"]
