@@ -1,0 +1,16 @@
+"""Look inside an RLlib Algorithm: modules, spaces, layers, logits, distributions, values.
+
+- :func:`inspect` → :class:`AlgoSummary` (modules/policies, agent mapping, spaces, layers).
+- :func:`explain` → :class:`Explanation` (module input, logits, probs, entropy, value, actions).
+- :func:`load` restores an Algorithm (or its modules) from a checkpoint. Loading
+  unpickles code: only load checkpoints from sources you trust.
+
+Both API stacks are supported; the stack-specific code is in ``_new_stack`` and ``_old_stack``.
+"""
+
+from rldebug.inspect.checkpoint import CheckpointError, load
+from rldebug.inspect.explain import Explanation, explain
+from rldebug.inspect.summary import AlgoSummary, LayerInfo, ModuleSummary, inspect
+
+__all__ = ["AlgoSummary", "CheckpointError", "Explanation", "LayerInfo", "ModuleSummary",
+           "explain", "inspect", "load"]

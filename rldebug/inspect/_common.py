@@ -1,0 +1,160 @@
+"""Stack-agnostic helpers of ``rldebug.inspect``: stack detection, id resolution, obs checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+
+def require_algorithm(algo: Any, caller: str):
+    """Raise a TypeError naming the fix unless ``algo`` is a built RLlib Algorithm."""
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    if not isinstance(algo, Algorithm):
+        raise TypeError(
+            f"rldebug.{caller} expects a built RLlib Algorithm (config.build_algo(), "
+            f"rldebug.run(...).algo or rldebug.load(CHECKPOINT)), got "
+            f"{type(algo).__name__}: {algo!r:.120}."
+        )
+
+
+def api_stack(algo) -> str:
+    """``"new"`` (RLModule/Learner/EnvRunner) or ``"old"`` (Policy/ModelV2/RolloutWorker)."""
+    return "new" if algo.config.enable_rl_module_and_learner else "old"
+
+
+def adapter_for(algo, caller: str):
+    """The stack adapter (``_new_stack.NewStack`` or ``_old_stack.OldStack``) for ``algo``."""
+    require_algorithm(algo, caller)
+    if api_stack(algo) == "new":
+        from rldebug.inspect._new_stack import NewStack
+
+        return NewStack(algo)
+    from rldebug.inspect._old_stack import OldStack
+
+    return OldStack(algo)
+
+
+def single_env(algo):
+    """One unwrapped env instance: the local runner's, else a fresh one from the env creator."""
+    runner = algo.env_runner
+    env = getattr(runner, "env", None) if runner is not None else None
+    if env is not None:
+        envs = getattr(env, "envs", None)  # new stack: a gymnasium vector env
+        env = envs[0] if envs else env
+        return getattr(env, "unwrapped", env)
+    from ray.rllib.env.env_context import EnvContext
+
+    env = algo.env_creator(EnvContext(algo.config.env_config, worker_index=0))
+    return getattr(env, "unwrapped", env)
+
+
+def agent_ids(env) -> list:
+    """The env's agent ids (``possible_agents``, else ``get_agent_ids()``)."""
+    agents = getattr(env, "possible_agents", None)
+    if agents:
+        return list(agents)
+    get_ids = getattr(env, "get_agent_ids", None)
+    return sorted(get_ids()) if get_ids else []
+
+
+def map_agents(mapping_fn, agents: list) -> tuple[dict, str | None]:
+    """Evaluate the policy mapping fn for every agent: ({agent: module}, error or None)."""
+    mapping = {}
+    for aid in agents:
+        try:
+            try:
+                mapping[aid] = mapping_fn(aid, None, worker=None)
+            except TypeError:
+                mapping[aid] = mapping_fn(aid, None)
+        except Exception as err:  # a mapping that needs a real episode
+            return mapping, (f"the policy mapping fn failed for agent {aid!r} without an "
+                             f"episode ({type(err).__name__}: {err})")
+    return mapping, None
+
+
+def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
+                mapping_error: str | None) -> tuple[Any, str]:
+    """Check ``agent_id`` / ``module_id`` against the algorithm; return (agent, module).
+
+    Exactly the pair the env-to-module pipeline needs: an agent (its raw space and
+    connectors) and the module that agent maps to.
+    """
+    if agent_id is not None and agent_id not in mapping:
+        hint = f" ({mapping_error})" if mapping_error else ""
+        raise ValueError(f"Unknown agent id {agent_id!r}; the env's agents are "
+                         f"{list(mapping)}{hint}.")
+    if module_id is not None and module_id not in module_ids:
+        raise ValueError(f"Unknown module id {module_id!r}; the algorithm's modules are "
+                         f"{module_ids}.")
+    if agent_id is None and module_id is None:
+        if len(mapping) == 1:
+            agent_id = next(iter(mapping))
+        else:
+            raise ValueError(
+                f"Say whose observation this is: pass agent_id= (one of {list(mapping)}) "
+                f"or module_id= (one of {module_ids}).")
+    if agent_id is not None:
+        mapped = mapping[agent_id]
+        if module_id is not None and module_id != mapped:
+            raise ValueError(
+                f"Agent {agent_id!r} maps to module {mapped!r}, not {module_id!r}. Pass "
+                f"only agent_id={agent_id!r}, or an agent of {module_id!r}: "
+                f"{[a for a, m in mapping.items() if m == module_id]}.")
+        return agent_id, mapped
+    agents = [a for a, m in mapping.items() if m == module_id]
+    if not agents:
+        raise ValueError(
+            f"No agent maps to module {module_id!r} (mapping: {mapping}); the observation "
+            f"must go through some agent's connectors: pass agent_id= as well.")
+    return agents[0], module_id
+
+
+def _why_not_in(obs: Any, space: gym.Space) -> str:
+    """A short reason why ``obs`` is not in ``space`` (shape, dtype or range)."""
+    if isinstance(space, (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
+        arr = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
+        if arr.shape != space.shape:
+            return f"shape {arr.shape}, expected {space.shape}"
+        if not np.can_cast(arr.dtype, space.dtype):
+            return f"dtype {arr.dtype}, expected {space.dtype} (or one that casts to it safely)"
+        return f"values {arr.tolist()} outside the space's bounds"
+    if isinstance(space, gym.spaces.Discrete):
+        return (f"{obs!r} is not an int in [{space.start}, {space.start + space.n - 1}]")
+    return f"{obs!r:.80} is not contained in the space"
+
+
+def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
+    """Split ``obs`` into a list of single observations, each checked against ``space``.
+
+    A single observation (``space.contains(obs)``) gives a batch of one and
+    ``batched=False``; a list/array whose every element is in the space gives
+    ``batched=True``. Nothing is cast: gymnasium's own ``contains`` decides.
+
+    :raises ValueError: naming the space, the offending element and why it is not in it.
+    """
+    if space.contains(obs):
+        return [obs], False
+    single_reason = _why_not_in(obs, space)
+    shape = getattr(space, "shape", None)
+    rank = len(shape) if shape is not None else None
+    arr = obs if isinstance(obs, np.ndarray) else None
+    is_batch = (isinstance(obs, (list, tuple)) and len(obs) > 0 and rank is not None
+                and np.ndim(obs) == rank + 1) or (arr is not None and rank is not None
+                                                  and arr.ndim == rank + 1 and len(arr) > 0)
+    if isinstance(space, (gym.spaces.Dict, gym.spaces.Tuple)) and isinstance(obs, list):
+        is_batch = len(obs) > 0
+    if not is_batch:
+        raise ValueError(
+            f"Observation {obs!r:.120} is not in the observation space {space}: "
+            f"{single_reason}. Pass one raw env observation (or a list/array of them) "
+            f"exactly as the env returns it; rldebug does not cast or clip.")
+    items = list(obs)
+    for i, item in enumerate(items):
+        if not space.contains(item):
+            raise ValueError(
+                f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
+                f"space {space}: {_why_not_in(item, space)}. rldebug does not cast or clip.")
+    return items, True

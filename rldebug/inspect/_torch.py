@@ -1,0 +1,52 @@
+"""Small torch helpers shared by both stack adapters."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+
+def to_numpy(value: Any) -> Any:
+    """Tensors (also nested in dicts) to numpy arrays; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: to_numpy(v) for k, v in value.items()}
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+@contextlib.contextmanager
+def forked_seed(seed: int | None):
+    """Seed torch's global RNG inside the block only; the caller's RNG state is untouched."""
+    import torch
+
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def layers_of(model) -> list[dict]:
+    """Leaf layers of a torch model: name, type, parameter shapes and counts, trainable."""
+    layers = []
+    for name, layer in model.named_modules():
+        if any(True for _ in layer.children()):
+            continue
+        params = dict(layer.named_parameters(recurse=False))
+        shapes = {k: tuple(p.shape) for k, p in params.items()}
+        layers.append({
+            "name": name,
+            "kind": type(layer).__name__,
+            "in_features": getattr(layer, "in_features", None),
+            "out_features": getattr(layer, "out_features", None),
+            "param_shapes": shapes,
+            "num_params": int(sum(p.numel() for p in params.values())),
+            "trainable": all(p.requires_grad for p in params.values()) if params else None,
+        })
+    return layers

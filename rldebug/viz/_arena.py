@@ -1,0 +1,35 @@
+"""Arena geometry for the pictures: grid size and observations from positions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rldebug.inspect._common import single_env
+
+
+def arena_of(algo):
+    """The algorithm's env if it is grid-shaped like MultiAgentArena, else a clear error."""
+    env = single_env(algo)
+    if not all(hasattr(env, a) for a in ("width", "height", "position_to_index")):
+        raise TypeError(
+            f"This picture needs the MultiAgentArena (or an env with width, height and "
+            f"position_to_index(row, col)); the algorithm's env is {type(env).__name__}.")
+    return env
+
+
+def check_position(env, position, name: str) -> tuple[int, int]:
+    """``position`` as (row, col) inside the grid, or a ValueError naming the grid."""
+    try:
+        row, col = (int(v) for v in position)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a (row, col) pair, got {position!r}.") from None
+    if not (0 <= row < env.height and 0 <= col < env.width):
+        raise ValueError(f"{name} {position!r} is outside the {env.height}x{env.width} grid "
+                         f"(rows 0..{env.height - 1}, columns 0..{env.width - 1}).")
+    return row, col
+
+
+def observation(env, own: tuple[int, int], other: tuple[int, int]) -> np.ndarray:
+    """The arena observation of an agent at ``own`` with the other agent at ``other``."""
+    return np.array([env.position_to_index(*own), env.position_to_index(*other)],
+                    dtype=np.int64)

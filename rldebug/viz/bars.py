@@ -1,0 +1,41 @@
+"""Action-probability bars for one observation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rldebug.viz.figures import new_figure
+
+
+def plot_action_probs(explanation, ax=None, title: str | None = None):
+    """Bar chart of ``explanation.probs``; the greedy action is highlighted.
+
+    :param explanation: an :class:`~rldebug.inspect.Explanation` of one observation
+        (index a batched one first: ``explanation[i]``).
+    :param ax: a matplotlib Axes to draw into (default: a new figure).
+    :param title: the axes title (default: agent, module and observation).
+    :returns: the matplotlib Figure.
+    :raises ValueError: for a batched explanation or one without probabilities.
+    """
+    if explanation.batched:
+        raise ValueError(f"plot_action_probs draws one observation; this explanation holds "
+                         f"{len(explanation)}. Pass explanation[i].")
+    if explanation.probs is None:
+        raise ValueError("This explanation has no action probabilities (the action "
+                         "distribution is not categorical); plot its logits instead.")
+    probs = np.asarray(explanation.probs, dtype=float)
+    names = explanation.action_names or tuple(str(i) for i in range(len(probs)))
+    if ax is None:
+        fig = new_figure((4, 2.8))
+        ax = fig.add_subplot()
+    greedy = int(explanation.greedy_action)
+    colours = ["tab:orange" if i == greedy else "tab:blue" for i in range(len(probs))]
+    ax.bar(range(len(probs)), probs, color=colours)
+    ax.set_xticks(range(len(probs)), names)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability")
+    for i, p in enumerate(probs):
+        ax.text(i, p + 0.02, f"{p:.2f}", ha="center", fontsize=8)
+    ax.set_title(title or f"{explanation.agent_id} → {explanation.module_id}: obs "
+                 f"{np.asarray(explanation.observation).tolist()}", fontsize=9)
+    return ax.figure
