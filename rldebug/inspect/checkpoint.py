@@ -86,13 +86,13 @@ def checkpoint_kind(path: str | Path) -> str:
             policies = [f"policies/{pid}/policy_state.pkl" for pid in info.get("policy_ids", [])]
             _require(root, policies, "an old-API-stack algorithm checkpoint")
             return "old"
-        if (root / MODULES_DIR).exists() or (root / "algorithm_state.pkl").exists():
-            _require(root, NEW_STACK_FILES, "a new-API-stack algorithm checkpoint")
-            modules = [d for d in (root / MODULES_DIR).iterdir() if d.is_dir()]
-            _require(root, [str(d.relative_to(root) / f) for d in modules
-                            for f in ("module_state.pkl", CTOR_FILE)],
-                     "a new-API-stack algorithm checkpoint")
-            return "new"
+        # RLModule checkpoints have no rllib_checkpoint.json: this is an algorithm.
+        _require(root, NEW_STACK_FILES, "a new-API-stack algorithm checkpoint")
+        modules = [d for d in (root / MODULES_DIR).iterdir() if d.is_dir()]
+        _require(root, [str(d.relative_to(root) / f) for d in modules
+                        for f in ("module_state.pkl", CTOR_FILE)],
+                 "a new-API-stack algorithm checkpoint")
+        return "new"
     if (root / CTOR_FILE).is_file() and (root / "metadata.json").is_file():
         return "module"
     present = sorted(p.name for p in root.iterdir())[:12]

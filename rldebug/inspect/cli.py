@@ -1,0 +1,73 @@
+"""``rldebug inspect CHECKPOINT [--agent A] [--module M] [--obs JSON]``.
+
+Registered on the main parser by :func:`add_inspect_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect checkpoints "
+           "from sources you trust.")
+
+
+def _parse_obs(text: str):
+    """The --obs JSON as a numpy array (ints stay ints) or, for objects, a dict."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"--obs must be JSON, e.g. --obs '[0, 99]' for the arena; "
+                         f"got {text!r} ({err}).") from None
+    return value if isinstance(value, dict) else np.asarray(value)
+
+
+def cmd_inspect(args) -> int:
+    """Load the checkpoint, print the summary and, with --obs, the explanation."""
+    from rich.console import Console
+
+    from rldebug.inspect import CheckpointError, explain, inspect, load
+
+    console = Console()
+    obs = _parse_obs(args.obs) if args.obs is not None else None
+    if obs is None and (args.agent or args.module):
+        raise SystemExit("--agent/--module choose whose observation --obs is; pass --obs too.")
+    try:
+        algo = load(args.checkpoint)
+    except CheckpointError as err:
+        raise SystemExit(f"rldebug inspect: {err}") from None
+    try:
+        console.print(inspect(algo))
+        if obs is not None:
+            try:
+                explanation = explain(algo, obs, agent_id=args.agent, module_id=args.module,
+                                      seed=args.seed)
+            except ValueError as err:
+                raise SystemExit(f"rldebug inspect: {err}") from None
+            console.print(explanation)
+    finally:
+        algo.stop()
+    return 0
+
+
+def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``inspect`` subcommand on ``parser.add_subparsers()``'s result."""
+    parser = subparsers.add_parser(
+        "inspect", help="summarise a checkpoint's modules; explain an observation",
+        description="Load an RLlib 2.60 checkpoint in this process, print its modules, "
+                    "agent mapping, spaces, layers and learning rates and, with --obs, "
+                    "what a policy makes of one raw env observation. " + WARNING,
+        epilog=WARNING)
+    parser.add_argument("checkpoint", help="checkpoint directory (algo.save_to_path(), "
+                                           "algo.save() or rldebug run --checkpoint)")
+    parser.add_argument("--agent", help="agent whose observation --obs is (e.g. agent1)")
+    parser.add_argument("--module", help="module/policy to ask (e.g. pol1)")
+    parser.add_argument("--obs", help="a raw env observation as JSON, e.g. '[0, 99]'")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled action")
+    parser.set_defaults(func=cmd_inspect)
+    return parser
+
+
+__all__ = ["add_inspect_parser", "cmd_inspect"]

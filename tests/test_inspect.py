@@ -1,0 +1,224 @@
+"""inspect() and explain() on both API stacks, agreement with RLlib, and bad input."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import chisquare
+
+from inspect_algos import trained_algo
+from rldebug.envs.arena import ACTION_NAMES
+from rldebug.inspect import AlgoSummary, Explanation, explain, inspect
+
+ALL_CELLS = np.array([[i, 99] for i in range(99)])
+
+
+@pytest.fixture
+def algo(api_stack):
+    return trained_algo(api_stack)
+
+
+# -- inspect -------------------------------------------------------------------
+
+def test_summary_lists_modules_agents_spaces_layers(algo, api_stack):
+    summary = inspect(algo)
+    assert isinstance(summary, AlgoSummary)
+    assert summary.api_stack == api_stack
+    assert summary.agents == {"agent1": "pol1", "agent2": "pol2"}
+    assert sorted(summary.modules) == ["pol1", "pol2"]
+    pol1 = summary.modules["pol1"]
+    assert pol1.agents == ["agent1"]
+    assert str(pol1.raw_observation_space) == "MultiDiscrete([100 100])"
+    assert pol1.observation_space.shape == (200,)  # one-hot after the connectors
+    assert pol1.action_space.n == 4
+    assert pol1.action_distribution == "TorchCategorical"
+    assert pol1.lr == pytest.approx(1e-2)
+    assert pol1.trainable and pol1.has_value_function
+    linear = [layer for layer in pol1.layers if layer.kind == "Linear"]
+    # actor 200->16->16->4 and a separate critic 200->16->16->1.
+    assert sorted((layer.in_features, layer.out_features) for layer in linear) == sorted(
+        [(200, 16), (16, 16), (16, 4), (200, 16), (16, 16), (16, 1)])
+    expected = 2 * (200 * 16 + 16 + 16 * 16 + 16) + (16 * 4 + 4) + (16 + 1)
+    assert pol1.num_params == pol1.num_trainable_params == expected
+
+
+def test_summary_renders_as_text_and_html(algo):
+    summary = inspect(algo)
+    text = str(summary)
+    assert "pol1" in text and "agent2" in text and "MultiDiscrete" in text
+    html = summary._repr_html_()
+    assert "<table>" in html and "Linear" in html and "200 → 16" in html
+
+
+def test_summary_shows_frozen_layers(algo, api_stack):
+    if api_stack == "new":
+        module = algo.learner_group._learner.module["pol2"]
+    else:
+        module = algo.get_policy("pol2").model
+    params = list(module.parameters())
+    params[0].requires_grad_(False)
+    try:
+        pol2 = inspect(algo).modules["pol2"]
+        assert pol2.num_trainable_params == pol2.num_params - params[0].numel() - params[1].numel()
+        assert "frozen" in str(inspect(algo))
+    finally:
+        params[0].requires_grad_(True)
+
+
+# -- explain -------------------------------------------------------------------
+
+def test_explain_single_observation(algo, api_stack):
+    e = explain(algo, np.array([0, 99]), agent_id="agent1", seed=0)
+    assert isinstance(e, Explanation) and not e.batched
+    assert (e.agent_id, e.module_id, e.api_stack) == ("agent1", "pol1", api_stack)
+    assert e.module_input.shape == (200,)
+    assert np.flatnonzero(e.module_input).tolist() == [0, 199]  # one-hot of 0 and 99
+    assert e.logits.shape == e.probs.shape == (4,)
+    assert e.probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert np.allclose(e.probs, torch.softmax(torch.tensor(e.logits), -1).numpy(), atol=1e-6)
+    assert e.action_names == ACTION_NAMES
+    assert int(e.greedy_action) == int(np.argmax(e.probs))
+    assert e.entropy == pytest.approx(-(e.probs * np.log(e.probs)).sum(), abs=1e-5)
+    assert np.ndim(e.value) == 0 and np.isfinite(e.value)
+    assert "greedy action" in str(e) and "<table>" in e._repr_html_()
+
+
+def test_explain_batch_matches_single_calls(algo):
+    batch = explain(algo, ALL_CELLS, agent_id="agent2", seed=0)
+    assert batch.batched and len(batch) == 99
+    assert batch.probs.shape == (99, 4) and batch.value.shape == (99,)
+    assert batch.greedy_action.shape == batch.entropy.shape == (99,)
+    for i in (0, 42, 98):
+        one = explain(algo, ALL_CELLS[i], agent_id="agent2")
+        assert np.allclose(one.probs, batch.probs[i], atol=1e-6)
+        assert one.value == pytest.approx(batch.value[i], abs=1e-5)
+        assert np.allclose(batch[i].probs, one.probs, atol=1e-6)
+
+
+def test_explain_by_module_id_uses_its_agent(algo):
+    by_module = explain(algo, np.array([5, 7]), module_id="pol2")
+    by_agent = explain(algo, np.array([5, 7]), agent_id="agent2")
+    assert by_module.agent_id == "agent2"
+    assert np.allclose(by_module.probs, by_agent.probs)
+
+
+def test_sampled_action_is_seeded_and_leaves_torch_rng_alone(algo):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = explain(algo, ALL_CELLS, agent_id="agent1", seed=7).sampled_action
+    assert torch.equal(torch.get_rng_state(), before)
+    again = explain(algo, ALL_CELLS, agent_id="agent1", seed=7).sampled_action
+    other = explain(algo, ALL_CELLS, agent_id="agent1", seed=8).sampled_action
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+
+
+def test_explain_does_not_mutate_connector_state():
+    algo = trained_algo("new")  # the new stack calls the EnvRunner's own pipeline
+    pipeline = algo.env_runner._env_to_module
+    before = repr(pipeline.get_state())
+    explain(algo, ALL_CELLS, agent_id="agent1")
+    assert repr(pipeline.get_state()) == before
+
+
+# -- agreement with RLlib ------------------------------------------------------
+
+def _new_stack_greedy_pairs(algo):
+    """(agent, raw obs, action) of episodes RLlib's EnvRunner ran without exploration."""
+    episodes = algo.env_runner.sample(num_episodes=2, explore=False)
+    for episode in episodes:
+        for aid, agent_episode in episode.agent_episodes.items():
+            n = len(agent_episode)
+            observations = agent_episode.get_observations(slice(0, n))
+            for obs, action in zip(observations, agent_episode.get_actions(slice(0, n))):
+                # FlattenObservations wrote the one-hot back into the episode: decode it.
+                own, other = np.flatnonzero(obs)
+                yield aid, np.array([own, other - 100]), int(action)
+
+
+def test_greedy_action_is_what_rllib_picks(algo, api_stack):
+    rng = np.random.default_rng(0)
+    if api_stack == "new":
+        pairs = list(_new_stack_greedy_pairs(algo))
+    else:
+        pairs = []
+        for aid, pid in (("agent1", "pol1"), ("agent2", "pol2")):
+            for obs in rng.integers(0, 100, size=(20, 2)):
+                pairs.append((aid, obs, int(algo.compute_single_action(
+                    obs, policy_id=pid, explore=False))))
+    assert len(pairs) >= 40
+    for aid in ("agent1", "agent2"):
+        obs = np.stack([o for a, o, _ in pairs if a == aid])
+        rllib_actions = [act for a, _, act in pairs if a == aid]
+        assert explain(algo, obs, agent_id=aid).greedy_action.tolist() == rllib_actions
+
+
+def _rllib_samples(algo, api_stack, e, n):
+    """n actions RLlib itself samples (exploration) for the module input of ``e``."""
+    repeated = np.repeat(e.module_input[None], n, axis=0)
+    torch.manual_seed(0)
+    if api_stack == "new":
+        from ray.rllib.connectors.module_to_env import GetActions
+        from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+        modules = algo.env_runner.module
+        with torch.no_grad():
+            out = modules[e.module_id].forward_exploration({"obs": torch.tensor(repeated)})
+        batch = GetActions()(rl_module=modules, batch={e.module_id: dict(out)},
+                             episodes=[MultiAgentEpisode()], explore=True)
+        return batch[e.module_id]["actions"].numpy()
+    actions, _, _ = algo.get_policy(e.module_id).compute_actions(repeated, explore=True)
+    return np.asarray(actions)
+
+
+def test_probs_match_rllib_sampling_frequencies(algo, api_stack):
+    # The most decided observation gives the test the most power.
+    batch = explain(algo, ALL_CELLS, agent_id="agent1")
+    e = batch[int(np.argmin(batch.entropy))]
+    n = 4000
+    counts = np.bincount(_rllib_samples(algo, api_stack, e, n), minlength=4)
+    probs = e.probs.astype(np.float64) / e.probs.astype(np.float64).sum()
+    assert chisquare(counts, n * probs).pvalue > 1e-3
+    # The same counts must reject wrong probabilities, or this test could not fail.
+    assert chisquare(counts, np.full(4, n / 4)).pvalue < 1e-3
+    assert chisquare(counts, n * np.roll(probs, 1)).pvalue < 1e-3
+
+
+# -- bad input -----------------------------------------------------------------
+
+@pytest.mark.parametrize("obs, match", [
+    (np.array([0, 99, 3]), r"shape \(3,\), expected \(2,\)"),
+    (np.array([0.0, 99.0]), r"dtype float64, expected int64"),
+    (np.array([0, 100]), r"outside the space's bounds"),
+    (np.array([-1, 5]), r"outside the space's bounds"),
+    ([[0, 99], [0, 100]], r"Observation 1 of the batch"),
+    ("up", r"not in the observation space MultiDiscrete"),
+])
+def test_bad_observation_is_rejected_with_the_space(algo, obs, match):
+    with pytest.raises(ValueError, match=match):
+        explain(algo, obs, agent_id="agent1")
+
+
+def test_unknown_agent_lists_agents(algo):
+    with pytest.raises(ValueError, match=r"Unknown agent id 'agent3'.*\['agent1', 'agent2'\]"):
+        explain(algo, np.array([0, 99]), agent_id="agent3")
+
+
+def test_unknown_module_lists_modules(algo):
+    with pytest.raises(ValueError, match=r"Unknown module id 'pol9'.*\['pol1', 'pol2'\]"):
+        explain(algo, np.array([0, 99]), module_id="pol9")
+
+
+def test_agent_and_module_must_match(algo):
+    with pytest.raises(ValueError, match=r"'agent1' maps to module 'pol1', not 'pol2'"):
+        explain(algo, np.array([0, 99]), agent_id="agent1", module_id="pol2")
+
+
+def test_whose_observation_must_be_said(algo):
+    with pytest.raises(ValueError, match=r"pass agent_id="):
+        explain(algo, np.array([0, 99]))
+
+
+def test_not_an_algorithm():
+    with pytest.raises(TypeError, match=r"expects a built RLlib Algorithm"):
+        explain("checkpoint_dir", np.array([0, 99]), agent_id="agent1")
+    with pytest.raises(TypeError, match=r"expects a built RLlib Algorithm"):
+        inspect(None)
