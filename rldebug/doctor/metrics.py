@@ -28,6 +28,17 @@ from typing import Any, Mapping
 
 # Entries of result["learners"] that are not modules.
 _NOT_MODULES = frozenset({"__all_modules__"})
+# The keys the adapters read (see relevant_path); readers may drop everything else.
+_NEW_MODULE_KEYS = frozenset({"entropy", "mean_kl_loss", "curr_kl_coeff", "vf_explained_var",
+                              "vf_loss", "vf_loss_unclipped", "policy_loss", "total_loss",
+                              "default_optimizer_learning_rate"})
+_OLD_POLICY_KEYS = frozenset({"entropy", "kl", "cur_kl_coeff", "vf_explained_var", "vf_loss",
+                              "policy_loss", "total_loss", "cur_lr"})
+_EPISODE_KEYS = frozenset(f"{name}_{stat}" for name in ("episode_return", "episode_reward",
+                                                         "episode_len")
+                          for stat in ("mean", "min", "max"))
+_PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "module_episode_returns_mean",
+                             "policy_reward_mean", "policy_reward_max"})
 
 
 @dataclass(slots=True)
@@ -84,10 +95,13 @@ def unflatten(flat: Mapping[str, Any], delimiter: str = "/") -> dict[str, Any]:
 
 def _number(value: Any) -> float | None:
     """A float for int/float-like values (NaN and inf kept), None otherwise."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
         return float(value)
+    if value is None or kind is bool or kind is str:
+        return None
     try:  # numpy scalars, 0-d tensors
         return float(value)
     except (TypeError, ValueError):
@@ -95,7 +109,7 @@ def _number(value: Any) -> float | None:
 
 
 def _numbers(mapping: Any) -> dict[str, float]:
-    if not isinstance(mapping, Mapping):
+    if not isinstance(mapping, dict):
         return {}
     out = {}
     for key, value in mapping.items():
@@ -119,7 +133,7 @@ def _iteration(result: Mapping[str, Any]) -> int:
 def _env_runner_stats(result: Mapping[str, Any]) -> Mapping[str, Any]:
     runners = result.get("env_runners")
     # Results from RLlib < 2.10 (the 2021 tutorial) keep these at the top level.
-    return runners if isinstance(runners, Mapping) else result
+    return runners if isinstance(runners, dict) else result
 
 
 def _episode_stats(metrics: IterationMetrics, runners: Mapping[str, Any], prefix: str) -> None:
@@ -134,7 +148,7 @@ def _episode_stats(metrics: IterationMetrics, runners: Mapping[str, Any], prefix
 def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics = IterationMetrics(iteration=_iteration(result), stack="new")
     for module, stats in result["learners"].items():
-        if module in _NOT_MODULES or not isinstance(stats, Mapping):
+        if module in _NOT_MODULES or not isinstance(stats, dict):
             continue
         metrics.modules[str(module)] = ModuleStats(
             entropy=_number(stats.get("entropy")),
@@ -157,10 +171,10 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
 def _old_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics = IterationMetrics(iteration=_iteration(result), stack="old")
     info = result.get("info")
-    learner = info.get("learner") if isinstance(info, Mapping) else None
-    for policy, entry in (learner.items() if isinstance(learner, Mapping) else ()):
-        stats = entry.get("learner_stats") if isinstance(entry, Mapping) else None
-        if not isinstance(stats, Mapping):
+    learner = info.get("learner") if isinstance(info, dict) else None
+    for policy, entry in (learner.items() if isinstance(learner, dict) else ()):
+        stats = entry.get("learner_stats") if isinstance(entry, dict) else None
+        if not isinstance(stats, dict):
             continue
         metrics.modules[str(policy)] = ModuleStats(
             entropy=_number(stats.get("entropy")),
@@ -186,6 +200,35 @@ def _is_flat(result: Mapping[str, Any]) -> bool:
         isinstance(k, str) and "/" in k for k in result)
 
 
+def relevant_path(path: tuple[str, ...]) -> bool:
+    """True if the adapters read the value at ``path`` (a key sequence into a result)."""
+    depth, head = len(path), path[0]
+    if head == "learners":
+        return depth == 3 and path[1] not in _NOT_MODULES and path[2] in _NEW_MODULE_KEYS
+    if head == "info":
+        return (depth == 5 and path[1] == "learner" and path[3] == "learner_stats"
+                and path[4] in _OLD_POLICY_KEYS)
+    if head == "env_runners":
+        path = path[1:]
+        depth -= 1
+    if depth == 1:
+        return path[0] in _EPISODE_KEYS or path[0] == "training_iteration"
+    return depth == 2 and path[0] in _PER_AGENT_KEYS
+
+
+def relevant_paths(result: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every key path of a nested result that the adapters read (leaves only)."""
+    paths = set()
+    for key, value in result.items():
+        path = prefix + (str(key),)
+        if isinstance(value, Mapping):
+            if len(path) < 5:
+                paths |= relevant_paths(value, path)
+        elif relevant_path(path):
+            paths.add(path)
+    return paths
+
+
 def extract(result: Mapping[str, Any]) -> IterationMetrics:
     """The doctor's view of one result dict of either API stack.
 
@@ -194,17 +237,19 @@ def extract(result: Mapping[str, Any]) -> IterationMetrics:
     :raises TypeError: if ``result`` is not a dict.
     :raises ValueError: if it has no ``training_iteration``.
     """
-    if not isinstance(result, Mapping):
-        raise TypeError(
-            "The doctor reads RLlib result dicts (what algo.train() returns), got "
-            f"{type(result).__name__}: {result!r:.100}."
-        )
+    if not isinstance(result, dict):
+        if not isinstance(result, Mapping):
+            raise TypeError(
+                "The doctor reads RLlib result dicts (what algo.train() returns), got "
+                f"{type(result).__name__}: {result!r:.100}.")
+        result = dict(result)
     if _is_flat(result):
         result = unflatten(result)
     learners = result.get("learners")
-    if isinstance(learners, Mapping) and any(k not in _NOT_MODULES for k in learners):
+    if isinstance(learners, dict) and any(k not in _NOT_MODULES for k in learners):
         return _new_stack(result)
     return _old_stack(result)
 
 
-__all__ = ["IterationMetrics", "ModuleStats", "extract", "unflatten"]
+__all__ = ["IterationMetrics", "ModuleStats", "extract", "relevant_path", "relevant_paths",
+           "unflatten"]

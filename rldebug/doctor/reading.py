@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rldebug.doctor.metrics import unflatten
+from rldebug.doctor.metrics import relevant_paths, unflatten
 
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
@@ -108,25 +108,82 @@ def _parse_line(line: str) -> dict[str, Any]:
 
 
 def read_result_json(path: Path, notes: list[str]) -> list[dict[str, Any]]:
-    """Results from a ``result.json``; unreadable lines are skipped and noted in ``notes``."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    lines = text.split("\n")
-    ends_cleanly = text.endswith("\n")
+    """Results from a ``result.json``; unreadable lines are skipped and noted in ``notes``.
+
+    Only the values the doctor's adapters read are kept. The fast path hands the
+    file to pyarrow's multi-threaded JSON reader with a schema of just those
+    keys (taken from the first and last lines); any surprise (a bad line, a
+    key whose type changes) falls back to Python's json module, line by line.
+    """
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    tail = data[end:].decode("utf-8", errors="replace")
+    if tail.strip():
+        try:
+            _parse_line(tail)
+            end = len(data)
+        except ValueError:
+            line_number = data.count(b"\n") + 1
+            notes.append(f"{path.name}: the last line ({line_number}) is truncated "
+                         f"({len(tail)} characters, no newline) and was skipped; the run was "
+                         "still writing or was killed.")
+    data = data[:end]
+    results = _read_with_arrow(data)
+    if results is None:
+        results = _read_line_by_line(data.decode("utf-8", errors="replace"), path.name, notes)
+    return results
+
+
+def _read_with_arrow(data: bytes) -> list[dict[str, Any]] | None:
+    """Fast path: the relevant columns only, or None when it does not apply cleanly."""
+    try:
+        import pyarrow as pa
+        import pyarrow.json as pj
+    except ImportError:
+        return None
+    # Index arithmetic, not split(): a Tune result.json can be hundreds of MB.
+    first_end = data.find(b"\n")
+    last_end = len(data)
+    while last_end > 0 and data[last_end - 1] in b"\r\n":
+        last_end -= 1
+    last_start = data.rfind(b"\n", 0, last_end) + 1
+    lines = data[:first_end if first_end >= 0 else len(data)], data[last_start:last_end]
+    try:
+        paths = set().union(*(relevant_paths(_parse_line(line.decode())) for line in lines))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if ("training_iteration",) not in paths:
+        return None
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = None
+
+    def struct(node: dict[str, Any]) -> list:
+        return [pa.field(k, pa.float64() if v is None else pa.struct(struct(v)))
+                for k, v in node.items()]
+
+    options = pj.ParseOptions(explicit_schema=pa.schema(struct(tree)),
+                              unexpected_field_behavior="ignore")
+    try:
+        table = pj.read_json(pa.py_buffer(data), parse_options=options,
+                             read_options=pj.ReadOptions(block_size=1 << 22))
+    except (pa.ArrowException, ValueError, TypeError):
+        return None
+    return table.to_pylist()
+
+
+def _read_line_by_line(text: str, name: str, notes: list[str]) -> list[dict[str, Any]]:
     results = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
             results.append(_parse_line(line))
         except ValueError as err:
-            if number == len(lines) and not ends_cleanly:
-                notes.append(f"{path.name}: the last line ({number}) is truncated "
-                             f"({len(line)} characters, no newline) and was skipped; the run "
-                             "was still writing or was killed.")
-            else:
-                notes.append(f"{path.name}: line {number} is not a JSON result ({err}); "
-                             "skipped.")
+            notes.append(f"{name}: line {number} is not a JSON result ({err}); skipped.")
     return results
 
 

@@ -118,6 +118,7 @@ class ModuleNotLearning(Rule):
     def __init__(self, thresholds):
         super().__init__(thresholds)
         self._returns: dict[str, list[float]] = {}
+        self._range: dict[str, tuple[float, float]] = {}
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -125,6 +126,8 @@ class ModuleNotLearning(Rule):
         for module, value in metrics.module_returns.items():
             if finite(value):
                 self._returns.setdefault(module, []).append(value)
+                low, high = self._range.get(module, (value, value))
+                self._range[module] = (min(low, value), max(high, value))
         if metrics.modules:
             for module in metrics.module_returns:
                 if module not in metrics.modules:
@@ -137,7 +140,7 @@ class ModuleNotLearning(Rule):
                         fix=("If it should learn, add it to "
                              "config.multi_agent(policies_to_train=[...])."),
                     )
-        progress = {m: self._progress(r) for m, r in self._returns.items()
+        progress = {m: self._progress(m) for m, r in self._returns.items()
                     if len(r) >= max(t.min_iterations, 2 * t.window)}
         if len(progress) < 2:
             return new
@@ -160,10 +163,12 @@ class ModuleNotLearning(Rule):
                 )
         return new
 
-    def _progress(self, returns: list[float]) -> float:
+    def _progress(self, module: str) -> float:
         """(recent window mean - first window mean) / range of the module's returns."""
         w = self.thresholds.window
-        spread = max(returns) - min(returns)
+        returns = self._returns[module]
+        low, high = self._range[module]
+        spread = high - low
         if spread <= 0:
             return 0.0
         return (sum(returns[-w:]) - sum(returns[:w])) / w / spread
