@@ -92,6 +92,8 @@ def test_explain_batch_matches_single_calls(algo):
         assert np.allclose(one.probs, batch.probs[i], atol=1e-6)
         assert one.value == pytest.approx(batch.value[i], abs=1e-5)
         assert np.allclose(batch[i].probs, one.probs, atol=1e-6)
+    as_lists = explain(algo, ALL_CELLS[:3].tolist(), agent_id="agent2")
+    assert as_lists.batched and np.allclose(as_lists.probs, batch.probs[:3], atol=1e-6)
 
 
 def test_explain_by_module_id_uses_its_agent(algo):

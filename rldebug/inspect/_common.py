@@ -131,12 +131,14 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
 
     A single observation (``space.contains(obs)``) gives a batch of one and
     ``batched=False``; a list/array whose every element is in the space gives
-    ``batched=True``. Nothing is cast: gymnasium's own ``contains`` decides.
+    ``batched=True``. Nothing is cast: gymnasium's own ``contains`` decides (a
+    Python list found in an array space becomes an array of the space's dtype,
+    as ``contains`` itself converts it).
 
     :raises ValueError: naming the space, the offending element and why it is not in it.
     """
     if space.contains(obs):
-        return [obs], False
+        return [_as_array(obs, space)], False
     single_reason = _why_not_in(obs, space)
     shape = getattr(space, "shape", None)
     rank = len(shape) if shape is not None else None
@@ -157,4 +159,12 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
             raise ValueError(
                 f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
                 f"space {space}: {_why_not_in(item, space)}. rldebug does not cast or clip.")
-    return items, True
+    return [_as_array(item, space) for item in items], True
+
+
+def _as_array(obs: Any, space: gym.Space) -> Any:
+    """A list/tuple already found in an array space becomes an array, as in ``contains``."""
+    array_spaces = (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+    if isinstance(space, array_spaces) and isinstance(obs, (list, tuple)):
+        return np.asarray(obs, dtype=space.dtype)
+    return obs

@@ -1,0 +1,128 @@
+"""rldebug.load and `rldebug inspect CHECKPOINT`: both stacks, and paths that are not checkpoints."""
+
+import argparse
+import shutil
+
+import numpy as np
+import pytest
+
+from inspect_algos import checkpoint_of, trained_algo
+from rldebug.inspect import CheckpointError, explain, load
+from rldebug.inspect.cli import add_inspect_parser
+
+
+@pytest.fixture
+def checkpoint(api_stack):
+    return checkpoint_of(api_stack)
+
+
+def test_load_restores_the_same_policy(checkpoint, api_stack):
+    original = explain(trained_algo(api_stack), np.array([3, 57]), agent_id="agent1")
+    algo = load(checkpoint)
+    try:
+        assert algo.config.num_env_runners == 0  # rebuilt in this process
+        restored = explain(algo, np.array([3, 57]), agent_id="agent1")
+        assert np.allclose(restored.probs, original.probs, atol=1e-6)
+        assert restored.value == pytest.approx(original.value, abs=1e-5)
+    finally:
+        algo.stop()
+
+
+def test_load_modules_only(checkpoint, api_stack):
+    modules = load(checkpoint, modules_only=True)
+    if api_stack == "new":
+        from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+
+        assert isinstance(modules, MultiRLModule)
+        assert sorted(modules.keys()) == ["pol1", "pol2"]
+        assert hasattr(modules["pol1"], "compute_values")  # the Learner's, with value head
+    else:
+        assert sorted(modules) == ["pol1", "pol2"]
+        assert type(modules["pol1"]).__name__ == "PPOTorchPolicy"
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(CheckpointError, match=r"does not exist.*rllib_checkpoint.json"):
+        load(tmp_path / "nope")
+
+
+def test_file_instead_of_directory(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_text("x")
+    with pytest.raises(CheckpointError, match=r"is a file, not a directory"):
+        load(path)
+
+
+def test_directory_that_is_not_a_checkpoint(tmp_path):
+    (tmp_path / "progress.csv").write_text("a,b\n")
+    with pytest.raises(CheckpointError,
+                       match=r"not an RLlib checkpoint: it holds \['progress.csv'\].*"
+                             r"algorithm_state.pkl"):
+        load(tmp_path)
+
+
+def test_checkpoint_missing_a_module_state(tmp_path):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    (copy / "learner_group/learner/rl_module/pol1/module_state.pkl").unlink()
+    with pytest.raises(CheckpointError,
+                       match=r"incomplete: missing \['learner_group/learner/rl_module/pol1/"
+                             r"module_state.pkl'\]"):
+        load(copy)
+
+
+def test_checkpoint_with_an_empty_file(tmp_path):
+    copy = shutil.copytree(checkpoint_of("old"), tmp_path / "ckpt")
+    (copy / "policies/pol2/policy_state.pkl").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty \(truncated\).*policies/pol2"):
+        load(copy)
+
+
+def test_checkpoint_with_a_cut_pickle(tmp_path):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    ctor = copy / "class_and_ctor_args.pkl"
+    ctor.write_bytes(ctor.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r"could not be unpickled.*truncated or corrupt"):
+        load(copy)
+
+
+def test_checkpoint_with_broken_json(tmp_path):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    (copy / "rllib_checkpoint.json").write_text('{"checkpoint_vers')
+    with pytest.raises(CheckpointError, match=r"not valid JSON"):
+        load(copy)
+
+
+# -- CLI -----------------------------------------------------------------------
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="rldebug")
+    add_inspect_parser(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def test_cli_prints_summary_and_explanation(capsys):
+    args = _parse(["inspect", str(checkpoint_of("new")), "--agent", "agent1",
+                   "--obs", "[0, 99]"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "module pol1" in out and "module pol2" in out and "200 → 16" in out
+    assert "greedy action" in out and "agent1 → pol1" in out
+
+
+def test_cli_bad_obs_and_bad_path(tmp_path):
+    args = _parse(["inspect", str(checkpoint_of("old")), "--agent", "agent1",
+                   "--obs", "[0, 100]"])
+    with pytest.raises(SystemExit, match=r"outside the space's bounds"):
+        args.func(args)
+    args = _parse(["inspect", str(checkpoint_of("old")), "--obs", "[0, 99"])
+    with pytest.raises(SystemExit, match=r"--obs must be JSON"):
+        args.func(args)
+    args = _parse(["inspect", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"not an RLlib checkpoint"):
+        args.func(args)
+
+
+def test_cli_help_warns_about_unpickling(capsys):
+    with pytest.raises(SystemExit):
+        _parse(["inspect", "--help"])
+    assert "unpickles code" in capsys.readouterr().out

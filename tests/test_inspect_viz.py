@@ -1,0 +1,81 @@
+"""Pictures: probability bars, policy map, explorer and replay produce real images."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inspect_algos import trained_algo
+from rldebug.inspect import explain
+from rldebug.viz import (explorer, figure_to_array, plot_action_probs, plot_policy_map,
+                         policy_map, replay)
+
+
+@pytest.fixture
+def algo(api_stack):
+    return trained_algo(api_stack)
+
+
+def assert_not_blank(image: np.ndarray, min_colours: int = 20):
+    assert image.ndim == 3 and image.shape[-1] == 3 and image.dtype == np.uint8
+    assert image.std() > 10
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) >= min_colours
+
+
+def test_probability_bars(algo):
+    e = explain(algo, np.array([0, 99]), agent_id="agent1")
+    image = figure_to_array(plot_action_probs(e))
+    assert image.shape[0] > 100 and image.shape[1] > 100
+    assert_not_blank(image)
+    with pytest.raises(ValueError, match=r"Pass explanation\[i\]"):
+        plot_action_probs(explain(algo, [[0, 99], [1, 99]], agent_id="agent1"))
+
+
+def test_policy_map_agrees_with_explain(algo):
+    pmap = policy_map(algo, "agent2", other_position=(4, 6))
+    assert pmap.greedy_action.shape == pmap.entropy.shape == pmap.value.shape == (10, 10)
+    assert pmap.greedy_action[4, 6] == -1 and np.isnan(pmap.entropy[4, 6])
+    e = explain(algo, np.array([2 * 10 + 3, 4 * 10 + 6]), agent_id="agent2")
+    assert pmap.greedy_action[2, 3] == int(e.greedy_action)
+    assert np.allclose(pmap.probs[2, 3], e.probs, atol=1e-6)
+    for background in ("entropy", "value"):
+        image = figure_to_array(plot_policy_map(pmap, background=background))
+        assert_not_blank(image, min_colours=50)
+
+
+def test_policy_map_bad_input(algo):
+    with pytest.raises(ValueError, match=r"outside the 10x10 grid"):
+        policy_map(algo, "agent1", other_position=(10, 0))
+    with pytest.raises(ValueError, match=r"Unknown agent id 'agent3'"):
+        policy_map(algo, "agent3")
+    with pytest.raises(ValueError, match=r"background must be one of"):
+        plot_policy_map(policy_map(algo), background="advantage")
+
+
+def test_explorer_moves_agents_and_updates_both_policies(algo):
+    view = explorer(algo)
+    assert view.explanations["agent1"].observation.tolist() == [0, 99]
+    view.set_positions(agent1=(2, 3), agent2=(5, 5))
+    assert view.explanations["agent1"].observation.tolist() == [23, 55]
+    assert view.explanations["agent2"].observation.tolist() == [55, 23]
+    view.sliders["agent2"][1].value = 7  # a slider move redraws too
+    assert view.explanations["agent1"].observation.tolist() == [23, 57]
+    assert_not_blank(figure_to_array(view.figure))
+    with pytest.raises(ValueError, match=r"outside the 10x10 grid"):
+        view.set_positions(agent1=(0, 12))
+
+
+def test_replay_records_an_episode_and_saves_a_gif(algo, tmp_path):
+    path = tmp_path / "episode.gif"
+    episode = replay(algo, seed=3, path=path)
+    steps = len(episode.rewards)
+    assert steps == 20  # the tiny arena's max_timesteps
+    assert len(episode.frames) == steps + 1 and episode.frames[0].shape == (400, 400, 3)
+    assert_not_blank(episode.frames[-1], min_colours=3)
+    assert set(episode.returns) == {"agent1", "agent2"}
+    assert all(set(events) == {"agent1", "agent2"} for events in episode.events)
+    with Image.open(path) as gif:
+        assert gif.n_frames == steps + 1
+    # Greedy replays are deterministic for a seed.
+    assert replay(algo, seed=3, max_steps=5).actions == episode.actions[:5]
+    html = episode._repr_html_()
+    assert "<script" in html and "data:image/png;base64" in html
