@@ -1,0 +1,468 @@
+"""``check_env``: RLlib's own environment check plus the traps it lets through.
+
+Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
+``warning`` or ``skipped``):
+
+- ``rllib`` — RLlib's ``check_multiagent_environments`` for a ``MultiAgentEnv``
+  (RLlib 2.60 has no single-agent checker; gymnasium's ``check_env`` runs then).
+- ``observation_in_space`` — every observation of random rollouts is inside its space.
+- ``observation_dtype`` — observation dtypes equal their space's dtype.
+- ``agent_ids`` — obs/rewards/terminateds/truncateds/infos name only known agents,
+  terminateds and truncateds name the same agents, rewards go to observed agents.
+- ``all_key`` — ``terminateds`` and ``truncateds`` carry ``"__all__"`` (multi-agent).
+- ``finite_rewards`` — rewards are finite numbers.
+- ``seed_determinism`` — the same seed and actions give the same rollout.
+- ``default_encoder`` — on the new API stack, RLlib's default model only encodes
+  1-D (MLP) and 3-D (CNN) Box observations; anything else fails at build time
+  with "No default encoder config" unless ``FlattenObservations`` is added.
+
+The report is returned, not raised (``raise_on_error=True`` raises
+:class:`EnvCheckError` listing the failures): a warning should not stop a script.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+CHECKS = ("rllib", "observation_in_space", "observation_dtype", "agent_ids", "all_key",
+          "finite_rewards", "seed_determinism", "default_encoder")
+STATUSES = ("passed", "failed", "warning", "skipped")
+_SPECIAL_KEYS = frozenset({"__all__", "__common__"})
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class EnvCheckError(ValueError):
+    """Raised by ``check_env(..., raise_on_error=True)`` when a check failed."""
+
+
+@dataclass
+class EnvCheck:
+    """The outcome of one check.
+
+    :param name: one of :data:`CHECKS`.
+    :param status: ``passed``, ``failed`` (wrong), ``warning`` (suspicious) or ``skipped``.
+    :param message: what was found, with the offending value.
+    :param fix: how to fix it (empty when passed).
+    """
+
+    name: str
+    status: str
+    message: str
+    fix: str = ""
+
+
+@dataclass
+class EnvCheckReport:
+    """All checks of one environment."""
+
+    env: str
+    multi_agent: bool
+    checks: list[EnvCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed (warnings allowed)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[EnvCheck]:
+        return [c for c in self.checks if c.status == "failed"]
+
+    @property
+    def warnings(self) -> list[EnvCheck]:
+        return [c for c in self.checks if c.status == "warning"]
+
+    def __getitem__(self, name: str) -> EnvCheck:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(f"No check named {name!r}; checks are {[c.name for c in self.checks]}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "multi_agent": self.multi_agent, "ok": self.ok,
+                "checks": [asdict(c) for c in self.checks]}
+
+    def __str__(self) -> str:
+        lines = [f"check_env({self.env}): {'OK' if self.ok else 'FAILED'}"]
+        for c in self.checks:
+            lines.append(f"  [{c.status}] {c.name}: {c.message}")
+            if c.fix and c.status in ("failed", "warning"):
+                lines.append(f"      fix: {c.fix}")
+        return "\n".join(lines)
+
+
+# -- building the env ---------------------------------------------------------------
+
+
+def _make_env(env_or_class: Any, env_config: dict | None):
+    import gymnasium as gym
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    if env_config is not None and not isinstance(env_config, dict):
+        raise TypeError(f"env_config must be a dict or None, got {type(env_config).__name__}: "
+                        f"{env_config!r:.80}.")
+    if isinstance(env_or_class, (gym.Env, MultiAgentEnv)):
+        if env_config:
+            raise ValueError("env_config is only used to build an env from a class, creator or "
+                             "id; you passed an env instance. Pass the class instead, e.g. "
+                             "check_env(MyEnv, env_config={...}).")
+        return env_or_class
+    if isinstance(env_or_class, str):
+        from ray.tune.registry import ENV_CREATOR, _global_registry
+
+        if _global_registry.contains(ENV_CREATOR, env_or_class):
+            return _global_registry.get(ENV_CREATOR, env_or_class)(dict(env_config or {}))
+        try:
+            return gym.make(env_or_class, **(env_config or {}))
+        except gym.error.Error as err:
+            raise ValueError(f"{env_or_class!r} is neither a gymnasium id nor an env registered "
+                             f"with ray.tune.register_env ({err}). Pass the env class or an "
+                             "instance instead.") from err
+    if callable(env_or_class):
+        env = env_or_class(dict(env_config or {}))
+        if not isinstance(env, (gym.Env, MultiAgentEnv)):
+            raise TypeError(f"{env_or_class!r}(env_config) returned {type(env).__name__}, not a "
+                            "gymnasium.Env or ray.rllib MultiAgentEnv.")
+        return env
+    raise TypeError(
+        "check_env expects an env instance, an env class or creator called as "
+        "cls(env_config), or a registered env id string; got "
+        f"{type(env_or_class).__name__}: {env_or_class!r:.80}.")
+
+
+class _AsMultiAgent:
+    """Steps any env with per-agent dicts; a single-agent env becomes agent ``"agent0"``."""
+
+    def __init__(self, env):
+        from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+        self.env = env
+        self.multi_agent = isinstance(env, MultiAgentEnv)
+
+    @property
+    def possible_agents(self) -> list | None:
+        if not self.multi_agent:
+            return ["agent0"]
+        agents = getattr(self.env, "possible_agents", None)
+        return list(agents) if agents else None
+
+    def observation_space(self, agent):
+        if not self.multi_agent:
+            return self.env.observation_space
+        spaces = getattr(self.env, "observation_spaces", None)
+        if isinstance(spaces, dict) and agent in spaces:
+            return spaces[agent]
+        return self.env.get_observation_space(agent)
+
+    def action_space(self, agent):
+        if not self.multi_agent:
+            return self.env.action_space
+        spaces = getattr(self.env, "action_spaces", None)
+        if isinstance(spaces, dict) and agent in spaces:
+            return spaces[agent]
+        return self.env.get_action_space(agent)
+
+    def reset(self, seed):
+        obs, infos = self.env.reset(seed=seed)
+        return (obs, infos) if self.multi_agent else ({"agent0": obs}, {"agent0": infos})
+
+    def step(self, actions):
+        if self.multi_agent:
+            return self.env.step(actions)
+        obs, reward, terminated, truncated, info = self.env.step(actions["agent0"])
+        return ({"agent0": obs}, {"agent0": reward},
+                {"agent0": terminated, "__all__": terminated},
+                {"agent0": truncated, "__all__": truncated}, {"agent0": info})
+
+
+# -- rollouts -------------------------------------------------------------------------
+
+
+@dataclass
+class _Step:
+    obs: dict
+    rewards: dict
+    terminateds: dict
+    truncateds: dict
+    infos: dict
+
+
+def _episode_done(terminateds: dict, truncateds: dict) -> bool:
+    if "__all__" in terminateds or "__all__" in truncateds:
+        return bool(terminateds.get("__all__")) or bool(truncateds.get("__all__"))
+    agents = [a for a in terminateds if a not in _SPECIAL_KEYS]
+    return bool(agents) and all(terminateds.get(a) or truncateds.get(a) for a in agents)
+
+
+def _rollout(env: _AsMultiAgent, seed: int, steps: int,
+             actions: list[dict] | None = None) -> tuple[list[_Step], list[dict], list[int]]:
+    """Random (or replayed) rollout; returns the steps, the actions, and reset positions."""
+    spaces = {}
+    taken: list[dict] = []
+    record: list[_Step] = []
+    resets = [0]
+    obs, infos = env.reset(seed)
+    record.append(_Step(obs, {}, {}, {}, infos))
+    episode = 0
+    for t in range(steps):
+        if actions is not None:
+            if t >= len(actions):
+                break
+            action = actions[t]
+        else:
+            action = {}
+            for agent in obs:
+                if agent not in spaces:
+                    spaces[agent] = env.action_space(agent)
+                    spaces[agent].seed(seed + len(spaces))
+                action[agent] = spaces[agent].sample()
+        taken.append(action)
+        obs, rewards, terminateds, truncateds, infos = env.step(action)
+        record.append(_Step(obs, rewards, terminateds, truncateds, infos))
+        if _episode_done(terminateds, truncateds):
+            episode += 1
+            obs, infos = env.reset(seed + episode)
+            resets.append(len(record))
+            record.append(_Step(obs, {}, {}, {}, infos))
+    return record, taken, resets
+
+
+# -- the checks -----------------------------------------------------------------------
+
+
+def _check_rllib(env) -> EnvCheck:
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if isinstance(env, MultiAgentEnv):
+                from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+                check_multiagent_environments(env)
+                name = "RLlib's check_multiagent_environments"
+            else:
+                from gymnasium.utils.env_checker import check_env as gym_check_env
+
+                gym_check_env(env.unwrapped, skip_render_check=True)
+                name = "gymnasium's check_env (RLlib 2.60 has no single-agent checker)"
+        except Exception as err:  # noqa: BLE001 - the checker's message is the finding
+            return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
+                            "Follow the checker's message; it names the method at fault.")
+    messages = sorted({_ANSI.sub("", str(w.message)) for w in caught
+                       if not issubclass(w.category, DeprecationWarning)})
+    if messages:
+        return EnvCheck("rllib", "warning", f"{name} passed with warnings: " + " | ".join(messages),
+                        "Read each warning; most name the method and the expected value.")
+    return EnvCheck("rllib", "passed", f"{name} passed.")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCheck]:
+    in_space = EnvCheck("observation_in_space", "passed",
+                        f"All {sum(len(s.obs) for s in record)} observations are in their spaces.")
+    dtype = EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces.")
+    for t, step in enumerate(record):
+        for agent, obs in step.obs.items():
+            space = env.observation_space(agent)
+            if in_space.status == "passed" and not space.contains(obs):
+                found = getattr(obs, "dtype", type(obs).__name__)
+                in_space = EnvCheck(
+                    "observation_in_space", "failed",
+                    f"Observation of {agent!r} at rollout step {t} is not in its space "
+                    f"{space}: {_short(obs)} (dtype/type {found}, shape "
+                    f"{getattr(obs, 'shape', None)}).",
+                    "Clip or fix the observation in reset()/step(), or widen the space "
+                    "(bounds, shape, dtype) to what the env really returns.")
+            space_dtype = getattr(space, "dtype", None)
+            if dtype.status == "passed" and isinstance(obs, np.ndarray) and \
+                    space_dtype is not None and obs.dtype != space_dtype:
+                dtype = EnvCheck(
+                    "observation_dtype", "warning",
+                    f"Observation of {agent!r} at rollout step {t} has dtype {obs.dtype}, its "
+                    f"space {space} has dtype {space_dtype}.",
+                    f"Return np.asarray(obs, dtype=np.{space_dtype}) or declare the space "
+                    f"with dtype=np.{obs.dtype}.")
+    return in_space, dtype
+
+
+def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -> EnvCheck:
+    known = env.possible_agents
+    reset_at = set(resets)
+    observed: set = set()
+    for t, step in enumerate(record):
+        if t in reset_at:
+            observed = set()
+        parts = {"obs": step.obs, "rewards": step.rewards, "terminateds": step.terminateds,
+                 "truncateds": step.truncateds, "infos": step.infos}
+        for part, values in parts.items():
+            ids = set(values) - _SPECIAL_KEYS
+            if known is not None and not ids <= set(known):
+                return EnvCheck("agent_ids", "failed",
+                                f"At rollout step {t}, {part} names unknown agent(s) "
+                                f"{sorted(map(str, ids - set(known)))}; possible_agents is "
+                                f"{known}.",
+                                "Use the same agent ids everywhere and list them all in "
+                                "self.possible_agents.")
+        if t not in reset_at:
+            done_ids = set(step.terminateds) - _SPECIAL_KEYS
+            trunc_ids = set(step.truncateds) - _SPECIAL_KEYS
+            if done_ids != trunc_ids:
+                return EnvCheck("agent_ids", "failed",
+                                f"At rollout step {t}, terminateds names {sorted(done_ids)} "
+                                f"but truncateds names {sorted(trunc_ids)}.",
+                                "Return both dicts with the same agent keys (plus '__all__').")
+            unseen = set(step.rewards) - observed - _SPECIAL_KEYS
+            if unseen:
+                return EnvCheck("agent_ids", "failed",
+                                f"At rollout step {t}, rewards go to agent(s) {sorted(unseen)} "
+                                "that never received an observation in this episode.",
+                                "Give an agent an observation before (or with) its first reward.")
+        observed |= set(step.obs)
+    return EnvCheck("agent_ids", "passed", "Agent ids agree across obs, rewards, terminateds, "
+                                           "truncateds and infos.")
+
+
+def _check_all_key(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -> EnvCheck:
+    if not env.multi_agent:
+        return EnvCheck("all_key", "skipped", "Single-agent env: no '__all__' key needed.")
+    for t, step in enumerate(record):
+        if t in resets:
+            continue
+        missing = [name for name, d in (("terminateds", step.terminateds),
+                                        ("truncateds", step.truncateds)) if "__all__" not in d]
+        if missing:
+            return EnvCheck("all_key", "failed",
+                            f"At rollout step {t}, {' and '.join(missing)} has no '__all__' key "
+                            f"(keys: {sorted(map(str, step.terminateds))}).",
+                            "Add terminateds['__all__'] and truncateds['__all__'] to every "
+                            "step() return: RLlib ends the episode on them.")
+    return EnvCheck("all_key", "passed", "'__all__' is in every terminateds and truncateds.")
+
+
+def _check_rewards(record: list[_Step]) -> EnvCheck:
+    for t, step in enumerate(record):
+        for agent, reward in step.rewards.items():
+            try:
+                value = float(reward)
+            except (TypeError, ValueError):
+                value = None
+            if value is None or not math.isfinite(value):
+                return EnvCheck("finite_rewards", "failed",
+                                f"Reward of {agent!r} at rollout step {t} is {_short(reward)}, "
+                                "not a finite number.",
+                                "Return float rewards; guard divisions and logs in the reward "
+                                "computation (np.nan_to_num, clip).")
+    return EnvCheck("finite_rewards", "passed", "All rewards are finite numbers.")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],
+                       actions: list[dict], seed: int) -> EnvCheck:
+    second, _, _ = _rollout(make(), seed, len(actions), actions=actions)
+    for t, (a, b) in enumerate(zip(first, second)):
+        for part in ("obs", "rewards"):
+            if not _same(getattr(a, part), getattr(b, part)):
+                return EnvCheck("seed_determinism", "failed",
+                                f"Two rollouts with seed={seed} and the same actions differ at "
+                                f"step {t} in {part}: {_short(getattr(a, part))} vs "
+                                f"{_short(getattr(b, part))}.",
+                                "Draw every random number from self.np_random after calling "
+                                "super().reset(seed=seed) in reset(), never from random/np.random"
+                                " globals.")
+    return EnvCheck("seed_determinism", "passed",
+                    f"Same seed and actions gave the same {len(actions)}-step rollout.")
+
+
+def _check_default_encoder(env: _AsMultiAgent, agents: list) -> EnvCheck:
+    import gymnasium as gym
+
+    for agent in agents:
+        space = env.observation_space(agent)
+        if isinstance(space, gym.spaces.Box) and len(space.shape) in (1, 3):
+            continue
+        flatten = "FlattenObservations(multi_agent=True)" if env.multi_agent \
+            else "FlattenObservations()"
+        return EnvCheck(
+            "default_encoder", "warning",
+            f"Observation space of {agent!r} is {space}. On the new API stack RLlib's default "
+            "model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; building the "
+            f"algorithm fails with 'No default encoder config for obs space={space}'.",
+            "Add RLlib's flattening connector (it one-hots Discrete/MultiDiscrete parts and "
+            "concatenates Tuple/Dict parts):\n"
+            "    from ray.rllib.connectors.env_to_module import FlattenObservations\n"
+            "    config.env_runners(env_to_module_connector=lambda env, spaces=None, "
+            f"device=None: {flatten})\n"
+            "or give the RLModule a custom encoder; the old API stack preprocesses these "
+            "spaces itself.")
+    return EnvCheck("default_encoder", "passed",
+                    "Observation spaces are 1-D/3-D Boxes: RLlib's default encoders apply.")
+
+
+def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int = 200,
+              seed: int = 0, raise_on_error: bool = False) -> EnvCheckReport:
+    """Check an environment for what breaks RLlib training, before training.
+
+    :param env_or_class: an env instance (``gymnasium.Env`` or RLlib ``MultiAgentEnv``),
+        a class or creator called as ``cls(env_config)`` (as RLlib does), or an id
+        registered with gymnasium or ``ray.tune.register_env``.
+    :param env_config: the config for a class/creator/id (not with an instance).
+    :param steps: random-action steps per rollout (the env is reset on episode end).
+    :param seed: seed of the rollouts; the determinism check reuses it.
+    :param raise_on_error: raise :class:`EnvCheckError` if any check failed.
+    :returns: an :class:`EnvCheckReport`; ``print(report)`` lists every check,
+        ``report.ok`` is False when one failed.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}.")
+    env = _make_env(env_or_class, env_config)
+    wrapped = _AsMultiAgent(env)
+    report = EnvCheckReport(env=type(env).__name__, multi_agent=wrapped.multi_agent)
+    report.checks.append(_check_rllib(env))
+    try:
+        record, actions, resets = _rollout(wrapped, seed, steps)
+    except Exception as err:  # noqa: BLE001 - a crashing env is the finding
+        message = f"A random rollout raised {type(err).__name__}: {err}"
+        report.checks += [EnvCheck(name, "failed", message,
+                                   "Fix the exception in reset()/step() first.")
+                          for name in CHECKS[1:]]
+    else:
+        report.checks += [*_check_obs(wrapped, record),
+                          _check_agent_ids(wrapped, record, resets),
+                          _check_all_key(wrapped, record, resets),
+                          _check_rewards(record)]
+        try:
+            rebuilt = (lambda: _AsMultiAgent(env)) if env is env_or_class else \
+                (lambda: _AsMultiAgent(_make_env(env_or_class, env_config)))
+            report.checks.append(_check_determinism(rebuilt, record, actions, seed))
+        except Exception as err:  # noqa: BLE001
+            report.checks.append(EnvCheck("seed_determinism", "failed",
+                                          f"The replayed rollout raised {type(err).__name__}: "
+                                          f"{err}", "Fix the exception in reset()/step()."))
+        agents = sorted({a for step in record for a in step.obs}, key=str)
+        report.checks.append(_check_default_encoder(wrapped, agents))
+    if raise_on_error and not report.ok:
+        raise EnvCheckError(str(report))
+    return report
+
+
+__all__ = ["CHECKS", "EnvCheck", "EnvCheckError", "EnvCheckReport", "check_env"]

@@ -1,0 +1,71 @@
+"""``rldebug doctor PATH [--json]``: diagnose a finished run or experiment.
+
+Exit codes: 0 healthy (warnings allowed), 1 an error-severity finding,
+2 unusable input (no such path, no result.json/progress.csv, nothing readable).
+Also runs on its own: ``python -m rldebug.doctor.cli PATH [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rldebug.doctor.diagnosis import EXIT_UNUSABLE, diagnose
+from rldebug.doctor.reading import UnusableInputError
+from rldebug.doctor.report import render, to_json
+
+DESCRIPTION = ("Name reward and learning problems in a finished RLlib run (a Tune experiment "
+               "directory, one trial, or an `rldebug run` logdir), with evidence and a fix. "
+               "Exit code 0: healthy, 1: an error-severity finding, 2: unusable input.")
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="Tune experiment dir, trial dir, or rldebug run logdir")
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.set_defaults(func=cmd_doctor)
+
+
+def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``doctor`` subcommand on an ``argparse`` subparsers object.
+
+    :param subparsers: what ``parser.add_subparsers()`` returned.
+    :returns: the new subparser; its ``func`` default is :func:`cmd_doctor`.
+    """
+    if not hasattr(subparsers, "add_parser"):
+        raise TypeError("add_doctor_parser expects the object parser.add_subparsers() "
+                        f"returns, got {type(subparsers).__name__}.")
+    parser = subparsers.add_parser("doctor", help="diagnose a finished run or experiment",
+                                   description=DESCRIPTION)
+    _add_arguments(parser)
+    return parser
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
+    try:
+        diagnosis = diagnose(args.path)
+    except UnusableInputError as err:
+        if args.json:
+            print(json.dumps({"source": args.path, "exit_code": EXIT_UNUSABLE,
+                              "error": str(err), "trials": []}, indent=2))
+        else:
+            print(f"rldebug doctor: {err}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.json:
+        print(to_json(diagnosis))
+    else:
+        render(diagnosis)
+    return diagnosis.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (``python -m rldebug.doctor.cli``)."""
+    parser = argparse.ArgumentParser(prog="rldebug doctor", description=DESCRIPTION)
+    _add_arguments(parser)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
