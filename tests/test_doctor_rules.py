@@ -1,0 +1,231 @@
+"""The doctor's rules on synthetic result streams: one stream per rule, both API stacks."""
+
+import math
+
+import pytest
+
+from doctor_streams import BUILDERS, healthy_stream, new_result, old_result
+from rldebug.doctor import Doctor, Finding, Thresholds, diagnose
+from rldebug.doctor.metrics import extract
+
+STACKS = ["new", "old"]
+
+
+def run(stream, thresholds=None, config=None):
+    return diagnose(stream, thresholds=thresholds, config=config).findings
+
+
+def only(findings, rule_id):
+    return [f for f in findings if f.rule_id == rule_id]
+
+
+def stream_of(stack, per_iteration, returns=None, modules=("pol1",)):
+    """One result per entry of ``per_iteration`` (module stats, same for every module)."""
+    build = BUILDERS[stack]
+    return [build(i, {m: stats for m in modules},
+                  None if returns is None else {m: returns[i - 1] for m in modules})
+            for i, stats in enumerate(per_iteration, 1)]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_healthy_stream_has_no_findings(stack):
+    assert run(healthy_stream(stack)) == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_both_stacks_key_names_are_read(stack):
+    metrics = extract(healthy_stream(stack, iterations=1)[0])
+    assert metrics.stack == stack
+    assert sorted(metrics.modules) == ["pol1", "pol2"]
+    stats = metrics.modules["pol1"]
+    assert stats.entropy == pytest.approx(1.375) and stats.kl is not None
+    assert stats.vf_explained_var is not None and stats.lr == 3e-4
+    assert (stats.vf_loss_unclipped is not None) == (stack == "new")
+    assert metrics.return_mean == pytest.approx(3.0)
+    assert metrics.module_returns == {"pol1": 1.5, "pol2": 1.5}
+
+
+def test_flat_progress_csv_rows_are_read():
+    flat = {"training_iteration": 1.0, "learners/pol1/entropy": 0.5,
+            "learners/pol1/mean_kl_loss": 0.01, "env_runners/episode_return_mean": 2.0}
+    metrics = extract(flat)
+    assert metrics.modules["pol1"].entropy == 0.5 and metrics.return_mean == 2.0
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_entropy_collapse_early_is_an_error(stack):
+    findings = only(run(stream_of(stack, [{"entropy": 1.38}, {"entropy": 0.5},
+                                          {"entropy": 0.05}])), "entropy_collapse")
+    assert [(f.severity, f.began_at_iteration, f.module) for f in findings] == \
+        [("error", 3, "pol1")]
+    assert findings[0].evidence["normalised_entropy"] == pytest.approx(0.05 / 1.38)
+
+
+def test_entropy_collapse_late_is_a_warning():
+    stats = [{"entropy": 1.38}] * 15 + [{"entropy": 0.1}]
+    findings = only(run(stream_of("new", stats)), "entropy_collapse")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 16)]
+
+
+def test_entropy_reference_log_a_flags_a_first_iteration_collapse():
+    stream = stream_of("new", [{"entropy": 0.1}])
+    assert only(run(stream), "entropy_collapse") == []  # max seen is 0.1 itself
+    found = only(run(stream, Thresholds(entropy_reference=math.log(4))), "entropy_collapse")
+    assert found and found[0].evidence["reference"] == "log|A|"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_kl_blowup_single_iteration_is_an_error(stack):
+    findings = only(run(stream_of(stack, [{"kl": 0.01}, {"kl": 0.5}])), "kl_blowup")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("error", 2)]
+    assert findings[0].evidence["kl_over_target"] == pytest.approx(50)
+
+
+def test_kl_high_for_several_iterations_is_a_warning_from_its_start():
+    stats = [{"kl": 0.01}, {"kl": 0.03}, {"kl": 0.04}, {"kl": 0.05}]
+    findings = only(run(stream_of("new", stats)), "kl_blowup")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 2)]
+
+
+def test_kl_target_comes_from_the_config():
+    stream = stream_of("new", [{"kl": 0.5}])
+    assert only(run(stream), "kl_blowup")
+    assert not only(run(stream, config={"kl_target": 0.1}), "kl_blowup")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_value_not_learning(stack):
+    findings = only(run(stream_of(stack, [{"ev": 0.3}] + [{"ev": -0.01}] * 10)),
+                    "value_not_learning")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 2)]
+
+
+def test_value_not_learning_needs_patience():
+    assert not only(run(stream_of("new", [{"ev": -0.01}] * 9)), "value_not_learning")
+
+
+def test_value_loss_exploding():
+    stats = [{"vf_loss": 1.0, "vf_loss_unclipped": 1.0, "ev": 0.0},
+             {"vf_loss": 10.0, "vf_loss_unclipped": 500.0, "ev": -0.5}]
+    findings = only(run(stream_of("new", stats)), "value_loss_exploding")
+    assert findings and findings[0].evidence["growth"] == pytest.approx(500)
+
+
+def test_critic_clipped_new_stack_is_an_error():
+    stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 480.0}] * 3
+    findings = only(run(stream_of("new", stats)), "critic_clipped")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("error", 1)]
+
+
+def test_critic_not_flagged_when_unclipped_loss_is_close():
+    stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 12.0}] * 5
+    assert not only(run(stream_of("new", stats)), "critic_clipped")
+
+
+def test_critic_clipped_old_stack_is_a_warning_and_clip_comes_from_config():
+    stats = [{"vf_loss": 20.0}] * 3
+    assert [f.severity for f in only(run(stream_of("old", stats)), "critic_clipped")] == \
+        ["warning"]
+    assert not only(run(stream_of("old", stats), config={"vf_clip_param": 100.0}),
+                    "critic_clipped")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_reward_stuck_at_minimum(stack):
+    build = BUILDERS[stack]
+    stream = [build(i, {"pol1": {}, "pol2": {}}, {"pol1": float(i), "pol2": -2.0})
+              for i in range(1, 11)]
+    findings = only(run(stream), "reward_stuck")
+    assert [(f.module, f.began_at_iteration) for f in findings] == \
+        [("agent2" if stack == "new" else "pol2", 1)]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_non_finite_loss(stack):
+    stats = [{}, {"total_loss": float("nan"), "kl": float("inf")}]
+    findings = only(run(stream_of(stack, stats)), "non_finite")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("error", 2)]
+    assert set(findings[0].evidence) == {"total_loss", "kl"}
+
+
+def test_return_flat():
+    returns = [1.0 + 0.01 * (i % 2) for i in range(25)]
+    findings = only(run(stream_of("new", [{}] * 25, returns)), "return_not_improving")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 1)]
+    assert "not moved" in findings[0].message
+
+
+def test_return_below_random_baseline():
+    returns = [0.0] * 3 + [-10.0] * 22
+    findings = only(run(stream_of("new", [{}] * 25, returns)), "return_not_improving")
+    assert findings and "below the random-policy baseline" in findings[0].message
+    measured = only(run(stream_of("new", [{}] * 25, returns),
+                        Thresholds(random_baseline=-20.0)), "return_not_improving")
+    assert not measured
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_module_not_learning(stack):
+    build = BUILDERS[stack]
+    stream = [build(i, {"pol1": {}, "pol2": {}}, {"pol1": float(i), "pol2": 5.0 + (i % 3)})
+              for i in range(1, 31)]
+    findings = only(run(stream), "module_not_learning")
+    assert [(f.module, f.severity) for f in findings] == [("pol2", "warning")]
+
+
+def test_module_without_learner_stats_is_not_trained():
+    stream = [new_result(i, {"pol1": {}}, {"pol1": float(i), "pol2": 1.0}) for i in (1, 2)]
+    findings = only(run(stream), "module_not_learning")
+    assert [(f.module, f.severity) for f in findings] == [("pol2", "info")]
+
+
+def test_episodes_always_hit_the_time_limit():
+    stream = [new_result(i, {"pol1": {}}, len_range=(100.0, 100.0, 100.0)) for i in range(1, 6)]
+    findings = only(run(stream), "episodes_hit_time_limit")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("info", 1)]
+    assert findings[0].evidence["episode_len"] == 100.0
+
+
+def test_lr_too_high_combines_kl_blowup_and_entropy_collapse():
+    stats = [{"entropy": 1.38, "kl": 3.8, "lr": 0.5}, {"entropy": 0.6, "kl": 0.1, "lr": 0.5},
+             {"entropy": 0.0, "kl": 0.0, "lr": 0.5}]
+    findings = only(run(stream_of("new", stats)), "lr_too_high")
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("error", 1)]
+    assert findings[0].evidence["lr"] == 0.5
+
+
+def test_tutorial_lr_05_numbers_are_flagged_at_iteration_1():
+    """The tutorial's printed old-stack learner stats for lr=0.5 (iterations 1 and 3)."""
+    stream = [old_result(1, {"default_policy": {"entropy": 0.0856, "kl": 29.17, "lr": 0.5,
+                                                "ev": -0.006, "vf_loss": 35.6}}),
+              old_result(3, {"default_policy": {"entropy": 0.0, "kl": 0.0, "lr": 0.5,
+                                                "ev": -0.001, "vf_loss": 111.9}})]
+    findings = run(stream)
+    assert ("kl_blowup", "error", 1) in [(f.rule_id, f.severity, f.began_at_iteration)
+                                         for f in findings]
+    assert only(findings, "lr_too_high")[0].severity == "error"
+
+
+def test_doctor_streams_findings_as_they_arise():
+    doctor = Doctor()
+    assert doctor.feed(new_result(1, {"pol1": {}})) == []
+    new = doctor.feed(new_result(2, {"pol1": {"kl": 1.0}}))
+    assert [f.rule_id for f in new] == ["kl_blowup"]
+    assert doctor.feed(new_result(3, {"pol1": {"kl": 1.0}})) == []  # reported once
+
+
+def test_bad_inputs_are_rejected_with_clear_messages():
+    with pytest.raises(TypeError, match="list of result dicts"):
+        diagnose(42)
+    with pytest.raises(TypeError, match=r"pass \[result\]"):
+        diagnose({"training_iteration": 1})
+    with pytest.raises(ValueError, match="training_iteration"):
+        diagnose([{"learners": {}}])
+    with pytest.raises(TypeError, match="Thresholds"):
+        diagnose([], thresholds={"kl_target": 0.1})
+    with pytest.raises(ValueError, match="kl_high_patience must be an int >= 1, got 0"):
+        Thresholds(kl_high_patience=0)
+    with pytest.raises(ValueError, match="entropy_reference"):
+        Thresholds(entropy_reference={"pol1": -1.0})
+    with pytest.raises(ValueError, match="severity must be one of"):
+        Finding("x", "fatal", "m", "f", 1)
