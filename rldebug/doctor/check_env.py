@@ -371,7 +371,11 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+    a, b = np.asarray(a), np.asarray(b)
+    try:  # NaN == NaN here: a NaN reward is finite_rewards' finding, not nondeterminism
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:
+        return bool(np.array_equal(a, b))
 
 
 def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],

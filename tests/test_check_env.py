@@ -1,0 +1,158 @@
+"""check_env: one broken env per check, plus the healthy arena and CartPole."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+from rldebug.doctor import EnvCheckError, check_env
+from rldebug.envs import MultiAgentArena
+
+AGENTS = ["a", "b"]
+
+
+class TwoAgents(MultiAgentEnv):
+    """A well-behaved two-agent env; each broken env below changes one thing."""
+
+    obs_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+
+    def __init__(self, config=None):
+        self.possible_agents = list(AGENTS)
+        self.agents = list(AGENTS)
+        self.observation_spaces = {a: self.obs_space for a in AGENTS}
+        self.action_spaces = {a: gym.spaces.Discrete(2) for a in AGENTS}
+        self.observation_space = self.obs_space
+        self.action_space = gym.spaces.Discrete(2)
+        super().__init__()
+        self.t = 0
+
+    def observe(self):
+        return {a: self.np_random.uniform(-1, 1, 3).astype(np.float32) for a in AGENTS}
+
+    def reward(self):
+        return {a: float(self.np_random.random()) for a in AGENTS}
+
+    def dones(self):
+        done = self.t >= 10
+        return ({a: False for a in AGENTS} | {"__all__": False},
+                {a: done for a in AGENTS} | {"__all__": done})
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.observe(), {a: {} for a in AGENTS}
+
+    def step(self, actions):
+        self.t += 1
+        terminateds, truncateds = self.dones()
+        return self.observe(), self.reward(), terminateds, truncateds, {a: {} for a in AGENTS}
+
+
+class OutOfSpace(TwoAgents):
+    def observe(self):
+        return {a: np.full(3, 5.0, np.float32) for a in AGENTS}
+
+
+class WrongDtype(TwoAgents):
+    obs_space = gym.spaces.MultiDiscrete([4, 4, 4])
+
+    def observe(self):
+        return {a: np.array([1, 2, 3], dtype=np.int32) for a in AGENTS}
+
+
+class MismatchedIds(TwoAgents):
+    def dones(self):
+        terminateds, truncateds = super().dones()
+        del truncateds["b"]
+        return terminateds, truncateds
+
+
+class NoAllKey(TwoAgents):
+    def dones(self):
+        terminateds, truncateds = super().dones()
+        del terminateds["__all__"]
+        return terminateds, truncateds
+
+
+class NanReward(TwoAgents):
+    def reward(self):
+        return {"a": float("nan"), "b": 0.0}
+
+
+class GlobalRandom(TwoAgents):
+    def observe(self):
+        return {a: np.random.uniform(-1, 1, 3).astype(np.float32) for a in AGENTS}
+
+
+class DictObs(TwoAgents):
+    obs_space = gym.spaces.Dict({"pos": gym.spaces.Discrete(5),
+                                 "vel": gym.spaces.Box(-1, 1, (2,), np.float32)})
+
+    def observe(self):
+        return {a: {"pos": 1, "vel": np.zeros(2, np.float32)} for a in AGENTS}
+
+
+class ListObs(TwoAgents):
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return [0.0, 0.0], {}
+
+
+def test_healthy_multi_agent_env_passes_every_check():
+    report = check_env(TwoAgents)
+    assert report.ok and {c.status for c in report.checks} == {"passed"}, str(report)
+
+
+def test_arena_passes_but_warns_about_the_default_encoder():
+    report = check_env(MultiAgentArena, {"max_timesteps": 20})
+    assert report.ok
+    assert [c.name for c in report.warnings] == ["default_encoder"]
+    assert "FlattenObservations(multi_agent=True)" in report["default_encoder"].fix
+
+
+def test_single_agent_gymnasium_env():
+    report = check_env("CartPole-v1")
+    assert report.ok and not report.multi_agent
+    assert report["all_key"].status == "skipped"
+    assert report["default_encoder"].status == "passed"
+
+
+@pytest.mark.parametrize("env, check, status, words", [
+    (ListObs, "rllib", "failed", "MultiAgentDict"),
+    (OutOfSpace, "observation_in_space", "failed", "not in its space"),
+    (WrongDtype, "observation_dtype", "warning", "dtype int32"),
+    (MismatchedIds, "agent_ids", "failed", "truncateds names ['a']"),
+    (NoAllKey, "all_key", "failed", "terminateds has no '__all__'"),
+    (NanReward, "finite_rewards", "failed", "is nan"),
+    (GlobalRandom, "seed_determinism", "failed", "differ at step 0"),
+    (DictObs, "default_encoder", "warning", "No default encoder config"),
+])
+def test_each_broken_env_fails_its_check(env, check, status, words):
+    report = check_env(env)
+    result = report[check]
+    assert result.status == status, str(report)
+    assert words in result.message
+    assert result.fix
+
+
+def test_the_right_check_is_the_only_failure():
+    report = check_env(NanReward)
+    assert [c.name for c in report.errors] == ["finite_rewards"]
+
+
+def test_raise_on_error_lists_the_failures():
+    with pytest.raises(EnvCheckError, match="finite_rewards"):
+        check_env(NanReward, raise_on_error=True)
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(TypeError, match="env instance, an env class"):
+        check_env(42)
+    with pytest.raises(ValueError, match="Pass the class instead"):
+        check_env(TwoAgents(), env_config={"x": 1})
+    with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
+        check_env(TwoAgents, steps=0)
+    with pytest.raises(TypeError, match="env_config must be a dict"):
+        check_env(TwoAgents, env_config=[1])
+    with pytest.raises(ValueError, match="neither a gymnasium id"):
+        check_env("NoSuchEnv-v9")

@@ -1,0 +1,156 @@
+"""The doctor on files: Tune-like experiments, truncated lines, NaN/Infinity, the CLI."""
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from doctor_streams import healthy_stream, new_result
+from rldebug.doctor import UnusableInputError, diagnose, to_json
+from rldebug.doctor.cli import add_doctor_parser, main
+from rldebug.doctor.reading import find_trial_dirs, read_trial
+
+
+def write_trial(directory, results, *, config=None, truncate=False, tune_config=True):
+    """A Tune trial dir: result.json lines as Tune writes them (config inside, after metrics)."""
+    directory.mkdir(parents=True)
+    config = config or {"lr": 0.5, "kl_target": 0.01}
+    lines = []
+    for result in results:
+        line = dict(result)
+        if tune_config:
+            line.update(config=config, time_since_restore=1.0)
+        lines.append(json.dumps(line))  # NaN/inf become NaN/Infinity tokens, as in Tune
+    text = "\n".join(lines) + "\n"
+    if truncate:
+        text += lines[-1][: len(lines[-1]) // 2]
+    (directory / "result.json").write_text(text)
+    (directory / "params.json").write_text(json.dumps(config))
+    return directory
+
+
+def broken_results():
+    return [new_result(1, {"pol1": {"kl": 0.01}}),
+            new_result(2, {"pol1": {"kl": float("inf"), "total_loss": float("nan")}})]
+
+
+@pytest.fixture
+def experiment(tmp_path):
+    exp = tmp_path / "PPO_exp"
+    write_trial(exp / "PPO_Arena_00000_0_lr=0.0003", healthy_stream("new", 30), truncate=True)
+    write_trial(exp / "PPO_Arena_00001_1_lr=0.5000", broken_results())
+    (exp / "tuner.pkl").write_bytes(b"\x80\x04not to be unpickled")
+    return exp
+
+
+def test_experiment_dir_reads_every_trial_and_reports_the_truncated_line(experiment):
+    diagnosis = diagnose(experiment)
+    healthy, broken = diagnosis.trials
+    assert (healthy.iterations, broken.iterations) == (30, 2)
+    assert healthy.findings == [] and any("truncated" in n for n in healthy.notes)
+    assert [(f.rule_id, f.severity, f.began_at_iteration, f.trial) for f in broken.findings] == \
+        [("non_finite", "error", 2, "PPO_Arena_00001_1_lr=0.5000")]
+    assert diagnosis.exit_code == 1
+
+
+def test_nan_and_infinity_tokens_survive_reading(experiment):
+    trial = read_trial(experiment / "PPO_Arena_00001_1_lr=0.5000")
+    assert "Infinity" in (trial.path / "result.json").read_text()
+    stats = trial.results[1]["learners"]["pol1"]
+    assert stats["mean_kl_loss"] == float("inf") and stats["total_loss"] != stats["total_loss"]
+    assert trial.config == {"lr": 0.5, "kl_target": 0.01}
+
+
+def test_bad_middle_line_falls_back_to_line_by_line_and_is_noted(tmp_path):
+    trial = write_trial(tmp_path / "t", healthy_stream("new", 5), tune_config=False)
+    lines = (trial / "result.json").read_text().splitlines()
+    lines.insert(2, "{not json")
+    (trial / "result.json").write_text("\n".join(lines) + "\n")
+    data = read_trial(trial)
+    assert len(data.results) == 5
+    assert any("line 3 is not a JSON result" in note for note in data.notes)
+
+
+def test_single_trial_and_rldebug_style_dir_and_result_file(tmp_path):
+    trial = write_trial(tmp_path / "run", broken_results(), tune_config=False)
+    for path in (trial, trial / "result.json"):
+        assert diagnose(path).trials[0].name == "run"
+
+
+def test_progress_csv_only_trial(tmp_path):
+    trial = tmp_path / "csv_trial"
+    trial.mkdir()
+    (trial / "progress.csv").write_text(
+        "training_iteration,learners/pol1/entropy,learners/pol1/mean_kl_loss\n"
+        "1,1.38,0.01\n2,1.2,0.9\n3,1.1,0.0")
+    diagnosis = diagnose(trial)
+    assert diagnosis.trials[0].iterations == 2  # the unterminated last row is dropped
+    assert any("truncated" in n for n in diagnosis.trials[0].notes)
+    assert [f.rule_id for f in diagnosis.findings] == ["kl_blowup"]
+
+
+def test_unusable_paths_raise_with_the_path_named(tmp_path):
+    with pytest.raises(UnusableInputError, match="does not exist"):
+        find_trial_dirs(tmp_path / "missing")
+    with pytest.raises(UnusableInputError, match="No result.json or progress.csv"):
+        find_trial_dirs(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(UnusableInputError, match="is a file"):
+        find_trial_dirs(tmp_path / "notes.txt")
+    with pytest.raises(TypeError, match="Pass a path"):
+        find_trial_dirs(3.5)
+
+
+def test_json_report_is_strict_json(experiment):
+    data = json.loads(to_json(diagnose(experiment)))
+    evidence = data["trials"][1]["findings"][0]["evidence"]
+    assert evidence == {"total_loss": "nan", "kl": "inf"}
+    assert data["exit_code"] == 1
+
+
+@pytest.mark.parametrize("case, code", [("healthy", 0), ("broken", 1), ("missing", 2),
+                                        ("empty", 2), ("unreadable", 2)])
+def test_cli_exit_codes(tmp_path, capsys, case, code):
+    paths = {"healthy": lambda: write_trial(tmp_path / "h", healthy_stream("old", 20)),
+             "broken": lambda: write_trial(tmp_path / "b", broken_results()),
+             "missing": lambda: tmp_path / "nope",
+             "empty": lambda: tmp_path,
+             "unreadable": lambda: _garbage_trial(tmp_path / "g")}
+    path = paths[case]()
+    assert main([str(path)]) == code
+    assert main([str(path), "--json"]) == code
+    shown = capsys.readouterr()
+    assert (shown.out + shown.err).strip()
+
+
+def _garbage_trial(directory):
+    directory.mkdir()
+    (directory / "result.json").write_text("garbage\n")
+    return directory
+
+
+def test_cli_json_output_parses(tmp_path, capsys):
+    trial = write_trial(tmp_path / "b", broken_results())
+    main([str(trial), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["trials"][0]["findings"][0]["rule_id"] == "non_finite"
+
+
+def test_add_doctor_parser_registers_the_subcommand(tmp_path):
+    parser = argparse.ArgumentParser(prog="rldebug")
+    add_doctor_parser(parser.add_subparsers(dest="command"))
+    trial = write_trial(tmp_path / "b", broken_results())
+    args = parser.parse_args(["doctor", str(trial), "--json"])
+    assert args.json and args.func(args) == 1
+    with pytest.raises(TypeError, match="add_subparsers"):
+        add_doctor_parser(parser)
+
+
+def test_cli_module_runs_as_a_script(tmp_path):
+    trial = write_trial(tmp_path / "b", broken_results())
+    done = subprocess.run([sys.executable, "-m", "rldebug.doctor.cli", str(trial)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "non_finite" in done.stdout
