@@ -9,8 +9,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import rldebug
 from tiny import tiny_arena_config
+
+import rldebug
 
 # A high learning rate makes a few tiny iterations move the policies away from
 # uniform, so the statistical agreement tests have something to detect.

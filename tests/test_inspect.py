@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from inspect_algos import trained_algo
 from scipy.stats import chisquare
 
-from inspect_algos import trained_algo
 from rldebug.envs.arena import ACTION_NAMES
 from rldebug.inspect import AlgoSummary, Explanation, explain, inspect
 

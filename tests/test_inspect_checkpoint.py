@@ -5,8 +5,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from inspect_algos import checkpoint_of, trained_algo
+
 from rldebug.inspect import CheckpointError, explain, load
 from rldebug.inspect.cli import add_inspect_parser
 

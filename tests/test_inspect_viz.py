@@ -2,12 +2,18 @@
 
 import numpy as np
 import pytest
+from inspect_algos import trained_algo
 from PIL import Image
 
-from inspect_algos import trained_algo
 from rldebug.inspect import explain
-from rldebug.viz import (explorer, figure_to_array, plot_action_probs, plot_policy_map,
-                         policy_map, replay)
+from rldebug.viz import (
+    explorer,
+    figure_to_array,
+    plot_action_probs,
+    plot_policy_map,
+    policy_map,
+    replay,
+)
 
 
 @pytest.fixture

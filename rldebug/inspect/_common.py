@@ -69,7 +69,7 @@ def map_agents(mapping_fn, agents: list) -> tuple[dict, str | None]:
                 mapping[aid] = mapping_fn(aid, None, worker=None)
             except TypeError:
                 mapping[aid] = mapping_fn(aid, None)
-        except Exception as err:  # a mapping that needs a real episode
+        except Exception as err:  # noqa: BLE001 - user code; reported, not raised
             return mapping, (f"the policy mapping fn failed for agent {aid!r} without an "
                              f"episode ({type(err).__name__}: {err})")
     return mapping, None

@@ -46,10 +46,10 @@ def summary_renderable(summary):
     from rich.table import Table
 
     parts: list = [
-        f"[bold]{summary.algo_class}[/bold] on [bold]{summary.env}[/bold] "
-        f"({summary.api_stack} API stack)",
+        (f"[bold]{summary.algo_class}[/bold] on [bold]{summary.env}[/bold] "
+         f"({summary.api_stack} API stack)"),
         "agents → modules: " + ", ".join(f"{a} → {m}" for a, m in summary.agents.items()),
-        "env-to-module connectors: " + (" → ".join(summary.connectors) or "none"),
+        "observation connectors: " + (" → ".join(summary.connectors) or "none"),
     ]
     if summary.mapping_error:
         parts.append(f"[yellow]mapping: {summary.mapping_error}[/yellow]")
@@ -77,11 +77,11 @@ def _html_table(header: list[str] | None, rows: list[list[Any]]) -> str:
 
 def summary_html(summary) -> str:
     """The summary as an HTML fragment for Jupyter."""
-    out = [f"<h4>{html.escape(summary.algo_class)} on {html.escape(summary.env)} "
-           f"({summary.api_stack} API stack)</h4>",
+    out = [(f"<h4>{html.escape(summary.algo_class)} on {html.escape(summary.env)} "
+            f"({summary.api_stack} API stack)</h4>"),
            "<p>agents → modules: " + html.escape(", ".join(
                f"{a} → {m}" for a, m in summary.agents.items())) + "<br>",
-           "env-to-module connectors: " + html.escape(" → ".join(summary.connectors) or "none")
+           "observation connectors: " + html.escape(" → ".join(summary.connectors) or "none")
            + "</p>"]
     if summary.mapping_error:
         out.append(f"<p><b>mapping:</b> {html.escape(summary.mapping_error)}</p>")

@@ -64,7 +64,7 @@ class AlgoSummary:
     env: str
     agents: dict  # agent id -> module id, from the policy mapping fn
     modules: dict[str, ModuleSummary]
-    connectors: list[str] = field(default_factory=list)
+    connectors: list[str] = field(default_factory=list)  # env-to-module (new) or agent (old)
     mapping_error: str | None = None
 
     def to_dict(self) -> dict:
