@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-remote", action="store_true",
                      help="keep the config's remote EnvRunners (breakpoints there are not hit)")
     run.set_defaults(func=cmd_run)
+
+    from rldebug.trace.cli import add_trace_parser
+
+    add_trace_parser(sub)
     return parser
 
 

@@ -1,0 +1,11 @@
+"""Trace what every EnvRunner sampled and what every Learner update did, on both stacks.
+
+- :func:`trace` — instrument a config (callbacks + a Learner mixin, RLlib untouched).
+- :func:`load_trace` — read a trace directory into pandas DataFrames.
+"""
+
+from rldebug.trace.instrument import DEFAULT_LEVEL, trace
+from rldebug.trace.reading import Trace, load_trace
+from rldebug.trace.writer import LEVELS
+
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "Trace", "load_trace", "trace"]

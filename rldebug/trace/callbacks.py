@@ -1,0 +1,159 @@
+"""The trace's RLlibCallback: sampling records in every EnvRunner, iteration marks in the driver.
+
+On the old stack it also records each ``learn_on_batch`` minibatch (batch stats,
+clip fraction) and, per iteration, each policy's learner stats.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+from rldebug.trace.sampling import (episode_returns_new_stack, episode_returns_old_stack,
+                                    runner_identity, sample_record_new_stack,
+                                    sample_record_old_stack)
+from rldebug.trace.stats import describe, first_non_finite, scalar
+from rldebug.trace.writer import TraceWriter
+
+OLD_STACK_LOSS_KEYS = ("policy_loss", "vf_loss", "vf_explained_var", "entropy", "kl",
+                       "total_loss", "cur_kl_coeff", "cur_lr", "grad_gnorm")
+
+
+class TraceCallbacks(RLlibCallback):
+    """Writes trace records; ``_trace_dir`` and ``_trace_level`` are set on a subclass."""
+
+    _trace_dir: str = ""
+    _trace_level: str = "batches"
+
+    def __init__(self):
+        super().__init__()
+        self._writer: TraceWriter | None = None
+        self._returns: dict[str, list[float]] = defaultdict(list)
+        self._samples = 0
+        self._learn_calls = 0
+        self._seen_bad: set = set()
+
+    def writer(self, role: str) -> TraceWriter:
+        if self._writer is None:
+            self._writer = TraceWriter(self._trace_dir, role=role)
+        return self._writer
+
+    # -- sampling (EnvRunner / RolloutWorker) ----------------------------------
+
+    def on_episode_end(self, *, episode, prev_episode_chunks=None, **kwargs) -> None:
+        if hasattr(episode, "agent_rewards"):
+            returns = episode_returns_old_stack(episode)
+        else:
+            returns = episode_returns_new_stack(episode, prev_episode_chunks)
+        for agent_id, value in returns.items():
+            self._returns[agent_id].append(value)
+
+    def on_sample_end(self, *, samples, env_runner=None, worker=None, metrics_logger=None,
+                      **kwargs) -> None:
+        runner = env_runner or worker
+        identity = runner_identity(runner)
+        writer = self.writer(f"runner{identity['runner_index']}")
+        self._samples += 1
+        if isinstance(samples, list):
+            record, events = sample_record_new_stack(samples, self._trace_level)
+        else:
+            record, events = sample_record_old_stack(samples, self._trace_level)
+        record.update(identity, sample_call=self._samples,
+                      episode_returns={k: list(v) for k, v in self._returns.items()})
+        self._returns.clear()
+        writer.write("samples", record)
+        for event in events:
+            key = (event.get("agent_id") or event.get("module_id"), event["column"])
+            if key not in self._seen_bad:
+                self._seen_bad.add(key)
+                writer.write("events", {"source": "sampling", **identity,
+                                        "sample_call": self._samples, **event})
+        if metrics_logger is not None:
+            metrics_logger.log_value(("rldebug_trace", "env_steps"), record["env_steps"],
+                                     reduce="sum")
+            metrics_logger.log_value(("rldebug_trace", "sample_calls"), 1, reduce="sum")
+
+    # -- learning, old stack (learn_on_batch) ------------------------------------
+
+    def on_learn_on_batch(self, *, policy, train_batch, result, **kwargs) -> None:
+        writer = self.writer("learner")
+        self._learn_calls += 1
+        policy_id = _policy_id(policy)
+        record = {"stage": "learn_on_batch", "update": self._learn_calls,
+                  "module_id": policy_id, "train_batch_size": int(train_batch.count)}
+        if self._trace_level != "summary":
+            for column in ("advantages", "value_targets", "action_logp"):
+                if column in train_batch:
+                    stats = describe(train_batch[column])
+                    record[f"{column}_stats"] = stats
+                    if stats.get("non_finite") and (policy_id, column) not in self._seen_bad:
+                        self._seen_bad.add((policy_id, column))
+                        writer.write("events", {"source": "learner", "module_id": policy_id,
+                                                "column": column, "update": self._learn_calls,
+                                                "index_in_batch":
+                                                    first_non_finite(train_batch[column])})
+            record["clip_fraction"] = _old_stack_clip_fraction(policy, train_batch)
+            result["rldebug_clip_fraction"] = record["clip_fraction"]
+        writer.write("updates", record)
+
+    # -- driver ------------------------------------------------------------------
+
+    def on_train_result(self, *, algorithm, result, **kwargs) -> None:
+        writer = self.writer("driver")
+        iteration = result.get("training_iteration")
+        record = {"iteration": iteration,
+                  "num_env_steps_sampled": _first(result, [
+                      ("env_runners", "num_env_steps_sampled"), ("num_env_steps_sampled",)]),
+                  "num_env_steps_sampled_lifetime": _first(result, [
+                      ("env_runners", "num_env_steps_sampled_lifetime"),
+                      ("num_env_steps_sampled_lifetime",)])}
+        learners = result.get("learners") or {}
+        record["num_module_steps_trained"] = {
+            mid: scalar(stats.get("num_module_steps_trained"))
+            for mid, stats in learners.items()
+            if isinstance(stats, dict) and "num_module_steps_trained" in stats}
+        writer.write("iterations", record)
+        old_stats = (result.get("info") or {}).get("learner") or {}
+        for policy_id, stats in old_stats.items():
+            learner_stats = stats.get("learner_stats", {}) if isinstance(stats, dict) else {}
+            writer.write("updates", {
+                "stage": "iteration", "iteration": iteration, "module_id": str(policy_id),
+                **{k: scalar(learner_stats[k]) for k in OLD_STACK_LOSS_KEYS
+                   if k in learner_stats}})
+
+
+def _first(result: dict, paths):
+    for path in paths:
+        node = result
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return scalar(node)
+    return None
+
+
+def _policy_id(policy) -> str:
+    """The id an old-stack policy was registered under (``config["__policy_id"]``)."""
+    return str(policy.config.get("__policy_id") or policy.__class__.__name__)
+
+
+def _old_stack_clip_fraction(policy, train_batch) -> float | None:
+    """Fraction of samples whose PPO ratio leaves [1-clip, 1+clip] (computed, not reported)."""
+    import torch
+
+    try:
+        clip = policy.config["clip_param"]
+        with torch.no_grad():
+            batch = policy._lazy_tensor_dict(train_batch.copy(shallow=True))
+            logits, _ = policy.model(batch)
+            if not bool(torch.isfinite(logits).all()):
+                return None  # the weights are already non-finite; no ratio to compute
+            dist = policy.dist_class(logits, policy.model)
+            ratio = torch.exp(dist.logp(batch["actions"]) - batch["action_logp"])
+            return float((torch.abs(ratio - 1.0) > clip).float().mean())
+    except (KeyError, AttributeError, RuntimeError, TypeError, ValueError):
+        return None  # a tracer must never stop training
+
+
+__all__ = ["TraceCallbacks"]

@@ -1,0 +1,86 @@
+"""``rldebug trace DIR``: per-iteration tables of what was sampled and learned."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from rldebug.trace.reading import Trace, load_trace
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -> None:
+    """Print non-finite events first, then per-iteration sampling and learning tables."""
+    console = console or Console()
+    if not trace.events.empty:
+        table = Table(title="Non-finite values (first per source and column)", style="red")
+        columns = [c for c in ("iteration", "source", "runner_index", "agent_id",
+                               "module_id", "column", "episode_id", "timestep", "sample_call",
+                               "update", "index_in_batch", "value") if c in trace.events]
+        for column in columns:
+            table.add_column(column)
+        for _, row in trace.events.iterrows():
+            table.add_row(*(_fmt(row.get(c)) for c in columns))
+        console.print(table)
+    if trace.truncated_lines:
+        console.print(f"[yellow]{trace.truncated_lines} truncated line(s) skipped "
+                      "(a process was killed mid-write).[/yellow]")
+    samples = trace.samples
+    if not samples.empty:
+        table = Table(title="Sampling per iteration and runner")
+        for name in ("iter", "runner", "pid", "calls", "env steps", "episodes done",
+                     "reward sum"):
+            table.add_column(name, justify="right")
+        grouped = samples.groupby(["iteration", "runner_index", "pid"], sort=True)
+        for (iteration, runner, pid), group in list(grouped)[-last * 3:]:
+            rewards = {}
+            for sums in group["reward_sum"]:
+                for key, value in (sums or {}).items():
+                    rewards[key] = rewards.get(key, 0.0) + value
+            table.add_row(str(iteration), str(runner), str(pid), str(len(group)),
+                          str(int(group["env_steps"].sum())),
+                          str(int(group["episodes_finished"].sum())),
+                          ", ".join(f"{k} {v:.1f}" for k, v in sorted(rewards.items())))
+        console.print(table)
+    updates = trace.updates
+    if not updates.empty:
+        table = Table(title="Learning per iteration and module")
+        columns = [c for c in ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy",
+                               "mean_kl_loss", "kl", "clip_fraction", "grad_norm",
+                               "param_update_norm", "default_optimizer_learning_rate",
+                               "cur_lr") if c in updates]
+        for name in ("iter", "module", *columns):
+            table.add_column(name.replace("default_optimizer_", ""), justify="right")
+        means = updates.groupby(["iteration", "module_id"])[columns].mean(numeric_only=True)
+        for (iteration, module), row in list(means.iterrows())[-last * 2:]:
+            table.add_row(str(iteration), str(module), *(_fmt(row[c]) for c in columns))
+        console.print(table)
+
+
+def add_trace_parser(subparsers) -> None:
+    parser = subparsers.add_parser("trace", help="show a trace written by rldebug.trace()")
+    parser.add_argument("directory", help="the out= directory of rldebug.trace")
+    parser.add_argument("--last", type=int, default=10, help="iterations to show")
+    parser.set_defaults(func=cmd_trace)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    try:
+        trace = load_trace(args.directory)
+    except FileNotFoundError as err:
+        print(err)
+        return 2
+    render_trace(trace, last=args.last)
+    return 0
+
+
+__all__ = ["add_trace_parser", "render_trace"]

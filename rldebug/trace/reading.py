@@ -1,0 +1,96 @@
+"""``rldebug.load_trace(dir)``: the per-process trace files merged into pandas DataFrames."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("samples", "updates", "minibatches", "events", "iterations")
+
+
+@dataclass
+class Trace:
+    """A loaded trace: one DataFrame per record kind, each with an ``iteration`` column.
+
+    ``samples``: one row per EnvRunner ``sample()`` call (``env_steps``, runner
+    identity, counts, column stats); ``updates``: one row per module and Learner
+    update (old stack: per ``learn_on_batch`` and per iteration); ``minibatches``
+    (level ``full``); ``events``: the first NaN/Inf per source and column;
+    ``iterations``: RLlib's own counters per training iteration.
+    """
+
+    directory: Path
+    samples: pd.DataFrame
+    updates: pd.DataFrame
+    minibatches: pd.DataFrame
+    events: pd.DataFrame
+    iterations: pd.DataFrame
+    truncated_lines: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+def _read_jsonl(path: Path) -> tuple[list[dict], int]:
+    records, bad = [], 0
+    with open(path) as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                bad += 1  # a line cut short by a killed process
+    return records, bad
+
+
+def _assign_iterations(frame: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
+    """Iteration of each record: the first iteration that ended at or after its time."""
+    if frame.empty:
+        return frame
+    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+    if "iteration" in frame and frame["iteration"].notna().all():
+        return frame
+    computed = np.searchsorted(ends, frame["time"].to_numpy(), side="left") + 1
+    if "iteration" in frame:
+        frame["iteration"] = frame["iteration"].fillna(pd.Series(computed)).astype(int)
+    else:
+        frame["iteration"] = computed
+    return frame
+
+
+def load_trace(directory: str | Path) -> Trace:
+    """Read every ``<kind>-<role>-<pid>.jsonl`` file in ``directory``.
+
+    Lines cut short by a killed process are skipped and counted in
+    ``truncated_lines``; records after the last finished iteration get the next
+    iteration number.
+    """
+    directory = Path(directory).expanduser()
+    files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    if not files:
+        raise FileNotFoundError(
+            f"No trace files (*.jsonl) in {str(directory)!r}. Pass the directory given "
+            "as out= to rldebug.trace(config, out=...)."
+        )
+    records: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+    truncated = 0
+    for path in files:
+        kind = path.name.split("-", 1)[0]
+        if kind not in records:
+            continue
+        rows, bad = _read_jsonl(path)
+        records[kind].extend(rows)
+        truncated += bad
+    frames = {kind: pd.DataFrame(rows) for kind, rows in records.items()}
+    iterations = frames["iterations"]
+    if not iterations.empty:
+        iterations = iterations.sort_values("time").reset_index(drop=True)
+    ends = iterations["time"].to_numpy() if not iterations.empty else np.array([])
+    frames = {kind: (_assign_iterations(frame, ends) if kind != "iterations" else iterations)
+              for kind, frame in frames.items()}
+    return Trace(directory=directory, truncated_lines=truncated,
+                 files=[p.name for p in files], **frames)
+
+
+__all__ = ["Trace", "load_trace"]

@@ -1,0 +1,72 @@
+"""Small, bounded numeric summaries for trace records (plain floats, JSON-ready)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def to_numpy(value) -> np.ndarray:
+    """A numpy array from a list, numpy array or torch tensor (detached, on CPU)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def describe(values) -> dict:
+    """min/max/mean/std and the count of non-finite entries of any numeric array."""
+    array = to_numpy(values).astype(np.float64, copy=False).ravel()
+    if array.size == 0:
+        return {"n": 0}
+    finite = np.isfinite(array)
+    n_bad = int(array.size - finite.sum())
+    good = array[finite] if n_bad else array
+    stats = {"n": int(array.size), "non_finite": n_bad}
+    if good.size:
+        stats.update(min=float(good.min()), max=float(good.max()), mean=float(good.mean()),
+                     std=float(good.std()))
+    return stats
+
+
+def histogram(values, max_bins: int = 32) -> dict:
+    """Counts per value for discrete actions (at most ``max_bins`` distinct values)."""
+    array = to_numpy(values).ravel()
+    if array.size == 0:
+        return {}
+    if array.dtype.kind in "iub":
+        uniques, counts = np.unique(array, return_counts=True)
+        if len(uniques) <= max_bins:
+            return {str(int(u)): int(c) for u, c in zip(uniques, counts)}
+    counts, edges = np.histogram(array.astype(np.float64), bins=min(max_bins, 10))
+    return {f"{edges[i]:.3g}..{edges[i + 1]:.3g}": int(c) for i, c in enumerate(counts)}
+
+
+def first_non_finite(values) -> int | None:
+    """Index of the first NaN/Inf in ``values`` (flattened), or None."""
+    array = to_numpy(values).astype(np.float64, copy=False).ravel()
+    bad = np.flatnonzero(~np.isfinite(array))
+    return int(bad[0]) if bad.size else None
+
+
+def is_finite_number(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def scalar(value):
+    """A plain float from a tensor/numpy scalar or an RLlib Stats object; others unchanged."""
+    if hasattr(value, "peek"):
+        value = value.peek()
+    if hasattr(value, "item"):
+        try:
+            return value.item()
+        except (ValueError, RuntimeError):
+            return value
+    return value
+
+
+__all__ = ["describe", "first_non_finite", "histogram", "is_finite_number", "scalar",
+           "to_numpy"]
