@@ -2,28 +2,47 @@
 
 Public API (everything else is an implementation detail):
 
-- :func:`local_mode` — a copy of any AlgorithmConfig that runs in this process.
-- :func:`run` — train in-process with Tune-style stop criteria and Tune's files.
-- :func:`arena_ppo_config` — the tutorial's two-policy PPO setup on the arena.
-- :class:`MultiAgentArena` — the tutorial's environment (``rldebug.envs``).
+- In-process training: :func:`local_mode`, :func:`run`, :func:`start_ray`.
+- The tutorial's setup: :class:`MultiAgentArena`, :func:`arena_ppo_config`.
+- Looking inside: :func:`inspect`, :func:`explain`, :func:`load` and the pictures
+  :func:`plot_action_probs`, :func:`policy_map`, :func:`plot_policy_map`,
+  :func:`explorer`, :func:`replay`.
+- Tracing: :func:`trace`, :func:`load_trace`.
+- Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 """
 
 from rldebug.configs import arena_ppo_config, policy_mapping_fn
 from rldebug.envs import MultiAgentArena
+from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
 from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
 from rldebug.run import RunResult, run
+from rldebug.trace import Trace, load_trace, trace
+from rldebug.viz import explorer, plot_action_probs, plot_policy_map, policy_map, replay
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlgoSummary",
+    "CheckpointError",
+    "Explanation",
     "LocalModeWarning",
     "MultiAgentArena",
     "RunResult",
+    "Trace",
     "arena_ppo_config",
+    "explain",
+    "explorer",
+    "inspect",
     "is_local",
+    "load",
+    "load_trace",
     "local_mode",
     "local_mode_changes",
-    "policy_mapping_fn",
+    "plot_action_probs",
+    "plot_policy_map",
+    "policy_map",
+    "replay",
     "run",
     "start_ray",
+    "trace",
 ]

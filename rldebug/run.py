@@ -109,7 +109,10 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     checkpoint = None
     if checkpoint_at_end:
         checkpoint = logdir / f"checkpoint_{result.get('training_iteration', 0):06d}"
-        algo.save_to_path(str(checkpoint))
+        if config.enable_rl_module_and_learner:
+            algo.save_to_path(str(checkpoint))
+        else:
+            algo.save(str(checkpoint))  # the old stack has no get_state()/save_to_path
     return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
                      stopped_by=stopped_by, elapsed_s=time.time() - started,
                      last_result=result, checkpoint=checkpoint, algo=algo)

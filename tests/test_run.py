@@ -59,12 +59,15 @@ def test_stops_on_time_and_on_a_function(tmp_path):
     assert by_fn.iterations == 2
 
 
-def test_checkpoint_at_end(tmp_path):
-    result = run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path,
+def test_checkpoint_at_end(tmp_path, api_stack):
+    result = run(tiny_arena_config(api_stack), stop={"training_iteration": 1}, logdir=tmp_path,
                  progress=False, checkpoint_at_end=True)
     result.algo.stop()
     assert result.checkpoint == tmp_path / "checkpoint_000001"
-    assert (result.checkpoint / "learner_group" / "learner" / "rl_module" / "pol1").is_dir()
+    if api_stack == "new":
+        assert (result.checkpoint / "learner_group" / "learner" / "rl_module" / "pol1").is_dir()
+    else:
+        assert (result.checkpoint / "policies" / "pol1").is_dir()
 
 
 def test_a_misspelt_stop_metric_raises_with_suggestions(tmp_path):
