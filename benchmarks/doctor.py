@@ -25,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import median  # noqa: E402
+from _common import median
 
 MODULES = ("pol1", "pol2")
 

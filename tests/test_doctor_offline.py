@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from doctor_streams import healthy_stream, new_result
+
 from rldebug.doctor import UnusableInputError, diagnose, to_json
 from rldebug.doctor.cli import add_doctor_parser, main
 from rldebug.doctor.reading import find_trial_dirs, read_trial
@@ -151,6 +151,6 @@ def test_add_doctor_parser_registers_the_subcommand(tmp_path):
 def test_cli_module_runs_as_a_script(tmp_path):
     trial = write_trial(tmp_path / "b", broken_results())
     done = subprocess.run([sys.executable, "-m", "rldebug.doctor.cli", str(trial)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     assert "non_finite" in done.stdout

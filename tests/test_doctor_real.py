@@ -1,11 +1,11 @@
 """The doctor on real tiny arena runs: lr=0.5 is flagged within 3 iterations, lr=3e-4 is not."""
 
 import pytest
+from tiny import tiny_arena_config
 
 from rldebug import run
 from rldebug.callbacks import add_callbacks
 from rldebug.doctor import DoctorCallback, diagnose
-from tiny import tiny_arena_config
 
 LR_SIGNS = {"entropy_collapse", "kl_blowup", "lr_too_high"}
 

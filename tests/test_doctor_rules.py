@@ -3,8 +3,8 @@
 import math
 
 import pytest
-
 from doctor_streams import BUILDERS, healthy_stream, new_result, old_result
+
 from rldebug.doctor import Doctor, Finding, Thresholds, diagnose
 from rldebug.doctor.metrics import extract
 

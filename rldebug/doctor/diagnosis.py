@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from rldebug.doctor.findings import Finding, worst_severity
 from rldebug.doctor.metrics import extract
@@ -166,5 +167,13 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
                                             findings=doctor.findings)])
 
 
-__all__ = ["Diagnosis", "Doctor", "EXIT_ERROR", "EXIT_HEALTHY", "EXIT_UNUSABLE",
-           "TrialDiagnosis", "diagnose", "diagnose_trial"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_HEALTHY",
+    "EXIT_UNUSABLE",
+    "Diagnosis",
+    "Doctor",
+    "TrialDiagnosis",
+    "diagnose",
+    "diagnose_trial",
+]

@@ -44,7 +44,7 @@ def _action_spaces(algorithm: Any, module_ids: list[str]) -> dict[str, Any]:
                 spaces[module_id] = algorithm.get_module(module_id).action_space
             else:
                 spaces[module_id] = algorithm.get_policy(module_id).action_space
-        except Exception:  # noqa: BLE001 - a missing space only costs the exact log|A|
+        except Exception:  # noqa: BLE001, S112 - a missing space only costs the exact log|A|
             continue
     return spaces
 
@@ -71,7 +71,7 @@ class DoctorCallback(RLlibCallback):
     @classmethod
     def configured(cls, *, thresholds: Thresholds | None = None,
                    logdir: str | Path | None = None,
-                   console: bool = True) -> type["DoctorCallback"]:
+                   console: bool = True) -> type[DoctorCallback]:
         """A ``DoctorCallback`` subclass with these settings (RLlib wants a class).
 
         :param thresholds: the rules' thresholds (default :class:`Thresholds`).

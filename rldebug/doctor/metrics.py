@@ -23,8 +23,9 @@ or flat with ``/``-joined keys (``progress.csv`` rows): flat ones are nested fir
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 # Entries of result["learners"] that are not modules.
 _NOT_MODULES = frozenset({"__all_modules__"})

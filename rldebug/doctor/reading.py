@@ -103,7 +103,7 @@ def _parse_line(line: str) -> dict[str, Any]:
             return result
     result = json.loads(line)
     if not isinstance(result, dict):
-        raise ValueError(f"a JSON {type(result).__name__}, not an object")
+        raise ValueError(f"a JSON {type(result).__name__}, not an object")  # noqa: TRY004 - callers skip on ValueError
     return result
 
 

@@ -53,7 +53,7 @@ def _trial_renderables(trial: TrialDiagnosis):
               f"{'' if trial.path is None else f'  [dim]{trial.path}[/]'}")
     yield Text.from_markup(header)
     for note in trial.notes:
-        yield Text.from_markup(f"  [yellow]note:[/] ") + Text(note)
+        yield Text.from_markup("  [yellow]note:[/] ") + Text(note)
     if not trial.findings:
         return
     table = Table(show_lines=True, expand=True)

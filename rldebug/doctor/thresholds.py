@@ -25,8 +25,9 @@ Sources:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 # RLlib 2.60's PPO defaults (algorithms/ppo/ppo.py), used when the run's config is unknown.
 RLLIB_KL_TARGET = 0.01
@@ -117,7 +118,7 @@ class Thresholds:
             elif f.name not in ("explained_variance_floor", "random_baseline") and value <= 0:
                 raise ValueError(f"Thresholds.{f.name} must be > 0, got {value!r}.")
 
-    def with_config(self, config: Mapping[str, Any] | None) -> "Thresholds":
+    def with_config(self, config: Mapping[str, Any] | None) -> Thresholds:
         """A copy with ``kl_target``/``vf_clip_param`` filled from a run's config dict.
 
         Values set explicitly win; missing ones fall back to RLlib's PPO defaults.

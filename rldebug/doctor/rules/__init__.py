@@ -8,8 +8,12 @@ from rldebug.doctor.rules.base import Rule
 from rldebug.doctor.rules.combined import LearningRateTooHigh
 from rldebug.doctor.rules.health import NonFinite
 from rldebug.doctor.rules.policy import EntropyCollapse, KLBlowup
-from rldebug.doctor.rules.returns import (AlwaysTruncated, ModuleNotLearning,
-                                          ReturnNotImproving, RewardStuck)
+from rldebug.doctor.rules.returns import (
+                                          AlwaysTruncated,
+                                          ModuleNotLearning,
+                                          ReturnNotImproving,
+                                          RewardStuck,
+)
 from rldebug.doctor.rules.value import CriticClipped, ValueLossExploding, ValueNotLearning
 
 DEFAULT_RULES: tuple[type[Rule], ...] = (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
@@ -47,7 +48,7 @@ class Rule:
 class Streak:
     """Length and first iteration of the current run of consecutive True conditions."""
 
-    __slots__ = ("start", "length")
+    __slots__ = ("length", "start")
 
     def __init__(self) -> None:
         self.start: int | None = None
