@@ -8,10 +8,13 @@ Public API (everything else is an implementation detail):
   :func:`plot_action_probs`, :func:`policy_map`, :func:`plot_policy_map`,
   :func:`explorer`, :func:`replay`.
 - Tracing: :func:`trace`, :func:`load_trace`.
+- The doctor: :func:`diagnose`, :class:`DoctorCallback`, :func:`check_env` (:mod:`rldebug.doctor`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 """
 
+from rldebug import doctor
 from rldebug.configs import arena_ppo_config, policy_mapping_fn
+from rldebug.doctor import DoctorCallback, check_env, diagnose
 from rldebug.envs import MultiAgentArena
 from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
 from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
@@ -23,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlgoSummary",
+    "DoctorCallback",
     "CheckpointError",
     "Explanation",
     "LocalModeWarning",
@@ -30,6 +34,9 @@ __all__ = [
     "RunResult",
     "Trace",
     "arena_ppo_config",
+    "check_env",
+    "diagnose",
+    "doctor",
     "explain",
     "explorer",
     "inspect",

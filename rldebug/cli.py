@@ -101,11 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keep the config's remote EnvRunners (breakpoints there are not hit)")
     run.set_defaults(func=cmd_run)
 
+    from rldebug.doctor.cli import add_doctor_parser
     from rldebug.inspect.cli import add_inspect_parser
     from rldebug.trace.cli import add_trace_parser
 
     add_inspect_parser(sub)
     add_trace_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 
