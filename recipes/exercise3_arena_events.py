@@ -12,6 +12,7 @@ learns to block.
 import argparse
 
 import rldebug
+from rldebug.configs import SMOKE_SETTINGS
 from rldebug.callbacks import AgentReturns, ArenaEvents, add_callbacks
 
 
@@ -22,8 +23,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.smoke:
-        config = rldebug.arena_ppo_config(train_batch_size=200, minibatch_size=100,
-                                          num_epochs=1, num_envs_per_env_runner=2, seed=0)
+        config = rldebug.arena_ppo_config(seed=0, **SMOKE_SETTINGS)
         stop = {"training_iteration": 2}
     else:
         config = rldebug.arena_ppo_config(seed=0)

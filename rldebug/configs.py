@@ -27,6 +27,15 @@ FAST_SETTINGS: dict[str, Any] = {
     "entropy_coeff": 0.01,
 }
 
+# Test-sized settings (recipes' --smoke, the test suite): an iteration in well under 1 s.
+SMOKE_SETTINGS: dict[str, Any] = {
+    "num_envs_per_env_runner": 2,
+    "fcnet_hiddens": [16, 16],
+    "train_batch_size": 200,
+    "minibatch_size": 100,
+    "num_epochs": 1,
+}
+
 
 def policy_mapping_fn(agent_id, episode=None, worker=None, **kwargs) -> str:
     """agent1 -> pol1, agent2 -> pol2 (works for both API stacks' signatures)."""
@@ -104,5 +113,5 @@ def arena_ppo_config(api_stack: str = "new", env_config: dict | None = None,
     return config
 
 
-__all__ = ["AGENTS", "FAST_SETTINGS", "POLICY_OF_AGENT", "arena_ppo_config",
+__all__ = ["AGENTS", "FAST_SETTINGS", "POLICY_OF_AGENT", "SMOKE_SETTINGS", "arena_ppo_config",
            "flatten_observations_connector", "policy_mapping_fn"]

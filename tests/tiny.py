@@ -1,14 +1,7 @@
 """Tiny arena configs for tests: a training iteration takes well under a second."""
 
 from rldebug import arena_ppo_config
-
-TINY = {
-    "num_envs_per_env_runner": 2,
-    "fcnet_hiddens": [16, 16],
-    "train_batch_size": 200,
-    "minibatch_size": 100,
-    "num_epochs": 1,
-}
+from rldebug.configs import SMOKE_SETTINGS as TINY
 # Short episodes so a 200-step batch finishes several of them.
 TINY_ENV = {"max_timesteps": 20}
 
