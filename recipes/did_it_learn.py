@@ -1,0 +1,57 @@
+"""Did it learn? Restore a checkpoint, evaluate it greedily, watch a replay, ask the doctor.
+
+    python recipes/did_it_learn.py [--smoke] [--checkpoint DIR --logdir RUN_DIR]
+
+Without ``--checkpoint`` it first trains (the arena until a return of 15, or
+2 tiny iterations with ``--smoke``). Loading a checkpoint unpickles Python
+objects: only load checkpoints you trust.
+"""
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+import rldebug
+from rldebug.configs import SMOKE_SETTINGS
+from rldebug.doctor import render
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, 2 iterations")
+    parser.add_argument("--checkpoint", default=None, help="an RLlib 2.60 checkpoint")
+    parser.add_argument("--logdir", default=None, help="the run directory (for the doctor)")
+    args = parser.parse_args(argv)
+
+    if args.checkpoint:
+        checkpoint, run_dir = Path(args.checkpoint), Path(args.logdir or Path(args.checkpoint).parent)
+    else:
+        config = rldebug.arena_ppo_config(seed=0, **(SMOKE_SETTINGS if args.smoke else {}))
+        stop = ({"training_iteration": 2} if args.smoke
+                else {"env_runners/episode_return_mean": 15, "training_iteration": 300})
+        run = rldebug.run(config, stop=stop, logdir=args.logdir, checkpoint_at_end=True,
+                          progress=not args.smoke)
+        run.algo.stop()
+        checkpoint, run_dir = run.checkpoint, run.logdir
+
+    algo = rldebug.load(checkpoint)  # rebuilt in this process
+    returns = []
+    for seed in range(3 if args.smoke else 10):
+        episode = rldebug.replay(algo, seed=seed)
+        returns.append(sum(episode.returns.values()))
+    print(f"greedy mean total return over {len(returns)} episodes: "
+          f"{sum(returns) / len(returns):.2f} (target 15)")
+    gif = Path(run_dir) / "replay.gif"
+    rldebug.replay(algo, seed=0, path=gif)
+    print(f"replay: {gif}")
+    algo.stop()
+
+    diagnosis = rldebug.diagnose(run_dir)
+    render(diagnosis, console=Console())
+    print(f"done: doctor exit code {diagnosis.exit_code}")
+    return diagnosis
+
+
+if __name__ == "__main__":
+    main()
