@@ -1,5 +1,7 @@
 """Every recipe runs with --smoke, in this process (sharing the session's Ray)."""
 
+import ast
+import importlib.util
 import runpy
 import sys
 from pathlib import Path
@@ -13,8 +15,20 @@ def test_there_are_recipes():
     assert len(RECIPES) >= 2
 
 
+def required_modules(recipe: Path) -> tuple:
+    """A recipe's optional dependencies, from its module-level ``REQUIRES`` tuple."""
+    for node in ast.parse(recipe.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "REQUIRES"
+                                                for t in node.targets):
+            return ast.literal_eval(node.value)
+    return ()
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
 def test_recipe_runs_with_smoke(recipe, tmp_path, monkeypatch, capsys):
+    missing = [m for m in required_modules(recipe) if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"{recipe.name} needs {missing}: pip install -e '.[tf]'")
     monkeypatch.setattr(sys, "argv", [str(recipe), "--smoke", "--logdir", str(tmp_path)])
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(recipe), run_name="__main__")
