@@ -10,46 +10,56 @@ Public API (everything else is an implementation detail):
 - Tracing: :func:`trace`, :func:`load_trace`.
 - The doctor: :func:`diagnose`, :class:`DoctorCallback`, :func:`check_env` (:mod:`rldebug.doctor`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
+
+The viz and doctor names are imported on first use (PEP 562): matplotlib and
+the doctor's readers load only when needed. ``run``, ``trace`` and ``inspect``
+are imported here because submodules of the same names would otherwise replace
+them as attributes of the package the moment anything imports those submodules.
 """
 
-from rldebug import doctor
+from importlib import import_module
+
 from rldebug.configs import arena_ppo_config, policy_mapping_fn
-from rldebug.doctor import DoctorCallback, check_env, diagnose
 from rldebug.envs import MultiAgentArena
 from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
 from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
 from rldebug.run import RunResult, run
 from rldebug.trace import Trace, load_trace, trace
-from rldebug.viz import explorer, plot_action_probs, plot_policy_map, policy_map, replay
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AlgoSummary",
-    "DoctorCallback",
-    "CheckpointError",
-    "Explanation",
-    "LocalModeWarning",
-    "MultiAgentArena",
-    "RunResult",
-    "Trace",
-    "arena_ppo_config",
-    "check_env",
-    "diagnose",
-    "doctor",
-    "explain",
-    "explorer",
-    "inspect",
-    "is_local",
-    "load",
-    "load_trace",
-    "local_mode",
-    "local_mode_changes",
-    "plot_action_probs",
-    "plot_policy_map",
-    "policy_map",
-    "replay",
-    "run",
-    "start_ray",
-    "trace",
-]
+# public name -> module that defines it, imported on first use
+_LAZY = {
+    "DoctorCallback": "rldebug.doctor",
+    "check_env": "rldebug.doctor",
+    "diagnose": "rldebug.doctor",
+    "explorer": "rldebug.viz",
+    "plot_action_probs": "rldebug.viz",
+    "plot_policy_map": "rldebug.viz",
+    "policy_map": "rldebug.viz",
+    "replay": "rldebug.viz",
+}
+_SUBPACKAGES = ("callbacks", "doctor", "models", "results", "viz")
+
+__all__ = sorted([
+    "AlgoSummary", "CheckpointError", "Explanation", "LocalModeWarning", "MultiAgentArena",
+    "RunResult", "Trace", "arena_ppo_config", "doctor", "explain", "inspect", "is_local",
+    "load", "load_trace", "local_mode", "local_mode_changes", "policy_mapping_fn", "run",
+    "start_ray", "trace", *_LAZY,
+])
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    elif name in _SUBPACKAGES:
+        value = import_module(f"rldebug.{name}")
+    else:
+        raise AttributeError(f"module 'rldebug' has no attribute {name!r}; "
+                             f"public names: {', '.join(__all__)}")
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
