@@ -33,8 +33,8 @@ def main(argv=None):
     else:
         config = rldebug.arena_ppo_config(seed=0, fcnet_hiddens=[128, 128],
                                           num_envs_per_env_runner=10)
-        grid = {"lr": [1e-3, 3e-4], "train_batch_size": [2000, 4000]}
-        stop = {"env_runners/episode_return_mean": 15, "time_total_s": 900}
+        grid = {"lr": [1e-3, 5e-4], "train_batch_size": [2000, 4000]}
+        stop = {"env_runners/episode_return_mean": 15, "time_total_s": 300}
     config = add_callbacks(config, AgentReturns, ArenaEvents)
     config.training(lr=tune.grid_search(grid["lr"]),
                     train_batch_size=tune.grid_search(grid["train_batch_size"]))

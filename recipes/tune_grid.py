@@ -40,7 +40,7 @@ def main(argv=None):
                                    "vf_share_layers": False})
     stop = ({"training_iteration": 1} if args.smoke
             else {"env_runners/episode_return_mean": 15, "training_iteration": 100,
-                  "time_total_s": 600})
+                  "time_total_s": 300})
     storage = os.path.abspath(args.logdir or tempfile.mkdtemp(prefix="tune_grid_"))
     tuner = tune.Tuner(PPO, param_space=config, run_config=tune.RunConfig(
         name="tune_grid", storage_path=storage, stop=stop, verbose=1,
