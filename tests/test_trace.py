@@ -186,3 +186,16 @@ def test_cli_shows_events_first(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.index("Non-finite") < out.index("Sampling per iteration")
     assert main(["trace", str(tmp_path / "missing")]) == 2
+
+
+def test_the_doctor_reads_the_trace_next_to_a_run(tmp_path):
+    from rldebug.doctor import diagnose
+
+    config = trace(tiny_arena_config(), out=tmp_path / "trace")
+    config.environment(NaNRewardArena, env_config={"max_timesteps": 20})
+    rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
+                progress=False).algo.stop()
+    findings = [f for f in diagnose(tmp_path).findings if f.rule_id == "non_finite_in_trace"]
+    first = findings[0]
+    assert first.severity == "error" and first.began_at_iteration == 1
+    assert first.evidence["column"] == "rewards" and "timestep=7" in first.message

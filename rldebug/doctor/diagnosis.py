@@ -12,6 +12,7 @@ from rldebug.doctor.metrics import extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.thresholds import Thresholds
+from rldebug.doctor.traces import trace_findings
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
 
@@ -131,8 +132,9 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
             doctor.feed(result)
         except ValueError as err:
             notes.append(f"result {number} skipped: {err}")
+    findings = doctor.findings + trace_findings(trial.path, trial=trial.name)
     return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,
-                          stack=doctor.stack, findings=doctor.findings, notes=notes)
+                          stack=doctor.stack, findings=findings, notes=notes)
 
 
 def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],

@@ -1,0 +1,62 @@
+"""Findings from an rldebug trace next to a run: where the first NaN/Inf came from.
+
+Result dicts only say that a loss became NaN; the trace (``rldebug.trace``)
+names the runner, agent or module, column and step where it first appeared.
+The doctor looks for a trace in ``<run dir>/trace`` and reads only its JSON lines.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rldebug.doctor.findings import Finding
+
+TRACE_SUBDIR = "trace"
+
+
+def trace_dir_of(run_dir: str | Path) -> Path | None:
+    """``<run_dir>/trace`` if it holds trace files, else None."""
+    candidate = Path(run_dir) / TRACE_SUBDIR
+    return candidate if any(candidate.glob("*.jsonl")) else None
+
+
+def _where(event: dict) -> str:
+    parts = []
+    if event.get("source") == "sampling":
+        parts.append(f"EnvRunner {event.get('runner_index')} (pid {event.get('pid')})")
+    else:
+        parts.append(f"Learner (pid {event.get('pid')})")
+    for key in ("agent_id", "module_id", "episode_id", "timestep", "update", "minibatch"):
+        value = event.get(key)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            parts.append(f"{key}={value}")
+    return ", ".join(parts)
+
+
+def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Finding]:
+    """One error finding per non-finite event the trace recorded, earliest first."""
+    from rldebug.trace.reading import load_trace
+
+    directory = trace_dir_of(run_dir)
+    if directory is None:
+        return []
+    events = load_trace(directory).events
+    findings = []
+    for event in events.sort_values("time").to_dict("records") if not events.empty else []:
+        column = event.get("column")
+        findings.append(Finding(
+            rule_id="non_finite_in_trace", severity="error", trial=trial,
+            began_at_iteration=int(event.get("iteration") or 0),
+            module=event.get("module_id") or event.get("agent_id"),
+            message=f"The trace saw the first NaN/Inf in '{column}' at {_where(event)}.",
+            fix=("Start where it first appeared: a NaN in rewards or observations comes "
+                 "from the env (check it with rldebug.check_env); one that first appears "
+                 "in advantages, losses or gradients comes from learning (lower lr, set "
+                 "grad_clip, check reward scale)."),
+            evidence={"column": column, "source": event.get("source"),
+                      "value": event.get("value")}))
+    return findings
+
+
+__all__ = ["TRACE_SUBDIR", "trace_dir_of", "trace_findings"]
