@@ -1,0 +1,151 @@
+"""Where ``break_on`` stops: one small function whose locals are the event's context.
+
+Whether it stops or only logs is decided per event:
+
+- ``mode="log"``: never stop, only record and log.
+- ``mode="break"``: always call the breakpoint hook (``breakpoint()``, so
+  ``PYTHONBREAKPOINT`` and Ray's worker hook apply).
+- ``mode="auto"`` (default): stop when a debugger is attached (a debugpy client
+  is connected, or a debugger such as PyCharm's or pdb is tracing) or stdin is a
+  terminal (pdb can ask for commands); otherwise (CI, Ray workers) record and
+  log, so an unattended run never blocks.
+
+Every event is recorded in an in-memory list (:func:`break_records`) and
+logged on the ``rldebug.ide.break_on`` logger, whether it stopped or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+logger = logging.getLogger("rldebug.ide.break_on")
+
+MODES = ("auto", "break", "log")
+MAX_RECORDS = 10_000
+
+_records: deque = deque(maxlen=MAX_RECORDS)
+_stops_by_token: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class BreakEvent:
+    """One RL event that ``break_on`` caught (a stop or, headless, a log line)."""
+
+    kind: str
+    reason: str
+    pid: int
+    agent_id: str | None = None
+    module_id: str | None = None
+    episode_id: str | None = None
+    env_step: int | None = None
+    iteration: int | None = None
+    value: float | None = None
+    action: Any = None
+    reward: float | None = None
+    info: dict | None = None
+    stopped: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def break_records() -> list[BreakEvent]:
+    """The events caught in this process so far (oldest first, at most the last 10 000)."""
+    with _lock:
+        return list(_records)
+
+
+def clear_break_records() -> None:
+    """Forget the recorded events and the per-``break_on`` stop counts of this process."""
+    with _lock:
+        _records.clear()
+        _stops_by_token.clear()
+
+
+def _debugpy_connected() -> bool:
+    debugpy = sys.modules.get("debugpy")
+    try:
+        return bool(debugpy is not None and debugpy.is_client_connected())
+    except Exception:  # noqa: BLE001 - a half-initialised debugpy counts as not connected
+        return False
+
+
+def _debugger_tracing() -> bool:
+    """A debugger's tracer is installed: pydevd (PyCharm, debugpy) or pdb/bdb.
+
+    Other tracers (coverage) are not debuggers: stopping under them would block.
+    """
+    tracer = sys.gettrace()
+    if tracer is None:
+        return False
+    import bdb
+
+    return "pydevd" in sys.modules or isinstance(getattr(tracer, "__self__", None), bdb.Bdb)
+
+
+def debugger_attached() -> bool:
+    """True if a debugpy client is connected or a debugger (PyCharm, pdb) is tracing."""
+    return _debugpy_connected() or _debugger_tracing()
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # closed or detached stdin
+        return False
+
+
+def will_stop(mode: str) -> bool:
+    """Whether an event caught now in this process stops (True) or is only logged."""
+    if mode == "log":
+        return False
+    if mode == "break":
+        return True
+    return debugger_attached() or _stdin_is_terminal()
+
+
+def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
+          context: dict[str, Any]) -> BreakEvent:
+    """Record and log ``event``; stop in :func:`stop_here` if the mode and budget allow."""
+    with _lock:
+        stops_so_far = _stops_by_token.get(token, 0)
+        event.stopped = (max_stops is None or stops_so_far < max_stops) and will_stop(mode)
+        if event.stopped:
+            _stops_by_token[token] = stops_so_far + 1
+        _records.append(event)
+    logger.warning("break_on: %s%s", event.reason,
+                   "" if event.stopped else " (no debugger attached: logged, not stopped)")
+    if event.stopped:
+        stop_here(event=event, **context)
+    return event
+
+
+def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = None,
+              obs: Any = None, action: Any = None, reward: float | None = None,
+              info: dict | None = None, batch: Any = None, stats: dict | None = None) -> None:
+    """The frame ``break_on`` stops in: its locals are the event's context.
+
+    ``event`` says what happened (``event.reason``); the other locals are the
+    episode, agent, observation, action, reward and info of an env step, or
+    the training batch / learner stats of a learner event (None where they do
+    not apply). Continue (F5 / ``c``) to resume training.
+    """
+    if _debugpy_connected() and not os.environ.get("PYTHONBREAKPOINT"):
+        import debugpy
+
+        debugpy.breakpoint()  # stops on the next line, in this frame
+    else:
+        breakpoint()  # honours PYTHONBREAKPOINT (``0`` disables) and Ray's worker hook
+    return None  # break_on stopped here: look at the locals, then continue
+
+
+__all__ = ["BreakEvent", "MODES", "break_records", "catch", "clear_break_records",
+           "debugger_attached", "stop_here", "will_stop"]

@@ -1,0 +1,209 @@
+"""``break_on``: drop into the debugger exactly when an RL event happens.
+
+A line breakpoint in ``env.step`` stops on every step; what you usually want
+is "stop on the first collision", "stop when agent1's reward drops below -1",
+"stop when the loss jumps". ``break_on(config, ...)`` returns a copy of an
+RLlib config with a callback that checks every env step and every train result
+and, when a condition holds, calls the debugger from a small function whose
+locals are named for what you want to see::
+
+    event     what happened (event.kind, event.reason)
+    episode   the episode (env-step events)
+    agent_id  the agent whose step triggered it
+    obs, action, reward, info   that agent's step
+    batch     the training batch (when available; None otherwise)
+    stats     the module's learner stats (loss/KL events)
+
+The stop honours ``PYTHONBREAKPOINT``. With no debugger attached and stdin not
+a terminal (CI, a Ray worker), the event is logged and recorded
+(:func:`break_records`) instead, so an unattended run never blocks.
+"""
+
+from __future__ import annotations
+
+import numbers
+import uuid
+from collections.abc import Iterable, Mapping
+
+from rldebug.callbacks.compose import add_callbacks
+from rldebug.envs.arena import AGENTS, MultiAgentArena
+from rldebug.ide._break_callback import BreakOnCallback, BreakOnWarning, BreakSpec
+from rldebug.ide._stop import MODES, BreakEvent, break_records, clear_break_records
+
+# Info events of envs rldebug knows; for other envs, names are checked on the first step.
+KNOWN_ENV_EVENTS = {MultiAgentArena: ("collision", "new_field")}
+_KNOWN_ENV_AGENTS = {MultiAgentArena: AGENTS}
+
+
+def _known(table: dict, env) -> tuple | None:
+    if isinstance(env, type):
+        for cls, value in table.items():
+            if issubclass(env, cls):
+                return value
+    return None
+
+
+def _check_events(events, env) -> tuple[str, ...]:
+    if isinstance(events, str):
+        events = (events,)
+    if events is None:
+        return ()
+    if not isinstance(events, Iterable) or not all(isinstance(e, str) for e in events):
+        raise TypeError(
+            f"break_on(events=...) takes info event names as strings, e.g. ('collision',), "
+            f"got {events!r}.")
+    events = tuple(events)
+    known = _known(KNOWN_ENV_EVENTS, env)
+    if known is not None:
+        unknown = [e for e in events if e not in known]
+        if unknown:
+            raise ValueError(
+                f"break_on got unknown event name(s) {unknown} for {env.__name__}; its infos "
+                f"report {list(known)}. Pick from those (or use reward_below/reward_above, "
+                "non_finite, loss_spike, kl_spike, agent_action for the other conditions).")
+    return events
+
+
+def _check_bound(name: str, value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"break_on({name}=...) must be a number (int or float) or None, got "
+                        f"{type(value).__name__} {value!r}.")
+    return float(value)
+
+
+def _check_spike(name: str, value) -> float | None:
+    value = _check_bound(name, value)
+    if value is not None and not value > 1.0:
+        raise ValueError(
+            f"break_on({name}={value!r}) is a factor over the running mean and must be > 1 "
+            f"(e.g. 3.0 stops when the value exceeds 3x its running mean).")
+    return value
+
+
+def _check_agents(name: str, agent_ids, env) -> None:
+    known = _known(_KNOWN_ENV_AGENTS, env)
+    if known is None:
+        return
+    unknown = sorted(set(agent_ids) - set(known))
+    if unknown:
+        raise ValueError(f"break_on({name}=...) names unknown agent(s) {unknown}; "
+                         f"{env.__name__}'s agents are {list(known)}.")
+
+
+def _check_agent_ids(agent_ids, env) -> frozenset | None:
+    if agent_ids is None:
+        return None
+    if isinstance(agent_ids, str):
+        agent_ids = (agent_ids,)
+    if not isinstance(agent_ids, Iterable) or not all(isinstance(a, str) for a in agent_ids):
+        raise TypeError(f"break_on(agent_ids=...) takes agent id strings, e.g. ('agent1',), "
+                        f"got {agent_ids!r}.")
+    _check_agents("agent_ids", agent_ids, env)
+    return frozenset(agent_ids)
+
+
+def _check_agent_action(agent_action, env) -> tuple[tuple[str, frozenset], ...]:
+    if agent_action is None:
+        return ()
+    example = "{'agent1': 2} or {'agent1': [0, 2]}"
+    if not isinstance(agent_action, Mapping):
+        raise TypeError(f"break_on(agent_action=...) maps agent ids to actions, e.g. {example}, "
+                        f"got {type(agent_action).__name__} {agent_action!r}.")
+    checked = []
+    for agent_id, actions in agent_action.items():
+        values = (actions,) if isinstance(actions, numbers.Integral) else actions
+        if (not isinstance(agent_id, str) or not isinstance(values, Iterable)
+                or not values or not all(isinstance(a, numbers.Integral)
+                                         and not isinstance(a, bool) for a in values)):
+            raise TypeError(f"break_on(agent_action=...) maps agent id strings to an int "
+                            f"action or a list of them, e.g. {example}; got "
+                            f"{agent_id!r}: {actions!r}.")
+        checked.append((agent_id, frozenset(int(a) for a in values)))
+    _check_agents("agent_action", [a for a, _ in checked], env)
+    return tuple(checked)
+
+
+def _check_count(name: str, value, minimum: int, allow_none: bool) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        none = " or None (no limit)" if allow_none else ""
+        raise ValueError(f"break_on({name}=...) must be an int >= {minimum}{none}, got {value!r}.")
+    return int(value)
+
+
+def break_on(config, *, events: str | Iterable[str] | None = ("collision",),
+             reward_below: float | None = None, reward_above: float | None = None,
+             non_finite: bool = True, loss_spike: float | None = None,
+             kl_spike: float | None = None, spike_window: int = 20,
+             agent_action: Mapping[str, int | Iterable[int]] | None = None,
+             agent_ids: str | Iterable[str] | None = None, max_stops: int | None = None,
+             mode: str = "auto"):
+    """Return a copy of ``config`` that stops in the debugger when an RL event happens.
+
+    Env-step conditions are checked after every env step (``on_episode_step``)
+    wherever the env runs (this process under :func:`rldebug.local_mode`);
+    loss/KL conditions after every training iteration (``on_train_result``,
+    always in the driver). The user's own callbacks are kept.
+
+    :param config: an RLlib ``AlgorithmConfig`` (either API stack).
+    :param events: info event names; stops when ``info[name]`` is truthy for an
+        agent (the arena reports ``"collision"`` and ``"new_field"``). None or
+        ``()`` for none.
+    :param reward_below: stop when an agent's step reward is below this number.
+    :param reward_above: stop when an agent's step reward is above this number
+        (with both bounds, either one fires).
+    :param non_finite: stop on a NaN/inf observation, reward, loss or KL.
+    :param loss_spike: factor > 1: stop when a module's ``total_loss`` exceeds
+        this many times its running mean (absolute values, last ``spike_window``
+        iterations, at least 3 of them).
+    :param kl_spike: the same for the KL (``mean_kl_loss``; old stack ``kl``).
+    :param spike_window: iterations in the running mean of the spike checks.
+    :param agent_action: ``{agent_id: action or [actions]}``: stop when that
+        agent takes one of those actions.
+    :param agent_ids: only check the env-step conditions of these agents.
+    :param max_stops: stop at most this many times per process (later events
+        are still logged and recorded); None for no limit.
+    :param mode: ``"auto"`` (stop if a debugger is attached or stdin is a
+        terminal, else log), ``"break"`` (always call the breakpoint hook) or
+        ``"log"`` (never stop).
+    :returns: a new config; ``config`` itself is not changed.
+    :raises TypeError: for a non-config or a value of the wrong type.
+    :raises ValueError: for unknown events/agents (naming the valid ones) or
+        out-of-range numbers.
+    """
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    if not isinstance(config, AlgorithmConfig):
+        raise TypeError(f"break_on expects an RLlib AlgorithmConfig (e.g. "
+                        f"rldebug.arena_ppo_config()), got {type(config).__name__}: "
+                        f"{config!r:.120}.")
+    if mode not in MODES:
+        raise ValueError(f"break_on(mode={mode!r}) must be one of {MODES}.")
+    if not isinstance(non_finite, bool):
+        raise TypeError(f"break_on(non_finite=...) must be True or False, got {non_finite!r}.")
+    env = config.env
+    below = _check_bound("reward_below", reward_below)
+    above = _check_bound("reward_above", reward_above)
+    spec = BreakSpec(
+        token=uuid.uuid4().hex,
+        events=_check_events(events, env),
+        reward_below=below,
+        reward_above=above,
+        non_finite=non_finite,
+        loss_spike=_check_spike("loss_spike", loss_spike),
+        kl_spike=_check_spike("kl_spike", kl_spike),
+        spike_window=_check_count("spike_window", spike_window, 1, allow_none=False),
+        agent_action=_check_agent_action(agent_action, env),
+        agent_ids=_check_agent_ids(agent_ids, env),
+        max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
+        mode=mode,
+    )
+    callback = type("BreakOn", (BreakOnCallback,), {"spec": spec, "__module__": __name__})
+    return add_callbacks(config, callback)
+
+
+__all__ = ["BreakEvent", "BreakOnWarning", "BreakSpec", "KNOWN_ENV_EVENTS", "break_on",
+           "break_records", "clear_break_records"]

@@ -1,0 +1,179 @@
+"""VS Code and PyCharm run configurations for ``rldebug demo`` and every recipe.
+
+``write_ide_configs(repo_root)`` (re)writes:
+
+- ``.vscode/launch.json``: a debugpy *launch* configuration for ``rldebug demo``
+  and for each ``recipes/*.py`` (with ``--smoke``, in-process, ``justMyCode:
+  false`` so breakpoints inside RLlib are hit), and an *attach* configuration
+  for :func:`rldebug.ide.attach_remote` on 127.0.0.1:5678. Configurations it
+  did not generate (no ``"presentation": {"group": "rldebug"}``) are kept.
+- ``.vscode/settings.json``: pytest enabled, the venv's interpreter (other
+  keys are kept).
+- ``.idea/runConfigurations/rldebug_*.xml``: PyCharm Python run configurations
+  for the same launches (stale ``rldebug_*.xml`` files are removed).
+
+Run it again after adding a recipe::
+
+    python -c "import rldebug.ide as i; i.write_ide_configs('.')"
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from rldebug.ide.remote import DEFAULT_PORT, HOST
+
+GROUP = "rldebug"
+VENV_PYTHON = ".venv/bin/python"
+PYCHARM_PREFIX = "rldebug_"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One thing to run: a module (``python -m``) or a script, with arguments."""
+
+    name: str
+    args: tuple[str, ...]
+    module: str | None = None
+    script: str | None = None  # relative to the repo root
+
+
+def launches(repo_root: Path) -> list[Launch]:
+    """``rldebug demo`` plus one launch per ``recipes/*.py`` (sorted)."""
+    found = [Launch("rldebug demo (in-process)", ("demo",), module="rldebug.cli")]
+    for recipe in sorted((repo_root / "recipes").glob("*.py")):
+        found.append(Launch(f"recipe: {recipe.stem} --smoke", ("--smoke",),
+                            script=f"recipes/{recipe.name}"))
+    return found
+
+
+def _vscode_launch(launch: Launch) -> dict:
+    config = {"name": launch.name, "type": "debugpy", "request": "launch"}
+    if launch.module:
+        config["module"] = launch.module
+    else:
+        config["program"] = "${workspaceFolder}/" + launch.script
+    config.update({
+        "args": list(launch.args),
+        "python": "${workspaceFolder}/" + VENV_PYTHON,
+        "cwd": "${workspaceFolder}",
+        "console": "integratedTerminal",
+        "justMyCode": False,
+        "presentation": {"group": GROUP},
+    })
+    return config
+
+
+def vscode_attach(port: int = DEFAULT_PORT) -> dict:
+    """The attach configuration for :func:`rldebug.ide.attach_remote`."""
+    return {
+        "name": f"rldebug: attach to remote EnvRunner ({HOST}:{port})",
+        "type": "debugpy",
+        "request": "attach",
+        "connect": {"host": HOST, "port": port},
+        "justMyCode": False,
+        "presentation": {"group": GROUP},
+    }
+
+
+def _read_json(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not plain JSON ({error}); write_ide_configs merges into it and "
+            "cannot keep comments or trailing commas. Remove them, or move the file away "
+            "and merge your own entries back afterwards.") from error
+
+
+def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
+    folder = repo_root / ".vscode"
+    folder.mkdir(exist_ok=True)
+    launch_path = folder / "launch.json"
+    existing = _read_json(launch_path)
+    own = [c for c in existing.get("configurations", [])
+           if c.get("presentation", {}).get("group") != GROUP]
+    generated = [_vscode_launch(launch) for launch in launches(repo_root)] + [vscode_attach(port)]
+    launch_path.write_text(json.dumps(
+        {"version": "0.2.0", "configurations": generated + own}, indent=4) + "\n")
+
+    settings_path = folder / "settings.json"
+    settings = _read_json(settings_path)
+    settings.update({
+        "python.defaultInterpreterPath": "${workspaceFolder}/" + VENV_PYTHON,
+        "python.testing.pytestEnabled": True,
+        "python.testing.unittestEnabled": False,
+        "python.testing.pytestArgs": ["tests", "-q"],
+    })
+    settings_path.write_text(json.dumps(settings, indent=4) + "\n")
+    return [launch_path, settings_path]
+
+
+def pycharm_file_name(launch: Launch) -> str:
+    return PYCHARM_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", launch.name).strip("_") + ".xml"
+
+
+def _pycharm_xml(launch: Launch) -> str:
+    target = launch.module or "$PROJECT_DIR$/" + launch.script
+    options = {
+        "INTERPRETER_OPTIONS": "",
+        "PARENT_ENVS": "true",
+        "SDK_HOME": "$PROJECT_DIR$/" + VENV_PYTHON,
+        "WORKING_DIRECTORY": "$PROJECT_DIR$",
+        "IS_MODULE_SDK": "false",
+        "ADD_CONTENT_ROOTS": "true",
+        "ADD_SOURCE_ROOTS": "true",
+        "SCRIPT_NAME": target,
+        "PARAMETERS": " ".join(launch.args),
+        "SHOW_COMMAND_LINE": "false",
+        "EMULATE_TERMINAL": "false",
+        "MODULE_MODE": "true" if launch.module else "false",
+        "REDIRECT_INPUT": "false",
+        "INPUT_FILE": "",
+    }
+    lines = ['<component name="ProjectRunConfigurationManager">',
+             f'  <configuration default="false" name={quoteattr(launch.name)} '
+             'type="PythonConfigurationType" factoryName="Python">',
+             '    <envs>',
+             '      <env name="PYTHONUNBUFFERED" value="1" />',
+             '    </envs>']
+    lines += [f'    <option name="{key}" value={quoteattr(value)} />'
+              for key, value in options.items()]
+    lines += ['    <method v="2" />', '  </configuration>', '</component>']
+    return "\n".join(lines) + "\n"
+
+
+def write_pycharm(repo_root: Path) -> list[Path]:
+    folder = repo_root / ".idea" / "runConfigurations"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for launch in launches(repo_root):
+        path = folder / pycharm_file_name(launch)
+        path.write_text(_pycharm_xml(launch))
+        written.append(path)
+    for stale in set(folder.glob(PYCHARM_PREFIX + "*.xml")) - set(written):
+        stale.unlink()
+    return written
+
+
+def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[Path]:
+    """(Re)write the VS Code and PyCharm configurations of the repository at ``repo_root``.
+
+    :param repo_root: the repository (the folder holding ``recipes/``).
+    :param port: the port of the VS Code attach configuration (``attach_remote``'s port).
+    :returns: the files written.
+    :raises FileNotFoundError: if ``repo_root`` has no ``recipes/`` folder.
+    """
+    root = Path(repo_root).resolve()
+    if not (root / "recipes").is_dir():
+        raise FileNotFoundError(
+            f"write_ide_configs: {root} has no recipes/ folder; pass the rldebug repository "
+            "root (the folder with recipes/, rldebug/ and tests/).")
+    return write_vscode(root, port) + write_pycharm(root)
+

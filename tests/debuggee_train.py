@@ -1,0 +1,83 @@
+"""The program the debugger tests run under debugpy: one tiny training iteration.
+
+    python -m debugpy --listen 127.0.0.1:PORT --wait-for-client tests/debuggee_train.py \\
+        --stack new|old [--runners N] [--break-on] [--attach-remote PORT]
+
+In-process (``local_mode``) unless ``--runners`` > 0. ``RLDEBUG_RAY_ADDRESS``
+connects to a running Ray (the test session's) instead of starting one.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ray.rllib.callbacks.callbacks import RLlibCallback  # noqa: E402
+
+import rldebug  # noqa: E402
+from rldebug.callbacks import add_callbacks  # noqa: E402
+from tiny import tiny_arena_config  # noqa: E402
+
+COLLISIONS_SEEN = []
+
+
+class UserCallback(RLlibCallback):
+    """Stands for a user's own callback; the test sets a breakpoint in it."""
+
+    def on_episode_step(self, *, episode, **kwargs):
+        steps = len(episode)  # USER-CALLBACK-BREAKPOINT
+        episode_store_size = steps
+        return episode_store_size
+
+
+class CountCollisions(RLlibCallback):
+    """Counts collisions before break_on sees them (break_on is added after it)."""
+
+    def on_episode_step(self, *, episode, **kwargs):
+        from rldebug.callbacks._episodes import is_old_stack_episode
+
+        if is_old_stack_episode(episode):
+            infos = {aid: episode.last_info_for(aid) or {} for aid in episode.get_agents()}
+        else:
+            infos = episode.get_infos(-1)
+        if any(info.get("collision") for info in infos.values()):
+            COLLISIONS_SEEN.append(infos)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stack", choices=["new", "old"], default="new")
+    parser.add_argument("--runners", type=int, default=0)
+    parser.add_argument("--break-on", action="store_true")
+    parser.add_argument("--attach-remote", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    address = os.environ.get("RLDEBUG_RAY_ADDRESS")
+    rldebug.start_ray(num_cpus=None if address else 2, address=address)
+
+    config = tiny_arena_config(args.stack, num_env_runners=args.runners)
+    if args.break_on:
+        config = add_callbacks(config, CountCollisions)
+        config = rldebug.ide.break_on(config, events=("collision",), non_finite=False,
+                                      max_stops=1)
+    else:
+        config = add_callbacks(config, UserCallback)
+    if args.attach_remote is not None:
+        config = rldebug.ide.attach_remote(config, runner_index=1, port=args.attach_remote)
+    if args.runners == 0:
+        config = rldebug.local_mode(config)
+
+    algo = config.build_algo()
+    try:
+        algo.train()
+    finally:
+        algo.stop()
+    print(f"debuggee pid {os.getpid()} done")
+
+
+if __name__ == "__main__":
+    import rldebug.ide  # noqa: F401  (rldebug/__init__ does not import it yet)
+
+    main()

@@ -1,0 +1,114 @@
+"""The VS Code and PyCharm run configurations cover every recipe and point at real files."""
+
+import importlib.util
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from rldebug.ide import write_ide_configs
+from rldebug.ide.configs import launches
+from rldebug.ide.remote import DEFAULT_PORT
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = sorted((ROOT / "recipes").glob("*.py"))
+
+
+def vscode_configs(root=ROOT):
+    return json.loads((root / ".vscode" / "launch.json").read_text())["configurations"]
+
+
+def pycharm_options(root=ROOT):
+    configs = {}
+    for path in sorted((root / ".idea" / "runConfigurations").glob("*.xml")):
+        config = ET.parse(path).getroot().find("configuration")
+        configs[path.name] = {o.get("name"): o.get("value") for o in config.iter("option")}
+    return configs
+
+
+def vscode_target(config, root=ROOT):
+    return Path(config["program"].replace("${workspaceFolder}", str(root)))
+
+
+def test_every_recipe_has_a_vscode_launch_configuration():
+    programs = {vscode_target(c) for c in vscode_configs() if "program" in c}
+    missing = [r.name for r in RECIPES if r not in programs]
+    assert not missing, (f"recipes without a VS Code configuration: {missing}; run "
+                         "write_ide_configs('.') and commit .vscode/launch.json")
+
+
+def test_every_recipe_has_a_pycharm_run_configuration():
+    scripts = {Path(o["SCRIPT_NAME"].replace("$PROJECT_DIR$", str(ROOT)))
+               for o in pycharm_options().values() if o["MODULE_MODE"] == "false"}
+    missing = [r.name for r in RECIPES if r not in scripts]
+    assert not missing, (f"recipes without a PyCharm configuration: {missing}; run "
+                         "write_ide_configs('.') and commit .idea/runConfigurations/")
+
+
+def test_every_configuration_points_at_something_that_exists():
+    for config in vscode_configs():
+        if config["request"] == "launch":
+            assert config["justMyCode"] is False
+            if "program" in config:
+                assert vscode_target(config).is_file(), config["name"]
+            else:
+                assert importlib.util.find_spec(config["module"]), config["name"]
+    for name, options in pycharm_options().items():
+        target = options["SCRIPT_NAME"]
+        if options["MODULE_MODE"] == "true":
+            assert importlib.util.find_spec(target), name
+        else:
+            assert Path(target.replace("$PROJECT_DIR$", str(ROOT))).is_file(), name
+
+
+def test_demo_and_attach_configurations():
+    by_request = {}
+    for config in vscode_configs():
+        by_request.setdefault(config["request"], []).append(config)
+    assert any(c.get("module") == "rldebug.cli" and c["args"] == ["demo"]
+               for c in by_request["launch"])
+    (attach,) = by_request["attach"]
+    assert attach["connect"] == {"host": "127.0.0.1", "port": DEFAULT_PORT}
+    settings = json.loads((ROOT / ".vscode" / "settings.json").read_text())
+    assert settings["python.testing.pytestEnabled"] is True
+    assert settings["python.defaultInterpreterPath"].endswith(".venv/bin/python")
+
+
+def test_committed_files_match_the_generator():
+    expected = {launch.name for launch in launches(ROOT)}
+    generated = {c["name"] for c in vscode_configs() if c["request"] == "launch"}
+    assert generated == expected, "run write_ide_configs('.') and commit the result"
+    assert len(pycharm_options()) == len(expected)
+
+
+def test_regenerating_keeps_user_configs_and_drops_removed_recipes(tmp_path):
+    shutil.copytree(ROOT / "recipes", tmp_path / "recipes")
+    write_ide_configs(tmp_path)
+    launch_json = tmp_path / ".vscode" / "launch.json"
+    data = json.loads(launch_json.read_text())
+    data["configurations"].append({"name": "mine", "type": "debugpy", "request": "launch"})
+    launch_json.write_text(json.dumps(data))
+    removed = RECIPES[0]
+    (tmp_path / "recipes" / removed.name).unlink()
+
+    write_ide_configs(tmp_path)
+
+    names = [c["name"] for c in vscode_configs(tmp_path)]
+    assert "mine" in names
+    assert not any(removed.stem in n for n in names)
+    assert not any(removed.stem in o["SCRIPT_NAME"] for o in pycharm_options(tmp_path).values())
+
+
+def test_rejects_a_folder_without_recipes(tmp_path):
+    with pytest.raises(FileNotFoundError, match="has no recipes/ folder"):
+        write_ide_configs(tmp_path)
+
+
+def test_rejects_launch_json_with_comments(tmp_path):
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "launch.json").write_text('{// mine\n"configurations": []}')
+    with pytest.raises(ValueError, match="not plain JSON"):
+        write_ide_configs(tmp_path)
