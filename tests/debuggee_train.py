@@ -57,7 +57,9 @@ def main(argv=None):
     address = os.environ.get("RLDEBUG_RAY_ADDRESS")
     rldebug.start_ray(num_cpus=None if address else 2, address=address)
 
-    config = tiny_arena_config(args.stack, num_env_runners=args.runners)
+    # A 3x3 arena for break_on: the agents start two steps apart and soon collide.
+    env_config = {"width": 3, "height": 3, "max_timesteps": 20} if args.break_on else None
+    config = tiny_arena_config(args.stack, env_config=env_config, num_env_runners=args.runners)
     if args.break_on:
         config = add_callbacks(config, CountCollisions)
         config = rldebug.ide.break_on(config, events=("collision",), non_finite=False,

@@ -1,0 +1,179 @@
+"""break_on: input checks, headless logging on both stacks, PYTHONBREAKPOINT, learner events."""
+
+import io
+import math
+import sys
+
+import pytest
+
+import break_hooks
+from rldebug import local_mode
+from rldebug.ide import break_on, break_records, clear_break_records
+from tiny import tiny_arena_config as _tiny
+
+# A 3x3 arena: the agents start two steps apart, so a 200-step batch has collisions.
+SMALL_ARENA = {"width": 3, "height": 3, "max_timesteps": 20}
+
+
+def tiny_arena_config(api_stack="new"):
+    return _tiny(api_stack, env_config=SMALL_ARENA)
+
+
+@pytest.fixture(autouse=True)
+def fresh_records():
+    clear_break_records()
+    yield
+    clear_break_records()
+
+
+@pytest.fixture
+def headless(monkeypatch):
+    """No debugger, stdin not a terminal: as in CI."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
+    monkeypatch.setattr(sys, "gettrace", lambda: None)
+
+
+def train_once(config):
+    algo = local_mode(config).build_algo()
+    try:
+        return algo.train()
+    finally:
+        algo.stop()
+
+
+def callback_class(config):
+    classes = config.callbacks_class
+    return classes[-1] if isinstance(classes, list) else classes
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"events": ("colision",)}, ValueError, r"\['colision'\].*\['collision', 'new_field'\]"),
+    ({"events": 3}, TypeError, "info event names as strings"),
+    ({"reward_below": "-1"}, TypeError, "reward_below.*must be a number.*str '-1'"),
+    ({"reward_above": True}, TypeError, "reward_above.*must be a number"),
+    ({"loss_spike": 0.5}, ValueError, "must be > 1"),
+    ({"kl_spike": "big"}, TypeError, "kl_spike"),
+    ({"agent_action": 2}, TypeError, "maps agent ids to actions"),
+    ({"agent_action": {"agent1": "up"}}, TypeError, "'agent1': 'up'"),
+    ({"agent_action": {"agent3": 1}}, ValueError, r"\['agent3'\].*\['agent1', 'agent2'\]"),
+    ({"agent_ids": ["agent9"]}, ValueError, r"\['agent9'\]"),
+    ({"max_stops": -1}, ValueError, "max_stops.*>= 0"),
+    ({"mode": "pause"}, ValueError, r"'pause'.*\('auto', 'break', 'log'\)"),
+    ({"non_finite": "yes"}, TypeError, "True or False"),
+])
+def test_bad_input_names_the_value_and_the_choices(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        break_on(tiny_arena_config(), **kwargs)
+
+
+def test_rejects_anything_but_a_config():
+    with pytest.raises(TypeError, match="expects an RLlib AlgorithmConfig"):
+        break_on({"env": "x"})
+
+
+def test_keeps_the_users_callbacks_and_the_original_config():
+    from rldebug.callbacks import ArenaEvents, add_callbacks
+
+    config = add_callbacks(tiny_arena_config(), ArenaEvents)
+    with_break = break_on(config)
+    assert with_break.callbacks_class[0] is ArenaEvents
+    assert len(with_break.callbacks_class) == 2 and len(config.callbacks_class) == 1
+
+
+def test_headless_run_logs_collisions_instead_of_stopping(api_stack, headless, caplog):
+    config = break_on(tiny_arena_config(api_stack), events=("collision",), non_finite=False)
+    with caplog.at_level("WARNING", logger="rldebug.ide.break_on"):
+        train_once(config)  # returns: nothing blocked
+    records = break_records()
+    assert records, "the tiny run has collisions; none was caught"
+    assert {r.kind for r in records} == {"info_event"}
+    assert all(r.info["collision"] and not r.stopped for r in records)
+    first = records[0]
+    assert first.agent_id in ("agent1", "agent2")
+    assert first.reward == {"agent1": -1.0, "agent2": 1.0}[first.agent_id]
+    assert "info event 'collision'" in caplog.text and "logged, not stopped" in caplog.text
+
+
+def test_reward_bound_and_agent_filter(api_stack, headless):
+    config = break_on(tiny_arena_config(api_stack), events=(), reward_below=-0.2,
+                      agent_ids=["agent1"], non_finite=False)
+    train_once(config)
+    records = break_records()
+    assert records and {r.agent_id for r in records} == {"agent1"}
+    assert {r.reward for r in records} <= {-0.5, -1.0}
+
+
+def test_agent_action(headless):
+    config = break_on(tiny_arena_config(), events=(), agent_action={"agent2": 3},
+                      non_finite=False)
+    train_once(config)
+    records = break_records()
+    assert records and all(r.agent_id == "agent2" and int(r.action) == 3 for r in records)
+
+
+def test_max_stops_limits_stops_not_records(monkeypatch):
+    """mode='break' with PYTHONBREAKPOINT pointing at a recorder: the hook is honoured."""
+    monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record")
+    monkeypatch.setattr(sys, "breakpointhook", sys.__breakpointhook__)  # undo pytest's hook
+    break_hooks.CALLS.clear()
+    config = break_on(tiny_arena_config(), events=("collision",), non_finite=False,
+                      mode="break", max_stops=2)
+    train_once(config)
+    assert len(break_hooks.CALLS) == 2
+    assert sum(r.stopped for r in break_records()) == 2 and len(break_records()) > 2
+    name, frame_locals = break_hooks.CALLS[0]
+    assert name == "stop_here"
+    assert {"event", "episode", "agent_id", "obs", "action", "reward", "info", "batch",
+            "stats"} <= set(frame_locals)
+    assert frame_locals["info"]["collision"] is True
+    assert frame_locals["event"].agent_id == frame_locals["agent_id"]
+
+
+def test_pythonbreakpoint_0_disables_the_stop(monkeypatch):
+    monkeypatch.setenv("PYTHONBREAKPOINT", "0")
+    monkeypatch.setattr(sys, "breakpointhook", sys.__breakpointhook__)
+    config = break_on(tiny_arena_config(), events=("collision",), non_finite=False,
+                      mode="break", max_stops=1)
+    train_once(config)  # would block in pdb if PYTHONBREAKPOINT were ignored
+    assert break_records()
+
+
+def learner_result(stack, loss, kl, iteration):
+    if stack == "new":
+        return {"training_iteration": iteration,
+                "learners": {"pol1": {"total_loss": loss, "mean_kl_loss": kl},
+                             "__all_modules__": {"total_loss": 123.0}}}
+    return {"training_iteration": iteration,
+            "info": {"learner": {"pol1": {"learner_stats": {"total_loss": loss, "kl": kl}}}}}
+
+
+def test_loss_and_kl_spikes_versus_running_mean(api_stack, headless):
+    cls = callback_class(break_on(tiny_arena_config(api_stack), loss_spike=3.0, kl_spike=5.0))
+    callback = cls()
+    series = [(1.0, 0.01), (-1.2, 0.012), (0.9, 0.011), (1.1, 0.01), (4.0, 0.2)]
+    for i, (loss, kl) in enumerate(series, start=1):
+        callback.on_train_result(result=learner_result(api_stack, loss, kl, i))
+    kinds = [(r.kind, r.module_id, r.iteration) for r in break_records()]
+    assert kinds == [("loss_spike", "pol1", 5), ("kl_spike", "pol1", 5)]
+    assert "x running mean" in break_records()[0].reason
+
+
+def test_non_finite_loss(api_stack, headless):
+    callback = callback_class(break_on(tiny_arena_config(api_stack)))()
+    callback.on_train_result(result=learner_result(api_stack, math.nan, 0.01, 1))
+    (record,) = break_records()
+    assert record.kind == "non_finite_loss" and record.module_id == "pol1"
+
+
+def test_unreported_event_name_warns_on_an_unknown_env(headless):
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    config = tiny_arena_config()
+    config.environment(MultiAgentCartPole, env_config={"num_agents": 2})
+    config.env_runners(env_to_module_connector=None)
+    config.multi_agent(policies={"p0"}, policy_mapping_fn=lambda aid, *a, **k: "p0")
+    config = break_on(config, events=("collision",))
+    from rldebug.ide import BreakOnWarning
+
+    with pytest.warns(BreakOnWarning, match=r"no \['collision'\].*info keys seen"):
+        train_once(config)
