@@ -27,9 +27,8 @@ class UserCallback(RLlibCallback):
     """Stands for a user's own callback; the test sets a breakpoint in it."""
 
     def on_episode_step(self, *, episode, **kwargs):
-        steps = len(episode)  # USER-CALLBACK-BREAKPOINT
-        episode_store_size = steps
-        return episode_store_size
+        episode_id = getattr(episode, "id_", None) or episode.episode_id  # USER-CALLBACK-BREAKPOINT
+        return episode_id
 
 
 class CountCollisions(RLlibCallback):

@@ -1,0 +1,165 @@
+"""Proof by a real debugger: breakpoints set over DAP are hit in the process that trains.
+
+Each test launches ``python -m debugpy --listen 127.0.0.1:PORT --wait-for-client
+tests/debuggee_train.py`` (one tiny iteration), attaches the way VS Code does
+and records which breakpoints stop, in which process. The debuggee joins the
+test session's Ray instance.
+"""
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+import ray.rllib
+
+import rldebug.envs.arena as arena
+from dap_client import DapClient, free_port, launch_under_debugpy, line_of
+from tiny import tiny_arena_config
+
+RLLIB = Path(ray.rllib.__file__).parent
+DEBUGGEE = Path(__file__).parent / "debuggee_train.py"
+ENV_STEP = (Path(arena.__file__),
+            line_of(arena.__file__, "actions = self._validated_actions(action_dict)"))
+LOSS = {
+    "new": (RLLIB / "algorithms/ppo/torch/ppo_torch_learner.py",
+            line_of(RLLIB / "algorithms/ppo/torch/ppo_torch_learner.py",
+                    "module = self.module[module_id].unwrapped()",
+                    after="def compute_loss_for_module")),
+    "old": (RLLIB / "algorithms/ppo/ppo_torch_policy.py",
+            line_of(RLLIB / "algorithms/ppo/ppo_torch_policy.py",
+                    "logits, state = model(train_batch)", after="    def loss(")),
+}
+USER_CALLBACK = (DEBUGGEE, line_of(DEBUGGEE, "USER-CALLBACK-BREAKPOINT"))
+
+
+def debuggee_env():
+    env = dict(os.environ)
+    env["RLDEBUG_RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
+    return env
+
+
+def run_under_debugger(tmp_path, args, breakpoints, on_stop=None):
+    """Launch the debuggee, attach, set ``breakpoints``; return ({(path, line): pid}, client).
+
+    Each breakpoint is cleared when first hit so the run goes on at full speed.
+    ``on_stop(client, stop)`` may look around before the run continues.
+    """
+    port = free_port()
+    output = tmp_path / "debuggee.log"
+    process = launch_under_debugpy(DEBUGGEE, port, output, args, env=debuggee_env())
+    hits = {}
+    try:
+        client = DapClient(port)
+        grouped = {}
+        for path, line in breakpoints:
+            grouped.setdefault(str(path), []).append(line)
+        client.attach(grouped)
+        while (stop := client.next_stop(timeout=240)) is not None:
+            where = (Path(stop.top["source"]["path"]), stop.top["line"])
+            if where not in hits:
+                hits[where] = int(client.evaluate("__import__('os').getpid()", stop.top))
+                if on_stop:
+                    on_stop(client, stop)
+                remaining = [line for line in grouped.get(str(where[0]), []) if line != where[1]]
+                grouped[str(where[0])] = remaining
+                client.request("setBreakpoints", source={"path": str(where[0])},
+                               breakpoints=[{"line": line} for line in remaining])
+            client.resume(stop)
+        returncode = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = output.read_text()
+    assert returncode == 0, log[-3000:]
+    assert "done" in log
+    return hits, client, process.pid
+
+
+def test_breakpoints_in_env_loss_and_callback_are_hit_in_process(tmp_path, api_stack):
+    wanted = [ENV_STEP, LOSS[api_stack], USER_CALLBACK]
+    hits, client, pid = run_under_debugger(tmp_path, ["--stack", api_stack], wanted)
+    assert client.process_id == pid  # the debugger reports the process we launched
+    assert set(hits) == {(Path(p), line) for p, line in wanted}
+    assert set(hits.values()) == {pid}  # each stop happened inside that process
+
+
+def test_negative_control_env_step_is_not_hit_with_a_remote_runner(tmp_path, api_stack):
+    wanted = [ENV_STEP, LOSS[api_stack]]
+    hits, _, pid = run_under_debugger(tmp_path, ["--stack", api_stack, "--runners", "1"], wanted)
+    assert (Path(LOSS[api_stack][0]), LOSS[api_stack][1]) in hits  # the debugger works ...
+    assert (ENV_STEP[0], ENV_STEP[1]) not in hits  # ... but env.step ran in another process
+
+
+def test_break_on_stops_on_the_first_collision_with_readable_locals(tmp_path):
+    seen = {}
+
+    def look(client, stop):
+        frame = stop.frame_named("stop_here")
+        seen["top"] = stop.top["name"]
+        seen["locals"] = client.locals_of(frame)
+        seen["collisions_before"] = client.evaluate(
+            "len(__import__('__main__').COLLISIONS_SEEN)", frame)
+
+    stop_line = line_of(Path(__file__).parent.parent / "rldebug/ide/_stop.py",
+                        "return None  # break_on stopped here")
+    hits, _, pid = run_under_debugger(tmp_path, ["--stack", "new", "--break-on"], [],
+                                      on_stop=look)
+    assert list(hits) == [(Path(__file__).parent.parent.resolve() / "rldebug/ide/_stop.py",
+                           stop_line)]
+    assert seen["top"] == "stop_here"
+    variables = seen["locals"]
+    assert variables["agent_id"] == "'agent1'"
+    assert float(variables["reward"]) == -1.0
+    assert "'collision': True" in variables["info"]
+    assert {"event", "episode", "obs", "action", "batch", "stats"} <= set(variables)
+    assert seen["collisions_before"] == "1"  # the first collision of the run
+
+
+def test_attach_remote_breakpoint_hits_the_remote_env_runner():
+    from rldebug.ide import attach_remote
+
+    port = free_port()
+    config = attach_remote(tiny_arena_config("new", num_env_runners=1), runner_index=1,
+                           port=port)
+    found = {}
+
+    def debug_remote():
+        client = DapClient(port, connect_timeout=120)
+        client.attach({str(ENV_STEP[0]): [ENV_STEP[1]]})
+        stop = client.next_stop(timeout=240)
+        found["where"] = (Path(stop.top["source"]["path"]), stop.top["line"])
+        found["pid"] = int(client.evaluate("__import__('os').getpid()", stop.top))
+        found["reported_pid"] = client.process_id
+        client.disconnect()  # removes the breakpoint; the runner goes on
+
+    thread = threading.Thread(target=debug_remote, daemon=True)
+    thread.start()
+    algo = config.build_algo()  # blocks until the client attached
+    try:
+        algo.train()
+        runner_pids = algo.env_runner_group.foreach_env_runner(
+            lambda runner: os.getpid(), local_env_runner=False)
+    finally:
+        algo.stop()
+    thread.join(timeout=60)
+    assert found["where"] == ENV_STEP
+    assert found["pid"] == found["reported_pid"] == runner_pids[0]
+    assert found["pid"] != os.getpid()
+
+
+def test_attach_remote_rejects_a_port_in_use_and_a_missing_runner():
+    import socket
+
+    from rldebug.ide import attach_remote
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ValueError, match=f"port {port} on 127.0.0.1 is already in use"):
+            attach_remote(tiny_arena_config(num_env_runners=1), port=port)
+    with pytest.raises(ValueError, match=r"runner_index=2\) does not exist.*\[1\]"):
+        attach_remote(tiny_arena_config(num_env_runners=1), runner_index=2, port=free_port())
+    with pytest.raises(ValueError, match="no remote EnvRunners"):
+        attach_remote(tiny_arena_config(num_env_runners=0), port=free_port())
