@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ray.rllib.callbacks.callbacks import RLlibCallback  # noqa: E402
+from ray.rllib.callbacks.callbacks import RLlibCallback
+from tiny import tiny_arena_config
 
-import rldebug  # noqa: E402
-from rldebug.callbacks import add_callbacks  # noqa: E402
-from tiny import tiny_arena_config  # noqa: E402
+import rldebug
+from rldebug.callbacks import add_callbacks
 
 COLLISIONS_SEEN = []
 
@@ -79,6 +79,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import rldebug.ide  # noqa: F401  (rldebug/__init__ does not import it yet)
+    import rldebug.ide
 
     main()

@@ -4,12 +4,12 @@ import io
 import math
 import sys
 
-import pytest
-
 import break_hooks
+import pytest
+from tiny import tiny_arena_config as _tiny
+
 from rldebug import local_mode
 from rldebug.ide import break_on, break_records, clear_break_records
-from tiny import tiny_arena_config as _tiny
 
 # A 3x3 arena: the agents start two steps apart, so a 200-step batch has collisions.
 SMALL_ARENA = {"width": 3, "height": 3, "max_timesteps": 20}

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import ray.rllib
-
-import rldebug.envs.arena as arena
 from dap_client import DapClient, free_port, launch_under_debugpy, line_of
 from tiny import tiny_arena_config
+
+from rldebug.envs import arena
 
 RLLIB = Path(ray.rllib.__file__).parent
 DEBUGGEE = Path(__file__).parent / "debuggee_train.py"
@@ -86,7 +86,7 @@ def test_breakpoints_in_env_loss_and_callback_are_hit_in_process(tmp_path, api_s
 
 def test_negative_control_env_step_is_not_hit_with_a_remote_runner(tmp_path, api_stack):
     wanted = [ENV_STEP, LOSS[api_stack]]
-    hits, _, pid = run_under_debugger(tmp_path, ["--stack", api_stack, "--runners", "1"], wanted)
+    hits, _, _ = run_under_debugger(tmp_path, ["--stack", api_stack, "--runners", "1"], wanted)
     assert (Path(LOSS[api_stack][0]), LOSS[api_stack][1]) in hits  # the debugger works ...
     assert (ENV_STEP[0], ENV_STEP[1]) not in hits  # ... but env.step ran in another process
 
@@ -102,8 +102,8 @@ def test_break_on_stops_on_the_first_collision_with_readable_locals(tmp_path):
             "len(__import__('__main__').COLLISIONS_SEEN)", frame)
 
     stop_line = line_of(Path(__file__).parent.parent / "rldebug/ide/_stop.py",
-                        "return None  # break_on stopped here")
-    hits, _, pid = run_under_debugger(tmp_path, ["--stack", "new", "--break-on"], [],
+                        "resumed = True  # break_on stopped here")
+    hits, _, _ = run_under_debugger(tmp_path, ["--stack", "new", "--break-on"], [],
                                       on_stop=look)
     assert list(hits) == [(Path(__file__).parent.parent.resolve() / "rldebug/ide/_stop.py",
                            stop_line)]

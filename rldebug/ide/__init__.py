@@ -6,8 +6,13 @@
 - :func:`write_ide_configs` — (re)write VS Code and PyCharm run configurations.
 """
 
-from rldebug.ide.break_on import (BreakEvent, BreakOnWarning, break_on, break_records,
-                                  clear_break_records)
+from rldebug.ide.break_on import (
+                                  BreakEvent,
+                                  BreakOnWarning,
+                                  break_on,
+                                  break_records,
+                                  clear_break_records,
+)
 from rldebug.ide.configs import write_ide_configs
 from rldebug.ide.remote import attach_remote
 

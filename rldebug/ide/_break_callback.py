@@ -9,8 +9,16 @@ from dataclasses import dataclass
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.ide._steps import (KL_KEYS, LOSS_KEYS, env_step_of, episode_id_of, first_value,
-                                has_non_finite, learner_stats, step_of)
+from rldebug.ide._steps import (
+    KL_KEYS,
+    LOSS_KEYS,
+    env_step_of,
+    episode_id_of,
+    first_value,
+    has_non_finite,
+    learner_stats,
+    step_of,
+)
 from rldebug.ide._stop import BreakEvent, catch
 
 MIN_SPIKE_HISTORY = 3
@@ -92,9 +100,9 @@ class BreakOnCallback(RLlibCallback):
                     kind=kind, reason=reason, pid=os.getpid(), agent_id=agent_id,
                     episode_id=episode_id_of(episode), env_step=env_step_of(episode),
                     value=value, action=step.action, reward=step.reward, info=dict(step.info))
-                catch(event, spec.mode, spec.token, spec.max_stops, dict(
-                    episode=episode, agent_id=agent_id, obs=step.obs, action=step.action,
-                    reward=step.reward, info=step.info))
+                catch(event, spec.mode, spec.token, spec.max_stops, {
+                    "episode": episode, "agent_id": agent_id, "obs": step.obs,
+                    "action": step.action, "reward": step.reward, "info": step.info})
 
     def _warn_unreported_events(self, steps) -> None:
         keys = {key for step in steps.values() for key in step.info}
@@ -115,7 +123,7 @@ class BreakOnCallback(RLlibCallback):
                 event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(),
                                    module_id=module_id, iteration=iteration, value=value)
                 catch(event, spec.mode, spec.token, spec.max_stops,
-                      dict(stats=stats, agent_id=None))
+                      {"stats": stats})
 
     def _learner_events(self, module_id: str, stats: dict) -> list[tuple[str, str, float]]:
         spec = self.spec
@@ -133,10 +141,9 @@ class BreakOnCallback(RLlibCallback):
             if factor is not None and len(history) >= MIN_SPIKE_HISTORY:
                 running = sum(abs(v) for v in history) / len(history)
                 if running > 0 and abs(value) > factor * running:
-                    found.append((f"{name}_spike",
-                                  f"{module_id}: {name} {value:.4g} > {factor} x running "
-                                  f"mean |{name}| {running:.4g} (last {len(history)} iterations)",
-                                  value))
+                    reason = (f"{module_id}: {name} {value:.4g} > {factor} x running mean "
+                              f"|{name}| {running:.4g} (last {len(history)} iterations)")
+                    found.append((f"{name}_spike", reason, value))
             history.append(value)
         return found
 

@@ -119,5 +119,14 @@ def has_non_finite(value: Any) -> bool:
     return not bool(np.isfinite(array).all())
 
 
-__all__ = ["AgentStep", "KL_KEYS", "LOSS_KEYS", "env_step_of", "episode_id_of", "first_value",
-           "has_non_finite", "learner_stats", "step_of"]
+__all__ = [
+    "KL_KEYS",
+    "LOSS_KEYS",
+    "AgentStep",
+    "env_step_of",
+    "episode_id_of",
+    "first_value",
+    "has_non_finite",
+    "learner_stats",
+    "step_of",
+]

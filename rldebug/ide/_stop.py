@@ -139,13 +139,22 @@ def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = Non
     not apply). Continue (F5 / ``c``) to resume training.
     """
     if _debugpy_connected() and not os.environ.get("PYTHONBREAKPOINT"):
-        import debugpy
+        import debugpy  # noqa: T100
 
-        debugpy.breakpoint()  # stops on the next line, in this frame
+        debugpy.breakpoint()  # noqa: T100 - stops on the next line, in this frame
     else:
-        breakpoint()  # honours PYTHONBREAKPOINT (``0`` disables) and Ray's worker hook
-    return None  # break_on stopped here: look at the locals, then continue
+        breakpoint()  # noqa: T100 - honours PYTHONBREAKPOINT (0 disables) and Ray's hook
+    resumed = True  # break_on stopped here: look at the locals, then continue
+    del resumed
 
 
-__all__ = ["BreakEvent", "MODES", "break_records", "catch", "clear_break_records",
-           "debugger_attached", "stop_here", "will_stop"]
+__all__ = [
+    "MODES",
+    "BreakEvent",
+    "break_records",
+    "catch",
+    "clear_break_records",
+    "debugger_attached",
+    "stop_here",
+    "will_stop",
+]

@@ -205,5 +205,12 @@ def break_on(config, *, events: str | Iterable[str] | None = ("collision",),
     return add_callbacks(config, callback)
 
 
-__all__ = ["BreakEvent", "BreakOnWarning", "BreakSpec", "KNOWN_ENV_EVENTS", "break_on",
-           "break_records", "clear_break_records"]
+__all__ = [
+    "KNOWN_ENV_EVENTS",
+    "BreakEvent",
+    "BreakOnWarning",
+    "BreakSpec",
+    "break_on",
+    "break_records",
+    "clear_break_records",
+]

@@ -106,7 +106,7 @@ def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     settings_path = folder / "settings.json"
     settings = _read_json(settings_path)
     settings.update({
-        "python.defaultInterpreterPath": "${workspaceFolder}/" + VENV_PYTHON,
+        "python.defaultInterpreterPath": f"${{workspaceFolder}}/{VENV_PYTHON}",
         "python.testing.pytestEnabled": True,
         "python.testing.unittestEnabled": False,
         "python.testing.pytestArgs": ["tests", "-q"],
@@ -138,8 +138,8 @@ def _pycharm_xml(launch: Launch) -> str:
         "INPUT_FILE": "",
     }
     lines = ['<component name="ProjectRunConfigurationManager">',
-             f'  <configuration default="false" name={quoteattr(launch.name)} '
-             'type="PythonConfigurationType" factoryName="Python">',
+             (f'  <configuration default="false" name={quoteattr(launch.name)} '
+              'type="PythonConfigurationType" factoryName="Python">'),
              '    <envs>',
              '      <env name="PYTHONUNBUFFERED" value="1" />',
              '    </envs>']

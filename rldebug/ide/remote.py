@@ -46,11 +46,11 @@ def _listen(port: int, wait: bool, runner_index: int) -> None:
     global _listening_on
     if _listening_on is not None:
         return
-    import debugpy
+    import debugpy  # noqa: T100
 
     try:
-        debugpy.listen((HOST, port))
-    except Exception as error:  # noqa: BLE001 - re-raised with what to do about it
+        debugpy.listen((HOST, port))  # noqa: T100
+    except Exception as error:
         raise RuntimeError(
             f"attach_remote: EnvRunner {runner_index} (pid {os.getpid()}) could not listen on "
             f"{HOST}:{port}: {error}. Another process took the port after the config was "
@@ -61,7 +61,7 @@ def _listen(port: int, wait: bool, runner_index: int) -> None:
     logger.warning("%s%s", message, "; waiting for the debugger to attach" if wait else "")
     print(message, flush=True)  # lands in the driver's console via Ray's log streaming
     if wait:
-        debugpy.wait_for_client()
+        debugpy.wait_for_client()  # noqa: T100
 
 
 class AttachRemoteCallback(RLlibCallback):
@@ -143,4 +143,4 @@ def attach_remote(config, runner_index: int = 1, port: int = DEFAULT_PORT, wait:
     return add_callbacks(config, callback)
 
 
-__all__ = ["AttachRemoteCallback", "DEFAULT_PORT", "HOST", "attach_remote", "port_in_use"]
+__all__ = ["DEFAULT_PORT", "HOST", "AttachRemoteCallback", "attach_remote", "port_in_use"]
