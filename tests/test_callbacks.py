@@ -203,3 +203,20 @@ def test_tensorboard_server_serves_the_tags(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_two_callbacks_read_the_same_old_stack_step(api_stack):
+    """Per-step rewards must not depend on how many callbacks asked before (old stack bug)."""
+    # ArenaEvents reads the step first; AgentReturns must still see the rewards.
+    config = add_callbacks(tiny_arena_config(api_stack), ArenaEvents, AgentReturns)
+    if api_stack == "old":
+        config.reporting(metrics_num_episodes_for_smoothing=10)
+    algo = rldebug.local_mode(config).build_algo()
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+    ours = metric(result, api_stack, "agent_returns", "agent1", "mean")
+    rllib = (get_path(result, "env_runners/agent_episode_returns_mean/agent1")
+             if api_stack == "new" else get_path(result, "env_runners/policy_reward_mean/pol1"))
+    assert ours == pytest.approx(rllib)

@@ -2,16 +2,13 @@
 
 New stack: ``MultiAgentEpisode`` (per-step rewards and infos, ``custom_data``,
 metrics through the EnvRunner's ``MetricsLogger``). Old stack: ``EpisodeV2``
-(running reward totals, ``last_info_for``, ``user_data``, ``custom_metrics``
+(per-agent reward history, ``last_info_for``, ``user_data``, ``custom_metrics``
 and ``hist_data``, which RLlib reduces to ``<name>_mean/_min/_max``).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-_PREV_TOTALS = "_rldebug_prev_reward_totals"
-
 
 def is_old_stack_episode(episode) -> bool:
     return hasattr(episode, "user_data") and hasattr(episode, "agent_rewards")
@@ -25,13 +22,11 @@ def episode_store(episode) -> dict:
 def last_step(episode) -> tuple[dict[str, float], dict[str, dict]]:
     """(rewards, infos) per agent of the step just taken."""
     if is_old_stack_episode(episode):
-        store = episode.user_data
-        totals: dict[str, float] = {}
-        for (agent_id, _policy), total in episode.agent_rewards.items():
-            totals[agent_id] = totals.get(agent_id, 0.0) + total
-        previous = store.get(_PREV_TOTALS, {})
-        rewards = {aid: total - previous.get(aid, 0.0) for aid, total in totals.items()}
-        store[_PREV_TOTALS] = totals
+        # EpisodeV2's per-agent reward history: stateless, so any number of
+        # callbacks can ask in the same step and all get the same answer.
+        history = episode._agent_reward_history
+        rewards = {aid: float(history[aid][-1]) for aid in episode.get_agents()
+                   if history.get(aid)}
         infos = {aid: episode.last_info_for(aid) or {} for aid in episode.get_agents()}
         return rewards, infos
     return dict(episode.get_rewards(-1)), dict(episode.get_infos(-1))

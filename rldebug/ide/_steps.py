@@ -45,17 +45,15 @@ def _last_column_value(collector, column: str) -> Any:
 
 
 def _steps_old_stack(episode) -> dict[str, AgentStep]:
-    # EpisodeV2 keeps each agent's reward history; its running totals would need
-    # state shared with other callbacks (see rldebug.callbacks._episodes.last_step).
+    rewards, infos = last_step(episode)
     steps = {}
     for aid in episode.get_agents():
-        history = episode._agent_reward_history.get(aid)
         collector = episode._agent_collectors.get(aid)
         steps[aid] = AgentStep(
             obs=_last_column_value(collector, "obs") if collector else None,
             action=_last_column_value(collector, "actions") if collector else None,
-            reward=float(history[-1]) if history else None,
-            info=episode.last_info_for(aid) or {},
+            reward=rewards.get(aid),
+            info=infos.get(aid) or {},
         )
     return steps
 
