@@ -8,6 +8,8 @@ Public API (everything else is an implementation detail):
   :func:`plot_action_probs`, :func:`policy_map`, :func:`plot_policy_map`,
   :func:`explorer`, :func:`replay`.
 - Tracing: :func:`trace`, :func:`load_trace`.
+- The IDE: :func:`break_on` / :func:`attach_remote` — stop on RL events; debug a remote
+  EnvRunner; :func:`write_ide_configs` (``rldebug.ide``).
 - The doctor: :func:`diagnose`, :class:`DoctorCallback`, :func:`check_env` (:mod:`rldebug.doctor`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 
@@ -31,6 +33,10 @@ __version__ = "0.1.0"
 # public name -> module that defines it, imported on first use
 _LAZY = {
     "DoctorCallback": "rldebug.doctor",
+    "attach_remote": "rldebug.ide",
+    "break_on": "rldebug.ide",
+    "break_records": "rldebug.ide",
+    "write_ide_configs": "rldebug.ide",
     "check_env": "rldebug.doctor",
     "diagnose": "rldebug.doctor",
     "explorer": "rldebug.viz",
@@ -39,7 +45,7 @@ _LAZY = {
     "policy_map": "rldebug.viz",
     "replay": "rldebug.viz",
 }
-_SUBPACKAGES = ("callbacks", "doctor", "models", "results", "viz")
+_SUBPACKAGES = ("callbacks", "doctor", "ide", "models", "results", "viz")
 
 __all__ = sorted([
     "AlgoSummary", "CheckpointError", "Explanation", "LocalModeWarning", "MultiAgentArena",

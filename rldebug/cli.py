@@ -74,6 +74,14 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_ide_configs(args) -> int:
+    from rldebug.ide import write_ide_configs
+
+    for path in write_ide_configs(args.root):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rldebug", description="Debugging and introspection for Ray RLlib 2.60.")
@@ -104,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     from rldebug.doctor.cli import add_doctor_parser
     from rldebug.inspect.cli import add_inspect_parser
     from rldebug.trace.cli import add_trace_parser
+
+    ide = sub.add_parser("ide-configs",
+                         help="(re)write the VS Code and PyCharm run configurations")
+    ide.add_argument("--root", default=".", help="the repository root")
+    ide.set_defaults(func=cmd_ide_configs)
 
     add_inspect_parser(sub)
     add_trace_parser(sub)
