@@ -20,7 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import median  # noqa: E402
+from _common import median
 
 CHILD = r"""
 import os, sys, time

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import default_ppo_arena_config, median  # noqa: E402
+from _common import default_ppo_arena_config, median
 
 TARGET = 15.0
 

@@ -12,8 +12,8 @@ learns to block.
 import argparse
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
 from rldebug.callbacks import AgentReturns, ArenaEvents, add_callbacks
+from rldebug.configs import SMOKE_SETTINGS
 
 
 def main(argv=None):

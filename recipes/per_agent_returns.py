@@ -11,8 +11,8 @@ stuck at its worst return shows up at a glance.
 import argparse
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
 from rldebug.callbacks import AgentReturns, add_callbacks
+from rldebug.configs import SMOKE_SETTINGS
 
 
 def main(argv=None):

@@ -47,12 +47,14 @@ _LAZY = {
 }
 _SUBPACKAGES = ("callbacks", "doctor", "ide", "models", "results", "viz")
 
-__all__ = sorted([
-    "AlgoSummary", "CheckpointError", "Explanation", "LocalModeWarning", "MultiAgentArena",
-    "RunResult", "Trace", "arena_ppo_config", "doctor", "explain", "inspect", "is_local",
-    "load", "load_trace", "local_mode", "local_mode_changes", "policy_mapping_fn", "run",
-    "start_ray", "trace", *_LAZY,
-])
+__all__ = [
+    "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
+    "MultiAgentArena", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
+    "break_records", "check_env", "diagnose", "doctor", "explain", "explorer", "inspect",
+    "is_local", "load", "load_trace", "local_mode", "local_mode_changes", "plot_action_probs",
+    "plot_policy_map", "policy_map", "policy_mapping_fn", "replay", "run", "start_ray", "trace",
+    "write_ide_configs",
+]
 
 
 def __getattr__(name: str):

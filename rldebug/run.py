@@ -18,7 +18,7 @@ from typing import Any
 from rldebug.local import cpus_needed, local_mode, start_ray
 from rldebug.progress import ProgressTable
 from rldebug.runlog import RunLogger, check_writable
-from rldebug.stopping import StopSpec, Stopper
+from rldebug.stopping import Stopper, StopSpec
 
 DEFAULT_ROOT = Path("~/rldebug_results")
 

@@ -138,5 +138,12 @@ class RunLogger:
         self._tb.flush()
 
 
-__all__ = ["PARAMS_FILE", "PROGRESS_FILE", "RESULT_FILE", "RunLogger", "TB_PREFIX",
-           "check_writable", "flatten"]
+__all__ = [
+    "PARAMS_FILE",
+    "PROGRESS_FILE",
+    "RESULT_FILE",
+    "TB_PREFIX",
+    "RunLogger",
+    "check_writable",
+    "flatten",
+]

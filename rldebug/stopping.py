@@ -9,8 +9,10 @@ A callable ``stop(iteration, result) -> bool`` is accepted too.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
-from typing import Callable, Union
+from collections.abc import Callable
+from typing import Union
 
 from rldebug.results import get_path, has_path
 from rldebug.runlog import flatten
@@ -54,7 +56,7 @@ class Stopper:
                 continue
             self._missing_for.pop(key, None)
             value = get_path(result, key)
-            if isinstance(value, numbers.Number) and value == value and value >= threshold:
+            if isinstance(value, numbers.Number) and not math.isnan(value) and value >= threshold:
                 return f"{key} = {value:.4g} >= {threshold}"
         return None
 

@@ -1,26 +1,25 @@
 """AgentReturns and ArenaEvents: exact counts, both stacks, TensorBoard read back."""
 
 import copy
-import os
+import json
 import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny import tiny_arena_config
 
 import rldebug
 from rldebug.callbacks import AgentReturns, ArenaEvents, MissingEventsWarning, add_callbacks
 from rldebug.envs import MultiAgentArena
 from rldebug.results import get_path
-from tiny import tiny_arena_config
 
 SMALL_ARENA = {"width": 3, "height": 3, "max_timesteps": 20}  # crowded: collisions happen
 COMPLETED = []

@@ -4,9 +4,9 @@ import os
 
 import pytest
 from ray.rllib.callbacks.callbacks import RLlibCallback
+from tiny import tiny_arena_config
 
 from rldebug import is_local, local_mode, local_mode_changes
-from tiny import tiny_arena_config
 
 PIDS_SEEN = []
 

@@ -6,11 +6,11 @@ import os
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny import tiny_arena_config
 
 from rldebug import run
 from rldebug.cli import main
 from rldebug.runlog import RunLogger
-from tiny import tiny_arena_config
 
 
 def scalars(logdir):

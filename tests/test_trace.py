@@ -1,6 +1,5 @@
 """rldebug.trace: counts equal RLlib's, remote runners, NaN pinpointing, kill -9, levels."""
 
-import json
 import os
 import signal
 import subprocess
@@ -12,13 +11,13 @@ import numpy as np
 import pytest
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.callbacks.callbacks import RLlibCallback
+from tiny import tiny_arena_config
 
 import rldebug
 from rldebug.cli import main
 from rldebug.envs import MultiAgentArena
 from rldebug.results import get_path
 from rldebug.trace import load_trace, trace
-from tiny import tiny_arena_config
 
 
 def train(config, iterations=2):

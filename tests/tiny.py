@@ -2,6 +2,7 @@
 
 from rldebug import arena_ppo_config
 from rldebug.configs import SMOKE_SETTINGS as TINY
+
 # Short episodes so a 200-step batch finishes several of them.
 TINY_ENV = {"max_timesteps": 20}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def is_old_stack_episode(episode) -> bool:
     return hasattr(episode, "user_data") and hasattr(episode, "agent_rewards")
 

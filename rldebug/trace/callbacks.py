@@ -10,9 +10,13 @@ from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.trace.sampling import (episode_returns_new_stack, episode_returns_old_stack,
-                                    runner_identity, sample_record_new_stack,
-                                    sample_record_old_stack)
+from rldebug.trace.sampling import (
+    episode_returns_new_stack,
+    episode_returns_old_stack,
+    runner_identity,
+    sample_record_new_stack,
+    sample_record_old_stack,
+)
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import TraceWriter
 
