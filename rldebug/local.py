@@ -125,8 +125,9 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
     """Start (or connect to) Ray for rldebug; a no-op if Ray is already running.
 
     Without ``address`` it starts a light local instance: no dashboard,
-    ``num_cpus`` logical CPUs (default 1, enough for a local-mode run), and no
-    usage-stats reporting. Returns True if this call started or connected Ray.
+    ``num_cpus`` logical CPUs (default 1, enough for a local-mode run; then no
+    idle worker is prestarted either), and no usage-stats reporting. Returns
+    True if this call started or connected Ray.
     """
     import ray
 
@@ -140,6 +141,10 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
     else:
         init_kwargs.setdefault("include_dashboard", False)
         init_kwargs.setdefault("configure_logging", False)
+        if (num_cpus or 1) == 1:
+            # In-process runs start no actors: a prestarted idle worker would only
+            # compete with the driver's own start-up for the CPU.
+            init_kwargs.setdefault("_system_config", {"enable_worker_prestart": False})
         ray.init(num_cpus=num_cpus or 1, **init_kwargs)
     return True
 
