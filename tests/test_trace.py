@@ -198,3 +198,20 @@ def test_the_doctor_reads_the_trace_next_to_a_run(tmp_path):
     first = findings[0]
     assert first.severity == "error" and first.began_at_iteration == 1
     assert first.evidence["column"] == "rewards" and "timestep=7" in first.message
+
+
+def test_trace_scalars_reach_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = trace(tiny_arena_config(), out=tmp_path / "trace")
+    rldebug.run(config, stop={"training_iteration": 2}, logdir=tmp_path / "run",
+                progress=False).algo.stop()
+    events = EventAccumulator(str(tmp_path / "run"), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    for tag in ("ray/tune/learners/pol1/rldebug_clip_fraction",
+                "ray/tune/learners/pol2/rldebug_grad_norm",
+                "ray/tune/env_runners/rldebug_trace/env_steps"):
+        assert len(events.Scalars(tag)) == 2, (tag, [t for t in tags if "rldebug" in t])
+    assert [e.value for e in events.Scalars("ray/tune/env_runners/rldebug_trace/env_steps")] \
+        == [200, 200]
