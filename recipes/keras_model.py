@@ -12,6 +12,7 @@ process and in every Ray worker.
 """
 
 import argparse
+import importlib.util
 import os
 
 # Keras 2 (tf-keras) must be chosen before tensorflow is first imported.
@@ -54,6 +55,10 @@ def main(argv=None):
     parser.add_argument("--layers", type=int, nargs="+", default=[128, 128])
     parser.add_argument("--logdir", default=None)
     args = parser.parse_args(argv)
+    missing = [name for name in REQUIRES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SystemExit(f"keras_model.py needs {missing}, which are not installed: "
+                         "pip install -e '.[tf]' (tensorflow + tf-keras).")
 
     from ray.rllib.models import ModelCatalog
 
