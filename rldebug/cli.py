@@ -30,11 +30,15 @@ def _load_config(spec: str):
 
 def _stop_from_args(args) -> dict:
     stop = {}
-    if args.stop_iters:
+    if args.stop_iters is not None:
+        if args.stop_iters < 1:
+            raise SystemExit(f"--stop-iters must be >= 1, got {args.stop_iters}.")
         stop["training_iteration"] = args.stop_iters
     if args.stop_return is not None:
         stop["env_runners/episode_return_mean"] = args.stop_return
-    if args.stop_time:
+    if args.stop_time is not None:
+        if args.stop_time <= 0:
+            raise SystemExit(f"--stop-time must be > 0 seconds, got {args.stop_time}.")
         stop["time_total_s"] = args.stop_time
     if not stop:
         raise SystemExit("Give at least one of --stop-iters, --stop-return, --stop-time.")

@@ -13,6 +13,7 @@ streaming from workers, which a local run does not have).
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -74,6 +75,12 @@ def local_mode_changes(config) -> LocalModeChanges:
             f"offline input ({config.input_!r}) is read by Ray Data tasks in other "
             "processes; breakpoints in the reading code are not hit"
         )
+    callbacks = config.callbacks_class
+    for cls in callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]:
+        if getattr(cls, "requires_remote_env_runners", False):
+            report.still_remote.append(
+                f"{cls.__name__} needs a remote EnvRunner (rldebug.attach_remote), which "
+                "local mode removes: it will not open its debugger listener")
     if getattr(config, "offline_evaluation_interval", None):
         report.still_remote.append(
             "offline evaluation (offline_evaluation_interval) uses Ray Data tasks"
@@ -114,11 +121,17 @@ def is_local(config) -> bool:
 def cpus_needed(config) -> int:
     """Logical CPUs Ray needs for ``config`` built directly: main process + runners + learners."""
     _require_config(config)
-    runners = config.num_env_runners * max(1, int(config.num_cpus_per_env_runner or 0))
-    evaluators = config.evaluation_num_env_runners * max(1, int(config.num_cpus_per_env_runner or 0))
-    learners = config.num_learners * max(1, int(getattr(config, "num_cpus_per_learner", 1) or 1)) \
-        if config.num_learners else 0
-    return 1 + runners + evaluators + learners
+    per_runner = _whole_cpus(config.num_cpus_per_env_runner)
+    per_learner = _whole_cpus(getattr(config, "num_cpus_per_learner", 1))
+    return (1 + (config.num_env_runners + config.evaluation_num_env_runners) * per_runner
+            + config.num_learners * per_learner)
+
+
+def _whole_cpus(value) -> int:
+    """CPUs one actor asks for, rounded up; RLlib's ``"auto"`` and None count as 1."""
+    if value in (None, "auto"):
+        return 1
+    return max(1, math.ceil(float(value)))
 
 
 def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kwargs) -> bool:

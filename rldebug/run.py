@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rldebug.local import cpus_needed, local_mode, start_ray
+from rldebug.local import cpus_needed, is_local, local_mode, start_ray
 from rldebug.progress import ProgressTable
-from rldebug.runlog import RunLogger, check_writable
+from rldebug.runlog import RunLogger, check_writable, default_output_dir
 from rldebug.stopping import Stopper, StopSpec
-
-DEFAULT_ROOT = Path("~/rldebug_results")
 
 
 @dataclass
@@ -38,8 +35,7 @@ class RunResult:
 
 def _default_logdir(config) -> Path:
     env = getattr(config.env, "__name__", None) or str(config.env)
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
-    return DEFAULT_ROOT.expanduser() / f"{config.algo_class.__name__}_{env}_{stamp}"
+    return default_output_dir(f"{config.algo_class.__name__}_{env}")
 
 
 def _config_of(config_or_algo):
@@ -74,6 +70,11 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     :param max_iterations: a safety cap when ``stop`` is None (required then).
     """
     config, algo = _config_of(config)
+    if algo is not None and local and not is_local(config):
+        raise ValueError(
+            "rldebug.run(local=True) got an Algorithm that was built with remote actors; "
+            "local mode can only rewrite a config. Pass algo.config.copy(copy_frozen=False) "
+            "instead, or local=False to train this algorithm as it is.")
     if stop is None and max_iterations is None:
         raise ValueError(
             "rldebug.run needs a way to end: pass stop={'training_iteration': N, ...} "
@@ -84,7 +85,8 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     stopper = Stopper(stop)
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
 
-    if algo is None:
+    built_here = algo is None
+    if built_here:
         if local:
             config = local_mode(config)
         start_ray(num_cpus=cpus_needed(config))
@@ -104,6 +106,10 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                 stopped_by = stopper.check(result) or ""
                 if not stopped_by and max_iterations and iteration >= max_iterations:
                     stopped_by = f"max_iterations = {max_iterations}"
+    except BaseException:
+        if built_here:
+            algo.stop()  # do not leave the actors of a failed run behind
+        raise
     finally:
         logger.close()
     checkpoint = None

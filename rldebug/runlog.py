@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import numbers
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,15 @@ def _is_number_list(value) -> bool:
     return (isinstance(value, (list, tuple)) and len(value) > 0
             and all(isinstance(v, numbers.Number) and not isinstance(v, bool)
                     and math.isfinite(float(v)) for v in value))
+
+
+DEFAULT_ROOT = "~/rldebug_results"
+
+
+def default_output_dir(name: str) -> Path:
+    """``~/rldebug_results/<name>_<timestamp>``: where runs and traces go when not told."""
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    return Path(DEFAULT_ROOT).expanduser() / f"{name}_{stamp}"
 
 
 def check_writable(logdir: str | Path) -> Path:

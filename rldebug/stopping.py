@@ -34,6 +34,10 @@ class Stopper:
                 f"(iteration, result) -> bool, got {type(stop).__name__}: {stop!r}."
             )
         if isinstance(stop, dict):
+            if not stop:
+                raise ValueError(
+                    "stop={} has no criterion, so training would never end; pass e.g. "
+                    "{'training_iteration': 10} (or max_iterations=N to rldebug.run).")
             for key, value in stop.items():
                 if not isinstance(key, str):
                     raise TypeError(f"stop keys must be strings like 'training_iteration', got {key!r}.")

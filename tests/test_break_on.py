@@ -60,6 +60,10 @@ def callback_class(config):
     ({"max_stops": -1}, ValueError, "max_stops.*>= 0"),
     ({"mode": "pause"}, ValueError, r"'pause'.*\('auto', 'break', 'log'\)"),
     ({"non_finite": "yes"}, TypeError, "True or False"),
+    ({"spike_window": 2, "loss_spike": 2.0}, ValueError, "spike_window.*>= 3"),
+    ({"events": None, "non_finite": False}, ValueError, "no condition to stop on"),
+    ({"agent_action": {"agent2": 0}, "agent_ids": ["agent1"]}, ValueError,
+     r"\['agent2'\], which agent_ids=\['agent1'\] excludes"),
 ])
 def test_bad_input_names_the_value_and_the_choices(kwargs, error, match):
     with pytest.raises(error, match=match):

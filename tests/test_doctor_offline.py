@@ -154,3 +154,21 @@ def test_cli_module_runs_as_a_script(tmp_path):
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     assert "non_finite" in done.stdout
+
+
+def test_fast_reader_keeps_a_module_that_reports_only_mid_run(tmp_path):
+    import json
+
+    from rldebug.doctor.reading import read_result_json
+
+    lines = []
+    for it in range(1, 41):
+        learners = {"pol1": {"entropy": 1.0}}
+        if 10 <= it <= 20:
+            learners["pol3"] = {"entropy": 0.5}
+        lines.append(json.dumps({"training_iteration": it, "learners": learners}))
+    path = tmp_path / "result.json"
+    path.write_text("\n".join(lines) + "\n")
+    results = read_result_json(path, [])
+    assert [r["training_iteration"] for r in results] == list(range(1, 41))
+    assert sum(1 for r in results if (r["learners"].get("pol3") or {}).get("entropy")) == 11

@@ -78,3 +78,28 @@ def test_negative_control_remote_runner_steps_elsewhere():
         algo.stop()
     assert PIDS_SEEN == []  # the callback ran in the remote actor, not in this process
     assert remote_pids and os.getpid() not in remote_pids
+
+
+def test_cpus_needed_counts_auto_learners_and_fractions():
+    from rldebug.local import cpus_needed
+
+    config = tiny_arena_config(num_env_runners=2)
+    config.env_runners(num_cpus_per_env_runner=0.5)
+    config.learners(num_learners=2)  # num_cpus_per_learner stays RLlib's "auto"
+    assert cpus_needed(config) == 1 + 2 + 2
+
+
+def test_local_mode_warns_that_attach_remote_has_no_runner_left():
+    from rldebug.ide import attach_remote
+
+    config = attach_remote(tiny_arena_config(num_env_runners=1), port=free_port())
+    with pytest.warns(UserWarning, match="needs a remote EnvRunner"):
+        local_mode(config)
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

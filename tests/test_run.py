@@ -114,3 +114,22 @@ def test_cli_run_writes_a_run_directory(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"tensorboard --logdir {tmp_path}" in out
     assert os.path.getsize(tmp_path / "result.json") > 0
+
+
+def test_an_empty_stop_dict_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="no criterion"):
+        run(tiny_arena_config(), stop={}, logdir=tmp_path, progress=False)
+
+
+def test_local_run_of_an_algorithm_with_remote_runners_is_rejected(tmp_path):
+    algo = tiny_arena_config(num_env_runners=1).build_algo()
+    try:
+        with pytest.raises(ValueError, match="can only rewrite a config"):
+            run(algo, stop={"training_iteration": 1}, logdir=tmp_path, progress=False)
+    finally:
+        algo.stop()
+
+
+def test_cli_rejects_non_positive_stop_values(tmp_path):
+    with pytest.raises(SystemExit, match="--stop-iters must be >= 1"):
+        main(["run", "--stop-iters", "0", "--logdir", str(tmp_path)])

@@ -198,6 +198,7 @@ def test_the_doctor_reads_the_trace_next_to_a_run(tmp_path):
     first = findings[0]
     assert first.severity == "error" and first.began_at_iteration == 1
     assert first.evidence["column"] == "rewards" and "timestep=7" in first.message
+    assert first.module == "agent1"  # not NaN from the learner events' empty cells
 
 
 def test_trace_scalars_reach_tensorboard(tmp_path):

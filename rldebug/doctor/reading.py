@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.doctor.metrics import relevant_paths, unflatten
+from rldebug.runlog import PARAMS_FILE, PROGRESS_FILE, RESULT_FILE  # writer and reader agree
 
-RESULT_FILE = "result.json"
-PROGRESS_FILE = "progress.csv"
-PARAMS_FILE = "params.json"
 # Tune writes the whole config into every result.json line, after the metrics
 # (json.dump's default separators). Parsing the line only up to it is 2-3x faster;
 # a cut that is not at the top level leaves unbalanced braces and fails, and the
@@ -134,6 +132,31 @@ def read_result_json(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     return results
 
 
+SCHEMA_SAMPLE_LINES = 16
+
+
+def _sample_lines(data: bytes) -> list[bytes]:
+    """The first, the last and evenly spaced lines between: the keys the schema is built from.
+
+    Index arithmetic, not split(): a Tune result.json can be hundreds of MB. A key
+    present in none of the sampled lines (say, a module that reports only mid-run)
+    is not read on this fast path.
+    """
+    end = len(data)
+    while end > 0 and data[end - 1] in b"\r\n":
+        end -= 1
+    starts = {0, data.rfind(b"\n", 0, end) + 1}
+    for k in range(1, SCHEMA_SAMPLE_LINES - 1):
+        newline = data.find(b"\n", k * end // (SCHEMA_SAMPLE_LINES - 1))
+        if 0 <= newline < end:
+            starts.add(newline + 1)
+    lines = []
+    for start in sorted(starts):
+        stop = data.find(b"\n", start)
+        lines.append(data[start:stop if 0 <= stop < end else end])
+    return lines
+
+
 def _read_with_arrow(data: bytes) -> list[dict[str, Any]] | None:
     """Fast path: the relevant columns only, or None when it does not apply cleanly."""
     try:
@@ -141,13 +164,7 @@ def _read_with_arrow(data: bytes) -> list[dict[str, Any]] | None:
         import pyarrow.json as pj
     except ImportError:
         return None
-    # Index arithmetic, not split(): a Tune result.json can be hundreds of MB.
-    first_end = data.find(b"\n")
-    last_end = len(data)
-    while last_end > 0 and data[last_end - 1] in b"\r\n":
-        last_end -= 1
-    last_start = data.rfind(b"\n", 0, last_end) + 1
-    lines = data[:first_end if first_end >= 0 else len(data)], data[last_start:last_end]
+    lines = _sample_lines(data)
     try:
         paths = set().union(*(relevant_paths(_parse_line(line.decode())) for line in lines))
     except (ValueError, UnicodeDecodeError):

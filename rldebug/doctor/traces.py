@@ -21,6 +21,11 @@ def trace_dir_of(run_dir: str | Path) -> Path | None:
     return candidate if any(candidate.glob("*.jsonl")) else None
 
 
+def _present(value):
+    """None for a missing DataFrame cell (NaN), else the value."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
 def _where(event: dict) -> str:
     parts = []
     if event.get("source") == "sampling":
@@ -28,8 +33,8 @@ def _where(event: dict) -> str:
     else:
         parts.append(f"Learner (pid {event.get('pid')})")
     for key in ("agent_id", "module_id", "episode_id", "timestep", "update", "minibatch"):
-        value = event.get(key)
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        value = _present(event.get(key))
+        if value is not None:
             parts.append(f"{key}={value}")
     return ", ".join(parts)
 
@@ -48,7 +53,7 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
         findings.append(Finding(
             rule_id="non_finite_in_trace", severity="error", trial=trial,
             began_at_iteration=int(event.get("iteration") or 0),
-            module=event.get("module_id") or event.get("agent_id"),
+            module=_present(event.get("module_id")) or _present(event.get("agent_id")),
             message=f"The trace saw the first NaN/Inf in '{column}' at {_where(event)}.",
             fix=("Start where it first appeared: a NaN in rewards or observations comes "
                  "from the env (check it with rldebug.check_env); one that first appears "

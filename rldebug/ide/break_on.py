@@ -27,7 +27,12 @@ from collections.abc import Iterable, Mapping
 
 from rldebug.callbacks.compose import add_callbacks
 from rldebug.envs.arena import AGENTS, MultiAgentArena
-from rldebug.ide._break_callback import BreakOnCallback, BreakOnWarning, BreakSpec
+from rldebug.ide._break_callback import (
+    MIN_SPIKE_HISTORY,
+    BreakOnCallback,
+    BreakOnWarning,
+    BreakSpec,
+)
 from rldebug.ide._stop import MODES, BreakEvent, break_records, clear_break_records
 
 # Info events of envs rldebug knows; for other envs, names are checked on the first step.
@@ -195,12 +200,25 @@ def break_on(config, *, events: str | Iterable[str] | None = ("collision",),
         non_finite=non_finite,
         loss_spike=_check_spike("loss_spike", loss_spike),
         kl_spike=_check_spike("kl_spike", kl_spike),
-        spike_window=_check_count("spike_window", spike_window, 1, allow_none=False),
+        spike_window=_check_count("spike_window", spike_window, MIN_SPIKE_HISTORY,
+                                  allow_none=False),
         agent_action=_check_agent_action(agent_action, env),
         agent_ids=_check_agent_ids(agent_ids, env),
         max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
         mode=mode,
     )
+    if not (spec.events or below is not None or above is not None or non_finite
+            or spec.loss_spike or spec.kl_spike or spec.agent_action):
+        raise ValueError(
+            "break_on got no condition to stop on: pass events=, reward_below=/reward_above=, "
+            "non_finite=True, loss_spike=, kl_spike= or agent_action=.")
+    if spec.agent_action and spec.agent_ids is not None:
+        ignored = sorted(set(dict(spec.agent_action)) - set(spec.agent_ids))
+        if ignored:
+            raise ValueError(
+                f"break_on(agent_action=...) names {ignored}, which agent_ids="
+                f"{sorted(spec.agent_ids)} excludes, so it could never fire; add them to "
+                "agent_ids or drop them from agent_action.")
     callback = type("BreakOn", (BreakOnCallback,), {"spec": spec, "__module__": __name__})
     return add_callbacks(config, callback)
 

@@ -67,19 +67,25 @@ def _listen(port: int, wait: bool, runner_index: int) -> None:
 class AttachRemoteCallback(RLlibCallback):
     """Opens the debugpy listener in the EnvRunner whose index is ``runner_index``."""
 
+    #: rldebug.local_mode warns: it removes the remote EnvRunner this callback targets.
+    requires_remote_env_runners = True
+
     runner_index: int = 1
     port: int = DEFAULT_PORT
     wait: bool = True
 
-    def _maybe_listen(self, worker_index: int | None) -> None:
-        if worker_index == self.runner_index:
+    def _maybe_listen(self, runner) -> None:
+        # Evaluation EnvRunners are numbered from 1 too: only a training runner listens.
+        if getattr(getattr(runner, "config", None), "in_evaluation", False):
+            return
+        if getattr(runner, "worker_index", None) == self.runner_index:
             _listen(self.port, self.wait, self.runner_index)
 
     def on_environment_created(self, *, env_runner, **kwargs) -> None:  # new stack
-        self._maybe_listen(getattr(env_runner, "worker_index", None))
+        self._maybe_listen(env_runner)
 
     def on_sub_environment_created(self, *, worker, **kwargs) -> None:  # old stack
-        self._maybe_listen(getattr(worker, "worker_index", None))
+        self._maybe_listen(worker)
 
 
 def _check_port(port) -> int:

@@ -32,16 +32,17 @@ class TraceCallbacks(RLlibCallback):
 
     def __init__(self):
         super().__init__()
-        self._writer: TraceWriter | None = None
+        self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._samples = 0
         self._learn_calls = 0
         self._seen_bad: set = set()
 
     def writer(self, role: str) -> TraceWriter:
-        if self._writer is None:
-            self._writer = TraceWriter(self._trace_dir, role=role)
-        return self._writer
+        """This process's writer for ``role`` (driver, runner<i>, learner): one file set each."""
+        if role not in self._writers:
+            self._writers[role] = TraceWriter(self._trace_dir, role=role)
+        return self._writers[role]
 
     # -- sampling (EnvRunner / RolloutWorker) ----------------------------------
 

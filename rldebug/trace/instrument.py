@@ -7,11 +7,10 @@ tracing mixin. RLlib's source is not modified; the original config is not touche
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from rldebug.callbacks.compose import add_callbacks
-from rldebug.runlog import check_writable
+from rldebug.runlog import check_writable, default_output_dir
 from rldebug.trace.callbacks import TraceCallbacks
 from rldebug.trace.learning import TracingLearnerMixin, traced_learner_class
 from rldebug.trace.writer import LEVELS
@@ -37,10 +36,7 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None):
                         f"{type(config).__name__}: {config!r:.100}.")
     if level not in LEVELS:
         raise ValueError(f"trace level must be one of {LEVELS}, got {level!r}.")
-    if out is None:
-        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
-        out = Path("~/rldebug_results").expanduser() / f"trace_{stamp}"
-    directory = check_writable(out)
+    directory = check_writable(out if out is not None else default_output_dir("trace"))
 
     callback = type("TraceCallbacks", (TraceCallbacks,),
                     {"_trace_dir": str(directory), "_trace_level": level,

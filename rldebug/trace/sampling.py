@@ -11,7 +11,14 @@ from collections import defaultdict
 
 import numpy as np
 
-from rldebug.trace.stats import describe, first_non_finite, histogram, to_numpy
+from rldebug.trace.stats import (
+    describe,
+    first_bad_row,
+    first_non_finite,
+    histogram,
+    numeric_array,
+    to_numpy,
+)
 
 
 def runner_identity(runner) -> dict:
@@ -46,7 +53,7 @@ def _column_stats(out: dict, key: str, obs, actions, rewards, level: str, events
         return
     out["rewards"][key] = describe(rewards)
     out["obs"][key] = describe(obs)
-    bad = first_non_finite(obs)
+    bad = first_bad_row(obs)
     if bad is not None:
         events.append({**where, "column": "obs", "step_in_batch": bad})
     out["actions"][key] = histogram(actions)
@@ -83,8 +90,12 @@ def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
                                "episode_id": episode.id_, "value": float(rewards[bad]),
                                "timestep": int(agent_episode.t_started) + bad + 1})
             if level != "summary":
-                columns["obs"].append(to_numpy(agent_episode.get_observations())[:steps])
-                columns["actions"].append(to_numpy(agent_episode.get_actions()))
+                obs = numeric_array(agent_episode.get_observations())
+                if obs is not None:  # Dict/Tuple observations have no single array
+                    columns["obs"].append(obs[:steps])
+                actions = numeric_array(agent_episode.get_actions())
+                if actions is not None:
+                    columns["actions"].append(actions)
     for agent_id, columns in per_agent.items():
         joined = {k: np.concatenate(v) for k, v in columns.items()}
         _column_stats(record, agent_id, joined.get("obs", []), joined.get("actions", []),

@@ -14,9 +14,31 @@ def to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def numeric_array(value) -> np.ndarray | None:
+    """``value`` as a float array, or None for what is not numeric (Dict/Tuple observations)."""
+    try:
+        array = to_numpy(value)
+        return array if array.dtype.kind in "biuf" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def first_bad_row(values) -> int | None:
+    """Index of the first row (first axis) holding a NaN/Inf, or None."""
+    array = numeric_array(values)
+    if array is None or array.size == 0:
+        return None
+    rows = ~np.isfinite(array.astype(np.float64).reshape(len(array), -1)).all(axis=1)
+    bad = np.flatnonzero(rows)
+    return int(bad[0]) if bad.size else None
+
+
 def describe(values) -> dict:
     """min/max/mean/std and the count of non-finite entries of any numeric array."""
-    array = to_numpy(values).astype(np.float64, copy=False).ravel()
+    array = numeric_array(values)
+    if array is None:
+        return {"skipped": "not a numeric array"}
+    array = array.astype(np.float64, copy=False).ravel()
     if array.size == 0:
         return {"n": 0}
     finite = np.isfinite(array)
@@ -31,9 +53,10 @@ def describe(values) -> dict:
 
 def histogram(values, max_bins: int = 32) -> dict:
     """Counts per value for discrete actions (at most ``max_bins`` distinct values)."""
-    array = to_numpy(values).ravel()
-    if array.size == 0:
+    array = numeric_array(values)
+    if array is None or array.size == 0:
         return {}
+    array = array.ravel()
     if array.dtype.kind in "iub":
         uniques, counts = np.unique(array, return_counts=True)
         if len(uniques) <= max_bins:
@@ -68,5 +91,13 @@ def scalar(value):
     return value
 
 
-__all__ = ["describe", "first_non_finite", "histogram", "is_finite_number", "scalar",
-           "to_numpy"]
+__all__ = [
+    "describe",
+    "first_bad_row",
+    "first_non_finite",
+    "histogram",
+    "is_finite_number",
+    "numeric_array",
+    "scalar",
+    "to_numpy",
+]
