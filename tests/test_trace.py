@@ -104,6 +104,7 @@ def test_levels_record_what_they_promise(tmp_path):
     assert {"clip_fraction", "grad_norm", "param_update_norm",
             "advantages_stats"} <= set(batches.updates.columns)
     assert batches.samples["obs"].iloc[0]["agent1"]["max"] <= 199
+    assert (summary.samples["sample_time_s"] > 0).all()  # from the first env step on
     assert sum(batches.samples["actions"].iloc[0]["agent1"].values()) == 200
     assert batches.minibatches.empty and "raw_rows" not in batches.samples
     assert len(full.minibatches) == 6 and len(full.samples["raw_rows"].iloc[0]["agent1"]) == 5

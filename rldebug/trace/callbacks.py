@@ -6,6 +6,7 @@ clip fraction) and, per iteration, each policy's learner stats.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
@@ -35,6 +36,7 @@ class TraceCallbacks(RLlibCallback):
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._samples = 0
+        self._sample_started: float | None = None
         self._learn_calls = 0
         self._seen_bad: set = set()
 
@@ -45,6 +47,11 @@ class TraceCallbacks(RLlibCallback):
         return self._writers[role]
 
     # -- sampling (EnvRunner / RolloutWorker) ----------------------------------
+
+    def on_episode_step(self, **kwargs) -> None:
+        # RLlib has no on_sample_start: the first env step of a sample() call marks it.
+        if self._sample_started is None:
+            self._sample_started = time.perf_counter()
 
     def on_episode_end(self, *, episode, prev_episode_chunks=None, **kwargs) -> None:
         if hasattr(episode, "agent_rewards"):
@@ -64,7 +71,9 @@ class TraceCallbacks(RLlibCallback):
             record, events = sample_record_new_stack(samples, self._trace_level)
         else:
             record, events = sample_record_old_stack(samples, self._trace_level)
+        started, self._sample_started = self._sample_started, None
         record.update(identity, sample_call=self._samples,
+                      sample_time_s=time.perf_counter() - started if started else None,
                       episode_returns={k: list(v) for k, v in self._returns.items()})
         self._returns.clear()
         writer.write("samples", record)
