@@ -5,7 +5,9 @@
 - :func:`load` restores an Algorithm (or its modules) from a checkpoint. Loading
   unpickles code: only load checkpoints from sources you trust.
 
-Both API stacks are supported; the stack-specific code is in ``_new_stack`` and ``_old_stack``.
+Both API stacks are supported, and on the new stack both multi-agent and single-agent
+algorithms; the stack-specific code is in ``_new_stack`` (multi-agent),
+``_single_agent`` and ``_old_stack``.
 """
 
 from rldebug.inspect.checkpoint import CheckpointError, load

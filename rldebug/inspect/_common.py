@@ -26,12 +26,31 @@ def api_stack(algo) -> str:
 
 
 def adapter_for(algo, caller: str):
-    """The stack adapter (``_new_stack.NewStack`` or ``_old_stack.OldStack``) for ``algo``."""
+    """The stack adapter for ``algo``.
+
+    New stack: ``_new_stack.NewStack`` (multi-agent: the local EnvRunner holds a
+    MultiRLModule) or ``_single_agent.SingleAgentStack`` (a plain RLModule); old
+    stack: ``_old_stack.OldStack``.
+    """
     require_algorithm(algo, caller)
     if api_stack(algo) == "new":
-        from rldebug.inspect._new_stack import NewStack
+        from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+        from ray.rllib.core.rl_module.rl_module import RLModule
 
-        return NewStack(algo)
+        module = getattr(algo.env_runner, "module", None)
+        if isinstance(module, MultiRLModule):
+            from rldebug.inspect._new_stack import NewStack
+
+            return NewStack(algo)
+        if isinstance(module, RLModule):
+            from rldebug.inspect._single_agent import SingleAgentStack
+
+            return SingleAgentStack(algo)
+        raise NotImplementedError(
+            f"rldebug.{caller} needs the Algorithm's local EnvRunner and its RLModule; "
+            f"this one has EnvRunner {type(algo.env_runner).__name__} with module "
+            f"{type(module).__name__}. Build the algorithm with rldebug.local_mode(config) "
+            f"(or load it with rldebug.load(CHECKPOINT)) to get a local EnvRunner.")
     from rldebug.inspect._old_stack import OldStack
 
     return OldStack(algo)

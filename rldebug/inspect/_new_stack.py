@@ -4,6 +4,7 @@ Observations go through the local EnvRunner's own env-to-module pipeline (it hol
 synced connector state such as observation filters) inside a throw-away episode;
 actions come from the EnvRunner's inference-only module and its distribution
 classes; values from the Learner's module (the EnvRunner's has no value head).
+Single-agent algorithms (SingleAgentEnvRunner) use the subclass in ``_single_agent``.
 """
 
 from __future__ import annotations
@@ -17,21 +18,13 @@ from rldebug.inspect._torch import forked_seed, layers_of, to_numpy
 
 
 class NewStack:
-    """Everything ``inspect``/``explain`` need from a new-stack Algorithm."""
+    """Everything ``inspect``/``explain`` need from a multi-agent new-stack Algorithm."""
 
     name = "new"
 
     def __init__(self, algo):
-        from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
-
         self.algo = algo
         self.runner = algo.env_runner
-        if self.runner is None or not isinstance(self.runner.module, MultiRLModule):
-            raise NotImplementedError(
-                "rldebug.inspect/explain need a multi-agent Algorithm on the new stack "
-                "(a local MultiAgentEnvRunner with a MultiRLModule); this one has "
-                f"{type(getattr(self.runner, 'module', None)).__name__}. Wrap a "
-                "single-agent env in a MultiAgentEnv with one agent to inspect it.")
         self.env = single_env(algo)
         self.agents = agent_ids(self.env)
         self.mapping, self.mapping_error = map_agents(algo.config.policy_mapping_fn,
@@ -46,8 +39,12 @@ class NewStack:
         return (self.env.get_observation_space(agent_id), self.env.get_action_space(agent_id))
 
     def module_spaces(self, module_id) -> tuple:
-        module = self.runner.module[module_id]
+        module = self.runner_module(module_id)
         return module.observation_space, module.action_space
+
+    def runner_module(self, module_id):
+        """The EnvRunner's (inference-only) RLModule ``module_id``."""
+        return self.runner.module[module_id]
 
     def connectors(self) -> list[str]:
         return [type(c).__name__ for c in self.runner._env_to_module.connectors]
@@ -68,7 +65,7 @@ class NewStack:
 
         info = self._on_learner(details)
         info["action_distribution"] = (
-            self.runner.module[module_id].get_exploration_action_dist_cls().__name__)
+            self.runner_module(module_id).get_exploration_action_dist_cls().__name__)
         return info
 
     # -- forward -------------------------------------------------------------
@@ -85,22 +82,25 @@ class NewStack:
                 agent_to_module_mapping_fn=lambda aid, ep: module_id)
             episode.add_env_reset(observations={agent_id: obs}, infos={agent_id: {}})
             episodes.append(episode)
+        return self.env_to_module(episodes)[module_id]
+
+    def env_to_module(self, episodes: list) -> dict:
+        """The EnvRunner's env-to-module pipeline on ``episodes``, its state left as it was."""
         pipeline = self.runner._env_to_module
         # Filters such as MeanStdFilter update their statistics when called: restore them.
         state = pipeline.get_state()
         try:
-            batch = pipeline(rl_module=self.runner.module, episodes=episodes, explore=False,
-                             shared_data={}, metrics=None)
+            return pipeline(rl_module=self.runner.module, episodes=episodes, explore=False,
+                            shared_data={}, metrics=None)
         finally:
             pipeline.set_state(state)
-        return batch[module_id]
 
     def forward(self, agent_id, module_id, observations: list, seed: int | None) -> dict:
         """Logits, distribution outputs and values for raw observations of ``agent_id``."""
         import torch
 
         batch = self.module_input(agent_id, module_id, observations)
-        module = self.runner.module[module_id]
+        module = self.runner_module(module_id)
         with torch.no_grad():
             inference_logits = module.forward_inference(batch)["action_dist_inputs"]
             explore_logits = module.forward_exploration(batch)["action_dist_inputs"]

@@ -106,6 +106,8 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
         (arena: ``np.array([own_field, other_field])``), or a list/array of them.
         It must lie in the agent's observation space: nothing is cast or clipped.
     :param agent_id: whose observation it is; picks the module via the mapping fn.
+        Optional when the env has one agent (a single-agent algorithm's is RLlib's
+        ``"default_agent"``, mapped to module ``"default_policy"``).
     :param module_id: the module/policy to ask. With only ``module_id`` the first
         agent mapped to it supplies the connectors; with both they must match.
     :param seed: seeds the draw of ``sampled_action`` (torch's global RNG is left as it was).

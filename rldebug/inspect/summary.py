@@ -95,8 +95,10 @@ def _env_name(algo) -> str:
 def inspect(algo) -> AlgoSummary:
     """Summarise an Algorithm's modules/policies, agent mapping, spaces, layers and lr.
 
-    :param algo: a built RLlib ``Algorithm`` on either API stack (for example
-        ``rldebug.run(...).algo`` or ``rldebug.load(CHECKPOINT)``).
+    :param algo: a built RLlib ``Algorithm`` on either API stack, multi-agent or
+        single-agent (for example ``rldebug.run(...).algo`` or ``rldebug.load(CHECKPOINT)``).
+        A single-agent one shows its module ``default_policy`` and RLlib's name for
+        its one agent, ``default_agent``.
     :returns: an :class:`AlgoSummary`; ``print`` it, ``rich.print`` it or show it
         in a notebook. Every field is plain data for use from code.
     :raises TypeError: if ``algo`` is not an Algorithm.
