@@ -75,8 +75,9 @@ def local_mode_changes(config) -> LocalModeChanges:
             f"offline input ({config.input_!r}) is read by Ray Data tasks in other "
             "processes; breakpoints in the reading code are not hit"
         )
-    callbacks = config.callbacks_class
-    for cls in callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]:
+    from rldebug.callbacks.compose import configured_callbacks
+
+    for cls in configured_callbacks(config.callbacks_class):
         if getattr(cls, "requires_remote_env_runners", False):
             report.still_remote.append(
                 f"{cls.__name__} needs a remote EnvRunner (rldebug.attach_remote), which "

@@ -2,7 +2,6 @@
 
 import copy
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dap_client import free_port
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tiny import tiny_arena_config
@@ -164,11 +164,6 @@ def test_tune_grid_search_writes_the_metrics_to_tensorboard(tmp_path):
         for tag in NEW_STACK_TAGS:
             assert scalars.get(tag) == 2, (trial.path, tag)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_tensorboard_server_serves_the_tags(tmp_path):

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from dap_client import free_port
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from tiny import tiny_arena_config
 
@@ -96,10 +97,3 @@ def test_local_mode_warns_that_attach_remote_has_no_runner_left():
     with pytest.warns(UserWarning, match="needs a remote EnvRunner"):
         local_mode(config)
 
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

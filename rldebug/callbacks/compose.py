@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 
-def _as_list(callbacks_class) -> list:
+def configured_callbacks(callbacks_class) -> list:
+    """A config's ``callbacks_class`` as a list, without RLlib's no-op default."""
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
     if callbacks_class is None or callbacks_class is RLlibCallback:
@@ -32,7 +33,7 @@ def add_callbacks(config, *callback_classes):
                 f"add_callbacks takes RLlibCallback subclasses (the class, not an "
                 f"instance), got {cls!r}."
             )
-    combined = _as_list(config.callbacks_class) + list(callback_classes)
+    combined = configured_callbacks(config.callbacks_class) + list(callback_classes)
     new = config.copy(copy_frozen=False)
     if config.enable_env_runner_and_connector_v2:
         new.callbacks(combined)
@@ -43,4 +44,4 @@ def add_callbacks(config, *callback_classes):
     return new
 
 
-__all__ = ["add_callbacks"]
+__all__ = ["add_callbacks", "configured_callbacks"]

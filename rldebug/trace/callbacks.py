@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
+from rldebug.results import get_path
 from rldebug.trace.sampling import (
     episode_returns_new_stack,
     episode_returns_old_stack,
@@ -116,12 +117,10 @@ class TraceCallbacks(RLlibCallback):
     def on_train_result(self, *, algorithm, result, **kwargs) -> None:
         writer = self.writer("driver")
         iteration = result.get("training_iteration")
-        record = {"iteration": iteration,
-                  "num_env_steps_sampled": _first(result, [
-                      ("env_runners", "num_env_steps_sampled"), ("num_env_steps_sampled",)]),
-                  "num_env_steps_sampled_lifetime": _first(result, [
-                      ("env_runners", "num_env_steps_sampled_lifetime"),
-                      ("num_env_steps_sampled_lifetime",)])}
+        # New stack reports these under env_runners/, the old stack at the top level.
+        record = {"iteration": iteration}
+        for key in ("num_env_steps_sampled", "num_env_steps_sampled_lifetime"):
+            record[key] = scalar(get_path(result, f"env_runners/{key}", get_path(result, key)))
         learners = result.get("learners") or {}
         record["num_module_steps_trained"] = {
             mid: scalar(stats.get("num_module_steps_trained"))
@@ -135,16 +134,6 @@ class TraceCallbacks(RLlibCallback):
                 "stage": "iteration", "iteration": iteration, "module_id": str(policy_id),
                 **{k: scalar(learner_stats[k]) for k in OLD_STACK_LOSS_KEYS
                    if k in learner_stats}})
-
-
-def _first(result: dict, paths):
-    for path in paths:
-        node = result
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            return scalar(node)
-    return None
 
 
 def _policy_id(policy) -> str:
