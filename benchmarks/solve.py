@@ -23,7 +23,7 @@ TARGET = 15.0
 def time_to_target(config, cap_s: float, local: bool) -> tuple[float | None, int, float]:
     """(seconds to reach TARGET or None, iterations, best return seen)."""
     import rldebug
-    from rldebug.results import mean_total_return
+    from rldebug.shapes.results import mean_total_return
 
     best = float("-inf")
 

@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import rldebug
-    from rldebug.results import env_steps_total
+    from rldebug.shapes.results import env_steps_total
 
     rldebug.start_ray()
     root = Path(tempfile.mkdtemp(prefix="trace_overhead_"))

@@ -15,7 +15,7 @@ from ray.rllib.policy.policy import PolicySpec
 
 import rldebug
 from rldebug.configs import SMOKE_SETTINGS
-from rldebug.results import get_path
+from rldebug.shapes.results import get_path
 
 LEARNING_RATES = {"pol1": 1e-3, "pol2": 3e-4}
 

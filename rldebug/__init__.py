@@ -45,7 +45,7 @@ _LAZY = {
     "policy_map": "rldebug.viz",
     "replay": "rldebug.viz",
 }
-_SUBPACKAGES = ("callbacks", "doctor", "ide", "models", "results", "viz")
+_SUBPACKAGES = ("callbacks", "doctor", "ide", "models", "shapes", "viz")
 
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from rldebug.results import env_steps_total, mean_total_return, per_agent_returns
+from rldebug.shapes.results import env_steps_total, mean_total_return, per_agent_returns
 
 MAX_ROWS = 20
 

@@ -54,7 +54,7 @@ def _config_of(config_or_algo):
 
 def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         local: bool = True, checkpoint_at_end: bool = False, progress: bool = True,
-        max_iterations: int | None = None) -> RunResult:
+        max_iterations: int | None = None, trace: str | None = None) -> RunResult:
     """Train ``config`` in this process until a stop criterion is met.
 
     :param config: an ``AlgorithmConfig`` or an already built ``Algorithm``.
@@ -68,6 +68,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     :param checkpoint_at_end: save ``checkpoint_<iteration>`` in ``logdir`` at the end.
     :param progress: show the live table (iteration, env steps, returns, time).
     :param max_iterations: a safety cap when ``stop`` is None (required then).
+    :param trace: a trace level (``"summary"``, ``"batches"``, ``"full"``): record what
+        was sampled and learned in ``<logdir>/trace``, where ``rldebug doctor <logdir>``
+        finds it (see :func:`rldebug.trace`). Needs a config, not a built Algorithm.
     """
     config, algo = _config_of(config)
     if algo is not None and local and not is_local(config):
@@ -83,7 +86,17 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     if max_iterations is not None and (not isinstance(max_iterations, int) or max_iterations < 1):
         raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}.")
     stopper = Stopper(stop)
+    if trace is not None and algo is not None:
+        raise ValueError(
+            "rldebug.run(trace=...) instruments a config before it is built; it got a built "
+            "Algorithm. Pass its config (algo.config.copy(copy_frozen=False)) or trace the "
+            "config yourself with rldebug.trace(config, out=...).")
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
+    if trace is not None:
+        from rldebug.trace import run_trace_dir
+        from rldebug.trace import trace as traced
+
+        config = traced(config, level=trace, out=run_trace_dir(logdir))
 
     built_here = algo is None
     if built_here:

@@ -14,8 +14,8 @@ import numbers
 from collections.abc import Callable
 from typing import Union
 
-from rldebug.results import get_path, has_path
 from rldebug.runlog import flatten
+from rldebug.shapes.results import get_path, has_path
 
 StopSpec = Union[dict, Callable[[int, dict], bool], None]
 # A metric absent from this many results in a row is a typo, not a slow start

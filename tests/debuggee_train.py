@@ -35,12 +35,9 @@ class CountCollisions(RLlibCallback):
     """Counts collisions before break_on sees them (break_on is added after it)."""
 
     def on_episode_step(self, *, episode, **kwargs):
-        from rldebug.callbacks._episodes import is_old_stack_episode
+        from rldebug.shapes.episodes import last_step
 
-        if is_old_stack_episode(episode):
-            infos = {aid: episode.last_info_for(aid) or {} for aid in episode.get_agents()}
-        else:
-            infos = episode.get_infos(-1)
+        infos = {aid: step.info for aid, step in last_step(episode).items()}
         if any(info.get("collision") for info in infos.values()):
             COLLISIONS_SEEN.append(infos)
 

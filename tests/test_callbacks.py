@@ -19,7 +19,7 @@ from tiny import tiny_arena_config
 import rldebug
 from rldebug.callbacks import AgentReturns, ArenaEvents, MissingEventsWarning, add_callbacks
 from rldebug.envs import MultiAgentArena
-from rldebug.results import get_path
+from rldebug.shapes.results import get_path
 
 SMALL_ARENA = {"width": 3, "height": 3, "max_timesteps": 20}  # crowded: collisions happen
 COMPLETED = []

@@ -16,7 +16,7 @@ from tiny import tiny_arena_config
 import rldebug
 from rldebug.cli import main
 from rldebug.envs import MultiAgentArena
-from rldebug.results import get_path
+from rldebug.shapes.results import get_path
 from rldebug.trace import load_trace, trace
 
 

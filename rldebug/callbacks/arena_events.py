@@ -13,7 +13,7 @@ import warnings
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.callbacks._episodes import episode_store, last_step, log_episode_value
+from rldebug.shapes.episodes import last_step, log_episode_value, store
 
 logger = logging.getLogger(__name__)
 _KEY = "_rldebug_arena_events"
@@ -39,8 +39,8 @@ class ArenaEvents(RLlibCallback):
         self._warned = False
 
     def on_episode_step(self, *, episode, **kwargs) -> None:
-        _, infos = last_step(episode)
-        counts = episode_store(episode).setdefault(_KEY, {"new_fields": 0, "collisions": 0,
+        infos = {aid: step.info for aid, step in last_step(episode).items()}
+        counts = store(episode).setdefault(_KEY, {"new_fields": 0, "collisions": 0,
                                                           "missing": set()})
         explorer_info = infos.get(self.explorer, {})
         missing = [e for e in self.events if e not in explorer_info]
@@ -52,7 +52,7 @@ class ArenaEvents(RLlibCallback):
         counts["collisions"] += int(bool(explorer_info["collision"]))
 
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
-        counts = episode_store(episode).pop(_KEY, None)
+        counts = store(episode).pop(_KEY, None)
         if counts is None or counts["missing"]:
             return
         log_episode_value(episode, metrics_logger, ("arena", "new_fields"), counts["new_fields"])

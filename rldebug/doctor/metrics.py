@@ -1,50 +1,48 @@
-"""Read the numbers the doctor needs out of one RLlib 2.60 result dict.
+"""The doctor's view of one RLlib 2.60 result dict: :func:`extract` -> :class:`IterationMetrics`.
 
-The two API stacks keep the same quantities under different keys:
-
-========================  ============================================  ==============================================
-quantity                  new stack (RLModule/Learner)                  old stack (Policy)
-========================  ============================================  ==============================================
-entropy, KL               ``learners/<module>/entropy, mean_kl_loss``   ``info/learner/<policy>/learner_stats/entropy, kl``
-KL coefficient, lr        ``curr_kl_coeff, default_optimizer_           ``cur_kl_coeff, cur_lr``
-                          learning_rate``
-value function            ``vf_explained_var, vf_loss,                  ``vf_explained_var, vf_loss`` (no unclipped loss)
-                          vf_loss_unclipped``
-returns                   ``env_runners/episode_return_mean``,          ``env_runners/episode_reward_mean``,
-                          ``agent_episode_returns_mean/<agent>``,       ``policy_reward_mean/<policy>``
-                          ``module_episode_returns_mean/<module>``
-========================  ============================================  ==============================================
-
-Each stack has its own adapter (:func:`_new_stack`, :func:`_old_stack`);
-:func:`extract` picks one. Results may be nested (``result.json``, ``algo.train()``)
-or flat with ``/``-joined keys (``progress.csv`` rows): flat ones are nested first.
+Which key holds what, on each API stack and for each algorithm family, is owned
+by :mod:`rldebug.shapes.results` (its ``STAT_KEYS`` table); this module turns
+one result into the per-iteration record the rules read. Results may be nested
+(``result.json``, ``algo.train()``) or flat with ``/``-joined keys
+(``progress.csv`` rows): flat ones are nested first.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-# Entries of result["learners"] that are not modules.
-_NOT_MODULES = frozenset({"__all_modules__"})
+from rldebug.shapes.results import (
+    NOT_MODULES,
+    env_runner_stats,
+    is_new_stack_result,
+    normalise_stats,
+    number,
+    raw_learner_stats,
+    raw_stat_keys,
+    unflatten,
+)
+
 # The keys the adapters read (see relevant_path); readers may drop everything else.
-_NEW_MODULE_KEYS = frozenset({"entropy", "mean_kl_loss", "curr_kl_coeff", "vf_explained_var",
-                              "vf_loss", "vf_loss_unclipped", "policy_loss", "total_loss",
-                              "default_optimizer_learning_rate"})
-_OLD_POLICY_KEYS = frozenset({"entropy", "kl", "cur_kl_coeff", "vf_explained_var", "vf_loss",
-                              "policy_loss", "total_loss", "cur_lr"})
+_NEW_MODULE_KEYS = raw_stat_keys(new_stack=True)
+_OLD_POLICY_KEYS = raw_stat_keys(new_stack=False)
 _EPISODE_KEYS = frozenset(f"{name}_{stat}" for name in ("episode_return", "episode_reward",
                                                          "episode_len")
                           for stat in ("mean", "min", "max"))
-_PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "module_episode_returns_mean",
+_PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "agent_episode_return_mean",
+                             "module_episode_returns_mean", "module_episode_return_mean",
                              "policy_reward_mean", "policy_reward_max"})
 
 
 @dataclass(slots=True)
 class ModuleStats:
-    """One module's (new stack) or policy's (old stack) learner statistics."""
+    """One module's (new stack) or policy's (old stack) learner statistics.
+
+    Field names follow :data:`rldebug.shapes.results.STAT_KEYS` (``vf_*`` are its
+    ``value_loss``, ``value_loss_unclipped`` and ``explained_variance``).
+    """
 
     entropy: float | None = None
     kl: float | None = None
@@ -55,6 +53,18 @@ class ModuleStats:
     policy_loss: float | None = None
     total_loss: float | None = None
     lr: float | None = None
+    q_loss: float | None = None
+    td_error_mean: float | None = None
+    q_mean: float | None = None
+    q_max: float | None = None
+    alpha: float | None = None
+    importance_ratio_mean: float | None = None
+    grad_norm: float | None = None
+
+
+_FIELD_OF_NAME = {"value_loss": "vf_loss", "value_loss_unclipped": "vf_loss_unclipped",
+                  "explained_variance": "vf_explained_var"}
+_FIELDS = frozenset(f.name for f in fields(ModuleStats))
 
 
 @dataclass(slots=True)
@@ -79,45 +89,22 @@ class IterationMetrics:
     module_return_max: dict[str, float] = field(default_factory=dict)
 
 
-def unflatten(flat: Mapping[str, Any], delimiter: str = "/") -> dict[str, Any]:
-    """Nest ``{"a/b": 1}`` into ``{"a": {"b": 1}}`` (the inverse of Tune's flattening)."""
-    nested: dict[str, Any] = {}
-    for key, value in flat.items():
-        parts = str(key).split(delimiter)
-        node = nested
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[parts[-1]] = value
-    return nested
-
-
-def _number(value: Any) -> float | None:
-    """A float for int/float-like values (NaN and inf kept), None otherwise."""
-    kind = type(value)
-    if kind is float:
-        return value
-    if kind is int:
-        return float(value)
-    if value is None or kind is bool or kind is str:
-        return None
-    try:  # numpy scalars, 0-d tensors
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _numbers(mapping: Any) -> dict[str, float]:
     if not isinstance(mapping, dict):
         return {}
     out = {}
     for key, value in mapping.items():
-        number = _number(value)
-        if number is not None:
-            out[str(key)] = number
+        value = number(value)
+        if value is not None:
+            out[str(key)] = value
     return out
+
+
+def _first_numbers(runners: Mapping[str, Any], *keys: str) -> dict[str, float]:
+    for key in keys:
+        if isinstance(runners.get(key), dict):
+            return _numbers(runners[key])
+    return {}
 
 
 def _iteration(result: Mapping[str, Any]) -> int:
@@ -131,63 +118,42 @@ def _iteration(result: Mapping[str, Any]) -> int:
     return int(value)
 
 
-def _env_runner_stats(result: Mapping[str, Any]) -> Mapping[str, Any]:
-    runners = result.get("env_runners")
-    # Results from RLlib < 2.10 (the 2021 tutorial) keep these at the top level.
-    return runners if isinstance(runners, dict) else result
-
-
 def _episode_stats(metrics: IterationMetrics, runners: Mapping[str, Any], prefix: str) -> None:
-    metrics.return_mean = _number(runners.get(f"{prefix}_mean"))
-    metrics.return_min = _number(runners.get(f"{prefix}_min"))
-    metrics.return_max = _number(runners.get(f"{prefix}_max"))
-    metrics.len_mean = _number(runners.get("episode_len_mean"))
-    metrics.len_min = _number(runners.get("episode_len_min"))
-    metrics.len_max = _number(runners.get("episode_len_max"))
+    metrics.return_mean = number(runners.get(f"{prefix}_mean"))
+    metrics.return_min = number(runners.get(f"{prefix}_min"))
+    metrics.return_max = number(runners.get(f"{prefix}_max"))
+    metrics.len_mean = number(runners.get("episode_len_mean"))
+    metrics.len_min = number(runners.get("episode_len_min"))
+    metrics.len_max = number(runners.get("episode_len_max"))
+
+
+def _module_stats(raw: Mapping[str, Any], new_stack: bool) -> ModuleStats:
+    stats = ModuleStats()
+    for name, stat in normalise_stats(raw, new_stack).items():
+        attribute = _FIELD_OF_NAME.get(name, name)
+        if attribute in _FIELDS:
+            setattr(stats, attribute, stat.value)
+    return stats
 
 
 def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics = IterationMetrics(iteration=_iteration(result), stack="new")
-    for module, stats in result["learners"].items():
-        if module in _NOT_MODULES or not isinstance(stats, dict):
-            continue
-        metrics.modules[str(module)] = ModuleStats(
-            entropy=_number(stats.get("entropy")),
-            kl=_number(stats.get("mean_kl_loss")),
-            kl_coeff=_number(stats.get("curr_kl_coeff")),
-            vf_explained_var=_number(stats.get("vf_explained_var")),
-            vf_loss=_number(stats.get("vf_loss")),
-            vf_loss_unclipped=_number(stats.get("vf_loss_unclipped")),
-            policy_loss=_number(stats.get("policy_loss")),
-            total_loss=_number(stats.get("total_loss")),
-            lr=_number(stats.get("default_optimizer_learning_rate")),
-        )
-    runners = _env_runner_stats(result)
+    for module, raw in raw_learner_stats(result).items():
+        metrics.modules[module] = _module_stats(raw, new_stack=True)
+    runners = env_runner_stats(result)
     _episode_stats(metrics, runners, "episode_return")
-    metrics.agent_returns = _numbers(runners.get("agent_episode_returns_mean"))
-    metrics.module_returns = _numbers(runners.get("module_episode_returns_mean"))
+    metrics.agent_returns = _first_numbers(runners, "agent_episode_returns_mean",
+                                           "agent_episode_return_mean")
+    metrics.module_returns = _first_numbers(runners, "module_episode_returns_mean",
+                                            "module_episode_return_mean")
     return metrics
 
 
 def _old_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics = IterationMetrics(iteration=_iteration(result), stack="old")
-    info = result.get("info")
-    learner = info.get("learner") if isinstance(info, dict) else None
-    for policy, entry in (learner.items() if isinstance(learner, dict) else ()):
-        stats = entry.get("learner_stats") if isinstance(entry, dict) else None
-        if not isinstance(stats, dict):
-            continue
-        metrics.modules[str(policy)] = ModuleStats(
-            entropy=_number(stats.get("entropy")),
-            kl=_number(stats.get("kl")),
-            kl_coeff=_number(stats.get("cur_kl_coeff")),
-            vf_explained_var=_number(stats.get("vf_explained_var")),
-            vf_loss=_number(stats.get("vf_loss")),
-            policy_loss=_number(stats.get("policy_loss")),
-            total_loss=_number(stats.get("total_loss")),
-            lr=_number(stats.get("cur_lr")),
-        )
-    runners = _env_runner_stats(result)
+    for policy, raw in raw_learner_stats(result).items():
+        metrics.modules[policy] = _module_stats(raw, new_stack=False)
+    runners = env_runner_stats(result)
     _episode_stats(metrics, runners, "episode_reward")
     if metrics.return_mean is None:
         _episode_stats(metrics, runners, "episode_return")
@@ -205,10 +171,10 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     """True if the adapters read the value at ``path`` (a key sequence into a result)."""
     depth, head = len(path), path[0]
     if head == "learners":
-        return depth == 3 and path[1] not in _NOT_MODULES and path[2] in _NEW_MODULE_KEYS
+        return depth == 3 and path[1] not in NOT_MODULES and path[2] in _NEW_MODULE_KEYS
     if head == "info":
-        return (depth == 5 and path[1] == "learner" and path[3] == "learner_stats"
-                and path[4] in _OLD_POLICY_KEYS)
+        return depth >= 4 and path[1] == "learner" and path[-1] in _OLD_POLICY_KEYS and (
+            depth == 4 or (depth == 5 and path[3] == "learner_stats"))
     if head == "env_runners":
         path = path[1:]
         depth -= 1
@@ -246,10 +212,7 @@ def extract(result: Mapping[str, Any]) -> IterationMetrics:
         result = dict(result)
     if _is_flat(result):
         result = unflatten(result)
-    learners = result.get("learners")
-    if isinstance(learners, dict) and any(k not in _NOT_MODULES for k in learners):
-        return _new_stack(result)
-    return _old_stack(result)
+    return _new_stack(result) if is_new_stack_result(result) else _old_stack(result)
 
 
 __all__ = ["IterationMetrics", "ModuleStats", "extract", "relevant_path", "relevant_paths",

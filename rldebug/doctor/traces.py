@@ -11,14 +11,7 @@ import math
 from pathlib import Path
 
 from rldebug.doctor.findings import Finding
-
-TRACE_SUBDIR = "trace"
-
-
-def trace_dir_of(run_dir: str | Path) -> Path | None:
-    """``<run_dir>/trace`` if it holds trace files, else None."""
-    candidate = Path(run_dir) / TRACE_SUBDIR
-    return candidate if any(candidate.glob("*.jsonl")) else None
+from rldebug.trace import load_trace, trace_dir_of
 
 
 def _present(value):
@@ -41,8 +34,6 @@ def _where(event: dict) -> str:
 
 def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Finding]:
     """One error finding per non-finite event the trace recorded, earliest first."""
-    from rldebug.trace.reading import load_trace
-
     directory = trace_dir_of(run_dir)
     if directory is None:
         return []
@@ -50,6 +41,15 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
     findings = []
     for event in events.sort_values("time").to_dict("records") if not events.empty else []:
         column = event.get("column")
+        if event.get("source") == "tracer":
+            findings.append(Finding(
+                rule_id="tracer_failed", severity="info", trial=trial,
+                began_at_iteration=int(event.get("iteration") or 0), module=None,
+                message=(f"rldebug's trace could not record '{column}': "
+                         f"{_present(event.get('error'))}. Training was not affected."),
+                fix="Report it with the error above; the other trace records are complete.",
+                evidence={"column": column, "error": event.get("error")}))
+            continue
         findings.append(Finding(
             rule_id="non_finite_in_trace", severity="error", trial=trial,
             began_at_iteration=int(event.get("iteration") or 0),
@@ -64,4 +64,4 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
     return findings
 
 
-__all__ = ["TRACE_SUBDIR", "trace_dir_of", "trace_findings"]
+__all__ = ["trace_findings"]

@@ -76,6 +76,10 @@ class MultiAgentArena(MultiAgentEnv):
     """
 
     metadata = {"render_modes": list(RENDER_MODES)}
+    # Declared for rldebug's tools (see rldebug.shapes.env_meta).
+    possible_agents = AGENTS
+    INFO_EVENTS = ("collision", "new_field")
+    ACTION_NAMES = ACTION_NAMES
 
     def __init__(self, config: dict | None = None):
         settings = _validated_config(config)

@@ -2,30 +2,87 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.ide._steps import (
-    KL_KEYS,
-    LOSS_KEYS,
-    env_step_of,
-    episode_id_of,
-    first_value,
-    has_non_finite,
-    learner_stats,
-    step_of,
-)
 from rldebug.ide._stop import BreakEvent, catch
+from rldebug.shapes.env_meta import agent_spaces
+from rldebug.shapes.episodes import env_steps, episode_id, last_step
+from rldebug.shapes.results import learner_stats, main_loss
 
 MIN_SPIKE_HISTORY = 3
+OLD_STACK_SINGLE_AGENT = "agent0"  # what the old stack calls a gymnasium env's one agent
 
 
 class BreakOnWarning(UserWarning):
     """A ``break_on`` condition can never fire (for example an event the env never reports)."""
+
+
+@dataclass(frozen=True)
+class ActionCondition:
+    """When an agent's action counts: one of ``ints`` (Discrete), of ``vectors``
+    (MultiDiscrete, whole action vectors) or whenever ``predicate(action)`` is true."""
+
+    ints: frozenset = frozenset()
+    vectors: frozenset = frozenset()
+    predicate: Callable[[Any], bool] | None = None
+
+    def describe(self) -> str:
+        if self.predicate is not None:
+            return getattr(self.predicate, "__name__", "a predicate")
+        return str(sorted(self.ints) or sorted(self.vectors))
+
+    def matches(self, action: Any) -> bool:
+        if self.predicate is not None:
+            try:
+                return bool(self.predicate(action))
+            except Exception as err:  # user code: say whose it is
+                raise RuntimeError(
+                    f"break_on(agent_action=...): the predicate {self.describe()} raised "
+                    f"{type(err).__name__}: {err} on action {action!r}. Make it accept the "
+                    "agent's action as the env receives it (a numpy array for Box actions)."
+                ) from err
+        array = np.asarray(action)
+        if array.ndim == 0:
+            return int(array) in self.ints
+        return bool(self.vectors) and tuple(int(v) for v in array.ravel()) in self.vectors
+
+    def check_space(self, agent_id, space) -> None:
+        """Raise a ValueError if this condition can never hold for actions of ``space``."""
+        import gymnasium as gym
+
+        if self.predicate is not None:
+            return
+        where = f"break_on(agent_action={{{agent_id!r}: ...}})"
+        if isinstance(space, gym.spaces.Discrete):
+            valid = range(int(space.start), int(space.start + space.n))
+            bad = sorted(a for a in self.ints if a not in valid)
+            if self.vectors or bad:
+                raise ValueError(
+                    f"{where}: {sorted(self.vectors) or bad} can never be taken: the agent's "
+                    f"action space is {space} (actions {valid.start}..{valid.stop - 1}).")
+        elif isinstance(space, gym.spaces.MultiDiscrete):
+            nvec = [int(n) for n in np.asarray(space.nvec).ravel()]
+            bad = sorted(v for v in self.vectors if len(v) != len(nvec)
+                         or any(not 0 <= x < n for x, n in zip(v, nvec)))
+            if self.ints or bad:
+                raise ValueError(
+                    f"{where}: {sorted(self.ints) or bad} can never be taken: the agent's "
+                    f"action space is {space}; give whole action vectors as tuples of "
+                    f"{len(nvec)} ints, e.g. {tuple(0 for _ in nvec)}.")
+        else:
+            raise ValueError(
+                f"{where}: the agent's action space is {space}, whose actions are not "
+                "listed one by one; pass a predicate instead, e.g. "
+                "{agent: lambda action: action[0] > 1.5}.")
 
 
 @dataclass(frozen=True)
@@ -40,13 +97,32 @@ class BreakSpec:
     loss_spike: float | None = None
     kl_spike: float | None = None
     spike_window: int = 20
-    agent_action: tuple[tuple[str, frozenset], ...] = ()
+    agent_action: tuple[tuple[Any, ActionCondition], ...] = ()
     agent_ids: frozenset | None = None
     max_stops: int | None = None
     mode: str = "auto"
 
 
-def _step_events(spec: BreakSpec, agent_id: str, step) -> list[tuple[str, str, float | None]]:
+def has_non_finite(value: Any) -> bool:
+    """True if ``value`` (number, array, tensor, or nested dict/list/tuple) holds NaN or inf."""
+    if value is None or isinstance(value, (str, bytes, bool, int, np.integer)):
+        return False
+    if isinstance(value, dict):
+        return any(has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_non_finite(v) for v in value)
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.floating)
+            or np.issubdtype(array.dtype, np.complexfloating)):
+        return False
+    return not bool(np.isfinite(array).all())
+
+
+def _step_events(spec: BreakSpec, agent_id, step) -> list[tuple[str, str, float | None]]:
     """(kind, reason, value) for every condition this agent's step meets."""
     found = []
     for name in spec.events:
@@ -60,17 +136,17 @@ def _step_events(spec: BreakSpec, agent_id: str, step) -> list[tuple[str, str, f
     if spec.non_finite:
         if has_non_finite(step.obs):
             found.append(("non_finite_obs", f"{agent_id}: non-finite observation", None))
-        if reward is not None and has_non_finite(float(reward)):
+        if reward is not None and not math.isfinite(reward):
             found.append(("non_finite_reward", f"{agent_id}: non-finite reward {reward}", reward))
-    wanted_actions = dict(spec.agent_action).get(agent_id)
-    if wanted_actions is not None and step.action is not None:
-        try:
-            action = int(step.action)
-        except (TypeError, ValueError):
-            action = None
-        if action in wanted_actions:
-            found.append(("agent_action", f"{agent_id}: took action {action}", None))
+    condition = dict(spec.agent_action).get(str(agent_id))
+    if condition is not None and step.action is not None and condition.matches(step.action):
+        found.append(("agent_action", f"{agent_id}: took action {_shown(step.action)}", None))
     return found
+
+
+def _shown(action: Any) -> Any:
+    array = np.asarray(action)
+    return array.item() if array.ndim == 0 else array.tolist()
 
 
 class BreakOnCallback(RLlibCallback):
@@ -84,21 +160,38 @@ class BreakOnCallback(RLlibCallback):
         self._history: dict[tuple[str, str], deque] = defaultdict(
             lambda: deque(maxlen=self.spec.spike_window))
 
+    # -- where the env is created: actions checked against the real spaces --
+
+    def on_environment_created(self, *, env, **kwargs) -> None:
+        self._check_actions(agent_spaces(env))
+
+    def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:
+        self._check_actions(agent_spaces(sub_environment, OLD_STACK_SINGLE_AGENT))
+
+    def _check_actions(self, spaces: dict) -> None:
+        by_name = {str(aid): space for aid, (_, space) in spaces.items()}
+        for agent_id, condition in self.spec.agent_action:
+            if str(agent_id) not in by_name:
+                raise ValueError(
+                    f"break_on(agent_action=...) names agent {agent_id!r}, which this env does "
+                    f"not have; its agents are {list(spaces)}.")
+            condition.check_space(agent_id, by_name[str(agent_id)])
+
     # -- env side: runs wherever the env steps (driver in local mode, else EnvRunners) --
 
     def on_episode_step(self, *, episode, **kwargs) -> None:
         spec = self.spec
-        steps = step_of(episode)
+        steps = last_step(episode)
         if not self._checked_events:
             self._checked_events = True
             self._warn_unreported_events(steps)
         for agent_id, step in steps.items():
-            if spec.agent_ids is not None and agent_id not in spec.agent_ids:
+            if spec.agent_ids is not None and str(agent_id) not in spec.agent_ids:
                 continue
             for kind, reason, value in _step_events(spec, agent_id, step):
                 event = BreakEvent(
-                    kind=kind, reason=reason, pid=os.getpid(), agent_id=agent_id,
-                    episode_id=episode_id_of(episode), env_step=env_step_of(episode),
+                    kind=kind, reason=reason, pid=os.getpid(), agent_id=str(agent_id),
+                    episode_id=episode_id(episode), env_step=env_steps(episode),
                     value=value, action=step.action, reward=step.reward, info=dict(step.info))
                 catch(event, spec.mode, spec.token, spec.max_stops, {
                     "episode": episode, "agent_id": agent_id, "obs": step.obs,
@@ -123,29 +216,30 @@ class BreakOnCallback(RLlibCallback):
                 event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(),
                                    module_id=module_id, iteration=iteration, value=value)
                 catch(event, spec.mode, spec.token, spec.max_stops,
-                      {"stats": stats})
+                      {"stats": {name: stat.value for name, stat in stats.items()}})
 
     def _learner_events(self, module_id: str, stats: dict) -> list[tuple[str, str, float]]:
         spec = self.spec
         found = []
-        for name, keys, factor in (("loss", LOSS_KEYS, spec.loss_spike),
-                                   ("kl", KL_KEYS, spec.kl_spike)):
-            value = first_value(stats, keys)
-            if value is None:
+        for name, stat, factor in (("loss", main_loss(stats), spec.loss_spike),
+                                   ("kl", stats.get("kl"), spec.kl_spike)):
+            if stat is None:
                 continue
-            if spec.non_finite and has_non_finite(value):
-                found.append((f"non_finite_{name}", f"{module_id}: non-finite {name} {value}",
+            value, label = stat.value, f"{name} ({stat.raw_key})"
+            if spec.non_finite and not math.isfinite(value):
+                found.append((f"non_finite_{name}", f"{module_id}: non-finite {label} {value}",
                               value))
                 continue
             history = self._history[(name, module_id)]
             if factor is not None and len(history) >= MIN_SPIKE_HISTORY:
                 running = sum(abs(v) for v in history) / len(history)
                 if running > 0 and abs(value) > factor * running:
-                    reason = (f"{module_id}: {name} {value:.4g} > {factor} x running mean "
+                    reason = (f"{module_id}: {label} {value:.4g} > {factor} x running mean "
                               f"|{name}| {running:.4g} (last {len(history)} iterations)")
                     found.append((f"{name}_spike", reason, value))
             history.append(value)
         return found
 
 
-__all__ = ["BreakOnCallback", "BreakOnWarning", "BreakSpec"]
+__all__ = ["ActionCondition", "BreakOnCallback", "BreakOnWarning", "BreakSpec",
+           "has_non_finite"]

@@ -26,26 +26,15 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 from rldebug.callbacks.compose import add_callbacks
-from rldebug.envs.arena import AGENTS, MultiAgentArena
 from rldebug.ide._break_callback import (
     MIN_SPIKE_HISTORY,
+    ActionCondition,
     BreakOnCallback,
     BreakOnWarning,
     BreakSpec,
 )
 from rldebug.ide._stop import MODES, BreakEvent, break_records, clear_break_records
-
-# Info events of envs rldebug knows; for other envs, names are checked on the first step.
-KNOWN_ENV_EVENTS = {MultiAgentArena: ("collision", "new_field")}
-_KNOWN_ENV_AGENTS = {MultiAgentArena: AGENTS}
-
-
-def _known(table: dict, env) -> tuple | None:
-    if isinstance(env, type):
-        for cls, value in table.items():
-            if issubclass(env, cls):
-                return value
-    return None
+from rldebug.shapes.env_meta import declared_agents, env_name, info_events
 
 
 def _check_events(events, env) -> tuple[str, ...]:
@@ -58,12 +47,12 @@ def _check_events(events, env) -> tuple[str, ...]:
             f"break_on(events=...) takes info event names as strings, e.g. ('collision',), "
             f"got {events!r}.")
     events = tuple(events)
-    known = _known(KNOWN_ENV_EVENTS, env)
+    known = info_events(env)
     if known is not None:
         unknown = [e for e in events if e not in known]
         if unknown:
             raise ValueError(
-                f"break_on got unknown event name(s) {unknown} for {env.__name__}; its infos "
+                f"break_on got unknown event name(s) {unknown} for {env_name(env)}; its infos "
                 f"report {list(known)}. Pick from those (or use reward_below/reward_above, "
                 "non_finite, loss_spike, kl_spike, agent_action for the other conditions).")
     return events
@@ -87,29 +76,57 @@ def _check_spike(name: str, value) -> float | None:
     return value
 
 
+def _is_agent_id(value) -> bool:
+    return isinstance(value, (str, numbers.Integral)) and not isinstance(value, bool)
+
+
 def _check_agents(name: str, agent_ids, env) -> None:
-    known = _known(_KNOWN_ENV_AGENTS, env)
+    known = declared_agents(env)
     if known is None:
-        return
-    unknown = sorted(set(agent_ids) - set(known))
+        return  # checked against the env's own agents when it is created
+    unknown = sorted(str(a) for a in set(map(str, agent_ids)) - set(map(str, known)))
     if unknown:
         raise ValueError(f"break_on({name}=...) names unknown agent(s) {unknown}; "
-                         f"{env.__name__}'s agents are {list(known)}.")
+                         f"{env_name(env)}'s agents are {list(known)}.")
 
 
 def _check_agent_ids(agent_ids, env) -> frozenset | None:
     if agent_ids is None:
         return None
-    if isinstance(agent_ids, str):
+    if _is_agent_id(agent_ids):
         agent_ids = (agent_ids,)
-    if not isinstance(agent_ids, Iterable) or not all(isinstance(a, str) for a in agent_ids):
-        raise TypeError(f"break_on(agent_ids=...) takes agent id strings, e.g. ('agent1',), "
-                        f"got {agent_ids!r}.")
+    if not isinstance(agent_ids, Iterable) or not all(_is_agent_id(a) for a in agent_ids):
+        raise TypeError(f"break_on(agent_ids=...) takes agent ids (str or int), e.g. "
+                        f"('agent1',), got {agent_ids!r}.")
     _check_agents("agent_ids", agent_ids, env)
-    return frozenset(agent_ids)
+    return frozenset(str(a) for a in agent_ids)
 
 
-def _check_agent_action(agent_action, env) -> tuple[tuple[str, frozenset], ...]:
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _action_condition(agent_id, actions) -> ActionCondition:
+    """An int or ints (Discrete), a tuple of ints or tuples (MultiDiscrete), or a callable."""
+    if callable(actions):
+        return ActionCondition(predicate=actions)
+    if _is_int(actions):
+        return ActionCondition(ints=frozenset({int(actions)}))
+    if isinstance(actions, tuple) and actions and all(_is_int(a) for a in actions):
+        return ActionCondition(vectors=frozenset({tuple(int(a) for a in actions)}))
+    if isinstance(actions, (list, set, frozenset)) and actions:
+        if all(_is_int(a) for a in actions):
+            return ActionCondition(ints=frozenset(int(a) for a in actions))
+        if all(isinstance(a, tuple) and a and all(_is_int(x) for x in a) for a in actions):
+            return ActionCondition(vectors=frozenset(tuple(int(x) for x in a) for a in actions))
+    raise TypeError(
+        f"break_on(agent_action=...) maps an agent id to an int action or a list of them "
+        f"(Discrete), a tuple of ints or a list of tuples (whole MultiDiscrete actions), or a "
+        f"predicate such as lambda action: action[0] > 1.5 (Box); got {agent_id!r}: "
+        f"{actions!r}.")
+
+
+def _check_agent_action(agent_action, env) -> tuple[tuple[str, ActionCondition], ...]:
     if agent_action is None:
         return ()
     example = "{'agent1': 2} or {'agent1': [0, 2]}"
@@ -118,14 +135,10 @@ def _check_agent_action(agent_action, env) -> tuple[tuple[str, frozenset], ...]:
                         f"got {type(agent_action).__name__} {agent_action!r}.")
     checked = []
     for agent_id, actions in agent_action.items():
-        values = (actions,) if isinstance(actions, numbers.Integral) else actions
-        if (not isinstance(agent_id, str) or not isinstance(values, Iterable)
-                or not values or not all(isinstance(a, numbers.Integral)
-                                         and not isinstance(a, bool) for a in values)):
-            raise TypeError(f"break_on(agent_action=...) maps agent id strings to an int "
-                            f"action or a list of them, e.g. {example}; got "
-                            f"{agent_id!r}: {actions!r}.")
-        checked.append((agent_id, frozenset(int(a) for a in values)))
+        if not _is_agent_id(agent_id):
+            raise TypeError(f"break_on(agent_action=...) keys are agent ids (str or int), "
+                            f"got {agent_id!r}.")
+        checked.append((str(agent_id), _action_condition(agent_id, actions)))
     _check_agents("agent_action", [a for a, _ in checked], env)
     return tuple(checked)
 
@@ -139,12 +152,12 @@ def _check_count(name: str, value, minimum: int, allow_none: bool) -> int | None
     return int(value)
 
 
-def break_on(config, *, events: str | Iterable[str] | None = ("collision",),
+def break_on(config, *, events: str | Iterable[str] | None = None,
              reward_below: float | None = None, reward_above: float | None = None,
              non_finite: bool = True, loss_spike: float | None = None,
              kl_spike: float | None = None, spike_window: int = 20,
-             agent_action: Mapping[str, int | Iterable[int]] | None = None,
-             agent_ids: str | Iterable[str] | None = None, max_stops: int | None = None,
+             agent_action: Mapping | None = None,
+             agent_ids: str | int | Iterable | None = None, max_stops: int | None = None,
              mode: str = "auto"):
     """Return a copy of ``config`` that stops in the debugger when an RL event happens.
 
@@ -166,9 +179,13 @@ def break_on(config, *, events: str | Iterable[str] | None = ("collision",),
         iterations, at least 3 of them).
     :param kl_spike: the same for the KL (``mean_kl_loss``; old stack ``kl``).
     :param spike_window: iterations in the running mean of the spike checks.
-    :param agent_action: ``{agent_id: action or [actions]}``: stop when that
-        agent takes one of those actions.
-    :param agent_ids: only check the env-step conditions of these agents.
+    :param agent_action: ``{agent_id: condition}``: stop when that agent's action meets
+        it. Discrete actions: an int or a list of ints; MultiDiscrete: a tuple of ints
+        (one whole action) or a list of tuples; any space, Box included: a predicate
+        ``lambda action: ...``. Checked against the agent's action space when the
+        env is created: a condition that can never hold raises a ValueError.
+    :param agent_ids: only check the env-step conditions of these agents (ids as str or
+        int; a single-agent env's agent is ``"default_agent"``, on the old stack ``"agent0"``).
     :param max_stops: stop at most this many times per process (later events
         are still logged and recorded); None for no limit.
     :param mode: ``"auto"`` (stop if a debugger is attached or stdin is a
@@ -224,7 +241,6 @@ def break_on(config, *, events: str | Iterable[str] | None = ("collision",),
 
 
 __all__ = [
-    "KNOWN_ENV_EVENTS",
     "BreakEvent",
     "BreakOnWarning",
     "BreakSpec",

@@ -5,7 +5,9 @@
 """
 
 from rldebug.trace.instrument import DEFAULT_LEVEL, trace
+from rldebug.trace.layout import TRACE_SUBDIR, run_trace_dir, trace_dir_of
 from rldebug.trace.reading import Trace, load_trace
 from rldebug.trace.writer import LEVELS
 
-__all__ = ["DEFAULT_LEVEL", "LEVELS", "Trace", "load_trace", "trace"]
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "TRACE_SUBDIR", "Trace", "load_trace", "run_trace_dir",
+           "trace", "trace_dir_of"]

@@ -11,19 +11,15 @@ from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.results import get_path
+from rldebug.shapes.episodes import agent_returns
+from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.trace.sampling import (
-    episode_returns_new_stack,
-    episode_returns_old_stack,
     runner_identity,
     sample_record_new_stack,
     sample_record_old_stack,
 )
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import TraceWriter
-
-OLD_STACK_LOSS_KEYS = ("policy_loss", "vf_loss", "vf_explained_var", "entropy", "kl",
-                       "total_loss", "cur_kl_coeff", "cur_lr", "grad_gnorm")
 
 
 class TraceCallbacks(RLlibCallback):
@@ -55,11 +51,7 @@ class TraceCallbacks(RLlibCallback):
             self._sample_started = time.perf_counter()
 
     def on_episode_end(self, *, episode, prev_episode_chunks=None, **kwargs) -> None:
-        if hasattr(episode, "agent_rewards"):
-            returns = episode_returns_old_stack(episode)
-        else:
-            returns = episode_returns_new_stack(episode, prev_episode_chunks)
-        for agent_id, value in returns.items():
+        for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
 
     def on_sample_end(self, *, samples, env_runner=None, worker=None, metrics_logger=None,
@@ -127,13 +119,11 @@ class TraceCallbacks(RLlibCallback):
             for mid, stats in learners.items()
             if isinstance(stats, dict) and "num_module_steps_trained" in stats}
         writer.write("iterations", record)
-        old_stats = (result.get("info") or {}).get("learner") or {}
-        for policy_id, stats in old_stats.items():
-            learner_stats = stats.get("learner_stats", {}) if isinstance(stats, dict) else {}
-            writer.write("updates", {
-                "stage": "iteration", "iteration": iteration, "module_id": str(policy_id),
-                **{k: scalar(learner_stats[k]) for k in OLD_STACK_LOSS_KEYS
-                   if k in learner_stats}})
+        if not is_new_stack_result(result):
+            for policy_id, stats in learner_stats(result).items():
+                writer.write("updates", {
+                    "stage": "iteration", "iteration": iteration, "module_id": policy_id,
+                    **{name: stat.value for name, stat in stats.items()}})
 
 
 def _policy_id(policy) -> str:

@@ -1,27 +1,46 @@
-"""What each Learner update did (new stack), recorded by a Learner mixin.
+"""What each Learner update did (new stack), recorded by a Learner mixin, for every family.
 
 RLlib 2.60 runs no callback inside ``Learner.update``, so the trace subclasses
 the config's Learner class (set through ``config.training(learner_class=...)``)
-and wraps four of its steps: ``update`` (one record per update call, with the
-parameter-update norm), ``compute_loss_for_module`` (batch stats and the clip
-fraction RLlib does not report, per minibatch), ``compute_gradients`` (gradient
-norm per module, non-finite gradients).
+and wraps the steps every algorithm's update goes through, in whichever thread
+runs it (IMPALA and APPO update in a ``_LearnerThread``):
+
+- ``before/after_gradient_based_update``: one record per module and update, with
+  every learner statistic RLlib logged under its normalised name
+  (:mod:`rldebug.shapes.results`) and the parameter-update norm;
+- ``compute_loss_for_module``: per minibatch, the family's own diagnostics
+  (:func:`rldebug.shapes.outputs.train_diagnostics`: PPO's clip fraction,
+  IMPALA/APPO's importance ratios, DQN/SAC's Q-values) and batch column stats;
+- ``compute_gradients``: the gradient norm per module and non-finite gradients.
+
+A tracer never changes what RLlib computes, and its own failure is recorded as
+an event instead of stopping training. An exception raised by the update itself
+in IMPALA's/APPO's learner thread is handed to the driver thread, so
+``algo.train()`` fails with it instead of waiting forever.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
 import numpy as np
 
+from rldebug.shapes.outputs import train_diagnostics
+from rldebug.shapes.results import STAT_KEYS
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import RAW_ROWS, TraceWriter
 
-# The loss terms PPO logs per module (ppo_torch_learner.py) plus the learning rate.
-LOSS_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy", "mean_kl_loss",
-             "vf_explained_var", "total_loss", "curr_kl_coeff", "curr_entropy_coeff",
-             "default_optimizer_learning_rate", "num_module_steps_trained")
-BATCH_COLUMNS = ("advantages", "value_targets", "action_logp")
+BATCH_COLUMNS = ("advantages", "value_targets", "action_logp", "rewards")
+# Raw new-stack keys read after each update, with their normalised names.
+_RAW_TO_NAME = {raw: name for name, (new, _old) in STAT_KEYS.items() for raw in new
+                if not raw.startswith("rldebug_")}
+_TRACER_STATS = ("grad_norm", "clip_fraction")  # written by the tracer itself
+_ABSENT = object()  # MetricsLogger.peek raises KeyError when its default is None
+
+
+class LearnerThreadError(RuntimeError):
+    """The Learner's update failed in RLlib's learner thread (IMPALA, APPO)."""
 
 
 class TracingLearnerMixin:
@@ -32,24 +51,67 @@ class TracingLearnerMixin:
 
     # -- RLlib hooks ---------------------------------------------------------
 
+    def build(self, *args, **kwargs):
+        super().build(*args, **kwargs)
+        self._rldebug_thread_error = None
+        thread = getattr(self, "_learner_thread", None)
+        if thread is not None and hasattr(thread, "_update_method"):
+            thread._update_method = self._guarded_thread_update(thread._update_method)
+
     def update(self, *args, **kwargs):
+        self._raise_thread_error()
         self._rldebug_epochs = kwargs.get("num_epochs") or 1
-        self._trace_begin_update()
         result = super().update(*args, **kwargs)
-        self._trace_end_update(result)
+        self._raise_thread_error()
         return result
+
+    def before_gradient_based_update(self, *, timesteps):
+        super().before_gradient_based_update(timesteps=timesteps)
+        self._trace_safely(self._trace_begin_update)
+
+    def after_gradient_based_update(self, *, timesteps):
+        super().after_gradient_based_update(timesteps=timesteps)
+        self._trace_safely(self._trace_end_update, timesteps)
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(module_id=module_id, config=config,
                                                batch=batch, fwd_out=fwd_out)
-        self._trace_minibatch(module_id, config, batch, fwd_out, loss)
+        self._trace_safely(self._trace_minibatch, module_id, config, batch, fwd_out, loss)
         return loss
 
     def compute_gradients(self, loss_per_module, **kwargs):
         gradients = super().compute_gradients(loss_per_module, **kwargs)
         if self._trace_level != "summary" and gradients:
-            self._trace_gradients(gradients)
+            self._trace_safely(self._trace_gradients, gradients)
         return gradients
+
+    # -- the learner thread ---------------------------------------------------
+
+    def _guarded_thread_update(self, update_method):
+        """``update_method`` that hands its exception to the driver and wakes it up."""
+        def guarded(**kwargs):
+            try:
+                return update_method(**kwargs)
+            except Exception as err:  # noqa: BLE001 - re-raised in the driver thread
+                self._rldebug_thread_error = (err, threading.current_thread().name)
+                event = getattr(self, "_agg_event", None)
+                if event is not None:
+                    event.set()  # the driver waits on it in update()
+                return None
+
+        return guarded
+
+    def _raise_thread_error(self) -> None:
+        failure = getattr(self, "_rldebug_thread_error", None)
+        if failure is None:
+            return
+        self._rldebug_thread_error = None
+        err, thread = failure
+        raise LearnerThreadError(
+            f"The Learner's update raised {type(err).__name__}: {err} in RLlib's learner "
+            f"thread {thread!r} (IMPALA/APPO update there). Without rldebug's trace RLlib "
+            "would wait for that thread forever; the original traceback is chained below."
+        ) from err
 
     # -- recording -----------------------------------------------------------
 
@@ -59,10 +121,26 @@ class TracingLearnerMixin:
             self._rldebug_writer = TraceWriter(self._trace_dir, role="learner")
             self._rldebug_updates = 0
             self._rldebug_seen_bad: set = set()
+            self._rldebug_acc = defaultdict(lambda: defaultdict(list))
+            self._rldebug_minibatch = 0
+            self._rldebug_before = None
         return self._rldebug_writer
 
+    def _trace_safely(self, fn, *args) -> None:
+        """Run a recording step; a failure of the tracer is recorded, never raised."""
+        try:
+            fn(*args)
+        except Exception as err:  # noqa: BLE001 - a tracer must never stop training
+            writer, key = self._trace_writer, ("tracer", fn.__name__)
+            if key not in self._rldebug_seen_bad:
+                self._rldebug_seen_bad.add(key)
+                writer.write("events", {
+                    "source": "tracer", "column": fn.__name__,
+                    "update": self._rldebug_updates + 1,
+                    "error": f"{type(err).__name__}: {err}"})
+
     def _trace_begin_update(self) -> None:
-        writer = self._trace_writer
+        self._trace_writer  # noqa: B018 - creates the writer and the per-update state
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
         self._rldebug_minibatch = 0
         self._rldebug_before = None
@@ -70,61 +148,79 @@ class TracingLearnerMixin:
             self._rldebug_before = {
                 mid: [p.detach().clone() for p in self.get_parameters(self.module[mid])]
                 for mid in self.module.keys()}
-        return writer
 
-    def _trace_end_update(self, result) -> None:
+    def _logged(self, module_id) -> dict:
+        """This update's learner statistics of a module, as RLlib logged them."""
+        out = {}
+        for raw, name in _RAW_TO_NAME.items():
+            if name in out:
+                continue
+            value = self.metrics.peek((module_id, raw), default=_ABSENT)
+            if value is not _ABSENT:
+                value = scalar(value)
+                if isinstance(value, (int, float)):
+                    out[name] = value
+        return out
+
+    def _trace_end_update(self, timesteps) -> None:
+        self._trace_writer  # noqa: B018
         self._rldebug_updates += 1
+        epochs = getattr(self, "_rldebug_epochs", 1) or 1
         for mid in self.module.keys():
-            sizes = self._rldebug_acc.get(mid, {}).get("train_batch_size", [])
+            acc = self._rldebug_acc.get(mid, {})
+            sizes = acc.get("train_batch_size", [])
             # trained_steps sums every epoch's minibatches, like RLlib's
             # num_module_steps_trained; train_batch_size is the module's batch.
             record = {"update": self._rldebug_updates, "module_id": str(mid),
-                      "minibatches": len(sizes), "trained_steps": int(sum(sizes))}
-            values = result.get(mid, {}) if isinstance(result, dict) else {}
-            for key in LOSS_KEYS:
-                if key in values:
-                    record[key] = scalar(values[key])
-                    self._trace_check_finite(mid, key, record[key])
-            acc = self._rldebug_acc.get(mid, {})
+                      "minibatches": len(sizes), "trained_steps": int(sum(sizes)),
+                      "train_batch_size": int(sum(sizes) / epochs)}
+            for name, value in self._logged(mid).items():
+                if name in _TRACER_STATS:
+                    continue
+                record[name] = value
+                self._trace_check_finite(mid, name, value)
             for key, series in acc.items():
                 if key == "train_batch_size":
                     continue
                 if key.endswith("_stats"):
                     record[key] = _merge_stats(series)
                 elif series:
-                    record[key] = float(np.mean(series))
+                    finite = [v for v in series if np.isfinite(v)]
+                    record[key] = float(np.mean(finite)) if finite else float("nan")
+            lag = self._target_update_lag(mid, timesteps)
+            if lag is not None:
+                record["target_update_lag"] = lag
             if self._rldebug_before is not None and mid in self._rldebug_before:
                 after = self.get_parameters(self.module[mid])
                 squares = sum(float(((a.detach() - b) ** 2).sum())
                               for a, b in zip(after, self._rldebug_before[mid]))
                 record["param_update_norm"] = squares ** 0.5
-            if self._rldebug_epochs:
-                record["train_batch_size"] = int(sum(sizes) / self._rldebug_epochs)
             self._trace_writer.write("updates", record)
 
-    def _trace_minibatch(self, module_id, config, batch, fwd_out, loss) -> None:
-        import torch
+    def _target_update_lag(self, module_id, timesteps) -> int | None:
+        """Env steps since the module's target network was last updated (DQN, SAC, APPO)."""
+        last = self.metrics.peek((module_id, "last_target_update_ts"), default=_ABSENT)
+        now = (timesteps or {}).get("num_env_steps_sampled_lifetime")
+        if last is _ABSENT or now is None:
+            return None
+        return int(scalar(now)) - int(scalar(last))
 
+    def _trace_minibatch(self, module_id, config, batch, fwd_out, loss) -> None:
         self._rldebug_minibatch += 1
         acc = self._rldebug_acc[module_id]
         loss_value = float(loss.detach())
         self._trace_check_finite(module_id, "total_loss", loss_value)
-        acc["train_batch_size"].append(len(batch["actions"]))
+        size = next((len(v) for k, v in batch.items() if k in ("obs", "actions")), 0)
+        acc["train_batch_size"].append(size)
         if self._trace_level == "summary":
             return
-        with torch.no_grad():
-            module = self.module[module_id].unwrapped()
-            dist = module.get_train_action_dist_cls().from_logits(fwd_out["action_dist_inputs"])
-            ratio = torch.exp(dist.logp(batch["actions"]) - batch["action_logp"])
-            clipped = (torch.abs(ratio - 1.0) > config.clip_param).float()
-            if "loss_mask" in batch:
-                clip_fraction = float(clipped[batch["loss_mask"]].mean())
-            else:
-                clip_fraction = float(clipped.mean())
-        acc["clip_fraction"].append(clip_fraction)
-        # Also into RLlib's own results, so TensorBoard shows it next to the losses.
-        self.metrics.log_value((module_id, "rldebug_clip_fraction"), clip_fraction,
-                               reduce="mean")
+        diagnostics = train_diagnostics(self.module[module_id], config, batch, fwd_out)
+        for key, value in diagnostics.items():
+            acc[key].append(value)
+        if "clip_fraction" in diagnostics:
+            # Also into RLlib's own results, so TensorBoard shows it next to the losses.
+            self.metrics.log_value((module_id, "rldebug_clip_fraction"),
+                                   diagnostics["clip_fraction"], reduce="mean")
         for column in BATCH_COLUMNS:
             if column in batch:
                 stats = describe(batch[column])
@@ -134,10 +230,11 @@ class TracingLearnerMixin:
         if self._trace_level == "full":
             self._trace_writer.write("minibatches", {
                 "update": self._rldebug_updates + 1, "minibatch": self._rldebug_minibatch,
-                "module_id": str(module_id), "total_loss": loss_value,
-                "clip_fraction": clip_fraction, "size": len(batch["actions"]),
+                "module_id": str(module_id), "total_loss": loss_value, "size": size,
+                **diagnostics,
                 "raw_rows": {c: batch[c][:RAW_ROWS].detach().cpu().numpy().tolist()
-                             for c in ("actions", "advantages", "value_targets") if c in batch}})
+                             for c in ("actions", "advantages", "value_targets", "rewards")
+                             if c in batch}})
 
     def _trace_gradients(self, gradients) -> None:
         for mid in self.module.keys():
@@ -194,4 +291,4 @@ def traced_learner_class(base: type, directory: str, level: str) -> type:
                  "__module__": __name__})
 
 
-__all__ = ["LOSS_KEYS", "TracingLearnerMixin", "traced_learner_class"]
+__all__ = ["LearnerThreadError", "TracingLearnerMixin", "traced_learner_class"]

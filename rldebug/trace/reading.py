@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-KINDS = ("samples", "updates", "minibatches", "events", "iterations")
+from rldebug.trace.layout import KINDS, parse_file_name, trace_files
 
 
 @dataclass
@@ -67,18 +67,17 @@ def load_trace(directory: str | Path) -> Trace:
     iteration number.
     """
     directory = Path(directory).expanduser()
-    files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    files = trace_files(directory)
     if not files:
         raise FileNotFoundError(
-            f"No trace files (*.jsonl) in {str(directory)!r}. Pass the directory given "
-            "as out= to rldebug.trace(config, out=...)."
+            f"No trace files (<kind>-<role>-<pid>.jsonl) in {str(directory)!r}. Pass the "
+            "directory given as out= to rldebug.trace(config, out=...), or a run's "
+            "<logdir>/trace."
         )
     records: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     truncated = 0
     for path in files:
-        kind = path.name.split("-", 1)[0]
-        if kind not in records:
-            continue
+        kind = parse_file_name(path.name).kind
         rows, bad = _read_jsonl(path)
         records[kind].extend(rows)
         truncated += bad

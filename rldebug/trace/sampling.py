@@ -1,8 +1,8 @@
 """What each EnvRunner (old stack: RolloutWorker) sampled: one record per ``sample()`` call.
 
-Runs as an RLlibCallback inside every EnvRunner, local or remote; per-agent
-episode returns are collected in ``on_episode_end`` (whole episodes, across
-chunks) and written with the next sample record.
+Called from the trace's RLlibCallback inside every EnvRunner, local or remote;
+episodes are read through :mod:`rldebug.shapes.episodes`, so single-agent,
+multi-agent and turn-based episodes give the same record.
 """
 
 from __future__ import annotations
@@ -11,6 +11,12 @@ from collections import defaultdict
 
 import numpy as np
 
+from rldebug.shapes.episodes import (
+    agent_chunks,
+    env_steps,
+    episode_id,
+    starts_at_reset,
+)
 from rldebug.trace.stats import (
     describe,
     first_bad_row,
@@ -19,6 +25,7 @@ from rldebug.trace.stats import (
     numeric_array,
     to_numpy,
 )
+from rldebug.trace.writer import RAW_ROWS
 
 
 def runner_identity(runner) -> dict:
@@ -26,22 +33,6 @@ def runner_identity(runner) -> dict:
     config = getattr(runner, "config", None)
     return {"runner_index": int(index), "runner": "local" if index == 0 else "remote",
             "evaluation": bool(getattr(config, "in_evaluation", False))}
-
-
-def episode_returns_new_stack(episode, prev_episode_chunks) -> dict[str, float]:
-    chunks = list(prev_episode_chunks or []) + [episode]
-    returns: dict[str, float] = defaultdict(float)
-    for chunk in chunks:
-        for agent_id, agent_episode in chunk.agent_episodes.items():
-            returns[str(agent_id)] += float(agent_episode.get_return())
-    return dict(returns)
-
-
-def episode_returns_old_stack(episode) -> dict[str, float]:
-    returns: dict[str, float] = defaultdict(float)
-    for (agent_id, _policy), total in episode.agent_rewards.items():
-        returns[str(agent_id)] += float(total)
-    return dict(returns)
 
 
 def _column_stats(out: dict, key: str, obs, actions, rewards, level: str, events: list,
@@ -60,7 +51,12 @@ def _column_stats(out: dict, key: str, obs, actions, rewards, level: str, events
 
 
 def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
-    """Counts and column stats of a list of MultiAgentEpisode chunks."""
+    """Counts and column stats of the episode chunks one ``sample()`` call returned.
+
+    Single-agent chunks count as one agent, RLlib's ``default_agent``; in
+    multi-agent chunks every agent counts its own steps (a turn-based agent has
+    fewer than the env).
+    """
     record = {"env_steps": 0, "episodes_started": 0, "episodes_finished": 0,
               "agent_steps": defaultdict(int), "module_steps": defaultdict(int),
               "terminated": 0, "truncated": 0, "reward_sum": {}, "rewards": {}, "obs": {},
@@ -68,32 +64,31 @@ def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
     per_agent: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     events: list = []
     for episode in episodes:
-        record["env_steps"] += len(episode)
-        record["episodes_started"] += int(episode.env_t_started == 0)
+        record["env_steps"] += env_steps(episode)
+        record["episodes_started"] += int(starts_at_reset(episode))
         if episode.is_done:
             record["episodes_finished"] += 1
             record["terminated"] += int(episode.is_terminated)
             record["truncated"] += int(episode.is_truncated)
-        for agent_id, agent_episode in episode.agent_episodes.items():
-            steps = len(agent_episode)
-            record["agent_steps"][str(agent_id)] += steps
-            record["module_steps"][str(episode.module_for(agent_id))] += steps
-            if steps == 0:
+        for agent in agent_chunks(episode):
+            record["agent_steps"][agent.agent_id] += agent.steps
+            record["module_steps"][agent.module_id] += agent.steps
+            if agent.steps == 0:
                 continue
-            columns = per_agent[str(agent_id)]
-            rewards = to_numpy(agent_episode.get_rewards())
+            columns = per_agent[agent.agent_id]
+            rewards = to_numpy(agent.episode.get_rewards())
             columns["rewards"].append(rewards)
             bad = first_non_finite(rewards)
             if bad is not None:
-                # Reward i of a chunk comes from env step t_started + i + 1.
-                events.append({"agent_id": str(agent_id), "column": "rewards",
-                               "episode_id": episode.id_, "value": float(rewards[bad]),
-                               "timestep": int(agent_episode.t_started) + bad + 1})
+                # Reward i of a chunk comes from the agent's step t_started + i + 1.
+                events.append({"agent_id": agent.agent_id, "column": "rewards",
+                               "episode_id": episode_id(episode), "value": float(rewards[bad]),
+                               "timestep": agent.first_timestep + bad + 1})
             if level != "summary":
-                obs = numeric_array(agent_episode.get_observations())
+                obs = numeric_array(agent.episode.get_observations())
                 if obs is not None:  # Dict/Tuple observations have no single array
-                    columns["obs"].append(obs[:steps])
-                actions = numeric_array(agent_episode.get_actions())
+                    columns["obs"].append(obs[:agent.steps])
+                actions = numeric_array(agent.episode.get_actions())
                 if actions is not None:
                     columns["actions"].append(actions)
     for agent_id, columns in per_agent.items():
@@ -105,17 +100,15 @@ def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
     return record, events
 
 
-def _raw_rows_new_stack(episodes, rows: int = 5) -> dict:
-    from rldebug.trace.writer import RAW_ROWS
-
+def _raw_rows_new_stack(episodes) -> dict:
     raw: dict[str, list] = {}
     for episode in episodes:
-        for agent_id, agent_episode in episode.agent_episodes.items():
-            kept = raw.setdefault(str(agent_id), [])
-            for t in range(min(len(agent_episode), RAW_ROWS - len(kept))):
-                kept.append({"obs": to_numpy(agent_episode.get_observations(t)).tolist(),
-                             "action": to_numpy(agent_episode.get_actions(t)).tolist(),
-                             "reward": float(agent_episode.get_rewards(t))})
+        for agent in agent_chunks(episode):
+            kept = raw.setdefault(agent.agent_id, [])
+            for t in range(min(agent.steps, RAW_ROWS - len(kept))):
+                kept.append({"obs": to_numpy(agent.episode.get_observations(t)).tolist(),
+                             "action": to_numpy(agent.episode.get_actions(t)).tolist(),
+                             "reward": float(agent.episode.get_rewards(t))})
     return raw
 
 
@@ -164,5 +157,4 @@ def sample_record_old_stack(samples, level: str) -> tuple[dict, list]:
     return record, events
 
 
-__all__ = ["episode_returns_new_stack", "episode_returns_old_stack", "runner_identity",
-           "sample_record_new_stack", "sample_record_old_stack"]
+__all__ = ["runner_identity", "sample_record_new_stack", "sample_record_old_stack"]

@@ -14,6 +14,8 @@ import socket
 import time
 from pathlib import Path
 
+from rldebug.trace.layout import file_name
+
 LEVELS = ("summary", "batches", "full")
 RAW_ROWS = 5  # rows of raw data kept per module and record at level "full"
 
@@ -45,7 +47,7 @@ class TraceWriter:
     def write(self, kind: str, record: dict) -> None:
         handle = self._files.get(kind)
         if handle is None:
-            name = f"{kind}-{self.role}-{self.identity['pid']}.jsonl"
+            name = file_name(kind, self.role, self.identity["pid"])
             handle = self._files[kind] = open(self.directory / name, "a", buffering=1)
         # default=repr: an unexpected type must never break training.
         line = json.dumps(_clean({"time": time.time(), **self.identity, **record}),

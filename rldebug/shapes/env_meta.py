@@ -1,0 +1,104 @@
+"""What an env declares about itself for rldebug's tools, read without importing any env.
+
+An env class (or its module) may declare, as plain class attributes:
+
+- ``ACTION_NAMES``: names of its Discrete actions, in action order
+  (``("up", "right", "down", "left")``); ``explain`` and the pictures label actions with them.
+- ``INFO_EVENTS``: the keys of boolean event flags its ``infos`` carry
+  (``("collision", "new_field")``); ``break_on(events=...)`` checks names against them
+  before training instead of on the first step.
+- ``possible_agents`` as a class attribute: its agent ids, checked the same way.
+
+Anything undeclared is simply unknown: tools then check against what the env
+reports on its first step. ``env`` below is what ``config.env`` holds: a class,
+a registered name (string) or None.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def _declared(env: Any, name: str) -> Any:
+    """``name`` on the env class, else in the module that defines it, else None."""
+    if env is None or isinstance(env, str):
+        return None
+    value = getattr(env, name, None)
+    if value is None:
+        cls = env if isinstance(env, type) else type(env)
+        value = getattr(sys.modules.get(cls.__module__), name, None)
+    return value
+
+
+def action_names(env: Any, action_space: Any) -> tuple[str, ...] | None:
+    """The env's ``ACTION_NAMES`` when they match a Discrete ``action_space``, else None."""
+    names = _declared(env, "ACTION_NAMES")
+    n = getattr(action_space, "n", None)
+    if names is not None and n is not None and len(names) == int(n):
+        return tuple(str(name) for name in names)
+    return None
+
+
+def info_events(env: Any) -> tuple[str, ...] | None:
+    """The info event names the env declares (``INFO_EVENTS``), None if it declares none."""
+    if env is None or isinstance(env, str):
+        return None
+    events = getattr(env, "INFO_EVENTS", None)  # the class itself, not its module
+    return tuple(events) if events is not None else None
+
+
+def declared_agents(env: Any) -> tuple[str, ...] | None:
+    """Agent ids declared on the env class (``possible_agents`` class attribute), else None."""
+    if not isinstance(env, type):
+        return None
+    agents = env.__dict__.get("possible_agents")
+    if agents is None:
+        for base in env.__mro__[1:]:
+            if "possible_agents" in base.__dict__ and isinstance(
+                    base.__dict__["possible_agents"], (list, tuple)):
+                agents = base.__dict__["possible_agents"]
+                break
+    return tuple(agents) if isinstance(agents, (list, tuple)) and agents else None
+
+
+def env_name(env: Any) -> str:
+    """A readable name for ``config.env``."""
+    if env is None:
+        return "the config's env"
+    if isinstance(env, str):
+        return env
+    return getattr(env, "__name__", type(env).__name__)
+
+
+
+
+def unwrapped_env(env: Any) -> Any:
+    """The user's env inside RLlib's vector envs and gymnasium wrappers (the first sub-env)."""
+    envs = getattr(env, "envs", None)
+    if envs:
+        env = envs[0]
+    return getattr(env, "unwrapped", env)
+
+
+def is_multi_agent_env(env: Any) -> bool:
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    return isinstance(unwrapped_env(env), MultiAgentEnv)
+
+
+def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, tuple]:
+    """``{agent_id: (observation_space, action_space)}`` of an env instance.
+
+    A gymnasium (single-agent) env has one agent, ``single_agent_id`` (RLlib's
+    ``default_agent`` on the new stack; the old stack calls it ``agent0``).
+    """
+    env = unwrapped_env(env)
+    if not is_multi_agent_env(env):
+        return {single_agent_id: (env.observation_space, env.action_space)}
+    agents = list(getattr(env, "possible_agents", None) or env.get_agent_ids())
+    return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
+
+
+__all__ = ["action_names", "agent_spaces", "declared_agents", "env_name", "info_events",
+           "is_multi_agent_env", "unwrapped_env"]

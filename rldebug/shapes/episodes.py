@@ -1,0 +1,266 @@
+"""One reading of RLlib's episodes, whichever kind a callback is handed.
+
+RLlib 2.60 hands callbacks three kinds of episode:
+
+=================  ========================================  ==========================================
+kind               where                                     what differs
+=================  ========================================  ==========================================
+``single``         new stack, ``SingleAgentEnvRunner``       one agent (RLlib's ``default_agent``),
+                   (``SingleAgentEpisode``)                  scalar ``get_rewards(-1)``, ``t_started``
+``multi``          new stack, ``MultiAgentEnvRunner``        per-agent dicts holding only the agents of
+                   (``MultiAgentEpisode``)                   that env step (turn-based envs, agents that
+                                                             join late or leave early), ``env_t_started``
+``old``            old stack, ``RolloutWorker``              per-agent reward history, ``last_info_for``,
+                   (``EpisodeV2``)                           ``user_data``, ``custom_metrics``/``hist_data``
+=================  ========================================  ==========================================
+
+Every tool reads episodes through these functions; none branches on the kind itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SINGLE, MULTI, OLD = "single", "multi", "old"
+DEFAULT_AGENT_ID = "default_agent"  # ray.rllib.core.DEFAULT_AGENT_ID
+DEFAULT_MODULE_ID = "default_policy"  # ray.rllib.core.DEFAULT_MODULE_ID
+
+
+@dataclass
+class AgentStep:
+    """One agent's part of the env step an episode has just recorded.
+
+    Fields are None when the agent had no such item in that step: in a
+    turn-based env the agent that moved gets its reward, the one to move next
+    its observation and info.
+    """
+
+    obs: Any = None
+    action: Any = None
+    reward: float | None = None
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class AgentChunk:
+    """The steps one agent has in one episode chunk, as a ``SingleAgentEpisode`` view."""
+
+    agent_id: str
+    module_id: str
+    episode: Any  # SingleAgentEpisode
+
+    @property
+    def steps(self) -> int:
+        return len(self.episode)
+
+    @property
+    def first_timestep(self) -> int:
+        """The agent's own timestep of its first step in this chunk."""
+        return int(self.episode.t_started)
+
+
+def kind_of(episode) -> str:
+    """``"single"``, ``"multi"`` or ``"old"`` (see the module docstring)."""
+    if hasattr(episode, "agent_episodes"):
+        return MULTI
+    if hasattr(episode, "user_data") and hasattr(episode, "agent_rewards"):
+        return OLD
+    if hasattr(episode, "t_started") and hasattr(episode, "get_rewards"):
+        return SINGLE
+    raise TypeError(
+        f"Not an RLlib episode: {type(episode).__name__}. rldebug reads SingleAgentEpisode, "
+        "MultiAgentEpisode (new API stack) and EpisodeV2 (old API stack).")
+
+
+def is_old_stack(episode) -> bool:
+    return kind_of(episode) == OLD
+
+
+def store(episode) -> dict:
+    """A dict that lives as long as the episode (new stack: across its chunks)."""
+    return episode.user_data if kind_of(episode) == OLD else episode.custom_data
+
+
+def episode_id(episode) -> str:
+    return str(episode.episode_id if kind_of(episode) == OLD else episode.id_)
+
+
+def env_steps(episode) -> int:
+    """Env steps in this episode (new stack: in this chunk)."""
+    return int(episode.length if kind_of(episode) == OLD else len(episode))
+
+
+def starts_at_reset(episode) -> bool:
+    """True for the chunk that begins with the env's reset (not a continuation)."""
+    kind = kind_of(episode)
+    if kind == MULTI:
+        return episode.env_t_started == 0
+    if kind == SINGLE:
+        return episode.t_started == 0
+    return episode.length == 0
+
+
+# -- the step just taken --------------------------------------------------------
+
+
+def _last_column_value(collector, column: str) -> Any:
+    """Newest value of a column in an old-stack AgentCollector (flattened per component)."""
+    components = collector.buffers.get(column) if collector is not None else None
+    if not components:
+        return None
+    values = [component[-1] for component in components if component]
+    return values[0] if len(values) == 1 else np.asarray(values)
+
+
+def _last_step_old(episode) -> dict[str, AgentStep]:
+    # EpisodeV2's per-agent reward history is stateless: any number of callbacks
+    # may ask in the same step and all get the same answer.
+    history = episode._agent_reward_history
+    steps = {}
+    for aid in episode.get_agents():
+        collector = episode._agent_collectors.get(aid)
+        steps[aid] = AgentStep(
+            obs=_last_column_value(collector, "obs"),
+            action=_last_column_value(collector, "actions"),
+            reward=float(history[aid][-1]) if history.get(aid) else None,
+            info=episode.last_info_for(aid) or {})
+    return steps
+
+
+def _last_step_multi(episode) -> dict[str, AgentStep]:
+    columns = {name: getattr(episode, f"get_{name}")(-1)
+               for name in ("observations", "actions", "rewards", "infos")}
+    agents = [aid for aid in episode.agent_ids
+              if any(aid in values for values in columns.values())]
+    return {aid: AgentStep(obs=columns["observations"].get(aid),
+                           action=columns["actions"].get(aid),
+                           reward=_float_or_none(columns["rewards"].get(aid)),
+                           info=columns["infos"].get(aid) or {})
+            for aid in agents}
+
+
+def _last_step_single(episode) -> dict[str, AgentStep]:
+    if len(episode) == 0:  # only the reset so far
+        return {DEFAULT_AGENT_ID: AgentStep(obs=episode.get_observations(-1),
+                                            info=episode.get_infos(-1) or {})}
+    return {DEFAULT_AGENT_ID: AgentStep(obs=episode.get_observations(-1),
+                                        action=episode.get_actions(-1),
+                                        reward=_float_or_none(episode.get_rewards(-1)),
+                                        info=episode.get_infos(-1) or {})}
+
+
+def last_step(episode) -> dict[str, AgentStep]:
+    """Per agent, what happened in the env step the episode has just recorded."""
+    kind = kind_of(episode)
+    if kind == OLD:
+        return _last_step_old(episode)
+    if kind == MULTI:
+        return _last_step_multi(episode)
+    return _last_step_single(episode)
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
+
+
+# -- whole episodes ----------------------------------------------------------------
+
+
+def agent_chunks(episode) -> Iterator[AgentChunk]:
+    """Each agent's steps in one new-stack episode chunk (the unit ``on_sample_end`` gets)."""
+    kind = kind_of(episode)
+    if kind == MULTI:
+        for agent_id, agent_episode in episode.agent_episodes.items():
+            yield AgentChunk(str(agent_id), str(episode.module_for(agent_id)), agent_episode)
+    elif kind == SINGLE:
+        yield AgentChunk(DEFAULT_AGENT_ID, str(episode.module_id or DEFAULT_MODULE_ID), episode)
+    else:
+        raise TypeError("agent_chunks reads new-stack episodes; the old stack hands "
+                        "on_sample_end a SampleBatch, not episodes.")
+
+
+def agent_returns(episode, prev_chunks=None) -> dict[str, float]:
+    """Per agent, the return of a finished episode (all its chunks), as RLlib counts it."""
+    if kind_of(episode) == OLD:
+        returns: dict[str, float] = defaultdict(float)
+        for (agent_id, _policy), total in episode.agent_rewards.items():
+            returns[str(agent_id)] += float(total)
+        return dict(returns)
+    returns = defaultdict(float)
+    for chunk in [*(prev_chunks or ()), episode]:
+        for agent in agent_chunks(chunk):
+            returns[agent.agent_id] += float(agent.episode.get_return())
+    return dict(returns)
+
+
+def agent_rewards(episode, prev_chunks=None) -> dict[str, list[float]]:
+    """Per agent, every reward of a finished episode in its own step order.
+
+    These are the rewards RLlib trains on: in a turn-based env a reward that
+    arrives while an agent waits for its turn is added to its next step's reward.
+    """
+    if kind_of(episode) == OLD:
+        return {str(aid): [float(r) for r in history]
+                for aid, history in episode._agent_reward_history.items()}
+    rewards: dict[str, list[float]] = defaultdict(list)
+    for chunk in [*(prev_chunks or ()), episode]:
+        for agent in agent_chunks(chunk):
+            if agent.steps:
+                rewards[agent.agent_id].extend(
+                    float(r) for r in np.asarray(agent.episode.get_rewards()).ravel())
+    return dict(rewards)
+
+
+# -- logging per-episode values where each stack reports them ------------------------
+
+
+def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: float,
+                      stats: tuple[str, ...] = ("mean", "min", "max")) -> None:
+    """Log one per-episode value so the result has its mean/min/max per iteration.
+
+    New stack: ``env_runners/<key...>_<stat>``; old stack: RLlib's
+    ``custom_metrics/<key joined by '/'>_<stat>``.
+    """
+    if kind_of(episode) == OLD:
+        episode.custom_metrics["/".join(key)] = value
+        return
+    for stat in stats:
+        metrics_logger.log_value(key[:-1] + (f"{key[-1]}_{stat}",), value, reduce=stat)
+
+
+def log_series(episode, metrics_logger, key: tuple[str, ...], values: list[Any],
+               window: int) -> None:
+    """Log a list of values as a histogram (bounded to ``window`` per iteration)."""
+    if kind_of(episode) == OLD:
+        episode.hist_data["/".join(key)] = list(values)[-window:]
+        return
+    for value in values:
+        metrics_logger.log_value(key, value, reduce="item_series", window=window)
+
+
+__all__ = [
+    "DEFAULT_AGENT_ID",
+    "DEFAULT_MODULE_ID",
+    "MULTI",
+    "OLD",
+    "SINGLE",
+    "AgentChunk",
+    "AgentStep",
+    "agent_chunks",
+    "agent_returns",
+    "agent_rewards",
+    "env_steps",
+    "episode_id",
+    "is_old_stack",
+    "kind_of",
+    "last_step",
+    "log_episode_value",
+    "log_series",
+    "starts_at_reset",
+    "store",
+]

@@ -1,0 +1,284 @@
+"""One reading of RLlib 2.60 result dicts: both API stacks, every algorithm family.
+
+Results nest (``result["env_runners"]["episode_return_mean"]``); these helpers
+take Tune-style slash-separated keys. Learner statistics are read under
+normalised names (:data:`STAT_KEYS`), each keeping the raw key it came from:
+
+==========================  ==============================================  ==============================
+name                        new stack (``learners/<module>/...``)           old stack (``info/learner/
+                                                                            <policy>/learner_stats/...``)
+==========================  ==============================================  ==============================
+policy_loss                 ``policy_loss`` (PPO, APPO, SAC), ``pi_loss``   ``policy_loss``, ``actor_loss``
+                            (IMPALA)
+value_loss                  ``vf_loss``                                     ``vf_loss``
+q_loss                      ``qf_loss`` (DQN, SAC)                          ``critic_loss``, ``q_loss``?
+entropy / kl                ``entropy`` / ``mean_kl_loss``                  ``entropy`` / ``kl``
+td_error_mean               ``td_error_mean`` (DQN, SAC)                    ``mean_td_error``
+q_mean, q_max, q_min        ``qf_mean``, ``qf_max``, ``qf_min``             ``mean_q``, ``max_q``, ``min_q``
+alpha                       ``alpha_value`` (SAC)                           ``alpha_value``
+importance_ratio_mean/var   ``mean_IS``, ``var_IS`` (APPO)                  --
+lr                          ``default_optimizer_learning_rate``,            ``cur_lr``
+                            SAC: ``policy_learning_rate``
+grad_norm                   ``gradients_default_optimizer_global_norm``     ``grad_gnorm``
+==========================  ==============================================  ==============================
+
+Per-agent returns: a multi-agent runner reports ``agent_episode_returns_mean``
+(a dict per agent), a single-agent one ``agent_episode_return_mean``; the old
+stack ``policy_reward_mean`` (per policy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_MISSING = object()
+
+# Entries of result["learners"] that are not modules.
+NOT_MODULES = frozenset({"__all_modules__"})
+
+# normalised name -> raw keys, first present wins: (new stack, old stack).
+STAT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "total_loss": (("total_loss",), ("total_loss",)),
+    "policy_loss": (("policy_loss", "pi_loss"), ("policy_loss", "actor_loss")),
+    "value_loss": (("vf_loss",), ("vf_loss",)),
+    "value_loss_unclipped": (("vf_loss_unclipped",), ()),
+    "q_loss": (("qf_loss",), ("critic_loss",)),
+    "q_twin_loss": (("qf_twin_loss",), ()),
+    "entropy": (("entropy",), ("entropy",)),
+    "kl": (("mean_kl_loss",), ("kl",)),
+    "kl_coeff": (("curr_kl_coeff",), ("cur_kl_coeff",)),
+    "entropy_coeff": (("curr_entropy_coeff",), ("entropy_coeff",)),
+    "explained_variance": (("vf_explained_var",), ("vf_explained_var",)),
+    "td_error_mean": (("td_error_mean",), ("mean_td_error",)),
+    "q_mean": (("qf_mean",), ("mean_q",)),
+    "q_max": (("qf_max",), ("max_q",)),
+    "q_min": (("qf_min",), ("min_q",)),
+    "alpha": (("alpha_value",), ("alpha_value",)),
+    "alpha_loss": (("alpha_loss",), ("alpha_loss",)),
+    "target_entropy": (("target_entropy",), ("target_entropy",)),
+    "log_prob": (("logps",), ()),
+    "importance_ratio_mean": (("mean_IS",), ()),
+    "importance_ratio_var": (("var_IS",), ()),
+    "lr": (("default_optimizer_learning_rate", "policy_learning_rate"), ("cur_lr",)),
+    "grad_norm": (("gradients_default_optimizer_global_norm", "rldebug_grad_norm"),
+                  ("grad_gnorm",)),
+    "clip_fraction": (("rldebug_clip_fraction",), ("rldebug_clip_fraction",)),
+    "target_updates": (("num_target_updates",), ()),
+    "module_steps_trained": (("num_module_steps_trained",), ()),
+}
+
+# The loss a spike check watches, per family: the first of these a module reports.
+MAIN_LOSS = ("total_loss", "q_loss", "policy_loss")
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One learner statistic: its normalised name, value and the key RLlib used."""
+
+    name: str
+    value: float
+    raw_key: str
+
+
+# -- paths ---------------------------------------------------------------------------
+
+
+def get_path(result: Mapping, key: str, default: Any = None) -> Any:
+    """Value at ``"a/b/c"`` in a nested result dict (or under the flat key itself)."""
+    if key in result:
+        return result[key]
+    node: Any = result
+    for part in key.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def has_path(result: Mapping, key: str) -> bool:
+    return get_path(result, key, _MISSING) is not _MISSING
+
+
+def unflatten(flat: Mapping[str, Any], delimiter: str = "/") -> dict[str, Any]:
+    """Nest ``{"a/b": 1}`` into ``{"a": {"b": 1}}`` (the inverse of Tune's flattening)."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        parts = str(key).split(delimiter)
+        node = nested
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    return nested
+
+
+def number(value: Any) -> float | None:
+    """A float for int/float-like values (NaN and inf kept), None otherwise."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)
+    if value is None or kind is bool or kind is str:
+        return None
+    try:  # numpy scalars, 0-d tensors
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _finite_or_none(value) -> float | None:
+    value = number(value)
+    return value if value is not None and math.isfinite(value) else None
+
+
+# -- episodes and steps -------------------------------------------------------------
+
+
+def env_runner_stats(result: Mapping) -> Mapping:
+    """``result["env_runners"]`` (RLlib < 2.10 results keep these at the top level)."""
+    runners = result.get("env_runners")
+    return runners if isinstance(runners, Mapping) else result
+
+
+def mean_total_return(result: Mapping) -> float | None:
+    """Mean return per episode summed over agents (both stacks)."""
+    runners = env_runner_stats(result)
+    value = runners.get("episode_return_mean")
+    if value is None:
+        value = runners.get("episode_reward_mean")
+    return _finite_or_none(value)
+
+
+def _per_key_numbers(mapping: Any) -> dict[str, float]:
+    if not isinstance(mapping, Mapping):
+        return {}
+    out = {}
+    for key, value in mapping.items():
+        value = number(value)
+        if value is not None:
+            out[str(key)] = value
+    return out
+
+
+def agent_returns(result: Mapping) -> dict[str, float]:
+    """Mean episode return per agent (new stack, single- or multi-agent), NaN kept."""
+    runners = env_runner_stats(result)
+    for key in ("agent_episode_returns_mean", "agent_episode_return_mean"):
+        if isinstance(runners.get(key), Mapping):
+            return _per_key_numbers(runners[key])
+    return {}
+
+
+def module_returns(result: Mapping) -> dict[str, float]:
+    """Mean episode return per module (new stack) or policy (old stack), NaN kept."""
+    runners = env_runner_stats(result)
+    for key in ("module_episode_returns_mean", "module_episode_return_mean",
+                "policy_reward_mean"):
+        if isinstance(runners.get(key), Mapping):
+            return _per_key_numbers(runners[key])
+    return {}
+
+
+def per_agent_returns(result: Mapping) -> dict[str, float]:
+    """Finite mean return per agent (new stack) or per policy (old stack): for display."""
+    returns = agent_returns(result) or module_returns(result)
+    return {k: v for k, v in returns.items() if math.isfinite(v)}
+
+
+def env_steps_total(result: Mapping) -> int:
+    """Env steps sampled since the start of the run (both stacks)."""
+    for key in ("num_env_steps_sampled_lifetime", "env_runners/num_env_steps_sampled_lifetime",
+                "timesteps_total"):
+        value = get_path(result, key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+    return 0
+
+
+# -- learner statistics ---------------------------------------------------------------
+
+
+def is_new_stack_result(result: Mapping) -> bool:
+    learners = result.get("learners")
+    return isinstance(learners, Mapping) and any(k not in NOT_MODULES for k in learners)
+
+
+def raw_learner_stats(result: Mapping) -> dict[str, dict]:
+    """``{module_id: raw stats dict}`` (new: ``learners/<mid>``, old: ``info/learner/<pid>/
+    learner_stats`` plus the entries next to it, such as DQN's ``mean_td_error``)."""
+    if is_new_stack_result(result):
+        return {str(mid): dict(stats) for mid, stats in result["learners"].items()
+                if mid not in NOT_MODULES and isinstance(stats, Mapping)}
+    info = result.get("info")
+    learner = info.get("learner") if isinstance(info, Mapping) else None
+    out = {}
+    for pid, entry in (learner.items() if isinstance(learner, Mapping) else ()):
+        if not isinstance(entry, Mapping):
+            continue
+        stats = {k: v for k, v in entry.items() if k != "learner_stats"}
+        if isinstance(entry.get("learner_stats"), Mapping):
+            stats.update(entry["learner_stats"])
+        out[str(pid)] = stats
+    return out
+
+
+def normalise_stats(raw: Mapping, new_stack: bool) -> dict[str, Stat]:
+    """A module's raw learner stats under the normalised names of :data:`STAT_KEYS`."""
+    out = {}
+    for name, keys in STAT_KEYS.items():
+        for key in keys[0 if new_stack else 1]:
+            value = number(raw.get(key))
+            if value is not None:
+                out[name] = Stat(name, value, key)
+                break
+    return out
+
+
+def learner_stats(result: Mapping) -> dict[str, dict[str, Stat]]:
+    """``{module_id: {name: Stat}}``: every module's statistics under normalised names."""
+    new_stack = is_new_stack_result(result)
+    return {mid: normalise_stats(raw, new_stack)
+            for mid, raw in raw_learner_stats(result).items()}
+
+
+def main_loss(stats: Mapping[str, Stat]) -> Stat | None:
+    """The loss to watch for spikes: total loss, else the Q loss, else the policy loss."""
+    for name in MAIN_LOSS:
+        if name in stats:
+            return stats[name]
+    return None
+
+
+def raw_stat_keys(new_stack: bool) -> frozenset[str]:
+    """Every raw key :func:`normalise_stats` may read on one stack."""
+    return frozenset(k for keys in STAT_KEYS.values() for k in keys[0 if new_stack else 1])
+
+
+__all__ = [
+    "MAIN_LOSS",
+    "NOT_MODULES",
+    "STAT_KEYS",
+    "Stat",
+    "agent_returns",
+    "env_runner_stats",
+    "env_steps_total",
+    "get_path",
+    "has_path",
+    "is_new_stack_result",
+    "learner_stats",
+    "main_loss",
+    "mean_total_return",
+    "module_returns",
+    "normalise_stats",
+    "number",
+    "per_agent_returns",
+    "raw_learner_stats",
+    "raw_stat_keys",
+    "unflatten",
+]

@@ -1,0 +1,165 @@
+"""The RLlib setups every rldebug tool is tested on: envs, algorithm families, both stacks.
+
+Each setup is a tiny, seeded config (an iteration in about a second on 2 cores)
+built from RLlib's own envs and examples, never from rldebug's arena except the
+arena row itself. ``SETUPS`` names them; ``config_of(name)`` builds one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable
+
+from tiny import tiny_arena_config
+
+SMALL_NET = [16, 16]
+
+
+def _model(hiddens=SMALL_NET, **extra):
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    return DefaultModelConfig(fcnet_hiddens=list(hiddens), **extra)
+
+
+def _ppo(env, env_config=None, **training):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment(env, env_config=env_config or {})
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+            .training(train_batch_size=200, minibatch_size=100, num_epochs=2, lr=1e-3,
+                      **training)
+            .rl_module(model_config=_model())
+            .debugging(seed=0))
+
+
+def ppo_cartpole():
+    return _ppo("CartPole-v1")
+
+
+def ppo_pendulum():
+    return _ppo("Pendulum-v1")
+
+
+def appo_cartpole():
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    return (APPOConfig().environment("CartPole-v1")
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
+                         rollout_fragment_length=50)
+            .training(train_batch_size_per_learner=100, lr=1e-3)
+            .rl_module(model_config=_model())
+            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
+            .debugging(seed=0))
+
+
+def impala_cartpole():
+    from ray.rllib.algorithms.impala import IMPALAConfig
+
+    return (IMPALAConfig().environment("CartPole-v1")
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
+                         rollout_fragment_length=50)
+            .training(train_batch_size_per_learner=100, lr=1e-3)
+            .rl_module(model_config=_model())
+            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
+            .debugging(seed=0))
+
+
+def dqn_cartpole():
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    return (DQNConfig().environment("CartPole-v1")
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
+                         rollout_fragment_length=20)
+            .training(train_batch_size_per_learner=32, lr=1e-3,
+                      num_steps_sampled_before_learning_starts=100,
+                      target_network_update_freq=100,
+                      replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
+                                            "capacity": 2000})
+            .rl_module(model_config=_model())
+            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
+            .debugging(seed=0))
+
+
+def sac_pendulum():
+    from ray.rllib.algorithms.sac import SACConfig
+
+    return (SACConfig().environment("Pendulum-v1")
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
+                         rollout_fragment_length=20)
+            .training(train_batch_size_per_learner=32,
+                      num_steps_sampled_before_learning_starts=100,
+                      replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
+                                            "capacity": 2000})
+            .rl_module(model_config=_model())
+            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
+            .debugging(seed=0))
+
+
+def old_ppo_cartpole():
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig()
+            .api_stack(enable_rl_module_and_learner=False,
+                       enable_env_runner_and_connector_v2=False)
+            .environment("CartPole-v1").framework("torch")
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
+                         rollout_fragment_length=100)
+            .training(train_batch_size=200, minibatch_size=100, num_epochs=2, lr=1e-3,
+                      model={"fcnet_hiddens": SMALL_NET})
+            .debugging(seed=0))
+
+
+def pendulum_policy(agent_id, episode=None, **kwargs):
+    return f"p{agent_id}"
+
+
+def ma_pendulum():
+    """Two agents (ids 0 and 1, ints), Box observations, continuous actions, two policies."""
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentPendulum
+
+    return (_ppo(MultiAgentPendulum, env_config={"num_agents": 2})
+            .multi_agent(policies={"p0", "p1"}, policy_mapping_fn=pendulum_policy))
+
+
+def tic_tac_toe_policy(agent_id, episode=None, **kwargs):
+    return {"player1": "first", "player2": "second"}[agent_id]
+
+
+def tic_tac_toe():
+    """RLlib's turn-based example: one player acts per step."""
+    from ray.rllib.examples.envs.classes.multi_agent.tic_tac_toe import TicTacToe
+
+    return (_ppo(TicTacToe)
+            .multi_agent(policies={"first", "second"}, policy_mapping_fn=tic_tac_toe_policy))
+
+
+def arena():
+    return tiny_arena_config("new")
+
+
+@dataclass(frozen=True)
+class Setup:
+    name: str
+    make: Callable
+    family: str  # policy_gradient, q_learning, actor_critic
+    multi_agent: bool
+    continuous: bool
+    stack: str = "new"
+
+
+SETUPS = {s.name: s for s in (
+    Setup("ppo_cartpole", ppo_cartpole, "policy_gradient", False, False),
+    Setup("ppo_pendulum", ppo_pendulum, "policy_gradient", False, True),
+    Setup("appo_cartpole", appo_cartpole, "policy_gradient", False, False),
+    Setup("impala_cartpole", impala_cartpole, "policy_gradient", False, False),
+    Setup("dqn_cartpole", dqn_cartpole, "q_learning", False, False),
+    Setup("sac_pendulum", sac_pendulum, "actor_critic", False, True),
+    Setup("old_ppo_cartpole", old_ppo_cartpole, "policy_gradient", False, False, stack="old"),
+    Setup("ma_pendulum", ma_pendulum, "policy_gradient", True, True),
+    Setup("tic_tac_toe", tic_tac_toe, "policy_gradient", True, False),
+    Setup("arena", arena, "policy_gradient", True, False),
+)}
+
+
+def config_of(name: str):
+    return SETUPS[name].make()
