@@ -6,8 +6,8 @@ import math
 import os
 import warnings
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

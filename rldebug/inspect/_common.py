@@ -56,20 +56,6 @@ def adapter_for(algo, caller: str):
     return OldStack(algo)
 
 
-def single_env(algo):
-    """One unwrapped env instance: the local runner's, else a fresh one from the env creator."""
-    runner = algo.env_runner
-    env = getattr(runner, "env", None) if runner is not None else None
-    if env is not None:
-        envs = getattr(env, "envs", None)  # new stack: a gymnasium vector env
-        env = envs[0] if envs else env
-        return getattr(env, "unwrapped", env)
-    from ray.rllib.env.env_context import EnvContext
-
-    env = algo.env_creator(EnvContext(algo.config.env_config, worker_index=0))
-    return getattr(env, "unwrapped", env)
-
-
 def agent_ids(env) -> list:
     """The env's agent ids (``possible_agents``, else ``get_agent_ids()``)."""
     agents = getattr(env, "possible_agents", None)

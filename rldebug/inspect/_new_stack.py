@@ -13,8 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from rldebug.inspect._common import agent_ids, map_agents, single_env
-from rldebug.inspect._torch import forked_seed, layers_of, to_numpy
+from rldebug.inspect._common import agent_ids, map_agents
+from rldebug.inspect._torch import layers_of, to_numpy
+from rldebug.shapes.env_meta import env_of
+from rldebug.shapes.outputs import (
+    ACTOR_CRITIC,
+    Q_LEARNING,
+    env_action,
+    explain_actor_critic,
+    explain_policy_gradient,
+    explain_q_learning,
+    family_of,
+)
 
 
 class NewStack:
@@ -25,7 +35,7 @@ class NewStack:
     def __init__(self, algo):
         self.algo = algo
         self.runner = algo.env_runner
-        self.env = single_env(algo)
+        self.env = env_of(algo)
         self.agents = agent_ids(self.env)
         self.mapping, self.mapping_error = map_agents(algo.config.policy_mapping_fn,
                                                       self.agents)
@@ -96,30 +106,23 @@ class NewStack:
             pipeline.set_state(state)
 
     def forward(self, agent_id, module_id, observations: list, seed: int | None) -> dict:
-        """Logits, distribution outputs and values for raw observations of ``agent_id``."""
-        import torch
-
+        """What the module makes of raw observations of ``agent_id``, per algorithm family."""
         batch = self.module_input(agent_id, module_id, observations)
         module = self.runner_module(module_id)
-        with torch.no_grad():
-            inference_logits = module.forward_inference(batch)["action_dist_inputs"]
-            explore_logits = module.forward_exploration(batch)["action_dist_inputs"]
-            greedy = (module.get_inference_action_dist_cls().from_logits(inference_logits)
-                      .to_deterministic().sample())
-            dist = module.get_exploration_action_dist_cls().from_logits(explore_logits)
-            with forked_seed(seed):
-                sampled = dist.sample()
-            entropy = dist.entropy()
-        probs = _categorical_probs(dist)
-        return {
-            "module_input": to_numpy(batch["obs"]),
-            "logits": to_numpy(explore_logits),
-            "probs": probs,
-            "entropy": to_numpy(entropy),
-            "value": self.values(module_id, to_numpy(batch["obs"])),
-            "greedy_action": to_numpy(greedy),
-            "sampled_action": to_numpy(sampled),
-        }
+        family = family_of(module)
+        if family == Q_LEARNING:
+            out = explain_q_learning(module, batch, seed)
+        elif family == ACTOR_CRITIC:
+            out = explain_actor_critic(module, batch, seed,
+                                       lambda obs, actions: self.q_values(module_id, obs, actions))
+            out["alpha"] = self.alpha(module_id)
+        else:
+            out = explain_policy_gradient(module, batch, seed,
+                                          lambda obs: self.values(module_id, to_numpy(obs)))
+        _, action_space = self.module_spaces(module_id)
+        out.update(family=family, module_input=to_numpy(batch["obs"]),
+                   env_action=env_action(out["sampled_action"], action_space, self.algo.config))
+        return out
 
     def values(self, module_id, module_obs: np.ndarray) -> np.ndarray | None:
         """Value estimates from the Learner's module (None without a value function)."""
@@ -134,14 +137,31 @@ class NewStack:
 
         return self._on_learner(compute)
 
+    def q_values(self, module_id, module_obs, actions) -> np.ndarray | None:
+        """Q(s, a) from the Learner's module (actions None: Q of every discrete action)."""
+        def compute(learner):
+            import torch
+
+            module = learner.module[module_id]
+            batch = {"obs": torch.as_tensor(to_numpy(module_obs))}
+            if actions is not None:  # SAC's Q encoder reads "obs" and "actions"
+                batch["actions"] = torch.as_tensor(actions, dtype=batch["obs"].dtype)
+            with torch.no_grad():
+                return module.compute_q_values(batch).cpu().numpy()
+
+        return self._on_learner(compute)
+
+    def alpha(self, module_id) -> float | None:
+        """SAC's entropy temperature in force (``exp(curr_log_alpha)``), from the Learner."""
+        def read(learner):
+            per_module = getattr(learner, "curr_log_alpha", None)
+            if per_module is None:
+                return None
+            return float(per_module[module_id].detach().exp().reshape(-1)[0])
+
+        return self._on_learner(read)
+
     def _on_learner(self, fn) -> Any:
         """Run ``fn(learner)`` on the first Learner (local or remote) and return its result."""
         results = self.algo.learner_group.foreach_learner(fn)
         return next(iter(results)).get()
-
-
-def _categorical_probs(dist) -> np.ndarray | None:
-    """Action probabilities of a categorical distribution, None for continuous ones."""
-    torch_dist = getattr(dist, "_dist", None)
-    probs = getattr(torch_dist, "probs", None)
-    return to_numpy(probs) if probs is not None else None

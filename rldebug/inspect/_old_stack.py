@@ -12,8 +12,11 @@ import copy
 
 import numpy as np
 
-from rldebug.inspect._common import agent_ids, map_agents, single_env
+from rldebug.inspect._common import agent_ids, map_agents
 from rldebug.inspect._torch import forked_seed, layers_of, to_numpy
+from rldebug.shapes.env_meta import env_of, is_multi_agent_env
+from rldebug.shapes.episodes import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
+from rldebug.shapes.outputs import env_action
 
 
 class OldStack:
@@ -24,10 +27,14 @@ class OldStack:
     def __init__(self, algo):
         self.algo = algo
         self.worker = algo.env_runner
-        self.env = single_env(algo)
-        self.agents = agent_ids(self.env)
-        self.mapping, self.mapping_error = map_agents(algo.config.policy_mapping_fn,
-                                                      self.agents)
+        self.env = env_of(algo)
+        if is_multi_agent_env(self.env):
+            self.agents = agent_ids(self.env)
+            self.mapping, self.mapping_error = map_agents(algo.config.policy_mapping_fn,
+                                                          self.agents)
+        else:  # one agent: the same name the new stack gives it
+            self.agents = [DEFAULT_AGENT_ID]
+            self.mapping, self.mapping_error = {DEFAULT_AGENT_ID: DEFAULT_MODULE_ID}, None
 
     # -- structure -----------------------------------------------------------
 
@@ -118,15 +125,20 @@ class OldStack:
                 with forked_seed(seed):
                     sampled = dist.sample()
                 entropy = dist.entropy()
+                log_prob = dist.logp(sampled)
         finally:
             model.train(was_training)
         probs = getattr(getattr(dist, "dist", None), "probs", None)
         return {
+            "family": "policy_gradient",
+            "distribution": type(dist).__name__,
             "module_input": module_input,
             "logits": to_numpy(logits),
             "probs": to_numpy(probs),
             "entropy": to_numpy(entropy),
+            "log_prob": to_numpy(log_prob),
             "value": to_numpy(value),
             "greedy_action": to_numpy(greedy),
             "sampled_action": to_numpy(sampled),
+            "env_action": env_action(to_numpy(sampled), policy.action_space, self.algo.config),
         }

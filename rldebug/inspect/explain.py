@@ -15,15 +15,43 @@ from typing import Any
 import numpy as np
 
 from rldebug.inspect._common import adapter_for, as_observation_batch, resolve_ids
+from rldebug.shapes.env_meta import action_names
+
+# Fields with one entry per observation (a batch axis when batched).
+_PER_OBSERVATION = ("observation", "module_input", "logits", "probs", "entropy", "value",
+                    "greedy_action", "sampled_action", "env_action", "log_prob", "mean", "std",
+                    "q_values", "q_value")
 
 
 @dataclass
 class Explanation:
     """A policy's view of one observation (or a batch: every array gets a batch axis).
 
-    ``greedy_action`` is what RLlib picks without exploration, ``sampled_action``
-    one draw from the exploration distribution (seeded with ``explain(seed=...)``).
-    ``value`` is None when the module has no value function.
+    Always filled: ``family`` (``policy_gradient``, ``q_learning``, ``actor_critic``),
+    ``module_input`` (the observation after the env-to-module connectors),
+    ``greedy_action`` (what RLlib picks without exploration), ``sampled_action``
+    (one draw of the exploring policy, seeded with ``explain(seed=...)``),
+    ``env_action`` (that draw as the env receives it), ``entropy`` and ``log_prob``.
+    The rest depends on the family and the action space:
+
+    ====================  ==========================  ========================  ========================
+    field                 policy gradient             Q-learning (DQN)          actor-critic (SAC)
+                          (PPO, APPO, IMPALA)
+    ====================  ==========================  ========================  ========================
+    ``logits``            distribution inputs         Q-values                  distribution inputs
+                          (Box: mean and log-std)                               (mean and log-std)
+    ``probs``             Discrete: softmax           epsilon-greedy            discrete SAC only
+    ``mean``, ``std``     Box actions (DiagGaussian)  --                        pre-tanh Gaussian
+    ``q_values``          --                          Q per action              discrete SAC only
+    ``q_value``           --                          --                        Q(s, sampled action)
+    ``value``             V(s) (Learner's module)     max over Q                Q(s, greedy action)
+    ``epsilon``           --                          the epsilon in force      --
+    ``alpha``             --                          --                        entropy temperature
+    ====================  ==========================  ========================  ========================
+
+    ``entropy_is_estimate`` is True where the distribution has no closed-form
+    entropy (SAC's squashed Gaussian): then ``entropy`` is ``-mean(log p(a))``
+    over 64 draws. ``value`` is None when the module has no value function.
     """
 
     agent_id: Any
@@ -31,20 +59,31 @@ class Explanation:
     api_stack: str
     observation: Any
     module_input: Any
-    logits: np.ndarray
+    logits: np.ndarray | None
     probs: np.ndarray | None
     action_names: tuple | None
-    entropy: np.ndarray
+    entropy: np.ndarray | None
     value: np.ndarray | None
     greedy_action: Any
     sampled_action: Any
     batched: bool
+    family: str = "policy_gradient"
+    distribution: str | None = None
+    env_action: Any = None
+    log_prob: np.ndarray | None = None
+    entropy_is_estimate: bool = False
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    q_values: np.ndarray | None = None
+    q_value: np.ndarray | None = None
+    epsilon: float | None = None
+    alpha: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def __len__(self) -> int:
-        return len(self.logits) if self.batched else 1
+        return len(self.greedy_action) if self.batched else 1
 
     def __getitem__(self, index: int) -> Explanation:
         """The explanation of one observation of a batch."""
@@ -53,8 +92,7 @@ class Explanation:
                             "one (explain(algo, [obs1, obs2, ...])) can be indexed.")
         pick = (lambda v: None if v is None else v[index])
         fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for key in ("observation", "module_input", "logits", "probs", "entropy", "value",
-                    "greedy_action", "sampled_action"):
+        for key in _PER_OBSERVATION:
             fields[key] = pick(fields[key])
         fields["batched"] = False
         return Explanation(**fields)
@@ -73,20 +111,6 @@ class Explanation:
         from rldebug.inspect.render import to_text
 
         return to_text(self)
-
-
-def action_names_of(algo, action_space) -> tuple | None:
-    """Names of discrete actions: the env class's ``ACTION_NAMES`` or its module's, if any."""
-    import sys
-
-    n = getattr(action_space, "n", None)
-    env = algo.config.env
-    names = getattr(env, "ACTION_NAMES", None)
-    if names is None and isinstance(env, type):
-        names = getattr(sys.modules.get(env.__module__), "ACTION_NAMES", None)
-    if names is not None and n is not None and len(names) == n:
-        return tuple(names)
-    return None
 
 
 def _unbatch(value: Any, batched: bool) -> Any:
@@ -122,19 +146,17 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
     observations, batched = as_observation_batch(obs, obs_space)
     out = stack.forward(agent_id, module_id, observations, seed)
     _, action_space = stack.module_spaces(module_id)
-    probs = out["probs"]
+    fields = {key: _unbatch(out.get(key), batched) for key in _PER_OBSERVATION
+              if key != "observation"}
     return Explanation(
         agent_id=agent_id, module_id=module_id, api_stack=stack.name,
         observation=np.stack([np.asarray(o) for o in observations]) if batched else obs,
-        module_input=_unbatch(out["module_input"], batched),
-        logits=_unbatch(out["logits"], batched),
-        probs=_unbatch(probs, batched),
-        action_names=action_names_of(algo, action_space) if probs is not None else None,
-        entropy=_unbatch(out["entropy"], batched),
-        value=_unbatch(out["value"], batched),
-        greedy_action=_unbatch(out["greedy_action"], batched),
-        sampled_action=_unbatch(out["sampled_action"], batched),
-        batched=batched)
+        action_names=(action_names(algo.config.env, action_space)
+                      if out.get("probs") is not None else None),
+        batched=batched, family=out.get("family", "policy_gradient"),
+        distribution=out.get("distribution"),
+        entropy_is_estimate=bool(out.get("entropy_is_estimate", False)),
+        epsilon=out.get("epsilon"), alpha=out.get("alpha"), **fields)
 
 
 __all__ = ["Explanation", "explain"]

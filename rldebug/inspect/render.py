@@ -103,26 +103,54 @@ def _action_label(explanation, action: Any) -> str:
 
 
 def _explanation_rows(e) -> list[list[str]]:
-    """One row per action (discrete) or per logit component (continuous)."""
-    logits = np.asarray(e.logits)
+    """One row per action (discrete: logit or Q, probability) or per Gaussian dimension."""
+    if e.probs is None and e.mean is not None:
+        mean, std = np.atleast_1d(e.mean), np.atleast_1d(e.std)
+        return [[str(i), f"{mean[i]:+.4f}", f"{std[i]:.4f}"] for i in range(len(mean))]
+    scores = np.asarray(e.q_values if e.q_values is not None else e.logits)
     if e.probs is None:
-        return [[str(i), f"{v:+.4f}", ""] for i, v in enumerate(logits)]
-    names = e.action_names or tuple(str(i) for i in range(len(logits)))
-    return [[f"{i} {names[i]}" if e.action_names else str(i), f"{logits[i]:+.4f}",
-             f"{e.probs[i]:.4f}"] for i in range(len(logits))]
+        return [[str(i), f"{v:+.4f}", ""] for i, v in enumerate(np.ravel(scores))]
+    names = e.action_names or tuple(str(i) for i in range(len(scores)))
+    return [[f"{i} {names[i]}" if e.action_names else str(i), f"{scores[i]:+.4f}",
+             f"{e.probs[i]:.4f}"] for i in range(len(scores))]
+
+
+def _action_header(e) -> list[str]:
+    if e.probs is None and e.mean is not None:
+        return ["dimension", "mean", "std"]
+    if e.q_values is not None:
+        return ["action", "Q-value", "probability"]
+    return ["action", "logit", "probability"]
+
+
+def _number(value: Any) -> str:
+    return "—" if value is None else f"{float(np.asarray(value)):.4f}"
 
 
 def _explanation_facts(e) -> list[list[str]]:
-    value = "—" if e.value is None else f"{float(np.asarray(e.value)):.4f}"
-    return [
-        ["agent → module", f"{e.agent_id} → {e.module_id} ({e.api_stack} stack)"],
-        ["observation", str(np.asarray(e.observation).tolist())],
+    entropy = _number(e.entropy) + (" (estimated from samples)" if e.entropy_is_estimate else "")
+    rows = [
+        ["agent → module", f"{e.agent_id} → {e.module_id} ({e.api_stack} stack, {e.family})"],
+        ["observation", _short(e.observation)],
         ["module input", _short(e.module_input)],
+        ["distribution", str(e.distribution)],
         ["greedy action", _action_label(e, e.greedy_action)],
         ["sampled action", _action_label(e, e.sampled_action)],
-        ["entropy", f"{float(np.asarray(e.entropy)):.4f}"],
-        ["value", value],
     ]
+    if e.env_action is not None and not np.array_equal(np.asarray(e.env_action),
+                                                         np.asarray(e.sampled_action)):
+        rows.append(["sampled, as the env gets it", _short(e.env_action)])
+    rows += [["log-prob of the sample", _number(e.log_prob)], ["entropy", entropy]]
+    if e.epsilon is not None:
+        rows.append(["epsilon (exploration)", f"{e.epsilon:.4f}"])
+    if e.q_value is not None:
+        rows.append(["Q(s, sampled action)", _number(e.q_value)])
+    if e.alpha is not None:
+        rows.append(["alpha (entropy temperature)", f"{e.alpha:.4f}"])
+    value_label = {"q_learning": "value (max Q)",
+                   "actor_critic": "value (Q of the greedy action)"}.get(e.family, "value")
+    rows.append([value_label, _number(e.value)])
+    return rows
 
 
 def _short(value: Any) -> str:
@@ -143,7 +171,7 @@ def _batch_rows(e) -> list[list[str]]:
         one = e[i]
         value = "—" if one.value is None else f"{float(np.asarray(one.value)):.3f}"
         probs = "" if one.probs is None else np.array2string(np.asarray(one.probs), precision=3)
-        rows.append([str(i), str(np.asarray(one.observation).tolist()),
+        rows.append([str(i), _short(one.observation),
                      _action_label(one, one.greedy_action), probs,
                      f"{float(np.asarray(one.entropy)):.3f}", value])
     return rows
@@ -167,7 +195,7 @@ def explanation_renderable(e):
     facts.add_column()
     for row in _explanation_facts(e):
         facts.add_row(*row)
-    actions = Table("action", "logit", "probability")
+    actions = Table(*_action_header(e))
     for row in _explanation_rows(e):
         actions.add_row(*row)
     return Group(facts, actions)
@@ -178,7 +206,7 @@ def explanation_html(e) -> str:
     if e.batched:
         return _html_table(_BATCH_HEADER, _batch_rows(e))
     return (_html_table(None, _explanation_facts(e))
-            + _html_table(["action", "logit", "probability"], _explanation_rows(e)))
+            + _html_table(_action_header(e), _explanation_rows(e)))
 
 
 def to_text(obj) -> str:

@@ -81,6 +81,17 @@ def unwrapped_env(env: Any) -> Any:
     return getattr(env, "unwrapped", env)
 
 
+def env_of(algo: Any) -> Any:
+    """One unwrapped env instance of a built Algorithm: its local runner's, else a new one."""
+    runner = algo.env_runner
+    env = getattr(runner, "env", None) if runner is not None else None
+    if env is not None:
+        return unwrapped_env(env)
+    from ray.rllib.env.env_context import EnvContext
+
+    return unwrapped_env(algo.env_creator(EnvContext(algo.config.env_config, worker_index=0)))
+
+
 def is_multi_agent_env(env: Any) -> bool:
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
@@ -100,5 +111,6 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
 
 
-__all__ = ["action_names", "agent_spaces", "declared_agents", "env_name", "info_events",
+__all__ = ["action_names", "agent_spaces", "declared_agents", "env_name", "env_of",
+           "info_events",
            "is_multi_agent_env", "unwrapped_env"]

@@ -21,7 +21,10 @@ from one training minibatch and its forward pass, what each family's loss hides
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+
+import numpy as np
 
 POLICY_GRADIENT, Q_LEARNING, ACTOR_CRITIC = "policy_gradient", "q_learning", "actor_critic"
 FAMILIES = (POLICY_GRADIENT, Q_LEARNING, ACTOR_CRITIC)
@@ -90,5 +93,133 @@ def train_diagnostics(module: Any, config: Any, batch: Any, fwd_out: dict) -> di
     return out
 
 
-__all__ = ["ACTOR_CRITIC", "FAMILIES", "POLICY_GRADIENT", "Q_LEARNING", "family_of",
-           "train_diagnostics"]
+# -- what a module makes of an observation (explain) -------------------------------
+
+
+def _np(value):
+    if value is None:
+        return None
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None):
+    """Seed torch's global RNG inside the block only; the caller's RNG state is untouched."""
+    import torch
+
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def env_action(action: np.ndarray, action_space: Any, config: Any) -> np.ndarray:
+    """A batch of module actions as the env receives them (RLlib's NormalizeAndClipActions:
+    Box actions are unsquashed from [-1, 1] with ``normalize_actions``, else clipped
+    with ``clip_actions``)."""
+    import gymnasium as gym
+    from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
+
+    if not isinstance(action_space, gym.spaces.Box):
+        return action
+    if getattr(config, "normalize_actions", False):
+        return np.stack([unsquash_action(a, action_space) for a in action])
+    if getattr(config, "clip_actions", False):
+        return np.stack([clip_action(a, action_space) for a in action])
+    return action
+
+
+def _distribution_fields(dist, seed) -> dict:
+    """Greedy and sampled action, probabilities or Gaussian parameters, entropy, log-prob."""
+    import torch
+
+    with _seeded(seed):
+        sampled = dist.sample()
+    greedy = dist.to_deterministic().sample()
+    torch_dist = getattr(dist, "_dist", None)
+    out = {"greedy_action": _np(greedy), "sampled_action": _np(sampled),
+           "distribution": type(dist).__name__, "log_prob": _np(dist.logp(sampled))}
+    probs = getattr(torch_dist, "probs", None)
+    if probs is not None:
+        out["probs"] = _np(probs)
+    base = getattr(torch_dist, "base_dist", torch_dist)  # Independent(Normal) for DiagGaussian
+    if isinstance(base, torch.distributions.Normal):
+        out["mean"], out["std"] = _np(base.loc), _np(base.scale)
+    try:
+        out["entropy"], out["entropy_is_estimate"] = _np(dist.entropy()), False
+    except (NotImplementedError, ValueError):
+        # A squashed Gaussian has no closed-form entropy: -E[log p(a)] from 64 draws.
+        with _seeded(seed):
+            draws = torch.stack([dist.logp(dist.sample()) for _ in range(64)])
+        out["entropy"], out["entropy_is_estimate"] = _np(-draws.mean(0)), True
+    return out
+
+
+def explain_policy_gradient(module, batch: dict, seed, values) -> dict:
+    """PPO, APPO, IMPALA: the action distribution and V(s) (``values(obs)``)."""
+    import torch
+
+    with torch.no_grad():
+        inputs = module.forward_exploration(batch)["action_dist_inputs"]
+        dist = module.get_exploration_action_dist_cls().from_logits(inputs)
+        out = _distribution_fields(dist, seed)
+        inference = module.get_inference_action_dist_cls().from_logits(
+            module.forward_inference(batch)["action_dist_inputs"])
+        out["greedy_action"] = _np(inference.to_deterministic().sample())
+    out.update(logits=_np(inputs), value=values(batch["obs"]))
+    return out
+
+
+def explain_q_learning(module, batch: dict, seed) -> dict:
+    """DQN: Q per action, greedy = argmax Q, epsilon-greedy probabilities and draw."""
+    import torch
+
+    with torch.no_grad():
+        q_out = module.compute_q_values(batch)
+    q = q_out["qf_preds"]
+    n = q.shape[-1]
+    schedule = getattr(module, "epsilon_schedule", None)
+    epsilon = float(schedule.get_current_value()) if schedule is not None else 0.0
+    greedy = torch.argmax(q, dim=-1)
+    probs = torch.full_like(q, epsilon / n)
+    probs[torch.arange(q.shape[0]), greedy] += 1.0 - epsilon
+    with _seeded(seed):
+        sampled = torch.multinomial(probs, 1).squeeze(-1)
+    safe = probs.clamp_min(1e-12)
+    out = {"q_values": _np(q), "logits": _np(q), "epsilon": epsilon, "probs": _np(probs),
+           "entropy": _np(-(probs * safe.log()).sum(-1)), "entropy_is_estimate": False,
+           "greedy_action": _np(greedy), "sampled_action": _np(sampled),
+           "log_prob": _np(safe.gather(-1, sampled[:, None]).squeeze(-1).log()),
+           "value": _np(q.max(-1).values), "distribution": "EpsilonGreedy"}
+    for key in ("atoms", "qf_probs"):
+        if key in q_out:
+            out["q_atoms" if key == "atoms" else "q_atom_probs"] = _np(q_out[key])
+    return out
+
+
+def explain_actor_critic(module, batch: dict, seed, q_of) -> dict:
+    """SAC: squashed-Gaussian mean/std, greedy and sampled action, log-prob, Q(s, a), alpha.
+
+    ``q_of(obs, actions)`` asks the Learner's module for Q (the EnvRunner's has no Q nets).
+    """
+    import torch
+
+    with torch.no_grad():
+        inputs = module.forward_inference(batch)["action_dist_inputs"]
+        dist = module.get_exploration_action_dist_cls().from_logits(inputs)
+        out = _distribution_fields(dist, seed)
+    out["logits"] = _np(inputs)
+    if "probs" in out:  # discrete SAC: Q of every action
+        out["q_values"] = q_of(batch["obs"], None)
+        out["value"] = None if out["q_values"] is None else out["q_values"].max(-1)
+    else:
+        out["q_value"] = q_of(batch["obs"], out["sampled_action"])
+        out["value"] = q_of(batch["obs"], out["greedy_action"])
+    return out
+
+
+__all__ = ["ACTOR_CRITIC", "FAMILIES", "POLICY_GRADIENT", "Q_LEARNING", "env_action",
+           "explain_actor_critic", "explain_policy_gradient", "explain_q_learning",
+           "family_of", "train_diagnostics"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rldebug.inspect._common import single_env
+from rldebug.shapes.env_meta import env_of
 
 
 def arena_of(algo):
     """The algorithm's env if it is grid-shaped like MultiAgentArena, else a clear error."""
-    env = single_env(algo)
+    env = env_of(algo)
     if not all(hasattr(env, a) for a in ("width", "height", "position_to_index")):
         raise TypeError(
             f"This picture needs the MultiAgentArena (or an env with width, height and "

@@ -128,7 +128,7 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
         shows as an HTML animation.
     """
     from rldebug.inspect import explain
-    from rldebug.inspect.explain import action_names_of
+    from rldebug.shapes.env_meta import action_names
 
     env = _make_env(algo)
     obs, _ = env.reset(seed=seed)
@@ -149,7 +149,7 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
         if terminateds.get("__all__") or truncateds.get("__all__"):
             break
     if record.action_names is None:
-        record.action_names = action_names_of(algo, env.action_space)
+        record.action_names = action_names(algo.config.env, env.action_space)
     if path is not None:
         record.save_gif(path, fps=fps)
     return record
