@@ -16,10 +16,10 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug.ide._stop import BreakEvent, catch
 from rldebug.shapes.env_meta import agent_spaces
 from rldebug.shapes.episodes import env_steps, episode_id, last_step
+from rldebug.shapes.outputs import env_action
 from rldebug.shapes.results import learner_stats, main_loss
 
 MIN_SPIKE_HISTORY = 3
-OLD_STACK_SINGLE_AGENT = "agent0"  # what the old stack calls a gymnasium env's one agent
 
 
 class BreakOnWarning(UserWarning):
@@ -162,20 +162,31 @@ class BreakOnCallback(RLlibCallback):
 
     # -- where the env is created: actions checked against the real spaces --
 
-    def on_environment_created(self, *, env, **kwargs) -> None:
-        self._check_actions(agent_spaces(env))
+    def on_environment_created(self, *, env, env_runner=None, **kwargs) -> None:
+        self._remember_env(agent_spaces(env), getattr(env_runner, "config", None))
 
-    def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:
-        self._check_actions(agent_spaces(sub_environment, OLD_STACK_SINGLE_AGENT))
+    def on_sub_environment_created(self, *, sub_environment, worker=None, **kwargs) -> None:
+        self._remember_env(agent_spaces(sub_environment), getattr(worker, "config", None))
 
-    def _check_actions(self, spaces: dict) -> None:
-        by_name = {str(aid): space for aid, (_, space) in spaces.items()}
+    def _remember_env(self, spaces: dict, config) -> None:
+        self._action_spaces = {str(aid): space for aid, (_, space) in spaces.items()}
+        self._config = config
         for agent_id, condition in self.spec.agent_action:
-            if str(agent_id) not in by_name:
+            if agent_id not in self._action_spaces:
                 raise ValueError(
                     f"break_on(agent_action=...) names agent {agent_id!r}, which this env does "
                     f"not have; its agents are {list(spaces)}.")
-            condition.check_space(agent_id, by_name[str(agent_id)])
+            condition.check_space(agent_id, self._action_spaces[agent_id])
+
+    def _env_action(self, agent_id, action):
+        """The action as the env receives it (Box actions unsquashed or clipped as RLlib does)."""
+        import gymnasium as gym
+
+        space = getattr(self, "_action_spaces", {}).get(str(agent_id))
+        if action is None or not isinstance(space, gym.spaces.Box):
+            return action
+        module_action = np.asarray(action, dtype=space.dtype).reshape((1, *space.shape))
+        return env_action(module_action, space, getattr(self, "_config", None))[0]
 
     # -- env side: runs wherever the env steps (driver in local mode, else EnvRunners) --
 
@@ -188,6 +199,7 @@ class BreakOnCallback(RLlibCallback):
         for agent_id, step in steps.items():
             if spec.agent_ids is not None and str(agent_id) not in spec.agent_ids:
                 continue
+            step.action = self._env_action(agent_id, step.action)
             for kind, reason, value in _step_events(spec, agent_id, step):
                 event = BreakEvent(
                     kind=kind, reason=reason, pid=os.getpid(), agent_id=str(agent_id),

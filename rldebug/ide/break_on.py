@@ -182,10 +182,11 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
     :param agent_action: ``{agent_id: condition}``: stop when that agent's action meets
         it. Discrete actions: an int or a list of ints; MultiDiscrete: a tuple of ints
         (one whole action) or a list of tuples; any space, Box included: a predicate
-        ``lambda action: ...``. Checked against the agent's action space when the
+        ``lambda action: ...``. Box actions are seen as the env receives them
+        (unsquashed with ``normalize_actions``, clipped with ``clip_actions``). Checked against the agent's action space when the
         env is created: a condition that can never hold raises a ValueError.
     :param agent_ids: only check the env-step conditions of these agents (ids as str or
-        int; a single-agent env's agent is ``"default_agent"``, on the old stack ``"agent0"``).
+        int; a single-agent env's agent is ``"default_agent"`` on both stacks).
     :param max_stops: stop at most this many times per process (later events
         are still logged and recorded); None for no limit.
     :param mode: ``"auto"`` (stop if a debugger is attached or stdin is a

@@ -74,10 +74,17 @@ def env_name(env: Any) -> str:
 
 
 def unwrapped_env(env: Any) -> Any:
-    """The user's env inside RLlib's vector envs and gymnasium wrappers (the first sub-env)."""
-    envs = getattr(env, "envs", None)
-    if envs:
-        env = envs[0]
+    """The user's env inside RLlib's vector envs and gymnasium wrappers (the first sub-env).
+
+    Only vector envs are opened: an env of the user's own may have an ``envs``
+    attribute (RLlib's ``make_multi_agent`` envs do) and is kept whole.
+    """
+    import gymnasium as gym
+    from ray.rllib.env.vector.vector_multi_agent_env import VectorMultiAgentEnv
+
+    if isinstance(env, (gym.vector.VectorEnv, VectorMultiAgentEnv)) and getattr(env, "envs",
+                                                                                  None):
+        env = env.envs[0]
     return getattr(env, "unwrapped", env)
 
 
@@ -102,7 +109,7 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     """``{agent_id: (observation_space, action_space)}`` of an env instance.
 
     A gymnasium (single-agent) env has one agent, ``single_agent_id`` (RLlib's
-    ``default_agent`` on the new stack; the old stack calls it ``agent0``).
+    ``default_agent``, the name rldebug gives it on both stacks).
     """
     env = unwrapped_env(env)
     if not is_multi_agent_env(env):

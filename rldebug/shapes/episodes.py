@@ -29,6 +29,7 @@ import numpy as np
 SINGLE, MULTI, OLD = "single", "multi", "old"
 DEFAULT_AGENT_ID = "default_agent"  # ray.rllib.core.DEFAULT_AGENT_ID
 DEFAULT_MODULE_ID = "default_policy"  # ray.rllib.core.DEFAULT_MODULE_ID
+OLD_STACK_SINGLE_AGENT = "agent0"  # ray.rllib.env.base_env._DUMMY_AGENT_ID
 
 
 @dataclass
@@ -117,14 +118,26 @@ def _last_column_value(collector, column: str) -> Any:
     return values[0] if len(values) == 1 else np.asarray(values)
 
 
+def _old_stack_names(episode) -> dict:
+    """The old stack calls a gymnasium env's one agent ``agent0``; rldebug says
+    ``default_agent`` on both stacks. Multi-agent ids are kept as they are."""
+    worker = getattr(episode, "worker", None)
+    env = getattr(worker, "env", None)
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    single = env is not None and not isinstance(getattr(env, "unwrapped", env), MultiAgentEnv)
+    return {OLD_STACK_SINGLE_AGENT: DEFAULT_AGENT_ID} if single else {}
+
+
 def _last_step_old(episode) -> dict[str, AgentStep]:
     # EpisodeV2's per-agent reward history is stateless: any number of callbacks
     # may ask in the same step and all get the same answer.
     history = episode._agent_reward_history
+    names = _old_stack_names(episode)
     steps = {}
     for aid in episode.get_agents():
         collector = episode._agent_collectors.get(aid)
-        steps[aid] = AgentStep(
+        steps[names.get(aid, aid)] = AgentStep(
             obs=_last_column_value(collector, "obs"),
             action=_last_column_value(collector, "actions"),
             reward=float(history[aid][-1]) if history.get(aid) else None,
@@ -187,9 +200,10 @@ def agent_chunks(episode) -> Iterator[AgentChunk]:
 def agent_returns(episode, prev_chunks=None) -> dict[str, float]:
     """Per agent, the return of a finished episode (all its chunks), as RLlib counts it."""
     if kind_of(episode) == OLD:
+        names = _old_stack_names(episode)
         returns: dict[str, float] = defaultdict(float)
         for (agent_id, _policy), total in episode.agent_rewards.items():
-            returns[str(agent_id)] += float(total)
+            returns[str(names.get(agent_id, agent_id))] += float(total)
         return dict(returns)
     returns = defaultdict(float)
     for chunk in [*(prev_chunks or ()), episode]:
@@ -205,7 +219,8 @@ def agent_rewards(episode, prev_chunks=None) -> dict[str, list[float]]:
     arrives while an agent waits for its turn is added to its next step's reward.
     """
     if kind_of(episode) == OLD:
-        return {str(aid): [float(r) for r in history]
+        names = _old_stack_names(episode)
+        return {str(names.get(aid, aid)): [float(r) for r in history]
                 for aid, history in episode._agent_reward_history.items()}
     rewards: dict[str, list[float]] = defaultdict(list)
     for chunk in [*(prev_chunks or ()), episode]:

@@ -203,7 +203,10 @@ class TracingLearnerMixin:
         now = (timesteps or {}).get("num_env_steps_sampled_lifetime")
         if last is _ABSENT or now is None:
             return None
-        return int(scalar(now)) - int(scalar(last))
+        last, now = scalar(last), scalar(now)
+        if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (last, now)):
+            return None  # no target update yet
+        return int(now) - int(last)
 
     def _trace_minibatch(self, module_id, config, batch, fwd_out, loss) -> None:
         self._rldebug_minibatch += 1
