@@ -8,23 +8,29 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from rldebug.usage import EXIT_UNUSABLE, UsageError
+
+# Exceptions that mean "this input cannot be used": reported in one line, exit 2.
+_USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
+                 NotADirectoryError, PermissionError)
+
 
 def _load_config(spec: str):
     """Load ``path/to/file.py:function`` or ``package.module:function`` and call it."""
     if ":" not in spec:
-        raise SystemExit(f"--config must look like 'my_configs.py:make_config', got {spec!r}.")
+        raise UsageError(f"--config must look like 'my_configs.py:make_config', got {spec!r}.")
     where, func_name = spec.rsplit(":", 1)
     if where.endswith(".py"):
         path = Path(where)
         if not path.is_file():
-            raise SystemExit(f"--config file {where!r} does not exist.")
+            raise UsageError(f"--config file {where!r} does not exist.")
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
     else:
         module = importlib.import_module(where)
     if not hasattr(module, func_name):
-        raise SystemExit(f"{where!r} has no function {func_name!r}.")
+        raise UsageError(f"{where!r} has no function {func_name!r}.")
     return getattr(module, func_name)()
 
 
@@ -32,16 +38,16 @@ def _stop_from_args(args) -> dict:
     stop = {}
     if args.stop_iters is not None:
         if args.stop_iters < 1:
-            raise SystemExit(f"--stop-iters must be >= 1, got {args.stop_iters}.")
+            raise UsageError(f"--stop-iters must be >= 1, got {args.stop_iters}.")
         stop["training_iteration"] = args.stop_iters
     if args.stop_return is not None:
         stop["env_runners/episode_return_mean"] = args.stop_return
     if args.stop_time is not None:
         if args.stop_time <= 0:
-            raise SystemExit(f"--stop-time must be > 0 seconds, got {args.stop_time}.")
+            raise UsageError(f"--stop-time must be > 0 seconds, got {args.stop_time}.")
         stop["time_total_s"] = args.stop_time
     if not stop:
-        raise SystemExit("Give at least one of --stop-iters, --stop-return, --stop-time.")
+        raise UsageError("Give at least one of --stop-iters, --stop-return, --stop-time.")
     return stop
 
 
@@ -89,6 +95,8 @@ def cmd_ide_configs(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rldebug", description="Debugging and introspection for Ray RLlib 2.60.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="train the tutorial's arena in-process until solved")
@@ -129,8 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. Unusable input prints ``rldebug CMD: error: ...`` and exits 2
+    (a failed training run exits 1); ``--debug`` shows the Python traceback instead."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _USAGE_ERRORS as err:
+        if args.debug:
+            raise
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"rldebug {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            raise
+        print(f"rldebug {args.command}: {type(err).__name__}: {err}\n"
+              f"(run again with --debug for the Python traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

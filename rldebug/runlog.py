@@ -64,6 +64,11 @@ def default_output_dir(name: str) -> Path:
 
 def check_writable(logdir: str | Path) -> Path:
     """Create ``logdir`` and prove it is writable, before any training starts."""
+    if not isinstance(logdir, (str, Path)) or not str(logdir).strip():
+        raise ValueError(
+            f"The log directory must be a non-empty path (str or pathlib.Path), got "
+            f"{logdir!r}; an empty one would write into the current directory. Pass e.g. "
+            "logdir='runs/my_run', or leave it out for ~/rldebug_results/<name>_<time>.")
     path = Path(logdir).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True)

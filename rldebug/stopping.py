@@ -23,6 +23,33 @@ StopSpec = Union[dict, Callable[[int, dict], bool], None]
 MISSING_PATIENCE = 5
 
 
+# Result keys that only count up from 0 (iterations, time, steps, episodes).
+_COUNTER_NAMES = ("training_iteration", "time_total_s", "timesteps_total")
+_COUNTER_SUFFIXES = ("_lifetime",)
+
+
+def _is_counter(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return name in _COUNTER_NAMES or name.endswith(_COUNTER_SUFFIXES)
+
+
+def _check_stop_function(stop) -> None:
+    """A stop callable must accept (iteration, result): checked before training starts."""
+    import inspect
+
+    try:
+        signature = inspect.signature(stop)
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: nothing to check
+    try:
+        signature.bind(1, {})
+    except TypeError as err:
+        name = getattr(stop, "__name__", type(stop).__name__)
+        raise TypeError(
+            f"The stop function {name}{signature} cannot be called as stop(iteration, "
+            f"result) ({err}); define it as def stop(iteration, result) -> bool.") from None
+
+
 class Stopper:
     """Decide after each result whether training should stop, and why."""
 
@@ -41,11 +68,21 @@ class Stopper:
             for key, value in stop.items():
                 if not isinstance(key, str):
                     raise TypeError(f"stop keys must be strings like 'training_iteration', got {key!r}.")
-                if isinstance(value, bool) or not isinstance(value, numbers.Number):
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise TypeError(
                         f"stop[{key!r}] must be a number (stop when the result reaches it), "
                         f"got {type(value).__name__}: {value!r}."
                     )
+                if math.isnan(value):
+                    raise ValueError(
+                        f"stop[{key!r}] is NaN: no result ever reaches it, so training would "
+                        "never stop. Give a number.")
+                if _is_counter(key) and value <= 0:
+                    raise ValueError(
+                        f"stop[{key!r}] = {value!r}: {key} counts up from 0, so this stops "
+                        "after the first iteration whatever you meant. Give a positive number.")
+        if callable(stop):
+            _check_stop_function(stop)
         self.stop = stop or {}
         self._missing_for: dict[str, int] = {}
 

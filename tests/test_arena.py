@@ -138,7 +138,31 @@ def test_observations_stay_inside_their_space_and_dtype():
     for _ in range(200):
         for aid, o in obs.items():
             assert env.observation_spaces[aid].contains(o), (aid, o)
-        obs, *_ = step(env, int(rng.integers(4)), int(rng.integers(4)))
+        obs, _, _, truncated, _ = step(env, int(rng.integers(4)), int(rng.integers(4)))
+        if truncated["__all__"]:
+            obs, _ = env.reset()
+
+
+def test_step_needs_a_reset_first_and_after_the_episode_ends():
+    from gymnasium.error import ResetNeeded
+
+    env = MultiAgentArena({"max_timesteps": 2})
+    with pytest.raises(ResetNeeded, match="before reset"):
+        step(env, UP, UP)
+    env.reset(seed=0)
+    step(env, UP, UP)
+    *_, truncated, _ = step(env, UP, UP)
+    assert truncated["__all__"]
+    with pytest.raises(ResetNeeded, match="call env.reset"):
+        step(env, UP, UP)
+    env.reset()
+    step(env, UP, UP)  # a new episode steps again
+
+
+@pytest.mark.parametrize("config", ["width=5", ["width", 5], 5])
+def test_a_config_that_is_not_a_dict_is_rejected(config):
+    with pytest.raises(TypeError, match=r"config as a dict, e.g. MultiAgentArena\(\{'width': 5\}\)"):
+        MultiAgentArena(config)
 
 
 def test_rllib_accepts_the_env():

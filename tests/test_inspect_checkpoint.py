@@ -109,17 +109,18 @@ def test_cli_prints_summary_and_explanation(capsys):
     assert "greedy action" in out and "agent1 → pol1" in out
 
 
-def test_cli_bad_obs_and_bad_path(tmp_path):
-    args = _parse(["inspect", str(checkpoint_of("old")), "--agent", "agent1",
-                   "--obs", "[0, 100]"])
-    with pytest.raises(SystemExit, match=r"outside the space's bounds"):
-        args.func(args)
-    args = _parse(["inspect", str(checkpoint_of("old")), "--obs", "[0, 99"])
-    with pytest.raises(SystemExit, match=r"--obs must be JSON"):
-        args.func(args)
-    args = _parse(["inspect", str(tmp_path)])
-    with pytest.raises(SystemExit, match=r"not an RLlib checkpoint"):
-        args.func(args)
+def test_cli_bad_obs_and_bad_path(tmp_path, capsys):
+    from rldebug.cli import main
+
+    for argv, message in (
+            (["inspect", str(checkpoint_of("old")), "--agent", "agent1", "--obs", "[0, 100]"],
+             "outside the space's bounds"),
+            (["inspect", str(checkpoint_of("old")), "--obs", "[0, 99"], "--obs must be JSON"),
+            (["inspect", str(tmp_path)], "not an RLlib checkpoint")):
+        assert main(argv) == 2  # unusable input, as for rldebug doctor
+        err = capsys.readouterr().err
+        assert err.startswith("rldebug inspect: error: ") and message in err
+        assert "Traceback" not in err
 
 
 def test_cli_help_warns_about_unpickling(capsys):

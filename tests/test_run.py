@@ -130,6 +130,6 @@ def test_local_run_of_an_algorithm_with_remote_runners_is_rejected(tmp_path):
         algo.stop()
 
 
-def test_cli_rejects_non_positive_stop_values(tmp_path):
-    with pytest.raises(SystemExit, match="--stop-iters must be >= 1"):
-        main(["run", "--stop-iters", "0", "--logdir", str(tmp_path)])
+def test_cli_rejects_non_positive_stop_values(tmp_path, capsys):
+    assert main(["run", "--stop-iters", "0", "--logdir", str(tmp_path)]) == 2
+    assert "rldebug run: error: --stop-iters must be >= 1" in capsys.readouterr().err

@@ -37,8 +37,17 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
     directory = trace_dir_of(run_dir)
     if directory is None:
         return []
-    events = load_trace(directory).events
-    findings = []
+    trace = load_trace(directory)
+    events = trace.events
+    findings = [Finding(
+        rule_id="trace_damaged", severity="info", trial=trial, began_at_iteration=0,
+        module=None,
+        message=(f"The trace file {name} has {len(lines)} line(s) that are not trace "
+                 f"records (first: line {lines[0]}); they were skipped."),
+        fix="The trace was changed or damaged after it was written; re-run with "
+            "rldebug.trace to get a clean one.",
+        evidence={"file": name, "lines": lines[:20]})
+        for name, lines in trace.corrupt_lines.items()]
     for event in events.sort_values("time").to_dict("records") if not events.empty else []:
         column = event.get("column")
         if event.get("source") == "tracer":

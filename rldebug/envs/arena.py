@@ -13,10 +13,12 @@ text grid instead of opening a window.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.error import ResetNeeded
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 AGENTS = ("agent1", "agent2")
@@ -44,6 +46,10 @@ _AGENT2 = (200, 30, 30)
 
 def _validated_config(config: dict | None) -> dict:
     """Merge ``config`` over the defaults, rejecting unknown keys and bad values."""
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError(
+            f"MultiAgentArena takes its config as a dict, e.g. MultiAgentArena({{'width': 5}}) "
+            f"(RLlib passes env_config), got {type(config).__name__}: {config!r:.80}.")
     config = dict(config or {})
     unknown = sorted(set(config) - set(DEFAULT_CONFIG))
     if unknown:
@@ -101,6 +107,7 @@ class MultiAgentArena(MultiAgentEnv):
         super().__init__()
 
         self.timestep = 0
+        self._needs_reset = True
         self.agent1_pos = [0, 0]
         self.agent2_pos = [self.height - 1, self.width - 1]
         self.agent1_visited: set[tuple[int, int]] = set()
@@ -108,6 +115,7 @@ class MultiAgentArena(MultiAgentEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start a new episode; ``seed`` reseeds the env's generator."""
         super().reset(seed=seed, options=options)
+        self._needs_reset = False
         self.timestep = 0
         self.agent1_pos = [0, 0]
         self.agent2_pos = [self.height - 1, self.width - 1]
@@ -118,6 +126,10 @@ class MultiAgentArena(MultiAgentEnv):
 
     def step(self, action_dict: dict):
         """Move both agents (in coin-flip order) and score the step."""
+        if self._needs_reset:
+            raise ResetNeeded(
+                "MultiAgentArena.step was called before reset() or after the episode ended "
+                f"(timestep {self.timestep} of {self.max_timesteps}); call env.reset() first.")
         actions = self._validated_actions(action_dict)
         self.timestep += 1
 
@@ -138,6 +150,7 @@ class MultiAgentArena(MultiAgentEnv):
             rewards = {"agent1": -0.5, "agent2": -0.1}
 
         truncated = self.timestep >= self.max_timesteps
+        self._needs_reset = truncated
         terminateds = {"agent1": False, "agent2": False, "__all__": False}
         truncateds = {"agent1": truncated, "agent2": truncated, "__all__": truncated}
         infos = {

@@ -21,6 +21,7 @@ a terminal (CI, a Ray worker), the event is logged and recorded
 
 from __future__ import annotations
 
+import math
 import numbers
 import uuid
 from collections.abc import Iterable, Mapping
@@ -64,6 +65,9 @@ def _check_bound(name: str, value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"break_on({name}=...) must be a number (int or float) or None, got "
                         f"{type(value).__name__} {value!r}.")
+    if math.isnan(value):
+        raise ValueError(f"break_on({name}=nan) can never fire: no reward compares to NaN. "
+                         "Give a number (non-finite rewards are caught by non_finite=True).")
     return float(value)
 
 

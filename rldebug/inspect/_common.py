@@ -142,6 +142,11 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
 
     :raises ValueError: naming the space, the offending element and why it is not in it.
     """
+    if _is_bool_for_numbers(obs, space):
+        raise ValueError(
+            f"Observation {obs!r:.80} is boolean, but the observation space {space} holds "
+            f"numbers of dtype {space.dtype}; pass the observation exactly as the env "
+            "returns it (rldebug does not cast).")
     if space.contains(obs):
         return [_as_array(obs, space)], False
     single_reason = _why_not_in(obs, space)
@@ -165,6 +170,16 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
                 f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
                 f"space {space}: {_why_not_in(item, space)}. rldebug does not cast or clip.")
     return [_as_array(item, space) for item in items], True
+
+
+def _is_bool_for_numbers(obs: Any, space: gym.Space) -> bool:
+    """True for a bool (or bool array) offered to a space of ints or floats."""
+    dtype = getattr(space, "dtype", None)
+    if dtype is None or np.dtype(dtype) == np.bool_:
+        return False
+    if isinstance(obs, (bool, np.bool_)):
+        return True
+    return isinstance(obs, np.ndarray) and obs.dtype == np.bool_
 
 
 def _as_array(obs: Any, space: gym.Space) -> Any:

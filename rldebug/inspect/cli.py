@@ -10,6 +10,8 @@ import json
 
 import numpy as np
 
+from rldebug.usage import UsageError
+
 WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect checkpoints "
            "from sources you trust.")
 
@@ -19,7 +21,7 @@ def _parse_obs(text: str):
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SystemExit(f"--obs must be JSON, e.g. --obs '[0, 99]' for the arena; "
+        raise UsageError(f"--obs must be JSON, e.g. --obs '[0, 99]' for the arena; "
                          f"got {text!r} ({err}).") from None
     return value if isinstance(value, dict) else np.asarray(value)
 
@@ -33,11 +35,11 @@ def cmd_inspect(args) -> int:
     console = Console()
     obs = _parse_obs(args.obs) if args.obs is not None else None
     if obs is None and (args.agent or args.module):
-        raise SystemExit("--agent/--module choose whose observation --obs is; pass --obs too.")
+        raise UsageError("--agent/--module choose whose observation --obs is; pass --obs too.")
     try:
         algo = load(args.checkpoint)
     except CheckpointError as err:
-        raise SystemExit(f"rldebug inspect: {err}") from None
+        raise UsageError(str(err)) from None
     try:
         console.print(inspect(algo))
         if obs is not None:
@@ -45,7 +47,7 @@ def cmd_inspect(args) -> int:
                 explanation = explain(algo, obs, agent_id=args.agent, module_id=args.module,
                                       seed=args.seed)
             except ValueError as err:
-                raise SystemExit(f"rldebug inspect: {err}") from None
+                raise UsageError(str(err)) from None
             console.print(explanation)
     finally:
         algo.stop()

@@ -9,6 +9,8 @@ classes; on the old stack the policy's preprocessing, ``policy.model`` and
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -121,6 +123,15 @@ def _unbatch(value: Any, batched: bool) -> Any:
     return value[0]
 
 
+def _check_seed(seed) -> None:
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+            0 <= seed < 2**63):
+        raise ValueError(f"explain(seed=...) must be None or an int in [0, 2**63), got "
+                         f"{type(seed).__name__} {seed!r:.40}.")
+
+
 def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
             seed: int | None = None) -> Explanation:
     """Explain what the policy does with a raw env observation (or a batch of them).
@@ -140,6 +151,12 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
         observation outside the space (the message names the space and why).
     """
     stack = adapter_for(algo, "explain")
+    _check_seed(seed)
+    for name, value in (("agent_id", agent_id), ("module_id", module_id)):
+        if not isinstance(value, Hashable) or isinstance(value, tuple):
+            raise TypeError(
+                f"explain({name}=...) takes one id (a str or int), got {type(value).__name__} "
+                f"{value!r:.80}; for several agents call explain once per agent.")
     agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),
                                       stack.mapping, stack.mapping_error)
     obs_space, _ = stack.raw_spaces(agent_id)

@@ -148,8 +148,8 @@ def _last_step_old(episode) -> dict[str, AgentStep]:
 def _last_step_multi(episode) -> dict[str, AgentStep]:
     columns = {name: getattr(episode, f"get_{name}")(-1)
                for name in ("observations", "actions", "rewards", "infos")}
-    agents = [aid for aid in episode.agent_ids
-              if any(aid in values for values in columns.values())]
+    # In the env's own order (its dicts'), not the episode's set of agent ids.
+    agents = list(dict.fromkeys(aid for values in columns.values() for aid in values))
     return {aid: AgentStep(obs=columns["observations"].get(aid),
                            action=columns["actions"].get(aid),
                            reward=_float_or_none(columns["rewards"].get(aid)),

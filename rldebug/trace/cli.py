@@ -35,6 +35,10 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
     if trace.truncated_lines:
         console.print(f"[yellow]{trace.truncated_lines} truncated line(s) skipped "
                       "(a process was killed mid-write).[/yellow]")
+    for name, lines in trace.corrupt_lines.items():
+        shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+        console.print(f"[yellow]{name}: {len(lines)} line(s) that are not trace records "
+                      f"skipped (lines {shown}); the file was changed or damaged.[/yellow]")
     samples = trace.samples
     if not samples.empty:
         table = Table(title="Sampling per iteration and runner")
@@ -55,22 +59,32 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
     updates = trace.updates
     if not updates.empty:
         table = Table(title="Learning per iteration and module")
-        columns = [c for c in ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy",
-                               "mean_kl_loss", "kl", "clip_fraction", "grad_norm",
-                               "param_update_norm", "default_optimizer_learning_rate",
-                               "cur_lr") if c in updates]
+        columns = [c for c in ("policy_loss", "value_loss", "q_loss", "entropy", "kl",
+                               "clip_fraction", "importance_ratio_mean", "td_error_mean",
+                               "q_mean", "alpha", "grad_norm", "param_update_norm", "lr")
+                   if c in updates]
         for name in ("iter", "module", *columns):
-            table.add_column(name.replace("default_optimizer_", ""), justify="right")
+            table.add_column(name, justify="right")
         means = updates.groupby(["iteration", "module_id"])[columns].mean(numeric_only=True)
         for (iteration, module), row in list(means.iterrows())[-last * 2:]:
             table.add_row(str(iteration), str(module), *(_fmt(row[c]) for c in columns))
         console.print(table)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def add_trace_parser(subparsers) -> None:
     parser = subparsers.add_parser("trace", help="show a trace written by rldebug.trace()")
     parser.add_argument("directory", help="the out= directory of rldebug.trace")
-    parser.add_argument("--last", type=int, default=10, help="iterations to show")
+    parser.add_argument("--last", type=_positive_int, default=10, help="iterations to show")
     parser.set_defaults(func=cmd_trace)
 
 

@@ -31,17 +31,38 @@ class Trace:
     iterations: pd.DataFrame
     truncated_lines: int = 0
     files: list[str] = field(default_factory=list)
+    #: ``{file name: [line numbers]}`` of lines that are not JSON objects (not just cut short)
+    corrupt_lines: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _read_jsonl(path: Path) -> tuple[list[dict], int]:
-    records, bad = [], 0
-    with open(path) as f:
-        for line in f:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                bad += 1  # a line cut short by a killed process
-    return records, bad
+def _read_jsonl(path: Path) -> tuple[list[dict], int, list[int]]:
+    """Records of one trace file, the count of cut-off last lines, and corrupt line numbers.
+
+    Only the last line of a file can be cut short by a killed process; any other
+    line that is not a JSON object (binary garbage, another encoding, a JSON
+    value that is not an object) is corrupt, and its number is reported.
+    """
+    records, corrupt = [], []
+    truncated = 0
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the newline after the last record
+        complete = True
+    else:
+        complete = False
+    for number, raw in enumerate(lines, start=1):
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if isinstance(record, dict) and isinstance(record.get("time"), (int, float)):
+            records.append(record)
+        elif number == len(lines) and not complete:
+            truncated += 1  # a line cut short by a killed process
+        else:
+            corrupt.append(number)
+    return records, truncated, corrupt
 
 
 def _assign_iterations(frame: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
@@ -63,7 +84,8 @@ def load_trace(directory: str | Path) -> Trace:
     """Read every ``<kind>-<role>-<pid>.jsonl`` file in ``directory``.
 
     Lines cut short by a killed process are skipped and counted in
-    ``truncated_lines``; records after the last finished iteration get the next
+    ``truncated_lines``; other lines that are not JSON objects are skipped and
+    listed in ``corrupt_lines``; records after the last finished iteration get the next
     iteration number.
     """
     directory = Path(directory).expanduser()
@@ -75,12 +97,14 @@ def load_trace(directory: str | Path) -> Trace:
             "<logdir>/trace."
         )
     records: dict[str, list[dict]] = {kind: [] for kind in KINDS}
-    truncated = 0
+    truncated, corrupt = 0, {}
     for path in files:
         kind = parse_file_name(path.name).kind
-        rows, bad = _read_jsonl(path)
+        rows, cut, bad = _read_jsonl(path)
         records[kind].extend(rows)
-        truncated += bad
+        truncated += cut
+        if bad:
+            corrupt[path.name] = bad
     frames = {kind: pd.DataFrame(rows) for kind, rows in records.items()}
     iterations = frames["iterations"]
     if not iterations.empty:
@@ -88,7 +112,7 @@ def load_trace(directory: str | Path) -> Trace:
     ends = iterations["time"].to_numpy() if not iterations.empty else np.array([])
     frames = {kind: (_assign_iterations(frame, ends) if kind != "iterations" else iterations)
               for kind, frame in frames.items()}
-    return Trace(directory=directory, truncated_lines=truncated,
+    return Trace(directory=directory, truncated_lines=truncated, corrupt_lines=corrupt,
                  files=[p.name for p in files], **frames)
 
 

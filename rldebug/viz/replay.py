@@ -3,7 +3,9 @@
 The env is a fresh instance from the algorithm's env creator; actions come from
 :func:`rldebug.explain` (greedy, or sampled with ``explore=True``). Frames are
 the env's own RGB render; each step records rewards and the events named in
-``infos`` (the arena's ``collision`` and ``new_field``).
+``infos`` (by default the ``INFO_EVENTS`` the env class declares). Single-agent
+envs replay as one agent, ``default_agent``; Box actions are recorded as the env
+receives them.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class Replay:
         parts = []
         for aid, r in self.rewards[t - 1].items():
             action = self.actions[t - 1].get(aid)
-            name = (self.action_names[action] if self.action_names and action is not None
+            name = (self.action_names[action] if self.action_names and isinstance(action, int)
                     else action)
             events = ",".join(self.events[t - 1].get(aid, []))
             parts.append(f"{aid} {name} {float(r):+.1f}" + (f" [{events}]" if events else ""))
@@ -100,8 +102,9 @@ def _rgb(env) -> np.ndarray:
         raise ValueError(
             f"replay needs env.render() to return an RGB array (H, W, 3); "
             f"{type(env).__name__}.render() returned {type(frame).__name__}"
-            f"{getattr(frame, 'shape', '')}. For the arena set env_config "
-            f"render_mode='rgb_array' (the default).")
+            f"{getattr(frame, 'shape', '')}. Create the env with render_mode='rgb_array' "
+            f"(for a gymnasium id: env_config={{'render_mode': 'rgb_array'}}; the arena's "
+            f"default).")
     return frame
 
 
@@ -109,12 +112,9 @@ def _events(info: dict, keys: tuple) -> list[str]:
     return [k for k in keys if bool((info or {}).get(k, False))]
 
 
-EVENT_KEYS = ("collision", "new_field")
-
-
 def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = False,
            max_steps: int | None = None, fps: int = 4,
-           event_keys: tuple = EVENT_KEYS) -> Replay:
+           event_keys: tuple | None = None) -> Replay:
     """Play one episode with the algorithm's policies and record it.
 
     :param algo: a built Algorithm (either API stack) whose env renders RGB arrays.
@@ -123,14 +123,18 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
     :param explore: sample actions from the exploration distribution instead of greedy.
     :param max_steps: stop early after this many steps (default: the episode's end).
     :param fps: frames per second of the animation and GIF.
-    :param event_keys: ``infos`` flags shown as events when true (the arena's by default).
+    :param event_keys: ``infos`` flags shown as events when true (default: the env
+        class's ``INFO_EVENTS``, none if it declares none).
     :returns: a :class:`Replay` (frames, actions, rewards, events); in a notebook it
         shows as an HTML animation.
     """
     from rldebug.inspect import explain
-    from rldebug.shapes.env_meta import action_names
+    from rldebug.shapes.env_meta import action_names, info_events, is_multi_agent_env
 
     env = _make_env(algo)
+    if event_keys is None:
+        event_keys = info_events(algo.config.env) or ()
+    env = env if is_multi_agent_env(env) else _OneAgent(env)
     obs, _ = env.reset(seed=seed)
     record = Replay(seed=seed, explore=explore, frames=[_rgb(env)])
     step = 0
@@ -138,7 +142,7 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
         actions = {}
         for aid, agent_obs in obs.items():
             e = explain(algo, agent_obs, agent_id=aid, seed=seed * 100_003 + step)
-            actions[aid] = (e.sampled_action if explore else e.greedy_action).item()
+            actions[aid] = _plain(e.env_action if explore else _greedy_for_env(algo, e))
             record.action_names = record.action_names or e.action_names
         obs, rewards, terminateds, truncateds, infos = env.step(actions)
         step += 1
@@ -153,3 +157,41 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
     if path is not None:
         record.save_gif(path, fps=fps)
     return record
+
+
+def _greedy_for_env(algo, explanation):
+    """The greedy action as the env receives it (Box actions unsquashed or clipped)."""
+    from rldebug.shapes.outputs import env_action
+
+    space = algo.get_module(explanation.module_id).action_space \
+        if algo.config.enable_rl_module_and_learner \
+        else algo.get_policy(explanation.module_id).action_space
+    return env_action(np.asarray([explanation.greedy_action]), space, algo.config)[0]
+
+
+def _plain(action):
+    """An int for a discrete action, a list for a vector one (what the record keeps)."""
+    array = np.asarray(action)
+    return array.item() if array.ndim == 0 else array
+
+
+class _OneAgent:
+    """A gymnasium env seen through the multi-agent dicts of the replay loop."""
+
+    def __init__(self, env):
+        from rldebug.shapes.episodes import DEFAULT_AGENT_ID
+
+        self.env, self.agent = env, DEFAULT_AGENT_ID
+        self.action_space = env.action_space
+
+    def reset(self, *, seed=None):
+        obs, info = self.env.reset(seed=seed)
+        return {self.agent: obs}, {self.agent: info}
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(actions[self.agent])
+        return ({self.agent: obs}, {self.agent: reward}, {"__all__": terminated},
+                {"__all__": truncated}, {self.agent: info})
+
+    def render(self):
+        return self.env.render()

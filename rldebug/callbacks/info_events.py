@@ -1,0 +1,95 @@
+"""``InfoEvents``: per agent and episode, how often each event flag in ``infos`` was set.
+
+Any env can report events as boolean flags in its ``infos`` (a collision, a goal
+reached, an illegal move); this callback counts, per episode and agent, the
+steps on which each flag was truthy, and logs the counts' mean/min/max per
+iteration. The flags are the ones named in ``events``, else the ones the env
+class declares as ``INFO_EVENTS`` (see :mod:`rldebug.shapes.env_meta`). An event
+the env never reports is warned about once, naming the info keys it does report,
+and logged for no episode, rather than as zeros that look like a measurement.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+from rldebug.callbacks.arena_events import MissingEventsWarning
+from rldebug.shapes.env_meta import info_events, unwrapped_env
+from rldebug.shapes.episodes import last_step, log_episode_value, store
+
+logger = logging.getLogger(__name__)
+_KEY = "_rldebug_info_events"
+
+
+class InfoEvents(RLlibCallback):
+    """Count info event flags per agent and episode.
+
+    Result keys, new stack: ``env_runners/info_events/<agent>/<event>_mean|_min|_max``;
+    old stack: ``env_runners/custom_metrics/info_events/<agent>/<event>_mean`` etc.
+    Configure with ``InfoEvents.counting("goal", "crash")``; used as is, it counts
+    the env's declared ``INFO_EVENTS``.
+    """
+
+    events: tuple[str, ...] | None = None
+
+    @classmethod
+    def counting(cls, *events: str) -> type[InfoEvents]:
+        """A subclass that counts these info keys."""
+        if not events or not all(isinstance(e, str) and e for e in events):
+            raise ValueError(f"InfoEvents.counting takes one or more info key names, e.g. "
+                             f"InfoEvents.counting('collision'), got {events!r}.")
+        return type("InfoEvents", (cls,), {"events": tuple(events), "__module__": __name__})
+
+    def __init__(self):
+        super().__init__()
+        self._events: tuple[str, ...] | None = self.events
+        self._warned = False
+
+    def on_environment_created(self, *, env, **kwargs) -> None:
+        self._events = self._events or info_events(type(unwrapped_env(env)))
+
+    def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:
+        self.on_environment_created(env=sub_environment)
+
+    def on_episode_step(self, *, episode, **kwargs) -> None:
+        if not self._events:
+            self._warn_nothing_to_count()
+            return
+        counts = store(episode).setdefault(_KEY, {})
+        for agent_id, step in last_step(episode).items():
+            if not step.info:
+                continue  # this agent was not observed in this step
+            per_event = counts.setdefault(str(agent_id), dict.fromkeys(self._events, 0))
+            for event in self._events:
+                if event in step.info:
+                    per_event[event] += int(bool(step.info[event]))
+                else:
+                    self._warn_missing(event, step.info)
+
+    def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
+        counts = store(episode).pop(_KEY, None)
+        for agent_id, per_event in (counts or {}).items():
+            for event in self._events or ():
+                log_episode_value(episode, metrics_logger, ("info_events", agent_id, event),
+                                  per_event.get(event, 0))
+
+    def _warn_nothing_to_count(self) -> None:
+        self._warn("InfoEvents has no events to count: the env declares no INFO_EVENTS. "
+                   "Name them: InfoEvents.counting('collision', ...).")
+
+    def _warn_missing(self, event: str, info: dict) -> None:
+        self._warn(f"InfoEvents: the env's infos have no {event!r} key (keys seen: "
+                   f"{sorted(info)}); check the event name. Steps without it count as 0.")
+
+    def _warn(self, message: str) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        warnings.warn(message, MissingEventsWarning, stacklevel=3)
+        logger.warning(message)
+
+
+__all__ = ["InfoEvents"]

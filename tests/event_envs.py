@@ -1,0 +1,37 @@
+"""A single-agent env that reports events in its infos (for InfoEvents and replay tests)."""
+
+import gymnasium as gym
+import numpy as np
+
+
+class LeftRightWalk(gym.Env):
+    """Walk on 0..4 from 2; reaching an end ends the episode. Infos flag ``at_edge``."""
+
+    INFO_EVENTS = ("at_edge",)
+    ACTION_NAMES = ("left", "right")
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, config=None):
+        self.observation_space = gym.spaces.Box(0.0, 4.0, (1,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.position = 2
+        self.steps = 0
+        self.render_mode = "rgb_array"
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.position, self.steps = 2, 0
+        return np.array([self.position], np.float32), {"at_edge": False}
+
+    def step(self, action):
+        self.position += 1 if int(action) == 1 else -1
+        self.steps += 1
+        at_edge = self.position in (0, 4)
+        reward = 1.0 if self.position == 4 else 0.0
+        obs = np.array([self.position], np.float32)
+        return obs, reward, at_edge, self.steps >= 10, {"at_edge": at_edge}
+
+    def render(self):
+        frame = np.zeros((8, 40, 3), np.uint8)
+        frame[:, self.position * 8:(self.position + 1) * 8] = 255
+        return frame

@@ -1,0 +1,70 @@
+"""InfoEvents and replay on a single-agent env of the tests' own (not the arena)."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from event_envs import LeftRightWalk
+from setups import SMALL_NET
+
+import rldebug
+from rldebug.callbacks import InfoEvents, MissingEventsWarning, add_callbacks
+from rldebug.shapes.results import get_path
+
+
+def walk_config():
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    return (PPOConfig().environment(LeftRightWalk)
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+            .training(train_batch_size=100, minibatch_size=50, num_epochs=1)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET))
+            .debugging(seed=0))
+
+
+def test_info_events_counts_the_declared_events_per_agent_and_episode(tmp_path):
+    config = add_callbacks(walk_config(), InfoEvents)
+    run = rldebug.run(config, stop={"training_iteration": 2}, logdir=tmp_path, progress=False)
+    try:
+        counts = get_path(run.last_result, "env_runners/info_events/default_agent")
+        # Every LeftRightWalk episode ends at an edge (1 step flagged) or by time (0).
+        assert set(counts) == {"at_edge_mean", "at_edge_min", "at_edge_max"}
+        assert 0.0 <= counts["at_edge_min"] <= counts["at_edge_mean"] <= counts["at_edge_max"] <= 1
+        assert not math.isnan(counts["at_edge_mean"])
+    finally:
+        run.algo.stop()
+
+
+def test_info_events_warns_once_about_an_event_the_env_never_reports(tmp_path):
+    config = add_callbacks(walk_config(), InfoEvents.counting("crash"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
+                          progress=False)
+    run.algo.stop()
+    messages = [str(w.message) for w in caught if issubclass(w.category, MissingEventsWarning)]
+    assert len(messages) == 1 and "'crash'" in messages[0] and "at_edge" in messages[0]
+
+
+def test_info_events_rejects_a_bad_event_list():
+    with pytest.raises(ValueError, match="one or more info key names"):
+        InfoEvents.counting()
+
+
+def test_replay_plays_a_single_agent_env_with_its_declared_events():
+    algo = rldebug.local_mode(walk_config()).build_algo()
+    try:
+        record = rldebug.replay(algo, seed=0)
+        assert record.action_names == ("left", "right")
+        assert all(set(step) == {"default_agent"} for step in record.actions)
+        assert len(record.frames) == len(record.actions) + 1
+        # Replayed actions are explain's greedy ones: the same seed gives the same episode.
+        assert rldebug.replay(algo, seed=0).actions == record.actions
+        last = record.events[-1]["default_agent"]
+        assert last == (["at_edge"] if abs(sum(
+            1 if a["default_agent"] == 1 else -1 for a in record.actions)) == 2 else [])
+        assert np.asarray(record.frames[0]).shape == (8, 40, 3)
+    finally:
+        algo.stop()
