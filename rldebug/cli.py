@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"rldebug {args.command}: error: {message}", file=sys.stderr)
         return EXIT_UNUSABLE
-    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as err:
         if args.debug:
             raise
         print(f"rldebug {args.command}: {type(err).__name__}: {err}\n"

@@ -9,7 +9,7 @@ class LeftRightWalk(gym.Env):
 
     INFO_EVENTS = ("at_edge",)
     ACTION_NAMES = ("left", "right")
-    metadata = {"render_modes": ["rgb_array"]}
+    metadata = {"render_modes": ("rgb_array",)}
 
     def __init__(self, config=None):
         self.observation_space = gym.spaces.Box(0.0, 4.0, (1,), np.float32)

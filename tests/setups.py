@@ -7,8 +7,8 @@ arena row itself. ``SETUPS`` names them; ``config_of(name)`` builds one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from tiny import tiny_arena_config
 

@@ -181,3 +181,34 @@ def test_unreported_event_name_warns_on_an_unknown_env(headless):
 
     with pytest.warns(BreakOnWarning, match=r"no \['collision'\].*info keys seen"):
         train_once(config)
+
+
+def test_action_conditions_match_and_check_every_kind_of_action_space():
+    import gymnasium as gym
+    import numpy as np
+
+    from rldebug.ide._break_callback import ActionCondition
+    from rldebug.ide.break_on import _action_condition
+
+    discrete = _action_condition("a", [0, 2])
+    assert discrete.matches(np.int64(2)) and not discrete.matches(1)
+    discrete.check_space("a", gym.spaces.Discrete(3))
+    with pytest.raises(ValueError, match=r"\[5\] can never be taken"):
+        _action_condition("a", [0, 5]).check_space("a", gym.spaces.Discrete(3))
+
+    vectors = _action_condition("a", [(0, 2), (1, 1)])
+    assert vectors.matches(np.array([1, 1])) and not vectors.matches(np.array([1, 2]))
+    vectors.check_space("a", gym.spaces.MultiDiscrete([2, 3]))
+    with pytest.raises(ValueError, match="tuples of 2 ints"):
+        _action_condition("a", (0, 3)).check_space("a", gym.spaces.MultiDiscrete([2, 3]))
+    with pytest.raises(ValueError, match="can never be taken"):
+        _action_condition("a", 1).check_space("a", gym.spaces.MultiDiscrete([2, 3]))
+
+    box = gym.spaces.Box(-2.0, 2.0, (1,))
+    predicate = _action_condition("a", lambda action: action[0] > 1.5)
+    predicate.check_space("a", box)
+    assert predicate.matches(np.array([1.9])) and not predicate.matches(np.array([0.0]))
+    with pytest.raises(ValueError, match="pass a predicate instead"):
+        _action_condition("a", 1).check_space("a", box)
+    with pytest.raises(RuntimeError, match="predicate .* raised"):
+        ActionCondition(predicate=lambda action: action["x"]).matches(np.array([1.0]))

@@ -81,7 +81,7 @@ def row(request, tmp_path_factory):
     name = request.param
     config = SETUPS[name].make()
     agents = {str(a): s for a, s in agent_spaces(_probe_env(config)).items()}
-    watched = sorted(agents)[0]
+    watched = min(agents)
     action_space = agents[watched][1]
     # Any action of the watched agent counts: a list of every Discrete action, or a
     # predicate for other spaces (checked against the real space when the env is made).

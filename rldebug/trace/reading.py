@@ -11,6 +11,18 @@ import pandas as pd
 
 from rldebug.trace.layout import KINDS, parse_file_name, trace_files
 
+# Columns every non-empty frame has (None where a record lacks them), so readers
+# of a trace written by an older rldebug, or a damaged one, need no special cases.
+COLUMNS = {
+    "samples": ("time", "pid", "runner_index", "env_steps", "episodes_finished",
+                "reward_sum", "agent_steps", "episode_returns"),
+    "updates": ("time", "pid", "module_id"),
+    "minibatches": ("time", "pid", "module_id"),
+    "events": ("time", "pid", "source", "column"),
+    "iterations": ("time", "iteration"),
+}
+_ZERO_IF_MISSING = ("env_steps", "episodes_finished")
+
 
 @dataclass
 class Trace:
@@ -65,6 +77,15 @@ def _read_jsonl(path: Path) -> tuple[list[dict], int, list[int]]:
     return records, truncated, corrupt
 
 
+def _with_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    for column in COLUMNS[kind]:
+        if column not in frame:
+            frame[column] = 0 if column in _ZERO_IF_MISSING else None
+    return frame
+
+
 def _assign_iterations(frame: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
     """Iteration of each record: the first iteration that ended at or after its time."""
     if frame.empty:
@@ -105,7 +126,7 @@ def load_trace(directory: str | Path) -> Trace:
         truncated += cut
         if bad:
             corrupt[path.name] = bad
-    frames = {kind: pd.DataFrame(rows) for kind, rows in records.items()}
+    frames = {kind: _with_columns(pd.DataFrame(rows), kind) for kind, rows in records.items()}
     iterations = frames["iterations"]
     if not iterations.empty:
         iterations = iterations.sort_values("time").reset_index(drop=True)

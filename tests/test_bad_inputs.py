@@ -1,0 +1,312 @@
+"""Bad inputs to every public entry point: a clear error naming the argument, no library
+exception escaping, no hang, nothing written where it should not be.
+
+Each row: a description, a callable that feeds one bad input, the exception type
+expected and a pattern its message must contain (what was wrong, the fix).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny import tiny_arena_config
+
+import rldebug
+from rldebug.callbacks import InfoEvents, add_callbacks
+from rldebug.cli import main as cli_main
+from rldebug.doctor import check_env, diagnose
+from rldebug.envs import MultiAgentArena
+from rldebug.ide import break_on
+from rldebug.inspect import CheckpointError
+
+# Library-internal exception types that must never reach a user of the public API.
+LIBRARY_ERRORS = ("torch", "pandas", "pyarrow", "ray", "json", "pickle", "gymnasium.utils")
+
+
+def run_tiny(**kwargs):
+    kwargs.setdefault("stop", {"training_iteration": 1})
+    kwargs.setdefault("progress", False)
+    return rldebug.run(tiny_arena_config(), **kwargs)
+
+
+API_ROWS = [
+    ("run: NaN stop threshold", lambda tmp: run_tiny(stop={"training_iteration": math.nan},
+                                                     logdir=tmp), ValueError, "NaN"),
+    ("run: negative iteration stop", lambda tmp: run_tiny(stop={"training_iteration": -1},
+                                                          logdir=tmp), ValueError, "counts up"),
+    ("run: zero env-step stop", lambda tmp: run_tiny(
+        stop={"env_runners/num_env_steps_sampled_lifetime": 0}, logdir=tmp), ValueError,
+     "positive number"),
+    ("run: stop fn with one argument", lambda tmp: run_tiny(stop=lambda result: True,
+                                                            logdir=tmp), TypeError,
+     r"stop\(iteration, result\)"),
+    ("run: empty stop", lambda tmp: run_tiny(stop={}, logdir=tmp), ValueError, "no criterion"),
+    ("run: stop as a string", lambda tmp: run_tiny(stop="10", logdir=tmp), TypeError,
+     "stop must be a dict"),
+    ("run: string threshold", lambda tmp: run_tiny(stop={"training_iteration": "10"},
+                                                   logdir=tmp), TypeError, "must be a number"),
+    ("run: empty logdir", lambda tmp: run_tiny(logdir=""), ValueError, "non-empty path"),
+    ("run: logdir is a file", lambda tmp: run_tiny(logdir=_a_file(tmp)), ValueError,
+     "Cannot write to log directory"),
+    ("run: not a config", lambda tmp: rldebug.run("PPO", stop={"training_iteration": 1},
+                                                  logdir=tmp), TypeError, "AlgorithmConfig"),
+    ("run: max_iterations 0", lambda tmp: rldebug.run(tiny_arena_config(), max_iterations=0,
+                                                      logdir=tmp), ValueError,
+     "max_iterations must be a positive int"),
+    ("run: unknown trace level", lambda tmp: run_tiny(trace="everything", logdir=tmp),
+     ValueError, "trace level must be one of"),
+    ("local_mode: not a config", lambda tmp: rldebug.local_mode(42), TypeError,
+     "AlgorithmConfig"),
+    ("trace: unknown level", lambda tmp: rldebug.trace(tiny_arena_config(), level="x", out=tmp),
+     ValueError, "trace level must be one of"),
+    ("trace: not a config", lambda tmp: rldebug.trace("config", out=tmp), TypeError,
+     "AlgorithmConfig"),
+    ("break_on: NaN reward bound", lambda tmp: break_on(tiny_arena_config(),
+                                                        reward_below=math.nan),
+     ValueError, r"reward_below=nan\) can never fire"),
+    ("break_on: string reward bound", lambda tmp: break_on(tiny_arena_config(),
+                                                           reward_above="1"),
+     TypeError, "reward_above.*must be a number"),
+    ("break_on: events not strings", lambda tmp: break_on(tiny_arena_config(), events=3),
+     TypeError, "info event names as strings"),
+    ("break_on: unknown arena event", lambda tmp: break_on(tiny_arena_config(),
+                                                           events=("colision",)),
+     ValueError, r"\['colision'\].*\['collision', 'new_field'\]"),
+    ("break_on: spike factor <= 1", lambda tmp: break_on(tiny_arena_config(), loss_spike=0.5),
+     ValueError, "must be > 1"),
+    ("break_on: action name not a number", lambda tmp: break_on(
+        tiny_arena_config(), agent_action={"agent1": "up"}), TypeError, "'agent1': 'up'"),
+    ("break_on: unknown agent", lambda tmp: break_on(tiny_arena_config(),
+                                                     agent_action={"agent3": 1}),
+     ValueError, r"\['agent3'\]"),
+    ("break_on: agent ids not ids", lambda tmp: break_on(tiny_arena_config(),
+                                                         agent_ids=[1.5]),
+     TypeError, "agent_ids"),
+    ("break_on: negative max_stops", lambda tmp: break_on(tiny_arena_config(), max_stops=-1),
+     ValueError, "max_stops.*>= 0"),
+    ("break_on: unknown mode", lambda tmp: break_on(tiny_arena_config(), mode="sometimes"),
+     ValueError, "mode='sometimes'"),
+    ("break_on: not a config", lambda tmp: break_on({"env": "x"}), TypeError,
+     "AlgorithmConfig"),
+    ("break_on: action outside Discrete(4)", lambda tmp: rldebug.local_mode(break_on(
+        tiny_arena_config(), agent_action={"agent1": 7})).build_algo(), ValueError,
+     r"\[7\] can never be taken.*Discrete\(4\)"),
+    ("break_on: int for a vector action", lambda tmp: rldebug.local_mode(break_on(
+        tiny_arena_config(), agent_action={"agent1": (1, 2)})).build_algo(), ValueError,
+     "can never be taken"),
+    ("arena: config as a string", lambda tmp: MultiAgentArena("width=5"), TypeError,
+     "config as a dict"),
+    ("arena: config as a list", lambda tmp: MultiAgentArena(["width", 5]), TypeError,
+     "config as a dict"),
+    ("arena: width 1", lambda tmp: MultiAgentArena({"width": 1}), ValueError, "'width'"),
+    ("arena: unknown key", lambda tmp: MultiAgentArena({"colour": 1}), ValueError,
+     r"unknown config key\(s\) \['colour'\]"),
+    ("arena: step before reset", lambda tmp: MultiAgentArena().step({"agent1": 0, "agent2": 0}),
+     "ResetNeeded", "call env.reset"),
+    ("arena: action out of range", lambda tmp: _reset_arena().step({"agent1": 9, "agent2": 0}),
+     ValueError, "agent1"),
+    ("arena: actions not a dict", lambda tmp: _reset_arena().step([0, 1]), ValueError,
+     "expects a dict"),
+    ("load_trace: no directory", lambda tmp: rldebug.load_trace(tmp / "nope"),
+     FileNotFoundError, "No trace files"),
+    ("load_trace: directory without traces", lambda tmp: rldebug.load_trace(tmp),
+     FileNotFoundError, "No trace files"),
+    ("diagnose: no such path", lambda tmp: diagnose(tmp / "nope"), "UnusableInputError",
+     "nope"),
+    ("diagnose: a number", lambda tmp: diagnose(42), TypeError, "42"),
+    ("check_env: steps 0", lambda tmp: check_env(MultiAgentArena, steps=0), ValueError,
+     "steps must be an int >= 1"),
+    ("check_env: unknown id", lambda tmp: check_env("NoSuchEnv-v9"), ValueError,
+     "NoSuchEnv-v9"),
+    ("check_env: config for an instance", lambda tmp: check_env(MultiAgentArena(), {"a": 1}),
+     ValueError, "env_config is only used"),
+    ("add_callbacks: an instance", lambda tmp: add_callbacks(tiny_arena_config(), object()),
+     TypeError, "RLlibCallback subclasses"),
+    ("add_callbacks: not a config", lambda tmp: add_callbacks("x"), TypeError,
+     "AlgorithmConfig"),
+    ("InfoEvents: no events", lambda tmp: InfoEvents.counting(), ValueError,
+     "one or more info key names"),
+    ("inspect: not an algorithm", lambda tmp: rldebug.inspect(42), TypeError,
+     "built RLlib Algorithm"),
+    ("explain: not an algorithm", lambda tmp: rldebug.explain("algo", [0, 1]), TypeError,
+     "built RLlib Algorithm"),
+    ("load: no such checkpoint", lambda tmp: rldebug.load(tmp / "nope"), CheckpointError,
+     "nope"),
+]
+
+
+def _a_file(tmp: Path) -> Path:
+    path = tmp / "a_file"
+    path.write_text("x")
+    return path / "logs"
+
+
+def _reset_arena():
+    env = MultiAgentArena()
+    env.reset(seed=0)
+    return env
+
+
+def _type_name(error: BaseException) -> str:
+    return type(error).__name__
+
+
+@pytest.mark.parametrize("name, call, expected, pattern", API_ROWS,
+                         ids=[row[0] for row in API_ROWS])
+def test_bad_input_to_the_api_gets_a_clear_error(name, call, expected, pattern, tmp_path):
+    before = set(Path.cwd().iterdir())
+    with pytest.raises(Exception) as caught:
+        call(tmp_path)
+    error = caught.value
+    if isinstance(expected, str):
+        assert _type_name(error) == expected, repr(error)
+    else:
+        assert isinstance(error, expected), repr(error)
+    assert not type(error).__module__.startswith(LIBRARY_ERRORS) or isinstance(
+        expected, str), f"{type(error).__module__}.{_type_name(error)} escaped: {error}"
+    assert re.search(pattern, str(error)), f"{pattern!r} not in: {error}"
+    assert set(Path.cwd().iterdir()) == before, "something was written to the cwd"
+
+
+@pytest.fixture(scope="module")
+def algo():
+    from inspect_algos import trained_algo
+
+    return trained_algo("new")
+
+
+EXPLAIN_ROWS = [
+    ("agent id as a list", {"obs": np.array([0, 99]), "agent_id": ["agent1"]}, TypeError,
+     "one id"),
+    ("seed as a string", {"obs": np.array([0, 99]), "agent_id": "agent1", "seed": "abc"},
+     ValueError, "seed=...\\) must be None or an int"),
+    ("seed too large", {"obs": np.array([0, 99]), "agent_id": "agent1", "seed": 2**70},
+     ValueError, "seed"),
+    ("negative seed", {"obs": np.array([0, 99]), "agent_id": "agent1", "seed": -1}, ValueError,
+     "seed"),
+    ("boolean observation", {"obs": np.array([True, False]), "agent_id": "agent1"},
+     ValueError, "boolean"),
+    ("observation outside the space", {"obs": [0, 100], "agent_id": "agent1"}, ValueError,
+     "outside the space's bounds"),
+    ("observation of the wrong shape", {"obs": [0, 1, 2], "agent_id": "agent1"}, ValueError,
+     r"shape \(3,\), expected \(2,\)"),
+    ("float observation for ints", {"obs": np.array([0.5, 1.0]), "agent_id": "agent1"},
+     ValueError, "dtype float64"),
+    ("unknown agent", {"obs": [0, 1], "agent_id": "agent9"}, ValueError,
+     r"Unknown agent id 'agent9'.*\['agent1', 'agent2'\]"),
+    ("unknown module", {"obs": [0, 1], "module_id": "pol9"}, ValueError, "Unknown module id"),
+    ("agent and module disagree", {"obs": [0, 1], "agent_id": "agent1", "module_id": "pol2"},
+     ValueError, "maps to module 'pol1'"),
+    ("no agent or module", {"obs": [0, 1]}, ValueError, "Say whose observation"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, expected, pattern", EXPLAIN_ROWS,
+                         ids=[row[0] for row in EXPLAIN_ROWS])
+def test_bad_input_to_explain_gets_a_clear_error(algo, name, kwargs, expected, pattern):
+    kwargs = dict(kwargs)
+    obs = kwargs.pop("obs")
+    with pytest.raises(expected, match=pattern):
+        rldebug.explain(algo, obs, **kwargs)
+
+
+def _garbage_trace(tmp: Path) -> Path:
+    """A real-looking trace directory whose files were damaged in three ways."""
+    trace = tmp / "trace"
+    trace.mkdir()
+    good = '{"time": 1.0, "iteration": 1, "pid": 1}\n'
+    (trace / "iterations-driver-1.jsonl").write_text(good)
+    (trace / "samples-runner0-1.jsonl").write_bytes(b"\x00\xff\xfe garbage\n" + good.encode())
+    (trace / "updates-learner-1.jsonl").write_bytes("\u00e9t\u00e9\n".encode("latin-1")
+                                                     + good.encode())
+    (trace / "events-learner-1.jsonl").write_text('[1, 2, 3]\n"text"\n')
+    return trace
+
+
+def test_load_trace_names_each_damaged_file_and_keeps_the_good_records(tmp_path):
+    loaded = rldebug.load_trace(_garbage_trace(tmp_path))
+    assert loaded.corrupt_lines == {"samples-runner0-1.jsonl": [1],
+                                    "updates-learner-1.jsonl": [1],
+                                    "events-learner-1.jsonl": [1, 2]}
+    assert len(loaded.samples) == 1 and len(loaded.updates) == 1 and loaded.events.empty
+    assert loaded.truncated_lines == 0
+
+
+def test_a_cut_last_line_is_truncated_not_corrupt(tmp_path):
+    trace = tmp_path / "trace"
+    trace.mkdir()
+    (trace / "samples-runner0-1.jsonl").write_text('{"time": 1.0, "env_steps": 2}\n{"time": 2')
+    loaded = rldebug.load_trace(trace)
+    assert loaded.truncated_lines == 1 and loaded.corrupt_lines == {}
+
+
+CLI_ROWS = [
+    (["doctor", "{tmp}/nope"], "nope"),
+    (["inspect", "{tmp}/nope"], "nope"),
+    (["inspect", "{tmp}", "--agent", "agent1"], "pass --obs too"),
+    (["trace", "{tmp}/nope"], "No trace files"),
+    (["run", "--stop-iters", "0"], "--stop-iters must be >= 1"),
+    (["run", "--stop-time", "-5"], "--stop-time must be > 0"),
+    (["run"], "Give at least one of --stop-iters"),
+    (["run", "--config", "{tmp}/missing.py:make", "--stop-iters", "1"], "does not exist"),
+    (["run", "--config", "no_colon_here", "--stop-iters", "1"], "must look like"),
+    (["run", "--config", "{tmp}/empty.py:make", "--stop-iters", "1"], "has no function 'make'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", CLI_ROWS, ids=[" ".join(r[0]) for r in CLI_ROWS])
+def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, capsys):
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert cli_main(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err or message in captured.out, captured
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("argv", [["trace", "DIR", "--last", "-1"], ["trace", "DIR", "--last",
+                                                                     "x"], ["no-such-command"]])
+def test_argument_errors_exit_2_before_anything_runs(argv, tmp_path, capsys):
+    argv = [a.replace("DIR", str(tmp_path)) for a in argv]
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(argv)
+    assert exit_.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_trace_cli_notes_damaged_files_instead_of_failing(tmp_path, capsys):
+    assert cli_main(["trace", str(_garbage_trace(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "samples-runner0-1.jsonl: 1 line(s) that are not trace records" in out
+    assert "truncated" not in out
+
+
+def test_doctor_notes_a_damaged_trace_next_to_a_run(tmp_path):
+    run = rldebug.run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path,
+                      trace="summary", progress=False)
+    run.algo.stop()
+    (tmp_path / "trace" / "samples-runner0-1.jsonl").write_bytes(b"\x00\xff garbage\n")
+    (trial,) = diagnose(tmp_path).trials
+    damaged = [f for f in trial.findings if f.rule_id == "trace_damaged"]
+    assert damaged and damaged[0].severity == "info"
+    assert "samples-runner0-1.jsonl" in damaged[0].message
+
+
+def test_the_installed_command_prints_no_traceback_and_debug_shows_it(tmp_path):
+    base = [sys.executable, "-m", "rldebug.cli"]
+    plain = subprocess.run([*base, "doctor", str(tmp_path / "nope")], capture_output=True,
+                           text=True, timeout=120, check=False)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    bad = subprocess.run([*base, "inspect", str(tmp_path)], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("rldebug inspect: error:")
+    debug = subprocess.run([*base, "--debug", "inspect", str(tmp_path)], capture_output=True,
+                           text=True, timeout=120, check=False)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
