@@ -156,3 +156,39 @@ def test_bad_arguments_are_rejected():
         check_env(TwoAgents, env_config=[1])
     with pytest.raises(ValueError, match="neither a gymnasium id"):
         check_env("NoSuchEnv-v9")
+
+
+class OldGymEnv(gym.Env):
+    """A 2021-style gym env ported by changing the import only: obs-only reset, 4-tuple step."""
+
+    def __init__(self, config=None):
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(2, np.float32)
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 1.0, False, {}
+
+
+def test_the_old_gym_api_is_named_once_with_the_fix():
+    from rldebug.doctor import check_env
+
+    report = check_env(OldGymEnv)
+    failed = [c for c in report.checks if c.status == "failed"]
+    api = [c for c in failed if c.name == "gymnasium_api"]
+    assert len(api) == 1 and "old gym API" in api[0].message
+    assert "terminated, truncated" in api[0].fix
+    assert not any("not enough values to unpack" in c.message for c in report.checks)
+
+
+def test_a_reset_that_ignores_the_seed_is_named_as_non_determinism():
+    from ray.rllib.examples.envs.classes.multi_agent.tic_tac_toe import TicTacToe
+
+    from rldebug.doctor import check_env
+
+    (check,) = [c for c in check_env(TicTacToe, steps=60).checks if c.name == "seed_determinism"]
+    assert check.status == "failed"
+    assert "Two rollouts with seed=0 and the same actions differ at step" in check.message
+    assert "raised" not in check.message

@@ -81,7 +81,17 @@ def test_checkpoint_with_a_cut_pickle(tmp_path):
     copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
     ctor = copy / "class_and_ctor_args.pkl"
     ctor.write_bytes(ctor.read_bytes()[:200])
-    with pytest.raises(CheckpointError, match=r"could not be unpickled.*truncated or corrupt"):
+    with pytest.raises(CheckpointError,
+                       match=r"class_and_ctor_args.pkl .* not a valid pickle.*truncated or corrupt"):
+        load(copy)
+
+
+@pytest.mark.parametrize("garbage", [b"\x80\x05\x95garbage\xff\xfe", b"\x80\x04X\x03\x00\x00\x00\xff\xfe\xfd."])
+def test_checkpoint_with_corrupt_pickle_bytes_is_named_before_unpickling(tmp_path, garbage):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    state = next(copy.rglob("module_state.pkl"))
+    state.write_bytes(garbage)
+    with pytest.raises(CheckpointError, match=r"module_state.pkl .* not a valid pickle"):
         load(copy)
 
 

@@ -137,6 +137,35 @@ def _make_env(env_or_class: Any, env_config: dict | None):
         f"{type(env_or_class).__name__}: {env_or_class!r:.80}.")
 
 
+class OldGymAPIError(TypeError):
+    """The env follows the gym < 0.26 API (obs-only reset, 4-tuple step)."""
+
+
+_OLD_API_FIX = ("Return (obs, info) from reset(seed=None, options=None) and (obs, reward, "
+                "terminated, truncated, info) from step(); see gymnasium's migration guide "
+                "(`done` becomes terminated or truncated).")
+
+
+def _gymnasium_reset(result, env) -> tuple:
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+        raise OldGymAPIError(
+            f"{type(env).__name__}.reset() returned {_short(result)}, not (obs, info): "
+            "this is the old gym API.")
+    return result
+
+
+def _gymnasium_step(result, env) -> tuple:
+    if isinstance(result, tuple) and len(result) == 4:
+        raise OldGymAPIError(
+            f"{type(env).__name__}.step() returned 4 values (obs, reward, done, info): this is "
+            "the old gym API; RLlib 2.60 expects 5 (obs, reward, terminated, truncated, info).")
+    if not (isinstance(result, tuple) and len(result) == 5):
+        raise OldGymAPIError(
+            f"{type(env).__name__}.step() returned {_short(result)}, not the 5-tuple (obs, "
+            "reward, terminated, truncated, info).")
+    return result
+
+
 class _AsMultiAgent:
     """Steps any env with per-agent dicts; a single-agent env becomes agent ``"agent0"``."""
 
@@ -170,13 +199,14 @@ class _AsMultiAgent:
         return self.env.get_action_space(agent)
 
     def reset(self, seed):
-        obs, infos = self.env.reset(seed=seed)
+        obs, infos = _gymnasium_reset(self.env.reset(seed=seed), self.env)
         return (obs, infos) if self.multi_agent else ({"agent0": obs}, {"agent0": infos})
 
     def step(self, actions):
         if self.multi_agent:
-            return self.env.step(actions)
-        obs, reward, terminated, truncated, info = self.env.step(actions["agent0"])
+            return _gymnasium_step(self.env.step(actions), self.env)
+        obs, reward, terminated, truncated, info = _gymnasium_step(
+            self.env.step(actions["agent0"]), self.env)
         return ({"agent0": obs}, {"agent0": reward},
                 {"agent0": terminated, "__all__": terminated},
                 {"agent0": truncated, "__all__": truncated}, {"agent0": info})
@@ -202,8 +232,13 @@ def _episode_done(terminateds: dict, truncateds: dict) -> bool:
 
 
 def _rollout(env: _AsMultiAgent, seed: int, steps: int,
-             actions: list[dict] | None = None) -> tuple[list[_Step], list[dict], list[int]]:
-    """Random (or replayed) rollout; returns the steps, the actions, and reset positions."""
+             actions: list[dict] | None = None, expected: list[_Step] | None = None,
+             ) -> tuple[list[_Step], list[dict], list[int]]:
+    """Random (or replayed) rollout; returns the steps, the actions, and reset positions.
+
+    A replay with ``expected`` steps stops at the first step that differs from it:
+    the recorded actions no longer fit a diverged episode (other agents to act).
+    """
     spaces = {}
     taken: list[dict] = []
     record: list[_Step] = []
@@ -212,6 +247,8 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
     record.append(_Step(obs, {}, {}, {}, infos))
     episode = 0
     for t in range(steps):
+        if expected is not None and not _same_step(record[-1], expected[len(record) - 1]):
+            break
         if actions is not None:
             if t >= len(actions):
                 break
@@ -379,9 +416,13 @@ def _same(a: Any, b: Any) -> bool:
         return bool(np.array_equal(a, b))
 
 
+def _same_step(a: _Step, b: _Step) -> bool:
+    return _same(a.obs, b.obs) and _same(a.rewards, b.rewards)
+
+
 def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],
                        actions: list[dict], seed: int) -> EnvCheck:
-    second, _, _ = _rollout(make(), seed, len(actions), actions=actions)
+    second, _, _ = _rollout(make(), seed, len(actions), actions=actions, expected=first)
     for t, (a, b) in enumerate(zip(first, second)):
         for part in ("obs", "rewards"):
             if not _same(getattr(a, part), getattr(b, part)):
@@ -445,6 +486,10 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     report.checks.append(_check_rllib(env))
     try:
         record, actions, resets = _rollout(wrapped, seed, steps)
+    except OldGymAPIError as err:
+        report.checks.append(EnvCheck("gymnasium_api", "failed", str(err), _OLD_API_FIX))
+        report.checks += [EnvCheck(name, "skipped", "Needs a gymnasium-API rollout.", "")
+                          for name in CHECKS[1:]]
     except Exception as err:  # noqa: BLE001 - a crashing env is the finding
         message = f"A random rollout raised {type(err).__name__}: {err}"
         report.checks += [EnvCheck(name, "failed", message,

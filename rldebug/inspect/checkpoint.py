@@ -173,15 +173,32 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
     """
     root = Path(path).expanduser().resolve()
     kind = checkpoint_kind(root)
+    _check_pickles(root)
     try:
         if modules_only or kind == "module":
             return _load_modules(root, kind)
         return _load_new(root, local) if kind == "new" else _load_old(root, local)
-    except (EOFError, pickle.UnpicklingError) as err:
+    except (EOFError, pickle.UnpicklingError, UnicodeDecodeError) as err:
         raise CheckpointError(
             f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
             f"{err}): it is truncated or corrupt. Save the checkpoint again. "
             f"{_expected()}") from err
+
+
+def _check_pickles(root: Path) -> None:
+    """Parse every pickle of the checkpoint without running it (``pickletools``): a corrupt
+    file is named before RLlib unpickles it and fails with whatever its bytes happen to do."""
+    import pickletools
+
+    for path in sorted(root.rglob("*.pkl")):
+        try:
+            for _ in pickletools.genops(path.read_bytes()):
+                pass
+        except Exception as err:  # noqa: BLE001 - any parse failure means a corrupt file
+            raise CheckpointError(
+                f"{path.relative_to(root)} in the checkpoint {root} is not a valid pickle "
+                f"({type(err).__name__}: {err}): it is truncated or corrupt. Save the "
+                f"checkpoint again. {_expected()}") from None
 
 
 __all__ = ["CheckpointError", "checkpoint_kind", "load"]
