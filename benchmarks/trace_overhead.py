@@ -1,9 +1,11 @@
-"""Trace overhead: traced / untraced wall time per PPO iteration, per level, and bytes written.
+"""Overhead of watching training: trace levels and the passive env checker vs. neither.
 
-Four algorithms (untraced, summary, batches, full) are built from the same seeded
+Five algorithms (untraced, summary, batches, full, and the passive env checker
+that ``local_mode`` adds by default) are built from the same seeded
 ``arena_ppo_config()`` and trained in interleaved rounds in this one process, so
 machine noise hits all of them alike. Reports the median time per iteration,
-the ratio to untraced, and trace bytes per 1 M env steps.
+the ratio to untraced (local mode with ``check_env=False``), and trace bytes per
+1 M env steps.
 
     python benchmarks/trace_overhead.py [--rounds 30]
 """
@@ -16,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-GOALS = {"summary": 1.01, "batches": 1.05}
+GOALS = {"summary": 1.01, "batches": 1.05, "env check": 1.03}
 
 
 def directory_bytes(path: Path) -> int:
@@ -33,10 +35,14 @@ def main() -> None:
 
     rldebug.start_ray()
     root = Path(tempfile.mkdtemp(prefix="trace_overhead_"))
-    variants = {"untraced": rldebug.local_mode(rldebug.arena_ppo_config(seed=0))}
+    def local(config, check_env=False):
+        return rldebug.local_mode(config, check_env=check_env)
+
+    variants = {"untraced": local(rldebug.arena_ppo_config(seed=0))}
     for level in ("summary", "batches", "full"):
-        variants[level] = rldebug.local_mode(
+        variants[level] = local(
             rldebug.trace(rldebug.arena_ppo_config(seed=0), level=level, out=root / level))
+    variants["env check"] = local(rldebug.arena_ppo_config(seed=0), check_env=True)
     algos = {name: config.build_algo() for name, config in variants.items()}
     times = {name: [] for name in algos}
     steps = dict.fromkeys(algos, 0)
@@ -58,7 +64,7 @@ def main() -> None:
         line = f"  {name:9s} {median:.4f} s  ratio {median / base:.3f}"
         if name in GOALS:
             line += f"  (goal <= {GOALS[name]})"
-        if name != "untraced":
+        if name in ("summary", "batches", "full"):
             written = directory_bytes(root / name)
             line += f"  {written / steps[name] * 1e6 / 1e6:.1f} MB per 1M env steps"
         print(line)

@@ -10,7 +10,9 @@ Public API (everything else is an implementation detail):
 - Tracing: :func:`trace`, :func:`load_trace`.
 - The IDE: :func:`break_on` / :func:`attach_remote` — stop on RL events; debug a remote
   EnvRunner; :func:`write_ide_configs` (``rldebug.ide``).
-- The doctor: :func:`diagnose`, :class:`DoctorCallback`, :func:`check_env` (:mod:`rldebug.doctor`).
+- The doctor: :func:`diagnose`, :class:`DoctorCallback` (:mod:`rldebug.doctor`).
+- Checking an env: :func:`check_env` and the passive checker local mode wraps around
+  every env (:mod:`rldebug.envcheck`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 
 The viz and doctor names are imported on first use (PEP 562): matplotlib and
@@ -37,7 +39,7 @@ _LAZY = {
     "break_on": "rldebug.ide",
     "break_records": "rldebug.ide",
     "write_ide_configs": "rldebug.ide",
-    "check_env": "rldebug.doctor",
+    "check_env": "rldebug.envcheck",
     "diagnose": "rldebug.doctor",
     "explorer": "rldebug.viz",
     "plot_action_probs": "rldebug.viz",
@@ -45,7 +47,7 @@ _LAZY = {
     "policy_map": "rldebug.viz",
     "replay": "rldebug.viz",
 }
-_SUBPACKAGES = ("callbacks", "doctor", "ide", "models", "shapes", "viz")
+_SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "shapes", "viz")
 
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",

@@ -89,7 +89,7 @@ def local_mode_changes(config) -> LocalModeChanges:
     return report
 
 
-def local_mode(config, warn: bool = True):
+def local_mode(config, warn: bool = True, check_env: bool = True):
     """Return a copy of ``config`` that runs everything in the calling process.
 
     Sets ``num_env_runners``, ``num_learners``, aggregator actors and
@@ -101,12 +101,24 @@ def local_mode(config, warn: bool = True):
 
     :param config: any RLlib ``AlgorithmConfig`` (new or old API stack).
     :param warn: emit the :class:`LocalModeWarning` for what stays remote.
+    :param check_env: add :class:`rldebug.envcheck.PassiveEnvCheck`, which checks every
+        ``reset``/``step`` result of your env and names the first violation with its
+        step and agent (False to leave it out).
     :raises TypeError: if ``config`` is not an ``AlgorithmConfig``.
     """
+    if not isinstance(check_env, bool):
+        raise TypeError(f"local_mode(check_env=...) must be True or False, got {check_env!r}.")
     report = local_mode_changes(config)
     local = config.copy(copy_frozen=False)
     for name, (_, wanted) in report.changed.items():
         setattr(local, name, wanted)
+    if check_env:
+        from rldebug.callbacks.compose import add_callbacks, configured_callbacks
+        from rldebug.envcheck.passive import PassiveEnvCheck
+
+        if not any(issubclass(c, PassiveEnvCheck)
+                   for c in configured_callbacks(local.callbacks_class)):
+            local = add_callbacks(local, PassiveEnvCheck)
     if warn:
         for reason in report.still_remote:
             warnings.warn(f"rldebug.local_mode: {reason}.", LocalModeWarning, stacklevel=2)

@@ -20,7 +20,8 @@ from tiny import tiny_arena_config
 import rldebug
 from rldebug.callbacks import InfoEvents, add_callbacks
 from rldebug.cli import main as cli_main
-from rldebug.doctor import check_env, diagnose
+from rldebug.doctor import diagnose
+from rldebug.envcheck import check_env
 from rldebug.envs import MultiAgentArena
 from rldebug.ide import break_on
 from rldebug.inspect import CheckpointError

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from rldebug.doctor import EnvCheckError, check_env
+from rldebug.envcheck import EnvCheckError, check_env
 from rldebug.envs import MultiAgentArena
 
 AGENTS = ["a", "b"]
@@ -173,7 +173,7 @@ class OldGymEnv(gym.Env):
 
 
 def test_the_old_gym_api_is_named_once_with_the_fix():
-    from rldebug.doctor import check_env
+    from rldebug.envcheck import check_env
 
     report = check_env(OldGymEnv)
     failed = [c for c in report.checks if c.status == "failed"]
@@ -186,7 +186,7 @@ def test_the_old_gym_api_is_named_once_with_the_fix():
 def test_a_reset_that_ignores_the_seed_is_named_as_non_determinism():
     from ray.rllib.examples.envs.classes.multi_agent.tic_tac_toe import TicTacToe
 
-    from rldebug.doctor import check_env
+    from rldebug.envcheck import check_env
 
     (check,) = [c for c in check_env(TicTacToe, steps=60).checks if c.name == "seed_determinism"]
     assert check.status == "failed"

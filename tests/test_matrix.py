@@ -21,7 +21,8 @@ from setups import SETUPS
 
 import rldebug
 from rldebug.callbacks import AgentReturns, add_callbacks
-from rldebug.doctor import DoctorCallback, check_env
+from rldebug.doctor import DoctorCallback
+from rldebug.envcheck import check_env
 from rldebug.doctor.cli import main as doctor_main
 from rldebug.ide import break_on, break_records, clear_break_records
 from rldebug.shapes.env_meta import agent_spaces, env_of

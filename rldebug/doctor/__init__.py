@@ -3,12 +3,10 @@
 - :func:`diagnose` — a finished run (Tune experiment, trial, ``rldebug run``
   logdir) or a list of result dicts → :class:`Diagnosis` (``.findings``).
 - :class:`DoctorCallback` — the same rules live, during training.
-- :func:`check_env` — RLlib's env check plus the traps it misses.
 - :class:`Thresholds` — every number the rules compare against, with sources.
 - :class:`Finding` — one problem: rule, severity, iteration, evidence, fix.
 """
 
-from rldebug.doctor.check_env import EnvCheck, EnvCheckError, EnvCheckReport, check_env
 from rldebug.doctor.diagnosis import Diagnosis, Doctor, TrialDiagnosis, diagnose
 from rldebug.doctor.findings import SEVERITIES, Finding
 from rldebug.doctor.live import DoctorCallback
@@ -16,6 +14,5 @@ from rldebug.doctor.reading import UnusableInputError
 from rldebug.doctor.report import render, to_json
 from rldebug.doctor.thresholds import Thresholds
 
-__all__ = ["SEVERITIES", "Diagnosis", "Doctor", "DoctorCallback", "EnvCheck", "EnvCheckError",
-           "EnvCheckReport", "Finding", "Thresholds", "TrialDiagnosis", "UnusableInputError",
-           "check_env", "diagnose", "render", "to_json"]
+__all__ = ["SEVERITIES", "Diagnosis", "Doctor", "DoctorCallback", "Finding", "Thresholds",
+           "TrialDiagnosis", "UnusableInputError", "diagnose", "render", "to_json"]

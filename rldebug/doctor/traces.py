@@ -33,7 +33,8 @@ def _where(event: dict) -> str:
 
 
 def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Finding]:
-    """One error finding per non-finite event the trace recorded, earliest first."""
+    """Findings from the trace: each first non-finite value (error), env crashes and
+    EnvRunner restarts (one finding; a warning when repeated), damaged files."""
     directory = trace_dir_of(run_dir)
     if directory is None:
         return []
@@ -48,8 +49,15 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
             "rldebug.trace to get a clean one.",
         evidence={"file": name, "lines": lines[:20]})
         for name, lines in trace.corrupt_lines.items()]
-    for event in events.sort_values("time").to_dict("records") if not events.empty else []:
+    records = events.sort_values("time").to_dict("records") if not events.empty else []
+    crashes = [e for e in records if e.get("source") == "env"]
+    restarts = [e for e in records if e.get("source") == "driver"]
+    if crashes or restarts:
+        findings.append(_crash_finding(crashes, restarts, trial))
+    for event in records:
         column = event.get("column")
+        if event.get("source") in ("env", "driver"):
+            continue
         if event.get("source") == "tracer":
             findings.append(Finding(
                 rule_id="tracer_failed", severity="info", trial=trial,
@@ -71,6 +79,30 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
             evidence={"column": column, "source": event.get("source"),
                       "value": event.get("value")}))
     return findings
+
+
+def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None) -> Finding:
+    """One finding for the env crashes and EnvRunner restarts of a run."""
+    runners = sorted({int(e["runner_index"]) for e in crashes
+                      if _present(e.get("runner_index")) is not None})
+    errors = sorted({str(e.get("error")) for e in crashes})
+    restarted = sorted({int(i) for e in restarts for i in (e.get("runner_indices") or [])})
+    first = (crashes or restarts)[0]
+    repeated = len(crashes) >= 2 or len(restarts) >= 2
+    message = (f"The env raised {len(crashes)} time(s) ({', '.join(errors) or 'no error seen'}) "
+               f"on EnvRunner(s) {runners or '?'}, and RLlib recreated EnvRunner(s) "
+               f"{restarted or 'none'} {len(restarts)} time(s).")
+    if crashes:
+        message += f" First: {first.get('error')}: {first.get('message')}"
+    return Finding(
+        rule_id="env_runner_crashes", severity="warning" if repeated else "info", trial=trial,
+        began_at_iteration=int(first.get("iteration") or 0), module=None, message=message,
+        fix=("Fix the exception in the env (reproduce it with rldebug.check_env or in local "
+             "mode, where it stops in your debugger). Each crash costs a restarted EnvRunner "
+             "and its unfinished episodes (fault_tolerance(restart_failed_env_runners=True) "
+             "only hides it)."),
+        evidence={"crashes": len(crashes), "restarts": len(restarts), "runners": runners,
+                  "errors": errors})
 
 
 __all__ = ["trace_findings"]

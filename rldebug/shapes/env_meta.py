@@ -73,6 +73,16 @@ def env_name(env: Any) -> str:
 
 
 
+def sub_envs(env: Any) -> list:
+    """The env instances inside one of RLlib's vector envs (or ``[env]`` for any other)."""
+    import gymnasium as gym
+    from ray.rllib.env.vector.vector_multi_agent_env import VectorMultiAgentEnv
+
+    if isinstance(env, (gym.vector.VectorEnv, VectorMultiAgentEnv)):
+        return list(getattr(env, "envs", None) or [])
+    return [env]
+
+
 def unwrapped_env(env: Any) -> Any:
     """The user's env inside RLlib's vector envs and gymnasium wrappers (the first sub-env).
 
@@ -118,6 +128,14 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
 
 
-__all__ = ["action_names", "agent_spaces", "declared_agents", "env_name", "env_of",
-           "info_events",
-           "is_multi_agent_env", "unwrapped_env"]
+__all__ = [
+    "action_names",
+    "agent_spaces",
+    "declared_agents",
+    "env_name",
+    "env_of",
+    "info_events",
+    "is_multi_agent_env",
+    "sub_envs",
+    "unwrapped_env",
+]

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
+from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.trace.sampling import (
@@ -42,6 +43,41 @@ class TraceCallbacks(RLlibCallback):
         if role not in self._writers:
             self._writers[role] = TraceWriter(self._trace_dir, role=role)
         return self._writers[role]
+
+    # -- faults: an env that raises, an EnvRunner that RLlib recreates ----------
+
+    def on_environment_created(self, *, env_runner=None, env, **kwargs) -> None:
+        for sub_env in sub_envs(env):
+            self._record_env_crashes(sub_env, env_runner)
+
+    def on_sub_environment_created(self, *, worker=None, sub_environment, **kwargs) -> None:
+        self._record_env_crashes(sub_environment, worker)
+
+    def _record_env_crashes(self, env, runner) -> None:
+        """Wrap the env's reset/step so an exception is written before it propagates
+        (and takes a remote EnvRunner down with it)."""
+        identity = runner_identity(runner)
+        for name in ("reset", "step"):
+            method = getattr(env, name)
+
+            def recorded(*args, _method=method, _name=name, **kwargs):
+                try:
+                    return _method(*args, **kwargs)
+                except Exception as err:
+                    self.writer(f"runner{identity['runner_index']}").write("events", {
+                        "source": "env", "column": f"env.{_name}", **identity,
+                        "sample_call": self._samples + 1, "error": type(err).__name__,
+                        "message": str(err)[:500]})
+                    raise
+
+            setattr(env, name, recorded)
+
+    def on_env_runners_recreated(self, *, algorithm, env_runner_indices, is_evaluation=False,
+                                 **kwargs) -> None:
+        self.writer("driver").write("events", {
+            "source": "driver", "column": "env_runner_restarted",
+            "runner_indices": [int(i) for i in env_runner_indices],
+            "evaluation": bool(is_evaluation), "iteration": int(algorithm.iteration) + 1})
 
     # -- sampling (EnvRunner / RolloutWorker) ----------------------------------
 

@@ -3,6 +3,8 @@
 Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
 ``warning`` or ``skipped``):
 
+- ``gymnasium_api`` — ``reset`` returns ``(obs, info)`` and ``step`` five values (reported
+  only when an env follows the old gym API; then the checks below are skipped).
 - ``rllib`` — RLlib's ``check_multiagent_environments`` for a ``MultiAgentEnv``
   (RLlib 2.60 has no single-agent checker; gymnasium's ``check_env`` runs then).
 - ``observation_in_space`` — every observation of random rollouts is inside its space.
@@ -50,12 +52,21 @@ class EnvCheck:
     :param status: ``passed``, ``failed`` (wrong), ``warning`` (suspicious) or ``skipped``.
     :param message: what was found, with the offending value.
     :param fix: how to fix it (empty when passed).
+    :param evidence: the values behind it (step, agent, the offending value...).
+
+    ``severity`` speaks the doctor's vocabulary: a failed check is an ``error``,
+    a warning a ``warning``, anything else ``info``.
     """
 
     name: str
     status: str
     message: str
     fix: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        return {"failed": "error", "warning": "warning"}.get(self.status, "info")
 
 
 @dataclass

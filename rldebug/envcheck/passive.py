@@ -1,0 +1,206 @@
+"""The passive env checker: every live ``reset``/``step`` result checked as RLlib runs the env.
+
+In the spirit of gymnasium's ``passive_env_checker``: cheap checks on each result,
+the first violation named with the env step and the agent. :class:`PassiveEnvCheck`
+is an RLlibCallback; when RLlib creates an env (``on_environment_created``, old
+stack ``on_sub_environment_created``) it wraps the ``reset`` and ``step`` of each
+sub-env instance, so RLlib, the config and ``config.env`` stay as they are.
+
+- An error (the result does not have the shape RLlib needs: ``reset`` not
+  ``(obs, info)``, ``step`` not five values, multi-agent results that are not
+  dicts or lack ``"__all__"``) raises :class:`EnvContractError` at that step,
+  instead of a failure deep inside RLlib later.
+- A warning (an observation outside its space or of another dtype, a
+  non-finite reward) is warned once per agent and kind
+  (:class:`PassiveEnvCheckWarning`) and recorded in :attr:`PassiveEnvCheck.findings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+from rldebug.envcheck.check import EnvCheck
+from rldebug.shapes.env_meta import is_multi_agent_env, sub_envs
+
+logger = logging.getLogger(__name__)
+_SPECIAL = ("__all__", "__common__")
+
+
+class EnvContractError(ValueError):
+    """An env returned something RLlib cannot use; the message names the step and agent."""
+
+
+class PassiveEnvCheckWarning(UserWarning):
+    """An env returned something suspicious (out of its space, non-finite)."""
+
+
+class _Checked:
+    """The checks for one env instance; ``reset``/``step`` wrap the instance's own."""
+
+    def __init__(self, env, owner: PassiveEnvCheck):
+        self.env, self.owner = env, owner
+        self.name = type(getattr(env, "unwrapped", env)).__name__
+        self.multi = is_multi_agent_env(env)
+        self.t = 0
+        self._spaces: dict = {}
+        self._reset, self._step = env.reset, env.step
+
+    # -- the wrapped methods ---------------------------------------------------
+
+    def reset(self, *args, **kwargs):
+        result = self._reset(*args, **kwargs)
+        self.t = 0
+        if not (isinstance(result, tuple) and len(result) == 2):
+            self._error("reset() must return (obs, info)", f"got {_short(result)}",
+                        "Return (obs, info) from reset(seed=None, options=None) (gymnasium API).")
+        obs, info = result
+        if self.multi:
+            self._require_dict("reset() observations", obs)
+            self._require_dict("reset() infos", info)
+            for agent, agent_obs in obs.items():
+                self._observation(agent, agent_obs)
+        else:
+            self._observation(None, obs)
+        return result
+
+    def step(self, action):
+        result = self._step(action)
+        self.t += 1
+        if not (isinstance(result, tuple) and len(result) == 5):
+            count = len(result) if isinstance(result, tuple) else type(result).__name__
+            self._error("step() must return (obs, reward, terminated, truncated, info)",
+                        f"got {count} values" + (" (the old gym API's obs, reward, done, "
+                                                 "info)" if count == 4 else ""),
+                        "Return terminated and truncated instead of one done flag.")
+        obs, reward, terminated, truncated, info = result
+        if self.multi:
+            for what, value in (("observations", obs), ("rewards", reward),
+                                ("terminateds", terminated), ("truncateds", truncated),
+                                ("infos", info)):
+                self._require_dict(f"step() {what}", value)
+            for what, flags in (("terminateds", terminated), ("truncateds", truncated)):
+                if "__all__" not in flags:
+                    self._error(f"step() {what} has no '__all__' key", f"got {_short(flags)}",
+                                f"Add {what}['__all__'] (True when the episode ends for all).")
+            for agent, agent_obs in obs.items():
+                self._observation(agent, agent_obs)
+            for agent, agent_reward in reward.items():
+                self._reward(agent, agent_reward)
+        else:
+            self._observation(None, obs)
+            self._reward(None, reward)
+            if not isinstance(info, dict):
+                self._error("step() info must be a dict", f"got {_short(info)}",
+                            "Return a dict (possibly empty) as the fifth value.")
+        return result
+
+    # -- the checks --------------------------------------------------------------
+
+    def _space(self, agent):
+        if agent not in self._spaces:
+            if not self.multi:
+                self._spaces[agent] = self.env.observation_space
+            else:
+                try:
+                    self._spaces[agent] = self.env.unwrapped.get_observation_space(agent)
+                except Exception:  # noqa: BLE001 - an agent the env declares no space for
+                    self._spaces[agent] = None
+        return self._spaces[agent]
+
+    def _observation(self, agent, obs) -> None:
+        if agent in _SPECIAL:
+            return
+        space = self._space(agent)
+        if space is None or space.contains(obs):
+            return
+        dtype = getattr(space, "dtype", None)
+        actual = getattr(obs, "dtype", None)
+        if dtype is not None and actual is not None and actual != dtype:
+            self._warn(agent, "observation_dtype",
+                       f"observation of dtype {actual}, the space says {dtype}",
+                       f"Return observations as {dtype} (np.asarray(obs, dtype={dtype})).",
+                       {"dtype": str(actual)})
+        else:
+            self._warn(agent, "observation_in_space",
+                       f"observation {_short(obs)} is outside {space}",
+                       "Keep observations inside the declared observation space, or widen "
+                       "the space.", {"obs": _short(obs)})
+
+    def _reward(self, agent, reward) -> None:
+        if isinstance(reward, numbers.Real) and not isinstance(reward, bool) or isinstance(reward, np.ndarray) and reward.size == 1:
+            value = float(reward)
+        else:
+            self._error("a reward must be a number", f"got {_short(reward)}" + self._who(agent),
+                        "Return a float reward (per agent in a dict for a MultiAgentEnv).")
+            return
+        if not math.isfinite(value):
+            self._warn(agent, "finite_rewards", f"reward {value}",
+                       "Find where the env computes it (a division by zero, log(0), an "
+                       "overflow); a NaN reward turns every loss NaN.", {"reward": value})
+
+    def _require_dict(self, what: str, value) -> None:
+        if not isinstance(value, dict):
+            self._error(f"{what} must be a dict keyed by agent id (MultiAgentEnv)",
+                        f"got {_short(value)}", "Return one entry per agent id.")
+
+    # -- reporting -------------------------------------------------------------------
+
+    def _who(self, agent) -> str:
+        return "" if agent is None else f" for agent {agent!r}"
+
+    def _error(self, what: str, got: str, fix: str) -> None:
+        raise EnvContractError(
+            f"{self.name}: {what}; {got} (env step {self.t} of the episode). {fix}")
+
+    def _warn(self, agent, check: str, what: str, fix: str, evidence: dict) -> None:
+        key = (self.name, agent, check)
+        if key in self.owner._warned:
+            return
+        self.owner._warned.add(key)
+        message = f"{self.name}: {what}{self._who(agent)} at env step {self.t} of the episode."
+        self.owner.findings.append(EnvCheck(check, "warning", message, fix, {
+            "env_step": self.t, "agent": None if agent is None else str(agent), **evidence}))
+        warnings.warn(f"{message} {fix}", PassiveEnvCheckWarning, stacklevel=4)
+        logger.warning("%s %s", message, fix)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+class PassiveEnvCheck(RLlibCallback):
+    """Check every ``reset``/``step`` result of the envs RLlib creates (see the module doc).
+
+    ``findings`` holds the warnings of this process's envs, as :class:`EnvCheck` records.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.findings: list[EnvCheck] = []
+        self._warned: set = set()
+
+    def on_environment_created(self, *, env, **kwargs) -> None:
+        for sub_env in sub_envs(env):
+            self.watch(sub_env)
+
+    def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:
+        self.watch(sub_environment)
+
+    def watch(self, env) -> None:
+        """Wrap ``env.reset`` and ``env.step`` of this instance (once)."""
+        if getattr(env, "_rldebug_checked", False):
+            return
+        checked = _Checked(env, self)
+        env.reset, env.step = checked.reset, checked.step
+        env._rldebug_checked = True
+
+
+__all__ = ["EnvContractError", "PassiveEnvCheck", "PassiveEnvCheckWarning"]

@@ -1,0 +1,155 @@
+"""The passive env checker that local mode wraps around every env: real RLlib sampling."""
+
+import re
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from setups import SMALL_NET
+
+import rldebug
+from rldebug.envcheck import EnvContractError, PassiveEnvCheck, PassiveEnvCheckWarning
+
+
+class Walk(gym.Env):
+    """A 1-D walk; ``config`` plants one fault at env step ``at``."""
+
+    def __init__(self, config=None):
+        config = dict(config or {})
+        self.fault, self.at = config.get("fault"), config.get("at", 3)
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        obs, reward = np.zeros(2, np.float32), 1.0
+        if self.t == self.at:
+            if self.fault == "four_values":
+                return obs, reward, False, {}
+            if self.fault == "nan_reward":
+                reward = float("nan")
+            if self.fault == "outside":
+                obs = np.full(2, 5.0, np.float32)
+        return obs, reward, False, self.t >= 8, {}
+
+
+class TwoWalkers(MultiAgentEnv):
+    """Two agents; with ``fault="no_all"`` its terminateds lack '__all__' from step ``at``."""
+
+    def __init__(self, config=None):
+        super().__init__()
+        config = dict(config or {})
+        self.fault, self.at = config.get("fault"), config.get("at", 2)
+        self.agents = self.possible_agents = ["a", "b"]
+        self.observation_spaces = {a: gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+                                   for a in self.agents}
+        self.action_spaces = {a: gym.spaces.Discrete(2) for a in self.agents}
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return {a: np.zeros(2, np.float32) for a in self.agents}, {}
+
+    def step(self, actions):
+        self.t += 1
+        done = self.t >= 8
+        terminateds = {"__all__": False}
+        if self.fault == "no_all" and self.t >= self.at:
+            terminateds = {"a": False, "b": False}
+        return ({a: np.zeros(2, np.float32) for a in self.agents}, {a: 1.0 for a in self.agents},
+                terminateds, {"__all__": done}, {})
+
+
+def config_for(env, env_config, multi_agent=False):
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    config = (PPOConfig().environment(env, env_config=env_config)
+              .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+              .training(train_batch_size=64, minibatch_size=32, num_epochs=1)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET)))
+    if multi_agent:
+        config.multi_agent(policies={"shared"}, policy_mapping_fn=lambda aid, *a, **k: "shared")
+    return config
+
+
+def sample_once(config):
+    algo = rldebug.local_mode(config).build_algo()
+    try:
+        algo.env_runner.sample(num_timesteps=32, random_actions=True)
+        return algo.env_runner
+    finally:
+        algo.stop()
+
+
+
+
+def contract_error(call) -> EnvContractError:
+    """The EnvContractError raised by ``call`` (RLlib re-raises env errors as RuntimeError)."""
+    with pytest.raises(Exception) as caught:
+        call()
+    error = caught.value
+    while error is not None and not isinstance(error, EnvContractError):
+        error = error.__cause__ or error.__context__
+    assert error is not None, f"no EnvContractError behind {caught.value!r}"
+    return error
+
+
+def test_the_old_gym_step_is_named_at_its_step():
+    error = contract_error(lambda: sample_once(config_for(Walk, {"fault": "four_values",
+                                                                 "at": 3})))
+    assert re.search(r"Walk: step\(\) must return .*got 4 values .*old gym API.*env step 3 "
+                     r"of the episode", str(error))
+
+
+def test_a_missing_all_key_is_named_at_its_step():
+    error = contract_error(lambda: sample_once(config_for(TwoWalkers, {"fault": "no_all",
+                                                                       "at": 2},
+                                                          multi_agent=True)))
+    assert re.search(r"terminateds has no '__all__' key.*env step 2", str(error))
+
+
+@pytest.mark.parametrize("fault, check, evidence", [
+    ("nan_reward", "finite_rewards", "reward"), ("outside", "observation_in_space", "obs")])
+def test_suspicious_results_warn_once_with_step_and_agent_and_training_goes_on(fault, check,
+                                                                               evidence):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sample_once(config_for(Walk, {"fault": fault, "at": 4}))
+    messages = [str(w.message) for w in caught if w.category is PassiveEnvCheckWarning]
+    assert len(messages) == 1, messages  # once, although the fault repeats every episode
+    assert "at env step 4 of the episode" in messages[0]
+
+
+def test_findings_are_recorded_in_the_doctors_vocabulary():
+    checker = PassiveEnvCheck()
+    env = Walk({"fault": "nan_reward", "at": 1})
+    checker.watch(env)
+    env.reset(seed=0)
+    with pytest.warns(PassiveEnvCheckWarning):
+        env.step(0)
+    (finding,) = checker.findings
+    assert (finding.name, finding.severity) == ("finite_rewards", "warning")
+    assert finding.evidence["env_step"] == 1 and finding.fix
+
+
+def test_local_mode_adds_the_checker_once_and_can_leave_it_out():
+    from rldebug.callbacks.compose import configured_callbacks
+
+    config = config_for(Walk, {})
+    checked = rldebug.local_mode(rldebug.local_mode(config))
+    assert sum(issubclass(c, PassiveEnvCheck)
+               for c in configured_callbacks(checked.callbacks_class)) == 1
+    plain = rldebug.local_mode(config, check_env=False)
+    assert not any(issubclass(c, PassiveEnvCheck)
+                   for c in configured_callbacks(plain.callbacks_class))
+    with pytest.raises(TypeError, match="check_env"):
+        rldebug.local_mode(config, check_env="no")
