@@ -56,12 +56,13 @@ def main() -> None:
             result = algos[name].train()
             times[name].append(time.perf_counter() - started)
             steps[name] = env_steps_total(result)
-    base = statistics.median(times["untraced"])
     print(f"median seconds per iteration over {args.rounds} interleaved rounds "
-          f"(2000 env steps each):")
+          f"(2000 env steps each); ratio = median over rounds of (variant / untraced in the "
+          f"same round), which cancels the machine's drift between rounds:")
     for name, samples in times.items():
         median = statistics.median(samples)
-        line = f"  {name:9s} {median:.4f} s  ratio {median / base:.3f}"
+        ratio = statistics.median(t / u for t, u in zip(samples, times["untraced"]))
+        line = f"  {name:9s} {median:.4f} s  ratio {ratio:.3f}"
         if name in GOALS:
             line += f"  (goal <= {GOALS[name]})"
         if name in ("summary", "batches", "full"):
