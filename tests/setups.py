@@ -40,10 +40,9 @@ def ppo_pendulum():
     return _ppo("Pendulum-v1")
 
 
-def appo_cartpole():
-    from ray.rllib.algorithms.appo import APPOConfig
-
-    return (APPOConfig().environment("CartPole-v1")
+def _vtrace(config_class):
+    """APPO/IMPALA on CartPole: V-trace, the update in RLlib's learner thread."""
+    return (config_class().environment("CartPole-v1")
             .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
                          rollout_fragment_length=50)
             .training(train_batch_size_per_learner=100, lr=1e-3)
@@ -52,13 +51,27 @@ def appo_cartpole():
             .debugging(seed=0))
 
 
+def appo_cartpole():
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    return _vtrace(APPOConfig)
+
+
 def impala_cartpole():
     from ray.rllib.algorithms.impala import IMPALAConfig
 
-    return (IMPALAConfig().environment("CartPole-v1")
+    return _vtrace(IMPALAConfig)
+
+
+def _off_policy(config, env, **training):
+    """DQN/SAC: a small replay buffer that starts learning after 100 steps."""
+    return (config.environment(env)
             .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
-                         rollout_fragment_length=50)
-            .training(train_batch_size_per_learner=100, lr=1e-3)
+                         rollout_fragment_length=20)
+            .training(train_batch_size_per_learner=32,
+                      num_steps_sampled_before_learning_starts=100,
+                      replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
+                                            "capacity": 2000}, **training)
             .rl_module(model_config=_model())
             .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
             .debugging(seed=0))
@@ -67,32 +80,13 @@ def impala_cartpole():
 def dqn_cartpole():
     from ray.rllib.algorithms.dqn import DQNConfig
 
-    return (DQNConfig().environment("CartPole-v1")
-            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
-                         rollout_fragment_length=20)
-            .training(train_batch_size_per_learner=32, lr=1e-3,
-                      num_steps_sampled_before_learning_starts=100,
-                      target_network_update_freq=100,
-                      replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
-                                            "capacity": 2000})
-            .rl_module(model_config=_model())
-            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
-            .debugging(seed=0))
+    return _off_policy(DQNConfig(), "CartPole-v1", lr=1e-3, target_network_update_freq=100)
 
 
 def sac_pendulum():
     from ray.rllib.algorithms.sac import SACConfig
 
-    return (SACConfig().environment("Pendulum-v1")
-            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
-                         rollout_fragment_length=20)
-            .training(train_batch_size_per_learner=32,
-                      num_steps_sampled_before_learning_starts=100,
-                      replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
-                                            "capacity": 2000})
-            .rl_module(model_config=_model())
-            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
-            .debugging(seed=0))
+    return _off_policy(SACConfig(), "Pendulum-v1")
 
 
 def old_ppo_cartpole():

@@ -16,10 +16,13 @@ from typing import Any
 
 from rldebug.shapes.results import (
     NOT_MODULES,
+    agent_returns,
     env_runner_stats,
     is_new_stack_result,
+    module_returns,
     normalise_stats,
     number,
+    numbers_by_key,
     raw_learner_stats,
     raw_stat_keys,
     unflatten,
@@ -89,24 +92,6 @@ class IterationMetrics:
     module_return_max: dict[str, float] = field(default_factory=dict)
 
 
-def _numbers(mapping: Any) -> dict[str, float]:
-    if not isinstance(mapping, dict):
-        return {}
-    out = {}
-    for key, value in mapping.items():
-        value = number(value)
-        if value is not None:
-            out[str(key)] = value
-    return out
-
-
-def _first_numbers(runners: Mapping[str, Any], *keys: str) -> dict[str, float]:
-    for key in keys:
-        if isinstance(runners.get(key), dict):
-            return _numbers(runners[key])
-    return {}
-
-
 def _iteration(result: Mapping[str, Any]) -> int:
     value = result.get("training_iteration")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -142,10 +127,8 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
         metrics.modules[module] = _module_stats(raw, new_stack=True)
     runners = env_runner_stats(result)
     _episode_stats(metrics, runners, "episode_return")
-    metrics.agent_returns = _first_numbers(runners, "agent_episode_returns_mean",
-                                           "agent_episode_return_mean")
-    metrics.module_returns = _first_numbers(runners, "module_episode_returns_mean",
-                                            "module_episode_return_mean")
+    metrics.agent_returns = agent_returns(result)
+    metrics.module_returns = module_returns(result)
     return metrics
 
 
@@ -157,8 +140,8 @@ def _old_stack(result: Mapping[str, Any]) -> IterationMetrics:
     _episode_stats(metrics, runners, "episode_reward")
     if metrics.return_mean is None:
         _episode_stats(metrics, runners, "episode_return")
-    metrics.module_returns = _numbers(runners.get("policy_reward_mean"))
-    metrics.module_return_max = _numbers(runners.get("policy_reward_max"))
+    metrics.module_returns = numbers_by_key(runners.get("policy_reward_mean"))
+    metrics.module_return_max = numbers_by_key(runners.get("policy_reward_max"))
     return metrics
 
 

@@ -13,10 +13,10 @@ import copy
 import numpy as np
 
 from rldebug.inspect._common import agent_ids, map_agents
-from rldebug.inspect._torch import forked_seed, layers_of, to_numpy
+from rldebug.inspect._torch import layers_of, to_numpy
 from rldebug.shapes.env_meta import env_of, is_multi_agent_env
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
-from rldebug.shapes.outputs import env_action
+from rldebug.shapes.outputs import env_action, seeded
 
 
 class OldStack:
@@ -122,7 +122,7 @@ class OldStack:
                 value = model.value_function() if hasattr(model, "value_function") else None
                 dist = policy.dist_class(logits, model)
                 greedy = dist.deterministic_sample()
-                with forked_seed(seed):
+                with seeded(seed):
                     sampled = dist.sample()
                 entropy = dist.entropy()
                 log_prob = dist.logp(sampled)

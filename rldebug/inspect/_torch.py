@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import numpy as np
@@ -17,19 +16,6 @@ def to_numpy(value: Any) -> Any:
     if hasattr(value, "detach"):
         return value.detach().cpu().numpy()
     return np.asarray(value)
-
-
-@contextlib.contextmanager
-def forked_seed(seed: int | None):
-    """Seed torch's global RNG inside the block only; the caller's RNG state is untouched."""
-    import torch
-
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def layers_of(model) -> list[dict]:

@@ -103,7 +103,7 @@ def _np(value):
 
 
 @contextlib.contextmanager
-def _seeded(seed: int | None):
+def seeded(seed: int | None):
     """Seed torch's global RNG inside the block only; the caller's RNG state is untouched."""
     import torch
 
@@ -135,7 +135,7 @@ def _distribution_fields(dist, seed) -> dict:
     """Greedy and sampled action, probabilities or Gaussian parameters, entropy, log-prob."""
     import torch
 
-    with _seeded(seed):
+    with seeded(seed):
         sampled = dist.sample()
     greedy = dist.to_deterministic().sample()
     torch_dist = getattr(dist, "_dist", None)
@@ -151,7 +151,7 @@ def _distribution_fields(dist, seed) -> dict:
         out["entropy"], out["entropy_is_estimate"] = _np(dist.entropy()), False
     except (NotImplementedError, ValueError):
         # A squashed Gaussian has no closed-form entropy: -E[log p(a)] from 64 draws.
-        with _seeded(seed):
+        with seeded(seed):
             draws = torch.stack([dist.logp(dist.sample()) for _ in range(64)])
         out["entropy"], out["entropy_is_estimate"] = _np(-draws.mean(0)), True
     return out
@@ -185,7 +185,7 @@ def explain_q_learning(module, batch: dict, seed) -> dict:
     greedy = torch.argmax(q, dim=-1)
     probs = torch.full_like(q, epsilon / n)
     probs[torch.arange(q.shape[0]), greedy] += 1.0 - epsilon
-    with _seeded(seed):
+    with seeded(seed):
         sampled = torch.multinomial(probs, 1).squeeze(-1)
     safe = probs.clamp_min(1e-12)
     out = {"q_values": _np(q), "logits": _np(q), "epsilon": epsilon, "probs": _np(probs),
@@ -220,6 +220,16 @@ def explain_actor_critic(module, batch: dict, seed, q_of) -> dict:
     return out
 
 
-__all__ = ["ACTOR_CRITIC", "FAMILIES", "POLICY_GRADIENT", "Q_LEARNING", "env_action",
-           "explain_actor_critic", "explain_policy_gradient", "explain_q_learning",
-           "family_of", "train_diagnostics"]
+__all__ = [
+    "ACTOR_CRITIC",
+    "FAMILIES",
+    "POLICY_GRADIENT",
+    "Q_LEARNING",
+    "env_action",
+    "explain_actor_critic",
+    "explain_policy_gradient",
+    "explain_q_learning",
+    "family_of",
+    "seeded",
+    "train_diagnostics",
+]

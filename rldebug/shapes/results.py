@@ -155,7 +155,8 @@ def mean_total_return(result: Mapping) -> float | None:
     return _finite_or_none(value)
 
 
-def _per_key_numbers(mapping: Any) -> dict[str, float]:
+def numbers_by_key(mapping: Any) -> dict[str, float]:
+    """The numeric values of a per-agent/per-module mapping (NaN kept), keys as strings."""
     if not isinstance(mapping, Mapping):
         return {}
     out = {}
@@ -171,7 +172,7 @@ def agent_returns(result: Mapping) -> dict[str, float]:
     runners = env_runner_stats(result)
     for key in ("agent_episode_returns_mean", "agent_episode_return_mean"):
         if isinstance(runners.get(key), Mapping):
-            return _per_key_numbers(runners[key])
+            return numbers_by_key(runners[key])
     return {}
 
 
@@ -181,7 +182,7 @@ def module_returns(result: Mapping) -> dict[str, float]:
     for key in ("module_episode_returns_mean", "module_episode_return_mean",
                 "policy_reward_mean"):
         if isinstance(runners.get(key), Mapping):
-            return _per_key_numbers(runners[key])
+            return numbers_by_key(runners[key])
     return {}
 
 
@@ -277,6 +278,7 @@ __all__ = [
     "module_returns",
     "normalise_stats",
     "number",
+    "numbers_by_key",
     "per_agent_returns",
     "raw_learner_stats",
     "raw_stat_keys",
