@@ -15,7 +15,7 @@ def crashing_run(tmp_path_factory):
     from ray.rllib.examples.envs.classes.cartpole_crashing import CartPoleCrashing
 
     config = (PPOConfig().environment(CartPoleCrashing, env_config={
-                  "crash_after_n_steps": 60, "crash_on_worker_indices": [1]})
+                  "crash_after_n_steps": 10, "p_crash": 0.0, "crash_on_worker_indices": [1]})
               .env_runners(num_env_runners=2, num_envs_per_env_runner=1,
                            rollout_fragment_length=50)
               .fault_tolerance(restart_failed_env_runners=True,
