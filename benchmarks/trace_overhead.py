@@ -4,8 +4,9 @@ Five algorithms (untraced, summary, batches, full, and the passive env checker
 that ``local_mode`` adds by default) are built from the same seeded
 ``arena_ppo_config()`` and trained in interleaved rounds in this one process, so
 machine noise hits all of them alike. Reports the median time per iteration,
-the ratio to untraced (local mode with ``check_env=False``), and trace bytes per
-1 M env steps.
+the ratio to untraced (local mode with ``check_env=False``) in wall time and in
+this process's CPU time (less sensitive to other tenants of a shared machine),
+and trace bytes per 1 M env steps.
 
     python benchmarks/trace_overhead.py [--rounds 30]
 """
@@ -45,6 +46,7 @@ def main() -> None:
     variants["env check"] = local(rldebug.arena_ppo_config(seed=0), check_env=True)
     algos = {name: config.build_algo() for name, config in variants.items()}
     times = {name: [] for name in algos}
+    cpu = {name: [] for name in algos}
     steps = dict.fromkeys(algos, 0)
     for _ in range(2):  # warm-up: first iterations pay one-off costs
         for algo in algos.values():
@@ -52,9 +54,10 @@ def main() -> None:
     for round_ in range(args.rounds):
         order = list(algos) if round_ % 2 == 0 else list(reversed(algos))
         for name in order:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             result = algos[name].train()
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - cpu_started)
             steps[name] = env_steps_total(result)
     print(f"median seconds per iteration over {args.rounds} interleaved rounds "
           f"(2000 env steps each); ratio = median over rounds of (variant / untraced in the "
@@ -62,7 +65,8 @@ def main() -> None:
     for name, samples in times.items():
         median = statistics.median(samples)
         ratio = statistics.median(t / u for t, u in zip(samples, times["untraced"]))
-        line = f"  {name:9s} {median:.4f} s  ratio {ratio:.3f}"
+        cpu_ratio = statistics.median(t / u for t, u in zip(cpu[name], cpu["untraced"]))
+        line = f"  {name:9s} {median:.4f} s  ratio {ratio:.3f}  (CPU time {cpu_ratio:.3f})"
         if name in GOALS:
             line += f"  (goal <= {GOALS[name]})"
         if name in ("summary", "batches", "full"):
