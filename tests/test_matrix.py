@@ -304,3 +304,29 @@ def test_a_failing_update_in_the_learner_thread_fails_train_instead_of_hanging(n
     finally:
         if not worker.is_alive():
             algo.stop()
+
+
+@pytest.mark.parametrize("head", [{"num_atoms": 5, "v_min": -10.0, "v_max": 10.0},
+                                  {"dueling": False}], ids=["distributional", "plain"])
+def test_explain_on_other_dqn_heads_agrees_with_rllibs_greedy_action(head):
+    import torch
+
+    algo = rldebug.local_mode(SETUPS["dqn_cartpole"].make().training(**head)).build_algo()
+    try:
+        algo.train()
+        space = algo.env_runner.env.single_observation_space
+        space.seed(0)
+        observations = [space.sample() for _ in range(16)]
+        e = rldebug.explain(algo, observations, seed=0)
+        rllib = algo.env_runner.module.forward_inference(
+            {"obs": torch.as_tensor(e.module_input)})["actions"].numpy()
+        assert np.array_equal(e.greedy_action, rllib)
+        assert np.array_equal(e.greedy_action, np.argmax(e.q_values, axis=-1))
+        if "num_atoms" in head:
+            assert e.q_atoms.shape == (5,) and e.q_atom_probs.shape == (16, 2, 5)
+            assert np.allclose(e.q_atom_probs.sum(-1), 1.0, atol=1e-5)
+            assert np.allclose((e.q_atom_probs * e.q_atoms).sum(-1), e.q_values, atol=1e-4)
+        else:
+            assert e.q_atoms is None
+    finally:
+        algo.stop()

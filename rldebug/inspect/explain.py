@@ -22,7 +22,7 @@ from rldebug.shapes.env_meta import action_names
 # Fields with one entry per observation (a batch axis when batched).
 _PER_OBSERVATION = ("observation", "module_input", "logits", "probs", "entropy", "value",
                     "greedy_action", "sampled_action", "env_action", "log_prob", "mean", "std",
-                    "q_values", "q_value")
+                    "q_values", "q_value", "q_atom_probs")
 
 
 @dataclass
@@ -50,6 +50,9 @@ class Explanation:
     ``epsilon``           --                          the epsilon in force      --
     ``alpha``             --                          --                        entropy temperature
     ====================  ==========================  ========================  ========================
+
+    Distributional DQN (``num_atoms > 1``) adds ``q_atoms`` (the support of the
+    return distribution) and ``q_atom_probs`` (per action, the probability of each atom).
 
     ``entropy_is_estimate`` is True where the distribution has no closed-form
     entropy (SAC's squashed Gaussian): then ``entropy`` is ``-mean(log p(a))``
@@ -80,6 +83,8 @@ class Explanation:
     q_value: np.ndarray | None = None
     epsilon: float | None = None
     alpha: float | None = None
+    q_atoms: np.ndarray | None = None
+    q_atom_probs: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -173,7 +178,8 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
         batched=batched, family=out.get("family", "policy_gradient"),
         distribution=out.get("distribution"),
         entropy_is_estimate=bool(out.get("entropy_is_estimate", False)),
-        epsilon=out.get("epsilon"), alpha=out.get("alpha"), **fields)
+        epsilon=out.get("epsilon"), alpha=out.get("alpha"), q_atoms=out.get("q_atoms"),
+        **fields)
 
 
 __all__ = ["Explanation", "explain"]
