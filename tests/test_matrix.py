@@ -330,3 +330,22 @@ def test_explain_on_other_dqn_heads_agrees_with_rllibs_greedy_action(head):
             assert e.q_atoms is None
     finally:
         algo.stop()
+
+
+def test_explain_gives_the_epsilon_of_dqns_next_exploring_step():
+    from ray.rllib.utils.schedules.scheduler import Scheduler
+
+    config = SETUPS["dqn_cartpole"].make().env_runners(explore=True)
+    config.training(epsilon=[(0, 1.0), (400, 0.1)])
+    algo = rldebug.local_mode(config).build_algo()
+    try:
+        for _ in range(3):
+            algo.train()
+        steps = algo.env_runner.num_env_steps_sampled_lifetime
+        assert steps >= 400
+        e = rldebug.explain(algo, np.zeros(4, np.float32), seed=0)
+        expected = Scheduler([(0, 1.0), (400, 0.1)])._schedule.value(t=steps)
+        assert e.epsilon == pytest.approx(expected) == pytest.approx(0.1)
+        assert e.probs.max() == pytest.approx(1 - 0.1 + 0.1 / 2)
+    finally:
+        algo.stop()

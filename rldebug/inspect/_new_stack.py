@@ -111,7 +111,8 @@ class NewStack:
         module = self.runner_module(module_id)
         family = family_of(module)
         if family == Q_LEARNING:
-            out = explain_q_learning(module, batch, seed)
+            lifetime = getattr(self.runner, "num_env_steps_sampled_lifetime", None)
+            out = explain_q_learning(module, batch, seed, timestep=lifetime)
         elif family == ACTOR_CRITIC:
             out = explain_actor_critic(module, batch, seed,
                                        lambda obs, actions: self.q_values(module_id, obs, actions))

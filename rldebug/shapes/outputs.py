@@ -172,7 +172,19 @@ def explain_policy_gradient(module, batch: dict, seed, values) -> dict:
     return out
 
 
-def explain_q_learning(module, batch: dict, seed) -> dict:
+def epsilon_in_force(module, timestep: int | None) -> float:
+    """The epsilon DQN's next exploring step uses: its schedule at the EnvRunner's step
+    count (``get_current_value`` alone lags: it is cached at the last exploring step)."""
+    schedule = getattr(module, "epsilon_schedule", None)
+    if schedule is None:
+        return 0.0
+    piecewise = getattr(schedule, "_schedule", None)
+    if getattr(schedule, "use_schedule", False) and piecewise is not None and timestep is not None:
+        return float(piecewise.value(t=timestep))
+    return float(schedule.get_current_value())
+
+
+def explain_q_learning(module, batch: dict, seed, timestep: int | None = None) -> dict:
     """DQN: Q per action, greedy = argmax Q, epsilon-greedy probabilities and draw."""
     import torch
 
@@ -180,8 +192,7 @@ def explain_q_learning(module, batch: dict, seed) -> dict:
         q_out = module.compute_q_values(batch)
     q = q_out["qf_preds"]
     n = q.shape[-1]
-    schedule = getattr(module, "epsilon_schedule", None)
-    epsilon = float(schedule.get_current_value()) if schedule is not None else 0.0
+    epsilon = epsilon_in_force(module, timestep)
     greedy = torch.argmax(q, dim=-1)
     probs = torch.full_like(q, epsilon / n)
     probs[torch.arange(q.shape[0]), greedy] += 1.0 - epsilon
@@ -216,7 +227,9 @@ def explain_actor_critic(module, batch: dict, seed, q_of) -> dict:
         out["value"] = None if out["q_values"] is None else out["q_values"].max(-1)
     else:
         out["q_value"] = q_of(batch["obs"], out["sampled_action"])
-        out["value"] = q_of(batch["obs"], out["greedy_action"])
+        # RLlib's greedy SAC action is the Gaussian's mean, not squashed; the env gets
+        # it clipped to [-1, 1] (then unsquashed), so Q is asked at the clipped mean.
+        out["value"] = q_of(batch["obs"], np.clip(out["greedy_action"], -1.0, 1.0))
     return out
 
 
