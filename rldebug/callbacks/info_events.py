@@ -4,9 +4,9 @@ Any env can report events as boolean flags in its ``infos`` (a collision, a goal
 reached, an illegal move); this callback counts, per episode and agent, the
 steps on which each flag was truthy, and logs the counts' mean/min/max per
 iteration. The flags are the ones named in ``events``, else the ones the env
-class declares as ``INFO_EVENTS`` (see :mod:`rldebug.shapes.env_meta`). An event
-the env never reports is warned about once, naming the info keys it does report,
-and logged for no episode, rather than as zeros that look like a measurement.
+class declares as ``INFO_EVENTS`` (see :mod:`rldebug.shapes.env_meta`). A step
+whose info lacks an event counts 0 for it, and the missing key is warned about
+once, naming the keys the env does report.
 """
 
 from __future__ import annotations

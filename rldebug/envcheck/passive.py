@@ -21,12 +21,11 @@ import logging
 import math
 import numbers
 import warnings
-from typing import Any
 
 import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.envcheck.check import EnvCheck
+from rldebug.envcheck.check import EnvCheck, _short
 from rldebug.shapes.env_meta import is_multi_agent_env, sub_envs
 
 logger = logging.getLogger(__name__)
@@ -154,7 +153,8 @@ class _Checked:
                        "the space.", {"obs": _short(obs)}, t)
 
     def _reward(self, agent, reward) -> None:
-        if isinstance(reward, numbers.Real) and not isinstance(reward, bool) or isinstance(reward, np.ndarray) and reward.size == 1:
+        is_number = isinstance(reward, numbers.Real) and not isinstance(reward, bool)
+        if is_number or (isinstance(reward, np.ndarray) and reward.size == 1):
             value = float(reward)
         else:
             self._error("a reward must be a number", f"got {_short(reward)}" + self._who(agent),
@@ -244,11 +244,6 @@ class _ObsBatch:
         first = (self.obs[rows[0]], self.steps[rows[0]]) if len(rows) else None
         self.obs, self.steps = [], []
         return first
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 class PassiveEnvCheck(RLlibCallback):

@@ -71,8 +71,9 @@ class ActionCondition:
                     f"action space is {space} (actions {valid.start}..{valid.stop - 1}).")
         elif isinstance(space, gym.spaces.MultiDiscrete):
             nvec = [int(n) for n in np.asarray(space.nvec).ravel()]
+            starts = [int(b) for b in np.asarray(space.start).ravel()]
             bad = sorted(v for v in self.vectors if len(v) != len(nvec)
-                         or any(not 0 <= x < n for x, n in zip(v, nvec)))
+                         or any(not b <= x < b + n for x, b, n in zip(v, starts, nvec)))
             if self.ints or bad:
                 raise ValueError(
                     f"{where}: {sorted(self.ints) or bad} can never be taken: the agent's "
@@ -157,6 +158,8 @@ class BreakOnCallback(RLlibCallback):
     def __init__(self):
         super().__init__()
         self._checked_events = False
+        self._action_spaces: dict = {}  # agent -> action space, once the env exists
+        self._config = None
         self._history: dict[tuple[str, str], deque] = defaultdict(
             lambda: deque(maxlen=self.spec.spike_window))
 
@@ -182,11 +185,11 @@ class BreakOnCallback(RLlibCallback):
         """The action as the env receives it (Box actions unsquashed or clipped as RLlib does)."""
         import gymnasium as gym
 
-        space = getattr(self, "_action_spaces", {}).get(str(agent_id))
+        space = self._action_spaces.get(str(agent_id))
         if action is None or not isinstance(space, gym.spaces.Box):
             return action
         module_action = np.asarray(action, dtype=space.dtype).reshape((1, *space.shape))
-        return env_action(module_action, space, getattr(self, "_config", None))[0]
+        return env_action(module_action, space, self._config)[0]
 
     # -- env side: runs wherever the env steps (driver in local mode, else EnvRunners) --
 

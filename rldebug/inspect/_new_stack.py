@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rldebug.inspect._common import agent_ids, map_agents
-from rldebug.inspect._torch import layers_of, to_numpy
+from rldebug.inspect._torch import layers_of
 from rldebug.shapes.env_meta import env_of
 from rldebug.shapes.outputs import (
     ACTOR_CRITIC,
@@ -24,6 +24,7 @@ from rldebug.shapes.outputs import (
     explain_policy_gradient,
     explain_q_learning,
     family_of,
+    to_numpy,
 )
 
 

@@ -2,21 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-
-def to_numpy(value: Any) -> Any:
-    """Tensors (also nested in dicts) to numpy arrays; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return {k: to_numpy(v) for k, v in value.items()}
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
-
 
 def layers_of(model) -> list[dict]:
     """Leaf layers of a torch model: name, type, parameter shapes and counts, trainable."""

@@ -96,10 +96,15 @@ def train_diagnostics(module: Any, config: Any, batch: Any, fwd_out: dict) -> di
 # -- what a module makes of an observation (explain) -------------------------------
 
 
-def _np(value):
+def to_numpy(value: Any) -> Any:
+    """Tensors (also nested in dicts) to numpy arrays; None stays None."""
     if value is None:
         return None
-    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+    if isinstance(value, dict):
+        return {k: to_numpy(v) for k, v in value.items()}
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
 
 
 @contextlib.contextmanager
@@ -139,21 +144,21 @@ def _distribution_fields(dist, seed) -> dict:
         sampled = dist.sample()
     greedy = dist.to_deterministic().sample()
     torch_dist = getattr(dist, "_dist", None)
-    out = {"greedy_action": _np(greedy), "sampled_action": _np(sampled),
-           "distribution": type(dist).__name__, "log_prob": _np(dist.logp(sampled))}
+    out = {"greedy_action": to_numpy(greedy), "sampled_action": to_numpy(sampled),
+           "distribution": type(dist).__name__, "log_prob": to_numpy(dist.logp(sampled))}
     probs = getattr(torch_dist, "probs", None)
     if probs is not None:
-        out["probs"] = _np(probs)
+        out["probs"] = to_numpy(probs)
     base = getattr(torch_dist, "base_dist", torch_dist)  # Independent(Normal) for DiagGaussian
     if isinstance(base, torch.distributions.Normal):
-        out["mean"], out["std"] = _np(base.loc), _np(base.scale)
+        out["mean"], out["std"] = to_numpy(base.loc), to_numpy(base.scale)
     try:
-        out["entropy"], out["entropy_is_estimate"] = _np(dist.entropy()), False
+        out["entropy"], out["entropy_is_estimate"] = to_numpy(dist.entropy()), False
     except (NotImplementedError, ValueError):
         # A squashed Gaussian has no closed-form entropy: -E[log p(a)] from 64 draws.
         with seeded(seed):
             draws = torch.stack([dist.logp(dist.sample()) for _ in range(64)])
-        out["entropy"], out["entropy_is_estimate"] = _np(-draws.mean(0)), True
+        out["entropy"], out["entropy_is_estimate"] = to_numpy(-draws.mean(0)), True
     return out
 
 
@@ -167,8 +172,8 @@ def explain_policy_gradient(module, batch: dict, seed, values) -> dict:
         out = _distribution_fields(dist, seed)
         inference = module.get_inference_action_dist_cls().from_logits(
             module.forward_inference(batch)["action_dist_inputs"])
-        out["greedy_action"] = _np(inference.to_deterministic().sample())
-    out.update(logits=_np(inputs), value=values(batch["obs"]))
+        out["greedy_action"] = to_numpy(inference.to_deterministic().sample())
+    out.update(logits=to_numpy(inputs), value=values(batch["obs"]))
     return out
 
 
@@ -199,14 +204,14 @@ def explain_q_learning(module, batch: dict, seed, timestep: int | None = None) -
     with seeded(seed):
         sampled = torch.multinomial(probs, 1).squeeze(-1)
     safe = probs.clamp_min(1e-12)
-    out = {"q_values": _np(q), "logits": _np(q), "epsilon": epsilon, "probs": _np(probs),
-           "entropy": _np(-(probs * safe.log()).sum(-1)), "entropy_is_estimate": False,
-           "greedy_action": _np(greedy), "sampled_action": _np(sampled),
-           "log_prob": _np(safe.gather(-1, sampled[:, None]).squeeze(-1).log()),
-           "value": _np(q.max(-1).values), "distribution": "EpsilonGreedy"}
+    out = {"q_values": to_numpy(q), "logits": to_numpy(q), "epsilon": epsilon, "probs": to_numpy(probs),
+           "entropy": to_numpy(-(probs * safe.log()).sum(-1)), "entropy_is_estimate": False,
+           "greedy_action": to_numpy(greedy), "sampled_action": to_numpy(sampled),
+           "log_prob": to_numpy(safe.gather(-1, sampled[:, None]).squeeze(-1).log()),
+           "value": to_numpy(q.max(-1).values), "distribution": "EpsilonGreedy"}
     for key in ("atoms", "qf_probs"):
         if key in q_out:
-            out["q_atoms" if key == "atoms" else "q_atom_probs"] = _np(q_out[key])
+            out["q_atoms" if key == "atoms" else "q_atom_probs"] = to_numpy(q_out[key])
     return out
 
 
@@ -221,7 +226,7 @@ def explain_actor_critic(module, batch: dict, seed, q_of) -> dict:
         inputs = module.forward_inference(batch)["action_dist_inputs"]
         dist = module.get_exploration_action_dist_cls().from_logits(inputs)
         out = _distribution_fields(dist, seed)
-    out["logits"] = _np(inputs)
+    out["logits"] = to_numpy(inputs)
     if "probs" in out:  # discrete SAC: Q of every action
         out["q_values"] = q_of(batch["obs"], None)
         out["value"] = None if out["q_values"] is None else out["q_values"].max(-1)

@@ -27,15 +27,14 @@ from collections import defaultdict
 import numpy as np
 
 from rldebug.shapes.outputs import train_diagnostics
-from rldebug.shapes.results import STAT_KEYS
+from rldebug.shapes.results import normalise_stats, raw_stat_keys
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import RAW_ROWS, TraceWriter
 
 BATCH_COLUMNS = ("advantages", "value_targets", "action_logp", "rewards")
-# Raw new-stack keys read after each update, with their normalised names.
-_RAW_TO_NAME = {raw: name for name, (new, _old) in STAT_KEYS.items() for raw in new
-                if not raw.startswith("rldebug_")}
-_TRACER_STATS = ("grad_norm", "clip_fraction")  # written by the tracer itself
+# The raw new-stack keys read after each update (the tracer's own ones excluded).
+_RAW_KEYS = tuple(sorted(k for k in raw_stat_keys(new_stack=True) if not k.startswith("rldebug_")))
+_TRACER_STATS = ("grad_norm", "clip_fraction")  # computed by the tracer itself
 _ABSENT = object()  # MetricsLogger.peek raises KeyError when its default is None
 
 
@@ -53,6 +52,12 @@ class TracingLearnerMixin:
 
     def build(self, *args, **kwargs):
         super().build(*args, **kwargs)
+        self._trace_writer = TraceWriter(self._trace_dir, role="learner")
+        self._rldebug_updates = 0
+        self._rldebug_seen_bad: set = set()
+        self._rldebug_acc = defaultdict(lambda: defaultdict(list))
+        self._rldebug_minibatch = 0
+        self._rldebug_before = None
         self._rldebug_thread_error = None
         thread = getattr(self, "_learner_thread", None)
         if thread is not None and hasattr(thread, "_update_method"):
@@ -115,32 +120,20 @@ class TracingLearnerMixin:
 
     # -- recording -----------------------------------------------------------
 
-    @property
-    def _trace_writer(self) -> TraceWriter:
-        if getattr(self, "_rldebug_writer", None) is None:
-            self._rldebug_writer = TraceWriter(self._trace_dir, role="learner")
-            self._rldebug_updates = 0
-            self._rldebug_seen_bad: set = set()
-            self._rldebug_acc = defaultdict(lambda: defaultdict(list))
-            self._rldebug_minibatch = 0
-            self._rldebug_before = None
-        return self._rldebug_writer
-
     def _trace_safely(self, fn, *args) -> None:
         """Run a recording step; a failure of the tracer is recorded, never raised."""
         try:
             fn(*args)
         except Exception as err:  # noqa: BLE001 - a tracer must never stop training
-            writer, key = self._trace_writer, ("tracer", fn.__name__)
+            key = ("tracer", fn.__name__)
             if key not in self._rldebug_seen_bad:
                 self._rldebug_seen_bad.add(key)
-                writer.write("events", {
+                self._trace_writer.write("events", {
                     "source": "tracer", "column": fn.__name__,
                     "update": self._rldebug_updates + 1,
                     "error": f"{type(err).__name__}: {err}"})
 
     def _trace_begin_update(self) -> None:
-        self._trace_writer  # noqa: B018 - creates the writer and the per-update state
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
         self._rldebug_minibatch = 0
         self._rldebug_before = None
@@ -149,21 +142,17 @@ class TracingLearnerMixin:
                 mid: [p.detach().clone() for p in self.get_parameters(self.module[mid])]
                 for mid in self.module.keys()}
 
-    def _logged(self, module_id) -> dict:
-        """This update's learner statistics of a module, as RLlib logged them."""
-        out = {}
-        for raw, name in _RAW_TO_NAME.items():
-            if name in out:
-                continue
-            value = self.metrics.peek((module_id, raw), default=_ABSENT)
+    def _logged(self, module_id) -> dict[str, float]:
+        """This update's learner statistics of a module, as RLlib logged them, by name."""
+        raw = {}
+        for key in _RAW_KEYS:
+            value = self.metrics.peek((module_id, key), default=_ABSENT)
             if value is not _ABSENT:
-                value = scalar(value)
-                if isinstance(value, (int, float)):
-                    out[name] = value
-        return out
+                raw[key] = scalar(value)
+        return {name: stat.value for name, stat in normalise_stats(raw, new_stack=True).items()
+                if name not in _TRACER_STATS}
 
     def _trace_end_update(self, timesteps) -> None:
-        self._trace_writer  # noqa: B018
         self._rldebug_updates += 1
         epochs = getattr(self, "_rldebug_epochs", 1) or 1
         for mid in self.module.keys():
@@ -175,8 +164,6 @@ class TracingLearnerMixin:
                       "minibatches": len(sizes), "trained_steps": int(sum(sizes)),
                       "train_batch_size": int(sum(sizes) / epochs)}
             for name, value in self._logged(mid).items():
-                if name in _TRACER_STATS:
-                    continue
                 record[name] = value
                 self._trace_check_finite(mid, name, value)
             for key, series in acc.items():

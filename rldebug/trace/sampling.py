@@ -17,13 +17,13 @@ from rldebug.shapes.episodes import (
     episode_id,
     starts_at_reset,
 )
+from rldebug.shapes.outputs import to_numpy
 from rldebug.trace.stats import (
     describe,
     first_bad_row,
     first_non_finite,
     histogram,
     numeric_array,
-    to_numpy,
 )
 from rldebug.trace.writer import RAW_ROWS
 

@@ -6,18 +6,15 @@ import math
 
 import numpy as np
 
-
-def to_numpy(value) -> np.ndarray:
-    """A numpy array from a list, numpy array or torch tensor (detached, on CPU)."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
+from rldebug.shapes.outputs import to_numpy
 
 
 def numeric_array(value) -> np.ndarray | None:
     """``value`` as a float array, or None for what is not numeric (Dict/Tuple observations)."""
     try:
         array = to_numpy(value)
+        if not isinstance(array, np.ndarray):
+            return None  # a Dict observation arrives as a dict of arrays
         return array if array.dtype.kind in "biuf" else None
     except (TypeError, ValueError):
         return None
@@ -99,5 +96,4 @@ __all__ = [
     "is_finite_number",
     "numeric_array",
     "scalar",
-    "to_numpy",
 ]
