@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rldebug-installed
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test test-all bench lint clean
+.PHONY: setup browser demo test test-all bench lint clean
 
 setup: $(STAMP)
 
@@ -19,13 +19,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --user --name rldebug --display-name "rldebug (.venv)" >/dev/null
 	touch $(STAMP)
 
+# Headless Chromium for the HTML report's browser test (Debian's package). Where
+# apt-get cannot install it (no root, no network), the test is skipped with the reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      >/dev/null 2>&1 && echo "make browser: installed chromium" || \
+	    echo "make browser: could not install chromium with apt-get; the HTML report's browser test will be skipped."; }
+
 demo: $(STAMP)
 	$(VENV)/bin/rldebug demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(PY) -m pytest -q -m ""
 
 bench: $(STAMP)

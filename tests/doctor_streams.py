@@ -18,7 +18,8 @@ def new_result(iteration: int, modules: dict[str, dict], returns: dict[str, floa
             "vf_explained_var": s["ev"], "vf_loss": s["vf_loss"],
             "vf_loss_unclipped": s["vf_loss_unclipped"], "policy_loss": s["policy_loss"],
             "total_loss": s["total_loss"], "default_optimizer_learning_rate": s["lr"],
-            "curr_entropy_coeff": 0.0, "num_module_steps_trained": 200,
+            "curr_entropy_coeff": s.get("entropy_coeff", 0.0), "num_module_steps_trained": 200,
+            **s.get("raw", {}),
         }
     total = sum(returns.values())
     low, mean, high = len_range
@@ -47,7 +48,7 @@ def old_result(iteration: int, modules: dict[str, dict], returns: dict[str, floa
             "entropy": s["entropy"], "kl": s["kl"], "cur_kl_coeff": s["kl_coeff"],
             "vf_explained_var": s["ev"], "vf_loss": s["vf_loss"],
             "policy_loss": s["policy_loss"], "total_loss": s["total_loss"], "cur_lr": s["lr"],
-            "entropy_coeff": 0.0}}
+            "entropy_coeff": s.get("entropy_coeff", 0.0), **s.get("raw", {})}}
     total = sum(returns.values())
     return {
         "training_iteration": iteration,

@@ -1,4 +1,4 @@
-"""``rldebug doctor PATH [--json]``: diagnose a finished run or experiment.
+"""``rldebug doctor PATH [--json] [--all] [--html FILE]``: diagnose a finished run or experiment.
 
 Exit codes: 0 healthy (warnings allowed), 1 an error-severity finding,
 2 unusable input (no such path, no result.json/progress.csv, nothing readable).
@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from rldebug.doctor.diagnosis import EXIT_UNUSABLE, diagnose
+from rldebug.doctor.html import write_html
 from rldebug.doctor.reading import UnusableInputError
 from rldebug.doctor.report import render, to_json
 
@@ -23,6 +25,10 @@ DESCRIPTION = ("Name reward and learning problems in a finished RLlib run (a Tun
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="Tune experiment dir, trial dir, or rldebug run logdir")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument("--all", action="store_true", dest="show_all",
+                        help="show every finding, also those a root cause explains")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write a self-contained HTML report with a plot per finding")
     parser.set_defaults(func=cmd_doctor)
 
 
@@ -41,9 +47,24 @@ def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _html_target(value: str | None) -> Path | None:
+    """The --html file, checked before any work: a file in an existing directory."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise UnusableInputError(f"--html {value!r} is a directory; give a file name, e.g. "
+                                 f"--html {str(path / 'doctor.html')!r}.")
+    if not path.parent.is_dir():
+        raise UnusableInputError(f"--html {value!r}: the directory {str(path.parent)!r} does "
+                                 "not exist; create it or choose another path.")
+    return path
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
     try:
+        html_path = _html_target(getattr(args, "html", None))
         diagnosis = diagnose(args.path)
     except UnusableInputError as err:
         if args.json:
@@ -52,10 +73,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         else:
             print(f"rldebug doctor: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
+    if html_path is not None:
+        write_html(diagnosis, html_path)
     if args.json:
         print(to_json(diagnosis))
     else:
-        render(diagnosis)
+        render(diagnosis, show_all=getattr(args, "show_all", False))
+        if html_path is not None:
+            print(f"HTML report: {html_path}")
     return diagnosis.exit_code
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rldebug.doctor.findings import Finding, worst_severity
-from rldebug.doctor.metrics import extract
+from rldebug.doctor.causes import explain, explained_under
+from rldebug.doctor.families import family_from_config, family_from_stats
+from rldebug.doctor.findings import Finding, severity_rank, worst_severity
+from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.thresholds import Thresholds
-from rldebug.doctor.traces import trace_findings
+from rldebug.doctor.traces import errored_finding, trace_findings
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
 
@@ -47,14 +50,24 @@ class Doctor:
         self.trial = trial
         self.rules = [rule(self.thresholds) for rule in rules]
         self.findings: list[Finding] = []
+        self.history: list[IterationMetrics] = []
         self.iterations = 0
         self.stack: str | None = None
+        self.family = family_from_config(config)
+        #: agent id -> the module acting for it, where their mean returns match one to one
+        self.agent_modules: dict[str, str] = {}
 
     def feed(self, result: Mapping[str, Any]) -> list[Finding]:
         """Analyse one result dict (``algo.train()``'s return value); return new findings."""
         metrics = extract(result)
+        if self.family is None:
+            self.family = next(filter(None, map(family_from_stats, metrics.modules.values())),
+                               None)
+        metrics.family = self.family
+        self._match_agents(metrics)
         self.iterations += 1
         self.stack = metrics.stack
+        self.history.append(metrics)
         new: list[Finding] = []
         for rule in self.rules:
             found = rule.observe(metrics, self.findings)
@@ -66,6 +79,16 @@ class Doctor:
         return new
 
 
+    def _match_agents(self, metrics: IterationMetrics) -> None:
+        """Learn which module acts for which agent: RLlib reports mean returns per agent and
+        per module but not the mapping; a module that serves one agent reports its value."""
+        for agent, value in metrics.agent_returns.items():
+            if agent not in self.agent_modules and math.isfinite(value):
+                matches = [m for m, v in metrics.module_returns.items() if v == value]
+                if len(matches) == 1:
+                    self.agent_modules[agent] = matches[0]
+
+
 @dataclass
 class TrialDiagnosis:
     """The doctor's verdict on one trial.
@@ -74,8 +97,11 @@ class TrialDiagnosis:
     :param path: the trial directory (None for in-memory results).
     :param iterations: how many results were analysed.
     :param stack: ``"new"`` or ``"old"`` RLlib API stack (None without results).
-    :param findings: what the rules found, in the order they were found.
+    :param findings: what the rules found, in the order they were found; a finding
+        another one explains has ``explained_by`` set (:mod:`rldebug.doctor.causes`).
     :param notes: reading problems (truncated last line, skipped rows, ...).
+    :param history: the doctor's view of every iteration, for plots.
+    :param family: the algorithm family ("ppo", "dqn", ...; None when unknown).
     """
 
     name: str
@@ -84,10 +110,24 @@ class TrialDiagnosis:
     stack: str | None
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    history: list[IterationMetrics] = field(default_factory=list, repr=False)
+    family: str | None = None
+    agent_modules: dict[str, str] = field(default_factory=dict)
+
+    def explained_by(self, cause: Finding) -> list[Finding]:
+        """The findings ``cause`` explains (its evidence in the report)."""
+        return explained_under(cause, self.findings, self.agent_modules)
+
+    @property
+    def causes(self) -> list[Finding]:
+        """The top-level findings (those no other finding explains), worst first."""
+        return sorted((f for f in self.findings if f.explained_by is None),
+                      key=lambda f: -severity_rank(f.severity))
 
     @property
     def usable(self) -> bool:
-        return self.iterations > 0
+        """Results were read, or the trial's error was (a crash before iteration 1)."""
+        return self.iterations > 0 or any(f.rule_id == "trial_errored" for f in self.findings)
 
     @property
     def worst(self) -> str | None:
@@ -95,7 +135,7 @@ class TrialDiagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "iterations": self.iterations,
-                "stack": self.stack, "usable": self.usable, "worst": self.worst,
+                "stack": self.stack, "family": self.family, "usable": self.usable, "worst": self.worst,
                 "notes": list(self.notes), "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -132,9 +172,25 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
             doctor.feed(result)
         except ValueError as err:
             notes.append(f"result {number} skipped: {err}")
-    findings = doctor.findings + trace_findings(trial.path, trial=trial.name)
+    findings = merge_trace_findings(doctor.findings,
+                                    trace_findings(trial.path, trial=trial.name))
+    if trial.error is not None:
+        findings.append(errored_finding(trial.error, trial.name, doctor.iterations))
     return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,
-                          stack=doctor.stack, findings=findings, notes=notes)
+                          stack=doctor.stack, notes=notes,
+                          findings=explain(findings, doctor.agent_modules),
+                          history=doctor.history, family=doctor.family,
+                          agent_modules=doctor.agent_modules)
+
+
+def merge_trace_findings(findings: list[Finding], from_trace: list[Finding]) -> list[Finding]:
+    """The results' findings plus the trace's; where both name the same rule for the
+    same subject (a NaN reward), the trace's finding, which says where, replaces it."""
+    traced = {(f.rule_id, f.module) for f in from_trace}
+    traced_rules = {f.rule_id for f in from_trace}
+    kept = [f for f in findings if (f.rule_id, f.module) not in traced
+            and not (f.module is None and f.rule_id in traced_rules)]
+    return kept + from_trace
 
 
 def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
@@ -166,7 +222,10 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
         doctor.feed(result)
     return Diagnosis(trials=[TrialDiagnosis(name="results", path=None,
                                             iterations=doctor.iterations, stack=doctor.stack,
-                                            findings=doctor.findings)])
+                                            findings=explain(doctor.findings,
+                                                             doctor.agent_modules),
+                                            history=doctor.history, family=doctor.family,
+                                            agent_modules=doctor.agent_modules)])
 
 
 __all__ = [

@@ -25,6 +25,8 @@ class Finding:
     :param module: the RLModule/policy or agent id it concerns; None for the whole run.
     :param evidence: the numbers behind the finding (plain floats, ints, strings).
     :param trial: name of the trial (set when reading an experiment).
+    :param explained_by: the rule id of the finding that explains this one (its
+        root cause, e.g. ``"lr_too_high"`` for a KL blow-up); None when top-level.
     """
 
     rule_id: str
@@ -35,6 +37,7 @@ class Finding:
     module: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     trial: str | None = None
+    explained_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -60,8 +60,13 @@ class ModuleStats:
     td_error_mean: float | None = None
     q_mean: float | None = None
     q_max: float | None = None
+    q_min: float | None = None
     alpha: float | None = None
+    target_entropy: float | None = None
+    log_prob: float | None = None
     importance_ratio_mean: float | None = None
+    importance_ratio_var: float | None = None
+    entropy_coeff: float | None = None
     grad_norm: float | None = None
 
 
@@ -80,6 +85,7 @@ class IterationMetrics:
 
     iteration: int
     stack: str
+    family: str | None = None  # "ppo", "dqn", ... (set by the Doctor: rldebug.doctor.families)
     modules: dict[str, ModuleStats] = field(default_factory=dict)
     return_mean: float | None = None
     return_min: float | None = None

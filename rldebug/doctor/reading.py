@@ -26,6 +26,7 @@ from rldebug.runlog import PARAMS_FILE, PROGRESS_FILE, RESULT_FILE  # writer and
 # (json.dump's default separators). Parsing the line only up to it is 2-3x faster;
 # a cut that is not at the top level leaves unbalanced braces and fails, and the
 # full line is parsed instead.
+ERROR_FILE = "error.txt"  # Tune writes the trial's exception here (and pickles it in error.pkl)
 _CONFIG_CUT = ', "config": {'
 
 
@@ -43,6 +44,8 @@ class TrialData:
     :param config: the trial's config from ``params.json`` (None if absent/unreadable).
     :param source: the file the results came from (``result.json``/``progress.csv``), or "".
     :param notes: what was skipped or odd while reading (truncated last line, ...).
+    :param error: the text of Tune's ``error.txt`` when the trial errored (the
+        traceback; ``error.pkl`` is never unpickled), else None.
     """
 
     name: str
@@ -51,10 +54,11 @@ class TrialData:
     config: dict[str, Any] | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 def _is_trial(path: Path) -> bool:
-    return (path / RESULT_FILE).is_file() or (path / PROGRESS_FILE).is_file()
+    return any((path / name).is_file() for name in (RESULT_FILE, PROGRESS_FILE, ERROR_FILE))
 
 
 def find_trial_dirs(path: str | Path) -> list[Path]:
@@ -263,6 +267,18 @@ def _config_from_first_line(path: Path) -> dict[str, Any] | None:
     return config if isinstance(config, dict) else None
 
 
+def _read_error(path: Path, notes: list[str]) -> str | None:
+    """Tune's ``error.txt`` (the trial's traceback as text), or None."""
+    file = path / ERROR_FILE
+    if not file.is_file():
+        return None
+    try:
+        return file.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        notes.append(f"{ERROR_FILE} exists but cannot be read: {err}.")
+        return f"(unreadable {ERROR_FILE}: {err})"
+
+
 def read_trial(path: str | Path) -> TrialData:
     """Read one trial (or ``rldebug run``) directory.
 
@@ -273,6 +289,7 @@ def read_trial(path: str | Path) -> TrialData:
     path = Path(path)
     trial = TrialData(name=path.name, path=path)
     trial.config = _read_params(path, trial.notes)
+    trial.error = _read_error(path, trial.notes)
     for name, reader in ((RESULT_FILE, read_result_json), (PROGRESS_FILE, read_progress_csv)):
         file = path / name
         if not file.is_file():

@@ -1,35 +1,82 @@
-"""Show a :class:`Diagnosis`: a rich console report per trial, or JSON.
+"""Show a :class:`Diagnosis` in a terminal, like a compiler's diagnostics, or as JSON.
 
-The analysis lives in :mod:`rldebug.doctor.diagnosis`; this module only renders.
+Each trial leads with its root causes (at most :data:`MAX_CAUSES`, worst first),
+one block per finding, wrapped to the terminal (80 columns when not a tty)::
+
+    error[lr_too_high] module pol1, from iteration 1
+      Learning rate too high for 'pol1' (lr=0.5): KL blew up to 29.2 ...
+      evidence: lr=0.5, kl=29.2, entropy=0.0856
+      fix: Lower lr 10-100x ...
+      explains: kl_blowup (it. 1), entropy_collapse (it. 1), non_finite (it. 3)
+
+``show_all`` (``rldebug doctor --all``) prints every finding as a block. The
+analysis lives in :mod:`rldebug.doctor.diagnosis`; this module only renders.
 """
 
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any
 
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 
+MAX_CAUSES = 3
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_VERDICT = {"error": ("broken", "bold red"), "warning": ("suspicious", "yellow"),
+            "info": ("healthy (notes)", "green"), None: ("healthy", "green")}
 
 
-def _evidence_text(evidence: dict[str, Any]) -> str:
+def evidence_text(evidence: dict[str, Any]) -> str:
+    """``key=value, ...`` for the evidence that has a value (floats to 4 digits)."""
     parts = []
     for key, value in evidence.items():
-        if value is None:
+        if value is None or isinstance(value, (dict, list)) or key == "last_lines":
             continue
         parts.append(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}")
     return ", ".join(parts)
 
 
+def _headline(finding: Finding) -> str:
+    where = f" {finding.module}" if finding.module else ""
+    return f"{finding.severity}[{finding.rule_id}]{where}, from iteration " \
+           f"{finding.began_at_iteration}"
+
+
+def finding_block(finding: Finding, width: int = 80,
+                  explains: list[Finding] | None = None) -> list[str]:
+    """A finding as plain lines of at most ``width`` characters (long words excepted)."""
+    def wrap(label: str, text: str) -> list[str]:
+        return textwrap.wrap(f"{label}{text}", width=width, initial_indent="  ",
+                             subsequent_indent="    " if label else "  ",
+                             break_on_hyphens=False) or ["  "]
+
+    lines = textwrap.wrap(_headline(finding), width=width, subsequent_indent="  ")
+    lines += wrap("", finding.message)
+    evidence = evidence_text(finding.evidence)
+    if evidence:
+        lines += wrap("evidence: ", evidence)
+    if finding.evidence.get("last_lines"):
+        lines.append("  last lines of the error:")
+        for line in str(finding.evidence["last_lines"]).splitlines():
+            lines += textwrap.wrap(line.strip(), width=width, initial_indent="    | ",
+                                   subsequent_indent="    | ") or ["    |"]
+    lines += wrap("fix: ", finding.fix)
+    if finding.explained_by:
+        lines += wrap("explained by: ", finding.explained_by)
+    if explains:
+        lines += wrap("explains: ", ", ".join(
+            f"{f.rule_id}{f' {f.module}' if f.module else ''} (it. {f.began_at_iteration})"
+            for f in explains))
+    return lines
+
+
 def finding_line(finding: Finding) -> str:
-    """One line of rich markup for a finding (used by the live callback)."""
-    where = f" [{finding.module}]" if finding.module else ""
+    """A finding as rich markup lines (used by the live callback)."""
     style = _STYLE[finding.severity]
-    return (f"[{style}]{finding.severity.upper()}[/] {finding.rule_id}{where} "
-            f"(from iteration {finding.began_at_iteration}): {finding.message}\n"
-            f"  [dim]fix:[/] {finding.fix}")
+    head, *rest = finding_block(finding)
+    return f"[{style}]{head}[/]\n" + "\n".join(rest)
 
 
 def finding_markdown(finding: Finding) -> str:
@@ -37,63 +84,76 @@ def finding_markdown(finding: Finding) -> str:
     where = f" — `{finding.module}`" if finding.module else ""
     return (f"**{finding.severity.upper()}** `{finding.rule_id}`{where}, began at iteration "
             f"{finding.began_at_iteration}\n\n{finding.message}\n\n"
-            f"*Evidence:* {_evidence_text(finding.evidence)}\n\n*Fix:* {finding.fix}")
+            f"*Evidence:* {evidence_text(finding.evidence)}\n\n*Fix:* {finding.fix}")
 
 
-def _trial_renderables(trial: TrialDiagnosis):
-    from rich.table import Table
-    from rich.text import Text
-
-    verdict = {"error": "[bold red]broken[/]", "warning": "[yellow]suspicious[/]",
-               "info": "[green]healthy[/] (notes)", None: "[green]healthy[/]"}[trial.worst]
-    if not trial.usable:
-        verdict = "[bold red]unreadable[/]"
-    header = (f"[bold]{trial.name}[/]  {verdict}  "
-              f"{trial.iterations} iterations, {trial.stack or '?'} API stack"
-              f"{'' if trial.path is None else f'  [dim]{trial.path}[/]'}")
-    yield Text.from_markup(header)
+def trial_lines(trial: TrialDiagnosis, width: int = 80,
+                show_all: bool = False) -> list[tuple[str, str | None]]:
+    """The report of one trial as (line, rich style or None) pairs."""
+    verdict, style = _VERDICT[trial.worst] if trial.usable else ("unreadable", "bold red")
+    about = ", ".join(filter(None, [f"{trial.iterations} iterations",
+                                    f"{trial.stack} API stack" if trial.stack else None,
+                                    trial.family.upper() if trial.family else None]))
+    out: list[tuple[str, str | None]] = [(f"{trial.name}: {verdict} ({about})", style)]
+    if trial.path:
+        out += [(line, "dim") for line in textwrap.wrap(trial.path, width=width,
+                                                         initial_indent="  ",
+                                                         subsequent_indent="  ")]
     for note in trial.notes:
-        yield Text.from_markup("  [yellow]note:[/] ") + Text(note)
-    if not trial.findings:
-        return
-    table = Table(show_lines=True, expand=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("module")
-    table.add_column("from iter", justify="right")
-    table.add_column("what, evidence and fix", ratio=1)
-    for f in trial.findings:
-        details = Text(f.message)
-        details.append("\nevidence: ", style="dim")
-        details.append(_evidence_text(f.evidence))
-        details.append("\nfix: ", style="bold")
-        details.append(f.fix)
-        table.add_row(Text(f.severity, style=_STYLE[f.severity]), f.rule_id, f.module or "-",
-                      str(f.began_at_iteration), details)
-    yield table
+        out += [(line, "yellow") for line in textwrap.wrap(f"note: {note}", width=width,
+                                                           initial_indent="  ",
+                                                           subsequent_indent="    ")]
+    causes = trial.causes
+    shown = causes if show_all else causes[:MAX_CAUSES]
+    for cause in shown:
+        out.append(("", None))
+        head, *rest = finding_block(cause, width, trial.explained_by(cause))
+        out += [(head, _STYLE[cause.severity])] + [(line, None) for line in rest]
+    if show_all:
+        for finding in trial.findings:
+            if finding.explained_by is not None:
+                out.append(("", None))
+                head, *rest = finding_block(finding, width)
+                out += [(head, _STYLE[finding.severity])] + [(line, None) for line in rest]
+    hidden = len(causes) - len(shown)
+    if hidden:
+        out.append(("", None))
+        out += [(line, "dim") for line in textwrap.wrap(
+            f"{hidden} more finding(s) not shown: "
+            + ", ".join(f"{f.severity}[{f.rule_id}]" for f in causes[len(shown):])
+            + "; `rldebug doctor --all` shows every finding.", width=width)]
+    return out
 
 
-def render(diagnosis: Diagnosis, console=None) -> None:
-    """Print ``diagnosis`` with rich: one block per trial, findings in a table.
+def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
+    """Print ``diagnosis``: per trial its root causes (or, with ``show_all``, every
+    finding), one block per finding, wrapped to the console's width.
 
     :param diagnosis: what :func:`rldebug.doctor.diagnose` returned.
     :param console: a ``rich.console.Console`` (default: a new one on stdout).
+    :param show_all: also print the findings a cause explains, each as a block.
     """
     if not isinstance(diagnosis, Diagnosis):
         raise TypeError(f"render expects a Diagnosis (from rldebug.doctor.diagnose), got "
                         f"{type(diagnosis).__name__}.")
+    if not isinstance(show_all, bool):
+        raise TypeError(f"show_all must be True or False, got {show_all!r}.")
     from rich.console import Console
+    from rich.text import Text
 
     console = console or Console()
+    width = max(40, min(console.width, 100))
     for trial in diagnosis.trials:
-        for renderable in _trial_renderables(trial):
-            console.print(renderable)
+        for line, style in trial_lines(trial, width, show_all):
+            console.print(Text(line, style=style or ""), soft_wrap=True)
         console.print()
     counts = {s: sum(f.severity == s for f in diagnosis.findings)
               for s in ("error", "warning", "info")}
-    console.print(f"{len(diagnosis.trials)} trial(s): {counts['error']} error(s), "
-                  f"{counts['warning']} warning(s), {counts['info']} info; "
-                  f"exit code {diagnosis.exit_code}.")
+    summary = (f"{len(diagnosis.trials)} trial(s): {counts['error']} error(s), "
+               f"{counts['warning']} warning(s), {counts['info']} info; "
+               f"exit code {diagnosis.exit_code}.")
+    for line in textwrap.wrap(summary, width=width):
+        console.print(Text(line), soft_wrap=True)
 
 
 def to_json(diagnosis: Diagnosis, indent: int | None = 2) -> str:
@@ -104,4 +164,5 @@ def to_json(diagnosis: Diagnosis, indent: int | None = 2) -> str:
     return json.dumps(diagnosis.to_dict(), indent=indent, allow_nan=False, default=str)
 
 
-__all__ = ["finding_line", "finding_markdown", "render", "to_json"]
+__all__ = ["MAX_CAUSES", "evidence_text", "finding_block", "finding_line", "finding_markdown",
+           "render", "to_json", "trial_lines"]

@@ -73,6 +73,33 @@ class Thresholds:
     :param random_baseline: a measured random-policy return; overrides the estimate.
     :param flat_tolerance: improvement below this fraction of the return range
         (max - min over the run) counts as flat.
+    :param collapse_fraction: a recent mean return this fraction of the return
+        range below the start is a collapse (an error), not just a decline.
+    :param stuck_fraction: a change of the mean return below this fraction of
+        its early size also counts as flat (an agent at -50 +- 2 is stuck).
+    :param random_entropy_ratio: entropy at or above this fraction of its
+        maximum (or of its first value) is "still acting at random".
+    :param kl_tiny_factor: a KL below ``kl_tiny_factor * kl_target`` means an
+        update barely changed the policy (lr=1e-7 gives ~1e-11).
+    :param lr_tiny: a learning rate below this barely moves Adam's weights
+        (used where no KL is logged: DQN, SAC, IMPALA).
+    :param entropy_coeff_high: an entropy coefficient above this outweighs a
+        typical advantage (PPO usually uses 0..0.01).
+    :param q_range_slack: a mean Q-value more than this fraction of the return
+        span outside [min(0, lowest return), max(0, highest return)] is diverging:
+        a discounted return cannot leave that range by much.
+    :param alpha_explode_factor: SAC's alpha this many times its first value,
+        and still rising, has run away.
+    :param alpha_rising_patience: iterations alpha rises in a row, with the
+        policy's entropy below ``target_entropy``, before "out of reach".
+    :param alpha_collapse: SAC's alpha below this has switched exploration off.
+    :param importance_ratio_band: APPO's mean importance ratio outside
+        ``[1 / band, band]`` means the learner trains on data from a policy far
+        from its own.
+    :param reward_scale_high: per-step rewards (or returns divided by episode
+        length) larger than this in size make value targets hard to fit.
+    :param reward_scale_low: non-zero per-step rewards smaller than this in size
+        drown in the value function's noise.
     :param truncation_patience: consecutive iterations where every episode has
         the same length before "always hits the time limit".
     :param combination_window: iterations within which a KL blow-up and an
@@ -99,6 +126,19 @@ class Thresholds:
     baseline_iterations: int = 3
     random_baseline: float | None = None
     flat_tolerance: float = 0.05
+    collapse_fraction: float = 0.5
+    stuck_fraction: float = 0.2
+    random_entropy_ratio: float = 0.9
+    kl_tiny_factor: float = 1e-3
+    lr_tiny: float = 1e-6
+    entropy_coeff_high: float = 0.1
+    q_range_slack: float = 0.5
+    alpha_explode_factor: float = 10.0
+    alpha_rising_patience: int = 5
+    alpha_collapse: float = 1e-4
+    importance_ratio_band: float = 2.0
+    reward_scale_high: float = 100.0
+    reward_scale_low: float = 1e-3
     truncation_patience: int = 5
     combination_window: int = 5
 

@@ -8,6 +8,7 @@ The doctor looks for a trace in ``<run dir>/trace`` and reads only its JSON line
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from rldebug.doctor.findings import Finding
@@ -19,14 +20,23 @@ def _present(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _int(value):
+    value = _present(value)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _where(event: dict) -> str:
     parts = []
     if event.get("source") == "sampling":
-        parts.append(f"EnvRunner {event.get('runner_index')} (pid {event.get('pid')})")
+        index = _present(event.get("runner_index"))
+        parts.append(f"EnvRunner {'?' if index is None else int(index)} "
+                     f"(pid {event.get('pid')})")
     else:
         parts.append(f"Learner (pid {event.get('pid')})")
     for key in ("agent_id", "module_id", "episode_id", "timestep", "update", "minibatch"):
         value = _present(event.get(key))
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # pandas turned the column into floats
         if value is not None:
             parts.append(f"{key}={value}")
     return ", ".join(parts)
@@ -67,6 +77,9 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
                 fix="Report it with the error above; the other trace records are complete.",
                 evidence={"column": column, "error": event.get("error")}))
             continue
+        if column == "rewards" and event.get("source") == "sampling":
+            findings.append(_nan_reward_finding(event, trial))
+            continue
         findings.append(Finding(
             rule_id="non_finite_in_trace", severity="error", trial=trial,
             began_at_iteration=int(event.get("iteration") or 0),
@@ -79,6 +92,62 @@ def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Findin
             evidence={"column": column, "source": event.get("source"),
                       "value": event.get("value")}))
     return findings
+
+
+def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
+    """The env returned a NaN/inf reward: where, from the trace's first such event."""
+    agent = _present(event.get("agent_id")) or _present(event.get("module_id"))
+    return Finding(
+        rule_id="non_finite_reward", severity="error", trial=trial,
+        began_at_iteration=int(event.get("iteration") or 0), module=agent,
+        message=(f"The env returned a non-finite reward ({event.get('value')}) at "
+                 f"{_where(event)}: this is where the NaN starts; losses and returns computed "
+                 "from it are non-finite too."),
+        fix=("Reproduce that step (same env config, seed and episode) and guard the reward "
+             "computation (division by zero, log(0), a NaN observation); "
+             "rldebug.check_env(env) steps the env and names bad rewards."),
+        evidence={"column": "rewards", "value": event.get("value"),
+                  "runner_index": _int(event.get("runner_index")), "agent_id": agent,
+                  "episode_id": _present(event.get("episode_id")),
+                  "timestep": _int(event.get("timestep"))})
+
+
+def errored_finding(error_text: str, trial: str | None, iterations: int) -> Finding:
+    """A finding for a trial that ended with an exception (Tune's ``error.txt``).
+
+    RLlib re-raises an env's exception (``raise RuntimeError from e``), and Ray wraps
+    it again, so the finding names the first exception of the chain (the root
+    cause) and the last one, with the traceback lines that lead to the root cause.
+    """
+    lines = [line.rstrip() for line in error_text.strip().splitlines() if line.strip()]
+    raised = [(number, _EXCEPTION_LINE.match(line)) for number, line in enumerate(lines)
+              if not line.startswith((" ", "\t"))]
+    raised = [(number, match) for number, match in raised if match]
+    if raised:
+        number, root = raised[0]
+        kind, detail = root.group(1), (root.group(2) or "").strip()
+        last = lines[max(0, number - 5):number + 1]
+        final = raised[-1][1].group(1)
+        wrapped = f" (re-raised as {final})" if final != kind else ""
+    else:
+        kind, detail, wrapped = "an exception", lines[-1] if lines else "(empty error.txt)", ""
+        last = lines[-6:]
+    return Finding(
+        rule_id="trial_errored", severity="error", trial=trial,
+        began_at_iteration=iterations + 1, module=None,
+        message=(f"The trial stopped with {kind}{wrapped} after {iterations} iteration(s)"
+                 + (f": {detail[:300]}" if detail else ".")),
+        fix=("Read the traceback's last frames (above, and in error.txt); if it comes from the "
+             "env, reproduce it with rldebug.check_env or in local mode "
+             "(rldebug.run / rldebug debug), where it stops in your debugger."),
+        evidence={"exception": kind, "raised_as": raised[-1][1].group(1) if raised else None,
+                  "last_lines": "\n".join(last)})
+
+
+# "IndexError: ...", "ray.exceptions.RayTaskError(IndexError): ...", "ValueError"
+_EXCEPTION_LINE = re.compile(
+    r"^((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning)"
+    r"(?:\([\w.]+\))?)(?::(.*))?$")
 
 
 def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None) -> Finding:
@@ -105,4 +174,4 @@ def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None)
                   "errors": errors})
 
 
-__all__ = ["trace_findings"]
+__all__ = ["errored_finding", "trace_findings"]

@@ -1,35 +1,52 @@
 """The doctor's rules, one class per problem; :data:`DEFAULT_RULES` runs them all.
 
 Order matters only for :class:`LearningRateTooHigh`, which reads the findings
-of the rules before it.
+of the rules before it. Which finding explains which is :mod:`rldebug.doctor.causes`'.
 """
 
 from rldebug.doctor.rules.base import Rule
 from rldebug.doctor.rules.combined import LearningRateTooHigh
 from rldebug.doctor.rules.health import NonFinite
-from rldebug.doctor.rules.policy import EntropyCollapse, KLBlowup
-from rldebug.doctor.rules.returns import (
-                                          AlwaysTruncated,
-                                          ModuleNotLearning,
-                                          ReturnNotImproving,
-                                          RewardStuck,
+from rldebug.doctor.rules.offpolicy import AlphaRunaway, OffPolicyDrift, QValuesDiverging
+from rldebug.doctor.rules.policy import (
+    EntropyCollapse,
+    KLBlowup,
+    PolicyStaysRandom,
+    UpdatesTooSmall,
+)
+from rldebug.doctor.rules.returns import AlwaysTruncated, ModuleNotLearning, ReturnNotImproving
+from rldebug.doctor.rules.reward import (
+    NonFiniteReturn,
+    RewardConstant,
+    RewardNeverPositive,
+    RewardScale,
 )
 from rldebug.doctor.rules.value import CriticClipped, ValueLossExploding, ValueNotLearning
 
 DEFAULT_RULES: tuple[type[Rule], ...] = (
+    NonFiniteReturn,
     NonFinite,
     EntropyCollapse,
     KLBlowup,
+    PolicyStaysRandom,
+    UpdatesTooSmall,
     ValueNotLearning,
     ValueLossExploding,
     CriticClipped,
-    RewardStuck,
+    QValuesDiverging,
+    AlphaRunaway,
+    OffPolicyDrift,
+    RewardConstant,
+    RewardNeverPositive,
+    RewardScale,
     ReturnNotImproving,
     ModuleNotLearning,
     AlwaysTruncated,
     LearningRateTooHigh,
 )
 
-__all__ = ["DEFAULT_RULES", "AlwaysTruncated", "CriticClipped", "EntropyCollapse", "KLBlowup",
-           "LearningRateTooHigh", "ModuleNotLearning", "NonFinite", "ReturnNotImproving",
-           "RewardStuck", "Rule", "ValueLossExploding", "ValueNotLearning"]
+__all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
+           "EntropyCollapse", "KLBlowup", "LearningRateTooHigh", "ModuleNotLearning",
+           "NonFinite", "NonFiniteReturn", "OffPolicyDrift", "PolicyStaysRandom",
+           "QValuesDiverging", "ReturnNotImproving", "RewardConstant", "RewardNeverPositive",
+           "RewardScale", "Rule", "UpdatesTooSmall", "ValueLossExploding", "ValueNotLearning"]

@@ -73,6 +73,65 @@ class Streaks(dict):
         return streak
 
 
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _variance(values: Sequence[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    mean = _mean(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+class ReturnHistory:
+    """Mean returns per subject (an agent, a module, or None for the whole run), one
+    per iteration, and whether they improved.
+
+    "Flat" is judged against the larger of two scales, so that neither noise nor
+    a wobble of a few collisions counts as progress: ``flat_tolerance`` times the
+    spread of episode returns within the first iterations, ``stuck_fraction``
+    times the size of the early mean return (an agent at -50 +- 2 is flat), and
+    two standard errors of the difference between the early and recent means.
+    """
+
+    def __init__(self, thresholds: Thresholds):
+        self.thresholds = thresholds
+        self.values: dict[str | None, list[float]] = {}
+        self.spreads: list[float] = []
+        self._range: dict[str | None, tuple[float, float]] = {}
+
+    def add(self, subject: str | None, value: float | None) -> None:
+        if finite(value):
+            value = float(value)
+            self.values.setdefault(subject, []).append(value)
+            low, high = self._range.get(subject, (value, value))
+            self._range[subject] = (min(low, value), max(high, value))
+
+    def add_spread(self, low: float | None, high: float | None) -> None:
+        if finite(low) and finite(high) and len(self.spreads) < self.thresholds.baseline_iterations:
+            self.spreads.append(high - low)
+
+    def progress(self, subject: str | None) -> dict | None:
+        """Early and recent mean return, their change and whether it is flat (None
+        before ``min_iterations`` values)."""
+        t = self.thresholds
+        values = self.values.get(subject, [])
+        if len(values) < max(t.min_iterations, t.baseline_iterations + t.window):
+            return None
+        first, last = values[:t.baseline_iterations], values[-t.window:]
+        early, recent = _mean(first), _mean(last)
+        low, high = self._range[subject]
+        spread = max(self.spreads) if self.spreads else high - low
+        # Two standard errors of the difference of the two means: noise, not progress.
+        noise = 2 * math.sqrt(_variance(first) / len(first) + _variance(last) / len(last))
+        tolerance = max(t.flat_tolerance * spread, t.stuck_fraction * abs(early), noise, 1e-9)
+        change = recent - early
+        return {"early_mean_return": early, "recent_mean_return": recent, "change": change,
+                "tolerance": tolerance, "flat": change < tolerance, "iterations": len(values),
+                "highest_mean_return": high, "lowest_mean_return": low}
+
+
 def fmt(value: float | None) -> str:
     """Short human form of a number for messages."""
     if value is None:
@@ -80,4 +139,4 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-__all__ = ["Rule", "Streak", "Streaks", "finite", "fmt"]
+__all__ = ["ReturnHistory", "Rule", "Streak", "Streaks", "finite", "fmt"]

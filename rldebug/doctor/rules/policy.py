@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rldebug.doctor.families import lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import ReturnHistory, Rule, Streaks, finite, fmt
 from rldebug.doctor.thresholds import Thresholds
 
 
@@ -56,7 +57,7 @@ class EntropyCollapse(Rule):
                 message=(f"Policy entropy of {module!r} fell to {fmt(entropy)} nats, "
                          f"{ratio:.0%} of {source} ({fmt(reference)}), {when}: the policy "
                          "is (nearly) deterministic and stops exploring."),
-                fix=("Lower the learning rate (e.g. 10x), use fewer num_epochs or a smaller "
+                fix=(f"{lower_lr_fix(metrics.family)}, use fewer num_epochs or a smaller "
                      "clip_param, and/or add an entropy bonus "
                      "(config.training(entropy_coeff=0.01)). If the policy has converged on "
                      "purpose, ignore this warning."),
@@ -118,4 +119,128 @@ class KLBlowup(Rule):
         return new
 
 
-__all__ = ["EntropyCollapse", "KLBlowup"]
+def _module_return(metrics: IterationMetrics, module: str) -> float | None:
+    """The return that module ``module`` is judged by: its own in multi-agent runs."""
+    if len(metrics.module_returns) > 1 and module in metrics.module_returns:
+        return metrics.module_returns[module]
+    return metrics.return_mean
+
+
+class PolicyStaysRandom(Rule):
+    """The entropy stays near its maximum (or its first value) while the return is flat.
+
+    The policy still acts (nearly) at random after ``min_iterations``: either the
+    entropy bonus outweighs the advantages (``entropy_coeff`` far too high) or
+    the policy gets no learning signal at all.
+    """
+
+    rule_id = "policy_stays_random"
+
+    def __init__(self, thresholds: Thresholds):
+        super().__init__(thresholds)
+        self._history = ReturnHistory(thresholds)
+        self._first: dict[str, float] = {}
+        self._random = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        self._history.add_spread(metrics.return_min, metrics.return_max)
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            self._history.add(module, _module_return(metrics, module))
+            if not finite(stats.entropy):
+                continue
+            first = self._first.setdefault(module, stats.entropy)
+            reference = t.reference_entropy(module)
+            source = "log|A|" if reference is not None else "its first value"
+            reference = first if reference is None else reference
+            near = stats.entropy >= t.random_entropy_ratio * reference if reference > 0 \
+                else stats.entropy >= reference
+            streak = self._random[module]
+            length = streak.update(near, metrics.iteration)
+            if length < t.min_iterations:
+                continue
+            progress = self._history.progress(module)
+            if progress is None or not progress["flat"]:
+                continue
+            coeff = stats.entropy_coeff
+            if finite(coeff) and coeff > t.entropy_coeff_high:
+                cause = (f"entropy_coeff={fmt(coeff)} rewards randomness more than any "
+                         "advantage rewards acting well")
+                fix = (f"Lower entropy_coeff from {fmt(coeff)} to 0.0-0.01 "
+                       "(config.training(entropy_coeff=0.01)); RLlib's PPO default is 0.0.")
+            else:
+                cause = "the policy gets no learning signal"
+                fix = ("Look at the reward and update-size findings (reward_constant, "
+                       "updates_too_small); check the advantages in a trace "
+                       "(rldebug.run(..., trace='batches')): all ~0 means no signal.")
+            new += self._once(
+                module, "error", began_at_iteration=streak.start,
+                evidence={"entropy": stats.entropy, "reference_entropy": reference,
+                          "reference": source, "entropy_coeff": coeff, "lr": stats.lr,
+                          "iterations": length, **progress},
+                message=(f"The policy of {module!r} still acts (nearly) at random after "
+                         f"{length} iterations: entropy {fmt(stats.entropy)} is "
+                         f"{stats.entropy / reference:.0%} of {source} ({fmt(reference)}) and "
+                         f"the return has not improved ({fmt(progress['early_mean_return'])} "
+                         f"-> {fmt(progress['recent_mean_return'])}); {cause}."),
+                fix=fix,
+            )
+        return new
+
+
+class UpdatesTooSmall(Rule):
+    """Each update barely changes the policy while the return is flat: lr too low.
+
+    Measured by the KL between the sampling and the updated policy where it is
+    logged (PPO, APPO), else by the learning rate itself (Adam moves each weight
+    by about ``lr`` per step).
+    """
+
+    rule_id = "updates_too_small"
+
+    def __init__(self, thresholds: Thresholds):
+        super().__init__(thresholds)
+        self._history = ReturnHistory(thresholds)
+        self._tiny = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        self._history.add_spread(metrics.return_min, metrics.return_max)
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            self._history.add(module, _module_return(metrics, module))
+            if finite(stats.entropy_coeff) and stats.entropy_coeff > t.entropy_coeff_high:
+                continue  # a large entropy bonus keeps the policy still: policy_stays_random
+            if finite(stats.kl) and stats.kl != 0.0:  # APPO logs 0.0 without use_kl_loss
+                limit = t.kl_tiny_factor * t.kl_target
+                tiny, measure = abs(stats.kl) < limit, f"KL {fmt(stats.kl)} < {fmt(limit)}"
+            elif finite(stats.lr):
+                tiny, measure = stats.lr < t.lr_tiny, f"lr {fmt(stats.lr)} < {fmt(t.lr_tiny)}"
+            else:
+                continue
+            streak = self._tiny[module]
+            length = streak.update(tiny, metrics.iteration)
+            if length < t.min_iterations:
+                continue
+            progress = self._history.progress(module)
+            if progress is None or not progress["flat"]:
+                continue
+            new += self._once(
+                module, "error", began_at_iteration=streak.start,
+                evidence={"kl": stats.kl, "kl_target": t.kl_target, "lr": stats.lr,
+                          "iterations": length, **progress},
+                message=(f"Updates of {module!r} barely change the policy ({measure} for "
+                         f"{length} iterations) and the return has not moved "
+                         f"({fmt(progress['early_mean_return'])} -> "
+                         f"{fmt(progress['recent_mean_return'])}): the learning rate"
+                         f"{'' if stats.lr is None else f' {fmt(stats.lr)}'} is too low "
+                         "to learn anything in this budget."),
+                fix=("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); check "
+                     "an lr schedule does not start near 0; with a KL, aim for one near "
+                     f"kl_target={fmt(t.kl_target)}."),
+            )
+        return new
+
+
+__all__ = ["EntropyCollapse", "KLBlowup", "PolicyStaysRandom", "UpdatesTooSmall"]

@@ -1,4 +1,4 @@
-"""Rules on returns and episodes: stuck agents, flat returns, lagging modules, time limits."""
+"""Rules on returns and episodes: flat returns, lagging modules, time limits."""
 
 from __future__ import annotations
 
@@ -6,51 +6,7 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import Rule, Streak, Streaks, finite, fmt
-
-
-class RewardStuck(Rule):
-    """An agent's mean return sits at its lowest value, at or below 0.
-
-    The agent never gets the positive reward that would teach it anything
-    (e.g. a reward only reachable by an unlikely action sequence).
-    Per agent on the new stack, per policy on the old one.
-    """
-
-    rule_id = "reward_stuck"
-
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
-        self._lowest: dict[str, float] = {}
-        self._stuck = Streaks()
-
-    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
-        returns = metrics.agent_returns or metrics.module_returns
-        new: list[Finding] = []
-        for agent, value in returns.items():
-            if not finite(value):
-                continue
-            lowest = self._lowest[agent] = min(value, self._lowest.get(agent, value))
-            tolerance = 1e-6 + 1e-3 * abs(lowest)
-            streak = self._stuck[agent]
-            length = streak.update(value <= 0 and value <= lowest + tolerance,
-                                   metrics.iteration)
-            if length < self.thresholds.stuck_patience:
-                continue
-            best = metrics.module_return_max.get(agent)
-            new += self._once(
-                agent, "warning", began_at_iteration=streak.start,
-                evidence={"mean_return": value, "lowest_mean_return": lowest,
-                          "iterations": length, "best_episode_return": best},
-                message=(f"Mean return of {agent!r} has sat at its minimum {fmt(lowest)} for "
-                         f"{length} iterations: it never gets a positive reward, so it has "
-                         "nothing to learn from."),
-                fix=("Check that the positive reward is reachable (rldebug.check_env, or step "
-                     "the env by hand); make it denser (reward shaping) or raise exploration "
-                     "(entropy_coeff=0.01); in competitive games check the opponent is not "
-                     "simply unbeatable."),
-            )
-        return new
+from rldebug.doctor.rules.base import Rule, Streak, finite, fmt
 
 
 class ReturnNotImproving(Rule):
@@ -87,14 +43,17 @@ class ReturnNotImproving(Rule):
                                         else f"mean of the first {len(early)} iterations"),
                     "return_scale": scale, "iterations": len(self._returns)}
         if change < -t.flat_tolerance * scale:
+            collapsed = change < -t.collapse_fraction * scale
             return self._once(
-                None, "warning", began_at_iteration=metrics.iteration - t.window + 1,
+                None, "error" if collapsed else "warning",
+                began_at_iteration=metrics.iteration - t.window + 1,
                 evidence=evidence,
                 message=(f"Mean return of the last {t.window} iterations ({fmt(recent)}) is "
                          f"below the random-policy baseline {fmt(baseline)}: training made "
                          "the policy worse than acting at random."),
-                fix=("Look for kl_blowup/entropy_collapse findings (lr too high); check the "
-                     "reward sign and scale; compare with a run at a 10x lower lr."),
+                fix=("Look for the findings that explain it (lr_too_high, kl_blowup, "
+                     "entropy_collapse, q_values_diverging); check the reward sign and scale; "
+                     "compare with a run at a 10x lower lr."),
             )
         if change < t.flat_tolerance * scale:
             return self._once(
@@ -103,8 +62,10 @@ class ReturnNotImproving(Rule):
                          f"{fmt(recent)} over the last {t.window} vs {fmt(baseline)} at the "
                          f"start (less than {t.flat_tolerance:.0%} of the return range "
                          f"{fmt(scale)})."),
-                fix=("Check the value function and entropy findings; try a higher lr "
-                     "(if KL is tiny), a larger train_batch_size, or reward shaping."),
+                fix=("Look for the findings that explain it (reward_*, policy_stays_random, "
+                     "updates_too_small, value and Q findings). If there are none, the task "
+                     "may need more samples per iteration (train_batch_size), a denser reward, "
+                     "or simply more iterations."),
             )
         return []
 
@@ -211,4 +172,4 @@ class AlwaysTruncated(Rule):
         )
 
 
-__all__ = ["AlwaysTruncated", "ModuleNotLearning", "ReturnNotImproving", "RewardStuck"]
+__all__ = ["AlwaysTruncated", "ModuleNotLearning", "ReturnNotImproving"]

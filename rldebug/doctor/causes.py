@@ -1,0 +1,117 @@
+"""Root causes first: which finding explains which.
+
+One cause shows up in many rules: a learning rate far too high blows up the KL,
+collapses the entropy, saturates the critic and makes losses NaN; a NaN reward
+makes every loss NaN. :func:`explain` marks each finding that a present cause
+accounts for with ``explained_by``, so a report leads with the causes and lists
+their evidence under them.
+
+:data:`EXPLAINS` is ordered from the most fundamental cause down: a finding is
+attributed to the first cause in this order that explains it, and a cause that
+is itself explained (``reward_scale`` under ``non_finite_reward``) passes its
+findings up to the top-level one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from rldebug.doctor.findings import Finding
+
+# cause rule id -> rule ids it explains (for the same module/agent, or for the whole run).
+EXPLAINS: dict[str, frozenset[str]] = {
+    "trial_errored": frozenset({"return_not_improving", "env_runner_crashes"}),
+    "non_finite_reward": frozenset({
+        "non_finite", "non_finite_in_trace", "kl_blowup", "entropy_collapse",
+        "value_loss_exploding", "value_not_learning", "critic_clipped", "q_values_diverging",
+        "return_not_improving", "lr_too_high", "reward_scale", "reward_never_positive",
+        "module_not_learning"}),
+    "reward_constant": frozenset({
+        "return_not_improving", "value_not_learning", "policy_stays_random",
+        "updates_too_small", "reward_never_positive", "module_not_learning"}),
+    "reward_scale": frozenset({
+        "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
+        "non_finite", "return_not_improving"}),
+    "lr_too_high": frozenset({
+        "kl_blowup", "entropy_collapse", "non_finite", "non_finite_in_trace",
+        "critic_clipped", "value_loss_exploding", "value_not_learning",
+        "return_not_improving", "module_not_learning", "reward_never_positive"}),
+    "updates_too_small": frozenset({
+        "policy_stays_random", "return_not_improving", "value_not_learning",
+        "reward_never_positive", "module_not_learning"}),
+    "reward_never_positive": frozenset({"return_not_improving", "module_not_learning",
+                                        "value_not_learning", "policy_stays_random"}),
+    "policy_stays_random": frozenset({
+        "return_not_improving", "value_not_learning", "module_not_learning"}),
+    "alpha_runaway": frozenset({"return_not_improving", "reward_never_positive",
+                                "q_values_diverging"}),
+    "q_values_diverging": frozenset({"non_finite", "return_not_improving",
+                                     "reward_never_positive"}),
+    "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
+    "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving"}),
+    "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding"}),
+    "entropy_collapse": frozenset({"return_not_improving"}),
+}
+_ORDER = {rule: rank for rank, rule in enumerate(EXPLAINS)}
+# Causes that concern the whole run whatever subject they name: a NaN reward of one
+# agent poisons every loss computed from a batch that holds it; a crash ends everything.
+RUN_WIDE = frozenset({"trial_errored", "non_finite_reward"})
+
+
+def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
+    """True if ``cause`` concerns the same module/agent as ``finding``, or the whole run.
+
+    ``aliases`` maps agent ids to the module that acts for them, so that an agent's
+    reward finding covers its module's learner findings.
+    """
+    if cause.rule_id in RUN_WIDE or cause.module is None or finding.module is None:
+        return True
+    subject = {cause.module, aliases.get(cause.module, cause.module)}
+    return bool(subject & {finding.module, aliases.get(finding.module, finding.module)})
+
+
+def explained_under(cause: Finding, findings: Iterable[Finding],
+                    aliases: Mapping[str, str] | None = None) -> list[Finding]:
+    """The findings that :func:`explain` put under ``cause``."""
+    return [f for f in findings if f is not cause and f.explained_by == cause.rule_id
+            and _covers(cause, f, aliases or {})]
+
+
+def explain(findings: Iterable[Finding],
+            aliases: Mapping[str, str] | None = None) -> list[Finding]:
+    """Set each finding's ``explained_by`` to its root cause's rule id (None when it is
+    one); returns the findings in their original order.
+
+    :param aliases: agent id -> module id, where known (:attr:`Doctor.agent_modules`).
+    """
+    findings = list(findings)
+    aliases = dict(aliases or {})
+    causes = sorted((f for f in findings if f.rule_id in EXPLAINS),
+                    key=lambda f: _ORDER[f.rule_id])
+    for finding in findings:
+        finding.explained_by = None
+    for finding in findings:
+        for cause in causes:
+            if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
+                    _ORDER[cause.rule_id]:
+                continue
+            if finding.rule_id in EXPLAINS[cause.rule_id] and \
+                    _covers(cause, finding, aliases):
+                finding.explained_by = cause.rule_id
+                break
+    # A cause explained by a deeper one hands its findings up to that one.
+    by_rule = {}
+    for finding in findings:
+        by_rule.setdefault(finding.rule_id, finding)
+    for finding in findings:
+        seen = set()
+        while finding.explained_by is not None and finding.explained_by not in seen:
+            seen.add(finding.explained_by)
+            parent = by_rule.get(finding.explained_by)
+            if parent is None or parent.explained_by is None:
+                break
+            finding.explained_by = parent.explained_by
+    return findings
+
+
+__all__ = ["EXPLAINS", "RUN_WIDE", "explain", "explained_under"]

@@ -1,0 +1,204 @@
+"""``rldebug doctor RUN --html report.html``: one self-contained HTML page per diagnosis.
+
+Per finding: the message, the evidence and the fix, and a plot of the metrics
+the finding cites over the run's iterations with the onset marked (a PNG
+embedded as base64, so the file needs nothing beside it). Root causes come
+first; the findings each explains follow it, indented.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
+from rldebug.doctor.findings import Finding
+from rldebug.doctor.metrics import IterationMetrics
+from rldebug.doctor.report import evidence_text
+
+# What each rule's plot shows: ModuleStats fields (per module) or run-level fields.
+_MODULE = ("entropy", "kl", "kl_coeff", "vf_explained_var", "vf_loss", "vf_loss_unclipped",
+           "total_loss", "policy_loss", "q_loss", "td_error_mean", "q_mean", "q_max", "alpha",
+           "importance_ratio_mean", "lr")
+_RETURNS = ("return_mean", "return_min", "return_max")
+PLOTS: dict[str, tuple[str, ...]] = {
+    "lr_too_high": ("kl", "entropy"),
+    "kl_blowup": ("kl", "kl_coeff"),
+    "entropy_collapse": ("entropy",),
+    "policy_stays_random": ("entropy", "return_mean"),
+    "updates_too_small": ("kl", "return_mean"),
+    "value_not_learning": ("vf_explained_var",),
+    "value_loss_exploding": ("vf_loss_unclipped", "vf_loss"),
+    "critic_clipped": ("vf_loss", "vf_loss_unclipped"),
+    "q_values_diverging": ("q_mean", "q_max", "td_error_mean"),
+    "alpha_runaway": ("alpha",),
+    "off_policy_drift": ("importance_ratio_mean",),
+    "non_finite": ("total_loss", "policy_loss", "q_loss", "vf_loss"),
+    "episodes_hit_time_limit": ("len_mean", "len_min", "len_max"),
+}
+
+
+def _series(history: list[IterationMetrics], name: str,
+            module: str | None) -> dict[str, list[float]]:
+    """``{label: values}`` of ``name`` over the run (one label per module when per module)."""
+    nan = float("nan")
+    if name in _MODULE:
+        modules = [module] if module is not None else sorted(
+            {m for metrics in history for m in metrics.modules})
+        out = {}
+        for m in modules:
+            values = [getattr(metrics.modules[m], name) if m in metrics.modules else None
+                      for metrics in history]
+            if any(v is not None for v in values):
+                out[f"{name} ({m})" if len(modules) > 1 else name] = \
+                    [nan if v is None else v for v in values]
+        return out
+    if name == "return_mean" and module is not None:
+        values = [metrics.agent_returns.get(module, metrics.module_returns.get(module))
+                  for metrics in history]
+        if any(v is not None for v in values):
+            return {f"mean return ({module})": [nan if v is None else v for v in values]}
+    values = [getattr(metrics, name) for metrics in history]
+    if all(v is None for v in values):
+        return {}
+    return {name: [nan if v is None else v for v in values]}
+
+
+def plot_png(trial: TrialDiagnosis, finding: Finding) -> bytes | None:
+    """A PNG of the metrics ``finding`` cites, onset marked; None without history."""
+    if not trial.history:
+        return None
+    names = PLOTS.get(finding.rule_id, _RETURNS)
+    series: dict[str, list[float]] = {}
+    for name in names:
+        series.update(_series(trial.history, name, finding.module))
+    if not series:
+        series = {k: v for name in _RETURNS for k, v in _series(trial.history, name,
+                                                                   None).items()}
+    if not series:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    iterations = [metrics.iteration for metrics in trial.history]
+    fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=90)
+    try:
+        finite = [abs(v) for values in series.values() for v in values if math.isfinite(v)]
+        for label, values in series.items():
+            ax.plot(iterations, values, marker=".", linewidth=1.2, label=label)
+            bad = [i for i, v in zip(iterations, values) if not math.isfinite(v)]
+            if bad:
+                ax.scatter(bad, [0.0] * len(bad), marker="x", color="red",
+                           label=f"{label}: NaN/inf")
+        if finite and min(finite) > 0 and max(finite) / min(finite) > 1e3 and all(
+                v > 0 for values in series.values() for v in values if math.isfinite(v)):
+            ax.set_yscale("log")
+        ax.axvline(finding.began_at_iteration, color="crimson", linestyle="--", linewidth=1.2,
+                   label=f"onset (iteration {finding.began_at_iteration})")
+        ax.set_xlabel("training iteration")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; }
+.finding { border-left: 6px solid #888; padding: 0.4em 1em; margin: 1em 0; background: #fafafa; }
+.finding.error { border-color: #c62828; } .finding.warning { border-color: #ef8f00; }
+.finding.info { border-color: #1e88e5; } .explained { margin-left: 2.5em; opacity: 0.9; }
+.sev { font-weight: bold; text-transform: uppercase; } .error .sev { color: #c62828; }
+.warning .sev { color: #b26a00; } .info .sev { color: #1e88e5; }
+.evidence { font-family: monospace; font-size: 0.85em; color: #444; }
+.fix { background: #eef7ee; padding: 0.3em 0.6em; } img { max-width: 100%; }
+pre { background: #f0f0f0; padding: 0.5em; overflow-x: auto; font-size: 0.8em; }
+"""
+
+
+def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
+                  plot: Callable[[TrialDiagnosis, Finding], bytes | None]) -> str:
+    e = html.escape
+    where = f" &middot; <code>{e(finding.module)}</code>" if finding.module else ""
+    parts = [(f'<section class="finding {finding.severity}{" explained" if explained else ""}" '
+             f'data-rule="{e(finding.rule_id)}" data-severity="{finding.severity}" '
+             f'data-explained-by="{e(finding.explained_by or "")}">'),
+             f'<div><span class="sev">{finding.severity}</span> <code>{e(finding.rule_id)}'
+             f'</code>{where} &middot; from iteration {finding.began_at_iteration}'
+             + (f" &middot; explained by <code>{e(finding.explained_by)}</code>"
+                if finding.explained_by else "") + "</div>",
+             f"<p>{e(finding.message)}</p>"]
+    evidence = evidence_text(finding.evidence)
+    if evidence:
+        parts.append(f'<p class="evidence">{e(evidence)}</p>')
+    if finding.evidence.get("last_lines"):
+        parts.append(f"<pre>{e(str(finding.evidence['last_lines']))}</pre>")
+    png = plot(trial, finding)
+    if png:
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f'<img alt="{e(finding.rule_id)} over the iterations" '
+                     f'src="data:image/png;base64,{data}">')
+    parts.append(f'<p class="fix"><b>Fix:</b> {e(finding.fix)}</p></section>')
+    return "\n".join(parts)
+
+
+def _trial_html(trial: TrialDiagnosis, plot) -> str:
+    e = html.escape
+    verdict = {"error": "broken", "warning": "suspicious", "info": "healthy (notes)",
+               None: "healthy"}[trial.worst]
+    parts = [f'<h2 class="trial">{e(trial.name)}: {verdict}</h2>',
+             (f"<p>{trial.iterations} iterations, {e(trial.stack or '?')} API stack"
+             f"{', ' + e(trial.family.upper()) if trial.family else ''}"
+             f"{', ' + e(trial.path) if trial.path else ''}</p>")]
+    parts += [f"<p><i>note:</i> {e(note)}</p>" for note in trial.notes]
+    if not trial.findings:
+        parts.append("<p>No findings.</p>")
+    for cause in trial.causes:
+        parts.append(_finding_html(trial, cause, False, plot))
+        for finding in trial.explained_by(cause):
+            parts.append(_finding_html(trial, finding, True, plot))
+    return "\n".join(parts)
+
+
+def to_html(diagnosis: Diagnosis) -> str:
+    """``diagnosis`` as one self-contained HTML page."""
+    if not isinstance(diagnosis, Diagnosis):
+        raise TypeError(f"to_html expects a Diagnosis (from rldebug.doctor.diagnose), got "
+                        f"{type(diagnosis).__name__}.")
+    counts = {s: sum(f.severity == s for f in diagnosis.findings)
+              for s in ("error", "warning", "info")}
+    title = f"rldebug doctor: {diagnosis.source or 'results'}"
+    body = "\n".join(_trial_html(trial, plot_png) for trial in diagnosis.trials)
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+            f"<h1>{html.escape(title)}</h1>\n<p id=\"summary\">{len(diagnosis.trials)} "
+            f"trial(s): {counts['error']} error(s), {counts['warning']} warning(s), "
+            f"{counts['info']} info.</p>\n{body}\n</body></html>\n")
+
+
+def write_html(diagnosis: Diagnosis, path: str | Path) -> Path:
+    """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise TypeError(f"write_html needs a file path (str or pathlib.Path), got {path!r:.80}.")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "
+                                f"{str(path / 'doctor.html')!r}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it or "
+                                "choose another path for the HTML report.")
+    path.write_text(to_html(diagnosis), encoding="utf-8")
+    return path
+
+
+__all__ = ["PLOTS", "plot_png", "to_html", "write_html"]

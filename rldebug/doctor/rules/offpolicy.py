@@ -1,0 +1,186 @@
+"""Rules for value-based and off-policy families: DQN/SAC Q-values, SAC's alpha, APPO's
+importance ratios.
+
+Keys (RLlib 2.60, new stack): DQN and SAC log ``qf_mean``, ``qf_max``, ``qf_min``
+(DQN), ``td_error_mean`` and ``qf_loss`` per module; SAC ``alpha_value``; APPO
+``mean_IS``/``var_IS``, the mean and variance of the importance ratio
+pi_target / pi_behaviour over the train batch (``appo_torch_learner.py``). The old
+stack logs ``mean_q``/``max_q``/``min_q`` (see :mod:`rldebug.shapes.results`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rldebug.doctor.families import lower_lr_fix
+from rldebug.doctor.findings import Finding
+from rldebug.doctor.metrics import IterationMetrics
+from rldebug.doctor.rules.base import Rule, Streaks, finite, fmt
+
+
+class QValuesDiverging(Rule):
+    """Mean Q estimates outside any range the env's returns allow, or non-finite.
+
+    A discounted return lies (roughly) between the lowest and the highest episode
+    return the env has paid (and 0); the mean Q-value of the train batch leaving
+    that range by more than ``q_range_slack`` times its span for two iterations
+    means bootstrapping feeds on its own errors (an lr far too high, a target
+    network updated too often). DQN with ``lr=1.0`` on CartPole drifts to Q=-260
+    while every return is positive.
+    """
+
+    rule_id = "q_values_diverging"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._lowest = 0.0
+        self._highest = 0.0
+        self._outside = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        for value in (metrics.return_mean, metrics.return_min, metrics.return_max):
+            if finite(value):
+                self._lowest, self._highest = min(self._lowest, value), max(self._highest, value)
+        span = max(self._highest - self._lowest, 1.0)
+        low, high = self._lowest - t.q_range_slack * span, self._highest + t.q_range_slack * span
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            q = {name: getattr(stats, name) for name in ("q_mean", "q_max", "q_min",
+                                                          "td_error_mean")
+                 if getattr(stats, name) is not None}
+            if "q_mean" not in q:
+                continue
+            non_finite = [name for name, value in q.items() if not math.isfinite(value)]
+            outside = not non_finite and not low <= q["q_mean"] <= high
+            streak = self._outside[module]
+            length = streak.update(bool(non_finite) or outside, metrics.iteration)
+            if length < 2 and not non_finite:
+                continue
+            what = (f"{', '.join(non_finite)} non-finite" if non_finite else
+                    f"the mean Q-value is {fmt(q['q_mean'])}, outside [{fmt(low)}, {fmt(high)}]"
+                    f" for {length} iterations, while episode returns ranged "
+                    f"{fmt(self._lowest)}..{fmt(self._highest)}")
+            new += self._once(
+                module, "error", began_at_iteration=streak.start or metrics.iteration,
+                evidence={**q, "lowest_return": self._lowest, "highest_return": self._highest,
+                          "plausible_q": [low, high], "lr": stats.lr, "q_loss": stats.q_loss,
+                          "iterations": length},
+                message=(f"Q-values of {module!r} are diverging: {what}. Bootstrapped targets "
+                         "are feeding on their own errors, so greedy actions follow noise."),
+                fix=(f"{lower_lr_fix(metrics.family or 'dqn')}; update the target network "
+                     "less often (DQN: target_network_update_freq; SAC: a smaller tau); "
+                     "keep rewards O(1-10)."),
+            )
+        return new
+
+
+class AlphaRunaway(Rule):
+    """SAC's entropy temperature alpha explodes (rising to ``alpha_explode_factor`` x
+    its first value, or rising ``alpha_rising_patience`` iterations in a row while the
+    policy's entropy stays below ``target_entropy``) or collapses below ``alpha_collapse``.
+
+    Exploding: the target entropy is out of the policy's reach, the entropy bonus
+    drowns the Q-values and the policy stays random. Collapsed: exploration is off.
+    """
+
+    rule_id = "alpha_runaway"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._first: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+        self._rising = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            alpha = stats.alpha
+            if not finite(alpha):
+                continue
+            first = self._first.setdefault(module, alpha)
+            rising = self._rising[module].update(alpha > self._last.get(module, alpha),
+                                                 metrics.iteration)
+            self._last[module] = alpha
+            # SAC logs the mean log-probability of its sampled actions: -logps estimates
+            # the policy's entropy, which alpha pushes towards target_entropy.
+            entropy = -stats.log_prob if finite(stats.log_prob) else None
+            target = stats.target_entropy
+            out_of_reach = finite(target) and entropy is not None and entropy < target
+            evidence = {"alpha": alpha, "first_alpha": first, "rising_iterations": rising,
+                        "policy_entropy": entropy, "target_entropy": target}
+            if first > 0 and rising >= 2 and (alpha >= t.alpha_explode_factor * first or (
+                    out_of_reach and rising >= t.alpha_rising_patience)):
+                new += self._once(
+                    module, "error", began_at_iteration=self._rising[module].start,
+                    evidence=evidence,
+                    message=(f"SAC's alpha of {module!r} has risen for {rising} iterations "
+                             f"in a row to {fmt(alpha)} ({fmt(alpha / first)}x its first value "
+                             f"{fmt(first)})"
+                             + (f", and the policy's entropy ({fmt(entropy)}) stays below "
+                                f"target_entropy={fmt(target)}" if out_of_reach else "")
+                             + ": the target entropy is out of reach, so alpha grows without "
+                             "bound, the entropy bonus drowns the Q-values and the policy is "
+                             "pushed towards random."),
+                    fix=("Set target_entropy='auto' (RLlib's default, -dim(actions)) or "
+                         "below the policy's reachable entropy; a lower alpha_lr slows the "
+                         "runaway but does not fix it."),
+                )
+            elif alpha < t.alpha_collapse:
+                new += self._once(
+                    module, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
+                    message=(f"SAC's alpha of {module!r} collapsed to {fmt(alpha)} (from "
+                             f"{fmt(first)}): the entropy bonus is gone and the policy stops "
+                             "exploring."),
+                    fix=("Raise target_entropy (e.g. 'auto'), or fix alpha "
+                         "(initial_alpha with alpha_lr=0) if the task needs exploration "
+                         "throughout."),
+                )
+        return new
+
+
+class OffPolicyDrift(Rule):
+    """APPO's mean importance ratio far from 1: the learner trains on data from a
+    policy far from its own (stale EnvRunner weights, or updates too large)."""
+
+    rule_id = "off_policy_drift"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._far = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        band = t.importance_ratio_band
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            ratio = stats.importance_ratio_mean
+            if ratio is None:
+                continue
+            far = not math.isfinite(ratio) or ratio <= 0 or not 1 / band <= ratio <= band
+            streak = self._far[module]
+            length = streak.update(far, metrics.iteration)
+            if length < t.kl_high_patience:
+                continue
+            new += self._once(
+                module, "warning", began_at_iteration=streak.start,
+                evidence={"importance_ratio_mean": ratio,
+                          "importance_ratio_var": stats.importance_ratio_var,
+                          "band": [1 / band, band], "iterations": length, "lr": stats.lr,
+                          "kl": stats.kl},
+                message=(f"The mean importance ratio pi/mu of {module!r} has been "
+                         f"{fmt(ratio)} for {length} iterations (outside "
+                         f"[{fmt(1 / band)}, {fmt(band)}]): the learner's policy is far from "
+                         "the one that sampled its data, and V-trace clips most of the "
+                         "correction."),
+                fix=(f"{lower_lr_fix(metrics.family or 'appo')}; sync weights to the "
+                     "EnvRunners more often (broadcast_interval=1) and keep "
+                     "circular_buffer_iterations_per_batch small; use_kl_loss=True bounds "
+                     "the drift."),
+            )
+        return new
+
+
+__all__ = ["AlphaRunaway", "OffPolicyDrift", "QValuesDiverging"]

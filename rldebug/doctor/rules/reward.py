@@ -1,0 +1,254 @@
+"""Rules on the reward signal itself: never positive, constant, badly scaled, non-finite.
+
+These read episode returns (per agent where RLlib reports them: the new stack's
+``agent_episode_returns_mean``, the old stack's ``policy_reward_mean``), which
+every run has. When a trace exists, :mod:`rldebug.doctor.traces` adds the
+per-step evidence (the exact runner, agent and step of a NaN reward, per-step
+reward min/max).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+
+from rldebug.doctor.findings import Finding
+from rldebug.doctor.metrics import IterationMetrics
+from rldebug.doctor.rules.base import ReturnHistory, Rule, Streaks, finite, fmt
+
+
+def _per_agent(metrics: IterationMetrics) -> dict[str | None, float | None]:
+    """Mean return per agent (or policy), or the whole run's as subject None."""
+    returns = metrics.agent_returns or metrics.module_returns
+    if len(returns) > 1:
+        return dict(returns)
+    return {None: metrics.return_mean}
+
+
+def _name(subject: str | None) -> str:
+    return "the agent" if subject is None else f"agent {subject!r}"
+
+
+class RewardNeverPositive(Rule):
+    """An agent's return never rose above 0 and is not improving.
+
+    Judged on the per-iteration mean return (and the best episode where RLlib
+    reports it), with the flatness of :class:`ReturnHistory`, so a wobble of a
+    few collisions does not hide it. A negative return that improves (Pendulum,
+    a cost to minimise) is not a finding.
+    """
+
+    rule_id = "reward_never_positive"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._history = ReturnHistory(thresholds)
+        self._best: dict[str | None, float] = {}
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        new: list[Finding] = []
+        self._history.add_spread(metrics.return_min, metrics.return_max)
+        for subject, value in _per_agent(metrics).items():
+            if not finite(value):
+                continue
+            best = metrics.module_return_max.get(subject) if subject is not None \
+                else metrics.return_max
+            best = max(value, best if finite(best) else value)
+            self._best[subject] = max(best, self._best.get(subject, best))
+            self._history.add(subject, value)
+            if self._best[subject] > 0:
+                continue
+            progress = self._history.progress(subject)
+            if progress is None or not progress["flat"]:
+                continue
+            new += self._once(
+                subject, "warning",
+                began_at_iteration=metrics.iteration - progress["iterations"] + 1,
+                evidence={**progress, "best_return": self._best[subject]},
+                message=(f"The return of {_name(subject)} never rose above 0 in "
+                         f"{progress['iterations']} iterations (best {fmt(self._best[subject])}"
+                         f") and is not improving: {fmt(progress['early_mean_return'])} at the "
+                         f"start, {fmt(progress['recent_mean_return'])} lately. Nothing it "
+                         "does earns it a reward to climb towards."),
+                fix=("Check that a positive reward is reachable for this agent (step the env "
+                     "by hand or with rldebug.check_env; look for a reward wired to the wrong "
+                     "agent or clipped to <= 0); make it denser (reward shaping) or raise "
+                     "exploration. In competitive games check the opponent is not simply "
+                     "unbeatable."),
+            )
+        return new
+
+
+class RewardConstant(Rule):
+    """Every episode returns exactly the same value, iteration after iteration.
+
+    Whatever the policy does, the return does not change: there is no learning
+    signal (a reward that is always 0, or wired to a constant). When episode
+    lengths vary while the return does not, the per-step reward is (summed) 0.
+    """
+
+    rule_id = "reward_constant"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._same = Streaks()
+        self._value: dict[str | None, float] = {}
+        self._lengths: set[float] = set()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        new: list[Finding] = []
+        for length in (metrics.len_min, metrics.len_max):
+            if finite(length):
+                self._lengths.add(length)
+        subjects = _per_agent(metrics)
+        spread_zero = (finite(metrics.return_min) and metrics.return_min == metrics.return_max)
+        for subject, value in subjects.items():
+            if not finite(value):
+                continue
+            same = value == self._value.get(subject, value)
+            if subject is None and finite(metrics.return_min):
+                same = same and spread_zero
+            self._value[subject] = value
+            streak = self._same[subject]
+            length = streak.update(same, metrics.iteration)
+            if length < self.thresholds.stuck_patience:
+                continue
+            varied = len(self._lengths) > 1
+            lengths = (f" although episodes lasted {fmt(min(self._lengths))} to "
+                       f"{fmt(max(self._lengths))} steps" if varied else "")
+            new += self._once(
+                subject, "error", began_at_iteration=streak.start,
+                evidence={"return": value, "iterations": length,
+                          "episode_len_min": min(self._lengths, default=None),
+                          "episode_len_max": max(self._lengths, default=None)},
+                message=(f"Every episode{'' if subject is None else f' of {_name(subject)}'} "
+                         f"returned exactly {fmt(value)} for "
+                         f"{length} iterations{lengths}: the reward does not depend on what "
+                         "the policy does, so there is nothing to learn."),
+                fix=("Check the reward the env returns from step() (print it, or run "
+                     "rldebug.check_env): it is constant — often a reward computed but not "
+                     "returned, returned for the wrong agent, or overwritten by a wrapper."),
+            )
+        return new
+
+
+class RewardScale(Rule):
+    """Per-step rewards (return / episode length) far from O(0.01-10).
+
+    Value targets and Q-values grow with the reward: at 1000 per step, returns
+    reach 10^4-10^5, PPO's ``vf_clip_param=10`` clips every value error and a
+    critic's regression target is many orders of magnitude away from its init.
+    """
+
+    rule_id = "reward_scale"
+
+    def __init__(self, thresholds):
+        super().__init__(thresholds)
+        self._per_step: dict[str | None, deque[float]] = {}
+        self._seen: dict[str | None, int] = {}
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        if not finite(metrics.len_mean) or metrics.len_mean <= 0:
+            return []
+        new: list[Finding] = []
+        for subject, value in _per_agent(metrics).items():
+            if not finite(value):
+                continue
+            history = self._per_step.setdefault(subject, deque(maxlen=t.window))
+            history.append(abs(value) / metrics.len_mean)
+            self._seen[subject] = self._seen.get(subject, 0) + 1
+            if len(history) < t.baseline_iterations:
+                continue
+            typical = sorted(history)[len(history) // 2]  # median of the last `window`
+            if typical > t.reward_scale_high:
+                kind, cost = "large", ("value targets of this size saturate PPO's "
+                                       "vf_clip_param and make critics and Q-functions fit "
+                                       "numbers far from their initial outputs")
+            elif 0 < typical < t.reward_scale_low:
+                kind, cost = "small", ("differences between actions drown in the value "
+                                       "function's noise")
+            else:
+                continue
+            new += self._once(
+                subject, "warning",
+                began_at_iteration=metrics.iteration - self._seen[subject] + 1,
+                evidence={"reward_per_step": typical, "mean_return": value,
+                          "episode_len_mean": metrics.len_mean,
+                          "limit": t.reward_scale_high if kind == "large" else t.reward_scale_low},
+                message=(f"Rewards of {_name(subject)} are {kind}: about {fmt(typical)} per "
+                         f"step (mean return {fmt(value)} over {fmt(metrics.len_mean)} steps); "
+                         f"{cost}."),
+                fix=("Scale rewards to O(0.1-10) per step in the env or a wrapper (e.g. "
+                     f"divide by {fmt(10 ** round(math.log10(typical)))}), or normalise them "
+                     "with a connector; for PPO raise vf_clip_param if you keep the scale."),
+            )
+        return new
+
+
+_LOSSES = ("total_loss", "policy_loss", "vf_loss", "q_loss", "td_error_mean")
+_OUTPUTS = ("entropy", "q_mean")  # computed from the weights and observations only
+
+
+class NonFiniteReturn(Rule):
+    """A reward from the env was NaN/inf, seen in the results in one of two ways.
+
+    - Episode returns are non-finite: a NaN reward made its episode's return NaN.
+    - A module's losses are non-finite while what its network outputs (entropy,
+      mean Q) is finite on the same batch: the weights and observations are fine
+      (NaN weights or observations make the outputs NaN too), so the NaN entered
+      through the rewards, via advantages, value or TD targets. RLlib's episode
+      metrics can look finite meanwhile.
+
+    A trace next to the run names the runner, agent and step
+    (:mod:`rldebug.doctor.traces`).
+    """
+
+    rule_id = "non_finite_reward"
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        bad = {}
+        for key, value in (("episode_return_mean", metrics.return_mean),
+                           ("episode_return_min", metrics.return_min),
+                           ("episode_return_max", metrics.return_max)):
+            if value is not None and not math.isfinite(value):
+                bad[key] = value
+        for subject, value in (metrics.agent_returns or metrics.module_returns).items():
+            if value is not None and not math.isfinite(value):
+                bad[f"return of {subject}"] = value
+        if bad:
+            return self._report(metrics, bad, (
+                f"From iteration {metrics.iteration} on, episode returns are non-finite ("
+                + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")"))
+        for module, stats in metrics.modules.items():
+            losses = {name: getattr(stats, name) for name in _LOSSES
+                      if getattr(stats, name) is not None
+                      and not math.isfinite(getattr(stats, name))}
+            outputs = {name: getattr(stats, name) for name in _OUTPUTS
+                       if finite(getattr(stats, name))}
+            kl_fine = stats.kl is None or math.isfinite(stats.kl)  # inf KL: weights moved
+            if losses and outputs and kl_fine:
+                return self._report(
+                    metrics, {**losses, **outputs, "kl": stats.kl},
+                    f"From iteration {metrics.iteration} on, the losses of {module!r} are "
+                    f"non-finite ({', '.join(f'{k}={v}' for k, v in losses.items())}) while "
+                    "its network's outputs are finite ("
+                    f"{', '.join(f'{k}={fmt(v)}' for k, v in outputs.items())}): the weights "
+                    "and observations are fine, so the NaN entered through the rewards "
+                    "(advantages, value or TD targets)")
+        return []
+
+    def _report(self, metrics: IterationMetrics, bad: dict, seen: str) -> list[Finding]:
+        return self._once(
+            None, "error", began_at_iteration=metrics.iteration, evidence=dict(bad),
+            message=(f"{seen}: the env returned a NaN/inf reward. Non-finite losses are the "
+                     "symptom, not the cause."),
+            fix=("Find the step that returns it: run with rldebug.run(..., trace='summary') "
+                 "and re-run `rldebug doctor` (it names the runner, agent and step), or "
+                 "rldebug.check_env(env). Guard the reward computation (division by zero, "
+                 "log(0), an overflow)."),
+        )
+
+
+__all__ = ["NonFiniteReturn", "RewardConstant", "RewardNeverPositive", "RewardScale"]

@@ -1,0 +1,81 @@
+"""The doctor scored on a labelled corpus of real, tiny RLlib runs (tests/doctor_corpus).
+
+The runs were made by tests/doctor_corpus/make_corpus.py (real RLlib 2.60 on
+CartPole, Pendulum and the arena; PPO on both stacks, APPO, DQN, SAC; through
+rldebug.run and through Tune). Each problem run must be named by its expected
+rule at warning or error, as one of the trial's first root causes; no healthy
+run may get an error. ``benchmarks/doctor_corpus.py`` prints precision and recall.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rldebug.doctor import diagnose
+from rldebug.doctor.report import MAX_CAUSES
+
+CORPUS = Path(__file__).parent / "doctor_corpus"
+LABELS = json.loads((CORPUS / "labels.json").read_text())
+PROBLEMS = sorted(n for n, label in LABELS.items() if "expect" in label)
+HEALTHY = sorted(n for n, label in LABELS.items() if label.get("healthy"))
+
+
+def test_the_corpus_is_broad():
+    assert len(LABELS) >= 15 and len(HEALTHY) >= 5
+    families = {diagnose(CORPUS / "runs" / name).trials[0].family for name in LABELS}
+    assert {"ppo", "appo", "dqn", "sac"} <= families
+    stacks = {diagnose(CORPUS / "runs" / name).trials[0].stack for name in HEALTHY}
+    assert stacks == {"new", "old"}
+    tune_trials = [n for n in LABELS if (CORPUS / "runs" / n / "params.json").is_file()]
+    assert tune_trials and (CORPUS / "runs" / "tune_env_crash" / "error.txt").is_file()
+
+
+def test_the_corpus_holds_no_pickles_or_machine_paths():
+    machine = re.compile(r"/(home|root|tmp|work|Users)/|site-packages|node_ip|hostname")
+    for path in (CORPUS / "runs").rglob("*"):
+        if path.is_file():
+            assert path.suffix in (".json", ".txt", ".jsonl"), path
+            assert not machine.search(path.read_text()), path
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_problem_run_is_named_as_a_root_cause(name):
+    trial = diagnose(CORPUS / "runs" / name).trials[0]
+    expected = set(LABELS[name]["expect"])
+    named = [f for f in trial.findings if f.rule_id in expected
+             and f.severity in ("warning", "error")]
+    assert named, (name, [(f.rule_id, f.severity) for f in trial.findings])
+    leading = [f.rule_id for f in trial.causes[:MAX_CAUSES]]
+    assert expected & set(leading), (name, leading)
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_run_gets_no_error(name):
+    diagnosis = diagnose(CORPUS / "runs" / name)
+    errors = [(f.rule_id, f.message) for f in diagnosis.findings if f.severity == "error"]
+    assert not errors and diagnosis.exit_code == 0
+
+
+def test_nan_reward_is_traced_to_the_env_step():
+    trial = diagnose(CORPUS / "runs" / "ppo_nan_reward_traced").trials[0]
+    reward = next(f for f in trial.findings if f.rule_id == "non_finite_reward")
+    assert reward.evidence["timestep"] is not None and reward.evidence["runner_index"] == 0
+    assert "EnvRunner 0" in reward.message
+    losses = [f for f in trial.findings if f.rule_id in ("non_finite", "non_finite_in_trace")]
+    assert all(f.explained_by == "non_finite_reward" for f in losses)
+
+
+def test_errored_trial_names_the_exception_from_error_txt():
+    trial = diagnose(CORPUS / "runs" / "tune_env_crash").trials[0]
+    errored = next(f for f in trial.findings if f.rule_id == "trial_errored")
+    assert "IndexError" in errored.evidence["exception"]
+    assert "pole index" in errored.message and errored.evidence["last_lines"]
+
+
+def test_lr_too_high_arena_is_named_within_three_iterations():
+    trial = diagnose(CORPUS / "runs" / "arena_lr_0.5").trials[0]
+    lr = [f for f in trial.findings if f.rule_id == "lr_too_high"]
+    assert lr and min(f.began_at_iteration for f in lr) <= 3
+    assert trial.causes[0].rule_id == "lr_too_high"

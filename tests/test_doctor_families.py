@@ -1,0 +1,194 @@
+"""The doctor's rules for every family and the reward, on synthetic streams with 2.60's keys.
+
+Each rule is also scored on real runs in test_doctor_corpus.py; these pin the
+edges (what fires, what must not, severities, explained_by).
+"""
+
+import pytest
+from doctor_streams import BUILDERS, new_result
+
+from rldebug.doctor import diagnose
+from rldebug.doctor.causes import explain
+from rldebug.doctor.families import family_from_config
+from rldebug.doctor.findings import Finding
+
+
+def run(stream, config=None):
+    return diagnose(stream, config=config).findings
+
+
+def rules(findings):
+    return {f.rule_id for f in findings}
+
+
+def flat_returns(n=25, level=22.0):
+    return [level + (i % 3) - 1 for i in range(n)]
+
+
+def stream(per_iteration, returns, stack="new", len_range=(10.0, 22.0, 60.0)):
+    build = BUILDERS[stack]
+    return [build(i, {"default_policy": stats}, {"default_policy": returns[i - 1]}, len_range)
+            for i, stats in enumerate(per_iteration, 1)]
+
+
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_policy_stays_random_names_a_high_entropy_coeff(stack):
+    stats = [{"entropy": 0.693, "kl": 1e-4, "entropy_coeff": 1.0}] * 25
+    findings = [f for f in run(stream(stats, flat_returns(), stack))
+                if f.rule_id == "policy_stays_random"]
+    assert [(f.severity, f.began_at_iteration) for f in findings] == [("error", 1)]
+    assert "entropy_coeff" in findings[0].fix and findings[0].evidence["entropy_coeff"] == 1.0
+    assert "updates_too_small" not in rules(run(stream(stats, flat_returns(), stack)))
+
+
+def test_a_learning_policy_with_high_entropy_is_not_random():
+    stats = [{"entropy": 0.69}] * 25
+    rising = [20.0 + 5 * i for i in range(25)]
+    assert "policy_stays_random" not in rules(run(stream(stats, rising)))
+
+
+def test_updates_too_small_from_the_kl_and_it_explains_the_flat_return():
+    stats = [{"entropy": 0.693, "kl": 1e-11, "lr": 1e-7}] * 25
+    findings = run(stream(stats, flat_returns()))
+    tiny = [f for f in findings if f.rule_id == "updates_too_small"]
+    assert [f.severity for f in tiny] == ["error"] and tiny[0].evidence["lr"] == 1e-7
+    assert "Raise lr" in tiny[0].fix
+    explained = {f.rule_id: f.explained_by for f in findings}
+    assert explained["updates_too_small"] is None
+    assert explained["policy_stays_random"] == "updates_too_small"
+    assert explained["return_not_improving"] == "updates_too_small"
+
+
+def test_updates_too_small_from_the_lr_where_no_kl_is_logged():
+    stats = [{"raw": {"qf_loss": 0.1, "td_error_mean": 0.1, "qf_mean": 1.0, "qf_max": 2.0},
+              "lr": 1e-8, "kl": None}] * 25
+    assert "updates_too_small" in rules(run(stream(stats, flat_returns())))
+
+
+def dqn_stats(q, td=1.0, lr=1.0):
+    return {"raw": {"qf_loss": td, "td_error_mean": td, "qf_mean": q, "qf_max": q,
+                    "qf_min": q / 2}, "lr": lr}
+
+
+def test_q_values_diverging_and_the_fix_never_says_raise_lr():
+    qs = [5.0, 8.0, 400.0, 5e4, 1e7, 1e9] + [1e9] * 19
+    findings = run(stream([dqn_stats(q) for q in qs], flat_returns()))
+    q = [f for f in findings if f.rule_id == "q_values_diverging"]
+    assert [(f.severity, f.began_at_iteration) for f in q] == [("error", 3)]
+    assert "Lower lr" in q[0].fix and "DQN" in q[0].fix
+    for finding in findings:
+        assert "higher lr" not in finding.fix and "Raise lr" not in finding.fix
+
+
+def test_q_values_within_the_return_scale_are_fine():
+    returns = [20.0 + 8 * i for i in range(25)]
+    findings = run(stream([dqn_stats(min(100.0, 10.0 + 4 * i), lr=5e-4) for i in range(25)],
+                          returns))
+    assert "q_values_diverging" not in rules(findings)
+
+
+def test_non_finite_q_is_divergence_with_a_dqn_fix():
+    findings = run(stream([dqn_stats(5.0), dqn_stats(float("nan"))], [20.0, 20.0]))
+    assert {"q_values_diverging", "non_finite"} <= rules(findings)
+    nan = next(f for f in findings if f.rule_id == "non_finite")
+    assert "td_error_loss_fn='huber'" in nan.fix and nan.explained_by == "q_values_diverging"
+
+
+def test_sac_alpha_explodes():
+    alphas = [1.0, 1.3, 2.0, 4.0, 9.0, 15.0, 30.0]
+    findings = run(stream([{"raw": {"alpha_value": a, "qf_loss": 1.0}} for a in alphas],
+                          [-1200.0] * 7))
+    alpha = [f for f in findings if f.rule_id == "alpha_runaway"]
+    assert [(f.severity, f.began_at_iteration) for f in alpha] == [("error", 2)]
+    assert "target_entropy" in alpha[0].fix
+
+
+def test_sac_alpha_rising_towards_an_unreachable_target_entropy():
+    alphas = [1.0 + 0.08 * i for i in range(8)]
+    raw = [{"raw": {"alpha_value": a, "qf_loss": 1.0, "logps": -0.68, "target_entropy": 5.0}}
+           for a in alphas]
+    alpha = [f for f in run(stream(raw, [-1200.0] * 8)) if f.rule_id == "alpha_runaway"]
+    assert [(f.severity, f.began_at_iteration) for f in alpha] == [("error", 2)]
+    assert alpha[0].evidence["target_entropy"] == 5.0
+    raw = [{"raw": {**r["raw"], "target_entropy": -1.0}} for r in raw]
+    assert "alpha_runaway" not in rules(run(stream(raw, [-1200.0] * 8)))
+
+
+def test_sac_alpha_settling_is_fine():
+    alphas = [1.0, 0.5, 0.2, 0.1, 0.08, 0.07, 0.07]
+    findings = run(stream([{"raw": {"alpha_value": a, "qf_loss": 1.0}} for a in alphas],
+                          [-1200.0 + 50 * i for i in range(7)]))
+    assert "alpha_runaway" not in rules(findings)
+
+
+def test_appo_importance_ratio_far_from_one():
+    ratios = [1.0, 1.1, 4.0, 6.0, 9.0]
+    findings = run(stream([{"raw": {"mean_IS": r, "var_IS": r}} for r in ratios], [20.0] * 5))
+    drift = [f for f in findings if f.rule_id == "off_policy_drift"]
+    assert [(f.severity, f.began_at_iteration) for f in drift] == [("warning", 3)]
+
+
+def test_reward_constant_zero_although_lengths_vary():
+    results = [new_result(i, {"default_policy": {}}, {"default_policy": 0.0}) for i in
+               range(1, 12)]
+    for result in results:  # every episode returned 0
+        result["env_runners"].update(episode_return_min=0.0, episode_return_max=0.0)
+    findings = run(results)
+    constant = [f for f in findings if f.rule_id == "reward_constant"]
+    assert [(f.severity, f.began_at_iteration) for f in constant] == [("error", 1)]
+    assert "although episodes lasted 40 to 80" in constant[0].message
+
+
+def test_reward_scale_large_explains_the_clipped_critic():
+    stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 1e8}] * 5
+    findings = run(stream(stats, [22000.0] * 5))
+    scale = [f for f in findings if f.rule_id == "reward_scale"]
+    assert [(f.severity, f.began_at_iteration) for f in scale] == [("warning", 1)]
+    assert scale[0].evidence["reward_per_step"] == pytest.approx(1000.0)
+    clipped = next(f for f in findings if f.rule_id == "critic_clipped")
+    assert clipped.explained_by == "reward_scale"
+
+
+def test_nan_return_is_named_as_a_reward_problem_and_explains_the_nan_losses():
+    results = [new_result(i, {"default_policy": {"total_loss": float("nan")} if i > 1 else {}},
+                          {"default_policy": float("nan") if i > 1 else 20.0})
+               for i in (1, 2)]
+    findings = run(results)
+    reward = next(f for f in findings if f.rule_id == "non_finite_reward")
+    assert reward.began_at_iteration == 2 and reward.explained_by is None
+    assert next(f for f in findings if f.rule_id == "non_finite").explained_by == \
+        "non_finite_reward"
+
+
+def test_explained_by_needs_the_same_module():
+    cause = Finding("lr_too_high", "error", "m", "f", 1, module="pol1")
+    same = Finding("kl_blowup", "error", "m", "f", 1, module="pol1")
+    other = Finding("kl_blowup", "error", "m", "f", 1, module="pol2")
+    explain([cause, same, other])
+    assert (same.explained_by, other.explained_by, cause.explained_by) == \
+        ("lr_too_high", None, None)
+    assert same.to_dict()["explained_by"] == "lr_too_high"
+
+
+@pytest.mark.parametrize(("config", "family"), [
+    ({"kl_target": 0.01, "vf_clip_param": 10.0}, "ppo"),
+    ({"vtrace": True, "use_kl_loss": False}, "appo"),
+    ({"vtrace": True}, "impala"),
+    ({"double_q": True, "dueling": True}, "dqn"),
+    ({"initial_alpha": 1.0, "target_entropy": "auto"}, "sac"),
+    ({}, None),
+])
+def test_family_from_config(config, family):
+    assert family_from_config(config) == family
+
+
+def test_family_from_real_config_dicts():
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.impala import IMPALAConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    assert [family_from_config(c().to_dict()) for c in
+            (PPOConfig, APPOConfig, IMPALAConfig, DQNConfig, SACConfig)] == \
+        ["ppo", "appo", "impala", "dqn", "sac"]

@@ -1,0 +1,94 @@
+"""The doctor's report on real corpus runs: 80-column blocks, root causes first, --all,
+--json's explained_by, and the HTML report rendered in a real headless Chromium."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from headless_browser import open_page
+
+from rldebug.doctor import diagnose
+from rldebug.doctor.cli import main
+from rldebug.doctor.html import write_html
+from rldebug.doctor.report import MAX_CAUSES
+
+RUNS = Path(__file__).parent / "doctor_corpus" / "runs"
+LR_05 = RUNS / "arena_lr_0.5"
+
+
+def cli_output(*args):
+    env = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
+    done = subprocess.run([sys.executable, "-m", "rldebug.doctor.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+def blocks(text):
+    return [line for line in text.splitlines()
+            if line.startswith(("error[", "warning[", "info["))]
+
+
+def test_console_report_fits_80_columns_and_leads_with_the_root_cause():
+    code, out, err = cli_output(LR_05)
+    assert code == 1, err
+    too_wide = [line for line in out.splitlines() if len(line) > 80 and " " in line.strip()]
+    assert not too_wide
+    heads = blocks(out)
+    assert heads[0].startswith("error[lr_too_high]") and len(heads) <= MAX_CAUSES
+    assert "explains: kl_blowup" in out.replace("\n   ", "")
+    for label in ("evidence: ", "fix: "):
+        assert label in out
+
+
+def test_all_shows_every_finding_with_its_cause():
+    _code, out, _ = cli_output(LR_05, "--all")
+    diagnosis = diagnose(LR_05)
+    assert len(blocks(out)) == len(diagnosis.findings) > MAX_CAUSES
+    assert "explained by: lr_too_high" in out
+
+
+def test_json_marks_explained_findings(capsys):
+    assert main([str(LR_05), "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["trials"][0]["findings"]
+    assert all("explained_by" in f for f in findings)
+    top = [f["rule_id"] for f in findings if f["explained_by"] is None]
+    assert "lr_too_high" in top
+    assert {f["explained_by"] for f in findings if f["rule_id"] == "kl_blowup"} == \
+        {"lr_too_high"}
+
+
+def test_html_report_renders_findings_and_plots_in_chromium(tmp_path):
+    report = tmp_path / "report.html"
+    code, out, err = cli_output(RUNS / "ppo_nan_reward_traced", "--html", report)
+    assert code == 1, err
+    assert f"HTML report: {report}" in out
+    diagnosis = diagnose(RUNS / "ppo_nan_reward_traced")
+    with open_page(report) as evaluate:
+        rules = evaluate("[...document.querySelectorAll('section.finding')]"
+                         ".map(s => s.dataset.rule)")
+        images = evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, "
+                          "i.naturalHeight, i.closest('section').dataset.rule])")
+        text = evaluate("document.body.innerText")
+    assert sorted(rules) == sorted(f.rule_id for f in diagnosis.findings)
+    assert len(images) == len(rules)
+    assert all(complete and width > 300 and height > 100
+               for complete, width, height, _ in images), images
+    assert "non_finite_reward" in text and "Fix:" in text
+
+
+def test_html_plot_marks_the_onset_for_every_family(tmp_path):
+    for name in ("dqn_lr_1", "sac_target_entropy_high", "healthy_arena"):
+        diagnosis = diagnose(RUNS / name)
+        path = write_html(diagnosis, tmp_path / f"{name}.html")
+        html = path.read_text()
+        assert html.count("data:image/png;base64,") == len(diagnosis.findings)
+
+
+def test_html_to_a_missing_directory_is_refused_before_any_work(tmp_path):
+    code, _out, err = cli_output(LR_05, "--html", tmp_path / "missing" / "r.html")
+    assert code == 2 and "does not exist" in err
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        write_html(diagnose(LR_05), tmp_path)
