@@ -117,6 +117,11 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                 table.add(result)
                 iteration = result.get("training_iteration", 0)
                 stopped_by = stopper.check(result) or ""
+                if not stopped_by and result.get("done") is True:
+                    stopped_by = "the result says done" + (  # e.g. DoctorCallback(stop_on=)
+                        f" (doctor: {result['doctor']['stopped_by']})"
+                        if isinstance(result.get("doctor"), dict)
+                        and result["doctor"].get("stopped_by") else "")
                 if not stopped_by and max_iterations and iteration >= max_iterations:
                     stopped_by = f"max_iterations = {max_iterations}"
     except BaseException:

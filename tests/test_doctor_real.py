@@ -10,8 +10,8 @@ from rldebug.doctor import DoctorCallback, diagnose
 LR_SIGNS = {"entropy_collapse", "kl_blowup", "lr_too_high"}
 
 
-def train(tmp_path, lr, iterations, api_stack="new"):
-    doctor = DoctorCallback.configured(logdir=tmp_path / "tb", console=False)
+def train(tmp_path, lr, iterations, api_stack="new", **live):
+    doctor = DoctorCallback.configured(logdir=tmp_path / "tb", console=False, **live)
     config = add_callbacks(tiny_arena_config(api_stack, lr=lr), doctor)
     return run(config, stop={"training_iteration": iterations}, logdir=tmp_path / "run",
                progress=False)
@@ -29,6 +29,37 @@ def test_lr_05_is_flagged_within_three_iterations_live_and_offline(tmp_path):
         assert list((tmp_path / "tb").glob("*.doctor")), "no TensorBoard text written"
     finally:
         result.algo.stop()
+
+
+def test_an_error_finding_stops_training_and_the_debugger(tmp_path, monkeypatch):
+    """stop_on/break_on: lr=0.5 ends a 10-iteration run at its first error finding, and
+    the breakpoint hook is called from break_on's frame with the result and finding."""
+    import break_hooks
+
+    from rldebug.ide import break_records, clear_break_records
+
+    clear_break_records()
+    break_hooks.CALLS.clear()
+    monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record")
+    result = train(tmp_path, lr=0.5, iterations=10, stop_on="error", break_on="error",
+                   break_mode="break")
+    try:
+        assert result.iterations <= 3 and "doctor" in result.stopped_by
+        assert result.last_result["done"] is True
+        events = [e for e in break_records() if e.kind == "doctor"]
+        assert len(events) == 1 and events[0].stopped
+        assert events[0].extra["severity"] == "error"
+        frame, local = break_hooks.CALLS[-1]
+        assert frame == "stop_here" and local["stats"]["training_iteration"] == result.iterations
+    finally:
+        result.algo.stop()
+
+
+def test_live_options_are_checked():
+    with pytest.raises(ValueError, match="stop_on='fatal'"):
+        DoctorCallback.configured(stop_on="fatal")
+    with pytest.raises(ValueError, match="break_mode"):
+        DoctorCallback.configured(break_on="error", break_mode="always")
 
 
 def test_lr_3e4_has_no_error_findings(tmp_path):

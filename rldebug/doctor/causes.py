@@ -35,7 +35,8 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "lr_too_high": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "non_finite_in_trace",
         "critic_clipped", "value_loss_exploding", "value_not_learning",
-        "return_not_improving", "module_not_learning", "reward_never_positive"}),
+        "return_not_improving", "module_not_learning", "reward_never_positive",
+        "off_policy_drift"}),
     "updates_too_small": frozenset({
         "policy_stays_random", "return_not_improving", "value_not_learning",
         "reward_never_positive", "module_not_learning"}),

@@ -5,6 +5,11 @@ new findings go to the console (stderr) and to TensorBoard's Text tab (tag
 ``doctor/<rule>/<module>``), and the counts are added to the result under
 ``doctor/{findings,errors,warnings}`` so that a stop criterion such as
 ``{"doctor/errors": 1}`` ends a broken run early.
+
+Configured with ``stop_on="error"``, a new error finding sets the result's
+``done`` (Tune and :func:`rldebug.run` stop the run there); with
+``break_on="error"`` it stops in the debugger through
+:func:`rldebug.ide.break_here` (logged instead when no debugger is attached).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any, ClassVar
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.doctor.diagnosis import Doctor
-from rldebug.doctor.findings import Finding
+from rldebug.doctor.findings import SEVERITIES, Finding, severity_rank
 from rldebug.doctor.metrics import extract
 from rldebug.doctor.report import finding_line, finding_markdown
 from rldebug.doctor.thresholds import Thresholds
@@ -61,6 +66,9 @@ class DoctorCallback(RLlibCallback):
     thresholds: ClassVar[Thresholds | None] = None
     logdir: ClassVar[str | None] = None
     console: ClassVar[bool] = True
+    stop_on: ClassVar[str | None] = None
+    break_on: ClassVar[str | None] = None
+    break_mode: ClassVar[str] = "auto"
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,8 +78,9 @@ class DoctorCallback(RLlibCallback):
 
     @classmethod
     def configured(cls, *, thresholds: Thresholds | None = None,
-                   logdir: str | Path | None = None,
-                   console: bool = True) -> type[DoctorCallback]:
+                   logdir: str | Path | None = None, console: bool = True,
+                   stop_on: str | None = None, break_on: str | None = None,
+                   break_mode: str = "auto") -> type[DoctorCallback]:
         """A ``DoctorCallback`` subclass with these settings (RLlib wants a class).
 
         :param thresholds: the rules' thresholds (default :class:`Thresholds`).
@@ -79,6 +88,14 @@ class DoctorCallback(RLlibCallback):
             (the trial directory under Tune). With :func:`rldebug.run`, pass the
             run's logdir to see findings next to its curves.
         :param console: print new findings to stderr.
+        :param stop_on: ``"error"`` or ``"warning"``: end training at the first new
+            finding of that severity or worse (the result's ``done`` is set; Tune
+            and :func:`rldebug.run` honour it). None: never.
+        :param break_on: ``"error"`` or ``"warning"``: stop in the debugger at such
+            a finding (:func:`rldebug.ide.break_here`; its ``stats`` local is the
+            result, ``event.extra`` the finding). None: never.
+        :param break_mode: ``"auto"`` (stop when a debugger is attached or stdin is
+            a terminal, else log), ``"break"`` or ``"log"``.
         """
         if thresholds is not None and not isinstance(thresholds, Thresholds):
             raise TypeError("thresholds must be an rldebug.doctor.Thresholds or None, got "
@@ -88,8 +105,16 @@ class DoctorCallback(RLlibCallback):
                             f"{type(logdir).__name__}: {logdir!r:.80}.")
         if not isinstance(console, bool):
             raise TypeError(f"console must be True or False, got {console!r}.")
+        for name, value in (("stop_on", stop_on), ("break_on", break_on)):
+            if value is not None and value not in SEVERITIES[1:]:
+                raise ValueError(f"DoctorCallback.configured({name}={value!r}): use 'error', "
+                                 "'warning' (that severity or worse) or None.")
+        if break_mode not in ("auto", "break", "log"):
+            raise ValueError(f"DoctorCallback.configured(break_mode={break_mode!r}): use "
+                             "'auto', 'break' or 'log'.")
         return type(cls.__name__, (cls,), {
-            "thresholds": thresholds, "console": console,
+            "thresholds": thresholds, "console": console, "stop_on": stop_on,
+            "break_on": break_on, "break_mode": break_mode,
             "logdir": None if logdir is None else str(Path(logdir).expanduser())})
 
     @property
@@ -109,7 +134,29 @@ class DoctorCallback(RLlibCallback):
             "warnings": sum(f.severity == "warning" for f in findings),
         }
         if new:
-            self._report(new, algorithm, int(result.get("training_iteration", 0)))
+            iteration = int(result.get("training_iteration", 0))
+            self._report(new, algorithm, iteration)
+            self._act(new, result, iteration)
+
+    def _act(self, new: list[Finding], result: dict, iteration: int) -> None:
+        """Stop training and/or stop in the debugger, as configured, at a serious finding."""
+        def first_at(level: str | None) -> Finding | None:
+            if level is None:
+                return None
+            return next((f for f in new if severity_rank(f.severity) >= severity_rank(level)),
+                        None)
+
+        stopping = first_at(self.stop_on)
+        if stopping is not None:
+            result["done"] = True
+            result["doctor"]["stopped_by"] = stopping.rule_id
+        breaking = first_at(self.break_on)
+        if breaking is not None:
+            from rldebug.ide import break_here
+
+            break_here(f"doctor {breaking.severity}[{breaking.rule_id}]: {breaking.message}",
+                       kind="doctor", mode=self.break_mode, iteration=iteration,
+                       module_id=breaking.module, stats=result, extra=breaking.to_dict())
 
     def on_algorithm_init(self, *, algorithm, metrics_logger=None, **kwargs) -> None:
         self._doctor = None

@@ -77,6 +77,9 @@ class Thresholds:
         range below the start is a collapse (an error), not just a decline.
     :param stuck_fraction: a change of the mean return below this fraction of
         its early size also counts as flat (an agent at -50 +- 2 is stuck).
+    :param rival_improves: another agent whose mean return rose this many
+        standard errors is learning (a flat negative return beside it is
+        reported as info: it may just be losing a competitive game).
     :param random_entropy_ratio: entropy at or above this fraction of its
         maximum (or of its first value) is "still acting at random".
     :param kl_tiny_factor: a KL below ``kl_tiny_factor * kl_target`` means an
@@ -95,7 +98,7 @@ class Thresholds:
     :param alpha_collapse: SAC's alpha below this has switched exploration off.
     :param importance_ratio_band: APPO's mean importance ratio outside
         ``[1 / band, band]`` means the learner trains on data from a policy far
-        from its own.
+        from its own (for samples from the behaviour policy mu, E[pi/mu] = 1).
     :param reward_scale_high: per-step rewards (or returns divided by episode
         length) larger than this in size make value targets hard to fit.
     :param reward_scale_low: non-zero per-step rewards smaller than this in size
@@ -128,6 +131,7 @@ class Thresholds:
     flat_tolerance: float = 0.05
     collapse_fraction: float = 0.5
     stuck_fraction: float = 0.2
+    rival_improves: float = 1.5
     random_entropy_ratio: float = 0.9
     kl_tiny_factor: float = 1e-3
     lr_tiny: float = 1e-6
@@ -136,7 +140,7 @@ class Thresholds:
     alpha_explode_factor: float = 10.0
     alpha_rising_patience: int = 5
     alpha_collapse: float = 1e-4
-    importance_ratio_band: float = 2.0
+    importance_ratio_band: float = 1.5
     reward_scale_high: float = 100.0
     reward_scale_low: float = 1e-3
     truncation_patience: int = 5

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import uuid
 from collections.abc import Iterable, Mapping
 
@@ -34,7 +35,7 @@ from rldebug.ide._break_callback import (
     BreakOnWarning,
     BreakSpec,
 )
-from rldebug.ide._stop import MODES, BreakEvent, break_records, clear_break_records
+from rldebug.ide._stop import MODES, BreakEvent, break_records, catch, clear_break_records
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
 
 
@@ -245,10 +246,37 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
     return add_callbacks(config, callback)
 
 
+def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
+               iteration: int | None = None, module_id: str | None = None,
+               value: float | None = None, stats: dict | None = None,
+               extra: dict | None = None) -> BreakEvent:
+    """Stop in the debugger now, as ``break_on`` does, for an event found elsewhere
+    (e.g. an error finding of :class:`rldebug.doctor.DoctorCallback`).
+
+    The event is recorded (:func:`break_records`) and logged; it stops only where
+    ``mode`` allows (``"auto"``: a debugger is attached or stdin is a terminal).
+
+    :param reason: what happened, shown in the log and as ``event.reason``.
+    :param kind: the event's kind (``"doctor"`` for the doctor's findings).
+    :param mode: ``"auto"``, ``"break"`` or ``"log"`` (see :func:`break_on`).
+    :param stats: the data to look at, a local of the frame it stops in.
+    :returns: the recorded :class:`BreakEvent` (``.stopped`` says whether it stopped).
+    """
+    if not isinstance(reason, str) or not reason:
+        raise TypeError(f"break_here needs a non-empty reason string, got {reason!r:.80}.")
+    if mode not in MODES:
+        raise ValueError(f"break_here(mode={mode!r}) must be one of {MODES}.")
+    event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(), iteration=iteration,
+                       module_id=module_id, value=value, extra=dict(extra or {}))
+    return catch(event, mode, token=f"break_here:{kind}", max_stops=None,
+                 context={"stats": stats})
+
+
 __all__ = [
     "BreakEvent",
     "BreakOnWarning",
     "BreakSpec",
+    "break_here",
     "break_on",
     "break_records",
     "clear_break_records",

@@ -124,11 +124,12 @@ class ReturnHistory:
         low, high = self._range[subject]
         spread = max(self.spreads) if self.spreads else high - low
         # Two standard errors of the difference of the two means: noise, not progress.
-        noise = 2 * math.sqrt(_variance(first) / len(first) + _variance(last) / len(last))
-        tolerance = max(t.flat_tolerance * spread, t.stuck_fraction * abs(early), noise, 1e-9)
+        error = math.sqrt(_variance(first) / len(first) + _variance(last) / len(last))
+        tolerance = max(t.flat_tolerance * spread, t.stuck_fraction * abs(early), 2 * error,
+                        1e-9)
         change = recent - early
         return {"early_mean_return": early, "recent_mean_return": recent, "change": change,
-                "tolerance": tolerance, "flat": change < tolerance, "iterations": len(values),
+                "tolerance": tolerance, "change_in_standard_errors": change / max(error, 1e-9), "flat": change < tolerance, "iterations": len(values),
                 "highest_mean_return": high, "lowest_mean_return": low}
 
 

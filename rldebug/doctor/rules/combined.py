@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rldebug.doctor.families import lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import Rule, fmt
 
 
 class LearningRateTooHigh(Rule):
-    """A KL blow-up and an entropy collapse of the same module within
-    ``combination_window`` iterations: the signature of a learning rate far too
-    high (the tutorial's ``lr=0.5``: KL 29 and entropy 0.09 after one iteration,
-    entropy 0.0 after three)."""
+    """A KL blow-up (or, for APPO, which logs no KL without ``use_kl_loss``, an
+    off-policy drift of its importance ratios) and an entropy collapse of the same
+    module within ``combination_window`` iterations: the signature of a learning
+    rate far too high (the tutorial's ``lr=0.5``: KL 29 and entropy 0.09 after one
+    iteration, entropy 0.0 after three)."""
 
     rule_id = "lr_too_high"
 
@@ -29,7 +31,8 @@ class LearningRateTooHigh(Rule):
             if stats.lr is not None:
                 self._lr[module] = stats.lr
         for finding in findings[self._seen:]:
-            if finding.rule_id == "kl_blowup" and finding.severity == "error":
+            if (finding.rule_id == "kl_blowup" and finding.severity == "error") or \
+                    finding.rule_id == "off_policy_drift":
                 self._kl.setdefault(finding.module, finding)
             elif finding.rule_id == "entropy_collapse":
                 self._entropy.setdefault(finding.module, finding)
@@ -42,21 +45,28 @@ class LearningRateTooHigh(Rule):
                 continue
             lr = self._lr.get(module)
             began = min(kl.began_at_iteration, entropy.began_at_iteration)
+            if kl.rule_id == "kl_blowup":
+                moved = (f"KL blew up to {fmt(kl.evidence['kl'])} at iteration "
+                         f"{kl.began_at_iteration}")
+                measure = {"kl": kl.evidence["kl"], "kl_at_iteration": kl.began_at_iteration}
+            else:
+                ratio = kl.evidence["importance_ratio_mean"]
+                moved = (f"the mean importance ratio drifted to {fmt(ratio)} from iteration "
+                         f"{kl.began_at_iteration}")
+                measure = {"importance_ratio_mean": ratio,
+                           "drift_at_iteration": kl.began_at_iteration}
             new += self._once(
                 module, "error", began_at_iteration=began,
-                evidence={"lr": lr, "kl": kl.evidence["kl"],
-                          "kl_at_iteration": kl.began_at_iteration,
+                evidence={"lr": lr, **measure,
                           "entropy": entropy.evidence["entropy"],
                           "normalised_entropy": entropy.evidence["normalised_entropy"],
                           "entropy_at_iteration": entropy.began_at_iteration},
                 message=(f"Learning rate too high for {module!r}"
-                         f"{'' if lr is None else f' (lr={fmt(lr)})'}: KL blew up to "
-                         f"{fmt(kl.evidence['kl'])} at iteration {kl.began_at_iteration} and "
-                         f"entropy collapsed to {fmt(entropy.evidence['entropy'])} at iteration "
+                         f"{'' if lr is None else f' (lr={fmt(lr)})'}: {moved} and entropy "
+                         f"collapsed to {fmt(entropy.evidence['entropy'])} at iteration "
                          f"{entropy.began_at_iteration}."),
-                fix=("Lower lr 10-1000x: PPO usually trains with 1e-5..1e-3 (RLlib's default is "
-                     "5e-5, the arena config uses 1e-3); then re-run `rldebug doctor` on the "
-                     "new run."),
+                fix=(f"{lower_lr_fix(metrics.family)}; then re-run `rldebug doctor` on the new "
+                     "run."),
             )
         return new
 

@@ -49,28 +49,36 @@ class RewardNeverPositive(Rule):
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         new: list[Finding] = []
         self._history.add_spread(metrics.return_min, metrics.return_max)
-        for subject, value in _per_agent(metrics).items():
-            if not finite(value):
-                continue
+        returns = {s: v for s, v in _per_agent(metrics).items() if finite(v)}
+        for subject, value in returns.items():  # every agent first: rivals are compared
             best = metrics.module_return_max.get(subject) if subject is not None \
                 else metrics.return_max
             best = max(value, best if finite(best) else value)
             self._best[subject] = max(best, self._best.get(subject, best))
             self._history.add(subject, value)
+        for subject in returns:
             if self._best[subject] > 0:
                 continue
             progress = self._history.progress(subject)
             if progress is None or not progress["flat"]:
                 continue
+            # In a competitive game an agent's return stays negative while its opponent
+            # learns: worth knowing, not a broken reward.
+            rivals = [other for other in self._history.values if other != subject
+                      and (p := self._history.progress(other)) is not None
+                      and p["change_in_standard_errors"] >= self.thresholds.rival_improves]
+            rival_note = (f" Meanwhile {', '.join(map(repr, rivals))} improve: in a "
+                          "competitive game this agent may simply be losing." if rivals else "")
             new += self._once(
-                subject, "warning",
+                subject, "info" if rivals else "warning",
                 began_at_iteration=metrics.iteration - progress["iterations"] + 1,
-                evidence={**progress, "best_return": self._best[subject]},
+                evidence={**progress, "best_return": self._best[subject],
+                          "improving_agents": rivals},
                 message=(f"The return of {_name(subject)} never rose above 0 in "
                          f"{progress['iterations']} iterations (best {fmt(self._best[subject])}"
                          f") and is not improving: {fmt(progress['early_mean_return'])} at the "
                          f"start, {fmt(progress['recent_mean_return'])} lately. Nothing it "
-                         "does earns it a reward to climb towards."),
+                         f"does earns it a reward to climb towards.{rival_note}"),
                 fix=("Check that a positive reward is reachable for this agent (step the env "
                      "by hand or with rldebug.check_env; look for a reward wired to the wrong "
                      "agent or clipped to <= 0); make it denser (reward shaping) or raise "
