@@ -6,7 +6,11 @@ to a temp dir, then times ``rldebug.doctor.diagnose(dir)`` (reading + all rules)
 "Tune" lines also carry the whole config (~260 keys), as Tune's result.json
 does; "run" lines are ``rldebug run``'s (config only in params.json).
 
-    python benchmarks/doctor.py [--repeats 3] [--quick]
+    python benchmarks/doctor.py [--repeats 3] [--quick] [--against REV]
+
+``--against REV`` also times the doctor of git revision REV (exported to a temp
+dir, run in a child process on the same experiment, interleaved with this
+checkout's) and prints the ratio: what new rules cost, measured side by side.
 
 Goal: 16 trials x 1000 iterations of Tune lines in < 1 s.
 """
@@ -16,8 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,11 +106,51 @@ def time_case(root: Path, trials: int, iterations: int, tune: bool, repeats: int
     return median(times), size
 
 
+_TIME_ONE = """
+import sys, time
+from rldebug.doctor import diagnose
+start = time.perf_counter()
+diagnose(sys.argv[1])
+print(time.perf_counter() - start)
+"""
+
+
+def _timed_in_child(source: Path, experiment: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run([sys.executable, "-c", _TIME_ONE, str(experiment)], env=env,
+                          capture_output=True, text=True, check=True, cwd=source)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def compare(revision: str, repeats: int) -> None:
+    """This checkout's doctor vs ``revision``'s on one 16 x 1000 Tune experiment."""
+    with tempfile.TemporaryDirectory(prefix="rldebug_doctor_vs_") as tmp:
+        tmp = Path(tmp)
+        old = tmp / "old"
+        old.mkdir()
+        archive = subprocess.run(["git", "archive", revision, "rldebug"], cwd=HERE.parent,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        experiment = write_experiment(tmp, 16, 1000, True)
+        times: dict[str, list[float]] = {"this": [], revision: []}
+        for _ in range(repeats):  # interleaved, each in a fresh process
+            times["this"].append(_timed_in_child(HERE.parent, experiment))
+            times[revision].append(_timed_in_child(old, experiment))
+        new_s, old_s = median(times["this"]), median(times[revision])
+        print(f"16 x 1000 tune lines: this checkout {new_s:.3f} s, {revision} {old_s:.3f} s, "
+              f"ratio {new_s / old_s:.2f} (median of {repeats}, interleaved)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="only the 16 x 1000 goal case")
+    parser.add_argument("--against", metavar="REV", help="also time git revision REV, "
+                                                          "side by side")
     args = parser.parse_args()
+    if args.against:
+        compare(args.against, args.repeats)
+        return
     cases = [(16, 1000, True)]
     if not args.quick:
         cases += [(4, 1000, True), (64, 1000, False), (16, 1000, False), (4, 1000, False),

@@ -34,16 +34,19 @@ def main() -> None:
     for name, label in sorted(labels.items()):
         trial = diagnose(CORPUS / "runs" / name).trials[0]
         expected = set(label.get("expect", []))
+        subject = label.get("module")
         causes = [f for f in trial.causes if f.severity in ("warning", "error")]
         if expected:
             problems += 1
-            named += any(f.rule_id in expected and f.severity != "info" for f in trial.findings)
-            leading += bool(expected & {f.rule_id for f in trial.causes[:MAX_CAUSES]})
+            named += any(f.rule_id in expected and f.severity != "info"
+                         and subject in (None, f.module) for f in trial.findings)
+            leading += any(f.rule_id in expected and subject in (None, f.module)
+                           for f in trial.causes[:MAX_CAUSES])
         if trial.worst == "error":
             broken += 1
             broken_right += bool(expected)
         top += len(causes)
-        top_right += sum(f.rule_id in expected for f in causes)
+        top_right += sum(f.rule_id in expected and subject in (None, f.module) for f in causes)
         shown = ", ".join(f"{f.severity[0]}:{f.rule_id}" for f in causes) or "-"
         print(f"{name:32} {'healthy' if not expected else '/'.join(sorted(expected)):26} {shown}")
     print()

@@ -44,11 +44,13 @@ def test_the_corpus_holds_no_pickles_or_machine_paths():
 def test_problem_run_is_named_as_a_root_cause(name):
     trial = diagnose(CORPUS / "runs" / name).trials[0]
     expected = set(LABELS[name]["expect"])
+    subject = LABELS[name].get("module")
     named = [f for f in trial.findings if f.rule_id in expected
-             and f.severity in ("warning", "error")]
-    assert named, (name, [(f.rule_id, f.severity) for f in trial.findings])
-    leading = [f.rule_id for f in trial.causes[:MAX_CAUSES]]
-    assert expected & set(leading), (name, leading)
+             and f.severity in ("warning", "error") and subject in (None, f.module)]
+    assert named, (name, [(f.rule_id, f.module, f.severity) for f in trial.findings])
+    leading = [(f.rule_id, f.module) for f in trial.causes[:MAX_CAUSES]]
+    assert any(rule in expected and subject in (None, module) for rule, module in leading), \
+        (name, leading)
 
 
 @pytest.mark.parametrize("name", HEALTHY)
@@ -79,3 +81,23 @@ def test_lr_too_high_arena_is_named_within_three_iterations():
     lr = [f for f in trial.findings if f.rule_id == "lr_too_high"]
     assert lr and min(f.began_at_iteration for f in lr) <= 3
     assert trial.causes[0].rule_id == "lr_too_high"
+
+
+def test_traced_never_positive_is_checked_step_by_step():
+    """With a trace at level "batches", the per-step rewards confirm agent1's finding
+    (no step paid more than 0) and qualify agent2's (it is paid +1 per collision)."""
+    trial = diagnose(CORPUS / "runs" / "arena_agent1_never_positive_traced").trials[0]
+    found = {f.module: f for f in trial.findings if f.rule_id == "reward_never_positive"}
+    assert found["agent1"].evidence["step_reward_max"] <= 0
+    assert found["agent1"].severity == "warning" and "trace confirms" in found["agent1"].message
+    if "agent2" in found:
+        assert found["agent2"].evidence["step_reward_max"] > 0
+        assert found["agent2"].severity == "info" and "never outweigh" in found["agent2"].message
+
+
+def test_traced_constant_reward_names_the_agent_and_the_steps():
+    trial = diagnose(CORPUS / "runs" / "ppo_zero_reward_traced").trials[0]
+    constant = [f for f in trial.findings if f.rule_id == "reward_constant"]
+    assert [(f.module, f.severity, f.evidence["reward"]) for f in constant] == \
+        [("default_agent", "error", 0.0)]
+    assert constant[0].evidence["steps"] >= 1000

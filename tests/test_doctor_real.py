@@ -60,6 +60,12 @@ def test_live_options_are_checked():
         DoctorCallback.configured(stop_on="fatal")
     with pytest.raises(ValueError, match="break_mode"):
         DoctorCallback.configured(break_on="error", break_mode="always")
+    from rldebug.ide import break_here
+
+    with pytest.raises(ValueError, match="must be one of"):
+        break_here("a reason", mode="sometimes")
+    with pytest.raises(TypeError, match="non-empty reason"):
+        break_here("")
 
 
 def test_lr_3e4_has_no_error_findings(tmp_path):

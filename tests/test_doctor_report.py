@@ -92,3 +92,14 @@ def test_html_to_a_missing_directory_is_refused_before_any_work(tmp_path):
     assert code == 2 and "does not exist" in err
     with pytest.raises(IsADirectoryError, match="is a directory"):
         write_html(diagnose(LR_05), tmp_path)
+    with pytest.raises(TypeError, match="needs a file path"):
+        write_html(diagnose(LR_05), None)
+    with pytest.raises(TypeError, match="to_html expects a Diagnosis"):
+        write_html({"trials": []}, tmp_path / "r.html")
+
+
+def test_render_rejects_a_non_bool_show_all():
+    from rldebug.doctor import render
+
+    with pytest.raises(TypeError, match="show_all must be True or False"):
+        render(diagnose(LR_05), show_all="yes")

@@ -195,11 +195,14 @@ def test_the_doctor_reads_the_trace_next_to_a_run(tmp_path):
     config.environment(NaNRewardArena, env_config={"max_timesteps": 20})
     rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
                 progress=False).algo.stop()
-    findings = [f for f in diagnose(tmp_path).findings if f.rule_id == "non_finite_in_trace"]
-    first = findings[0]
+    findings = diagnose(tmp_path).findings
+    first = next(f for f in findings if f.rule_id == "non_finite_reward")
     assert first.severity == "error" and first.began_at_iteration == 1
     assert first.evidence["column"] == "rewards" and "timestep=7" in first.message
     assert first.module == "agent1"  # not NaN from the learner events' empty cells
+    # the NaN losses the reward caused are its evidence, not separate root causes
+    losses = [f for f in findings if f.rule_id in ("non_finite", "non_finite_in_trace")]
+    assert losses and {f.explained_by for f in losses} == {"non_finite_reward"}
 
 
 def test_trace_scalars_reach_tensorboard(tmp_path):

@@ -15,7 +15,7 @@ from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.thresholds import Thresholds
-from rldebug.doctor.traces import errored_finding, trace_findings
+from rldebug.doctor.traces import annotate_reward_findings, errored_finding, read_trace_report
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
 
@@ -172,8 +172,11 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
             doctor.feed(result)
         except ValueError as err:
             notes.append(f"result {number} skipped: {err}")
-    findings = merge_trace_findings(doctor.findings,
-                                    trace_findings(trial.path, trial=trial.name))
+    report = read_trace_report(trial.path, trial=trial.name)
+    findings = doctor.findings
+    if report is not None:
+        findings = merge_trace_findings(findings, report.findings)
+        annotate_reward_findings(findings, report.reward_steps)
     if trial.error is not None:
         findings.append(errored_finding(trial.error, trial.name, doctor.iterations))
     return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,

@@ -20,7 +20,7 @@ from rldebug.shapes.results import (
     env_runner_stats,
     is_new_stack_result,
     module_returns,
-    normalise_stats,
+    normalised_values,
     number,
     numbers_by_key,
     raw_learner_stats,
@@ -120,10 +120,10 @@ def _episode_stats(metrics: IterationMetrics, runners: Mapping[str, Any], prefix
 
 def _module_stats(raw: Mapping[str, Any], new_stack: bool) -> ModuleStats:
     stats = ModuleStats()
-    for name, stat in normalise_stats(raw, new_stack).items():
+    for name, value in normalised_values(raw, new_stack).items():
         attribute = _FIELD_OF_NAME.get(name, name)
         if attribute in _FIELDS:
-            setattr(stats, attribute, stat.value)
+            setattr(stats, attribute, value)
     return stats
 
 

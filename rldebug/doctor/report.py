@@ -74,9 +74,11 @@ def finding_block(finding: Finding, width: int = 80,
 
 def finding_line(finding: Finding) -> str:
     """A finding as rich markup lines (used by the live callback)."""
+    from rich.markup import escape
+
     style = _STYLE[finding.severity]
     head, *rest = finding_block(finding)
-    return f"[{style}]{head}[/]\n" + "\n".join(rest)
+    return f"[{style}]{escape(head)}[/]\n" + escape("\n".join(rest))
 
 
 def finding_markdown(finding: Finding) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from rldebug.doctor.findings import Finding
@@ -42,13 +43,96 @@ def _where(event: dict) -> str:
     return ", ".join(parts)
 
 
-def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Finding]:
-    """Findings from the trace: each first non-finite value (error), env crashes and
-    EnvRunner restarts (one finding; a warning when repeated), damaged files."""
+@dataclass
+class TraceReport:
+    """What the doctor takes from a trace: its findings, and per agent the per-step
+    reward statistics (``steps``, ``min``, ``max``; traces at level "batches"/"full")."""
+
+    findings: list[Finding]
+    reward_steps: dict[str, dict[str, float]]
+
+
+def reward_steps(samples) -> dict[str, dict[str, float]]:
+    """Per agent: how many rewards the trace saw and their min/max, over all samples
+    of training EnvRunners (evaluation runners excluded)."""
+    out: dict[str, dict[str, float]] = {}
+    if samples.empty or "rewards" not in samples:
+        return out
+    for row in samples.to_dict("records"):
+        if row.get("evaluation") is True or not isinstance(row.get("rewards"), dict):
+            continue
+        for agent, stats in row["rewards"].items():
+            if not isinstance(stats, dict) or not stats.get("n") or "min" not in stats:
+                continue
+            seen = out.setdefault(str(agent), {"steps": 0, "min": math.inf, "max": -math.inf,
+                                               "first_iteration": int(row.get("iteration")
+                                                                      or 0)})
+            seen["steps"] += int(stats["n"])
+            seen["min"] = min(seen["min"], float(stats["min"]))
+            seen["max"] = max(seen["max"], float(stats["max"]))
+    return out
+
+
+def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | None,
+                              minimum_steps: int = 1000) -> list[Finding]:
+    """An error per agent whose every traced reward was the same number."""
+    return [Finding(
+        rule_id="reward_constant", severity="error", trial=trial,
+        began_at_iteration=seen["first_iteration"], module=agent,
+        message=(f"Every one of the {seen['steps']} rewards agent {agent!r} received in the "
+                 f"trace was exactly {seen['min']:g}: the reward does not depend on what the "
+                 "policy does, so there is nothing to learn."),
+        fix=("Check the reward the env returns from step() for this agent (print it, or run "
+             "rldebug.check_env): often a reward computed but not returned, returned for the "
+             "wrong agent, or overwritten by a wrapper."),
+        evidence={"reward": seen["min"], "steps": seen["steps"]})
+        for agent, seen in steps.items()
+        if seen["steps"] >= minimum_steps and seen["min"] == seen["max"]]
+
+
+def annotate_reward_findings(findings: list[Finding],
+                             steps: dict[str, dict[str, float]]) -> None:
+    """Add the trace's per-step rewards to ``reward_never_positive`` findings: the
+    trace confirms that no step paid more than 0 (at least a warning, even beside an
+    improving rival), or shows that some did (info: the agent's positive rewards
+    exist but never outweigh its penalties)."""
+    for finding in findings:
+        seen = steps.get(finding.module or "default_agent")
+        if finding.rule_id != "reward_never_positive" or seen is None:
+            continue
+        finding.evidence.update(step_reward_min=seen["min"], step_reward_max=seen["max"],
+                                traced_steps=seen["steps"])
+        if seen["max"] <= 0:  # conclusive, whatever its rivals do
+            finding.severity = "warning" if finding.severity == "info" else finding.severity
+            finding.message = finding.message.split(" Meanwhile ")[0] + (
+                f" The trace confirms it: none of its {seen['steps']} step rewards was above "
+                f"{seen['max']:g}.")
+        else:  # it is paid, just not enough: a game it is losing, not a broken reward
+            finding.severity = "info"
+            finding.message += (f" The trace shows step rewards up to {seen['max']:g}: "
+                                "positive rewards exist but never outweigh its penalties.")
+
+
+def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceReport | None:
+    """The doctor's reading of the trace next to a run (None when there is none)."""
     directory = trace_dir_of(run_dir)
     if directory is None:
-        return []
+        return None
     trace = load_trace(directory)
+    steps = reward_steps(trace.samples)
+    return TraceReport(findings=_event_findings(trace, trial)
+                       + _constant_reward_findings(steps, trial), reward_steps=steps)
+
+
+def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Finding]:
+    """Findings from the trace: each first non-finite value (error; a reward's as
+    ``non_finite_reward``), env crashes and EnvRunner restarts (one finding; a warning
+    when repeated), damaged files, and agents whose every reward was the same."""
+    report = read_trace_report(run_dir, trial)
+    return [] if report is None else report.findings
+
+
+def _event_findings(trace, trial: str | None) -> list[Finding]:
     events = trace.events
     findings = [Finding(
         rule_id="trace_damaged", severity="info", trial=trial, began_at_iteration=0,
@@ -174,4 +258,5 @@ def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None)
                   "errors": errors})
 
 
-__all__ = ["errored_finding", "trace_findings"]
+__all__ = ["TraceReport", "annotate_reward_findings", "errored_finding", "read_trace_report",
+           "reward_steps", "trace_findings"]

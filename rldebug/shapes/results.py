@@ -207,7 +207,7 @@ def env_steps_total(result: Mapping) -> int:
 
 def is_new_stack_result(result: Mapping) -> bool:
     learners = result.get("learners")
-    return isinstance(learners, Mapping) and any(k not in NOT_MODULES for k in learners)
+    return isinstance(learners, Mapping) and bool(learners.keys() - NOT_MODULES)
 
 
 def raw_learner_stats(result: Mapping) -> dict[str, dict]:
@@ -229,16 +229,38 @@ def raw_learner_stats(result: Mapping) -> dict[str, dict]:
     return out
 
 
+# raw key -> (normalised name, rank among that name's keys), per stack: one dict lookup
+# per raw key instead of a scan of STAT_KEYS (the doctor reads thousands of results).
+_BY_RAW_KEY = tuple({key: (name, rank) for name, keys in STAT_KEYS.items()
+                     for rank, key in enumerate(keys[stack])} for stack in (0, 1))
+
+
+def _normalised(raw: Mapping, new_stack: bool) -> dict[str, tuple[int, float, str]]:
+    index = _BY_RAW_KEY[0 if new_stack else 1]
+    best: dict[str, tuple[int, float, str]] = {}
+    for key, value in raw.items():
+        hit = index.get(key)
+        if hit is None:
+            continue
+        value = number(value)
+        if value is None:
+            continue
+        name, rank = hit
+        if name not in best or rank < best[name][0]:
+            best[name] = (rank, value, key)
+    return best
+
+
 def normalise_stats(raw: Mapping, new_stack: bool) -> dict[str, Stat]:
-    """A module's raw learner stats under the normalised names of :data:`STAT_KEYS`."""
-    out = {}
-    for name, keys in STAT_KEYS.items():
-        for key in keys[0 if new_stack else 1]:
-            value = number(raw.get(key))
-            if value is not None:
-                out[name] = Stat(name, value, key)
-                break
-    return out
+    """A module's raw learner stats under the normalised names of :data:`STAT_KEYS`
+    (of a name's raw keys, the first that holds a number wins)."""
+    return {name: Stat(name, value, key)
+            for name, (_, value, key) in _normalised(raw, new_stack).items()}
+
+
+def normalised_values(raw: Mapping, new_stack: bool) -> dict[str, float]:
+    """:func:`normalise_stats` without the raw keys: ``{name: value}``."""
+    return {name: value for name, (_, value, _key) in _normalised(raw, new_stack).items()}
 
 
 def learner_stats(result: Mapping) -> dict[str, dict[str, Stat]]:
@@ -277,6 +299,7 @@ __all__ = [
     "mean_total_return",
     "module_returns",
     "normalise_stats",
+    "normalised_values",
     "number",
     "numbers_by_key",
     "per_agent_returns",

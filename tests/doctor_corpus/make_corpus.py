@@ -11,9 +11,11 @@ optionally traced) or with a real ``tune.Tuner``. Its files are copied to
 ``runs/<case>/`` stripped to what the doctor reads: ``result.json`` keeps the
 numeric metrics only (no hostname, node ip, pid, dates, config, paths),
 ``params.json`` the JSON scalars of the config, ``error.txt`` the traceback
-with paths shortened, ``trace/`` the trace's JSON lines. ``labels.json`` says
+with paths shortened, ``trace/`` the trace's JSON lines (level "summary", or
+"batches" for the per-step reward statistics). ``labels.json`` says
 what each run is: ``{"expect": [rule ids]}`` for a problem (one of them must be
-named at warning or error) or ``{"healthy": true}`` (no error allowed).
+named at warning or error; for the agent or module in ``"module"`` when given) or
+``{"healthy": true}`` (no error allowed).
 
 The labels come from how each run was made, not from what the doctor says.
 The envs are defined here so Ray pickles them by value into Tune's trial actor.
@@ -220,7 +222,12 @@ CASES = {
     "ppo_nan_reward": ("tune", lambda: ppo(env=NaNRewardCartPole, env_config={"every": 500}),
                        6, {"expect": ["non_finite_reward"]}),
     "arena_agent1_never_positive": ("tune", lambda: arena(env=never_positive_arena()), 25,
-                                    {"expect": ["reward_never_positive"]}),
+                                    {"expect": ["reward_never_positive"], "module": "agent1"}),
+    "arena_agent1_never_positive_traced": ("run_traced:batches",
+                                           lambda: arena(env=never_positive_arena()), 25,
+                                           {"expect": ["reward_never_positive"], "module": "agent1"}),
+    "ppo_zero_reward_traced": ("run_traced:batches", lambda: ppo(env=ZeroRewardCartPole), 12,
+                               {"expect": ["reward_constant"]}),
     "arena_lr_0.5": ("run", lambda: arena(lr=0.5), 10, {"expect": ["lr_too_high"]}),
     "ppo_reward_x1000": ("run", lambda: ppo(env=ScaledRewardCartPole), 15,
                          {"expect": ["reward_scale"]}),
@@ -316,8 +323,9 @@ def run_case(name: str, work: Path) -> None:
 
         logdir = work / name
         try:
+            level = how.partition(":")[2] or "summary"  # "run_traced:batches"
             rldebug.run(config, stop={"training_iteration": iterations}, logdir=logdir,
-                        progress=False, trace="summary" if how == "run_traced" else None)
+                        progress=False, trace=level if how.startswith("run_traced") else None)
         except Exception as err:  # noqa: BLE001 - a broken run is still a corpus entry
             print(f"  {name}: training raised {type(err).__name__}: {err}"[:300])
         copy_trial(logdir, RUNS / name)

@@ -125,15 +125,21 @@ class RewardConstant(Rule):
             varied = len(self._lengths) > 1
             lengths = (f" although episodes lasted {fmt(min(self._lengths))} to "
                        f"{fmt(max(self._lengths))} steps" if varied else "")
+            # Every episode identical while lengths vary: the reward cannot depend on the
+            # policy (an error). An agent's mean alone, or fixed-length episodes, also fit
+            # a rewarding event that never happens (a warning).
+            certain = subject is None and varied
             new += self._once(
-                subject, "error", began_at_iteration=streak.start,
+                subject, "error" if certain else "warning", began_at_iteration=streak.start,
                 evidence={"return": value, "iterations": length,
                           "episode_len_min": min(self._lengths, default=None),
                           "episode_len_max": max(self._lengths, default=None)},
                 message=(f"Every episode{'' if subject is None else f' of {_name(subject)}'} "
-                         f"returned exactly {fmt(value)} for "
-                         f"{length} iterations{lengths}: the reward does not depend on what "
-                         "the policy does, so there is nothing to learn."),
+                         f"returned exactly {fmt(value)} for {length} iterations{lengths}: "
+                         + ("the reward does not depend on what the policy does, so there is "
+                            "nothing to learn." if certain else
+                            "nothing the policy did changed its return (a constant reward, or "
+                            "its rewarding events never happen).")),
                 fix=("Check the reward the env returns from step() (print it, or run "
                      "rldebug.check_env): it is constant — often a reward computed but not "
                      "returned, returned for the wrong agent, or overwritten by a wrapper."),
