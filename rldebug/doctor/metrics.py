@@ -20,9 +20,9 @@ from rldebug.shapes.results import (
     env_runner_stats,
     is_new_stack_result,
     module_returns,
-    normalised_values,
     number,
     numbers_by_key,
+    raw_key_index,
     raw_learner_stats,
     raw_stat_keys,
     unflatten,
@@ -118,11 +118,31 @@ def _episode_stats(metrics: IterationMetrics, runners: Mapping[str, Any], prefix
     metrics.len_max = number(runners.get("episode_len_max"))
 
 
+# raw key -> (ModuleStats field, rank), per stack (True: new): the doctor reads
+# thousands of results, so each raw key costs one lookup.
+_FIELD_INDEX = {new_stack: {key: (_FIELD_OF_NAME.get(name, name), rank)
+                            for key, (name, rank) in raw_key_index(new_stack).items()
+                            if _FIELD_OF_NAME.get(name, name) in _FIELDS}
+                for new_stack in (True, False)}
+
+
 def _module_stats(raw: Mapping[str, Any], new_stack: bool) -> ModuleStats:
+    """One module's stats; of a field's raw keys the first holding a number wins,
+    as in :func:`rldebug.shapes.results.normalise_stats`."""
     stats = ModuleStats()
-    for name, value in normalised_values(raw, new_stack).items():
-        attribute = _FIELD_OF_NAME.get(name, name)
-        if attribute in _FIELDS:
+    index = _FIELD_INDEX[new_stack]
+    ranks: dict[str, int] = {}
+    for key, value in raw.items():
+        hit = index.get(key)
+        if hit is None:
+            continue
+        if type(value) is not float:
+            value = number(value)
+            if value is None:
+                continue
+        attribute, rank = hit
+        if ranks.get(attribute, rank + 1) > rank:
+            ranks[attribute] = rank
             setattr(stats, attribute, value)
     return stats
 

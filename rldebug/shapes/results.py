@@ -235,6 +235,12 @@ _BY_RAW_KEY = tuple({key: (name, rank) for name, keys in STAT_KEYS.items()
                      for rank, key in enumerate(keys[stack])} for stack in (0, 1))
 
 
+def raw_key_index(new_stack: bool) -> dict[str, tuple[str, int]]:
+    """``{raw key: (normalised name, rank)}`` of one stack; of a name's raw keys, the
+    lowest rank that holds a number wins (see :func:`normalise_stats`)."""
+    return dict(_BY_RAW_KEY[0 if new_stack else 1])
+
+
 def _normalised(raw: Mapping, new_stack: bool) -> dict[str, tuple[int, float, str]]:
     index = _BY_RAW_KEY[0 if new_stack else 1]
     best: dict[str, tuple[int, float, str]] = {}
@@ -303,6 +309,7 @@ __all__ = [
     "number",
     "numbers_by_key",
     "per_agent_returns",
+    "raw_key_index",
     "raw_learner_stats",
     "raw_stat_keys",
     "unflatten",
