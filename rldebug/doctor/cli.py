@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rldebug.doctor.diagnosis import EXIT_UNUSABLE, diagnose
-from rldebug.doctor.html import write_html
+from rldebug.doctor.html import html_path, write_html
 from rldebug.doctor.reading import UnusableInputError
 from rldebug.doctor.report import render, to_json
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DESCRIPTION = ("Name reward and learning problems in a finished RLlib run (a Tune experiment "
                "directory, one trial, or an `rldebug run` logdir), with evidence and a fix. "
@@ -48,17 +51,13 @@ def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _html_target(value: str | None) -> Path | None:
-    """The --html file, checked before any work: a file in an existing directory."""
+    """The --html file, checked before any work (an unusable path exits with 2)."""
     if value is None:
         return None
-    path = Path(value).expanduser()
-    if path.is_dir():
-        raise UnusableInputError(f"--html {value!r} is a directory; give a file name, e.g. "
-                                 f"--html {str(path / 'doctor.html')!r}.")
-    if not path.parent.is_dir():
-        raise UnusableInputError(f"--html {value!r}: the directory {str(path.parent)!r} does "
-                                 "not exist; create it or choose another path.")
-    return path
+    try:
+        return html_path(value)
+    except OSError as err:
+        raise UnusableInputError(f"--html {value!r}: {err}") from None
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -186,8 +186,12 @@ def to_html(diagnosis: Diagnosis) -> str:
             f"{counts['info']} info.</p>\n{body}\n</body></html>\n")
 
 
-def write_html(diagnosis: Diagnosis, path: str | Path) -> Path:
-    """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
+def html_path(path: str | Path) -> Path:
+    """``path`` checked as a place for the report: a file name in an existing directory.
+
+    :raises TypeError: if it is not a path; :raises IsADirectoryError: if it is a
+        directory; :raises FileNotFoundError: if its directory does not exist.
+    """
     if not isinstance(path, (str, Path)) or not str(path):
         raise TypeError(f"write_html needs a file path (str or pathlib.Path), got {path!r:.80}.")
     path = Path(path).expanduser()
@@ -197,8 +201,14 @@ def write_html(diagnosis: Diagnosis, path: str | Path) -> Path:
     if not path.parent.is_dir():
         raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it or "
                                 "choose another path for the HTML report.")
+    return path
+
+
+def write_html(diagnosis: Diagnosis, path: str | Path) -> Path:
+    """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
+    path = html_path(path)
     path.write_text(to_html(diagnosis), encoding="utf-8")
     return path
 
 
-__all__ = ["PLOTS", "plot_png", "to_html", "write_html"]
+__all__ = ["PLOTS", "html_path", "plot_png", "to_html", "write_html"]

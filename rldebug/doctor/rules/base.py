@@ -133,6 +133,22 @@ class ReturnHistory:
                 "highest_mean_return": high, "lowest_mean_return": low}
 
 
+def module_return(metrics: IterationMetrics, module: str) -> float | None:
+    """The return that module ``module`` is judged by: its own in multi-agent runs."""
+    if len(metrics.module_returns) > 1 and module in metrics.module_returns:
+        return metrics.module_returns[module]
+    return metrics.return_mean
+
+
+class ModuleReturnHistory(ReturnHistory):
+    """A :class:`ReturnHistory` per module, fed a whole iteration at a time."""
+
+    def add_iteration(self, metrics: IterationMetrics) -> None:
+        self.add_spread(metrics.return_min, metrics.return_max)
+        for module in metrics.modules:
+            self.add(module, module_return(metrics, module))
+
+
 def fmt(value: float | None) -> str:
     """Short human form of a number for messages."""
     if value is None:
@@ -140,4 +156,5 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-__all__ = ["ReturnHistory", "Rule", "Streak", "Streaks", "finite", "fmt"]
+__all__ = ["ModuleReturnHistory", "ReturnHistory", "Rule", "Streak", "Streaks", "finite", "fmt",
+           "module_return"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rldebug.doctor.families import lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ReturnHistory, Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import ModuleReturnHistory, Rule, Streaks, finite, fmt
 from rldebug.doctor.thresholds import Thresholds
 
 
@@ -119,13 +119,6 @@ class KLBlowup(Rule):
         return new
 
 
-def _module_return(metrics: IterationMetrics, module: str) -> float | None:
-    """The return that module ``module`` is judged by: its own in multi-agent runs."""
-    if len(metrics.module_returns) > 1 and module in metrics.module_returns:
-        return metrics.module_returns[module]
-    return metrics.return_mean
-
-
 class PolicyStaysRandom(Rule):
     """The entropy stays near its maximum (or its first value) while the return is flat.
 
@@ -138,16 +131,15 @@ class PolicyStaysRandom(Rule):
 
     def __init__(self, thresholds: Thresholds):
         super().__init__(thresholds)
-        self._history = ReturnHistory(thresholds)
+        self._history = ModuleReturnHistory(thresholds)
         self._first: dict[str, float] = {}
         self._random = Streaks()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
-        self._history.add_spread(metrics.return_min, metrics.return_max)
+        self._history.add_iteration(metrics)
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
-            self._history.add(module, _module_return(metrics, module))
             if not finite(stats.entropy):
                 continue
             first = self._first.setdefault(module, stats.entropy)
@@ -205,15 +197,14 @@ class UpdatesTooSmall(Rule):
 
     def __init__(self, thresholds: Thresholds):
         super().__init__(thresholds)
-        self._history = ReturnHistory(thresholds)
+        self._history = ModuleReturnHistory(thresholds)
         self._tiny = Streaks()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
-        self._history.add_spread(metrics.return_min, metrics.return_max)
+        self._history.add_iteration(metrics)
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
-            self._history.add(module, _module_return(metrics, module))
             if finite(stats.entropy_coeff) and stats.entropy_coeff > t.entropy_coeff_high:
                 continue  # a large entropy bonus keeps the policy still: policy_stays_random
             if finite(stats.kl) and stats.kl != 0.0:  # APPO logs 0.0 without use_kl_loss
