@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rldebug.doctor.cli import add_doctor_parser
     from rldebug.inspect.cli import add_inspect_parser
+    from rldebug.migrate import add_migrate_parser
     from rldebug.trace.cli import add_trace_parser
 
     ide = sub.add_parser("ide-configs",
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inspect_parser(sub)
     add_trace_parser(sub)
     add_doctor_parser(sub)
+    add_migrate_parser(sub)
     return parser
 
 

@@ -1,0 +1,85 @@
+"""``rldebug migrate``: every 2021-era name in a script, from its AST, never run."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rldebug.migrate import UnusableInputError, migrations, migrations_in_source
+
+OLD = Path(__file__).parent / "legacy" / "old_style_training.py"
+
+
+def expected_lines():
+    """Line number -> the names its trailing comment expects."""
+    out = {}
+    for number, line in enumerate(OLD.read_text().splitlines(), 1):
+        if "  # " in line and not line.lstrip().startswith("#"):
+            out[number] = [n.strip() for n in line.split("  # ", 1)[1].split(",")]
+    return out
+
+
+def test_every_old_name_is_found_on_its_line():
+    found, notes = migrations(OLD)
+    assert notes == []
+    by_line = {}
+    for m in found:
+        by_line.setdefault(m.line, []).append(m)
+    for number, names in expected_lines().items():
+        seen = " ".join(m.found for m in by_line.get(number, []))
+        for name in names:
+            key = {"4-tuple step": "step() returns", "4-tuple unpack": "obs, reward, done",
+                   "reset without seed": "def reset", "local_mode": "local_mode=True",
+                   "agents": "ray.rllib.agents", "import gym.spaces": "import gym.spaces"
+                   }.get(name, name)
+            assert key in seen, (number, name, seen)
+    assert set(by_line) <= set(expected_lines()), sorted(set(by_line) - set(expected_lines()))
+
+
+def test_each_finding_has_a_replacement_and_most_a_helper():
+    found, _ = migrations(OLD)
+    assert all(m.replacement for m in found)
+    helpers = {m.found: m.helper for m in found}
+    assert helpers["ray.init(local_mode=True)"].startswith("rldebug.local_mode")
+    assert helpers["obs, reward, done, info = env.step(...)"] == "rldebug.check_env"
+
+
+def test_code_for_260_has_nothing_to_migrate():
+    source = Path(__file__).parent.parent / "rldebug" / "configs.py"
+    assert migrations_in_source(source.read_text()) == []
+
+
+def test_cli_text_json_and_exit_codes(tmp_path):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "rldebug.migrate", *map(str, args)],
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    text = cli(OLD)
+    assert text.returncode == 1
+    assert re.search(r"old_style_training\.py:\d+:\d+: PPOTrainer -> PPO", text.stdout)
+    data = json.loads(cli(OLD, "--json").stdout)
+    assert {m["found"] for m in data["migrations"]} >= {"tune.run(...)", '"num_workers"'}
+    clean = tmp_path / "clean.py"
+    clean.write_text("from ray.rllib.algorithms.ppo import PPOConfig\n")
+    assert cli(clean).returncode == 0
+    missing = cli(tmp_path / "nope.py")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_unparsable_files_are_noted_not_fatal(tmp_path):
+    (tmp_path / "good.py").write_text("import gym\n")
+    (tmp_path / "bad.py").write_text("def broken(:\n")
+    found, notes = migrations(tmp_path)
+    assert [m.found for m in found] == ["import gym"]
+    assert len(notes) == 1 and "bad.py" in notes[0] and "SyntaxError" in notes[0]
+    (tmp_path / "good.py").unlink()
+    with pytest.raises(UnusableInputError, match="No file could be parsed"):
+        migrations(tmp_path)
+    with pytest.raises(UnusableInputError, match="not a .py file"):
+        migrations(OLD.with_suffix(".txt") if OLD.with_suffix(".txt").exists() else
+                   Path(__file__).parent / "doctor_corpus" / "labels.json")
+    with pytest.raises(TypeError, match="expects a path"):
+        migrations(3)
