@@ -60,8 +60,8 @@ NAMES: dict[str, tuple[str, str]] = {
     "WorkerSet": ("EnvRunnerGroup (algo.env_runner_group)", "rldebug.trace"),
     "RolloutWorker": ("EnvRunner (SingleAgentEnvRunner, MultiAgentEnvRunner)", "rldebug.trace"),
     "DefaultCallbacks": ("RLlibCallback (keyword-only hooks)", "rldebug.callbacks.add_callbacks"),
-    "compute_single_action": ("module.forward_inference(batch) after the env-to-module "
-                              "connectors", "rldebug.explain"),
+    "compute_single_action": (("module.forward_inference(batch) after the env-to-module "
+                               "connectors"), "rldebug.explain"),
     "compute_action": ("module.forward_inference(batch) after the env-to-module connectors",
                        "rldebug.explain"),
     "value_function": ("module.compute_values(batch) on the Learner's module",
@@ -98,8 +98,8 @@ RESULT_KEYS: dict[str, tuple[str, str]] = {
     "episode_reward_mean": ("env_runners/episode_return_mean", "rldebug.shapes.results"),
     "episode_reward_max": ("env_runners/episode_return_max", "rldebug.shapes.results"),
     "episode_reward_min": ("env_runners/episode_return_min", "rldebug.shapes.results"),
-    "policy_reward_mean": ("env_runners/module_episode_returns_mean/<module> "
-                           "(agent_episode_returns_mean/<agent>)",
+    "policy_reward_mean": (("env_runners/module_episode_returns_mean/<module> "
+                            "(agent_episode_returns_mean/<agent>)"),
                            "rldebug.callbacks.AgentReturns"),
     "episodes_total": ("env_runners/num_episodes_lifetime", ""),
     "timesteps_total": ("num_env_steps_sampled_lifetime", "rldebug.shapes.results"),

@@ -11,6 +11,8 @@ from ray.rllib.agents.callbacks import DefaultCallbacks  # ray.rllib.agents, Def
 from ray.rllib.agents.ppo import DEFAULT_CONFIG, PPOTrainer  # agents, DEFAULT_CONFIG, PPOTrainer
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+Box = gym.spaces.Box
+
 
 class Corridor(MultiAgentEnv):
     def __init__(self, config=None):
