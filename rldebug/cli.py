@@ -84,6 +84,24 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """Name RLlib 2.60's known traps in a config: exit 1 when one is an error."""
+    import json
+
+    from rldebug.preflight import preflight
+
+    traps = preflight(_load_config(args.config))
+    if args.json:
+        print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
+    else:
+        for trap in traps:
+            print(f"{trap.severity}[{trap.name}] {trap.message}\n  fix: {trap.fix}")
+        errors = sum(t.severity == "error" for t in traps)
+        print(f"{len(traps)} trap(s), {errors} error(s)" if traps else
+              "No known RLlib 2.60 trap found.")
+    return 1 if any(t.severity == "error" for t in traps) else 0
+
+
 def cmd_ide_configs(args) -> int:
     from rldebug.ide import write_ide_configs
 
@@ -125,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     from rldebug.inspect.cli import add_inspect_parser
     from rldebug.migrate import add_migrate_parser
     from rldebug.trace.cli import add_trace_parser
+
+    check = sub.add_parser("check", help="name RLlib 2.60's known traps in a config before "
+                                         "training")
+    check.add_argument("config", help="FILE.py:FUNC or MODULE:FUNC returning an "
+                                      "AlgorithmConfig")
+    check.add_argument("--json", action="store_true", help="print the traps as JSON")
+    check.set_defaults(func=cmd_check)
 
     ide = sub.add_parser("ide-configs",
                          help="(re)write the VS Code and PyCharm run configurations")

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from rldebug.shapes.env_meta import make_env
+
 CHECKS = ("rllib", "observation_in_space", "observation_dtype", "agent_ids", "all_key",
           "finite_rewards", "seed_determinism", "default_encoder")
 STATUSES = ("passed", "failed", "warning", "skipped")
@@ -113,39 +115,7 @@ class EnvCheckReport:
 
 
 def _make_env(env_or_class: Any, env_config: dict | None):
-    import gymnasium as gym
-    from ray.rllib.env.multi_agent_env import MultiAgentEnv
-
-    if env_config is not None and not isinstance(env_config, dict):
-        raise TypeError(f"env_config must be a dict or None, got {type(env_config).__name__}: "
-                        f"{env_config!r:.80}.")
-    if isinstance(env_or_class, (gym.Env, MultiAgentEnv)):
-        if env_config:
-            raise ValueError("env_config is only used to build an env from a class, creator or "
-                             "id; you passed an env instance. Pass the class instead, e.g. "
-                             "check_env(MyEnv, env_config={...}).")
-        return env_or_class
-    if isinstance(env_or_class, str):
-        from ray.tune.registry import ENV_CREATOR, _global_registry
-
-        if _global_registry.contains(ENV_CREATOR, env_or_class):
-            return _global_registry.get(ENV_CREATOR, env_or_class)(dict(env_config or {}))
-        try:
-            return gym.make(env_or_class, **(env_config or {}))
-        except gym.error.Error as err:
-            raise ValueError(f"{env_or_class!r} is neither a gymnasium id nor an env registered "
-                             f"with ray.tune.register_env ({err}). Pass the env class or an "
-                             "instance instead.") from err
-    if callable(env_or_class):
-        env = env_or_class(dict(env_config or {}))
-        if not isinstance(env, (gym.Env, MultiAgentEnv)):
-            raise TypeError(f"{env_or_class!r}(env_config) returned {type(env).__name__}, not a "
-                            "gymnasium.Env or ray.rllib MultiAgentEnv.")
-        return env
-    raise TypeError(
-        "check_env expects an env instance, an env class or creator called as "
-        "cls(env_config), or a registered env id string; got "
-        f"{type(env_or_class).__name__}: {env_or_class!r:.80}.")
+    return make_env(env_or_class, env_config, caller="check_env")
 
 
 class OldGymAPIError(TypeError):

@@ -109,6 +109,49 @@ def env_of(algo: Any) -> Any:
     return unwrapped_env(algo.env_creator(EnvContext(algo.config.env_config, worker_index=0)))
 
 
+def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "make_env"):
+    """An env instance from what RLlib's ``config.environment(env=...)`` accepts: an
+    instance (returned as is), a class or creator called with ``env_config``, or a
+    gymnasium id / ``ray.tune.register_env`` name.
+
+    :raises TypeError: for anything else, or a creator that returns no env.
+    :raises ValueError: for an unknown id, or an ``env_config`` given with an instance.
+    """
+    import gymnasium as gym
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    if env_config is not None and not isinstance(env_config, dict):
+        raise TypeError(f"env_config must be a dict or None, got {type(env_config).__name__}: "
+                        f"{env_config!r:.80}.")
+    if isinstance(env_or_class, (gym.Env, MultiAgentEnv)):
+        if env_config:
+            raise ValueError("env_config is only used to build an env from a class, creator or "
+                             "id; you passed an env instance. Pass the class instead, e.g. "
+                             f"{caller}(MyEnv, env_config={{...}}).")
+        return env_or_class
+    if isinstance(env_or_class, str):
+        from ray.tune.registry import ENV_CREATOR, _global_registry
+
+        if _global_registry.contains(ENV_CREATOR, env_or_class):
+            return _global_registry.get(ENV_CREATOR, env_or_class)(dict(env_config or {}))
+        try:
+            return gym.make(env_or_class, **(env_config or {}))
+        except gym.error.Error as err:
+            raise ValueError(f"{env_or_class!r} is neither a gymnasium id nor an env registered "
+                             f"with ray.tune.register_env ({err}). Pass the env class or an "
+                             "instance instead.") from err
+    if callable(env_or_class):
+        env = env_or_class(dict(env_config or {}))
+        if not isinstance(env, (gym.Env, MultiAgentEnv)):
+            raise TypeError(f"{env_or_class!r}(env_config) returned {type(env).__name__}, not a "
+                            "gymnasium.Env or ray.rllib MultiAgentEnv.")
+        return env
+    raise TypeError(
+        f"{caller} expects an env instance, an env class or creator called as "
+        "cls(env_config), or a registered env id string; got "
+        f"{type(env_or_class).__name__}: {env_or_class!r:.80}.")
+
+
 def is_multi_agent_env(env: Any) -> bool:
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
@@ -136,6 +179,7 @@ __all__ = [
     "env_of",
     "info_events",
     "is_multi_agent_env",
+    "make_env",
     "sub_envs",
     "unwrapped_env",
 ]

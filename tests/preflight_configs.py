@@ -1,0 +1,27 @@
+"""Configs with one known RLlib 2.60 trap each, for tests/test_preflight.py and `rldebug check`."""
+
+from ray.rllib.algorithms.ppo import PPOConfig
+
+
+def frozen_lake():
+    """Discrete observations on the new stack, no connector."""
+    return PPOConfig().environment("FrozenLake-v1").env_runners(num_env_runners=0)
+
+
+def too_many_runners():
+    return PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=3)
+
+
+def model_on_new_stack():
+    return (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+            .training(model={"fcnet_hiddens": [7]}))
+
+
+def big_minibatch():
+    return (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+            .training(train_batch_size=100, minibatch_size=200))
+
+
+def clean():
+    return (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+            .training(train_batch_size=200, minibatch_size=100))

@@ -1,0 +1,117 @@
+"""Preflight: each known RLlib 2.60 trap reproduced on real RLlib, then named before training."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import preflight_configs as configs
+import pytest
+from tiny import tiny_arena_config
+
+from rldebug.preflight import preflight
+
+HERE = Path(__file__).parent
+
+
+def names(traps, severity=None):
+    return [t.name for t in traps if severity in (None, t.severity)]
+
+
+def test_discrete_observations_without_a_connector():
+    config = configs.frozen_lake()
+    with pytest.raises(Exception, match="No default encoder config"):
+        config.build_algo()
+    trap = next(t for t in preflight(config) if t.name == "no_default_encoder")
+    assert trap.severity == "error" and "FlattenObservations" in trap.fix
+    assert trap.evidence["observation_space"] == "Discrete(16)"
+
+
+def test_an_unschedulable_tune_trial_hangs_and_is_named():
+    """Plain Tune on a 2-CPU Ray with 3 EnvRunners: fit() never returns (killed after 25 s)."""
+    script = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(HERE)!r})
+        import ray
+        from ray import tune
+        import preflight_configs
+        ray.init(num_cpus=2, include_dashboard=False)
+        config = preflight_configs.too_many_runners()
+        tune.Tuner(config.algo_class, param_space=config,
+                   run_config=tune.RunConfig(stop={{"training_iteration": 1}}, verbose=0)).fit()
+        print("FIT RETURNED")
+    """)
+    with pytest.raises(subprocess.TimeoutExpired) as hung:
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=25, check=False)
+    assert b"FIT RETURNED" not in (hung.value.stdout or b"")
+    trap = next(t for t in preflight(configs.too_many_runners(), cpus=2)
+                if t.name == "unschedulable")
+    assert trap.severity == "error" and trap.evidence["cpus_needed"] == 4.0
+    assert "num_env_runners" in trap.fix
+
+
+def test_model_dict_is_ignored_on_the_new_stack():
+    config = configs.model_on_new_stack()
+    algo = config.build_algo()
+    try:
+        first = next(m for m in algo.get_module().modules() if hasattr(m, "out_features"))
+        assert first.out_features == 256  # RLlib's default, not the 7 asked for
+    finally:
+        algo.stop()
+    trap = next(t for t in preflight(config) if t.name == "model_ignored")
+    assert trap.severity == "warning" and "fcnet_hiddens" in trap.message
+    assert "DefaultModelConfig" in trap.fix
+
+
+def test_minibatch_larger_than_the_batch():
+    config = configs.big_minibatch()
+    with pytest.raises(ValueError, match="minibatch_size"):
+        config.validate()
+    assert names(preflight(config), "error") == ["minibatch_larger_than_batch"]
+
+
+def test_tensorflow_on_the_new_stack():
+    config = configs.clean().framework("tf2")
+    assert "tf_on_new_stack" in names(preflight(config), "error")
+
+
+def test_a_mapping_to_an_unknown_module():
+    def mapping(agent_id, episode=None, **kwargs):
+        return {"agent1": "pol1", "agent2": "pol3"}[agent_id]
+
+    config = tiny_arena_config().multi_agent(policies={"pol1", "pol2"},
+                                             policy_mapping_fn=mapping)
+    trap = next(t for t in preflight(config) if t.name == "unknown_module")
+    assert trap.severity == "error"
+    assert (trap.evidence["agent"], trap.evidence["module"]) == ("agent2", "pol3")
+
+
+def test_remote_actors_are_named_while_debugging():
+    traps = preflight(configs.too_many_runners(), cpus=16)
+    assert [(t.name, t.severity) for t in traps] == [("escapes_process", "info")]
+
+
+@pytest.mark.parametrize("make", [configs.clean, tiny_arena_config])
+def test_clean_configs_have_no_error(make):
+    assert names(preflight(make()), "error") == []
+
+
+def test_cli_check_exit_codes_and_json():
+    def cli(spec, *extra):
+        return subprocess.run([sys.executable, "-m", "rldebug.cli", "check",
+                               f"{HERE / 'preflight_configs.py'}:{spec}", *extra],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    bad = cli("big_minibatch")
+    assert bad.returncode == 1 and "error[minibatch_larger_than_batch]" in bad.stdout
+    data = json.loads(cli("model_on_new_stack", "--json").stdout)
+    assert [t["name"] for t in data] == ["model_ignored"]
+    assert cli("clean").returncode == 0
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="AlgorithmConfig"):
+        preflight({"env": "CartPole-v1"})
+    with pytest.raises(ValueError, match="positive number"):
+        preflight(configs.clean(), cpus=0)
