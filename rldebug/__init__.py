@@ -2,7 +2,10 @@
 
 Public API (everything else is an implementation detail):
 
-- In-process training: :func:`local_mode`, :func:`run`, :func:`start_ray`.
+- In-process training: :func:`local_mode`, :func:`run`, :func:`start_ray`;
+  :func:`debug_mode` (what ``rldebug debug script.py`` turns on: every Algorithm and
+  Tune trial of an unchanged script in this process; ``RLDEBUG_DEBUG_MODE=1`` at
+  import) and :func:`preflight` (RLlib 2.60's known traps in a config).
 - The tutorial's setup: :class:`MultiAgentArena`, :func:`arena_ppo_config`.
 - Looking inside: :func:`inspect`, :func:`explain`, :func:`load` and the pictures
   :func:`plot_action_probs`, :func:`policy_map`, :func:`plot_policy_map`,
@@ -21,6 +24,7 @@ are imported here because submodules of the same names would otherwise replace
 them as attributes of the package the moment anything imports those submodules.
 """
 
+import os
 from importlib import import_module
 
 from rldebug.configs import arena_ppo_config, policy_mapping_fn
@@ -40,6 +44,8 @@ _LAZY = {
     "break_records": "rldebug.ide",
     "write_ide_configs": "rldebug.ide",
     "check_env": "rldebug.envcheck",
+    "debug_mode": "rldebug.debugging",
+    "preflight": "rldebug.preflight",
     "diagnose": "rldebug.doctor",
     "explorer": "rldebug.viz",
     "plot_action_probs": "rldebug.viz",
@@ -52,9 +58,10 @@ _SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "shapes", "v
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
     "MultiAgentArena", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
-    "break_records", "check_env", "diagnose", "doctor", "explain", "explorer", "inspect",
+    "break_records", "check_env", "debug_mode", "diagnose", "doctor", "explain", "explorer", "inspect",
     "is_local", "load", "load_trace", "local_mode", "local_mode_changes", "plot_action_probs",
-    "plot_policy_map", "policy_map", "policy_mapping_fn", "replay", "run", "start_ray", "trace",
+    "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight", "replay", "run",
+    "start_ray", "trace",
     "write_ide_configs",
 ]
 
@@ -73,3 +80,7 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+if os.environ.get("RLDEBUG_DEBUG_MODE") == "1":
+    import_module("rldebug.debugging").debug_mode()

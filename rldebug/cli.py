@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -102,6 +103,13 @@ def cmd_check(args) -> int:
     return 1 if any(t.severity == "error" for t in traps) else 0
 
 
+def cmd_debug(args) -> int:
+    """Run a script unchanged with every Algorithm and Tune trial in this process."""
+    from rldebug.debugging import debug_script
+
+    return debug_script(args.script, args.args)
+
+
 def cmd_ide_configs(args) -> int:
     from rldebug.ide import write_ide_configs
 
@@ -144,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     from rldebug.migrate import add_migrate_parser
     from rldebug.trace.cli import add_trace_parser
 
+    debug = sub.add_parser("debug", help="run a script unchanged, every Algorithm and Tune "
+                                         "trial in this process (press Debug on it)")
+    debug.add_argument("script", help="the Python script to run")
+    debug.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    debug.set_defaults(func=cmd_debug)
+
     check = sub.add_parser("check", help="name RLlib 2.60's known traps in a config before "
                                          "training")
     check.add_argument("config", help="FILE.py:FUNC or MODULE:FUNC returning an "
@@ -167,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one subcommand. Unusable input prints ``rldebug CMD: error: ...`` and exits 2
     (a failed training run exits 1); ``--debug`` shows the Python traceback instead."""
     args = build_parser().parse_args(argv)
+    if args.command == "debug":  # the script's own exceptions stay uncaught, for the debugger
+        if not os.path.isfile(args.script):
+            print(f"rldebug debug: error: {args.script!r} is not a file; pass the Python "
+                  "script to debug, e.g. rldebug debug train.py --its-args.", file=sys.stderr)
+            return EXIT_UNUSABLE
+        return args.func(args)
     try:
         return args.func(args)
     except _USAGE_ERRORS as err:

@@ -167,8 +167,11 @@ class DapClient:
                                connect={"host": "127.0.0.1"}, **options)
         self.wait_event("initialized", timeout=60)
         for path, lines in breakpoints.items():
+            # a line, or (line, condition) for a conditional breakpoint
             body = self.request("setBreakpoints", source={"path": str(path)},
-                                breakpoints=[{"line": line} for line in lines])
+                                breakpoints=[{"line": line} if isinstance(line, int) else
+                                             {"line": line[0], "condition": line[1]}
+                                             for line in lines])
             if len(body.get("breakpoints", [])) != len(lines):
                 raise DapError(f"setBreakpoints for {path} answered {body}")
         self.request("configurationDone")
@@ -217,9 +220,10 @@ class DapClient:
             self.sock.close()
 
 
-def launch_under_debugpy(script: Path, port: int, output: Path, args: list[str] = (),
-                         env: dict | None = None) -> subprocess.Popen:
-    """``python -m debugpy --listen 127.0.0.1:PORT --wait-for-client SCRIPT ARGS``.
+def launch_under_debugpy(script: Path | str, port: int, output: Path, args: list[str] = (),
+                         env: dict | None = None, module: bool = False) -> subprocess.Popen:
+    """``python -m debugpy --listen 127.0.0.1:PORT --wait-for-client [-m] SCRIPT ARGS``
+    (``module``: SCRIPT is a module name, run as ``-m SCRIPT``).
 
     Output goes to the file ``output``, not a pipe: Ray's daemons inherit the
     debuggee's stdout and would keep a pipe open after the debuggee exits.
@@ -227,7 +231,7 @@ def launch_under_debugpy(script: Path, port: int, output: Path, args: list[str] 
     with open(output, "w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
-             "--wait-for-client", str(script), *args],
+             "--wait-for-client", *(["-m"] if module else []), str(script), *args],
             env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
 
 

@@ -1,0 +1,83 @@
+"""``rldebug debug SCRIPT``: an unmodified Tune script, its trials in the launched process.
+
+A real DAP session (as VS Code attaches) on ``python -m debugpy ... -m rldebug debug
+tests/debug_scripts/tune_grid.py``: breakpoints in the script's env ``step`` and in
+its callback are hit for both grid points, in the process that was launched.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import ray
+from dap_client import DapClient, free_port, launch_under_debugpy, line_of
+
+SCRIPT = Path(__file__).parent / "debug_scripts" / "tune_grid.py"
+ENV_STEP = line_of(SCRIPT, "ENV-STEP-BREAKPOINT")
+CALLBACK = line_of(SCRIPT, "CALLBACK-BREAKPOINT")
+
+
+def session_env():
+    env = dict(os.environ)
+    env["RLDEBUG_RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
+    return env
+
+
+def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
+    port = free_port()
+    output = tmp_path / "debuggee.log"
+    process = launch_under_debugpy("rldebug", port, output,
+                                   ["debug", str(SCRIPT), str(tmp_path / "results")],
+                                   env=session_env(), module=True)
+    hits = []
+    try:
+        client = DapClient(port)
+        client.attach({str(SCRIPT): [(ENV_STEP, "self.steps == 1"), CALLBACK]})
+        while (stop := client.next_stop(timeout=240)) is not None:
+            line = stop.top["line"]
+            tag = client.evaluate("self.tag" if line == ENV_STEP else
+                                  "algorithm.config.env_config['tag']", stop.top)
+            hits.append((line, tag.strip("'"),
+                         int(client.evaluate("__import__('os').getpid()", stop.top))))
+            client.resume(stop)
+        returncode = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = output.read_text()
+    assert returncode == 0, log[-3000:]
+    assert "TRIALS 2 ['a', 'b']" in log
+    assert {(line, tag) for line, tag, _ in hits} == {(ENV_STEP, "a"), (ENV_STEP, "b"),
+                                                     (CALLBACK, "a"), (CALLBACK, "b")}
+    assert {pid for _, _, pid in hits} == {process.pid}  # all in the launched process
+    trials = sorted((tmp_path / "results" / "grid").glob("PPO_*"))
+    assert [t.name for t in trials] == ["PPO_00000_0_tag=a", "PPO_00001_1_tag=b"]
+
+
+def test_trial_directories_are_read_by_the_doctor(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(SCRIPT),
+                           str(tmp_path)], env=session_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "built in this process (num_env_runners 1 -> 0" in done.stderr
+    doctor = subprocess.run([sys.executable, "-m", "rldebug", "doctor", str(tmp_path / "grid"),
+                             "--json"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    trials = json.loads(doctor.stdout)["trials"]
+    assert sorted(t["name"] for t in trials) == ["PPO_00000_0_tag=a", "PPO_00001_1_tag=b"]
+    assert all(t["iterations"] == 1 and t["family"] == "ppo" for t in trials)
+
+
+def test_ray_init_local_mode_is_accepted_and_a_missing_script_is_refused(tmp_path):
+    script = tmp_path / "old.py"
+    script.write_text("import ray\nray.init(local_mode=True)\nprint('after init')\n")
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script)],
+                          env=session_env(), capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "after init" in done.stdout and "local_mode=True) was removed" in done.stderr
+    missing = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(tmp_path / "x.py")],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert missing.returncode == 2 and "is not a file" in missing.stderr
