@@ -69,6 +69,10 @@ def test_demo_and_attach_configurations():
         by_request.setdefault(config["request"], []).append(config)
     assert any(c.get("module") == "rldebug.cli" and c["args"] == ["demo"]
                for c in by_request["launch"])
+    debug = [c for c in by_request["launch"] if c["name"] == "rldebug: debug current file"]
+    assert [(c["module"], c["args"]) for c in debug] == [("rldebug", ["debug", "${file}"])]
+    pycharm = pycharm_options()["rldebug_rldebug_debug_current_file.xml"]
+    assert (pycharm["SCRIPT_NAME"], pycharm["PARAMETERS"]) == ("rldebug", "debug $FilePath$")
     (attach,) = by_request["attach"]
     assert attach["connect"] == {"host": "127.0.0.1", "port": DEFAULT_PORT}
     settings = json.loads((ROOT / ".vscode" / "settings.json").read_text())

@@ -2,8 +2,9 @@
 
 ``write_ide_configs(repo_root)`` (re)writes:
 
-- ``.vscode/launch.json``: a debugpy *launch* configuration for ``rldebug demo``
-  and for each ``recipes/*.py`` (with ``--smoke``, in-process, ``justMyCode:
+- ``.vscode/launch.json``: a debugpy *launch* configuration for ``rldebug demo``,
+  for "rldebug: debug current file" (``rldebug debug`` on the file open in the
+  editor: any RLlib script, its Tune trials in-process) and for each ``recipes/*.py`` (with ``--smoke``, in-process, ``justMyCode:
   false`` so breakpoints inside RLlib are hit), and an *attach* configuration
   for :func:`rldebug.ide.attach_remote` on 127.0.0.1:5678. Configurations it
   did not generate (no ``"presentation": {"group": "rldebug"}``) are kept.
@@ -28,6 +29,9 @@ from xml.sax.saxutils import quoteattr
 from rldebug.ide.remote import DEFAULT_PORT, HOST
 
 GROUP = "rldebug"
+# Stands for the file open in the editor: ${file} in VS Code, $FilePath$ in PyCharm.
+CURRENT_FILE = "<current file>"
+_CURRENT_FILE_IN = {"vscode": "${file}", "pycharm": "$FilePath$"}
 VENV_PYTHON = ".venv/bin/python"
 PYCHARM_PREFIX = "rldebug_"
 
@@ -43,8 +47,10 @@ class Launch:
 
 
 def launches(repo_root: Path) -> list[Launch]:
-    """``rldebug demo`` plus one launch per ``recipes/*.py`` (sorted)."""
-    found = [Launch("rldebug demo (in-process)", ("demo",), module="rldebug.cli")]
+    """``rldebug demo``, ``rldebug debug`` on the current file, and one launch per
+    ``recipes/*.py`` (sorted)."""
+    found = [Launch("rldebug demo (in-process)", ("demo",), module="rldebug.cli"),
+             Launch("rldebug: debug current file", ("debug", CURRENT_FILE), module="rldebug")]
     for recipe in sorted((repo_root / "recipes").glob("*.py")):
         found.append(Launch(f"recipe: {recipe.stem} --smoke", ("--smoke",),
                             script=f"recipes/{recipe.name}"))
@@ -58,7 +64,7 @@ def _vscode_launch(launch: Launch) -> dict:
     else:
         config["program"] = "${workspaceFolder}/" + launch.script
     config.update({
-        "args": list(launch.args),
+        "args": [_CURRENT_FILE_IN["vscode"] if a == CURRENT_FILE else a for a in launch.args],
         "python": "${workspaceFolder}/" + VENV_PYTHON,
         "cwd": "${workspaceFolder}",
         "console": "integratedTerminal",
@@ -130,7 +136,8 @@ def _pycharm_xml(launch: Launch) -> str:
         "ADD_CONTENT_ROOTS": "true",
         "ADD_SOURCE_ROOTS": "true",
         "SCRIPT_NAME": target,
-        "PARAMETERS": " ".join(launch.args),
+        "PARAMETERS": " ".join(_CURRENT_FILE_IN["pycharm"] if a == CURRENT_FILE else a
+                               for a in launch.args),
         "SHOW_COMMAND_LINE": "false",
         "EMULATE_TERMINAL": "false",
         "MODULE_MODE": "true" if launch.module else "false",
