@@ -89,9 +89,12 @@ def cmd_check(args) -> int:
     """Name RLlib 2.60's known traps in a config: exit 1 when one is an error."""
     import json
 
-    from rldebug.preflight import preflight
+    from rldebug.preflight import preflight, preflight_script
 
-    traps = preflight(_load_config(args.config))
+    if args.config.endswith(".py"):  # a script: what its code shows, without running it
+        traps = preflight_script(args.config)
+    else:
+        traps = preflight(_load_config(args.config))
     if args.json:
         print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
     else:
@@ -161,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="name RLlib 2.60's known traps in a config before "
                                          "training")
     check.add_argument("config", help="FILE.py:FUNC or MODULE:FUNC returning an "
-                                      "AlgorithmConfig")
+                                      "AlgorithmConfig, or a script FILE.py (read, not run)")
     check.add_argument("--json", action="store_true", help="print the traps as JSON")
     check.set_defaults(func=cmd_check)
 

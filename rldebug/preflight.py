@@ -18,6 +18,10 @@ the algorithm):
 - ``minibatch_larger_than_batch``: ``minibatch_size`` above the train batch.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
   module id the config does not define.
+
+:func:`preflight_script` reads a script's code (never runs it) for the traps that
+show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
+algorithm).
 """
 
 from __future__ import annotations
@@ -268,4 +272,43 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     return sorted(traps, key=lambda t: order[t.severity])
 
 
-__all__ = ["Trap", "cluster_cpus", "preflight"]
+_TUNE_ENTRY_POINTS = ("Tuner", "tune.Tuner", "ray.tune.Tuner", "run", "tune.run",
+                      "ray.tune.run", "run_experiments", "tune.run_experiments")
+
+
+def preflight_script(path) -> list[Trap]:
+    """The traps visible in a script's code without running it (``ast``): a Tune
+    trainable given as a string name such as ``"PPO"``.
+
+    :raises FileNotFoundError: if ``path`` is not a file; :raises SyntaxError: if it
+        is not Python.
+    """
+    import ast
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"{str(file)!r} is not a file; pass a Python script, or "
+                                "FILE.py:FUNC for a function returning a config.")
+    tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    traps = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = ast.unparse(node.func)
+        first = node.args[0]
+        if name in _TUNE_ENTRY_POINTS and isinstance(first, ast.Constant) and \
+                isinstance(first.value, str):
+            traps.append(Trap(
+                "string_algorithm_name", "warning",
+                f"{file.name}:{node.lineno}: {name}({first.value!r}, ...) names the algorithm "
+                "by string: Ray Tune then imports every registered algorithm to find it, "
+                "which needs their optional dependencies (DreamerV3: pillow, 'No module "
+                "named PIL') and costs seconds at start-up.",
+                f"Pass the class: from ray.rllib.algorithms.{first.value.lower()} import "
+                f"{first.value}; {name}({first.value}, ...).",
+                {"line": node.lineno, "name": first.value}))
+    return traps
+
+
+__all__ = ["Trap", "cluster_cpus", "preflight", "preflight_script"]

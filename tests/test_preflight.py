@@ -115,3 +115,18 @@ def test_bad_input():
         preflight({"env": "CartPole-v1"})
     with pytest.raises(ValueError, match="positive number"):
         preflight(configs.clean(), cpus=0)
+
+
+def test_a_script_naming_the_algorithm_by_string(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("from ray import tune\nimport ray\n\n"
+                      "tune.Tuner('PPO', param_space={}).fit()\n"
+                      "tune.run('DQN', config={})\n")
+    done = subprocess.run([sys.executable, "-m", "rldebug.cli", "check", str(script)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0  # warnings only
+    assert done.stdout.count("warning[string_algorithm_name]") == 2
+    assert "from ray.rllib.algorithms.ppo import PPO" in done.stdout
+    from rldebug.preflight import preflight_script
+
+    assert preflight_script(HERE / "debug_scripts" / "tune_grid.py") == []
