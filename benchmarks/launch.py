@@ -1,8 +1,10 @@
-"""Time from process start to the first env.step: rldebug local mode vs RLlib defaults.
+"""Time from process start to the first env.step: rldebug local mode, and the same
+unchanged script under ``rldebug debug``, vs RLlib defaults.
 
 Each variant runs in a fresh Python process (so imports and Ray start-up count),
 interleaved, several times; the first ``env.step`` anywhere (driver or EnvRunner
-actor) writes a timestamp to a file the parent watches.
+actor) writes a timestamp to a file the parent watches. ``debug`` runs the
+``defaults`` script unchanged as ``python -m rldebug debug script.py defaults``.
 
     python benchmarks/launch.py [--repeats 3]
 """
@@ -54,9 +56,13 @@ def time_to_first_step(variant: str, timeout: float = 300.0) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         stamp = os.path.join(tmp, "first_step")
         env = {**os.environ, "RLDEBUG_BENCH_STAMP": stamp, "RAY_USAGE_STATS_ENABLED": "0"}
+        script = Path(tmp) / "train.py"
+        script.write_text(CHILD.format(bench=str(HERE)))
+        command = ([sys.executable, "-m", "rldebug", "debug", str(script), "defaults"]
+                   if variant == "debug" else [sys.executable, str(script), variant])
         started = time.time()
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD.format(bench=str(HERE)), variant],
+            command,
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         try:
@@ -77,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    times = {"rldebug": [], "defaults": []}
+    times = {"rldebug": [], "debug": [], "defaults": []}
     for i in range(args.repeats):
         for variant in times:
             times[variant].append(time_to_first_step(variant))
@@ -86,6 +92,9 @@ def main() -> None:
     print(f"\nmedian time to first env.step: rldebug local mode {local:.2f} s, "
           f"RLlib defaults {default:.2f} s")
     print(f"ratio rldebug / defaults = {local / default:.2f}  (goal <= 0.5)")
+    debug = median(times["debug"])
+    print(f"rldebug debug script.py: {debug:.2f} s, ratio debug / defaults = "
+          f"{debug / default:.2f}  (goal <= 0.5)")
 
 
 if __name__ == "__main__":
