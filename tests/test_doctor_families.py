@@ -192,3 +192,12 @@ def test_family_from_real_config_dicts():
     assert [family_from_config(c().to_dict()) for c in
             (PPOConfig, APPOConfig, IMPALAConfig, DQNConfig, SACConfig)] == \
         ["ppo", "appo", "impala", "dqn", "sac"]
+
+
+def test_a_slow_start_that_learns_later_is_resolved_to_info():
+    stats = [{"entropy": 0.69, "kl": 1e-3}] * 35
+    returns = flat_returns(25) + [40.0 + 15 * i for i in range(10)]
+    found = [f for f in run(stream(stats, returns)) if f.rule_id == "policy_stays_random"]
+    assert [f.severity for f in found] == ["info"]
+    assert found[0].evidence["resolved_at_iteration"] > 20
+    assert "started learning later" in found[0].message

@@ -124,7 +124,9 @@ class PolicyStaysRandom(Rule):
 
     The policy still acts (nearly) at random after ``min_iterations``: either the
     entropy bonus outweighs the advantages (``entropy_coeff`` far too high) or
-    the policy gets no learning signal at all.
+    the policy gets no learning signal at all. If the return later rises clearly
+    (two standard errors, beyond the flat tolerance), it was a slow start: the
+    finding turns into info and says when.
     """
 
     rule_id = "policy_stays_random"
@@ -134,13 +136,30 @@ class PolicyStaysRandom(Rule):
         self._history = ModuleReturnHistory(thresholds)
         self._first: dict[str, float] = {}
         self._random = Streaks()
+        self._open: dict[str, Finding] = {}
+
+    def _resolve(self, module: str, iteration: int) -> None:
+        """A reported module whose return has since clearly risen was a slow start: its
+        finding becomes info, saying so (the live console showed it when it began)."""
+        finding = self._open.get(module)
+        progress = self._history.progress(module)
+        if finding is None or progress is None or progress["flat"] or \
+                progress["change_in_standard_errors"] < 2:
+            return
+        del self._open[module]
+        finding.severity = "info"
+        finding.evidence["resolved_at_iteration"] = iteration
+        finding.message += (f" It started learning later: by iteration {iteration} the mean "
+                            f"return rose from {fmt(progress['early_mean_return'])} to "
+                            f"{fmt(progress['recent_mean_return'])}.")
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         self._history.add_iteration(metrics)
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
-            if not finite(stats.entropy):
+            self._resolve(module, metrics.iteration)
+            if not finite(stats.entropy) or module in self._open:
                 continue
             first = self._first.setdefault(module, stats.entropy)
             reference = t.reference_entropy(module)
@@ -170,7 +189,7 @@ class PolicyStaysRandom(Rule):
                 fix = ("Look at the reward and update-size findings (reward_constant, "
                        "updates_too_small); check the advantages in a trace "
                        "(rldebug.run(..., trace='batches')): all ~0 means no signal.")
-            new += self._once(
+            found = self._once(
                 module, severity, began_at_iteration=streak.start,
                 evidence={"entropy": stats.entropy, "reference_entropy": reference,
                           "reference": source, "entropy_coeff": coeff, "lr": stats.lr,
@@ -182,6 +201,8 @@ class PolicyStaysRandom(Rule):
                          f"-> {fmt(progress['recent_mean_return'])}); {cause}."),
                 fix=fix,
             )
+            self._open.update((f.module, f) for f in found)
+            new += found
         return new
 
 
