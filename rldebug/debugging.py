@@ -11,7 +11,12 @@ Press *Debug* on the script you already have: with :func:`debug_mode` on,
   ``storage_path/name/<trial>`` (``rldebug doctor`` reads it); ``fit()`` returns an
   :class:`InProcessResultGrid` with ``ResultGrid``'s common methods;
 - ``ray.init(local_mode=True)``, which RLlib 2.60 refuses, is accepted with a
-  one-line notice.
+  one-line notice;
+- envs written for gym 0.21 (``reset()`` without ``seed``, 4-tuple ``step``) are
+  adapted to gymnasium's API, ``import gym`` gives gymnasium when gym is not
+  installed, and 2021 callbacks classes (``worker``, ``base_env``,
+  ``episode.user_data``, ``custom_metrics``) run through an adapter
+  (:mod:`rldebug.legacy`).
 
 So breakpoints in the env's ``step``, the RLModule, the loss and callbacks are hit
 by the debugger attached to this process. In a notebook, call
@@ -64,6 +69,9 @@ def debug_mode(enable: bool = True, *, preflight: bool = True) -> bool:
     from ray import tune
     from ray.rllib.algorithms.algorithm import Algorithm
 
+    from rldebug.legacy import alias_gym
+
+    alias_gym(notice)
     _patch(ray, "init", _ray_init(ray.init))
     _patch(Algorithm, "__init__", _algorithm_init(Algorithm.__init__, preflight))
     _patch(tune.Tuner, "fit", _tuner_fit)
@@ -102,33 +110,40 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
     def __init__(self, config=None, *args, **kwargs):
         from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
+        from rldebug.legacy import adapt_config_callbacks, adapt_config_env
         from rldebug.local import is_local, local_mode, local_mode_changes
 
         if isinstance(config, dict):  # how Tune and old scripts pass it
             config = type(self).get_default_config().update_from_dict(config)
         if isinstance(config, AlgorithmConfig):
+            config = adapt_config_callbacks(adapt_config_env(config, notice), notice)
             if not is_local(config):
                 changes = local_mode_changes(config).changed
                 notice(f"{type(self).__name__} built in this process ("
                        + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) + ").")
                 config = local_mode(config, warn=False)
             if preflight:
-                _report_traps(config)
+                config = _preflight(config)
         original(self, config, *args, **kwargs)
     return __init__
 
 
-def _report_traps(config) -> None:
+def _preflight(config):
+    """Report the config's traps; add the flattening connector 2021 code relied on."""
+    from rldebug.legacy import adapt_config_encoder
     from rldebug.preflight import preflight
 
     try:
         traps = preflight(config)
     except Exception as err:  # noqa: BLE001 - a preflight failure must not stop the script
         notice(f"preflight could not check this config ({type(err).__name__}: {err}).")
-        return
+        return config
     for trap in traps:
-        if trap.severity != "info":
+        if trap.name == "no_default_encoder":
+            config = adapt_config_encoder(config, trap, notice)
+        elif trap.severity != "info":
             notice(f"{trap.severity}[{trap.name}] {trap.message} Fix: {trap.fix}")
+    return config
 
 
 # -- Tune trials in-process --------------------------------------------------------------

@@ -81,3 +81,18 @@ def test_ray_init_local_mode_is_accepted_and_a_missing_script_is_refused(tmp_pat
     missing = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(tmp_path / "x.py")],
                              capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 2 and "is not a file" in missing.stderr
+
+
+def test_a_2021_script_runs_unchanged():
+    """`import gym`, ray.init(local_mode=True), a gym-0.21 env, 2021 callbacks, 2 runners."""
+    script = SCRIPT.parent / "arena_2021_script.py"
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script)],
+                          env=session_env(), capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for notice in ("`import gym` gives gymnasium", "local_mode=True) was removed",
+                   "gym 0.21's reset()", "2021 callback hooks",
+                   "built in this process (num_env_runners 2 -> 0",
+                   "Added FlattenObservations"):
+        assert notice in done.stderr, notice
+    assert float(done.stdout.split("COLLISIONS", 1)[1].split()[0]) > 0  # 3x3: they collide
