@@ -69,9 +69,10 @@ def debug_mode(enable: bool = True, *, preflight: bool = True) -> bool:
     from ray import tune
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from rldebug.legacy import alias_gym
+    from rldebug.legacy import alias_gym, install_agents_modules
 
     alias_gym(notice)
+    install_agents_modules(notice)
     _patch(ray, "init", _ray_init(ray.init))
     _patch(Algorithm, "__init__", _algorithm_init(Algorithm.__init__, preflight))
     _patch(tune.Tuner, "fit", _tuner_fit)

@@ -318,15 +318,102 @@ def adapt_config_encoder(config, trap, notice: Callable[[str], None]):
     return adapted
 
 
-__all__ = [
-    "TRUNCATED_KEY",
-    "Episode2021",
-    "adapt_config_callbacks",
-    "adapt_config_encoder",
-    "adapt_config_env",
-    "alias_gym",
-    "callbacks_2021",
-    "gymnasium_env",
-    "has_old_reset",
-    "is_old_callbacks",
-]
+
+
+# -- 2021 trainers and config dicts ---------------------------------------------------------
+
+# 2021 config keys RLlib 2.60's update_from_dict does not translate itself.
+RENAMED_KEYS = {"sgd_minibatch_size": "minibatch_size", "num_sgd_iter": "num_epochs",
+                "num_envs_per_worker": "num_envs_per_env_runner",
+                "evaluation_num_workers": "evaluation_num_env_runners"}
+# result keys 2021 code read at the top level -> where 2.60's old stack reports them
+RESULT_ALIASES = ("episode_reward_mean", "episode_reward_min", "episode_reward_max",
+                  "episode_len_mean", "episodes_this_iter", "policy_reward_mean",
+                  "policy_reward_min", "policy_reward_max", "custom_metrics", "hist_stats")
+
+
+def config_from_2021(config_class, config: dict | None, env: Any = None,
+                     notice: Callable[[str], None] | None = None):
+    """An old-API-stack AlgorithmConfig from a 2021 config dict (``DEFAULT_CONFIG``-based,
+    ``num_workers``, ``sgd_minibatch_size``, ``num_sgd_iter``, ``"multiagent"``,
+    ``"model"``): the old stack, because 2021 code calls ``get_policy()`` and
+    ``compute_single_action``."""
+    if config is not None and not isinstance(config, dict):
+        raise TypeError(f"A 2021 trainer takes config=dict, got {type(config).__name__}.")
+    renamed = {RENAMED_KEYS.get(k, k): v for k, v in (config or {}).items()}
+    mapped = sorted(k for k in (config or {}) if k in RENAMED_KEYS)
+    if env is not None:
+        renamed["env"] = env
+    result = (config_class()
+              .api_stack(enable_rl_module_and_learner=False,
+                         enable_env_runner_and_connector_v2=False)
+              .update_from_dict(renamed))
+    if notice is not None:
+        notice(f"2021 trainer config mapped to {config_class.__name__} on the old API stack"
+               + (f" (renamed: {', '.join(f'{k} -> {RENAMED_KEYS[k]}' for k in mapped)})"
+                  if mapped else "") + ".")
+    return result
+
+
+def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):
+    """A ``PPOTrainer``-like class: built from a 2021 config dict, its ``train()``
+    results also answer the 2021 top-level keys (``result["episode_reward_mean"]``)."""
+
+    class Trainer2021(algo_class):
+        def __init__(self, config=None, env=None, **kwargs):
+            if not hasattr(config, "to_dict"):
+                config = config_from_2021(config_class, config, env, notice)
+            super().__init__(config=config, **kwargs)
+
+        def train(self):
+            result = super().train()
+            runners = result.get("env_runners", {})
+            for key in RESULT_ALIASES:
+                if key in runners and key not in result:
+                    result[key] = runners[key]
+            return result
+
+    Trainer2021.__name__ = Trainer2021.__qualname__ = f"{algo_class.__name__}Trainer"
+    return Trainer2021
+
+
+def install_agents_modules(notice: Callable[[str], None]) -> None:
+    """``ray.rllib.agents`` (removed in 2.x) as 2021 imports used it: ``ppo.PPOTrainer``,
+    ``ppo.DEFAULT_CONFIG``, ``dqn.DQNTrainer``, ``callbacks.DefaultCallbacks``,
+    ``trainer.Trainer``/``COMMON_CONFIG``."""
+    import types
+
+    if "ray.rllib.agents" in sys.modules:
+        return
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+    from ray.rllib.algorithms.callbacks import DefaultCallbacks
+    from ray.rllib.algorithms.dqn import DQN, DQNConfig
+    from ray.rllib.algorithms.ppo import PPO, PPOConfig
+
+    def module(name: str, **attributes) -> types.ModuleType:
+        made = types.ModuleType(name)
+        made.__dict__.update(attributes)
+        sys.modules[name] = made
+        return made
+
+    old_stack = {"enable_rl_module_and_learner": False,
+                 "enable_env_runner_and_connector_v2": False}
+    agents = module("ray.rllib.agents")
+    agents.ppo = module("ray.rllib.agents.ppo",
+                        PPOTrainer=trainer_2021(PPO, PPOConfig, notice),
+                        DEFAULT_CONFIG=PPOConfig().api_stack(**old_stack).to_dict())
+    agents.dqn = module("ray.rllib.agents.dqn",
+                        DQNTrainer=trainer_2021(DQN, DQNConfig, notice),
+                        DEFAULT_CONFIG=DQNConfig().api_stack(**old_stack).to_dict())
+    agents.callbacks = module("ray.rllib.agents.callbacks", DefaultCallbacks=DefaultCallbacks)
+    agents.trainer = module("ray.rllib.agents.trainer", Trainer=Algorithm,
+                            COMMON_CONFIG=AlgorithmConfig().api_stack(**old_stack).to_dict())
+    notice("`ray.rllib.agents` (removed from RLlib) is provided: PPOTrainer/DQNTrainer take "
+           "2021 config dicts and run on the old API stack.")
+
+
+__all__ = ["RENAMED_KEYS", "RESULT_ALIASES", "TRUNCATED_KEY", "Episode2021",
+           "adapt_config_callbacks", "adapt_config_encoder", "adapt_config_env", "alias_gym",
+           "callbacks_2021", "config_from_2021", "gymnasium_env", "has_old_reset",
+           "install_agents_modules", "is_old_callbacks", "trainer_2021"]

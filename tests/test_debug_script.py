@@ -96,3 +96,20 @@ def test_a_2021_script_runs_unchanged():
                    "Added FlattenObservations"):
         assert notice in done.stderr, notice
     assert float(done.stdout.split("COLLISIONS", 1)[1].split()[0]) > 0  # 3x3: they collide
+
+
+def test_a_2021_trainer_script_runs_unchanged():
+    """`ray.rllib.agents`, PPOTrainer(config=dict) with 2021 keys, result["episode_reward_mean"],
+    get_policy() and compute_single_action, on the old API stack in this process."""
+    script = SCRIPT.parent / "trainer_2021_script.py"
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script)],
+                          env=session_env(), capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "renamed: num_sgd_iter -> num_epochs, sgd_minibatch_size -> minibatch_size" in \
+        done.stderr
+    assert "PPOTrainer built in this process (num_env_runners 1 -> 0" in done.stderr
+    assert "POLICY_REWARD_MEAN ['pol1', 'pol2']" in done.stdout
+    assert float(done.stdout.split("EPISODE_REWARD_MEAN", 1)[1].split()[0]) < 100
+    assert "in_features=16, out_features=16" in done.stdout  # the 2021 "model" dict is used
+    assert 0 <= int(done.stdout.split("ACTION", 1)[1].split()[0]) <= 3
