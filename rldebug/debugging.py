@@ -151,9 +151,10 @@ def _preflight(config):
 
 
 class InProcessResultGrid:
-    """What ``Tuner.fit()`` returns under debug mode: ``ray.tune.Result`` per trial, with
-    ``ResultGrid``'s common methods (``len``, indexing, iteration, ``get_best_result``,
-    ``get_dataframe``, ``errors``, ``num_errors``, ``num_terminated``)."""
+    """What ``Tuner.fit()`` and ``tune.run()`` return under debug mode: ``ray.tune.Result``
+    per trial, with ``ResultGrid``'s common methods (``len``, indexing, iteration,
+    ``get_best_result``, ``get_dataframe``, ``errors``, ``num_errors``,
+    ``num_terminated``) and ExperimentAnalysis's ``get_best_config`` and ``results_df``."""
 
     def __init__(self, results: list, experiment_path: Path):
         self._results = results
@@ -194,6 +195,15 @@ class InProcessResultGrid:
             raise KeyError(f"No trial reported {metric!r}.")
         pick = max if mode == "max" else min
         return pick(scored, key=lambda pair: pair[0])[1]
+
+    def get_best_config(self, metric: str | None = None, mode: str | None = None) -> dict:
+        """ExperimentAnalysis's name (what ``tune.run`` returned): the best trial's config."""
+        return self.get_best_result(metric, mode).metrics["config"]
+
+    @property
+    def results_df(self):
+        """ExperimentAnalysis's name: one row per trial (flattened last results)."""
+        return self.get_dataframe()
 
     def get_dataframe(self):
         import pandas as pd

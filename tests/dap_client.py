@@ -210,6 +210,12 @@ class DapClient:
     def resume(self, stop: Stop) -> None:
         self.request("continue", threadId=stop.thread_id)
 
+    def drive(self, on_stop, timeout: float = 240.0) -> None:
+        """Until the debuggee ends: ``on_stop(stop)`` at every stop, then continue."""
+        while (stop := self.next_stop(timeout=timeout)) is not None:
+            on_stop(stop)
+            self.resume(stop)
+
     def disconnect(self) -> None:
         with contextlib.suppress(DapError, OSError):
             self.request("disconnect", timeout=10, terminateDebuggee=False)

@@ -35,13 +35,15 @@ def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
     try:
         client = DapClient(port)
         client.attach({str(SCRIPT): [(ENV_STEP, "self.steps == 1"), CALLBACK]})
-        while (stop := client.next_stop(timeout=240)) is not None:
+
+        def record(stop):
             line = stop.top["line"]
             tag = client.evaluate("self.tag" if line == ENV_STEP else
                                   "algorithm.config.env_config['tag']", stop.top)
             hits.append((line, tag.strip("'"),
                          int(client.evaluate("__import__('os').getpid()", stop.top))))
-            client.resume(stop)
+
+        client.drive(record)
         returncode = process.wait(timeout=120)
     finally:
         if process.poll() is None:
@@ -113,3 +115,16 @@ def test_a_2021_trainer_script_runs_unchanged():
     assert float(done.stdout.split("EPISODE_REWARD_MEAN", 1)[1].split()[0]) < 100
     assert "in_features=16, out_features=16" in done.stdout  # the 2021 "model" dict is used
     assert 0 <= int(done.stdout.split("ACTION", 1)[1].split()[0]) <= 3
+
+
+def test_tune_run_with_a_grid_runs_its_trials_in_process(tmp_path):
+    script = SCRIPT.parent / "tune_run_script.py"
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script),
+                           str(tmp_path)], env=session_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "tune.run(...) runs its trials one after another in this process" in done.stderr
+    assert "TRIALS 2" in done.stdout
+    assert float(done.stdout.split("BEST_LR", 1)[1].split()[0]) in (1e-3, 1e-4)
+    assert sorted(p.name for p in (tmp_path / "run").glob("PPO_*")) == \
+        ["PPO_00000_0_lr=0.0010", "PPO_00001_1_lr=0.0001"]

@@ -55,17 +55,20 @@ def run_under_debugger(tmp_path, args, breakpoints, on_stop=None):
         for path, line in breakpoints:
             grouped.setdefault(str(path), []).append(line)
         client.attach(grouped)
-        while (stop := client.next_stop(timeout=240)) is not None:
+
+        def first_hit_only(stop):
             where = (Path(stop.top["source"]["path"]), stop.top["line"])
-            if where not in hits:
-                hits[where] = int(client.evaluate("__import__('os').getpid()", stop.top))
-                if on_stop:
-                    on_stop(client, stop)
-                remaining = [line for line in grouped.get(str(where[0]), []) if line != where[1]]
-                grouped[str(where[0])] = remaining
-                client.request("setBreakpoints", source={"path": str(where[0])},
-                               breakpoints=[{"line": line} for line in remaining])
-            client.resume(stop)
+            if where in hits:
+                return
+            hits[where] = int(client.evaluate("__import__('os').getpid()", stop.top))
+            if on_stop:
+                on_stop(client, stop)
+            remaining = [line for line in grouped.get(str(where[0]), []) if line != where[1]]
+            grouped[str(where[0])] = remaining
+            client.request("setBreakpoints", source={"path": str(where[0])},
+                           breakpoints=[{"line": line} for line in remaining])
+
+        client.drive(first_hit_only)
         returncode = process.wait(timeout=120)
     finally:
         if process.poll() is None:
