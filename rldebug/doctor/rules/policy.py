@@ -142,9 +142,14 @@ class PolicyStaysRandom(Rule):
         """A reported module whose return has since clearly risen was a slow start: its
         finding becomes info, saying so (the live console showed it when it began)."""
         finding = self._open.get(module)
+        if finding is None:
+            return
+        latest = self._history.values.get(module, [None])[-1]
+        if latest is None or latest <= finding.evidence["early_mean_return"] + \
+                finding.evidence["tolerance"]:
+            return  # cheap: the newest return has not even left the flat band
         progress = self._history.progress(module)
-        if finding is None or progress is None or progress["flat"] or \
-                progress["change_in_standard_errors"] < 2:
+        if progress is None or progress["flat"] or progress["change_in_standard_errors"] < 2:
             return
         del self._open[module]
         finding.severity = "info"
