@@ -22,6 +22,7 @@ from rldebug.shapes.results import (
     module_returns,
     number,
     numbers_by_key,
+    pick_stats,
     raw_key_index,
     raw_learner_stats,
     raw_stat_keys,
@@ -127,23 +128,10 @@ _FIELD_INDEX = {new_stack: {key: (_FIELD_OF_NAME.get(name, name), rank)
 
 
 def _module_stats(raw: Mapping[str, Any], new_stack: bool) -> ModuleStats:
-    """One module's stats; of a field's raw keys the first holding a number wins,
-    as in :func:`rldebug.shapes.results.normalise_stats`."""
+    """One module's stats, picked as :func:`rldebug.shapes.results.normalise_stats` does."""
     stats = ModuleStats()
-    index = _FIELD_INDEX[new_stack]
-    ranks: dict[str, int] = {}
-    for key, value in raw.items():
-        hit = index.get(key)
-        if hit is None:
-            continue
-        if type(value) is not float:
-            value = number(value)
-            if value is None:
-                continue
-        attribute, rank = hit
-        if ranks.get(attribute, rank + 1) > rank:
-            ranks[attribute] = rank
-            setattr(stats, attribute, value)
+    for attribute, (value, _) in pick_stats(raw, _FIELD_INDEX[new_stack]).items():
+        setattr(stats, attribute, value)
     return stats
 
 

@@ -237,13 +237,16 @@ _BY_RAW_KEY = tuple({key: (name, rank) for name, keys in STAT_KEYS.items()
 
 def raw_key_index(new_stack: bool) -> dict[str, tuple[str, int]]:
     """``{raw key: (normalised name, rank)}`` of one stack; of a name's raw keys, the
-    lowest rank that holds a number wins (see :func:`normalise_stats`)."""
+    lowest rank that holds a number wins (see :func:`pick_stats`)."""
     return dict(_BY_RAW_KEY[0 if new_stack else 1])
 
 
-def _normalised(raw: Mapping, new_stack: bool) -> dict[str, tuple[int, float, str]]:
-    index = _BY_RAW_KEY[0 if new_stack else 1]
-    best: dict[str, tuple[int, float, str]] = {}
+def pick_stats(raw: Mapping,
+               index: Mapping[str, tuple[Any, int]]) -> dict[Any, tuple[float, str]]:
+    """``{target: (value, raw key)}`` from a module's raw stats: ``index`` maps a raw key
+    to its target and rank (a :func:`raw_key_index`, or one derived from it); of a
+    target's raw keys, the lowest rank that holds a number wins."""
+    best: dict[Any, tuple[int, float, str]] = {}
     for key, value in raw.items():
         hit = index.get(key)
         if hit is None:
@@ -251,22 +254,17 @@ def _normalised(raw: Mapping, new_stack: bool) -> dict[str, tuple[int, float, st
         value = number(value)
         if value is None:
             continue
-        name, rank = hit
-        if name not in best or rank < best[name][0]:
-            best[name] = (rank, value, key)
-    return best
+        target, rank = hit
+        if target not in best or rank < best[target][0]:
+            best[target] = (rank, value, key)
+    return {target: (value, key) for target, (_, value, key) in best.items()}
 
 
 def normalise_stats(raw: Mapping, new_stack: bool) -> dict[str, Stat]:
     """A module's raw learner stats under the normalised names of :data:`STAT_KEYS`
     (of a name's raw keys, the first that holds a number wins)."""
-    return {name: Stat(name, value, key)
-            for name, (_, value, key) in _normalised(raw, new_stack).items()}
-
-
-def normalised_values(raw: Mapping, new_stack: bool) -> dict[str, float]:
-    """:func:`normalise_stats` without the raw keys: ``{name: value}``."""
-    return {name: value for name, (_, value, _key) in _normalised(raw, new_stack).items()}
+    return {name: Stat(name, value, key) for name, (value, key)
+            in pick_stats(raw, _BY_RAW_KEY[0 if new_stack else 1]).items()}
 
 
 def learner_stats(result: Mapping) -> dict[str, dict[str, Stat]]:
@@ -305,10 +303,10 @@ __all__ = [
     "mean_total_return",
     "module_returns",
     "normalise_stats",
-    "normalised_values",
     "number",
     "numbers_by_key",
     "per_agent_returns",
+    "pick_stats",
     "raw_key_index",
     "raw_learner_stats",
     "raw_stat_keys",
