@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rldebug.doctor.findings import Finding
+from rldebug.doctor.rules.reward import rival_note
+from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.trace import load_trace, trace_dir_of
 
 
@@ -22,6 +24,7 @@ def _present(value):
 
 
 def _int(value):
+    """:func:`_present`, with whole floats back to ints (pandas made the column float)."""
     value = _present(value)
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
@@ -29,15 +32,12 @@ def _int(value):
 def _where(event: dict) -> str:
     parts = []
     if event.get("source") == "sampling":
-        index = _present(event.get("runner_index"))
-        parts.append(f"EnvRunner {'?' if index is None else int(index)} "
-                     f"(pid {event.get('pid')})")
+        index = _int(event.get("runner_index"))
+        parts.append(f"EnvRunner {'?' if index is None else index} (pid {event.get('pid')})")
     else:
         parts.append(f"Learner (pid {event.get('pid')})")
     for key in ("agent_id", "module_id", "episode_id", "timestep", "update", "minibatch"):
-        value = _present(event.get(key))
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # pandas turned the column into floats
+        value = _int(event.get(key))
         if value is not None:
             parts.append(f"{key}={value}")
     return ", ".join(parts)
@@ -97,14 +97,15 @@ def annotate_reward_findings(findings: list[Finding],
     improving rival), or shows that some did (info: the agent's positive rewards
     exist but never outweigh its penalties)."""
     for finding in findings:
-        seen = steps.get(finding.module or "default_agent")
+        seen = steps.get(finding.module or DEFAULT_AGENT_ID)
         if finding.rule_id != "reward_never_positive" or seen is None:
             continue
         finding.evidence.update(step_reward_min=seen["min"], step_reward_max=seen["max"],
                                 traced_steps=seen["steps"])
         if seen["max"] <= 0:  # conclusive, whatever its rivals do
             finding.severity = "warning" if finding.severity == "info" else finding.severity
-            finding.message = finding.message.split(" Meanwhile ")[0] + (
+            note = rival_note(finding.evidence.get("improving_agents") or [])
+            finding.message = finding.message.replace(note, "") + (
                 f" The trace confirms it: none of its {seen['steps']} step rewards was above "
                 f"{seen['max']:g}.")
         else:  # it is paid, just not enough: a game it is losing, not a broken reward
@@ -122,14 +123,6 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     steps = reward_steps(trace.samples)
     return TraceReport(findings=_event_findings(trace, trial)
                        + _constant_reward_findings(steps, trial), reward_steps=steps)
-
-
-def trace_findings(run_dir: str | Path, trial: str | None = None) -> list[Finding]:
-    """Findings from the trace: each first non-finite value (error; a reward's as
-    ``non_finite_reward``), env crashes and EnvRunner restarts (one finding; a warning
-    when repeated), damaged files, and agents whose every reward was the same."""
-    report = read_trace_report(run_dir, trial)
-    return [] if report is None else report.findings
 
 
 def _event_findings(trace, trial: str | None) -> list[Finding]:
@@ -259,4 +252,4 @@ def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None)
 
 
 __all__ = ["TraceReport", "annotate_reward_findings", "errored_finding", "read_trace_report",
-           "reward_steps", "trace_findings"]
+           "reward_steps"]

@@ -26,6 +26,15 @@ def _per_agent(metrics: IterationMetrics) -> dict[str | None, float | None]:
     return {None: metrics.return_mean}
 
 
+def rival_note(rivals: list[str]) -> str:
+    """The sentence a ``reward_never_positive`` finding carries when other agents improve
+    (a trace that shows the agent is never paid takes it out again)."""
+    if not rivals:
+        return ""
+    return (f" Meanwhile {', '.join(map(repr, rivals))} improve: in a competitive game this "
+            "agent may simply be losing.")
+
+
 def _name(subject: str | None) -> str:
     return "the agent" if subject is None else f"agent {subject!r}"
 
@@ -67,8 +76,7 @@ class RewardNeverPositive(Rule):
             rivals = [other for other in self._history.values if other != subject
                       and (p := self._history.progress(other)) is not None
                       and p["change_in_standard_errors"] >= self.thresholds.rival_improves]
-            rival_note = (f" Meanwhile {', '.join(map(repr, rivals))} improve: in a "
-                          "competitive game this agent may simply be losing." if rivals else "")
+
             new += self._once(
                 subject, "info" if rivals else "warning",
                 began_at_iteration=metrics.iteration - progress["iterations"] + 1,
@@ -78,7 +86,7 @@ class RewardNeverPositive(Rule):
                          f"{progress['iterations']} iterations (best {fmt(self._best[subject])}"
                          f") and is not improving: {fmt(progress['early_mean_return'])} at the "
                          f"start, {fmt(progress['recent_mean_return'])} lately. Nothing it "
-                         f"does earns it a reward to climb towards.{rival_note}"),
+                         f"does earns it a reward to climb towards.{rival_note(rivals)}"),
                 fix=("Check that a positive reward is reachable for this agent (step the env "
                      "by hand or with rldebug.check_env; look for a reward wired to the wrong "
                      "agent or clipped to <= 0); make it denser (reward shaping) or raise "
@@ -265,4 +273,5 @@ class NonFiniteReturn(Rule):
         )
 
 
-__all__ = ["NonFiniteReturn", "RewardConstant", "RewardNeverPositive", "RewardScale"]
+__all__ = ["NonFiniteReturn", "RewardConstant", "RewardNeverPositive", "RewardScale",
+           "rival_note"]
