@@ -58,11 +58,10 @@ _SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "shapes", "v
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
     "MultiAgentArena", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
-    "break_records", "check_env", "debug_mode", "diagnose", "doctor", "explain", "explorer", "inspect",
-    "is_local", "load", "load_trace", "local_mode", "local_mode_changes", "plot_action_probs",
-    "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight", "replay", "run",
-    "start_ray", "trace",
-    "write_ide_configs",
+    "break_records", "check_env", "debug_mode", "diagnose", "doctor", "explain", "explorer",
+    "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
+    "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight",
+    "replay", "run", "start_ray", "trace", "write_ide_configs",
 ]
 
 

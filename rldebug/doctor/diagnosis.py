@@ -78,7 +78,6 @@ class Doctor:
                 new.extend(found)
         return new
 
-
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and
         per module but not the mapping; a module that serves one agent reports its value."""
@@ -135,7 +134,8 @@ class TrialDiagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "iterations": self.iterations,
-                "stack": self.stack, "family": self.family, "usable": self.usable, "worst": self.worst,
+                "stack": self.stack, "family": self.family, "usable": self.usable,
+                "worst": self.worst,
                 "notes": list(self.notes), "findings": [f.to_dict() for f in self.findings]}
 
 

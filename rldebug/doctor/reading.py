@@ -22,11 +22,12 @@ from typing import Any
 from rldebug.doctor.metrics import relevant_paths, unflatten
 from rldebug.runlog import PARAMS_FILE, PROGRESS_FILE, RESULT_FILE  # writer and reader agree
 
+ERROR_FILE = "error.txt"  # Tune writes the trial's exception here (and pickles it in error.pkl)
+
 # Tune writes the whole config into every result.json line, after the metrics
 # (json.dump's default separators). Parsing the line only up to it is 2-3x faster;
 # a cut that is not at the top level leaves unbalanced braces and fails, and the
 # full line is parsed instead.
-ERROR_FILE = "error.txt"  # Tune writes the trial's exception here (and pickles it in error.pkl)
 _CONFIG_CUT = ', "config": {'
 
 

@@ -64,8 +64,8 @@ class Thresholds:
     :param vf_clip_unclipped_factor: and ``vf_loss_unclipped`` at least this many
         times ``vf_clip_param`` ("far larger").
     :param vf_clip_patience: consecutive iterations of both before the finding.
-    :param stuck_patience: consecutive iterations an agent's mean return sits at
-        its lowest value (and at or below 0) before "stuck at its minimum".
+    :param stuck_patience: consecutive iterations every episode (or an agent's mean
+        return) must return exactly the same value before "the reward is constant".
     :param min_iterations: iterations before the return-based rules judge progress.
     :param window: iterations averaged for "recent" returns.
     :param baseline_iterations: the first iterations whose mean return stands

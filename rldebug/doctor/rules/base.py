@@ -109,7 +109,8 @@ class ReturnHistory:
             self._range[subject] = (min(low, value), max(high, value))
 
     def add_spread(self, low: float | None, high: float | None) -> None:
-        if finite(low) and finite(high) and len(self.spreads) < self.thresholds.baseline_iterations:
+        if finite(low) and finite(high) and \
+                len(self.spreads) < self.thresholds.baseline_iterations:
             self.spreads.append(high - low)
 
     def progress(self, subject: str | None) -> dict | None:
@@ -129,7 +130,8 @@ class ReturnHistory:
                         1e-9)
         change = recent - early
         return {"early_mean_return": early, "recent_mean_return": recent, "change": change,
-                "tolerance": tolerance, "change_in_standard_errors": change / max(error, 1e-9), "flat": change < tolerance, "iterations": len(values),
+                "tolerance": tolerance, "change_in_standard_errors": change / max(error, 1e-9),
+                "flat": change < tolerance, "iterations": len(values),
                 "highest_mean_return": high, "lowest_mean_return": low}
 
 
