@@ -106,23 +106,31 @@ def _ray_init(original: Callable) -> Callable:
 # -- every Algorithm in-process ----------------------------------------------------------
 
 
+def in_process(config, name: str):
+    """``config`` brought into this process (:func:`rldebug.local_mode`), saying once
+    what changed; ``config`` itself when it already is."""
+    from rldebug.local import local_mode, local_mode_changes
+
+    changes = local_mode_changes(config).changed
+    if not changes:
+        return config
+    notice(f"{name} built in this process ("
+           + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) + ").")
+    return local_mode(config, warn=False)
+
+
 def _algorithm_init(original: Callable, preflight: bool) -> Callable:
     @functools.wraps(original)
     def __init__(self, config=None, *args, **kwargs):
         from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
         from rldebug.legacy import adapt_config_callbacks, adapt_config_env
-        from rldebug.local import is_local, local_mode, local_mode_changes
 
         if isinstance(config, dict):  # how Tune and old scripts pass it
             config = type(self).get_default_config().update_from_dict(config)
         if isinstance(config, AlgorithmConfig):
             config = adapt_config_callbacks(adapt_config_env(config, notice), notice)
-            if not is_local(config):
-                changes = local_mode_changes(config).changed
-                notice(f"{type(self).__name__} built in this process ("
-                       + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) + ").")
-                config = local_mode(config, warn=False)
+            config = in_process(config, type(self).__name__)
             if preflight:
                 config = _preflight(config)
         original(self, config, *args, **kwargs)
@@ -243,7 +251,6 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     from ray.air import Result
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
-    from rldebug.local import local_mode_changes
     from rldebug.run import run
 
     algo_class = _trainable_class(trainable)
@@ -258,11 +265,8 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     for index, (tag, spec) in enumerate(_variants(dict(param_space or {}), num_samples)):
         trial = f"{algo_class.__name__}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
         notice(f"trial {index + 1}: {trial} (in this process)")
-        config = algo_class.get_default_config().update_from_dict(spec)
-        changes = local_mode_changes(config).changed
-        if changes:
-            notice(f"{algo_class.__name__} built in this process ("
-                   + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) + ").")
+        config = in_process(algo_class.get_default_config().update_from_dict(spec),
+                            algo_class.__name__)
         try:
             outcome = run(config, stop=stop, logdir=root / trial, progress=False,
                           max_iterations=None if stop is not None else sys.maxsize)
