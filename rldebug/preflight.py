@@ -57,25 +57,16 @@ def _is_new_stack(config) -> bool:
 
 
 def _encoder(config, spaces: dict) -> list[Trap]:
-    import gymnasium as gym
+    from rldebug.envcheck import default_encoder_problem
 
     if not _is_new_stack(config) or config._env_to_module_connector is not None or \
             config._rl_module_spec is not None:
         return []
     for agent, (obs_space, _) in spaces.items():
-        if isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) in (1, 3):
-            continue
-        return [Trap(
-            "no_default_encoder", "error",
-            f"Observations of {agent!r} are {obs_space}: on the new API stack RLlib's default "
-            "RLModule encodes only 1-D Box (MLP) and 3-D Box (CNN) observations, so building "
-            f"fails with 'No default encoder config for obs space={obs_space}'.",
-            "Add RLlib's flattening connector: config.env_runners(env_to_module_connector="
-            "lambda env, spaces=None, device=None: FlattenObservations("
-            f"{'multi_agent=True' if config.is_multi_agent else ''})) (from "
-            "ray.rllib.connectors.env_to_module import FlattenObservations), or give the "
-            "RLModule its own encoder.",
-            {"agent": str(agent), "observation_space": str(obs_space)})]
+        problem = default_encoder_problem(agent, obs_space, config.is_multi_agent)
+        if problem is not None:
+            return [Trap("no_default_encoder", "error", *problem,
+                         {"agent": str(agent), "observation_space": str(obs_space)})]
     return []
 
 

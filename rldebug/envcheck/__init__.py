@@ -11,8 +11,15 @@ Both report in one vocabulary: :class:`EnvCheck` (name, status/severity,
 message, evidence, fix).
 """
 
-from rldebug.envcheck.check import CHECKS, EnvCheck, EnvCheckError, EnvCheckReport, check_env
+from rldebug.envcheck.check import (
+    CHECKS,
+    EnvCheck,
+    EnvCheckError,
+    EnvCheckReport,
+    check_env,
+    default_encoder_problem,
+)
 from rldebug.envcheck.passive import EnvContractError, PassiveEnvCheck, PassiveEnvCheckWarning
 
 __all__ = ["CHECKS", "EnvCheck", "EnvCheckError", "EnvCheckReport", "EnvContractError",
-           "PassiveEnvCheck", "PassiveEnvCheckWarning", "check_env"]
+           "PassiveEnvCheck", "PassiveEnvCheckWarning", "check_env", "default_encoder_problem"]

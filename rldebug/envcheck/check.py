@@ -418,27 +418,34 @@ def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],
                     f"Same seed and actions gave the same {len(actions)}-step rollout.")
 
 
-def _check_default_encoder(env: _AsMultiAgent, agents: list) -> EnvCheck:
+def default_encoder_problem(agent: Any, space: Any,
+                            multi_agent: bool) -> tuple[str, str] | None:
+    """``(message, fix)`` when RLlib's new-stack default RLModule cannot encode ``space``
+    (only 1-D and 3-D Boxes have a default encoder), else None."""
     import gymnasium as gym
 
+    if isinstance(space, gym.spaces.Box) and len(space.shape) in (1, 3):
+        return None
+    flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
+    message = (f"Observation space of {agent!r} is {space}. On the new API stack RLlib's "
+               "default model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; "
+               "building the algorithm fails with 'No default encoder config for obs "
+               f"space={space}'.")
+    fix = ("Add RLlib's flattening connector (it one-hots Discrete/MultiDiscrete parts and "
+           "concatenates Tuple/Dict parts):\n"
+           "    from ray.rllib.connectors.env_to_module import FlattenObservations\n"
+           "    config.env_runners(env_to_module_connector=lambda env, spaces=None, "
+           f"device=None: {flatten})\n"
+           "or give the RLModule a custom encoder; the old API stack preprocesses these "
+           "spaces itself.")
+    return message, fix
+
+
+def _check_default_encoder(env: _AsMultiAgent, agents: list) -> EnvCheck:
     for agent in agents:
-        space = env.observation_space(agent)
-        if isinstance(space, gym.spaces.Box) and len(space.shape) in (1, 3):
-            continue
-        flatten = "FlattenObservations(multi_agent=True)" if env.multi_agent \
-            else "FlattenObservations()"
-        return EnvCheck(
-            "default_encoder", "warning",
-            f"Observation space of {agent!r} is {space}. On the new API stack RLlib's default "
-            "model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; building the "
-            f"algorithm fails with 'No default encoder config for obs space={space}'.",
-            "Add RLlib's flattening connector (it one-hots Discrete/MultiDiscrete parts and "
-            "concatenates Tuple/Dict parts):\n"
-            "    from ray.rllib.connectors.env_to_module import FlattenObservations\n"
-            "    config.env_runners(env_to_module_connector=lambda env, spaces=None, "
-            f"device=None: {flatten})\n"
-            "or give the RLModule a custom encoder; the old API stack preprocesses these "
-            "spaces itself.")
+        problem = default_encoder_problem(agent, env.observation_space(agent), env.multi_agent)
+        if problem is not None:
+            return EnvCheck("default_encoder", "warning", *problem)
     return EnvCheck("default_encoder", "passed",
                     "Observation spaces are 1-D/3-D Boxes: RLlib's default encoders apply.")
 
