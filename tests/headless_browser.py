@@ -9,7 +9,9 @@ the reason when either is missing.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -52,14 +54,18 @@ def open_page(html_file: Path, timeout: float = 60.0):
 
     executable = chromium_or_skip()
     port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="rldebug-chromium-") as profile:
+    # Chromium's helper processes (zygote, crashpad) can still be writing the profile
+    # while it is removed: the whole process group is ended below, and a file they
+    # leave behind must not fail the test.
+    with tempfile.TemporaryDirectory(prefix="rldebug-chromium-",
+                                     ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [executable, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run",
              "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
              f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
              "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             target = _page_target(port, process, timeout)
             ws = websocket.create_connection(target, timeout=timeout, suppress_origin=True)
@@ -94,11 +100,21 @@ def open_page(html_file: Path, timeout: float = 60.0):
             yield evaluate
             ws.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _end_group(process)
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """Terminate Chromium and every helper process it started (its own session)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _page_target(port: int, process: subprocess.Popen, timeout: float) -> str:
