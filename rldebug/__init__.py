@@ -14,6 +14,8 @@ Public API (everything else is an implementation detail):
 - The IDE: :func:`break_on` / :func:`attach_remote` — stop on RL events; debug a remote
   EnvRunner; :func:`write_ide_configs` (``rldebug.ide``).
 - The doctor: :func:`diagnose`, :class:`DoctorCallback` (:mod:`rldebug.doctor`).
+- Probing a config: :func:`probe` trains your own config on tiny envs with known
+  answers and says which part of learning is broken (:mod:`rldebug.probes`).
 - Checking an env: :func:`check_env` and the passive checker local mode wraps around
   every env (:mod:`rldebug.envcheck`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
@@ -46,6 +48,7 @@ _LAZY = {
     "check_env": "rldebug.envcheck",
     "debug_mode": "rldebug.debugging",
     "preflight": "rldebug.preflight",
+    "probe": "rldebug.probes",
     "diagnose": "rldebug.doctor",
     "explorer": "rldebug.viz",
     "plot_action_probs": "rldebug.viz",
@@ -53,7 +56,7 @@ _LAZY = {
     "policy_map": "rldebug.viz",
     "replay": "rldebug.viz",
 }
-_SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "shapes", "viz")
+_SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "probes", "shapes", "viz")
 
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
@@ -61,7 +64,7 @@ __all__ = [
     "break_records", "check_env", "debug_mode", "diagnose", "doctor", "explain", "explorer",
     "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
     "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight",
-    "replay", "run", "start_ray", "trace", "write_ide_configs",
+    "probe", "replay", "run", "start_ray", "trace", "write_ide_configs",
 ]
 
 

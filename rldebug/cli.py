@@ -106,6 +106,19 @@ def cmd_check(args) -> int:
     return 1 if any(t.severity == "error" for t in traps) else 0
 
 
+def cmd_probe(args) -> int:
+    """Train a config on the probe envs: exit 0 when every probe passes, 1 when one fails."""
+    import json
+
+    from rldebug.probes import probe
+
+    only = [name.strip() for name in args.only.split(",")] if args.only else None
+    report = probe(_load_config(args.config), only=only, max_iterations=args.max_iterations,
+                   seed=args.seed)
+    print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report)
+    return 0 if report.passed else 1
+
+
 def cmd_debug(args) -> int:
     """Run a script unchanged with every Algorithm and Tune trial in this process."""
     from rldebug.debugging import debug_script
@@ -167,6 +180,23 @@ def build_parser() -> argparse.ArgumentParser:
                                       "AlgorithmConfig, or a script FILE.py (read, not run)")
     check.add_argument("--json", action="store_true", help="print the traps as JSON")
     check.set_defaults(func=cmd_check)
+
+    from rldebug.probes import PROBES
+
+    probe = sub.add_parser(
+        "probe", help="train your config on tiny envs with known answers and say which part "
+                      "of learning is broken",
+        description="Swap only the env of your AlgorithmConfig for probe envs written in "
+                    "your env's spaces, train each briefly in this process, and compare the "
+                    "learned values and actions with the known right ones. Exit 0 when every "
+                    "probe passes, 1 when one fails, 2 for unusable input.")
+    probe.add_argument("config", help="FILE.py:FUNC or MODULE:FUNC returning an AlgorithmConfig")
+    probe.add_argument("--only", help=f"comma-separated probes to run, of {', '.join(PROBES)}")
+    probe.add_argument("--max-iterations", type=int, default=40,
+                       help="training iterations per probe before it counts as failed")
+    probe.add_argument("--seed", type=int, default=0)
+    probe.add_argument("--json", action="store_true", help="print the report as JSON")
+    probe.set_defaults(func=cmd_probe)
 
     ide = sub.add_parser("ide-configs",
                          help="(re)write the VS Code and PyCharm run configurations")

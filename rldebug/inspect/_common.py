@@ -65,21 +65,6 @@ def agent_ids(env) -> list:
     return sorted(get_ids()) if get_ids else []
 
 
-def map_agents(mapping_fn, agents: list) -> tuple[dict, str | None]:
-    """Evaluate the policy mapping fn for every agent: ({agent: module}, error or None)."""
-    mapping = {}
-    for aid in agents:
-        try:
-            try:
-                mapping[aid] = mapping_fn(aid, None, worker=None)
-            except TypeError:
-                mapping[aid] = mapping_fn(aid, None)
-        except Exception as err:  # noqa: BLE001 - user code; reported, not raised
-            return mapping, (f"the policy mapping fn failed for agent {aid!r} without an "
-                             f"episode ({type(err).__name__}: {err})")
-    return mapping, None
-
-
 def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
                 mapping_error: str | None) -> tuple[Any, str]:
     """Check ``agent_id`` / ``module_id`` against the algorithm; return (agent, module).

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from rldebug.inspect._common import agent_ids, map_agents
+from rldebug.inspect._common import agent_ids
 from rldebug.inspect._torch import layers_of
-from rldebug.shapes.env_meta import env_of
+from rldebug.shapes.env_meta import env_of, map_agents
 from rldebug.shapes.outputs import (
     ACTOR_CRITIC,
     Q_LEARNING,

@@ -12,9 +12,9 @@ import copy
 
 import numpy as np
 
-from rldebug.inspect._common import agent_ids, map_agents
+from rldebug.inspect._common import agent_ids
 from rldebug.inspect._torch import layers_of
-from rldebug.shapes.env_meta import env_of, is_multi_agent_env
+from rldebug.shapes.env_meta import env_of, is_multi_agent_env, map_agents
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
 from rldebug.shapes.outputs import env_action, seeded, to_numpy
 

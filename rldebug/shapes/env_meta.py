@@ -171,6 +171,23 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
 
 
+def map_agents(mapping_fn, agents: list) -> tuple[dict, str | None]:
+    """Call a policy mapping fn for every agent, without an episode (both stacks'
+    signatures): ``({agent: module}, error or None)``. User code; an exception is
+    reported in the error string, not raised."""
+    mapping = {}
+    for aid in agents:
+        try:
+            try:
+                mapping[aid] = mapping_fn(aid, None, worker=None)
+            except TypeError:
+                mapping[aid] = mapping_fn(aid, None)
+        except Exception as err:  # noqa: BLE001 - user code; reported, not raised
+            return mapping, (f"the policy mapping fn failed for agent {aid!r} without an "
+                             f"episode ({type(err).__name__}: {err})")
+    return mapping, None
+
+
 __all__ = [
     "action_names",
     "agent_spaces",
@@ -180,6 +197,7 @@ __all__ = [
     "info_events",
     "is_multi_agent_env",
     "make_env",
+    "map_agents",
     "sub_envs",
     "unwrapped_env",
 ]

@@ -1,0 +1,127 @@
+"""The probe report: per probe pass/fail with the learned numbers, and what failures localise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rldebug.probes.catalog import PROBES, Measurement
+
+PASS, FAIL, NOT_APPLICABLE, ERROR = "pass", "fail", "n/a", "error"
+
+
+@dataclass
+class ProbeResult:
+    name: str
+    status: str
+    measurements: list[Measurement] = field(default_factory=list)
+    iterations: int = 0
+    env_steps: int = 0
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def probe(self):
+        return PROBES[self.name]
+
+    def to_dict(self) -> dict:
+        p = self.probe
+        return {"probe": self.name, "number": p.number, "title": p.title,
+                "status": self.status, "expects": p.expects,
+                "localises": p.localises if self.status == FAIL else None,
+                "iterations": self.iterations, "env_steps": self.env_steps,
+                "seconds": round(self.seconds, 2), "note": self.note or None,
+                "measurements": [m.to_dict() for m in self.measurements]}
+
+
+# Readings across probes that point at one place more precisely than each probe alone.
+_COMBINED = (
+    (("observation", "observation_action"), ("constant", "action"),
+     ("Both observation probes fail while the constant-reward and action probes pass: the "
+      "observation does not reach the module intact. Look at the env-to-module connectors "
+      "and the encoder (what explain(...).module_input shows for two different states).")),
+    (("constant", "delayed"), ("action",),
+     ("The value probes fail while the policy learns: the value function is not trained "
+      "(a detached or frozen value output, vf_loss_coeff = 0, or a critic learning rate of "
+      "0).")),
+)
+
+
+@dataclass
+class ProbeReport:
+    """What ``rldebug.probe(config)`` found. ``passed`` is True when every applicable
+    probe passed; ``changes`` lists what the probe runs changed in the config."""
+
+    algorithm: str
+    family: str
+    api_stack: str
+    agents: dict[Any, dict]
+    results: list[ProbeResult]
+    changes: dict[str, tuple]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status in (PASS, NOT_APPLICABLE) for r in self.results)
+
+    def result(self, name: str) -> ProbeResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(f"no probe {name!r} in this report; it has "
+                       f"{[r.name for r in self.results]}.")
+
+    @property
+    def failed(self) -> list[str]:
+        return [r.name for r in self.results if r.status in (FAIL, ERROR)]
+
+    def diagnosis(self) -> list[str]:
+        """One sentence per failed probe (what it localises), plus combined readings."""
+        status = {r.name: r.status for r in self.results}
+        lines = []
+        for failing, passing, sentence in _COMBINED:
+            if all(status.get(n) == FAIL for n in failing) and all(
+                    status.get(n) == PASS for n in passing):
+                lines.append(sentence)
+        for r in self.results:
+            if r.status == FAIL:
+                lines.append(f"probe {r.probe.number} ({r.probe.title}) fails: "
+                             f"{r.probe.localises}.")
+            elif r.status == ERROR:
+                lines.append(f"probe {r.probe.number} ({r.probe.title}) could not run: {r.note}")
+        return lines
+
+    def to_dict(self) -> dict:
+        return {"algorithm": self.algorithm, "family": self.family, "api_stack": self.api_stack,
+                "agents": {str(a): v for a, v in self.agents.items()},
+                "passed": self.passed, "seconds": round(self.seconds, 2),
+                "changes": {k: [repr(old), repr(new)] for k, (old, new) in self.changes.items()},
+                "probes": [r.to_dict() for r in self.results],
+                "diagnosis": self.diagnosis()}
+
+    def __str__(self) -> str:
+        out = [(f"rldebug probe: {self.algorithm} ({self.family}, {self.api_stack} stack), "
+                f"{len(self.agents)} agent(s), {self.seconds:.1f} s")]
+        for r in self.results:
+            p = r.probe
+            head = f"{r.status.upper():5} {p.number:>6}  {p.title}"
+            if r.status in (PASS, FAIL):
+                head += f"  ({r.iterations} it, {r.env_steps} steps, {r.seconds:.1f} s)"
+            out.append(head)
+            if r.note:
+                out.append(f"              {r.note}")
+            for m in r.measurements:
+                mark = "ok " if m.ok else "BAD"
+                who = m.agent if len(self.agents) > 1 else m.module
+                out.append(f"        {mark} {who}: {m.quantity} = {m.got} "
+                           f"(expected {m.expected})")
+        lines = self.diagnosis()
+        out.append("All probes pass." if self.passed else "What the failures point at:")
+        out += [f"  - {line}" for line in lines]
+        if self.changes:
+            changed = ", ".join(f"{k}={new!r}" for k, (_, new) in self.changes.items())
+            out.append(f"Changed in your config for the probes: {changed}.")
+        return "\n".join(out)
+
+
+__all__ = ["ERROR", "FAIL", "NOT_APPLICABLE", "PASS", "ProbeReport", "ProbeResult"]

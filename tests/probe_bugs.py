@@ -1,0 +1,72 @@
+"""Planted bugs for the probe tests: each breaks one part of an otherwise working config.
+
+Written the way a user's real mistake looks: a connector that loses the observation,
+a value output that is never trained, a mapping that changes between episodes, a
+gamma of 0. Every config here is a small single- or multi-agent setup on RLlib's own
+envs, or the arena's own config.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
+    DefaultPPOTorchRLModule,
+)
+from ray.rllib.connectors.env_to_module.observation_preprocessor import (
+    SingleAgentObservationPreprocessor,
+)
+
+
+class ZeroObservations(SingleAgentObservationPreprocessor):
+    """An env-to-module connector that replaces every observation by zeros (the bug of
+    a normaliser dividing by an infinite scale, or a mask applied to the wrong key)."""
+
+    def preprocess(self, observation, episode):
+        return np.zeros_like(observation)
+
+
+def zero_observations_connector(env=None, spaces=None, device=None):
+    return ZeroObservations()
+
+
+class DetachedValuePPOModule(DefaultPPOTorchRLModule):
+    """PPO's default module with its value output cut from the graph: the value loss
+    trains nothing (the bug of a ``.detach()`` or ``torch.no_grad()`` in a custom
+    ``compute_values``)."""
+
+    def compute_values(self, batch, embeddings=None):
+        return super().compute_values(batch, embeddings).detach()
+
+
+def swapping_mapping_fn(agent_id, episode=None, **kwargs):
+    """agent1 -> pol1 and agent2 -> pol2 in some episodes, the other way round in the
+    rest (decided by the episode's id): each policy trains on both agents' experience."""
+    own = {"agent1": "pol1", "agent2": "pol2"}[agent_id]
+    if episode is None or int(str(episode.id_)[-4:], 16) % 2 == 0:
+        return own
+    return {"pol1": "pol2", "pol2": "pol1"}[own]
+
+
+def _small_model():
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    return DefaultModelConfig(fcnet_hiddens=[32, 32])
+
+
+def ppo(env="CartPole-v1", **training):
+    """A small, quick PPO config: a narrow net, 4 epochs at lr 1e-3 (as the arena's)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    settings = {"lr": 1e-3, "num_epochs": 4, **training}
+    return (PPOConfig().environment(env).training(**settings)
+            .rl_module(model_config=_small_model()))
+
+
+def ppo_zeroed_observations():
+    return ppo().env_runners(env_to_module_connector=zero_observations_connector)
+
+
+def ppo_detached_value():
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    return ppo().rl_module(rl_module_spec=RLModuleSpec(module_class=DetachedValuePPOModule))

@@ -1,0 +1,322 @@
+"""rldebug.probe on real RLlib: probe envs in the user's spaces, planted bugs localised,
+working configs (arena, default PPO/DQN/SAC, APPO, IMPALA) passing."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from probe_bugs import (
+    ppo,
+    ppo_detached_value,
+    ppo_zeroed_observations,
+    swapping_mapping_fn,
+)
+
+import rldebug
+from rldebug.probes import PROBES, UnsupportedSpace, probe
+from rldebug.probes.envs import MultiAgentProbeEnv, ProbeEnv
+from rldebug.probes.spaces import action_hits, action_reward, observation, target_action
+
+SPACES = {
+    "box": gym.spaces.Box(-2.0, 2.0, (3,), np.float32),
+    "unbounded_box": gym.spaces.Box(-np.inf, np.inf, (4,), np.float32),
+    "discrete": gym.spaces.Discrete(16),
+    "multi_discrete": gym.spaces.MultiDiscrete([5, 7]),
+    "multi_binary": gym.spaces.MultiBinary(3),
+    "dict": gym.spaces.Dict({"pos": gym.spaces.Box(0, 1, (2,)),
+                             "cell": gym.spaces.Discrete(4)}),
+    "tuple": gym.spaces.Tuple((gym.spaces.Discrete(3), gym.spaces.Box(-1, 1, (1,)))),
+}
+
+
+def _statuses(report) -> dict:
+    return {r.name: r.status for r in report.results}
+
+
+# --- probe states and targets in the user's spaces --------------------------------------
+
+@pytest.mark.parametrize("family", sorted(SPACES))
+def test_both_probe_states_are_distinct_observations_of_the_users_space(family):
+    space = SPACES[family]
+    first, second = observation(space, 0), observation(space, 1)
+    assert space.contains(first) and space.contains(second)
+    assert gym.spaces.flatten(space, first).tolist() != gym.spaces.flatten(space, second).tolist()
+
+
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(2), gym.spaces.Discrete(5),
+                                   gym.spaces.Box(-2.0, 2.0, (2,), np.float32)])
+def test_the_two_targets_differ_and_only_the_target_earns_full_reward(space):
+    first, second = target_action(space, 0), target_action(space, 1)
+    assert not np.array_equal(np.asarray(first), np.asarray(second))
+    for which, target in ((0, first), (1, second)):
+        assert action_reward(space, target, which) == pytest.approx(1.0)
+        assert action_hits(space, target, which)
+        other = second if which == 0 else first
+        assert action_reward(space, other, which) < 0
+        assert not action_hits(space, other, which)
+
+
+def test_spaces_the_probes_cannot_write_are_refused_with_the_reason():
+    with pytest.raises(UnsupportedSpace, match="Text"):
+        from rldebug.probes.spaces import check_observation_space
+
+        check_observation_space(gym.spaces.Text(5), "your env")
+    from rldebug.probes.spaces import check_action_space
+
+    with pytest.raises(UnsupportedSpace, match="single action"):
+        check_action_space(gym.spaces.Discrete(1), "your env")
+
+
+@pytest.mark.parametrize("probe_name", ["constant", "observation", "delayed", "action",
+                                        "observation_action"])
+@pytest.mark.parametrize("family", ["box", "dict", "discrete"])
+def test_single_agent_probe_envs_pass_gymnasiums_env_checker(probe_name, family):
+    from gymnasium.utils.env_checker import check_env
+
+    env = ProbeEnv({"probe": probe_name, "seed": 0,
+                    "agents": {"default_agent": (SPACES[family], gym.spaces.Discrete(3))}})
+    check_env(env, skip_render_check=True)
+
+
+def test_probe_env_rewards_follow_the_probe_rules():
+    obs_space, act_space = SPACES["box"], gym.spaces.Discrete(3)
+    env = ProbeEnv({"probe": "delayed", "agents": {"a": (obs_space, act_space)}})
+    obs, _ = env.reset(seed=0)
+    assert np.array_equal(obs, observation(obs_space, 0))
+    obs, reward, terminated, _, _ = env.step(0)
+    assert (reward, terminated) == (0.0, False) and np.array_equal(obs,
+                                                                    observation(obs_space, 1))
+    _, reward, terminated, _, _ = env.step(0)
+    assert (reward, terminated) == (1.0, True)
+
+    env = ProbeEnv({"probe": "observation_action", "agents": {"a": (obs_space, act_space)}})
+    for seed in range(6):
+        obs, info = env.reset(seed=seed)
+        state = info["probe_state"]
+        assert np.array_equal(obs, observation(obs_space, state))
+        assert env.step(target_action(act_space, state))[1] == 1.0
+        env.reset(seed=seed)
+        assert env.step(target_action(act_space, 1 - state))[1] == -1.0
+
+
+def test_turns_probe_pays_an_agents_reward_while_only_the_other_agent_acts():
+    space = (SPACES["discrete"], gym.spaces.Discrete(4))
+    env = MultiAgentProbeEnv({"probe": "turns", "agents": {"white": space, "black": space}})
+    obs, _ = env.reset(seed=0)
+    assert list(obs) == ["white"] and obs["white"] == observation(space[0], 0)
+    obs, rewards, terminateds, _, _ = env.step({"white": target_action(space[1], 0)})
+    assert list(obs) == ["black"] and rewards == {"white": 1.0}
+    assert obs["black"] == observation(space[0], 1)  # the second agent sees state 1
+    assert not terminateds["__all__"]
+    obs, rewards, terminateds, _, _ = env.step({"black": 0})
+    assert set(obs) == {"white", "black"} and rewards == {"black": -1.0}
+    assert terminateds["__all__"]
+
+
+# --- bad input --------------------------------------------------------------------------
+
+def test_probe_rejects_bad_input_with_the_fix():
+    with pytest.raises(TypeError, match="AlgorithmConfig"):
+        probe({"env": "CartPole-v1"})
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    with pytest.raises(ValueError, match="no env"):
+        probe(PPOConfig())
+    with pytest.raises(ValueError, match="Unknown probe"):
+        probe(ppo(), only=["constnat"])
+    with pytest.raises(TypeError, match="list of probe names"):
+        probe(ppo(), only="constant")
+    with pytest.raises(ValueError, match="multi-agent env"):
+        probe(ppo(), only=["credit"])
+    with pytest.raises(ValueError, match="max_iterations"):
+        probe(ppo(), max_iterations=0)
+
+
+class TextObservationEnv(gym.Env):
+    observation_space = gym.spaces.Text(8)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        pass
+
+
+def test_probe_names_an_observation_space_it_cannot_write_in():
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    with pytest.raises(UnsupportedSpace, match="your env's observation space is Text"):
+        probe(PPOConfig().environment(TextObservationEnv))
+
+
+def test_cli_reports_unusable_input_with_exit_2(capsys, tmp_path):
+    from rldebug.cli import main
+
+    assert main(["probe", str(tmp_path / "missing.py:config")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    script = tmp_path / "configs.py"
+    script.write_text("from probe_bugs import ppo\n\ndef config():\n    return ppo()\n")
+    assert main(["probe", f"{script}:config", "--only", "nope"]) == 2
+    assert "Unknown probe" in capsys.readouterr().err
+
+
+# --- working configs pass ---------------------------------------------------------------
+
+def test_arena_config_passes_every_probe_and_the_mapping_is_recorded():
+    report = rldebug.probe(rldebug.arena_ppo_config(seed=0))
+    assert report.passed, str(report)
+    statuses = _statuses(report)
+    assert statuses["shared"] == "n/a"  # pol1 and pol2 serve one agent each
+    assert all(statuses[name] == "pass" for name in PROBES if name != "shared")
+    credit = report.result("credit")
+    mapping = [m for m in credit.measurements if m.quantity.startswith("module")]
+    assert {m.agent: m.module for m in mapping} == {"agent1": "pol1", "agent2": "pol2"}
+    delayed = report.result("delayed").measurements
+    assert any(m.quantity == "V(state 0)" and m.agent == "agent2" and m.ok for m in delayed)
+    json.dumps(report.to_dict())  # the --json table is plain data
+
+
+def test_default_ppo_passes_and_the_cli_exits_0(capsys, tmp_path):
+    from rldebug.cli import main
+
+    script = tmp_path / "configs.py"
+    script.write_text("from ray.rllib.algorithms.ppo import PPOConfig\n\n"
+                      "def config():\n    return PPOConfig().environment('CartPole-v1')\n")
+    assert main(["probe", f"{script}:config", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["passed"] is True and table["algorithm"] == "PPO"
+    assert [p["status"] for p in table["probes"]] == ["pass"] * 5
+    assert table["changes"]["train_batch_size_per_learner"] == ["4000", "256"]
+
+
+def test_default_dqn_passes_every_probe_with_q_values():
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    report = probe(DQNConfig().environment("CartPole-v1"))
+    assert report.passed, str(report)
+    assert report.family == "q_learning"
+    assert "epsilon" in report.changes
+
+
+@pytest.mark.slow
+def test_default_sac_passes_every_probe_with_continuous_actions():
+    from ray.rllib.algorithms.sac import SACConfig
+
+    report = probe(SACConfig().environment("Pendulum-v1"))
+    assert report.passed, str(report)
+    assert report.family == "actor_critic"
+
+
+def test_small_sac_learns_the_soft_value_of_the_delayed_reward():
+    from ray.rllib.algorithms.sac import SACConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    config = (SACConfig().environment("Pendulum-v1")
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[64, 64])))
+    report = probe(config, only=["delayed"])
+    assert report.passed, str(report)
+    soft = [m for m in report.result("delayed").measurements if m.quantity == "V(state 0)"]
+    # SAC's soft value: gamma * (Q + alpha * entropy) at state 1, not gamma alone
+    assert float(soft[0].expected.split()[0]) != pytest.approx(0.99, abs=0.01)
+
+
+@pytest.mark.parametrize("algo", ["APPO", "IMPALA"])
+def test_vtrace_algorithms_pass_a_value_and_a_policy_probe(algo):
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.algorithms.impala import IMPALAConfig
+
+    config_class = {"APPO": APPOConfig, "IMPALA": IMPALAConfig}[algo]
+    only = {"APPO": ["observation"], "IMPALA": ["observation_action"]}[algo]
+    report = probe(config_class().environment("CartPole-v1"), only=only)
+    assert report.passed, str(report)
+
+
+class DictObservationEnv(gym.Env):
+    """A user env with a Dict observation and continuous actions."""
+
+    observation_space = gym.spaces.Dict({"pos": gym.spaces.Box(-1, 1, (2,), np.float32),
+                                         "mode": gym.spaces.Discrete(3)})
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def __init__(self, config=None):
+        pass
+
+
+def _flatten(env=None, spaces=None, device=None):
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    return FlattenObservations()
+
+
+def test_dict_observations_and_box_actions_go_through_the_users_connector():
+    config = ppo(DictObservationEnv).env_runners(env_to_module_connector=_flatten)
+    report = probe(config, only=["observation_action"])
+    assert report.passed, str(report)
+    assert report.agents["default_agent"]["observation_space"].startswith("Dict")
+
+
+def test_dict_observations_without_a_flattening_connector_are_an_error_naming_rllibs_message():
+    report = probe(ppo(DictObservationEnv), only=["constant"])
+    assert _statuses(report) == {"constant": "error"}
+    assert "encoder" in report.result("constant").note
+    assert not report.passed
+
+
+# --- planted bugs are localised ---------------------------------------------------------
+
+def test_gamma_zero_fails_the_delayed_reward_probe_only():
+    report = probe(ppo(gamma=0.0), max_iterations=15)
+    assert _statuses(report) == {"constant": "pass", "observation": "pass", "delayed": "fail",
+                                 "action": "pass", "observation_action": "pass"}, str(report)
+    gamma = [m for m in report.result("delayed").measurements if m.quantity == "gamma"]
+    assert gamma[0].got == "0" and not gamma[0].ok
+    assert "discounting" in " ".join(report.diagnosis())
+
+
+def test_a_connector_that_zeroes_observations_fails_probes_2_and_5():
+    report = probe(ppo_zeroed_observations(), max_iterations=8)
+    assert _statuses(report) == {"constant": "pass", "observation": "fail", "delayed": "pass",
+                                 "action": "pass", "observation_action": "fail"}, str(report)
+    assert "connectors" in report.diagnosis()[0]
+
+
+def test_a_detached_value_output_fails_the_value_probes():
+    report = probe(ppo_detached_value(), max_iterations=8)
+    assert _statuses(report) == {"constant": "fail", "observation": "fail", "delayed": "fail",
+                                 "action": "pass", "observation_action": "pass"}, str(report)
+    assert any("value function is not trained" in line for line in report.diagnosis())
+
+
+def test_a_mapping_that_swaps_the_agents_between_episodes_fails_the_credit_probe():
+    config = rldebug.arena_ppo_config(seed=0).multi_agent(policy_mapping_fn=swapping_mapping_fn)
+    report = probe(config, only=["credit"], max_iterations=10)
+    credit = report.result("credit")
+    assert credit.status == "fail", str(report)
+    mapping = {m.agent: m for m in credit.measurements if m.quantity.startswith("module")}
+    assert not mapping["agent1"].ok and "pol1" in mapping["agent1"].got \
+        and "pol2" in mapping["agent1"].got
+    assert "mapping" in report.diagnosis()[0]
+
+
+def test_the_cli_exits_1_when_a_probe_fails(capsys, tmp_path):
+    from rldebug.cli import main
+
+    script = tmp_path / "configs.py"
+    script.write_text("from probe_bugs import ppo_zeroed_observations as config\n")
+    assert main(["probe", f"{script}:config", "--only", "observation",
+                 "--max-iterations", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "connectors" in out
+
+
+# --- multi-agent setups other than the arena --------------------------------------------
+
+def test_turn_based_env_with_a_shared_module_passes_turns_and_shared():
+    from setups import tic_tac_toe
+
+    config = tic_tac_toe().multi_agent(policies={"both"},
+                                       policy_mapping_fn=lambda aid, *a, **k: "both")
+    report = probe(config, only=["shared", "turns", "credit"], max_iterations=20)
+    statuses = _statuses(report)
+    assert statuses == {"credit": "n/a", "shared": "pass", "turns": "pass"}, str(report)
