@@ -158,9 +158,10 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
     if result.status != ERROR:
         result.status = PASS if result.measurements and all(
             m.ok for m in result.measurements) else FAIL
-        if result.status == FAIL and all(m.ok for m in result.measurements if not m.static):
-            result.note = ("learned what this config can learn; a setting of the config "
-                           "itself fails the check")
+        config_fails = [m.quantity for m in result.measurements if m.static and not m.ok]
+        if result.status == FAIL and config_fails:
+            result.note = (f"the config itself fails ({config_fails[0]}): more training "
+                           "cannot fix that")
         elif result.status == FAIL:
             result.note = (f"not learned within {result.iterations} iterations "
                            f"({result.env_steps} env steps); a slow but working config "
