@@ -16,12 +16,14 @@ Public API (everything else is an implementation detail):
 - The doctor: :func:`diagnose`, :class:`DoctorCallback` (:mod:`rldebug.doctor`).
 - Probing a config: :func:`probe` trains your own config on tiny envs with known
   answers and says which part of learning is broken (:mod:`rldebug.probes`).
+- Comparing runs: :func:`diff` (configs, metrics by iteration and env steps, where they
+  part beyond their noise across seeds, traces, doctor findings).
 - Checking an env: :func:`check_env` and the passive checker local mode wraps around
   every env (:mod:`rldebug.envcheck`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 
 The viz and doctor names are imported on first use (PEP 562): matplotlib and
-the doctor's readers load only when needed. ``run``, ``trace`` and ``inspect``
+the doctor's readers load only when needed. ``run``, ``trace``, ``inspect`` and ``diff``
 are imported here because submodules of the same names would otherwise replace
 them as attributes of the package the moment anything imports those submodules.
 """
@@ -30,6 +32,7 @@ import os
 from importlib import import_module
 
 from rldebug.configs import arena_ppo_config, policy_mapping_fn
+from rldebug.diff import RunDiff, diff
 from rldebug.envs import MultiAgentArena
 from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
 from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
@@ -60,8 +63,8 @@ _SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "probes", "s
 
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
-    "MultiAgentArena", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
-    "break_records", "check_env", "debug_mode", "diagnose", "doctor", "explain", "explorer",
+    "MultiAgentArena", "RunDiff", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
+    "break_records", "check_env", "debug_mode", "diagnose", "diff", "doctor", "explain", "explorer",
     "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
     "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight",
     "probe", "replay", "run", "start_ray", "trace", "write_ide_configs",

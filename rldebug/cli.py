@@ -119,6 +119,17 @@ def cmd_probe(args) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_diff(args) -> int:
+    """Compare two runs: exit 0 when they do not part on the metric, 1 when they do."""
+    from rldebug.diff import diff
+
+    result = diff(args.run_a, args.run_b, metric=args.metric)
+    if args.html:
+        print(f"HTML report: {result.write_html(args.html)}", file=sys.stderr)
+    print(result.to_json() if args.json else result)
+    return 1 if result.parts else 0
+
+
 def cmd_debug(args) -> int:
     """Run a script unchanged with every Algorithm and Tune trial in this process."""
     from rldebug.debugging import debug_script
@@ -197,6 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--seed", type=int, default=0)
     probe.add_argument("--json", action="store_true", help="print the report as JSON")
     probe.set_defaults(func=cmd_probe)
+
+    diff = sub.add_parser(
+        "diff", help="compare two runs: config differences, metrics aligned by iteration and "
+                     "env steps, where they part, traces, doctor findings",
+        description="Compare two runs (rldebug run logdirs, Tune trials, or Tune experiments "
+                    "whose trials are seeds of one config). Exit 0 when they do not part on "
+                    "the metric beyond its noise, 1 when they do, 2 for unusable input.")
+    diff.add_argument("run_a")
+    diff.add_argument("run_b")
+    diff.add_argument("--metric", default="return",
+                      help="return (default), return/<agent>, <module>/<stat>, or a "
+                           "'/'-path into the result dict")
+    diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    diff.add_argument("--html", help="also write a self-contained HTML report here")
+    diff.set_defaults(func=cmd_diff)
 
     ide = sub.add_parser("ide-configs",
                          help="(re)write the VS Code and PyCharm run configurations")

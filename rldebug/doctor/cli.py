@@ -13,9 +13,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from rldebug.doctor.diagnosis import EXIT_UNUSABLE, diagnose
-from rldebug.doctor.html import html_path, write_html
+from rldebug.doctor.html import write_html
 from rldebug.doctor.reading import UnusableInputError
 from rldebug.doctor.report import render, to_json
+from rldebug.htmlfile import html_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,7 +56,7 @@ def _html_target(value: str | None) -> Path | None:
     if value is None:
         return None
     try:
-        return html_path(value)
+        return html_path(value, example="doctor.html")
     except OSError as err:
         raise UnusableInputError(f"--html {value!r}: {err}") from None
 

@@ -19,6 +19,7 @@ from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.report import evidence_text
+from rldebug.htmlfile import html_path
 
 # What each rule's plot shows: ModuleStats fields (per module) or run-level fields.
 _MODULE = ("entropy", "kl", "kl_coeff", "vf_explained_var", "vf_loss", "vf_loss_unclipped",
@@ -186,27 +187,9 @@ def to_html(diagnosis: Diagnosis) -> str:
             f"{counts['info']} info.</p>\n{body}\n</body></html>\n")
 
 
-def html_path(path: str | Path) -> Path:
-    """``path`` checked as a place for the report: a file name in an existing directory.
-
-    :raises TypeError: if it is not a path; :raises IsADirectoryError: if it is a
-        directory; :raises FileNotFoundError: if its directory does not exist.
-    """
-    if not isinstance(path, (str, Path)) or not str(path):
-        raise TypeError(f"write_html needs a file path (str or pathlib.Path), got {path!r:.80}.")
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "
-                                f"{str(path / 'doctor.html')!r}.")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it or "
-                                "choose another path for the HTML report.")
-    return path
-
-
 def write_html(diagnosis: Diagnosis, path: str | Path) -> Path:
     """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
-    path = html_path(path)
+    path = html_path(path, example="doctor.html")
     path.write_text(to_html(diagnosis), encoding="utf-8")
     return path
 

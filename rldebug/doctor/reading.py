@@ -110,10 +110,12 @@ def _parse_line(line: str) -> dict[str, Any]:
     return result
 
 
-def read_result_json(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+def read_result_json(path: Path, notes: list[str], whole: bool = False) -> list[dict[str, Any]]:
     """Results from a ``result.json``; unreadable lines are skipped and noted in ``notes``.
 
-    Only the values the doctor's adapters read are kept. The fast path hands the
+    With ``whole`` every key is kept (for tools that read any metric, such as
+    ``rldebug diff``), line by line. Otherwise only the values the doctor's
+    adapters read are kept. The fast path hands the
     file to pyarrow's multi-threaded JSON reader with a schema of just those
     keys (taken from the first and last lines); any surprise (a bad line, a
     key whose type changes) falls back to Python's json module, line by line.
@@ -131,7 +133,7 @@ def read_result_json(path: Path, notes: list[str]) -> list[dict[str, Any]]:
                          f"({len(tail)} characters, no newline) and was skipped; the run was "
                          "still writing or was killed.")
     data = data[:end]
-    results = _read_with_arrow(data)
+    results = None if whole else _read_with_arrow(data)
     if results is None:
         results = _read_line_by_line(data.decode("utf-8", errors="replace"), path.name, notes)
     return results
@@ -280,10 +282,11 @@ def _read_error(path: Path, notes: list[str]) -> str | None:
         return f"(unreadable {ERROR_FILE}: {err})"
 
 
-def read_trial(path: str | Path) -> TrialData:
+def read_trial(path: str | Path, whole: bool = False) -> TrialData:
     """Read one trial (or ``rldebug run``) directory.
 
     :param path: a directory holding ``result.json`` and/or ``progress.csv``.
+    :param whole: keep every key of ``result.json`` (default: what the doctor reads).
     :returns: a :class:`TrialData`; ``results`` is empty when nothing was readable
         (``notes`` says why).
     """
@@ -296,7 +299,8 @@ def read_trial(path: str | Path) -> TrialData:
         if not file.is_file():
             continue
         try:
-            trial.results = reader(file, trial.notes)
+            trial.results = (read_result_json(file, trial.notes, whole=whole)
+                             if name == RESULT_FILE else reader(file, trial.notes))
         except OSError as err:
             trial.notes.append(f"{name} cannot be read: {err}.")
         if trial.results:
@@ -308,9 +312,9 @@ def read_trial(path: str | Path) -> TrialData:
     return trial
 
 
-def read_experiment(path: str | Path) -> list[TrialData]:
+def read_experiment(path: str | Path, whole: bool = False) -> list[TrialData]:
     """Every trial under ``path`` (see :func:`find_trial_dirs`), read with :func:`read_trial`."""
-    return [read_trial(p) for p in find_trial_dirs(path)]
+    return [read_trial(p, whole=whole) for p in find_trial_dirs(path)]
 
 
 __all__ = ["PARAMS_FILE", "PROGRESS_FILE", "RESULT_FILE", "TrialData", "UnusableInputError",

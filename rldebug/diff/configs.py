@@ -1,0 +1,106 @@
+"""Two runs' configs side by side: only what differs, RLlib's defaults filled in.
+
+A run's ``params.json`` holds what the run was given: a whole AlgorithmConfig
+(``rldebug run``, Tune with a config object) or just the keys a script set
+(``tune.run("PPO", config={"lr": ...})``). Keys one side does not hold take the
+algorithm's RLlib 2.60 default, so ``lr`` set to the default on one side and left
+out on the other is no difference, and a key set on one side only shows the
+default it is compared with.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+# Algorithms whose default configs a side's keys are matched against, when the
+# trial directory's name (Tune: ``PPO_<env>_<id>``) does not say.
+KNOWN_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+@dataclass
+class ConfigRow:
+    key: str
+    a: Any
+    b: Any
+    a_default: bool  # the value on side a is RLlib's default (not in its params.json)
+    b_default: bool
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "a": self.a, "b": self.b, "a_is_default": self.a_default,
+                "b_is_default": self.b_default}
+
+
+def _normal(value: Any) -> Any:
+    """A JSON-comparable form: numbers, strings, lists, dicts; reprs without addresses."""
+    text = json.dumps(value, sort_keys=True, default=lambda v: _ADDRESS.sub("", repr(v)))
+    return json.loads(_ADDRESS.sub("", text))
+
+
+@cache
+def _defaults_cached(name: str) -> str:
+    return json.dumps(_load_defaults(name))
+
+
+def _defaults(name: str) -> dict:
+    return json.loads(_defaults_cached(name))
+
+
+def _load_defaults(name: str) -> dict:
+    from ray.tune.registry import get_trainable_cls
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # gymnasium's space warnings while RLlib imports
+            config = get_trainable_cls(name).get_default_config()
+    except Exception:  # noqa: BLE001 - an unknown or unimportable algorithm: no defaults
+        return {}
+    to_dict = getattr(config, "to_dict", None)
+    return _normal(to_dict() if callable(to_dict) else dict(config))
+
+
+def algorithm_of(config: dict | None, trial_name: str = "") -> str | None:
+    """The algorithm a run trained: from Tune's trial name, else the default config
+    whose keys match the run's best."""
+    prefix = trial_name.split("_", 1)[0]
+    if prefix in KNOWN_ALGORITHMS:
+        return prefix
+    if not config:
+        return None
+    keys = set(config)
+    scored = []
+    for name in KNOWN_ALGORITHMS:
+        default_keys = set(_defaults(name))
+        if default_keys:
+            # keys this algorithm does not know (fewest wins), then overlap
+            scored.append((len(keys - default_keys),
+                           -len(keys & default_keys) / len(keys | default_keys), name))
+    if not scored:
+        return None
+    unknown, _, best = min(scored)
+    return best if unknown <= 0.02 * len(keys) else None
+
+
+def config_rows(config_a: dict | None, config_b: dict | None, algorithm_a: str | None,
+                algorithm_b: str | None) -> list[ConfigRow]:
+    """The keys whose values differ between the two configs, defaults filled in."""
+    a, b = _normal(config_a or {}), _normal(config_b or {})
+    defaults_a = _defaults(algorithm_a) if algorithm_a else {}
+    defaults_b = _defaults(algorithm_b) if algorithm_b else {}
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        value_a = a.get(key, defaults_a.get(key))
+        value_b = b.get(key, defaults_b.get(key))
+        if value_a != value_b:
+            rows.append(ConfigRow(key, value_a, value_b, key not in a, key not in b))
+    if algorithm_a != algorithm_b:
+        rows.insert(0, ConfigRow("(algorithm)", algorithm_a, algorithm_b, False, False))
+    return rows
+
+
+__all__ = ["KNOWN_ALGORITHMS", "ConfigRow", "algorithm_of", "config_rows"]

@@ -1,0 +1,217 @@
+"""Two runs' curves of one metric, aligned by iteration and by env steps, and where they part.
+
+A side is one run or several (the trials of a Tune experiment: seeds of one
+config). The runs *part* at the first point from which the gap between the two
+sides' mean curves stays above :data:`K_NOISE` times its noise for
+:data:`SUSTAIN` points in a row, and above :data:`MIN_EFFECT` of the curves'
+range. The noise is what the same config shows anyway:
+
+- with two or more trials per side, the standard error of the difference of the
+  means across seeds at each point (smoothed over :data:`SMOOTH` points), never
+  below the curves' own jitter;
+- with one trial on a side, only the jitter (each curve's scatter around its own
+  running mean) is known: the report says so, and asks for more seeds.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+K_NOISE = 3.0
+SUSTAIN = 3
+SMOOTH = 5
+MIN_EFFECT = 0.1
+ENV_STEP_POINTS = 50
+
+
+@dataclass
+class Curve:
+    """One trial's metric: ``values[i]`` at ``iterations[i]`` and ``env_steps[i]``."""
+
+    trial: str
+    iterations: np.ndarray
+    env_steps: np.ndarray
+    values: np.ndarray
+
+
+@dataclass
+class Parting:
+    """Where two sides part (``at`` is an iteration or an env-step count)."""
+
+    at: float
+    gap: float
+    noise: float
+    a: float
+    b: float
+
+    def to_dict(self) -> dict:
+        return {k: float(v) for k, v in vars(self).items()}
+
+
+@dataclass
+class MetricComparison:
+    """One metric of two sides: the aligned means, their noise and where they part."""
+
+    metric: str
+    axis_iterations: np.ndarray
+    mean_a: np.ndarray
+    mean_b: np.ndarray
+    band_a: np.ndarray
+    band_b: np.ndarray
+    axis_env_steps: np.ndarray
+    steps_mean_a: np.ndarray
+    steps_mean_b: np.ndarray
+    by_iteration: Parting | None
+    by_env_steps: Parting | None
+    noise_source: str
+    final_a: float | None
+    final_b: float | None
+
+    @property
+    def parts(self) -> bool:
+        return self.by_iteration is not None or self.by_env_steps is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "parts": self.parts,
+                "parts_at_iteration": None if self.by_iteration is None
+                else self.by_iteration.to_dict(),
+                "parts_at_env_steps": None if self.by_env_steps is None
+                else self.by_env_steps.to_dict(),
+                "noise": self.noise_source, "final_a": self.final_a, "final_b": self.final_b,
+                "iterations": self.axis_iterations.tolist(),
+                "mean_a": _nan_to_none(self.mean_a), "mean_b": _nan_to_none(self.mean_b)}
+
+
+def _nan_to_none(values: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else float(v) for v in values]
+
+
+def curve(trial: str, results: list[dict], value_of: Callable[[dict], float | None]) -> Curve:
+    """``value_of(result)`` over a trial's results, with each result's iteration and
+    env steps (a missing value is NaN)."""
+    from rldebug.shapes.results import env_steps_total
+
+    iterations, steps, values = [], [], []
+    for index, result in enumerate(results):
+        iterations.append(int(result.get("training_iteration") or index + 1))
+        steps.append(float(env_steps_total(result) or np.nan))
+        value = value_of(result)
+        values.append(np.nan if value is None else float(value))
+    return Curve(trial, np.asarray(iterations), np.asarray(steps, dtype=float),
+                 np.asarray(values, dtype=float))
+
+
+def _running_mean(values: np.ndarray, width: int) -> np.ndarray:
+    out = np.full(values.shape, np.nan)
+    half = width // 2
+    for i in range(len(values)):
+        window = values[max(0, i - half):i + half + 1]
+        window = window[np.isfinite(window)]
+        if window.size:
+            out[i] = window.mean()
+    return out
+
+
+def jitter(curves: list[Curve]) -> float:
+    """Pooled scatter of the curves around their own running means (0 if unknown)."""
+    residuals = []
+    for c in curves:
+        residual = c.values - _running_mean(c.values, SMOOTH)
+        residuals.append(residual[np.isfinite(residual)])
+    pooled = np.concatenate(residuals) if residuals else np.array([])
+    return float(np.sqrt(np.mean(pooled ** 2))) if pooled.size > 1 else 0.0
+
+
+def _on_grid(curves: list[Curve], grid: np.ndarray, by: str) -> np.ndarray:
+    """Each curve's values at ``grid`` points of its ``by`` axis (NaN outside it)."""
+    rows = []
+    for c in curves:
+        x = getattr(c, by).astype(float)
+        ok = np.isfinite(x) & np.isfinite(c.values)
+        if ok.sum() < 2:
+            rows.append(np.full(grid.shape, np.nan))
+            continue
+        row = np.interp(grid, x[ok], c.values[ok], left=np.nan, right=np.nan)
+        rows.append(row)
+    return np.vstack(rows)
+
+
+def _side(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean, variance across trials (NaN with one trial), number of trials."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        mean = np.nanmean(rows, axis=0)
+        var = (np.nanvar(rows, axis=0, ddof=1) if rows.shape[0] > 1
+               else np.full(rows.shape[1], np.nan))
+    return mean, var, rows.shape[0]
+
+
+def first_parting(axis: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray,
+                  floor: float) -> tuple[Parting | None, np.ndarray, np.ndarray]:
+    """Where the sides part on ``axis`` (None if they do not); also both means."""
+    mean_a, var_a, n_a = _side(rows_a)
+    mean_b, var_b, n_b = _side(rows_b)
+    smooth_a, smooth_b = _running_mean(mean_a, 3), _running_mean(mean_b, 3)
+    gap = smooth_a - smooth_b
+    noise = np.full(axis.shape, floor)
+    if n_a > 1 and n_b > 1:
+        standard_error = np.sqrt(var_a / n_a + var_b / n_b)
+        noise = np.fmax(_running_mean(standard_error, SMOOTH), floor)
+    both = np.concatenate([mean_a[np.isfinite(mean_a)], mean_b[np.isfinite(mean_b)]])
+    scale = float(both.max() - both.min()) if both.size else 0.0
+    apart = np.isfinite(gap) & (np.abs(gap) > K_NOISE * noise) & (
+        np.abs(gap) > MIN_EFFECT * scale) & (np.abs(gap) > 0)
+    for i in range(len(axis) - SUSTAIN + 1):
+        stretch = slice(i, i + SUSTAIN)
+        if apart[stretch].all() and len(set(np.sign(gap[stretch]))) == 1:
+            return (Parting(at=float(axis[i]), gap=float(gap[i]), noise=float(noise[i]),
+                            a=float(mean_a[i]), b=float(mean_b[i])), mean_a, mean_b)
+    return None, mean_a, mean_b
+
+
+def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> MetricComparison:
+    """Align both sides by iteration and by env steps and find where they part."""
+    last = min(int(np.nanmax(c.iterations)) for c in curves_a + curves_b)
+    first = max(int(np.nanmin(c.iterations)) for c in curves_a + curves_b)
+    iterations = np.arange(first, last + 1) if last >= first else np.array([], dtype=int)
+    rows_a = _on_grid(curves_a, iterations.astype(float), "iterations")
+    rows_b = _on_grid(curves_b, iterations.astype(float), "iterations")
+    floor = float(np.hypot(jitter(curves_a), jitter(curves_b)))
+    by_iteration, mean_a, mean_b = first_parting(iterations, rows_a, rows_b, floor)
+    _, var_a, _ = _side(rows_a)
+    _, var_b, _ = _side(rows_b)
+
+    starts = [np.nanmin(c.env_steps) for c in curves_a + curves_b if np.isfinite(c.env_steps).any()]
+    ends = [np.nanmax(c.env_steps) for c in curves_a + curves_b if np.isfinite(c.env_steps).any()]
+    if starts and len(starts) == len(curves_a + curves_b) and max(starts) < min(ends):
+        grid = np.linspace(max(starts), min(ends), ENV_STEP_POINTS)
+        by_steps, steps_a, steps_b = first_parting(grid, _on_grid(curves_a, grid, "env_steps"),
+                                                   _on_grid(curves_b, grid, "env_steps"), floor)
+    else:
+        grid, by_steps = np.array([]), None
+        steps_a = steps_b = np.array([])
+    seeds = len(curves_a) > 1 and len(curves_b) > 1
+    noise_source = (f"across seeds ({len(curves_a)} and {len(curves_b)} trials), at least the "
+                    "curves' jitter" if seeds else
+                    "the curves' jitter only (one trial on a side): run two or more seeds per "
+                    "side to measure the noise across seeds")
+    return MetricComparison(
+        metric=metric, axis_iterations=iterations, mean_a=mean_a, mean_b=mean_b,
+        band_a=np.sqrt(var_a), band_b=np.sqrt(var_b), axis_env_steps=grid,
+        steps_mean_a=steps_a, steps_mean_b=steps_b, by_iteration=by_iteration,
+        by_env_steps=by_steps, noise_source=noise_source,
+        final_a=_last_finite(mean_a), final_b=_last_finite(mean_b))
+
+
+def _last_finite(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
+
+
+__all__ = ["K_NOISE", "MIN_EFFECT", "SUSTAIN", "Curve", "MetricComparison", "Parting",
+           "compare", "curve", "first_parting", "jitter"]

@@ -1,0 +1,36 @@
+"""Where a self-contained HTML report goes, and how a figure goes into it (one place for
+every report rldebug writes: the doctor's and the diff's)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+
+def html_path(path: str | Path, example: str = "report.html") -> Path:
+    """``path`` checked as a place for the report: a file name in an existing directory.
+
+    :raises TypeError: if it is not a path; :raises IsADirectoryError: if it is a
+        directory; :raises FileNotFoundError: if its directory does not exist.
+    """
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise TypeError(f"write_html needs a file path (str or pathlib.Path), got {path!r:.80}.")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "
+                                f"{str(path / example)!r}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it or "
+                                "choose another path for the HTML report.")
+    return path
+
+
+def png_data_uri(fig) -> str:
+    """A matplotlib figure as a ``data:image/png;base64,...`` URI (the page needs no file)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+__all__ = ["html_path", "png_data_uri"]
