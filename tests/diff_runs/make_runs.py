@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "doctor_corpus"))
 sys.path.insert(0, str(HERE.parent))
 
-from make_corpus import copy_trial, ppo  # noqa: E402
+from make_corpus import copy_trial, ppo
 
 ITERATIONS = 20
 EXPERIMENTS = {
