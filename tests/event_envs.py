@@ -35,3 +35,18 @@ class LeftRightWalk(gym.Env):
         frame = np.zeros((8, 40, 3), np.uint8)
         frame[:, self.position * 8:(self.position + 1) * 8] = 255
         return frame
+
+
+class CostlyWalk(LeftRightWalk):
+    """LeftRightWalk with a step cost, reporting its reward's parts as ``reward_terms``
+    (``terms_off_by`` > 0 plants a reward part the terms do not name)."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.terms_off_by = float((config or {}).get("terms_off_by", 0.0))
+
+    def step(self, action):
+        obs, goal, terminated, truncated, info = super().step(action)
+        terms = {"goal": goal, "step_cost": -0.1}
+        info["reward_terms"] = terms
+        return obs, goal - 0.1 + self.terms_off_by, terminated, truncated, info

@@ -177,6 +177,17 @@ def test_arena_config_passes_every_probe_and_the_mapping_is_recorded():
     json.dumps(report.to_dict())  # the --json table is plain data
 
 
+def test_the_cli_exits_0_when_every_probe_it_runs_passes(capsys, tmp_path):
+    from rldebug.cli import main
+
+    script = tmp_path / "configs.py"
+    script.write_text("from probe_bugs import ppo\n\ndef config():\n    return ppo()\n")
+    assert main(["probe", f"{script}:config", "--only", "constant", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["passed"] is True and [p["probe"] for p in table["probes"]] == ["constant"]
+
+
+@pytest.mark.slow
 def test_default_ppo_passes_and_the_cli_exits_0(capsys, tmp_path):
     from rldebug.cli import main
 
@@ -190,6 +201,7 @@ def test_default_ppo_passes_and_the_cli_exits_0(capsys, tmp_path):
     assert table["changes"]["train_batch_size_per_learner"] == ["4000", "256"]
 
 
+@pytest.mark.slow
 def test_default_dqn_passes_every_probe_with_q_values():
     from ray.rllib.algorithms.dqn import DQNConfig
 
@@ -208,6 +220,7 @@ def test_default_sac_passes_every_probe_with_continuous_actions():
     assert report.family == "actor_critic"
 
 
+@pytest.mark.slow
 def test_small_sac_learns_the_soft_value_of_the_delayed_reward():
     from ray.rllib.algorithms.sac import SACConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
@@ -221,7 +234,7 @@ def test_small_sac_learns_the_soft_value_of_the_delayed_reward():
     assert float(soft[0].expected.split()[0]) != pytest.approx(0.99, abs=0.01)
 
 
-@pytest.mark.parametrize("algo", ["APPO", "IMPALA"])
+@pytest.mark.parametrize("algo", [pytest.param("APPO", marks=pytest.mark.slow), "IMPALA"])
 def test_vtrace_algorithms_pass_a_value_and_a_policy_probe(algo):
     from ray.rllib.algorithms.appo import APPOConfig
     from ray.rllib.algorithms.impala import IMPALAConfig
@@ -275,14 +288,14 @@ def test_gamma_zero_fails_the_delayed_reward_probe_only():
 
 
 def test_a_connector_that_zeroes_observations_fails_probes_2_and_5():
-    report = probe(ppo_zeroed_observations(), max_iterations=8)
+    report = probe(ppo_zeroed_observations(), max_iterations=5)
     assert _statuses(report) == {"constant": "pass", "observation": "fail", "delayed": "pass",
                                  "action": "pass", "observation_action": "fail"}, str(report)
     assert "connectors" in report.diagnosis()[0]
 
 
 def test_a_detached_value_output_fails_the_value_probes():
-    report = probe(ppo_detached_value(), max_iterations=8)
+    report = probe(ppo_detached_value(), max_iterations=5)
     assert _statuses(report) == {"constant": "fail", "observation": "fail", "delayed": "fail",
                                  "action": "pass", "observation_action": "pass"}, str(report)
     assert any("value function is not trained" in line for line in report.diagnosis())
@@ -312,6 +325,7 @@ def test_the_cli_exits_1_when_a_probe_fails(capsys, tmp_path):
 
 # --- multi-agent setups other than the arena --------------------------------------------
 
+@pytest.mark.slow
 def test_turn_based_env_with_a_shared_module_passes_turns_and_shared():
     from setups import tic_tac_toe
 

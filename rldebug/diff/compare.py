@@ -23,6 +23,7 @@ LEARNER_STATS = ("total_loss", "policy_loss", "value_loss", "q_loss", "entropy",
 def _metrics(results: list[dict]) -> dict[str, Callable[[dict], float | None]]:
     """Metric name -> how to read it from a result, for what these results report."""
     from rldebug.shapes.results import learner_stats, mean_total_return, per_agent_returns
+    from rldebug.shapes.reward_terms import terms_from_result
 
     found: dict[str, Callable] = {DEFAULT_METRIC: mean_total_return}
     agents, stats = set(), set()
@@ -33,6 +34,12 @@ def _metrics(results: list[dict]) -> dict[str, Callable[[dict], float | None]]:
     if len(agents) > 1:
         for agent in sorted(agents):
             found[f"return/{agent}"] = (lambda r, a=agent: per_agent_returns(r).get(a))
+    terms = sorted({(agent, term) for result in results
+                    for agent, per_term in terms_from_result(result).items()
+                    for term in per_term})
+    for agent, term in terms:
+        found[f"reward_terms/{agent}/{term}"] = (
+            lambda r, a=agent, n=term: terms_from_result(r).get(a, {}).get(n))
     for module, name in sorted(stats):
         found[f"{module}/{name}"] = (
             lambda r, m=module, n=name: _stat(learner_stats(r).get(m, {}).get(n)))
@@ -76,7 +83,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         experiment (its trials are seeds of one config: their spread is the noise).
     :param metric: the metric whose parting point decides :attr:`RunDiff.parts`:
         ``"return"`` (mean total episode return, the default), ``"return/<agent>"``,
-        ``"<module>/<stat>"`` (``entropy``, ``total_loss``, ``value_loss``, ...), or any
+        ``"<module>/<stat>"`` (``entropy``, ``total_loss``, ``value_loss``, ...),
+        ``"reward_terms/<agent>/<term>"`` (the env's named reward parts), or any
         ``/``-path into RLlib's result dict (``env_runners/episode_len_mean``).
     :returns: a :class:`RunDiff`; ``print`` it, ``.to_dict()``, ``.write_html(path)``.
     :raises TypeError, ValueError, UnusableInputError: for paths that hold no run, or a

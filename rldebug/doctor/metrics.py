@@ -28,6 +28,8 @@ from rldebug.shapes.results import (
     raw_stat_keys,
     unflatten,
 )
+from rldebug.shapes.reward_terms import RESULT_KEY as REWARD_TERMS_KEY
+from rldebug.shapes.reward_terms import terms_from_result
 
 # The keys the adapters read (see relevant_path); readers may drop everything else.
 _NEW_MODULE_KEYS = raw_stat_keys(new_stack=True)
@@ -97,6 +99,9 @@ class IterationMetrics:
     agent_returns: dict[str, float] = field(default_factory=dict)
     module_returns: dict[str, float] = field(default_factory=dict)
     module_return_max: dict[str, float] = field(default_factory=dict)
+    # {agent: {term: mean per episode}}: the env's named reward parts, where the run
+    # logged them (rldebug.callbacks.RewardTerms; rldebug.shapes.reward_terms)
+    reward_terms: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _iteration(result: Mapping[str, Any]) -> int:
@@ -143,6 +148,7 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     _episode_stats(metrics, runners, "episode_return")
     metrics.agent_returns = agent_returns(result)
     metrics.module_returns = module_returns(result)
+    metrics.reward_terms = terms_from_result(result)
     return metrics
 
 
@@ -175,6 +181,8 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     if head == "env_runners":
         path = path[1:]
         depth -= 1
+    if depth == 3 and path[0] == REWARD_TERMS_KEY:
+        return True
     if depth == 1:
         return path[0] in _EPISODE_KEYS or path[0] == "training_iteration"
     return depth == 2 and path[0] in _PER_AGENT_KEYS

@@ -7,7 +7,9 @@ first. Episodes are truncated after ``max_timesteps`` steps.
 
 Differences from the 2021 original, all for debuggability: every random draw
 comes from the env's own seeded generator (same seed, same episode), ``infos``
-name each step's events per agent, and ``render()`` returns an RGB array or a
+name each step's events per agent and what its reward is made of
+(``reward_terms``: agent1 ``new_field``/``idle``/``collision``, agent2
+``blocked``/``idle``; see :mod:`rldebug.shapes.reward_terms`), and ``render()`` returns an RGB array or a
 text grid instead of opening a window.
 """
 
@@ -157,6 +159,14 @@ class MultiAgentArena(MultiAgentEnv):
             "agent1": self._info(collision, new_field, moved_first=agent1_first),
             "agent2": self._info(collision, False, moved_first=not agent1_first),
         }
+        # What each reward is made of (rldebug.shapes.reward_terms); the terms sum to it.
+        infos["agent1"]["reward_terms"] = {
+            "new_field": 1.0 if new_field and not collision else 0.0,
+            "idle": -0.5 if not (new_field or collision) else 0.0,
+            "collision": -1.0 if collision else 0.0}
+        infos["agent2"]["reward_terms"] = {
+            "blocked": 1.0 if collision else 0.0,
+            "idle": -0.1 if not collision else 0.0}
         return self._observations(), rewards, terminateds, truncateds, infos
 
     def render(self) -> np.ndarray | str:

@@ -14,6 +14,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
+from rldebug.shapes.reward_terms import episode_terms
 from rldebug.trace.sampling import (
     runner_identity,
     sample_record_new_stack,
@@ -33,6 +34,7 @@ class TraceCallbacks(RLlibCallback):
         super().__init__()
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
+        self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
         self._samples = 0
         self._sample_started: float | None = None
         self._learn_calls = 0
@@ -89,6 +91,8 @@ class TraceCallbacks(RLlibCallback):
     def on_episode_end(self, *, episode, prev_episode_chunks=None, **kwargs) -> None:
         for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
+        for agent_id, terms in episode_terms(episode, prev_episode_chunks).items():
+            self._terms[agent_id].append(terms)
 
     def on_sample_end(self, *, samples, env_runner=None, worker=None, metrics_logger=None,
                       **kwargs) -> None:
@@ -104,7 +108,10 @@ class TraceCallbacks(RLlibCallback):
         record.update(identity, sample_call=self._samples,
                       sample_time_s=time.perf_counter() - started if started else None,
                       episode_returns={k: list(v) for k, v in self._returns.items()})
+        if self._terms:
+            record["episode_reward_terms"] = {k: list(v) for k, v in self._terms.items()}
         self._returns.clear()
+        self._terms.clear()
         writer.write("samples", record)
         for event in events:
             key = (event.get("agent_id") or event.get("module_id"), event["column"])

@@ -158,5 +158,28 @@ def fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def reward_terms_note(metrics, agent: str | None) -> tuple[str, dict]:
+    """A sentence on what ``agent``'s return is made of, and its evidence, from the env's
+    named reward parts (``("", {})`` when the run logged none). ``agent`` None: the
+    run's only agent, else every agent."""
+    from rldebug.shapes.reward_terms import largest_share
+
+    terms = metrics.reward_terms
+    agents = [agent] if agent is not None and agent in terms else (
+        list(terms) if agent is None else [])
+    sentences, evidence = [], {}
+    for name in agents:
+        share = largest_share(terms[name])
+        if share is None:
+            continue
+        term, fraction = share
+        evidence[name] = dict(terms[name])
+        sentences.append(f"{fraction:.0%} of {name}'s return is the {term!r} term "
+                         f"({fmt(terms[name][term])} per episode)")
+    if not sentences:
+        return "", {}
+    return " " + "; ".join(sentences) + ".", {"reward_terms": evidence}
+
+
 __all__ = ["ModuleReturnHistory", "ReturnHistory", "Rule", "Streak", "Streaks", "finite", "fmt",
-           "module_return"]
+           "module_return", "reward_terms_note"]

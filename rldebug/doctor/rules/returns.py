@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import Rule, Streak, finite, fmt
+from rldebug.doctor.rules.base import Rule, Streak, finite, fmt, reward_terms_note
 
 
 class ReturnNotImproving(Rule):
@@ -56,12 +56,14 @@ class ReturnNotImproving(Rule):
                      "compare with a run at a 10x lower lr."),
             )
         if change < t.flat_tolerance * scale:
+            terms_sentence, terms_evidence = reward_terms_note(metrics, None)
             return self._once(
-                None, "warning", began_at_iteration=self._first_iteration, evidence=evidence,
+                None, "warning", began_at_iteration=self._first_iteration,
+                evidence={**evidence, **terms_evidence},
                 message=(f"Mean return has not moved in {len(self._returns)} iterations: "
                          f"{fmt(recent)} over the last {t.window} vs {fmt(baseline)} at the "
                          f"start (less than {t.flat_tolerance:.0%} of the return range "
-                         f"{fmt(scale)})."),
+                         f"{fmt(scale)}).{terms_sentence}"),
                 fix=("Look for the findings that explain it (reward_*, policy_stays_random, "
                      "updates_too_small, value and Q findings). If there are none, the task "
                      "may need more samples per iteration (train_batch_size), a denser reward, "

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ReturnHistory, Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import (
+    ReturnHistory,
+    Rule,
+    Streaks,
+    finite,
+    fmt,
+    reward_terms_note,
+)
 
 
 def _per_agent(metrics: IterationMetrics) -> dict[str | None, float | None]:
@@ -77,16 +84,18 @@ class RewardNeverPositive(Rule):
                       and (p := self._history.progress(other)) is not None
                       and p["change_in_standard_errors"] >= self.thresholds.rival_improves]
 
+            terms_sentence, terms_evidence = reward_terms_note(metrics, subject)
             new += self._once(
                 subject, "info" if rivals else "warning",
                 began_at_iteration=metrics.iteration - progress["iterations"] + 1,
                 evidence={**progress, "best_return": self._best[subject],
-                          "improving_agents": rivals},
+                          "improving_agents": rivals, **terms_evidence},
                 message=(f"The return of {_name(subject)} never rose above 0 in "
                          f"{progress['iterations']} iterations (best {fmt(self._best[subject])}"
                          f") and is not improving: {fmt(progress['early_mean_return'])} at the "
                          f"start, {fmt(progress['recent_mean_return'])} lately. Nothing it "
-                         f"does earns it a reward to climb towards.{rival_note(rivals)}"),
+                         f"does earns it a reward to climb towards.{terms_sentence}"
+                         f"{rival_note(rivals)}"),
                 fix=("Check that a positive reward is reachable for this agent (step the env "
                      "by hand or with rldebug.check_env; look for a reward wired to the wrong "
                      "agent or clipped to <= 0); make it denser (reward shaping) or raise "
