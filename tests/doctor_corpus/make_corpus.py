@@ -104,6 +104,7 @@ def never_positive_arena():
         def step(self, action_dict):
             obs, rewards, terminateds, truncateds, infos = super().step(action_dict)
             rewards["agent1"] = min(rewards["agent1"], 0.0)
+            infos["agent1"]["reward_terms"]["new_field"] = 0.0  # the terms still add up
             return obs, rewards, terminateds, truncateds, infos
 
     return NoPositiveRewardArena
@@ -201,6 +202,13 @@ def arena(lr=1e-3, env=None):
     return config
 
 
+def reward_terms(config):
+    """The config with rldebug's RewardTerms callback (the arena reports reward_terms)."""
+    from rldebug.callbacks import RewardTerms, add_callbacks
+
+    return add_callbacks(config, RewardTerms)
+
+
 # -- cases: name -> (how to run, config factory, iterations, label) ---------------------------
 
 CASES = {
@@ -226,6 +234,9 @@ CASES = {
     "arena_agent1_never_positive_traced": ("run_traced:batches",
                                            lambda: arena(env=never_positive_arena()), 25,
                                            {"expect": ["reward_never_positive"], "module": "agent1"}),
+    "arena_agent1_never_positive_terms": ("run", lambda: reward_terms(
+        arena(env=never_positive_arena())), 25, {"expect": ["reward_never_positive"],
+                                                 "module": "agent1"}),
     "ppo_zero_reward_traced": ("run_traced:batches", lambda: ppo(env=ZeroRewardCartPole), 12,
                                {"expect": ["reward_constant"]}),
     "arena_lr_0.5": ("run", lambda: arena(lr=0.5), 10, {"expect": ["lr_too_high"]}),
