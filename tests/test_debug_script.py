@@ -128,3 +128,28 @@ def test_tune_run_with_a_grid_runs_its_trials_in_process(tmp_path):
     assert float(done.stdout.split("BEST_LR", 1)[1].split()[0]) in (1e-3, 1e-4)
     assert sorted(p.name for p in (tmp_path / "run").glob("PPO_*")) == \
         ["PPO_00000_0_lr=0.0010", "PPO_00001_1_lr=0.0001"]
+
+
+def test_an_in_process_script_trains_and_checkpoints_without_starting_ray(tmp_path):
+    """RLlib's local Algorithm only ray.put/ray.get's its own config: under debug mode
+    those stay in the process, and no Ray instance is started (Ray's start-up saved)."""
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import ray\n"
+        "from ray.rllib.algorithms.algorithm import Algorithm\n"
+        "from ray.rllib.algorithms.ppo import PPOConfig\n"
+        "config = (PPOConfig().environment('CartPole-v1')\n"
+        "          .training(train_batch_size=200, minibatch_size=100, num_epochs=1))\n"
+        "algo = config.build_algo()\n"
+        "steps = algo.train()['env_runners']['num_env_steps_sampled_lifetime']\n"
+        f"algo.save_to_path({str(tmp_path / 'checkpoint')!r})\n"
+        "algo.stop()\n"
+        f"restored = Algorithm.from_checkpoint({str(tmp_path / 'checkpoint')!r})\n"
+        "print('steps', steps, 'restored', type(restored).__name__,\n"
+        "      'ray running', ray.is_initialized())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS",
+                                                            "RLDEBUG_RAY_ADDRESS")}
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script)], env=env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "steps 200.0 restored PPO ray running False" in done.stdout, done.stdout
