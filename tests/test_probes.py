@@ -334,3 +334,11 @@ def test_turn_based_env_with_a_shared_module_passes_turns_and_shared():
     report = probe(config, only=["shared", "turns", "credit"], max_iterations=20)
     statuses = _statuses(report)
     assert statuses == {"credit": "n/a", "shared": "pass", "turns": "pass"}, str(report)
+
+
+@pytest.mark.slow
+def test_an_old_stack_config_is_probed_through_its_policy():
+    from setups import old_ppo_cartpole
+
+    report = probe(old_ppo_cartpole(), only=["constant", "observation_action"])
+    assert report.api_stack == "old" and report.passed, str(report)
