@@ -54,11 +54,13 @@ def _small_model():
 
 
 def ppo(env="CartPole-v1", **training):
-    """A small, quick PPO config: a narrow net, 4 epochs at lr 1e-3 (as the arena's)."""
+    """A small, quick PPO config: a narrow net, 4 epochs at lr 1e-3 (as the arena's),
+    8 envs stepped together (one forward pass for 8 env steps)."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
     settings = {"lr": 1e-3, "num_epochs": 4, **training}
     return (PPOConfig().environment(env).training(**settings)
+            .env_runners(num_envs_per_env_runner=8)
             .rl_module(model_config=_small_model()))
 
 
