@@ -24,14 +24,22 @@ def crashing_run(tmp_path_factory):
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET))
               .debugging(seed=0))
     logdir = tmp_path_factory.mktemp("crashing")
-    run = rldebug.run(config, stop={"training_iteration": 4}, logdir=logdir, local=False,
-                      trace="batches", progress=False)
+
+    def enough(iteration, result):
+        """4 iterations, and on a loaded machine more (up to 10) until the runner crashed
+        twice: a restarted runner may miss an iteration while it comes back."""
+        events = rldebug.load_trace(logdir / "trace").events
+        crashes = 0 if events.empty else int((events["source"] == "env").sum())
+        return iteration >= 10 or (iteration >= 4 and crashes >= 2)
+
+    run = rldebug.run(config, stop=enough, logdir=logdir, local=False, trace="batches",
+                      progress=False)
     run.algo.stop()
     return run
 
 
 def test_training_goes_on_past_the_crashes(crashing_run):
-    assert crashing_run.iterations == 4
+    assert 4 <= crashing_run.iterations <= 10
 
 
 def test_the_trace_records_each_crash_and_restart(crashing_run):
