@@ -43,15 +43,8 @@ def _normal(value: Any) -> Any:
 
 
 @cache
-def _defaults_cached(name: str) -> str:
-    return json.dumps(_load_defaults(name))
-
-
 def _defaults(name: str) -> dict:
-    return json.loads(_defaults_cached(name))
-
-
-def _load_defaults(name: str) -> dict:
+    """The algorithm's default config in comparable form (read-only: it is cached)."""
     from ray.tune.registry import get_trainable_cls
 
     try:

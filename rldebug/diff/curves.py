@@ -151,11 +151,11 @@ def _side(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return mean, var, rows.shape[0]
 
 
-def first_parting(axis: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray,
-                  floor: float) -> tuple[Parting | None, np.ndarray, np.ndarray]:
-    """Where the sides part on ``axis`` (None if they do not); also both means."""
-    mean_a, var_a, n_a = _side(rows_a)
-    mean_b, var_b, n_b = _side(rows_b)
+def first_parting(axis: np.ndarray, side_a: tuple, side_b: tuple,
+                  floor: float) -> Parting | None:
+    """Where the sides (``_side``: mean, variance, trials) part on ``axis``, or None."""
+    mean_a, var_a, n_a = side_a
+    mean_b, var_b, n_b = side_b
     smooth_a, smooth_b = _running_mean(mean_a, 3), _running_mean(mean_b, 3)
     gap = smooth_a - smooth_b
     noise = np.full(axis.shape, floor)
@@ -169,9 +169,9 @@ def first_parting(axis: np.ndarray, rows_a: np.ndarray, rows_b: np.ndarray,
     for i in range(len(axis) - SUSTAIN + 1):
         stretch = slice(i, i + SUSTAIN)
         if apart[stretch].all() and len(set(np.sign(gap[stretch]))) == 1:
-            return (Parting(at=float(axis[i]), gap=float(gap[i]), noise=float(noise[i]),
-                            a=float(mean_a[i]), b=float(mean_b[i])), mean_a, mean_b)
-    return None, mean_a, mean_b
+            return Parting(at=float(axis[i]), gap=float(gap[i]), noise=float(noise[i]),
+                           a=float(mean_a[i]), b=float(mean_b[i]))
+    return None
 
 
 def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> MetricComparison:
@@ -179,19 +179,20 @@ def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> Metric
     last = min(int(np.nanmax(c.iterations)) for c in curves_a + curves_b)
     first = max(int(np.nanmin(c.iterations)) for c in curves_a + curves_b)
     iterations = np.arange(first, last + 1) if last >= first else np.array([], dtype=int)
-    rows_a = _on_grid(curves_a, iterations.astype(float), "iterations")
-    rows_b = _on_grid(curves_b, iterations.astype(float), "iterations")
+    side_a = _side(_on_grid(curves_a, iterations.astype(float), "iterations"))
+    side_b = _side(_on_grid(curves_b, iterations.astype(float), "iterations"))
     floor = float(np.hypot(jitter(curves_a), jitter(curves_b)))
-    by_iteration, mean_a, mean_b = first_parting(iterations, rows_a, rows_b, floor)
-    _, var_a, _ = _side(rows_a)
-    _, var_b, _ = _side(rows_b)
+    by_iteration = first_parting(iterations, side_a, side_b, floor)
+    (mean_a, var_a, _), (mean_b, var_b, _) = side_a, side_b
 
     starts = [np.nanmin(c.env_steps) for c in curves_a + curves_b if np.isfinite(c.env_steps).any()]
     ends = [np.nanmax(c.env_steps) for c in curves_a + curves_b if np.isfinite(c.env_steps).any()]
     if starts and len(starts) == len(curves_a + curves_b) and max(starts) < min(ends):
         grid = np.linspace(max(starts), min(ends), ENV_STEP_POINTS)
-        by_steps, steps_a, steps_b = first_parting(grid, _on_grid(curves_a, grid, "env_steps"),
-                                                   _on_grid(curves_b, grid, "env_steps"), floor)
+        steps_side_a = _side(_on_grid(curves_a, grid, "env_steps"))
+        steps_side_b = _side(_on_grid(curves_b, grid, "env_steps"))
+        by_steps = first_parting(grid, steps_side_a, steps_side_b, floor)
+        steps_a, steps_b = steps_side_a[0], steps_side_b[0]
     else:
         grid, by_steps = np.array([]), None
         steps_a = steps_b = np.array([])
