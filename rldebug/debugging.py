@@ -86,6 +86,11 @@ def debug_mode(enable: bool = True, *, preflight: bool = True) -> bool:
     return True
 
 
+def is_debug_mode() -> bool:
+    """Whether :func:`debug_mode` is on in this process."""
+    return bool(_PATCHES)
+
+
 # -- ray.init(local_mode=True) -------------------------------------------------------------
 
 
@@ -371,4 +376,4 @@ def debug_script(script: str | Path, args: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["InProcessResultGrid", "debug_mode", "debug_script", "run_trials"]
+__all__ = ["InProcessResultGrid", "debug_mode", "debug_script", "is_debug_mode", "run_trials"]

@@ -15,7 +15,8 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.ide._stop import BreakEvent, catch
 from rldebug.shapes.env_meta import agent_spaces
-from rldebug.shapes.episodes import env_steps, episode_id, last_step
+from rldebug.shapes.episodes import env_t, episode_id, last_step
+from rldebug.shapes.numbers import has_non_finite
 from rldebug.shapes.outputs import env_action
 from rldebug.shapes.results import learner_stats, main_loss
 
@@ -104,25 +105,6 @@ class BreakSpec:
     mode: str = "auto"
 
 
-def has_non_finite(value: Any) -> bool:
-    """True if ``value`` (number, array, tensor, or nested dict/list/tuple) holds NaN or inf."""
-    if value is None or isinstance(value, (str, bytes, bool, int, np.integer)):
-        return False
-    if isinstance(value, dict):
-        return any(has_non_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(has_non_finite(v) for v in value)
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if hasattr(value, "detach"):  # torch tensor
-        value = value.detach().cpu().numpy()
-    array = np.asarray(value)
-    if not (np.issubdtype(array.dtype, np.floating)
-            or np.issubdtype(array.dtype, np.complexfloating)):
-        return False
-    return not bool(np.isfinite(array).all())
-
-
 def _step_events(spec: BreakSpec, agent_id, step) -> list[tuple[str, str, float | None]]:
     """(kind, reason, value) for every condition this agent's step meets."""
     found = []
@@ -206,7 +188,7 @@ class BreakOnCallback(RLlibCallback):
             for kind, reason, value in _step_events(spec, agent_id, step):
                 event = BreakEvent(
                     kind=kind, reason=reason, pid=os.getpid(), agent_id=str(agent_id),
-                    episode_id=episode_id(episode), env_step=env_steps(episode),
+                    episode_id=episode_id(episode), env_step=env_t(episode),
                     value=value, action=step.action, reward=step.reward, info=dict(step.info))
                 catch(event, spec.mode, spec.token, spec.max_stops, {
                     "episode": episode, "agent_id": agent_id, "obs": step.obs,

@@ -249,9 +249,13 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
 def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
                iteration: int | None = None, module_id: str | None = None,
                value: float | None = None, stats: dict | None = None,
-               extra: dict | None = None) -> BreakEvent:
+               extra: dict | None = None, episode=None, agent_id: str | None = None,
+               obs=None, action=None, reward: float | None = None, info: dict | None = None,
+               batch=None, episode_id: str | None = None,
+               env_step: int | None = None) -> BreakEvent:
     """Stop in the debugger now, as ``break_on`` does, for an event found elsewhere
-    (e.g. an error finding of :class:`rldebug.doctor.DoctorCallback`).
+    (an error finding of :class:`rldebug.doctor.DoctorCallback`, a step that
+    :func:`rldebug.reproduce` replays).
 
     The event is recorded (:func:`break_records`) and logged; it stops only where
     ``mode`` allows (``"auto"``: a debugger is attached or stdin is a terminal).
@@ -259,7 +263,10 @@ def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
     :param reason: what happened, shown in the log and as ``event.reason``.
     :param kind: the event's kind (``"doctor"`` for the doctor's findings).
     :param mode: ``"auto"``, ``"break"`` or ``"log"`` (see :func:`break_on`).
-    :param stats: the data to look at, a local of the frame it stops in.
+    :param stats: the data to look at, a local of the frame it stops in; ``episode``,
+        ``agent_id``, ``obs``, ``action``, ``reward``, ``info`` (an env step) and
+        ``batch`` (a training batch) are locals there too, and the step's values are
+        recorded in the event.
     :returns: the recorded :class:`BreakEvent` (``.stopped`` says whether it stopped).
     """
     if not isinstance(reason, str) or not reason:
@@ -267,9 +274,14 @@ def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
     if mode not in MODES:
         raise ValueError(f"break_here(mode={mode!r}) must be one of {MODES}.")
     event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(), iteration=iteration,
-                       module_id=module_id, value=value, extra=dict(extra or {}))
+                       module_id=module_id, value=value, extra=dict(extra or {}),
+                       agent_id=agent_id, episode_id=episode_id, env_step=env_step,
+                       action=action, reward=reward,
+                       info=None if info is None else dict(info))
     return catch(event, mode, token=f"break_here:{kind}", max_stops=None,
-                 context={"stats": stats})
+                 context={"stats": stats, "episode": episode, "agent_id": agent_id,
+                          "obs": obs, "action": action, "reward": reward, "info": info,
+                          "batch": batch})
 
 
 __all__ = [

@@ -96,6 +96,16 @@ def env_steps(episode) -> int:
     return int(episode.length if kind_of(episode) == OLD else len(episode))
 
 
+def env_t(episode) -> int:
+    """Env steps since the episode's reset, over all its chunks (the step just taken is this one)."""
+    kind = kind_of(episode)
+    if kind == MULTI:
+        return int(episode.env_t)
+    if kind == SINGLE:
+        return int(episode.t)
+    return int(episode.length)
+
+
 def starts_at_reset(episode) -> bool:
     """True for the chunk that begins with the env's reset (not a continuation)."""
     kind = kind_of(episode)

@@ -1,7 +1,9 @@
 """The trace's RLlibCallback: sampling records in every EnvRunner, iteration marks in the driver.
 
 On the old stack it also records each ``learn_on_batch`` minibatch (batch stats,
-clip fraction) and, per iteration, each policy's learner stats.
+clip fraction) and, per iteration, each policy's learner stats. A reproducible
+trace (new stack) also tapes every episode and keeps the weights of recent
+iterations (:mod:`rldebug.trace.replay_state`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
+from rldebug.trace.layout import trace_files
+from rldebug.trace.replay_state import DEFAULT_KEEP, EpisodeRecorder, WeightsRing
 from rldebug.trace.sampling import (
     runner_identity,
     sample_record_new_stack,
@@ -29,9 +33,15 @@ class TraceCallbacks(RLlibCallback):
 
     _trace_dir: str = ""
     _trace_level: str = "batches"
+    _trace_reproducible: bool = False
+    _trace_keep: int = DEFAULT_KEEP
 
     def __init__(self):
         super().__init__()
+        self._recorder: EpisodeRecorder | None = None  # EnvRunners of a reproducible trace
+        self._weights: WeightsRing | None = None  # the driver of a reproducible trace
+        self._events_size = 0
+        self._findings = 0
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
@@ -49,6 +59,8 @@ class TraceCallbacks(RLlibCallback):
     # -- faults: an env that raises, an EnvRunner that RLlib recreates ----------
 
     def on_environment_created(self, *, env_runner=None, env, **kwargs) -> None:
+        if self._trace_reproducible and env_runner is not None:
+            self._start_taping(env_runner, env)
         for sub_env in sub_envs(env):
             self._record_env_crashes(sub_env, env_runner)
 
@@ -66,10 +78,11 @@ class TraceCallbacks(RLlibCallback):
                 try:
                     return _method(*args, **kwargs)
                 except Exception as err:
+                    where = getattr(env, "_rldebug_where", dict)()
                     self.writer(f"runner{identity['runner_index']}").write("events", {
                         "source": "env", "column": f"env.{_name}", **identity,
                         "sample_call": self._samples + 1, "error": type(err).__name__,
-                        "message": str(err)[:500]})
+                        "message": str(err)[:500], **where})
                     raise
 
             setattr(env, name, recorded)
@@ -81,14 +94,61 @@ class TraceCallbacks(RLlibCallback):
             "runner_indices": [int(i) for i in env_runner_indices],
             "evaluation": bool(is_evaluation), "iteration": int(algorithm.iteration) + 1})
 
+    # -- taping episodes for rldebug.reproduce (new stack) -----------------------
+
+    def _start_taping(self, env_runner, env) -> None:
+        """Seed and tape every sub-env; record a crashing ``sample()`` before it propagates."""
+        if not getattr(env_runner.config, "enable_env_runner_and_connector_v2", False):
+            return  # the old stack's RolloutWorker: not reproducible
+        identity = runner_identity(env_runner)
+        role = f"runner{identity['runner_index']}"
+        if self._recorder is None:
+            self._recorder = EpisodeRecorder(self._trace_dir, role, identity, self._trace_keep)
+        for env_index, sub_env in enumerate(sub_envs(env)):
+            self._recorder.wrap(sub_env, env_index)
+        if getattr(env_runner, "_rldebug_taped", False):
+            return
+        sample = env_runner.sample
+
+        def recorded_sample(*args, **kwargs):
+            try:
+                return sample(*args, **kwargs)
+            except Exception as err:
+                kept = self._recorder.on_crash(err)
+                self.writer(role).write("events", {
+                    "source": "sampling", "column": "sample", **identity,
+                    "sample_call": self._samples + 1, "error": type(err).__name__,
+                    "message": str(err)[:500], "episodes_in_play": kept})
+                raise
+
+        env_runner.sample = recorded_sample
+        env_runner._rldebug_taped = True
+
+    def on_episode_start(self, *, episode, env_index=0, **kwargs) -> None:
+        if self._recorder is not None:
+            self._recorder.on_episode_start(episode, env_index)
+
     # -- sampling (EnvRunner / RolloutWorker) ----------------------------------
 
-    def on_episode_step(self, **kwargs) -> None:
+    def on_episode_step(self, *, episode=None, env_runner=None, env_index=0, **kwargs) -> None:
         # RLlib has no on_sample_start: the first env step of a sample() call marks it.
         if self._sample_started is None:
             self._sample_started = time.perf_counter()
+        if self._recorder is not None and episode is not None:
+            events = self._recorder.on_episode_step(episode, env_index)
+            if events:
+                identity = runner_identity(env_runner)
+                writer = self.writer(self._recorder.role)
+                for event in events:
+                    # Written now, not at on_sample_end: the step may crash the sampler.
+                    self._seen_bad.add((event["agent_id"], event["column"]))
+                    writer.write("events", {"source": "sampling", **identity,
+                                            "sample_call": self._samples + 1, **event})
 
-    def on_episode_end(self, *, episode, prev_episode_chunks=None, **kwargs) -> None:
+    def on_episode_end(self, *, episode, prev_episode_chunks=None, env_index=0,
+                       **kwargs) -> None:
+        if self._recorder is not None:
+            self._recorder.on_episode_end(episode, env_index)
         for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
         for agent_id, terms in episode_terms(episode, prev_episode_chunks).items():
@@ -112,6 +172,8 @@ class TraceCallbacks(RLlibCallback):
             record["episode_reward_terms"] = {k: list(v) for k, v in self._terms.items()}
         self._returns.clear()
         self._terms.clear()
+        if self._recorder is not None:
+            self._recorder.on_sample_end()
         writer.write("samples", record)
         for event in events:
             key = (event.get("agent_id") or event.get("module_id"), event["column"])
@@ -149,9 +211,27 @@ class TraceCallbacks(RLlibCallback):
 
     # -- driver ------------------------------------------------------------------
 
+    def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
+        if self._trace_reproducible and algorithm.config.enable_rl_module_and_learner:
+            self._weights = WeightsRing(self._trace_dir, self._trace_keep)
+            self._weights.save(algorithm, 0)
+
+    def _keep_weights(self, algorithm, result, iteration: int) -> None:
+        """Save this iteration's weights; mark it if it had a trace event or a finding."""
+        events_size = sum(p.stat().st_size for p in trace_files(self._trace_dir)
+                          if p.name.startswith("events-"))
+        findings = int((result.get("doctor") or {}).get("findings", 0))
+        if events_size > self._events_size or findings > self._findings:
+            self._weights.mark(iteration)
+        self._events_size, self._findings = events_size, findings
+        self._weights.save(algorithm, iteration)
+        self._weights.prune()
+
     def on_train_result(self, *, algorithm, result, **kwargs) -> None:
         writer = self.writer("driver")
         iteration = result.get("training_iteration")
+        if self._weights is not None and iteration is not None:
+            self._keep_weights(algorithm, result, int(iteration))
         # New stack reports these under env_runners/, the old stack at the top level.
         record = {"iteration": iteration}
         for key in ("num_env_steps_sampled", "num_env_steps_sampled_lifetime"):

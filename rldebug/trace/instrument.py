@@ -13,12 +13,14 @@ from rldebug.callbacks.compose import add_callbacks
 from rldebug.runlog import check_writable, default_output_dir
 from rldebug.trace.callbacks import TraceCallbacks
 from rldebug.trace.learning import TracingLearnerMixin, traced_learner_class
+from rldebug.trace.replay_state import DEFAULT_KEEP, save_config
 from rldebug.trace.writer import LEVELS
 
 DEFAULT_LEVEL = "batches"
 
 
-def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None):
+def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
+          reproducible: bool = False, keep: int = DEFAULT_KEEP):
     """Return a copy of ``config`` that writes a trace of sampling and learning to ``out``.
 
     :param config: an RLlib ``AlgorithmConfig`` (new or old API stack).
@@ -28,6 +30,14 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None):
     :param out: trace directory (default ``~/rldebug_results/trace_<time>``); read it
         with :func:`rldebug.load_trace` or ``rldebug trace DIR``. Remote EnvRunners
         write there too, so on a cluster it must be on a filesystem all nodes share.
+    :param reproducible: also record what :func:`rldebug.reproduce` needs to re-run an
+        episode to its exact step or a Learner update to its exact minibatch (new API
+        stack): every env reset gets an explicit seed, every episode's actions are
+        taped, the weights of recent iterations and the Learner's state before an
+        update with an event are kept (``out/replay``).
+    :param keep: how many recent iterations of weights and ``sample()`` calls of
+        episodes per EnvRunner a reproducible trace keeps (iterations and episodes
+        with an event or doctor finding are kept for good).
     """
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
@@ -36,17 +46,30 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None):
                         f"{type(config).__name__}: {config!r:.100}.")
     if level not in LEVELS:
         raise ValueError(f"trace level must be one of {LEVELS}, got {level!r}.")
+    if not isinstance(reproducible, bool):
+        raise TypeError(f"trace(reproducible=...) must be True or False, got {reproducible!r}.")
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ValueError(f"trace(keep=...) must be an int >= 1 (iterations kept), got {keep!r}.")
+    if reproducible and not config.enable_env_runner_and_connector_v2:
+        raise ValueError(
+            "trace(reproducible=True) records episodes and Learner updates of RLlib's new API "
+            "stack; this config uses the old stack (api_stack(enable_rl_module_and_learner="
+            "False, ...)). Trace it without reproducible=True, or move it to the new stack.")
     directory = check_writable(out if out is not None else default_output_dir("trace"))
+    if reproducible:
+        save_config(directory, config, level)
 
     callback = type("TraceCallbacks", (TraceCallbacks,),
                     {"_trace_dir": str(directory), "_trace_level": level,
+                     "_trace_reproducible": reproducible, "_trace_keep": keep,
                      "__module__": TraceCallbacks.__module__})
     traced = add_callbacks(config, callback)
     if traced.enable_rl_module_and_learner:
         base = traced.learner_class
         if issubclass(base, TracingLearnerMixin):
             raise ValueError("This config is already traced; trace the original config.")
-        traced.training(learner_class=traced_learner_class(base, directory, level))
+        traced.learners(learner_class=traced_learner_class(base, directory, level,
+                                                           reproducible))
     return traced
 
 

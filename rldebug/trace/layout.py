@@ -59,5 +59,75 @@ def trace_dir_of(run_dir: str | Path) -> Path | None:
     return candidate if trace_files(candidate) else None
 
 
-__all__ = ["KINDS", "SUFFIX", "TRACE_SUBDIR", "TraceFile", "file_name", "parse_file_name",
-           "run_trace_dir", "trace_dir_of", "trace_files"]
+REPLAY_SUBDIR = "replay"
+REPLAY_CONFIG = "config.pkl"
+
+
+def replay_dir(trace_dir: str | Path) -> Path:
+    """Where a reproducible trace keeps its replay state."""
+    return Path(trace_dir) / REPLAY_SUBDIR
+
+
+def replay_config_file(trace_dir: str | Path) -> Path:
+    return replay_dir(trace_dir) / REPLAY_CONFIG
+
+
+def episode_ring_dir(trace_dir: str | Path, role: str, pid: int) -> Path:
+    return replay_dir(trace_dir) / "episodes" / f"{role}-{pid}"
+
+
+def episode_ring_file(trace_dir: str | Path, role: str, pid: int, sample_call: int) -> Path:
+    return episode_ring_dir(trace_dir, role, pid) / f"{sample_call:07d}{SUFFIX}"
+
+
+def kept_episodes_file(trace_dir: str | Path, role: str, pid: int) -> Path:
+    return replay_dir(trace_dir) / "kept" / f"{role}-{pid}{SUFFIX}"
+
+
+def episode_files(trace_dir: str | Path) -> list[Path]:
+    """Every file of recorded episodes (the rings first, then the kept ones)."""
+    root = replay_dir(trace_dir)
+    return (sorted((root / "episodes").glob(f"*/*{SUFFIX}"))
+            + sorted((root / "kept").glob(f"*{SUFFIX}")))
+
+
+def weights_file(trace_dir: str | Path, iteration: int) -> Path:
+    return replay_dir(trace_dir) / "weights" / f"iteration_{iteration:07d}.pkl"
+
+
+def weights_files(trace_dir: str | Path) -> dict[int, Path]:
+    """``{iteration: file}`` of the saved module weights (0: before the first update)."""
+    found = {}
+    for path in (replay_dir(trace_dir) / "weights").glob("iteration_*.pkl"):
+        try:
+            found[int(path.stem.split("_")[1])] = path
+        except ValueError:
+            continue  # not one of ours
+    return dict(sorted(found.items()))
+
+
+def update_snapshot_file(trace_dir: str | Path, role: str, pid: int, update: int) -> Path:
+    return replay_dir(trace_dir) / "updates" / f"{role}-{pid}-update_{update:07d}.pkl"
+
+
+__all__ = [
+    "KINDS",
+    "REPLAY_SUBDIR",
+    "SUFFIX",
+    "TRACE_SUBDIR",
+    "TraceFile",
+    "episode_files",
+    "episode_ring_dir",
+    "episode_ring_file",
+    "file_name",
+    "kept_episodes_file",
+    "parse_file_name",
+    "replay_config_file",
+    "replay_dir",
+    "run_trace_dir",
+    "trace_dir_of",
+    "trace_files",
+    "update_snapshot_file",
+    "weights_file",
+    "weights_files",
+]

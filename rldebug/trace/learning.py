@@ -1,7 +1,7 @@
 """What each Learner update did (new stack), recorded by a Learner mixin, for every family.
 
 RLlib 2.60 runs no callback inside ``Learner.update``, so the trace subclasses
-the config's Learner class (set through ``config.training(learner_class=...)``)
+the config's Learner class (set through ``config.learners(learner_class=...)``)
 and wraps the steps every algorithm's update goes through, in whichever thread
 runs it (IMPALA and APPO update in a ``_LearnerThread``):
 
@@ -12,6 +12,11 @@ runs it (IMPALA and APPO update in a ``_LearnerThread``):
   (:func:`rldebug.shapes.outputs.train_diagnostics`: PPO's clip fraction,
   IMPALA/APPO's importance ratios, DQN/SAC's Q-values) and batch column stats;
 - ``compute_gradients``: the gradient norm per module and non-finite gradients.
+
+In a reproducible trace the Learner's state, RNG states and inputs are pickled
+before each update and written when that update has an event, for
+``rldebug.reproduce`` to re-run it (synchronous Learners; IMPALA's and APPO's
+learner thread updates from a queue and is not snapshotted).
 
 A tracer never changes what RLlib computes, and its own failure is recorded as
 an event instead of stopping training. An exception raised by the update itself
@@ -28,6 +33,7 @@ import numpy as np
 
 from rldebug.shapes.outputs import train_diagnostics
 from rldebug.shapes.results import normalise_stats, raw_stat_keys
+from rldebug.trace.replay_state import learner_snapshot, write_update_snapshot
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import RAW_ROWS, TraceWriter
 
@@ -47,6 +53,7 @@ class TracingLearnerMixin:
 
     _trace_dir: str = ""
     _trace_level: str = "batches"
+    _trace_reproducible: bool = False
 
     # -- RLlib hooks ---------------------------------------------------------
 
@@ -59,13 +66,20 @@ class TracingLearnerMixin:
         self._rldebug_minibatch = 0
         self._rldebug_before = None
         self._rldebug_thread_error = None
+        self._rldebug_current = 1
+        self._rldebug_snapshot: bytes | None = None
+        self._rldebug_snapshots = self._trace_reproducible
         thread = getattr(self, "_learner_thread", None)
         if thread is not None and hasattr(thread, "_update_method"):
             thread._update_method = self._guarded_thread_update(thread._update_method)
+            self._rldebug_snapshots = False  # updates run from a queue in that thread
 
     def update(self, *args, **kwargs):
         self._raise_thread_error()
         self._rldebug_epochs = kwargs.get("num_epochs") or 1
+        self._rldebug_snapshot, self._rldebug_snapshot_file = None, None
+        if self._rldebug_snapshots:
+            self._trace_safely(self._take_snapshot, args, kwargs)
         result = super().update(*args, **kwargs)
         self._raise_thread_error()
         return result
@@ -83,6 +97,10 @@ class TracingLearnerMixin:
                                                batch=batch, fwd_out=fwd_out)
         self._trace_safely(self._trace_minibatch, module_id, config, batch, fwd_out, loss)
         return loss
+
+    def _update(self, *args, **kwargs):
+        self._rldebug_minibatch += 1  # one call per minibatch, for all modules
+        return super()._update(*args, **kwargs)
 
     def compute_gradients(self, loss_per_module, **kwargs):
         gradients = super().compute_gradients(loss_per_module, **kwargs)
@@ -130,10 +148,14 @@ class TracingLearnerMixin:
                 self._rldebug_seen_bad.add(key)
                 self._trace_writer.write("events", {
                     "source": "tracer", "column": fn.__name__,
-                    "update": self._rldebug_updates + 1,
+                    "update": getattr(self, "_rldebug_current", self._rldebug_updates + 1),
                     "error": f"{type(err).__name__}: {err}"})
 
+    def _take_snapshot(self, args, kwargs) -> None:
+        self._rldebug_snapshot = learner_snapshot(self, args, kwargs)
+
     def _trace_begin_update(self) -> None:
+        self._rldebug_current = self._rldebug_updates + 1
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
         self._rldebug_minibatch = 0
         self._rldebug_before = None
@@ -196,7 +218,6 @@ class TracingLearnerMixin:
         return int(now) - int(last)
 
     def _trace_minibatch(self, module_id, config, batch, fwd_out, loss) -> None:
-        self._rldebug_minibatch += 1
         acc = self._rldebug_acc[module_id]
         loss_value = float(loss.detach())
         self._trace_check_finite(module_id, "total_loss", loss_value)
@@ -252,10 +273,17 @@ class TracingLearnerMixin:
         if key in self._rldebug_seen_bad:
             return  # the first NaN/Inf per module and column is the one that matters
         self._rldebug_seen_bad.add(key)
-        self._trace_writer.write("events", {
-            "source": "learner", "module_id": str(module_id), "column": column,
-            "update": self._rldebug_updates + 1, "minibatch": self._rldebug_minibatch,
-            "index_in_batch": index, "value": value})
+        record = {"source": "learner", "module_id": str(module_id), "column": column,
+                  "update": self._rldebug_current, "minibatch": self._rldebug_minibatch,
+                  "index_in_batch": index, "value": value}
+        if self._rldebug_snapshot is not None:
+            path = write_update_snapshot(self._trace_dir, "learner", self._rldebug_current,
+                                         self._rldebug_snapshot)
+            self._rldebug_snapshot = None  # one file per update
+            self._rldebug_snapshot_file = path.name
+        if getattr(self, "_rldebug_snapshot_file", None):
+            record["snapshot"] = self._rldebug_snapshot_file
+        self._trace_writer.write("events", record)
 
 
 def _merge_stats(series: list[dict]) -> dict:
@@ -274,11 +302,12 @@ def _merge_stats(series: list[dict]) -> dict:
     return merged
 
 
-def traced_learner_class(base: type, directory: str, level: str) -> type:
+def traced_learner_class(base: type, directory: str, level: str,
+                         reproducible: bool = False) -> type:
     """A subclass of ``base`` (the config's Learner class) that writes trace records."""
     return type(f"Traced{base.__name__}", (TracingLearnerMixin, base),
                 {"_trace_dir": str(directory), "_trace_level": level,
-                 "__module__": __name__})
+                 "_trace_reproducible": reproducible, "__module__": __name__})
 
 
 __all__ = ["LearnerThreadError", "TracingLearnerMixin", "traced_learner_class"]

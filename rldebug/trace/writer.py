@@ -20,16 +20,16 @@ LEVELS = ("summary", "batches", "full")
 RAW_ROWS = 5  # rows of raw data kept per module and record at level "full"
 
 
-def _clean(value):
+def clean(value):
     """JSON-ready: numpy/torch scalars and arrays to Python (NaN/Infinity stay floats)."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     if hasattr(value, "item") and getattr(value, "size", 1) == 1:
         value = value.item()
     elif hasattr(value, "tolist"):
-        return _clean(value.tolist())
+        return clean(value.tolist())
     return value
 
 
@@ -50,7 +50,7 @@ class TraceWriter:
             name = file_name(kind, self.role, self.identity["pid"])
             handle = self._files[kind] = open(self.directory / name, "a", buffering=1)
         # default=repr: an unexpected type must never break training.
-        line = json.dumps(_clean({"time": time.time(), **self.identity, **record}),
+        line = json.dumps(clean({"time": time.time(), **self.identity, **record}),
                           default=repr)
         handle.write(line + "\n")
         handle.flush()
@@ -62,4 +62,4 @@ class TraceWriter:
         self._files.clear()
 
 
-__all__ = ["LEVELS", "RAW_ROWS", "TraceWriter"]
+__all__ = ["LEVELS", "RAW_ROWS", "TraceWriter", "clean"]

@@ -1,0 +1,102 @@
+"""Envs with rare, seed-dependent glitches, and a Learner a glitch poisons (reproduce tests).
+
+Whether an episode glitches, and at which step, is drawn from the env's own
+``np_random`` at reset, so only the episode's reset seed (and the actions, which
+move the walker) decide it: the glitch is rare in training and exactly
+reproducible from a recording.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+MARKER = 50.0  # an observation value the planted Learner turns into a NaN loss
+
+
+class _Walker:
+    """One walker on a line; ``glitch`` is "nan" (NaN observation) or "marker"."""
+
+    def __init__(self, rng, rate: float):
+        self.rng = rng
+        self.position = float(rng.uniform(-1.0, 1.0))
+        self.t = 0
+        self.glitch_at = int(rng.integers(2, 15)) if rng.random() < rate else None
+
+    def obs(self) -> np.ndarray:
+        return np.array([self.position, self.rng.normal()], np.float32)
+
+    def step(self, action, glitch: str):
+        self.position += (int(action) - 1) * 0.5 + float(self.rng.normal(0.0, 0.1))
+        self.t += 1
+        obs, info = self.obs(), {}
+        if self.t == self.glitch_at:
+            info["glitch"] = True
+            if glitch == "nan":
+                obs[:] = np.nan
+            else:
+                obs[1] = MARKER
+        return obs, -abs(self.position), info
+
+
+class GlitchyWalk(gym.Env):
+    """Single agent: Box(2) observations, Discrete(3) actions, 20 steps per episode."""
+
+    def __init__(self, config=None):
+        config = config or {}
+        self.glitch = config.get("glitch", "nan")
+        self.rate = float(config.get("rate", 0.1))
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(3)
+        self.walker = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.walker = _Walker(self.np_random, self.rate)
+        return self.walker.obs(), {}
+
+    def step(self, action):
+        obs, reward, info = self.walker.step(action, self.glitch)
+        return obs, reward, False, self.walker.t >= 20, info
+
+
+class GlitchyPair(MultiAgentEnv):
+    """Two agents, ``left`` and ``right``; only ``right`` glitches."""
+
+    def __init__(self, config=None):
+        super().__init__()
+        config = config or {}
+        self.glitch = config.get("glitch", "nan")
+        self.rate = float(config.get("rate", 0.1))
+        self.possible_agents = self.agents = ["left", "right"]
+        space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        self.observation_spaces = {a: space for a in self.possible_agents}
+        self.action_spaces = {a: gym.spaces.Discrete(3) for a in self.possible_agents}
+        self.walkers = {}
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None or not hasattr(self, "_rng"):
+            self._rng = np.random.default_rng(seed)
+        self.walkers = {"left": _Walker(self._rng, 0.0), "right": _Walker(self._rng, self.rate)}
+        return {a: w.obs() for a, w in self.walkers.items()}, {a: {} for a in self.walkers}
+
+    def step(self, action_dict):
+        obs, rewards, infos = {}, {}, {}
+        for agent, action in action_dict.items():
+            glitch = self.glitch if agent == "right" else "none"
+            obs[agent], rewards[agent], infos[agent] = self.walkers[agent].step(action, glitch)
+        done = self.walkers["left"].t >= 20
+        return obs, rewards, {"__all__": False}, {"__all__": done}, infos
+
+
+class MarkerPoisonsLoss(PPOTorchLearner):
+    """PPO's Learner, except a minibatch holding a MARKER observation gets a NaN loss."""
+
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+        loss = super().compute_loss_for_module(module_id=module_id, config=config,
+                                               batch=batch, fwd_out=fwd_out)
+        if bool((batch["obs"][..., 1] == MARKER).any()):
+            loss = loss * float("nan")
+        return loss
