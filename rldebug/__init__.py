@@ -16,6 +16,9 @@ Public API (everything else is an implementation detail):
 - The doctor: :func:`diagnose`, :class:`DoctorCallback` (:mod:`rldebug.doctor`).
 - Probing a config: :func:`probe` trains your own config on tiny envs with known
   answers and says which part of learning is broken (:mod:`rldebug.probes`).
+- Reproducing: :func:`reproduce` re-runs an event of a ``trace(..., reproducible=True)``
+  in this process, stopping at its exact env step or minibatch;
+  :func:`reproducible_events` lists them.
 - Comparing runs: :func:`diff` (configs, metrics by iteration and env steps, where they
   part beyond their noise across seeds, traces, doctor findings).
 - Checking an env: :func:`check_env` and the passive checker local mode wraps around
@@ -23,7 +26,7 @@ Public API (everything else is an implementation detail):
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 
 The viz and doctor names are imported on first use (PEP 562): matplotlib and
-the doctor's readers load only when needed. ``run``, ``trace``, ``inspect`` and ``diff``
+the doctor's readers load only when needed. ``run``, ``trace``, ``inspect``, ``diff`` and ``reproduce``
 are imported here because submodules of the same names would otherwise replace
 them as attributes of the package the moment anything imports those submodules.
 """
@@ -36,6 +39,7 @@ from rldebug.diff import RunDiff, diff
 from rldebug.envs import MultiAgentArena
 from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
 from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
+from rldebug.reproduce import Reproduction, reproduce, reproducible_events
 from rldebug.run import RunResult, run
 from rldebug.trace import Trace, load_trace, trace
 
@@ -63,11 +67,12 @@ _SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "probes", "s
 
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
-    "MultiAgentArena", "RunDiff", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
+    "MultiAgentArena", "Reproduction", "RunDiff", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
     "break_records", "check_env", "debug_mode", "diagnose", "diff", "doctor", "explain", "explorer",
     "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
     "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight",
-    "probe", "replay", "run", "start_ray", "trace", "write_ide_configs",
+    "probe", "replay", "reproduce", "reproducible_events", "run", "start_ray",
+    "trace", "write_ide_configs",
 ]
 
 

@@ -130,6 +130,45 @@ def cmd_diff(args) -> int:
     return 1 if result.parts else 0
 
 
+def cmd_reproduce(args) -> int:
+    """List a reproducible trace's events, or replay one: exit 0 reproduced, 1 not."""
+    from rldebug.reproduce import reproduce, reproducible_events
+
+    if args.event is None and args.iteration is None:
+        events = reproducible_events(args.trace)
+        if args.json:
+            import json
+
+            print(json.dumps([{"number": e.number, "reason": e.reason, "kind": e.kind,
+                               "iteration": e.iteration, "reproducible": e.reproducible,
+                               "why_not": e.why_not} for e in events], indent=2))
+        else:
+            for event in events:
+                print(event.line())
+            print(f"{len(events)} event(s); replay one with rldebug reproduce {args.trace} "
+                  "--event N" if events else "No events; replay a recorded episode with "
+                  f"rldebug reproduce {args.trace} --iteration I [--episode E] [--step S]")
+        return 0
+    from rldebug.debugging import debug_mode, is_debug_mode
+
+    episode = args.episode
+    if episode is not None and episode.isdigit():
+        episode = int(episode)
+    was_on = is_debug_mode()
+    debug_mode(True, preflight=False)  # the replay needs no Ray instance of its own
+    try:
+        result = reproduce(args.trace, args.event, iteration=args.iteration, episode=episode,
+                           step=args.step, mode=args.mode)
+    finally:
+        if not was_on:
+            debug_mode(False)
+    try:
+        print(result.to_json() if args.json else result.summary())
+    finally:
+        result.close()
+    return 0 if result.reproduced else 1
+
+
 def cmd_debug(args) -> int:
     """Run a script unchanged with every Algorithm and Tune trial in this process."""
     from rldebug.debugging import debug_script
@@ -223,6 +262,29 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
     diff.add_argument("--html", help="also write a self-contained HTML report here")
     diff.set_defaults(func=cmd_diff)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="list a reproducible trace's events, or replay one to its exact "
+                          "env step or minibatch in this process",
+        description="Without --event/--iteration: list the events of a trace recorded with "
+                    "rldebug.trace(config, reproducible=True). With them: rebuild the "
+                    "algorithm in this process from the recorded state and replay the "
+                    "episode or Learner update up to the event's step or minibatch, where "
+                    "it stops in the debugger (run it under one) or, unattended, records "
+                    "the stop. Exit 0 reproduced, 1 not, 2 unusable input.")
+    reproduce.add_argument("trace", help="a reproducible trace directory, or a run directory "
+                                         "with one in trace/")
+    reproduce.add_argument("--event", type=int, help="the event number from the listing")
+    reproduce.add_argument("--iteration", type=int,
+                           help="instead of an event: replay an episode of this iteration")
+    reproduce.add_argument("--episode", help="with --iteration: index (0 = first) or id of "
+                                             "the episode")
+    reproduce.add_argument("--step", type=int, help="with --iteration: env step to stop at")
+    reproduce.add_argument("--mode", choices=["auto", "break", "log"], default="auto",
+                           help="stop in the debugger (auto: when one is attached or stdin "
+                                "is a terminal), always, or only record")
+    reproduce.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    reproduce.set_defaults(func=cmd_reproduce)
 
     ide = sub.add_parser("ide-configs",
                          help="(re)write the VS Code and PyCharm run configurations")

@@ -102,6 +102,11 @@ class Reproduction:
                       "event": None if self.event is None else self.event.number,
                       "stopped": bool(self.stop is not None and self.stop.stopped)})
 
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, default=repr)
+
     def close(self) -> None:
         """Stop the rebuilt algorithm (it is kept for a look at its modules and env)."""
         if self.algorithm is not None:

@@ -244,17 +244,23 @@ class EpisodeRecorder:
     def on_sample_end(self) -> None:
         """Write this ``sample()`` call's finished episodes; drop the ring's oldest."""
         self._sample_call += 1
+        self._write_finished()
         ring = episode_ring_dir(self.trace_dir, self.role, self.pid)
-        path = episode_ring_file(self.trace_dir, self.role, self.pid, self._sample_call)
-        for record in self._finished:
-            self.bytes_written += _write_line(path, record)
-        self._finished.clear()
         if ring.is_dir():
             for old in sorted(ring.iterdir())[:-self.keep]:
                 old.unlink(missing_ok=True)
 
+    def _write_finished(self) -> None:
+        path = episode_ring_file(self.trace_dir, self.role, self.pid, self._sample_call)
+        for record in self._finished:
+            self.bytes_written += _write_line(path, record)
+        self._finished.clear()
+
     def on_crash(self, err: BaseException) -> list[str]:
-        """``sample()`` raised: keep every episode in play. Returns their ids."""
+        """``sample()`` raised: write the episodes it finished and keep every episode in
+        play. Returns the ids of those in play."""
+        self._sample_call += 1
+        self._write_finished()
         kept = []
         for tape in self._tapes.values():
             if tape.episode_id is None:

@@ -1,0 +1,253 @@
+"""rldebug.reproduce on real RLlib runs: a NaN observation that crashes sampling and a
+NaN loss at one minibatch, single- and multi-agent, each replayed to its exact step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+from replay_envs import MARKER, GlitchyPair, GlitchyWalk, MarkerPoisonsLoss
+
+import rldebug
+from rldebug.cli import main
+from rldebug.reproduce import ReproduceError, reproduce, reproducible_events
+from rldebug.reproduce.listing import read_recorded
+from rldebug.trace import load_trace
+from rldebug.trace.layout import episode_files, weights_files
+from rldebug.trace.replay_state import decode, read_episode_records
+
+TORCH_NAN_MESSAGE = "probability tensor contains either `inf`, `nan` or element < 0"
+
+
+def _config(env, glitch, rate, runners=0, envs=2, **training):
+    return (PPOConfig().environment(env, env_config={"glitch": glitch, "rate": rate})
+            .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs)
+            .training(train_batch_size=200, minibatch_size=50, num_epochs=2, **training)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16, 16]))
+            .fault_tolerance(restart_failed_env_runners=False)
+            .debugging(seed=0))
+
+
+def _two_policies(config):
+    return config.multi_agent(policies={"p_left", "p_right"},
+                              policy_mapping_fn=lambda agent, *args, **kwargs: f"p_{agent}")
+
+
+def _train(config, until_event=False, iterations=40) -> str | None:
+    """Train until the run crashes (its message) or, with until_event, has a trace event."""
+    algo = config.build_algo()
+    try:
+        for _ in range(iterations):
+            algo.train()
+            if until_event and _has_events(config):
+                return None
+    except Exception as err:  # noqa: BLE001 - the crash is what the test looks at
+        return f"{type(err).__name__}: {err}"
+    finally:
+        algo.stop()
+    return None
+
+
+def _has_events(config) -> bool:
+    directory = next(c._trace_dir for c in _callback_classes(config) if hasattr(c, "_trace_dir"))
+    return any(p.name.startswith("events-") and p.stat().st_size
+               for p in Path(directory).iterdir())
+
+
+def _callback_classes(config):
+    from rldebug.callbacks.compose import configured_callbacks
+
+    return configured_callbacks(config.callbacks_class)
+
+
+def _recorded(tmp_path_factory, name, config, **train):
+    out = tmp_path_factory.mktemp(name)
+    crash = _train(rldebug.trace(config, out=out, reproducible=True), **train)
+    return out, crash
+
+
+def _event(directory, column):
+    return next(e for e in reproducible_events(directory) if e.column == column)
+
+
+def _same(a, b) -> bool:
+    return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def nan_obs_run(tmp_path_factory):
+    return _recorded(tmp_path_factory, "nan_obs", _config(GlitchyWalk, "nan", 0.05))
+
+
+@pytest.fixture(scope="module")
+def nan_loss_run(tmp_path_factory):
+    config = _config(GlitchyWalk, "marker", 0.05).learners(learner_class=MarkerPoisonsLoss)
+    return _recorded(tmp_path_factory, "nan_loss", config, until_event=True)
+
+
+def test_plain_rllib_dies_on_the_nan_observation():
+    crash = _train(_config(GlitchyWalk, "nan", 0.05))
+    assert crash is not None and TORCH_NAN_MESSAGE in crash
+
+
+def test_the_trace_keeps_the_nan_observation_and_the_crash_after_it(nan_obs_run):
+    directory, crash = nan_obs_run
+    assert crash is not None and TORCH_NAN_MESSAGE in crash
+    events = load_trace(directory).events
+    columns = list(events["column"])
+    assert columns.index("obs") < columns.index("sample")
+    obs_event = events[events["column"] == "obs"].iloc[0]
+    crash_event = events[events["column"] == "sample"].iloc[0]
+    assert TORCH_NAN_MESSAGE in crash_event["message"]
+    assert obs_event["episode_id"] in crash_event["episodes_in_play"]
+
+
+def test_a_nan_observation_is_reproduced_to_its_exact_step_twice(nan_obs_run):
+    directory, _ = nan_obs_run
+    event = _event(directory, "obs")
+    assert event.reproducible and event.kind == "episode" and event.env_step >= 1
+    rldebug.ide.clear_break_records()
+    first = reproduce(directory, event=event.number, mode="log")
+    second = reproduce(directory, event=event.number, mode="log")
+    for result in (first, second):
+        assert result.reproduced, result.summary()
+        assert result.env_step == event.env_step
+        assert np.isnan(result.obs).all() and result.info == {"glitch": True}
+        result.close()
+    assert _same(first.obs, second.obs) and first.reward == second.reward
+    assert first.seed == second.seed and first.action == second.action
+    # Unattended, the stop is recorded as break_on records its events, with the step's info.
+    stops = [r for r in rldebug.break_records() if r.kind == "reproduce"]
+    assert len(stops) == 2 and not stops[0].stopped
+    assert stops[0].env_step == event.env_step and stops[0].info == {"glitch": True}
+    assert stops[0].extra["recorded_episode_id"] == event.episode_id
+
+
+def test_the_crash_itself_is_reproduced(nan_obs_run):
+    directory, _ = nan_obs_run
+    event = _event(directory, "sample")
+    result = reproduce(directory, event=event.number, mode="log")
+    result.close()
+    assert result.reproduced, result.summary()
+    assert np.isnan(result.obs).all()
+    assert TORCH_NAN_MESSAGE in result.crash
+
+
+def test_any_recorded_episode_replays_with_its_recorded_actions(nan_obs_run):
+    directory, _ = nan_obs_run
+    records = read_episode_records(episode_files(directory))
+    complete = [r for r in records.values() if r["complete"] and not r["events"]]
+    assert complete, "the ring keeps recent finished episodes"
+    record = complete[-1]
+    recorded = read_recorded(directory)
+    iteration = recorded.episode_iterations[record["episode_id"]]
+    results = [reproduce(directory, iteration=iteration, episode=record["episode_id"], step=5,
+                         mode="log") for _ in range(2)]
+    for result in results:
+        result.close()
+        assert result.reproduced and result.env_step == 5
+        # The action of step 5 is the recorded one, not a fresh sample.
+        assert int(result.action) == int(decode(record["actions"][4]))
+    assert _same(results[0].obs, results[1].obs) and results[0].reward == results[1].reward
+
+
+def test_a_nan_loss_is_reproduced_at_its_exact_minibatch(nan_loss_run, monkeypatch):
+    import break_hooks
+
+    directory, _ = nan_loss_run
+    event = _event(directory, "total_loss")
+    assert event.kind == "update" and event.reproducible and event.minibatch >= 1
+    monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record")
+    break_hooks.CALLS.clear()
+    results = [reproduce(directory, event=event.number, mode="break") for _ in range(2)]
+    for result in results:
+        result.close()
+        assert result.reproduced, result.summary()
+        assert result.minibatch == event.minibatch and np.isnan(result.loss)
+    # It stopped in the debugger's frame with the poisoned minibatch as a local.
+    assert len(break_hooks.CALLS) == 2
+    for name, frame_locals in break_hooks.CALLS:
+        assert name == "stop_here"
+        assert bool((frame_locals["batch"]["obs"][..., 1] == MARKER).any())
+
+
+def test_multi_agent_nan_observation_in_a_remote_runner(tmp_path_factory):
+    config = _two_policies(_config(GlitchyPair, "nan", 0.1, runners=1, envs=1))
+    directory, crash = _recorded(tmp_path_factory, "ma_nan", config)
+    assert crash is not None
+    event = _event(directory, "obs")
+    assert event.agent_id == "right" and event.record["runner_index"] == 1
+    results = [reproduce(directory, event=event.number, mode="log") for _ in range(2)]
+    for result in results:
+        result.close()
+        assert result.reproduced, result.summary()
+        assert result.env_step == event.env_step and result.stop.agent_id == "right"
+        assert np.isnan(result.obs).all()
+    assert results[0].reward == results[1].reward
+
+
+def test_multi_agent_nan_loss_names_the_module(tmp_path_factory):
+    config = _two_policies(_config(GlitchyPair, "marker", 0.1, envs=1)).learners(
+        learner_class=MarkerPoisonsLoss)
+    directory, _ = _recorded(tmp_path_factory, "ma_loss", config, until_event=True)
+    event = _event(directory, "total_loss")
+    assert event.module_id == "p_right"
+    result = reproduce(directory, event=event.number, mode="log")
+    result.close()
+    assert result.reproduced, result.summary()
+    assert result.module_id == "p_right" and result.minibatch == event.minibatch
+
+
+def test_the_recorded_state_is_bounded(tmp_path):
+    config = _config(GlitchyWalk, "nan", 0.0)
+    _train(rldebug.trace(config, out=tmp_path, reproducible=True, keep=2), iterations=6)
+    saved = weights_files(tmp_path)
+    assert list(saved) == [0, 5, 6]  # the initial weights and the last two iterations
+    rings = [p for p in (tmp_path / "replay" / "episodes").iterdir()]
+    assert rings and all(len(list(ring.iterdir())) <= 2 for ring in rings)
+
+
+def test_bad_input_is_refused_with_the_reason(tmp_path, nan_obs_run):
+    directory, _ = nan_obs_run
+    plain = tmp_path / "plain"
+    _train(rldebug.trace(_config(GlitchyWalk, "nan", 0.0), out=plain), iterations=1)
+    with pytest.raises(ReproduceError, match="reproducible=True"):
+        reproduce(plain, event=1)
+    with pytest.raises(FileNotFoundError, match="No such trace"):
+        reproduce(tmp_path / "nope", event=1)
+    with pytest.raises(ReproduceError, match=r"numbered 1\.\."):
+        reproduce(directory, event=99)
+    with pytest.raises(ValueError, match="int >= 1"):
+        reproduce(directory, event=0)
+    with pytest.raises(ValueError, match="exactly one of"):
+        reproduce(directory, event=1, iteration=1)
+    with pytest.raises(ValueError, match="exactly one of"):
+        reproduce(directory)
+    with pytest.raises(ReproduceError, match="No episode of iteration 999"):
+        reproduce(directory, iteration=999)
+    with pytest.raises(ValueError, match="mode"):
+        reproduce(directory, event=1, mode="loud")
+    with pytest.raises(ValueError, match="keep"):
+        rldebug.trace(_config(GlitchyWalk, "nan", 0.0), reproducible=True, keep=0)
+    old = _config(GlitchyWalk, "nan", 0.0).api_stack(
+        enable_rl_module_and_learner=False, enable_env_runner_and_connector_v2=False)
+    with pytest.raises(ValueError, match="old stack"):
+        rldebug.trace(old, out=tmp_path / "old", reproducible=True)
+
+
+def test_cli_lists_and_reproduces(nan_obs_run, capsys):
+    directory, _ = nan_obs_run
+    assert main(["reproduce", str(directory)]) == 0
+    listing = capsys.readouterr().out
+    assert "non-finite obs" in listing and "sample() crashed" in listing
+    event = _event(directory, "obs")
+    assert main(["reproduce", str(directory), "--event", str(event.number), "--json",
+                 "--mode", "log"]) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    assert outcome["reproduced"] and outcome["env_step"] == event.env_step
+    assert main(["reproduce", str(directory), "--event", "99"]) == 2
+    assert "numbered 1.." in capsys.readouterr().err
