@@ -54,7 +54,8 @@ def _config_of(config_or_algo):
 
 def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         local: bool = True, checkpoint_at_end: bool = False, progress: bool = True,
-        max_iterations: int | None = None, trace: str | None = None) -> RunResult:
+        max_iterations: int | None = None, trace: str | None = None,
+        reproducible: bool = False) -> RunResult:
     """Train ``config`` in this process until a stop criterion is met.
 
     :param config: an ``AlgorithmConfig`` or an already built ``Algorithm``.
@@ -71,6 +72,8 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     :param trace: a trace level (``"summary"``, ``"batches"``, ``"full"``): record what
         was sampled and learned in ``<logdir>/trace``, where ``rldebug doctor <logdir>``
         finds it (see :func:`rldebug.trace`). Needs a config, not a built Algorithm.
+    :param reproducible: with ``trace``: also record what :func:`rldebug.reproduce` needs to
+        replay an event of the run to its exact step (``rldebug.trace(reproducible=True)``).
     """
     config, algo = _config_of(config)
     if algo is not None and local and not is_local(config):
@@ -91,12 +94,16 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
             "rldebug.run(trace=...) instruments a config before it is built; it got a built "
             "Algorithm. Pass its config (algo.config.copy(copy_frozen=False)) or trace the "
             "config yourself with rldebug.trace(config, out=...).")
+    if reproducible is not False and trace is None:
+        raise ValueError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
+                         "trace level too, e.g. trace='batches'.")
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
     if trace is not None:
         from rldebug.trace import run_trace_dir
         from rldebug.trace import trace as traced
 
-        config = traced(config, level=trace, out=run_trace_dir(logdir))
+        config = traced(config, level=trace, out=run_trace_dir(logdir),
+                        reproducible=reproducible)
 
     built_here = algo is None
     if built_here:

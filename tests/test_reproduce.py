@@ -16,7 +16,7 @@ import rldebug
 from rldebug.cli import main
 from rldebug.reproduce import ReproduceError, reproduce, reproducible_events
 from rldebug.reproduce.listing import read_recorded
-from rldebug.trace import load_trace
+from rldebug.trace import load_trace, run_trace_dir
 from rldebug.trace.layout import episode_files, weights_files
 from rldebug.trace.replay_state import decode, read_episode_records
 
@@ -80,7 +80,14 @@ def _same(a, b) -> bool:
 
 @pytest.fixture(scope="module")
 def nan_obs_run(tmp_path_factory):
-    return _recorded(tmp_path_factory, "nan_obs", _config(GlitchyWalk, "nan", 0.05))
+    """A run directory (rldebug.run with a reproducible trace) that died on a NaN obs."""
+    logdir = tmp_path_factory.mktemp("nan_obs")
+    try:
+        rldebug.run(_config(GlitchyWalk, "nan", 0.05), logdir=logdir, max_iterations=40,
+                    trace="batches", reproducible=True, progress=False)
+    except RuntimeError as err:
+        return logdir, str(err)
+    return logdir, None
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +104,23 @@ def test_plain_rllib_dies_on_the_nan_observation():
 def test_the_trace_keeps_the_nan_observation_and_the_crash_after_it(nan_obs_run):
     directory, crash = nan_obs_run
     assert crash is not None and TORCH_NAN_MESSAGE in crash
-    events = load_trace(directory).events
+    events = load_trace(run_trace_dir(directory)).events
     columns = list(events["column"])
     assert columns.index("obs") < columns.index("sample")
     obs_event = events[events["column"] == "obs"].iloc[0]
     crash_event = events[events["column"] == "sample"].iloc[0]
     assert TORCH_NAN_MESSAGE in crash_event["message"]
     assert obs_event["episode_id"] in crash_event["episodes_in_play"]
+
+
+def test_the_doctor_names_the_crash_and_the_command_that_replays_it(nan_obs_run):
+    directory, _ = nan_obs_run
+    findings = {f.rule_id: f for f in rldebug.diagnose(directory).findings}
+    crash = findings["sampler_crashed"]
+    assert "non-finite 'obs' of default_agent" in crash.message
+    event = _event(directory, "obs")
+    assert crash.evidence["reproduce"].endswith(f"--event {event.number}")
+    assert findings["non_finite_in_trace"].evidence["reproduce"] == crash.evidence["reproduce"]
 
 
 def test_a_nan_observation_is_reproduced_to_its_exact_step_twice(nan_obs_run):
@@ -139,7 +156,7 @@ def test_the_crash_itself_is_reproduced(nan_obs_run):
 
 def test_any_recorded_episode_replays_with_its_recorded_actions(nan_obs_run):
     directory, _ = nan_obs_run
-    records = read_episode_records(episode_files(directory))
+    records = read_episode_records(episode_files(run_trace_dir(directory)))
     complete = [r for r in records.values() if r["complete"] and not r["events"]]
     assert complete, "the ring keeps recent finished episodes"
     record = complete[-1]

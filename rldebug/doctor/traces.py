@@ -16,6 +16,7 @@ from rldebug.doctor.findings import Finding
 from rldebug.doctor.rules.reward import rival_note
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.trace import load_trace, trace_dir_of
+from rldebug.trace.layout import replay_config_file
 
 
 def _present(value):
@@ -36,7 +37,8 @@ def _where(event: dict) -> str:
         parts.append(f"EnvRunner {'?' if index is None else index} (pid {event.get('pid')})")
     else:
         parts.append(f"Learner (pid {event.get('pid')})")
-    for key in ("agent_id", "module_id", "episode_id", "timestep", "update", "minibatch"):
+    for key in ("agent_id", "module_id", "episode_id", "timestep", "env_step", "update",
+                "minibatch"):
         value = _int(event.get(key))
         if value is not None:
             parts.append(f"{key}={value}")
@@ -121,8 +123,25 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
         return None
     trace = load_trace(directory)
     steps = reward_steps(trace.samples)
-    return TraceReport(findings=_event_findings(trace, trial)
-                       + _constant_reward_findings(steps, trial), reward_steps=steps)
+    findings = _event_findings(trace, trial)
+    _add_replay_commands(findings, trace, directory)
+    return TraceReport(findings=findings + _constant_reward_findings(steps, trial),
+                       reward_steps=steps)
+
+
+def _add_replay_commands(findings: list[Finding], trace, directory: Path) -> None:
+    """In a reproducible trace, tell each event's finding how to replay it to its step."""
+    if not replay_config_file(directory).is_file():
+        return
+    from rldebug.reproduce import reproducible_events
+
+    commands = {e.record.get("time"): f"rldebug reproduce {directory} --event {e.number}"
+                for e in reproducible_events(directory) if e.reproducible}
+    for finding in findings:
+        command = commands.get(finding.evidence.get("event_time"))
+        if command:
+            finding.evidence["reproduce"] = command
+            finding.fix += f" Replay it to that very step, in your debugger: {command}"
 
 
 def _event_findings(trace, trial: str | None) -> list[Finding]:
@@ -141,9 +160,13 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
     restarts = [e for e in records if e.get("source") == "driver"]
     if crashes or restarts:
         findings.append(_crash_finding(crashes, restarts, trial))
-    for event in records:
+        findings[-1].evidence["event_time"] = (crashes or restarts)[0].get("time")
+    for number, event in enumerate(records):
         column = event.get("column")
         if event.get("source") in ("env", "driver"):
+            continue
+        if column == "sample" and event.get("source") == "sampling":
+            findings.append(_sample_crash_finding(event, records[:number], trial))
             continue
         if event.get("source") == "tracer":
             findings.append(Finding(
@@ -167,8 +190,36 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
                  "in advantages, losses or gradients comes from learning (lower lr, set "
                  "grad_clip, check reward scale)."),
             evidence={"column": column, "source": event.get("source"),
-                      "value": event.get("value")}))
+                      "value": event.get("value"), "event_time": event.get("time")}))
     return findings
+
+
+def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) -> Finding:
+    """An EnvRunner's ``sample()`` raised (recorded by a reproducible trace), and what came
+    just before it in the same episodes: usually a non-finite observation."""
+    in_play = set(event.get("episodes_in_play") or [])
+    cause = next((e for e in reversed(before) if e.get("source") == "sampling"
+                  and _present(e.get("episode_id")) in in_play), None)
+    message = (f"sample() on EnvRunner {_int(event.get('runner_index'))} raised "
+               f"{event.get('error')}: {str(event.get('message'))[:200]}")
+    if cause is not None:
+        message += (f" It came right after the non-finite '{cause.get('column')}' of "
+                    f"{_present(cause.get('agent_id')) or '?'} at env step "
+                    f"{_int(cause.get('env_step'))} of the same episode: the module turned it "
+                    "into non-finite action probabilities.")
+    return Finding(
+        rule_id="sampler_crashed", severity="error", trial=trial,
+        began_at_iteration=int(event.get("iteration") or 0),
+        module=_present(cause.get("agent_id")) if cause is not None else None,
+        message=message,
+        fix=("Find where the env produces the non-finite value at that step and guard it (a "
+             "division by zero, log(0), an overflow); rldebug.check_env names bad "
+             "observations." if cause is not None else
+             "Read the error: it was raised while sampling (the module's forward pass, a "
+             "connector or the env)."),
+        evidence={"error": event.get("error"), "episodes_in_play": sorted(in_play),
+                  "cause": None if cause is None else cause.get("column"),
+                  "event_time": (cause or event).get("time")})
 
 
 def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
@@ -186,7 +237,7 @@ def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
         evidence={"column": "rewards", "value": event.get("value"),
                   "runner_index": _int(event.get("runner_index")), "agent_id": agent,
                   "episode_id": _present(event.get("episode_id")),
-                  "timestep": _int(event.get("timestep"))})
+                  "timestep": _int(event.get("timestep")), "event_time": event.get("time")})
 
 
 def errored_finding(error_text: str, trial: str | None, iterations: int) -> Finding:

@@ -103,7 +103,8 @@ class TraceCallbacks(RLlibCallback):
         identity = runner_identity(env_runner)
         role = f"runner{identity['runner_index']}"
         if self._recorder is None:
-            self._recorder = EpisodeRecorder(self._trace_dir, role, identity, self._trace_keep)
+            self._recorder = EpisodeRecorder(self._trace_dir, role, identity, self._trace_keep,
+                                             seed=getattr(env_runner.config, "seed", None))
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._recorder.wrap(sub_env, env_index)
         if getattr(env_runner, "_rldebug_taped", False):

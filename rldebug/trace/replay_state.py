@@ -154,13 +154,16 @@ class EpisodeRecorder:
     """Tapes one EnvRunner's episodes (see the module docstring)."""
 
     def __init__(self, trace_dir: str | Path, role: str, identity: dict,
-                 keep: int = DEFAULT_KEEP):
+                 keep: int = DEFAULT_KEEP, seed: int | None = None):
         self.trace_dir = Path(trace_dir)
         self.role = role
         self.pid = os.getpid()
         self.identity = identity
         self.keep = keep
-        self._base_seed = secrets.randbits(30)
+        # A seeded config (debugging(seed=...)) gets the same episode seeds every run.
+        self._base_seed = (secrets.randbits(30) if seed is None else
+                           (int(seed) * 1_000_003 + int(identity.get("runner_index", 0)) * 7919
+                            + 1) % (2 ** 30))
         self._resets = 0
         self._tapes: dict[int, _Tape] = {}  # env index -> the episode it is playing
         self._finished: list[dict] = []
