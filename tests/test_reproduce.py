@@ -268,3 +268,46 @@ def test_cli_lists_and_reproduces(nan_obs_run, capsys):
     assert outcome["reproduced"] and outcome["env_step"] == event.env_step
     assert main(["reproduce", str(directory), "--event", "99"]) == 2
     assert "numbered 1.." in capsys.readouterr().err
+
+
+def test_a_real_debugger_stops_in_the_env_and_at_the_replayed_step(nan_obs_run, tmp_path):
+    """``rldebug reproduce DIR --event N`` under debugpy, attached over DAP as VS Code does:
+    a breakpoint on the env's line that makes the NaN is hit, then the replay's stop."""
+    import os
+    import sys
+
+    import replay_envs
+    from dap_client import DapClient, free_port, launch_under_debugpy, line_of
+
+    directory, _ = nan_obs_run
+    event = _event(directory, "obs")
+    env_file = Path(replay_envs.__file__).resolve()
+    nan_line = line_of(env_file, "obs[:] = np.nan")
+    stop_file = (Path(rldebug.__file__).parent / "ide" / "_stop.py").resolve()
+    stop_line = line_of(stop_file, "resumed = True  # break_on stopped here")
+    port, log = free_port(), tmp_path / "debuggee.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(env_file.parent), *sys.path])}
+    process = launch_under_debugpy("rldebug", port, log, ["reproduce", str(directory),
+                                                          "--event", str(event.number)],
+                                   env=env, module=True)
+    stops = []
+    try:
+        client = DapClient(port)
+        client.attach({str(env_file): [nan_line], str(stop_file): [stop_line]})
+
+        def look(stop):
+            where = (Path(stop.top["source"]["path"]).resolve(), stop.top["line"])
+            frame = stop.top
+            stops.append((where, client.evaluate(
+                "self.t" if where[0] == env_file else "(event.env_step, repr(obs))", frame)))
+
+        client.drive(look)
+        returncode = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert returncode == 0, log.read_text()[-3000:]
+    assert [where for where, _ in stops] == [(env_file, nan_line), (stop_file, stop_line)]
+    assert int(stops[0][1]) == event.env_step  # the env's own step counter at the NaN
+    assert str(event.env_step) in stops[1][1] and "nan" in stops[1][1]
+    assert "Reproduced" in log.read_text()

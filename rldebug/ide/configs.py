@@ -3,7 +3,8 @@
 ``write_ide_configs(repo_root)`` (re)writes:
 
 - ``.vscode/launch.json``: a debugpy *launch* configuration for ``rldebug demo``,
-  for "rldebug: debug current file" (``rldebug debug`` on the file open in the
+  for "rldebug: reproduce a trace event" (``rldebug reproduce DIR --event N``, asking
+  for both, stopping at the event's step), for "rldebug: debug current file" (``rldebug debug`` on the file open in the
   editor: any RLlib script, its Tune trials in-process) and for each ``recipes/*.py`` (with ``--smoke``, in-process, ``justMyCode:
   false`` so breakpoints inside RLlib are hit), and an *attach* configuration
   for :func:`rldebug.ide.attach_remote` on 127.0.0.1:5678. Configurations it
@@ -32,6 +33,9 @@ GROUP = "rldebug"
 # Stands for the file open in the editor: ${file} in VS Code, $FilePath$ in PyCharm.
 CURRENT_FILE = "<current file>"
 _CURRENT_FILE_IN = {"vscode": "${file}", "pycharm": "$FilePath$"}
+# Values asked for when the configuration starts: VS Code inputs, PyCharm's $Prompt$.
+PROMPTS = {"<trace dir>": ("rldebugTraceDir", "Reproducible trace or run directory"),
+           "<event>": ("rldebugEvent", "Event number (rldebug reproduce DIR lists them)")}
 VENV_PYTHON = ".venv/bin/python"
 PYCHARM_PREFIX = "rldebug_"
 
@@ -50,7 +54,10 @@ def launches(repo_root: Path) -> list[Launch]:
     """``rldebug demo``, ``rldebug debug`` on the current file, and one launch per
     ``recipes/*.py`` (sorted)."""
     found = [Launch("rldebug demo (in-process)", ("demo",), module="rldebug.cli"),
-             Launch("rldebug: debug current file", ("debug", CURRENT_FILE), module="rldebug")]
+             Launch("rldebug: debug current file", ("debug", CURRENT_FILE), module="rldebug"),
+             Launch("rldebug: reproduce a trace event",
+                    ("reproduce", "<trace dir>", "--event", "<event>", "--mode", "break"),
+                    module="rldebug")]
     for recipe in sorted((repo_root / "recipes").glob("*.py")):
         found.append(Launch(f"recipe: {recipe.stem} --smoke", ("--smoke",),
                             script=f"recipes/{recipe.name}"))
@@ -64,7 +71,7 @@ def _vscode_launch(launch: Launch) -> dict:
     else:
         config["program"] = "${workspaceFolder}/" + launch.script
     config.update({
-        "args": [_CURRENT_FILE_IN["vscode"] if a == CURRENT_FILE else a for a in launch.args],
+        "args": [_vscode_arg(a) for a in launch.args],
         "python": "${workspaceFolder}/" + VENV_PYTHON,
         "cwd": "${workspaceFolder}",
         "console": "integratedTerminal",
@@ -72,6 +79,19 @@ def _vscode_launch(launch: Launch) -> dict:
         "presentation": {"group": GROUP},
     })
     return config
+
+
+def _vscode_arg(arg: str) -> str:
+    if arg == CURRENT_FILE:
+        return _CURRENT_FILE_IN["vscode"]
+    if arg in PROMPTS:
+        return "${input:" + PROMPTS[arg][0] + "}"
+    return arg
+
+
+def vscode_inputs() -> list[dict]:
+    return [{"id": key, "type": "promptString", "description": text}
+            for key, text in PROMPTS.values()]
 
 
 def vscode_attach(port: int = DEFAULT_PORT) -> dict:
@@ -106,8 +126,11 @@ def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     own = [c for c in existing.get("configurations", [])
            if c.get("presentation", {}).get("group") != GROUP]
     generated = [_vscode_launch(launch) for launch in launches(repo_root)] + [vscode_attach(port)]
+    ours = {key for key, _ in PROMPTS.values()}
+    inputs = vscode_inputs() + [i for i in existing.get("inputs", []) if i.get("id") not in ours]
     launch_path.write_text(json.dumps(
-        {"version": "0.2.0", "configurations": generated + own}, indent=4) + "\n")
+        {"version": "0.2.0", "configurations": generated + own, "inputs": inputs},
+        indent=4) + "\n")
 
     settings_path = folder / "settings.json"
     settings = _read_json(settings_path)
@@ -136,8 +159,8 @@ def _pycharm_xml(launch: Launch) -> str:
         "ADD_CONTENT_ROOTS": "true",
         "ADD_SOURCE_ROOTS": "true",
         "SCRIPT_NAME": target,
-        "PARAMETERS": " ".join(_CURRENT_FILE_IN["pycharm"] if a == CURRENT_FILE else a
-                               for a in launch.args),
+        "PARAMETERS": " ".join(_CURRENT_FILE_IN["pycharm"] if a == CURRENT_FILE else
+                               "$Prompt$" if a in PROMPTS else a for a in launch.args),
         "SHOW_COMMAND_LINE": "false",
         "EMULATE_TERMINAL": "false",
         "MODULE_MODE": "true" if launch.module else "false",
