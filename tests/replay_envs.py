@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+from ray.rllib.algorithms.dqn.torch.dqn_torch_learner import DQNTorchLearner
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
@@ -91,8 +92,8 @@ class GlitchyPair(MultiAgentEnv):
         return obs, rewards, {"__all__": False}, {"__all__": done}, infos
 
 
-class MarkerPoisonsLoss(PPOTorchLearner):
-    """PPO's Learner, except a minibatch holding a MARKER observation gets a NaN loss."""
+class MarkerPoison:
+    """A Learner mixin: a minibatch holding a MARKER observation gets a NaN loss."""
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(module_id=module_id, config=config,
@@ -100,3 +101,11 @@ class MarkerPoisonsLoss(PPOTorchLearner):
         if bool((batch["obs"][..., 1] == MARKER).any()):
             loss = loss * float("nan")
         return loss
+
+
+class MarkerPoisonsLoss(MarkerPoison, PPOTorchLearner):
+    """PPO's Learner, poisoned by a MARKER observation."""
+
+
+class MarkerPoisonsDQNLoss(MarkerPoison, DQNTorchLearner):
+    """DQN's Learner, poisoned by a MARKER observation (sampled from the replay buffer)."""

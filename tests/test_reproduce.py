@@ -219,6 +219,69 @@ def test_multi_agent_nan_loss_names_the_module(tmp_path_factory):
     assert result.module_id == "p_right" and result.minibatch == event.minibatch
 
 
+def test_info_events_of_the_arena_are_recorded_and_reproduced(tmp_path):
+    """The tutorial's info events (new fields; collisions are rare this early): the first
+    few per agent, each replayable to its step."""
+    from tiny import tiny_arena_config
+
+    from rldebug.doctor.traces import read_trace_report
+
+    traced = rldebug.trace(tiny_arena_config(), out=run_trace_dir(tmp_path), reproducible=True,
+                           events=("collision", "new_field"), max_events=2)
+    _train(traced, iterations=3)
+    new_fields = [e for e in reproducible_events(tmp_path) if e.column == "info.new_field"]
+    assert [e.agent_id for e in new_fields] == ["agent1", "agent1"]  # max_events=2
+    event = new_fields[-1]
+    assert "info event 'new_field'" in event.reason
+    results = [reproduce(tmp_path, event=event.number, mode="log") for _ in range(2)]
+    for result in results:
+        result.close()
+        assert result.reproduced, result.summary()
+        assert result.info["new_field"] and result.stop.agent_id == event.agent_id
+        assert result.env_step == event.env_step
+    assert _same(results[0].obs, results[1].obs)
+    # Info events are not faults: the doctor makes no finding of them.
+    assert read_trace_report(tmp_path).findings == []
+
+
+def test_a_continuous_action_episode_replays_its_recorded_actions(tmp_path):
+    """SAC on Pendulum: Box actions, normalised by RLlib, replayed exactly."""
+    from ray.rllib.utils.spaces.space_utils import unsquash_action
+    from setups import sac_pendulum
+
+    _train(rldebug.trace(sac_pendulum(), out=tmp_path, reproducible=True), iterations=2)
+    recorded = read_recorded(tmp_path)
+    record = max(recorded.episodes.values(), key=lambda r: r["time"])
+    iteration = recorded.episode_iterations[record["episode_id"]]
+    results = [reproduce(tmp_path, iteration=iteration, episode=record["episode_id"], step=10,
+                         mode="log") for _ in range(2)]
+    space = results[0].algorithm.env_runner.env.single_action_space
+    for result in results:
+        result.close()
+        assert result.reproduced and result.env_step == 10
+        env_action = unsquash_action(np.asarray(result.action), space)
+        assert np.allclose(env_action, decode(record["actions"][9]), atol=1e-5)
+    assert _same(results[0].obs, results[1].obs) and results[0].reward == results[1].reward
+
+
+def test_a_dqn_nan_loss_is_reproduced_from_its_replay_batch(tmp_path):
+    from replay_envs import MarkerPoisonsDQNLoss
+    from setups import dqn_cartpole
+
+    config = dqn_cartpole().environment(GlitchyWalk, env_config={"glitch": "marker",
+                                                                 "rate": 0.3})
+    config.learners(learner_class=MarkerPoisonsDQNLoss)
+    traced = rldebug.trace(config, out=tmp_path, reproducible=True)
+    _train(traced, until_event=True, iterations=15)
+    event = _event(tmp_path, "total_loss")
+    assert event.reproducible, event.why_not
+    results = [reproduce(tmp_path, event=event.number, mode="log") for _ in range(2)]
+    for result in results:
+        result.close()
+        assert result.reproduced, result.summary()
+        assert np.isnan(result.loss) and result.minibatch == event.minibatch
+
+
 def test_the_recorded_state_is_bounded(tmp_path):
     config = _config(GlitchyWalk, "nan", 0.0)
     _train(rldebug.trace(config, out=tmp_path, reproducible=True, keep=2), iterations=6)

@@ -163,8 +163,8 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
         findings[-1].evidence["event_time"] = (crashes or restarts)[0].get("time")
     for number, event in enumerate(records):
         column = event.get("column")
-        if event.get("source") in ("env", "driver"):
-            continue
+        if event.get("source") in ("env", "driver") or str(column).startswith("info."):
+            continue  # crashes: one finding above; info events (collisions) are no fault
         if column == "sample" and event.get("source") == "sampling":
             findings.append(_sample_crash_finding(event, records[:number], trial))
             continue

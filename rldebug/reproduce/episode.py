@@ -41,6 +41,7 @@ class EpisodeTarget:
     mode: str = "auto"
     expect_crash: bool = False
     expect_non_finite: str | None = None  # "obs" or "rewards"
+    expect_info: str | None = None  # an info event's name
     notes: list[str] = field(default_factory=list)
 
     def env_action(self, t: int, agent_keys: dict | None = None) -> Any:
@@ -258,6 +259,9 @@ def check_outcome(target: EpisodeTarget, outcome: EpisodeOutcome) -> list[str]:
     if target.expect_non_finite == "rewards" and (
             outcome.reward is None or np.isfinite(outcome.reward)):
         problems.append(f"the reward at the target step is {outcome.reward} in the replay")
+    if target.expect_info and not (outcome.info or {}).get(target.expect_info):
+        problems.append(f"info[{target.expect_info!r}] is not set at the target step in the "
+                        "replay")
     if target.expect_crash and outcome.crash is None:
         problems.append("the step after the stop did not crash again in the replay")
     return problems

@@ -124,7 +124,9 @@ def _reason(row: dict) -> str:
                 f" (runner {_value(row, 'runner_index')})")
     step = _value(row, "env_step")
     at = f" at env step {step}" if step is not None else ""
-    return f"{who}non-finite {column}{at} (runner {_value(row, 'runner_index')})"
+    what = (f"info event '{column[5:]}'" if column and column.startswith("info.")
+            else f"non-finite {column}")
+    return f"{who}{what}{at} (runner {_value(row, 'runner_index')})"
 
 
 def _classify(row: dict, episodes: dict, directory: Path) -> dict:

@@ -74,7 +74,8 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
         record=record, step=step, reason=f"reproduce {reason}",
         agent_id=event.agent_id if event is not None else None, mode=mode,
         expect_crash=column == "sample" or bool(column and column.startswith("env.")),
-        expect_non_finite=column if column in ("obs", "rewards") else None)
+        expect_non_finite=column if column in ("obs", "rewards") else None,
+        expect_info=column[5:] if column and column.startswith("info.") else None)
     outcome = EpisodeOutcome()
     config = _base_config(recorded)
     config.env_runners(module_to_env_connector=replay_connector(

@@ -25,6 +25,7 @@ from rldebug.trace.sampling import (
     sample_record_old_stack,
 )
 from rldebug.trace.stats import describe, first_non_finite, scalar
+from rldebug.trace.step_events import step_events
 from rldebug.trace.writer import TraceWriter
 
 
@@ -35,6 +36,8 @@ class TraceCallbacks(RLlibCallback):
     _trace_level: str = "batches"
     _trace_reproducible: bool = False
     _trace_keep: int = DEFAULT_KEEP
+    _trace_info_events: tuple[str, ...] = ()
+    _trace_max_events: int = 10
 
     def __init__(self):
         super().__init__()
@@ -42,6 +45,7 @@ class TraceCallbacks(RLlibCallback):
         self._weights: WeightsRing | None = None  # the driver of a reproducible trace
         self._events_size = 0
         self._findings = 0
+        self._info_counts: dict[tuple, int] = defaultdict(int)
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
@@ -135,16 +139,33 @@ class TraceCallbacks(RLlibCallback):
         # RLlib has no on_sample_start: the first env step of a sample() call marks it.
         if self._sample_started is None:
             self._sample_started = time.perf_counter()
-        if self._recorder is not None and episode is not None:
-            events = self._recorder.on_episode_step(episode, env_index)
-            if events:
-                identity = runner_identity(env_runner)
-                writer = self.writer(self._recorder.role)
-                for event in events:
-                    # Written now, not at on_sample_end: the step may crash the sampler.
-                    self._seen_bad.add((event["agent_id"], event["column"]))
-                    writer.write("events", {"source": "sampling", **identity,
-                                            "sample_call": self._samples + 1, **event})
+        if episode is None or not (self._recorder is not None or self._trace_info_events):
+            return
+        events = [e for e in step_events(episode, self._trace_info_events,
+                                         non_finite=self._recorder is not None)
+                  if self._new_step_event(e)]
+        if not events:
+            return
+        if self._recorder is not None:
+            self._recorder.on_events(env_index, events)
+        identity = runner_identity(env_runner)
+        writer = self.writer(f"runner{identity['runner_index']}")
+        for event in events:
+            # Written now, not at on_sample_end: the next step may crash the sampler.
+            writer.write("events", {"source": "sampling", **identity,
+                                    "sample_call": self._samples + 1, **event})
+
+    def _new_step_event(self, event: dict) -> bool:
+        """The first non-finite value per agent and column; the first ``max_events``
+        occurrences of each info event per agent."""
+        key = (event["agent_id"], event["column"])
+        if not event["column"].startswith("info."):
+            if key in self._seen_bad:
+                return False
+            self._seen_bad.add(key)
+            return True
+        self._info_counts[key] += 1
+        return self._info_counts[key] <= self._trace_max_events
 
     def on_episode_end(self, *, episode, prev_episode_chunks=None, env_index=0,
                        **kwargs) -> None:

@@ -20,7 +20,8 @@ DEFAULT_LEVEL = "batches"
 
 
 def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
-          reproducible: bool = False, keep: int = DEFAULT_KEEP):
+          reproducible: bool = False, keep: int = DEFAULT_KEEP, events=(),
+          max_events: int = 10):
     """Return a copy of ``config`` that writes a trace of sampling and learning to ``out``.
 
     :param config: an RLlib ``AlgorithmConfig`` (new or old API stack).
@@ -38,6 +39,11 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     :param keep: how many recent iterations of weights and ``sample()`` calls of
         episodes per EnvRunner a reproducible trace keeps (iterations and episodes
         with an event or doctor finding are kept for good).
+    :param events: info event names (e.g. ``("collision",)``): an agent step whose
+        ``info[name]`` is truthy is recorded as a trace event, with its episode and env
+        step (in a reproducible trace, replayable like a NaN).
+    :param max_events: record at most this many occurrences of each info event per
+        agent and EnvRunner (the first ones).
     """
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
@@ -55,6 +61,9 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
             "trace(reproducible=True) records episodes and Learner updates of RLlib's new API "
             "stack; this config uses the old stack (api_stack(enable_rl_module_and_learner="
             "False, ...)). Trace it without reproducible=True, or move it to the new stack.")
+    info_events = _check_info_events(events, config.env)
+    if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
+        raise ValueError(f"trace(max_events=...) must be an int >= 1, got {max_events!r}.")
     directory = check_writable(out if out is not None else default_output_dir("trace"))
     if reproducible:
         save_config(directory, config, level)
@@ -62,6 +71,7 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     callback = type("TraceCallbacks", (TraceCallbacks,),
                     {"_trace_dir": str(directory), "_trace_level": level,
                      "_trace_reproducible": reproducible, "_trace_keep": keep,
+                     "_trace_info_events": info_events, "_trace_max_events": max_events,
                      "__module__": TraceCallbacks.__module__})
     traced = add_callbacks(config, callback)
     if traced.enable_rl_module_and_learner:
@@ -71,6 +81,23 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
         traced.learners(learner_class=traced_learner_class(base, directory, level,
                                                            reproducible))
     return traced
+
+
+def _check_info_events(events, env) -> tuple[str, ...]:
+    from rldebug.shapes.env_meta import env_name, info_events
+
+    if isinstance(events, str):
+        events = (events,)
+    if not isinstance(events, (list, tuple, set, frozenset)) or not all(
+            isinstance(e, str) and e for e in events):
+        raise TypeError(f"trace(events=...) takes info event names as strings, e.g. "
+                        f"('collision',), got {events!r}.")
+    known = info_events(env)
+    unknown = [e for e in events if known is not None and e not in known]
+    if unknown:
+        raise ValueError(f"trace(events=...) got unknown event name(s) {unknown} for "
+                         f"{env_name(env)}; its infos report {list(known)}.")
+    return tuple(events)
 
 
 __all__ = ["DEFAULT_LEVEL", "trace"]

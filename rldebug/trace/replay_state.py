@@ -6,8 +6,8 @@ Three parts, each written where it happens:
   seed (``reset(seed=...)``, the one thing gymnasium promises makes an episode
   repeatable) and tapes the actions each env received. A finished episode goes to
   a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
-  observation or reward, an env that raised, a ``sample()`` that crashed) is kept
-  for good, and written the moment the event happens, so a crash that follows
+  observation or reward, a named info event, an env that raised, a ``sample()`` that
+  crashed) is kept for good, and written the moment the event happens, so a crash that follows
   cannot lose it. Replaying the seed and the taped actions re-runs the episode
   exactly, whatever the policy's sampling did (several envs per runner share one
   batched forward pass, so the torch RNG alone could not).
@@ -35,8 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from rldebug.shapes.episodes import env_t, episode_id, last_step
-from rldebug.shapes.numbers import has_non_finite
+from rldebug.shapes.episodes import episode_id
 from rldebug.trace.layout import (
     episode_ring_dir,
     episode_ring_file,
@@ -218,22 +217,12 @@ class EpisodeRecorder:
         if tape is not None:
             tape.episode_id = episode_id(episode)
 
-    def on_episode_step(self, episode, env_index: int) -> list[dict]:
-        """Events of the step just taken (non-finite observations or rewards), already
-        written with the episode's tape."""
+    def on_events(self, env_index: int, events: list[dict]) -> None:
+        """Keep the episode of ``env_index`` for good: these events happened in its last step."""
         tape = self._tapes.get(env_index)
-        found = []
-        for agent_id, step in last_step(episode).items():
-            where = {"agent_id": str(agent_id), "episode_id": episode_id(episode),
-                     "env_step": env_t(episode)}
-            if has_non_finite(step.obs):
-                found.append({"column": "obs", **where})
-            if step.reward is not None and not np.isfinite(step.reward):
-                found.append({"column": "rewards", "value": float(step.reward), **where})
         if tape is not None:
-            for event in found:
+            for event in events:
                 self._event(tape, event)
-        return found
 
     def on_episode_end(self, episode, env_index: int) -> None:
         tape = self._tapes.pop(env_index, None)
