@@ -92,7 +92,7 @@ def main(argv=None):
         rldebug.run(make_config(guard=False, smoke=args.smoke), logdir=before,
                     max_iterations=iterations, trace="batches", reproducible=True,
                     progress=False)
-        print("1. the run did not crash this time (the stall is rare); rerun with more "
+        print("done: the run did not crash this time (the stall is rare); rerun with more "
               "iterations")
         return
     except Exception as err:  # noqa: BLE001 - the crash is the point of this recipe
@@ -117,6 +117,7 @@ def main(argv=None):
 
     # 5. What differs between the two runs.
     print("5. " + str(rldebug.diff(before, after)).replace("\n", "\n   "))
+    print("done: the crash was traced, named, replayed to its step, fixed and compared")
 
 
 if __name__ == "__main__":
