@@ -282,12 +282,14 @@ def test_a_dqn_nan_loss_is_reproduced_from_its_replay_batch(tmp_path):
         assert np.isnan(result.loss) and result.minibatch == event.minibatch
 
 
-def test_the_recorded_state_is_bounded(tmp_path):
-    config = _config(GlitchyWalk, "nan", 0.0)
-    _train(rldebug.trace(config, out=tmp_path, reproducible=True, keep=2), iterations=6)
-    saved = weights_files(tmp_path)
-    assert list(saved) == [0, 5, 6]  # the initial weights and the last two iterations
-    rings = [p for p in (tmp_path / "replay" / "episodes").iterdir()]
+def test_the_recorded_state_is_bounded_but_keeps_event_iterations(tmp_path):
+    config = _config(GlitchyWalk, "marker", 0.05).learners(learner_class=MarkerPoisonsLoss)
+    _train(rldebug.trace(config, out=tmp_path, reproducible=True, keep=2), iterations=8)
+    event = _event(tmp_path, "total_loss")
+    assert 1 <= event.iteration <= 6, "the planted NaN loss came too late to test pruning"
+    # The initial weights, the event's iteration and the one that sampled it, the last two.
+    assert set(weights_files(tmp_path)) == {0, event.iteration - 1, event.iteration, 7, 8}
+    rings = list((tmp_path / "replay" / "episodes").iterdir())
     assert rings and all(len(list(ring.iterdir())) <= 2 for ring in rings)
 
 

@@ -94,6 +94,10 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
     else:
         notes.append("no saved weights from before this episode; the module runs with its "
                      "initial weights (the trajectory is the recorded one)")
+    if record.get("runner_index") or record.get("env_index"):
+        notes.append(f"recorded in env {record.get('env_index')} of EnvRunner "
+                     f"{record.get('runner_index')}; the replay's env is env 0 of the local "
+                     "EnvRunner (an env that reads config.worker_index or vector_index sees 0)")
     run_episode(algorithm, target, outcome)
     if outcome.substituted:
         notes.append(f"the module sampled a different action than recorded at "

@@ -14,7 +14,7 @@ from collections import defaultdict
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.shapes.env_meta import sub_envs
-from rldebug.shapes.episodes import agent_returns
+from rldebug.shapes.episodes import agent_returns, env_t, episode_id
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
 from rldebug.trace.layout import trace_files
@@ -25,7 +25,7 @@ from rldebug.trace.sampling import (
     sample_record_old_stack,
 )
 from rldebug.trace.stats import describe, first_non_finite, scalar
-from rldebug.trace.step_events import step_events
+from rldebug.trace.step_events import env_step_events
 from rldebug.trace.writer import TraceWriter
 
 
@@ -46,6 +46,7 @@ class TraceCallbacks(RLlibCallback):
         self._events_size = 0
         self._findings = 0
         self._info_counts: dict[tuple, int] = defaultdict(int)
+        self._pending: dict[int, list[dict]] = {}  # env index -> events of its last step
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
@@ -65,22 +66,29 @@ class TraceCallbacks(RLlibCallback):
     def on_environment_created(self, *, env_runner=None, env, **kwargs) -> None:
         if self._trace_reproducible and env_runner is not None:
             self._start_taping(env_runner, env)
-        for sub_env in sub_envs(env):
-            self._record_env_crashes(sub_env, env_runner)
+        for env_index, sub_env in enumerate(sub_envs(env)):
+            self._record_env_crashes(sub_env, env_runner, env_index)
 
-    def on_sub_environment_created(self, *, worker=None, sub_environment, **kwargs) -> None:
-        self._record_env_crashes(sub_environment, worker)
+    def on_sub_environment_created(self, *, worker=None, sub_environment, env_context=None,
+                                   **kwargs) -> None:
+        index = getattr(env_context, "vector_index", 0) or 0
+        self._record_env_crashes(sub_environment, worker, index)
 
-    def _record_env_crashes(self, env, runner) -> None:
+    def _record_env_crashes(self, env, runner, env_index: int = 0) -> None:
         """Wrap the env's reset/step so an exception is written before it propagates
-        (and takes a remote EnvRunner down with it)."""
+        (and takes a remote EnvRunner down with it), and a step's events are noted for
+        ``on_episode_step``."""
         identity = runner_identity(runner)
+        check_steps = self._recorder is not None or bool(self._trace_info_events)
         for name in ("reset", "step"):
             method = getattr(env, name)
 
             def recorded(*args, _method=method, _name=name, **kwargs):
                 try:
-                    return _method(*args, **kwargs)
+                    result = _method(*args, **kwargs)
+                    if _name == "step" and check_steps:
+                        self._note_step(env_index, result)
+                    return result
                 except Exception as err:
                     where = getattr(env, "_rldebug_where", dict)()
                     self.writer(f"runner{identity['runner_index']}").write("events", {
@@ -135,15 +143,24 @@ class TraceCallbacks(RLlibCallback):
 
     # -- sampling (EnvRunner / RolloutWorker) ----------------------------------
 
+    def _note_step(self, env_index: int, result) -> None:
+        try:
+            events = env_step_events(result, self._trace_info_events,
+                                     non_finite=self._recorder is not None)
+        except Exception:  # noqa: BLE001 - an unexpected step result must not stop training
+            return  # RLlib itself rejects a malformed step result with its own error
+        if events:
+            self._pending[env_index] = events
+
     def on_episode_step(self, *, episode=None, env_runner=None, env_index=0, **kwargs) -> None:
         # RLlib has no on_sample_start: the first env step of a sample() call marks it.
         if self._sample_started is None:
             self._sample_started = time.perf_counter()
-        if episode is None or not (self._recorder is not None or self._trace_info_events):
+        pending = self._pending.pop(env_index, None)
+        if not pending or episode is None:
             return
-        events = [e for e in step_events(episode, self._trace_info_events,
-                                         non_finite=self._recorder is not None)
-                  if self._new_step_event(e)]
+        where = {"episode_id": episode_id(episode), "env_step": env_t(episode)}
+        events = [{**e, **where} for e in pending if self._new_step_event(e)]
         if not events:
             return
         if self._recorder is not None:

@@ -137,8 +137,9 @@ def load_config(trace_dir: str | Path) -> dict:
 class _Tape:
     """One episode of one sub-env: its reset seed and every action the env received."""
 
-    def __init__(self, seed: int, options, sample_call: int):
+    def __init__(self, seed: int, options, sample_call: int, env_index: int):
         self.seed = seed
+        self.env_index = env_index
         self.options = options
         self.actions: list = []
         self.episode_id: str | None = None
@@ -181,7 +182,8 @@ class EpisodeRecorder:
             if seed is None:
                 seed = (self._base_seed + 7919 * self._resets) % (2 ** 31)
             self._resets += 1
-            self._tapes[env_index] = _Tape(int(seed), options, self._sample_call + 1)
+            self._tapes[env_index] = _Tape(int(seed), options, self._sample_call + 1,
+                                           env_index)
             return reset(*args, seed=seed, options=options, **kwargs)
 
         def taped_step(action, *args, **kwargs):
@@ -271,7 +273,8 @@ class EpisodeRecorder:
 
     def _record(self, tape: _Tape, complete: bool) -> dict:
         return {"time": time.time(), "episode_id": tape.episode_id, "role": self.role,
-                "pid": self.pid, **self.identity, "seed": tape.seed,
+                "pid": self.pid, **self.identity, "env_index": tape.env_index,
+                "seed": tape.seed,
                 "options": tape.options, "started": tape.started,
                 "sample_call": tape.sample_call, "env_steps": len(tape.actions),
                 "complete": complete, "multi_agent": tape.multi_agent,

@@ -1,34 +1,49 @@
-"""Events in the env step an episode has just recorded: non-finite values, named info events.
+"""Events in one env step, read from what the env's ``step`` returned: non-finite
+observations and rewards, named info events.
 
-Checked in ``on_episode_step``, so they are written before the next forward pass
-can crash the sampler, with the episode's id and env step (what
-``rldebug.reproduce`` replays to).
+The trace's env wrapper calls :func:`env_step_events` on each ``step`` result (cheap:
+no episode is read), and ``on_episode_step``, which RLlib calls right after, adds the
+episode's id and env step and writes them: before the next forward pass can crash
+the sampler, and with what ``rldebug.reproduce`` replays to.
 """
 
 from __future__ import annotations
 
 import math
 
-from rldebug.shapes.episodes import env_t, episode_id, last_step
+from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.shapes.numbers import has_non_finite
 
+_COMMON = "__common__"  # MultiAgentEnv's shared info, not an agent
 
-def step_events(episode, info_names: tuple[str, ...] = (), non_finite: bool = True) -> list[dict]:
-    """Per agent of the step just taken: a non-finite observation or reward, and each
-    ``info[name]`` that is truthy (``column`` ``"obs"``, ``"rewards"``, ``"info.<name>"``)."""
+
+def _per_agent(result) -> list[tuple]:
+    obs, rewards, _, _, infos = result
+    if not isinstance(rewards, dict):  # a single-agent gymnasium env
+        return [(DEFAULT_AGENT_ID, obs, rewards, infos or {})]
+    obs, infos = obs or {}, infos or {}
+    agents = dict.fromkeys([*obs, *rewards, *infos])
+    return [(str(a), obs.get(a), rewards.get(a), infos.get(a) or {})
+            for a in agents if a != _COMMON]
+
+
+def env_step_events(result, info_names: tuple[str, ...] = (),
+                    non_finite: bool = True) -> list[dict]:
+    """Per agent of this step: a non-finite observation or reward, and each truthy
+    ``info[name]`` (``column`` ``"obs"``, ``"rewards"``, ``"info.<name>"``)."""
     found = []
-    for agent_id, step in last_step(episode).items():
-        where = {"agent_id": str(agent_id), "episode_id": episode_id(episode),
-                 "env_step": env_t(episode)}
+    for agent_id, obs, reward, info in _per_agent(result):
         if non_finite:
-            if has_non_finite(step.obs):
-                found.append({"column": "obs", **where})
-            if step.reward is not None and not math.isfinite(step.reward):
-                found.append({"column": "rewards", "value": float(step.reward), **where})
+            if has_non_finite(obs):
+                found.append({"column": "obs", "agent_id": agent_id})
+            if reward is not None and not math.isfinite(float(reward)):
+                found.append({"column": "rewards", "agent_id": agent_id,
+                              "value": float(reward)})
         for name in info_names:
-            if step.info.get(name):
-                found.append({"column": f"info.{name}", "value": step.reward, **where})
+            if isinstance(info, dict) and info.get(name):
+                found.append({"column": f"info.{name}", "agent_id": agent_id,
+                              "value": None if reward is None else float(reward)})
     return found
 
 
-__all__ = ["step_events"]
+__all__ = ["env_step_events"]
