@@ -12,7 +12,7 @@
    without ``reproducible=True``, against untraced, in interleaved rounds (median of the
    per-round ratios).
 
-    python benchmarks/reproduce.py [--iterations 200] [--rounds 10]
+    python benchmarks/reproduce.py [--iterations 200] [--rounds 10] [--only replay|overhead]
 """
 
 from __future__ import annotations
@@ -151,13 +151,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--only", choices=["replay", "overhead"])
     args = parser.parse_args()
 
     import rldebug
 
     rldebug.start_ray()
-    cost_by_iteration(args.iterations)
-    overhead(args.rounds)
+    if args.only != "overhead":
+        cost_by_iteration(args.iterations)
+    if args.only != "replay":
+        overhead(args.rounds)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) ->
     cause = next((e for e in reversed(before) if e.get("source") == "sampling"
                   and _present(e.get("episode_id")) in in_play), None)
     message = (f"sample() on EnvRunner {_int(event.get('runner_index'))} raised "
-               f"{event.get('error')}: {str(event.get('message'))[:200]}")
+               f"{event.get('error')}: {str(event.get('message'))[:200]}".rstrip(".") + ".")
     if cause is not None:
         message += (f" It came right after the non-finite '{cause.get('column')}' of "
                     f"{_present(cause.get('agent_id')) or '?'} at env step "
