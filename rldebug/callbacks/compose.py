@@ -18,6 +18,10 @@ def add_callbacks(config, *callback_classes):
     The new API stack takes a list of callback classes; the old stack takes one
     class, so there they are combined with RLlib's ``make_multi_callbacks``.
 
+    A class with ``runs_last = True`` (the trace: it records what the others did in
+    the same iteration, e.g. ``break_on``'s events and the doctor's findings) stays
+    after the others, whichever was added first.
+
     :param config: an RLlib ``AlgorithmConfig`` (either API stack).
     :param callback_classes: ``RLlibCallback`` subclasses (not instances).
     """
@@ -34,6 +38,8 @@ def add_callbacks(config, *callback_classes):
                 f"instance), got {cls!r}."
             )
     combined = configured_callbacks(config.callbacks_class) + list(callback_classes)
+    combined = ([c for c in combined if not getattr(c, "runs_last", False)]
+                + [c for c in combined if getattr(c, "runs_last", False)])
     new = config.copy(copy_frozen=False)
     if config.enable_env_runner_and_connector_v2:
         new.callbacks(combined)

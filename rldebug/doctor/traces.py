@@ -163,8 +163,18 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
         findings[-1].evidence["event_time"] = (crashes or restarts)[0].get("time")
     for number, event in enumerate(records):
         column = event.get("column")
-        if event.get("source") in ("env", "driver") or str(column).startswith("info."):
-            continue  # crashes: one finding above; info events (collisions) are no fault
+        if event.get("source") in ("env", "driver", "break_on") or str(column).startswith(
+                "info."):
+            continue  # crashes: one finding above; info and break_on events are no fault
+        if event.get("source") == "relay":
+            findings.append(Finding(
+                rule_id="trace_records_lost", severity="info", trial=trial,
+                began_at_iteration=int(event.get("iteration") or 0), module=None,
+                message=f"The trace is missing records: {_present(event.get('message'))}.",
+                fix="The remote process could not reach the driver (it was busy or gone) "
+                    "for long; the other records are complete.",
+                evidence={"count": _int(event.get("count")), "pid": event.get("pid")}))
+            continue
         if column == "sample" and event.get("source") == "sampling":
             findings.append(_sample_crash_finding(event, records[:number], trial))
             continue

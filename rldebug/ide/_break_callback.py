@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.ide._stop import BreakEvent, catch
+from rldebug import relay
+from rldebug.ide._stop import BreakEvent, catch, record_remote
 from rldebug.shapes.env_meta import agent_spaces
 from rldebug.shapes.episodes import env_t, episode_id, last_step
 from rldebug.shapes.numbers import has_non_finite
@@ -144,6 +145,21 @@ class BreakOnCallback(RLlibCallback):
         self._config = None
         self._history: dict[tuple[str, str], deque] = defaultdict(
             lambda: deque(maxlen=self.spec.spike_window))
+        self._unsent: list[dict] = []  # caught in a remote EnvRunner, not yet sent home
+        self._remote_events = 0
+
+    # -- remote EnvRunners: their events reach the driver's break_records() --
+
+    def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
+        relay.make_home(self.spec.token, relay.has_remote_actors(algorithm.config))
+
+    def _caught(self, event: BreakEvent) -> None:
+        if not relay.is_home(self.spec.token):
+            self._unsent.append(event.to_dict())
+
+    def on_sample_end(self, **kwargs) -> None:
+        if self._unsent and relay.push(self.spec.token, self._unsent, sender=str(os.getpid())):
+            self._unsent = []
 
     # -- where the env is created: actions checked against the real spaces --
 
@@ -193,6 +209,7 @@ class BreakOnCallback(RLlibCallback):
                 catch(event, spec.mode, spec.token, spec.max_stops, {
                     "episode": episode, "agent_id": agent_id, "obs": step.obs,
                     "action": step.action, "reward": step.reward, "info": step.info})
+                self._caught(event)
 
     def _warn_unreported_events(self, steps) -> None:
         keys = {key for step in steps.values() for key in step.info}
@@ -208,6 +225,12 @@ class BreakOnCallback(RLlibCallback):
     def on_train_result(self, *, result: dict, **kwargs) -> None:
         spec = self.spec
         iteration = result.get("training_iteration")
+        received, _ = relay.drain(spec.token)
+        for fields in received:
+            record_remote(BreakEvent(**fields))
+        self._remote_events += len(received)
+        if self._remote_events:
+            result["break_on"] = {"remote_events": self._remote_events}
         for module_id, stats in learner_stats(result).items():
             for kind, reason, value in self._learner_events(module_id, stats):
                 event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(),

@@ -70,6 +70,14 @@ def clear_break_records() -> None:
         _stops_by_token.clear()
 
 
+def record_remote(event: BreakEvent) -> None:
+    """Add an event another process caught (a remote EnvRunner's, sent through Ray)."""
+    with _lock:
+        _records.append(event)
+    logger.warning("break_on (pid %s, remote): %s (logged there, not stopped)", event.pid,
+                   event.reason)
+
+
 def _debugpy_connected() -> bool:
     debugpy = sys.modules.get("debugpy")
     try:

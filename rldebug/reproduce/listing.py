@@ -81,7 +81,9 @@ def find_trace_dir(path: str | Path) -> Path:
     if not isinstance(path, (str, Path)):
         raise TypeError(f"reproduce expects a trace or run directory (str or Path), got "
                         f"{type(path).__name__} {path!r:.80}.")
-    path = Path(path).expanduser()
+    from rldebug.trace.store import readable_dir
+
+    path = readable_dir(path)
     if not path.exists():
         raise FileNotFoundError(f"No such trace or run directory: {str(path)!r}.")
     candidate = path if trace_files(path) else trace_dir_of(path)

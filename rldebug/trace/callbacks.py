@@ -8,31 +8,42 @@ iterations (:mod:`rldebug.trace.replay_state`).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
+from rldebug.relay import has_remote_actors
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns, env_t, episode_id
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
-from rldebug.trace.layout import trace_files
-from rldebug.trace.replay_state import DEFAULT_KEEP, EpisodeRecorder, WeightsRing
+from rldebug.trace.replay_state import (
+    DEFAULT_KEEP,
+    EpisodeRecorder,
+    WeightsRing,
+    prune_episode_rings,
+)
 from rldebug.trace.sampling import (
     runner_identity,
     sample_record_new_stack,
     sample_record_old_stack,
 )
+from rldebug.trace.sink import TraceSink, sink_for
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.step_events import env_step_events
 from rldebug.trace.writer import TraceWriter
 
 
 class TraceCallbacks(RLlibCallback):
-    """Writes trace records; ``_trace_dir`` and ``_trace_level`` are set on a subclass."""
+    """Writes trace records; ``_trace_dir``, ``_trace_token`` and ``_trace_level`` are set
+    on a subclass. Records of remote EnvRunners reach the driver through Ray (see
+    :mod:`rldebug.trace.sink`): only the process running the Algorithm writes files."""
 
+    runs_last = True  # after break_on and the doctor: their iteration's output is traced
     _trace_dir: str = ""
+    _trace_token: str = "untraced"
     _trace_level: str = "batches"
     _trace_reproducible: bool = False
     _trace_keep: int = DEFAULT_KEEP
@@ -47,6 +58,7 @@ class TraceCallbacks(RLlibCallback):
         self._findings = 0
         self._info_counts: dict[tuple, int] = defaultdict(int)
         self._pending: dict[int, list[dict]] = {}  # env index -> events of its last step
+        self._break_records_written = 0
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
@@ -55,10 +67,15 @@ class TraceCallbacks(RLlibCallback):
         self._learn_calls = 0
         self._seen_bad: set = set()
 
+    @property
+    def sink(self) -> TraceSink:
+        """This process's sink of the trace (shared with its Learner and recorder)."""
+        return sink_for(self._trace_token, self._trace_dir)
+
     def writer(self, role: str) -> TraceWriter:
         """This process's writer for ``role`` (driver, runner<i>, learner): one file set each."""
         if role not in self._writers:
-            self._writers[role] = TraceWriter(self._trace_dir, role=role)
+            self._writers[role] = TraceWriter(self.sink, role=role)
         return self._writers[role]
 
     # -- faults: an env that raises, an EnvRunner that RLlib recreates ----------
@@ -95,6 +112,7 @@ class TraceCallbacks(RLlibCallback):
                         "source": "env", "column": f"env.{_name}", **identity,
                         "sample_call": self._samples + 1, "error": type(err).__name__,
                         "message": str(err)[:500], **where})
+                    self.sink.flush()  # the exception may take this actor down
                     raise
 
             setattr(env, name, recorded)
@@ -104,7 +122,9 @@ class TraceCallbacks(RLlibCallback):
         self.writer("driver").write("events", {
             "source": "driver", "column": "env_runner_restarted",
             "runner_indices": [int(i) for i in env_runner_indices],
-            "evaluation": bool(is_evaluation), "iteration": int(algorithm.iteration) + 1})
+            "evaluation": bool(is_evaluation), "iteration": int(algorithm.iteration) + 1,
+            "lost": "the records a restarted EnvRunner made after its last completed "
+                    "sample() (unless it raised: those were sent first)"})
 
     # -- taping episodes for rldebug.reproduce (new stack) -----------------------
 
@@ -115,7 +135,7 @@ class TraceCallbacks(RLlibCallback):
         identity = runner_identity(env_runner)
         role = f"runner{identity['runner_index']}"
         if self._recorder is None:
-            self._recorder = EpisodeRecorder(self._trace_dir, role, identity, self._trace_keep,
+            self._recorder = EpisodeRecorder(self.sink, role, identity, self._trace_keep,
                                              seed=getattr(env_runner.config, "seed", None))
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._recorder.wrap(sub_env, env_index)
@@ -132,6 +152,7 @@ class TraceCallbacks(RLlibCallback):
                     "source": "sampling", "column": "sample", **identity,
                     "sample_call": self._samples + 1, "error": type(err).__name__,
                     "message": str(err)[:500], "episodes_in_play": kept})
+                self.sink.flush()  # before RLlib restarts (kills) this EnvRunner
                 raise
 
         env_runner.sample = recorded_sample
@@ -220,6 +241,7 @@ class TraceCallbacks(RLlibCallback):
                 self._seen_bad.add(key)
                 writer.write("events", {"source": "sampling", **identity,
                                         "sample_call": self._samples, **event})
+        self.sink.flush()  # remote: one push per sample() call; home: nothing left
         if metrics_logger is not None:
             metrics_logger.log_value(("rldebug_trace", "env_steps"), record["env_steps"],
                                      reduce="sum")
@@ -250,25 +272,42 @@ class TraceCallbacks(RLlibCallback):
 
     # -- driver ------------------------------------------------------------------
 
+    def _write_break_records(self, writer, iteration) -> None:
+        """``break_on``'s events since the last iteration, those of remote EnvRunners too."""
+        records = _break_records()
+        if len(records) < self._break_records_written:
+            self._break_records_written = 0  # cleared (clear_break_records) or rolled over
+        for event in records[self._break_records_written:]:
+            writer.write("events", {
+                "source": "break_on", "column": event.kind, "reason": event.reason,
+                "from_pid": event.pid, "agent_id": event.agent_id,
+                "module_id": event.module_id, "episode_id": event.episode_id,
+                "env_step": event.env_step, "stopped": event.stopped, "iteration": iteration})
+        self._break_records_written = len(records)
+
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
+        # This process runs the Algorithm: it writes the trace; remote actors send to it.
+        self.sink.become_home(remote_actors=has_remote_actors(algorithm.config))
         if self._trace_reproducible and algorithm.config.enable_rl_module_and_learner:
-            self._weights = WeightsRing(self._trace_dir, self._trace_keep)
+            self._weights = WeightsRing(self.sink.store, self._trace_keep)
             self._weights.save(algorithm, 0)
 
     def _keep_weights(self, algorithm, result, iteration: int) -> None:
         """Save this iteration's weights; mark it if it had a trace event or a finding."""
-        events_size = sum(p.stat().st_size for p in trace_files(self._trace_dir)
-                          if p.name.startswith("events-"))
+        events = self.sink.events_written
         findings = int((result.get("doctor") or {}).get("findings", 0))
-        if events_size > self._events_size or findings > self._findings:
+        if events > self._events_size or findings > self._findings:
             self._weights.mark(iteration)
-        self._events_size, self._findings = events_size, findings
+        self._events_size, self._findings = events, findings
         self._weights.save(algorithm, iteration)
         self._weights.prune()
+        prune_episode_rings(self.sink.store, self._trace_keep)
 
     def on_train_result(self, *, algorithm, result, **kwargs) -> None:
+        self.sink.drain_relay()  # what remote EnvRunners and Learners sent this iteration
         writer = self.writer("driver")
         iteration = result.get("training_iteration")
+        self._write_break_records(writer, iteration)
         if self._weights is not None and iteration is not None:
             self._keep_weights(algorithm, result, int(iteration))
         # New stack reports these under env_runners/, the old stack at the top level.
@@ -286,6 +325,13 @@ class TraceCallbacks(RLlibCallback):
                 writer.write("updates", {
                     "stage": "iteration", "iteration": iteration, "module_id": policy_id,
                     **{name: stat.value for name, stat in stats.items()}})
+
+
+def _break_records() -> list:
+    """``break_on``'s records in this process (remote EnvRunners' included), if it is used."""
+    if "rldebug.ide" not in sys.modules:
+        return []
+    return sys.modules["rldebug.ide"].break_records()
 
 
 def _policy_id(policy) -> str:

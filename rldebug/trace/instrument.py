@@ -7,13 +7,15 @@ tracing mixin. RLlib's source is not modified; the original config is not touche
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from rldebug.callbacks.compose import add_callbacks
-from rldebug.runlog import check_writable, default_output_dir
+from rldebug.runlog import default_output_dir
 from rldebug.trace.callbacks import TraceCallbacks
 from rldebug.trace.learning import TracingLearnerMixin, traced_learner_class
 from rldebug.trace.replay_state import DEFAULT_KEEP, save_config
+from rldebug.trace.store import check_writable_out
 from rldebug.trace.writer import LEVELS
 
 DEFAULT_LEVEL = "batches"
@@ -64,12 +66,14 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     info_events = _check_info_events(events, config.env)
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
         raise ValueError(f"trace(max_events=...) must be an int >= 1, got {max_events!r}.")
-    directory = check_writable(out if out is not None else default_output_dir("trace"))
+    directory = check_writable_out(out if out is not None else default_output_dir("trace"))
+    token = uuid.uuid4().hex
     if reproducible:
         save_config(directory, config, level)
 
     callback = type("TraceCallbacks", (TraceCallbacks,),
                     {"_trace_dir": str(directory), "_trace_level": level,
+                     "_trace_token": token,
                      "_trace_reproducible": reproducible, "_trace_keep": keep,
                      "_trace_info_events": info_events, "_trace_max_events": max_events,
                      "__module__": TraceCallbacks.__module__})
@@ -79,7 +83,7 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
         if issubclass(base, TracingLearnerMixin):
             raise ValueError("This config is already traced; trace the original config.")
         traced.learners(learner_class=traced_learner_class(base, directory, level,
-                                                           reproducible))
+                                                           reproducible, token))
     return traced
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from rldebug.shapes.outputs import train_diagnostics
 from rldebug.shapes.results import normalise_stats, raw_stat_keys
 from rldebug.trace.replay_state import learner_snapshot, write_update_snapshot
+from rldebug.trace.sink import sink_for
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import RAW_ROWS, TraceWriter
 
@@ -52,6 +53,7 @@ class TracingLearnerMixin:
     """Mixin for a TorchLearner; ``_trace_dir`` and ``_trace_level`` are class attributes."""
 
     _trace_dir: str = ""
+    _trace_token: str = "untraced"
     _trace_level: str = "batches"
     _trace_reproducible: bool = False
 
@@ -59,7 +61,8 @@ class TracingLearnerMixin:
 
     def build(self, *args, **kwargs):
         super().build(*args, **kwargs)
-        self._trace_writer = TraceWriter(self._trace_dir, role="learner")
+        self._trace_sink = sink_for(self._trace_token, self._trace_dir)
+        self._trace_writer = TraceWriter(self._trace_sink, role="learner")
         self._rldebug_updates = 0
         self._rldebug_seen_bad: set = set()
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
@@ -81,6 +84,7 @@ class TracingLearnerMixin:
         if self._rldebug_snapshots:
             self._trace_safely(self._take_snapshot, args, kwargs)
         result = super().update(*args, **kwargs)
+        self._trace_sink.flush()  # a remote Learner sends its records home
         self._raise_thread_error()
         return result
 
@@ -277,7 +281,7 @@ class TracingLearnerMixin:
                   "update": self._rldebug_current, "minibatch": self._rldebug_minibatch,
                   "index_in_batch": index, "value": value}
         if self._rldebug_snapshot is not None:
-            path = write_update_snapshot(self._trace_dir, "learner", self._rldebug_current,
+            path = write_update_snapshot(self._trace_sink, "learner", self._rldebug_current,
                                          self._rldebug_snapshot)
             self._rldebug_snapshot = None  # one file per update
             self._rldebug_snapshot_file = path.name
@@ -303,10 +307,10 @@ def _merge_stats(series: list[dict]) -> dict:
 
 
 def traced_learner_class(base: type, directory: str, level: str,
-                         reproducible: bool = False) -> type:
+                         reproducible: bool = False, token: str = "untraced") -> type:
     """A subclass of ``base`` (the config's Learner class) that writes trace records."""
     return type(f"Traced{base.__name__}", (TracingLearnerMixin, base),
-                {"_trace_dir": str(directory), "_trace_level": level,
+                {"_trace_dir": str(directory), "_trace_level": level, "_trace_token": token,
                  "_trace_reproducible": reproducible, "__module__": __name__})
 
 

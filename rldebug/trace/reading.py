@@ -109,7 +109,9 @@ def load_trace(directory: str | Path) -> Trace:
     listed in ``corrupt_lines``; records after the last finished iteration get the next
     iteration number.
     """
-    directory = Path(directory).expanduser()
+    from rldebug.trace.store import readable_dir
+
+    directory = readable_dir(directory)  # a path, file:// or another pyarrow.fs URI
     files = trace_files(directory)
     if not files:
         raise FileNotFoundError(

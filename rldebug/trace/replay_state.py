@@ -37,13 +37,12 @@ import numpy as np
 
 from rldebug.shapes.episodes import episode_id
 from rldebug.trace.layout import (
-    episode_ring_dir,
     episode_ring_file,
     kept_episodes_file,
     replay_config_file,
+    replay_dir,
     update_snapshot_file,
     weights_file,
-    weights_files,
 )
 
 DEFAULT_KEEP = 3  # iterations of weights / sample() calls of episodes kept in the rings
@@ -89,23 +88,26 @@ def decode_env_action(value: Any, agent_keys: dict | None) -> Any:
     return action
 
 
-def _write_line(path: Path, record: dict) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _relpath(path: Path) -> str:
+    """A layout path made with an empty trace directory, as the sink's relative path."""
+    return path.as_posix()
+
+
+def _write_line(sink, path: Path, record: dict) -> int:
     line = json.dumps(record, default=repr) + "\n"
-    with open(path, "a") as handle:
-        handle.write(line)
+    sink.append(_relpath(path), line)
     return len(line)
 
 
 # -- the config ----------------------------------------------------------------
 
 
-def save_config(trace_dir: str | Path, config, level: str) -> Path:
+def save_config(trace_dir: str | Path, config, level: str) -> None:
     """Pickle the config as the user gave it (before tracing), for the replay to rebuild."""
     import cloudpickle
 
-    path = replay_config_file(trace_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from rldebug.trace.store import TraceStore
+
     try:
         data = cloudpickle.dumps({"config": config, "level": level, "time": time.time()})
     except Exception as err:
@@ -114,8 +116,7 @@ def save_config(trace_dir: str | Path, config, level: str) -> Path:
             f"cannot be pickled: {type(err).__name__}: {err}. Ray pickles configs the same "
             "way to start remote EnvRunners; make the env, callbacks and mapping function "
             "importable (module-level) objects.") from err
-    path.write_bytes(data)
-    return path
+    TraceStore(trace_dir).write_bytes(_relpath(replay_config_file("")), data)
 
 
 def load_config(trace_dir: str | Path) -> dict:
@@ -153,9 +154,9 @@ class _Tape:
 class EpisodeRecorder:
     """Tapes one EnvRunner's episodes (see the module docstring)."""
 
-    def __init__(self, trace_dir: str | Path, role: str, identity: dict,
-                 keep: int = DEFAULT_KEEP, seed: int | None = None):
-        self.trace_dir = Path(trace_dir)
+    def __init__(self, sink, role: str, identity: dict, keep: int = DEFAULT_KEEP,
+                 seed: int | None = None):
+        self.sink = sink
         self.role = role
         self.pid = os.getpid()
         self.identity = identity
@@ -236,18 +237,14 @@ class EpisodeRecorder:
             self._keep(record)
 
     def on_sample_end(self) -> None:
-        """Write this ``sample()`` call's finished episodes; drop the ring's oldest."""
+        """Write this ``sample()`` call's finished episodes (the home keeps the ring short)."""
         self._sample_call += 1
         self._write_finished()
-        ring = episode_ring_dir(self.trace_dir, self.role, self.pid)
-        if ring.is_dir():
-            for old in sorted(ring.iterdir())[:-self.keep]:
-                old.unlink(missing_ok=True)
 
     def _write_finished(self) -> None:
-        path = episode_ring_file(self.trace_dir, self.role, self.pid, self._sample_call)
+        path = episode_ring_file("", self.role, self.pid, self._sample_call)
         for record in self._finished:
-            self.bytes_written += _write_line(path, record)
+            self.bytes_written += _write_line(self.sink, path, record)
         self._finished.clear()
 
     def on_crash(self, err: BaseException) -> list[str]:
@@ -282,7 +279,7 @@ class EpisodeRecorder:
 
     def _keep(self, record: dict) -> None:
         self.bytes_written += _write_line(
-            kept_episodes_file(self.trace_dir, self.role, self.pid), record)
+            self.sink, kept_episodes_file("", self.role, self.pid), record)
 
 
 def read_episode_records(paths) -> dict[str, dict]:
@@ -315,21 +312,21 @@ def read_episode_records(paths) -> dict[str, dict]:
 class WeightsRing:
     """Module weights after each iteration: the last ``keep`` and every marked one."""
 
-    def __init__(self, trace_dir: str | Path, keep: int = DEFAULT_KEEP):
-        self.trace_dir = Path(trace_dir)
+    def __init__(self, store, keep: int = DEFAULT_KEEP):
+        self.store = store
         self.keep = keep
         self.marked: set[int] = set()
+        self.saved: list[int] = []
         self.bytes_written = 0
 
     def save(self, algorithm, iteration: int) -> None:
         weights = module_weights(algorithm)
         if weights is None:
             return
-        path = weights_file(self.trace_dir, iteration)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = pickle.dumps({"iteration": iteration, "time": time.time(),
                              "weights": weights})
-        path.write_bytes(data)
+        self.store.write_bytes(_relpath(weights_file("", iteration)), data)
+        self.saved.append(iteration)
         self.bytes_written += len(data)
 
     def mark(self, iteration: int) -> None:
@@ -337,11 +334,20 @@ class WeightsRing:
         self.marked.update({iteration, max(iteration - 1, 0)})
 
     def prune(self) -> None:
-        saved = weights_files(self.trace_dir)
-        recent = set(list(saved)[-self.keep:])
-        for iteration, path in saved.items():
+        recent = set(self.saved[-self.keep:])
+        for iteration in list(self.saved):
             if iteration not in recent and iteration not in self.marked and iteration != 0:
-                path.unlink(missing_ok=True)
+                self.store.delete(_relpath(weights_file("", iteration)))
+                self.saved.remove(iteration)
+
+
+def prune_episode_rings(store, keep: int) -> None:
+    """Keep the files of the last ``keep`` ``sample()`` calls of every process's ring."""
+    rings = _relpath(replay_dir("") / "episodes")
+    for ring in store.list_dir(rings):
+        files = sorted(store.list_dir(f"{rings}/{ring}"))
+        for name in files[:-keep]:
+            store.delete(f"{rings}/{ring}/{name}")
 
 
 def module_weights(algorithm) -> dict | None:
@@ -389,10 +395,9 @@ def learner_snapshot(learner, args: tuple, kwargs: dict) -> bytes:
                               "kwargs": kwargs, "time": time.time()})
 
 
-def write_update_snapshot(trace_dir: str | Path, role: str, update: int, data: bytes) -> Path:
-    path = update_snapshot_file(trace_dir, role, os.getpid(), update)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+def write_update_snapshot(sink, role: str, update: int, data: bytes) -> Path:
+    path = update_snapshot_file("", role, os.getpid(), update)
+    sink.write_bytes(_relpath(path), data)
     return path
 
 
@@ -402,6 +407,7 @@ def read_update_snapshot(path: str | Path) -> dict:
 
 
 __all__ = ["DEFAULT_KEEP", "EpisodeRecorder", "WeightsRing", "decode", "decode_env_action",
-           "encode", "learner_snapshot", "load_config", "module_weights", "read_episode_records",
+           "encode", "learner_snapshot", "load_config", "module_weights", "prune_episode_rings",
+           "read_episode_records",
            "read_update_snapshot", "read_weights", "rng_states", "save_config",
            "set_rng_states", "write_update_snapshot"]

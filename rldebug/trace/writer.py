@@ -1,9 +1,11 @@
-"""Append-only JSON-lines files, one per process and role, merged when read.
+"""Trace records as JSON lines, one file per kind, role and process, merged when read.
 
-EnvRunners and Learners may live in other processes (or, on a cluster, other
-nodes sharing the trace directory); each writes its own file so nothing needs
-a lock, and every record is flushed as it is written: a killed run keeps all
-records up to its last completed write.
+EnvRunners and Learners may live in other processes and, on a cluster, on other
+nodes; each record names the process (``pid``, ``host``) that made it and goes to
+that process's :class:`~rldebug.trace.sink.TraceSink`, which writes it (in the
+process running the Algorithm) or sends it there through Ray. Every record is
+flushed as it is written at home: a killed run keeps all records up to its last
+completed write.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import json
 import os
 import socket
 import time
-from pathlib import Path
 
 from rldebug.trace.layout import file_name
+from rldebug.trace.sink import TraceSink
 
 LEVELS = ("summary", "batches", "full")
 RAW_ROWS = 5  # rows of raw data kept per module and record at level "full"
@@ -34,32 +36,20 @@ def clean(value):
 
 
 class TraceWriter:
-    """Writes records of one ``kind`` (``samples``, ``updates``, ``events``, ``iterations``)."""
+    """Writes the records of one ``role`` (driver, runner<i>, learner) of this process."""
 
-    def __init__(self, directory: str | Path, role: str):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, sink: TraceSink, role: str):
+        self.sink = sink
         self.role = role
         self.identity = {"pid": os.getpid(), "host": socket.gethostname()}
-        self._files: dict[str, object] = {}
         self.bytes_written = 0
 
     def write(self, kind: str, record: dict) -> None:
-        handle = self._files.get(kind)
-        if handle is None:
-            name = file_name(kind, self.role, self.identity["pid"])
-            handle = self._files[kind] = open(self.directory / name, "a", buffering=1)
         # default=repr: an unexpected type must never break training.
         line = json.dumps(clean({"time": time.time(), **self.identity, **record}),
-                          default=repr)
-        handle.write(line + "\n")
-        handle.flush()
-        self.bytes_written += len(line) + 1
-
-    def close(self) -> None:
-        for handle in self._files.values():
-            handle.close()
-        self._files.clear()
+                          default=repr) + "\n"
+        self.sink.append(file_name(kind, self.role, self.identity["pid"]), line)
+        self.bytes_written += len(line)
 
 
 __all__ = ["LEVELS", "RAW_ROWS", "TraceWriter", "clean"]

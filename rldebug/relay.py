@@ -1,0 +1,133 @@
+"""Records made in remote Ray actors (EnvRunners, Learners) reach the driver through Ray.
+
+A tool that records in remote processes (the trace, ``break_on``) names a relay by a
+token. The process that runs the Algorithm (its callbacks get ``on_algorithm_init``)
+becomes the *home* of the token and starts a small relay actor (0 CPUs, owned by the
+home, so it ends with it); every other process buffers its records and pushes them
+to the relay in batches (one call per ``sample()`` or update), and the home drains
+the relay once per iteration. No process but the home touches the files: nodes need
+no shared filesystem.
+
+In one process (local mode, ``rldebug debug``) the home is that process and no
+actor is started.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+logger = logging.getLogger("rldebug.relay")
+
+PUSH_TIMEOUT_S = 30.0
+_homes: set[str] = set()
+_handles: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+class _Relay:
+    """The actor: a list of pushed items, handed over (and emptied) by ``drain``."""
+
+    def __init__(self):
+        self._items: list = []
+        self._senders: dict[str, float] = {}
+
+    def push(self, items: list, sender: str, sent_at: float) -> int:
+        self._items.extend(items)
+        self._senders[sender] = sent_at
+        return len(self._items)
+
+    def drain(self) -> tuple[list, dict]:
+        items, self._items = self._items, []
+        return items, dict(self._senders)
+
+
+def relay_name(token: str) -> str:
+    return f"rldebug_relay_{token}"
+
+
+def _ray_running() -> bool:
+    try:
+        import ray
+
+        return ray.is_initialized()
+    except ImportError:
+        return False
+
+
+def make_home(token: str, remote_actors: bool = True) -> None:
+    """Make this process the home of ``token``: it writes, and (with Ray running and
+    ``remote_actors`` to hear from) it owns the relay they push to."""
+    with _lock:
+        _homes.add(token)
+        if token in _handles or not remote_actors or not _ray_running():
+            return
+    import ray
+
+    actor = ray.remote(num_cpus=0, max_concurrency=4)(_Relay)
+    handle = actor.options(name=relay_name(token), get_if_exists=True).remote()
+    with _lock:
+        _handles[token] = handle
+
+
+def is_home(token: str) -> bool:
+    return token in _homes
+
+
+def _handle(token: str):
+    with _lock:
+        if token in _handles:
+            return _handles[token]
+    if not _ray_running():
+        return None
+    import ray
+
+    try:
+        handle = ray.get_actor(relay_name(token))
+    except ValueError:  # not started (yet): the home has not been built
+        return None
+    with _lock:
+        _handles[token] = handle
+    return handle
+
+
+def push(token: str, items: list, sender: str) -> bool:
+    """Send ``items`` to the home of ``token`` and wait until the relay holds them.
+    False when there is no relay to send to (the caller keeps them)."""
+    import time
+
+    handle = _handle(token)
+    if handle is None:
+        return False
+    import ray
+
+    try:
+        ray.get(handle.push.remote(items, sender, time.time()), timeout=PUSH_TIMEOUT_S)
+    except Exception as err:  # noqa: BLE001 - the relay is gone (its home ended); keep them
+        logger.warning("rldebug: could not send %d record(s) to the driver: %s",
+                       len(items), err)
+        with _lock:
+            _handles.pop(token, None)
+        return False
+    return True
+
+
+def drain(token: str) -> tuple[list, dict]:
+    """At the home: everything pushed since the last drain, and each sender's last push time."""
+    with _lock:
+        handle = _handles.get(token)
+    if handle is None:
+        return [], {}
+    import ray
+
+    return ray.get(handle.drain.remote(), timeout=PUSH_TIMEOUT_S)
+
+
+def has_remote_actors(config) -> bool:
+    """Whether the Algorithm of ``config`` starts EnvRunner or Learner actors."""
+    return any(getattr(config, name, 0) or 0 for name in (
+        "num_env_runners", "evaluation_num_env_runners", "num_learners"))
+
+
+__all__ = ["drain", "has_remote_actors", "is_home", "make_home", "push", "relay_name"]

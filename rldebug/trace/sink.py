@@ -1,0 +1,126 @@
+"""One trace's records in one process: written by the home, sent home by everyone else.
+
+Every writer of a trace in a process (the trace callbacks of the driver and of each
+EnvRunner, the Learner mixin, the episode recorder) shares this process's
+:class:`TraceSink`. In the home process (the one running the Algorithm; see
+:mod:`rldebug.relay`) records go straight to the :class:`~rldebug.trace.store.TraceStore`.
+Elsewhere they are buffered and pushed to the relay at :meth:`TraceSink.flush`
+(after each ``sample()`` and update, and before an exception leaves a remote
+actor); a process killed outright loses only what it had not flushed. A buffer
+that outgrows :data:`MAX_BUFFERED` drops its oldest records and says so in the trace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+
+from rldebug import relay
+from rldebug.trace.layout import file_name
+from rldebug.trace.store import TraceStore
+
+MAX_BUFFERED = 200_000  # records held in a process that cannot reach its home
+
+_sinks: dict[str, TraceSink] = {}
+_sinks_lock = threading.Lock()
+
+
+class TraceSink:
+    def __init__(self, token: str, out):
+        self.token = token
+        self.out = out
+        self.sender = f"{socket.gethostname()}:{os.getpid()}"
+        self._buffer: list[tuple[str, str, object]] = []
+        self._store: TraceStore | None = None
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self.events_written = 0  # at the home: event records written (weights marking)
+
+    @property
+    def store(self) -> TraceStore:
+        if self._store is None:
+            self._store = TraceStore(self.out)
+        return self._store
+
+    # -- writing --------------------------------------------------------------
+
+    def append(self, relpath: str, text: str) -> None:
+        self._put(("a", relpath, text))
+
+    def write_bytes(self, relpath: str, data: bytes) -> None:
+        self._put(("b", relpath, data))
+
+    def _put(self, item) -> None:
+        with self._lock:
+            if relay.is_home(self.token) and not self._buffer:
+                self.apply(item)
+                return
+            self._buffer.append(item)
+            if len(self._buffer) > MAX_BUFFERED:
+                del self._buffer[0]
+                self.dropped += 1
+
+    def apply(self, item) -> None:
+        """Write one item to the store (the home only)."""
+        op, relpath, payload = item
+        if op == "a":
+            self.store.append(relpath, payload)
+            if relpath.startswith("events-"):
+                self.events_written += 1
+        else:
+            self.store.write_bytes(relpath, payload)
+
+    # -- sending home -----------------------------------------------------------
+
+    def flush(self) -> bool:
+        """Write (home) or send (elsewhere) everything buffered; False if it could not."""
+        with self._lock:
+            items, self._buffer = self._buffer, []
+            dropped, self.dropped = self.dropped, 0
+        if dropped:
+            items.append(("a", file_name("events", "relay", os.getpid()), json.dumps({
+                "time": time.time(), "pid": os.getpid(), "host": socket.gethostname(),
+                "source": "relay", "column": "records_lost", "count": dropped,
+                "message": f"{dropped} record(s) dropped: this process held more than "
+                           f"{MAX_BUFFERED} it could not send to the driver"}) + "\n"))
+        if not items:
+            return True
+        if relay.is_home(self.token):
+            with self._lock:
+                for item in items:
+                    self.apply(item)
+            return True
+        if relay.push(self.token, items, self.sender):
+            return True
+        with self._lock:  # no relay (yet): keep them, oldest first
+            self._buffer[:0] = items
+        return False
+
+    def become_home(self, remote_actors: bool = True) -> None:
+        """This process runs the Algorithm: it writes, and owns the relay (when it has
+        ``remote_actors`` to hear from)."""
+        relay.make_home(self.token, remote_actors)
+        self.flush()
+
+    def drain_relay(self) -> dict:
+        """At the home: write what remote processes pushed. Returns their last push times."""
+        items, senders = relay.drain(self.token)
+        with self._lock:
+            for item in items:
+                self.apply(item)
+        return senders
+
+
+def sink_for(token: str, out) -> TraceSink:
+    """This process's sink of the trace ``token`` (one per process, shared by its writers)."""
+    with _sinks_lock:
+        sink = _sinks.get(token)
+        if sink is None:
+            sink = _sinks[token] = TraceSink(token, out)
+        return sink
+
+
+__all__ = ["MAX_BUFFERED", "TraceSink", "sink_for"]
