@@ -16,7 +16,10 @@ locals are named for what you want to see::
 
 The stop honours ``PYTHONBREAKPOINT``. With no debugger attached and stdin not
 a terminal (CI, a Ray worker), the event is logged and recorded
-(:func:`break_records`) instead, so an unattended run never blocks.
+(:func:`break_records`) instead, so an unattended run never blocks. Events caught
+in remote EnvRunners are sent to the driver after each ``sample()`` (through
+:mod:`rldebug.relay`): the driver's :func:`break_records` has them too, and its
+results count them under ``result["break_on"]["remote_events"]``.
 """
 
 from __future__ import annotations

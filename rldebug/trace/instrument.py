@@ -30,9 +30,11 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     :param level: ``"summary"`` (counts, returns, losses), ``"batches"`` (default: adds
         per-column stats, clip fraction, gradient and parameter-update norms) or
         ``"full"`` (adds per-minibatch records and a few raw rows per record).
-    :param out: trace directory (default ``~/rldebug_results/trace_<time>``); read it
-        with :func:`rldebug.load_trace` or ``rldebug trace DIR``. Remote EnvRunners
-        write there too, so on a cluster it must be on a filesystem all nodes share.
+    :param out: trace directory (default ``~/rldebug_results/trace_<time>``) or a
+        ``pyarrow.fs`` URI (``file://``, ``s3://``, ...); read it with
+        :func:`rldebug.load_trace` or ``rldebug trace DIR``. Only the process running the
+        Algorithm writes there: remote EnvRunners and Learners, on any node, send their
+        records to it through Ray, so nodes need no shared filesystem.
     :param reproducible: also record what :func:`rldebug.reproduce` needs to re-run an
         episode to its exact step or a Learner update to its exact minibatch (new API
         stack): every env reset gets an explicit seed, every episode's actions are

@@ -1,0 +1,87 @@
+"""How trace records travel: remote EnvRunners send them to the driver through Ray, the
+driver alone writes, a pyarrow.fs URI works as ``out=``, and lost records are named."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import ray
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+import rldebug
+from rldebug import relay
+from rldebug.trace import sink as sink_module
+
+
+def _cartpole(runners: int):
+    return (PPOConfig().environment("CartPole-v1")
+            .env_runners(num_env_runners=runners, num_envs_per_env_runner=1,
+                         rollout_fragment_length=50)
+            .training(train_batch_size=100, minibatch_size=50, num_epochs=1)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8]))
+            .debugging(seed=0))
+
+
+def _relays() -> list[str]:
+    return [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["name"].startswith("rldebug_relay_")]
+
+
+def test_a_remote_runner_sends_its_records_home(tmp_path):
+    before = set(_relays())
+    algo = rldebug.trace(_cartpole(1), out=tmp_path).build_algo()
+    try:
+        results = [algo.train() for _ in range(2)]
+        assert len(set(_relays()) - before) == 1  # one relay for this Algorithm
+    finally:
+        algo.stop()
+    trace = rldebug.load_trace(tmp_path)
+    assert set(trace.samples.runner_index) == {1}
+    assert os.getpid() not in set(trace.samples.pid)  # made in the runner's process
+    assert (int(trace.samples.env_steps.sum())
+            == results[-1]["env_runners"]["num_env_steps_sampled_lifetime"])
+
+
+def test_an_in_process_algorithm_starts_no_relay(tmp_path):
+    before = set(_relays())
+    algo = rldebug.trace(_cartpole(0), out=tmp_path).build_algo()
+    try:
+        algo.train()
+        assert set(_relays()) == before
+    finally:
+        algo.stop()
+    assert not rldebug.load_trace(tmp_path).samples.empty
+
+
+def test_out_takes_a_file_uri(tmp_path):
+    uri = f"file://{tmp_path / 'uri_trace'}"
+    algo = rldebug.trace(_cartpole(0), out=uri).build_algo()
+    try:
+        algo.train()
+    finally:
+        algo.stop()
+    assert not rldebug.load_trace(uri).updates.empty
+    assert (tmp_path / "uri_trace").is_dir()
+
+
+def test_an_unusable_uri_is_refused_before_training():
+    with pytest.raises(ValueError, match="pyarrow cannot open that URI"):
+        rldebug.trace(_cartpole(0), out="nosuchscheme://bucket/trace")
+
+
+def test_records_a_process_could_not_send_are_counted_in_the_trace(tmp_path, monkeypatch):
+    """A process that cannot reach its home keeps at most MAX_BUFFERED records; the ones
+    it dropped are named in the trace once it gets through."""
+    monkeypatch.setattr(sink_module, "MAX_BUFFERED", 5)
+    sink = sink_module.TraceSink("lost-records-test", tmp_path)
+    for i in range(8):
+        sink.append("events-runner1-1.jsonl", f'{{"time": {i}, "source": "sampling"}}\n')
+    assert not sink.flush()  # no relay and not home: kept
+    relay.make_home("lost-records-test", remote_actors=False)
+    assert sink.flush()
+    events = rldebug.load_trace(tmp_path).events
+    lost = events[events["column"] == "records_lost"]
+    assert list(lost["count"]) == [3]
+    assert len(events[events["source"] == "sampling"]) == 5
