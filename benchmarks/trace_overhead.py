@@ -9,6 +9,10 @@ this process's CPU time (less sensitive to other tenants of a shared machine),
 and trace bytes per 1 M env steps.
 
     python benchmarks/trace_overhead.py [--rounds 30]
+    python benchmarks/trace_overhead.py --remote 2 [--rounds 20]
+
+``--remote N`` keeps N remote EnvRunners (no local mode): their records travel to the
+driver through Ray, the only process that writes (goal at level batches: <= 1.05).
 """
 
 from __future__ import annotations
@@ -29,21 +33,28 @@ def directory_bytes(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--remote", type=int, default=0,
+                        help="remote EnvRunners per algorithm (0: everything in-process)")
     args = parser.parse_args()
 
     import rldebug
     from rldebug.shapes.results import env_steps_total
 
-    rldebug.start_ray()
+    levels = ("summary", "batches", "full") if not args.remote else ("batches",)
+    rldebug.start_ray(num_cpus=max(2, (len(levels) + 1) * args.remote + 2))
     root = Path(tempfile.mkdtemp(prefix="trace_overhead_"))
+
     def local(config, check_env=False):
+        if args.remote:  # keep remote EnvRunners: records go through Ray
+            return config.env_runners(num_env_runners=args.remote)
         return rldebug.local_mode(config, check_env=check_env)
 
     variants = {"untraced": local(rldebug.arena_ppo_config(seed=0))}
-    for level in ("summary", "batches", "full"):
+    for level in levels:
         variants[level] = local(
             rldebug.trace(rldebug.arena_ppo_config(seed=0), level=level, out=root / level))
-    variants["env check"] = local(rldebug.arena_ppo_config(seed=0), check_env=True)
+    if not args.remote:
+        variants["env check"] = local(rldebug.arena_ppo_config(seed=0), check_env=True)
     algos = {name: config.build_algo() for name, config in variants.items()}
     times = {name: [] for name in algos}
     cpu = {name: [] for name in algos}
@@ -59,7 +70,8 @@ def main() -> None:
             times[name].append(time.perf_counter() - started)
             cpu[name].append(time.process_time() - cpu_started)
             steps[name] = env_steps_total(result)
-    print(f"median seconds per iteration over {args.rounds} interleaved rounds "
+    where = (f"{args.remote} remote EnvRunners each" if args.remote else "in-process")
+    print(f"{where}: median seconds per iteration over {args.rounds} interleaved rounds "
           f"(2000 env steps each); ratio = median over rounds of (variant / untraced in the "
           f"same round), which cancels the machine's drift between rounds:")
     for name, samples in times.items():

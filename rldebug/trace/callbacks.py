@@ -319,6 +319,10 @@ class TraceCallbacks(RLlibCallback):
             mid: scalar(stats.get("num_module_steps_trained"))
             for mid, stats in learners.items()
             if isinstance(stats, dict) and "num_module_steps_trained" in stats}
+        if isinstance(result.get("doctor"), dict):  # DoctorCallback's counts this iteration
+            record["doctor"] = dict(result["doctor"])
+        if isinstance(result.get("break_on"), dict):
+            record["break_on"] = dict(result["break_on"])
         writer.write("iterations", record)
         if not is_new_stack_result(result):
             for policy_id, stats in learner_stats(result).items():
