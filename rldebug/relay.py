@@ -92,9 +92,14 @@ def _handle(token: str):
     return handle
 
 
-def push(token: str, items: list, sender: str) -> bool:
-    """Send ``items`` to the home of ``token`` and wait until the relay holds them.
-    False when there is no relay to send to (the caller keeps them)."""
+_inflight: dict[str, Any] = {}  # token -> this process's last push, not yet confirmed
+
+
+def push(token: str, items: list, sender: str, wait: bool = False) -> bool:
+    """Send ``items`` to the home of ``token``. False when there is no relay to send to
+    (the caller keeps them). Without ``wait`` the push is confirmed at the next one, so
+    sending costs the sender almost nothing; ``wait`` (before an exception leaves the
+    process) returns once the relay holds them."""
     import time
 
     handle = _handle(token)
@@ -103,8 +108,15 @@ def push(token: str, items: list, sender: str) -> bool:
     import ray
 
     try:
-        ray.get(handle.push.remote(items, sender, time.time()), timeout=PUSH_TIMEOUT_S)
-    except Exception as err:  # noqa: BLE001 - the relay is gone (its home ended); keep them
+        previous = _inflight.pop(token, None)
+        if previous is not None:
+            ray.get(previous, timeout=PUSH_TIMEOUT_S)
+        ref = handle.push.remote(items, sender, time.time())
+        if wait:
+            ray.get(ref, timeout=PUSH_TIMEOUT_S)
+        else:
+            _inflight[token] = ref
+    except Exception as err:  # noqa: BLE001 - the relay is gone (its home ended)
         logger.warning("rldebug: could not send %d record(s) to the driver: %s",
                        len(items), err)
         with _lock:

@@ -8,6 +8,7 @@ iterations (:mod:`rldebug.trace.replay_state`).
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections import defaultdict
@@ -112,7 +113,7 @@ class TraceCallbacks(RLlibCallback):
                         "source": "env", "column": f"env.{_name}", **identity,
                         "sample_call": self._samples + 1, "error": type(err).__name__,
                         "message": str(err)[:500], **where})
-                    self.sink.flush()  # the exception may take this actor down
+                    self.sink.flush(wait=True)  # the exception may take this actor down
                     raise
 
             setattr(env, name, recorded)
@@ -152,7 +153,7 @@ class TraceCallbacks(RLlibCallback):
                     "source": "sampling", "column": "sample", **identity,
                     "sample_call": self._samples + 1, "error": type(err).__name__,
                     "message": str(err)[:500], "episodes_in_play": kept})
-                self.sink.flush()  # before RLlib restarts (kills) this EnvRunner
+                self.sink.flush(wait=True)  # before RLlib restarts (kills) this EnvRunner
                 raise
 
         env_runner.sample = recorded_sample
@@ -287,10 +288,28 @@ class TraceCallbacks(RLlibCallback):
 
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
         # This process runs the Algorithm: it writes the trace; remote actors send to it.
-        self.sink.become_home(remote_actors=has_remote_actors(algorithm.config))
+        remote = has_remote_actors(algorithm.config)
+        self.sink.become_home(remote_actors=remote)
+        if remote:
+            self._drain_at_stop(algorithm)
         if self._trace_reproducible and algorithm.config.enable_rl_module_and_learner:
             self._weights = WeightsRing(self.sink.store, self._trace_keep)
             self._weights.save(algorithm, 0)
+
+    def _drain_at_stop(self, algorithm) -> None:
+        """Write what remote actors sent after the last iteration before the relay (owned
+        by this process) goes away with the Algorithm."""
+        stop, sink = algorithm.stop, self.sink
+
+        def stop_after_draining(*args, **kwargs):
+            try:
+                sink.drain_relay()
+            except Exception as err:  # noqa: BLE001 - stopping must not fail for the trace
+                logging.getLogger("rldebug.trace").warning(
+                    "rldebug: the trace could not collect the last remote records: %s", err)
+            return stop(*args, **kwargs)
+
+        algorithm.stop = stop_after_draining
 
     def _keep_weights(self, algorithm, result, iteration: int) -> None:
         """Save this iteration's weights; mark it if it had a trace event or a finding."""

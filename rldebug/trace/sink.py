@@ -75,8 +75,9 @@ class TraceSink:
 
     # -- sending home -----------------------------------------------------------
 
-    def flush(self) -> bool:
-        """Write (home) or send (elsewhere) everything buffered; False if it could not."""
+    def flush(self, wait: bool = False) -> bool:
+        """Write (home) or send (elsewhere) everything buffered; False if it could not.
+        ``wait``: return only once the relay holds them (before an exception leaves)."""
         with self._lock:
             items, self._buffer = self._buffer, []
             dropped, self.dropped = self.dropped, 0
@@ -93,7 +94,7 @@ class TraceSink:
                 for item in items:
                     self.apply(item)
             return True
-        if relay.push(self.token, items, self.sender):
+        if relay.push(self.token, items, self.sender, wait=wait):
             return True
         with self._lock:  # no relay (yet): keep them, oldest first
             self._buffer[:0] = items
