@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from rldebug import load_trace
 
@@ -27,6 +28,7 @@ def free_ports(n):
     return ports
 
 
+@pytest.mark.slow  # ~60 s: a Ray head of its own (tests/test_cluster_traces.py runs a two-node cluster by default)
 def test_scaling_recipe_on_a_ray_head(tmp_path):
     gcs, node_manager, object_manager, client, runtime_env, agent_grpc, metrics = free_ports(7)
     # Ray's unix sockets need a short path: keep the head's temp dir under /tmp.

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import ray
 from dap_client import DapClient, free_port, launch_under_debugpy, line_of
 
@@ -25,6 +26,7 @@ def session_env():
     return env
 
 
+@pytest.mark.slow  # ~90 s: a DAP session over a Tune grid (in-process trials are also proven by test_tune_run_with_a_grid_runs_its_trials_in_process)
 def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
     port = free_port()
     output = tmp_path / "debuggee.log"

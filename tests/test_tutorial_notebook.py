@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "tutorial.ipynb"
 
 
+@pytest.mark.slow  # ~50 s: the whole tutorial notebook (the look-inside and metrics notebooks run by default)
 def test_tutorial_notebook_executes(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
