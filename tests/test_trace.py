@@ -184,7 +184,7 @@ def test_cli_shows_events_first(tmp_path, capsys):
     train(rldebug.local_mode(config), iterations=1)
     assert main(["trace", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.index("Non-finite") < out.index("Sampling per iteration")
+    assert out.index("Events: the first NaN/Inf") < out.index("Sampling per iteration")
     assert main(["trace", str(tmp_path / "missing")]) == 2
 
 

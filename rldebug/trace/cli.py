@@ -20,18 +20,27 @@ def _fmt(value, digits: int = 3) -> str:
 
 
 def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -> None:
-    """Print non-finite events first, then per-iteration sampling and learning tables."""
+    """Print the events first (numbered as ``rldebug reproduce`` takes them), then
+    per-iteration sampling and learning tables."""
+    from rldebug.trace.layout import replay_config_file
+
     console = console or Console()
     if not trace.events.empty:
-        table = Table(title="Non-finite values (first per source and column)", style="red")
+        table = Table(title="Events: the first NaN/Inf per source and column, crashes, "
+                            "restarts, info and break_on events", style="red")
         columns = [c for c in ("iteration", "source", "runner_index", "agent_id",
-                               "module_id", "column", "episode_id", "timestep", "sample_call",
-                               "update", "index_in_batch", "value") if c in trace.events]
+                               "module_id", "column", "episode_id", "timestep", "env_step",
+                               "sample_call", "update", "minibatch", "index_in_batch", "value")
+                   if c in trace.events]
+        table.add_column("#")
         for column in columns:
             table.add_column(column)
-        for _, row in trace.events.iterrows():
-            table.add_row(*(_fmt(row.get(c)) for c in columns))
+        for number, (_, row) in enumerate(trace.events.iterrows(), start=1):
+            table.add_row(str(number), *(_fmt(row.get(c)) for c in columns))
         console.print(table)
+        if replay_config_file(trace.directory).is_file():
+            console.print(f"Reproducible: replay event # to its step with rldebug reproduce "
+                          f"{trace.directory} --event #")
     if trace.truncated_lines:
         console.print(f"[yellow]{trace.truncated_lines} truncated line(s) skipped "
                       "(a process was killed mid-write).[/yellow]")
