@@ -264,6 +264,34 @@ def test_a_continuous_action_episode_replays_its_recorded_actions(tmp_path):
     assert _same(results[0].obs, results[1].obs) and results[0].reward == results[1].reward
 
 
+def test_a_turn_based_episode_replays_each_agents_own_moves(tmp_path):
+    """RLlib's TicTacToe: one agent acts per env step; each step's action dict holds it."""
+    from setups import tic_tac_toe
+
+    _train(rldebug.trace(tic_tac_toe(), out=tmp_path, reproducible=True), iterations=2)
+    recorded = read_recorded(tmp_path)
+    record = max((r for r in recorded.episodes.values() if r["env_steps"] >= 4),
+                 key=lambda r: r["time"])
+    iteration = recorded.episode_iterations[record["episode_id"]]
+    moves = [decode(a) for a in record["actions"]]
+    assert all(len(move) == 1 for move in moves)  # one mover per step
+    results = [reproduce(tmp_path, iteration=iteration, episode=record["episode_id"], step=4,
+                         mode="log") for _ in range(2)]
+    for result in results:
+        result.close()
+        assert result.reproduced and result.env_step == 4
+    assert _same(results[0].obs, results[1].obs) and results[0].reward == results[1].reward
+    # The stop shows the player to move next; its board is the recorded moves, seen
+    # from its side (its own stones +1, the other's -1): the replay made exactly those.
+    viewer = results[0].stop.agent_id
+    assert viewer not in moves[3]
+    board = np.zeros(9, np.float32)
+    for move in moves[:4]:
+        ((player, cell),) = move.items()
+        board[int(cell)] = 1.0 if player == viewer else -1.0
+    assert np.array_equal(results[0].obs, board)
+
+
 def test_a_dqn_nan_loss_is_reproduced_from_its_replay_batch(tmp_path):
     from replay_envs import MarkerPoisonsDQNLoss
     from setups import dqn_cartpole
