@@ -3,10 +3,12 @@
 A tool that records in remote processes (the trace, ``break_on``) names a relay by a
 token. The process that runs the Algorithm (its callbacks get ``on_algorithm_init``)
 becomes the *home* of the token and starts a small relay actor (0 CPUs, owned by the
-home, so it ends with it); every other process buffers its records and pushes them
-to the relay in batches (one call per ``sample()`` or update), and the home drains
-the relay once per iteration. No process but the home touches the files: nodes need
-no shared filesystem.
+home, so it ends with it, and named for the token and the home's pid: Tune trials of
+one traced config each have their own) and :func:`announce` tells the Algorithm's
+remote EnvRunners and Learners its name (again for a recreated EnvRunner). Every
+other process buffers its records and pushes them to the relay in batches (one call
+per ``sample()`` or update), and the home drains the relay once per iteration. No
+process but the home touches the files: nodes need no shared filesystem.
 
 In one process (local mode, ``rldebug debug``) the home is that process and no
 actor is started.
@@ -23,6 +25,7 @@ logger = logging.getLogger("rldebug.relay")
 PUSH_TIMEOUT_S = 30.0
 _homes: set[str] = set()
 _handles: dict[str, Any] = {}
+_names: dict[str, str] = {}  # token -> the relay this process sends to (announced by home)
 _lock = threading.Lock()
 
 
@@ -43,8 +46,8 @@ class _Relay:
         return items, dict(self._senders)
 
 
-def relay_name(token: str) -> str:
-    return f"rldebug_relay_{token}"
+def relay_name(token: str, home_pid: int) -> str:
+    return f"rldebug_relay_{token}_{home_pid}"
 
 
 def _ray_running() -> bool:
@@ -63,12 +66,47 @@ def make_home(token: str, remote_actors: bool = True) -> None:
         _homes.add(token)
         if token in _handles or not remote_actors or not _ray_running():
             return
+    import os
+
     import ray
 
     actor = ray.remote(num_cpus=0, max_concurrency=4)(_Relay)
-    handle = actor.options(name=relay_name(token), get_if_exists=True).remote()
+    name = relay_name(token, os.getpid())
+    handle = actor.options(name=name, get_if_exists=True).remote()
     with _lock:
         _handles[token] = handle
+        _names[token] = name
+
+
+def _learn_name(token: str, name: str) -> None:
+    """Run in a remote process: from now on it sends ``token``'s records to ``name``."""
+    with _lock:
+        if _names.get(token) != name:
+            _names[token] = name
+            _handles.pop(token, None)
+
+
+def announce(token: str, algorithm, runner_indices=None) -> None:
+    """At the home: tell the Algorithm's remote EnvRunners (all, or ``runner_indices``)
+    and remote Learners which relay to send ``token``'s records to."""
+    name = _names.get(token)
+    if name is None:
+        return
+
+    def learn(actor, _token=token, _name=name):
+        from rldebug.relay import _learn_name
+
+        _learn_name(_token, _name)
+
+    for group in (getattr(algorithm, "env_runner_group", None),
+                  getattr(algorithm, "eval_env_runner_group", None)):
+        if group is not None and group.num_remote_env_runners() > 0:
+            group.foreach_env_runner(learn, local_env_runner=False,
+                                     remote_worker_ids=runner_indices,
+                                     timeout_seconds=PUSH_TIMEOUT_S)
+    learners = getattr(algorithm, "learner_group", None)
+    if learners is not None and not learners.is_local and runner_indices is None:
+        learners.foreach_learner(learn, timeout_seconds=PUSH_TIMEOUT_S)
 
 
 def is_home(token: str) -> bool:
@@ -79,13 +117,14 @@ def _handle(token: str):
     with _lock:
         if token in _handles:
             return _handles[token]
-    if not _ray_running():
-        return None
+    name = _names.get(token)
+    if name is None or not _ray_running():
+        return None  # not told yet where home is: the caller keeps its records
     import ray
 
     try:
-        handle = ray.get_actor(relay_name(token))
-    except ValueError:  # not started (yet): the home has not been built
+        handle = ray.get_actor(name)
+    except ValueError:  # gone: its home has ended
         return None
     with _lock:
         _handles[token] = handle
@@ -142,4 +181,5 @@ def has_remote_actors(config) -> bool:
         "num_env_runners", "evaluation_num_env_runners", "num_learners"))
 
 
-__all__ = ["drain", "has_remote_actors", "is_home", "make_home", "push", "relay_name"]
+__all__ = ["announce", "drain", "has_remote_actors", "is_home", "make_home", "push",
+           "relay_name"]

@@ -85,3 +85,25 @@ def test_records_a_process_could_not_send_are_counted_in_the_trace(tmp_path, mon
     lost = events[events["column"] == "records_lost"]
     assert list(lost["count"]) == [3]
     assert len(events[events["source"] == "sampling"]) == 5
+
+
+def test_tune_trials_of_one_traced_config_each_send_to_their_own_home(tmp_path):
+    """Two Tune trials (two processes running an Algorithm each, one remote EnvRunner
+    each) share the traced config; each trial's runner sends to its own trial."""
+    from ray import tune
+
+    out = tmp_path / "trace"
+    traced = rldebug.trace(_cartpole(1), out=out)
+    traced.training(lr=tune.grid_search([1e-3, 1e-4]))
+    tuner = tune.Tuner(
+        "PPO", param_space=traced,
+        run_config=tune.RunConfig(stop={"training_iteration": 2}, storage_path=str(tmp_path),
+                                  name="two_trials", verbose=0))
+    grid = tuner.fit()
+    assert not grid.errors
+    trace = rldebug.load_trace(out)
+    homes = set(trace.iterations.pid)
+    assert len(homes) == 2  # each trial process wrote its own iterations
+    assert trace.samples.pid.nunique() == 2 and not homes & set(trace.samples.pid)
+    lifetime = sum(r.metrics["env_runners"]["num_env_steps_sampled_lifetime"] for r in grid)
+    assert int(trace.samples.env_steps.sum()) == lifetime

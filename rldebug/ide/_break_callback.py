@@ -151,7 +151,13 @@ class BreakOnCallback(RLlibCallback):
     # -- remote EnvRunners: their events reach the driver's break_records() --
 
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
-        relay.make_home(self.spec.token, relay.has_remote_actors(algorithm.config))
+        remote = relay.has_remote_actors(algorithm.config)
+        relay.make_home(self.spec.token, remote)
+        if remote:
+            relay.announce(self.spec.token, algorithm)
+
+    def on_env_runners_recreated(self, *, algorithm, env_runner_indices, **kwargs) -> None:
+        relay.announce(self.spec.token, algorithm, list(env_runner_indices))
 
     def _caught(self, event: BreakEvent) -> None:
         if not relay.is_home(self.spec.token):

@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
+from rldebug import relay
 from rldebug.relay import has_remote_actors
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns, env_t, episode_id
@@ -120,6 +121,8 @@ class TraceCallbacks(RLlibCallback):
 
     def on_env_runners_recreated(self, *, algorithm, env_runner_indices, is_evaluation=False,
                                  **kwargs) -> None:
+        # A recreated EnvRunner is a new process: tell it where to send its records.
+        relay.announce(self._trace_token, algorithm, list(env_runner_indices))
         self.writer("driver").write("events", {
             "source": "driver", "column": "env_runner_restarted",
             "runner_indices": [int(i) for i in env_runner_indices],
@@ -291,6 +294,7 @@ class TraceCallbacks(RLlibCallback):
         remote = has_remote_actors(algorithm.config)
         self.sink.become_home(remote_actors=remote)
         if remote:
+            relay.announce(self._trace_token, algorithm)
             self._drain_at_stop(algorithm)
         if self._trace_reproducible and algorithm.config.enable_rl_module_and_learner:
             self._weights = WeightsRing(self.sink.store, self._trace_keep)
