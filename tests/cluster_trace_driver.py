@@ -10,6 +10,7 @@ import os
 
 import ray
 from cluster_envs import FlaggedCartPole
+from setups import crashing_cartpole
 
 import rldebug
 
@@ -22,20 +23,8 @@ def main():
     args = parser.parse_args()
     ray.init(address=args.address)
 
-    from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
-
-    config = (PPOConfig().environment(FlaggedCartPole, env_config={
-                  "crash_after_n_steps": 10, "p_crash": 0.0, "crash_on_worker_indices": [1]})
-              .env_runners(num_env_runners=2, num_envs_per_env_runner=1,
-                           rollout_fragment_length=50)
-              .fault_tolerance(restart_failed_env_runners=True,
-                               delay_between_env_runner_restarts_s=0.5)
-              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
-              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16, 16]))
-              .debugging(seed=0))
-    config = rldebug.break_on(rldebug.trace(config, out=args.out), events=("rare",),
-                              non_finite=False, mode="log")
+    config = rldebug.break_on(rldebug.trace(crashing_cartpole(FlaggedCartPole), out=args.out),
+                              events=("rare",), non_finite=False, mode="log")
     algo = config.build_algo()
     results = []
     for iteration in range(1, 11):

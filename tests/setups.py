@@ -103,6 +103,23 @@ def old_ppo_cartpole():
             .debugging(seed=0))
 
 
+def crashing_cartpole(env=None):
+    """PPO with two remote EnvRunners on RLlib's ``CartPoleCrashing`` (or ``env``, a
+    subclass): runner 1's env raises every 10 steps and RLlib restarts that runner."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.examples.envs.classes.cartpole_crashing import CartPoleCrashing
+
+    return (PPOConfig().environment(env or CartPoleCrashing, env_config={
+                "crash_after_n_steps": 10, "p_crash": 0.0, "crash_on_worker_indices": [1]})
+            .env_runners(num_env_runners=2, num_envs_per_env_runner=1,
+                         rollout_fragment_length=50)
+            .fault_tolerance(restart_failed_env_runners=True,
+                             delay_between_env_runner_restarts_s=0.5)
+            .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+            .rl_module(model_config=_model())
+            .debugging(seed=0))
+
+
 def pendulum_policy(agent_id, episode=None, **kwargs):
     return f"p{agent_id}"
 

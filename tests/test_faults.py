@@ -2,7 +2,7 @@
 restart, and the doctor reports the repeated crashes. Real Ray actors, RLlib's own env."""
 
 import pytest
-from setups import SMALL_NET
+from setups import crashing_cartpole
 
 import rldebug
 from rldebug.doctor import diagnose
@@ -10,19 +10,7 @@ from rldebug.doctor import diagnose
 
 @pytest.fixture(scope="module")
 def crashing_run(tmp_path_factory):
-    from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
-    from ray.rllib.examples.envs.classes.cartpole_crashing import CartPoleCrashing
-
-    config = (PPOConfig().environment(CartPoleCrashing, env_config={
-                  "crash_after_n_steps": 10, "p_crash": 0.0, "crash_on_worker_indices": [1]})
-              .env_runners(num_env_runners=2, num_envs_per_env_runner=1,
-                           rollout_fragment_length=50)
-              .fault_tolerance(restart_failed_env_runners=True,
-                               delay_between_env_runner_restarts_s=0.5)
-              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
-              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET))
-              .debugging(seed=0))
+    config = crashing_cartpole()
     logdir = tmp_path_factory.mktemp("crashing")
 
     def enough(iteration, result):
