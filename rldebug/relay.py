@@ -34,16 +34,14 @@ class _Relay:
 
     def __init__(self):
         self._items: list = []
-        self._senders: dict[str, float] = {}
 
-    def push(self, items: list, sender: str, sent_at: float) -> int:
+    def push(self, items: list) -> int:
         self._items.extend(items)
-        self._senders[sender] = sent_at
         return len(self._items)
 
-    def drain(self) -> tuple[list, dict]:
+    def drain(self) -> list:
         items, self._items = self._items, []
-        return items, dict(self._senders)
+        return items
 
 
 def relay_name(token: str, home_pid: int) -> str:
@@ -134,13 +132,11 @@ def _handle(token: str):
 _inflight: dict[str, Any] = {}  # token -> this process's last push, not yet confirmed
 
 
-def push(token: str, items: list, sender: str, wait: bool = False) -> bool:
+def push(token: str, items: list, wait: bool = False) -> bool:
     """Send ``items`` to the home of ``token``. False when there is no relay to send to
     (the caller keeps them). Without ``wait`` the push is confirmed at the next one, so
     sending costs the sender almost nothing; ``wait`` (before an exception leaves the
     process) returns once the relay holds them."""
-    import time
-
     handle = _handle(token)
     if handle is None:
         return False
@@ -150,7 +146,7 @@ def push(token: str, items: list, sender: str, wait: bool = False) -> bool:
         previous = _inflight.pop(token, None)
         if previous is not None:
             ray.get(previous, timeout=PUSH_TIMEOUT_S)
-        ref = handle.push.remote(items, sender, time.time())
+        ref = handle.push.remote(items)
         if wait:
             ray.get(ref, timeout=PUSH_TIMEOUT_S)
         else:
@@ -164,12 +160,12 @@ def push(token: str, items: list, sender: str, wait: bool = False) -> bool:
     return True
 
 
-def drain(token: str) -> tuple[list, dict]:
-    """At the home: everything pushed since the last drain, and each sender's last push time."""
+def drain(token: str) -> list:
+    """At the home: everything pushed since the last drain."""
     with _lock:
         handle = _handles.get(token)
     if handle is None:
-        return [], {}
+        return []
     import ray
 
     return ray.get(handle.drain.remote(), timeout=PUSH_TIMEOUT_S)

@@ -17,29 +17,19 @@ from rldebug.doctor.rules.reward import rival_note
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.trace import load_trace, trace_dir_of
 from rldebug.trace.layout import replay_config_file
-
-
-def _present(value):
-    """None for a missing DataFrame cell (NaN), else the value."""
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def _int(value):
-    """:func:`_present`, with whole floats back to ints (pandas made the column float)."""
-    value = _present(value)
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+from rldebug.trace.reading import present, whole
 
 
 def _where(event: dict) -> str:
     parts = []
     if event.get("source") == "sampling":
-        index = _int(event.get("runner_index"))
+        index = whole(event.get("runner_index"))
         parts.append(f"EnvRunner {'?' if index is None else index} (pid {event.get('pid')})")
     else:
         parts.append(f"Learner (pid {event.get('pid')})")
     for key in ("agent_id", "module_id", "episode_id", "timestep", "env_step", "update",
                 "minibatch"):
-        value = _int(event.get(key))
+        value = whole(event.get(key))
         if value is not None:
             parts.append(f"{key}={value}")
     return ", ".join(parts)
@@ -170,10 +160,10 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
             findings.append(Finding(
                 rule_id="trace_records_lost", severity="info", trial=trial,
                 began_at_iteration=int(event.get("iteration") or 0), module=None,
-                message=f"The trace is missing records: {_present(event.get('message'))}.",
+                message=f"The trace is missing records: {present(event.get('message'))}.",
                 fix="The remote process could not reach the driver (it was busy or gone) "
                     "for long; the other records are complete.",
-                evidence={"count": _int(event.get("count")), "pid": event.get("pid")}))
+                evidence={"count": whole(event.get("count")), "pid": event.get("pid")}))
             continue
         if column == "sample" and event.get("source") == "sampling":
             findings.append(_sample_crash_finding(event, records[:number], trial))
@@ -183,7 +173,7 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
                 rule_id="tracer_failed", severity="info", trial=trial,
                 began_at_iteration=int(event.get("iteration") or 0), module=None,
                 message=(f"rldebug's trace could not record '{column}': "
-                         f"{_present(event.get('error'))}. Training was not affected."),
+                         f"{present(event.get('error'))}. Training was not affected."),
                 fix="Report it with the error above; the other trace records are complete.",
                 evidence={"column": column, "error": event.get("error")}))
             continue
@@ -193,7 +183,7 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
         findings.append(Finding(
             rule_id="non_finite_in_trace", severity="error", trial=trial,
             began_at_iteration=int(event.get("iteration") or 0),
-            module=_present(event.get("module_id")) or _present(event.get("agent_id")),
+            module=present(event.get("module_id")) or present(event.get("agent_id")),
             message=f"The trace saw the first NaN/Inf in '{column}' at {_where(event)}.",
             fix=("Start where it first appeared: a NaN in rewards or observations comes "
                  "from the env (check it with rldebug.check_env); one that first appears "
@@ -209,18 +199,18 @@ def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) ->
     just before it in the same episodes: usually a non-finite observation."""
     in_play = set(event.get("episodes_in_play") or [])
     cause = next((e for e in reversed(before) if e.get("source") == "sampling"
-                  and _present(e.get("episode_id")) in in_play), None)
-    message = (f"sample() on EnvRunner {_int(event.get('runner_index'))} raised "
+                  and present(e.get("episode_id")) in in_play), None)
+    message = (f"sample() on EnvRunner {whole(event.get('runner_index'))} raised "
                f"{event.get('error')}: {str(event.get('message'))[:200]}".rstrip(".") + ".")
     if cause is not None:
         message += (f" It came right after the non-finite '{cause.get('column')}' of "
-                    f"{_present(cause.get('agent_id')) or '?'} at env step "
-                    f"{_int(cause.get('env_step'))} of the same episode: the module turned it "
+                    f"{present(cause.get('agent_id')) or '?'} at env step "
+                    f"{whole(cause.get('env_step'))} of the same episode: the module turned it "
                     "into non-finite action probabilities.")
     return Finding(
         rule_id="sampler_crashed", severity="error", trial=trial,
         began_at_iteration=int(event.get("iteration") or 0),
-        module=_present(cause.get("agent_id")) if cause is not None else None,
+        module=present(cause.get("agent_id")) if cause is not None else None,
         message=message,
         fix=("Find where the env produces the non-finite value at that step and guard it (a "
              "division by zero, log(0), an overflow); rldebug.check_env names bad "
@@ -234,7 +224,7 @@ def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) ->
 
 def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
     """The env returned a NaN/inf reward: where, from the trace's first such event."""
-    agent = _present(event.get("agent_id")) or _present(event.get("module_id"))
+    agent = present(event.get("agent_id")) or present(event.get("module_id"))
     return Finding(
         rule_id="non_finite_reward", severity="error", trial=trial,
         began_at_iteration=int(event.get("iteration") or 0), module=agent,
@@ -245,9 +235,9 @@ def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
              "computation (division by zero, log(0), a NaN observation); "
              "rldebug.check_env(env) steps the env and names bad rewards."),
         evidence={"column": "rewards", "value": event.get("value"),
-                  "runner_index": _int(event.get("runner_index")), "agent_id": agent,
-                  "episode_id": _present(event.get("episode_id")),
-                  "timestep": _int(event.get("timestep")), "event_time": event.get("time")})
+                  "runner_index": whole(event.get("runner_index")), "agent_id": agent,
+                  "episode_id": present(event.get("episode_id")),
+                  "timestep": whole(event.get("timestep")), "event_time": event.get("time")})
 
 
 def errored_finding(error_text: str, trial: str | None, iterations: int) -> Finding:
@@ -291,7 +281,7 @@ _EXCEPTION_LINE = re.compile(
 def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None) -> Finding:
     """One finding for the env crashes and EnvRunner restarts of a run."""
     runners = sorted({int(e["runner_index"]) for e in crashes
-                      if _present(e.get("runner_index")) is not None})
+                      if present(e.get("runner_index")) is not None})
     errors = sorted({str(e.get("error")) for e in crashes})
     restarted = sorted({int(i) for e in restarts for i in (e.get("runner_indices") or [])})
     first = (crashes or restarts)[0]

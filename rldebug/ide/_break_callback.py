@@ -164,7 +164,7 @@ class BreakOnCallback(RLlibCallback):
             self._unsent.append(event.to_dict())
 
     def on_sample_end(self, **kwargs) -> None:
-        if self._unsent and relay.push(self.spec.token, self._unsent, sender=str(os.getpid())):
+        if self._unsent and relay.push(self.spec.token, self._unsent):
             self._unsent = []
 
     # -- where the env is created: actions checked against the real spaces --
@@ -231,7 +231,7 @@ class BreakOnCallback(RLlibCallback):
     def on_train_result(self, *, result: dict, **kwargs) -> None:
         spec = self.spec
         iteration = result.get("training_iteration")
-        received, _ = relay.drain(spec.token)
+        received = relay.drain(spec.token)
         for fields in received:
             record_remote(BreakEvent(**fields))
         self._remote_events += len(received)

@@ -13,7 +13,7 @@ locals; for a crash it then lets the next step run and catches the crash again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,6 @@ class EpisodeTarget:
     expect_crash: bool = False
     expect_non_finite: str | None = None  # "obs" or "rewards"
     expect_info: str | None = None  # an info event's name
-    notes: list[str] = field(default_factory=list)
 
     def env_action(self, t: int, agent_keys: dict | None = None) -> Any:
         """The action the env received at its step ``t + 1`` (``t`` steps taken so far)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,11 +11,12 @@ from rldebug.trace import load_trace
 from rldebug.trace.layout import (
     episode_files,
     replay_config_file,
-    replay_dir,
     trace_dir_of,
     trace_files,
+    update_snapshots_dir,
     weights_files,
 )
+from rldebug.trace.reading import present, whole
 from rldebug.trace.replay_state import read_episode_records
 
 
@@ -103,13 +103,8 @@ _INTEGERS = ("env_step", "update", "minibatch", "runner_index", "iteration")
 
 
 def _value(row: dict, key: str):
-    """A field of an event row (None where absent; pandas makes missing ints NaN floats)."""
-    value = row.get(key)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if key in _INTEGERS and isinstance(value, (float, np.floating)):
-        return int(value)
-    return value
+    """A field of an event row (None where absent; counts back to ints)."""
+    return whole(row.get(key)) if key in _INTEGERS else present(row.get(key))
 
 
 def _reason(row: dict) -> str:
@@ -140,7 +135,7 @@ def _classify(row: dict, episodes: dict, directory: Path) -> dict:
             return {"kind": "update", "why_not": (
                 "no Learner snapshot for this update (IMPALA/APPO update in their learner "
                 "thread, or the trace was not reproducible when it happened)")}
-        if not (replay_dir(directory) / "updates" / snapshot).is_file():
+        if not (update_snapshots_dir(directory) / snapshot).is_file():
             return {"kind": "update", "why_not": f"replay/updates/{snapshot} is missing"}
         return {"kind": "update", "snapshot": snapshot}
     if column == "sample":

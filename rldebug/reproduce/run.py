@@ -18,7 +18,7 @@ from rldebug.reproduce.update import (
     replay_learner_class,
     run_update,
 )
-from rldebug.trace.layout import replay_dir
+from rldebug.trace.layout import update_snapshots_dir
 from rldebug.trace.replay_state import load_config, read_update_snapshot, read_weights
 
 
@@ -114,7 +114,7 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
 def replay_update(recorded: RecordedTrace, event: ReproducibleEvent, mode: str):
     from rldebug.reproduce import Reproduction
 
-    snapshot = read_update_snapshot(replay_dir(recorded.directory) / "updates" /
+    snapshot = read_update_snapshot(update_snapshots_dir(recorded.directory) /
                                     event.snapshot)
     reason = f"event #{event.number}: {event.reason}"
     target = UpdateTarget(update=int(event.update), minibatch=int(event.minibatch or 1),

@@ -39,7 +39,6 @@ class UpdateOutcome:
     minibatch: int | None = None
     module_id: str | None = None
     loss: float | None = None
-    batch_size: int | None = None
     minibatches_seen: int = 0
 
 
@@ -69,8 +68,6 @@ class ReplayLearnerMixin:
         value = float(loss.detach())
         outcome.minibatch, outcome.module_id, outcome.loss = (
             outcome.minibatches_seen, str(module_id), value)
-        outcome.batch_size = next((len(v) for k, v in batch.items()
-                                   if k in ("obs", "actions")), None)
         stats = {"loss": value, "fwd_out": fwd_out, "module": self.module[module_id]}
         outcome.stop = break_here(
             target.reason, kind="reproduce", mode=target.mode, module_id=str(module_id),

@@ -56,7 +56,7 @@ class TraceCallbacks(RLlibCallback):
         super().__init__()
         self._recorder: EpisodeRecorder | None = None  # EnvRunners of a reproducible trace
         self._weights: WeightsRing | None = None  # the driver of a reproducible trace
-        self._events_size = 0
+        self._events_seen = 0
         self._findings = 0
         self._info_counts: dict[tuple, int] = defaultdict(int)
         self._pending: dict[int, list[dict]] = {}  # env index -> events of its last step
@@ -109,11 +109,15 @@ class TraceCallbacks(RLlibCallback):
                         self._note_step(env_index, result)
                     return result
                 except Exception as err:
-                    where = getattr(env, "_rldebug_where", dict)()
+                    event = {"column": f"env.{_name}", "error": type(err).__name__,
+                             "message": str(err)[:500]}
+                    if self._recorder is not None:
+                        event.update(self._recorder.where(env_index))
+                        if _name == "step":  # keep the episode whose env raised
+                            self._recorder.on_events(env_index, [dict(event)])
                     self.writer(f"runner{identity['runner_index']}").write("events", {
-                        "source": "env", "column": f"env.{_name}", **identity,
-                        "sample_call": self._samples + 1, "error": type(err).__name__,
-                        "message": str(err)[:500], **where})
+                        "source": "env", **identity, "sample_call": self._samples + 1,
+                        **event})
                     self.sink.flush(wait=True)  # the exception may take this actor down
                     raise
 
@@ -319,9 +323,9 @@ class TraceCallbacks(RLlibCallback):
         """Save this iteration's weights; mark it if it had a trace event or a finding."""
         events = self.sink.events_written
         findings = int((result.get("doctor") or {}).get("findings", 0))
-        if events > self._events_size or findings > self._findings:
+        if events > self._events_seen or findings > self._findings:
             self._weights.mark(iteration)
-        self._events_size, self._findings = events, findings
+        self._events_seen, self._findings = events, findings
         self._weights.save(algorithm, iteration)
         self._weights.prune()
         prune_episode_rings(self.sink.store, self._trace_keep)

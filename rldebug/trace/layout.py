@@ -72,8 +72,13 @@ def replay_config_file(trace_dir: str | Path) -> Path:
     return replay_dir(trace_dir) / REPLAY_CONFIG
 
 
+def episode_rings_dir(trace_dir: str | Path) -> Path:
+    """The folder holding one ring folder per EnvRunner process."""
+    return replay_dir(trace_dir) / "episodes"
+
+
 def episode_ring_dir(trace_dir: str | Path, role: str, pid: int) -> Path:
-    return replay_dir(trace_dir) / "episodes" / f"{role}-{pid}"
+    return episode_rings_dir(trace_dir) / f"{role}-{pid}"
 
 
 def episode_ring_file(trace_dir: str | Path, role: str, pid: int, sample_call: int) -> Path:
@@ -86,9 +91,8 @@ def kept_episodes_file(trace_dir: str | Path, role: str, pid: int) -> Path:
 
 def episode_files(trace_dir: str | Path) -> list[Path]:
     """Every file of recorded episodes (the rings first, then the kept ones)."""
-    root = replay_dir(trace_dir)
-    return (sorted((root / "episodes").glob(f"*/*{SUFFIX}"))
-            + sorted((root / "kept").glob(f"*{SUFFIX}")))
+    return (sorted(episode_rings_dir(trace_dir).glob(f"*/*{SUFFIX}"))
+            + sorted((replay_dir(trace_dir) / "kept").glob(f"*{SUFFIX}")))
 
 
 def weights_file(trace_dir: str | Path, iteration: int) -> Path:
@@ -106,8 +110,12 @@ def weights_files(trace_dir: str | Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
+def update_snapshots_dir(trace_dir: str | Path) -> Path:
+    return replay_dir(trace_dir) / "updates"
+
+
 def update_snapshot_file(trace_dir: str | Path, role: str, pid: int, update: int) -> Path:
-    return replay_dir(trace_dir) / "updates" / f"{role}-{pid}-update_{update:07d}.pkl"
+    return update_snapshots_dir(trace_dir) / f"{role}-{pid}-update_{update:07d}.pkl"
 
 
 __all__ = [
@@ -119,6 +127,7 @@ __all__ = [
     "episode_files",
     "episode_ring_dir",
     "episode_ring_file",
+    "episode_rings_dir",
     "file_name",
     "kept_episodes_file",
     "parse_file_name",
@@ -128,6 +137,7 @@ __all__ = [
     "trace_dir_of",
     "trace_files",
     "update_snapshot_file",
+    "update_snapshots_dir",
     "weights_file",
     "weights_files",
 ]

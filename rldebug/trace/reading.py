@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,17 @@ class Trace:
     files: list[str] = field(default_factory=list)
     #: ``{file name: [line numbers]}`` of lines that are not JSON objects (not just cut short)
     corrupt_lines: dict[str, list[int]] = field(default_factory=dict)
+
+
+def present(value):
+    """A cell of a trace frame: None where the record had no such field (pandas: NaN)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def whole(value):
+    """:func:`present`, with whole floats back to ints (pandas made an int column float)."""
+    value = present(value)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _read_jsonl(path: Path) -> tuple[list[dict], int, list[int]]:
@@ -139,4 +151,4 @@ def load_trace(directory: str | Path) -> Trace:
                  files=[p.name for p in files], **frames)
 
 
-__all__ = ["Trace", "load_trace"]
+__all__ = ["Trace", "load_trace", "present", "whole"]

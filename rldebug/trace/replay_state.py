@@ -38,9 +38,9 @@ import numpy as np
 from rldebug.shapes.episodes import episode_id
 from rldebug.trace.layout import (
     episode_ring_file,
+    episode_rings_dir,
     kept_episodes_file,
     replay_config_file,
-    replay_dir,
     update_snapshot_file,
     weights_file,
 )
@@ -93,10 +93,8 @@ def _relpath(path: Path) -> str:
     return path.as_posix()
 
 
-def _write_line(sink, path: Path, record: dict) -> int:
-    line = json.dumps(record, default=repr) + "\n"
-    sink.append(_relpath(path), line)
-    return len(line)
+def _write_line(sink, path: Path, record: dict) -> None:
+    sink.append(_relpath(path), json.dumps(record, default=repr) + "\n")
 
 
 # -- the config ----------------------------------------------------------------
@@ -147,7 +145,6 @@ class _Tape:
         self.started = time.time()
         self.sample_call = sample_call
         self.events: list[dict] = []
-        self.agent_keys: dict[str, Any] = {}
         self.multi_agent = False
 
 
@@ -169,7 +166,6 @@ class EpisodeRecorder:
         self._tapes: dict[int, _Tape] = {}  # env index -> the episode it is playing
         self._finished: list[dict] = []
         self._sample_call = 0
-        self.bytes_written = 0
 
     # wrapping the sub-envs
 
@@ -191,27 +187,19 @@ class EpisodeRecorder:
             tape = self._tapes.get(env_index)
             if tape is not None:
                 tape.actions.append(encode(action))
-                if isinstance(action, dict):
-                    tape.multi_agent = True
-                    tape.agent_keys.update({str(k): k for k in action})
-            try:
-                return step(action, *args, **kwargs)
-            except Exception as err:
-                if tape is not None:
-                    self._event(tape, {"column": "env.step", "error": type(err).__name__,
-                                       "message": str(err)[:500],
-                                       "env_step": len(tape.actions)})
-                raise
-
-        def where() -> dict:
-            tape = self._tapes.get(env_index)
-            if tape is None:
-                return {}
-            return {"episode_id": tape.episode_id, "env_step": len(tape.actions)}
+                tape.multi_agent = tape.multi_agent or isinstance(action, dict)
+            return step(action, *args, **kwargs)
 
         sub_env.reset, sub_env.step = seeded_reset, taped_step
         sub_env._rldebug_taped = True
-        sub_env._rldebug_where = where  # read by the trace's env-crash record
+
+    def where(self, env_index: int) -> dict:
+        """The episode ``env_index`` is playing and its env steps so far (the action of a
+        step that raised included)."""
+        tape = self._tapes.get(env_index)
+        if tape is None:
+            return {}
+        return {"episode_id": tape.episode_id, "env_step": len(tape.actions)}
 
     # RLlib's episode callbacks
 
@@ -244,7 +232,7 @@ class EpisodeRecorder:
     def _write_finished(self) -> None:
         path = episode_ring_file("", self.role, self.pid, self._sample_call)
         for record in self._finished:
-            self.bytes_written += _write_line(self.sink, path, record)
+            _write_line(self.sink, path, record)
         self._finished.clear()
 
     def on_crash(self, err: BaseException) -> list[str]:
@@ -278,8 +266,7 @@ class EpisodeRecorder:
                 "events": list(tape.events), "actions": list(tape.actions)}
 
     def _keep(self, record: dict) -> None:
-        self.bytes_written += _write_line(
-            self.sink, kept_episodes_file("", self.role, self.pid), record)
+        _write_line(self.sink, kept_episodes_file("", self.role, self.pid), record)
 
 
 def read_episode_records(paths) -> dict[str, dict]:
@@ -317,7 +304,6 @@ class WeightsRing:
         self.keep = keep
         self.marked: set[int] = set()
         self.saved: list[int] = []
-        self.bytes_written = 0
 
     def save(self, algorithm, iteration: int) -> None:
         weights = module_weights(algorithm)
@@ -327,7 +313,6 @@ class WeightsRing:
                              "weights": weights})
         self.store.write_bytes(_relpath(weights_file("", iteration)), data)
         self.saved.append(iteration)
-        self.bytes_written += len(data)
 
     def mark(self, iteration: int) -> None:
         """Keep the weights of ``iteration`` for good (and those that sampled it)."""
@@ -343,7 +328,7 @@ class WeightsRing:
 
 def prune_episode_rings(store, keep: int) -> None:
     """Keep the files of the last ``keep`` ``sample()`` calls of every process's ring."""
-    rings = _relpath(replay_dir("") / "episodes")
+    rings = _relpath(episode_rings_dir(""))
     for ring in store.list_dir(rings):
         files = sorted(store.list_dir(f"{rings}/{ring}"))
         for name in files[:-keep]:

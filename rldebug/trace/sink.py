@@ -32,7 +32,6 @@ class TraceSink:
     def __init__(self, token: str, out):
         self.token = token
         self.out = out
-        self.sender = f"{socket.gethostname()}:{os.getpid()}"
         self._buffer: list[tuple[str, str, object]] = []
         self._store: TraceStore | None = None
         self._lock = threading.Lock()
@@ -94,7 +93,7 @@ class TraceSink:
                 for item in items:
                     self.apply(item)
             return True
-        if relay.push(self.token, items, self.sender, wait=wait):
+        if relay.push(self.token, items, wait=wait):
             return True
         with self._lock:  # no relay (yet): keep them, oldest first
             self._buffer[:0] = items
@@ -106,13 +105,12 @@ class TraceSink:
         relay.make_home(self.token, remote_actors)
         self.flush()
 
-    def drain_relay(self) -> dict:
-        """At the home: write what remote processes pushed. Returns their last push times."""
-        items, senders = relay.drain(self.token)
+    def drain_relay(self) -> None:
+        """At the home: write what remote processes pushed."""
+        items = relay.drain(self.token)
         with self._lock:
             for item in items:
                 self.apply(item)
-        return senders
 
 
 def sink_for(token: str, out) -> TraceSink:
