@@ -50,8 +50,12 @@ def test_experiment_dir_reads_every_trial_and_reports_the_truncated_line(experim
     healthy, broken = diagnosis.trials
     assert (healthy.iterations, broken.iterations) == (30, 2)
     assert healthy.findings == [] and any("truncated" in n for n in healthy.notes)
-    assert [(f.rule_id, f.severity, f.began_at_iteration, f.trial) for f in broken.findings] == \
-        [("non_finite", "error", 2, "PPO_Arena_00001_1_lr=0.5000")]
+    # an infinite KL and a NaN loss in the same iteration: updates far too large
+    assert sorted((f.rule_id, f.severity, f.began_at_iteration, f.trial)
+                  for f in broken.findings) == \
+        [(rule, "error", 2, "PPO_Arena_00001_1_lr=0.5000")
+         for rule in ("kl_blowup", "lr_too_high", "non_finite")]
+    assert [f.rule_id for f in broken.causes] == ["lr_too_high"]
     assert diagnosis.exit_code == 1
 
 

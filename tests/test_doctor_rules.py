@@ -55,15 +55,24 @@ def test_flat_progress_csv_rows_are_read():
 @pytest.mark.parametrize("stack", STACKS)
 def test_entropy_collapse_early_is_an_error(stack):
     findings = only(run(stream_of(stack, [{"entropy": 1.38}, {"entropy": 0.5},
-                                          {"entropy": 0.05}])), "entropy_collapse")
+                                          {"entropy": 0.05}], returns=[5.0, 5.0, 5.0])),
+                    "entropy_collapse")
     assert [(f.severity, f.began_at_iteration, f.module) for f in findings] == \
         [("error", 3, "pol1")]
     assert findings[0].evidence["normalised_entropy"] == pytest.approx(0.05 / 1.38)
 
 
+def test_an_early_collapse_after_the_return_rose_to_its_best_is_convergence():
+    # an easy task solved in three iterations: deterministic on purpose
+    findings = only(run(stream_of("new", [{"entropy": 1.38}, {"entropy": 0.5},
+                                          {"entropy": 0.05}], returns=[0.5, 5.0, 20.0])),
+                    "entropy_collapse")
+    assert [f.severity for f in findings] == ["info"] and "converged" in findings[0].message
+
+
 def test_entropy_collapse_late_is_a_warning():
     stats = [{"entropy": 1.38}] * 15 + [{"entropy": 0.1}]
-    findings = only(run(stream_of("new", stats)), "entropy_collapse")
+    findings = only(run(stream_of("new", stats, returns=[5.0] * 16)), "entropy_collapse")
     assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 16)]
 
 
@@ -111,11 +120,36 @@ def test_value_loss_exploding():
     assert findings and findings[0].evidence["growth"] == pytest.approx(500)
 
 
-def test_critic_clipped_is_a_warning_that_states_its_cost():
+def test_critic_clipped_is_a_warning_until_the_return_can_be_judged():
     stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 480.0}] * 3
     findings = only(run(stream_of("new", stats)), "critic_clipped")
     assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 1)]
-    assert "The cost" in findings[0].message
+    assert "no gradient" in findings[0].message
+
+
+def test_a_clipped_critic_that_explains_nothing_is_why_a_flat_return_does_not_learn():
+    # PPO on Pendulum with RLlib's defaults: returns around -1100, every value error
+    # clipped at 10, explained variance ~0; every reward <= 0 by design.
+    stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 1e5, "ev": 0.001}] * 30
+    returns = [-1100.0 + (7 * i) % 13 for i in range(30)]
+    diagnosis = diagnose(stream_of("new", stats, returns=returns),
+                         config={"env": "Pendulum-v1"})
+    trial = diagnosis.trials[0]
+    clipped = only(trial.findings, "critic_clipped")
+    assert [f.severity for f in clipped] == ["error"] and "why the run does not learn" in \
+        clipped[0].message
+    assert trial.causes[0].rule_id == "critic_clipped"
+    assert all(f.explained_by == "critic_clipped" for f in trial.findings
+               if f.rule_id in ("reward_never_positive", "return_not_improving"))
+    assert diagnosis.exit_code == 1
+
+
+def test_a_clipped_critic_beside_a_rising_return_says_the_policy_still_learns():
+    stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 480.0, "ev": 0.0}] * 30
+    findings = only(run(stream_of("new", stats, returns=[10.0 * i for i in range(30)])),
+                    "critic_clipped")
+    assert [f.severity for f in findings] == ["warning"]
+    assert "still learns" in findings[0].message
 
 
 def test_critic_not_flagged_when_unclipped_loss_is_close():

@@ -26,12 +26,23 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "value_loss_exploding", "value_not_learning", "critic_clipped", "q_values_diverging",
         "return_not_improving", "lr_too_high", "reward_scale", "reward_never_positive",
         "module_not_learning"}),
+    "observation_constant": frozenset({
+        "return_not_improving", "policy_stays_random", "value_not_learning",
+        "module_not_learning", "reward_never_positive", "updates_too_small",
+        "horizon_too_short"}),
+    "no_updates": frozenset({
+        "return_not_improving", "policy_stays_random", "reward_never_positive",
+        "module_not_learning", "horizon_too_short"}),
     "reward_constant": frozenset({
         "return_not_improving", "value_not_learning", "policy_stays_random",
-        "updates_too_small", "reward_never_positive", "module_not_learning"}),
+        "updates_too_small", "reward_never_positive", "module_not_learning",
+        "horizon_too_short"}),
     "reward_scale": frozenset({
         "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
-        "non_finite", "return_not_improving"}),
+        "non_finite", "return_not_improving", "observation_scale"}),
+    "observation_scale": frozenset({
+        "kl_blowup", "entropy_collapse", "non_finite", "lr_too_high", "value_not_learning",
+        "value_loss_exploding", "return_not_improving", "policy_stays_random"}),
     "lr_too_high": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "non_finite_in_trace",
         "critic_clipped", "value_loss_exploding", "value_not_learning",
@@ -39,7 +50,16 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "off_policy_drift"}),
     "updates_too_small": frozenset({
         "policy_stays_random", "return_not_improving", "value_not_learning",
-        "reward_never_positive", "module_not_learning"}),
+        "reward_never_positive", "module_not_learning", "horizon_too_short"}),
+    "target_never_updated": frozenset({
+        "return_not_improving", "reward_never_positive", "q_values_diverging",
+        "horizon_too_short"}),
+    "horizon_too_short": frozenset({
+        "return_not_improving", "reward_never_positive", "policy_stays_random",
+        "value_not_learning", "module_not_learning"}),
+    "mapping_unstable": frozenset({"module_not_learning", "return_not_improving"}),
+    "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding",
+                                 "return_not_improving", "reward_never_positive"}),
     "reward_never_positive": frozenset({"return_not_improving", "module_not_learning",
                                         "value_not_learning", "policy_stays_random"}),
     "policy_stays_random": frozenset({
@@ -50,10 +70,13 @@ EXPLAINS: dict[str, frozenset[str]] = {
                                      "reward_never_positive"}),
     "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
     "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving"}),
-    "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding"}),
     "entropy_collapse": frozenset({"return_not_improving"}),
 }
 _ORDER = {rule: rank for rank, rule in enumerate(EXPLAINS)}
+# Findings that are a root cause themselves at error severity, explained then only by a
+# run-wide cause: policy_stays_random is an error when entropy_coeff forces the policy to
+# stay random, whatever else the run shows (a random policy earns no positive reward).
+CAUSES_AT_ERROR = frozenset({"policy_stays_random"})
 # Causes that concern the whole run whatever subject they name: a NaN reward of one
 # agent poisons every loss computed from a batch that holds it; a crash ends everything.
 RUN_WIDE = frozenset({"trial_errored", "non_finite_reward"})
@@ -95,6 +118,9 @@ def explain(findings: Iterable[Finding],
         for cause in causes:
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
                     _ORDER[cause.rule_id]:
+                continue
+            if finding.severity == "error" and finding.rule_id in CAUSES_AT_ERROR and \
+                    cause.rule_id not in RUN_WIDE:
                 continue
             if finding.rule_id in EXPLAINS[cause.rule_id] and \
                     _covers(cause, finding, aliases):

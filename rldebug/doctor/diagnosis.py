@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.doctor.causes import explain, explained_under
+from rldebug.doctor.confidence import attach as attach_confidence
+from rldebug.doctor.facts import RunFacts
 from rldebug.doctor.families import family_from_config, family_from_stats
 from rldebug.doctor.findings import Finding, severity_rank, worst_severity
 from rldebug.doctor.metrics import IterationMetrics, extract
@@ -48,7 +50,8 @@ class Doctor:
                             f"got {type(config).__name__}.")
         self.thresholds = _check_thresholds(thresholds).with_config(config)
         self.trial = trial
-        self.rules = [rule(self.thresholds) for rule in rules]
+        self.facts = RunFacts.from_config(config)
+        self.rules = [rule(self.thresholds, self.facts) for rule in rules]
         self.findings: list[Finding] = []
         self.history: list[IterationMetrics] = []
         self.iterations = 0
@@ -72,6 +75,7 @@ class Doctor:
         for rule in self.rules:
             found = rule.observe(metrics, self.findings)
             if found:
+                attach_confidence(found)
                 for finding in found:
                     finding.trial = self.trial
                 self.findings.extend(found)
@@ -179,6 +183,7 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
         annotate_reward_findings(findings, report.reward_steps)
     if trial.error is not None:
         findings.append(errored_finding(trial.error, trial.name, doctor.iterations))
+    attach_confidence(findings)
     return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,
                           stack=doctor.stack, notes=notes,
                           findings=explain(findings, doctor.agent_modules),
@@ -223,6 +228,7 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
     doctor = Doctor(thresholds, config=config, trial="results")
     for result in results_or_path:
         doctor.feed(result)
+    attach_confidence(doctor.findings)
     return Diagnosis(trials=[TrialDiagnosis(name="results", path=None,
                                             iterations=doctor.iterations, stack=doctor.stack,
                                             findings=explain(doctor.findings,

@@ -27,6 +27,9 @@ class Finding:
     :param trial: name of the trial (set when reading an experiment).
     :param explained_by: the rule id of the finding that explains this one (its
         root cause, e.g. ``"lr_too_high"`` for a KL blow-up); None when top-level.
+    :param confidence: for a warning or error, how often its rule named the right
+        problem on the doctor's fault-injection benchmark (its measured precision,
+        :mod:`rldebug.doctor.confidence`); None when not measured.
     """
 
     rule_id: str
@@ -38,6 +41,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     trial: str | None = None
     explained_by: str | None = None
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
@@ -149,7 +150,11 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<img alt="{e(finding.rule_id)} over the iterations" '
                      f'src="data:image/png;base64,{data}">')
-    parts.append(f'<p class="fix"><b>Fix:</b> {e(finding.fix)}</p></section>')
+    parts.append(f'<p class="fix"><b>Fix:</b> {e(finding.fix)}</p>')
+    note = confidence_note(finding.rule_id) if finding.confidence is not None else None
+    if note:
+        parts.append(f'<p class="confidence"><b>Confidence:</b> {e(note)}</p>')
+    parts.append("</section>")
     return "\n".join(parts)
 
 

@@ -37,6 +37,7 @@ _OLD_POLICY_KEYS = raw_stat_keys(new_stack=False)
 _EPISODE_KEYS = frozenset(f"{name}_{stat}" for name in ("episode_return", "episode_reward",
                                                          "episode_len")
                           for stat in ("mean", "min", "max"))
+ENV_STEPS_KEY = "num_env_steps_sampled_lifetime"
 _PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "agent_episode_return_mean",
                              "module_episode_returns_mean", "module_episode_return_mean",
                              "policy_reward_mean", "policy_reward_max"})
@@ -71,6 +72,8 @@ class ModuleStats:
     importance_ratio_var: float | None = None
     entropy_coeff: float | None = None
     grad_norm: float | None = None
+    target_updates: float | None = None  # DQN: target-network syncs so far
+    module_steps_trained: float | None = None
 
 
 _FIELD_OF_NAME = {"value_loss": "vf_loss", "value_loss_unclipped": "vf_loss_unclipped",
@@ -96,6 +99,7 @@ class IterationMetrics:
     len_mean: float | None = None
     len_min: float | None = None
     len_max: float | None = None
+    env_steps: float | None = None  # env steps sampled since the run began
     agent_returns: dict[str, float] = field(default_factory=dict)
     module_returns: dict[str, float] = field(default_factory=dict)
     module_return_max: dict[str, float] = field(default_factory=dict)
@@ -122,6 +126,7 @@ def _episode_stats(metrics: IterationMetrics, runners: Mapping[str, Any], prefix
     metrics.len_mean = number(runners.get("episode_len_mean"))
     metrics.len_min = number(runners.get("episode_len_min"))
     metrics.len_max = number(runners.get("episode_len_max"))
+    metrics.env_steps = number(runners.get(ENV_STEPS_KEY))
 
 
 # raw key -> (ModuleStats field, rank), per stack (True: new): the doctor reads
@@ -184,7 +189,7 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     if depth == 3 and path[0] == REWARD_TERMS_KEY:
         return True
     if depth == 1:
-        return path[0] in _EPISODE_KEYS or path[0] == "training_iteration"
+        return path[0] in _EPISODE_KEYS or path[0] in ("training_iteration", ENV_STEPS_KEY)
     return depth == 2 and path[0] in _PER_AGENT_KEYS
 
 

@@ -19,6 +19,7 @@ import json
 import textwrap
 from typing import Any
 
+from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 
@@ -63,6 +64,9 @@ def finding_block(finding: Finding, width: int = 80,
             lines += textwrap.wrap(line.strip(), width=width, initial_indent="    | ",
                                    subsequent_indent="    | ") or ["    |"]
     lines += wrap("fix: ", finding.fix)
+    note = confidence_note(finding.rule_id) if finding.confidence is not None else None
+    if note:
+        lines += wrap("confidence: ", note)
     if finding.explained_by:
         lines += wrap("explained by: ", finding.explained_by)
     if explains:

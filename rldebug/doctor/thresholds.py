@@ -156,6 +156,8 @@ class Thresholds:
                     raise ValueError(f"Thresholds.{f.name} must be an int >= 1, got {value!r}.")
             elif value is None and f.name in ("kl_target", "vf_clip_param", "random_baseline"):
                 continue
+            elif f.name == "vf_clip_param" and value == math.inf:
+                continue  # no clipping (config.training(vf_clip_param=float("inf")))
             elif isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
                 raise ValueError(f"Thresholds.{f.name} must be a finite number, got {value!r}.")
@@ -167,15 +169,14 @@ class Thresholds:
 
         Values set explicitly win; missing ones fall back to RLlib's PPO defaults.
         """
-        config = config or {}
+        from rldebug.doctor.facts import config_number
+
         updates = {}
         for name, default in (("kl_target", RLLIB_KL_TARGET),
                               ("vf_clip_param", RLLIB_VF_CLIP_PARAM)):
             if getattr(self, name) is None:
-                value = config.get(name)
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
-                    and value > 0
-                updates[name] = float(value) if ok else default
+                value = config_number(config, name)
+                updates[name] = value if value is not None and value > 0 else default
         return replace(self, **updates)
 
     def reference_entropy(self, module: str) -> float | None:

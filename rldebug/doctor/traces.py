@@ -82,6 +82,63 @@ def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | N
         if seen["steps"] >= minimum_steps and seen["min"] == seen["max"]]
 
 
+# Observations larger than this in size saturate a default network's first layer.
+OBSERVATION_SCALE_HIGH = 1e3
+
+
+def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
+                         ) -> list[Finding]:
+    """Per agent, from the trace's observation statistics (levels "batches"/"full"):
+    observations that never change (the module sees nothing) or are huge in size."""
+    seen: dict[str, dict[str, float]] = {}
+    if samples.empty or "obs" not in samples:
+        return []
+    for row in samples.to_dict("records"):
+        if row.get("evaluation") is True or not isinstance(row.get("obs"), dict):
+            continue
+        for agent, stats in row["obs"].items():
+            if not isinstance(stats, dict) or not stats.get("n") or "min" not in stats:
+                continue
+            agent_seen = seen.setdefault(str(agent), {
+                "values": 0, "min": math.inf, "max": -math.inf, "std": 0.0,
+                "first_iteration": int(row.get("iteration") or 0)})
+            agent_seen["values"] += int(stats["n"])
+            agent_seen["min"] = min(agent_seen["min"], float(stats["min"]))
+            agent_seen["max"] = max(agent_seen["max"], float(stats["max"]))
+            agent_seen["std"] = max(agent_seen["std"], float(stats.get("std") or 0.0))
+    findings = []
+    for agent, obs in seen.items():
+        if obs["values"] < minimum_steps:
+            continue
+        evidence = {"obs_min": obs["min"], "obs_max": obs["max"], "obs_std_max": obs["std"],
+                    "values": obs["values"]}
+        if obs["min"] == obs["max"]:
+            findings.append(Finding(
+                rule_id="observation_constant", severity="error", trial=trial,
+                began_at_iteration=obs["first_iteration"], module=agent, evidence=evidence,
+                message=(f"Every one of the {obs['values']} observation values agent "
+                         f"{agent!r} got in the trace was {obs['min']:g}: the module sees "
+                         "nothing, so it cannot act on the state."),
+                fix=("Check what the env returns from reset()/step() and every wrapper or "
+                     "env-to-module connector after it (a copy of a zeroed buffer, an "
+                     "observation returned before it was filled)."),
+            ))
+        elif max(abs(obs["min"]), abs(obs["max"])) > OBSERVATION_SCALE_HIGH:
+            size = max(abs(obs["min"]), abs(obs["max"]))
+            findings.append(Finding(
+                rule_id="observation_scale", severity="warning", trial=trial,
+                began_at_iteration=obs["first_iteration"], module=agent, evidence=evidence,
+                message=(f"Observations of agent {agent!r} reach {size:.3g} in size (range "
+                         f"{obs['min']:.3g}..{obs['max']:.3g}): a network's first layer "
+                         "saturates on inputs this large, so small differences between states "
+                         "are lost and updates are erratic."),
+                fix=("Scale observations to O(1) in the env or a wrapper, or add RLlib's "
+                     "MeanStdFilter connector (config.env_runners(env_to_module_connector="
+                     "lambda env, spaces, device: MeanStdFilter()))."),
+            ))
+    return findings
+
+
 def annotate_reward_findings(findings: list[Finding],
                              steps: dict[str, dict[str, float]]) -> None:
     """Add the trace's per-step rewards to ``reward_never_positive`` findings: the
@@ -115,7 +172,8 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     steps = reward_steps(trace.samples)
     findings = _event_findings(trace, trial)
     _add_replay_commands(findings, trace, directory)
-    return TraceReport(findings=findings + _constant_reward_findings(steps, trial),
+    return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
+                       + observation_findings(trace.samples, trial),
                        reward_steps=steps)
 
 

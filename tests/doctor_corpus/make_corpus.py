@@ -24,15 +24,15 @@ The envs are defined here so Ray pickles them by value into Tune's trial actor.
 from __future__ import annotations
 
 import json
-import math
-import re
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.run_store import copy_trial
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs"
@@ -250,78 +250,6 @@ CASES = {
                                 {"expect": ["alpha_runaway"]}),
     "appo_lr_0.5": ("run", lambda: appo(lr=0.5), 15, {"expect": ["lr_too_high"]}),
 }
-
-
-# -- stripping a run to what the doctor reads --------------------------------------------
-
-_DROP = {"config", "hostname", "node_ip", "pid", "date", "timestamp", "trial_id",
-         "experiment_id", "experiment_tag", "checkpoint_dir_name", "time_since_restore",
-         "iterations_since_restore", "timesteps_since_restore", "perf"}
-
-
-def _numeric_only(node, depth=0):
-    """Numbers (NaN/inf kept), bools and dicts of them; strings and lists dropped."""
-    if isinstance(node, dict):
-        kept = {}
-        for key, value in node.items():
-            if depth == 0 and key in _DROP:
-                continue
-            value = _numeric_only(value, depth + 1)
-            if value is not None and value != {}:
-                kept[str(key)] = value
-        return kept
-    if isinstance(node, (bool, int, float)):
-        return node
-    return None
-
-
-def _scalars(config):
-    """The config's JSON scalars (and lists/dicts of them), nothing else."""
-    if isinstance(config, dict):
-        kept = {str(k): _scalars(v) for k, v in config.items()}
-        return {k: v for k, v in kept.items() if v is not None}
-    if isinstance(config, (list, tuple)):
-        items = [_scalars(v) for v in config]
-        return items if all(i is not None for i in items) else None
-    if config is None or isinstance(config, (bool, int, float, str)):
-        if isinstance(config, str) and ("/" in config or "\\" in config):
-            return None  # a machine path
-        if isinstance(config, float) and not math.isfinite(config):
-            return str(config)
-        return config
-    return None
-
-
-_PATH = re.compile(r"(/[^\s\"':]+)+/([^\s\"'/:]+)")
-
-
-def _short_paths(text: str) -> str:
-    return _PATH.sub(lambda m: f".../{m.group(2)}", text)
-
-
-def copy_trial(source: Path, target: Path) -> None:
-    """Copy one trial/run directory into the corpus, stripped (see the module docstring)."""
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    lines = []
-    for raw in (source / "result.json").read_text().splitlines():
-        if raw.strip():
-            lines.append(json.dumps(_numeric_only(json.loads(raw))))
-    (target / "result.json").write_text("\n".join(lines) + "\n")
-    params = source / "params.json"
-    if params.is_file():
-        (target / "params.json").write_text(
-            json.dumps(_scalars(json.loads(params.read_text())), indent=1, sort_keys=True))
-    error = source / "error.txt"
-    if error.is_file():
-        (target / "error.txt").write_text(_short_paths(error.read_text()))
-    trace = source / "trace"
-    if trace.is_dir():
-        (target / "trace").mkdir()
-        for path in sorted(trace.iterdir()):
-            if path.suffix == ".jsonl":
-                (target / "trace" / path.name).write_text(_short_paths(path.read_text()))
 
 
 # -- running ---------------------------------------------------------------------------------

@@ -21,6 +21,12 @@ from rldebug.doctor.rules.reward import (
     RewardNeverPositive,
     RewardScale,
 )
+from rldebug.doctor.rules.setup import (
+    HorizonTooShort,
+    MappingUnstable,
+    NoUpdates,
+    TargetNeverUpdated,
+)
 from rldebug.doctor.rules.value import CriticClipped, ValueLossExploding, ValueNotLearning
 
 DEFAULT_RULES: tuple[type[Rule], ...] = (
@@ -42,11 +48,15 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     ReturnNotImproving,
     ModuleNotLearning,
     AlwaysTruncated,
+    NoUpdates,
+    TargetNeverUpdated,
+    HorizonTooShort,
+    MappingUnstable,
     LearningRateTooHigh,
 )
 
 __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
-           "EntropyCollapse", "KLBlowup", "LearningRateTooHigh", "ModuleNotLearning",
-           "NonFinite", "NonFiniteReturn", "OffPolicyDrift", "PolicyStaysRandom",
+           "EntropyCollapse", "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable", "ModuleNotLearning",
+           "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift", "PolicyStaysRandom",
            "QValuesDiverging", "ReturnNotImproving", "RewardConstant", "RewardNeverPositive",
-           "RewardScale", "Rule", "UpdatesTooSmall", "ValueLossExploding", "ValueNotLearning"]
+           "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall", "ValueLossExploding", "ValueNotLearning"]

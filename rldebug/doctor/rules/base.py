@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rldebug.doctor.facts import RunFacts
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.thresholds import Thresholds
@@ -25,12 +26,14 @@ class Rule:
 
     :param thresholds: already resolved with the run's config
         (:meth:`Thresholds.with_config`).
+    :param facts: the run's config values and env facts (:class:`RunFacts`).
     """
 
     rule_id: ClassVar[str] = ""
 
-    def __init__(self, thresholds: Thresholds):
+    def __init__(self, thresholds: Thresholds, facts: RunFacts | None = None):
         self.thresholds = thresholds
+        self.facts = facts or RunFacts()
         self._reported: set[tuple[str | None, str]] = set()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:

@@ -32,8 +32,8 @@ class QValuesDiverging(Rule):
 
     rule_id = "q_values_diverging"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._lowest = 0.0
         self._highest = 0.0
         self._outside = Streaks()
@@ -87,8 +87,8 @@ class AlphaRunaway(Rule):
 
     rule_id = "alpha_runaway"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._first: dict[str, float] = {}
         self._last: dict[str, float] = {}
         self._rising = Streaks()
@@ -147,8 +147,8 @@ class OffPolicyDrift(Rule):
 
     rule_id = "off_policy_drift"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._far = Streaks()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rldebug.doctor.families import lower_lr_fix
@@ -16,20 +17,34 @@ class EntropyCollapse(Rule):
 
     A collapse within the first few iterations is an error: the policy turned
     (nearly) deterministic before it could have learned anything, and PPO's
-    sampled actions no longer explore.
+    sampled actions no longer explore — unless the return rose meanwhile: an easy
+    task learnt fast (a goal reached in every episode) is a policy that converged,
+    which is worth knowing (info), not a fault.
     """
 
     rule_id = "entropy_collapse"
 
-    def __init__(self, thresholds: Thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds: Thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._highest: dict[str, float] = {}
         self._first_iteration: int | None = None
+        self._returns = ModuleReturnHistory(thresholds)
+
+    def _converged(self, module: str) -> bool:
+        """The module's return rose clearly above its first value (beyond the episode
+        spread's flat tolerance): it learnt before its entropy fell."""
+        values = self._returns.values.get(module, [])
+        if len(values) < 2:
+            return False
+        spread = max(self._returns.spreads, default=0.0)
+        tolerance = max(self.thresholds.flat_tolerance * spread, 1e-9)
+        return values[-1] > values[0] + tolerance and values[-1] >= max(values) - tolerance
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         if self._first_iteration is None:
             self._first_iteration = metrics.iteration
+        self._returns.add_iteration(metrics)
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
             entropy = stats.entropy
@@ -45,10 +60,15 @@ class EntropyCollapse(Rule):
             ratio = entropy / reference
             age = metrics.iteration - self._first_iteration + 1
             early = age <= t.entropy_fast_collapse_iterations
+            converged = self._converged(module)
             when = (f"within {age} iteration(s) of the start, before the policy can have "
-                    "learned" if early else f"at iteration {metrics.iteration}")
+                    "learned" if early and not converged else f"at iteration {metrics.iteration}")
+            if converged:
+                when += (" after its return rose to the best seen so far: it converged; if "
+                         "that return is below what the task allows, it stopped exploring "
+                         "too soon")
             new += self._once(
-                module, "error" if early else "warning",
+                module, "info" if converged else "error" if early else "warning",
                 began_at_iteration=metrics.iteration,
                 evidence={"entropy": entropy, "reference_entropy": reference,
                           "reference": source, "normalised_entropy": ratio,
@@ -76,8 +96,8 @@ class KLBlowup(Rule):
 
     rule_id = "kl_blowup"
 
-    def __init__(self, thresholds: Thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds: Thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._high = Streaks()
         self._first_coeff: dict[str, float] = {}
 
@@ -89,8 +109,8 @@ class KLBlowup(Rule):
             kl = stats.kl
             if finite(stats.kl_coeff):
                 self._first_coeff.setdefault(module, stats.kl_coeff)
-            if not finite(kl):
-                continue
+            if kl is None or math.isnan(kl):
+                continue  # an infinite KL is the largest blow-up there is; NaN is non_finite's
             streak = self._high[module]
             length = streak.update(kl > t.kl_high_factor * target, metrics.iteration)
             evidence = {"kl": kl, "kl_target": target, "kl_over_target": kl / target,
@@ -119,6 +139,10 @@ class KLBlowup(Rule):
         return new
 
 
+# "Most of the run": the share of iterations a forced-random policy spends near its maximum.
+MOST_OF_THE_RUN = 0.8
+
+
 class PolicyStaysRandom(Rule):
     """The entropy stays near its maximum (or its first value) while the return is flat.
 
@@ -131,12 +155,13 @@ class PolicyStaysRandom(Rule):
 
     rule_id = "policy_stays_random"
 
-    def __init__(self, thresholds: Thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds: Thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._history = ModuleReturnHistory(thresholds)
         self._first: dict[str, float] = {}
         self._random = Streaks()
         self._open: dict[str, Finding] = {}
+        self._near: dict[str, list[bool]] = {}  # per iteration: entropy near its maximum
 
     def _resolve(self, module: str, iteration: int) -> None:
         """A reported module whose return has since clearly risen was a slow start: its
@@ -164,7 +189,8 @@ class PolicyStaysRandom(Rule):
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
             self._resolve(module, metrics.iteration)
-            if not finite(stats.entropy) or module in self._open:
+            if not finite(stats.entropy) or module in self._open or \
+                    (module, "error") in self._reported:
                 continue
             first = self._first.setdefault(module, stats.entropy)
             reference = t.reference_entropy(module)
@@ -174,12 +200,20 @@ class PolicyStaysRandom(Rule):
                 else stats.entropy >= reference
             streak = self._random[module]
             length = streak.update(near, metrics.iteration)
+            history = self._near.setdefault(module, [])
+            history.append(near)
+            coeff = stats.entropy_coeff if finite(stats.entropy_coeff) else \
+                self.facts.entropy_coeff
+            if finite(coeff) and coeff > t.entropy_coeff_high and \
+                    len(history) >= t.window and sum(history) >= MOST_OF_THE_RUN * len(history):
+                new += self._forced(module, stats, coeff, reference, source, history,
+                                    metrics.iteration)
+                continue
             if length < t.min_iterations:
                 continue
             progress = self._history.progress(module)
             if progress is None or not progress["flat"]:
                 continue
-            coeff = stats.entropy_coeff
             # Broken (error) when the config forces it; with no visible cause it may
             # still be a slow start (APPO on CartPole starts learning after ~17
             # iterations here), so a warning.
@@ -211,6 +245,27 @@ class PolicyStaysRandom(Rule):
         return new
 
 
+    def _forced(self, module, stats, coeff, reference, source, history, iteration):
+        """The entropy bonus keeps the policy at its maximum entropy for most of the run:
+        a finding whatever the return does (a random policy's return can drift too)."""
+        found = self._once(
+            module, "error", began_at_iteration=iteration - len(history) + 1,
+            evidence={"entropy": stats.entropy, "reference_entropy": reference,
+                      "reference": source, "entropy_coeff": coeff,
+                      "iterations_near_maximum": sum(history), "iterations": len(history)},
+            message=(f"entropy_coeff={fmt(coeff)} keeps the policy of {module!r} (nearly) "
+                     f"random: its entropy was at least "
+                     f"{self.thresholds.random_entropy_ratio:.0%} of {source} "
+                     f"({fmt(reference)}) in {sum(history)} of {len(history)} iterations (now "
+                     f"{fmt(stats.entropy)}). The entropy bonus rewards randomness more than "
+                     "any advantage rewards acting well, so the policy cannot commit to "
+                     "what it learns."),
+            fix=(f"Lower entropy_coeff from {fmt(coeff)} to 0.0-0.01 "
+                 "(config.training(entropy_coeff=0.01)); RLlib's PPO default is 0.0."),
+        )
+        return found
+
+
 class UpdatesTooSmall(Rule):
     """Each update barely changes the policy while the return is flat: lr too low.
 
@@ -221,8 +276,8 @@ class UpdatesTooSmall(Rule):
 
     rule_id = "updates_too_small"
 
-    def __init__(self, thresholds: Thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds: Thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._history = ModuleReturnHistory(thresholds)
         self._tiny = Streaks()
 

@@ -15,8 +15,8 @@ class ReturnNotImproving(Rule):
 
     rule_id = "return_not_improving"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._returns: list[float] = []
         self._spreads: list[float] = []
         self._first_iteration: int | None = None
@@ -78,8 +78,8 @@ class ModuleNotLearning(Rule):
 
     rule_id = "module_not_learning"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._returns: dict[str, list[float]] = {}
         self._range: dict[str, tuple[float, float]] = {}
 
@@ -143,8 +143,8 @@ class AlwaysTruncated(Rule):
 
     rule_id = "episodes_hit_time_limit"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._streak = Streak()
         self._length: float | None = None
 

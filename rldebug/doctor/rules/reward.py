@@ -52,13 +52,16 @@ class RewardNeverPositive(Rule):
     Judged on the per-iteration mean return (and the best episode where RLlib
     reports it), with the flatness of :class:`ReturnHistory`, so a wobble of a
     few collisions does not hide it. A negative return that improves (Pendulum,
-    a cost to minimise) is not a finding.
+    a cost to minimise) is not a finding, and neither is any return of an env that
+    declares a return <= 0 as success (gymnasium's ``reward_threshold``, Acrobot -100).
+    A learner-side cause that explains the flat return (a clipped critic, a discount
+    too short, no updates) outranks it (:mod:`rldebug.doctor.causes`).
     """
 
     rule_id = "reward_never_positive"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._history = ReturnHistory(thresholds)
         self._best: dict[str | None, float] = {}
 
@@ -72,6 +75,8 @@ class RewardNeverPositive(Rule):
             best = max(value, best if finite(best) else value)
             self._best[subject] = max(best, self._best.get(subject, best))
             self._history.add(subject, value)
+        if self.facts.env.success_is_nonpositive:
+            return new  # the env calls a return <= 0 success: its rewards may all be <= 0
         for subject in returns:
             if self._best[subject] > 0:
                 continue
@@ -94,12 +99,14 @@ class RewardNeverPositive(Rule):
                          f"{progress['iterations']} iterations (best {fmt(self._best[subject])}"
                          f") and is not improving: {fmt(progress['early_mean_return'])} at the "
                          f"start, {fmt(progress['recent_mean_return'])} lately. Nothing it "
-                         f"does earns it a reward to climb towards.{terms_sentence}"
+                         f"found earns it a reward to climb towards.{terms_sentence}"
                          f"{rival_note(rivals)}"),
-                fix=("Check that a positive reward is reachable for this agent (step the env "
-                     "by hand or with rldebug.check_env; look for a reward wired to the wrong "
-                     "agent or clipped to <= 0); make it denser (reward shaping) or raise "
-                     "exploration. In competitive games check the opponent is not simply "
+                fix=("If the task pays positive rewards, check that this agent can reach "
+                     "them (step the env by hand or with rldebug.check_env; look for a reward "
+                     "wired to the wrong agent or clipped to <= 0), make them denser (reward "
+                     "shaping) or raise exploration. If every reward is <= 0 by design (a "
+                     "cost to minimise), the sign is no problem: look at the learner findings "
+                     "instead. In competitive games check the opponent is not simply "
                      "unbeatable."),
             )
         return new
@@ -111,15 +118,23 @@ class RewardConstant(Rule):
     Whatever the policy does, the return does not change: there is no learning
     signal (a reward that is always 0, or wired to a constant). When episode
     lengths vary while the return does not, the per-step reward is (summed) 0.
+
+    Only a return that has been the same since the run began counts: one that
+    settles after it changed did depend on the policy (a task solved every time,
+    a goal reached in every episode). A reported return that changes later was a
+    reward not yet found (every Acrobot episode at -500 until the first swing-up):
+    the finding then turns into info and says when.
     """
 
     rule_id = "reward_constant"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._same = Streaks()
         self._value: dict[str | None, float] = {}
         self._lengths: set[float] = set()
+        self._changed: set[str | None] = set()
+        self._open: dict[str | None, Finding] = {}
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         new: list[Finding] = []
@@ -137,7 +152,10 @@ class RewardConstant(Rule):
             self._value[subject] = value
             streak = self._same[subject]
             length = streak.update(same, metrics.iteration)
-            if length < self.thresholds.stuck_patience:
+            if not same:
+                self._changed.add(subject)
+                self._resolve(subject, value, metrics.iteration)
+            if length < self.thresholds.stuck_patience or subject in self._changed:
                 continue
             varied = len(self._lengths) > 1
             lengths = (f" although episodes lasted {fmt(min(self._lengths))} to "
@@ -161,7 +179,17 @@ class RewardConstant(Rule):
                      "rldebug.check_env): it is constant — often a reward computed but not "
                      "returned, returned for the wrong agent, or overwritten by a wrapper."),
             )
+            self._open.update((f.module, f) for f in new if f.rule_id == self.rule_id)
         return new
+
+    def _resolve(self, subject: str | None, value: float, iteration: int) -> None:
+        finding = self._open.pop(subject, None)
+        if finding is None:
+            return
+        finding.severity = "info"
+        finding.evidence["changed_at_iteration"] = iteration
+        finding.message += (f" It changed at iteration {iteration} (to {fmt(value)}): the "
+                            "reward does depend on the policy, which had not found it yet.")
 
 
 class RewardScale(Rule):
@@ -174,8 +202,8 @@ class RewardScale(Rule):
 
     rule_id = "reward_scale"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._per_step: dict[str | None, deque[float]] = {}
         self._seen: dict[str | None, int] = {}
 
@@ -232,13 +260,31 @@ class NonFiniteReturn(Rule):
       through the rewards, via advantages, value or TD targets. RLlib's episode
       metrics can look finite meanwhile.
 
+    Not the env's fault when a module's network outputs went non-finite first (at or
+    before the first non-finite return, with no reward-borne NaN seen before): a
+    diverged actor samples NaN actions, and a physics env turns them into NaN rewards.
+
     A trace next to the run names the runner, agent and step
     (:mod:`rldebug.doctor.traces`).
     """
 
     rule_id = "non_finite_reward"
 
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        # the first iteration where a module's network outputs were non-finite: its
+        # weights diverged, and what it then samples (NaN actions) can make the env's
+        # rewards NaN without any env bug
+        self._outputs_diverged: int | None = None
+        self._rewards_seen_bad: int | None = None
+
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        diverged_before = self._outputs_diverged is not None  # an earlier iteration
+        for module, stats in metrics.modules.items():
+            if self._outputs_diverged is None and any(
+                    getattr(stats, name) is not None and not math.isfinite(getattr(stats, name))
+                    for name in _OUTPUTS):
+                self._outputs_diverged = metrics.iteration
         bad = {}
         for key, value in (("episode_return_mean", metrics.return_mean),
                            ("episode_return_min", metrics.return_min),
@@ -248,6 +294,8 @@ class NonFiniteReturn(Rule):
         for subject, value in (metrics.agent_returns or metrics.module_returns).items():
             if value is not None and not math.isfinite(value):
                 bad[f"return of {subject}"] = value
+        if bad and self._rewards_seen_bad is None and diverged_before:
+            return []  # the network diverged first: non_finite names it (lower lr)
         if bad:
             return self._report(metrics, bad, (
                 f"From iteration {metrics.iteration} on, episode returns are non-finite ("
@@ -259,7 +307,8 @@ class NonFiniteReturn(Rule):
             outputs = {name: getattr(stats, name) for name in _OUTPUTS
                        if finite(getattr(stats, name))}
             kl_fine = stats.kl is None or math.isfinite(stats.kl)  # inf KL: weights moved
-            if losses and outputs and kl_fine:
+            if losses and outputs and kl_fine and not diverged_before:
+                self._rewards_seen_bad = metrics.iteration
                 return self._report(
                     metrics, {**losses, **outputs, "kl": stats.kl},
                     f"From iteration {metrics.iteration} on, the losses of {module!r} are "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import ModuleReturnHistory, Rule, Streaks, finite, fmt
 
 
 class ValueNotLearning(Rule):
@@ -18,8 +18,8 @@ class ValueNotLearning(Rule):
 
     rule_id = "value_not_learning"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._low = Streaks()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
@@ -53,13 +53,21 @@ class ValueLossExploding(Rule):
 
     rule_id = "value_loss_exploding"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._lowest: dict[str, tuple[float, int]] = {}
+        self._return_scale = 0.0  # the largest |episode return| seen
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         new: list[Finding] = []
+        for value in (metrics.return_min, metrics.return_max):
+            if finite(value):
+                self._return_scale = max(self._return_scale, abs(value))
+        # A squared value error below a hundredth of the squared return scale is no
+        # explosion, however small the lowest loss was (a solved task's returns are all
+        # alike, so its value loss falls to ~0 and any wobble is many times that).
+        floor = VALUE_LOSS_FLOOR * self._return_scale ** 2
         for module, stats in metrics.modules.items():
             # The unclipped loss shows the real error; the clipped one saturates.
             loss = stats.vf_loss_unclipped if finite(stats.vf_loss_unclipped) else stats.vf_loss
@@ -70,7 +78,7 @@ class ValueLossExploding(Rule):
                 lowest, at = loss, metrics.iteration
             self._lowest[module] = (lowest, at)
             ev = stats.vf_explained_var
-            if lowest > 0 and loss > t.vf_loss_explode_factor * lowest and \
+            if lowest > 0 and loss > max(t.vf_loss_explode_factor * lowest, floor) and \
                     (not finite(ev) or ev <= t.explained_variance_floor):
                 new += self._once(
                     module, "warning", began_at_iteration=metrics.iteration,
@@ -87,6 +95,13 @@ class ValueLossExploding(Rule):
         return new
 
 
+# A value loss must exceed this fraction of the squared return scale to be "exploding".
+VALUE_LOSS_FLOOR = 1e-2
+
+# Explained variance at or below this: the critic explains (next to) nothing of the returns.
+CRITIC_EXPLAINS_NOTHING = 0.1
+
+
 class CriticClipped(Rule):
     """The silent critic death: ``vf_loss`` sits at ``vf_clip_param``.
 
@@ -94,15 +109,22 @@ class CriticClipped(Rule):
     averaging, and a clamped sample has zero gradient. When the mean clipped loss
     is at the clip value, (nearly) every sample is clamped and the critic stops
     learning; ``vf_loss_unclipped`` (new stack) shows how far off it really is.
-    A warning, not an error: the policy still learns (PPO CartPole reaches returns
-    in the hundreds with RLlib's default ``vf_clip_param=10``), only less efficiently.
+
+    Reported as a warning when the clipping begins. Once the return can be judged
+    (``min_iterations``) the finding says what it cost: an error when the return
+    has not improved while the critic explains nothing (explained variance at or
+    below its floor) — the clipped critic is then why the run does not learn (PPO on
+    Pendulum with RLlib's defaults) — and a note that the policy still learns when
+    the return does improve (PPO on CartPole, with returns in the hundreds).
     """
 
     rule_id = "critic_clipped"
 
-    def __init__(self, thresholds):
-        super().__init__(thresholds)
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
         self._saturated = Streaks()
+        self._history = ModuleReturnHistory(thresholds)
+        self._open: dict[str, Finding] = {}
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -110,7 +132,9 @@ class CriticClipped(Rule):
         new: list[Finding] = []
         if metrics.family not in (None, "ppo"):
             return new  # only PPO clips the value loss (APPO/IMPALA log an unclipped vf_loss)
+        self._history.add_iteration(metrics)
         for module, stats in metrics.modules.items():
+            self._judge(module, stats, metrics.iteration)
             if not finite(stats.vf_loss):
                 continue
             at_clip = stats.vf_loss >= t.vf_clip_saturation * clip
@@ -123,7 +147,7 @@ class CriticClipped(Rule):
                 continue
             unclipped = (f", while the unclipped loss is {fmt(stats.vf_loss_unclipped)}"
                          if has_unclipped else " (this stack does not log the unclipped loss)")
-            new += self._once(
+            found = self._once(
                 module, "warning", began_at_iteration=streak.start,
                 evidence={"vf_loss": stats.vf_loss,
                           "vf_loss_unclipped": stats.vf_loss_unclipped,
@@ -131,16 +155,38 @@ class CriticClipped(Rule):
                           "vf_explained_var": stats.vf_explained_var},
                 message=(f"Value loss of {module!r} has sat at vf_clip_param={fmt(clip)} for "
                          f"{length} iterations (now {fmt(stats.vf_loss)}){unclipped}: every "
-                         "sample's value error is clipped, so the critic gets no gradient. "
-                         "The cost: advantages come from a critic that stopped improving, so "
-                         "they are noisier and learning is slower than it could be (the "
-                         "policy can still learn, as on CartPole with returns in the hundreds)."),
+                         "sample's value error is clipped, so the critic gets no gradient "
+                         "and advantages come from a critic that stopped improving."),
                 fix=("Raise vf_clip_param above the squared return scale, e.g. "
                      "config.training(vf_clip_param=float('inf')) or 10x the largest "
                      "vf_loss_unclipped you expect, or scale rewards down so returns are "
                      "O(1-10)."),
             )
+            self._open.update((f.module, f) for f in found)
+            new += found
         return new
+
+    def _judge(self, module: str, stats, iteration: int) -> None:
+        """Once the return can be judged, say what the clipped critic cost."""
+        finding = self._open.get(module)
+        progress = self._history.progress(module)
+        if finding is None or progress is None:
+            return
+        del self._open[module]
+        ev = stats.vf_explained_var
+        finding.evidence.update(progress)
+        if progress["flat"] and (not finite(ev) or ev <= CRITIC_EXPLAINS_NOTHING):
+            finding.severity = "error"
+            finding.message += (
+                f" The return has not improved in {progress['iterations']} iterations "
+                f"({fmt(progress['early_mean_return'])} -> "
+                f"{fmt(progress['recent_mean_return'])}) and the critic explains nothing "
+                f"(explained variance {fmt(ev)}): without a critic the advantages are too "
+                "noisy to learn from. This is why the run does not learn.")
+        elif not progress["flat"]:
+            finding.message += (
+                f" The policy still learns (return {fmt(progress['early_mean_return'])} -> "
+                f"{fmt(progress['recent_mean_return'])}), only less efficiently than it could.")
 
 
 __all__ = ["CriticClipped", "ValueLossExploding", "ValueNotLearning"]

@@ -1,0 +1,182 @@
+"""Score the doctor on the benchmark's stored runs: recall, precision, false errors.
+
+- **recall**: faulty runs where one of the leading root causes (the first
+  ``MAX_CAUSES`` the report shows, at warning or error) names the injected fault
+  (a rule of the operator's label) for the right agent or module;
+- **precision**: of the top-level warnings and errors on every run, the share
+  that name the run's injected fault (a healthy run has none to name);
+- **false errors**: healthy controls the doctor calls broken (exit code 1);
+- **contradictions**: findings whose stated cause contradicts the env: "no
+  positive reward" (reward_never_positive) where every reward is <= 0 by design.
+
+Each rule's precision is what the doctor reports as its ``confidence``
+(``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.doctor_faults.bases import BASES
+
+ROOT = Path(__file__).resolve().parents[2]
+STORE = ROOT / "tests" / "doctor_faults"
+CONFIDENCE = ROOT / "rldebug" / "doctor" / "confidence.json"
+
+
+@dataclass
+class RunScore:
+    name: str
+    label: dict
+    hit: bool | None  # None for a healthy run
+    top_level: list = field(default_factory=list)  # (rule_id, severity, module, true)
+    false_error: bool = False
+    contradictions: list = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return bool(self.label.get("healthy"))
+
+
+def _names(finding, label: dict, aliases: dict) -> bool:
+    """``finding`` names the run's injected fault for the right agent/module."""
+    if finding.rule_id not in set(label.get("expect", ())):
+        return False
+    subject = label.get("module")
+    if subject is None or finding.module is None:
+        return subject is None or finding.rule_id in ("trial_errored",)
+    return subject in (finding.module, aliases.get(finding.module))
+
+
+def score_run(path: Path, label: dict) -> RunScore:
+    from rldebug.doctor import diagnose
+    from rldebug.doctor.report import MAX_CAUSES
+
+    diagnosis = diagnose(path)
+    trial = diagnosis.trials[0]
+    aliases = trial.agent_modules
+    shown = [f for f in trial.causes if f.severity != "info"]
+    top = [(f.rule_id, f.severity, f.module, _names(f, label, aliases)) for f in shown]
+    hit = None if label.get("healthy") else any(
+        _names(f, label, aliases) for f in shown[:MAX_CAUSES])
+    base = BASES.get(label.get("base"))
+    nonpositive = base is not None and base.rewards_nonpositive and \
+        label.get("operator") != "reward_sign_flipped"
+    contradictions = [f.rule_id for f in trial.findings
+                      if nonpositive and f.rule_id == "reward_never_positive"
+                      and f.severity != "info"]
+    return RunScore(path.name, label, hit, top,
+                    false_error=bool(label.get("healthy")) and diagnosis.exit_code == 1,
+                    contradictions=contradictions)
+
+
+def score(store: Path = STORE) -> list[RunScore]:
+    labels = json.loads((store / "labels.json").read_text())
+    return [score_run(store / "runs" / name, label) for name, label in sorted(labels.items())]
+
+
+@dataclass
+class Totals:
+    runs: int
+    healthy: int
+    faulty: int
+    hits: int
+    top_level: int
+    true: int
+    false_errors: int
+    contradictions: int
+
+    @property
+    def recall(self) -> float:
+        return self.hits / max(self.faulty, 1)
+
+    @property
+    def precision(self) -> float:
+        return self.true / max(self.top_level, 1)
+
+
+def totals(scores: list[RunScore]) -> Totals:
+    return Totals(runs=len(scores), healthy=sum(s.healthy for s in scores),
+                  faulty=sum(not s.healthy for s in scores),
+                  hits=sum(bool(s.hit) for s in scores),
+                  top_level=sum(len(s.top_level) for s in scores),
+                  true=sum(t[3] for s in scores for t in s.top_level),
+                  false_errors=sum(s.false_error for s in scores),
+                  contradictions=sum(len(s.contradictions) for s in scores))
+
+
+def rule_precision(scores: list[RunScore]) -> dict[str, dict]:
+    """Per rule: how many top-level warnings/errors it raised and how many were true."""
+    table: dict[str, dict] = defaultdict(lambda: {"top_level": 0, "true": 0})
+    for s in scores:
+        for rule, _, _, true in s.top_level:
+            table[rule]["top_level"] += 1
+            table[rule]["true"] += bool(true)
+    for row in table.values():
+        row["precision"] = round(row["true"] / row["top_level"], 3)
+    return dict(sorted(table.items()))
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a}/{b} = {a / b:.2f}" if b else "-"
+
+
+def report(scores: list[RunScore]) -> str:
+    lines = [f"{'run':44} {'expected':28} top-level warnings/errors (* = names the fault)"]
+    for s in scores:
+        expected = "healthy" if s.healthy else "/".join(s.label["expect"])
+        shown = ", ".join(f"{sev[0]}:{rule}{'' if mod is None else f'[{mod}]'}"
+                          f"{'*' if true else ''}" for rule, sev, mod, true in s.top_level)
+        mark = "" if s.healthy else ("  HIT" if s.hit else "  MISS")
+        lines.append(f"{s.name:44} {expected:28} {shown or '-'}{mark}")
+    lines += ["", "per operator (recall):", f"  {'operator':26} runs  named"]
+    by_op: dict[str, list[RunScore]] = defaultdict(list)
+    for s in scores:
+        by_op[s.label.get("operator", "healthy")].append(s)
+    for op, group in sorted(by_op.items()):
+        if op != "healthy":
+            lines.append(f"  {op:26} {len(group):4}  {_ratio(sum(bool(s.hit) for s in group), len(group))}")
+    lines += ["", "per rule (precision of its top-level warnings/errors):",
+              f"  {'rule':26} {'raised':>6}  true"]
+    for rule, row in rule_precision(scores).items():
+        lines.append(f"  {rule:26} {row['top_level']:6}  {_ratio(row['true'], row['top_level'])}")
+    header = f"  {'family':12} {'runs':>4} {'healthy':>7}  {'recall':18}  {'precision':18}  " \
+             "false errors"
+    lines += ["", "per family:", header]
+    by_family: dict[str, list[RunScore]] = defaultdict(list)
+    for s in scores:
+        by_family[s.label["family"] + ("/old" if s.label.get("stack") == "old" else "")
+                  + ("/multi" if s.label.get("multi_agent") else "")].append(s)
+    for family, group in sorted(by_family.items()):
+        t = totals(group)
+        lines.append(f"  {family:12} {t.runs:4} {t.healthy:7}  {_ratio(t.hits, t.faulty):18}"
+                     f"  {_ratio(t.true, t.top_level):18}  {t.false_errors}")
+    t = totals(scores)
+    contradicting = [f"{s.name}: {', '.join(s.contradictions)}" for s in scores
+                     if s.contradictions]
+    lines += ["", f"findings that contradict the env: {t.contradictions}"
+              + "".join(f"\n  {c}" for c in contradicting)]
+    lines.append(f"recall {t.recall:.2f}, precision {t.precision:.2f}, false errors "
+                 f"{t.false_errors} on {t.healthy} healthy runs, {t.runs} runs")
+    return "\n".join(lines)
+
+
+def store_confidence(scores: list[RunScore], path: Path = CONFIDENCE) -> None:
+    t = totals(scores)
+    path.write_text(json.dumps({
+        "measured_on": (f"the fault-injection benchmark: {t.runs} real RLlib 2.60 runs "
+                        f"({t.healthy} healthy) across PPO, APPO, IMPALA, DQN and SAC "
+                        "(python -m benchmarks.doctor_faults score --write-confidence)"),
+        "rules": rule_precision(scores)}, indent=1, sort_keys=True) + "\n")
+
+
+def main(write_confidence: bool = False) -> int:
+    scores = score()
+    print(report(scores))
+    if write_confidence:
+        store_confidence(scores)
+        print(f"wrote {CONFIDENCE.relative_to(ROOT)}")
+    return 0

@@ -1,0 +1,120 @@
+"""What the doctor knows of a run beyond its metrics: the config and the env's own facts.
+
+Rules reason from these rather than from one example env: a discount whose horizon
+is shorter than the episodes, a target network that never updates within the run,
+an env whose declared success (gymnasium's ``reward_threshold``) is a return <= 0.
+Everything is optional: a run read without ``params.json`` has no facts, and
+rules that need one stay silent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def config_number(config: Mapping[str, Any] | None, key: str) -> float | None:
+    """A numeric config value; Tune's and rldebug's ``params.json`` write an infinite
+    float as ``Infinity`` (read back as inf) or as the string ``"inf"``."""
+    value = (config or {}).get(key)
+    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity", "+inf"):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    """What a registered gymnasium env declares (``gymnasium.spec(id)``), read without
+    making the env: its id, ``reward_threshold`` (the return that counts as solved) and
+    ``max_episode_steps`` (its time limit)."""
+
+    env_id: str | None = None
+    reward_threshold: float | None = None
+    max_episode_steps: int | None = None
+
+    @property
+    def success_is_nonpositive(self) -> bool:
+        """The env calls a return <= 0 success (Acrobot: -100): every reward may be <= 0
+        by design, so "no positive reward" is no finding there."""
+        return self.reward_threshold is not None and self.reward_threshold <= 0
+
+
+def env_facts(env: Any) -> EnvFacts:
+    """The registered spec of ``env`` when it is a gymnasium id (``"CartPole-v1"``)."""
+    if not isinstance(env, str) or not env or env.startswith("<"):
+        return EnvFacts()
+    try:
+        import gymnasium
+
+        spec = gymnasium.spec(env)
+    except Exception:  # noqa: BLE001 - not a registered id (an RLlib/Tune name): no facts
+        return EnvFacts(env_id=env)
+    threshold = spec.reward_threshold
+    return EnvFacts(env_id=env,
+                    reward_threshold=None if threshold is None else float(threshold),
+                    max_episode_steps=spec.max_episode_steps)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The config values and env facts the rules read (None: unknown).
+
+    :param gamma: the discount; ``1 / (1 - gamma)`` is the horizon the value sees.
+    :param target_network_update_freq: DQN's steps between target-network syncs.
+    :param learning_starts: ``num_steps_sampled_before_learning_starts`` (DQN, SAC).
+    :param entropy_coeff: the entropy bonus (a schedule reads as unknown).
+    :param num_epochs: PPO's passes over each train batch.
+    :param minibatches: minibatches per epoch (train batch / minibatch size).
+    :param per_module_overrides: the config sets some modules' settings apart
+        (``algorithm_config_overrides_per_module``): modules may not share an lr.
+    """
+
+    gamma: float | None = None
+    target_network_update_freq: float | None = None
+    learning_starts: float | None = None
+    entropy_coeff: float | None = None
+    num_epochs: float | None = None
+    minibatches: float | None = None
+    per_module_overrides: bool = False
+    env: EnvFacts = EnvFacts()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> RunFacts:
+        if not config:
+            return cls()
+        batch = config_number(config, "train_batch_size_per_learner") or \
+            config_number(config, "train_batch_size")
+        minibatch = config_number(config, "minibatch_size") or \
+            config_number(config, "sgd_minibatch_size")
+        overrides = config.get("algorithm_config_overrides_per_module")
+        return cls(
+            gamma=config_number(config, "gamma"),
+            target_network_update_freq=config_number(config, "target_network_update_freq"),
+            learning_starts=config_number(config, "num_steps_sampled_before_learning_starts"),
+            entropy_coeff=config_number(config, "entropy_coeff"),
+            num_epochs=config_number(config, "num_epochs") or
+            config_number(config, "num_sgd_iter"),
+            minibatches=(max(1.0, batch / minibatch) if batch and minibatch else None),
+            per_module_overrides=bool(overrides) and isinstance(overrides, Mapping),
+            env=env_facts(config.get("env")))
+
+    @property
+    def sgd_steps(self) -> float | None:
+        """SGD steps one train batch gets (PPO): ``num_epochs`` x minibatches."""
+        if self.num_epochs is None or self.minibatches is None:
+            return None
+        return self.num_epochs * self.minibatches
+
+    @property
+    def horizon(self) -> float | None:
+        """Steps the discount lets a reward reach back: ``1 / (1 - gamma)``."""
+        if self.gamma is None or not 0 <= self.gamma < 1:
+            return None if self.gamma is None or self.gamma < 0 else math.inf
+        return 1.0 / (1.0 - self.gamma)
+
+
+__all__ = ["EnvFacts", "RunFacts", "config_number", "env_facts"]

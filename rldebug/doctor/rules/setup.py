@@ -1,0 +1,169 @@
+"""Rules on how the run is set up, read from its config and its metrics together: a
+discount too short for its episodes, updates that never happen, a DQN target network
+that never syncs, agents whose module changes from episode to episode."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rldebug.doctor.findings import Finding
+from rldebug.doctor.metrics import IterationMetrics
+from rldebug.doctor.rules.base import ReturnHistory, Rule, Streak, finite, fmt
+
+# Episodes at least this many times longer than the discount's horizon: a reward at an
+# episode's end reaches almost none of the steps that led to it.
+HORIZON_SHORTFALL = 20
+
+
+class HorizonTooShort(Rule):
+    """``gamma`` so low that its horizon ``1 / (1 - gamma)`` is a small fraction of the
+    episodes, while the return is flat: rewards that come late (a goal, the end of an
+    episode) never reach the actions that earned them."""
+
+    rule_id = "horizon_too_short"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._history = ReturnHistory(thresholds)
+        self._lengths: list[float] = []
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        horizon = self.facts.horizon
+        self._history.add_spread(metrics.return_min, metrics.return_max)
+        self._history.add(None, metrics.return_mean)
+        if finite(metrics.len_mean):
+            self._lengths.append(metrics.len_mean)
+        if horizon is None or not self._lengths:
+            return []
+        length = sum(self._lengths) / len(self._lengths)
+        progress = self._history.progress(None)
+        if progress is None or not progress["flat"] or horizon * HORIZON_SHORTFALL > length:
+            return []
+        return self._once(
+            None, "error", began_at_iteration=metrics.iteration - progress["iterations"] + 1,
+            evidence={"gamma": self.facts.gamma, "horizon_steps": horizon,
+                      "episode_len_mean": length, **progress},
+            message=(f"gamma={fmt(self.facts.gamma)} looks only about {fmt(horizon)} step(s) "
+                     f"ahead, while episodes last {fmt(length)} steps on average, and the "
+                     f"return has not improved ({fmt(progress['early_mean_return'])} -> "
+                     f"{fmt(progress['recent_mean_return'])}): a reward that comes later than "
+                     "that never reaches the actions that earned it."),
+            fix=("Raise gamma so that 1/(1-gamma) covers the steps between an action and its "
+                 "reward (0.99 looks ~100 steps ahead; RLlib's default is 0.99)."),
+        )
+
+
+class NoUpdates(Rule):
+    """Env steps are sampled iteration after iteration but no module reports a single
+    update: learning never started (a warm-up longer than the run, no module to train)."""
+
+    rule_id = "no_updates"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._idle = Streak()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        updated = any(finite(s.total_loss) or finite(s.q_loss) or finite(s.policy_loss)
+                      or finite(s.vf_loss) for s in metrics.modules.values())
+        length = self._idle.update(not updated, metrics.iteration)
+        if length < max(5, self.thresholds.window // 2):
+            return []
+        starts = self.facts.learning_starts
+        steps = metrics.env_steps
+        why = (f" num_steps_sampled_before_learning_starts={fmt(starts)} is more than the "
+               f"{fmt(steps)} env steps sampled so far." if finite(starts) and finite(steps)
+               and starts > steps else "")
+        return self._once(
+            None, "error", began_at_iteration=self._idle.start,
+            evidence={"iterations_without_update": length, "env_steps": steps,
+                      "learning_starts": starts},
+            message=(f"No module was updated in {length} iterations"
+                     + (f" ({fmt(steps)} env steps sampled)" if finite(steps) else "")
+                     + f": the run samples but never learns.{why}"),
+            fix=("Lower num_steps_sampled_before_learning_starts below the steps one run "
+                 "samples (RLlib's DQN default is 1000); check policies_to_train lists the "
+                 "modules to learn."),
+        )
+
+
+class TargetNeverUpdated(Rule):
+    """DQN's target network is never synced within the run: Q-values regress onto the
+    outputs of the freshly initialised target net, so they cannot grow with the return."""
+
+    rule_id = "target_never_updated"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._learning = 0
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        freq = self.facts.target_network_update_freq
+        if metrics.family != "dqn" or not finite(metrics.env_steps):
+            return []
+        learning = [m for m, s in metrics.modules.items() if finite(s.q_loss)]
+        if not learning:
+            return []
+        self._learning += 1
+        synced = any(finite(metrics.modules[m].target_updates)
+                     and metrics.modules[m].target_updates > 0 for m in learning)
+        if synced or freq is None or freq <= metrics.env_steps or self._learning < 5:
+            return []
+        q = metrics.modules[learning[0]].q_mean
+        return self._once(
+            None, "error", began_at_iteration=metrics.iteration - self._learning + 1,
+            evidence={"target_network_update_freq": freq, "env_steps": metrics.env_steps,
+                      "q_mean": q, "return_mean": metrics.return_mean},
+            message=(f"DQN's target network has not been updated once: "
+                     f"target_network_update_freq={fmt(freq)} steps is more than the "
+                     f"{fmt(metrics.env_steps)} env steps sampled so far. The Q-values learn "
+                     "towards the untrained target network's outputs"
+                     + (f" (mean Q {fmt(q)}, mean return {fmt(metrics.return_mean)})"
+                        if finite(q) else "") + ", not towards the returns."),
+            fix=("Set target_network_update_freq to a few hundred or thousand env steps "
+                 "(RLlib's default is 500), or use soft updates (tau < 1)."),
+        )
+
+
+class MappingUnstable(Rule):
+    """Multi-agent: each module's mean return equals no agent's, iteration after
+    iteration, though there are as many modules as agents: the policy mapping sends an
+    agent to different modules in different episodes."""
+
+    rule_id = "mapping_unstable"
+    patience = 5
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._unmatched = Streak()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        agents = {a: v for a, v in metrics.agent_returns.items() if finite(v)}
+        modules = {m: v for m, v in metrics.module_returns.items() if finite(v)}
+        if len(agents) < 2 or len(modules) != len(agents):
+            self._unmatched.update(False, metrics.iteration)
+            return []
+        # a stable one-to-one mapping: the module returns are the agent returns, permuted
+        matched = all(math.isclose(m, a, rel_tol=1e-9, abs_tol=1e-12) for m, a in
+                      zip(sorted(modules.values()), sorted(agents.values()), strict=True))
+        length = self._unmatched.update(not matched, metrics.iteration)
+        if length < self.patience:
+            return []
+        return self._once(
+            None, "warning", began_at_iteration=self._unmatched.start,
+            evidence={"agent_returns": agents, "module_returns": modules,
+                      "iterations": length},
+            message=(f"For {length} iterations no module's mean return has equalled any "
+                     f"agent's ({', '.join(f'{m} {fmt(v)}' for m, v in modules.items())} vs "
+                     f"{', '.join(f'{a} {fmt(v)}' for a, v in agents.items())}), though there "
+                     f"are {len(modules)} modules for {len(agents)} agents: the policy mapping "
+                     "sends an agent to different modules in different episodes, so each "
+                     "module learns a mix of roles."),
+            fix=("Make policy_mapping_fn depend on the agent id only (e.g. "
+                 "lambda agent_id, episode, **kw: f'pol_{agent_id}'), unless mixing roles "
+                 "is intended (self-play against changing opponents)."),
+        )
+
+
+__all__ = ["HorizonTooShort", "MappingUnstable", "NoUpdates", "TargetNeverUpdated"]
