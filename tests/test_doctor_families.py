@@ -160,6 +160,24 @@ def test_nan_return_is_named_as_a_reward_problem_and_explains_the_nan_losses():
         "non_finite_reward"
 
 
+def test_a_nan_return_after_the_network_diverged_is_not_blamed_on_the_env():
+    # A diverged actor: its outputs (entropy) are NaN at iteration 2; the NaN actions it
+    # then samples make a physics env's reward NaN at iteration 3. The env is no cause.
+    nan = float("nan")
+    results = [new_result(1, {"default_policy": {"kl": 50.0}}, {"default_policy": -900.0}),
+               new_result(2, {"default_policy": {"entropy": nan, "kl": nan,
+                                                 "total_loss": nan}},
+                          {"default_policy": -950.0}),
+               new_result(3, {"default_policy": {"entropy": nan, "total_loss": nan}},
+                          {"default_policy": nan})]
+    diagnosis = diagnose(results)
+    assert not [f for f in diagnosis.findings if f.rule_id == "non_finite_reward"]
+    causes = [f.rule_id for f in diagnosis.trials[0].causes]
+    assert causes[0] in ("lr_too_high", "kl_blowup", "non_finite"), causes
+    non_finite = next(f for f in diagnosis.findings if f.rule_id == "non_finite")
+    assert non_finite.began_at_iteration == 2
+
+
 def test_explained_by_needs_the_same_module():
     cause = Finding("lr_too_high", "error", "m", "f", 1, module="pol1")
     same = Finding("kl_blowup", "error", "m", "f", 1, module="pol1")

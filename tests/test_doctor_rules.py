@@ -91,9 +91,19 @@ def test_kl_blowup_single_iteration_is_an_error(stack):
 
 
 def test_kl_high_for_several_iterations_is_a_warning_from_its_start():
-    stats = [{"kl": 0.01}, {"kl": 0.03}, {"kl": 0.04}, {"kl": 0.05}]
+    # RLlib's controller raises the KL coefficient 1.5x per high-KL iteration, in vain
+    stats = [{"kl": 0.01, "kl_coeff": 0.2}, {"kl": 0.03, "kl_coeff": 0.3},
+             {"kl": 0.04, "kl_coeff": 0.45}, {"kl": 0.05, "kl_coeff": 0.675}]
     findings = only(run(stream_of("new", stats)), "kl_blowup")
     assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 2)]
+
+
+def test_a_high_kl_the_controller_is_handling_is_no_finding():
+    # a healthy CartPole run: KL 0.03-0.04 for a few iterations while the coefficient
+    # stays near its start (RLlib lowers it again between the high iterations)
+    stats = [{"kl": 0.01, "kl_coeff": 0.2}, {"kl": 0.03, "kl_coeff": 0.3},
+             {"kl": 0.04, "kl_coeff": 0.2}, {"kl": 0.035, "kl_coeff": 0.3}]
+    assert not only(run(stream_of("new", stats)), "kl_blowup")
 
 
 def test_kl_target_comes_from_the_config():
@@ -148,7 +158,7 @@ def test_a_clipped_critic_beside_a_rising_return_says_the_policy_still_learns():
     stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 480.0, "ev": 0.0}] * 30
     findings = only(run(stream_of("new", stats, returns=[10.0 * i for i in range(30)])),
                     "critic_clipped")
-    assert [f.severity for f in findings] == ["warning"]
+    assert [f.severity for f in findings] == ["info"]
     assert "still learns" in findings[0].message
 
 

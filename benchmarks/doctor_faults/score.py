@@ -9,6 +9,12 @@
 - **contradictions**: findings whose stated cause contradicts the env: "no
   positive reward" (reward_never_positive) where every reward is <= 0 by design.
 
+A fault that left its run indistinguishable from the healthy controls (its last
+returns within theirs, nothing raised, nothing non-finite: an "equivalent mutant"
+in mutation-testing terms) is still scored, and recall is also shown over the
+faults that changed their run. The bases in :data:`HELD_OUT` were not looked at
+while the rules were revised; their score is shown on its own line.
+
 Each rule's precision is what the doctor reports as its ``confidence``
 (``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``).
 """
@@ -16,11 +22,15 @@ Each rule's precision is what the doctor reports as its ``confidence``
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.doctor_faults.bases import BASES
+
+# Bases whose runs were not read while the doctor's rules were revised (2026-12-02).
+HELD_OUT = frozenset({"dqn_acrobot", "ppo_tictactoe", "impala_cartpole", "old_ppo_cartpole"})
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = ROOT / "tests" / "doctor_faults"
@@ -35,6 +45,9 @@ class RunScore:
     top_level: list = field(default_factory=list)  # (rule_id, severity, module, true)
     false_error: bool = False
     contradictions: list = field(default_factory=list)
+    final_return: float | None = None
+    broke: bool = False  # raised, or a non-finite return
+    changed: bool = True  # the fault made the run differ from the healthy controls
 
     @property
     def healthy(self) -> bool:
@@ -68,14 +81,38 @@ def score_run(path: Path, label: dict) -> RunScore:
     contradictions = [f.rule_id for f in trial.findings
                       if nonpositive and f.rule_id == "reward_never_positive"
                       and f.severity != "info"]
+    returns = [h.return_mean for h in trial.history if h.return_mean is not None]
+    final = sum(returns[-5:]) / len(returns[-5:]) if returns else None
+    broke = any(f.rule_id == "trial_errored" for f in trial.findings) or \
+        (final is not None and not math.isfinite(final)) or \
+        any(not math.isfinite(r) for r in returns)
     return RunScore(path.name, label, hit, top,
                     false_error=bool(label.get("healthy")) and diagnosis.exit_code == 1,
-                    contradictions=contradictions)
+                    contradictions=contradictions, final_return=final, broke=broke)
+
+
+def mark_changed(scores: list[RunScore]) -> None:
+    """A faulty run "changed" unless its last returns lie within its healthy controls'
+    (and it neither raised nor went non-finite). Reward-scaling faults always count as
+    changed: their returns are on another scale."""
+    healthy: dict[str, list[float]] = defaultdict(list)
+    for s in scores:
+        if s.healthy and s.final_return is not None and math.isfinite(s.final_return):
+            healthy[s.label["base"]].append(s.final_return)
+    for s in scores:
+        if s.healthy:
+            continue
+        band = healthy.get(s.label["base"])
+        scaled = str(s.label.get("operator", "")).startswith(("reward_x", "agent1_reward_x"))
+        s.changed = s.broke or scaled or not band or s.final_return is None or \
+            not min(band) <= s.final_return <= max(band)
 
 
 def score(store: Path = STORE) -> list[RunScore]:
     labels = json.loads((store / "labels.json").read_text())
-    return [score_run(store / "runs" / name, label) for name, label in sorted(labels.items())]
+    scores = [score_run(store / "runs" / name, label) for name, label in sorted(labels.items())]
+    mark_changed(scores)
+    return scores
 
 
 @dataclass
@@ -130,7 +167,8 @@ def report(scores: list[RunScore]) -> str:
         expected = "healthy" if s.healthy else "/".join(s.label["expect"])
         shown = ", ".join(f"{sev[0]}:{rule}{'' if mod is None else f'[{mod}]'}"
                           f"{'*' if true else ''}" for rule, sev, mod, true in s.top_level)
-        mark = "" if s.healthy else ("  HIT" if s.hit else "  MISS")
+        mark = "" if s.healthy else ("  HIT" if s.hit else "  MISS") + \
+            ("" if s.changed else " (run like the healthy controls)")
         lines.append(f"{s.name:44} {expected:28} {shown or '-'}{mark}")
     lines += ["", "per operator (recall):", f"  {'operator':26} runs  named"]
     by_op: dict[str, list[RunScore]] = defaultdict(list)
@@ -155,6 +193,13 @@ def report(scores: list[RunScore]) -> str:
         lines.append(f"  {family:12} {t.runs:4} {t.healthy:7}  {_ratio(t.hits, t.faulty):18}"
                      f"  {_ratio(t.true, t.top_level):18}  {t.false_errors}")
     t = totals(scores)
+    changed = [s for s in scores if not s.healthy and s.changed]
+    lines.append(f"recall over the faults that changed their run: "
+                 f"{_ratio(sum(bool(s.hit) for s in changed), len(changed))}")
+    held = totals([s for s in scores if s.label["base"] in HELD_OUT])
+    lines.append(f"held-out bases ({', '.join(sorted(HELD_OUT))}): recall "
+                 f"{_ratio(held.hits, held.faulty)}, precision {_ratio(held.true, held.top_level)}"
+                 f", false errors {held.false_errors} on {held.healthy} healthy runs")
     contradicting = [f"{s.name}: {', '.join(s.contradictions)}" for s in scores
                      if s.contradictions]
     lines += ["", f"findings that contradict the env: {t.contradictions}"
@@ -170,6 +215,8 @@ def store_confidence(scores: list[RunScore], path: Path = CONFIDENCE) -> None:
         "measured_on": (f"the fault-injection benchmark: {t.runs} real RLlib 2.60 runs "
                         f"({t.healthy} healthy) across PPO, APPO, IMPALA, DQN and SAC "
                         "(python -m benchmarks.doctor_faults score --write-confidence)"),
+        "totals": {"runs": t.runs, "healthy": t.healthy, "recall": t.recall,
+                   "precision": t.precision, "false_errors": t.false_errors},
         "rules": rule_precision(scores)}, indent=1, sort_keys=True) + "\n")
 
 

@@ -127,7 +127,7 @@ class KLBlowup(Rule):
                              f"{fmt(t.kl_blowup_factor)}x): one update moved the policy far "
                              "from the one that collected the data."),
                     fix=fix)
-            elif length >= t.kl_high_patience:
+            elif length >= t.kl_high_patience and self._controller_losing(module, stats):
                 evidence["iterations_above"] = length
                 new += self._once(
                     module, "warning", began_at_iteration=streak.start, evidence=evidence,
@@ -138,9 +138,23 @@ class KLBlowup(Rule):
                     fix=fix)
         return new
 
+    def _controller_losing(self, module: str, stats) -> bool:
+        """RLlib's KL controller has raised the coefficient (1.5x per high-KL iteration)
+        to at least ``KL_COEFF_RAISED`` times where it started, and the KL is still high.
+        A KL above target whose coefficient has not grown (it fell again in between) is
+        the controller doing its job. Unknown without a logged coefficient."""
+        first = self._first_coeff.get(module)
+        if not finite(stats.kl_coeff) or first is None or first <= 0:
+            return True
+        return stats.kl_coeff >= KL_COEFF_RAISED * first
+
 
 # "Most of the run": the share of iterations a forced-random policy spends near its maximum.
 MOST_OF_THE_RUN = 0.8
+
+
+# The KL coefficient raised this many times its start: 1.5^2, two raises with no effect.
+KL_COEFF_RAISED = 2.25
 
 
 class PolicyStaysRandom(Rule):

@@ -1,0 +1,86 @@
+"""The doctor measured on the fault-injection benchmark's stored runs (no training).
+
+The runs (tests/doctor_faults, made by ``python -m benchmarks.doctor_faults generate``)
+are real RLlib 2.60 runs: healthy controls of every base with three seeds, and runs
+with one injected fault each, labelled by the operator that made them. Scoring them
+takes no training; the floors come from ``rldebug/doctor/confidence.json``, written by
+the same scorer (``score --write-confidence``), so a change that lowers recall,
+precision or any rule's precision fails here.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.doctor_faults.score import HELD_OUT, rule_precision, score, totals  # noqa: E402
+from rldebug.doctor import diagnose, to_json  # noqa: E402
+from rldebug.doctor.confidence import TABLE  # noqa: E402
+
+STORE = ROOT / "tests" / "doctor_faults"
+LABELS = json.loads((STORE / "labels.json").read_text())
+RECORDED = json.loads(TABLE.read_text())
+
+
+@pytest.fixture(scope="module")
+def scores():
+    return score(STORE)
+
+
+def test_the_benchmark_is_broad_and_labelled_by_how_runs_were_made():
+    healthy = [n for n, label in LABELS.items() if label.get("healthy")]
+    assert len(LABELS) >= 80 and len(healthy) >= 25
+    assert {label["family"] for label in LABELS.values()} == \
+        {"ppo", "appo", "impala", "dqn", "sac"}
+    assert {label["stack"] for label in LABELS.values()} == {"new", "old"}
+    assert any(label["multi_agent"] for label in LABELS.values())
+    assert HELD_OUT <= {label["base"] for label in LABELS.values()}
+    for name, label in LABELS.items():
+        assert (STORE / "runs" / name / "result.json").is_file(), name
+        if not label.get("healthy"):  # the operator's rule ids, decided before any scoring
+            assert label["operator"] in name and label["expect"], name
+    traced = [n for n in LABELS if (STORE / "runs" / n / "trace").is_dir()]
+    assert traced
+
+
+def test_the_stored_runs_hold_no_pickles_or_machine_paths():
+    machine = re.compile(r"/(home|root|tmp|work|Users)/|site-packages|node_ip|hostname")
+    for path in (STORE / "runs").rglob("*"):
+        if path.is_file():
+            assert path.suffix in (".json", ".txt", ".jsonl"), path
+            assert not machine.search(path.read_text()), path
+
+
+def test_no_healthy_run_gets_an_error_and_no_finding_contradicts_the_env(scores):
+    assert [s.name for s in scores if s.false_error] == []
+    assert [(s.name, s.contradictions) for s in scores if s.contradictions] == []
+
+
+def test_recall_and_precision_stay_at_or_above_the_recorded_figures(scores):
+    t = totals(scores)
+    recorded = RECORDED["totals"]
+    assert t.runs == recorded["runs"], "regenerate confidence.json with the benchmark"
+    assert t.recall >= recorded["recall"] - 1e-9
+    assert t.precision >= recorded["precision"] - 1e-9
+
+
+def test_every_rule_keeps_its_recorded_precision(scores):
+    now = rule_precision(scores)
+    for rule, row in RECORDED["rules"].items():
+        if rule in now:
+            assert now[rule]["precision"] >= row["precision"] - 1e-9, (rule, now[rule], row)
+
+
+def test_findings_carry_their_rules_measured_confidence():
+    name = next(n for n, label in LABELS.items() if label.get("operator") == "lr_x100"
+                and label["base"] == "ppo_cartpole")
+    data = json.loads(to_json(diagnose(STORE / "runs" / name)))
+    findings = [f for t in data["trials"] for f in t["findings"] if f["severity"] != "info"]
+    measured = [f for f in findings if f["rule_id"] in RECORDED["rules"]]
+    assert measured and all(
+        f["confidence"] == RECORDED["rules"][f["rule_id"]]["precision"] for f in measured)
