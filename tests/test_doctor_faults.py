@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.doctor_faults.score import HELD_OUT, rule_precision, score, totals  # noqa: E402
-from rldebug.doctor import diagnose, to_json  # noqa: E402
+from rldebug.doctor import diagnose, render, to_json  # noqa: E402
 from rldebug.doctor.confidence import TABLE  # noqa: E402
+from rldebug.doctor.html import to_html  # noqa: E402
 
 STORE = ROOT / "tests" / "doctor_faults"
 LABELS = json.loads((STORE / "labels.json").read_text())
@@ -76,11 +77,18 @@ def test_every_rule_keeps_its_recorded_precision(scores):
             assert now[rule]["precision"] >= row["precision"] - 1e-9, (rule, now[rule], row)
 
 
-def test_findings_carry_their_rules_measured_confidence():
+def test_findings_carry_their_rules_measured_confidence(capsys):
     name = next(n for n, label in LABELS.items() if label.get("operator") == "lr_x100"
                 and label["base"] == "ppo_cartpole")
-    data = json.loads(to_json(diagnose(STORE / "runs" / name)))
+    diagnosis = diagnose(STORE / "runs" / name)
+    data = json.loads(to_json(diagnosis))
     findings = [f for t in data["trials"] for f in t["findings"] if f["severity"] != "info"]
     measured = [f for f in findings if f["rule_id"] in RECORDED["rules"]]
     assert measured and all(
         f["confidence"] == RECORDED["rules"][f["rule_id"]]["precision"] for f in measured)
+    cause = diagnosis.trials[0].causes[0]
+    row = RECORDED["rules"][cause.rule_id]
+    said = f"named the right problem in {row['true']} of its {row['top_level']}"
+    render(diagnosis)
+    assert "confidence:" in capsys.readouterr().out
+    assert said in to_html(diagnosis)

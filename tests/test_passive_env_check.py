@@ -117,6 +117,26 @@ def test_a_missing_all_key_is_named_at_its_step():
     assert re.search(r"terminateds has no '__all__' key.*env step 2", str(error))
 
 
+def test_rllibs_rock_paper_scissors_runs_with_a_note_on_its_truncateds():
+    """RLlib's own example returns truncateds without '__all__', which RLlib reads as
+    False: under the checker it samples as it does plainly, with one warning."""
+    from ray.rllib.examples.envs.classes.multi_agent.rock_paper_scissors import (
+        RockPaperScissors,
+    )
+
+    from rldebug.configs import flatten_observations_connector
+
+    config = config_for(RockPaperScissors, {}, multi_agent=True).env_runners(
+        env_to_module_connector=flatten_observations_connector)  # Discrete observations
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runner = sample_once(config)
+    notes = [w for w in caught if issubclass(w.category, PassiveEnvCheckWarning)
+             and "truncateds has no '__all__'" in str(w.message)]
+    assert len(notes) == 1 and "RLlib reads it as False" in str(notes[0].message)
+    assert runner is not None
+
+
 @pytest.mark.parametrize("fault, check, evidence", [
     ("nan_reward", "finite_rewards", "reward"), ("outside", "observation_in_space", "obs")])
 def test_suspicious_results_warn_once_with_step_and_agent_and_training_goes_on(fault, check,

@@ -33,6 +33,9 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "no_updates": frozenset({
         "return_not_improving", "policy_stays_random", "reward_never_positive",
         "module_not_learning", "horizon_too_short"}),
+    "horizon_too_short": frozenset({
+        "return_not_improving", "reward_never_positive", "policy_stays_random",
+        "value_not_learning", "module_not_learning", "reward_constant"}),
     "reward_constant": frozenset({
         "return_not_improving", "value_not_learning", "policy_stays_random",
         "updates_too_small", "reward_never_positive", "module_not_learning",
@@ -54,9 +57,6 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "target_never_updated": frozenset({
         "return_not_improving", "reward_never_positive", "q_values_diverging",
         "horizon_too_short"}),
-    "horizon_too_short": frozenset({
-        "return_not_improving", "reward_never_positive", "policy_stays_random",
-        "value_not_learning", "module_not_learning"}),
     "mapping_unstable": frozenset({"module_not_learning", "return_not_improving"}),
     "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding",
                                  "return_not_improving", "reward_never_positive"}),

@@ -69,6 +69,7 @@ class RunFacts:
     :param entropy_coeff: the entropy bonus (a schedule reads as unknown).
     :param num_epochs: PPO's passes over each train batch.
     :param minibatches: minibatches per epoch (train batch / minibatch size).
+    :param grad_clip: the gradient clip (None: no clipping, or unknown).
     :param per_module_overrides: the config sets some modules' settings apart
         (``algorithm_config_overrides_per_module``): modules may not share an lr.
     """
@@ -79,6 +80,7 @@ class RunFacts:
     entropy_coeff: float | None = None
     num_epochs: float | None = None
     minibatches: float | None = None
+    grad_clip: float | None = None
     per_module_overrides: bool = False
     env: EnvFacts = EnvFacts()
 
@@ -99,6 +101,7 @@ class RunFacts:
             num_epochs=config_number(config, "num_epochs") or
             config_number(config, "num_sgd_iter"),
             minibatches=(max(1.0, batch / minibatch) if batch and minibatch else None),
+            grad_clip=config_number(config, "grad_clip"),
             per_module_overrides=bool(overrides) and isinstance(overrides, Mapping),
             env=env_facts(config.get("env")))
 

@@ -8,8 +8,10 @@ sub-env instance, so RLlib, the config and ``config.env`` stay as they are.
 
 - An error (the result does not have the shape RLlib needs: ``reset`` not
   ``(obs, info)``, ``step`` not five values, multi-agent results that are not
-  dicts or lack ``"__all__"``) raises :class:`EnvContractError` at that step,
-  instead of a failure deep inside RLlib later.
+  dicts or ``terminateds`` without ``"__all__"``) raises :class:`EnvContractError`
+  at that step, instead of a failure deep inside RLlib later. Only what RLlib
+  itself rejects is an error: ``truncateds`` without ``"__all__"``, which RLlib
+  reads as False, is a warning.
 - A warning (an observation outside its space or of another dtype, a
   non-finite reward) is warned once per agent and kind
   (:class:`PassiveEnvCheckWarning`) and recorded in :attr:`PassiveEnvCheck.findings`.
@@ -86,10 +88,19 @@ class _Checked:
                                 ("terminateds", terminated), ("truncateds", truncated),
                                 ("infos", info)):
                 self._require_dict(f"step() {what}", value)
-            for what, flags in (("terminateds", terminated), ("truncateds", truncated)):
-                if "__all__" not in flags:
-                    self._error(f"step() {what} has no '__all__' key", f"got {_short(flags)}",
-                                f"Add {what}['__all__'] (True when the episode ends for all).")
+            # RLlib 2.60 reads terminateds["__all__"] (a KeyError without it) but
+            # truncateds.get("__all__", False) (env/vector/sync_vector_multi_agent_env.py):
+            # only the first is a contract; the second is worth a note.
+            if "__all__" not in terminated:
+                self._error("step() terminateds has no '__all__' key",
+                            f"got {_short(terminated)}",
+                            "Add terminateds['__all__'] (True when the episode ends for all); "
+                            "RLlib reads it at every step.")
+            if "__all__" not in truncated:
+                self._warn(None, "truncateds_all", "step() truncateds has no '__all__' key",
+                           "RLlib reads it as False (truncateds.get('__all__', False)), so "
+                           "the episode never ends by truncation; add truncateds['__all__'] "
+                           "if it has a time limit.", {"truncateds": _short(truncated)})
             for agent, agent_obs in obs.items():
                 self._observation(agent, agent_obs)
             for agent, agent_reward in reward.items():

@@ -130,6 +130,14 @@ def ppo(env="CartPole-v1", env_config=None, hiddens=(32, 32), **training):
             .debugging(seed=0))
 
 
+def rllib_default_ppo(env):
+    """RLlib's PPOConfig with nothing set but the env, in-process sampling and a seed."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment(env).env_runners(num_env_runners=0)
+            .debugging(seed=0))
+
+
 def old_ppo(**training):
     from ray.rllib.algorithms.ppo import PPOConfig
 
@@ -223,6 +231,10 @@ CASES = {
     "ppo_entropy_coeff_1": ("run", lambda: ppo(entropy_coeff=1.0), 25,
                             {"expect": ["policy_stays_random"]}),
     "ppo_lr_1e-7": ("run", lambda: ppo(lr=1e-7), 25, {"expect": ["updates_too_small"]}),
+    # PPO on Pendulum with every setting at RLlib's default: vf_clip_param=10 clips every
+    # value error of a return near -1000, and the run does not learn
+    "ppo_pendulum_rllib_defaults": ("run", lambda: rllib_default_ppo("Pendulum-v1"), 25,
+                                    {"expect": ["critic_clipped"]}),
     "dqn_lr_1": ("run", lambda: dqn(lr=1.0), 20, {"expect": ["q_values_diverging"]}),
     "ppo_nan_reward_traced": ("run_traced",
                               lambda: ppo(env=NaNRewardCartPole, env_config={"every": 500}),

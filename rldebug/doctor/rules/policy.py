@@ -281,11 +281,14 @@ class PolicyStaysRandom(Rule):
 
 
 class UpdatesTooSmall(Rule):
-    """Each update barely changes the policy while the return is flat: lr too low.
+    """Each update barely changes the policy while the return is flat.
 
     Measured by the KL between the sampling and the updated policy where it is
-    logged (PPO, APPO), else by the learning rate itself (Adam moves each weight
-    by about ``lr`` per step).
+    logged (PPO, APPO with ``use_kl_loss``); else by the policy's entropy, which
+    an update that moves the policy must move too (less than 0.1% from its first
+    value, every iteration), or by the learning rate itself (Adam moves each weight
+    by about ``lr`` per step). The finding names the knob that keeps the steps small:
+    the learning rate, or a ``grad_clip`` that shrinks every gradient.
     """
 
     rule_id = "updates_too_small"
@@ -294,6 +297,22 @@ class UpdatesTooSmall(Rule):
         super().__init__(thresholds, facts)
         self._history = ModuleReturnHistory(thresholds)
         self._tiny = Streaks()
+        self._first_entropy: dict[str, float] = {}
+
+    def _measure(self, module: str, stats) -> tuple[bool, str] | None:
+        t = self.thresholds
+        if finite(stats.kl) and stats.kl != 0.0:  # APPO logs 0.0 without use_kl_loss
+            limit = t.kl_tiny_factor * t.kl_target
+            return abs(stats.kl) < limit, f"KL {fmt(stats.kl)} < {fmt(limit)}"
+        if finite(stats.lr) and stats.lr < t.lr_tiny:
+            return True, f"lr {fmt(stats.lr)} < {fmt(t.lr_tiny)}"
+        if finite(stats.entropy) and stats.entropy != 0.0:
+            first = self._first_entropy.setdefault(module, stats.entropy)
+            drift = abs(stats.entropy / first - 1.0)
+            return drift < ENTROPY_STILL, f"entropy within {drift:.2%} of its first value"
+        if finite(stats.lr):
+            return False, ""
+        return None
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -302,13 +321,10 @@ class UpdatesTooSmall(Rule):
         for module, stats in metrics.modules.items():
             if finite(stats.entropy_coeff) and stats.entropy_coeff > t.entropy_coeff_high:
                 continue  # a large entropy bonus keeps the policy still: policy_stays_random
-            if finite(stats.kl) and stats.kl != 0.0:  # APPO logs 0.0 without use_kl_loss
-                limit = t.kl_tiny_factor * t.kl_target
-                tiny, measure = abs(stats.kl) < limit, f"KL {fmt(stats.kl)} < {fmt(limit)}"
-            elif finite(stats.lr):
-                tiny, measure = stats.lr < t.lr_tiny, f"lr {fmt(stats.lr)} < {fmt(t.lr_tiny)}"
-            else:
+            measured = self._measure(module, stats)
+            if measured is None:
                 continue
+            tiny, measure = measured
             streak = self._tiny[module]
             length = streak.update(tiny, metrics.iteration)
             if length < t.min_iterations:
@@ -316,21 +332,38 @@ class UpdatesTooSmall(Rule):
             progress = self._history.progress(module)
             if progress is None or not progress["flat"]:
                 continue
+            clip = self.facts.grad_clip
+            clipped = finite(clip) and clip < GRAD_CLIP_TINY and not (
+                finite(stats.lr) and stats.lr < t.lr_tiny)
+            if clipped:
+                why = (f"grad_clip={fmt(clip)} shrinks every gradient to that size, so even "
+                       f"lr={fmt(stats.lr)} moves the weights by almost nothing")
+                fix = ("Raise grad_clip to the usual range (0.5-40; RLlib's defaults are None "
+                       "for PPO and 40 for DQN/APPO/IMPALA) or remove it.")
+            else:
+                why = (f"the learning rate{'' if stats.lr is None else f' {fmt(stats.lr)}'} "
+                       "is too low to learn anything in this budget")
+                fix = ("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); check "
+                       "an lr schedule does not start near 0; with a KL, aim for one near "
+                       f"kl_target={fmt(t.kl_target)}.")
             new += self._once(
                 module, "error", began_at_iteration=streak.start,
                 evidence={"kl": stats.kl, "kl_target": t.kl_target, "lr": stats.lr,
-                          "iterations": length, **progress},
+                          "grad_clip": clip, "iterations": length, **progress},
                 message=(f"Updates of {module!r} barely change the policy ({measure} for "
                          f"{length} iterations) and the return has not moved "
                          f"({fmt(progress['early_mean_return'])} -> "
-                         f"{fmt(progress['recent_mean_return'])}): the learning rate"
-                         f"{'' if stats.lr is None else f' {fmt(stats.lr)}'} is too low "
-                         "to learn anything in this budget."),
-                fix=("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); check "
-                     "an lr schedule does not start near 0; with a KL, aim for one near "
-                     f"kl_target={fmt(t.kl_target)}."),
+                         f"{fmt(progress['recent_mean_return'])}): {why}."),
+                fix=fix,
             )
         return new
+
+
+# An entropy within this fraction of its first value, iteration after iteration: the
+# updates do not move the policy.
+ENTROPY_STILL = 1e-3
+# A gradient-norm clip below this shrinks any real gradient to (next to) nothing.
+GRAD_CLIP_TINY = 1e-2
 
 
 __all__ = ["EntropyCollapse", "KLBlowup", "PolicyStaysRandom", "UpdatesTooSmall"]
