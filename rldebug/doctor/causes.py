@@ -25,7 +25,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "non_finite", "non_finite_in_trace", "kl_blowup", "entropy_collapse",
         "value_loss_exploding", "value_not_learning", "critic_clipped", "q_values_diverging",
         "return_not_improving", "lr_too_high", "reward_scale", "reward_never_positive",
-        "module_not_learning"}),
+        "module_not_learning", "updates_too_small", "policy_stays_random"}),
     "observation_constant": frozenset({
         "return_not_improving", "policy_stays_random", "value_not_learning",
         "module_not_learning", "reward_never_positive", "updates_too_small",

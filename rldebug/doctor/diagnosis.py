@@ -16,10 +16,16 @@ from rldebug.doctor.findings import Finding, severity_rank, worst_severity
 from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
+from rldebug.doctor.rules.base import ReturnHistory, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import annotate_reward_findings, errored_finding, read_trace_report
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
+
+# Findings that say the return does not improve: a later clear rise turns them into info.
+FLAT_RETURN_RULES = frozenset({"return_not_improving", "reward_never_positive",
+                               "horizon_too_short", "updates_too_small", "critic_clipped",
+                               "module_not_learning"})
 
 
 def _check_thresholds(thresholds: Any) -> Thresholds:
@@ -59,6 +65,7 @@ class Doctor:
         self.family = family_from_config(config)
         #: agent id -> the module acting for it, where their mean returns match one to one
         self.agent_modules: dict[str, str] = {}
+        self._returns = ReturnHistory(self.thresholds)  # per subject, for _revisit
 
     def feed(self, result: Mapping[str, Any]) -> list[Finding]:
         """Analyse one result dict (``algo.train()``'s return value); return new findings."""
@@ -71,6 +78,8 @@ class Doctor:
         self.iterations += 1
         self.stack = metrics.stack
         self.history.append(metrics)
+        self._record_returns(metrics)
+        self._revisit(metrics.iteration)
         new: list[Finding] = []
         for rule in self.rules:
             found = rule.observe(metrics, self.findings)
@@ -81,6 +90,34 @@ class Doctor:
                 self.findings.extend(found)
                 new.extend(found)
         return new
+
+    def _record_returns(self, metrics: IterationMetrics) -> None:
+        self._returns.add_spread(metrics.return_min, metrics.return_max)
+        self._returns.add(None, metrics.return_mean)
+        for module in metrics.modules:
+            self._returns.add(module, module_return(metrics, module))
+        for agent, value in metrics.agent_returns.items():
+            self._returns.add(agent, value)
+
+    def _revisit(self, iteration: int) -> None:
+        """A "the return does not improve" finding whose subject's return has since
+        clearly risen (beyond the flat tolerance and two standard errors) was a slow
+        start, not a broken run: it turns into info and says when (the live console
+        showed it when it began)."""
+        for finding in self.findings:
+            if finding.rule_id not in FLAT_RETURN_RULES or finding.severity == "info" or \
+                    "resolved_at_iteration" in finding.evidence:
+                continue
+            progress = self._returns.progress(finding.module)
+            if progress is None or progress["flat"] or \
+                    progress["change_in_standard_errors"] < 2:
+                continue
+            finding.severity = "info"
+            finding.evidence["resolved_at_iteration"] = iteration
+            finding.message += (
+                f" The return rose later: by iteration {iteration} its recent mean was "
+                f"{fmt(progress['recent_mean_return'])} against {fmt(progress['early_mean_return'])}"
+                " at the start, so this was a slow start.")
 
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and

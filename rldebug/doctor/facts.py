@@ -37,6 +37,11 @@ class EnvFacts:
     max_episode_steps: int | None = None
 
     @property
+    def success_is_positive(self) -> bool:
+        """The env calls a positive return success (CartPole: 475)."""
+        return self.reward_threshold is not None and self.reward_threshold > 0
+
+    @property
     def success_is_nonpositive(self) -> bool:
         """The env calls a return <= 0 success (Acrobot: -100): every reward may be <= 0
         by design, so "no positive reward" is no finding there."""

@@ -38,6 +38,9 @@ _EPISODE_KEYS = frozenset(f"{name}_{stat}" for name in ("episode_return", "episo
                                                          "episode_len")
                           for stat in ("mean", "min", "max"))
 ENV_STEPS_KEY = "num_env_steps_sampled_lifetime"
+# Episodes that ended in the iteration: RLlib 2.60 reports NaN episode returns when
+# none did (a train batch shorter than an episode), which is no NaN reward.
+EPISODES_KEY = "num_episodes"
 _PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "agent_episode_return_mean",
                              "module_episode_returns_mean", "module_episode_return_mean",
                              "policy_reward_mean", "policy_reward_max"})
@@ -154,6 +157,10 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics.agent_returns = agent_returns(result)
     metrics.module_returns = module_returns(result)
     metrics.reward_terms = terms_from_result(result)
+    if number(runners.get(EPISODES_KEY)) == 0:  # no episode ended: no return to read
+        metrics.return_mean = metrics.return_min = metrics.return_max = None
+        metrics.len_mean = metrics.len_min = metrics.len_max = None
+        metrics.agent_returns, metrics.module_returns = {}, {}
     return metrics
 
 
@@ -189,7 +196,8 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     if depth == 3 and path[0] == REWARD_TERMS_KEY:
         return True
     if depth == 1:
-        return path[0] in _EPISODE_KEYS or path[0] in ("training_iteration", ENV_STEPS_KEY)
+        return path[0] in _EPISODE_KEYS or path[0] in ("training_iteration", ENV_STEPS_KEY,
+                                                         EPISODES_KEY)
     return depth == 2 and path[0] in _PER_AGENT_KEYS
 
 

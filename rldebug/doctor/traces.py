@@ -67,7 +67,7 @@ def reward_steps(samples) -> dict[str, dict[str, float]]:
 
 def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | None,
                               minimum_steps: int = 1000) -> list[Finding]:
-    """An error per agent whose every traced reward was the same number."""
+    """An error per agent whose every traced reward was 0."""
     return [Finding(
         rule_id="reward_constant", severity="error", trial=trial,
         began_at_iteration=seen["first_iteration"], module=agent,
@@ -79,7 +79,9 @@ def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | N
              "wrong agent, or overwritten by a wrapper."),
         evidence={"reward": seen["min"], "steps": seen["steps"]})
         for agent, seen in steps.items()
-        if seen["steps"] >= minimum_steps and seen["min"] == seen["max"]]
+        # A constant non-zero step reward still pays for longer episodes (CartPole's +1):
+        # only a reward that is always 0 carries no signal whatever the episode does.
+        if seen["steps"] >= minimum_steps and seen["min"] == seen["max"] == 0]
 
 
 # Observations larger than this in size saturate a default network's first layer.

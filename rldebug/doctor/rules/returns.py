@@ -57,6 +57,10 @@ class ReturnNotImproving(Rule):
             )
         if change < t.flat_tolerance * scale:
             terms_sentence, terms_evidence = reward_terms_note(metrics, None)
+            if max(self._returns) <= 0:
+                terms_sentence += (" No episode returned more than 0: if the task pays "
+                                   "positive rewards, the policy never reaches them; if every "
+                                   "reward is <= 0 by design (a cost), look at the learner.")
             return self._once(
                 None, "warning", began_at_iteration=self._first_iteration,
                 evidence={**evidence, **terms_evidence},

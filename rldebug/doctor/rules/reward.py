@@ -54,6 +54,9 @@ class RewardNeverPositive(Rule):
     few collisions does not hide it. A negative return that improves (Pendulum,
     a cost to minimise) is not a finding, and neither is any return of an env that
     declares a return <= 0 as success (gymnasium's ``reward_threshold``, Acrobot -100).
+    A single-agent run is judged only when its env declares success as a positive
+    return (CartPole: 475): otherwise a flat negative return is return_not_improving's,
+    and "no positive reward" would be a guess about the env.
     A learner-side cause that explains the flat return (a clipped critic, a discount
     too short, no updates) outranks it (:mod:`rldebug.doctor.causes`).
     """
@@ -77,6 +80,11 @@ class RewardNeverPositive(Rule):
             self._history.add(subject, value)
         if self.facts.env.success_is_nonpositive:
             return new  # the env calls a return <= 0 success: its rewards may all be <= 0
+        if len(returns) == 1 and None in returns and not self.facts.env.success_is_positive:
+            # One agent and no word from the env on what success is: "never positive" would
+            # only guess (every Pendulum reward is <= 0 by design); return_not_improving
+            # reports the flat return.
+            return new
         for subject in returns:
             if self._best[subject] > 0:
                 continue

@@ -65,8 +65,9 @@ class NoUpdates(Rule):
         self._idle = Streak()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
-        updated = any(finite(s.total_loss) or finite(s.q_loss) or finite(s.policy_loss)
-                      or finite(s.vf_loss) for s in metrics.modules.values())
+        # a loss reported at all (NaN included: an update that went wrong) is an update
+        updated = any(value is not None for s in metrics.modules.values()
+                      for value in (s.total_loss, s.q_loss, s.policy_loss, s.vf_loss))
         length = self._idle.update(not updated, metrics.iteration)
         if length < max(5, self.thresholds.window // 2):
             return []
