@@ -22,10 +22,13 @@ from rldebug.doctor.traces import annotate_reward_findings, errored_finding, rea
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
 
-# Findings that say the return does not improve: a later clear rise turns them into info.
-FLAT_RETURN_RULES = frozenset({"return_not_improving", "reward_never_positive",
-                               "horizon_too_short", "updates_too_small", "critic_clipped",
-                               "module_not_learning"})
+# Findings a later clear rise of the return answers, turning them into info: those that
+# say the return does not improve, and warnings of a cost the run turned out not to pay
+# (a KL above target while RLlib's controller catches up).
+ANSWERED_BY_LEARNING = frozenset({"return_not_improving", "reward_never_positive",
+                                  "horizon_too_short", "updates_too_small", "critic_clipped",
+                                  "module_not_learning"})
+ANSWERED_BY_LEARNING_AS_WARNING = frozenset({"kl_blowup"})
 
 
 def _check_thresholds(thresholds: Any) -> Thresholds:
@@ -100,12 +103,15 @@ class Doctor:
             self._returns.add(agent, value)
 
     def _revisit(self, iteration: int) -> None:
-        """A "the return does not improve" finding whose subject's return has since
-        clearly risen (beyond the flat tolerance and two standard errors) was a slow
-        start, not a broken run: it turns into info and says when (the live console
-        showed it when it began)."""
+        """A "the return does not improve" finding (or a warning of a cost) whose
+        subject's return has since clearly risen (beyond the flat tolerance and two
+        standard errors) was a slow start, not a broken run: it turns into info and says
+        when (the live console showed it when it began)."""
         for finding in self.findings:
-            if finding.rule_id not in FLAT_RETURN_RULES or finding.severity == "info" or \
+            answered = finding.rule_id in ANSWERED_BY_LEARNING or (
+                finding.rule_id in ANSWERED_BY_LEARNING_AS_WARNING
+                and finding.severity == "warning")
+            if not answered or finding.severity == "info" or \
                     "resolved_at_iteration" in finding.evidence:
                 continue
             progress = self._returns.progress(finding.module)

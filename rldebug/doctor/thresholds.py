@@ -83,7 +83,9 @@ class Thresholds:
     :param random_entropy_ratio: entropy at or above this fraction of its
         maximum (or of its first value) is "still acting at random".
     :param kl_tiny_factor: a KL below ``kl_tiny_factor * kl_target`` means an
-        update barely changed the policy (lr=1e-7 gives ~1e-11).
+        update barely changed the policy (lr=1e-7 gives ~1e-11, lr=1e-6 on Pendulum
+        1e-6..2e-5); RLlib's controller halves the KL coefficient every such
+        iteration, while a learning run's KL stays within ~10x of the target.
     :param lr_tiny: a learning rate below this barely moves Adam's weights
         (used where no KL is logged: DQN, SAC, IMPALA).
     :param entropy_coeff_high: an entropy coefficient above this outweighs a
@@ -133,7 +135,7 @@ class Thresholds:
     stuck_fraction: float = 0.2
     rival_improves: float = 1.5
     random_entropy_ratio: float = 0.9
-    kl_tiny_factor: float = 1e-3
+    kl_tiny_factor: float = 1e-2
     lr_tiny: float = 1e-6
     entropy_coeff_high: float = 0.1
     q_range_slack: float = 0.5
