@@ -40,13 +40,22 @@ def test_the_corpus_holds_no_pickles_or_machine_paths():
             assert not machine.search(path.read_text()), path
 
 
+# Runs whose fault the results alone cannot tell from a legitimate env: agent1 of the
+# arena is never paid (the fault), but agent2 is never above 0 either, so nothing in the
+# results says the env pays positive rewards at all (it could pay only costs). The doctor
+# names the agent as a leading root cause at info and says why; the traced run of the
+# same fault, whose trace shows agent2 paid, is a warning.
+NAMED_AT_INFO = {"arena_agent1_never_positive", "arena_agent1_never_positive_terms"}
+
+
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_problem_run_is_named_as_a_root_cause(name):
     trial = diagnose(CORPUS / "runs" / name).trials[0]
     expected = set(LABELS[name]["expect"])
     subject = LABELS[name].get("module")
+    severities = ("info",) if name in NAMED_AT_INFO else ("warning", "error")
     named = [f for f in trial.findings if f.rule_id in expected
-             and f.severity in ("warning", "error") and subject in (None, f.module)]
+             and f.severity in severities and subject in (None, f.module)]
     assert named, (name, [(f.rule_id, f.module, f.severity) for f in trial.findings])
     leading = [(f.rule_id, f.module) for f in trial.causes[:MAX_CAUSES]]
     assert any(rule in expected and subject in (None, module) for rule, module in leading), \

@@ -165,6 +165,12 @@ OPERATORS = {op.name: op for op in (
     Operator("agent1_nan_reward", _has("agent_reward"),
              _agent_fault(1, nan_reward_every=300), frozenset({"non_finite_reward"}),
              description="a NaN reward of agent 1 every 300 of its steps"),
+    # Faults no rule names yet: measured all the same (recall counts them as misses).
+    Operator("reward_noise", _base("ppo_cartpole"), _env_fault(reward_noise=10.0),
+             frozenset({"reward_noise"}), description="Gaussian noise (std 10) on every reward"),
+    Operator("terminated_as_truncated", _base("ppo_cartpole"),
+             _env_fault(terminated_as_truncated=True), frozenset({"termination_misreported"}),
+             description="the pole falling reported as truncated, not terminated"),
     Operator("modules_swap_per_episode", _base("ppo_arena"), _swap_modules,
              frozenset({"mapping_unstable"}),
              description="agents swap modules every other episode"),

@@ -144,22 +144,25 @@ def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
 def annotate_reward_findings(findings: list[Finding],
                              steps: dict[str, dict[str, float]]) -> None:
     """Add the trace's per-step rewards to ``reward_never_positive`` findings: the
-    trace confirms that no step paid more than 0 (at least a warning, even beside an
-    improving rival), or shows that some did (info: the agent's positive rewards
-    exist but never outweigh its penalties)."""
+    trace confirms that no step paid this agent more than 0 while other agents were
+    paid (at least a warning, even beside an improving rival), or shows that some
+    step did (info: the agent's positive rewards exist but never outweigh its
+    penalties)."""
     for finding in findings:
         seen = steps.get(finding.module or DEFAULT_AGENT_ID)
         if finding.rule_id != "reward_never_positive" or seen is None:
             continue
         finding.evidence.update(step_reward_min=seen["min"], step_reward_max=seen["max"],
                                 traced_steps=seen["steps"])
-        if seen["max"] <= 0:  # conclusive, whatever its rivals do
+        others_paid = any(other["max"] > 0 for agent, other in steps.items()
+                          if agent != (finding.module or DEFAULT_AGENT_ID))
+        if seen["max"] <= 0 and others_paid:  # the env pays others, never this agent
             finding.severity = "warning" if finding.severity == "info" else finding.severity
             note = rival_note(finding.evidence.get("improving_agents") or [])
             finding.message = finding.message.replace(note, "") + (
                 f" The trace confirms it: none of its {seen['steps']} step rewards was above "
-                f"{seen['max']:g}.")
-        else:  # it is paid, just not enough: a game it is losing, not a broken reward
+                f"{seen['max']:g}, while other agents were paid more than 0.")
+        elif seen["max"] > 0:  # it is paid, just not enough: a game it is losing
             finding.severity = "info"
             finding.message += (f" The trace shows step rewards up to {seen['max']:g}: "
                                 "positive rewards exist but never outweigh its penalties.")

@@ -129,7 +129,7 @@ class ReturnHistory:
         spread = max(self.spreads) if self.spreads else high - low
         # Two standard errors of the difference of the two means: noise, not progress.
         error = math.sqrt(_variance(first) / len(first) + _variance(last) / len(last))
-        tolerance = max(t.flat_tolerance * spread, t.stuck_fraction * abs(early), 2 * error,
+        tolerance = max(t.flat_tolerance * spread, 2 * error,
                         1e-9)
         change = recent - early
         return {"early_mean_return": early, "recent_mean_return": recent, "change": change,

@@ -97,9 +97,14 @@ class RewardNeverPositive(Rule):
                       and (p := self._history.progress(other)) is not None
                       and p["change_in_standard_errors"] >= self.thresholds.rival_improves]
 
+            # Evidence that the env pays positive rewards at all: its declared success is
+            # a positive return, or another agent of it has returned more than 0.
+            paid = [other for other, best in self._best.items() if other != subject
+                    and best > 0]
+            expected = self.facts.env.success_is_positive or bool(paid)
             terms_sentence, terms_evidence = reward_terms_note(metrics, subject)
             new += self._once(
-                subject, "info" if rivals else "warning",
+                subject, "info" if rivals or not expected else "warning",
                 began_at_iteration=metrics.iteration - progress["iterations"] + 1,
                 evidence={**progress, "best_return": self._best[subject],
                           "improving_agents": rivals, **terms_evidence},
@@ -108,7 +113,10 @@ class RewardNeverPositive(Rule):
                          f") and is not improving: {fmt(progress['early_mean_return'])} at the "
                          f"start, {fmt(progress['recent_mean_return'])} lately. Nothing it "
                          f"found earns it a reward to climb towards.{terms_sentence}"
-                         f"{rival_note(rivals)}"),
+                         f"{rival_note(rivals)}"
+                         + ("" if expected else " No agent's return was ever above 0 and the "
+                            "env declares no positive success return: it may pay only costs, "
+                            "so this is worth knowing, not a fault.")),
                 fix=("If the task pays positive rewards, check that this agent can reach "
                      "them (step the env by hand or with rldebug.check_env; look for a reward "
                      "wired to the wrong agent or clipped to <= 0), make them denser (reward "
