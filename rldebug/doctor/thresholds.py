@@ -75,8 +75,6 @@ class Thresholds:
         (max - min over the run) counts as flat.
     :param collapse_fraction: a recent mean return this fraction of the return
         range below the start is a collapse (an error), not just a decline.
-    :param stuck_fraction: a change of the mean return below this fraction of
-        its early size also counts as flat (an agent at -50 +- 2 is stuck).
     :param rival_improves: another agent whose mean return rose this many
         standard errors is learning (a flat negative return beside it is
         reported as info: it may just be losing a competitive game).
@@ -132,7 +130,6 @@ class Thresholds:
     random_baseline: float | None = None
     flat_tolerance: float = 0.05
     collapse_fraction: float = 0.5
-    stuck_fraction: float = 0.2
     rival_improves: float = 1.5
     random_entropy_ratio: float = 0.9
     kl_tiny_factor: float = 1e-2
