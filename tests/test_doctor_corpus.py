@@ -92,6 +92,19 @@ def test_lr_too_high_arena_is_named_within_three_iterations():
     assert trial.causes[0].rule_id == "lr_too_high"
 
 
+def test_one_lr_too_high_explains_both_arena_modules():
+    """pol1's KL is infinite at iteration 1, pol2's finite: both share lr=0.5, so one
+    run-wide finding explains both modules' KL, entropy and NaN findings."""
+    trial = diagnose(CORPUS / "runs" / "arena_lr_0.5").trials[0]
+    [lr] = [f for f in trial.findings if f.rule_id == "lr_too_high"]
+    assert lr.module is None and sorted(lr.evidence["modules"]) == ["pol1", "pol2"]
+    symptoms = [f for f in trial.findings if f.rule_id in (
+        "kl_blowup", "entropy_collapse", "non_finite")]
+    assert {f.module for f in symptoms} == {"pol1", "pol2"}
+    assert all(f.explained_by == "lr_too_high" for f in symptoms)
+    assert [f.rule_id for f in trial.causes if f.severity == "error"] == ["lr_too_high"]
+
+
 def test_traced_never_positive_is_checked_step_by_step():
     """With a trace at level "batches", the per-step rewards confirm agent1's finding
     (no step paid more than 0) and qualify agent2's (it is paid +1 per collision)."""

@@ -92,3 +92,37 @@ def test_findings_carry_their_rules_measured_confidence(capsys):
     render(diagnosis)
     assert "confidence:" in capsys.readouterr().out
     assert said in to_html(diagnosis)
+
+
+def test_a_policy_kept_random_by_entropy_coeff_is_an_error_whatever_its_return():
+    """PPO CartPole with entropy_coeff=1.0: entropy near its maximum all run, the return
+    drifting up a little (a random policy's does too): named, with the coefficient."""
+    name = "ppo_cartpole__entropy_coeff_1__s0"
+    trial = diagnose(STORE / "runs" / name).trials[0]
+    cause = trial.causes[0]
+    assert (cause.rule_id, cause.severity) == ("policy_stays_random", "error")
+    assert cause.evidence["entropy_coeff"] == 1.0 and "entropy_coeff=1" in cause.message
+
+
+def test_no_run_of_an_env_with_only_costs_is_told_no_positive_reward_is_reachable():
+    for name, label in LABELS.items():
+        if label["env"] in ("Pendulum-v1", "Acrobot-v1"):
+            findings = diagnose(STORE / "runs" / name).findings
+            assert not [f for f in findings if f.rule_id == "reward_never_positive"
+                        and f.severity != "info"], name
+
+
+def test_a_crash_on_nan_priorities_is_explained_in_words():
+    """DQN with a NaN reward dies in the replay buffer's segment tree with a bare
+    AssertionError; the finding says what that assertion means."""
+    trial = diagnose(STORE / "runs" / "dqn_cartpole__nan_reward__s0").trials[0]
+    [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
+    assert "AssertionError" in errored.message and "priorities are NaN" in errored.message
+    assert errored.evidence["non_finite"] is True
+
+
+def test_a_nan_crash_after_a_traced_nan_reward_is_that_rewards_symptom():
+    trial = diagnose(STORE / "runs" / "sac_pendulum__nan_reward_traced__s0").trials[0]
+    assert [f.rule_id for f in trial.causes] == ["non_finite_reward"]
+    [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
+    assert errored.explained_by == "non_finite_reward"

@@ -82,6 +82,13 @@ CAUSES_AT_ERROR = frozenset({"policy_stays_random"})
 RUN_WIDE = frozenset({"trial_errored", "non_finite_reward"})
 
 
+def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
+    """A trial that crashed on a NaN (``trial_errored`` whose error RLlib raises for a
+    NaN) after the env returned a NaN reward: the crash is that NaN's symptom."""
+    return cause.rule_id == "non_finite_reward" and finding.rule_id == "trial_errored" and \
+        bool(finding.evidence.get("non_finite"))
+
+
 def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
     """True if ``cause`` concerns the same module/agent as ``finding``, or the whole run.
 
@@ -116,6 +123,9 @@ def explain(findings: Iterable[Finding],
         finding.explained_by = None
     for finding in findings:
         for cause in causes:
+            if _nan_crash_after_nan_reward(cause, finding):
+                finding.explained_by = cause.rule_id
+                break
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
                     _ORDER[cause.rule_id]:
                 continue

@@ -323,17 +323,30 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
     else:
         kind, detail, wrapped = "an exception", lines[-1] if lines else "(empty error.txt)", ""
         last = lines[-6:]
+    known = next((meaning for pattern, meaning in KNOWN_CRASHES
+                  if re.search(pattern, error_text)), None)
     return Finding(
         rule_id="trial_errored", severity="error", trial=trial,
         began_at_iteration=iterations + 1, module=None,
         message=(f"The trial stopped with {kind}{wrapped} after {iterations} iteration(s)"
-                 + (f": {detail[:300]}" if detail else ".")),
+                 + (f": {detail[:300]}" if detail else ".")
+                 + (f" {known}" if known else "")),
         fix=("Read the traceback's last frames (above, and in error.txt); if it comes from the "
              "env, reproduce it with rldebug.check_env or in local mode "
              "(rldebug.run / rldebug debug), where it stops in your debugger."),
         evidence={"exception": kind, "raised_as": raised[-1][1].group(1) if raised else None,
-                  "last_lines": "\n".join(last)})
+                  "last_lines": "\n".join(last), "non_finite": known is not None})
 
+
+# RLlib 2.60 crashes whose message does not say what happened, and what they mean: each
+# is a NaN/inf reaching a place that cannot hold one.
+KNOWN_CRASHES = (
+    (r"find_prefixsum_idx[\s\S]*assert 0 <= prefixsum",
+     "This assertion in the prioritized replay buffer's segment tree means its priorities "
+     "are NaN: a TD error turned NaN, from a NaN reward or diverged Q-values."),
+    (r"probability tensor contains either `inf`, `nan`",
+     "The module's action distribution is NaN: a NaN observation or diverged weights."),
+)
 
 # "IndexError: ...", "ray.exceptions.RayTaskError(IndexError): ...", "ValueError"
 _EXCEPTION_LINE = re.compile(
