@@ -78,9 +78,7 @@ def test_every_rule_keeps_its_recorded_precision(scores):
 
 
 def test_findings_carry_their_rules_measured_confidence(capsys):
-    name = next(n for n, label in LABELS.items() if label.get("operator") == "lr_x100"
-                and label["base"] == "ppo_cartpole")
-    diagnosis = diagnose(STORE / "runs" / name)
+    diagnosis = diagnose(STORE / "runs" / "ppo_acrobot__lr_x100__s0")
     data = json.loads(to_json(diagnosis))
     findings = [f for t in data["trials"] for f in t["findings"] if f["severity"] != "info"]
     measured = [f for f in findings if f["rule_id"] in RECORDED["rules"]]
