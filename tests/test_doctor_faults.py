@@ -18,10 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.doctor_faults.score import HELD_OUT, rule_precision, score, totals  # noqa: E402
-from rldebug.doctor import diagnose, render, to_json  # noqa: E402
-from rldebug.doctor.confidence import TABLE  # noqa: E402
-from rldebug.doctor.html import to_html  # noqa: E402
+from benchmarks.doctor_faults.score import HELD_OUT, rule_precision, score, totals
+from rldebug.doctor import diagnose, render, to_json
+from rldebug.doctor.confidence import TABLE
+from rldebug.doctor.html import to_html
 
 STORE = ROOT / "tests" / "doctor_faults"
 LABELS = json.loads((STORE / "labels.json").read_text())

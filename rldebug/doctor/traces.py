@@ -44,25 +44,34 @@ class TraceReport:
     reward_steps: dict[str, dict[str, float]]
 
 
-def reward_steps(samples) -> dict[str, dict[str, float]]:
-    """Per agent: how many rewards the trace saw and their min/max, over all samples
-    of training EnvRunners (evaluation runners excluded)."""
+def column_totals(samples, column: str) -> dict[str, dict[str, float]]:
+    """Per agent, one trace column's statistics over all samples of training EnvRunners
+    (evaluation runners excluded): ``count`` values, their ``min``/``max``, the largest
+    per-sample ``std`` and the ``first_iteration`` seen (levels "batches"/"full")."""
     out: dict[str, dict[str, float]] = {}
-    if samples.empty or "rewards" not in samples:
+    if samples.empty or column not in samples:
         return out
     for row in samples.to_dict("records"):
-        if row.get("evaluation") is True or not isinstance(row.get("rewards"), dict):
+        if row.get("evaluation") is True or not isinstance(row.get(column), dict):
             continue
-        for agent, stats in row["rewards"].items():
+        for agent, stats in row[column].items():
             if not isinstance(stats, dict) or not stats.get("n") or "min" not in stats:
                 continue
-            seen = out.setdefault(str(agent), {"steps": 0, "min": math.inf, "max": -math.inf,
-                                               "first_iteration": int(row.get("iteration")
-                                                                      or 0)})
-            seen["steps"] += int(stats["n"])
+            seen = out.setdefault(str(agent), {
+                "count": 0, "min": math.inf, "max": -math.inf, "std": 0.0,
+                "first_iteration": int(row.get("iteration") or 0)})
+            seen["count"] += int(stats["n"])
             seen["min"] = min(seen["min"], float(stats["min"]))
             seen["max"] = max(seen["max"], float(stats["max"]))
+            seen["std"] = max(seen["std"], float(stats.get("std") or 0.0))
     return out
+
+
+def reward_steps(samples) -> dict[str, dict[str, float]]:
+    """Per agent: how many rewards the trace saw (``steps``) and their min/max."""
+    return {agent: {"steps": seen["count"], "min": seen["min"], "max": seen["max"],
+                    "first_iteration": seen["first_iteration"]}
+            for agent, seen in column_totals(samples, "rewards").items()}
 
 
 def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | None,
@@ -92,33 +101,18 @@ def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
                          ) -> list[Finding]:
     """Per agent, from the trace's observation statistics (levels "batches"/"full"):
     observations that never change (the module sees nothing) or are huge in size."""
-    seen: dict[str, dict[str, float]] = {}
-    if samples.empty or "obs" not in samples:
-        return []
-    for row in samples.to_dict("records"):
-        if row.get("evaluation") is True or not isinstance(row.get("obs"), dict):
-            continue
-        for agent, stats in row["obs"].items():
-            if not isinstance(stats, dict) or not stats.get("n") or "min" not in stats:
-                continue
-            agent_seen = seen.setdefault(str(agent), {
-                "values": 0, "min": math.inf, "max": -math.inf, "std": 0.0,
-                "first_iteration": int(row.get("iteration") or 0)})
-            agent_seen["values"] += int(stats["n"])
-            agent_seen["min"] = min(agent_seen["min"], float(stats["min"]))
-            agent_seen["max"] = max(agent_seen["max"], float(stats["max"]))
-            agent_seen["std"] = max(agent_seen["std"], float(stats.get("std") or 0.0))
+    seen = column_totals(samples, "obs")
     findings = []
     for agent, obs in seen.items():
-        if obs["values"] < minimum_steps:
+        if obs["count"] < minimum_steps:
             continue
         evidence = {"obs_min": obs["min"], "obs_max": obs["max"], "obs_std_max": obs["std"],
-                    "values": obs["values"]}
+                    "values": obs["count"]}
         if obs["min"] == obs["max"]:
             findings.append(Finding(
                 rule_id="observation_constant", severity="error", trial=trial,
                 began_at_iteration=obs["first_iteration"], module=agent, evidence=evidence,
-                message=(f"Every one of the {obs['values']} observation values agent "
+                message=(f"Every one of the {obs['count']} observation values agent "
                          f"{agent!r} got in the trace was {obs['min']:g}: the module sees "
                          "nothing, so it cannot act on the state."),
                 fix=("Check what the env returns from reset()/step() and every wrapper or "
@@ -342,8 +336,8 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
 # is a NaN/inf reaching a place that cannot hold one.
 KNOWN_CRASHES = (
     (r"find_prefixsum_idx[\s\S]*assert 0 <= prefixsum",
-     "This assertion in the prioritized replay buffer's segment tree means its priorities "
-     "are NaN: a TD error turned NaN, from a NaN reward or diverged Q-values."),
+     ("This assertion in the prioritized replay buffer's segment tree means its "
+      "priorities are NaN: a TD error turned NaN, from a NaN reward or diverged Q-values.")),
     (r"probability tensor contains either `inf`, `nan`",
      "The module's action distribution is NaN: a NaN observation or diverged weights."),
 )
