@@ -288,3 +288,15 @@ def test_bad_inputs_are_rejected_with_clear_messages():
         Thresholds(entropy_reference={"pol1": -1.0})
     with pytest.raises(ValueError, match="severity must be one of"):
         Finding("x", "fatal", "m", "f", 1)
+
+
+def test_a_return_below_zero_on_an_env_whose_success_is_positive_is_a_flipped_reward():
+    # CartPole-v1 declares success at 475; at -1 per step the policy learns to fall fast:
+    # the return "improves" from -22 to -9 and is never above 0.
+    returns = [-22.0 + 0.5 * i for i in range(26)]
+    stream = stream_of("new", [{}] * 26, returns=returns, modules=("default_policy",))
+    findings = only(run(stream, config={"env": "CartPole-v1"}), "reward_never_positive")
+    assert [f.severity for f in findings] == ["warning"]
+    assert "declares success at a return of 475" in findings[0].message
+    # without the env's word on success, a rising negative return is no finding
+    assert not only(run(stream), "reward_never_positive")

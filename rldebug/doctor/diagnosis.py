@@ -112,8 +112,9 @@ class Doctor:
                 finding.rule_id in ANSWERED_BY_LEARNING_AS_WARNING
                 and finding.severity == "warning")
             if not answered or finding.severity == "info" or \
-                    "resolved_at_iteration" in finding.evidence:
-                continue
+                    "resolved_at_iteration" in finding.evidence or \
+                    finding.evidence.get("against_declared_success"):
+                continue  # a rise away from the env's declared success answers nothing
             progress = self._returns.progress(finding.module)
             if progress is None or progress["flat"] or \
                     progress["change_in_standard_errors"] < 2:

@@ -89,7 +89,10 @@ class RewardNeverPositive(Rule):
             if self._best[subject] > 0:
                 continue
             progress = self._history.progress(subject)
-            if progress is None or not progress["flat"]:
+            if progress is None:
+                continue
+            if not progress["flat"]:
+                new += self._against_declared_success(subject, progress, metrics)
                 continue
             # In a competitive game an agent's return stays negative while its opponent
             # learns: worth knowing, not a broken reward.
@@ -126,6 +129,32 @@ class RewardNeverPositive(Rule):
                      "unbeatable."),
             )
         return new
+
+
+    def _against_declared_success(self, subject, progress, metrics) -> list[Finding]:
+        """A return that improves but was never above 0 while the env declares success as
+        a positive return (CartPole: 475): the policy is climbing towards something
+        other than what the env calls success — a flipped sign or a rewired reward
+        (CartPole at -1 per step learns to fall as fast as it can)."""
+        threshold = self.facts.env.reward_threshold
+        if not self.facts.env.success_is_positive:
+            return []
+        return self._once(
+            subject, "warning", began_at_iteration=metrics.iteration - progress["iterations"] + 1,
+            evidence={**progress, "best_return": self._best[subject],
+                      "reward_threshold": threshold, "env_id": self.facts.env.env_id,
+                      "against_declared_success": True},
+            message=(f"{self.facts.env.env_id} declares success at a return of {fmt(threshold)}"
+                     f" (gymnasium's reward_threshold), yet {_name(subject)} never returned "
+                     f"more than 0 in {progress['iterations']} iterations (best "
+                     f"{fmt(self._best[subject])}), while its return moved from "
+                     f"{fmt(progress['early_mean_return'])} to "
+                     f"{fmt(progress['recent_mean_return'])}: the policy climbs towards "
+                     "something other than what the env calls success."),
+            fix=("Check the reward's sign and wiring between the env and the learner (a "
+                 "wrapper that negates or replaces it, a cost returned as a reward); with the "
+                 "env's own reward the returns should approach its reward_threshold."),
+        )
 
 
 class RewardConstant(Rule):
