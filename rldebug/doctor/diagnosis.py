@@ -95,6 +95,8 @@ class Doctor:
         return new
 
     def _record_returns(self, metrics: IterationMetrics) -> None:
+        self._returns.multi_agent = self._returns.multi_agent or \
+            len(metrics.module_returns) > 1 or len(metrics.agent_returns) > 1
         self._returns.add_spread(metrics.return_min, metrics.return_max)
         self._returns.add(None, metrics.return_mean)
         for module in metrics.modules:
@@ -123,8 +125,9 @@ class Doctor:
             finding.evidence["resolved_at_iteration"] = iteration
             finding.message += (
                 f" The return rose later: by iteration {iteration} its recent mean was "
-                f"{fmt(progress['recent_mean_return'])} against {fmt(progress['early_mean_return'])}"
-                " at the start, so this was a slow start.")
+                f"{fmt(progress['recent_mean_return'])} against "
+                f"{fmt(progress['early_mean_return'])} at the start, so the run learns "
+                "despite it (a slow start, or a cost it can afford).")
 
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and

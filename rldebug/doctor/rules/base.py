@@ -104,6 +104,8 @@ class ReturnHistory:
         self.values: dict[str | None, list[float]] = {}
         self.spreads: list[float] = []
         self._range: dict[str | None, tuple[float, float]] = {}
+        #: several agents/modules report returns: each is judged on its own range
+        self.multi_agent = False
 
     def add(self, subject: str | None, value: float | None) -> None:
         if finite(value):
@@ -127,7 +129,10 @@ class ReturnHistory:
         first, last = values[:t.baseline_iterations], values[-t.window:]
         early, recent = _mean(first), _mean(last)
         low, high = self._range[subject]
-        spread = max(self.spreads) if self.spreads else high - low
+        # The episode spread is of whole-episode returns (every agent's summed): it scales
+        # one agent's or module's return only when it is the only one.
+        own_scale = subject is not None and self.multi_agent
+        spread = high - low if own_scale or not self.spreads else max(self.spreads)
         # Two standard errors of the difference of the two means: noise, not progress.
         error = math.sqrt(_variance(first) / len(first) + _variance(last) / len(last))
         tolerance = max(t.flat_tolerance * spread, 2 * error,
@@ -150,6 +155,7 @@ class ModuleReturnHistory(ReturnHistory):
     """A :class:`ReturnHistory` per module, fed a whole iteration at a time."""
 
     def add_iteration(self, metrics: IterationMetrics) -> None:
+        self.multi_agent = self.multi_agent or len(metrics.module_returns) > 1
         self.add_spread(metrics.return_min, metrics.return_max)
         for module in metrics.modules:
             self.add(module, module_return(metrics, module))

@@ -72,6 +72,7 @@ class RewardNeverPositive(Rule):
         new: list[Finding] = []
         self._history.add_spread(metrics.return_min, metrics.return_max)
         returns = {s: v for s, v in _per_agent(metrics).items() if finite(v)}
+        self._history.multi_agent = self._history.multi_agent or len(returns) > 1
         for subject, value in returns.items():  # every agent first: rivals are compared
             best = metrics.module_return_max.get(subject) if subject is not None \
                 else metrics.return_max
