@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from rldebug.doctor.findings import Finding
+from rldebug.doctor.findings import Finding, severity_rank
 
 # cause rule id -> rule ids it explains (for the same module/agent, or for the whole run).
 EXPLAINS: dict[str, frozenset[str]] = {
@@ -42,7 +42,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "horizon_too_short"}),
     "reward_scale": frozenset({
         "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
-        "non_finite", "return_not_improving", "observation_scale"}),
+        "non_finite", "return_not_improving", "observation_scale", "policy_stays_random"}),
     "observation_scale": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "lr_too_high", "value_not_learning",
         "value_loss_exploding", "return_not_improving", "policy_stays_random"}),
@@ -58,6 +58,10 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "return_not_improving", "reward_never_positive", "q_values_diverging",
         "horizon_too_short"}),
     "mapping_unstable": frozenset({"module_not_learning", "return_not_improving"}),
+    "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
+    "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving",
+                            "policy_stays_random", "critic_clipped", "value_not_learning",
+                            "value_loss_exploding"}),
     "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding",
                                  "return_not_improving", "reward_never_positive"}),
     "reward_never_positive": frozenset({"return_not_improving", "module_not_learning",
@@ -68,8 +72,6 @@ EXPLAINS: dict[str, frozenset[str]] = {
                                 "q_values_diverging"}),
     "q_values_diverging": frozenset({"non_finite", "return_not_improving",
                                      "reward_never_positive"}),
-    "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
-    "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving"}),
     "entropy_collapse": frozenset({"return_not_improving"}),
 }
 _ORDER = {rule: rank for rank, rule in enumerate(EXPLAINS)}
@@ -80,6 +82,15 @@ CAUSES_AT_ERROR = frozenset({"policy_stays_random"})
 # Causes that concern the whole run whatever subject they name: a NaN reward of one
 # agent poisons every loss computed from a batch that holds it; a crash ends everything.
 RUN_WIDE = frozenset({"trial_errored", "non_finite_reward"})
+
+
+def _outranked_by_itself(finding: Finding, findings: list[Finding]) -> bool:
+    """The same rule reported the same subject at a higher severity too (a KL above
+    target for some iterations, then a blow-up): the report leads with the worse one."""
+    rank = severity_rank(finding.severity)
+    return any(other is not finding and other.rule_id == finding.rule_id
+               and other.module == finding.module and severity_rank(other.severity) > rank
+               for other in findings)
 
 
 def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
@@ -122,6 +133,9 @@ def explain(findings: Iterable[Finding],
     for finding in findings:
         finding.explained_by = None
     for finding in findings:
+        if _outranked_by_itself(finding, findings):
+            finding.explained_by = finding.rule_id
+            continue
         for cause in causes:
             if _nan_crash_after_nan_reward(cause, finding):
                 finding.explained_by = cause.rule_id
