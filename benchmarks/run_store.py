@@ -83,3 +83,16 @@ def copy_trial(source: Path, target: Path) -> None:
         for path in sorted(trace.iterdir()):
             if path.suffix == ".jsonl":
                 (target / "trace" / path.name).write_text(_short_paths(path.read_text()))
+
+
+# What a stored run must not hold: a machine's paths or names (copy_trial strips them).
+_MACHINE = re.compile(r"/(home|root|tmp|work|Users)/|site-packages|node_ip|hostname")
+_STORED_SUFFIXES = (".json", ".txt", ".jsonl")
+
+
+def stray_files(runs: Path) -> list[str]:
+    """Files under ``runs`` that a stripped store may not hold: anything but JSON, JSON
+    lines and text (a pickle, a checkpoint), or text naming a machine's paths."""
+    return [f"{path}: {'not JSON or text' if path.suffix not in _STORED_SUFFIXES else 'machine trace'}"
+            for path in sorted(runs.rglob("*")) if path.is_file()
+            and (path.suffix not in _STORED_SUFFIXES or _MACHINE.search(path.read_text()))]

@@ -34,9 +34,9 @@ def main(argv=None) -> int:
 
         generate(args.only, args.jobs, args.force)
     elif args.command == "train":
-        from benchmarks.doctor_faults.generate import _train_named
+        from benchmarks.doctor_faults.generate import train_named
 
-        _train_named(args.names)
+        train_named(args.names)
     elif args.command == "list":
         from benchmarks.doctor_faults.operators import cases
 

@@ -69,22 +69,29 @@ def impala(seed, **training):
     return vtrace(IMPALAConfig, "CartPole-v1", seed, **training)
 
 
-def dqn(env_id, seed, **training):
-    from ray.rllib.algorithms.dqn import DQNConfig
-
-    settings = {"lr": 5e-4, "train_batch_size_per_learner": 32,
-                "num_steps_sampled_before_learning_starts": 500,
-                "target_network_update_freq": 500,
+def replay(config, env_id, seed, settings, steps_per_iteration):
+    """DQN/SAC: a prioritized replay buffer of 20000 steps, learning after 500, a 64x64
+    network, 4-step fragments and ``steps_per_iteration`` env steps per iteration."""
+    settings = {"num_steps_sampled_before_learning_starts": 500,
                 "replay_buffer_config": {"type": "PrioritizedEpisodeReplayBuffer",
-                                         "capacity": 20000},
-                "epsilon": [(0, 1.0), (5000, 0.05)], **training}
-    return (_env(DQNConfig(), env_id)
+                                         "capacity": 20000}, **settings}
+    return (_env(config, env_id)
             .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
                          rollout_fragment_length=4)
             .training(**settings)
             .rl_module(model_config=_model((64, 64)))
-            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=600)
+            .reporting(min_time_s_per_iteration=0,
+                       min_sample_timesteps_per_iteration=steps_per_iteration)
             .debugging(seed=seed))
+
+
+def dqn(env_id, seed, **training):
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    settings = {"lr": 5e-4, "train_batch_size_per_learner": 32,
+                "target_network_update_freq": 500,
+                "epsilon": [(0, 1.0), (5000, 0.05)], **training}
+    return replay(DQNConfig(), env_id, seed, settings, steps_per_iteration=600)
 
 
 def sac(seed, **training):
@@ -93,16 +100,8 @@ def sac(seed, **training):
     # RLlib's default actor_lr (3e-5) barely moves the policy in 12k steps; the learning
     # rates of RLlib's own SAC Pendulum example learn there.
     settings = {"train_batch_size_per_learner": 64, "actor_lr": 2e-4, "critic_lr": 8e-4,
-                "alpha_lr": 9e-4, "num_steps_sampled_before_learning_starts": 500,
-                "replay_buffer_config": {"type": "PrioritizedEpisodeReplayBuffer",
-                                         "capacity": 20000}, **training}
-    return (_env(SACConfig(), "Pendulum-v1")
-            .env_runners(num_env_runners=0, num_envs_per_env_runner=1,
-                         rollout_fragment_length=4)
-            .training(**settings)
-            .rl_module(model_config=_model((64, 64)))
-            .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=500)
-            .debugging(seed=seed))
+                "alpha_lr": 9e-4, **training}
+    return replay(SACConfig(), "Pendulum-v1", seed, settings, steps_per_iteration=500)
 
 
 def old_ppo(seed, **training):

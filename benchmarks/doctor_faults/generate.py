@@ -50,7 +50,8 @@ def train(case: Case, work: Path) -> str:
     return f"{case.name}: {outcome} ({time.time() - started:.0f} s)"
 
 
-def _train_named(names: list[str]) -> None:
+def train_named(names: list[str]) -> None:
+    """Train the named cases in this process (a child of :func:`generate`)."""
     import torch
 
     torch.set_num_threads(1)

@@ -29,12 +29,10 @@ def config_number(config: Mapping[str, Any] | None, key: str) -> float | None:
 @dataclass(frozen=True)
 class EnvFacts:
     """What a registered gymnasium env declares (``gymnasium.spec(id)``), read without
-    making the env: its id, ``reward_threshold`` (the return that counts as solved) and
-    ``max_episode_steps`` (its time limit)."""
+    making the env: its id and ``reward_threshold`` (the return that counts as solved)."""
 
     env_id: str | None = None
     reward_threshold: float | None = None
-    max_episode_steps: int | None = None
 
     @property
     def success_is_positive(self) -> bool:
@@ -60,8 +58,7 @@ def env_facts(env: Any) -> EnvFacts:
         return EnvFacts(env_id=env)
     threshold = spec.reward_threshold
     return EnvFacts(env_id=env,
-                    reward_threshold=None if threshold is None else float(threshold),
-                    max_episode_steps=spec.max_episode_steps)
+                    reward_threshold=None if threshold is None else float(threshold))
 
 
 @dataclass(frozen=True)
@@ -120,9 +117,9 @@ class RunFacts:
     @property
     def horizon(self) -> float | None:
         """Steps the discount lets a reward reach back: ``1 / (1 - gamma)``."""
-        if self.gamma is None or not 0 <= self.gamma < 1:
-            return None if self.gamma is None or self.gamma < 0 else math.inf
-        return 1.0 / (1.0 - self.gamma)
+        if self.gamma is None or self.gamma < 0:
+            return None
+        return math.inf if self.gamma >= 1 else 1.0 / (1.0 - self.gamma)
 
 
 __all__ = ["EnvFacts", "RunFacts", "config_number", "env_facts"]

@@ -76,7 +76,6 @@ class ModuleStats:
     entropy_coeff: float | None = None
     grad_norm: float | None = None
     target_updates: float | None = None  # DQN: target-network syncs so far
-    module_steps_trained: float | None = None
 
 
 _FIELD_OF_NAME = {"value_loss": "vf_loss", "value_loss_unclipped": "vf_loss_unclipped",

@@ -55,8 +55,9 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     LearningRateTooHigh,
 )
 
-__all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
-           "EntropyCollapse", "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable", "ModuleNotLearning",
-           "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift", "PolicyStaysRandom",
-           "QValuesDiverging", "ReturnNotImproving", "RewardConstant", "RewardNeverPositive",
-           "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall", "ValueLossExploding", "ValueNotLearning"]
+__all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped", "EntropyCollapse",
+           "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable",
+           "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
+           "PolicyStaysRandom", "QValuesDiverging", "ReturnNotImproving", "RewardConstant",
+           "RewardNeverPositive", "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall",
+           "ValueLossExploding", "ValueNotLearning"]

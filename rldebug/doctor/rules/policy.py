@@ -258,11 +258,10 @@ class PolicyStaysRandom(Rule):
             new += found
         return new
 
-
     def _forced(self, module, stats, coeff, reference, source, history, iteration):
         """The entropy bonus keeps the policy at its maximum entropy for most of the run:
         a finding whatever the return does (a random policy's return can drift too)."""
-        found = self._once(
+        return self._once(
             module, "error", began_at_iteration=iteration - len(history) + 1,
             evidence={"entropy": stats.entropy, "reference_entropy": reference,
                       "reference": source, "entropy_coeff": coeff,
@@ -277,7 +276,6 @@ class PolicyStaysRandom(Rule):
             fix=(f"Lower entropy_coeff from {fmt(coeff)} to 0.0-0.01 "
                  "(config.training(entropy_coeff=0.01)); RLlib's PPO default is 0.0."),
         )
-        return found
 
 
 class UpdatesTooSmall(Rule):

@@ -131,7 +131,6 @@ class RewardNeverPositive(Rule):
             )
         return new
 
-
     def _against_declared_success(self, subject, progress, metrics) -> list[Finding]:
         """A return that improves but was never above 0 while the env declares success as
         a positive return (CartPole: 475): the policy is climbing towards something
