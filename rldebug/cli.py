@@ -113,8 +113,18 @@ def cmd_probe(args) -> int:
     from rldebug.probes import probe
 
     only = [name.strip() for name in args.only.split(",")] if args.only else None
+    on_terminal = sys.stderr.isatty()
+
+    def progress(line: str) -> None:
+        # One line per iteration; on a terminal it overwrites the previous one.
+        print(f"\r\033[K{line}" if on_terminal else line, end="" if on_terminal else "\n",
+              file=sys.stderr, flush=True)
+
     report = probe(_load_config(args.config), only=only, max_iterations=args.max_iterations,
-                   seed=args.seed)
+                   seed=args.seed, budget_s=args.budget or None,
+                   progress=None if args.quiet else progress)
+    if on_terminal and not args.quiet:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
     print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report)
     return 0 if report.passed else 1
 
@@ -232,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     from rldebug.probes import PROBES
+    from rldebug.probes.run import DEFAULT_BUDGET_S
 
     probe = sub.add_parser(
         "probe", help="train your config on tiny envs with known answers and say which part "
@@ -245,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--max-iterations", type=int, default=40,
                        help="training iterations per probe before it counts as failed")
     probe.add_argument("--seed", type=int, default=0)
+    probe.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+                       help="seconds all probes may train; then the report is written with "
+                            "what was measured and the rest marked 'not run' (0: no limit; "
+                            f"default {DEFAULT_BUDGET_S:g})")
+    probe.add_argument("--quiet", action="store_true",
+                       help="no progress line on stderr while probes train")
     probe.add_argument("--json", action="store_true", help="print the report as JSON")
     probe.set_defaults(func=cmd_probe)
 

@@ -72,3 +72,29 @@ def ppo_detached_value():
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
     return ppo().rl_module(rl_module_spec=RLModuleSpec(module_class=DetachedValuePPOModule))
+
+
+def ppo_module_left_out(policies_to_train=("p0",)):
+    """PPO on RLlib's MultiAgentCartPole, agent i -> module p{i}, with module p1 left out
+    of ``policies_to_train`` (a list, or a callable (module_id, batch) -> bool)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    trained = policies_to_train if callable(policies_to_train) else list(policies_to_train)
+    return (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
+            .multi_agent(policies={"p0", "p1"},
+                         policy_mapping_fn=lambda aid, *args, **kwargs: f"p{aid}",
+                         policies_to_train=trained)
+            .training(lr=1e-3, num_epochs=4)
+            .rl_module(model_config=_small_model()))
+
+
+def only_p0(module_id, batch=None):
+    """A callable policies_to_train that leaves p1 out."""
+    return module_id == "p0"
+
+
+def p0_once_sampled(module_id, batch):
+    """A callable policies_to_train that reads the batch (so it cannot be asked before
+    training) and never lets p1 through."""
+    return batch.env_steps() > 0 and module_id == "p0"

@@ -9,8 +9,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from probe_bugs import (
+    only_p0,
+    p0_once_sampled,
     ppo,
     ppo_detached_value,
+    ppo_module_left_out,
     ppo_zeroed_observations,
     swapping_mapping_fn,
 )
@@ -342,3 +345,96 @@ def test_an_old_stack_config_is_probed_through_its_policy():
 
     report = probe(old_ppo_cartpole(), only=["constant", "observation_action"])
     assert report.api_stack == "old" and report.passed, str(report)
+
+
+# --- probes that cannot pass stop early and say why ---------------------------------------
+
+@pytest.mark.parametrize("policies_to_train", [["p0", "p2"], only_p0],
+                         ids=["list", "callable"])
+def test_policies_to_train_is_read_as_rllibs_learner_reads_it(policies_to_train):
+    from rldebug.probes.run import untrained_agents
+    from rldebug.shapes.env_meta import module_is_trained
+
+    assert module_is_trained(policies_to_train, "p0") is True
+    assert module_is_trained(policies_to_train, "p1") is False
+    assert module_is_trained(None, "p1") is True
+    assert module_is_trained(p0_once_sampled, "p1") is None  # needs the batch: unknown
+    assert set(untrained_agents(policies_to_train, {0: "p0", 1: "p1"})) == {1}
+
+
+@pytest.mark.parametrize("policies_to_train", [("p0",), only_p0], ids=["list", "callable"])
+def test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once(
+        policies_to_train):
+    lines = []
+    report = probe(ppo_module_left_out(policies_to_train), only=["constant", "credit"],
+                   progress=lines.append)
+    for result in report.results:
+        assert result.status == "fail", str(report)
+        assert "module 'p1' is never updated" in result.config_cause
+        assert "agent 1 maps to it" in result.config_cause
+        assert "policies_to_train" in result.config_cause
+        # Agent 0 learned its checks; agent 1's failure is the config fact, not trained for.
+        assert all(m.ok for m in result.measurements if m.agent == 0), str(report)
+        assert [m.quantity for m in result.measurements if not m.ok] == [
+            "module updated by the learner"]
+        assert result.iterations < 10, str(report)  # stopped once agent 0 passed
+    diagnosis = " ".join(report.diagnosis())
+    assert "fail because of the config" in diagnosis and "value function" not in diagnosis
+    assert lines and all(line.startswith("probe ") for line in lines)
+    assert report.to_dict()["probes"][0]["localises"] is None
+
+
+def test_a_probe_whose_every_agent_maps_to_an_untrained_module_is_not_trained():
+    config = ppo_module_left_out().multi_agent(
+        policy_mapping_fn=lambda aid, *args, **kwargs: "p1")
+    report = probe(config, only=["action"])
+    action = report.result("action")
+    assert action.status == "fail" and action.iterations == 0
+    assert "the probe was not trained" in action.note
+    assert {m.agent for m in action.measurements} == {0, 1}
+
+
+def test_a_module_that_gets_no_update_stops_its_probe_early():
+    # policies_to_train reads the batch, so only training can tell that p1 is left out.
+    report = probe(ppo_module_left_out(p0_once_sampled), only=["constant"])
+    constant = report.result("constant")
+    assert constant.status == "fail", str(report)
+    assert "'p1' got no update from the learner" in constant.note
+    assert constant.iterations <= 6, str(report)
+
+
+def test_a_probe_whose_checks_stop_moving_stops_before_its_iteration_limit():
+    report = probe(ppo_detached_value(), only=["constant"], max_iterations=40)
+    constant = report.result("constant")
+    assert constant.status == "fail", str(report)
+    assert constant.note.startswith("stalled"), str(report)
+    assert constant.iterations < 40
+
+
+def test_the_time_budget_writes_the_report_with_the_rest_not_run():
+    report = probe(ppo_detached_value(), only=["constant", "action"], budget_s=0.5)
+    statuses = _statuses(report)
+    assert statuses == {"constant": "stopped", "action": "not run"}, str(report)
+    assert report.result("constant").measurements and not report.passed
+    assert report.unfinished == ["constant", "action"] and report.failed == []
+    assert "time budget" in str(report)
+
+
+@pytest.mark.parametrize("budget", [0, -1.0, "60", True])
+def test_a_bad_budget_is_refused(budget):
+    with pytest.raises(ValueError, match="budget_s"):
+        probe(ppo(), budget_s=budget)
+
+
+def test_the_cli_prints_progress_on_stderr_and_honours_its_budget(capsys, tmp_path):
+    from rldebug.cli import main
+
+    script = tmp_path / "configs.py"
+    script.write_text("from probe_bugs import ppo_detached_value as config\n")
+    assert main(["probe", f"{script}:config", "--only", "constant,action",
+                 "--budget", "0.5"]) == 1
+    captured = capsys.readouterr()
+    assert "probe constant: iteration 1/40" in captured.err
+    assert "STOPPED" in captured.out and "NOT RUN" in captured.out
+    assert main(["probe", f"{script}:config", "--budget", "-3"]) == 2
+    assert "budget_s" in capsys.readouterr().err

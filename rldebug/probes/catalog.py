@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 
 from rldebug.probes.envs import agent_target
-from rldebug.probes.spaces import action_hits, describe_action, observation, target_action
+from rldebug.probes.spaces import action_miss, describe_action, observation, target_action
 
 # |learned - expected| a value may be off by.
 VALUE_TOLERANCE = 0.2
@@ -42,13 +42,19 @@ class Measurement:
     # A fact of the config, not something training changes (gamma): a probe does not
     # keep training in the hope that it turns.
     static: bool = False
+    # How far the learned number is from passing, in its own units (0 when ok; None
+    # when not measured as a distance): a probe whose gaps stop shrinking has stalled.
+    gap: float | None = None
 
     def __post_init__(self):
         self.ok = bool(self.ok)  # numpy comparisons give numpy bools
+        if self.gap is not None:
+            self.gap = max(0.0, float(self.gap))
 
     def to_dict(self) -> dict:
         return {"agent": self.agent, "module": self.module, "quantity": self.quantity,
-                "expected": self.expected, "got": self.got, "ok": self.ok}
+                "expected": self.expected, "got": self.got, "ok": self.ok,
+                "gap": None if self.gap is None else round(self.gap, 4)}
 
 
 @dataclass
@@ -168,9 +174,10 @@ class Checker:
             return Measurement(agent.label, e.module_id, quantity or f"V(state {state})",
                                _fmt(expected), "no value function", False)
         got = float(np.asarray(e.value).reshape(-1)[0])
+        miss = abs(got - expected)
         return Measurement(agent.label, e.module_id, quantity or f"V(state {state})",
                            f"{_fmt(expected)} ± {VALUE_TOLERANCE}", _fmt(got),
-                           abs(got - expected) <= VALUE_TOLERANCE)
+                           miss <= VALUE_TOLERANCE, gap=miss - VALUE_TOLERANCE)
 
     def delayed_value(self, agent: ProbeAgent) -> list[Measurement]:
         """V(state 1) = 1 and V(state 0) = gamma (SAC: gamma times the soft value of
@@ -201,21 +208,22 @@ class Checker:
                     agent.label, e.module_id, quantity,
                     f"{expected}, its Q ahead by >= {MIN_Q_MARGIN}",
                     f"greedy {int(np.asarray(e.greedy_action).reshape(()))}, Q ahead by "
-                    f"{margin:+.2f}", margin >= MIN_Q_MARGIN)
+                    f"{margin:+.2f}", margin >= MIN_Q_MARGIN, gap=MIN_Q_MARGIN - margin)
             probs = np.asarray(e.probs, dtype=float).reshape(-1)
             greedy = int(np.asarray(e.greedy_action).reshape(())) + int(space.start)
             return Measurement(agent.label, e.module_id, quantity,
                                f"{expected} with p >= {MIN_TARGET_PROB}",
                                f"action {greedy}, p(target) = {probs[index]:.2f}",
-                               probs[index] >= MIN_TARGET_PROB)
+                               probs[index] >= MIN_TARGET_PROB,
+                               gap=MIN_TARGET_PROB - probs[index])
         from rldebug.shapes.outputs import env_action
 
         greedy = env_action(np.asarray(e.greedy_action)[None], space,
                             self.algo.config)[0]
+        miss = action_miss(space, greedy, which)
         return Measurement(agent.label, e.module_id, quantity,
                            f"{expected} (within 1/8 of the range)",
-                           f"greedy ≈ {_rounded(greedy)}",
-                           action_hits(space, greedy, which))
+                           f"greedy ≈ {_rounded(greedy)}", miss <= 0, gap=miss)
 
     def measure(self, probe: str, agents: list[ProbeAgent]) -> list[Measurement]:
         found: list[Measurement] = []

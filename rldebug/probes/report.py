@@ -8,6 +8,9 @@ from typing import Any
 from rldebug.probes.catalog import PROBES, Measurement
 
 PASS, FAIL, NOT_APPLICABLE, ERROR = "pass", "fail", "n/a", "error"
+# Cut by the time budget: STOPPED while training (its measurements so far kept),
+# NOT_RUN before it started. Neither counts as passed or as failed.
+STOPPED, NOT_RUN = "stopped", "not run"
 
 
 @dataclass
@@ -19,6 +22,9 @@ class ProbeResult:
     env_steps: int = 0
     seconds: float = 0.0
     note: str = ""
+    # Set when the probe fails only because of the config (a module it measures is
+    # never updated): what in the config, instead of what the probe localises.
+    config_cause: str = ""
 
     @property
     def probe(self):
@@ -28,9 +34,11 @@ class ProbeResult:
         p = self.probe
         return {"probe": self.name, "number": p.number, "title": p.title,
                 "status": self.status, "expects": p.expects,
-                "localises": p.localises if self.status == FAIL else None,
+                "localises": p.localises if self.status == FAIL and not self.config_cause
+                else None,
                 "iterations": self.iterations, "env_steps": self.env_steps,
                 "seconds": round(self.seconds, 2), "note": self.note or None,
+                "config_cause": self.config_cause or None,
                 "measurements": [m.to_dict() for m in self.measurements]}
 
 
@@ -75,6 +83,11 @@ class ProbeReport:
     def failed(self) -> list[str]:
         return [r.name for r in self.results if r.status in (FAIL, ERROR)]
 
+    @property
+    def unfinished(self) -> list[str]:
+        """Probes the time budget cut (stopped while training, or not run)."""
+        return [r.name for r in self.results if r.status in (STOPPED, NOT_RUN)]
+
     def diagnosis(self) -> list[str]:
         """One sentence per failed probe (what it localises), plus combined readings."""
         status = {r.name: r.status for r in self.results}
@@ -83,12 +96,24 @@ class ProbeReport:
             if all(status.get(n) == FAIL for n in failing) and all(
                     status.get(n) == PASS for n in passing):
                 lines.append(sentence)
+        by_config: dict[str, list[str]] = {}
         for r in self.results:
-            if r.status == FAIL:
+            if r.status == FAIL and r.config_cause:
+                by_config.setdefault(r.config_cause, []).append(r.probe.number)
+        for cause, numbers in by_config.items():
+            lines.append(f"probe(s) {', '.join(numbers)} fail because of the config, not "
+                         f"learning: {cause}. Every other agent's checks hold. Add the "
+                         "module to policies_to_train, or leave policies_to_train=None to "
+                         "train every module.")
+        for r in self.results:
+            if r.status == FAIL and not r.config_cause:
                 lines.append(f"probe {r.probe.number} ({r.probe.title}) fails: "
                              f"{r.probe.localises}.")
             elif r.status == ERROR:
                 lines.append(f"probe {r.probe.number} ({r.probe.title}) could not run: {r.note}")
+        if self.unfinished:
+            lines.append(f"the time budget ended before {', '.join(self.unfinished)} "
+                         "finished: nothing is said about them")
         return lines
 
     def to_dict(self) -> dict:
@@ -105,7 +130,7 @@ class ProbeReport:
         for r in self.results:
             p = r.probe
             head = f"{r.status.upper():5} {p.number:>6}  {p.title}"
-            if r.status in (PASS, FAIL):
+            if r.status in (PASS, FAIL, STOPPED):
                 head += f"  ({r.iterations} it, {r.env_steps} steps, {r.seconds:.1f} s)"
             out.append(head)
             if r.note:
@@ -116,7 +141,8 @@ class ProbeReport:
                 out.append(f"        {mark} {who}: {m.quantity} = {m.got} "
                            f"(expected {m.expected})")
         lines = self.diagnosis()
-        out.append("All probes pass." if self.passed else "What the failures point at:")
+        out.append("All probes pass." if self.passed else
+                   "What the failures point at:" if self.failed else "Not finished:")
         out += [f"  - {line}" for line in lines]
         if self.changes:
             changed = ", ".join(f"{k}={new!r}" for k, (_, new) in self.changes.items())
@@ -124,4 +150,5 @@ class ProbeReport:
         return "\n".join(out)
 
 
-__all__ = ["ERROR", "FAIL", "NOT_APPLICABLE", "PASS", "ProbeReport", "ProbeResult"]
+__all__ = ["ERROR", "FAIL", "NOT_APPLICABLE", "NOT_RUN", "PASS", "STOPPED", "ProbeReport",
+           "ProbeResult"]

@@ -6,6 +6,7 @@ import numbers
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 
 from rldebug.probes.catalog import (
     MULTI_AGENT,
@@ -16,13 +17,34 @@ from rldebug.probes.catalog import (
     ProbeAgent,
 )
 from rldebug.probes.config import observed_mapping, probe_config
-from rldebug.probes.report import ERROR, FAIL, NOT_APPLICABLE, PASS, ProbeReport, ProbeResult
+from rldebug.probes.report import (
+    ERROR,
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_RUN,
+    PASS,
+    STOPPED,
+    ProbeReport,
+    ProbeResult,
+)
 from rldebug.probes.spaces import check_action_space, check_observation_space
+from rldebug.shapes.env_meta import module_is_trained
+from rldebug.shapes.episodes import DEFAULT_MODULE_ID
+from rldebug.shapes.results import updated_modules
 
 # A check must hold after this many training iterations in a row (a policy that is
 # right by chance once is not counted).
 CONSECUTIVE_PASSES = 2
 DEFAULT_MAX_ITERATIONS = 40
+# Seconds all probes of one call may train before the rest are reported as not run.
+DEFAULT_BUDGET_S = 300.0
+# A probe that cannot pass stops before max_iterations: a module it measures got no
+# update in this many iterations after the replay warm-up, or the summed distance of its
+# checks from their targets made no new best (by more than STALL_NOISE) in
+# STALL_ITERATIONS iterations.
+NO_UPDATE_ITERATIONS = 3
+STALL_ITERATIONS = 10
+STALL_NOISE = 0.02
 
 
 def _require_config(config) -> None:
@@ -115,17 +137,88 @@ def _mapping_measurements(token: str, agents: list[ProbeAgent]) -> list[Measurem
     return found
 
 
+def untrained_agents(policies_to_train, modules: dict) -> dict:
+    """``{agent_id: (module, why)}`` for the agents whose module RLlib never updates
+    under ``policies_to_train`` (``modules``: agent id -> module id, read before
+    training)."""
+    found = {}
+    for aid, module in modules.items():
+        if module_is_trained(policies_to_train, module) is not False:
+            continue
+        rule = ("policies_to_train(...) returns False for it" if callable(policies_to_train)
+                else f"it is not in policies_to_train={sorted(map(str, policies_to_train))}")
+        found[aid] = (module, rule)
+    return found
+
+
+def _never_learns_note(untrained: dict) -> str:
+    """"module 'p1' is never updated (it is not in ...): it can never learn; agent 1
+    maps to it", one clause per module."""
+    by_module: dict = {}
+    for aid, (module, rule) in untrained.items():
+        by_module.setdefault((module, rule), []).append(aid)
+    return "; ".join(
+        f"module {module!r} is never updated ({rule}): it can never learn; "
+        f"{'agent' if len(aids) == 1 else 'agents'} "
+        f"{', '.join('default_agent' if a is None else str(a) for a in aids)} "
+        f"{'maps' if len(aids) == 1 else 'map'} to it"
+        for (module, rule), aids in by_module.items())
+
+
+def _never_learns(agent: ProbeAgent, module, rule: str) -> Measurement:
+    return Measurement(agent.label, str(module), "module updated by the learner",
+                       "yes", f"no: {rule}", False, static=True)
+
+
+def _stalled(gaps: list[float], window: int) -> bool:
+    """No new best (by more than STALL_NOISE) of the summed gap in the last ``window``
+    measurements."""
+    if len(gaps) <= window:
+        return False
+    before = min(gaps[:-window])
+    return min(gaps[-window:]) > before - STALL_NOISE
+
+
+def _progress_line(name: str, iteration: int, max_iterations: int,
+                   measurements: list[Measurement], started: float) -> str:
+    learned = [m for m in measurements if not m.static]
+    worst = max(learned, key=lambda m: (not m.ok, m.gap or 0.0), default=None)
+    shown = (f"agent {worst.agent}: {worst.quantity} = {worst.got} "
+             f"(expected {worst.expected})"
+             if worst is not None else "nothing to measure")
+    done = sum(m.ok for m in learned)
+    return (f"probe {name}: iteration {iteration}/{max_iterations}, {done}/{len(learned)} "
+            f"checks hold; furthest: {shown}; {time.perf_counter() - started:.0f} s")
+
+
 def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: int,
-              seed: int, explain) -> tuple[ProbeResult, dict, str]:
-    """Train one probe; ``(result, config changes, algorithm family)``."""
+              seed: int, explain, untrained: dict | None = None,
+              deadline: float | None = None, progress=None) -> tuple[ProbeResult, dict, str]:
+    """Train one probe; ``(result, config changes, algorithm family)``.
+
+    :param untrained: ``{agent_id: (module, why)}`` of agents whose module is never
+        updated: measured as failing at once, not trained for.
+    :param deadline: a ``time.perf_counter()`` value after which training stops (the
+        probe is then STOPPED with what it measured).
+    :param progress: called with one line per training iteration.
+    """
     token = uuid.uuid4().hex
-    cfg, changes = probe_config(config, name, spaces, multi, seed, token)
+    untrained = dict(untrained or {})
     agents = [ProbeAgent(aid if multi else None, i, obs, act)
               for i, (aid, (obs, act)) in enumerate(spaces.items())]
-    result = ProbeResult(name, FAIL)
+    never = [_never_learns(a, *untrained[a.agent_id]) for a in agents
+             if a.agent_id in untrained]
+    learning = [a for a in agents if a.agent_id not in untrained]
+    result = ProbeResult(name, FAIL, measurements=list(never))
+    cfg, changes = probe_config(config, name, spaces, multi, seed, token)
+    if not learning:
+        result.note = result.config_cause = _never_learns_note(untrained)
+        result.note += " (the probe was not trained)"
+        return result, changes, ""
     started = time.perf_counter()
     family = ""
     algo = None
+    stop_reason = ""
     try:
         with warnings.catch_warnings():
             # RLlib re-registers its env wrapper with gymnasium for every build.
@@ -134,15 +227,41 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         checker = Checker(algo, explain, gamma=cfg.gamma)
         # Replay algorithms learn nothing before their warm-up: no pass counts before.
         warmup = getattr(cfg, "num_steps_sampled_before_learning_starts", 0) or 0
-        streak = 0
+        streak, gaps, updated, after_warmup = 0, [], set(), 0
         for iteration in range(1, max_iterations + 1):
             train_result = algo.train()
             result.iterations, result.env_steps = iteration, _env_steps(train_result)
-            result.measurements = checker.measure(name, agents)
-            learned = [m.ok for m in result.measurements if not m.static]
-            streak = streak + 1 if all(learned) and result.env_steps > warmup else 0
+            measured = checker.measure(name, learning)
+            result.measurements = never + measured
+            if progress is not None:
+                progress(_progress_line(name, iteration, max_iterations, result.measurements,
+                                        started))
+            learned = [m for m in measured if not m.static]
+            streak = streak + 1 if all(m.ok for m in learned) and \
+                result.env_steps > warmup else 0
             if streak >= CONSECUTIVE_PASSES:
                 break
+            if deadline is not None and time.perf_counter() > deadline:
+                result.status = STOPPED
+                stop_reason = (f"stopped by the time budget after {iteration} iterations "
+                               f"({result.env_steps} env steps), before its checks held")
+                break
+            if result.env_steps <= warmup:
+                continue
+            after_warmup += 1
+            updated |= updated_modules(train_result)
+            idle = sorted({str(m.module) for m in learned} - updated)
+            if updated and idle and after_warmup >= NO_UPDATE_ITERATIONS:
+                stop_reason = (f"module(s) {', '.join(map(repr, idle))} got no update from "
+                               f"the learner in {after_warmup} iterations after the warm-up "
+                               "(does policies_to_train decide per batch?): it cannot learn")
+                break
+            if all(m.gap is not None for m in learned):
+                gaps.append(sum(m.gap for m in learned))
+                if _stalled(gaps, STALL_ITERATIONS):
+                    stop_reason = (f"stalled: its checks came no closer to their targets "
+                                   f"in the last {STALL_ITERATIONS} iterations")
+                    break
         family = checker.family
     except Exception as err:  # noqa: BLE001 - the user's config, reported per probe
         result.status = ERROR
@@ -155,23 +274,32 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         mapping = _mapping_measurements(token, agents)
         if name == "credit":
             result.measurements += mapping
-    if result.status != ERROR:
+    if result.status == FAIL:
         result.status = PASS if result.measurements and all(
             m.ok for m in result.measurements) else FAIL
-        config_fails = [m.quantity for m in result.measurements if m.static and not m.ok]
-        if result.status == FAIL and config_fails:
-            result.note = (f"the config itself fails ({config_fails[0]}): more training "
-                           "cannot fix that")
+        config_fails = [m for m in result.measurements if m.static and not m.ok]
+        if result.status == FAIL and never:
+            result.note = _never_learns_note(untrained)
+            if all(m.ok for m in result.measurements if m not in never):
+                result.config_cause = result.note
+        elif result.status == FAIL and config_fails:
+            result.note = (f"the config itself fails ({config_fails[0].quantity}): more "
+                           "training cannot fix that")
+        elif result.status == FAIL and stop_reason:
+            result.note = stop_reason
         elif result.status == FAIL:
             result.note = (f"not learned within {result.iterations} iterations "
                            f"({result.env_steps} env steps); a slow but working config "
                            "passes with a larger max_iterations")
+    elif result.status == STOPPED:
+        result.note = stop_reason
     result.seconds = time.perf_counter() - started
     return result, changes, family
 
 
 def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_MAX_ITERATIONS,
-          seed: int = 0) -> ProbeReport:
+          seed: int = 0, budget_s: float | None = DEFAULT_BUDGET_S,
+          progress: Callable[[str], None] | None = None) -> ProbeReport:
     """Train your own RLlib config on tiny envs whose right answers are known, and
     report which part of learning is broken.
 
@@ -179,7 +307,10 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     hyperparameters kept; batches scaled down; see :mod:`rldebug.probes.config`).
     Each probe trains in this process until its check holds twice in a row or
     ``max_iterations`` run out; the check reads values and actions through
-    :func:`rldebug.explain`.
+    :func:`rldebug.explain`. A probe that cannot pass is not trained for: an agent
+    whose module ``policies_to_train`` leaves out fails at once, naming it; a probe
+    stops early when a module it measures gets no update after the warm-up, or its
+    checks come no closer to their targets for ``STALL_ITERATIONS`` iterations.
 
     :param config: an RLlib ``AlgorithmConfig`` with its env set (PPO, APPO, IMPALA,
         DQN, SAC; either API stack).
@@ -187,10 +318,14 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         :data:`rldebug.probes.PROBES`.
     :param max_iterations: training iterations per probe before it counts as failed.
     :param seed: seeds the probe envs (and the config when it has no seed of its own).
+    :param budget_s: seconds all probes may train (None: no limit). When it runs out
+        the probe training is ``stopped`` with what it measured and the rest are
+        ``not run``; the report is written either way.
+    :param progress: called with one line per training iteration (the CLI prints it).
     :returns: a :class:`ProbeReport`; ``print(report)`` shows the table,
         ``report.passed``, ``report.to_dict()``.
     :raises TypeError, ValueError: for a non-config, a config without an env, an env
-        whose spaces the probes cannot write in, unknown probe names.
+        whose spaces the probes cannot write in, unknown probe names, a bad budget.
     """
     from rldebug.inspect import explain
     from rldebug.local import start_ray
@@ -198,6 +333,13 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
 
     _require_config(config)
     _check_options(only, max_iterations, seed)
+    if budget_s is not None and (isinstance(budget_s, bool) or not isinstance(
+            budget_s, numbers.Real) or not budget_s > 0):
+        raise ValueError(f"probe(budget_s=...) must be a number of seconds > 0 or None (no "
+                         f"limit), got {budget_s!r}.")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"probe(progress=...) takes a function of one line (str), got "
+                        f"{progress!r:.100}.")
     spaces, multi = user_agents(config)
     names = list(SINGLE_AGENT) + (list(MULTI_AGENT) if multi else [])
     if only is not None:
@@ -208,8 +350,11 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         names = [n for n in names if n in only]
     mapping, mapping_error = (map_agents(config.policy_mapping_fn, list(spaces))
                               if multi else ({}, None))
+    modules = mapping if multi else {None: DEFAULT_MODULE_ID}
+    untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
     start_ray()
     started = time.perf_counter()
+    deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
     for name in names:
         why_not = _applicable(name, spaces, mapping, mapping_error) if name in MULTI_AGENT \
@@ -217,9 +362,14 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         if why_not:
             results.append(ProbeResult(name, NOT_APPLICABLE, note=why_not))
             continue
-        result, changed, probe_family = run_probe(config, name, spaces, multi,
-                                                  max_iterations=max_iterations, seed=seed,
-                                                  explain=explain)
+        if deadline is not None and time.perf_counter() > deadline:
+            results.append(ProbeResult(name, NOT_RUN, note=(
+                f"not run: the time budget of {budget_s:g} s was spent on the probes "
+                "before it (raise budget_s / --budget, or pick probes with only / --only)")))
+            continue
+        result, changed, probe_family = run_probe(
+            config, name, spaces, multi, max_iterations=max_iterations, seed=seed,
+            explain=explain, untrained=untrained, deadline=deadline, progress=progress)
         results.append(result)
         changes.update(changed)
         family = family or probe_family
@@ -228,10 +378,10 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         family=family or "unknown",
         api_stack="new" if config.enable_rl_module_and_learner else "old",
         agents={aid: {"observation_space": str(obs), "action_space": str(act),
-                      "module": mapping.get(aid, "default_policy" if not multi else None)}
+                      "module": mapping.get(aid, DEFAULT_MODULE_ID if not multi else None)}
                 for aid, (obs, act) in spaces.items()},
         results=results, changes=changes, seconds=time.perf_counter() - started)
 
 
-__all__ = ["CONSECUTIVE_PASSES", "DEFAULT_MAX_ITERATIONS", "probe", "run_probe",
-           "user_agents"]
+__all__ = ["CONSECUTIVE_PASSES", "DEFAULT_BUDGET_S", "DEFAULT_MAX_ITERATIONS", "probe",
+           "run_probe", "untrained_agents", "user_agents"]

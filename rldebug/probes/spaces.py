@@ -120,15 +120,21 @@ def action_reward(space: Any, action: Any, which: int) -> float:
     return float(np.clip(1.0 - 4.0 * distance, -1.0, 1.0))
 
 
+def action_miss(space: gym.spaces.Box, action: Any, which: int) -> float:
+    """How far a Box action is from counting as the rewarded one, as a fraction of the
+    action range beyond the tolerance of :func:`action_hits` (<= 0 when it hits)."""
+    target = target_action(space, which)
+    low, high = _box_action_bounds(space)
+    action = np.clip(np.asarray(action, dtype=np.float64).reshape(space.shape), low, high)
+    return float(np.max(np.abs(action - target) / (high - low))) - 1 / 8
+
+
 def action_hits(space: Any, action: Any, which: int) -> bool:
     """Whether a (greedy) action counts as the rewarded one: the index itself, or a Box
     action within an eighth of the range of the target in every dimension."""
-    target = target_action(space, which)
     if isinstance(space, gym.spaces.Discrete):
-        return int(np.asarray(action).reshape(())) == target
-    low, high = _box_action_bounds(space)
-    action = np.clip(np.asarray(action, dtype=np.float64).reshape(space.shape), low, high)
-    return bool(np.all(np.abs(action - target) <= (high - low) / 8))
+        return int(np.asarray(action).reshape(())) == target_action(space, which)
+    return action_miss(space, action, which) <= 0
 
 
 def describe_action(space: Any, which: int) -> str:
@@ -139,5 +145,6 @@ def describe_action(space: Any, which: int) -> str:
 
 
 __all__ = ["ACTION_FAMILIES", "OBSERVATION_FAMILIES", "UnsupportedSpace", "action_hits",
+           "action_miss",
            "action_reward", "check_action_space", "check_observation_space",
            "describe_action", "observation", "target_action"]

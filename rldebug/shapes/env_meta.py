@@ -188,6 +188,23 @@ def map_agents(mapping_fn, agents: list) -> tuple[dict, str | None]:
     return mapping, None
 
 
+def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:
+    """Whether RLlib updates ``module_id`` under ``config.policies_to_train``, decided as
+    ``Learner.should_module_be_updated`` (and the old stack's ``is_policy_to_train``)
+    decide it: None trains every module, a collection its members, a callable
+    ``(module_id, batch)`` is asked without a batch. None when that callable needs the
+    batch to decide (it raised or returned None): unknown before training."""
+    if policies_to_train is None:
+        return True
+    if not callable(policies_to_train):
+        return module_id in set(policies_to_train)
+    try:
+        answer = policies_to_train(module_id, None)
+    except Exception:  # noqa: BLE001 - user code that needs a batch: unknown, not an error
+        return None
+    return None if answer is None else bool(answer)
+
+
 __all__ = [
     "action_names",
     "agent_spaces",
@@ -198,6 +215,7 @@ __all__ = [
     "is_multi_agent_env",
     "make_env",
     "map_agents",
+    "module_is_trained",
     "sub_envs",
     "unwrapped_env",
 ]

@@ -229,6 +229,18 @@ def raw_learner_stats(result: Mapping) -> dict[str, dict]:
     return out
 
 
+def updated_modules(result: Mapping) -> set[str]:
+    """Modules the learner updated in this iteration: new stack, those whose
+    ``learners/<mid>/num_module_steps_trained`` is positive (a module left out of
+    ``policies_to_train`` still reports its lr and parameter count there); old stack,
+    the policies with an ``info/learner`` entry."""
+    stats = raw_learner_stats(result)
+    if not is_new_stack_result(result):
+        return set(stats)
+    return {mid for mid, entry in stats.items()
+            if (number(entry.get("num_module_steps_trained")) or 0) > 0}
+
+
 # raw key -> (normalised name, rank among that name's keys), per stack: one dict lookup
 # per raw key instead of a scan of STAT_KEYS (the doctor reads thousands of results).
 _BY_RAW_KEY = tuple({key: (name, rank) for name, keys in STAT_KEYS.items()
@@ -311,4 +323,5 @@ __all__ = [
     "raw_learner_stats",
     "raw_stat_keys",
     "unflatten",
+    "updated_modules",
 ]
