@@ -8,8 +8,14 @@ Press *Debug* on the script you already have: with :func:`debug_mode` on,
 - ``tune.Tuner(...).fit()`` and ``tune.run(...)`` run their trials one after
   another in this process: grid and random search expanded (``num_samples``
   too), stop criteria kept, each trial written in Tune's layout under
-  ``storage_path/name/<trial>`` (``rldebug doctor`` reads it); ``fit()`` returns an
-  :class:`InProcessResultGrid` with ``ResultGrid``'s common methods;
+  ``storage_path/name/<trial>`` (``rldebug doctor`` reads it; a failed trial
+  leaves ``params.json``, ``result.json`` and ``error.txt``); ``fit()`` returns an
+  :class:`InProcessResultGrid` with ``ResultGrid``'s common methods, ``tune.run``
+  an :class:`InProcessAnalysis` with ``ExperimentAnalysis``'s
+  (:mod:`rldebug.trial_results`);
+- a 2021 config dict (``num_workers``, ``sgd_minibatch_size``, ``"multiagent"``...)
+  runs on the old API stack however it reaches an Algorithm, as ``PPOTrainer``
+  does (:func:`rldebug.legacy.config_from_dict`);
 - ``ray.init(local_mode=True)``, which RLlib 2.60 refuses, is accepted with a
   one-line notice;
 - no Ray instance is started for it: RLlib's in-process Algorithm uses Ray only to
@@ -38,6 +44,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from rldebug.trial_results import ERROR, InProcessAnalysis, InProcessResultGrid, InProcessTrial
 
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
 
@@ -174,10 +182,10 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
     def __init__(self, config=None, *args, **kwargs):
         from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
-        from rldebug.legacy import adapt_config_callbacks, adapt_config_env
+        from rldebug.legacy import adapt_config_callbacks, adapt_config_env, config_from_dict
 
         if isinstance(config, dict):  # how Tune and old scripts pass it
-            config = type(self).get_default_config().update_from_dict(config)
+            config = config_from_dict(type(self), config, notice)
         if isinstance(config, AlgorithmConfig):
             config = adapt_config_callbacks(adapt_config_env(config, notice), notice)
             config = in_process(config, type(self).__name__)
@@ -208,70 +216,6 @@ def _preflight(config):
 # -- Tune trials in-process --------------------------------------------------------------
 
 
-class InProcessResultGrid:
-    """What ``Tuner.fit()`` and ``tune.run()`` return under debug mode: ``ray.tune.Result``
-    per trial, with ``ResultGrid``'s common methods (``len``, indexing, iteration,
-    ``get_best_result``, ``get_dataframe``, ``errors``, ``num_errors``,
-    ``num_terminated``) and ExperimentAnalysis's ``get_best_config`` and ``results_df``."""
-
-    def __init__(self, results: list, experiment_path: Path):
-        self._results = results
-        self.experiment_path = str(experiment_path)
-
-    def __len__(self) -> int:
-        return len(self._results)
-
-    def __getitem__(self, index: int):
-        return self._results[index]
-
-    def __iter__(self):
-        return iter(self._results)
-
-    @property
-    def errors(self) -> list[Exception]:
-        return [r.error for r in self._results if r.error is not None]
-
-    @property
-    def num_errors(self) -> int:
-        return len(self.errors)
-
-    @property
-    def num_terminated(self) -> int:
-        return len(self._results) - self.num_errors
-
-    def get_best_result(self, metric: str | None = None, mode: str | None = None):
-        """The trial whose last ``metric`` (a ``a/b`` key) is best (``mode`` "max"/"min")."""
-        from rldebug.shapes.results import get_path
-
-        if metric is None or mode not in ("max", "min"):
-            raise ValueError("get_best_result needs metric='env_runners/episode_return_mean' "
-                             "(any result key) and mode='max' or 'min' (debug mode does not "
-                             "read them from TuneConfig).")
-        scored = [(get_path(r.metrics or {}, metric), r) for r in self._results]
-        scored = [(v, r) for v, r in scored if isinstance(v, (int, float))]
-        if not scored:
-            raise KeyError(f"No trial reported {metric!r}.")
-        pick = max if mode == "max" else min
-        return pick(scored, key=lambda pair: pair[0])[1]
-
-    def get_best_config(self, metric: str | None = None, mode: str | None = None) -> dict:
-        """ExperimentAnalysis's name (what ``tune.run`` returned): the best trial's config."""
-        return self.get_best_result(metric, mode).metrics["config"]
-
-    @property
-    def results_df(self):
-        """ExperimentAnalysis's name: one row per trial (flattened last results)."""
-        return self.get_dataframe()
-
-    def get_dataframe(self):
-        import pandas as pd
-
-        from rldebug.runlog import flatten
-
-        return pd.DataFrame([{**flatten(r.metrics or {}), "path": r.path}
-                             for r in self._results])
-
-
 def _trainable_class(trainable: Any):
     if isinstance(trainable, str):
         from ray.tune.registry import get_trainable_cls
@@ -291,17 +235,23 @@ def _variants(param_space: dict, num_samples: int):
 
 def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                num_samples: int = 1, storage_path: str | None = None,
-               name: str | None = None) -> InProcessResultGrid:
+               name: str | None = None) -> list[InProcessTrial]:
     """Run a Tune experiment's trials one after another in this process (see module docs).
 
     :param trainable: an Algorithm class or a registered name such as ``"PPO"``.
     :param param_space: an AlgorithmConfig or a config dict (with ``tune.grid_search``...).
     :param stop: Tune-style stop criteria (dict or callable); None trains until interrupted.
+    :returns: the trials, each written in Tune's layout under ``storage_path/name``
+        (a failed one too: ``params.json``, ``result.json`` up to the failure,
+        ``error.txt``).
     """
-    from ray.air import Result
+    import uuid
+
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
+    from rldebug.legacy import config_from_dict, with_2021_keys
     from rldebug.run import run
+    from rldebug.trial_results import trial_history
 
     algo_class = _trainable_class(trainable)
     if not hasattr(algo_class, "get_default_config"):
@@ -311,42 +261,88 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
         param_space = param_space.to_dict()
     name = name or f"{algo_class.__name__}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     root = Path(storage_path or os.path.expanduser("~/ray_results")).expanduser() / name
-    results = []
+    experiment_id = uuid.uuid4().hex[:5]
+    trials = []
     for index, (tag, spec) in enumerate(_variants(dict(param_space or {}), num_samples)):
-        trial = f"{algo_class.__name__}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
-        notice(f"trial {index + 1}: {trial} (in this process)")
-        config = in_process(algo_class.get_default_config().update_from_dict(spec),
-                            algo_class.__name__)
+        folder = f"{algo_class.__name__}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
+        trial = InProcessTrial(trial_id=f"{experiment_id}_{index:05d}",
+                               trainable_name=algo_class.__name__,
+                               experiment_tag=f"{index}" + (f"_{tag}" if tag else ""),
+                               config=spec, path=str(root / folder))
+        trials.append(trial)
+        notice(f"trial {index + 1}: {folder} (in this process)")
         try:
-            outcome = run(config, stop=stop, logdir=root / trial, progress=False,
+            config = in_process(config_from_dict(algo_class, spec, notice),
+                                algo_class.__name__)
+            outcome = run(config, stop=stop, logdir=root / folder, progress=False,
                           max_iterations=None if stop is not None else sys.maxsize)
         except Exception as err:  # noqa: BLE001 - a failed trial is a result, as in Tune
-            notice(f"trial {trial} failed: {type(err).__name__}: {err}")
-            results.append(Result(metrics={"config": spec}, checkpoint=None, error=err,
-                                  path=str(root / trial)))
+            notice(f"trial {folder} failed: {_error_text(err)} (traceback in "
+                   f"{trial.path}/error.txt)")
+            history = trial_history(trial)
+            trial.status, trial.error = ERROR, err
+            last = with_2021_keys(history[-1]) if history else {}
+            trial.last_result = {**last, "config": _params(trial) or spec,
+                                 "trial_id": trial.trial_id}
             continue
+        # As Tune's: the last result carries the Algorithm's whole config dict.
+        full_config = outcome.algo.config.to_dict()
         outcome.algo.stop()
-        results.append(Result(metrics={**outcome.last_result, "config": spec},
-                              checkpoint=None, error=None, path=str(outcome.logdir)))
-    return InProcessResultGrid(results, root)
+        trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
+                             "config": full_config, "trial_id": trial.trial_id}
+    return trials
+
+
+def _params(trial: InProcessTrial) -> dict | None:
+    """The config dict a trial wrote (params.json), or None."""
+    import json
+
+    from rldebug.runlog import PARAMS_FILE
+
+    try:
+        return json.loads((Path(trial.path) / PARAMS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _error_text(err: BaseException) -> str:
+    """``Type: message``, with the exception it wraps when its own message is empty
+    (RLlib's EnvRunner raises a bare ``RuntimeError`` from the env's exception)."""
+    text = f"{type(err).__name__}: {err}" if str(err).strip() else type(err).__name__
+    cause = err.__cause__ or err.__context__
+    if not str(err).strip() and cause is not None:
+        return f"{text} raised from {_error_text(cause)}"
+    return text
 
 
 def _tuner_fit(self) -> InProcessResultGrid:
     tuner = self._local_tuner
     run_config, tune_config = tuner._run_config, tuner._tune_config
     notice("Tuner.fit() runs its trials one after another in this process.")
-    return run_trials(tuner.trainable, tuner.param_space, stop=run_config.stop,
-                      num_samples=tune_config.num_samples, storage_path=run_config.storage_path,
-                      name=run_config.name)
+    trials = run_trials(tuner.trainable, tuner.param_space, stop=run_config.stop,
+                        num_samples=tune_config.num_samples,
+                        storage_path=run_config.storage_path, name=run_config.name)
+    return InProcessResultGrid(trials, _experiment_path(trials, run_config.storage_path,
+                                                        run_config.name))
+
+
+def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
+    if trials:
+        return Path(trials[0].path).parent
+    return Path(storage_path or os.path.expanduser("~/ray_results")).expanduser() / (name or "")
 
 
 def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_path=None,
-              name=None, **ignored) -> InProcessResultGrid:
+              name=None, metric=None, mode=None, **ignored) -> InProcessAnalysis:
     if ignored:
         notice(f"tune.run in this process ignores {sorted(ignored)}.")
     notice("tune.run(...) runs its trials one after another in this process.")
-    return run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
-                      storage_path=storage_path, name=name)
+    if mode is not None and mode not in ("max", "min"):
+        raise ValueError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
+    trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
+                        storage_path=storage_path, name=name)
+    return InProcessAnalysis(trials, _experiment_path(trials, storage_path, name),
+                             default_metric=metric, default_mode=mode)
 
 
 # -- rldebug debug SCRIPT --------------------------------------------------------------
@@ -376,4 +372,5 @@ def debug_script(script: str | Path, args: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["InProcessResultGrid", "debug_mode", "debug_script", "is_debug_mode", "run_trials"]
+__all__ = ["InProcessAnalysis", "InProcessResultGrid", "debug_mode", "debug_script",
+           "is_debug_mode", "run_trials"]

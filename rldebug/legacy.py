@@ -110,23 +110,107 @@ def gymnasium_env(env: Any) -> Any:
     return Gym021()
 
 
+def _agent_ids(env: Any) -> tuple[list, str]:
+    """An env's agent ids and where they were read: its ``possible_agents``/``agents``,
+    else the observation keys of one ``reset()``."""
+    for name in ("possible_agents", "agents", "_agent_ids"):
+        ids = list(getattr(env, name, None) or [])
+        if ids:
+            return ids, name
+    first = env.reset()
+    obs = first[0] if isinstance(first, tuple) and len(first) == 2 else first
+    return list(obs), "the observations of one reset()"
+
+
+def _policy_space(config, agent_id: Any, which: int) -> Any:
+    """The observation (which=1) or action (which=2) space of the policy spec
+    ``config.policies`` gives the agent's module, or None."""
+    from rldebug.shapes.env_meta import map_agents
+
+    mapping, error = map_agents(config.policy_mapping_fn, [agent_id])
+    policies = config.policies if isinstance(config.policies, dict) else {}
+    spec = policies.get(mapping.get(agent_id)) if not error else None
+    if spec is None:
+        return None
+    if isinstance(spec, (tuple, list)):
+        return spec[which] if len(spec) > which else None
+    return getattr(spec, ("observation_space", "action_space")[which - 1], None)
+
+
+def shared_space_agents(env: Any, config) -> tuple[dict, dict, str] | None:
+    """Per-agent spaces for a multi-agent env that declares one shared
+    ``observation_space``/``action_space`` (or none) instead of RLlib 2.60's per-agent
+    ``observation_spaces``/``action_spaces``: ``(obs spaces, action spaces, how)``,
+    from the shared space, else the policy spec the agent maps to; None when the env
+    declares per-agent spaces already (or a ``Dict`` keyed by its agents)."""
+    import gymnasium as gym
+
+    declared = (getattr(env, "observation_spaces", None), getattr(env, "action_spaces", None))
+    if all(declared):
+        return None
+    ids, source = _agent_ids(env)
+    found: list[dict] = [{}, {}]
+    for which, name in ((1, "observation_space"), (2, "action_space")):
+        shared = getattr(env, name, None)
+        if isinstance(shared, gym.spaces.Dict) and set(ids) <= set(shared.spaces):
+            return None
+        for aid in ids:
+            space = shared if shared is not None else _policy_space(config, aid, which)
+            if space is None:
+                raise ValueError(f"{type(env).__name__} declares no {name} and the policy "
+                                 f"agent {aid!r} maps to has none: declare "
+                                 f"self.{name}s = {{agent_id: space}} in the env.")
+            found[which - 1][aid] = space
+    how = ("one shared space" if getattr(env, "observation_space", None) is not None
+           else "the policy specs of config.policies")
+    return found[0], found[1], f"agents {ids} (from {source}), spaces from {how}"
+
+
 def adapt_config_env(config, notice: Callable[[str], None]):
-    """``config`` with an old-API env class wrapped by :func:`gymnasium_env` (a copy),
-    or ``config`` itself when its env already speaks gymnasium."""
+    """``config`` with its env class adapted (a copy), or ``config`` itself when the env
+    needs nothing: an old-API env wrapped by :func:`gymnasium_env`; on the new API
+    stack, a multi-agent env with one shared space given per-agent spaces
+    (:func:`shared_space_agents`)."""
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
     env_class = config.env
-    if not inspect.isclass(env_class) or not has_old_reset(env_class):
+    if not inspect.isclass(env_class):
         return config
-    notice(f"{env_class.__name__} has gym 0.21's reset() (no seed): adapted to gymnasium's "
-           "reset(seed=) -> (obs, infos) and 5-tuple step (done with "
-           f"info[{TRUNCATED_KEY!r}] -> truncated, else terminated).")
+    old_api = has_old_reset(env_class)
+    spaces = None
+    if config.enable_rl_module_and_learner and issubclass(env_class, MultiAgentEnv):
+        probe = env_class(config.env_config or {})
+        try:
+            spaces = shared_space_agents(probe, config)
+        finally:
+            close = getattr(probe, "close", None)
+            if callable(close):
+                close()
+    if not old_api and spaces is None:
+        return config
+    if old_api:
+        notice(f"{env_class.__name__} has gym 0.21's reset() (no seed): adapted to "
+               "gymnasium's reset(seed=) -> (obs, infos) and 5-tuple step (done with "
+               f"info[{TRUNCATED_KEY!r}] -> truncated, else terminated).")
+    if spaces is not None:
+        notice(f"{env_class.__name__} declares no per-agent spaces (observation_spaces/"
+               f"action_spaces), which RLlib's new API stack needs: given them for "
+               f"{spaces[2]}.")
 
     from ray.tune.registry import register_env
 
     def make(env_config):
-        return gymnasium_env(env_class(env_config))
+        env = env_class(env_config)
+        if spaces is not None:
+            env.observation_spaces, env.action_spaces = dict(spaces[0]), dict(spaces[1])
+            if not getattr(env, "possible_agents", None):
+                env.possible_agents = list(spaces[0])
+            if not getattr(env, "agents", None):
+                env.agents = list(spaces[0])
+        return gymnasium_env(env) if old_api else env
 
     # RLlib takes a class or a registered id, not a function.
-    name = f"rldebug-gym021-{env_class.__module__}.{env_class.__qualname__}"
+    name = f"rldebug-adapted-{env_class.__module__}.{env_class.__qualname__}"
     register_env(name, make)
     adapted = config.copy(copy_frozen=False)
     adapted.environment(name, env_config=dict(config.env_config or {}))
@@ -332,27 +416,92 @@ RESULT_ALIASES = ("episode_reward_mean", "episode_reward_min", "episode_reward_m
                   "policy_reward_min", "policy_reward_max", "custom_metrics", "hist_stats")
 
 
-def config_from_2021(config_class, config: dict | None, env: Any = None,
-                     notice: Callable[[str], None] | None = None):
+# Config keys only 2021-era dicts have (RLlib 2.60 renamed or nested them all).
+KEYS_2021 = ("num_workers", "sgd_minibatch_size", "num_sgd_iter", "multiagent",
+             "num_envs_per_worker", "evaluation_num_workers")
+
+
+def keys_2021(config: dict) -> list[str]:
+    """What makes ``config`` a 2021 config dict: its 2021-only keys and a callbacks class
+    with 2021 hooks; ``[]`` for a dict that names its API stack (as every
+    ``AlgorithmConfig.to_dict()`` does) or has none of them."""
+    if "enable_rl_module_and_learner" in config or \
+            "enable_env_runner_and_connector_v2" in config:
+        return []
+    found = [k for k in KEYS_2021 if k in config]
+    callbacks = config.get("callbacks")
+    if inspect.isclass(callbacks) and is_old_callbacks(callbacks):
+        found.append("callbacks with 2021 hooks")
+    return found
+
+
+# 2021 top-level result key -> where RLlib 2.60's new stack reports it under env_runners
+NEW_STACK_ALIASES = {"episode_reward_mean": "episode_return_mean",
+                     "episode_reward_min": "episode_return_min",
+                     "episode_reward_max": "episode_return_max",
+                     "episode_len_mean": "episode_len_mean",
+                     "episodes_this_iter": "num_episodes",
+                     "policy_reward_mean": "module_episode_returns_mean",
+                     "custom_metrics": "custom_metrics"}
+
+
+def with_2021_keys(result: dict) -> dict:
+    """``result`` (changed in place) also answering the top-level keys 2021 code read:
+    ``episode_reward_mean/min/max``, ``episode_len_mean``, ``episodes_this_iter``,
+    ``policy_reward_mean`` (per module), ``custom_metrics`` (``<name>_mean/_min/_max``),
+    from either stack's ``env_runners``."""
+    runners = result.get("env_runners")
+    if not isinstance(runners, dict):
+        return result
+    # (The old stack also leaves an empty top-level custom_metrics: filled, not kept.)
+    for key in RESULT_ALIASES:  # the old stack reports them under these names
+        if key in runners and result.get(key) in (None, {}):
+            result[key] = runners[key]
+    for key, new_key in NEW_STACK_ALIASES.items():
+        if new_key in runners and result.get(key) in (None, {}):
+            result[key] = runners[new_key]
+    return result
+
+
+def config_from_2021(base, config: dict | None, env: Any = None,
+                     notice: Callable[[str], None] | None = None, why: str = "a 2021 trainer"):
     """An old-API-stack AlgorithmConfig from a 2021 config dict (``DEFAULT_CONFIG``-based,
     ``num_workers``, ``sgd_minibatch_size``, ``num_sgd_iter``, ``"multiagent"``,
     ``"model"``): the old stack, because 2021 code calls ``get_policy()`` and
-    ``compute_single_action``."""
+    ``compute_single_action``, reads the old stack's result keys, and gives a
+    multi-agent env one shared space.
+
+    :param base: a fresh AlgorithmConfig of the algorithm (``PPOConfig()``).
+    :param why: what showed it is 2021 code, for the notice.
+    """
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"A 2021 trainer takes config=dict, got {type(config).__name__}.")
     renamed = {RENAMED_KEYS.get(k, k): v for k, v in (config or {}).items()}
     mapped = sorted(k for k in (config or {}) if k in RENAMED_KEYS)
     if env is not None:
         renamed["env"] = env
-    result = (config_class()
-              .api_stack(enable_rl_module_and_learner=False,
-                         enable_env_runner_and_connector_v2=False)
+    result = (base.api_stack(enable_rl_module_and_learner=False,
+                             enable_env_runner_and_connector_v2=False)
               .update_from_dict(renamed))
     if notice is not None:
-        notice(f"2021 trainer config mapped to {config_class.__name__} on the old API stack"
+        notice(f"{why}: config mapped to {type(base).__name__} on the old API stack, as "
+               "2021 RLlib ran it"
                + (f" (renamed: {', '.join(f'{k} -> {RENAMED_KEYS[k]}' for k in mapped)})"
                   if mapped else "") + ".")
     return result
+
+
+def config_from_dict(algo_class, config: dict, notice: Callable[[str], None]):
+    """The AlgorithmConfig a config dict means, however it reaches an Algorithm
+    (``tune.run("PPO", config=...)``, ``Tuner(param_space=...)``, ``PPO(config=...)``,
+    ``get_trainable_cls("PPO")(config=...)``): a 2021 dict (:func:`keys_2021`) on the
+    old API stack, as :func:`config_from_2021`; any other dict as RLlib's
+    ``update_from_dict`` reads it."""
+    found = keys_2021(config)
+    if not found:
+        return algo_class.get_default_config().update_from_dict(config)
+    return config_from_2021(algo_class.get_default_config(), config, notice=notice,
+                            why=f"2021 config dict ({', '.join(found)})")
 
 
 def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):
@@ -362,16 +511,11 @@ def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):
     class Trainer2021(algo_class):
         def __init__(self, config=None, env=None, **kwargs):
             if not hasattr(config, "to_dict"):
-                config = config_from_2021(config_class, config, env, notice)
+                config = config_from_2021(config_class(), config, env, notice)
             super().__init__(config=config, **kwargs)
 
         def train(self):
-            result = super().train()
-            runners = result.get("env_runners", {})
-            for key in RESULT_ALIASES:
-                if key in runners and key not in result:
-                    result[key] = runners[key]
-            return result
+            return with_2021_keys(super().train())
 
     Trainer2021.__name__ = Trainer2021.__qualname__ = f"{algo_class.__name__}Trainer"
     return Trainer2021
@@ -413,7 +557,8 @@ def install_agents_modules(notice: Callable[[str], None]) -> None:
            "2021 config dicts and run on the old API stack.")
 
 
-__all__ = ["RENAMED_KEYS", "RESULT_ALIASES", "TRUNCATED_KEY", "Episode2021",
+__all__ = ["KEYS_2021", "NEW_STACK_ALIASES", "RENAMED_KEYS", "RESULT_ALIASES", "TRUNCATED_KEY", "Episode2021",
            "adapt_config_callbacks", "adapt_config_encoder", "adapt_config_env", "alias_gym",
-           "callbacks_2021", "config_from_2021", "gymnasium_env", "has_old_reset",
-           "install_agents_modules", "is_old_callbacks", "trainer_2021"]
+           "callbacks_2021", "config_from_2021", "config_from_dict", "gymnasium_env",
+           "has_old_reset", "install_agents_modules", "shared_space_agents", "is_old_callbacks", "keys_2021",
+           "trainer_2021", "with_2021_keys"]

@@ -106,17 +106,19 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                         reproducible=reproducible)
 
     built_here = algo is None
-    if built_here:
-        if local:
-            config = local_mode(config)
-        start_ray(num_cpus=cpus_needed(config))
-        algo = config.build_algo()
+    if built_here and local:
+        config = local_mode(config)
+    # Written before the build, so a run that fails to build leaves its params.json
+    # and error.txt as a failed Tune trial does.
     logger = RunLogger(logdir, config=config.to_dict())
     table = ProgressTable(enabled=progress)
     started = time.time()
     stopped_by = ""
     result: dict = {}
     try:
+        if built_here:
+            start_ray(num_cpus=cpus_needed(config))
+            algo = config.build_algo()
         with table:
             while not stopped_by:
                 result = algo.train()
@@ -131,8 +133,10 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                         and result["doctor"].get("stopped_by") else "")
                 if not stopped_by and max_iterations and iteration >= max_iterations:
                     stopped_by = f"max_iterations = {max_iterations}"
-    except BaseException:
-        if built_here:
+    except BaseException as err:
+        if not isinstance(err, KeyboardInterrupt):
+            logger.write_error(err)
+        if built_here and algo is not None:
             algo.stop()  # do not leave the actors of a failed run behind
         raise
     finally:

@@ -21,6 +21,7 @@ import numpy as np
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
+ERROR_FILE = "error.txt"  # Tune writes a failed trial's traceback here
 TB_PREFIX = "ray/tune/"
 # Keys Tune also keeps out of TensorBoard: they are not training curves.
 _NOT_SCALARS = {"config", "pid", "timestamp", "time_total_s", "training_iteration"}
@@ -111,6 +112,14 @@ class RunLogger:
         flat = flatten(result)
         self._write_csv(flat)
         self._write_tensorboard(flat, result)
+
+    def write_error(self, error: BaseException) -> None:
+        """Write ``error.txt`` as Tune does for a failed trial: when, then the traceback."""
+        import traceback
+
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        with open(self.logdir / ERROR_FILE, "a") as f:
+            f.write(f"Failure # 1 (occurred at {datetime.now():%Y-%m-%d_%H-%M-%S})\n{text}\n")
 
     def add_text(self, tag: str, text: str, step: int) -> None:
         """Write a text entry (shown in TensorBoard's Text tab)."""

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.doctor.metrics import relevant_paths, unflatten
-from rldebug.runlog import PARAMS_FILE, PROGRESS_FILE, RESULT_FILE  # writer and reader agree
-
-ERROR_FILE = "error.txt"  # Tune writes the trial's exception here (and pickles it in error.pkl)
+# writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
+from rldebug.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
 
 # Tune writes the whole config into every result.json line, after the metrics
 # (json.dump's default separators). Parsing the line only up to it is 2-3x faster;

@@ -1,0 +1,264 @@
+"""Tutorial-era `tune.run` scripts end to end under ``rldebug debug``: 2021 config dicts on
+the old API stack however they reach an Algorithm, multi-agent envs with one shared
+space, failed trials that leave Tune's files, and the ExperimentAnalysis a 2021 script
+reads, checked method by method against plain Tune 2.60 on a real run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_debug_script import session_env
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "debug_scripts" / "tune_run_2021_script.py"
+sys.path.insert(0, str(HERE / "legacy"))
+
+
+def _printed(stdout: str, label: str) -> str:
+    return stdout.split(f"{label} ", 1)[1].splitlines()[0]
+
+
+def _native_old_stack_run(iterations: int) -> list[dict]:
+    """The script's training written natively for RLlib 2.60 (AlgorithmConfig methods, a
+    gymnasium env with per-agent spaces, the old API stack the 2021 dict maps to)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from runners_2021 import Runners
+
+    env = Runners()
+    spec = (None, env.observation_space, env.action_space, {})
+    config = (PPOConfig()
+              .api_stack(enable_rl_module_and_learner=False,
+                         enable_env_runner_and_connector_v2=False)
+              .environment(Runners, env_config={"length": 10})
+              .env_runners(num_env_runners=0)
+              .training(train_batch_size=200, minibatch_size=50, num_epochs=2,
+                        model={"fcnet_hiddens": [16, 16]})
+              .multi_agent(policies={"fast": spec, "slow": spec},
+                           policy_mapping_fn=lambda aid, *args, **kwargs:
+                           "fast" if aid == "runner_0" else "slow")
+              .debugging(seed=7))
+    algo = config.build_algo()
+    try:
+        return [algo.train() for _ in range(iterations)]
+    finally:
+        algo.stop()
+
+
+def test_a_2021_multi_agent_tune_run_script_runs_unchanged_and_matches_native_training(
+        tmp_path):
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(SCRIPT),
+                           str(tmp_path)], env=session_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2021 config dict (num_workers, sgd_minibatch_size, num_sgd_iter, multiagent, " \
+        "callbacks with 2021 hooks): config mapped to PPOConfig on the old API stack" \
+        in done.stderr
+    assert _printed(done.stdout, "STATUS") == "TERMINATED"
+    assert _printed(done.stdout, "ITERATION") == "2"
+    assert _printed(done.stdout, "BEST_CONFIG_SEED") == "7"
+    assert _printed(done.stdout, "DATAFRAME_ROWS") == "1"
+    assert _printed(done.stdout, "TRIAL_DATAFRAME_ROWS") == "2"
+    moves = float(_printed(done.stdout, "MOVES_MEAN"))
+    assert 0 < moves <= 20  # two runners, 10 steps: counted by the 2021 callback
+
+    native = _native_old_stack_run(2)[-1]["env_runners"]
+    assert float(_printed(done.stdout, "EPISODE_REWARD_MEAN")) == pytest.approx(
+        native["episode_reward_mean"], abs=1e-9)
+    policy_means = dict(native["policy_reward_mean"])
+    assert _printed(done.stdout, "POLICY_REWARD_MEAN") == str(sorted(
+        (k, type(v)(v)) for k, v in policy_means.items()))
+    trial_dir = next((tmp_path / "runners").glob("PPO_00000_0*"))
+    assert (trial_dir / "params.json").is_file()
+    assert len((trial_dir / "result.json").read_text().splitlines()) == 2
+
+
+def test_a_2021_dict_reaches_the_old_stack_by_every_entry_and_others_do_not():
+    from ray.rllib.algorithms.ppo import PPO
+
+    from rldebug.legacy import config_from_dict, keys_2021
+
+    notes = []
+    old = config_from_dict(PPO, {"env": "CartPole-v1", "num_workers": 1,
+                                 "sgd_minibatch_size": 64}, notes.append)
+    assert not old.enable_rl_module_and_learner and old.minibatch_size == 64
+    assert old.num_env_runners == 1
+    assert notes and "old API stack" in notes[0] and "num_workers" in notes[0]
+    new = config_from_dict(PPO, {"env": "CartPole-v1", "num_env_runners": 1}, notes.append)
+    assert new.enable_rl_module_and_learner and len(notes) == 1
+    # AlgorithmConfig.to_dict() names its stack: never taken for a 2021 dict.
+    assert keys_2021(old.to_dict()) == [] and keys_2021(new.to_dict()) == []
+
+
+@pytest.mark.parametrize("declares", ["shared", "none"])
+def test_a_multi_agent_env_without_per_agent_spaces_trains_on_the_new_stack(declares):
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from runners_2021 import Runners2021
+
+    import rldebug
+    from rldebug.legacy import adapt_config_env
+
+    class NoSpaces(Runners2021):
+        def __init__(self, config=None):
+            super().__init__(config)
+            self.observation_space = self.action_space = None
+
+    env_class = Runners2021 if declares == "shared" else NoSpaces
+    obs, act = gym.spaces.Box(0.0, 1.0, (2,), np.float32), gym.spaces.Discrete(2)
+    config = (PPOConfig().environment(env_class, env_config={"length": 10})
+              .multi_agent(policies={"fast": (None, obs, act, {}), "slow": (None, obs, act, {})},
+                           policy_mapping_fn=lambda aid, *args, **kwargs:
+                           "fast" if aid == "runner_0" else "slow")
+              .training(train_batch_size=200, minibatch_size=50, num_epochs=1))
+    notes = []
+    adapted = adapt_config_env(config, notes.append)
+    told = " ".join(notes)
+    assert "['runner_0', 'runner_1'] (from the observations of one reset())" in told
+    assert ("one shared space" if declares == "shared" else "the policy specs") in told
+    outcome = rldebug.run(adapted, stop={"training_iteration": 1}, progress=False)
+    try:
+        returns = outcome.last_result["env_runners"]["module_episode_returns_mean"]
+        assert set(returns) == {"fast", "slow"}
+    finally:
+        outcome.algo.stop()
+
+
+class BrokenStep:
+    """A gymnasium env that crashes in its third step (for the failed-trial test)."""
+
+    def __new__(cls, config=None):
+        import gymnasium as gym
+        import numpy as np
+
+        class Broken(gym.Env):
+            observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+            action_space = gym.spaces.Discrete(2)
+
+            def reset(self, *, seed=None, options=None):
+                self.t = 0
+                return np.zeros(2, np.float32), {}
+
+            def step(self, action):
+                self.t += 1
+                if self.t == 3:
+                    raise RuntimeError("sensor cable unplugged at step 3")
+                return np.zeros(2, np.float32), 0.0, False, False, {}
+
+        return Broken()
+
+
+def test_a_failed_in_process_trial_leaves_tunes_files_and_the_doctor_reports_it(tmp_path):
+    from ray.tune.registry import register_env
+
+    from rldebug.debugging import run_trials
+    from rldebug.doctor import diagnose
+
+    register_env("rldebug-test-broken-step", BrokenStep)
+    trials = run_trials("PPO", {"env": "rldebug-test-broken-step", "num_env_runners": 0},
+                        stop={"training_iteration": 2}, storage_path=str(tmp_path),
+                        name="broken")
+    (trial,) = trials
+    # RLlib's EnvRunner raises a bare RuntimeError from the env's exception.
+    assert trial.status == "ERROR" and "sensor cable unplugged" in str(trial.error.__cause__)
+    folder = Path(trial.path)
+    assert json.loads((folder / "params.json").read_text())["env"] == \
+        "rldebug-test-broken-step"
+    error = (folder / "error.txt").read_text()
+    assert error.startswith("Failure # 1 (occurred at ")
+    assert "Traceback (most recent call last)" in error and "sensor cable unplugged" in error
+    assert trial.error_file == str(folder / "error.txt")
+    assert (folder / "result.json").is_file()
+    report = diagnose(folder)
+    assert any("sensor cable unplugged" in f"{f.message} {f.evidence}"
+               for f in report.findings), report.findings
+
+
+# -- ExperimentAnalysis, method by method, against plain Tune 2.60 --------------------------
+
+CONFIG = {"env": "CartPole-v1", "num_env_runners": 0, "train_batch_size": 200,
+          "minibatch_size": 100, "num_epochs": 1, "seed": 0}
+METRIC, MODE = "env_runners/episode_return_mean", "max"
+
+
+@pytest.fixture(scope="module")
+def analyses(tmp_path_factory):
+    """(plain Tune's ExperimentAnalysis, rldebug's) for the same two-iteration run."""
+    import ray
+    from ray import tune
+
+    from rldebug import debugging
+
+    root = tmp_path_factory.mktemp("analysis")
+    assert ray.is_initialized()
+    plain = tune.run("PPO", config=CONFIG, stop={"training_iteration": 2}, metric=METRIC,
+                     mode=MODE, storage_path=str(root), name="plain", verbose=0)
+    ours = debugging._tune_run("PPO", config=CONFIG, stop={"training_iteration": 2},
+                               metric=METRIC, mode=MODE, storage_path=str(root), name="ours")
+    return plain, ours
+
+
+def test_trials_answer_as_tunes_trials(analyses):
+    plain, ours = analyses
+    assert len(ours.trials) == len(plain.trials) == 1
+    p, o = plain.trials[0], ours.trials[0]
+    assert o.status == p.status == "TERMINATED"
+    assert str(o).startswith("PPO_00000") and str(p).startswith("PPO_")
+    assert o.config == p.config == CONFIG
+    assert Path(o.path).is_dir() and Path(o.local_path) == Path(o.path) == Path(o.logdir)
+    assert o.last_result["training_iteration"] == p.last_result["training_iteration"] == 2
+    assert o.last_result["trial_id"] == o.trial_id and p.last_result["trial_id"] == p.trial_id
+    missing = {k for k in p.last_result if k not in o.last_result}
+    assert missing <= {"experiment_tag", "checkpoint_dir_name", "should_checkpoint"}, missing
+    # the 2021 keys on top of Tune's own
+    assert o.last_result["episode_reward_mean"] == \
+        o.last_result["env_runners"]["episode_return_mean"]
+
+
+def test_best_trial_config_and_result_follow_tune_runs_metric_and_mode(analyses):
+    plain, ours = analyses
+    for analysis in (plain, ours):
+        assert analysis.best_trial is analysis.trials[0]
+        assert analysis.best_config == CONFIG
+        assert analysis.best_result["training_iteration"] == 2
+        assert analysis.get_best_trial(METRIC, "min") is analysis.trials[0]
+        assert analysis.get_best_config(METRIC, MODE) == CONFIG
+        assert analysis.get_best_checkpoint(analysis.trials[0], METRIC, MODE) is None
+        assert list(analysis.get_all_configs()) == [analysis.trials[0].trial_id]
+        assert list(analysis.results) == [analysis.trials[0].trial_id]
+    assert ours.best_result_df.index.name == plain.best_result_df.index.name == "trial_id"
+
+
+def test_without_metric_and_mode_the_best_properties_refuse_as_tunes_do(tmp_path):
+    from ray.tune import ExperimentAnalysis
+
+    from rldebug.trial_results import InProcessAnalysis
+
+    ours = InProcessAnalysis([], tmp_path)
+    plain = ExperimentAnalysis.__new__(ExperimentAnalysis)
+    plain.default_metric = plain.default_mode = None
+    for analysis in (plain, ours):
+        for name in ("best_trial", "best_config", "best_result"):
+            with pytest.raises(ValueError, match="pass a `metric` and `mode`"):
+                getattr(analysis, name)
+
+
+def test_dataframes_have_tunes_shape(analyses):
+    plain, ours = analyses
+    p_df, o_df = plain.results_df, ours.results_df
+    assert o_df.index.name == p_df.index.name == "trial_id" and len(o_df) == len(p_df) == 1
+    # Tune's own: its trial tag, checkpoint bookkeeping, and its actor's log files
+    assert set(p_df.columns) - set(o_df.columns) <= {
+        "experiment_tag", "checkpoint_dir_name", "should_checkpoint",
+        "config/__stdout_file__", "config/__stderr_file__"}
+    for frame in (plain.dataframe(), ours.dataframe(), plain.dataframe(METRIC, MODE),
+                  ours.dataframe(METRIC, MODE)):
+        assert len(frame) == 1 and "logdir" in frame.columns and METRIC in frame.columns
+    (p_rows,), (o_rows,) = plain.trial_dataframes.values(), ours.trial_dataframes.values()
+    assert len(o_rows) == len(p_rows) == 2
+    assert list(o_rows["training_iteration"]) == list(p_rows["training_iteration"]) == [1, 2]
+    assert METRIC in o_rows.columns and METRIC in p_rows.columns
