@@ -76,6 +76,20 @@ def test_a_2021_multi_agent_tune_run_script_runs_unchanged_and_matches_native_tr
     assert len((trial_dir / "result.json").read_text().splitlines()) == 2
 
 
+def test_tuner_and_get_trainable_cls_take_a_2021_dict_to_the_old_stack(tmp_path):
+    script = HERE / "debug_scripts" / "entry_points_2021_script.py"
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script),
+                           str(tmp_path)], env=session_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("2021 config dict (num_workers, sgd_minibatch_size, "
+                             "num_sgd_iter, multiagent)") == 2
+    assert _printed(done.stdout, "TUNER_ERRORS") == "0"
+    assert float(_printed(done.stdout, "TUNER_RETURN")) > -2  # 10 steps of -0.1 at worst
+    assert _printed(done.stdout, "OLD_STACK") == "True"
+    assert _printed(done.stdout, "POLICY_REWARD_MEAN") == "['shared']"
+
+
 def test_a_2021_dict_reaches_the_old_stack_by_every_entry_and_others_do_not():
     from ray.rllib.algorithms.ppo import PPO
 
