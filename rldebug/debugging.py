@@ -249,8 +249,12 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
 
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
+    from rich.console import Console
+
     from rldebug.legacy import config_from_dict, with_2021_keys
+    from rldebug.progress import ProgressTable
     from rldebug.run import run
+    from rldebug.runlog import write_error
     from rldebug.trial_results import trial_history
 
     algo_class = _trainable_class(trainable)
@@ -271,14 +275,17 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                                config=spec, path=str(root / folder))
         trials.append(trial)
         notice(f"trial {index + 1}: {folder} (in this process)")
+        table = ProgressTable(console=Console(stderr=True, soft_wrap=True), title=folder)
         try:
             config = in_process(config_from_dict(algo_class, spec, notice),
                                 algo_class.__name__)
-            outcome = run(config, stop=stop, logdir=root / folder, progress=False,
+            outcome = run(config, stop=stop, logdir=root / folder, progress=table,
                           max_iterations=None if stop is not None else sys.maxsize)
         except Exception as err:  # noqa: BLE001 - a failed trial is a result, as in Tune
-            notice(f"trial {folder} failed: {_error_text(err)} (traceback in "
-                   f"{trial.path}/error.txt)")
+            if trial.error_file is None:  # it failed before rldebug.run wrote its files
+                write_error(trial.path, err)
+            notice(f"trial {folder} failed: {_error_text(err)}{_raised_at(err)} "
+                   f"(traceback in {trial.error_file})")
             history = trial_history(trial)
             trial.status, trial.error = ERROR, err
             last = with_2021_keys(history[-1]) if history else {}
@@ -290,7 +297,41 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
         outcome.algo.stop()
         trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
                              "config": full_config, "trial_id": trial.trial_id}
+    _print_summary(trials)
     return trials
+
+
+def _print_summary(trials: list[InProcessTrial]) -> None:
+    """Tune's end-of-run table, on stderr: per trial its status, iterations, time, last
+    return and folder."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rldebug.shapes.results import mean_total_return
+
+    counts = {}
+    for trial in trials:
+        counts[trial.status] = counts.get(trial.status, 0) + 1
+    table = Table(title="Trial status: " + " | ".join(f"{n} {s}" for s, n in counts.items()))
+    for column in ("trial", "status", "iter", "total time (s)", "return"):
+        table.add_column(column, justify="left" if column == "trial" else "right",
+                         no_wrap=True)
+    for trial in trials:
+        result = trial.last_result
+        value = mean_total_return(result) if result else None
+        table.add_row(str(trial), trial.status, str(result.get("training_iteration", 0)),
+                      f"{result.get('time_total_s', 0.0):.1f}",
+                      "-" if value is None else f"{value:.3f}")
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(table, highlight=False)
+    if trials:
+        console.print(f"Trial folders (Tune's layout) in {Path(trials[0].path).parent}",
+                      highlight=False)
+    for trial in trials:
+        if trial.error is not None:
+            console.print(f"Trial {trial} errored: {_error_text(trial.error)}"
+                          f"{_raised_at(trial.error)}; traceback in {trial.error_file}",
+                          highlight=False)
 
 
 def _params(trial: InProcessTrial) -> dict | None:
@@ -303,6 +344,27 @@ def _params(trial: InProcessTrial) -> dict | None:
         return json.loads((Path(trial.path) / PARAMS_FILE).read_text())
     except (OSError, ValueError):
         return None
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The innermost exception ``err`` was raised from."""
+    seen = {id(err)}
+    while (err.__cause__ or err.__context__) is not None and \
+            id(err.__cause__ or err.__context__) not in seen:
+        err = err.__cause__ or err.__context__
+        seen.add(id(err))
+    return err
+
+
+def _raised_at(err: BaseException) -> str:
+    """`` at FILE:LINE in FUNC``: the frame that raised the root cause."""
+    import traceback
+
+    frames = traceback.extract_tb(_root_cause(err).__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {last.filename}:{last.lineno} in {last.name}"
 
 
 def _error_text(err: BaseException) -> str:
@@ -333,7 +395,8 @@ def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
 
 
 def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_path=None,
-              name=None, metric=None, mode=None, **ignored) -> InProcessAnalysis:
+              name=None, metric=None, mode=None, raise_on_failed_trial=True,
+              **ignored) -> InProcessAnalysis:
     if ignored:
         notice(f"tune.run in this process ignores {sorted(ignored)}.")
     notice("tune.run(...) runs its trials one after another in this process.")
@@ -341,6 +404,11 @@ def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_
         raise ValueError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
     trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
                         storage_path=storage_path, name=name)
+    failed = [t for t in trials if t.status == ERROR]
+    if failed and raise_on_failed_trial:  # as plain tune.run does
+        from ray.tune import TuneError
+
+        raise TuneError("Trials did not complete", [str(t) for t in failed])
     return InProcessAnalysis(trials, _experiment_path(trials, storage_path, name),
                              default_metric=metric, default_mode=mode)
 

@@ -18,9 +18,11 @@ def _fmt(value) -> str:
 class ProgressTable:
     """A rich table that updates in place on a terminal and prints a line per row elsewhere."""
 
-    def __init__(self, enabled: bool = True, console: Console | None = None):
+    def __init__(self, enabled: bool = True, console: Console | None = None,
+                 title: str = "rldebug run"):
         self.enabled = enabled
         self.console = console or Console()
+        self.title = title
         self.rows: list[dict[str, str]] = []
         self.agents: list[str] = []
         self._live: Live | None = None
@@ -54,10 +56,11 @@ class ProgressTable:
         if self._live is not None:
             self._live.update(self._table())
         else:
-            self.console.print("  ".join(f"{k}={v}" for k, v in row.items()), highlight=False)
+            self.console.print(f"{self.title}: " + "  ".join(f"{k}={v}" for k, v in row.items()),
+                               highlight=False)
 
     def _table(self) -> Table:
-        table = Table(title="rldebug run")
+        table = Table(title=self.title)
         columns = ["iter", "env_steps", "return", *self.agents, "time_s"]
         for name in columns:
             table.add_column(name, justify="right")

@@ -53,7 +53,8 @@ def _config_of(config_or_algo):
 
 
 def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
-        local: bool = True, checkpoint_at_end: bool = False, progress: bool = True,
+        local: bool = True, checkpoint_at_end: bool = False,
+        progress: bool | ProgressTable = True,
         max_iterations: int | None = None, trace: str | None = None,
         reproducible: bool = False) -> RunResult:
     """Train ``config`` in this process until a stop criterion is met.
@@ -67,7 +68,8 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     :param local: rewrite the config with :func:`rldebug.local_mode` first, so
         every breakpoint is hit in this process. Set False to keep remote EnvRunners.
     :param checkpoint_at_end: save ``checkpoint_<iteration>`` in ``logdir`` at the end.
-    :param progress: show the live table (iteration, env steps, returns, time).
+    :param progress: show the live table (iteration, env steps, returns, time); or the
+        :class:`rldebug.progress.ProgressTable` to show it in.
     :param max_iterations: a safety cap when ``stop`` is None (required then).
     :param trace: a trace level (``"summary"``, ``"batches"``, ``"full"``): record what
         was sampled and learned in ``<logdir>/trace``, where ``rldebug doctor <logdir>``
@@ -111,7 +113,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     # Written before the build, so a run that fails to build leaves its params.json
     # and error.txt as a failed Tune trial does.
     logger = RunLogger(logdir, config=config.to_dict())
-    table = ProgressTable(enabled=progress)
+    table = progress if isinstance(progress, ProgressTable) else ProgressTable(enabled=progress)
     started = time.time()
     stopped_by = ""
     result: dict = {}

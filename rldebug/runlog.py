@@ -84,6 +84,18 @@ def check_writable(logdir: str | Path) -> Path:
     return path.resolve()
 
 
+def write_error(logdir: str | Path, error: BaseException) -> Path:
+    """Write ``logdir/error.txt`` as Tune does for a failed trial: when, then the
+    traceback (with the exceptions it was raised from)."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    file = check_writable(logdir) / ERROR_FILE
+    with open(file, "a") as f:
+        f.write(f"Failure # 1 (occurred at {datetime.now():%Y-%m-%d_%H-%M-%S})\n{text}\n")
+    return file
+
+
 class RunLogger:
     """Append each result to result.json, progress.csv and TensorBoard under ``logdir``.
 
@@ -114,12 +126,8 @@ class RunLogger:
         self._write_tensorboard(flat, result)
 
     def write_error(self, error: BaseException) -> None:
-        """Write ``error.txt`` as Tune does for a failed trial: when, then the traceback."""
-        import traceback
-
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        with open(self.logdir / ERROR_FILE, "a") as f:
-            f.write(f"Failure # 1 (occurred at {datetime.now():%Y-%m-%d_%H-%M-%S})\n{text}\n")
+        """Write ``error.txt`` (see :func:`write_error`)."""
+        write_error(self.logdir, error)
 
     def add_text(self, tag: str, text: str, step: int) -> None:
         """Write a text entry (shown in TensorBoard's Text tab)."""

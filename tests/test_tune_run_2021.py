@@ -57,6 +57,8 @@ def test_a_2021_multi_agent_tune_run_script_runs_unchanged_and_matches_native_tr
     assert "2021 config dict (num_workers, sgd_minibatch_size, num_sgd_iter, multiagent, " \
         "callbacks with 2021 hooks): config mapped to PPOConfig on the old API stack" \
         in done.stderr
+    assert "PPO_00000_0: iter=1  env_steps=200" in done.stderr  # progress, piped
+    assert "Trial status: 1 TERMINATED" in done.stderr  # and Tune's summary
     assert _printed(done.stdout, "STATUS") == "TERMINATED"
     assert _printed(done.stdout, "ITERATION") == "2"
     assert _printed(done.stdout, "BEST_CONFIG_SEED") == "7"
@@ -166,17 +168,29 @@ class BrokenStep:
         return Broken()
 
 
-def test_a_failed_in_process_trial_leaves_tunes_files_and_the_doctor_reports_it(tmp_path):
+def test_a_failed_in_process_trial_leaves_tunes_files_and_the_doctor_reports_it(
+        tmp_path, capsys):
+    from ray.tune import TuneError
     from ray.tune.registry import register_env
 
-    from rldebug.debugging import run_trials
+    from rldebug.debugging import _tune_run
     from rldebug.doctor import diagnose
 
     register_env("rldebug-test-broken-step", BrokenStep)
-    trials = run_trials("PPO", {"env": "rldebug-test-broken-step", "num_env_runners": 0},
-                        stop={"training_iteration": 2}, storage_path=str(tmp_path),
-                        name="broken")
-    (trial,) = trials
+    config = {"env": "rldebug-test-broken-step", "num_env_runners": 0}
+    with pytest.raises(TuneError, match="Trials did not complete"):  # as plain tune.run
+        _tune_run("PPO", config, stop={"training_iteration": 2}, storage_path=str(tmp_path),
+                  name="raises")
+    analysis = _tune_run("PPO", config, stop={"training_iteration": 2},
+                         storage_path=str(tmp_path), name="broken",
+                         raise_on_failed_trial=False)
+    (trial,) = analysis.trials
+    # Tune's summary on stderr: the status table, and the root cause with its frame.
+    err = capsys.readouterr().err
+    assert "Trial status: 1 ERROR" in err
+    assert (f"Trial {trial} errored: RuntimeError raised from RuntimeError: sensor cable "
+            f"unplugged at step 3 at {__file__}:") in err
+    assert f"traceback in {trial.path}/error.txt" in err
     # RLlib's EnvRunner raises a bare RuntimeError from the env's exception.
     assert trial.status == "ERROR" and "sensor cable unplugged" in str(trial.error.__cause__)
     folder = Path(trial.path)
