@@ -63,6 +63,31 @@ class GlitchyWalk(gym.Env):
         return obs, reward, False, self.walker.t >= 20, info
 
 
+class NanInThirdEpisode(gym.Env):
+    """Counts its episodes, as real envs do (curricula, level counters): its observation
+    turns NaN at env step 17 of its third episode; ``info["episode"]`` says which."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.episodes = 0
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episodes += 1
+        self.t = 0
+        return np.zeros(3, np.float32), {"episode": self.episodes}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.full(3, 0.1 * int(action), np.float32)
+        if self.episodes == 3 and self.t == 17:
+            obs[:] = np.nan
+        return obs, 1.0, False, self.t >= 20, {"episode": self.episodes}
+
+
 class GlitchyPair(MultiAgentEnv):
     """Two agents, ``left`` and ``right``; only ``right`` glitches."""
 

@@ -90,9 +90,9 @@ def test_a_nan_reward_is_pinpointed(tmp_path, api_stack):
     reward_events = events[(events.source == "sampling") & (events.column == "rewards")]
     assert len(reward_events) == 1
     first = reward_events.iloc[0]
-    assert first.timestep == 7 and first.runner_index == 0 and np.isnan(first.value)
-    who = first.agent_id if api_stack == "new" else first.module_id
-    assert who == ("agent1" if api_stack == "new" else "pol1")
+    # written at the env step itself, with the agent and its episode (both stacks)
+    assert first.env_step == 7 and first.runner_index == 0 and np.isnan(first.value)
+    assert first.agent_id == "agent1" and first.episode_id
 
 
 def test_levels_record_what_they_promise(tmp_path):
@@ -198,7 +198,7 @@ def test_the_doctor_reads_the_trace_next_to_a_run(tmp_path):
     findings = diagnose(tmp_path).findings
     first = next(f for f in findings if f.rule_id == "non_finite_reward")
     assert first.severity == "error" and first.began_at_iteration == 1
-    assert first.evidence["column"] == "rewards" and "timestep=7" in first.message
+    assert first.evidence["column"] == "rewards" and "env_step=7" in first.message
     assert first.module == "agent1"  # not NaN from the learner events' empty cells
     # the NaN losses the reward caused are its evidence, not separate root causes
     losses = [f for f in findings if f.rule_id in ("non_finite", "non_finite_in_trace")]
@@ -220,3 +220,29 @@ def test_trace_scalars_reach_tensorboard(tmp_path):
         assert len(events.Scalars(tag)) == 2, (tag, [t for t in tags if "rldebug" in t])
     assert [e.value for e in events.Scalars("ray/tune/env_runners/rldebug_trace/env_steps")] \
         == [200, 200]
+
+
+@pytest.mark.parametrize("level", ["summary", "batches", "full"])
+def test_a_crash_in_the_first_sample_leaves_its_events_at_every_level(tmp_path, level):
+    """The env's observation turns NaN at step 17 of its third episode and RLlib dies in
+    the first sample(): the NaN event (its episode and step) and the crash are in the
+    trace at every level, and the doctor names both."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from replay_envs import NanInThirdEpisode
+
+    from rldebug.doctor import diagnose
+
+    config = PPOConfig().environment(NanInThirdEpisode).training(
+        train_batch_size=400, minibatch_size=100, num_epochs=1)
+    with pytest.raises(RuntimeError, match="probability tensor"):
+        rldebug.run(config, trace=level, logdir=tmp_path, stop={"training_iteration": 2},
+                    progress=False)
+    events = load_trace(tmp_path / "trace").events.to_dict("records")
+    nan = [e for e in events if e["column"] == "obs"]
+    crash = [e for e in events if e["column"] == "sample"]
+    assert len(nan) == 1 and nan[0]["env_step"] == 17 and nan[0]["episode_id"], events
+    assert len(crash) == 1 and crash[0]["error"] == "RuntimeError", events
+    assert nan[0]["time"] <= crash[0]["time"]
+    findings = {f.rule_id: f for f in diagnose(tmp_path).findings}
+    assert "at env step 17 of the same episode" in findings["sampler_crashed"].message
+    assert "'obs'" in findings["non_finite_in_trace"].message

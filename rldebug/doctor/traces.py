@@ -252,11 +252,19 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
 
 
 def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) -> Finding:
-    """An EnvRunner's ``sample()`` raised (recorded by a reproducible trace), and what came
-    just before it in the same episodes: usually a non-finite observation."""
+    """An EnvRunner's ``sample()`` raised, and what came just before it in the same
+    episodes (the same sample() call when the trace did not tape episodes): usually a
+    non-finite observation."""
     in_play = set(event.get("episodes_in_play") or [])
-    cause = next((e for e in reversed(before) if e.get("source") == "sampling"
-                  and present(e.get("episode_id")) in in_play), None)
+    if in_play:  # a reproducible trace knows the episodes the sampler was playing
+        cause = next((e for e in reversed(before) if e.get("source") == "sampling"
+                      and present(e.get("episode_id")) in in_play), None)
+    else:  # else: a non-finite step of the same runner in the same sample() call
+        cause = next((e for e in reversed(before) if e.get("source") == "sampling"
+                      and e.get("column") in ("obs", "rewards")
+                      and whole(e.get("runner_index")) == whole(event.get("runner_index"))
+                      and whole(e.get("sample_call")) == whole(event.get("sample_call"))),
+                     None)
     message = (f"sample() on EnvRunner {whole(event.get('runner_index'))} raised "
                f"{event.get('error')}: {str(event.get('message'))[:200]}".rstrip(".") + ".")
     if cause is not None:
@@ -294,7 +302,9 @@ def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
         evidence={"column": "rewards", "value": event.get("value"),
                   "runner_index": whole(event.get("runner_index")), "agent_id": agent,
                   "episode_id": present(event.get("episode_id")),
-                  "timestep": whole(event.get("timestep")), "event_time": event.get("time")})
+                  # written at the step (env_step), or found at the end of sample()
+                  "timestep": whole(event.get("env_step", event.get("timestep"))),
+                  "event_time": event.get("time")})
 
 
 def errored_finding(error_text: str, trial: str | None, iterations: int) -> Finding:

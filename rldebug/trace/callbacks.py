@@ -68,6 +68,7 @@ class TraceCallbacks(RLlibCallback):
         self._sample_started: float | None = None
         self._learn_calls = 0
         self._seen_bad: set = set()
+        self._step_columns: set = set()  # non-finite columns written at their env step
 
     @property
     def sink(self) -> TraceSink:
@@ -85,12 +86,16 @@ class TraceCallbacks(RLlibCallback):
     def on_environment_created(self, *, env_runner=None, env, **kwargs) -> None:
         if self._trace_reproducible and env_runner is not None:
             self._start_taping(env_runner, env)
+        if env_runner is not None:
+            self._record_sample_crashes(env_runner)
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._record_env_crashes(sub_env, env_runner, env_index)
 
     def on_sub_environment_created(self, *, worker=None, sub_environment, env_context=None,
                                    **kwargs) -> None:
         index = getattr(env_context, "vector_index", 0) or 0
+        if worker is not None:
+            self._record_sample_crashes(worker)
         self._record_env_crashes(sub_environment, worker, index)
 
     def _record_env_crashes(self, env, runner, env_index: int = 0) -> None:
@@ -98,14 +103,13 @@ class TraceCallbacks(RLlibCallback):
         (and takes a remote EnvRunner down with it), and a step's events are noted for
         ``on_episode_step``."""
         identity = runner_identity(runner)
-        check_steps = self._recorder is not None or bool(self._trace_info_events)
         for name in ("reset", "step"):
             method = getattr(env, name)
 
             def recorded(*args, _method=method, _name=name, **kwargs):
                 try:
                     result = _method(*args, **kwargs)
-                    if _name == "step" and check_steps:
+                    if _name == "step":  # its events are written at this step
                         self._note_step(env_index, result)
                     return result
                 except Exception as err:
@@ -137,7 +141,7 @@ class TraceCallbacks(RLlibCallback):
     # -- taping episodes for rldebug.reproduce (new stack) -----------------------
 
     def _start_taping(self, env_runner, env) -> None:
-        """Seed and tape every sub-env; record a crashing ``sample()`` before it propagates."""
+        """Seed and tape every sub-env."""
         if not getattr(env_runner.config, "enable_env_runner_and_connector_v2", False):
             return  # the old stack's RolloutWorker: not reproducible
         identity = runner_identity(env_runner)
@@ -147,24 +151,32 @@ class TraceCallbacks(RLlibCallback):
                                              seed=getattr(env_runner.config, "seed", None))
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._recorder.wrap(sub_env, env_index)
-        if getattr(env_runner, "_rldebug_taped", False):
+
+    def _record_sample_crashes(self, env_runner) -> None:
+        """Write a crashing ``sample()`` (with the episodes in play, when taping) before
+        the exception leaves the EnvRunner, at every trace level."""
+        if getattr(env_runner, "_rldebug_sample_recorded", False) or \
+                not callable(getattr(env_runner, "sample", None)):
             return
+        identity = runner_identity(env_runner)
+        role = f"runner{identity['runner_index']}"
         sample = env_runner.sample
 
         def recorded_sample(*args, **kwargs):
             try:
                 return sample(*args, **kwargs)
             except Exception as err:
-                kept = self._recorder.on_crash(err)
-                self.writer(role).write("events", {
-                    "source": "sampling", "column": "sample", **identity,
-                    "sample_call": self._samples + 1, "error": type(err).__name__,
-                    "message": str(err)[:500], "episodes_in_play": kept})
+                event = {"source": "sampling", "column": "sample", **identity,
+                         "sample_call": self._samples + 1, "error": type(err).__name__,
+                         "message": str(err)[:500]}
+                if self._recorder is not None:
+                    event["episodes_in_play"] = self._recorder.on_crash(err)
+                self.writer(role).write("events", event)
                 self.sink.flush(wait=True)  # before RLlib restarts (kills) this EnvRunner
                 raise
 
         env_runner.sample = recorded_sample
-        env_runner._rldebug_taped = True
+        env_runner._rldebug_sample_recorded = True
 
     def on_episode_start(self, *, episode, env_index=0, **kwargs) -> None:
         if self._recorder is not None:
@@ -174,8 +186,7 @@ class TraceCallbacks(RLlibCallback):
 
     def _note_step(self, env_index: int, result) -> None:
         try:
-            events = env_step_events(result, self._trace_info_events,
-                                     non_finite=self._recorder is not None)
+            events = env_step_events(result, self._trace_info_events)
         except Exception:  # noqa: BLE001 - an unexpected step result must not stop training
             return  # RLlib itself rejects a malformed step result with its own error
         if events:
@@ -196,6 +207,7 @@ class TraceCallbacks(RLlibCallback):
             self._recorder.on_events(env_index, events)
         identity = runner_identity(env_runner)
         writer = self.writer(f"runner{identity['runner_index']}")
+        self._step_columns.update(e["column"] for e in events)
         for event in events:
             # Written now, not at on_sample_end: the next step may crash the sampler.
             writer.write("events", {"source": "sampling", **identity,
@@ -244,6 +256,8 @@ class TraceCallbacks(RLlibCallback):
             self._recorder.on_sample_end()
         writer.write("samples", record)
         for event in events:
+            if event["column"] in self._step_columns:
+                continue  # already written at its env step, with its episode
             key = (event.get("agent_id") or event.get("module_id"), event["column"])
             if key not in self._seen_bad:
                 self._seen_bad.add(key)
