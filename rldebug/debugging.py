@@ -235,12 +235,15 @@ def _variants(param_space: dict, num_samples: int):
 
 def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                num_samples: int = 1, storage_path: str | None = None,
-               name: str | None = None) -> list[InProcessTrial]:
+               name: str | None = None, fail_fast: bool | str = False
+               ) -> list[InProcessTrial]:
     """Run a Tune experiment's trials one after another in this process (see module docs).
 
     :param trainable: an Algorithm class or a registered name such as ``"PPO"``.
     :param param_space: an AlgorithmConfig or a config dict (with ``tune.grid_search``...).
     :param stop: Tune-style stop criteria (dict or callable); None trains until interrupted.
+    :param fail_fast: Tune's ``FailureConfig(fail_fast=...)``: True stops at the first
+        failed trial, ``"raise"`` also raises its exception from here, as Tune does.
     :returns: the trials, each written in Tune's layout under ``storage_path/name``
         (a failed one too: ``params.json``, ``result.json`` up to the failure,
         ``error.txt``).
@@ -291,6 +294,14 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             last = with_2021_keys(history[-1]) if history else {}
             trial.last_result = {**last, "config": _params(trial) or spec,
                                  "trial_id": trial.trial_id}
+            if fail_fast:
+                notice(f"fail_fast={fail_fast!r}: no further trials"
+                       + (", and the trial's exception is raised, as Tune does"
+                          if fail_fast == "raise" else "") + ".")
+                _print_summary(trials)
+                if fail_fast == "raise":
+                    raise
+                return trials
             continue
         # As Tune's: the last result carries the Algorithm's whole config dict.
         full_config = outcome.algo.config.to_dict()
@@ -381,9 +392,11 @@ def _tuner_fit(self) -> InProcessResultGrid:
     tuner = self._local_tuner
     run_config, tune_config = tuner._run_config, tuner._tune_config
     notice("Tuner.fit() runs its trials one after another in this process.")
+    failure = getattr(run_config, "failure_config", None)
     trials = run_trials(tuner.trainable, tuner.param_space, stop=run_config.stop,
                         num_samples=tune_config.num_samples,
-                        storage_path=run_config.storage_path, name=run_config.name)
+                        storage_path=run_config.storage_path, name=run_config.name,
+                        fail_fast=getattr(failure, "fail_fast", False) or False)
     return InProcessResultGrid(trials, _experiment_path(trials, run_config.storage_path,
                                                         run_config.name))
 
@@ -396,14 +409,14 @@ def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
 
 def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_path=None,
               name=None, metric=None, mode=None, raise_on_failed_trial=True,
-              **ignored) -> InProcessAnalysis:
+              fail_fast=False, **ignored) -> InProcessAnalysis:
     if ignored:
         notice(f"tune.run in this process ignores {sorted(ignored)}.")
     notice("tune.run(...) runs its trials one after another in this process.")
     if mode is not None and mode not in ("max", "min"):
         raise ValueError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
     trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
-                        storage_path=storage_path, name=name)
+                        storage_path=storage_path, name=name, fail_fast=fail_fast)
     failed = [t for t in trials if t.status == ERROR]
     if failed and raise_on_failed_trial:  # as plain tune.run does
         from ray.tune import TuneError

@@ -88,6 +88,16 @@ class NanInThirdEpisode(gym.Env):
         return obs, 1.0, False, self.t >= 20, {"episode": self.episodes}
 
 
+class NanInThirdEpisodeWithALock(NanInThirdEpisode):
+    """The same, holding what cannot be pickled (a lock, as a simulator handle would)."""
+
+    def __init__(self, config=None):
+        import threading
+
+        super().__init__(config)
+        self.lock = threading.Lock()
+
+
 class GlitchyPair(MultiAgentEnv):
     """Two agents, ``left`` and ``right``; only ``right`` glitches."""
 

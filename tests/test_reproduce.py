@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
-from replay_envs import MARKER, GlitchyPair, GlitchyWalk, MarkerPoisonsLoss
+from replay_envs import (
+    MARKER,
+    GlitchyPair,
+    GlitchyWalk,
+    MarkerPoisonsLoss,
+    NanInThirdEpisode,
+    NanInThirdEpisodeWithALock,
+)
 
 import rldebug
 from rldebug.cli import main
@@ -404,3 +411,39 @@ def test_a_real_debugger_stops_in_the_env_and_at_the_replayed_step(nan_obs_run, 
     assert int(stops[0][1]) == event.env_step  # the env's own step counter at the NaN
     assert str(event.env_step) in stops[1][1] and "nan" in stops[1][1]
     assert "Reproduced" in log.read_text()
+
+
+# --- envs that carry state from one episode to the next -------------------------------------
+
+def _episode_counter_run(tmp_path, env_class):
+    config = PPOConfig().environment(env_class).training(
+        train_batch_size=400, minibatch_size=100, num_epochs=1)
+    with pytest.raises(RuntimeError, match="probability tensor"):
+        rldebug.run(config, trace="batches", reproducible=True, logdir=tmp_path,
+                    stop={"training_iteration": 2}, progress=False)
+    return _event(tmp_path, "obs")
+
+
+def test_an_env_that_counts_its_episodes_replays_from_its_recorded_state(tmp_path):
+    """The NaN comes at step 17 of the env's third episode: the replay starts from the
+    env as it was before that reset (two episodes played), not from a fresh one."""
+    event = _episode_counter_run(tmp_path, NanInThirdEpisode)
+    assert event.env_step == 17
+    result = reproduce(tmp_path, event=event.number, mode="log")
+    result.close()
+    assert result.reproduced, result.summary()
+    assert result.env_step == 17 and np.isnan(result.obs).all()
+    assert result.info == {"episode": 3}  # the env's own count, as in training
+    assert not any("freshly built env" in note for note in result.notes)
+
+
+def test_an_env_that_cannot_be_pickled_is_said_so_and_replays_from_fresh(tmp_path):
+    event = _episode_counter_run(tmp_path, NanInThirdEpisodeWithALock)
+    findings = {f.rule_id: f for f in rldebug.diagnose(tmp_path).findings}
+    assert "cannot be pickled" in findings["env_not_picklable"].message
+    assert "lock" in findings["env_not_picklable"].evidence["error"]
+    result = reproduce(tmp_path, event=event.number, mode="log")
+    result.close()
+    assert not result.reproduced  # a fresh env is in its first episode: no NaN at 17
+    assert result.info == {"episode": 1}
+    assert any("ran from a freshly built env" in note for note in result.notes)

@@ -225,6 +225,17 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
         if column == "sample" and event.get("source") == "sampling":
             findings.append(_sample_crash_finding(event, records[:number], trial))
             continue
+        if event.get("source") == "tracer" and column == "env_state":
+            findings.append(Finding(
+                rule_id="env_not_picklable", severity="info", trial=trial,
+                began_at_iteration=int(event.get("iteration") or 0), module=None,
+                message=(f"{present(event.get('message'))} ({present(event.get('error'))}): "
+                         "what the env carries from one episode to the next (counters, "
+                         "curricula, RNGs) is not restored in a replay."),
+                fix="If a failure depends on earlier episodes, make the env picklable "
+                    "(leave open handles out in __getstate__) and trace again.",
+                evidence={"error": event.get("error")}))
+            continue
         if event.get("source") == "tracer":
             findings.append(Finding(
                 rule_id="tracer_failed", severity="info", trial=trial,

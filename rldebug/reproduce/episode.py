@@ -2,7 +2,9 @@
 
 The algorithm is rebuilt from the trace's config in local mode with one env per
 EnvRunner; its modules get the weights saved nearest before the episode. The env
-is reset with the episode's recorded seed, and each step the recorded action is
+is put back as it was before the episode's reset (what it carried over from earlier
+episodes, when the trace could pickle it) and reset with the episode's recorded
+seed, and each step the recorded action is
 put in place of the one the module samples, in the episode (a connector piece
 after the user's own) and in the env's ``step``: the module's forward pass, the
 env, the connectors and the user's callbacks all run as in training (breakpoints
@@ -13,6 +15,7 @@ locals; for a crash it then lets the next step run and catches the crash again.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +26,7 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import env_t, episode_id, kind_of, last_step
 from rldebug.shapes.numbers import has_non_finite
-from rldebug.trace.replay_state import decode_env_action
+from rldebug.trace.replay_state import decode_env_action, restore_env
 
 
 class ReplayFinished(Exception):
@@ -64,6 +67,7 @@ class EpisodeOutcome:
     crash: str | None = None
     ended_at: int | None = None  # the episode ended before the target step
     substituted: int = 0  # steps whose sampled action differed from the recorded one
+    env_restored: bool = False  # the env's state before the recorded reset was put back
 
 
 class ForceRecordedActions(ConnectorV2):
@@ -156,6 +160,11 @@ class ReplayCallback(RLlibCallback):
 
         def seeded_reset(*args, seed=None, options=None, **kwargs):
             state["t"] = 0
+            snapshot = target.record.get("env_state")
+            if snapshot and not outcome.env_restored:
+                # the env as it was before the recorded reset: what it carried over
+                restore_env(sub_env, base64.b64decode(snapshot))
+                outcome.env_restored = True
             return reset(*args, seed=target.record["seed"],
                          options=target.record.get("options"), **kwargs)
 

@@ -99,6 +99,10 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
                      f"{record.get('runner_index')}; the replay's env is env 0 of the local "
                      "EnvRunner (an env that reads config.worker_index or vector_index sees 0)")
     run_episode(algorithm, target, outcome)
+    if not record.get("env_state"):
+        notes.append("the env's state before the episode was not recorded (it could not be "
+                     "pickled): the replay ran from a freshly built env, so what the env "
+                     "carried over from earlier episodes is not restored")
     if outcome.substituted:
         notes.append(f"the module sampled a different action than recorded at "
                      f"{outcome.substituted} step(s); the recorded ones were used")

@@ -4,7 +4,9 @@ Three parts, each written where it happens:
 
 - :class:`EpisodeRecorder`, in every EnvRunner: gives every env reset an explicit
   seed (``reset(seed=...)``, the one thing gymnasium promises makes an episode
-  repeatable) and tapes the actions each env received. A finished episode goes to
+  repeatable), snapshots the env object as it was just before that reset (what it
+  carries across episodes: counters, curricula, RNGs; :func:`env_snapshot`), and
+  tapes the actions each env received. A finished episode goes to
   a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
   observation or reward, a named info event, an env that raised, a ``sample()`` that
   crashed) is kept for good, and written the moment the event happens, so a crash that follows
@@ -38,6 +40,7 @@ import numpy as np
 from rldebug.shapes.episodes import episode_id
 from rldebug.trace.layout import (
     episode_ring_file,
+    file_name,
     episode_rings_dir,
     kept_episodes_file,
     replay_config_file,
@@ -130,6 +133,44 @@ def load_config(trace_dir: str | Path) -> dict:
         return cloudpickle.load(handle)
 
 
+# -- the env's own state across episodes -------------------------------------------
+
+# Attributes rldebug's wrappers (and the passive checker) set on an env instance, and
+# gymnasium's registration record (``spec``, set again by every ``gym.make``).
+_NOT_STATE = frozenset({"reset", "step", "spec"})
+
+
+def _user_env(env: Any) -> Any:
+    return getattr(env, "unwrapped", env)
+
+
+def env_snapshot(env: Any) -> bytes:
+    """The user's env object's own attributes (``vars(env.unwrapped)``, without the
+    methods rldebug put on the instance), cloudpickled: what it carries from one
+    episode to the next. Raises whatever pickling raises (open sockets, simulator
+    handles, locks)."""
+    import cloudpickle
+
+    state = {k: v for k, v in vars(_user_env(env)).items()
+             if k not in _NOT_STATE and not k.startswith("_rldebug")}
+    try:
+        return cloudpickle.dumps(state)
+    except Exception:
+        for name, value in state.items():  # name the attribute that cannot be pickled
+            try:
+                cloudpickle.dumps(value)
+            except Exception as err:
+                raise TypeError(f"attribute {name!r}: {err}") from err
+        raise
+
+
+def restore_env(env: Any, snapshot: bytes) -> None:
+    """Put an :func:`env_snapshot` back into a freshly built env of the same class."""
+    import cloudpickle
+
+    vars(_user_env(env)).update(cloudpickle.loads(snapshot))
+
+
 # -- episodes, in the EnvRunner -------------------------------------------------
 
 
@@ -146,6 +187,7 @@ class _Tape:
         self.sample_call = sample_call
         self.events: list[dict] = []
         self.multi_agent = False
+        self.env_state: str | None = None  # base64 of env_snapshot() before the reset
 
 
 class EpisodeRecorder:
@@ -166,6 +208,7 @@ class EpisodeRecorder:
         self._tapes: dict[int, _Tape] = {}  # env index -> the episode it is playing
         self._finished: list[dict] = []
         self._sample_call = 0
+        self.unpicklable: str | None = None  # why the env's state cannot be snapshotted
 
     # wrapping the sub-envs
 
@@ -179,8 +222,9 @@ class EpisodeRecorder:
             if seed is None:
                 seed = (self._base_seed + 7919 * self._resets) % (2 ** 31)
             self._resets += 1
-            self._tapes[env_index] = _Tape(int(seed), options, self._sample_call + 1,
-                                           env_index)
+            tape = self._tapes[env_index] = _Tape(int(seed), options,
+                                                  self._sample_call + 1, env_index)
+            tape.env_state = self._snapshot(sub_env)
             return reset(*args, seed=seed, options=options, **kwargs)
 
         def taped_step(action, *args, **kwargs):
@@ -192,6 +236,23 @@ class EpisodeRecorder:
 
         sub_env.reset, sub_env.step = seeded_reset, taped_step
         sub_env._rldebug_taped = True
+
+    def _snapshot(self, sub_env) -> str | None:
+        """The env's state before this reset (base64), or None once it proved unpicklable."""
+        import base64
+
+        if self.unpicklable is not None:
+            return None
+        try:
+            return base64.b64encode(env_snapshot(sub_env)).decode("ascii")
+        except Exception as err:  # noqa: BLE001 - the env is the user's; said once
+            self.unpicklable = f"{type(err).__name__}: {str(err)[:300]}"
+            self.sink.append(file_name("events", self.role, self.pid), json.dumps({
+                "time": time.time(), "pid": self.pid, **self.identity, "source": "tracer",
+                "column": "env_state", "error": self.unpicklable,
+                "message": f"{type(_user_env(sub_env)).__name__} cannot be pickled: replays "
+                           "start from a freshly built env"}) + "\n")
+            return None
 
     def where(self, env_index: int) -> dict:
         """The episode ``env_index`` is playing and its env steps so far (the action of a
@@ -263,7 +324,8 @@ class EpisodeRecorder:
                 "options": tape.options, "started": tape.started,
                 "sample_call": tape.sample_call, "env_steps": len(tape.actions),
                 "complete": complete, "multi_agent": tape.multi_agent,
-                "events": list(tape.events), "actions": list(tape.actions)}
+                "events": list(tape.events), "actions": list(tape.actions),
+                "env_state": tape.env_state}
 
     def _keep(self, record: dict) -> None:
         _write_line(self.sink, kept_episodes_file("", self.role, self.pid), record)
@@ -392,7 +454,7 @@ def read_update_snapshot(path: str | Path) -> dict:
 
 
 __all__ = ["DEFAULT_KEEP", "EpisodeRecorder", "WeightsRing", "decode", "decode_env_action",
-           "encode", "learner_snapshot", "load_config", "module_weights", "prune_episode_rings",
-           "read_episode_records",
-           "read_update_snapshot", "read_weights", "rng_states", "save_config",
-           "set_rng_states", "write_update_snapshot"]
+           "encode", "env_snapshot", "learner_snapshot", "load_config", "module_weights",
+           "prune_episode_rings", "read_episode_records", "read_update_snapshot",
+           "read_weights", "restore_env", "rng_states", "save_config", "set_rng_states",
+           "write_update_snapshot"]
