@@ -48,17 +48,20 @@ CORPUS = (
     "multi_agent/different_spaces_for_agents.py",
     "multi_agent/multi_agent_cartpole.py",
     "multi_agent/multi_agent_pendulum.py",
-    "multi_agent/rock_paper_scissors_heuristic_vs_learned.py",
-    "multi_agent/rock_paper_scissors_learned_vs_learned.py",
     "multi_agent/shared_encoder_cartpole.py",
     "multi_agent/two_step_game_with_grouped_agents.py",
     "rl_modules/action_masking_rl_module.py",
-    "rl_modules/custom_cnn_rl_module.py",
     "rl_modules/custom_lstm_rl_module.py",
 )
 
+# Arguments a script requires beyond ARGS.
+EXTRA_ARGS = {"multi_agent/two_step_game_with_grouped_agents.py": ("--num-agents=2",)}
+
 NOT_HERE = {
     "connectors/frame_stacking.py": "Atari (ale_py and its ROMs)",
+    "rl_modules/custom_cnn_rl_module.py": "Atari (ale_py and its ROMs)",
+    "multi_agent/rock_paper_scissors_heuristic_vs_learned.py": "pettingzoo",
+    "multi_agent/rock_paper_scissors_learned_vs_learned.py": "pettingzoo",
     "multi_agent/pettingzoo_independent_learning.py": "pettingzoo",
     "multi_agent/pettingzoo_parameter_sharing.py": "pettingzoo",
     "multi_agent/self_play_with_open_spiel.py": "open_spiel",
@@ -95,7 +98,7 @@ def _last_exception(stderr: str) -> str:
 def run_one(script: str, debug: bool, timeout: float, env: dict | None = None) -> Outcome:
     path = examples_dir() / script
     command = [sys.executable, *(["-m", "rldebug", "debug"] if debug else []), str(path),
-               *ARGS]
+               *ARGS, *EXTRA_ARGS.get(script, ())]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
