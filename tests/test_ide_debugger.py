@@ -87,6 +87,7 @@ def test_breakpoints_in_env_loss_and_callback_are_hit_in_process(tmp_path, api_s
     assert set(hits.values()) == {pid}  # each stop happened inside that process
 
 
+@pytest.mark.parametrize("api_stack", ["new", pytest.param("old", marks=pytest.mark.slow)])
 def test_negative_control_env_step_is_not_hit_with_a_remote_runner(tmp_path, api_stack):
     wanted = [ENV_STEP, LOSS[api_stack]]
     hits, _, _ = run_under_debugger(tmp_path, ["--stack", api_stack, "--runners", "1"], wanted)

@@ -260,6 +260,7 @@ def _sample_example_env(cls, checked: bool) -> str:
     return "ok"
 
 
+@pytest.mark.slow  # ~40 s: 48 env classes, each sampled twice by RLlib's EnvRunner
 def test_the_checker_fails_no_rllib_example_env_that_plain_rllib_samples():
     compared, sampled, differ, not_here = 0, 0, [], []
     with warnings.catch_warnings():

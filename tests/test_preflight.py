@@ -28,6 +28,7 @@ def test_discrete_observations_without_a_connector():
     assert trap.evidence["observation_space"] == "Discrete(16)"
 
 
+@pytest.mark.slow  # waits 25 s for plain Tune to hang, by design
 def test_an_unschedulable_tune_trial_hangs_and_is_named():
     """Plain Tune on a 2-CPU Ray with 3 EnvRunners: fit() never returns (killed after 25 s)."""
     script = textwrap.dedent(f"""

@@ -362,7 +362,9 @@ def test_policies_to_train_is_read_as_rllibs_learner_reads_it(policies_to_train)
     assert set(untrained_agents(policies_to_train, {0: "p0", 1: "p1"})) == {1}
 
 
-@pytest.mark.parametrize("policies_to_train", [("p0",), only_p0], ids=["list", "callable"])
+@pytest.mark.parametrize("policies_to_train", [
+    ("p0",), pytest.param(only_p0, marks=pytest.mark.slow)],  # the callable: ~12 s more
+    ids=["list", "callable"])
 def test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once(
         policies_to_train):
     lines = []

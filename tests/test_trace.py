@@ -222,7 +222,8 @@ def test_trace_scalars_reach_tensorboard(tmp_path):
         == [200, 200]
 
 
-@pytest.mark.parametrize("level", ["summary", "batches", "full"])
+@pytest.mark.parametrize("level", ["summary", pytest.param("batches", marks=pytest.mark.slow),
+                                   "full"])
 def test_a_crash_in_the_first_sample_leaves_its_events_at_every_level(tmp_path, level):
     """The env's observation turns NaN at step 17 of its third episode and RLlib dies in
     the first sample(): the NaN event (its episode and step) and the crash are in the

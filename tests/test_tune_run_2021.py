@@ -78,6 +78,7 @@ def test_a_2021_multi_agent_tune_run_script_runs_unchanged_and_matches_native_tr
     assert len((trial_dir / "result.json").read_text().splitlines()) == 2
 
 
+@pytest.mark.slow  # ~16 s; the router both doors use is tested by the next test
 def test_tuner_and_get_trainable_cls_take_a_2021_dict_to_the_old_stack(tmp_path):
     script = HERE / "debug_scripts" / "entry_points_2021_script.py"
     done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script),
