@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "look_inside.ipynb"
 
 
+@pytest.mark.slow  # ~30 s: a Jupyter kernel trains and draws; explain/draw have their own tests
 def test_look_inside_notebook_runs_and_draws():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(nb, kernel_name="python3", timeout=300,
