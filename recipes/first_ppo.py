@@ -40,6 +40,10 @@ def main(argv=None):
     print(f"stopped: {run.stopped_by}")
     print(f"TensorBoard: tensorboard --logdir {run.logdir}")
     run.algo.stop()
+    # The goal: the tutorial's target return 15 (the smoke run only checks it trained).
+    if not args.smoke and runners["episode_return_mean"] < 15:
+        raise SystemExit(f"the arena's return reached {runners['episode_return_mean']:.2f} "
+                         "in 300 iterations, below the target 15")
     return run
 
 

@@ -15,7 +15,6 @@ The same from the command line, for any config: ``rldebug probe my_configs.py:ma
 import argparse
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
 
 
 def main(argv=None):
@@ -25,14 +24,23 @@ def main(argv=None):
     parser.add_argument("--logdir", default=None, help="unused; accepted like other recipes")
     args = parser.parse_args(argv)
 
-    config = rldebug.arena_ppo_config(seed=0, **(SMOKE_SETTINGS if args.smoke else {}))
+    # The probes scale the batches down themselves: the smoke run keeps the config and
+    # runs one probe.
+    config = rldebug.arena_ppo_config(seed=0)
     if args.gamma is not None:
         config.training(gamma=args.gamma)
-    report = rldebug.probe(config, only=["constant"] if args.smoke else None,
-                           max_iterations=10 if args.smoke else 40)
+    report = rldebug.probe(config, only=["constant"] if args.smoke else None)
     print(report)
+    # What this recipe demonstrates: a working config passes; a gamma below 0.5 fails the
+    # delayed-reward probe and only it (the smoke run's one probe does not need gamma).
+    planted = args.gamma is not None and args.gamma < 0.5 and not args.smoke
+    expected = ["delayed"] if planted else []
+    if report.failed != expected or report.unfinished:
+        raise SystemExit(f"expected failing probes {expected}, got {report.failed}"
+                         + (f" (unfinished: {report.unfinished})" if report.unfinished else ""))
     print("done: every probe passes" if report.passed else
-          f"done: probe(s) {report.failed} fail; the lines above say what each points at")
+          f"done: probe(s) {report.failed} fail as planted; the lines above say what each "
+          "points at")
 
 
 if __name__ == "__main__":

@@ -92,9 +92,8 @@ def main(argv=None):
         rldebug.run(make_config(guard=False, smoke=args.smoke), logdir=before,
                     max_iterations=iterations, trace="batches", reproducible=True,
                     progress=False)
-        print("done: the run did not crash this time (the stall is rare); rerun with more "
-              "iterations")
-        return
+        raise SystemExit("the run did not crash this time (the stall is rare): nothing to "
+                         "reproduce; rerun with more iterations")
     except Exception as err:  # noqa: BLE001 - the crash is the point of this recipe
         print(f"1. training crashed: {type(err).__name__}: {str(err)[:100]}")
 
@@ -108,6 +107,9 @@ def main(argv=None):
     replayed = rldebug.reproduce(before, event=event)
     print("3. " + replayed.summary())
     replayed.close()
+    if not replayed.reproduced:
+        raise SystemExit("the replay did not reproduce the event: " + "; ".join(
+            replayed.problems))
 
     # 4. The fix, trained as long as the failing run was meant to.
     after = root / "after"

@@ -251,7 +251,6 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     import uuid
 
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-
     from rich.console import Console
 
     from rldebug.legacy import config_from_dict, with_2021_keys
@@ -284,7 +283,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                                 algo_class.__name__)
             outcome = run(config, stop=stop, logdir=root / folder, progress=table,
                           max_iterations=None if stop is not None else sys.maxsize)
-        except Exception as err:  # noqa: BLE001 - a failed trial is a result, as in Tune
+        except Exception as err:
             if trial.error_file is None:  # it failed before rldebug.run wrote its files
                 write_error(trial.path, err)
             notice(f"trial {folder} failed: {_error_text(err)}{_raised_at(err)} "

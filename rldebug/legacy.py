@@ -557,8 +557,26 @@ def install_agents_modules(notice: Callable[[str], None]) -> None:
            "2021 config dicts and run on the old API stack.")
 
 
-__all__ = ["KEYS_2021", "NEW_STACK_ALIASES", "RENAMED_KEYS", "RESULT_ALIASES", "TRUNCATED_KEY", "Episode2021",
-           "adapt_config_callbacks", "adapt_config_encoder", "adapt_config_env", "alias_gym",
-           "callbacks_2021", "config_from_2021", "config_from_dict", "gymnasium_env",
-           "has_old_reset", "install_agents_modules", "shared_space_agents", "is_old_callbacks", "keys_2021",
-           "trainer_2021", "with_2021_keys"]
+__all__ = [
+    "KEYS_2021",
+    "NEW_STACK_ALIASES",
+    "RENAMED_KEYS",
+    "RESULT_ALIASES",
+    "TRUNCATED_KEY",
+    "Episode2021",
+    "adapt_config_callbacks",
+    "adapt_config_encoder",
+    "adapt_config_env",
+    "alias_gym",
+    "callbacks_2021",
+    "config_from_2021",
+    "config_from_dict",
+    "gymnasium_env",
+    "has_old_reset",
+    "install_agents_modules",
+    "is_old_callbacks",
+    "keys_2021",
+    "shared_space_agents",
+    "trainer_2021",
+    "with_2021_keys",
+]

@@ -80,7 +80,7 @@ def test_nan_reward_is_traced_to_the_env_step():
     assert reward.evidence["timestep"] is not None and reward.evidence["runner_index"] == 0
     assert "EnvRunner 0" in reward.message
     losses = [f for f in trial.findings if f.rule_id in ("non_finite", "non_finite_in_trace")]
-    assert all(f.explained_by == "non_finite_reward" for f in losses)
+    assert losses and all(f.explained_by == "non_finite_reward" for f in losses)
 
 
 def test_errored_trial_names_the_exception_from_error_txt():

@@ -1,6 +1,5 @@
 """InfoEvents and replay on a single-agent env of the tests' own (not the arena)."""
 
-import math
 import warnings
 
 import numpy as np
@@ -24,15 +23,37 @@ def walk_config():
             .debugging(seed=0))
 
 
+FINISHED: list[int] = []  # per finished episode: its at_edge steps, as the env counted
+
+
+class CountingWalk(LeftRightWalk):
+    """LeftRightWalk counting its own flagged steps per episode: the truth to compare."""
+
+    def reset(self, *, seed=None, options=None):
+        self.flagged = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.flagged += int(info["at_edge"])
+        if terminated or truncated:
+            FINISHED.append(self.flagged)
+        return obs, reward, terminated, truncated, info
+
+
 def test_info_events_counts_the_declared_events_per_agent_and_episode(tmp_path):
-    config = add_callbacks(walk_config(), InfoEvents)
-    run = rldebug.run(config, stop={"training_iteration": 2}, logdir=tmp_path, progress=False)
+    config = add_callbacks(walk_config(), InfoEvents).environment(CountingWalk)
+    FINISHED.clear()
+    run = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path, progress=False)
     try:
         counts = get_path(run.last_result, "env_runners/info_events/default_agent")
-        # Every LeftRightWalk episode ends at an edge (1 step flagged) or by time (0).
         assert set(counts) == {"at_edge_mean", "at_edge_min", "at_edge_max"}
-        assert 0.0 <= counts["at_edge_min"] <= counts["at_edge_mean"] <= counts["at_edge_max"] <= 1
-        assert not math.isnan(counts["at_edge_mean"])
+        # What the env itself counted, episode by episode.
+        assert len(FINISHED) == get_path(run.last_result, "env_runners/num_episodes")
+        assert 1 in FINISHED and set(FINISHED) <= {0, 1}
+        assert counts["at_edge_mean"] == pytest.approx(np.mean(FINISHED))
+        assert counts["at_edge_min"] == min(FINISHED)
+        assert counts["at_edge_max"] == max(FINISHED)
     finally:
         run.algo.stop()
 

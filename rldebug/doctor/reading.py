@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.doctor.metrics import relevant_paths, unflatten
+
 # writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
 from rldebug.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
 

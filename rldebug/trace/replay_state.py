@@ -40,8 +40,8 @@ import numpy as np
 from rldebug.shapes.episodes import episode_id
 from rldebug.trace.layout import (
     episode_ring_file,
-    file_name,
     episode_rings_dir,
+    file_name,
     kept_episodes_file,
     replay_config_file,
     update_snapshot_file,
