@@ -147,6 +147,7 @@ def test_rldebug_run_writes_the_metrics_to_tensorboard(tmp_path):
     assert histograms["ray/tune/env_runners/agent_step_rewards/agent1"] == 3
 
 
+@pytest.mark.slow  # ~17 s: a Tune grid; TensorBoard read back is also proven in-process
 def test_tune_grid_search_writes_the_metrics_to_tensorboard(tmp_path):
     from ray import tune
     from ray.rllib.algorithms.ppo import PPO

@@ -60,6 +60,7 @@ def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
     assert [t.name for t in trials] == ["PPO_00000_0_tag=a", "PPO_00001_1_tag=b"]
 
 
+@pytest.mark.slow  # ~19 s; the doctor on an in-process trial folder: test_tune_run_2021
 def test_trial_directories_are_read_by_the_doctor(tmp_path):
     done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(SCRIPT),
                            str(tmp_path)], env=session_env(), capture_output=True, text=True,

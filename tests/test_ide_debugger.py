@@ -79,6 +79,7 @@ def run_under_debugger(tmp_path, args, breakpoints, on_stop=None):
     return hits, client, process.pid
 
 
+@pytest.mark.parametrize("api_stack", ["new", pytest.param("old", marks=pytest.mark.slow)])
 def test_breakpoints_in_env_loss_and_callback_are_hit_in_process(tmp_path, api_stack):
     wanted = [ENV_STEP, LOSS[api_stack], USER_CALLBACK]
     hits, client, pid = run_under_debugger(tmp_path, ["--stack", api_stack], wanted)

@@ -52,21 +52,28 @@ def test_code_for_260_has_nothing_to_migrate():
     assert migrations_in_source(source.read_text()) == []
 
 
-def test_cli_text_json_and_exit_codes(tmp_path):
+def test_cli_text_json_and_exit_codes(tmp_path, capsys):
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "rldebug.migrate", *map(str, args)],
                               capture_output=True, text=True, timeout=60, check=False)
 
+    def in_process(*args) -> int:  # the same main(), without a new interpreter each time
+        from rldebug.migrate import main
+
+        return main([str(a) for a in args])
+
     text = cli(OLD)
     assert text.returncode == 1
     assert re.search(r"old_style_training\.py:\d+:\d+: PPOTrainer -> PPO", text.stdout)
-    data = json.loads(cli(OLD, "--json").stdout)
+    capsys.readouterr()
+    assert in_process(OLD, "--json") == 1
+    data = json.loads(capsys.readouterr().out)
     assert {m["found"] for m in data["migrations"]} >= {"tune.run(...)", '"num_workers"'}
     clean = tmp_path / "clean.py"
     clean.write_text("from ray.rllib.algorithms.ppo import PPOConfig\n")
-    assert cli(clean).returncode == 0
-    missing = cli(tmp_path / "nope.py")
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert in_process(clean) == 0
+    assert in_process(tmp_path / "nope.py") == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_unparsable_files_are_noted_not_fatal(tmp_path):

@@ -87,6 +87,7 @@ def test_records_a_process_could_not_send_are_counted_in_the_trace(tmp_path, mon
     assert len(events[events["source"] == "sampling"]) == 5
 
 
+@pytest.mark.slow  # ~19 s: two Tune trial actors with a remote EnvRunner each
 def test_tune_trials_of_one_traced_config_each_send_to_their_own_home(tmp_path):
     """Two Tune trials (two processes running an Algorithm each, one remote EnvRunner
     each) share the traced config; each trial's runner sends to its own trial."""
