@@ -98,17 +98,24 @@ def test_clean_configs_have_no_error(make):
     assert names(preflight(make()), "error") == []
 
 
-def test_cli_check_exit_codes_and_json():
+def test_cli_check_exit_codes_and_json(capsys):
     def cli(spec, *extra):
         return subprocess.run([sys.executable, "-m", "rldebug.cli", "check",
                                f"{HERE / 'preflight_configs.py'}:{spec}", *extra],
                               capture_output=True, text=True, timeout=120, check=False)
 
+    def in_process(spec, *extra) -> int:  # the same main(), without a new interpreter
+        from rldebug.cli import main
+
+        return main(["check", f"{HERE / 'preflight_configs.py'}:{spec}", *extra])
+
     bad = cli("big_minibatch")
     assert bad.returncode == 1 and "error[minibatch_larger_than_batch]" in bad.stdout
-    data = json.loads(cli("model_on_new_stack", "--json").stdout)
+    capsys.readouterr()
+    assert in_process("model_on_new_stack", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
     assert [t["name"] for t in data] == ["model_ignored"]
-    assert cli("clean").returncode == 0
+    assert in_process("clean") == 0
 
 
 def test_bad_input():

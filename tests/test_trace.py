@@ -55,6 +55,7 @@ def test_counts_equal_rllibs_own_counters(tmp_path, api_stack):
         assert sampled["module_steps"].map(lambda m: m["pol1"]).sum() == rllib_steps
 
 
+@pytest.mark.parametrize("api_stack", ["new", pytest.param("old", marks=pytest.mark.slow)])
 def test_remote_runners_report_their_identity(tmp_path, api_stack):
     config = trace(tiny_arena_config(api_stack, num_env_runners=2), out=tmp_path)
     train(config, iterations=1)
