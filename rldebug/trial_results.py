@@ -250,8 +250,12 @@ class InProcessAnalysis(InProcessResultGrid):
         """``{trial_id: DataFrame of every result the trial reported}``."""
         import pandas as pd
 
-        return {t.trial_id: pd.json_normalize(trial_history(t), sep="/") if trial_history(t)
-                else pd.DataFrame() for t in self.trials}
+        frames = {}
+        for trial in self.trials:
+            history = trial_history(trial)  # one read of its result.json
+            frames[trial.trial_id] = (pd.json_normalize(history, sep="/") if history
+                                      else pd.DataFrame())
+        return frames
 
     def dataframe(self, metric: str | None = None, mode: str | None = None):
         """One row per trial: its last result, or with ``metric`` and ``mode`` the result
