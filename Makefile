@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rldebug-installed
 TORCH := torch==2.13.0
 
-.PHONY: setup browser demo test test-all bench lint clean
+.PHONY: setup browser demo test test-all test-tf bench lint clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,22 @@ test: $(STAMP) browser
 
 test-all: $(STAMP) browser
 	$(PY) -m pytest -q -m ""
+
+# The Keras recipe (old stack, framework="tf2") in its own venv: TensorFlow in .venv
+# would make RLlib import it everywhere. .venv-tf sees .venv's packages through a .pth
+# file and adds only the [tf] extra (tensorflow + tf-keras, ~600 MB).
+VENV_TF := .venv-tf
+TF_STAMP := $(VENV_TF)/.rldebug-installed
+
+$(TF_STAMP): $(STAMP)
+	test -x $(VENV_TF)/bin/python || $(PYTHON) -m venv $(VENV_TF)
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+	  "$$($(VENV_TF)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/rldebug-base-venv.pth"
+	$(VENV_TF)/bin/python -m pip install --quiet tensorflow tf-keras
+	touch $(TF_STAMP)
+
+test-tf: $(TF_STAMP)
+	$(VENV_TF)/bin/python -m pytest -q -p no:cacheprovider tests/test_recipes.py -k keras_model
 
 bench: $(STAMP)
 	$(PY) benchmarks/launch.py

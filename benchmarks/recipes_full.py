@@ -1,4 +1,5 @@
-"""Run every recipe at full size, one after another: wall time and final mean total return.
+"""Run every recipe at full size, one after another: wall time, final mean total return,
+exit code (non-zero: the recipe missed its goal) and the recipe's own ``done:`` line.
 
 Each recipe runs in its own process with ``--logdir``; the final return is read
 back from the ``result.json`` files it wrote (the best trial for Tune recipes).
@@ -51,6 +52,9 @@ def main() -> None:
         shown = f"{max(returns):.2f}" + (f" (best of {len(returns)})" if len(returns) > 1 else "") \
             if returns else "-"
         print(f"{name:28s} {seconds:8.1f}  {shown:>24s}  {done.returncode}", flush=True)
+        for line in done.stdout.splitlines():
+            if line.startswith("done:"):
+                print(f"    {line}", flush=True)
         if done.returncode:
             print(done.stderr[-2000:], flush=True)
 

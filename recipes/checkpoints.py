@@ -9,6 +9,8 @@ this process (``rldebug.local_mode`` keeps evaluation EnvRunners in-process too)
 
 import argparse
 
+import numpy as np
+
 import rldebug
 from rldebug.configs import SMOKE_SETTINGS
 
@@ -22,6 +24,16 @@ def evaluated(config):
 
 def mean_return(algo):
     return algo.evaluate()["env_runners"]["episode_return_mean"]
+
+
+def weights(algo) -> dict:
+    """Every policy's module weights as numpy arrays, as the algorithm's EnvRunner holds them."""
+    return {pid: {name: np.asarray(value) for name, value in algo.get_module(pid).get_state().items()}
+            for pid in ("pol1", "pol2")}
+
+
+def largest_difference(a: dict, b: dict) -> float:
+    return max(float(np.max(np.abs(a[pid][name] - b[pid][name]))) for pid in a for name in a[pid])
 
 
 def main(argv=None):
@@ -38,17 +50,26 @@ def main(argv=None):
     print(f"checkpoint: {trained.checkpoint}")
     print(f"  contains: {sorted(p.name for p in trained.checkpoint.iterdir())}")
     trained_return = mean_return(trained.algo)
+    trained_weights = weights(trained.algo)
     trained.algo.stop()
 
     # Another seed: the fresh algorithm's random weights differ from the trained ones' start.
     fresh = rldebug.local_mode(config.copy(copy_frozen=False).debugging(seed=1)).build_algo()
     before = mean_return(fresh)
+    differed = largest_difference(trained_weights, weights(fresh))
     fresh.restore_from_path(str(trained.checkpoint))
     after = mean_return(fresh)
+    difference = largest_difference(trained_weights, weights(fresh))
     fresh.stop()
     print(f"greedy mean total return: trained {trained_return:.2f}, fresh {before:.2f}, "
           f"fresh after restore {after:.2f}")
-    print("done")
+    # The check: restoring makes the fresh algorithm's acting modules the trained ones
+    # (they differed before; the returns differ anyway: evaluation episodes follow the seed).
+    if differed == 0 or difference != 0:
+        raise SystemExit(f"largest weight difference to the trained modules: {differed:g} "
+                         f"before restoring, {difference:g} after (expected > 0, then 0)")
+    print(f"done: largest weight difference after restoring: {difference:g} "
+          f"(before: {differed:.3g})")
     return trained_return, before, after
 
 

@@ -32,11 +32,19 @@ def main(argv=None):
     run = rldebug.run(config, stop=stop, logdir=args.logdir, progress=not args.smoke)
     Console().print(rldebug.inspect(run.algo))
     e = rldebug.explain(run.algo, [0, 99], agent_id="agent1")
-    print(f"agent1 at [0, 99]: probs {dict(zip(e.action_names, e.probs.round(3)))}, "
+    print(f"agent1 at [0, 99]: probs {dict(zip(e.action_names, e.probs.round(3).tolist()))}, "
           f"value {e.value:.3f}")
-    print(f"done: return {run.last_result['env_runners']['episode_return_mean']:.2f}; "
-          f"TensorBoard: tensorboard --logdir {run.logdir}")
+    # The check: both policies act with the layers asked for (not RLlib's default model).
+    built = {pid: [layer.out_features for layer in run.algo.get_module(pid).dense_layers
+                   if hasattr(layer, "out_features")] for pid in ("pol1", "pol2")}
     run.algo.stop()
+    ret = run.last_result["env_runners"]["episode_return_mean"]
+    if any(sizes != layers for sizes in built.values()):
+        raise SystemExit(f"asked for dense layers {layers}, the modules have {built}")
+    if not args.smoke and ret < 15:
+        raise SystemExit(f"the arena's return reached {ret:.2f}, below the target 15")
+    print(f"TensorBoard: tensorboard --logdir {run.logdir}")
+    print(f"done: dense layers {built['pol1']}, return {ret:.2f}")
     return run
 
 

@@ -44,7 +44,12 @@ def main(argv=None):
     print(f"\narena_ppo_config() changes {len(changes)} settings:")
     for key, (before, after) in changes.items():
         print(f"  {key:35s} {str(before)[:40]:40s} -> {str(after)[:60]}")
-    print("done")
+    # The check: the arena config sets what a multi-agent PPO run cannot do without.
+    needed = {"env", "policies", "policy_mapping_fn"}
+    if not needed <= set(changes):
+        raise SystemExit(f"arena_ppo_config() leaves {sorted(needed - set(changes))} at "
+                         "RLlib's defaults")
+    print(f"done: {len(changes)} settings changed")
     return changes
 
 

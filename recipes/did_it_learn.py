@@ -49,7 +49,17 @@ def main(argv=None):
 
     diagnosis = rldebug.diagnose(run_dir)
     render(diagnosis, console=Console())
-    print(f"done: doctor exit code {diagnosis.exit_code}")
+    greedy = sum(returns) / len(returns)
+    # The check: the doctor read the run, and (beyond the smoke run) the greedy policy
+    # reaches the target and the doctor finds no error.
+    if diagnosis.exit_code == 2 or not gif.exists():
+        raise SystemExit(f"the doctor could not read {run_dir} (exit code 2) or no replay "
+                         f"was written to {gif}")
+    if not args.smoke and (greedy < 15 or diagnosis.exit_code != 0):
+        raise SystemExit(f"did not learn: greedy return {greedy:.2f} (target 15), doctor "
+                         f"exit code {diagnosis.exit_code}")
+    print(f"done: greedy return {greedy:.2f}, the doctor read "
+          f"{diagnosis.trials[0].iterations} iteration(s), exit code {diagnosis.exit_code}")
     return diagnosis
 
 

@@ -18,7 +18,7 @@ def run_episode(env, rng, seed=None):
     """One episode of uniformly random actions; returns per-agent returns and event counts."""
     obs, infos = env.reset(seed=seed)
     returns = {agent: 0.0 for agent in obs}
-    events = {"new_field": 0, "collision": 0}
+    events = {"new_field": 0, "collision": 0, "steps": 0}
     while True:
         actions = {agent: int(rng.integers(env.action_spaces[agent].n)) for agent in obs}
         obs, rewards, terminateds, truncateds, infos = env.step(actions)
@@ -26,6 +26,7 @@ def run_episode(env, rng, seed=None):
             returns[agent] += reward
         events["new_field"] += infos["agent1"]["new_field"]
         events["collision"] += infos["agent1"]["collision"]
+        events["steps"] += 1
         if terminateds["__all__"] or truncateds["__all__"]:
             return returns, events
 
@@ -48,6 +49,12 @@ def main(argv=None):
         print(f"episode {episode}: " + ", ".join(f"{a} {r:+.1f}" for a, r in returns.items())
               + f", total {totals[-1]:+.1f}; new fields {events['new_field']}, "
               f"collisions {events['collision']}")
+        # The check: agent2's reward is +1 per collision and -0.1 per other step, so its
+        # return follows from the collisions the infos reported.
+        implied = events["collision"] - 0.1 * (events["steps"] - events["collision"])
+        if abs(returns["agent2"] - implied) > 1e-9:
+            raise SystemExit(f"agent2's return {returns['agent2']:.3f} does not match the "
+                             f"{events['collision']} collisions reported ({implied:.3f})")
     print(env.render())  # the last episode's final state: 1, 2 = agents, + = visited
     print(f"done: mean total return of a random policy {np.mean(totals):+.2f} "
           f"over {len(totals)} episode(s)")

@@ -49,6 +49,16 @@ def main(argv=None):
               f"{result.metrics.get('training_iteration')} iterations, "
               f"{result.metrics.get('time_total_s', 0):.0f} s")
     print(f"TensorBoard: tensorboard --logdir {os.path.join(storage, 'exercise2')}")
+    # The check: all four trials trained without an error (and, beyond the smoke run, the
+    # best one reached the target).
+    failed = [str(result.error) for result in results if result.error is not None]
+    returns = [result.metrics.get("env_runners", {}).get("episode_return_mean",
+                                                            float("-inf")) for result in results]
+    if len(results) != 4 or failed:
+        raise SystemExit(f"{len(results)} trial(s), failed: {failed}")
+    if not args.smoke and max(returns) < 15:
+        raise SystemExit(f"no trial reached the target 15 (best {max(returns):.2f})")
+    print(f"done: 4 trials, best return {max(returns):.2f}")
     return results
 
 

@@ -10,6 +10,7 @@ learns to block.
 """
 
 import argparse
+import json
 
 import rldebug
 from rldebug.callbacks import AgentReturns, ArenaEvents, add_callbacks
@@ -38,6 +39,22 @@ def main(argv=None):
           f"(min {arena['collisions_min']}, max {arena['collisions_max']})")
     print(f"TensorBoard: tensorboard --logdir {result.logdir}")
     result.algo.stop()
+
+    # The check: agent2 earns +1 per collision and -0.1 per other step of a 100-step
+    # episode, so its mean return in the first iteration (whose episodes both callbacks
+    # saw) follows from the collisions ArenaEvents counted in the infos.
+    with open(result.logdir / "result.json") as lines:
+        first = json.loads(lines.readline())["env_runners"]
+    collisions = first["arena"]["collisions_mean"]
+    implied = collisions * 1.0 - 0.1 * (100 - collisions)
+    gap = abs(implied - first["agent_returns"]["agent2_mean"])
+    if gap > 1e-6:
+        raise SystemExit(f"{collisions:.2f} collisions per episode imply agent2's return "
+                         f"{implied:.3f}, AgentReturns logged {first['agent_returns']['agent2_mean']:.3f}")
+    if not args.smoke and result.last_result["env_runners"]["episode_return_mean"] < 15:
+        raise SystemExit("the arena's return stayed below the target 15")
+    print(f"done: agent2's return implied by the counted collisions minus its logged return: "
+          f"{gap:.2g}")
     return result
 
 

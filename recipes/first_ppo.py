@@ -44,6 +44,8 @@ def main(argv=None):
     if not args.smoke and runners["episode_return_mean"] < 15:
         raise SystemExit(f"the arena's return reached {runners['episode_return_mean']:.2f} "
                          "in 300 iterations, below the target 15")
+    print(f"done: return {runners['episode_return_mean']:.2f} after "
+          f"{result['training_iteration']} iteration(s)")
     return run
 
 

@@ -78,9 +78,18 @@ def main(argv=None):
     run = rldebug.run(config, stop=stop, logdir=args.logdir, progress=not args.smoke)
     model = run.algo.get_policy("pol1").model
     model.base_model.summary()
-    print(f"done: return {run.last_result['env_runners']['episode_return_mean']:.2f}; "
-          f"TensorBoard: tensorboard --logdir {run.logdir}")
+    layers = [16] if args.smoke else args.layers
+    # The check: the policy acts through the Keras layers asked for.
+    built = [layer.units for layer in model.base_model.layers
+             if layer.name.startswith("dense_")]
+    ret = run.last_result["env_runners"]["episode_return_mean"]
     run.algo.stop()
+    if built != layers:
+        raise SystemExit(f"asked for Keras dense layers {layers}, pol1's model has {built}")
+    if not args.smoke and ret < 15:
+        raise SystemExit(f"the arena's return reached {ret:.2f}, below the target 15")
+    print(f"TensorBoard: tensorboard --logdir {run.logdir}")
+    print(f"done: Keras dense layers {built}, return {ret:.2f}")
     return run
 
 

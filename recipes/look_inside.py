@@ -9,6 +9,7 @@ the logits, probabilities, entropy, value and the greedy and a sampled action.
 
 import argparse
 
+import numpy as np
 from rich.console import Console
 
 import rldebug
@@ -32,6 +33,7 @@ def main(argv=None):
 
     agent1_obs = list(args.obs)
     agent2_obs = [args.obs[1], args.obs[0]]  # each agent sees (own, other)
+    entropies = {}
     for agent, obs in (("agent1", agent1_obs), ("agent2", agent2_obs)):
         explanation = rldebug.explain(algo, obs, agent_id=agent, seed=0)
         console.print(explanation)
@@ -39,8 +41,18 @@ def main(argv=None):
         print(f"{agent} at {obs}: greedy {best}, sampled "
               f"{explanation.action_names[explanation.sampled_action]}, "
               f"entropy {explanation.entropy:.3f}, value {explanation.value:.3f}")
-    print("done")
+        # The check: the explanation is one distribution: probabilities that sum to 1,
+        # the greedy action its most likely one, the entropy its entropy.
+        probs = explanation.probs.astype(float)
+        entropy = -float(np.sum(probs * np.log(np.clip(probs, 1e-12, None))))
+        if (abs(probs.sum() - 1) > 1e-5 or explanation.greedy_action != int(np.argmax(probs))
+                or abs(entropy - explanation.entropy) > 1e-4):
+            raise SystemExit(f"{agent}'s explanation is inconsistent: probs {probs}, greedy "
+                             f"{explanation.greedy_action}, entropy {explanation.entropy}")
+        entropies[agent] = explanation.entropy
     algo.stop()
+    print(f"done: agent1's entropy at {agent1_obs}: {entropies['agent1']:.3f} "
+          f"(uniform: {np.log(4):.3f})")
     return run
 
 

@@ -47,6 +47,7 @@ def main(argv=None):
     run = rldebug.run(config, stop=stop, logdir=args.logdir, progress=not args.smoke)
 
     result = run.last_result
+    lrs = {}
     for pid in LEARNING_RATES:
         if args.stack == "new":
             lr = get_path(result, f"learners/{pid}/default_optimizer_learning_rate")
@@ -55,8 +56,13 @@ def main(argv=None):
             lr = get_path(result, f"info/learner/{pid}/learner_stats/cur_lr")
             ret = get_path(result, f"env_runners/policy_reward_mean/{pid}")
         print(f"{pid}: learning rate {lr:g}, mean episode return {ret:.2f}")
-    print(f"done: TensorBoard: tensorboard --logdir {run.logdir}")
+        lrs[pid] = lr
+    print(f"TensorBoard: tensorboard --logdir {run.logdir}")
     run.algo.stop()
+    # The check: each policy's optimizer ran with its own learning rate.
+    if any(abs(lrs[pid] - lr) > 1e-12 for pid, lr in LEARNING_RATES.items()):
+        raise SystemExit(f"configured learning rates {LEARNING_RATES}, the learners used {lrs}")
+    print(f"done: learning rates used " + ", ".join(f"{p} {lr:g}" for p, lr in lrs.items()))
     return run
 
 

@@ -9,6 +9,7 @@ stuck at its worst return shows up at a glance.
 """
 
 import argparse
+import json
 
 import rldebug
 from rldebug.callbacks import AgentReturns, add_callbacks
@@ -36,6 +37,19 @@ def main(argv=None):
               f"min {returns[agent + '_min']:.2f}  max {returns[agent + '_max']:.2f}")
     print(f"TensorBoard: tensorboard --logdir {result.logdir}")
     result.algo.stop()
+
+    # The check: in the first iteration (fewer episodes than RLlib's smoothing window, so
+    # both means cover the same episodes) the agents' returns add up to RLlib's episode return.
+    with open(result.logdir / "result.json") as lines:
+        first = json.loads(lines.readline())["env_runners"]
+    summed = first["agent_returns"]["agent1_mean"] + first["agent_returns"]["agent2_mean"]
+    gap = abs(summed - first["episode_return_mean"])
+    if gap > 1e-6:
+        raise SystemExit(f"agent returns add up to {summed:.4f}, RLlib's episode return is "
+                         f"{first['episode_return_mean']:.4f} in iteration 1")
+    if not args.smoke and result.last_result["env_runners"]["episode_return_mean"] < 15:
+        raise SystemExit("the arena's return stayed below the target 15")
+    print(f"done: agent returns minus RLlib's episode return in iteration 1: {gap:.2g}")
     return result
 
 

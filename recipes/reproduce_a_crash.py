@@ -119,7 +119,8 @@ def main(argv=None):
 
     # 5. What differs between the two runs.
     print("5. " + str(rldebug.diff(before, after)).replace("\n", "\n   "))
-    print("done: the crash was traced, named, replayed to its step, fixed and compared")
+    print(f"done: the crash was traced, named, replayed to env step {replayed.env_step}, "
+          "fixed and compared")
 
 
 if __name__ == "__main__":

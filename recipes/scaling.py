@@ -54,7 +54,15 @@ def main(argv=None):
     print("env steps sampled per runner (index, pid, host):")
     for (index, pid, host), steps in per_runner.items():
         print(f"  runner {index}  pid {pid}  host {host}: {steps}")
-    print(f"done: trace in {logdir / 'trace'} (rldebug trace {logdir / 'trace'})")
+    print(f"trace in {logdir / 'trace'} (rldebug trace {logdir / 'trace'})")
+    # The check: every remote EnvRunner sampled, each in its own process.
+    runners = per_runner.groupby(level="runner_index").sum()
+    expected = set(range(1, args.runners + 1)) if args.runners else {0}
+    pids = {pid for _, pid, _ in per_runner.index}
+    if set(runners.index) != expected or (runners <= 0).any() or len(pids) != len(expected):
+        raise SystemExit(f"expected env steps from runners {sorted(expected)}, the trace has "
+                         f"{runners.to_dict()} from processes {sorted(pids)}")
+    print(f"done: {int(runners.sum())} env steps from {len(runners)} runner(s)")
     return samples
 
 

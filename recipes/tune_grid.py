@@ -55,7 +55,18 @@ def main(argv=None):
               f"checkpoint {result.checkpoint.path if result.checkpoint else None}")
     best = results.get_best_result("env_runners/episode_return_mean", "max")
     print(f"best: lr={best.config['lr']:g}, fcnet_hiddens={hiddens(best.config)}")
-    print(f"done: rldebug doctor {os.path.join(storage, 'tune_grid')}")
+    print(f"next: rldebug doctor {os.path.join(storage, 'tune_grid')}")
+    # The check: four trials, each with a checkpoint at the end and no error; the best
+    # (beyond the smoke run, at the target) is the one with the highest last return.
+    returns = {result.path: result.metrics["env_runners"]["episode_return_mean"]
+               for result in results if result.error is None and result.checkpoint}
+    if len(returns) != 4:
+        raise SystemExit(f"expected 4 trials with a checkpoint and no error, got {len(returns)}")
+    if returns[best.path] != max(returns.values()):
+        raise SystemExit(f"get_best_result chose {best.path}, the highest return is elsewhere")
+    if not args.smoke and returns[best.path] < 15:
+        raise SystemExit(f"no trial reached the target 15 (best {returns[best.path]:.2f})")
+    print(f"done: 4 trials with checkpoints, best return {returns[best.path]:.2f}")
     return results
 
 

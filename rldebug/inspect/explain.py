@@ -22,6 +22,7 @@ from rldebug.shapes.env_meta import action_names
 # Fields with one entry per observation (a batch axis when batched).
 _PER_OBSERVATION = ("observation", "module_input", "logits", "probs", "entropy", "value",
                     "greedy_action", "sampled_action", "env_action", "log_prob", "mean", "std",
+                    "entropy_stderr",
                     "q_values", "q_value", "q_atom_probs")
 
 
@@ -56,7 +57,7 @@ class Explanation:
 
     ``entropy_is_estimate`` is True where the distribution has no closed-form
     entropy (SAC's squashed Gaussian): then ``entropy`` is ``-mean(log p(a))``
-    over 64 draws. ``value`` is None when the module has no value function.
+    over 64 draws and ``entropy_stderr`` the standard error of that mean. ``value`` is None when the module has no value function.
     """
 
     agent_id: Any
@@ -77,6 +78,7 @@ class Explanation:
     env_action: Any = None
     log_prob: np.ndarray | None = None
     entropy_is_estimate: bool = False
+    entropy_stderr: np.ndarray | None = None
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
     q_values: np.ndarray | None = None

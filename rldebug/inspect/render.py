@@ -128,7 +128,9 @@ def _number(value: Any) -> str:
 
 
 def _explanation_facts(e) -> list[list[str]]:
-    entropy = _number(e.entropy) + (" (estimated from samples)" if e.entropy_is_estimate else "")
+    entropy = _number(e.entropy) + (
+        f" ± {_number(e.entropy_stderr)} (estimated from samples)" if e.entropy_is_estimate
+        else "")
     rows = [
         ["agent → module", f"{e.agent_id} → {e.module_id} ({e.api_stack} stack, {e.family})"],
         ["observation", _short(e.observation)],

@@ -136,6 +136,10 @@ def env_action(action: np.ndarray, action_space: Any, config: Any) -> np.ndarray
     return action
 
 
+#: draws behind an entropy estimate (distributions without a closed-form entropy)
+ENTROPY_DRAWS = 64
+
+
 def _distribution_fields(dist, seed) -> dict:
     """Greedy and sampled action, probabilities or Gaussian parameters, entropy, log-prob."""
     import torch
@@ -155,10 +159,12 @@ def _distribution_fields(dist, seed) -> dict:
     try:
         out["entropy"], out["entropy_is_estimate"] = to_numpy(dist.entropy()), False
     except (NotImplementedError, ValueError):
-        # A squashed Gaussian has no closed-form entropy: -E[log p(a)] from 64 draws.
+        # A squashed Gaussian has no closed-form entropy: -E[log p(a)] from ENTROPY_DRAWS
+        # draws, with the standard error of that mean.
         with seeded(seed):
-            draws = torch.stack([dist.logp(dist.sample()) for _ in range(64)])
+            draws = torch.stack([dist.logp(dist.sample()) for _ in range(ENTROPY_DRAWS)])
         out["entropy"], out["entropy_is_estimate"] = to_numpy(-draws.mean(0)), True
+        out["entropy_stderr"] = to_numpy(draws.std(0) / ENTROPY_DRAWS ** 0.5)
     return out
 
 
