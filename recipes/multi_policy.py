@@ -62,7 +62,7 @@ def main(argv=None):
     # The check: each policy's optimizer ran with its own learning rate.
     if any(abs(lrs[pid] - lr) > 1e-12 for pid, lr in LEARNING_RATES.items()):
         raise SystemExit(f"configured learning rates {LEARNING_RATES}, the learners used {lrs}")
-    print(f"done: learning rates used " + ", ".join(f"{p} {lr:g}" for p, lr in lrs.items()))
+    print("done: learning rates used " + ", ".join(f"{p} {lr:g}" for p, lr in lrs.items()))
     return run
 
 

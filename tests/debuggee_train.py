@@ -14,7 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.callbacks.callbacks import RLlibCallback
+from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from tiny import tiny_arena_config
 
 import rldebug
@@ -29,6 +32,24 @@ class UserCallback(RLlibCallback):
     def on_episode_step(self, *, episode, **kwargs):
         episode_id = getattr(episode, "id_", None) or episode.episode_id  # USER-CALLBACK-BREAKPOINT
         return episode_id
+
+
+class UserModule(DefaultPPOTorchRLModule):
+    """Stands for a user's own RLModule; the test sets breakpoints in both forward passes."""
+
+    def _forward(self, batch, **kwargs):
+        out = super()._forward(batch, **kwargs)  # USER-MODULE-FORWARD-BREAKPOINT
+        return out
+
+    def _forward_train(self, batch, **kwargs):
+        out = super()._forward_train(batch, **kwargs)  # USER-MODULE-FORWARD-TRAIN-BREAKPOINT
+        return out
+
+
+def with_user_module(config):
+    """The new stack's config with both policies' modules of class ``UserModule``."""
+    specs = {pid: RLModuleSpec(module_class=UserModule) for pid in config.policies}
+    return config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs=specs))
 
 
 class CountCollisions(RLlibCallback):
@@ -62,6 +83,8 @@ def main(argv=None):
                                       max_stops=1)
     else:
         config = add_callbacks(config, UserCallback)
+        if args.stack == "new":
+            config = with_user_module(config)
     if args.attach_remote is not None:
         config = rldebug.ide.attach_remote(config, runner_index=1, port=args.attach_remote)
     if args.runners == 0:

@@ -1,8 +1,9 @@
 """``rldebug debug SCRIPT``: an unmodified Tune script, its trials in the launched process.
 
 A real DAP session (as VS Code attaches) on ``python -m debugpy ... -m rldebug debug
-tests/debug_scripts/tune_grid.py``: breakpoints in the script's env ``step`` and in
-its callback are hit for both grid points, in the process that was launched.
+tests/debug_scripts/tune_grid.py``: breakpoints in the script's env ``step``, its
+callback, its RLModule's ``_forward``/``_forward_train`` and RLlib's PPO loss are hit
+for both grid points, in the process that was launched.
 """
 
 import json
@@ -13,11 +14,17 @@ from pathlib import Path
 
 import pytest
 import ray
+import ray.rllib
 from dap_client import DapClient, free_port, launch_under_debugpy, line_of
 
 SCRIPT = Path(__file__).parent / "debug_scripts" / "tune_grid.py"
 ENV_STEP = line_of(SCRIPT, "ENV-STEP-BREAKPOINT")
 CALLBACK = line_of(SCRIPT, "CALLBACK-BREAKPOINT")
+FORWARD = line_of(SCRIPT, "MODULE-FORWARD-BREAKPOINT")
+FORWARD_TRAIN = line_of(SCRIPT, "MODULE-FORWARD-TRAIN-BREAKPOINT")
+PPO_LEARNER = Path(ray.rllib.__file__).parent / "algorithms/ppo/torch/ppo_torch_learner.py"
+LOSS = line_of(PPO_LEARNER, "module = self.module[module_id].unwrapped()",
+               after="def compute_loss_for_module")
 
 
 def session_env():
@@ -27,7 +34,7 @@ def session_env():
 
 
 @pytest.mark.slow  # ~90 s: a DAP session over a Tune grid (in-process trials are also proven by test_tune_run_with_a_grid_runs_its_trials_in_process)
-def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
+def test_breakpoints_in_env_callback_module_and_loss_are_hit_for_both_tune_trials(tmp_path):
     port = free_port()
     output = tmp_path / "debuggee.log"
     process = launch_under_debugpy("rldebug", port, output,
@@ -36,14 +43,24 @@ def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
     hits = []
     try:
         client = DapClient(port)
-        client.attach({str(SCRIPT): [(ENV_STEP, "self.steps == 1"), CALLBACK]})
+        # First call per env, module and Learner only (each trial builds its own).
+        first_loss = ("not getattr(self, '_seen_by_test', False) "
+                      "and not setattr(self, '_seen_by_test', True)")
+        client.attach({str(SCRIPT): [(ENV_STEP, "self.steps == 1"), CALLBACK,
+                                     (FORWARD, "self.forward_calls == 1"),
+                                     (FORWARD_TRAIN, "self.train_calls == 1")],
+                       str(PPO_LEARNER): [(LOSS, first_loss)]})
+        # Each stop's trial: the env's tag, or the config's (the callback's, the Learner's).
+        # A module knows no tag: trials run one after another, so a module stop belongs
+        # to the trial of the next tagged stop (its env step, or its Learner's loss).
+        tag_of = {(SCRIPT, ENV_STEP): "self.tag",
+                  (SCRIPT, CALLBACK): "algorithm.config.env_config['tag']",
+                  (PPO_LEARNER, LOSS): "self.config.env_config['tag']"}
 
         def record(stop):
-            line = stop.top["line"]
-            tag = client.evaluate("self.tag" if line == ENV_STEP else
-                                  "algorithm.config.env_config['tag']", stop.top)
-            hits.append((line, tag.strip("'"),
-                         int(client.evaluate("__import__('os').getpid()", stop.top))))
+            where = (Path(stop.top["source"]["path"]), stop.top["line"])
+            tag = client.evaluate(tag_of[where], stop.top).strip("'") if where in tag_of else None
+            hits.append((where, tag, int(client.evaluate("__import__('os').getpid()", stop.top))))
 
         client.drive(record)
         returncode = process.wait(timeout=120)
@@ -53,8 +70,13 @@ def test_breakpoints_in_env_and_callback_are_hit_for_both_tune_trials(tmp_path):
     log = output.read_text()
     assert returncode == 0, log[-3000:]
     assert "TRIALS 2 ['a', 'b']" in log
-    assert {(line, tag) for line, tag, _ in hits} == {(ENV_STEP, "a"), (ENV_STEP, "b"),
-                                                     (CALLBACK, "a"), (CALLBACK, "b")}
+    tagged = sorted((where, tag) for where, tag, _ in hits if tag is not None)
+    assert tagged == sorted((where, tag) for where in tag_of for tag in "ab"), hits
+    for i, (where, tag, pid) in enumerate(hits):
+        if tag is None:
+            hits[i] = (where, next(t for _, t, _ in hits[i + 1:] if t is not None), pid)
+    for line in (FORWARD, FORWARD_TRAIN):  # each module stops at its first call only
+        assert {tag for where, tag, _ in hits if where == (SCRIPT, line)} == {"a", "b"}, hits
     assert {pid for _, _, pid in hits} == {process.pid}  # all in the launched process
     trials = sorted((tmp_path / "results" / "grid").glob("PPO_*"))
     assert [t.name for t in trials] == ["PPO_00000_0_tag=a", "PPO_00001_1_tag=b"]

@@ -31,6 +31,14 @@ LOSS = {
                     "logits, state = model(train_batch)", after="    def loss(")),
 }
 USER_CALLBACK = (DEBUGGEE, line_of(DEBUGGEE, "USER-CALLBACK-BREAKPOINT"))
+# The model: the user's RLModule on the new stack; RLlib's default ModelV2 on the old.
+MODEL = {
+    "new": [(DEBUGGEE, line_of(DEBUGGEE, "USER-MODULE-FORWARD-BREAKPOINT")),
+            (DEBUGGEE, line_of(DEBUGGEE, "USER-MODULE-FORWARD-TRAIN-BREAKPOINT"))],
+    "old": [(RLLIB / "models/torch/fcnet.py",
+             line_of(RLLIB / "models/torch/fcnet.py", 'obs = input_dict["obs_flat"].float()',
+                     after="    def forward("))],
+}
 
 
 def debuggee_env():
@@ -80,8 +88,8 @@ def run_under_debugger(tmp_path, args, breakpoints, on_stop=None):
 
 
 @pytest.mark.parametrize("api_stack", ["new", pytest.param("old", marks=pytest.mark.slow)])
-def test_breakpoints_in_env_loss_and_callback_are_hit_in_process(tmp_path, api_stack):
-    wanted = [ENV_STEP, LOSS[api_stack], USER_CALLBACK]
+def test_breakpoints_in_env_model_loss_and_callback_are_hit_in_process(tmp_path, api_stack):
+    wanted = [ENV_STEP, LOSS[api_stack], USER_CALLBACK, *MODEL[api_stack]]
     hits, client, pid = run_under_debugger(tmp_path, ["--stack", api_stack], wanted)
     assert client.process_id == pid  # the debugger reports the process we launched
     assert set(hits) == {(Path(p), line) for p, line in wanted}

@@ -1,5 +1,5 @@
 """An unmodified Tune script, as a user would write it: a two-point grid search over
-its own env's config, a callback of its own, one iteration per trial.
+its own env's config, a callback and an RLModule of its own, one iteration per trial.
 
     python tests/debug_scripts/tune_grid.py STORAGE_DIR          # plain Tune (actors)
     rldebug debug tests/debug_scripts/tune_grid.py STORAGE_DIR   # every trial in-process
@@ -10,8 +10,10 @@ import sys
 import gymnasium as gym
 from ray import tune
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 
 class TaggedCartPole(gym.Wrapper):
@@ -28,6 +30,21 @@ class TaggedCartPole(gym.Wrapper):
         return result
 
 
+class CountingModule(DefaultPPOTorchRLModule):
+    """The default PPO module, counting its forward passes."""
+
+    forward_calls = 0
+    train_calls = 0
+
+    def _forward(self, batch, **kwargs):
+        self.forward_calls += 1
+        return super()._forward(batch, **kwargs)  # MODULE-FORWARD-BREAKPOINT
+
+    def _forward_train(self, batch, **kwargs):
+        self.train_calls += 1
+        return super()._forward_train(batch, **kwargs)  # MODULE-FORWARD-TRAIN-BREAKPOINT
+
+
 class SeenTags(RLlibCallback):
     def on_train_result(self, *, algorithm, result, **kwargs):
         tag = algorithm.config.env_config["tag"]  # CALLBACK-BREAKPOINT
@@ -39,7 +56,8 @@ config = (
     .environment(TaggedCartPole, env_config={"tag": tune.grid_search(["a", "b"])})
     .env_runners(num_env_runners=1)
     .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
-    .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8]))
+    .rl_module(rl_module_spec=RLModuleSpec(module_class=CountingModule),
+               model_config=DefaultModelConfig(fcnet_hiddens=[8]))
     .callbacks(SeenTags)
 )
 results = tune.Tuner(
