@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.doctor_faults.score import HELD_OUT, rule_precision, score, totals
+from benchmarks.doctor_faults.score import (TEST_BASES, rule_precision, score, split_line,
+                                            totals)
 from benchmarks.run_store import stray_files
 from rldebug.doctor import diagnose, render, to_json
 from rldebug.doctor.confidence import TABLE
@@ -40,13 +41,28 @@ def test_the_benchmark_is_broad_and_labelled_by_how_runs_were_made():
         {"ppo", "appo", "impala", "dqn", "sac"}
     assert {label["stack"] for label in LABELS.values()} == {"new", "old"}
     assert any(label["multi_agent"] for label in LABELS.values())
-    assert HELD_OUT <= {label["base"] for label in LABELS.values()}
+    assert TEST_BASES <= {label["base"] for label in LABELS.values()}
     for name, label in LABELS.items():
         assert (STORE / "runs" / name / "result.json").is_file(), name
         if not label.get("healthy"):  # the operator's rule ids, decided before any scoring
             assert label["operator"] in name and label["expect"], name
     traced = [n for n in LABELS if (STORE / "runs" / n / "trace").is_dir()]
     assert traced
+
+
+def test_the_doctors_code_cites_no_run_of_the_test_split():
+    """Rules tuned on a run would measure fit there: the test split stays unseen."""
+    test_runs = {name for name, label in LABELS.items() if label["base"] in TEST_BASES}
+    for source in sorted((ROOT / "rldebug" / "doctor").rglob("*.py")):
+        text = source.read_text()
+        cited = sorted(n for n in TEST_BASES | test_runs if n in text)
+        assert not cited, f"{source.relative_to(ROOT)} cites the test split: {cited}"
+
+
+def test_the_readme_quotes_the_test_split_as_the_scorer_computes_it(scores):
+    readme = (ROOT / "README.md").read_text()
+    line = split_line(scores, "test")
+    assert f"`{line}`" in " ".join(readme.split()), line
 
 
 def test_the_stored_runs_hold_no_pickles_or_machine_paths():

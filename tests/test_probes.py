@@ -223,6 +223,20 @@ def test_default_sac_passes_every_probe_with_continuous_actions():
     assert report.family == "actor_critic"
 
 
+@pytest.mark.parametrize("algo,env,only,family", [
+    ("DQN", "CartPole-v1", "constant", "q_learning"),
+    ("SAC", "Pendulum-v1", "observation", "actor_critic")])
+def test_each_family_passes_a_probe_in_the_default_run(algo, env, only, family):
+    """The default configs' full probe suites are slow tests; one probe each runs here."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    config = {"DQN": DQNConfig, "SAC": SACConfig}[algo]().environment(env)
+    report = probe(config, only=[only])
+    assert report.passed, str(report)
+    assert report.family == family and [r.name for r in report.results] == [only]
+
+
 @pytest.mark.slow
 def test_small_sac_learns_the_soft_value_of_the_delayed_reward():
     from ray.rllib.algorithms.sac import SACConfig
