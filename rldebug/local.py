@@ -147,15 +147,84 @@ def _whole_cpus(value) -> int:
     return max(1, math.ceil(float(value)))
 
 
+#: Ray's switch for listening beyond loopback (only "1"/"true" turn it on)
+CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _user_wants_cluster_binding() -> bool:
+    return os.environ.get(CLUSTER_SWITCH, "").lower() in ("1", "true")
+
+
+def ray_listeners() -> list[tuple[int, str, str, int]]:
+    """``(pid, process name, address, port)`` of every socket listening in this process
+    and its descendants (Ray's GCS, raylet, agents and workers when this process started
+    Ray). Processes whose sockets cannot be read are left out."""
+    import psutil
+
+    me = psutil.Process()
+    listening = []
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            name = process.name()
+            for conn in process.net_connections(kind="inet"):
+                if conn.status == psutil.CONN_LISTEN:
+                    listening.append((process.pid, name, conn.laddr.ip, conn.laddr.port))
+        except (psutil.Error, OSError):
+            continue
+    return listening
+
+
+def is_loopback(address: str) -> bool:
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
+
+
+def _is_loopback_address(address: str) -> bool:
+    """``address`` (``host:port``, ``ray://host:port``, ``localhost``) names this host's
+    loopback. ``auto`` and other names are not assumed to."""
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return is_loopback(host)
+    except ValueError:
+        return False
+
+
+def _say_if_exposed() -> None:
+    """Warn once if a listener of the Ray just started is on another interface."""
+    try:
+        exposed = [entry for entry in ray_listeners() if not is_loopback(entry[2])]
+    except Exception as err:  # noqa: BLE001 - a check that cannot run must not stop the run
+        warnings.warn(f"rldebug could not list Ray's listening sockets ({err}); it cannot "
+                      "confirm that Ray listens on loopback only.", RuntimeWarning, stacklevel=3)
+        return
+    if exposed:
+        shown = ", ".join(f"{name} (pid {pid}) on {ip}:{port}"
+                          for pid, name, ip, port in exposed[:6])
+        reason = (f"{CLUSTER_SWITCH}={os.environ[CLUSTER_SWITCH]} is set"
+                  if _user_wants_cluster_binding() else "Ray ignored the loopback setting")
+        warnings.warn(f"Ray listens beyond loopback: {shown} ({reason}). Anyone who can reach "
+                      "this host can reach these ports while the run lasts.", RuntimeWarning,
+                      stacklevel=3)
+
+
 def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kwargs) -> bool:
     """Start (or connect to) Ray for rldebug; a no-op if Ray is already running.
 
-    Without ``address`` it starts a light local instance: no dashboard,
-    ``num_cpus`` logical CPUs (default 1, enough for a local-mode run; then no
-    idle worker is prestarted either), and no usage-stats reporting. Returns
-    True if this call started or connected Ray.
+    Without ``address`` it starts a light local instance: every listener on
+    loopback (127.0.0.1; plain ``ray.init()`` listens on all interfaces), no
+    dashboard, ``num_cpus`` logical CPUs (default 1, enough for a local-mode run;
+    then no idle worker is prestarted either), and no usage-stats reporting. If a
+    listener ends up on another interface anyway (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1``
+    set by the user), it warns once, naming it. With ``address`` it joins that
+    cluster as Ray's defaults do. Returns True if this call started or connected Ray.
     """
     import ray
+    from ray._private import ray_constants
 
     if ray.is_initialized():
         return False
@@ -163,17 +232,25 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}.")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address:
+        # A cluster on loopback (one rldebug started) is joined on loopback; any other
+        # cluster needs this host's own address, Ray's default.
+        ray_constants.ENABLE_RAY_CLUSTER = (_user_wants_cluster_binding()
+                                            or not _is_loopback_address(address))
         ray.init(address=address, **init_kwargs)
-    else:
-        init_kwargs.setdefault("include_dashboard", False)
-        init_kwargs.setdefault("configure_logging", False)
-        if (num_cpus or 1) == 1:
-            # In-process runs start no actors: a prestarted idle worker would only
-            # compete with the driver's own start-up for the CPU.
-            init_kwargs.setdefault("_system_config", {"enable_worker_prestart": False})
-        ray.init(num_cpus=num_cpus or 1, **init_kwargs)
+        return True
+    init_kwargs.setdefault("include_dashboard", False)
+    init_kwargs.setdefault("configure_logging", False)
+    if (num_cpus or 1) == 1:
+        # In-process runs start no actors: a prestarted idle worker would only
+        # compete with the driver's own start-up for the CPU.
+        init_kwargs.setdefault("_system_config", {"enable_worker_prestart": False})
+    # Ray reads this at call time (services.get_node_ip_address): False binds every
+    # server it starts (GCS, raylet, agents, workers) to 127.0.0.1.
+    ray_constants.ENABLE_RAY_CLUSTER = _user_wants_cluster_binding()
+    ray.init(num_cpus=num_cpus or 1, **init_kwargs)
+    _say_if_exposed()
     return True
 
 
-__all__ = ["LocalModeChanges", "LocalModeWarning", "cpus_needed", "is_local",
-           "local_mode", "local_mode_changes", "start_ray"]
+__all__ = ["LocalModeChanges", "LocalModeWarning", "cpus_needed", "is_local", "is_loopback",
+           "local_mode", "local_mode_changes", "ray_listeners", "start_ray"]
