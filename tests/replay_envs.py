@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.algorithms.dqn.torch.dqn_torch_learner import DQNTorchLearner
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 MARKER = 50.0  # an observation value the planted Learner turns into a NaN loss
@@ -96,6 +97,47 @@ class NanInThirdEpisodeWithALock(NanInThirdEpisode):
 
         super().__init__(config)
         self.lock = threading.Lock()
+
+
+class CurriculumCorridor(gym.Env):
+    """A curriculum env as RLlib's curriculum example drives them: a callback calls
+    ``set_task(level)`` between iterations; the new level starts with the next episode.
+    At level 3 the observation turns NaN at env step 7; ``info["level"]`` says the level."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.level = self.next_level = 1
+        self.t = 0
+
+    def set_task(self, level: int) -> None:
+        self.next_level = level
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.level, self.t = self.next_level, 0
+        return np.full(3, 0.1 * self.level, np.float32), {"level": self.level}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.full(3, 0.1 * self.level + 0.01 * int(action), np.float32)
+        if self.level == 3 and self.t == 7:
+            obs[:] = np.nan
+        return obs, 1.0, False, self.t >= 20, {"level": self.level}
+
+
+class RaiseTheLevel(RLlibCallback):
+    """After iteration k, every env of every EnvRunner gets level k + 1."""
+
+    def on_train_result(self, *, algorithm, result, **kwargs):
+        level = result["training_iteration"] + 1
+
+        def set_level(runner):
+            for env in runner.env.unwrapped.envs:
+                env.unwrapped.set_task(level)
+
+        algorithm.env_runner_group.foreach_env_runner(set_level, local_env_runner=True)
 
 
 class GlitchyPair(MultiAgentEnv):

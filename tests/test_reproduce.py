@@ -15,8 +15,10 @@ from replay_envs import (
     GlitchyPair,
     GlitchyWalk,
     MarkerPoisonsLoss,
+    CurriculumCorridor,
     NanInThirdEpisode,
     NanInThirdEpisodeWithALock,
+    RaiseTheLevel,
 )
 
 import rldebug
@@ -455,3 +457,21 @@ def test_an_env_that_cannot_be_pickled_is_said_so_and_replays_from_fresh(tmp_pat
     assert not result.reproduced  # a fresh env is in its first episode: no NaN at 17
     assert result.info == {"episode": 1}
     assert any("ran from a freshly built env" in note for note in result.notes)
+
+
+def test_a_curriculum_env_replays_at_the_level_it_was_set_to(tmp_path):
+    """A callback raises the env's level after each iteration (RLlib's curriculum
+    pattern); the NaN comes at level 3. The replay runs at level 3, not at level 1,
+    where a fresh env starts."""
+    config = (PPOConfig().environment(CurriculumCorridor).callbacks(RaiseTheLevel)
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1))
+    with pytest.raises(RuntimeError, match="probability tensor"):
+        rldebug.run(config, trace="batches", reproducible=True, logdir=tmp_path,
+                    stop={"training_iteration": 4}, progress=False)
+    event = _event(tmp_path, "obs")
+    assert event.env_step == 7 and event.iteration == 3
+    result = reproduce(tmp_path, event=event.number, mode="log")
+    result.close()
+    assert result.reproduced, result.summary()
+    assert result.env_step == 7 and np.isnan(result.obs).all()
+    assert result.info == {"level": 3}
