@@ -8,6 +8,9 @@ reproducible from a recording.
 
 from __future__ import annotations
 
+import os
+import signal
+
 import gymnasium as gym
 import numpy as np
 from ray.rllib.algorithms.dqn.torch.dqn_torch_learner import DQNTorchLearner
@@ -97,6 +100,25 @@ class NanInThirdEpisodeWithALock(NanInThirdEpisode):
 
         super().__init__(config)
         self.lock = threading.Lock()
+
+
+class TerminatedAfterANanReward(NanInThirdEpisode):
+    """Pays a NaN reward at env step 5 of its first episode; at step 6 it sends its own
+    process SIGTERM, once (``config["marker"]``, a file path, remembers it), as a
+    preempted node or a job scheduler would."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.marker = (config or {}).get("marker")
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        if self.episodes == 1 and self.t == 5:
+            reward = float("nan")
+        if self.episodes == 1 and self.t == 6 and self.marker and not os.path.exists(self.marker):
+            open(self.marker, "w").close()  # noqa: SIM115
+            os.kill(os.getpid(), signal.SIGTERM)
+        return obs, reward, terminated, truncated, info
 
 
 class CurriculumCorridor(gym.Env):

@@ -248,3 +248,26 @@ def test_a_crash_in_the_first_sample_leaves_its_events_at_every_level(tmp_path, 
     findings = {f.rule_id: f for f in diagnose(tmp_path).findings}
     assert "at env step 17 of the same episode" in findings["sampler_crashed"].message
     assert "'obs'" in findings["non_finite_in_trace"].message
+
+
+def test_a_remote_runner_ended_by_sigterm_sends_its_records_home_on_the_way_out(tmp_path):
+    """A remote EnvRunner records a NaN reward at step 5 and is sent SIGTERM at step 6,
+    in the middle of sample(), before it would have sent its records: they arrive anyway
+    (flushed at exit), with the killed process's pid."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from replay_envs import TerminatedAfterANanReward
+
+    marker = tmp_path / "terminated"
+    config = (PPOConfig().environment(TerminatedAfterANanReward, env_config={"marker": str(marker)})
+              .env_runners(num_env_runners=1)
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1))
+    try:
+        rldebug.run(config, trace="summary", logdir=tmp_path / "run", local=False,
+                    stop={"training_iteration": 2}, progress=False).algo.stop()
+    except Exception as err:  # noqa: BLE001 - whether RLlib recovers is not the question
+        assert "ActorDied" in type(err).__name__ or "died" in str(err).lower(), err
+    assert marker.exists(), "the env never sent itself SIGTERM"
+    events = load_trace(tmp_path / "run" / "trace").events.to_dict("records")
+    nan = [e for e in events if e["column"] == "rewards"]
+    assert nan and nan[0]["env_step"] == 5 and nan[0]["runner_index"] == 1, [
+        (e["column"], e.get("pid"), e.get("message")) for e in events]

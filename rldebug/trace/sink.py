@@ -5,15 +5,20 @@ EnvRunner, the Learner mixin, the episode recorder) shares this process's
 :class:`TraceSink`. In the home process (the one running the Algorithm; see
 :mod:`rldebug.relay`) records go straight to the :class:`~rldebug.trace.store.TraceStore`.
 Elsewhere they are buffered and pushed to the relay at :meth:`TraceSink.flush`
-(after each ``sample()`` and update, and before an exception leaves a remote
-actor); a process killed outright loses only what it had not flushed. A buffer
+(after each ``sample()`` and update, before an exception leaves a remote actor, on
+SIGTERM before Ray's own handler ends the process, and at interpreter exit, which
+SIGINT's ``KeyboardInterrupt`` reaches); a process killed outright (SIGKILL) loses
+only what it had not flushed. A buffer
 that outgrows :data:`MAX_BUFFERED` drops its oldest records and says so in the trace.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -113,9 +118,48 @@ class TraceSink:
                 self.apply(item)
 
 
+def _flush_on_the_way_out() -> None:
+    """The home writes what its relay holds; any other process sends its buffer home
+    and waits for the relay to hold it."""
+    log = logging.getLogger("rldebug.trace")
+    for sink in list(_sinks.values()):
+        home = relay.is_home(sink.token)
+        try:
+            if home:
+                sink.drain_relay()
+                sink.flush()
+            else:
+                sink.flush(wait=True)
+        except Exception as err:  # noqa: BLE001 - exiting must not fail for the trace
+            # A finished run's relay is gone with its Algorithm: nothing is lost there.
+            (log.debug if home else log.warning)(
+                "rldebug: the trace could not write its last records on the way out: %s", err)
+
+
+def _on_sigterm(previous):
+    """A SIGTERM handler that flushes first, then does what ``previous`` did. (Ray's
+    workers cannot reach other actors any more once SIGTERM has become SystemExit.)"""
+    def handler(signum, frame):
+        _flush_on_the_way_out()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+    return handler
+
+
+def _flush_on_exit_and_sigterm() -> None:
+    atexit.register(_flush_on_the_way_out)  # after ray.init: runs before Ray's shutdown
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm(signal.getsignal(signal.SIGTERM)))
+
+
 def sink_for(token: str, out) -> TraceSink:
     """This process's sink of the trace ``token`` (one per process, shared by its writers)."""
     with _sinks_lock:
+        if not _sinks:
+            _flush_on_exit_and_sigterm()
         sink = _sinks.get(token)
         if sink is None:
             sink = _sinks[token] = TraceSink(token, out)
