@@ -224,8 +224,8 @@ def test_default_sac_passes_every_probe_with_continuous_actions():
 
 
 @pytest.mark.parametrize("algo,env,only,family", [
-    ("DQN", "CartPole-v1", "constant", "q_learning"),
-    ("SAC", "Pendulum-v1", "observation", "actor_critic")])
+    ("DQN", "CartPole-v1", "observation", "q_learning"),
+    ("SAC", "Pendulum-v1", "constant", "actor_critic")])
 def test_each_family_passes_a_probe_in_the_default_run(algo, env, only, family):
     """The default configs' full probe suites are slow tests; one probe each runs here."""
     from ray.rllib.algorithms.dqn import DQNConfig
