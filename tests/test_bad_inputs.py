@@ -8,6 +8,7 @@ expected and a pattern its message must contain (what was wrong, the fix).
 from __future__ import annotations
 
 import math
+import warnings
 import re
 import subprocess
 import sys
@@ -193,6 +194,10 @@ EXPLAIN_ROWS = [
      "seed"),
     ("boolean observation", {"obs": np.array([True, False]), "agent_id": "agent1"},
      ValueError, "boolean"),
+    ("boolean observation as a list", {"obs": [True, False], "agent_id": "agent1"},
+     ValueError, "holds booleans"),
+    ("a boolean inside a batch", {"obs": [[0, 1], (True, 5)], "agent_id": "agent1"},
+     ValueError, "holds booleans"),
     ("observation outside the space", {"obs": [0, 100], "agent_id": "agent1"}, ValueError,
      "outside the space's bounds"),
     ("observation of the wrong shape", {"obs": [0, 1, 2], "agent_id": "agent1"}, ValueError,
@@ -231,7 +236,14 @@ def _garbage_trace(tmp: Path) -> Path:
 
 
 def test_load_trace_names_each_damaged_file_and_keeps_the_good_records(tmp_path):
-    loaded = rldebug.load_trace(_garbage_trace(tmp_path))
+    from rldebug.trace.reading import TraceDamagedWarning
+
+    with pytest.warns(TraceDamagedWarning) as warned:
+        loaded = rldebug.load_trace(_garbage_trace(tmp_path))
+    assert len(warned) == 1  # once, naming every damaged file and its lines
+    message = str(warned[0].message)
+    assert "events-learner-1.jsonl: 2 line(s) (lines 1, 2)" in message
+    assert "samples-runner0-1.jsonl: 1 line(s) (lines 1)" in message
     assert loaded.corrupt_lines == {"samples-runner0-1.jsonl": [1],
                                     "updates-learner-1.jsonl": [1],
                                     "events-learner-1.jsonl": [1, 2]}
@@ -243,7 +255,9 @@ def test_a_cut_last_line_is_truncated_not_corrupt(tmp_path):
     trace = tmp_path / "trace"
     trace.mkdir()
     (trace / "samples-runner0-1.jsonl").write_text('{"time": 1.0, "env_steps": 2}\n{"time": 2')
-    loaded = rldebug.load_trace(trace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a killed writer's cut line is no damage
+        loaded = rldebug.load_trace(trace)
     assert loaded.truncated_lines == 1 and loaded.corrupt_lines == {}
 
 
@@ -282,9 +296,12 @@ def test_argument_errors_exit_2_before_anything_runs(argv, tmp_path, capsys):
 
 
 def test_trace_cli_notes_damaged_files_instead_of_failing(tmp_path, capsys):
-    assert cli_main(["trace", str(_garbage_trace(tmp_path))]) == 0
-    out = capsys.readouterr().out
-    assert "samples-runner0-1.jsonl: 1 line(s) that are not trace records" in out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, in the output, not also as a warning
+        assert cli_main(["trace", str(_garbage_trace(tmp_path))]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Skipped lines that are not trace records" in out
+    assert "samples-runner0-1.jsonl: 1 line(s) (lines 1)" in out
     assert "truncated" not in out
 
 

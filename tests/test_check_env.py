@@ -79,6 +79,17 @@ class NanReward(TwoAgents):
         return {"a": float("nan"), "b": 0.0}
 
 
+class StringReward(TwoAgents):
+    def reward(self):
+        return {"a": "1.0", "b": 0.0}  # float("1.0") works; RLlib's return sums do not
+
+
+class IntTruncated(TwoAgents):
+    def dones(self):
+        terminateds, truncateds = super().dones()
+        return terminateds, {key: int(value) for key, value in truncateds.items()}
+
+
 class GlobalRandom(TwoAgents):
     def observe(self):
         return {a: np.random.uniform(-1, 1, 3).astype(np.float32) for a in AGENTS}
@@ -124,6 +135,8 @@ def test_single_agent_gymnasium_env():
     (MismatchedIds, "agent_ids", "failed", "truncateds names ['a']"),
     (NoAllKey, "all_key", "failed", "terminateds has no '__all__'"),
     (NanReward, "finite_rewards", "failed", "is nan"),
+    (StringReward, "finite_rewards", "failed", "is '1.0', not a finite number"),
+    (IntTruncated, "done_flags", "failed", "truncated of 'a' at rollout step 1 is 0 (int)"),
     (GlobalRandom, "seed_determinism", "failed", "differ at step 0"),
     (DictObs, "default_encoder", "warning", "No default encoder config"),
 ])

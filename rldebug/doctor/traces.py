@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from rldebug.doctor.rules.reward import rival_note
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.trace import load_trace, trace_dir_of
 from rldebug.trace.layout import replay_config_file
-from rldebug.trace.reading import present, whole
+from rldebug.trace.reading import TraceDamagedWarning, present, whole
 
 
 def _where(event: dict) -> str:
@@ -167,7 +168,9 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     directory = trace_dir_of(run_dir)
     if directory is None:
         return None
-    trace = load_trace(directory)
+    with warnings.catch_warnings():  # the report names damaged lines as a finding
+        warnings.simplefilter("ignore", TraceDamagedWarning)
+        trace = load_trace(directory)
     steps = reward_steps(trace.samples)
     findings = _event_findings(trace, trial)
     _add_replay_commands(findings, trace, directory)

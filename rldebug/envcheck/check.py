@@ -12,7 +12,8 @@ Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
 - ``agent_ids`` — obs/rewards/terminateds/truncateds/infos name only known agents,
   terminateds and truncateds name the same agents, rewards go to observed agents.
 - ``all_key`` — ``terminateds`` and ``truncateds`` carry ``"__all__"`` (multi-agent).
-- ``finite_rewards`` — rewards are finite numbers.
+- ``done_flags`` — every ``terminated``/``truncated`` is a bool (``bool`` or ``numpy.bool_``).
+- ``finite_rewards`` — rewards are finite numbers (a string is not, even "1.0").
 - ``seed_determinism`` — the same seed and actions give the same rollout.
 - ``default_encoder`` — on the new API stack, RLlib's default model only encodes
   1-D (MLP) and 3-D (CNN) Box observations; anything else fails at build time
@@ -36,7 +37,7 @@ import numpy as np
 from rldebug.shapes.env_meta import make_env
 
 CHECKS = ("rllib", "observation_in_space", "observation_dtype", "agent_ids", "all_key",
-          "finite_rewards", "seed_determinism", "default_encoder")
+          "done_flags", "finite_rewards", "seed_determinism", "default_encoder")
 STATUSES = ("passed", "failed", "warning", "skipped")
 _SPECIAL_KEYS = frozenset({"__all__", "__common__"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -369,11 +370,27 @@ def _check_all_key(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -
     return EnvCheck("all_key", "passed", "'__all__' is in every terminateds and truncateds.")
 
 
+def _check_done_flags(record: list[_Step]) -> EnvCheck:
+    """Gymnasium only warns about an int or None flag; RLlib needs bools (its episodes
+    test them, and its checker misreads them: "truncates after 1 step")."""
+    for t, step in enumerate(record):
+        for name, flags in (("terminated", step.terminateds), ("truncated", step.truncateds)):
+            for agent, flag in flags.items():
+                if not isinstance(flag, (bool, np.bool_)):
+                    where = "" if agent == "agent0" else f" of {agent!r}"
+                    return EnvCheck("done_flags", "failed",
+                                    f"{name}{where} at rollout step {t} is {_short(flag)} "
+                                    f"({type(flag).__name__}), not a bool.",
+                                    f"Return {name} as a bool, e.g. bool(self.t >= limit); "
+                                    "RLlib cannot end episodes on other types.")
+    return EnvCheck("done_flags", "passed", "Every terminated/truncated is a bool.")
+
+
 def _check_rewards(record: list[_Step]) -> EnvCheck:
     for t, step in enumerate(record):
         for agent, reward in step.rewards.items():
-            try:
-                value = float(reward)
+            try:  # a string converts ("1.0"), but RLlib cannot add it to a return
+                value = None if isinstance(reward, (str, bytes)) else float(reward)
             except (TypeError, ValueError):
                 value = None
             if value is None or not math.isfinite(value):
@@ -487,6 +504,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets),
                           _check_all_key(wrapped, record, resets),
+                          _check_done_flags(record),
                           _check_rewards(record)]
         try:
             rebuilt = (lambda: _AsMultiAgent(env)) if env is env_or_class else \

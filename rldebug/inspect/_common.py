@@ -129,7 +129,7 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
     """
     if _is_bool_for_numbers(obs, space):
         raise ValueError(
-            f"Observation {obs!r:.80} is boolean, but the observation space {space} holds "
+            f"Observation {obs!r:.80} holds booleans, but the observation space {space} holds "
             f"numbers of dtype {space.dtype}; pass the observation exactly as the env "
             "returns it (rldebug does not cast).")
     if space.contains(obs):
@@ -162,9 +162,16 @@ def _is_bool_for_numbers(obs: Any, space: gym.Space) -> bool:
     dtype = getattr(space, "dtype", None)
     if dtype is None or np.dtype(dtype) == np.bool_:
         return False
+    return _holds_bool(obs)
+
+
+def _holds_bool(obs: Any) -> bool:
+    """A bool anywhere in ``obs`` (a scalar, a bool array, or inside lists/tuples)."""
     if isinstance(obs, (bool, np.bool_)):
         return True
-    return isinstance(obs, np.ndarray) and obs.dtype == np.bool_
+    if isinstance(obs, np.ndarray):
+        return obs.dtype == np.bool_
+    return isinstance(obs, (list, tuple)) and any(_holds_bool(item) for item in obs)
 
 
 def _as_array(obs: Any, space: gym.Space) -> Any:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 
 from rich.console import Console
 from rich.table import Table
 
-from rldebug.trace.reading import Trace, load_trace
+from rldebug.trace.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -44,10 +45,10 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
     if trace.truncated_lines:
         console.print(f"[yellow]{trace.truncated_lines} truncated line(s) skipped "
                       "(a process was killed mid-write).[/yellow]")
-    for name, lines in trace.corrupt_lines.items():
-        shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
-        console.print(f"[yellow]{name}: {len(lines)} line(s) that are not trace records "
-                      f"skipped (lines {shown}); the file was changed or damaged.[/yellow]")
+    if trace.corrupt_lines:
+        console.print(f"[yellow]Skipped lines that are not trace records: "
+                      f"{damaged_lines_text(trace.corrupt_lines)}; the files were changed or "
+                      "damaged.[/yellow]")
     samples = trace.samples
     if not samples.empty:
         table = Table(title="Sampling per iteration and runner")
@@ -99,7 +100,9 @@ def add_trace_parser(subparsers) -> None:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     try:
-        trace = load_trace(args.directory)
+        with warnings.catch_warnings():  # the rendering below says it, in its place
+            warnings.simplefilter("ignore", TraceDamagedWarning)
+            trace = load_trace(args.directory)
     except FileNotFoundError as err:
         print(err)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,19 @@ COLUMNS = {
     "iterations": ("time", "iteration"),
 }
 _ZERO_IF_MISSING = ("env_steps", "episodes_finished")
+
+
+class TraceDamagedWarning(UserWarning):
+    """A trace file holds lines that are not trace records (changed or damaged)."""
+
+
+def damaged_lines_text(corrupt: dict[str, list[int]]) -> str:
+    """The files and line numbers of lines that are not trace records, for people."""
+    parts = []
+    for name, lines in corrupt.items():
+        shown = ", ".join(map(str, lines[:10])) + (" ..." if len(lines) > 10 else "")
+        parts.append(f"{name}: {len(lines)} line(s) (lines {shown})")
+    return "; ".join(parts)
 
 
 @dataclass
@@ -118,7 +132,7 @@ def load_trace(directory: str | Path) -> Trace:
 
     Lines cut short by a killed process are skipped and counted in
     ``truncated_lines``; other lines that are not JSON objects are skipped and
-    listed in ``corrupt_lines``; records after the last finished iteration get the next
+    listed in ``corrupt_lines`` and named in one :class:`TraceDamagedWarning`; records after the last finished iteration get the next
     iteration number.
     """
     from rldebug.trace.store import readable_dir
@@ -140,6 +154,11 @@ def load_trace(directory: str | Path) -> Trace:
         truncated += cut
         if bad:
             corrupt[path.name] = bad
+    if corrupt:
+        warnings.warn(f"load_trace({str(directory)!r}) skipped lines that are not trace "
+                      f"records: {damaged_lines_text(corrupt)}; the files were changed or "
+                      "damaged (Trace.corrupt_lines lists them).", TraceDamagedWarning,
+                      stacklevel=2)
     frames = {kind: _with_columns(pd.DataFrame(rows), kind) for kind, rows in records.items()}
     iterations = frames["iterations"]
     if not iterations.empty:
@@ -151,4 +170,4 @@ def load_trace(directory: str | Path) -> Trace:
                  files=[p.name for p in files], **frames)
 
 
-__all__ = ["Trace", "load_trace", "present", "whole"]
+__all__ = ["Trace", "TraceDamagedWarning", "damaged_lines_text", "load_trace", "present", "whole"]
