@@ -150,6 +150,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
             algo.save_to_path(str(checkpoint))
         else:
             algo.save(str(checkpoint))  # the old stack has no get_state()/save_to_path
+        from rldebug.inspect.checkpoint import seal_checkpoint
+
+        seal_checkpoint(checkpoint)  # rldebug.load verifies every file against it
     return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
                      stopped_by=stopped_by, elapsed_s=time.time() - started,
                      last_result=result, checkpoint=checkpoint, algo=algo)

@@ -1,13 +1,17 @@
 """rldebug.load and `rldebug inspect CHECKPOINT`: both stacks, and paths that are not checkpoints."""
 
 import argparse
+import json
 import shutil
+import warnings
 
 import numpy as np
 import pytest
 from inspect_algos import checkpoint_of, trained_algo
 
 from rldebug.inspect import CheckpointError, explain, load
+from rldebug.inspect.checkpoint import (CHECKSUMS_FILE, UnverifiedCheckpointWarning,
+                                        seal_checkpoint)
 from rldebug.inspect.cli import add_inspect_parser
 
 
@@ -100,6 +104,56 @@ def test_checkpoint_with_broken_json(tmp_path):
     (copy / "rllib_checkpoint.json").write_text('{"checkpoint_vers')
     with pytest.raises(CheckpointError, match=r"not valid JSON"):
         load(copy)
+
+
+def _zero_64_bytes_in_the_middle(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+def test_a_cut_metadata_json_rllib_would_load_is_refused(tmp_path):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    metadata = copy / "env_runner" / "metadata.json"
+    metadata.write_text(metadata.read_text()[: len(metadata.read_text()) // 2])
+    with pytest.raises(CheckpointError, match=r"env_runner/metadata.json .* not valid JSON"):
+        load(copy)
+
+
+def test_zeros_written_into_a_weight_file_load_silently_without_a_seal(tmp_path):
+    """The control: RLlib loads such a file, its weights altered; rldebug says it could
+    not verify the values."""
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    _zero_64_bytes_in_the_middle(copy / "learner_group/learner/rl_module/pol1/module_state.pkl")
+    with pytest.warns(UnverifiedCheckpointWarning, match="altered weight values cannot be"):
+        algo = load(copy)
+    algo.stop()
+
+
+def test_a_sealed_checkpoint_refuses_a_file_changed_after_saving(tmp_path):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    seal_checkpoint(copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnverifiedCheckpointWarning)
+        load(copy).stop()  # intact: loads, and says nothing about verification
+    _zero_64_bytes_in_the_middle(copy / "learner_group/learner/rl_module/pol1/module_state.pkl")
+    with pytest.raises(CheckpointError, match=r"changed after rldebug saved it: files whose "
+                       r"contents differ .*pol1/module_state.pkl"):
+        load(copy)
+
+
+def test_rldebug_run_seals_the_checkpoint_it_writes(tmp_path):
+    import rldebug
+    from tiny import tiny_arena_config
+
+    run = rldebug.run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path,
+                      checkpoint_at_end=True, progress=False)
+    run.algo.stop()
+    files = {p.relative_to(run.checkpoint).as_posix() for p in run.checkpoint.rglob("*")
+             if p.is_file()} - {CHECKSUMS_FILE}
+    sealed = json.loads((run.checkpoint / CHECKSUMS_FILE).read_text())["files"]
+    assert set(sealed) == files
 
 
 # -- CLI -----------------------------------------------------------------------

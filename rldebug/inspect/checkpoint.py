@@ -6,18 +6,30 @@
 The algorithm is rebuilt in this process (:func:`rldebug.local_mode` applied to the
 stored config), so a checkpoint of a run with remote EnvRunners or Learners loads
 without starting actors. Before anything is unpickled, the directory is checked for
-the files a checkpoint must have, so a wrong path or a truncated copy gets an error
-that names what is missing rather than a pickle traceback.
+the files a checkpoint must have, every JSON file is parsed and every pickle's
+structure read, so a wrong path or a truncated copy gets an error that names what is
+missing or damaged rather than a pickle traceback. Tensor shapes are checked by
+RLlib's own restore (torch's strict ``load_state_dict``).
+
+What cannot be checked in a plain RLlib checkpoint: altered *values* (bytes
+overwritten inside a weight tensor parse and load like the real ones; RLlib writes
+no checksums). A checkpoint written by :func:`rldebug.run` is sealed
+(:func:`seal_checkpoint`: a SHA-256 of every file in ``rldebug_checksums.json``),
+and :func:`load` verifies every file against it; loading an unsealed checkpoint
+says once that its values could not be verified.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
 CHECKPOINT_JSON = "rllib_checkpoint.json"
+CHECKSUMS_FILE = "rldebug_checksums.json"
 CTOR_FILE = "class_and_ctor_args.pkl"
 MODULES_DIR = Path("learner_group") / "learner" / "rl_module"
 
@@ -30,6 +42,64 @@ MODULE_FILES = (CTOR_FILE, "metadata.json", "module_state.pkl (or one sub-direct
 
 class CheckpointError(ValueError):
     """The path is not a loadable RLlib checkpoint; the message names what is missing."""
+
+
+class UnverifiedCheckpointWarning(UserWarning):
+    """A checkpoint without rldebug's checksums: altered weight values cannot be detected."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def seal_checkpoint(path: str | Path) -> Path:
+    """Write ``rldebug_checksums.json`` (SHA-256 of every file) into a checkpoint directory;
+    :func:`load` then verifies every file. Returns the checksums file."""
+    root = Path(path)
+    sums = {str(p.relative_to(root)): _sha256(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != CHECKSUMS_FILE}
+    target = root / CHECKSUMS_FILE
+    target.write_text(json.dumps({"algorithm": "sha256", "files": sums}, indent=1) + "\n")
+    return target
+
+
+def _verify_seal(root: Path) -> bool:
+    """Check every file against the seal; False when the checkpoint has none."""
+    seal = root / CHECKSUMS_FILE
+    if not seal.is_file():
+        return False
+    try:
+        recorded = json.loads(seal.read_text())["files"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{seal} is damaged ({type(err).__name__}: {err}); the "
+                              "checkpoint's files cannot be verified. Save it again.") from None
+    changed = [name for name, digest in recorded.items()
+               if (root / name).is_file() and _sha256(root / name) != digest]
+    missing = [name for name in recorded if not (root / name).is_file()]
+    if changed or missing:
+        raise CheckpointError(
+            f"The checkpoint {root} was changed after rldebug saved it: "
+            + "; ".join(part for part in (
+                f"files whose contents differ from their checksum: {changed}" if changed else "",
+                f"missing files: {missing}" if missing else "") if part)
+            + ". Its weights or state would load silently altered; save it again.")
+    return True
+
+
+def _check_json(root: Path) -> None:
+    """Parse every JSON file (RLlib reads some of them only partly, or not at all)."""
+    for path in sorted(root.rglob("*.json")):
+        try:
+            json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise CheckpointError(
+                f"{path.relative_to(root)} in the checkpoint {root} is not valid JSON "
+                f"({type(err).__name__}: {err}): it is truncated or corrupt. Save the "
+                f"checkpoint again. {_expected()}") from None
 
 
 def _expected() -> str:
@@ -168,12 +238,22 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         whatever number of EnvRunners/Learners it was trained with.
     :returns: an ``Algorithm`` ready for :func:`rldebug.inspect` / :func:`rldebug.explain`,
         or the modules.
-    :raises CheckpointError: for a path that is not a checkpoint or is truncated,
-        naming the files a checkpoint must have.
+    :raises CheckpointError: for a path that is not a checkpoint, is truncated or
+        damaged (a JSON file that does not parse, a pickle cut short, a file that
+        differs from its rldebug checksum), naming the files.
+    :warns UnverifiedCheckpointWarning: for a checkpoint rldebug did not seal.
     """
     root = Path(path).expanduser().resolve()
     kind = checkpoint_kind(root)
+    sealed = _verify_seal(root)
+    _check_json(root)
     _check_pickles(root)
+    if not sealed:
+        warnings.warn(
+            f"{root} carries no rldebug checksums (it was not saved by rldebug.run): its "
+            "files were parsed and its tensor shapes are checked while loading, but "
+            "altered weight values cannot be detected.", UnverifiedCheckpointWarning,
+            stacklevel=2)
     try:
         if modules_only or kind == "module":
             return _load_modules(root, kind)
@@ -201,4 +281,5 @@ def _check_pickles(root: Path) -> None:
                 f"checkpoint again. {_expected()}") from None
 
 
-__all__ = ["CheckpointError", "checkpoint_kind", "load"]
+__all__ = ["CHECKSUMS_FILE", "CheckpointError", "UnverifiedCheckpointWarning", "checkpoint_kind",
+           "load", "seal_checkpoint"]
