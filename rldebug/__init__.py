@@ -25,8 +25,9 @@ Public API (everything else is an implementation detail):
   every env (:mod:`rldebug.envcheck`).
 - Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
 
-The viz and doctor names are imported on first use (PEP 562): matplotlib and
-the doctor's readers load only when needed. ``run``, ``trace``, ``inspect``, ``diff`` and ``reproduce``
+The viz and doctor names, the arena and its config are imported on first use
+(PEP 562): ``import rldebug`` loads no RLlib (seconds of imports), so the CLI's help
+and ``rldebug doctor`` on a run's files answer at once. ``run``, ``trace``, ``inspect``, ``diff`` and ``reproduce``
 are imported here because submodules of the same names would otherwise replace
 them as attributes of the package the moment anything imports those submodules.
 """
@@ -34,9 +35,7 @@ them as attributes of the package the moment anything imports those submodules.
 import os
 from importlib import import_module
 
-from rldebug.configs import arena_ppo_config, policy_mapping_fn
 from rldebug.diff import RunDiff, diff
-from rldebug.envs import MultiAgentArena
 from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
 from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
 from rldebug.reproduce import Reproduction, reproduce, reproducible_events
@@ -47,6 +46,9 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it, imported on first use
 _LAZY = {
+    "MultiAgentArena": "rldebug.envs",
+    "arena_ppo_config": "rldebug.configs",
+    "policy_mapping_fn": "rldebug.configs",
     "DoctorCallback": "rldebug.doctor",
     "attach_remote": "rldebug.ide",
     "break_on": "rldebug.ide",

@@ -16,7 +16,6 @@ from collections import Counter
 from typing import Any
 
 from rldebug.local import local_mode, local_mode_changes
-from rldebug.probes.envs import MultiAgentProbeEnv, ProbeEnv
 
 # Env steps per training batch of an on-policy algorithm on a probe (episodes are one
 # or two steps long, so this is 128-256 episodes), and the SGD minibatch.
@@ -159,6 +158,8 @@ def probe_config(config, probe: str, agents: dict, multi_agent: bool, seed: int,
     :param agents: ``{agent_id: (observation_space, action_space)}`` in the user's env.
     :param token: names the run's record of the agent-to-module mapping.
     """
+    from rldebug.probes.envs import MultiAgentProbeEnv, ProbeEnv  # RLlib's env classes
+
     changes: dict = {}
     changes.update(local_mode_changes(config).changed)
     local = local_mode(config, warn=False, check_env=False)

@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from rldebug.probes.spaces import action_reward, observation
+from rldebug.probes.spaces import action_reward, agent_target, observation
 
 # Probes whose state is drawn at random (0 or 1) at every reset.
 RANDOM_STATE = ("observation", "observation_action")
@@ -43,12 +43,6 @@ def step_rule(probe: str, state: int, t: int, action: Any,
     if probe == "observation_action":
         return action_reward(action_space, action, which=state), True, state
     raise ValueError(f"unknown single-agent probe {probe!r}; known: {SINGLE_AGENT_PROBES}.")
-
-
-def agent_target(index: int) -> int:
-    """Which of the two targets (and states) agent number ``index`` gets in the
-    multi-agent probes: alternate, so neighbouring agents want different things."""
-    return index % 2
 
 
 def _check_config(config: dict, known: tuple) -> None:
@@ -177,6 +171,5 @@ __all__ = [
     "SINGLE_AGENT_PROBES",
     "MultiAgentProbeEnv",
     "ProbeEnv",
-    "agent_target",
     "step_rule",
 ]

@@ -144,7 +144,13 @@ def describe_action(space: Any, which: int) -> str:
     return f"action ≈ {[round(float(v), 2) for v in np.asarray(target).reshape(-1)]}"
 
 
-__all__ = ["ACTION_FAMILIES", "OBSERVATION_FAMILIES", "UnsupportedSpace", "action_hits",
+def agent_target(index: int) -> int:
+    """Which of the two targets (and states) agent number ``index`` gets in the
+    multi-agent probes: alternate, so neighbouring agents want different things."""
+    return index % 2
+
+
+__all__ = ["agent_target", "ACTION_FAMILIES", "OBSERVATION_FAMILIES", "UnsupportedSpace", "action_hits",
            "action_miss",
            "action_reward", "check_action_space", "check_observation_space",
            "describe_action", "observation", "target_action"]

@@ -10,10 +10,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from rldebug.callbacks.compose import add_callbacks
 from rldebug.runlog import default_output_dir
-from rldebug.trace.callbacks import TraceCallbacks
-from rldebug.trace.learning import TracingLearnerMixin, traced_learner_class
 from rldebug.trace.replay_state import DEFAULT_KEEP, save_config
 from rldebug.trace.store import check_writable_out
 from rldebug.trace.writer import LEVELS
@@ -68,6 +65,11 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     info_events = _check_info_events(events, config.env)
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
         raise ValueError(f"trace(max_events=...) must be an int >= 1, got {max_events!r}.")
+    # RLlib's callback and Learner classes load here, not when rldebug is imported.
+    from rldebug.callbacks.compose import add_callbacks
+    from rldebug.trace.callbacks import TraceCallbacks
+    from rldebug.trace.learning import TracingLearnerMixin, traced_learner_class
+
     directory = check_writable_out(out if out is not None else default_output_dir("trace"))
     token = uuid.uuid4().hex
     if reproducible:
