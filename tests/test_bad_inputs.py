@@ -8,10 +8,10 @@ expected and a pattern its message must contain (what was wrong, the fix).
 from __future__ import annotations
 
 import math
-import warnings
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np

@@ -10,8 +10,7 @@ import pytest
 from inspect_algos import checkpoint_of, trained_algo
 
 from rldebug.inspect import CheckpointError, explain, load
-from rldebug.inspect.checkpoint import (CHECKSUMS_FILE, UnverifiedCheckpointWarning,
-                                        seal_checkpoint)
+from rldebug.inspect.checkpoint import CHECKSUMS_FILE, UnverifiedCheckpointWarning, seal_checkpoint
 from rldebug.inspect.cli import add_inspect_parser
 
 
@@ -144,8 +143,9 @@ def test_a_sealed_checkpoint_refuses_a_file_changed_after_saving(tmp_path):
 
 
 def test_rldebug_run_seals_the_checkpoint_it_writes(tmp_path):
-    import rldebug
     from tiny import tiny_arena_config
+
+    import rldebug
 
     run = rldebug.run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path,
                       checkpoint_at_end=True, progress=False)

@@ -15,8 +15,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rldebug.probes.spaces import (action_miss, agent_target, describe_action, observation,
-                                   target_action)
+from rldebug.probes.spaces import (
+    action_miss,
+    agent_target,
+    describe_action,
+    observation,
+    target_action,
+)
 
 # |learned - expected| a value may be off by.
 VALUE_TOLERANCE = 0.2

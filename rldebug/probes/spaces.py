@@ -150,7 +150,17 @@ def agent_target(index: int) -> int:
     return index % 2
 
 
-__all__ = ["agent_target", "ACTION_FAMILIES", "OBSERVATION_FAMILIES", "UnsupportedSpace", "action_hits",
-           "action_miss",
-           "action_reward", "check_action_space", "check_observation_space",
-           "describe_action", "observation", "target_action"]
+__all__ = [
+    "ACTION_FAMILIES",
+    "OBSERVATION_FAMILIES",
+    "UnsupportedSpace",
+    "action_hits",
+    "action_miss",
+    "action_reward",
+    "agent_target",
+    "check_action_space",
+    "check_observation_space",
+    "describe_action",
+    "observation",
+    "target_action",
+]
