@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     from rldebug.doctor.cli import add_doctor_parser
     from rldebug.inspect.cli import add_inspect_parser
     from rldebug.migrate import add_migrate_parser
-    from rldebug.trace.cli import add_trace_parser
+    from rldebug.trace.cli import add_profile_parser, add_trace_parser
 
     debug = sub.add_parser("debug", help="run a script unchanged, every Algorithm and Tune "
                                          "trial in this process (press Debug on it)")
@@ -310,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_inspect_parser(sub)
     add_trace_parser(sub)
+    add_profile_parser(sub)
     add_doctor_parser(sub)
     add_migrate_parser(sub)
     return parser

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rldebug.doctor.findings import Finding
+from rldebug.doctor.memory import memory_findings
 from rldebug.doctor.rules.reward import rival_note
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.trace import load_trace, trace_dir_of
@@ -175,7 +176,8 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     findings = _event_findings(trace, trial)
     _add_replay_commands(findings, trace, directory)
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
-                       + observation_findings(trace.samples, trial),
+                       + observation_findings(trace.samples, trial)
+                       + memory_findings(trace, trial),
                        reward_steps=steps)
 
 

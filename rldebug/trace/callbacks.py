@@ -21,6 +21,7 @@ from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns, env_t, episode_id
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
+from rldebug.trace.memory import GrowingSites, rss_mb
 from rldebug.trace.replay_state import (
     DEFAULT_KEEP,
     EpisodeRecorder,
@@ -51,6 +52,7 @@ class TraceCallbacks(RLlibCallback):
     _trace_keep: int = DEFAULT_KEEP
     _trace_info_events: tuple[str, ...] = ()
     _trace_max_events: int = 10
+    _trace_memory: bool = False
 
     def __init__(self):
         super().__init__()
@@ -69,6 +71,7 @@ class TraceCallbacks(RLlibCallback):
         self._learn_calls = 0
         self._seen_bad: set = set()
         self._step_columns: set = set()  # non-finite columns written at their env step
+        self._sites: GrowingSites | None = None  # trace(memory=True), in EnvRunners
 
     @property
     def sink(self) -> TraceSink:
@@ -247,7 +250,12 @@ class TraceCallbacks(RLlibCallback):
         started, self._sample_started = self._sample_started, None
         record.update(identity, sample_call=self._samples,
                       sample_time_s=time.perf_counter() - started if started else None,
-                      episode_returns={k: list(v) for k, v in self._returns.items()})
+                      episode_returns={k: list(v) for k, v in self._returns.items()},
+                      rss_mb=rss_mb())
+        if self._trace_memory:
+            if self._sites is None:
+                self._sites = GrowingSites()
+            record["grown_sites"] = self._sites.grown()
         if self._terms:
             record["episode_reward_terms"] = {k: list(v) for k, v in self._terms.items()}
         self._returns.clear()
@@ -352,7 +360,7 @@ class TraceCallbacks(RLlibCallback):
         if self._weights is not None and iteration is not None:
             self._keep_weights(algorithm, result, int(iteration))
         # New stack reports these under env_runners/, the old stack at the top level.
-        record = {"iteration": iteration}
+        record = {"iteration": iteration, "rss_mb": rss_mb()}
         for key in ("num_env_steps_sampled", "num_env_steps_sampled_lifetime"):
             record[key] = scalar(get_path(result, f"env_runners/{key}", get_path(result, key)))
         learners = result.get("learners") or {}

@@ -1,10 +1,13 @@
-"""``rldebug trace DIR``: per-iteration tables of what was sampled and learned."""
+"""``rldebug trace DIR``: per-iteration tables of what was sampled and learned;
+``rldebug profile DIR``: where each process's time and memory went."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import warnings
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -98,16 +101,78 @@ def add_trace_parser(subparsers) -> None:
     parser.set_defaults(func=cmd_trace)
 
 
-def cmd_trace(args: argparse.Namespace) -> int:
+def _read(directory: str) -> Trace | None:
     try:
-        with warnings.catch_warnings():  # the rendering below says it, in its place
+        with warnings.catch_warnings():  # the rendering says it, in its place
             warnings.simplefilter("ignore", TraceDamagedWarning)
-            trace = load_trace(args.directory)
+            return load_trace(directory)
     except FileNotFoundError as err:
         print(err)
+        return None
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    trace = _read(args.directory)
+    if trace is None:
         return 2
     render_trace(trace, last=args.last)
     return 0
 
 
-__all__ = ["add_trace_parser", "render_trace"]
+def add_profile_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "profile", help="where each process of a traced run spent its time and memory",
+        description="Per process of a run traced with rldebug.trace (driver, each EnvRunner, "
+                    "each Learner): traced wall time split into sample(), updates and the "
+                    "rest, and its memory (RSS). --chrome-trace writes the spans as Chrome "
+                    "trace-event JSON for Perfetto (ui.perfetto.dev) or chrome://tracing.")
+    parser.add_argument("directory", help="the out= directory of rldebug.trace")
+    parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    parser.add_argument("--chrome-trace", metavar="FILE", default=None,
+                        help="also write the spans as Chrome trace-event JSON to FILE")
+    parser.set_defaults(func=cmd_profile)
+
+
+def render_profile(summary, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"Where the time went ({summary.iterations} iterations traced)")
+    for name in ("process", "host", "wall s", "sample() s", "calls", "update s", "updates",
+                 "other s", "RSS MiB first -> last (max)"):
+        table.add_column(name, justify="left" if name in ("process", "host") else "right")
+    for p in summary.processes:
+        def share(part: float, wall: float = p.wall_s) -> str:
+            return f"{part:.1f} ({part / wall:.0%})" if wall else f"{part:.1f}"
+
+        memory = ("-" if p.rss_first_mb is None else
+                  f"{p.rss_first_mb:.0f} -> {p.rss_last_mb:.0f} ({p.rss_max_mb:.0f})")
+        table.add_row(f"{', '.join(p.roles)} (pid {p.pid})", p.host, f"{p.wall_s:.1f}",
+                      share(p.sample_s), str(p.sample_calls), share(p.update_s),
+                      str(p.updates), share(p.other_s), memory)
+    console.print(table)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from rldebug.trace.profile import chrome_trace, profile
+
+    trace = _read(args.directory)
+    if trace is None:
+        return 2
+    summary = profile(trace)
+    if args.chrome_trace:
+        target = Path(args.chrome_trace)
+        if not target.parent.is_dir():
+            print(f"--chrome-trace {args.chrome_trace}: the folder {target.parent} does not "
+                  "exist; create it or name a file in an existing folder.")
+            return 2
+        target.write_text(json.dumps(chrome_trace(trace)))
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=1))
+    else:
+        render_profile(summary)
+        if args.chrome_trace:
+            print(f"Chrome trace: {args.chrome_trace} (open it in ui.perfetto.dev or "
+                  "chrome://tracing)")
+    return 0
+
+
+__all__ = ["add_profile_parser", "add_trace_parser", "render_profile", "render_trace"]

@@ -20,7 +20,7 @@ DEFAULT_LEVEL = "batches"
 
 def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
           reproducible: bool = False, keep: int = DEFAULT_KEEP, events=(),
-          max_events: int = 10):
+          max_events: int = 10, memory: bool = False):
     """Return a copy of ``config`` that writes a trace of sampling and learning to ``out``.
 
     :param config: an RLlib ``AlgorithmConfig`` (new or old API stack).
@@ -45,6 +45,10 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
         step (in a reproducible trace, replayable like a NaN).
     :param max_events: record at most this many occurrences of each info event per
         agent and EnvRunner (the first ones).
+    :param memory: also record, per ``sample()`` call of every EnvRunner, the allocation
+        sites (file and line, tracemalloc) that grew since the last one; the doctor names
+        a site that keeps growing. Slows sampling down (tracemalloc); the RSS of every
+        process is recorded at every level without it.
     """
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
@@ -53,8 +57,9 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
                         f"{type(config).__name__}: {config!r:.100}.")
     if level not in LEVELS:
         raise ValueError(f"trace level must be one of {LEVELS}, got {level!r}.")
-    if not isinstance(reproducible, bool):
-        raise TypeError(f"trace(reproducible=...) must be True or False, got {reproducible!r}.")
+    for name, value in (("reproducible", reproducible), ("memory", memory)):
+        if not isinstance(value, bool):
+            raise TypeError(f"trace({name}=...) must be True or False, got {value!r}.")
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise ValueError(f"trace(keep=...) must be an int >= 1 (iterations kept), got {keep!r}.")
     if reproducible and not config.enable_env_runner_and_connector_v2:
@@ -80,6 +85,7 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
                      "_trace_token": token,
                      "_trace_reproducible": reproducible, "_trace_keep": keep,
                      "_trace_info_events": info_events, "_trace_max_events": max_events,
+                     "_trace_memory": memory,
                      "__module__": TraceCallbacks.__module__})
     traced = add_callbacks(config, callback)
     if traced.enable_rl_module_and_learner:

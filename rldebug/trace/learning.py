@@ -27,12 +27,14 @@ in IMPALA's/APPO's learner thread is handed to the driver thread, so
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 
 import numpy as np
 
 from rldebug.shapes.outputs import train_diagnostics
 from rldebug.shapes.results import normalise_stats, raw_stat_keys
+from rldebug.trace.memory import rss_mb
 from rldebug.trace.replay_state import learner_snapshot, write_update_snapshot
 from rldebug.trace.sink import sink_for
 from rldebug.trace.stats import describe, first_non_finite, scalar
@@ -159,6 +161,7 @@ class TracingLearnerMixin:
         self._rldebug_snapshot = learner_snapshot(self, args, kwargs)
 
     def _trace_begin_update(self) -> None:
+        self._rldebug_update_started = time.perf_counter()
         self._rldebug_current = self._rldebug_updates + 1
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
         self._rldebug_minibatch = 0
@@ -179,6 +182,8 @@ class TracingLearnerMixin:
                 if name not in _TRACER_STATS}
 
     def _trace_end_update(self, timesteps) -> None:
+        started = getattr(self, "_rldebug_update_started", None)
+        update_time_s = time.perf_counter() - started if started is not None else None
         self._rldebug_updates += 1
         epochs = getattr(self, "_rldebug_epochs", 1) or 1
         for mid in self.module.keys():
@@ -208,6 +213,8 @@ class TracingLearnerMixin:
                 squares = sum(float(((a.detach() - b) ** 2).sum())
                               for a, b in zip(after, self._rldebug_before[mid]))
                 record["param_update_norm"] = squares ** 0.5
+            record["rss_mb"] = rss_mb()
+            record["update_time_s"] = update_time_s  # every minibatch of every module
             self._trace_writer.write("updates", record)
 
     def _target_update_lag(self, module_id, timesteps) -> int | None:

@@ -1,0 +1,136 @@
+"""Memory rules on a trace: a process whose RSS keeps growing, and (with
+``trace(memory=True)``) the allocation site that keeps growing in it.
+
+Growth is judged by its trend over the run, not by one jump: the first quarter of a
+process's records is left out (allocators and caches warm up), the rest must rise
+steadily (rank correlation with time) by enough to matter, in MiB and against the
+process's size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from rldebug.doctor.findings import Finding
+
+#: records of one process the RSS rule needs (after the warm-up quarter is left out)
+MIN_RECORDS = 8
+#: a rise smaller than this over the judged records is not reported (MiB)...
+MIN_GROWTH_MB = 50.0
+#: ... nor one smaller than this share of the process's size
+MIN_GROWTH_SHARE = 0.10
+#: Spearman rank correlation of RSS with time above which the rise counts as steady
+MIN_TREND = 0.8
+#: a site must grow in this share of a process's sample() calls ...
+MIN_SITE_SHARE = 0.6
+#: ... in at least this many of them, by this much in all (KiB)
+MIN_SITE_CALLS = 4
+MIN_SITE_GROWTH_KB = 1024.0
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    if rx.std() == 0 or ry.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _rss_series(trace) -> dict[int, list[tuple[float, float, int | None, str]]]:
+    """Per pid: (time, rss_mb, iteration, role) of every record that carries an RSS."""
+    series: dict[int, list] = defaultdict(list)
+    for kind, frame in (("runner", trace.samples), ("learner", trace.updates),
+                        ("driver", trace.iterations)):
+        if frame.empty or "rss_mb" not in frame:
+            continue
+        for row in frame[["time", "rss_mb", "pid", "iteration"]
+                         + (["runner_index"] if "runner_index" in frame else [])
+                         ].to_dict("records"):
+            if row["rss_mb"] is None or not math.isfinite(row["rss_mb"]):
+                continue
+            role = (f"EnvRunner {int(row['runner_index'])}"
+                    if kind == "runner" and row.get("runner_index") is not None else kind)
+            iteration = row.get("iteration")
+            series[int(row["pid"])].append(
+                (float(row["time"]), float(row["rss_mb"]),
+                 None if iteration is None or math.isnan(iteration) else int(iteration), role))
+    return {pid: sorted(rows) for pid, rows in series.items()}
+
+
+def rss_findings(trace, trial: str | None) -> list[Finding]:
+    findings = []
+    for pid, rows in _rss_series(trace).items():
+        judged = rows[len(rows) // 4:]
+        if len(judged) < MIN_RECORDS:
+            continue
+        times = np.array([r[0] for r in judged])
+        rss = np.array([r[1] for r in judged])
+        slope = np.polyfit(times - times[0], rss, 1)[0]  # MiB per second
+        growth = float(rss[-1] - rss[0])
+        trend = _spearman(times, rss)
+        if (trend < MIN_TREND or growth < MIN_GROWTH_MB
+                or growth < MIN_GROWTH_SHARE * float(np.median(rss))):
+            continue
+        roles = sorted({r[3] for r in rows})
+        iterations = [r[2] for r in judged if r[2] is not None]
+        findings.append(Finding(
+            rule_id="memory_growing", severity="warning", trial=trial,
+            began_at_iteration=min(iterations) if iterations else 0, module=None,
+            message=(f"The memory of process {pid} ({', '.join(roles)}) kept growing: "
+                     f"{rss[0]:.0f} -> {rss[-1]:.0f} MiB over {len(judged)} records "
+                     f"({slope * 60:.0f} MiB a minute, rank correlation with time "
+                     f"{trend:.2f}). A run like this ends when Ray's memory monitor kills it."),
+            fix=("Something in that process keeps objects alive across episodes or "
+                 "iterations: a list appended to per step or episode in your env, callbacks "
+                 "or connectors, a cache without a bound, episodes or batches kept "
+                 "referenced. rldebug.trace(config, memory=True) records the allocation "
+                 "sites that grow, with file and line."),
+            evidence={"pid": pid, "roles": roles, "first_mb": round(float(rss[0]), 1),
+                      "last_mb": round(float(rss[-1]), 1), "records": len(judged),
+                      "mb_per_minute": round(float(slope * 60), 2), "trend": round(trend, 3)}))
+    return findings
+
+
+def site_findings(trace, trial: str | None) -> list[Finding]:
+    samples = trace.samples
+    if samples.empty or "grown_sites" not in samples:
+        return []
+    findings = []
+    for pid, frame in samples.groupby("pid"):
+        calls = [sites for sites in frame.sort_values("time")["grown_sites"]
+                 if isinstance(sites, list)][1:]  # the first call only sets the baseline
+        if len(calls) < MIN_SITE_CALLS:
+            continue
+        grew: dict[tuple, list[float]] = defaultdict(list)
+        for sites in calls:
+            for site in sites:
+                grew[(site["file"], int(site["line"]))].append(float(site["growth_kb"]))
+        for (file, line), growths in grew.items():
+            total = sum(growths)
+            if len(growths) < max(MIN_SITE_CALLS, MIN_SITE_SHARE * len(calls)) or \
+                    total < MIN_SITE_GROWTH_KB:
+                continue
+            runner = frame["runner_index"].dropna()
+            where = f"EnvRunner {int(runner.iloc[0])}, " if len(runner) else ""
+            findings.append(Finding(
+                rule_id="allocation_growing", severity="warning", trial=trial,
+                began_at_iteration=int(frame["iteration"].min()), module=None,
+                message=(f"{file}:{line} kept allocating memory that was not freed: it grew "
+                         f"in {len(growths)} of {len(calls)} sample() calls of process {pid} "
+                         f"({where}{total / 1024:.1f} MiB in all)."),
+                fix=(f"Look at what {file}:{line} allocates and who keeps a reference to it "
+                     "across episodes (an attribute or list of the env or a callback): keep "
+                     "a bounded number (collections.deque(maxlen=...)) or drop it at reset."),
+                evidence={"file": file, "line": line, "pid": int(pid),
+                          "calls_grown": len(growths), "calls": len(calls),
+                          "growth_kb": round(total, 1)}))
+    return sorted(findings, key=lambda f: -f.evidence["growth_kb"])
+
+
+def memory_findings(trace, trial: str | None) -> list[Finding]:
+    return rss_findings(trace, trial) + site_findings(trace, trial)
+
+
+__all__ = ["memory_findings", "rss_findings", "site_findings"]

@@ -1,0 +1,24 @@
+"""Envs for the memory rules: one keeps 2 MiB of every episode it plays, one does not."""
+
+import gymnasium as gym
+
+KEPT_PER_EPISODE = 2 * 2**20
+
+
+class CartPoleThatKeepsEpisodes(gym.Wrapper):
+    """CartPole whose reset keeps 2 MiB in a list that is never emptied."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+        self.kept = []
+
+    def reset(self, **kwargs):
+        self.kept.append(b"x" * KEPT_PER_EPISODE)  # KEPT-PER-EPISODE
+        return super().reset(**kwargs)
+
+
+class PlainCartPole(gym.Wrapper):
+    """The same wrapper without the list: the control."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))

@@ -1,0 +1,50 @@
+"""The memory rules on real RLlib runs: a planted allocation kept per episode is named with
+its file and line, and the process's growing RSS; the same config without it gets neither."""
+
+from pathlib import Path
+
+import pytest
+from memory_envs import CartPoleThatKeepsEpisodes, PlainCartPole
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+import rldebug
+from rldebug.doctor import diagnose
+
+LEAK_LINE = next(i for i, line in enumerate(
+    (Path(__file__).parent / "memory_envs.py").read_text().splitlines(), start=1)
+    if "KEPT-PER-EPISODE" in line)
+
+
+def _traced_run(env_class, directory):
+    config = (PPOConfig().environment(env_class)
+              .training(train_batch_size=400, minibatch_size=200, num_epochs=1)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
+    config = rldebug.trace(config, level="summary", out=directory / "trace", memory=True)
+    rldebug.run(config, logdir=directory, stop={"training_iteration": 6},
+                progress=False).algo.stop()
+    return {f.rule_id: f for f in diagnose(directory).findings}
+
+
+@pytest.fixture(scope="module")
+def leaky(tmp_path_factory):
+    return _traced_run(CartPoleThatKeepsEpisodes, tmp_path_factory.mktemp("leaky"))
+
+
+def test_the_site_that_keeps_memory_is_named_with_its_file_and_line(leaky):
+    site = leaky["allocation_growing"]
+    assert site.evidence["file"].endswith("memory_envs.py")
+    assert site.evidence["line"] == LEAK_LINE
+    assert f"memory_envs.py:{LEAK_LINE}" in site.message
+
+
+def test_the_process_whose_rss_grows_is_named(leaky):
+    growing = leaky["memory_growing"]
+    assert growing.evidence["last_mb"] - growing.evidence["first_mb"] >= 50
+    assert growing.severity == "warning"
+
+
+def test_the_same_config_without_the_leak_gets_neither_finding(tmp_path):
+    findings = _traced_run(PlainCartPole, tmp_path)
+    assert "memory_growing" not in findings and "allocation_growing" not in findings, {
+        k: f.message for k, f in findings.items()}
