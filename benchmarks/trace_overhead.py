@@ -3,10 +3,11 @@
 Five algorithms (untraced, summary, batches, full, and the passive env checker
 that ``local_mode`` adds by default) are built from the same seeded
 ``arena_ppo_config()`` and trained in interleaved rounds in this one process, so
-machine noise hits all of them alike. Reports the median time per iteration,
-the ratio to untraced (local mode with ``check_env=False``) in wall time and in
-this process's CPU time (less sensitive to other tenants of a shared machine),
-and trace bytes per 1 M env steps.
+machine noise hits all of them alike. Reports the median time per iteration and
+the median per-round ratio to untraced (local mode with ``check_env=False``) with
+a bootstrap 95 % interval of that median (its noise), in wall time and in this
+process's CPU time (less sensitive to other tenants of a shared machine), and
+trace bytes per 1 M env steps.
 
     python benchmarks/trace_overhead.py [--rounds 30]
     python benchmarks/trace_overhead.py --remote 2 [--rounds 20]
@@ -24,6 +25,18 @@ import time
 from pathlib import Path
 
 GOALS = {"summary": 1.01, "batches": 1.05, "env check": 1.03}
+
+
+def median_interval(values: list[float], level: float = 0.95,
+                    draws: int = 2000) -> tuple[float, float]:
+    """A bootstrap interval of the median: the noise a median ratio is stated with."""
+    import random
+
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values)))
+                     for _ in range(draws))
+    cut = int((1 - level) / 2 * draws)
+    return medians[cut], medians[-cut - 1]
 
 
 def directory_bytes(path: Path) -> int:
@@ -76,9 +89,12 @@ def main() -> None:
           f"same round), which cancels the machine's drift between rounds:")
     for name, samples in times.items():
         median = statistics.median(samples)
-        ratio = statistics.median(t / u for t, u in zip(samples, times["untraced"]))
+        ratios = [t / u for t, u in zip(samples, times["untraced"])]
+        ratio = statistics.median(ratios)
+        low, high = median_interval(ratios)
         cpu_ratio = statistics.median(t / u for t, u in zip(cpu[name], cpu["untraced"]))
-        line = f"  {name:9s} {median:.4f} s  ratio {ratio:.3f}  (CPU time {cpu_ratio:.3f})"
+        line = (f"  {name:9s} {median:.4f} s  ratio {ratio:.3f} [95 % {low:.3f}-{high:.3f}]"
+                f"  (CPU time {cpu_ratio:.3f})")
         if name in GOALS:
             line += f"  (goal <= {GOALS[name]})"
         if name in ("summary", "batches", "full"):

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rldebug.local import in_process_get, in_process_put
 from rldebug.trial_results import ERROR, InProcessAnalysis, InProcessResultGrid, InProcessTrial
 
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
@@ -86,8 +87,8 @@ def debug_mode(enable: bool = True, *, preflight: bool = True) -> bool:
     alias_gym(notice)
     install_agents_modules(notice)
     _patch(ray, "init", _ray_init(ray.init))
-    _patch(ray, "put", _put(ray.put))
-    _patch(ray, "get", _get(ray.get))
+    _patch(ray, "put", in_process_put(ray.put))
+    _patch(ray, "get", in_process_get(ray.get))
     _patch(Algorithm, "__init__", _algorithm_init(Algorithm.__init__, preflight))
     _patch(tune.Tuner, "fit", _tuner_fit)
     _patch(tune, "run", _tune_run)
@@ -120,45 +121,6 @@ def _ray_init(original: Callable) -> Callable:
             return ray.get_runtime_context()
         return original(*args, **kwargs)
     return init
-
-
-# -- no Ray instance needed in-process ------------------------------------------------------
-
-
-class InProcessRef:
-    """What ``ray.put`` returns under debug mode while Ray is not running: the value
-    itself, kept in this process (``ray.get`` hands it back)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"InProcessRef({type(self.value).__name__})"
-
-
-def _put(original: Callable) -> Callable:
-    @functools.wraps(original)
-    def put(value, *args, **kwargs):
-        import ray
-
-        if ray.is_initialized() or args or kwargs:
-            return original(value, *args, **kwargs)
-        return InProcessRef(value)
-    return put
-
-
-def _get(original: Callable) -> Callable:
-    @functools.wraps(original)
-    def get(refs, *args, **kwargs):
-        if isinstance(refs, InProcessRef):
-            return refs.value
-        if isinstance(refs, (list, tuple)) and refs and all(
-                isinstance(r, InProcessRef) for r in refs):
-            return [r.value for r in refs]
-        return original(refs, *args, **kwargs)
-    return get
 
 
 # -- every Algorithm in-process ----------------------------------------------------------

@@ -5,14 +5,18 @@ so that sampling, learning and evaluation all run in the calling process: no
 EnvRunner, Learner, aggregator or evaluation actors. Breakpoints in the env,
 the RLModule/model, the loss and callbacks are then hit in an IDE.
 
-RLlib 2.60 cannot run without Ray itself: building an Algorithm calls
-``ray.put``, which starts a local Ray instance if none runs. ``start_ray``
-starts that instance as lightly as possible (no dashboard, one CPU, no log
-streaming from workers, which a local run does not have).
+An in-process Algorithm needs no Ray instance: RLlib only ``ray.put``s and
+``ray.get``s its own objects (the config at build, one dict per iteration), and
+``ray.put`` would start Ray for that. :func:`ray_for` gives such a config an
+in-process object store instead (while Ray is not running, ``ray.put`` keeps the
+value in this process and ``ray.get`` hands it back; once Ray runs, both are Ray's
+own), and starts Ray, on loopback and as lightly as possible (:func:`start_ray`),
+only for a config with remote actors.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -147,6 +151,70 @@ def _whole_cpus(value) -> int:
     return max(1, math.ceil(float(value)))
 
 
+class InProcessRef:
+    """What ``ray.put`` returns while Ray is not running and the in-process store is in
+    use: the value itself, kept in this process (``ray.get`` hands it back)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"InProcessRef({type(self.value).__name__})"
+
+
+def in_process_put(original):
+    """``ray.put`` that keeps the value in this process while Ray is not running."""
+    @functools.wraps(original)
+    def put(value, *args, **kwargs):
+        import ray
+
+        if ray.is_initialized() or args or kwargs:
+            return original(value, *args, **kwargs)
+        return InProcessRef(value)
+    put._rldebug_in_process = True
+    return put
+
+
+def in_process_get(original):
+    """``ray.get`` that hands back what :func:`in_process_put` kept."""
+    @functools.wraps(original)
+    def get(refs, *args, **kwargs):
+        if isinstance(refs, InProcessRef):
+            return refs.value
+        if isinstance(refs, (list, tuple)) and refs and all(
+                isinstance(r, InProcessRef) for r in refs):
+            return [r.value for r in refs]
+        return original(refs, *args, **kwargs)
+    get._rldebug_in_process = True
+    return get
+
+
+def use_in_process_store() -> None:
+    """Install :func:`in_process_put`/:func:`in_process_get` in this process (once)."""
+    import ray
+
+    if not getattr(ray.put, "_rldebug_in_process", False):
+        ray.put = in_process_put(ray.put)
+    if not getattr(ray.get, "_rldebug_in_process", False):
+        ray.get = in_process_get(ray.get)
+
+
+def ray_for(config) -> bool:
+    """Make ``config`` buildable here: an in-process config gets the in-process object
+    store (no Ray instance; a running one is used as it is), a config with remote actors
+    gets Ray (:func:`start_ray`). Returns True if this call started Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if is_local(config):
+        use_in_process_store()
+        return False
+    return start_ray(num_cpus=cpus_needed(config))
+
+
 #: Ray's switch for listening beyond loopback (only "1"/"true" turn it on)
 CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
@@ -252,5 +320,7 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
     return True
 
 
-__all__ = ["LocalModeChanges", "LocalModeWarning", "cpus_needed", "is_local", "is_loopback",
-           "local_mode", "local_mode_changes", "ray_listeners", "start_ray"]
+__all__ = ["InProcessRef", "LocalModeChanges", "LocalModeWarning", "cpus_needed",
+           "in_process_get", "in_process_put", "is_local", "is_loopback", "local_mode",
+           "local_mode_changes", "ray_for", "ray_listeners", "start_ray",
+           "use_in_process_store"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rldebug.local import cpus_needed, is_local, local_mode, start_ray
+from rldebug.local import is_local, local_mode, ray_for
 from rldebug.progress import ProgressTable
 from rldebug.runlog import RunLogger, check_writable, default_output_dir
 from rldebug.stopping import Stopper, StopSpec
@@ -119,7 +119,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     result: dict = {}
     try:
         if built_here:
-            start_ray(num_cpus=cpus_needed(config))
+            ray_for(config)
             algo = config.build_algo()
         with table:
             while not stopped_by:

@@ -1,9 +1,10 @@
 """Start Ray as a user would and report what listens, and whether other hosts can connect.
 
-    python tests/ray_listeners_script.py rldebug|plain
+    python tests/ray_listeners_script.py rldebug|local|plain
 
 ``rldebug``: a real ``rldebug.run`` with one remote EnvRunner (so Ray starts a
-worker and an actor). ``plain``: ``ray.init()`` with Ray's defaults, the control.
+worker and an actor). ``local``: ``rldebug.run`` of an in-process config, which
+needs no Ray instance. ``plain``: ``ray.init()`` with Ray's defaults, the control.
 Prints one JSON line: every listening socket of this process and its descendants,
 and for each one the outcome of a TCP connection through each of this host's
 non-loopback addresses.
@@ -43,18 +44,20 @@ def main(mode: str) -> None:
 
     from rldebug.local import ray_listeners
 
-    if mode == "rldebug":
+    if mode in ("rldebug", "local"):
         from tiny import tiny_arena_config
 
         import rldebug
 
-        run = rldebug.run(tiny_arena_config(num_env_runners=1), max_iterations=1, local=False,
-                          logdir=sys.argv[2], progress=False)
+        run = rldebug.run(tiny_arena_config(num_env_runners=int(mode == "rldebug")),
+                          max_iterations=1, local=mode == "local", logdir=sys.argv[2],
+                          progress=False)
         run.algo.stop()  # Ray stays up: its listeners are what a debugging session exposes
     else:
         ray.init(num_cpus=1, include_dashboard=False)
     listeners = ray_listeners()
     print(json.dumps({
+        "ray_started": ray.is_initialized(),
         "listeners": listeners,
         "probes": [[address, port, reachable(address, port)]
                    for address in other_addresses() for _, _, _, port in listeners]}))

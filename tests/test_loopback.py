@@ -44,3 +44,9 @@ def test_the_control_plain_ray_init_listens_beyond_loopback(tmp_path):
         pytest.skip("this host has no non-loopback address: nothing to be exposed on")
     assert [entry for entry in seen["listeners"] if not is_loopback(entry[2])]
     assert [probe for probe in seen["probes"] if probe[2]]  # reachable from elsewhere
+
+
+def test_an_in_process_run_starts_no_ray_instance_at_all(tmp_path):
+    seen = listeners_of("local", tmp_path)
+    assert seen["ray_started"] is False
+    assert seen["listeners"] == []  # no GCS, no raylet, no worker: nothing listens

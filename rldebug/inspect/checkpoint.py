@@ -188,12 +188,12 @@ def _stored_config(root: Path):
 def _load_new(root: Path, local: bool):
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from rldebug.local import cpus_needed, local_mode, start_ray
+    from rldebug.local import local_mode, ray_for
 
     config = _stored_config(root)
     if local:
         config = local_mode(config, warn=False)
-    start_ray(num_cpus=cpus_needed(config))
+    ray_for(config)
     return Algorithm.from_checkpoint(str(root), config=config)
 
 
@@ -201,13 +201,13 @@ def _load_old(root: Path, local: bool):
     from ray.rllib.algorithms.algorithm import Algorithm
     from ray.rllib.utils.checkpoints import get_checkpoint_info
 
-    from rldebug.local import cpus_needed, local_mode, start_ray
+    from rldebug.local import local_mode, ray_for
 
     # Algorithm.from_checkpoint without its last step, so the config can be made local.
     state = Algorithm._checkpoint_info_to_algorithm_state(get_checkpoint_info(str(root)))
     if local:
         state["config"] = local_mode(state["config"], warn=False)
-    start_ray(num_cpus=cpus_needed(state["config"]))
+    ray_for(state["config"])
     return Algorithm.from_state(state)
 
 

@@ -8,6 +8,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 
+from rldebug.local import ray_for
 from rldebug.probes.catalog import (
     MULTI_AGENT,
     PROBES,
@@ -223,6 +224,7 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         with warnings.catch_warnings():
             # RLlib re-registers its env wrapper with gymnasium for every build.
             warnings.filterwarnings("ignore", message=".*already in registry")
+            ray_for(cfg)  # the probe's config is in-process: no Ray instance
             algo = cfg.build_algo()
         checker = Checker(algo, explain, gamma=cfg.gamma)
         # Replay algorithms learn nothing before their warm-up: no pass counts before.
@@ -328,7 +330,6 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         whose spaces the probes cannot write in, unknown probe names, a bad budget.
     """
     from rldebug.inspect import explain
-    from rldebug.local import start_ray
     from rldebug.shapes.env_meta import map_agents
 
     _require_config(config)
@@ -352,7 +353,6 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
                               if multi else ({}, None))
     modules = mapping if multi else {None: DEFAULT_MODULE_ID}
     untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
-    start_ray()
     started = time.perf_counter()
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""

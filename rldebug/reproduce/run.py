@@ -34,13 +34,9 @@ def _base_config(recorded: RecordedTrace):
 
 
 def _build(config):
-    import ray
+    from rldebug.local import ray_for
 
-    from rldebug.debugging import is_debug_mode
-    from rldebug.local import start_ray
-
-    if not ray.is_initialized() and not is_debug_mode():
-        start_ray()
+    ray_for(config)  # in-process (the replay's config is local): no Ray instance
     try:
         return config.build_algo()
     except Exception as err:
