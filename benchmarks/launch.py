@@ -39,16 +39,15 @@ class TimedArena(MultiAgentArena):
         return super().step(action_dict)
 
 variant = sys.argv[1]
-if variant == "rldebug":
+if variant == "rldebug":  # the library path: rldebug.run (in-process, no Ray instance)
     import rldebug
-    config = rldebug.local_mode(rldebug.arena_ppo_config())
-    config.environment(TimedArena)
-    rldebug.start_ray(num_cpus=rldebug.local.cpus_needed(config))
+    config = rldebug.arena_ppo_config().environment(TimedArena)
+    rldebug.run(config, max_iterations=1, progress=False)
 else:
     from _common import default_ppo_arena_config
     config = default_ppo_arena_config().environment(TimedArena)
-algo = config.build_algo()
-algo.train()
+    algo = config.build_algo()
+    algo.train()
 """
 
 
