@@ -1,4 +1,7 @@
-"""Envs for the memory rules: one keeps 2 MiB of every episode it plays, one does not."""
+"""Envs for the memory and timing rules: one keeps 2 MiB of every episode it plays, one
+does not; one is slow on the EnvRunner with worker_index 2 only."""
+
+import time
 
 import gymnasium as gym
 
@@ -22,3 +25,16 @@ class PlainCartPole(gym.Wrapper):
 
     def __init__(self, config=None):
         super().__init__(gym.make("CartPole-v1"))
+
+
+class CartPoleSlowOnRunner2(gym.Wrapper):
+    """CartPole that sleeps 3 ms per step on the EnvRunner with worker_index 2."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+        self.delay = 0.003 if getattr(config, "worker_index", 0) == 2 else 0.0
+
+    def step(self, action):
+        if self.delay:
+            time.sleep(self.delay)
+        return super().step(action)

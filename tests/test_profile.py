@@ -1,49 +1,54 @@
-"""``rldebug profile``: per-process time and memory of a real traced run with a remote
-EnvRunner, and the Chrome trace-event JSON of its spans."""
+"""``rldebug profile`` and the straggler rule on a real traced run with two remote
+EnvRunners, one of them slow (3 ms per env step on worker_index 2 only): per-process time
+and memory, the Chrome trace-event JSON of its spans, and the doctor naming runner 2."""
 
 import json
 
 import pytest
+from memory_envs import CartPoleSlowOnRunner2
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
 import rldebug
 from rldebug.cli import main as cli_main
+from rldebug.doctor import diagnose
 from rldebug.trace.profile import chrome_trace, profile
 
-ITERATIONS = 3
+ITERATIONS = 4
 
 
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     directory = tmp_path_factory.mktemp("profiled")
-    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=1)
+    config = (PPOConfig().environment(CartPoleSlowOnRunner2).env_runners(num_env_runners=2)
               .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
     config = rldebug.trace(config, level="summary", out=directory / "trace")
     rldebug.run(config, logdir=directory, stop={"training_iteration": ITERATIONS},
                 local=False, progress=False).algo.stop()
-    return rldebug.load_trace(directory / "trace"), directory / "trace"
+    return rldebug.load_trace(directory / "trace"), directory / "trace", directory
 
 
 def test_each_process_gets_its_own_time_and_memory(traced):
-    trace, _ = traced
+    trace, _, _ = traced
     summary = profile(trace)
     by_role = {role: p for p in summary.processes for role in p.roles}
     runner, learner = by_role["EnvRunner 1"], by_role["Learner"]
+    assert by_role["EnvRunner 2"].sample_s > runner.sample_s  # the planted delay
     assert runner.pid != learner.pid  # the remote runner is its own process
     assert "driver" in learner.roles  # the local Learner runs in the driver
     assert runner.sample_calls == ITERATIONS and learner.updates == ITERATIONS
     assert 0 < runner.sample_s <= runner.wall_s and 0 < learner.update_s <= learner.wall_s
     assert runner.rss_first_mb > 50 and learner.rss_max_mb >= learner.rss_first_mb
-    # the runner's sample() spans are the sample_time_s RLlib's EnvRunner spent
-    assert runner.sample_s == pytest.approx(float(trace.samples["sample_time_s"].sum()))
+    # the runner's sample() spans are the sample_time_s it spent
+    own = trace.samples[trace.samples["runner_index"] == 1]
+    assert runner.sample_s == pytest.approx(float(own["sample_time_s"].sum()))
 
 
 def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, capsys,
                                                          monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # the table's rows on one line each
-    trace, directory = traced
+    trace, directory, _ = traced
     out = tmp_path / "run.json"
     assert cli_main(["profile", str(directory), "--chrome-trace", str(out)]) == 0
     printed = " ".join(capsys.readouterr().out.split())
@@ -52,8 +57,9 @@ def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, caps
     assert events == chrome_trace(trace)["traceEvents"]
     names = {e["pid"]: e["args"]["name"] for e in events if e["ph"] == "M"}
     spans = [e for e in events if e["ph"] == "X"]
-    assert {e["pid"] for e in spans} == set(names) and len(names) == 2
-    assert sorted(e["name"] for e in spans) == ["sample()"] * ITERATIONS + ["update"] * ITERATIONS
+    assert {e["pid"] for e in spans} == set(names) and len(names) == 3
+    assert sorted(e["name"] for e in spans) == \
+        ["sample()"] * (2 * ITERATIONS) + ["update"] * ITERATIONS
     assert all(e["dur"] > 0 and isinstance(e["ts"], int) for e in spans)
     assert any("EnvRunner 1" in name for name in names.values())
 
@@ -61,3 +67,11 @@ def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, caps
 def test_profile_refuses_a_directory_without_a_trace(tmp_path, capsys):
     assert cli_main(["profile", str(tmp_path)]) == 2
     assert "No trace files" in capsys.readouterr().out
+
+
+def test_the_doctor_names_the_slow_runner_and_only_it(traced):
+    trace, _, run_dir = traced
+    stragglers = [f for f in diagnose(run_dir).findings if f.rule_id == "straggler"]
+    assert [f.evidence["runner_index"] for f in stragglers] == [2], [f.message for f in stragglers]
+    runner2 = trace.samples[trace.samples["runner_index"] == 2]["pid"].iloc[0]
+    assert stragglers[0].evidence["pid"] == runner2 and stragglers[0].evidence["ratio"] >= 2

@@ -16,6 +16,7 @@ from pathlib import Path
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.memory import memory_findings
 from rldebug.doctor.rules.reward import rival_note
+from rldebug.doctor.timing import straggler_findings
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.trace import load_trace, trace_dir_of
 from rldebug.trace.layout import replay_config_file
@@ -177,7 +178,8 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     _add_replay_commands(findings, trace, directory)
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
                        + observation_findings(trace.samples, trial)
-                       + memory_findings(trace, trial),
+                       + memory_findings(trace, trial)
+                       + straggler_findings(trace, trial),
                        reward_steps=steps)
 
 
