@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rldebug.doctor.audit import DEFAULT_WINDOW, audit_findings
 from rldebug.doctor.causes import explain, explained_under
 from rldebug.doctor.confidence import attach as attach_confidence
 from rldebug.doctor.facts import RunFacts
@@ -226,7 +227,11 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
     report = read_trace_report(trial.path, trial=trial.name)
     findings = doctor.findings
     if report is not None:
-        findings = merge_trace_findings(findings, report.findings)
+        window = int((trial.config or {}).get("metrics_num_episodes_for_smoothing")
+                     or DEFAULT_WINDOW)
+        findings = merge_trace_findings(
+            findings, report.findings + audit_findings(doctor.history, report.samples, window,
+                                                       trial.name))
         annotate_reward_findings(findings, report.reward_steps)
     if trial.error is not None:
         findings.append(errored_finding(trial.error, trial.name, doctor.iterations))

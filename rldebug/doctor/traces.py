@@ -12,6 +12,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.memory import memory_findings
@@ -45,6 +46,7 @@ class TraceReport:
 
     findings: list[Finding]
     reward_steps: dict[str, dict[str, float]]
+    samples: Any = None  # the trace's samples (pandas), for rules that need the results too
 
 
 def column_totals(samples, column: str) -> dict[str, dict[str, float]]:
@@ -180,7 +182,7 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
                        + observation_findings(trace.samples, trial)
                        + memory_findings(trace, trial)
                        + straggler_findings(trace, trial),
-                       reward_steps=steps)
+                       reward_steps=steps, samples=trace.samples)
 
 
 def _add_replay_commands(findings: list[Finding], trace, directory: Path) -> None:
