@@ -19,6 +19,8 @@ Public API (everything else is an implementation detail):
 - Reproducing: :func:`reproduce` re-runs an event of a ``trace(..., reproducible=True)``
   in this process, stopping at its exact env step or minibatch;
   :func:`reproducible_events` lists them.
+- Deployment: :func:`parity` checks a deployed policy against the checkpoint's training
+  pipeline (connectors, module, greedy action) and names the piece it leaves out.
 - Comparing runs: :func:`diff` (configs, metrics by iteration and env steps, where they
   part beyond their noise across seeds, traces, doctor findings).
 - Checking an env: :func:`check_env` and the passive checker local mode wraps around
@@ -57,6 +59,7 @@ _LAZY = {
     "check_env": "rldebug.envcheck",
     "debug_mode": "rldebug.debugging",
     "preflight": "rldebug.preflight",
+    "parity": "rldebug.deployment",
     "probe": "rldebug.probes",
     "diagnose": "rldebug.doctor",
     "explorer": "rldebug.viz",
@@ -72,7 +75,8 @@ __all__ = [
     "MultiAgentArena", "Reproduction", "RunDiff", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
     "break_records", "check_env", "debug_mode", "diagnose", "diff", "doctor", "explain", "explorer",
     "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
-    "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn", "preflight",
+    "parity", "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn",
+    "preflight",
     "probe", "replay", "reproduce", "reproducible_events", "run", "start_ray",
     "trace", "write_ide_configs",
 ]

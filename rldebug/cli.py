@@ -18,21 +18,26 @@ _USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
 
 def _load_config(spec: str):
     """Load ``path/to/file.py:function`` or ``package.module:function`` and call it."""
+    return _load_function(spec, "--config")()
+
+
+def _load_function(spec: str, option: str):
+    """The function ``path/to/file.py:function`` or ``package.module:function`` names."""
     if ":" not in spec:
-        raise UsageError(f"--config must look like 'my_configs.py:make_config', got {spec!r}.")
+        raise UsageError(f"{option} must look like 'my_file.py:my_function', got {spec!r}.")
     where, func_name = spec.rsplit(":", 1)
     if where.endswith(".py"):
         path = Path(where)
         if not path.is_file():
-            raise UsageError(f"--config file {where!r} does not exist.")
+            raise UsageError(f"{option} file {where!r} does not exist.")
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
     else:
         module = importlib.import_module(where)
-    if not hasattr(module, func_name):
+    if not callable(getattr(module, func_name, None)):
         raise UsageError(f"{where!r} has no function {func_name!r}.")
-    return getattr(module, func_name)()
+    return getattr(module, func_name)
 
 
 def _stop_from_args(args) -> dict:
@@ -126,6 +131,23 @@ def cmd_probe(args) -> int:
     if on_terminal and not args.quiet:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
     print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report)
+    return 0 if report.passed else 1
+
+
+def cmd_parity(args) -> int:
+    """Compare a deployed policy with the checkpoint's training pipeline: exit 0 when they
+    agree, 1 when not."""
+    import json
+    from dataclasses import asdict
+
+    from rldebug.deployment import parity
+
+    report = parity(args.checkpoint, _load_function(args.policy, "--policy"),
+                    episodes=args.episodes, min_agreement=args.min_agreement)
+    if args.json:
+        print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
+    else:
+        print(report)
     return 0 if report.passed else 1
 
 
@@ -264,6 +286,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no progress line on stderr while probes train")
     probe.add_argument("--json", action="store_true", help="print the report as JSON")
     probe.set_defaults(func=cmd_probe)
+
+    parity_cmd = sub.add_parser(
+        "parity", help="check a deployed policy against the checkpoint's training pipeline",
+        description="Play episodes with the checkpoint's training pipeline (env-to-module "
+                    "connectors with their saved state, the RLModule, the greedy action as "
+                    "RLlib's evaluation takes it), ask your deployed policy at every state, "
+                    "and compare; on a mismatch, name the connector piece your deployment "
+                    "leaves out. Exit 0 when they agree, 1 when not, 2 for unusable input.")
+    parity_cmd.add_argument("checkpoint", help="an RLlib 2.60 checkpoint (new API stack)")
+    parity_cmd.add_argument("--policy", required=True,
+                            help="FILE.py:FUNC or MODULE:FUNC: your deployed policy, raw env "
+                                 "observation in, env action out")
+    parity_cmd.add_argument("--episodes", type=int, default=5)
+    parity_cmd.add_argument("--min-agreement", type=float, default=0.99,
+                            help="share of states that must agree (default 0.99)")
+    parity_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+    parity_cmd.set_defaults(func=cmd_parity)
 
     diff = sub.add_parser(
         "diff", help="compare two runs: config differences, metrics aligned by iteration and "
