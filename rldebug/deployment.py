@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 DEFAULT_MIN_AGREEMENT = 0.99
+UNSQUASH = "without unsquashing/clipping to the action bounds"
 
 
 @dataclass
@@ -65,13 +67,17 @@ def _same(a, b, atol: float) -> bool:
     return bool(np.allclose(a.astype(float), b.astype(float), atol=atol))
 
 
-def _greedy_env_action(algo, obs):
+def _greedy_env_action(algo, obs, to_env: bool = True):
+    """The pipeline's greedy action for ``obs``, as the env gets it (``to_env=False``: as
+    the module outputs it, without RLlib's unsquashing/clipping to the action bounds)."""
     from rldebug.inspect import explain
     from rldebug.shapes.outputs import env_action
 
-    e = explain(algo, obs, seed=0)
+    greedy = np.asarray(explain(algo, obs, seed=0).greedy_action)
+    if not to_env:
+        return greedy
     space = algo.env_runner.env.unwrapped.single_action_space
-    return env_action(np.asarray(e.greedy_action)[None], space, algo.config)[0]
+    return env_action(greedy[None], space, algo.config)[0]
 
 
 def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed: int = 0,
@@ -127,9 +133,21 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
             variant = [_greedy_env_action(algo, s) for s in states]
         report.variants[f"without {piece}"] = float(np.mean(
             [_same(y, v, atol) for y, v in zip(yours, variant)]))
+    if isinstance(env.action_space, gym.spaces.Box):
+        variant = [_greedy_env_action(algo, s, to_env=False) for s in states]
+        report.variants[UNSQUASH] = float(np.mean(
+            [_same(y, v, atol) for y, v in zip(yours, variant)]))
     if report.variants:
         best, share = max(report.variants.items(), key=lambda kv: kv[1])
-        if share >= report.min_agreement or share >= report.agreement + 0.2:
+        if (share >= report.min_agreement or share >= report.agreement + 0.2) and \
+                best == UNSQUASH:
+            report.explanation = (
+                f"Your policy matches the training pipeline {best} in {share:.1%} of "
+                f"{report.states} states: your deployment hands the env the module's action "
+                "in [-1, 1]; RLlib unsquashes it to the env's bounds (normalize_actions="
+                "True) or clips it (clip_actions=True) first "
+                "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
+        elif share >= report.min_agreement or share >= report.agreement + 0.2:
             report.explanation = (
                 f"Your policy matches the training pipeline {best} in {share:.1%} of "
                 f"{report.states} states: your deployment does not apply "

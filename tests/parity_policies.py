@@ -20,3 +20,18 @@ def module_argmax(obs):
     with torch.no_grad():
         out = _module.forward_inference({"obs": torch.as_tensor(np.asarray(obs, np.float32)[None])})
     return int(out["action_dist_inputs"].argmax(-1)[0])
+
+
+def gaussian_mean(obs):
+    """A continuous policy deployed as the module's Gaussian mean, not unsquashed to the
+    env's bounds (Pendulum: [-2, 2])."""
+    global _module
+    if _module is None:
+        import rldebug
+
+        modules = rldebug.load(os.environ["RLDEBUG_PARITY_CHECKPOINT"], modules_only=True)
+        _module = modules["default_policy"]
+    with torch.no_grad():
+        out = _module.forward_inference({"obs": torch.as_tensor(np.asarray(obs, np.float32)[None])})
+    inputs = out["action_dist_inputs"][0].numpy()
+    return inputs[: len(inputs) // 2]

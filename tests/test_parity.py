@@ -24,7 +24,8 @@ def checkpoint(tmp_path_factory):
     config = (PPOConfig().environment("CartPole-v1")
               .env_runners(env_to_module_connector=_mean_std_filter)
               .training(train_batch_size=500, minibatch_size=250, num_epochs=2, lr=3e-3)
-              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[32])))
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[32]))
+              .debugging(seed=0))
     run = rldebug.run(config, max_iterations=6, progress=False, checkpoint_at_end=True,
                       logdir=tmp_path_factory.mktemp("filtered"))
     run.algo.stop()
@@ -50,10 +51,27 @@ def test_the_training_pipeline_itself_passes(checkpoint):
             return int(np.asarray(rldebug.explain(algo, obs).greedy_action))
 
         report = parity(algo, pipeline, episodes=2)
-        assert report.passed and report.agreement == 1.0 and report.states >= 100
+        assert report.passed and report.agreement == 1.0 and report.states >= 20
         assert report.variants == {}  # nothing to explain
     finally:
         algo.stop()
+
+
+def test_a_continuous_action_not_unsquashed_is_named(tmp_path, monkeypatch):
+    import parity_policies
+
+    config = (PPOConfig().environment("Pendulum-v1")
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
+    run = rldebug.run(config, max_iterations=1, progress=False, checkpoint_at_end=True,
+                      logdir=tmp_path)
+    run.algo.stop()
+    monkeypatch.setenv("RLDEBUG_PARITY_CHECKPOINT", str(run.checkpoint))
+    monkeypatch.setattr(parity_policies, "_module", None)
+    report = parity(run.checkpoint, parity_policies.gaussian_mean, episodes=1)
+    assert not report.passed
+    assert report.variants["without unsquashing/clipping to the action bounds"] >= 0.99
+    assert "unsquashes it to the env's bounds" in report.explanation
 
 
 @pytest.mark.parametrize("kwargs, error", [
