@@ -1,6 +1,7 @@
 """The memory rules on real RLlib runs: a planted allocation kept per episode is named with
 its file and line, and the process's growing RSS; the same config without it gets neither."""
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ def _traced_run(env_class, directory):
     config = rldebug.trace(config, level="summary", out=directory / "trace", memory=True)
     rldebug.run(config, logdir=directory, stop={"training_iteration": 6},
                 progress=False).algo.stop()
+    assert not tracemalloc.is_tracing()  # stopped with the Algorithm: it slows everything
     return {f.rule_id: f for f in diagnose(directory).findings}
 
 

@@ -21,7 +21,7 @@ from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns, env_t, episode_id
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
-from rldebug.trace.memory import GrowingSites, rss_mb
+from rldebug.trace.memory import GrowingSites, rss_mb, stop_tracing
 from rldebug.trace.replay_state import (
     DEFAULT_KEEP,
     EpisodeRecorder,
@@ -322,6 +322,16 @@ class TraceCallbacks(RLlibCallback):
         if remote:
             relay.announce(self._trace_token, algorithm)
             self._drain_at_stop(algorithm)
+        if self._trace_memory:  # in-process EnvRunners traced allocations in this process
+            stop = algorithm.stop
+
+            def stop_tracing_allocations(*args, **kwargs):
+                try:
+                    return stop(*args, **kwargs)
+                finally:
+                    stop_tracing()
+
+            algorithm.stop = stop_tracing_allocations
         if self._trace_reproducible and algorithm.config.enable_rl_module_and_learner:
             self._weights = WeightsRing(self.sink.store, self._trace_keep)
             self._weights.save(algorithm, 0)

@@ -15,6 +15,7 @@ import tracemalloc
 TOP_SITES = 5
 
 _process = None
+_started_here = False  # tracemalloc was started by GrowingSites (stop_tracing stops it)
 
 
 def rss_mb() -> float | None:
@@ -39,10 +40,12 @@ class GrowingSites:
                 tracemalloc.Filter(False, "<unknown>"))
 
     def __init__(self, top: int = TOP_SITES):
+        global _started_here
         self.top = top
         self._previous = None
         if not tracemalloc.is_tracing():
             tracemalloc.start(1)
+            _started_here = True
 
     def grown(self) -> list[dict]:
         """The sites that grew most since the last call (none at the first call)."""
@@ -62,4 +65,13 @@ class GrowingSites:
         return sites
 
 
-__all__ = ["TOP_SITES", "GrowingSites", "rss_mb"]
+def stop_tracing() -> None:
+    """Stop tracemalloc if :class:`GrowingSites` started it: it slows every allocation of
+    the process down, so it must not outlive the traced Algorithm."""
+    global _started_here
+    if _started_here and tracemalloc.is_tracing():
+        tracemalloc.stop()
+    _started_here = False
+
+
+__all__ = ["TOP_SITES", "GrowingSites", "rss_mb", "stop_tracing"]
