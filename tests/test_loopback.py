@@ -38,6 +38,7 @@ def test_a_real_rldebug_run_listens_on_loopback_only(tmp_path):
     assert [probe for probe in seen["probes"] if probe[2]] == []  # every connection refused
 
 
+@pytest.mark.slow  # ~7 s: the control (plain Ray's exposure), not a claim about rldebug
 def test_the_control_plain_ray_init_listens_beyond_loopback(tmp_path):
     seen = listeners_of("plain", tmp_path)
     if not seen["probes"]:
