@@ -1,4 +1,8 @@
-"""The ``rldebug`` command line: ``demo`` and ``run`` (more subcommands register here)."""
+"""The ``rldebug`` command line: one subcommand per tool (``rldebug --help`` lists them).
+
+Commands are built here, and tools with larger parsers add theirs (``add_*_parser``);
+each imports its tool only when it runs, so ``--help`` answers without loading RLlib.
+"""
 
 from __future__ import annotations
 
