@@ -9,12 +9,12 @@ process's size.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 import numpy as np
 
 from rldebug.doctor.findings import Finding
+from rldebug.trace.profile import rss_by_process
 
 #: records of one process the RSS rule needs (after the warm-up quarter is left out)
 MIN_RECORDS = 8
@@ -38,30 +38,9 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def _rss_series(trace) -> dict[int, list[tuple[float, float, int | None, str]]]:
-    """Per pid: (time, rss_mb, iteration, role) of every record that carries an RSS."""
-    series: dict[int, list] = defaultdict(list)
-    for kind, frame in (("runner", trace.samples), ("learner", trace.updates),
-                        ("driver", trace.iterations)):
-        if frame.empty or "rss_mb" not in frame:
-            continue
-        for row in frame[["time", "rss_mb", "pid", "iteration"]
-                         + (["runner_index"] if "runner_index" in frame else [])
-                         ].to_dict("records"):
-            if row["rss_mb"] is None or not math.isfinite(row["rss_mb"]):
-                continue
-            role = (f"EnvRunner {int(row['runner_index'])}"
-                    if kind == "runner" and row.get("runner_index") is not None else kind)
-            iteration = row.get("iteration")
-            series[int(row["pid"])].append(
-                (float(row["time"]), float(row["rss_mb"]),
-                 None if iteration is None or math.isnan(iteration) else int(iteration), role))
-    return {pid: sorted(rows) for pid, rows in series.items()}
-
-
 def rss_findings(trace, trial: str | None) -> list[Finding]:
     findings = []
-    for pid, rows in _rss_series(trace).items():
+    for pid, rows in rss_by_process(trace).items():
         judged = rows[len(rows) // 4:]
         if len(judged) < MIN_RECORDS:
             continue

@@ -85,28 +85,40 @@ def _spans(trace: Trace) -> list[dict]:
     return spans
 
 
-def _rss(trace: Trace) -> dict[int, list[tuple[float, float]]]:
+def rss_by_process(trace: Trace) -> dict[int, list[tuple[float, float, int | None, str]]]:
+    """Per pid, in time order: ``(time, rss_mb, iteration, role)`` of every record that
+    carries an RSS (role: ``"EnvRunner <index>"``, ``"Learner"`` or ``"driver"``)."""
     points: dict[int, list] = {}
-    for frame in (trace.samples, trace.updates, trace.iterations):
+    for kind, frame in (("EnvRunner", trace.samples), ("Learner", trace.updates),
+                        ("driver", trace.iterations)):
         if frame.empty or "rss_mb" not in frame:
             continue
-        for row in frame[["pid", "time", "rss_mb"]].to_dict("records"):
-            if _finite(row["rss_mb"]):
-                points.setdefault(int(row["pid"]), []).append((row["time"], row["rss_mb"]))
+        for row in frame.to_dict("records"):
+            if not _finite(row.get("rss_mb")):
+                continue
+            role = (f"EnvRunner {int(row['runner_index'])}"
+                    if kind == "EnvRunner" and _finite(row.get("runner_index")) else kind)
+            iteration = row.get("iteration")
+            points.setdefault(int(row["pid"]), []).append(
+                (float(row["time"]), float(row["rss_mb"]),
+                 int(iteration) if _finite(iteration) else None, role))
     return {pid: sorted(rows) for pid, rows in points.items()}
 
 
 def profile(trace: Trace) -> Profile:
     """Per process: traced wall time, time in ``sample()`` and updates, memory."""
-    spans, rss = _spans(trace), _rss(trace)
+    return _profile(trace, _spans(trace), rss_by_process(trace))
+
+
+def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
     drivers = set(trace.iterations["pid"].astype(int)) if not trace.iterations.empty else set()
     result = Profile(iterations=len(trace.iterations))
     for pid in sorted({s["pid"] for s in spans} | set(rss) | drivers):
         own = [s for s in spans if s["pid"] == pid]
         times = [s["start"] for s in own] + [s["end"] for s in own] + \
-            [t for t, _ in rss.get(pid, [])]
+            [point[0] for point in rss.get(pid, [])]
         roles = sorted({s["role"] for s in own} | ({"driver"} if pid in drivers else set()))
-        memory = [mb for _, mb in rss.get(pid, [])]
+        memory = [point[1] for point in rss.get(pid, [])]
         result.processes.append(ProcessTime(
             pid=pid, host=next((s["host"] for s in own), ""), roles=roles,
             wall_s=(max(times) - min(times)) if times else 0.0,
@@ -122,8 +134,8 @@ def profile(trace: Trace) -> Profile:
 
 def chrome_trace(trace: Trace) -> dict:
     """Chrome trace-event JSON (``{"traceEvents": [...]}``) of the run's spans and RSS."""
-    spans, rss = _spans(trace), _rss(trace)
-    summary = profile(trace)
+    spans, rss = _spans(trace), rss_by_process(trace)
+    summary = _profile(trace, spans, rss)
     events = []
     for process in summary.processes:
         name = f"{', '.join(process.roles) or 'process'} (pid {process.pid}"
@@ -137,7 +149,7 @@ def chrome_trace(trace: Trace) -> dict:
                        "args": {k: v for k, v in span["args"].items() if _finite(v)}})
     for pid, points in rss.items():
         events += [{"ph": "C", "name": "RSS (MiB)", "pid": pid, "tid": 0, "ts": round(t * US),
-                    "args": {"rss_mb": mb}} for t, mb in points]
+                    "args": {"rss_mb": mb}} for t, mb, _, _ in points]
     if not trace.iterations.empty:
         for row in trace.iterations.to_dict("records"):
             events.append({"ph": "i", "name": f"iteration {row.get('iteration')} done",
@@ -146,4 +158,4 @@ def chrome_trace(trace: Trace) -> dict:
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
-__all__ = ["ProcessTime", "Profile", "chrome_trace", "profile"]
+__all__ = ["ProcessTime", "Profile", "chrome_trace", "profile", "rss_by_process"]
