@@ -280,8 +280,14 @@ def test_dataframes_have_tunes_shape(analyses):
     plain, ours = analyses
     p_df, o_df = plain.results_df, ours.results_df
     assert o_df.index.name == p_df.index.name == "trial_id" and len(o_df) == len(p_df) == 1
-    # Tune's own: its trial tag, checkpoint bookkeeping, and its actor's log files
-    assert set(p_df.columns) - set(o_df.columns) <= {
+    # Tune's own: its trial tag, checkpoint bookkeeping, and its actor's log files. The
+    # perf/ columns are left out on both sides: Tune's UtilMonitor thread samples CPU and
+    # RAM every 0.7 s, so an iteration shorter than that has none, in either run (CI's
+    # plain run had them and ours did not).
+    def columns(frame):
+        return {c for c in frame.columns if not c.startswith("perf/")}
+
+    assert columns(p_df) - columns(o_df) <= {
         "experiment_tag", "checkpoint_dir_name", "should_checkpoint",
         "config/__stdout_file__", "config/__stderr_file__"}
     for frame in (plain.dataframe(), ours.dataframe(), plain.dataframe(METRIC, MODE),
