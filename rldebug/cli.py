@@ -7,13 +7,10 @@ each imports its tool only when it runs, so ``--help`` answers without loading R
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import sys
-from pathlib import Path
 
-from rldebug.usage import EXIT_UNUSABLE, UsageError
+from rldebug.usage import EXIT_UNUSABLE, UsageError, load_function
 
 # Exceptions that mean "this input cannot be used": reported in one line, exit 2.
 _USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
@@ -22,26 +19,7 @@ _USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
 
 def _load_config(spec: str):
     """Load ``path/to/file.py:function`` or ``package.module:function`` and call it."""
-    return _load_function(spec, "--config")()
-
-
-def _load_function(spec: str, option: str):
-    """The function ``path/to/file.py:function`` or ``package.module:function`` names."""
-    if ":" not in spec:
-        raise UsageError(f"{option} must look like 'my_file.py:my_function', got {spec!r}.")
-    where, func_name = spec.rsplit(":", 1)
-    if where.endswith(".py"):
-        path = Path(where)
-        if not path.is_file():
-            raise UsageError(f"{option} file {where!r} does not exist.")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(where)
-    if not callable(getattr(module, func_name, None)):
-        raise UsageError(f"{where!r} has no function {func_name!r}.")
-    return getattr(module, func_name)
+    return load_function(spec, "--config")()
 
 
 def _stop_from_args(args) -> dict:
@@ -146,7 +124,7 @@ def cmd_parity(args) -> int:
 
     from rldebug.deployment import parity
 
-    report = parity(args.checkpoint, _load_function(args.policy, "--policy"),
+    report = parity(args.checkpoint, load_function(args.policy, "--policy"),
                     episodes=args.episodes, min_agreement=args.min_agreement)
     if args.json:
         print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))

@@ -17,6 +17,7 @@ from typing import Any
 from rldebug.local import is_local, local_mode, ray_for
 from rldebug.progress import ProgressTable
 from rldebug.runlog import RunLogger, check_writable, default_output_dir
+from rldebug.shapes.configs import store_config
 from rldebug.stopping import Stopper, StopSpec
 
 
@@ -100,6 +101,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         raise ValueError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
                          "trace level too, e.g. trace='batches'.")
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
+    store_config(config, logdir)  # as given: `rldebug doctor --verify` trains it again
     if trace is not None:
         from rldebug.trace import run_trace_dir
         from rldebug.trace import trace as traced

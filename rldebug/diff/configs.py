@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -45,13 +44,11 @@ def _normal(value: Any) -> Any:
 @cache
 def _defaults(name: str) -> dict:
     """The algorithm's default config in comparable form (read-only: it is cached)."""
-    from ray.tune.registry import get_trainable_cls
+    from rldebug.shapes.configs import default_config
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # gymnasium's space warnings while RLlib imports
-            config = get_trainable_cls(name).get_default_config()
-    except Exception:  # noqa: BLE001 - an unknown or unimportable algorithm: no defaults
+        config = default_config(name)
+    except ValueError:  # an unknown or unimportable algorithm: no defaults
         return {}
     to_dict = getattr(config, "to_dict", None)
     return _normal(to_dict() if callable(to_dict) else dict(config))

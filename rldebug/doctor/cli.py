@@ -2,6 +2,11 @@
 
 Exit codes: 0 healthy (warnings allowed), 1 an error-severity finding,
 2 unusable input (no such path, no result.json/progress.csv, nothing readable).
+
+``rldebug doctor PATH --verify [--rule R] [--fix K=V,...] [--iterations K] [--seeds S]
+[--budget 5m] [--config FILE.py:FUNC]`` trains the finding's suggested config changes
+beside the original (:mod:`rldebug.doctor.verify`): exit 0 when one removes the finding
+without lowering the return, 1 when none does.
 Also runs on its own: ``python -m rldebug.doctor.cli PATH [--json]``.
 """
 
@@ -17,6 +22,7 @@ from rldebug.doctor.html import write_html
 from rldebug.doctor.reading import UnusableInputError
 from rldebug.doctor.report import render, to_json
 from rldebug.htmlfile import html_path
+from rldebug.usage import UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,6 +39,25 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show every finding, also those a root cause explains")
     parser.add_argument("--html", metavar="FILE",
                         help="also write a self-contained HTML report with a plot per finding")
+    verify = parser.add_argument_group(
+        "verify a fix", "--verify trains the original and the finding's suggested config "
+        "changes side by side, in this process, and reports what changed")
+    verify.add_argument("--verify", action="store_true",
+                        help="train the suggested fix(es) beside the original and measure")
+    verify.add_argument("--rule", help="the finding to verify (default: the first whose fix "
+                        "is a config change)")
+    verify.add_argument("--module", help="with --rule: the module/agent it names")
+    verify.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="a candidate of your own, tried instead of the doctor's "
+                        "(repeat for several); values are "
+                        "JSON (0.001, true, \"auto\") or text")
+    verify.add_argument("--iterations", type=int, help="iterations per run (default: where "
+                        "the doctor named the finding, plus a margin)")
+    verify.add_argument("--seeds", type=int, default=2, help="seeds per candidate (default 2)")
+    verify.add_argument("--budget", help="start no run after this long: 300, 90s, 5m, 1h")
+    verify.add_argument("--config", help="FILE.py:FUNC returning the run's AlgorithmConfig, "
+                        "when the run cannot be rebuilt from its own files")
+    verify.add_argument("--out", help="where the runs go (default RUN/rldebug_verify/RULE)")
     parser.set_defaults(func=cmd_doctor)
 
 
@@ -61,8 +86,55 @@ def _html_target(value: str | None) -> Path | None:
         raise UnusableInputError(f"--html {value!r}: {err}") from None
 
 
+def _parse_fix(text: str) -> dict:
+    """``"lr=0.001,entropy_coeff=0"`` -> ``{"lr": 0.001, "entropy_coeff": 0}``."""
+    fix = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UnusableInputError(f"--fix {text!r}: write KEY=VALUE[,KEY=VALUE], e.g. "
+                                     "--fix lr=0.0005 or --fix entropy_coeff=0.01,lr=1e-4.")
+        try:
+            fix[key.strip()] = json.loads(value)
+        except ValueError:
+            fix[key.strip()] = value.strip()
+    return fix
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``--verify``: train the fixes, print the verification (or JSON); its exit code."""
+    from rldebug.doctor.verify import verify_fix
+
+    fixes = [_parse_fix(text) for text in args.fix]
+    try:
+        verification = verify_fix(args.path, rule=args.rule, module=args.module,
+                                  config=args.config, fixes=fixes,
+                                  iterations=args.iterations, seeds=args.seeds,
+                                  budget=args.budget, out=args.out, progress=True)
+    except (ValueError, TypeError, UsageError) as err:
+        raise UnusableInputError(str(err)) from None
+    if args.json:
+        print(json.dumps(verification.to_dict(), indent=2, default=str))
+    else:
+        print(verification)
+    return verification.exit_code
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
+    if getattr(args, "verify", False) or getattr(args, "fix", None):
+        try:
+            return cmd_verify(args)
+        except UnusableInputError as err:
+            print(f"rldebug doctor --verify: {err}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    verify_only = [f"--{name}" for name in ("rule", "module", "iterations", "budget",
+                                            "config", "out")
+                   if getattr(args, name, None) is not None]
+    if verify_only:
+        print(f"rldebug doctor: {', '.join(verify_only)} only apply with --verify; add "
+              "--verify to train the fix, or leave them out.", file=sys.stderr)
+        return EXIT_UNUSABLE
     try:
         html_path = _html_target(getattr(args, "html", None))
         diagnosis = diagnose(args.path)

@@ -14,6 +14,7 @@ from rldebug.doctor.confidence import attach as attach_confidence
 from rldebug.doctor.facts import RunFacts
 from rldebug.doctor.families import family_from_config, family_from_stats
 from rldebug.doctor.findings import Finding, severity_rank, worst_severity
+from rldebug.doctor.fixes import attach as attach_fixes
 from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
@@ -61,6 +62,7 @@ class Doctor:
         self.thresholds = _check_thresholds(thresholds).with_config(config)
         self.trial = trial
         self.facts = RunFacts.from_config(config)
+        self.config = config
         self.rules = [rule(self.thresholds, self.facts) for rule in rules]
         self.findings: list[Finding] = []
         self.history: list[IterationMetrics] = []
@@ -89,6 +91,7 @@ class Doctor:
             found = rule.observe(metrics, self.findings)
             if found:
                 attach_confidence(found)
+                attach_fixes(found, self.config, self.family)
                 for finding in found:
                     finding.trial = self.trial
                 self.findings.extend(found)

@@ -30,6 +30,10 @@ class Finding:
     :param confidence: for a warning or error, how often its rule named the right
         problem on the doctor's fault-injection benchmark (its measured precision,
         :mod:`rldebug.doctor.confidence`); None when not measured.
+    :param fix_config: when the fix is a config change, the candidate changes as data,
+        most likely first: dicts of AlgorithmConfig settings (``[{"lr": 5e-4},
+        {"lr": 5e-5}]``; :mod:`rldebug.doctor.fixes`); None otherwise.
+        ``rldebug doctor --verify`` trains them beside the original.
     """
 
     rule_id: str
@@ -42,6 +46,7 @@ class Finding:
     trial: str | None = None
     explained_by: str | None = None
     confidence: float | None = None
+    fix_config: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -54,6 +59,9 @@ class Finding:
         """Plain dict, JSON-safe: non-finite numbers become the strings "nan"/"inf"/"-inf"."""
         data = asdict(self)
         data["evidence"] = {k: _json_safe(v) for k, v in self.evidence.items()}
+        if self.fix_config is not None:
+            data["fix_config"] = [{k: _json_safe(v) for k, v in candidate.items()}
+                                  for candidate in self.fix_config]
         return data
 
 

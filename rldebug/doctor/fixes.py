@@ -1,0 +1,118 @@
+"""A finding's fix as data: the AlgorithmConfig settings that would remove it.
+
+Each finding whose fix is a config change carries it as ``fix_config``: a list of
+candidate dicts of ``AlgorithmConfig`` settings (``config.update_from_dict(candidate)``
+applies one), most likely first, e.g. ``[{"lr": 5e-3}, {"lr": 5e-4}]`` for a learning
+rate that blows the updates up. ``rldebug doctor --verify`` trains them side by side
+with the original (:mod:`rldebug.doctor.verify`).
+
+Values are computed from what the run shows: the learning rate the Learner logged
+(``evidence["lr"]``) or the run's config, the largest unclipped value loss, the env
+steps a run sampled. Where a value is not known (a ``tune.run`` dict that left ``lr``
+at RLlib's default), :func:`config_fixes` takes the full config the run is rebuilt
+from, and the verifier asks it again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rldebug.doctor.findings import Finding
+
+# Rules whose first cause is a step size too large for the run (their fix text is
+# families.lower_lr_fix).
+STEP_SIZE_RULES = frozenset({"lr_too_high", "kl_blowup", "non_finite", "q_values_diverging",
+                             "value_loss_exploding", "off_policy_drift"})
+# RLlib's defaults the fixes restore (each algorithm's AlgorithmConfig.__init__ in 2.60).
+DQN_TARGET_UPDATE_FREQ = 500
+DEFAULT_GAMMA = 0.99
+LOW_ENTROPY_COEFF = 0.01
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _round(value: float) -> float:
+    """Two significant digits: ``lr=0.0005`` rather than ``0.00049999``."""
+    return float(f"{value:.2g}")
+
+
+def _lower_lr(finding: Finding, config: Mapping[str, Any], family: str | None) -> list[dict]:
+    if family == "sac":
+        rates = {key: _number(config.get(key)) for key in ("actor_lr", "critic_lr")}
+        if not all(rates.values()):
+            return []
+        return [{key: _round(rate / factor) for key, rate in rates.items()}
+                for factor in (10, 100)]
+    lr = _number(finding.evidence.get("lr")) or _number(config.get("lr"))
+    if lr is None:
+        return []  # a schedule, or not known: the verifier asks with the full config
+    return [{"lr": _round(lr / factor)} for factor in (10, 100)]
+
+
+def _raise_vf_clip(finding: Finding) -> list[dict]:
+    loss = _number(finding.evidence.get("vf_loss_unclipped"))
+    clip = _number(finding.evidence.get("vf_clip_param"))
+    if loss is None:
+        return []
+    value = 10.0 ** math.ceil(math.log10(10 * max(loss, clip or 0.0)))
+    return [{"vf_clip_param": value}]
+
+
+def _learning_starts(finding: Finding) -> list[dict]:
+    steps = _number(finding.evidence.get("env_steps"))
+    if steps is None:
+        return []
+    return [{"num_steps_sampled_before_learning_starts": int(steps // 4)}]
+
+
+def config_fixes(finding: Finding, config: Mapping[str, Any] | None,
+                 family: str | None) -> list[dict]:
+    """The candidate config changes for ``finding`` (most likely first; [] when its fix is
+    not a config change, e.g. a reward the env computes wrongly).
+
+    :param finding: a doctor finding.
+    :param config: the run's config dict (``params.json``, ``config.to_dict()``), or None.
+    :param family: the algorithm family (``"ppo"``, ``"dqn"``, ``"sac"``, ...), or None.
+    """
+    config = config or {}
+    rule = finding.rule_id
+    if rule in STEP_SIZE_RULES:
+        return _lower_lr(finding, config, family)
+    if rule == "entropy_collapse":
+        return _lower_lr(finding, config, family)[:1] + (
+            [{"entropy_coeff": LOW_ENTROPY_COEFF}] if family in ("ppo", "appo", "impala")
+            else [])
+    if rule == "critic_clipped":
+        return _raise_vf_clip(finding)
+    if rule == "policy_stays_random":
+        coeff = _number(finding.evidence.get("entropy_coeff"))
+        if coeff is None or coeff <= LOW_ENTROPY_COEFF:
+            return []  # no entropy bonus to blame: the fix is not a config change
+        return [{"entropy_coeff": 0.0}, {"entropy_coeff": LOW_ENTROPY_COEFF}]
+    if rule == "no_updates":
+        return _learning_starts(finding)
+    if rule == "target_never_updated":
+        return [{"target_network_update_freq": DQN_TARGET_UPDATE_FREQ}]
+    if rule == "alpha_runaway":
+        return [{"target_entropy": "auto"}]
+    if rule == "horizon_too_short":
+        return [{"gamma": DEFAULT_GAMMA}]
+    return []
+
+
+def attach(findings: Iterable[Finding], config: Mapping[str, Any] | None,
+           family: str | None) -> None:
+    """Set ``fix_config`` on each warning and error whose fix is a config change."""
+    for finding in findings:
+        if finding.severity != "info" and finding.fix_config is None:
+            finding.fix_config = config_fixes(finding, config, family) or None
+
+
+__all__ = ["STEP_SIZE_RULES", "attach", "config_fixes"]

@@ -1,0 +1,180 @@
+"""Verified fixes (``rldebug doctor RUN --verify``, ``rldebug.doctor.verify.verify_fix``) on
+real runs: the arena at lr=0.5 (default run), PPO Pendulum at RLlib's default
+vf_clip_param and DQN CartPole at lr=1 (slow), a fix that does not help, and a config
+rebuilt from params.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _train(config, logdir, iterations):
+    from rldebug.run import run
+
+    result = run(config, stop={"training_iteration": iterations}, logdir=logdir,
+                 progress=False)
+    result.algo.stop()
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def arena_lr_half(tmp_path_factory):
+    """The arena's two PPO policies at lr=0.5: both KLs blow up at iteration 1."""
+    from rldebug.configs import arena_ppo_config
+
+    return _train(arena_ppo_config().training(lr=0.5, train_batch_size=1000,
+                                              minibatch_size=250),
+                  tmp_path_factory.mktemp("verify") / "arena_lr_half", 3)
+
+
+@pytest.fixture(scope="module")
+def arena_verified(arena_lr_half):
+    from rldebug.doctor.verify import verify_fix
+
+    lines = []
+    return verify_fix(arena_lr_half, seeds=2, progress=lines.append), lines
+
+
+def test_the_finding_carries_its_fix_as_config_data(arena_lr_half):
+    done = subprocess.run([sys.executable, "-m", "rldebug", "doctor", str(arena_lr_half),
+                           "--json"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 1, done.stderr[-2000:]
+    findings = json.loads(done.stdout)["trials"][0]["findings"]
+    lr = next(f for f in findings if f["rule_id"] == "lr_too_high")
+    assert lr["fix_config"] == [{"lr": 0.05}, {"lr": 0.005}]  # /10 and /100 of 0.5
+    # a finding fixed in the env, not the config, carries none
+    assert all(f.get("fix_config") is None for f in findings
+               if f["rule_id"] == "episodes_hit_time_limit")
+
+
+def test_a_lower_lr_removes_lr_too_high_and_the_return_is_not_worse(arena_verified):
+    verification, lines = arena_verified
+    assert verification.finding.rule_id == "lr_too_high"
+    assert verification.config_source == "the config rldebug.run stored with the run"
+    assert verification.reproduced  # the original, re-trained, shows it again
+    assert all(r.finding_present for r in verification.original.runs)
+    tenth = next(c for c in verification.candidates if c.changes == {"lr": 0.05})
+    assert [r.finding_present for r in tenth.runs] == [False, False]
+    assert tenth.return_change in ("higher", "within noise")
+    best = verification.best
+    assert best is not None and best.works and verification.exit_code == 0
+    # each run trained the iterations asked for, on the seeds named
+    assert {r.seed for c in [verification.original, *verification.candidates]
+            for r in c.runs} == set(verification.seeds) == {0, 1}
+    assert all(r.iterations == verification.iterations for r in tenth.runs)
+    # one progress line per run, and the report names the verified change
+    assert len(lines) == 2 * (1 + len(verification.candidates))
+    assert lines[0].startswith(f"[1/{len(lines)}] original seed 0:")
+    assert f"Verified: {best.name} removes lr_too_high" in str(verification)
+
+
+def test_the_runs_are_experiments_the_doctor_and_diff_read(arena_verified):
+    from rldebug.diff import diff
+    from rldebug.doctor import diagnose
+
+    verification, _ = arena_verified
+    out = verification.out
+    assert out.parent.name == "rldebug_verify"
+    stored = json.loads((out / "verification.json").read_text())
+    assert stored["best"] == verification.best.name and stored["exit_code"] == 0
+    candidate_dir = out / verification.best.name
+    assert [t.name for t in diagnose(candidate_dir).trials] == ["seed_0", "seed_1"]
+    compared = diff(out / "original", candidate_dir)
+    assert [r.key for r in compared.config] == ["lr"]
+    assert compared.main.final_b == pytest.approx(verification.best.mean_return, rel=0.2)
+    # the original run's own diagnosis is not confused by the runs stored inside it
+    assert [t.name for t in diagnose(verification.run).trials] == ["arena_lr_half"]
+
+
+def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, capsys):
+    from rldebug.doctor.cli import main  # the installed command's parser, in-process
+
+    code = main([str(arena_lr_half), "--verify", "--fix", "lr=0.9", "--seeds", "1",
+                 "--iterations", "3", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err[-3000:]
+    assert "lr=0.9    lr_too_high in 1/1 seed(s)" in out
+    assert "-> does not work" in out
+    assert "Not verified: no candidate removed lr_too_high" in out
+    assert "[2/2] lr=0.9 seed 0: 3 iterations" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--verify", "--rule", "reward_scale"], "has no top-level warning or error "
+                                              "'reward_scale'; it has: "),
+    (["--verify", "--fix", "lr"], "--fix 'lr': write KEY=VALUE"),
+    (["--verify", "--seeds", "0"], "seeds must be a positive int, got 0"),
+    (["--verify", "--budget", "soon"], "budget 'soon' is not a duration"),
+    (["--iterations", "3"], "--iterations only apply with --verify"),
+])
+def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, message, capsys):
+    from rldebug.doctor.cli import main  # the installed command's parser, in-process
+
+    assert main([str(arena_lr_half), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (arena_lr_half / "rldebug_verify" / "reward_scale").exists()
+
+
+def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost(tmp_path):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.runlog import PARAMS_FILE, RunLogger
+    from rldebug.shapes.configs import config_from_params
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=0.003, vf_clip_param=7.0, lambda_=0.9, entropy_coeff=0.02,
+                        train_batch_size=256))
+    RunLogger(tmp_path, config=config.to_dict()).close()  # params.json as a run writes it
+    params = json.loads((tmp_path / PARAMS_FILE).read_text())
+    rebuilt = config_from_params("PPO", params)
+    written = json.loads(json.dumps(rebuilt.to_dict(), default=repr, sort_keys=True))
+    differing = {k for k in params if json.dumps(params[k], sort_keys=True) !=
+                 json.dumps(written.get(k), sort_keys=True)
+                 and not str(params[k]).startswith("<")}
+    assert differing == set()
+    assert (rebuilt.lr, rebuilt.vf_clip_param, rebuilt.lambda_) == (0.003, 7.0, 0.9)
+    # a mapping function written as its repr cannot come back: said, with the way out
+    mapped = config.copy().multi_agent(policies={"a"}, policy_mapping_fn=lambda *a, **k: "a")
+    RunLogger(tmp_path / "mapped", config=mapped.to_dict()).close()
+    params = json.loads((tmp_path / "mapped" / PARAMS_FILE).read_text())
+    with pytest.raises(ValueError, match=r"holds policy_mapping_fn only as text .* --config"):
+        config_from_params("PPO", params)
+
+
+@pytest.mark.slow
+def test_raising_vf_clip_param_removes_the_clipped_critic_on_pendulum(tmp_path):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.doctor.verify import verify_fix
+
+    config = (PPOConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+              .training(train_batch_size=1000, minibatch_size=250, num_epochs=4))
+    run = _train(config, tmp_path / "pendulum", 8)
+    verification = verify_fix(run, rule="critic_clipped", module="default_policy", seeds=2,
+                              progress=False)
+    (raised,) = verification.candidates
+    assert raised.changes["vf_clip_param"] > 10 and raised.finding_gone
+    assert verification.reproduced and verification.exit_code == 0, str(verification)
+
+
+@pytest.mark.slow
+def test_a_dqn_at_lr_1_is_verified_against_lower_rates(tmp_path):
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    from rldebug.doctor.verify import verify_fix
+
+    config = (DQNConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=1.0, num_steps_sampled_before_learning_starts=200,
+                        train_batch_size=64)
+              .reporting(min_sample_timesteps_per_iteration=400))
+    run = _train(config, tmp_path / "dqn", 10)
+    verification = verify_fix(run, seeds=2, progress=False)
+    assert verification.candidates[0].changes == {"lr": 0.1}
+    assert verification.reproduced, str(verification)
+    assert verification.best is not None, str(verification)
