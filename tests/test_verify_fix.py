@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from headless_browser import open_page
 
 
 def _train(config, logdir, iterations):
@@ -94,19 +95,31 @@ def test_the_runs_are_experiments_the_doctor_and_diff_read(arena_verified):
 def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, capsys):
     from rldebug.doctor.cli import main  # the installed command's parser, in-process
 
+    report = tmp_path / "verified.html"
     code = main([str(arena_lr_half), "--verify", "--fix", "lr=0.9", "--seeds", "1",
-                 "--iterations", "3", "--out", str(tmp_path)])
+                 "--iterations", "3", "--out", str(tmp_path / "runs"), "--html", str(report)])
     out, err = capsys.readouterr()
     assert code == 1, out + err[-3000:]
     assert "lr=0.9    lr_too_high in 1/1 seed(s)" in out
     assert "-> does not work" in out
     assert "Not verified: no candidate removed lr_too_high" in out
     assert "[2/2] lr=0.9 seed 0: 3 iterations" in err
+    # the HTML page shows the verified result under the finding, read in a real browser
+    with open_page(report) as evaluate:
+        rows = evaluate("[...document.querySelectorAll('.verified tr[data-candidate]')]"
+                        ".map(r => [r.closest('section').dataset.rule, "
+                        "...[...r.cells].map(c => c.innerText)])")
+        image = evaluate("[...document.querySelectorAll('.verified img')].map(i => "
+                         "[i.complete, i.naturalWidth, i.naturalHeight])")
+    assert [r[0] for r in rows] == ["lr_too_high", "lr_too_high"]
+    assert rows[0][1] == "original" and rows[0][3] == "1/1"
+    assert rows[1][1:3] == ["lr=0.9", "{'lr': 0.9}"] and rows[1][-1] == "does not work"
+    assert len(image) == 1 and image[0][0] and image[0][1] > 300
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--verify", "--rule", "reward_scale"], "has no top-level warning or error "
-                                              "'reward_scale'; it has: "),
+    (["--verify", "--rule", "reward_scale"],
+     "has no top-level warning or error 'reward_scale'; it has: "),
     (["--verify", "--fix", "lr"], "--fix 'lr': write KEY=VALUE"),
     (["--verify", "--seeds", "0"], "seeds must be a positive int, got 0"),
     (["--verify", "--budget", "soon"], "budget 'soon' is not a duration"),

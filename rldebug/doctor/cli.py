@@ -106,6 +106,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from rldebug.doctor.verify import verify_fix
 
     fixes = [_parse_fix(text) for text in args.fix]
+    html_file = _html_target(getattr(args, "html", None))
     try:
         verification = verify_fix(args.path, rule=args.rule, module=args.module,
                                   config=args.config, fixes=fixes,
@@ -113,10 +114,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                   budget=args.budget, out=args.out, progress=True)
     except (ValueError, TypeError, UsageError) as err:
         raise UnusableInputError(str(err)) from None
+    if html_file is not None:
+        write_html(verification.diagnosis, html_file, verifications=[verification])
     if args.json:
         print(json.dumps(verification.to_dict(), indent=2, default=str))
     else:
         print(verification)
+        if html_file is not None:
+            print(f"HTML report: {html_file}")
     return verification.exit_code
 
 

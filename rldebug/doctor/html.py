@@ -124,12 +124,77 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; }
 .warning .sev { color: #b26a00; } .info .sev { color: #1e88e5; }
 .evidence { font-family: monospace; font-size: 0.85em; color: #444; }
 .fix { background: #eef7ee; padding: 0.3em 0.6em; } img { max-width: 100%; }
+.verified { background: #f3f6fb; padding: 0.3em 0.6em; } td, th { padding: 0 0.6em; }
 pre { background: #f0f0f0; padding: 0.5em; overflow-x: auto; font-size: 0.8em; }
 """
 
 
+def verification_png(verification) -> bytes | None:
+    """Mean return per iteration of the original re-trained and of each candidate fix
+    (across their seeds), with the iteration where the finding began."""
+    rows = [verification.original, *verification.candidates]
+    curves = {c.name: c.mean_curve() for c in rows}
+    if not any(v is not None for curve in curves.values() for v in curve):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=90)
+    try:
+        for name, curve in curves.items():
+            ax.plot(range(1, len(curve) + 1),
+                    [float("nan") if v is None else v for v in curve], marker=".",
+                    linewidth=2.0 if name == verification.original.name else 1.2,
+                    label=f"{name} ({len(next(c for c in rows if c.name == name).runs)} "
+                          "seed(s))")
+        onset = verification.finding.began_at_iteration
+        ax.axvline(onset, color="crimson", linestyle="--", linewidth=1.2,
+                   label=f"onset (iteration {onset})")
+        ax.set_xlabel("training iteration")
+        ax.set_ylabel("mean return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def _verification_html(verification) -> str:
+    e = html.escape
+    parts = ['<div class="verified">',
+             (f"<p><b>Verified fix</b> ({e(verification.config_source)}; "
+             f"{verification.iterations} iterations &times; seeds {verification.seeds}):</p>"),
+             ("<table><tr><th>run</th><th>changes</th><th>finding on seeds</th>"
+             "<th>final return</th><th>vs original</th><th>verdict</th></tr>")]
+    for c in [verification.original, *verification.candidates]:
+        seen = [r for r in c.runs if r.finding_present is not None]
+        present = sum(bool(r.finding_present) for r in seen)
+        mean = "-" if c.mean_return is None else f"{c.mean_return:.4g}"
+        original = c is verification.original
+        verdict = "" if original else ("works" if c.works else "does not work")
+        parts.append(f'<tr data-candidate="{e(c.name)}"><td>{e(c.name)}</td>'
+                     f"<td><code>{e(str(c.changes or ''))}</code></td>"
+                     f"<td>{present}/{len(seen)}</td><td>{mean}</td>"
+                     f"<td>{'' if original else e(c.return_change or '-')}</td>"
+                     f"<td>{verdict}</td></tr>")
+    parts.append("</table>")
+    png = verification_png(verification)
+    if png:
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f'<img alt="return of the original and each fix" '
+                     f'src="data:image/png;base64,{data}">')
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
 def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
-                  plot: Callable[[TrialDiagnosis, Finding], bytes | None]) -> str:
+                  plot: Callable[[TrialDiagnosis, Finding], bytes | None],
+                  verifications: tuple = ()) -> str:
     e = html.escape
     where = f" &middot; <code>{e(finding.module)}</code>" if finding.module else ""
     parts = [(f'<section class="finding {finding.severity}{" explained" if explained else ""}" '
@@ -151,6 +216,10 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
         parts.append(f'<img alt="{e(finding.rule_id)} over the iterations" '
                      f'src="data:image/png;base64,{data}">')
     parts.append(f'<p class="fix"><b>Fix:</b> {e(finding.fix)}</p>')
+    for verification in verifications:
+        if verification.trial == trial.name and verification.finding.rule_id == \
+                finding.rule_id and verification.finding.module == finding.module:
+            parts.append(_verification_html(verification))
     note = confidence_note(finding.rule_id) if finding.confidence is not None else None
     if note:
         parts.append(f'<p class="confidence"><b>Confidence:</b> {e(note)}</p>')
@@ -158,7 +227,7 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
     return "\n".join(parts)
 
 
-def _trial_html(trial: TrialDiagnosis, plot) -> str:
+def _trial_html(trial: TrialDiagnosis, plot, verifications: tuple = ()) -> str:
     e = html.escape
     verdict = {"error": "broken", "warning": "suspicious", "info": "healthy (notes)",
                None: "healthy"}[trial.worst]
@@ -170,21 +239,23 @@ def _trial_html(trial: TrialDiagnosis, plot) -> str:
     if not trial.findings:
         parts.append("<p>No findings.</p>")
     for cause in trial.causes:
-        parts.append(_finding_html(trial, cause, False, plot))
+        parts.append(_finding_html(trial, cause, False, plot, verifications))
         for finding in trial.explained_by(cause):
-            parts.append(_finding_html(trial, finding, True, plot))
+            parts.append(_finding_html(trial, finding, True, plot, verifications))
     return "\n".join(parts)
 
 
-def to_html(diagnosis: Diagnosis) -> str:
-    """``diagnosis`` as one self-contained HTML page."""
+def to_html(diagnosis: Diagnosis, verifications=()) -> str:
+    """``diagnosis`` as one self-contained HTML page; each of ``verifications``
+    (:class:`rldebug.doctor.verify.Verification`) shows under the finding it verified."""
     if not isinstance(diagnosis, Diagnosis):
         raise TypeError(f"to_html expects a Diagnosis (from rldebug.doctor.diagnose), got "
                         f"{type(diagnosis).__name__}.")
     counts = {s: sum(f.severity == s for f in diagnosis.findings)
               for s in ("error", "warning", "info")}
     title = f"rldebug doctor: {diagnosis.source or 'results'}"
-    body = "\n".join(_trial_html(trial, plot_png) for trial in diagnosis.trials)
+    verifications = tuple(verifications)
+    body = "\n".join(_trial_html(trial, plot_png, verifications) for trial in diagnosis.trials)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>\n<p id=\"summary\">{len(diagnosis.trials)} "
@@ -192,10 +263,10 @@ def to_html(diagnosis: Diagnosis) -> str:
             f"{counts['info']} info.</p>\n{body}\n</body></html>\n")
 
 
-def write_html(diagnosis: Diagnosis, path: str | Path) -> Path:
+def write_html(diagnosis: Diagnosis, path: str | Path, verifications=()) -> Path:
     """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
     path = html_path(path, example="doctor.html")
-    path.write_text(to_html(diagnosis), encoding="utf-8")
+    path.write_text(to_html(diagnosis, verifications), encoding="utf-8")
     return path
 
 

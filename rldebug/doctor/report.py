@@ -64,6 +64,11 @@ def finding_block(finding: Finding, width: int = 80,
             lines += textwrap.wrap(line.strip(), width=width, initial_indent="    | ",
                                    subsequent_indent="    | ") or ["    |"]
     lines += wrap("fix: ", finding.fix)
+    if finding.fix_config and not finding.explained_by:
+        lines += wrap("verify: ", " or ".join(
+            ",".join(f"{k}={v}" for k, v in candidate.items())
+            for candidate in finding.fix_config)
+            + " (rldebug doctor RUN --verify trains them beside the original)")
     note = confidence_note(finding.rule_id) if finding.confidence is not None else None
     if note:
         lines += wrap("confidence: ", note)

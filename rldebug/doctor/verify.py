@@ -52,13 +52,14 @@ class SeedRun:
     final_return: float | None = None
     finding_present: bool | None = None  # None when the run failed
     problems: list[tuple[str, str | None, str]] = field(default_factory=list)  # warnings/errors
+    returns: list[float | None] = field(default_factory=list)  # mean return per iteration
     error: str | None = None
     elapsed_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "path": str(self.path), "iterations": self.iterations,
                 "final_return": self.final_return, "finding_present": self.finding_present,
-                "problems": [list(p) for p in self.problems],
+                "problems": [list(p) for p in self.problems], "returns": self.returns,
                 "error": self.error, "elapsed_s": round(self.elapsed_s, 2)}
 
 
@@ -79,6 +80,16 @@ class Candidate:
     def finding_gone(self) -> bool:
         """Every seed ran and none shows the finding."""
         return bool(self.runs) and all(r.finding_present is False for r in self.runs)
+
+    def mean_curve(self) -> list[float | None]:
+        """The mean return per iteration across the seeds that reached it."""
+        longest = max((len(r.returns) for r in self.runs), default=0)
+        curve = []
+        for i in range(longest):
+            values = [r.returns[i] for r in self.runs
+                      if i < len(r.returns) and r.returns[i] is not None]
+            curve.append(sum(values) / len(values) if values else None)
+        return curve
 
     @property
     def mean_return(self) -> float | None:
@@ -116,6 +127,7 @@ class Verification:
     candidates: list[Candidate]
     elapsed_s: float = 0.0
     budget_cut: str | None = None
+    diagnosis: Any = field(default=None, repr=False)  # the original run's, for its HTML page
 
     @property
     def reproduced(self) -> bool:
@@ -320,6 +332,9 @@ def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir:
     result.algo.stop()
     record.iterations = result.iterations
     record.final_return = mean_total_return(result.last_result)
+    from rldebug.doctor.reading import read_trial
+
+    record.returns = [mean_total_return(r) for r in read_trial(logdir).results]
     found = [f for f in diagnose(logdir).findings if severity_rank(f.severity) >= 1]
     record.problems = sorted({(f.rule_id, f.module, f.severity) for f in found}, key=str)
     record.finding_present = any(
@@ -492,7 +507,8 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     verification = Verification(
         run=str(run), trial=trial.name, finding=finding, config_source=source,
         iterations=iterations, seeds=seed_list, out=out_dir, original=original,
-        candidates=candidates, elapsed_s=time.time() - started, budget_cut=budget_cut)
+        candidates=candidates, elapsed_s=time.time() - started, budget_cut=budget_cut,
+        diagnosis=diagnosis)
     (out_dir / "verification.json").write_text(
         json.dumps(verification.to_dict(), indent=2, default=str))
     return verification
