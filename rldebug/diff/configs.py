@@ -11,15 +11,15 @@ default it is compared with.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from rldebug.shapes.configs import default_config, without_address
+
 # Algorithms whose default configs a side's keys are matched against, when the
 # trial directory's name (Tune: ``PPO_<env>_<id>``) does not say.
 KNOWN_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 @dataclass
@@ -37,15 +37,13 @@ class ConfigRow:
 
 def _normal(value: Any) -> Any:
     """A JSON-comparable form: numbers, strings, lists, dicts; reprs without addresses."""
-    text = json.dumps(value, sort_keys=True, default=lambda v: _ADDRESS.sub("", repr(v)))
-    return json.loads(_ADDRESS.sub("", text))
+    text = json.dumps(value, sort_keys=True, default=lambda v: without_address(repr(v)))
+    return json.loads(without_address(text))
 
 
 @cache
 def _defaults(name: str) -> dict:
     """The algorithm's default config in comparable form (read-only: it is cached)."""
-    from rldebug.shapes.configs import default_config
-
     try:
         config = default_config(name)
     except ValueError:  # an unknown or unimportable algorithm: no defaults

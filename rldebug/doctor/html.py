@@ -13,6 +13,7 @@ import html
 import io
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from rldebug.doctor.confidence import confidence_note
@@ -83,14 +84,8 @@ def plot_png(trial: TrialDiagnosis, finding: Finding) -> bytes | None:
                                                                    None).items()}
     if not series:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     iterations = [metrics.iteration for metrics in trial.history]
-    fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=90)
-    try:
+    with _onset_plot(finding.began_at_iteration) as (ax, png):
         finite = [abs(v) for values in series.values() for v in values if math.isfinite(v)]
         for label, values in series.items():
             ax.plot(iterations, values, marker=".", linewidth=1.2, label=label)
@@ -101,17 +96,31 @@ def plot_png(trial: TrialDiagnosis, finding: Finding) -> bytes | None:
         if finite and min(finite) > 0 and max(finite) / min(finite) > 1e3 and all(
                 v > 0 for values in series.values() for v in values if math.isfinite(v)):
             ax.set_yscale("log")
-        ax.axvline(finding.began_at_iteration, color="crimson", linestyle="--", linewidth=1.2,
-                   label=f"onset (iteration {finding.began_at_iteration})")
+    return png.getvalue()
+
+
+@contextmanager
+def _onset_plot(onset: int):
+    """Yield ``(axes, buffer)`` for one plot over the training iterations; on exit the
+    onset is marked, the axes labelled and the PNG written to the buffer."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=90)
+    buffer = io.BytesIO()
+    try:
+        yield ax, buffer
+        ax.axvline(onset, color="crimson", linestyle="--", linewidth=1.2,
+                   label=f"onset (iteration {onset})")
         ax.set_xlabel("training iteration")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
         fig.tight_layout()
-        buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
     finally:
         plt.close(fig)
-    return buffer.getvalue()
 
 
 _CSS = """
@@ -132,36 +141,23 @@ pre { background: #f0f0f0; padding: 0.5em; overflow-x: auto; font-size: 0.8em; }
 def verification_png(verification) -> bytes | None:
     """Mean return per iteration of the original re-trained and of each candidate fix
     (across their seeds), with the iteration where the finding began."""
-    rows = [verification.original, *verification.candidates]
-    curves = {c.name: c.mean_curve() for c in rows}
-    if not any(v is not None for curve in curves.values() for v in curve):
+    curves = [(c, c.mean_curve()) for c in [verification.original, *verification.candidates]]
+    if not any(v is not None for _, curve in curves for v in curve):
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=90)
-    try:
-        for name, curve in curves.items():
+    with _onset_plot(verification.finding.began_at_iteration) as (ax, png):
+        for candidate, curve in curves:
             ax.plot(range(1, len(curve) + 1),
                     [float("nan") if v is None else v for v in curve], marker=".",
-                    linewidth=2.0 if name == verification.original.name else 1.2,
-                    label=f"{name} ({len(next(c for c in rows if c.name == name).runs)} "
-                          "seed(s))")
-        onset = verification.finding.began_at_iteration
-        ax.axvline(onset, color="crimson", linestyle="--", linewidth=1.2,
-                   label=f"onset (iteration {onset})")
-        ax.set_xlabel("training iteration")
+                    linewidth=2.0 if candidate is verification.original else 1.2,
+                    label=f"{candidate.name} ({len(candidate.runs)} seed(s))")
         ax.set_ylabel("mean return")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
+    return png.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    """An ``<img>`` carrying ``png`` inside the page."""
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _verification_html(verification) -> str:
@@ -172,22 +168,19 @@ def _verification_html(verification) -> str:
              ("<table><tr><th>run</th><th>changes</th><th>finding on seeds</th>"
              "<th>final return</th><th>vs original</th><th>verdict</th></tr>")]
     for c in [verification.original, *verification.candidates]:
-        seen = [r for r in c.runs if r.finding_present is not None]
-        present = sum(bool(r.finding_present) for r in seen)
+        present, seen = c.finding_on_seeds
         mean = "-" if c.mean_return is None else f"{c.mean_return:.4g}"
         original = c is verification.original
         verdict = "" if original else ("works" if c.works else "does not work")
         parts.append(f'<tr data-candidate="{e(c.name)}"><td>{e(c.name)}</td>'
                      f"<td><code>{e(str(c.changes or ''))}</code></td>"
-                     f"<td>{present}/{len(seen)}</td><td>{mean}</td>"
+                     f"<td>{present}/{seen}</td><td>{mean}</td>"
                      f"<td>{'' if original else e(c.return_change or '-')}</td>"
                      f"<td>{verdict}</td></tr>")
     parts.append("</table>")
     png = verification_png(verification)
     if png:
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<img alt="return of the original and each fix" '
-                     f'src="data:image/png;base64,{data}">')
+        parts.append(_img(png, "return of the original and each fix"))
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -212,9 +205,7 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
         parts.append(f"<pre>{e(str(finding.evidence['last_lines']))}</pre>")
     png = plot(trial, finding)
     if png:
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<img alt="{e(finding.rule_id)} over the iterations" '
-                     f'src="data:image/png;base64,{data}">')
+        parts.append(_img(png, f"{finding.rule_id} over the iterations"))
     parts.append(f'<p class="fix"><b>Fix:</b> {e(finding.fix)}</p>')
     for verification in verifications:
         if verification.trial == trial.name and verification.finding.rule_id == \

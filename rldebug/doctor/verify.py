@@ -81,6 +81,12 @@ class Candidate:
         """Every seed ran and none shows the finding."""
         return bool(self.runs) and all(r.finding_present is False for r in self.runs)
 
+    @property
+    def finding_on_seeds(self) -> tuple[int, int]:
+        """(seeds whose run shows the finding, seeds whose run finished)."""
+        seen = [r for r in self.runs if r.finding_present is not None]
+        return sum(bool(r.finding_present) for r in seen), len(seen)
+
     def mean_curve(self) -> list[float | None]:
         """The mean return per iteration across the seeds that reached it."""
         longest = max((len(r.returns) for r in self.runs), default=0)
@@ -166,10 +172,9 @@ class Verification:
         rows = [self.original] + self.candidates
         width = max(len(c.name) for c in rows)
         for c in rows:
-            seen = [r for r in c.runs if r.finding_present is not None]
-            present = sum(bool(r.finding_present) for r in seen)
+            present, seen = c.finding_on_seeds
             mean = "-" if c.mean_return is None else f"{c.mean_return:.4g}"
-            line = (f"  {c.name:<{width}}  {f.rule_id} in {present}/{len(seen)} seed(s)  "
+            line = (f"  {c.name:<{width}}  {f.rule_id} in {present}/{seen} seed(s)  "
                     f"final return {mean}")
             if c is not self.original:
                 change = c.return_change or "not compared"
@@ -218,6 +223,10 @@ def _slug(changes: Mapping[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=,+-]", "_", text)[:80] or "unchanged"
 
 
+def _label(rule: str, module: str | None) -> str:
+    return rule + (f" ({module})" if module else "")
+
+
 # ---- choosing the finding -------------------------------------------------------------
 
 def _pick(diagnosis, rule: str | None, module: str | None, own_fixes: bool):
@@ -233,8 +242,7 @@ def _pick(diagnosis, rule: str | None, module: str | None, own_fixes: bool):
         chosen = [(t, f) for t, f in offered if f.rule_id == rule
                   and (module is None or f.module == module)]
         if not chosen:
-            names = sorted({f"{f.rule_id}" + (f" ({f.module})" if f.module else "")
-                            for _, f in offered})
+            names = sorted({_label(f.rule_id, f.module) for _, f in offered})
             raise ValueError(f"The run has no top-level warning or error {rule!r}"
                              + (f" for {module!r}" if module else "")
                              + (f"; it has: {', '.join(names)}." if names else
@@ -312,7 +320,7 @@ def _seed_of(config) -> int:
 
 def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir: Path,
            finding: Finding) -> SeedRun:
-    from rldebug.doctor.diagnosis import diagnose
+    from rldebug.doctor.diagnosis import diagnose_trial
     from rldebug.run import run
     from rldebug.shapes.results import mean_total_return
 
@@ -334,8 +342,9 @@ def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir:
     record.final_return = mean_total_return(result.last_result)
     from rldebug.doctor.reading import read_trial
 
-    record.returns = [mean_total_return(r) for r in read_trial(logdir).results]
-    found = [f for f in diagnose(logdir).findings if severity_rank(f.severity) >= 1]
+    trial = read_trial(logdir)
+    record.returns = [mean_total_return(r) for r in trial.results]
+    found = [f for f in diagnose_trial(trial).findings if severity_rank(f.severity) >= 1]
     record.problems = sorted({(f.rule_id, f.module, f.severity) for f in found}, key=str)
     record.finding_present = any(
         f.rule_id == finding.rule_id and f.module == finding.module for f in found)
@@ -361,10 +370,6 @@ def _compare(original_dir: Path, candidate: Candidate, candidate_dir: Path) -> N
             candidate.return_change = "higher" if main.final_b > main.final_a else "lower"
             if main.by_iteration is not None:
                 candidate.parted_at_iteration = main.by_iteration.at
-
-
-def _label(rule: str, module: str | None) -> str:
-    return rule + (f" ({module})" if module else "")
 
 
 def _judge_findings(candidate: Candidate, original: Candidate, symptoms: set) -> None:

@@ -35,6 +35,12 @@ def default_config(algorithm: str):
                          f"{err}); name one of PPO, APPO, IMPALA, DQN, SAC, ...") from None
 
 
+def without_address(text: str) -> str:
+    """``repr`` text without its memory address (``<function f at 0x7f..>`` -> ``<function f>``),
+    so two runs' reprs of the same object compare equal."""
+    return _ADDRESS.sub("", text)
+
+
 def _is_repr(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
@@ -51,7 +57,7 @@ def config_from_params(algorithm: str, params: Mapping[str, Any]):
     settings, lost = {}, []
     for key, value in params.items():
         if _is_repr(value):
-            if _ADDRESS.sub("", value) != _ADDRESS.sub("", repr(defaults.get(key))):
+            if without_address(value) != without_address(repr(defaults.get(key))):
                 lost.append(key)
             continue  # RLlib's default, written as its repr
         settings[key] = value
@@ -99,4 +105,4 @@ def store_config(config, logdir: str | Path) -> Path | None:
 
 
 __all__ = ["CONFIG_PICKLE", "config_from_params", "default_config", "store_config",
-           "stored_config"]
+           "stored_config", "without_address"]
