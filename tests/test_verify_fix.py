@@ -1,13 +1,15 @@
 """Verified fixes (``rldebug doctor RUN --verify``, ``rldebug.doctor.verify.verify_fix``) on
-real runs: the arena at lr=0.5 (default run), PPO Pendulum at RLlib's default
-vf_clip_param and DQN CartPole at lr=1 (slow), a fix that does not help, and a config
-rebuilt from params.json."""
+real runs: the arena at lr=0.5 (default run), a plain Tune trial of a user's env class
+verified with ``--config FILE.py:FUNC``, PPO Pendulum at RLlib's default vf_clip_param and
+DQN CartPole at lr=1 (slow), a fix that does not help, and a config rebuilt from
+params.json."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from headless_browser import open_page
@@ -158,6 +160,61 @@ def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost
     params = json.loads((tmp_path / "mapped" / PARAMS_FILE).read_text())
     with pytest.raises(ValueError, match=r"holds policy_mapping_fn only as text .* --config"):
         config_from_params("PPO", params)
+
+
+USER_CONFIG = Path(__file__).parent / "user_config.py"
+
+
+@pytest.fixture(scope="module")
+def user_tune_trial(tmp_path_factory):
+    """A plain Tune trial (Tuner on the session's Ray) of PPO on a user's env class."""
+    from ray import tune
+    from user_config import make_config
+
+    results = tune.Tuner("PPO", param_space=make_config(), run_config=tune.RunConfig(
+        name="user", storage_path=str(tmp_path_factory.mktemp("tune")), verbose=0,
+        stop={"training_iteration": 3})).fit()
+    assert not results.errors
+    return Path(results[0].path)
+
+
+def test_a_tune_trial_of_an_env_class_is_verified_with_the_users_config(user_tune_trial,
+                                                                        capsys):
+    from rldebug.doctor.cli import main  # the installed command's parser, in-process
+
+    params = json.loads((user_tune_trial / "params.json").read_text())
+    assert params["env"] == "<class 'user_config.UserCartPole'>"  # what JSON kept of it
+    # without --config: refused before training, with the way out
+    assert main([str(user_tune_trial), "--verify", "--seeds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "params.json holds env only as text" in err and "--config my_file.py:" in err
+    assert not (user_tune_trial / "rldebug_verify").exists()
+
+    code = main([str(user_tune_trial), "--verify", "--config", f"{USER_CONFIG}:make_config",
+                 "--fix", "lr=0.005", "--seeds", "1", "--iterations", "2"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err[-3000:]
+    assert f"config: --config {USER_CONFIG}:make_config; 2 iterations" in out
+    assert "note:" not in out  # the config given is the run's
+    assert "original  lr_too_high in 1/1 seed(s)" in out
+    assert "lr=0.005  lr_too_high in 0/1 seed(s)" in out
+    assert "Verified: lr=0.005 removes lr_too_high" in out
+    stored = user_tune_trial / "rldebug_verify" / "lr_too_high_default_policy"
+    assert sorted(p.name for p in stored.iterdir()) == ["lr=0.005", "original",
+                                                       "verification.json"]
+
+
+def test_a_given_config_that_is_not_the_runs_is_named(user_tune_trial, tmp_path):
+    from user_config import make_config
+
+    from rldebug.doctor.verify import verify_fix
+
+    verification = verify_fix(user_tune_trial, config=lambda: make_config().training(
+        lr=0.4), fixes=[{"lr": 0.005}], seeds=1, iterations=1, out=tmp_path, progress=False)
+    assert verification.config_differs == ["lr: run 0.5, given 0.4"]
+    assert "not the run read: lr: run 0.5, given 0.4" in str(verification)
+    stored = json.loads((tmp_path / "verification.json").read_text())
+    assert stored["config_differs"] == ["lr: run 0.5, given 0.4"]
 
 
 @pytest.mark.slow

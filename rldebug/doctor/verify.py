@@ -133,6 +133,7 @@ class Verification:
     candidates: list[Candidate]
     elapsed_s: float = 0.0
     budget_cut: str | None = None
+    config_differs: list[str] = field(default_factory=list)  # given config vs params.json
     diagnosis: Any = field(default=None, repr=False)  # the original run's, for its HTML page
 
     @property
@@ -159,6 +160,7 @@ class Verification:
                 "seeds": self.seeds, "out": str(self.out), "reproduced": self.reproduced,
                 "best": None if best is None else best.name, "exit_code": self.exit_code,
                 "elapsed_s": round(self.elapsed_s, 1), "budget_cut": self.budget_cut,
+                "config_differs": self.config_differs,
                 "original": self.original.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates]}
 
@@ -168,7 +170,12 @@ class Verification:
         out = [(f"Verifying {f.rule_id}{subject} ({f.severity}, named at iteration "
                f"{f.began_at_iteration}) in {self.trial}"),
                (f"  config: {self.config_source}; {self.iterations} iterations x seeds "
-               f"{self.seeds}; runs in {self.out}"), ""]
+               f"{self.seeds}; runs in {self.out}")]
+        if self.config_differs:
+            out.append("  note: the config given differs from the run's params.json, so the "
+                       "original re-trained is not the run read: "
+                       + "; ".join(self.config_differs))
+        out.append("")
         rows = [self.original] + self.candidates
         width = max(len(c.name) for c in rows)
         for c in rows:
@@ -309,6 +316,23 @@ def _rebuild(trial_data, config: Any) -> tuple[Any, str]:
             "and params.json is missing or does not say the algorithm). Pass it: "
             "--config my_file.py:make_config.")
     return config_from_params(algorithm, trial_data.config), f"params.json ({algorithm})"
+
+
+def _differences(trial_data, base) -> list[str]:
+    """Where a config the user gave differs from the run's params.json ("lr: run 0.5,
+    given 0.001"): then the "original" re-trained is not the run the doctor read."""
+    if not trial_data.config:
+        return []
+    from rldebug.diff.configs import algorithm_of, config_rows
+
+    algorithm = algorithm_of(trial_data.config, trial_data.name)
+    rows = config_rows(trial_data.config, base.to_dict(), algorithm, algorithm)
+    return [f"{r.key}: run {r.a!r}, given {r.b!r}" for r in rows
+            if r.key not in _NOT_COMPARED and not r.a_default]
+
+
+# Set by verify itself (seed) or by Tune/RLlib while the run trained.
+_NOT_COMPARED = frozenset({"seed", "(algorithm)"})
 
 
 def _seed_of(config) -> int:
@@ -456,6 +480,7 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     trial, finding = _pick(diagnosis, rule, module, own_fixes=bool(own))
     trial_data = read_trial(trial.path)
     base, source = _rebuild(trial_data, config)
+    differs = _differences(trial_data, base) if config is not None else []
     suggested = own or finding.fix_config or \
         config_fixes(finding, base.to_dict(), trial.family)
     if not suggested:
@@ -513,7 +538,7 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
         run=str(run), trial=trial.name, finding=finding, config_source=source,
         iterations=iterations, seeds=seed_list, out=out_dir, original=original,
         candidates=candidates, elapsed_s=time.time() - started, budget_cut=budget_cut,
-        diagnosis=diagnosis)
+        config_differs=differs, diagnosis=diagnosis)
     (out_dir / "verification.json").write_text(
         json.dumps(verification.to_dict(), indent=2, default=str))
     return verification
