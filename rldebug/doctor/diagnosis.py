@@ -18,7 +18,7 @@ from rldebug.doctor.fixes import attach as attach_fixes
 from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
-from rldebug.doctor.rules.base import ReturnHistory, fmt, module_return
+from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import annotate_reward_findings, errored_finding, read_trace_report
 
@@ -122,8 +122,7 @@ class Doctor:
                     finding.evidence.get("against_declared_success"):
                 continue  # a rise away from the env's declared success answers nothing
             progress = self._returns.progress(finding.module)
-            if progress is None or progress["flat"] or \
-                    progress["change_in_standard_errors"] < 2:
+            if not clearly_rose(progress):
                 continue
             finding.severity = "info"
             finding.evidence["resolved_at_iteration"] = iteration

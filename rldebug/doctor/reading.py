@@ -179,7 +179,7 @@ def _read_with_arrow(data: bytes) -> list[dict[str, Any]] | None:
     if ("training_iteration",) not in paths:
         return None
     tree: dict[str, Any] = {}
-    for path in paths:
+    for path in sorted(paths):  # a set: sorted, so modules and findings come in one order
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})

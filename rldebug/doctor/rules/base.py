@@ -97,12 +97,19 @@ class ReturnHistory:
     of the difference between the early and recent means. Never against the size
     of the return itself: 0 is no reference point (20% of Pendulum's -1200 is a
     large improvement).
+
+    A return that rose and now equals the best episode return of the whole run (within
+    ``flat_tolerance`` of the range of episode returns seen) is not flat, however
+    noisy its rise: every episode gets the best the run ever saw, so it converged.
+    Single-agent runs only: RLlib's best and worst episode returns sum every agent.
     """
 
     def __init__(self, thresholds: Thresholds):
         self.thresholds = thresholds
         self.values: dict[str | None, list[float]] = {}
         self.spreads: list[float] = []
+        self.best_episode: float | None = None  # highest and lowest episode return seen
+        self.worst_episode: float | None = None
         self._range: dict[str | None, tuple[float, float]] = {}
         #: several agents/modules report returns: each is judged on its own range
         self.multi_agent = False
@@ -115,9 +122,13 @@ class ReturnHistory:
             self._range[subject] = (min(low, value), max(high, value))
 
     def add_spread(self, low: float | None, high: float | None) -> None:
-        if finite(low) and finite(high) and \
-                len(self.spreads) < self.thresholds.baseline_iterations:
-            self.spreads.append(high - low)
+        if finite(low) and finite(high):
+            self.best_episode = high if self.best_episode is None else \
+                max(self.best_episode, high)
+            self.worst_episode = low if self.worst_episode is None else \
+                min(self.worst_episode, low)
+            if len(self.spreads) < self.thresholds.baseline_iterations:
+                self.spreads.append(high - low)
 
     def progress(self, subject: str | None) -> dict | None:
         """Early and recent mean return, their change and whether it is flat (None
@@ -138,10 +149,21 @@ class ReturnHistory:
         tolerance = max(t.flat_tolerance * spread, 2 * error,
                         1e-9)
         change = recent - early
+        converged = (not self.multi_agent and change > 0 and self.best_episode is not None
+                     and recent >= self.best_episode - t.flat_tolerance *
+                     (self.best_episode - self.worst_episode))
         return {"early_mean_return": early, "recent_mean_return": recent, "change": change,
                 "tolerance": tolerance, "change_in_standard_errors": change / max(error, 1e-9),
-                "flat": change < tolerance, "iterations": len(values),
+                "flat": change < tolerance and not converged, "converged": converged,
+                "iterations": len(values),
                 "highest_mean_return": high, "lowest_mean_return": low}
+
+
+def clearly_rose(progress: dict | None) -> bool:
+    """The return left its flat band and rose beyond two standard errors, or converged
+    at the best episode return of the run (see :class:`ReturnHistory`)."""
+    return progress is not None and not progress["flat"] and (
+        progress["converged"] or progress["change_in_standard_errors"] >= 2)
 
 
 def module_return(metrics: IterationMetrics, module: str) -> float | None:

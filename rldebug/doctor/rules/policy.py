@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from rldebug.doctor.families import lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ModuleReturnHistory, Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import (ModuleReturnHistory, Rule, Streaks, clearly_rose, finite,
+                                      fmt)
 from rldebug.doctor.thresholds import Thresholds
 
 
@@ -188,7 +189,7 @@ class PolicyStaysRandom(Rule):
                 finding.evidence["tolerance"]:
             return  # cheap: the newest return has not even left the flat band
         progress = self._history.progress(module)
-        if progress is None or progress["flat"] or progress["change_in_standard_errors"] < 2:
+        if not clearly_rose(progress):
             return
         del self._open[module]
         finding.severity = "info"
