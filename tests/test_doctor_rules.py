@@ -300,3 +300,49 @@ def test_a_return_below_zero_on_an_env_whose_success_is_positive_is_a_flipped_re
     assert "declares success at a return of 475" in findings[0].message
     # without the env's word on success, a rising negative return is no finding
     assert not only(run(stream), "reward_never_positive")
+
+
+def test_a_dip_below_random_that_recovers_is_no_longer_a_finding():
+    # SAC on Pendulum: worse than its random start in the middle of the run (the critic
+    # learns first), then far better in its last iterations
+    returns = [-1050.0, -1000.0, -1100.0] + [-1450.0 + 20 * (i % 3) for i in range(15)] + \
+        [-800.0, -700.0, -650.0, -500.0, -450.0, -430.0]
+    findings = only(run(stream_of("new", [{}] * len(returns), returns)),
+                    "return_not_improving")
+    assert [f.severity for f in findings] == ["info"]
+    assert "below the random-policy baseline" in findings[0].message
+    assert findings[0].evidence["resolved_at_iteration"] == 23  # the first iteration whose latest five clearly beat the start
+    assert "The return rose later" in findings[0].message
+
+
+def test_a_crippling_setting_is_not_answered_by_a_few_good_iterations():
+    # gamma=0 on 455-step episodes: PPO Acrobot's returns (tests/doctor_faults, gamma_0),
+    # whose last five iterations rise
+    returns = [-410.0, -500, -500, -500, -500, -500, -346, -432, -410, -442, -326, -373, -373,
+               -470, -500, -500, -500, -500, -500, -500, -500, -500, -500, -500, -458, -336,
+               -329, -346, -207, -208]
+    results = [new_result(i, {"pol1": {}}, {"pol1": r}, len_range=(300.0, 455.0, 500.0))
+               for i, r in enumerate(returns, 1)]
+    horizon = only(run(results, config={"gamma": 0.0}), "horizon_too_short")
+    assert [f.severity for f in horizon] == ["error"]
+
+
+def test_a_sparse_goal_reached_in_every_episode_has_converged_not_stalled():
+    # reward 1000 at the goal only; the mean return jumps to the best episode's and stays
+    # (every episode reaches the goal): its rise is noisy, the run is not stuck
+    returns = [150.0, 620.0, 900.0] + [1000.0] * 22
+    results = []
+    for i, r in enumerate(returns, 1):
+        result = new_result(i, {"pol1": {"vf_loss": 10.0, "vf_loss_unclipped": 9e5,
+                                         "ev": 0.0}}, {"pol1": r})
+        result["env_runners"].update(episode_return_min=0.0 if r < 1000 else 1000.0,
+                                     episode_return_max=1000.0)
+        results.append(result)
+    findings = run(results)
+    assert [f.severity for f in only(findings, "critic_clipped")] == ["info"]
+    assert not only(findings, "return_not_improving")
+    # a policy stuck at its best-and-only return (nothing rose) is still flat
+    stuck = [new_result(i, {"pol1": {}}, {"pol1": -200.0}) for i in range(1, 26)]
+    for result in stuck:
+        result["env_runners"].update(episode_return_min=-200.0, episode_return_max=-200.0)
+    assert only(run(stuck), "return_not_improving")

@@ -31,6 +31,8 @@ ANSWERED_BY_LEARNING = frozenset({"return_not_improving", "reward_never_positive
                                   "horizon_too_short", "updates_too_small", "critic_clipped",
                                   "module_not_learning"})
 ANSWERED_BY_LEARNING_AS_WARNING = frozenset({"kl_blowup"})
+ABOUT_THE_RETURN = frozenset({"return_not_improving", "reward_never_positive",
+                              "module_not_learning"})
 
 
 def _check_thresholds(thresholds: Any) -> Thresholds:
@@ -72,6 +74,7 @@ class Doctor:
         #: agent id -> the module acting for it, where their mean returns match one to one
         self.agent_modules: dict[str, str] = {}
         self._returns = ReturnHistory(self.thresholds)  # per subject, for _revisit
+        self._recent = max(self.thresholds.baseline_iterations, self.thresholds.window // 2)
 
     def feed(self, result: Mapping[str, Any]) -> list[Finding]:
         """Analyse one result dict (``algo.train()``'s return value); return new findings."""
@@ -121,7 +124,12 @@ class Doctor:
                     "resolved_at_iteration" in finding.evidence or \
                     finding.evidence.get("against_declared_success"):
                 continue  # a rise away from the env's declared success answers nothing
-            progress = self._returns.progress(finding.module)
+            # A claim about the return itself is judged on the latest half-window: a dip
+            # in the middle of the run (off-policy learners often get worse before they
+            # learn) must not hide the recovery. A setting that cripples learning (gamma,
+            # lr, a clipped critic) is answered only by a rise over the whole window.
+            recent = self._recent if finding.rule_id in ABOUT_THE_RETURN else None
+            progress = self._returns.progress(finding.module, recent=recent)
             if not clearly_rose(progress):
                 continue
             finding.severity = "info"

@@ -130,14 +130,15 @@ class ReturnHistory:
             if len(self.spreads) < self.thresholds.baseline_iterations:
                 self.spreads.append(high - low)
 
-    def progress(self, subject: str | None) -> dict | None:
+    def progress(self, subject: str | None, recent: int | None = None) -> dict | None:
         """Early and recent mean return, their change and whether it is flat (None
-        before ``min_iterations`` values)."""
+        before ``min_iterations`` values). ``recent``: how many of the last iterations
+        are "recent" (default ``window``)."""
         t = self.thresholds
         values = self.values.get(subject, [])
         if len(values) < max(t.min_iterations, t.baseline_iterations + t.window):
             return None
-        first, last = values[:t.baseline_iterations], values[-t.window:]
+        first, last = values[:t.baseline_iterations], values[-(recent or t.window):]
         early, recent = _mean(first), _mean(last)
         low, high = self._range[subject]
         # The episode spread is of whole-episode returns (every agent's summed): it scales
