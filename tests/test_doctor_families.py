@@ -65,6 +65,35 @@ def test_updates_too_small_from_the_lr_where_no_kl_is_logged():
     assert "updates_too_small" in rules(run(stream(stats, flat_returns())))
 
 
+def test_updates_too_small_from_an_lr_far_below_the_familys_default():
+    # APPO logs KL 0.0 without use_kl_loss; an lr 100x below its default 5e-4, a flat
+    # return, and an entropy that wobbles with the data (so "entropy still" cannot tell)
+    stats = [{"raw": {"mean_IS": 1.0}, "lr": 5e-6, "kl": 0.0,
+              "entropy": 0.674 * (1 + 0.005 * (-1) ** i)} for i in range(25)]
+    findings = run(stream(stats, flat_returns()))
+    small = [f for f in findings if f.rule_id == "updates_too_small"]
+    assert small and "over 50x below RLlib's default 0.0005 for APPO" in small[0].message
+    # the same lr is PPO's default/10: not tiny for PPO (no KL logged, entropy moving)
+    ppo = [{"lr": 5e-6, "kl": None, "entropy": 0.674 * (1 + 0.005 * (-1) ** i)}
+           for i in range(25)]
+    assert "updates_too_small" not in rules(run(stream(ppo, flat_returns())))
+
+
+def test_the_default_learning_rates_are_rllibs():
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.impala import IMPALAConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    from rldebug.doctor.families import DEFAULT_LR
+
+    configs = {"ppo": PPOConfig(), "appo": APPOConfig(), "impala": IMPALAConfig(),
+               "dqn": DQNConfig(), "sac": SACConfig()}
+    assert DEFAULT_LR == {family: c.lr if c.lr is not None else c.actor_lr
+                          for family, c in configs.items()}
+
+
 def dqn_stats(q, td=1.0, lr=1.0):
     return {"raw": {"qf_loss": td, "td_error_mean": td, "qf_mean": q, "qf_max": q,
                     "qf_min": q / 2}, "lr": lr}

@@ -46,6 +46,10 @@ def family_from_stats(stats) -> str | None:
     return None
 
 
+# RLlib 2.60's default learning rate per family (SAC: actor_lr; its lr is None), from each
+# AlgorithmConfig.__init__ (tests/test_doctor_families.py compares them with RLlib's).
+DEFAULT_LR = {"ppo": 5e-5, "appo": 5e-4, "impala": 5e-4, "dqn": 5e-4, "sac": 3e-5}
+
 _LOWER_LR = {
     "ppo": "Lower lr 10-100x (PPO usually trains with 1e-5..1e-3; RLlib's default is 5e-5) "
            "and keep grad_clip set (e.g. config.training(grad_clip=0.5))",
@@ -64,4 +68,4 @@ def lower_lr_fix(family: str | None) -> str:
                                        "(e.g. config.training(grad_clip=0.5))")
 
 
-__all__ = ["FAMILIES", "family_from_config", "family_from_stats", "lower_lr_fix"]
+__all__ = ["DEFAULT_LR", "FAMILIES", "family_from_config", "family_from_stats", "lower_lr_fix"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rldebug.doctor.families import lower_lr_fix
+from rldebug.doctor.families import DEFAULT_LR, lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import (ModuleReturnHistory, Rule, Streaks, clearly_rose, finite,
@@ -298,13 +298,17 @@ class UpdatesTooSmall(Rule):
         self._tiny = Streaks()
         self._first_entropy: dict[str, float] = {}
 
-    def _measure(self, module: str, stats) -> tuple[bool, str] | None:
+    def _measure(self, module: str, stats, family: str | None) -> tuple[bool, str] | None:
         t = self.thresholds
         if finite(stats.kl) and stats.kl != 0.0:  # APPO logs 0.0 without use_kl_loss
             limit = t.kl_tiny_factor * t.kl_target
             return abs(stats.kl) < limit, f"KL {fmt(stats.kl)} < {fmt(limit)}"
         if finite(stats.lr) and stats.lr < t.lr_tiny:
             return True, f"lr {fmt(stats.lr)} < {fmt(t.lr_tiny)}"
+        default = DEFAULT_LR.get(family or "")
+        if finite(stats.lr) and default and stats.lr < default / LR_BELOW_DEFAULT:
+            return True, (f"lr {fmt(stats.lr)} is over {LR_BELOW_DEFAULT}x below RLlib's default "
+                          f"{fmt(default)} for {family.upper()}")
         if finite(stats.entropy) and stats.entropy != 0.0:
             first = self._first_entropy.setdefault(module, stats.entropy)
             drift = abs(stats.entropy / first - 1.0)
@@ -320,7 +324,7 @@ class UpdatesTooSmall(Rule):
         for module, stats in metrics.modules.items():
             if finite(stats.entropy_coeff) and stats.entropy_coeff > t.entropy_coeff_high:
                 continue  # a large entropy bonus keeps the policy still: policy_stays_random
-            measured = self._measure(module, stats)
+            measured = self._measure(module, stats, metrics.family)
             if measured is None:
                 continue
             tiny, measure = measured
@@ -361,6 +365,9 @@ class UpdatesTooSmall(Rule):
 # An entropy within this fraction of its first value, iteration after iteration: the
 # updates do not move the policy.
 ENTROPY_STILL = 1e-3
+# An lr this many times below RLlib's default for the family counts as tiny (PPO's
+# lr_tiny=1e-6 is its default 5e-5 / 50; the same ratio for every family).
+LR_BELOW_DEFAULT = 50
 # A gradient-norm clip below this shrinks any real gradient to (next to) nothing.
 GRAD_CLIP_TINY = 1e-2
 
