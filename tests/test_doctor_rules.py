@@ -346,3 +346,29 @@ def test_a_sparse_goal_reached_in_every_episode_has_converged_not_stalled():
     for result in stuck:
         result["env_runners"].update(episode_return_min=-200.0, episode_return_max=-200.0)
     assert only(run(stuck), "return_not_improving")
+
+
+def _cost_per_step_run(lengths, longest):
+    """-1 per step: each iteration's return is minus its mean episode length."""
+    results = []
+    for i, (length, top) in enumerate(zip(lengths, longest), 1):
+        result = new_result(i, {"pol1": {}}, {"pol1": -length},
+                            len_range=(min(length, 8.0), length, top))
+        result["env_runners"].update(episode_return_min=-top, episode_return_max=-8.0)
+        results.append(result)
+    return results
+
+
+def test_a_policy_that_learns_to_end_episodes_under_a_cost_per_step_is_named():
+    # CartPole with its reward's sign flipped: -1 per step, it learns to fall at once
+    lengths = [24.0, 18, 14, 12, 11] + [9.5 + 0.1 * (i % 3) for i in range(20)]
+    found = only(run(_cost_per_step_run(lengths, [82.0] * 25)), "reward_sign")
+    assert [f.severity for f in found] == ["warning"]
+    assert "learned only to end its episodes sooner: 18.7 -> 9.6" in found[0].message
+    # Acrobot: the same -1 per step, but its first episodes ran into the time limit
+    # (a random policy rarely reaches the goal): shorter episodes are the goal
+    acrobot = [490.0, 480, 470] + [450 - 15 * i for i in range(22)]
+    assert not only(run(_cost_per_step_run(acrobot, [500.0] * 25)), "reward_sign")
+    # and an env that declares its success keeps that rule's verdict instead
+    declared = run(_cost_per_step_run(lengths, [82.0] * 25), config={"env": "CartPole-v1"})
+    assert not only(declared, "reward_sign") and only(declared, "reward_never_positive")

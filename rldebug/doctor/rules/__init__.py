@@ -16,6 +16,7 @@ from rldebug.doctor.rules.policy import (
 )
 from rldebug.doctor.rules.returns import AlwaysTruncated, ModuleNotLearning, ReturnNotImproving
 from rldebug.doctor.rules.reward import (
+    EndsEpisodesToEscapeCost,
     NonFiniteReturn,
     RewardConstant,
     RewardNeverPositive,
@@ -44,6 +45,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     OffPolicyDrift,
     RewardConstant,
     RewardNeverPositive,
+    EndsEpisodesToEscapeCost,
     RewardScale,
     ReturnNotImproving,
     ModuleNotLearning,
@@ -55,7 +57,8 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     LearningRateTooHigh,
 )
 
-__all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped", "EntropyCollapse",
+__all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
+           "EndsEpisodesToEscapeCost", "EntropyCollapse",
            "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
            "PolicyStaysRandom", "QValuesDiverging", "ReturnNotImproving", "RewardConstant",

@@ -1,4 +1,5 @@
-"""Rules on the reward signal itself: never positive, constant, badly scaled, non-finite.
+"""Rules on the reward signal itself: never positive, a cost the policy escapes by ending
+episodes, constant, badly scaled, non-finite.
 
 These read episode returns (per agent where RLlib reports them: the new stack's
 ``agent_episode_returns_mean``, the old stack's ``policy_reward_mean``), which
@@ -155,6 +156,89 @@ class RewardNeverPositive(Rule):
                  "wrapper that negates or replaces it, a cost returned as a reward); with the "
                  "env's own reward the returns should approach its reward_threshold."),
         )
+
+
+class EndsEpisodesToEscapeCost(Rule):
+    """The policy's only progress is ending its episodes sooner, under a cost per step.
+
+    Every episode returned <= 0, at about the same cost per step, and the return rose
+    only as episodes got shorter, from episodes that the first policy already ended by
+    itself at varying lengths (not at one length, a time limit). Ending the episode is
+    the best a policy can do under a cost per step: right when the end is the goal
+    (Acrobot, MountainCar, whose first episodes run into the time limit: a random policy
+    rarely reaches a goal), wrong when the end is a failure it can cause at once
+    (CartPole with its reward's sign flipped learns to fall). Not judged where the env
+    declares what success is (:class:`RewardNeverPositive` then knows better) or in
+    multi-agent runs (episode lengths are shared by every agent).
+    """
+
+    rule_id = "reward_sign"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._history = ReturnHistory(thresholds)
+        self._first: list[tuple[float, float]] = []  # (mean, max length) of early iterations
+        self._costs: list[float] = []  # return per step, every iteration
+        self._lengths: list[float] = []
+        self._ever_positive = False
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        t = self.thresholds
+        env = self.facts.env
+        if env.success_is_positive or env.success_is_nonpositive or \
+                len(_per_agent(metrics)) > 1:
+            return []
+        value, length = metrics.return_mean, metrics.len_mean
+        if not finite(value) or not finite(length) or length <= 0:
+            return []
+        self._ever_positive = self._ever_positive or value > 0 or (
+            finite(metrics.return_max) and metrics.return_max > 0)
+        self._history.add_spread(metrics.return_min, metrics.return_max)
+        self._history.add(None, value)
+        self._costs.append(value / length)
+        self._lengths.append(length)
+        if len(self._first) < t.baseline_iterations and finite(metrics.len_max):
+            self._first.append((length, metrics.len_max))
+        progress = self._history.progress(None)
+        if self._ever_positive or progress is None or progress["flat"] or \
+                len(self._first) < t.baseline_iterations:
+            return []
+        first_len = sum(m for m, _ in self._first) / len(self._first)
+        capped = any(mean >= CAPPED_SHARE * longest for mean, longest in self._first)
+        recent_len = sum(self._lengths[-t.window:]) / len(self._lengths[-t.window:])
+        sizes = [-c for c in self._costs if c < 0]
+        steady_cost = len(sizes) == len(self._costs) and max(sizes) <= STEADY_COST * min(sizes)
+        if capped or not steady_cost or recent_len > SHORTER * first_len:
+            return []
+        cost = -sum(sizes) / len(sizes)
+        return self._once(
+            None, "warning", began_at_iteration=metrics.iteration - progress["iterations"] + 1,
+            evidence={"reward_per_step": cost, "first_episode_len": first_len,
+                      "recent_episode_len": recent_len,
+                      "first_longest_episode": max(m for _, m in self._first),
+                      **progress},
+            message=(f"Every episode returned <= 0, about {fmt(cost)} per step, and the "
+                     f"policy learned only to end its episodes sooner: {fmt(first_len)} -> "
+                     f"{fmt(recent_len)} steps, return {fmt(progress['early_mean_return'])} "
+                     f"-> {fmt(progress['recent_mean_return'])}. Its first episodes already "
+                     "ended by themselves, at varying lengths, not at a time limit: it found "
+                     "an end it can cause, and under a cost per step ending the episode is "
+                     "the best it can do. If that end is a failure (falling, crashing, "
+                     "dying), the reward is working against the task."),
+            fix=("Check the reward's sign (a wrapper that negates it, a cost returned as a "
+                 "reward). Pay for surviving (e.g. +1 per step) instead of charging for "
+                 "time when the episode's end is a failure, or make the failure cost more "
+                 "than living does. If ending the episode is the goal, this is learning."),
+        )
+
+
+# The first policy's episodes ran into one length (a time limit) when their mean came
+# this close to their longest; the cost per step is steady when its largest and
+# smallest differ by less than this factor; "sooner" is at most this share of the first
+# episodes' length.
+CAPPED_SHARE = 0.8
+STEADY_COST = 2.0
+SHORTER = 0.6
 
 
 class RewardConstant(Rule):
@@ -376,5 +460,5 @@ class NonFiniteReturn(Rule):
         )
 
 
-__all__ = ["NonFiniteReturn", "RewardConstant", "RewardNeverPositive", "RewardScale",
+__all__ = ["EndsEpisodesToEscapeCost", "NonFiniteReturn", "RewardConstant", "RewardNeverPositive", "RewardScale",
            "rival_note"]
