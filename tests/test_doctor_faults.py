@@ -136,3 +136,31 @@ def test_a_nan_crash_after_a_traced_nan_reward_is_that_rewards_symptom():
     assert [f.rule_id for f in trial.causes] == ["non_finite_reward"]
     [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
     assert errored.explained_by == "non_finite_reward"
+
+
+def test_falls_reported_as_truncated_are_named_from_the_trace(tmp_path):
+    """The benchmark's traced CartPole whose env reports the pole's fall as truncated;
+    and a real traced run whose time limit truncates every episode at one length."""
+    trial = diagnose(STORE / "runs" / "ppo_cartpole__terminated_as_truncated__s0").trials[0]
+    [named] = [f for f in trial.causes if f.rule_id == "termination_misreported"]
+    assert named.severity == "warning" and named.evidence["episodes_terminated"] == 0
+    assert named.evidence["truncated_len_min"] * 2 <= named.evidence["truncated_len_max"]
+    assert any(f.explained_by == "termination_misreported" for f in trial.findings
+               if f.rule_id == "policy_stays_random")
+
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.run import run
+    from rldebug.trace import load_trace
+
+    config = (PPOConfig().environment("Pendulum-v1", env_config={"max_episode_steps": 10})
+              .env_runners(num_env_runners=0)
+              .training(train_batch_size=400, minibatch_size=200, num_epochs=1))
+    result = run(config, stop={"training_iteration": 1}, logdir=tmp_path, trace="summary",
+                 progress=False)
+    result.algo.stop()
+    samples = load_trace(tmp_path / "trace").samples
+    assert samples["truncated"].sum() >= 20 and samples["terminated"].sum() == 0
+    assert set(samples["truncated_len_min"]) == set(samples["truncated_len_max"]) == {10}
+    assert not [f for f in diagnose(tmp_path).trials[0].findings
+                if f.rule_id == "termination_misreported"]

@@ -168,9 +168,11 @@ OPERATORS = {op.name: op for op in (
     # Faults no rule names yet: measured all the same (recall counts them as misses).
     Operator("reward_noise", _base("ppo_cartpole"), _env_fault(reward_noise=10.0),
              frozenset({"reward_noise"}), description="Gaussian noise (std 10) on every reward"),
+    # RLlib's results do not say how episodes end: traced, as a user would to find out
     Operator("terminated_as_truncated", _base("ppo_cartpole"),
              _env_fault(terminated_as_truncated=True), frozenset({"termination_misreported"}),
-             description="the pole falling reported as truncated, not terminated"),
+             trace="summary",
+             description="the pole falling reported as truncated, not terminated; traced"),
     Operator("modules_swap_per_episode", _base("ppo_arena"), _swap_modules,
              frozenset({"mapping_unstable"}),
              description="agents swap modules every other episode"),

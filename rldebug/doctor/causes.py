@@ -30,6 +30,9 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "return_not_improving", "policy_stays_random", "value_not_learning",
         "module_not_learning", "reward_never_positive", "updates_too_small",
         "horizon_too_short"}),
+    "termination_misreported": frozenset({
+        "return_not_improving", "policy_stays_random", "value_not_learning",
+        "reward_never_positive", "module_not_learning"}),
     "no_updates": frozenset({
         "return_not_improving", "policy_stays_random", "reward_never_positive",
         "module_not_learning", "horizon_too_short"}),

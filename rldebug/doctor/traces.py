@@ -140,6 +140,50 @@ def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
     return findings
 
 
+# Episodes enough to say how they end; a time limit truncates at one length, so
+# truncations whose longest is this many times their shortest are no time limit.
+ENDINGS_MINIMUM = 20
+TRUNCATIONS_VARY = 2.0
+
+
+def termination_findings(samples, trial: str | None) -> list[Finding]:
+    """Every finished episode was reported truncated, at lengths that vary: truncation
+    means a time limit (one length), so the env reports its terminal states (a fall, a
+    goal) as truncated, and the value bootstraps past them (new stack traces)."""
+    if samples.empty or "truncated_len_max" not in samples:
+        return []
+    rows = [r for r in samples.to_dict("records") if r.get("evaluation") is not True]
+    terminated = sum(int(r.get("terminated") or 0) for r in rows)
+    truncated = sum(int(r.get("truncated") or 0) for r in rows)
+    shortest = [r["truncated_len_min"] for r in rows if _number(r.get("truncated_len_min"))]
+    longest = [r["truncated_len_max"] for r in rows if _number(r.get("truncated_len_max"))]
+    if terminated or truncated < ENDINGS_MINIMUM or not shortest or \
+            max(longest) < TRUNCATIONS_VARY * min(shortest):
+        return []
+    first = min(int(r.get("iteration") or 0) for r in rows if r.get("truncated"))
+    return [Finding(
+        rule_id="termination_misreported", severity="warning", trial=trial,
+        began_at_iteration=first,
+        evidence={"episodes_truncated": truncated, "episodes_terminated": 0,
+                  "truncated_len_min": min(shortest), "truncated_len_max": max(longest)},
+        message=(f"All {truncated} episodes in the trace ended truncated and none terminated, "
+                 f"at lengths from {min(shortest):g} to {max(longest):g} steps. Truncation "
+                 "means the episode was cut off (a time limit, at one length): the learner "
+                 "then bootstraps the value of the last state as if the episode went on. "
+                 "Ends at varying lengths are the env's own terminal states (a fall, a "
+                 "goal), reported as truncated, so reaching them costs or pays nothing "
+                 "beyond their last reward."),
+        fix=("Return terminated=True from step() when the episode really ends (failure or "
+             "goal) and truncated=True only when a time limit cuts it off; check wrappers "
+             "that rewrite the two flags."),
+    )]
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
 def annotate_reward_findings(findings: list[Finding],
                              steps: dict[str, dict[str, float]]) -> None:
     """Add the trace's per-step rewards to ``reward_never_positive`` findings: the
@@ -180,6 +224,7 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     _add_replay_commands(findings, trace, directory)
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
                        + observation_findings(trace.samples, trial)
+                       + termination_findings(trace.samples, trial)
                        + memory_findings(trace, trial)
                        + straggler_findings(trace, trial),
                        reward_steps=steps, samples=trace.samples)

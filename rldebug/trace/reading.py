@@ -17,6 +17,7 @@ from rldebug.trace.layout import KINDS, parse_file_name, trace_files
 # of a trace written by an older rldebug, or a damaged one, need no special cases.
 COLUMNS = {
     "samples": ("time", "pid", "runner_index", "env_steps", "episodes_finished",
+                "terminated", "truncated", "truncated_len_min", "truncated_len_max",
                 "reward_sum", "agent_steps", "episode_returns", "episode_reward_terms"),
     "updates": ("time", "pid", "module_id"),
     "minibatches": ("time", "pid", "module_id"),

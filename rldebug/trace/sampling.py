@@ -14,6 +14,7 @@ import numpy as np
 from rldebug.shapes.episodes import (
     agent_chunks,
     env_steps,
+    env_t,
     episode_id,
     starts_at_reset,
 )
@@ -59,7 +60,8 @@ def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
     """
     record = {"env_steps": 0, "episodes_started": 0, "episodes_finished": 0,
               "agent_steps": defaultdict(int), "module_steps": defaultdict(int),
-              "terminated": 0, "truncated": 0, "reward_sum": {}, "rewards": {}, "obs": {},
+              "terminated": 0, "truncated": 0, "truncated_len_min": None,
+              "truncated_len_max": None, "reward_sum": {}, "rewards": {}, "obs": {},
               "actions": {}}
     per_agent: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     events: list = []
@@ -70,6 +72,11 @@ def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
             record["episodes_finished"] += 1
             record["terminated"] += int(episode.is_terminated)
             record["truncated"] += int(episode.is_truncated)
+            if episode.is_truncated:  # a time limit truncates at one length
+                length = env_t(episode)
+                record["truncated_len_min"] = min(record["truncated_len_min"] or length,
+                                                  length)
+                record["truncated_len_max"] = max(record["truncated_len_max"] or 0, length)
         for agent in agent_chunks(episode):
             record["agent_steps"][agent.agent_id] += agent.steps
             record["module_steps"][agent.module_id] += agent.steps
