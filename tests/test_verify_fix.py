@@ -239,12 +239,16 @@ def test_a_dqn_at_lr_1_is_verified_against_lower_rates(tmp_path):
 
     from rldebug.doctor.verify import verify_fix
 
+    # 1-step fragments (RLlib's default): 400 updates per iteration, Q-values diverge by
+    # iteration 3 (with 4-step fragments they stay bounded, and the return stays random)
     config = (DQNConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
               .training(lr=1.0, num_steps_sampled_before_learning_starts=200,
                         train_batch_size=64)
-              .reporting(min_sample_timesteps_per_iteration=400))
-    run = _train(config, tmp_path / "dqn", 10)
-    verification = verify_fix(run, seeds=2, progress=False)
-    assert verification.candidates[0].changes == {"lr": 0.1}
+              .reporting(min_sample_timesteps_per_iteration=400).debugging(seed=0))
+    run = _train(config, tmp_path / "dqn", 5)
+    verification = verify_fix(run, seeds=1, progress=False)
+    assert verification.finding.rule_id == "q_values_diverging", str(verification)
+    assert [c.changes for c in verification.candidates] == [{"lr": 0.1}, {"lr": 0.01}]
     assert verification.reproduced, str(verification)
     assert verification.best is not None, str(verification)
+    assert verification.best.finding_gone and verification.exit_code == 0
