@@ -41,6 +41,21 @@ def test_policy_stays_random_names_a_high_entropy_coeff(stack):
     assert "updates_too_small" not in rules(run(stream(stats, flat_returns(), stack)))
 
 
+def test_a_kl_blowup_under_a_huge_entropy_coeff_is_the_coefficients_doing():
+    # PPO Pendulum at entropy_coeff=1: the Gaussian's std grows with every update, so the
+    # KL is far above target from iteration 1; lowering lr would not help
+    stats = [{"entropy": 1.4 + 0.1 * i, "kl": 5.0, "entropy_coeff": 1.0} for i in range(25)]
+    diagnosis = diagnose(stream(stats, flat_returns()))
+    trial = diagnosis.trials[0]
+    assert [(f.rule_id, f.severity) for f in trial.causes] == [("policy_stays_random", "error")]
+    assert {f.explained_by for f in trial.findings if f.rule_id == "kl_blowup"} == \
+        {"policy_stays_random"}
+    # the same KL without the coefficient stays its own root cause
+    plain = [{**s, "entropy_coeff": 0.0} for s in stats]
+    assert "kl_blowup" in [f.rule_id for f in diagnose(stream(plain, flat_returns()))
+                           .trials[0].causes]
+
+
 def test_a_learning_policy_with_high_entropy_is_not_random():
     stats = [{"entropy": 0.69}] * 25
     rising = [20.0 + 5 * i for i in range(25)]

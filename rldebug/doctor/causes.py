@@ -103,6 +103,15 @@ def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
         bool(finding.evidence.get("non_finite"))
 
 
+def _forced_random_moves_the_policy(cause: Finding, finding: Finding,
+                                    aliases: Mapping[str, str]) -> bool:
+    """A policy kept random by a large entropy_coeff (``policy_stays_random`` at error)
+    explains its module's KL blow-up: the entropy bonus, not the step size, moves the
+    policy (a Gaussian's std grows with every update), so "lower the lr" is no fix."""
+    return cause.rule_id == "policy_stays_random" and cause.severity == "error" and \
+        finding.rule_id == "kl_blowup" and _covers(cause, finding, aliases)
+
+
 def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
     """True if ``cause`` concerns the same module/agent as ``finding``, or the whole run.
 
@@ -140,7 +149,8 @@ def explain(findings: Iterable[Finding],
             finding.explained_by = finding.rule_id
             continue
         for cause in causes:
-            if _nan_crash_after_nan_reward(cause, finding):
+            if _nan_crash_after_nan_reward(cause, finding) or \
+                    _forced_random_moves_the_policy(cause, finding, aliases):
                 finding.explained_by = cause.rule_id
                 break
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
