@@ -56,6 +56,19 @@ def test_a_kl_blowup_under_a_huge_entropy_coeff_is_the_coefficients_doing():
                            .trials[0].causes]
 
 
+def test_an_agent_kept_random_earns_no_positive_reward_because_of_it():
+    # the arena at entropy_coeff=1: agent2 never returns more than 0 while agent1 is paid
+    stats = {"entropy": 1.6, "kl": 1e-4, "entropy_coeff": 1.0}
+    results = [new_result(i, {"pol1": stats, "pol2": stats},
+                          {"pol1": 3.0 + (i % 3), "pol2": -8.0 - (i % 2)})
+               for i in range(1, 26)]
+    trial = diagnose(results).trials[0]
+    never = [f for f in trial.findings if f.rule_id == "reward_never_positive"]
+    assert [(f.module, f.explained_by) for f in never] == [("agent2", "policy_stays_random")]
+    assert {(f.rule_id, f.module) for f in trial.causes} == {
+        ("policy_stays_random", "pol1"), ("policy_stays_random", "pol2")}
+
+
 def test_a_learning_policy_with_high_entropy_is_not_random():
     stats = [{"entropy": 0.69}] * 25
     rising = [20.0 + 5 * i for i in range(25)]

@@ -103,13 +103,17 @@ def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
         bool(finding.evidence.get("non_finite"))
 
 
-def _forced_random_moves_the_policy(cause: Finding, finding: Finding,
-                                    aliases: Mapping[str, str]) -> bool:
+def _kept_random_explains(cause: Finding, finding: Finding,
+                          aliases: Mapping[str, str]) -> bool:
     """A policy kept random by a large entropy_coeff (``policy_stays_random`` at error)
-    explains its module's KL blow-up: the entropy bonus, not the step size, moves the
-    policy (a Gaussian's std grows with every update), so "lower the lr" is no fix."""
+    explains its module's KL blow-up (the entropy bonus, not the step size, moves the
+    policy: a Gaussian's std grows with every update, so "lower the lr" is no fix) and its
+    agent's return that never turns positive (a random policy earns none)."""
     return cause.rule_id == "policy_stays_random" and cause.severity == "error" and \
-        finding.rule_id == "kl_blowup" and _covers(cause, finding, aliases)
+        finding.rule_id in KEPT_RANDOM_EXPLAINS and _covers(cause, finding, aliases)
+
+
+KEPT_RANDOM_EXPLAINS = frozenset({"kl_blowup", "reward_never_positive"})
 
 
 def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
@@ -150,7 +154,7 @@ def explain(findings: Iterable[Finding],
             continue
         for cause in causes:
             if _nan_crash_after_nan_reward(cause, finding) or \
-                    _forced_random_moves_the_policy(cause, finding, aliases):
+                    _kept_random_explains(cause, finding, aliases):
                 finding.explained_by = cause.rule_id
                 break
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
