@@ -173,7 +173,7 @@ def user_tune_trial(tmp_path_factory):
 
     results = tune.Tuner("PPO", param_space=make_config(), run_config=tune.RunConfig(
         name="user", storage_path=str(tmp_path_factory.mktemp("tune")), verbose=0,
-        stop={"training_iteration": 3})).fit()
+        stop={"training_iteration": 2})).fit()
     assert not results.errors
     return Path(results[0].path)
 
@@ -209,8 +209,11 @@ def test_a_given_config_that_is_not_the_runs_is_named(user_tune_trial, tmp_path)
 
     from rldebug.doctor.verify import verify_fix
 
+    # a budget spent before the first run: the comparison needs no training
     verification = verify_fix(user_tune_trial, config=lambda: make_config().training(
-        lr=0.4), fixes=[{"lr": 0.005}], seeds=1, iterations=1, out=tmp_path, progress=False)
+        lr=0.4), fixes=[{"lr": 0.005}], seeds=1, iterations=1, out=tmp_path, progress=False,
+        budget=1e-9)
+    assert verification.budget_cut and not verification.original.runs
     assert verification.config_differs == ["lr: run 0.5, given 0.4"]
     assert "not the run read: lr: run 0.5, given 0.4" in str(verification)
     stored = json.loads((tmp_path / "verification.json").read_text())
