@@ -178,6 +178,17 @@ def test_sac_alpha_settling_is_fine():
     assert "alpha_runaway" not in rules(findings)
 
 
+def test_sac_alpha_rising_back_after_it_fell_is_the_temperature_at_work():
+    # healthy SAC Pendulum (tests/doctor_faults, seed 0): alpha falls from 1 while the
+    # policy is random, and rises back once its entropy drops below target_entropy
+    alphas = [1.0, 0.754, 0.538, 0.384, 0.274, 0.198, 0.15, 0.12, 0.104, 0.098, 0.095,
+              0.096, 0.098, 0.1, 0.103, 0.106, 0.11, 0.114, 0.117, 0.121]
+    raw = [{"raw": {"alpha_value": a, "qf_loss": 1.0, "logps": 1.13, "target_entropy": -1.0}}
+           for a in alphas]
+    returns = [-1200.0 + 50 * i for i in range(len(alphas))]
+    assert "alpha_runaway" not in rules(run(stream(raw, returns)))
+
+
 def test_appo_importance_ratio_far_from_one():
     ratios = [1.0, 1.1, 4.0, 6.0, 9.0]
     findings = run(stream([{"raw": {"mean_IS": r, "var_IS": r}} for r in ratios], [20.0] * 5))

@@ -78,8 +78,9 @@ class QValuesDiverging(Rule):
 
 class AlphaRunaway(Rule):
     """SAC's entropy temperature alpha explodes (rising to ``alpha_explode_factor`` x
-    its first value, or rising ``alpha_rising_patience`` iterations in a row while the
-    policy's entropy stays below ``target_entropy``) or collapses below ``alpha_collapse``.
+    its first value, or rising ``alpha_rising_patience`` iterations in a row past its
+    first value while the policy's entropy stays below ``target_entropy``) or collapses
+    below ``alpha_collapse``.
 
     Exploding: the target entropy is out of the policy's reach, the entropy bonus
     drowns the Q-values and the policy stays random. Collapsed: exploration is off.
@@ -111,8 +112,11 @@ class AlphaRunaway(Rule):
             out_of_reach = finite(target) and entropy is not None and entropy < target
             evidence = {"alpha": alpha, "first_alpha": first, "rising_iterations": rising,
                         "policy_entropy": entropy, "target_entropy": target}
+            # Rising while still below its first value is the temperature doing its job
+            # (it fell while the policy was random, and rises back once the policy's
+            # entropy drops below target); a runaway rises past where it started.
             if first > 0 and rising >= 2 and (alpha >= t.alpha_explode_factor * first or (
-                    out_of_reach and rising >= t.alpha_rising_patience)):
+                    out_of_reach and rising >= t.alpha_rising_patience and alpha > first)):
                 new += self._once(
                     module, "error", began_at_iteration=self._rising[module].start,
                     evidence=evidence,
