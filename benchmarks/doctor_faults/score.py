@@ -9,11 +9,12 @@
 - **contradictions**: findings whose stated cause contradicts the env: "no
   positive reward" (reward_never_positive) where every reward is <= 0 by design.
 
-A fault that left its run indistinguishable from the healthy controls (its last
-returns within theirs, nothing raised, nothing non-finite: an "equivalent mutant"
-in mutation-testing terms) is still scored, and recall is also shown over the
-faults that changed their run. The runs split in two: the **test split**, the bases
-in :data:`TEST_BASES`, which were not looked at while the rules were revised and
+A fault that left its run as good as the healthy controls (its last returns not
+below theirs, nothing raised, nothing non-finite: an "equivalent mutant" in
+mutation-testing terms, or one that helped) is still scored, and recall is also
+shown over the faults that changed their run for the worse. The runs split in two:
+the **test split**, the bases in :data:`TEST_BASES`, which were not looked at while
+the rules were revised and
 which the doctor's code may not cite (``tests/test_doctor_faults.py`` checks), and
 the **tuning split**, every other base. Each split's score has its own line; the
 test split's is the figure to quote.
@@ -111,9 +112,10 @@ def score_run(path: Path, label: dict) -> RunScore:
 
 
 def mark_changed(scores: list[RunScore]) -> None:
-    """A faulty run "changed" unless its last returns lie within its healthy controls'
-    (and it neither raised nor went non-finite). Reward-scaling faults always count as
-    changed: their returns are on another scale."""
+    """A faulty run "changed" when its last returns fall below its healthy controls'
+    (or it raised, or went non-finite): a fault that left the run as good as its
+    controls, or made it better, left nothing wrong for a doctor to find. Reward-scaling
+    faults always count as changed: their returns are on another scale."""
     healthy: dict[str, list[float]] = defaultdict(list)
     for s in scores:
         if s.healthy and s.final_return is not None and math.isfinite(s.final_return):
@@ -124,7 +126,7 @@ def mark_changed(scores: list[RunScore]) -> None:
         band = healthy.get(s.label["base"])
         scaled = str(s.label.get("operator", "")).startswith(("reward_x", "agent1_reward_x"))
         s.changed = s.broke or scaled or not band or s.final_return is None or \
-            not min(band) <= s.final_return <= max(band)
+            s.final_return < min(band)
 
 
 def score(store: Path = STORE) -> list[RunScore]:
@@ -187,7 +189,7 @@ def report(scores: list[RunScore]) -> str:
         shown = ", ".join(f"{sev[0]}:{rule}{'' if mod is None else f'[{mod}]'}"
                           f"{'*' if true else ''}" for rule, sev, mod, true in s.top_level)
         mark = "" if s.healthy else ("  HIT" if s.hit else "  MISS") + \
-            ("" if s.changed else " (run like the healthy controls)")
+            ("" if s.changed else " (as good as the healthy controls)")
         lines.append(f"{s.name:44} {expected:28} {shown or '-'}{mark}")
     lines += ["", "per operator (recall):", f"  {'operator':26} runs  named"]
     by_op: dict[str, list[RunScore]] = defaultdict(list)
@@ -213,7 +215,7 @@ def report(scores: list[RunScore]) -> str:
                      f"  {_ratio(t.true, t.top_level):18}  {t.false_errors}")
     t = totals(scores)
     changed = [s for s in scores if not s.healthy and s.changed]
-    lines.append(f"recall over the faults that changed their run: "
+    lines.append(f"recall over the faults that made their run worse: "
                  f"{_ratio(sum(bool(s.hit) for s in changed), len(changed))}")
     lines += [split_line(scores, "tuning"), split_line(scores, "test")]
     contradicting = [f"{s.name}: {', '.join(s.contradictions)}" for s in scores
