@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rldebug-installed
 TORCH := torch==2.13.0
 
-.PHONY: setup browser demo test test-all test-tf bench lint clean
+.PHONY: setup browser demo test test-all test-tf bench lint docs clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,11 @@ test-tf: $(TF_STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/launch.py
 	$(PY) benchmarks/solve.py
+
+# The documentation site (Sphinx + MyST, docs/conf.py says why): warnings are errors.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rldebug tests recipes benchmarks

@@ -1,0 +1,105 @@
+"""The documentation site (``make docs``): Sphinx builds it with warnings as errors,
+every internal link and image of the built pages resolves (anchors included), the
+README's links point at pages that exist, and a real browser shows the index's
+navigation and the generated command-line reference."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from headless_browser import open_page
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        for name in ("href", "src"):
+            if attrs.get(name):
+                self.links.append(attrs[name])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    pytest.importorskip("sphinx", reason="`make setup` installs the dev extras (sphinx)")
+    out = tmp_path_factory.mktemp("docs") / "html"
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
+                           "-q", str(DOCS), str(out)], capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]  # -W: any warning fails the build
+    return out
+
+
+def _parse(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_every_page_is_built_and_every_internal_link_and_image_resolves(site):
+    pages = sorted(site.rglob("*.html"))
+    sources = {p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.rglob("*.md")
+               if "_build" not in p.parts}
+    assert sources <= {p.relative_to(site).with_suffix("").as_posix() for p in pages}
+    ids = {page: _parse(page).ids for page in pages}
+    broken, checked = [], 0
+    for page in pages:
+        for link in _parse(page).links:
+            url = urlparse(link)
+            if url.scheme or link.startswith(("mailto:", "data:", "//")):
+                continue
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            checked += 1
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)}: {link}")
+            elif url.fragment and target.suffix == ".html" and url.fragment not in ids.get(
+                    target, _parse(target).ids):
+                broken.append(f"{page.relative_to(site)}: {link} (no such anchor)")
+    assert checked > 500 and not broken, broken[:20]
+
+
+def test_the_readmes_links_point_at_pages_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert len(links) >= 20
+    assert [link for link in links if not (ROOT / link).is_file()] == []
+    assert len(readme.splitlines()) <= 150  # the front door, not the manual
+
+
+def test_the_cli_reference_is_generated_from_the_parser(site):
+    from rldebug.cli import build_parser
+
+    page = (site / "reference" / "cli.html").read_text()
+    commands = re.findall(r"\{([a-z,-]+)\}", build_parser().format_usage())[0].split(",")
+    assert all(f'id="rldebug-{name}"' in page for name in commands), commands
+    assert "--verify" in page and "--iterations" in page  # doctor's own options
+
+
+def test_a_browser_shows_the_navigation_and_a_reference_page(site):
+    with open_page(site / "index.html") as evaluate:
+        captions = evaluate("[...document.querySelectorAll('.sidebar-tree .caption')]"
+                            ".map(c => c.textContent.trim())")
+        pages = evaluate("document.querySelectorAll('.sidebar-tree a.reference').length")
+    assert captions == ["Tutorial", "How-to guides", "Reference", "Explanation"]
+    assert pages >= 20
+    with open_page(site / "reference" / "api.html") as evaluate:
+        names = evaluate("[...document.querySelectorAll('dt.sig .sig-name')]"
+                         ".map(n => n.innerText)")
+        heading = evaluate("document.querySelector('h1').innerText")
+    assert heading.startswith("Python API")
+    assert {"run", "explain", "diagnose", "verify_fix", "probe"} <= set(names), names
