@@ -17,7 +17,7 @@ project = "rldebug"
 author = "the rldebug developers"
 copyright = "2026, the rldebug developers"
 
-from rldebug import __version__ as release  # noqa: E402  (one version source)
+from rldebug import __version__ as release  # one version source
 
 version = release
 
