@@ -32,14 +32,15 @@ def test_unknown_name_lists_the_public_ones():
     "from rldebug.cli import main; main(['doctor', RUN])",
 ])
 def test_importing_rldebug_and_reading_a_run_load_no_rllib(code):
-    """RLlib takes seconds to import; the CLI's help and the doctor read files only."""
+    """RLlib and torch take seconds to import; the CLI's help and the doctor read files
+    only."""
     import subprocess
     import sys
     from pathlib import Path
 
     run = Path(__file__).parent / "doctor_faults" / "runs" / "ppo_cartpole__healthy__s0"
     script = (f"import sys\nRUN = {str(run)!r}\ntry:\n    {code}\nexcept SystemExit:\n    pass\n"
-              "print('RLLIB', 'ray.rllib' in sys.modules)")
+              "print('RLLIB', 'ray.rllib' in sys.modules, 'TORCH', 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, check=False)
-    assert "RLLIB False" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "RLLIB False TORCH False" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]

@@ -7,11 +7,14 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from rldebug.trace.layout import KINDS, parse_file_name, trace_files
+
+if TYPE_CHECKING:  # pandas takes ~0.5 s to import: `import rldebug` and the CLI's help
+    import pandas as pd  # must not pay it; the readers import it when they read
 
 # Columns every non-empty frame has (None where a record lacks them), so readers
 # of a trace written by an older rldebug, or a damaged one, need no special cases.
@@ -114,6 +117,8 @@ def _with_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def _assign_iterations(frame: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
     """Iteration of each record: the first iteration that ended at or after its time."""
     if frame.empty:
         return frame
@@ -136,6 +141,8 @@ def load_trace(directory: str | Path) -> Trace:
     listed in ``corrupt_lines`` and named in one :class:`TraceDamagedWarning`; records after the last finished iteration get the next
     iteration number.
     """
+    import pandas as pd
+
     from rldebug.trace.store import readable_dir
 
     directory = readable_dir(directory)  # a path, file:// or another pyarrow.fs URI
