@@ -127,6 +127,24 @@ def dqn_stats(q, td=1.0, lr=1.0):
                     "qf_min": q / 2}, "lr": lr}
 
 
+def test_a_q_network_that_gives_one_value_for_everything_took_steps_far_too_large():
+    # SAC Pendulum at 100x its learning rates (tests/doctor_faults, lr_x100): from
+    # iteration 4 every Q-value of every batch is the same number, drifting down
+    raw = [{"raw": {"qf_loss": 0.5, "td_error_mean": 3.9, "qf_mean": q, "qf_max": q + spread,
+                    "qf_min": q, "alpha_value": 0.5}, "lr": 0.02}
+           for q, spread in [(0.04, 0.05), (-5.0, 0.4), (-12.0, 0.01)]
+           + [(-21.0 - 3 * i, 0.0) for i in range(12)]]
+    trial = diagnose(stream(raw, flat_returns(15, -1260.0))).trials[0]
+    [collapsed] = [f for f in trial.findings if f.rule_id == "q_values_collapsed"]
+    assert collapsed.began_at_iteration == 4 and collapsed.explained_by == "lr_too_high"
+    [cause] = trial.causes[:1]
+    assert cause.rule_id == "lr_too_high" and "collapsed to one value" in cause.message
+    assert "critic_lr" in cause.fix  # SAC's knobs
+    # a critic whose Q-values spread is no collapse, however small the spread
+    spread = [{"raw": {**r["raw"], "qf_max": r["raw"]["qf_mean"] + 0.01}} for r in raw]
+    assert "q_values_collapsed" not in rules(run(stream(spread, flat_returns(15, -1260.0))))
+
+
 def test_q_values_diverging_and_the_fix_never_says_raise_lr():
     qs = [5.0, 8.0, 400.0, 5e4, 1e7, 1e9] + [1e9] * 19
     findings = run(stream([dqn_stats(q) for q in qs], flat_returns()))

@@ -43,9 +43,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "return_not_improving", "value_not_learning", "policy_stays_random",
         "updates_too_small", "reward_never_positive", "module_not_learning",
         "horizon_too_short"}),
+    # rewards this large make every gradient, so every step, too large: the lr that kills
+    # a Q-network at this scale is fine at the env's own
     "reward_scale": frozenset({
         "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
-        "non_finite", "return_not_improving", "observation_scale", "policy_stays_random"}),
+        "non_finite", "return_not_improving", "observation_scale", "policy_stays_random",
+        "q_values_collapsed", "lr_too_high"}),
     "observation_scale": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "lr_too_high", "value_not_learning",
         "value_loss_exploding", "return_not_improving", "policy_stays_random"}),
@@ -53,7 +56,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "kl_blowup", "entropy_collapse", "non_finite", "non_finite_in_trace",
         "critic_clipped", "value_loss_exploding", "value_not_learning",
         "return_not_improving", "module_not_learning", "reward_never_positive",
-        "off_policy_drift"}),
+        "off_policy_drift", "q_values_collapsed", "alpha_runaway"}),
     "updates_too_small": frozenset({
         "policy_stays_random", "return_not_improving", "value_not_learning",
         "reward_never_positive", "module_not_learning", "horizon_too_short"}),
@@ -75,6 +78,8 @@ EXPLAINS: dict[str, frozenset[str]] = {
                                 "q_values_diverging"}),
     "q_values_diverging": frozenset({"non_finite", "return_not_improving",
                                      "reward_never_positive"}),
+    "q_values_collapsed": frozenset({"return_not_improving", "reward_never_positive",
+                                     "policy_stays_random", "alpha_runaway"}),
     "entropy_collapse": frozenset({"return_not_improving"}),
 }
 _ORDER = {rule: rank for rank, rule in enumerate(EXPLAINS)}

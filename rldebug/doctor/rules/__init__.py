@@ -7,7 +7,12 @@ of the rules before it. Which finding explains which is :mod:`rldebug.doctor.cau
 from rldebug.doctor.rules.base import Rule
 from rldebug.doctor.rules.combined import LearningRateTooHigh
 from rldebug.doctor.rules.health import NonFinite
-from rldebug.doctor.rules.offpolicy import AlphaRunaway, OffPolicyDrift, QValuesDiverging
+from rldebug.doctor.rules.offpolicy import (
+    AlphaRunaway,
+    OffPolicyDrift,
+    QValuesCollapsed,
+    QValuesDiverging,
+)
 from rldebug.doctor.rules.policy import (
     EntropyCollapse,
     KLBlowup,
@@ -41,6 +46,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     ValueLossExploding,
     CriticClipped,
     QValuesDiverging,
+    QValuesCollapsed,
     AlphaRunaway,
     OffPolicyDrift,
     RewardConstant,
@@ -61,6 +67,6 @@ __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "EndsEpisodesToEscapeCost", "EntropyCollapse",
            "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
-           "PolicyStaysRandom", "QValuesDiverging", "ReturnNotImproving", "RewardConstant",
+           "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving", "RewardConstant",
            "RewardNeverPositive", "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall",
            "ValueLossExploding", "ValueNotLearning"]

@@ -21,6 +21,10 @@ class LearningRateTooHigh(Rule):
     One root cause per mechanism: modules that share the learning rate (no
     per-module overrides) get one run-wide finding, which explains every module's
     symptoms — the lr that blew up one module's KL also made another's loss NaN.
+
+    For Q-learners (DQN, SAC), whose updates no KL measures, a Q-network that collapsed
+    to one value for every state and action (``q_values_collapsed``: its units died) is
+    the signature on its own.
     """
 
     rule_id = "lr_too_high"
@@ -31,6 +35,7 @@ class LearningRateTooHigh(Rule):
         self._seen = 0
         self._kl: dict[str, Finding] = {}
         self._broken: dict[str, Finding] = {}  # entropy_collapse, else non_finite
+        self._collapsed: dict[str, Finding] = {}  # q_values_collapsed
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         for module, stats in metrics.modules.items():
@@ -40,6 +45,8 @@ class LearningRateTooHigh(Rule):
             if (finding.rule_id == "kl_blowup" and finding.severity == "error") or \
                     finding.rule_id == "off_policy_drift":
                 self._kl.setdefault(finding.module, finding)
+            elif finding.rule_id == "q_values_collapsed":
+                self._collapsed.setdefault(finding.module, finding)
             elif finding.rule_id == "entropy_collapse" or (
                     finding.rule_id == "non_finite" and finding.module not in self._broken):
                 self._broken[finding.module] = finding
@@ -54,7 +61,23 @@ class LearningRateTooHigh(Rule):
                 continue
             symptom = next((f for f in broken if f.module == module), broken[0])
             new += self._report(module, kl, symptom, shared, metrics)
+        for module, collapsed in self._collapsed.items():
+            new += self._report_collapse(module, collapsed, metrics)
         return new
+
+    def _report_collapse(self, module, collapsed, metrics) -> list[Finding]:
+        lr = self._lr.get(module)
+        return self._once(
+            module, "error", began_at_iteration=collapsed.began_at_iteration,
+            evidence={"lr": lr, "q_mean": collapsed.evidence["q_mean"],
+                      "q_values_collapsed_at_iteration": collapsed.began_at_iteration},
+            message=(f"Updates far too large for {module!r}: lr"
+                     f"{'' if lr is None else f'={fmt(lr)}'}; its Q-network collapsed to one "
+                     f"value ({fmt(collapsed.evidence['q_mean'])}) for every state and action "
+                     f"from iteration {collapsed.began_at_iteration}: a step that large killed "
+                     "its units."),
+            fix=f"{lower_lr_fix(metrics.family)}; then re-run `rldebug doctor` on the new run.",
+        )
 
     def _sharing(self, module: str) -> list[str]:
         """``module`` and the modules trained with the same learning rate."""

@@ -19,6 +19,53 @@ from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import Rule, Streaks, finite, fmt
 
 
+class QValuesCollapsed(Rule):
+    """The Q-network gives one value for every state and action it was asked about: the
+    batch's largest and smallest Q-value are equal for ``Q_COLLAPSE_PATIENCE`` iterations
+    in a row while it still trains (a finite Q loss). Its units died, typically after a
+    step far too large: it can no longer tell actions apart, and the policy it drives
+    learns nothing. (A healthy critic's Q-values spread as soon as it learns anything.)
+    """
+
+    rule_id = "q_values_collapsed"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._flat = Streaks()
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        new: list[Finding] = []
+        for module, stats in metrics.modules.items():
+            if not (finite(stats.q_max) and finite(stats.q_min) and finite(stats.q_mean)
+                    and finite(stats.q_loss)):
+                continue
+            spread = stats.q_max - stats.q_min
+            collapsed = spread <= Q_COLLAPSED_SPREAD * max(1.0, abs(stats.q_mean))
+            streak = self._flat[module]
+            if streak.update(collapsed, metrics.iteration) < Q_COLLAPSE_PATIENCE:
+                continue
+            new += self._once(
+                module, "error", began_at_iteration=streak.start,
+                evidence={"q_mean": stats.q_mean, "q_max": stats.q_max, "q_min": stats.q_min,
+                          "q_loss": stats.q_loss, "lr": stats.lr,
+                          "iterations": streak.length},
+                message=(f"The Q-network of {module!r} gives one value, {fmt(stats.q_mean)}, "
+                         f"for every state and action of its batches, {streak.length} "
+                         f"iterations in a row (largest and smallest Q-value equal): its "
+                         "units died, so it cannot tell actions apart and the policy learns "
+                         "nothing from it."),
+                fix=(f"{lower_lr_fix(metrics.family)}; a step far too large kills a "
+                     "network's units, and they do not come back: retrain from scratch."),
+            )
+        return new
+
+
+# Q-values within this fraction of their size of each other are one value; so many
+# iterations in a row make a collapse (not one unlucky batch).
+Q_COLLAPSED_SPREAD = 1e-6
+Q_COLLAPSE_PATIENCE = 3
+
+
 class QValuesDiverging(Rule):
     """Mean Q estimates outside any range the env's returns allow, or non-finite.
 
@@ -187,4 +234,4 @@ class OffPolicyDrift(Rule):
         return new
 
 
-__all__ = ["AlphaRunaway", "OffPolicyDrift", "QValuesDiverging"]
+__all__ = ["AlphaRunaway", "OffPolicyDrift", "QValuesCollapsed", "QValuesDiverging"]
