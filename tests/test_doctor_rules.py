@@ -130,6 +130,19 @@ def test_value_loss_exploding():
     assert findings and findings[0].evidence["growth"] == pytest.approx(500)
 
 
+def test_a_value_loss_below_what_a_constant_guess_leaves_is_no_explosion():
+    # the goal corridor (reward 1 at the goal only): the first batch held no reward, so
+    # the lowest loss was 8e-05; 0.04 later is far below the 0.25 a constant guess of
+    # returns in [0, 1] can leave
+    results = []
+    for i, loss in enumerate([8e-05] + [0.03 + 0.01 * (i % 3) for i in range(20)], 1):
+        result = new_result(i, {"pol1": {"vf_loss": loss, "vf_loss_unclipped": loss,
+                                         "ev": -0.02}}, {"pol1": 0.2 if i == 1 else 1.0})
+        result["env_runners"].update(episode_return_min=0.0, episode_return_max=1.0)
+        results.append(result)
+    assert not only(run(results), "value_loss_exploding")
+
+
 def test_critic_clipped_is_a_warning_until_the_return_can_be_judged():
     stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 480.0}] * 3
     findings = only(run(stream_of("new", stats)), "critic_clipped")

@@ -57,6 +57,8 @@ class ValueLossExploding(Rule):
         super().__init__(thresholds, facts)
         self._lowest: dict[str, tuple[float, int]] = {}
         self._return_scale = 0.0  # the largest |episode return| seen
+        self._low: float | None = None  # the lowest and highest episode return seen
+        self._high: float | None = None
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -64,10 +66,16 @@ class ValueLossExploding(Rule):
         for value in (metrics.return_min, metrics.return_max):
             if finite(value):
                 self._return_scale = max(self._return_scale, abs(value))
+                self._low = value if self._low is None else min(self._low, value)
+                self._high = value if self._high is None else max(self._high, value)
         # A squared value error below a hundredth of the squared return scale is no
         # explosion, however small the lowest loss was (a solved task's returns are all
-        # alike, so its value loss falls to ~0 and any wobble is many times that).
-        floor = VALUE_LOSS_FLOOR * self._return_scale ** 2
+        # alike, so its value loss falls to ~0 and any wobble is many times that); and
+        # neither is one below the variance a constant guess could leave: returns within
+        # a range of R vary by at most R^2/4 (Popoviciu), so a critic whose squared error
+        # is under that still beats no critic (a 0/1 goal reward: 0.04 is no explosion).
+        spread = 0.0 if self._low is None else self._high - self._low
+        floor = max(VALUE_LOSS_FLOOR * self._return_scale ** 2, spread ** 2 / 4)
         for module, stats in metrics.modules.items():
             # The unclipped loss shows the real error; the clipped one saturates.
             loss = stats.vf_loss_unclipped if finite(stats.vf_loss_unclipped) else stats.vf_loss
