@@ -17,8 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.doctor_faults.score import (TEST_BASES, rule_precision, score, split_line,
-                                            totals)
+from benchmarks.doctor_faults.score import TEST_BASES, rule_precision, score, split_line, totals
 from benchmarks.run_store import stray_files
 from rldebug.doctor import diagnose, render, to_json
 from rldebug.doctor.confidence import TABLE

@@ -55,8 +55,8 @@ def installed(tmp_path_factory):
     env_dir = tmp_path_factory.mktemp("fresh") / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                    "['purelib'])"], cwd=env_dir).stdout.strip()
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = _run([str(python), "-c", where], cwd=env_dir).stdout.strip()
     Path(purelib, "project-venv-dependencies.pth").write_text(
         sysconfig.get_paths()["purelib"] + "\n")
     _run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from rldebug.doctor.families import DEFAULT_LR, lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import (ModuleReturnHistory, Rule, Streaks, clearly_rose, finite,
-                                      fmt)
+from rldebug.doctor.rules.base import ModuleReturnHistory, Rule, Streaks, clearly_rose, finite, fmt
 from rldebug.doctor.thresholds import Thresholds
 
 
