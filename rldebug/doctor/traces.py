@@ -150,17 +150,19 @@ def termination_findings(samples, trial: str | None) -> list[Finding]:
     """Every finished episode was reported truncated, at lengths that vary: truncation
     means a time limit (one length), so the env reports its terminal states (a fall, a
     goal) as truncated, and the value bootstraps past them (new stack traces)."""
-    if samples.empty or "truncated_len_max" not in samples:
+    if samples.empty:  # reading.COLUMNS gives every frame the four columns (None if absent)
         return []
     rows = [r for r in samples.to_dict("records") if r.get("evaluation") is not True]
-    terminated = sum(int(r.get("terminated") or 0) for r in rows)
-    truncated = sum(int(r.get("truncated") or 0) for r in rows)
-    shortest = [r["truncated_len_min"] for r in rows if _number(r.get("truncated_len_min"))]
-    longest = [r["truncated_len_max"] for r in rows if _number(r.get("truncated_len_max"))]
+    terminated = sum(int(present(r.get("terminated")) or 0) for r in rows)
+    truncated = sum(int(present(r.get("truncated")) or 0) for r in rows)
+    shortest = [r["truncated_len_min"] for r in rows
+                if present(r.get("truncated_len_min")) is not None]
+    longest = [r["truncated_len_max"] for r in rows
+               if present(r.get("truncated_len_max")) is not None]
     if terminated or truncated < ENDINGS_MINIMUM or not shortest or \
             max(longest) < TRUNCATIONS_VARY * min(shortest):
         return []
-    first = min(int(r.get("iteration") or 0) for r in rows if r.get("truncated"))
+    first = min(int(r.get("iteration") or 0) for r in rows if present(r.get("truncated")))
     return [Finding(
         rule_id="termination_misreported", severity="warning", trial=trial,
         began_at_iteration=first,
@@ -177,11 +179,6 @@ def termination_findings(samples, trial: str | None) -> list[Finding]:
              "goal) and truncated=True only when a time limit cuts it off; check wrappers "
              "that rewrite the two flags."),
     )]
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        math.isfinite(value)
 
 
 def annotate_reward_findings(findings: list[Finding],

@@ -117,9 +117,9 @@ def _with_columns(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def _assign_iterations(frame: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
+    """Iteration of each record: the first iteration that ended at or after its time."""
     import pandas as pd
 
-    """Iteration of each record: the first iteration that ended at or after its time."""
     if frame.empty:
         return frame
     frame = frame.sort_values("time", kind="stable").reset_index(drop=True)

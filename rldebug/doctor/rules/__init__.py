@@ -67,6 +67,6 @@ __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "EndsEpisodesToEscapeCost", "EntropyCollapse",
            "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
-           "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving", "RewardConstant",
-           "RewardNeverPositive", "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall",
+           "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving",
+           "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall",
            "ValueLossExploding", "ValueNotLearning"]

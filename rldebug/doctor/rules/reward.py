@@ -178,8 +178,7 @@ class EndsEpisodesToEscapeCost(Rule):
         super().__init__(thresholds, facts)
         self._history = ReturnHistory(thresholds)
         self._first: list[tuple[float, float]] = []  # (mean, max length) of early iterations
-        self._costs: list[float] = []  # return per step, every iteration
-        self._lengths: list[float] = []
+        self._lengths: list[float] = []  # mean episode length, beside each mean return
         self._ever_positive = False
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
@@ -195,7 +194,6 @@ class EndsEpisodesToEscapeCost(Rule):
             finite(metrics.return_max) and metrics.return_max > 0)
         self._history.add_spread(metrics.return_min, metrics.return_max)
         self._history.add(None, value)
-        self._costs.append(value / length)
         self._lengths.append(length)
         if len(self._first) < t.baseline_iterations and finite(metrics.len_max):
             self._first.append((length, metrics.len_max))
@@ -206,8 +204,9 @@ class EndsEpisodesToEscapeCost(Rule):
         first_len = sum(m for m, _ in self._first) / len(self._first)
         capped = any(mean >= CAPPED_SHARE * longest for mean, longest in self._first)
         recent_len = sum(self._lengths[-t.window:]) / len(self._lengths[-t.window:])
-        sizes = [-c for c in self._costs if c < 0]
-        steady_cost = len(sizes) == len(self._costs) and max(sizes) <= STEADY_COST * min(sizes)
+        costs = [r / n for r, n in zip(self._history.values[None], self._lengths, strict=True)]
+        sizes = [-c for c in costs if c < 0]
+        steady_cost = len(sizes) == len(costs) and max(sizes) <= STEADY_COST * min(sizes)
         if capped or not steady_cost or recent_len > SHORTER * first_len:
             return []
         cost = -sum(sizes) / len(sizes)
@@ -460,5 +459,5 @@ class NonFiniteReturn(Rule):
         )
 
 
-__all__ = ["EndsEpisodesToEscapeCost", "NonFiniteReturn", "RewardConstant", "RewardNeverPositive", "RewardScale",
-           "rival_note"]
+__all__ = ["EndsEpisodesToEscapeCost", "NonFiniteReturn", "RewardConstant",
+           "RewardNeverPositive", "RewardScale", "rival_note"]

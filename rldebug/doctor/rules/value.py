@@ -56,7 +56,6 @@ class ValueLossExploding(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._lowest: dict[str, tuple[float, int]] = {}
-        self._return_scale = 0.0  # the largest |episode return| seen
         self._low: float | None = None  # the lowest and highest episode return seen
         self._high: float | None = None
 
@@ -65,7 +64,6 @@ class ValueLossExploding(Rule):
         new: list[Finding] = []
         for value in (metrics.return_min, metrics.return_max):
             if finite(value):
-                self._return_scale = max(self._return_scale, abs(value))
                 self._low = value if self._low is None else min(self._low, value)
                 self._high = value if self._high is None else max(self._high, value)
         # A squared value error below a hundredth of the squared return scale is no
@@ -74,8 +72,11 @@ class ValueLossExploding(Rule):
         # neither is one below the variance a constant guess could leave: returns within
         # a range of R vary by at most R^2/4 (Popoviciu), so a critic whose squared error
         # is under that still beats no critic (a 0/1 goal reward: 0.04 is no explosion).
-        spread = 0.0 if self._low is None else self._high - self._low
-        floor = max(VALUE_LOSS_FLOOR * self._return_scale ** 2, spread ** 2 / 4)
+        if self._low is None:
+            scale = spread = 0.0
+        else:  # the largest |episode return| seen, and the range of returns
+            scale, spread = max(abs(self._low), abs(self._high)), self._high - self._low
+        floor = max(VALUE_LOSS_FLOOR * scale ** 2, spread ** 2 / 4)
         for module, stats in metrics.modules.items():
             # The unclipped loss shows the real error; the clipped one saturates.
             loss = stats.vf_loss_unclipped if finite(stats.vf_loss_unclipped) else stats.vf_loss
