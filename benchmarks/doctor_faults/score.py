@@ -15,8 +15,8 @@ mutation-testing terms, or one that helped) is still scored, and recall is also
 shown over the faults that changed their run for the worse. The runs split in two:
 the **test split**, the bases in :data:`TEST_BASES`, which were not looked at while
 the rules were revised and which the doctor's code may not cite
-(``tests/test_doctor_faults.py`` checks), and the **tuning split**, every other base. Each split's score has its own line; the
-test split's is the figure to quote.
+(``tests/test_doctor_faults.py`` checks), and the **tuning split**, every other base.
+Each split's score has its own line; the test split's is the figure to quote.
 
 Each rule's precision is what the doctor reports as its ``confidence``
 (``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``).
