@@ -26,6 +26,17 @@ def ray_instance():
     ray.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def no_break_records_from_other_tests():
+    """break_on and reproduce record what they caught per process: a test that reads the
+    records sees only its own (under pytest-xdist a worker runs many files in one process)."""
+    from rldebug.ide import clear_break_records
+
+    clear_break_records()
+    yield
+    clear_break_records()
+
+
 @pytest.fixture(params=["new", "old"])
 def api_stack(request):
     """Run a test on both RLlib API stacks."""

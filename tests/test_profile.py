@@ -1,5 +1,5 @@
 """``rldebug profile`` and the straggler rule on a real traced run with two remote
-EnvRunners, one of them slow (3 ms per env step on worker_index 2 only): per-process time
+EnvRunners, one of them slow (10 ms per env step on worker_index 2 only): per-process time
 and memory, the Chrome trace-event JSON of its spans, and the doctor naming runner 2."""
 
 import json
