@@ -12,9 +12,11 @@ import sys
 
 from rldebug.usage import EXIT_UNUSABLE, UsageError, load_function
 
-# Exceptions that mean "this input cannot be used": reported in one line, exit 2.
-_USAGE_ERRORS = (UsageError, ValueError, TypeError, KeyError, FileNotFoundError,
-                 NotADirectoryError, PermissionError)
+# Exceptions that mean "this input cannot be used": reported in one line, exit 2. Any
+# other exception (a library's ValueError included) is a failure or a bug: exit 1, with
+# its type and the way to its traceback (rldebug.usage says why).
+_USAGE_ERRORS = (UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                 PermissionError)
 
 
 def _load_config(spec: str):
@@ -352,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     except _USAGE_ERRORS as err:
         if args.debug:
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"rldebug {args.command}: error: {message}", file=sys.stderr)
+        print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
     except Exception as err:
         if args.debug:

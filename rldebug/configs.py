@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rldebug.envs.arena import AGENTS, MultiAgentArena
+from rldebug.usage import UsageError
 
 POLICY_OF_AGENT = {"agent1": "pol1", "agent2": "pol2"}
 API_STACKS = ("new", "old")
@@ -42,7 +43,7 @@ def policy_mapping_fn(agent_id, episode=None, worker=None, **kwargs) -> str:
     try:
         return POLICY_OF_AGENT[agent_id]
     except KeyError:
-        raise ValueError(
+        raise UsageError(
             f"The arena's policy mapping knows agents {list(POLICY_OF_AGENT)}, "
             f"got agent id {agent_id!r}."
         ) from None
@@ -74,11 +75,11 @@ def arena_ppo_config(api_stack: str = "new", env_config: dict | None = None,
     from ray.rllib.algorithms.ppo import PPOConfig
 
     if api_stack not in API_STACKS:
-        raise ValueError(f"api_stack must be one of {API_STACKS}, got {api_stack!r}.")
+        raise UsageError(f"api_stack must be one of {API_STACKS}, got {api_stack!r}.")
     allowed = set(FAST_SETTINGS) | {"num_env_runners", "seed"}
     unknown = sorted(set(overrides) - allowed)
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"arena_ppo_config got unknown override(s) {unknown}; valid: {sorted(allowed)}. "
             f"For anything else, call the returned PPOConfig's own methods."
         )

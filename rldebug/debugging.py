@@ -47,6 +47,7 @@ from typing import Any
 
 from rldebug.local import in_process_get, in_process_put
 from rldebug.trial_results import ERROR, InProcessAnalysis, InProcessResultGrid, InProcessTrial
+from rldebug.usage import UsageError, UsageTypeError
 
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
 
@@ -69,8 +70,8 @@ def debug_mode(enable: bool = True, *, preflight: bool = True) -> bool:
     :returns: whether debug mode is now on.
     """
     if not isinstance(enable, bool) or not isinstance(preflight, bool):
-        raise TypeError(f"debug_mode(enable, preflight=...) takes booleans, got "
-                        f"{enable!r}, {preflight!r}.")
+        raise UsageTypeError(f"debug_mode(enable, preflight=...) takes booleans, got "
+                             f"{enable!r}, {preflight!r}.")
     if not enable:
         while _PATCHES:
             owner, name, original = _PATCHES.pop()
@@ -223,8 +224,9 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
 
     algo_class = _trainable_class(trainable)
     if not hasattr(algo_class, "get_default_config"):
-        raise TypeError(f"rldebug debug runs RLlib Algorithms in-process; {trainable!r} is not "
-                        "one (function trainables run as they are under plain Tune).")
+        raise UsageTypeError(f"rldebug debug runs RLlib Algorithms in-process; {trainable!r} "
+                             "is not one (function trainables run as they are under plain "
+                             "Tune).")
     if isinstance(param_space, AlgorithmConfig):
         param_space = param_space.to_dict()
     name = name or f"{algo_class.__name__}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
@@ -375,7 +377,7 @@ def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_
         notice(f"tune.run in this process ignores {sorted(ignored)}.")
     notice("tune.run(...) runs its trials one after another in this process.")
     if mode is not None and mode not in ("max", "min"):
-        raise ValueError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
+        raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
     trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
                         storage_path=storage_path, name=name, fail_fast=fail_fast)
     failed = [t for t in trials if t.status == ERROR]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rldebug.configs import arena_ppo_config
 from rldebug.run import RunResult, run
+from rldebug.usage import UsageError
 
 TARGET_RETURN = 15.0  # the tutorial's target mean total reward
 DEFAULT_BUDGET_S = 900
@@ -20,7 +21,7 @@ def demo(target: float = TARGET_RETURN, budget_s: float = DEFAULT_BUDGET_S,
     ``result.stopped_by`` says whether the target or the budget ended it.
     """
     if budget_s <= 0:
-        raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}.")
+        raise UsageError(f"budget_s must be > 0 seconds, got {budget_s!r}.")
     stop = {"env_runners/episode_return_mean": target, "time_total_s": budget_s}
     config = arena_ppo_config(api_stack=api_stack, seed=seed)
     return run(config, stop=stop, logdir=logdir, checkpoint_at_end=True, progress=progress)

@@ -24,6 +24,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rldebug.usage import UsageError, UsageTypeError
+
 DEFAULT_MIN_AGREEMENT = 0.99
 UNSQUASH = "without unsquashing/clipping to the action bounds"
 
@@ -94,21 +96,21 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     from rldebug.shapes.env_meta import is_multi_agent_env
 
     if not callable(policy):
-        raise TypeError(f"parity(policy=...) must be a function obs -> action, got "
-                        f"{type(policy).__name__}.")
+        raise UsageTypeError(f"parity(policy=...) must be a function obs -> action, got "
+                             f"{type(policy).__name__}.")
     for name, value in (("episodes", episodes), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
+            raise UsageError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
     if not 0 < float(min_agreement) <= 1:
-        raise ValueError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
+        raise UsageError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
     algo = load(checkpoint_or_algo) if isinstance(checkpoint_or_algo, (str, Path)) \
         else checkpoint_or_algo
     if not algo.config.enable_env_runner_and_connector_v2:
-        raise ValueError("parity compares with the new API stack's pipeline (connectors + "
+        raise UsageError("parity compares with the new API stack's pipeline (connectors + "
                          "RLModule); this checkpoint is from the old stack.")
     env = algo.env_runner.env.unwrapped.envs[0]
     if is_multi_agent_env(algo.config.env):
-        raise ValueError("parity handles single-agent envs so far; this env is multi-agent.")
+        raise UsageError("parity handles single-agent envs so far; this env is multi-agent.")
 
     states, yours, pipeline = [], [], []
     for episode in range(episodes):

@@ -7,6 +7,8 @@ import base64
 import io
 from pathlib import Path
 
+from rldebug.usage import UsageTypeError
+
 
 def html_path(path: str | Path, example: str = "report.html") -> Path:
     """``path`` checked as a place for the report: a file name in an existing directory.
@@ -15,7 +17,8 @@ def html_path(path: str | Path, example: str = "report.html") -> Path:
         directory; :raises FileNotFoundError: if its directory does not exist.
     """
     if not isinstance(path, (str, Path)) or not str(path):
-        raise TypeError(f"write_html needs a file path (str or pathlib.Path), got {path!r:.80}.")
+        raise UsageTypeError(f"write_html needs a file path (str or pathlib.Path), got "
+                             f"{path!r:.80}.")
     path = Path(path).expanduser()
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "

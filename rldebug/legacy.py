@@ -24,6 +24,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from rldebug.usage import UsageError, UsageTypeError
+
 TRUNCATED_KEY = "TimeLimit.truncated"
 
 
@@ -157,7 +159,7 @@ def shared_space_agents(env: Any, config) -> tuple[dict, dict, str] | None:
         for aid in ids:
             space = shared if shared is not None else _policy_space(config, aid, which)
             if space is None:
-                raise ValueError(f"{type(env).__name__} declares no {name} and the policy "
+                raise UsageError(f"{type(env).__name__} declares no {name} and the policy "
                                  f"agent {aid!r} maps to has none: declare "
                                  f"self.{name}s = {{agent_id: space}} in the env.")
             found[which - 1][aid] = space
@@ -475,7 +477,7 @@ def config_from_2021(base, config: dict | None, env: Any = None,
     :param why: what showed it is 2021 code, for the notice.
     """
     if config is not None and not isinstance(config, dict):
-        raise TypeError(f"A 2021 trainer takes config=dict, got {type(config).__name__}.")
+        raise UsageTypeError(f"A 2021 trainer takes config=dict, got {type(config).__name__}.")
     renamed = {RENAMED_KEYS.get(k, k): v for k, v in (config or {}).items()}
     mapped = sorted(k for k in (config or {}) if k in RENAMED_KEYS)
     if env is not None:

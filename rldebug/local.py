@@ -22,6 +22,8 @@ import os
 import warnings
 from dataclasses import dataclass, field
 
+from rldebug.usage import UsageError, UsageTypeError
+
 # Settings that place RLlib work in other processes, and their in-process value.
 _IN_PROCESS_SETTINGS = {
     "num_env_runners": 0,
@@ -52,7 +54,7 @@ def _require_config(config):
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(
+        raise UsageTypeError(
             "rldebug.local_mode expects an RLlib AlgorithmConfig (for example "
             "PPOConfig().environment(...) or rldebug.arena_ppo_config()), got "
             f"{type(config).__name__}: {config!r:.120}. For a built Algorithm pass "
@@ -111,7 +113,7 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
     :raises TypeError: if ``config`` is not an ``AlgorithmConfig``.
     """
     if not isinstance(check_env, bool):
-        raise TypeError(f"local_mode(check_env=...) must be True or False, got {check_env!r}.")
+        raise UsageTypeError(f"local_mode(check_env=...) must be True or False, got {check_env!r}.")
     report = local_mode_changes(config)
     local = config.copy(copy_frozen=False)
     for name, (_, wanted) in report.changed.items():
@@ -297,7 +299,7 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
     if ray.is_initialized():
         return False
     if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 1):
-        raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}.")
+        raise UsageError(f"num_cpus must be a positive int, got {num_cpus!r}.")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address:
         # A cluster on loopback (one rldebug started) is joined on loopback; any other

@@ -24,6 +24,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rldebug.usage import EXIT_UNUSABLE, UsageError, UsageTypeError
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -241,37 +243,33 @@ def migrations_in_source(source: str, path: str = "<string>") -> list[Migration]
     :raises SyntaxError: if ``source`` is not valid Python (with the line).
     """
     if not isinstance(source, str):
-        raise TypeError(f"migrations_in_source expects Python source text, got "
-                        f"{type(source).__name__}.")
+        raise UsageTypeError(f"migrations_in_source expects Python source text, got "
+                             f"{type(source).__name__}.")
     finder = _Finder(path)
     finder.visit(ast.parse(source, filename=path))
     return sorted(finder.found, key=lambda m: (m.line, m.column, m.found))
-
-
-class UnusableInputError(ValueError):
-    """The path holds no Python file that could be read (``rldebug migrate`` exits 2)."""
 
 
 def migrations(path: str | Path) -> tuple[list[Migration], list[str]]:
     """Every 2021-era use in a ``.py`` file or in every ``.py`` file below a directory.
 
     :returns: the migrations, and notes on files that could not be parsed.
-    :raises UnusableInputError: if the path does not exist or holds no ``.py`` file.
+    :raises UsageError: if the path does not exist or holds no ``.py`` file.
     """
     if not isinstance(path, (str, Path)):
-        raise TypeError(f"migrations expects a path to a .py file or a directory, got "
-                        f"{type(path).__name__}: {path!r:.80}.")
+        raise UsageTypeError(f"migrations expects a path to a .py file or a directory, got "
+                             f"{type(path).__name__}: {path!r:.80}.")
     root = Path(path).expanduser()
     if not root.exists():
-        raise UnusableInputError(f"{str(root)!r} does not exist; pass a .py file or a "
+        raise UsageError(f"{str(root)!r} does not exist; pass a .py file or a "
                                  "directory of them.")
     files = [root] if root.is_file() else sorted(root.rglob("*.py"))
     if root.is_file() and root.suffix != ".py":
-        raise UnusableInputError(f"{str(root)!r} is not a .py file; pass a Python file or a "
+        raise UsageError(f"{str(root)!r} is not a .py file; pass a Python file or a "
                                  "directory (notebooks: export them with jupyter nbconvert "
                                  "--to script first).")
     if not files:
-        raise UnusableInputError(f"{str(root)!r} holds no .py file.")
+        raise UsageError(f"{str(root)!r} holds no .py file.")
     found, notes = [], []
     for file in files:
         try:
@@ -281,7 +279,7 @@ def migrations(path: str | Path) -> tuple[list[Migration], list[str]]:
             notes.append(f"{file}: not parsed ({type(err).__name__}"
                          f"{f' at line {line}' if line else ''}: {err}); it is left out.")
     if notes and len(notes) == len(files):
-        raise UnusableInputError("No file could be parsed: " + " ".join(notes))
+        raise UsageError("No file could be parsed: " + " ".join(notes))
     return found, notes
 
 
@@ -308,12 +306,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_migrate(args: argparse.Namespace) -> int:
     try:
         found, notes = migrations(args.path)
-    except UnusableInputError as err:
-        if args.json:
-            print(json.dumps({"path": args.path, "error": str(err), "migrations": []}))
-        else:
-            print(f"rldebug migrate: {err}", file=sys.stderr)
-        return 2
+    except UsageError as err:
+        if not args.json:
+            raise  # rldebug.cli prints it: "rldebug migrate: error: ..."
+        print(json.dumps({"path": args.path, "error": str(err), "migrations": []}))
+        return EXIT_UNUSABLE
     if args.json:
         print(json.dumps({"path": args.path, "notes": notes,
                           "migrations": [m.to_dict() for m in found]}, indent=2))
@@ -327,13 +324,3 @@ def cmd_migrate(args: argparse.Namespace) -> int:
           "Nothing to migrate: no 2021-era RLlib names found.")
     return 1 if found else 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rldebug migrate", description=DESCRIPTION)
-    _add_arguments(parser)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,6 +12,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis import ValueFunctionAPI
 from ray.rllib.core.rl_module.torch import TorchRLModule
 
+from rldebug.usage import UsageError
+
 DEFAULT_LAYERS = (256, 256)
 
 
@@ -25,10 +27,10 @@ class DenseStackModule(TorchRLModule, ValueFunctionAPI):
     def setup(self):
         layers = list(self.model_config.get("layers", DEFAULT_LAYERS))
         if not layers or not all(isinstance(n, int) and n > 0 for n in layers):
-            raise ValueError(f"DenseStackModule model_config['layers'] must be a non-empty "
+            raise UsageError(f"DenseStackModule model_config['layers'] must be a non-empty "
                              f"list of positive ints, got {layers!r}.")
         if len(self.observation_space.shape) != 1:
-            raise ValueError(
+            raise UsageError(
                 f"DenseStackModule needs a flat (1-D) observation, got "
                 f"{self.observation_space}; add a FlattenObservations connector.")
         sizes = [self.observation_space.shape[0], *layers]

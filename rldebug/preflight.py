@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rldebug.shapes.env_meta import agent_spaces, declared_agents, make_env
+from rldebug.usage import UsageError, UsageTypeError
 
 
 @dataclass
@@ -238,12 +239,12 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(f"preflight expects an RLlib AlgorithmConfig (e.g. "
-                        f"PPOConfig().environment(...)), got {type(config).__name__}: "
-                        f"{config!r:.100}.")
+        raise UsageTypeError(f"preflight expects an RLlib AlgorithmConfig (e.g. "
+                             f"PPOConfig().environment(...)), got {type(config).__name__}: "
+                             f"{config!r:.100}.")
     if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float))
                              or not cpus > 0):
-        raise ValueError(f"preflight(cpus=...) must be a positive number, got {cpus!r}.")
+        raise UsageError(f"preflight(cpus=...) must be a positive number, got {cpus!r}.")
     where = "the given cpus"
     if cpus is None:
         cpus, where = cluster_cpus()

@@ -19,6 +19,7 @@ from rldebug.progress import ProgressTable
 from rldebug.runlog import RunLogger, check_writable, default_output_dir
 from rldebug.shapes.configs import store_config
 from rldebug.stopping import Stopper, StopSpec
+from rldebug.usage import UsageError, UsageTypeError
 
 
 @dataclass
@@ -47,7 +48,7 @@ def _config_of(config_or_algo):
         return config_or_algo.config, config_or_algo
     if isinstance(config_or_algo, AlgorithmConfig):
         return config_or_algo, None
-    raise TypeError(
+    raise UsageTypeError(
         "rldebug.run expects an RLlib AlgorithmConfig (e.g. rldebug.arena_ppo_config()) "
         f"or a built Algorithm, got {type(config_or_algo).__name__}: {config_or_algo!r:.120}."
     )
@@ -80,25 +81,25 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     """
     config, algo = _config_of(config)
     if algo is not None and local and not is_local(config):
-        raise ValueError(
+        raise UsageError(
             "rldebug.run(local=True) got an Algorithm that was built with remote actors; "
             "local mode can only rewrite a config. Pass algo.config.copy(copy_frozen=False) "
             "instead, or local=False to train this algorithm as it is.")
     if stop is None and max_iterations is None:
-        raise ValueError(
+        raise UsageError(
             "rldebug.run needs a way to end: pass stop={'training_iteration': N, ...} "
             "or max_iterations=N."
         )
     if max_iterations is not None and (not isinstance(max_iterations, int) or max_iterations < 1):
-        raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}.")
+        raise UsageError(f"max_iterations must be a positive int, got {max_iterations!r}.")
     stopper = Stopper(stop)
     if trace is not None and algo is not None:
-        raise ValueError(
+        raise UsageError(
             "rldebug.run(trace=...) instruments a config before it is built; it got a built "
             "Algorithm. Pass its config (algo.config.copy(copy_frozen=False)) or trace the "
             "config yourself with rldebug.trace(config, out=...).")
     if reproducible is not False and trace is None:
-        raise ValueError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
+        raise UsageError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
                          "trace level too, e.g. trace='batches'.")
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
     store_config(config, logdir)  # as given: `rldebug doctor --verify` trains it again

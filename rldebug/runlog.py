@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from rldebug.usage import UsageError
+
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
@@ -66,7 +68,7 @@ def default_output_dir(name: str) -> Path:
 def check_writable(logdir: str | Path) -> Path:
     """Create ``logdir`` and prove it is writable, before any training starts."""
     if not isinstance(logdir, (str, Path)) or not str(logdir).strip():
-        raise ValueError(
+        raise UsageError(
             f"The log directory must be a non-empty path (str or pathlib.Path), got "
             f"{logdir!r}; an empty one would write into the current directory. Pass e.g. "
             "logdir='runs/my_run', or leave it out for ~/rldebug_results/<name>_<time>.")
@@ -77,7 +79,7 @@ def check_writable(logdir: str | Path) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:
-        raise ValueError(
+        raise UsageError(
             f"Cannot write to log directory {str(path)!r}: {err.strerror or err}. "
             "Pass logdir= a directory you can write to (it is created if missing)."
         ) from err

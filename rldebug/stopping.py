@@ -16,6 +16,7 @@ from typing import Union
 
 from rldebug.runlog import flatten
 from rldebug.shapes.results import get_path, has_path
+from rldebug.usage import UsageError, UsageTypeError
 
 StopSpec = Union[dict, Callable[[int, dict], bool], None]
 # A metric absent from this many results in a row is a typo, not a slow start
@@ -45,7 +46,7 @@ def _check_stop_function(stop) -> None:
         signature.bind(1, {})
     except TypeError as err:
         name = getattr(stop, "__name__", type(stop).__name__)
-        raise TypeError(
+        raise UsageTypeError(
             f"The stop function {name}{signature} cannot be called as stop(iteration, "
             f"result) ({err}); define it as def stop(iteration, result) -> bool.") from None
 
@@ -55,30 +56,31 @@ class Stopper:
 
     def __init__(self, stop: StopSpec):
         if stop is not None and not callable(stop) and not isinstance(stop, dict):
-            raise TypeError(
+            raise UsageTypeError(
                 "stop must be a dict like {'training_iteration': 10, "
                 "'env_runners/episode_return_mean': 15} or a callable "
                 f"(iteration, result) -> bool, got {type(stop).__name__}: {stop!r}."
             )
         if isinstance(stop, dict):
             if not stop:
-                raise ValueError(
+                raise UsageError(
                     "stop={} has no criterion, so training would never end; pass e.g. "
                     "{'training_iteration': 10} (or max_iterations=N to rldebug.run).")
             for key, value in stop.items():
                 if not isinstance(key, str):
-                    raise TypeError(f"stop keys must be strings like 'training_iteration', got {key!r}.")
+                    raise UsageTypeError(f"stop keys must be strings like "
+                                         f"'training_iteration', got {key!r}.")
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                    raise TypeError(
+                    raise UsageTypeError(
                         f"stop[{key!r}] must be a number (stop when the result reaches it), "
                         f"got {type(value).__name__}: {value!r}."
                     )
                 if math.isnan(value):
-                    raise ValueError(
+                    raise UsageError(
                         f"stop[{key!r}] is NaN: no result ever reaches it, so training would "
                         "never stop. Give a number.")
                 if _is_counter(key) and value <= 0:
-                    raise ValueError(
+                    raise UsageError(
                         f"stop[{key!r}] = {value!r}: {key} counts up from 0, so this stops "
                         "after the first iteration whatever you meant. Give a positive number.")
         if callable(stop):

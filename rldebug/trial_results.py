@@ -24,6 +24,7 @@ from typing import Any
 
 from rldebug.runlog import ERROR_FILE, RESULT_FILE, flatten
 from rldebug.shapes.results import get_path
+from rldebug.usage import UsageError
 
 TERMINATED, ERROR = "TERMINATED", "ERROR"  # Tune's Trial.status values
 
@@ -111,7 +112,7 @@ class InProcessResultGrid:
 
 def _check_metric(metric: Any, mode: Any, caller: str) -> None:
     if not isinstance(metric, str) or mode not in ("max", "min"):
-        raise ValueError(f"{caller} needs metric= (a result key such as "
+        raise UsageError(f"{caller} needs metric= (a result key such as "
                          "'env_runners/episode_return_mean' or 'episode_reward_mean') and "
                          f"mode='max' or 'min'; got metric={metric!r}, mode={mode!r}. With "
                          "tune.run, pass metric= and mode= to it to set the defaults.")
@@ -129,7 +130,7 @@ def _best(trials: list[InProcessTrial], metric: Any, mode: Any, caller: str,
     ``scope="all"``); NaN/inf values do not count, as in Tune."""
     _check_metric(metric, mode, caller)
     if scope not in ("last", "all", "avg", "last-5-avg", "last-10-avg"):
-        raise ValueError(f"{caller}(scope=...) takes 'all', 'last', 'avg', 'last-5-avg' or "
+        raise UsageError(f"{caller}(scope=...) takes 'all', 'last', 'avg', 'last-5-avg' or "
                          f"'last-10-avg', got {scope!r}.")
     scored = []
     for trial in trials:
@@ -171,14 +172,14 @@ class InProcessAnalysis(InProcessResultGrid):
     def __init__(self, trials: list[InProcessTrial], experiment_path: Path,
                  default_metric: str | None = None, default_mode: str | None = None):
         if default_mode is not None and default_mode not in ("max", "min"):
-            raise ValueError(f"tune.run(mode=...) takes 'max' or 'min', got {default_mode!r}.")
+            raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {default_mode!r}.")
         super().__init__(trials, experiment_path)
         self.default_metric = default_metric
         self.default_mode = default_mode
 
     def _defaults(self, what: str) -> tuple[str, str]:
         if not self.default_metric or not self.default_mode:
-            raise ValueError(f"To fetch the `{what}`, pass a `metric` and `mode` parameter "
+            raise UsageError(f"To fetch the `{what}`, pass a `metric` and `mode` parameter "
                              "to `tune.run()`. Alternatively, use get_best_trial(metric, "
                              "mode) to set the metric and mode explicitly.")
         return self.default_metric, self.default_mode
@@ -263,9 +264,9 @@ class InProcessAnalysis(InProcessResultGrid):
         import pandas as pd
 
         if mode is not None and mode not in ("max", "min"):
-            raise ValueError(f"dataframe(mode=...) takes 'max', 'min' or None, got {mode!r}.")
+            raise UsageError(f"dataframe(mode=...) takes 'max', 'min' or None, got {mode!r}.")
         if mode and not metric:
-            raise ValueError("dataframe(mode=...) needs metric= too.")
+            raise UsageError("dataframe(mode=...) needs metric= too.")
         rows = []
         for trial in self.trials:
             row = trial.last_result

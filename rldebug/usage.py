@@ -1,15 +1,29 @@
-"""How the command line reports unusable input (one exception, one exit code, no
-traceback) and reads what names user code (``FILE.py:FUNC``)."""
+"""Unusable input: one exception for every tool, one exit-code table for every command,
+and how the command line reads what names user code (``FILE.py:FUNC``).
+
+Every public function and command rejects input it cannot use by raising
+:class:`UsageError` (a ``ValueError``) or, for an argument of the wrong type,
+:class:`UsageTypeError` (also a ``TypeError``), with a message that says what was wrong
+and how to fix it. A tool's more specific kinds subclass them (``CheckpointError``,
+``ReproduceError``, ``UnusableInputError``, ...). The command line prints only these as
+``rldebug CMD: error: ...`` and exits 2; any other exception is a failure or a bug and
+exits 1 with its type and a pointer to ``--debug``."""
 
 import importlib
 import importlib.util
 from pathlib import Path
 
+#: Exit codes of every command: 0 done (nothing found), 1 findings or a failed run,
+#: 2 unusable input (a :class:`UsageError`).
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
-class UsageError(Exception):
-    """Input a command cannot use (a missing file, a bad value); its message says the fix."""
+class UsageError(ValueError):
+    """Input a tool cannot use (a missing file, a bad value); its message says the fix."""
+
+
+class UsageTypeError(UsageError, TypeError):
+    """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
 
 
 def load_function(spec: str, option: str):
@@ -31,4 +45,5 @@ def load_function(spec: str, option: str):
     return getattr(module, func_name)
 
 
-__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_UNUSABLE", "UsageError", "load_function"]
+__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_UNUSABLE", "UsageError", "UsageTypeError",
+           "load_function"]

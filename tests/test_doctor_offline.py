@@ -8,8 +8,9 @@ import sys
 import pytest
 from doctor_streams import healthy_stream, new_result
 
+from rldebug.cli import main as rldebug_main
 from rldebug.doctor import UnusableInputError, diagnose, to_json
-from rldebug.doctor.cli import add_doctor_parser, main
+from rldebug.doctor.cli import add_doctor_parser
 from rldebug.doctor.reading import find_trial_dirs, read_trial
 
 
@@ -123,8 +124,8 @@ def test_cli_exit_codes(tmp_path, capsys, case, code):
              "empty": lambda: tmp_path,
              "unreadable": lambda: _garbage_trial(tmp_path / "g")}
     path = paths[case]()
-    assert main([str(path)]) == code
-    assert main([str(path), "--json"]) == code
+    assert rldebug_main(["doctor", str(path)]) == code
+    assert rldebug_main(["doctor", str(path), "--json"]) == code
     shown = capsys.readouterr()
     assert (shown.out + shown.err).strip()
 
@@ -137,7 +138,7 @@ def _garbage_trial(directory):
 
 def test_cli_json_output_parses(tmp_path, capsys):
     trial = write_trial(tmp_path / "b", broken_results())
-    main([str(trial), "--json"])
+    rldebug_main(["doctor", str(trial), "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["trials"][0]["findings"][0]["rule_id"] == "non_finite"
 
@@ -154,7 +155,7 @@ def test_add_doctor_parser_registers_the_subcommand(tmp_path):
 
 def test_cli_module_runs_as_a_script(tmp_path):
     trial = write_trial(tmp_path / "b", broken_results())
-    done = subprocess.run([sys.executable, "-m", "rldebug.doctor.cli", str(trial)],
+    done = subprocess.run([sys.executable, "-m", "rldebug.cli", "doctor", str(trial)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     assert "non_finite" in done.stdout

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from headless_browser import open_page
 
+from rldebug.cli import main
 from rldebug.doctor import diagnose
-from rldebug.doctor.cli import main
 from rldebug.doctor.html import write_html
 from rldebug.doctor.report import MAX_CAUSES
 
@@ -21,7 +21,7 @@ LR_05 = RUNS / "arena_lr_0.5"
 
 def cli_output(*args):
     env = {**os.environ, "COLUMNS": "80", "TERM": "dumb"}
-    done = subprocess.run([sys.executable, "-m", "rldebug.doctor.cli", *map(str, args)],
+    done = subprocess.run([sys.executable, "-m", "rldebug.cli", "doctor", *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
     return done.returncode, done.stdout, done.stderr
 
@@ -51,7 +51,7 @@ def test_all_shows_every_finding_with_its_cause():
 
 
 def test_json_marks_explained_findings(capsys):
-    assert main([str(LR_05), "--json"]) == 1
+    assert main(["doctor", str(LR_05), "--json"]) == 1
     findings = json.loads(capsys.readouterr().out)["trials"][0]["findings"]
     assert all("explained_by" in f for f in findings)
     top = [f["rule_id"] for f in findings if f["explained_by"] is None]

@@ -21,9 +21,9 @@ from setups import SETUPS
 
 import rldebug
 from rldebug.callbacks import AgentReturns, add_callbacks
+from rldebug.cli import main as rldebug_main
 from rldebug.doctor import DoctorCallback
 from rldebug.envcheck import check_env
-from rldebug.doctor.cli import main as doctor_main
 from rldebug.ide import break_on, break_records, clear_break_records
 from rldebug.shapes.env_meta import agent_spaces, env_of
 from rldebug.shapes.results import env_steps_total, get_path, learner_stats
@@ -184,7 +184,7 @@ def test_doctor_runs_live_and_on_the_run_directory(row):
     assert {"findings", "errors", "warnings"} <= set(row.run.last_result["doctor"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = doctor_main([str(row.run.logdir), "--json"])
+        code = rldebug_main(["doctor", str(row.run.logdir), "--json"])
     report = json.loads(out.getvalue())
     assert code in (0, 1) and code == report["exit_code"]
     (trial,) = report["trials"]

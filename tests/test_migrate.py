@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rldebug.migrate import UnusableInputError, migrations, migrations_in_source
+from rldebug.migrate import migrations, migrations_in_source
+from rldebug.usage import UsageError
 
 OLD = Path(__file__).parent / "legacy" / "old_style_training.py"
 
@@ -54,13 +55,13 @@ def test_code_for_260_has_nothing_to_migrate():
 
 def test_cli_text_json_and_exit_codes(tmp_path, capsys):
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "rldebug.migrate", *map(str, args)],
+        return subprocess.run([sys.executable, "-m", "rldebug.cli", "migrate", *map(str, args)],
                               capture_output=True, text=True, timeout=60, check=False)
 
     def in_process(*args) -> int:  # the same main(), without a new interpreter each time
-        from rldebug.migrate import main
+        from rldebug.cli import main
 
-        return main([str(a) for a in args])
+        return main(["migrate", *(str(a) for a in args)])
 
     text = cli(OLD)
     assert text.returncode == 1
@@ -83,9 +84,9 @@ def test_unparsable_files_are_noted_not_fatal(tmp_path):
     assert [m.found for m in found] == ["import gym"]
     assert len(notes) == 1 and "bad.py" in notes[0] and "SyntaxError" in notes[0]
     (tmp_path / "good.py").unlink()
-    with pytest.raises(UnusableInputError, match="No file could be parsed"):
+    with pytest.raises(UsageError, match="No file could be parsed"):
         migrations(tmp_path)
-    with pytest.raises(UnusableInputError, match="not a .py file"):
+    with pytest.raises(UsageError, match="not a .py file"):
         migrations(OLD.with_suffix(".txt") if OLD.with_suffix(".txt").exists() else
                    Path(__file__).parent / "doctor_corpus" / "labels.json")
     with pytest.raises(TypeError, match="expects a path"):

@@ -26,6 +26,7 @@ from rldebug.cli import main
 from rldebug.reproduce import ReproduceError, reproduce, reproducible_events
 from rldebug.reproduce.listing import read_recorded
 from rldebug.trace import load_trace, run_trace_dir
+from rldebug.trace.settings import TraceSettings
 from rldebug.trace.layout import episode_files, weights_files
 from rldebug.trace.replay_state import decode, read_episode_records
 
@@ -68,7 +69,8 @@ def _train(config, until_event=False, iterations=40, crash: str | None = None) -
 
 
 def _has_events(config) -> bool:
-    directory = next(c._trace_dir for c in _callback_classes(config) if hasattr(c, "_trace_dir"))
+    directory = next(c.settings.dir for c in _callback_classes(config)
+                     if isinstance(getattr(c, "settings", None), TraceSettings))
     return any(p.name.startswith("events-") and p.stat().st_size
                for p in Path(directory).iterdir())
 

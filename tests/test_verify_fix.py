@@ -95,10 +95,10 @@ def test_the_runs_are_experiments_the_doctor_and_diff_read(arena_verified):
 
 
 def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, capsys):
-    from rldebug.doctor.cli import main  # the installed command's parser, in-process
+    from rldebug.cli import main  # the installed command, in-process
 
     report = tmp_path / "verified.html"
-    code = main([str(arena_lr_half), "--verify", "--fix", "lr=0.9", "--seeds", "1",
+    code = main(["doctor", str(arena_lr_half), "--verify", "--fix", "lr=0.9", "--seeds", "1",
                  "--iterations", "3", "--out", str(tmp_path / "runs"), "--html", str(report)])
     out, err = capsys.readouterr()
     assert code == 1, out + err[-3000:]
@@ -128,9 +128,9 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--iterations", "3"], "--iterations only apply with --verify"),
 ])
 def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, message, capsys):
-    from rldebug.doctor.cli import main  # the installed command's parser, in-process
+    from rldebug.cli import main  # the installed command, in-process
 
-    assert main([str(arena_lr_half), *argv]) == 2
+    assert main(["doctor", str(arena_lr_half), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (arena_lr_half / "rldebug_verify" / "reward_scale").exists()
@@ -180,17 +180,17 @@ def user_tune_trial(tmp_path_factory):
 
 def test_a_tune_trial_of_an_env_class_is_verified_with_the_users_config(user_tune_trial,
                                                                         capsys):
-    from rldebug.doctor.cli import main  # the installed command's parser, in-process
+    from rldebug.cli import main  # the installed command, in-process
 
     params = json.loads((user_tune_trial / "params.json").read_text())
     assert params["env"] == "<class 'user_config.UserCartPole'>"  # what JSON kept of it
     # without --config: refused before training, with the way out
-    assert main([str(user_tune_trial), "--verify", "--seeds", "1"]) == 2
+    assert main(["doctor", str(user_tune_trial), "--verify", "--seeds", "1"]) == 2
     err = capsys.readouterr().err
     assert "params.json holds env only as text" in err and "--config my_file.py:" in err
     assert not (user_tune_trial / "rldebug_verify").exists()
 
-    code = main([str(user_tune_trial), "--verify", "--config", f"{USER_CONFIG}:make_config",
+    code = main(["doctor", str(user_tune_trial), "--verify", "--config", f"{USER_CONFIG}:make_config",
                  "--fix", "lr=0.005", "--seeds", "1", "--iterations", "2"])
     out, err = capsys.readouterr()
     assert code == 0, out + err[-3000:]

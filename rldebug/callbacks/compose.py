@@ -1,6 +1,35 @@
-"""Add rldebug callbacks to a config without replacing the user's own."""
+"""How a tool's classes get into a config: configured with frozen settings
+(:func:`with_settings`), and added without replacing the user's callbacks
+(:func:`add_callbacks`)."""
 
 from __future__ import annotations
+
+import dataclasses
+
+from rldebug.usage import UsageTypeError
+
+
+def with_settings(base: type, settings, *, learner: type | None = None,
+                  name: str | None = None) -> type:
+    """``base`` subclassed with ``settings`` as its class attribute ``settings``.
+
+    RLlib takes callback and Learner *classes* and builds them in every EnvRunner and
+    Learner process, so a tool's options travel on a subclass (Ray pickles it by value).
+    Every tool does it this one way: its options are one frozen dataclass, read as
+    ``self.settings.<option>``.
+
+    :param base: the tool's callback class, or its Learner mixin when ``learner`` is given.
+    :param settings: a frozen dataclass instance.
+    :param learner: the config's Learner class: the result is ``class (base, learner)``.
+    :param name: the class name (default ``base``'s, or ``base`` + ``learner``'s).
+    """
+    if not (dataclasses.is_dataclass(settings) and not isinstance(settings, type)
+            and type(settings).__dataclass_params__.frozen):
+        raise UsageTypeError(f"with_settings takes a frozen dataclass instance, got "
+                             f"{type(settings).__name__}: {settings!r:.80}.")
+    bases = (base,) if learner is None else (base, learner)
+    default = base.__name__ if learner is None else f"{base.__name__}{learner.__name__}"
+    return type(name or default, bases, {"settings": settings, "__module__": base.__module__})
 
 
 def configured_callbacks(callbacks_class) -> list:
@@ -29,11 +58,11 @@ def add_callbacks(config, *callback_classes):
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(f"add_callbacks expects an RLlib AlgorithmConfig, got "
-                        f"{type(config).__name__}.")
+        raise UsageTypeError(f"add_callbacks expects an RLlib AlgorithmConfig, got "
+                             f"{type(config).__name__}.")
     for cls in callback_classes:
         if not (isinstance(cls, type) and issubclass(cls, RLlibCallback)):
-            raise TypeError(
+            raise UsageTypeError(
                 f"add_callbacks takes RLlibCallback subclasses (the class, not an "
                 f"instance), got {cls!r}."
             )
@@ -50,4 +79,4 @@ def add_callbacks(config, *callback_classes):
     return new
 
 
-__all__ = ["add_callbacks", "configured_callbacks"]
+__all__ = ["add_callbacks", "configured_callbacks", "with_settings"]

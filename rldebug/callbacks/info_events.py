@@ -13,15 +13,25 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.arena_events import MissingEventsWarning
+from rldebug.callbacks.compose import with_settings
 from rldebug.shapes.env_meta import info_events, unwrapped_env
 from rldebug.shapes.episodes import last_step, log_episode_value, store
+from rldebug.usage import UsageError
 
 logger = logging.getLogger(__name__)
 _KEY = "_rldebug_info_events"
+
+
+@dataclass(frozen=True)
+class InfoEventsSettings:
+    """The info keys :class:`InfoEvents` counts (None: the env's declared ``INFO_EVENTS``)."""
+
+    events: tuple[str, ...] | None = None
 
 
 class InfoEvents(RLlibCallback):
@@ -33,19 +43,19 @@ class InfoEvents(RLlibCallback):
     the env's declared ``INFO_EVENTS``.
     """
 
-    events: tuple[str, ...] | None = None
+    settings: InfoEventsSettings = InfoEventsSettings()
 
     @classmethod
     def counting(cls, *events: str) -> type[InfoEvents]:
         """A subclass that counts these info keys."""
         if not events or not all(isinstance(e, str) and e for e in events):
-            raise ValueError(f"InfoEvents.counting takes one or more info key names, e.g. "
+            raise UsageError(f"InfoEvents.counting takes one or more info key names, e.g. "
                              f"InfoEvents.counting('collision'), got {events!r}.")
-        return type("InfoEvents", (cls,), {"events": tuple(events), "__module__": __name__})
+        return with_settings(cls, InfoEventsSettings(events=tuple(events)))
 
     def __init__(self):
         super().__init__()
-        self._events: tuple[str, ...] | None = self.events
+        self._events: tuple[str, ...] | None = self.settings.events
         self._warned = False
 
     def on_environment_created(self, *, env, **kwargs) -> None:

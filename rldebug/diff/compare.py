@@ -14,6 +14,7 @@ from rldebug.diff.configs import algorithm_of, config_rows
 from rldebug.diff.curves import compare, curve
 from rldebug.diff.report import FindingDiff, RunDiff
 from rldebug.diff.traces import trace_rows
+from rldebug.usage import UsageError, UsageTypeError
 
 DEFAULT_METRIC = "return"
 # Learner statistics compared per module (normalised names, rldebug.shapes.results).
@@ -60,12 +61,12 @@ def _read(run: Any, side: str):
     from rldebug.doctor.reading import read_experiment
 
     if not isinstance(run, (str, Path)):
-        raise TypeError(f"diff takes two run paths (an rldebug run logdir, a Tune trial or "
-                        f"experiment directory); run_{side} is {type(run).__name__}: "
-                        f"{run!r:.80}.")
+        raise UsageTypeError(f"diff takes two run paths (an rldebug run logdir, a Tune trial or "
+                             f"experiment directory); run_{side} is {type(run).__name__}: "
+                             f"{run!r:.80}.")
     trials = [t for t in read_experiment(run, whole=True) if t.results]
     if not trials:
-        raise ValueError(f"run_{side} ({run}) holds no readable result: nothing to compare. "
+        raise UsageError(f"run_{side} ({run}) holds no readable result: nothing to compare. "
                          "Pass a run that trained for at least one iteration.")
     return trials
 
@@ -91,7 +92,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         metric neither run reports.
     """
     if not isinstance(metric, str) or not metric:
-        raise TypeError(f"diff(metric=...) takes a metric name or result path, got {metric!r}.")
+        raise UsageTypeError(f"diff(metric=...) takes a metric name or result path, got "
+                             f"{metric!r}.")
     trials_a, trials_b = _read(run_a, "a"), _read(run_b, "b")
     results = [r for t in trials_a + trials_b for r in t.results]
     metrics = _metrics(results)
@@ -104,7 +106,7 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         if not any(c.values.size and (c.values == c.values).any() for c in curves_a + curves_b):
             if name == metric:
                 known = ", ".join(list(metrics)[:12])
-                raise ValueError(f"Neither run reports {metric!r}. Metrics both can be "
+                raise UsageError(f"Neither run reports {metric!r}. Metrics both can be "
                                  f"compared on: {known} (or a '/'-path into the result "
                                  "dict, e.g. env_runners/episode_len_mean).")
             continue

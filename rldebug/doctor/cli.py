@@ -7,22 +7,19 @@ Exit codes: 0 healthy (warnings allowed), 1 an error-severity finding,
 [--budget 5m] [--config FILE.py:FUNC]`` trains the finding's suggested config changes
 beside the original (:mod:`rldebug.doctor.verify`): exit 0 when one removes the finding
 without lowering the return, 1 when none does.
-Also runs on its own: ``python -m rldebug.doctor.cli PATH [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING
 
 from rldebug.doctor.diagnosis import EXIT_UNUSABLE, diagnose
 from rldebug.doctor.html import write_html
-from rldebug.doctor.reading import UnusableInputError
 from rldebug.doctor.report import render, to_json
 from rldebug.htmlfile import html_path
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, UsageTypeError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,8 +65,8 @@ def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
     :returns: the new subparser; its ``func`` default is :func:`cmd_doctor`.
     """
     if not hasattr(subparsers, "add_parser"):
-        raise TypeError("add_doctor_parser expects the object parser.add_subparsers() "
-                        f"returns, got {type(subparsers).__name__}.")
+        raise UsageTypeError("add_doctor_parser expects the object parser.add_subparsers() "
+                             f"returns, got {type(subparsers).__name__}.")
     parser = subparsers.add_parser("doctor", help="diagnose a finished run or experiment",
                                    description=DESCRIPTION)
     _add_arguments(parser)
@@ -83,7 +80,7 @@ def _html_target(value: str | None) -> Path | None:
     try:
         return html_path(value, example="doctor.html")
     except OSError as err:
-        raise UnusableInputError(f"--html {value!r}: {err}") from None
+        raise UsageError(f"--html {value!r}: {err}") from None
 
 
 def _parse_fix(text: str) -> dict:
@@ -92,8 +89,8 @@ def _parse_fix(text: str) -> dict:
     for part in text.split(","):
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise UnusableInputError(f"--fix {text!r}: write KEY=VALUE[,KEY=VALUE], e.g. "
-                                     "--fix lr=0.0005 or --fix entropy_coeff=0.01,lr=1e-4.")
+            raise UsageError(f"--fix {text!r}: write KEY=VALUE[,KEY=VALUE], e.g. "
+                             "--fix lr=0.0005 or --fix entropy_coeff=0.01,lr=1e-4.")
         try:
             fix[key.strip()] = json.loads(value)
         except ValueError:
@@ -107,13 +104,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     fixes = [_parse_fix(text) for text in args.fix]
     html_file = _html_target(getattr(args, "html", None))
-    try:
-        verification = verify_fix(args.path, rule=args.rule, module=args.module,
-                                  config=args.config, fixes=fixes,
-                                  iterations=args.iterations, seeds=args.seeds,
-                                  budget=args.budget, out=args.out, progress=True)
-    except (ValueError, TypeError, UsageError) as err:
-        raise UnusableInputError(str(err)) from None
+    verification = verify_fix(args.path, rule=args.rule, module=args.module,
+                              config=args.config, fixes=fixes, iterations=args.iterations,
+                              seeds=args.seeds, budget=args.budget, out=args.out,
+                              progress=True)
     if html_file is not None:
         write_html(verification.diagnosis, html_file, verifications=[verification])
     if args.json:
@@ -128,27 +122,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
     if getattr(args, "verify", False) or getattr(args, "fix", None):
-        try:
-            return cmd_verify(args)
-        except UnusableInputError as err:
-            print(f"rldebug doctor --verify: {err}", file=sys.stderr)
-            return EXIT_UNUSABLE
+        return cmd_verify(args)
     verify_only = [f"--{name}" for name in ("rule", "module", "iterations", "budget",
                                             "config", "out")
                    if getattr(args, name, None) is not None]
     if verify_only:
-        print(f"rldebug doctor: {', '.join(verify_only)} only apply with --verify; add "
-              "--verify to train the fix, or leave them out.", file=sys.stderr)
-        return EXIT_UNUSABLE
+        raise UsageError(f"{', '.join(verify_only)} only apply with --verify; add --verify "
+                         "to train the fix, or leave them out.")
     try:
         html_path = _html_target(getattr(args, "html", None))
         diagnosis = diagnose(args.path)
-    except UnusableInputError as err:
-        if args.json:
-            print(json.dumps({"source": args.path, "exit_code": EXIT_UNUSABLE,
-                              "error": str(err), "trials": []}, indent=2))
-        else:
-            print(f"rldebug doctor: {err}", file=sys.stderr)
+    except UsageError as err:
+        if not args.json:
+            raise  # rldebug.cli prints it: "rldebug doctor: error: ..."
+        print(json.dumps({"source": args.path, "exit_code": EXIT_UNUSABLE,
+                          "error": str(err), "trials": []}, indent=2))
         return EXIT_UNUSABLE
     if html_path is not None:
         write_html(diagnosis, html_path)
@@ -160,14 +148,3 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"HTML report: {html_path}")
     return diagnosis.exit_code
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point (``python -m rldebug.doctor.cli``)."""
-    parser = argparse.ArgumentParser(prog="rldebug doctor", description=DESCRIPTION)
-    _add_arguments(parser)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,6 +21,7 @@ from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import annotate_reward_findings, errored_finding, read_trace_report
+from rldebug.usage import UsageTypeError
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
 
@@ -39,7 +40,7 @@ def _check_thresholds(thresholds: Any) -> Thresholds:
     if thresholds is None:
         return Thresholds()
     if not isinstance(thresholds, Thresholds):
-        raise TypeError(
+        raise UsageTypeError(
             "thresholds must be an rldebug.doctor.Thresholds (e.g. Thresholds(kl_target=0.02)) "
             f"or None for the defaults, got {type(thresholds).__name__}: {thresholds!r:.100}.")
     return thresholds
@@ -59,8 +60,8 @@ class Doctor:
                  config: Mapping[str, Any] | None = None, trial: str | None = None,
                  rules: Sequence[type[Rule]] = DEFAULT_RULES):
         if config is not None and not isinstance(config, Mapping):
-            raise TypeError(f"config must be a dict (e.g. algo.config.to_dict()) or None, "
-                            f"got {type(config).__name__}.")
+            raise UsageTypeError(f"config must be a dict (e.g. algo.config.to_dict()) or None, "
+                                 f"got {type(config).__name__}.")
         self.thresholds = _check_thresholds(thresholds).with_config(config)
         self.trial = trial
         self.facts = RunFacts.from_config(config)
@@ -283,7 +284,7 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
         trials = [diagnose_trial(t, thresholds) for t in read_experiment(results_or_path)]
         return Diagnosis(trials=trials, source=str(results_or_path))
     if isinstance(results_or_path, Mapping) or not isinstance(results_or_path, Iterable):
-        raise TypeError(
+        raise UsageTypeError(
             "diagnose expects a path to a run/experiment or a list of result dicts (one per "
             f"iteration), got {type(results_or_path).__name__}: {results_or_path!r:.100}. "
             "For a single result, pass [result].")

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rldebug.usage import UsageError
+
 SEVERITIES = ("info", "warning", "error")
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
@@ -50,7 +52,7 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
-            raise ValueError(
+            raise UsageError(
                 f"Finding severity must be one of {SEVERITIES}, got {self.severity!r} "
                 f"(rule {self.rule_id!r})."
             )
@@ -76,7 +78,7 @@ def severity_rank(severity: str) -> int:
     try:
         return _RANK[severity]
     except KeyError:
-        raise ValueError(f"Unknown severity {severity!r}; use one of {SEVERITIES}.") from None
+        raise UsageError(f"Unknown severity {severity!r}; use one of {SEVERITIES}.") from None
 
 
 def worst_severity(findings: Iterable[Finding]) -> str | None:

@@ -22,6 +22,7 @@ from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.report import evidence_text
 from rldebug.htmlfile import html_path
+from rldebug.usage import UsageTypeError
 
 # What each rule's plot shows: ModuleStats fields (per module) or run-level fields.
 _MODULE = ("entropy", "kl", "kl_coeff", "vf_explained_var", "vf_loss", "vf_loss_unclipped",
@@ -240,8 +241,8 @@ def to_html(diagnosis: Diagnosis, verifications=()) -> str:
     """``diagnosis`` as one self-contained HTML page; each of ``verifications``
     (:class:`rldebug.doctor.verify.Verification`) shows under the finding it verified."""
     if not isinstance(diagnosis, Diagnosis):
-        raise TypeError(f"to_html expects a Diagnosis (from rldebug.doctor.diagnose), got "
-                        f"{type(diagnosis).__name__}.")
+        raise UsageTypeError(f"to_html expects a Diagnosis (from rldebug.doctor.diagnose), got "
+                             f"{type(diagnosis).__name__}.")
     counts = {s: sum(f.severity == s for f in diagnosis.findings)
               for s in ("error", "warning", "info")}
     title = f"rldebug doctor: {diagnosis.source or 'results'}"

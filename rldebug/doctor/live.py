@@ -15,17 +15,19 @@ Configured with ``stop_on="error"``, a new error finding sets the result's
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
+from rldebug.callbacks.compose import with_settings
 from rldebug.doctor.diagnosis import Doctor
 from rldebug.doctor.findings import SEVERITIES, Finding, severity_rank
 from rldebug.doctor.metrics import extract
 from rldebug.doctor.report import finding_line, finding_markdown
 from rldebug.doctor.thresholds import Thresholds
+from rldebug.usage import UsageError, UsageTypeError
 
 
 def log_action_space_size(space: Any) -> float | None:
@@ -54,6 +56,18 @@ def _action_spaces(algorithm: Any, module_ids: list[str]) -> dict[str, Any]:
     return spaces
 
 
+@dataclass(frozen=True)
+class DoctorSettings:
+    """What :meth:`DoctorCallback.configured` was asked for (its parameters say what)."""
+
+    thresholds: Thresholds | None = None
+    logdir: str | None = None
+    console: bool = True
+    stop_on: str | None = None
+    break_on: str | None = None
+    break_mode: str = "auto"
+
+
 class DoctorCallback(RLlibCallback):
     """Runs the doctor's rules after every training iteration.
 
@@ -63,12 +77,7 @@ class DoctorCallback(RLlibCallback):
     Findings so far are in ``callback.findings``.
     """
 
-    thresholds: ClassVar[Thresholds | None] = None
-    logdir: ClassVar[str | None] = None
-    console: ClassVar[bool] = True
-    stop_on: ClassVar[str | None] = None
-    break_on: ClassVar[str | None] = None
-    break_mode: ClassVar[str] = "auto"
+    settings: ClassVar[DoctorSettings] = DoctorSettings()
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,24 +107,24 @@ class DoctorCallback(RLlibCallback):
             a terminal, else log), ``"break"`` or ``"log"``.
         """
         if thresholds is not None and not isinstance(thresholds, Thresholds):
-            raise TypeError("thresholds must be an rldebug.doctor.Thresholds or None, got "
-                            f"{type(thresholds).__name__}: {thresholds!r:.80}.")
+            raise UsageTypeError("thresholds must be an rldebug.doctor.Thresholds or None, got "
+                                 f"{type(thresholds).__name__}: {thresholds!r:.80}.")
         if logdir is not None and not isinstance(logdir, (str, Path)):
-            raise TypeError(f"logdir must be a path (str or pathlib.Path) or None, got "
-                            f"{type(logdir).__name__}: {logdir!r:.80}.")
+            raise UsageTypeError(f"logdir must be a path (str or pathlib.Path) or None, got "
+                                 f"{type(logdir).__name__}: {logdir!r:.80}.")
         if not isinstance(console, bool):
-            raise TypeError(f"console must be True or False, got {console!r}.")
+            raise UsageTypeError(f"console must be True or False, got {console!r}.")
         for name, value in (("stop_on", stop_on), ("break_on", break_on)):
             if value is not None and value not in SEVERITIES[1:]:
-                raise ValueError(f"DoctorCallback.configured({name}={value!r}): use 'error', "
+                raise UsageError(f"DoctorCallback.configured({name}={value!r}): use 'error', "
                                  "'warning' (that severity or worse) or None.")
         if break_mode not in ("auto", "break", "log"):
-            raise ValueError(f"DoctorCallback.configured(break_mode={break_mode!r}): use "
+            raise UsageError(f"DoctorCallback.configured(break_mode={break_mode!r}): use "
                              "'auto', 'break' or 'log'.")
-        return type(cls.__name__, (cls,), {
-            "thresholds": thresholds, "console": console, "stop_on": stop_on,
-            "break_on": break_on, "break_mode": break_mode,
-            "logdir": None if logdir is None else str(Path(logdir).expanduser())})
+        return with_settings(cls, DoctorSettings(
+            thresholds=thresholds, console=console, stop_on=stop_on, break_on=break_on,
+            break_mode=break_mode,
+            logdir=None if logdir is None else str(Path(logdir).expanduser())))
 
     @property
     def findings(self) -> list[Finding]:
@@ -146,23 +155,23 @@ class DoctorCallback(RLlibCallback):
             return next((f for f in new if severity_rank(f.severity) >= severity_rank(level)),
                         None)
 
-        stopping = first_at(self.stop_on)
+        stopping = first_at(self.settings.stop_on)
         if stopping is not None:
             result["done"] = True
             result["doctor"]["stopped_by"] = stopping.rule_id
-        breaking = first_at(self.break_on)
+        breaking = first_at(self.settings.break_on)
         if breaking is not None:
             from rldebug.ide import break_here
 
             break_here(f"doctor {breaking.severity}[{breaking.rule_id}]: {breaking.message}",
-                       kind="doctor", mode=self.break_mode, iteration=iteration,
+                       kind="doctor", mode=self.settings.break_mode, iteration=iteration,
                        module_id=breaking.module, stats=result, extra=breaking.to_dict())
 
     def on_algorithm_init(self, *, algorithm, metrics_logger=None, **kwargs) -> None:
         self._doctor = None
 
     def _make_doctor(self, algorithm, result: dict) -> Doctor:
-        thresholds = self.thresholds or Thresholds()
+        thresholds = self.settings.thresholds or Thresholds()
         if thresholds.entropy_reference is None:
             modules = list(extract(result).modules)
             references = {m: log_action_space_size(space)
@@ -174,7 +183,7 @@ class DoctorCallback(RLlibCallback):
         return Doctor(thresholds, config=config, trial=getattr(algorithm, "trial_name", None))
 
     def _report(self, new: list[Finding], algorithm, iteration: int) -> None:
-        if self.console:
+        if self.settings.console:
             if self._console is None:
                 from rich.console import Console
 
@@ -190,7 +199,7 @@ class DoctorCallback(RLlibCallback):
 
     def _tensorboard(self, algorithm):
         if self._writer is None:
-            logdir = self.logdir or getattr(algorithm, "logdir", None)
+            logdir = self.settings.logdir or getattr(algorithm, "logdir", None)
             if not logdir:
                 return None
             from tensorboardX import SummaryWriter

@@ -30,6 +30,7 @@ from rldebug.shapes.results import (
 )
 from rldebug.shapes.reward_terms import RESULT_KEY as REWARD_TERMS_KEY
 from rldebug.shapes.reward_terms import terms_from_result
+from rldebug.usage import UsageError, UsageTypeError
 
 # The keys the adapters read (see relevant_path); readers may drop everything else.
 _NEW_MODULE_KEYS = raw_stat_keys(new_stack=True)
@@ -113,7 +114,7 @@ class IterationMetrics:
 def _iteration(result: Mapping[str, Any]) -> int:
     value = result.get("training_iteration")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(
+        raise UsageError(
             "A result dict needs an int 'training_iteration' (RLlib's algo.train() and "
             f"Tune's result.json always have one); got {value!r} in a result with keys "
             f"{sorted(result)[:12]}."
@@ -223,7 +224,7 @@ def extract(result: Mapping[str, Any]) -> IterationMetrics:
     """
     if not isinstance(result, dict):
         if not isinstance(result, Mapping):
-            raise TypeError(
+            raise UsageTypeError(
                 "The doctor reads RLlib result dicts (what algo.train() returns), got "
                 f"{type(result).__name__}: {result!r:.100}.")
         result = dict(result)

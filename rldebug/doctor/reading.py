@@ -23,6 +23,7 @@ from rldebug.doctor.metrics import relevant_paths, unflatten
 
 # writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
 from rldebug.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
+from rldebug.usage import UsageError, UsageTypeError
 
 # Tune writes the whole config into every result.json line, after the metrics
 # (json.dump's default separators). Parsing the line only up to it is 2-3x faster;
@@ -31,7 +32,7 @@ from rldebug.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
 _CONFIG_CUT = ', "config": {'
 
 
-class UnusableInputError(ValueError):
+class UnusableInputError(UsageError):
     """The path holds nothing the doctor can read (``rldebug doctor`` exits with 2)."""
 
 
@@ -70,8 +71,8 @@ def find_trial_dirs(path: str | Path) -> list[Path]:
     :raises UnusableInputError: if the path is missing or holds no trial.
     """
     if not isinstance(path, (str, Path)):
-        raise TypeError(f"Pass a path (str or pathlib.Path) to a run or experiment directory, "
-                        f"got {type(path).__name__}: {path!r:.100}.")
+        raise UsageTypeError(f"Pass a path (str or pathlib.Path) to a run or experiment directory, "
+                             f"got {type(path).__name__}: {path!r:.100}.")
     path = Path(path).expanduser()
     if not path.exists():
         raise UnusableInputError(

@@ -22,6 +22,7 @@ from typing import Any
 from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
+from rldebug.usage import UsageTypeError
 
 MAX_CAUSES = 3
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -145,10 +146,10 @@ def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
     :param show_all: also print the findings a cause explains, each as a block.
     """
     if not isinstance(diagnosis, Diagnosis):
-        raise TypeError(f"render expects a Diagnosis (from rldebug.doctor.diagnose), got "
-                        f"{type(diagnosis).__name__}.")
+        raise UsageTypeError(f"render expects a Diagnosis (from rldebug.doctor.diagnose), got "
+                             f"{type(diagnosis).__name__}.")
     if not isinstance(show_all, bool):
-        raise TypeError(f"show_all must be True or False, got {show_all!r}.")
+        raise UsageTypeError(f"show_all must be True or False, got {show_all!r}.")
     from rich.console import Console
     from rich.text import Text
 
@@ -170,8 +171,8 @@ def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
 def to_json(diagnosis: Diagnosis, indent: int | None = 2) -> str:
     """``diagnosis`` as strict JSON (non-finite evidence becomes "nan"/"inf" strings)."""
     if not isinstance(diagnosis, Diagnosis):
-        raise TypeError(f"to_json expects a Diagnosis (from rldebug.doctor.diagnose), got "
-                        f"{type(diagnosis).__name__}.")
+        raise UsageTypeError(f"to_json expects a Diagnosis (from rldebug.doctor.diagnose), got "
+                             f"{type(diagnosis).__name__}.")
     return json.dumps(diagnosis.to_dict(), indent=indent, allow_nan=False, default=str)
 
 

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from rldebug.usage import UsageError
+
 # RLlib 2.60's PPO defaults (algorithms/ppo/ppo.py), used when the run's config is unknown.
 RLLIB_KL_TARGET = 0.01
 RLLIB_VF_CLIP_PARAM = 10.0
@@ -152,16 +154,16 @@ class Thresholds:
                 _check_reference(value)
             elif f.name.endswith(("patience", "iterations", "window")):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ValueError(f"Thresholds.{f.name} must be an int >= 1, got {value!r}.")
+                    raise UsageError(f"Thresholds.{f.name} must be an int >= 1, got {value!r}.")
             elif value is None and f.name in ("kl_target", "vf_clip_param", "random_baseline"):
                 continue
             elif f.name == "vf_clip_param" and value == math.inf:
                 continue  # no clipping (config.training(vf_clip_param=float("inf")))
             elif isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
-                raise ValueError(f"Thresholds.{f.name} must be a finite number, got {value!r}.")
+                raise UsageError(f"Thresholds.{f.name} must be a finite number, got {value!r}.")
             elif f.name not in ("explained_variance_floor", "random_baseline") and value <= 0:
-                raise ValueError(f"Thresholds.{f.name} must be > 0, got {value!r}.")
+                raise UsageError(f"Thresholds.{f.name} must be > 0, got {value!r}.")
 
     def with_config(self, config: Mapping[str, Any] | None) -> Thresholds:
         """A copy with ``kl_target``/``vf_clip_param`` filled from a run's config dict.
@@ -193,7 +195,7 @@ def _check_reference(value: Any) -> None:
             continue
         if isinstance(ref, bool) or not isinstance(ref, (int, float)) or not ref > 0 \
                 or not math.isfinite(ref):
-            raise ValueError(
+            raise UsageError(
                 "Thresholds.entropy_reference must be None, a positive float (log|A|, "
                 "e.g. math.log(4) for Discrete(4)) or a dict {module_id: log|A|}; got "
                 f"{value!r}."

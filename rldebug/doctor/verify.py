@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.doctor.findings import Finding, severity_rank
+from rldebug.usage import UsageError, UsageTypeError
 
 DEFAULT_SEEDS = 2
 MIN_MARGIN = 3  # iterations past the one where the doctor named the finding
@@ -250,7 +251,7 @@ def _pick(diagnosis, rule: str | None, module: str | None, own_fixes: bool):
                   and (module is None or f.module == module)]
         if not chosen:
             names = sorted({_label(f.rule_id, f.module) for _, f in offered})
-            raise ValueError(f"The run has no top-level warning or error {rule!r}"
+            raise UsageError(f"The run has no top-level warning or error {rule!r}"
                              + (f" for {module!r}" if module else "")
                              + (f"; it has: {', '.join(names)}." if names else
                                 "; it has no warning or error at all."))
@@ -258,7 +259,7 @@ def _pick(diagnosis, rule: str | None, module: str | None, own_fixes: bool):
     fixable = [(t, f) for t, f in offered if f.fix_config or own_fixes]
     if not fixable:
         names = sorted({f.rule_id for _, f in offered})
-        raise ValueError(
+        raise UsageError(
             "No top-level warning or error of this run has a fix that is a config change"
             + (f" ({', '.join(names)} are fixed in the env or the code)" if names else
                " (the doctor found no warning or error)")
@@ -301,8 +302,8 @@ def _rebuild(trial_data, config: Any) -> tuple[Any, str]:
         source, config = (source if source != "given" else f"{name}()"), config()
     if config is not None:
         if not isinstance(config, AlgorithmConfig):
-            raise TypeError(f"verify_fix(config=...) takes an AlgorithmConfig, a function "
-                            f"returning one, or 'FILE.py:FUNC'; got {type(config).__name__}.")
+            raise UsageTypeError(f"verify_fix(config=...) takes an AlgorithmConfig, a function "
+                                 f"returning one, or 'FILE.py:FUNC'; got {type(config).__name__}.")
         return config, source
     stored = stored_config(trial_data.path)
     if stored is not None:
@@ -311,7 +312,7 @@ def _rebuild(trial_data, config: Any) -> tuple[Any, str]:
 
     algorithm = algorithm_of(trial_data.config, trial_data.name)
     if not trial_data.config or algorithm is None:
-        raise ValueError(
+        raise UsageError(
             f"{trial_data.path} holds no config verify can rebuild (no rldebug_config.pkl, "
             "and params.json is missing or does not say the algorithm). Pass it: "
             "--config my_file.py:make_config.")
@@ -426,11 +427,11 @@ def _parse_budget(budget: float | str | None) -> float | None:
     if isinstance(budget, str):
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", budget)
         if not match:
-            raise ValueError(f"budget {budget!r} is not a duration: write e.g. '300', "
+            raise UsageError(f"budget {budget!r} is not a duration: write e.g. '300', "
                              "'90s', '5m' or '1h'.")
         budget = float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-        raise ValueError(f"budget must be a positive number of seconds, got {budget!r}.")
+        raise UsageError(f"budget must be a positive number of seconds, got {budget!r}.")
     return float(budget)
 
 
@@ -462,14 +463,14 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     from rldebug.doctor.reading import read_trial
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int, got {seeds!r}.")
+        raise UsageError(f"seeds must be a positive int, got {seeds!r}.")
     if iterations is not None and (not isinstance(iterations, int)
                                    or isinstance(iterations, bool) or iterations < 1):
-        raise ValueError(f"iterations must be a positive int, got {iterations!r}.")
+        raise UsageError(f"iterations must be a positive int, got {iterations!r}.")
     budget_s = _parse_budget(budget)
     own = [dict(f) for f in (fixes or ())]
     if any(not f or not all(isinstance(k, str) for k in f) for f in own):
-        raise ValueError(f"fixes must be non-empty dicts of AlgorithmConfig settings, got "
+        raise UsageError(f"fixes must be non-empty dicts of AlgorithmConfig settings, got "
                          f"{fixes!r}.")
     say = progress if callable(progress) else (
         (lambda line: print(line, file=sys.stderr, flush=True)) if progress else
@@ -484,7 +485,7 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     suggested = own or finding.fix_config or \
         config_fixes(finding, base.to_dict(), trial.family)
     if not suggested:
-        raise ValueError(f"{finding.rule_id} has no config change to verify (its fix: "
+        raise UsageError(f"{finding.rule_id} has no config change to verify (its fix: "
                          f"{finding.fix}). Try your own with --fix KEY=VALUE.")
     named_at = _named_at(trial_data, finding)
     if iterations is None:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from rldebug.shapes.env_meta import make_env
+from rldebug.usage import UsageError, UsageTypeError
 
 CHECKS = ("rllib", "observation_in_space", "observation_dtype", "agent_ids", "all_key",
           "done_flags", "finite_rewards", "seed_determinism", "default_encoder")
@@ -43,7 +44,7 @@ _SPECIAL_KEYS = frozenset({"__all__", "__common__"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class EnvCheckError(ValueError):
+class EnvCheckError(UsageError):
     """Raised by ``check_env(..., raise_on_error=True)`` when a check failed."""
 
 
@@ -119,7 +120,7 @@ def _make_env(env_or_class: Any, env_config: dict | None):
     return make_env(env_or_class, env_config, caller="check_env")
 
 
-class OldGymAPIError(TypeError):
+class OldGymAPIError(UsageTypeError):
     """The env follows the gym < 0.26 API (obs-only reset, 4-tuple step)."""
 
 
@@ -482,9 +483,9 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
         ``report.ok`` is False when one failed.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}.")
+        raise UsageError(f"steps must be an int >= 1, got {steps!r}.")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}.")
+        raise UsageError(f"seed must be an int >= 0, got {seed!r}.")
     env = _make_env(env_or_class, env_config)
     wrapped = _AsMultiAgent(env)
     report = EnvCheckReport(env=type(env).__name__, multi_agent=wrapped.multi_agent)

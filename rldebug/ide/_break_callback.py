@@ -20,6 +20,7 @@ from rldebug.shapes.episodes import env_t, episode_id, last_step
 from rldebug.shapes.numbers import has_non_finite
 from rldebug.shapes.outputs import env_action
 from rldebug.shapes.results import learner_stats, main_loss
+from rldebug.usage import UsageError
 
 MIN_SPIKE_HISTORY = 3
 
@@ -68,7 +69,7 @@ class ActionCondition:
             valid = range(int(space.start), int(space.start + space.n))
             bad = sorted(a for a in self.ints if a not in valid)
             if self.vectors or bad:
-                raise ValueError(
+                raise UsageError(
                     f"{where}: {sorted(self.vectors) or bad} can never be taken: the agent's "
                     f"action space is {space} (actions {valid.start}..{valid.stop - 1}).")
         elif isinstance(space, gym.spaces.MultiDiscrete):
@@ -77,19 +78,19 @@ class ActionCondition:
             bad = sorted(v for v in self.vectors if len(v) != len(nvec)
                          or any(not b <= x < b + n for x, b, n in zip(v, starts, nvec)))
             if self.ints or bad:
-                raise ValueError(
+                raise UsageError(
                     f"{where}: {sorted(self.ints) or bad} can never be taken: the agent's "
                     f"action space is {space}; give whole action vectors as tuples of "
                     f"{len(nvec)} ints, e.g. {tuple(0 for _ in nvec)}.")
         else:
-            raise ValueError(
+            raise UsageError(
                 f"{where}: the agent's action space is {space}, whose actions are not "
                 "listed one by one; pass a predicate instead, e.g. "
                 "{agent: lambda action: action[0] > 1.5}.")
 
 
 @dataclass(frozen=True)
-class BreakSpec:
+class BreakOnSettings:
     """The validated conditions of one ``break_on`` call (see :func:`rldebug.ide.break_on`)."""
 
     token: str
@@ -106,7 +107,7 @@ class BreakSpec:
     mode: str = "auto"
 
 
-def _step_events(spec: BreakSpec, agent_id, step) -> list[tuple[str, str, float | None]]:
+def _step_events(spec: BreakOnSettings, agent_id, step) -> list[tuple[str, str, float | None]]:
     """(kind, reason, value) for every condition this agent's step meets."""
     found = []
     for name in spec.events:
@@ -134,9 +135,9 @@ def _shown(action: Any) -> Any:
 
 
 class BreakOnCallback(RLlibCallback):
-    """Stops (or logs) on the RL events of ``spec``; ``break_on`` subclasses it per call."""
+    """Stops (or logs) on the RL events of its settings; ``break_on`` subclasses it per call."""
 
-    spec: BreakSpec = BreakSpec(token="unset")
+    settings: BreakOnSettings = BreakOnSettings(token="unset")
 
     def __init__(self):
         super().__init__()
@@ -144,7 +145,7 @@ class BreakOnCallback(RLlibCallback):
         self._action_spaces: dict = {}  # agent -> action space, once the env exists
         self._config = None
         self._history: dict[tuple[str, str], deque] = defaultdict(
-            lambda: deque(maxlen=self.spec.spike_window))
+            lambda: deque(maxlen=self.settings.spike_window))
         self._unsent: list[dict] = []  # caught in a remote EnvRunner, not yet sent home
         self._remote_events = 0
 
@@ -152,19 +153,19 @@ class BreakOnCallback(RLlibCallback):
 
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
         remote = relay.has_remote_actors(algorithm.config)
-        relay.make_home(self.spec.token, remote)
+        relay.make_home(self.settings.token, remote)
         if remote:
-            relay.announce(self.spec.token, algorithm)
+            relay.announce(self.settings.token, algorithm)
 
     def on_env_runners_recreated(self, *, algorithm, env_runner_indices, **kwargs) -> None:
-        relay.announce(self.spec.token, algorithm, list(env_runner_indices))
+        relay.announce(self.settings.token, algorithm, list(env_runner_indices))
 
     def _caught(self, event: BreakEvent) -> None:
-        if not relay.is_home(self.spec.token):
+        if not relay.is_home(self.settings.token):
             self._unsent.append(event.to_dict())
 
     def on_sample_end(self, **kwargs) -> None:
-        if self._unsent and relay.push(self.spec.token, self._unsent):
+        if self._unsent and relay.push(self.settings.token, self._unsent):
             self._unsent = []
 
     # -- where the env is created: actions checked against the real spaces --
@@ -178,9 +179,9 @@ class BreakOnCallback(RLlibCallback):
     def _remember_env(self, spaces: dict, config) -> None:
         self._action_spaces = {str(aid): space for aid, (_, space) in spaces.items()}
         self._config = config
-        for agent_id, condition in self.spec.agent_action:
+        for agent_id, condition in self.settings.agent_action:
             if agent_id not in self._action_spaces:
-                raise ValueError(
+                raise UsageError(
                     f"break_on(agent_action=...) names agent {agent_id!r}, which this env does "
                     f"not have; its agents are {list(spaces)}.")
             condition.check_space(agent_id, self._action_spaces[agent_id])
@@ -198,7 +199,7 @@ class BreakOnCallback(RLlibCallback):
     # -- env side: runs wherever the env steps (driver in local mode, else EnvRunners) --
 
     def on_episode_step(self, *, episode, **kwargs) -> None:
-        spec = self.spec
+        spec = self.settings
         steps = last_step(episode)
         if not self._checked_events:
             self._checked_events = True
@@ -219,7 +220,7 @@ class BreakOnCallback(RLlibCallback):
 
     def _warn_unreported_events(self, steps) -> None:
         keys = {key for step in steps.values() for key in step.info}
-        missing = [name for name in self.spec.events if name not in keys]
+        missing = [name for name in self.settings.events if name not in keys]
         if missing and steps:
             warnings.warn(
                 f"break_on: the env's infos carry no {missing} on the first step (info keys "
@@ -229,7 +230,7 @@ class BreakOnCallback(RLlibCallback):
     # -- learner side: runs in the driver, after each training iteration --
 
     def on_train_result(self, *, result: dict, **kwargs) -> None:
-        spec = self.spec
+        spec = self.settings
         iteration = result.get("training_iteration")
         received = relay.drain(spec.token)
         for fields in received:
@@ -245,7 +246,7 @@ class BreakOnCallback(RLlibCallback):
                       {"stats": {name: stat.value for name, stat in stats.items()}})
 
     def _learner_events(self, module_id: str, stats: dict) -> list[tuple[str, str, float]]:
-        spec = self.spec
+        spec = self.settings
         found = []
         for name, stat, factor in (("loss", main_loss(stats), spec.loss_spike),
                                    ("kl", stats.get("kl"), spec.kl_spike)):
@@ -267,5 +268,5 @@ class BreakOnCallback(RLlibCallback):
         return found
 
 
-__all__ = ["ActionCondition", "BreakOnCallback", "BreakOnWarning", "BreakSpec",
+__all__ = ["ActionCondition", "BreakOnCallback", "BreakOnWarning", "BreakOnSettings",
            "has_non_finite"]

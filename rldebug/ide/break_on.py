@@ -30,16 +30,17 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 
-from rldebug.callbacks.compose import add_callbacks
+from rldebug.callbacks.compose import add_callbacks, with_settings
 from rldebug.ide._break_callback import (
     MIN_SPIKE_HISTORY,
     ActionCondition,
     BreakOnCallback,
+    BreakOnSettings,
     BreakOnWarning,
-    BreakSpec,
 )
 from rldebug.ide._stop import MODES, BreakEvent, break_records, catch, clear_break_records
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
+from rldebug.usage import UsageError, UsageTypeError
 
 
 def _check_events(events, env) -> tuple[str, ...]:
@@ -48,7 +49,7 @@ def _check_events(events, env) -> tuple[str, ...]:
     if events is None:
         return ()
     if not isinstance(events, Iterable) or not all(isinstance(e, str) for e in events):
-        raise TypeError(
+        raise UsageTypeError(
             f"break_on(events=...) takes info event names as strings, e.g. ('collision',), "
             f"got {events!r}.")
     events = tuple(events)
@@ -56,7 +57,7 @@ def _check_events(events, env) -> tuple[str, ...]:
     if known is not None:
         unknown = [e for e in events if e not in known]
         if unknown:
-            raise ValueError(
+            raise UsageError(
                 f"break_on got unknown event name(s) {unknown} for {env_name(env)}; its infos "
                 f"report {list(known)}. Pick from those (or use reward_below/reward_above, "
                 "non_finite, loss_spike, kl_spike, agent_action for the other conditions).")
@@ -67,10 +68,10 @@ def _check_bound(name: str, value) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"break_on({name}=...) must be a number (int or float) or None, got "
-                        f"{type(value).__name__} {value!r}.")
+        raise UsageTypeError(f"break_on({name}=...) must be a number (int or float) or None, got "
+                             f"{type(value).__name__} {value!r}.")
     if math.isnan(value):
-        raise ValueError(f"break_on({name}=nan) can never fire: no reward compares to NaN. "
+        raise UsageError(f"break_on({name}=nan) can never fire: no reward compares to NaN. "
                          "Give a number (non-finite rewards are caught by non_finite=True).")
     return float(value)
 
@@ -78,7 +79,7 @@ def _check_bound(name: str, value) -> float | None:
 def _check_spike(name: str, value) -> float | None:
     value = _check_bound(name, value)
     if value is not None and not value > 1.0:
-        raise ValueError(
+        raise UsageError(
             f"break_on({name}={value!r}) is a factor over the running mean and must be > 1 "
             f"(e.g. 3.0 stops when the value exceeds 3x its running mean).")
     return value
@@ -94,7 +95,7 @@ def _check_agents(name: str, agent_ids, env) -> None:
         return  # checked against the env's own agents when it is created
     unknown = sorted(str(a) for a in set(map(str, agent_ids)) - set(map(str, known)))
     if unknown:
-        raise ValueError(f"break_on({name}=...) names unknown agent(s) {unknown}; "
+        raise UsageError(f"break_on({name}=...) names unknown agent(s) {unknown}; "
                          f"{env_name(env)}'s agents are {list(known)}.")
 
 
@@ -104,8 +105,8 @@ def _check_agent_ids(agent_ids, env) -> frozenset | None:
     if _is_agent_id(agent_ids):
         agent_ids = (agent_ids,)
     if not isinstance(agent_ids, Iterable) or not all(_is_agent_id(a) for a in agent_ids):
-        raise TypeError(f"break_on(agent_ids=...) takes agent ids (str or int), e.g. "
-                        f"('agent1',), got {agent_ids!r}.")
+        raise UsageTypeError(f"break_on(agent_ids=...) takes agent ids (str or int), e.g. "
+                             f"('agent1',), got {agent_ids!r}.")
     _check_agents("agent_ids", agent_ids, env)
     return frozenset(str(a) for a in agent_ids)
 
@@ -127,7 +128,7 @@ def _action_condition(agent_id, actions) -> ActionCondition:
             return ActionCondition(ints=frozenset(int(a) for a in actions))
         if all(isinstance(a, tuple) and a and all(_is_int(x) for x in a) for a in actions):
             return ActionCondition(vectors=frozenset(tuple(int(x) for x in a) for a in actions))
-    raise TypeError(
+    raise UsageTypeError(
         f"break_on(agent_action=...) maps an agent id to an int action or a list of them "
         f"(Discrete), a tuple of ints or a list of tuples (whole MultiDiscrete actions), or a "
         f"predicate such as lambda action: action[0] > 1.5 (Box); got {agent_id!r}: "
@@ -139,13 +140,13 @@ def _check_agent_action(agent_action, env) -> tuple[tuple[str, ActionCondition],
         return ()
     example = "{'agent1': 2} or {'agent1': [0, 2]}"
     if not isinstance(agent_action, Mapping):
-        raise TypeError(f"break_on(agent_action=...) maps agent ids to actions, e.g. {example}, "
-                        f"got {type(agent_action).__name__} {agent_action!r}.")
+        raise UsageTypeError(f"break_on(agent_action=...) maps agent ids to actions, e.g. "
+                             f"{example}, got {type(agent_action).__name__} {agent_action!r}.")
     checked = []
     for agent_id, actions in agent_action.items():
         if not _is_agent_id(agent_id):
-            raise TypeError(f"break_on(agent_action=...) keys are agent ids (str or int), "
-                            f"got {agent_id!r}.")
+            raise UsageTypeError(f"break_on(agent_action=...) keys are agent ids (str or int), "
+                                 f"got {agent_id!r}.")
         checked.append((str(agent_id), _action_condition(agent_id, actions)))
     _check_agents("agent_action", [a for a, _ in checked], env)
     return tuple(checked)
@@ -156,7 +157,7 @@ def _check_count(name: str, value, minimum: int, allow_none: bool) -> int | None
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         none = " or None (no limit)" if allow_none else ""
-        raise ValueError(f"break_on({name}=...) must be an int >= {minimum}{none}, got {value!r}.")
+        raise UsageError(f"break_on({name}=...) must be an int >= {minimum}{none}, got {value!r}.")
     return int(value)
 
 
@@ -208,17 +209,17 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(f"break_on expects an RLlib AlgorithmConfig (e.g. "
-                        f"rldebug.arena_ppo_config()), got {type(config).__name__}: "
-                        f"{config!r:.120}.")
+        raise UsageTypeError(f"break_on expects an RLlib AlgorithmConfig (e.g. "
+                             f"rldebug.arena_ppo_config()), got {type(config).__name__}: "
+                             f"{config!r:.120}.")
     if mode not in MODES:
-        raise ValueError(f"break_on(mode={mode!r}) must be one of {MODES}.")
+        raise UsageError(f"break_on(mode={mode!r}) must be one of {MODES}.")
     if not isinstance(non_finite, bool):
-        raise TypeError(f"break_on(non_finite=...) must be True or False, got {non_finite!r}.")
+        raise UsageTypeError(f"break_on(non_finite=...) must be True or False, got {non_finite!r}.")
     env = config.env
     below = _check_bound("reward_below", reward_below)
     above = _check_bound("reward_above", reward_above)
-    spec = BreakSpec(
+    spec = BreakOnSettings(
         token=uuid.uuid4().hex,
         events=_check_events(events, env),
         reward_below=below,
@@ -235,18 +236,17 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
     )
     if not (spec.events or below is not None or above is not None or non_finite
             or spec.loss_spike or spec.kl_spike or spec.agent_action):
-        raise ValueError(
+        raise UsageError(
             "break_on got no condition to stop on: pass events=, reward_below=/reward_above=, "
             "non_finite=True, loss_spike=, kl_spike= or agent_action=.")
     if spec.agent_action and spec.agent_ids is not None:
         ignored = sorted(set(dict(spec.agent_action)) - set(spec.agent_ids))
         if ignored:
-            raise ValueError(
+            raise UsageError(
                 f"break_on(agent_action=...) names {ignored}, which agent_ids="
                 f"{sorted(spec.agent_ids)} excludes, so it could never fire; add them to "
                 "agent_ids or drop them from agent_action.")
-    callback = type("BreakOn", (BreakOnCallback,), {"spec": spec, "__module__": __name__})
-    return add_callbacks(config, callback)
+    return add_callbacks(config, with_settings(BreakOnCallback, spec, name="BreakOn"))
 
 
 def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
@@ -273,9 +273,9 @@ def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
     :returns: the recorded :class:`BreakEvent` (``.stopped`` says whether it stopped).
     """
     if not isinstance(reason, str) or not reason:
-        raise TypeError(f"break_here needs a non-empty reason string, got {reason!r:.80}.")
+        raise UsageTypeError(f"break_here needs a non-empty reason string, got {reason!r:.80}.")
     if mode not in MODES:
-        raise ValueError(f"break_here(mode={mode!r}) must be one of {MODES}.")
+        raise UsageError(f"break_here(mode={mode!r}) must be one of {MODES}.")
     event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(), iteration=iteration,
                        module_id=module_id, value=value, extra=dict(extra or {}),
                        agent_id=agent_id, episode_id=episode_id, env_step=env_step,
@@ -290,7 +290,7 @@ def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
 __all__ = [
     "BreakEvent",
     "BreakOnWarning",
-    "BreakSpec",
+    "BreakOnSettings",
     "break_here",
     "break_on",
     "break_records",

@@ -28,6 +28,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from rldebug.ide.remote import DEFAULT_PORT, HOST
+from rldebug.usage import UsageError
 
 GROUP = "rldebug"
 # Stands for the file open in the editor: ${file} in VS Code, $FilePath$ in PyCharm.
@@ -112,7 +113,7 @@ def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(
+        raise UsageError(
             f"{path} is not plain JSON ({error}); write_ide_configs merges into it and "
             "cannot keep comments or trailing commas. Remove them, or move the file away "
             "and merge your own entries back afterwards.") from error

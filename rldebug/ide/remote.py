@@ -17,10 +17,12 @@ import logging
 import numbers
 import os
 import socket
+from dataclasses import dataclass
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.callbacks.compose import add_callbacks
+from rldebug.callbacks.compose import add_callbacks, with_settings
+from rldebug.usage import UsageError, UsageTypeError
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +66,30 @@ def _listen(port: int, wait: bool, runner_index: int) -> None:
         debugpy.wait_for_client()  # noqa: T100
 
 
+@dataclass(frozen=True)
+class AttachRemoteSettings:
+    """Which EnvRunner listens, on which local port, and whether it waits for the IDE."""
+
+    runner_index: int = 1
+    port: int = DEFAULT_PORT
+    wait: bool = True
+
+
 class AttachRemoteCallback(RLlibCallback):
     """Opens the debugpy listener in the EnvRunner whose index is ``runner_index``."""
 
     #: rldebug.local_mode warns: it removes the remote EnvRunner this callback targets.
     requires_remote_env_runners = True
 
-    runner_index: int = 1
-    port: int = DEFAULT_PORT
-    wait: bool = True
+    settings: AttachRemoteSettings = AttachRemoteSettings()
 
     def _maybe_listen(self, runner) -> None:
         # Evaluation EnvRunners are numbered from 1 too: only a training runner listens.
         if getattr(getattr(runner, "config", None), "in_evaluation", False):
             return
-        if getattr(runner, "worker_index", None) == self.runner_index:
-            _listen(self.port, self.wait, self.runner_index)
+        settings = self.settings
+        if getattr(runner, "worker_index", None) == settings.runner_index:
+            _listen(settings.port, settings.wait, settings.runner_index)
 
     def on_environment_created(self, *, env_runner, **kwargs) -> None:  # new stack
         self._maybe_listen(env_runner)
@@ -90,9 +100,9 @@ class AttachRemoteCallback(RLlibCallback):
 
 def _check_port(port) -> int:
     if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 1 <= port <= 65535:
-        raise ValueError(f"attach_remote(port=...) must be an int in 1..65535, got {port!r}.")
+        raise UsageError(f"attach_remote(port=...) must be an int in 1..65535, got {port!r}.")
     if port_in_use(int(port)):
-        raise ValueError(
+        raise UsageError(
             f"attach_remote: port {port} on {HOST} is already in use (another debug session, "
             f"or a run still waiting for its debugger?). Pass a free port, e.g. "
             f"attach_remote(config, port={port + 1}), and use the same port in the IDE's "
@@ -103,7 +113,7 @@ def _check_port(port) -> int:
 def _check_runner_index(config, runner_index) -> int:
     runners = int(config.num_env_runners or 0)
     if runners < 1:
-        raise ValueError(
+        raise UsageError(
             "attach_remote: the config has no remote EnvRunners (num_env_runners=0), so the "
             "env already steps in this process: debug it directly (a launch configuration, "
             "rldebug.local_mode), or set config.env_runners(num_env_runners=1) to attach to "
@@ -111,7 +121,7 @@ def _check_runner_index(config, runner_index) -> int:
     valid = range(1, runners + 1)
     if (isinstance(runner_index, bool) or not isinstance(runner_index, numbers.Integral)
             or runner_index not in valid):
-        raise ValueError(
+        raise UsageError(
             f"attach_remote(runner_index={runner_index!r}) does not exist: with "
             f"num_env_runners={runners} the remote EnvRunners are {list(valid)} (0 is the "
             "local one in the driver, which needs no remote attach).")
@@ -138,15 +148,14 @@ def attach_remote(config, runner_index: int = 1, port: int = DEFAULT_PORT, wait:
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(f"attach_remote expects an RLlib AlgorithmConfig, got "
-                        f"{type(config).__name__}: {config!r:.120}.")
+        raise UsageTypeError(f"attach_remote expects an RLlib AlgorithmConfig, got "
+                             f"{type(config).__name__}: {config!r:.120}.")
     if not isinstance(wait, bool):
-        raise TypeError(f"attach_remote(wait=...) must be True or False, got {wait!r}.")
+        raise UsageTypeError(f"attach_remote(wait=...) must be True or False, got {wait!r}.")
     index = _check_runner_index(config, runner_index)
-    callback = type("AttachRemote", (AttachRemoteCallback,), {
-        "runner_index": index, "port": _check_port(port), "wait": wait,
-        "__module__": __name__})
-    return add_callbacks(config, callback)
+    settings = AttachRemoteSettings(runner_index=index, port=_check_port(port), wait=wait)
+    return add_callbacks(config, with_settings(AttachRemoteCallback, settings,
+                                               name="AttachRemote"))
 
 
 __all__ = ["DEFAULT_PORT", "HOST", "AttachRemoteCallback", "attach_remote", "port_in_use"]

@@ -7,13 +7,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rldebug.usage import UsageError, UsageTypeError
+
 
 def require_algorithm(algo: Any, caller: str):
     """Raise a TypeError naming the fix unless ``algo`` is a built RLlib Algorithm."""
     from ray.rllib.algorithms.algorithm import Algorithm
 
     if not isinstance(algo, Algorithm):
-        raise TypeError(
+        raise UsageTypeError(
             f"rldebug.{caller} expects a built RLlib Algorithm (config.build_algo(), "
             f"rldebug.run(...).algo or rldebug.load(CHECKPOINT)), got "
             f"{type(algo).__name__}: {algo!r:.120}."
@@ -74,29 +76,29 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
     """
     if agent_id is not None and agent_id not in mapping:
         hint = f" ({mapping_error})" if mapping_error else ""
-        raise ValueError(f"Unknown agent id {agent_id!r}; the env's agents are "
+        raise UsageError(f"Unknown agent id {agent_id!r}; the env's agents are "
                          f"{list(mapping)}{hint}.")
     if module_id is not None and module_id not in module_ids:
-        raise ValueError(f"Unknown module id {module_id!r}; the algorithm's modules are "
+        raise UsageError(f"Unknown module id {module_id!r}; the algorithm's modules are "
                          f"{module_ids}.")
     if agent_id is None and module_id is None:
         if len(mapping) == 1:
             agent_id = next(iter(mapping))
         else:
-            raise ValueError(
+            raise UsageError(
                 f"Say whose observation this is: pass agent_id= (one of {list(mapping)}) "
                 f"or module_id= (one of {module_ids}).")
     if agent_id is not None:
         mapped = mapping[agent_id]
         if module_id is not None and module_id != mapped:
-            raise ValueError(
+            raise UsageError(
                 f"Agent {agent_id!r} maps to module {mapped!r}, not {module_id!r}. Pass "
                 f"only agent_id={agent_id!r}, or an agent of {module_id!r}: "
                 f"{[a for a, m in mapping.items() if m == module_id]}.")
         return agent_id, mapped
     agents = [a for a, m in mapping.items() if m == module_id]
     if not agents:
-        raise ValueError(
+        raise UsageError(
             f"No agent maps to module {module_id!r} (mapping: {mapping}); the observation "
             f"must go through some agent's connectors: pass agent_id= as well.")
     return agents[0], module_id
@@ -128,7 +130,7 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
     :raises ValueError: naming the space, the offending element and why it is not in it.
     """
     if _is_bool_for_numbers(obs, space):
-        raise ValueError(
+        raise UsageError(
             f"Observation {obs!r:.80} holds booleans, but the observation space {space} holds "
             f"numbers of dtype {space.dtype}; pass the observation exactly as the env "
             "returns it (rldebug does not cast).")
@@ -144,14 +146,14 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
     if isinstance(space, (gym.spaces.Dict, gym.spaces.Tuple)) and isinstance(obs, list):
         is_batch = len(obs) > 0
     if not is_batch:
-        raise ValueError(
+        raise UsageError(
             f"Observation {obs!r:.120} is not in the observation space {space}: "
             f"{single_reason}. Pass one raw env observation (or a list/array of them) "
             f"exactly as the env returns it; rldebug does not cast or clip.")
     items = list(obs)
     for i, item in enumerate(items):
         if not space.contains(item):
-            raise ValueError(
+            raise UsageError(
                 f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
                 f"space {space}: {_why_not_in(item, space)}. rldebug does not cast or clip.")
     return [_as_array(item, space) for item in items], True

@@ -28,6 +28,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from rldebug.usage import UsageError
+
 CHECKPOINT_JSON = "rllib_checkpoint.json"
 CHECKSUMS_FILE = "rldebug_checksums.json"
 CTOR_FILE = "class_and_ctor_args.pkl"
@@ -40,7 +42,7 @@ OLD_STACK_FILES = (CHECKPOINT_JSON, "algorithm_state.pkl", "policies/<policy_id>
 MODULE_FILES = (CTOR_FILE, "metadata.json", "module_state.pkl (or one sub-directory per module)")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UsageError):
     """The path is not a loadable RLlib checkpoint; the message names what is missing."""
 
 

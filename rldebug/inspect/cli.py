@@ -30,25 +30,18 @@ def cmd_inspect(args) -> int:
     """Load the checkpoint, print the summary and, with --obs, the explanation."""
     from rich.console import Console
 
-    from rldebug.inspect import CheckpointError, explain, inspect, load
+    from rldebug.inspect import explain, inspect, load
 
     console = Console()
     obs = _parse_obs(args.obs) if args.obs is not None else None
     if obs is None and (args.agent or args.module):
         raise UsageError("--agent/--module choose whose observation --obs is; pass --obs too.")
-    try:
-        algo = load(args.checkpoint)
-    except CheckpointError as err:
-        raise UsageError(str(err)) from None
+    algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
     try:
         console.print(inspect(algo))
         if obs is not None:
-            try:
-                explanation = explain(algo, obs, agent_id=args.agent, module_id=args.module,
-                                      seed=args.seed)
-            except ValueError as err:
-                raise UsageError(str(err)) from None
-            console.print(explanation)
+            console.print(explain(algo, obs, agent_id=args.agent, module_id=args.module,
+                                  seed=args.seed))
     finally:
         algo.stop()
     return 0

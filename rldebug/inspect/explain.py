@@ -18,6 +18,7 @@ import numpy as np
 
 from rldebug.inspect._common import adapter_for, as_observation_batch, resolve_ids
 from rldebug.shapes.env_meta import action_names
+from rldebug.usage import UsageError, UsageTypeError
 
 # Fields with one entry per observation (a batch axis when batched).
 _PER_OBSERVATION = ("observation", "module_input", "logits", "probs", "entropy", "value",
@@ -97,8 +98,8 @@ class Explanation:
     def __getitem__(self, index: int) -> Explanation:
         """The explanation of one observation of a batch."""
         if not self.batched:
-            raise TypeError("This Explanation is for a single observation; only a batched "
-                            "one (explain(algo, [obs1, obs2, ...])) can be indexed.")
+            raise UsageTypeError("This Explanation is for a single observation; only a batched "
+                                 "one (explain(algo, [obs1, obs2, ...])) can be indexed.")
         pick = (lambda v: None if v is None else v[index])
         fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
         for key in _PER_OBSERVATION:
@@ -135,7 +136,7 @@ def _check_seed(seed) -> None:
         return
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
             0 <= seed < 2**63):
-        raise ValueError(f"explain(seed=...) must be None or an int in [0, 2**63), got "
+        raise UsageError(f"explain(seed=...) must be None or an int in [0, 2**63), got "
                          f"{type(seed).__name__} {seed!r:.40}.")
 
 
@@ -161,7 +162,7 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
     _check_seed(seed)
     for name, value in (("agent_id", agent_id), ("module_id", module_id)):
         if not isinstance(value, Hashable) or isinstance(value, tuple):
-            raise TypeError(
+            raise UsageTypeError(
                 f"explain({name}=...) takes one id (a str or int), got {type(value).__name__} "
                 f"{value!r:.80}; for several agents call explain once per agent.")
     agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),

@@ -22,6 +22,7 @@ from rldebug.probes.spaces import (
     observation,
     target_action,
 )
+from rldebug.usage import UsageError
 
 # |learned - expected| a value may be off by.
 VALUE_TOLERANCE = 0.2
@@ -252,7 +253,7 @@ class Checker:
                 which = agent_target(agent.index)
                 found += [self.policy(agent, which, which), self.value(agent, which, 1.0)]
             else:
-                raise ValueError(f"unknown probe {probe!r}; known: {list(PROBES)}.")
+                raise UsageError(f"unknown probe {probe!r}; known: {list(PROBES)}.")
         return found
 
 

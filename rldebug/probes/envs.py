@@ -22,6 +22,7 @@ import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rldebug.probes.spaces import action_reward, agent_target, observation
+from rldebug.usage import UsageError
 
 # Probes whose state is drawn at random (0 or 1) at every reset.
 RANDOM_STATE = ("observation", "observation_action")
@@ -42,15 +43,15 @@ def step_rule(probe: str, state: int, t: int, action: Any,
         return action_reward(action_space, action, which=1), True, state
     if probe == "observation_action":
         return action_reward(action_space, action, which=state), True, state
-    raise ValueError(f"unknown single-agent probe {probe!r}; known: {SINGLE_AGENT_PROBES}.")
+    raise UsageError(f"unknown single-agent probe {probe!r}; known: {SINGLE_AGENT_PROBES}.")
 
 
 def _check_config(config: dict, known: tuple) -> None:
     probe = config.get("probe")
     if probe not in known:
-        raise ValueError(f"probe env_config['probe'] must be one of {known}, got {probe!r}.")
+        raise UsageError(f"probe env_config['probe'] must be one of {known}, got {probe!r}.")
     if not config.get("agents"):
-        raise ValueError("probe env_config['agents'] must map agent ids to "
+        raise UsageError("probe env_config['agents'] must map agent ids to "
                          "(observation_space, action_space).")
 
 

@@ -32,6 +32,7 @@ from rldebug.probes.spaces import check_action_space, check_observation_space
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
 from rldebug.shapes.results import updated_modules
+from rldebug.usage import UsageError, UsageTypeError
 
 # A check must hold after this many training iterations in a row (a policy that is
 # right by chance once is not counted).
@@ -52,28 +53,28 @@ def _require_config(config) -> None:
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(
+        raise UsageTypeError(
             "rldebug.probe expects an RLlib AlgorithmConfig (e.g. PPOConfig().environment("
             f"MyEnv)), got {type(config).__name__}: {config!r:.100}. For a built Algorithm "
             "pass algo.config.copy(copy_frozen=False).")
     if config.env is None:
-        raise ValueError("rldebug.probe needs to know your env's spaces, but the config has no "
+        raise UsageError("rldebug.probe needs to know your env's spaces, but the config has no "
                          "env: call config.environment(MyEnv, env_config={...}) first.")
 
 
 def _check_options(only, max_iterations, seed) -> None:
     if only is not None:
         if isinstance(only, str) or not all(isinstance(n, str) for n in only):
-            raise TypeError(f"probe(only=...) takes a list of probe names, got {only!r}; "
-                            f"names: {list(PROBES)}.")
+            raise UsageTypeError(f"probe(only=...) takes a list of probe names, got {only!r}; "
+                                 f"names: {list(PROBES)}.")
         unknown = [n for n in only if n not in PROBES]
         if unknown:
-            raise ValueError(f"Unknown probe(s) {unknown}; known: {list(PROBES)}.")
+            raise UsageError(f"Unknown probe(s) {unknown}; known: {list(PROBES)}.")
         if not only:
-            raise ValueError(f"probe(only=[]) selects no probe; pick from {list(PROBES)}.")
+            raise UsageError(f"probe(only=[]) selects no probe; pick from {list(PROBES)}.")
     for name, value, low in (("max_iterations", max_iterations, 1), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"probe({name}=...) must be an int >= {low}, got {value!r}.")
+            raise UsageError(f"probe({name}=...) must be an int >= {low}, got {value!r}.")
 
 
 def user_agents(config) -> tuple[dict, bool]:
@@ -85,7 +86,7 @@ def user_agents(config) -> tuple[dict, bool]:
     except (TypeError, ValueError):
         raise
     except Exception as err:
-        raise ValueError(f"rldebug.probe builds your env once to read its spaces, and that "
+        raise UsageError(f"rldebug.probe builds your env once to read its spaces, and that "
                          f"failed: {type(err).__name__}: {err}") from err
     try:
         multi = is_multi_agent_env(env)
@@ -336,17 +337,17 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     _check_options(only, max_iterations, seed)
     if budget_s is not None and (isinstance(budget_s, bool) or not isinstance(
             budget_s, numbers.Real) or not budget_s > 0):
-        raise ValueError(f"probe(budget_s=...) must be a number of seconds > 0 or None (no "
+        raise UsageError(f"probe(budget_s=...) must be a number of seconds > 0 or None (no "
                          f"limit), got {budget_s!r}.")
     if progress is not None and not callable(progress):
-        raise TypeError(f"probe(progress=...) takes a function of one line (str), got "
-                        f"{progress!r:.100}.")
+        raise UsageTypeError(f"probe(progress=...) takes a function of one line (str), got "
+                             f"{progress!r:.100}.")
     spaces, multi = user_agents(config)
     names = list(SINGLE_AGENT) + (list(MULTI_AGENT) if multi else [])
     if only is not None:
         single_only = [n for n in only if n in MULTI_AGENT and not multi]
         if single_only:
-            raise ValueError(f"Probe(s) {single_only} need a multi-agent env; your env is "
+            raise UsageError(f"Probe(s) {single_only} need a multi-agent env; your env is "
                              f"single-agent. Run {list(SINGLE_AGENT)}.")
         names = [n for n in names if n in only]
     mapping, mapping_error = (map_agents(config.policy_mapping_fn, list(spaces))

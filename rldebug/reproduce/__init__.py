@@ -30,6 +30,7 @@ from rldebug.reproduce.listing import (
     read_recorded,
     reproducible_events,
 )
+from rldebug.usage import UsageError
 
 MODES = ("auto", "break", "log")
 
@@ -123,7 +124,7 @@ def _check_int(name: str, value, minimum: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"reproduce({name}=...) must be an int >= {minimum}, got {value!r}.")
+        raise UsageError(f"reproduce({name}=...) must be an int >= {minimum}, got {value!r}.")
     return int(value)
 
 
@@ -146,15 +147,15 @@ def reproduce(path: str | Path, event: int | None = None, *, iteration: int | No
         replayed (the message says why).
     """
     if mode not in MODES:
-        raise ValueError(f"reproduce(mode={mode!r}) must be one of {MODES}.")
+        raise UsageError(f"reproduce(mode={mode!r}) must be one of {MODES}.")
     event = _check_int("event", event, 1)
     iteration = _check_int("iteration", iteration, 1)
     step = _check_int("step", step, 0)
     if (event is None) == (iteration is None):
-        raise ValueError("reproduce needs exactly one of event=N (see rldebug reproduce DIR "
+        raise UsageError("reproduce needs exactly one of event=N (see rldebug reproduce DIR "
                          "for the list) or iteration=I [, episode=E, step=S].")
     if event is not None and (episode is not None or step is not None):
-        raise ValueError("reproduce(event=N) replays the event's own episode and step; drop "
+        raise UsageError("reproduce(event=N) replays the event's own episode and step; drop "
                          "episode=/step= or use iteration=I, episode=E, step=S instead.")
     recorded = read_recorded(path)
     from rldebug.reproduce.run import replay_episode, replay_update

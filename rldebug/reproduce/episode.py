@@ -23,6 +23,7 @@ import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 
+from rldebug.callbacks.compose import with_settings
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import env_t, episode_id, kind_of, last_step
 from rldebug.shapes.numbers import has_non_finite
@@ -139,12 +140,20 @@ def _crash_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"[:500]
 
 
-class ReplayCallback(RLlibCallback):
-    """Seeds and drives the env, and stops at the target step (``target``/``outcome`` set
-    on a subclass by :func:`replay_callback`)."""
+@dataclass(frozen=True)
+class ReplaySettings:
+    """The episode to replay and the outcome the replay fills in (one object, shared with
+    the caller: the replay runs in this process)."""
 
     target: EpisodeTarget
     outcome: EpisodeOutcome
+
+
+class ReplayCallback(RLlibCallback):
+    """Seeds and drives the env, and stops at the target step (its :class:`ReplaySettings`
+    set on a subclass by :func:`replay_callback`)."""
+
+    settings: ReplaySettings
 
     def on_environment_created(self, *, env, **kwargs) -> None:
         envs = sub_envs(env)
@@ -155,7 +164,7 @@ class ReplayCallback(RLlibCallback):
         if getattr(sub_env, "_rldebug_replay", False):
             return
         reset, step = sub_env.reset, sub_env.step
-        target, outcome = self.target, self.outcome
+        target, outcome = self.settings.target, self.settings.outcome
         state = {"t": 0, "agent_keys": {}}
 
         def seeded_reset(*args, seed=None, options=None, **kwargs):
@@ -187,22 +196,22 @@ class ReplayCallback(RLlibCallback):
         sub_env._rldebug_replay = True
 
     def on_episode_start(self, *, episode, **kwargs) -> None:
-        if self.target.step == 0:
+        if self.settings.target.step == 0:
             self._stop(episode, at_reset=True)
 
     def on_episode_step(self, *, episode, **kwargs) -> None:
-        if env_t(episode) == self.target.step and self.outcome.stop is None:
+        if env_t(episode) == self.settings.target.step and self.settings.outcome.stop is None:
             self._stop(episode)
 
     def on_episode_end(self, *, episode, **kwargs) -> None:
-        if self.outcome.stop is None:
-            self.outcome.ended_at = env_t(episode)
+        if self.settings.outcome.stop is None:
+            self.settings.outcome.ended_at = env_t(episode)
             raise ReplayFinished()
 
     def _stop(self, episode, at_reset: bool = False) -> None:
         from rldebug.ide import break_here
 
-        target, outcome = self.target, self.outcome
+        target, outcome = self.settings.target, self.settings.outcome
         steps = {} if at_reset else last_step(episode)
         agent = target.agent_id if target.agent_id in steps else next(iter(steps), None)
         step = steps.get(agent)
@@ -233,8 +242,7 @@ def _reset_obs(episode, agent_id):
 
 
 def replay_callback(target: EpisodeTarget, outcome: EpisodeOutcome) -> type:
-    return type("ReplayEpisode", (ReplayCallback,),
-                {"target": target, "outcome": outcome, "__module__": __name__})
+    return with_settings(ReplayCallback, ReplaySettings(target, outcome), name="ReplayEpisode")
 
 
 def run_episode(algorithm, target: EpisodeTarget, outcome: EpisodeOutcome) -> EpisodeOutcome:

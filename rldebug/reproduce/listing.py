@@ -18,9 +18,10 @@ from rldebug.trace.layout import (
 )
 from rldebug.trace.reading import present, whole
 from rldebug.trace.replay_state import read_episode_records
+from rldebug.usage import UsageError, UsageTypeError
 
 
-class ReproduceError(ValueError):
+class ReproduceError(UsageError):
     """The trace, event or episode asked for cannot be reproduced; the message says why."""
 
 
@@ -79,8 +80,8 @@ class RecordedTrace:
 def find_trace_dir(path: str | Path) -> Path:
     """The reproducible trace in ``path``: a trace directory or a run directory holding one."""
     if not isinstance(path, (str, Path)):
-        raise TypeError(f"reproduce expects a trace or run directory (str or Path), got "
-                        f"{type(path).__name__} {path!r:.80}.")
+        raise UsageTypeError(f"reproduce expects a trace or run directory (str or Path), got "
+                             f"{type(path).__name__} {path!r:.80}.")
     from rldebug.trace.store import readable_dir
 
     path = readable_dir(path)

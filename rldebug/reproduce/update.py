@@ -42,20 +42,28 @@ class UpdateOutcome:
     minibatches_seen: int = 0
 
 
-class ReplayLearnerMixin:
-    """Counts minibatches like the trace does and stops at the target one."""
+@dataclass(frozen=True)
+class UpdateReplaySettings:
+    """The update to stop at and the outcome the replay fills in."""
 
-    _replay_target: UpdateTarget
-    _replay_outcome: UpdateOutcome
+    target: UpdateTarget
+    outcome: UpdateOutcome
+
+
+class ReplayLearnerMixin:
+    """Counts minibatches like the trace does and stops at the target one (its
+    :class:`UpdateReplaySettings` set on a subclass by :func:`replay_learner_class`)."""
+
+    settings: UpdateReplaySettings
 
     def _update(self, *args, **kwargs):
-        self._replay_outcome.minibatches_seen += 1
+        self.settings.outcome.minibatches_seen += 1
         return super()._update(*args, **kwargs)
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(module_id=module_id, config=config,
                                                batch=batch, fwd_out=fwd_out)
-        target, outcome = self._replay_target, self._replay_outcome
+        target, outcome = self.settings.target, self.settings.outcome
         if (outcome.minibatches_seen == target.minibatch
                 and (target.module_id is None or str(module_id) == target.module_id)):
             self._replay_stop(module_id, batch, fwd_out, loss)
@@ -64,7 +72,7 @@ class ReplayLearnerMixin:
     def _replay_stop(self, module_id, batch, fwd_out, loss) -> None:
         from rldebug.ide import break_here
 
-        target, outcome = self._replay_target, self._replay_outcome
+        target, outcome = self.settings.target, self.settings.outcome
         value = float(loss.detach())
         outcome.minibatch, outcome.module_id, outcome.loss = (
             outcome.minibatches_seen, str(module_id), value)
@@ -78,9 +86,10 @@ class ReplayLearnerMixin:
 
 def replay_learner_class(base: type, target: UpdateTarget, outcome: UpdateOutcome) -> type:
     """A subclass of the user's Learner class that stops at ``target``."""
-    return type(f"Replay{base.__name__}", (ReplayLearnerMixin, base),
-                {"_replay_target": target, "_replay_outcome": outcome,
-                 "__module__": __name__})
+    from rldebug.callbacks.compose import with_settings
+
+    return with_settings(ReplayLearnerMixin, UpdateReplaySettings(target, outcome),
+                         learner=base, name=f"Replay{base.__name__}")
 
 
 def run_update(algorithm, snapshot: dict, target: UpdateTarget,

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rldebug.usage import UsageError
+
 # Written by rldebug.run next to params.json: the AlgorithmConfig as given, cloudpickled.
 CONFIG_PICKLE = "rldebug_config.pkl"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -31,7 +33,7 @@ def default_config(algorithm: str):
             warnings.simplefilter("ignore")  # gymnasium's space warnings while RLlib imports
             return get_trainable_cls(algorithm).get_default_config()
     except Exception as err:  # noqa: BLE001 - Tune raises TuneError/ValueError/ImportError
-        raise ValueError(f"RLlib has no algorithm {algorithm!r} ({type(err).__name__}: "
+        raise UsageError(f"RLlib has no algorithm {algorithm!r} ({type(err).__name__}: "
                          f"{err}); name one of PPO, APPO, IMPALA, DQN, SAC, ...") from None
 
 
@@ -62,7 +64,7 @@ def config_from_params(algorithm: str, params: Mapping[str, Any]):
             continue  # RLlib's default, written as its repr
         settings[key] = value
     if lost:
-        raise ValueError(
+        raise UsageError(
             f"The run's params.json holds {', '.join(sorted(lost))} only as text (a class "
             "or function JSON cannot carry), so its config cannot be rebuilt from it. Pass "
             "the config: --config my_file.py:make_config (a function returning the "

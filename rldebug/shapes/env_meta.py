@@ -19,6 +19,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from rldebug.usage import UsageError, UsageTypeError
+
 
 def _declared(env: Any, name: str) -> Any:
     """``name`` on the env class, else in the module that defines it, else None."""
@@ -121,11 +123,11 @@ def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "m
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
     if env_config is not None and not isinstance(env_config, dict):
-        raise TypeError(f"env_config must be a dict or None, got {type(env_config).__name__}: "
-                        f"{env_config!r:.80}.")
+        raise UsageTypeError(f"env_config must be a dict or None, got {type(env_config).__name__}: "
+                             f"{env_config!r:.80}.")
     if isinstance(env_or_class, (gym.Env, MultiAgentEnv)):
         if env_config:
-            raise ValueError("env_config is only used to build an env from a class, creator or "
+            raise UsageError("env_config is only used to build an env from a class, creator or "
                              "id; you passed an env instance. Pass the class instead, e.g. "
                              f"{caller}(MyEnv, env_config={{...}}).")
         return env_or_class
@@ -137,16 +139,17 @@ def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "m
         try:
             return gym.make(env_or_class, **(env_config or {}))
         except gym.error.Error as err:
-            raise ValueError(f"{env_or_class!r} is neither a gymnasium id nor an env registered "
+            raise UsageError(f"{env_or_class!r} is neither a gymnasium id nor an env registered "
                              f"with ray.tune.register_env ({err}). Pass the env class or an "
                              "instance instead.") from err
     if callable(env_or_class):
         env = env_or_class(dict(env_config or {}))
         if not isinstance(env, (gym.Env, MultiAgentEnv)):
-            raise TypeError(f"{env_or_class!r}(env_config) returned {type(env).__name__}, not a "
-                            "gymnasium.Env or ray.rllib MultiAgentEnv.")
+            raise UsageTypeError(f"{env_or_class!r}(env_config) returned "
+                                 f"{type(env).__name__}, not a gymnasium.Env or ray.rllib "
+                                 "MultiAgentEnv.")
         return env
-    raise TypeError(
+    raise UsageTypeError(
         f"{caller} expects an env instance, an env class or creator called as "
         "cls(env_config), or a registered env id string; got "
         f"{type(env_or_class).__name__}: {env_or_class!r:.80}.")

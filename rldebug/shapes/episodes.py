@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from rldebug.usage import UsageTypeError
+
 SINGLE, MULTI, OLD = "single", "multi", "old"
 DEFAULT_AGENT_ID = "default_agent"  # ray.rllib.core.DEFAULT_AGENT_ID
 DEFAULT_MODULE_ID = "default_policy"  # ray.rllib.core.DEFAULT_MODULE_ID
@@ -73,7 +75,7 @@ def kind_of(episode) -> str:
         return OLD
     if hasattr(episode, "t_started") and hasattr(episode, "get_rewards"):
         return SINGLE
-    raise TypeError(
+    raise UsageTypeError(
         f"Not an RLlib episode: {type(episode).__name__}. rldebug reads SingleAgentEpisode, "
         "MultiAgentEpisode (new API stack) and EpisodeV2 (old API stack).")
 
@@ -203,8 +205,8 @@ def agent_chunks(episode) -> Iterator[AgentChunk]:
     elif kind == SINGLE:
         yield AgentChunk(DEFAULT_AGENT_ID, str(episode.module_id or DEFAULT_MODULE_ID), episode)
     else:
-        raise TypeError("agent_chunks reads new-stack episodes; the old stack hands "
-                        "on_sample_end a SampleBatch, not episodes.")
+        raise UsageTypeError("agent_chunks reads new-stack episodes; the old stack hands "
+                             "on_sample_end a SampleBatch, not episodes.")
 
 
 def agent_returns(episode, prev_chunks=None) -> dict[str, float]:

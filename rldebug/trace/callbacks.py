@@ -23,7 +23,6 @@ from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
 from rldebug.trace.memory import GrowingSites, rss_mb, stop_tracing
 from rldebug.trace.replay_state import (
-    DEFAULT_KEEP,
     EpisodeRecorder,
     WeightsRing,
     prune_episode_rings,
@@ -33,6 +32,7 @@ from rldebug.trace.sampling import (
     sample_record_new_stack,
     sample_record_old_stack,
 )
+from rldebug.trace.settings import TraceSettings
 from rldebug.trace.sink import TraceSink, sink_for
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.step_events import env_step_events
@@ -40,19 +40,12 @@ from rldebug.trace.writer import TraceWriter
 
 
 class TraceCallbacks(RLlibCallback):
-    """Writes trace records; ``_trace_dir``, ``_trace_token`` and ``_trace_level`` are set
-    on a subclass. Records of remote EnvRunners reach the driver through Ray (see
+    """Writes trace records, as its :class:`TraceSettings` say (set on a subclass by
+    :func:`rldebug.trace`). Records of remote EnvRunners reach the driver through Ray (see
     :mod:`rldebug.trace.sink`): only the process running the Algorithm writes files."""
 
     runs_last = True  # after break_on and the doctor: their iteration's output is traced
-    _trace_dir: str = ""
-    _trace_token: str = "untraced"
-    _trace_level: str = "batches"
-    _trace_reproducible: bool = False
-    _trace_keep: int = DEFAULT_KEEP
-    _trace_info_events: tuple[str, ...] = ()
-    _trace_max_events: int = 10
-    _trace_memory: bool = False
+    settings: TraceSettings = TraceSettings()
 
     def __init__(self):
         super().__init__()
@@ -76,7 +69,7 @@ class TraceCallbacks(RLlibCallback):
     @property
     def sink(self) -> TraceSink:
         """This process's sink of the trace (shared with its Learner and recorder)."""
-        return sink_for(self._trace_token, self._trace_dir)
+        return sink_for(self.settings.token, self.settings.dir)
 
     def writer(self, role: str) -> TraceWriter:
         """This process's writer for ``role`` (driver, runner<i>, learner): one file set each."""
@@ -87,7 +80,7 @@ class TraceCallbacks(RLlibCallback):
     # -- faults: an env that raises, an EnvRunner that RLlib recreates ----------
 
     def on_environment_created(self, *, env_runner=None, env, **kwargs) -> None:
-        if self._trace_reproducible and env_runner is not None:
+        if self.settings.reproducible and env_runner is not None:
             self._start_taping(env_runner, env)
         if env_runner is not None:
             self._record_sample_crashes(env_runner)
@@ -133,7 +126,7 @@ class TraceCallbacks(RLlibCallback):
     def on_env_runners_recreated(self, *, algorithm, env_runner_indices, is_evaluation=False,
                                  **kwargs) -> None:
         # A recreated EnvRunner is a new process: tell it where to send its records.
-        relay.announce(self._trace_token, algorithm, list(env_runner_indices))
+        relay.announce(self.settings.token, algorithm, list(env_runner_indices))
         self.writer("driver").write("events", {
             "source": "driver", "column": "env_runner_restarted",
             "runner_indices": [int(i) for i in env_runner_indices],
@@ -150,7 +143,7 @@ class TraceCallbacks(RLlibCallback):
         identity = runner_identity(env_runner)
         role = f"runner{identity['runner_index']}"
         if self._recorder is None:
-            self._recorder = EpisodeRecorder(self.sink, role, identity, self._trace_keep,
+            self._recorder = EpisodeRecorder(self.sink, role, identity, self.settings.keep,
                                              seed=getattr(env_runner.config, "seed", None))
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._recorder.wrap(sub_env, env_index)
@@ -189,7 +182,7 @@ class TraceCallbacks(RLlibCallback):
 
     def _note_step(self, env_index: int, result) -> None:
         try:
-            events = env_step_events(result, self._trace_info_events)
+            events = env_step_events(result, self.settings.info_events)
         except Exception:  # noqa: BLE001 - an unexpected step result must not stop training
             return  # RLlib itself rejects a malformed step result with its own error
         if events:
@@ -226,7 +219,7 @@ class TraceCallbacks(RLlibCallback):
             self._seen_bad.add(key)
             return True
         self._info_counts[key] += 1
-        return self._info_counts[key] <= self._trace_max_events
+        return self._info_counts[key] <= self.settings.max_events
 
     def on_episode_end(self, *, episode, prev_episode_chunks=None, env_index=0,
                        **kwargs) -> None:
@@ -244,15 +237,15 @@ class TraceCallbacks(RLlibCallback):
         writer = self.writer(f"runner{identity['runner_index']}")
         self._samples += 1
         if isinstance(samples, list):
-            record, events = sample_record_new_stack(samples, self._trace_level)
+            record, events = sample_record_new_stack(samples, self.settings.level)
         else:
-            record, events = sample_record_old_stack(samples, self._trace_level)
+            record, events = sample_record_old_stack(samples, self.settings.level)
         started, self._sample_started = self._sample_started, None
         record.update(identity, sample_call=self._samples,
                       sample_time_s=time.perf_counter() - started if started else None,
                       episode_returns={k: list(v) for k, v in self._returns.items()},
                       rss_mb=rss_mb())
-        if self._trace_memory:
+        if self.settings.memory:
             if self._sites is None:
                 self._sites = GrowingSites()
             record["grown_sites"] = self._sites.grown()
@@ -285,7 +278,7 @@ class TraceCallbacks(RLlibCallback):
         policy_id = _policy_id(policy)
         record = {"stage": "learn_on_batch", "update": self._learn_calls,
                   "module_id": policy_id, "train_batch_size": int(train_batch.count)}
-        if self._trace_level != "summary":
+        if self.settings.level != "summary":
             for column in ("advantages", "value_targets", "action_logp"):
                 if column in train_batch:
                     stats = describe(train_batch[column])
@@ -320,9 +313,9 @@ class TraceCallbacks(RLlibCallback):
         remote = has_remote_actors(algorithm.config)
         self.sink.become_home(remote_actors=remote)
         if remote:
-            relay.announce(self._trace_token, algorithm)
+            relay.announce(self.settings.token, algorithm)
             self._drain_at_stop(algorithm)
-        if self._trace_memory:  # in-process EnvRunners traced allocations in this process
+        if self.settings.memory:  # in-process EnvRunners traced allocations in this process
             stop = algorithm.stop
 
             def stop_tracing_allocations(*args, **kwargs):
@@ -332,8 +325,8 @@ class TraceCallbacks(RLlibCallback):
                     stop_tracing()
 
             algorithm.stop = stop_tracing_allocations
-        if self._trace_reproducible and algorithm.config.enable_rl_module_and_learner:
-            self._weights = WeightsRing(self.sink.store, self._trace_keep)
+        if self.settings.reproducible and algorithm.config.enable_rl_module_and_learner:
+            self._weights = WeightsRing(self.sink.store, self.settings.keep)
             self._weights.save(algorithm, 0)
 
     def _drain_at_stop(self, algorithm) -> None:
@@ -360,7 +353,7 @@ class TraceCallbacks(RLlibCallback):
         self._events_seen, self._findings = events, findings
         self._weights.save(algorithm, iteration)
         self._weights.prune()
-        prune_episode_rings(self.sink.store, self._trace_keep)
+        prune_episode_rings(self.sink.store, self.settings.keep)
 
     def on_train_result(self, *, algorithm, result, **kwargs) -> None:
         self.sink.drain_relay()  # what remote EnvRunners and Learners sent this iteration

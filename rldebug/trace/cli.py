@@ -101,20 +101,15 @@ def add_trace_parser(subparsers) -> None:
     parser.set_defaults(func=cmd_trace)
 
 
-def _read(directory: str) -> Trace | None:
-    try:
-        with warnings.catch_warnings():  # the rendering says it, in its place
-            warnings.simplefilter("ignore", TraceDamagedWarning)
-            return load_trace(directory)
-    except FileNotFoundError as err:
-        print(err)
-        return None
+def _read(directory: str) -> Trace:
+    """The trace; no trace there is unusable input (``FileNotFoundError``: exit 2)."""
+    with warnings.catch_warnings():  # the rendering says it, in its place
+        warnings.simplefilter("ignore", TraceDamagedWarning)
+        return load_trace(directory)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
     trace = _read(args.directory)
-    if trace is None:
-        return 2
     render_trace(trace, last=args.last)
     return 0
 
@@ -155,8 +150,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from rldebug.trace.profile import chrome_trace, profile
 
     trace = _read(args.directory)
-    if trace is None:
-        return 2
     summary = profile(trace)
     if args.chrome_trace:
         target = Path(args.chrome_trace)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from rldebug.runlog import default_output_dir
 from rldebug.trace.replay_state import DEFAULT_KEEP, save_config
+from rldebug.trace.settings import TraceSettings
 from rldebug.trace.store import check_writable_out
 from rldebug.trace.writer import LEVELS
+from rldebug.usage import UsageError, UsageTypeError
 
 DEFAULT_LEVEL = "batches"
 
@@ -53,25 +55,25 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
-        raise TypeError(f"rldebug.trace expects an RLlib AlgorithmConfig, got "
-                        f"{type(config).__name__}: {config!r:.100}.")
+        raise UsageTypeError(f"rldebug.trace expects an RLlib AlgorithmConfig, got "
+                             f"{type(config).__name__}: {config!r:.100}.")
     if level not in LEVELS:
-        raise ValueError(f"trace level must be one of {LEVELS}, got {level!r}.")
+        raise UsageError(f"trace level must be one of {LEVELS}, got {level!r}.")
     for name, value in (("reproducible", reproducible), ("memory", memory)):
         if not isinstance(value, bool):
-            raise TypeError(f"trace({name}=...) must be True or False, got {value!r}.")
+            raise UsageTypeError(f"trace({name}=...) must be True or False, got {value!r}.")
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        raise ValueError(f"trace(keep=...) must be an int >= 1 (iterations kept), got {keep!r}.")
+        raise UsageError(f"trace(keep=...) must be an int >= 1 (iterations kept), got {keep!r}.")
     if reproducible and not config.enable_env_runner_and_connector_v2:
-        raise ValueError(
+        raise UsageError(
             "trace(reproducible=True) records episodes and Learner updates of RLlib's new API "
             "stack; this config uses the old stack (api_stack(enable_rl_module_and_learner="
             "False, ...)). Trace it without reproducible=True, or move it to the new stack.")
     info_events = _check_info_events(events, config.env)
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
-        raise ValueError(f"trace(max_events=...) must be an int >= 1, got {max_events!r}.")
+        raise UsageError(f"trace(max_events=...) must be an int >= 1, got {max_events!r}.")
     # RLlib's callback and Learner classes load here, not when rldebug is imported.
-    from rldebug.callbacks.compose import add_callbacks
+    from rldebug.callbacks.compose import add_callbacks, with_settings
     from rldebug.trace.callbacks import TraceCallbacks
     from rldebug.trace.learning import TracingLearnerMixin, traced_learner_class
 
@@ -80,20 +82,15 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     if reproducible:
         save_config(directory, config, level)
 
-    callback = type("TraceCallbacks", (TraceCallbacks,),
-                    {"_trace_dir": str(directory), "_trace_level": level,
-                     "_trace_token": token,
-                     "_trace_reproducible": reproducible, "_trace_keep": keep,
-                     "_trace_info_events": info_events, "_trace_max_events": max_events,
-                     "_trace_memory": memory,
-                     "__module__": TraceCallbacks.__module__})
-    traced = add_callbacks(config, callback)
+    settings = TraceSettings(dir=str(directory), token=token, level=level,
+                             reproducible=reproducible, keep=keep, info_events=info_events,
+                             max_events=max_events, memory=memory)
+    traced = add_callbacks(config, with_settings(TraceCallbacks, settings))
     if traced.enable_rl_module_and_learner:
         base = traced.learner_class
         if issubclass(base, TracingLearnerMixin):
-            raise ValueError("This config is already traced; trace the original config.")
-        traced.learners(learner_class=traced_learner_class(base, directory, level,
-                                                           reproducible, token))
+            raise UsageError("This config is already traced; trace the original config.")
+        traced.learners(learner_class=traced_learner_class(base, settings))
     return traced
 
 
@@ -104,12 +101,12 @@ def _check_info_events(events, env) -> tuple[str, ...]:
         events = (events,)
     if not isinstance(events, (list, tuple, set, frozenset)) or not all(
             isinstance(e, str) and e for e in events):
-        raise TypeError(f"trace(events=...) takes info event names as strings, e.g. "
-                        f"('collision',), got {events!r}.")
+        raise UsageTypeError(f"trace(events=...) takes info event names as strings, e.g. "
+                             f"('collision',), got {events!r}.")
     known = info_events(env)
     unknown = [e for e in events if known is not None and e not in known]
     if unknown:
-        raise ValueError(f"trace(events=...) got unknown event name(s) {unknown} for "
+        raise UsageError(f"trace(events=...) got unknown event name(s) {unknown} for "
                          f"{env_name(env)}; its infos report {list(known)}.")
     return tuple(events)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from rldebug.usage import UsageError
+
 TRACE_SUBDIR = "trace"
 KINDS = ("samples", "updates", "minibatches", "events", "iterations")
 SUFFIX = ".jsonl"
@@ -26,7 +28,7 @@ class TraceFile(NamedTuple):
 def file_name(kind: str, role: str, pid: int) -> str:
     """The name of the file that process ``pid`` writes ``kind`` records of ``role`` to."""
     if kind not in KINDS:
-        raise ValueError(f"Unknown trace record kind {kind!r}; the kinds are {KINDS}.")
+        raise UsageError(f"Unknown trace record kind {kind!r}; the kinds are {KINDS}.")
     return f"{kind}-{role}-{pid}{SUFFIX}"
 
 

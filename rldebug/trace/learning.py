@@ -36,6 +36,7 @@ from rldebug.shapes.outputs import train_diagnostics
 from rldebug.shapes.results import normalise_stats, raw_stat_keys
 from rldebug.trace.memory import rss_mb
 from rldebug.trace.replay_state import learner_snapshot, write_update_snapshot
+from rldebug.trace.settings import TraceSettings
 from rldebug.trace.sink import sink_for
 from rldebug.trace.stats import describe, first_non_finite, scalar
 from rldebug.trace.writer import RAW_ROWS, TraceWriter
@@ -52,18 +53,16 @@ class LearnerThreadError(RuntimeError):
 
 
 class TracingLearnerMixin:
-    """Mixin for a TorchLearner; ``_trace_dir`` and ``_trace_level`` are class attributes."""
+    """Mixin for a TorchLearner that writes trace records, as its :class:`TraceSettings`
+    say (set on a subclass by :func:`traced_learner_class`)."""
 
-    _trace_dir: str = ""
-    _trace_token: str = "untraced"
-    _trace_level: str = "batches"
-    _trace_reproducible: bool = False
+    settings: TraceSettings = TraceSettings()
 
     # -- RLlib hooks ---------------------------------------------------------
 
     def build(self, *args, **kwargs):
         super().build(*args, **kwargs)
-        self._trace_sink = sink_for(self._trace_token, self._trace_dir)
+        self._trace_sink = sink_for(self.settings.token, self.settings.dir)
         self._trace_writer = TraceWriter(self._trace_sink, role="learner")
         self._rldebug_updates = 0
         self._rldebug_seen_bad: set = set()
@@ -73,7 +72,7 @@ class TracingLearnerMixin:
         self._rldebug_thread_error = None
         self._rldebug_current = 1
         self._rldebug_snapshot: bytes | None = None
-        self._rldebug_snapshots = self._trace_reproducible
+        self._rldebug_snapshots = self.settings.reproducible
         thread = getattr(self, "_learner_thread", None)
         if thread is not None and hasattr(thread, "_update_method"):
             thread._update_method = self._guarded_thread_update(thread._update_method)
@@ -110,7 +109,7 @@ class TracingLearnerMixin:
 
     def compute_gradients(self, loss_per_module, **kwargs):
         gradients = super().compute_gradients(loss_per_module, **kwargs)
-        if self._trace_level != "summary" and gradients:
+        if self.settings.level != "summary" and gradients:
             self._trace_safely(self._trace_gradients, gradients)
         return gradients
 
@@ -166,7 +165,7 @@ class TracingLearnerMixin:
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
         self._rldebug_minibatch = 0
         self._rldebug_before = None
-        if self._trace_level != "summary":
+        if self.settings.level != "summary":
             self._rldebug_before = {
                 mid: [p.detach().clone() for p in self.get_parameters(self.module[mid])]
                 for mid in self.module.keys()}
@@ -234,7 +233,7 @@ class TracingLearnerMixin:
         self._trace_check_finite(module_id, "total_loss", loss_value)
         size = next((len(v) for k, v in batch.items() if k in ("obs", "actions")), 0)
         acc["train_batch_size"].append(size)
-        if self._trace_level == "summary":
+        if self.settings.level == "summary":
             return
         diagnostics = train_diagnostics(self.module[module_id], config, batch, fwd_out)
         for key, value in diagnostics.items():
@@ -249,7 +248,7 @@ class TracingLearnerMixin:
                 acc[f"{column}_stats"].append(stats)
                 if stats.get("non_finite"):
                     self._trace_event(module_id, column, first_non_finite(batch[column]))
-        if self._trace_level == "full":
+        if self.settings.level == "full":
             self._trace_writer.write("minibatches", {
                 "update": self._rldebug_updates + 1, "minibatch": self._rldebug_minibatch,
                 "module_id": str(module_id), "total_loss": loss_value, "size": size,
@@ -313,12 +312,12 @@ def _merge_stats(series: list[dict]) -> dict:
     return merged
 
 
-def traced_learner_class(base: type, directory: str, level: str,
-                         reproducible: bool = False, token: str = "untraced") -> type:
+def traced_learner_class(base: type, settings: TraceSettings) -> type:
     """A subclass of ``base`` (the config's Learner class) that writes trace records."""
-    return type(f"Traced{base.__name__}", (TracingLearnerMixin, base),
-                {"_trace_dir": str(directory), "_trace_level": level, "_trace_token": token,
-                 "_trace_reproducible": reproducible, "__module__": __name__})
+    from rldebug.callbacks.compose import with_settings
+
+    return with_settings(TracingLearnerMixin, settings, learner=base,
+                         name=f"Traced{base.__name__}")
 
 
 __all__ = ["LearnerThreadError", "TracingLearnerMixin", "traced_learner_class"]

@@ -47,6 +47,7 @@ from rldebug.trace.layout import (
     update_snapshot_file,
     weights_file,
 )
+from rldebug.usage import UsageError
 
 DEFAULT_KEEP = 3  # iterations of weights / sample() calls of episodes kept in the rings
 
@@ -112,7 +113,7 @@ def save_config(trace_dir: str | Path, config, level: str) -> None:
     try:
         data = cloudpickle.dumps({"config": config, "level": level, "time": time.time()})
     except Exception as err:
-        raise ValueError(
+        raise UsageError(
             f"rldebug.trace(reproducible=True) must save the config to replay it, but it "
             f"cannot be pickled: {type(err).__name__}: {err}. Ray pickles configs the same "
             "way to start remote EnvRunners; make the env, callbacks and mapping function "

@@ -12,6 +12,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from rldebug.usage import UsageError
+
 SCHEME_SEPARATOR = "://"
 
 
@@ -36,7 +38,7 @@ def _filesystem(uri: str):
     try:
         return pyarrow.fs.FileSystem.from_uri(uri)
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError...
-        raise ValueError(f"rldebug.trace(out={uri!r}): pyarrow cannot open that URI: {err}. "
+        raise UsageError(f"rldebug.trace(out={uri!r}): pyarrow cannot open that URI: {err}. "
                          "Pass a local directory or a pyarrow.fs URI such as "
                          "file:///abs/path or s3://bucket/prefix.") from err
 
@@ -135,7 +137,7 @@ def check_writable_out(out):
             stream.write(b"ok")
         fs.delete_file(f"{root.rstrip('/')}/.rldebug_write_check")
     except Exception as err:
-        raise ValueError(f"Cannot write to trace URI {out!r}: {err}.") from err
+        raise UsageError(f"Cannot write to trace URI {out!r}: {err}.") from err
     return out
 
 

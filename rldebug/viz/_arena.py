@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from rldebug.shapes.env_meta import env_of
+from rldebug.usage import UsageError, UsageTypeError
 
 
 def arena_of(algo):
     """The algorithm's env if it is grid-shaped like MultiAgentArena, else a clear error."""
     env = env_of(algo)
     if not all(hasattr(env, a) for a in ("width", "height", "position_to_index")):
-        raise TypeError(
+        raise UsageTypeError(
             f"This picture needs the MultiAgentArena (or an env with width, height and "
             f"position_to_index(row, col)); the algorithm's env is {type(env).__name__}.")
     return env
@@ -22,9 +23,9 @@ def check_position(env, position, name: str) -> tuple[int, int]:
     try:
         row, col = (int(v) for v in position)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a (row, col) pair, got {position!r}.") from None
+        raise UsageError(f"{name} must be a (row, col) pair, got {position!r}.") from None
     if not (0 <= row < env.height and 0 <= col < env.width):
-        raise ValueError(f"{name} {position!r} is outside the {env.height}x{env.width} grid "
+        raise UsageError(f"{name} {position!r} is outside the {env.height}x{env.width} grid "
                          f"(rows 0..{env.height - 1}, columns 0..{env.width - 1}).")
     return row, col
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rldebug.usage import UsageError
 from rldebug.viz.figures import new_figure
 
 
@@ -18,10 +19,10 @@ def plot_action_probs(explanation, ax=None, title: str | None = None):
     :raises ValueError: for a batched explanation or one without probabilities.
     """
     if explanation.batched:
-        raise ValueError(f"plot_action_probs draws one observation; this explanation holds "
+        raise UsageError(f"plot_action_probs draws one observation; this explanation holds "
                          f"{len(explanation)}. Pass explanation[i].")
     if explanation.probs is None:
-        raise ValueError("This explanation has no action probabilities (the action "
+        raise UsageError("This explanation has no action probabilities (the action "
                          "distribution is not categorical); plot its logits instead.")
     probs = np.asarray(explanation.probs, dtype=float)
     names = explanation.action_names or tuple(str(i) for i in range(len(probs)))

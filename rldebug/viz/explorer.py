@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rldebug.usage import UsageError
 from rldebug.viz._arena import arena_of, check_position, observation
 from rldebug.viz.bars import plot_action_probs
 from rldebug.viz.figures import new_figure
@@ -53,7 +54,7 @@ class Explorer:
         try:
             for aid, pos in positions.items():
                 if aid not in self.sliders:
-                    raise ValueError(f"Unknown agent {aid!r}; the arena's agents are "
+                    raise UsageError(f"Unknown agent {aid!r}; the arena's agents are "
                                      f"{self.agents}.")
                 row, col = check_position(self.env, pos, aid)
                 self.sliders[aid][0].value, self.sliders[aid][1].value = row, col

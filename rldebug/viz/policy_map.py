@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rldebug.usage import UsageError
 from rldebug.viz._arena import arena_of, check_position, observation
 from rldebug.viz.figures import new_figure
 
@@ -58,7 +59,7 @@ def policy_map(algo, agent_id: str = "agent1",
     env = arena_of(algo)
     agents = list(env.possible_agents)
     if agent_id not in agents:
-        raise ValueError(f"Unknown agent id {agent_id!r}; the arena's agents are {agents}.")
+        raise UsageError(f"Unknown agent id {agent_id!r}; the arena's agents are {agents}.")
     if other_position is None:
         other_position = (env.height - 1, env.width - 1) if agent_id == agents[0] else (0, 0)
     other = check_position(env, other_position, "other_position")
@@ -66,7 +67,7 @@ def policy_map(algo, agent_id: str = "agent1",
     result = explain(algo, np.stack([observation(env, cell, other) for cell in cells]),
                      agent_id=agent_id)
     if result.probs is None:
-        raise ValueError("policy_map needs a categorical action distribution.")
+        raise UsageError("policy_map needs a categorical action distribution.")
     shape = (env.height, env.width)
     greedy = np.full(shape, -1, dtype=int)
     probs = np.full(shape + (result.probs.shape[-1],), np.nan)
@@ -92,9 +93,9 @@ def plot_policy_map(pmap: PolicyMap, background: str = "entropy", ax=None):
     :returns: the matplotlib Figure.
     """
     if background not in BACKGROUNDS:
-        raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}.")
+        raise UsageError(f"background must be one of {BACKGROUNDS}, got {background!r}.")
     if background == "value" and pmap.value is None:
-        raise ValueError(f"Module {pmap.module_id!r} has no value function; use "
+        raise UsageError(f"Module {pmap.module_id!r} has no value function; use "
                          f"background='entropy' or 'max_prob'.")
     grid = {"entropy": pmap.entropy, "value": pmap.value,
             "max_prob": np.max(pmap.probs, axis=-1)}[background]

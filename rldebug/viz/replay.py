@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rldebug.usage import UsageError
 from rldebug.viz.figures import new_figure
 
 
@@ -99,7 +100,7 @@ def _make_env(algo):
 def _rgb(env) -> np.ndarray:
     frame = env.render()
     if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3):
-        raise ValueError(
+        raise UsageError(
             f"replay needs env.render() to return an RGB array (H, W, 3); "
             f"{type(env).__name__}.render() returned {type(frame).__name__}"
             f"{getattr(frame, 'shape', '')}. Create the env with render_mode='rgb_array' "
