@@ -103,3 +103,16 @@ def test_a_browser_shows_the_navigation_and_a_reference_page(site):
         heading = evaluate("document.querySelector('h1').innerText")
     assert heading.startswith("Python API")
     assert {"run", "explain", "diagnose", "verify_fix", "probe"} <= set(names), names
+
+
+def test_the_pictures_from_real_runs_load_in_a_browser(site):
+    """docs/pictures.py made them; each must decode to a real picture, not a broken link."""
+    for page, expected in (("how-to/look-inside.html", {"policy_map.png", "action_probs.png",
+                                                         "replay.gif"}),
+                           ("how-to/doctor.html", {"doctor_report.png"})):
+        with open_page(site / page) as evaluate:
+            images = evaluate("[...document.images].map(i => [i.src.split('/').pop(), "
+                              "i.naturalWidth, i.naturalHeight])")
+        images = [image for image in images if image[0] in expected]
+        assert {name for name, _, _ in images} == expected, images
+        assert all(width >= 200 and height >= 150 for _, width, height in images), images
