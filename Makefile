@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rldebug-installed
 TORCH := torch==2.13.0
 
-.PHONY: setup browser demo test test-all test-tf bench lint docs clean
+.PHONY: setup browser demo test test-durations test-all test-tf bench lint docs pictures clean
 
 setup: $(STAMP)
 
@@ -32,10 +32,18 @@ demo: $(STAMP)
 
 # Two pytest-xdist workers, one per core: many tests wait on Ray, subprocesses and a
 # debugger, so the default run takes ~0.65x the time of one process. A file's tests stay
-# in one worker (they share module fixtures). TEST_WORKERS=0 runs in this process.
+# in one worker (they share module fixtures); the longest files start first
+# (tests/conftest.py, from tests/file_durations.json). TEST_WORKERS=0: in this process.
 TEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(STAMP) browser
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
+
+# Re-measure each test file's seconds (the order make test hands files out in).
+test-durations: $(STAMP) browser
+	-$(PY) -m pytest -q $(PYTEST_PARALLEL) --junitxml=.test-durations.xml
+	$(PY) tests/file_durations.py .test-durations.xml > tests/file_durations.json
+	rm -f .test-durations.xml
 
 test-all: $(STAMP) browser
 	$(PY) -m pytest -q -m ""
@@ -59,6 +67,10 @@ test-tf: $(TF_STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/launch.py
 	$(PY) benchmarks/solve.py
+
+# The documentation's pictures, from real runs (docs/pictures.py says how each is made).
+pictures: $(STAMP) browser
+	$(PY) docs/pictures.py
 
 # The documentation site (Sphinx + MyST, docs/conf.py says why): warnings are errors.
 docs: $(STAMP)

@@ -1,6 +1,8 @@
 """Shared fixtures: one Ray instance for the whole test session."""
 
+import json
 import os
+import statistics
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,26 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+# make test hands whole files to two workers, in collection order (--dist loadfile
+# --no-loadscope-reorder): the longest files go first so both workers end together.
+# tests/file_durations.json holds each file's seconds from a real run (make test-durations).
+_DURATIONS = Path(__file__).with_name("file_durations.json")
+
+
+def pytest_collection_modifyitems(config, items):
+    seconds = json.loads(_DURATIONS.read_text()) if _DURATIONS.is_file() else {}
+    unknown = statistics.median(seconds.values()) if seconds else 0.0
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.nodeid.split("::")[0], index)
+
+    def heaviest_first(item):
+        path = item.nodeid.split("::")[0]
+        return -seconds.get(path, unknown), first_seen[path]
+
+    items.sort(key=heaviest_first)  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session", autouse=True)
