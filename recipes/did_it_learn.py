@@ -39,14 +39,16 @@ def main(argv=None):
     # The policy as it trained samples its actions; the greedy one (argmax) can be much
     # worse: on the arena a deterministic policy of the two positions alone gets stuck.
     mean = {}
+    steps = 20 if args.smoke else None  # the smoke run plays only the episodes' start
     for explore in (True, False):
-        returns = [sum(rldebug.replay(algo, seed=seed, explore=explore).returns.values())
+        returns = [sum(rldebug.replay(algo, seed=seed, explore=explore,
+                                      max_steps=steps).returns.values())
                    for seed in range(3 if args.smoke else 10)]
         mean[explore] = sum(returns) / len(returns)
     print(f"mean total return over {len(returns)} episodes: sampling {mean[True]:.2f}, "
           f"greedy {mean[False]:.2f} (target 15)")
     gif = Path(run_dir) / "replay.gif"
-    rldebug.replay(algo, seed=0, path=gif, explore=True)
+    rldebug.replay(algo, seed=0, path=gif, explore=True, max_steps=steps)
     print(f"replay: {gif}")
     algo.stop()
 

@@ -28,7 +28,7 @@ def main(argv=None):
     rldebug.start_ray(num_cpus=os.cpu_count())
     if args.smoke:
         config = rldebug.arena_ppo_config(seed=0, **SMOKE_SETTINGS)
-        grid = {"lr": [1e-3, 1e-4], "train_batch_size": [200, 400]}
+        grid = {"lr": [1e-3, 1e-4], "train_batch_size": [200]}  # 2 trials, not 4
         stop = {"training_iteration": 1}
     else:
         config = rldebug.arena_ppo_config(seed=0, fcnet_hiddens=[128, 128],
@@ -49,16 +49,16 @@ def main(argv=None):
               f"{result.metrics.get('training_iteration')} iterations, "
               f"{result.metrics.get('time_total_s', 0):.0f} s")
     print(f"TensorBoard: tensorboard --logdir {os.path.join(storage, 'exercise2')}")
-    # The check: all four trials trained without an error (and, beyond the smoke run, the
-    # best one reached the target).
+    # The check: every trial of the grid trained without an error (and, beyond the smoke
+    # run, the best one reached the target).
     failed = [str(result.error) for result in results if result.error is not None]
     returns = [result.metrics.get("env_runners", {}).get("episode_return_mean",
                                                             float("-inf")) for result in results]
-    if len(results) != 4 or failed:
+    if len(results) != len(grid["lr"]) * len(grid["train_batch_size"]) or failed:
         raise SystemExit(f"{len(results)} trial(s), failed: {failed}")
     if not args.smoke and max(returns) < 15:
         raise SystemExit(f"no trial reached the target 15 (best {max(returns):.2f})")
-    print(f"done: 4 trials, best return {max(returns):.2f}")
+    print(f"done: {len(results)} trials, best return {max(returns):.2f}")
     return results
 
 

@@ -34,7 +34,8 @@ def main(argv=None):
 
     rldebug.start_ray(num_cpus=os.cpu_count())
     config = rldebug.arena_ppo_config(seed=0, **(SMOKE_SETTINGS if args.smoke else {}))
-    config.training(lr=tune.grid_search([1e-3, 1e-4]))
+    lrs = [1e-3] if args.smoke else [1e-3, 1e-4]  # the smoke run: 2 trials, not 4
+    config.training(lr=tune.grid_search(lrs))
     config.rl_module(model_config={"fcnet_hiddens": tune.grid_search([[16], [64, 64]])
                                    if args.smoke else tune.grid_search([[64, 64], [256, 256]]),
                                    "vf_share_layers": False})
@@ -56,17 +57,19 @@ def main(argv=None):
     best = results.get_best_result("env_runners/episode_return_mean", "max")
     print(f"best: lr={best.config['lr']:g}, fcnet_hiddens={hiddens(best.config)}")
     print(f"next: rldebug doctor {os.path.join(storage, 'tune_grid')}")
-    # The check: four trials, each with a checkpoint at the end and no error; the best
-    # (beyond the smoke run, at the target) is the one with the highest last return.
+    # The check: every trial (2 x 2, smoke 1 x 2) has a checkpoint at the end and no
+    # error; the best (beyond the smoke run, at the target) has the highest last return.
     returns = {result.path: result.metrics["env_runners"]["episode_return_mean"]
                for result in results if result.error is None and result.checkpoint}
-    if len(returns) != 4:
-        raise SystemExit(f"expected 4 trials with a checkpoint and no error, got {len(returns)}")
+    if len(returns) != 2 * len(lrs):
+        raise SystemExit(f"expected {2 * len(lrs)} trials with a checkpoint and no error, "
+                         f"got {len(returns)}")
     if returns[best.path] != max(returns.values()):
         raise SystemExit(f"get_best_result chose {best.path}, the highest return is elsewhere")
     if not args.smoke and returns[best.path] < 15:
         raise SystemExit(f"no trial reached the target 15 (best {returns[best.path]:.2f})")
-    print(f"done: 4 trials with checkpoints, best return {returns[best.path]:.2f}")
+    print(f"done: {len(returns)} trials with checkpoints, best return "
+          f"{returns[best.path]:.2f}")
     return results
 
 
