@@ -66,7 +66,7 @@ def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, caps
 
 def test_profile_refuses_a_directory_without_a_trace(tmp_path, capsys):
     assert cli_main(["profile", str(tmp_path)]) == 2
-    assert "No trace files" in capsys.readouterr().out
+    assert "rldebug profile: error: No trace files" in capsys.readouterr().err
 
 
 def test_the_doctor_names_the_slow_runner_and_only_it(traced):

@@ -268,5 +268,10 @@ class BreakOnCallback(RLlibCallback):
         return found
 
 
-__all__ = ["ActionCondition", "BreakOnCallback", "BreakOnWarning", "BreakOnSettings",
-           "has_non_finite"]
+__all__ = [
+    "ActionCondition",
+    "BreakOnCallback",
+    "BreakOnSettings",
+    "BreakOnWarning",
+    "has_non_finite",
+]

@@ -289,8 +289,8 @@ def break_here(reason: str, *, kind: str = "custom", mode: str = "auto",
 
 __all__ = [
     "BreakEvent",
-    "BreakOnWarning",
     "BreakOnSettings",
+    "BreakOnWarning",
     "break_here",
     "break_on",
     "break_records",
