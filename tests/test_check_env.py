@@ -130,12 +130,12 @@ def test_single_agent_gymnasium_env():
 
 @pytest.mark.parametrize("env, check, status, words", [
     (ListObs, "rllib", "failed", "MultiAgentDict"),
-    (OutOfSpace, "observation_in_space", "failed", "not in its space"),
+    (OutOfSpace, "observation_in_space", "failed", "at rollout step 0: observation"),
     (WrongDtype, "observation_dtype", "warning", "dtype int32"),
     (MismatchedIds, "agent_ids", "failed", "truncateds names ['a']"),
     (NoAllKey, "all_key", "failed", "terminateds has no '__all__'"),
-    (NanReward, "finite_rewards", "failed", "is nan"),
-    (StringReward, "finite_rewards", "failed", "is '1.0', not a finite number"),
+    (NanReward, "finite_rewards", "failed", "reward nan is not finite"),
+    (StringReward, "finite_rewards", "failed", "reward '1.0' is not a number"),
     (IntTruncated, "done_flags", "failed", "truncated of 'a' at rollout step 1 is 0 (int)"),
     (GlobalRandom, "seed_determinism", "failed", "differ at step 0"),
     (DictObs, "default_encoder", "warning", "No default encoder config"),

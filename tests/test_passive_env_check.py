@@ -138,7 +138,7 @@ def test_rllibs_rock_paper_scissors_runs_with_a_note_on_its_truncateds():
 
 
 @pytest.mark.parametrize("fault, says", [
-    ("nan_reward", "Walk: reward nan at env step 4"),
+    ("nan_reward", "Walk: reward nan is not finite at env step 4"),
     ("outside", "Walk: observation array([5., 5.], dtype=float32) is outside Box(-1.0, 1.0, "
                 "(2,), float32) at env step 4")])
 def test_suspicious_results_warn_once_with_step_and_agent_and_training_goes_on(fault, says):
@@ -148,6 +148,22 @@ def test_suspicious_results_warn_once_with_step_and_agent_and_training_goes_on(f
     messages = [str(w.message) for w in caught if w.category is PassiveEnvCheckWarning]
     assert len(messages) == 1, messages  # once, although the fault repeats every episode
     assert messages[0].startswith(says), messages[0]
+
+
+@pytest.mark.parametrize("fault, check, words", [
+    ("nan_reward", "finite_rewards", "reward nan is not finite"),
+    ("outside", "observation_in_space", "observation array([5., 5.], dtype=float32) is "
+                                        "outside Box(-1.0, 1.0, (2,), float32)")])
+def test_both_checkers_name_a_problem_in_the_same_words(fault, check, words):
+    from rldebug.envcheck import check_env
+
+    invasive = check_env(Walk, {"fault": fault, "at": 4})[check]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sample_once(config_for(Walk, {"fault": fault, "at": 4}))
+    (passive,) = [str(w.message) for w in caught if w.category is PassiveEnvCheckWarning]
+    assert words in invasive.message and words in passive, (invasive.message, passive)
+    assert passive.endswith(invasive.fix)  # and the same fix
 
 
 def test_findings_are_recorded_in_the_doctors_vocabulary():

@@ -26,6 +26,7 @@ The report is returned, not raised (``raise_on_error=True`` raises
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import warnings
 from collections.abc import Callable
@@ -289,32 +290,56 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def observation_problems(space: Any, obs: Any) -> list[tuple[str, str, str]]:
+    """``(check, what, fix)`` for each way ``obs`` breaks ``space``: its dtype, then its
+    range or shape. The one wording of both checkers (:func:`check_env` and the passive
+    checker, :mod:`rldebug.envcheck.passive`); each adds where it saw the observation."""
+    problems = []
+    dtype, actual = getattr(space, "dtype", None), getattr(obs, "dtype", None)
+    if isinstance(obs, np.ndarray) and dtype is not None and actual != dtype:
+        problems.append(("observation_dtype",
+                         f"observation of dtype {actual}, the space says {dtype}",
+                         (f"Return np.asarray(obs, dtype=np.{dtype}) or declare the space "
+                          f"with dtype=np.{actual}.")))
+    if not space.contains(obs):
+        problems.append(("observation_in_space", f"observation {_short(obs)} is outside {space}",
+                         ("Clip or fix the observation in reset()/step(), or widen the space "
+                          "(bounds, shape, dtype) to what the env really returns.")))
+    return problems
+
+
+def reward_problem(reward: Any) -> tuple[str, str, str] | None:
+    """``(kind, what, fix)`` when ``reward`` is not a finite number (kind
+    ``"not_a_number"`` or ``"non_finite"``), else None; shared by both checkers."""
+    is_number = isinstance(reward, numbers.Real) and not isinstance(reward, bool)
+    if not (is_number or (isinstance(reward, np.ndarray) and reward.size == 1
+                          and reward.dtype.kind in "iuf")):
+        return ("not_a_number", f"reward {_short(reward)} is not a number",
+                ("Return a float reward (per agent in a dict for a MultiAgentEnv); RLlib "
+                 "cannot add anything else to a return."))
+    value = float(reward)
+    if not math.isfinite(value):
+        return ("non_finite", f"reward {value} is not finite",
+                ("Find where the env computes it (a division by zero, log(0), an overflow); "
+                 "a NaN reward turns every loss NaN."))
+    return None
+
+
 def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCheck]:
-    in_space = EnvCheck("observation_in_space", "passed",
-                        f"All {sum(len(s.obs) for s in record)} observations are in their spaces.")
-    dtype = EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces.")
+    found = {"observation_in_space": None, "observation_dtype": None}
     for t, step in enumerate(record):
         for agent, obs in step.obs.items():
-            space = env.observation_space(agent)
-            if in_space.status == "passed" and not space.contains(obs):
-                found = getattr(obs, "dtype", type(obs).__name__)
-                in_space = EnvCheck(
-                    "observation_in_space", "failed",
-                    f"Observation of {agent!r} at rollout step {t} is not in its space "
-                    f"{space}: {_short(obs)} (dtype/type {found}, shape "
-                    f"{getattr(obs, 'shape', None)}).",
-                    "Clip or fix the observation in reset()/step(), or widen the space "
-                    "(bounds, shape, dtype) to what the env really returns.")
-            space_dtype = getattr(space, "dtype", None)
-            if dtype.status == "passed" and isinstance(obs, np.ndarray) and \
-                    space_dtype is not None and obs.dtype != space_dtype:
-                dtype = EnvCheck(
-                    "observation_dtype", "warning",
-                    f"Observation of {agent!r} at rollout step {t} has dtype {obs.dtype}, its "
-                    f"space {space} has dtype {space_dtype}.",
-                    f"Return np.asarray(obs, dtype=np.{space_dtype}) or declare the space "
-                    f"with dtype=np.{obs.dtype}.")
-    return in_space, dtype
+            for check, what, fix in observation_problems(env.observation_space(agent), obs):
+                if found[check] is None:
+                    found[check] = (f"{agent!r} at rollout step {t}: {what}.", fix)
+    count = sum(len(s.obs) for s in record)
+    in_space = found["observation_in_space"]
+    dtype = found["observation_dtype"]
+    return (EnvCheck("observation_in_space", "failed", *in_space) if in_space else
+            EnvCheck("observation_in_space", "passed",
+                     f"All {count} observations are in their spaces."),
+            EnvCheck("observation_dtype", "warning", *dtype) if dtype else
+            EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces."))
 
 
 def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -> EnvCheck:
@@ -390,16 +415,11 @@ def _check_done_flags(record: list[_Step]) -> EnvCheck:
 def _check_rewards(record: list[_Step]) -> EnvCheck:
     for t, step in enumerate(record):
         for agent, reward in step.rewards.items():
-            try:  # a string converts ("1.0"), but RLlib cannot add it to a return
-                value = None if isinstance(reward, (str, bytes)) else float(reward)
-            except (TypeError, ValueError):
-                value = None
-            if value is None or not math.isfinite(value):
+            problem = reward_problem(reward)
+            if problem is not None:  # not a number or not finite: RLlib cannot train on it
+                _, what, fix = problem
                 return EnvCheck("finite_rewards", "failed",
-                                f"Reward of {agent!r} at rollout step {t} is {_short(reward)}, "
-                                "not a finite number.",
-                                "Return float rewards; guard divisions and logs in the reward "
-                                "computation (np.nan_to_num, clip).")
+                                f"{agent!r} at rollout step {t}: {what}.", fix)
     return EnvCheck("finite_rewards", "passed", "All rewards are finite numbers.")
 
 

@@ -20,14 +20,12 @@ sub-env instance, so RLlib, the config and ``config.env`` stay as they are.
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import warnings
 
 import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.envcheck.check import EnvCheck, _short
+from rldebug.envcheck.check import EnvCheck, _short, observation_problems, reward_problem
 from rldebug.shapes.env_meta import is_multi_agent_env, sub_envs
 
 logger = logging.getLogger(__name__)
@@ -150,31 +148,20 @@ class _Checked:
         space = self._space(agent)
         if space is None or space.contains(obs):
             return
-        dtype = getattr(space, "dtype", None)
-        actual = getattr(obs, "dtype", None)
-        if dtype is not None and actual is not None and actual != dtype:
-            self._warn(agent, "observation_dtype",
-                       f"observation of dtype {actual}, the space says {dtype}",
-                       f"Return observations as {dtype} (np.asarray(obs, dtype={dtype})).",
-                       {"dtype": str(actual)}, t)
-        else:
-            self._warn(agent, "observation_in_space",
-                       f"observation {_short(obs)} is outside {space}",
-                       "Keep observations inside the declared observation space, or widen "
-                       "the space.", {"obs": _short(obs)}, t)
+        check, what, fix = observation_problems(space, obs)[0]
+        self._warn(agent, check, what, fix,
+                   {"obs": _short(obs), "dtype": str(getattr(obs, "dtype", type(obs).__name__))},
+                   t)
 
     def _reward(self, agent, reward) -> None:
-        is_number = isinstance(reward, numbers.Real) and not isinstance(reward, bool)
-        if is_number or (isinstance(reward, np.ndarray) and reward.size == 1):
-            value = float(reward)
-        else:
-            self._error("a reward must be a number", f"got {_short(reward)}" + self._who(agent),
-                        "Return a float reward (per agent in a dict for a MultiAgentEnv).")
+        problem = reward_problem(reward)
+        if problem is None:
             return
-        if not math.isfinite(value):
-            self._warn(agent, "finite_rewards", f"reward {value}",
-                       "Find where the env computes it (a division by zero, log(0), an "
-                       "overflow); a NaN reward turns every loss NaN.", {"reward": value})
+        kind, what, fix = problem
+        if kind == "not_a_number":  # RLlib fails on it: stop here, at the step
+            self._error(what + self._who(agent), "", fix)
+        else:  # training goes on (the doctor names what a NaN return does to it)
+            self._warn(agent, "finite_rewards", what, fix, {"reward": float(reward)})
 
     def _require_dict(self, what: str, value) -> None:
         if not isinstance(value, dict):
@@ -187,8 +174,9 @@ class _Checked:
         return "" if agent is None else f" for agent {agent!r}"
 
     def _error(self, what: str, got: str, fix: str) -> None:
+        got = f"; {got}" if got else ""
         raise EnvContractError(
-            f"{self.name}: {what}; {got} (env step {self.t} of the episode). {fix}")
+            f"{self.name}: {what}{got} (env step {self.t} of the episode). {fix}")
 
     def _warn(self, agent, check: str, what: str, fix: str, evidence: dict,
               t: int | None = None) -> None:
