@@ -152,8 +152,8 @@ def test_suspicious_results_warn_once_with_step_and_agent_and_training_goes_on(f
 
 @pytest.mark.parametrize("fault, check, words", [
     ("nan_reward", "finite_rewards", "reward nan is not finite"),
-    ("outside", "observation_in_space", "observation array([5., 5.], dtype=float32) is "
-                                        "outside Box(-1.0, 1.0, (2,), float32)")])
+    ("outside", "observation_in_space", ("observation array([5., 5.], dtype=float32) is "
+                                         "outside Box(-1.0, 1.0, (2,), float32)"))])
 def test_both_checkers_name_a_problem_in_the_same_words(fault, check, words):
     from rldebug.envcheck import check_env
 
