@@ -30,10 +30,11 @@ def test_unknown_name_lists_the_public_ones():
     "import rldebug",
     "from rldebug.cli import main; main(['--help'])",
     "from rldebug.cli import main; main(['doctor', RUN])",
+    "from rldebug.cli import main; main(['diff', RUN, RUN.replace('s0', 's1')])",
 ])
 def test_importing_rldebug_and_reading_a_run_load_no_rllib(code):
-    """RLlib and torch take seconds to import; the CLI's help and the doctor read files
-    only."""
+    """RLlib and torch take seconds to import; the CLI's help, the doctor and diff (two
+    runs whose configs hold every key) read files only."""
     import subprocess
     import sys
     from pathlib import Path

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from rldebug.shapes.configs import default_config, without_address
+from rldebug.shapes.configs import default_config, family_from_config, without_address
 
 # Algorithms whose default configs a side's keys are matched against, when the
 # trial directory's name (Tune: ``PPO_<env>_<id>``) does not say.
@@ -53,13 +53,16 @@ def _defaults(name: str) -> dict:
 
 
 def algorithm_of(config: dict | None, trial_name: str = "") -> str | None:
-    """The algorithm a run trained: from Tune's trial name, else the default config
-    whose keys match the run's best."""
+    """The algorithm a run trained: from Tune's trial name, else from the keys only its
+    algorithm sets, else the default config whose keys match the run's best."""
     prefix = trial_name.split("_", 1)[0]
     if prefix in KNOWN_ALGORITHMS:
         return prefix
     if not config:
         return None
+    family = family_from_config(config)  # from its own keys, without importing RLlib
+    if family is not None:
+        return family.upper()
     keys = set(config)
     scored = []
     for name in KNOWN_ALGORITHMS:
@@ -78,8 +81,10 @@ def config_rows(config_a: dict | None, config_b: dict | None, algorithm_a: str |
                 algorithm_b: str | None) -> list[ConfigRow]:
     """The keys whose values differ between the two configs, defaults filled in."""
     a, b = _normal(config_a or {}), _normal(config_b or {})
-    defaults_a = _defaults(algorithm_a) if algorithm_a else {}
-    defaults_b = _defaults(algorithm_b) if algorithm_b else {}
+    # RLlib's defaults fill only keys one config lacks (params.json usually holds them
+    # all): without such keys, RLlib is not imported.
+    defaults_a = _defaults(algorithm_a) if algorithm_a and set(b) - set(a) else {}
+    defaults_b = _defaults(algorithm_b) if algorithm_b and set(a) - set(b) else {}
     rows = []
     for key in sorted(set(a) | set(b)):
         value_a = a.get(key, defaults_a.get(key))

@@ -11,26 +11,9 @@ logs none of these), from the run's config keys (``vtrace``, ``initial_alpha``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from rldebug.shapes.configs import family_from_config  # where the config's shape is read
 
 FAMILIES = ("ppo", "appo", "impala", "dqn", "sac")
-
-
-def family_from_config(config: Mapping[str, Any] | None) -> str | None:
-    """The family a config dict (``params.json``, ``config.to_dict()``) belongs to, or None."""
-    if not config:
-        return None
-    if "initial_alpha" in config or "target_entropy" in config:
-        return "sac"
-    if "double_q" in config or "dueling" in config:
-        return "dqn"
-    if config.get("vtrace") is not None:
-        return "appo" if "target_worker_clipping" in config or "use_kl_loss" in config \
-            else "impala"
-    if "kl_target" in config and "vf_clip_param" in config:
-        return "ppo"
-    return None
 
 
 def family_from_stats(stats) -> str | None:

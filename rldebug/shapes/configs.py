@@ -106,5 +106,23 @@ def store_config(config, logdir: str | Path) -> Path | None:
     return path
 
 
-__all__ = ["CONFIG_PICKLE", "config_from_params", "default_config", "store_config",
-           "stored_config", "without_address"]
+def family_from_config(config: Mapping[str, Any] | None) -> str | None:
+    """The algorithm family (``"ppo"``, ``"appo"``, ``"impala"``, ``"dqn"``, ``"sac"``) a config
+    dict (``params.json``, ``config.to_dict()``) belongs to, read from keys only its
+    algorithm's ``AlgorithmConfig.__init__`` sets; None when none matches."""
+    if not config:
+        return None
+    if "initial_alpha" in config or "target_entropy" in config:
+        return "sac"
+    if "double_q" in config or "dueling" in config:
+        return "dqn"
+    if config.get("vtrace") is not None:
+        return "appo" if "target_worker_clipping" in config or "use_kl_loss" in config \
+            else "impala"
+    if "kl_target" in config and "vf_clip_param" in config:
+        return "ppo"
+    return None
+
+
+__all__ = ["CONFIG_PICKLE", "config_from_params", "default_config", "family_from_config",
+           "store_config", "stored_config", "without_address"]
