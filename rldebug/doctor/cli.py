@@ -15,11 +15,11 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from rldebug.doctor.diagnosis import EXIT_UNUSABLE, diagnose
+from rldebug.doctor.diagnosis import diagnose
 from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
 from rldebug.htmlfile import html_path
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import EXIT_UNUSABLE, UsageError, UsageTypeError
 
 if TYPE_CHECKING:
     from pathlib import Path

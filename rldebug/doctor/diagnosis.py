@@ -21,9 +21,10 @@ from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import annotate_reward_findings, errored_finding, read_trace_report
-from rldebug.usage import UsageTypeError
+from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageTypeError
 
-EXIT_HEALTHY, EXIT_ERROR, EXIT_UNUSABLE = 0, 1, 2
+# The doctor's names for the one exit-code table (rldebug.usage).
+EXIT_HEALTHY, EXIT_ERROR = EXIT_OK, EXIT_FINDINGS
 
 # Findings a later clear rise of the return answers, turning them into info: those that
 # say the return does not improve, and warnings of a cost the run turned out not to pay
