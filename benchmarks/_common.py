@@ -13,8 +13,8 @@ def default_ppo_arena_config(env_config=None, seed=None):
     """
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    from rldebug.configs import flatten_observations_connector, policy_mapping_fn
-    from rldebug.envs import MultiAgentArena
+    from rldebug.arena import MultiAgentArena
+    from rldebug.arena.config import flatten_observations_connector, policy_mapping_fn
 
     return (
         PPOConfig()

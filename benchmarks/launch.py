@@ -27,7 +27,7 @@ from _common import median
 CHILD = r"""
 import os, sys, time
 sys.path.insert(0, {bench!r})
-from rldebug.envs import MultiAgentArena
+from rldebug.arena import MultiAgentArena
 
 class TimedArena(MultiAgentArena):
     def step(self, action_dict):

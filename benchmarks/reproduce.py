@@ -70,7 +70,7 @@ def replay_bytes(trace_dir: Path) -> int:
 
 def cost_by_iteration(iterations: int) -> None:
     import rldebug
-    from rldebug.reproduce import reproducible_events
+    from rldebug.reproduction import reproducible_events
 
     trace_dir = Path(tempfile.mkdtemp(prefix="reproduce_bench_"))
     traced = rldebug.trace(sensor_config(), out=trace_dir, reproducible=True,

@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 
 
 def evaluated(config):

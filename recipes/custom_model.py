@@ -1,6 +1,6 @@
 """A custom torch model: a configurable dense stack with separate logits and value heads.
 
-The tutorial's Keras ``MyModel`` becomes an RLModule (``rldebug.models.DenseStackModule``)
+The tutorial's Keras ``MyModel`` becomes an RLModule (``rldebug.arena.model.DenseStackModule``)
 on RLlib 2.60's new stack, set per policy through an ``RLModuleSpec``.
 ``rldebug.inspect`` shows the layers it built.
 
@@ -12,8 +12,8 @@ import argparse
 from rich.console import Console
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
-from rldebug.models import dense_stack_spec
+from rldebug.arena.config import SMOKE_SETTINGS
+from rldebug.arena.model import dense_stack_spec
 
 
 def main(argv=None):

@@ -15,7 +15,7 @@ unattended (CI, a pipe) it logs the event instead of blocking.
 import argparse
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 from rldebug.ide import break_on, break_records
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 from rldebug.doctor import render
 
 

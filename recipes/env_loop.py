@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from rldebug.envs import MultiAgentArena
+from rldebug.arena import MultiAgentArena
 
 
 def run_episode(env, rng, seed=None):

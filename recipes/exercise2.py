@@ -15,8 +15,9 @@ from ray import tune
 from ray.rllib.algorithms.ppo import PPO
 
 import rldebug
-from rldebug.callbacks import AgentReturns, ArenaEvents, add_callbacks
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena import ArenaEvents
+from rldebug.arena.config import SMOKE_SETTINGS
+from rldebug.callbacks import AgentReturns, add_callbacks
 
 
 def main(argv=None):

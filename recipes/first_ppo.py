@@ -10,7 +10,7 @@ update both policies with the Learner. The result dict nests its metrics:
 import argparse
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 
 
 def main(argv=None):

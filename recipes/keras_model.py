@@ -63,7 +63,7 @@ def main(argv=None):
     from ray.rllib.models import ModelCatalog
 
     import rldebug
-    from rldebug.configs import SMOKE_SETTINGS
+    from rldebug.arena.config import SMOKE_SETTINGS
 
     rldebug.start_ray(runtime_env={"env_vars": {"TF_USE_LEGACY_KERAS": "1"}})
     ModelCatalog.register_custom_model("keras_dense_stack", make_keras_model_class())

@@ -13,7 +13,7 @@ import numpy as np
 from rich.console import Console
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 
 
 def main(argv=None):

@@ -14,7 +14,7 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.policy.policy import PolicySpec
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 from rldebug.shapes.results import get_path
 
 LEARNING_RATES = {"pol1": 1e-3, "pol2": 3e-4}

@@ -12,8 +12,8 @@ import argparse
 import json
 
 import rldebug
+from rldebug.arena.config import SMOKE_SETTINGS
 from rldebug.callbacks import AgentReturns, add_callbacks
-from rldebug.configs import SMOKE_SETTINGS
 
 
 def main(argv=None):

@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
-from rldebug.local import cpus_needed
+from rldebug.arena.config import SMOKE_SETTINGS
+from rldebug.inprocess.local import cpus_needed
 
 
 def main(argv=None):

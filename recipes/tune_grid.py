@@ -18,7 +18,7 @@ from ray import tune
 from ray.rllib.algorithms.ppo import PPO
 
 import rldebug
-from rldebug.configs import SMOKE_SETTINGS
+from rldebug.arena.config import SMOKE_SETTINGS
 
 
 def hiddens(params: dict):

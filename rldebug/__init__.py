@@ -25,40 +25,63 @@ Public API (everything else is an implementation detail):
   part beyond their noise across seeds, traces, doctor findings).
 - Checking an env: :func:`check_env` and the passive checker local mode wraps around
   every env (:mod:`rldebug.envcheck`).
-- Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``ArenaEvents``, ``add_callbacks``).
+- Callbacks: :mod:`rldebug.callbacks` (``AgentReturns``, ``InfoEvents``, ``RewardTerms``,
+  ``add_callbacks``); the arena's ``ArenaEvents`` is in :mod:`rldebug.arena`.
 
-The viz and doctor names, the arena and its config are imported on first use
-(PEP 562): ``import rldebug`` loads no RLlib (seconds of imports), so the CLI's help
-and ``rldebug doctor`` on a run's files answer at once. ``run``, ``trace``, ``inspect``, ``diff`` and ``reproduce``
-are imported here because submodules of the same names would otherwise replace
-them as attributes of the package the moment anything imports those submodules.
+Where things live: the tools' packages (:mod:`rldebug.tracing`, :mod:`rldebug.inspection`,
+:mod:`rldebug.doctor`, :mod:`rldebug.probes`, :mod:`rldebug.reproduction`,
+:mod:`rldebug.rundiff`, :mod:`rldebug.ide`, :mod:`rldebug.envcheck`, :mod:`rldebug.viz`,
+:mod:`rldebug.callbacks`), training in this process (:mod:`rldebug.inprocess`), 2021-era
+code (:mod:`rldebug.compat`), the tutorial's example (:mod:`rldebug.arena`), and the RLlib
+shapes and file layouts every tool reads (:mod:`rldebug.shapes`). Import paths from
+before the layout change still work, with a ``DeprecationWarning`` (:mod:`rldebug._moved`).
+
+Every public name is imported on first use (PEP 562): ``import rldebug`` loads no RLlib
+(seconds of imports), so the CLI's help and ``rldebug doctor`` on a run's files answer at
+once.
 """
 
 import os
 from importlib import import_module
 
-from rldebug.diff import RunDiff, diff
-from rldebug.inspect import AlgoSummary, CheckpointError, Explanation, explain, inspect, load
-from rldebug.local import LocalModeWarning, is_local, local_mode, local_mode_changes, start_ray
-from rldebug.reproduce import Reproduction, reproduce, reproducible_events
-from rldebug.run import RunResult, run
-from rldebug.trace import Trace, load_trace, trace
+from rldebug import _moved
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it, imported on first use
 _LAZY = {
-    "MultiAgentArena": "rldebug.envs",
-    "arena_ppo_config": "rldebug.configs",
-    "policy_mapping_fn": "rldebug.configs",
+    "AlgoSummary": "rldebug.inspection",
+    "CheckpointError": "rldebug.inspection",
+    "Explanation": "rldebug.inspection",
+    "explain": "rldebug.inspection",
+    "inspect": "rldebug.inspection",
+    "load": "rldebug.inspection",
+    "LocalModeWarning": "rldebug.inprocess.local",
+    "is_local": "rldebug.inprocess.local",
+    "local_mode": "rldebug.inprocess.local",
+    "local_mode_changes": "rldebug.inprocess.local",
+    "start_ray": "rldebug.inprocess.local",
+    "RunResult": "rldebug.inprocess.training",
+    "run": "rldebug.inprocess.training",
+    "Trace": "rldebug.tracing",
+    "load_trace": "rldebug.tracing",
+    "trace": "rldebug.tracing",
+    "Reproduction": "rldebug.reproduction",
+    "reproduce": "rldebug.reproduction",
+    "reproducible_events": "rldebug.reproduction",
+    "RunDiff": "rldebug.rundiff",
+    "diff": "rldebug.rundiff",
+    "MultiAgentArena": "rldebug.arena",
+    "arena_ppo_config": "rldebug.arena.config",
+    "policy_mapping_fn": "rldebug.arena.config",
     "DoctorCallback": "rldebug.doctor",
     "attach_remote": "rldebug.ide",
     "break_on": "rldebug.ide",
     "break_records": "rldebug.ide",
     "write_ide_configs": "rldebug.ide",
     "check_env": "rldebug.envcheck",
-    "debug_mode": "rldebug.debugging",
-    "preflight": "rldebug.preflight",
+    "debug_mode": "rldebug.inprocess.debugging",
+    "preflight": "rldebug.traps",
     "parity": "rldebug.deployment",
     "probe": "rldebug.probes",
     "diagnose": "rldebug.doctor",
@@ -68,7 +91,8 @@ _LAZY = {
     "policy_map": "rldebug.viz",
     "replay": "rldebug.viz",
 }
-_SUBPACKAGES = ("callbacks", "doctor", "envcheck", "ide", "models", "probes", "shapes", "viz")
+_SUBPACKAGES = ("arena", "callbacks", "compat", "doctor", "envcheck", "ide", "inprocess",
+                "inspection", "probes", "reproduction", "rundiff", "shapes", "tracing", "viz")
 
 __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
@@ -85,7 +109,8 @@ __all__ = [
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
-    elif name in _SUBPACKAGES:
+    elif name in _SUBPACKAGES or f"rldebug.{name}" in _moved.MOVED:
+        # an old module's name (_moved.MOVED) gives a stand-in that warns
         value = import_module(f"rldebug.{name}")
     else:
         raise AttributeError(f"module 'rldebug' has no attribute {name!r}; "
@@ -98,5 +123,7 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
+_moved.install()
+
 if os.environ.get("RLDEBUG_DEBUG_MODE") == "1":
-    import_module("rldebug.debugging").debug_mode()
+    import_module("rldebug.inprocess.debugging").debug_mode()

@@ -72,7 +72,7 @@ def _same(a, b, atol: float) -> bool:
 def _greedy_env_action(algo, obs, to_env: bool = True):
     """The pipeline's greedy action for ``obs``, as the env gets it (``to_env=False``: as
     the module outputs it, without RLlib's unsquashing/clipping to the action bounds)."""
-    from rldebug.inspect import explain
+    from rldebug.inspection import explain
     from rldebug.shapes.outputs import env_action
 
     greedy = np.asarray(explain(algo, obs, seed=0).greedy_action)
@@ -91,7 +91,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     :raises TypeError, ValueError: for a policy that is not callable, bad counts, an
         old-stack or multi-agent checkpoint (with the reason).
     """
-    from rldebug.inspect import load
+    from rldebug.inspection import load
     from rldebug.shapes.connectors import pipeline_without, user_pieces
     from rldebug.shapes.env_meta import is_multi_agent_env
 
@@ -162,4 +162,41 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     return report
 
 
-__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "parity"]
+def cmd_parity(args) -> int:
+    """Compare a deployed policy with the checkpoint's training pipeline: exit 0 when they
+    agree, 1 when not."""
+    import json
+    from dataclasses import asdict
+
+    from rldebug.usage import load_function
+
+    report = parity(args.checkpoint, load_function(args.policy, "--policy"),
+                    episodes=args.episodes, min_agreement=args.min_agreement)
+    if args.json:
+        print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
+    else:
+        print(report)
+    return 0 if report.passed else 1
+
+
+def add_commands(subparsers) -> None:
+    """Register ``parity`` on ``parser.add_subparsers()``."""
+    parser = subparsers.add_parser(
+        "parity", help="check a deployed policy against the checkpoint's training pipeline",
+        description="Play episodes with the checkpoint's training pipeline (env-to-module "
+                    "connectors with their saved state, the RLModule, the greedy action as "
+                    "RLlib's evaluation takes it), ask your deployed policy at every state, "
+                    "and compare; on a mismatch, name the connector piece your deployment "
+                    "leaves out. Exit 0 when they agree, 1 when not, 2 for unusable input.")
+    parser.add_argument("checkpoint", help="an RLlib 2.60 checkpoint (new API stack)")
+    parser.add_argument("--policy", required=True,
+                        help="FILE.py:FUNC or MODULE:FUNC: your deployed policy, raw env "
+                             "observation in, env action out")
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
+                        help=f"share of states that must agree (default {DEFAULT_MIN_AGREEMENT})")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=cmd_parity)
+
+
+__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "add_commands", "cmd_parity", "parity"]

@@ -45,5 +45,10 @@ def load_function(spec: str, option: str):
     return getattr(module, func_name)
 
 
+def load_config(spec: str):
+    """The config that the function ``FILE.py:FUNC`` or ``MODULE:FUNC`` returns (``--config``)."""
+    return load_function(spec, "--config")()
+
+
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_UNUSABLE", "UsageError", "UsageTypeError",
-           "load_function"]
+           "load_config", "load_function"]

@@ -42,7 +42,7 @@ def reachable(address: str, port: int) -> bool:
 def main(mode: str) -> None:
     import ray
 
-    from rldebug.local import ray_listeners
+    from rldebug.inprocess.local import ray_listeners
 
     if mode in ("rldebug", "local"):
         from tiny import tiny_arena_config

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rldebug.envs import MultiAgentArena
+from rldebug.arena import MultiAgentArena
 
 
 class FixedCoin:

@@ -19,13 +19,13 @@ import pytest
 from tiny import tiny_arena_config
 
 import rldebug
+from rldebug.arena import MultiAgentArena
 from rldebug.callbacks import InfoEvents, add_callbacks
 from rldebug.cli import main as cli_main
 from rldebug.doctor import diagnose
 from rldebug.envcheck import check_env
-from rldebug.envs import MultiAgentArena
 from rldebug.ide import break_on
-from rldebug.inspect import CheckpointError
+from rldebug.inspection import CheckpointError
 
 # Library-internal exception types that must never reach a user of the public API.
 LIBRARY_ERRORS = ("torch", "pandas", "pyarrow", "ray", "json", "pickle", "gymnasium.utils")
@@ -239,7 +239,7 @@ def _garbage_trace(tmp: Path) -> Path:
 
 
 def test_load_trace_names_each_damaged_file_and_keeps_the_good_records(tmp_path):
-    from rldebug.trace.reading import TraceDamagedWarning
+    from rldebug.tracing.reading import TraceDamagedWarning
 
     with pytest.warns(TraceDamagedWarning) as warned:
         loaded = rldebug.load_trace(_garbage_trace(tmp_path))

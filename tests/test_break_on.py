@@ -76,7 +76,8 @@ def test_rejects_anything_but_a_config():
 
 
 def test_keeps_the_users_callbacks_and_the_original_config():
-    from rldebug.callbacks import ArenaEvents, add_callbacks
+    from rldebug.arena import ArenaEvents
+    from rldebug.callbacks import add_callbacks
 
     config = add_callbacks(tiny_arena_config(), ArenaEvents)
     with_break = break_on(config)
@@ -188,7 +189,7 @@ def test_action_conditions_match_and_check_every_kind_of_action_space():
     import numpy as np
 
     from rldebug.ide._break_callback import ActionCondition
-    from rldebug.ide.break_on import _action_condition
+    from rldebug.ide.breakpoints import _action_condition
 
     discrete = _action_condition("a", [0, 2])
     assert discrete.matches(np.int64(2)) and not discrete.matches(1)

@@ -17,8 +17,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tiny import tiny_arena_config
 
 import rldebug
-from rldebug.callbacks import AgentReturns, ArenaEvents, MissingEventsWarning, add_callbacks
-from rldebug.envs import MultiAgentArena
+from rldebug.arena import ArenaEvents, MultiAgentArena
+from rldebug.callbacks import AgentReturns, MissingEventsWarning, add_callbacks
 from rldebug.shapes.results import get_path
 
 SMALL_ARENA = {"width": 3, "height": 3, "max_timesteps": 20}  # crowded: collisions happen

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+from rldebug.arena import MultiAgentArena
 from rldebug.envcheck import EnvCheckError, check_env
-from rldebug.envs import MultiAgentArena
 
 AGENTS = ["a", "b"]
 

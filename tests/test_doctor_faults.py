@@ -149,8 +149,8 @@ def test_falls_reported_as_truncated_are_named_from_the_trace(tmp_path):
 
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    from rldebug.run import run
-    from rldebug.trace import load_trace
+    from rldebug.inprocess.training import run
+    from rldebug.tracing import load_trace
 
     config = (PPOConfig().environment("Pendulum-v1", env_config={"max_episode_steps": 10})
               .env_runners(num_env_runners=0)

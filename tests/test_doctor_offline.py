@@ -10,7 +10,7 @@ from doctor_streams import healthy_stream, new_result
 
 from rldebug.cli import main as rldebug_main
 from rldebug.doctor import UnusableInputError, diagnose, to_json
-from rldebug.doctor.cli import add_doctor_parser
+from rldebug.doctor.cli import add_commands
 from rldebug.doctor.reading import find_trial_dirs, read_trial
 
 
@@ -143,14 +143,12 @@ def test_cli_json_output_parses(tmp_path, capsys):
     assert data["trials"][0]["findings"][0]["rule_id"] == "non_finite"
 
 
-def test_add_doctor_parser_registers_the_subcommand(tmp_path):
+def test_doctor_registers_its_own_command(tmp_path):
     parser = argparse.ArgumentParser(prog="rldebug")
-    add_doctor_parser(parser.add_subparsers(dest="command"))
+    add_commands(parser.add_subparsers(dest="command"))
     trial = write_trial(tmp_path / "b", broken_results())
     args = parser.parse_args(["doctor", str(trial), "--json"])
     assert args.json and args.func(args) == 1
-    with pytest.raises(TypeError, match="add_subparsers"):
-        add_doctor_parser(parser)
 
 
 def test_cli_module_runs_as_a_script(tmp_path):

@@ -6,8 +6,8 @@ import torch
 from inspect_algos import trained_algo
 from scipy.stats import chisquare
 
-from rldebug.envs.arena import ACTION_NAMES
-from rldebug.inspect import AlgoSummary, Explanation, explain, inspect
+from rldebug.arena.env import ACTION_NAMES
+from rldebug.inspection import AlgoSummary, Explanation, explain, inspect
 
 ALL_CELLS = np.array([[i, 99] for i in range(99)])
 

@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 from inspect_algos import checkpoint_of, trained_algo
 
-from rldebug.inspect import CheckpointError, explain, load
-from rldebug.inspect.checkpoint import CHECKSUMS_FILE, UnverifiedCheckpointWarning, seal_checkpoint
-from rldebug.inspect.cli import add_inspect_parser
+from rldebug.inspection import CheckpointError, explain, load
+from rldebug.inspection.checkpoint import (
+    CHECKSUMS_FILE,
+    UnverifiedCheckpointWarning,
+    seal_checkpoint,
+)
+from rldebug.inspection.cli import add_commands
 
 
 @pytest.fixture
@@ -160,7 +164,7 @@ def test_rldebug_run_seals_the_checkpoint_it_writes(tmp_path):
 
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="rldebug")
-    add_inspect_parser(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
 
 

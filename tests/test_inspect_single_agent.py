@@ -7,7 +7,7 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
 
 import rldebug
-from rldebug.inspect import explain, inspect
+from rldebug.inspection import explain, inspect
 
 # Cart position, velocity, pole angle, angular velocity: varied enough that the
 # greedy actions are not all the same for a barely trained policy.

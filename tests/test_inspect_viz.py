@@ -5,7 +5,7 @@ import pytest
 from inspect_algos import trained_algo
 from PIL import Image
 
-from rldebug.inspect import explain
+from rldebug.inspection import explain
 from rldebug.viz import (
     explorer,
     figure_to_array,

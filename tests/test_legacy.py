@@ -1,4 +1,4 @@
-"""Tutorial-era (gym 0.21) envs on RLlib 2.60: adapted by rldebug.legacy, as `rldebug debug`
+"""Tutorial-era (gym 0.21) envs on RLlib 2.60: adapted by rldebug.compat.legacy, as `rldebug debug`
 does, they give the native arena's episodes and training returns on the same seeds."""
 
 import sys
@@ -11,9 +11,9 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from tiny import TINY_ENV, tiny_arena_config
 
 import rldebug
+from rldebug.arena import MultiAgentArena
 from rldebug.callbacks import add_callbacks
-from rldebug.envs import MultiAgentArena
-from rldebug.legacy import (
+from rldebug.compat.legacy import (
     adapt_config_callbacks,
     adapt_config_env,
     gymnasium_env,

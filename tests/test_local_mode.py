@@ -82,7 +82,7 @@ def test_negative_control_remote_runner_steps_elsewhere():
 
 
 def test_cpus_needed_counts_auto_learners_and_fractions():
-    from rldebug.local import cpus_needed
+    from rldebug.inprocess.local import cpus_needed
 
     config = tiny_arena_config(num_env_runners=2)
     config.env_runners(num_cpus_per_env_runner=0.5)

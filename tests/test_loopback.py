@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rldebug.local import is_loopback
+from rldebug.inprocess.local import is_loopback
 
 SCRIPT = Path(__file__).parent / "ray_listeners_script.py"
 

@@ -278,7 +278,7 @@ def failing_learner(base):
 def test_a_failing_update_in_the_learner_thread_fails_train_instead_of_hanging(name, tmp_path):
     import threading
 
-    from rldebug.trace.learning import LearnerThreadError
+    from rldebug.tracing.learning import LearnerThreadError
 
     config = SETUPS[name].make()
     config.training(learner_class=failing_learner(config.learner_class))

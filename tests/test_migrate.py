@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rldebug.migrate import migrations, migrations_in_source
+from rldebug.compat.migrate import migrations, migrations_in_source
 from rldebug.usage import UsageError
 
 OLD = Path(__file__).parent / "legacy" / "old_style_training.py"
@@ -49,7 +49,7 @@ def test_each_finding_has_a_replacement_and_most_a_helper():
 
 
 def test_code_for_260_has_nothing_to_migrate():
-    source = Path(__file__).parent.parent / "rldebug" / "configs.py"
+    source = Path(__file__).parent.parent / "rldebug" / "arena" / "config.py"
     assert migrations_in_source(source.read_text()) == []
 
 

@@ -124,7 +124,7 @@ def test_rllibs_rock_paper_scissors_runs_with_a_note_on_its_truncateds():
         RockPaperScissors,
     )
 
-    from rldebug.configs import flatten_observations_connector
+    from rldebug.arena.config import flatten_observations_connector
 
     config = config_for(RockPaperScissors, {}, multi_agent=True).env_runners(
         env_to_module_connector=flatten_observations_connector)  # Discrete observations

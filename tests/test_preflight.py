@@ -10,7 +10,7 @@ import preflight_configs as configs
 import pytest
 from tiny import tiny_arena_config
 
-from rldebug.preflight import preflight
+from rldebug.traps import preflight
 
 HERE = Path(__file__).parent
 
@@ -135,6 +135,6 @@ def test_a_script_naming_the_algorithm_by_string(tmp_path):
     assert done.returncode == 0  # warnings only
     assert done.stdout.count("warning[string_algorithm_name]") == 2
     assert "from ray.rllib.algorithms.ppo import PPO" in done.stdout
-    from rldebug.preflight import preflight_script
+    from rldebug.traps import preflight_script
 
     assert preflight_script(HERE / "debug_scripts" / "tune_grid.py") == []

@@ -12,7 +12,7 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 import rldebug
 from rldebug.cli import main as cli_main
 from rldebug.doctor import diagnose
-from rldebug.trace.profile import chrome_trace, profile
+from rldebug.tracing.profile import chrome_trace, profile
 
 ITERATIONS = 4
 

@@ -13,12 +13,22 @@ def test_every_public_name_resolves(name):
 
 
 def test_submodules_do_not_replace_the_functions_of_the_same_name():
-    for module in ("rldebug.run", "rldebug.trace", "rldebug.inspect", "rldebug.reproduce",
-                   "rldebug.reproduce.run"):
-        importlib.import_module(module)
-    assert callable(rldebug.run) and rldebug.run.__module__ == "rldebug.run"
-    assert callable(rldebug.trace) and callable(rldebug.inspect)
-    assert callable(rldebug.reproduce) and rldebug.reproduce.__module__ == "rldebug.reproduce"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the old paths warn
+        for module in ("rldebug.run", "rldebug.trace", "rldebug.inspect", "rldebug.reproduce",
+                       "rldebug.diff", "rldebug.preflight", "rldebug.inprocess.training",
+                       "rldebug.tracing", "rldebug.inspection", "rldebug.reproduction.run",
+                       "rldebug.rundiff", "rldebug.traps", "rldebug.ide.breakpoints",
+                       "rldebug.inspection.explanation", "rldebug.viz.replays"):
+            importlib.import_module(module)
+    assert rldebug.run.__module__ == "rldebug.inprocess.training"
+    assert rldebug.trace.__module__ == "rldebug.tracing.instrument"
+    assert callable(rldebug.inspect) and callable(rldebug.diff) and callable(rldebug.preflight)
+    assert rldebug.reproduce.__module__ == "rldebug.reproduction"
+    assert callable(rldebug.ide.break_on) and callable(rldebug.inspection.explain)
+    assert callable(rldebug.viz.replay)
 
 
 def test_unknown_name_lists_the_public_ones():

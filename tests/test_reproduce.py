@@ -12,10 +12,10 @@ from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 from replay_envs import (
     MARKER,
+    CurriculumCorridor,
     GlitchyPair,
     GlitchyWalk,
     MarkerPoisonsLoss,
-    CurriculumCorridor,
     NanInThirdEpisode,
     NanInThirdEpisodeWithALock,
     RaiseTheLevel,
@@ -23,12 +23,12 @@ from replay_envs import (
 
 import rldebug
 from rldebug.cli import main
-from rldebug.reproduce import ReproduceError, reproduce, reproducible_events
-from rldebug.reproduce.listing import read_recorded
-from rldebug.trace import load_trace, run_trace_dir
-from rldebug.trace.settings import TraceSettings
-from rldebug.trace.layout import episode_files, weights_files
-from rldebug.trace.replay_state import decode, read_episode_records
+from rldebug.reproduction import ReproduceError, reproduce, reproducible_events
+from rldebug.reproduction.listing import read_recorded
+from rldebug.tracing import load_trace, run_trace_dir
+from rldebug.tracing.layout import episode_files, weights_files
+from rldebug.tracing.replay_state import decode, read_episode_records
+from rldebug.tracing.settings import TraceSettings
 
 TORCH_NAN_MESSAGE = "probability tensor contains either `inf`, `nan` or element < 0"
 

@@ -17,8 +17,8 @@ from test_callbacks import event_scalars
 from tiny import tiny_arena_config
 
 import rldebug
+from rldebug.arena import MultiAgentArena
 from rldebug.callbacks import RewardTerms, RewardTermsWarning, add_callbacks
-from rldebug.envs import MultiAgentArena
 from rldebug.shapes.results import get_path
 from rldebug.shapes.reward_terms import BadRewardTerms, terms_from_result, terms_of
 

@@ -10,7 +10,7 @@ from tiny import tiny_arena_config
 
 from rldebug import run
 from rldebug.cli import main
-from rldebug.runlog import RunLogger
+from rldebug.inprocess.runlog import RunLogger
 
 
 def scalars(logdir):

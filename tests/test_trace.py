@@ -14,10 +14,10 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from tiny import tiny_arena_config
 
 import rldebug
+from rldebug.arena import MultiAgentArena
 from rldebug.cli import main
-from rldebug.envs import MultiAgentArena
 from rldebug.shapes.results import get_path
-from rldebug.trace import load_trace, trace
+from rldebug.tracing import load_trace, trace
 
 
 def train(config, iterations=2):
@@ -153,7 +153,7 @@ def test_killed_run_leaves_a_readable_trace(tmp_path):
         import sys
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         import rldebug
-        from rldebug.trace import trace
+        from rldebug.tracing import trace
         from tiny import tiny_arena_config
         rldebug.start_ray()
         algo = rldebug.local_mode(trace(tiny_arena_config(), out={str(tmp_path)!r})).build_algo()

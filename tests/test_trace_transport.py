@@ -12,7 +12,7 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
 import rldebug
 from rldebug import relay
-from rldebug.trace import sink as sink_module
+from rldebug.tracing import sink as sink_module
 
 
 def _cartpole(runners: int):

@@ -96,7 +96,7 @@ def test_tuner_and_get_trainable_cls_take_a_2021_dict_to_the_old_stack(tmp_path)
 def test_a_2021_dict_reaches_the_old_stack_by_every_entry_and_others_do_not():
     from ray.rllib.algorithms.ppo import PPO
 
-    from rldebug.legacy import config_from_dict, keys_2021
+    from rldebug.compat.legacy import config_from_dict, keys_2021
 
     notes = []
     old = config_from_dict(PPO, {"env": "CartPole-v1", "num_workers": 1,
@@ -118,7 +118,7 @@ def test_a_multi_agent_env_without_per_agent_spaces_trains_on_the_new_stack(decl
     from runners_2021 import Runners2021
 
     import rldebug
-    from rldebug.legacy import adapt_config_env
+    from rldebug.compat.legacy import adapt_config_env
 
     class NoSpaces(Runners2021):
         def __init__(self, config=None):
@@ -174,8 +174,8 @@ def test_a_failed_in_process_trial_leaves_tunes_files_and_the_doctor_reports_it(
     from ray.tune import TuneError
     from ray.tune.registry import register_env
 
-    from rldebug.debugging import _tune_run
     from rldebug.doctor import diagnose
+    from rldebug.inprocess.debugging import _tune_run
 
     register_env("rldebug-test-broken-step", BrokenStep)
     config = {"env": "rldebug-test-broken-step", "num_env_runners": 0}
@@ -265,7 +265,7 @@ def test_best_trial_config_and_result_follow_tune_runs_metric_and_mode(analyses)
 def test_without_metric_and_mode_the_best_properties_refuse_as_tunes_do(tmp_path):
     from ray.tune import ExperimentAnalysis
 
-    from rldebug.trial_results import InProcessAnalysis
+    from rldebug.inprocess.trial_results import InProcessAnalysis
 
     ours = InProcessAnalysis([], tmp_path)
     plain = ExperimentAnalysis.__new__(ExperimentAnalysis)

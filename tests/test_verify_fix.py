@@ -16,7 +16,7 @@ from headless_browser import open_page
 
 
 def _train(config, logdir, iterations):
-    from rldebug.run import run
+    from rldebug.inprocess.training import run
 
     result = run(config, stop={"training_iteration": iterations}, logdir=logdir,
                  progress=False)
@@ -27,7 +27,7 @@ def _train(config, logdir, iterations):
 @pytest.fixture(scope="module")
 def arena_lr_half(tmp_path_factory):
     """The arena's two PPO policies at lr=0.5: both KLs blow up at iteration 1."""
-    from rldebug.configs import arena_ppo_config
+    from rldebug.arena.config import arena_ppo_config
 
     return _train(arena_ppo_config().training(lr=0.5, train_batch_size=1000,
                                               minibatch_size=250),
@@ -77,8 +77,8 @@ def test_a_lower_lr_removes_lr_too_high_and_the_return_is_not_worse(arena_verifi
 
 
 def test_the_runs_are_experiments_the_doctor_and_diff_read(arena_verified):
-    from rldebug.diff import diff
     from rldebug.doctor import diagnose
+    from rldebug.rundiff import diff
 
     verification, _ = arena_verified
     out = verification.out
@@ -139,7 +139,7 @@ def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, messag
 def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost(tmp_path):
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    from rldebug.runlog import PARAMS_FILE, RunLogger
+    from rldebug.inprocess.runlog import PARAMS_FILE, RunLogger
     from rldebug.shapes.configs import config_from_params
 
     config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)

@@ -1,7 +1,7 @@
 """Tiny arena configs for tests: a training iteration takes well under a second."""
 
 from rldebug import arena_ppo_config
-from rldebug.configs import SMOKE_SETTINGS as TINY
+from rldebug.arena.config import SMOKE_SETTINGS as TINY
 
 # Short episodes so a 200-step batch finishes several of them.
 TINY_ENV = {"max_timesteps": 20}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.callbacks.arena_events import MissingEventsWarning
 from rldebug.callbacks.compose import with_settings
 from rldebug.shapes.env_meta import info_events, unwrapped_env
 from rldebug.shapes.episodes import last_step, log_episode_value, store
@@ -25,6 +24,10 @@ from rldebug.usage import UsageError
 
 logger = logging.getLogger(__name__)
 _KEY = "_rldebug_info_events"
+
+
+class MissingEventsWarning(UserWarning):
+    """The env's infos do not carry the events a callback counts."""
 
 
 @dataclass(frozen=True)
@@ -102,4 +105,4 @@ class InfoEvents(RLlibCallback):
         logger.warning(message)
 
 
-__all__ = ["InfoEvents"]
+__all__ = ["InfoEvents", "InfoEventsSettings", "MissingEventsWarning"]

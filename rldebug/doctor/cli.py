@@ -19,7 +19,7 @@ from rldebug.doctor.diagnosis import diagnose
 from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
 from rldebug.htmlfile import html_path
-from rldebug.usage import EXIT_UNUSABLE, UsageError, UsageTypeError
+from rldebug.usage import EXIT_UNUSABLE, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,19 +58,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=cmd_doctor)
 
 
-def add_doctor_parser(subparsers) -> argparse.ArgumentParser:
-    """Register the ``doctor`` subcommand on an ``argparse`` subparsers object.
-
-    :param subparsers: what ``parser.add_subparsers()`` returned.
-    :returns: the new subparser; its ``func`` default is :func:`cmd_doctor`.
-    """
-    if not hasattr(subparsers, "add_parser"):
-        raise UsageTypeError("add_doctor_parser expects the object parser.add_subparsers() "
-                             f"returns, got {type(subparsers).__name__}.")
+def add_commands(subparsers) -> None:
+    """Register ``doctor`` on ``parser.add_subparsers()``."""
     parser = subparsers.add_parser("doctor", help="diagnose a finished run or experiment",
                                    description=DESCRIPTION)
     _add_arguments(parser)
-    return parser
 
 
 def _html_target(value: str | None) -> Path | None:

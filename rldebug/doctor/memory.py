@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from rldebug.doctor.findings import Finding
-from rldebug.trace.profile import rss_by_process
+from rldebug.tracing.profile import rss_by_process
 
 #: records of one process the RSS rule needs (after the warm-up quarter is left out)
 MIN_RECORDS = 8

@@ -22,7 +22,7 @@ from typing import Any
 from rldebug.doctor.metrics import relevant_paths, unflatten
 
 # writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
-from rldebug.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
+from rldebug.inprocess.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
 from rldebug.usage import UsageError, UsageTypeError
 
 # Tune writes the whole config into every result.json line, after the metrics

@@ -19,9 +19,9 @@ from rldebug.doctor.memory import memory_findings
 from rldebug.doctor.rules.reward import rival_note
 from rldebug.doctor.timing import straggler_findings
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
-from rldebug.trace import load_trace, trace_dir_of
-from rldebug.trace.layout import replay_config_file
-from rldebug.trace.reading import TraceDamagedWarning, present, whole
+from rldebug.tracing import load_trace, trace_dir_of
+from rldebug.tracing.layout import replay_config_file
+from rldebug.tracing.reading import TraceDamagedWarning, present, whole
 
 
 def _where(event: dict) -> str:
@@ -231,7 +231,7 @@ def _add_replay_commands(findings: list[Finding], trace, directory: Path) -> Non
     """In a reproducible trace, tell each event's finding how to replay it to its step."""
     if not replay_config_file(directory).is_file():
         return
-    from rldebug.reproduce import reproducible_events
+    from rldebug.reproduction import reproducible_events
 
     commands = {e.record.get("time"): f"rldebug reproduce {directory} --event {e.number}"
                 for e in reproducible_events(directory) if e.reproducible}

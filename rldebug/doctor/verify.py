@@ -308,7 +308,7 @@ def _rebuild(trial_data, config: Any) -> tuple[Any, str]:
     stored = stored_config(trial_data.path)
     if stored is not None:
         return stored, "the config rldebug.run stored with the run"
-    from rldebug.diff.configs import algorithm_of
+    from rldebug.rundiff.configs import algorithm_of
 
     algorithm = algorithm_of(trial_data.config, trial_data.name)
     if not trial_data.config or algorithm is None:
@@ -324,7 +324,7 @@ def _differences(trial_data, base) -> list[str]:
     given 0.001"): then the "original" re-trained is not the run the doctor read."""
     if not trial_data.config:
         return []
-    from rldebug.diff.configs import algorithm_of, config_rows
+    from rldebug.rundiff.configs import algorithm_of, config_rows
 
     algorithm = algorithm_of(trial_data.config, trial_data.name)
     rows = config_rows(trial_data.config, base.to_dict(), algorithm, algorithm)
@@ -346,7 +346,7 @@ def _seed_of(config) -> int:
 def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir: Path,
            finding: Finding) -> SeedRun:
     from rldebug.doctor.diagnosis import diagnose_trial
-    from rldebug.run import run
+    from rldebug.inprocess.training import run
     from rldebug.shapes.results import mean_total_return
 
     record = SeedRun(seed=seed, path=logdir)
@@ -378,7 +378,7 @@ def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir:
 
 
 def _compare(original_dir: Path, candidate: Candidate, candidate_dir: Path) -> None:
-    from rldebug.diff import diff
+    from rldebug.rundiff import diff
 
     if not any(r.iterations for r in candidate.runs):
         return
@@ -496,7 +496,7 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     out_dir = Path(out) if out is not None else \
         Path(trial.path) / VERIFY_DIR / (finding.rule_id + (f"_{finding.module}"
                                                             if finding.module else ""))
-    from rldebug.runlog import check_writable
+    from rldebug.inprocess.runlog import check_writable
 
     out_dir = check_writable(out_dir)
 

@@ -7,16 +7,28 @@
 - :func:`write_ide_configs` — (re)write VS Code and PyCharm run configurations.
 """
 
-from rldebug.ide.break_on import (
-                                  BreakEvent,
-                                  BreakOnWarning,
-                                  break_here,
-                                  break_on,
-                                  break_records,
-                                  clear_break_records,
-)
-from rldebug.ide.configs import write_ide_configs
-from rldebug.ide.remote import attach_remote
+from importlib import import_module
+
+# public name -> module; imported on first use, so that `rldebug ide-configs` (rldebug.ide.cli)
+# and the CLI's help load no RLlib
+_LAZY = {
+    "BreakEvent": "rldebug.ide.breakpoints",
+    "BreakOnWarning": "rldebug.ide.breakpoints",
+    "break_here": "rldebug.ide.breakpoints",
+    "break_on": "rldebug.ide.breakpoints",
+    "break_records": "rldebug.ide.breakpoints",
+    "clear_break_records": "rldebug.ide.breakpoints",
+    "write_ide_configs": "rldebug.ide.configs",
+    "attach_remote": "rldebug.ide.remote",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rldebug.ide' has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(_LAZY[name]), name)  # cached
+    return value
+
 
 __all__ = ["BreakEvent", "BreakOnWarning", "attach_remote", "break_here", "break_on",
            "break_records",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rldebug.local import local_mode, local_mode_changes
+from rldebug.inprocess.local import local_mode, local_mode_changes
 
 # Env steps per training batch of an on-policy algorithm on a probe (episodes are one
 # or two steps long, so this is 128-256 episodes), and the SGD minibatch.

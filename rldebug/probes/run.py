@@ -8,7 +8,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 
-from rldebug.local import ray_for
+from rldebug.inprocess.local import ray_for
 from rldebug.probes.catalog import (
     MULTI_AGENT,
     PROBES,
@@ -330,7 +330,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     :raises TypeError, ValueError: for a non-config, a config without an env, an env
         whose spaces the probes cannot write in, unknown probe names, a bad budget.
     """
-    from rldebug.inspect import explain
+    from rldebug.inspection import explain
     from rldebug.shapes.env_meta import map_agents
 
     _require_config(config)

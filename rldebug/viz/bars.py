@@ -11,7 +11,7 @@ from rldebug.viz.figures import new_figure
 def plot_action_probs(explanation, ax=None, title: str | None = None):
     """Bar chart of ``explanation.probs``; the greedy action is highlighted.
 
-    :param explanation: an :class:`~rldebug.inspect.Explanation` of one observation
+    :param explanation: an :class:`~rldebug.inspection.Explanation` of one observation
         (index a batched one first: ``explanation[i]``).
     :param ax: a matplotlib Axes to draw into (default: a new figure).
     :param title: the axes title (default: agent, module and observation).

@@ -98,7 +98,7 @@ class CrashingCartPole(gym.Wrapper):
 
 def never_positive_arena():
     """The arena with agent1's reward for a new field wired to 0: it never earns > 0."""
-    from rldebug.envs.arena import MultiAgentArena
+    from rldebug.arena.env import MultiAgentArena
 
     class NoPositiveRewardArena(MultiAgentArena):
         def step(self, action_dict):

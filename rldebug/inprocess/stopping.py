@@ -1,0 +1,118 @@
+"""Tune-style stop criteria for rldebug's in-process training loop.
+
+``{"training_iteration": 20, "env_runners/episode_return_mean": 15,
+"time_total_s": 300}`` stops as soon as any value in a result reaches its
+threshold (``>=``), exactly like ``tune.Tuner(run_config=RunConfig(stop=...))``.
+A callable ``stop(iteration, result) -> bool`` is accepted too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Callable
+from typing import Union
+
+from rldebug.inprocess.runlog import flatten
+from rldebug.shapes.results import get_path, has_path
+from rldebug.usage import UsageError, UsageTypeError
+
+StopSpec = Union[dict, Callable[[int, dict], bool], None]
+# A metric absent from this many results in a row is a typo, not a slow start
+# (the first iterations may finish no episode and so report no return yet).
+MISSING_PATIENCE = 5
+
+
+# Result keys that only count up from 0 (iterations, time, steps, episodes).
+_COUNTER_NAMES = ("training_iteration", "time_total_s", "timesteps_total")
+_COUNTER_SUFFIXES = ("_lifetime",)
+
+
+def _is_counter(key: str) -> bool:
+    name = key.rsplit("/", 1)[-1]
+    return name in _COUNTER_NAMES or name.endswith(_COUNTER_SUFFIXES)
+
+
+def _check_stop_function(stop) -> None:
+    """A stop callable must accept (iteration, result): checked before training starts."""
+    import inspect
+
+    try:
+        signature = inspect.signature(stop)
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: nothing to check
+    try:
+        signature.bind(1, {})
+    except TypeError as err:
+        name = getattr(stop, "__name__", type(stop).__name__)
+        raise UsageTypeError(
+            f"The stop function {name}{signature} cannot be called as stop(iteration, "
+            f"result) ({err}); define it as def stop(iteration, result) -> bool.") from None
+
+
+class Stopper:
+    """Decide after each result whether training should stop, and why."""
+
+    def __init__(self, stop: StopSpec):
+        if stop is not None and not callable(stop) and not isinstance(stop, dict):
+            raise UsageTypeError(
+                "stop must be a dict like {'training_iteration': 10, "
+                "'env_runners/episode_return_mean': 15} or a callable "
+                f"(iteration, result) -> bool, got {type(stop).__name__}: {stop!r}."
+            )
+        if isinstance(stop, dict):
+            if not stop:
+                raise UsageError(
+                    "stop={} has no criterion, so training would never end; pass e.g. "
+                    "{'training_iteration': 10} (or max_iterations=N to rldebug.run).")
+            for key, value in stop.items():
+                if not isinstance(key, str):
+                    raise UsageTypeError(f"stop keys must be strings like "
+                                         f"'training_iteration', got {key!r}.")
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    raise UsageTypeError(
+                        f"stop[{key!r}] must be a number (stop when the result reaches it), "
+                        f"got {type(value).__name__}: {value!r}."
+                    )
+                if math.isnan(value):
+                    raise UsageError(
+                        f"stop[{key!r}] is NaN: no result ever reaches it, so training would "
+                        "never stop. Give a number.")
+                if _is_counter(key) and value <= 0:
+                    raise UsageError(
+                        f"stop[{key!r}] = {value!r}: {key} counts up from 0, so this stops "
+                        "after the first iteration whatever you meant. Give a positive number.")
+        if callable(stop):
+            _check_stop_function(stop)
+        self.stop = stop or {}
+        self._missing_for: dict[str, int] = {}
+
+    def check(self, result: dict) -> str | None:
+        """Return the reason to stop (e.g. ``"training_iteration >= 10"``) or None."""
+        if callable(self.stop):
+            iteration = result.get("training_iteration", 0)
+            return "stop function returned True" if self.stop(iteration, result) else None
+        for key, threshold in self.stop.items():
+            if not has_path(result, key):
+                self._note_missing(key, result)
+                continue
+            self._missing_for.pop(key, None)
+            value = get_path(result, key)
+            if isinstance(value, numbers.Number) and not math.isnan(value) and value >= threshold:
+                return f"{key} = {value:.4g} >= {threshold}"
+        return None
+
+    def _note_missing(self, key: str, result: dict) -> None:
+        self._missing_for[key] = self._missing_for.get(key, 0) + 1
+        if self._missing_for[key] >= MISSING_PATIENCE:
+            keys = list(flatten({k: v for k, v in result.items() if k != "config"}))
+            close = difflib.get_close_matches(key, keys, n=5, cutoff=0.4)
+            raise KeyError(
+                f"Stop criterion {key!r} was not in the last {MISSING_PATIENCE} results. "
+                f"Closest result keys: {close or keys[:10]}. Use a slash-separated key "
+                "from the result dict, e.g. 'env_runners/episode_return_mean'."
+            )
+
+
+__all__ = ["MISSING_PATIENCE", "StopSpec", "Stopper"]

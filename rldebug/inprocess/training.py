@@ -1,0 +1,164 @@
+"""``rldebug.run``: train in this process with Tune-style stop criteria and Tune's files.
+
+Tune runs every trial in a separate actor process, where IDE breakpoints are
+never hit. ``run`` is the same loop (``algo.train()`` until a stop criterion)
+in the calling process, writing the files of a Tune trial (result.json,
+progress.csv, params.json, TensorBoard events) so that TensorBoard and the
+other rldebug tools read it like a Tune run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rldebug.inprocess.local import is_local, local_mode, ray_for
+from rldebug.inprocess.progress import ProgressTable
+from rldebug.inprocess.runlog import RunLogger, check_writable, default_output_dir
+from rldebug.inprocess.stopping import Stopper, StopSpec
+from rldebug.shapes.configs import store_config
+from rldebug.usage import UsageError, UsageTypeError
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` did: where the files are, why it stopped, the last result."""
+
+    logdir: Path
+    iterations: int
+    stopped_by: str
+    elapsed_s: float
+    last_result: dict
+    checkpoint: Path | None
+    algo: Any  # the trained Algorithm, still running: call algo.stop() when done
+
+
+def _default_logdir(config) -> Path:
+    env = getattr(config.env, "__name__", None) or str(config.env)
+    return default_output_dir(f"{config.algo_class.__name__}_{env}")
+
+
+def _config_of(config_or_algo):
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    if isinstance(config_or_algo, Algorithm):
+        return config_or_algo.config, config_or_algo
+    if isinstance(config_or_algo, AlgorithmConfig):
+        return config_or_algo, None
+    raise UsageTypeError(
+        "rldebug.run expects an RLlib AlgorithmConfig (e.g. rldebug.arena_ppo_config()) "
+        f"or a built Algorithm, got {type(config_or_algo).__name__}: {config_or_algo!r:.120}."
+    )
+
+
+def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
+        local: bool = True, checkpoint_at_end: bool = False,
+        progress: bool | ProgressTable = True,
+        max_iterations: int | None = None, trace: str | None = None,
+        reproducible: bool = False) -> RunResult:
+    """Train ``config`` in this process until a stop criterion is met.
+
+    :param config: an ``AlgorithmConfig`` or an already built ``Algorithm``.
+    :param stop: Tune-style criteria, e.g. ``{"training_iteration": 10,
+        "env_runners/episode_return_mean": 15, "time_total_s": 300}`` (stop when
+        any is reached), or a callable ``(iteration, result) -> bool``.
+    :param logdir: where the Tune-style files go (default
+        ``~/rldebug_results/<Algo>_<Env>_<time>``); checked writable before training.
+    :param local: rewrite the config with :func:`rldebug.local_mode` first, so
+        every breakpoint is hit in this process. Set False to keep remote EnvRunners.
+    :param checkpoint_at_end: save ``checkpoint_<iteration>`` in ``logdir`` at the end.
+    :param progress: show the live table (iteration, env steps, returns, time); or the
+        :class:`rldebug.inprocess.progress.ProgressTable` to show it in.
+    :param max_iterations: a safety cap when ``stop`` is None (required then).
+    :param trace: a trace level (``"summary"``, ``"batches"``, ``"full"``): record what
+        was sampled and learned in ``<logdir>/trace``, where ``rldebug doctor <logdir>``
+        finds it (see :func:`rldebug.trace`). Needs a config, not a built Algorithm.
+    :param reproducible: with ``trace``: also record what :func:`rldebug.reproduce` needs to
+        replay an event of the run to its exact step (``rldebug.trace(reproducible=True)``).
+    """
+    config, algo = _config_of(config)
+    if algo is not None and local and not is_local(config):
+        raise UsageError(
+            "rldebug.run(local=True) got an Algorithm that was built with remote actors; "
+            "local mode can only rewrite a config. Pass algo.config.copy(copy_frozen=False) "
+            "instead, or local=False to train this algorithm as it is.")
+    if stop is None and max_iterations is None:
+        raise UsageError(
+            "rldebug.run needs a way to end: pass stop={'training_iteration': N, ...} "
+            "or max_iterations=N."
+        )
+    if max_iterations is not None and (not isinstance(max_iterations, int) or max_iterations < 1):
+        raise UsageError(f"max_iterations must be a positive int, got {max_iterations!r}.")
+    stopper = Stopper(stop)
+    if trace is not None and algo is not None:
+        raise UsageError(
+            "rldebug.run(trace=...) instruments a config before it is built; it got a built "
+            "Algorithm. Pass its config (algo.config.copy(copy_frozen=False)) or trace the "
+            "config yourself with rldebug.trace(config, out=...).")
+    if reproducible is not False and trace is None:
+        raise UsageError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
+                         "trace level too, e.g. trace='batches'.")
+    logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
+    store_config(config, logdir)  # as given: `rldebug doctor --verify` trains it again
+    if trace is not None:
+        from rldebug.tracing import run_trace_dir
+        from rldebug.tracing import trace as traced
+
+        config = traced(config, level=trace, out=run_trace_dir(logdir),
+                        reproducible=reproducible)
+
+    built_here = algo is None
+    if built_here and local:
+        config = local_mode(config)
+    # Written before the build, so a run that fails to build leaves its params.json
+    # and error.txt as a failed Tune trial does.
+    logger = RunLogger(logdir, config=config.to_dict())
+    table = progress if isinstance(progress, ProgressTable) else ProgressTable(enabled=progress)
+    started = time.time()
+    stopped_by = ""
+    result: dict = {}
+    try:
+        if built_here:
+            ray_for(config)
+            algo = config.build_algo()
+        with table:
+            while not stopped_by:
+                result = algo.train()
+                logger.log(result)
+                table.add(result)
+                iteration = result.get("training_iteration", 0)
+                stopped_by = stopper.check(result) or ""
+                if not stopped_by and result.get("done") is True:
+                    stopped_by = "the result says done" + (  # e.g. DoctorCallback(stop_on=)
+                        f" (doctor: {result['doctor']['stopped_by']})"
+                        if isinstance(result.get("doctor"), dict)
+                        and result["doctor"].get("stopped_by") else "")
+                if not stopped_by and max_iterations and iteration >= max_iterations:
+                    stopped_by = f"max_iterations = {max_iterations}"
+    except BaseException as err:
+        if not isinstance(err, KeyboardInterrupt):
+            logger.write_error(err)
+        if built_here and algo is not None:
+            algo.stop()  # do not leave the actors of a failed run behind
+        raise
+    finally:
+        logger.close()
+    checkpoint = None
+    if checkpoint_at_end:
+        checkpoint = logdir / f"checkpoint_{result.get('training_iteration', 0):06d}"
+        if config.enable_rl_module_and_learner:
+            algo.save_to_path(str(checkpoint))
+        else:
+            algo.save(str(checkpoint))  # the old stack has no get_state()/save_to_path
+        from rldebug.inspection.checkpoint import seal_checkpoint
+
+        seal_checkpoint(checkpoint)  # rldebug.load verifies every file against it
+    return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
+                     stopped_by=stopped_by, elapsed_s=time.time() - started,
+                     last_result=result, checkpoint=checkpoint, algo=algo)
+
+
+__all__ = ["RunResult", "run"]

@@ -1,0 +1,284 @@
+"""What Tune returns for trials that ran in this process under ``rldebug debug``.
+
+``Tuner.fit()`` returns a :class:`InProcessResultGrid` (``ResultGrid``'s common
+methods); ``tune.run(...)`` returns a :class:`InProcessAnalysis`, which answers
+``ExperimentAnalysis``'s API as 2021 scripts and Tune 2.60 use it: ``trials``
+(each an :class:`InProcessTrial` with ``last_result``, ``config``, ``status``,
+``trial_id``, ``path``/``local_path``/``logdir``, ``error_file``),
+``best_trial``/``best_config``/``best_result``/``best_result_df``/
+``best_dataframe``/``best_checkpoint`` (from ``tune.run(metric=, mode=)``),
+``get_best_trial``, ``get_best_config``, ``get_best_checkpoint``,
+``get_last_checkpoint``, ``get_all_configs``, ``results``, ``results_df``,
+``dataframe(metric, mode)`` and ``trial_dataframes``. Every ``last_result`` also
+answers the 2021 top-level keys (``episode_reward_mean``, ``policy_reward_mean``,
+``custom_metrics``; :func:`rldebug.compat.legacy.with_2021_keys`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rldebug.inprocess.runlog import ERROR_FILE, RESULT_FILE, flatten
+from rldebug.shapes.results import get_path
+from rldebug.usage import UsageError
+
+TERMINATED, ERROR = "TERMINATED", "ERROR"  # Tune's Trial.status values
+
+
+@dataclass
+class InProcessTrial:
+    """One trial run in this process, with the attributes of Tune's ``Trial`` that
+    scripts read."""
+
+    trial_id: str
+    trainable_name: str
+    experiment_tag: str
+    config: dict
+    path: str
+    last_result: dict = field(default_factory=dict)
+    status: str = TERMINATED
+    error: BaseException | None = None
+    checkpoint: Any = None
+
+    @property
+    def local_path(self) -> str:
+        return self.path
+
+    @property
+    def logdir(self) -> str:
+        """The 2021 name of the trial's folder."""
+        return self.path
+
+    @property
+    def error_file(self) -> str | None:
+        file = Path(self.path) / ERROR_FILE
+        return str(file) if file.is_file() else None
+
+    def __str__(self) -> str:
+        return Path(self.path).name
+
+
+class InProcessResultGrid:
+    """What ``Tuner.fit()`` returns under debug mode: ``ray.tune.Result`` per trial, with
+    ``ResultGrid``'s common methods (``len``, indexing, iteration,
+    ``get_best_result``, ``get_dataframe``, ``errors``, ``num_errors``,
+    ``num_terminated``)."""
+
+    def __init__(self, trials: list[InProcessTrial], experiment_path: Path):
+        from ray.air import Result
+
+        self.trials = trials
+        self.experiment_path = str(experiment_path)
+        self._results = [Result(metrics={**t.last_result, "config": t.config},
+                                checkpoint=t.checkpoint, error=t.error, path=t.path)
+                         for t in trials]
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    def __getitem__(self, index: int):
+        return self._results[index]
+
+    def __iter__(self):
+        return iter(self._results)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        return [r.error for r in self._results if r.error is not None]
+
+    @property
+    def num_errors(self) -> int:
+        return len(self.errors)
+
+    @property
+    def num_terminated(self) -> int:
+        return len(self._results) - self.num_errors
+
+    def get_best_result(self, metric: str | None = None, mode: str | None = None):
+        """The trial whose last ``metric`` (a ``a/b`` key) is best (``mode`` "max"/"min")."""
+        trial = _best(self.trials, metric, mode, "get_best_result")
+        return self._results[self.trials.index(trial)]
+
+    def get_dataframe(self):
+        import pandas as pd
+
+        return pd.DataFrame([{**flatten(r.metrics or {}), "path": r.path}
+                             for r in self._results])
+
+
+def _check_metric(metric: Any, mode: Any, caller: str) -> None:
+    if not isinstance(metric, str) or mode not in ("max", "min"):
+        raise UsageError(f"{caller} needs metric= (a result key such as "
+                         "'env_runners/episode_return_mean' or 'episode_reward_mean') and "
+                         f"mode='max' or 'min'; got metric={metric!r}, mode={mode!r}. With "
+                         "tune.run, pass metric= and mode= to it to set the defaults.")
+
+
+def _score(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+def _best(trials: list[InProcessTrial], metric: Any, mode: Any, caller: str,
+          scope: str = "last") -> InProcessTrial:
+    """The trial with the best ``metric`` (its last value, or over all its results with
+    ``scope="all"``); NaN/inf values do not count, as in Tune."""
+    _check_metric(metric, mode, caller)
+    if scope not in ("last", "all", "avg", "last-5-avg", "last-10-avg"):
+        raise UsageError(f"{caller}(scope=...) takes 'all', 'last', 'avg', 'last-5-avg' or "
+                         f"'last-10-avg', got {scope!r}.")
+    scored = []
+    for trial in trials:
+        values = [_score(get_path(r, metric)) for r in trial_history(trial)] if scope != "last" \
+            else [_score(get_path(trial.last_result, metric))]
+        values = [v for v in values if v is not None]
+        if not values:
+            continue
+        if scope == "all":
+            value = max(values) if mode == "max" else min(values)
+        elif scope.startswith("last-"):
+            window = int(scope.split("-")[1])
+            value = sum(values[-window:]) / len(values[-window:])
+        elif scope == "avg":
+            value = sum(values) / len(values)
+        else:
+            value = values[-1]
+        scored.append((value, trial))
+    if not scored:
+        raise KeyError(f"{caller}: no trial reported a finite {metric!r}; keys of the last "
+                       f"result: {sorted(trials[0].last_result)[:20] if trials else []}.")
+    pick = max if mode == "max" else min
+    return pick(scored, key=lambda pair: pair[0])[1]
+
+
+def trial_history(trial: InProcessTrial) -> list[dict]:
+    """Every result the trial wrote (its result.json), oldest first."""
+    file = Path(trial.path) / RESULT_FILE
+    if not file.is_file():
+        return []
+    with open(file) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class InProcessAnalysis(InProcessResultGrid):
+    """What ``tune.run(...)`` returns under debug mode: Tune's ``ExperimentAnalysis``
+    API (see the module docstring) over the trials run in this process."""
+
+    def __init__(self, trials: list[InProcessTrial], experiment_path: Path,
+                 default_metric: str | None = None, default_mode: str | None = None):
+        if default_mode is not None and default_mode not in ("max", "min"):
+            raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {default_mode!r}.")
+        super().__init__(trials, experiment_path)
+        self.default_metric = default_metric
+        self.default_mode = default_mode
+
+    def _defaults(self, what: str) -> tuple[str, str]:
+        if not self.default_metric or not self.default_mode:
+            raise UsageError(f"To fetch the `{what}`, pass a `metric` and `mode` parameter "
+                             "to `tune.run()`. Alternatively, use get_best_trial(metric, "
+                             "mode) to set the metric and mode explicitly.")
+        return self.default_metric, self.default_mode
+
+    def get_best_trial(self, metric: str | None = None, mode: str | None = None,
+                       scope: str = "last", filter_nan_and_inf: bool = True) -> InProcessTrial:
+        """The trial with the best ``metric`` (defaults: ``tune.run(metric=, mode=)``)."""
+        return _best(self.trials, metric or self.default_metric, mode or self.default_mode,
+                     "get_best_trial", scope)
+
+    def get_best_config(self, metric: str | None = None, mode: str | None = None,
+                        scope: str = "last") -> dict:
+        return self.get_best_trial(metric, mode, scope).config
+
+    def get_best_checkpoint(self, trial: InProcessTrial, metric: str | None = None,
+                            mode: str | None = None):
+        """The trial's checkpoint (a trial run in this process keeps at most its last)."""
+        return trial.checkpoint
+
+    def get_last_checkpoint(self, trial: InProcessTrial | None = None, metric: str = "",
+                            mode: str = ""):
+        trial = trial or self.get_best_trial(metric or "training_iteration", mode or "max")
+        return trial.checkpoint
+
+    def get_all_configs(self, prefix: bool = False) -> dict[str, dict]:
+        return {t.trial_id: ({f"config/{k}": v for k, v in flatten(t.config).items()}
+                             if prefix else t.config) for t in self.trials}
+
+    @property
+    def best_trial(self) -> InProcessTrial:
+        return self.get_best_trial(*self._defaults("best_trial"))
+
+    @property
+    def best_config(self) -> dict:
+        return self.get_best_config(*self._defaults("best_config"))
+
+    @property
+    def best_result(self) -> dict:
+        return self.get_best_trial(*self._defaults("best_result")).last_result
+
+    @property
+    def best_checkpoint(self):
+        return self.best_trial.checkpoint
+
+    @property
+    def best_dataframe(self):
+        return self.trial_dataframes[self.get_best_trial(*self._defaults("best_result")).trial_id]
+
+    @property
+    def best_result_df(self):
+        import pandas as pd
+
+        return pd.DataFrame.from_records([flatten(self.best_result)], index="trial_id")
+
+    @property
+    def results(self) -> dict[str, dict]:
+        return {t.trial_id: t.last_result for t in self.trials}
+
+    @property
+    def results_df(self):
+        """One row per trial (its flattened last result), indexed by trial_id."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records([flatten(t.last_result) for t in self.trials],
+                                         index="trial_id")
+
+    @property
+    def trial_dataframes(self) -> dict:
+        """``{trial_id: DataFrame of every result the trial reported}``."""
+        import pandas as pd
+
+        frames = {}
+        for trial in self.trials:
+            history = trial_history(trial)  # one read of its result.json
+            frames[trial.trial_id] = (pd.json_normalize(history, sep="/") if history
+                                      else pd.DataFrame())
+        return frames
+
+    def dataframe(self, metric: str | None = None, mode: str | None = None):
+        """One row per trial: its last result, or with ``metric`` and ``mode`` the result
+        with the best ``metric`` it ever reported."""
+        import pandas as pd
+
+        if mode is not None and mode not in ("max", "min"):
+            raise UsageError(f"dataframe(mode=...) takes 'max', 'min' or None, got {mode!r}.")
+        if mode and not metric:
+            raise UsageError("dataframe(mode=...) needs metric= too.")
+        rows = []
+        for trial in self.trials:
+            row = trial.last_result
+            if metric and mode:
+                scored = [(v, r) for r in trial_history(trial)
+                          if (v := _score(get_path(r, metric))) is not None]
+                if scored:
+                    pick = max if mode == "max" else min
+                    row = pick(scored, key=lambda pair: pair[0])[1]
+            rows.append({**flatten(row), "logdir": trial.path})
+        return pd.DataFrame(rows)
+
+
+__all__ = ["ERROR", "TERMINATED", "InProcessAnalysis", "InProcessResultGrid",
+           "InProcessTrial", "trial_history"]

@@ -1,0 +1,184 @@
+"""Stack-agnostic helpers of ``rldebug.inspect``: stack detection, id resolution, obs checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rldebug.usage import UsageError, UsageTypeError
+
+
+def require_algorithm(algo: Any, caller: str):
+    """Raise a TypeError naming the fix unless ``algo`` is a built RLlib Algorithm."""
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    if not isinstance(algo, Algorithm):
+        raise UsageTypeError(
+            f"rldebug.{caller} expects a built RLlib Algorithm (config.build_algo(), "
+            f"rldebug.run(...).algo or rldebug.load(CHECKPOINT)), got "
+            f"{type(algo).__name__}: {algo!r:.120}."
+        )
+
+
+def api_stack(algo) -> str:
+    """``"new"`` (RLModule/Learner/EnvRunner) or ``"old"`` (Policy/ModelV2/RolloutWorker)."""
+    return "new" if algo.config.enable_rl_module_and_learner else "old"
+
+
+def adapter_for(algo, caller: str):
+    """The stack adapter for ``algo``.
+
+    New stack: ``_new_stack.NewStack`` (multi-agent: the local EnvRunner holds a
+    MultiRLModule) or ``_single_agent.SingleAgentStack`` (a plain RLModule); old
+    stack: ``_old_stack.OldStack``.
+    """
+    require_algorithm(algo, caller)
+    if api_stack(algo) == "new":
+        from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        module = getattr(algo.env_runner, "module", None)
+        if isinstance(module, MultiRLModule):
+            from rldebug.inspection._new_stack import NewStack
+
+            return NewStack(algo)
+        if isinstance(module, RLModule):
+            from rldebug.inspection._single_agent import SingleAgentStack
+
+            return SingleAgentStack(algo)
+        raise NotImplementedError(
+            f"rldebug.{caller} needs the Algorithm's local EnvRunner and its RLModule; "
+            f"this one has EnvRunner {type(algo.env_runner).__name__} with module "
+            f"{type(module).__name__}. Build the algorithm with rldebug.local_mode(config) "
+            f"(or load it with rldebug.load(CHECKPOINT)) to get a local EnvRunner.")
+    from rldebug.inspection._old_stack import OldStack
+
+    return OldStack(algo)
+
+
+def agent_ids(env) -> list:
+    """The env's agent ids (``possible_agents``, else ``get_agent_ids()``)."""
+    agents = getattr(env, "possible_agents", None)
+    if agents:
+        return list(agents)
+    get_ids = getattr(env, "get_agent_ids", None)
+    return sorted(get_ids()) if get_ids else []
+
+
+def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
+                mapping_error: str | None) -> tuple[Any, str]:
+    """Check ``agent_id`` / ``module_id`` against the algorithm; return (agent, module).
+
+    Exactly the pair the env-to-module pipeline needs: an agent (its raw space and
+    connectors) and the module that agent maps to.
+    """
+    if agent_id is not None and agent_id not in mapping:
+        hint = f" ({mapping_error})" if mapping_error else ""
+        raise UsageError(f"Unknown agent id {agent_id!r}; the env's agents are "
+                         f"{list(mapping)}{hint}.")
+    if module_id is not None and module_id not in module_ids:
+        raise UsageError(f"Unknown module id {module_id!r}; the algorithm's modules are "
+                         f"{module_ids}.")
+    if agent_id is None and module_id is None:
+        if len(mapping) == 1:
+            agent_id = next(iter(mapping))
+        else:
+            raise UsageError(
+                f"Say whose observation this is: pass agent_id= (one of {list(mapping)}) "
+                f"or module_id= (one of {module_ids}).")
+    if agent_id is not None:
+        mapped = mapping[agent_id]
+        if module_id is not None and module_id != mapped:
+            raise UsageError(
+                f"Agent {agent_id!r} maps to module {mapped!r}, not {module_id!r}. Pass "
+                f"only agent_id={agent_id!r}, or an agent of {module_id!r}: "
+                f"{[a for a, m in mapping.items() if m == module_id]}.")
+        return agent_id, mapped
+    agents = [a for a, m in mapping.items() if m == module_id]
+    if not agents:
+        raise UsageError(
+            f"No agent maps to module {module_id!r} (mapping: {mapping}); the observation "
+            f"must go through some agent's connectors: pass agent_id= as well.")
+    return agents[0], module_id
+
+
+def _why_not_in(obs: Any, space: gym.Space) -> str:
+    """A short reason why ``obs`` is not in ``space`` (shape, dtype or range)."""
+    if isinstance(space, (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
+        arr = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
+        if arr.shape != space.shape:
+            return f"shape {arr.shape}, expected {space.shape}"
+        if not np.can_cast(arr.dtype, space.dtype):
+            return f"dtype {arr.dtype}, expected {space.dtype} (or one that casts to it safely)"
+        return f"values {arr.tolist()} outside the space's bounds"
+    if isinstance(space, gym.spaces.Discrete):
+        return (f"{obs!r} is not an int in [{space.start}, {space.start + space.n - 1}]")
+    return f"{obs!r:.80} is not contained in the space"
+
+
+def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
+    """Split ``obs`` into a list of single observations, each checked against ``space``.
+
+    A single observation (``space.contains(obs)``) gives a batch of one and
+    ``batched=False``; a list/array whose every element is in the space gives
+    ``batched=True``. Nothing is cast: gymnasium's own ``contains`` decides (a
+    Python list found in an array space becomes an array of the space's dtype,
+    as ``contains`` itself converts it).
+
+    :raises ValueError: naming the space, the offending element and why it is not in it.
+    """
+    if _is_bool_for_numbers(obs, space):
+        raise UsageError(
+            f"Observation {obs!r:.80} holds booleans, but the observation space {space} holds "
+            f"numbers of dtype {space.dtype}; pass the observation exactly as the env "
+            "returns it (rldebug does not cast).")
+    if space.contains(obs):
+        return [_as_array(obs, space)], False
+    single_reason = _why_not_in(obs, space)
+    shape = getattr(space, "shape", None)
+    rank = len(shape) if shape is not None else None
+    arr = obs if isinstance(obs, np.ndarray) else None
+    is_batch = (isinstance(obs, (list, tuple)) and len(obs) > 0 and rank is not None
+                and np.ndim(obs) == rank + 1) or (arr is not None and rank is not None
+                                                  and arr.ndim == rank + 1 and len(arr) > 0)
+    if isinstance(space, (gym.spaces.Dict, gym.spaces.Tuple)) and isinstance(obs, list):
+        is_batch = len(obs) > 0
+    if not is_batch:
+        raise UsageError(
+            f"Observation {obs!r:.120} is not in the observation space {space}: "
+            f"{single_reason}. Pass one raw env observation (or a list/array of them) "
+            f"exactly as the env returns it; rldebug does not cast or clip.")
+    items = list(obs)
+    for i, item in enumerate(items):
+        if not space.contains(item):
+            raise UsageError(
+                f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
+                f"space {space}: {_why_not_in(item, space)}. rldebug does not cast or clip.")
+    return [_as_array(item, space) for item in items], True
+
+
+def _is_bool_for_numbers(obs: Any, space: gym.Space) -> bool:
+    """True for a bool (or bool array) offered to a space of ints or floats."""
+    dtype = getattr(space, "dtype", None)
+    if dtype is None or np.dtype(dtype) == np.bool_:
+        return False
+    return _holds_bool(obs)
+
+
+def _holds_bool(obs: Any) -> bool:
+    """A bool anywhere in ``obs`` (a scalar, a bool array, or inside lists/tuples)."""
+    if isinstance(obs, (bool, np.bool_)):
+        return True
+    if isinstance(obs, np.ndarray):
+        return obs.dtype == np.bool_
+    return isinstance(obs, (list, tuple)) and any(_holds_bool(item) for item in obs)
+
+
+def _as_array(obs: Any, space: gym.Space) -> Any:
+    """A list/tuple already found in an array space becomes an array, as in ``contains``."""
+    array_spaces = (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+    if isinstance(space, array_spaces) and isinstance(obs, (list, tuple)):
+        return np.asarray(obs, dtype=space.dtype)
+    return obs

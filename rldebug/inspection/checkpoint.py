@@ -1,0 +1,287 @@
+"""``load(path)``: restore an Algorithm (or only its modules) from an RLlib 2.60 checkpoint.
+
+.. warning:: A checkpoint is pickle: loading it runs code stored in it. Only load
+   checkpoints from sources you trust.
+
+The algorithm is rebuilt in this process (:func:`rldebug.local_mode` applied to the
+stored config), so a checkpoint of a run with remote EnvRunners or Learners loads
+without starting actors. Before anything is unpickled, the directory is checked for
+the files a checkpoint must have, every JSON file is parsed and every pickle's
+structure read, so a wrong path or a truncated copy gets an error that names what is
+missing or damaged rather than a pickle traceback. Tensor shapes are checked by
+RLlib's own restore (torch's strict ``load_state_dict``).
+
+What cannot be checked in a plain RLlib checkpoint: altered *values* (bytes
+overwritten inside a weight tensor parse and load like the real ones; RLlib writes
+no checksums). A checkpoint written by :func:`rldebug.run` is sealed
+(:func:`seal_checkpoint`: a SHA-256 of every file in ``rldebug_checksums.json``),
+and :func:`load` verifies every file against it; loading an unsealed checkpoint
+says once that its values could not be verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+from rldebug.usage import UsageError
+
+CHECKPOINT_JSON = "rllib_checkpoint.json"
+CHECKSUMS_FILE = "rldebug_checksums.json"
+CTOR_FILE = "class_and_ctor_args.pkl"
+MODULES_DIR = Path("learner_group") / "learner" / "rl_module"
+
+# What each layout needs (relative to the checkpoint directory).
+NEW_STACK_FILES = (CHECKPOINT_JSON, CTOR_FILE, "algorithm_state.pkl",
+                   str(MODULES_DIR / CTOR_FILE), str(MODULES_DIR / "metadata.json"))
+OLD_STACK_FILES = (CHECKPOINT_JSON, "algorithm_state.pkl", "policies/<policy_id>/policy_state.pkl")
+MODULE_FILES = (CTOR_FILE, "metadata.json", "module_state.pkl (or one sub-directory per module)")
+
+
+class CheckpointError(UsageError):
+    """The path is not a loadable RLlib checkpoint; the message names what is missing."""
+
+
+class UnverifiedCheckpointWarning(UserWarning):
+    """A checkpoint without rldebug's checksums: altered weight values cannot be detected."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def seal_checkpoint(path: str | Path) -> Path:
+    """Write ``rldebug_checksums.json`` (SHA-256 of every file) into a checkpoint directory;
+    :func:`load` then verifies every file. Returns the checksums file."""
+    root = Path(path)
+    sums = {str(p.relative_to(root)): _sha256(p) for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != CHECKSUMS_FILE}
+    target = root / CHECKSUMS_FILE
+    target.write_text(json.dumps({"algorithm": "sha256", "files": sums}, indent=1) + "\n")
+    return target
+
+
+def _verify_seal(root: Path) -> bool:
+    """Check every file against the seal; False when the checkpoint has none."""
+    seal = root / CHECKSUMS_FILE
+    if not seal.is_file():
+        return False
+    try:
+        recorded = json.loads(seal.read_text())["files"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{seal} is damaged ({type(err).__name__}: {err}); the "
+                              "checkpoint's files cannot be verified. Save it again.") from None
+    changed = [name for name, digest in recorded.items()
+               if (root / name).is_file() and _sha256(root / name) != digest]
+    missing = [name for name in recorded if not (root / name).is_file()]
+    if changed or missing:
+        raise CheckpointError(
+            f"The checkpoint {root} was changed after rldebug saved it: "
+            + "; ".join(part for part in (
+                f"files whose contents differ from their checksum: {changed}" if changed else "",
+                f"missing files: {missing}" if missing else "") if part)
+            + ". Its weights or state would load silently altered; save it again.")
+    return True
+
+
+def _check_json(root: Path) -> None:
+    """Parse every JSON file (RLlib reads some of them only partly, or not at all)."""
+    for path in sorted(root.rglob("*.json")):
+        try:
+            json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise CheckpointError(
+                f"{path.relative_to(root)} in the checkpoint {root} is not valid JSON "
+                f"({type(err).__name__}: {err}): it is truncated or corrupt. Save the "
+                f"checkpoint again. {_expected()}") from None
+
+
+def _expected() -> str:
+    return (f"An RLlib 2.60 algorithm checkpoint (algo.save_to_path(), new API stack) holds "
+            f"{', '.join(NEW_STACK_FILES)} and learner_group/learner/rl_module/<module_id>/"
+            f"module_state.pkl per module; an old-API-stack one (algo.save()) holds "
+            f"{', '.join(OLD_STACK_FILES)}; an RLModule checkpoint holds "
+            f"{', '.join(MODULE_FILES)}.")
+
+
+def _missing_or_empty(root: Path, names) -> tuple[list[str], list[str]]:
+    missing = [n for n in names if not (root / n).is_file()]
+    empty = [n for n in names if (root / n).is_file() and (root / n).stat().st_size == 0]
+    return missing, empty
+
+
+def _require(root: Path, names, what: str) -> None:
+    missing, empty = _missing_or_empty(root, names)
+    if missing or empty:
+        problems = []
+        if missing:
+            problems.append(f"missing {missing}")
+        if empty:
+            problems.append(f"empty (truncated) {empty}")
+        raise CheckpointError(
+            f"{root} looks like {what} but is incomplete: {'; '.join(problems)}. "
+            f"It was probably copied or written only partly; save it again. {_expected()}")
+
+
+def _read_info(root: Path) -> dict:
+    try:
+        return json.loads((root / CHECKPOINT_JSON).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{root / CHECKPOINT_JSON} is not valid JSON ({err}): the "
+                              f"checkpoint is truncated or corrupt. {_expected()}") from None
+
+
+def checkpoint_kind(path: str | Path) -> str:
+    """``"new"``, ``"old"`` (algorithm checkpoints) or ``"module"``, after checking the files.
+
+    :raises CheckpointError: naming the missing or empty files and what a checkpoint holds.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise CheckpointError(f"Checkpoint path {root} does not exist. {_expected()}")
+    if not root.is_dir():
+        raise CheckpointError(f"Checkpoint path {root} is a file, not a directory. "
+                              f"Pass the checkpoint directory itself. {_expected()}")
+    if (root / CHECKPOINT_JSON).is_file():
+        info = _read_info(root)
+        version = str(info.get("checkpoint_version", "0"))
+        if version.startswith("1."):
+            _require(root, OLD_STACK_FILES[:2], "an old-API-stack algorithm checkpoint")
+            policies = [f"policies/{pid}/policy_state.pkl" for pid in info.get("policy_ids", [])]
+            _require(root, policies, "an old-API-stack algorithm checkpoint")
+            return "old"
+        # RLModule checkpoints have no rllib_checkpoint.json: this is an algorithm.
+        _require(root, NEW_STACK_FILES, "a new-API-stack algorithm checkpoint")
+        modules = [d for d in (root / MODULES_DIR).iterdir() if d.is_dir()]
+        _require(root, [str(d.relative_to(root) / f) for d in modules
+                        for f in ("module_state.pkl", CTOR_FILE)],
+                 "a new-API-stack algorithm checkpoint")
+        return "new"
+    if (root / CTOR_FILE).is_file() and (root / "metadata.json").is_file():
+        return "module"
+    present = sorted(p.name for p in root.iterdir())[:12]
+    raise CheckpointError(f"{root} is not an RLlib checkpoint: it holds {present or 'nothing'}. "
+                          f"{_expected()}")
+
+
+def _stored_config(root: Path):
+    """The AlgorithmConfig saved in a new-stack checkpoint (unpickles class_and_ctor_args)."""
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    with open(root / CTOR_FILE, "rb") as f:
+        ctor_info = pickle.load(f)
+    config = ctor_info["ctor_args_and_kwargs"][0][0]
+    if isinstance(config, dict):
+        config = ctor_info["class"].get_default_config().from_state(config)
+    if not isinstance(config, AlgorithmConfig):
+        raise CheckpointError(f"{root / CTOR_FILE} holds no AlgorithmConfig "
+                              f"(found {type(config).__name__}). {_expected()}")
+    return config
+
+
+def _load_new(root: Path, local: bool):
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    from rldebug.inprocess.local import local_mode, ray_for
+
+    config = _stored_config(root)
+    if local:
+        config = local_mode(config, warn=False)
+    ray_for(config)
+    return Algorithm.from_checkpoint(str(root), config=config)
+
+
+def _load_old(root: Path, local: bool):
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.rllib.utils.checkpoints import get_checkpoint_info
+
+    from rldebug.inprocess.local import local_mode, ray_for
+
+    # Algorithm.from_checkpoint without its last step, so the config can be made local.
+    state = Algorithm._checkpoint_info_to_algorithm_state(get_checkpoint_info(str(root)))
+    if local:
+        state["config"] = local_mode(state["config"], warn=False)
+    ray_for(state["config"])
+    return Algorithm.from_state(state)
+
+
+def _load_modules(root: Path, kind: str):
+    if kind == "old":
+        from ray.rllib.policy.policy import Policy
+
+        return {d.name: Policy.from_checkpoint(str(d))
+                for d in sorted((root / "policies").iterdir()) if d.is_dir()}
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    return RLModule.from_checkpoint(str(root / MODULES_DIR if kind == "new" else root))
+
+
+def load(path: str | Path, *, modules_only: bool = False, local: bool = True) -> Any:
+    """Restore an Algorithm (or just its modules) from an RLlib 2.60 checkpoint.
+
+    .. warning:: Loading unpickles code stored in the checkpoint: only load
+       checkpoints from sources you trust.
+
+    :param path: a checkpoint directory: ``algo.save_to_path()`` (new stack),
+        ``algo.save()`` (old stack), ``rldebug.run(..., checkpoint_at_end=True)``,
+        or an RLModule checkpoint directory.
+    :param modules_only: skip the env, connectors and Ray: return the MultiRLModule
+        (new stack, the Learner's modules with value heads) or ``{policy_id: Policy}``
+        (old stack). An RLModule checkpoint always loads as modules.
+    :param local: rebuild the algorithm in this process (:func:`rldebug.local_mode`),
+        whatever number of EnvRunners/Learners it was trained with.
+    :returns: an ``Algorithm`` ready for :func:`rldebug.inspect` / :func:`rldebug.explain`,
+        or the modules.
+    :raises CheckpointError: for a path that is not a checkpoint, is truncated or
+        damaged (a JSON file that does not parse, a pickle cut short, a file that
+        differs from its rldebug checksum), naming the files.
+    :warns UnverifiedCheckpointWarning: for a checkpoint rldebug did not seal.
+    """
+    root = Path(path).expanduser().resolve()
+    kind = checkpoint_kind(root)
+    sealed = _verify_seal(root)
+    _check_json(root)
+    _check_pickles(root)
+    if not sealed:
+        warnings.warn(
+            f"{root} carries no rldebug checksums (it was not saved by rldebug.run): its "
+            "files were parsed and its tensor shapes are checked while loading, but "
+            "altered weight values cannot be detected.", UnverifiedCheckpointWarning,
+            stacklevel=2)
+    try:
+        if modules_only or kind == "module":
+            return _load_modules(root, kind)
+        return _load_new(root, local) if kind == "new" else _load_old(root, local)
+    except (EOFError, pickle.UnpicklingError, UnicodeDecodeError) as err:
+        raise CheckpointError(
+            f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
+            f"{err}): it is truncated or corrupt. Save the checkpoint again. "
+            f"{_expected()}") from err
+
+
+def _check_pickles(root: Path) -> None:
+    """Parse every pickle of the checkpoint without running it (``pickletools``): a corrupt
+    file is named before RLlib unpickles it and fails with whatever its bytes happen to do."""
+    import pickletools
+
+    for path in sorted(root.rglob("*.pkl")):
+        try:
+            for _ in pickletools.genops(path.read_bytes()):
+                pass
+        except Exception as err:  # noqa: BLE001 - any parse failure means a corrupt file
+            raise CheckpointError(
+                f"{path.relative_to(root)} in the checkpoint {root} is not a valid pickle "
+                f"({type(err).__name__}: {err}): it is truncated or corrupt. Save the "
+                f"checkpoint again. {_expected()}") from None
+
+
+__all__ = ["CHECKSUMS_FILE", "CheckpointError", "UnverifiedCheckpointWarning", "checkpoint_kind",
+           "load", "seal_checkpoint"]

@@ -1,0 +1,66 @@
+"""``rldebug inspect CHECKPOINT [--agent A] [--module M] [--obs JSON]``.
+
+Registered on the main parser by :func:`add_commands`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from rldebug.usage import UsageError
+
+WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect checkpoints "
+           "from sources you trust.")
+
+
+def _parse_obs(text: str):
+    """The --obs JSON as a numpy array (ints stay ints) or, for objects, a dict."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"--obs must be JSON, e.g. --obs '[0, 99]' for the arena; "
+                         f"got {text!r} ({err}).") from None
+    return value if isinstance(value, dict) else np.asarray(value)
+
+
+def cmd_inspect(args) -> int:
+    """Load the checkpoint, print the summary and, with --obs, the explanation."""
+    from rich.console import Console
+
+    from rldebug.inspection import explain, inspect, load
+
+    console = Console()
+    obs = _parse_obs(args.obs) if args.obs is not None else None
+    if obs is None and (args.agent or args.module):
+        raise UsageError("--agent/--module choose whose observation --obs is; pass --obs too.")
+    algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
+    try:
+        console.print(inspect(algo))
+        if obs is not None:
+            console.print(explain(algo, obs, agent_id=args.agent, module_id=args.module,
+                                  seed=args.seed))
+    finally:
+        algo.stop()
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``inspect`` on ``parser.add_subparsers()``."""
+    parser = subparsers.add_parser(
+        "inspect", help="summarise a checkpoint's modules; explain an observation",
+        description="Load an RLlib 2.60 checkpoint in this process, print its modules, "
+                    "agent mapping, spaces, layers and learning rates and, with --obs, "
+                    "what a policy makes of one raw env observation. " + WARNING,
+        epilog=WARNING)
+    parser.add_argument("checkpoint", help="checkpoint directory (algo.save_to_path(), "
+                                           "algo.save() or rldebug run --checkpoint)")
+    parser.add_argument("--agent", help="agent whose observation --obs is (e.g. agent1)")
+    parser.add_argument("--module", help="module/policy to ask (e.g. pol1)")
+    parser.add_argument("--obs", help="a raw env observation as JSON, e.g. '[0, 99]'")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled action")
+    parser.set_defaults(func=cmd_inspect)
+
+
+__all__ = ["add_commands", "cmd_inspect"]

@@ -1,0 +1,188 @@
+"""``explain(algo, obs, agent_id=...)``: what a policy makes of a raw env observation.
+
+The observation goes through the same path RLlib uses when it acts: on the new
+stack the local EnvRunner's env-to-module connectors, the module's
+``forward_inference``/``forward_exploration`` and its action-distribution
+classes; on the old stack the policy's preprocessing, ``policy.model`` and
+``policy.dist_class``. Rendering lives in :mod:`.render`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from rldebug.inspection._common import adapter_for, as_observation_batch, resolve_ids
+from rldebug.shapes.env_meta import action_names
+from rldebug.usage import UsageError, UsageTypeError
+
+# Fields with one entry per observation (a batch axis when batched).
+_PER_OBSERVATION = ("observation", "module_input", "logits", "probs", "entropy", "value",
+                    "greedy_action", "sampled_action", "env_action", "log_prob", "mean", "std",
+                    "entropy_stderr",
+                    "q_values", "q_value", "q_atom_probs")
+
+
+@dataclass
+class Explanation:
+    """A policy's view of one observation (or a batch: every array gets a batch axis).
+
+    Always filled: ``family`` (``policy_gradient``, ``q_learning``, ``actor_critic``),
+    ``module_input`` (the observation after the env-to-module connectors),
+    ``greedy_action`` (what RLlib picks without exploration), ``sampled_action``
+    (one draw of the exploring policy, seeded with ``explain(seed=...)``),
+    ``env_action`` (that draw as the env receives it), ``entropy`` and ``log_prob``.
+    The rest depends on the family and the action space:
+
+    ====================  ==========================  ========================  ========================
+    field                 policy gradient             Q-learning (DQN)          actor-critic (SAC)
+                          (PPO, APPO, IMPALA)
+    ====================  ==========================  ========================  ========================
+    ``logits``            distribution inputs         Q-values                  distribution inputs
+                          (Box: mean and log-std)                               (mean and log-std)
+    ``probs``             Discrete: softmax           epsilon-greedy            discrete SAC only
+    ``mean``, ``std``     Box actions (DiagGaussian)  --                        pre-tanh Gaussian
+    ``q_values``          --                          Q per action              discrete SAC only
+    ``q_value``           --                          --                        Q(s, sampled action)
+    ``value``             V(s) (Learner's module)     max over Q                Q(s, greedy action)
+    ``epsilon``           --                          the epsilon in force      --
+    ``alpha``             --                          --                        entropy temperature
+    ====================  ==========================  ========================  ========================
+
+    Distributional DQN (``num_atoms > 1``) adds ``q_atoms`` (the support of the
+    return distribution) and ``q_atom_probs`` (per action, the probability of each atom).
+
+    ``entropy_is_estimate`` is True where the distribution has no closed-form
+    entropy (SAC's squashed Gaussian): then ``entropy`` is ``-mean(log p(a))``
+    over 64 draws and ``entropy_stderr`` the standard error of that mean. ``value`` is None when the module has no value function.
+    """
+
+    agent_id: Any
+    module_id: str
+    api_stack: str
+    observation: Any
+    module_input: Any
+    logits: np.ndarray | None
+    probs: np.ndarray | None
+    action_names: tuple | None
+    entropy: np.ndarray | None
+    value: np.ndarray | None
+    greedy_action: Any
+    sampled_action: Any
+    batched: bool
+    family: str = "policy_gradient"
+    distribution: str | None = None
+    env_action: Any = None
+    log_prob: np.ndarray | None = None
+    entropy_is_estimate: bool = False
+    entropy_stderr: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    q_values: np.ndarray | None = None
+    q_value: np.ndarray | None = None
+    epsilon: float | None = None
+    alpha: float | None = None
+    q_atoms: np.ndarray | None = None
+    q_atom_probs: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __len__(self) -> int:
+        return len(self.greedy_action) if self.batched else 1
+
+    def __getitem__(self, index: int) -> Explanation:
+        """The explanation of one observation of a batch."""
+        if not self.batched:
+            raise UsageTypeError("This Explanation is for a single observation; only a batched "
+                                 "one (explain(algo, [obs1, obs2, ...])) can be indexed.")
+        pick = (lambda v: None if v is None else v[index])
+        fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in _PER_OBSERVATION:
+            fields[key] = pick(fields[key])
+        fields["batched"] = False
+        return Explanation(**fields)
+
+    def __rich__(self):
+        from rldebug.inspection.render import explanation_renderable
+
+        return explanation_renderable(self)
+
+    def _repr_html_(self) -> str:
+        from rldebug.inspection.render import explanation_html
+
+        return explanation_html(self)
+
+    def __str__(self) -> str:
+        from rldebug.inspection.render import to_text
+
+        return to_text(self)
+
+
+def _unbatch(value: Any, batched: bool) -> Any:
+    if value is None or batched:
+        return value
+    if isinstance(value, dict):
+        return {k: _unbatch(v, batched) for k, v in value.items()}
+    return value[0]
+
+
+def _check_seed(seed) -> None:
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+            0 <= seed < 2**63):
+        raise UsageError(f"explain(seed=...) must be None or an int in [0, 2**63), got "
+                         f"{type(seed).__name__} {seed!r:.40}.")
+
+
+def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
+            seed: int | None = None) -> Explanation:
+    """Explain what the policy does with a raw env observation (or a batch of them).
+
+    :param algo: a built RLlib ``Algorithm`` (either API stack).
+    :param obs: one observation exactly as the env returns it for ``agent_id``
+        (arena: ``np.array([own_field, other_field])``), or a list/array of them.
+        It must lie in the agent's observation space: nothing is cast or clipped.
+    :param agent_id: whose observation it is; picks the module via the mapping fn.
+        Optional when the env has one agent (a single-agent algorithm's is RLlib's
+        ``"default_agent"``, mapped to module ``"default_policy"``).
+    :param module_id: the module/policy to ask. With only ``module_id`` the first
+        agent mapped to it supplies the connectors; with both they must match.
+    :param seed: seeds the draw of ``sampled_action`` (torch's global RNG is left as it was).
+    :returns: an :class:`Explanation`; batched input gives batched fields.
+    :raises ValueError: for an unknown agent/module id, a mismatching pair, or an
+        observation outside the space (the message names the space and why).
+    """
+    stack = adapter_for(algo, "explain")
+    _check_seed(seed)
+    for name, value in (("agent_id", agent_id), ("module_id", module_id)):
+        if not isinstance(value, Hashable) or isinstance(value, tuple):
+            raise UsageTypeError(
+                f"explain({name}=...) takes one id (a str or int), got {type(value).__name__} "
+                f"{value!r:.80}; for several agents call explain once per agent.")
+    agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),
+                                      stack.mapping, stack.mapping_error)
+    obs_space, _ = stack.raw_spaces(agent_id)
+    observations, batched = as_observation_batch(obs, obs_space)
+    out = stack.forward(agent_id, module_id, observations, seed)
+    _, action_space = stack.module_spaces(module_id)
+    fields = {key: _unbatch(out.get(key), batched) for key in _PER_OBSERVATION
+              if key != "observation"}
+    return Explanation(
+        agent_id=agent_id, module_id=module_id, api_stack=stack.name,
+        observation=np.stack([np.asarray(o) for o in observations]) if batched else obs,
+        action_names=(action_names(algo.config.env, action_space)
+                      if out.get("probs") is not None else None),
+        batched=batched, family=out.get("family", "policy_gradient"),
+        distribution=out.get("distribution"),
+        entropy_is_estimate=bool(out.get("entropy_is_estimate", False)),
+        epsilon=out.get("epsilon"), alpha=out.get("alpha"), q_atoms=out.get("q_atoms"),
+        **fields)
+
+
+__all__ = ["Explanation", "explain"]

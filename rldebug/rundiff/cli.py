@@ -1,0 +1,34 @@
+"""``rldebug diff RUN_A RUN_B``: compare two runs."""
+
+from __future__ import annotations
+
+import sys
+
+
+def cmd_diff(args) -> int:
+    """Compare two runs: exit 0 when they do not part on the metric, 1 when they do."""
+    from rldebug.rundiff import diff
+
+    result = diff(args.run_a, args.run_b, metric=args.metric)
+    if args.html:
+        print(f"HTML report: {result.write_html(args.html)}", file=sys.stderr)
+    print(result.to_json() if args.json else result)
+    return 1 if result.parts else 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``diff`` on ``parser.add_subparsers()``."""
+    parser = subparsers.add_parser(
+        "diff", help="compare two runs: config differences, metrics aligned by iteration and "
+                     "env steps, where they part, traces, doctor findings",
+        description="Compare two runs (rldebug run logdirs, Tune trials, or Tune experiments "
+                    "whose trials are seeds of one config). Exit 0 when they do not part on "
+                    "the metric beyond its noise, 1 when they do, 2 for unusable input.")
+    parser.add_argument("run_a")
+    parser.add_argument("run_b")
+    parser.add_argument("--metric", default="return",
+                        help="return (default), return/<agent>, <module>/<stat>, or a "
+                             "'/'-path into the result dict")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.add_argument("--html", help="also write a self-contained HTML report here")
+    parser.set_defaults(func=cmd_diff)

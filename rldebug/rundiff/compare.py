@@ -1,0 +1,130 @@
+"""``rldebug.diff(run_a, run_b)``: what differs between two runs, and from when.
+
+A run is anything ``rldebug doctor`` reads: an ``rldebug run`` logdir, one Tune
+trial, or a Tune experiment (its trials are taken as seeds of one config).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rldebug.rundiff.configs import algorithm_of, config_rows
+from rldebug.rundiff.curves import compare, curve
+from rldebug.rundiff.report import FindingDiff, RunDiff
+from rldebug.rundiff.traces import trace_rows
+from rldebug.usage import UsageError, UsageTypeError
+
+DEFAULT_METRIC = "return"
+# Learner statistics compared per module (normalised names, rldebug.shapes.results).
+LEARNER_STATS = ("total_loss", "policy_loss", "value_loss", "q_loss", "entropy", "kl")
+
+
+def _metrics(results: list[dict]) -> dict[str, Callable[[dict], float | None]]:
+    """Metric name -> how to read it from a result, for what these results report."""
+    from rldebug.shapes.results import learner_stats, mean_total_return, per_agent_returns
+    from rldebug.shapes.reward_terms import terms_from_result
+
+    found: dict[str, Callable] = {DEFAULT_METRIC: mean_total_return}
+    agents, stats = set(), set()
+    for result in results:
+        agents.update(per_agent_returns(result))
+        for module, module_stats in learner_stats(result).items():
+            stats.update((module, name) for name in module_stats if name in LEARNER_STATS)
+    if len(agents) > 1:
+        for agent in sorted(agents):
+            found[f"return/{agent}"] = (lambda r, a=agent: per_agent_returns(r).get(a))
+    terms = sorted({(agent, term) for result in results
+                    for agent, per_term in terms_from_result(result).items()
+                    for term in per_term})
+    for agent, term in terms:
+        found[f"reward_terms/{agent}/{term}"] = (
+            lambda r, a=agent, n=term: terms_from_result(r).get(a, {}).get(n))
+    for module, name in sorted(stats):
+        found[f"{module}/{name}"] = (
+            lambda r, m=module, n=name: _stat(learner_stats(r).get(m, {}).get(n)))
+    return found
+
+
+def _stat(stat) -> float | None:
+    return None if stat is None else stat.value
+
+
+def _path_metric(metric: str) -> Callable[[dict], float | None]:
+    from rldebug.shapes.results import get_path, number
+
+    return lambda result: number(get_path(result, metric))
+
+
+def _read(run: Any, side: str):
+    from rldebug.doctor.reading import read_experiment
+
+    if not isinstance(run, (str, Path)):
+        raise UsageTypeError(f"diff takes two run paths (an rldebug run logdir, a Tune trial or "
+                             f"experiment directory); run_{side} is {type(run).__name__}: "
+                             f"{run!r:.80}.")
+    trials = [t for t in read_experiment(run, whole=True) if t.results]
+    if not trials:
+        raise UsageError(f"run_{side} ({run}) holds no readable result: nothing to compare. "
+                         "Pass a run that trained for at least one iteration.")
+    return trials
+
+
+def _findings(run) -> set[tuple[str, str | None, str]]:
+    from rldebug.doctor import diagnose
+
+    return {(f.rule_id, f.module, f.severity) for f in diagnose(run).findings}
+
+
+def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> RunDiff:
+    """Compare two runs: configs, metrics by iteration and env steps, traces, findings.
+
+    :param run_a, run_b: an ``rldebug run`` logdir, a Tune trial directory, or a Tune
+        experiment (its trials are seeds of one config: their spread is the noise).
+    :param metric: the metric whose parting point decides :attr:`RunDiff.parts`:
+        ``"return"`` (mean total episode return, the default), ``"return/<agent>"``,
+        ``"<module>/<stat>"`` (``entropy``, ``total_loss``, ``value_loss``, ...),
+        ``"reward_terms/<agent>/<term>"`` (the env's named reward parts), or any
+        ``/``-path into RLlib's result dict (``env_runners/episode_len_mean``).
+    :returns: a :class:`RunDiff`; ``print`` it, ``.to_dict()``, ``.write_html(path)``.
+    :raises TypeError, ValueError, UnusableInputError: for paths that hold no run, or a
+        metric neither run reports.
+    """
+    if not isinstance(metric, str) or not metric:
+        raise UsageTypeError(f"diff(metric=...) takes a metric name or result path, got "
+                             f"{metric!r}.")
+    trials_a, trials_b = _read(run_a, "a"), _read(run_b, "b")
+    results = [r for t in trials_a + trials_b for r in t.results]
+    metrics = _metrics(results)
+    if metric not in metrics:
+        metrics[metric] = _path_metric(metric)
+    comparisons = []
+    for name, value_of in metrics.items():
+        curves_a = [curve(t.name, t.results, value_of) for t in trials_a]
+        curves_b = [curve(t.name, t.results, value_of) for t in trials_b]
+        if not any(c.values.size and (c.values == c.values).any() for c in curves_a + curves_b):
+            if name == metric:
+                known = ", ".join(list(metrics)[:12])
+                raise UsageError(f"Neither run reports {metric!r}. Metrics both can be "
+                                 f"compared on: {known} (or a '/'-path into the result "
+                                 "dict, e.g. env_runners/episode_len_mean).")
+            continue
+        comparisons.append(compare(name, curves_a, curves_b))
+    comparisons.sort(key=lambda c: c.metric != metric)
+    algorithm_a = algorithm_of(trials_a[0].config, trials_a[0].name)
+    algorithm_b = algorithm_of(trials_b[0].config, trials_b[0].name)
+    findings_a, findings_b = _findings(run_a), _findings(run_b)
+    return RunDiff(
+        run_a=str(run_a), run_b=str(run_b), metric=metric,
+        trials_a=[t.name for t in trials_a], trials_b=[t.name for t in trials_b],
+        algorithm_a=algorithm_a, algorithm_b=algorithm_b,
+        config=config_rows(trials_a[0].config, trials_b[0].config, algorithm_a, algorithm_b),
+        metrics=comparisons, traces=trace_rows(trials_a, trials_b),
+        findings=[FindingDiff(rule, module, severity, "a") for rule, module, severity
+                  in sorted(findings_a - findings_b, key=str)]
+        + [FindingDiff(rule, module, severity, "b") for rule, module, severity
+           in sorted(findings_b - findings_a, key=str)])
+
+
+__all__ = ["DEFAULT_METRIC", "LEARNER_STATS", "diff"]

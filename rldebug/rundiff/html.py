@@ -1,0 +1,118 @@
+"""``rldebug diff A B --html diff.html``: one self-contained page (figures embedded)."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rldebug.htmlfile import html_path, png_data_uri
+from rldebug.rundiff.curves import MetricComparison
+from rldebug.rundiff.report import RunDiff, _parting_text
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.9em; } td, th { border: 1px solid #ddd;
+padding: 0.25em 0.6em; text-align: left; vertical-align: top; } th { background: #f4f4f4; }
+.parts { color: #c62828; font-weight: bold; } .same { color: #2e7d32; }
+.default { color: #888; font-style: italic; } img { max-width: 100%; }
+code { font-size: 0.85em; }
+"""
+
+
+def _figure(m: MetricComparison) -> str | None:
+    if not len(m.axis_iterations):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    panels = 2 if len(m.axis_env_steps) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 2.8), dpi=90, squeeze=False)
+    try:
+        ax = axes[0][0]
+        for mean, band, label, color in ((m.mean_a, m.band_a, "a", "tab:blue"),
+                                         (m.mean_b, m.band_b, "b", "tab:orange")):
+            ax.plot(m.axis_iterations, mean, color=color, label=label)
+            if np.isfinite(band).any():
+                ax.fill_between(m.axis_iterations, mean - band, mean + band, color=color,
+                                alpha=0.2)
+        if m.by_iteration is not None:
+            ax.axvline(m.by_iteration.at, color="crimson", linestyle="--",
+                       label=f"parts (iteration {int(m.by_iteration.at)})")
+        ax.set_xlabel("training iteration")
+        ax.set_title(m.metric, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        if panels == 2:
+            ax = axes[0][1]
+            ax.plot(m.axis_env_steps, m.steps_mean_a, color="tab:blue", label="a")
+            ax.plot(m.axis_env_steps, m.steps_mean_b, color="tab:orange", label="b")
+            if m.by_env_steps is not None:
+                ax.axvline(m.by_env_steps.at, color="crimson", linestyle="--")
+            ax.set_xlabel("env steps")
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return png_data_uri(fig)
+    finally:
+        plt.close(fig)
+
+
+def _value(value, is_default: bool) -> str:
+    text = html.escape(json.dumps(value, default=str) if not isinstance(value, str) else value)
+    return f'<span class="default">{text} (default)</span>' if is_default else text
+
+
+def to_html(d: RunDiff) -> str:
+    e = html.escape
+    head = (f"<!doctype html><html><head><meta charset='utf-8'><title>rldebug diff</title>"
+            f"<style>{_CSS}</style></head><body>")
+    runs = (f"<p>a: <code>{e(d.run_a)}</code> ({len(d.trials_a)} trial(s), "
+            f"{e(d.algorithm_a or '?')})<br>b: <code>{e(d.run_b)}</code> "
+            f"({len(d.trials_b)} trial(s), {e(d.algorithm_b or '?')})</p>")
+    verdict = (f"The runs part on {e(d.metric)}: {e(_parting_text(d.main))}." if d.parts
+               else f"The runs do not part on {e(d.metric)} beyond its noise.")
+    parts = [head, "<h1>rldebug diff</h1>", runs,
+             f"<p class='{'parts' if d.parts else 'same'}'>{verdict}</p>",
+             "<h2>Config (only what differs, RLlib defaults filled in)</h2>"]
+    if d.config:
+        parts.append("<table><tr><th>key</th><th>a</th><th>b</th></tr>" + "".join(
+            f"<tr><td>{e(r.key)}</td><td>{_value(r.a, r.a_default)}</td>"
+            f"<td>{_value(r.b, r.b_default)}</td></tr>" for r in d.config) + "</table>")
+    else:
+        parts.append("<p>The same.</p>")
+    parts.append("<h2>Metrics</h2>")
+    for m in d.metrics:
+        figure = _figure(m)
+        parts.append(f"<h3>{e(m.metric)}</h3><p>{e(_parting_text(m))}; noise: "
+                     f"{e(m.noise_source)}</p>")
+        if figure:
+            parts.append(f"<img alt='{e(m.metric)}' src='{figure}'>")
+    if d.traces:
+        parts.append("<h2>Traces (last quarter of each run)</h2><table><tr><th>agent</th>"
+                     "<th>return a</th><th>return b</th><th>actions a</th><th>actions b</th>"
+                     "<th>distance</th></tr>" + "".join(
+                         f"<tr><td>{e(t.agent)}</td><td>{t.return_a}</td><td>{t.return_b}</td>"
+                         f"<td>{e(str(t.actions_a))}</td><td>{e(str(t.actions_b))}</td>"
+                         f"<td>{t.action_distance}</td></tr>" for t in d.traces) + "</table>")
+    if d.findings:
+        parts.append("<h2>Doctor findings in one run only</h2><ul>" + "".join(
+            f"<li>only in {f.only_in}: {e(f.severity)} <code>{e(f.rule_id)}</code>"
+            f"{' (' + e(f.module) + ')' if f.module else ''}</li>" for f in d.findings)
+            + "</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_html(d: RunDiff, path: str | Path) -> Path:
+    """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
+    path = html_path(path, example="diff.html")
+    path.write_text(to_html(d), encoding="utf-8")
+    return path
+
+
+__all__ = ["to_html", "write_html"]

@@ -1,0 +1,135 @@
+"""The result of ``rldebug.diff``: text, JSON and (in :mod:`.html`) a self-contained page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rldebug.rundiff.configs import ConfigRow
+from rldebug.rundiff.curves import MetricComparison
+from rldebug.rundiff.traces import TraceRow
+
+_SHOWN_VALUE = 60
+
+
+@dataclass
+class FindingDiff:
+    """A doctor finding one run has and the other has not."""
+
+    rule_id: str
+    module: str | None
+    severity: str
+    only_in: str  # "a" or "b"
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class RunDiff:
+    run_a: str
+    run_b: str
+    metric: str
+    trials_a: list[str]
+    trials_b: list[str]
+    algorithm_a: str | None
+    algorithm_b: str | None
+    config: list[ConfigRow]
+    metrics: list[MetricComparison]
+    traces: list[TraceRow] = field(default_factory=list)
+    findings: list[FindingDiff] = field(default_factory=list)
+
+    @property
+    def main(self) -> MetricComparison | None:
+        """The comparison of the chosen metric."""
+        return next((m for m in self.metrics if m.metric == self.metric), None)
+
+    @property
+    def parts(self) -> bool:
+        """Whether the runs part on the chosen metric (by iteration or by env steps)."""
+        return bool(self.main and self.main.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_a": self.run_a, "run_b": self.run_b, "metric": self.metric,
+                "parts": self.parts, "trials_a": self.trials_a, "trials_b": self.trials_b,
+                "algorithm_a": self.algorithm_a, "algorithm_b": self.algorithm_b,
+                "config": [r.to_dict() for r in self.config],
+                "metrics": [m.to_dict() for m in self.metrics],
+                "traces": [t.to_dict() for t in self.traces],
+                "findings": [f.to_dict() for f in self.findings]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def write_html(self, path: str | Path) -> Path:
+        from rldebug.rundiff.html import write_html
+
+        return write_html(self, path)
+
+    def __str__(self) -> str:
+        out = [f"a: {self.run_a} ({len(self.trials_a)} trial(s), {self.algorithm_a or '?'})",
+               f"b: {self.run_b} ({len(self.trials_b)} trial(s), {self.algorithm_b or '?'})"]
+        out.append("")
+        if self.config:
+            out.append(f"Config: {len(self.config)} difference(s), RLlib defaults filled in")
+            for row in self.config:
+                a = _short(row.a) + (" (default)" if row.a_default else "")
+                b = _short(row.b) + (" (default)" if row.b_default else "")
+                out.append(f"  {row.key}: {a}  ->  {b}")
+        else:
+            out.append("Config: the same (RLlib defaults filled in)")
+        out.append("")
+        out.append("Metrics (means over each side's trials; a -> b at the last common "
+                   "iteration):")
+        for m in self.metrics:
+            where = _parting_text(m)
+            out.append(f"  {m.metric}: {_num(m.final_a)} -> {_num(m.final_b)}; {where}")
+        main = self.main
+        if main is not None:
+            out.append(f"  noise for {main.metric}: {main.noise_source}")
+        if self.traces:
+            out.append("")
+            out.append("Traces (last quarter of each run):")
+            for t in self.traces:
+                distance = ("" if t.action_distance is None
+                            else f", action distributions differ by {t.action_distance:.2f} "
+                                 "(total variation)")
+                out.append(f"  {t.agent}: return {_num(t.return_a)} -> {_num(t.return_b)}"
+                           f"{distance}")
+        if self.findings:
+            out.append("")
+            out.append("Doctor findings in one run only:")
+            for f in self.findings:
+                where = f" ({f.module})" if f.module else ""
+                out.append(f"  only in {f.only_in}: {f.severity} {f.rule_id}{where}")
+        out.append("")
+        out.append(f"The runs part on {self.metric}." if self.parts else
+                   f"The runs do not part on {self.metric} beyond its noise.")
+        return "\n".join(out)
+
+
+def _parting_text(m: MetricComparison) -> str:
+    if not m.parts:
+        return "does not part beyond its noise"
+    bits = []
+    if m.by_iteration is not None:
+        p = m.by_iteration
+        bits.append(f"parts at iteration {int(p.at)} ({_num(p.a)} vs {_num(p.b)}, noise "
+                    f"{_num(p.noise)})")
+    if m.by_env_steps is not None:
+        bits.append(f"at {int(m.by_env_steps.at)} env steps")
+    return ", ".join(bits)
+
+
+def _num(value) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= _SHOWN_VALUE else text[:_SHOWN_VALUE - 1] + "…"
+
+
+__all__ = ["FindingDiff", "RunDiff"]

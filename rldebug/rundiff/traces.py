@@ -1,0 +1,105 @@
+"""What two runs' traces show differently: per agent, the actions taken and the episode
+returns over the last quarter of each run (where the learned behaviour shows)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+LATE_FRACTION = 0.25
+
+
+@dataclass
+class TraceRow:
+    """One agent in both runs' traces (None where a side has no trace or no such agent)."""
+
+    agent: str
+    actions_a: dict[str, float] | None
+    actions_b: dict[str, float] | None
+    action_distance: float | None  # total variation distance of the two distributions
+    return_a: float | None
+    return_b: float | None
+    iterations: str
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def _late(samples):
+    if samples.empty or "iteration" not in samples:
+        return samples
+    iterations = samples["iteration"].dropna()
+    if iterations.empty:
+        return samples
+    last = float(iterations.max())
+    start = last - max(1.0, np.ceil(LATE_FRACTION * last)) + 1
+    return samples[samples["iteration"] >= start]
+
+
+def _side(trials) -> tuple[dict[str, Counter], dict[str, list[float]], str] | None:
+    from rldebug.tracing import load_trace
+    from rldebug.tracing.layout import trace_dir_of
+
+    actions: dict[str, Counter] = {}
+    returns: dict[str, list[float]] = {}
+    spans = []
+    for trial in trials:
+        directory = trace_dir_of(trial.path)
+        if directory is None:
+            continue
+        samples = _late(load_trace(directory).samples)
+        if samples.empty:
+            continue
+        if "iteration" in samples:
+            spans.append(f"{int(samples['iteration'].min())}-{int(samples['iteration'].max())}")
+        for hist in samples.get("actions", []):
+            for agent, counts in (hist or {}).items():
+                actions.setdefault(str(agent), Counter()).update(
+                    {str(k): int(v) for k, v in (counts or {}).items()})
+        for per_agent in samples.get("episode_returns", []):
+            for agent, values in (per_agent or {}).items():
+                returns.setdefault(str(agent), []).extend(float(v) for v in values or [])
+    if not actions and not returns:
+        return None
+    return actions, returns, ", ".join(spans)
+
+
+def _share(counts: Counter | None) -> dict[str, float] | None:
+    if not counts:
+        return None
+    total = sum(counts.values())
+    return {k: round(v / total, 4) for k, v in sorted(counts.items())}
+
+
+def _distance(a: dict | None, b: dict | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return round(0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b)), 4)
+
+
+def _mean(values: list[float] | None) -> float | None:
+    finite = [v for v in values or [] if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def trace_rows(trials_a, trials_b) -> list[TraceRow]:
+    """Per agent, late actions and returns of both sides (empty if neither has a trace)."""
+    side_a, side_b = _side(trials_a), _side(trials_b)
+    if side_a is None and side_b is None:
+        return []
+    empty = ({}, {}, "")
+    actions_a, returns_a, span_a = side_a or empty
+    actions_b, returns_b, span_b = side_b or empty
+    rows = []
+    for agent in sorted(set(actions_a) | set(actions_b) | set(returns_a) | set(returns_b)):
+        share_a, share_b = _share(actions_a.get(agent)), _share(actions_b.get(agent))
+        rows.append(TraceRow(agent, share_a, share_b, _distance(share_a, share_b),
+                             _mean(returns_a.get(agent)), _mean(returns_b.get(agent)),
+                             f"a: iterations {span_a or 'no trace'}; "
+                             f"b: iterations {span_b or 'no trace'}"))
+    return rows
+
+
+__all__ = ["LATE_FRACTION", "TraceRow", "trace_rows"]

@@ -1,0 +1,177 @@
+"""``rldebug trace DIR``: per-iteration tables of what was sampled and learned;
+``rldebug profile DIR``: where each process's time and memory went."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -> None:
+    """Print the events first (numbered as ``rldebug reproduce`` takes them), then
+    per-iteration sampling and learning tables."""
+    from rldebug.tracing.layout import replay_config_file
+
+    console = console or Console()
+    if not trace.events.empty:
+        table = Table(title="Events: the first NaN/Inf per source and column, crashes, "
+                            "restarts, info and break_on events", style="red")
+        columns = [c for c in ("iteration", "source", "runner_index", "agent_id",
+                               "module_id", "column", "episode_id", "timestep", "env_step",
+                               "sample_call", "update", "minibatch", "index_in_batch", "value")
+                   if c in trace.events]
+        table.add_column("#")
+        for column in columns:
+            table.add_column(column)
+        for number, (_, row) in enumerate(trace.events.iterrows(), start=1):
+            table.add_row(str(number), *(_fmt(row.get(c)) for c in columns))
+        console.print(table)
+        if replay_config_file(trace.directory).is_file():
+            console.print(f"Reproducible: replay event # to its step with rldebug reproduce "
+                          f"{trace.directory} --event #")
+    if trace.truncated_lines:
+        console.print(f"[yellow]{trace.truncated_lines} truncated line(s) skipped "
+                      "(a process was killed mid-write).[/yellow]")
+    if trace.corrupt_lines:
+        console.print(f"[yellow]Skipped lines that are not trace records: "
+                      f"{damaged_lines_text(trace.corrupt_lines)}; the files were changed or "
+                      "damaged.[/yellow]")
+    samples = trace.samples
+    if not samples.empty:
+        table = Table(title="Sampling per iteration and runner")
+        for name in ("iter", "runner", "pid", "calls", "env steps", "episodes done",
+                     "reward sum"):
+            table.add_column(name, justify="right")
+        grouped = samples.groupby(["iteration", "runner_index", "pid"], sort=True)
+        for (iteration, runner, pid), group in list(grouped)[-last * 3:]:
+            rewards = {}
+            for sums in group["reward_sum"]:
+                for key, value in (sums or {}).items():
+                    rewards[key] = rewards.get(key, 0.0) + value
+            table.add_row(str(iteration), str(runner), str(pid), str(len(group)),
+                          str(int(group["env_steps"].sum())),
+                          str(int(group["episodes_finished"].sum())),
+                          ", ".join(f"{k} {v:.1f}" for k, v in sorted(rewards.items())))
+        console.print(table)
+    updates = trace.updates
+    if not updates.empty:
+        table = Table(title="Learning per iteration and module")
+        columns = [c for c in ("policy_loss", "value_loss", "q_loss", "entropy", "kl",
+                               "clip_fraction", "importance_ratio_mean", "td_error_mean",
+                               "q_mean", "alpha", "grad_norm", "param_update_norm", "lr")
+                   if c in updates]
+        for name in ("iter", "module", *columns):
+            table.add_column(name, justify="right")
+        means = updates.groupby(["iteration", "module_id"])[columns].mean(numeric_only=True)
+        for (iteration, module), row in list(means.iterrows())[-last * 2:]:
+            table.add_row(str(iteration), str(module), *(_fmt(row[c]) for c in columns))
+        console.print(table)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _add_trace(subparsers) -> None:
+    parser = subparsers.add_parser("trace", help="show a trace written by rldebug.trace()")
+    parser.add_argument("directory", help="the out= directory of rldebug.trace")
+    parser.add_argument("--last", type=_positive_int, default=10, help="iterations to show")
+    parser.set_defaults(func=cmd_trace)
+
+
+def _read(directory: str) -> Trace:
+    """The trace; no trace there is unusable input (``FileNotFoundError``: exit 2)."""
+    with warnings.catch_warnings():  # the rendering says it, in its place
+        warnings.simplefilter("ignore", TraceDamagedWarning)
+        return load_trace(directory)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    trace = _read(args.directory)
+    render_trace(trace, last=args.last)
+    return 0
+
+
+def _add_profile(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "profile", help="where each process of a traced run spent its time and memory",
+        description="Per process of a run traced with rldebug.trace (driver, each EnvRunner, "
+                    "each Learner): traced wall time split into sample(), updates and the "
+                    "rest, and its memory (RSS). --chrome-trace writes the spans as Chrome "
+                    "trace-event JSON for Perfetto (ui.perfetto.dev) or chrome://tracing.")
+    parser.add_argument("directory", help="the out= directory of rldebug.trace")
+    parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    parser.add_argument("--chrome-trace", metavar="FILE", default=None,
+                        help="also write the spans as Chrome trace-event JSON to FILE")
+    parser.set_defaults(func=cmd_profile)
+
+
+def render_profile(summary, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"Where the time went ({summary.iterations} iterations traced)")
+    for name in ("process", "host", "wall s", "sample() s", "calls", "update s", "updates",
+                 "other s", "RSS MiB first -> last (max)"):
+        table.add_column(name, justify="left" if name in ("process", "host") else "right")
+    for p in summary.processes:
+        def share(part: float, wall: float = p.wall_s) -> str:
+            return f"{part:.1f} ({part / wall:.0%})" if wall else f"{part:.1f}"
+
+        memory = ("-" if p.rss_first_mb is None else
+                  f"{p.rss_first_mb:.0f} -> {p.rss_last_mb:.0f} ({p.rss_max_mb:.0f})")
+        table.add_row(f"{', '.join(p.roles)} (pid {p.pid})", p.host, f"{p.wall_s:.1f}",
+                      share(p.sample_s), str(p.sample_calls), share(p.update_s),
+                      str(p.updates), share(p.other_s), memory)
+    console.print(table)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from rldebug.tracing.profile import chrome_trace, profile
+
+    trace = _read(args.directory)
+    summary = profile(trace)
+    if args.chrome_trace:
+        target = Path(args.chrome_trace)
+        if not target.parent.is_dir():
+            print(f"--chrome-trace {args.chrome_trace}: the folder {target.parent} does not "
+                  "exist; create it or name a file in an existing folder.")
+            return 2
+        target.write_text(json.dumps(chrome_trace(trace)))
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=1))
+    else:
+        render_profile(summary)
+        if args.chrome_trace:
+            print(f"Chrome trace: {args.chrome_trace} (open it in ui.perfetto.dev or "
+                  "chrome://tracing)")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``trace`` and ``profile`` on ``parser.add_subparsers()``."""
+    _add_trace(subparsers)
+    _add_profile(subparsers)
+
+
+__all__ = ["add_commands", "render_profile", "render_trace"]

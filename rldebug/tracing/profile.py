@@ -1,0 +1,161 @@
+"""Where a traced run's time and memory went, per process: ``rldebug profile TRACE_DIR``.
+
+From the records every trace level writes: each ``sample()`` call (its end time and
+``sample_time_s``), each Learner update (``update_time_s``, once per update even when
+it trains several modules), each iteration's end on the driver, and every record's
+``rss_mb``. Per process it says how much of the traced wall time went to sampling,
+to updates and to the rest, and how its memory moved; :func:`chrome_trace` writes the
+same spans as Chrome trace-event JSON (one process per RLlib actor, spans for
+``sample()`` and updates, an RSS counter), which Perfetto (ui.perfetto.dev) and
+``chrome://tracing`` open.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from rldebug.tracing.reading import Trace
+
+US = 1e6  # trace-event timestamps are microseconds
+
+
+@dataclass
+class ProcessTime:
+    """One process of the run: its roles and where its traced wall time went."""
+
+    pid: int
+    host: str
+    roles: list[str]
+    wall_s: float  # first span start to last record
+    sample_s: float
+    sample_calls: int
+    update_s: float
+    updates: int
+    rss_first_mb: float | None = None
+    rss_last_mb: float | None = None
+    rss_max_mb: float | None = None
+
+    @property
+    def other_s(self) -> float:
+        return max(self.wall_s - self.sample_s - self.update_s, 0.0)
+
+
+@dataclass
+class Profile:
+    processes: list[ProcessTime] = field(default_factory=list)
+    iterations: int = 0
+
+    def to_dict(self) -> dict:
+        return {"iterations": self.iterations,
+                "processes": [{**asdict(p), "other_s": p.other_s} for p in self.processes]}
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _spans(trace: Trace) -> list[dict]:
+    """Every timed span: ``{pid, host, role, name, start, end, args}`` (seconds)."""
+    spans = []
+    if not trace.samples.empty and "sample_time_s" in trace.samples:
+        for row in trace.samples.to_dict("records"):
+            if not _finite(row.get("sample_time_s")):
+                continue
+            role = (f"EnvRunner {int(row['runner_index'])}"
+                    if _finite(row.get("runner_index")) else "EnvRunner")
+            spans.append({"pid": int(row["pid"]), "host": str(row.get("host", "")),
+                          "role": role, "name": "sample()",
+                          "start": row["time"] - row["sample_time_s"], "end": row["time"],
+                          "args": {"env_steps": row.get("env_steps"),
+                                   "iteration": row.get("iteration"),
+                                   "sample_call": row.get("sample_call")}})
+    if not trace.updates.empty and "update_time_s" in trace.updates:
+        seen = set()
+        for row in trace.updates.to_dict("records"):
+            key = (row["pid"], row.get("update"))
+            if key in seen or not _finite(row.get("update_time_s")):
+                continue  # one span per update, however many modules it trained
+            seen.add(key)
+            spans.append({"pid": int(row["pid"]), "host": str(row.get("host", "")),
+                          "role": "Learner", "name": "update",
+                          "start": row["time"] - row["update_time_s"], "end": row["time"],
+                          "args": {"update": row.get("update"),
+                                   "iteration": row.get("iteration")}})
+    return spans
+
+
+def rss_by_process(trace: Trace) -> dict[int, list[tuple[float, float, int | None, str]]]:
+    """Per pid, in time order: ``(time, rss_mb, iteration, role)`` of every record that
+    carries an RSS (role: ``"EnvRunner <index>"``, ``"Learner"`` or ``"driver"``)."""
+    points: dict[int, list] = {}
+    for kind, frame in (("EnvRunner", trace.samples), ("Learner", trace.updates),
+                        ("driver", trace.iterations)):
+        if frame.empty or "rss_mb" not in frame:
+            continue
+        for row in frame.to_dict("records"):
+            if not _finite(row.get("rss_mb")):
+                continue
+            role = (f"EnvRunner {int(row['runner_index'])}"
+                    if kind == "EnvRunner" and _finite(row.get("runner_index")) else kind)
+            iteration = row.get("iteration")
+            points.setdefault(int(row["pid"]), []).append(
+                (float(row["time"]), float(row["rss_mb"]),
+                 int(iteration) if _finite(iteration) else None, role))
+    return {pid: sorted(rows) for pid, rows in points.items()}
+
+
+def profile(trace: Trace) -> Profile:
+    """Per process: traced wall time, time in ``sample()`` and updates, memory."""
+    return _profile(trace, _spans(trace), rss_by_process(trace))
+
+
+def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
+    drivers = set(trace.iterations["pid"].astype(int)) if not trace.iterations.empty else set()
+    result = Profile(iterations=len(trace.iterations))
+    for pid in sorted({s["pid"] for s in spans} | set(rss) | drivers):
+        own = [s for s in spans if s["pid"] == pid]
+        times = [s["start"] for s in own] + [s["end"] for s in own] + \
+            [point[0] for point in rss.get(pid, [])]
+        roles = sorted({s["role"] for s in own} | ({"driver"} if pid in drivers else set()))
+        memory = [point[1] for point in rss.get(pid, [])]
+        result.processes.append(ProcessTime(
+            pid=pid, host=next((s["host"] for s in own), ""), roles=roles,
+            wall_s=(max(times) - min(times)) if times else 0.0,
+            sample_s=sum(s["end"] - s["start"] for s in own if s["name"] == "sample()"),
+            sample_calls=sum(s["name"] == "sample()" for s in own),
+            update_s=sum(s["end"] - s["start"] for s in own if s["name"] == "update"),
+            updates=sum(s["name"] == "update" for s in own),
+            rss_first_mb=memory[0] if memory else None,
+            rss_last_mb=memory[-1] if memory else None,
+            rss_max_mb=max(memory) if memory else None))
+    return result
+
+
+def chrome_trace(trace: Trace) -> dict:
+    """Chrome trace-event JSON (``{"traceEvents": [...]}``) of the run's spans and RSS."""
+    spans, rss = _spans(trace), rss_by_process(trace)
+    summary = _profile(trace, spans, rss)
+    events = []
+    for process in summary.processes:
+        name = f"{', '.join(process.roles) or 'process'} (pid {process.pid}"
+        name += f", {process.host})" if process.host else ")"
+        events.append({"ph": "M", "name": "process_name", "pid": process.pid, "tid": 0,
+                       "args": {"name": name}})
+    for span in spans:
+        events.append({"ph": "X", "name": span["name"], "cat": span["role"],
+                       "pid": span["pid"], "tid": 0, "ts": round(span["start"] * US),
+                       "dur": max(round((span["end"] - span["start"]) * US), 1),
+                       "args": {k: v for k, v in span["args"].items() if _finite(v)}})
+    for pid, points in rss.items():
+        events += [{"ph": "C", "name": "RSS (MiB)", "pid": pid, "tid": 0, "ts": round(t * US),
+                    "args": {"rss_mb": mb}} for t, mb, _, _ in points]
+    if not trace.iterations.empty:
+        for row in trace.iterations.to_dict("records"):
+            events.append({"ph": "i", "name": f"iteration {row.get('iteration')} done",
+                           "pid": int(row["pid"]), "tid": 0, "s": "p",
+                           "ts": round(row["time"] * US)})
+    return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+
+__all__ = ["ProcessTime", "Profile", "chrome_trace", "profile", "rss_by_process"]

@@ -1,0 +1,337 @@
+"""``rldebug check CONFIG``: name RLlib 2.60's known traps in a config before training.
+
+Each :class:`Trap` speaks the doctor's vocabulary (severity, message, evidence,
+fix). The checks read the config and, where needed, build the env once (never
+the algorithm):
+
+- ``no_default_encoder``: Discrete/MultiDiscrete/Dict/Tuple observations on the
+  new stack with no env-to-module connector and no custom RLModule: building fails
+  with "No default encoder config".
+- ``unschedulable``: the trial's placement group (1 CPU for the main process + CPUs
+  per EnvRunner + per Learner, GPUs) needs more than the cluster has: under Tune the
+  trial waits forever without a word.
+- ``escapes_process``: remote EnvRunners/Learners/evaluation runners: breakpoints
+  in the env, the loss or callbacks there are not hit in this process.
+- ``tf_on_new_stack``: ``framework("tf2")`` with the new stack (torch only).
+- ``model_ignored``: ``training(model={...})`` on the new stack, which builds its
+  RLModule from ``rl_module(model_config=...)`` and ignores ``model``.
+- ``minibatch_larger_than_batch``: ``minibatch_size`` above the train batch.
+- ``unknown_module``: the policy mapping function sends an agent of the env to a
+  module id the config does not define.
+
+:func:`preflight_script` reads a script's code (never runs it) for the traps that
+show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
+algorithm).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rldebug.shapes.env_meta import agent_spaces, declared_agents, make_env
+from rldebug.usage import UsageError, UsageTypeError
+
+
+@dataclass
+class Trap:
+    """One known RLlib 2.60 trap found in a config.
+
+    :param name: the check's name (see the module docstring).
+    :param severity: ``"error"`` (training will fail or hang), ``"warning"`` (it runs,
+        but not as written) or ``"info"``.
+    """
+
+    name: str
+    severity: str
+    message: str
+    fix: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_new_stack(config) -> bool:
+    return bool(config.enable_rl_module_and_learner)
+
+
+def _encoder(config, spaces: dict) -> list[Trap]:
+    from rldebug.envcheck import default_encoder_problem
+
+    if not _is_new_stack(config) or config._env_to_module_connector is not None or \
+            config._rl_module_spec is not None:
+        return []
+    for agent, (obs_space, _) in spaces.items():
+        problem = default_encoder_problem(agent, obs_space, config.is_multi_agent)
+        if problem is not None:
+            return [Trap("no_default_encoder", "error", *problem,
+                         {"agent": str(agent), "observation_space": str(obs_space)})]
+    return []
+
+
+def cluster_cpus() -> tuple[float, str]:
+    """CPUs the trial can get: the running Ray cluster's, else this machine's."""
+    import ray
+
+    if ray.is_initialized():
+        return float(ray.cluster_resources().get("CPU", 0.0)), "the running Ray cluster"
+    return float(os.cpu_count() or 1), "this machine (no Ray running yet)"
+
+
+def _resources(config, cpus: float, where: str) -> list[Trap]:
+    main = float(config.num_cpus_for_main_process or 1)
+    runners = int(config.num_env_runners or 0) * float(config.num_cpus_per_env_runner or 1)
+    learners = int(config.num_learners or 0) * float(config.num_cpus_per_learner
+                                                     if config.num_cpus_per_learner != "auto"
+                                                     else 1)
+    evaluation = int(config.evaluation_num_env_runners or 0) * \
+        float(config.num_cpus_per_env_runner or 1)
+    need = main + runners + learners + evaluation
+    traps = []
+    if need > cpus:
+        traps.append(Trap(
+            "unschedulable", "error",
+            f"The trial needs {need:g} CPUs (main process {main:g} + EnvRunners {runners:g} + "
+            f"Learners {learners:g} + evaluation EnvRunners {evaluation:g}) but {where} has "
+            f"{cpus:g}: Tune waits forever for its placement group, without a word; "
+            "algo.build_algo() waits for actors that never start.",
+            f"Lower num_env_runners (to {max(0, int(cpus - main - learners - evaluation))} or "
+            "0: rldebug.local_mode(config) samples in this process), or start Ray with more "
+            "CPUs (ray.init(num_cpus=...)).",
+            {"cpus_needed": need, "cpus_available": cpus, "where": where}))
+    gpus = float(config.num_gpus_per_learner or 0) * max(1, int(config.num_learners or 0))
+    if gpus > 0:
+        import ray
+
+        have = float(ray.cluster_resources().get("GPU", 0.0)) if ray.is_initialized() else None
+        if have is None:
+            try:
+                import torch
+
+                have = float(torch.cuda.device_count())
+            except ImportError:
+                have = 0.0
+        if gpus > have:
+            traps.append(Trap(
+                "unschedulable", "error",
+                f"The Learners ask for {gpus:g} GPU(s) but {have:g} are available: the trial "
+                "never starts.",
+                "Set config.learners(num_gpus_per_learner=0) on a machine without GPUs.",
+                {"gpus_needed": gpus, "gpus_available": have}))
+    return traps
+
+
+def _escapes(config) -> list[Trap]:
+    remote = {"num_env_runners": int(config.num_env_runners or 0),
+              "num_learners": int(config.num_learners or 0),
+              "evaluation_num_env_runners": int(config.evaluation_num_env_runners or 0)}
+    remote = {k: v for k, v in remote.items() if v > 0}
+    if not remote:
+        return []
+    return [Trap(
+        "escapes_process", "info",
+        f"{', '.join(f'{k}={v}' for k, v in remote.items())}: the env, the loss or callbacks "
+        "run in other processes there, so breakpoints in them are not hit in this one.",
+        "While debugging, rldebug.local_mode(config) (or rldebug.run / rldebug debug) moves "
+        "everything into this process; rldebug.attach_remote debugs one remote EnvRunner.",
+        remote)]
+
+
+def _framework(config) -> list[Trap]:
+    if _is_new_stack(config) and config.framework_str in ("tf", "tf2"):
+        return [Trap(
+            "tf_on_new_stack", "error",
+            f"framework={config.framework_str!r} on the new API stack, which is torch only.",
+            "Use config.framework('torch'), or the old stack for TensorFlow models: "
+            "config.api_stack(enable_rl_module_and_learner=False, "
+            "enable_env_runner_and_connector_v2=False) (pip install '.[tf]').",
+            {"framework": config.framework_str})]
+    return []
+
+
+_MODEL_KEYS = ("fcnet_hiddens", "fcnet_activation", "conv_filters", "use_lstm",
+               "lstm_cell_size", "custom_model", "custom_model_config", "vf_share_layers",
+               "free_log_std", "post_fcnet_hiddens")
+
+
+def _model_ignored(config) -> list[Trap]:
+    if not _is_new_stack(config):
+        return []
+    defaults = type(config)().model
+    changed = {k: config.model.get(k) for k in _MODEL_KEYS
+               if config.model.get(k) != defaults.get(k)}
+    if not changed:
+        return []
+    return [Trap(
+        "model_ignored", "warning",
+        f"config.training(model={changed}) is ignored on the new API stack: its RLModule is "
+        "built from rl_module(model_config=...), so the network is RLlib's default "
+        f"(fcnet_hiddens={config.model_config.get('fcnet_hiddens')}).",
+        "Move the settings: config.rl_module(model_config=DefaultModelConfig(...)) (from "
+        "ray.rllib.core.rl_module.default_model_config import DefaultModelConfig); a "
+        "custom_model becomes an RLModule class in RLModuleSpec(module_class=...).",
+        {"ignored": {k: str(v) for k, v in changed.items()}})]
+
+
+def _minibatch(config) -> list[Trap]:
+    minibatch = getattr(config, "minibatch_size", None)
+    if not isinstance(minibatch, int):
+        return []
+    batch = (config.train_batch_size_per_learner if _is_new_stack(config)
+             else config.train_batch_size)
+    if isinstance(batch, int) and minibatch > batch:
+        return [Trap(
+            "minibatch_larger_than_batch", "error",
+            f"minibatch_size={minibatch} is larger than the train batch ({batch} per "
+            "Learner): RLlib refuses to build (or, with a looser check, trains on one "
+            "short minibatch).",
+            f"Set config.training(minibatch_size=...) to at most {batch} (e.g. {batch // 4 or 1}"
+            ").",
+            {"minibatch_size": minibatch, "train_batch": batch})]
+    return []
+
+
+def _mapping(config, agents: list) -> list[Trap]:
+    if not config.is_multi_agent:
+        return []
+    modules = set(config.policies)
+    function = config.policy_mapping_fn
+    traps = []
+    for agent in agents:
+        try:
+            module = function(agent, None)
+        except TypeError:
+            try:
+                module = function(agent, episode=None)
+            except Exception as err:  # noqa: BLE001 - reported as the trap
+                module = err
+        except Exception as err:  # noqa: BLE001 - reported as the trap
+            module = err
+        if isinstance(module, Exception):
+            traps.append(Trap(
+                "unknown_module", "warning",
+                f"policy_mapping_fn({agent!r}, episode=None) raised "
+                f"{type(module).__name__}: {module}; preflight could not check its result "
+                "(it may need the episode).", "", {"agent": str(agent)}))
+        elif module not in modules:
+            traps.append(Trap(
+                "unknown_module", "error",
+                f"policy_mapping_fn maps agent {agent!r} to {module!r}, which is not one of "
+                f"the config's modules {sorted(map(str, modules))}: sampling fails with a "
+                "KeyError the first time that agent acts.",
+                f"Return one of {sorted(map(str, modules))} for {agent!r}, or add {module!r} to "
+                "config.multi_agent(policies=...).",
+                {"agent": str(agent), "module": str(module), "modules": sorted(map(str, modules))}))
+    return traps
+
+
+def preflight(config, *, cpus: float | None = None) -> list[Trap]:
+    """The known RLlib 2.60 traps in ``config``, before anything is built.
+
+    :param config: an RLlib ``AlgorithmConfig`` (either API stack).
+    :param cpus: CPUs the run can get (default: the running Ray cluster's, else
+        this machine's).
+    :returns: the traps found (empty when none), errors first.
+    :raises TypeError: if ``config`` is not an AlgorithmConfig.
+    """
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    if not isinstance(config, AlgorithmConfig):
+        raise UsageTypeError(f"preflight expects an RLlib AlgorithmConfig (e.g. "
+                             f"PPOConfig().environment(...)), got {type(config).__name__}: "
+                             f"{config!r:.100}.")
+    if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float))
+                             or not cpus > 0):
+        raise UsageError(f"preflight(cpus=...) must be a positive number, got {cpus!r}.")
+    where = "the given cpus"
+    if cpus is None:
+        cpus, where = cluster_cpus()
+    traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
+             + _model_ignored(config) + _escapes(config))
+    if config.env is not None:
+        env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
+        try:
+            spaces = agent_spaces(env)
+            agents = declared_agents(env) or list(spaces)
+        finally:
+            close = getattr(env, "close", None)
+            if callable(close):
+                close()
+        traps += _encoder(config, spaces) + _mapping(config, agents)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(traps, key=lambda t: order[t.severity])
+
+
+_TUNE_ENTRY_POINTS = ("Tuner", "tune.Tuner", "ray.tune.Tuner", "run", "tune.run",
+                      "ray.tune.run", "run_experiments", "tune.run_experiments")
+
+
+def preflight_script(path) -> list[Trap]:
+    """The traps visible in a script's code without running it (``ast``): a Tune
+    trainable given as a string name such as ``"PPO"``.
+
+    :raises FileNotFoundError: if ``path`` is not a file; :raises SyntaxError: if it
+        is not Python.
+    """
+    import ast
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"{str(file)!r} is not a file; pass a Python script, or "
+                                "FILE.py:FUNC for a function returning a config.")
+    tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    traps = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = ast.unparse(node.func)
+        first = node.args[0]
+        if name in _TUNE_ENTRY_POINTS and isinstance(first, ast.Constant) and \
+                isinstance(first.value, str):
+            traps.append(Trap(
+                "string_algorithm_name", "warning",
+                f"{file.name}:{node.lineno}: {name}({first.value!r}, ...) names the algorithm "
+                "by string: Ray Tune then imports every registered algorithm to find it, "
+                "which needs their optional dependencies (DreamerV3: pillow, 'No module "
+                "named PIL') and costs seconds at start-up.",
+                f"Pass the class: from ray.rllib.algorithms.{first.value.lower()} import "
+                f"{first.value}; {name}({first.value}, ...).",
+                {"line": node.lineno, "name": first.value}))
+    return traps
+
+
+def cmd_check(args) -> int:
+    """Name RLlib 2.60's known traps in a config: exit 1 when one is an error."""
+    import json
+
+    from rldebug.usage import load_config
+
+    if args.config.endswith(".py"):  # a script: what its code shows, without running it
+        traps = preflight_script(args.config)
+    else:
+        traps = preflight(load_config(args.config))
+    if args.json:
+        print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
+    else:
+        for trap in traps:
+            print(f"{trap.severity}[{trap.name}] {trap.message}\n  fix: {trap.fix}")
+        errors = sum(t.severity == "error" for t in traps)
+        print(f"{len(traps)} trap(s), {errors} error(s)" if traps else
+              "No known RLlib 2.60 trap found.")
+    return 1 if any(t.severity == "error" for t in traps) else 0
+
+
+def add_commands(subparsers) -> None:
+    """Register ``check`` on ``parser.add_subparsers()``."""
+    check = subparsers.add_parser("check", help="name RLlib 2.60's known traps in a config "
+                                                "before training")
+    check.add_argument("config", help="FILE.py:FUNC or MODULE:FUNC returning an "
+                                      "AlgorithmConfig, or a script FILE.py (read, not run)")
+    check.add_argument("--json", action="store_true", help="print the traps as JSON")
+    check.set_defaults(func=cmd_check)
+
+
+__all__ = ["Trap", "add_commands", "cluster_cpus", "cmd_check", "preflight", "preflight_script"]
