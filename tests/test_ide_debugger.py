@@ -15,7 +15,7 @@ import ray.rllib
 from dap_client import DapClient, free_port, launch_under_debugpy, line_of
 from tiny import tiny_arena_config
 
-from rldebug.arena import arena
+from rldebug.arena import env as arena
 
 RLLIB = Path(ray.rllib.__file__).parent
 DEBUGGEE = Path(__file__).parent / "debuggee_train.py"

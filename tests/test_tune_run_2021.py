@@ -220,7 +220,7 @@ def analyses(tmp_path_factory):
     import ray
     from ray import tune
 
-    from rldebug import debugging
+    from rldebug.inprocess import debugging
 
     root = tmp_path_factory.mktemp("analysis")
     assert ray.is_initialized()
