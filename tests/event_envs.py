@@ -50,3 +50,20 @@ class CostlyWalk(LeftRightWalk):
         terms = {"goal": goal, "step_cost": -0.1}
         info["reward_terms"] = terms
         return obs, goal - 0.1 + self.terms_off_by, terminated, truncated, info
+
+
+class WalkThatCrashes(LeftRightWalk):
+    """LeftRightWalk whose ``step`` raises on its ``crash_at``-th step (the env bug a
+    post-mortem attach stops at); ``steps_taken`` is a local of the raising frame."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.crash_at = int((config or {}).get("crash_at", 7))
+        self.total_steps = 0
+
+    def step(self, action):
+        self.total_steps += 1
+        steps_taken = self.total_steps
+        if steps_taken == self.crash_at:
+            raise ValueError(f"walked off the map after {steps_taken} steps")  # CRASH-LINE
+        return super().step(action)

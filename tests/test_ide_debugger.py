@@ -176,3 +176,130 @@ def test_attach_remote_rejects_a_port_in_use_and_a_missing_runner():
         attach_remote(tiny_arena_config(num_env_runners=1), runner_index=2, port=free_port())
     with pytest.raises(ValueError, match="no remote EnvRunners"):
         attach_remote(tiny_arena_config(num_env_runners=0), port=free_port())
+
+
+def _walk_config(env, env_config=None):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment(env, env_config=env_config or {})
+            .env_runners(num_env_runners=1, num_envs_per_env_runner=1,
+                         rollout_fragment_length=50)
+            .training(train_batch_size=100, minibatch_size=50, num_epochs=1)
+            .debugging(seed=0))
+
+
+def test_attach_remote_when_waits_for_the_ide_only_when_the_condition_fires():
+    """The runner trains until its walker reaches an edge (info event ``at_edge``); only
+    then does it listen, and the IDE stops in stop_here with the step's locals."""
+    from event_envs import LeftRightWalk
+
+    from rldebug.ide import attach_remote
+
+    port = free_port()
+    config = attach_remote(_walk_config(LeftRightWalk), runner_index=1, port=port,
+                           when={"events": "at_edge"}, timeout_s=120)
+    algo = config.build_algo()  # does not block: nothing has happened yet
+    found = {}
+
+    def debug_remote():
+        client = DapClient(port, connect_timeout=120)
+        client.attach({})
+        stop = client.next_stop(timeout=120)
+        frame = stop.frame_named("stop_here")
+        found["top"] = stop.top["name"]
+        found["locals"] = client.locals_of(frame)
+        found["pid"] = int(client.evaluate("__import__('os').getpid()", frame))
+        client.disconnect()  # the runner goes on
+
+    try:
+        thread = threading.Thread(target=debug_remote, daemon=True)
+        thread.start()
+        algo.train()
+        thread.join(timeout=120)
+        runner_pid = algo.env_runner_group.foreach_env_runner(
+            lambda runner: os.getpid(), local_env_runner=False)[0]
+    finally:
+        algo.stop()
+    assert found["top"] == "stop_here"
+    assert found["pid"] == runner_pid != os.getpid()
+    variables = found["locals"]
+    assert "info event 'at_edge'" in variables["event"] and "'at_edge': np.True_" in variables["info"]
+    assert variables["agent_id"] == "'default_agent'"
+    assert {"episode", "obs", "action", "reward"} <= set(variables)
+
+
+def test_attach_remote_post_mortem_stops_at_the_raising_line_of_the_remote_env():
+    from event_envs import WalkThatCrashes
+
+    from rldebug.ide import attach_remote
+
+    port = free_port()
+    config = attach_remote(_walk_config(WalkThatCrashes, {"crash_at": 7}), runner_index=1,
+                           port=port, post_mortem=True, timeout_s=120)
+    config.fault_tolerance(restart_failed_env_runners=False)
+    algo = config.build_algo()
+    found = {}
+
+    def debug_remote():
+        client = DapClient(port, connect_timeout=120)
+        client.attach({})
+        stop = client.next_stop(timeout=120)
+        found["reason"] = stop.reason
+        found["where"] = (Path(stop.top["source"]["path"]).name, stop.top["line"],
+                          stop.top["name"])
+        found["locals"] = client.locals_of(stop.top)
+        found["pid"] = int(client.evaluate("__import__('os').getpid()", stop.top))
+        client.disconnect()  # the exception goes on to RLlib
+
+    try:
+        thread = threading.Thread(target=debug_remote, daemon=True)
+        thread.start()
+        with pytest.raises(Exception) as raised:
+            algo.train()
+        thread.join(timeout=120)
+    finally:
+        algo.stop()
+    crash_line = line_of(Path(__file__).parent / "event_envs.py", "# CRASH-LINE")
+    assert found["where"] == ("event_envs.py", crash_line, "step"), found
+    assert found["reason"] == "exception"
+    assert found["locals"]["steps_taken"] == "7"
+    assert found["pid"] != os.getpid()
+    # then RLlib handles the error as without attach_remote: with no restarts, the runner
+    # ends and train() raises (ActorDiedError, measured with a plain config)
+    import ray
+
+    assert isinstance(raised.value, (ray.exceptions.ActorDiedError, ray.exceptions.RayTaskError))
+
+
+def test_attach_remote_without_an_ide_goes_on_after_its_timeout():
+    from event_envs import LeftRightWalk
+
+    from rldebug.ide import attach_remote, break_records, clear_break_records
+
+    clear_break_records()
+    config = attach_remote(_walk_config(LeftRightWalk), runner_index=1, port=free_port(),
+                           when={"events": "at_edge"}, timeout_s=1)
+    algo = config.build_algo()
+    try:
+        result = algo.train()  # one wait of 1 s, then the events are only logged
+    finally:
+        algo.stop()
+    assert result["env_runners"]["num_env_steps_sampled"] >= 100
+    caught = [event for event in break_records() if event.kind == "info_event"]
+    assert len(caught) > 1  # every edge of the iteration, recorded in the runner
+    assert not any(event.stopped for event in caught)
+    assert {event.pid for event in caught} != {os.getpid()}
+
+
+def test_attach_remote_rejects_conditions_it_cannot_check_in_a_runner():
+    from rldebug.ide import attach_remote
+
+    config = tiny_arena_config(num_env_runners=1)
+    with pytest.raises(ValueError, match=r"\['loss_spike'\].*checked on the driver"):
+        attach_remote(config, port=free_port(), when={"loss_spike": 5.0})
+    with pytest.raises(TypeError, match="must be a dict of break_on conditions"):
+        attach_remote(config, port=free_port(), when="collision")
+    with pytest.raises(ValueError, match="unknown|never|does not report|events"):
+        attach_remote(config, port=free_port(), when={"events": "no_such_event"})
+    with pytest.raises(ValueError, match="timeout_s"):
+        attach_remote(config, port=free_port(), post_mortem=True, timeout_s=0)

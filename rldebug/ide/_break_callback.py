@@ -14,6 +14,7 @@ import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug import relay
+from rldebug.ide._listen import is_target, wait_for_ide
 from rldebug.ide._stop import BreakEvent, catch, record_remote
 from rldebug.shapes.env_meta import agent_spaces
 from rldebug.shapes.episodes import env_t, episode_id, last_step
@@ -105,6 +106,9 @@ class BreakOnSettings:
     agent_ids: frozenset | None = None
     max_stops: int | None = None
     mode: str = "auto"
+    #: attach_remote(when=...): the remote EnvRunner (its AttachRemoteSettings) that alone
+    #: checks the conditions and, when one fires, waits for the IDE to stop there
+    attach: Any = None
 
 
 def _step_events(spec: BreakOnSettings, agent_id, step) -> list[tuple[str, str, float | None]]:
@@ -198,8 +202,11 @@ class BreakOnCallback(RLlibCallback):
 
     # -- env side: runs wherever the env steps (driver in local mode, else EnvRunners) --
 
-    def on_episode_step(self, *, episode, **kwargs) -> None:
+    def on_episode_step(self, *, episode, env_runner=None, worker=None, **kwargs) -> None:
         spec = self.settings
+        if spec.attach is not None and not is_target(env_runner or worker,
+                                                     spec.attach.runner_index):
+            return
         steps = last_step(episode)
         if not self._checked_events:
             self._checked_events = True
@@ -213,10 +220,20 @@ class BreakOnCallback(RLlibCallback):
                     kind=kind, reason=reason, pid=os.getpid(), agent_id=str(agent_id),
                     episode_id=episode_id(episode), env_step=env_t(episode),
                     value=value, action=step.action, reward=step.reward, info=dict(step.info))
-                catch(event, spec.mode, spec.token, spec.max_stops, {
+                catch(event, self._mode(reason), spec.token, spec.max_stops, {
                     "episode": episode, "agent_id": agent_id, "obs": step.obs,
                     "action": step.action, "reward": step.reward, "info": step.info})
                 self._caught(event)
+
+    def _mode(self, reason: str) -> str:
+        """How an event caught now is handled: the settings' mode, or under
+        attach_remote(when=...) a stop once the IDE attached (a log line after the timeout)."""
+        attach = self.settings.attach
+        if attach is None:
+            return self.settings.mode
+        attached = wait_for_ide(attach.port, f"EnvRunner {attach.runner_index}", reason,
+                                attach.timeout_s)
+        return "break" if attached else "log"
 
     def _warn_unreported_events(self, steps) -> None:
         keys = {key for step in steps.values() for key in step.info}
@@ -238,6 +255,8 @@ class BreakOnCallback(RLlibCallback):
         self._remote_events += len(received)
         if self._remote_events:
             result["break_on"] = {"remote_events": self._remote_events}
+        if spec.attach is not None:  # attach_remote(when=...): env-step conditions only
+            return
         for module_id, stats in learner_stats(result).items():
             for kind, reason, value in self._learner_events(module_id, stats):
                 event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(),

@@ -161,6 +161,76 @@ def _check_count(name: str, value, minimum: int, allow_none: bool) -> int | None
     return int(value)
 
 
+def _validated_settings(config, *, events, reward_below, reward_above, non_finite, loss_spike,
+                        kl_spike, spike_window, agent_action, agent_ids, max_stops,
+                        mode) -> BreakOnSettings:
+    if mode not in MODES:
+        raise UsageError(f"break_on(mode={mode!r}) must be one of {MODES}.")
+    if not isinstance(non_finite, bool):
+        raise UsageTypeError(f"break_on(non_finite=...) must be True or False, got {non_finite!r}.")
+    env = config.env
+    below = _check_bound("reward_below", reward_below)
+    above = _check_bound("reward_above", reward_above)
+    spec = BreakOnSettings(
+        token=uuid.uuid4().hex,
+        events=_check_events(events, env),
+        reward_below=below,
+        reward_above=above,
+        non_finite=non_finite,
+        loss_spike=_check_spike("loss_spike", loss_spike),
+        kl_spike=_check_spike("kl_spike", kl_spike),
+        spike_window=_check_count("spike_window", spike_window, MIN_SPIKE_HISTORY,
+                                  allow_none=False),
+        agent_action=_check_agent_action(agent_action, env),
+        agent_ids=_check_agent_ids(agent_ids, env),
+        max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
+        mode=mode,
+    )
+    if not (spec.events or below is not None or above is not None or non_finite
+            or spec.loss_spike or spec.kl_spike or spec.agent_action):
+        raise UsageError(
+            "break_on got no condition to stop on: pass events=, reward_below=/reward_above=, "
+            "non_finite=True, loss_spike=, kl_spike= or agent_action=.")
+    if spec.agent_action and spec.agent_ids is not None:
+        ignored = sorted(set(dict(spec.agent_action)) - set(spec.agent_ids))
+        if ignored:
+            raise UsageError(
+                f"break_on(agent_action=...) names {ignored}, which agent_ids="
+                f"{sorted(spec.agent_ids)} excludes, so it could never fire; add them to "
+                "agent_ids or drop them from agent_action.")
+    return spec
+
+
+#: The conditions checked at every env step (where the env runs); the others (loss and KL
+#: spikes) are checked on the driver after each iteration.
+ENV_STEP_CONDITIONS = ("events", "reward_below", "reward_above", "non_finite", "agent_action",
+                       "agent_ids")
+
+
+def env_step_settings(config, when: Mapping, caller: str) -> BreakOnSettings:
+    """Validated settings for ``break_on``'s env-step conditions given as a dict (``when=``
+    of :func:`rldebug.attach_remote`); ``non_finite`` is off unless ``when`` turns it on."""
+    if not isinstance(when, Mapping):
+        raise UsageTypeError(
+            f"{caller}(when=...) must be a dict of break_on conditions, e.g. "
+            f"{{'reward_below': -10, 'non_finite': True}}, got {type(when).__name__}: "
+            f"{when!r:.80}.")
+    unknown = sorted(set(when) - set(ENV_STEP_CONDITIONS))
+    if unknown:
+        learner = sorted(set(unknown) & {"loss_spike", "kl_spike", "spike_window"})
+        raise UsageError(
+            f"{caller}(when=...) got {unknown}; it takes break_on's env-step conditions "
+            f"{list(ENV_STEP_CONDITIONS)}"
+            + (f" ({learner} are checked on the driver after each iteration, not in an "
+               "EnvRunner: use rldebug.break_on for them)" if learner else "") + ".")
+    return _validated_settings(
+        config, events=when.get("events"), reward_below=when.get("reward_below"),
+        reward_above=when.get("reward_above"), non_finite=when.get("non_finite", False),
+        loss_spike=None, kl_spike=None, spike_window=20,
+        agent_action=when.get("agent_action"), agent_ids=when.get("agent_ids"),
+        max_stops=None, mode="break")
+
+
 def break_on(config, *, events: str | Iterable[str] | None = None,
              reward_below: float | None = None, reward_above: float | None = None,
              non_finite: bool = True, loss_spike: float | None = None,
@@ -212,40 +282,11 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
         raise UsageTypeError(f"break_on expects an RLlib AlgorithmConfig (e.g. "
                              f"rldebug.arena_ppo_config()), got {type(config).__name__}: "
                              f"{config!r:.120}.")
-    if mode not in MODES:
-        raise UsageError(f"break_on(mode={mode!r}) must be one of {MODES}.")
-    if not isinstance(non_finite, bool):
-        raise UsageTypeError(f"break_on(non_finite=...) must be True or False, got {non_finite!r}.")
-    env = config.env
-    below = _check_bound("reward_below", reward_below)
-    above = _check_bound("reward_above", reward_above)
-    spec = BreakOnSettings(
-        token=uuid.uuid4().hex,
-        events=_check_events(events, env),
-        reward_below=below,
-        reward_above=above,
-        non_finite=non_finite,
-        loss_spike=_check_spike("loss_spike", loss_spike),
-        kl_spike=_check_spike("kl_spike", kl_spike),
-        spike_window=_check_count("spike_window", spike_window, MIN_SPIKE_HISTORY,
-                                  allow_none=False),
-        agent_action=_check_agent_action(agent_action, env),
-        agent_ids=_check_agent_ids(agent_ids, env),
-        max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
-        mode=mode,
-    )
-    if not (spec.events or below is not None or above is not None or non_finite
-            or spec.loss_spike or spec.kl_spike or spec.agent_action):
-        raise UsageError(
-            "break_on got no condition to stop on: pass events=, reward_below=/reward_above=, "
-            "non_finite=True, loss_spike=, kl_spike= or agent_action=.")
-    if spec.agent_action and spec.agent_ids is not None:
-        ignored = sorted(set(dict(spec.agent_action)) - set(spec.agent_ids))
-        if ignored:
-            raise UsageError(
-                f"break_on(agent_action=...) names {ignored}, which agent_ids="
-                f"{sorted(spec.agent_ids)} excludes, so it could never fire; add them to "
-                "agent_ids or drop them from agent_action.")
+    spec = _validated_settings(
+        config, events=events, reward_below=reward_below, reward_above=reward_above,
+        non_finite=non_finite, loss_spike=loss_spike, kl_spike=kl_spike,
+        spike_window=spike_window, agent_action=agent_action, agent_ids=agent_ids,
+        max_stops=max_stops, mode=mode)
     return add_callbacks(config, with_settings(BreakOnCallback, spec, name="BreakOn"))
 
 

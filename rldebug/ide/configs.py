@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from rldebug.ide.remote import DEFAULT_PORT, HOST
+from rldebug.ide._listen import DEFAULT_PORT, HOST
 from rldebug.usage import UsageError
 
 GROUP = "rldebug"
