@@ -88,7 +88,7 @@ def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
 
                 # stops at the innermost frame of the traceback, as pdb.post_mortem does;
                 # its locals are those of the raising line. Continue to let RLlib handle it.
-                debugpy.trigger_exception_handler(  # noqa: T100
+                debugpy.trigger_exception_handler(
                     (type(root), root, root.__traceback__), as_uncaught=False)
             raise
 
