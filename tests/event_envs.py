@@ -1,5 +1,7 @@
 """A single-agent env that reports events in its infos (for InfoEvents and replay tests)."""
 
+import time
+
 import gymnasium as gym
 import numpy as np
 
@@ -66,4 +68,23 @@ class WalkThatCrashes(LeftRightWalk):
         steps_taken = self.total_steps
         if steps_taken == self.crash_at:
             raise ValueError(f"walked off the map after {steps_taken} steps")  # CRASH-LINE
+        return super().step(action)
+
+
+class WalkThatBlocks(LeftRightWalk):
+    """LeftRightWalk whose ``step`` blocks for ``block_s`` seconds on its ``block_at``-th step,
+    in the EnvRunner ``block_runner`` only (a stall for the trace's stall watch to find)."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        config = config or {}
+        self.block_at = int(config.get("block_at", 150))
+        self.block_s = float(config.get("block_s", 10.0))
+        self.blocks = getattr(config, "worker_index", 0) == int(config.get("block_runner", 1))
+        self.total_steps = 0
+
+    def step(self, action):
+        self.total_steps += 1
+        if self.blocks and self.total_steps == self.block_at:
+            time.sleep(self.block_s)  # BLOCK-LINE
         return super().step(action)

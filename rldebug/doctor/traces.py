@@ -276,6 +276,9 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
         if column == "sample" and event.get("source") == "sampling":
             findings.append(_sample_crash_finding(event, records[:number], trial))
             continue
+        if event.get("source") == "watchdog" and column == "stall":
+            findings.append(_stall_finding(event, trial))
+            continue
         if event.get("source") == "tracer" and column == "env_state":
             findings.append(Finding(
                 rule_id="env_not_picklable", severity="info", trial=trial,
@@ -311,6 +314,37 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
             evidence={"column": column, "source": event.get("source"),
                       "value": event.get("value"), "event_time": event.get("time")}))
     return findings
+
+
+def _stall_finding(event: dict, trial: str | None) -> Finding:
+    """An iteration that ran far longer than the ones before it: where each process waited
+    (the trace's stall watch took every stack, :mod:`rldebug.tracing.stalls`)."""
+    stacks = [s for s in (event.get("stacks") or []) if isinstance(s, dict)]
+    waits = [f"{s.get('role')} (pid {s.get('pid')}) at {s['waiting_at']}"
+             for s in stacks if s.get("waiting_at")]
+    user = [s for s in stacks if s.get("role") != "driver" and s.get("waiting_at")
+            and "site-packages" not in str(s["waiting_at"])]
+    median = event.get("recent_median_s")
+    pace = f"; the recent iterations took {median:g} s (median)" if median else ""
+    return Finding(
+        rule_id="stalled_iteration", severity="warning", trial=trial,
+        began_at_iteration=int(event.get("iteration") or 0), module=None,
+        message=(f"Iteration {event.get('iteration')} had run {event.get('waited_s')} s when "
+                 f"the stall watch took every process's stacks (its limit: "
+                 f"{event.get('threshold_s')} s{pace}). "
+                 + ("Where each waited: " + "; ".join(waits) + "." if waits else
+                    "No process's stack could be read.")),
+        fix=("Look at the line the stuck process waited at"
+             + (f" ({user[0]['role']}: {user[0]['waiting_at']})" if user else "")
+             + ": a blocking call (a lock, I/O, sleep, an external simulator) in the env or "
+             "a callback holds up the whole iteration, since RLlib waits for every "
+             "EnvRunner's sample(). The full stacks are in the trace's stall event "
+             "(rldebug.load_trace(DIR).events)."),
+        evidence={"waited_s": event.get("waited_s"), "threshold_s": event.get("threshold_s"),
+                  "recent_median_s": median,
+                  "waiting_at": {f"{s.get('role')}:{s.get('pid')}": s.get("waiting_at")
+                                 for s in stacks},
+                  "event_time": event.get("time")})
 
 
 def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) -> Finding:

@@ -3,7 +3,9 @@
 - :func:`break_on` — stop in the debugger when an RL event happens (collision,
   reward bound, NaN, loss/KL spike, an agent's action); logs instead when unattended.
 - :func:`break_here` — stop (or log) now for an event another tool found (the doctor).
-- :func:`attach_remote` — make one remote EnvRunner wait for an IDE on 127.0.0.1:PORT.
+- :func:`attach_remote` — make one remote EnvRunner wait for an IDE on 127.0.0.1:PORT (from
+  the start, when a condition fires in it, or when it raises).
+- :func:`debugger_attached` — whether a debugger is attached to this process.
 - :func:`write_ide_configs` — (re)write VS Code and PyCharm run configurations.
 """
 
@@ -18,6 +20,7 @@ _LAZY = {
     "break_on": "rldebug.ide.breakpoints",
     "break_records": "rldebug.ide.breakpoints",
     "clear_break_records": "rldebug.ide.breakpoints",
+    "debugger_attached": "rldebug.ide._stop",
     "write_ide_configs": "rldebug.ide.configs",
     "attach_remote": "rldebug.ide.remote",
 }
@@ -31,5 +34,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["BreakEvent", "BreakOnWarning", "attach_remote", "break_here", "break_on",
-           "break_records",
-           "clear_break_records", "write_ide_configs"]
+           "break_records", "clear_break_records", "debugger_attached", "write_ide_configs"]

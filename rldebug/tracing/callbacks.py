@@ -21,6 +21,7 @@ from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns, env_t, episode_id
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
+from rldebug.tracing import stalls
 from rldebug.tracing.memory import GrowingSites, rss_mb, stop_tracing
 from rldebug.tracing.replay_state import (
     EpisodeRecorder,
@@ -65,6 +66,7 @@ class TraceCallbacks(RLlibCallback):
         self._seen_bad: set = set()
         self._step_columns: set = set()  # non-finite columns written at their env step
         self._sites: GrowingSites | None = None  # trace(memory=True), in EnvRunners
+        self._stall_watch: stalls.StallWatch | None = None  # where the Algorithm runs
 
     @property
     def sink(self) -> TraceSink:
@@ -84,6 +86,7 @@ class TraceCallbacks(RLlibCallback):
             self._start_taping(env_runner, env)
         if env_runner is not None:
             self._record_sample_crashes(env_runner)
+            self._arm_stall_stacks(env_runner)
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._record_env_crashes(sub_env, env_runner, env_index)
 
@@ -92,7 +95,13 @@ class TraceCallbacks(RLlibCallback):
         index = getattr(env_context, "vector_index", 0) or 0
         if worker is not None:
             self._record_sample_crashes(worker)
+            self._arm_stall_stacks(worker)
         self._record_env_crashes(sub_environment, worker, index)
+
+    def _arm_stall_stacks(self, env_runner) -> None:
+        if self.settings.stall_factor is not None:
+            role = f"runner{runner_identity(env_runner)['runner_index']}"
+            stalls.arm(self.settings.token, role)
 
     def _record_env_crashes(self, env, runner, env_index: int = 0) -> None:
         """Wrap the env's reset/step so an exception is written before it propagates
@@ -312,6 +321,7 @@ class TraceCallbacks(RLlibCallback):
         # This process runs the Algorithm: it writes the trace; remote actors send to it.
         remote = has_remote_actors(algorithm.config)
         self.sink.become_home(remote_actors=remote)
+        self._watch_stalls(algorithm)
         if remote:
             relay.announce(self.settings.token, algorithm)
             self._drain_at_stop(algorithm)
@@ -328,6 +338,24 @@ class TraceCallbacks(RLlibCallback):
         if self.settings.reproducible and algorithm.config.enable_rl_module_and_learner:
             self._weights = WeightsRing(self.sink.store, self.settings.keep)
             self._weights.save(algorithm, 0)
+
+    def _watch_stalls(self, algorithm) -> None:
+        """Start the stall watch of this trace in this process (it runs the Algorithm)."""
+        settings = self.settings
+        if settings.stall_factor is None or self._stall_watch is not None:
+            return
+        writer = self.writer("driver")
+        self._stall_watch = stalls.StallWatch(
+            settings.token, lambda record: writer.write("events", record),
+            factor=settings.stall_factor, floor_s=settings.stall_floor_s)
+        self._stall_watch.start()
+        stop, watch = algorithm.stop, self._stall_watch
+
+        def stop_watching(*args, **kwargs):
+            watch.stop()
+            return stop(*args, **kwargs)
+
+        algorithm.stop = stop_watching
 
     def _drain_at_stop(self, algorithm) -> None:
         """Write what remote actors sent after the last iteration before the relay (owned
@@ -356,6 +384,9 @@ class TraceCallbacks(RLlibCallback):
         prune_episode_rings(self.sink.store, self.settings.keep)
 
     def on_train_result(self, *, algorithm, result, **kwargs) -> None:
+        if self._stall_watch is not None:
+            self._stall_watch.progress(result.get("training_iteration"),
+                                       scalar(result.get("time_this_iter_s")))
         self.sink.drain_relay()  # what remote EnvRunners and Learners sent this iteration
         writer = self.writer("driver")
         iteration = result.get("training_iteration")

@@ -22,7 +22,8 @@ DEFAULT_LEVEL = "batches"
 
 def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
           reproducible: bool = False, keep: int = DEFAULT_KEEP, events=(),
-          max_events: int = 10, memory: bool = False):
+          max_events: int = 10, memory: bool = False, stall_factor: float | None = 10.0,
+          stall_floor_s: float = 120.0):
     """Return a copy of ``config`` that writes a trace of sampling and learning to ``out``.
 
     :param config: an RLlib ``AlgorithmConfig`` (new or old API stack).
@@ -51,6 +52,13 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
         sites (file and line, tracemalloc) that grew since the last one; the doctor names
         a site that keeps growing. Slows sampling down (tracemalloc); the RSS of every
         process is recorded at every level without it.
+    :param stall_factor: when an iteration has run longer than this many times the median
+        of the recent ones (and at least ``stall_floor_s`` seconds; the first iteration,
+        ``stall_factor`` x ``stall_floor_s``), the Python stacks of
+        the driver and of every traced EnvRunner and Learner on this machine are written
+        to the trace, with the line each process was waiting at; the doctor reports it
+        (:mod:`rldebug.tracing.stalls`). None: no stall watch.
+    :param stall_floor_s: the shortest stall that counts, in seconds.
     """
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
@@ -70,6 +78,7 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
             "stack; this config uses the old stack (api_stack(enable_rl_module_and_learner="
             "False, ...)). Trace it without reproducible=True, or move it to the new stack.")
     info_events = _check_info_events(events, config.env)
+    _check_stall(stall_factor, stall_floor_s)
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
         raise UsageError(f"trace(max_events=...) must be an int >= 1, got {max_events!r}.")
     # RLlib's callback and Learner classes load here, not when rldebug is imported.
@@ -84,7 +93,9 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
 
     settings = TraceSettings(dir=str(directory), token=token, level=level,
                              reproducible=reproducible, keep=keep, info_events=info_events,
-                             max_events=max_events, memory=memory)
+                             max_events=max_events, memory=memory,
+                             stall_factor=None if stall_factor is None else float(stall_factor),
+                             stall_floor_s=float(stall_floor_s))
     traced = add_callbacks(config, with_settings(TraceCallbacks, settings))
     if traced.enable_rl_module_and_learner:
         base = traced.learner_class
@@ -92,6 +103,15 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
             raise UsageError("This config is already traced; trace the original config.")
         traced.learners(learner_class=traced_learner_class(base, settings))
     return traced
+
+
+def _check_stall(factor, floor_s) -> None:
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float))
+                               or not factor > 1):
+        raise UsageError(f"trace(stall_factor=...) must be a number > 1 (times the recent "
+                         f"iterations' median) or None (no stall watch), got {factor!r}.")
+    if isinstance(floor_s, bool) or not isinstance(floor_s, (int, float)) or not floor_s > 0:
+        raise UsageError(f"trace(stall_floor_s=...) must be seconds > 0, got {floor_s!r}.")
 
 
 def _check_info_events(events, env) -> tuple[str, ...]:

@@ -120,6 +120,21 @@ def update_snapshot_file(trace_dir: str | Path, role: str, pid: int, update: int
     return update_snapshots_dir(trace_dir) / f"{role}-{pid}-update_{update:07d}.pkl"
 
 
+def stack_dump_file(token: str, pid: int, role: str) -> Path:
+    """Where process ``pid`` (``role``) of the trace ``token`` writes its Python stacks when
+    the stall watch asks (a file on that process's machine, outside the trace: only the
+    watch reads it, and copies the stacks into the trace)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"rldebug-stacks-{token}" / f"{pid}-{role}.txt"
+
+
+def stack_dump_files(token: str) -> list[Path]:
+    """The stack files of the trace ``token``'s processes on this machine."""
+    folder = stack_dump_file(token, 0, "x").parent
+    return sorted(folder.glob("*-*.txt")) if folder.is_dir() else []
+
+
 __all__ = [
     "KINDS",
     "REPLAY_SUBDIR",
@@ -136,6 +151,8 @@ __all__ = [
     "replay_config_file",
     "replay_dir",
     "run_trace_dir",
+    "stack_dump_file",
+    "stack_dump_files",
     "trace_dir_of",
     "trace_files",
     "update_snapshot_file",

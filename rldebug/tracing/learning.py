@@ -34,6 +34,7 @@ import numpy as np
 
 from rldebug.shapes.outputs import train_diagnostics
 from rldebug.shapes.results import normalise_stats, raw_stat_keys
+from rldebug.tracing import stalls
 from rldebug.tracing.memory import rss_mb
 from rldebug.tracing.replay_state import learner_snapshot, write_update_snapshot
 from rldebug.tracing.settings import TraceSettings
@@ -64,6 +65,8 @@ class TracingLearnerMixin:
         super().build(*args, **kwargs)
         self._trace_sink = sink_for(self.settings.token, self.settings.dir)
         self._trace_writer = TraceWriter(self._trace_sink, role="learner")
+        if self.settings.stall_factor is not None:
+            stalls.arm(self.settings.token, "learner")  # a stall asks it for its stacks
         self._rldebug_updates = 0
         self._rldebug_seen_bad: set = set()
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))

@@ -21,6 +21,8 @@ class TraceSettings:
     info_events: tuple[str, ...] = ()  # info flags recorded as events
     max_events: int = 10  # events of one kind recorded per iteration
     memory: bool = False  # trace allocations (tracemalloc) to name growing sites
+    stall_factor: float | None = 10.0  # an iteration this many times the recent median ...
+    stall_floor_s: float = 120.0  # ... and at least this long dumps every stack (None: off)
 
 
 __all__ = ["TraceSettings"]

@@ -1,0 +1,237 @@
+"""Stalls: when an iteration runs far longer than the ones before it, the Python stacks of
+the driver and of every traced actor on this machine go into the trace.
+
+A hung ``train()`` gives the user nothing to read: the driver waits in ``ray.get`` while
+one EnvRunner sits in a blocking env step or a Learner in a lock. The stall watch is a
+thread in the process that runs the Algorithm. When the current iteration has run longer
+than ``max(floor_s, factor x the median of the recent iterations)`` (the first one:
+``factor x floor_s``, for its warm-up) it
+
+- formats every thread of its own process (``sys._current_frames``);
+- asks every traced EnvRunner and Learner on this machine for theirs: each armed
+  :mod:`faulthandler` on ``SIGUSR1`` when the trace started in it (C-level, so it answers
+  even while its main thread is blocked in a call), writing to a file of its own
+  (:func:`rldebug.tracing.layout.stack_dump_file`); only processes that armed are
+  signalled;
+- writes one ``stall`` event with every stack and the line each process was waiting at
+  (the innermost frame of the user's code, else of RLlib) to the trace, and says so on the
+  console. The doctor reports it.
+
+One dump per stall; none while a debugger is attached to the driver (a breakpoint is not a
+hang). Actors on other machines are listed as not reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import statistics
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from rldebug.tracing.layout import stack_dump_file, stack_dump_files
+
+logger = logging.getLogger("rldebug.trace")
+
+RECENT = 10  # iterations whose median sets the pace
+ANSWER_WAIT_S = 1.0  # how long the watch waits for the actors' stacks
+_armed: dict[str, object] = {}  # token -> the open stack file of this process
+
+
+def arm(token: str, role: str) -> None:
+    """Let the stall watch ask this process for its stacks (once per trace and process)."""
+    if token in _armed or not hasattr(signal, "SIGUSR1"):
+        return
+    import faulthandler
+
+    path = stack_dump_file(token, os.getpid(), role)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")  # noqa: SIM115 - faulthandler writes to it until exit
+        faulthandler.register(signal.SIGUSR1, file=handle, all_threads=True, chain=False)
+    except (OSError, RuntimeError, ValueError) as err:  # not the main thread, no tmp
+        logger.debug("rldebug trace: stall stacks not armed in pid %s: %s", os.getpid(), err)
+        return
+    _armed[token] = handle
+
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>.+)$')
+_LIBRARY_ROOTS = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+                        sysconfig.get_paths()["platlib"]})
+_OWN_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def _kind_of(path: str) -> str:
+    if path.startswith(_OWN_ROOT):
+        return "rldebug"
+    if "site-packages" in path or path.startswith(_LIBRARY_ROOTS) or path.startswith("<"):
+        return "library"
+    return "user"
+
+
+def waiting_at(stack_text: str) -> str | None:
+    """Where a process waited: the innermost frame of user code in any thread (faulthandler
+    and :func:`format_own_stacks` list the innermost frame first), else the innermost
+    library frame of the first thread, as ``file:line in func``."""
+    threads, current = [], []
+    for line in stack_text.splitlines():
+        match = _FRAME.match(line)
+        if match:
+            current.append(match)
+        elif current:
+            threads.append(current)
+            current = []
+    if current:
+        threads.append(current)
+    for frames in threads:
+        for match in frames:
+            if _kind_of(match["file"]) == "user":
+                return f"{match['file']}:{match['line']} in {match['func']}"
+    for frames in threads:
+        for match in frames:
+            if _kind_of(match["file"]) == "library" and "threading.py" not in match["file"]:
+                return f"{match['file']}:{match['line']} in {match['func']}"
+    return None
+
+
+def format_own_stacks(skip: int | None = None) -> str:
+    """This process's threads, innermost frame first, in faulthandler's format."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    blocks = []
+    main = threading.main_thread().ident
+    frames = sys._current_frames()
+    for ident in sorted(frames, key=lambda i: i != main):
+        if ident == skip:
+            continue
+        lines = [f"Thread {ident:#x} ({names.get(ident, '?')}, most recent call first):"]
+        for summary in reversed(traceback.extract_stack(frames[ident])):
+            lines.append(f'  File "{summary.filename}", line {summary.lineno} in {summary.name}')
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def collect_actor_stacks(token: str, wait_s: float = ANSWER_WAIT_S) -> list[dict]:
+    """Signal every armed process of trace ``token`` on this machine (but this one) and read
+    the stacks each wrote."""
+    asked = []
+    for path in stack_dump_files(token):
+        pid_text, _, role = path.stem.partition("-")
+        pid = int(pid_text)
+        if pid == os.getpid() or not _alive(pid):
+            continue
+        start = path.stat().st_size
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except OSError as err:
+            asked.append({"pid": pid, "role": role, "text": "", "error": str(err)})
+            continue
+        asked.append({"pid": pid, "role": role, "path": path, "start": start})
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(
+            "path" in a and a["path"].stat().st_size == a["start"] for a in asked):
+        time.sleep(0.05)
+    time.sleep(0.1)  # let the last writes of all threads land
+    stacks = []
+    for entry in asked:
+        path = entry.pop("path", None)
+        start = entry.pop("start", 0)
+        if path is not None:
+            with open(path, errors="replace") as handle:
+                handle.seek(start)
+                entry["text"] = handle.read()
+            if not entry["text"]:
+                entry["error"] = "no answer within the wait (the process may be stuck in C code)"
+        entry["waiting_at"] = waiting_at(entry["text"])
+        stacks.append(entry)
+    return stacks
+
+
+class StallWatch(threading.Thread):
+    """Dumps every stack once per stall into the trace (see the module's docstring)."""
+
+    def __init__(self, token: str, write, factor: float, floor_s: float,
+                 poll_s: float = 0.5):
+        super().__init__(name="rldebug-stall-watch", daemon=True)
+        self.token, self.write = token, write
+        self.factor, self.floor_s, self.poll_s = factor, floor_s, poll_s
+        self.durations: list[float] = []
+        self.iteration = 0  # the last finished iteration
+        self.since = time.monotonic()
+        self.dumped = False
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+
+    def threshold_s(self) -> float:
+        """How long the current iteration may run: ``factor`` x the recent median, at least
+        ``floor_s``; before any iteration finished (warm-up), ``factor`` x ``floor_s``."""
+        recent = self.durations[-RECENT:]
+        return max(self.floor_s, self.factor * statistics.median(recent)) if recent \
+            else self.factor * self.floor_s
+
+    def progress(self, iteration: int | None, duration_s: float | None) -> None:
+        """An iteration finished (``on_train_result``)."""
+        with self._lock:
+            if duration_s is not None and duration_s > 0:
+                self.durations.append(float(duration_s))
+            self.iteration = int(iteration or self.iteration + 1)
+            self.since = time.monotonic()
+            self.dumped = False
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.poll_s):
+            with self._lock:
+                waited = time.monotonic() - self.since
+                due = not self.dumped and waited > self.threshold_s()
+                if due:
+                    self.dumped = True
+                threshold, iteration = self.threshold_s(), self.iteration + 1
+            if due and not _debugger_attached():
+                with contextlib.suppress(Exception):  # the watch must never break a run
+                    self.dump(iteration, waited, threshold)
+
+    def dump(self, iteration: int, waited_s: float, threshold_s: float) -> dict:
+        own = format_own_stacks(skip=threading.get_ident())
+        stacks = [{"pid": os.getpid(), "role": "driver", "text": own,
+                   "waiting_at": waiting_at(own)}]
+        stacks += collect_actor_stacks(self.token)
+        recent = self.durations[-RECENT:]
+        record = {"source": "watchdog", "column": "stall", "iteration": iteration,
+                  "waited_s": round(waited_s, 2), "threshold_s": round(threshold_s, 2),
+                  "recent_median_s": round(statistics.median(recent), 3) if recent else None,
+                  "stacks": stacks}
+        self.write(record)
+        where = "; ".join(f"{s['role']} (pid {s['pid']}) at {s['waiting_at']}"
+                          for s in stacks if s.get("waiting_at"))
+        logger.warning("rldebug trace: iteration %s has run %.0f s (over %.0f s): the stacks "
+                       "of %d process(es) are in the trace. %s", iteration, waited_s,
+                       threshold_s, len(stacks), where)
+        return record
+
+
+def _debugger_attached() -> bool:
+    from rldebug.ide import debugger_attached
+
+    return debugger_attached()
+
+
+__all__ = ["StallWatch", "arm", "collect_actor_stacks", "format_own_stacks", "waiting_at"]
