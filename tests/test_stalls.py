@@ -43,11 +43,12 @@ def _stalls(trace_dir):
 
 def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
     run = tmp_path / "run"
-    # runner 1 blocks 15 s at its 150th step: in the second iteration (100 steps each)
-    config = rldebug.trace(_config({"block_at": 150, "block_s": 15.0, "block_runner": 1}),
-                           out=run / "trace", level="summary", stall_factor=3.0,
+    # runner 1 blocks 25 s at its 150th step: in the second iteration (100 steps each),
+    # far past 2x the first iteration's few seconds even on a loaded machine
+    config = rldebug.trace(_config({"block_at": 150, "block_s": 25.0, "block_runner": 1}),
+                           out=run / "trace", level="summary", stall_factor=2.0,
                            stall_floor_s=6.0)
-    _train(config, 3)
+    _train(config, 2)
     stalls = _stalls(run / "trace")
     assert len(stalls) == 1, stalls  # one dump per stall
     stall = stalls[0]

@@ -42,24 +42,37 @@ logger = logging.getLogger("rldebug.trace")
 
 RECENT = 10  # iterations whose median sets the pace
 ANSWER_WAIT_S = 1.0  # how long the watch waits for the actors' stacks
-_armed: dict[str, object] = {}  # token -> the open stack file of this process
+_armed: list = []  # [token, the open stack file] of this process: one signal, one file
 
 
 def arm(token: str, role: str) -> None:
-    """Let the stall watch ask this process for its stacks (once per trace and process)."""
-    if token in _armed or not hasattr(signal, "SIGUSR1"):
+    """Let the stall watch of trace ``token`` ask this process for its stacks. A process
+    answers one trace: arming for a newer one replaces the older (tests and notebooks build
+    one traced Algorithm after another in one process)."""
+    if (_armed and _armed[0] == token) or not hasattr(signal, "SIGUSR1"):
         return
     import faulthandler
 
     path = stack_dump_file(token, os.getpid(), role)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")  # noqa: SIM115 - faulthandler writes to it until exit
+        handle = open(path, "a")  # noqa: SIM115 - faulthandler writes to it until replaced
         faulthandler.register(signal.SIGUSR1, file=handle, all_threads=True, chain=False)
     except (OSError, RuntimeError, ValueError) as err:  # not the main thread, no tmp
         logger.debug("rldebug trace: stall stacks not armed in pid %s: %s", os.getpid(), err)
         return
-    _armed[token] = handle
+    if _armed:
+        with contextlib.suppress(OSError):
+            _armed[1].close()
+    _armed[:] = [token, handle]
+
+
+def disarm_all(token: str) -> None:
+    """Forget trace ``token``'s stack files on this machine (its Algorithm stopped)."""
+    import shutil
+
+    for path in stack_dump_files(token)[:1]:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>.+)$')
@@ -196,6 +209,7 @@ class StallWatch(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
+        disarm_all(self.token)
 
     def run(self) -> None:
         while not self._stop_event.wait(self.poll_s):
@@ -234,4 +248,5 @@ def _debugger_attached() -> bool:
     return debugger_attached()
 
 
-__all__ = ["StallWatch", "arm", "collect_actor_stacks", "format_own_stacks", "waiting_at"]
+__all__ = ["StallWatch", "arm", "collect_actor_stacks", "disarm_all", "format_own_stacks",
+           "waiting_at"]
