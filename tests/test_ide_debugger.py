@@ -303,3 +303,100 @@ def test_attach_remote_rejects_conditions_it_cannot_check_in_a_runner():
         attach_remote(config, port=free_port(), when={"events": "no_such_event"})
     with pytest.raises(ValueError, match="timeout_s"):
         attach_remote(config, port=free_port(), post_mortem=True, timeout_s=0)
+
+
+def _remote_learner_config(learner_class):
+    from event_envs import LeftRightWalk
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment(LeftRightWalk)
+            .env_runners(num_env_runners=0, rollout_fragment_length=100)
+            .learners(num_learners=1)
+            .training(learner_class=learner_class, train_batch_size=100, minibatch_size=50,
+                      num_epochs=1)
+            .debugging(seed=0))
+
+
+def _debug_learner_in_thread(port, found, frame_name=None):
+    def debug_remote():
+        client = DapClient(port, connect_timeout=180)
+        client.attach({})
+        stop = client.next_stop(timeout=180)
+        frame = stop.frame_named(frame_name) if frame_name else stop.top
+        found["reason"] = stop.reason
+        found["where"] = (Path(stop.top["source"]["path"]).name, stop.top["line"],
+                          stop.top["name"])
+        found["locals"] = client.locals_of(frame)
+        found["pid"] = int(client.evaluate("__import__('os').getpid()", frame))
+        client.disconnect()
+
+    thread = threading.Thread(target=debug_remote, daemon=True)
+    thread.start()
+    return thread
+
+
+def _learner_pid(algo):
+    results = algo.learner_group.foreach_learner(lambda learner: os.getpid())
+    return next(iter(results)).get()
+
+
+def test_attach_remote_post_mortem_in_a_remote_learner_stops_at_the_raising_line():
+    from learner_faults import PPOLearnerThatRaises
+
+    from rldebug.ide import attach_remote
+
+    port = free_port()
+    config = attach_remote(_remote_learner_config(PPOLearnerThatRaises), learner_index=0,
+                           port=port, post_mortem=True, timeout_s=180)
+    algo = config.build_algo()
+    found = {}
+    try:
+        learner_pid = _learner_pid(algo)
+        thread = _debug_learner_in_thread(port, found)
+        with pytest.raises(Exception, match="planted: the loss of minibatch 2 fails"):
+            algo.train()
+        thread.join(timeout=120)
+    finally:
+        algo.stop()
+    raise_line = line_of(Path(__file__).parent / "learner_faults.py", "# RAISE")
+    assert found["where"] == ("learner_faults.py", raise_line, "compute_loss_for_module")
+    assert found["locals"]["minibatch"] == "2"
+    assert found["pid"] == learner_pid != os.getpid()
+
+
+def test_attach_remote_when_a_remote_learners_loss_is_not_finite():
+    from learner_faults import PPOLearnerWithANanLoss
+
+    from rldebug.ide import attach_remote
+
+    port = free_port()
+    config = attach_remote(_remote_learner_config(PPOLearnerWithANanLoss), learner_index=0,
+                           port=port, when={"non_finite": True}, timeout_s=180)
+    algo = config.build_algo()
+    found = {}
+    try:
+        learner_pid = _learner_pid(algo)
+        thread = _debug_learner_in_thread(port, found, frame_name="stop_here")
+        algo.train()  # the NaN minibatch stops, then the update goes on
+        thread.join(timeout=120)
+    finally:
+        algo.stop()
+    assert found["pid"] == learner_pid != os.getpid()
+    variables = found["locals"]
+    assert "non-finite loss nan" in variables["event"] and "default_policy" in variables["event"]
+    assert "'loss': tensor(nan" in variables["stats"]
+    assert variables["batch"] != "None"
+
+
+def test_attach_remote_to_a_learner_rejects_what_it_cannot_target():
+    from rldebug.ide import attach_remote
+
+    with pytest.raises(ValueError, match="num_learners=0"):
+        attach_remote(tiny_arena_config(), learner_index=0, port=free_port())
+    config = tiny_arena_config().learners(num_learners=1)
+    with pytest.raises(ValueError, match=r"learner_index=1\) does not exist.*\[0\]"):
+        attach_remote(config, learner_index=1, port=free_port())
+    with pytest.raises(ValueError, match="not both"):
+        attach_remote(config, runner_index=2, learner_index=0, port=free_port())
+    with pytest.raises(ValueError, match="non_finite"):
+        attach_remote(config, learner_index=0, port=free_port(), when={"loss_spike": 5})

@@ -107,3 +107,35 @@ def wait_for_ide(port: int, who: str, why: str, timeout_s: float | None) -> bool
              f"within {timeout_s:g} s; it goes on.")
         return False
     return True
+
+
+def _innermost_line(traceback) -> str:
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}"
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The first exception of a chain: RLlib re-raises an env's error as ``RuntimeError
+    from e``, whose own traceback ends in RLlib; the original's reaches the env's frame."""
+    seen = {id(error)}
+    while (cause := error.__cause__ or error.__context__) is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        error = cause
+    return error
+
+
+def post_mortem(error: BaseException, port: int, who: str, timeout_s: float | None) -> None:
+    """``error`` was raised in this actor: wait for the IDE and stop at the frame that raised
+    its root cause (the caller re-raises afterwards, so RLlib handles it as usual)."""
+    root = root_cause(error)
+    why = (f"{type(root).__name__}: {str(root)[:200]} (raised at "
+           f"{_innermost_line(root.__traceback__)}"
+           + (f", re-raised as {type(error).__name__})" if root is not error else ")"))
+    if wait_for_ide(port, who, why, timeout_s):
+        import debugpy  # noqa: T100
+
+        # stops at the innermost frame of the traceback, as pdb.post_mortem does; its
+        # locals are those of the raising line. Continue to let RLlib handle it.
+        debugpy.trigger_exception_handler(
+            (type(root), root, root.__traceback__), as_uncaught=False)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import os
 from dataclasses import dataclass, replace
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
@@ -35,6 +36,7 @@ from rldebug.ide._listen import (
     is_target,
     listen,
     port_in_use,
+    post_mortem,
     wait_for_ide,
 )
 from rldebug.usage import UsageError, UsageTypeError
@@ -51,22 +53,6 @@ class AttachRemoteSettings:
     timeout_s: float | None = 300.0  # of waiting after a condition or an exception
 
 
-def _innermost_line(traceback) -> str:
-    while traceback.tb_next is not None:
-        traceback = traceback.tb_next
-    return f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}"
-
-
-def root_cause(error: BaseException) -> BaseException:
-    """The first exception of a chain: RLlib re-raises an env's error as ``RuntimeError
-    from e``, whose own traceback ends in RLlib; the original's reaches the env's frame."""
-    seen = {id(error)}
-    while (cause := error.__cause__ or error.__context__) is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        error = cause
-    return error
-
-
 def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
     """Make ``runner.sample`` wait for the IDE at the raising frame when it raises."""
     sample = runner.sample
@@ -79,17 +65,7 @@ def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
         try:
             return sample(*args, **kwargs)
         except Exception as error:
-            root = root_cause(error)
-            why = (f"{type(root).__name__}: {str(root)[:200]} (raised at "
-                   f"{_innermost_line(root.__traceback__)}"
-                   + (f", re-raised as {type(error).__name__})" if root is not error else ")"))
-            if wait_for_ide(settings.port, who, why, settings.timeout_s):
-                import debugpy  # noqa: T100
-
-                # stops at the innermost frame of the traceback, as pdb.post_mortem does;
-                # its locals are those of the raising line. Continue to let RLlib handle it.
-                debugpy.trigger_exception_handler(
-                    (type(root), root, root.__traceback__), as_uncaught=False)
+            post_mortem(error, settings.port, who, settings.timeout_s)
             raise
 
     sample_or_wait_for_ide.rldebug_post_mortem = True
@@ -119,6 +95,96 @@ class AttachRemoteCallback(RLlibCallback):
 
     def on_sub_environment_created(self, *, worker, **kwargs) -> None:  # old stack
         self._prepare(worker)
+
+
+@dataclass(frozen=True)
+class AttachLearnerSettings:
+    """Which remote Learner (its rank) listens, on which port, when, how long it waits."""
+
+    learner_index: int = 0
+    port: int = DEFAULT_PORT
+    wait: bool = True  # listen when the Learner is built and wait there for the IDE
+    post_mortem: bool = False  # an exception in an update waits for the IDE at its frame
+    non_finite: bool = False  # a minibatch's non-finite loss waits for the IDE and stops
+    timeout_s: float | None = 300.0
+
+
+def learner_rank() -> int:
+    """This Learner's rank among the remote Learners (0 when there is one)."""
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+class AttachLearnerMixin:
+    """Makes the remote Learner of rank ``learner_index`` wait for the IDE: when it is
+    built, when a minibatch's loss is non-finite (stopped with the batch and the loss as
+    locals), or when an update raises (stopped at the raising frame). IMPALA/APPO update
+    in a learner thread: its updates are guarded too."""
+
+    settings: AttachLearnerSettings = AttachLearnerSettings()
+
+    def _rldebug_attached_here(self) -> bool:
+        return bool(getattr(self, "_rldebug_attach_here", False))
+
+    def build(self, *args, **kwargs):
+        super().build(*args, **kwargs)
+        settings = self.settings
+        self._rldebug_attach_here = learner_rank() == settings.learner_index
+        self._rldebug_who = f"Learner {settings.learner_index}"
+        if not self._rldebug_attach_here:
+            return
+        thread = getattr(self, "_learner_thread", None)
+        if settings.post_mortem and thread is not None and hasattr(thread, "_update_method"):
+            thread._update_method = self._rldebug_post_mortem(thread._update_method)
+        if settings.wait:
+            listen(settings.port, self._rldebug_who, wait=True)
+
+    def _rldebug_post_mortem(self, method):
+        settings = self.settings
+
+        @functools.wraps(method)
+        def update_or_wait_for_ide(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except Exception as error:
+                post_mortem(error, settings.port, self._rldebug_who, settings.timeout_s)
+                raise
+
+        return update_or_wait_for_ide
+
+    def update(self, *args, **kwargs):
+        if not (self._rldebug_attached_here() and self.settings.post_mortem):
+            return super().update(*args, **kwargs)
+        try:
+            return super().update(*args, **kwargs)
+        except Exception as error:
+            post_mortem(error, self.settings.port, self._rldebug_who, self.settings.timeout_s)
+            raise
+
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+        loss = super().compute_loss_for_module(module_id=module_id, config=config,
+                                               batch=batch, fwd_out=fwd_out)
+        if self.settings.non_finite and self._rldebug_attached_here():
+            self._rldebug_check_loss(module_id, loss, batch, fwd_out)
+        return loss
+
+    def _rldebug_check_loss(self, module_id, loss, batch, fwd_out) -> None:
+        import math
+
+        from rldebug.ide._stop import BreakEvent, catch
+
+        value = float(loss.detach().float().mean()) if hasattr(loss, "detach") else float(loss)
+        if math.isfinite(value):
+            return
+        reason = f"{module_id}: non-finite loss {value} in {self._rldebug_who}"
+        settings = self.settings
+        attached = wait_for_ide(settings.port, self._rldebug_who, reason, settings.timeout_s)
+        event = BreakEvent(kind="non_finite_loss", reason=reason, pid=os.getpid(),
+                           module_id=str(module_id), value=value)
+        catch(event, "break" if attached else "log", token=f"attach_remote:{os.getpid()}",
+              max_stops=None, context={"batch": batch, "stats": {
+                  "module_id": module_id, "loss": loss, "fwd_out": fwd_out}})
 
 
 def _check_port(port) -> int:
@@ -161,10 +227,57 @@ def _check_timeout(timeout_s) -> float | None:
     return float(timeout_s)
 
 
-def attach_remote(config, runner_index: int = 1, port: int = DEFAULT_PORT,
-                  wait: bool | None = None, *, when=None, post_mortem: bool = False,
-                  timeout_s: float | None = 300.0):
-    """Return a copy of ``config`` whose remote EnvRunner ``runner_index`` waits for a debugger.
+_FIRST_RUNNER = 1
+
+
+def _check_learner_index(config, learner_index) -> int:
+    learners = int(getattr(config, "num_learners", 0) or 0)
+    if not config.enable_rl_module_and_learner:
+        raise UsageError("attach_remote(learner_index=...) targets a Learner of RLlib's new API "
+                         "stack; this config uses the old stack, whose policies learn in the "
+                         "driver (debug it directly).")
+    if learners < 1:
+        raise UsageError(
+            "attach_remote(learner_index=...): the config has no remote Learners "
+            "(num_learners=0), so the Learner already runs in this process: set breakpoints "
+            "in the loss directly, or set config.learners(num_learners=1) to attach to a "
+            "remote one.")
+    if (isinstance(learner_index, bool) or not isinstance(learner_index, numbers.Integral)
+            or not 0 <= learner_index < learners):
+        raise UsageError(
+            f"attach_remote(learner_index={learner_index!r}) does not exist: with "
+            f"num_learners={learners} the remote Learners are {list(range(learners))}.")
+    return int(learner_index)
+
+
+def _attach_learner(config, learner_index, port, wait, when, post_mortem, timeout_s):
+    non_finite = False
+    if when is not None:
+        from collections.abc import Mapping
+
+        if not isinstance(when, Mapping) or set(when) - {"non_finite"} or \
+                not isinstance(when.get("non_finite", False), bool):
+            raise UsageError(
+                f"attach_remote(learner_index=..., when=...) takes {{'non_finite': True}} (a "
+                f"minibatch's loss is NaN/inf), got {when!r:.100}; loss and KL spikes are "
+                "checked on the driver after each iteration: use rldebug.break_on for them.")
+        non_finite = bool(when.get("non_finite", False))
+    settings = AttachLearnerSettings(
+        learner_index=_check_learner_index(config, learner_index), port=_check_port(port),
+        wait=(when is None and not post_mortem) if wait is None else wait,
+        post_mortem=post_mortem, non_finite=non_finite, timeout_s=_check_timeout(timeout_s))
+    attached = config.copy(copy_frozen=False)
+    base = attached.learner_class
+    attached.learners(learner_class=with_settings(
+        AttachLearnerMixin, settings, learner=base, name=f"AttachRemote{base.__name__}"))
+    return attached
+
+
+def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT_PORT,
+                  wait: bool | None = None, *, learner_index: int | None = None, when=None,
+                  post_mortem: bool = False, timeout_s: float | None = 300.0):
+    """Return a copy of ``config`` whose remote EnvRunner ``runner_index`` (or remote Learner
+    ``learner_index``) waits for a debugger.
 
     By default, when that EnvRunner creates its env it calls ``debugpy.listen(("127.0.0.1",
     port))`` and ``debugpy.wait_for_client()``: building the algorithm blocks until the
@@ -191,8 +304,17 @@ def attach_remote(config, runner_index: int = 1, port: int = DEFAULT_PORT,
     is raised). The runner must be on this machine (Ray's local cluster). Old and new API
     stack.
 
+    With ``learner_index`` (new API stack, ``num_learners >= 1``) the same for the remote
+    Learner of that rank: by default it waits for the IDE when it is built (breakpoints in
+    the loss are then hit there); ``when={"non_finite": True}`` waits when a minibatch's
+    loss is NaN/inf and stops in ``stop_here`` with the ``batch`` and ``stats`` (module id,
+    loss, forward outputs) as locals; ``post_mortem=True`` stops at the frame that raised in
+    an update (IMPALA/APPO's learner thread included).
+
     :param config: an RLlib ``AlgorithmConfig`` with ``num_env_runners >= 1``.
     :param runner_index: which remote EnvRunner, 1..num_env_runners.
+    :param learner_index: instead of an EnvRunner, the remote Learner of this rank,
+        0..num_learners-1.
     :param port: the local port to listen on; checked to be free now.
     :param wait: listen when the env is created and block until a client attaches; default
         True without ``when``/``post_mortem``, False with them.
@@ -216,6 +338,12 @@ def attach_remote(config, runner_index: int = 1, port: int = DEFAULT_PORT,
     if not isinstance(post_mortem, bool):
         raise UsageTypeError(f"attach_remote(post_mortem=...) must be True or False, got "
                              f"{post_mortem!r}.")
+    if learner_index is not None:
+        if runner_index != _FIRST_RUNNER:
+            raise UsageError("attach_remote: pass runner_index= (an EnvRunner) or "
+                             "learner_index= (a Learner), not both.")
+        return _attach_learner(config, learner_index, port, wait, when, post_mortem,
+                               timeout_s)
     conditional = when is not None or post_mortem
     settings = AttachRemoteSettings(
         runner_index=_check_runner_index(config, runner_index), port=_check_port(port),
@@ -231,5 +359,5 @@ def attach_remote(config, runner_index: int = 1, port: int = DEFAULT_PORT,
     return config
 
 
-__all__ = ["DEFAULT_PORT", "HOST", "AttachRemoteCallback", "AttachRemoteSettings",
-           "attach_remote", "port_in_use"]
+__all__ = ["DEFAULT_PORT", "HOST", "AttachLearnerMixin", "AttachLearnerSettings",
+           "AttachRemoteCallback", "AttachRemoteSettings", "attach_remote", "port_in_use"]
