@@ -309,7 +309,7 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     the loss are then hit there); ``when={"non_finite": True}`` waits when a minibatch's
     loss is NaN/inf and stops in ``stop_here`` with the ``batch`` and ``stats`` (module id,
     loss, forward outputs) as locals; ``post_mortem=True`` stops at the frame that raised in
-    an update (IMPALA/APPO's learner thread included).
+    an update (IMPALA/APPO's learner-thread updates are guarded too; tested with PPO).
 
     :param config: an RLlib ``AlgorithmConfig`` with ``num_env_runners >= 1``.
     :param runner_index: which remote EnvRunner, 1..num_env_runners.
