@@ -7,6 +7,7 @@ file, which adds their directory but not this checkout's editable install."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -33,10 +34,12 @@ algo.stop()
 """
 
 
-def _run(argv, cwd, timeout=300):
+def _run(argv, cwd, timeout=300, codes=(0, 1)):
+    # without PYTHONPATH: the fresh environment must see the wheel, not a checkout on a path
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    assert done.returncode in (0, 1), (argv, done.stdout[-2000:], done.stderr[-3000:])
+                          check=False, env=env)
+    assert done.returncode in codes, (argv, done.stdout[-2000:], done.stderr[-3000:])
     return done
 
 
@@ -60,7 +63,7 @@ def installed(tmp_path_factory):
     Path(purelib, "project-venv-dependencies.pth").write_text(
         sysconfig.get_paths()["purelib"] + "\n")
     _run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-          str(wheels[0])], cwd=env_dir)
+          str(wheels[0])], cwd=env_dir, codes=(0,))
     return env_dir, wheels[0]
 
 
