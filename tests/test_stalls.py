@@ -43,16 +43,17 @@ def _stalls(trace_dir):
 
 def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
     run = tmp_path / "run"
-    # runner 1 blocks 25 s at its 150th step: in the second iteration (100 steps each),
-    # far past 2x the first iteration's few seconds even on a loaded machine
-    config = rldebug.trace(_config({"block_at": 150, "block_s": 25.0, "block_runner": 1}),
+    # runner 1 blocks 15 s at its 150th step: in the second iteration (100 steps each),
+    # far past 2x the first iteration's few seconds even on a loaded machine. The first
+    # iteration is the clean control: no stall is written for it.
+    config = rldebug.trace(_config({"block_at": 150, "block_s": 15.0, "block_runner": 1}),
                            out=run / "trace", level="summary", stall_factor=2.0,
-                           stall_floor_s=6.0)
+                           stall_floor_s=5.0)
     _train(config, 2)
     stalls = _stalls(run / "trace")
     assert len(stalls) == 1, stalls  # one dump per stall
     stall = stalls[0]
-    assert stall["iteration"] == 2 and stall["waited_s"] >= 6.0
+    assert stall["iteration"] == 2 and stall["waited_s"] >= 5.0
     by_role = {s["role"]: s for s in stall["stacks"]}
     assert set(by_role) >= {"driver", "runner1", "runner2"}, by_role.keys()
     block_line = line_of(ENVS, "# BLOCK-LINE")
@@ -66,13 +67,6 @@ def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
     found = [f for f in report.findings if f.rule_id == "stalled_iteration"]
     assert len(found) == 1 and f"event_envs.py:{block_line} in step" in found[0].fix
     assert found[0].began_at_iteration == 2
-
-
-def test_a_run_without_a_stall_has_no_stall_event(tmp_path):
-    config = rldebug.trace(_config({"block_at": 10 ** 9}), out=tmp_path / "trace",
-                           level="summary", stall_factor=3.0, stall_floor_s=6.0)
-    _train(config, 2)
-    assert _stalls(tmp_path / "trace") == []
 
 
 def test_waiting_at_prefers_the_users_frame():
