@@ -305,3 +305,23 @@ def test_a_slow_start_that_learns_later_is_resolved_to_info():
     assert [f.severity for f in found] == ["info"]
     assert found[0].evidence["resolved_at_iteration"] > 20
     assert "started learning later" in found[0].message
+
+
+def test_dropped_env_runner_responses_are_named_with_their_iterations():
+    rows = stream([{"total_loss": 1.0}] * 12, [20.0 + i for i in range(12)])
+    for row, dropped in zip(rows, [0, 0, 0, 2, 2, 2, 3, 3, 3, 3, 3, 3]):
+        row["fault_tolerance"] = {"num_healthy_workers": 2, "num_remote_worker_restarts": 0,
+                                  "num_env_runners_dropped_lifetime": dropped}
+    found = [f for f in run(rows, config={"sample_timeout_s": 2.0})
+             if f.rule_id == "runners_dropped"]
+    assert len(found) == 1 and found[0].severity == "warning"
+    assert found[0].began_at_iteration == 4
+    assert found[0].evidence["iterations"] == [4, 7] and found[0].evidence["dropped"] == 3
+    assert "sample_timeout_s=2 s" in found[0].message
+
+
+def test_no_dropped_responses_no_finding():
+    rows = stream([{"total_loss": 1.0}] * 12, [20.0 + i for i in range(12)])
+    for row in rows:
+        row["fault_tolerance"] = {"num_env_runners_dropped_lifetime": 0}
+    assert "runners_dropped" not in rules(run(rows))

@@ -87,3 +87,23 @@ def test_lr_05_is_flagged_on_the_old_stack(tmp_path):
         assert {f.rule_id for f in errors} & LR_SIGNS
     finally:
         result.algo.stop()
+
+
+def test_a_runner_that_misses_sample_timeout_s_is_reported_as_dropped(tmp_path):
+    """RLlib 2.60 drops a late EnvRunner's samples from the iteration; its own counter
+    (fault_tolerance/num_env_runners_dropped_lifetime) is what the doctor reads."""
+    from memory_envs import CartPoleSlowOnRunner2
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment(CartPoleSlowOnRunner2)  # runner 2: 10 ms per step
+              .env_runners(num_env_runners=2, rollout_fragment_length=100,
+                           sample_timeout_s=0.5)
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+              .debugging(seed=0))
+    result = run(config, stop={"training_iteration": 2}, logdir=tmp_path / "run",
+                 local=False, progress=False)
+    result.algo.stop()
+    found = [f for f in diagnose(tmp_path / "run").findings if f.rule_id == "runners_dropped"]
+    assert len(found) == 1 and found[0].severity == "warning"
+    assert found[0].evidence["iterations"] == [1, 2], found[0].evidence
+    assert "sample_timeout_s=0.5 s" in found[0].message

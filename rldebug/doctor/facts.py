@@ -74,6 +74,7 @@ class RunFacts:
     :param grad_clip: the gradient clip (None: no clipping, or unknown).
     :param per_module_overrides: the config sets some modules' settings apart
         (``algorithm_config_overrides_per_module``): modules may not share an lr.
+    :param sample_timeout_s: how long the driver waits for each EnvRunner's ``sample()``.
     """
 
     gamma: float | None = None
@@ -84,6 +85,7 @@ class RunFacts:
     minibatches: float | None = None
     grad_clip: float | None = None
     per_module_overrides: bool = False
+    sample_timeout_s: float | None = None
     env: EnvFacts = EnvFacts()
 
     @classmethod
@@ -105,6 +107,7 @@ class RunFacts:
             minibatches=(max(1.0, batch / minibatch) if batch and minibatch else None),
             grad_clip=config_number(config, "grad_clip"),
             per_module_overrides=bool(overrides) and isinstance(overrides, Mapping),
+            sample_timeout_s=config_number(config, "sample_timeout_s"),
             env=env_facts(config.get("env")))
 
     @property

@@ -15,9 +15,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rldebug.shapes.results import (
+    FAULT_TOLERANCE_KEY,
     NOT_MODULES,
+    RUNNER_RESTARTS_KEY,
+    RUNNERS_DROPPED_KEY,
     agent_returns,
     env_runner_stats,
+    fault_tolerance_counts,
     is_new_stack_result,
     module_returns,
     number,
@@ -109,6 +113,9 @@ class IterationMetrics:
     # {agent: {term: mean per episode}}: the env's named reward parts, where the run
     # logged them (rldebug.callbacks.RewardTerms; rldebug.shapes.reward_terms)
     reward_terms: dict[str, dict[str, float]] = field(default_factory=dict)
+    # run-long counts RLlib keeps: EnvRunner responses dropped by sample_timeout_s, restarts
+    runners_dropped: float | None = None
+    runner_restarts: float | None = None
 
 
 def _iteration(result: Mapping[str, Any]) -> int:
@@ -157,6 +164,7 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics.agent_returns = agent_returns(result)
     metrics.module_returns = module_returns(result)
     metrics.reward_terms = terms_from_result(result)
+    _fault_tolerance(metrics, result)
     if number(runners.get(EPISODES_KEY)) == 0:  # no episode ended: no return to read
         metrics.return_mean = metrics.return_min = metrics.return_max = None
         metrics.len_mean = metrics.len_min = metrics.len_max = None
@@ -174,7 +182,14 @@ def _old_stack(result: Mapping[str, Any]) -> IterationMetrics:
         _episode_stats(metrics, runners, "episode_return")
     metrics.module_returns = numbers_by_key(runners.get("policy_reward_mean"))
     metrics.module_return_max = numbers_by_key(runners.get("policy_reward_max"))
+    _fault_tolerance(metrics, result)
     return metrics
+
+
+def _fault_tolerance(metrics: IterationMetrics, result: Mapping[str, Any]) -> None:
+    counts = fault_tolerance_counts(result)
+    metrics.runners_dropped = counts.get(RUNNERS_DROPPED_KEY)
+    metrics.runner_restarts = counts.get(RUNNER_RESTARTS_KEY)
 
 
 def _is_flat(result: Mapping[str, Any]) -> bool:
@@ -190,6 +205,8 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     if head == "info":
         return depth >= 4 and path[1] == "learner" and path[-1] in _OLD_POLICY_KEYS and (
             depth == 4 or (depth == 5 and path[3] == "learner_stats"))
+    if head == FAULT_TOLERANCE_KEY:
+        return depth == 2 and path[1] in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY)
     if head == "env_runners":
         path = path[1:]
         depth -= 1

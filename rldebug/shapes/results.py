@@ -205,6 +205,23 @@ def env_steps_total(result: Mapping) -> int:
 # -- learner statistics ---------------------------------------------------------------
 
 
+# RLlib 2.60 counts, over the run, the remote EnvRunner responses a timeout-bounded
+# foreach_env_runner call (sample_timeout_s during sampling) dropped: their samples were
+# discarded (Algorithm._compile_iteration_results, "fault_tolerance").
+FAULT_TOLERANCE_KEY = "fault_tolerance"
+RUNNERS_DROPPED_KEY = "num_env_runners_dropped_lifetime"
+RUNNER_RESTARTS_KEY = "num_remote_worker_restarts"
+
+
+def fault_tolerance_counts(result: Mapping) -> dict[str, float]:
+    """The run-long counts of dropped EnvRunner responses and EnvRunner restarts."""
+    stats = result.get(FAULT_TOLERANCE_KEY)
+    if not isinstance(stats, Mapping):
+        return {}
+    return {key: value for key in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY)
+            if (value := number(stats.get(key))) is not None}
+
+
 def is_new_stack_result(result: Mapping) -> bool:
     learners = result.get("learners")
     return isinstance(learners, Mapping) and bool(learners.keys() - NOT_MODULES)
@@ -300,13 +317,17 @@ def raw_stat_keys(new_stack: bool) -> frozenset[str]:
 
 
 __all__ = [
+    "FAULT_TOLERANCE_KEY",
     "MAIN_LOSS",
     "NOT_MODULES",
+    "RUNNERS_DROPPED_KEY",
+    "RUNNER_RESTARTS_KEY",
     "STAT_KEYS",
     "Stat",
     "agent_returns",
     "env_runner_stats",
     "env_steps_total",
+    "fault_tolerance_counts",
     "get_path",
     "has_path",
     "is_new_stack_result",

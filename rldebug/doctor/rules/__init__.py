@@ -31,6 +31,7 @@ from rldebug.doctor.rules.setup import (
     HorizonTooShort,
     MappingUnstable,
     NoUpdates,
+    RunnersDropped,
     TargetNeverUpdated,
 )
 from rldebug.doctor.rules.value import CriticClipped, ValueLossExploding, ValueNotLearning
@@ -58,6 +59,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     AlwaysTruncated,
     NoUpdates,
     TargetNeverUpdated,
+    RunnersDropped,
     HorizonTooShort,
     MappingUnstable,
     LearningRateTooHigh,
@@ -68,5 +70,6 @@ __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
            "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving",
-           "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "TargetNeverUpdated", "UpdatesTooSmall",
+           "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "RunnersDropped",
+           "TargetNeverUpdated", "UpdatesTooSmall",
            "ValueLossExploding", "ValueNotLearning"]

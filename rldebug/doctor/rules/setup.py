@@ -167,4 +167,57 @@ class MappingUnstable(Rule):
         )
 
 
-__all__ = ["HorizonTooShort", "MappingUnstable", "NoUpdates", "TargetNeverUpdated"]
+class RunnersDropped(Rule):
+    """EnvRunners whose ``sample()`` missed ``sample_timeout_s``: RLlib drops their samples
+    from the iteration, warning only when no runner returned (ray-project/ray #63302), and
+    counts them in
+    ``fault_tolerance/num_env_runners_dropped_lifetime``. Reported once, at the first
+    iteration that dropped any, and kept up to date with how many and where."""
+
+    rule_id = "runners_dropped"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._last: float | None = None
+        self._finding: Finding | None = None
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        total = metrics.runners_dropped
+        if total is None:
+            return []
+        dropped = total - (self._last or 0.0)
+        self._last = total
+        if dropped <= 0:
+            return []
+        timeout = self.facts.sample_timeout_s
+        waited = f"sample_timeout_s={fmt(timeout)} s" if timeout else "sample_timeout_s"
+        if self._finding is not None:
+            evidence = self._finding.evidence
+            evidence["dropped"] = total
+            evidence["iterations"].append(metrics.iteration)
+            self._finding.message = self._message(evidence, waited)
+            return []
+        evidence = {"dropped": total, "iterations": [metrics.iteration],
+                    "sample_timeout_s": timeout}
+        new = self._once(
+            None, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
+            message=self._message(evidence, waited),
+            fix=(f"Find the slow EnvRunner (rldebug.trace the run: the doctor names a "
+                 f"straggler, rldebug profile shows each runner's time), or give it time: "
+                 f"raise {waited} or lower rollout_fragment_length so one sample() call "
+                 "fits; restarts of crashed runners (fault_tolerance) also cost rounds."))
+        self._finding = new[0] if new else None
+        return new
+
+    @staticmethod
+    def _message(evidence: dict, waited: str) -> str:
+        iterations = evidence["iterations"]
+        shown = ", ".join(map(str, iterations[:8])) + (", ..." if len(iterations) > 8 else "")
+        return (f"{fmt(evidence['dropped'])} EnvRunner response(s) were dropped in "
+                f"{len(iterations)} iteration(s) ({shown}): their sample() did not return "
+                f"within {waited}, so RLlib discarded that work from the iteration (it warns "
+                "only when no EnvRunner returned at all); the iteration trained on fewer, "
+                "and differently mixed, samples than configured.")
+
+
+__all__ = ["HorizonTooShort", "MappingUnstable", "NoUpdates", "RunnersDropped", "TargetNeverUpdated"]
