@@ -116,3 +116,12 @@ def test_rejects_launch_json_with_comments(tmp_path):
     (tmp_path / ".vscode" / "launch.json").write_text('{// mine\n"configurations": []}')
     with pytest.raises(ValueError, match="not plain JSON"):
         write_ide_configs(tmp_path)
+
+
+def test_an_actor_on_another_node_says_how_to_forward_its_port():
+    from rldebug.ide._listen import forwarding_hint
+
+    assert forwarding_hint(5678, "driver-box", here="driver-box") == ""
+    assert forwarding_hint(5678, "", here="worker-7") == ""  # unknown driver: no guess
+    hint = forwarding_hint(5679, "driver-box", here="worker-7")
+    assert "`ssh -N -L 5679:127.0.0.1:5679 worker-7`" in hint and "'driver-box'" in hint

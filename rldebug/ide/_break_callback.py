@@ -232,7 +232,7 @@ class BreakOnCallback(RLlibCallback):
         if attach is None:
             return self.settings.mode
         attached = wait_for_ide(attach.port, f"EnvRunner {attach.runner_index}", reason,
-                                attach.timeout_s)
+                                attach.timeout_s, attach.driver_host)
         return "break" if attached else "log"
 
     def _warn_unreported_events(self, steps) -> None:

@@ -48,7 +48,19 @@ def _say(message: str) -> None:
     print(message, flush=True)  # lands in the driver's console via Ray's log streaming
 
 
-def listen(port: int, who: str, wait: bool, why: str = "") -> None:
+def forwarding_hint(port: int, driver_host: str | None, here: str | None = None) -> str:
+    """How to reach this actor's loopback listener when it runs on another node than the
+    driver (the listener binds 127.0.0.1 of its own node): an SSH port forward."""
+    here = here or socket.gethostname()
+    if not driver_host or here == driver_host:
+        return ""
+    return (f" This actor runs on node {here!r}, not on the driver's {driver_host!r}: forward "
+            f"the port first, e.g. `ssh -N -L {port}:127.0.0.1:{port} {here}` on the machine "
+            "with the IDE (VS Code Remote-SSH or a PyCharm SSH tunnel does the same).")
+
+
+def listen(port: int, who: str, wait: bool, why: str = "",
+           driver_host: str | None = None) -> None:
     """Open the debugpy listener of this process on ``HOST:port`` (once per process)."""
     global _listening_on
     if _listening_on is not None:
@@ -65,7 +77,8 @@ def listen(port: int, who: str, wait: bool, why: str = "") -> None:
     _listening_on = port
     _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) listens on {HOST}:{port}"
          + (f" because {why}" if why else "")
-         + ("; waiting for the debugger to attach" if wait else ""))
+         + ("; waiting for the debugger to attach." if wait else ".")
+         + forwarding_hint(port, driver_host))
     if wait:
         debugpy.wait_for_client()  # noqa: T100
 
@@ -77,7 +90,8 @@ def ide_connected() -> bool:
     return _listening_on is not None and debugpy.is_client_connected()
 
 
-def wait_for_ide(port: int, who: str, why: str, timeout_s: float | None) -> bool:
+def wait_for_ide(port: int, who: str, why: str, timeout_s: float | None,
+                 driver_host: str | None = None) -> bool:
     """Listen on ``port`` (if not yet) and wait up to ``timeout_s`` for the IDE to attach —
     the first time only: after that (the IDE came and went, or never came) later events
     stop only while it is attached, so a run nobody debugs waits once, not at every event.
@@ -90,7 +104,7 @@ def wait_for_ide(port: int, who: str, why: str, timeout_s: float | None) -> bool
     if _waited:
         return False
     _waited = True
-    listen(port, who, wait=False, why=why)
+    listen(port, who, wait=False, why=why, driver_host=driver_host)
     import debugpy  # noqa: T100
 
     limit = "until it does" if timeout_s is None else f"for up to {timeout_s:g} s"
@@ -125,14 +139,15 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def post_mortem(error: BaseException, port: int, who: str, timeout_s: float | None) -> None:
+def post_mortem(error: BaseException, port: int, who: str, timeout_s: float | None,
+                driver_host: str | None = None) -> None:
     """``error`` was raised in this actor: wait for the IDE and stop at the frame that raised
     its root cause (the caller re-raises afterwards, so RLlib handles it as usual)."""
     root = root_cause(error)
     why = (f"{type(root).__name__}: {str(root)[:200]} (raised at "
            f"{_innermost_line(root.__traceback__)}"
            + (f", re-raised as {type(error).__name__})" if root is not error else ")"))
-    if wait_for_ide(port, who, why, timeout_s):
+    if wait_for_ide(port, who, why, timeout_s, driver_host):
         import debugpy  # noqa: T100
 
         # stops at the innermost frame of the traceback, as pdb.post_mortem does; its

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import numbers
 import os
+import socket
 from dataclasses import dataclass, replace
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
@@ -51,6 +52,7 @@ class AttachRemoteSettings:
     wait: bool = True  # listen when the env is created and wait there for the IDE
     post_mortem: bool = False  # an exception in sample() waits for the IDE at its frame
     timeout_s: float | None = 300.0  # of waiting after a condition or an exception
+    driver_host: str = ""  # where attach_remote was called: an actor elsewhere says how to reach it
 
 
 def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
@@ -65,7 +67,7 @@ def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
         try:
             return sample(*args, **kwargs)
         except Exception as error:
-            post_mortem(error, settings.port, who, settings.timeout_s)
+            post_mortem(error, settings.port, who, settings.timeout_s, settings.driver_host)
             raise
 
     sample_or_wait_for_ide.rldebug_post_mortem = True
@@ -88,7 +90,8 @@ class AttachRemoteCallback(RLlibCallback):
         if settings.post_mortem:
             _guard_sample(runner, settings)
         if settings.wait:
-            listen(settings.port, f"EnvRunner {settings.runner_index}", wait=True)
+            listen(settings.port, f"EnvRunner {settings.runner_index}", wait=True,
+                   driver_host=settings.driver_host)
 
     def on_environment_created(self, *, env_runner, **kwargs) -> None:  # new stack
         self._prepare(env_runner)
@@ -107,6 +110,7 @@ class AttachLearnerSettings:
     post_mortem: bool = False  # an exception in an update waits for the IDE at its frame
     non_finite: bool = False  # a minibatch's non-finite loss waits for the IDE and stops
     timeout_s: float | None = 300.0
+    driver_host: str = ""
 
 
 def learner_rank() -> int:
@@ -138,7 +142,8 @@ class AttachLearnerMixin:
         if settings.post_mortem and thread is not None and hasattr(thread, "_update_method"):
             thread._update_method = self._rldebug_post_mortem(thread._update_method)
         if settings.wait:
-            listen(settings.port, self._rldebug_who, wait=True)
+            listen(settings.port, self._rldebug_who, wait=True,
+                   driver_host=settings.driver_host)
 
     def _rldebug_post_mortem(self, method):
         settings = self.settings
@@ -148,7 +153,8 @@ class AttachLearnerMixin:
             try:
                 return method(*args, **kwargs)
             except Exception as error:
-                post_mortem(error, settings.port, self._rldebug_who, settings.timeout_s)
+                post_mortem(error, settings.port, self._rldebug_who, settings.timeout_s,
+                            settings.driver_host)
                 raise
 
         return update_or_wait_for_ide
@@ -159,7 +165,8 @@ class AttachLearnerMixin:
         try:
             return super().update(*args, **kwargs)
         except Exception as error:
-            post_mortem(error, self.settings.port, self._rldebug_who, self.settings.timeout_s)
+            post_mortem(error, self.settings.port, self._rldebug_who, self.settings.timeout_s,
+                        self.settings.driver_host)
             raise
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
@@ -179,7 +186,8 @@ class AttachLearnerMixin:
             return
         reason = f"{module_id}: non-finite loss {value} in {self._rldebug_who}"
         settings = self.settings
-        attached = wait_for_ide(settings.port, self._rldebug_who, reason, settings.timeout_s)
+        attached = wait_for_ide(settings.port, self._rldebug_who, reason, settings.timeout_s,
+                                settings.driver_host)
         event = BreakEvent(kind="non_finite_loss", reason=reason, pid=os.getpid(),
                            module_id=str(module_id), value=value)
         catch(event, "break" if attached else "log", token=f"attach_remote:{os.getpid()}",
@@ -265,7 +273,8 @@ def _attach_learner(config, learner_index, port, wait, when, post_mortem, timeou
     settings = AttachLearnerSettings(
         learner_index=_check_learner_index(config, learner_index), port=_check_port(port),
         wait=(when is None and not post_mortem) if wait is None else wait,
-        post_mortem=post_mortem, non_finite=non_finite, timeout_s=_check_timeout(timeout_s))
+        post_mortem=post_mortem, non_finite=non_finite, timeout_s=_check_timeout(timeout_s),
+        driver_host=socket.gethostname())
     attached = config.copy(copy_frozen=False)
     base = attached.learner_class
     attached.learners(learner_class=with_settings(
@@ -348,7 +357,7 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     settings = AttachRemoteSettings(
         runner_index=_check_runner_index(config, runner_index), port=_check_port(port),
         wait=(not conditional) if wait is None else wait, post_mortem=post_mortem,
-        timeout_s=_check_timeout(timeout_s))
+        timeout_s=_check_timeout(timeout_s), driver_host=socket.gethostname())
     config = add_callbacks(config, with_settings(AttachRemoteCallback, settings,
                                                  name="AttachRemote"))
     if when is not None:
