@@ -188,70 +188,53 @@ def _walk_config(env, env_config=None):
             .debugging(seed=0))
 
 
-def test_attach_remote_when_waits_for_the_ide_only_when_the_condition_fires():
-    """The runner trains until its walker reaches an edge (info event ``at_edge``); only
-    then does it listen, and the IDE stops in stop_here with the step's locals."""
-    from event_envs import LeftRightWalk
-
-    from rldebug.ide import attach_remote
-
-    port = free_port()
-    config = attach_remote(_walk_config(LeftRightWalk), runner_index=1, port=port,
-                           when={"events": "at_edge"}, timeout_s=120)
-    algo = config.build_algo()  # does not block: nothing has happened yet
-    found = {}
-
-    def debug_remote():
-        client = DapClient(port, connect_timeout=120)
-        client.attach({})
-        stop = client.next_stop(timeout=120)
-        frame = stop.frame_named("stop_here")
-        found["top"] = stop.top["name"]
-        found["locals"] = client.locals_of(frame)
-        found["pid"] = int(client.evaluate("__import__('os').getpid()", frame))
-        client.disconnect()  # the runner goes on
-
-    try:
-        thread = threading.Thread(target=debug_remote, daemon=True)
-        thread.start()
-        algo.train()
-        thread.join(timeout=120)
-        runner_pid = algo.env_runner_group.foreach_env_runner(
-            lambda runner: os.getpid(), local_env_runner=False)[0]
-    finally:
-        algo.stop()
-    assert found["top"] == "stop_here"
-    assert found["pid"] == runner_pid != os.getpid()
-    variables = found["locals"]
-    assert "info event 'at_edge'" in variables["event"] and "'at_edge': np.True_" in variables["info"]
-    assert variables["agent_id"] == "'default_agent'"
-    assert {"episode", "obs", "action", "reward"} <= set(variables)
+def _stops_until_the_exception(client, first_frame: str):
+    """Resume every condition stop until the post-mortem one; what the first and that one
+    showed."""
+    client.attach({})
+    seen = {}
+    while (stop := client.next_stop(timeout=180)) is not None:
+        if stop.reason == "exception":
+            seen["exception"] = {
+                "where": (Path(stop.top["source"]["path"]).name, stop.top["line"],
+                          stop.top["name"]),
+                "locals": client.locals_of(stop.top),
+                "pid": int(client.evaluate("__import__('os').getpid()", stop.top))}
+            break
+        if "condition" not in seen:
+            frame = stop.frame_named(first_frame)
+            seen["condition"] = {
+                "top": stop.top["name"], "locals": client.locals_of(frame),
+                "pid": int(client.evaluate("__import__('os').getpid()", frame))}
+        client.resume(stop)
+    client.disconnect()  # the exception goes on to RLlib
+    return seen
 
 
-def test_attach_remote_post_mortem_stops_at_the_raising_line_of_the_remote_env():
+def test_attach_remote_waits_only_when_a_condition_fires_or_the_env_raises():
+    """The runner trains until its walker reaches an edge (info event ``at_edge``): only
+    then does it listen, and the IDE stops in stop_here with the step's locals; at its 40th
+    step the env raises, and the IDE stops at that line with its locals (post-mortem)."""
+    import ray
     from event_envs import WalkThatCrashes
 
     from rldebug.ide import attach_remote
 
     port = free_port()
-    config = attach_remote(_walk_config(WalkThatCrashes, {"crash_at": 7}), runner_index=1,
-                           port=port, post_mortem=True, timeout_s=120)
+    config = attach_remote(_walk_config(WalkThatCrashes, {"crash_at": 40}), runner_index=1,
+                           port=port, when={"events": "at_edge"}, post_mortem=True,
+                           timeout_s=180)
     config.fault_tolerance(restart_failed_env_runners=False)
-    algo = config.build_algo()
+    algo = config.build_algo()  # does not block: nothing has happened yet
     found = {}
 
     def debug_remote():
-        client = DapClient(port, connect_timeout=120)
-        client.attach({})
-        stop = client.next_stop(timeout=120)
-        found["reason"] = stop.reason
-        found["where"] = (Path(stop.top["source"]["path"]).name, stop.top["line"],
-                          stop.top["name"])
-        found["locals"] = client.locals_of(stop.top)
-        found["pid"] = int(client.evaluate("__import__('os').getpid()", stop.top))
-        client.disconnect()  # the exception goes on to RLlib
+        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
+                                                "stop_here"))
 
     try:
+        runner_pid = algo.env_runner_group.foreach_env_runner(
+            lambda runner: os.getpid(), local_env_runner=False)[0]
         thread = threading.Thread(target=debug_remote, daemon=True)
         thread.start()
         with pytest.raises(Exception) as raised:
@@ -259,15 +242,19 @@ def test_attach_remote_post_mortem_stops_at_the_raising_line_of_the_remote_env()
         thread.join(timeout=120)
     finally:
         algo.stop()
+    condition = found["condition"]
+    assert condition["top"] == "stop_here"
+    assert condition["pid"] == runner_pid != os.getpid()
+    variables = condition["locals"]
+    assert "info event 'at_edge'" in variables["event"] and "'at_edge': np.True_" in variables["info"]
+    assert variables["agent_id"] == "'default_agent'"
+    assert {"episode", "obs", "action", "reward"} <= set(variables)
     crash_line = line_of(Path(__file__).parent / "event_envs.py", "# CRASH-LINE")
-    assert found["where"] == ("event_envs.py", crash_line, "step"), found
-    assert found["reason"] == "exception"
-    assert found["locals"]["steps_taken"] == "7"
-    assert found["pid"] != os.getpid()
+    assert found["exception"]["where"] == ("event_envs.py", crash_line, "step"), found
+    assert found["exception"]["locals"]["steps_taken"] == "40"
+    assert found["exception"]["pid"] == runner_pid
     # then RLlib handles the error as without attach_remote: with no restarts, the runner
     # ends and train() raises (ActorDiedError, measured with a plain config)
-    import ray
-
     assert isinstance(raised.value, (ray.exceptions.ActorDiedError, ray.exceptions.RayTaskError))
 
 
@@ -313,79 +300,48 @@ def _remote_learner_config(learner_class):
             .env_runners(num_env_runners=0, rollout_fragment_length=100)
             .learners(num_learners=1)
             .training(learner_class=learner_class, train_batch_size=100, minibatch_size=50,
-                      num_epochs=1)
+                      num_epochs=2)
             .debugging(seed=0))
 
 
-def _debug_learner_in_thread(port, found, frame_name=None):
-    def debug_remote():
-        client = DapClient(port, connect_timeout=180)
-        client.attach({})
-        stop = client.next_stop(timeout=180)
-        frame = stop.frame_named(frame_name) if frame_name else stop.top
-        found["reason"] = stop.reason
-        found["where"] = (Path(stop.top["source"]["path"]).name, stop.top["line"],
-                          stop.top["name"])
-        found["locals"] = client.locals_of(frame)
-        found["pid"] = int(client.evaluate("__import__('os').getpid()", frame))
-        client.disconnect()
-
-    thread = threading.Thread(target=debug_remote, daemon=True)
-    thread.start()
-    return thread
-
-
-def _learner_pid(algo):
-    results = algo.learner_group.foreach_learner(lambda learner: os.getpid())
-    return next(iter(results)).get()
-
-
-def test_attach_remote_post_mortem_in_a_remote_learner_stops_at_the_raising_line():
-    from learner_faults import PPOLearnerThatRaises
+def test_attach_remote_to_a_remote_learner_on_a_nan_loss_and_post_mortem():
+    """One remote PPO Learner: its second minibatch's loss is NaN (the IDE stops in
+    stop_here with the loss as a local), its third raises (the IDE stops at that line)."""
+    from learner_faults import PPOLearnerWithPlantedFaults
 
     from rldebug.ide import attach_remote
 
     port = free_port()
-    config = attach_remote(_remote_learner_config(PPOLearnerThatRaises), learner_index=0,
-                           port=port, post_mortem=True, timeout_s=180)
+    config = attach_remote(_remote_learner_config(PPOLearnerWithPlantedFaults),
+                           learner_index=0, port=port, when={"non_finite": True},
+                           post_mortem=True, timeout_s=180)
     algo = config.build_algo()
     found = {}
+
+    def debug_remote():
+        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
+                                                "stop_here"))
+
     try:
-        learner_pid = _learner_pid(algo)
-        thread = _debug_learner_in_thread(port, found)
-        with pytest.raises(Exception, match="planted: the loss of minibatch 2 fails"):
+        results = algo.learner_group.foreach_learner(lambda learner: os.getpid())
+        learner_pid = next(iter(results)).get()
+        thread = threading.Thread(target=debug_remote, daemon=True)
+        thread.start()
+        with pytest.raises(Exception, match="planted: the loss of minibatch 3 fails"):
             algo.train()
         thread.join(timeout=120)
     finally:
         algo.stop()
+    condition = found["condition"]
+    assert condition["pid"] == learner_pid != os.getpid()
+    assert "non-finite loss nan" in condition["locals"]["event"]
+    assert "'loss': tensor(nan" in condition["locals"]["stats"]
+    assert condition["locals"]["batch"] != "None"
     raise_line = line_of(Path(__file__).parent / "learner_faults.py", "# RAISE")
-    assert found["where"] == ("learner_faults.py", raise_line, "compute_loss_for_module")
-    assert found["locals"]["minibatch"] == "2"
-    assert found["pid"] == learner_pid != os.getpid()
-
-
-def test_attach_remote_when_a_remote_learners_loss_is_not_finite():
-    from learner_faults import PPOLearnerWithANanLoss
-
-    from rldebug.ide import attach_remote
-
-    port = free_port()
-    config = attach_remote(_remote_learner_config(PPOLearnerWithANanLoss), learner_index=0,
-                           port=port, when={"non_finite": True}, timeout_s=180)
-    algo = config.build_algo()
-    found = {}
-    try:
-        learner_pid = _learner_pid(algo)
-        thread = _debug_learner_in_thread(port, found, frame_name="stop_here")
-        algo.train()  # the NaN minibatch stops, then the update goes on
-        thread.join(timeout=120)
-    finally:
-        algo.stop()
-    assert found["pid"] == learner_pid != os.getpid()
-    variables = found["locals"]
-    assert "non-finite loss nan" in variables["event"] and "default_policy" in variables["event"]
-    assert "'loss': tensor(nan" in variables["stats"]
-    assert variables["batch"] != "None"
+    assert found["exception"]["where"] == ("learner_faults.py", raise_line,
+                                           "compute_loss_for_module")
+    assert found["exception"]["locals"]["minibatch"] == "3"
+    assert found["exception"]["pid"] == learner_pid
 
 
 def test_attach_remote_to_a_learner_rejects_what_it_cannot_target():
