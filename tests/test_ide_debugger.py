@@ -266,6 +266,7 @@ def test_attach_remote_without_an_ide_goes_on_after_its_timeout():
     clear_break_records()
     config = attach_remote(_walk_config(LeftRightWalk), runner_index=1, port=free_port(),
                            when={"events": "at_edge"}, timeout_s=1)
+    assert config.sample_timeout_s is None  # a runner held in the IDE is not dropped
     algo = config.build_algo()
     try:
         result = algo.train()  # one wait of 1 s, then the events are only logged

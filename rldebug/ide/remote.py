@@ -310,8 +310,10 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
       runner as the config says).
 
     After ``timeout_s`` without an IDE the run goes on (the event is logged; the exception
-    is raised). The runner must be on this machine (Ray's local cluster). Old and new API
-    stack.
+    is raised). The runner must be on this machine, or its port forwarded (it says how).
+    Old and new API stack. The returned config has ``sample_timeout_s=None``: while the IDE
+    holds the runner the driver waits for it (RLlib would otherwise drop a runner stopped
+    for more than 60 s from the iteration and train without it).
 
     With ``learner_index`` (new API stack, ``num_learners >= 1``) the same for the remote
     Learner of that rank: by default it waits for the IDE when it is built (breakpoints in
@@ -360,6 +362,9 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
         timeout_s=_check_timeout(timeout_s), driver_host=socket.gethostname())
     config = add_callbacks(config, with_settings(AttachRemoteCallback, settings,
                                                  name="AttachRemote"))
+    # A runner held in the IDE is not late: RLlib would drop it from the iteration after
+    # sample_timeout_s (60 s by default) and go on without it.
+    config.env_runners(sample_timeout_s=None)
     if when is not None:
         conditions = replace(env_step_settings(config, when, "attach_remote"),
                              attach=settings)
