@@ -1,18 +1,18 @@
 """Import paths from before the layout change keep working for one release, with a warning.
 
-The layout change grouped the loose modules into rooms named for their jobs (:mod:`rldebug.arena`,
-:mod:`rldebug.inprocess`, :mod:`rldebug.compat`) and renamed the packages that shared a
-public function's name (``rldebug.trace`` the package hid ``rldebug.trace`` the function
-the moment anything imported it). An old path — ``from rldebug.configs import
-arena_ppo_config``, ``from rldebug.trace.reading import load_trace``, a pickle that names
-``rldebug.models.DenseStackModule`` — gives the object at its new place and a
-``DeprecationWarning`` naming the new path.
+The layout change grouped the loose modules into rooms named for their jobs
+(:mod:`rldebug.arena`, :mod:`rldebug.inprocess`, :mod:`rldebug.compat`) and renamed the
+packages that shared a public function's name (``rldebug.trace`` the package hid
+``rldebug.trace`` the function the moment anything imported it). An old path — ``from
+rldebug.configs import arena_ppo_config``, ``from rldebug.trace.reading import
+load_trace``, a pickle that names ``rldebug.models.DenseStackModule`` — gives the object
+at its new place and a ``DeprecationWarning`` naming the new path.
 
 How: each old module name is a stand-in module whose attributes are looked up, on first
 use, in the new module. The stand-ins for old names that are also public functions
-(``run``, ``trace``, ``inspect``, ``diff``, ``reproduce``, ``preflight``) are put in ``sys.modules`` when
-rldebug is imported, so importing them never replaces the function on the package; the
-others are found by a finder on ``sys.meta_path``.
+(``run``, ``trace``, ``inspect``, ``diff``, ``reproduce``, ``preflight``) are put in
+``sys.modules`` when rldebug is imported, so importing them never replaces the function
+on the package; the others are found by a finder on ``sys.meta_path``.
 """
 
 from __future__ import annotations
