@@ -28,11 +28,13 @@ class PlainCartPole(gym.Wrapper):
 
 
 class CartPoleSlowOnRunner2(gym.Wrapper):
-    """CartPole that sleeps 10 ms per step on the EnvRunner with worker_index 2."""
+    """CartPole that sleeps ``delay_s`` (default 10 ms) per step on the EnvRunner with
+    worker_index 2."""
 
     def __init__(self, config=None):
         super().__init__(gym.make("CartPole-v1"))
-        self.delay = 0.010 if getattr(config, "worker_index", 0) == 2 else 0.0
+        delay = float((config or {}).get("delay_s", 0.010))
+        self.delay = delay if getattr(config, "worker_index", 0) == 2 else 0.0
 
     def step(self, action):
         if self.delay:

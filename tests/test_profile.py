@@ -1,6 +1,10 @@
 """``rldebug profile`` and the straggler rule on a real traced run with two remote
-EnvRunners, one of them slow (10 ms per env step on worker_index 2 only): per-process time
-and memory, the Chrome trace-event JSON of its spans, and the doctor naming runner 2."""
+EnvRunners, one of them slow (30 ms per env step on worker_index 2 only): per-process time
+and memory, the Chrome trace-event JSON of its spans, and the doctor naming runner 2.
+
+The delay is a sleep, so it holds on a loaded machine, where the fast runner's own steps
+were seen to take up to 20 ms each (10 ms of delay then left runner 2 less than 2x slower
+in half the iterations)."""
 
 import json
 
@@ -20,7 +24,8 @@ ITERATIONS = 4
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     directory = tmp_path_factory.mktemp("profiled")
-    config = (PPOConfig().environment(CartPoleSlowOnRunner2).env_runners(num_env_runners=2)
+    config = (PPOConfig().environment(CartPoleSlowOnRunner2, env_config={"delay_s": 0.030})
+              .env_runners(num_env_runners=2)
               .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
     config = rldebug.trace(config, level="summary", out=directory / "trace")
