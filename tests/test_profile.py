@@ -50,6 +50,20 @@ def test_each_process_gets_its_own_time_and_memory(traced):
     assert runner.sample_s == pytest.approx(float(own["sample_time_s"].sum()))
 
 
+def test_the_time_in_the_env_names_the_slow_env_step(traced):
+    """Of each runner's sample() time, the seconds in its env's reset()/step(): runner 2's
+    carry the planted 30 ms per step (100 steps per call), runner 1's do not, and the rest
+    of sample() (forward passes, connectors) costs both about the same."""
+    trace, _, _ = traced
+    by_role = {role: p for p in profile(trace).processes for role in p.roles}
+    slow, fast = by_role["EnvRunner 2"], by_role["EnvRunner 1"]
+    assert slow.env_s >= ITERATIONS * 100 * 0.030
+    assert slow.env_s >= 5 * fast.env_s
+    assert 0 < fast.env_s < fast.sample_s and slow.env_s < slow.sample_s
+    rest_slow, rest_fast = slow.sample_s - slow.env_s, fast.sample_s - fast.env_s
+    assert 1 / 3 <= rest_slow / rest_fast <= 3
+
+
 def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, capsys,
                                                          monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # the table's rows on one line each

@@ -67,6 +67,7 @@ class TraceCallbacks(RLlibCallback):
         self._step_columns: set = set()  # non-finite columns written at their env step
         self._sites: GrowingSites | None = None  # trace(memory=True), in EnvRunners
         self._stall_watch: stalls.StallWatch | None = None  # where the Algorithm runs
+        self._env_s = 0.0  # seconds in the env's reset()/step() since the last sample() end
 
     @property
     def sink(self) -> TraceSink:
@@ -112,8 +113,10 @@ class TraceCallbacks(RLlibCallback):
             method = getattr(env, name)
 
             def recorded(*args, _method=method, _name=name, **kwargs):
+                started = time.perf_counter()
                 try:
                     result = _method(*args, **kwargs)
+                    self._env_s += time.perf_counter() - started  # this sample()'s env time
                     if _name == "step":  # its events are written at this step
                         self._note_step(env_index, result)
                     return result
@@ -254,6 +257,7 @@ class TraceCallbacks(RLlibCallback):
                       sample_time_s=time.perf_counter() - started if started else None,
                       episode_returns={k: list(v) for k, v in self._returns.items()},
                       rss_mb=rss_mb())
+        record["env_time_s"], self._env_s = self._env_s, 0.0  # in reset() and step()
         if self.settings.memory:
             if self._sites is None:
                 self._sites = GrowingSites()

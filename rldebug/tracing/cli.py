@@ -131,8 +131,8 @@ def _add_profile(subparsers) -> None:
 def render_profile(summary, console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title=f"Where the time went ({summary.iterations} iterations traced)")
-    for name in ("process", "host", "wall s", "sample() s", "calls", "update s", "updates",
-                 "other s", "RSS MiB first -> last (max)"):
+    for name in ("process", "host", "wall s", "sample() s", "calls", "of it in the env s",
+                 "update s", "updates", "other s", "RSS MiB first -> last (max)"):
         table.add_column(name, justify="left" if name in ("process", "host") else "right")
     for p in summary.processes:
         def share(part: float, wall: float = p.wall_s) -> str:
@@ -140,8 +140,9 @@ def render_profile(summary, console: Console | None = None) -> None:
 
         memory = ("-" if p.rss_first_mb is None else
                   f"{p.rss_first_mb:.0f} -> {p.rss_last_mb:.0f} ({p.rss_max_mb:.0f})")
+        inside = "-" if p.env_s is None else share(p.env_s, p.sample_s)
         table.add_row(f"{', '.join(p.roles)} (pid {p.pid})", p.host, f"{p.wall_s:.1f}",
-                      share(p.sample_s), str(p.sample_calls), share(p.update_s),
+                      share(p.sample_s), str(p.sample_calls), inside, share(p.update_s),
                       str(p.updates), share(p.other_s), memory)
     console.print(table)
 

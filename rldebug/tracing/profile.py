@@ -4,7 +4,8 @@ From the records every trace level writes: each ``sample()`` call (its end time 
 ``sample_time_s``), each Learner update (``update_time_s``, once per update even when
 it trains several modules), each iteration's end on the driver, and every record's
 ``rss_mb``. Per process it says how much of the traced wall time went to sampling,
-to updates and to the rest, and how its memory moved; :func:`chrome_trace` writes the
+to updates and to the rest — of ``sample()``, how much in the env's ``reset()`` and
+``step()`` (measured around them, every sub-env) — and how its memory moved; :func:`chrome_trace` writes the
 same spans as Chrome trace-event JSON (one process per RLlib actor, spans for
 ``sample()`` and updates, an RSS counter), which Perfetto (ui.perfetto.dev) and
 ``chrome://tracing`` open.
@@ -35,6 +36,9 @@ class ProcessTime:
     rss_first_mb: float | None = None
     rss_last_mb: float | None = None
     rss_max_mb: float | None = None
+    # of sample_s, the seconds in the env's reset()/step() (measured around them); None
+    # for traces written before it was recorded
+    env_s: float | None = None
 
     @property
     def other_s(self) -> float:
@@ -69,7 +73,8 @@ def _spans(trace: Trace) -> list[dict]:
                           "start": row["time"] - row["sample_time_s"], "end": row["time"],
                           "args": {"env_steps": row.get("env_steps"),
                                    "iteration": row.get("iteration"),
-                                   "sample_call": row.get("sample_call")}})
+                                   "sample_call": row.get("sample_call")},
+                          "env_s": row.get("env_time_s")})
     if not trace.updates.empty and "update_time_s" in trace.updates:
         seen = set()
         for row in trace.updates.to_dict("records"):
@@ -128,8 +133,15 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
             updates=sum(s["name"] == "update" for s in own),
             rss_first_mb=memory[0] if memory else None,
             rss_last_mb=memory[-1] if memory else None,
-            rss_max_mb=max(memory) if memory else None))
+            rss_max_mb=max(memory) if memory else None,
+            env_s=_env_seconds(own)))
     return result
+
+
+def _env_seconds(spans: list[dict]) -> float | None:
+    """Seconds a process's ``sample()`` calls spent in the env (None if not recorded)."""
+    seconds = [s["env_s"] for s in spans if s["name"] == "sample()" and _finite(s.get("env_s"))]
+    return float(sum(seconds)) if seconds else None
 
 
 def chrome_trace(trace: Trace) -> dict:
