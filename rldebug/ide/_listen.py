@@ -14,6 +14,8 @@ import os
 import socket
 import threading
 
+from rldebug.shapes.errors import root_cause
+
 logger = logging.getLogger("rldebug.ide.attach_remote")
 
 HOST = "127.0.0.1"
@@ -127,16 +129,6 @@ def _innermost_line(traceback) -> str:
     while traceback.tb_next is not None:
         traceback = traceback.tb_next
     return f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}"
-
-
-def root_cause(error: BaseException) -> BaseException:
-    """The first exception of a chain: RLlib re-raises an env's error as ``RuntimeError
-    from e``, whose own traceback ends in RLlib; the original's reaches the env's frame."""
-    seen = {id(error)}
-    while (cause := error.__cause__ or error.__context__) is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        error = cause
-    return error
 
 
 def post_mortem(error: BaseException, port: int, who: str, timeout_s: float | None,

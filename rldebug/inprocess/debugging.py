@@ -52,6 +52,7 @@ from rldebug.inprocess.trial_results import (
     InProcessResultGrid,
     InProcessTrial,
 )
+from rldebug.shapes.errors import root_cause
 from rldebug.usage import UsageError, UsageTypeError
 
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
@@ -325,21 +326,11 @@ def _params(trial: InProcessTrial) -> dict | None:
         return None
 
 
-def _root_cause(err: BaseException) -> BaseException:
-    """The innermost exception ``err`` was raised from."""
-    seen = {id(err)}
-    while (err.__cause__ or err.__context__) is not None and \
-            id(err.__cause__ or err.__context__) not in seen:
-        err = err.__cause__ or err.__context__
-        seen.add(id(err))
-    return err
-
-
 def _raised_at(err: BaseException) -> str:
     """`` at FILE:LINE in FUNC``: the frame that raised the root cause."""
     import traceback
 
-    frames = traceback.extract_tb(_root_cause(err).__traceback__)
+    frames = traceback.extract_tb(root_cause(err).__traceback__)
     if not frames:
         return ""
     last = frames[-1]
