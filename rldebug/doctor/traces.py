@@ -322,8 +322,7 @@ def _stall_finding(event: dict, trial: str | None) -> Finding:
     stacks = [s for s in (event.get("stacks") or []) if isinstance(s, dict)]
     waits = [f"{s.get('role')} (pid {s.get('pid')}) at {s['waiting_at']}"
              for s in stacks if s.get("waiting_at")]
-    user = [s for s in stacks if s.get("role") != "driver" and s.get("waiting_at")
-            and "site-packages" not in str(s["waiting_at"])]
+    user = [s for s in stacks if s.get("role") != "driver" and s.get("in_user_code")]
     median = event.get("recent_median_s")
     pace = f"; the recent iterations took {median:g} s (median)" if median else ""
     return Finding(

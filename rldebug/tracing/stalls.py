@@ -34,6 +34,7 @@ import sysconfig
 import threading
 import time
 import traceback
+from collections import deque
 from pathlib import Path
 
 from rldebug.tracing.layout import stack_dump_file, stack_dump_files
@@ -89,10 +90,8 @@ def _kind_of(path: str) -> str:
     return "user"
 
 
-def waiting_at(stack_text: str) -> str | None:
-    """Where a process waited: the innermost frame of user code in any thread (faulthandler
-    and :func:`format_own_stacks` list the innermost frame first), else the innermost
-    library frame of the first thread, as ``file:line in func``."""
+def _waiting_frame(stack_text: str):
+    """The frame a process waited in and its kind ("user" or "library"), or None."""
     threads, current = [], []
     for line in stack_text.splitlines():
         match = _FRAME.match(line)
@@ -106,12 +105,30 @@ def waiting_at(stack_text: str) -> str | None:
     for frames in threads:
         for match in frames:
             if _kind_of(match["file"]) == "user":
-                return f"{match['file']}:{match['line']} in {match['func']}"
+                return match, "user"
     for frames in threads:
         for match in frames:
             if _kind_of(match["file"]) == "library" and "threading.py" not in match["file"]:
-                return f"{match['file']}:{match['line']} in {match['func']}"
+                return match, "library"
     return None
+
+
+def waiting_at(stack_text: str) -> str | None:
+    """Where a process waited: the innermost frame of user code in any thread (faulthandler
+    and :func:`format_own_stacks` list the innermost frame first), else the innermost
+    library frame of the first thread, as ``file:line in func``."""
+    found = _waiting_frame(stack_text)
+    if found is None:
+        return None
+    match, _ = found
+    return f"{match['file']}:{match['line']} in {match['func']}"
+
+
+def _where(stack_text: str) -> dict:
+    """A stack entry's ``waiting_at`` and whether that line is the user's own code."""
+    found = _waiting_frame(stack_text)
+    return {"waiting_at": waiting_at(stack_text),
+            "in_user_code": found is not None and found[1] == "user"}
 
 
 def format_own_stacks(skip: int | None = None) -> str:
@@ -171,7 +188,7 @@ def collect_actor_stacks(token: str, wait_s: float = ANSWER_WAIT_S) -> list[dict
                 entry["text"] = handle.read()
             if not entry["text"]:
                 entry["error"] = "no answer within the wait (the process may be stuck in C code)"
-        entry["waiting_at"] = waiting_at(entry["text"])
+        entry.update(_where(entry["text"]))
         stacks.append(entry)
     return stacks
 
@@ -184,7 +201,7 @@ class StallWatch(threading.Thread):
         super().__init__(name="rldebug-stall-watch", daemon=True)
         self.token, self.write = token, write
         self.factor, self.floor_s, self.poll_s = factor, floor_s, poll_s
-        self.durations: list[float] = []
+        self.durations: deque[float] = deque(maxlen=RECENT)  # the recent iterations' s
         self.iteration = 0  # the last finished iteration
         self.since = time.monotonic()
         self.dumped = False
@@ -194,9 +211,9 @@ class StallWatch(threading.Thread):
     def threshold_s(self) -> float:
         """How long the current iteration may run: ``factor`` x the recent median, at least
         ``floor_s``; before any iteration finished (warm-up), ``factor`` x ``floor_s``."""
-        recent = self.durations[-RECENT:]
-        return max(self.floor_s, self.factor * statistics.median(recent)) if recent \
-            else self.factor * self.floor_s
+        if not self.durations:
+            return self.factor * self.floor_s
+        return max(self.floor_s, self.factor * statistics.median(self.durations))
 
     def progress(self, iteration: int | None, duration_s: float | None) -> None:
         """An iteration finished (``on_train_result``)."""
@@ -215,23 +232,23 @@ class StallWatch(threading.Thread):
         while not self._stop_event.wait(self.poll_s):
             with self._lock:
                 waited = time.monotonic() - self.since
-                due = not self.dumped and waited > self.threshold_s()
+                threshold, iteration = self.threshold_s(), self.iteration + 1
+                due = not self.dumped and waited > threshold
                 if due:
                     self.dumped = True
-                threshold, iteration = self.threshold_s(), self.iteration + 1
             if due and not _debugger_attached():
                 with contextlib.suppress(Exception):  # the watch must never break a run
                     self.dump(iteration, waited, threshold)
 
     def dump(self, iteration: int, waited_s: float, threshold_s: float) -> dict:
         own = format_own_stacks(skip=threading.get_ident())
-        stacks = [{"pid": os.getpid(), "role": "driver", "text": own,
-                   "waiting_at": waiting_at(own)}]
+        stacks = [{"pid": os.getpid(), "role": "driver", "text": own, **_where(own)}]
         stacks += collect_actor_stacks(self.token)
-        recent = self.durations[-RECENT:]
+        with self._lock:
+            median = statistics.median(self.durations) if self.durations else None
         record = {"source": "watchdog", "column": "stall", "iteration": iteration,
                   "waited_s": round(waited_s, 2), "threshold_s": round(threshold_s, 2),
-                  "recent_median_s": round(statistics.median(recent), 3) if recent else None,
+                  "recent_median_s": None if median is None else round(median, 3),
                   "stacks": stacks}
         self.write(record)
         where = "; ".join(f"{s['role']} (pid {s['pid']}) at {s['waiting_at']}"
