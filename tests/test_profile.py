@@ -7,16 +7,18 @@ were seen to take up to 20 ms each (10 ms of delay then left runner 2 less than 
 in half the iterations)."""
 
 import json
+import time
 
 import pytest
 from memory_envs import CartPoleSlowOnRunner2
 from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
 import rldebug
 from rldebug.cli import main as cli_main
 from rldebug.doctor import diagnose
-from rldebug.tracing.profile import chrome_trace, profile
+from rldebug.tracing.profile import SAMPLE_PARTS, chrome_trace, profile
 
 ITERATIONS = 4
 
@@ -56,12 +58,33 @@ def test_the_time_in_the_env_names_the_slow_env_step(traced):
     of sample() (forward passes, connectors) costs both about the same."""
     trace, _, _ = traced
     by_role = {role: p for p in profile(trace).processes for role in p.roles}
-    slow, fast = by_role["EnvRunner 2"], by_role["EnvRunner 1"]
-    assert slow.env_s >= ITERATIONS * 100 * 0.030
-    assert slow.env_s >= 5 * fast.env_s
-    assert 0 < fast.env_s < fast.sample_s and slow.env_s < slow.sample_s
-    rest_slow, rest_fast = slow.sample_s - slow.env_s, fast.sample_s - fast.env_s
+    slow, fast = by_role["EnvRunner 2"].sample_parts_s, by_role["EnvRunner 1"].sample_parts_s
+    assert slow["env"] >= ITERATIONS * 100 * 0.030
+    assert slow["env"] >= 5 * fast["env"]
+    for runner in ("EnvRunner 1", "EnvRunner 2"):
+        parts = by_role[runner].sample_parts_s
+        assert set(parts) == set(SAMPLE_PARTS) and min(parts.values()) > 0
+        assert sum(parts.values()) < by_role[runner].sample_s
+    rest_slow = by_role["EnvRunner 2"].sample_s - slow["env"]
+    rest_fast = by_role["EnvRunner 1"].sample_s - fast["env"]
     assert 1 / 3 <= rest_slow / rest_fast <= 3
+    for part in ("env_to_module", "forward", "module_to_env"):  # RLlib's timed sections
+        assert 1 / 3 <= slow[part] / fast[part] <= 3
+
+
+def test_each_update_is_split_into_its_parts(traced):
+    """The Learner's update time: forward passes, losses, backward passes, optimizer steps,
+    the rest of the update (learner connector, minibatches), rldebug's own share."""
+    trace, _, _ = traced
+    (learner,) = [p for p in profile(trace).processes if "Learner" in p.roles]
+    parts = learner.update_parts_s
+    inside = [parts[part] for part in ("forward", "loss", "backward", "optimizer", "batch")]
+    assert min(inside) > 0 and "trace" in parts
+    assert sum(inside) + parts["trace"] == pytest.approx(learner.update_s, rel=0.05)
+    # one update per iteration, in the driver: it waited for each later iteration's sample
+    assert parts["wait"] > 0
+    updates = trace.updates
+    assert updates["backward_time_s"].notna().all()
 
 
 def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, capsys,
@@ -94,3 +117,32 @@ def test_the_doctor_names_the_slow_runner_and_only_it(traced):
     assert [f.evidence["runner_index"] for f in stragglers] == [2], [f.message for f in stragglers]
     runner2 = trace.samples[trace.samples["runner_index"] == 2]["pid"].iloc[0]
     assert stragglers[0].evidence["pid"] == runner2 and stragglers[0].evidence["ratio"] >= 2
+
+
+class SlowEnvToModule(ConnectorV2):
+    """A planted slow connector piece: 3 ms per env step, before the RLModule's forward."""
+
+    def __call__(self, *, batch, **kwargs):
+        time.sleep(0.003)
+        return batch
+
+
+def test_a_slow_connector_is_named_as_the_env_to_module_time(tmp_path):
+    """The split of sample() follows RLlib's own timed sections: the planted 3 ms per env
+    step shows up as env-to-module time, and not as forward or env time."""
+    config = (PPOConfig().environment("CartPole-v1")
+              .env_runners(num_env_runners=0,
+                           env_to_module_connector=lambda env, *args: SlowEnvToModule())
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
+    config = rldebug.trace(config, level="summary", out=tmp_path / "trace")
+    rldebug.run(config, logdir=tmp_path, stop={"training_iteration": 2}, local=True,
+                progress=False).algo.stop()
+    (runner,) = [p for p in profile(rldebug.load_trace(tmp_path / "trace")).processes
+                 if p.sample_calls]
+    steps = 2 * 200
+    parts = runner.sample_parts_s
+    assert parts["env_to_module"] >= steps * 0.003
+    for part in ("forward", "module_to_env", "env"):
+        assert 0 < parts[part] < parts["env_to_module"] / 3
+    assert sum(parts.values()) <= runner.sample_s

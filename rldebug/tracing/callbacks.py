@@ -21,6 +21,7 @@ from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import agent_returns, env_t, episode_id
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
+from rldebug.shapes.timers import SectionClock
 from rldebug.tracing import stalls
 from rldebug.tracing.memory import GrowingSites, rss_mb, stop_tracing
 from rldebug.tracing.replay_state import (
@@ -68,6 +69,7 @@ class TraceCallbacks(RLlibCallback):
         self._sites: GrowingSites | None = None  # trace(memory=True), in EnvRunners
         self._stall_watch: stalls.StallWatch | None = None  # where the Algorithm runs
         self._env_s = 0.0  # seconds in the env's reset()/step() since the last sample() end
+        self._sections = SectionClock()  # RLlib's timed connector and forward sections
 
     @property
     def sink(self) -> TraceSink:
@@ -86,7 +88,7 @@ class TraceCallbacks(RLlibCallback):
         if self.settings.reproducible and env_runner is not None:
             self._start_taping(env_runner, env)
         if env_runner is not None:
-            self._record_sample_crashes(env_runner)
+            self._wrap_sample(env_runner)
             self._arm_stall_stacks(env_runner)
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._record_env_crashes(sub_env, env_runner, env_index)
@@ -95,7 +97,7 @@ class TraceCallbacks(RLlibCallback):
                                    **kwargs) -> None:
         index = getattr(env_context, "vector_index", 0) or 0
         if worker is not None:
-            self._record_sample_crashes(worker)
+            self._wrap_sample(worker)
             self._arm_stall_stacks(worker)
         self._record_env_crashes(sub_environment, worker, index)
 
@@ -160,9 +162,10 @@ class TraceCallbacks(RLlibCallback):
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._recorder.wrap(sub_env, env_index)
 
-    def _record_sample_crashes(self, env_runner) -> None:
-        """Write a crashing ``sample()`` (with the episodes in play, when taping) before
-        the exception leaves the EnvRunner, at every trace level."""
+    def _wrap_sample(self, env_runner) -> None:
+        """Time every ``sample()`` call from its start (RLlib has no ``on_sample_start``),
+        with RLlib's timed sections in it; write a crashing ``sample()`` (with the episodes
+        in play, when taping) before the exception leaves the EnvRunner, at every level."""
         if getattr(env_runner, "_rldebug_sample_recorded", False) or \
                 not callable(getattr(env_runner, "sample", None)):
             return
@@ -171,9 +174,13 @@ class TraceCallbacks(RLlibCallback):
         sample = env_runner.sample
 
         def recorded_sample(*args, **kwargs):
+            self._sections.watch(env_runner)
+            if self._sample_started is None:
+                self._sample_started = time.perf_counter()
             try:
                 return sample(*args, **kwargs)
             except Exception as err:
+                self._sample_started = None
                 event = {"source": "sampling", "column": "sample", **identity,
                          "sample_call": self._samples + 1, "error": type(err).__name__,
                          "message": str(err)[:500]}
@@ -201,7 +208,7 @@ class TraceCallbacks(RLlibCallback):
             self._pending[env_index] = events
 
     def on_episode_step(self, *, episode=None, env_runner=None, env_index=0, **kwargs) -> None:
-        # RLlib has no on_sample_start: the first env step of a sample() call marks it.
+        # Where sample() is not wrapped, the first env step of a call marks its start.
         if self._sample_started is None:
             self._sample_started = time.perf_counter()
         pending = self._pending.pop(env_index, None)
@@ -258,6 +265,9 @@ class TraceCallbacks(RLlibCallback):
                       episode_returns={k: list(v) for k, v in self._returns.items()},
                       rss_mb=rss_mb())
         record["env_time_s"], self._env_s = self._env_s, 0.0  # in reset() and step()
+        sections = self._sections.take()  # new stack: connectors and forward, as RLlib times
+        for name, seconds in (sections or {}).items():
+            record[f"{name}_time_s"] = seconds
         if self.settings.memory:
             if self._sites is None:
                 self._sites = GrowingSites()

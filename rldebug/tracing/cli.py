@@ -128,23 +128,48 @@ def _add_profile(subparsers) -> None:
     parser.set_defaults(func=cmd_profile)
 
 
+# how the console names the parts of sample() and of an update
+_PART_LABELS = {"env": "env", "env_to_module": "env->module", "forward": "forward",
+                "module_to_env": "module->env", "loss": "loss", "backward": "backward",
+                "optimizer": "optimizer", "batch": "batch/connector", "trace": "rldebug"}
+
+
+def _parts_text(parts: dict[str, float], total: float) -> str:
+    """``env 1.2 s (40%), forward ..., other ...``: shares of ``total``, the rest as other."""
+    shown = {part: seconds for part, seconds in parts.items() if part in _PART_LABELS}
+    if not shown or not total:
+        return "-"
+    shown["other"] = max(total - sum(shown.values()), 0.0)
+    return ", ".join(f"{_PART_LABELS.get(part, part)} {seconds:.{2 if seconds < 10 else 1}f} s "
+                     f"({seconds / total:.0%})" for part, seconds in shown.items())
+
+
 def render_profile(summary, console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title=f"Where the time went ({summary.iterations} iterations traced)")
-    for name in ("process", "host", "wall s", "sample() s", "calls", "of it in the env s",
-                 "update s", "updates", "other s", "RSS MiB first -> last (max)"):
+    for name in ("process", "host", "wall s", "sample() s", "calls", "update s", "updates",
+                 "other s", "RSS MiB first -> last (max)"):
         table.add_column(name, justify="left" if name in ("process", "host") else "right")
+    inside = Table(title="Inside sample() and the updates")
+    for name in ("process", "sample()", "update", "waited between updates s"):
+        inside.add_column(name, justify="right" if name.endswith(" s") else "left")
     for p in summary.processes:
         def share(part: float, wall: float = p.wall_s) -> str:
             return f"{part:.1f} ({part / wall:.0%})" if wall else f"{part:.1f}"
 
         memory = ("-" if p.rss_first_mb is None else
                   f"{p.rss_first_mb:.0f} -> {p.rss_last_mb:.0f} ({p.rss_max_mb:.0f})")
-        inside = "-" if p.env_s is None else share(p.env_s, p.sample_s)
-        table.add_row(f"{', '.join(p.roles)} (pid {p.pid})", p.host, f"{p.wall_s:.1f}",
-                      share(p.sample_s), str(p.sample_calls), inside, share(p.update_s),
-                      str(p.updates), share(p.other_s), memory)
+        name = f"{', '.join(p.roles)} (pid {p.pid})"
+        table.add_row(name, p.host, f"{p.wall_s:.1f}", share(p.sample_s), str(p.sample_calls),
+                      share(p.update_s), str(p.updates), share(p.other_s), memory)
+        wait = p.update_parts_s.get("wait")
+        if p.sample_parts_s or p.update_parts_s:
+            inside.add_row(name, _parts_text(p.sample_parts_s, p.sample_s),
+                           _parts_text(p.update_parts_s, p.update_s),
+                           "-" if wait is None else f"{wait:.1f}")
     console.print(table)
+    if inside.row_count:
+        console.print(inside)
 
 
 def cmd_profile(args: argparse.Namespace) -> int:

@@ -76,6 +76,8 @@ class TracingLearnerMixin:
         self._rldebug_current = 1
         self._rldebug_snapshot: bytes | None = None
         self._rldebug_snapshots = self.settings.reproducible
+        self._rldebug_parts = defaultdict(float)  # seconds per part of this update
+        self._rldebug_last_end: float | None = None
         thread = getattr(self, "_learner_thread", None)
         if thread is not None and hasattr(thread, "_update_method"):
             thread._update_method = self._guarded_thread_update(thread._update_method)
@@ -106,14 +108,42 @@ class TracingLearnerMixin:
         self._trace_safely(self._trace_minibatch, module_id, config, batch, fwd_out, loss)
         return loss
 
+    # Each minibatch's _update (TorchLearner._uncompiled_update) runs the module's
+    # forward_train, compute_losses, compute_gradients (backward), then
+    # postprocess_gradients and apply_gradients (the optimizer step): its parts are timed
+    # between these hooks, the tracer's own work left out.
+
     def _update(self, *args, **kwargs):
         self._rldebug_minibatch += 1  # one call per minibatch, for all modules
-        return super()._update(*args, **kwargs)
+        parts = self._rldebug_parts
+        started, traced = time.perf_counter(), parts["trace"]
+        self._rldebug_mark = started
+        try:
+            return super()._update(*args, **kwargs)
+        finally:
+            ended = time.perf_counter()
+            parts["minibatches"] += ended - started
+            parts["optimizer"] += ended - self._rldebug_mark
+            parts["trace_in_minibatches"] += parts["trace"] - traced
+
+    def compute_losses(self, *args, **kwargs):
+        started = time.perf_counter()
+        self._rldebug_parts["forward"] += started - getattr(self, "_rldebug_mark", started)
+        traced_before = self._rldebug_parts["trace"]
+        try:
+            return super().compute_losses(*args, **kwargs)
+        finally:
+            self._rldebug_mark = time.perf_counter()
+            self._rldebug_parts["loss"] += (self._rldebug_mark - started
+                                            - (self._rldebug_parts["trace"] - traced_before))
 
     def compute_gradients(self, loss_per_module, **kwargs):
+        started = time.perf_counter()
         gradients = super().compute_gradients(loss_per_module, **kwargs)
+        self._rldebug_parts["backward"] += time.perf_counter() - started
         if self.settings.level != "summary" and gradients:
             self._trace_safely(self._trace_gradients, gradients)
+        self._rldebug_mark = time.perf_counter()
         return gradients
 
     # -- the learner thread ---------------------------------------------------
@@ -148,6 +178,7 @@ class TracingLearnerMixin:
 
     def _trace_safely(self, fn, *args) -> None:
         """Run a recording step; a failure of the tracer is recorded, never raised."""
+        started = time.perf_counter()
         try:
             fn(*args)
         except Exception as err:  # noqa: BLE001 - a tracer must never stop training
@@ -158,12 +189,15 @@ class TracingLearnerMixin:
                     "source": "tracer", "column": fn.__name__,
                     "update": getattr(self, "_rldebug_current", self._rldebug_updates + 1),
                     "error": f"{type(err).__name__}: {err}"})
+        finally:
+            self._rldebug_parts["trace"] += time.perf_counter() - started
 
     def _take_snapshot(self, args, kwargs) -> None:
         self._rldebug_snapshot = learner_snapshot(self, args, kwargs)
 
     def _trace_begin_update(self) -> None:
         self._rldebug_update_started = time.perf_counter()
+        self._rldebug_parts = defaultdict(float)
         self._rldebug_current = self._rldebug_updates + 1
         self._rldebug_acc = defaultdict(lambda: defaultdict(list))
         self._rldebug_minibatch = 0
@@ -185,7 +219,9 @@ class TracingLearnerMixin:
 
     def _trace_end_update(self, timesteps) -> None:
         started = getattr(self, "_rldebug_update_started", None)
-        update_time_s = time.perf_counter() - started if started is not None else None
+        ended = time.perf_counter()
+        update_time_s = ended - started if started is not None else None
+        timing = self._update_parts(started, ended)
         self._rldebug_updates += 1
         epochs = getattr(self, "_rldebug_epochs", 1) or 1
         for mid in self.module.keys():
@@ -217,7 +253,27 @@ class TracingLearnerMixin:
                 record["param_update_norm"] = squares ** 0.5
             record["rss_mb"] = rss_mb()
             record["update_time_s"] = update_time_s  # every minibatch of every module
+            record.update(timing)  # the same for every module: parts of the one update
             self._trace_writer.write("updates", record)
+
+    def _update_parts(self, started: float | None, ended: float) -> dict[str, float]:
+        """Where this update's seconds went (``<part>_time_s``) and how long this Learner
+        waited since its last update (``wait_time_s``: for a local Learner, the rest of
+        the iteration; in IMPALA/APPO's learner thread, the wait for data)."""
+        parts = self._rldebug_parts
+        timing = {f"{part}_time_s": parts[part]
+                  for part in ("forward", "loss", "backward", "optimizer")}
+        if started is not None:
+            # the learner connector, the minibatch iterator, RLlib's metrics: the update's
+            # time outside its minibatches' steps and the tracer's records
+            outside = ended - started - parts["minibatches"]
+            timing["batch_time_s"] = max(
+                outside - (parts["trace"] - parts["trace_in_minibatches"]), 0.0)
+            if self._rldebug_last_end is not None:
+                timing["wait_time_s"] = max(started - self._rldebug_last_end, 0.0)
+        timing["trace_time_s"] = parts["trace"]
+        self._rldebug_last_end = time.perf_counter()
+        return timing
 
     def _target_update_lag(self, module_id, timesteps) -> int | None:
         """Env steps since the module's target network was last updated (DQN, SAC, APPO)."""

@@ -5,7 +5,9 @@ From the records every trace level writes: each ``sample()`` call (its end time 
 it trains several modules), each iteration's end on the driver, and every record's
 ``rss_mb``. Per process it says how much of the traced wall time went to sampling,
 to updates and to the rest — of ``sample()``, how much in the env's ``reset()`` and
-``step()`` (measured around them, every sub-env) — and how its memory moved; :func:`chrome_trace` writes the
+``step()`` (measured around them, every sub-env) and, on the new stack, in the
+connector pipelines and the RLModule's forward pass (the sections RLlib times,
+:mod:`rldebug.shapes.timers`) — and how its memory moved; :func:`chrome_trace` writes the
 same spans as Chrome trace-event JSON (one process per RLlib actor, spans for
 ``sample()`` and updates, an RSS counter), which Perfetto (ui.perfetto.dev) and
 ``chrome://tracing`` open.
@@ -19,6 +21,10 @@ from dataclasses import asdict, dataclass, field
 from rldebug.tracing.reading import Trace
 
 US = 1e6  # trace-event timestamps are microseconds
+# the parts of a sample() call and of an update a trace times: "<part>_time_s" in its
+# samples and updates records
+SAMPLE_PARTS = ("env", "env_to_module", "forward", "module_to_env")
+UPDATE_PARTS = ("forward", "loss", "backward", "optimizer", "batch", "trace", "wait")
 
 
 @dataclass
@@ -36,9 +42,17 @@ class ProcessTime:
     rss_first_mb: float | None = None
     rss_last_mb: float | None = None
     rss_max_mb: float | None = None
-    # of sample_s, the seconds in the env's reset()/step() (measured around them); None
-    # for traces written before it was recorded
-    env_s: float | None = None
+    # of sample_s, seconds per part (SAMPLE_PARTS; a part a trace did not record is left
+    # out): "env" the env's reset()/step() (measured around them, every sub-env); on the
+    # new stack RLlib's own timed sections: the env-to-module connector pipeline, the
+    # RLModule's forward pass, the module-to-env pipeline
+    sample_parts_s: dict[str, float] = field(default_factory=dict)
+    # of update_s, seconds per part (UPDATE_PARTS, new stack): the minibatches' forward
+    # passes, losses, backward passes, optimizer steps; "batch" the rest of the update
+    # (learner connector, minibatch iterator, RLlib's metrics); "trace" rldebug's own
+    # records; and "wait", the time from an update's end to the next one's start (not in
+    # update_s: a local Learner's rest of the iteration, a learner thread's wait for data)
+    update_parts_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def other_s(self) -> float:
@@ -74,7 +88,7 @@ def _spans(trace: Trace) -> list[dict]:
                           "args": {"env_steps": row.get("env_steps"),
                                    "iteration": row.get("iteration"),
                                    "sample_call": row.get("sample_call")},
-                          "env_s": row.get("env_time_s")})
+                          "parts": {part: row.get(f"{part}_time_s") for part in SAMPLE_PARTS}})
     if not trace.updates.empty and "update_time_s" in trace.updates:
         seen = set()
         for row in trace.updates.to_dict("records"):
@@ -86,7 +100,8 @@ def _spans(trace: Trace) -> list[dict]:
                           "role": "Learner", "name": "update",
                           "start": row["time"] - row["update_time_s"], "end": row["time"],
                           "args": {"update": row.get("update"),
-                                   "iteration": row.get("iteration")}})
+                                   "iteration": row.get("iteration")},
+                          "parts": {part: row.get(f"{part}_time_s") for part in UPDATE_PARTS}})
     return spans
 
 
@@ -134,14 +149,20 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
             rss_first_mb=memory[0] if memory else None,
             rss_last_mb=memory[-1] if memory else None,
             rss_max_mb=max(memory) if memory else None,
-            env_s=_env_seconds(own)))
+            sample_parts_s=_part_seconds(own, "sample()", SAMPLE_PARTS),
+            update_parts_s=_part_seconds(own, "update", UPDATE_PARTS)))
     return result
 
 
-def _env_seconds(spans: list[dict]) -> float | None:
-    """Seconds a process's ``sample()`` calls spent in the env (None if not recorded)."""
-    seconds = [s["env_s"] for s in spans if s["name"] == "sample()" and _finite(s.get("env_s"))]
-    return float(sum(seconds)) if seconds else None
+def _part_seconds(spans: list[dict], name: str, parts: tuple[str, ...]) -> dict[str, float]:
+    """Seconds a process's ``name`` spans spent per part (the parts that were recorded)."""
+    seconds = {}
+    for part in parts:
+        values = [s["parts"][part] for s in spans
+                  if s["name"] == name and _finite(s["parts"].get(part))]
+        if values:
+            seconds[part] = float(sum(values))
+    return seconds
 
 
 def chrome_trace(trace: Trace) -> dict:
@@ -159,6 +180,9 @@ def chrome_trace(trace: Trace) -> dict:
                        "pid": span["pid"], "tid": 0, "ts": round(span["start"] * US),
                        "dur": max(round((span["end"] - span["start"]) * US), 1),
                        "args": {k: v for k, v in span["args"].items() if _finite(v)}})
+        # the seconds of each part, summed over the span (parts interleave: not sub-spans)
+        events[-1]["args"].update({f"{part}_s": round(value, 6)
+                                   for part, value in span["parts"].items() if _finite(value)})
     for pid, points in rss.items():
         events += [{"ph": "C", "name": "RSS (MiB)", "pid": pid, "tid": 0, "ts": round(t * US),
                     "args": {"rss_mb": mb}} for t, mb, _, _ in points]
@@ -170,4 +194,5 @@ def chrome_trace(trace: Trace) -> dict:
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
-__all__ = ["ProcessTime", "Profile", "chrome_trace", "profile", "rss_by_process"]
+__all__ = ["SAMPLE_PARTS", "UPDATE_PARTS", "ProcessTime", "Profile", "chrome_trace", "profile",
+           "rss_by_process"]
