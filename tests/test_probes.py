@@ -306,14 +306,14 @@ def test_gamma_zero_fails_the_delayed_reward_probe_only():
 
 
 def test_a_connector_that_zeroes_observations_fails_probes_2_and_5():
-    report = probe(ppo_zeroed_observations(), max_iterations=5)
+    report = probe(ppo_zeroed_observations(), max_iterations=3)
     assert _statuses(report) == {"constant": "pass", "observation": "fail", "delayed": "pass",
                                  "action": "pass", "observation_action": "fail"}, str(report)
     assert "connectors" in report.diagnosis()[0]
 
 
 def test_a_detached_value_output_fails_the_value_probes():
-    report = probe(ppo_detached_value(), max_iterations=5)
+    report = probe(ppo_detached_value(), max_iterations=3)
     assert _statuses(report) == {"constant": "fail", "observation": "fail", "delayed": "fail",
                                  "action": "pass", "observation_action": "pass"}, str(report)
     assert any("value function is not trained" in line for line in report.diagnosis())
