@@ -20,11 +20,13 @@ def vscode_configs(root=ROOT):
     return json.loads((root / ".vscode" / "launch.json").read_text())["configurations"]
 
 
-def pycharm_options(root=ROOT):
+def pycharm_options(root=ROOT, kind="PythonConfigurationType"):
+    """Per file, the options of PyCharm's run configurations of ``kind``."""
     configs = {}
     for path in sorted((root / ".idea" / "runConfigurations").glob("*.xml")):
         config = ET.parse(path).getroot().find("configuration")
-        configs[path.name] = {o.get("name"): o.get("value") for o in config.iter("option")}
+        if config.get("type") == kind:
+            configs[path.name] = {o.get("name"): o.get("value") for o in config.iter("option")}
     return configs
 
 
@@ -75,6 +77,9 @@ def test_demo_and_attach_configurations():
     assert (pycharm["SCRIPT_NAME"], pycharm["PARAMETERS"]) == ("rldebug", "debug $FilePath$")
     (attach,) = by_request["attach"]
     assert attach["connect"] == {"host": "127.0.0.1", "port": DEFAULT_PORT}
+    # PyCharm's side of attach_remote(client="pycharm"): a Python Debug Server, same port
+    (server,) = pycharm_options(kind="PyRemoteDebugConfigurationType").values()
+    assert server["PORT"] == str(DEFAULT_PORT) and server["HOST"] == "127.0.0.1"
     settings = json.loads((ROOT / ".vscode" / "settings.json").read_text())
     assert settings["python.testing.pytestEnabled"] is True
     assert settings["python.defaultInterpreterPath"].endswith(".venv/bin/python")
@@ -119,9 +124,14 @@ def test_rejects_launch_json_with_comments(tmp_path):
 
 
 def test_an_actor_on_another_node_says_how_to_forward_its_port():
-    from rldebug.ide._listen import forwarding_hint
+    from rldebug.ide._listen import Endpoint, forwarding_hint
 
-    assert forwarding_hint(5678, "driver-box", here="driver-box") == ""
-    assert forwarding_hint(5678, "", here="worker-7") == ""  # unknown driver: no guess
-    hint = forwarding_hint(5679, "driver-box", here="worker-7")
-    assert "`ssh -N -L 5679:127.0.0.1:5679 worker-7`" in hint and "'driver-box'" in hint
+    def hint(here, driver_host="driver-box", **endpoint):
+        return forwarding_hint(Endpoint(driver_host=driver_host, **endpoint), here=here)
+
+    assert hint("driver-box", port=5678) == ""
+    assert hint("worker-7", driver_host="", port=5678) == ""  # unknown driver: no guess
+    vscode = hint("worker-7", port=5679)  # VS Code connects to the actor's listener
+    assert "`ssh -N -L 5679:127.0.0.1:5679 worker-7`" in vscode and "'driver-box'" in vscode
+    pycharm = hint("worker-7", port=5679, client="pycharm")  # the actor connects to PyCharm
+    assert "`ssh -N -R 5679:127.0.0.1:5679 worker-7`" in pycharm and "ide_host" in pycharm

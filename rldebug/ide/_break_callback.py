@@ -231,8 +231,7 @@ class BreakOnCallback(RLlibCallback):
         attach = self.settings.attach
         if attach is None:
             return self.settings.mode
-        attached = wait_for_ide(attach.port, f"EnvRunner {attach.runner_index}", reason,
-                                attach.timeout_s, attach.driver_host)
+        attached = wait_for_ide(attach.endpoint, f"EnvRunner {attach.runner_index}", reason)
         return "break" if attached else "log"
 
     def _warn_unreported_events(self, steps) -> None:

@@ -1,18 +1,28 @@
-"""The debugpy listener a remote actor opens for the IDE: once per process, on 127.0.0.1.
+"""Where a remote actor meets the IDE, for either client, once per process.
 
-``listen`` opens it (and, with ``wait``, blocks until a client attached, as today's
-``attach_remote``); ``wait_for_ide`` opens it when something went wrong in the actor and
-waits at most ``timeout_s`` for the IDE, saying on the driver's console (Ray streams an
-actor's prints there) which actor waits, why, and on which port.
+- ``client="vscode"`` (debugpy): the actor listens on 127.0.0.1:PORT of its node and the
+  IDE's attach configuration connects to it.
+- ``client="pycharm"`` (pydevd-pycharm): PyCharm's "Python Debug Server" listens on
+  HOST:PORT and the actor connects to it (``pydevd_pycharm.settrace``), retrying until it
+  is there.
+
+``wait_at_start`` waits for the IDE before anything runs (today's ``attach_remote``);
+``wait_for_ide`` waits when something went wrong in the actor, at most ``timeout_s``,
+saying on the driver's console (Ray streams an actor's prints there) which actor waits,
+why and where; ``post_mortem`` then stops at the frame that raised.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import logging
 import os
 import socket
 import threading
+import time
+from dataclasses import dataclass
 
 from rldebug.shapes.errors import root_cause
 
@@ -20,9 +30,30 @@ logger = logging.getLogger("rldebug.ide.attach_remote")
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5678
+CLIENTS = ("vscode", "pycharm")
+RETRY_S = 1.0  # between attempts to reach PyCharm's debug server
 
-_listening_on: int | None = None  # per process: debugpy.listen may be called once
+_listening_on: int | None = None  # vscode, per process: debugpy.listen may be called once
+_pycharm_connected = False  # pycharm, per process: settrace connects once
 _waited = False  # per process: the first event waits for the IDE, later ones stop if attached
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How an actor and the IDE meet: the client, the port, where PyCharm listens, how long
+    to wait after a condition or an exception, and where ``attach_remote`` was called."""
+
+    client: str = "vscode"
+    port: int = DEFAULT_PORT
+    ide_host: str = HOST  # pycharm: PyCharm's debug server, as the actor's node reaches it
+    timeout_s: float | None = 300.0
+    driver_host: str = ""  # an actor on another node says how to reach it
+
+    @property
+    def where(self) -> str:
+        if self.client == "pycharm":
+            return f"PyCharm's debug server on {self.ide_host}:{self.port}"
+        return f"{HOST}:{self.port}"
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:
@@ -50,19 +81,26 @@ def _say(message: str) -> None:
     print(message, flush=True)  # lands in the driver's console via Ray's log streaming
 
 
-def forwarding_hint(port: int, driver_host: str | None, here: str | None = None) -> str:
-    """How to reach this actor's loopback listener when it runs on another node than the
-    driver (the listener binds 127.0.0.1 of its own node): an SSH port forward."""
-    here = here or socket.gethostname()
-    if not driver_host or here == driver_host:
+def forwarding_hint(endpoint: Endpoint, here: str | None = None) -> str:
+    """How the IDE and an actor on another node than the driver reach each other: an SSH
+    port forward (VS Code: to the actor's loopback listener; PyCharm: back to the IDE)."""
+    here, port = here or socket.gethostname(), endpoint.port
+    if not endpoint.driver_host or here == endpoint.driver_host:
         return ""
-    return (f" This actor runs on node {here!r}, not on the driver's {driver_host!r}: forward "
-            f"the port first, e.g. `ssh -N -L {port}:127.0.0.1:{port} {here}` on the machine "
-            "with the IDE (VS Code Remote-SSH or a PyCharm SSH tunnel does the same).")
+    if endpoint.client == "pycharm":
+        return (f" This actor runs on node {here!r}, not on the driver's "
+                f"{endpoint.driver_host!r}: it connects to {endpoint.ide_host}:{port} of its "
+                f"own node; forward that port back to PyCharm, e.g. `ssh -N -R "
+                f"{port}:127.0.0.1:{port} {here}` on the machine with PyCharm (or pass "
+                "attach_remote(..., ide_host=<that machine's address>)).")
+    return (f" This actor runs on node {here!r}, not on the driver's {endpoint.driver_host!r}: "
+            f"forward the port first, e.g. `ssh -N -L {port}:127.0.0.1:{port} {here}` on the "
+            "machine with the IDE (VS Code Remote-SSH or a PyCharm SSH tunnel does the same).")
 
 
-def listen(port: int, who: str, wait: bool, why: str = "",
-           driver_host: str | None = None) -> None:
+# -- VS Code: the actor listens (debugpy) ---------------------------------------------
+
+def _listen(endpoint: Endpoint, who: str, why: str = "", wait: bool = False) -> None:
     """Open the debugpy listener of this process on ``HOST:port`` (once per process)."""
     global _listening_on
     if _listening_on is not None:
@@ -70,59 +108,120 @@ def listen(port: int, who: str, wait: bool, why: str = "",
     import debugpy  # noqa: T100
 
     try:
-        debugpy.listen((HOST, port))  # noqa: T100
+        debugpy.listen((HOST, endpoint.port))  # noqa: T100
     except Exception as error:
         raise RuntimeError(
-            f"attach_remote: {who} (pid {os.getpid()}) could not listen on {HOST}:{port}: "
-            f"{error}. Another process took the port after the config was built; pick "
-            "another port and update the attach configuration.") from error
-    _listening_on = port
-    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) listens on {HOST}:{port}"
+            f"attach_remote: {who} (pid {os.getpid()}) could not listen on {HOST}:"
+            f"{endpoint.port}: {error}. Another process took the port after the config was "
+            "built; pick another port and update the attach configuration.") from error
+    _listening_on = endpoint.port
+    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) listens on {endpoint.where}"
          + (f" because {why}" if why else "")
          + ("; waiting for the debugger to attach." if wait else ".")
-         + forwarding_hint(port, driver_host))
-    if wait:
-        debugpy.wait_for_client()  # noqa: T100
+         + forwarding_hint(endpoint))
 
 
-def ide_connected() -> bool:
-    """A debugpy client (the IDE) is attached to this process."""
+def _wait_for_vscode(endpoint: Endpoint, who: str, why: str) -> bool:
+    _listen(endpoint, who, why)
     import debugpy  # noqa: T100
 
-    return _listening_on is not None and debugpy.is_client_connected()
-
-
-def wait_for_ide(port: int, who: str, why: str, timeout_s: float | None,
-                 driver_host: str | None = None) -> bool:
-    """Listen on ``port`` (if not yet) and wait up to ``timeout_s`` for the IDE to attach —
-    the first time only: after that (the IDE came and went, or never came) later events
-    stop only while it is attached, so a run nobody debugs waits once, not at every event.
-
-    :returns: True when the IDE is attached (the caller stops there), False if not.
-    """
-    global _waited
-    if ide_connected():
-        return True
-    if _waited:
-        return False
-    _waited = True
-    listen(port, who, wait=False, why=why, driver_host=driver_host)
-    import debugpy  # noqa: T100
-
+    timeout_s = endpoint.timeout_s
     limit = "until it does" if timeout_s is None else f"for up to {timeout_s:g} s"
     _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {limit} for the debugger "
-         f"on {HOST}:{port}: {why}. Attach with the IDE's \"rldebug: attach to remote "
-         f"EnvRunner\" configuration (port {port}).")
+         f"on {endpoint.where}: {why}. Attach with the IDE's \"rldebug: attach to remote "
+         f"EnvRunner\" configuration (port {endpoint.port}).")
     waiter = threading.Thread(target=debugpy.wait_for_client, daemon=True,
                               name="rldebug-wait-for-ide")
     waiter.start()
     waiter.join(timeout_s)
     if waiter.is_alive():
         debugpy.wait_for_client.cancel()
-        _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) "
-             f"within {timeout_s:g} s; it goes on.")
         return False
     return True
+
+
+# -- PyCharm: the IDE listens, the actor connects (pydevd-pycharm) ----------------------
+
+def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
+                        timeout_s: float | None) -> bool:
+    """Connect to PyCharm's debug server, retrying every second until it is there (at most
+    ``timeout_s``). Breakpoints PyCharm holds are set before this returns."""
+    global _pycharm_connected
+    if _pycharm_connected:
+        return True
+    import pydevd_pycharm
+
+    limit = "until it does" if timeout_s is None else f"for up to {timeout_s:g} s"
+    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {limit} for "
+         f"{endpoint.where}" + (f": {why}" if why else "") + ". Start the \"rldebug: "
+         f"remote actor (Python Debug Server, port {endpoint.port})\" configuration in "
+         "PyCharm." + forwarding_hint(endpoint))
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        refused = io.StringIO()
+        try:
+            # pydevd prints a traceback for every refused attempt: kept for the last one
+            with contextlib.redirect_stderr(refused):
+                pydevd_pycharm.settrace(endpoint.ide_host, port=endpoint.port, suspend=False)
+            _pycharm_connected = True
+            _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) is connected to "
+                 f"{endpoint.where}.")
+            return True
+        except (ConnectionError, OSError):
+            if deadline is not None and time.monotonic() + RETRY_S > deadline:
+                logger.debug("last attempt to reach PyCharm: %s", refused.getvalue())
+                return False
+            time.sleep(RETRY_S)
+
+
+def pycharm_connected() -> bool:
+    """This process is connected to PyCharm's debug server through ``attach_remote``."""
+    return _pycharm_connected
+
+
+# -- either client ---------------------------------------------------------------------
+
+def ide_connected(endpoint: Endpoint) -> bool:
+    """The IDE is attached to this process."""
+    if endpoint.client == "pycharm":
+        return _pycharm_connected
+    import debugpy  # noqa: T100
+
+    return _listening_on is not None and debugpy.is_client_connected()
+
+
+def wait_at_start(endpoint: Endpoint, who: str) -> None:
+    """Wait for the IDE before the actor goes on, however long it takes."""
+    if endpoint.client == "pycharm":
+        _connect_to_pycharm(endpoint, who, "", timeout_s=None)
+        return
+    _listen(endpoint, who, wait=True)
+    import debugpy  # noqa: T100
+
+    debugpy.wait_for_client()  # noqa: T100
+
+
+def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
+    """Wait up to ``endpoint.timeout_s`` for the IDE — the first time only: after that (the
+    IDE came and went, or never came) later events stop only while it is attached, so a
+    run nobody debugs waits once, not at every event.
+
+    :returns: True when the IDE is attached (the caller stops there), False if not.
+    """
+    global _waited
+    if ide_connected(endpoint):
+        return True
+    if _waited:
+        return False
+    _waited = True
+    if endpoint.client == "pycharm":
+        attached = _connect_to_pycharm(endpoint, who, why, endpoint.timeout_s)
+    else:
+        attached = _wait_for_vscode(endpoint, who, why)
+    if not attached:
+        _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) "
+             f"within {endpoint.timeout_s:g} s; it goes on.")
+    return attached
 
 
 def _innermost_line(traceback) -> str:
@@ -131,18 +230,43 @@ def _innermost_line(traceback) -> str:
     return f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}"
 
 
-def post_mortem(error: BaseException, port: int, who: str, timeout_s: float | None,
-                driver_host: str | None = None) -> None:
+def post_mortem(error: BaseException, endpoint: Endpoint, who: str) -> None:
     """``error`` was raised in this actor: wait for the IDE and stop at the frame that raised
-    its root cause (the caller re-raises afterwards, so RLlib handles it as usual)."""
+    its root cause, as ``pdb.post_mortem`` does (the caller re-raises afterwards, so RLlib
+    handles it as usual)."""
     root = root_cause(error)
     why = (f"{type(root).__name__}: {str(root)[:200]} (raised at "
            f"{_innermost_line(root.__traceback__)}"
            + (f", re-raised as {type(error).__name__})" if root is not error else ")"))
-    if wait_for_ide(port, who, why, timeout_s, driver_host):
-        import debugpy  # noqa: T100
+    if not wait_for_ide(endpoint, who, why):
+        return
+    exc_info = (type(root), root, root.__traceback__)
+    if endpoint.client == "pycharm":
+        _pycharm_post_mortem(exc_info)
+        return
+    import debugpy  # noqa: T100
 
-        # stops at the innermost frame of the traceback, as pdb.post_mortem does; its
-        # locals are those of the raising line. Continue to let RLlib handle it.
-        debugpy.trigger_exception_handler(
-            (type(root), root, root.__traceback__), as_uncaught=False)
+    # stops at the innermost frame of the traceback; continue to let RLlib handle it
+    debugpy.trigger_exception_handler(exc_info, as_uncaught=False)
+
+
+def _pycharm_post_mortem(exc_info) -> None:
+    """Stop PyCharm at the innermost frame of ``exc_info`` (pydevd's own post-mortem stop for
+    an uncaught exception), until it resumes."""
+    import sys
+
+    import pydevd
+
+    frames, traceback = [], exc_info[2]
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    # Untraced while it waits: the suspended thread would otherwise stop again at the next
+    # traced line it runs (inside the debugger's own messaging), not at the raising frame.
+    tracer = sys.gettrace()
+    sys.settrace(None)
+    try:
+        pydevd.get_global_debugger().stop_on_unhandled_exception(
+            threading.current_thread(), frames[-1], {id(f): f for f in frames}, exc_info)
+    finally:
+        sys.settrace(tracer)

@@ -146,10 +146,16 @@ def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = Non
     the training batch / learner stats of a learner event (None where they do
     not apply). Continue (F5 / ``c``) to resume training.
     """
+    from rldebug.ide._listen import pycharm_connected
+
     if _debugpy_connected() and not os.environ.get("PYTHONBREAKPOINT"):
         import debugpy  # noqa: T100
 
         debugpy.breakpoint()  # noqa: T100 - stops on the next line, in this frame
+    elif pycharm_connected():  # attach_remote(client="pycharm") connected this process
+        import pydevd_pycharm
+
+        pydevd_pycharm.settrace(suspend=True)  # connected: stops on the next line, here
     else:
         breakpoint()  # noqa: T100 - honours PYTHONBREAKPOINT (0 disables) and Ray's hook
     resumed = True  # break_on stopped here: look at the locals, then continue

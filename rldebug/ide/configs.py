@@ -12,7 +12,8 @@
 - ``.vscode/settings.json``: pytest enabled, the venv's interpreter (other
   keys are kept).
 - ``.idea/runConfigurations/rldebug_*.xml``: PyCharm Python run configurations
-  for the same launches (stale ``rldebug_*.xml`` files are removed).
+  for the same launches, and a "Python Debug Server" on 127.0.0.1:5678 for
+  ``attach_remote(..., client="pycharm")`` (stale ``rldebug_*.xml`` files are removed).
 
 Run it again after adding a recipe::
 
@@ -180,10 +181,36 @@ def _pycharm_xml(launch: Launch) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_pycharm(repo_root: Path) -> list[Path]:
+def pycharm_debug_server_name(port: int = DEFAULT_PORT) -> str:
+    return f"rldebug: remote actor (Python Debug Server, port {port})"
+
+
+def _pycharm_debug_server_xml(port: int) -> str:
+    """PyCharm's "Python Debug Server": it listens on HOST:port and a remote actor made by
+    ``attach_remote(..., client="pycharm", port=port)`` connects to it."""
+    name = quoteattr(pycharm_debug_server_name(port))
+    return "\n".join([
+        '<component name="ProjectRunConfigurationManager">',
+        f'  <configuration default="false" name={name} type="PyRemoteDebugConfigurationType" '
+        'factoryName="Python Remote Debug">',
+        f'    <option name="PORT" value="{port}" />',
+        f'    <option name="HOST" value="{HOST}" />',
+        '    <PathMappingSettings>',
+        '      <option name="pathMappings">',
+        '        <list />',
+        '      </option>',
+        '    </PathMappingSettings>',
+        '    <method v="2" />',
+        '  </configuration>',
+        '</component>']) + "\n"
+
+
+def write_pycharm(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     folder = repo_root / ".idea" / "runConfigurations"
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    server = folder / f"{PYCHARM_PREFIX}remote_actor_debug_server.xml"
+    server.write_text(_pycharm_debug_server_xml(port))
+    written = [server]
     for launch in launches(repo_root):
         path = folder / pycharm_file_name(launch)
         path.write_text(_pycharm_xml(launch))
@@ -197,7 +224,8 @@ def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[P
     """(Re)write the VS Code and PyCharm configurations of the repository at ``repo_root``.
 
     :param repo_root: the repository (the folder holding ``recipes/``).
-    :param port: the port of the VS Code attach configuration (``attach_remote``'s port).
+    :param port: ``attach_remote``'s port: of the VS Code attach configuration and of
+        PyCharm's Python Debug Server.
     :returns: the files written.
     :raises FileNotFoundError: if ``repo_root`` has no ``recipes/`` folder.
     """
@@ -206,5 +234,5 @@ def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[P
         raise FileNotFoundError(
             f"write_ide_configs: {root} has no recipes/ folder; pass the rldebug repository "
             "root (the folder with recipes/, rldebug/ and tests/).")
-    return write_vscode(root, port) + write_pycharm(root)
+    return write_vscode(root, port) + write_pycharm(root, port)
 

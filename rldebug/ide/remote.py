@@ -6,8 +6,10 @@ debugpy listener on a random port of the node's IP, announced only in that
 worker's log and found by the Ray Distributed Debugger VS Code extension
 through the dashboard. ``attach_remote`` instead makes the chosen EnvRunner
 call ``debugpy.listen(("127.0.0.1", port))``, so the fixed "attach" launch
-configuration (VS Code, or PyCharm's debugpy-compatible client) connects to it and
-line breakpoints in the env, the connectors and env-side callbacks are hit:
+configuration (VS Code, Cursor, any DAP client) connects to it — or, with
+``client="pycharm"``, connect to PyCharm's "Python Debug Server" on a fixed port
+(``pydevd_pycharm.settrace``) — and line breakpoints in the env, the connectors and
+env-side callbacks are hit:
 
 - by default when its env is created, waiting there until the IDE attaches;
 - with ``when=``: only when one of ``break_on``'s env-step conditions fires in that
@@ -26,18 +28,20 @@ import functools
 import numbers
 import os
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.compose import add_callbacks, with_settings
 from rldebug.ide._listen import (
+    CLIENTS,
     DEFAULT_PORT,
     HOST,
+    Endpoint,
     is_target,
-    listen,
     port_in_use,
     post_mortem,
+    wait_at_start,
     wait_for_ide,
 )
 from rldebug.usage import UsageError, UsageTypeError
@@ -45,14 +49,12 @@ from rldebug.usage import UsageError, UsageTypeError
 
 @dataclass(frozen=True)
 class AttachRemoteSettings:
-    """Which EnvRunner listens, on which local port, when, and how long it waits for the IDE."""
+    """Which EnvRunner waits for the IDE, when, and how they meet (its endpoint)."""
 
     runner_index: int = 1
-    port: int = DEFAULT_PORT
-    wait: bool = True  # listen when the env is created and wait there for the IDE
+    endpoint: Endpoint = field(default_factory=Endpoint)
+    wait: bool = True  # wait for the IDE when the env is created
     post_mortem: bool = False  # an exception in sample() waits for the IDE at its frame
-    timeout_s: float | None = 300.0  # of waiting after a condition or an exception
-    driver_host: str = ""  # where attach_remote was called: an actor elsewhere says how to reach it
 
 
 def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
@@ -67,7 +69,7 @@ def _guard_sample(runner, settings: AttachRemoteSettings) -> None:
         try:
             return sample(*args, **kwargs)
         except Exception as error:
-            post_mortem(error, settings.port, who, settings.timeout_s, settings.driver_host)
+            post_mortem(error, settings.endpoint, who)
             raise
 
     sample_or_wait_for_ide.rldebug_post_mortem = True
@@ -90,8 +92,7 @@ class AttachRemoteCallback(RLlibCallback):
         if settings.post_mortem:
             _guard_sample(runner, settings)
         if settings.wait:
-            listen(settings.port, f"EnvRunner {settings.runner_index}", wait=True,
-                   driver_host=settings.driver_host)
+            wait_at_start(settings.endpoint, f"EnvRunner {settings.runner_index}")
 
     def on_environment_created(self, *, env_runner, **kwargs) -> None:  # new stack
         self._prepare(env_runner)
@@ -102,15 +103,13 @@ class AttachRemoteCallback(RLlibCallback):
 
 @dataclass(frozen=True)
 class AttachLearnerSettings:
-    """Which remote Learner (its rank) listens, on which port, when, how long it waits."""
+    """Which remote Learner (its rank) waits for the IDE, when, and how they meet."""
 
     learner_index: int = 0
-    port: int = DEFAULT_PORT
-    wait: bool = True  # listen when the Learner is built and wait there for the IDE
+    endpoint: Endpoint = field(default_factory=Endpoint)
+    wait: bool = True  # wait for the IDE when the Learner is built
     post_mortem: bool = False  # an exception in an update waits for the IDE at its frame
     non_finite: bool = False  # a minibatch's non-finite loss waits for the IDE and stops
-    timeout_s: float | None = 300.0
-    driver_host: str = ""
 
 
 def learner_rank() -> int:
@@ -142,8 +141,7 @@ class AttachLearnerMixin:
         if settings.post_mortem and thread is not None and hasattr(thread, "_update_method"):
             thread._update_method = self._rldebug_post_mortem(thread._update_method)
         if settings.wait:
-            listen(settings.port, self._rldebug_who, wait=True,
-                   driver_host=settings.driver_host)
+            wait_at_start(settings.endpoint, self._rldebug_who)
 
     def _rldebug_post_mortem(self, method):
         settings = self.settings
@@ -153,8 +151,7 @@ class AttachLearnerMixin:
             try:
                 return method(*args, **kwargs)
             except Exception as error:
-                post_mortem(error, settings.port, self._rldebug_who, settings.timeout_s,
-                            settings.driver_host)
+                post_mortem(error, settings.endpoint, self._rldebug_who)
                 raise
 
         return update_or_wait_for_ide
@@ -165,8 +162,7 @@ class AttachLearnerMixin:
         try:
             return super().update(*args, **kwargs)
         except Exception as error:
-            post_mortem(error, self.settings.port, self._rldebug_who, self.settings.timeout_s,
-                        self.settings.driver_host)
+            post_mortem(error, self.settings.endpoint, self._rldebug_who)
             raise
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
@@ -186,8 +182,7 @@ class AttachLearnerMixin:
             return
         reason = f"{module_id}: non-finite loss {value} in {self._rldebug_who}"
         settings = self.settings
-        attached = wait_for_ide(settings.port, self._rldebug_who, reason, settings.timeout_s,
-                                settings.driver_host)
+        attached = wait_for_ide(settings.endpoint, self._rldebug_who, reason)
         event = BreakEvent(kind="non_finite_loss", reason=reason, pid=os.getpid(),
                            module_id=str(module_id), value=value)
         catch(event, "break" if attached else "log", token=f"attach_remote:{os.getpid()}",
@@ -195,16 +190,38 @@ class AttachLearnerMixin:
                   "module_id": module_id, "loss": loss, "fwd_out": fwd_out}})
 
 
-def _check_port(port) -> int:
+def _endpoint(client, port, ide_host, timeout_s) -> Endpoint:
+    """The checked meeting point: a free local port for VS Code's attach; for PyCharm, its
+    debug server's address (it listens there: not checked to be free) and pydevd-pycharm."""
+    if client not in CLIENTS:
+        raise UsageError(f"attach_remote(client=...) must be one of {CLIENTS}, got {client!r}.")
     if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 1 <= port <= 65535:
         raise UsageError(f"attach_remote(port=...) must be an int in 1..65535, got {port!r}.")
-    if port_in_use(int(port)):
-        raise UsageError(
-            f"attach_remote: port {port} on {HOST} is already in use (another debug session, "
-            f"or a run still waiting for its debugger?). Pass a free port, e.g. "
-            f"attach_remote(config, port={port + 1}), and use the same port in the IDE's "
-            "attach configuration.")
-    return int(port)
+    if client == "vscode":
+        if ide_host is not None:
+            raise UsageError("attach_remote(ide_host=...) is where PyCharm's debug server "
+                             "listens (client='pycharm'); VS Code attaches to the actor's "
+                             f"{HOST}:{port} instead: leave ide_host out.")
+        if port_in_use(int(port)):
+            raise UsageError(
+                f"attach_remote: port {port} on {HOST} is already in use (another debug "
+                f"session, or a run still waiting for its debugger?). Pass a free port, e.g. "
+                f"attach_remote(config, port={port + 1}), and use the same port in the IDE's "
+                "attach configuration.")
+    else:
+        import importlib.util
+
+        if importlib.util.find_spec("pydevd_pycharm") is None:
+            raise UsageError(
+                "attach_remote(client='pycharm') connects the actor to PyCharm with "
+                "pydevd-pycharm, which is not installed: pip install 'rldebug[pycharm]' (or "
+                "the pydevd-pycharm version PyCharm's Python Debug Server configuration names) "
+                "on every node.")
+        if ide_host is not None and (not isinstance(ide_host, str) or not ide_host.strip()):
+            raise UsageError(f"attach_remote(ide_host=...) must be a host name or address "
+                             f"(where PyCharm's debug server listens), got {ide_host!r}.")
+    return Endpoint(client=client, port=int(port), ide_host=ide_host or HOST,
+                    timeout_s=_check_timeout(timeout_s), driver_host=socket.gethostname())
 
 
 def _check_runner_index(config, runner_index) -> int:
@@ -258,7 +275,7 @@ def _check_learner_index(config, learner_index) -> int:
     return int(learner_index)
 
 
-def _attach_learner(config, learner_index, port, wait, when, post_mortem, timeout_s):
+def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
     non_finite = False
     if when is not None:
         from collections.abc import Mapping
@@ -271,10 +288,9 @@ def _attach_learner(config, learner_index, port, wait, when, post_mortem, timeou
                 "checked on the driver after each iteration: use rldebug.break_on for them.")
         non_finite = bool(when.get("non_finite", False))
     settings = AttachLearnerSettings(
-        learner_index=_check_learner_index(config, learner_index), port=_check_port(port),
+        learner_index=_check_learner_index(config, learner_index), endpoint=endpoint,
         wait=(when is None and not post_mortem) if wait is None else wait,
-        post_mortem=post_mortem, non_finite=non_finite, timeout_s=_check_timeout(timeout_s),
-        driver_host=socket.gethostname())
+        post_mortem=post_mortem, non_finite=non_finite)
     attached = config.copy(copy_frozen=False)
     base = attached.learner_class
     attached.learners(learner_class=with_settings(
@@ -284,7 +300,8 @@ def _attach_learner(config, learner_index, port, wait, when, post_mortem, timeou
 
 def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT_PORT,
                   wait: bool | None = None, *, learner_index: int | None = None, when=None,
-                  post_mortem: bool = False, timeout_s: float | None = 300.0):
+                  post_mortem: bool = False, timeout_s: float | None = 300.0,
+                  client: str = "vscode", ide_host: str | None = None):
     """Return a copy of ``config`` whose remote EnvRunner ``runner_index`` (or remote Learner
     ``learner_index``) waits for a debugger.
 
@@ -292,6 +309,10 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     port))`` and ``debugpy.wait_for_client()``: building the algorithm blocks until the
     IDE's attach configuration connects (VS Code: "rldebug: attach to remote EnvRunner").
     Breakpoints in the env, connectors and env-side callbacks are then hit in that process.
+    With ``client="pycharm"`` it is the other way round, as PyCharm debugs remote processes:
+    PyCharm's "Python Debug Server" configuration listens on ``ide_host:port`` and the
+    runner connects to it (``pydevd_pycharm.settrace``), retrying every second until it is
+    there; breakpoints set in PyCharm are in place before the runner goes on.
 
     With ``when`` or ``post_mortem`` the runner trains normally and waits for the IDE only
     when something happens in it, at most ``timeout_s`` seconds, announcing on the driver's
@@ -326,15 +347,22 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     :param runner_index: which remote EnvRunner, 1..num_env_runners.
     :param learner_index: instead of an EnvRunner, the remote Learner of this rank,
         0..num_learners-1.
-    :param port: the local port to listen on; checked to be free now.
+    :param port: VS Code: the local port the actor listens on, checked to be free now;
+        PyCharm: the port of its debug server.
     :param wait: listen when the env is created and block until a client attaches; default
         True without ``when``/``post_mortem``, False with them.
     :param when: a dict of env-step conditions (see above).
     :param post_mortem: wait for the IDE at the raising frame when ``sample()`` raises.
     :param timeout_s: seconds to wait for the IDE after a condition or an exception (None:
         until it attaches).
+    :param client: ``"vscode"`` (debugpy; VS Code, Cursor, any DAP client) or ``"pycharm"``
+        (pydevd-pycharm, ``pip install 'rldebug[pycharm]'`` on every node).
+    :param ide_host: ``client="pycharm"`` only: where PyCharm's debug server listens, as the
+        actor's node reaches it (default 127.0.0.1: the same machine, or an ``ssh -R``
+        forward from the actor's node, which the actor prints).
     :raises TypeError: if ``config`` is not an ``AlgorithmConfig``.
-    :raises ValueError: for a missing runner index, a port in use, an unknown condition.
+    :raises ValueError: for a missing runner index, a port in use, an unknown condition or
+        client, or ``client="pycharm"`` without pydevd-pycharm installed.
     """
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
@@ -353,13 +381,15 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
         if runner_index != _FIRST_RUNNER:
             raise UsageError("attach_remote: pass runner_index= (an EnvRunner) or "
                              "learner_index= (a Learner), not both.")
-        return _attach_learner(config, learner_index, port, wait, when, post_mortem,
-                               timeout_s)
+        return _attach_learner(config, learner_index,
+                               _endpoint(client, port, ide_host, timeout_s), wait, when,
+                               post_mortem)
+    runner_index = _check_runner_index(config, runner_index)
+    endpoint = _endpoint(client, port, ide_host, timeout_s)
     conditional = when is not None or post_mortem
     settings = AttachRemoteSettings(
-        runner_index=_check_runner_index(config, runner_index), port=_check_port(port),
-        wait=(not conditional) if wait is None else wait, post_mortem=post_mortem,
-        timeout_s=_check_timeout(timeout_s), driver_host=socket.gethostname())
+        runner_index=runner_index, endpoint=endpoint,
+        wait=(not conditional) if wait is None else wait, post_mortem=post_mortem)
     config = add_callbacks(config, with_settings(AttachRemoteCallback, settings,
                                                  name="AttachRemote"))
     # A runner held in the IDE is not late: RLlib would drop it from the iteration after
@@ -373,5 +403,5 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     return config
 
 
-__all__ = ["DEFAULT_PORT", "HOST", "AttachLearnerMixin", "AttachLearnerSettings",
+__all__ = ["CLIENTS", "DEFAULT_PORT", "HOST", "AttachLearnerMixin", "AttachLearnerSettings",
            "AttachRemoteCallback", "AttachRemoteSettings", "attach_remote", "port_in_use"]

@@ -1,0 +1,120 @@
+"""Proof by PyCharm's own protocol: ``attach_remote(..., client="pycharm")`` connects a real
+remote EnvRunner to a debug server that speaks pydevd's wire protocol as PyCharm's "Python
+Debug Server" does (tests/pycharm_server.py), and the stops PyCharm would show arrive with
+their file, line and locals, from the runner's process."""
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from dap_client import line_of
+from pycharm_server import CMD_ADD_EXCEPTION_BREAK, CMD_SET_BREAK_REASON, PyCharmServer
+
+pytest.importorskip("pydevd_pycharm", reason="make setup installs the [pycharm] extra")
+
+ENVS = Path(__file__).parent / "event_envs.py"
+
+
+def _walk_config(env, env_config):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment(env, env_config=env_config)
+            .env_runners(num_env_runners=1, num_envs_per_env_runner=1,
+                         rollout_fragment_length=50)
+            .training(train_batch_size=100, minibatch_size=50, num_epochs=1)
+            .debugging(seed=0))
+
+
+def _session(server: PyCharmServer, step_line: int) -> dict:
+    """PyCharm's side: set a line breakpoint in the env's step, run, and look at every stop
+    until the post-mortem one (resuming each)."""
+    seen = {"version": server.start([(str(ENVS), step_line)], timeout=180)}
+    while True:
+        stop = server.next_suspend(timeout=180)
+        top = stop.top
+        pid = int(server.evaluate(stop, top, "__import__('os').getpid()").split()[-1])
+        if stop.reason == CMD_ADD_EXCEPTION_BREAK:
+            seen["exception"] = {"where": (Path(top["file"]).name, top["line"], top["name"]),
+                                 "steps_taken": server.evaluate(stop, top, "steps_taken"),
+                                 "pid": pid}
+            server.resume(stop)
+            return seen
+        if top["name"] == "stop_here" and "condition" not in seen:
+            seen["condition"] = {
+                "reason": stop.reason, "pid": pid,
+                "event": server.evaluate(stop, top, "event.reason"),
+                "agent_id": server.evaluate(stop, top, "agent_id"),
+                "info": server.evaluate(stop, top, "info")}
+        elif top["name"] == "step" and "breakpoint" not in seen:
+            seen["breakpoint"] = {"reason": stop.reason, "pid": pid,
+                                  "where": (Path(top["file"]).name, top["line"])}
+            server.remove_breakpoint(str(ENVS), 1)  # hit once is enough
+        server.resume(stop)
+
+
+def test_pycharm_stops_at_a_breakpoint_a_condition_and_the_crash_of_a_remote_runner():
+    """The runner trains until its walker reaches an edge (info event ``at_edge``): only then
+    does it connect to PyCharm; PyCharm's line breakpoint in the env's step is hit in that
+    process, the condition stops in stop_here with the step's locals, and at the 40th step
+    the env raises and PyCharm stops at the raising line (post-mortem)."""
+    import ray
+    from event_envs import WalkThatCrashes
+
+    from rldebug.ide import attach_remote
+
+    server = PyCharmServer()
+    step_line = line_of(ENVS, "steps_taken = self.total_steps")
+    config = attach_remote(_walk_config(WalkThatCrashes, {"crash_at": 40}), runner_index=1,
+                           port=server.port, when={"events": "at_edge"}, post_mortem=True,
+                           timeout_s=180, client="pycharm")
+    config.fault_tolerance(restart_failed_env_runners=False)
+    found, failed = {}, []
+
+    def pycharm():
+        try:
+            found.update(_session(server, step_line))
+        except Exception as err:  # noqa: BLE001 - reported by the assertions below
+            failed.append(err)
+
+    algo = config.build_algo()  # does not block: nothing has happened yet
+    try:
+        runner_pid = algo.env_runner_group.foreach_env_runner(
+            lambda runner: os.getpid(), local_env_runner=False)[0]
+        thread = threading.Thread(target=pycharm, daemon=True)
+        thread.start()
+        with pytest.raises(Exception) as raised:
+            algo.train()
+        thread.join(timeout=120)
+    finally:
+        algo.stop()
+        server.close()
+    assert not failed, failed
+    assert found["version"]  # pydevd answered the handshake
+    condition = found["condition"]
+    assert condition["reason"] == CMD_SET_BREAK_REASON and condition["pid"] == runner_pid
+    assert runner_pid != os.getpid()
+    assert "info event 'at_edge'" in condition["event"]
+    assert condition["agent_id"] == "default_agent" and "'at_edge'" in condition["info"]
+    breakpoint_ = found["breakpoint"]
+    assert breakpoint_["where"] == ("event_envs.py", step_line)
+    assert breakpoint_["reason"] == CMD_SET_BREAK_REASON and breakpoint_["pid"] == runner_pid
+    crash_line = line_of(ENVS, "# CRASH-LINE")
+    assert found["exception"]["where"] == ("event_envs.py", crash_line, "step"), found
+    assert found["exception"]["steps_taken"].split()[-1] == "40"
+    assert found["exception"]["pid"] == runner_pid
+    # then RLlib handles the error as without attach_remote
+    assert isinstance(raised.value, (ray.exceptions.ActorDiedError, ray.exceptions.RayTaskError))
+
+
+def test_pycharm_mode_is_refused_with_what_to_do():
+    from rldebug.ide import attach_remote
+    from tiny import tiny_arena_config
+
+    config = tiny_arena_config(num_env_runners=1)
+    with pytest.raises(ValueError, match=r"client=\.\.\.\) must be one of \('vscode', 'pycharm'\)"):
+        attach_remote(config, client="emacs")
+    with pytest.raises(ValueError, match="ide_host=.*client='pycharm'"):
+        attach_remote(config, ide_host="10.0.0.5")  # VS Code attaches to the actor instead
+    with pytest.raises(ValueError, match="ide_host=.*must be a host name"):
+        attach_remote(config, client="pycharm", ide_host="")
