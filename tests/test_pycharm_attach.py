@@ -108,8 +108,9 @@ def test_pycharm_stops_at_a_breakpoint_a_condition_and_the_crash_of_a_remote_run
 
 
 def test_pycharm_mode_is_refused_with_what_to_do():
-    from rldebug.ide import attach_remote
     from tiny import tiny_arena_config
+
+    from rldebug.ide import attach_remote
 
     config = tiny_arena_config(num_env_runners=1)
     with pytest.raises(ValueError, match=r"client=\.\.\.\) must be one of \('vscode', 'pycharm'\)"):

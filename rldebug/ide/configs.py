@@ -191,8 +191,8 @@ def _pycharm_debug_server_xml(port: int) -> str:
     name = quoteattr(pycharm_debug_server_name(port))
     return "\n".join([
         '<component name="ProjectRunConfigurationManager">',
-        f'  <configuration default="false" name={name} type="PyRemoteDebugConfigurationType" '
-        'factoryName="Python Remote Debug">',
+        (f'  <configuration default="false" name={name} type="PyRemoteDebugConfigurationType" '
+         'factoryName="Python Remote Debug">'),
         f'    <option name="PORT" value="{port}" />',
         f'    <option name="HOST" value="{HOST}" />',
         '    <PathMappingSettings>',
