@@ -3,8 +3,9 @@
 A tool that records in remote processes (the trace, ``break_on``) names a relay by a
 token. The process that runs the Algorithm (its callbacks get ``on_algorithm_init``)
 becomes the *home* of the token and starts a small relay actor (0 CPUs, owned by the
-home, so it ends with it, and named for the token and the home's pid: Tune trials of
-one traced config each have their own) and :func:`announce` tells the Algorithm's
+home, ended by :func:`end_at_stop` when the Algorithm stops, and named for the token
+and the home's pid: Tune trials of one traced config each have their own) and
+:func:`announce` tells the Algorithm's
 remote EnvRunners and Learners its name (again for a recreated EnvRunner). Every
 other process buffers its records and pushes them to the relay in batches (one call
 per ``sample()`` or update), and the home drains the relay once per iteration. No
@@ -171,11 +172,51 @@ def drain(token: str) -> list:
     return ray.get(handle.drain.remote(), timeout=PUSH_TIMEOUT_S)
 
 
+def end_at_stop(token: str, algorithm, collect) -> None:
+    """At the home: when ``algorithm`` stops, ``collect()`` what its actors pushed (after
+    the last iteration, and on their way out while they stop), then end the relay actor.
+    A relay lives as long as the Algorithm it serves, not as long as the process: a
+    notebook or test session that runs many traced Algorithms keeps no idle actor for each.
+    ``collect`` failing is logged; stopping goes on."""
+    stop = algorithm.stop
+
+    def collect_safely() -> None:
+        try:
+            collect()
+        except Exception as err:  # noqa: BLE001 - stopping must not fail for a recorder
+            logger.warning("rldebug: could not collect the last remote records: %s", err)
+
+    def stop_then_end_relay(*args, **kwargs):
+        collect_safely()
+        try:
+            return stop(*args, **kwargs)
+        finally:
+            collect_safely()
+            _end(token)
+
+    algorithm.stop = stop_then_end_relay
+
+
+def _end(token: str) -> None:
+    with _lock:
+        handle = _handles.pop(token, None)
+        _names.pop(token, None)
+        _inflight.pop(token, None)
+    if handle is None or not _ray_running():
+        return
+    import ray
+
+    try:
+        ray.kill(handle, no_restart=True)
+    except Exception as err:  # noqa: BLE001 - already gone with its owner
+        logger.debug("relay %s already ended: %s", token, err)
+
+
 def has_remote_actors(config) -> bool:
     """Whether the Algorithm of ``config`` starts EnvRunner or Learner actors."""
     return any(getattr(config, name, 0) or 0 for name in (
         "num_env_runners", "evaluation_num_env_runners", "num_learners"))
 
 
-__all__ = ["announce", "drain", "has_remote_actors", "is_home", "make_home", "push",
-           "relay_name"]
+__all__ = ["announce", "drain", "end_at_stop", "has_remote_actors", "is_home", "make_home",
+           "push", "relay_name"]

@@ -120,15 +120,15 @@ def test_the_doctor_names_the_slow_runner_and_only_it(traced):
 
 
 class SlowEnvToModule(ConnectorV2):
-    """A planted slow connector piece: 3 ms per env step, before the RLModule's forward."""
+    """A planted slow connector piece: 10 ms per env step, before the RLModule's forward."""
 
     def __call__(self, *, batch, **kwargs):
-        time.sleep(0.003)
+        time.sleep(0.010)
         return batch
 
 
 def test_a_slow_connector_is_named_as_the_env_to_module_time(tmp_path):
-    """The split of sample() follows RLlib's own timed sections: the planted 3 ms per env
+    """The split of sample() follows RLlib's own timed sections: the planted 10 ms per env
     step shows up as env-to-module time, and not as forward or env time."""
     config = (PPOConfig().environment("CartPole-v1")
               .env_runners(num_env_runners=0,
@@ -136,13 +136,13 @@ def test_a_slow_connector_is_named_as_the_env_to_module_time(tmp_path):
               .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
     config = rldebug.trace(config, level="summary", out=tmp_path / "trace")
-    rldebug.run(config, logdir=tmp_path, stop={"training_iteration": 2}, local=True,
+    rldebug.run(config, logdir=tmp_path, stop={"training_iteration": 1}, local=True,
                 progress=False).algo.stop()
     (runner,) = [p for p in profile(rldebug.load_trace(tmp_path / "trace")).processes
                  if p.sample_calls]
-    steps = 2 * 200
+    steps = 200
     parts = runner.sample_parts_s
-    assert parts["env_to_module"] >= steps * 0.003
+    assert parts["env_to_module"] >= steps * 0.010
     for part in ("forward", "module_to_env", "env"):
         assert 0 < parts[part] < parts["env_to_module"] / 3
     assert sum(parts.values()) <= runner.sample_s

@@ -4,6 +4,7 @@ driver alone writes, a pyarrow.fs URI works as ``out=``, and lost records are na
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import ray
@@ -37,6 +38,12 @@ def test_a_remote_runner_sends_its_records_home(tmp_path):
         assert len(set(_relays()) - before) == 1  # one relay for this Algorithm
     finally:
         algo.stop()
+    # ... which ends with it, not with this process (a notebook running many traced
+    # Algorithms kept an idle actor per run)
+    deadline = time.monotonic() + 30
+    while set(_relays()) - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert set(_relays()) - before == set()
     trace = rldebug.load_trace(tmp_path)
     assert set(trace.samples.runner_index) == {1}
     assert os.getpid() not in set(trace.samples.pid)  # made in the runner's process

@@ -31,7 +31,7 @@ def arena_lr_half(tmp_path_factory):
 
     return _train(arena_ppo_config().training(lr=0.5, train_batch_size=1000,
                                               minibatch_size=250),
-                  tmp_path_factory.mktemp("verify") / "arena_lr_half", 2)
+                  tmp_path_factory.mktemp("verify") / "arena_lr_half", 3)
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +99,13 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
 
     report = tmp_path / "verified.html"
     code = main(["doctor", str(arena_lr_half), "--verify", "--fix", "lr=0.9", "--seeds", "1",
-                 "--iterations", "2", "--out", str(tmp_path / "runs"), "--html", str(report)])
+                 "--iterations", "3", "--out", str(tmp_path / "runs"), "--html", str(report)])
     out, err = capsys.readouterr()
     assert code == 1, out + err[-3000:]
     assert "lr=0.9    lr_too_high in 1/1 seed(s)" in out
     assert "-> does not work" in out
     assert "Not verified: no candidate removed lr_too_high" in out
-    assert "[2/2] lr=0.9 seed 0: 2 iterations" in err
+    assert "[2/2] lr=0.9 seed 0: 3 iterations" in err
     # the HTML page shows the verified result under the finding, read in a real browser
     with open_page(report) as evaluate:
         rows = evaluate("[...document.querySelectorAll('.verified tr[data-candidate]')]"

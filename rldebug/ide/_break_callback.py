@@ -160,6 +160,15 @@ class BreakOnCallback(RLlibCallback):
         relay.make_home(self.settings.token, remote)
         if remote:
             relay.announce(self.settings.token, algorithm)
+            relay.end_at_stop(self.settings.token, algorithm, self._receive)
+
+    def _receive(self) -> int:
+        """At the home: what remote EnvRunners caught since the last call, recorded here."""
+        received = relay.drain(self.settings.token)
+        for fields in received:
+            record_remote(BreakEvent(**fields))
+        self._remote_events += len(received)
+        return len(received)
 
     def on_env_runners_recreated(self, *, algorithm, env_runner_indices, **kwargs) -> None:
         relay.announce(self.settings.token, algorithm, list(env_runner_indices))
@@ -248,10 +257,7 @@ class BreakOnCallback(RLlibCallback):
     def on_train_result(self, *, result: dict, **kwargs) -> None:
         spec = self.settings
         iteration = result.get("training_iteration")
-        received = relay.drain(spec.token)
-        for fields in received:
-            record_remote(BreakEvent(**fields))
-        self._remote_events += len(received)
+        self._receive()
         if self._remote_events:
             result["break_on"] = {"remote_events": self._remote_events}
         if spec.attach is not None:  # attach_remote(when=...): env-step conditions only

@@ -8,7 +8,6 @@ iterations (:mod:`rldebug.tracing.replay_state`).
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from collections import defaultdict
@@ -372,19 +371,9 @@ class TraceCallbacks(RLlibCallback):
         algorithm.stop = stop_watching
 
     def _drain_at_stop(self, algorithm) -> None:
-        """Write what remote actors sent after the last iteration before the relay (owned
-        by this process) goes away with the Algorithm."""
-        stop, sink = algorithm.stop, self.sink
-
-        def stop_after_draining(*args, **kwargs):
-            try:
-                sink.drain_relay()
-            except Exception as err:  # noqa: BLE001 - stopping must not fail for the trace
-                logging.getLogger("rldebug.trace").warning(
-                    "rldebug: the trace could not collect the last remote records: %s", err)
-            return stop(*args, **kwargs)
-
-        algorithm.stop = stop_after_draining
+        """Write what remote actors sent after the last iteration and while they stopped;
+        then the relay ends with the Algorithm."""
+        relay.end_at_stop(self.settings.token, algorithm, self.sink.drain_relay)
 
     def _keep_weights(self, algorithm, result, iteration: int) -> None:
         """Save this iteration's weights; mark it if it had a trace event or a finding."""
