@@ -15,11 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: an unpinned torch can pull several GB of CUDA.
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[dev]"
-	# PyCharm's side of attach_remote, for its protocol test. CC=false: pydevd-pycharm's
-	# optional C speedups took ~45 s to compile here; without a compiler its setup.py
-	# installs the plain-Python debugger (what the test needs) in ~10 s.
-	CC=false $(PY) -m pip install --quiet -e ".[pycharm]"
+	# [pycharm]: PyCharm's side of attach_remote, for its protocol test. CC=false:
+	# pydevd-pycharm's optional C speedups took ~45 s to compile here; without a compiler
+	# its setup.py installs the plain-Python debugger (what the test needs) in ~10 s.
+	CC=false $(PY) -m pip install --quiet -e ".[dev,pycharm]"
 	$(PY) -m ipykernel install --user --name rldebug --display-name "rldebug (.venv)" >/dev/null
 	touch $(STAMP)
 

@@ -3,6 +3,7 @@ remote EnvRunner to a debug server that speaks pydevd's wire protocol as PyCharm
 Debug Server" does (tests/pycharm_server.py), and the stops PyCharm would show arrive with
 their file, line and locals, from the runner's process."""
 
+import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -11,7 +12,11 @@ import pytest
 from dap_client import line_of
 from pycharm_server import CMD_ADD_EXCEPTION_BREAK, CMD_SET_BREAK_REASON, PyCharmServer
 
-pytest.importorskip("pydevd_pycharm", reason="make setup installs the [pycharm] extra")
+# Looked up, not imported: importing pydevd replaces sys.breakpointhook for the rest of
+# this test process (its debugger's hook), and the tests after this one call breakpoint().
+if importlib.util.find_spec("pydevd_pycharm") is None:
+    pytest.skip("make setup installs the [pycharm] extra (pydevd-pycharm)",
+                allow_module_level=True)
 
 ENVS = Path(__file__).parent / "event_envs.py"
 

@@ -3,7 +3,9 @@ work (a straggler: every synchronous iteration waits for it).
 
 Judged per iteration on seconds per env step of each remote EnvRunner's ``sample()``
 against the median of the other runners in the same iteration, so a machine that is
-slow overall, or an iteration that is, names nobody.
+slow overall, or an iteration that is, names nobody. Where the trace timed the parts of
+``sample()`` (the env, the connector pipelines, the RLModule's forward pass), the finding
+names the part whose time per step grew the most against the other runners.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 from rldebug.doctor.findings import Finding
+from rldebug.tracing.profile import SAMPLE_PARTS
 
 #: seconds per env step this many times the other runners' median makes an iteration slow
 SLOW_FACTOR = 2.0
@@ -24,7 +27,8 @@ MIN_SLOW_ITERATIONS = 3
 
 
 def _per_iteration(samples) -> dict[int, dict[int, dict]]:
-    """iteration -> runner index -> {seconds per step, sample seconds, pid, host}."""
+    """iteration -> runner index -> {seconds per step, sample seconds, pid, host, seconds
+    per step of each timed part of sample() and of the rest ("other")}."""
     table: dict[int, dict[int, dict]] = defaultdict(dict)
     wanted = {"iteration", "runner_index", "sample_time_s", "env_steps", "pid"}
     if samples.empty or not wanted <= set(samples.columns):
@@ -36,10 +40,53 @@ def _per_iteration(samples) -> dict[int, dict[int, dict]]:
         seconds, steps = float(group["sample_time_s"].sum()), float(group["env_steps"].sum())
         if steps <= 0 or not math.isfinite(seconds):
             continue
+        parts = {part: float(group[f"{part}_time_s"].sum()) / steps for part in SAMPLE_PARTS
+                 if f"{part}_time_s" in group and group[f"{part}_time_s"].notna().all()}
+        if parts:
+            parts["other"] = max(seconds / steps - sum(parts.values()), 0.0)
         table[int(iteration)][int(runner)] = {
             "per_step": seconds / steps, "seconds": seconds, "pid": int(group["pid"].iloc[0]),
-            "host": str(group["host"].iloc[0]) if "host" in group else ""}
+            "host": str(group["host"].iloc[0]) if "host" in group else "", "parts": parts}
     return table
+
+
+_PART_NAMES = {"env": "its env's reset()/step()",
+               "env_to_module": "the env-to-module connector pipeline",
+               "forward": "the RLModule's forward pass",
+               "module_to_env": "the module-to-env connector pipeline",
+               "other": "the rest of sample() (episode bookkeeping, callbacks)"}
+_PART_FIXES = {
+    "env": ("The env is slow only in that runner: a worker_index-dependent setting, a "
+            "slower simulator instance or file, or a blocking call in its step(); attach a "
+            "debugger to that runner (rldebug.attach_remote) or profile its env."),
+    "other": ("The runner's own bookkeeping or callbacks are slow there (a callback doing "
+              "I/O, an info dict growing per step); rldebug profile shows the parts."),
+}
+_UNKNOWN_PART_FIX = (
+    "Something is slow only where that runner runs: its env instance (a "
+    "worker_index-dependent setting, a slower simulator or file), its node (CPU "
+    "contention, a slower machine) or its share of envs (num_envs_per_env_runner). rldebug "
+    "profile on the trace shows each process's time; attach a debugger to that runner "
+    "(rldebug.attach_remote).")
+_NODE_FIX = ("The module and connectors do the same work in every runner, so the runner's "
+             "process is short of CPU: its node is busier or slower (other processes, fewer "
+             "cores than runners), or it has more envs (num_envs_per_env_runner).")
+
+
+def _grown_part(table, runner: int, iterations: list[int]) -> tuple[str, dict] | None:
+    """The part of sample() whose seconds per step grew most in ``runner`` against the
+    other runners of the same iterations; per part (ms per step): (runner, others)."""
+    own, others = defaultdict(list), defaultdict(list)
+    for iteration in iterations:
+        for index, seen in table[iteration].items():
+            for part, value in seen["parts"].items():
+                (own if index == runner else others)[part].append(value)
+    common = [part for part in own if others.get(part)]
+    if not common:
+        return None
+    ms = {part: (round(1e3 * float(np.median(own[part])), 3),
+                 round(1e3 * float(np.median(others[part])), 3)) for part in common}
+    return max(common, key=lambda part: ms[part][0] - ms[part][1]), ms
 
 
 def straggler_findings(trace, trial: str | None) -> list[Finding]:
@@ -63,6 +110,15 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
         first = table[iterations[0][0]][runner]
         ratio = float(np.median([r for _, r, _ in iterations]))
         waited = float(np.median([w for _, _, w in iterations]))
+        grown = _grown_part(table, runner, [i for i, _, _ in iterations])
+        where, fix, evidence = "", _UNKNOWN_PART_FIX, {}
+        if grown is not None:
+            part, ms = grown
+            where = (f" Most of the extra time was in {_PART_NAMES[part]}: "
+                     f"{ms[part][0]:.2f} ms per env step there against {ms[part][1]:.2f} ms "
+                     "in the other runners.")
+            fix = _PART_FIXES.get(part, _NODE_FIX)
+            evidence = {"grew": part, "ms_per_step": {p: list(v) for p, v in ms.items()}}
         findings.append(Finding(
             rule_id="straggler", severity="warning", trial=trial,
             began_at_iteration=iterations[0][0], module=None,
@@ -70,15 +126,12 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
                      + (f", host {first['host']}" if first["host"] else "")
                      + f") took {ratio:.1f}x the other runners' time per env step in "
                      f"{len(iterations)} of the {sampled[runner]} iterations it sampled; each "
-                     f"such iteration waited about {waited:.2f} s longer for it."),
-            fix=("Something is slow only where that runner runs: its env instance (a "
-                 "worker_index-dependent setting, a slower simulator or file), its node "
-                 "(CPU contention, a slower machine) or its share of envs "
-                 "(num_envs_per_env_runner). rldebug profile on the trace shows each "
-                 "process's time; attach a debugger to that runner (rldebug.attach_remote)."),
+                     f"such iteration waited about {waited:.2f} s longer for it." + where),
+            fix=fix,
             evidence={"runner_index": runner, "pid": first["pid"], "host": first["host"],
                       "ratio": round(ratio, 2), "slow_iterations": len(iterations),
-                      "iterations": sampled[runner], "waited_s": round(waited, 3)}))
+                      "iterations": sampled[runner], "waited_s": round(waited, 3),
+                      **evidence}))
     return findings
 
 

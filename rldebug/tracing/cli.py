@@ -120,11 +120,15 @@ def _add_profile(subparsers) -> None:
         description="Per process of a run traced with rldebug.trace (driver, each EnvRunner, "
                     "each Learner): traced wall time split into sample(), updates and the "
                     "rest, and its memory (RSS). --chrome-trace writes the spans as Chrome "
-                    "trace-event JSON for Perfetto (ui.perfetto.dev) or chrome://tracing.")
+                    "trace-event JSON for Perfetto (ui.perfetto.dev) or chrome://tracing; "
+                    "--html a page with a timeline per process.")
     parser.add_argument("directory", help="the out= directory of rldebug.trace")
     parser.add_argument("--json", action="store_true", help="print the profile as JSON")
     parser.add_argument("--chrome-trace", metavar="FILE", default=None,
                         help="also write the spans as Chrome trace-event JSON to FILE")
+    parser.add_argument("--html", metavar="FILE", default=None,
+                        help="also write a page with a timeline per process, memory and "
+                             "the parts of sample() and the updates to FILE")
     parser.set_defaults(func=cmd_profile)
 
 
@@ -177,6 +181,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     trace = _read(args.directory)
     summary = profile(trace)
+    page = None
+    if args.html:
+        from rldebug.tracing.profile_html import write_html
+
+        try:
+            page = write_html(trace, args.html, title=args.directory)
+        except (OSError, TypeError) as err:
+            print(f"--html {args.html}: {err}")
+            return 2
     if args.chrome_trace:
         target = Path(args.chrome_trace)
         if not target.parent.is_dir():
@@ -191,6 +204,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
         if args.chrome_trace:
             print(f"Chrome trace: {args.chrome_trace} (open it in ui.perfetto.dev or "
                   "chrome://tracing)")
+        if page is not None:
+            print(f"HTML: {page}")
     return 0
 
 

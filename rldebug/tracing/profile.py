@@ -127,7 +127,15 @@ def rss_by_process(trace: Trace) -> dict[int, list[tuple[float, float, int | Non
 
 def profile(trace: Trace) -> Profile:
     """Per process: traced wall time, time in ``sample()`` and updates, memory."""
-    return _profile(trace, _spans(trace), rss_by_process(trace))
+    return timeline(trace)[0]
+
+
+def timeline(trace: Trace) -> tuple[Profile, list[dict], dict[int, list]]:
+    """The profile, every timed span (``{pid, host, role, name, start, end, args, parts}``,
+    seconds) and every process's RSS points (:func:`rss_by_process`): what a timeline
+    draws."""
+    spans, rss = _spans(trace), rss_by_process(trace)
+    return _profile(trace, spans, rss), spans, rss
 
 
 def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
@@ -167,8 +175,7 @@ def _part_seconds(spans: list[dict], name: str, parts: tuple[str, ...]) -> dict[
 
 def chrome_trace(trace: Trace) -> dict:
     """Chrome trace-event JSON (``{"traceEvents": [...]}``) of the run's spans and RSS."""
-    spans, rss = _spans(trace), rss_by_process(trace)
-    summary = _profile(trace, spans, rss)
+    summary, spans, rss = timeline(trace)
     events = []
     for process in summary.processes:
         name = f"{', '.join(process.roles) or 'process'} (pid {process.pid}"
@@ -195,4 +202,4 @@ def chrome_trace(trace: Trace) -> dict:
 
 
 __all__ = ["SAMPLE_PARTS", "UPDATE_PARTS", "ProcessTime", "Profile", "chrome_trace", "profile",
-           "rss_by_process"]
+           "rss_by_process", "timeline"]
