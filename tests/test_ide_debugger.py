@@ -357,3 +357,47 @@ def test_attach_remote_to_a_learner_rejects_what_it_cannot_target():
         attach_remote(config, runner_index=2, learner_index=0, port=free_port())
     with pytest.raises(ValueError, match="non_finite"):
         attach_remote(config, learner_index=0, port=free_port(), when={"loss_spike": 5})
+
+
+@pytest.mark.slow
+def test_attach_remote_post_mortem_in_impalas_learner_thread():
+    """IMPALA's remote Learner updates in RLlib's learner thread: its second loss raises
+    there; the IDE stops at that line, in the Learner's pid, and then train() raises in the
+    driver (raised in the thread, the error would end it and RLlib would wait forever)."""
+    from event_envs import LeftRightWalk
+    from learner_faults import IMPALALearnerThatRaises
+    from ray.rllib.algorithms.impala import IMPALAConfig
+
+    from rldebug.ide import attach_remote
+
+    port = free_port()
+    config = (IMPALAConfig().environment(LeftRightWalk)
+              .env_runners(num_env_runners=1, rollout_fragment_length=50)
+              .learners(num_learners=1)
+              .training(learner_class=IMPALALearnerThatRaises, train_batch_size=100)
+              .debugging(seed=0))
+    config = attach_remote(config, learner_index=0, port=port, post_mortem=True,
+                           timeout_s=180)
+    algo = config.build_algo()
+    found = {}
+
+    def debug_remote():
+        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
+                                                "stop_here"))
+
+    try:
+        learner_pid = next(iter(algo.learner_group.foreach_learner(
+            lambda learner: os.getpid()))).get()
+        thread = threading.Thread(target=debug_remote, daemon=True)
+        thread.start()
+        with pytest.raises(Exception, match="planted: IMPALA's loss 2 fails"):
+            for _ in range(20):  # the thread's error reaches a later update()
+                algo.train()
+        thread.join(timeout=120)
+    finally:
+        algo.stop()
+    raise_line = line_of(Path(__file__).parent / "learner_faults.py", "# THREAD-RAISE")
+    assert found["exception"]["where"] == ("learner_faults.py", raise_line,
+                                           "compute_loss_for_module")
+    assert found["exception"]["locals"]["update"] == "2"
+    assert found["exception"]["pid"] == learner_pid != os.getpid()

@@ -144,26 +144,45 @@ class AttachLearnerMixin:
             wait_at_start(settings.endpoint, self._rldebug_who)
 
     def _rldebug_post_mortem(self, method):
+        """The learner thread's update method, stopping at the raising frame; then the
+        exception goes to the next ``update()`` in the actor's main thread. Raised in the
+        thread it would end it, and RLlib's ``update()`` would wait for it forever."""
         settings = self.settings
 
         @functools.wraps(method)
         def update_or_wait_for_ide(*args, **kwargs):
             try:
                 return method(*args, **kwargs)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - handed to the next update()
                 post_mortem(error, settings.endpoint, self._rldebug_who)
-                raise
+                self._rldebug_thread_raised = error
+                event = getattr(self, "_agg_event", None)
+                if event is not None:
+                    event.set()  # update() may be waiting for this thread's results
+                return None
 
         return update_or_wait_for_ide
+
+    def _rldebug_raise_thread_error(self) -> None:
+        error = getattr(self, "_rldebug_thread_raised", None)
+        if error is not None:
+            self._rldebug_thread_raised = None
+            raise RuntimeError(
+                f"{self._rldebug_who}'s learner thread raised {type(error).__name__}: "
+                f"{error} (after the post-mortem stop); the original traceback is chained "
+                "below.") from error
 
     def update(self, *args, **kwargs):
         if not (self._rldebug_attached_here() and self.settings.post_mortem):
             return super().update(*args, **kwargs)
+        self._rldebug_raise_thread_error()  # the learner thread's, already stopped at
         try:
-            return super().update(*args, **kwargs)
+            result = super().update(*args, **kwargs)
         except Exception as error:
             post_mortem(error, self.settings.endpoint, self._rldebug_who)
             raise
+        self._rldebug_raise_thread_error()
+        return result
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(module_id=module_id, config=config,
@@ -341,7 +360,7 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     the loss are then hit there); ``when={"non_finite": True}`` waits when a minibatch's
     loss is NaN/inf and stops in ``stop_here`` with the ``batch`` and ``stats`` (module id,
     loss, forward outputs) as locals; ``post_mortem=True`` stops at the frame that raised in
-    an update (IMPALA/APPO's learner-thread updates are guarded too; tested with PPO).
+    an update (in IMPALA/APPO's learner thread too: the error then reaches the next ``update()``).
 
     :param config: an RLlib ``AlgorithmConfig`` with ``num_env_runners >= 1``.
     :param runner_index: which remote EnvRunner, 1..num_env_runners.
