@@ -211,6 +211,23 @@ def _stops_until_the_exception(client, first_frame: str):
     return seen
 
 
+def _ide_in_a_thread(port):
+    """VS Code's side of a conditional/post-mortem session, in a thread: every stop until
+    the post-mortem one (``_stops_until_the_exception``); what it saw lands in ``found``."""
+    found = {}
+
+    def debug_remote():
+        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
+                                                "stop_here"))
+
+    return threading.Thread(target=debug_remote, daemon=True), found
+
+
+def _learner_pid(algo) -> int:
+    """The pid of the Algorithm's (one) remote Learner."""
+    return next(iter(algo.learner_group.foreach_learner(lambda learner: os.getpid()))).get()
+
+
 def test_attach_remote_waits_only_when_a_condition_fires_or_the_env_raises():
     """The runner trains until its walker reaches an edge (info event ``at_edge``): only
     then does it listen, and the IDE stops in stop_here with the step's locals; at its 40th
@@ -226,16 +243,10 @@ def test_attach_remote_waits_only_when_a_condition_fires_or_the_env_raises():
                            timeout_s=180)
     config.fault_tolerance(restart_failed_env_runners=False)
     algo = config.build_algo()  # does not block: nothing has happened yet
-    found = {}
-
-    def debug_remote():
-        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
-                                                "stop_here"))
-
+    thread, found = _ide_in_a_thread(port)
     try:
         runner_pid = algo.env_runner_group.foreach_env_runner(
             lambda runner: os.getpid(), local_env_runner=False)[0]
-        thread = threading.Thread(target=debug_remote, daemon=True)
         thread.start()
         with pytest.raises(Exception) as raised:
             algo.train()
@@ -317,16 +328,9 @@ def test_attach_remote_to_a_remote_learner_on_a_nan_loss_and_post_mortem():
                            learner_index=0, port=port, when={"non_finite": True},
                            post_mortem=True, timeout_s=180)
     algo = config.build_algo()
-    found = {}
-
-    def debug_remote():
-        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
-                                                "stop_here"))
-
+    thread, found = _ide_in_a_thread(port)
     try:
-        results = algo.learner_group.foreach_learner(lambda learner: os.getpid())
-        learner_pid = next(iter(results)).get()
-        thread = threading.Thread(target=debug_remote, daemon=True)
+        learner_pid = _learner_pid(algo)
         thread.start()
         with pytest.raises(Exception, match="planted: the loss of minibatch 3 fails"):
             algo.train()
@@ -379,16 +383,9 @@ def test_attach_remote_post_mortem_in_impalas_learner_thread():
     config = attach_remote(config, learner_index=0, port=port, post_mortem=True,
                            timeout_s=180)
     algo = config.build_algo()
-    found = {}
-
-    def debug_remote():
-        found.update(_stops_until_the_exception(DapClient(port, connect_timeout=180),
-                                                "stop_here"))
-
+    thread, found = _ide_in_a_thread(port)
     try:
-        learner_pid = next(iter(algo.learner_group.foreach_learner(
-            lambda learner: os.getpid()))).get()
-        thread = threading.Thread(target=debug_remote, daemon=True)
+        learner_pid = _learner_pid(algo)
         thread.start()
         with pytest.raises(Exception, match="planted: IMPALA's loss 2 fails"):
             for _ in range(20):  # the thread's error reaches a later update()
