@@ -24,34 +24,14 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 
-def _remember_the_harness_frames_have_no_module():
-    """The test harness's own frames made RLlib's ConnectorV2 cost ~100 ms each.
+# The harness's own frames (execnet's ``<string>`` bootstrap and xdist's ``remote.py``
+# under pytest-xdist, ``<frozen runpy>`` under ``python -m pytest`` and runpy-run
+# recipes) belong to no module, and made each RLlib ConnectorV2 rescan sys.modules
+# (rldebug/inprocess/frames.py): 28 % of the workers' CPU in the probe, recipe and
+# verify-fix tests, measured. rldebug debug does the same for its runpy frames.
+from rldebug.inprocess.frames import remember_frames_without_module
 
-    ``ConnectorV2.__init__`` calls ``inspect.stack()`` (for its constructor arguments),
-    which looks up the module of every frame on the stack. For a frame whose file is
-    no imported module's (execnet's ``<string>`` bootstrap and xdist's ``remote.py``
-    under pytest-xdist, ``<frozen runpy>`` under ``python -m``), ``inspect.getmodule``
-    finds nothing in its cache and rescans all of ``sys.modules`` (~10,000 modules
-    once RLlib is imported) — every time, since a miss is not cached. Measured: 28 %
-    of the pytest workers' CPU in the probe, recipe and verify-fix tests. Here those
-    files are recorded as mapping to no module, so ``getmodule`` returns the same None
-    at once. RLlib's code and results are unchanged (it uses only the frame).
-    """
-    import inspect
-    import sys
-
-    no_module = "<rldebug tests: a frame of the test harness, no module>"
-    frame, files = sys._getframe(), {"<frozen runpy>", "<string>"}
-    while frame is not None:
-        files.add(frame.f_code.co_filename)
-        frame = frame.f_back
-    for file in files:
-        if file not in inspect.modulesbyfile and not any(
-                getattr(module, "__file__", None) == file for module in list(sys.modules.values())):
-            inspect.modulesbyfile[file] = no_module
-
-
-_remember_the_harness_frames_have_no_module()
+remember_frames_without_module(extra_files=("<frozen runpy>", "<string>"))
 
 
 # make test hands whole files to two workers, in collection order (--dist loadfile

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rldebug.inprocess.frames import remember_frames_without_module
 from rldebug.inprocess.local import in_process_get, in_process_put
 from rldebug.inprocess.trial_results import (
     ERROR,
@@ -399,6 +400,7 @@ def debug_script(script: str | Path, args: list[str] | None = None) -> int:
         raise FileNotFoundError(f"{str(path)!r} is not a file; pass the Python script to "
                                 "debug, e.g. rldebug debug train.py --its-args.")
     debug_mode(True)
+    remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [str(path), *(args or [])]
     sys.path.insert(0, str(path.resolve().parent))
