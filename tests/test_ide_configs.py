@@ -127,11 +127,13 @@ def test_an_actor_on_another_node_says_how_to_forward_its_port():
     from rldebug.ide._listen import Endpoint, forwarding_hint
 
     def hint(here, driver_host="driver-box", **endpoint):
-        return forwarding_hint(Endpoint(driver_host=driver_host, **endpoint), here=here)
+        return forwarding_hint(Endpoint(driver_host=driver_host, **endpoint), here=here,
+                               node_ip="10.0.0.7")
 
     assert hint("driver-box", port=5678) == ""
     assert hint("worker-7", driver_host="", port=5678) == ""  # unknown driver: no guess
     vscode = hint("worker-7", port=5679)  # VS Code connects to the actor's listener
     assert "`ssh -N -L 5679:127.0.0.1:5679 worker-7`" in vscode and "'driver-box'" in vscode
+    assert "node 'worker-7' (10.0.0.7)" in vscode
     pycharm = hint("worker-7", port=5679, client="pycharm")  # the actor connects to PyCharm
     assert "`ssh -N -R 5679:127.0.0.1:5679 worker-7`" in pycharm and "ide_host" in pycharm

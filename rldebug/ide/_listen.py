@@ -81,21 +81,32 @@ def _say(message: str) -> None:
     print(message, flush=True)  # lands in the driver's console via Ray's log streaming
 
 
-def forwarding_hint(endpoint: Endpoint, here: str | None = None) -> str:
+def forwarding_hint(endpoint: Endpoint, here: str | None = None,
+                    node_ip: str | None = None) -> str:
     """How the IDE and an actor on another node than the driver reach each other: an SSH
-    port forward (VS Code: to the actor's loopback listener; PyCharm: back to the IDE)."""
+    port forward (VS Code: to the actor's loopback listener; PyCharm: back to the IDE).
+    ``node_ip``: this node's address as Ray knows it (looked up when not given)."""
     here, port = here or socket.gethostname(), endpoint.port
     if not endpoint.driver_host or here == endpoint.driver_host:
         return ""
+    node_ip = node_ip if node_ip is not None else _ray_node_ip()
+    node = f"node {here!r}" + (f" ({node_ip})" if node_ip else "")
     if endpoint.client == "pycharm":
-        return (f" This actor runs on node {here!r}, not on the driver's "
+        return (f" This actor runs on {node}, not on the driver's "
                 f"{endpoint.driver_host!r}: it connects to {endpoint.ide_host}:{port} of its "
                 f"own node; forward that port back to PyCharm, e.g. `ssh -N -R "
                 f"{port}:127.0.0.1:{port} {here}` on the machine with PyCharm (or pass "
                 "attach_remote(..., ide_host=<that machine's address>)).")
-    return (f" This actor runs on node {here!r}, not on the driver's {endpoint.driver_host!r}: "
+    return (f" This actor runs on {node}, not on the driver's {endpoint.driver_host!r}: "
             f"forward the port first, e.g. `ssh -N -L {port}:127.0.0.1:{port} {here}` on the "
             "machine with the IDE (VS Code Remote-SSH or a PyCharm SSH tunnel does the same).")
+
+
+def _ray_node_ip() -> str:
+    """This node's IP address as Ray knows it, or "" outside a Ray worker."""
+    import ray
+
+    return ray.util.get_node_ip_address() if ray.is_initialized() else ""
 
 
 # -- VS Code: the actor listens (debugpy) ---------------------------------------------
