@@ -5,19 +5,19 @@ from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 
 
 class PPOLearnerWithPlantedFaults(PPOTorchLearner):
-    """The loss of its second minibatch is NaN; its third minibatch's loss raises (with
-    ``minibatch`` a local of the raising frame)."""
+    """Its fourth minibatch's loss is 10,000 times what it computed (a spike), its fifth's
+    is NaN and its sixth raises (with ``minibatch`` a local of the raising frame)."""
 
     calls = 0
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         type(self).calls += 1
         minibatch = type(self).calls
-        if minibatch == 3:
+        if minibatch == 6:
             raise RuntimeError(f"planted: the loss of minibatch {minibatch} fails")  # RAISE
         loss = super().compute_loss_for_module(module_id=module_id, config=config,
                                                batch=batch, fwd_out=fwd_out)
-        return loss * float("nan") if minibatch == 2 else loss
+        return loss * {4: 1e4, 5: float("nan")}.get(minibatch, 1.0)
 
 
 class IMPALALearnerThatRaises(IMPALATorchLearner):

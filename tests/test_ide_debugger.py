@@ -7,6 +7,7 @@ test session's Ray instance.
 """
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -192,10 +193,10 @@ def _walk_config(env, env_config=None, api_stack="new"):
 
 
 def _stops_until_the_exception(client, first_frame: str):
-    """Resume every condition stop until the post-mortem one; what the first and that one
-    showed."""
+    """Resume every condition stop until the post-mortem one; what the condition stops
+    (``condition``: the first, ``conditions``: all, in order) and that one showed."""
     client.attach({})
-    seen = {}
+    seen = {"conditions": []}
     while (stop := client.next_stop(timeout=180)) is not None:
         if stop.reason == "exception":
             seen["exception"] = {
@@ -204,11 +205,11 @@ def _stops_until_the_exception(client, first_frame: str):
                 "locals": client.locals_of(stop.top),
                 "pid": int(client.evaluate("__import__('os').getpid()", stop.top))}
             break
-        if "condition" not in seen:
-            frame = stop.frame_named(first_frame)
-            seen["condition"] = {
-                "top": stop.top["name"], "locals": client.locals_of(frame),
-                "pid": int(client.evaluate("__import__('os').getpid()", frame))}
+        frame = stop.frame_named(first_frame)
+        seen["conditions"].append({
+            "top": stop.top["name"], "locals": client.locals_of(frame),
+            "pid": int(client.evaluate("__import__('os').getpid()", frame))})
+        seen.setdefault("condition", seen["conditions"][0])
         client.resume(stop)
     client.disconnect()  # the exception goes on to RLlib
     return seen
@@ -319,41 +320,45 @@ def _remote_learner_config(learner_class):
             .env_runners(num_env_runners=0, rollout_fragment_length=100)
             .learners(num_learners=1)
             .training(learner_class=learner_class, train_batch_size=100, minibatch_size=50,
-                      num_epochs=2)
+                      num_epochs=3)
             .debugging(seed=0))
 
 
-def test_attach_remote_to_a_remote_learner_on_a_nan_loss_and_post_mortem():
-    """One remote PPO Learner: its second minibatch's loss is NaN (the IDE stops in
-    stop_here with the loss as a local), its third raises (the IDE stops at that line)."""
+def test_attach_remote_to_a_remote_learner_on_a_loss_spike_a_nan_loss_and_post_mortem():
+    """One remote PPO Learner, six minibatches in its first update: the fourth's loss is
+    10,000 times its usual size (the IDE stops in stop_here, loss_spike), the fifth's is NaN
+    (stops again, non_finite), the sixth raises (the IDE stops at that line)."""
     from learner_faults import PPOLearnerWithPlantedFaults
 
     from rldebug.ide import attach_remote
 
     port = free_port()
     config = attach_remote(_remote_learner_config(PPOLearnerWithPlantedFaults),
-                           learner_index=0, port=port, when={"non_finite": True},
-                           post_mortem=True, timeout_s=180)
+                           learner_index=0, port=port,
+                           when={"non_finite": True, "loss_spike": 100.0}, post_mortem=True,
+                           timeout_s=180)
     algo = config.build_algo()
     thread, found = _ide_in_a_thread(port)
     try:
         learner_pid = _learner_pid(algo)
         thread.start()
-        with pytest.raises(Exception, match="planted: the loss of minibatch 3 fails"):
+        with pytest.raises(Exception, match="planted: the loss of minibatch 6 fails"):
             algo.train()
         thread.join(timeout=120)
     finally:
         algo.stop()
-    condition = found["condition"]
-    assert condition["pid"] == learner_pid != os.getpid()
-    assert "non-finite loss nan" in condition["locals"]["event"]
-    assert "'loss': tensor(nan" in condition["locals"]["stats"]
-    assert condition["locals"]["batch"] != "None"
+    spike, nan = found["conditions"]  # minibatches 1-3 are ordinary: no stop
+    assert spike["pid"] == nan["pid"] == learner_pid != os.getpid()
+    assert re.search(r"loss \S+ is \d+\.\dx the mean \|loss\| \S+ of its last 3 minibatch",
+                     spike["locals"]["event"]), spike["locals"]["event"]
+    assert "kind='loss_spike'" in spike["locals"]["event"]
+    assert "non-finite loss nan" in nan["locals"]["event"]
+    assert "'loss': tensor(nan" in nan["locals"]["stats"]
+    assert spike["locals"]["batch"] != "None" and nan["locals"]["batch"] != "None"
     raise_line = line_of(Path(__file__).parent / "learner_faults.py", "# RAISE")
     assert found["exception"]["where"] == ("learner_faults.py", raise_line,
                                            "compute_loss_for_module")
-    assert found["exception"]["locals"]["minibatch"] == "3"
-    assert found["exception"]["pid"] == learner_pid
+    assert found["exception"]["locals"]["minibatch"] == "6"
 
 
 def test_attach_remote_to_a_learner_rejects_what_it_cannot_target():
@@ -366,8 +371,13 @@ def test_attach_remote_to_a_learner_rejects_what_it_cannot_target():
         attach_remote(config, learner_index=1, port=free_port())
     with pytest.raises(ValueError, match="not both"):
         attach_remote(config, runner_index=2, learner_index=0, port=free_port())
-    with pytest.raises(ValueError, match="non_finite"):
-        attach_remote(config, learner_index=0, port=free_port(), when={"loss_spike": 5})
+    with pytest.raises(ValueError, match="KL spikes are checked on the driver"):
+        attach_remote(config, learner_index=0, port=free_port(), when={"kl_spike": 5})
+    with pytest.raises(ValueError, match="must be > 1"):
+        attach_remote(config, learner_index=0, port=free_port(), when={"loss_spike": 0.5})
+    with pytest.raises(ValueError, match="int >= 3"):
+        attach_remote(config, learner_index=0, port=free_port(),
+                      when={"loss_spike": 5.0, "spike_window": 2})
 
 
 @pytest.mark.slow

@@ -76,7 +76,8 @@ def _check_bound(name: str, value) -> float | None:
     return float(value)
 
 
-def _check_spike(name: str, value) -> float | None:
+def check_spike(name: str, value) -> float | None:
+    """A spike factor (> 1) or None, checked; ``name`` is the argument's name."""
     value = _check_bound(name, value)
     if value is not None and not value > 1.0:
         raise UsageError(
@@ -177,8 +178,8 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
         reward_below=below,
         reward_above=above,
         non_finite=non_finite,
-        loss_spike=_check_spike("loss_spike", loss_spike),
-        kl_spike=_check_spike("kl_spike", kl_spike),
+        loss_spike=check_spike("loss_spike", loss_spike),
+        kl_spike=check_spike("kl_spike", kl_spike),
         spike_window=_check_count("spike_window", spike_window, MIN_SPIKE_HISTORY,
                                   allow_none=False),
         agent_action=_check_agent_action(agent_action, env),

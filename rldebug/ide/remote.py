@@ -110,6 +110,8 @@ class AttachLearnerSettings:
     wait: bool = True  # wait for the IDE when the Learner is built
     post_mortem: bool = False  # an exception in an update waits for the IDE at its frame
     non_finite: bool = False  # a minibatch's non-finite loss waits for the IDE and stops
+    loss_spike: float | None = None  # ... or its loss above this factor x the running mean
+    spike_window: int = 20  # minibatch updates in the running mean
 
 
 def learner_rank() -> int:
@@ -187,22 +189,41 @@ class AttachLearnerMixin:
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(module_id=module_id, config=config,
                                                batch=batch, fwd_out=fwd_out)
-        if self.settings.non_finite and self._rldebug_attached_here():
+        settings = self.settings
+        if (settings.non_finite or settings.loss_spike) and self._rldebug_attached_here():
             self._rldebug_check_loss(module_id, loss, batch, fwd_out)
         return loss
 
     def _rldebug_check_loss(self, module_id, loss, batch, fwd_out) -> None:
+        """Stop on a non-finite minibatch loss, or one above ``loss_spike`` times the mean
+        of the module's last ``spike_window`` finite minibatch losses (absolute values, at
+        least 3 of them)."""
         import math
+        from collections import deque
 
         from rldebug.ide._stop import BreakEvent, catch
 
-        value = float(loss.detach().float().mean()) if hasattr(loss, "detach") else float(loss)
-        if math.isfinite(value):
-            return
-        reason = f"{module_id}: non-finite loss {value} in {self._rldebug_who}"
         settings = self.settings
+        value = float(loss.detach().float().mean()) if hasattr(loss, "detach") else float(loss)
+        history = getattr(self, "_rldebug_losses", None)
+        if history is None:
+            history = self._rldebug_losses = {}
+        recent = history.setdefault(module_id, deque(maxlen=settings.spike_window))
+        if not math.isfinite(value):
+            if not settings.non_finite:
+                return
+            kind, reason = "non_finite_loss", f"{module_id}: non-finite loss {value}"
+        else:
+            mean = sum(abs(v) for v in recent) / len(recent) if len(recent) >= 3 else 0.0
+            recent.append(value)
+            if not (settings.loss_spike and mean > 0 and abs(value) > settings.loss_spike * mean):
+                return
+            kind = "loss_spike"
+            reason = (f"{module_id}: loss {value:.6g} is {abs(value) / mean:.1f}x the mean "
+                      f"|loss| {mean:.6g} of its last {len(recent) - 1} minibatch updates")
+        reason += f" in {self._rldebug_who}"
         attached = wait_for_ide(settings.endpoint, self._rldebug_who, reason)
-        event = BreakEvent(kind="non_finite_loss", reason=reason, pid=os.getpid(),
+        event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(),
                            module_id=str(module_id), value=value)
         catch(event, "break" if attached else "log", token=f"attach_remote:{os.getpid()}",
               max_stops=None, context={"batch": batch, "stats": {
@@ -295,21 +316,32 @@ def _check_learner_index(config, learner_index) -> int:
 
 
 def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
-    non_finite = False
+    non_finite, loss_spike, spike_window = False, None, 20
     if when is not None:
         from collections.abc import Mapping
 
-        if not isinstance(when, Mapping) or set(when) - {"non_finite"} or \
+        from rldebug.ide.breakpoints import check_spike
+
+        takes = {"non_finite", "loss_spike", "spike_window"}
+        if not isinstance(when, Mapping) or set(when) - takes or \
                 not isinstance(when.get("non_finite", False), bool):
             raise UsageError(
-                f"attach_remote(learner_index=..., when=...) takes {{'non_finite': True}} (a "
-                f"minibatch's loss is NaN/inf), got {when!r:.100}; loss and KL spikes are "
-                "checked on the driver after each iteration: use rldebug.break_on for them.")
+                f"attach_remote(learner_index=..., when=...) takes a dict of "
+                f"{sorted(takes)} (a minibatch's loss NaN/inf, or above loss_spike times its "
+                f"running mean over spike_window minibatch updates), got {when!r:.100}; KL "
+                "spikes are checked on the driver after each iteration: use rldebug.break_on.")
         non_finite = bool(when.get("non_finite", False))
+        loss_spike = check_spike("loss_spike", when.get("loss_spike"))
+        spike_window = when.get("spike_window", 20)
+        if isinstance(spike_window, bool) or not isinstance(spike_window, numbers.Integral) \
+                or spike_window < 3:
+            raise UsageError(f"attach_remote(when={{'spike_window': ...}}) must be an int >= 3 "
+                             f"(minibatch updates in the running mean), got {spike_window!r}.")
     settings = AttachLearnerSettings(
         learner_index=_check_learner_index(config, learner_index), endpoint=endpoint,
         wait=(when is None and not post_mortem) if wait is None else wait,
-        post_mortem=post_mortem, non_finite=non_finite)
+        post_mortem=post_mortem, non_finite=non_finite, loss_spike=loss_spike,
+        spike_window=int(spike_window))
     attached = config.copy(copy_frozen=False)
     base = attached.learner_class
     attached.learners(learner_class=with_settings(
@@ -358,8 +390,10 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     With ``learner_index`` (new API stack, ``num_learners >= 1``) the same for the remote
     Learner of that rank: by default it waits for the IDE when it is built (breakpoints in
     the loss are then hit there); ``when={"non_finite": True}`` waits when a minibatch's
-    loss is NaN/inf and stops in ``stop_here`` with the ``batch`` and ``stats`` (module id,
-    loss, forward outputs) as locals; ``post_mortem=True`` stops at the frame that raised in
+    loss is NaN/inf, ``when={"loss_spike": F}`` when a module's minibatch loss exceeds F
+    times the mean absolute loss of its last ``spike_window`` (default 20, at least 3) finite
+    minibatch updates; either stops in ``stop_here`` with the ``batch`` and ``stats``
+    (module id, loss, forward outputs) as locals; ``post_mortem=True`` stops at the frame that raised in
     an update (in IMPALA/APPO's learner thread too: the error then reaches the next ``update()``).
 
     :param config: an RLlib ``AlgorithmConfig`` with ``num_env_runners >= 1``.
@@ -370,7 +404,8 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
         PyCharm: the port of its debug server.
     :param wait: listen when the env is created and block until a client attaches; default
         True without ``when``/``post_mortem``, False with them.
-    :param when: a dict of env-step conditions (see above).
+    :param when: a dict of env-step conditions for a runner; for a Learner ``non_finite``,
+        ``loss_spike`` and ``spike_window`` (see above).
     :param post_mortem: wait for the IDE at the raising frame when ``sample()`` raises.
     :param timeout_s: seconds to wait for the IDE after a condition or an exception (None:
         until it attaches).
