@@ -81,6 +81,12 @@ def test_replay_records_an_episode_and_saves_a_gif(algo, tmp_path):
     assert all(set(events) == {"agent1", "agent2"} for events in episode.events)
     with Image.open(path) as gif:
         assert gif.n_frames == steps + 1
+        gif.seek(steps)
+        last = np.asarray(gif.convert("RGB")).astype(int)
+    bar = last.shape[0] - 400  # the env's last frame, under a caption
+    assert last.shape[1] == 400 and 0 < bar < 60
+    assert (np.abs(last[bar:] - episode.frames[-1]).max(axis=-1) <= 8).mean() > 0.99
+    assert (last[:bar] < 100).all(axis=-1).sum() > 50  # the caption's dark text on white
     # Greedy replays are deterministic for a seed.
     assert replay(algo, seed=3, max_steps=5).actions == episode.actions[:5]
     html = episode._repr_html_()
