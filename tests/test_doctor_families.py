@@ -87,6 +87,17 @@ def test_updates_too_small_from_the_kl_and_it_explains_the_flat_return():
     assert explained["return_not_improving"] == "updates_too_small"
 
 
+def test_tiny_updates_with_a_tiny_grad_clip_blame_the_lr_not_the_clip():
+    # Adam rescales a clipped gradient back to steps of ~lr (measured on the benchmark:
+    # tests/test_doctor_faults.py), so a tiny grad_clip is named only to rule it out
+    stats = [{"entropy": 0.693, "kl": 1e-11, "lr": 1e-7}] * 25
+    (tiny,) = [f for f in run(stream(stats, flat_returns()), config={"grad_clip": 1e-4})
+               if f.rule_id == "updates_too_small"]
+    assert tiny.evidence["grad_clip"] == 1e-4
+    assert "grad_clip=0.0001 is not the cause" in tiny.message
+    assert "Raise lr" in tiny.fix and "grad_clip" not in tiny.fix
+
+
 def test_updates_too_small_from_the_lr_where_no_kl_is_logged():
     stats = [{"raw": {"qf_loss": 0.1, "td_error_mean": 0.1, "qf_mean": 1.0, "qf_max": 2.0},
               "lr": 1e-8, "kl": None}] * 25

@@ -163,3 +163,21 @@ def test_falls_reported_as_truncated_are_named_from_the_trace(tmp_path):
     assert set(samples["truncated_len_min"]) == set(samples["truncated_len_max"]) == {10}
     assert not [f for f in diagnose(tmp_path).trials[0].findings
                 if f.rule_id == "termination_misreported"]
+
+
+def _mean_kl(run: str) -> float:
+    rows = [json.loads(line) for line in (STORE / "runs" / run / "result.json").open()]
+    kls = [row["learners"]["default_policy"]["mean_kl_loss"] for row in rows]
+    return sum(kls) / len(kls)
+
+
+@pytest.mark.parametrize("base", ["ppo_cartpole", "ppo_pendulum"])
+def test_a_tiny_grad_clip_does_not_shrink_adams_steps_and_is_not_blamed(base):
+    """grad_clip=1e-4 cuts the gradient's norm by ~1e4, yet Adam's steps, and so the KL
+    per update, stay those of the healthy controls: the doctor may not name it a cause."""
+    healthy = [_mean_kl(f"{base}__healthy__s{seed}") for seed in range(3)]
+    clipped = _mean_kl(f"{base}__grad_clip_tiny__s0")
+    assert min(healthy) / 3 < clipped < 3 * max(healthy)
+    assert LABELS[f"{base}__grad_clip_tiny__s0"]["operator"] == "grad_clip_tiny"
+    (trial,) = diagnose(STORE / "runs" / f"{base}__grad_clip_tiny__s0").trials
+    assert "updates_too_small" not in {f.rule_id for f in trial.findings}

@@ -137,6 +137,9 @@ OPERATORS = {op.name: op for op in (
     Operator("vf_clip_low", _base("ppo_cartpole", "ppo_pendulum", "ppo_acrobot"),
              _training(vf_clip_param=0.1),
              frozenset({"critic_clipped"}), description="vf_clip_param 0.1"),
+    # Measured: an equivalent mutant under Adam (RLlib's default optimizer), which divides
+    # each gradient by its own running scale: the KL per update stayed that of the healthy
+    # controls (tests/test_doctor_faults.py). Its label stays what the issue asked for.
     Operator("grad_clip_tiny", _base("ppo_cartpole", "ppo_pendulum"),
              _training(grad_clip=1e-4, grad_clip_by="global_norm"),
              frozenset({"updates_too_small"}), description="grad_clip 1e-4 (global norm)"),
