@@ -232,6 +232,30 @@ def _learner_pid(algo) -> int:
     return next(iter(algo.learner_group.foreach_learner(lambda learner: os.getpid()))).get()
 
 
+def _runner_pid(algo) -> int:
+    """The pid of the Algorithm's (one) remote EnvRunner."""
+    return algo.env_runner_group.foreach_env_runner(lambda runner: os.getpid(),
+                                                    local_env_runner=False)[0]
+
+
+def _train_while_the_ide_debugs(config, port, pid_of, match=None, iterations=1):
+    """Build ``config``, let VS Code's side (``_ide_in_a_thread``) debug it, and train until
+    ``train()`` raises (within ``iterations``). Returns the debugged actor's pid
+    (``pid_of(algo)``), what the IDE saw, and the exception ``train()`` raised."""
+    algo = config.build_algo()  # does not block: nothing has happened yet
+    thread, found = _ide_in_a_thread(port)
+    try:
+        pid = pid_of(algo)
+        thread.start()
+        with pytest.raises(Exception, match=match) as raised:
+            for _ in range(iterations):  # a learner thread's error reaches a later update()
+                algo.train()
+        thread.join(timeout=120)
+    finally:
+        algo.stop()
+    return pid, found, raised.value
+
+
 @pytest.mark.parametrize("api_stack", ["new", pytest.param("old", marks=pytest.mark.slow)])
 def test_attach_remote_waits_only_when_a_condition_fires_or_the_env_raises(api_stack):
     """The runner trains until its walker reaches an edge (info event ``at_edge``): only
@@ -248,17 +272,7 @@ def test_attach_remote_waits_only_when_a_condition_fires_or_the_env_raises(api_s
                            runner_index=1, port=port, when={"events": "at_edge"},
                            post_mortem=True, timeout_s=180)
     config.fault_tolerance(restart_failed_env_runners=False)
-    algo = config.build_algo()  # does not block: nothing has happened yet
-    thread, found = _ide_in_a_thread(port)
-    try:
-        runner_pid = algo.env_runner_group.foreach_env_runner(
-            lambda runner: os.getpid(), local_env_runner=False)[0]
-        thread.start()
-        with pytest.raises(Exception) as raised:
-            algo.train()
-        thread.join(timeout=120)
-    finally:
-        algo.stop()
+    runner_pid, found, raised = _train_while_the_ide_debugs(config, port, _runner_pid)
     condition = found["condition"]
     assert condition["top"] == "stop_here"
     assert condition["pid"] == runner_pid != os.getpid()
@@ -274,7 +288,7 @@ def test_attach_remote_waits_only_when_a_condition_fires_or_the_env_raises(api_s
     assert found["exception"]["pid"] == runner_pid
     # then RLlib handles the error as without attach_remote: with no restarts, the runner
     # ends and train() raises (ActorDiedError, measured with a plain config)
-    assert isinstance(raised.value, (ray.exceptions.ActorDiedError, ray.exceptions.RayTaskError))
+    assert isinstance(raised, (ray.exceptions.ActorDiedError, ray.exceptions.RayTaskError))
 
 
 def test_attach_remote_without_an_ide_goes_on_after_its_timeout():
@@ -337,16 +351,8 @@ def test_attach_remote_to_a_remote_learner_on_a_loss_spike_a_nan_loss_and_post_m
                            learner_index=0, port=port,
                            when={"non_finite": True, "loss_spike": 100.0}, post_mortem=True,
                            timeout_s=180)
-    algo = config.build_algo()
-    thread, found = _ide_in_a_thread(port)
-    try:
-        learner_pid = _learner_pid(algo)
-        thread.start()
-        with pytest.raises(Exception, match="planted: the loss of minibatch 6 fails"):
-            algo.train()
-        thread.join(timeout=120)
-    finally:
-        algo.stop()
+    learner_pid, found, _ = _train_while_the_ide_debugs(
+        config, port, _learner_pid, match="planted: the loss of minibatch 6 fails")
     spike, nan = found["conditions"]  # minibatches 1-3 are ordinary: no stop
     assert spike["pid"] == nan["pid"] == learner_pid != os.getpid()
     assert re.search(r"loss \S+ is \d+\.\dx the mean \|loss\| \S+ of its last 3 minibatch",
@@ -399,17 +405,8 @@ def test_attach_remote_post_mortem_in_impalas_learner_thread():
               .debugging(seed=0))
     config = attach_remote(config, learner_index=0, port=port, post_mortem=True,
                            timeout_s=180)
-    algo = config.build_algo()
-    thread, found = _ide_in_a_thread(port)
-    try:
-        learner_pid = _learner_pid(algo)
-        thread.start()
-        with pytest.raises(Exception, match="planted: IMPALA's loss 2 fails"):
-            for _ in range(20):  # the thread's error reaches a later update()
-                algo.train()
-        thread.join(timeout=120)
-    finally:
-        algo.stop()
+    learner_pid, found, _ = _train_while_the_ide_debugs(
+        config, port, _learner_pid, match="planted: IMPALA's loss 2 fails", iterations=20)
     raise_line = line_of(Path(__file__).parent / "learner_faults.py", "# THREAD-RAISE")
     assert found["exception"]["where"] == ("learner_faults.py", raise_line,
                                            "compute_loss_for_module")

@@ -24,6 +24,7 @@ from rldebug.shapes.results import learner_stats, main_loss
 from rldebug.usage import UsageError
 
 MIN_SPIKE_HISTORY = 3
+DEFAULT_SPIKE_WINDOW = 20  # values in a spike's running mean, unless set
 
 
 class BreakOnWarning(UserWarning):
@@ -101,7 +102,7 @@ class BreakOnSettings:
     non_finite: bool = True
     loss_spike: float | None = None
     kl_spike: float | None = None
-    spike_window: int = 20
+    spike_window: int = DEFAULT_SPIKE_WINDOW
     agent_action: tuple[tuple[Any, ActionCondition], ...] = ()
     agent_ids: frozenset | None = None
     max_stops: int | None = None
@@ -282,14 +283,22 @@ class BreakOnCallback(RLlibCallback):
                               value))
                 continue
             history = self._history[(name, module_id)]
-            if factor is not None and len(history) >= MIN_SPIKE_HISTORY:
-                running = sum(abs(v) for v in history) / len(history)
-                if running > 0 and abs(value) > factor * running:
-                    reason = (f"{module_id}: {label} {value:.4g} > {factor} x running mean "
-                              f"|{name}| {running:.4g} (last {len(history)} iterations)")
-                    found.append((f"{name}_spike", reason, value))
+            running = spiked_over(history, value, factor)
+            if running is not None:
+                reason = (f"{module_id}: {label} {value:.4g} > {factor} x running mean "
+                          f"|{name}| {running:.4g} (last {len(history)} iterations)")
+                found.append((f"{name}_spike", reason, value))
             history.append(value)
         return found
+
+
+def spiked_over(history, value: float, factor: float | None) -> float | None:
+    """The mean absolute value of ``history`` when ``value`` exceeds ``factor`` times it
+    (``history`` holding at least ``MIN_SPIKE_HISTORY`` values), else None."""
+    if factor is None or len(history) < MIN_SPIKE_HISTORY:
+        return None
+    running = sum(abs(v) for v in history) / len(history)
+    return running if running > 0 and abs(value) > factor * running else None
 
 
 __all__ = [
@@ -298,4 +307,5 @@ __all__ = [
     "BreakOnSettings",
     "BreakOnWarning",
     "has_non_finite",
+    "spiked_over",
 ]

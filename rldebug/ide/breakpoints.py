@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 
 from rldebug.callbacks.compose import add_callbacks, with_settings
 from rldebug.ide._break_callback import (
+    DEFAULT_SPIKE_WINDOW,
     MIN_SPIKE_HISTORY,
     ActionCondition,
     BreakOnCallback,
@@ -227,7 +228,7 @@ def env_step_settings(config, when: Mapping, caller: str) -> BreakOnSettings:
     return _validated_settings(
         config, events=when.get("events"), reward_below=when.get("reward_below"),
         reward_above=when.get("reward_above"), non_finite=when.get("non_finite", False),
-        loss_spike=None, kl_spike=None, spike_window=20,
+        loss_spike=None, kl_spike=None, spike_window=DEFAULT_SPIKE_WINDOW,
         agent_action=when.get("agent_action"), agent_ids=when.get("agent_ids"),
         max_stops=None, mode="break")
 
@@ -235,7 +236,7 @@ def env_step_settings(config, when: Mapping, caller: str) -> BreakOnSettings:
 def break_on(config, *, events: str | Iterable[str] | None = None,
              reward_below: float | None = None, reward_above: float | None = None,
              non_finite: bool = True, loss_spike: float | None = None,
-             kl_spike: float | None = None, spike_window: int = 20,
+             kl_spike: float | None = None, spike_window: int = DEFAULT_SPIKE_WINDOW,
              agent_action: Mapping | None = None,
              agent_ids: str | int | Iterable | None = None, max_stops: int | None = None,
              mode: str = "auto"):

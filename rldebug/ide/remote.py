@@ -28,11 +28,13 @@ import functools
 import numbers
 import os
 import socket
+from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.compose import add_callbacks, with_settings
+from rldebug.ide._break_callback import DEFAULT_SPIKE_WINDOW, MIN_SPIKE_HISTORY, spiked_over
 from rldebug.ide._listen import (
     CLIENTS,
     DEFAULT_PORT,
@@ -111,7 +113,7 @@ class AttachLearnerSettings:
     post_mortem: bool = False  # an exception in an update waits for the IDE at its frame
     non_finite: bool = False  # a minibatch's non-finite loss waits for the IDE and stops
     loss_spike: float | None = None  # ... or its loss above this factor x the running mean
-    spike_window: int = 20  # minibatch updates in the running mean
+    spike_window: int = DEFAULT_SPIKE_WINDOW  # minibatch updates in the running mean
 
 
 def learner_rank() -> int:
@@ -139,6 +141,7 @@ class AttachLearnerMixin:
         self._rldebug_who = f"Learner {settings.learner_index}"
         if not self._rldebug_attach_here:
             return
+        self._rldebug_losses = defaultdict(lambda: deque(maxlen=settings.spike_window))
         thread = getattr(self, "_learner_thread", None)
         if settings.post_mortem and thread is not None and hasattr(thread, "_update_method"):
             thread._update_method = self._rldebug_post_mortem(thread._update_method)
@@ -199,24 +202,20 @@ class AttachLearnerMixin:
         of the module's last ``spike_window`` finite minibatch losses (absolute values, at
         least 3 of them)."""
         import math
-        from collections import deque
 
         from rldebug.ide._stop import BreakEvent, catch
 
         settings = self.settings
         value = float(loss.detach().float().mean()) if hasattr(loss, "detach") else float(loss)
-        history = getattr(self, "_rldebug_losses", None)
-        if history is None:
-            history = self._rldebug_losses = {}
-        recent = history.setdefault(module_id, deque(maxlen=settings.spike_window))
         if not math.isfinite(value):
             if not settings.non_finite:
                 return
             kind, reason = "non_finite_loss", f"{module_id}: non-finite loss {value}"
         else:
-            mean = sum(abs(v) for v in recent) / len(recent) if len(recent) >= 3 else 0.0
+            recent = self._rldebug_losses[module_id]
+            mean = spiked_over(recent, value, settings.loss_spike)
             recent.append(value)
-            if not (settings.loss_spike and mean > 0 and abs(value) > settings.loss_spike * mean):
+            if mean is None:
                 return
             kind = "loss_spike"
             reason = (f"{module_id}: loss {value:.6g} is {abs(value) / mean:.1f}x the mean "
@@ -316,7 +315,7 @@ def _check_learner_index(config, learner_index) -> int:
 
 
 def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
-    non_finite, loss_spike, spike_window = False, None, 20
+    non_finite, loss_spike, spike_window = False, None, DEFAULT_SPIKE_WINDOW
     if when is not None:
         from collections.abc import Mapping
 
@@ -332,11 +331,13 @@ def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
                 "spikes are checked on the driver after each iteration: use rldebug.break_on.")
         non_finite = bool(when.get("non_finite", False))
         loss_spike = check_spike("loss_spike", when.get("loss_spike"))
-        spike_window = when.get("spike_window", 20)
+        spike_window = when.get("spike_window", spike_window)
         if isinstance(spike_window, bool) or not isinstance(spike_window, numbers.Integral) \
-                or spike_window < 3:
-            raise UsageError(f"attach_remote(when={{'spike_window': ...}}) must be an int >= 3 "
-                             f"(minibatch updates in the running mean), got {spike_window!r}.")
+                or spike_window < MIN_SPIKE_HISTORY:
+            raise UsageError(
+                f"attach_remote(when={{'spike_window': ...}}) must be an int >= "
+                f"{MIN_SPIKE_HISTORY} (minibatch updates in the running mean), got "
+                f"{spike_window!r}.")
     settings = AttachLearnerSettings(
         learner_index=_check_learner_index(config, learner_index), endpoint=endpoint,
         wait=(when is None and not post_mortem) if wait is None else wait,
