@@ -91,3 +91,21 @@ def test_replay_records_an_episode_and_saves_a_gif(algo, tmp_path):
     assert replay(algo, seed=3, max_steps=5).actions == episode.actions[:5]
     html = episode._repr_html_()
     assert "<script" in html and "data:image/png;base64" in html
+
+
+def test_a_gif_keeps_every_frame_whole_when_a_later_caption_wraps_longer(tmp_path):
+    from rldebug.viz.replays import Replay
+
+    frames = [np.full((100, 100, 3), 200, np.uint8)] * 3
+    long_agent = "agent_with_a_long_name_" * 4
+    episode = Replay(seed=0, explore=False, frames=frames,
+                     actions=[{"a": 0}, {long_agent: 1}], rewards=[{"a": 0.0}, {long_agent: 1.0}],
+                     events=[{}, {}])
+    with Image.open(episode.save_gif(tmp_path / "wrapped.gif")) as gif:
+        sizes, bottoms = set(), []
+        for t in range(gif.n_frames):
+            gif.seek(t)
+            image = np.asarray(gif.convert("RGB"))
+            sizes.add(image.shape)
+            bottoms.append(bool((image[-400:] == 200).all()))  # the 100 px frame, scaled x4
+    assert len(sizes) == 1 and all(bottoms)

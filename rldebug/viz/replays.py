@@ -87,7 +87,7 @@ class Replay:
         when the matplotlib animation was saved with its PillowWriter."""
         path = Path(path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        images = [_captioned(frame, self.caption(t)) for t, frame in enumerate(self.frames)]
+        images = _captioned_frames(self.frames, [self.caption(t) for t in range(len(self.frames))])
         images[0].save(path, save_all=True, append_images=images[1:],
                        duration=round(1000 / fps), loop=0)
         self.gif_path = path
@@ -100,29 +100,36 @@ _MIN_GIF_WIDTH = 320
 _CAPTION_PX = 12
 
 
-def _captioned(frame: np.ndarray, caption: str):
-    """One GIF frame: the env's RGB frame under its caption, on white."""
+def _captioned_frames(frames: list, captions: list[str]) -> list:
+    """The GIF's frames: each env RGB frame under its caption, on white. Every frame gets
+    the caption bar of the longest caption: a GIF's frames share the first one's size."""
     import textwrap
 
     from PIL import Image, ImageDraw, ImageFont
 
-    frame = np.asarray(frame)
-    if frame.dtype.kind == "f":  # matplotlib's convention for float images: 0..1
-        frame = np.clip(frame, 0.0, 1.0) * 255
-    image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
-    scale = max(1, -(-_MIN_GIF_WIDTH // image.width))  # ceil
-    if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    images = []
+    for frame in frames:
+        frame = np.asarray(frame)
+        if frame.dtype.kind == "f":  # matplotlib's convention for float images: 0..1
+            frame = np.clip(frame, 0.0, 1.0) * 255
+        image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
+        scale = max(1, -(-_MIN_GIF_WIDTH // image.width))  # ceil
+        if scale > 1:
+            image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+        images.append(image)
+    chars = max(20, int(max(image.width for image in images) / (0.6 * _CAPTION_PX)))
+    wrapped = [textwrap.wrap(caption, chars) or [""] for caption in captions]
+    bar = max(len(lines) for lines in wrapped) * (_CAPTION_PX + 3) + 6
     font = ImageFont.load_default(size=_CAPTION_PX)
-    chars = max(20, int(image.width / (0.6 * _CAPTION_PX)))
-    lines = textwrap.wrap(caption, chars) or [""]
-    bar = len(lines) * (_CAPTION_PX + 3) + 6
-    canvas = Image.new("RGB", (image.width, image.height + bar), "white")
-    canvas.paste(image, (0, bar))
-    draw = ImageDraw.Draw(canvas)
-    for i, line in enumerate(lines):
-        draw.text((4, 3 + i * (_CAPTION_PX + 3)), line, fill="black", font=font)
-    return canvas
+    canvases = []
+    for image, lines in zip(images, wrapped, strict=True):
+        canvas = Image.new("RGB", (image.width, image.height + bar), "white")
+        canvas.paste(image, (0, bar))
+        draw = ImageDraw.Draw(canvas)
+        for i, line in enumerate(lines):
+            draw.text((4, 3 + i * (_CAPTION_PX + 3)), line, fill="black", font=font)
+        canvases.append(canvas)
+    return canvases
 
 
 def _make_env(algo):
