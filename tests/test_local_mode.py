@@ -97,3 +97,36 @@ def test_local_mode_warns_that_attach_remote_has_no_runner_left():
     with pytest.warns(UserWarning, match="needs a remote EnvRunner"):
         local_mode(config)
 
+
+
+
+APPO_IN_PROCESS = """
+import json, sys
+import ray
+import rldebug
+from ray.rllib.algorithms.appo import APPOConfig
+
+run = rldebug.run(APPOConfig().environment("CartPole-v1").debugging(seed=0),
+                  max_iterations=2, progress=False, logdir=sys.argv[1])
+print(json.dumps({"ray_started": ray.is_initialized(), "iterations": run.iterations,
+                  "weights_seq_no": int(run.algo.env_runner._weights_seq_no)}))
+run.algo.stop()
+"""
+
+
+def test_appo_learner_thread_weights_reach_the_in_process_runner(tmp_path):
+    """RLlib's default APPO config, in process without Ray (a fresh process, not the test
+    session's Ray): the learner thread ray.put()s the module state and the EnvRunner
+    ray.get()s it only if it is a ray.ObjectRef, so the state must arrive as itself
+    (it arrived wrapped, and the runner's set_state crashed on an object array)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run([sys.executable, "-c", APPO_IN_PROCESS, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["ray_started"] is False and seen["iterations"] == 2
+    assert seen["weights_seq_no"] > 0  # the runner took the learner thread's weights

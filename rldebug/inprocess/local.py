@@ -153,44 +153,43 @@ def _whole_cpus(value) -> int:
     return max(1, math.ceil(float(value)))
 
 
-class InProcessRef:
-    """What ``ray.put`` returns while Ray is not running and the in-process store is in
-    use: the value itself, kept in this process (``ray.get`` hands it back)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __repr__(self) -> str:
-        return f"InProcessRef({type(self.value).__name__})"
-
-
 def in_process_put(original):
-    """``ray.put`` that keeps the value in this process while Ray is not running."""
+    """``ray.put`` that, while Ray is not running, returns the value itself.
+
+    RLlib hands what it puts to code in the same process that resolves it in one of two
+    ways: ``ray.get(ref)`` (answered by :func:`in_process_get`), or ``x = ray.get(x) if
+    isinstance(x, ray.ObjectRef) else x`` (IMPALA/APPO's learner thread sends the module
+    state to the EnvRunner this way): only the value itself satisfies both, since no
+    stand-in object can be a ``ray.ObjectRef`` without a running Ray."""
     @functools.wraps(original)
     def put(value, *args, **kwargs):
         import ray
 
         if ray.is_initialized() or args or kwargs:
             return original(value, *args, **kwargs)
-        return InProcessRef(value)
+        return value
     put._rldebug_in_process = True
     return put
 
 
 def in_process_get(original):
-    """``ray.get`` that hands back what :func:`in_process_put` kept."""
+    """``ray.get`` that, while Ray is not running, hands back what :func:`in_process_put`
+    returned (the values themselves); real ObjectRefs go to Ray's own ``get``."""
     @functools.wraps(original)
     def get(refs, *args, **kwargs):
-        if isinstance(refs, InProcessRef):
-            return refs.value
-        if isinstance(refs, (list, tuple)) and refs and all(
-                isinstance(r, InProcessRef) for r in refs):
-            return [r.value for r in refs]
-        return original(refs, *args, **kwargs)
+        import ray
+
+        if ray.is_initialized() or _has_object_ref(refs, ray.ObjectRef):
+            return original(refs, *args, **kwargs)
+        return refs
     get._rldebug_in_process = True
     return get
+
+
+def _has_object_ref(refs, object_ref) -> bool:
+    if isinstance(refs, (list, tuple)):
+        return any(isinstance(r, object_ref) for r in refs)
+    return isinstance(refs, object_ref)
 
 
 def use_in_process_store() -> None:
@@ -322,7 +321,7 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
     return True
 
 
-__all__ = ["InProcessRef", "LocalModeChanges", "LocalModeWarning", "cpus_needed",
+__all__ = ["LocalModeChanges", "LocalModeWarning", "cpus_needed",
            "in_process_get", "in_process_put", "is_local", "is_loopback", "local_mode",
            "local_mode_changes", "ray_for", "ray_listeners", "start_ray",
            "use_in_process_store"]
