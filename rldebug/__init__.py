@@ -20,7 +20,9 @@ Public API (everything else is an implementation detail):
   in this process, stopping at its exact env step or minibatch;
   :func:`reproducible_events` lists them.
 - Deployment: :func:`parity` checks a deployed policy against the checkpoint's training
-  pipeline (connectors, module, greedy action) and names the piece it leaves out.
+  pipeline (connectors, module, greedy action) and names the piece it leaves out;
+  :func:`inference_policy` is that pipeline as a standalone policy, :func:`export` writes
+  it to a folder (and an ONNX graph where the pipeline allows).
 - Comparing runs: :func:`diff` (configs, metrics by iteration and env steps, where they
   part beyond their noise across seeds, traces, doctor findings).
 - Checking an env: :func:`check_env` and the passive checker local mode wraps around
@@ -83,6 +85,8 @@ _LAZY = {
     "debug_mode": "rldebug.inprocess.debugging",
     "preflight": "rldebug.traps",
     "parity": "rldebug.deployment",
+    "inference_policy": "rldebug.deployment",
+    "export": "rldebug.deployment",
     "probe": "rldebug.probes",
     "diagnose": "rldebug.doctor",
     "explorer": "rldebug.viz",
@@ -98,7 +102,7 @@ __all__ = [
     "AlgoSummary", "CheckpointError", "DoctorCallback", "Explanation", "LocalModeWarning",
     "MultiAgentArena", "Reproduction", "RunDiff", "RunResult", "Trace", "arena_ppo_config", "attach_remote", "break_on",
     "break_records", "check_env", "debug_mode", "diagnose", "diff", "doctor", "explain", "explorer",
-    "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
+    "export", "inference_policy", "inspect", "is_local", "load", "load_trace", "local_mode", "local_mode_changes",
     "parity", "plot_action_probs", "plot_policy_map", "policy_map", "policy_mapping_fn",
     "preflight",
     "probe", "replay", "reproduce", "reproducible_events", "run", "start_ray",

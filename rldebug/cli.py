@@ -28,7 +28,7 @@ COMMAND_MODULES = (
     "rldebug.inprocess.cli",      # demo, run, debug
     "rldebug.traps",              # check
     "rldebug.probes.cli",         # probe
-    "rldebug.deployment",         # parity
+    "rldebug.deployment.cli",     # parity, export
     "rldebug.rundiff.cli",        # diff
     "rldebug.reproduction.cli",   # reproduce
     "rldebug.ide.cli",            # ide-configs

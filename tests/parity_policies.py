@@ -1,25 +1,48 @@
-"""Deployed policies for the parity tests, as a user would write them: the checkpoint's
-RLModule alone (``RLDEBUG_PARITY_CHECKPOINT``), called on the raw observation."""
+"""Deployed policies for the parity tests, as users write them: the checkpoint's RLModule(s)
+loaded alone (``rldebug.load(checkpoint, modules_only=True)``), called on the raw
+observation, with or without the steps the training pipeline took. Also the env with
+image-shaped observations that frame stacking needs."""
 
 import os
+from collections import deque
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 _module = None
 
 
+class FramesCartPole(gym.ObservationWrapper):
+    """CartPole whose observation is a 2x2 single-channel frame (RLlib's FrameStacking
+    stacks along the last axis of (w, h, 1) observations)."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2, 2, 1), np.float32)
+
+    def observation(self, observation):
+        return np.asarray(observation, np.float32).reshape(2, 2, 1)
+
+
+def modules(checkpoint):
+    import rldebug
+
+    return rldebug.load(checkpoint, modules_only=True)
+
+
+def _logits(module, obs) -> np.ndarray:
+    with torch.no_grad():
+        batch = {"obs": torch.as_tensor(np.asarray(obs, np.float32)[None])}
+        return module.forward_inference(batch)["action_dist_inputs"][0].numpy()
+
+
 def _dist_inputs(obs) -> np.ndarray:
     """The deployed module's action-distribution inputs for one raw observation."""
     global _module
     if _module is None:
-        import rldebug
-
-        modules = rldebug.load(os.environ["RLDEBUG_PARITY_CHECKPOINT"], modules_only=True)
-        _module = modules["default_policy"]
-    with torch.no_grad():
-        out = _module.forward_inference({"obs": torch.as_tensor(np.asarray(obs, np.float32)[None])})
-    return out["action_dist_inputs"][0].numpy()
+        _module = modules(os.environ["RLDEBUG_PARITY_CHECKPOINT"])["default_policy"]
+    return _logits(_module, obs)
 
 
 def module_argmax(obs):
@@ -28,8 +51,76 @@ def module_argmax(obs):
     return int(np.argmax(_dist_inputs(obs)))
 
 
-def gaussian_mean(obs):
-    """A continuous policy deployed as the module's Gaussian mean, not unsquashed to the
-    env's bounds (Pendulum: [-2, 2])."""
-    inputs = _dist_inputs(obs)
-    return inputs[: len(inputs) // 2]
+class GaussianMean:
+    """SAC deployed as its Gaussian's mean (``tanh``: squashed to [-1, 1] first, the greedy
+    action of the squashed Gaussian); ``unsquash``: scaled from [-1, 1] to the env's bounds
+    as RLlib does (Pendulum: [-2, 2])."""
+
+    def __init__(self, module, low, high, unsquash: bool, tanh: bool = False):
+        self.module, self.low, self.high = module, low, high
+        self.unsquash, self.tanh = unsquash, tanh
+
+    def __call__(self, obs):
+        inputs = _logits(self.module, obs)
+        action = inputs[: len(inputs) // 2]
+        if self.tanh:
+            action = np.tanh(action)
+        if self.unsquash:
+            action = np.clip(self.low + (action + 1.0) * (self.high - self.low) / 2.0,
+                             self.low, self.high)
+        return action.astype(np.float32)
+
+
+class OwnFrameStack:
+    """The user's own stack of the last ``frames`` observations (zeros before an episode's
+    first), oldest first along the last axis; ``keep_history=False`` stacks the current
+    frame behind zeros at every step (the history never kept)."""
+
+    def __init__(self, module, frames: int = 3, keep_history: bool = True):
+        self.module, self.frames, self.keep_history = module, frames, keep_history
+        self.reset()
+
+    def reset(self):
+        self.stack = deque(maxlen=self.frames)
+
+    def __call__(self, obs):
+        if not self.keep_history:
+            self.reset()
+        if not self.stack:
+            self.stack.extend([np.zeros_like(obs)] * (self.frames - 1))
+        self.stack.append(np.asarray(obs, np.float32))
+        return int(np.argmax(_logits(self.module, np.concatenate(list(self.stack), axis=2))))
+
+
+class OwnRecurrentState:
+    """The user's LSTM deployment: ``keep_state`` feeds ``state_out`` back as the next
+    ``state_in`` (reset per episode); without it every step starts from the initial state."""
+
+    def __init__(self, module, keep_state: bool = True):
+        self.module, self.keep_state = module, keep_state
+        self.reset()
+
+    def reset(self):
+        self.state = {k: torch.as_tensor(v)[None] for k, v in
+                      self.module.get_initial_state().items()}
+
+    def __call__(self, obs):
+        if not self.keep_state:
+            self.reset()
+        with torch.no_grad():
+            out = self.module.forward_inference({
+                "obs": torch.as_tensor(np.asarray(obs, np.float32))[None, None],
+                "state_in": self.state})
+        self.state = out["state_out"]
+        return int(np.argmax(out["action_dist_inputs"][0, 0].numpy()))
+
+
+class PerAgentModules:
+    """A multi-agent deployment: each agent's observation to the module ``mapping`` names."""
+
+    def __init__(self, modules, mapping: dict):
+        self.modules, self.mapping = modules, mapping
+
+    def __call__(self, observations: dict) -> dict:
+        return {agent: int(np.argmax(_logits(self.modules[self.mapping[agent]], obs)))
+                for agent, obs in observations.items()}

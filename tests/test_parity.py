@@ -1,10 +1,16 @@
-"""``rldebug parity``: a PPO CartPole checkpoint trained behind a MeanStdFilter connector,
-deployed by loading only its RLModule, disagrees with the training pipeline on about half
-the states, and the filter is named; the pipeline itself passes."""
+"""``rldebug parity`` on real checkpoints: deployments as users write them (the RLModule
+loaded alone, called on the raw observation) are compared with the training pipeline;
+each wrong one is caught and the part of the pipeline it leaves out is named, each
+correct one passes. Covered: a MeanStdFilter not applied, SAC's action not unsquashed,
+frame stacking missing or without history, an LSTM deployed without its state, a
+multi-agent deployment with the modules swapped, and an old-stack checkpoint (refused,
+with the old stack's reference)."""
 
 import json
+import pickle
 
 import numpy as np
+import parity_policies as deployed
 import pytest
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.connectors.env_to_module import MeanStdFilter
@@ -15,26 +21,46 @@ from rldebug.cli import main as cli_main
 from rldebug.deployment import parity
 
 
+def _train(config, iterations, logdir):
+    run = rldebug.run(config.debugging(seed=0), max_iterations=iterations, progress=False,
+                      checkpoint_at_end=True, logdir=logdir)
+    run.algo.stop()
+    return run.checkpoint
+
+
+def _ppo(env, **model):
+    return (PPOConfig().environment(env)
+            .training(train_batch_size=500, minibatch_size=250, num_epochs=2, lr=3e-3)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[32], **model)))
+
+
 def _mean_std_filter(env=None, spaces=None, device=None):
     return MeanStdFilter()
 
 
+def _frame_stacking(env=None, spaces=None, device=None):
+    from ray.rllib.connectors.env_to_module.frame_stacking import FrameStackingEnvToModule
+
+    return FrameStackingEnvToModule(num_frames=3)
+
+
+def _frame_stacking_learner(obs_space=None, act_space=None):
+    from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
+
+    return FrameStackingLearner(num_frames=3)
+
+
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    config = (PPOConfig().environment("CartPole-v1")
-              .env_runners(env_to_module_connector=_mean_std_filter)
-              .training(train_batch_size=500, minibatch_size=250, num_epochs=2, lr=3e-3)
-              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[32]))
-              .debugging(seed=0))
-    run = rldebug.run(config, max_iterations=6, progress=False, checkpoint_at_end=True,
-                      logdir=tmp_path_factory.mktemp("filtered"))
-    run.algo.stop()
-    return run.checkpoint
+    """PPO CartPole trained 6 iterations behind a MeanStdFilter connector."""
+    config = _ppo("CartPole-v1").env_runners(env_to_module_connector=_mean_std_filter)
+    return _train(config, 6, tmp_path_factory.mktemp("filtered"))
 
 
 def test_a_module_deployed_without_its_filter_fails_and_the_filter_is_named(
         checkpoint, monkeypatch, capsys):
     monkeypatch.setenv("RLDEBUG_PARITY_CHECKPOINT", str(checkpoint))
+    monkeypatch.setattr(deployed, "_module", None)
     code = cli_main(["parity", str(checkpoint), "--policy",
                      "parity_policies:module_argmax", "--episodes", "2", "--json"])
     report = json.loads(capsys.readouterr().out)
@@ -44,34 +70,132 @@ def test_a_module_deployed_without_its_filter_fails_and_the_filter_is_named(
     assert "does not apply MeanStdFilter" in report["explanation"]
 
 
-def test_the_training_pipeline_itself_passes(checkpoint):
-    algo = rldebug.load(checkpoint)
-    try:
-        def pipeline(obs):
-            return int(np.asarray(rldebug.explain(algo, obs).greedy_action))
-
-        report = parity(algo, pipeline, episodes=2)
+def test_the_training_pipeline_itself_passes_as_a_policy_a_pickle_and_an_algorithm(checkpoint):
+    policy = rldebug.inference_policy(checkpoint)
+    assert "MeanStdFilter" in repr(policy)
+    for candidate in (policy, pickle.loads(pickle.dumps(policy))):
+        report = parity(checkpoint, candidate, episodes=2)
         assert report.passed and report.agreement == 1.0 and report.states >= 20
         assert report.variants == {}  # nothing to explain
+    algo = rldebug.load(checkpoint)
+    try:
+        assert parity(algo, policy, episodes=1).agreement == 1.0
     finally:
         algo.stop()
 
 
-def test_a_continuous_action_not_unsquashed_is_named(tmp_path, monkeypatch):
-    import parity_policies
+def test_the_filter_statistics_stay_as_saved_while_the_policy_acts(checkpoint):
+    """RLlib's MeanStdFilter updates its statistics on every observation it sees, at
+    evaluation too; a deployed pipeline must apply the saved ones."""
+    policy = rldebug.inference_policy(checkpoint)
+    (piece,) = [p for p in policy.parts["env_to_module"].connectors
+                if type(p).__name__ == "MeanStdFilter"]
+    before = json.dumps(piece.get_state(), sort_keys=True, default=str)
+    for obs in np.random.default_rng(0).normal(5.0, 3.0, size=(50, 4)).astype(np.float32):
+        policy(obs)
+    assert json.dumps(piece.get_state(), sort_keys=True, default=str) == before
 
-    config = (PPOConfig().environment("Pendulum-v1")
-              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+
+def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
+    """Three SAC deployments of the Gaussian's mean: not unsquashed to Pendulum's [-2, 2]
+    (named); unsquashed as RLlib's evaluation does (passes); squashed with tanh first, the
+    greedy action of the distribution SAC trained, which RLlib 2.60's evaluation does not
+    take (named, with RLlib's line)."""
+    from ray.rllib.algorithms.sac import SACConfig
+
+    config = (SACConfig().environment("Pendulum-v1")
+              .training(num_steps_sampled_before_learning_starts=100, train_batch_size=32)
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
-    run = rldebug.run(config, max_iterations=1, progress=False, checkpoint_at_end=True,
-                      logdir=tmp_path)
-    run.algo.stop()
-    monkeypatch.setenv("RLDEBUG_PARITY_CHECKPOINT", str(run.checkpoint))
-    monkeypatch.setattr(parity_policies, "_module", None)
-    report = parity(run.checkpoint, parity_policies.gaussian_mean, episodes=1)
+    checkpoint = _train(config, 1, tmp_path)
+    module = deployed.modules(checkpoint)["default_policy"]
+    low, high = np.float32(-2.0), np.float32(2.0)
+    report = parity(checkpoint, deployed.GaussianMean(module, low, high, unsquash=False),
+                    episodes=1)
     assert not report.passed
     assert report.variants["without unsquashing/clipping to the action bounds"] >= 0.99
     assert "unsquashes it to the env's bounds" in report.explanation
+    good = parity(checkpoint, deployed.GaussianMean(module, low, high, unsquash=True),
+                  episodes=1)
+    assert good.passed, str(good)
+    squashed = parity(checkpoint, deployed.GaussianMean(module, low, high, unsquash=True,
+                                                        tanh=True), episodes=1)
+    assert not squashed.passed
+    assert squashed.variants["with tanh(mean) as the squashed Gaussian's greedy action"] >= 0.99
+    assert "TorchSquashedGaussian.to_deterministic" in squashed.explanation
+
+
+@pytest.fixture(scope="module")
+def stacked(tmp_path_factory):
+    """PPO on 2x2-frame CartPole behind RLlib's FrameStacking (3 frames)."""
+    config = (_ppo(deployed.FramesCartPole)
+              .env_runners(env_to_module_connector=_frame_stacking)
+              .training(learner_connector=_frame_stacking_learner)
+              .rl_module(model_config=DefaultModelConfig(
+                  conv_filters=[[8, [2, 2], 1]], fcnet_hiddens=[32])))
+    return _train(config, 4, tmp_path_factory.mktemp("stacked"))
+
+
+def test_frame_stacking_missing_is_caught_and_the_stack_is_named(stacked):
+    module = deployed.modules(stacked)["default_policy"]
+    report = parity(stacked, lambda obs: int(np.argmax(deployed._logits(module, obs))),
+                    episodes=1)
+    assert not report.passed and report.error and "raised" in report.error
+    assert "FrameStacking" in report.error  # the piece that makes the module's input
+
+
+def test_a_frame_stack_without_history_is_named_and_a_kept_one_passes(stacked):
+    module = deployed.modules(stacked)["default_policy"]
+    forgetful = parity(stacked, deployed.OwnFrameStack(module, keep_history=False),
+                       episodes=2)
+    assert not forgetful.passed
+    assert "starts every step afresh" in forgetful.explanation
+    assert "FrameStacking" in forgetful.explanation
+    kept = parity(stacked, deployed.OwnFrameStack(module, keep_history=True), episodes=2)
+    assert kept.passed and kept.agreement == 1.0
+
+
+def test_an_lstm_deployed_without_its_state_is_named_and_with_it_passes(tmp_path):
+    config = _ppo("CartPole-v1", use_lstm=True, lstm_cell_size=16, max_seq_len=10)
+    checkpoint = _train(config, 4, tmp_path)
+    module = deployed.modules(checkpoint)["default_policy"]
+    stateless = parity(checkpoint, deployed.OwnRecurrentState(module, keep_state=False),
+                       episodes=2)
+    assert not stateless.passed
+    assert "starts every step afresh" in stateless.explanation
+    assert "recurrent state" in stateless.explanation
+    kept = parity(checkpoint, deployed.OwnRecurrentState(module, keep_state=True), episodes=2)
+    assert kept.passed and kept.agreement == 1.0
+
+
+def test_multi_agent_modules_swapped_are_named_with_the_trained_mapping(tmp_path):
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    config = (_ppo(MultiAgentCartPole).environment(env_config={"num_agents": 2})
+              .multi_agent(policies={"p0", "p1"},
+                           policy_mapping_fn=lambda agent, *args, **kwargs: f"p{agent}"))
+    checkpoint = _train(config, 3, tmp_path)
+    modules = deployed.modules(checkpoint)
+    swapped = parity(checkpoint, deployed.PerAgentModules(modules, {0: "p1", 1: "p0"}),
+                     episodes=2)
+    assert not swapped.passed and set(swapped.per_agent) == {"0", "1"}
+    assert swapped.variants["with agents mapped 0 -> p1, 1 -> p0"] >= 0.99
+    assert "(0 -> p0, 1 -> p1)" in swapped.explanation  # how training mapped them
+    right = parity(checkpoint, deployed.PerAgentModules(modules, {0: "p0", 1: "p1"}),
+                   episodes=2)
+    assert right.passed and right.agreement == 1.0
+    assert parity(checkpoint, rldebug.inference_policy(checkpoint), episodes=1).passed
+
+
+def test_an_old_stack_checkpoint_is_refused_with_its_reference(capsys):
+    from inspect_algos import checkpoint_of
+
+    old = checkpoint_of("old")
+    code = cli_main(["parity", str(old), "--policy", "parity_policies:module_argmax"])
+    err = capsys.readouterr().err
+    assert code == 2 and "old-API-stack checkpoint" in err
+    assert "compute_single_action" in err
+    with pytest.raises(ValueError, match="old-API-stack"):
+        rldebug.inference_policy(old)
 
 
 @pytest.mark.parametrize("kwargs, error", [
@@ -83,3 +207,9 @@ def test_bad_input_is_refused(checkpoint, kwargs, error):
     policy = kwargs.pop("policy")
     with pytest.raises((TypeError, ValueError), match=error):
         parity(checkpoint, policy, **kwargs)
+
+
+def test_a_path_that_is_no_checkpoint_is_refused(tmp_path, capsys):
+    code = cli_main(["parity", str(tmp_path / "nowhere"), "--policy",
+                     "parity_policies:module_argmax"])
+    assert code == 2 and "does not exist" in capsys.readouterr().err

@@ -34,6 +34,10 @@ CHECKPOINT_JSON = "rllib_checkpoint.json"
 CHECKSUMS_FILE = "rldebug_checksums.json"
 CTOR_FILE = "class_and_ctor_args.pkl"
 MODULES_DIR = Path("learner_group") / "learner" / "rl_module"
+# The local EnvRunner's connector pipelines (their pieces and saved state, e.g. a
+# MeanStdFilter's running statistics).
+ENV_TO_MODULE_DIR = Path("env_runner") / "env_to_module_connector"
+MODULE_TO_ENV_DIR = Path("env_runner") / "module_to_env_connector"
 
 # What each layout needs (relative to the checkpoint directory).
 NEW_STACK_FILES = (CHECKPOINT_JSON, CTOR_FILE, "algorithm_state.pkl",
@@ -245,6 +249,20 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         differs from its rldebug checksum), naming the files.
     :warns UnverifiedCheckpointWarning: for a checkpoint rldebug did not seal.
     """
+    root, kind = _checked(path)
+    try:
+        if modules_only or kind == "module":
+            return _load_modules(root, kind)
+        return _load_new(root, local) if kind == "new" else _load_old(root, local)
+    except (EOFError, pickle.UnpicklingError, UnicodeDecodeError) as err:
+        raise CheckpointError(
+            f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
+            f"{err}): it is truncated or corrupt. Save the checkpoint again. "
+            f"{_expected()}") from err
+
+
+def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
+    """The checkpoint's resolved directory and kind, after every check :func:`load` makes."""
     root = Path(path).expanduser().resolve()
     kind = checkpoint_kind(root)
     sealed = _verify_seal(root)
@@ -255,11 +273,36 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
             f"{root} carries no rldebug checksums (it was not saved by rldebug.run): its "
             "files were parsed and its tensor shapes are checked while loading, but "
             "altered weight values cannot be detected.", UnverifiedCheckpointWarning,
-            stacklevel=2)
+            stacklevel=stacklevel)
+    return root, kind
+
+
+def load_pipeline(path: str | Path) -> dict:
+    """The parts of a new-stack checkpoint's inference pipeline, without an Algorithm or
+    Ray: ``{"config", "env_to_module", "modules", "module_to_env"}`` (the local
+    EnvRunner's connector pipelines with their saved state, and the Learner's
+    MultiRLModule).
+
+    :raises CheckpointError: as :func:`load`; for an old-stack or RLModule checkpoint
+        (no connector pipelines), naming what it is.
+    """
+    from ray.rllib.connectors.connector_pipeline_v2 import ConnectorPipelineV2
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    root, kind = _checked(path)
+    if kind != "new":
+        what = ("an old-API-stack checkpoint (Policy objects and their filters)"
+                if kind == "old" else "an RLModule checkpoint (no connector pipelines)")
+        raise CheckpointError(f"{root} is {what}; the inference pipeline (env-to-module "
+                              "connectors, RLModule, module-to-env connectors) is stored only "
+                              "in a new-API-stack algorithm checkpoint (algo.save_to_path()).")
+    _require(root, [str(d / CTOR_FILE) for d in (ENV_TO_MODULE_DIR, MODULE_TO_ENV_DIR)],
+             "a new-API-stack algorithm checkpoint with its EnvRunner's connectors")
     try:
-        if modules_only or kind == "module":
-            return _load_modules(root, kind)
-        return _load_new(root, local) if kind == "new" else _load_old(root, local)
+        return {"config": _stored_config(root),
+                "env_to_module": ConnectorPipelineV2.from_checkpoint(str(root / ENV_TO_MODULE_DIR)),
+                "modules": RLModule.from_checkpoint(str(root / MODULES_DIR)),
+                "module_to_env": ConnectorPipelineV2.from_checkpoint(str(root / MODULE_TO_ENV_DIR))}
     except (EOFError, pickle.UnpicklingError, UnicodeDecodeError) as err:
         raise CheckpointError(
             f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
@@ -283,5 +326,6 @@ def _check_pickles(root: Path) -> None:
                 f"checkpoint again. {_expected()}") from None
 
 
-__all__ = ["CHECKSUMS_FILE", "CheckpointError", "UnverifiedCheckpointWarning", "checkpoint_kind",
-           "load", "seal_checkpoint"]
+__all__ = ["CHECKSUMS_FILE", "ENV_TO_MODULE_DIR", "MODULES_DIR", "MODULE_TO_ENV_DIR",
+           "CheckpointError", "UnverifiedCheckpointWarning", "checkpoint_kind", "load",
+           "load_pipeline", "seal_checkpoint"]

@@ -1,0 +1,71 @@
+"""``rldebug parity`` and ``rldebug export``."""
+
+from __future__ import annotations
+
+from rldebug.deployment.comparison import DEFAULT_MIN_AGREEMENT
+
+
+def cmd_parity(args) -> int:
+    """Compare a deployed policy with the checkpoint's training pipeline: exit 0 when they
+    agree, 1 when not."""
+    import json
+    from dataclasses import asdict
+
+    from rldebug.deployment.comparison import parity
+    from rldebug.usage import load_function
+
+    report = parity(args.checkpoint, load_function(args.policy, "--policy"),
+                    episodes=args.episodes, min_agreement=args.min_agreement)
+    if args.json:
+        print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
+    else:
+        print(report)
+    return 0 if report.passed else 1
+
+
+def cmd_export(args) -> int:
+    from rldebug.deployment.exporting import cmd_export as run
+
+    return run(args)
+
+
+def add_commands(subparsers) -> None:
+    """Register ``parity`` and ``export`` on ``parser.add_subparsers()``."""
+    parser = subparsers.add_parser(
+        "parity", help="check a deployed policy against the checkpoint's training pipeline",
+        description="Play episodes with the checkpoint's training pipeline (env-to-module "
+                    "connectors with their saved state, the RLModule, the module-to-env "
+                    "connectors, explore=False as RLlib's evaluation runs it), ask your "
+                    "deployed policy at every state, and compare; on a mismatch, name the "
+                    "part of the pipeline your deployment leaves out. Exit 0 when they "
+                    "agree, 1 when not, 2 for unusable input.")
+    parser.add_argument("checkpoint", help="an RLlib 2.60 checkpoint (new API stack) or a "
+                                           "folder written by `rldebug export`")
+    parser.add_argument("--policy", required=True,
+                        help="FILE.py:FUNC or MODULE:FUNC: your deployed policy, raw env "
+                             "observation in, env action out (a dict per agent for a "
+                             "multi-agent env)")
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
+                        help=f"share of states that must agree (default {DEFAULT_MIN_AGREEMENT})")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=cmd_parity)
+
+    parser = subparsers.add_parser(
+        "export", help="write a checkpoint's inference pipeline to a standalone folder",
+        description="Write the checkpoint's inference pipeline (env-to-module connectors "
+                    "with their saved state, the RLModule(s), the module-to-env connectors) "
+                    "to OUT; rldebug.inference_policy(OUT) loads it without an Algorithm or "
+                    "Ray. --onnx also writes the greedy pipeline as one ONNX graph with a "
+                    "runner that needs only onnxruntime and numpy.")
+    parser.add_argument("checkpoint", help="an RLlib 2.60 checkpoint (new API stack)")
+    parser.add_argument("out", help="the folder to write (new or empty)")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also write policy.onnx and onnx_policy.py (single-agent "
+                             "pipelines without frame stacking or recurrent state)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the contents of OUT if it is not empty")
+    parser.set_defaults(func=cmd_export)
+
+
+__all__ = ["add_commands", "cmd_export", "cmd_parity"]

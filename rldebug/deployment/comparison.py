@@ -1,0 +1,367 @@
+"""``parity(checkpoint, policy)``: does a deployed policy act as the trained one does?
+
+The reference is the checkpoint's training pipeline (:class:`InferencePolicy`: the
+env-to-module connectors with their saved state, the RLModule, the module-to-env
+connectors, ``explore=False`` as RLlib's evaluation runs it). ``parity`` plays episodes
+of the checkpoint's env with the reference's actions, asks the deployed policy at every
+state (its ``reset()``, if it has one, at every episode's start), and compares (Discrete:
+equal; Box: within ``atol``). On a mismatch it replays the same states through variants
+of the pipeline — each of your connector pieces left out, the history forgotten, the
+action not unsquashed, agents mapped to other modules — and names the variant that
+reproduces the deployed actions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rldebug.deployment.pipeline import InferencePolicy, Variant
+from rldebug.usage import UsageError, UsageTypeError
+
+DEFAULT_MIN_AGREEMENT = 0.99
+#: a variant explains a deployment when it agrees with it this much better than the pipeline
+EXPLAINS_BY = 0.2
+#: variants whose agreement with the deployment is this close are not told apart
+TIE = 0.01
+
+
+@dataclass
+class ParityReport:
+    """How often the deployed policy chose the training pipeline's action."""
+
+    states: int
+    agreement: float
+    min_agreement: float
+    mismatches: list[dict] = field(default_factory=list)  # the first few
+    variants: dict[str, float] = field(default_factory=dict)  # variant -> agreement
+    explanation: str | None = None
+    per_agent: dict[str, float] = field(default_factory=dict)  # multi-agent envs
+    error: str | None = None  # the deployed policy raised
+    not_runnable: dict[str, str] = field(default_factory=dict)  # variant -> why it cannot run
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.agreement >= self.min_agreement
+
+    def __str__(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        lines = [(f"Your policy chose the training pipeline's action in "
+                  f"{self.agreement:.1%} of {self.states} states "
+                  f"({verdict}, minimum {self.min_agreement:.0%}).")]
+        for agent, share in self.per_agent.items():
+            lines.append(f"  agent {agent}: {share:.1%}")
+        if self.error:
+            lines.append(f"  {self.error}")
+        for mismatch in self.mismatches[:3]:
+            who = f" agent {mismatch['agent']}" if "agent" in mismatch else ""
+            lines.append(f"  episode {mismatch['episode']} step {mismatch['step']}{who}: "
+                         f"yours {mismatch['yours']}, the pipeline's {mismatch['pipeline']}")
+        for variant, share in self.variants.items():
+            lines.append(f"  the pipeline {variant}: yours agrees in {share:.1%}")
+        if self.explanation:
+            lines.append(self.explanation)
+        return "\n".join(lines)
+
+
+@dataclass
+class _Step:
+    episode: int
+    step: int
+    obs: Any
+    reward: Any
+    taken_before: Any  # the module action the previous step took (None at a start)
+    pipeline: Any
+    yours: Any = None
+
+
+def _same(a, b, atol: float) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer):
+        return bool(np.array_equal(a, b))
+    try:
+        return bool(np.allclose(a.astype(float), b.astype(float), atol=atol))
+    except (TypeError, ValueError):
+        return False
+
+
+def _pairs(steps: list[_Step], answers: list, atol: float) -> list[tuple[Any, bool]]:
+    """``(agent or None, agreed)`` for every decision of every step."""
+    out = []
+    for step, answer in zip(steps, answers):
+        if isinstance(step.pipeline, Mapping):
+            answer = answer if isinstance(answer, Mapping) else {}
+            out += [(agent, agent in answer and _same(answer[agent], action, atol))
+                    for agent, action in step.pipeline.items()]
+        else:
+            out.append((None, _same(answer, step.pipeline, atol)))
+    return out
+
+
+def _share(pairs) -> float:
+    return float(np.mean([ok for _, ok in pairs])) if pairs else 0.0
+
+
+def _caller(policy: Callable):
+    """How to ask the deployed policy: with the last reward when it takes one."""
+    try:
+        takes_reward = "reward" in inspect.signature(policy).parameters
+    except (TypeError, ValueError):
+        takes_reward = False
+    return (lambda obs, reward: policy(obs, reward=reward)) if takes_reward else \
+        (lambda obs, reward: policy(obs))
+
+
+def _reference(checkpoint_or_algo) -> InferencePolicy:
+    from rldebug.deployment.pipeline import parts_from_algorithm
+
+    if isinstance(checkpoint_or_algo, InferencePolicy):
+        return checkpoint_or_algo.with_variant()
+    if isinstance(checkpoint_or_algo, (str, Path)):
+        from rldebug.deployment.pipeline import EXPORTED_PARTS
+        from rldebug.inspection.checkpoint import checkpoint_kind
+
+        if (Path(checkpoint_or_algo).expanduser() / EXPORTED_PARTS).is_file():
+            return InferencePolicy.from_checkpoint(checkpoint_or_algo)
+        if checkpoint_kind(checkpoint_or_algo) == "old":
+            raise UsageError(
+                f"{checkpoint_or_algo} is an old-API-stack checkpoint (Policy objects and "
+                "their observation filters). parity compares with the new API stack's "
+                "pipeline (connectors + RLModule); for an old-stack policy the reference is "
+                "Algorithm.compute_single_action(obs, policy_id=..., explore=False), which "
+                "applies the policy's filter (algo = rldebug.load(checkpoint)).")
+        return InferencePolicy.from_checkpoint(checkpoint_or_algo)
+    if hasattr(checkpoint_or_algo, "config") and hasattr(checkpoint_or_algo, "env_runner"):
+        return InferencePolicy(parts_from_algorithm(checkpoint_or_algo))
+    raise UsageTypeError(f"parity expects a checkpoint path, an Algorithm or an "
+                         f"InferencePolicy, got {type(checkpoint_or_algo).__name__}.")
+
+
+def _play(reference: InferencePolicy, ask, reset_yours, env, episodes: int, seed: int,
+          max_steps: int) -> tuple[list[_Step], str | None]:
+    """Episodes of ``env`` with the reference's actions; the deployed answer at every state."""
+    steps: list[_Step] = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        reference.reset()
+        if reset_yours is not None:
+            reset_yours()
+        reward, taken = 0.0, None
+        for t in range(max_steps):
+            module_action, env_action = reference.act(obs, reward)
+            step = _Step(episode, t, _copy(obs), reward, taken, env_action)
+            steps.append(step)
+            try:
+                step.yours = ask(obs, reward)
+            except Exception as err:  # noqa: BLE001 - the user's code: reported
+                return steps, (f"your policy raised {type(err).__name__} at episode {episode} "
+                               f"step {t}: {err}")
+            obs, reward, terminated, truncated, _ = env.step(env_action)
+            taken = module_action
+            if _done(terminated) or _done(truncated):
+                break
+    return steps, None
+
+
+def _done(flag) -> bool:
+    return bool(flag.get("__all__", False)) if isinstance(flag, Mapping) else bool(flag)
+
+
+def _copy(obs):
+    if isinstance(obs, Mapping):
+        return {k: _copy(v) for k, v in obs.items()}
+    return np.array(obs, copy=True) if isinstance(obs, np.ndarray) else obs
+
+
+def _replay(variant: InferencePolicy, steps: list[_Step]) -> list:
+    answers = []
+    for step in steps:
+        if step.step == 0:
+            variant.reset()
+        answers.append(variant.act(step.obs, step.reward, taken=step.taken_before)[1])
+    return answers
+
+
+def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
+    out = [Variant(without=piece) for piece in reference.user_pieces]
+    out.append(Variant(forget_history=True))
+    if any(isinstance(s, gym.spaces.Box) for s in action_spaces):
+        out.append(Variant(to_env=False))
+    if reference.squashes_actions:
+        out.append(Variant(squashed_mean=True))
+    if reference.multi_agent:
+        out += _mapping_variants(reference)
+    return out
+
+
+def _mapping_variants(reference: InferencePolicy, max_agents: int = 6) -> list[Variant]:
+    """Other agent-to-module mappings a deployment gets wrong: two agents' modules swapped,
+    or every agent on one module."""
+    from rldebug.shapes.env_meta import map_agents
+
+    agents = list(reference.parts["observation_space"])[:max_agents]
+    trained, error = map_agents(reference.parts["mapping_fn"], agents)
+    if error or len(set(trained.values())) < 2:
+        return []
+    out = []
+    for a, b in itertools.combinations(agents, 2):
+        if trained[a] != trained[b]:
+            swapped = {**trained, a: trained[b], b: trained[a]}
+            out.append(Variant(mapping=tuple(swapped.items())))
+    for module in sorted(set(trained.values())):
+        out.append(Variant(mapping=tuple((a, module) for a in agents)))
+    return out
+
+
+def _explain(variant: Variant, share: float, states: int, reference: InferencePolicy) -> str:
+    said = f"Your policy matches the training pipeline {variant.describe()} in {share:.1%} of " \
+           f"{states} states: "
+    if variant.without:
+        return said + (f"your deployment does not apply {variant.without}, which the policy "
+                       "was trained behind (its state is in the checkpoint's "
+                       "env_runner/env_to_module_connector).")
+    if variant.forget_history:
+        pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
+        return said + ("your deployment starts every step afresh, where the pipeline carries "
+                       f"history from step to step ({pieces}): keep one policy per episode "
+                       "(frame stack, previous actions, the state_out fed back as state_in) "
+                       "and reset it when an episode starts (rldebug.inference_policy does).")
+    if variant.squashed_mean:
+        return said + ("your deployment takes tanh of the Gaussian's mean, the greedy action "
+                       "of the squashed Gaussian the policy was trained with. RLlib 2.60's "
+                       "evaluation (explore=False) sends the mean without tanh "
+                       "(TorchSquashedGaussian.to_deterministic returns TorchDeterministic("
+                       "loc); ray/rllib/core/distribution/torch/torch_distribution.py), which "
+                       "parity takes as the reference: the two differ wherever |mean| is not "
+                       "small. Your deployment is the trained policy's greedy action; expect "
+                       "its returns to differ from RLlib's evaluation numbers.")
+    if not variant.to_env:
+        return said + ("your deployment hands the env the module's action in [-1, 1]; RLlib "
+                       "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
+                       "(clip_actions=True) first "
+                       "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
+    from rldebug.shapes.env_meta import map_agents
+
+    trained, _ = map_agents(reference.parts["mapping_fn"], [a for a, _ in variant.mapping])
+    shown = ", ".join(f"{a} -> {m}" for a, m in trained.items())
+    return said + (f"your deployment sends agents to other modules than training did "
+                   f"({shown}); map them with the config's policy_mapping_fn "
+                   "(config.multi_agent(policy_mapping_fn=...)).")
+
+
+def _input_hint(reference: InferencePolicy) -> str:
+    pieces = ", ".join(reference.user_pieces)
+    if not pieces:
+        return ""
+    return (f" The training pipeline turns the env's observation into the module's input "
+            f"with {pieces}: the module does not take the raw observation.")
+
+
+def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed: int = 0,
+           min_agreement: float = DEFAULT_MIN_AGREEMENT, atol: float = 1e-4,
+           max_steps: int = 1000) -> ParityReport:
+    """Compare ``policy`` (raw env observation in, env action out; a dict per agent on a
+    multi-agent env) with the training pipeline of a checkpoint (a path, an Algorithm
+    already built, or an :class:`InferencePolicy`).
+
+    ``policy.reset()`` is called when an episode starts if the policy has it; a policy
+    with a ``reward`` parameter gets the last step's reward.
+
+    :raises TypeError, ValueError: for a policy that is not callable, bad counts, an
+        old-stack checkpoint (with the reason and the old stack's reference).
+    """
+    from rldebug.shapes.env_meta import agent_spaces, make_env
+
+    if not callable(policy):
+        raise UsageTypeError(f"parity(policy=...) must be a function obs -> action, got "
+                             f"{type(policy).__name__}.")
+    for name, value in (("episodes", episodes), ("max_steps", max_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
+    if isinstance(min_agreement, bool) or not isinstance(min_agreement, (int, float)) or \
+            not 0 < float(min_agreement) <= 1:
+        raise UsageError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
+    reference = _reference(checkpoint_or_algo)
+    env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
+    reset = getattr(policy, "reset", None)
+    steps, error = _play(reference, _caller(policy), reset if callable(reset) else None, env,
+                         episodes, seed, max_steps)
+    if error:
+        answered = steps[:-1]
+        pairs = _pairs(answered, [s.yours for s in answered], atol)
+        return ParityReport(states=len(steps), agreement=_share(pairs),
+                            min_agreement=float(min_agreement),
+                            error=error + "." + _input_hint(reference))
+    pairs = _pairs(steps, [s.yours for s in steps], atol)
+    report = ParityReport(states=len(steps), agreement=_share(pairs),
+                          min_agreement=float(min_agreement))
+    if reference.multi_agent:
+        agents = sorted({str(a) for a, _ in pairs})
+        report.per_agent = {a: _share([p for p in pairs if str(p[0]) == a]) for a in agents}
+    decisions = [(s, a) for s in steps for a in (s.pipeline if isinstance(s.pipeline, Mapping)
+                                                 else [None])]
+    report.mismatches = [
+        {"episode": s.episode, "step": s.step,
+         **({"agent": a} if a is not None else {}),
+         "yours": _shown(s.yours, a), "pipeline": _shown(s.pipeline, a)}
+        for (s, a), (_, ok) in zip(decisions, pairs) if not ok][:10]
+    if report.passed:
+        return report
+    spaces = [act for _, act in agent_spaces(env).values()]
+    candidates: list[tuple[float, Variant]] = []
+    for variant in _variants(reference, spaces):
+        try:
+            answers = _replay(reference.with_variant(**vars(variant)), steps)
+        except Exception as err:  # noqa: BLE001 - a variant the module cannot run (shapes)
+            report.not_runnable[variant.describe()] = f"{type(err).__name__}: {err}"[:300]
+            continue
+        if _share(_pairs(steps, answers, atol)) > 0.999:
+            continue  # acts as the pipeline does here: it explains no difference
+        share = _share(_pairs(_with(steps, answers), [s.yours for s in steps], atol))
+        report.variants[variant.describe()] = share
+        candidates.append((share, variant))
+    report.explanation = _explanation(report, candidates, reference)
+    return report
+
+
+def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy) -> str:
+    best = max((share for share, _ in candidates), default=0.0)
+    if not candidates or (best < report.min_agreement and best < report.agreement + EXPLAINS_BY):
+        return ("No single variant of the pipeline explains the difference: check the greedy "
+                "action (argmax, or the Gaussian's mean), the action's unsquashing/clipping "
+                "to the env's bounds, and each connector piece's transform.")
+    tied = [variant for share, variant in candidates if share >= best - TIE]
+    if len(tied) > 1:
+        return (f"Your policy matches the training pipeline in {best:.1%} of {report.states} "
+                f"states {' and equally '.join(v.describe() for v in tied)}: on these states "
+                "they act alike, so the run cannot tell which your deployment does. Play "
+                "more or longer episodes (--episodes) to separate them.")
+    return _explain(tied[0], best, report.states, reference)
+
+
+    return report
+
+
+def _with(steps: list[_Step], answers: list) -> list[_Step]:
+    """The steps with a variant's answers in place of the pipeline's."""
+    return [_Step(s.episode, s.step, s.obs, s.reward, s.taken_before, a, s.yours)
+            for s, a in zip(steps, answers)]
+
+
+def _shown(action, agent):
+    if agent is not None:
+        action = action.get(agent) if isinstance(action, Mapping) else None
+    value = np.asarray(action) if action is not None else None
+    return value.tolist() if value is not None else None
+
+
+__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "parity"]

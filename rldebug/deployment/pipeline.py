@@ -1,0 +1,296 @@
+"""``inference_policy(checkpoint)``: the policy a checkpoint was trained as, for inference.
+
+On RLlib's new API stack a trained policy is three things, stored in three places of a
+checkpoint: the env-to-module connector pipeline (observation filters with running
+statistics, frame stacking, flattening, previous actions/rewards, the recurrent state
+fed back), the RLModule, and the module-to-env pipeline (the greedy action, unsquashing
+or clipping to the env's bounds, unmapping agents from modules). :class:`InferencePolicy`
+runs the three on each observation exactly as RLlib's EnvRunner does with
+``explore=False`` (its evaluation), keeping an episode so pieces that look back (frame
+stacks, LSTM state, previous actions) see the history they saw in training. No
+Algorithm is built and Ray is not started; the filters' statistics are frozen.
+
+Variants of the pipeline (a piece left out, the history forgotten, the action not
+unsquashed, other agent-to-module mappings) are what :func:`rldebug.parity` replays to
+explain a deployment that disagrees.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rldebug.usage import UsageError
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a replay departs from the training pipeline (the default departs in nothing)."""
+
+    without: str | None = None  # an env-to-module piece left out (its class name)
+    forget_history: bool = False  # every observation handled as an episode's first
+    to_env: bool = True  # False: the module's action, not unsquashed/clipped for the env
+    mapping: tuple | None = None  # multi-agent: ((agent, module), ...) replacing the config's
+    squashed_mean: bool = False  # a squashed Gaussian's greedy action as tanh(mean)
+
+    def describe(self) -> str:
+        if self.without:
+            return f"without {self.without}"
+        if self.forget_history:
+            return "without its history (every observation handled as an episode's first)"
+        if not self.to_env:
+            return "without unsquashing/clipping to the action bounds"
+        if self.mapping:
+            return "with agents mapped " + ", ".join(f"{a} -> {m}" for a, m in self.mapping)
+        if self.squashed_mean:
+            return "with tanh(mean) as the squashed Gaussian's greedy action"
+        return "as trained"
+
+
+class InferencePolicy:
+    """A checkpoint's training pipeline as a policy: ``policy(obs) -> env action``.
+
+    Call it with the env's raw observation (a dict per agent for a multi-agent env, as
+    the env returns it) and hand its answer to ``env.step``. Call :meth:`reset` when an
+    episode starts (pieces that look back start empty). For a pipeline that feeds the
+    previous reward to the module, pass it: ``policy(obs, reward=r)``.
+
+    Picklable; needs ``ray[rllib]`` importable (for the connector classes) but builds no
+    Algorithm and starts no Ray.
+    """
+
+    def __init__(self, parts: Mapping[str, Any], variant: Variant = Variant()):
+        from rldebug.shapes.connectors import freeze_statistics
+
+        self._parts = dict(parts)
+        self.variant = variant
+        self.multi_agent = bool(parts["multi_agent"])
+        self._env_to_module = parts["env_to_module"]
+        if variant.without:
+            self._env_to_module = copy.deepcopy(self._env_to_module)
+            self._env_to_module.remove(variant.without)
+        freeze_statistics(self._env_to_module)
+        self._module_to_env = parts["module_to_env"]
+        modules = parts["modules"]
+        self._module = modules if self.multi_agent else modules[parts["module_id"]]
+        self.reset()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path) -> InferencePolicy:
+        return cls(parts_from_checkpoint(path))
+
+    # -- public API ----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Start a new episode: frame stacks, recurrent state and previous actions empty."""
+        self._episode = None
+        self._last = None  # (module actions, extra model outputs) of the last call
+
+    def __call__(self, obs: Any, reward: Any = 0.0) -> Any:
+        return self.act(obs, reward)[1]
+
+    def act(self, obs: Any, reward: Any = 0.0, taken: Any = None) -> tuple[Any, Any]:
+        """``(module action, env action)`` for ``obs``; ``reward`` is the reward of the last
+        step; ``taken``: the module action the last step actually took, when it was not
+        this policy's own (parity's replays)."""
+        import torch
+
+        if self.variant.forget_history:
+            self.reset()
+        episode = self._record(obs, reward, taken)
+        shared: dict = {}
+        with torch.no_grad():
+            batch = self._env_to_module(rl_module=self._module, batch={}, episodes=[episode],
+                                        explore=False, shared_data=shared)
+            out = self._module.forward_inference(batch)
+        to_env = self._module_to_env(rl_module=self._module, batch=out, episodes=[episode],
+                                     explore=False, shared_data=shared)
+        from ray.rllib.core.columns import Columns
+
+        actions = to_env.pop(Columns.ACTIONS)[0]
+        for_env = to_env.pop(Columns.ACTIONS_FOR_ENV, [actions])[0]
+        extra = {column: values[0] for column, values in to_env.items()}
+        self._last = (actions, extra)
+        if self.variant.squashed_mean:
+            from types import SimpleNamespace
+
+            from rldebug.shapes.outputs import env_action
+
+            squashed = np.tanh(np.asarray(actions, np.float32))
+            return squashed, env_action(squashed[None], self._parts["action_space"],
+                                        SimpleNamespace(**self._parts["action_handling"]))[0]
+        return actions, (for_env if self.variant.to_env else actions)
+
+    def with_variant(self, **changes) -> InferencePolicy:
+        """A new policy on the same parts, departing from the pipeline as ``changes`` say."""
+        return InferencePolicy(self._parts, replace(self.variant, **changes))
+
+    @property
+    def user_pieces(self) -> list[str]:
+        from rldebug.shapes.connectors import user_piece_names
+
+        return user_piece_names(self._parts["env_to_module"])
+
+    @property
+    def squashes_actions(self) -> bool:
+        """Whether the (single-agent) module's inference distribution is a squashed
+        Gaussian (SAC's): RLlib 2.60's greedy action of it is the mean without tanh
+        (``TorchSquashedGaussian.to_deterministic`` returns ``TorchDeterministic(loc)``)."""
+        if self.multi_agent:
+            return False
+        cls = self._module.get_inference_action_dist_cls()
+        return getattr(cls, "__name__", "") == "TorchSquashedGaussian"
+
+    @property
+    def parts(self) -> dict:
+        return dict(self._parts)
+
+    def __getstate__(self):
+        from ray import cloudpickle
+
+        return {"parts": cloudpickle.dumps(self._parts), "variant": self.variant}
+
+    def __setstate__(self, state):
+        import pickle
+
+        self.__init__(pickle.loads(state["parts"]), state["variant"])
+
+    def __repr__(self) -> str:
+        kind = "multi-agent" if self.multi_agent else "single-agent"
+        pieces = ", ".join(self.user_pieces) or "no connector pieces of yours"
+        return f"InferencePolicy({kind}; {pieces}; {self.variant.describe()})"
+
+    # -- the episode the connectors read -------------------------------------------------
+    def _record(self, obs, reward, taken):
+        if self.multi_agent:
+            return self._record_multi_agent(obs, reward, taken)
+        from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+
+        if self._episode is None:
+            self._episode = SingleAgentEpisode(
+                observations=[obs], observation_space=self._parts["observation_space"],
+                action_space=self._parts["action_space"])
+        else:
+            action, extra = self._last
+            self._episode.add_env_step(
+                obs, action if taken is None else taken, float(reward), extra_model_outputs=extra)
+        return self._episode
+
+    def _record_multi_agent(self, obs, reward, taken):
+        from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+        if not isinstance(obs, Mapping):
+            raise UsageError(f"This policy was trained on a multi-agent env: call it with the "
+                             f"env's observation dict {{agent_id: obs}}, got "
+                             f"{type(obs).__name__}.")
+        if self._episode is None:
+            self._episode = MultiAgentEpisode(
+                observation_space=dict(self._parts["observation_space"]),
+                action_space=dict(self._parts["action_space"]),
+                agent_to_module_mapping_fn=self._mapping_fn())
+            self._episode.add_env_reset(observations=dict(obs), infos={})
+            return self._episode
+        actions, extra = self._last
+        if taken is not None:
+            actions = taken
+        agents = set(obs) | set(actions)
+        rewards = dict(reward) if isinstance(reward, Mapping) else \
+            {aid: float(reward) for aid in agents}
+        self._episode.add_env_step(
+            observations=dict(obs), actions=dict(actions),
+            rewards={aid: rewards.get(aid, 0.0) for aid in agents},
+            terminateds={"__all__": False}, truncateds={"__all__": False},
+            extra_model_outputs={aid: extra_of(extra, aid) for aid in actions})
+        return self._episode
+
+    def _mapping_fn(self):
+        if self.variant.mapping is None:
+            return self._parts["mapping_fn"]
+        fixed = dict(self.variant.mapping)
+        return lambda agent_id, episode=None, **kwargs: fixed[agent_id]
+
+
+def extra_of(extra: dict, agent_id) -> dict:
+    """One agent's extra model outputs from the module-to-env pipeline's per-agent dicts."""
+    return {column: values[agent_id] for column, values in extra.items()
+            if isinstance(values, Mapping) and agent_id in values}
+
+
+def parts_from_checkpoint(path: str | Path) -> dict:
+    """What :class:`InferencePolicy` runs, read from a new-stack checkpoint (or a folder
+    written by :func:`rldebug.export`)."""
+    from rldebug.inspection.checkpoint import load_pipeline
+
+    exported = Path(path).expanduser() / EXPORTED_PARTS
+    if exported.is_file():
+        import pickle
+
+        with open(exported, "rb") as f:
+            return pickle.load(f)
+    stored = load_pipeline(path)
+    return _parts(stored["config"], stored["env_to_module"], stored["modules"],
+                  stored["module_to_env"])
+
+
+def _parts(config, env_to_module, modules, module_to_env) -> dict:
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    multi_agent = bool(config.is_multi_agent)
+    obs_space = env_to_module.input_observation_space
+    act_space = env_to_module.input_action_space
+    if multi_agent:
+        obs_space, act_space = dict(obs_space.spaces), dict(act_space.spaces)
+    return {"multi_agent": multi_agent, "env_to_module": env_to_module, "modules": modules,
+            "module_to_env": module_to_env,
+            "module_id": None if multi_agent else DEFAULT_MODULE_ID,
+            "mapping_fn": config.policy_mapping_fn if multi_agent else None,
+            "observation_space": obs_space, "action_space": act_space,
+            "env": config.env, "env_config": dict(config.env_config or {}),
+            "module_ids": sorted(modules.keys()),
+            # how the module-to-env pipeline treats Box actions
+            "action_handling": {"normalize_actions": bool(config.normalize_actions),
+                                "clip_actions": bool(config.clip_actions)}}
+
+
+def parts_from_algorithm(algo) -> dict:
+    """What :class:`InferencePolicy` runs, copied from a built Algorithm's local EnvRunner."""
+    from ray.rllib.core import DEFAULT_MODULE_ID
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+
+    runner = algo.env_runner
+    if runner is None or getattr(runner, "_env_to_module", None) is None:
+        raise UsageError("This Algorithm has no local EnvRunner with connector pipelines "
+                         "(old API stack, or num_env_runners > 0 with create_local_env_runner"
+                         "=False): pass its checkpoint path instead.")
+    module = runner.module
+    modules = module if isinstance(module, MultiRLModule) else {DEFAULT_MODULE_ID: module}
+    return _parts(algo.config, copy.deepcopy(runner._env_to_module), modules,
+                  copy.deepcopy(runner._module_to_env))
+
+
+#: the file of an exported folder that holds the pickled parts
+EXPORTED_PARTS = "inference_policy.pkl"
+
+
+def inference_policy(checkpoint: str | Path) -> InferencePolicy:
+    """The training pipeline of a new-stack checkpoint (or an :func:`rldebug.export`
+    folder) as a standalone policy, raw env observation in, env action out.
+
+    .. warning:: A checkpoint is pickle: loading it runs code stored in it.
+
+    :raises CheckpointError: for a path that is not a new-stack checkpoint (naming why).
+    """
+    return InferencePolicy.from_checkpoint(checkpoint)
+
+
+def as_numpy(action: Any) -> Any:
+    return {k: np.asarray(v) for k, v in action.items()} if isinstance(action, Mapping) \
+        else np.asarray(action)
+
+
+__all__ = ["EXPORTED_PARTS", "InferencePolicy", "Variant", "inference_policy",
+           "parts_from_checkpoint"]

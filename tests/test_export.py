@@ -1,0 +1,161 @@
+"""``rldebug export``: a checkpoint's inference pipeline in a folder of its own, loaded with
+no Algorithm and no Ray; with ``--onnx`` one graph run by onnxruntime and numpy alone.
+Both pass ``rldebug parity`` against the checkpoint they came from."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.connectors.env_to_module import MeanStdFilter
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+import rldebug
+from rldebug.cli import main as cli_main
+
+
+def _mean_std_filter(env=None, spaces=None, device=None):
+    return MeanStdFilter()
+
+
+def _checkpoint(env, logdir, iterations=3):
+    config = (PPOConfig().environment(env).env_runners(env_to_module_connector=_mean_std_filter)
+              .training(train_batch_size=500, minibatch_size=250, num_epochs=2, lr=3e-3)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[32]))
+              .debugging(seed=0))
+    run = rldebug.run(config, max_iterations=iterations, progress=False,
+                      checkpoint_at_end=True, logdir=logdir)
+    run.algo.stop()
+    return run.checkpoint
+
+
+@pytest.fixture(scope="module")
+def cartpole(tmp_path_factory):
+    """PPO CartPole behind a MeanStdFilter, and its export (with ONNX) by the CLI."""
+    checkpoint = _checkpoint("CartPole-v1", tmp_path_factory.mktemp("cartpole"))
+    out = tmp_path_factory.mktemp("exported") / "policy"
+    assert cli_main(["export", str(checkpoint), str(out), "--onnx"]) == 0
+    return checkpoint, out
+
+
+def _onnx_policy(folder):
+    sys.path.insert(0, str(folder))
+    try:
+        import importlib
+
+        import onnx_policy
+        return importlib.reload(onnx_policy).OnnxPolicy(folder)
+    finally:
+        sys.path.remove(str(folder))
+
+
+def test_the_exported_folder_passes_parity_with_its_checkpoint(cartpole, capsys):
+    checkpoint, out = cartpole
+    assert {p.name for p in out.iterdir()} >= {"inference_policy.pkl", "policy.onnx",
+                                               "onnx_policy.py", "onnx.json"}
+    report = rldebug.parity(checkpoint, rldebug.inference_policy(out), episodes=2)
+    assert report.passed and report.agreement == 1.0
+    assert rldebug.parity(checkpoint, _onnx_policy(out), episodes=2).passed
+    # and the folder is a reference parity accepts in place of the checkpoint
+    assert rldebug.parity(out, rldebug.inference_policy(checkpoint), episodes=1).passed
+
+
+LOAD_WITHOUT_RAY = """
+import gc, json, sys
+import numpy as np
+import rldebug
+policy = rldebug.inference_policy(sys.argv[1])
+observations = np.load(sys.argv[2])
+actions = [int(policy(o)) for o in observations]
+import ray
+from ray.rllib.algorithms.algorithm import Algorithm
+print(json.dumps({"actions": actions, "ray_started": ray.is_initialized(),
+                  "algorithms": sum(isinstance(o, Algorithm) for o in gc.get_objects())}))
+"""
+
+ONNX_ALONE = """
+import json, sys
+sys.modules["ray"] = sys.modules["rldebug"] = sys.modules["torch"] = None  # not importable
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from onnx_policy import OnnxPolicy
+policy = OnnxPolicy(sys.argv[1])
+print(json.dumps({"actions": [int(policy(o)) for o in np.load(sys.argv[2])]}))
+"""
+
+
+def _in_a_fresh_process(script, *args):
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run([sys.executable, "-c", script, *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_export_acts_without_an_algorithm_or_ray_and_onnx_without_either(
+        cartpole, tmp_path):
+    checkpoint, out = cartpole
+    import gymnasium as gym
+
+    env, observations = gym.make("CartPole-v1"), []
+    policy = rldebug.inference_policy(checkpoint)
+    obs, _ = env.reset(seed=3)
+    for _ in range(60):
+        observations.append(obs)
+        obs, _, terminated, truncated, _ = env.step(policy(obs))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    np.save(tmp_path / "obs.npy", np.asarray(observations, np.float32))
+    policy.reset()
+    expected = [int(policy(o)) for o in observations]
+    seen = _in_a_fresh_process(LOAD_WITHOUT_RAY, out, tmp_path / "obs.npy")
+    assert seen["ray_started"] is False and seen["algorithms"] == 0
+    assert seen["actions"] == expected
+    assert _in_a_fresh_process(ONNX_ALONE, out, tmp_path / "obs.npy")["actions"] == expected
+
+
+def test_a_continuous_policy_exports_to_onnx_with_its_bounds(tmp_path):
+    checkpoint = _checkpoint("Pendulum-v1", tmp_path / "run", iterations=1)
+    out = rldebug.export(checkpoint, tmp_path / "out", onnx=True)
+    report = rldebug.parity(checkpoint, _onnx_policy(out), episodes=1)
+    assert report.passed and report.states == 200
+
+
+def test_onnx_is_refused_for_a_pipeline_one_graph_cannot_hold(capsys, tmp_path):
+    from inspect_algos import checkpoint_of
+
+    arena = checkpoint_of("new")  # two agents, FlattenObservations
+    code = cli_main(["export", str(arena), str(tmp_path / "out"), "--onnx"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot be one ONNX graph" in err
+    assert "multi-agent" in err and "FlattenObservations" in err
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    assert cli_main(["export", str(arena), str(tmp_path / "out")]) == 0
+    assert rldebug.parity(arena, rldebug.inference_policy(tmp_path / "out"), episodes=1).passed
+
+
+def test_a_folder_that_is_not_empty_is_refused_unless_overwritten(cartpole, tmp_path, capsys):
+    checkpoint, _ = cartpole
+    (tmp_path / "keep.txt").write_text("mine")
+    assert cli_main(["export", str(checkpoint), str(tmp_path)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+    assert cli_main(["export", str(checkpoint), str(tmp_path), "--overwrite"]) == 0
+    assert not (tmp_path / "keep.txt").exists()
+
+
+@pytest.mark.slow  # ~25 s: DQN's dueling head needs torch.export's exporter (onnxscript)
+def test_dqn_exports_to_onnx_through_torch_export(tmp_path):
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    config = (DQNConfig().environment("CartPole-v1")
+              .training(num_steps_sampled_before_learning_starts=100, train_batch_size=32)
+              .debugging(seed=0))
+    run = rldebug.run(config, max_iterations=1, progress=False, checkpoint_at_end=True,
+                      logdir=tmp_path / "run")
+    run.algo.stop()
+    out = rldebug.export(run.checkpoint, tmp_path / "out", onnx=True)
+    assert rldebug.parity(run.checkpoint, _onnx_policy(out), episodes=2).passed
