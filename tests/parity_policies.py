@@ -116,11 +116,19 @@ class OwnRecurrentState:
 
 
 class PerAgentModules:
-    """A multi-agent deployment: each agent's observation to the module ``mapping`` names."""
+    """A multi-agent deployment: each agent's observation to the module ``mapping`` names,
+    the argmax of its logits (``sample``: an action drawn from their softmax)."""
 
-    def __init__(self, modules, mapping: dict):
-        self.modules, self.mapping = modules, mapping
+    def __init__(self, modules, mapping: dict, sample: bool = False):
+        self.modules, self.mapping, self.sample = modules, mapping, sample
+        self.rng = np.random.default_rng(0)
+
+    def _act(self, logits):
+        if not self.sample:
+            return int(np.argmax(logits))
+        p = np.exp(logits - logits.max())
+        return int(self.rng.choice(len(p), p=p / p.sum()))
 
     def __call__(self, observations: dict) -> dict:
-        return {agent: int(np.argmax(_logits(self.modules[self.mapping[agent]], obs)))
+        return {agent: self._act(_logits(self.modules[self.mapping[agent]], obs))
                 for agent, obs in observations.items()}

@@ -3,8 +3,8 @@ loaded alone, called on the raw observation) are compared with the training pipe
 each wrong one is caught and the part of the pipeline it leaves out is named, each
 correct one passes. Covered: a MeanStdFilter not applied, SAC's action not unsquashed,
 frame stacking missing or without history, an LSTM deployed without its state, a
-multi-agent deployment with the modules swapped, and an old-stack checkpoint (refused,
-with the old stack's reference)."""
+multi-agent deployment with the modules swapped or sampling, and on the old API stack
+a filter not applied and the arena's policies swapped."""
 
 import json
 import pickle
@@ -167,7 +167,7 @@ def test_an_lstm_deployed_without_its_state_is_named_and_with_it_passes(tmp_path
     assert kept.passed and kept.agreement == 1.0
 
 
-def test_multi_agent_modules_swapped_are_named_with_the_trained_mapping(tmp_path):
+def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
     from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
 
     config = (_ppo(MultiAgentCartPole).environment(env_config={"num_agents": 2})
@@ -183,19 +183,58 @@ def test_multi_agent_modules_swapped_are_named_with_the_trained_mapping(tmp_path
     right = parity(checkpoint, deployed.PerAgentModules(modules, {0: "p0", 1: "p1"}),
                    episodes=2)
     assert right.passed and right.agreement == 1.0
+    sampled = parity(checkpoint, deployed.PerAgentModules(modules, {0: "p0", 1: "p1"},
+                                                          sample=True), episodes=2)
+    assert not sampled.passed and "looks like it samples (explore=True" in sampled.explanation
     assert parity(checkpoint, rldebug.inference_policy(checkpoint), episodes=1).passed
 
 
-def test_an_old_stack_checkpoint_is_refused_with_its_reference(capsys):
+def test_an_old_stack_policy_deployed_without_its_filter_is_named(tmp_path):
+    """The #41382 shape on the old API stack: PPO CartPole with observation_filter=
+    "MeanStdFilter", deployed as Policy.compute_single_action on the raw observation."""
+    config = (PPOConfig().api_stack(enable_rl_module_and_learner=False,
+                                    enable_env_runner_and_connector_v2=False)
+              .environment("CartPole-v1")
+              .env_runners(num_env_runners=0, observation_filter="MeanStdFilter")
+              .training(train_batch_size=500, minibatch_size=250, num_epochs=2, lr=3e-3))
+    checkpoint = _train(config, 4, tmp_path)
+    algo = rldebug.load(checkpoint)
+    try:
+        policy = algo.get_policy()
+
+        def without_filter(obs):
+            return int(policy.compute_single_action(obs=np.asarray(obs), explore=False)[0])
+
+        report = parity(checkpoint, without_filter, episodes=2)
+        assert not report.passed
+        assert report.variants["without MeanStdFilter"] >= 0.99
+        assert "policies/<policy_id>/policy_state.pkl" in report.explanation
+        right = parity(checkpoint, lambda obs: int(algo.compute_single_action(obs, explore=False)),
+                       episodes=2)
+        assert right.passed and right.agreement == 1.0
+    finally:
+        algo.stop()
+    with pytest.raises(ValueError, match="old-API-stack"):
+        rldebug.inference_policy(checkpoint)  # nothing to export without an Algorithm
+
+
+def test_old_stack_arena_policies_swapped_are_named(capsys):
     from inspect_algos import checkpoint_of
 
     old = checkpoint_of("old")
-    code = cli_main(["parity", str(old), "--policy", "parity_policies:module_argmax"])
-    err = capsys.readouterr().err
-    assert code == 2 and "old-API-stack checkpoint" in err
-    assert "compute_single_action" in err
-    with pytest.raises(ValueError, match="old-API-stack"):
-        rldebug.inference_policy(old)
+    algo = rldebug.load(old)
+    try:
+        def per_agent(mapping):
+            return lambda obs: {agent: algo.compute_single_action(
+                o, policy_id=mapping[agent], explore=False) for agent, o in obs.items()}
+
+        swapped = parity(old, per_agent({"agent1": "pol2", "agent2": "pol1"}), episodes=1)
+        assert not swapped.passed
+        assert swapped.variants["with agents mapped agent1 -> pol2, agent2 -> pol1"] >= 0.99
+        assert "(agent1 -> pol1, agent2 -> pol2)" in swapped.explanation
+        assert parity(old, per_agent({"agent1": "pol1", "agent2": "pol2"}), episodes=1).passed
+    finally:
+        algo.stop()
 
 
 @pytest.mark.parametrize("kwargs, error", [

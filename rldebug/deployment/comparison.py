@@ -46,15 +46,24 @@ class ParityReport:
     per_agent: dict[str, float] = field(default_factory=dict)  # multi-agent envs
     error: str | None = None  # the deployed policy raised
     not_runnable: dict[str, str] = field(default_factory=dict)  # variant -> why it cannot run
+    decisions: int = 0  # actions compared (one per agent acting, per state)
+    sampling: tuple[float, float] | None = None  # a sampling deployment's expected agreement
 
     @property
     def passed(self) -> bool:
         return self.error is None and self.agreement >= self.min_agreement
 
+    @property
+    def counted(self) -> str:
+        """What the agreement counts: states, or decisions where several agents act."""
+        if self.decisions in (0, self.states):
+            return f"{self.states} states"
+        return f"{self.decisions} decisions ({self.states} states)"
+
     def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
         lines = [(f"Your policy chose the training pipeline's action in "
-                  f"{self.agreement:.1%} of {self.states} states "
+                  f"{self.agreement:.1%} of {self.counted} "
                   f"({verdict}, minimum {self.min_agreement:.0%}).")]
         for agent, share in self.per_agent.items():
             lines.append(f"  agent {agent}: {share:.1%}")
@@ -66,6 +75,9 @@ class ParityReport:
                          f"yours {mismatch['yours']}, the pipeline's {mismatch['pipeline']}")
         for variant, share in self.variants.items():
             lines.append(f"  the pipeline {variant}: yours agrees in {share:.1%}")
+        if self.sampling:
+            lines.append(f"  a deployment sampling from the pipeline's action distribution "
+                         f"would agree in {self.sampling[0]:.1%} +/- {self.sampling[1]:.1%}")
         if self.explanation:
             lines.append(self.explanation)
         return "\n".join(lines)
@@ -80,6 +92,7 @@ class _Step:
     taken_before: Any  # the module action the previous step took (None at a start)
     pipeline: Any
     yours: Any = None
+    greedy_probability: Any = None  # what the distribution gave the greedy action
 
 
 def _same(a, b, atol: float) -> bool:
@@ -122,9 +135,10 @@ def _caller(policy: Callable):
 
 
 def _reference(checkpoint_or_algo) -> InferencePolicy:
+    from rldebug.deployment.legacy import OldStackPolicy
     from rldebug.deployment.pipeline import parts_from_algorithm
 
-    if isinstance(checkpoint_or_algo, InferencePolicy):
+    if isinstance(checkpoint_or_algo, (InferencePolicy, OldStackPolicy)):
         return checkpoint_or_algo.with_variant()
     if isinstance(checkpoint_or_algo, (str, Path)):
         from rldebug.deployment.pipeline import EXPORTED_PARTS
@@ -133,14 +147,13 @@ def _reference(checkpoint_or_algo) -> InferencePolicy:
         if (Path(checkpoint_or_algo).expanduser() / EXPORTED_PARTS).is_file():
             return InferencePolicy.from_checkpoint(checkpoint_or_algo)
         if checkpoint_kind(checkpoint_or_algo) == "old":
-            raise UsageError(
-                f"{checkpoint_or_algo} is an old-API-stack checkpoint (Policy objects and "
-                "their observation filters). parity compares with the new API stack's "
-                "pipeline (connectors + RLModule); for an old-stack policy the reference is "
-                "Algorithm.compute_single_action(obs, policy_id=..., explore=False), which "
-                "applies the policy's filter (algo = rldebug.load(checkpoint)).")
+            from rldebug.inspection import load
+
+            return OldStackPolicy(load(checkpoint_or_algo))
         return InferencePolicy.from_checkpoint(checkpoint_or_algo)
     if hasattr(checkpoint_or_algo, "config") and hasattr(checkpoint_or_algo, "env_runner"):
+        if not checkpoint_or_algo.config.enable_env_runner_and_connector_v2:
+            return OldStackPolicy(checkpoint_or_algo)
         return InferencePolicy(parts_from_algorithm(checkpoint_or_algo))
     raise UsageTypeError(f"parity expects a checkpoint path, an Algorithm or an "
                          f"InferencePolicy, got {type(checkpoint_or_algo).__name__}.")
@@ -158,7 +171,8 @@ def _play(reference: InferencePolicy, ask, reset_yours, env, episodes: int, seed
         reward, taken = 0.0, None
         for t in range(max_steps):
             module_action, env_action = reference.act(obs, reward)
-            step = _Step(episode, t, _copy(obs), reward, taken, env_action)
+            step = _Step(episode, t, _copy(obs), reward, taken, env_action,
+                         greedy_probability=reference.greedy_probability())
             steps.append(step)
             try:
                 step.yours = ask(obs, reward)
@@ -193,7 +207,8 @@ def _replay(variant: InferencePolicy, steps: list[_Step]) -> list:
 
 def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
     out = [Variant(without=piece) for piece in reference.user_pieces]
-    out.append(Variant(forget_history=True))
+    if reference.keeps_history:
+        out.append(Variant(forget_history=True))
     if any(isinstance(s, gym.spaces.Box) for s in action_spaces):
         out.append(Variant(to_env=False))
     if reference.squashes_actions:
@@ -222,13 +237,12 @@ def _mapping_variants(reference: InferencePolicy, max_agents: int = 6) -> list[V
     return out
 
 
-def _explain(variant: Variant, share: float, states: int, reference: InferencePolicy) -> str:
+def _explain(variant: Variant, share: float, counted: str, reference: InferencePolicy) -> str:
     said = f"Your policy matches the training pipeline {variant.describe()} in {share:.1%} of " \
-           f"{states} states: "
+           f"{counted}: "
     if variant.without:
         return said + (f"your deployment does not apply {variant.without}, which the policy "
-                       "was trained behind (its state is in the checkpoint's "
-                       "env_runner/env_to_module_connector).")
+                       f"was trained behind (its state is in {reference.state_location}).")
     if variant.forget_history:
         pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
         return said + ("your deployment starts every step afresh, where the pipeline carries "
@@ -271,13 +285,15 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
            max_steps: int = 1000) -> ParityReport:
     """Compare ``policy`` (raw env observation in, env action out; a dict per agent on a
     multi-agent env) with the training pipeline of a checkpoint (a path, an Algorithm
-    already built, or an :class:`InferencePolicy`).
+    already built, or an :class:`InferencePolicy`). For an old-API-stack checkpoint the
+    reference is ``Algorithm.compute_single_action(obs, policy_id=..., explore=False)``
+    (preprocessor and observation filter, frozen).
 
     ``policy.reset()`` is called when an episode starts if the policy has it; a policy
     with a ``reward`` parameter gets the last step's reward.
 
-    :raises TypeError, ValueError: for a policy that is not callable, bad counts, an
-        old-stack checkpoint (with the reason and the old stack's reference).
+    :raises TypeError, ValueError: for a policy that is not callable, bad counts, a path
+        that is no checkpoint, an old-stack recurrent policy (with the reason).
     """
     from rldebug.shapes.env_meta import agent_spaces, make_env
 
@@ -303,7 +319,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
                             error=error + "." + _input_hint(reference))
     pairs = _pairs(steps, [s.yours for s in steps], atol)
     report = ParityReport(states=len(steps), agreement=_share(pairs),
-                          min_agreement=float(min_agreement))
+                          min_agreement=float(min_agreement), decisions=len(pairs))
     if reference.multi_agent:
         agents = sorted({str(a) for a, _ in pairs})
         report.per_agent = {a: _share([p for p in pairs if str(p[0]) == a]) for a in agents}
@@ -330,7 +346,37 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         report.variants[variant.describe()] = share
         candidates.append((share, variant))
     report.explanation = _explanation(report, candidates, reference)
+    report.sampling = _sampling_agreement(steps)
+    if report.sampling is not None:
+        expected, spread = report.sampling
+        explained = any(share >= report.agreement + EXPLAINS_BY for share, _ in candidates)
+        if not explained and abs(report.agreement - expected) <= 3 * spread + 0.01:
+            report.explanation = (
+                f"Your policy agrees with the pipeline's greedy action in "
+                f"{report.agreement:.1%} of decisions, what sampling from the action "
+                f"distribution would give ({expected:.1%} +/- {spread:.1%} expected): your "
+                "deployment looks like it samples (explore=True, or "
+                "forward_exploration), where RLlib's evaluation takes the greedy action "
+                "(explore=False, forward_inference and the distribution's "
+                "to_deterministic()).")
     return report
+
+
+def _sampling_agreement(steps: list[_Step]) -> tuple[float, float] | None:
+    """Expected agreement of a deployment that samples from the categorical distribution
+    with the greedy action, and its standard deviation; None when any decision's
+    distribution is not categorical."""
+    probabilities = []
+    for step in steps:
+        p = step.greedy_probability
+        values = list(p.values()) if isinstance(p, Mapping) else [p]
+        if not values or any(v is None for v in values):
+            return None
+        probabilities += values
+    if not probabilities:
+        return None
+    p = np.asarray(probabilities)
+    return float(p.mean()), float(np.sqrt(np.sum(p * (1 - p))) / len(p))
 
 
 def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy) -> str:
@@ -341,11 +387,11 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
                 "to the env's bounds, and each connector piece's transform.")
     tied = [variant for share, variant in candidates if share >= best - TIE]
     if len(tied) > 1:
-        return (f"Your policy matches the training pipeline in {best:.1%} of {report.states} "
-                f"states {' and equally '.join(v.describe() for v in tied)}: on these states "
+        return (f"Your policy matches the training pipeline in {best:.1%} of {report.counted} "
+                f"{' and equally '.join(v.describe() for v in tied)}: on these states "
                 "they act alike, so the run cannot tell which your deployment does. Play "
                 "more or longer episodes (--episodes) to separate them.")
-    return _explain(tied[0], best, report.states, reference)
+    return _explain(tied[0], best, report.counted, reference)
 
 
     return report

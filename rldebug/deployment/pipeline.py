@@ -64,6 +64,9 @@ class InferencePolicy:
     Algorithm and starts no Ray.
     """
 
+    #: where a left-out piece's saved state lives
+    state_location = "the checkpoint's env_runner/env_to_module_connector"
+
     def __init__(self, parts: Mapping[str, Any], variant: Variant = Variant()):
         from rldebug.shapes.connectors import freeze_statistics
 
@@ -134,6 +137,30 @@ class InferencePolicy:
         from rldebug.shapes.connectors import user_piece_names
 
         return user_piece_names(self._parts["env_to_module"])
+
+    def greedy_probability(self) -> Any:
+        """The probability the action distribution gave the greedy action of the last call
+        (a dict per agent on a multi-agent env); None where the distribution is not
+        categorical (continuous actions, DQN's Q-values)."""
+        from ray.rllib.core.columns import Columns
+
+        if self._last is None:
+            return None
+        actions, extra = self._last
+        inputs = extra.get(Columns.ACTION_DIST_INPUTS)
+        if inputs is None:
+            return None
+        if self.multi_agent:
+            return {aid: _categorical_probability(inputs.get(aid), action)
+                    for aid, action in actions.items()}
+        return _categorical_probability(inputs, actions)
+
+    @property
+    def keeps_history(self) -> bool:
+        """Whether a step can depend on earlier ones: a piece of the user's (frame stacks,
+        previous actions) or a recurrent module."""
+        modules = self._module.values() if self.multi_agent else [self._module]
+        return bool(self.user_pieces) or any(m.is_stateful() for m in modules)
 
     @property
     def squashes_actions(self) -> bool:
@@ -212,6 +239,15 @@ class InferencePolicy:
             return self._parts["mapping_fn"]
         fixed = dict(self.variant.mapping)
         return lambda agent_id, episode=None, **kwargs: fixed[agent_id]
+
+
+def _categorical_probability(logits, action) -> float | None:
+    logits = None if logits is None else np.asarray(logits, np.float64)
+    if logits is None or logits.ndim != 1 or np.asarray(action).ndim != 0 or \
+            not np.issubdtype(np.asarray(action).dtype, np.integer):
+        return None
+    shifted = np.exp(logits - logits.max())
+    return float(shifted[int(action)] / shifted.sum())
 
 
 def extra_of(extra: dict, agent_id) -> dict:
