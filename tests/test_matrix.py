@@ -237,6 +237,20 @@ def test_explain_answers_for_every_agent_in_the_family_terms(row):
         assert np.isfinite(e.entropy) and np.isfinite(e.log_prob)
 
 
+def test_export_round_trips_and_the_deployed_pipeline_passes_parity(row, tmp_path):
+    """The checkpoint's pipeline, exported and loaded back without an Algorithm, acts as the
+    checkpoint's own pipeline on every setup (old stack: compute_single_action)."""
+    if row.setup.stack == "old":
+        checkpoint = row.algo.save(str(tmp_path / "checkpoint")).checkpoint.path
+        deployed = lambda obs: row.algo.compute_single_action(obs, explore=False)  # noqa: E731
+    else:
+        checkpoint = row.algo.save_to_path(str(tmp_path / "checkpoint"))
+        deployed = rldebug.inference_policy(rldebug.export(checkpoint, tmp_path / "out"))
+    report = rldebug.parity(checkpoint, deployed, episodes=1, max_steps=200)
+    assert report.passed and report.agreement == 1.0, str(report)
+    assert report.decisions >= report.states >= 1
+
+
 def _agent_key(row, agent: str):
     """The agent id as the env uses it (MultiAgentPendulum's are ints)."""
     for aid in agent_spaces(env_of(row.algo)):
