@@ -62,9 +62,12 @@ class ParityReport:
 
     def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        lines = [(f"Your policy chose the training pipeline's action in "
-                  f"{self.agreement:.1%} of {self.counted} "
-                  f"({verdict}, minimum {self.min_agreement:.0%}).")]
+        if self.error and not self.mismatches and self.agreement == 0.0:
+            lines = [f"Your policy failed before it answered ({verdict})."]
+        else:
+            lines = [(f"Your policy chose the training pipeline's action in "
+                      f"{self.agreement:.1%} of {self.counted} "
+                      f"({verdict}, minimum {self.min_agreement:.0%}).")]
         for agent, share in self.per_agent.items():
             lines.append(f"  agent {agent}: {share:.1%}")
         if self.error:
