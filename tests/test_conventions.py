@@ -175,7 +175,7 @@ def test_with_settings_takes_only_a_frozen_dataclass():
 # The modules at the top of the package: the command line, what every tool shares, and
 # the single-module tools. Everything else lives in a package named for its job.
 TOP_LEVEL_MODULES = {"__init__", "__main__", "_moved", "cli", "usage", "relay", "htmlfile",
-                     "traps", "deployment"}
+                     "traps"}
 
 
 def test_loose_modules_are_only_the_shared_ones():
@@ -286,7 +286,7 @@ def test_every_command_is_registered_by_the_module_of_its_feature():
             registered[command] = module
     main_commands = rldebug.cli.build_parser()._subparsers._group_actions[0].choices
     assert set(main_commands) == set(registered)
-    assert {"demo", "run", "debug", "check", "probe", "parity", "diff", "reproduce",
+    assert {"demo", "run", "debug", "check", "probe", "parity", "export", "diff", "reproduce",
             "ide-configs", "inspect", "trace", "profile", "doctor", "migrate"} == set(registered)
 
 

@@ -84,6 +84,42 @@ def test_the_training_pipeline_itself_passes_as_a_policy_a_pickle_and_an_algorit
         algo.stop()
 
 
+def test_observations_recorded_elsewhere_are_compared_in_place_of_the_env(
+        checkpoint, tmp_path, monkeypatch, capsys):
+    """No env to play (a simulator parity cannot build): the observations come from a file,
+    split into episodes by episode_starts."""
+    import gymnasium as gym
+
+    env, policy = gym.make("CartPole-v1"), rldebug.inference_policy(checkpoint)
+    observations, starts = [], []
+    for episode in range(2):
+        obs, _ = env.reset(seed=10 + episode)
+        policy.reset()
+        for t in range(500):
+            observations.append(obs)
+            starts.append(t == 0)
+            obs, _, terminated, truncated, _ = env.step(policy(obs))
+            if terminated or truncated:
+                break
+    recorded = tmp_path / "recorded.npz"
+    np.savez(recorded, obs=np.asarray(observations), episode_starts=np.asarray(starts))
+    monkeypatch.setenv("RLDEBUG_PARITY_CHECKPOINT", str(checkpoint))
+    monkeypatch.setattr(deployed, "_module", None)
+    code = cli_main(["parity", str(checkpoint), "--policy", "parity_policies:module_argmax",
+                     "--observations", str(recorded), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["states"] == len(observations)
+    assert "does not apply MeanStdFilter" in report["explanation"]
+    assert parity(checkpoint, rldebug.inference_policy(checkpoint),
+                  observations=recorded).agreement == 1.0
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(5,\); the env's observations have shape \(4,\)"):
+        parity(checkpoint, policy, observations=tmp_path / "wrong.npy")
+    assert cli_main(["parity", str(checkpoint), "--policy", "parity_policies:module_argmax",
+                     "--observations", str(tmp_path / "none.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_the_filter_statistics_stay_as_saved_while_the_policy_acts(checkpoint):
     """RLlib's MeanStdFilter updates its statistics on every observation it sees, at
     evaluation too; a deployed pipeline must apply the saved ones."""

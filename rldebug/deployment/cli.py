@@ -15,7 +15,8 @@ def cmd_parity(args) -> int:
     from rldebug.usage import load_function
 
     report = parity(args.checkpoint, load_function(args.policy, "--policy"),
-                    episodes=args.episodes, min_agreement=args.min_agreement)
+                    episodes=args.episodes, min_agreement=args.min_agreement,
+                    observations=args.observations)
     if args.json:
         print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
     else:
@@ -45,7 +46,12 @@ def add_commands(subparsers) -> None:
                         help="FILE.py:FUNC or MODULE:FUNC: your deployed policy, raw env "
                              "observation in, env action out (a dict per agent for a "
                              "multi-agent env)")
-    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=5,
+                        help="episodes of the checkpoint's env to play (default 5)")
+    parser.add_argument("--observations", metavar="FILE",
+                        help="compare on observations recorded elsewhere instead of playing "
+                             "the env: a .npy array, or a .npz with 'obs' and optionally "
+                             "'episode_starts' (one agent)")
     parser.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
                         help=f"share of states that must agree (default {DEFAULT_MIN_AGREEMENT})")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -168,25 +168,106 @@ def _play(reference: InferencePolicy, ask, reset_yours, env, episodes: int, seed
     steps: list[_Step] = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
-        reference.reset()
-        if reset_yours is not None:
-            reset_yours()
+        _start(reference, reset_yours)
         reward, taken = 0.0, None
         for t in range(max_steps):
-            module_action, env_action = reference.act(obs, reward)
-            step = _Step(episode, t, _copy(obs), reward, taken, env_action,
-                         greedy_probability=reference.greedy_probability())
-            steps.append(step)
-            try:
-                step.yours = ask(obs, reward)
-            except Exception as err:  # noqa: BLE001 - the user's code: reported
-                return steps, (f"your policy raised {type(err).__name__} at episode {episode} "
-                               f"step {t}: {err}")
+            module_action, env_action, error = _ask(steps, reference, ask, episode, t, obs,
+                                                    reward, taken)
+            if error:
+                return steps, error
             obs, reward, terminated, truncated, _ = env.step(env_action)
             taken = module_action
             if _done(terminated) or _done(truncated):
                 break
     return steps, None
+
+
+def _play_recorded(reference: InferencePolicy, ask, reset_yours,
+                   recorded: list[list]) -> tuple[list[_Step], str | None]:
+    """Recorded episodes of observations, in order; the reference's own actions are the
+    ones taken (no env is stepped) and the rewards are unknown (0)."""
+    steps: list[_Step] = []
+    for episode, observations in enumerate(recorded):
+        _start(reference, reset_yours)
+        taken = None
+        for t, obs in enumerate(observations):
+            taken, _, error = _ask(steps, reference, ask, episode, t, obs, 0.0, taken)
+            if error:
+                return steps, error
+    return steps, None
+
+
+def _start(reference, reset_yours) -> None:
+    reference.reset()
+    if reset_yours is not None:
+        reset_yours()
+
+
+def _ask(steps: list[_Step], reference, ask, episode: int, t: int, obs, reward, taken):
+    """The reference's and the deployment's answers at one state, appended to ``steps``:
+    ``(module action, env action, error or None)``."""
+    module_action, env_action = reference.act(obs, reward)
+    step = _Step(episode, t, _copy(obs), reward, taken, env_action,
+                 greedy_probability=reference.greedy_probability())
+    steps.append(step)
+    try:
+        step.yours = ask(obs, reward)
+    except Exception as err:  # noqa: BLE001 - the user's code: reported
+        return module_action, env_action, (f"your policy raised {type(err).__name__} at "
+                                           f"episode {episode} step {t}: {err}")
+    return module_action, env_action, None
+
+
+def recorded_episodes(observations: Any, observation_space: Any = None) -> list[list]:
+    """Observations recorded elsewhere (your deployment's env, a simulator parity cannot
+    build), split into episodes: an array of observations (one episode), a list of such
+    arrays (one per episode), or a ``.npy`` / ``.npz`` file (``obs``, and optionally
+    ``episode_starts``: True at the first observation of each episode).
+
+    :raises UsageError: for a file that does not exist or holds no ``obs``, or
+        observations whose shape is not the observation space's.
+    """
+    starts = None
+    if isinstance(observations, (str, Path)):
+        path = Path(observations).expanduser()
+        if not path.is_file():
+            raise UsageError(f"parity(observations=...): {path} does not exist.")
+        if path.suffix not in (".npy", ".npz"):
+            raise UsageError(f"parity(observations=...): {path} is not a .npy or .npz file; "
+                             "save the observations with numpy.save or numpy.savez(obs=..., "
+                             "episode_starts=...).")
+        loaded = np.load(path, allow_pickle=False)
+        if path.suffix == ".npz":
+            if "obs" not in loaded:
+                raise UsageError(f"{path} holds {sorted(loaded.files)}, no 'obs' array: "
+                                 "numpy.savez(path, obs=..., episode_starts=...).")
+            starts = loaded.get("episode_starts")
+            loaded = loaded["obs"]
+        observations = loaded
+    if isinstance(observations, list) and observations and \
+            all(isinstance(o, np.ndarray) and o.ndim > 1 for o in observations):
+        episodes = [list(o) for o in observations]
+    else:
+        rows = list(np.asarray(observations))
+        if starts is None:
+            episodes = [rows]
+        else:
+            starts = np.asarray(starts, bool)
+            if starts.shape != (len(rows),):
+                raise UsageError(f"episode_starts has shape {starts.shape}; it needs one flag "
+                                 f"per observation ({len(rows)},).")
+            cuts = [i for i in range(len(rows)) if starts[i] and i > 0]
+            episodes = [list(chunk) for chunk in np.split(np.asarray(rows), cuts)]
+    shape = getattr(observation_space, "shape", None)
+    for episode in episodes:
+        for obs in episode:
+            if shape is not None and np.shape(obs) != tuple(shape):
+                raise UsageError(f"parity(observations=...): an observation has shape "
+                                 f"{np.shape(obs)}; the env's observations have shape "
+                                 f"{tuple(shape)}.")
+    if not any(episodes):
+        raise UsageError("parity(observations=...) holds no observation.")
+    return episodes
 
 
 def _done(flag) -> bool:
@@ -285,7 +366,7 @@ def _input_hint(reference: InferencePolicy) -> str:
 
 def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed: int = 0,
            min_agreement: float = DEFAULT_MIN_AGREEMENT, atol: float = 1e-4,
-           max_steps: int = 1000) -> ParityReport:
+           max_steps: int = 1000, observations: Any = None) -> ParityReport:
     """Compare ``policy`` (raw env observation in, env action out; a dict per agent on a
     multi-agent env) with the training pipeline of a checkpoint (a path, an Algorithm
     already built, or an :class:`InferencePolicy`). For an old-API-stack checkpoint the
@@ -294,6 +375,9 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
 
     ``policy.reset()`` is called when an episode starts if the policy has it; a policy
     with a ``reward`` parameter gets the last step's reward.
+
+    ``observations``: compare on observations recorded elsewhere instead of playing the
+    checkpoint's env (see :func:`recorded_episodes`; one agent; rewards unknown).
 
     :raises TypeError, ValueError: for a policy that is not callable, bad counts, a path
         that is no checkpoint, an old-stack recurrent policy (with the reason).
@@ -310,10 +394,23 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
             not 0 < float(min_agreement) <= 1:
         raise UsageError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
     reference = _reference(checkpoint_or_algo)
-    env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
     reset = getattr(policy, "reset", None)
-    steps, error = _play(reference, _caller(policy), reset if callable(reset) else None, env,
-                         episodes, seed, max_steps)
+    reset = reset if callable(reset) else None
+    if observations is not None:
+        if reference.multi_agent:
+            raise UsageError("parity(observations=...) takes one agent's observations; for a "
+                             "multi-agent env parity plays the checkpoint's env.")
+        space = reference.parts["observation_space"]
+        space = space.get("default_agent", space) if isinstance(space, dict) else space
+        steps, error = _play_recorded(reference, _caller(policy), reset,
+                                      recorded_episodes(observations, space))
+        action_spaces = reference.parts["action_space"]
+        action_spaces = list(action_spaces.values()) if isinstance(action_spaces, dict) \
+            else [action_spaces]
+    else:
+        env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
+        steps, error = _play(reference, _caller(policy), reset, env, episodes, seed, max_steps)
+        action_spaces = [act for _, act in agent_spaces(env).values()]
     if error:
         answered = steps[:-1]
         pairs = _pairs(answered, [s.yours for s in answered], atol)
@@ -335,9 +432,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         for (s, a), (_, ok) in zip(decisions, pairs) if not ok][:10]
     if report.passed:
         return report
-    spaces = [act for _, act in agent_spaces(env).values()]
     candidates: list[tuple[float, Variant]] = []
-    for variant in _variants(reference, spaces):
+    for variant in _variants(reference, action_spaces):
         try:
             answers = _replay(reference.with_variant(**vars(variant)), steps)
         except Exception as err:  # noqa: BLE001 - a variant the module cannot run (shapes)
@@ -413,4 +509,4 @@ def _shown(action, agent):
     return value.tolist() if value is not None else None
 
 
-__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "parity"]
+__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "parity", "recorded_episodes"]
