@@ -1,5 +1,6 @@
 """Timing rules on a trace: an EnvRunner that is much slower than its peers for the same
-work (a straggler: every synchronous iteration waits for it).
+work (a straggler: every synchronous iteration waits for it), and IMPALA/APPO's learner
+thread waiting for data most of its time (sampling is the bottleneck).
 
 Judged per iteration on seconds per env step of each remote EnvRunner's ``sample()``
 against the median of the other runners in the same iteration, so a machine that is
@@ -135,4 +136,50 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
     return findings
 
 
-__all__ = ["straggler_findings"]
+#: a learner thread that waited for data this share of its time is starved ...
+STARVED_SHARE = 0.5
+#: ... over at least this many updates after the first iteration (warm-up)
+MIN_STARVED_UPDATES = 5
+
+
+def learner_starved_findings(trace, trial: str | None) -> list[Finding]:
+    """IMPALA/APPO's learner thread, fed from a queue, waiting for data more than half of
+    its time (after the first iteration): sampling cannot keep the learner busy."""
+    updates = trace.updates
+    needed = {"learner_thread", "wait_time_s", "update_time_s", "pid", "update", "iteration"}
+    if updates.empty or not needed <= set(updates.columns):
+        return []
+    threaded = updates[updates["learner_thread"].fillna(False).astype(bool)]
+    threaded = threaded[threaded["iteration"] > threaded["iteration"].min()]
+    findings = []
+    for pid, rows in threaded.drop_duplicates(subset=["pid", "update"]).groupby("pid"):
+        rows = rows.dropna(subset=["wait_time_s", "update_time_s"])
+        if len(rows) < MIN_STARVED_UPDATES:
+            continue
+        waited, busy = float(rows["wait_time_s"].sum()), float(rows["update_time_s"].sum())
+        share = waited / (waited + busy) if waited + busy > 0 else 0.0
+        if share < STARVED_SHARE:
+            continue
+        update_ms = 1000 * busy / len(rows)
+        runners = trace.samples["runner_index"].nunique() if "runner_index" in \
+            trace.samples.columns else None
+        findings.append(Finding(
+            rule_id="learner_starved", severity="info", trial=trial,
+            began_at_iteration=int(rows["iteration"].min()), module=None,
+            message=(f"The learner thread (pid {int(pid)}) waited for data {share:.0%} of "
+                     f"its time over {len(rows)} updates after the first iteration: "
+                     f"{waited:.1f} s waiting against {busy:.1f} s updating "
+                     f"({update_ms:.0f} ms per update on average). Sampling is the "
+                     "bottleneck; the learner is idle most of the time."),
+            fix=("Feed the learner faster: more EnvRunners "
+                 "(config.env_runners(num_env_runners=...)), more envs per runner "
+                 "(num_envs_per_env_runner=...), or a faster env; or give the learner "
+                 "fewer resources."),
+            evidence={"pid": int(pid), "wait_share": round(share, 3),
+                      "updates": len(rows), "waited_s": round(waited, 3),
+                      "updating_s": round(busy, 3), "update_ms_mean": round(update_ms, 1),
+                      "env_runners": None if runners is None else int(runners)}))
+    return findings
+
+
+__all__ = ["learner_starved_findings", "straggler_findings"]

@@ -17,7 +17,7 @@ from typing import Any
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.memory import memory_findings
 from rldebug.doctor.rules.reward import rival_note
-from rldebug.doctor.timing import straggler_findings
+from rldebug.doctor.timing import learner_starved_findings, straggler_findings
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.tracing import load_trace, trace_dir_of
 from rldebug.tracing.layout import replay_config_file
@@ -223,7 +223,8 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
                        + observation_findings(trace.samples, trial)
                        + termination_findings(trace.samples, trial)
                        + memory_findings(trace, trial)
-                       + straggler_findings(trace, trial),
+                       + straggler_findings(trace, trial)
+                       + learner_starved_findings(trace, trial),
                        reward_steps=steps, samples=trace.samples)
 
 

@@ -231,7 +231,10 @@ class TracingLearnerMixin:
             # num_module_steps_trained; train_batch_size is the module's batch.
             record = {"update": self._rldebug_updates, "module_id": str(mid),
                       "minibatches": len(sizes), "trained_steps": int(sum(sizes)),
-                      "train_batch_size": int(sum(sizes) / epochs)}
+                      "train_batch_size": int(sum(sizes) / epochs),
+                      # IMPALA/APPO update in RLlib's learner thread, fed from a queue
+                      "learner_thread": threading.current_thread() is
+                      getattr(self, "_learner_thread", None)}
             for name, value in self._logged(mid).items():
                 record[name] = value
                 self._trace_check_finite(mid, name, value)
