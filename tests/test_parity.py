@@ -120,6 +120,39 @@ def test_observations_recorded_elsewhere_are_compared_in_place_of_the_env(
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_the_episodes_a_reproducible_trace_taped_are_played_again(
+        tmp_path, monkeypatch, capsys):
+    """--trace: the taped training episodes (seed, env state, actions) played again give
+    the raw observations the deployment is asked about; a trace not recorded for replay
+    is refused with how to record one."""
+    config = _ppo("CartPole-v1").env_runners(env_to_module_connector=_mean_std_filter)
+    run = rldebug.run(config.debugging(seed=0), max_iterations=2, progress=False,
+                      checkpoint_at_end=True, logdir=tmp_path, trace="summary",
+                      reproducible=True)
+    run.algo.stop()
+    monkeypatch.setenv("RLDEBUG_PARITY_CHECKPOINT", str(run.checkpoint))
+    monkeypatch.setattr(deployed, "_module", None)
+    code = cli_main(["parity", str(run.checkpoint), "--policy",
+                     "parity_policies:module_argmax", "--trace", str(tmp_path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and "does not apply MeanStdFilter" in report["explanation"]
+    import gymnasium as gym
+
+    from rldebug.deployment.comparison import traced_episodes
+
+    episodes = traced_episodes(tmp_path, gym.make("CartPole-v1"))
+    assert report["states"] == sum(map(len, episodes)) >= 20
+    assert all(abs(obs[0]) <= 2.4 for episode in episodes for obs, _ in episode)  # raw
+    assert parity(run.checkpoint, rldebug.inference_policy(run.checkpoint),
+                  trace=tmp_path).agreement == 1.0
+    plain = tmp_path / "plain"
+    rldebug.run(config, max_iterations=1, progress=False, logdir=plain,
+                trace="summary").algo.stop()
+    assert cli_main(["parity", str(run.checkpoint), "--policy",
+                     "parity_policies:module_argmax", "--trace", str(plain)]) == 2
+    assert "reproducible=True" in capsys.readouterr().err
+
+
 def test_the_filter_statistics_stay_as_saved_while_the_policy_acts(checkpoint):
     """RLlib's MeanStdFilter updates its statistics on every observation it sees, at
     evaluation too; a deployed pipeline must apply the saved ones."""

@@ -16,7 +16,7 @@ def cmd_parity(args) -> int:
 
     report = parity(args.checkpoint, load_function(args.policy, "--policy"),
                     episodes=args.episodes, min_agreement=args.min_agreement,
-                    observations=args.observations)
+                    observations=args.observations, trace=args.trace)
     if args.json:
         print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
     else:
@@ -48,6 +48,9 @@ def add_commands(subparsers) -> None:
                              "multi-agent env)")
     parser.add_argument("--episodes", type=int, default=5,
                         help="episodes of the checkpoint's env to play (default 5)")
+    parser.add_argument("--trace", metavar="DIR",
+                        help="compare on the episodes a reproducible trace taped in training "
+                             "(rldebug.trace(config, reproducible=True)), played again")
     parser.add_argument("--observations", metavar="FILE",
                         help="compare on observations recorded elsewhere instead of playing "
                              "the env: a .npy array, or a .npz with 'obs' and optionally "

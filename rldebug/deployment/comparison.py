@@ -184,16 +184,19 @@ def _play(reference: InferencePolicy, ask, reset_yours, env, episodes: int, seed
 
 def _play_recorded(reference: InferencePolicy, ask, reset_yours,
                    recorded: list[list]) -> tuple[list[_Step], str | None]:
-    """Recorded episodes of observations, in order; the reference's own actions are the
-    ones taken (no env is stepped) and the rewards are unknown (0)."""
+    """Recorded episodes, in order: each a list of observations, or of ``(observation,
+    action the env received)`` pairs (a traced episode: its action is the one taken,
+    where it is the module's too). No env is stepped; rewards are unknown (0)."""
     steps: list[_Step] = []
     for episode, observations in enumerate(recorded):
         _start(reference, reset_yours)
         taken = None
-        for t, obs in enumerate(observations):
-            taken, _, error = _ask(steps, reference, ask, episode, t, obs, 0.0, taken)
+        for t, item in enumerate(observations):
+            obs, received = item if isinstance(item, tuple) else (item, None)
+            own, _, error = _ask(steps, reference, ask, episode, t, obs, 0.0, taken)
             if error:
                 return steps, error
+            taken = own if received is None else received
     return steps, None
 
 
@@ -216,6 +219,48 @@ def _ask(steps: list[_Step], reference, ask, episode: int, t: int, obs, reward, 
         return module_action, env_action, (f"your policy raised {type(err).__name__} at "
                                            f"episode {episode} step {t}: {err}")
     return module_action, env_action, None
+
+
+def traced_episodes(trace_dir: str | Path, env, max_episodes: int = 50) -> list[list]:
+    """The episodes a reproducible trace taped (``rldebug.trace(config,
+    reproducible=True)``: each episode's seed, the env's state before its reset, every
+    action the env received), played again in ``env``: ``[(raw observation, action
+    taken), ...]`` per episode, the last ``max_episodes`` of them. The trace's own
+    observations cannot serve: they were recorded after the env-to-module connectors
+    rewrote them (a MeanStdFilter writes the normalised observation back into the
+    episode), and only a few rows per sample.
+
+    :raises UsageError: for a path without a reproducible trace (naming how to record
+        one).
+    """
+    import base64
+
+    from rldebug.reproduction.listing import find_trace_dir, read_recorded
+    from rldebug.tracing.replay_state import decode_env_action, restore_env
+
+    records = read_recorded(find_trace_dir(trace_dir)).episodes.values()
+    records = sorted((r for r in records if r.get("actions")),
+                     key=lambda r: (r["started"], r["episode_id"]))[-max_episodes:]
+    if not records:
+        raise UsageError(f"The trace in {str(trace_dir)!r} has no taped episode with an "
+                         "action (its rings keep the last few sample() calls' episodes).")
+    episodes = []
+    for record in records:
+        if record.get("env_state"):
+            restore_env(env, base64.b64decode(record["env_state"]))
+        obs, _ = env.reset(seed=record["seed"], options=record.get("options"))
+        agent_keys: dict = {}
+        played = []
+        for value in record["actions"]:
+            if isinstance(obs, Mapping):
+                agent_keys.update({str(k): k for k in obs})
+            action = decode_env_action(value, agent_keys)
+            played.append((_copy(obs), action))
+            obs, _, terminated, truncated, _ = env.step(action)
+            if _done(terminated) or _done(truncated):
+                break
+        episodes.append(played)
+    return episodes
 
 
 def recorded_episodes(observations: Any, observation_space: Any = None) -> list[list]:
@@ -268,6 +313,15 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     if not any(episodes):
         raise UsageError("parity(observations=...) holds no observation.")
     return episodes
+
+
+def _takes_module_actions(env) -> bool:
+    """Whether the env's actions are the module's too (discrete: nothing unsquashes them),
+    so a traced action can stand for the action the pipeline took."""
+    from rldebug.shapes.env_meta import agent_spaces
+
+    return all(isinstance(act, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
+               for _, act in agent_spaces(env).values())
 
 
 def _done(flag) -> bool:
@@ -366,7 +420,8 @@ def _input_hint(reference: InferencePolicy) -> str:
 
 def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed: int = 0,
            min_agreement: float = DEFAULT_MIN_AGREEMENT, atol: float = 1e-4,
-           max_steps: int = 1000, observations: Any = None) -> ParityReport:
+           max_steps: int = 1000, observations: Any = None,
+           trace: str | Path | None = None) -> ParityReport:
     """Compare ``policy`` (raw env observation in, env action out; a dict per agent on a
     multi-agent env) with the training pipeline of a checkpoint (a path, an Algorithm
     already built, or an :class:`InferencePolicy`). For an old-API-stack checkpoint the
@@ -378,6 +433,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
 
     ``observations``: compare on observations recorded elsewhere instead of playing the
     checkpoint's env (see :func:`recorded_episodes`; one agent; rewards unknown).
+    ``trace``: compare on the episodes a reproducible trace taped during training,
+    played again (see :func:`traced_episodes`).
 
     :raises TypeError, ValueError: for a policy that is not callable, bad counts, a path
         that is no checkpoint, an old-stack recurrent policy (with the reason).
@@ -396,7 +453,16 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     reference = _reference(checkpoint_or_algo)
     reset = getattr(policy, "reset", None)
     reset = reset if callable(reset) else None
-    if observations is not None:
+    if observations is not None and trace is not None:
+        raise UsageError("parity takes observations= or trace=, not both.")
+    if trace is not None:
+        env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
+        recorded = traced_episodes(trace, env)
+        if not _takes_module_actions(env):
+            recorded = [[obs for obs, _ in episode] for episode in recorded]
+        steps, error = _play_recorded(reference, _caller(policy), reset, recorded)
+        action_spaces = [act for _, act in agent_spaces(env).values()]
+    elif observations is not None:
         if reference.multi_agent:
             raise UsageError("parity(observations=...) takes one agent's observations; for a "
                              "multi-agent env parity plays the checkpoint's env.")
@@ -509,4 +575,5 @@ def _shown(action, agent):
     return value.tolist() if value is not None else None
 
 
-__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "parity", "recorded_episodes"]
+__all__ = ["DEFAULT_MIN_AGREEMENT", "ParityReport", "parity", "recorded_episodes",
+           "traced_episodes"]
