@@ -26,11 +26,13 @@ def _train(config, logdir, iterations):
 
 @pytest.fixture(scope="module")
 def arena_lr_half(tmp_path_factory):
-    """The arena's two PPO policies at lr=0.5: both KLs blow up at iteration 1."""
+    """The arena's two PPO policies at lr=0.5: both KLs blow up at iteration 1. Seeded:
+    unseeded, one full-suite run of it (of the 5 + 2 tried by hand, none) got kl_blowup
+    as its top finding instead of lr_too_high, and the run was gone before it was read."""
     from rldebug.arena.config import arena_ppo_config
 
-    return _train(arena_ppo_config().training(lr=0.5, train_batch_size=1000,
-                                              minibatch_size=250),
+    return _train(arena_ppo_config(seed=0).training(lr=0.5, train_batch_size=1000,
+                                                    minibatch_size=250),
                   tmp_path_factory.mktemp("verify") / "arena_lr_half", 3)
 
 
