@@ -159,3 +159,13 @@ def test_dqn_exports_to_onnx_through_torch_export(tmp_path):
     run.algo.stop()
     out = rldebug.export(run.checkpoint, tmp_path / "out", onnx=True)
     assert rldebug.parity(run.checkpoint, _onnx_policy(out), episodes=2).passed
+
+
+def test_the_policy_refuses_an_observation_the_env_could_not_return(cartpole):
+    checkpoint, _ = cartpole
+    policy = rldebug.inference_policy(checkpoint)
+    with pytest.raises(ValueError, match=r"raw observation, of shape \(4,\); got one of shape \(3,\)"):
+        policy(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="does not exist"):
+        rldebug.inference_policy("/nonexistent/checkpoint")
+    assert policy(np.zeros(4, np.float32)) in (0, 1)  # still usable after the refusal

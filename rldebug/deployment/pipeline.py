@@ -102,6 +102,7 @@ class InferencePolicy:
         this policy's own (parity's replays)."""
         import torch
 
+        self._check(obs)
         if self.variant.forget_history:
             self.reset()
         episode = self._record(obs, reward, taken)
@@ -191,6 +192,28 @@ class InferencePolicy:
         pieces = ", ".join(self.user_pieces) or "no connector pieces of yours"
         return f"InferencePolicy({kind}; {pieces}; {self.variant.describe()})"
 
+    def _check(self, obs) -> None:
+        """A clear error for an observation the env could not have returned."""
+        import gymnasium as gym
+
+        if self.multi_agent:
+            if not isinstance(obs, Mapping):
+                raise UsageError(f"This policy was trained on a multi-agent env: call it with "
+                                 f"the env's observation dict {{agent_id: obs}}, got "
+                                 f"{type(obs).__name__}.")
+            spaces = self._parts["observation_space"]
+            unknown = [a for a in obs if a not in spaces]
+            if unknown:
+                raise UsageError(f"Unknown agent id(s) {unknown} in the observation dict; the "
+                                 f"env's agents are {sorted(map(str, spaces))}.")
+            pairs = [(spaces[a], o) for a, o in obs.items()]
+        else:
+            pairs = [(self._parts["observation_space"], obs)]
+        for space, one in pairs:
+            if isinstance(space, gym.spaces.Box) and np.shape(one) != space.shape:
+                raise UsageError(f"This policy takes the env's raw observation, of shape "
+                                 f"{space.shape}; got one of shape {np.shape(one)}.")
+
     # -- the episode the connectors read -------------------------------------------------
     def _record(self, obs, reward, taken):
         if self.multi_agent:
@@ -210,10 +233,6 @@ class InferencePolicy:
     def _record_multi_agent(self, obs, reward, taken):
         from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 
-        if not isinstance(obs, Mapping):
-            raise UsageError(f"This policy was trained on a multi-agent env: call it with the "
-                             f"env's observation dict {{agent_id: obs}}, got "
-                             f"{type(obs).__name__}.")
         if self._episode is None:
             self._episode = MultiAgentEpisode(
                 observation_space=dict(self._parts["observation_space"]),
