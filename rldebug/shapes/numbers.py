@@ -10,6 +10,11 @@ import numpy as np
 
 def has_non_finite(value: Any) -> bool:
     """True if ``value`` (number, array, tensor, or nested dict/list/tuple) holds NaN or inf."""
+    kind = type(value)
+    if kind is np.ndarray:  # the common case, every env step: no dtype hierarchy walk
+        return value.dtype.kind in "fc" and not bool(np.isfinite(value).all())
+    if kind is float:
+        return not math.isfinite(value)
     if value is None or isinstance(value, (str, bytes, bool, int, np.integer)):
         return False
     if isinstance(value, dict):

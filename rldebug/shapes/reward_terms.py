@@ -45,6 +45,9 @@ def terms_of(info: Any) -> dict[str, float] | None:
                              f"{type(terms).__name__}: {terms!r:.80}.")
     out = {}
     for name, value in terms.items():
+        if type(value) is float and type(name) is str and math.isfinite(value):
+            out[name] = value  # the common case, every step: no ABC checks
+            continue
         if not isinstance(name, str) or isinstance(value, bool) or not isinstance(
                 value, numbers.Real) or not math.isfinite(float(value)):
             raise BadRewardTerms(f"info[{INFO_KEY!r}] must map term names (str) to finite "
