@@ -141,10 +141,13 @@ def test_a_folder_that_is_not_empty_is_refused_unless_overwritten(cartpole, tmp_
     checkpoint, _ = cartpole
     (tmp_path / "keep.txt").write_text("mine")
     assert cli_main(["export", str(checkpoint), str(tmp_path)]) == 2
-    assert "not an empty folder" in capsys.readouterr().err
+    assert "is a folder that is not empty" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text() == "mine"
     assert cli_main(["export", str(checkpoint), str(tmp_path), "--overwrite"]) == 0
     assert not (tmp_path / "keep.txt").exists()
+    (tmp_path / "a_file").write_text("")
+    assert cli_main(["export", str(checkpoint), str(tmp_path / "a_file")]) == 2
+    assert "is a file; export writes a folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # ~25 s: DQN's dueling head needs torch.export's exporter (onnxscript)

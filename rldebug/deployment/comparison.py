@@ -454,7 +454,9 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     reset = getattr(policy, "reset", None)
     reset = reset if callable(reset) else None
     if observations is not None and trace is not None:
-        raise UsageError("parity takes observations= or trace=, not both.")
+        raise UsageError("parity compares on recorded observations (observations=, "
+                         "--observations) or on a trace's episodes (trace=, --trace), not both: "
+                         "pass one.")
     if trace is not None:
         env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
         recorded = traced_episodes(trace, env)

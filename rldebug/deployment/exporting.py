@@ -42,10 +42,12 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
     policy = checkpoint if isinstance(checkpoint, InferencePolicy) else \
         InferencePolicy.from_checkpoint(checkpoint)
     out = Path(out).expanduser()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not overwrite or not out.is_dir():
-            raise UsageError(f"{out} exists and is not an empty folder; choose another folder "
-                             "or pass overwrite=True (--overwrite) to replace its contents.")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; export writes a folder. Choose a new folder name.")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise UsageError(f"{out} is a folder that is not empty; choose another folder or "
+                             "pass overwrite=True (--overwrite) to replace its contents.")
         shutil.rmtree(out)
     if onnx:
         _check_onnx_possible(policy)  # before anything is written
