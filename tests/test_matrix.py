@@ -242,7 +242,7 @@ def test_export_round_trips_and_the_deployed_pipeline_passes_parity(row, tmp_pat
     checkpoint's own pipeline on every setup (old stack: compute_single_action)."""
     if row.setup.stack == "old":
         checkpoint = row.algo.save(str(tmp_path / "checkpoint")).checkpoint.path
-        deployed = lambda obs: row.algo.compute_single_action(obs, explore=False)  # noqa: E731
+        deployed = lambda obs: row.algo.compute_single_action(obs, explore=False)
     else:
         checkpoint = row.algo.save_to_path(str(tmp_path / "checkpoint"))
         deployed = rldebug.inference_policy(rldebug.export(checkpoint, tmp_path / "out"))
