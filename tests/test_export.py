@@ -133,6 +133,10 @@ def test_onnx_is_refused_for_a_pipeline_one_graph_cannot_hold(capsys, tmp_path):
     assert code == 2 and "cannot be one ONNX graph" in err
     assert "multi-agent" in err and "FlattenObservations" in err
     assert not (tmp_path / "out").exists()  # refused before anything was written
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "mine.txt").write_text("mine")
+    assert cli_main(["export", str(arena), str(tmp_path / "kept"), "--onnx", "--overwrite"]) == 2
+    assert (tmp_path / "kept" / "mine.txt").read_text() == "mine"  # refused before removing
     assert cli_main(["export", str(arena), str(tmp_path / "out")]) == 0
     assert rldebug.parity(arena, rldebug.inference_policy(tmp_path / "out"), episodes=1).passed
 

@@ -39,18 +39,19 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
     """
     from ray import cloudpickle
 
-    policy = checkpoint if isinstance(checkpoint, InferencePolicy) else \
-        InferencePolicy.from_checkpoint(checkpoint)
-    out = Path(out).expanduser()
+    out = Path(out).expanduser()  # checked before the checkpoint is loaded
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file; export writes a folder. Choose a new folder name.")
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise UsageError(f"{out} is a folder that is not empty; choose another folder or "
-                             "pass overwrite=True (--overwrite) to replace its contents.")
-        shutil.rmtree(out)
+    replace_contents = out.exists() and any(out.iterdir())
+    if replace_contents and not overwrite:
+        raise UsageError(f"{out} is a folder that is not empty; choose another folder or "
+                         "pass overwrite=True (--overwrite) to replace its contents.")
+    policy = checkpoint if isinstance(checkpoint, InferencePolicy) else \
+        InferencePolicy.from_checkpoint(checkpoint)
     if onnx:
-        _check_onnx_possible(policy)  # before anything is written
+        _check_onnx_possible(policy)  # before anything is removed or written
+    if replace_contents:
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / EXPORTED_PARTS).write_bytes(cloudpickle.dumps(policy.parts))
     if onnx:
