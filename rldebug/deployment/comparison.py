@@ -110,21 +110,21 @@ def _same(a, b, atol: float) -> bool:
         return False
 
 
-def _pairs(steps: list[_Step], answers: list, atol: float) -> list[tuple[Any, bool]]:
-    """``(agent or None, agreed)`` for every decision of every step."""
+def _pairs(steps: list[_Step], answers: list, atol: float) -> list[tuple[_Step, Any, bool]]:
+    """``(step, agent or None, agreed)`` for every decision of every step."""
     out = []
     for step, answer in zip(steps, answers):
         if isinstance(step.pipeline, Mapping):
             answer = answer if isinstance(answer, Mapping) else {}
-            out += [(agent, agent in answer and _same(answer[agent], action, atol))
+            out += [(step, agent, agent in answer and _same(answer[agent], action, atol))
                     for agent, action in step.pipeline.items()]
         else:
-            out.append((None, _same(answer, step.pipeline, atol)))
+            out.append((step, None, _same(answer, step.pipeline, atol)))
     return out
 
 
 def _share(pairs) -> float:
-    return float(np.mean([ok for _, ok in pairs])) if pairs else 0.0
+    return float(np.mean([ok for *_, ok in pairs])) if pairs else 0.0
 
 
 def _caller(policy: Callable):
@@ -315,13 +315,11 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     return episodes
 
 
-def _takes_module_actions(env) -> bool:
+def _takes_module_actions(action_spaces) -> bool:
     """Whether the env's actions are the module's too (discrete: nothing unsquashes them),
     so a traced action can stand for the action the pipeline took."""
-    from rldebug.shapes.env_meta import agent_spaces
-
     return all(isinstance(act, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
-               for _, act in agent_spaces(env).values())
+               for act in action_spaces)
 
 
 def _done(flag) -> bool:
@@ -450,20 +448,20 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     if isinstance(min_agreement, bool) or not isinstance(min_agreement, (int, float)) or \
             not 0 < float(min_agreement) <= 1:
         raise UsageError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
-    reference = _reference(checkpoint_or_algo)
-    reset = getattr(policy, "reset", None)
-    reset = reset if callable(reset) else None
     if observations is not None and trace is not None:
         raise UsageError("parity compares on recorded observations (observations=, "
                          "--observations) or on a trace's episodes (trace=, --trace), not both: "
                          "pass one.")
+    reference = _reference(checkpoint_or_algo)
+    reset = getattr(policy, "reset", None)
+    reset = reset if callable(reset) else None
     if trace is not None:
         env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
+        action_spaces = [act for _, act in agent_spaces(env).values()]
         recorded = traced_episodes(trace, env)
-        if not _takes_module_actions(env):
+        if not _takes_module_actions(action_spaces):
             recorded = [[obs for obs, _ in episode] for episode in recorded]
         steps, error = _play_recorded(reference, _caller(policy), reset, recorded)
-        action_spaces = [act for _, act in agent_spaces(env).values()]
     elif observations is not None:
         if reference.multi_agent:
             raise UsageError("parity(observations=...) takes one agent's observations; for a "
@@ -489,15 +487,13 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     report = ParityReport(states=len(steps), agreement=_share(pairs),
                           min_agreement=float(min_agreement), decisions=len(pairs))
     if reference.multi_agent:
-        agents = sorted({str(a) for a, _ in pairs})
-        report.per_agent = {a: _share([p for p in pairs if str(p[0]) == a]) for a in agents}
-    decisions = [(s, a) for s in steps for a in (s.pipeline if isinstance(s.pipeline, Mapping)
-                                                 else [None])]
+        agents = sorted({str(a) for _, a, _ in pairs})
+        report.per_agent = {a: _share([p for p in pairs if str(p[1]) == a]) for a in agents}
     report.mismatches = [
         {"episode": s.episode, "step": s.step,
          **({"agent": a} if a is not None else {}),
          "yours": _shown(s.yours, a), "pipeline": _shown(s.pipeline, a)}
-        for (s, a), (_, ok) in zip(decisions, pairs) if not ok][:10]
+        for s, a, ok in pairs if not ok][:10]
     if report.passed:
         return report
     candidates: list[tuple[float, Variant]] = []

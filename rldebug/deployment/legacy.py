@@ -28,13 +28,12 @@ class OldStackPolicy:
     """``algo.compute_single_action(obs, policy_id=..., explore=False)`` as a policy."""
 
     def __init__(self, algo, variant: Variant | None = None):
-        from rldebug.shapes.env_meta import agent_spaces, make_env
+        from rldebug.shapes.env_meta import agent_spaces, env_of
 
         self.algo, self.variant = algo, variant or Variant()
         config = algo.config
         self.multi_agent = bool(config.is_multi_agent)
-        env = make_env(config.env, dict(config.env_config or {}), caller="parity")
-        spaces = agent_spaces(env)
+        spaces = agent_spaces(env_of(algo))  # the local runner's env: none is built per variant
         self._parts = {"env": config.env, "env_config": dict(config.env_config or {}),
                        "mapping_fn": config.policy_mapping_fn if self.multi_agent else None,
                        "observation_space": {a: o for a, (o, _) in spaces.items()},

@@ -305,7 +305,6 @@ def _parts(config, env_to_module, modules, module_to_env) -> dict:
             "mapping_fn": config.policy_mapping_fn if multi_agent else None,
             "observation_space": obs_space, "action_space": act_space,
             "env": config.env, "env_config": dict(config.env_config or {}),
-            "module_ids": sorted(modules.keys()),
             # how the module-to-env pipeline treats Box actions
             "action_handling": {"normalize_actions": bool(config.normalize_actions),
                                 "clip_actions": bool(config.clip_actions)}}
@@ -340,11 +339,6 @@ def inference_policy(checkpoint: str | Path) -> InferencePolicy:
     :raises CheckpointError: for a path that is not a new-stack checkpoint (naming why).
     """
     return InferencePolicy.from_checkpoint(checkpoint)
-
-
-def as_numpy(action: Any) -> Any:
-    return {k: np.asarray(v) for k, v in action.items()} if isinstance(action, Mapping) \
-        else np.asarray(action)
 
 
 __all__ = ["EXPORTED_PARTS", "InferencePolicy", "Variant", "inference_policy",

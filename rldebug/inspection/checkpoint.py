@@ -254,11 +254,18 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         if modules_only or kind == "module":
             return _load_modules(root, kind)
         return _load_new(root, local) if kind == "new" else _load_old(root, local)
-    except (EOFError, pickle.UnpicklingError, UnicodeDecodeError) as err:
-        raise CheckpointError(
-            f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
-            f"{err}): it is truncated or corrupt. Save the checkpoint again. "
-            f"{_expected()}") from err
+    except _UNPICKLING_ERRORS as err:
+        raise _unpickling_error(root, err) from err
+
+
+#: what unpickling a truncated or corrupt checkpoint file raises
+_UNPICKLING_ERRORS = (EOFError, pickle.UnpicklingError, UnicodeDecodeError)
+
+
+def _unpickling_error(root: Path, err: BaseException) -> CheckpointError:
+    return CheckpointError(
+        f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
+        f"{err}): it is truncated or corrupt. Save the checkpoint again. {_expected()}")
 
 
 def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
@@ -303,11 +310,8 @@ def load_pipeline(path: str | Path) -> dict:
                 "env_to_module": ConnectorPipelineV2.from_checkpoint(str(root / ENV_TO_MODULE_DIR)),
                 "modules": RLModule.from_checkpoint(str(root / MODULES_DIR)),
                 "module_to_env": ConnectorPipelineV2.from_checkpoint(str(root / MODULE_TO_ENV_DIR))}
-    except (EOFError, pickle.UnpicklingError, UnicodeDecodeError) as err:
-        raise CheckpointError(
-            f"A file of the checkpoint {root} could not be unpickled ({type(err).__name__}: "
-            f"{err}): it is truncated or corrupt. Save the checkpoint again. "
-            f"{_expected()}") from err
+    except _UNPICKLING_ERRORS as err:
+        raise _unpickling_error(root, err) from err
 
 
 def _check_pickles(root: Path) -> None:
