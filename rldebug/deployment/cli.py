@@ -25,9 +25,18 @@ def cmd_parity(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from rldebug.deployment.exporting import cmd_export as run
+    """Write the checkpoint's inference pipeline to a folder."""
+    from rldebug.deployment.exporting import export
+    from rldebug.deployment.pipeline import InferencePolicy
 
-    return run(args)
+    out = export(args.checkpoint, args.out, onnx=args.onnx, overwrite=args.overwrite)
+    policy = InferencePolicy.from_checkpoint(out)
+    print(f"Wrote {out}: {policy!r}.")
+    print(f"  load it: rldebug.inference_policy({str(out)!r})  (no Algorithm, no Ray started)")
+    if args.onnx:
+        print(f"  or without rldebug or Ray: from onnx_policy import OnnxPolicy  "
+              f"(in {out}; needs onnxruntime and numpy)")
+    return 0
 
 
 def add_commands(subparsers) -> None:

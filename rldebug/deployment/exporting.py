@@ -227,16 +227,4 @@ class OnnxPolicy:
 '''
 
 
-def cmd_export(args) -> int:
-    """Write the checkpoint's inference pipeline to a folder."""
-    out = export(args.checkpoint, args.out, onnx=args.onnx, overwrite=args.overwrite)
-    policy = InferencePolicy.from_checkpoint(out)
-    print(f"Wrote {out}: {policy!r}.")
-    print(f"  load it: rldebug.inference_policy({str(out)!r})  (no Algorithm, no Ray started)")
-    if args.onnx:
-        print(f"  or without rldebug or Ray: from onnx_policy import OnnxPolicy  "
-              f"(in {out}; needs onnxruntime and numpy)")
-    return 0
-
-
-__all__ = ["ONNX_FILE", "ONNX_RUNNER", "cmd_export", "export"]
+__all__ = ["ONNX_FILE", "ONNX_RUNNER", "export"]
