@@ -20,7 +20,12 @@ from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
-from rldebug.doctor.traces import annotate_reward_findings, errored_finding, read_trace_report
+from rldebug.doctor.traces import (
+    annotate_reward_findings,
+    errored_finding,
+    nan_from_the_data,
+    read_trace_report,
+)
 from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageTypeError
 
 # The doctor's names for the one exit-code table (rldebug.usage).
@@ -246,7 +251,11 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
                                                        trial.name))
         annotate_reward_findings(findings, report.reward_steps)
     if trial.error is not None:
-        findings.append(errored_finding(trial.error, trial.name, doctor.iterations))
+        errored = errored_finding(trial.error, trial.name, doctor.iterations)
+        findings.append(errored)
+        inferred = nan_from_the_data(errored, doctor.iterations, trial.config)
+        if inferred is not None and not any(f.rule_id == "non_finite_reward" for f in findings):
+            findings.append(inferred)
     attach_confidence(findings)
     return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,
                           stack=doctor.stack, notes=notes,

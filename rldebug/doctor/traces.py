@@ -16,6 +16,7 @@ from typing import Any
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.memory import memory_findings
+from rldebug.doctor.rules.base import fmt
 from rldebug.doctor.rules.reward import rival_note
 from rldebug.doctor.timing import learner_starved_findings, straggler_findings
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
@@ -438,6 +439,41 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
                   "last_lines": "\n".join(last), "non_finite": known is not None})
 
 
+def nan_from_the_data(errored: Finding, iterations: int, config: dict | None) -> Finding | None:
+    """The likely source of a NaN crash that came before the first iteration ended.
+
+    Weights that diverge (a learning rate far too high) show it over iterations first:
+    growing losses, Q-values or KL. A run that crashed on a NaN before its first
+    iteration completed had at most that iteration's updates, and an Adam step moves
+    each weight by about ``lr``: at ``lr <= NAN_LR_TOO_SMALL_TO_DIVERGE`` a few hundred
+    steps cannot reach inf, so the NaN came in with the data, a reward or an
+    observation. A warning (inferred, not seen: a trace shows the step), which then
+    explains the crash. None when the crash was no NaN, came later, or the lr is large.
+    """
+    config = config or {}
+    rates = [config.get(key) for key in ("lr", "actor_lr", "critic_lr")]
+    rates = [rate for rate in rates if isinstance(rate, int | float) and not isinstance(rate, bool)]
+    if not errored.evidence.get("non_finite") or iterations > 0 or not rates or \
+            max(rates) > NAN_LR_TOO_SMALL_TO_DIVERGE:
+        return None
+    return Finding(
+        rule_id="non_finite_reward", severity="warning", trial=errored.trial,
+        began_at_iteration=1, module=None,
+        message=("Most likely the env returned a NaN/inf reward (or observation): the run "
+                 "crashed on a NaN before its first iteration completed, after at most that "
+                 f"iteration's updates at lr={fmt(max(rates))}, too few for weights to "
+                 "diverge (that shows as growing losses or Q-values over iterations first)."),
+        fix=("Run rldebug.check_env(env) to step the env and name a bad reward or "
+             "observation, or train again with rldebug.run(config, trace='summary'): the "
+             "trace names the runner, episode and step of the first non-finite value."),
+        evidence={"inferred": True, "iterations_completed": iterations, "lr": max(rates),
+                  "crash": errored.evidence.get("exception")})
+
+
+# An Adam learning rate at or below this moves no weight to inf in one iteration's updates.
+NAN_LR_TOO_SMALL_TO_DIVERGE = 0.01
+
+
 # RLlib 2.60 crashes whose message does not say what happened, and what they mean: each
 # is a NaN/inf reaching a place that cannot hold one.
 KNOWN_CRASHES = (
@@ -478,5 +514,6 @@ def _crash_finding(crashes: list[dict], restarts: list[dict], trial: str | None)
                   "errors": errors})
 
 
-__all__ = ["TraceReport", "annotate_reward_findings", "errored_finding", "read_trace_report",
+__all__ = ["TraceReport", "annotate_reward_findings", "errored_finding", "nan_from_the_data",
+           "read_trace_report",
            "reward_steps"]

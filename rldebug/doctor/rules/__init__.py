@@ -22,6 +22,7 @@ from rldebug.doctor.rules.policy import (
 from rldebug.doctor.rules.returns import AlwaysTruncated, ModuleNotLearning, ReturnNotImproving
 from rldebug.doctor.rules.reward import (
     EndsEpisodesToEscapeCost,
+    LearnsToEarnNothing,
     NonFiniteReturn,
     RewardConstant,
     RewardNeverPositive,
@@ -53,6 +54,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     RewardConstant,
     RewardNeverPositive,
     EndsEpisodesToEscapeCost,
+    LearnsToEarnNothing,
     RewardScale,
     ReturnNotImproving,
     ModuleNotLearning,
@@ -67,7 +69,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
 
 __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "EndsEpisodesToEscapeCost", "EntropyCollapse",
-           "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "MappingUnstable",
+           "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "LearnsToEarnNothing", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
            "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving",
            "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "RunnersDropped",

@@ -184,6 +184,29 @@ class ModuleReturnHistory(ReturnHistory):
             self.add(module, module_return(metrics, module))
 
 
+class ReturnRange:
+    """The lowest and highest episode return seen so far (RLlib's episode_return_min/max)."""
+
+    def __init__(self) -> None:
+        self.low: float | None = None
+        self.high: float | None = None
+
+    def add_iteration(self, metrics: IterationMetrics) -> None:
+        for value in (metrics.return_min, metrics.return_max):
+            if finite(value):
+                self.low = value if self.low is None else min(self.low, value)
+                self.high = value if self.high is None else max(self.high, value)
+
+    @property
+    def scale(self) -> float:
+        """The largest |episode return| seen (0 before any)."""
+        return 0.0 if self.low is None else max(abs(self.low), abs(self.high))
+
+    @property
+    def spread(self) -> float:
+        return 0.0 if self.low is None else self.high - self.low
+
+
 def fmt(value: float | None) -> str:
     """Short human form of a number for messages."""
     if value is None:

@@ -92,6 +92,9 @@ class KLBlowup(Rule):
     ``2 * kl_target``; staying above it for several iterations means that
     controller is losing (warning); one iteration above
     ``kl_blowup_factor * kl_target`` means one update moved the policy far (error).
+    A warning whose KL then stays below ``2 * kl_target`` for as many iterations as
+    it took to raise it, and for the rest of the run, was the controller catching
+    up: it turns into info and says when.
     """
 
     rule_id = "kl_blowup"
@@ -99,7 +102,38 @@ class KLBlowup(Rule):
     def __init__(self, thresholds: Thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._high = Streaks()
+        self._low = Streaks()
         self._first_coeff: dict[str, float] = {}
+        self._open: dict[str, tuple[Finding, str]] = {}  # warnings, with their first message
+
+    def _caught_up(self, module: str, high_for: int, iteration: int) -> None:
+        """An open warning becomes info once the KL has stayed under control for
+        ``kl_high_patience`` iterations; a warning again if it stays high that long
+        once more (the controller lost again)."""
+        if module not in self._open:
+            return
+        finding, message = self._open[module]
+        if "resolved_at_iteration" in finding.evidence:
+            del self._open[module]  # the return rose since: the diagnosis says so instead
+            return
+        low = self._low[module]
+        low.update(high_for == 0, iteration)
+        patience = self.thresholds.kl_high_patience
+        if high_for >= patience:
+            finding.severity, finding.message = "warning", message
+            finding.evidence.pop("caught_up_at_iteration", None)
+        elif low.length >= patience and finding.severity == "warning":
+            finding.severity = "info"
+            finding.evidence["caught_up_at_iteration"] = low.start
+            evidence = finding.evidence
+            finding.message = (
+                f"KL of {module!r} stayed above {fmt(self.thresholds.kl_high_factor)}x "
+                f"kl_target={fmt(evidence['kl_target'])} for {evidence['iterations_above']} "
+                f"iterations from iteration {finding.began_at_iteration} (up to "
+                f"{fmt(evidence['kl'])}, the KL coefficient raised to "
+                f"{fmt(evidence['kl_coeff'])}), and RLlib's controller caught up: from "
+                f"iteration {low.start} on it has not stayed above that for "
+                f"{self.thresholds.kl_high_patience} iterations again.")
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -113,6 +147,7 @@ class KLBlowup(Rule):
                 continue  # an infinite KL is the largest blow-up there is; NaN is non_finite's
             streak = self._high[module]
             length = streak.update(kl > t.kl_high_factor * target, metrics.iteration)
+            self._caught_up(module, length, metrics.iteration)
             evidence = {"kl": kl, "kl_target": target, "kl_over_target": kl / target,
                         "kl_coeff": stats.kl_coeff,
                         "kl_coeff_at_start": self._first_coeff.get(module), "lr": stats.lr}
@@ -129,13 +164,15 @@ class KLBlowup(Rule):
                     fix=fix)
             elif length >= t.kl_high_patience and self._controller_losing(module, stats):
                 evidence["iterations_above"] = length
-                new += self._once(
+                warned = self._once(
                     module, "warning", began_at_iteration=streak.start, evidence=evidence,
                     message=(f"KL of {module!r} stayed above {fmt(t.kl_high_factor)}x "
                              f"kl_target={fmt(target)} for {length} iterations (now "
                              f"{fmt(kl)}); RLlib raises the KL coefficient 1.5x each such "
                              f"iteration (now {fmt(stats.kl_coeff)}) and is not catching up."),
                     fix=fix)
+                self._open.update((f.module, (f, f.message)) for f in warned)
+                new += warned
         return new
 
     def _controller_losing(self, module: str, stats) -> bool:

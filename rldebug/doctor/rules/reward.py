@@ -231,6 +231,58 @@ class EndsEpisodesToEscapeCost(Rule):
         )
 
 
+class LearnsToEarnNothing(Rule):
+    """The policy learned to earn nothing at all: no episode ever returned > 0, some
+    returned < 0, and now every episode returns exactly 0 and runs to about one length
+    (a time limit), iteration after iteration. The only rewards it was ever paid were
+    negative, and it learned to avoid what earned them: right when that is a failure's
+    cost (a fall that costs -1), wrong when it is a goal's reward with its sign flipped
+    (the policy learned never to reach the goal). Like :class:`EndsEpisodesToEscapeCost`,
+    not judged where the env declares what success is, or in multi-agent runs.
+    """
+
+    rule_id = "reward_sign"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._ever_positive = False
+        self._worst: float | None = None  # the lowest episode return before the zeros
+        self._nothing = 0  # consecutive iterations in which every episode returned 0
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        env = self.facts.env
+        if env.success_is_positive or env.success_is_nonpositive or \
+                len(_per_agent(metrics)) > 1:
+            return []
+        low, high = metrics.return_min, metrics.return_max
+        shortest, longest = metrics.len_min, metrics.len_max
+        if not all(map(finite, (low, high, shortest, longest))):
+            return []
+        self._ever_positive = self._ever_positive or high > 0
+        nothing = low == 0 and high == 0 and shortest >= CAPPED_SHARE * longest
+        if not nothing:
+            self._worst = low if self._worst is None else min(low, self._worst)
+        self._nothing = self._nothing + 1 if nothing else 0
+        if self._ever_positive or self._worst is None or self._worst >= 0 or \
+                self._nothing < self.thresholds.window:
+            return []
+        return self._once(
+            None, "warning", began_at_iteration=metrics.iteration - self._nothing + 1,
+            evidence={"episode_len": longest, "iterations_earning_nothing": self._nothing,
+                      "lowest_return_before": self._worst},
+            message=(f"No episode ever returned > 0, and the policy learned to earn nothing "
+                     f"at all: for {self._nothing} iterations every episode has returned "
+                     f"exactly 0 and run about {fmt(longest)} steps, where earlier episodes "
+                     f"returned as little as {fmt(self._worst)}. The only rewards it was paid "
+                     "were negative, and it learned to avoid what earned them. If that was "
+                     "reaching a goal, the goal's reward has the wrong sign; if it was a "
+                     "failure (a fall, a crash), this is learning."),
+            fix=("Check the sign of the reward paid when the task succeeds (a wrapper that "
+                 "negates it, a cost returned as a reward): a goal should pay more than "
+                 "wandering until the time limit does."),
+        )
+
+
 # The first policy's episodes ran into one length (a time limit) when their mean came
 # this close to their longest; the cost per step is steady when its largest and
 # smallest differ by less than this factor; "sooner" is at most this share of the first

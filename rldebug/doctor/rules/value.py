@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ModuleReturnHistory, Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import (
+    ModuleReturnHistory, ReturnRange, Rule, Streaks, finite, fmt)
 
 
 class ValueNotLearning(Rule):
@@ -21,13 +22,26 @@ class ValueNotLearning(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._low = Streaks()
+        self._returns = ReturnRange()
+
+    def _nothing_to_explain(self, stats) -> bool:
+        """The value targets barely vary: with explained variance <= 0 their variance is
+        at most the (unclipped) value loss, and a loss under ``TARGETS_CONSTANT`` times the
+        squared return scale leaves them constant to within 1 % of it (a policy that
+        learned to avoid the only reward: every target ~0). There is nothing to explain."""
+        loss = stats.vf_loss_unclipped if finite(stats.vf_loss_unclipped) else (
+            stats.vf_loss if finite(stats.vf_loss) and
+            stats.vf_loss < VF_LOSS_BELOW_CLIP * self.thresholds.vf_clip_param else None)
+        return loss is not None and loss <= TARGETS_CONSTANT * self._returns.scale ** 2
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         new: list[Finding] = []
+        self._returns.add_iteration(metrics)
         for module, stats in metrics.modules.items():
             ev = stats.vf_explained_var
-            if not finite(ev):
+            if not finite(ev) or self._nothing_to_explain(stats):
+                self._low[module].update(False, metrics.iteration)
                 continue
             streak = self._low[module]
             length = streak.update(ev <= t.explained_variance_floor, metrics.iteration)
@@ -56,27 +70,19 @@ class ValueLossExploding(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._lowest: dict[str, tuple[float, int]] = {}
-        self._low: float | None = None  # the lowest and highest episode return seen
-        self._high: float | None = None
+        self._returns = ReturnRange()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         new: list[Finding] = []
-        for value in (metrics.return_min, metrics.return_max):
-            if finite(value):
-                self._low = value if self._low is None else min(self._low, value)
-                self._high = value if self._high is None else max(self._high, value)
+        self._returns.add_iteration(metrics)
         # A squared value error below a hundredth of the squared return scale is no
         # explosion, however small the lowest loss was (a solved task's returns are all
         # alike, so its value loss falls to ~0 and any wobble is many times that); and
         # neither is one below the variance a constant guess could leave: returns within
         # a range of R vary by at most R^2/4 (Popoviciu), so a critic whose squared error
         # is under that still beats no critic (a 0/1 goal reward: 0.04 is no explosion).
-        if self._low is None:
-            scale = spread = 0.0
-        else:  # the largest |episode return| seen, and the range of returns
-            scale, spread = max(abs(self._low), abs(self._high)), self._high - self._low
-        floor = max(VALUE_LOSS_FLOOR * scale ** 2, spread ** 2 / 4)
+        floor = max(VALUE_LOSS_FLOOR * self._returns.scale ** 2, self._returns.spread ** 2 / 4)
         for module, stats in metrics.modules.items():
             # The unclipped loss shows the real error; the clipped one saturates.
             loss = stats.vf_loss_unclipped if finite(stats.vf_loss_unclipped) else stats.vf_loss
@@ -106,6 +112,12 @@ class ValueLossExploding(Rule):
 
 # A value loss must exceed this fraction of the squared return scale to be "exploding".
 VALUE_LOSS_FLOOR = 1e-2
+
+# Value targets constant to within 1 % of the return scale: sd <= 0.01 * scale.
+TARGETS_CONSTANT = 1e-4
+
+# A clipped value loss this far below vf_clip_param is the real loss (not clipped).
+VF_LOSS_BELOW_CLIP = 0.5
 
 # Explained variance at or below this: the critic explains (next to) nothing of the returns.
 CRITIC_EXPLAINS_NOTHING = 0.1
