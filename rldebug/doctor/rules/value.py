@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import (
-    ModuleReturnHistory, ReturnRange, Rule, Streaks, finite, fmt)
+from rldebug.doctor.rules.base import ModuleReturnHistory, ReturnRange, Rule, Streaks, finite, fmt
 
 
 class ValueNotLearning(Rule):
