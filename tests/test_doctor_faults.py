@@ -181,3 +181,70 @@ def test_a_tiny_grad_clip_does_not_shrink_adams_steps_and_is_not_blamed(base):
     assert LABELS[f"{base}__grad_clip_tiny__s0"]["operator"] == "grad_clip_tiny"
     (trial,) = diagnose(STORE / "runs" / f"{base}__grad_clip_tiny__s0").trials
     assert "updates_too_small" not in {f.rule_id for f in trial.findings}
+
+
+def test_a_nan_crash_in_the_first_iteration_is_blamed_on_the_data():
+    """DQN with a NaN reward crashed in its first iteration, at lr=5e-4: too few updates
+    for the Q-network to diverge, so the doctor leads with the env's data (a warning:
+    inferred, not seen) and the crash is explained by it."""
+    trial = diagnose(STORE / "runs" / "dqn_cartpole__nan_reward__s0").trials[0]
+    cause = trial.causes[0]
+    assert (cause.rule_id, cause.severity) == ("non_finite_reward", "warning")
+    assert cause.evidence["inferred"] is True and cause.evidence["lr"] == 5e-4
+    [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
+    assert errored.explained_by == "non_finite_reward"
+
+
+def test_a_nan_crash_is_not_blamed_on_the_data_after_iterations_or_at_a_large_lr():
+    from rldebug.doctor.traces import errored_finding, nan_from_the_data
+
+    error = (STORE / "runs" / "dqn_cartpole__nan_reward__s0" / "error.txt").read_text()
+    errored = errored_finding(error, "t", 0)
+    assert nan_from_the_data(errored, 0, {"lr": 5e-4}) is not None
+    assert nan_from_the_data(errored, 3, {"lr": 5e-4}) is None  # weights had time to diverge
+    assert nan_from_the_data(errored, 0, {"lr": 0.5}) is None
+    assert nan_from_the_data(errored, 0, {}) is None  # no lr to judge by
+    other = errored_finding("Traceback (most recent call last):\nKeyError: 'obs'", "t", 0)
+    assert nan_from_the_data(other, 0, {"lr": 5e-4}) is None  # not a NaN crash
+
+
+def test_a_goal_reward_with_its_sign_flipped_is_named_and_healthy_goals_are_not():
+    """The corridor's +1 goal paid as -1: the policy learned never to reach it (every
+    episode returns 0 at the time limit). Its critic fits those zeros exactly, so its
+    explained variance (meaningless for constant targets) is no finding."""
+    trial = diagnose(STORE / "runs" / "ppo_goal__reward_sign_flipped__s0").trials[0]
+    assert [f.rule_id for f in trial.causes if f.severity != "info"] == ["reward_sign"]
+    assert "wrong sign" in trial.causes[0].message
+    assert not [f for f in trial.findings if f.rule_id == "value_not_learning"]
+    for name in LABELS:
+        if name.startswith("ppo_goal__healthy"):
+            findings = diagnose(STORE / "runs" / name).findings
+            assert not [f for f in findings if f.rule_id == "reward_sign"], name
+
+
+def test_a_kl_warning_the_controller_caught_up_with_turns_into_info():
+    """PPO Pendulum with rewards x1e-4: the KL stayed high for its first 4 iterations
+    and then under control for the other 26 — info, saying so; a KL that stays high all
+    run stays a warning."""
+    from tests.doctor_streams import new_result
+
+    trial = diagnose(STORE / "runs" / "ppo_pendulum__reward_x1e-4__s0").trials[0]
+    [kl] = [f for f in trial.findings if f.rule_id == "kl_blowup"]
+    assert kl.severity == "info" and kl.evidence["caught_up_at_iteration"] == 5
+    assert "caught up" in kl.message
+
+    def run(kls):
+        coeff, results = 0.2, []
+        for iteration, value in enumerate(kls, 1):
+            coeff *= 1.5 if value > 0.02 else 1.0
+            results.append(new_result(iteration, {"default_policy": {"kl": value,
+                                                                      "kl_coeff": coeff}},
+                                      returns={"default_policy": 20.0}))  # not learning
+        return [f for f in diagnose(results).findings if f.rule_id == "kl_blowup"]
+
+    [high] = run([0.05] * 20)
+    assert high.severity == "warning"
+    [back] = run([0.05] * 4 + [0.005] * 4 + [0.05] * 4 + [0.005])
+    assert back.severity == "warning"  # it lost again after catching up once
+    [caught] = run([0.05] * 4 + [0.005] * 10)
+    assert caught.severity == "info"
