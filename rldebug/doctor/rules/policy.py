@@ -186,8 +186,14 @@ class KLBlowup(Rule):
         return stats.kl_coeff >= KL_COEFF_RAISED * first
 
 
-# "Most of the run": the share of iterations a forced-random policy spends near its maximum.
+# "Most of the run": the share of iterations a forced-random policy spends near its maximum;
+# "near" for a policy held random by its entropy bonus: within 5 % of the maximum (or of the
+# first value). A healthy CartPole policy keeps ~80-90 % of log 2 while it learns, and APPO
+# and IMPALA, whose advantages are not standardised, learn through entropy_coeff=1 as their
+# controls do (measured on the fault benchmark): the 90 % band of an unforced policy is too
+# wide to say that an entropy bonus holds the policy at its maximum.
 MOST_OF_THE_RUN = 0.8
+HELD_RANDOM_RATIO = 0.95
 
 
 # The KL coefficient raised this many times its start: 1.5^2, two raises with no effect.
@@ -212,7 +218,8 @@ class PolicyStaysRandom(Rule):
         self._first: dict[str, float] = {}
         self._random = Streaks()
         self._open: dict[str, Finding] = {}
-        self._near: dict[str, list[bool]] = {}  # per iteration: entropy near its maximum
+        self._held: dict[str, list[bool]] = {}  # per iteration: within 5 % of the maximum
+        self._forced_open: dict[str, tuple[Finding, str]] = {}  # with the first message
 
     def _resolve(self, module: str, iteration: int) -> None:
         """A reported module whose return has since clearly risen was a slow start: its
@@ -240,8 +247,8 @@ class PolicyStaysRandom(Rule):
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
             self._resolve(module, metrics.iteration)
-            if not finite(stats.entropy) or module in self._open or \
-                    (module, "error") in self._reported:
+            if not finite(stats.entropy) or module in self._open or (
+                    (module, "error") in self._reported and module not in self._forced_open):
                 continue
             first = self._first.setdefault(module, stats.entropy)
             reference = t.reference_entropy(module)
@@ -251,15 +258,22 @@ class PolicyStaysRandom(Rule):
                 else stats.entropy >= reference
             streak = self._random[module]
             length = streak.update(near, metrics.iteration)
-            history = self._near.setdefault(module, [])
-            history.append(near)
+            history = self._held.setdefault(module, [])
+            history.append(stats.entropy >= HELD_RANDOM_RATIO * reference if reference > 0
+                           else near)
             coeff = stats.entropy_coeff if finite(stats.entropy_coeff) else \
                 self.facts.entropy_coeff
-            if finite(coeff) and coeff > t.entropy_coeff_high and \
-                    len(history) >= t.window and sum(history) >= MOST_OF_THE_RUN * len(history):
-                new += self._forced(module, stats, coeff, reference, source, history,
-                                    metrics.iteration)
-                continue
+            if finite(coeff) and coeff > t.entropy_coeff_high and len(history) >= t.window:
+                held = sum(history) >= MOST_OF_THE_RUN * len(history)
+                if module in self._forced_open:
+                    self._revisit_forced(module, held, history, stats.entropy)
+                elif held:
+                    found = self._forced(module, stats, coeff, reference, source, history,
+                                         metrics.iteration)
+                    self._forced_open.update((f.module, (f, f.message)) for f in found)
+                    new += found
+                if module in self._forced_open or held:
+                    continue
             if length < t.min_iterations:
                 continue
             progress = self._history.progress(module)
@@ -295,6 +309,25 @@ class PolicyStaysRandom(Rule):
             new += found
         return new
 
+    def _revisit_forced(self, module: str, held: bool, history: list[bool],
+                        entropy: float) -> None:
+        """A policy said to be held random whose entropy has since left the top 5 % for
+        more than a fifth of the run was not held there: info, saying so; an error
+        again if it returns there for most of the run."""
+        finding, message = self._forced_open[module]
+        finding.evidence.update(iterations_near_maximum=sum(history),
+                                iterations=len(history), entropy=entropy)
+        if held:
+            finding.severity, finding.message = "error", message
+        elif finding.severity == "error":
+            finding.severity = "info"
+            finding.message = (
+                f"{message} It did not stay there: over {len(history)} iterations its "
+                f"entropy was that high in only {sum(history)} (now {fmt(entropy)}), so "
+                f"entropy_coeff={fmt(finding.evidence['entropy_coeff'])} did not hold it "
+                "random (an algorithm whose advantages are not standardised, as APPO's and "
+                "IMPALA's, can outweigh the bonus).")
+
     def _forced(self, module, stats, coeff, reference, source, history, iteration):
         """The entropy bonus keeps the policy at its maximum entropy for most of the run:
         a finding whatever the return does (a random policy's return can drift too)."""
@@ -305,7 +338,7 @@ class PolicyStaysRandom(Rule):
                       "iterations_near_maximum": sum(history), "iterations": len(history)},
             message=(f"entropy_coeff={fmt(coeff)} keeps the policy of {module!r} (nearly) "
                      f"random: its entropy was at least "
-                     f"{self.thresholds.random_entropy_ratio:.0%} of {source} "
+                     f"{HELD_RANDOM_RATIO:.0%} of {source} "
                      f"({fmt(reference)}) in {sum(history)} of {len(history)} iterations (now "
                      f"{fmt(stats.entropy)}). The entropy bonus rewards randomness more than "
                      "any advantage rewards acting well, so the policy cannot commit to "
