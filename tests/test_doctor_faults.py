@@ -264,3 +264,48 @@ def test_an_entropy_bonus_that_did_not_hold_the_policy_random_is_no_error(name):
         assert f.evidence["iterations_near_maximum"] < 0.8 * f.evidence["iterations"]
     if name.startswith("appo"):
         assert found  # its entropy stayed high for its first 10 iterations
+
+
+def _returns(name):
+    from rldebug.doctor.reading import read_trial
+
+    results = read_trial(STORE / "runs" / name).results
+    values = [(r.get("env_runners") or {}).get("episode_return_mean",
+                                                r.get("episode_reward_mean")) for r in results]
+    return [v for v in values if v is not None and v == v]
+
+
+def test_the_healthy_controls_learn_within_their_budget():
+    """The benchmark's premise: a base's healthy controls learn clearly (at least two seeds
+    of three end >= 20 % of the return's size above where they began), so a fault that
+    stops learning is a change to find. TicTacToe is left out: its summed return is that
+    of two players playing each other."""
+    by_base = {}
+    for name, label in LABELS.items():
+        if label.get("healthy") and label["base"] != "ppo_tictactoe":
+            returns = _returns(name)
+            first, last = returns[0], sum(returns[-5:]) / 5
+            by_base.setdefault(label["base"], []).append(
+                last - first > 0.2 * max(abs(first), abs(last)))
+    assert len(by_base) == 12
+    assert {base: sum(learned) for base, learned in by_base.items() if sum(learned) < 2} == {}
+
+
+def test_a_blown_up_policy_that_stops_moving_is_not_told_its_lr_is_too_low():
+    """PPO Pendulum at lr=0.1: the KL blew up (410x its target), then the saturated policy
+    barely moved (KL ~1e-12). The doctor does not call lr=0.1 too low; the blow-up's
+    finding says when the policy went still."""
+    trial = diagnose(STORE / "runs" / "ppo_pendulum__lr_x100__s0").trials[0]
+    assert not [f for f in trial.findings if f.rule_id == "updates_too_small"]
+    [blowup] = [f for f in trial.causes if f.rule_id == "kl_blowup"]
+    assert blowup.severity == "error" and blowup.evidence["policy_still_from_iteration"] > 1
+
+
+def test_a_finding_the_run_took_back_explains_no_error():
+    """PPO Pendulum with vf_clip_param=0.1: a KL warning that RLlib's controller then
+    caught up with (info) does not hide the clipped critic, the run's real error."""
+    trial = diagnose(STORE / "runs" / "ppo_pendulum__vf_clip_low__s0").trials[0]
+    [kl] = [f for f in trial.findings if f.rule_id == "kl_blowup"]
+    assert kl.severity == "info" and "caught_up_at_iteration" in kl.evidence
+    [critic] = [f for f in trial.causes if f.rule_id == "critic_clipped"]
+    assert critic.severity == "error" and critic.explained_by is None

@@ -28,18 +28,25 @@ def inject_reward(reward: float, settings: dict, rng: np.random.Generator, step:
 class GoalCorridor(gym.Env):
     """A sparse-reward task: walk right along a corridor of ``length`` cells; +1 only on
     reaching the last cell (terminated), nothing otherwise; ``max_steps`` is the time limit
-    (truncated). Observation: the position scaled to [0, 1] and a bias 1."""
+    (truncated). Which action steps right alternates from cell to cell (action 0 in even
+    cells, 1 in odd ones; the other steps back), and the observation is the cell, one-hot:
+    what is learned in one cell does not carry over to the next, so the reward must travel
+    back cell by cell through the value function, and a short horizon (gamma) cuts it off.
+    (With the position as one number and "right" always action 1, "go right" learned at
+    the last cell generalised to every cell, and gamma 0 learned as fast as gamma 0.99.)"""
 
     def __init__(self, config=None):
         config = config or {}
         self.length = int(config.get("length", 10))
         self.max_steps = int(config.get("max_steps", 40))
-        self.observation_space = gym.spaces.Box(0.0, 1.0, (2,), np.float32)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (self.length + 1,), np.float32)
         self.action_space = gym.spaces.Discrete(2)
         self.position = self.steps = 0
 
     def _obs(self):
-        return np.array([self.position / self.length, 1.0], np.float32)
+        cell = np.zeros(self.length + 1, np.float32)
+        cell[self.position] = 1.0
+        return cell
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -48,7 +55,8 @@ class GoalCorridor(gym.Env):
 
     def step(self, action):
         self.steps += 1
-        self.position = max(0, self.position + (1 if action == 1 else -1))
+        forward = int(action) == self.position % 2
+        self.position = max(0, self.position + (1 if forward else -1))
         reached = self.position >= self.length
         return self._obs(), float(reached), reached, self.steps >= self.max_steps, {}
 

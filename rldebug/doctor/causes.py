@@ -56,7 +56,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "kl_blowup", "entropy_collapse", "non_finite", "non_finite_in_trace",
         "critic_clipped", "value_loss_exploding", "value_not_learning",
         "return_not_improving", "module_not_learning", "reward_never_positive",
-        "off_policy_drift", "q_values_collapsed", "alpha_runaway"}),
+        "off_policy_drift", "q_values_collapsed", "alpha_runaway", "updates_too_small"}),
     "updates_too_small": frozenset({
         "policy_stays_random", "return_not_improving", "value_not_learning",
         "reward_never_positive", "module_not_learning", "horizon_too_short"}),
@@ -99,6 +99,17 @@ def _outranked_by_itself(finding: Finding, findings: list[Finding]) -> bool:
     return any(other is not finding and other.rule_id == finding.rule_id
                and other.module == finding.module and severity_rank(other.severity) > rank
                for other in findings)
+
+
+# Evidence keys of a finding that the rest of the run took back to info: the return rose
+# after all, RLlib's KL controller caught up, the entropy bonus did not hold the policy.
+TAKEN_BACK = ("resolved_at_iteration", "caught_up_at_iteration")
+
+
+def _taken_back(cause: Finding) -> bool:
+    """A cause the run itself took back (info since) explains no warning or error: what
+    it said turned out not to be a problem, so it cannot be one's root."""
+    return cause.severity == "info" and any(key in cause.evidence for key in TAKEN_BACK)
 
 
 def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
@@ -164,6 +175,8 @@ def explain(findings: Iterable[Finding],
                 break
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
                     _ORDER[cause.rule_id]:
+                continue
+            if _taken_back(cause) and finding.severity != "info":
                 continue
             if finding.severity == "error" and finding.rule_id in CAUSES_AT_ERROR and \
                     cause.rule_id not in RUN_WIDE:

@@ -37,7 +37,7 @@ EXIT_HEALTHY, EXIT_ERROR = EXIT_OK, EXIT_FINDINGS
 ANSWERED_BY_LEARNING = frozenset({"return_not_improving", "reward_never_positive",
                                   "horizon_too_short", "updates_too_small", "critic_clipped",
                                   "module_not_learning"})
-ANSWERED_BY_LEARNING_AS_WARNING = frozenset({"kl_blowup"})
+ANSWERED_BY_LEARNING_AS_WARNING = frozenset({"kl_blowup", "entropy_collapse"})
 ABOUT_THE_RETURN = frozenset({"return_not_improving", "reward_never_positive",
                               "module_not_learning"})
 

@@ -266,7 +266,8 @@ class PolicyStaysRandom(Rule):
             if finite(coeff) and coeff > t.entropy_coeff_high and len(history) >= t.window:
                 held = sum(history) >= MOST_OF_THE_RUN * len(history)
                 if module in self._forced_open:
-                    self._revisit_forced(module, held, history, stats.entropy)
+                    self._revisit_forced(module, held, history, stats.entropy,
+                                         metrics.iteration)
                 elif held:
                     found = self._forced(module, stats, coeff, reference, source, history,
                                          metrics.iteration)
@@ -310,7 +311,7 @@ class PolicyStaysRandom(Rule):
         return new
 
     def _revisit_forced(self, module: str, held: bool, history: list[bool],
-                        entropy: float) -> None:
+                        entropy: float, iteration: int) -> None:
         """A policy said to be held random whose entropy has since left the top 5 % for
         more than a fifth of the run was not held there: info, saying so; an error
         again if it returns there for most of the run."""
@@ -319,8 +320,10 @@ class PolicyStaysRandom(Rule):
                                 iterations=len(history), entropy=entropy)
         if held:
             finding.severity, finding.message = "error", message
+            finding.evidence.pop("resolved_at_iteration", None)
         elif finding.severity == "error":
             finding.severity = "info"
+            finding.evidence["resolved_at_iteration"] = iteration
             finding.message = (
                 f"{message} It did not stay there: over {len(history)} iterations its "
                 f"entropy was that high in only {sum(history)} (now {fmt(entropy)}), so "
@@ -409,16 +412,37 @@ class UpdatesTooSmall(Rule):
             if progress is None or not progress["flat"]:
                 continue
             clip = self.facts.grad_clip
-            why = (f"the learning rate{'' if stats.lr is None else f' {fmt(stats.lr)}'} "
-                   "is too low to learn anything in this budget")
+            default = DEFAULT_LR.get(metrics.family or "")
+            not_small = finite(stats.lr) and default and stats.lr >= default
+            blowup = next((f for f in findings if f.module == module and f.severity == "error"
+                           and f.rule_id in BLOWUPS), None)
+            if not_small and blowup is not None:
+                # the blown-up policy saturated and moves no more: that finding's aftermath
+                blowup.evidence.setdefault("policy_still_from_iteration", streak.start)
+                continue
+            if not_small:
+                # Not a small step: the policy's gradients vanish (no advantage signal, or
+                # units saturated by a blow-up).
+                severity = "warning"
+                why = (f"the learning rate {fmt(stats.lr)} is not small (RLlib's default for "
+                       f"{metrics.family.upper()} is {fmt(default)}), so the gradients "
+                       "vanish: no advantage signal, or a policy saturated by an earlier "
+                       "blow-up")
+                fix = ("Look at the findings before this one (a KL blow-up, a constant "
+                       "reward) and at the advantages in a trace (rldebug.run(..., "
+                       "trace='batches')): all ~0 means no signal.")
+            else:
+                severity = "error"
+                why = (f"the learning rate{'' if stats.lr is None else f' {fmt(stats.lr)}'} "
+                       "is too low to learn anything in this budget")
+                fix = ("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); "
+                       "check an lr schedule does not start near 0; with a KL, aim for one "
+                       f"near kl_target={fmt(t.kl_target)}.")
             if finite(clip) and clip < GRAD_CLIP_TINY:
                 why += (f" (grad_clip={fmt(clip)} is not the cause: Adam, RLlib's default "
                         "optimizer, rescales the clipped gradient back to steps of about lr)")
-            fix = ("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); check "
-                   "an lr schedule does not start near 0; with a KL, aim for one near "
-                   f"kl_target={fmt(t.kl_target)}.")
             new += self._once(
-                module, "error", began_at_iteration=streak.start,
+                module, severity, began_at_iteration=streak.start,
                 evidence={"kl": stats.kl, "kl_target": t.kl_target, "lr": stats.lr,
                           "grad_clip": clip, "iterations": length, **progress},
                 message=(f"Updates of {module!r} barely change the policy ({measure} for "
@@ -430,6 +454,9 @@ class UpdatesTooSmall(Rule):
         return new
 
 
+# Findings of updates far too large: a policy they blew up can saturate and then barely
+# move, which is their aftermath, not steps too small.
+BLOWUPS = frozenset({"kl_blowup", "lr_too_high", "entropy_collapse", "non_finite"})
 # An entropy within this fraction of its first value, iteration after iteration: the
 # updates do not move the policy.
 ENTROPY_STILL = 1e-3
