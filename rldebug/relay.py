@@ -31,10 +31,14 @@ _lock = threading.Lock()
 
 
 class _Relay:
-    """The actor: a list of pushed items, handed over (and emptied) by ``drain``."""
+    """The actor: a list of pushed items, handed over (and emptied) by ``drain``; and the
+    stall watch's channel for stacks: a request counter the actors poll, and the stacks
+    they answer with."""
 
     def __init__(self):
         self._items: list = []
+        self._stack_requests = 0
+        self._stacks: list = []
 
     def push(self, items: list) -> int:
         self._items.extend(items)
@@ -43,6 +47,21 @@ class _Relay:
     def drain(self) -> list:
         items, self._items = self._items, []
         return items
+
+    def request_stacks(self) -> int:
+        self._stack_requests += 1
+        self._stacks = []
+        return self._stack_requests
+
+    def stack_requests(self) -> int:
+        return self._stack_requests
+
+    def answer_stacks(self, entry: dict) -> None:
+        self._stacks.append(entry)
+
+    def take_stacks(self) -> list:
+        stacks, self._stacks = self._stacks, []
+        return stacks
 
 
 def relay_name(token: str, home_pid: int) -> str:
@@ -172,6 +191,47 @@ def drain(token: str) -> list:
     return ray.get(handle.drain.remote(), timeout=PUSH_TIMEOUT_S)
 
 
+def _call(token: str, method: str, *args, home: bool = False, timeout_s: float = 5.0):
+    """``method`` of ``token``'s relay (the home's handle with ``home``), or None when
+    there is none or it does not answer in time."""
+    if home:
+        with _lock:
+            handle = _handles.get(token)
+    else:
+        handle = _handle(token)
+    if handle is None:
+        return None
+    import ray
+
+    try:
+        return ray.get(getattr(handle, method).remote(*args), timeout=timeout_s)
+    except Exception as err:  # noqa: BLE001 - the relay is gone or busy: no stacks this time
+        logger.debug("relay %s: %s failed: %s", token, method, err)
+        return None
+
+
+def request_stacks(token: str) -> bool:
+    """At the home: ask every process that answers stacks for ``token`` (see
+    :func:`stack_requests`) for its stacks. False without a relay."""
+    return _call(token, "request_stacks", home=True) is not None
+
+
+def stack_requests(token: str, timeout_s: float = 5.0) -> int | None:
+    """In a remote process: how many times the home asked for stacks so far (None before
+    the home announced its relay, or without one)."""
+    return _call(token, "stack_requests", timeout_s=timeout_s)
+
+
+def answer_stacks(token: str, entry: dict) -> None:
+    """In a remote process: send this process's stacks (``entry``) to the home."""
+    _call(token, "answer_stacks", entry)
+
+
+def take_stacks(token: str) -> list:
+    """At the home: the stacks answered since the last request."""
+    return _call(token, "take_stacks", home=True) or []
+
+
 def end_at_stop(token: str, algorithm, collect) -> None:
     """At the home: when ``algorithm`` stops, ``collect()`` what its actors pushed (after
     the last iteration, and on their way out while they stop), then end the relay actor.
@@ -218,5 +278,5 @@ def has_remote_actors(config) -> bool:
         "num_env_runners", "evaluation_num_env_runners", "num_learners"))
 
 
-__all__ = ["announce", "drain", "end_at_stop", "has_remote_actors", "is_home", "make_home",
-           "push", "relay_name"]
+__all__ = ["announce", "answer_stacks", "drain", "end_at_stop", "has_remote_actors", "is_home",
+           "make_home", "push", "relay_name", "request_stacks", "stack_requests", "take_stacks"]

@@ -82,6 +82,12 @@ class WalkThatBlocks(LeftRightWalk):
         self.block_s = float(config.get("block_s", 10.0))
         self.blocks = getattr(config, "worker_index", 0) == int(config.get("block_runner", 1))
         self.total_steps = 0
+        if config.get("own_tmpdir") and getattr(config, "worker_index", 0) > 0:
+            # This EnvRunner's files go where the driver does not look, as on another
+            # machine: no shared filesystem (set before rldebug's trace arms it).
+            import tempfile
+
+            tempfile.tempdir = str(config["own_tmpdir"])
 
     def step(self, action):
         self.total_steps += 1

@@ -69,6 +69,41 @@ def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
     assert found[0].began_at_iteration == 2
 
 
+def test_a_runner_that_shares_no_filesystem_answers_through_the_relay(tmp_path):
+    """The remote EnvRunners write their files under their own temp dir, which the driver
+    does not read (as on another machine): their stacks reach the stall watch through the
+    trace's relay, and runner 1's still points at the blocking line."""
+    run = tmp_path / "run"
+    elsewhere = tmp_path / "other-machine-tmp"
+    elsewhere.mkdir()
+    config = rldebug.trace(_config({"block_at": 150, "block_s": 15.0, "block_runner": 1,
+                                    "own_tmpdir": str(elsewhere)}),
+                           out=run / "trace", level="summary", stall_factor=2.0,
+                           stall_floor_s=5.0)
+    _train(config, 2)
+    [stall] = _stalls(run / "trace")
+    by_role = {s["role"]: s for s in stall["stacks"]}
+    assert set(by_role) >= {"driver", "runner1", "runner2"}, by_role.keys()
+    assert by_role["runner1"]["via"] == by_role["runner2"]["via"] == "relay"
+    assert by_role["driver"]["via"] == "self"
+    block_line = line_of(ENVS, "# BLOCK-LINE")
+    assert by_role["runner1"]["waiting_at"] == f"{ENVS}:{block_line} in step"
+    assert "time.sleep" not in by_role["runner2"].get("waiting_at", "")
+    assert list(elsewhere.glob("rldebug-stacks-*/*-runner1.txt"))  # armed there, unread
+
+
+def test_stacks_answered_both_ways_keep_the_signals_unless_it_is_empty():
+    from rldebug.tracing.stalls import merge_stacks
+
+    signalled = [{"host": "a", "pid": 7, "via": "signal", "text": "T"},
+                 {"host": "a", "pid": 8, "via": "signal", "text": ""}]
+    answered = [{"host": "a", "pid": 7, "via": "relay", "text": "R"},
+                {"host": "a", "pid": 8, "via": "relay", "text": "R8"},
+                {"host": "b", "pid": 7, "via": "relay", "text": "B"}]
+    merged = {(s["host"], s["pid"]): s["via"] for s in merge_stacks(signalled, answered)}
+    assert merged == {("a", 7): "signal", ("a", 8): "relay", ("b", 7): "relay"}
+
+
 def test_waiting_at_prefers_the_users_frame():
     import threading
 

@@ -8,17 +8,24 @@ than ``max(floor_s, factor x the median of the recent iterations)`` (the first o
 ``factor x floor_s``, for its warm-up) it
 
 - formats every thread of its own process (``sys._current_frames``);
-- asks every traced EnvRunner and Learner on this machine for theirs: each armed
-  :mod:`faulthandler` on ``SIGUSR1`` when the trace started in it (C-level, so it answers
-  even while its main thread is blocked in a call), writing to a file of its own
-  (:func:`rldebug.tracing.layout.stack_dump_file`); only processes that armed are
-  signalled;
-- writes one ``stall`` event with every stack and the line each process was waiting at
-  (the innermost frame of the user's code, else of RLlib) to the trace, and says so on the
-  console. The doctor reports it.
+- asks every traced EnvRunner and Learner for theirs, two ways:
+
+  - on this machine, by signal: each armed :mod:`faulthandler` on ``SIGUSR1`` when the
+    trace started in it (C-level, so it answers even while its main thread holds the
+    GIL in a call), writing to a file of its own
+    (:func:`rldebug.tracing.layout.stack_dump_file`); only processes that armed are
+    signalled;
+  - on any node, through the trace's relay (:mod:`rldebug.relay`, no shared filesystem):
+    each remote process runs a :class:`StackAnswerer` thread that polls the relay once a
+    second (one small Ray call) and, when the watch asks, sends ``sys._current_frames()``
+    formatted the same way. It answers while the main thread waits in Python or in a call
+    that releases the GIL (a sleep, a socket, a lock), not while C code holds the GIL;
+- writes one ``stall`` event with every stack (``via`` ``"self"``, ``"signal"`` or
+  ``"relay"``, and the ``host``) and the line each process was waiting at (the innermost frame of the user's
+  code, else of RLlib) to the trace, and says so on the console. The doctor reports it.
 
 One dump per stall; none while a debugger is attached to the driver (a breakpoint is not a
-hang). Actors on other machines are listed as not reached.
+hang).
 """
 
 from __future__ import annotations
@@ -42,16 +49,39 @@ from rldebug.tracing.layout import stack_dump_file, stack_dump_files
 logger = logging.getLogger("rldebug.trace")
 
 RECENT = 10  # iterations whose median sets the pace
-ANSWER_WAIT_S = 1.0  # how long the watch waits for the actors' stacks
+ANSWER_WAIT_S = 1.0  # how long the watch waits for the actors' stacks (by signal)
+POLL_S = 1.0  # how often a remote process asks the relay whether stacks are wanted
+RELAY_WAIT_S = 2.5 * POLL_S  # how long the watch waits for the answers through the relay
 _armed: list = []  # [token, the open stack file] of this process: one signal, one file
 
 
 def arm(token: str, role: str) -> None:
-    """Let the stall watch of trace ``token`` ask this process for its stacks. A process
-    answers one trace: arming for a newer one replaces the older (tests and notebooks build
-    one traced Algorithm after another in one process)."""
-    if (_armed and _armed[0] == token) or not hasattr(signal, "SIGUSR1"):
+    """Let the stall watch of trace ``token`` ask this process for its stacks: by signal
+    (where the OS has ``SIGUSR1``) and, in a process that is not the trace's home, through
+    the relay. A process answers one trace: arming for a newer one replaces the older
+    (tests and notebooks build one traced Algorithm after another in one process)."""
+    if _armed and _armed[0] == token:
         return
+    handle = _arm_signal(token, role)
+    if _armed and _armed[1] is not None:
+        if handle is None:  # the signal still points at the older trace's file
+            import faulthandler
+
+            faulthandler.unregister(signal.SIGUSR1)
+        with contextlib.suppress(OSError):
+            _armed[1].close()
+    _armed[:] = [token, handle]
+    from rldebug import relay
+
+    if not relay.is_home(token) and _ray_running():
+        StackAnswerer(token, role).start()
+
+
+def _arm_signal(token: str, role: str):
+    """Register faulthandler on ``SIGUSR1``, writing to this process's stack file; the open
+    file, or None where that cannot be done."""
+    if not hasattr(signal, "SIGUSR1"):
+        return None
     import faulthandler
 
     path = stack_dump_file(token, os.getpid(), role)
@@ -61,11 +91,49 @@ def arm(token: str, role: str) -> None:
         faulthandler.register(signal.SIGUSR1, file=handle, all_threads=True, chain=False)
     except (OSError, RuntimeError, ValueError) as err:  # not the main thread, no tmp
         logger.debug("rldebug trace: stall stacks not armed in pid %s: %s", os.getpid(), err)
-        return
-    if _armed:
-        with contextlib.suppress(OSError):
-            _armed[1].close()
-    _armed[:] = [token, handle]
+        return None
+    return handle
+
+
+def _ray_running() -> bool:
+    try:
+        import ray
+    except ImportError:
+        return False
+    return ray.is_initialized()
+
+
+def _host() -> str:
+    """This machine's name: a pid names one process on one machine."""
+    import socket
+
+    return socket.gethostname()
+
+
+class StackAnswerer(threading.Thread):
+    """In a remote process: answers the stall watch's requests for this process's stacks
+    through the relay of trace ``token`` (see the module's docstring), until the process
+    is armed for another trace."""
+
+    def __init__(self, token: str, role: str, poll_s: float = POLL_S):
+        super().__init__(name="rldebug-stack-answerer", daemon=True)
+        self.token, self.role, self.poll_s = token, role, poll_s
+
+    def run(self) -> None:
+        from rldebug import relay
+
+        seen = None
+        while _armed and _armed[0] == self.token and not relay.is_home(self.token):
+            time.sleep(self.poll_s)
+            asked = relay.stack_requests(self.token, timeout_s=2 * self.poll_s)
+            if asked is None:
+                continue  # the home has not announced its relay yet, or it is gone
+            if seen is not None and asked > seen:
+                text = format_own_stacks(skip=threading.get_ident())
+                relay.answer_stacks(self.token, {
+                    "pid": os.getpid(), "role": self.role, "host": _host(),
+                    "via": "relay", "text": text, **_where(text)})
+            seen = asked
 
 
 def disarm_all(token: str) -> None:
@@ -241,9 +309,19 @@ class StallWatch(threading.Thread):
                     self.dump(iteration, waited, threshold)
 
     def dump(self, iteration: int, waited_s: float, threshold_s: float) -> dict:
+        from rldebug import relay
+
+        asked_at = time.monotonic()
+        through_relay = relay.request_stacks(self.token)
         own = format_own_stacks(skip=threading.get_ident())
-        stacks = [{"pid": os.getpid(), "role": "driver", "text": own, **_where(own)}]
-        stacks += collect_actor_stacks(self.token)
+        host = _host()
+        stacks = [{"pid": os.getpid(), "role": "driver", "host": host, "via": "self",
+                   "text": own, **_where(own)}]
+        stacks += [{**entry, "host": host, "via": "signal"}
+                   for entry in collect_actor_stacks(self.token)]
+        if through_relay:
+            time.sleep(max(0.0, asked_at + RELAY_WAIT_S - time.monotonic()))
+            stacks = merge_stacks(stacks, relay.take_stacks(self.token))
         with self._lock:
             median = statistics.median(self.durations) if self.durations else None
         record = {"source": "watchdog", "column": "stall", "iteration": iteration,
@@ -259,11 +337,24 @@ class StallWatch(threading.Thread):
         return record
 
 
+def merge_stacks(stacks: list[dict], answered: list[dict]) -> list[dict]:
+    """The stacks taken by signal (or by the driver itself) plus those answered through
+    the relay: a process both reached keeps its signal answer unless that came back empty
+    (faulthandler's is taken even while C code holds the GIL)."""
+    by_process = {(s.get("host"), s["pid"]): s for s in stacks}
+    for entry in answered:
+        key = (entry.get("host"), entry.get("pid"))
+        known = by_process.get(key)
+        if known is None or not known.get("text"):
+            by_process[key] = entry
+    return list(by_process.values())
+
+
 def _debugger_attached() -> bool:
     from rldebug.ide import debugger_attached
 
     return debugger_attached()
 
 
-__all__ = ["StallWatch", "arm", "collect_actor_stacks", "disarm_all", "format_own_stacks",
-           "waiting_at"]
+__all__ = ["StackAnswerer", "StallWatch", "arm", "collect_actor_stacks", "disarm_all",
+           "format_own_stacks", "merge_stacks", "waiting_at"]
