@@ -5,6 +5,7 @@ import time
 
 import gymnasium as gym
 from ray.rllib.algorithms.appo.torch.appo_torch_learner import APPOTorchLearner
+from ray.rllib.algorithms.impala.torch.impala_torch_learner import IMPALATorchLearner
 
 
 class SlowCartPole(gym.Wrapper):
@@ -21,6 +22,14 @@ class SlowCartPole(gym.Wrapper):
 
 class SlowAPPOLearner(APPOTorchLearner):
     """APPO's Learner, 200 ms slower per module loss."""
+
+    def compute_loss_for_module(self, **kwargs):
+        time.sleep(0.2)
+        return super().compute_loss_for_module(**kwargs)
+
+
+class SlowIMPALALearner(IMPALATorchLearner):
+    """IMPALA's Learner, 200 ms slower per module loss."""
 
     def compute_loss_for_module(self, **kwargs):
         time.sleep(0.2)

@@ -16,6 +16,8 @@ from typing import Any
 
 from rldebug.shapes.results import (
     FAULT_TOLERANCE_KEY,
+    LEARNER_GROUP_KEY,
+    LEARNER_STEPS_DROPPED_KEY,
     NOT_MODULES,
     RUNNER_RESTARTS_KEY,
     RUNNERS_DROPPED_KEY,
@@ -23,6 +25,7 @@ from rldebug.shapes.results import (
     env_runner_stats,
     fault_tolerance_counts,
     is_new_stack_result,
+    learner_steps_dropped,
     module_returns,
     number,
     numbers_by_key,
@@ -116,6 +119,7 @@ class IterationMetrics:
     # run-long counts RLlib keeps: EnvRunner responses dropped by sample_timeout_s, restarts
     runners_dropped: float | None = None
     runner_restarts: float | None = None
+    learner_steps_dropped: float | None = None  # sampled, dropped before any Learner saw them
 
 
 def _iteration(result: Mapping[str, Any]) -> int:
@@ -190,6 +194,7 @@ def _fault_tolerance(metrics: IterationMetrics, result: Mapping[str, Any]) -> No
     counts = fault_tolerance_counts(result)
     metrics.runners_dropped = counts.get(RUNNERS_DROPPED_KEY)
     metrics.runner_restarts = counts.get(RUNNER_RESTARTS_KEY)
+    metrics.learner_steps_dropped = learner_steps_dropped(result)
 
 
 def _is_flat(result: Mapping[str, Any]) -> bool:
@@ -207,6 +212,8 @@ def relevant_path(path: tuple[str, ...]) -> bool:
             depth == 4 or (depth == 5 and path[3] == "learner_stats"))
     if head == FAULT_TOLERANCE_KEY:
         return depth == 2 and path[1] in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY)
+    if head == LEARNER_GROUP_KEY:
+        return depth == 2 and path[1] == LEARNER_STEPS_DROPPED_KEY
     if head == "env_runners":
         path = path[1:]
         depth -= 1

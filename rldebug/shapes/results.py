@@ -222,6 +222,20 @@ def fault_tolerance_counts(result: Mapping) -> dict[str, float]:
             if (value := number(stats.get(key))) is not None}
 
 
+# RLlib 2.60's LearnerGroup counts, over the run, the env steps it dropped because a remote
+# Learner still had max_requests_in_flight_per_learner async updates outstanding: sampled,
+# never trained on (LearnerGroup._update, "learner_group").
+LEARNER_GROUP_KEY = "learner_group"
+LEARNER_STEPS_DROPPED_KEY = "learner_group_ts_dropped_lifetime"
+
+
+def learner_steps_dropped(result: Mapping) -> float | None:
+    """Env steps the LearnerGroup dropped since the run began (None where not logged)."""
+    stats = result.get(LEARNER_GROUP_KEY)
+    return number(stats.get(LEARNER_STEPS_DROPPED_KEY)) if isinstance(stats, Mapping) \
+        else None
+
+
 def is_new_stack_result(result: Mapping) -> bool:
     learners = result.get("learners")
     return isinstance(learners, Mapping) and bool(learners.keys() - NOT_MODULES)
@@ -318,6 +332,8 @@ def raw_stat_keys(new_stack: bool) -> frozenset[str]:
 
 __all__ = [
     "FAULT_TOLERANCE_KEY",
+    "LEARNER_GROUP_KEY",
+    "LEARNER_STEPS_DROPPED_KEY",
     "MAIN_LOSS",
     "NOT_MODULES",
     "RUNNERS_DROPPED_KEY",
@@ -332,6 +348,7 @@ __all__ = [
     "has_path",
     "is_new_stack_result",
     "learner_stats",
+    "learner_steps_dropped",
     "main_loss",
     "mean_total_return",
     "module_returns",

@@ -30,6 +30,7 @@ from rldebug.doctor.rules.reward import (
 )
 from rldebug.doctor.rules.setup import (
     HorizonTooShort,
+    LearnerBound,
     MappingUnstable,
     NoUpdates,
     RunnersDropped,
@@ -62,6 +63,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     NoUpdates,
     TargetNeverUpdated,
     RunnersDropped,
+    LearnerBound,
     HorizonTooShort,
     MappingUnstable,
     LearningRateTooHigh,
@@ -69,7 +71,8 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
 
 __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "EndsEpisodesToEscapeCost", "EntropyCollapse",
-           "HorizonTooShort", "KLBlowup", "LearningRateTooHigh", "LearnsToEarnNothing", "MappingUnstable",
+           "HorizonTooShort", "KLBlowup", "LearnerBound", "LearningRateTooHigh",
+           "LearnsToEarnNothing", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
            "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving",
            "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "RunnersDropped",

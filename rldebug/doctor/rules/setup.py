@@ -167,6 +167,60 @@ class MappingUnstable(Rule):
         )
 
 
+class LearnerBound(Rule):
+    """The Learners could not keep up with sampling: RLlib's LearnerGroup dropped env steps
+    that remote Learners never trained on, because each still had
+    ``max_requests_in_flight_per_learner`` updates outstanding (IMPALA, APPO with remote
+    Learners), and counts them in ``learner_group/learner_group_ts_dropped_lifetime``.
+    A warning from the first iteration that dropped any, kept up to date with how many,
+    their share of the env steps sampled, and where. (APPO's circular buffer, which
+    overwrites batches not yet trained on, reports its drops only to Prometheus.)"""
+
+    rule_id = "learner_bound"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._last = 0.0
+        self._finding: Finding | None = None
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        total = metrics.learner_steps_dropped
+        if total is None or total - self._last <= 0:
+            return []
+        self._last = total
+        sampled = metrics.env_steps
+        if self._finding is not None:
+            evidence = self._finding.evidence
+            evidence.update(dropped_env_steps=total, env_steps_sampled=sampled)
+            evidence["iterations"].append(metrics.iteration)
+            self._finding.message = self._message(evidence)
+            return []
+        evidence = {"dropped_env_steps": total, "env_steps_sampled": sampled,
+                    "iterations": [metrics.iteration]}
+        new = self._once(
+            None, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
+            message=self._message(evidence),
+            fix=("Give the Learners more capacity (config.learners(num_learners=...)), make "
+                 "each update cheaper (a smaller model or train_batch_size_per_learner), or "
+                 "sample less per Learner (fewer EnvRunners); rldebug.trace the run to see "
+                 "each update's time (rldebug profile)."))
+        self._finding = new[0] if new else None
+        return new
+
+    @staticmethod
+    def _message(evidence: dict) -> str:
+        iterations = evidence["iterations"]
+        shown = ", ".join(map(str, iterations[:8])) + (", ..." if len(iterations) > 8 else "")
+        sampled = evidence["env_steps_sampled"]
+        share = (f", {evidence['dropped_env_steps'] / sampled:.0%} of the {fmt(sampled)} "
+                 "sampled" if sampled else "")
+        return (f"{fmt(evidence['dropped_env_steps'])} env steps were sampled and then dropped "
+                f"before any Learner trained on them{share}, in {len(iterations)} "
+                f"iteration(s) ({shown}): the Learners cannot keep up with sampling (each "
+                "still had its maximum of update requests in flight), so RLlib discards "
+                "batches without a warning, and the EnvRunners' time on them is lost.")
+
+
 class RunnersDropped(Rule):
     """EnvRunners whose ``sample()`` missed ``sample_timeout_s``: RLlib drops their samples
     from the iteration, warning only when no runner returned (ray-project/ray #63302), and

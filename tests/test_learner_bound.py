@@ -1,0 +1,42 @@
+"""The ``learner_bound`` rule on real IMPALA runs with a remote Learner and a remote
+EnvRunner: a Learner 200 ms slower per loss than sampling makes RLlib's LearnerGroup drop
+sampled batches (``learner_group_ts_dropped_lifetime``), named with their share; the same
+run with RLlib's own Learner keeps up and gets no finding."""
+
+from ray.rllib.algorithms.impala import IMPALAConfig
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+from slow_parts import SlowIMPALALearner
+
+from rldebug.doctor import diagnose
+
+
+def _results(learner_class=None, iterations=8):
+    config = (IMPALAConfig().environment("CartPole-v1")
+              .env_runners(num_env_runners=1, rollout_fragment_length=50)
+              .learners(num_learners=1, learner_class=learner_class)
+              .training(train_batch_size_per_learner=100)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16]))
+              .reporting(min_time_s_per_iteration=1, min_sample_timesteps_per_iteration=200)
+              .debugging(seed=0))
+    algo = config.build_algo()
+    try:
+        return [algo.train() for _ in range(iterations)]
+    finally:
+        algo.stop()
+
+
+def test_a_learner_slower_than_sampling_drops_batches_and_is_named():
+    results = _results(SlowIMPALALearner)
+    dropped = results[-1]["learner_group"]["learner_group_ts_dropped_lifetime"]
+    assert dropped > 0  # RLlib dropped sampled steps
+    [found] = [f for f in diagnose(results).findings if f.rule_id == "learner_bound"]
+    assert found.severity == "warning" and found.evidence["dropped_env_steps"] == dropped
+    assert found.evidence["iterations"] and "num_learners" in found.fix
+    assert f"{dropped / results[-1]['env_runners']['num_env_steps_sampled_lifetime']:.0%}" \
+        in found.message
+
+
+def test_a_learner_that_keeps_up_is_not_named():
+    results = _results()
+    assert results[-1]["learner_group"]["learner_group_ts_dropped_lifetime"] == 0
+    assert not [f for f in diagnose(results).findings if f.rule_id == "learner_bound"]
