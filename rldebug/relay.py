@@ -68,7 +68,7 @@ def relay_name(token: str, home_pid: int) -> str:
     return f"rldebug_relay_{token}_{home_pid}"
 
 
-def _ray_running() -> bool:
+def ray_running() -> bool:
     try:
         import ray
 
@@ -82,7 +82,7 @@ def make_home(token: str, remote_actors: bool = True) -> None:
     ``remote_actors`` to hear from) it owns the relay they push to."""
     with _lock:
         _homes.add(token)
-        if token in _handles or not remote_actors or not _ray_running():
+        if token in _handles or not remote_actors or not ray_running():
             return
     import os
 
@@ -136,7 +136,7 @@ def _handle(token: str):
         if token in _handles:
             return _handles[token]
     name = _names.get(token)
-    if name is None or not _ray_running():
+    if name is None or not ray_running():
         return None  # not told yet where home is: the caller keeps its records
     import ray
 
@@ -262,7 +262,7 @@ def _end(token: str) -> None:
         handle = _handles.pop(token, None)
         _names.pop(token, None)
         _inflight.pop(token, None)
-    if handle is None or not _ray_running():
+    if handle is None or not ray_running():
         return
     import ray
 
@@ -279,4 +279,5 @@ def has_remote_actors(config) -> bool:
 
 
 __all__ = ["announce", "answer_stacks", "drain", "end_at_stop", "has_remote_actors", "is_home",
-           "make_home", "push", "relay_name", "request_stacks", "stack_requests", "take_stacks"]
+           "make_home", "push", "ray_running", "relay_name", "request_stacks", "stack_requests",
+           "take_stacks"]

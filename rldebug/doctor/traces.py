@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rldebug.doctor.facts import config_number
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.memory import memory_findings
 from rldebug.doctor.rules.base import fmt
@@ -450,9 +451,8 @@ def nan_from_the_data(errored: Finding, iterations: int, config: dict | None) ->
     observation. A warning (inferred, not seen: a trace shows the step), which then
     explains the crash. None when the crash was no NaN, came later, or the lr is large.
     """
-    config = config or {}
-    rates = [config.get(key) for key in ("lr", "actor_lr", "critic_lr")]
-    rates = [rate for rate in rates if isinstance(rate, int | float) and not isinstance(rate, bool)]
+    rates = [rate for key in ("lr", "actor_lr", "critic_lr")
+             if (rate := config_number(config, key)) is not None]
     if not errored.evidence.get("non_finite") or iterations > 0 or not rates or \
             max(rates) > NAN_LR_TOO_SMALL_TO_DIVERGE:
         return None

@@ -73,7 +73,7 @@ def arm(token: str, role: str) -> None:
     _armed[:] = [token, handle]
     from rldebug import relay
 
-    if not relay.is_home(token) and _ray_running():
+    if not relay.is_home(token) and relay.ray_running():
         StackAnswerer(token, role).start()
 
 
@@ -93,14 +93,6 @@ def _arm_signal(token: str, role: str):
         logger.debug("rldebug trace: stall stacks not armed in pid %s: %s", os.getpid(), err)
         return None
     return handle
-
-
-def _ray_running() -> bool:
-    try:
-        import ray
-    except ImportError:
-        return False
-    return ray.is_initialized()
 
 
 def _host() -> str:

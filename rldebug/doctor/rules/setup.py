@@ -167,6 +167,11 @@ class MappingUnstable(Rule):
         )
 
 
+def _listed(iterations: list[int]) -> str:
+    """The first 8 iterations, then "...": where a run-long counter rose."""
+    return ", ".join(map(str, iterations[:8])) + (", ..." if len(iterations) > 8 else "")
+
+
 class LearnerBound(Rule):
     """The Learners could not keep up with sampling: RLlib's LearnerGroup dropped env steps
     that remote Learners never trained on, because each still had
@@ -210,7 +215,7 @@ class LearnerBound(Rule):
     @staticmethod
     def _message(evidence: dict) -> str:
         iterations = evidence["iterations"]
-        shown = ", ".join(map(str, iterations[:8])) + (", ..." if len(iterations) > 8 else "")
+        shown = _listed(iterations)
         sampled = evidence["env_steps_sampled"]
         share = (f", {evidence['dropped_env_steps'] / sampled:.0%} of the {fmt(sampled)} "
                  "sampled" if sampled else "")
@@ -266,7 +271,7 @@ class RunnersDropped(Rule):
     @staticmethod
     def _message(evidence: dict, waited: str) -> str:
         iterations = evidence["iterations"]
-        shown = ", ".join(map(str, iterations[:8])) + (", ..." if len(iterations) > 8 else "")
+        shown = _listed(iterations)
         return (f"{fmt(evidence['dropped'])} EnvRunner response(s) were dropped in "
                 f"{len(iterations)} iteration(s) ({shown}): their sample() did not return "
                 f"within {waited}, so RLlib discarded that work from the iteration (it warns "
