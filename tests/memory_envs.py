@@ -40,3 +40,18 @@ class CartPoleSlowOnRunner2(gym.Wrapper):
         if self.delay:
             time.sleep(self.delay)
         return super().step(action)
+
+
+class PendulumThatKeepsEpisodes(gym.Wrapper):
+    """Pendulum (200-step episodes) whose reset keeps 2 MiB, for the first
+    ``kept_episodes`` episodes (default: all of them)."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("Pendulum-v1"))
+        self.kept_episodes = (config or {}).get("kept_episodes")
+        self.kept = []
+
+    def reset(self, **kwargs):
+        if self.kept_episodes is None or len(self.kept) < self.kept_episodes:
+            self.kept.append(b"x" * KEPT_PER_EPISODE)  # KEPT-PER-LONG-EPISODE
+        return super().reset(**kwargs)

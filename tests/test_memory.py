@@ -50,3 +50,36 @@ def test_the_same_config_without_the_leak_gets_neither_finding(tmp_path):
     findings = _traced_run(PlainCartPole, tmp_path)
     assert "memory_growing" not in findings and "allocation_growing" not in findings, {
         k: f.message for k, f in findings.items()}
+
+
+def _pendulum_sites(directory, env_config):
+    """Site findings of an in-process PPO Pendulum run sampling 50 steps per call: an
+    episode (200 steps) ends in one call of four."""
+    from memory_envs import PendulumThatKeepsEpisodes
+
+    config = (PPOConfig().environment(PendulumThatKeepsEpisodes, env_config=env_config)
+              .env_runners(rollout_fragment_length=50)
+              .training(train_batch_size=50, minibatch_size=50, num_epochs=1)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8])))
+    config = rldebug.trace(config, level="summary", out=directory / "trace", memory=True)
+    rldebug.run(config, logdir=directory, stop={"training_iteration": 28},
+                progress=False).algo.stop()
+    return [f for f in diagnose(directory).findings if f.rule_id == "allocation_growing"]
+
+
+def test_a_site_that_grows_once_per_long_episode_is_named(tmp_path):
+    """It grows in only a quarter of the sample() calls; its size rises with each."""
+    found = _pendulum_sites(tmp_path, {})
+    line = next(i for i, text in enumerate(
+        (Path(__file__).parent / "memory_envs.py").read_text().splitlines(), start=1)
+        if "KEPT-PER-LONG-EPISODE" in text)
+    assert [(f.evidence["file"].endswith("memory_envs.py"), f.evidence["line"])
+            for f in found] == [(True, line)]
+    site = found[0].evidence
+    assert site["calls_grown"] <= site["calls"] / 2 and site["growth_kb"] >= 4 * 2048
+
+
+def test_a_site_that_stops_growing_after_the_first_episodes_is_not_named(tmp_path):
+    """Five episodes' worth kept (grown in four calls after the first, its size rising),
+    then nothing more for the rest of the run: a warm-up, not a leak."""
+    assert _pendulum_sites(tmp_path, {"kept_episodes": 5}) == []

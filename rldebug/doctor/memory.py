@@ -24,10 +24,11 @@ MIN_GROWTH_MB = 50.0
 MIN_GROWTH_SHARE = 0.10
 #: Spearman rank correlation of RSS with time above which the rise counts as steady
 MIN_TREND = 0.8
-#: a site must grow in this share of a process's sample() calls ...
-MIN_SITE_SHARE = 0.6
-#: ... in at least this many of them, by this much in all (KiB)
+#: a site must be seen growing in this many of a process's sample() calls (not every
+#: call: a site that allocates once per episode grows only in the calls that end one) ...
 MIN_SITE_CALLS = 4
+#: ... its size must rise with them (Spearman, as MIN_TREND) until the last calls (no
+#: longer since its last growth than twice its usual interval), by this much in all (KiB)
 MIN_SITE_GROWTH_KB = 1024.0
 
 
@@ -82,14 +83,25 @@ def site_findings(trace, trial: str | None) -> list[Finding]:
                  if isinstance(sites, list)][1:]  # the first call only sets the baseline
         if len(calls) < MIN_SITE_CALLS:
             continue
-        grew: dict[tuple, list[float]] = defaultdict(list)
-        for sites in calls:
+        # per site, each call it grew in: (call, growth KiB, its size after the call KiB)
+        grew: dict[tuple, list[tuple[int, float, float]]] = defaultdict(list)
+        for call, sites in enumerate(calls):
             for site in sites:
-                grew[(site["file"], int(site["line"]))].append(float(site["growth_kb"]))
-        for (file, line), growths in grew.items():
-            total = sum(growths)
-            if len(growths) < max(MIN_SITE_CALLS, MIN_SITE_SHARE * len(calls)) or \
-                    total < MIN_SITE_GROWTH_KB:
+                grew[(site["file"], int(site["line"]))].append(
+                    (call, float(site["growth_kb"]), float(site.get("size_kb", np.nan))))
+        for (file, line), seen in grew.items():
+            if len(seen) < MIN_SITE_CALLS:
+                continue
+            order = np.arange(len(seen))
+            sizes = np.array([size for _, _, size in seen])
+            rise = (sizes[-1] - (sizes[0] - seen[0][1]) if np.isfinite(sizes).all()
+                    else sum(growth for _, growth, _ in seen))  # traces without size_kb
+            trend = _spearman(order, sizes) if np.isfinite(sizes).all() else 1.0
+            # still growing at the end: no longer since its last growth than twice its
+            # usual interval (a site that grew while the run warmed up, then stopped, is not)
+            interval = float(np.median(np.diff([call for call, _, _ in seen])))
+            since = len(calls) - 1 - seen[-1][0]
+            if trend < MIN_TREND or rise < MIN_SITE_GROWTH_KB or since > 2 * interval:
                 continue
             runner = frame["runner_index"].dropna()
             where = f"EnvRunner {int(runner.iloc[0])}, " if len(runner) else ""
@@ -97,14 +109,14 @@ def site_findings(trace, trial: str | None) -> list[Finding]:
                 rule_id="allocation_growing", severity="warning", trial=trial,
                 began_at_iteration=int(frame["iteration"].min()), module=None,
                 message=(f"{file}:{line} kept allocating memory that was not freed: it grew "
-                         f"in {len(growths)} of {len(calls)} sample() calls of process {pid} "
-                         f"({where}{total / 1024:.1f} MiB in all)."),
+                         f"in {len(seen)} of {len(calls)} sample() calls of process {pid} "
+                         f"({where}{rise / 1024:.1f} MiB in all), its size rising with them."),
                 fix=(f"Look at what {file}:{line} allocates and who keeps a reference to it "
                      "across episodes (an attribute or list of the env or a callback): keep "
                      "a bounded number (collections.deque(maxlen=...)) or drop it at reset."),
                 evidence={"file": file, "line": line, "pid": int(pid),
-                          "calls_grown": len(growths), "calls": len(calls),
-                          "growth_kb": round(total, 1)}))
+                          "calls_grown": len(seen), "calls": len(calls),
+                          "growth_kb": round(float(rise), 1), "trend": round(trend, 3)}))
     return sorted(findings, key=lambda f: -f.evidence["growth_kb"])
 
 
