@@ -9,8 +9,11 @@ a bootstrap 95 % interval of that median (its noise), in wall time and in this
 process's CPU time (less sensitive to other tenants of a shared machine), and
 trace bytes per 1 M env steps.
 
-    python benchmarks/trace_overhead.py [--rounds 30]
+    python benchmarks/trace_overhead.py [--rounds 30] [--variants summary]
     python benchmarks/trace_overhead.py --remote 2 [--rounds 20]
+
+``--variants`` keeps only the named ones beside "untraced" (fewer variants, more rounds in
+the same time: a tighter interval for the one that matters).
 
 ``--remote N`` keeps N remote EnvRunners (no local mode): their records travel to the
 driver through Ray, the only process that writes (goal at level batches: <= 1.05).
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 GOALS = {"summary": 1.01, "batches": 1.05, "env check": 1.03}
+VARIANTS = ("summary", "batches", "full", "env check")
 
 
 def median_interval(values: list[float], level: float = 0.95,
@@ -48,12 +52,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--remote", type=int, default=0,
                         help="remote EnvRunners per algorithm (0: everything in-process)")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS,
+                        help="measure only these beside untraced (default: all)")
     args = parser.parse_args()
 
     import rldebug
     from rldebug.shapes.results import env_steps_total
 
     levels = ("summary", "batches", "full") if not args.remote else ("batches",)
+    if args.variants:
+        levels = tuple(v for v in levels if v in args.variants)
     rldebug.start_ray(num_cpus=max(2, (len(levels) + 1) * args.remote + 2))
     root = Path(tempfile.mkdtemp(prefix="trace_overhead_"))
 
@@ -66,7 +74,7 @@ def main() -> None:
     for level in levels:
         variants[level] = local(
             rldebug.trace(rldebug.arena_ppo_config(seed=0), level=level, out=root / level))
-    if not args.remote:
+    if not args.remote and (not args.variants or "env check" in args.variants):
         variants["env check"] = local(rldebug.arena_ppo_config(seed=0), check_env=True)
     algos = {name: config.build_algo() for name, config in variants.items()}
     times = {name: [] for name in algos}
