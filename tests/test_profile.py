@@ -175,6 +175,30 @@ def test_the_doctor_names_the_slow_runner_and_only_it(traced):
     runner_ms, others_ms = stragglers[0].evidence["ms_per_step"]["env"]
     assert runner_ms >= 30 > 10 * others_ms
     assert "Most of the extra time was in its env's reset()/step()" in stragglers[0].message
+    # 100 steps x 30 ms: the iteration waited ~3 s for runner 2, most of its wall time
+    share = stragglers[0].evidence["share_of_iteration"]
+    assert 0.5 < share <= 1.0 and f"({share:.0%} of its wall time)" in stragglers[0].message
+
+
+def test_a_slow_runner_of_appo_is_named_as_sampling_less_not_as_waited_for(tmp_path):
+    """APPO does not wait for a slow EnvRunner: its iterations go on with the other
+    runner's samples, so the finding says how much less it sampled, not how long the
+    iteration waited (PPO's case, above)."""
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    config = (APPOConfig().environment(CartPoleSlowOnRunner2, env_config={"delay_s": 0.030})
+              .env_runners(num_env_runners=2, rollout_fragment_length=50)
+              .training(train_batch_size_per_learner=100)
+              .reporting(min_time_s_per_iteration=1, min_sample_timesteps_per_iteration=200)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
+    config = rldebug.trace(config, level="summary", out=tmp_path / "trace")
+    rldebug.run(config, logdir=tmp_path, stop={"training_iteration": 6}, local=False,
+                progress=False).algo.stop()
+    stragglers = [f for f in diagnose(tmp_path).findings if f.rule_id == "straggler"]
+    assert [f.evidence["runner_index"] for f in stragglers] == [2], [f.message for f in stragglers]
+    assert stragglers[0].evidence["steps_share"] < 0.75
+    assert "the iterations did not wait for it" in stragglers[0].message
+    assert "waited about" not in stragglers[0].message
 
 
 class SlowEnvToModule(ConnectorV2):

@@ -21,6 +21,9 @@ from rldebug.tracing.profile import SAMPLE_PARTS
 
 #: seconds per env step this many times the other runners' median makes an iteration slow
 SLOW_FACTOR = 2.0
+#: a slow runner that sampled less than this share of its peers' env steps in the same
+#: iterations was not waited for (asynchronous sampling: APPO, IMPALA)
+FEWER_STEPS = 0.75
 #: a straggler is slow in this share of the iterations it sampled in ...
 MIN_SLOW_SHARE = 0.6
 #: ... and in at least this many of them
@@ -46,7 +49,8 @@ def _per_iteration(samples) -> dict[int, dict[int, dict]]:
         if parts:
             parts["other"] = max(seconds / steps - sum(parts.values()), 0.0)
         table[int(iteration)][int(runner)] = {
-            "per_step": seconds / steps, "seconds": seconds, "pid": int(group["pid"].iloc[0]),
+            "per_step": seconds / steps, "seconds": seconds, "steps": steps,
+            "pid": int(group["pid"].iloc[0]),
             "host": str(group["host"].iloc[0]) if "host" in group else "", "parts": parts}
     return table
 
@@ -90,9 +94,22 @@ def _grown_part(table, runner: int, iterations: list[int]) -> tuple[str, dict] |
     return max(common, key=lambda part: ms[part][0] - ms[part][1]), ms
 
 
+def _iteration_seconds(iterations) -> dict[int, float]:
+    """Wall seconds of each iteration after the first: the time between the driver's
+    records of it and of the one before."""
+    if iterations.empty or not {"iteration", "time"} <= set(iterations.columns):
+        return {}
+    rows = iterations.dropna(subset=["iteration", "time"]).sort_values("time")
+    ends = dict(zip(rows["iteration"].astype(int), rows["time"].astype(float)))
+    return {i: end - ends[i - 1] for i, end in ends.items() if i - 1 in ends and end > ends[i - 1]}
+
+
 def straggler_findings(trace, trial: str | None) -> list[Finding]:
     table = _per_iteration(trace.samples)
-    slow: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
+    durations = _iteration_seconds(trace.iterations)
+    # per slow runner, each iteration: (iteration, its time per step / the others', the
+    # seconds it took beyond the slowest other runner, its env steps / the others')
+    slow: dict[int, list[tuple[int, float, float, float]]] = defaultdict(list)
     sampled: dict[int, int] = defaultdict(int)
     for iteration, runners in table.items():
         if len(runners) < 2:
@@ -103,15 +120,27 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
             ratio = seen["per_step"] / others if others > 0 else math.inf
             if ratio >= SLOW_FACTOR:
                 slowest_other = max(r["seconds"] for i, r in runners.items() if i != runner)
-                slow[runner].append((iteration, ratio, seen["seconds"] - slowest_other))
+                steps = float(np.median([r["steps"] for i, r in runners.items() if i != runner]))
+                slow[runner].append((iteration, ratio, seen["seconds"] - slowest_other,
+                                     seen["steps"] / steps if steps > 0 else 1.0))
     findings = []
     for runner, iterations in slow.items():
         if len(iterations) < max(MIN_SLOW_ITERATIONS, MIN_SLOW_SHARE * sampled[runner]):
             continue
         first = table[iterations[0][0]][runner]
-        ratio = float(np.median([r for _, r, _ in iterations]))
-        waited = float(np.median([w for _, _, w in iterations]))
-        grown = _grown_part(table, runner, [i for i, _, _ in iterations])
+        ratio = float(np.median([r for _, r, _, _ in iterations]))
+        waited = float(np.median([w for _, _, w, _ in iterations]))
+        shares = [w / durations[i] for i, _, w, _ in iterations if i in durations]
+        share = min(float(np.median(shares)), 1.0) if shares else None
+        steps_share = float(np.median([s for _, _, _, s in iterations]))
+        if steps_share < FEWER_STEPS:  # the iterations went on without it (APPO, IMPALA)
+            cost = (f"the iterations did not wait for it: it sampled {steps_share:.0%} of "
+                    "the env steps each other runner did in them, so its share of the "
+                    "training data shrank (its episodes arrive late, on older weights).")
+        else:
+            cost = (f"each such iteration waited about {waited:.2f} s longer for it"
+                    + (f" ({share:.0%} of its wall time)." if share is not None else "."))
+        grown = _grown_part(table, runner, [i for i, _, _, _ in iterations])
         where, fix, evidence = "", _UNKNOWN_PART_FIX, {}
         if grown is not None:
             part, ms = grown
@@ -126,12 +155,14 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
             message=(f"EnvRunner {runner} (pid {first['pid']}"
                      + (f", host {first['host']}" if first["host"] else "")
                      + f") took {ratio:.1f}x the other runners' time per env step in "
-                     f"{len(iterations)} of the {sampled[runner]} iterations it sampled; each "
-                     f"such iteration waited about {waited:.2f} s longer for it." + where),
+                     f"{len(iterations)} of the {sampled[runner]} iterations it sampled; "
+                     + cost + where),
             fix=fix,
             evidence={"runner_index": runner, "pid": first["pid"], "host": first["host"],
                       "ratio": round(ratio, 2), "slow_iterations": len(iterations),
                       "iterations": sampled[runner], "waited_s": round(waited, 3),
+                      "share_of_iteration": None if share is None else round(share, 3),
+                      "steps_share": round(steps_share, 3),
                       **evidence}))
     return findings
 
