@@ -56,17 +56,20 @@ class CostlyWalk(LeftRightWalk):
 
 class WalkThatCrashes(LeftRightWalk):
     """LeftRightWalk whose ``step`` raises on its ``crash_at``-th step (the env bug a
-    post-mortem attach stops at); ``steps_taken`` is a local of the raising frame."""
+    post-mortem attach stops at), in every EnvRunner or only in ``crash_runner``;
+    ``steps_taken`` is a local of the raising frame."""
 
     def __init__(self, config=None):
         super().__init__(config)
         self.crash_at = int((config or {}).get("crash_at", 7))
+        runner = (config or {}).get("crash_runner")
+        self.crashes = runner is None or getattr(config, "worker_index", 0) == runner
         self.total_steps = 0
 
     def step(self, action):
         self.total_steps += 1
         steps_taken = self.total_steps
-        if steps_taken == self.crash_at:
+        if self.crashes and steps_taken == self.crash_at:
             raise ValueError(f"walked off the map after {steps_taken} steps")  # CRASH-LINE
         return super().step(action)
 

@@ -331,6 +331,26 @@ def test_dropped_env_runner_responses_are_named_with_their_iterations():
     assert "sample_timeout_s=2 s" in found[0].message
 
 
+def test_a_failed_runner_is_named_and_its_lost_response_is_not_a_timeout():
+    """RLlib counts a failed EnvRunner's missing response among the dropped ones; the
+    healthy count and restarts say it failed."""
+    rows = stream([{"total_loss": 1.0}] * 8, [20.0 + i for i in range(8)])
+    for row, healthy, restarts, dropped in zip(rows, [2, 1, 1, 1, 2, 2, 2, 2],
+                                               [0, 0, 0, 0, 1, 1, 1, 1],
+                                               [0, 1, 1, 1, 1, 1, 1, 1]):
+        row["fault_tolerance"] = {"num_healthy_workers": healthy,
+                                  "num_remote_worker_restarts": restarts,
+                                  "num_env_runners_dropped_lifetime": dropped}
+    found = run(rows, config={"num_env_runners": 2, "sample_timeout_s": 60.0})
+    assert "runners_dropped" not in rules(found)
+    failed = [f for f in found if f.rule_id == "runners_failed"]
+    assert len(failed) == 1 and failed[0].severity == "warning"
+    assert failed[0].evidence["iterations"] == [2, 3, 4]
+    assert failed[0].evidence["restarts"] == 1
+    assert failed[0].evidence["restarted_by_iteration"] == 5
+    assert "restarted EnvRunners 1 time(s) (by iteration 5)" in failed[0].message
+
+
 def test_no_dropped_responses_no_finding():
     rows = stream([{"total_loss": 1.0}] * 12, [20.0 + i for i in range(12)])
     for row in rows:

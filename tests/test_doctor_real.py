@@ -107,3 +107,35 @@ def test_a_runner_that_misses_sample_timeout_s_is_reported_as_dropped(tmp_path):
     assert len(found) == 1 and found[0].severity == "warning"
     assert found[0].evidence["iterations"] == [1, 2], found[0].evidence
     assert "sample_timeout_s=0.5 s" in found[0].message
+
+
+def test_a_failed_env_runner_is_named_as_failed_not_as_timed_out(tmp_path):
+    """Runner 1's env raises once: RLlib (restart_failed_env_runners, its default) goes on
+    without that runner and restarts it later, counting the lost response among the
+    "dropped" ones. The doctor names the failure from the results alone, does not call it
+    a sample_timeout_s drop, and, from the trace, cites the env's own exception."""
+    from event_envs import WalkThatCrashes
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    import rldebug
+
+    config = (PPOConfig().environment(WalkThatCrashes,
+                                      env_config={"crash_at": 150, "crash_runner": 1})
+              .env_runners(num_env_runners=2, rollout_fragment_length=100)
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+              .debugging(seed=0))
+    config = rldebug.trace(config, level="summary", out=tmp_path / "run" / "trace")
+    result = run(config, stop={"training_iteration": 5}, logdir=tmp_path / "run",
+                 local=False, progress=False)
+    result.algo.stop()
+    tolerance = result.last_result["fault_tolerance"]
+    assert tolerance["num_env_runners_dropped_lifetime"] >= 1  # RLlib counts it as dropped
+    findings = {f.rule_id: f for f in diagnose(tmp_path / "run").findings}
+    assert "runners_dropped" not in findings, findings["runners_dropped"].message
+    failed = findings["runners_failed"]
+    assert failed.severity == "warning" and failed.began_at_iteration == 2
+    assert failed.evidence["fewest_healthy"] == 1 and failed.evidence["configured"] == 2
+    assert "1 of 2 remote EnvRunners were healthy" in failed.message
+    crashed = findings["sampler_crashed"]
+    assert "the env's step() raised it: walked off the map after 150 steps" in crashed.message
+    assert failed.explained_by == "sampler_crashed"

@@ -21,6 +21,8 @@ from rldebug.doctor.findings import Finding, severity_rank
 # cause rule id -> rule ids it explains (for the same module/agent, or for the whole run).
 EXPLAINS: dict[str, frozenset[str]] = {
     "trial_errored": frozenset({"return_not_improving", "env_runner_crashes"}),
+    # the trace's record of the exception a failed EnvRunner raised explains its failure
+    "sampler_crashed": frozenset({"runners_failed", "env_runner_crashes"}),
     "non_finite_reward": frozenset({
         "non_finite", "non_finite_in_trace", "kl_blowup", "entropy_collapse",
         "value_loss_exploding", "value_not_learning", "critic_clipped", "q_values_diverging",

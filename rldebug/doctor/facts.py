@@ -75,6 +75,7 @@ class RunFacts:
     :param per_module_overrides: the config sets some modules' settings apart
         (``algorithm_config_overrides_per_module``): modules may not share an lr.
     :param sample_timeout_s: how long the driver waits for each EnvRunner's ``sample()``.
+    :param num_env_runners: remote EnvRunners configured (old stack: ``num_workers``).
     """
 
     gamma: float | None = None
@@ -86,6 +87,7 @@ class RunFacts:
     grad_clip: float | None = None
     per_module_overrides: bool = False
     sample_timeout_s: float | None = None
+    num_env_runners: float | None = None
     env: EnvFacts = EnvFacts()
 
     @classmethod
@@ -108,6 +110,8 @@ class RunFacts:
             grad_clip=config_number(config, "grad_clip"),
             per_module_overrides=bool(overrides) and isinstance(overrides, Mapping),
             sample_timeout_s=config_number(config, "sample_timeout_s"),
+            num_env_runners=config_number(config, "num_env_runners")
+            if config.get("num_env_runners") is not None else config_number(config, "num_workers"),
             env=env_facts(config.get("env")))
 
     @property

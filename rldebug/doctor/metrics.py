@@ -21,6 +21,7 @@ from rldebug.shapes.results import (
     NOT_MODULES,
     RUNNER_RESTARTS_KEY,
     RUNNERS_DROPPED_KEY,
+    RUNNERS_HEALTHY_KEY,
     agent_returns,
     env_runner_stats,
     fault_tolerance_counts,
@@ -119,6 +120,7 @@ class IterationMetrics:
     # run-long counts RLlib keeps: EnvRunner responses dropped by sample_timeout_s, restarts
     runners_dropped: float | None = None
     runner_restarts: float | None = None
+    runners_healthy: float | None = None  # remote EnvRunners healthy at the iteration's end
     learner_steps_dropped: float | None = None  # sampled, dropped before any Learner saw them
 
 
@@ -194,6 +196,7 @@ def _fault_tolerance(metrics: IterationMetrics, result: Mapping[str, Any]) -> No
     counts = fault_tolerance_counts(result)
     metrics.runners_dropped = counts.get(RUNNERS_DROPPED_KEY)
     metrics.runner_restarts = counts.get(RUNNER_RESTARTS_KEY)
+    metrics.runners_healthy = counts.get(RUNNERS_HEALTHY_KEY)
     metrics.learner_steps_dropped = learner_steps_dropped(result)
 
 
@@ -211,7 +214,8 @@ def relevant_path(path: tuple[str, ...]) -> bool:
         return depth >= 4 and path[1] == "learner" and path[-1] in _OLD_POLICY_KEYS and (
             depth == 4 or (depth == 5 and path[3] == "learner_stats"))
     if head == FAULT_TOLERANCE_KEY:
-        return depth == 2 and path[1] in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY)
+        return depth == 2 and path[1] in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY,
+                                          RUNNERS_HEALTHY_KEY)
     if head == LEARNER_GROUP_KEY:
         return depth == 2 and path[1] == LEARNER_STEPS_DROPPED_KEY
     if head == "env_runners":

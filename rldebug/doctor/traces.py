@@ -363,8 +363,16 @@ def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) ->
                       and whole(e.get("runner_index")) == whole(event.get("runner_index"))
                       and whole(e.get("sample_call")) == whole(event.get("sample_call"))),
                      None)
+    raised_in_env = next((e for e in reversed(before) if e.get("source") == "env"
+                          and whole(e.get("runner_index")) == whole(event.get("runner_index"))
+                          and whole(e.get("sample_call")) == whole(event.get("sample_call"))),
+                         None)
+    said = str(event.get("message") or "")[:200]
+    if raised_in_env is not None:  # RLlib re-raises the env's exception, its text often lost
+        said = (f"the env's {str(raised_in_env.get('column', 'env.')).split('.', 1)[-1]}() "
+                f"raised it: {str(raised_in_env.get('message'))[:200]}")
     message = (f"sample() on EnvRunner {whole(event.get('runner_index'))} raised "
-               f"{event.get('error')}: {str(event.get('message'))[:200]}".rstrip(".") + ".")
+               f"{event.get('error')}: {said}".rstrip(".") + ".")
     if cause is not None:
         message += (f" It came right after the non-finite '{cause.get('column')}' of "
                     f"{present(cause.get('agent_id')) or '?'} at env step "
@@ -378,6 +386,8 @@ def _sample_crash_finding(event: dict, before: list[dict], trial: str | None) ->
         fix=("Find where the env produces the non-finite value at that step and guard it (a "
              "division by zero, log(0), an overflow); rldebug.check_env names bad "
              "observations." if cause is not None else
+             "Fix the exception in the env (reproduce it with rldebug.check_env, or in local "
+             "mode, where it stops in your debugger)." if raised_in_env is not None else
              "Read the error: it was raised while sampling (the module's forward pass, a "
              "connector or the env)."),
         evidence={"error": event.get("error"), "episodes_in_play": sorted(in_play),

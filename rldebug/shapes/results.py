@@ -211,14 +211,18 @@ def env_steps_total(result: Mapping) -> int:
 FAULT_TOLERANCE_KEY = "fault_tolerance"
 RUNNERS_DROPPED_KEY = "num_env_runners_dropped_lifetime"
 RUNNER_RESTARTS_KEY = "num_remote_worker_restarts"
+# ... and how many remote EnvRunners are healthy now (fewer than configured: one failed,
+# and RLlib goes on without it until its fault tolerance restarts it)
+RUNNERS_HEALTHY_KEY = "num_healthy_workers"
 
 
 def fault_tolerance_counts(result: Mapping) -> dict[str, float]:
-    """The run-long counts of dropped EnvRunner responses and EnvRunner restarts."""
+    """The run-long counts of dropped EnvRunner responses and EnvRunner restarts, and the
+    number of healthy remote EnvRunners."""
     stats = result.get(FAULT_TOLERANCE_KEY)
     if not isinstance(stats, Mapping):
         return {}
-    return {key: value for key in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY)
+    return {key: value for key in (RUNNERS_DROPPED_KEY, RUNNER_RESTARTS_KEY, RUNNERS_HEALTHY_KEY)
             if (value := number(stats.get(key))) is not None}
 
 
@@ -336,7 +340,7 @@ __all__ = [
     "LEARNER_STEPS_DROPPED_KEY",
     "MAIN_LOSS",
     "NOT_MODULES",
-    "RUNNERS_DROPPED_KEY",
+    "RUNNERS_DROPPED_KEY", "RUNNERS_HEALTHY_KEY",
     "RUNNER_RESTARTS_KEY",
     "STAT_KEYS",
     "Stat",

@@ -34,6 +34,7 @@ from rldebug.doctor.rules.setup import (
     MappingUnstable,
     NoUpdates,
     RunnersDropped,
+    RunnersFailed,
     TargetNeverUpdated,
 )
 from rldebug.doctor.rules.value import CriticClipped, ValueLossExploding, ValueNotLearning
@@ -63,6 +64,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     NoUpdates,
     TargetNeverUpdated,
     RunnersDropped,
+    RunnersFailed,
     LearnerBound,
     HorizonTooShort,
     MappingUnstable,
@@ -75,6 +77,6 @@ __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "LearnsToEarnNothing", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
            "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving",
-           "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "RunnersDropped",
+           "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "RunnersDropped", "RunnersFailed",
            "TargetNeverUpdated", "UpdatesTooSmall",
            "ValueLossExploding", "ValueNotLearning"]

@@ -226,6 +226,97 @@ class LearnerBound(Rule):
                 "batches without a warning, and the EnvRunners' time on them is lost.")
 
 
+class RunnerHealth:
+    """Per iteration, whether a remote EnvRunner had failed: fewer were healthy than
+    configured (or than the most seen healthy, where the config is unknown), or RLlib
+    restarted some since the last iteration."""
+
+    def __init__(self, configured: float | None):
+        self.configured = configured
+        self.most_healthy = 0.0
+        self.restarts = 0.0
+
+    def observe(self, metrics: IterationMetrics) -> tuple[bool, bool]:
+        """(fewer healthy than expected, restarted since the last iteration)."""
+        healthy, restarts = metrics.runners_healthy, metrics.runner_restarts
+        restarted = restarts is not None and restarts > self.restarts
+        self.restarts = max(self.restarts, restarts or 0.0)
+        short = False
+        if healthy is not None:
+            expected = self.configured or self.most_healthy
+            short = bool(expected) and healthy < expected
+            self.most_healthy = max(self.most_healthy, healthy)
+        return short, restarted
+
+    @property
+    def expected(self) -> float:
+        return self.configured or self.most_healthy
+
+
+class RunnersFailed(Rule):
+    """Remote EnvRunners that failed (their ``sample()`` raised, or their process died)
+    while RLlib's fault tolerance (``restart_failed_env_runners``, on by default) went on
+    without them and restarted them later: RLlib logs it only in that worker's log. Read
+    from ``fault_tolerance/num_healthy_workers`` and ``num_remote_worker_restarts``."""
+
+    rule_id = "runners_failed"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._health = RunnerHealth(self.facts.num_env_runners)
+        self._finding: Finding | None = None
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        short, restarted = self._health.observe(metrics)
+        if not (short or restarted):
+            return []
+        healthy = metrics.runners_healthy if short else None
+        if self._finding is not None:
+            evidence = self._finding.evidence
+            if short:
+                evidence["iterations"].append(metrics.iteration)
+                evidence["fewest_healthy"] = min(evidence["fewest_healthy"] or healthy, healthy)
+            if restarted:
+                evidence["restarts"] = self._health.restarts
+                evidence["restarted_by_iteration"] = metrics.iteration
+            self._finding.message = self._message(evidence)
+            return []
+        evidence = {"iterations": [metrics.iteration] if short else [],
+                    "fewest_healthy": healthy, "configured": self._health.expected or None,
+                    "restarts": self._health.restarts,
+                    "restarted_by_iteration": metrics.iteration if restarted else None}
+        new = self._once(
+            None, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
+            message=self._message(evidence),
+            fix=("Find the exception: it is in the failed EnvRunner's worker log (`ray logs`, "
+                 "or the worker-*.err files in the Ray session's logs folder), or trace the "
+                 "run: rldebug.trace records an env's exception with its EnvRunner and step, "
+                 "and the doctor shows it. While debugging, fail fast with "
+                 "config.fault_tolerance(restart_failed_env_runners=False); if the env fails "
+                 "now and then by nature, config.fault_tolerance("
+                 "restart_failed_sub_environments=True) recreates only that env."))
+        self._finding = new[0] if new else None
+        return new
+
+    @staticmethod
+    def _message(evidence: dict) -> str:
+        iterations = evidence["iterations"]
+        healthy, configured = evidence["fewest_healthy"], evidence["configured"]
+        parts = []
+        if iterations:
+            parts.append(f"in {len(iterations)} iteration(s) ({_listed(iterations)}) as few "
+                         f"as {fmt(healthy)} of {fmt(configured)} remote EnvRunners were "
+                         "healthy")
+        if evidence["restarts"]:
+            parts.append(f"its fault tolerance restarted EnvRunners {fmt(evidence['restarts'])} "
+                         f"time(s) (by iteration {evidence['restarted_by_iteration']})")
+        return ("An EnvRunner failed (its sample() raised, or its process died) and RLlib "
+                "went on without it: " + ", and ".join(parts)
+                + ". Those iterations sampled from fewer runners, the failed runner's "
+                "episodes in play were lost, and RLlib reported the exception only in that "
+                "worker's log.")
+
+
 class RunnersDropped(Rule):
     """EnvRunners whose ``sample()`` missed ``sample_timeout_s``: RLlib drops their samples
     from the iteration, warning only when no runner returned (ray-project/ray #63302), and
@@ -239,14 +330,16 @@ class RunnersDropped(Rule):
         super().__init__(thresholds, facts)
         self._last: float | None = None
         self._finding: Finding | None = None
+        self._failures = RunnerHealth(self.facts.num_env_runners)
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        failed = any(self._failures.observe(metrics))
         total = metrics.runners_dropped
         if total is None:
             return []
         dropped = total - (self._last or 0.0)
         self._last = total
-        if dropped <= 0:
+        if dropped <= 0 or failed:  # a failed runner's lost response: runners_failed
             return []
         timeout = self.facts.sample_timeout_s
         waited = f"sample_timeout_s={fmt(timeout)} s" if timeout else "sample_timeout_s"
@@ -279,4 +372,5 @@ class RunnersDropped(Rule):
                 "and differently mixed, samples than configured.")
 
 
-__all__ = ["HorizonTooShort", "MappingUnstable", "NoUpdates", "RunnersDropped", "TargetNeverUpdated"]
+__all__ = ["HorizonTooShort", "MappingUnstable", "NoUpdates", "RunnerHealth", "RunnersDropped",
+           "RunnersFailed", "TargetNeverUpdated"]
