@@ -285,6 +285,22 @@ def test_explained_by_needs_the_same_module():
     assert same.to_dict()["explained_by"] == "lr_too_high"
 
 
+def test_a_stall_in_an_iteration_where_a_runner_failed_is_the_failures():
+    """RLlib waits for a failed EnvRunner and restarts it inside the iteration: a stall
+    there is explained by the crash; a stall in another iteration is a hang of its own."""
+    crash = Finding("sampler_crashed", "error", "m", "f", 2,
+                    evidence={"again_at_iterations": [6]})
+    failed = Finding("runners_failed", "warning", "m", "f", 2,
+                     evidence={"iterations": [2, 3], "restarted_by_iteration": 4})
+    stalls = {at: Finding("stalled_iteration", "warning", "m", "f", at) for at in (2, 4, 6, 9)}
+    explain([crash, failed, *stalls.values()])
+    assert {at: f.explained_by for at, f in stalls.items()} == {
+        2: "sampler_crashed", 4: "sampler_crashed", 6: "sampler_crashed", 9: None}
+    explain([failed, *stalls.values()])  # untraced: no crash record, the results' failure
+    assert {at: f.explained_by for at, f in stalls.items()} == {
+        2: "runners_failed", 4: "runners_failed", 6: None, 9: None}
+
+
 @pytest.mark.parametrize(("config", "family"), [
     ({"kl_target": 0.01, "vf_clip_param": 10.0}, "ppo"),
     ({"vtrace": True, "use_kl_loss": False}, "appo"),

@@ -15,11 +15,15 @@ EnvRunner:
 - ``timeout``: runner 2's env steps 30 ms slower with ``sample_timeout_s=1``:
   ``runners_dropped`` must name the iterations (synchronous families only: the async
   ones have no sample timeout); ``straggler`` naming runner 2 is also right;
+- ``crash``: runner 1's env raises in the second iteration (and again after each restart):
+  ``runners_failed`` (from the results: RLlib's fault tolerance went on without the runner)
+  or ``sampler_crashed`` (from the trace: the env's exception) must name it;
 - ``clean``: nothing planted, the control.
 
 Recall: planted runs where the rule names the right process or line. Precision: of every
 time/memory finding at warning (on every run, controls included), the share that names a
-planted problem. The console prints one table and the line
+planted problem. Both count the findings the report leads with: one another finding
+explains (a stall in the iteration where a runner crashed, under the crash) is not counted. The console prints one table and the line
 ``recall R, precision P, false findings F on C clean runs, N runs``.
 
     python -m benchmarks.time_memory_faults [--only TEXT] [--keep DIR]
@@ -39,7 +43,7 @@ from pathlib import Path
 
 #: the rules this benchmark measures (warning severity)
 RULES = ("straggler", "memory_growing", "allocation_growing", "stalled_iteration",
-         "runners_dropped")
+         "runners_dropped", "runners_failed", "sampler_crashed")
 SYNCHRONOUS = ("ppo", "dqn", "sac")
 
 
@@ -127,6 +131,7 @@ PLANTS = {
     "leak": {"leak_runner": 1, "leak_mb": 4},
     "block": {"block_runner": 1, "block_s": 30.0},  # block_at: per base, below
     "timeout": {"slow_runner": 2, "delay_s": 0.030},
+    "crash": {"crash_runner": 1, "crash_at": STEPS_PER_RUNNER + 50},  # in iteration 2
 }
 
 
@@ -180,12 +185,17 @@ def right(case: Case, finding) -> bool:
             for role, at in waits.items())
     if case.plant == "timeout":
         return finding.rule_id == "runners_dropped"
+    if case.plant == "crash":
+        return finding.rule_id == "runners_failed" or (
+            finding.rule_id == "sampler_crashed" and "EnvRunner 1 " in finding.message
+            and "planted: the simulator lost its connection" in finding.message)
     return False
 
 
 #: the rule that must name each plant (leak: either of two; both are shown)
 EXPECTED = {"slow": ("straggler",), "leak": ("allocation_growing", "memory_growing"),
-            "block": ("stalled_iteration",), "timeout": ("runners_dropped",)}
+            "block": ("stalled_iteration",), "timeout": ("runners_dropped",),
+            "crash": ("runners_failed", "sampler_crashed")}
 
 
 @dataclass
@@ -213,7 +223,8 @@ def run_case(case: Case, workdir: Path) -> Outcome:
                              progress=False)
         result.algo.stop()
         findings = [f for f in diagnose(out).findings
-                    if f.rule_id in RULES and f.severity in ("warning", "error")]
+                    if f.rule_id in RULES and f.severity in ("warning", "error")
+                    and f.explained_by is None]  # what the report leads with
         return Outcome(case, findings, time.monotonic() - started)
     except Exception as error:  # noqa: BLE001 - a failed case is reported, the others run
         return Outcome(case, [], time.monotonic() - started,

@@ -8,7 +8,9 @@ node or in one simulator instance would:
 - ``leak_runner``/``leak_mb``: every ``reset()`` keeps ``leak_mb`` MiB in a list that is never
   emptied (a per-episode cache without a bound);
 - ``block_runner``/``block_at``/``block_s``: the ``block_at``-th ``step()`` blocks for
-  ``block_s`` seconds (a hung call into an external process).
+  ``block_s`` seconds (a hung call into an external process);
+- ``crash_runner``/``crash_at``: the ``crash_at``-th ``step()`` raises (a restarted EnvRunner
+  is a new process: it raises again at its own ``crash_at``-th step).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class PlantedEnv(gym.Wrapper):
         self.block_at = int(config.get("block_at", 0)) \
             if index == config.get("block_runner") else 0
         self.block_s = float(config.get("block_s", 0.0))
+        self.crash_at = int(config.get("crash_at", 0)) \
+            if index == config.get("crash_runner") else 0
         self.kept: list[bytes] = []
         self.steps = 0
 
@@ -44,6 +48,8 @@ class PlantedEnv(gym.Wrapper):
             time.sleep(self.delay_s)  # PLANTED-DELAY
         if self.block_at and self.steps == self.block_at:
             time.sleep(self.block_s)  # PLANTED-BLOCK
+        if self.crash_at and self.steps == self.crash_at:
+            raise RuntimeError("planted: the simulator lost its connection")  # PLANTED-CRASH
         return super().step(action)
 
 

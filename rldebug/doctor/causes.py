@@ -23,6 +23,9 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "trial_errored": frozenset({"return_not_improving", "env_runner_crashes"}),
     # the trace's record of the exception a failed EnvRunner raised explains its failure
     "sampler_crashed": frozenset({"runners_failed", "env_runner_crashes"}),
+    # a failed EnvRunner's lost responses are counted as dropped; its restart stalls
+    # (_stall_during_a_failure)
+    "runners_failed": frozenset({"runners_dropped"}),
     "non_finite_reward": frozenset({
         "non_finite", "non_finite_in_trace", "kl_blowup", "entropy_collapse",
         "value_loss_exploding", "value_not_learning", "critic_clipped", "q_values_diverging",
@@ -134,6 +137,20 @@ def _kept_random_explains(cause: Finding, finding: Finding,
 KEPT_RANDOM_EXPLAINS = frozenset({"kl_blowup", "reward_never_positive"})
 
 
+def _stall_during_a_failure(cause: Finding, finding: Finding) -> bool:
+    """An EnvRunner that failed stalls the iteration in which RLlib waits for it and
+    restarts it: a stall in that iteration is the failure's, not a hang of its own."""
+    if finding.rule_id != "stalled_iteration" or \
+            cause.rule_id not in ("sampler_crashed", "runners_failed"):
+        return False
+    at = finding.began_at_iteration
+    if cause.rule_id == "sampler_crashed":
+        return at == cause.began_at_iteration or \
+            at in cause.evidence.get("again_at_iterations", ())
+    return at in cause.evidence.get("iterations", ()) or \
+        at == cause.evidence.get("restarted_by_iteration")
+
+
 def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
     """True if ``cause`` concerns the same module/agent as ``finding``, or the whole run.
 
@@ -172,7 +189,8 @@ def explain(findings: Iterable[Finding],
             continue
         for cause in causes:
             if _nan_crash_after_nan_reward(cause, finding) or \
-                    _kept_random_explains(cause, finding, aliases):
+                    _kept_random_explains(cause, finding, aliases) or \
+                    _stall_during_a_failure(cause, finding):
                 finding.explained_by = cause.rule_id
                 break
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \

@@ -262,6 +262,7 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
     if crashes or restarts:
         findings.append(_crash_finding(crashes, restarts, trial))
         findings[-1].evidence["event_time"] = (crashes or restarts)[0].get("time")
+    sample_crashes: dict[str, Finding] = {}  # by message: one finding per distinct crash
     for number, event in enumerate(records):
         column = event.get("column")
         if event.get("source") in ("env", "driver", "break_on") or str(column).startswith(
@@ -277,7 +278,16 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
                 evidence={"count": whole(event.get("count")), "pid": event.get("pid")}))
             continue
         if column == "sample" and event.get("source") == "sampling":
-            findings.append(_sample_crash_finding(event, records[:number], trial))
+            crash = _sample_crash_finding(event, records[:number], trial)
+            first = sample_crashes.setdefault(crash.message, crash)
+            if first is crash:
+                findings.append(crash)
+            else:  # the same crash again (a restarted EnvRunner that fails the same way)
+                again = first.evidence.setdefault("again_at_iterations", [])
+                again.append(crash.began_at_iteration)
+                first.message = (first.message.split(" It happened again")[0]
+                                 + f" It happened again in iteration(s) "
+                                 f"{', '.join(map(str, again))}.")
             continue
         if event.get("source") == "watchdog" and column == "stall":
             findings.append(_stall_finding(event, trial))
