@@ -28,7 +28,8 @@ explains (a stall in the iteration where a runner crashed, under the crash) is n
 
     python -m benchmarks.time_memory_faults [--only TEXT] [--keep DIR]
 
-About 15 minutes on 2 cores (each run 20-60 s).
+About 40 minutes on 2 cores (most runs 20-60 s; the crash cases wait for RLlib to
+restart the runner, up to 7 minutes).
 """
 
 from __future__ import annotations
