@@ -243,8 +243,7 @@ class RunnerHealth:
         self.restarts = max(self.restarts, restarts or 0.0)
         short = False
         if healthy is not None:
-            expected = self.configured or self.most_healthy
-            short = bool(expected) and healthy < expected
+            short = bool(self.expected) and healthy < self.expected
             self.most_healthy = max(self.most_healthy, healthy)
         return short, restarted
 
