@@ -10,7 +10,10 @@ from slow_parts import SlowIMPALALearner
 from rldebug.doctor import diagnose
 
 
-def _results(learner_class=None, iterations=10):
+def _results(learner_class=None, iterations=10, until_dropped=False):
+    """``iterations`` results; with ``until_dropped``, up to 3x as many, ending two
+    iterations after RLlib first dropped steps (on a loaded machine sampling slows down
+    too, and the Learner falls behind later)."""
     config = (IMPALAConfig().environment("CartPole-v1")
               .env_runners(num_env_runners=1, rollout_fragment_length=50)
               .learners(num_learners=1, learner_class=learner_class)
@@ -19,14 +22,24 @@ def _results(learner_class=None, iterations=10):
               .reporting(min_time_s_per_iteration=1, min_sample_timesteps_per_iteration=200)
               .debugging(seed=0))
     algo = config.build_algo()
+    results, dropped_at = [], None
     try:
-        return [algo.train() for _ in range(iterations)]
+        while len(results) < (3 * iterations if until_dropped else iterations):
+            results.append(algo.train())
+            if dropped_at is None and \
+                    results[-1].get("learner_group", {}).get(
+                        "learner_group_ts_dropped_lifetime", 0) > 0:
+                dropped_at = len(results)
+            if until_dropped and len(results) >= iterations and dropped_at and \
+                    len(results) >= dropped_at + 2:
+                break
+        return results
     finally:
         algo.stop()
 
 
 def test_a_learner_slower_than_sampling_drops_batches_and_is_named():
-    results = _results(SlowIMPALALearner)
+    results = _results(SlowIMPALALearner, until_dropped=True)
     dropped = results[-1]["learner_group"]["learner_group_ts_dropped_lifetime"]
     assert dropped > 0  # RLlib dropped sampled steps
     [found] = [f for f in diagnose(results).findings if f.rule_id == "learner_bound"]

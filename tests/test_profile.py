@@ -56,7 +56,9 @@ def test_each_process_gets_its_own_time_and_memory(traced):
 def test_the_time_in_the_env_names_the_slow_env_step(traced):
     """Of each runner's sample() time, the seconds in its env's reset()/step(): runner 2's
     carry the planted 30 ms per step (100 steps per call), runner 1's do not, and the rest
-    of sample() (forward passes, connectors) costs both about the same."""
+    of sample() (forward passes, connectors) makes up almost none of the difference
+    (compared with the env's excess, not as ratios of sub-second parts, which a loaded
+    machine can stretch 3x)."""
     trace, _, _ = traced
     by_role = {role: p for p in profile(trace).processes for role in p.roles}
     slow, fast = by_role["EnvRunner 2"].sample_parts_s, by_role["EnvRunner 1"].sample_parts_s
@@ -66,11 +68,12 @@ def test_the_time_in_the_env_names_the_slow_env_step(traced):
         parts = by_role[runner].sample_parts_s
         assert set(parts) == set(SAMPLE_PARTS) and min(parts.values()) > 0
         assert sum(parts.values()) < by_role[runner].sample_s
+    excess = slow["env"] - fast["env"]
     rest_slow = by_role["EnvRunner 2"].sample_s - slow["env"]
     rest_fast = by_role["EnvRunner 1"].sample_s - fast["env"]
-    assert 1 / 3 <= rest_slow / rest_fast <= 3
+    assert abs(rest_slow - rest_fast) < 0.2 * excess, (rest_slow, rest_fast, excess)
     for part in ("env_to_module", "forward", "module_to_env"):  # RLlib's timed sections
-        assert 1 / 3 <= slow[part] / fast[part] <= 3
+        assert abs(slow[part] - fast[part]) < 0.1 * excess, (part, slow, fast)
 
 
 def test_each_update_is_split_into_its_parts(traced):
