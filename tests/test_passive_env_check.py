@@ -14,24 +14,27 @@ from rldebug.envcheck import EnvContractError, PassiveEnvCheck, PassiveEnvCheckW
 
 
 class Walk(gym.Env):
-    """A 1-D walk; ``config`` plants one fault at env step ``at``."""
+    """A 1-D walk; ``config`` plants one fault at env step ``at`` of every ``every``-th
+    episode (every episode by default)."""
 
     def __init__(self, config=None):
         config = dict(config or {})
         self.fault, self.at = config.get("fault"), config.get("at", 3)
+        self.every = config.get("every", 1)
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.action_space = gym.spaces.Discrete(2)
-        self.t = 0
+        self.t = self.episodes = 0
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         self.t = 0
+        self.episodes += 1
         return np.zeros(2, np.float32), {}
 
     def step(self, action):
         self.t += 1
         obs, reward = np.zeros(2, np.float32), 1.0
-        if self.t == self.at:
+        if self.t == self.at and self.episodes % self.every == 0:
             if self.fault == "four_values":
                 return obs, reward, False, {}
             if self.fault == "nan_reward":
@@ -176,6 +179,39 @@ def test_findings_are_recorded_in_the_doctors_vocabulary():
     (finding,) = checker.findings
     assert (finding.name, finding.severity) == ("finite_rewards", "warning")
     assert finding.evidence["env_step"] == 1 and finding.fix
+
+
+def test_nan_rewards_that_rllib_averages_away_are_counted_in_the_results(tmp_path):
+    """APPO: one episode in five has a NaN reward. RLlib's nanmean keeps every return and
+    loss in the results finite; the checker's counts carry it into result.json, where
+    the doctor names it."""
+    import json
+
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    from rldebug.doctor import diagnose
+
+    config = (APPOConfig().environment(Walk, env_config={"fault": "nan_reward", "at": 4,
+                                                           "every": 5})
+              .env_runners(num_env_runners=0, rollout_fragment_length=40)
+              .training(train_batch_size_per_learner=80)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PassiveEnvCheckWarning)
+        rldebug.run(config, stop={"training_iteration": 3}, logdir=tmp_path,
+                    progress=False).algo.stop()
+    rows = [json.loads(line) for line in (tmp_path / "result.json").read_text().splitlines()]
+    runners = [row["env_runners"] for row in rows]
+    assert all(np.isfinite(r["episode_return_mean"]) for r in runners), runners
+    counted = [r.get("rldebug_env_check", {}).get("finite_rewards", {}).get("default_agent", 0)
+               for r in runners]
+    # every step counted, not only the first warned about: one in five episodes
+    episodes = sum(r["num_episodes"] for r in runners)
+    assert sum(counted) > 10 and abs(sum(counted) - episodes / 5) <= 3, (counted, episodes)
+    finding = next(f for f in diagnose(tmp_path).findings if f.rule_id == "non_finite_reward")
+    assert finding.severity == "error" and "the env check counted" in finding.message
+    assert finding.evidence["non_finite_reward_steps"]["default_agent"] >= 1
 
 
 def test_local_mode_adds_the_checker_once_and_can_leave_it_out():

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from rldebug.shapes.env_problems import RESULT_KEY as ENV_PROBLEMS_KEY
+from rldebug.shapes.env_problems import problems_from_result
 from rldebug.shapes.results import (
     FAULT_TOLERANCE_KEY,
     LEARNER_GROUP_KEY,
@@ -117,6 +119,9 @@ class IterationMetrics:
     # {agent: {term: mean per episode}}: the env's named reward parts, where the run
     # logged them (rldebug.callbacks.RewardTerms; rldebug.shapes.reward_terms)
     reward_terms: dict[str, dict[str, float]] = field(default_factory=dict)
+    # {check: {agent: steps}}: problems the passive env check counted in the iteration
+    # (rldebug.envcheck.PassiveEnvCheck; rldebug.shapes.env_problems)
+    env_problems: dict[str, dict[str, float]] = field(default_factory=dict)
     # run-long counts RLlib keeps: EnvRunner responses dropped by sample_timeout_s, restarts
     runners_dropped: float | None = None
     runner_restarts: float | None = None
@@ -170,6 +175,7 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics.agent_returns = agent_returns(result)
     metrics.module_returns = module_returns(result)
     metrics.reward_terms = terms_from_result(result)
+    metrics.env_problems = problems_from_result(result)
     _fault_tolerance(metrics, result)
     if number(runners.get(EPISODES_KEY)) == 0:  # no episode ended: no return to read
         metrics.return_mean = metrics.return_min = metrics.return_max = None
@@ -221,7 +227,7 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     if head == "env_runners":
         path = path[1:]
         depth -= 1
-    if depth == 3 and path[0] == REWARD_TERMS_KEY:
+    if depth == 3 and path[0] in (REWARD_TERMS_KEY, ENV_PROBLEMS_KEY):
         return True
     if depth == 1:
         return path[0] in _EPISODE_KEYS or path[0] in ("training_iteration", ENV_STEPS_KEY,

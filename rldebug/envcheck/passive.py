@@ -15,18 +15,25 @@ sub-env instance, so RLlib, the config and ``config.env`` stay as they are.
 - A warning (an observation outside its space or of another dtype, a
   non-finite reward) is warned once per agent and kind
   (:class:`PassiveEnvCheckWarning`) and recorded in :attr:`PassiveEnvCheck.findings`.
+- Every step with a problem is counted, and each ``sample()`` logs the counts into
+  the results (new stack: ``env_runners/rldebug_env_check/<check>/<agent>``,
+  :mod:`rldebug.shapes.env_problems`), where the doctor reads them: RLlib's
+  ``nanmean`` can leave every other number of a run with NaN rewards finite.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections import Counter
 
 import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.envcheck.check import EnvCheck, _short, observation_problems, reward_problem
 from rldebug.shapes.env_meta import is_multi_agent_env, sub_envs
+from rldebug.shapes.env_problems import RESULT_KEY as ENV_PROBLEMS_KEY
+from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 
 logger = logging.getLogger(__name__)
 _SPECIAL = ("__all__", "__common__")
@@ -144,14 +151,14 @@ class _Checked:
             if bad is not None:
                 self._check_one(key, *bad)
 
-    def _check_one(self, agent, obs, t) -> None:
+    def _check_one(self, agent, obs, t, count: int = 1) -> None:
         space = self._space(agent)
         if space is None or space.contains(obs):
             return
         check, what, fix = observation_problems(space, obs)[0]
         self._warn(agent, check, what, fix,
                    {"obs": _short(obs), "dtype": str(getattr(obs, "dtype", type(obs).__name__))},
-                   t)
+                   t, count)
 
     def _reward(self, agent, reward) -> None:
         problem = reward_problem(reward)
@@ -179,7 +186,8 @@ class _Checked:
             f"{self.name}: {what}{got} (env step {self.t} of the episode). {fix}")
 
     def _warn(self, agent, check: str, what: str, fix: str, evidence: dict,
-              t: int | None = None) -> None:
+              t: int | None = None, count: int = 1) -> None:
+        self.owner.count(check, agent, count)
         key = (self.name, agent, check)
         if key in self.owner._warned:
             return
@@ -231,7 +239,8 @@ class _ObsBatch:
         return True
 
     def first_outside(self) -> tuple | None:
-        """(obs, step) of the first queued observation outside the range, then empty."""
+        """(obs, step, how many) of the first queued observation outside the range and
+        the number outside, then empty."""
         if not self.obs:
             return None
         stacked = np.stack(self.obs)
@@ -240,7 +249,7 @@ class _ObsBatch:
         if stacked.dtype.kind == "f":
             outside |= np.isnan(stacked)
         rows = np.flatnonzero(outside.reshape(len(self.obs), -1).any(axis=1))
-        first = (self.obs[rows[0]], self.steps[rows[0]]) if len(rows) else None
+        first = (self.obs[rows[0]], self.steps[rows[0]], len(rows)) if len(rows) else None
         self.obs, self.steps = [], []
         return first
 
@@ -256,6 +265,13 @@ class PassiveEnvCheck(RLlibCallback):
         self.findings: list[EnvCheck] = []
         self._warned: set = set()
         self._watched: list[_Checked] = []
+        # (check, agent) -> steps with that problem since the last sample() ended
+        self._counts: Counter = Counter()
+
+    def count(self, check: str, agent, steps: int = 1) -> None:
+        """Count ``steps`` env steps that failed ``check`` (every one, not only the first,
+        which is the one warned about)."""
+        self._counts[(check, DEFAULT_AGENT_ID if agent is None else str(agent))] += steps
 
     def on_environment_created(self, *, env, **kwargs) -> None:
         for sub_env in sub_envs(env):
@@ -264,9 +280,15 @@ class PassiveEnvCheck(RLlibCallback):
     def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:
         self.watch(sub_environment)
 
-    def on_sample_end(self, **kwargs) -> None:
+    def on_sample_end(self, *, metrics_logger=None, **kwargs) -> None:
         for checked in self._watched:
             checked._flush()  # what is still queued from the unfinished episodes
+        if metrics_logger is None:  # the old stack: the warnings and findings remain
+            return
+        # into the results, where the doctor reads them (rldebug.shapes.env_problems)
+        for (check, agent), steps in self._counts.items():
+            metrics_logger.log_value((ENV_PROBLEMS_KEY, check, agent), steps, reduce="sum")
+        self._counts.clear()
 
     def watch(self, env) -> None:
         """Wrap ``env.reset`` and ``env.step`` of this instance (once)."""

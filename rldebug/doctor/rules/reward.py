@@ -24,6 +24,8 @@ from rldebug.doctor.rules.base import (
     fmt,
     reward_terms_note,
 )
+from rldebug.shapes.env_problems import NON_FINITE_REWARD
+from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 
 
 def _per_agent(metrics: IterationMetrics) -> dict[str | None, float | None]:
@@ -439,6 +441,10 @@ class NonFiniteReturn(Rule):
       (NaN weights or observations make the outputs NaN too), so the NaN entered
       through the rewards, via advantages, value or TD targets. RLlib's episode
       metrics can look finite meanwhile.
+    - The passive env check (``rldebug.run`` adds it) counted steps with a NaN/inf
+      reward (:mod:`rldebug.shapes.env_problems`): RLlib averages returns and losses
+      with ``nanmean`` and zeroes NaN gradients, so on APPO and IMPALA nothing else in
+      the results shows it.
 
     Not the env's fault when a module's network outputs went non-finite first (at or
     before the first non-finite return, with no reward-borne NaN seen before): a
@@ -474,12 +480,23 @@ class NonFiniteReturn(Rule):
         for subject, value in (metrics.agent_returns or metrics.module_returns).items():
             if value is not None and not math.isfinite(value):
                 bad[f"return of {subject}"] = value
-        if bad and self._rewards_seen_bad is None and diverged_before:
+        counted = metrics.env_problems.get(NON_FINITE_REWARD, {})
+        if (bad or counted) and self._rewards_seen_bad is None and diverged_before:
             return []  # the network diverged first: non_finite names it (lower lr)
         if bad:
             return self._report(metrics, bad, (
                 f"From iteration {metrics.iteration} on, episode returns are non-finite ("
                 + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")"))
+        if counted:
+            self._rewards_seen_bad = metrics.iteration
+            steps = ", ".join(f"{fmt(n)} of {_name(None if agent == DEFAULT_AGENT_ID else agent)}"
+                              for agent, n in counted.items())
+            return self._report(
+                metrics, {"non_finite_reward_steps": dict(counted)},
+                f"From iteration {metrics.iteration} on, the env check counted env steps "
+                f"with a NaN/inf reward ({steps} in that iteration). RLlib averages "
+                "returns and losses ignoring NaN and zeroes NaN gradients, so the other "
+                "numbers of the run can look finite")
         for module, stats in metrics.modules.items():
             losses = {name: getattr(stats, name) for name in _LOSSES
                       if getattr(stats, name) is not None
