@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rldebug.doctor.facts import RunFacts
@@ -46,6 +46,35 @@ class Rule:
             return []
         self._reported.add((module, severity))
         return [Finding(rule_id=self.rule_id, severity=severity, module=module, **kwargs)]
+
+
+class KeptFinding:
+    """The one warning a rule keeps up to date for the rest of the run (a run-long count
+    that rose, and where): made at the first iteration with something to report; at each
+    later one, its evidence is revised and its message rewritten from it.
+
+    :param rule: the rule it belongs to (its :meth:`Rule._once` makes the finding).
+    :param message: the message for an evidence dict.
+    :param fix: what to do, fixed when the finding is made.
+    """
+
+    def __init__(self, rule: Rule, message: Callable[[dict], str], fix: str):
+        self.rule, self.message, self.fix = rule, message, fix
+        self.finding: Finding | None = None
+
+    def report(self, iteration: int, start: dict, revise: Callable[[dict], None]
+               ) -> list[Finding]:
+        """``revise`` this iteration into the finding's evidence (``start`` when there is
+        no finding yet): the new finding, or [] when it only changed the kept one."""
+        if self.finding is not None:
+            revise(self.finding.evidence)
+            self.finding.message = self.message(self.finding.evidence)
+            return []
+        revise(start)
+        new = self.rule._once(None, "warning", began_at_iteration=iteration, evidence=start,
+                              message=self.message(start), fix=self.fix)
+        self.finding = new[0] if new else None
+        return new
 
 
 class Streak:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ReturnHistory, Rule, Streak, finite, fmt
+from rldebug.doctor.rules.base import KeptFinding, ReturnHistory, Rule, Streak, finite, fmt
 
 # Episodes at least this many times longer than the discount's horizon: a reward at an
 # episode's end reaches almost none of the steps that led to it.
@@ -186,31 +186,25 @@ class LearnerBound(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._last = 0.0
-        self._finding: Finding | None = None
+        self._kept = KeptFinding(self, self._message, fix=(
+            "Give the Learners more capacity (config.learners(num_learners=...)), make each "
+            "update cheaper (a smaller model or train_batch_size_per_learner), or sample "
+            "less per Learner (fewer EnvRunners); rldebug.trace the run to see each "
+            "update's time (rldebug profile)."))
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         total = metrics.learner_steps_dropped
         if total is None or total - self._last <= 0:
             return []
         self._last = total
-        sampled = metrics.env_steps
-        if self._finding is not None:
-            evidence = self._finding.evidence
-            evidence.update(dropped_env_steps=total, env_steps_sampled=sampled)
+
+        def revise(evidence: dict) -> None:
+            evidence.update(dropped_env_steps=total, env_steps_sampled=metrics.env_steps)
             evidence["iterations"].append(metrics.iteration)
-            self._finding.message = self._message(evidence)
-            return []
-        evidence = {"dropped_env_steps": total, "env_steps_sampled": sampled,
-                    "iterations": [metrics.iteration]}
-        new = self._once(
-            None, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
-            message=self._message(evidence),
-            fix=("Give the Learners more capacity (config.learners(num_learners=...)), make "
-                 "each update cheaper (a smaller model or train_batch_size_per_learner), or "
-                 "sample less per Learner (fewer EnvRunners); rldebug.trace the run to see "
-                 "each update's time (rldebug profile)."))
-        self._finding = new[0] if new else None
-        return new
+
+        return self._kept.report(metrics.iteration, {"dropped_env_steps": None,
+                                                     "env_steps_sampled": None,
+                                                     "iterations": []}, revise)
 
     @staticmethod
     def _message(evidence: dict) -> str:
@@ -263,39 +257,33 @@ class RunnersFailed(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._health = RunnerHealth(self.facts.num_env_runners)
-        self._finding: Finding | None = None
+        self._kept = KeptFinding(self, self._message, fix=(
+            "Find the exception: it is in the failed EnvRunner's worker log (`ray logs`, or "
+            "the worker-*.err files in the Ray session's logs folder), or trace the run: "
+            "rldebug.trace records an env's exception with its EnvRunner and step, and the "
+            "doctor shows it. While debugging, fail fast with config.fault_tolerance("
+            "restart_failed_env_runners=False); if the env fails now and then by nature, "
+            "config.fault_tolerance(restart_failed_sub_environments=True) recreates only "
+            "that env."))
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         short, restarted = self._health.observe(metrics)
         if not (short or restarted):
             return []
-        healthy = metrics.runners_healthy if short else None
-        if self._finding is not None:
-            evidence = self._finding.evidence
+        healthy = metrics.runners_healthy
+
+        def revise(evidence: dict) -> None:
             if short:
                 evidence["iterations"].append(metrics.iteration)
                 evidence["fewest_healthy"] = min(evidence["fewest_healthy"] or healthy, healthy)
             if restarted:
                 evidence["restarts"] = self._health.restarts
                 evidence["restarted_by_iteration"] = metrics.iteration
-            self._finding.message = self._message(evidence)
-            return []
-        evidence = {"iterations": [metrics.iteration] if short else [],
-                    "fewest_healthy": healthy, "configured": self._health.expected or None,
-                    "restarts": self._health.restarts,
-                    "restarted_by_iteration": metrics.iteration if restarted else None}
-        new = self._once(
-            None, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
-            message=self._message(evidence),
-            fix=("Find the exception: it is in the failed EnvRunner's worker log (`ray logs`, "
-                 "or the worker-*.err files in the Ray session's logs folder), or trace the "
-                 "run: rldebug.trace records an env's exception with its EnvRunner and step, "
-                 "and the doctor shows it. While debugging, fail fast with "
-                 "config.fault_tolerance(restart_failed_env_runners=False); if the env fails "
-                 "now and then by nature, config.fault_tolerance("
-                 "restart_failed_sub_environments=True) recreates only that env."))
-        self._finding = new[0] if new else None
-        return new
+
+        return self._kept.report(metrics.iteration, {
+            "iterations": [], "fewest_healthy": None,
+            "configured": self._health.expected or None, "restarts": self._health.restarts,
+            "restarted_by_iteration": None}, revise)
 
     @staticmethod
     def _message(evidence: dict) -> str:
@@ -328,8 +316,13 @@ class RunnersDropped(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._last: float | None = None
-        self._finding: Finding | None = None
         self._failures = RunnerHealth(self.facts.num_env_runners)
+        waited = self._waited(self.facts.sample_timeout_s)
+        self._kept = KeptFinding(self, self._message, fix=(
+            f"Find the slow EnvRunner (rldebug.trace the run: the doctor names a straggler, "
+            f"rldebug profile shows each runner's time), or give it time: raise {waited} or "
+            "lower rollout_fragment_length so one sample() call fits; restarts of crashed "
+            "runners (fault_tolerance) also cost rounds."))
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         failed = any(self._failures.observe(metrics))
@@ -340,35 +333,29 @@ class RunnersDropped(Rule):
         self._last = total
         if dropped <= 0 or failed:  # a failed runner's lost response: runners_failed
             return []
-        timeout = self.facts.sample_timeout_s
-        waited = f"sample_timeout_s={fmt(timeout)} s" if timeout else "sample_timeout_s"
-        if self._finding is not None:
-            evidence = self._finding.evidence
+
+        def revise(evidence: dict) -> None:
             evidence["dropped"] = total
             evidence["iterations"].append(metrics.iteration)
-            self._finding.message = self._message(evidence, waited)
-            return []
-        evidence = {"dropped": total, "iterations": [metrics.iteration],
-                    "sample_timeout_s": timeout}
-        new = self._once(
-            None, "warning", began_at_iteration=metrics.iteration, evidence=evidence,
-            message=self._message(evidence, waited),
-            fix=(f"Find the slow EnvRunner (rldebug.trace the run: the doctor names a "
-                 f"straggler, rldebug profile shows each runner's time), or give it time: "
-                 f"raise {waited} or lower rollout_fragment_length so one sample() call "
-                 "fits; restarts of crashed runners (fault_tolerance) also cost rounds."))
-        self._finding = new[0] if new else None
-        return new
+
+        return self._kept.report(metrics.iteration, {
+            "dropped": None, "iterations": [],
+            "sample_timeout_s": self.facts.sample_timeout_s}, revise)
 
     @staticmethod
-    def _message(evidence: dict, waited: str) -> str:
+    def _waited(timeout: float | None) -> str:
+        return f"sample_timeout_s={fmt(timeout)} s" if timeout else "sample_timeout_s"
+
+    @classmethod
+    def _message(cls, evidence: dict) -> str:
         iterations = evidence["iterations"]
         shown = _listed(iterations)
         return (f"{fmt(evidence['dropped'])} EnvRunner response(s) were dropped in "
                 f"{len(iterations)} iteration(s) ({shown}): their sample() did not return "
-                f"within {waited}, so RLlib discarded that work from the iteration (it warns "
-                "only when no EnvRunner returned at all); the iteration trained on fewer, "
-                "and differently mixed, samples than configured.")
+                f"within {cls._waited(evidence['sample_timeout_s'])}, so RLlib discarded "
+                "that work from the iteration (it warns only when no EnvRunner returned at "
+                "all); the iteration trained on fewer, and differently mixed, samples than "
+                "configured.")
 
 
 __all__ = ["HorizonTooShort", "MappingUnstable", "NoUpdates", "RunnerHealth", "RunnersDropped",
