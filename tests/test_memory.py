@@ -83,3 +83,14 @@ def test_a_site_that_stops_growing_after_the_first_episodes_is_not_named(tmp_pat
     """Five episodes' worth kept (grown in four calls after the first, its size rising),
     then nothing more for the rest of the run: a warm-up, not a leak."""
     assert _pendulum_sites(tmp_path, {"kept_episodes": 5}) == []
+
+
+def test_a_run_that_crashed_seconds_in_is_not_told_its_memory_grows():
+    """A real traced SAC run of the fault benchmark (a NaN reward every 300 steps) that
+    raised on NaN replay priorities 4 s in: its one process grew 480 -> 547 MiB while it
+    started (the replay buffer filling) over 134 records, all in its first iteration.
+    Start-up is not a leak: the rule judges growth over at least three iterations."""
+    run = Path(__file__).parent / "doctor_faults" / "runs" / "sac_pendulum__nan_reward_traced__s0"
+    diagnosis = diagnose(run)
+    assert [f.rule_id for f in diagnosis.trials[0].causes][:1] == ["non_finite_reward"]
+    assert not [f for f in diagnosis.findings if f.rule_id == "memory_growing"]

@@ -2,9 +2,9 @@
 ``trace(memory=True)``) the allocation site that keeps growing in it.
 
 Growth is judged by its trend over the run, not by one jump: the first quarter of a
-process's records is left out (allocators and caches warm up), the rest must rise
-steadily (rank correlation with time) by enough to matter, in MiB and against the
-process's size.
+process's records is left out (allocators and caches warm up), the rest must span at
+least three iterations and rise steadily (rank correlation with time) by enough to
+matter, in MiB and against the process's size.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from rldebug.tracing.profile import rss_by_process
 
 #: records of one process the RSS rule needs (after the warm-up quarter is left out)
 MIN_RECORDS = 8
+#: ... spanning at least this many iterations: growth within the first iteration or two
+#: is a start-up (a replay buffer filling, a run that crashed seconds in), not a leak
+MIN_ITERATIONS = 3
 #: a rise smaller than this over the judged records is not reported (MiB)...
 MIN_GROWTH_MB = 50.0
 #: ... nor one smaller than this share of the process's size
@@ -43,7 +46,8 @@ def rss_findings(trace, trial: str | None) -> list[Finding]:
     findings = []
     for pid, rows in rss_by_process(trace).items():
         judged = rows[len(rows) // 4:]
-        if len(judged) < MIN_RECORDS:
+        if len(judged) < MIN_RECORDS or \
+                len({r[2] for r in judged if r[2] is not None}) < MIN_ITERATIONS:
             continue
         times = np.array([r[0] for r in judged])
         rss = np.array([r[1] for r in judged])
