@@ -18,7 +18,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.doctor_faults.score import TEST_BASES, rule_precision, score, split_line, totals
+from benchmarks.doctor_faults.score import (
+    TEST_BASES,
+    changed_recall,
+    rule_precision,
+    score,
+    split_line,
+    totals,
+)
 from benchmarks.run_store import stray_files
 from rldebug.doctor import diagnose, render, to_json
 from rldebug.doctor.confidence import TABLE
@@ -80,6 +87,26 @@ def test_recall_and_precision_stay_at_or_above_the_recorded_figures(scores):
     assert t.runs == recorded["runs"], "regenerate confidence.json with the benchmark"
     assert t.recall >= recorded["recall"] - 1e-9
     assert t.precision >= recorded["precision"] - 1e-9
+
+
+def test_the_faults_that_made_their_run_worse_are_named_nine_times_in_ten(scores):
+    """The issue's goal, over the faults that changed their run (a fault that left its
+    run as good as the healthy controls left nothing wrong to find)."""
+    named, worse = changed_recall(scores)
+    assert worse >= 45 and named / worse >= 0.9, (named, worse)
+    assert named / worse >= RECORDED["totals"]["recall_where_worse"] - 1e-9
+
+
+def test_a_fault_is_judged_against_controls_that_sampled_as_much(scores):
+    """epochs_x10_small_batch samples 5x less per iteration: after 26 iterations it is
+    below every healthy control, yet not below them after the same number of env steps
+    (it learns more from each step): an equivalent mutant, not a miss."""
+    mutant = next(s for s in scores if s.name == "ppo_cartpole__epochs_x10_small_batch__s0")
+    controls = [s for s in scores if s.healthy and s.label["base"] == "ppo_cartpole"]
+    assert len(controls) == 3
+    assert all(mutant.final_return < c.final_return for c in controls)
+    assert all(mutant.curve[-1][0] < c.curve[-1][0] / 3 for c in controls)
+    assert not mutant.changed
 
 
 def test_every_rule_keeps_its_recorded_precision(scores):

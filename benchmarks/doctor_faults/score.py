@@ -65,7 +65,10 @@ class RunScore:
     false_error: bool = False
     contradictions: list = field(default_factory=list)
     final_return: float | None = None
+    # (env steps sampled so far, mean return) per iteration with a return
+    curve: list[tuple[float, float]] = field(default_factory=list)
     broke: bool = False  # raised, or a non-finite return
+    reward_scale: float = 1.0  # the env's rewards were multiplied by this (a fault)
     changed: bool = True  # the fault made the run differ from the healthy controls
 
     @property
@@ -102,30 +105,52 @@ def score_run(path: Path, label: dict) -> RunScore:
                       and f.severity != "info"]
     returns = [h.return_mean for h in trial.history if h.return_mean is not None]
     final = sum(returns[-5:]) / len(returns[-5:]) if returns else None
+    curve = [(h.env_steps, h.return_mean) for h in trial.history
+             if h.return_mean is not None and h.env_steps is not None]
     broke = any(f.rule_id == "trial_errored" for f in trial.findings) or \
         (final is not None and not math.isfinite(final)) or \
         any(not math.isfinite(r) for r in returns)
+    env_config = json.loads((path / "params.json").read_text()).get("env_config") or {}
     return RunScore(path.name, label, hit, top,
                     false_error=bool(label.get("healthy")) and diagnosis.exit_code == 1,
-                    contradictions=contradictions, final_return=final, broke=broke)
+                    contradictions=contradictions, final_return=final, curve=curve,
+                    broke=broke,
+                    reward_scale=float(env_config.get("reward_scale", 1.0)))
+
+
+def _return_after(curve: list[tuple[float, float]], low: float, high: float) -> float | None:
+    """A control's mean return over the iterations that had sampled ``low``..``high`` env
+    steps; its last five iterations' when it never sampled that many."""
+    inside = [r for steps, r in curve if low <= steps <= high]
+    if not inside:
+        before = [r for steps, r in curve if steps <= high]
+        inside = before[-5:] if before else [r for _, r in curve[:1]]
+    return sum(inside) / len(inside) if inside else None
 
 
 def mark_changed(scores: list[RunScore]) -> None:
-    """A faulty run "changed" when its last returns fall below its healthy controls'
-    (or it raised, or went non-finite): a fault that left the run as good as its
-    controls, or made it better, left nothing wrong for a doctor to find. Reward-scaling
-    faults always count as changed: their returns are on another scale."""
-    healthy: dict[str, list[float]] = defaultdict(list)
+    """A faulty run "changed" when its last returns fall below every healthy control's
+    after the same number of env steps (or it raised, or went non-finite): a fault that
+    left the run as good as its controls, or made it better, left nothing wrong for a
+    doctor to find. Compared at equal env steps, not iterations: an operator that
+    shrinks the batch (``epochs_x10_small_batch``) samples less per iteration. A run
+    whose env's rewards were scaled is compared in the env's own units (its returns
+    divided by the scale); where one agent's rewards were scaled, the summed return mixes
+    units, so it always counts as changed."""
+    controls: dict[str, list[RunScore]] = defaultdict(list)
     for s in scores:
         if s.healthy and s.final_return is not None and math.isfinite(s.final_return):
-            healthy[s.label["base"]].append(s.final_return)
+            controls[s.label["base"]].append(s)
     for s in scores:
         if s.healthy:
             continue
-        band = healthy.get(s.label["base"])
-        scaled = str(s.label.get("operator", "")).startswith(("reward_x", "agent1_reward_x"))
-        s.changed = s.broke or scaled or not band or s.final_return is None or \
-            s.final_return < min(band)
+        mixed = s.label.get("multi_agent") and s.reward_scale != 1.0
+        window = [steps for steps, _ in s.curve[-5:]]
+        band = [r for c in controls.get(s.label["base"], ())
+                if (r := _return_after(c.curve, min(window), max(window)) if window
+                    else c.final_return) is not None]
+        s.changed = s.broke or mixed or not band or s.final_return is None or \
+            s.final_return / s.reward_scale < min(band)
 
 
 def score(store: Path = STORE) -> list[RunScore]:
@@ -163,6 +188,12 @@ def totals(scores: list[RunScore]) -> Totals:
                   true=sum(t[3] for s in scores for t in s.top_level),
                   false_errors=sum(s.false_error for s in scores),
                   contradictions=sum(len(s.contradictions) for s in scores))
+
+
+def changed_recall(scores: list[RunScore]) -> tuple[int, int]:
+    """(named, faulty runs the fault made worse): recall without the equivalent mutants."""
+    changed = [s for s in scores if not s.healthy and s.changed]
+    return sum(bool(s.hit) for s in changed), len(changed)
 
 
 def rule_precision(scores: list[RunScore]) -> dict[str, dict]:
@@ -213,9 +244,8 @@ def report(scores: list[RunScore]) -> str:
         lines.append(f"  {family:12} {t.runs:4} {t.healthy:7}  {_ratio(t.hits, t.faulty):18}"
                      f"  {_ratio(t.true, t.top_level):18}  {t.false_errors}")
     t = totals(scores)
-    changed = [s for s in scores if not s.healthy and s.changed]
     lines.append(f"recall over the faults that made their run worse: "
-                 f"{_ratio(sum(bool(s.hit) for s in changed), len(changed))}")
+                 f"{_ratio(*changed_recall(scores))}")
     lines += [split_line(scores, "tuning"), split_line(scores, "test")]
     contradicting = [f"{s.name}: {', '.join(s.contradictions)}" for s in scores
                      if s.contradictions]
@@ -228,11 +258,13 @@ def report(scores: list[RunScore]) -> str:
 
 def store_confidence(scores: list[RunScore], path: Path = CONFIDENCE) -> None:
     t = totals(scores)
+    named, worse = changed_recall(scores)
     path.write_text(json.dumps({
         "measured_on": (f"the fault-injection benchmark: {t.runs} real RLlib 2.60 runs "
                         f"({t.healthy} healthy) across PPO, APPO, IMPALA, DQN and SAC "
                         "(python -m benchmarks.doctor_faults score --write-confidence)"),
         "totals": {"runs": t.runs, "healthy": t.healthy, "recall": t.recall,
+                   "recall_where_worse": named / max(worse, 1),
                    "precision": t.precision, "false_errors": t.false_errors},
         "rules": rule_precision(scores)}, indent=1, sort_keys=True) + "\n")
 
