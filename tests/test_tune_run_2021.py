@@ -145,6 +145,25 @@ def test_a_multi_agent_env_without_per_agent_spaces_trains_on_the_new_stack(decl
         outcome.algo.stop()
 
 
+def test_an_env_that_answers_per_agent_through_its_own_getters_is_left_as_it_is():
+    """RLlib's DoubleRowCorridorEnv declares no space attributes but overrides
+    get_observation_space/get_action_space, which RLlib asks: no adaptation, no error
+    (``rldebug debug`` on RLlib's multi_agent_observation_preprocessor.py example raised
+    "declares no observation_space" where plain RLlib trains)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.examples.envs.classes.multi_agent.double_row_corridor_env import (
+        DoubleRowCorridorEnv,
+    )
+
+    from rldebug.compat.legacy import adapt_config_env
+
+    config = PPOConfig().environment(DoubleRowCorridorEnv).multi_agent(
+        policies={"p0", "p1"},
+        policy_mapping_fn=lambda aid, *args, **kwargs: "p0" if aid == "agent_0" else "p1")
+    notes = []
+    assert adapt_config_env(config, notes.append) is config and notes == []
+
+
 class BrokenStep:
     """A gymnasium env that crashes in its third step (for the failed-trial test)."""
 

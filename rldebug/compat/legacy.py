@@ -144,11 +144,18 @@ def shared_space_agents(env: Any, config) -> tuple[dict, dict, str] | None:
     ``observation_space``/``action_space`` (or none) instead of RLlib 2.60's per-agent
     ``observation_spaces``/``action_spaces``: ``(obs spaces, action spaces, how)``,
     from the shared space, else the policy spec the agent maps to; None when the env
-    declares per-agent spaces already (or a ``Dict`` keyed by its agents)."""
+    declares per-agent spaces already (attributes, its own ``get_observation_space`` and
+    ``get_action_space``, or a ``Dict`` keyed by its agents)."""
     import gymnasium as gym
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
     declared = (getattr(env, "observation_spaces", None), getattr(env, "action_spaces", None))
     if all(declared):
+        return None
+    # its own get_observation_space/get_action_space answer per agent, and RLlib asks them
+    # (RLlib's DoubleRowCorridorEnv example)
+    if all(getattr(type(env), method, None) is not getattr(MultiAgentEnv, method)
+           for method in ("get_observation_space", "get_action_space")):
         return None
     ids, source = _agent_ids(env)
     found: list[dict] = [{}, {}]
