@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from rllib_example_envs import creator, example_env_classes
 from setups import SMALL_NET
 
 import rldebug
@@ -230,53 +231,6 @@ def test_local_mode_adds_the_checker_once_and_can_leave_it_out():
 
 # --- the checker errs only where RLlib does: every example env class of RLlib 2.60 ---------
 
-# Constructor arguments RLlib's own example scripts give these classes (CartPoleCrashing
-# crashes at random from an unseeded RNG by design: its crashes are switched off).
-EXAMPLE_ENV_ARGS = {"CartPoleCrashing": {"p_crash": 0.0},
-                    "MultiAgentDebugCounterEnv": {"num_agents": 2},
-                    "ParametricActionsCartPole": {"max_avail_actions": 4},
-                    "ParametricActionsCartPoleNoEmbeddings": {"max_avail_actions": 4},
-                    "MockEnv2": {"episode_length": 10}}
-
-
-def _example_env_classes():
-    """(dotted name, class or None, why not) for every env class in RLlib's examples."""
-    import importlib
-    import inspect
-    import pkgutil
-
-    import ray.rllib.examples.envs.classes as single
-    import ray.rllib.examples.envs.classes.multi_agent as multi
-
-    for package in (single, multi):
-        for info in pkgutil.iter_modules(package.__path__):
-            name = f"{package.__name__}.{info.name}"
-            try:
-                module = importlib.import_module(name)
-            except ImportError as err:  # needs a package not installed here
-                yield name, None, str(err)
-                continue
-            for attr, obj in sorted(vars(module).items()):
-                if inspect.isclass(obj) and obj.__module__ == module.__name__ and \
-                        issubclass(obj, (gym.Env, MultiAgentEnv)):
-                    yield f"{name}.{attr}", obj, None
-
-
-def _creator(cls):
-    def make(env_config):
-        kwargs = EXAMPLE_ENV_ARGS.get(cls.__name__)
-        if kwargs is not None:
-            try:
-                return cls(**kwargs)
-            except TypeError:
-                return cls(kwargs)
-        try:
-            return cls(env_config)
-        except TypeError:
-            return cls()
-    return make
-
-
 def _sample_example_env(cls, checked: bool) -> str:
     """'ok', or the root exception, after RLlib's EnvRunner samples 300 random steps."""
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -288,9 +242,9 @@ def _sample_example_env(cls, checked: bool) -> str:
     from rldebug.callbacks.compose import add_callbacks
 
     try:
-        env = _creator(cls)({})
+        env = creator(cls)({})
         name = f"rldebug-example-{cls.__module__}.{cls.__name__}"
-        register_env(name, _creator(cls))
+        register_env(name, creator(cls))
         is_multi = isinstance(env, MultiAgentEnv)
         config = (PPOConfig().environment(name).debugging(seed=0)
                   .env_runners(num_env_runners=0, env_to_module_connector=lambda *a, **k:
@@ -318,7 +272,7 @@ def test_the_checker_fails_no_rllib_example_env_that_plain_rllib_samples():
     compared, sampled, differ, not_here = 0, 0, [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, cls, why_not in _example_env_classes():
+        for name, cls, why_not in example_env_classes():
             if cls is None:
                 not_here.append(f"{name}: {why_not}")
                 continue

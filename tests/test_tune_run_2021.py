@@ -164,6 +164,39 @@ def test_an_env_that_answers_per_agent_through_its_own_getters_is_left_as_it_is(
     assert adapt_config_env(config, notes.append) is config and notes == []
 
 
+def test_no_rllib_multi_agent_example_env_whose_spaces_rllib_reads_is_refused():
+    """Every multi-agent env class of RLlib's examples whose spaces RLlib's own getters
+    return for each agent passes the space adaptation without an error (a fast guard; the
+    slow tests/test_rllib_examples.py runs the example scripts themselves)."""
+    import gymnasium as gym
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+    from rllib_example_envs import creator, example_env_classes
+
+    from rldebug.compat.legacy import shared_space_agents
+
+    checked = []
+    for name, cls, _ in example_env_classes():
+        if cls is None or not issubclass(cls, MultiAgentEnv):
+            continue
+        try:
+            env = creator(cls)({})
+            agents = list(getattr(env, "possible_agents", None) or [])
+            readable = bool(agents) and all(
+                isinstance(env.get_observation_space(a), gym.Space)
+                and isinstance(env.get_action_space(a), gym.Space) for a in agents)
+        except Exception:  # noqa: BLE001 - RLlib could not use it either
+            continue
+        if not readable:
+            continue
+        config = PPOConfig().environment(cls).multi_agent(
+            policies={str(a) for a in agents},
+            policy_mapping_fn=lambda aid, *args, **kwargs: str(aid))
+        shared_space_agents(env, config)  # raises UsageError where it refuses the env
+        checked.append(name)
+    assert len(checked) >= 5, checked  # 5 in RLlib 2.60 (others name their agents only later)
+
+
 class BrokenStep:
     """A gymnasium env that crashes in its third step (for the failed-trial test)."""
 
