@@ -185,7 +185,7 @@ def test_no_rllib_multi_agent_example_env_whose_spaces_rllib_reads_is_refused():
             readable = bool(agents) and all(
                 isinstance(env.get_observation_space(a), gym.Space)
                 and isinstance(env.get_action_space(a), gym.Space) for a in agents)
-        except Exception:  # noqa: BLE001 - RLlib could not use it either
+        except Exception:  # noqa: BLE001, S112 - RLlib could not use it either
             continue
         if not readable:
             continue
