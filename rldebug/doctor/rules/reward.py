@@ -463,6 +463,9 @@ class NonFiniteReturn(Rule):
         # rewards NaN without any env bug
         self._outputs_diverged: int | None = None
         self._rewards_seen_bad: int | None = None
+        # what the env check counted over the run, and the finding that says so
+        self._counted: dict = {}
+        self._counted_finding: Finding | None = None
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         diverged_before = self._outputs_diverged is not None  # an earlier iteration
@@ -488,15 +491,7 @@ class NonFiniteReturn(Rule):
                 f"From iteration {metrics.iteration} on, episode returns are non-finite ("
                 + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")"))
         if counted:
-            self._rewards_seen_bad = metrics.iteration
-            steps = ", ".join(f"{fmt(n)} of {_name(None if agent == DEFAULT_AGENT_ID else agent)}"
-                              for agent, n in counted.items())
-            return self._report(
-                metrics, {"non_finite_reward_steps": dict(counted)},
-                f"From iteration {metrics.iteration} on, the env check counted env steps "
-                f"with a NaN/inf reward ({steps} in that iteration). RLlib averages "
-                "returns and losses ignoring NaN and zeroes NaN gradients, so the other "
-                "numbers of the run can look finite")
+            return self._count(metrics, counted)
         for module, stats in metrics.modules.items():
             losses = {name: getattr(stats, name) for name in _LOSSES
                       if getattr(stats, name) is not None
@@ -516,11 +511,41 @@ class NonFiniteReturn(Rule):
                     "(advantages, value or TD targets)")
         return []
 
+    def _count(self, metrics: IterationMetrics, counted: dict[str, float]) -> list[Finding]:
+        """The env check's counts of NaN/inf rewards, added up over the run into one
+        finding (made at the first iteration with any, kept up to date after)."""
+        if self._rewards_seen_bad is None:
+            self._rewards_seen_bad = metrics.iteration
+        steps = self._counted.setdefault("by_agent", {})
+        for agent, n in counted.items():
+            steps[agent] = steps.get(agent, 0.0) + n
+        self._counted["non_finite_reward_steps"] = sum(steps.values())
+        self._counted["iterations_with_them"] = self._counted.get("iterations_with_them", 0) + 1
+        agents = [a for a in steps if a != DEFAULT_AGENT_ID]
+        seen = (f"The env check counted {fmt(sum(steps.values()))} env steps with a NaN/inf "
+                f"reward in {self._counted['iterations_with_them']} iteration(s) from "
+                f"iteration {self._rewards_seen_bad} on"
+                + (f" ({', '.join(f'agent {a!r}: {fmt(steps[a])}' for a in agents)})"
+                   if agents else "")
+                + ". RLlib averages returns and losses ignoring NaN and zeroes NaN "
+                "gradients, so the other numbers of the run can look finite")
+        if self._counted_finding is not None:
+            self._counted_finding.evidence.update(self._counted)
+            self._counted_finding.message = self._said(seen)
+            return []
+        new = self._report(metrics, dict(self._counted), seen)
+        self._counted_finding = new[0] if new else None
+        return new
+
+    @staticmethod
+    def _said(seen: str) -> str:
+        return f"{seen}: the env returned a NaN/inf reward. Non-finite losses are the " \
+            "symptom, not the cause."
+
     def _report(self, metrics: IterationMetrics, bad: dict, seen: str) -> list[Finding]:
         return self._once(
             None, "error", began_at_iteration=metrics.iteration, evidence=dict(bad),
-            message=(f"{seen}: the env returned a NaN/inf reward. Non-finite losses are the "
-                     "symptom, not the cause."),
+            message=self._said(seen),
             fix=("Find the step that returns it: run with rldebug.run(..., trace='summary') "
                  "and re-run `rldebug doctor` (it names the runner, agent and step), or "
                  "rldebug.check_env(env). Guard the reward computation (division by zero, "
