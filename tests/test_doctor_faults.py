@@ -10,6 +10,7 @@ precision or any rule's precision fails here.
 
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -200,15 +201,43 @@ def _mean_kl(run: str) -> float:
 
 
 @pytest.mark.parametrize("base", ["ppo_cartpole", "ppo_pendulum"])
-def test_a_tiny_grad_clip_does_not_shrink_adams_steps_and_is_not_blamed(base):
+def test_a_tiny_grad_clip_is_named_as_a_clip_not_as_steps_too_small(base):
     """grad_clip=1e-4 cuts the gradient's norm by ~1e4, yet Adam's steps, and so the KL
-    per update, stay those of the healthy controls: the doctor may not name it a cause."""
+    per update, stay those of the healthy controls: the doctor names the clip from the
+    norm RLlib logs before clipping, not as updates too small to learn."""
     healthy = [_mean_kl(f"{base}__healthy__s{seed}") for seed in range(3)]
     clipped = _mean_kl(f"{base}__grad_clip_tiny__s0")
     assert min(healthy) / 3 < clipped < 3 * max(healthy)
     assert LABELS[f"{base}__grad_clip_tiny__s0"]["operator"] == "grad_clip_tiny"
     (trial,) = diagnose(STORE / "runs" / f"{base}__grad_clip_tiny__s0").trials
     assert "updates_too_small" not in {f.rule_id for f in trial.findings}
+    [clip] = [f for f in trial.causes if f.rule_id == "grad_clip_too_small"]
+    assert clip.severity == "warning" and clip.evidence["grad_clip"] == 1e-4
+    assert clip.evidence["grad_norm_over_clip"] > 1000
+    assert clip.evidence["iterations"] == len(trial.history)  # every iteration clipped
+    assert clip.fix_config[0]["grad_clip"] > clip.evidence["grad_norm_median"]
+
+
+def test_a_clip_that_bounds_each_tensor_or_value_is_not_read_from_the_global_norm(tmp_path):
+    """RLlib logs the global norm before clipping only when it clips by the global norm;
+    with grad_clip_by="value" the same numbers say nothing about what was clipped."""
+    run = tmp_path / "run"
+    shutil.copytree(STORE / "runs" / "ppo_pendulum__grad_clip_tiny__s0", run)
+    params = json.loads((run / "params.json").read_text())
+    assert params["grad_clip_by"] == "global_norm"
+    (run / "params.json").write_text(json.dumps({**params, "grad_clip_by": "value"}))
+    assert "grad_clip_too_small" not in {f.rule_id for f in diagnose(run).findings}
+
+
+def test_runs_with_rllibs_own_grad_clip_are_not_told_it_clips_every_update():
+    """APPO, IMPALA and DQN clip at 40 by default; their gradients stay far below it."""
+    clipped = [name for name, label in LABELS.items()
+               if label["family"] in ("appo", "impala", "dqn")
+               and label.get("operator") != "grad_clip_tiny"]
+    assert len(clipped) >= 20
+    for name in clipped:
+        assert "grad_clip_too_small" not in {
+            f.rule_id for f in diagnose(STORE / "runs" / name).findings}, name
 
 
 def test_a_nan_crash_in_the_first_iteration_is_blamed_on_the_data():

@@ -137,12 +137,17 @@ OPERATORS = {op.name: op for op in (
     Operator("vf_clip_low", _base("ppo_cartpole", "ppo_pendulum", "ppo_acrobot"),
              _training(vf_clip_param=0.1),
              frozenset({"critic_clipped"}), description="vf_clip_param 0.1"),
-    # Measured: an equivalent mutant under Adam (RLlib's default optimizer), which divides
-    # each gradient by its own running scale: the KL per update stayed that of the healthy
-    # controls (tests/test_doctor_faults.py). Its label stays what the issue asked for.
-    Operator("grad_clip_tiny", _base("ppo_cartpole", "ppo_pendulum"),
+    # Under Adam (RLlib's default optimizer), which divides each gradient by its own
+    # running scale, the KL per update stayed that of the healthy controls
+    # (tests/test_doctor_faults.py); the clip shows in the gradient norm RLlib logs before
+    # clipping. The bases after the first two were added on 2026-12-04, after the rule
+    # that reads that norm was written, to measure it on runs it was not made with.
+    Operator("grad_clip_tiny", _base("ppo_cartpole", "ppo_pendulum", "appo_cartpole",
+                                     "dqn_acrobot", "sac_pendulum", "ppo_ma_cartpole",
+                                     "old_ppo_cartpole"),
              _training(grad_clip=1e-4, grad_clip_by="global_norm"),
-             frozenset({"updates_too_small"}), description="grad_clip 1e-4 (global norm)"),
+             frozenset({"grad_clip_too_small", "updates_too_small"}),
+             description="grad_clip 1e-4 (global norm)"),
     Operator("epochs_x10_small_batch", _base("ppo_cartpole", "ppo_acrobot"),
              _training(train_batch_size=200, minibatch_size=50, num_epochs=40),
              frozenset({"kl_blowup", "lr_too_high", "entropy_collapse"}),

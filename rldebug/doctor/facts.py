@@ -72,6 +72,8 @@ class RunFacts:
     :param num_epochs: PPO's passes over each train batch.
     :param minibatches: minibatches per epoch (train batch / minibatch size).
     :param grad_clip: the gradient clip (None: no clipping, or unknown).
+    :param grad_clip_by: what ``grad_clip`` bounds: ``"global_norm"`` (RLlib's default),
+        ``"norm"`` (each tensor's) or ``"value"`` (None: unknown).
     :param per_module_overrides: the config sets some modules' settings apart
         (``algorithm_config_overrides_per_module``): modules may not share an lr.
     :param sample_timeout_s: how long the driver waits for each EnvRunner's ``sample()``.
@@ -85,6 +87,7 @@ class RunFacts:
     num_epochs: float | None = None
     minibatches: float | None = None
     grad_clip: float | None = None
+    grad_clip_by: str | None = None
     per_module_overrides: bool = False
     sample_timeout_s: float | None = None
     num_env_runners: float | None = None
@@ -108,6 +111,8 @@ class RunFacts:
             config_number(config, "num_sgd_iter"),
             minibatches=(max(1.0, batch / minibatch) if batch and minibatch else None),
             grad_clip=config_number(config, "grad_clip"),
+            grad_clip_by=config.get("grad_clip_by") if isinstance(
+                config.get("grad_clip_by"), str) else None,
             per_module_overrides=bool(overrides) and isinstance(overrides, Mapping),
             sample_timeout_s=config_number(config, "sample_timeout_s"),
             num_env_runners=config_number(config, "num_env_runners")

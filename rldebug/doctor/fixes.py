@@ -65,6 +65,14 @@ def _raise_vf_clip(finding: Finding) -> list[dict]:
     return [{"vf_clip_param": value}]
 
 
+def _raise_grad_clip(finding: Finding) -> list[dict]:
+    """A clip a few times above the gradients' median norm (a power of ten), and none."""
+    norm = _number(finding.evidence.get("grad_norm_median"))
+    if norm is None:
+        return []
+    return [{"grad_clip": 10.0 ** math.ceil(math.log10(4 * norm))}, {"grad_clip": None}]
+
+
 def _learning_starts(finding: Finding) -> list[dict]:
     steps = _number(finding.evidence.get("env_steps"))
     if steps is None:
@@ -91,6 +99,8 @@ def config_fixes(finding: Finding, config: Mapping[str, Any] | None,
             else [])
     if rule == "critic_clipped":
         return _raise_vf_clip(finding)
+    if rule == "grad_clip_too_small":
+        return _raise_grad_clip(finding)
     if rule == "policy_stays_random":
         coeff = _number(finding.evidence.get("entropy_coeff"))
         if coeff is None or coeff <= LOW_ENTROPY_COEFF:

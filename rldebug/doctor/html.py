@@ -27,7 +27,7 @@ from rldebug.usage import UsageTypeError
 # What each rule's plot shows: ModuleStats fields (per module) or run-level fields.
 _MODULE = ("entropy", "kl", "kl_coeff", "vf_explained_var", "vf_loss", "vf_loss_unclipped",
            "total_loss", "policy_loss", "q_loss", "td_error_mean", "q_mean", "q_max", "alpha",
-           "importance_ratio_mean", "lr")
+           "importance_ratio_mean", "lr", "grad_norm")
 _RETURNS = ("return_mean", "return_min", "return_max")
 PLOTS: dict[str, tuple[str, ...]] = {
     "lr_too_high": ("kl", "entropy"),
@@ -38,6 +38,7 @@ PLOTS: dict[str, tuple[str, ...]] = {
     "value_not_learning": ("vf_explained_var",),
     "value_loss_exploding": ("vf_loss_unclipped", "vf_loss"),
     "critic_clipped": ("vf_loss", "vf_loss_unclipped"),
+    "grad_clip_too_small": ("grad_norm",),
     "q_values_diverging": ("q_mean", "q_max", "td_error_mean"),
     "alpha_runaway": ("alpha",),
     "off_policy_drift": ("importance_ratio_mean",),

@@ -19,7 +19,9 @@ alpha                       ``alpha_value`` (SAC)                           ``al
 importance_ratio_mean/var   ``mean_IS``, ``var_IS`` (APPO)                  --
 lr                          ``default_optimizer_learning_rate``,            ``cur_lr``
                             SAC: ``policy_learning_rate``
-grad_norm                   ``gradients_default_optimizer_global_norm``     ``grad_gnorm``
+grad_norm                   ``gradients_default_optimizer_global_norm``,    ``grad_gnorm`` (after
+                            SAC: ``gradients_qf_global_norm`` (before       clipping: at most
+                            clipping; logged when ``grad_clip`` is set)     ``grad_clip``)
 ==========================  ==============================================  ==============================
 
 Per-agent returns: a multi-agent runner reports ``agent_episode_returns_mean``
@@ -63,7 +65,8 @@ STAT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "importance_ratio_mean": (("mean_IS",), ()),
     "importance_ratio_var": (("var_IS",), ()),
     "lr": (("default_optimizer_learning_rate", "policy_learning_rate"), ("cur_lr",)),
-    "grad_norm": (("gradients_default_optimizer_global_norm", "rldebug_grad_norm"),
+    "grad_norm": (("gradients_default_optimizer_global_norm", "gradients_qf_global_norm",
+                   "rldebug_grad_norm"),
                   ("grad_gnorm",)),
     "clip_fraction": (("rldebug_clip_fraction",), ("rldebug_clip_fraction",)),
     "target_updates": (("num_target_updates",), ()),

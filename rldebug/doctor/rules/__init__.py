@@ -29,6 +29,7 @@ from rldebug.doctor.rules.reward import (
     RewardScale,
 )
 from rldebug.doctor.rules.setup import (
+    GradClipTooSmall,
     HorizonTooShort,
     LearnerBound,
     MappingUnstable,
@@ -63,6 +64,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     AlwaysTruncated,
     NoUpdates,
     TargetNeverUpdated,
+    GradClipTooSmall,
     RunnersDropped,
     RunnersFailed,
     LearnerBound,
@@ -72,7 +74,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
 )
 
 __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
-           "EndsEpisodesToEscapeCost", "EntropyCollapse",
+           "EndsEpisodesToEscapeCost", "EntropyCollapse", "GradClipTooSmall",
            "HorizonTooShort", "KLBlowup", "LearnerBound", "LearningRateTooHigh",
            "LearnsToEarnNothing", "MappingUnstable",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
