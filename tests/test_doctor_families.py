@@ -285,6 +285,18 @@ def test_explained_by_needs_the_same_module():
     assert same.to_dict()["explained_by"] == "lr_too_high"
 
 
+def test_a_clip_cut_by_rewards_in_the_thousands_is_the_reward_scales_symptom():
+    """Rewards that large make every gradient large, so a sensible grad_clip (RLlib's 40)
+    cuts every one: the fix is the reward scale, and the report leads with it."""
+    scale = Finding("reward_scale", "warning", "m", "f", 1)
+    clip = Finding("grad_clip_too_small", "warning", "m", "f", 1, module="default_policy")
+    explain([scale, clip])
+    assert (clip.explained_by, scale.explained_by) == ("reward_scale", None)
+    alone = Finding("grad_clip_too_small", "warning", "m", "f", 1, module="default_policy")
+    explain([alone])
+    assert alone.explained_by is None
+
+
 def test_a_stall_in_an_iteration_where_a_runner_failed_is_the_failures():
     """RLlib waits for a failed EnvRunner and restarts it inside the iteration: a stall
     there is explained by the crash; a stall in another iteration is a hang of its own."""

@@ -53,10 +53,11 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "reward_scale": frozenset({
         "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
         "non_finite", "return_not_improving", "observation_scale", "policy_stays_random",
-        "q_values_collapsed", "lr_too_high"}),
+        "q_values_collapsed", "lr_too_high", "grad_clip_too_small"}),
     "observation_scale": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "lr_too_high", "value_not_learning",
-        "value_loss_exploding", "return_not_improving", "policy_stays_random"}),
+        "value_loss_exploding", "return_not_improving", "policy_stays_random",
+        "grad_clip_too_small"}),
     "lr_too_high": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "non_finite_in_trace",
         "critic_clipped", "value_loss_exploding", "value_not_learning",
