@@ -297,6 +297,13 @@ def test_a_clip_cut_by_rewards_in_the_thousands_is_the_reward_scales_symptom():
     assert alone.explained_by is None
 
 
+def test_a_module_fed_by_an_unstable_mapping_that_stays_random_is_the_mappings_symptom():
+    mapping = Finding("mapping_unstable", "warning", "m", "f", 5)
+    random = Finding("policy_stays_random", "warning", "m", "f", 1, module="pol1")
+    explain([mapping, random])
+    assert random.explained_by == "mapping_unstable"
+
+
 def test_a_stall_in_an_iteration_where_a_runner_failed_is_the_failures():
     """RLlib waits for a failed EnvRunner and restarts it inside the iteration: a stall
     there is explained by the crash; a stall in another iteration is a hang of its own."""

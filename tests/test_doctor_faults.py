@@ -159,6 +159,21 @@ def test_a_crash_on_nan_priorities_is_explained_in_words():
     assert errored.evidence["non_finite"] is True
 
 
+def test_dqns_crash_on_q_values_all_zero_is_explained_by_the_horizon_that_zeroed_them():
+    """DQN at gamma 0 on the corridor (reward only at the goal): every target is 0, the
+    Q-network's outputs die at exactly 0, and RLlib's epsilon-greedy, which reads a Q-value
+    of 0 as a masked action, finds no action to draw: a bare multinomial RuntimeError."""
+    trial = diagnose(STORE / "runs" / "dqn_goal__gamma_0__s0").trials[0]
+    [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
+    assert "invalid multinomial distribution" in errored.message
+    assert "not exactly 0" in errored.message and errored.evidence["q_values_zero"] is True
+    assert errored.evidence["non_finite"] is False
+    assert errored.explained_by == "horizon_too_short"
+    assert trial.causes[0].rule_id == "horizon_too_short"
+    final = trial.history[-1].modules["default_policy"]
+    assert final.q_loss < 1e-12 and final.grad_norm < 1e-6  # a dead network: nothing to learn
+
+
 def test_a_nan_crash_after_a_traced_nan_reward_is_that_rewards_symptom():
     trial = diagnose(STORE / "runs" / "sac_pendulum__nan_reward_traced__s0").trials[0]
     assert [f.rule_id for f in trial.causes] == ["non_finite_reward"]
@@ -344,8 +359,23 @@ def test_the_healthy_controls_learn_within_their_budget():
             first, last = returns[0], sum(returns[-5:]) / 5
             by_base.setdefault(label["base"], []).append(
                 last - first > 0.2 * max(abs(first), abs(last)))
-    assert len(by_base) == 12
+    assert len(by_base) == 13
     assert {base: sum(learned) for base, learned in by_base.items() if sum(learned) < 2} == {}
+
+
+def test_a_policy_left_random_by_a_clipped_critic_is_under_that_cause():
+    """A critic clipped into explaining nothing: the advantages carry no signal and the
+    policy stays (nearly) random, its Gaussian's entropy swinging around its first value
+    (below 90 % of it in some iterations, which a run of 20 in a row would have missed);
+    the report leads with the critic."""
+    name = "ppo_pendulum__vf_clip_low__s0"
+    rows = [json.loads(line) for line in (STORE / "runs" / name / "result.json").open()]
+    entropy = [row["learners"]["default_policy"]["entropy"] for row in rows]
+    assert sum(e < 0.9 * entropy[0] for e in entropy[:20]) >= 2
+    findings = diagnose(STORE / "runs" / name).findings
+    [random] = [f for f in findings if f.rule_id == "policy_stays_random"]
+    assert random.explained_by == "critic_clipped"
+    assert 16 <= random.evidence["iterations_near_reference"] < 20
 
 
 def test_a_blown_up_policy_that_stops_moving_is_not_told_its_lr_is_too_low():

@@ -69,13 +69,19 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "target_never_updated": frozenset({
         "return_not_improving", "reward_never_positive", "q_values_diverging",
         "horizon_too_short"}),
-    "mapping_unstable": frozenset({"module_not_learning", "return_not_improving"}),
+    # a module fed another agent's experience every other episode gets no consistent
+    # signal: it can stay random
+    "mapping_unstable": frozenset({"module_not_learning", "return_not_improving",
+                                   "policy_stays_random"}),
     "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
     "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving",
                             "policy_stays_random", "critic_clipped", "value_not_learning",
                             "value_loss_exploding"}),
+    # advantages from a critic that explains nothing carry no signal: the policy can stay
+    # random
     "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding",
-                                 "return_not_improving", "reward_never_positive"}),
+                                 "return_not_improving", "reward_never_positive",
+                                 "policy_stays_random"}),
     "reward_never_positive": frozenset({"return_not_improving", "module_not_learning",
                                         "value_not_learning", "policy_stays_random"}),
     "policy_stays_random": frozenset({
@@ -123,6 +129,14 @@ def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
     NaN) after the env returned a NaN reward: the crash is that NaN's symptom."""
     return cause.rule_id == "non_finite_reward" and finding.rule_id == "trial_errored" and \
         bool(finding.evidence.get("non_finite"))
+
+
+def _zero_q_crash_after_zero_targets(cause: Finding, finding: Finding) -> bool:
+    """DQN crashed because every Q-value of an observation was exactly 0 (``trial_errored``
+    with ``q_values_zero``: RLlib reads such actions as masked) after a finding that makes
+    every target 0: a horizon too short to see the reward, or a constant reward."""
+    return cause.rule_id in ("horizon_too_short", "reward_constant") and \
+        finding.rule_id == "trial_errored" and bool(finding.evidence.get("q_values_zero"))
 
 
 def _kept_random_explains(cause: Finding, finding: Finding,
@@ -190,6 +204,7 @@ def explain(findings: Iterable[Finding],
             continue
         for cause in causes:
             if _nan_crash_after_nan_reward(cause, finding) or \
+                    _zero_q_crash_after_zero_targets(cause, finding) or \
                     _kept_random_explains(cause, finding, aliases) or \
                     _stall_during_a_failure(cause, finding):
                 finding.explained_by = cause.rule_id

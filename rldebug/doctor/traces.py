@@ -445,19 +445,21 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
     else:
         kind, detail, wrapped = "an exception", lines[-1] if lines else "(empty error.txt)", ""
         last = lines[-6:]
-    known = next((meaning for pattern, meaning in KNOWN_CRASHES
-                  if re.search(pattern, error_text)), None)
+    known, what = next(((meaning, what) for pattern, meaning, what in KNOWN_CRASHES
+                        if re.search(pattern, error_text)), (None, None))
     return Finding(
         rule_id="trial_errored", severity="error", trial=trial,
         began_at_iteration=iterations + 1, module=None,
         message=(f"The trial stopped with {kind}{wrapped} after {iterations} iteration(s)"
                  + (f": {detail[:300]}" if detail else ".")
+                 + ("." if known and detail and not detail[:300].endswith(".") else "")
                  + (f" {known}" if known else "")),
         fix=("Read the traceback's last frames (above, and in error.txt); if it comes from the "
              "env, reproduce it with rldebug.check_env or in local mode "
              "(rldebug.run / rldebug debug), where it stops in your debugger."),
         evidence={"exception": kind, "raised_as": raised[-1][1].group(1) if raised else None,
-                  "last_lines": "\n".join(last), "non_finite": known is not None})
+                  "last_lines": "\n".join(last), "non_finite": what == "non_finite",
+                  **({"q_values_zero": True} if what == "q_values_zero" else {})})
 
 
 def nan_from_the_data(errored: Finding, iterations: int, config: dict | None) -> Finding | None:
@@ -494,14 +496,26 @@ def nan_from_the_data(errored: Finding, iterations: int, config: dict | None) ->
 NAN_LR_TOO_SMALL_TO_DIVERGE = 0.01
 
 
-# RLlib 2.60 crashes whose message does not say what happened, and what they mean: each
-# is a NaN/inf reaching a place that cannot hold one.
+# RLlib 2.60 crashes whose message does not say what happened: (pattern in error.txt, what
+# it means, what reached a place that cannot hold it: "non_finite" for a NaN/inf,
+# "q_values_zero" for Q-values that are all exactly 0).
 KNOWN_CRASHES = (
     (r"find_prefixsum_idx[\s\S]*assert 0 <= prefixsum",
      ("This assertion in the prioritized replay buffer's segment tree means its "
-      "priorities are NaN: a TD error turned NaN, from a NaN reward or diverged Q-values.")),
+      "priorities are NaN: a TD error turned NaN, from a NaN reward or diverged Q-values."),
+     "non_finite"),
     (r"probability tensor contains either `inf`, `nan`",
-     "The module's action distribution is NaN: a NaN observation or diverged weights."),
+     "The module's action distribution is NaN: a NaN observation or diverged weights.",
+     "non_finite"),
+    # default_dqn_torch_rl_module._forward_exploration draws its epsilon-greedy random
+    # action among the actions whose Q-value is not exactly 0 (how it reads a masked one)
+    (r"_forward_exploration[\s\S]*invalid multinomial distribution \(sum of probabilities",
+     ("RLlib's DQN draws its random (epsilon-greedy) action among the actions whose "
+      "Q-value is not exactly 0, which is how it reads a masked action: for some "
+      "observation every action's Q-value was exactly 0.0. The Q-network's outputs died "
+      "at zero (zero targets everywhere, as with rewards that are 0 within the horizon "
+      "gamma sees; units that no longer activate): look at qf_loss and the gradient norm, "
+      "about 0 (1e-10 or less) when it is so."), "q_values_zero"),
 )
 
 # "IndexError: ...", "ray.exceptions.RayTaskError(IndexError): ...", "ValueError"

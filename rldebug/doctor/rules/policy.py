@@ -216,7 +216,7 @@ class PolicyStaysRandom(Rule):
         super().__init__(thresholds, facts)
         self._history = ModuleReturnHistory(thresholds)
         self._first: dict[str, float] = {}
-        self._random = Streaks()
+        self._near: dict[str, list[bool]] = {}  # per iteration: near the reference entropy
         self._open: dict[str, Finding] = {}
         self._held: dict[str, list[bool]] = {}  # per iteration: within 5 % of the maximum
         self._forced_open: dict[str, tuple[Finding, str]] = {}  # with the first message
@@ -256,8 +256,8 @@ class PolicyStaysRandom(Rule):
             reference = first if reference is None else reference
             near = stats.entropy >= t.random_entropy_ratio * reference if reference > 0 \
                 else stats.entropy >= reference
-            streak = self._random[module]
-            length = streak.update(near, metrics.iteration)
+            nears = self._near.setdefault(module, [])
+            nears.append(near)
             history = self._held.setdefault(module, [])
             history.append(stats.entropy >= HELD_RANDOM_RATIO * reference if reference > 0
                            else near)
@@ -275,8 +275,14 @@ class PolicyStaysRandom(Rule):
                     new += found
                 if module in self._forced_open or held:
                     continue
-            if length < t.min_iterations:
+            # Near it now and in most of the last min_iterations iterations: one that
+            # dipped below for an iteration or two still acts (nearly) at random; one that
+            # is below now has begun to commit (a slow start, not a random policy).
+            recent = nears[-t.min_iterations:]
+            if not near or len(recent) < t.min_iterations or \
+                    sum(recent) < MOST_OF_THE_RUN * len(recent):
                 continue
+            length, began = sum(recent), metrics.iteration - len(recent) + 1 + recent.index(True)
             progress = self._history.progress(module)
             if progress is None or not progress["flat"]:
                 continue
@@ -293,17 +299,24 @@ class PolicyStaysRandom(Rule):
                 cause = "the policy gets no learning signal"
                 fix = ("Look at the reward and update-size findings (reward_constant, "
                        "updates_too_small); check the advantages in a trace "
-                       "(rldebug.run(..., trace='batches')): all ~0 means no signal.")
+                       "(rldebug.run(..., trace='batches')): all ~0 means no signal. If "
+                       "acting at random rarely reaches the reward (episodes that run to "
+                       "the time limit), the policy must explore to find it: more env "
+                       "steps per iteration, a small entropy_coeff (0.01), or a shaped "
+                       "reward.")
             found = self._once(
-                module, severity, began_at_iteration=streak.start,
+                module, severity, began_at_iteration=began,
                 evidence={"entropy": stats.entropy, "reference_entropy": reference,
                           "reference": source, "entropy_coeff": coeff, "lr": stats.lr,
-                          "iterations": length, **progress},
-                message=(f"The policy of {module!r} still acts (nearly) at random after "
-                         f"{length} iterations: entropy {fmt(stats.entropy)} is "
-                         f"{stats.entropy / reference:.0%} of {source} ({fmt(reference)}) and "
-                         f"the return has not improved ({fmt(progress['early_mean_return'])} "
-                         f"-> {fmt(progress['recent_mean_return'])}); {cause}."),
+                          "iterations_near_reference": length,
+                          **progress},
+                message=(f"The policy of {module!r} still acts (nearly) at random: its "
+                         f"entropy was at least {t.random_entropy_ratio:.0%} of {source} "
+                         f"({fmt(reference)}) in {length} of the last {len(recent)} "
+                         f"iterations (now {fmt(stats.entropy)}, "
+                         f"{stats.entropy / reference:.0%}) and the return has not improved "
+                         f"({fmt(progress['early_mean_return'])} -> "
+                         f"{fmt(progress['recent_mean_return'])}); {cause}."),
                 fix=fix,
             )
             self._open.update((f.module, f) for f in found)
