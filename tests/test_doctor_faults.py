@@ -110,6 +110,15 @@ def test_a_fault_is_judged_against_controls_that_sampled_as_much(scores):
     assert not mutant.changed
 
 
+def test_a_run_whose_rewards_were_replaced_by_a_constant_always_changed(scores):
+    """Acrobot pays -1 a step; wired to 0, every return is 0, above every control's: its
+    returns are in no unit of the env's, and the run cannot learn the task."""
+    mutant = next(s for s in scores if s.name == "ppo_acrobot__reward_zero__s0")
+    controls = [s for s in scores if s.healthy and s.label["base"] == "ppo_acrobot"]
+    assert mutant.final_return == 0.0 and all(c.final_return < 0 for c in controls)
+    assert mutant.changed
+
+
 def test_every_rule_keeps_its_recorded_precision(scores):
     now = rule_precision(scores)
     for rule, row in RECORDED["rules"].items():
@@ -359,7 +368,7 @@ def test_the_healthy_controls_learn_within_their_budget():
             first, last = returns[0], sum(returns[-5:]) / 5
             by_base.setdefault(label["base"], []).append(
                 last - first > 0.2 * max(abs(first), abs(last)))
-    assert len(by_base) == 13
+    assert len(by_base) == 14
     assert {base: sum(learned) for base, learned in by_base.items() if sum(learned) < 2} == {}
 
 

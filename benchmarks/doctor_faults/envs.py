@@ -13,7 +13,10 @@ import numpy as np
 
 
 def inject_reward(reward: float, settings: dict, rng: np.random.Generator, step: int) -> float:
-    """The reward after the reward faults of ``settings`` (scale, sign, noise, NaN)."""
+    """The reward after the reward faults of ``settings`` (a constant, scale, sign, noise,
+    NaN)."""
+    if "reward_constant" in settings:  # a reward wired to a constant: nothing to learn
+        reward = settings["reward_constant"]
     reward = float(reward) * settings.get("reward_scale", 1.0)
     if settings.get("reward_sign_flipped"):
         reward = -reward
@@ -69,7 +72,8 @@ def _make(name: str, config: dict):
 
 class Faulty(gym.Wrapper):
     """``env_config["env"]`` (a gymnasium id, or "GoalCorridor") with the faults named in
-    ``env_config``: ``reward_scale``, ``reward_sign_flipped``, ``reward_noise`` (std),
+    ``env_config``: ``reward_constant``, ``reward_scale``, ``reward_sign_flipped``,
+    ``reward_noise`` (std),
     ``nan_reward_every`` (steps), ``obs_scale``, ``obs_zero``,
     ``terminated_as_truncated``."""
 

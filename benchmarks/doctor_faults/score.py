@@ -33,10 +33,10 @@ from pathlib import Path
 from benchmarks.doctor_faults.bases import BASES
 
 # The test split: bases whose runs were not read while the doctor's rules were revised
-# (held out since 2026-12-02; dqn_goal added 2026-12-04, made after the rules); the rules
-# may not cite them.
+# (held out since 2026-12-02; dqn_goal and appo_goal added 2026-12-04, made after the
+# rules); the rules may not cite them.
 TEST_BASES = frozenset({"dqn_acrobot", "ppo_tictactoe", "impala_cartpole", "old_ppo_cartpole",
-                        "dqn_goal"})
+                        "dqn_goal", "appo_goal"})
 
 
 def split_of(label: dict) -> str:
@@ -71,6 +71,7 @@ class RunScore:
     curve: list[tuple[float, float]] = field(default_factory=list)
     broke: bool = False  # raised, or a non-finite return
     reward_scale: float = 1.0  # the env's rewards were multiplied by this (a fault)
+    reward_replaced: bool = False  # the env's rewards were replaced by a constant (a fault)
     changed: bool = True  # the fault made the run differ from the healthy controls
 
     @property
@@ -117,7 +118,8 @@ def score_run(path: Path, label: dict) -> RunScore:
                     false_error=bool(label.get("healthy")) and diagnosis.exit_code == 1,
                     contradictions=contradictions, final_return=final, curve=curve,
                     broke=broke,
-                    reward_scale=float(env_config.get("reward_scale", 1.0)))
+                    reward_scale=float(env_config.get("reward_scale", 1.0)),
+                    reward_replaced="reward_constant" in env_config)
 
 
 def _return_after(curve: list[tuple[float, float]], low: float, high: float) -> float | None:
@@ -138,7 +140,8 @@ def mark_changed(scores: list[RunScore]) -> None:
     shrinks the batch (``epochs_x10_small_batch``) samples less per iteration. A run
     whose env's rewards were scaled is compared in the env's own units (its returns
     divided by the scale); where one agent's rewards were scaled, the summed return mixes
-    units, so it always counts as changed."""
+    units, and where the rewards were replaced by a constant, the returns are in none (a
+    run that cannot learn the task): both always count as changed."""
     controls: dict[str, list[RunScore]] = defaultdict(list)
     for s in scores:
         if s.healthy and s.final_return is not None and math.isfinite(s.final_return):
@@ -146,7 +149,7 @@ def mark_changed(scores: list[RunScore]) -> None:
     for s in scores:
         if s.healthy:
             continue
-        mixed = s.label.get("multi_agent") and s.reward_scale != 1.0
+        mixed = (s.label.get("multi_agent") and s.reward_scale != 1.0) or s.reward_replaced
         window = [steps for steps, _ in s.curve[-5:]]
         band = [r for c in controls.get(s.label["base"], ())
                 if (r := _return_after(c.curve, min(window), max(window)) if window
