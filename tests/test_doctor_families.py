@@ -89,12 +89,12 @@ def test_updates_too_small_from_the_kl_and_it_explains_the_flat_return():
 
 def test_tiny_updates_with_a_tiny_grad_clip_blame_the_lr_not_the_clip():
     # Adam rescales a clipped gradient back to steps of ~lr (measured on the benchmark:
-    # tests/test_doctor_faults.py), so a tiny grad_clip is named only to rule it out
+    # tests/test_doctor_faults.py), so a tiny grad_clip is named only as not the step's cause
     stats = [{"entropy": 0.693, "kl": 1e-11, "lr": 1e-7}] * 25
     (tiny,) = [f for f in run(stream(stats, flat_returns()), config={"grad_clip": 1e-4})
                if f.rule_id == "updates_too_small"]
     assert tiny.evidence["grad_clip"] == 1e-4
-    assert "grad_clip=0.0001 is not the cause" in tiny.message
+    assert "grad_clip=0.0001 does not shrink the steps" in tiny.message
     assert "Raise lr" in tiny.fix and "grad_clip" not in tiny.fix
 
 
@@ -287,14 +287,17 @@ def test_explained_by_needs_the_same_module():
 
 def test_a_clip_cut_by_rewards_in_the_thousands_is_the_reward_scales_symptom():
     """Rewards that large make every gradient large, so a sensible grad_clip (RLlib's 40)
-    cuts every one: the fix is the reward scale, and the report leads with it."""
-    scale = Finding("reward_scale", "warning", "m", "f", 1)
+    cuts every one: the fix is the reward scale, and the report leads with it. Rewards
+    too small do not explain it (scaling them up would cut the gradients more)."""
+    large = Finding("reward_scale", "warning", "m", "f", 1,
+                    evidence={"reward_per_step": 1000.0, "limit": 100.0})
     clip = Finding("grad_clip_too_small", "warning", "m", "f", 1, module="default_policy")
-    explain([scale, clip])
-    assert (clip.explained_by, scale.explained_by) == ("reward_scale", None)
-    alone = Finding("grad_clip_too_small", "warning", "m", "f", 1, module="default_policy")
-    explain([alone])
-    assert alone.explained_by is None
+    explain([large, clip])
+    assert (clip.explained_by, large.explained_by) == ("reward_scale", None)
+    small = Finding("reward_scale", "warning", "m", "f", 1,
+                    evidence={"reward_per_step": 1e-4, "limit": 1e-3})
+    explain([small, clip])
+    assert clip.explained_by is None
 
 
 def test_a_module_fed_by_an_unstable_mapping_that_stays_random_is_the_mappings_symptom():

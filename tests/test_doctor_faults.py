@@ -175,7 +175,8 @@ def test_dqns_crash_on_q_values_all_zero_is_explained_by_the_horizon_that_zeroed
     trial = diagnose(STORE / "runs" / "dqn_goal__gamma_0__s0").trials[0]
     [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
     assert "invalid multinomial distribution" in errored.message
-    assert "not exactly 0" in errored.message and errored.evidence["q_values_zero"] is True
+    assert "not 0, NaN or -inf" in errored.message
+    assert errored.evidence["q_values_zero_or_nan"] is True
     assert errored.evidence["non_finite"] is False
     assert errored.explained_by == "horizon_too_short"
     assert trial.causes[0].rule_id == "horizon_too_short"

@@ -14,6 +14,7 @@ findings up to the top-level one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 from rldebug.doctor.findings import Finding, severity_rank
@@ -53,7 +54,7 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "reward_scale": frozenset({
         "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
         "non_finite", "return_not_improving", "observation_scale", "policy_stays_random",
-        "q_values_collapsed", "lr_too_high", "grad_clip_too_small"}),
+        "q_values_collapsed", "lr_too_high"}),
     "observation_scale": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "lr_too_high", "value_not_learning",
         "value_loss_exploding", "return_not_improving", "policy_stays_random",
@@ -131,12 +132,22 @@ def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
         bool(finding.evidence.get("non_finite"))
 
 
-def _zero_q_crash_after_zero_targets(cause: Finding, finding: Finding) -> bool:
-    """DQN crashed because every Q-value of an observation was exactly 0 (``trial_errored``
-    with ``q_values_zero``: RLlib reads such actions as masked) after a finding that makes
-    every target 0: a horizon too short to see the reward, or a constant reward."""
-    return cause.rule_id in ("horizon_too_short", "reward_constant") and \
-        finding.rule_id == "trial_errored" and bool(finding.evidence.get("q_values_zero"))
+def _no_q_to_draw_from(cause: Finding, finding: Finding) -> bool:
+    """DQN crashed because no action of an observation had a Q-value other than 0, NaN or
+    -inf (``trial_errored`` with ``q_values_zero_or_nan``: RLlib reads such actions as
+    masked) after a finding that makes every target 0 (a horizon too short to see the
+    reward, a constant reward) or NaN (a NaN reward)."""
+    return cause.rule_id in ("horizon_too_short", "reward_constant", "non_finite_reward") \
+        and finding.rule_id == "trial_errored" \
+        and bool(finding.evidence.get("q_values_zero_or_nan"))
+
+
+def _large_rewards_cut_by_the_clip(cause: Finding, finding: Finding) -> bool:
+    """Rewards far too large make every gradient large, so even a sensible grad_clip cuts
+    each one: the reward scale is the fix (not for rewards too small, whose fix, scaling
+    them up, would make the clipping worse)."""
+    return cause.rule_id == "reward_scale" and finding.rule_id == "grad_clip_too_small" and \
+        (cause.evidence.get("reward_per_step") or 0) > (cause.evidence.get("limit") or math.inf)
 
 
 def _kept_random_explains(cause: Finding, finding: Finding,
@@ -204,7 +215,8 @@ def explain(findings: Iterable[Finding],
             continue
         for cause in causes:
             if _nan_crash_after_nan_reward(cause, finding) or \
-                    _zero_q_crash_after_zero_targets(cause, finding) or \
+                    _no_q_to_draw_from(cause, finding) or \
+                    _large_rewards_cut_by_the_clip(cause, finding) or \
                     _kept_random_explains(cause, finding, aliases) or \
                     _stall_during_a_failure(cause, finding):
                 finding.explained_by = cause.rule_id

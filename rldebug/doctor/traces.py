@@ -459,7 +459,7 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
              "(rldebug.run / rldebug debug), where it stops in your debugger."),
         evidence={"exception": kind, "raised_as": raised[-1][1].group(1) if raised else None,
                   "last_lines": "\n".join(last), "non_finite": what == "non_finite",
-                  **({"q_values_zero": True} if what == "q_values_zero" else {})})
+                  **({"q_values_zero_or_nan": True} if what == "q_values_zero_or_nan" else {})})
 
 
 def nan_from_the_data(errored: Finding, iterations: int, config: dict | None) -> Finding | None:
@@ -498,7 +498,7 @@ NAN_LR_TOO_SMALL_TO_DIVERGE = 0.01
 
 # RLlib 2.60 crashes whose message does not say what happened: (pattern in error.txt, what
 # it means, what reached a place that cannot hold it: "non_finite" for a NaN/inf,
-# "q_values_zero" for Q-values that are all exactly 0).
+# "q_values_zero_or_nan" for Q-values that are all 0, NaN or -inf).
 KNOWN_CRASHES = (
     (r"find_prefixsum_idx[\s\S]*assert 0 <= prefixsum",
      ("This assertion in the prioritized replay buffer's segment tree means its "
@@ -508,14 +508,16 @@ KNOWN_CRASHES = (
      "The module's action distribution is NaN: a NaN observation or diverged weights.",
      "non_finite"),
     # default_dqn_torch_rl_module._forward_exploration draws its epsilon-greedy random
-    # action among the actions whose Q-value is not exactly 0 (how it reads a masked one)
+    # action among the actions whose Q-value is not 0 after torch.nan_to_num(neginf=0.0),
+    # which maps NaN and -inf to 0 too (a masked action's Q-value is -inf)
     (r"_forward_exploration[\s\S]*invalid multinomial distribution \(sum of probabilities",
      ("RLlib's DQN draws its random (epsilon-greedy) action among the actions whose "
-      "Q-value is not exactly 0, which is how it reads a masked action: for some "
-      "observation every action's Q-value was exactly 0.0. The Q-network's outputs died "
-      "at zero (zero targets everywhere, as with rewards that are 0 within the horizon "
-      "gamma sees; units that no longer activate): look at qf_loss and the gradient norm, "
-      "about 0 (1e-10 or less) when it is so."), "q_values_zero"),
+      "Q-value is not 0, NaN or -inf (how it reads a masked action): for some observation "
+      "every action's Q-value was one of those. Either the Q-network's outputs died at 0 "
+      "(zero targets everywhere, as with rewards that are 0 within the horizon gamma "
+      "sees: qf_loss and the gradient norm then about 0), or they turned NaN (a NaN "
+      "reward, or weights blown up by too large an lr: qf_loss non-finite or growing)."),
+     "q_values_zero_or_nan"),
 )
 
 # "IndexError: ...", "ray.exceptions.RayTaskError(IndexError): ...", "ValueError"

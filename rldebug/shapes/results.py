@@ -21,7 +21,9 @@ lr                          ``default_optimizer_learning_rate``,            ``cu
                             SAC: ``policy_learning_rate``
 grad_norm                   ``gradients_default_optimizer_global_norm``,    ``grad_gnorm`` (after
                             SAC: ``gradients_qf_global_norm`` (before       clipping: at most
-                            clipping; logged when ``grad_clip`` is set)     ``grad_clip``)
+                            clipping, with ``grad_clip_by="global_norm"``;  ``grad_clip``)
+                            logged when ``grad_clip`` or ``log_gradients``
+                            is set)
 ==========================  ==============================================  ==============================
 
 Per-agent returns: a multi-agent runner reports ``agent_episode_returns_mean``

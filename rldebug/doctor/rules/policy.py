@@ -216,7 +216,9 @@ class PolicyStaysRandom(Rule):
         super().__init__(thresholds, facts)
         self._history = ModuleReturnHistory(thresholds)
         self._first: dict[str, float] = {}
-        self._near: dict[str, list[bool]] = {}  # per iteration: near the reference entropy
+        # per module: the iterations whose entropy was near the reference, and the first
+        self._near: dict[str, list[int]] = {}
+        self._since: dict[str, int] = {}
         self._open: dict[str, Finding] = {}
         self._held: dict[str, list[bool]] = {}  # per iteration: within 5 % of the maximum
         self._forced_open: dict[str, tuple[Finding, str]] = {}  # with the first message
@@ -256,8 +258,10 @@ class PolicyStaysRandom(Rule):
             reference = first if reference is None else reference
             near = stats.entropy >= t.random_entropy_ratio * reference if reference > 0 \
                 else stats.entropy >= reference
+            since = self._since.setdefault(module, metrics.iteration)
             nears = self._near.setdefault(module, [])
-            nears.append(near)
+            if near:
+                nears.append(metrics.iteration)
             history = self._held.setdefault(module, [])
             history.append(stats.entropy >= HELD_RANDOM_RATIO * reference if reference > 0
                            else near)
@@ -278,11 +282,12 @@ class PolicyStaysRandom(Rule):
             # Near it now and in most of the last min_iterations iterations: one that
             # dipped below for an iteration or two still acts (nearly) at random; one that
             # is below now has begun to commit (a slow start, not a random policy).
-            recent = nears[-t.min_iterations:]
-            if not near or len(recent) < t.min_iterations or \
-                    sum(recent) < MOST_OF_THE_RUN * len(recent):
+            # (Iterations without an entropy, or without the module, count as not near.)
+            first = metrics.iteration - t.min_iterations + 1
+            recent = self._near[module] = [it for it in nears if it >= first]
+            if not near or since > first or len(recent) < MOST_OF_THE_RUN * t.min_iterations:
                 continue
-            length, began = sum(recent), metrics.iteration - len(recent) + 1 + recent.index(True)
+            length, began = len(recent), recent[0]
             progress = self._history.progress(module)
             if progress is None or not progress["flat"]:
                 continue
@@ -312,9 +317,10 @@ class PolicyStaysRandom(Rule):
                           **progress},
                 message=(f"The policy of {module!r} still acts (nearly) at random: its "
                          f"entropy was at least {t.random_entropy_ratio:.0%} of {source} "
-                         f"({fmt(reference)}) in {length} of the last {len(recent)} "
-                         f"iterations (now {fmt(stats.entropy)}, "
-                         f"{stats.entropy / reference:.0%}) and the return has not improved "
+                         f"({fmt(reference)}) in {length} of the last {t.min_iterations} "
+                         f"iterations (now {fmt(stats.entropy)}"
+                         + (f", {stats.entropy / reference:.0%}" if reference > 0 else "")
+                         + ") and the return has not improved "
                          f"({fmt(progress['early_mean_return'])} -> "
                          f"{fmt(progress['recent_mean_return'])}); {cause}."),
                 fix=fix,
@@ -452,8 +458,9 @@ class UpdatesTooSmall(Rule):
                        "check an lr schedule does not start near 0; with a KL, aim for one "
                        f"near kl_target={fmt(t.kl_target)}.")
             if finite(clip) and clip < GRAD_CLIP_TINY:
-                why += (f" (grad_clip={fmt(clip)} is not the cause: Adam, RLlib's default "
-                        "optimizer, rescales the clipped gradient back to steps of about lr)")
+                why += (f" (grad_clip={fmt(clip)} does not shrink the steps: Adam, RLlib's "
+                        "default optimizer, rescales the clipped gradient back to steps of "
+                        "about lr; grad_clip_too_small says whether it cuts every gradient)")
             new += self._once(
                 module, severity, began_at_iteration=streak.start,
                 evidence={"kl": stats.kl, "kl_target": t.kl_target, "lr": stats.lr,

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
+from rldebug.doctor.fixes import config_fixes
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import (
     KeptFinding,
@@ -113,8 +114,9 @@ class GradClipTooSmall(Rule):
     Read from the global norm RLlib's Learner logs before clipping
     (``gradients_default_optimizer_global_norm``), so only where ``grad_clip_by`` is
     ``"global_norm"`` (RLlib's default). Not on the old stack, whose ``grad_gnorm`` is
-    the norm after clipping (``min(norm, grad_clip)`` summed over param groups): it
-    never exceeds the clip, so this rule cannot fire there. A warning, not an
+    the norm after clipping (``min(norm, grad_clip)`` summed over param groups): it says
+    whether the clip was hit, never by how much, so this rule cannot fire there. The
+    finding follows the first stretch of clipped iterations. A warning, not an
     error: Adam, the optimizer RLlib's torch Learners build, divides each gradient by its
     own running scale, so steps stay about ``lr`` in size and the run can still learn;
     what is lost is the size of each gradient relative to the others (a minibatch with a
@@ -151,9 +153,12 @@ class GradClipTooSmall(Rule):
                         "iterations": length}
             evidence["grad_norm_over_clip"] = evidence["grad_norm_median"] / clip
             kept = self._kept.get(module)
-            if kept is not None:  # the same stretch of clipped updates, grown longer
-                kept.evidence.update(evidence)
-                kept.message, kept.fix = self._message(module, evidence), self._fix(evidence)
+            if kept is not None:
+                if kept.began_at_iteration == self._far[module].start:
+                    # the same stretch of clipped updates, grown longer
+                    kept.evidence.update(evidence)
+                    kept.message, kept.fix = self._message(module, evidence), self._fix(evidence)
+                    kept.fix_config = config_fixes(kept, {}, metrics.family) or None
                 continue
             found = self._once(module, "warning", began_at_iteration=self._far[module].start,
                                evidence=evidence, message=self._message(module, evidence),
@@ -451,5 +456,5 @@ class RunnersDropped(Rule):
                 "configured.")
 
 
-__all__ = ["GradClipTooSmall", "HorizonTooShort", "MappingUnstable", "NoUpdates", "RunnerHealth", "RunnersDropped",
-           "RunnersFailed", "TargetNeverUpdated"]
+__all__ = ["GradClipTooSmall", "HorizonTooShort", "MappingUnstable", "NoUpdates",
+           "RunnerHealth", "RunnersDropped", "RunnersFailed", "TargetNeverUpdated"]
