@@ -56,10 +56,12 @@ class KeptFinding:
     :param rule: the rule it belongs to (its :meth:`Rule._once` makes the finding).
     :param message: the message for an evidence dict.
     :param fix: what to do, fixed when the finding is made.
+    :param severity: the finding's severity.
     """
 
-    def __init__(self, rule: Rule, message: Callable[[dict], str], fix: str):
-        self.rule, self.message, self.fix = rule, message, fix
+    def __init__(self, rule: Rule, message: Callable[[dict], str], fix: str,
+                 severity: str = "warning"):
+        self.rule, self.message, self.fix, self.severity = rule, message, fix, severity
         self.finding: Finding | None = None
 
     def report(self, iteration: int, start: dict, revise: Callable[[dict], None]
@@ -71,7 +73,7 @@ class KeptFinding:
             self.finding.message = self.message(self.finding.evidence)
             return []
         revise(start)
-        new = self.rule._once(None, "warning", began_at_iteration=iteration, evidence=start,
+        new = self.rule._once(None, self.severity, began_at_iteration=iteration, evidence=start,
                               message=self.message(start), fix=self.fix)
         self.finding = new[0] if new else None
         return new

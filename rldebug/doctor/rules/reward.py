@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import (
+    KeptFinding,
     ReturnHistory,
     Rule,
     Streaks,
@@ -432,6 +433,12 @@ _LOSSES = ("total_loss", "policy_loss", "vf_loss", "q_loss", "td_error_mean")
 _OUTPUTS = ("entropy", "q_mean")  # computed from the weights and observations only
 
 
+NAN_REWARD_FIX = ("Find the step that returns it: run with rldebug.run(..., "
+                  "trace='summary') and re-run `rldebug doctor` (it names the runner, agent "
+                  "and step), or rldebug.check_env(env). Guard the reward computation "
+                  "(division by zero, log(0), an overflow).")
+
+
 class NonFiniteReturn(Rule):
     """A reward from the env was NaN/inf, seen in the results in one of two ways.
 
@@ -463,9 +470,9 @@ class NonFiniteReturn(Rule):
         # rewards NaN without any env bug
         self._outputs_diverged: int | None = None
         self._rewards_seen_bad: int | None = None
-        # what the env check counted over the run, and the finding that says so
-        self._counted: dict = {}
-        self._counted_finding: Finding | None = None
+        # what the env check counted over the run, in one finding
+        self._counted = KeptFinding(self, self._counted_message, NAN_REWARD_FIX,
+                                    severity="error")
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         diverged_before = self._outputs_diverged is not None  # an earlier iteration
@@ -516,26 +523,27 @@ class NonFiniteReturn(Rule):
         finding (made at the first iteration with any, kept up to date after)."""
         if self._rewards_seen_bad is None:
             self._rewards_seen_bad = metrics.iteration
-        steps = self._counted.setdefault("by_agent", {})
-        for agent, n in counted.items():
-            steps[agent] = steps.get(agent, 0.0) + n
-        self._counted["non_finite_reward_steps"] = sum(steps.values())
-        self._counted["iterations_with_them"] = self._counted.get("iterations_with_them", 0) + 1
+
+        def revise(evidence: dict) -> None:
+            steps = evidence.setdefault("by_agent", {})
+            for agent, n in counted.items():
+                steps[agent] = steps.get(agent, 0.0) + n
+            evidence["non_finite_reward_steps"] = sum(steps.values())
+            evidence["iterations_with_them"] = evidence.get("iterations_with_them", 0) + 1
+
+        return self._counted.report(metrics.iteration, {}, revise)
+
+    def _counted_message(self, evidence: dict) -> str:
+        steps = evidence["by_agent"]
         agents = [a for a in steps if a != DEFAULT_AGENT_ID]
-        seen = (f"The env check counted {fmt(sum(steps.values()))} env steps with a NaN/inf "
-                f"reward in {self._counted['iterations_with_them']} iteration(s) from "
-                f"iteration {self._rewards_seen_bad} on"
-                + (f" ({', '.join(f'agent {a!r}: {fmt(steps[a])}' for a in agents)})"
-                   if agents else "")
-                + ". RLlib averages returns and losses ignoring NaN and zeroes NaN "
-                "gradients, so the other numbers of the run can look finite")
-        if self._counted_finding is not None:
-            self._counted_finding.evidence.update(self._counted)
-            self._counted_finding.message = self._said(seen)
-            return []
-        new = self._report(metrics, dict(self._counted), seen)
-        self._counted_finding = new[0] if new else None
-        return new
+        return self._said(
+            f"The env check counted {fmt(evidence['non_finite_reward_steps'])} env steps with "
+            f"a NaN/inf reward in {evidence['iterations_with_them']} iteration(s) from "
+            f"iteration {self._rewards_seen_bad} on"
+            + (f" ({', '.join(f'agent {a!r}: {fmt(steps[a])}' for a in agents)})"
+               if agents else "")
+            + ". RLlib averages returns and losses ignoring NaN and zeroes NaN "
+            "gradients, so the other numbers of the run can look finite")
 
     @staticmethod
     def _said(seen: str) -> str:
@@ -545,12 +553,7 @@ class NonFiniteReturn(Rule):
     def _report(self, metrics: IterationMetrics, bad: dict, seen: str) -> list[Finding]:
         return self._once(
             None, "error", began_at_iteration=metrics.iteration, evidence=dict(bad),
-            message=self._said(seen),
-            fix=("Find the step that returns it: run with rldebug.run(..., trace='summary') "
-                 "and re-run `rldebug doctor` (it names the runner, agent and step), or "
-                 "rldebug.check_env(env). Guard the reward computation (division by zero, "
-                 "log(0), an overflow)."),
-        )
+            message=self._said(seen), fix=NAN_REWARD_FIX)
 
 
 __all__ = ["EndsEpisodesToEscapeCost", "NonFiniteReturn", "RewardConstant",

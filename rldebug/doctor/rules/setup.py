@@ -16,7 +16,6 @@ from rldebug.doctor.rules.base import (
     ReturnHistory,
     Rule,
     Streak,
-    Streaks,
     finite,
     fmt,
 )
@@ -129,8 +128,8 @@ class GradClipTooSmall(Rule):
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
-        self._far = Streaks()
-        self._norms: dict[str, list[float]] = {}
+        # per module: (iteration, norm) of the current stretch of iterations clipped far
+        self._stretch: dict[str, list[tuple[int, float]]] = {}
         self._kept: dict[str, Finding] = {}
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
@@ -140,27 +139,26 @@ class GradClipTooSmall(Rule):
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
             norm = stats.grad_norm
-            far = finite(norm) and norm >= CLIP_FAR_BELOW * clip
-            length = self._far[module].update(far, metrics.iteration)
-            if not far:
-                self._norms.pop(module, None)
+            stretch = self._stretch.setdefault(module, [])
+            if not (finite(norm) and norm >= CLIP_FAR_BELOW * clip):
+                stretch.clear()
                 continue
-            norms = self._norms.setdefault(module, [])
-            norms.append(norm)
-            if length < CLIP_PATIENCE:
+            stretch.append((metrics.iteration, norm))
+            if len(stretch) < CLIP_PATIENCE:
                 continue
-            evidence = {"grad_clip": clip, "grad_norm_median": sorted(norms)[len(norms) // 2],
-                        "iterations": length}
+            norms, start = sorted(n for _, n in stretch), stretch[0][0]
+            evidence = {"grad_clip": clip, "grad_norm_median": norms[len(norms) // 2],
+                        "iterations": len(stretch)}
             evidence["grad_norm_over_clip"] = evidence["grad_norm_median"] / clip
             kept = self._kept.get(module)
             if kept is not None:
-                if kept.began_at_iteration == self._far[module].start:
+                if kept.began_at_iteration == start:
                     # the same stretch of clipped updates, grown longer
                     kept.evidence.update(evidence)
                     kept.message, kept.fix = self._message(module, evidence), self._fix(evidence)
                     kept.fix_config = config_fixes(kept, {}, metrics.family) or None
                 continue
-            found = self._once(module, "warning", began_at_iteration=self._far[module].start,
+            found = self._once(module, "warning", began_at_iteration=start,
                                evidence=evidence, message=self._message(module, evidence),
                                fix=self._fix(evidence))
             self._kept.update((f.module, f) for f in found)
