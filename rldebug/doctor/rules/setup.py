@@ -274,7 +274,8 @@ class LearnerBound(Rule):
     ``max_requests_in_flight_per_learner`` updates outstanding (IMPALA, APPO with remote
     Learners), and counts them in ``learner_group/learner_group_ts_dropped_lifetime``.
     A warning from the first iteration that dropped any, kept up to date with how many,
-    their share of the env steps sampled, and where. (APPO's circular buffer, which
+    their share of all the env steps sampled so far (also in iterations that dropped
+    none), and where. (APPO's circular buffer, which
     overwrites batches not yet trained on, reports its drops only to Prometheus.)"""
 
     rule_id = "learner_bound"
@@ -290,13 +291,16 @@ class LearnerBound(Rule):
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         total = metrics.learner_steps_dropped
-        if total is None or total - self._last <= 0:
+        dropped_now = total is not None and total > self._last
+        if not dropped_now and (total is None or self._kept.finding is None):
             return []
-        self._last = total
+        self._last = max(self._last, total)
 
         def revise(evidence: dict) -> None:
-            evidence.update(dropped_env_steps=total, env_steps_sampled=metrics.env_steps)
-            evidence["iterations"].append(metrics.iteration)
+            # The share is of every env step sampled so far, also after the last drop.
+            evidence.update(dropped_env_steps=self._last, env_steps_sampled=metrics.env_steps)
+            if dropped_now:
+                evidence["iterations"].append(metrics.iteration)
 
         return self._kept.report(metrics.iteration, {"dropped_env_steps": None,
                                                      "env_steps_sampled": None,
