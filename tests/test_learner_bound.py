@@ -5,7 +5,7 @@ run with RLlib's own Learner keeps up and gets no finding."""
 
 from ray.rllib.algorithms.impala import IMPALAConfig
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
-from slow_parts import SlowIMPALALearner
+from slow_parts import SlowCartPole, SlowIMPALALearner
 
 from rldebug.doctor import diagnose
 
@@ -14,7 +14,10 @@ def _results(learner_class=None, iterations=10, until_dropped=False):
     """``iterations`` results; with ``until_dropped``, up to 3x as many, ending two
     iterations after RLlib first dropped steps (on a loaded machine sampling slows down
     too, and the Learner falls behind later)."""
-    config = (IMPALAConfig().environment("CartPole-v1")
+    # 5 ms per env step: 0.5 s to sample a 100-step batch, ten times RLlib's own update
+    # here, so its Learner keeps up also on a loaded 2-core machine (on plain CartPole it
+    # was seen to fall behind and drop steps by the fourth iteration).
+    config = (IMPALAConfig().environment(SlowCartPole, env_config={"delay_s": 0.005})
               .env_runners(num_env_runners=1, rollout_fragment_length=50)
               .learners(num_learners=1, learner_class=learner_class)
               .training(train_batch_size_per_learner=100)
