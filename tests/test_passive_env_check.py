@@ -197,6 +197,8 @@ def test_nan_rewards_that_rllib_averages_away_are_counted_in_the_results(tmp_pat
                                                            "every": 5})
               .env_runners(num_env_runners=0, rollout_fragment_length=40)
               .training(train_batch_size_per_learner=80)
+              # APPO's default is 10 s per iteration; 60 episodes in all are enough
+              .reporting(min_time_s_per_iteration=2)
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PassiveEnvCheckWarning)
