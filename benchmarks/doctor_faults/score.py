@@ -73,6 +73,7 @@ class RunScore:
     reward_scale: float = 1.0  # the env's rewards were multiplied by this (a fault)
     reward_replaced: bool = False  # the env's rewards were replaced by a constant (a fault)
     changed: bool = True  # the fault made the run differ from the healthy controls
+    noted: bool = False  # missed, but a leading info-level root cause names the fault
 
     @property
     def healthy(self) -> bool:
@@ -100,6 +101,8 @@ def score_run(path: Path, label: dict) -> RunScore:
     top = [(f.rule_id, f.severity, f.module, _names(f, label, aliases)) for f in shown]
     hit = None if label.get("healthy") else any(
         _names(f, label, aliases) for f in shown[:MAX_CAUSES])
+    notes = [f for f in trial.causes if f.severity == "info"]
+    noted = hit is False and any(_names(f, label, aliases) for f in notes[:MAX_CAUSES])
     base = BASES.get(label.get("base"))
     nonpositive = base is not None and base.rewards_nonpositive and \
         label.get("operator") != "reward_sign_flipped"
@@ -119,7 +122,7 @@ def score_run(path: Path, label: dict) -> RunScore:
                     contradictions=contradictions, final_return=final, curve=curve,
                     broke=broke,
                     reward_scale=float(env_config.get("reward_scale", 1.0)),
-                    reward_replaced="reward_constant" in env_config)
+                    reward_replaced="reward_constant" in env_config, noted=noted)
 
 
 def _return_after(curve: list[tuple[float, float]], low: float, high: float) -> float | None:
@@ -251,6 +254,9 @@ def report(scores: list[RunScore]) -> str:
     t = totals(scores)
     lines.append(f"recall over the faults that made their run worse: "
                  f"{_ratio(*changed_recall(scores))}")
+    noted = [s.name for s in scores if s.noted]
+    lines.append(f"missed, but named by a leading info-level root cause (the run was called "
+                 f"healthy, with notes): {len(noted)}" + "".join(f"\n  {n}" for n in noted))
     lines += [split_line(scores, "tuning"), split_line(scores, "test")]
     contradicting = [f"{s.name}: {', '.join(s.contradictions)}" for s in scores
                      if s.contradictions]
