@@ -406,3 +406,58 @@ def test_a_finding_the_run_took_back_explains_no_error():
     assert kl.severity == "info" and "caught_up_at_iteration" in kl.evidence
     [critic] = [f for f in trial.causes if f.rule_id == "critic_clipped"]
     assert critic.severity == "error" and critic.explained_by is None
+
+
+def _finding(findings, rule_id):
+    [found] = [f for f in findings if f.rule_id == rule_id]
+    return found
+
+
+def test_a_clipped_critic_that_learns_anyway_explains_its_dead_critic():
+    """PPO on LunarLander at RLlib's default vf_clip_param=10 (a healthy control): every
+    value error is clipped, the explained variance stays below 0, and the return rises
+    regardless. The clip is a note, and it is why the critic learns nothing, so that is
+    no warning of its own: the run is healthy."""
+    report = diagnose(STORE / "runs" / "ppo_lunar__healthy__s1")
+    findings = report.findings
+    clipped, dead = _finding(findings, "critic_clipped"), _finding(findings, "value_not_learning")
+    assert clipped.severity == "info" and clipped.evidence["vf_clip_param"] == 10
+    assert dead.evidence["vf_explained_var"] <= 0 and dead.explained_by == "critic_clipped"
+    assert report.exit_code == 0
+    assert not [f for f in report.trials[0].causes if f.severity != "info"]
+
+
+def test_a_clipped_critic_beside_a_return_that_fell_is_not_the_cause():
+    """LunarLander at lr x100: the return fell below where it began (-157 -> -200) while
+    the default clip held the critic. A critic without signal slows learning but does not
+    make a policy worse: the clip is info, and the fall is left unexplained by it."""
+    findings = diagnose(STORE / "runs" / "ppo_lunar__lr_x100__s0").findings
+    clipped = _finding(findings, "critic_clipped")
+    assert clipped.severity == "info" and clipped.evidence["return_fell"]
+    assert clipped.evidence["change"] < -clipped.evidence["tolerance"]
+    assert "does not make a policy worse" in clipped.message
+    assert _finding(findings, "return_not_improving").explained_by != "critic_clipped"
+
+
+@pytest.mark.parametrize("name, cause", [
+    ("ppo_lunar__entropy_coeff_1__s0", "policy_stays_random"),
+    ("ppo_lunar__lr_div1000__s0", "updates_too_small"),
+    ("ppo_lunar__obs_zeroed__s0", "observation_constant"),
+])
+def test_a_clipped_critic_is_the_cause_of_a_flat_return_only_when_nothing_else_is(name, cause):
+    """Each of these flat LunarLander runs has its critic clipped by RLlib's default (as
+    the healthy controls do, which learn) and an error that explains the flat return on
+    its own: that error leads, and the clip's error is listed under it."""
+    trial = diagnose(STORE / "runs" / name).trials[0]
+    clipped = _finding(trial.findings, "critic_clipped")
+    assert clipped.severity == "error" and clipped.explained_by == cause
+    assert [f.rule_id for f in trial.causes if f.severity == "error"] == [cause]
+
+
+def test_a_clipped_critic_alone_is_still_why_pendulum_does_not_learn():
+    """The other side: PPO on Pendulum with vf_clip_param 0.1 has nothing else wrong, and
+    the clipped critic stays its error and root cause."""
+    trial = diagnose(STORE / "runs" / "ppo_pendulum__vf_clip_low__s0").trials[0]
+    clipped = _finding(trial.findings, "critic_clipped")
+    assert clipped.severity == "error" and clipped.explained_by is None
+    assert clipped in trial.causes

@@ -70,7 +70,7 @@ class RunScore:
     # (env steps sampled so far, mean return) per iteration with a return
     curve: list[tuple[float, float]] = field(default_factory=list)
     broke: bool = False  # raised, or a non-finite return
-    reward_scale: float = 1.0  # the env's rewards were multiplied by this (a fault)
+    reward_scale: float = 1.0  # the env's rewards were multiplied by this (a fault; -1: sign)
     reward_replaced: bool = False  # the env's rewards were replaced by a constant (a fault)
     changed: bool = True  # the fault made the run differ from the healthy controls
     noted: bool = False  # missed, but a leading info-level root cause names the fault
@@ -121,7 +121,9 @@ def score_run(path: Path, label: dict) -> RunScore:
                     false_error=bool(label.get("healthy")) and diagnosis.exit_code == 1,
                     contradictions=contradictions, final_return=final, curve=curve,
                     broke=broke,
-                    reward_scale=float(env_config.get("reward_scale", 1.0)),
+                    # a flipped sign is a scale of -1: judged in the env's own units
+                    reward_scale=float(env_config.get("reward_scale", 1.0))
+                    * (-1.0 if env_config.get("reward_sign_flipped") else 1.0),
                     reward_replaced="reward_constant" in env_config, noted=noted)
 
 

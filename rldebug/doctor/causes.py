@@ -75,9 +75,10 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "mapping_unstable": frozenset({"module_not_learning", "return_not_improving",
                                    "policy_stays_random"}),
     "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
+    # as lr_too_high: a policy its updates moved too far can stop reaching its reward
     "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving",
                             "policy_stays_random", "critic_clipped", "value_not_learning",
-                            "value_loss_exploding"}),
+                            "value_loss_exploding", "reward_never_positive"}),
     # advantages from a critic that explains nothing carry no signal: the policy can stay
     # random
     "critic_clipped": frozenset({"value_not_learning", "value_loss_exploding",
@@ -96,6 +97,9 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "entropy_collapse": frozenset({"return_not_improving"}),
 }
 _ORDER = {rule: rank for rank, rule in enumerate(EXPLAINS)}
+# Causes that explain a flat return without going through the critic.
+FLAT_RETURN_CAUSES = frozenset(rule for rule, explained in EXPLAINS.items()
+                               if "return_not_improving" in explained) - {"critic_clipped"}
 # Findings that are a root cause themselves at error severity, explained then only by a
 # run-wide cause: policy_stays_random is an error when entropy_coeff forces the policy to
 # stay random, whatever else the run shows (a random policy earns no positive reward).
@@ -115,8 +119,9 @@ def _outranked_by_itself(finding: Finding, findings: list[Finding]) -> bool:
 
 
 # Evidence keys of a finding that the rest of the run took back to info: the return rose
-# after all, RLlib's KL controller caught up, the entropy bonus did not hold the policy.
-TAKEN_BACK = ("resolved_at_iteration", "caught_up_at_iteration")
+# after all, RLlib's KL controller caught up, the entropy bonus did not hold the policy,
+# the return fell beside a clipped critic (which cannot make a policy worse).
+TAKEN_BACK = ("resolved_at_iteration", "caught_up_at_iteration", "return_fell")
 
 
 def _taken_back(cause: Finding) -> bool:
@@ -161,6 +166,27 @@ def _kept_random_explains(cause: Finding, finding: Finding,
 
 
 KEPT_RANDOM_EXPLAINS = frozenset({"kl_blowup", "reward_never_positive"})
+
+
+def _clip_starves_the_critic(cause: Finding, finding: Finding,
+                             aliases: Mapping[str, str]) -> bool:
+    """A value loss clipped at every sample is why its critic learns nothing, whatever the
+    return did (also when the run learned regardless and the clip is only info)."""
+    return cause.rule_id == "critic_clipped" and finding.rule_id == "value_not_learning" \
+        and _covers(cause, finding, aliases)
+
+
+def _another_reason_for_a_flat_return(cause: Finding, finding: Finding,
+                                      aliases: Mapping[str, str]) -> bool:
+    """A clipped critic is why the return is flat only when nothing else explains it: an
+    error that explains a flat return on its own for the same module (an entropy bonus
+    that keeps the policy random, updates too small to move it, observations without
+    signal) explains the clipped critic's error beside it. (RLlib's default
+    vf_clip_param=10 clips the critic of every run whose returns are in the hundreds,
+    healthy ones included.)"""
+    return finding.rule_id == "critic_clipped" and finding.severity == "error" and \
+        cause.severity == "error" and cause.rule_id in FLAT_RETURN_CAUSES and \
+        _covers(cause, finding, aliases)
 
 
 def _stall_during_a_failure(cause: Finding, finding: Finding) -> bool:
@@ -218,6 +244,8 @@ def explain(findings: Iterable[Finding],
                     _no_q_to_draw_from(cause, finding) or \
                     _large_rewards_cut_by_the_clip(cause, finding) or \
                     _kept_random_explains(cause, finding, aliases) or \
+                    _clip_starves_the_critic(cause, finding, aliases) or \
+                    _another_reason_for_a_flat_return(cause, finding, aliases) or \
                     _stall_during_a_failure(cause, finding):
                 finding.explained_by = cause.rule_id
                 break

@@ -135,7 +135,9 @@ class CriticClipped(Rule):
     has not improved while the critic explains nothing (explained variance at or
     below its floor) — the clipped critic is then why the run does not learn (PPO on
     Pendulum with RLlib's defaults) — and info (worth knowing) when the return does
-    improve (PPO on CartPole with RLlib's defaults reaches returns in the hundreds).
+    improve (PPO on CartPole with RLlib's defaults reaches returns in the hundreds), or
+    when it fell: a critic without signal slows learning, it does not make a policy
+    worse than where it began.
     """
 
     rule_id = "critic_clipped"
@@ -195,7 +197,18 @@ class CriticClipped(Rule):
         del self._open[module]
         ev = stats.vf_explained_var
         finding.evidence.update(progress)
-        if progress["flat"] and (not finite(ev) or ev <= CRITIC_EXPLAINS_NOTHING):
+        if progress["change"] < -progress["tolerance"]:
+            # Advantages from a critic that explains nothing have no baseline: noisier,
+            # slower learning, but not a policy driven worse than where it began.
+            finding.severity = "info"
+            finding.evidence["return_fell"] = True
+            finding.message += (
+                f" The return fell ({fmt(progress['early_mean_return'])} -> "
+                f"{fmt(progress['recent_mean_return'])} in {progress['iterations']} "
+                "iterations): a critic that explains nothing leaves the advantages "
+                "without a baseline, which slows learning but does not make a policy "
+                "worse, so something else moved it (see the other findings).")
+        elif progress["flat"] and (not finite(ev) or ev <= CRITIC_EXPLAINS_NOTHING):
             finding.severity = "error"
             finding.message += (
                 f" The return has not improved in {progress['iterations']} iterations "
