@@ -369,7 +369,7 @@ def test_the_healthy_controls_learn_within_their_budget():
             first, last = returns[0], sum(returns[-5:]) / 5
             by_base.setdefault(label["base"], []).append(
                 last - first > 0.2 * max(abs(first), abs(last)))
-    assert len(by_base) == 15
+    assert len(by_base) == 16
     assert {base: sum(learned) for base, learned in by_base.items() if sum(learned) < 2} == {}
 
 

@@ -33,10 +33,11 @@ from pathlib import Path
 from benchmarks.doctor_faults.bases import BASES
 
 # The test split: bases whose runs were not read while the doctor's rules were revised
-# (held out since 2026-12-02; dqn_goal and appo_goal added 2026-12-04, made after the
-# rules); the rules may not cite them.
+# (held out since 2026-12-02; dqn_goal, appo_goal, ppo_lunar and ppo_lunar_continuous
+# added 2026-12-04, made after the rules); the rules may not cite them.
 TEST_BASES = frozenset({"dqn_acrobot", "ppo_tictactoe", "impala_cartpole", "old_ppo_cartpole",
-                        "dqn_goal", "appo_goal", "ppo_lunar"})
+                        "dqn_goal", "appo_goal", "ppo_lunar",
+                        "ppo_lunar_continuous"})
 
 
 def split_of(label: dict) -> str:
