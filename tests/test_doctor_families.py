@@ -394,3 +394,35 @@ def test_no_dropped_responses_no_finding():
     for row in rows:
         row["fault_tolerance"] = {"num_env_runners_dropped_lifetime": 0}
     assert "runners_dropped" not in rules(run(rows))
+
+
+def test_a_finding_is_handed_up_only_to_its_own_modules_cause():
+    """Two modules with clipped critics: pol1's clip error sits under pol1's entropy bonus
+    (policy kept random), pol2's clip is a note that explains pol2's dead critic. pol2's
+    warning stays under pol2's clip, not handed up to pol1's cause (where no report would
+    list it)."""
+    random1 = Finding("policy_stays_random", "error", "m", "f", 1, module="pol1")
+    clip1 = Finding("critic_clipped", "error", "m", "f", 1, module="pol1")
+    clip2 = Finding("critic_clipped", "info", "m", "f", 1, module="pol2",
+                    evidence={"resolved_at_iteration": 12})
+    dead2 = Finding("value_not_learning", "warning", "m", "f", 5, module="pol2")
+    explain([random1, clip1, clip2, dead2])
+    assert clip1.explained_by == "policy_stays_random" and random1.explained_by is None
+    assert (clip2.explained_by, dead2.explained_by) == (None, "critic_clipped")
+
+
+def test_no_finding_is_explained_by_itself():
+    """Every pair of rules, each at error for one module: no finding ends up its own
+    cause (a cycle would drop both from the report's root causes)."""
+    from rldebug.doctor.causes import EXPLAINS
+
+    rules = sorted(set(EXPLAINS) | {r for explained in EXPLAINS.values() for r in explained})
+    for a in rules:
+        for b in rules:
+            if a == b:
+                continue
+            first = Finding(a, "error", "m", "f", 1, module="p")
+            second = Finding(b, "error", "m", "f", 1, module="p")
+            explain([first, second])
+            assert first.explained_by != a and second.explained_by != b, (a, b)
+            assert not (first.explained_by == b and second.explained_by == a), (a, b)

@@ -435,7 +435,7 @@ def test_a_clipped_critic_beside_a_return_that_fell_is_not_the_cause():
     clipped = _finding(findings, "critic_clipped")
     assert clipped.severity == "info" and clipped.evidence["return_fell"]
     assert clipped.evidence["change"] < -clipped.evidence["tolerance"]
-    assert "does not make a policy worse" in clipped.message
+    assert "does not by itself make a policy worse" in clipped.message
     assert _finding(findings, "return_not_improving").explained_by != "critic_clipped"
 
 

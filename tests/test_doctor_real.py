@@ -125,8 +125,8 @@ def test_a_failed_env_runner_is_named_as_failed_not_as_timed_out(tmp_path):
               # (60 s by default); the driver meanwhile waits sample_timeout_s (60 s) for
               # it and then counts it as dropped. Both shorter, in the same order.
               .env_runners(num_env_runners=2, rollout_fragment_length=100,
-                           sample_timeout_s=4.0)
-              .fault_tolerance(delay_between_env_runner_restarts_s=8.0)
+                           sample_timeout_s=6.0)
+              .fault_tolerance(delay_between_env_runner_restarts_s=12.0)
               .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
               .debugging(seed=0))
     config = rldebug.trace(config, level="summary", out=tmp_path / "run" / "trace")

@@ -7,9 +7,11 @@ accounts for with ``explained_by``, so a report leads with the causes and lists
 their evidence under them.
 
 :data:`EXPLAINS` is ordered from the most fundamental cause down: a finding is
-attributed to the first cause in this order that explains it, and a cause that
-is itself explained (``reward_scale`` under ``non_finite_reward``) passes its
-findings up to the top-level one.
+attributed to the first cause in this order that explains it (a few pairs checked
+first do not follow the order: an entropy bonus that keeps a policy random explains
+the clipped critic's error beside it), and a cause that is itself explained
+(``reward_scale`` under ``non_finite_reward``) passes its findings up to the
+top-level one for the same module.
 """
 
 from __future__ import annotations
@@ -97,9 +99,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "entropy_collapse": frozenset({"return_not_improving"}),
 }
 _ORDER = {rule: rank for rank, rule in enumerate(EXPLAINS)}
-# Causes that explain a flat return without going through the critic.
-FLAT_RETURN_CAUSES = frozenset(rule for rule, explained in EXPLAINS.items()
-                               if "return_not_improving" in explained) - {"critic_clipped"}
+# Errors that explain a flat return on their own, without the critic: the policy kept
+# random, updates that do not move it, data without signal, no updates at all. None of
+# them is explained by critic_clipped (at error), so neither can explain the other.
+FLAT_RETURN_CAUSES = frozenset({"policy_stays_random", "updates_too_small",
+                                "observation_constant", "no_updates", "reward_constant",
+                                "horizon_too_short", "mapping_unstable"})
 # Findings that are a root cause themselves at error severity, explained then only by a
 # run-wide cause: policy_stays_random is an error when entropy_coeff forces the policy to
 # stay random, whatever else the run shows (a random policy earns no positive reward).
@@ -126,7 +131,9 @@ TAKEN_BACK = ("resolved_at_iteration", "caught_up_at_iteration", "return_fell")
 
 def _taken_back(cause: Finding) -> bool:
     """A cause the run itself took back (info since) explains no warning or error: what
-    it said turned out not to be a problem, so it cannot be one's root."""
+    it said turned out not to be a problem, so it cannot be one's root. (The predicates
+    :func:`explain` checks first may still apply: a clip taken back is still why its
+    critic learns nothing.)"""
     return cause.severity == "info" and any(key in cause.evidence for key in TAKEN_BACK)
 
 
@@ -261,16 +268,19 @@ def explain(findings: Iterable[Finding],
                     _covers(cause, finding, aliases):
                 finding.explained_by = cause.rule_id
                 break
-    # A cause explained by a deeper one hands its findings up to that one.
-    by_rule = {}
+    # A cause explained by a deeper one hands its findings up to that one: the cause's
+    # finding for this finding's module (or the run), never another module's.
+    by_rule: dict[str, list[Finding]] = {}
     for finding in findings:
-        by_rule.setdefault(finding.rule_id, finding)
+        by_rule.setdefault(finding.rule_id, []).append(finding)
     for finding in findings:
-        seen = set()
+        seen: set[str] = set()
         while finding.explained_by is not None and finding.explained_by not in seen:
             seen.add(finding.explained_by)
-            parent = by_rule.get(finding.explained_by)
-            if parent is None or parent.explained_by is None:
+            parent = next((f for f in by_rule.get(finding.explained_by, ())
+                           if f is not finding and _covers(f, finding, aliases)), None)
+            if parent is None or parent.explained_by is None or \
+                    parent.explained_by in seen:
                 break
             finding.explained_by = parent.explained_by
     return findings

@@ -298,7 +298,9 @@ class LearnerBound(Rule):
 
         def revise(evidence: dict) -> None:
             # The share is of every env step sampled so far, also after the last drop.
-            evidence.update(dropped_env_steps=self._last, env_steps_sampled=metrics.env_steps)
+            evidence["dropped_env_steps"] = self._last
+            if metrics.env_steps is not None:
+                evidence["env_steps_sampled"] = metrics.env_steps
             if dropped_now:
                 evidence["iterations"].append(metrics.iteration)
 

@@ -199,15 +199,17 @@ class CriticClipped(Rule):
         finding.evidence.update(progress)
         if progress["change"] < -progress["tolerance"]:
             # Advantages from a critic that explains nothing have no baseline: noisier,
-            # slower learning, but not a policy driven worse than where it began.
+            # slower learning, but not a policy driven worse than where it began (with
+            # lambda_ < 1 they are a shorter horizon's, which can cost some return, not
+            # a fall of more than the return's own noise).
             finding.severity = "info"
             finding.evidence["return_fell"] = True
             finding.message += (
                 f" The return fell ({fmt(progress['early_mean_return'])} -> "
                 f"{fmt(progress['recent_mean_return'])} in {progress['iterations']} "
                 "iterations): a critic that explains nothing leaves the advantages "
-                "without a baseline, which slows learning but does not make a policy "
-                "worse, so something else moved it (see the other findings).")
+                "without a baseline, which slows learning but does not by itself make a "
+                "policy worse, so something else moved it (see the other findings).")
         elif progress["flat"] and (not finite(ev) or ev <= CRITIC_EXPLAINS_NOTHING):
             finding.severity = "error"
             finding.message += (
