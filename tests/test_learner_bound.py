@@ -10,14 +10,12 @@ from slow_parts import SlowCartPole, SlowIMPALALearner
 from rldebug.doctor import diagnose
 
 
-def _results(learner_class=None, iterations=10, until_dropped=False):
+def _results(learner_class=None, iterations=10, until_dropped=False, env="CartPole-v1",
+             env_config=None):
     """``iterations`` results; with ``until_dropped``, up to 3x as many, ending two
     iterations after RLlib first dropped steps (on a loaded machine sampling slows down
     too, and the Learner falls behind later)."""
-    # 5 ms per env step: 0.5 s to sample a 100-step batch, ten times RLlib's own update
-    # here, so its Learner keeps up also on a loaded 2-core machine (on plain CartPole it
-    # was seen to fall behind and drop steps by the fourth iteration).
-    config = (IMPALAConfig().environment(SlowCartPole, env_config={"delay_s": 0.005})
+    config = (IMPALAConfig().environment(env, env_config=env_config or {})
               .env_runners(num_env_runners=1, rollout_fragment_length=50)
               .learners(num_learners=1, learner_class=learner_class)
               .training(train_batch_size_per_learner=100)
@@ -56,6 +54,11 @@ def test_a_learner_slower_than_sampling_drops_batches_and_is_named():
 
 
 def test_a_learner_that_keeps_up_is_not_named():
-    results = _results(iterations=6)
+    # 5 ms per env step: 0.5 s to sample a 100-step batch, ten times RLlib's own update
+    # here, so its Learner keeps up also on a loaded 2-core machine (on plain CartPole it
+    # was seen to fall behind and drop steps by the fourth iteration). The slow Learner
+    # above samples plain CartPole: on a loaded machine, 5 ms steps came close to its
+    # 1 s per update, and it dropped nothing in 30 iterations.
+    results = _results(iterations=6, env=SlowCartPole, env_config={"delay_s": 0.005})
     assert results[-1]["learner_group"]["learner_group_ts_dropped_lifetime"] == 0
     assert not [f for f in diagnose(results).findings if f.rule_id == "learner_bound"]
