@@ -94,11 +94,14 @@ def _base(*names):
     return lambda base: base.name in names
 
 
+# The two LunarLander bases take the same faults.
+LUNAR = ("ppo_lunar", "ppo_lunar_continuous")
+
 OPERATORS = {op.name: op for op in (
     Operator("lr_x100", lambda base: True, _lr_times(100.0), UPDATES_TOO_LARGE,
              description="learning rate x100 (SAC: actor_lr and critic_lr)"),
     Operator("lr_div1000", _base("ppo_cartpole", "ppo_pendulum", "appo_cartpole",
-                                 "dqn_cartpole", "sac_pendulum", "ppo_lunar", "ppo_lunar_continuous"),
+                                 "dqn_cartpole", "sac_pendulum", *LUNAR),
              _lr_times(1e-3),
              frozenset({"updates_too_small"}), description="learning rate / 1000"),
     Operator("entropy_coeff_1", lambda base: base.family in ("ppo", "appo", "impala")
@@ -107,7 +110,7 @@ OPERATORS = {op.name: op for op in (
              description="entropy_coeff 1.0 (100x the usual 0.01)"),
     Operator("reward_x1000", _base("ppo_cartpole", "ppo_pendulum", "ppo_goal", "appo_cartpole",
                                    "dqn_cartpole", "sac_pendulum", "dqn_goal", "appo_goal",
-                                   "ppo_lunar", "ppo_lunar_continuous"),
+                                   *LUNAR),
              _env_fault(reward_scale=1000.0),
              frozenset({"reward_scale"}), description="every reward x1000"),
     # Added 2026-12-04, when reward_constant had raised one top-level finding on the
@@ -120,12 +123,12 @@ OPERATORS = {op.name: op for op in (
              _env_fault(reward_scale=1e-4),
              frozenset({"reward_scale"}), description="every reward x1e-4"),
     Operator("reward_sign_flipped", _base("ppo_cartpole", "ppo_goal", "dqn_goal", "appo_goal",
-                                          "ppo_lunar", "ppo_lunar_continuous"),
+                                          *LUNAR),
              _env_fault(reward_sign_flipped=True),
              frozenset({"reward_sign", "reward_never_positive"}),
              description="every reward's sign flipped"),
     Operator("nan_reward", _base("ppo_pendulum", "appo_cartpole", "impala_cartpole",
-                                 "dqn_cartpole", "dqn_goal", "appo_goal", "ppo_lunar", "ppo_lunar_continuous"),
+                                 "dqn_cartpole", "dqn_goal", "appo_goal", *LUNAR),
              _env_fault(nan_reward_every=300),
              frozenset({"non_finite_reward"}), description="a NaN reward every 300 steps"),
     Operator("nan_reward_traced", _base("ppo_cartpole", "sac_pendulum"),
@@ -142,7 +145,7 @@ OPERATORS = {op.name: op for op in (
     Operator("gamma_0.5", lambda base: "delayed" in base.traits and base.family == "ppo",
              _training(gamma=0.5),
              frozenset({"horizon_too_short"}), description="gamma 0.5 on a delayed reward"),
-    Operator("vf_clip_low", _base("ppo_cartpole", "ppo_pendulum", "ppo_acrobot", "ppo_lunar", "ppo_lunar_continuous"),
+    Operator("vf_clip_low", _base("ppo_cartpole", "ppo_pendulum", "ppo_acrobot", *LUNAR),
              _training(vf_clip_param=0.1),
              frozenset({"critic_clipped"}), description="vf_clip_param 0.1"),
     # Under Adam (RLlib's default optimizer), which divides each gradient by its own
@@ -152,7 +155,7 @@ OPERATORS = {op.name: op for op in (
     # that reads that norm was written, to measure it on runs it was not made with.
     Operator("grad_clip_tiny", _base("ppo_cartpole", "ppo_pendulum", "appo_cartpole",
                                      "dqn_acrobot", "sac_pendulum", "ppo_ma_cartpole",
-                                     "old_ppo_cartpole", "appo_goal", "ppo_lunar", "ppo_lunar_continuous"),
+                                     "old_ppo_cartpole", "appo_goal", *LUNAR),
              _training(grad_clip=1e-4, grad_clip_by="global_norm"),
              frozenset({"grad_clip_too_small", "updates_too_small"}),
              description="grad_clip 1e-4 (global norm)"),

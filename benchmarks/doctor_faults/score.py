@@ -145,9 +145,10 @@ def mark_changed(scores: list[RunScore]) -> None:
     doctor to find. Compared at equal env steps, not iterations: an operator that
     shrinks the batch (``epochs_x10_small_batch``) samples less per iteration. A run
     whose env's rewards were scaled is compared in the env's own units (its returns
-    divided by the scale; a flipped sign is a scale of -1); where one agent's rewards were scaled, the summed return mixes
-    units, and where the rewards were replaced by a constant, the returns are in none (a
-    run that cannot learn the task): both always count as changed."""
+    divided by the scale; a flipped sign is a scale of -1); where one agent's rewards
+    were scaled, the summed return mixes units, and where the rewards were replaced by a
+    constant, the returns are in none (a run that cannot learn the task): both always
+    count as changed."""
     controls: dict[str, list[RunScore]] = defaultdict(list)
     for s in scores:
         if s.healthy and s.final_return is not None and math.isfinite(s.final_return):

@@ -292,9 +292,10 @@ class LearnerBound(Rule):
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         total = metrics.learner_steps_dropped
         dropped_now = total is not None and total > self._last
-        if not dropped_now and (total is None or self._kept.finding is None):
+        if dropped_now:
+            self._last = total
+        elif total is None or self._kept.finding is None:
             return []
-        self._last = max(self._last, total)
 
         def revise(evidence: dict) -> None:
             # The share is of every env step sampled so far, also after the last drop.
