@@ -7,11 +7,11 @@ accounts for with ``explained_by``, so a report leads with the causes and lists
 their evidence under them.
 
 :data:`EXPLAINS` is ordered from the most fundamental cause down: a finding is
-attributed to the first cause in this order that explains it (a few pairs checked
-first do not follow the order: an entropy bonus that keeps a policy random explains
-the clipped critic's error beside it), and a cause that is itself explained
-(``reward_scale`` under ``non_finite_reward``) passes its findings up to the
-top-level one for the same module.
+attributed to the first cause in this order that explains it (the pairs of
+:data:`PAIRS_BEFORE_THE_ORDER`, checked first, do not follow the order: an entropy
+bonus that keeps a policy random explains the clipped critic's error beside it), and a
+cause that is itself explained (``reward_scale`` under ``non_finite_reward``) passes
+its findings up to the top-level one for the same module.
 """
 
 from __future__ import annotations
@@ -137,14 +137,16 @@ def _taken_back(cause: Finding) -> bool:
     return cause.severity == "info" and any(key in cause.evidence for key in TAKEN_BACK)
 
 
-def _nan_crash_after_nan_reward(cause: Finding, finding: Finding) -> bool:
+def _nan_crash_after_nan_reward(cause: Finding, finding: Finding,
+                                aliases: Mapping[str, str]) -> bool:
     """A trial that crashed on a NaN (``trial_errored`` whose error RLlib raises for a
     NaN) after the env returned a NaN reward: the crash is that NaN's symptom."""
     return cause.rule_id == "non_finite_reward" and finding.rule_id == "trial_errored" and \
         bool(finding.evidence.get("non_finite"))
 
 
-def _no_q_to_draw_from(cause: Finding, finding: Finding) -> bool:
+def _no_q_to_draw_from(cause: Finding, finding: Finding,
+                       aliases: Mapping[str, str]) -> bool:
     """DQN crashed because no action of an observation had a Q-value other than 0, NaN or
     -inf (``trial_errored`` with ``q_values_zero_or_nan``: RLlib reads such actions as
     masked) after a finding that makes every target 0 (a horizon too short to see the
@@ -154,7 +156,8 @@ def _no_q_to_draw_from(cause: Finding, finding: Finding) -> bool:
         and bool(finding.evidence.get("q_values_zero_or_nan"))
 
 
-def _large_rewards_cut_by_the_clip(cause: Finding, finding: Finding) -> bool:
+def _large_rewards_cut_by_the_clip(cause: Finding, finding: Finding,
+                                   aliases: Mapping[str, str]) -> bool:
     """Rewards far too large make every gradient large, so even a sensible grad_clip cuts
     each one: the reward scale is the fix (not for rewards too small, whose fix, scaling
     them up, would make the clipping worse)."""
@@ -196,7 +199,8 @@ def _another_reason_for_a_flat_return(cause: Finding, finding: Finding,
         _covers(cause, finding, aliases)
 
 
-def _stall_during_a_failure(cause: Finding, finding: Finding) -> bool:
+def _stall_during_a_failure(cause: Finding, finding: Finding,
+                            aliases: Mapping[str, str]) -> bool:
     """An EnvRunner that failed stalls the iteration in which RLlib waits for it and
     restarts it: a stall in that iteration is the failure's, not a hang of its own."""
     if finding.rule_id != "stalled_iteration" or \
@@ -208,6 +212,15 @@ def _stall_during_a_failure(cause: Finding, finding: Finding) -> bool:
             at in cause.evidence.get("again_at_iterations", ())
     return at in cause.evidence.get("iterations", ()) or \
         at == cause.evidence.get("restarted_by_iteration")
+
+
+# Pairs checked before the general order, each (cause, finding, aliases) -> bool: each
+# holds where a general check would refuse it (a cause later in EXPLAINS' order, one the
+# run took back, a finding that is a cause at error, a pair EXPLAINS does not list).
+PAIRS_BEFORE_THE_ORDER = (
+    _nan_crash_after_nan_reward, _no_q_to_draw_from, _large_rewards_cut_by_the_clip,
+    _kept_random_explains, _clip_starves_the_critic, _another_reason_for_a_flat_return,
+    _stall_during_a_failure)
 
 
 def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
@@ -247,13 +260,7 @@ def explain(findings: Iterable[Finding],
             finding.explained_by = finding.rule_id
             continue
         for cause in causes:
-            if _nan_crash_after_nan_reward(cause, finding) or \
-                    _no_q_to_draw_from(cause, finding) or \
-                    _large_rewards_cut_by_the_clip(cause, finding) or \
-                    _kept_random_explains(cause, finding, aliases) or \
-                    _clip_starves_the_critic(cause, finding, aliases) or \
-                    _another_reason_for_a_flat_return(cause, finding, aliases) or \
-                    _stall_during_a_failure(cause, finding):
+            if any(pair(cause, finding, aliases) for pair in PAIRS_BEFORE_THE_ORDER):
                 finding.explained_by = cause.rule_id
                 break
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
