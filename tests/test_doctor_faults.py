@@ -2,8 +2,9 @@
 
 The runs (tests/doctor_faults, made by ``python -m benchmarks.doctor_faults generate``)
 are real RLlib 2.60 runs: healthy controls of every base with three seeds, and runs
-with one injected fault each, labelled by the operator that made them. Scoring them
-takes no training; the floors come from ``rldebug/doctor/confidence.json``, written by
+with one injected fault each, labelled by the operator that made them, and a second
+draw of every fault at a seed of its own (tests/doctor_faults/seed3, ``generate --seed
+3``). Scoring them takes no training; the floors come from ``rldebug/doctor/confidence.json``, written by
 the same scorer (``score --write-confidence``), so a change that lowers recall,
 precision or any rule's precision fails here.
 """
@@ -19,9 +20,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.doctor_faults.generate import store_of, stored_draws
+from benchmarks.doctor_faults.operators import cases
 from benchmarks.doctor_faults.score import (
     TEST_BASES,
     changed_recall,
+    draw_line,
+    held_out,
     rule_precision,
     score,
     split_line,
@@ -29,7 +34,7 @@ from benchmarks.doctor_faults.score import (
 )
 from benchmarks.run_store import stray_files
 from rldebug.doctor import diagnose, render, to_json
-from rldebug.doctor.confidence import TABLE
+from rldebug.doctor.confidence import TABLE, confidence_note
 from rldebug.doctor.html import to_html
 
 STORE = ROOT / "tests" / "doctor_faults"
@@ -40,6 +45,12 @@ RECORDED = json.loads(TABLE.read_text())
 @pytest.fixture(scope="module")
 def scores():
     return score(STORE)
+
+
+@pytest.fixture(scope="module")
+def draws():
+    """Each second draw's scores, judged against the benchmark's healthy controls."""
+    return {seed: score(store_of(seed), controls=STORE) for seed in stored_draws()}
 
 
 def test_the_benchmark_is_broad_and_labelled_by_how_runs_were_made():
@@ -59,22 +70,58 @@ def test_the_benchmark_is_broad_and_labelled_by_how_runs_were_made():
 
 
 def test_the_doctors_code_cites_no_run_of_the_test_split():
-    """Rules tuned on a run would measure fit there: the test split stays unseen."""
+    """Rules tuned on a run would measure fit there: the test split stays unseen, and so
+    do the second draws' runs."""
     test_runs = {name for name, label in LABELS.items() if label["base"] in TEST_BASES}
+    test_runs |= {case.name for seed in stored_draws() for case in cases(seed)}
     for source in sorted((ROOT / "rldebug" / "doctor").rglob("*.py")):
         text = source.read_text()
         cited = sorted(n for n in TEST_BASES | test_runs if n in text)
         assert not cited, f"{source.relative_to(ROOT)} cites the test split: {cited}"
 
 
-def test_the_docs_quote_the_test_split_as_the_scorer_computes_it(scores):
-    page = (ROOT / "docs" / "how-to" / "doctor.md").read_text()
-    line = split_line(scores, "test")
-    assert f"`{line}`" in " ".join(page.split()), line
+def test_the_docs_quote_the_test_split_and_the_second_draw_as_the_scorer_computes_them(
+        scores, draws):
+    page = " ".join((ROOT / "docs" / "how-to" / "doctor.md").read_text().split())
+    for line in [split_line(scores, "test")] + [draw_line(seed, draw)
+                                                 for seed, draw in draws.items()]:
+        assert f"`{line}`" in page, line
 
 
 def test_the_stored_runs_hold_no_pickles_or_machine_paths():
     assert stray_files(STORE / "runs") == []
+
+
+def test_a_second_draw_is_every_fault_once_at_its_own_seed():
+    """A second draw repeats every faulty case at a seed no rule was revised with, labelled
+    by how it was made, and is judged against the benchmark's healthy controls."""
+    assert stored_draws(), "python -m benchmarks.doctor_faults generate --seed 3"
+    for seed in stored_draws():
+        store = store_of(seed)
+        labels = json.loads((store / "labels.json").read_text())
+        made = {case.name: case.label for case in cases(seed)}
+        assert labels == json.loads(json.dumps(made)), seed
+        assert not any(label.get("healthy") for label in labels.values())
+        for name in labels:
+            assert (store / "runs" / name / "result.json").is_file(), name
+        assert stray_files(store / "runs") == []
+
+
+def test_each_second_draw_keeps_its_recorded_figures(draws):
+    recorded = RECORDED["second_draws"]
+    assert sorted(map(int, recorded)) == stored_draws(), \
+        "regenerate confidence.json with the benchmark (score --write-confidence)"
+    for seed, draw in draws.items():
+        figures = recorded[str(seed)]
+        t = totals(draw)
+        named, worse = changed_recall(draw)
+        assert t.runs == figures["runs"] and t.healthy == 0
+        assert t.recall >= figures["recall"] - 1e-9
+        assert t.precision >= figures["precision"] - 1e-9
+        assert named / worse >= figures["recall_where_worse"] - 1e-9
+        # judged against the benchmark's controls: some faults left their run as good
+        assert 0 < worse < t.runs
+        assert [s.name for s in draw if s.contradictions] == []
 
 
 def test_no_healthy_run_gets_an_error_and_no_finding_contradicts_the_env(scores):
@@ -119,11 +166,19 @@ def test_a_run_whose_rewards_were_replaced_by_a_constant_always_changed(scores):
     assert mutant.changed
 
 
-def test_every_rule_keeps_its_recorded_precision(scores):
-    now = rule_precision(scores)
+def test_every_rule_keeps_its_recorded_precision_on_the_held_out_runs(scores, draws):
+    """A rule's confidence is its precision on the runs no rule was revised with."""
+    now = rule_precision(held_out(scores, draws))
+    assert set(now) == set(RECORDED["rules"]), "regenerate confidence.json (--write-confidence)"
     for rule, row in RECORDED["rules"].items():
-        if rule in now:
-            assert now[rule]["precision"] >= row["precision"] - 1e-9, (rule, now[rule], row)
+        assert now[rule]["precision"] >= row["precision"] - 1e-9, (rule, now[rule], row)
+    assert totals(held_out(scores, draws)).runs == RECORDED["held_out"]["runs"]
+
+
+def test_the_readmes_example_quotes_the_recorded_confidence():
+    """The README's abridged lr_too_high finding shows the confidence the doctor prints."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"confidence: {confidence_note('lr_too_high')}" in readme
 
 
 def test_findings_carry_their_rules_measured_confidence(capsys):

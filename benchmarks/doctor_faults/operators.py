@@ -221,17 +221,23 @@ class Case:
         return config
 
 
-def cases() -> list[Case]:
-    """Every run of the benchmark, healthy controls first."""
+def cases(seed: int | None = None) -> list[Case]:
+    """Every run of the benchmark, healthy controls first.
+
+    With ``seed``: a second draw of the faulty runs, every fault once at that seed and
+    no controls (it is judged against the stored controls): the same faults on runs
+    that no rule was revised with.
+    """
     out = []
     for base in BASES.values():
-        for seed in HEALTHY_SEEDS:
-            out.append(Case(base, None, seed, {"healthy": True}))
+        for control_seed in HEALTHY_SEEDS if seed is None else ():
+            out.append(Case(base, None, control_seed, {"healthy": True}))
     for base in BASES.values():
         for op in OPERATORS.values():
-            if op.applies(base):
-                for seed in op.seeds:
-                    out.append(Case(base, op, seed, {"operator": op.name,
+            if not op.applies(base):
+                continue
+            for run_seed in op.seeds if seed is None else (seed,):
+                out.append(Case(base, op, run_seed, {"operator": op.name,
                                                      "expect": sorted(op.names),
                                                      "module": op.subject}))
     for case in out:

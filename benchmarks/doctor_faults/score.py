@@ -16,21 +16,29 @@ shown over the faults that changed their run for the worse. The runs split in tw
 the **test split**, the bases in :data:`TEST_BASES`, which were not looked at while
 the rules were revised and which the doctor's code may not cite
 (``tests/test_doctor_faults.py`` checks), and the **tuning split**, every other base.
-Each split's score has its own line; the test split's is the figure to quote.
+Each split's score has its own line; the test split's is the figure to quote. A
+**second draw** (``generate --seed N``: every fault once more, at a seed of its own,
+made after the rules) is scored against the benchmark's healthy controls, in a line of
+its own: it measures how much of the score is fit to the runs the rules were revised
+against.
 
-Each rule's precision is what the doctor reports as its ``confidence``
-(``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``).
+Each rule's precision on the runs no rule was revised with (:func:`held_out`: the test
+split and every second draw) is what the doctor reports as its ``confidence``
+(``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``, with the
+benchmark's and each draw's totals).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.doctor_faults.bases import BASES
+from benchmarks.doctor_faults.generate import STORE, store_of, stored_draws
 
 # The test split: bases whose runs were not read while the doctor's rules were revised
 # (held out since 2026-12-02; dqn_goal, appo_goal and ppo_lunar_continuous added
@@ -55,7 +63,6 @@ def split_line(scores: list, split: str) -> str:
             f"{t.healthy} healthy runs")
 
 ROOT = Path(__file__).resolve().parents[2]
-STORE = ROOT / "tests" / "doctor_faults"
 CONFIDENCE = ROOT / "rldebug" / "doctor" / "confidence.json"
 
 
@@ -138,7 +145,7 @@ def _return_after(curve: list[tuple[float, float]], low: float, high: float) -> 
     return sum(inside) / len(inside) if inside else None
 
 
-def mark_changed(scores: list[RunScore]) -> None:
+def mark_changed(scores: list[RunScore], healthy: list[RunScore] | None = None) -> None:
     """A faulty run "changed" when its last returns fall below every healthy control's
     after the same number of env steps (or it raised, or went non-finite): a fault that
     left the run as good as its controls, or made it better, left nothing wrong for a
@@ -148,9 +155,10 @@ def mark_changed(scores: list[RunScore]) -> None:
     divided by the scale; a flipped sign is a scale of -1); where one agent's rewards
     were scaled, the summed return mixes units, and where the rewards were replaced by a
     constant, the returns are in none (a run that cannot learn the task): both always
-    count as changed."""
+    count as changed. The controls are ``healthy`` (default: the healthy runs among
+    ``scores``)."""
     controls: dict[str, list[RunScore]] = defaultdict(list)
-    for s in scores:
+    for s in scores if healthy is None else healthy:
         if s.healthy and s.final_return is not None and math.isfinite(s.final_return):
             controls[s.label["base"]].append(s)
     for s in scores:
@@ -165,11 +173,19 @@ def mark_changed(scores: list[RunScore]) -> None:
             s.final_return / s.reward_scale < min(band)
 
 
-def score(store: Path = STORE) -> list[RunScore]:
-    labels = json.loads((store / "labels.json").read_text())
-    scores = [score_run(store / "runs" / name, label) for name, label in sorted(labels.items())]
-    mark_changed(scores)
+def score(store: Path = STORE, controls: Path | None = None) -> list[RunScore]:
+    """Every run stored in ``store``, scored; a faulty run is judged worse or not against
+    the healthy runs of ``controls`` (default: ``store``'s own)."""
+    scores = _score_stored(store)
+    healthy = None if controls is None else _score_stored(controls, healthy_only=True)
+    mark_changed(scores, healthy)
     return scores
+
+
+def _score_stored(store: Path, healthy_only: bool = False) -> list[RunScore]:
+    labels = json.loads((store / "labels.json").read_text())
+    return [score_run(store / "runs" / name, label) for name, label in sorted(labels.items())
+            if label.get("healthy") or not healthy_only]
 
 
 @dataclass
@@ -224,7 +240,8 @@ def _ratio(a: int, b: int) -> str:
     return f"{a}/{b} = {a / b:.2f}" if b else "-"
 
 
-def report(scores: list[RunScore]) -> str:
+def report(scores: list[RunScore], draws: dict[int, list[RunScore]] | None = None) -> str:
+    """The score table; each second draw's line (``draws``) before the final line."""
     lines = [f"{'run':44} {'expected':28} top-level warnings/errors (* = names the fault)"]
     for s in scores:
         expected = "healthy" if s.healthy else "/".join(s.label["expect"])
@@ -266,28 +283,70 @@ def report(scores: list[RunScore]) -> str:
                      if s.contradictions]
     lines += ["", f"findings that contradict the env: {t.contradictions}"
               + "".join(f"\n  {c}" for c in contradicting)]
+    lines += [draw_line(seed, draw) for seed, draw in (draws or {}).items()]
     lines.append(f"recall {t.recall:.2f}, precision {t.precision:.2f}, false errors "
                  f"{t.false_errors} on {t.healthy} healthy runs, {t.runs} runs")
     return "\n".join(lines)
 
 
-def store_confidence(scores: list[RunScore], path: Path = CONFIDENCE) -> None:
+def _summary(scores: list[RunScore]) -> dict:
     t = totals(scores)
     named, worse = changed_recall(scores)
+    return {"runs": t.runs, "healthy": t.healthy, "recall": t.recall,
+            "recall_where_worse": named / max(worse, 1), "precision": t.precision,
+            "false_errors": t.false_errors}
+
+
+def held_out(scores: list[RunScore], draws: dict[int, list[RunScore]]) -> list[RunScore]:
+    """The runs no rule was revised with: the test split's and every second draw's."""
+    return [s for s in scores if split_of(s.label) == "test"] + \
+        [s for draw in draws.values() for s in draw]
+
+
+def store_confidence(scores: list[RunScore], draws: dict[int, list[RunScore]],
+                     path: Path = CONFIDENCE) -> None:
+    """confidence.json: each rule's precision on the runs no rule was revised with
+    (:func:`held_out`), the benchmark's totals, and each second draw's totals (the
+    tests guard them all)."""
+    unseen = held_out(scores, draws)
+    t = totals(unseen)
     path.write_text(json.dumps({
-        "measured_on": (f"the fault-injection benchmark: {t.runs} real RLlib 2.60 runs "
-                        f"({t.healthy} healthy) across PPO, APPO, IMPALA, DQN and SAC "
-                        "(python -m benchmarks.doctor_faults score --write-confidence)"),
-        "totals": {"runs": t.runs, "healthy": t.healthy, "recall": t.recall,
-                   "recall_where_worse": named / max(worse, 1),
-                   "precision": t.precision, "false_errors": t.false_errors},
-        "rules": rule_precision(scores)}, indent=1, sort_keys=True) + "\n")
+        "measured_on": (f"{t.runs} real RLlib 2.60 runs ({t.healthy} healthy) of the "
+                        "fault-injection benchmark that no rule was revised with: its test "
+                        f"split and {len(draws)} second draw(s), across PPO, APPO, IMPALA, "
+                        "DQN and SAC (python -m benchmarks.doctor_faults score "
+                        "--write-confidence)"),
+        "totals": _summary(scores),
+        "second_draws": {str(seed): _summary(draw) for seed, draw in draws.items()},
+        "held_out": _summary(unseen),
+        "rules": rule_precision(unseen)}, indent=1, sort_keys=True) + "\n")
 
 
-def main(write_confidence: bool = False) -> int:
-    scores = score()
-    print(report(scores))
+def draw_line(seed: int, scores: list[RunScore]) -> str:
+    """A second draw's figures in one line (``score`` prints it under the benchmark's)."""
+    t = totals(scores)
+    return (f"second draw (every fault once at seed {seed}, made after the rules): "
+            f"{t.runs} runs, recall {_ratio(t.hits, t.faulty)}, "
+            f"{_ratio(*changed_recall(scores))} over the faults that made their run worse, "
+            f"precision {_ratio(t.true, t.top_level)}")
+
+
+def main(write_confidence: bool = False, seed: int | None = None) -> int:
+    if seed is None:
+        scores = score()
+        draws = {draw: score(store_of(draw), controls=STORE) for draw in stored_draws()}
+    else:
+        draws = {}  # a second draw is scored alone, beside no other
+        if not (store_of(seed) / "labels.json").is_file():
+            print(f"No second draw at seed {seed} is stored ({store_of(seed).relative_to(ROOT)}"
+                  f" has no labels.json); make it with: python -m benchmarks.doctor_faults "
+                  f"generate --seed {seed}", file=sys.stderr)
+            return 2
+        scores = score(store_of(seed), controls=STORE)
+        print(f"a second draw: every fault once at seed {seed}, judged against the "
+              f"benchmark's healthy controls\n")
+    print(report(scores, draws))
     if write_confidence:
-        store_confidence(scores)
+        store_confidence(scores, draws)
         print(f"wrote {CONFIDENCE.relative_to(ROOT)}")
     return 0

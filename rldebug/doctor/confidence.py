@@ -1,11 +1,14 @@
 """How often each rule is right: its precision measured on real runs it was not tuned on.
 
 ``confidence.json`` holds, per rule, how many top-level warnings and errors it raised
-on the doctor's fault-injection benchmark (``benchmarks/doctor_faults``: real RLlib
-2.60 runs of PPO, APPO, IMPALA, DQN and SAC, each healthy or with one injected fault)
-and how many of them named the injected fault. It is regenerated with the benchmark
-(``python -m benchmarks.doctor_faults score --write-confidence``). A rule that never
-raised a top-level finding there has no measured confidence (None).
+on the held-out runs of the doctor's fault-injection benchmark
+(``benchmarks/doctor_faults``: real RLlib 2.60 runs of PPO, APPO, IMPALA, DQN and SAC,
+each healthy or with one injected fault) and how many of them named the injected
+fault. Held out: the bases of its test split, and a second draw of every fault at a
+seed of its own, made after the rules; no rule was revised with them. It is
+regenerated with the benchmark (``python -m benchmarks.doctor_faults score
+--write-confidence``). A rule that never raised a top-level finding there has no
+measured confidence (None).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ def confidence_note(rule_id: str) -> str | None:
     if not row:
         return None
     return (f"{row['precision']:.2f} (named the right problem in {row['true']} of its "
-            f"{row['top_level']} top-level findings on the fault-injection benchmark)")
+            f"{row['top_level']} top-level findings on held-out runs of the fault-injection "
+            "benchmark)")
 
 
 def attach(findings: Iterable[Finding]) -> None:
