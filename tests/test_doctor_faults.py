@@ -82,7 +82,7 @@ def test_the_doctors_code_cites_no_run_of_the_test_split():
 
 def test_the_docs_quote_the_test_split_and_the_second_draw_as_the_scorer_computes_them(
         scores, draws):
-    page = " ".join((ROOT / "docs" / "how-to" / "doctor.md").read_text().split())
+    page = " ".join((ROOT / "docs" / "explanation" / "doctor-benchmark.md").read_text().split())
     for line in [split_line(scores, "test")] + [draw_line(seed, draw)
                                                  for seed, draw in draws.items()]:
         assert f"`{line}`" in page, line
