@@ -516,3 +516,23 @@ def test_a_clipped_critic_alone_is_still_why_pendulum_does_not_learn():
     clipped = _finding(trial.findings, "critic_clipped")
     assert clipped.severity == "error" and clipped.explained_by is None
     assert clipped in trial.causes
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["list", "--seed", "1"], "a seed of its own"),
+    (["list", "--seed", "three"], "takes an integer"),
+    (["score", "--seed", "3", "--write-confidence"], "scored beside it"),
+])
+def test_the_benchmarks_command_refuses_a_draw_it_cannot_make(argv, says, capsys):
+    from benchmarks.doctor_faults.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_scoring_a_draw_that_was_never_made_says_how_to_make_it(capsys):
+    from benchmarks.doctor_faults.score import main
+
+    assert main(seed=97) == 2
+    assert "generate --seed 97" in capsys.readouterr().err
