@@ -359,24 +359,29 @@ def test_a_goal_reward_with_its_sign_flipped_is_named_and_healthy_goals_are_not(
             assert not [f for f in findings if f.rule_id == "reward_sign"], name
 
 
-def test_a_kl_warning_the_controller_caught_up_with_turns_into_info():
+def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learning_stalled():
     """PPO Pendulum with rewards x1e-4: the KL stayed high for its first 4 iterations
-    and then under control for the other 26 — info, saying so; a KL that stays high all
-    run stays a warning."""
+    and then under control for the other 26, but the return (about 0 at this scale) never
+    improved: the controller caught up by raising the KL coefficient, which holds back
+    every later update, so the blow-up stays a warning, filed under the reward scale
+    that made the advantages noise. A KL that stays high all run stays a warning; one the
+    controller caught up with, beside a return that rises, is info."""
     from tests.doctor_streams import new_result
 
     trial = diagnose(STORE / "runs" / "ppo_pendulum__reward_x1e-4__s0").trials[0]
     [kl] = [f for f in trial.findings if f.rule_id == "kl_blowup"]
-    assert kl.severity == "info" and kl.evidence["caught_up_at_iteration"] == 5
-    assert "caught up" in kl.message
+    assert kl.evidence["caught_up_at_iteration"] == 5 and "caught up" in kl.message
+    assert kl.severity == "warning" and kl.evidence["return_flat_since"]
+    assert "has not improved since" in kl.message and kl.explained_by == "reward_scale"
 
-    def run(kls):
+    def run(kls, returns=None):
         coeff, results = 0.2, []
         for iteration, value in enumerate(kls, 1):
             coeff *= 1.5 if value > 0.02 else 1.0
+            ret = 20.0 if returns is None else returns(iteration)
             results.append(new_result(iteration, {"default_policy": {"kl": value,
                                                                       "kl_coeff": coeff}},
-                                      returns={"default_policy": 20.0}))  # not learning
+                                      returns={"default_policy": ret}))
         return [f for f in diagnose(results).findings if f.rule_id == "kl_blowup"]
 
     [high] = run([0.05] * 20)
@@ -384,7 +389,11 @@ def test_a_kl_warning_the_controller_caught_up_with_turns_into_info():
     [back] = run([0.05] * 4 + [0.005] * 4 + [0.05] * 4 + [0.005])
     assert back.severity == "warning"  # it lost again after catching up once
     [caught] = run([0.05] * 4 + [0.005] * 10)
-    assert caught.severity == "info"
+    assert caught.severity == "info"  # the return cannot be judged yet
+    [stalled] = run([0.05] * 4 + [0.005] * 26)  # and the return stays at 20
+    assert stalled.severity == "warning" and "has not improved since" in stalled.message
+    [learned] = run([0.05] * 4 + [0.005] * 26, returns=lambda i: 20.0 + 10 * i)
+    assert learned.severity == "info" and "return_flat_since" not in learned.evidence
 
 
 @pytest.mark.parametrize("name", ["appo_cartpole__entropy_coeff_1__s0",

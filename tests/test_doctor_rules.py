@@ -340,6 +340,21 @@ def test_a_crippling_setting_is_not_answered_by_a_few_good_iterations():
     assert [f.severity for f in horizon] == ["error"]
 
 
+def test_gamma_zero_is_named_whatever_the_return_does():
+    # gamma=0 on 400-step episodes whose return drifts up from -500 to about -400 (PPO
+    # Acrobot at another seed did): each action is credited with its own step's reward
+    # only, so a warning, which the return's rise does not answer; gamma 0.5 beside the
+    # same rise is no finding (the rise says its horizon reaches far enough)
+    returns = [-500.0] * 10 + [-424, -284, -377, -248, -218, -320, -278, -306, -262, -242,
+                               -394, -465, -446, -437, -331, -340, -500, -348, -426, -500]
+    results = [new_result(i, {"pol1": {}}, {"pol1": r}, len_range=(200.0, 400.0, 500.0))
+               for i, r in enumerate(returns, 1)]
+    [horizon] = only(run(results, config={"gamma": 0.0}), "horizon_too_short")
+    assert horizon.severity == "warning" and "resolved_at_iteration" not in horizon.evidence
+    assert "only as far as each step's own reward teaches" in horizon.message
+    assert not only(run(results, config={"gamma": 0.5}), "horizon_too_short")
+
+
 def test_a_sparse_goal_reached_in_every_episode_has_converged_not_stalled():
     # reward 1000 at the goal only; the mean return jumps to the best episode's and stays
     # (every episode reaches the goal): its rise is noisy, the run is not stuck

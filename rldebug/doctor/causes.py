@@ -34,10 +34,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "value_loss_exploding", "value_not_learning", "critic_clipped", "q_values_diverging",
         "return_not_improving", "lr_too_high", "reward_scale", "reward_never_positive",
         "module_not_learning", "updates_too_small", "policy_stays_random"}),
+    # observations without signal leave the policy one distribution to push on noise
+    # advantages: its updates' size is the data's doing, as for observation_scale
     "observation_constant": frozenset({
         "return_not_improving", "policy_stays_random", "value_not_learning",
         "module_not_learning", "reward_never_positive", "updates_too_small",
-        "horizon_too_short"}),
+        "horizon_too_short", "kl_blowup", "entropy_collapse"}),
     "termination_misreported": frozenset({
         "return_not_improving", "policy_stays_random", "value_not_learning",
         "reward_never_positive", "module_not_learning"}),
@@ -52,11 +54,13 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "updates_too_small", "reward_never_positive", "module_not_learning",
         "horizon_too_short"}),
     # rewards this large make every gradient, so every step, too large: the lr that kills
-    # a Q-network at this scale is fine at the env's own
+    # a Q-network at this scale is fine at the env's own; rewards this small leave the
+    # critic's initial outputs in the advantages, which PPO standardises: its policy steps
+    # at full size on noise. Either way the policy's updates are the scale's doing.
     "reward_scale": frozenset({
         "critic_clipped", "value_loss_exploding", "value_not_learning", "q_values_diverging",
         "non_finite", "return_not_improving", "observation_scale", "policy_stays_random",
-        "q_values_collapsed", "lr_too_high"}),
+        "q_values_collapsed", "lr_too_high", "kl_blowup", "entropy_collapse"}),
     "observation_scale": frozenset({
         "kl_blowup", "entropy_collapse", "non_finite", "lr_too_high", "value_not_learning",
         "value_loss_exploding", "return_not_improving", "policy_stays_random",

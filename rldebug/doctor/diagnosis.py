@@ -129,8 +129,11 @@ class Doctor:
                 and finding.severity == "warning")
             if not answered or finding.severity == "info" or \
                     "resolved_at_iteration" in finding.evidence or \
-                    finding.evidence.get("against_declared_success"):
-                continue  # a rise away from the env's declared success answers nothing
+                    finding.evidence.get("against_declared_success") or \
+                    finding.evidence.get("whatever_the_return"):
+                # a rise away from the env's declared success answers nothing, nor does
+                # one that a finding raised beside a rising return already weighed
+                continue
             # A claim about the return itself is judged on the latest half-window: a dip
             # in the middle of the run (off-policy learners often get worse before they
             # learn) must not hide the recovery. A setting that cripples learning (gamma,

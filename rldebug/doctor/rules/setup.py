@@ -28,7 +28,13 @@ HORIZON_SHORTFALL = 20
 class HorizonTooShort(Rule):
     """``gamma`` so low that its horizon ``1 / (1 - gamma)`` is a small fraction of the
     episodes, while the return is flat: rewards that come late (a goal, the end of an
-    episode) never reach the actions that earned them."""
+    episode) never reach the actions that earned them (an error).
+
+    ``gamma=0`` is named whatever the return does (a warning where it moved): it credits
+    each action with its own step's reward only, which turns a task of many steps into
+    one-step bandits; a return can still drift, or rise as far as those rewards teach,
+    and nothing later than that step reaches any action.
+    """
 
     rule_id = "horizon_too_short"
 
@@ -47,17 +53,28 @@ class HorizonTooShort(Rule):
             return []
         length = sum(self._lengths) / len(self._lengths)
         progress = self._history.progress(None)
-        if progress is None or not progress["flat"] or horizon * HORIZON_SHORTFALL > length:
+        if progress is None or horizon * HORIZON_SHORTFALL > length:
+            return []
+        returns = (f"({fmt(progress['early_mean_return'])} -> "
+                   f"{fmt(progress['recent_mean_return'])})")
+        if progress["flat"]:
+            severity, returns = "error", f"and the return has not improved {returns}"
+        elif horizon <= 1:  # gamma 0
+            severity, returns = "warning", (
+                f"and the return moved {returns} only as far as each step's own reward "
+                "teaches")
+        else:
             return []
         return self._once(
-            None, "error", began_at_iteration=metrics.iteration - progress["iterations"] + 1,
+            None, severity, began_at_iteration=metrics.iteration - progress["iterations"] + 1,
             evidence={"gamma": self.facts.gamma, "horizon_steps": horizon,
-                      "episode_len_mean": length, **progress},
+                      "episode_len_mean": length, **progress,
+                      # a bandit's credit, whatever the return does: no rise answers it
+                      "whatever_the_return": severity == "warning"},
             message=(f"gamma={fmt(self.facts.gamma)} looks only about {fmt(horizon)} step(s) "
-                     f"ahead, while episodes last {fmt(length)} steps on average, and the "
-                     f"return has not improved ({fmt(progress['early_mean_return'])} -> "
-                     f"{fmt(progress['recent_mean_return'])}): a reward that comes later than "
-                     "that never reaches the actions that earned it."),
+                     f"ahead, while episodes last {fmt(length)} steps on average, {returns}: "
+                     "a reward that comes later than that never reaches the actions that "
+                     "earned it."),
             fix=("Raise gamma so that 1/(1-gamma) covers the steps between an action and its "
                  "reward (0.99 looks ~100 steps ahead; RLlib's default is 0.99)."),
         )
