@@ -394,6 +394,13 @@ def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learn
     assert stalled.severity == "warning" and "has not improved since" in stalled.message
     [learned] = run([0.05] * 4 + [0.005] * 26, returns=lambda i: 20.0 + 10 * i)
     assert learned.severity == "info" and "return_flat_since" not in learned.evidence
+    # a KL coefficient logged at the start, then no more: the same verdict, without it
+    unlogged = [new_result(i, {"default_policy": {"kl": kl,
+                                                  "kl_coeff": 0.2 if i == 1 else None}},
+                           returns={"default_policy": 20.0})
+                for i, kl in enumerate([0.05] * 4 + [0.005] * 26, 1)]
+    [stalled] = [f for f in diagnose(unlogged).findings if f.rule_id == "kl_blowup"]
+    assert stalled.severity == "warning" and "holds back every update" in stalled.message
 
 
 @pytest.mark.parametrize("name", ["appo_cartpole__entropy_coeff_1__s0",

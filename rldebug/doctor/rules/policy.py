@@ -155,9 +155,8 @@ class KLBlowup(Rule):
         finding.severity = "warning"
         evidence.update(return_flat_since=True, early_mean_return=progress["early_mean_return"],
                         recent_mean_return=progress["recent_mean_return"])
-        raised = evidence["kl_coeff"] / evidence["kl_coeff_at_start"] \
-            if finite(evidence.get("kl_coeff_at_start")) and evidence["kl_coeff_at_start"] > 0 \
-            else None
+        start, now = evidence.get("kl_coeff_at_start"), evidence.get("kl_coeff")
+        raised = now / start if finite(start) and finite(now) and start > 0 else None
         finding.message += (
             f" But the return has not improved since ({fmt(progress['early_mean_return'])} "
             f"-> {fmt(progress['recent_mean_return'])} in {progress['iterations']} "
