@@ -3,8 +3,8 @@
 The runs (tests/doctor_faults, made by ``python -m benchmarks.doctor_faults generate``)
 are real RLlib 2.60 runs: healthy controls of every base with three seeds, and runs
 with one injected fault each, labelled by the operator that made them, and a second
-draw of every fault at a seed of its own (tests/doctor_faults/seed3, ``generate --seed
-3``). Scoring them takes no training; the floors come from ``rldebug/doctor/confidence.json``, written by
+draw of every fault at a seed of its own (tests/doctor_faults/seed3 and seed4,
+``generate --seed N``). Scoring them takes no training; the floors come from ``rldebug/doctor/confidence.json``, written by
 the same scorer (``score --write-confidence``), so a change that lowers recall,
 precision or any rule's precision fails here.
 """
