@@ -131,7 +131,8 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
         ratio = float(np.median([r for _, r, _, _ in iterations]))
         waited = float(np.median([w for _, _, w, _ in iterations]))
         shares = [w / durations[i] for i, _, w, _ in iterations if i in durations]
-        share = min(float(np.median(shares)), 1.0) if shares else None
+        # rounded once, so the message's percentage is the evidence's
+        share = round(min(float(np.median(shares)), 1.0), 3) if shares else None
         steps_share = float(np.median([s for _, _, _, s in iterations]))
         if steps_share < FEWER_STEPS:  # the iterations went on without it (APPO, IMPALA)
             cost = (f"the iterations did not wait for it: it sampled {steps_share:.0%} of "
@@ -161,7 +162,7 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
             evidence={"runner_index": runner, "pid": first["pid"], "host": first["host"],
                       "ratio": round(ratio, 2), "slow_iterations": len(iterations),
                       "iterations": sampled[runner], "waited_s": round(waited, 3),
-                      "share_of_iteration": None if share is None else round(share, 3),
+                      "share_of_iteration": share,
                       "steps_share": round(steps_share, 3),
                       **evidence}))
     return findings
