@@ -23,7 +23,8 @@ its own: it measures how much of the score is fit to the runs the rules were rev
 against.
 
 Each rule's precision on the runs no rule was revised with (:func:`held_out`: the test
-split and every second draw) is what the doctor reports as its ``confidence``
+split, and of the second draws, those whose tuning split was not read, the test split
+of the others, :data:`READ_DRAWS`) is what the doctor reports as its ``confidence``
 (``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``, with the
 benchmark's and each draw's totals).
 """
