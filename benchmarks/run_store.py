@@ -4,7 +4,8 @@ scored on (tests/doctor_corpus, tests/doctor_faults).
 :func:`copy_trial` copies one trial/run directory: ``result.json`` keeps the
 numeric metrics only (no hostname, node ip, pid, dates, config, paths),
 ``params.json`` the JSON scalars of the config, ``error.txt`` the traceback with
-paths shortened, ``trace/`` the trace's JSON lines.
+paths shortened, ``trace/`` the trace's JSON lines, and what rldebug.run recorded of the
+env (:data:`rldebug.shapes.env_meta.ENV_SPEC_FILE`) as written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import math
 import re
 import shutil
 from pathlib import Path
+
+from rldebug.shapes.env_meta import ENV_SPEC_FILE
 
 _DROP = {"config", "hostname", "node_ip", "pid", "date", "timestamp", "trial_id",
          "experiment_id", "experiment_tag", "checkpoint_dir_name", "time_since_restore",
@@ -74,6 +77,9 @@ def copy_trial(source: Path, target: Path) -> None:
     if params.is_file():
         (target / "params.json").write_text(
             json.dumps(_scalars(json.loads(params.read_text())), indent=1, sort_keys=True))
+    spec = source / ENV_SPEC_FILE
+    if spec.is_file():
+        shutil.copyfile(spec, target / ENV_SPEC_FILE)
     error = source / "error.txt"
     if error.is_file():
         (target / "error.txt").write_text(_short_paths(error.read_text()))

@@ -49,10 +49,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "horizon_too_short": frozenset({
         "return_not_improving", "reward_never_positive", "policy_stays_random",
         "value_not_learning", "module_not_learning", "reward_constant"}),
+    # a constant reward has no sign to flip: where its constant puts the first return
+    # against the env's declared success is its doing
     "reward_constant": frozenset({
         "return_not_improving", "value_not_learning", "policy_stays_random",
         "updates_too_small", "reward_never_positive", "module_not_learning",
-        "horizon_too_short"}),
+        "horizon_too_short", "reward_sign"}),
     # rewards this large make every gradient, so every step, too large: the lr that kills
     # a Q-network at this scale is fine at the env's own; rewards this small leave the
     # critic's initial outputs in the advantages, which PPO standardises: its policy steps
@@ -77,9 +79,9 @@ EXPLAINS: dict[str, frozenset[str]] = {
         "return_not_improving", "reward_never_positive", "q_values_diverging",
         "horizon_too_short"}),
     # a module fed another agent's experience every other episode gets no consistent
-    # signal: it can stay random
+    # signal: it can stay random, and an agent served by it may never find its reward
     "mapping_unstable": frozenset({"module_not_learning", "return_not_improving",
-                                   "policy_stays_random"}),
+                                   "policy_stays_random", "reward_never_positive"}),
     "off_policy_drift": frozenset({"non_finite", "return_not_improving", "kl_blowup"}),
     # as lr_too_high: a policy its updates moved too far can stop reaching its reward
     "kl_blowup": frozenset({"entropy_collapse", "non_finite", "return_not_improving",

@@ -7,8 +7,9 @@ each healthy or with one injected fault) and how many of them named the injected
 fault. Held out: the bases of its test split, and a second draw of every fault at a
 seed of its own, made after the rules; no rule was revised with them. It is
 regenerated with the benchmark (``python -m benchmarks.doctor_faults score
---write-confidence``). A rule that never raised a top-level finding there has no
-measured confidence (None).
+--write-confidence``). A rule that raised fewer than :data:`MIN_FINDINGS` top-level
+findings there has no measured confidence (None): one wrong finding of one would read
+"0.00" beside a finding that may well be right. Its note says how few there were.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from rldebug.doctor.findings import Finding
 
 TABLE = Path(__file__).with_name("confidence.json")
+# The fewest held-out top-level findings a rule's precision is given as its confidence from.
+MIN_FINDINGS = 5
 
 
 @lru_cache(maxsize=1)
@@ -34,22 +37,27 @@ def measured() -> dict[str, dict]:
 
 
 def confidence_note(rule_id: str) -> str | None:
-    """``"0.93 (right in 14 of 15 ...)"`` for a measured rule, else None."""
+    """``"0.93 (named the right problem in 14 of 15 ...)"`` for a measured rule; for one
+    with fewer than :data:`MIN_FINDINGS` findings, that there were too few; else None."""
     row = measured().get(rule_id)
     if not row:
         return None
-    return (f"{row['precision']:.2f} (named the right problem in {row['true']} of its "
-            f"{row['top_level']} top-level findings on held-out runs of the fault-injection "
-            "benchmark)")
+    where = "top-level findings on held-out runs of the fault-injection benchmark"
+    if row["top_level"] < MIN_FINDINGS:
+        return (f"not measured yet: {row['top_level']} {where} (right in {row['true']}) "
+                f"are too few to give a rate; {MIN_FINDINGS} are needed")
+    return f"{row['precision']:.2f} (named the right problem in {row['true']} of its " \
+        f"{row['top_level']} {where})"
 
 
 def attach(findings: Iterable[Finding]) -> None:
-    """Set each warning's and error's ``confidence`` to its rule's measured precision."""
+    """Set each warning's and error's ``confidence`` to its rule's measured precision,
+    where it was measured on at least :data:`MIN_FINDINGS` findings."""
     table = measured()
     for finding in findings:
         row = table.get(finding.rule_id)
-        if finding.severity != "info" and row:
+        if finding.severity != "info" and row and row["top_level"] >= MIN_FINDINGS:
             finding.confidence = row["precision"]
 
 
-__all__ = ["TABLE", "attach", "confidence_note", "measured"]
+__all__ = ["MIN_FINDINGS", "TABLE", "attach", "confidence_note", "measured"]

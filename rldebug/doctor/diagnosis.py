@@ -60,17 +60,25 @@ class Doctor:
         ``params.json``); supplies ``kl_target`` and ``vf_clip_param``.
     :param trial: a name put on every finding.
     :param rules: rule classes to run (default: all of :data:`DEFAULT_RULES`).
+    :param env_spec: what the run recorded of the env it built
+        (:func:`rldebug.shapes.env_meta.declared_spec`: its gymnasium id and
+        ``reward_threshold``), for a config that names only a class or registered name.
     """
 
     def __init__(self, thresholds: Thresholds | None = None,
                  config: Mapping[str, Any] | None = None, trial: str | None = None,
-                 rules: Sequence[type[Rule]] = DEFAULT_RULES):
+                 rules: Sequence[type[Rule]] = DEFAULT_RULES,
+                 env_spec: Mapping[str, Any] | None = None):
         if config is not None and not isinstance(config, Mapping):
             raise UsageTypeError(f"config must be a dict (e.g. algo.config.to_dict()) or None, "
                                  f"got {type(config).__name__}.")
         self.thresholds = _check_thresholds(thresholds).with_config(config)
         self.trial = trial
-        self.facts = RunFacts.from_config(config)
+        if env_spec is not None and not isinstance(env_spec, Mapping):
+            raise UsageTypeError("env_spec must be a dict (what rldebug.shapes.env_meta."
+                                 "declared_spec returns) or None, got "
+                                 f"{type(env_spec).__name__}.")
+        self.facts = RunFacts.from_config(config, env_spec)
         self.config = config
         self.rules = [rule(self.thresholds, self.facts) for rule in rules]
         self.findings: list[Finding] = []
@@ -237,7 +245,7 @@ class Diagnosis:
 
 def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> TrialDiagnosis:
     """Run every rule over one trial read from disk."""
-    doctor = Doctor(thresholds, config=trial.config, trial=trial.name)
+    doctor = Doctor(thresholds, config=trial.config, trial=trial.name, env_spec=trial.env_spec)
     notes = list(trial.notes)
     for number, result in enumerate(trial.results, 1):
         try:

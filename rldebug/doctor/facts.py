@@ -46,19 +46,30 @@ class EnvFacts:
         return self.reward_threshold is not None and self.reward_threshold <= 0
 
 
-def env_facts(env: Any) -> EnvFacts:
-    """The registered spec of ``env`` when it is a gymnasium id (``"CartPole-v1"``)."""
+def env_facts(env: Any, spec: Mapping[str, Any] | None = None) -> EnvFacts:
+    """The registered spec of ``env`` when it is a gymnasium id (``"CartPole-v1"``); else
+    what the run recorded of the env it built (``spec``: rldebug.run writes it for a
+    wrapped gym env, :func:`rldebug.shapes.env_meta.declared_spec`)."""
     if not isinstance(env, str) or not env or env.startswith("<"):
-        return EnvFacts()
+        return _recorded(spec)
     try:
         import gymnasium
 
         spec = gymnasium.spec(env)
-    except Exception:  # noqa: BLE001 - not a registered id (an RLlib/Tune name): no facts
-        return EnvFacts(env_id=env)
+    except Exception:  # noqa: BLE001 - not a registered id (an RLlib/Tune name)
+        return _recorded(spec) if spec else EnvFacts(env_id=env)
     threshold = spec.reward_threshold
     return EnvFacts(env_id=env,
                     reward_threshold=None if threshold is None else float(threshold))
+
+
+def _recorded(spec: Mapping[str, Any] | None) -> EnvFacts:
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("env_id"), str):
+        return EnvFacts()
+    threshold = spec.get("reward_threshold")
+    finite = isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and \
+        math.isfinite(threshold)
+    return EnvFacts(env_id=spec["env_id"], reward_threshold=float(threshold) if finite else None)
 
 
 @dataclass(frozen=True)
@@ -94,9 +105,12 @@ class RunFacts:
     env: EnvFacts = EnvFacts()
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> RunFacts:
+    def from_config(cls, config: Mapping[str, Any] | None,
+                    env_spec: Mapping[str, Any] | None = None) -> RunFacts:
+        """The facts of ``config`` (a ``params.json``), and of ``env_spec``: what the run
+        recorded of the env it built, where ``config`` names no gymnasium id."""
         if not config:
-            return cls()
+            return cls(env=_recorded(env_spec))
         batch = config_number(config, "train_batch_size_per_learner") or \
             config_number(config, "train_batch_size")
         minibatch = config_number(config, "minibatch_size") or \
@@ -117,7 +131,7 @@ class RunFacts:
             sample_timeout_s=config_number(config, "sample_timeout_s"),
             num_env_runners=config_number(config, "num_env_runners")
             if config.get("num_env_runners") is not None else config_number(config, "num_workers"),
-            env=env_facts(config.get("env")))
+            env=env_facts(config.get("env"), env_spec))
 
     @property
     def sgd_steps(self) -> float | None:

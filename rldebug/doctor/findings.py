@@ -30,8 +30,9 @@ class Finding:
     :param explained_by: the rule id of the finding that explains this one (its
         root cause, e.g. ``"lr_too_high"`` for a KL blow-up); None when top-level.
     :param confidence: for a warning or error, how often its rule named the right
-        problem on the doctor's fault-injection benchmark (its measured precision,
-        :mod:`rldebug.doctor.confidence`); None when not measured.
+        problem on the doctor's fault-injection benchmark (its measured precision on
+        held-out runs, :mod:`rldebug.doctor.confidence`); None when not measured, or
+        measured on too few findings to give a rate.
     :param fix_config: when the fix is a config change, the candidate changes as data,
         most likely first: dicts of AlgorithmConfig settings (``[{"lr": 5e-4},
         {"lr": 5e-5}]``; :mod:`rldebug.doctor.fixes`); None otherwise.

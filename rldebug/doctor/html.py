@@ -213,7 +213,7 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
         if verification.trial == trial.name and verification.finding.rule_id == \
                 finding.rule_id and verification.finding.module == finding.module:
             parts.append(_verification_html(verification))
-    note = confidence_note(finding.rule_id) if finding.confidence is not None else None
+    note = confidence_note(finding.rule_id) if finding.severity != "info" else None
     if note:
         parts.append(f'<p class="confidence"><b>Confidence:</b> {e(note)}</p>')
     parts.append("</section>")

@@ -27,6 +27,7 @@ from rldebug.doctor.findings import SEVERITIES, Finding, severity_rank
 from rldebug.doctor.metrics import extract
 from rldebug.doctor.report import finding_line, finding_markdown
 from rldebug.doctor.thresholds import Thresholds
+from rldebug.shapes.env_meta import env_spec_of
 from rldebug.usage import UsageError, UsageTypeError
 
 
@@ -54,6 +55,15 @@ def _action_spaces(algorithm: Any, module_ids: list[str]) -> dict[str, Any]:
         except Exception:  # noqa: BLE001, S112 - a missing space only costs the exact log|A|
             continue
     return spaces
+
+
+def _env_spec(algorithm: Any) -> dict | None:
+    """What gymnasium declares for the algorithm's env (its id and reward_threshold), read
+    from an EnvRunner's env; None when it cannot be (the live doctor goes on without)."""
+    try:
+        return env_spec_of(algorithm)
+    except Exception:  # noqa: BLE001 - an env of the user's own may raise anything here
+        return None
 
 
 @dataclass(frozen=True)
@@ -180,7 +190,8 @@ class DoctorCallback(RLlibCallback):
             if references:
                 thresholds = replace(thresholds, entropy_reference=references)
         config = algorithm.config.to_dict() if hasattr(algorithm, "config") else None
-        return Doctor(thresholds, config=config, trial=getattr(algorithm, "trial_name", None))
+        return Doctor(thresholds, config=config, trial=getattr(algorithm, "trial_name", None),
+                      env_spec=_env_spec(algorithm))
 
     def _report(self, new: list[Finding], algorithm, iteration: int) -> None:
         if self.settings.console:

@@ -23,6 +23,7 @@ from rldebug.doctor.metrics import relevant_paths, unflatten
 
 # writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
 from rldebug.inprocess.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
+from rldebug.shapes.env_meta import stored_env_spec
 from rldebug.usage import UsageError, UsageTypeError
 
 # Tune writes the whole config into every result.json line, after the metrics
@@ -48,6 +49,8 @@ class TrialData:
     :param notes: what was skipped or odd while reading (truncated last line, ...).
     :param error: the text of Tune's ``error.txt`` when the trial errored (the
         traceback; ``error.pkl`` is never unpickled), else None.
+    :param env_spec: what rldebug.run recorded of the env the run built (its gymnasium id
+        and ``reward_threshold``, where params.json names only a class), else None.
     """
 
     name: str
@@ -57,6 +60,7 @@ class TrialData:
     source: str = ""
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    env_spec: dict[str, Any] | None = None
 
 
 def _is_trial(path: Path) -> bool:
@@ -295,6 +299,7 @@ def read_trial(path: str | Path, whole: bool = False) -> TrialData:
     trial = TrialData(name=path.name, path=path)
     trial.config = _read_params(path, trial.notes)
     trial.error = _read_error(path, trial.notes)
+    trial.env_spec = stored_env_spec(path)
     for name, reader in ((RESULT_FILE, read_result_json), (PROGRESS_FILE, read_progress_csv)):
         file = path / name
         if not file.is_file():

@@ -70,7 +70,7 @@ def finding_block(finding: Finding, width: int = 80,
             ",".join(f"{k}={v}" for k, v in candidate.items())
             for candidate in finding.fix_config)
             + " (rldebug doctor RUN --verify trains them beside the original)")
-    note = confidence_note(finding.rule_id) if finding.confidence is not None else None
+    note = confidence_note(finding.rule_id) if finding.severity != "info" else None
     if note:
         lines += wrap("confidence: ", note)
     if finding.explained_by:

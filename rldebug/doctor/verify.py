@@ -273,7 +273,8 @@ def _named_at(trial_data, finding: Finding, thresholds=None) -> int:
     one by one (the rules need some iterations past the onset to be sure)."""
     from rldebug.doctor.diagnosis import Doctor
 
-    doctor = Doctor(thresholds, config=trial_data.config, trial=trial_data.name)
+    doctor = Doctor(thresholds, config=trial_data.config, trial=trial_data.name,
+                    env_spec=trial_data.env_spec)
     for number, result in enumerate(trial_data.results, 1):
         try:
             new = doctor.feed(result)

@@ -19,6 +19,7 @@ from rldebug.inprocess.progress import ProgressTable
 from rldebug.inprocess.runlog import RunLogger, check_writable, default_output_dir
 from rldebug.inprocess.stopping import Stopper, StopSpec
 from rldebug.shapes.configs import store_config
+from rldebug.shapes.env_meta import store_env_spec
 from rldebug.usage import UsageError, UsageTypeError
 
 
@@ -124,6 +125,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         if built_here:
             ray_for(config)
             algo = config.build_algo()
+        store_env_spec(algo, logdir)  # what params.json cannot say of a wrapped gym env
         with table:
             while not stopped_by:
                 result = algo.train()

@@ -16,7 +16,9 @@ a registered name (string) or None.
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rldebug.usage import UsageError, UsageTypeError
@@ -109,6 +111,105 @@ def env_of(algo: Any) -> Any:
     from ray.rllib.env.env_context import EnvContext
 
     return unwrapped_env(algo.env_creator(EnvContext(algo.config.env_config, worker_index=0)))
+
+
+# Written by rldebug.run next to params.json: what gymnasium's registry declares for the
+# env the run trained on (:func:`declared_spec`), since params.json names only the class or
+# the registered name a wrapped env was given.
+ENV_SPEC_FILE = "rldebug_env.json"
+# The ids RLlib registers a class or creator under before gym.make_vec: they overwrite the
+# spec of the env inside (gymnasium's make sets ``env.unwrapped.spec``).
+_RLLIB_IDS = frozenset({"rllib-single-agent-env-v0", "rllib-multi-agent-env-v0"})
+
+
+def declared_spec(env: Any) -> dict | None:
+    """What gymnasium's registry declares for a single-agent ``env`` (as RLlib built it:
+    vector env, wrappers and all): ``{"env_id", "registered_ids", "reward_threshold",
+    "max_episode_steps"}``, or None when it declares nothing certain.
+
+    RLlib registers a class or creator under an id of its own and gymnasium's ``make``
+    overwrites the inner env's spec with it, so a wrapped ``gym.make("LunarLander-v3")``
+    no longer says what it is. It is found again from the unwrapped env's class: the
+    registered ids whose entry point is that class, narrowed by the innermost time
+    limit and by the ids' keyword arguments that the env's attributes contradict
+    (LunarLanderContinuous is LunarLander with ``continuous=True``). When the ids left
+    disagree on ``reward_threshold`` (or none is left), nothing is declared.
+    """
+    import gymnasium as gym
+
+    if isinstance(env, gym.vector.VectorEnv):
+        env = (getattr(env.unwrapped, "envs", None) or [None])[0]
+    if not isinstance(env, gym.Env):
+        return None  # a multi-agent env (or nothing): gymnasium declares no spec for it
+    limit, layer = None, env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, gym.wrappers.TimeLimit):
+            limit = layer._max_episode_steps  # the innermost: the registered env's own
+        layer = layer.env
+    base = type(env.unwrapped)
+    path = f"{base.__module__}:{base.__qualname__}"
+    candidates = [spec for spec in gym.registry.values() if spec.id not in _RLLIB_IDS
+                  and (spec.entry_point == path or spec.entry_point is base)
+                  and not _contradicts(spec.kwargs, env.unwrapped)]
+    if limit is not None and any(spec.max_episode_steps == limit for spec in candidates):
+        candidates = [spec for spec in candidates if spec.max_episode_steps == limit]
+    thresholds = {spec.reward_threshold for spec in candidates}
+    if len(thresholds) != 1:
+        return None
+    # the id whose keyword arguments the env matches most closely is the one it was made as
+    ids = [spec.id for spec in sorted(candidates, key=lambda s: (-len(s.kwargs or {}), s.id))]
+    return {"env_id": ids[0], "registered_ids": sorted(ids),
+            "reward_threshold": thresholds.pop(), "max_episode_steps": limit}
+
+
+def _contradicts(kwargs: dict, env: Any) -> bool:
+    """A registered id's keyword argument that ``env`` holds a different value of."""
+    for key, value in (kwargs or {}).items():
+        held = getattr(env, key, value)
+        if isinstance(value, (bool, int, float, str)) and held != value:
+            return True
+    return False
+
+
+def store_env_spec(algo: Any, logdir: str | Path) -> Path | None:
+    """Write :func:`declared_spec` of ``algo``'s env (its local EnvRunner's, else one
+    remote EnvRunner's; no env is made for it) to ``logdir``/:data:`ENV_SPEC_FILE`.
+    None, and no file, when the env declares nothing or cannot be reached: the run
+    goes on whatever its env is."""
+    try:
+        spec = env_spec_of(algo)
+    except Exception:  # noqa: BLE001 - an env of the user's own may raise anything here
+        return None
+    if spec is None:
+        return None
+    path = Path(logdir) / ENV_SPEC_FILE
+    path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def env_spec_of(algo: Any) -> dict | None:
+    """:func:`declared_spec` of a built Algorithm's env: its local EnvRunner's, else one
+    remote EnvRunner's (no env is made for it); None when there is none."""
+    runner = getattr(algo, "env_runner", None)
+    env = getattr(runner, "env", None) if runner is not None else None
+    if env is not None:
+        return declared_spec(env)
+    group = getattr(algo, "env_runner_group", None)
+    if group is None or not group.num_remote_env_runners():
+        return None
+    specs = group.foreach_env_runner(lambda r: declared_spec(getattr(r, "env", None)),
+                                     local_env_runner=False,
+                                     remote_worker_ids=group.healthy_env_runner_ids()[:1])
+    return specs[0] if specs else None
+
+
+def stored_env_spec(logdir: str | Path) -> dict | None:
+    """The spec :func:`store_env_spec` wrote for a run, or None (not written, unreadable)."""
+    try:
+        spec = json.loads((Path(logdir) / ENV_SPEC_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "make_env"):
@@ -209,16 +310,21 @@ def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:
 
 
 __all__ = [
+    "ENV_SPEC_FILE",
     "action_names",
     "agent_spaces",
     "declared_agents",
+    "declared_spec",
     "env_name",
     "env_of",
+    "env_spec_of",
     "info_events",
     "is_multi_agent_env",
     "make_env",
     "map_agents",
     "module_is_trained",
+    "store_env_spec",
+    "stored_env_spec",
     "sub_envs",
     "unwrapped_env",
 ]

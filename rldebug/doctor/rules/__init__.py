@@ -27,6 +27,7 @@ from rldebug.doctor.rules.reward import (
     RewardConstant,
     RewardNeverPositive,
     RewardScale,
+    StartsAtDeclaredSuccess,
 )
 from rldebug.doctor.rules.setup import (
     GradClipTooSmall,
@@ -58,6 +59,7 @@ DEFAULT_RULES: tuple[type[Rule], ...] = (
     RewardNeverPositive,
     EndsEpisodesToEscapeCost,
     LearnsToEarnNothing,
+    StartsAtDeclaredSuccess,
     RewardScale,
     ReturnNotImproving,
     ModuleNotLearning,
@@ -80,5 +82,6 @@ __all__ = ["DEFAULT_RULES", "AlphaRunaway", "AlwaysTruncated", "CriticClipped",
            "ModuleNotLearning", "NoUpdates", "NonFinite", "NonFiniteReturn", "OffPolicyDrift",
            "PolicyStaysRandom", "QValuesCollapsed", "QValuesDiverging", "ReturnNotImproving",
            "RewardConstant", "RewardNeverPositive", "RewardScale", "Rule", "RunnersDropped", "RunnersFailed",
+           "StartsAtDeclaredSuccess",
            "TargetNeverUpdated", "UpdatesTooSmall",
            "ValueLossExploding", "ValueNotLearning"]

@@ -286,6 +286,59 @@ class LearnsToEarnNothing(Rule):
         )
 
 
+class StartsAtDeclaredSuccess(Rule):
+    """The untrained policy already returns about what the env declares as solved.
+
+    Iteration 1's episodes are sampled before any update, by the policy's initial
+    weights: no env worth training on is half-solved by them (CartPole's first policy
+    returns about 22 against its ``reward_threshold`` 475, LunarLander's about -180
+    against 200). A first mean return within half the threshold's size of it
+    (at least 100 where success is 200, -150 where it is -100) means the returns the
+    learner sees are not the env's own: a flipped sign (a cost returned as a reward:
+    LunarLander's crash costs -100, flipped it pays +100), rewards a wrapper added, or
+    another env under the id. Judged once, on iteration 1 (a restored run starts later
+    and is not judged), for one agent and per-step rewards of a usual size
+    (:class:`RewardScale` names a scaled reward).
+    """
+
+    rule_id = "reward_sign"
+
+    def __init__(self, thresholds, facts=None):
+        super().__init__(thresholds, facts)
+        self._judged = False
+
+    def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        if self._judged:
+            return []
+        self._judged = True
+        env, t = self.facts.env, self.thresholds
+        threshold, value, length = env.reward_threshold, metrics.return_mean, metrics.len_mean
+        if metrics.iteration != 1 or threshold is None or len(_per_agent(metrics)) > 1 or \
+                not finite(value) or not finite(length) or length <= 0 or \
+                abs(value) / length > t.reward_scale_high:
+            return []
+        near = threshold - STARTS_NEAR_SUCCESS * abs(threshold)
+        if value < near:
+            return []
+        return self._once(
+            None, "warning", began_at_iteration=1,
+            evidence={"first_return": value, "reward_threshold": threshold,
+                      "env_id": env.env_id, "near_success_from": near,
+                      "best_first_return": metrics.return_max},
+            message=(f"Before any update (iteration 1) the policy's episodes already "
+                     f"returned {fmt(value)} on average, where {env.env_id} declares success "
+                     f"at {fmt(threshold)} (gymnasium's reward_threshold): an untrained "
+                     "policy does not come near solving an env, so the returns the learner "
+                     "sees are not the env's own — most often a flipped sign (a cost "
+                     "returned as a reward pays for what the env punishes), or rewards a "
+                     "wrapper added."),
+            fix=("Check the reward between the env and the learner: a wrapper or connector "
+                 "that negates, adds to or replaces it (step the env by hand, or "
+                 "rldebug.check_env). If you reshaped the reward on purpose, the env's "
+                 "reward_threshold no longer measures success and this is no problem."),
+        )
+
+
 # The first policy's episodes ran into one length (a time limit) when their mean came
 # this close to their longest; the cost per step is steady when its largest and
 # smallest differ by less than this factor; "sooner" is at most this share of the first
@@ -293,6 +346,9 @@ class LearnsToEarnNothing(Rule):
 CAPPED_SHARE = 0.8
 STEADY_COST = 2.0
 SHORTER = 0.6
+# An untrained policy is "near" the declared success when its first return is within this
+# share of the threshold's size of it (a random CartPole policy is at 5 % of 475).
+STARTS_NEAR_SUCCESS = 0.5
 
 
 class RewardConstant(Rule):
