@@ -431,34 +431,48 @@ def test_an_agent_whose_modules_swap_every_episode_is_not_told_its_reward_is_unr
     assert [f.rule_id for f in trial.causes if f.severity != "info"] == ["mapping_unstable"]
 
 
-def test_a_kl_warning_the_controller_caught_up_with_turns_into_info():
+def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learning_stalled():
     """PPO Pendulum with rewards x1e-4: the KL stayed high for its first 4 iterations
-    and then under control for the other 26 — info, saying so, whatever the return did
-    since; a KL that stays high all run stays a warning, and one that goes high again
-    after the controller caught up is a warning again."""
+    and then under control for the other 26, but the return (about 0 at this scale) never
+    improved: the controller caught up by raising the KL coefficient, which holds back
+    every later update, so the blow-up stays a warning, filed under the reward scale
+    that made the advantages noise. A KL that stays high all run stays a warning; one the
+    controller caught up with, beside a return that rises, is info."""
     from tests.doctor_streams import new_result
 
     trial = diagnose(STORE / "runs" / "ppo_pendulum__reward_x1e-4__s0").trials[0]
     [kl] = [f for f in trial.findings if f.rule_id == "kl_blowup"]
-    assert kl.severity == "info" and kl.evidence["caught_up_at_iteration"] == 5
-    assert "caught up" in kl.message
+    assert kl.evidence["caught_up_at_iteration"] == 5 and "caught up" in kl.message
+    assert kl.severity == "warning" and kl.evidence["return_flat_since"]
+    assert "has not improved since" in kl.message and kl.explained_by == "reward_scale"
 
-    def run(kls):
+    def run(kls, returns=None):
         coeff, results = 0.2, []
         for iteration, value in enumerate(kls, 1):
             coeff *= 1.5 if value > 0.02 else 1.0
+            ret = 20.0 if returns is None else returns(iteration)
             results.append(new_result(iteration, {"default_policy": {"kl": value,
                                                                       "kl_coeff": coeff}},
-                                      returns={"default_policy": 20.0}))  # not learning
+                                      returns={"default_policy": ret}))
         return [f for f in diagnose(results).findings if f.rule_id == "kl_blowup"]
 
     [high] = run([0.05] * 20)
     assert high.severity == "warning"
     [back] = run([0.05] * 4 + [0.005] * 4 + [0.05] * 4 + [0.005])
     assert back.severity == "warning"  # it lost again after catching up once
-    for kls in ([0.05] * 4 + [0.005] * 10, [0.05] * 4 + [0.005] * 26):
-        [caught] = run(kls)
-        assert caught.severity == "info" and "caught up" in caught.message
+    [caught] = run([0.05] * 4 + [0.005] * 10)
+    assert caught.severity == "info"  # the return cannot be judged yet
+    [stalled] = run([0.05] * 4 + [0.005] * 26)  # and the return stays at 20
+    assert stalled.severity == "warning" and "has not improved since" in stalled.message
+    [learned] = run([0.05] * 4 + [0.005] * 26, returns=lambda i: 20.0 + 10 * i)
+    assert learned.severity == "info" and "return_flat_since" not in learned.evidence
+    # a KL coefficient logged at the start, then no more: the same verdict, without it
+    unlogged = [new_result(i, {"default_policy": {"kl": kl,
+                                                  "kl_coeff": 0.2 if i == 1 else None}},
+                           returns={"default_policy": 20.0})
+                for i, kl in enumerate([0.05] * 4 + [0.005] * 26, 1)]
+    [stalled] = [f for f in diagnose(unlogged).findings if f.rule_id == "kl_blowup"]
+    assert stalled.severity == "warning" and "holds back every update" in stalled.message
 
 
 @pytest.mark.parametrize("name", ["appo_cartpole__entropy_coeff_1__s0",

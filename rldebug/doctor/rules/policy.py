@@ -94,10 +94,11 @@ class KLBlowup(Rule):
     ``kl_blowup_factor * kl_target`` means one update moved the policy far (error).
     A warning whose KL then stays below ``2 * kl_target`` for as many iterations as
     it took to raise it, and for the rest of the run, was the controller catching
-    up: it turns into info and says when. (Keeping it a warning when the return had
-    not improved since was tried and measured on a draw of runs made apart from it,
-    seed 4: no fault more named, two false warnings, and a clipped critic's error
-    filed under the caught-up blow-up; see docs/explanation/doctor-benchmark.md.)
+    up: it turns into info and says when — unless it began before the return could
+    be judged and the return has not improved since. The controller catches up by
+    raising the KL coefficient, which then holds back every later update, and the
+    updates that blew up had already moved the policy away from what it had learned:
+    the blow-up is then why the run does not learn, and stays a warning.
     """
 
     rule_id = "kl_blowup"
@@ -108,6 +109,7 @@ class KLBlowup(Rule):
         self._low = Streaks()
         self._first_coeff: dict[str, float] = {}
         self._open: dict[str, tuple[Finding, str]] = {}  # warnings, with their first message
+        self._returns = ModuleReturnHistory(thresholds)
 
     def _caught_up(self, module: str, high_for: int, iteration: int) -> None:
         """An open warning becomes info once the KL has stayed under control for
@@ -124,13 +126,16 @@ class KLBlowup(Rule):
         patience = self.thresholds.kl_high_patience
         if high_for >= patience:
             finding.severity, finding.message = "warning", message
-            finding.evidence.pop("caught_up_at_iteration", None)
-        elif low.length >= patience and finding.severity == "warning":
+            for key in ("caught_up_at_iteration", *_FLAT_SINCE):
+                finding.evidence.pop(key, None)
+        elif low.length >= patience and "caught_up_at_iteration" not in finding.evidence:
             finding.evidence["caught_up_at_iteration"] = low.start
-            self._say_caught_up(module, finding)
+        if "caught_up_at_iteration" in finding.evidence:
+            self._judge_caught_up(module, finding)
 
-    def _say_caught_up(self, module: str, finding: Finding) -> None:
-        """The warning turns into info, saying when the controller caught up."""
+    def _judge_caught_up(self, module: str, finding: Finding) -> None:
+        """Info, once the controller caught up; a warning while a blow-up from before the
+        return could be judged is followed by a return that has not improved."""
         t, evidence = self.thresholds, finding.evidence
         finding.severity = "info"
         finding.message = (
@@ -141,11 +146,30 @@ class KLBlowup(Rule):
             f"{fmt(evidence['kl_coeff'])}), and RLlib's controller caught up: from "
             f"iteration {evidence['caught_up_at_iteration']} on it has not stayed above "
             f"that for {t.kl_high_patience} iterations again.")
+        for key in _FLAT_SINCE:
+            evidence.pop(key, None)
+        progress = self._returns.progress(module)
+        if finding.began_at_iteration >= t.min_iterations or progress is None or \
+                not progress["flat"]:
+            return
+        finding.severity = "warning"
+        evidence.update(return_flat_since=True, early_mean_return=progress["early_mean_return"],
+                        recent_mean_return=progress["recent_mean_return"])
+        start, now = evidence.get("kl_coeff_at_start"), evidence.get("kl_coeff")
+        raised = now / start if finite(start) and finite(now) and start > 0 else None
+        finding.message += (
+            f" But the return has not improved since ({fmt(progress['early_mean_return'])} "
+            f"-> {fmt(progress['recent_mean_return'])} in {progress['iterations']} "
+            "iterations): updates that large moved the policy away from what it had "
+            "learned, and the controller caught up by raising the KL coefficient"
+            + (f" {fmt(raised)}x" if raised else "")
+            + ", which holds back every update that follows.")
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         target = t.kl_target
         new: list[Finding] = []
+        self._returns.add_iteration(metrics)
         for module, stats in metrics.modules.items():
             kl = stats.kl
             if finite(stats.kl_coeff):
@@ -203,6 +227,8 @@ MOST_OF_THE_RUN = 0.8
 HELD_RANDOM_RATIO = 0.95
 
 
+# Evidence of a caught-up blow-up followed by a return that did not improve.
+_FLAT_SINCE = ("return_flat_since", "early_mean_return", "recent_mean_return")
 # The KL coefficient raised this many times its start: 1.5^2, two raises with no effect.
 KL_COEFF_RAISED = 2.25
 
