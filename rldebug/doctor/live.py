@@ -57,15 +57,6 @@ def _action_spaces(algorithm: Any, module_ids: list[str]) -> dict[str, Any]:
     return spaces
 
 
-def _env_spec(algorithm: Any) -> dict | None:
-    """What gymnasium declares for the algorithm's env (its id and reward_threshold), read
-    from an EnvRunner's env; None when it cannot be (the live doctor goes on without)."""
-    try:
-        return env_spec_of(algorithm)
-    except Exception:  # noqa: BLE001 - an env of the user's own may raise anything here
-        return None
-
-
 @dataclass(frozen=True)
 class DoctorSettings:
     """What :meth:`DoctorCallback.configured` was asked for (its parameters say what)."""
@@ -191,7 +182,7 @@ class DoctorCallback(RLlibCallback):
                 thresholds = replace(thresholds, entropy_reference=references)
         config = algorithm.config.to_dict() if hasattr(algorithm, "config") else None
         return Doctor(thresholds, config=config, trial=getattr(algorithm, "trial_name", None),
-                      env_spec=_env_spec(algorithm))
+                      env_spec=env_spec_of(algorithm))
 
     def _report(self, new: list[Finding], algorithm, iteration: int) -> None:
         if self.settings.console:

@@ -138,6 +138,8 @@ def declared_spec(env: Any) -> dict | None:
     import gymnasium as gym
 
     if isinstance(env, gym.vector.VectorEnv):
+        # the first sub-env; RLlib wraps its vector env (DictInfoToList), whose wrapper
+        # has no ``envs`` of its own, so they are read from under it
         env = (getattr(env.unwrapped, "envs", None) or [None])[0]
     if not isinstance(env, gym.Env):
         return None  # a multi-agent env (or nothing): gymnasium declares no spec for it
@@ -176,10 +178,7 @@ def store_env_spec(algo: Any, logdir: str | Path) -> Path | None:
     remote EnvRunner's; no env is made for it) to ``logdir``/:data:`ENV_SPEC_FILE`.
     None, and no file, when the env declares nothing or cannot be reached: the run
     goes on whatever its env is."""
-    try:
-        spec = env_spec_of(algo)
-    except Exception:  # noqa: BLE001 - an env of the user's own may raise anything here
-        return None
+    spec = env_spec_of(algo)
     if spec is None:
         return None
     path = Path(logdir) / ENV_SPEC_FILE
@@ -189,7 +188,15 @@ def store_env_spec(algo: Any, logdir: str | Path) -> Path | None:
 
 def env_spec_of(algo: Any) -> dict | None:
     """:func:`declared_spec` of a built Algorithm's env: its local EnvRunner's, else one
-    remote EnvRunner's (no env is made for it); None when there is none."""
+    remote EnvRunner's (no env is made for it); None when there is none, or when reading
+    it raises (an env of the user's own may raise anything): a run goes on without it."""
+    try:
+        return _runner_env_spec(algo)
+    except Exception:  # noqa: BLE001 - whatever the user's env raises
+        return None
+
+
+def _runner_env_spec(algo: Any) -> dict | None:
     runner = getattr(algo, "env_runner", None)
     env = getattr(runner, "env", None) if runner is not None else None
     if env is not None:

@@ -303,14 +303,7 @@ class StartsAtDeclaredSuccess(Rule):
 
     rule_id = "reward_sign"
 
-    def __init__(self, thresholds, facts=None):
-        super().__init__(thresholds, facts)
-        self._judged = False
-
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
-        if self._judged:
-            return []
-        self._judged = True
         env, t = self.facts.env, self.thresholds
         threshold, value, length = env.reward_threshold, metrics.return_mean, metrics.len_mean
         if metrics.iteration != 1 or threshold is None or len(_per_agent(metrics)) > 1 or \
