@@ -141,3 +141,26 @@ def test_per_agent_returns_read_single_and_multi_agent_runners():
     assert per_agent_returns(single) == {"default_agent": 20.0}
     assert per_agent_returns(multi) == {"a": 1.0}
     assert per_agent_returns(old) == {"pol1": 3.0}
+
+
+def test_the_env_of_a_single_agent_algorithm_is_the_users_env_not_rllibs_vector_env():
+    """RLlib's SingleAgentEnvRunner wraps its SyncVectorEnv in gymnasium's DictInfoToList,
+    which does not pass ``envs`` on: the sub-envs are read from under it, so env_of (used
+    by inspect and explain) gives the user's CartPole with its unbatched spaces."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.shapes.env_meta import env_of, sub_envs
+
+    algo = (PPOConfig().environment("CartPole-v1")
+            .env_runners(num_env_runners=0, num_envs_per_env_runner=2)).build_algo()
+    try:
+        runner_env = algo.env_runner.env
+        assert not hasattr(runner_env, "envs")  # the wrapper this test is about
+        envs = sub_envs(runner_env)
+        assert len(envs) == 2 and all(type(e.unwrapped).__name__ == "CartPoleEnv" for e in envs)
+        env = env_of(algo)
+        assert type(env).__name__ == "CartPoleEnv"
+        [(observation_space, action_space)] = agent_spaces(env).values()
+        assert observation_space.shape == (4,) and action_space.n == 2
+    finally:
+        algo.stop()

@@ -77,14 +77,25 @@ def env_name(env: Any) -> str:
 
 
 
-def sub_envs(env: Any) -> list:
-    """The env instances inside one of RLlib's vector envs (or ``[env]`` for any other)."""
+def _vector_sub_envs(env: Any) -> list | None:
+    """The env instances inside a vector env (RLlib's, or gymnasium's under its vector
+    wrappers: RLlib's SingleAgentEnvRunner wraps its ``SyncVectorEnv`` in
+    ``DictInfoToList``, which does not pass ``envs`` on), or None for any other env."""
     import gymnasium as gym
     from ray.rllib.env.vector.vector_multi_agent_env import VectorMultiAgentEnv
 
-    if isinstance(env, (gym.vector.VectorEnv, VectorMultiAgentEnv)):
-        return list(getattr(env, "envs", None) or [])
-    return [env]
+    if not isinstance(env, (gym.vector.VectorEnv, VectorMultiAgentEnv)):
+        return None
+    envs = getattr(env, "envs", None)
+    if envs is None:
+        envs = getattr(getattr(env, "unwrapped", None), "envs", None)
+    return list(envs or [])
+
+
+def sub_envs(env: Any) -> list:
+    """The env instances inside one of RLlib's vector envs (or ``[env]`` for any other)."""
+    envs = _vector_sub_envs(env)
+    return [env] if envs is None else envs
 
 
 def unwrapped_env(env: Any) -> Any:
@@ -93,12 +104,9 @@ def unwrapped_env(env: Any) -> Any:
     Only vector envs are opened: an env of the user's own may have an ``envs``
     attribute (RLlib's ``make_multi_agent`` envs do) and is kept whole.
     """
-    import gymnasium as gym
-    from ray.rllib.env.vector.vector_multi_agent_env import VectorMultiAgentEnv
-
-    if isinstance(env, (gym.vector.VectorEnv, VectorMultiAgentEnv)) and getattr(env, "envs",
-                                                                                  None):
-        env = env.envs[0]
+    envs = _vector_sub_envs(env)
+    if envs:
+        env = envs[0]
     return getattr(env, "unwrapped", env)
 
 
@@ -137,10 +145,9 @@ def declared_spec(env: Any) -> dict | None:
     """
     import gymnasium as gym
 
-    if isinstance(env, gym.vector.VectorEnv):
-        # the first sub-env; RLlib wraps its vector env (DictInfoToList), whose wrapper
-        # has no ``envs`` of its own, so they are read from under it
-        env = (getattr(env.unwrapped, "envs", None) or [None])[0]
+    envs = _vector_sub_envs(env)
+    if envs is not None:
+        env = envs[0] if envs else None  # the first sub-env, wrappers kept
     if not isinstance(env, gym.Env):
         return None  # a multi-agent env (or nothing): gymnasium declares no spec for it
     limit, layer = None, env
