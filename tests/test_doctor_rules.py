@@ -98,6 +98,22 @@ def test_kl_high_for_several_iterations_is_a_warning_from_its_start():
     assert [(f.severity, f.began_at_iteration) for f in findings] == [("warning", 2)]
 
 
+def test_the_kl_coefficient_is_judged_from_where_it_started_not_from_its_first_log():
+    """RLlib's PPO Learner logs the KL coefficient after its controller moved it for that
+    iteration's KL, so the first logged value (0.3 for kl_coeff=0.2 after a high KL) is
+    already one raise up: PPO Acrobot at lr x100 (seed 6) logged 0.3, 0.45, 0.675 as
+    float32 beside a KL 12x, 4x and 3x its target and got no finding. Its start is the
+    config's kl_coeff, or, without a config, the first log with that step undone."""
+    f32 = [0.30000001192092896, 0.45000001788139343, 0.675000011920929]
+    stats = [{"kl": kl, "kl_coeff": c} for kl, c in zip([0.119, 0.043, 0.030], f32)]
+    for config in ({"kl_coeff": 0.2}, None):
+        [kl] = only(run(stream_of("new", stats), config=config), "kl_blowup")
+        assert (kl.severity, kl.began_at_iteration) == ("warning", 1)
+        assert kl.evidence["kl_coeff_at_start"] == pytest.approx(0.2)
+    # a config that started at 0.4: the coefficient has not been raised twice from there
+    assert not only(run(stream_of("new", stats), config={"kl_coeff": 0.4}), "kl_blowup")
+
+
 def test_a_high_kl_the_controller_is_handling_is_no_finding():
     # a healthy CartPole run: KL 0.03-0.04 for a few iterations while the coefficient
     # stays near its start (RLlib lowers it again between the high iterations)

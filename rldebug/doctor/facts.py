@@ -80,6 +80,7 @@ class RunFacts:
     :param target_network_update_freq: DQN's steps between target-network syncs.
     :param learning_starts: ``num_steps_sampled_before_learning_starts`` (DQN, SAC).
     :param entropy_coeff: the entropy bonus (a schedule reads as unknown).
+    :param kl_coeff: PPO's starting KL coefficient (its controller moves it from there).
     :param num_epochs: PPO's passes over each train batch.
     :param minibatches: minibatches per epoch (train batch / minibatch size).
     :param grad_clip: the gradient clip (None: no clipping, or unknown).
@@ -95,6 +96,7 @@ class RunFacts:
     target_network_update_freq: float | None = None
     learning_starts: float | None = None
     entropy_coeff: float | None = None
+    kl_coeff: float | None = None
     num_epochs: float | None = None
     minibatches: float | None = None
     grad_clip: float | None = None
@@ -121,6 +123,7 @@ class RunFacts:
             target_network_update_freq=config_number(config, "target_network_update_freq"),
             learning_starts=config_number(config, "num_steps_sampled_before_learning_starts"),
             entropy_coeff=config_number(config, "entropy_coeff"),
+            kl_coeff=config_number(config, "kl_coeff"),
             num_epochs=config_number(config, "num_epochs") or
             config_number(config, "num_sgd_iter"),
             minibatches=(max(1.0, batch / minibatch) if batch and minibatch else None),

@@ -172,8 +172,8 @@ class KLBlowup(Rule):
         self._returns.add_iteration(metrics)
         for module, stats in metrics.modules.items():
             kl = stats.kl
-            if finite(stats.kl_coeff):
-                self._first_coeff.setdefault(module, stats.kl_coeff)
+            if finite(stats.kl_coeff) and module not in self._first_coeff:
+                self._first_coeff[module] = self._starting_coeff(stats, metrics.stack)
             if kl is None or math.isnan(kl):
                 continue  # an infinite KL is the largest blow-up there is; NaN is non_finite's
             streak = self._high[module]
@@ -206,6 +206,22 @@ class KLBlowup(Rule):
                 new += warned
         return new
 
+    def _starting_coeff(self, stats, stack: str) -> float:
+        """The KL coefficient before the first update: the config's ``kl_coeff``, else the
+        first one logged. The new stack's PPO Learner logs the coefficient after its
+        controller moved it for that iteration's KL (``_update_module_kl_coeff``: 1.5x
+        above ``2 * kl_target``, 0.5x below ``0.5 * kl_target``), so that step is undone."""
+        configured = self.facts.kl_coeff if self.facts is not None else None
+        if configured is not None and configured > 0:
+            return configured
+        coeff, kl, target = stats.kl_coeff, stats.kl, self.thresholds.kl_target
+        if stack == "new" and finite(kl):
+            if kl > 2.0 * target:
+                return coeff / 1.5
+            if kl < 0.5 * target:
+                return coeff * 2.0
+        return coeff
+
     def _controller_losing(self, module: str, stats) -> bool:
         """RLlib's KL controller has raised the coefficient (1.5x per high-KL iteration)
         to at least ``KL_COEFF_RAISED`` times where it started, and the KL is still high.
@@ -214,7 +230,8 @@ class KLBlowup(Rule):
         first = self._first_coeff.get(module)
         if not finite(stats.kl_coeff) or first is None or first <= 0:
             return True
-        return stats.kl_coeff >= KL_COEFF_RAISED * first
+        # the coefficient is logged as float32: 0.2 raised twice reads 0.45000001
+        return stats.kl_coeff >= KL_COEFF_RAISED * first * (1.0 - 1e-6)
 
 
 # "Most of the run": the share of iterations a forced-random policy spends near its maximum;
