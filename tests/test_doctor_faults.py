@@ -489,6 +489,25 @@ def test_a_kl_high_from_the_first_update_is_named_though_rllib_logs_the_coeffici
     assert critic.explained_by == "kl_blowup"
 
 
+def test_a_sparse_reward_the_policy_seldom_reaches_is_not_called_small():
+    """The goal env pays 1 at its goal and nothing elsewhere. With gamma=0 the policy
+    stops reaching it, and the mean reward per step falls to about 1e-3, below the
+    limit for small rewards; but an episode that reached the goal shows a reward of at
+    least 1/40. Rewards multiplied by 1e-4 stay small either way. Beside gamma=0 the
+    noise-pushed policy's entropy collapse is put under the horizon that hid the goal."""
+    for seed in (4, 6):
+        trial = diagnose(store_of(seed) / "runs" / f"ppo_goal__gamma_0__s{seed}").trials[0]
+        assert "reward_scale" not in [f.rule_id for f in trial.findings]
+        assert [f.rule_id for f in trial.causes if f.severity != "info"] == \
+            ["horizon_too_short"]
+    for name in ("ppo_cartpole__reward_x1e-4__s0", "ppo_pendulum__reward_x1e-4__s0",
+                 "sac_pendulum__reward_x1e-4__s0"):
+        [small] = [f for f in diagnose(STORE / "runs" / name).findings
+                   if f.rule_id == "reward_scale"]
+        assert small.severity == "warning" and "small" in small.message
+        assert small.evidence["largest_reward_at_least"] < 1e-3
+
+
 @pytest.mark.parametrize("name", ["appo_cartpole__entropy_coeff_1__s0",
                                   "impala_cartpole__entropy_coeff_1__s0"])
 def test_an_entropy_bonus_that_did_not_hold_the_policy_random_is_no_error(name):

@@ -46,9 +46,12 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "no_updates": frozenset({
         "return_not_improving", "policy_stays_random", "reward_never_positive",
         "module_not_learning", "horizon_too_short"}),
+    # a reward beyond the discount's reach leaves the advantages without it, as data
+    # without signal does (observation_constant): the policy is pushed on noise
     "horizon_too_short": frozenset({
         "return_not_improving", "reward_never_positive", "policy_stays_random",
-        "value_not_learning", "module_not_learning", "reward_constant"}),
+        "value_not_learning", "module_not_learning", "reward_constant", "kl_blowup",
+        "entropy_collapse"}),
     # a constant reward has no sign to flip: where its constant puts the first return
     # against the env's declared success is its doing
     "reward_constant": frozenset({

@@ -430,6 +430,11 @@ class RewardScale(Rule):
     Value targets and Q-values grow with the reward: at 1000 per step, returns
     reach 10^4-10^5, PPO's ``vf_clip_param=10`` clips every value error and a
     critic's regression target is many orders of magnitude away from its init.
+
+    "Small" is about the rewards the env pays, not their mean over the steps that pay
+    nothing: a sparse reward of 1 at a goal that a policy seldom reaches averages 1e-4
+    per step. An episode's return spread over the longest episode bounds the largest
+    reward it held from below, so rewards are small only when that bound is small too.
     """
 
     rule_id = "reward_scale"
@@ -437,13 +442,33 @@ class RewardScale(Rule):
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
         self._per_step: dict[str | None, deque[float]] = {}
+        self._largest: deque[float] = deque(maxlen=thresholds.window)
         self._seen: dict[str | None, int] = {}
+
+    @staticmethod
+    def _largest_reward_at_least(metrics: IterationMetrics) -> float | None:
+        """A lower bound on the largest reward of the iteration's episodes: the return
+        furthest from 0 spread over the longest episode (None when not logged)."""
+        extremes = [abs(v) for v in (metrics.return_max, metrics.return_min) if finite(v)]
+        length = metrics.len_max if finite(metrics.len_max) else metrics.len_mean
+        if not extremes or not finite(length) or length <= 0:
+            return None
+        return max(extremes) / length
+
+    def _paid_rewards_small(self, subject: str | None) -> bool:
+        """The run's largest rewards are small too (unknown per agent: True)."""
+        if subject is not None or not self._largest:
+            return True
+        return sorted(self._largest)[len(self._largest) // 2] < self.thresholds.reward_scale_low
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         if not finite(metrics.len_mean) or metrics.len_mean <= 0:
             return []
         new: list[Finding] = []
+        largest = self._largest_reward_at_least(metrics)
+        if largest is not None:
+            self._largest.append(largest)
         for subject, value in _per_agent(metrics).items():
             if not finite(value):
                 continue
@@ -457,7 +482,7 @@ class RewardScale(Rule):
                 kind, cost = "large", ("value targets of this size saturate PPO's "
                                        "vf_clip_param and make critics and Q-functions fit "
                                        "numbers far from their initial outputs")
-            elif 0 < typical < t.reward_scale_low:
+            elif 0 < typical < t.reward_scale_low and self._paid_rewards_small(subject):
                 kind, cost = "small", ("differences between actions drown in the value "
                                        "function's noise")
             else:
@@ -467,7 +492,8 @@ class RewardScale(Rule):
                 began_at_iteration=metrics.iteration - self._seen[subject] + 1,
                 evidence={"reward_per_step": typical, "mean_return": value,
                           "episode_len_mean": metrics.len_mean,
-                          "limit": t.reward_scale_high if kind == "large" else t.reward_scale_low},
+                          "limit": t.reward_scale_high if kind == "large" else t.reward_scale_low,
+                          "largest_reward_at_least": (largest if subject is None else None)},
                 message=(f"Rewards of {_name(subject)} are {kind}: about {fmt(typical)} per "
                          f"step (mean return {fmt(value)} over {fmt(metrics.len_mean)} steps); "
                          f"{cost}."),
