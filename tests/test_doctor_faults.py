@@ -508,6 +508,22 @@ def test_a_sparse_reward_the_policy_seldom_reaches_is_not_called_small():
         assert small.evidence["largest_reward_at_least"] < 1e-3
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_horizon_too_short_is_named_when_the_return_rose_only_a_little_of_the_way(seed,
+                                                                                    tmp_path):
+    """PPO Acrobot at gamma=0.5 looks 2 steps ahead in episodes of 500: its return rose
+    (about -500 -> -450) as far as a few steps teach, a small share of the way to the -100
+    Acrobot-v1 declares as solved (recorded by rldebug.run). Without the env's declared
+    success that rise answers the finding."""
+    run = store_of(seed) / "runs" / f"ppo_acrobot__gamma_0.5__s{seed}"
+    trial = diagnose(run).trials[0]
+    [horizon] = [f for f in trial.findings if f.rule_id == "horizon_too_short"]
+    assert horizon.severity == "error" and "Acrobot-v1 declares as solved" in horizon.message
+    shutil.copytree(run, tmp_path / run.name, ignore=shutil.ignore_patterns("rldebug_env.json"))
+    assert not [f for f in diagnose(tmp_path / run.name).findings
+                if f.rule_id == "horizon_too_short" and f.severity != "info"]
+
+
 @pytest.mark.parametrize("name", ["appo_cartpole__entropy_coeff_1__s0",
                                   "impala_cartpole__entropy_coeff_1__s0"])
 def test_an_entropy_bonus_that_did_not_hold_the_policy_random_is_no_error(name):

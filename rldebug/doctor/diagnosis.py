@@ -19,6 +19,7 @@ from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
+from rldebug.doctor.rules.setup import short_of_declared_success
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import (
     annotate_reward_findings,
@@ -150,6 +151,9 @@ class Doctor:
             progress = self._returns.progress(finding.module, recent=recent)
             if not clearly_rose(progress):
                 continue
+            if finding.rule_id == "horizon_too_short" and \
+                    self._rose_short_of_success(finding, progress):
+                continue
             finding.severity = "info"
             finding.evidence["resolved_at_iteration"] = iteration
             finding.message += (
@@ -157,6 +161,22 @@ class Doctor:
                 f"{fmt(progress['recent_mean_return'])} against "
                 f"{fmt(progress['early_mean_return'])} at the start, so the run learns "
                 "despite it (a slow start, or a cost it can afford).")
+
+    def _rose_short_of_success(self, finding: Finding, progress: dict) -> bool:
+        """A rise that has gone only part of the way to the env's declared success does
+        not answer a horizon too short (:func:`~rldebug.doctor.rules.setup.
+        short_of_declared_success`); the finding says so, once."""
+        share = short_of_declared_success(progress, self.facts.env)
+        if share is None:
+            return False
+        if "rose_short_of_success" not in finding.evidence:
+            finding.evidence["rose_short_of_success"] = share
+            finding.message += (
+                f" The return rose later ({fmt(progress['early_mean_return'])} -> "
+                f"{fmt(progress['recent_mean_return'])}), but only {share:.0%} of the way "
+                f"to the {fmt(self.facts.env.reward_threshold)} {self.facts.env.env_id} "
+                "declares as solved.")
+        return True
 
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and

@@ -18,11 +18,24 @@ from rldebug.doctor.rules.base import (
     Streak,
     finite,
     fmt,
+    share_of_declared_success,
 )
 
 # Episodes at least this many times longer than the discount's horizon: a reward at an
 # episode's end reaches almost none of the steps that led to it.
 HORIZON_SHORTFALL = 20
+# A discount that sees a few steps of episodes hundreds of steps long still learns what
+# those steps teach (Acrobot at gamma=0.5 rises from -500 to about -450): where the env
+# declares the return that counts as solved, a rise answers a horizon that short only once
+# it has gone at least this share of the way there from the first return.
+HORIZON_RISE_SHARE = 0.5
+
+
+def short_of_declared_success(progress: dict | None, env) -> float | None:
+    """The share of the way to the env's declared success a return that rose has gone,
+    when it is less than :data:`HORIZON_RISE_SHARE` (else None)."""
+    share = share_of_declared_success(progress, env)
+    return share if share is not None and share < HORIZON_RISE_SHARE else None
 
 
 class HorizonTooShort(Rule):
@@ -57,8 +70,14 @@ class HorizonTooShort(Rule):
             return []
         returns = (f"({fmt(progress['early_mean_return'])} -> "
                    f"{fmt(progress['recent_mean_return'])})")
+        short = short_of_declared_success(progress, self.facts.env)
         if progress["flat"]:
             severity, returns = "error", f"and the return has not improved {returns}"
+        elif short is not None:
+            severity, returns = "error", (
+                f"and the return rose {returns} only {short:.0%} of the way to the "
+                f"{fmt(self.facts.env.reward_threshold)} {self.facts.env.env_id} declares "
+                "as solved: only what a few steps teach")
         elif horizon <= 1:  # gamma 0
             severity, returns = "warning", (
                 f"and the return moved {returns} only as far as each step's own reward "
