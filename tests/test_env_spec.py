@@ -4,6 +4,7 @@ by the doctor: a reward_threshold rule needs to know the env even when params.js
 names only a wrapper class or a registered name."""
 
 import json
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -109,6 +110,27 @@ def test_a_flipped_lunarlander_is_named_at_its_first_iteration_live_and_offline(
     assert sign.evidence["first_return"] >= 100.0
     (tmp_path / ENV_SPEC_FILE).unlink()
     assert "reward_sign" not in [f.rule_id for f in diagnose(tmp_path).findings]
+
+
+def test_a_tune_trial_with_the_live_doctor_records_its_env_for_the_offline_doctor(tmp_path):
+    """A Tune trial's params.json names only the registered name of a wrapped CartPole; the
+    live DoctorCallback writes what the env declares beside it, in the trial's directory,
+    so `rldebug doctor` on the trial later knows the env as rldebug.run's runs do."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPO
+
+    register_env("negated_cartpole", Negated)
+    config = add_callbacks(_tiny_ppo("negated_cartpole"), DoctorCallback.configured(console=False))
+    results = tune.Tuner(PPO, param_space=config, run_config=tune.RunConfig(
+        stop={"training_iteration": 1}, storage_path=str(tmp_path), name="wrapped",
+        verbose=0)).fit()
+    assert not results.errors
+    trial = results[0].path
+    assert json.loads((Path(trial) / "params.json").read_text())["env"] == "negated_cartpole"
+    spec = read_trial(trial).env_spec
+    assert spec is not None and spec["env_id"] == "CartPole-v1"
+    assert Doctor(config=read_trial(trial).config, env_spec=spec).facts.env.reward_threshold \
+        == 475.0
 
 
 def test_a_multi_agent_run_records_no_env_spec(tmp_path):

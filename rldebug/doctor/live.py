@@ -14,6 +14,7 @@ Configured with ``stop_on="error"``, a new error finding sets the result's
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,8 +28,10 @@ from rldebug.doctor.findings import SEVERITIES, Finding, severity_rank
 from rldebug.doctor.metrics import extract
 from rldebug.doctor.report import finding_line, finding_markdown
 from rldebug.doctor.thresholds import Thresholds
-from rldebug.shapes.env_meta import env_spec_of
+from rldebug.shapes.env_meta import env_spec_of, write_trial_env_spec
 from rldebug.usage import UsageError, UsageTypeError
+
+logger = logging.getLogger(__name__)
 
 
 def log_action_space_size(space: Any) -> float | None:
@@ -181,8 +184,23 @@ class DoctorCallback(RLlibCallback):
             if references:
                 thresholds = replace(thresholds, entropy_reference=references)
         config = algorithm.config.to_dict() if hasattr(algorithm, "config") else None
+        spec = env_spec_of(algorithm)
+        self._record_env_spec(spec, algorithm)
         return Doctor(thresholds, config=config, trial=getattr(algorithm, "trial_name", None),
-                      env_spec=env_spec_of(algorithm))
+                      env_spec=spec)
+
+    @staticmethod
+    def _record_env_spec(spec: dict | None, algorithm) -> None:
+        """Beside the trial's params.json, what the env declares, for ``rldebug doctor``
+        on the trial later: params.json names only the class or registered name of a
+        wrapped gym env. A directory that cannot be written is said, not raised: the run
+        goes on."""
+        try:
+            write_trial_env_spec(spec, algorithm)
+        except OSError as err:
+            logger.warning("rldebug doctor: could not record the env's spec beside the "
+                           "trial (%s); `rldebug doctor` on this trial will not know its env.",
+                           err)
 
     def _report(self, new: list[Finding], algorithm, iteration: int) -> None:
         if self.settings.console:

@@ -185,12 +185,42 @@ def store_env_spec(algo: Any, logdir: str | Path) -> Path | None:
     remote EnvRunner's; no env is made for it) to ``logdir``/:data:`ENV_SPEC_FILE`.
     None, and no file, when the env declares nothing or cannot be reached: the run
     goes on whatever its env is."""
-    spec = env_spec_of(algo)
+    return write_env_spec(env_spec_of(algo), logdir)
+
+
+def write_env_spec(spec: dict | None, logdir: str | Path) -> Path | None:
+    """Write a :func:`declared_spec` to ``logdir``/:data:`ENV_SPEC_FILE` (nothing for None)."""
     if spec is None:
         return None
     path = Path(logdir) / ENV_SPEC_FILE
-    path.write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    path.write_text(_spec_text(spec))
     return path
+
+
+def write_trial_env_spec(spec: dict | None, algo: Any) -> str | None:
+    """Write a :func:`declared_spec` into the directory of the trial ``algo`` reports to:
+    under Tune, the trial's directory on its storage filesystem (where Tune writes
+    params.json; ``algo.logdir`` is then a scratch working directory that Tune does not
+    keep by default); else ``algo.logdir``. Returns where it went (None: no spec, or no
+    directory). Raises OSError when the directory cannot be written."""
+    if spec is None:
+        return None
+    storage = getattr(algo, "_storage", None)  # Tune's StorageContext of a Trainable
+    if storage is not None and getattr(storage, "trial_dir_name", None):
+        filesystem, directory = storage.storage_filesystem, storage.trial_fs_path
+        filesystem.create_dir(directory, recursive=True)
+        target = f"{directory}/{ENV_SPEC_FILE}"
+        with filesystem.open_output_stream(target) as stream:
+            stream.write(_spec_text(spec).encode())
+        return target
+    logdir = getattr(algo, "logdir", None)
+    if not logdir or not Path(logdir).is_dir():
+        return None
+    return str(write_env_spec(spec, logdir))
+
+
+def _spec_text(spec: dict) -> str:
+    return json.dumps(spec, indent=1, sort_keys=True) + "\n"
 
 
 def env_spec_of(algo: Any) -> dict | None:
@@ -341,4 +371,6 @@ __all__ = [
     "stored_env_spec",
     "sub_envs",
     "unwrapped_env",
+    "write_env_spec",
+    "write_trial_env_spec",
 ]
