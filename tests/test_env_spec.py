@@ -115,12 +115,19 @@ def test_a_flipped_lunarlander_is_named_at_its_first_iteration_live_and_offline(
 def test_a_tune_trial_with_the_live_doctor_records_its_env_for_the_offline_doctor(tmp_path):
     """A Tune trial's params.json names only the registered name of a wrapped CartPole; the
     live DoctorCallback writes what the env declares beside it, in the trial's directory,
-    so `rldebug doctor` on the trial later knows the env as rldebug.run's runs do."""
+    so `rldebug doctor` on the trial later knows the env as rldebug.run's runs do; its
+    TensorBoard text goes there too."""
     from ray import tune
     from ray.rllib.algorithms.ppo import PPO
 
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rldebug.doctor import Thresholds
+
     register_env("negated_cartpole", Negated)
-    config = add_callbacks(_tiny_ppo("negated_cartpole"), DoctorCallback.configured(console=False))
+    # any KL above 1e-8 an error, so that a finding is written at iteration 1
+    config = add_callbacks(_tiny_ppo("negated_cartpole"), DoctorCallback.configured(
+        console=False, thresholds=Thresholds(kl_blowup_factor=1e-6)))
     results = tune.Tuner(PPO, param_space=config, run_config=tune.RunConfig(
         stop={"training_iteration": 1}, storage_path=str(tmp_path), name="wrapped",
         verbose=0)).fit()
@@ -131,6 +138,11 @@ def test_a_tune_trial_with_the_live_doctor_records_its_env_for_the_offline_docto
     assert spec is not None and spec["env_id"] == "CartPole-v1"
     assert Doctor(config=read_trial(trial).config, env_spec=spec).facts.env.reward_threshold \
         == 475.0
+    # the live findings' TensorBoard text is in the trial's directory too, beside Tune's
+    # own event file (not in the working directory Tune does not keep)
+    [events] = Path(trial).glob("*.doctor")
+    texts = EventAccumulator(str(events), size_guidance={"tensors": 0}).Reload().Tags()
+    assert "doctor/kl_blowup/default_policy/text_summary" in texts["tensors"]
 
 
 def test_a_multi_agent_run_records_no_env_spec(tmp_path):

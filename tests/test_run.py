@@ -3,6 +3,8 @@
 import csv
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -107,6 +109,23 @@ def test_progress_csv_widens_when_a_key_appears_later(tmp_path):
         rows = list(csv.DictReader(f))
     assert rows[0]["env_runners/ret"] == "" and rows[1]["env_runners/ret"] == "5.0"
     assert [r["a"] for r in rows] == ["1.0", "2.0"]
+
+
+def test_a_run_killed_right_after_an_iteration_keeps_its_tensorboard_events(tmp_path):
+    """Every file of a run is on disk after each result: a process killed (no close, no
+    atexit) straight after logging an iteration keeps its TensorBoard scalars and text,
+    read back by TensorBoard's own reader."""
+    script = ("import os, sys\n"
+              "from rldebug.inprocess.runlog import RunLogger\n"
+              "logger = RunLogger(sys.argv[1])\n"
+              "logger.log({'training_iteration': 1, 'env_runners': {'ret': 5.0}})\n"
+              "logger.add_text('note', 'kept', 1)\n"
+              "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, timeout=120)
+    [events] = tmp_path.glob("events.out.tfevents.*")
+    tags = EventAccumulator(str(events), size_guidance={"tensors": 0}).Reload().Tags()
+    assert any(tag.endswith("env_runners/ret") for tag in tags["scalars"]), tags
+    assert "note/text_summary" in tags["tensors"]
 
 
 def test_cli_run_writes_a_run_directory(tmp_path, capsys):

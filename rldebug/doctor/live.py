@@ -29,6 +29,8 @@ from rldebug.doctor.metrics import extract
 from rldebug.doctor.report import finding_line, finding_markdown
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.shapes.env_meta import env_spec_of, write_trial_env_spec
+from rldebug.shapes.results import local_trial_dir
+from rldebug.tbfile import summary_writer
 from rldebug.usage import UsageError, UsageTypeError
 
 logger = logging.getLogger(__name__)
@@ -97,9 +99,10 @@ class DoctorCallback(RLlibCallback):
         """A ``DoctorCallback`` subclass with these settings (RLlib wants a class).
 
         :param thresholds: the rules' thresholds (default :class:`Thresholds`).
-        :param logdir: where the TensorBoard text goes; default ``algorithm.logdir``
-            (the trial directory under Tune). With :func:`rldebug.run`, pass the
-            run's logdir to see findings next to its curves.
+        :param logdir: where the TensorBoard text goes; default the trial's directory
+            (under Tune, where its result files are, when its storage is local; else
+            ``algorithm.logdir``). With :func:`rldebug.run`, pass the run's logdir to see
+            findings next to its curves.
         :param console: print new findings to stderr.
         :param stop_on: ``"error"`` or ``"warning"``: end training at the first new
             finding of that severity or worse (the result's ``done`` is set; Tune
@@ -219,12 +222,10 @@ class DoctorCallback(RLlibCallback):
 
     def _tensorboard(self, algorithm):
         if self._writer is None:
-            logdir = self.settings.logdir or getattr(algorithm, "logdir", None)
+            logdir = self.settings.logdir or local_trial_dir(algorithm)
             if not logdir:
                 return None
-            from tensorboardX import SummaryWriter
-
-            self._writer = SummaryWriter(str(logdir), filename_suffix=".doctor")
+            self._writer = summary_writer(logdir, filename_suffix=".doctor")
         return self._writer
 
 

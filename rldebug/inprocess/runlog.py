@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from rldebug.tbfile import summary_writer
 from rldebug.usage import UsageError
 
 RESULT_FILE = "result.json"
@@ -106,8 +107,6 @@ class RunLogger:
     """
 
     def __init__(self, logdir: str | Path, config: dict | None = None):
-        from tensorboardX import SummaryWriter
-
         self.logdir = check_writable(logdir)
         if config is not None:
             with open(self.logdir / PARAMS_FILE, "w") as f:
@@ -115,7 +114,7 @@ class RunLogger:
         self._json = open(self.logdir / RESULT_FILE, "a")
         self._csv_path = self.logdir / PROGRESS_FILE
         self._csv_fields: list[str] = []
-        self._tb = SummaryWriter(str(self.logdir), flush_secs=30)
+        self._tb = summary_writer(self.logdir)
 
     def log(self, result: dict) -> None:
         """Write one training result (the dict ``algo.train()`` returned)."""

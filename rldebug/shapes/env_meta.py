@@ -198,25 +198,23 @@ def write_env_spec(spec: dict | None, logdir: str | Path) -> Path | None:
 
 
 def write_trial_env_spec(spec: dict | None, algo: Any) -> str | None:
-    """Write a :func:`declared_spec` into the directory of the trial ``algo`` reports to:
-    under Tune, the trial's directory on its storage filesystem (where Tune writes
-    params.json; ``algo.logdir`` is then a scratch working directory that Tune does not
-    keep by default); else ``algo.logdir``. Returns where it went (None: no spec, or no
-    directory). Raises OSError when the directory cannot be written."""
-    if spec is None:
+    """Write a :func:`declared_spec` into the directory of the trial ``algo`` reports to
+    (:func:`~rldebug.shapes.results.trial_storage`: under Tune, the trial's directory on
+    its storage filesystem, beside params.json). Returns where it went (None: no spec, or
+    no directory). Raises OSError when the directory cannot be written."""
+    from rldebug.shapes.results import trial_storage
+
+    where = trial_storage(algo)
+    if spec is None or where is None:
         return None
-    storage = getattr(algo, "_storage", None)  # Tune's StorageContext of a Trainable
-    if storage is not None and getattr(storage, "trial_dir_name", None):
-        filesystem, directory = storage.storage_filesystem, storage.trial_fs_path
-        filesystem.create_dir(directory, recursive=True)
-        target = f"{directory}/{ENV_SPEC_FILE}"
-        with filesystem.open_output_stream(target) as stream:
-            stream.write(_spec_text(spec).encode())
-        return target
-    logdir = getattr(algo, "logdir", None)
-    if not logdir or not Path(logdir).is_dir():
-        return None
-    return str(write_env_spec(spec, logdir))
+    filesystem, directory = where
+    if filesystem is None:
+        return str(write_env_spec(spec, directory)) if Path(directory).is_dir() else None
+    filesystem.create_dir(directory, recursive=True)
+    target = f"{directory}/{ENV_SPEC_FILE}"
+    with filesystem.open_output_stream(target) as stream:
+        stream.write(_spec_text(spec).encode())
+    return target
 
 
 def _spec_text(spec: dict) -> str:

@@ -339,13 +339,39 @@ def raw_stat_keys(new_stack: bool) -> frozenset[str]:
     return frozenset(k for keys in STAT_KEYS.values() for k in keys[0 if new_stack else 1])
 
 
+def trial_storage(algo: Any) -> tuple[Any, str] | None:
+    """Where the trial a built Algorithm reports to keeps its files, as ``(filesystem,
+    directory)``: under Tune, the trial's directory on its storage filesystem (a pyarrow
+    filesystem: where Tune writes params.json and result.json; ``algo.logdir`` is then
+    a scratch working directory Tune does not keep by default); else ``(None,
+    algo.logdir)``, a local directory. None when the Algorithm has neither."""
+    storage = getattr(algo, "_storage", None)  # Tune's StorageContext of a Trainable
+    if storage is not None and getattr(storage, "trial_dir_name", None):
+        return storage.storage_filesystem, storage.trial_fs_path
+    logdir = getattr(algo, "logdir", None)
+    return (None, str(logdir)) if logdir else None
+
+
+def local_trial_dir(algo: Any) -> str | None:
+    """:func:`trial_storage`'s directory when it is on this machine's filesystem (a
+    library that writes local files, like TensorBoard's, can write there), else None."""
+    where = trial_storage(algo)
+    if where is None:
+        return None
+    filesystem, directory = where
+    if filesystem is not None and getattr(filesystem, "type_name", None) != "local":
+        return None
+    return directory
+
+
 __all__ = [
     "FAULT_TOLERANCE_KEY",
     "LEARNER_GROUP_KEY",
     "LEARNER_STEPS_DROPPED_KEY",
     "MAIN_LOSS",
     "NOT_MODULES",
-    "RUNNERS_DROPPED_KEY", "RUNNERS_HEALTHY_KEY",
+    "RUNNERS_DROPPED_KEY",
+    "RUNNERS_HEALTHY_KEY",
     "RUNNER_RESTARTS_KEY",
     "STAT_KEYS",
     "Stat",
@@ -358,6 +384,7 @@ __all__ = [
     "is_new_stack_result",
     "learner_stats",
     "learner_steps_dropped",
+    "local_trial_dir",
     "main_loss",
     "mean_total_return",
     "module_returns",
@@ -369,6 +396,7 @@ __all__ = [
     "raw_key_index",
     "raw_learner_stats",
     "raw_stat_keys",
+    "trial_storage",
     "unflatten",
     "updated_modules",
 ]
