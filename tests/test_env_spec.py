@@ -119,7 +119,6 @@ def test_a_tune_trial_with_the_live_doctor_records_its_env_for_the_offline_docto
     TensorBoard text goes there too."""
     from ray import tune
     from ray.rllib.algorithms.ppo import PPO
-
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from rldebug.doctor import Thresholds
