@@ -489,6 +489,20 @@ def test_a_kl_high_from_the_first_update_is_named_though_rllib_logs_the_coeffici
     assert critic.explained_by == "kl_blowup"
 
 
+def test_a_return_that_never_moves_is_a_constant_reward_only_when_nothing_explains_it():
+    """Every Acrobot episode at -500 (the time limit, no swing-up) reads two ways: a
+    constant reward, or a reward the policy never finds. Beside a KL blow-up at lr x100
+    the second reading is the blow-up's doing, as `reward_never_positive` would be; with
+    the reward wired to 0 and nothing else found, the constant reward leads."""
+    blown = diagnose(store_of(6) / "runs" / "ppo_acrobot__lr_x100__s6").trials[0]
+    [constant] = [f for f in blown.findings if f.rule_id == "reward_constant"]
+    assert constant.severity == "warning" and constant.explained_by == "kl_blowup"
+    zero = diagnose(store_of(6) / "runs" / "ppo_acrobot__reward_zero__s6").trials[0]
+    [constant] = [f for f in zero.findings if f.rule_id == "reward_constant"]
+    assert constant.severity == "warning" and constant.explained_by is None
+    assert [f.rule_id for f in zero.causes if f.severity != "info"] == ["reward_constant"]
+
+
 def test_a_sparse_reward_the_policy_seldom_reaches_is_not_called_small():
     """The goal env pays 1 at its goal and nothing elsewhere. With gamma=0 the policy
     stops reaching it, and the mean reward per step falls to about 1e-3, below the

@@ -208,6 +208,21 @@ def _another_reason_for_a_flat_return(cause: Finding, finding: Finding,
         _covers(cause, finding, aliases)
 
 
+def _rewarding_events_never_found(cause: Finding, finding: Finding,
+                                  aliases: Mapping[str, str]) -> bool:
+    """``reward_constant`` at warning (fixed-length episodes, or one agent's mean) says
+    nothing the policy did changed its return: a constant reward, *or rewarding events
+    the policy never finds*, the same claim as ``reward_never_positive``. What explains
+    an agent that never finds its reward (no updates, updates that blew the policy up, a
+    critic that cannot learn) explains that reading too: a greedy DQN that was never
+    updated never swings Acrobot up, and every episode returns -500. (At error, where
+    episode lengths varied and the return did not, the reward itself is constant.)"""
+    return finding.rule_id == "reward_constant" and finding.severity == "warning" and \
+        cause.rule_id != "reward_constant" and \
+        "reward_never_positive" in EXPLAINS.get(cause.rule_id, ()) and \
+        not _taken_back(cause) and _covers(cause, finding, aliases)
+
+
 def _stall_during_a_failure(cause: Finding, finding: Finding,
                             aliases: Mapping[str, str]) -> bool:
     """An EnvRunner that failed stalls the iteration in which RLlib waits for it and
@@ -229,7 +244,7 @@ def _stall_during_a_failure(cause: Finding, finding: Finding,
 PAIRS_BEFORE_THE_ORDER = (
     _nan_crash_after_nan_reward, _no_q_to_draw_from, _large_rewards_cut_by_the_clip,
     _kept_random_explains, _clip_starves_the_critic, _another_reason_for_a_flat_return,
-    _stall_during_a_failure)
+    _rewarding_events_never_found, _stall_during_a_failure)
 
 
 def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> bool:
