@@ -59,9 +59,15 @@ def split_line(scores: list, split: str) -> str:
     t = totals([s for s in scores if split_of(s.label) == split])
     bases = sorted({s.label["base"] for s in scores if split_of(s.label) == split})
     named = f" ({', '.join(bases)})" if split == "test" else f" ({len(bases)} bases)"
-    return (f"{split} split{named}: {t.runs} runs, recall {_ratio(t.hits, t.faulty)}, "
-            f"precision {_ratio(t.true, t.top_level)}, false errors {t.false_errors} on "
-            f"{t.healthy} healthy runs")
+    return (f"{split} split{named}: {_runs_recall_precision(t)}, false errors "
+            f"{t.false_errors} on {t.healthy} healthy runs")
+
+
+def _runs_recall_precision(t: Totals) -> str:
+    """``"57 runs, recall 28/36 = 0.78, precision 29/29 = 1.00"``: how a split's or a
+    draw's figures read in the lines ``score`` prints."""
+    return (f"{t.runs} runs, recall {_ratio(t.hits, t.faulty)}, "
+            f"precision {_ratio(t.true, t.top_level)}")
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIDENCE = ROOT / "rldebug" / "doctor" / "confidence.json"
@@ -359,10 +365,8 @@ def draw_line(seed: int, scores: list[RunScore]) -> str:
             f"{_ratio(*changed_recall(scores))} over the faults that made their run worse, "
             f"precision {_ratio(t.true, t.top_level)}")
     if seed in READ_DRAWS:
-        test = [s for s in scores if split_of(s.label) == "test"]
-        tt = totals(test)
-        line += (f"; its test split: {tt.runs} runs, recall {_ratio(tt.hits, tt.faulty)}, "
-                 f"precision {_ratio(tt.true, tt.top_level)}")
+        line += "; its test split: " + _runs_recall_precision(
+            totals([s for s in scores if split_of(s.label) == "test"]))
     return line
 
 
