@@ -144,6 +144,28 @@ def test_a_tune_trial_with_the_live_doctor_records_its_env_for_the_offline_docto
     assert "doctor/kl_blowup/default_policy/text_summary" in texts["tensors"]
 
 
+def test_a_tune_trial_on_a_storage_filesystem_gets_its_env_spec_through_that_filesystem(
+        tmp_path):
+    """Tune can keep a trial on a storage filesystem other than this machine's (S3, GCS;
+    here pyarrow's SubTreeFileSystem, which reports itself as "subtree"): the live doctor
+    writes the env's spec through that filesystem into the trial's directory."""
+    import pyarrow.fs
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPO
+
+    register_env("negated_cartpole", Negated)
+    storage = pyarrow.fs.SubTreeFileSystem(str(tmp_path), pyarrow.fs.LocalFileSystem())
+    config = add_callbacks(_tiny_ppo("negated_cartpole"), DoctorCallback.configured(
+        console=False))
+    results = tune.Tuner(PPO, param_space=config, run_config=tune.RunConfig(
+        stop={"training_iteration": 1}, storage_path="experiments",
+        storage_filesystem=storage, name="remote", verbose=0)).fit()
+    assert not results.errors
+    trial = tmp_path / results[0].path
+    assert (trial / "params.json").is_file()
+    assert read_trial(trial).env_spec["env_id"] == "CartPole-v1"
+
+
 def test_a_multi_agent_run_records_no_env_spec(tmp_path):
     config = (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
               .multi_agent(policies={"p0", "p1"},

@@ -101,8 +101,9 @@ class DoctorCallback(RLlibCallback):
         :param thresholds: the rules' thresholds (default :class:`Thresholds`).
         :param logdir: where the TensorBoard text goes; default the trial's directory
             (under Tune, where its result files are, when its storage is local; else
-            ``algorithm.logdir``). With :func:`rldebug.run`, pass the run's logdir to see
-            findings next to its curves.
+            ``algorithm.logdir``, Tune's working directory for a trial on remote
+            storage). With :func:`rldebug.run`, pass the run's logdir to see findings next
+            to its curves.
         :param console: print new findings to stderr.
         :param stop_on: ``"error"`` or ``"warning"``: end training at the first new
             finding of that severity or worse (the result's ``done`` is set; Tune
@@ -222,7 +223,10 @@ class DoctorCallback(RLlibCallback):
 
     def _tensorboard(self, algorithm):
         if self._writer is None:
-            logdir = self.settings.logdir or local_trial_dir(algorithm)
+            # a trial kept on remote storage (S3, GCS): Tune's working directory, which it
+            # uploads with the trial when SyncConfig(sync_artifacts=True)
+            logdir = self.settings.logdir or local_trial_dir(algorithm) or \
+                getattr(algorithm, "logdir", None)
             if not logdir:
                 return None
             self._writer = summary_writer(logdir, filename_suffix=".doctor")
