@@ -108,6 +108,7 @@ class KLBlowup(Rule):
         self._high = Streaks()
         self._low = Streaks()
         self._first_coeff: dict[str, float] = {}
+        self._streak_high: dict[str, float] = {}
         self._open: dict[str, tuple[Finding, str]] = {}  # warnings, with their first message
         self._returns = ModuleReturnHistory(thresholds)
 
@@ -142,7 +143,7 @@ class KLBlowup(Rule):
             f"KL of {module!r} stayed above {fmt(t.kl_high_factor)}x "
             f"kl_target={fmt(evidence['kl_target'])} for {evidence['iterations_above']} "
             f"iterations from iteration {finding.began_at_iteration} (up to "
-            f"{fmt(evidence['kl'])}, the KL coefficient raised to "
+            f"{fmt(evidence.get('kl_highest', evidence['kl']))}, the KL coefficient raised to "
             f"{fmt(evidence['kl_coeff'])}), and RLlib's controller caught up: from "
             f"iteration {evidence['caught_up_at_iteration']} on it has not stayed above "
             f"that for {t.kl_high_patience} iterations again.")
@@ -178,8 +179,12 @@ class KLBlowup(Rule):
                 continue  # an infinite KL is the largest blow-up there is; NaN is non_finite's
             streak = self._high[module]
             length = streak.update(kl > t.kl_high_factor * target, metrics.iteration)
+            # the highest KL of the current run of high iterations
+            self._streak_high[module] = (max(kl, self._streak_high.get(module, kl))
+                                         if length > 1 else kl)
             self._caught_up(module, length, metrics.iteration)
-            evidence = {"kl": kl, "kl_target": target, "kl_over_target": kl / target,
+            evidence = {"kl": kl, "kl_highest": self._streak_high[module],
+                        "kl_target": target, "kl_over_target": kl / target,
                         "kl_coeff": stats.kl_coeff,
                         "kl_coeff_at_start": self._first_coeff.get(module), "lr": stats.lr}
             fix = ("Lower the learning rate (e.g. 10x) or num_epochs so each update stays "

@@ -77,7 +77,7 @@ class HorizonTooShort(Rule):
             severity, returns = "error", (
                 f"and the return rose {returns} only {short:.0%} of the way to the "
                 f"{fmt(self.facts.env.reward_threshold)} {self.facts.env.env_id} declares "
-                "as solved: only what a few steps teach")
+                "as solved, as far as a few steps teach")
         elif horizon <= 1:  # gamma 0
             severity, returns = "warning", (
                 f"and the return moved {returns} only as far as each step's own reward "
@@ -88,6 +88,10 @@ class HorizonTooShort(Rule):
             None, severity, began_at_iteration=metrics.iteration - progress["iterations"] + 1,
             evidence={"gamma": self.facts.gamma, "horizon_steps": horizon,
                       "episode_len_mean": length, **progress,
+                      # the rise it says is short of the success (the doctor's revisit
+                      # says so only where the rule did not)
+                      **({"rose_short_of_success": short}
+                         if short is not None and not progress["flat"] else {}),
                       # a bandit's credit, whatever the return does: no rise answers it
                       "whatever_the_return": severity == "warning"},
             message=(f"gamma={fmt(self.facts.gamma)} looks only about {fmt(horizon)} step(s) "
