@@ -55,10 +55,10 @@ def env_facts(env: Any, spec: Mapping[str, Any] | None = None) -> EnvFacts:
     try:
         import gymnasium
 
-        spec = gymnasium.spec(env)
+        registered = gymnasium.spec(env)
     except Exception:  # noqa: BLE001 - not a registered id (an RLlib/Tune name)
         return _recorded(spec) if spec else EnvFacts(env_id=env)
-    threshold = spec.reward_threshold
+    threshold = registered.reward_threshold
     return EnvFacts(env_id=env,
                     reward_threshold=None if threshold is None else float(threshold))
 

@@ -198,17 +198,6 @@ def clearly_rose(progress: dict | None) -> bool:
         progress["converged"] or progress["change_in_standard_errors"] >= 2)
 
 
-def share_of_declared_success(progress: dict | None, env) -> float | None:
-    """How far the return has gone from its start towards the return the env declares as
-    solved (``env``: :class:`~rldebug.doctor.facts.EnvFacts`), 0 at the start and 1 there;
-    None when the env declares none or the run began at or beyond it."""
-    success = env.reward_threshold
-    if progress is None or success is None or success <= progress["early_mean_return"]:
-        return None
-    start = progress["early_mean_return"]
-    return (progress["recent_mean_return"] - start) / (success - start)
-
-
 def module_return(metrics: IterationMetrics, module: str) -> float | None:
     """The return that module ``module`` is judged by: its own in multi-agent runs."""
     if len(metrics.module_returns) > 1 and module in metrics.module_returns:

@@ -216,7 +216,7 @@ class KLBlowup(Rule):
         first one logged. The new stack's PPO Learner logs the coefficient after its
         controller moved it for that iteration's KL (``_update_module_kl_coeff``: 1.5x
         above ``2 * kl_target``, 0.5x below ``0.5 * kl_target``), so that step is undone."""
-        configured = self.facts.kl_coeff if self.facts is not None else None
+        configured = self.facts.kl_coeff
         if configured is not None and configured > 0:
             return configured
         coeff, kl, target = stats.kl_coeff, stats.kl, self.thresholds.kl_target

@@ -455,11 +455,12 @@ class RewardScale(Rule):
             return None
         return max(extremes) / length
 
-    def _paid_rewards_small(self, subject: str | None) -> bool:
-        """The run's largest rewards are small too (unknown per agent: True)."""
-        if subject is not None or not self._largest:
-            return True
-        return sorted(self._largest)[len(self._largest) // 2] < self.thresholds.reward_scale_low
+    def _paid_reward_size(self) -> float | None:
+        """The median of the recent iterations' :meth:`_largest_reward_at_least` (None
+        before any): the size of the rewards the env pays."""
+        if not self._largest:
+            return None
+        return sorted(self._largest)[len(self._largest) // 2]
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -469,7 +470,10 @@ class RewardScale(Rule):
         largest = self._largest_reward_at_least(metrics)
         if largest is not None:
             self._largest.append(largest)
+        paid = self._paid_reward_size()
         for subject, value in _per_agent(metrics).items():
+            # the whole run's episodes bound the largest reward; one agent's are not known
+            paid_small = subject is not None or paid is None or paid < t.reward_scale_low
             if not finite(value):
                 continue
             history = self._per_step.setdefault(subject, deque(maxlen=t.window))
@@ -482,7 +486,7 @@ class RewardScale(Rule):
                 kind, cost = "large", ("value targets of this size saturate PPO's "
                                        "vf_clip_param and make critics and Q-functions fit "
                                        "numbers far from their initial outputs")
-            elif 0 < typical < t.reward_scale_low and self._paid_rewards_small(subject):
+            elif 0 < typical < t.reward_scale_low and paid_small:
                 kind, cost = "small", ("differences between actions drown in the value "
                                        "function's noise")
             else:
@@ -493,7 +497,7 @@ class RewardScale(Rule):
                 evidence={"reward_per_step": typical, "mean_return": value,
                           "episode_len_mean": metrics.len_mean,
                           "limit": t.reward_scale_high if kind == "large" else t.reward_scale_low,
-                          "largest_reward_at_least": (largest if subject is None else None)},
+                          "largest_reward_at_least": (paid if subject is None else None)},
                 message=(f"Rewards of {_name(subject)} are {kind}: about {fmt(typical)} per "
                          f"step (mean return {fmt(value)} over {fmt(metrics.len_mean)} steps); "
                          f"{cost}."),

@@ -18,7 +18,6 @@ from rldebug.doctor.rules.base import (
     Streak,
     finite,
     fmt,
-    share_of_declared_success,
 )
 
 # Episodes at least this many times longer than the discount's horizon: a reward at an
@@ -32,10 +31,16 @@ HORIZON_RISE_SHARE = 0.5
 
 
 def short_of_declared_success(progress: dict | None, env) -> float | None:
-    """The share of the way to the env's declared success a return that rose has gone,
-    when it is less than :data:`HORIZON_RISE_SHARE` (else None)."""
-    share = share_of_declared_success(progress, env)
-    return share if share is not None and share < HORIZON_RISE_SHARE else None
+    """How far the return has gone from its start towards the return ``env`` declares as
+    solved (:class:`~rldebug.doctor.facts.EnvFacts`; 0 at the start, 1 there), when that
+    is less than :data:`HORIZON_RISE_SHARE`; else None, as when the env declares none or
+    the run began at or beyond it."""
+    success = env.reward_threshold
+    if progress is None or success is None or success <= progress["early_mean_return"]:
+        return None
+    start = progress["early_mean_return"]
+    share = (progress["recent_mean_return"] - start) / (success - start)
+    return share if share < HORIZON_RISE_SHARE else None
 
 
 class HorizonTooShort(Rule):
