@@ -19,7 +19,6 @@ from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
-from rldebug.doctor.rules.setup import short_of_declared_success
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import (
     annotate_reward_findings,
@@ -31,17 +30,6 @@ from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageTypeError
 
 # The doctor's names for the one exit-code table (rldebug.usage).
 EXIT_HEALTHY, EXIT_ERROR = EXIT_OK, EXIT_FINDINGS
-
-# Findings a later clear rise of the return answers, turning them into info: those that
-# say the return does not improve, and warnings of a cost the run turned out not to pay
-# (a KL above target while RLlib's controller catches up).
-ANSWERED_BY_LEARNING = frozenset({"return_not_improving", "reward_never_positive",
-                                  "horizon_too_short", "updates_too_small", "critic_clipped",
-                                  "module_not_learning"})
-ANSWERED_BY_LEARNING_AS_WARNING = frozenset({"kl_blowup", "entropy_collapse"})
-ABOUT_THE_RETURN = frozenset({"return_not_improving", "reward_never_positive",
-                              "module_not_learning"})
-
 
 def _check_thresholds(thresholds: Any) -> Thresholds:
     if thresholds is None:
@@ -82,6 +70,8 @@ class Doctor:
         self.facts = RunFacts.from_config(config, env_spec)
         self.config = config
         self.rules = [rule(self.thresholds, self.facts) for rule in rules]
+        # the rule that answers for each rule id's findings (the revisit asks it)
+        self._rule_of = {rule.rule_id: rule for rule in reversed(self.rules)}
         self.findings: list[Finding] = []
         self.history: list[IterationMetrics] = []
         self.iterations = 0
@@ -128,31 +118,19 @@ class Doctor:
             self._returns.add(agent, value)
 
     def _revisit(self, iteration: int) -> None:
-        """A "the return does not improve" finding (or a warning of a cost) whose
-        subject's return has since clearly risen (beyond the flat tolerance and two
-        standard errors) was a slow start, not a broken run: it turns into info and says
-        when (the live console showed it when it began)."""
+        """A finding a clear rise of the return answers (its rule's
+        :attr:`~rldebug.doctor.rules.Rule.answered_by_rise` and
+        :meth:`~rldebug.doctor.rules.Rule.rise_answers`: a "the return does not improve",
+        a warning of a cost), whose subject's return has since clearly risen (beyond the
+        flat tolerance and two standard errors), was a slow start, not a broken run: it
+        turns into info and says when (the live console showed it when it began)."""
         for finding in self.findings:
-            answered = finding.rule_id in ANSWERED_BY_LEARNING or (
-                finding.rule_id in ANSWERED_BY_LEARNING_AS_WARNING
-                and finding.severity == "warning")
-            if not answered or finding.severity == "info" or \
-                    "resolved_at_iteration" in finding.evidence or \
-                    finding.evidence.get("against_declared_success") or \
-                    finding.evidence.get("whatever_the_return"):
-                # a rise away from the env's declared success answers nothing, nor does
-                # one that a finding raised beside a rising return already weighed
+            rule = self._rule_of.get(finding.rule_id)
+            if rule is None or not rule.answerable(finding):
                 continue
-            # A claim about the return itself is judged on the latest half-window: a dip
-            # in the middle of the run (off-policy learners often get worse before they
-            # learn) must not hide the recovery. A setting that cripples learning (gamma,
-            # lr, a clipped critic) is answered only by a rise over the whole window.
-            recent = self._recent if finding.rule_id in ABOUT_THE_RETURN else None
+            recent = self._recent if rule.about_the_return else None
             progress = self._returns.progress(finding.module, recent=recent)
-            if not clearly_rose(progress):
-                continue
-            if finding.rule_id == "horizon_too_short" and \
-                    self._rose_short_of_success(finding, progress):
+            if not clearly_rose(progress) or not rule.rise_answers(finding, progress):
                 continue
             finding.severity = "info"
             finding.evidence["resolved_at_iteration"] = iteration
@@ -161,22 +139,6 @@ class Doctor:
                 f"{fmt(progress['recent_mean_return'])} against "
                 f"{fmt(progress['early_mean_return'])} at the start, so the run learns "
                 "despite it (a slow start, or a cost it can afford).")
-
-    def _rose_short_of_success(self, finding: Finding, progress: dict) -> bool:
-        """A rise that has gone only part of the way to the env's declared success does
-        not answer a horizon too short (:func:`~rldebug.doctor.rules.setup.
-        short_of_declared_success`); the finding says so, once."""
-        share = short_of_declared_success(progress, self.facts.env)
-        if share is None:
-            return False
-        if "rose_short_of_success" not in finding.evidence:
-            finding.evidence["rose_short_of_success"] = share
-            finding.message += (
-                f" The return rose later ({fmt(progress['early_mean_return'])} -> "
-                f"{fmt(progress['recent_mean_return'])}), but only {share:.0%} of the way "
-                f"to the {fmt(self.facts.env.reward_threshold)} {self.facts.env.env_id} "
-                "declares as solved.")
-        return True
 
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and

@@ -30,6 +30,15 @@ class Rule:
     """
 
     rule_id: ClassVar[str] = ""
+    #: Which of this rule's findings a later clear rise of the return can answer (the
+    #: doctor's revisit turns them into info): ``"none"``; ``"warnings"``, a warning of a
+    #: cost the run may turn out not to pay; ``"all"``, a claim that the return does not
+    #: improve. :meth:`rise_answers` judges each rise.
+    answered_by_rise: ClassVar[str] = "none"
+    #: The finding is a claim about the return itself, judged on the latest half-window
+    #: (a dip in the middle of the run must not hide a recovery). A setting that cripples
+    #: learning (gamma, lr, a clipped critic) is answered only by a rise over the window.
+    about_the_return: ClassVar[bool] = False
 
     def __init__(self, thresholds: Thresholds, facts: RunFacts | None = None):
         self.thresholds = thresholds
@@ -39,6 +48,20 @@ class Rule:
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         """Findings that begin with ``metrics``; ``findings`` are all reported so far."""
         raise NotImplementedError
+
+    def answerable(self, finding: Finding) -> bool:
+        """Whether a clear rise of the return could still answer ``finding`` (see
+        :attr:`answered_by_rise`; one that was answered, or is info, is done)."""
+        if finding.severity == "info" or "resolved_at_iteration" in finding.evidence:
+            return False
+        return self.answered_by_rise == "all" or (
+            self.answered_by_rise == "warnings" and finding.severity == "warning")
+
+    def rise_answers(self, finding: Finding, progress: dict) -> bool:
+        """Whether this clear rise of the return (``progress``, :meth:`ReturnHistory.
+        progress`) answers ``finding``. Rules whose findings a rise answers only in part
+        (one away from the env's declared success, one short of it) say so here."""
+        return True
 
     def _once(self, module: str | None, severity: str, **kwargs) -> list[Finding]:
         """A one-element list with a new finding, or [] if it was reported already."""

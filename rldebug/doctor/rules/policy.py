@@ -23,6 +23,7 @@ class EntropyCollapse(Rule):
     """
 
     rule_id = "entropy_collapse"
+    answered_by_rise = "warnings"
 
     def __init__(self, thresholds: Thresholds, facts=None):
         super().__init__(thresholds, facts)
@@ -102,6 +103,7 @@ class KLBlowup(Rule):
     """
 
     rule_id = "kl_blowup"
+    answered_by_rise = "warnings"
 
     def __init__(self, thresholds: Thresholds, facts=None):
         super().__init__(thresholds, facts)
@@ -441,6 +443,7 @@ class UpdatesTooSmall(Rule):
     """
 
     rule_id = "updates_too_small"
+    answered_by_rise = "all"
 
     def __init__(self, thresholds: Thresholds, facts=None):
         super().__init__(thresholds, facts)

@@ -14,6 +14,8 @@ class ReturnNotImproving(Rule):
     random-policy baseline (measured, or the first iterations' mean)."""
 
     rule_id = "return_not_improving"
+    answered_by_rise = "all"
+    about_the_return = True
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
@@ -81,6 +83,8 @@ class ModuleNotLearning(Rule):
     or a module collects returns but reports no learner statistics (not trained)."""
 
     rule_id = "module_not_learning"
+    answered_by_rise = "all"
+    about_the_return = True
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)

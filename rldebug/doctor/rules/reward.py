@@ -66,6 +66,8 @@ class RewardNeverPositive(Rule):
     """
 
     rule_id = "reward_never_positive"
+    answered_by_rise = "all"
+    about_the_return = True
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
@@ -134,6 +136,11 @@ class RewardNeverPositive(Rule):
                      "unbeatable."),
             )
         return new
+
+    def rise_answers(self, finding: Finding, progress: dict) -> bool:
+        """A rise away from the env's declared success answers nothing: it is the
+        finding itself (:meth:`_against_declared_success`)."""
+        return not finding.evidence.get("against_declared_success")
 
     def _against_declared_success(self, subject, progress, metrics) -> list[Finding]:
         """A return that improves but was never above 0 while the env declares success as

@@ -55,6 +55,7 @@ class HorizonTooShort(Rule):
     """
 
     rule_id = "horizon_too_short"
+    answered_by_rise = "all"
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
@@ -106,6 +107,26 @@ class HorizonTooShort(Rule):
             fix=("Raise gamma so that 1/(1-gamma) covers the steps between an action and its "
                  "reward (0.99 looks ~100 steps ahead; RLlib's default is 0.99)."),
         )
+
+
+    def rise_answers(self, finding: Finding, progress: dict) -> bool:
+        """``gamma=0`` is answered by no rise (a bandit's credit, whatever the return
+        does); a shorter horizon only by a rise that has gone at least
+        :data:`HORIZON_RISE_SHARE` of the way to the env's declared success, and a rise
+        short of it is said once."""
+        if finding.evidence.get("whatever_the_return"):
+            return False
+        share = short_of_declared_success(progress, self.facts.env)
+        if share is None:
+            return True
+        if "rose_short_of_success" not in finding.evidence:
+            finding.evidence["rose_short_of_success"] = share
+            finding.message += (
+                f" The return rose later ({fmt(progress['early_mean_return'])} -> "
+                f"{fmt(progress['recent_mean_return'])}), but only {share:.0%} of the way "
+                f"to the {fmt(self.facts.env.reward_threshold)} {self.facts.env.env_id} "
+                "declares as solved.")
+        return False
 
 
 class NoUpdates(Rule):

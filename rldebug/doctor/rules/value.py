@@ -141,6 +141,7 @@ class CriticClipped(Rule):
     """
 
     rule_id = "critic_clipped"
+    answered_by_rise = "all"
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
