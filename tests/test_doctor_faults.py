@@ -437,7 +437,9 @@ def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learn
     improved: the controller caught up by raising the KL coefficient, which holds back
     every later update, so the blow-up stays a warning, filed under the reward scale
     that made the advantages noise. A KL that stays high all run stays a warning; one the
-    controller caught up with, beside a return that rises, is info."""
+    controller caught up with, beside a return that rises, is info once the controller has
+    let the coefficient fall back (RLlib halves it in iterations whose KL is under
+    kl_target/2); while it stays raised, every update pays that penalty."""
     from tests.doctor_streams import new_result
 
     trial = diagnose(STORE / "runs" / "ppo_pendulum__reward_x1e-4__s0").trials[0]
@@ -448,8 +450,8 @@ def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learn
 
     def run(kls, returns=None):
         coeff, results = 0.2, []
-        for iteration, value in enumerate(kls, 1):
-            coeff *= 1.5 if value > 0.02 else 1.0
+        for iteration, value in enumerate(kls, 1):  # RLlib's controller, kl_target=0.01
+            coeff *= 1.5 if value > 0.02 else 0.5 if value < 0.005 else 1.0
             ret = 20.0 if returns is None else returns(iteration)
             results.append(new_result(iteration, {"default_policy": {"kl": value,
                                                                       "kl_coeff": coeff}},
@@ -458,14 +460,21 @@ def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learn
 
     [high] = run([0.05] * 20)
     assert high.severity == "warning"
-    [back] = run([0.05] * 4 + [0.005] * 4 + [0.05] * 4 + [0.005])
+    [back] = run([0.05] * 4 + [0.004] * 4 + [0.05] * 4 + [0.004])
     assert back.severity == "warning"  # it lost again after catching up once
-    [caught] = run([0.05] * 4 + [0.005] * 10)
+    [caught] = run([0.05] * 4 + [0.004] * 10)
     assert caught.severity == "info"  # the return cannot be judged yet
-    [stalled] = run([0.05] * 4 + [0.005] * 26)  # and the return stays at 20
+    [stalled] = run([0.05] * 4 + [0.004] * 26)  # and the return stays at 20
     assert stalled.severity == "warning" and "has not improved since" in stalled.message
-    [learned] = run([0.05] * 4 + [0.005] * 26, returns=lambda i: 20.0 + 10 * i)
+    [learned] = run([0.05] * 4 + [0.004] * 26, returns=lambda i: 20.0 + 10 * i)
     assert learned.severity == "info" and "return_flat_since" not in learned.evidence
+    assert "kl_coeff_held" not in learned.evidence
+    # a KL back inside the controller's band (kl_target/2 to 2x) keeps the coefficient
+    # raised 1.5^4 = 5x: the return rises, at the pace of a penalty 5x the configured one
+    [held] = run([0.05] * 4 + [0.006] * 26, returns=lambda i: 20.0 + 10 * i)
+    assert held.severity == "warning" and held.evidence["kl_coeff_held"] == pytest.approx(5.0625)
+    assert "still holds the KL coefficient at 1.01, 5.06x where it started" in held.message
+    assert "The return rose" in held.message
     # a KL coefficient logged at the start, then no more: the same verdict, without it
     unlogged = [new_result(i, {"default_policy": {"kl": kl,
                                                   "kl_coeff": 0.2 if i == 1 else None}},
@@ -473,6 +482,24 @@ def test_a_kl_warning_the_controller_caught_up_with_turns_into_info_unless_learn
                 for i, kl in enumerate([0.05] * 4 + [0.005] * 26, 1)]
     [stalled] = [f for f in diagnose(unlogged).findings if f.rule_id == "kl_blowup"]
     assert stalled.severity == "warning" and "holds back every update" in stalled.message
+
+
+def test_a_blow_up_from_the_first_updates_stays_a_warning_while_its_penalty_stays_raised():
+    """PPO CartPole at lr x100 (seed 0): the KL was 2-9x its target from the first
+    iterations; the return then rose (19 -> about 200), but RLlib's controller still holds
+    the KL coefficient ~100x where it started, a penalty every update pays. The blow-up
+    stays a warning, the run's cause. Pendulum's blow-ups that begin after the return
+    could be judged come as a policy sharpens (a healthy control's at iteration 12 fell
+    back; a tiny grad clip's at iteration 52 stays raised): no rise is held against them."""
+    trial = diagnose(STORE / "runs" / "ppo_cartpole__lr_x100__s0").trials[0]
+    [kl] = [f for f in trial.findings if f.rule_id == "kl_blowup"]
+    assert kl.severity == "warning" and kl.began_at_iteration < 20
+    assert kl.evidence["kl_coeff_held"] > 2.25 and "The return rose" in kl.message
+    assert [f.rule_id for f in trial.causes if f.severity != "info"] == ["kl_blowup"]
+    for name in ("ppo_pendulum__healthy__s1", "ppo_pendulum__grad_clip_tiny__s0"):
+        [late] = [f for f in diagnose(STORE / "runs" / name).findings
+                  if f.rule_id == "kl_blowup"]
+        assert late.severity == "info" and "kl_coeff_held" not in late.evidence, name
 
 
 def test_a_kl_high_from_the_first_update_is_named_though_rllib_logs_the_coefficient_raised():
@@ -689,3 +716,14 @@ def test_scoring_a_draw_that_was_never_made_says_how_to_make_it(capsys):
 
     assert main(seed=97) == 2
     assert "generate --seed 97" in capsys.readouterr().err
+
+
+def test_a_critic_clipped_at_the_last_iteration_is_judged_when_it_is_found():
+    """PPO CartPole at 40 epochs (seed 8): RLlib's default vf_clip_param=10 clipped the
+    critic from iteration 28, once the return had risen into the hundreds. Found at the
+    run's last iteration, the clip is judged then, as any later one would be: the policy
+    learns regardless (info), not a bare warning no later iteration could weigh."""
+    trial = diagnose(store_of(8) / "runs" / "ppo_cartpole__epochs_x10_small_batch__s8").trials[0]
+    [critic] = [f for f in trial.findings if f.rule_id == "critic_clipped"]
+    assert critic.began_at_iteration == 28 and critic.severity == "info"
+    assert "The policy still learns" in critic.message and not critic.evidence["flat"]

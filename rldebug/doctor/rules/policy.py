@@ -100,6 +100,15 @@ class KLBlowup(Rule):
     raising the KL coefficient, which then holds back every later update, and the
     updates that blew up had already moved the policy away from what it had learned:
     the blow-up is then why the run does not learn, and stays a warning.
+
+    A blow-up from the first iterations (before the return could be judged: the step size
+    against a fresh policy, not a policy that sharpened as it learned) is answered neither
+    by a catch-up nor by a rise of the return while the controller still holds the
+    coefficient at ``KL_COEFF_RAISED`` times its start or more. The controller lowers it
+    only in iterations whose KL is under ``kl_target / 2``, so after a blow-up it can stay
+    raised for the rest of the run: every later update pays a KL penalty that many times
+    the configured one, and the run learns at the pace that penalty allows, unless its
+    return has reached the env's declared success (a cost it could afford).
     """
 
     rule_id = "kl_blowup"
@@ -110,6 +119,8 @@ class KLBlowup(Rule):
         self._high = Streaks()
         self._low = Streaks()
         self._first_coeff: dict[str, float] = {}
+        self._latest_coeff: dict[str, float] = {}
+        self._held_said: dict[str, str] = {}  # what _still_held added to a message
         self._streak_high: dict[str, float] = {}
         self._open: dict[str, tuple[Finding, str]] = {}  # warnings, with their first message
         self._returns = ModuleReturnHistory(thresholds)
@@ -154,6 +165,7 @@ class KLBlowup(Rule):
         progress = self._returns.progress(module)
         if finding.began_at_iteration >= t.min_iterations or progress is None or \
                 not progress["flat"]:
+            self._still_held(module, finding, progress)
             return
         finding.severity = "warning"
         evidence.update(return_flat_since=True, early_mean_return=progress["early_mean_return"],
@@ -168,6 +180,45 @@ class KLBlowup(Rule):
             + (f" {fmt(raised)}x" if raised else "")
             + ", which holds back every update that follows.")
 
+    def rise_answers(self, finding: Finding, progress: dict) -> bool:
+        """A rise of the return answers the warning only once the controller has let the
+        coefficient fall back, or the return has reached the env's declared success
+        (:meth:`_still_held`)."""
+        return not self._still_held(finding.module, finding, progress)
+
+    def _still_held(self, module: str, finding: Finding, progress: dict | None) -> bool:
+        """True, with the finding a warning that says so, while RLlib's controller still
+        holds the KL coefficient at :data:`KL_COEFF_RAISED` times its start or more after
+        a blow-up from the first ``min_iterations``, and the return has not reached the
+        env's declared success."""
+        said = self._held_said.pop(module, "")
+        if said and finding.message.endswith(said):
+            finding.message = finding.message[:-len(said)]
+        first, latest = self._first_coeff.get(module), self._latest_coeff.get(module)
+        success = self.facts.env.reward_threshold
+        if finding.began_at_iteration >= self.thresholds.min_iterations or \
+                first is None or first <= 0 or latest is None or \
+                latest < KL_COEFF_RAISED * first * (1.0 - 1e-6) or \
+                (success is not None and progress is not None
+                 and progress["recent_mean_return"] >= success):
+            for key in ("kl_coeff_held", "kl_coeff_latest"):
+                finding.evidence.pop(key, None)
+            return False
+        rose = progress is not None and not progress["flat"]
+        said = (" " + (f"The return rose ({fmt(progress['early_mean_return'])} -> "
+                       f"{fmt(progress['recent_mean_return'])}), but RLlib's" if rose
+                       else "RLlib's")
+                + f" controller still holds the KL coefficient at {fmt(latest)}, "
+                f"{fmt(latest / first)}x where it started (it lowers it only in iterations "
+                "whose KL is under kl_target/2): every update pays a KL penalty that many "
+                "times the configured one, so the run learns at the pace that penalty "
+                "allows.")
+        finding.message += said
+        self._held_said[module] = said
+        finding.severity = "warning"
+        finding.evidence.update(kl_coeff_held=latest / first, kl_coeff_latest=latest)
+        return True
+
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         target = t.kl_target
@@ -175,8 +226,10 @@ class KLBlowup(Rule):
         self._returns.add_iteration(metrics)
         for module, stats in metrics.modules.items():
             kl = stats.kl
-            if finite(stats.kl_coeff) and module not in self._first_coeff:
-                self._first_coeff[module] = self._starting_coeff(stats, metrics.stack)
+            if finite(stats.kl_coeff):
+                self._latest_coeff[module] = stats.kl_coeff
+                if module not in self._first_coeff:
+                    self._first_coeff[module] = self._starting_coeff(stats, metrics.stack)
             if kl is None or math.isnan(kl):
                 continue  # an infinite KL is the largest blow-up there is; NaN is non_finite's
             streak = self._high[module]
@@ -211,6 +264,9 @@ class KLBlowup(Rule):
                     fix=fix)
                 self._open.update((f.module, (f, f.message)) for f in warned)
                 new += warned
+        for module, (finding, _) in self._open.items():
+            if "caught_up_at_iteration" not in finding.evidence:  # _judge_caught_up's
+                self._still_held(module, finding, self._returns.progress(module))
         return new
 
     def _starting_coeff(self, stats, stack: str) -> float:

@@ -187,6 +187,7 @@ class CriticClipped(Rule):
             )
             self._open.update((f.module, f) for f in found)
             new += found
+            self._judge(module, stats, metrics.iteration)  # a clip found late: judged now
         return new
 
     def _judge(self, module: str, stats, iteration: int) -> None:
