@@ -727,3 +727,21 @@ def test_a_critic_clipped_at_the_last_iteration_is_judged_when_it_is_found():
     [critic] = [f for f in trial.findings if f.rule_id == "critic_clipped"]
     assert critic.began_at_iteration == 28 and critic.severity == "info"
     assert "The policy still learns" in critic.message and not critic.evidence["flat"]
+
+
+def test_a_kl_warning_a_rise_answered_stays_answered_when_the_kl_goes_unlogged():
+    """A blow-up whose coefficient fell back while the return rose is answered (info, at
+    iteration 26, on iteration 25's coefficient); iterations that log a coefficient but no
+    KL (a Learner that skipped its KL, a result written by hand) do not turn it back into
+    a warning, though the coefficient rose again."""
+    from tests.doctor_streams import new_result
+
+    coefficients = [0.3, 0.45] + [0.675] * 22 + [0.2] + [1.0] * 5
+    kls = [0.05] * 25 + [None] * 5
+    results = [new_result(i, {"default_policy": {"kl": kl, "kl_coeff": c}},
+                          returns={"default_policy": 20.0 + 10 * i})
+               for i, (kl, c) in enumerate(zip(kls, coefficients), 1)]
+    [kl] = [f for f in diagnose(results, config={"kl_coeff": 0.2}).findings
+            if f.rule_id == "kl_blowup"]
+    assert kl.severity == "info" and kl.evidence["resolved_at_iteration"] == 26
+    assert "kl_coeff_held" not in kl.evidence

@@ -265,7 +265,8 @@ class KLBlowup(Rule):
                 self._open.update((f.module, (f, f.message)) for f in warned)
                 new += warned
         for module, (finding, _) in self._open.items():
-            if "caught_up_at_iteration" not in finding.evidence:  # _judge_caught_up's
+            # a caught-up warning is _judge_caught_up's; one a rise answered stays answered
+            if not {"caught_up_at_iteration", "resolved_at_iteration"} & finding.evidence.keys():
                 self._still_held(module, finding, self._returns.progress(module))
         return new
 
