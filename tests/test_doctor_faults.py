@@ -672,6 +672,11 @@ def test_a_clipped_critic_beside_a_return_that_fell_is_not_the_cause():
     assert clipped.evidence["change"] < -clipped.evidence["tolerance"]
     assert "does not by itself make a policy worse" in clipped.message
     assert _finding(findings, "return_not_improving").explained_by != "critic_clipped"
+    # the KL warning says what the raised coefficient cost a return that did not improve;
+    # no evidence is left over from iterations when it said the penalty was still paid
+    blowup = _finding(findings, "kl_blowup")
+    assert "has not improved since" in blowup.message
+    assert "kl_coeff_held" not in blowup.evidence and "still holds" not in blowup.message
 
 
 @pytest.mark.parametrize("name, cause", [

@@ -167,6 +167,7 @@ class KLBlowup(Rule):
                 not progress["flat"]:
             self._still_held(module, finding, progress)
             return
+        self._forget_held(module, finding)  # the message below says what the raise costs
         finding.severity = "warning"
         evidence.update(return_flat_since=True, early_mean_return=progress["early_mean_return"],
                         recent_mean_return=progress["recent_mean_return"])
@@ -191,9 +192,7 @@ class KLBlowup(Rule):
         holds the KL coefficient at :data:`KL_COEFF_RAISED` times its start or more after
         a blow-up from the first ``min_iterations``, and the return has not reached the
         env's declared success."""
-        said = self._held_said.pop(module, "")
-        if said and finding.message.endswith(said):
-            finding.message = finding.message[:-len(said)]
+        self._forget_held(module, finding)
         first, latest = self._first_coeff.get(module), self._latest_coeff.get(module)
         success = self.facts.env.reward_threshold
         if finding.began_at_iteration >= self.thresholds.min_iterations or \
@@ -201,8 +200,6 @@ class KLBlowup(Rule):
                 latest < KL_COEFF_RAISED * first * (1.0 - 1e-6) or \
                 (success is not None and progress is not None
                  and progress["recent_mean_return"] >= success):
-            for key in ("kl_coeff_held", "kl_coeff_latest"):
-                finding.evidence.pop(key, None)
             return False
         rose = progress is not None and not progress["flat"]
         said = (" " + (f"The return rose ({fmt(progress['early_mean_return'])} -> "
@@ -218,6 +215,14 @@ class KLBlowup(Rule):
         finding.severity = "warning"
         finding.evidence.update(kl_coeff_held=latest / first, kl_coeff_latest=latest)
         return True
+
+    def _forget_held(self, module: str, finding: Finding) -> None:
+        """Take what :meth:`_still_held` last said off the finding's message and evidence."""
+        said = self._held_said.pop(module, "")
+        if said and finding.message.endswith(said):
+            finding.message = finding.message[:-len(said)]
+        for key in ("kl_coeff_held", "kl_coeff_latest"):
+            finding.evidence.pop(key, None)
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
