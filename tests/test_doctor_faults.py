@@ -750,3 +750,21 @@ def test_a_kl_warning_a_rise_answered_stays_answered_when_the_kl_goes_unlogged()
             if f.rule_id == "kl_blowup"]
     assert kl.severity == "info" and kl.evidence["resolved_at_iteration"] == 26
     assert "kl_coeff_held" not in kl.evidence
+
+
+def test_a_run_whose_return_was_never_judged_says_so():
+    """PPO Acrobot on 200-step batches (seed 9): its 500-step episodes finish in only 12
+    of its 30 iterations, and RLlib 2.60 reports no return for the others, so the rules
+    that weigh the return (20 iterations that report one) never judged it. The report
+    says so rather than let its verdict stand for a run that learns. A run too short to
+    judge says so without the episode clause; one judged says nothing."""
+    from tests.doctor_streams import healthy_stream
+
+    trial = diagnose(store_of(9) / "runs" / "ppo_acrobot__epochs_x10_small_batch__s9").trials[0]
+    assert sum(m.return_mean is not None for m in trial.history) == 12
+    [note] = [n for n in trial.notes if n.startswith("the return was not judged")]
+    assert "12 of 30 iterations reported one (the others finished no episode" in note
+    assert "need 20" in note
+    [short] = diagnose(healthy_stream("new", iterations=5)).trials[0].notes
+    assert short.startswith("the return was not judged: 5 of 5 iterations reported one, ")
+    assert diagnose(healthy_stream("new", iterations=30)).trials[0].notes == []

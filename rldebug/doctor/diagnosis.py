@@ -140,6 +140,23 @@ class Doctor:
                 f"{fmt(progress['early_mean_return'])} at the start, so the run learns "
                 "despite it (a slow start, or a cost it can afford).")
 
+    def return_unjudged(self) -> str | None:
+        """A note when the run's return was never judged (the rules that weigh it need
+        :attr:`ReturnHistory.values_needed` iterations that report one): a verdict of
+        healthy then says nothing about whether the run learns. None once it was."""
+        reported = len(self._returns.values.get(None, []))
+        needed = self._returns.values_needed
+        if reported >= needed or not self.iterations:
+            return None
+        why = ("" if reported >= self.iterations else
+               f" (the others finished no episode: RLlib reports a return only for an "
+               "iteration that finishes one, so episodes longer than a training batch "
+               "leave most iterations without)")
+        return (f"the return was not judged: {reported} of {self.iterations} iterations "
+                f"reported one{why}, and the rules that weigh it need {needed}. What this "
+                "report says leaves out whether the run learns: train longer, or sample more "
+                "steps per iteration.")
+
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and
         per module but not the mapping; a module that serves one agent reports its value."""
@@ -234,6 +251,9 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
             doctor.feed(result)
         except ValueError as err:
             notes.append(f"result {number} skipped: {err}")
+    unjudged = doctor.return_unjudged()
+    if unjudged is not None:
+        notes.append(unjudged)
     report = read_trace_report(trial.path, trial=trial.name)
     findings = doctor.findings
     if report is not None:
@@ -295,8 +315,10 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
     for result in results_or_path:
         doctor.feed(result)
     attach_confidence(doctor.findings)
+    unjudged = doctor.return_unjudged()
     return Diagnosis(trials=[TrialDiagnosis(name="results", path=None,
                                             iterations=doctor.iterations, stack=doctor.stack,
+                                            notes=[unjudged] if unjudged else [],
                                             findings=explain(doctor.findings,
                                                              doctor.agent_modules),
                                             history=doctor.history, family=doctor.family,

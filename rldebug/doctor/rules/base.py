@@ -184,13 +184,20 @@ class ReturnHistory:
             if len(self.spreads) < self.thresholds.baseline_iterations:
                 self.spreads.append(high - low)
 
+    @property
+    def values_needed(self) -> int:
+        """How many returns :meth:`progress` needs before it judges (``min_iterations``,
+        or the baseline and a window if those are longer)."""
+        t = self.thresholds
+        return max(t.min_iterations, t.baseline_iterations + t.window)
+
     def progress(self, subject: str | None, recent: int | None = None) -> dict | None:
         """Early and recent mean return, their change and whether it is flat (None
-        before ``min_iterations`` values). ``recent``: how many of the last iterations
+        before :attr:`values_needed` values). ``recent``: how many of the last iterations
         are "recent" (default ``window``)."""
         t = self.thresholds
         values = self.values.get(subject, [])
-        if len(values) < max(t.min_iterations, t.baseline_iterations + t.window):
+        if len(values) < self.values_needed:
             return None
         first, last = values[:t.baseline_iterations], values[-(recent or t.window):]
         early, recent = _mean(first), _mean(last)
