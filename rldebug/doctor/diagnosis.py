@@ -149,7 +149,7 @@ class Doctor:
         if reported >= needed or not self.iterations:
             return None
         why = ("" if reported >= self.iterations else
-               f" (the others finished no episode: RLlib reports a return only for an "
+               " (the others finished no episode: RLlib reports a return only for an "
                "iteration that finishes one, so episodes longer than a training batch "
                "leave most iterations without)")
         return (f"the return was not judged: {reported} of {self.iterations} iterations "
