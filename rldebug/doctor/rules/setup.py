@@ -108,7 +108,6 @@ class HorizonTooShort(Rule):
                  "reward (0.99 looks ~100 steps ahead; RLlib's default is 0.99)."),
         )
 
-
     def rise_answers(self, finding: Finding, progress: dict) -> bool:
         """``gamma=0`` is answered by no rise (a bandit's credit, whatever the return
         does); a shorter horizon only by a rise that has gone at least
