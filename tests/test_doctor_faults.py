@@ -226,11 +226,15 @@ def test_a_crash_on_nan_priorities_is_explained_in_words():
     assert errored.evidence["non_finite"] is True
 
 
-def test_dqns_crash_on_q_values_all_zero_is_explained_by_the_horizon_that_zeroed_them():
+@pytest.mark.parametrize("run_dir", ["runs/dqn_goal__gamma_0__s0",
+                                     # crashed after 9 iterations, before any return
+                                     # could be judged
+                                     "seed3/runs/dqn_goal__gamma_0__s3"])
+def test_dqns_crash_on_q_values_all_zero_is_explained_by_the_horizon_that_zeroed_them(run_dir):
     """DQN at gamma 0 on the corridor (reward only at the goal): every target is 0, the
     Q-network's outputs die at exactly 0, and RLlib's epsilon-greedy, which reads a Q-value
     of 0 as a masked action, finds no action to draw: a bare multinomial RuntimeError."""
-    trial = diagnose(STORE / "runs" / "dqn_goal__gamma_0__s0").trials[0]
+    trial = diagnose(STORE / run_dir).trials[0]
     [errored] = [f for f in trial.findings if f.rule_id == "trial_errored"]
     assert "invalid multinomial distribution" in errored.message
     assert "not 0, NaN or -inf" in errored.message

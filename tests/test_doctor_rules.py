@@ -371,6 +371,24 @@ def test_gamma_zero_is_named_whatever_the_return_does():
     assert not only(run(results, config={"gamma": 0.5}), "horizon_too_short")
 
 
+def test_gamma_zero_is_named_before_the_return_can_be_judged():
+    # gamma=0 on 40-step episodes: a warning once the first iterations tell the episodes'
+    # length, long before the 20 returns the return-based rules need (a run can crash
+    # first); the same finding becomes the error once its flat return is judged
+    results = [new_result(i, {"pol1": {}}, {"pol1": 0.1}, len_range=(30.0, 40.0, 40.0))
+               for i in range(1, 26)]
+    early = only(run(results[:3], config={"gamma": 0.0}), "horizon_too_short")
+    assert [f.severity for f in early] == ["warning"]
+    assert "The return is not judged yet" in early[0].message
+    assert not only(run(results[:2], config={"gamma": 0.0}), "horizon_too_short")
+    [judged] = only(run(results, config={"gamma": 0.0}), "horizon_too_short")
+    assert judged.severity == "error" and judged.began_at_iteration == 1
+    assert "the return has not improved" in judged.message
+    assert "not judged yet" not in judged.message
+    # a horizon short but not 0 waits for the return
+    assert not only(run(results[:10], config={"gamma": 0.5}), "horizon_too_short")
+
+
 def test_a_sparse_goal_reached_in_every_episode_has_converged_not_stalled():
     # reward 1000 at the goal only; the mean return jumps to the best episode's and stays
     # (every episode reaches the goal): its rise is noisy, the run is not stuck

@@ -24,7 +24,8 @@ against.
 
 Each rule's precision on the runs no rule was revised with (:func:`held_out`: the test
 split, and of the second draws, those whose tuning split was not read, the test split
-of the others, :data:`READ_DRAWS`) is what the doctor reports as its ``confidence``
+of the others, :data:`READ_DRAWS`; never a run of :data:`SEEN_RUNS`) is what the
+doctor reports as its ``confidence``
 (``--write-confidence`` stores it in ``rldebug/doctor/confidence.json``, with the
 benchmark's and each draw's totals).
 """
@@ -327,14 +328,22 @@ def _summary(scores: list[RunScore]) -> dict:
 # Acrobot, LunarLander and MultiAgentCartPole runs at lr x100), critic_clipped judged the
 # iteration it is found (its CartPole at 40 epochs, found at the last iteration).
 READ_DRAWS = frozenset({3, 4, 5, 6, 7, 8})
+# Runs of a split otherwise held out that a rule was revised from, so no longer held out.
+# DQN's corridor at gamma 0 crashed before its return could be judged at seeds 3, 9 and
+# 10 (test split; seen in their scores, 2026-12-05): gamma 0 is now named from the
+# episodes' length before the return is judged, and the crash is filed under it.
+SEEN_RUNS = frozenset({"dqn_goal__gamma_0__s3", "dqn_goal__gamma_0__s9",
+                       "dqn_goal__gamma_0__s10"})
 
 
 def held_out(scores: list[RunScore], draws: dict[int, list[RunScore]]) -> list[RunScore]:
     """The runs no rule was revised with: the test split's of the benchmark and of every
-    second draw, and every run of a draw whose tuning split was not read either."""
-    return [s for s in scores if split_of(s.label) == "test"] + \
+    second draw, and every run of a draw whose tuning split was not read either; never
+    one of :data:`SEEN_RUNS`."""
+    runs = [s for s in scores if split_of(s.label) == "test"] + \
         [s for seed, draw in draws.items() for s in draw
          if seed not in READ_DRAWS or split_of(s.label) == "test"]
+    return [s for s in runs if s.name not in SEEN_RUNS]
 
 
 def store_confidence(scores: list[RunScore], draws: dict[int, list[RunScore]],
@@ -349,7 +358,8 @@ def store_confidence(scores: list[RunScore], draws: dict[int, list[RunScore]],
                         "fault-injection benchmark that no rule was revised with (its test "
                         "split, and of its second draws at seeds "
                         f"{', '.join(map(str, draws)) or '-'} those whose tuning split was "
-                        "not read, the test split of the others), across PPO, APPO, "
+                        "not read, the test split of the others; less the runs a rule was "
+                        "revised from), across PPO, APPO, "
                         "IMPALA, DQN and SAC (python -m benchmarks.doctor_faults score "
                         "--write-confidence)"),
         "totals": _summary(scores),

@@ -28,6 +28,8 @@ HORIZON_SHORTFALL = 20
 # declares the return that counts as solved, a rise answers a horizon that short only once
 # it has gone at least this share of the way there from the first return.
 HORIZON_RISE_SHARE = 0.5
+FIX_HORIZON = ("Raise gamma so that 1/(1-gamma) covers the steps between an action and its "
+               "reward (0.99 looks ~100 steps ahead; RLlib's default is 0.99).")
 
 
 def short_of_declared_success(progress: dict | None, env) -> float | None:
@@ -51,7 +53,11 @@ class HorizonTooShort(Rule):
     ``gamma=0`` is named whatever the return does (a warning where it moved): it credits
     each action with its own step's reward only, which turns a task of many steps into
     one-step bandits; a return can still drift, or rise as far as those rewards teach,
-    and nothing later than that step reaches any action.
+    and nothing later than that step reaches any action. So it is named as soon as the
+    episodes' length is known (a warning), not only once the return can be judged: a
+    run can end before that (DQN at gamma 0 on a sparse reward crashes once every
+    Q-value is 0), and the crash is then filed under it. Once the return is judged, the
+    same finding says what it did (an error where it stayed flat).
     """
 
     rule_id = "horizon_too_short"
@@ -61,6 +67,7 @@ class HorizonTooShort(Rule):
         super().__init__(thresholds, facts)
         self._history = ReturnHistory(thresholds)
         self._lengths: list[float] = []
+        self._before_judged: Finding | None = None  # gamma=0, named before the return
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         horizon = self.facts.horizon
@@ -72,8 +79,10 @@ class HorizonTooShort(Rule):
             return []
         length = sum(self._lengths) / len(self._lengths)
         progress = self._history.progress(None)
-        if progress is None or horizon * HORIZON_SHORTFALL > length:
+        if horizon * HORIZON_SHORTFALL > length:
             return []
+        if progress is None:
+            return self._gamma_zero_before_judged(horizon, length, metrics.iteration)
         returns = (f"({fmt(progress['early_mean_return'])} -> "
                    f"{fmt(progress['recent_mean_return'])})")
         short = short_of_declared_success(progress, self.facts.env)
@@ -90,23 +99,47 @@ class HorizonTooShort(Rule):
                 "teaches")
         else:
             return []
+        evidence = {"gamma": self.facts.gamma, "horizon_steps": horizon,
+                    "episode_len_mean": length, **progress,
+                    # the rise it says is short of the success (the doctor's revisit
+                    # says so only where the rule did not)
+                    **({"rose_short_of_success": short}
+                       if short is not None and not progress["flat"] else {}),
+                    # a bandit's credit, whatever the return does: no rise answers it
+                    "whatever_the_return": severity == "warning"}
+        message = self._message(horizon, length, f", {returns}")
+        early, self._before_judged = self._before_judged, None
+        if early is not None:  # named before the return was judged: now it says what it did
+            early.severity, early.message = severity, message
+            early.evidence.update(evidence)
+            self._reported.add((None, severity))
+            return []
         return self._once(
             None, severity, began_at_iteration=metrics.iteration - progress["iterations"] + 1,
+            evidence=evidence, message=message, fix=FIX_HORIZON)
+
+    def _message(self, horizon: float, length: float, returns: str) -> str:
+        return (f"gamma={fmt(self.facts.gamma)} looks only about {fmt(horizon)} step(s) "
+                f"ahead, while episodes last {fmt(length)} steps on average{returns}: a "
+                "reward that comes later than that never reaches the actions that earned it.")
+
+    def _gamma_zero_before_judged(self, horizon: float, length: float,
+                                  iteration: int) -> list[Finding]:
+        """``gamma=0`` named before the return can be judged, once the first iterations'
+        episodes tell their length."""
+        if horizon > 1 or len(self._lengths) < self.thresholds.baseline_iterations:
+            return []
+        found = self._once(
+            None, "warning", began_at_iteration=iteration - len(self._lengths) + 1,
             evidence={"gamma": self.facts.gamma, "horizon_steps": horizon,
-                      "episode_len_mean": length, **progress,
-                      # the rise it says is short of the success (the doctor's revisit
-                      # says so only where the rule did not)
-                      **({"rose_short_of_success": short}
-                         if short is not None and not progress["flat"] else {}),
-                      # a bandit's credit, whatever the return does: no rise answers it
-                      "whatever_the_return": severity == "warning"},
-            message=(f"gamma={fmt(self.facts.gamma)} looks only about {fmt(horizon)} step(s) "
-                     f"ahead, while episodes last {fmt(length)} steps on average, {returns}: "
-                     "a reward that comes later than that never reaches the actions that "
-                     "earned it."),
-            fix=("Raise gamma so that 1/(1-gamma) covers the steps between an action and its "
-                 "reward (0.99 looks ~100 steps ahead; RLlib's default is 0.99)."),
-        )
+                      "episode_len_mean": length, "whatever_the_return": True},
+            message=self._message(horizon, length, "") + (
+                " (The return is not judged yet: each step's own reward is all that "
+                "reaches an action, whatever the return does.)"),
+            fix=FIX_HORIZON)
+        if found:
+            self._before_judged = found[0]
+        return found
 
     def rise_answers(self, finding: Finding, progress: dict) -> bool:
         """``gamma=0`` is answered by no rise (a bandit's credit, whatever the return
