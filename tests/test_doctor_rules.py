@@ -434,3 +434,12 @@ def test_a_policy_that_learns_to_end_episodes_under_a_cost_per_step_is_named():
     # and an env that declares its success keeps that rule's verdict instead
     declared = run(_cost_per_step_run(lengths, [82.0] * 25), config={"env": "CartPole-v1"})
     assert not only(declared, "reward_sign") and only(declared, "reward_never_positive")
+
+
+def test_a_rule_with_an_unknown_answered_by_rise_is_refused_when_defined():
+    from rldebug.doctor.rules.base import Rule
+
+    with pytest.raises(TypeError, match="answered_by_rise is 'warning'; it must be one of"):
+        class Misspelt(Rule):  # a new rule whose misspelling would mean "never answered"
+            rule_id = "misspelt"
+            answered_by_rise = "warning"

@@ -181,13 +181,21 @@ def mark_changed(scores: list[RunScore], healthy: list[RunScore] | None = None) 
             s.final_return / s.reward_scale < min(band)
 
 
-def score(store: Path = STORE, controls: Path | None = None) -> list[RunScore]:
+def score(store: Path = STORE, controls: list[RunScore] | None = None) -> list[RunScore]:
     """Every run stored in ``store``, scored; a faulty run is judged worse or not against
-    the healthy runs of ``controls`` (default: ``store``'s own)."""
+    the healthy runs among ``controls`` (default: ``store``'s own; a second draw's are the
+    benchmark's, :func:`healthy_controls`)."""
     scores = _score_stored(store)
-    healthy = None if controls is None else _score_stored(controls, healthy_only=True)
-    mark_changed(scores, healthy)
+    mark_changed(scores, controls)
     return scores
+
+
+def healthy_controls(scores: list[RunScore] | None = None) -> list[RunScore]:
+    """The benchmark's healthy runs, scored (of ``scores``, the benchmark's own scores,
+    when given: they hold them already)."""
+    if scores is None:
+        return _score_stored(STORE, healthy_only=True)
+    return [s for s in scores if s.healthy]
 
 
 def _score_stored(store: Path, healthy_only: bool = False) -> list[RunScore]:
@@ -387,7 +395,8 @@ def draw_line(seed: int, scores: list[RunScore]) -> str:
 def main(write_confidence: bool = False, seed: int | None = None) -> int:
     if seed is None:
         scores = score()
-        draws = {draw: score(store_of(draw), controls=STORE) for draw in stored_draws()}
+        controls = healthy_controls(scores)
+        draws = {draw: score(store_of(draw), controls=controls) for draw in stored_draws()}
     else:
         draws = {}  # a second draw is scored alone, beside no other
         if not (store_of(seed) / "labels.json").is_file():
@@ -395,7 +404,7 @@ def main(write_confidence: bool = False, seed: int | None = None) -> int:
                   f" has no labels.json); make it with: python -m benchmarks.doctor_faults "
                   f"generate --seed {seed}", file=sys.stderr)
             return 2
-        scores = score(store_of(seed), controls=STORE)
+        scores = score(store_of(seed), controls=healthy_controls())
         print(f"a second draw: every fault once at seed {seed}, judged against the "
               f"benchmark's healthy controls\n")
     print(report(scores, draws))

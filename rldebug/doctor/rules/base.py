@@ -16,6 +16,10 @@ def finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+# What a later rise of the return can answer of a rule's findings (Rule.answered_by_rise).
+ANSWERED_BY_RISE = ("none", "warnings", "all")
+
+
 class Rule:
     """One diagnosis, fed one iteration at a time.
 
@@ -39,6 +43,12 @@ class Rule:
     #: (a dip in the middle of the run must not hide a recovery). A setting that cripples
     #: learning (gamma, lr, a clipped critic) is answered only by a rise over the window.
     about_the_return: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.answered_by_rise not in ANSWERED_BY_RISE:
+            raise TypeError(f"{cls.__name__}.answered_by_rise is {cls.answered_by_rise!r}; "
+                            f"it must be one of {', '.join(map(repr, ANSWERED_BY_RISE))}")
 
     def __init__(self, thresholds: Thresholds, facts: RunFacts | None = None):
         self.thresholds = thresholds
@@ -219,6 +229,12 @@ class ReturnHistory:
                 "flat": change < tolerance and not converged, "converged": converged,
                 "iterations": len(values),
                 "highest_mean_return": high, "lowest_mean_return": low}
+
+
+def return_change(progress: dict) -> str:
+    """``"early -> recent"``: the mean return at the start and over the latest iterations
+    of ``progress`` (:meth:`ReturnHistory.progress`), as the findings quote it."""
+    return f"{fmt(progress['early_mean_return'])} -> {fmt(progress['recent_mean_return'])}"
 
 
 def clearly_rose(progress: dict | None) -> bool:

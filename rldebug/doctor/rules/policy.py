@@ -8,7 +8,15 @@ from collections.abc import Sequence
 from rldebug.doctor.families import DEFAULT_LR, lower_lr_fix
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ModuleReturnHistory, Rule, Streaks, clearly_rose, finite, fmt
+from rldebug.doctor.rules.base import (
+    ModuleReturnHistory,
+    Rule,
+    Streaks,
+    clearly_rose,
+    finite,
+    fmt,
+    return_change,
+)
 from rldebug.doctor.thresholds import Thresholds
 
 
@@ -174,8 +182,8 @@ class KLBlowup(Rule):
         start, now = evidence.get("kl_coeff_at_start"), evidence.get("kl_coeff")
         raised = now / start if finite(start) and finite(now) and start > 0 else None
         finding.message += (
-            f" But the return has not improved since ({fmt(progress['early_mean_return'])} "
-            f"-> {fmt(progress['recent_mean_return'])} in {progress['iterations']} "
+            f" But the return has not improved since ({return_change(progress)} in "
+            f"{progress['iterations']} "
             "iterations): updates that large moved the policy away from what it had "
             "learned, and the controller caught up by raising the KL coefficient"
             + (f" {fmt(raised)}x" if raised else "")
@@ -202,8 +210,7 @@ class KLBlowup(Rule):
                  and progress["recent_mean_return"] >= success):
             return False
         rose = progress is not None and not progress["flat"]
-        said = (" " + (f"The return rose ({fmt(progress['early_mean_return'])} -> "
-                       f"{fmt(progress['recent_mean_return'])}), but RLlib's" if rose
+        said = (" " + (f"The return rose ({return_change(progress)}), but RLlib's" if rose
                        else "RLlib's")
                 + f" controller still holds the KL coefficient at {fmt(latest)}, "
                 f"{fmt(latest / first)}x where it started (it lowers it only in iterations "
@@ -440,8 +447,7 @@ class PolicyStaysRandom(Rule):
                          f"iterations (now {fmt(stats.entropy)}"
                          + (f", {stats.entropy / reference:.0%}" if reference > 0 else "")
                          + ") and the return has not improved "
-                         f"({fmt(progress['early_mean_return'])} -> "
-                         f"{fmt(progress['recent_mean_return'])}); {cause}."),
+                         f"({return_change(progress)}); {cause}."),
                 fix=fix,
             )
             self._open.update((f.module, f) for f in found)
@@ -587,8 +593,7 @@ class UpdatesTooSmall(Rule):
                           "grad_clip": clip, "iterations": length, **progress},
                 message=(f"Updates of {module!r} barely change the policy ({measure} for "
                          f"{length} iterations) and the return has not moved "
-                         f"({fmt(progress['early_mean_return'])} -> "
-                         f"{fmt(progress['recent_mean_return'])}): {why}."),
+                         f"({return_change(progress)}): {why}."),
                 fix=fix,
             )
         return new

@@ -18,6 +18,7 @@ from rldebug.doctor.rules.base import (
     Streak,
     finite,
     fmt,
+    return_change,
 )
 
 # Episodes at least this many times longer than the discount's horizon: a reward at an
@@ -83,8 +84,7 @@ class HorizonTooShort(Rule):
             return []
         if progress is None:
             return self._gamma_zero_before_judged(horizon, length, metrics.iteration)
-        returns = (f"({fmt(progress['early_mean_return'])} -> "
-                   f"{fmt(progress['recent_mean_return'])})")
+        returns = f"({return_change(progress)})"
         short = short_of_declared_success(progress, self.facts.env)
         if progress["flat"]:
             severity, returns = "error", f"and the return has not improved {returns}"
@@ -154,8 +154,8 @@ class HorizonTooShort(Rule):
         if "rose_short_of_success" not in finding.evidence:
             finding.evidence["rose_short_of_success"] = share
             finding.message += (
-                f" The return rose later ({fmt(progress['early_mean_return'])} -> "
-                f"{fmt(progress['recent_mean_return'])}), but only {share:.0%} of the way "
+                f" The return rose later ({return_change(progress)}), but only "
+                f"{share:.0%} of the way "
                 f"to the {fmt(self.facts.env.reward_threshold)} {self.facts.env.env_id} "
                 "declares as solved.")
         return False

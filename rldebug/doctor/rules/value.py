@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.rules.base import ModuleReturnHistory, ReturnRange, Rule, Streaks, finite, fmt
+from rldebug.doctor.rules.base import (
+    ModuleReturnHistory,
+    ReturnRange,
+    Rule,
+    Streaks,
+    finite,
+    fmt,
+    return_change,
+)
 
 
 class ValueNotLearning(Rule):
@@ -207,8 +215,7 @@ class CriticClipped(Rule):
             finding.severity = "info"
             finding.evidence["return_fell"] = True
             finding.message += (
-                f" The return fell ({fmt(progress['early_mean_return'])} -> "
-                f"{fmt(progress['recent_mean_return'])} in {progress['iterations']} "
+                f" The return fell ({return_change(progress)} in {progress['iterations']} "
                 "iterations): a critic that explains nothing leaves the advantages "
                 "without a baseline, which slows learning but does not by itself make a "
                 "policy worse, so something else moved it (see the other findings).")
@@ -216,15 +223,14 @@ class CriticClipped(Rule):
             finding.severity = "error"
             finding.message += (
                 f" The return has not improved in {progress['iterations']} iterations "
-                f"({fmt(progress['early_mean_return'])} -> "
-                f"{fmt(progress['recent_mean_return'])}) and the critic explains nothing "
+                f"({return_change(progress)}) and the critic explains nothing "
                 f"(explained variance {fmt(ev)}): without a critic the advantages are too "
                 "noisy to learn from. This is why the run does not learn.")
         elif not progress["flat"]:
             finding.severity = "info"  # worth knowing: the run learns regardless
             finding.message += (
-                f" The policy still learns (return {fmt(progress['early_mean_return'])} -> "
-                f"{fmt(progress['recent_mean_return'])}), only less efficiently than it could.")
+                f" The policy still learns (return {return_change(progress)}), only less "
+                "efficiently than it could.")
 
 
 __all__ = ["CriticClipped", "ValueLossExploding", "ValueNotLearning"]
