@@ -10,6 +10,7 @@ from rldebug.doctor.facts import RunFacts
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.thresholds import Thresholds
+from rldebug.usage import UsageTypeError
 
 
 def finite(value: float | None) -> bool:
@@ -47,8 +48,9 @@ class Rule:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.answered_by_rise not in ANSWERED_BY_RISE:
-            raise TypeError(f"{cls.__name__}.answered_by_rise is {cls.answered_by_rise!r}; "
-                            f"it must be one of {', '.join(map(repr, ANSWERED_BY_RISE))}")
+            raise UsageTypeError(
+                f"{cls.__name__}.answered_by_rise is {cls.answered_by_rise!r}; it must be one "
+                f"of {', '.join(map(repr, ANSWERED_BY_RISE))}")
 
     def __init__(self, thresholds: Thresholds, facts: RunFacts | None = None):
         self.thresholds = thresholds
