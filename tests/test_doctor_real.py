@@ -144,3 +144,29 @@ def test_a_failed_env_runner_is_named_as_failed_not_as_timed_out(tmp_path):
     crashed = findings["sampler_crashed"]
     assert "the env's step() raised it: walked off the map after 150 steps" in crashed.message
     assert failed.explained_by == "sampler_crashed"
+
+
+def test_a_warning_that_turns_into_an_error_stops_training_as_a_new_error_does(tmp_path):
+    """stop_on='error' acts on a finding whose severity rises: gamma=0 is a warning as
+    soon as the episodes' length is known, and the same finding becomes an error when
+    its flat return is judged (20 iterations). The live callback of a real Algorithm,
+    fed results with a flat return, stops there."""
+    from doctor_streams import new_result
+
+    algo = tiny_arena_config().training(gamma=0.0).build_algo()
+    try:
+        callback = DoctorCallback.configured(stop_on="error", console=False,
+                                             logdir=tmp_path / "tb")()
+        stopped = None
+        for i in range(1, 26):
+            result = new_result(i, {"pol1": {}, "pol2": {}}, {"pol1": 0.1, "pol2": 0.1},
+                                len_range=(30.0, 40.0, 40.0))
+            callback.on_train_result(algorithm=algo, result=result)
+            if result.get("done"):
+                stopped = (i, result["doctor"]["stopped_by"])
+                break
+        assert stopped == (20, "horizon_too_short")
+        [horizon] = [f for f in callback.findings if f.rule_id == "horizon_too_short"]
+        assert horizon.severity == "error" and horizon.began_at_iteration == 1
+    finally:
+        algo.stop()

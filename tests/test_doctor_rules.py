@@ -302,6 +302,24 @@ def test_doctor_streams_findings_as_they_arise():
     assert doctor.feed(new_result(3, {"pol1": {"kl": 1.0}})) == []  # reported once
 
 
+def test_a_finding_whose_severity_rises_is_listed_as_escalated_once():
+    # gamma=0: a warning at iteration 3 (the episodes' length is known), the same finding
+    # an error at iteration 20, when its flat return is judged: not new, but escalated
+    doctor = Doctor(config={"gamma": 0.0})
+    seen = {}
+    for i in range(1, 23):
+        new = doctor.feed(new_result(i, {"pol1": {}}, {"pol1": 0.1},
+                                     len_range=(30.0, 40.0, 40.0)))
+        for f in new:
+            seen.setdefault(("new", f.rule_id, f.severity), i)
+        for f in doctor.escalated:
+            seen.setdefault(("escalated", f.rule_id, f.severity), i)
+    assert seen[("new", "horizon_too_short", "warning")] == 3
+    assert seen[("escalated", "horizon_too_short", "error")] == 20
+    assert ("new", "horizon_too_short", "error") not in seen
+    assert not doctor.escalated  # only the feed that raised it lists it
+
+
 def test_bad_inputs_are_rejected_with_clear_messages():
     with pytest.raises(TypeError, match="list of result dicts"):
         diagnose(42)

@@ -73,6 +73,9 @@ class Doctor:
         # the rule that answers for each rule id's findings (the revisit asks it)
         self._rule_of = {rule.rule_id: rule for rule in reversed(self.rules)}
         self.findings: list[Finding] = []
+        #: findings reported before whose severity rose in the last :meth:`feed` (a
+        #: warning judged an error once the return could be judged)
+        self.escalated: list[Finding] = []
         self.history: list[IterationMetrics] = []
         self.iterations = 0
         self.stack: str | None = None
@@ -83,7 +86,9 @@ class Doctor:
         self._recent = max(self.thresholds.baseline_iterations, self.thresholds.window // 2)
 
     def feed(self, result: Mapping[str, Any]) -> list[Finding]:
-        """Analyse one result dict (``algo.train()``'s return value); return new findings."""
+        """Analyse one result dict (``algo.train()``'s return value); return new findings.
+        Findings reported before whose severity this result raised are in
+        :attr:`escalated` (a live report says them again)."""
         metrics = extract(result)
         if self.family is None:
             self.family = next(filter(None, map(family_from_stats, metrics.modules.values())),
@@ -94,6 +99,7 @@ class Doctor:
         self.stack = metrics.stack
         self.history.append(metrics)
         self._record_returns(metrics)
+        before = {id(f): severity_rank(f.severity) for f in self.findings}
         self._revisit(metrics.iteration)
         new: list[Finding] = []
         for rule in self.rules:
@@ -105,6 +111,8 @@ class Doctor:
                     finding.trial = self.trial
                 self.findings.extend(found)
                 new.extend(found)
+        self.escalated = [f for f in self.findings
+                          if id(f) in before and severity_rank(f.severity) > before[id(f)]]
         return new
 
     def _record_returns(self, metrics: IterationMetrics) -> None:

@@ -106,8 +106,9 @@ class DoctorCallback(RLlibCallback):
             to its curves.
         :param console: print new findings to stderr.
         :param stop_on: ``"error"`` or ``"warning"``: end training at the first new
-            finding of that severity or worse (the result's ``done`` is set; Tune
-            and :func:`rldebug.run` honour it). None: never.
+            finding of that severity or worse, or the first whose severity rises to it (a
+            warning judged an error once the return can be judged; the result's ``done``
+            is set; Tune and :func:`rldebug.run` honour it). None: never.
         :param break_on: ``"error"`` or ``"warning"``: stop in the debugger at such
             a finding (:func:`rldebug.ide.break_here`; its ``stats`` local is the
             result, ``event.extra`` the finding). None: never.
@@ -143,7 +144,9 @@ class DoctorCallback(RLlibCallback):
                         **kwargs) -> None:
         if self._doctor is None:
             self._doctor = self._make_doctor(algorithm, result)
-        new = self._doctor.feed(result)
+        # a finding whose severity rose (a warning judged an error once the return could
+        # be judged) is said again, and can stop the run or break as a new one does
+        new = self._doctor.feed(result) + self._doctor.escalated
         findings = self._doctor.findings
         result["doctor"] = {
             "findings": len(findings),
