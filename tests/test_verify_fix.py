@@ -257,3 +257,19 @@ def test_a_dqn_at_lr_1_is_verified_against_lower_rates(tmp_path):
     assert verification.reproduced, str(verification)
     assert verification.best is not None, str(verification)
     assert verification.best.finding_gone and verification.exit_code == 0
+
+
+def test_a_warning_that_became_the_error_is_trained_as_long_as_it_took_to_judge():
+    """gamma=0 is a warning from iteration 3 and the error once its flat return is judged
+    (iteration 20): a fix is trained past 20, where the error and what it explains can be
+    gone, not past 3 (PPO, DQN and APPO runs of the fault benchmark)."""
+    from rldebug.doctor import diagnose
+    from rldebug.doctor.reading import read_trial
+    from rldebug.doctor.verify import _named_at
+
+    runs = Path(__file__).parent / "doctor_faults" / "runs"
+    for name in ("ppo_goal__gamma_0__s0", "dqn_acrobot__gamma_0__s0", "appo_goal__gamma_0__s0"):
+        [horizon] = [f for f in diagnose(runs / name).findings
+                     if f.rule_id == "horizon_too_short"]
+        assert horizon.severity == "error" and horizon.began_at_iteration == 1, name
+        assert _named_at(read_trial(runs / name), horizon) == 20, name

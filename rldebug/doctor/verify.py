@@ -269,20 +269,27 @@ def _pick(diagnosis, rule: str | None, module: str | None, own_fixes: bool):
 
 
 def _named_at(trial_data, finding: Finding, thresholds=None) -> int:
-    """The iteration where the doctor first names ``finding`` when fed the run's results
-    one by one (the rules need some iterations past the onset to be sure)."""
+    """The iteration where the doctor first names ``finding`` at its severity when fed the
+    run's results one by one (the rules need some iterations past the onset to be sure; a
+    warning that became the error later, once the return could be judged, is named where
+    it became the error, so a fix is trained long enough to judge the return too)."""
     from rldebug.doctor.diagnosis import Doctor
 
     doctor = Doctor(thresholds, config=trial_data.config, trial=trial_data.name,
                     env_spec=trial_data.env_spec)
+    first: int | None = None  # named at any severity (its severity fell since)
     for number, result in enumerate(trial_data.results, 1):
         try:
             new = doctor.feed(result)
         except ValueError:
             continue
-        if any(f.rule_id == finding.rule_id and f.module == finding.module for f in new):
+        named = [f for f in new + doctor.escalated
+                 if f.rule_id == finding.rule_id and f.module == finding.module]
+        if any(f.severity == finding.severity for f in named):
             return number
-    return len(trial_data.results)
+        if named and first is None:
+            first = number
+    return first if first is not None else len(trial_data.results)
 
 
 # ---- the config ------------------------------------------------------------------------
