@@ -26,7 +26,6 @@ from benchmarks.doctor_faults.score import (
     TEST_BASES,
     changed_recall,
     draw_line,
-    healthy_controls,
     held_out,
     rule_precision,
     score,
@@ -51,8 +50,7 @@ def scores():
 @pytest.fixture(scope="module")
 def draws(scores):
     """Each second draw's scores, judged against the benchmark's healthy controls."""
-    controls = healthy_controls(scores)
-    return {seed: score(store_of(seed), controls=controls) for seed in stored_draws()}
+    return {seed: score(store_of(seed), controls=scores) for seed in stored_draws()}
 
 
 def test_the_benchmark_is_broad_and_labelled_by_how_runs_were_made():

@@ -190,12 +190,11 @@ def score(store: Path = STORE, controls: list[RunScore] | None = None) -> list[R
     return scores
 
 
-def healthy_controls(scores: list[RunScore] | None = None) -> list[RunScore]:
-    """The benchmark's healthy runs, scored (of ``scores``, the benchmark's own scores,
-    when given: they hold them already)."""
-    if scores is None:
-        return _score_stored(STORE, healthy_only=True)
-    return [s for s in scores if s.healthy]
+def healthy_controls() -> list[RunScore]:
+    """The benchmark's healthy runs, scored (where the benchmark itself was scored, its
+    scores serve as the controls as they are: :func:`mark_changed` takes their healthy
+    runs)."""
+    return _score_stored(STORE, healthy_only=True)
 
 
 def _score_stored(store: Path, healthy_only: bool = False) -> list[RunScore]:
@@ -395,8 +394,7 @@ def draw_line(seed: int, scores: list[RunScore]) -> str:
 def main(write_confidence: bool = False, seed: int | None = None) -> int:
     if seed is None:
         scores = score()
-        controls = healthy_controls(scores)
-        draws = {draw: score(store_of(draw), controls=controls) for draw in stored_draws()}
+        draws = {draw: score(store_of(draw), controls=scores) for draw in stored_draws()}
     else:
         draws = {}  # a second draw is scored alone, beside no other
         if not (store_of(seed) / "labels.json").is_file():
