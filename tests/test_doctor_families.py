@@ -347,6 +347,31 @@ def test_family_from_real_config_dicts():
         ["ppo", "appo", "impala", "dqn", "sac"]
 
 
+def test_sgd_steps_per_batch_read_from_real_config_dicts():
+    """params.json holds ``to_dict()``: the per-Learner batch is written as
+    ``_train_batch_size_per_learner`` beside RLlib's unused ``train_batch_size=4000``;
+    without it the batch is ``train_batch_size`` over the Learners (new stack), or whole
+    (old stack). 1000-step batches, 250-step minibatches, 4 epochs: 16 SGD steps."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.doctor.facts import RunFacts
+
+    def steps(config):
+        return RunFacts.from_config(config.to_dict()).sgd_steps
+
+    per_learner = PPOConfig().training(train_batch_size_per_learner=1000, minibatch_size=250,
+                                       num_epochs=4)
+    assert per_learner.to_dict()["train_batch_size"] == 4000  # what was read before
+    assert steps(per_learner) == 16
+    split = PPOConfig().training(train_batch_size=2000, minibatch_size=250,
+                                 num_epochs=4).learners(num_learners=2)
+    assert steps(split) == 16
+    old = PPOConfig().api_stack(enable_rl_module_and_learner=False,
+                                enable_env_runner_and_connector_v2=False).training(
+        train_batch_size=1000, minibatch_size=250, num_epochs=4)
+    assert steps(old) == 16
+
+
 def test_a_slow_start_that_learns_later_is_resolved_to_info():
     stats = [{"entropy": 0.69, "kl": 1e-3}] * 35
     returns = flat_returns(25) + [40.0 + 15 * i for i in range(10)]

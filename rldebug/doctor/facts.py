@@ -26,6 +26,21 @@ def config_number(config: Mapping[str, Any] | None, key: str) -> float | None:
     return float(value)
 
 
+def train_batch_per_learner(config: Mapping[str, Any]) -> float | None:
+    """The train batch one Learner updates on, as RLlib 2.60's
+    ``AlgorithmConfig.train_batch_size_per_learner`` reads it: the setting where it was
+    made (``to_dict()`` and so ``params.json`` write it as ``_train_batch_size_per_learner``),
+    else ``train_batch_size`` split over the Learners (new API stack) or whole (old)."""
+    batch = config_number(config, "_train_batch_size_per_learner") or \
+        config_number(config, "train_batch_size_per_learner")
+    if batch:
+        return batch
+    total = config_number(config, "train_batch_size")
+    learners = config_number(config, "num_learners") or 1.0
+    new_stack = config.get("enable_rl_module_and_learner") is True
+    return total / learners if total and new_stack else total
+
+
 @dataclass(frozen=True)
 class EnvFacts:
     """What a registered gymnasium env declares (``gymnasium.spec(id)``), read without
@@ -113,8 +128,7 @@ class RunFacts:
         recorded of the env it built, where ``config`` names no gymnasium id."""
         if not config:
             return cls(env=_recorded(env_spec))
-        batch = config_number(config, "train_batch_size_per_learner") or \
-            config_number(config, "train_batch_size")
+        batch = train_batch_per_learner(config)
         minibatch = config_number(config, "minibatch_size") or \
             config_number(config, "sgd_minibatch_size")
         overrides = config.get("algorithm_config_overrides_per_module")
