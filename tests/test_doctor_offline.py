@@ -12,6 +12,7 @@ from rldebug.cli import main as rldebug_main
 from rldebug.doctor import UnusableInputError, diagnose, to_json
 from rldebug.doctor.cli import add_commands
 from rldebug.doctor.reading import find_trial_dirs, read_trial
+from rldebug.usage import UsageError
 
 
 def write_trial(directory, results, *, config=None, truncate=False, tune_config=True):
@@ -175,3 +176,34 @@ def test_fast_reader_keeps_a_module_that_reports_only_mid_run(tmp_path):
     results = read_result_json(path, [])
     assert [r["training_iteration"] for r in results] == list(range(1, 41))
     assert sum(1 for r in results if (r["learners"].get("pol3") or {}).get("entropy")) == 11
+
+
+def _report_a_score(config):
+    from ray import tune
+
+    for step in range(3):
+        tune.report({"score": step * config["x"]})
+
+
+def test_a_tune_trial_of_another_trainable_is_not_diagnosed_as_rllib(tmp_path, capsys):
+    """A real Tune experiment of a function trainable (what else lives in ~/ray_results):
+    no rule judges it (no_updates said "the run samples but never learns", at error);
+    the trial is named not an RLlib run and the doctor exits 2. In memory, the same
+    results are refused."""
+    from ray import tune
+
+    tune.Tuner(_report_a_score, param_space={"x": 2}, run_config=tune.RunConfig(
+        storage_path=str(tmp_path), name="fn_exp", verbose=0)).fit()
+    diagnosis = diagnose(tmp_path / "fn_exp")
+    (trial,) = diagnosis.trials
+    assert trial.findings == [] and not trial.usable and diagnosis.exit_code == 2
+    assert any(note.startswith("not an RLlib run: none of its 3 result(s)")
+               for note in trial.notes)
+    assert rldebug_main(["doctor", str(tmp_path / "fn_exp")]) == 2
+    assert "not an RLlib run" in capsys.readouterr().out
+    rows = [json.loads(line) for line in
+            next((tmp_path / "fn_exp").glob("*/result.json")).read_text().splitlines()]
+    with pytest.raises(UsageError, match="not an RLlib run.*it reported score"):
+        diagnose(rows)
+    with pytest.raises(UsageError, match="empty list of results"):
+        diagnose([])

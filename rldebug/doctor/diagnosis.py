@@ -20,13 +20,14 @@ from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
+from rldebug.shapes.results import RLLIB_RESULT_KEYS, is_rllib_result
 from rldebug.doctor.traces import (
     annotate_reward_findings,
     errored_finding,
     nan_from_the_data,
     read_trace_report,
 )
-from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageTypeError
+from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageError, UsageTypeError
 
 # The doctor's names for the one exit-code table (rldebug.usage).
 EXIT_HEALTHY, EXIT_ERROR = EXIT_OK, EXIT_FINDINGS
@@ -250,10 +251,38 @@ class Diagnosis:
                 "trials": [t.to_dict() for t in self.trials]}
 
 
+def not_rllib_results(results: Sequence[Mapping[str, Any]]) -> str | None:
+    """A note when results were read but none came from RLlib (a Tune trial of another
+    trainable: its rules would judge a run that has no env, learner or return); None
+    when there is none, or any result is RLlib's."""
+    if not results or any(is_rllib_result(r) for r in results):
+        return None
+    keys = sorted({str(k) for r in results for k in r} - _TUNE_KEYS)
+    seen = "" if not keys else (
+        f" (it reported {', '.join(keys[:8])}"
+        + (f" and {len(keys) - 8} more" if len(keys) > 8 else "") + ")")
+    return (f"not an RLlib run: none of its {len(results)} result(s) has "
+            f"{', '.join(RLLIB_RESULT_KEYS[:-1])} or {RLLIB_RESULT_KEYS[-1]}, which RLlib "
+            f"writes into every result{seen}; the doctor diagnoses RLlib Algorithms only.")
+
+
+# what Tune adds to every trainable's result, RLlib's or not
+_TUNE_KEYS = frozenset({
+    "training_iteration", "timestamp", "checkpoint_dir_name", "done", "trial_id", "date",
+    "time_this_iter_s", "time_total_s", "pid", "hostname", "node_ip", "config",
+    "time_since_restore", "iterations_since_restore", "timesteps_since_restore",
+    "experiment_tag", "should_checkpoint"})
+
+
 def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> TrialDiagnosis:
     """Run every rule over one trial read from disk."""
-    doctor = Doctor(thresholds, config=trial.config, trial=trial.name, env_spec=trial.env_spec)
     notes = list(trial.notes)
+    foreign = not_rllib_results(trial.results)
+    if foreign is not None:
+        return TrialDiagnosis(
+            name=trial.name, path=str(trial.path), iterations=0, stack=None,
+            notes=notes + [f"{foreign} Point it at an RLlib trial or experiment directory."])
+    doctor = Doctor(thresholds, config=trial.config, trial=trial.name, env_spec=trial.env_spec)
     for number, result in enumerate(trial.results, 1):
         try:
             doctor.feed(result)
@@ -319,8 +348,15 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
             "diagnose expects a path to a run/experiment or a list of result dicts (one per "
             f"iteration), got {type(results_or_path).__name__}: {results_or_path!r:.100}. "
             "For a single result, pass [result].")
+    results = list(results_or_path)
+    if not results:
+        raise UsageError("diagnose got an empty list of results: pass what algo.train() "
+                         "returned, one result dict per iteration, in order.")
+    foreign = not_rllib_results([r for r in results if isinstance(r, Mapping)])
+    if foreign is not None:
+        raise UsageError(f"diagnose: {foreign} Pass what algo.train() returned.")
     doctor = Doctor(thresholds, config=config, trial="results")
-    for result in results_or_path:
+    for result in results:
         doctor.feed(result)
     attach_confidence(doctor.findings)
     unjudged = doctor.return_unjudged()

@@ -245,6 +245,18 @@ def learner_steps_dropped(result: Mapping) -> float | None:
         else None
 
 
+# Keys RLlib 2.60 writes into every result of either API stack (``env_runners`` always,
+# ``learners`` on the new stack, ``info`` on the old), and those of results from before
+# RLlib 2.10; a Tune trial of any other trainable reports none of them.
+RLLIB_RESULT_KEYS = ("env_runners", "learners", "info", "sampler_results",
+                     "episode_reward_mean")
+
+
+def is_rllib_result(result: Mapping) -> bool:
+    """``result`` came from an RLlib Algorithm (either stack), not another trainable."""
+    return any(key in result for key in RLLIB_RESULT_KEYS)
+
+
 def is_new_stack_result(result: Mapping) -> bool:
     learners = result.get("learners")
     return isinstance(learners, Mapping) and bool(learners.keys() - NOT_MODULES)
@@ -372,6 +384,7 @@ __all__ = [
     "NOT_MODULES",
     "RUNNERS_DROPPED_KEY",
     "RUNNERS_HEALTHY_KEY",
+    "RLLIB_RESULT_KEYS",
     "RUNNER_RESTARTS_KEY",
     "STAT_KEYS",
     "Stat",
@@ -382,6 +395,7 @@ __all__ = [
     "get_path",
     "has_path",
     "is_new_stack_result",
+    "is_rllib_result",
     "learner_stats",
     "learner_steps_dropped",
     "local_trial_dir",
