@@ -207,3 +207,28 @@ def test_a_tune_trial_of_another_trainable_is_not_diagnosed_as_rllib(tmp_path, c
         diagnose(rows)
     with pytest.raises(UsageError, match="empty list of results"):
         diagnose([])
+
+
+def test_a_crash_raised_while_handling_another_is_named_by_what_was_raised(tmp_path):
+    """A real Tune trial of PPO on Blackjack-v1 (a Tuple observation, no flattening
+    connector): RLlib's module catches the AttributeError its failed catalog caused and
+    re-raises the catalog's ValueError ("During handling of the above exception ...").
+    The doctor names the ValueError, which says what to fix, and the AttributeError
+    after it; Ray's colour codes are not quoted."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = PPOConfig().environment("Blackjack-v1").env_runners(num_env_runners=0)
+    tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
+        storage_path=str(tmp_path), name="bj", verbose=0,
+        stop={"training_iteration": 1})).fit()
+    error = next((tmp_path / "bj").glob("*/error.txt")).read_text()
+    assert "During handling of the above exception" in error and "\x1b[" in error
+    (found,) = diagnose(tmp_path / "bj").findings
+    assert found.rule_id == "trial_errored"
+    assert found.message.startswith("The trial stopped with ValueError after 0 iteration(s): "
+                                    "No default encoder config for obs space=Tuple(")
+    assert "(raised while handling AttributeError: 'NoneType' object has no attribute" \
+        in found.message
+    assert found.evidence["last_lines"].splitlines()[-1].startswith("ValueError: No default")
+    assert "\x1b[" not in found.message + found.evidence["last_lines"]

@@ -432,16 +432,28 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
     it again, so the finding names the first exception of the chain (the root
     cause) and the last one, with the traceback lines that lead to the root cause.
     """
+    error_text = _ANSI_ESCAPE.sub("", error_text)
     lines = [line.rstrip() for line in error_text.strip().splitlines() if line.strip()]
     raised = [(number, _EXCEPTION_LINE.match(line)) for number, line in enumerate(lines)
               if not line.startswith((" ", "\t"))]
     raised = [(number, match) for number, match in raised if match]
     if raised:
-        number, root = raised[0]
+        # the root of what was finally raised: a chain of ``raise ... from`` leads back
+        # to its first exception; one raised while handling another (RLlib re-raises a
+        # module catalog's saved error from the AttributeError it caused) starts anew
+        handling = [number for number, line in enumerate(lines) if line == _WHILE_HANDLING]
+        start = max((n for n in handling if n < raised[-1][0]), default=-1)
+        chain = [(number, match) for number, match in raised if number > start]
+        number, root = chain[0]
         kind, detail = root.group(1), (root.group(2) or "").strip()
         last = lines[max(0, number - 5):number + 1]
         final = raised[-1][1].group(1)
         wrapped = f" (re-raised as {final})" if final != kind else ""
+        earlier = [match for n, match in raised if n < start]
+        if earlier:
+            first = earlier[0]
+            detail += (f" (raised while handling {first.group(1)}: "
+                       f"{(first.group(2) or '').strip()[:150]})")
     else:
         kind, detail, wrapped = "an exception", lines[-1] if lines else "(empty error.txt)", ""
         last = lines[-6:]
@@ -521,6 +533,8 @@ KNOWN_CRASHES = (
 )
 
 # "IndexError: ...", "ray.exceptions.RayTaskError(IndexError): ...", "ValueError"
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours its actor names in tracebacks
+_WHILE_HANDLING = "During handling of the above exception, another exception occurred:"
 _EXCEPTION_LINE = re.compile(
     r"^((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning)"
     r"(?:\([\w.]+\))?)(?::(.*))?$")
