@@ -232,3 +232,47 @@ def test_a_crash_raised_while_handling_another_is_named_by_what_was_raised(tmp_p
         in found.message
     assert found.evidence["last_lines"].splitlines()[-1].startswith("ValueError: No default")
     assert "\x1b[" not in found.message + found.evidence["last_lines"]
+
+
+def _fail_once_at_iteration_4(marker):
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    class FailOnce(RLlibCallback):
+        def on_train_result(self, *, algorithm, result, **kwargs):
+            if result["training_iteration"] == 4 and not marker.exists():
+                marker.write_text("failed")
+                raise RuntimeError("failing once at iteration 4")
+
+    return FailOnce
+
+
+def test_a_trial_tune_restored_after_a_failure_is_read_as_it_went_on(tmp_path):
+    """A real Tune trial that fails at iteration 4, is restored from its checkpoint of
+    iteration 2 (FailureConfig(max_failures=1)) and finishes 6 iterations: Tune writes
+    iteration 3 twice, and error.txt keeps the failure. The doctor reads iteration 3 once
+    (said in a note) and names the failure as a warning that did not end the run (it
+    said "stopped with RuntimeError after 6 iteration(s)", an error)."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
+              .callbacks(_fail_once_at_iteration_4(tmp_path / "failed_once")))
+    tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
+        storage_path=str(tmp_path), name="restored", verbose=0,
+        stop={"training_iteration": 6}, failure_config=tune.FailureConfig(max_failures=1),
+        checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=2))).fit()
+    trial_dir = next((tmp_path / "restored").glob("PPO_*"))
+    written = [json.loads(line)["training_iteration"]
+               for line in (trial_dir / "result.json").read_text().splitlines()]
+    assert written == [1, 2, 3, 3, 4, 5, 6]
+    (trial,) = diagnose(trial_dir).trials
+    assert trial.iterations == 6
+    assert [h.iteration for h in trial.history] == [1, 2, 3, 4, 5, 6]
+    assert "iteration 3 was written twice (the trial was restored from a checkpoint after " \
+        "iteration 2" in " ".join(trial.notes)
+    (failed,) = [f for f in trial.findings if f.rule_id == "trial_errored"]
+    assert (failed.severity, failed.began_at_iteration) == ("warning", 3)
+    assert failed.message == (
+        "The trial failed with RuntimeError: failing once at iteration 4. Tune restored it "
+        "from a checkpoint: it went on to iteration 6, so the failure did not end the run.")

@@ -20,13 +20,13 @@ from rldebug.doctor.reading import TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
-from rldebug.shapes.results import RLLIB_RESULT_KEYS, is_rllib_result
 from rldebug.doctor.traces import (
     annotate_reward_findings,
     errored_finding,
     nan_from_the_data,
     read_trace_report,
 )
+from rldebug.shapes.results import RLLIB_RESULT_KEYS, is_rllib_result
 from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageError, UsageTypeError
 
 # The doctor's names for the one exit-code table (rldebug.usage).
@@ -301,7 +301,9 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
                                                        trial.name))
         annotate_reward_findings(findings, report.reward_steps)
     if trial.error is not None:
-        errored = errored_finding(trial.error, trial.name, doctor.iterations)
+        errored = errored_finding(trial.error, trial.name, doctor.iterations,
+                                  recovered=trial.recovered,
+                                  failed_in=trial.restored_at[0] if trial.restored_at else None)
         findings.append(errored)
         inferred = nan_from_the_data(errored, doctor.iterations, trial.config)
         if inferred is not None and not any(f.rule_id == "non_finite_reward" for f in findings):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,11 @@ class TrialData:
         traceback; ``error.pkl`` is never unpickled), else None.
     :param env_spec: what rldebug.run recorded of the env the run built (its gymnasium id
         and ``reward_threshold``, where params.json names only a class), else None.
+    :param recovered: the trial went on after every failure ``error`` records: Tune
+        restored it (``FailureConfig(max_failures=...)``) and its last result was written
+        after the last failure.
+    :param restored_at: the first iteration trained again after each restore from a
+        checkpoint (its first run was lost: the failure came during or after it).
     """
 
     name: str
@@ -61,6 +68,8 @@ class TrialData:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     env_spec: dict[str, Any] | None = None
+    recovered: bool = False
+    restored_at: list[int] = field(default_factory=list)
 
 
 def _is_trial(path: Path) -> bool:
@@ -287,6 +296,62 @@ def _read_error(path: Path, notes: list[str]) -> str | None:
         return f"(unreadable {ERROR_FILE}: {err})"
 
 
+# Tune heads each failure it appends to error.txt with the local time it occurred
+_FAILURE_HEADER = re.compile(r"^Failure # \d+ \(occurred at "
+                             r"(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)\)", re.MULTILINE)
+_TIMESTAMP = re.compile(r'"timestamp": (\d+)')
+
+
+def went_on_after_failures(error_text: str, result_file: Path) -> bool:
+    """The trial's last result (its ``timestamp``, seconds since the epoch) was written
+    after the last failure ``error_text`` records (Tune's local date, to the second):
+    Tune restored it and it went on. False when either time is unknown."""
+    failures = _FAILURE_HEADER.findall(error_text)
+    try:
+        with result_file.open("rb") as stream:  # the last line only: a result is < 1 MB
+            stream.seek(max(0, result_file.stat().st_size - 2 ** 20))
+            lines = [line for line in stream.read().splitlines() if line.strip()]
+    except OSError:
+        return False
+    written = _TIMESTAMP.search(lines[-1].decode(errors="replace")) if lines else None
+    if not failures or written is None:
+        return False
+    failed_at = time.mktime(time.strptime(failures[-1], "%Y-%m-%d_%H-%M-%S"))
+    return int(written.group(1)) > failed_at
+
+
+def drop_superseded(results: list[dict[str, Any]],
+                    notes: list[str]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The results of the run as it went on, and the first iteration each restore trained
+    again: a trial Tune restored from a checkpoint writes the iterations after it again,
+    below the ones it lost, so an iteration that does not follow the one before
+    supersedes every earlier result from that iteration on. Each restore is named in
+    ``notes``."""
+    def iteration_of(result: dict[str, Any]) -> float | None:
+        value = result.get("training_iteration")  # the fast reader gives floats
+        return float(value) if isinstance(value, (int, float)) and \
+            not isinstance(value, bool) and math.isfinite(value) else None
+
+    kept: list[dict[str, Any]] = []
+    restored: list[int] = []
+    for result in results:
+        iteration = iteration_of(result)
+        lost = [] if iteration is None else \
+            [number for r in kept if (number := iteration_of(r)) is not None
+             and number >= iteration]
+        if lost:
+            again = (f"iteration {min(lost):.0f} was" if min(lost) == max(lost) else
+                     f"iterations {min(lost):.0f}-{max(lost):.0f} were")
+            notes.append(f"{again} written twice (the trial was restored from a checkpoint "
+                         f"after iteration {iteration - 1:.0f} and trained again from "
+                         "there): the later results were read.")
+            restored.append(int(iteration))
+            kept = [r for r in kept if (number := iteration_of(r)) is None or
+                    number < iteration]
+        kept.append(result)
+    return kept, restored
+
+
 def read_trial(path: str | Path, whole: bool = False) -> TrialData:
     """Read one trial (or ``rldebug run``) directory.
 
@@ -310,7 +375,10 @@ def read_trial(path: str | Path, whole: bool = False) -> TrialData:
         except OSError as err:
             trial.notes.append(f"{name} cannot be read: {err}.")
         if trial.results:
+            trial.results, trial.restored_at = drop_superseded(trial.results, trial.notes)
             trial.source = name
+            if trial.error is not None and name == RESULT_FILE:
+                trial.recovered = went_on_after_failures(trial.error, file)
             if trial.config is None and name == RESULT_FILE:
                 trial.config = _config_from_first_line(file)
             break
@@ -324,5 +392,5 @@ def read_experiment(path: str | Path, whole: bool = False) -> list[TrialData]:
 
 
 __all__ = ["PARAMS_FILE", "PROGRESS_FILE", "RESULT_FILE", "TrialData", "UnusableInputError",
-           "find_trial_dirs", "read_experiment", "read_progress_csv", "read_result_json",
-           "read_trial"]
+           "drop_superseded", "find_trial_dirs", "read_experiment", "read_progress_csv",
+           "read_result_json", "read_trial", "went_on_after_failures"]

@@ -425,8 +425,12 @@ def _nan_reward_finding(event: dict, trial: str | None) -> Finding:
                   "event_time": event.get("time")})
 
 
-def errored_finding(error_text: str, trial: str | None, iterations: int) -> Finding:
-    """A finding for a trial that ended with an exception (Tune's ``error.txt``).
+def errored_finding(error_text: str, trial: str | None, iterations: int,
+                    recovered: bool = False, failed_in: int | None = None) -> Finding:
+    """A finding for a trial that ended with an exception (Tune's ``error.txt``), or,
+    ``recovered``, one that Tune restored after it failed and that went on (a warning:
+    the failure did not end the run, but its cause is still there; ``failed_in``: the
+    first iteration whose work the failure lost, where known).
 
     RLlib re-raises an env's exception (``raise RuntimeError from e``), and Ray wraps
     it again, so the finding names the first exception of the chain (the root
@@ -459,15 +463,26 @@ def errored_finding(error_text: str, trial: str | None, iterations: int) -> Find
         last = lines[-6:]
     known, what = next(((meaning, what) for pattern, meaning, what in KNOWN_CRASHES
                         if re.search(pattern, error_text)), (None, None))
+    failures = len(re.findall(r"^Failure # \d+", error_text, re.MULTILINE)) or 1
+    went_on = "" if not recovered else (
+        f" Tune restored it from a checkpoint: it went on to iteration {iterations}, so the "
+        "failure did not end the run." if failures == 1 else
+        f" It failed {failures} times (the last failure is quoted) and Tune restored it from "
+        f"a checkpoint each time: it went on to iteration {iterations}, so no failure ended "
+        "the run.")
     return Finding(
-        rule_id="trial_errored", severity="error", trial=trial,
-        began_at_iteration=iterations + 1, module=None,
-        message=(f"The trial stopped with {kind}{wrapped} after {iterations} iteration(s)"
+        rule_id="trial_errored", severity="warning" if recovered else "error", trial=trial,
+        began_at_iteration=(failed_in or 1) if recovered else iterations + 1, module=None,
+        message=((f"The trial failed with {kind}{wrapped}" if recovered else
+                  f"The trial stopped with {kind}{wrapped} after {iterations} iteration(s)")
                  + (f": {detail[:300]}" if detail else ".")
-                 + ("." if known and detail and not detail[:300].endswith(".") else "")
-                 + (f" {known}" if known else "")),
-        fix=("Read the traceback's last frames (above, and in error.txt); if it comes from the "
-             "env, reproduce it with rldebug.check_env or in local mode "
+                 + ("." if (known or went_on) and detail and not detail[:300].endswith(".")
+                    else "")
+                 + (f" {known}" if known else "") + went_on),
+        fix=(("Its cause is still there, and costs a restore each time it strikes: read"
+              if recovered else "Read")
+             + " the traceback's last frames (above, and in error.txt); if it comes from "
+             "the env, reproduce it with rldebug.check_env or in local mode "
              "(rldebug.run / rldebug debug), where it stops in your debugger."),
         evidence={"exception": kind, "raised_as": raised[-1][1].group(1) if raised else None,
                   "last_lines": "\n".join(last), "non_finite": what == "non_finite",
