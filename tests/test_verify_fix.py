@@ -273,3 +273,35 @@ def test_a_warning_that_became_the_error_is_trained_as_long_as_it_took_to_judge(
                      if f.rule_id == "horizon_too_short"]
         assert horizon.severity == "error" and horizon.began_at_iteration == 1, name
         assert _named_at(read_trial(runs / name), horizon) == 20, name
+
+
+def test_a_modules_own_lr_is_lowered_where_it_is_set(tmp_path):
+    """A real Tune trial of two modules where only 'p1' sets its own lr=1
+    (algorithm_config_overrides_per_module): the fix lowers p1's override, not the global
+    lr (which p1's override would win over, and which would change p0); the user's config
+    with its lambda mapping is not called different from the run's."""
+    from ray import tune
+    from user_config import make_two_module_config
+
+    from rldebug.doctor import diagnose
+    from rldebug.doctor.verify import verify_fix
+
+    results = tune.Tuner("PPO", param_space=make_two_module_config(), run_config=tune.RunConfig(
+        name="two", storage_path=str(tmp_path), verbose=0,
+        stop={"training_iteration": 2})).fit()
+    assert not results.errors
+    trial = Path(results[0].path)
+    causes = [f for f in diagnose(trial).trials[0].causes if f.module == "p1"]
+    assert causes and causes[0].rule_id == "lr_too_high", [(f.rule_id, f.module) for f in causes]
+    found = causes[0]
+    assert found.fix_config == [
+        {"algorithm_config_overrides_per_module": {"p1": {"lr": 0.1}}},
+        {"algorithm_config_overrides_per_module": {"p1": {"lr": 0.01}}}]
+    assert "'p1' sets lr itself in algorithm_config_overrides_per_module" in found.fix
+    fixed = make_two_module_config()
+    fixed.update_from_dict(found.fix_config[0])  # what --verify trains
+    assert (fixed.get_config_for_module("p1").lr, fixed.get_config_for_module("p0").lr) == \
+        (0.1, 3e-4)
+    verification = verify_fix(trial, config=make_two_module_config, seeds=1, iterations=1,
+                              out=tmp_path / "verify", progress=False, budget=1e-9)
+    assert verification.config_differs == []  # its lambda named elsewhere is no difference

@@ -80,16 +80,41 @@ def _learning_starts(finding: Finding) -> list[dict]:
     return [{"num_steps_sampled_before_learning_starts": int(steps // 4)}]
 
 
+PER_MODULE = "algorithm_config_overrides_per_module"
+
+
+def _where_the_module_sets_them(candidates: list[dict], finding: Finding,
+                                config: Mapping[str, Any]) -> list[dict]:
+    """Candidates for a module that sets those settings itself in
+    ``algorithm_config_overrides_per_module`` (its override wins over the global value,
+    so a global change would not reach it, and would change every other module): the
+    same changes made in its override, every other module's overrides kept."""
+    overrides = config.get(PER_MODULE)
+    own = overrides.get(finding.module) if isinstance(overrides, Mapping) and \
+        finding.module is not None else None
+    if not isinstance(own, Mapping):
+        return candidates
+    return [{PER_MODULE: {**overrides, finding.module: {**own, **candidate}}}
+            if set(candidate) & set(own) else candidate for candidate in candidates]
+
+
 def config_fixes(finding: Finding, config: Mapping[str, Any] | None,
                  family: str | None) -> list[dict]:
     """The candidate config changes for ``finding`` (most likely first; [] when its fix is
-    not a config change, e.g. a reward the env computes wrongly).
+    not a config change, e.g. a reward the env computes wrongly). A module that sets a
+    changed setting in ``algorithm_config_overrides_per_module`` gets it changed there.
 
     :param finding: a doctor finding.
     :param config: the run's config dict (``params.json``, ``config.to_dict()``), or None.
     :param family: the algorithm family (``"ppo"``, ``"dqn"``, ``"sac"``, ...), or None.
     """
     config = config or {}
+    return _where_the_module_sets_them(_config_fixes(finding, config, family), finding,
+                                       config)
+
+
+def _config_fixes(finding: Finding, config: Mapping[str, Any],
+                  family: str | None) -> list[dict]:
     rule = finding.rule_id
     if rule in STEP_SIZE_RULES:
         return _lower_lr(finding, config, family)
@@ -123,6 +148,13 @@ def attach(findings: Iterable[Finding], config: Mapping[str, Any] | None,
     for finding in findings:
         if finding.severity != "info" and finding.fix_config is None:
             finding.fix_config = config_fixes(finding, config, family) or None
+            own = sorted({key for candidate in finding.fix_config or ()
+                          for key in candidate.get(PER_MODULE, {}).get(finding.module, {})
+                          if PER_MODULE in candidate})
+            if own and finding.fix:
+                finding.fix += (f" ({finding.module!r} sets {', '.join(own)} itself in "
+                                f"{PER_MODULE}, which wins over the global setting: "
+                                "change it there.)")
 
 
-__all__ = ["STEP_SIZE_RULES", "attach", "config_fixes"]
+__all__ = ["PER_MODULE", "STEP_SIZE_RULES", "attach", "config_fixes"]

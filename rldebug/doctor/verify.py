@@ -337,7 +337,15 @@ def _differences(trial_data, base) -> list[str]:
     algorithm = algorithm_of(trial_data.config, trial_data.name)
     rows = config_rows(trial_data.config, base.to_dict(), algorithm, algorithm)
     return [f"{r.key}: run {r.a!r}, given {r.b!r}" for r in rows
-            if r.key not in _NOT_COMPARED and not r.a_default]
+            if r.key not in _NOT_COMPARED and not r.a_default
+            and not (_names_code(r.a) and _names_code(r.b))]
+
+
+def _names_code(value) -> bool:
+    """A function or class as params.json names it (``<function <lambda>>``): its code is
+    not stored, so two names that differ (a lambda defined elsewhere) say nothing."""
+    return callable(value) or isinstance(value, str) and \
+        value.startswith(("<function ", "<bound method ", "<class ", "<built-in "))
 
 
 # Set by verify itself (seed) or by Tune/RLlib while the run trained.
