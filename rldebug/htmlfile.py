@@ -7,7 +7,7 @@ import base64
 import io
 from pathlib import Path
 
-from rldebug.usage import UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError
 
 
 def html_path(path: str | Path, example: str = "report.html") -> Path:
@@ -29,6 +29,22 @@ def html_path(path: str | Path, example: str = "report.html") -> Path:
     return path
 
 
+def write_report(path: str | Path, text: str, example: str = "report.html") -> Path:
+    """Write a report's page to ``path`` (checked by :func:`html_path`); returns it.
+
+    :raises UsageError: if the file cannot be written (a read-only file, a full disk,
+        a special file such as ``/proc/version``): the message names the path and why.
+    """
+    target = html_path(path, example=example)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"The HTML report cannot be written to {str(target)!r} "
+                         f"({err.strerror or err}); choose another path, such as "
+                         f"{example!r} in a directory you can write to.") from None
+    return target
+
+
 def png_data_uri(fig) -> str:
     """A matplotlib figure as a ``data:image/png;base64,...`` URI (the page needs no file)."""
     buffer = io.BytesIO()
@@ -36,4 +52,4 @@ def png_data_uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-__all__ = ["html_path", "png_data_uri"]
+__all__ = ["html_path", "png_data_uri", "write_report"]

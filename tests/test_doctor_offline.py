@@ -276,3 +276,12 @@ def test_a_trial_tune_restored_after_a_failure_is_read_as_it_went_on(tmp_path):
     assert failed.message == (
         "The trial failed with RuntimeError: failing once at iteration 4. Tune restored it "
         "from a checkpoint: it went on to iteration 6, so the failure did not end the run.")
+
+
+def test_thousands_of_bad_lines_are_named_by_the_first_few_and_counted(tmp_path):
+    trial = tmp_path / "bigtext"
+    trial.mkdir()
+    (trial / "result.json").write_text("not json\n" * 500)
+    (found,) = diagnose(trial).trials
+    assert len(found.notes) == 5, found.notes  # 3 lines, the count, "no readable result"
+    assert "497 more lines are not JSON results (lines 4-500); skipped." in found.notes[3]

@@ -14,6 +14,7 @@ from rldebug.cli import main
 from rldebug.doctor import diagnose
 from rldebug.doctor.html import write_html
 from rldebug.doctor.report import MAX_CAUSES
+from rldebug.usage import UsageError
 
 RUNS = Path(__file__).parent / "doctor_corpus" / "runs"
 LR_05 = RUNS / "arena_lr_0.5"
@@ -96,6 +97,17 @@ def test_html_to_a_missing_directory_is_refused_before_any_work(tmp_path):
         write_html(diagnose(LR_05), None)
     with pytest.raises(TypeError, match="to_html expects a Diagnosis"):
         write_html({"trials": []}, tmp_path / "r.html")
+
+
+def test_html_to_a_file_that_cannot_be_written_is_a_usage_error():
+    """A file the report cannot be written to (Linux refuses /proc/version to every user,
+    root too) exits 2 with the path and the reason, not 1 as a failed run does."""
+    if not Path("/proc/version").is_file():
+        pytest.skip("no /proc/version on this system")
+    code, _out, err = cli_output(LR_05, "--html", "/proc/version")
+    assert code == 2 and "The HTML report cannot be written to '/proc/version' (" in err
+    with pytest.raises(UsageError, match="choose another path"):
+        write_html(diagnose(LR_05), "/proc/version")
 
 
 def test_render_rejects_a_non_bool_show_all():

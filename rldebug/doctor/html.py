@@ -21,7 +21,7 @@ from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.report import evidence_text
-from rldebug.htmlfile import html_path
+from rldebug.htmlfile import html_path, write_report
 from rldebug.usage import UsageTypeError
 
 # What each rule's plot shows: ModuleStats fields (per module) or run-level fields.
@@ -258,9 +258,7 @@ def to_html(diagnosis: Diagnosis, verifications=()) -> str:
 
 def write_html(diagnosis: Diagnosis, path: str | Path, verifications=()) -> Path:
     """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
-    path = html_path(path, example="doctor.html")
-    path.write_text(to_html(diagnosis, verifications), encoding="utf-8")
-    return path
+    return write_report(path, to_html(diagnosis, verifications), example="doctor.html")
 
 
 __all__ = ["PLOTS", "html_path", "plot_png", "to_html", "write_html"]

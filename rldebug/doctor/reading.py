@@ -213,15 +213,25 @@ def _read_with_arrow(data: bytes) -> list[dict[str, Any]] | None:
     return table.to_pylist()
 
 
+# a file of thousands of bad lines is named by its first few, and counted
+NOTES_PER_KIND = 3
+
+
 def _read_line_by_line(text: str, name: str, notes: list[str]) -> list[dict[str, Any]]:
     results = []
+    bad = []
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
             results.append(_parse_line(line))
         except ValueError as err:
-            notes.append(f"{name}: line {number} is not a JSON result ({err}); skipped.")
+            bad.append(number)
+            if len(bad) <= NOTES_PER_KIND:
+                notes.append(f"{name}: line {number} is not a JSON result ({err}); skipped.")
+    if len(bad) > NOTES_PER_KIND:
+        notes.append(f"{name}: {len(bad) - NOTES_PER_KIND} more lines are not JSON results "
+                     f"(lines {bad[NOTES_PER_KIND]}-{bad[-1]}); skipped.")
     return results
 
 
@@ -391,6 +401,18 @@ def read_experiment(path: str | Path, whole: bool = False) -> list[TrialData]:
     return [read_trial(p, whole=whole) for p in find_trial_dirs(path)]
 
 
-__all__ = ["PARAMS_FILE", "PROGRESS_FILE", "RESULT_FILE", "TrialData", "UnusableInputError",
-           "drop_superseded", "find_trial_dirs", "read_experiment", "read_progress_csv",
-           "read_result_json", "read_trial", "went_on_after_failures"]
+__all__ = [
+    "NOTES_PER_KIND",
+    "PARAMS_FILE",
+    "PROGRESS_FILE",
+    "RESULT_FILE",
+    "TrialData",
+    "UnusableInputError",
+    "drop_superseded",
+    "find_trial_dirs",
+    "read_experiment",
+    "read_progress_csv",
+    "read_result_json",
+    "read_trial",
+    "went_on_after_failures",
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rldebug.htmlfile import html_path, png_data_uri
+from rldebug.htmlfile import png_data_uri, write_report
 from rldebug.rundiff.curves import MetricComparison
 from rldebug.rundiff.report import RunDiff, _parting_text
 
@@ -110,9 +110,7 @@ def to_html(d: RunDiff) -> str:
 
 def write_html(d: RunDiff, path: str | Path) -> Path:
     """Write :func:`to_html` to ``path`` (its directory must exist); returns the path."""
-    path = html_path(path, example="diff.html")
-    path.write_text(to_html(d), encoding="utf-8")
-    return path
+    return write_report(path, to_html(d), example="diff.html")
 
 
 __all__ = ["to_html", "write_html"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from rldebug.htmlfile import html_path, png_data_uri
+from rldebug.htmlfile import png_data_uri, write_report
 from rldebug.tracing.profile import SAMPLE_PARTS, UPDATE_PARTS, Profile, timeline
 from rldebug.tracing.reading import Trace
 
@@ -155,9 +155,7 @@ def to_html(trace: Trace, title: str = "") -> str:
 
 def write_html(trace: Trace, path: str | Path, title: str = "") -> Path:
     """Write the profile of ``trace`` as one self-contained HTML page at ``path``."""
-    target = html_path(path, example="profile.html")
-    target.write_text(to_html(trace, title), encoding="utf-8")
-    return target
+    return write_report(path, to_html(trace, title), example="profile.html")
 
 
 __all__ = ["to_html", "write_html"]
