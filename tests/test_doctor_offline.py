@@ -258,11 +258,18 @@ def test_a_trial_tune_restored_after_a_failure_is_read_as_it_went_on(tmp_path):
     config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
               .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
               .callbacks(_fail_once_at_iteration_4(tmp_path / "failed_once")))
-    tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
+    grid = tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
         storage_path=str(tmp_path), name="restored", verbose=0,
         stop={"training_iteration": 6}, failure_config=tune.FailureConfig(max_failures=1),
         checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=2))).fit()
     trial_dir = next((tmp_path / "restored").glob("PPO_*"))
+    # what a user may pass instead of the trial: Tune's objects, a checkpoint
+    with pytest.raises(TypeError, match=f"diagnose\\({str(tmp_path / 'restored')!r}\\)"):
+        diagnose(grid)
+    with pytest.raises(TypeError, match=f"diagnose\\({str(trial_dir)!r}\\) \\(its .path"):
+        diagnose(grid[0])
+    with pytest.raises(UnusableInputError, match=f"RLlib checkpoint.*pass {str(trial_dir)!r}"):
+        diagnose(trial_dir / "checkpoint_000001")
     written = [json.loads(line)["training_iteration"]
                for line in (trial_dir / "result.json").read_text().splitlines()]
     assert written == [1, 2, 3, 3, 4, 5, 6]

@@ -332,6 +332,15 @@ def merge_trace_findings(findings: list[Finding], from_trace: list[Finding]) -> 
     return kept + from_trace
 
 
+def _tune_result_path(value: Any) -> str | None:
+    """The directory of a Tune ``ResultGrid`` (``experiment_path``) or ``Result``
+    (``path``), else None."""
+    if type(value).__module__.startswith("ray.tune"):
+        path = getattr(value, "experiment_path", None) or getattr(value, "path", None)
+        return path if isinstance(path, str) else None
+    return None
+
+
 def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
              thresholds: Thresholds | None = None,
              config: Mapping[str, Any] | None = None) -> Diagnosis:
@@ -351,6 +360,12 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
     if isinstance(results_or_path, (str, Path)):
         trials = [diagnose_trial(t, thresholds) for t in read_experiment(results_or_path)]
         return Diagnosis(trials=trials, source=str(results_or_path))
+    tune_path = _tune_result_path(results_or_path)
+    if tune_path is not None:
+        raise UsageTypeError(
+            f"diagnose reads a run from disk: pass the path of this Tune "
+            f"{type(results_or_path).__name__}, diagnose({tune_path!r}) (its "
+            f"{'.experiment_path' if hasattr(results_or_path, 'experiment_path') else '.path'}).")
     if isinstance(results_or_path, Mapping) or not isinstance(results_or_path, Iterable):
         raise UsageTypeError(
             "diagnose expects a path to a run/experiment or a list of result dicts (one per "

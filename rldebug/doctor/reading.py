@@ -103,6 +103,15 @@ def find_trial_dirs(path: str | Path) -> list[Path]:
         trials = sorted(p for p in path.glob(pattern) if p.is_dir() and _is_trial(p))
         if trials:
             return trials
+    checkpoint = next((p for p in (path, *path.parents[:2])
+                       if (p / "rllib_checkpoint.json").is_file()), None)
+    if checkpoint is not None:
+        trial = checkpoint.parent
+        raise UnusableInputError(
+            f"{str(path)!r} is (inside) an RLlib checkpoint, which holds weights, not the "
+            "run's results. "
+            + (f"Its trial directory holds them: pass {str(trial)!r}." if _is_trial(trial)
+               else "Pass the trial directory the run wrote its result.json to."))
     raise UnusableInputError(
         f"No {RESULT_FILE} or {PROGRESS_FILE} in {str(path)!r} or the two directory levels "
         "below it. Pass a Tune experiment directory, one trial directory, or an "
