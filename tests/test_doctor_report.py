@@ -115,3 +115,28 @@ def test_render_rejects_a_non_bool_show_all():
 
     with pytest.raises(TypeError, match="show_all must be True or False"):
         render(diagnose(LR_05), show_all="yes")
+
+
+def test_print_gives_the_report_and_in_memory_findings_say_how_to_try_a_fix():
+    """A notebook user's ``print(diagnose(results))``: the console report as text, whose
+    fix to verify says how to apply it (there is no RUN for ``--verify``)."""
+    from doctor_streams import new_result
+
+    results = [new_result(1, {"pol1": {"kl": 0.01}}),
+               new_result(2, {"pol1": {"kl": float("inf"), "total_loss": float("nan")}})]
+    text = str(diagnose(results, config={"lr": 0.5}))
+    assert text.startswith("results: broken (2 iterations, new API stack")
+    assert "error[lr_too_high] pol1" in text and "\x1b[" not in text
+    assert "verify: lr=3e-05 or lr=3e-06 (config.update_from_dict(...) applies one" in text
+    assert "rldebug doctor RUN --verify" not in text
+    on_disk = str(diagnose(LR_05))
+    assert "rldebug doctor RUN --verify trains them" in on_disk
+
+
+def test_an_unreadable_trial_is_called_so_on_the_page_too(tmp_path):
+    from rldebug.doctor.html import to_html
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "result.json").write_text("")
+    page = to_html(diagnose(tmp_path / "empty"))
+    assert '<h2 class="trial">empty: unreadable</h2>' in page

@@ -184,11 +184,14 @@ def test_a_clipped_critic_that_explains_nothing_is_why_a_flat_return_does_not_le
 
 
 def test_a_clipped_critic_beside_a_rising_return_says_the_policy_still_learns():
+    """Once, in the words of the rise that answered it (both said it, one after the
+    other: "so the run learns despite it ... The policy still learns ...")."""
     stats = [{"vf_loss": 10.0, "vf_loss_unclipped": 480.0, "ev": 0.0}] * 30
     findings = only(run(stream_of("new", stats, returns=[10.0 * i for i in range(30)])),
                     "critic_clipped")
     assert [f.severity for f in findings] == ["info"]
-    assert "still learns" in findings[0].message
+    assert findings[0].message.count("learns") == 1
+    assert "so the run learns despite it" in findings[0].message
 
 
 def test_critic_not_flagged_when_unclipped_loss_is_close():

@@ -250,6 +250,18 @@ class Diagnosis:
         return {"source": self.source, "exit_code": self.exit_code,
                 "trials": [t.to_dict() for t in self.trials]}
 
+    def __str__(self) -> str:
+        """The console report as plain text (``print(diagnosis)``; ``render`` colours it)."""
+        import io
+
+        from rich.console import Console
+
+        from rldebug.doctor.report import render
+
+        out = io.StringIO()
+        render(self, Console(file=out, width=100, color_system=None, force_terminal=False))
+        return out.getvalue().rstrip("\n")
+
 
 def not_rllib_results(results: Sequence[Mapping[str, Any]]) -> str | None:
     """A note when results were read but none came from RLlib (a Tune trial of another

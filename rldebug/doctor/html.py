@@ -20,7 +20,7 @@ from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.report import evidence_text
+from rldebug.doctor.report import evidence_text, verdict
 from rldebug.htmlfile import html_path, write_report
 from rldebug.usage import UsageTypeError
 
@@ -222,9 +222,7 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
 
 def _trial_html(trial: TrialDiagnosis, plot, verifications: tuple = ()) -> str:
     e = html.escape
-    verdict = {"error": "broken", "warning": "suspicious", "info": "healthy (notes)",
-               None: "healthy"}[trial.worst]
-    parts = [f'<h2 class="trial">{e(trial.name)}: {verdict}</h2>',
+    parts = [f'<h2 class="trial">{e(trial.name)}: {verdict(trial)[0]}</h2>',
              (f"<p>{trial.iterations} iterations, {e(trial.stack or '?')} API stack"
              f"{', ' + e(trial.family.upper()) if trial.family else ''}"
              f"{', ' + e(trial.path) if trial.path else ''}</p>")]

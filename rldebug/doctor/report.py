@@ -27,7 +27,13 @@ from rldebug.usage import UsageTypeError
 MAX_CAUSES = 3
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _VERDICT = {"error": ("broken", "bold red"), "warning": ("suspicious", "yellow"),
-            "info": ("healthy (notes)", "green"), None: ("healthy", "green")}
+            "info": ("healthy (info only)", "green"), None: ("healthy", "green")}
+
+
+def verdict(trial: TrialDiagnosis) -> tuple[str, str]:
+    """The one-word verdict on a trial by its worst finding, and its rich style (the
+    console's and the HTML page's)."""
+    return _VERDICT[trial.worst] if trial.usable else ("unreadable", "bold red")
 
 
 def evidence_text(evidence: dict[str, Any]) -> str:
@@ -47,8 +53,9 @@ def _headline(finding: Finding) -> str:
 
 
 def finding_block(finding: Finding, width: int = 80,
-                  explains: list[Finding] | None = None) -> list[str]:
-    """A finding as plain lines of at most ``width`` characters (long words excepted)."""
+                  explains: list[Finding] | None = None, on_disk: bool = True) -> list[str]:
+    """A finding as plain lines of at most ``width`` characters (long words excepted);
+    ``on_disk``: of a run read from disk, which ``--verify`` can train again."""
     def wrap(label: str, text: str) -> list[str]:
         return textwrap.wrap(f"{label}{text}", width=width, initial_indent="  ",
                              subsequent_indent="    " if label else "  ",
@@ -69,7 +76,9 @@ def finding_block(finding: Finding, width: int = 80,
         lines += wrap("verify: ", " or ".join(
             ",".join(f"{k}={v}" for k, v in candidate.items())
             for candidate in finding.fix_config)
-            + " (rldebug doctor RUN --verify trains them beside the original)")
+            + (" (rldebug doctor RUN --verify trains them beside the original)" if on_disk
+               else " (config.update_from_dict(...) applies one; train, and diagnose the "
+                    "new results)"))
     note = confidence_note(finding.rule_id) if finding.severity != "info" else None
     if note:
         lines += wrap("confidence: ", note)
@@ -102,11 +111,11 @@ def finding_markdown(finding: Finding) -> str:
 def trial_lines(trial: TrialDiagnosis, width: int = 80,
                 show_all: bool = False) -> list[tuple[str, str | None]]:
     """The report of one trial as (line, rich style or None) pairs."""
-    verdict, style = _VERDICT[trial.worst] if trial.usable else ("unreadable", "bold red")
+    said, style = verdict(trial)
     about = ", ".join(filter(None, [f"{trial.iterations} iterations",
                                     f"{trial.stack} API stack" if trial.stack else None,
                                     trial.family.upper() if trial.family else None]))
-    out: list[tuple[str, str | None]] = [(f"{trial.name}: {verdict} ({about})", style)]
+    out: list[tuple[str, str | None]] = [(f"{trial.name}: {said} ({about})", style)]
     if trial.path:
         out += [(line, "dim") for line in textwrap.wrap(trial.path, width=width,
                                                          initial_indent="  ",
@@ -119,13 +128,14 @@ def trial_lines(trial: TrialDiagnosis, width: int = 80,
     shown = causes if show_all else causes[:MAX_CAUSES]
     for cause in shown:
         out.append(("", None))
-        head, *rest = finding_block(cause, width, trial.explained_by(cause))
+        head, *rest = finding_block(cause, width, trial.explained_by(cause),
+                                    on_disk=trial.path is not None)
         out += [(head, _STYLE[cause.severity])] + [(line, None) for line in rest]
     if show_all:
         for finding in trial.findings:
             if finding.explained_by is not None:
                 out.append(("", None))
-                head, *rest = finding_block(finding, width)
+                head, *rest = finding_block(finding, width, on_disk=trial.path is not None)
                 out += [(head, _STYLE[finding.severity])] + [(line, None) for line in rest]
     hidden = len(causes) - len(shown)
     if hidden:
@@ -177,4 +187,4 @@ def to_json(diagnosis: Diagnosis, indent: int | None = 2) -> str:
 
 
 __all__ = ["MAX_CAUSES", "evidence_text", "finding_block", "finding_line", "finding_markdown",
-           "render", "to_json", "trial_lines"]
+           "render", "to_json", "trial_lines", "verdict"]

@@ -228,9 +228,10 @@ class CriticClipped(Rule):
                 "noisy to learn from. This is why the run does not learn.")
         elif not progress["flat"]:
             finding.severity = "info"  # worth knowing: the run learns regardless
-            finding.message += (
-                f" The policy still learns (return {return_change(progress)}), only less "
-                "efficiently than it could.")
+            if "resolved_at_iteration" not in finding.evidence:  # not said already
+                finding.message += (
+                    f" The policy still learns (return {return_change(progress)}), only "
+                    "less efficiently than it could.")
 
 
 __all__ = ["CriticClipped", "ValueLossExploding", "ValueNotLearning"]
