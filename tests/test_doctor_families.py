@@ -39,6 +39,10 @@ def test_policy_stays_random_names_a_high_entropy_coeff(stack):
     assert [(f.severity, f.began_at_iteration) for f in findings] == [("error", 1)]
     assert "entropy_coeff" in findings[0].fix and findings[0].evidence["entropy_coeff"] == 1.0
     assert "updates_too_small" not in rules(run(stream(stats, flat_returns(), stack)))
+    # the message counts what the evidence counts: the whole run so far, not the first
+    # 10 iterations it was found in
+    assert findings[0].evidence["iterations"] == 25
+    assert "in 25 of 25 iterations" in findings[0].message
 
 
 def test_a_kl_blowup_under_a_huge_entropy_coeff_is_the_coefficients_doing():

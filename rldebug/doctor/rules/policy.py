@@ -260,8 +260,10 @@ class KLBlowup(Rule):
             if kl > t.kl_blowup_factor * target:
                 new += self._once(
                     module, "error", began_at_iteration=metrics.iteration, evidence=evidence,
-                    message=(f"KL of {module!r} reached {fmt(kl)}, {fmt(kl / target)}x "
-                             f"kl_target={fmt(target)} in one iteration (error above "
+                    message=(f"KL of {module!r} reached {fmt(kl)}, "
+                             + (f"{fmt(kl / target)}x" if math.isfinite(kl) else
+                                "beyond any multiple of")
+                             + f" kl_target={fmt(target)} in one iteration (error above "
                              f"{fmt(t.kl_blowup_factor)}x): one update moved the policy far "
                              "from the one that collected the data."),
                     fix=fix)
@@ -463,6 +465,8 @@ class PolicyStaysRandom(Rule):
         finding.evidence.update(iterations_near_maximum=sum(history),
                                 iterations=len(history), entropy=entropy)
         if held:
+            message = self._held_text(module, finding.evidence, entropy)
+            self._forced_open[module] = (finding, message)
             finding.severity, finding.message = "error", message
             finding.evidence.pop("resolved_at_iteration", None)
         elif finding.severity == "error":
@@ -475,21 +479,27 @@ class PolicyStaysRandom(Rule):
                 "random (an algorithm whose advantages are not standardised, as APPO's and "
                 "IMPALA's, can outweigh the bonus).")
 
+    @staticmethod
+    def _held_text(module, evidence, entropy) -> str:
+        """What a policy held random says, with the run's counts so far."""
+        return (f"entropy_coeff={fmt(evidence['entropy_coeff'])} keeps the policy of "
+                f"{module!r} (nearly) random: its entropy was at least "
+                f"{HELD_RANDOM_RATIO:.0%} of {evidence['reference']} "
+                f"({fmt(evidence['reference_entropy'])}) in "
+                f"{evidence['iterations_near_maximum']} of {evidence['iterations']} "
+                f"iterations (now {fmt(entropy)}). The entropy bonus rewards randomness "
+                "more than any advantage rewards acting well, so the policy cannot commit "
+                "to what it learns.")
+
     def _forced(self, module, stats, coeff, reference, source, history, iteration):
         """The entropy bonus keeps the policy at its maximum entropy for most of the run:
         a finding whatever the return does (a random policy's return can drift too)."""
+        evidence = {"entropy": stats.entropy, "reference_entropy": reference,
+                    "reference": source, "entropy_coeff": coeff,
+                    "iterations_near_maximum": sum(history), "iterations": len(history)}
         return self._once(
             module, "error", began_at_iteration=iteration - len(history) + 1,
-            evidence={"entropy": stats.entropy, "reference_entropy": reference,
-                      "reference": source, "entropy_coeff": coeff,
-                      "iterations_near_maximum": sum(history), "iterations": len(history)},
-            message=(f"entropy_coeff={fmt(coeff)} keeps the policy of {module!r} (nearly) "
-                     f"random: its entropy was at least "
-                     f"{HELD_RANDOM_RATIO:.0%} of {source} "
-                     f"({fmt(reference)}) in {sum(history)} of {len(history)} iterations (now "
-                     f"{fmt(stats.entropy)}). The entropy bonus rewards randomness more than "
-                     "any advantage rewards acting well, so the policy cannot commit to "
-                     "what it learns."),
+            evidence=evidence, message=self._held_text(module, evidence, stats.entropy),
             fix=(f"Lower entropy_coeff from {fmt(coeff)} to 0.0-0.01 "
                  "(config.training(entropy_coeff=0.01)); RLlib's PPO default is 0.0."),
         )
