@@ -140,3 +140,17 @@ def test_an_unreadable_trial_is_called_so_on_the_page_too(tmp_path):
     (tmp_path / "empty" / "result.json").write_text("")
     page = to_html(diagnose(tmp_path / "empty"))
     assert '<h2 class="trial">empty: unreadable</h2>' in page
+
+
+def test_html_report_shows_the_fix_to_verify_as_the_console_does(tmp_path):
+    from rldebug.doctor.report import verify_text
+
+    diagnosis = diagnose(LR_05)
+    top = diagnosis.trials[0].causes[0]
+    assert top.fix_config  # lr_too_high: lower rates to train beside the run
+    path = write_html(diagnosis, tmp_path / "lr.html")
+    with open_page(path) as evaluate:
+        said = evaluate(f"document.querySelector('section.finding[data-rule=\"{top.rule_id}\"] "
+                        "p.verify').innerText")
+    assert said == f"Verify: {verify_text(top)}"
+    assert "rldebug doctor RUN --verify trains them beside the original" in said

@@ -20,7 +20,7 @@ from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
-from rldebug.doctor.report import evidence_text, verdict
+from rldebug.doctor.report import evidence_text, verdict, verify_text
 from rldebug.htmlfile import html_path, write_report
 from rldebug.usage import UsageTypeError
 
@@ -209,6 +209,9 @@ def _finding_html(trial: TrialDiagnosis, finding: Finding, explained: bool,
     if png:
         parts.append(_img(png, f"{finding.rule_id} over the iterations"))
     parts.append(f'<p class="fix"><b>Fix:</b> {e(finding.fix)}</p>')
+    verify = verify_text(finding, on_disk=trial.path is not None)
+    if verify:
+        parts.append(f'<p class="verify"><b>Verify:</b> <code>{e(verify)}</code></p>')
     for verification in verifications:
         if verification.trial == trial.name and verification.finding.rule_id == \
                 finding.rule_id and verification.finding.module == finding.module:

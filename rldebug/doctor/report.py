@@ -52,6 +52,18 @@ def _headline(finding: Finding) -> str:
            f"{finding.began_at_iteration}"
 
 
+def verify_text(finding: Finding, on_disk: bool = True) -> str | None:
+    """The config changes that would remove a top-level finding, and how to try them
+    (``--verify`` for a run on disk); None when its fix is no config change."""
+    if not finding.fix_config or finding.explained_by:
+        return None
+    return (" or ".join(",".join(f"{k}={v}" for k, v in candidate.items())
+                        for candidate in finding.fix_config)
+            + (" (rldebug doctor RUN --verify trains them beside the original)" if on_disk
+               else " (config.update_from_dict(...) applies one; train, and diagnose the "
+                    "new results)"))
+
+
 def finding_block(finding: Finding, width: int = 80,
                   explains: list[Finding] | None = None, on_disk: bool = True) -> list[str]:
     """A finding as plain lines of at most ``width`` characters (long words excepted);
@@ -72,13 +84,9 @@ def finding_block(finding: Finding, width: int = 80,
             lines += textwrap.wrap(line.strip(), width=width, initial_indent="    | ",
                                    subsequent_indent="    | ") or ["    |"]
     lines += wrap("fix: ", finding.fix)
-    if finding.fix_config and not finding.explained_by:
-        lines += wrap("verify: ", " or ".join(
-            ",".join(f"{k}={v}" for k, v in candidate.items())
-            for candidate in finding.fix_config)
-            + (" (rldebug doctor RUN --verify trains them beside the original)" if on_disk
-               else " (config.update_from_dict(...) applies one; train, and diagnose the "
-                    "new results)"))
+    verify = verify_text(finding, on_disk)
+    if verify:
+        lines += wrap("verify: ", verify)
     note = confidence_note(finding.rule_id) if finding.severity != "info" else None
     if note:
         lines += wrap("confidence: ", note)
@@ -187,4 +195,4 @@ def to_json(diagnosis: Diagnosis, indent: int | None = 2) -> str:
 
 
 __all__ = ["MAX_CAUSES", "evidence_text", "finding_block", "finding_line", "finding_markdown",
-           "render", "to_json", "trial_lines", "verdict"]
+           "render", "to_json", "trial_lines", "verdict", "verify_text"]
