@@ -455,3 +455,19 @@ def test_no_finding_is_explained_by_itself():
             explain([first, second])
             assert first.explained_by != a and second.explained_by != b, (a, b)
             assert not (first.explained_by == b and second.explained_by == a), (a, b)
+
+
+def test_a_kl_blowup_explains_no_constant_return_that_came_before_it():
+    """One agent of a two-agent env paid 0 whatever it does (a user's run, 2026-12-05):
+    its return was 0 from iteration 1, in episodes sampled before any update, and its
+    module's KL left the target at iteration 1. The blow-up moved no policy away from a
+    reward it had found, so both lead. A constant that began after the blow-up (a policy
+    the updates moved off the reward it reached) is still the blow-up's doing."""
+    def findings(constant_from):
+        blowup = Finding("kl_blowup", "warning", "m", "f", 1, module="p1")
+        constant = Finding("reward_constant", "warning", "m", "f", constant_from, module="a1")
+        explain([blowup, constant], {"a1": "p1"})
+        return blowup.explained_by, constant.explained_by
+
+    assert findings(constant_from=1) == (None, None)
+    assert findings(constant_from=5) == (None, "kl_blowup")

@@ -216,10 +216,15 @@ def _rewarding_events_never_found(cause: Finding, finding: Finding,
     an agent that never finds its reward (no updates, updates that blew the policy up, a
     critic that cannot learn) explains that reading too: a greedy DQN that was never
     updated never swings Acrobot up, and every episode returns -500. (At error, where
-    episode lengths varied and the return did not, the reward itself is constant.)"""
+    episode lengths varied and the return did not, the reward itself is constant.) A KL
+    blow-up moves a policy away from what it found, so it explains no constant that was
+    there before it (in episodes sampled before the updates it measured): one agent of a
+    multi-agent env that is paid 0 whatever it does, beside its module's KL above target."""
     return finding.rule_id == "reward_constant" and finding.severity == "warning" and \
         cause.rule_id != "reward_constant" and \
         "reward_never_positive" in EXPLAINS.get(cause.rule_id, ()) and \
+        not (cause.rule_id == "kl_blowup" and
+             finding.began_at_iteration <= cause.began_at_iteration) and \
         not _taken_back(cause) and _covers(cause, finding, aliases)
 
 
