@@ -16,7 +16,7 @@ from rldebug.doctor.families import family_from_config, family_from_stats
 from rldebug.doctor.findings import Finding, severity_rank, worst_severity
 from rldebug.doctor.fixes import attach as attach_fixes
 from rldebug.doctor.metrics import IterationMetrics, extract
-from rldebug.doctor.reading import NOTES_PER_KIND, TrialData, read_experiment
+from rldebug.doctor.reading import NotesOfAKind, TrialData, read_experiment
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
@@ -295,17 +295,15 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
             name=trial.name, path=str(trial.path), iterations=0, stack=None,
             notes=notes + [f"{foreign} Point it at an RLlib trial or experiment directory."])
     doctor = Doctor(thresholds, config=trial.config, trial=trial.name, env_spec=trial.env_spec)
-    skipped = []
+    skipped = NotesOfAKind(notes, lambda count, first, last: (
+        f"{count} more results skipped (results {first}-{last}), for the same kinds of "
+        "reason."))
     for number, result in enumerate(trial.results, 1):
         try:
             doctor.feed(result)
         except ValueError as err:
-            skipped.append(number)
-            if len(skipped) <= NOTES_PER_KIND:
-                notes.append(f"result {number} skipped: {err}")
-    if len(skipped) > NOTES_PER_KIND:
-        notes.append(f"{len(skipped) - NOTES_PER_KIND} more results skipped (results "
-                     f"{skipped[NOTES_PER_KIND]}-{skipped[-1]}), for the same kinds of reason.")
+            skipped.add(number, f"result {number} skipped: {err}")
+    skipped.close()
     unjudged = doctor.return_unjudged()
     if unjudged is not None:
         notes.append(unjudged)

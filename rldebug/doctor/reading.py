@@ -222,25 +222,44 @@ def _read_with_arrow(data: bytes) -> list[dict[str, Any]] | None:
     return table.to_pylist()
 
 
-# a file of thousands of bad lines is named by its first few, and counted
-NOTES_PER_KIND = 3
+class NotesOfAKind:
+    """Notes of one kind (lines skipped, ...): the first :attr:`SAID` said one by one, the
+    rest counted in one more note when :meth:`close` is called, so a file of thousands of
+    bad lines gives four notes, not thousands.
+
+    :param notes: the list the notes go to.
+    :param rest: the last note, from how many more there were and the first and last
+        number among them: ``rest(count, first, last)``.
+    """
+
+    SAID = 3
+
+    def __init__(self, notes: list[str], rest) -> None:
+        self.notes, self.rest, self.numbers = notes, rest, []
+
+    def add(self, number: int, note: str) -> None:
+        self.numbers.append(number)
+        if len(self.numbers) <= self.SAID:
+            self.notes.append(note)
+
+    def close(self) -> None:
+        more = self.numbers[self.SAID:]
+        if more:
+            self.notes.append(self.rest(len(more), more[0], more[-1]))
 
 
 def _read_line_by_line(text: str, name: str, notes: list[str]) -> list[dict[str, Any]]:
     results = []
-    bad = []
+    bad = NotesOfAKind(notes, lambda count, first, last: (
+        f"{name}: {count} more lines are not JSON results (lines {first}-{last}); skipped."))
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
             results.append(_parse_line(line))
         except ValueError as err:
-            bad.append(number)
-            if len(bad) <= NOTES_PER_KIND:
-                notes.append(f"{name}: line {number} is not a JSON result ({err}); skipped.")
-    if len(bad) > NOTES_PER_KIND:
-        notes.append(f"{name}: {len(bad) - NOTES_PER_KIND} more lines are not JSON results "
-                     f"(lines {bad[NOTES_PER_KIND]}-{bad[-1]}); skipped.")
+            bad.add(number, f"{name}: line {number} is not a JSON result ({err}); skipped.")
+    bad.close()
     return results
 
 
@@ -411,10 +430,10 @@ def read_experiment(path: str | Path, whole: bool = False) -> list[TrialData]:
 
 
 __all__ = [
-    "NOTES_PER_KIND",
     "PARAMS_FILE",
     "PROGRESS_FILE",
     "RESULT_FILE",
+    "NotesOfAKind",
     "TrialData",
     "UnusableInputError",
     "drop_superseded",
