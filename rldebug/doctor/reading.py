@@ -16,7 +16,6 @@ import csv
 import json
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,16 +333,18 @@ def _read_error(path: Path, notes: list[str]) -> str | None:
         return f"(unreadable {ERROR_FILE}: {err})"
 
 
-# Tune heads each failure it appends to error.txt with the local time it occurred
+# Tune heads each failure it appends to error.txt with the local date it occurred, in
+# the format of the date it writes into every result
 _FAILURE_HEADER = re.compile(r"^Failure # \d+ \(occurred at "
                              r"(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)\)", re.MULTILINE)
-_TIMESTAMP = re.compile(r'"timestamp": (\d+)')
+_RESULT_DATE = re.compile(r'"date": "(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)"')
 
 
 def went_on_after_failures(error_text: str, result_file: Path) -> bool:
-    """The trial's last result (its ``timestamp``, seconds since the epoch) was written
-    after the last failure ``error_text`` records (Tune's local date, to the second):
-    Tune restored it and it went on. False when either time is unknown."""
+    """The trial's last result was written after the last failure ``error_text`` records
+    (both dates as Tune writes them, local time to the second, so they compare as text
+    wherever they are read): Tune restored it and it went on. False when either date is
+    unknown (an ``rldebug run`` logdir's results carry none)."""
     failures = _FAILURE_HEADER.findall(error_text)
     try:
         with result_file.open("rb") as stream:  # the last line only: a result is < 1 MB
@@ -351,11 +352,8 @@ def went_on_after_failures(error_text: str, result_file: Path) -> bool:
             lines = [line for line in stream.read().splitlines() if line.strip()]
     except OSError:
         return False
-    written = _TIMESTAMP.search(lines[-1].decode(errors="replace")) if lines else None
-    if not failures or written is None:
-        return False
-    failed_at = time.mktime(time.strptime(failures[-1], "%Y-%m-%d_%H-%M-%S"))
-    return int(written.group(1)) > failed_at
+    written = _RESULT_DATE.search(lines[-1].decode(errors="replace")) if lines else None
+    return bool(failures) and written is not None and written.group(1) > failures[-1]
 
 
 def drop_superseded(results: list[dict[str, Any]],
