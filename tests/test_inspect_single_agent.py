@@ -120,3 +120,103 @@ def test_unknown_module_lists_modules(algo):
 def test_unknown_agent_lists_agents(algo):
     with pytest.raises(ValueError, match=r"Unknown agent id 'agent1'.*\['default_agent'\]"):
         explain(algo, OBS[0], agent_id="agent1")
+
+
+def test_a_json_observation_takes_the_spaces_dtypes(algo, tmp_path, capsys):
+    """JSON has no float32: `rldebug inspect --obs '[0.1, -1.5, 0.2, 2.0]'` on a float32
+    Box was refused as float64. The CLI now spells it in the space's dtype, and explains
+    exactly what the float32 array gives."""
+    from rldebug.cli import main
+    from rldebug.inspection.explanation import json_observation
+
+    given = json_observation(algo, OBS[1].tolist())
+    assert given.dtype == np.float32 and np.array_equal(given, OBS[1])
+    batch = json_observation(algo, OBS.tolist())
+    assert batch.shape == (3, 4) and batch.dtype == np.float32
+    assert np.array_equal(explain(algo, given).logits, explain(algo, OBS[1]).logits)
+    checkpoint = algo.save_to_path(str(tmp_path / "ckpt"))
+    assert main(["inspect", checkpoint, "--obs", "[0.1, -1.5, 0.2, 2.0]"]) == 0
+    out = capsys.readouterr().out
+    assert "greedy action" in out and "default_agent → default_policy" in out
+
+
+def test_json_and_list_observations_in_dict_tuple_and_int_spaces():
+    """Lists inside a Dict or Tuple observation become arrays of their part's dtype (they
+    reached the flattening connector as lists: a raw torch shape error); an int space
+    keeps a non-integral number as given, for the space check to name."""
+    from gymnasium import spaces
+
+    from rldebug.inspection._common import as_observation_batch, observation_from_json
+
+    picker = spaces.Dict({"color": spaces.Discrete(3),
+                          "noise": spaces.Box(-1.0, 1.0, (2,), np.float32)})
+    (single,), batched = as_observation_batch({"color": 2, "noise": [0.1, -0.2]}, picker)
+    assert not batched and single["noise"].dtype == np.float32
+    from_json = observation_from_json({"color": 2.0, "noise": [0.1, -0.2]}, picker)
+    assert from_json["color"] == 2 and isinstance(from_json["color"], int)
+    assert from_json["noise"].dtype == np.float32
+    assert [o["color"] for o in observation_from_json(
+        [{"color": 0, "noise": [0, 0]}, {"color": 1, "noise": [0, 0]}], picker)] == [0, 1]
+    pair = spaces.Tuple((spaces.Discrete(2), spaces.Box(0.0, 1.0, (1,), np.float32)))
+    assert observation_from_json([1, [0.5]], pair)[1].dtype == np.float32
+    assert len(observation_from_json([[1, [0.5]], [0, [0.25]]], pair)) == 2
+    grid = spaces.MultiDiscrete([5, 5])
+    assert observation_from_json([1, 4], grid).dtype == grid.dtype
+    assert observation_from_json([1.5, 4], grid) == [1.5, 4]  # left for the check to name
+
+
+def test_parts_of_a_checkpoint_are_refused_with_the_checkpoint_to_pass(algo, tmp_path,
+                                                                       capsys):
+    """Its learner_group or env_runner directory (RLlib's files, no module: a raw
+    "LearnerGroup ... not a subclass of RLModule"), or one module's directory (an
+    AttributeError from stopping a module): each names the algorithm checkpoint."""
+    from rldebug.cli import main
+
+    checkpoint = tmp_path / "ckpt"
+    algo.save_to_path(str(checkpoint))
+    module_said = ("is an RLModule checkpoint (a module's weights, without the env, "
+                   "connectors or agent mapping the summary and --obs need): pass the "
+                   f"algorithm checkpoint it belongs to, '{checkpoint}'")
+    group_said = f"is the 'learner_group' part of the algorithm checkpoint {checkpoint}"
+    for part, said in (("learner_group", group_said),
+                       ("env_runner", "is the 'env_runner' part"),
+                       ("learner_group/learner/rl_module/default_policy", module_said)):
+        assert main(["inspect", str(checkpoint / part)]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, err
+
+
+USER_ENV = '''
+import gymnasium as gym
+
+
+class UserCartPole(gym.Wrapper):
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+'''
+
+
+def test_a_checkpoint_whose_env_module_is_not_importable_says_what_to_add(tmp_path):
+    """The checkpoint pickles the user's env class by reference: loading it where its
+    module is not on the path raised a bare ModuleNotFoundError (exit 1)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "user_env_module.py").write_text(USER_ENV)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from user_env_module import UserCartPole
+
+        config = (PPOConfig().environment(UserCartPole)
+                  .training(train_batch_size=64, minibatch_size=32, num_epochs=1))
+        built = rldebug.local_mode(config).build_algo()
+        checkpoint = built.save_to_path(str(tmp_path / "ckpt"))
+        built.stop()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("user_env_module", None)
+    done = subprocess.run([sys.executable, "-m", "rldebug", "inspect", checkpoint],
+                          capture_output=True, text=True, timeout=300, cwd="/", check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "stores code of the module 'user_env_module'" in done.stderr
+    assert "add the directory holding 'user_env_module' to PYTHONPATH" in done.stderr

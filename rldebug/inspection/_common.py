@@ -176,9 +176,54 @@ def _holds_bool(obs: Any) -> bool:
     return isinstance(obs, (list, tuple)) and any(_holds_bool(item) for item in obs)
 
 
+_ARRAY_SPACES = (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+
+
 def _as_array(obs: Any, space: gym.Space) -> Any:
-    """A list/tuple already found in an array space becomes an array, as in ``contains``."""
-    array_spaces = (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
-    if isinstance(space, array_spaces) and isinstance(obs, (list, tuple)):
+    """A list/tuple already found in an array space becomes an array, as in ``contains``;
+    so does one inside a Dict or Tuple observation (the connectors flatten arrays)."""
+    if isinstance(space, _ARRAY_SPACES) and isinstance(obs, (list, tuple)):
         return np.asarray(obs, dtype=space.dtype)
+    if isinstance(space, gym.spaces.Dict) and isinstance(obs, dict):
+        return {key: _as_array(value, space[key]) if key in space.spaces else value
+                for key, value in obs.items()}
+    if isinstance(space, gym.spaces.Tuple) and isinstance(obs, (list, tuple)) and \
+            len(obs) == len(space.spaces):
+        return tuple(_as_array(part, sub) for part, sub in zip(obs, space.spaces))
     return obs
+
+
+def observation_from_json(value: Any, space: gym.Space) -> Any:
+    """What a JSON value (numbers, lists, objects: no dtypes) spells in ``space``: arrays of
+    the space's dtype, ints for Discrete, dicts and tuples of parts; a list of such values
+    is a batch of them. A number the dtype cannot hold exactly (1.5 for an int space) is
+    left as given, for the space check to name; floats become the space's float dtype."""
+    if isinstance(space, gym.spaces.Dict):
+        if isinstance(value, list):
+            return [observation_from_json(item, space) for item in value]
+        if not isinstance(value, dict):
+            return value
+        return {key: observation_from_json(part, space[key]) if key in space.spaces else part
+                for key, part in value.items()}
+    if isinstance(space, gym.spaces.Tuple):
+        if not isinstance(value, list):
+            return value
+        single = len(value) == len(space.spaces) and not all(
+            isinstance(item, list) and len(item) == len(space.spaces) for item in value)
+        if single:
+            return tuple(observation_from_json(part, sub)
+                         for part, sub in zip(value, space.spaces))
+        return [observation_from_json(item, space) for item in value]
+    if isinstance(space, gym.spaces.Discrete):
+        if isinstance(value, list):
+            return [observation_from_json(item, space) for item in value]
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    if isinstance(space, _ARRAY_SPACES) and isinstance(value, (list, int, float)) and \
+            not isinstance(value, bool):
+        given = np.asarray(value)
+        if given.dtype.kind not in "iuf":
+            return value
+        cast = given.astype(space.dtype)
+        exact = np.dtype(space.dtype).kind == "f" or np.array_equal(cast, given)
+        return cast if exact else value
+    return value

@@ -143,6 +143,21 @@ def _read_info(root: Path) -> dict:
                               f"checkpoint is truncated or corrupt. {_expected()}") from None
 
 
+def _not_a_component(root: Path) -> None:
+    """Refuse a part of an algorithm checkpoint other than its modules (``learner_group``,
+    ``env_runner``, a connector pipeline): it holds RLlib's files too, but no RLModule.
+    ``learner_group/learner/rl_module`` and its module directories load as modules."""
+    for top in list(root.parents)[:4]:
+        if (top / CHECKPOINT_JSON).is_file():
+            part = root.relative_to(top)
+            if MODULES_DIR in (part, part.parent):
+                return
+            raise CheckpointError(
+                f"{root} is the {str(part)!r} part of the algorithm checkpoint {top}, not a "
+                f"checkpoint of its own: pass {str(top)!r} (or {str(top / MODULES_DIR)!r} "
+                "for its modules alone).")
+
+
 def checkpoint_kind(path: str | Path) -> str:
     """``"new"``, ``"old"`` (algorithm checkpoints) or ``"module"``, after checking the files.
 
@@ -170,6 +185,7 @@ def checkpoint_kind(path: str | Path) -> str:
                  "a new-API-stack algorithm checkpoint")
         return "new"
     if (root / CTOR_FILE).is_file() and (root / "metadata.json").is_file():
+        _not_a_component(root)
         return "module"
     present = sorted(p.name for p in root.iterdir())[:12]
     raise CheckpointError(f"{root} is not an RLlib checkpoint: it holds {present or 'nothing'}. "
@@ -256,6 +272,12 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         return _load_new(root, local) if kind == "new" else _load_old(root, local)
     except _UNPICKLING_ERRORS as err:
         raise _unpickling_error(root, err) from err
+    except ModuleNotFoundError as err:
+        raise CheckpointError(
+            f"The checkpoint {root} stores code of the module {err.name!r} (its env, model "
+            f"or callbacks class, pickled by reference), which cannot be imported here: add "
+            f"the directory holding {str(err.name).split('.')[0]!r} to PYTHONPATH (or "
+            "install its package) and load it again.") from err
 
 
 #: what unpickling a truncated or corrupt checkpoint file raises

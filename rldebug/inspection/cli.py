@@ -6,8 +6,7 @@ Registered on the main parser by :func:`add_commands`.
 from __future__ import annotations
 
 import json
-
-import numpy as np
+from pathlib import Path
 
 from rldebug.usage import UsageError
 
@@ -16,13 +15,13 @@ WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect check
 
 
 def _parse_obs(text: str):
-    """The --obs JSON as a numpy array (ints stay ints) or, for objects, a dict."""
+    """The --obs JSON as Python values (numbers, lists, dicts), given the dtypes of the
+    agent's observation space once the checkpoint is loaded."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise UsageError(f"--obs must be JSON, e.g. --obs '[0, 99]' for the arena; "
                          f"got {text!r} ({err}).") from None
-    return value if isinstance(value, dict) else np.asarray(value)
 
 
 def cmd_inspect(args) -> int:
@@ -30,15 +29,26 @@ def cmd_inspect(args) -> int:
     from rich.console import Console
 
     from rldebug.inspection import explain, inspect, load
+    from rldebug.inspection.checkpoint import CHECKPOINT_JSON, checkpoint_kind
+    from rldebug.inspection.explanation import json_observation
 
     console = Console()
     obs = _parse_obs(args.obs) if args.obs is not None else None
     if obs is None and (args.agent or args.module):
         raise UsageError("--agent/--module choose whose observation --obs is; pass --obs too.")
+    if checkpoint_kind(args.checkpoint) == "module":
+        top = next((str(p) for p in Path(args.checkpoint).resolve().parents
+                    if (p / CHECKPOINT_JSON).is_file()), None)
+        raise UsageError(
+            f"{args.checkpoint} is an RLModule checkpoint (a module's weights, without the "
+            "env, connectors or agent mapping the summary and --obs need): pass the "
+            f"algorithm checkpoint{f' it belongs to, {top!r}' if top else ''}; in Python, "
+            "rldebug.load(PATH) returns the module itself.")
     algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
     try:
         console.print(inspect(algo))
         if obs is not None:
+            obs = json_observation(algo, obs, agent_id=args.agent, module_id=args.module)
             console.print(explain(algo, obs, agent_id=args.agent, module_id=args.module,
                                   seed=args.seed))
     finally:

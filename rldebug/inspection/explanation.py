@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from rldebug.inspection._common import adapter_for, as_observation_batch, resolve_ids
+from rldebug.inspection._common import (
+    adapter_for,
+    as_observation_batch,
+    observation_from_json,
+    resolve_ids,
+)
 from rldebug.shapes.env_meta import action_names
 from rldebug.usage import UsageError, UsageTypeError
 
@@ -140,6 +145,27 @@ def _check_seed(seed) -> None:
                          f"{type(seed).__name__} {seed!r:.40}.")
 
 
+def _resolved(algo, agent_id: Any, module_id: str | None):
+    """The algorithm's stack adapter and the (agent, module) pair an observation is for."""
+    stack = adapter_for(algo, "explain")
+    for name, value in (("agent_id", agent_id), ("module_id", module_id)):
+        if not isinstance(value, Hashable) or isinstance(value, tuple):
+            raise UsageTypeError(
+                f"explain({name}=...) takes one id (a str or int), got {type(value).__name__} "
+                f"{value!r:.80}; for several agents call explain once per agent.")
+    agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),
+                                      stack.mapping, stack.mapping_error)
+    return stack, agent_id, module_id
+
+
+def json_observation(algo, value: Any, agent_id: Any = None,
+                     module_id: str | None = None) -> Any:
+    """A JSON observation (``rldebug inspect --obs``: no dtypes) in the dtypes of the
+    observation space of the agent :func:`explain` would ask about."""
+    stack, agent_id, _ = _resolved(algo, agent_id, module_id)
+    return observation_from_json(value, stack.raw_spaces(agent_id)[0])
+
+
 def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
             seed: int | None = None) -> Explanation:
     """Explain what the policy does with a raw env observation (or a batch of them).
@@ -158,15 +184,8 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
     :raises ValueError: for an unknown agent/module id, a mismatching pair, or an
         observation outside the space (the message names the space and why).
     """
-    stack = adapter_for(algo, "explain")
     _check_seed(seed)
-    for name, value in (("agent_id", agent_id), ("module_id", module_id)):
-        if not isinstance(value, Hashable) or isinstance(value, tuple):
-            raise UsageTypeError(
-                f"explain({name}=...) takes one id (a str or int), got {type(value).__name__} "
-                f"{value!r:.80}; for several agents call explain once per agent.")
-    agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),
-                                      stack.mapping, stack.mapping_error)
+    stack, agent_id, module_id = _resolved(algo, agent_id, module_id)
     obs_space, _ = stack.raw_spaces(agent_id)
     observations, batched = as_observation_batch(obs, obs_space)
     out = stack.forward(agent_id, module_id, observations, seed)
