@@ -125,9 +125,34 @@ def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):
         rldebug.diff(tmp_path / "nope", LR_1E3)
     with pytest.raises(TypeError, match="run paths"):
         rldebug.diff({"lr": 1}, LR_1E3)
-    with pytest.raises(ValueError, match="Neither run reports 'no/such/metric'"):
+    with pytest.raises(ValueError, match="Neither run reports 'no/such/metric'") as said:
         rldebug.diff(LR_1E3, LR_1E5, metric="no/such/metric")
+    assert "compared on: return," in str(said.value)
+    assert str(said.value).count("no/such/metric") == 1  # not offered as one to compare on
     assert main(["diff", str(tmp_path / "nope"), str(LR_1E3)]) == 2
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="does not exist"):
         rldebug.diff(LR_1E3, LR_1E5).write_html(tmp_path / "missing" / "d.html")
+
+
+def test_a_side_whose_trials_differ_in_more_than_the_seed_is_refused(tmp_path, capsys):
+    """A real Tune grid over lr: its two trials are not seeds of one config, and their
+    spread is not noise (diff took the first trial's lr for the side's, and pooled them).
+    rldebug's own additions (tests/diff_runs: one seed traced, with rldebug's callbacks and
+    Learner class, one not) are no difference."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=tune.grid_search([1e-3, 1e-6]), train_batch_size_per_learner=64,
+                        minibatch_size=32, num_epochs=1))
+    tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
+        storage_path=str(tmp_path), name="grid", verbose=0,
+        stop={"training_iteration": 1})).fit()
+    with pytest.raises(ValueError, match=r"run_a \(.*grid\) holds trials of different configs "
+                                         r"\(lr: 0.001 in PPO_.*, 1e-06 in PPO_"):
+        rldebug.diff(tmp_path / "grid", LR_1E5)
+    assert main(["diff", str(LR_1E5), str(tmp_path / "grid")]) == 2
+    assert "Pass one trial directory per side" in capsys.readouterr().err
+    assert not [row for row in rldebug.diff(LR_1E3, OTHER_SEEDS).config
+                if row.key in ("callbacks", "_learner_class")]

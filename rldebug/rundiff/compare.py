@@ -68,7 +68,31 @@ def _read(run: Any, side: str):
     if not trials:
         raise UsageError(f"run_{side} ({run}) holds no readable result: nothing to compare. "
                          "Pass a run that trained for at least one iteration.")
+    _one_config(trials, run, side)
     return trials
+
+
+# what may differ between the trials of one side: they are seeds of one config
+_SEED_KEYS = frozenset({"seed", "(algorithm)"})
+
+
+def _one_config(trials: list, run: Any, side: str) -> None:
+    """Refuse a side whose trials are not seeds of one config (a Tune grid over lr): their
+    spread would be taken for noise, and the first trial's config for the side's."""
+    first = trials[0]
+    algorithm = algorithm_of(first.config, first.name)
+    for other in trials[1:]:
+        rows = [r for r in config_rows(first.config, other.config, algorithm,
+                                       algorithm_of(other.config, other.name))
+                if r.key not in _SEED_KEYS]
+        if rows:
+            said = "; ".join(f"{r.key}: {r.a!r} in {first.name}, {r.b!r} in {other.name}"
+                             for r in rows[:3]) + ("; ..." if len(rows) > 3 else "")
+            raise UsageError(
+                f"run_{side} ({run}) holds trials of different configs ({said}): diff takes "
+                "the trials of one side as seeds of one config, their spread as its noise. "
+                "Pass one trial directory per side (or a directory holding only seeds of "
+                "one config).")
 
 
 def _findings(run) -> set[tuple[str, str | None, str]]:
@@ -97,6 +121,7 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
     trials_a, trials_b = _read(run_a, "a"), _read(run_b, "b")
     results = [r for t in trials_a + trials_b for r in t.results]
     metrics = _metrics(results)
+    known = ", ".join(list(metrics)[:12])
     if metric not in metrics:
         metrics[metric] = _path_metric(metric)
     comparisons = []
@@ -105,7 +130,6 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         curves_b = [curve(t.name, t.results, value_of) for t in trials_b]
         if not any(c.values.size and (c.values == c.values).any() for c in curves_a + curves_b):
             if name == metric:
-                known = ", ".join(list(metrics)[:12])
                 raise UsageError(f"Neither run reports {metric!r}. Metrics both can be "
                                  f"compared on: {known} (or a '/'-path into the result "
                                  "dict, e.g. env_runners/episode_len_mean).")

@@ -35,6 +35,28 @@ class ConfigRow:
                 "b_is_default": self.b_default}
 
 
+def _is_rldebugs(value: Any) -> bool:
+    """A class params.json names as one of rldebug's own (``"<class 'rldebug...'>"``)."""
+    return isinstance(value, str) and value.startswith("<class 'rldebug.")
+
+
+def _as_given(config: dict) -> dict:
+    """The config without what rldebug itself added while it ran (its callbacks, its
+    traced Learner class): a traced run and an untraced one do not differ by those."""
+    given = dict(config)
+    callbacks = given.get("callbacks")
+    if isinstance(callbacks, list) and any(_is_rldebugs(c) for c in callbacks):
+        kept = [c for c in callbacks if not _is_rldebugs(c)]
+        if kept:
+            given["callbacks"] = kept[0] if len(kept) == 1 else kept
+        else:
+            del given["callbacks"]
+    for key in ("callbacks", "_learner_class"):
+        if _is_rldebugs(given.get(key)):
+            del given[key]
+    return given
+
+
 def _normal(value: Any) -> Any:
     """A JSON-comparable form: numbers, strings, lists, dicts; reprs without addresses."""
     text = json.dumps(value, sort_keys=True, default=lambda v: without_address(repr(v)))
@@ -80,7 +102,7 @@ def algorithm_of(config: dict | None, trial_name: str = "") -> str | None:
 def config_rows(config_a: dict | None, config_b: dict | None, algorithm_a: str | None,
                 algorithm_b: str | None) -> list[ConfigRow]:
     """The keys whose values differ between the two configs, defaults filled in."""
-    a, b = _normal(config_a or {}), _normal(config_b or {})
+    a, b = _normal(_as_given(config_a or {})), _normal(_as_given(config_b or {}))
     # RLlib's defaults fill only keys one config lacks (params.json usually holds them
     # all): without such keys, RLlib is not imported.
     defaults_a = _defaults(algorithm_a) if algorithm_a and set(b) - set(a) else {}
