@@ -174,11 +174,13 @@ def _never_learns(agent: ProbeAgent, module, rule: str) -> Measurement:
 
 def _stalled(gaps: list[float], window: int) -> bool:
     """No new best (by more than STALL_NOISE) of the summed gap in the last ``window``
-    measurements."""
-    if len(gaps) <= window:
-        return False
-    before = min(gaps[:-window])
-    return min(gaps[-window:]) > before - STALL_NOISE
+    measurements, against the best since the furthest it got before them. (An untrained
+    policy can sit near the target by chance: a continuous action that starts within
+    tolerance, overshoots with the first updates and closes in again was judged against
+    its lucky start and called stalled while it learned.)"""
+    earlier = gaps[:-window]
+    turned = earlier[earlier.index(max(earlier)) + 1:] if earlier else []
+    return bool(turned) and min(gaps[-window:]) > min(turned) - STALL_NOISE
 
 
 def _progress_line(name: str, iteration: int, max_iterations: int,
