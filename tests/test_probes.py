@@ -136,6 +136,11 @@ def test_probe_rejects_bad_input_with_the_fix():
         probe(ppo(), only=["credit"])
     with pytest.raises(ValueError, match="max_iterations"):
         probe(ppo(), max_iterations=0)
+    # one iteration can never pass (a check must hold twice in a row): it blamed the config
+    with pytest.raises(ValueError, match=r"--max-iterations\) must be an int >= 2 \(a check "
+                                         r"must hold for 2 iterations in a row to pass\), "
+                                         r"got 1"):
+        probe(ppo(), max_iterations=1)
 
 
 class TextObservationEnv(gym.Env):

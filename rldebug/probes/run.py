@@ -72,9 +72,14 @@ def _check_options(only, max_iterations, seed) -> None:
             raise UsageError(f"Unknown probe(s) {unknown}; known: {list(PROBES)}.")
         if not only:
             raise UsageError(f"probe(only=[]) selects no probe; pick from {list(PROBES)}.")
-    for name, value, low in (("max_iterations", max_iterations, 1), ("seed", seed, 0)):
+    # a check must hold CONSECUTIVE_PASSES iterations in a row: fewer can never pass
+    for name, value, low in (("max_iterations", max_iterations, CONSECUTIVE_PASSES),
+                             ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise UsageError(f"probe({name}=...) must be an int >= {low}, got {value!r}.")
+            why = (f" (a check must hold for {CONSECUTIVE_PASSES} iterations in a row to "
+                   "pass)" if name == "max_iterations" else "")
+            raise UsageError(f"probe({name}=...) (--{name.replace('_', '-')}) must be an "
+                             f"int >= {low}{why}, got {value!r}.")
 
 
 def user_agents(config) -> tuple[dict, bool]:
