@@ -16,6 +16,8 @@ the algorithm):
 - ``model_ignored``: ``training(model={...})`` on the new stack, which builds its
   RLModule from ``rl_module(model_config=...)`` and ignores ``model``.
 - ``minibatch_larger_than_batch``: ``minibatch_size`` above the train batch.
+- ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
+  ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
   module id the config does not define.
 
@@ -193,6 +195,26 @@ def _minibatch(config) -> list[Trap]:
     return []
 
 
+def _old_keys(config) -> list[Trap]:
+    """2021 names ``update_from_dict`` stores on the config without translating them (it
+    raises for the others): training reads only their 2.60 names."""
+    from rldebug.compat.legacy import RENAMED_KEYS
+
+    given, defaults = vars(config), vars(type(config)())
+    traps = []
+    for old, new in RENAMED_KEYS.items():
+        if old in given and given[old] != defaults.get(old):
+            used = getattr(config, new, None)
+            traps.append(Trap(
+                "old_key_ignored", "error",
+                f"{old}={given[old]!r} is a 2021 name RLlib 2.60 keeps on the config but "
+                f"never reads: training uses {new}={used!r}.",
+                f"Set config.training({new}={given[old]!r}) (or {new!r} in the dict given "
+                "to update_from_dict); `rldebug migrate FILE` lists every 2021 name.",
+                {"key": old, "value": str(given[old]), "used": f"{new}={used!r}"}))
+    return traps
+
+
 def _mapping(config, agents: list) -> list[Trap]:
     if not config.is_multi_agent:
         return []
@@ -249,7 +271,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     if cpus is None:
         cpus, where = cluster_cpus()
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
-             + _model_ignored(config) + _escapes(config))
+             + _old_keys(config) + _model_ignored(config) + _escapes(config))
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
         try:

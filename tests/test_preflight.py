@@ -72,6 +72,23 @@ def test_minibatch_larger_than_the_batch():
     assert names(preflight(config), "error") == ["minibatch_larger_than_batch"]
 
 
+def test_2021_names_given_to_update_from_dict_are_kept_and_ignored():
+    """RLlib 2.60 stores num_sgd_iter and sgd_minibatch_size on the config and trains with
+    num_epochs and minibatch_size: the built Learner's config says so."""
+    config = configs.clean()
+    config.update_from_dict({"num_sgd_iter": 5, "sgd_minibatch_size": 64})
+    algo = config.build_algo()
+    try:
+        assert (algo.config.num_epochs, algo.config.minibatch_size) != (5, 64)
+    finally:
+        algo.stop()
+    traps = {t.evidence["key"]: t for t in preflight(config) if t.name == "old_key_ignored"}
+    assert sorted(traps) == ["num_sgd_iter", "sgd_minibatch_size"]
+    assert traps["num_sgd_iter"].severity == "error"
+    assert "config.training(num_epochs=5)" in traps["num_sgd_iter"].fix
+    assert "old_key_ignored" not in names(preflight(configs.clean()))
+
+
 def test_tensorflow_on_the_new_stack():
     config = configs.clean().framework("tf2")
     assert "tf_on_new_stack" in names(preflight(config), "error")
