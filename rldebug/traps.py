@@ -23,7 +23,9 @@ the algorithm):
 
 :func:`preflight_script` reads a script's code (never runs it) for the traps that
 show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
-algorithm).
+algorithm), ``local_mode_removed`` (``ray.init(local_mode=True)`` raises) and
+``old_config_name`` (a 2021 config name such as ``num_sgd_iter``, which RLlib 2.60
+refuses as a keyword).
 """
 
 from __future__ import annotations
@@ -304,8 +306,9 @@ def preflight_script(path) -> list[Trap]:
     if not file.is_file():
         raise FileNotFoundError(f"{str(file)!r} is not a file; pass a Python script, or "
                                 "FILE.py:FUNC for a function returning a config.")
-    tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
-    traps = []
+    source = file.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(file))
+    traps = _removed_in_260(source, file)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
             continue
@@ -322,6 +325,37 @@ def preflight_script(path) -> list[Trap]:
                 f"Pass the class: from ray.rllib.algorithms.{first.value.lower()} import "
                 f"{first.value}; {name}({first.value}, ...).",
                 {"line": node.lineno, "name": first.value}))
+    return traps
+
+
+def _removed_in_260(source: str, file) -> list[Trap]:
+    """What of a script's 2021-era code stops it on RLlib 2.60 (``rldebug migrate`` lists
+    every 2021 name): ``ray.init(local_mode=True)`` raises, and a 2021 config name given
+    as a keyword (``training(num_sgd_iter=...)``) is refused, or in a dict given to
+    ``update_from_dict`` kept and never read."""
+    from rldebug.compat.legacy import RENAMED_KEYS
+    from rldebug.compat.migrate import migrations_in_source
+
+    traps = []
+    for found in migrations_in_source(source, str(file)):
+        where = f"{file.name}:{found.line}"
+        if found.found == "ray.init(local_mode=True)":
+            traps.append(Trap(
+                "local_mode_removed", "error",
+                f"{where}: ray.init(local_mode=True) was removed from Ray: it raises "
+                "RuntimeError before anything trains.",
+                f"Drop local_mode and run the script with `rldebug debug {file.name}` (every "
+                "Algorithm and Tune trial in this process), or use rldebug.local_mode(config) "
+                "with rldebug.run.", {"line": found.line}))
+        elif found.found.strip('="') in RENAMED_KEYS:  # names only RLlib ever used
+            key = found.found.strip('="')
+            traps.append(Trap(
+                "old_config_name", "error",
+                f"{where}: {key} is a 2021 config name: RLlib 2.60 refuses it as a keyword "
+                "(TypeError) and, in a dict given to update_from_dict, keeps it and never "
+                "reads it.",
+                f"Use {found.replacement}; `rldebug migrate {file.name}` lists every 2021 "
+                "name.", {"line": found.line, "key": key}))
     return traps
 
 

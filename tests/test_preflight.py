@@ -155,3 +155,31 @@ def test_a_script_naming_the_algorithm_by_string(tmp_path):
     from rldebug.traps import preflight_script
 
     assert preflight_script(HERE / "debug_scripts" / "tune_grid.py") == []
+
+
+def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
+    """ray.init(local_mode=True) raises (RuntimeError: `local_mode` is no longer supported)
+    and training(num_sgd_iter=...) is refused (TypeError): `rldebug check train.py` said
+    only that the algorithm was named by string. A num_workers= of another library is
+    not RLlib's."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    with pytest.raises(TypeError, match="sgd_minibatch_size"):
+        PPOConfig().training(num_sgd_iter=10, sgd_minibatch_size=128)
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""\
+        import ray
+        from ray.rllib.algorithms.ppo import PPOConfig
+        from torch.utils.data import DataLoader
+
+        config = PPOConfig().training(num_sgd_iter=10, sgd_minibatch_size=128)
+        loader = DataLoader([], num_workers=2)
+        ray.init(local_mode=True)
+        """))
+    done = subprocess.run([sys.executable, "-m", "rldebug.cli", "check", str(script)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "error[local_mode_removed] train.py:7:" in done.stdout
+    assert done.stdout.count("error[old_config_name] train.py:5:") == 2
+    assert "fix: Use num_epochs (config.training(...));" in done.stdout
+    assert "num_workers" not in done.stdout
