@@ -16,6 +16,9 @@ the algorithm):
 - ``model_ignored``: ``training(model={...})`` on the new stack, which builds its
   RLModule from ``rl_module(model_config=...)`` and ignores ``model``.
 - ``minibatch_larger_than_batch``: ``minibatch_size`` above the train batch.
+- ``action_space_unsupported``: DQN on actions that are not Discrete, SAC on actions
+  neither Box nor Discrete: building fails (DQN's error misleads).
+- ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0.
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
@@ -217,6 +220,58 @@ def _old_keys(config) -> list[Trap]:
     return traps
 
 
+# what each family's RLlib 2.60 modules act in (PPO, APPO and IMPALA: any space their
+# catalogs know); building another fails, DQN's with a misleading "RLModule(config=...)
+# has been deprecated"
+_ACTION_SPACES = {"DQN": ("Discrete",), "SAC": ("Box", "Discrete")}
+_ALGORITHM_FOR = {"Discrete": "DQN or PPO", "Box": "SAC or PPO"}
+
+
+def _actions(config, spaces: dict) -> list[Trap]:
+    algorithm = getattr(config.algo_class, "__name__", "")
+    allowed = _ACTION_SPACES.get(algorithm)
+    if allowed is None:
+        return []
+    for agent, (_, action_space) in spaces.items():
+        kind = type(action_space).__name__
+        if kind not in allowed:
+            return [Trap(
+                "action_space_unsupported", "error",
+                f"{algorithm} acts in {' or '.join(allowed)} action spaces; agent {agent!r} "
+                f"has {action_space}. Building fails"
+                + (" with a misleading 'RLModule(config=[RLModuleConfig]) has been "
+                   "deprecated'." if algorithm == "DQN" else "."),
+                f"Train it with {_ALGORITHM_FOR.get(kind, 'PPO')}"
+                if kind in _ALGORITHM_FOR else
+                f"Train it with PPO, or wrap the env so its actions are "
+                f"{' or '.join(allowed)}.",
+                {"agent": str(agent), "action_space": str(action_space),
+                 "algorithm": algorithm})]
+    return []
+
+
+def _ranges(config) -> list[Trap]:
+    """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
+    traps = []
+    gamma, lr = getattr(config, "gamma", None), getattr(config, "lr", None)
+    if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and \
+            not 0.0 <= gamma <= 1.0:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"gamma={gamma} is outside [0, 1]: returns discounted by it grow without bound "
+            "(above 1) or flip sign (below 0); RLlib trains with it regardless.",
+            "Set config.training(gamma=...) in [0, 1] (0.99 is RLlib's default).",
+            {"setting": "gamma", "value": gamma}))
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr <= 0:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"lr={lr}: a learning rate must be positive (0 never learns, a negative one "
+            "climbs the loss); RLlib trains with it regardless.",
+            "Set config.training(lr=...) above 0 (PPO's default is 5e-05).",
+            {"setting": "lr", "value": lr}))
+    return traps
+
+
 def _mapping(config, agents: list) -> list[Trap]:
     if not config.is_multi_agent:
         return []
@@ -273,7 +328,8 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     if cpus is None:
         cpus, where = cluster_cpus()
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
-             + _old_keys(config) + _model_ignored(config) + _escapes(config))
+             + _old_keys(config) + _ranges(config) + _model_ignored(config)
+             + _escapes(config))
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
         try:
@@ -283,7 +339,8 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             close = getattr(env, "close", None)
             if callable(close):
                 close()
-        traps += _encoder(config, spaces) + _mapping(config, agents)
+        traps += _encoder(config, spaces) + _actions(config, spaces) + \
+            _mapping(config, agents)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(traps, key=lambda t: order[t.severity])
 

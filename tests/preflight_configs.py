@@ -25,3 +25,14 @@ def big_minibatch():
 def clean():
     return (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
             .training(train_batch_size=200, minibatch_size=100))
+
+
+def dqn_on_box_actions():
+    """DQN on Pendulum's Box action: building fails with a misleading deprecation error."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    return DQNConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+
+
+def gamma_and_lr_out_of_range():
+    return clean().training(gamma=1.5, lr=-1.0)

@@ -89,6 +89,23 @@ def test_2021_names_given_to_update_from_dict_are_kept_and_ignored():
     assert "old_key_ignored" not in names(preflight(configs.clean()))
 
 
+def test_dqn_on_box_actions_fails_to_build_and_is_named_first():
+    with pytest.raises(ValueError, match="has been deprecated"):  # RLlib's own message
+        configs.dqn_on_box_actions().build_algo()
+    (trap,) = preflight(configs.dqn_on_box_actions())
+    assert (trap.name, trap.severity) == ("action_space_unsupported", "error")
+    assert "Box(-2.0, 2.0, (1,), float32)" in trap.message and "SAC or PPO" in trap.fix
+
+
+def test_gamma_above_1_and_a_negative_lr_build_and_are_named():
+    config = configs.gamma_and_lr_out_of_range()
+    algo = config.build_algo()  # RLlib takes both
+    algo.stop()
+    traps = [t for t in preflight(config) if t.name == "setting_out_of_range"]
+    assert [t.evidence["setting"] for t in traps] == ["gamma", "lr"]
+    assert all(t.severity == "error" for t in traps)
+
+
 def test_tensorflow_on_the_new_stack():
     config = configs.clean().framework("tf2")
     assert "tf_on_new_stack" in names(preflight(config), "error")
