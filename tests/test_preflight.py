@@ -200,3 +200,18 @@ def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
     assert done.stdout.count("error[old_config_name] train.py:5:") == 2
     assert "fix: Use num_epochs (config.training(...));" in done.stdout
     assert "num_workers" not in done.stdout
+
+
+def test_a_run_stopped_by_a_trap_says_the_trap(tmp_path, capsys):
+    """`rldebug run` on Discrete observations without a connector printed RLlib's
+    ValueError and exited 1; it now says the trap and its fix, exit 2."""
+    from rldebug.cli import main
+
+    code = main(["run", "--config", f"{HERE / 'preflight_configs.py'}:frozen_lake",
+                 "--stop-iters", "1", "--logdir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2, err[-2000:]
+    assert "the run raised ValueError (No default encoder config for obs space=Discrete(16)" \
+        in err
+    assert "rldebug check names why: error[no_default_encoder]" in err
+    assert "FlattenObservations" in err and "Traceback" not in err

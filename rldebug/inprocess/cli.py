@@ -52,11 +52,34 @@ def cmd_run(args) -> int:
     from rldebug.inprocess.training import run
 
     config = load_config(args.config) if args.config else arena_ppo_config(api_stack=args.stack)
-    result = run(config, stop=_stop_from_args(args), logdir=args.logdir,
-                 local=not args.keep_remote, checkpoint_at_end=args.checkpoint)
+    try:
+        result = run(config, stop=_stop_from_args(args), logdir=args.logdir,
+                     local=not args.keep_remote, checkpoint_at_end=args.checkpoint)
+    except UsageError:
+        raise
+    except Exception as err:
+        _say_the_trap(config, err)
+        raise
     _print_where(result)
     result.algo.stop()
     return 0
+
+
+def _say_the_trap(config, err: Exception) -> None:
+    """A run that raised: when ``rldebug check`` names an error trap in its config (RLlib's
+    own message says what failed, not what to change), raise that instead."""
+    from rldebug.traps import preflight
+
+    try:
+        traps = [t for t in preflight(config) if t.severity == "error"]
+    except Exception:  # noqa: BLE001 - the run's own error is then the one to show
+        return
+    if traps:
+        said = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        raise UsageError(
+            f"the run raised {type(err).__name__}" + (f" ({said})" if said else "")
+            + ". rldebug check names why: "
+            + " ".join(f"error[{t.name}] {t.message} Fix: {t.fix}" for t in traps)) from err
 
 
 def cmd_debug(args) -> int:
