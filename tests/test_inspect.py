@@ -224,3 +224,21 @@ def test_not_an_algorithm():
         explain("checkpoint_dir", np.array([0, 99]), agent_id="agent1")
     with pytest.raises(TypeError, match=r"expects a built RLlib Algorithm"):
         inspect(None)
+
+
+def test_a_multidiscrete_actions_distribution_is_named_as_rllib_means_it():
+    """RLlib 2.60 builds a MultiDiscrete action's distribution as a partial class named
+    "<class '...TorchMultiCategorical'>Partial": the summary and explain printed that."""
+    import torch
+    from ray.rllib.core.distribution.torch.torch_distribution import (
+        TorchCategorical,
+        TorchMultiCategorical,
+    )
+
+    from rldebug.shapes.outputs import distribution_name
+
+    partial = TorchMultiCategorical.get_partial_dist_cls(input_lens=[3, 2])
+    assert partial.__name__.startswith("<class '")
+    assert distribution_name(partial) == "TorchMultiCategorical"
+    assert distribution_name(partial.from_logits(torch.zeros(1, 5))) == "TorchMultiCategorical"
+    assert distribution_name(TorchCategorical) == "TorchCategorical"

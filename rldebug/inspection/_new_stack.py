@@ -19,6 +19,7 @@ from rldebug.shapes.env_meta import env_of, map_agents
 from rldebug.shapes.outputs import (
     ACTOR_CRITIC,
     Q_LEARNING,
+    distribution_name,
     env_action,
     explain_actor_critic,
     explain_policy_gradient,
@@ -75,8 +76,8 @@ class NewStack:
             }
 
         info = self._on_learner(details)
-        info["action_distribution"] = (
-            self.runner_module(module_id).get_exploration_action_dist_cls().__name__)
+        info["action_distribution"] = distribution_name(
+            self.runner_module(module_id).get_exploration_action_dist_cls())
         return info
 
     # -- forward -------------------------------------------------------------

@@ -140,6 +140,17 @@ def env_action(action: np.ndarray, action_space: Any, config: Any) -> np.ndarray
 ENTROPY_DRAWS = 64
 
 
+def distribution_name(cls_or_dist) -> str:
+    """A distribution class's name as RLlib 2.60 means it: its partial classes (the
+    MultiCategorical of a MultiDiscrete action) are named ``"<class '...X'>Partial"``."""
+    cls = cls_or_dist if isinstance(cls_or_dist, type) else type(cls_or_dist)
+    func = getattr(cls_or_dist, "func", None)  # a functools.partial of a class
+    name = getattr(func if isinstance(func, type) else cls, "__name__", str(cls))
+    if name.startswith("<class '"):
+        name = name[len("<class '"):].split("'", 1)[0].rsplit(".", 1)[-1]
+    return name
+
+
 def _distribution_fields(dist, seed) -> dict:
     """Greedy and sampled action, probabilities or Gaussian parameters, entropy, log-prob."""
     import torch
@@ -149,7 +160,7 @@ def _distribution_fields(dist, seed) -> dict:
     greedy = dist.to_deterministic().sample()
     torch_dist = getattr(dist, "_dist", None)
     out = {"greedy_action": to_numpy(greedy), "sampled_action": to_numpy(sampled),
-           "distribution": type(dist).__name__, "log_prob": to_numpy(dist.logp(sampled))}
+           "distribution": distribution_name(dist), "log_prob": to_numpy(dist.logp(sampled))}
     probs = getattr(torch_dist, "probs", None)
     if probs is not None:
         out["probs"] = to_numpy(probs)
@@ -249,6 +260,7 @@ __all__ = [
     "FAMILIES",
     "POLICY_GRADIENT",
     "Q_LEARNING",
+    "distribution_name",
     "env_action",
     "explain_actor_critic",
     "explain_policy_gradient",
