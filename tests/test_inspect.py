@@ -1,11 +1,13 @@
 """inspect() and explain() on both API stacks, agreement with RLlib, and bad input."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 from inspect_algos import trained_algo
 from scipy.stats import chisquare
 
+import rldebug
 from rldebug.arena.env import ACTION_NAMES
 from rldebug.inspection import AlgoSummary, Explanation, explain, inspect
 
@@ -242,3 +244,41 @@ def test_a_multidiscrete_actions_distribution_is_named_as_rllib_means_it():
     assert distribution_name(partial) == "TorchMultiCategorical"
     assert distribution_name(partial.from_logits(torch.zeros(1, 5))) == "TorchMultiCategorical"
     assert distribution_name(TorchCategorical) == "TorchCategorical"
+
+
+class _PickTwo(gym.Env):
+    """A user env with a MultiDiscrete([3, 2]) action."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.MultiDiscrete([3, 2])
+
+    def __init__(self, config=None):
+        pass
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(4, np.float32), float(action[0] == 2), True, False, {}
+
+
+def test_a_multidiscrete_action_is_explained_part_by_part():
+    """One categorical per part: its probabilities (each part's sum to 1), labelled by
+    part, and plotted (the table listed 'actions 0-4' as one categorical without
+    probabilities, and plot_action_probs refused it)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    algo = rldebug.local_mode(PPOConfig().environment(_PickTwo)).build_algo()
+    try:
+        e = rldebug.explain(algo, np.array([0.5, 1.0, 0.2, 0.3], np.float32), seed=0)
+    finally:
+        algo.stop()
+    assert e.distribution == "TorchMultiCategorical" and e.action_parts == [3, 2]
+    assert e.probs[:3].sum() == pytest.approx(1.0, abs=1e-5)
+    assert e.probs[3:].sum() == pytest.approx(1.0, abs=1e-5)
+    assert list(e.greedy_action) == [int(np.argmax(e.probs[:3])), int(np.argmax(e.probs[3:]))]
+    text = str(e)
+    assert "part 0 = 2" in text and "part 1 = 1" in text
+    figure = rldebug.plot_action_probs(e)
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == \
+        ["0=0", "0=1", "0=2", "1=0", "1=1"]

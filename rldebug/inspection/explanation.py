@@ -60,6 +60,8 @@ class Explanation:
 
     Distributional DQN (``num_atoms > 1``) adds ``q_atoms`` (the support of the
     return distribution) and ``q_atom_probs`` (per action, the probability of each atom).
+    A MultiDiscrete action has one categorical per part: ``probs`` (and ``logits``) hold
+    the parts one after the other, ``action_parts`` their sizes (``[3, 2]``).
 
     ``entropy_is_estimate`` is True where the distribution has no closed-form
     entropy (SAC's squashed Gaussian): then ``entropy`` is ``-mean(log p(a))``
@@ -93,6 +95,7 @@ class Explanation:
     alpha: float | None = None
     q_atoms: np.ndarray | None = None
     q_atom_probs: np.ndarray | None = None
+    action_parts: list[int] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -201,6 +204,7 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
         distribution=out.get("distribution"),
         entropy_is_estimate=bool(out.get("entropy_is_estimate", False)),
         epsilon=out.get("epsilon"), alpha=out.get("alpha"), q_atoms=out.get("q_atoms"),
+        action_parts=out.get("action_parts"),
         **fields)
 
 

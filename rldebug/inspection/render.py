@@ -110,9 +110,13 @@ def _explanation_rows(e) -> list[list[str]]:
     scores = np.asarray(e.q_values if e.q_values is not None else e.logits)
     if e.probs is None:
         return [[str(i), f"{v:+.4f}", ""] for i, v in enumerate(np.ravel(scores))]
-    names = e.action_names or tuple(str(i) for i in range(len(scores)))
-    return [[f"{i} {names[i]}" if e.action_names else str(i), f"{scores[i]:+.4f}",
-             f"{e.probs[i]:.4f}"] for i in range(len(scores))]
+    if e.action_parts:  # MultiDiscrete: "part 0 = 2" for each value of each part
+        labels = [f"part {part} = {value}" for part, size in enumerate(e.action_parts)
+                  for value in range(size)]
+    else:
+        labels = [f"{i} {e.action_names[i]}" if e.action_names else str(i)
+                  for i in range(len(scores))]
+    return [[labels[i], f"{scores[i]:+.4f}", f"{e.probs[i]:.4f}"] for i in range(len(scores))]
 
 
 def _action_header(e) -> list[str]:

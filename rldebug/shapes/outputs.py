@@ -162,6 +162,10 @@ def _distribution_fields(dist, seed) -> dict:
     out = {"greedy_action": to_numpy(greedy), "sampled_action": to_numpy(sampled),
            "distribution": distribution_name(dist), "log_prob": to_numpy(dist.logp(sampled))}
     probs = getattr(torch_dist, "probs", None)
+    parts = getattr(dist, "_cats", None)  # TorchMultiCategorical: one per MultiDiscrete part
+    if probs is None and parts:
+        probs = torch.cat([part._dist.probs for part in parts], dim=-1)
+        out["action_parts"] = [int(part._dist.probs.shape[-1]) for part in parts]
     if probs is not None:
         out["probs"] = to_numpy(probs)
     base = getattr(torch_dist, "base_dist", torch_dist)  # Independent(Normal) for DiagGaussian

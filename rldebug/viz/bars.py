@@ -9,7 +9,8 @@ from rldebug.viz.figures import new_figure
 
 
 def plot_action_probs(explanation, ax=None, title: str | None = None):
-    """Bar chart of ``explanation.probs``; the greedy action is highlighted.
+    """Bar chart of ``explanation.probs``; the greedy action is highlighted (for a
+    MultiDiscrete action, each part's values, labelled ``part=value``).
 
     :param explanation: an :class:`~rldebug.inspection.Explanation` of one observation
         (index a batched one first: ``explanation[i]``).
@@ -25,12 +26,19 @@ def plot_action_probs(explanation, ax=None, title: str | None = None):
         raise UsageError("This explanation has no action probabilities (the action "
                          "distribution is not categorical); plot its logits instead.")
     probs = np.asarray(explanation.probs, dtype=float)
-    names = explanation.action_names or tuple(str(i) for i in range(len(probs)))
+    parts = getattr(explanation, "action_parts", None)
+    if parts:  # MultiDiscrete: each part's values side by side, its greedy value marked
+        names = [f"{part}={value}" for part, size in enumerate(parts) for value in range(size)]
+        starts = np.cumsum([0, *parts[:-1]])
+        greedy_at = {int(start + value) for start, value in
+                     zip(starts, np.ravel(explanation.greedy_action))}
+    else:
+        names = explanation.action_names or tuple(str(i) for i in range(len(probs)))
+        greedy_at = {int(explanation.greedy_action)}
     if ax is None:
-        fig = new_figure((4, 2.8))
+        fig = new_figure((max(4, 0.5 * len(probs)), 2.8))
         ax = fig.add_subplot()
-    greedy = int(explanation.greedy_action)
-    colours = ["tab:orange" if i == greedy else "tab:blue" for i in range(len(probs))]
+    colours = ["tab:orange" if i in greedy_at else "tab:blue" for i in range(len(probs))]
     ax.bar(range(len(probs)), probs, color=colours)
     ax.set_xticks(range(len(probs)), names)
     ax.set_ylim(0, 1)
