@@ -40,8 +40,13 @@ def load_function(spec: str, option: str):
         module_spec.loader.exec_module(module)
     else:
         module = importlib.import_module(where)
-    if not callable(getattr(module, func_name, None)):
+    found = getattr(module, func_name, None)
+    if found is None:
         raise UsageError(f"{where!r} has no function {func_name!r}.")
+    if not callable(found):
+        raise UsageError(f"{func_name!r} in {where!r} is not a function but "
+                         f"{found!r:.60}; {option} needs a function that returns what it "
+                         f"names (def {func_name}(): return ...).")
     return getattr(module, func_name)
 
 

@@ -275,6 +275,8 @@ CLI_ROWS = [
     (["run", "--config", "{tmp}/missing.py:make", "--stop-iters", "1"], "does not exist"),
     (["run", "--config", "no_colon_here", "--stop-iters", "1"], "must look like"),
     (["run", "--config", "{tmp}/empty.py:make", "--stop-iters", "1"], "has no function 'make'"),
+    (["run", "--config", "{tmp}/empty.py:x", "--stop-iters", "1"],
+     "'x' in '{tmp}/empty.py' is not a function but 1; --config needs a function"),
 ]
 
 
@@ -282,6 +284,7 @@ CLI_ROWS = [
 def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "empty.py").write_text("x = 1\n")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    message = message.replace("{tmp}", str(tmp_path))
     assert cli_main(argv) == 2
     captured = capsys.readouterr()
     assert message in captured.err or message in captured.out, captured
@@ -331,3 +334,15 @@ def test_the_installed_command_prints_no_traceback_and_debug_shows_it(tmp_path):
     debug = subprocess.run([*base, "--debug", "inspect", str(tmp_path)], capture_output=True,
                            text=True, timeout=120, check=False)
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_runs_logdir_is_read_for_its_trace_as_reproduce_reads_it(capsys):
+    """`rldebug trace RUN` refused a run's logdir (its trace is in RUN/trace) with a
+    message that itself named <logdir>/trace; `rldebug reproduce RUN` took it."""
+    from pathlib import Path
+
+    run = Path(__file__).parent / "diff_runs" / "lr_1e-3" / "PPO_seed_0"  # traced
+    from_run, from_trace = rldebug.load_trace(run), rldebug.load_trace(run / "trace")
+    assert len(from_run.samples) == len(from_trace.samples) > 0
+    assert cli_main(["trace", str(run)]) == 0
+    assert "Traceback" not in capsys.readouterr().err

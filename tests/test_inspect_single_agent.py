@@ -136,8 +136,11 @@ def test_a_json_observation_takes_the_spaces_dtypes(algo, tmp_path, capsys):
     assert np.array_equal(explain(algo, given).logits, explain(algo, OBS[1]).logits)
     checkpoint = algo.save_to_path(str(tmp_path / "ckpt"))
     assert main(["inspect", checkpoint, "--obs", "[0.1, -1.5, 0.2, 2.0]"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "greedy action" in out and "default_agent → default_policy" in out
+    # a checkpoint rldebug did not seal is said in one line (not with a line of its code)
+    assert "rldebug inspect: warning: " in err and "carries no rldebug checksums" in err
+    assert "algo = load(" not in err
 
 
 def test_json_and_list_observations_in_dict_tuple_and_int_spaces():

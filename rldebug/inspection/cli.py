@@ -6,6 +6,8 @@ Registered on the main parser by :func:`add_commands`.
 from __future__ import annotations
 
 import json
+import sys
+import warnings
 from pathlib import Path
 
 from rldebug.usage import UsageError
@@ -29,7 +31,11 @@ def cmd_inspect(args) -> int:
     from rich.console import Console
 
     from rldebug.inspection import explain, inspect, load
-    from rldebug.inspection.checkpoint import CHECKPOINT_JSON, checkpoint_kind
+    from rldebug.inspection.checkpoint import (
+        CHECKPOINT_JSON,
+        UnverifiedCheckpointWarning,
+        checkpoint_kind,
+    )
     from rldebug.inspection.explanation import json_observation
 
     console = Console()
@@ -44,7 +50,15 @@ def cmd_inspect(args) -> int:
             "env, connectors or agent mapping the summary and --obs need): pass the "
             f"algorithm checkpoint{f' it belongs to, {top!r}' if top else ''}; in Python, "
             "rldebug.load(PATH) returns the module itself.")
-    algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
+    with warnings.catch_warnings(record=True) as said:  # one line each, no source line
+        warnings.simplefilter("always", UnverifiedCheckpointWarning)
+        algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
+    for warning in said:
+        if issubclass(warning.category, UnverifiedCheckpointWarning):
+            print(f"rldebug inspect: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
     try:
         console.print(inspect(algo))
         if obs is not None:

@@ -99,7 +99,10 @@ def _action_label(explanation, action: Any) -> str:
     names = explanation.action_names
     if names is not None and np.ndim(action) == 0:
         return f"{int(action)} ({names[int(action)]})"
-    return str(np.asarray(action).tolist())
+    values = np.asarray(action)
+    if values.dtype.kind == "f":  # a continuous action: 4 significant digits, not 17
+        return np.array2string(values, precision=4, separator=", ", suppress_small=True)
+    return str(values.tolist())
 
 
 def _explanation_rows(e) -> list[list[str]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rldebug.tracing.layout import KINDS, parse_file_name, trace_files
+from rldebug.tracing.layout import KINDS, parse_file_name, trace_dir_of, trace_files
 
 if TYPE_CHECKING:  # pandas takes ~0.5 s to import: `import rldebug` and the CLI's help
     import pandas as pd  # must not pay it; the readers import it when they read
@@ -134,7 +134,8 @@ def _assign_iterations(frame: pd.DataFrame, ends: np.ndarray) -> pd.DataFrame:
 
 
 def load_trace(directory: str | Path) -> Trace:
-    """Read every ``<kind>-<role>-<pid>.jsonl`` file in ``directory``.
+    """Read every ``<kind>-<role>-<pid>.jsonl`` file in ``directory`` (or in its
+    ``trace`` subdirectory: a run's logdir, as ``rldebug reproduce`` takes it).
 
     Lines cut short by a killed process are skipped and counted in
     ``truncated_lines``; other lines that are not JSON objects are skipped and
@@ -147,6 +148,9 @@ def load_trace(directory: str | Path) -> Trace:
 
     directory = readable_dir(directory)  # a path, file:// or another pyarrow.fs URI
     files = trace_files(directory)
+    if not files and isinstance(directory, Path) and trace_dir_of(directory) is not None:
+        directory = trace_dir_of(directory)  # a run's logdir: its trace is in <logdir>/trace
+        files = trace_files(directory)
     if not files:
         raise FileNotFoundError(
             f"No trace files (<kind>-<role>-<pid>.jsonl) in {str(directory)!r}. Pass the "
