@@ -156,3 +156,8 @@ def test_a_side_whose_trials_differ_in_more_than_the_seed_is_refused(tmp_path, c
     assert "Pass one trial directory per side" in capsys.readouterr().err
     assert not [row for row in rldebug.diff(LR_1E3, OTHER_SEEDS).config
                 if row.key in ("callbacks", "_learner_class")]
+    # seeds given through the env's config are seeds too
+    from rldebug.rundiff.compare import _only_seeds_differ
+
+    assert _only_seeds_differ({"seed": 0, "size": 5}, {"seed": 1, "size": 5})
+    assert not _only_seeds_differ({"seed": 0, "size": 5}, {"seed": 1, "size": 6})

@@ -76,6 +76,14 @@ def _read(run: Any, side: str):
 _SEED_KEYS = frozenset({"seed", "(algorithm)"})
 
 
+def _only_seeds_differ(a: Any, b: Any) -> bool:
+    """Two dicts (an ``env_config``) that differ only in keys naming a seed."""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    differ = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    return bool(differ) and all("seed" in str(k).lower() for k in differ)
+
+
 def _one_config(trials: list, run: Any, side: str) -> None:
     """Refuse a side whose trials are not seeds of one config (a Tune grid over lr): their
     spread would be taken for noise, and the first trial's config for the side's."""
@@ -84,7 +92,7 @@ def _one_config(trials: list, run: Any, side: str) -> None:
     for other in trials[1:]:
         rows = [r for r in config_rows(first.config, other.config, algorithm,
                                        algorithm_of(other.config, other.name))
-                if r.key not in _SEED_KEYS]
+                if r.key not in _SEED_KEYS and not _only_seeds_differ(r.a, r.b)]
         if rows:
             said = "; ".join(f"{r.key}: {r.a!r} in {first.name}, {r.b!r} in {other.name}"
                              for r in rows[:3]) + ("; ..." if len(rows) > 3 else "")
