@@ -425,7 +425,15 @@ def cmd_check(args) -> int:
     if args.config.endswith(".py"):  # a script: what its code shows, without running it
         traps = preflight_script(args.config)
     else:
-        traps = preflight(load_config(args.config))
+        config = load_config(args.config)
+        from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+        if not isinstance(config, AlgorithmConfig):
+            raise UsageTypeError(
+                f"{args.config} returned {type(config).__name__}, not an RLlib "
+                "AlgorithmConfig: rldebug check needs FILE.py:FUNC whose FUNC returns one "
+                "(e.g. PPOConfig().environment(...)), or a script FILE.py.")
+        traps = preflight(config)
     if args.json:
         print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
     else:

@@ -277,12 +277,14 @@ CLI_ROWS = [
     (["run", "--config", "{tmp}/empty.py:make", "--stop-iters", "1"], "has no function 'make'"),
     (["run", "--config", "{tmp}/empty.py:x", "--stop-iters", "1"],
      "'x' in '{tmp}/empty.py' is not a function but 1; --config needs a function"),
+    (["check", "{tmp}/empty.py:make_dict"],
+     "{tmp}/empty.py:make_dict returned dict, not an RLlib AlgorithmConfig"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", CLI_ROWS, ids=[" ".join(r[0]) for r in CLI_ROWS])
 def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, capsys):
-    (tmp_path / "empty.py").write_text("x = 1\n")
+    (tmp_path / "empty.py").write_text("x = 1\n\n\ndef make_dict():\n    return {}\n")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     message = message.replace("{tmp}", str(tmp_path))
     assert cli_main(argv) == 2

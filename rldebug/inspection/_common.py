@@ -86,8 +86,8 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
             agent_id = next(iter(mapping))
         else:
             raise UsageError(
-                f"Say whose observation this is: pass agent_id= (one of {list(mapping)}) "
-                f"or module_id= (one of {module_ids}).")
+                f"Say whose observation this is: pass agent_id= / --agent (one of "
+                f"{list(mapping)}) or module_id= / --module (one of {module_ids}).")
     if agent_id is not None:
         mapped = mapping[agent_id]
         if module_id is not None and module_id != mapped:
@@ -100,7 +100,7 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
     if not agents:
         raise UsageError(
             f"No agent maps to module {module_id!r} (mapping: {mapping}); the observation "
-            f"must go through some agent's connectors: pass agent_id= as well.")
+            f"must go through some agent's connectors: pass agent_id= / --agent as well.")
     return agents[0], module_id
 
 
