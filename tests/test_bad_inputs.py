@@ -348,3 +348,18 @@ def test_a_runs_logdir_is_read_for_its_trace_as_reproduce_reads_it(capsys):
     assert len(from_run.samples) == len(from_trace.samples) > 0
     assert cli_main(["trace", str(run)]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_notices_of_a_replay_are_said_by_reproduce_not_debug():
+    """`rldebug reproduce` turns debug mode on: its notices read 'rldebug debug: ...'."""
+    import subprocess
+    import sys
+
+    code = ("from rldebug.inprocess.debugging import debug_mode\n"
+            "debug_mode(True, preflight=False, command='reproduce')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rldebug reproduce: `ray.rllib.agents` (removed from RLlib) is provided" \
+        in done.stderr
+    assert "rldebug debug:" not in done.stderr

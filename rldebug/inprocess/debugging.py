@@ -59,9 +59,14 @@ from rldebug.usage import UsageError, UsageTypeError
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
 
 
+# the command whose debug mode is on, in every notice's prefix (rldebug reproduce turns
+# it on too)
+_COMMAND = ["debug"]
+
+
 def notice(message: str) -> None:
     """One line on stderr, prefixed so it is told apart from the script's output."""
-    print(f"rldebug debug: {message}", file=sys.stderr, flush=True)
+    print(f"rldebug {_COMMAND[0]}: {message}", file=sys.stderr, flush=True)
 
 
 def _patch(owner: Any, name: str, replacement: Callable) -> None:
@@ -69,23 +74,27 @@ def _patch(owner: Any, name: str, replacement: Callable) -> None:
     setattr(owner, name, replacement)
 
 
-def debug_mode(enable: bool = True, *, preflight: bool = True) -> bool:
+def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "debug") -> bool:
     """Switch debug mode on (or off): see the module docstring.
 
     :param enable: True to patch RLlib and Tune in this process, False to undo it.
     :param preflight: check each config for RLlib 2.60's known traps before it is built.
+    :param command: the rldebug command its notices are said by (``rldebug debug: ...``).
     :returns: whether debug mode is now on.
     """
     if not isinstance(enable, bool) or not isinstance(preflight, bool):
         raise UsageTypeError(f"debug_mode(enable, preflight=...) takes booleans, got "
                              f"{enable!r}, {preflight!r}.")
+    if not isinstance(command, str) or not command:
+        raise UsageTypeError(f"debug_mode(command=...) takes a command name, got {command!r}.")
     if not enable:
         while _PATCHES:
             owner, name, original = _PATCHES.pop()
             setattr(owner, name, original)
         return False
     if _PATCHES:
-        return True
+        return True  # on already: its notices keep the command that turned it on
+    _COMMAND[0] = command
     import ray
     from ray import tune
     from ray.rllib.algorithms.algorithm import Algorithm

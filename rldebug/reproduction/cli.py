@@ -33,7 +33,7 @@ def cmd_reproduce(args) -> int:
     if episode is not None and episode.isdigit():
         episode = int(episode)
     was_on = is_debug_mode()
-    debug_mode(True, preflight=False)  # the replay needs no Ray instance of its own
+    debug_mode(True, preflight=False, command="reproduce")  # the replay needs no Ray
     try:
         result = reproduce(args.trace, args.event, iteration=args.iteration, episode=episode,
                            step=args.step, mode=args.mode)
