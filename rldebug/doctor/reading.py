@@ -102,8 +102,9 @@ def find_trial_dirs(path: str | Path) -> list[Path]:
         trials = sorted(p for p in path.glob(pattern) if p.is_dir() and _is_trial(p))
         if trials:
             return trials
-    checkpoint = next((p for p in (path, *path.parents[:2])
-                       if (p / "rllib_checkpoint.json").is_file()), None)
+    from rldebug.inspection.checkpoint import algorithm_checkpoint_of  # an error's path only
+
+    checkpoint = algorithm_checkpoint_of(path, above=2)
     if checkpoint is not None:
         trial = checkpoint.parent
         raise UnusableInputError(

@@ -143,19 +143,28 @@ def _read_info(root: Path) -> dict:
                               f"checkpoint is truncated or corrupt. {_expected()}") from None
 
 
+def algorithm_checkpoint_of(path: str | Path, above: int = 4) -> Path | None:
+    """The algorithm checkpoint ``path`` is, or lies inside: the nearest of ``path`` and
+    the ``above`` directories over it that holds ``rllib_checkpoint.json`` (a module's
+    directory, ``learner_group/learner/rl_module/<id>``, is 4 below); None if none does."""
+    path = Path(path)
+    return next((p for p in (path, *list(path.parents)[:above])
+                 if (p / CHECKPOINT_JSON).is_file()), None)
+
+
 def _not_a_component(root: Path) -> None:
     """Refuse a part of an algorithm checkpoint other than its modules (``learner_group``,
     ``env_runner``, a connector pipeline): it holds RLlib's files too, but no RLModule.
     ``learner_group/learner/rl_module`` and its module directories load as modules."""
-    for top in list(root.parents)[:4]:
-        if (top / CHECKPOINT_JSON).is_file():
-            part = root.relative_to(top)
-            if MODULES_DIR in (part, part.parent):
-                return
-            raise CheckpointError(
-                f"{root} is the {str(part)!r} part of the algorithm checkpoint {top}, not a "
-                f"checkpoint of its own: pass {str(top)!r} (or {str(top / MODULES_DIR)!r} "
-                "for its modules alone).")
+    top = algorithm_checkpoint_of(root)  # root holds no rllib_checkpoint.json itself
+    if top is None:
+        return
+    part = root.relative_to(top)
+    if MODULES_DIR not in (part, part.parent):
+        raise CheckpointError(
+            f"{root} is the {str(part)!r} part of the algorithm checkpoint {top}, not a "
+            f"checkpoint of its own: pass {str(top)!r} (or {str(top / MODULES_DIR)!r} "
+            "for its modules alone).")
 
 
 def checkpoint_kind(path: str | Path) -> str:
@@ -353,5 +362,6 @@ def _check_pickles(root: Path) -> None:
 
 
 __all__ = ["CHECKSUMS_FILE", "ENV_TO_MODULE_DIR", "MODULES_DIR", "MODULE_TO_ENV_DIR",
-           "CheckpointError", "UnverifiedCheckpointWarning", "checkpoint_kind", "load",
+           "CheckpointError", "UnverifiedCheckpointWarning", "algorithm_checkpoint_of",
+           "checkpoint_kind", "load",
            "load_pipeline", "seal_checkpoint"]

@@ -32,8 +32,8 @@ def cmd_inspect(args) -> int:
 
     from rldebug.inspection import explain, inspect, load
     from rldebug.inspection.checkpoint import (
-        CHECKPOINT_JSON,
         UnverifiedCheckpointWarning,
+        algorithm_checkpoint_of,
         checkpoint_kind,
     )
     from rldebug.inspection.explanation import json_observation
@@ -43,12 +43,11 @@ def cmd_inspect(args) -> int:
     if obs is None and (args.agent or args.module):
         raise UsageError("--agent/--module choose whose observation --obs is; pass --obs too.")
     if checkpoint_kind(args.checkpoint) == "module":
-        top = next((str(p) for p in Path(args.checkpoint).resolve().parents
-                    if (p / CHECKPOINT_JSON).is_file()), None)
+        top = algorithm_checkpoint_of(Path(args.checkpoint).resolve())
         raise UsageError(
             f"{args.checkpoint} is an RLModule checkpoint (a module's weights, without the "
             "env, connectors or agent mapping the summary and --obs need): pass the "
-            f"algorithm checkpoint{f' it belongs to, {top!r}' if top else ''}; in Python, "
+            f"algorithm checkpoint{f' it belongs to, {str(top)!r}' if top else ''}; in Python, "
             "rldebug.load(PATH) returns the module itself.")
     with warnings.catch_warnings(record=True) as said:  # one line each, no source line
         warnings.simplefilter("always", UnverifiedCheckpointWarning)
