@@ -241,8 +241,7 @@ def _actions(config, spaces: dict) -> list[Trap]:
                 f"has {action_space}. Building fails"
                 + (" with a misleading 'RLModule(config=[RLModuleConfig]) has been "
                    "deprecated'." if algorithm == "DQN" else "."),
-                f"Train it with {_ALGORITHM_FOR.get(kind, 'PPO')}"
-                if kind in _ALGORITHM_FOR else
+                f"Train it with {_ALGORITHM_FOR[kind]}" if kind in _ALGORITHM_FOR else
                 f"Train it with PPO, or wrap the env so its actions are "
                 f"{' or '.join(allowed)}.",
                 {"agent": str(agent), "action_space": str(action_space),

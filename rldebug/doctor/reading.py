@@ -341,12 +341,18 @@ _FAILURE_HEADER = re.compile(r"^Failure # \d+ \(occurred at "
 _RESULT_DATE = re.compile(r'"date": "(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)"')
 
 
+def failure_dates(error_text: str) -> list[str]:
+    """The local date of each failure Tune appended to ``error.txt`` (``Failure # N
+    (occurred at 2026-12-05_07-16-59)``), oldest first."""
+    return _FAILURE_HEADER.findall(error_text)
+
+
 def went_on_after_failures(error_text: str, result_file: Path) -> bool:
     """The trial's last result was written after the last failure ``error_text`` records
     (both dates as Tune writes them, local time to the second, so they compare as text
     wherever they are read): Tune restored it and it went on. False when either date is
     unknown (an ``rldebug run`` logdir's results carry none)."""
-    failures = _FAILURE_HEADER.findall(error_text)
+    failures = failure_dates(error_text)
     try:
         with result_file.open("rb") as stream:  # the last line only: a result is < 1 MB
             stream.seek(max(0, result_file.stat().st_size - 2 ** 20))
@@ -436,6 +442,7 @@ __all__ = [
     "TrialData",
     "UnusableInputError",
     "drop_superseded",
+    "failure_dates",
     "find_trial_dirs",
     "read_experiment",
     "read_progress_csv",

@@ -17,6 +17,7 @@ from typing import Any
 from rldebug.doctor.facts import config_number
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.memory import memory_findings
+from rldebug.doctor.reading import failure_dates
 from rldebug.doctor.rules.base import fmt
 from rldebug.doctor.rules.reward import rival_note
 from rldebug.doctor.timing import learner_starved_findings, straggler_findings
@@ -463,7 +464,7 @@ def errored_finding(error_text: str, trial: str | None, iterations: int,
         last = lines[-6:]
     known, what = next(((meaning, what) for pattern, meaning, what in KNOWN_CRASHES
                         if re.search(pattern, error_text)), (None, None))
-    failures = len(re.findall(r"^Failure # \d+", error_text, re.MULTILINE)) or 1
+    failures = len(failure_dates(error_text)) or 1
     went_on = "" if not recovered else (
         f" Tune restored it from a checkpoint: it went on to iteration {iterations}, so the "
         "failure did not end the run." if failures == 1 else

@@ -61,12 +61,12 @@ _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
 
 # the command whose debug mode is on, in every notice's prefix (rldebug reproduce turns
 # it on too)
-_COMMAND = ["debug"]
+_COMMAND = "debug"
 
 
 def notice(message: str) -> None:
     """One line on stderr, prefixed so it is told apart from the script's output."""
-    print(f"rldebug {_COMMAND[0]}: {message}", file=sys.stderr, flush=True)
+    print(f"rldebug {_COMMAND}: {message}", file=sys.stderr, flush=True)
 
 
 def _patch(owner: Any, name: str, replacement: Callable) -> None:
@@ -94,7 +94,8 @@ def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "d
         return False
     if _PATCHES:
         return True  # on already: its notices keep the command that turned it on
-    _COMMAND[0] = command
+    global _COMMAND
+    _COMMAND = command
     import ray
     from ray import tune
     from ray.rllib.algorithms.algorithm import Algorithm

@@ -148,9 +148,9 @@ def load_trace(directory: str | Path) -> Trace:
 
     directory = readable_dir(directory)  # a path, file:// or another pyarrow.fs URI
     files = trace_files(directory)
-    if not files and isinstance(directory, Path) and trace_dir_of(directory) is not None:
-        directory = trace_dir_of(directory)  # a run's logdir: its trace is in <logdir>/trace
-        files = trace_files(directory)
+    inner = trace_dir_of(directory) if not files and isinstance(directory, Path) else None
+    if inner is not None:  # a run's logdir: its trace is in <logdir>/trace
+        directory, files = inner, trace_files(inner)
     if not files:
         raise FileNotFoundError(
             f"No trace files (<kind>-<role>-<pid>.jsonl) in {str(directory)!r}. Pass the "
