@@ -53,6 +53,19 @@ def test_each_process_gets_its_own_time_and_memory(traced):
     assert runner.sample_s == pytest.approx(float(own["sample_time_s"].sum()))
 
 
+def test_the_console_shows_every_figure_whole_at_80_columns(traced, capsys, monkeypatch):
+    """A pipe is 80 columns wide: the process table's columns are split over tables that
+    fit, not cut to ``Learn…`` and ``30.7…``."""
+    trace, directory, _ = traced
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli_main(["profile", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    for process in profile(trace).processes:
+        assert f"{', '.join(process.roles)} (pid {process.pid})" in out
+        assert f"{process.wall_s:.1f}" in out
+
+
 def test_the_time_in_the_env_names_the_slow_env_step(traced):
     """Of each runner's sample() time, the seconds in its env's reset()/step(): runner 2's
     carry the planted 30 ms per step (100 steps per call), runner 1's do not, and the rest

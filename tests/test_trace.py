@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -271,3 +272,19 @@ def test_a_remote_runner_ended_by_sigterm_sends_its_records_home_on_the_way_out(
     nan = [e for e in events if e["column"] == "rewards"]
     assert nan and nan[0]["env_step"] == 5 and nan[0]["runner_index"] == 1, [
         (e["column"], e.get("pid"), e.get("message")) for e in events]
+
+
+def test_tables_too_wide_for_the_console_are_split_not_cut(capsys, monkeypatch):
+    """At 80 columns (a pipe's width) rich cut the learning table's 11 figures to
+    ``0.0…``; now its columns go over several tables and every figure is whole."""
+    monkeypatch.setenv("COLUMNS", "80")
+    run = Path(__file__).parent / "diff_runs" / "lr_1e-5" / "PPO_seed_0"
+    assert main(["trace", str(run), "--last", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "Learning per iteration and module (1/" in out
+    means = load_trace(run).updates.groupby("iteration")[["param_update_norm", "lr"]].mean()
+    last = means.iloc[-1]
+    assert f"{last.param_update_norm:.3g}" in out and f"{last.lr:.3g}" in out
+    assert out.count("default_policy") >= 2 * 3  # the key columns repeat in every part

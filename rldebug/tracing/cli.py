@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
+from rldebug.widetables import print_table
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -30,18 +31,15 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
 
     console = console or Console()
     if not trace.events.empty:
-        table = Table(title="Events: the first NaN/Inf per source and column, crashes, "
-                            "restarts, info and break_on events", style="red")
         columns = [c for c in ("iteration", "source", "runner_index", "agent_id",
                                "module_id", "column", "episode_id", "timestep", "env_step",
                                "sample_call", "update", "minibatch", "index_in_batch", "value")
                    if c in trace.events]
-        table.add_column("#")
-        for column in columns:
-            table.add_column(column)
-        for number, (_, row) in enumerate(trace.events.iterrows(), start=1):
-            table.add_row(str(number), *(_fmt(row.get(c)) for c in columns))
-        console.print(table)
+        rows = [[str(number), *(_fmt(row.get(c)) for c in columns)]
+                for number, (_, row) in enumerate(trace.events.iterrows(), start=1)]
+        print_table(console, "Events: the first NaN/Inf per source and column, crashes, "
+                             "restarts, info and break_on events", ["#"], columns, rows,
+                    style="red")
         if replay_config_file(trace.directory).is_file():
             console.print(f"Reproducible: replay event # to its step with rldebug reproduce "
                           f"{trace.directory} --event #")
@@ -71,17 +69,15 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
         console.print(table)
     updates = trace.updates
     if not updates.empty:
-        table = Table(title="Learning per iteration and module")
         columns = [c for c in ("policy_loss", "value_loss", "q_loss", "entropy", "kl",
                                "clip_fraction", "importance_ratio_mean", "td_error_mean",
                                "q_mean", "alpha", "grad_norm", "param_update_norm", "lr")
                    if c in updates]
-        for name in ("iter", "module", *columns):
-            table.add_column(name, justify="right")
         means = updates.groupby(["iteration", "module_id"])[columns].mean(numeric_only=True)
-        for (iteration, module), row in list(means.iterrows())[-last * 2:]:
-            table.add_row(str(iteration), str(module), *(_fmt(row[c]) for c in columns))
-        console.print(table)
+        rows = [[str(iteration), str(module), *(_fmt(row[c]) for c in columns)]
+                for (iteration, module), row in list(means.iterrows())[-last * 2:]]
+        print_table(console, "Learning per iteration and module", ["iter", "module"], columns,
+                    rows)
 
 
 def _positive_int(text: str) -> int:
@@ -150,10 +146,9 @@ def _parts_text(parts: dict[str, float], total: float) -> str:
 
 def render_profile(summary, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"Where the time went ({summary.iterations} iterations traced)")
-    for name in ("process", "host", "wall s", "sample() s", "calls", "update s", "updates",
-                 "other s", "RSS MiB first -> last (max)"):
-        table.add_column(name, justify="left" if name in ("process", "host") else "right")
+    columns = ["host", "wall s", "sample() s", "calls", "update s", "updates", "other s",
+               "RSS MiB first -> last (max)"]
+    rows = []
     inside = Table(title="Inside sample() and the updates")
     for name in ("process", "sample()", "update", "waited between updates s"):
         inside.add_column(name, justify="right" if name.endswith(" s") else "left")
@@ -164,14 +159,15 @@ def render_profile(summary, console: Console | None = None) -> None:
         memory = ("-" if p.rss_first_mb is None else
                   f"{p.rss_first_mb:.0f} -> {p.rss_last_mb:.0f} ({p.rss_max_mb:.0f})")
         name = f"{', '.join(p.roles)} (pid {p.pid})"
-        table.add_row(name, p.host, f"{p.wall_s:.1f}", share(p.sample_s), str(p.sample_calls),
-                      share(p.update_s), str(p.updates), share(p.other_s), memory)
+        rows.append([name, p.host, f"{p.wall_s:.1f}", share(p.sample_s), str(p.sample_calls),
+                     share(p.update_s), str(p.updates), share(p.other_s), memory])
         wait = p.update_parts_s.get("wait")
         if p.sample_parts_s or p.update_parts_s:
             inside.add_row(name, _parts_text(p.sample_parts_s, p.sample_s),
                            _parts_text(p.update_parts_s, p.update_s),
                            "-" if wait is None else f"{wait:.1f}")
-    console.print(table)
+    print_table(console, f"Where the time went ({summary.iterations} iterations traced)",
+                ["process"], columns, rows, left=("process", "host"))
     if inside.row_count:
         console.print(inside)
 
