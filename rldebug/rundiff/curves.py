@@ -71,6 +71,10 @@ class MetricComparison:
     noise_source: str
     final_a: float | None
     final_b: float | None
+    # at the last common iteration: the gap of the smoothed means, and the least gap that
+    # counts as apart there (K_NOISE times the noise, at least MIN_EFFECT of the range)
+    final_gap: float | None = None
+    final_needed: float | None = None
 
     @property
     def parts(self) -> bool:
@@ -83,6 +87,7 @@ class MetricComparison:
                 "parts_at_env_steps": None if self.by_env_steps is None
                 else self.by_env_steps.to_dict(),
                 "noise": self.noise_source, "final_a": self.final_a, "final_b": self.final_b,
+                "final_gap": self.final_gap, "final_needed": self.final_needed,
                 "iterations": self.axis_iterations.tolist(),
                 "mean_a": _nan_to_none(self.mean_a), "mean_b": _nan_to_none(self.mean_b)}
 
@@ -151,26 +156,33 @@ def _side(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return mean, var, rows.shape[0]
 
 
-def first_parting(axis: np.ndarray, side_a: tuple, side_b: tuple,
-                  floor: float) -> Parting | None:
-    """Where the sides (``_side``: mean, variance, trials) part on ``axis``, or None."""
+def _gap_and_needed(side_a: tuple, side_b: tuple, floor: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: the gap of the sides' smoothed means, their noise, and the least gap
+    that counts as apart (``K_NOISE`` times the noise, at least ``MIN_EFFECT`` of the
+    curves' range)."""
     mean_a, var_a, n_a = side_a
     mean_b, var_b, n_b = side_b
-    smooth_a, smooth_b = _running_mean(mean_a, 3), _running_mean(mean_b, 3)
-    gap = smooth_a - smooth_b
-    noise = np.full(axis.shape, floor)
+    gap = _running_mean(mean_a, 3) - _running_mean(mean_b, 3)
+    noise = np.full(gap.shape, floor)
     if n_a > 1 and n_b > 1:
         standard_error = np.sqrt(var_a / n_a + var_b / n_b)
         noise = np.fmax(_running_mean(standard_error, SMOOTH), floor)
     both = np.concatenate([mean_a[np.isfinite(mean_a)], mean_b[np.isfinite(mean_b)]])
     scale = float(both.max() - both.min()) if both.size else 0.0
-    apart = np.isfinite(gap) & (np.abs(gap) > K_NOISE * noise) & (
-        np.abs(gap) > MIN_EFFECT * scale) & (np.abs(gap) > 0)
+    return gap, noise, np.fmax(K_NOISE * noise, MIN_EFFECT * scale)
+
+
+def first_parting(axis: np.ndarray, side_a: tuple, side_b: tuple,
+                  floor: float) -> Parting | None:
+    """Where the sides (``_side``: mean, variance, trials) part on ``axis``, or None."""
+    gap, noise, needed = _gap_and_needed(side_a, side_b, floor)
+    apart = np.isfinite(gap) & (np.abs(gap) > needed) & (np.abs(gap) > 0)
     for i in range(len(axis) - SUSTAIN + 1):
         stretch = slice(i, i + SUSTAIN)
         if apart[stretch].all() and len(set(np.sign(gap[stretch]))) == 1:
             return Parting(at=float(axis[i]), gap=float(gap[i]), noise=float(noise[i]),
-                           a=float(mean_a[i]), b=float(mean_b[i]))
+                           a=float(side_a[0][i]), b=float(side_b[0][i]))
     return None
 
 
@@ -201,12 +213,18 @@ def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> Metric
                     "curves' jitter" if seeds else
                     "the curves' jitter only (one trial on a side): run two or more seeds per "
                     "side to measure the noise across seeds")
+    gap, _, needed = _gap_and_needed(side_a, side_b, floor)
+    last_known = np.flatnonzero(np.isfinite(gap))
+    final_gap = final_needed = None
+    if last_known.size:
+        final_gap, final_needed = float(gap[last_known[-1]]), float(needed[last_known[-1]])
     return MetricComparison(
         metric=metric, axis_iterations=iterations, mean_a=mean_a, mean_b=mean_b,
         band_a=np.sqrt(var_a), band_b=np.sqrt(var_b), axis_env_steps=grid,
         steps_mean_a=steps_a, steps_mean_b=steps_b, by_iteration=by_iteration,
         by_env_steps=by_steps, noise_source=noise_source,
-        final_a=_last_finite(mean_a), final_b=_last_finite(mean_b))
+        final_a=_last_finite(mean_a), final_b=_last_finite(mean_b),
+        final_gap=final_gap, final_needed=final_needed)
 
 
 def _last_finite(values: np.ndarray) -> float | None:

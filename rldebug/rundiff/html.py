@@ -10,7 +10,7 @@ import numpy as np
 
 from rldebug.htmlfile import png_data_uri, write_report
 from rldebug.rundiff.curves import MetricComparison
-from rldebug.rundiff.report import RunDiff, _parting_text
+from rldebug.rundiff.report import RunDiff, parting_text, verdict_text
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #222; }
@@ -74,8 +74,7 @@ def to_html(d: RunDiff) -> str:
     runs = (f"<p>a: <code>{e(d.run_a)}</code> ({len(d.trials_a)} trial(s), "
             f"{e(d.algorithm_a or '?')})<br>b: <code>{e(d.run_b)}</code> "
             f"({len(d.trials_b)} trial(s), {e(d.algorithm_b or '?')})</p>")
-    verdict = (f"The runs part on {e(d.metric)}: {e(_parting_text(d.main))}." if d.parts
-               else f"The runs do not part on {e(d.metric)} beyond its noise.")
+    verdict = e(verdict_text(d))
     parts = [head, "<h1>rldebug diff</h1>", runs,
              f"<p class='{'parts' if d.parts else 'same'}'>{verdict}</p>",
              "<h2>Config (only what differs, RLlib defaults filled in)</h2>"]
@@ -88,7 +87,7 @@ def to_html(d: RunDiff) -> str:
     parts.append("<h2>Metrics</h2>")
     for m in d.metrics:
         figure = _figure(m)
-        parts.append(f"<h3>{e(m.metric)}</h3><p>{e(_parting_text(m))}; noise: "
+        parts.append(f"<h3>{e(m.metric)}</h3><p>{e(parting_text(m))}; noise: "
                      f"{e(m.noise_source)}</p>")
         if figure:
             parts.append(f"<img alt='{e(m.metric)}' src='{figure}'>")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.rundiff.configs import ConfigRow
-from rldebug.rundiff.curves import MetricComparison
+from rldebug.rundiff.curves import SUSTAIN, MetricComparison
 from rldebug.rundiff.traces import TraceRow
 
 _SHOWN_VALUE = 60
@@ -84,7 +84,7 @@ class RunDiff:
         out.append("Metrics (means over each side's trials; a -> b at the last common "
                    "iteration):")
         for m in self.metrics:
-            where = _parting_text(m)
+            where = parting_text(m)
             out.append(f"  {m.metric}: {_num(m.final_a)} -> {_num(m.final_b)}; {where}")
         main = self.main
         if main is not None:
@@ -105,22 +105,42 @@ class RunDiff:
                 where = f" ({f.module})" if f.module else ""
                 out.append(f"  only in {f.only_in}: {f.severity} {f.rule_id}{where}")
         out.append("")
-        out.append(f"The runs part on {self.metric}." if self.parts else
-                   f"The runs do not part on {self.metric} beyond its noise.")
+        out.append(verdict_text(self))
         return "\n".join(out)
 
 
-def _parting_text(m: MetricComparison) -> str:
-    if not m.parts:
-        return "does not part beyond its noise"
-    bits = []
-    if m.by_iteration is not None:
-        p = m.by_iteration
-        bits.append(f"parts at iteration {int(p.at)} ({_num(p.a)} vs {_num(p.b)}, noise "
-                    f"{_num(p.noise)})")
-    if m.by_env_steps is not None:
-        bits.append(f"at {int(m.by_env_steps.at)} env steps")
-    return ", ".join(bits)
+def _where_parted(m: MetricComparison) -> str:
+    steps = None if m.by_env_steps is None else f"{int(m.by_env_steps.at)} env steps"
+    if m.by_iteration is None:
+        return f"at {steps} (not by iteration)"
+    p = m.by_iteration
+    text = f"at iteration {int(p.at)} ({_num(p.a)} vs {_num(p.b)}, noise {_num(p.noise)})"
+    return text if steps is None else f"{text} and at {steps}"
+
+
+def _why_not_parted(m: MetricComparison) -> str:
+    if m.final_gap is None or m.final_needed is None:
+        return "beyond its noise"
+    if abs(m.final_gap) > m.final_needed:
+        return (f"for {SUSTAIN} iterations in a row: apart only at the end (gap "
+                f"{_num(abs(m.final_gap))} at the last iteration; train longer to tell)")
+    return (f"beyond its noise (gap {_num(abs(m.final_gap))} at the last iteration, "
+            f"{_num(m.final_needed)} needed)")
+
+
+def parting_text(m: MetricComparison) -> str:
+    """A metric's line: where it parts, or why it does not."""
+    return f"parts {_where_parted(m)}" if m.parts else f"does not part {_why_not_parted(m)}"
+
+
+def verdict_text(d: RunDiff) -> str:
+    """The last line of the report: whether the runs part on the chosen metric."""
+    m = d.main
+    if m is None:
+        return f"The runs do not part on {d.metric}: neither side has it."
+    if m.parts:
+        return f"The runs part on {d.metric} {_where_parted(m)}."
+    return f"The runs do not part on {d.metric} {_why_not_parted(m)}."
 
 
 def _num(value) -> str:
