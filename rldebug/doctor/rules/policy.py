@@ -349,7 +349,7 @@ class PolicyStaysRandom(Rule):
         self._since: dict[str, int] = {}
         self._open: dict[str, Finding] = {}
         self._held: dict[str, list[bool]] = {}  # per iteration: within 5 % of the maximum
-        self._forced_open: dict[str, tuple[Finding, str]] = {}  # with the first message
+        self._forced_open: dict[str, Finding] = {}
 
     def _resolve(self, module: str, iteration: int) -> None:
         """A reported module whose return has since clearly risen was a slow start: its
@@ -403,7 +403,7 @@ class PolicyStaysRandom(Rule):
                 elif held:
                     found = self._forced(module, stats, coeff, reference, source, history,
                                          metrics.iteration)
-                    self._forced_open.update((f.module, (f, f.message)) for f in found)
+                    self._forced_open.update((f.module, f) for f in found)
                     new += found
                 if module in self._forced_open or held:
                     continue
@@ -460,24 +460,28 @@ class PolicyStaysRandom(Rule):
                         entropy: float, iteration: int) -> None:
         """A policy said to be held random whose entropy has since left the top 5 % for
         more than a fifth of the run was not held there: info, saying so; an error
-        again if it returns there for most of the run."""
-        finding, message = self._forced_open[module]
+        again if it returns there for most of the run. The message gives the counts its
+        evidence does: the run's so far."""
+        finding = self._forced_open[module]
         finding.evidence.update(iterations_near_maximum=sum(history),
                                 iterations=len(history), entropy=entropy)
         if held:
-            message = self._held_text(module, finding.evidence, entropy)
-            self._forced_open[module] = (finding, message)
-            finding.severity, finding.message = "error", message
+            finding.severity = "error"
+            finding.message = self._held_text(module, finding.evidence, entropy)
             finding.evidence.pop("resolved_at_iteration", None)
-        elif finding.severity == "error":
+            return
+        if finding.severity == "error":
             finding.severity = "info"
             finding.evidence["resolved_at_iteration"] = iteration
-            finding.message = (
-                f"{message} It did not stay there: over {len(history)} iterations its "
-                f"entropy was that high in only {sum(history)} (now {fmt(entropy)}), so "
-                f"entropy_coeff={fmt(finding.evidence['entropy_coeff'])} did not hold it "
-                "random (an algorithm whose advantages are not standardised, as APPO's and "
-                "IMPALA's, can outweigh the bonus).")
+        evidence = finding.evidence
+        finding.message = (
+            f"entropy_coeff={fmt(evidence['entropy_coeff'])} did not hold the policy of "
+            f"{module!r} random: its entropy was at least {HELD_RANDOM_RATIO:.0%} of "
+            f"{evidence['reference']} ({fmt(evidence['reference_entropy'])}) in only "
+            f"{evidence['iterations_near_maximum']} of {evidence['iterations']} iterations "
+            f"(now {fmt(entropy)}); it looked held until iteration "
+            f"{evidence['resolved_at_iteration']}. An algorithm whose advantages are not "
+            "standardised, as APPO's and IMPALA's, can outweigh the bonus.")
 
     @staticmethod
     def _held_text(module, evidence, entropy) -> str:
