@@ -4,6 +4,7 @@ Both pass ``rldebug parity`` against the checkpoint they came from."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -141,14 +142,32 @@ def test_onnx_is_refused_for_a_pipeline_one_graph_cannot_hold(capsys, tmp_path):
     assert rldebug.parity(arena, rldebug.inference_policy(tmp_path / "out"), episodes=1).passed
 
 
-def test_a_folder_that_is_not_empty_is_refused_unless_overwritten(cartpole, tmp_path, capsys):
-    checkpoint, _ = cartpole
+def test_overwrite_replaces_an_earlier_export_and_nothing_else(cartpole, tmp_path, capsys):
+    """--overwrite once removed whatever the folder held: a checkpoint exported onto
+    itself, or onto a folder beside the user's data, was gone."""
+    checkpoint, exported = cartpole
     (tmp_path / "keep.txt").write_text("mine")
     assert cli_main(["export", str(checkpoint), str(tmp_path)]) == 2
     assert "is a folder that is not empty" in capsys.readouterr().err
+    assert cli_main(["export", str(checkpoint), str(tmp_path), "--overwrite"]) == 2
+    assert "not a folder rldebug export wrote" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text() == "mine"
-    assert cli_main(["export", str(checkpoint), str(tmp_path), "--overwrite"]) == 0
-    assert not (tmp_path / "keep.txt").exists()
+    before = sorted(p.relative_to(checkpoint) for p in checkpoint.rglob("*"))
+    assert cli_main(["export", str(checkpoint), str(checkpoint), "--overwrite"]) == 2
+    assert "not a folder rldebug export wrote" in capsys.readouterr().err
+    assert sorted(p.relative_to(checkpoint) for p in checkpoint.rglob("*")) == before
+    # an earlier export (with ONNX) is replaced by one without: its ONNX files go
+    again = tmp_path / "again"
+    shutil.copytree(exported, again)
+    assert (again / "policy.onnx").is_file()
+    assert cli_main(["export", str(checkpoint), str(again), "--overwrite"]) == 0
+    assert sorted(p.name for p in again.iterdir()) == ["inference_policy.pkl"]
+    # ... but not one the user added files to
+    shutil.copytree(exported, tmp_path / "added")
+    (tmp_path / "added" / "notes.txt").write_text("mine")
+    assert cli_main(["export", str(checkpoint), str(tmp_path / "added"), "--overwrite"]) == 2
+    assert "holds files rldebug export did not write (notes.txt)" in capsys.readouterr().err
+    assert (tmp_path / "added" / "policy.onnx").is_file()
     (tmp_path / "a_file").write_text("")
     assert cli_main(["export", str(checkpoint), str(tmp_path / "a_file")]) == 2
     assert "is a file; export writes a folder" in capsys.readouterr().err

@@ -25,6 +25,10 @@ from rldebug.usage import UsageError
 ONNX_FILE = "policy.onnx"
 ONNX_RUNNER = "onnx_policy.py"
 ONNX_META = "onnx.json"
+#: every file an export writes (and, with ``overwrite``, replaces); __pycache__ is
+#: Python's, left by importing the ONNX runner
+EXPORT_FILES = (EXPORTED_PARTS, ONNX_FILE, ONNX_FILE + ".data", ONNX_RUNNER, ONNX_META,
+                "__pycache__")
 #: the pieces an ONNX graph can fold in (each stateless at inference)
 FOLDABLE = frozenset({"MeanStdFilter"})
 
@@ -46,17 +50,39 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
     if replace_contents and not overwrite:
         raise UsageError(f"{out} is a folder that is not empty; choose another folder or "
                          "pass overwrite=True (--overwrite) to replace its contents.")
+    if replace_contents:
+        _check_replaceable(out)
     policy = checkpoint if isinstance(checkpoint, InferencePolicy) else \
         InferencePolicy.from_checkpoint(checkpoint)
     if onnx:
         _check_onnx_possible(policy)  # before anything is removed or written
     if replace_contents:
-        shutil.rmtree(out)
+        for name in EXPORT_FILES:
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     (out / EXPORTED_PARTS).write_bytes(cloudpickle.dumps(policy.parts))
     if onnx:
         _write_onnx(policy, out)
     return out
+
+
+def _check_replaceable(out: Path) -> None:
+    """``overwrite`` replaces an earlier export, and nothing else: a folder with other
+    files (a checkpoint, a run, the user's data) is refused, naming some of them."""
+    if not (out / EXPORTED_PARTS).is_file():
+        raise UsageError(f"{out} is not a folder rldebug export wrote (it has no "
+                         f"{EXPORTED_PARTS}); overwrite=True (--overwrite) replaces only an "
+                         "earlier export. Choose a new or empty folder.")
+    others = sorted(p.name for p in out.iterdir() if p.name not in EXPORT_FILES)
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise UsageError(f"{out} holds files rldebug export did not write ({shown}); "
+                         "overwrite=True (--overwrite) replaces only an earlier export, not "
+                         "a folder with other files in it. Choose a new or empty folder.")
 
 
 def _check_onnx_possible(policy: InferencePolicy) -> None:
