@@ -195,3 +195,72 @@ def test_the_policy_refuses_an_observation_the_env_could_not_return(cartpole):
     with pytest.raises(ValueError, match="does not exist"):
         rldebug.inference_policy("/nonexistent/checkpoint")
     assert policy(np.zeros(4, np.float32)) in (0, 1)  # still usable after the refusal
+
+
+USER_GAME = '''
+from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+
+class TwoCartPoles(MultiAgentCartPole):
+    def __init__(self, config=None):
+        super().__init__({"num_agents": 2})
+
+
+def module_of(agent_id, episode, **kwargs):
+    return f"p{agent_id}"
+'''
+
+LOAD_WITHOUT_THE_USERS_CODE = """
+import json, sys
+import numpy as np
+import rldebug
+from rldebug.usage import UsageError
+policy = rldebug.inference_policy(sys.argv[1])
+observations = np.load(sys.argv[2])
+actions = [{str(a): int(x) for a, x in policy({0: o, 1: o[::-1].copy()}).items()}
+           for o in observations]
+try:
+    rldebug.parity(sys.argv[1], policy, episodes=1)
+    said = None
+except UsageError as err:
+    said = str(err)
+print(json.dumps({"actions": actions, "parity": said,
+                  "imported": "user_game" in sys.modules}))
+"""
+
+
+def test_an_export_loads_without_the_users_env_and_mapping_code(tmp_path, monkeypatch):
+    """An export of an env class and a mapping function from the user's own module needed
+    that module to load (cloudpickle keeps them by reference): it is inference code, not
+    the env's. Now the mapping is held by value and the env by name, which only parity,
+    playing the env, imports, and says so when it cannot."""
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "user_game.py").write_text(USER_GAME)
+    monkeypatch.syspath_prepend(str(code))
+    import user_game
+
+    config = (PPOConfig().environment(user_game.TwoCartPoles)
+              .multi_agent(policies={"p0", "p1"}, policy_mapping_fn=user_game.module_of)
+              .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
+                  "p0": RLModuleSpec(model_config=DefaultModelConfig(fcnet_hiddens=[8])),
+                  "p1": RLModuleSpec(model_config=DefaultModelConfig(fcnet_hiddens=[8]))}))
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+              .debugging(seed=0))
+    run = rldebug.run(config, max_iterations=1, progress=False, checkpoint_at_end=True,
+                      logdir=tmp_path / "run")
+    run.algo.stop()
+    out = rldebug.export(run.checkpoint, tmp_path / "out")
+    observations = np.random.default_rng(0).uniform(-0.2, 0.2, (20, 4)).astype(np.float32)
+    np.save(tmp_path / "obs.npy", observations)
+    policy = rldebug.inference_policy(out)
+    expected = [{str(a): int(x) for a, x in policy({0: o, 1: o[::-1].copy()}).items()}
+                for o in observations]
+    seen = _in_a_fresh_process(LOAD_WITHOUT_THE_USERS_CODE, out, tmp_path / "obs.npy")
+    assert seen["actions"] == expected and not seen["imported"]
+    assert "names its env user_game.TwoCartPoles but does not hold the env's code" in \
+        seen["parity"] and "PYTHONPATH" in seen["parity"]
+    assert rldebug.parity(out, policy, episodes=1).passed  # here the env imports

@@ -137,6 +137,26 @@ def _caller(policy: Callable):
         (lambda obs, reward: policy(obs))
 
 
+def _env(reference):
+    """The env parity plays: the one the reference was trained on, built here."""
+    from rldebug.deployment.pipeline import env_of
+    from rldebug.shapes.env_meta import make_env
+
+    env = env_of(reference.parts)
+    try:
+        return make_env(env, reference.parts["env_config"], caller="parity")
+    except UsageError:
+        if not isinstance(env, str):
+            raise
+        raise UsageError(
+            f"parity plays the env the policy was trained on, {env!r}, which is neither a "
+            "gymnasium id nor an env registered with ray.tune.register_env in this process. "
+            "Register it here (import the module that calls "
+            "ray.tune.register_env before parity(), or call parity from the script that "
+            "trains), or compare on recorded observations (--observations FILE, "
+            "observations=) or a trace's episodes (--trace DIR, trace=).") from None
+
+
 def _reference(checkpoint_or_algo) -> InferencePolicy:
     from rldebug.deployment.legacy import OldStackPolicy
     from rldebug.deployment.pipeline import parts_from_algorithm
@@ -437,7 +457,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     :raises TypeError, ValueError: for a policy that is not callable, bad counts, a path
         that is no checkpoint, an old-stack recurrent policy (with the reason).
     """
-    from rldebug.shapes.env_meta import agent_spaces, make_env
+    from rldebug.shapes.env_meta import agent_spaces
 
     if not callable(policy):
         raise UsageTypeError(f"parity(policy=...) must be a function obs -> action, got "
@@ -456,7 +476,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     reset = getattr(policy, "reset", None)
     reset = reset if callable(reset) else None
     if trace is not None:
-        env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
+        env = _env(reference)
         action_spaces = [act for _, act in agent_spaces(env).values()]
         recorded = traced_episodes(trace, env)
         if not _takes_module_actions(action_spaces):
@@ -474,7 +494,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         action_spaces = list(action_spaces.values()) if isinstance(action_spaces, dict) \
             else [action_spaces]
     else:
-        env = make_env(reference.parts["env"], reference.parts["env_config"], caller="parity")
+        env = _env(reference)
         steps, error = _play(reference, _caller(policy), reset, env, episodes, seed, max_steps)
         action_spaces = [act for _, act in agent_spaces(env).values()]
     if error:

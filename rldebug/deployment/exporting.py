@@ -13,13 +13,15 @@ previous actions) and no piece but RLlib's ``MeanStdFilter``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from rldebug.deployment.pipeline import EXPORTED_PARTS, InferencePolicy
+from rldebug.deployment.pipeline import EXPORTED_PARTS, InferencePolicy, env_named
 from rldebug.usage import UsageError
 
 ONNX_FILE = "policy.onnx"
@@ -64,10 +66,33 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
             elif path.exists():
                 path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    (out / EXPORTED_PARTS).write_bytes(cloudpickle.dumps(policy.parts))
+    parts = {**policy.parts, "env": env_named(policy.parts["env"])}
+    with _by_value(parts["mapping_fn"]):
+        (out / EXPORTED_PARTS).write_bytes(cloudpickle.dumps(parts))
     if onnx:
         _write_onnx(policy, out)
     return out
+
+
+@contextlib.contextmanager
+def _by_value(function):
+    """Pickle the agent-to-module mapping (and what its module defines) by value: pickled
+    by reference, as cloudpickle pickles what an importable module defines, the export
+    would need the user's module to load. RLlib's, rldebug's and installed libraries'
+    functions stay by reference."""
+    from ray import cloudpickle
+
+    module = sys.modules.get(getattr(function, "__module__", None) or "")
+    path = str(getattr(module, "__file__", None) or "")
+    if module is None or module.__name__ == "__main__" or not path or \
+            "site-packages" in path or "dist-packages" in path or module.__name__.split(".")[0] in ("rldebug", "ray"):
+        yield
+        return
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        yield
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
 
 
 def _check_replaceable(out: Path) -> None:

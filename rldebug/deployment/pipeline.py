@@ -52,6 +52,51 @@ class Variant:
         return "as trained"
 
 
+@dataclass(frozen=True)
+class EnvNamed:
+    """The env class of an exported pipeline, by name: an export holds the code that turns
+    an observation into an action, not the env's. Only :func:`rldebug.parity`, which
+    plays the env, imports it (:func:`env_of`)."""
+
+    module: str
+    qualname: str
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.qualname}"
+
+
+def env_named(env: Any) -> Any:
+    """``env`` as an export keeps it: an importable env class by name (unpickling it
+    would need its module), anything else as it is."""
+    module = getattr(env, "__module__", None)
+    if isinstance(env, type) and module and module != "__main__":
+        return EnvNamed(module, env.__qualname__)
+    return env
+
+
+def env_of(parts: Mapping[str, Any]) -> Any:
+    """The env a pipeline was trained on, as ``make_env`` takes it (an export's imported).
+
+    :raises UsageError: for an exported env class whose module cannot be imported here.
+    """
+    env = parts["env"]
+    if not isinstance(env, EnvNamed):
+        return env
+    import importlib
+
+    try:
+        found = importlib.import_module(env.module)
+        for name in env.qualname.split("."):
+            found = getattr(found, name)
+    except (ImportError, AttributeError) as err:
+        raise UsageError(
+            f"The export names its env {env} but does not hold the env's code, and it cannot "
+            f"be imported here ({type(err).__name__}: {err}). To play the env, add the "
+            f"folder of {env.module!r} to PYTHONPATH; or compare on recorded observations "
+            "(--observations FILE, observations=).") from None
+    return found
+
+
 class InferencePolicy:
     """A checkpoint's training pipeline as a policy: ``policy(obs) -> env action``.
 
@@ -341,5 +386,5 @@ def inference_policy(checkpoint: str | Path) -> InferencePolicy:
     return InferencePolicy.from_checkpoint(checkpoint)
 
 
-__all__ = ["EXPORTED_PARTS", "InferencePolicy", "Variant", "inference_policy",
-           "parts_from_checkpoint"]
+__all__ = ["EXPORTED_PARTS", "EnvNamed", "InferencePolicy", "Variant", "env_named", "env_of",
+           "inference_policy", "parts_from_checkpoint"]
