@@ -58,6 +58,43 @@ def test_info_events_counts_the_declared_events_per_agent_and_episode(tmp_path):
         run.algo.stop()
 
 
+class SparseInfoWalk(LeftRightWalk):
+    """Flags ``at_edge`` at the right edge only, and its infos are {} on the other steps
+    (a common pattern): about half the episodes have no event."""
+
+    def reset(self, *, seed=None, options=None):
+        self.flagged = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, _ = super().step(action)
+        info = {"at_edge": True} if self.position == 4 else {}
+        self.flagged += len(info)
+        if terminated or truncated:
+            FINISHED.append(self.flagged)
+        return obs, reward, terminated, truncated, info
+
+
+def test_episodes_whose_infos_are_empty_count_zero_not_nothing(tmp_path):
+    """Steps with an empty info were skipped, so an episode without the event was never
+    logged: the mean counted only episodes that had one (1.25 against a true 0.53)."""
+    config = add_callbacks(walk_config(), InfoEvents).environment(SparseInfoWalk)
+    FINISHED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
+                          progress=False)
+    try:
+        counts = get_path(run.last_result, "env_runners/info_events/default_agent")
+        assert 0 in FINISHED and 1 in FINISHED  # both kinds of episode were played
+        assert len(FINISHED) == get_path(run.last_result, "env_runners/num_episodes")
+        assert counts["at_edge_mean"] == pytest.approx(np.mean(FINISHED))
+        assert counts["at_edge_min"] == 0
+    finally:
+        run.algo.stop()
+    assert not [w for w in caught if issubclass(w.category, MissingEventsWarning)]
+
+
 def test_info_events_warns_once_about_an_event_the_env_never_reports(tmp_path):
     config = add_callbacks(walk_config(), InfoEvents.counting("crash"))
     with warnings.catch_warnings(record=True) as caught:

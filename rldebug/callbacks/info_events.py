@@ -60,6 +60,7 @@ class InfoEvents(RLlibCallback):
         super().__init__()
         self._events: tuple[str, ...] | None = self.settings.events
         self._warned = False
+        self._keys_seen: set = set()  # every info key this runner has seen
 
     def on_environment_created(self, *, env, **kwargs) -> None:
         self._events = self._events or info_events(type(unwrapped_env(env)))
@@ -73,14 +74,12 @@ class InfoEvents(RLlibCallback):
             return
         counts = store(episode).setdefault(_KEY, {})
         for agent_id, step in last_step(episode).items():
-            if not step.info:
-                continue  # this agent was not observed in this step
+            # every agent in the step counts, also with an empty info: envs often return
+            # {} on the steps nothing happened, and those episodes count 0
             per_event = counts.setdefault(str(agent_id), dict.fromkeys(self._events, 0))
+            self._keys_seen.update(step.info)
             for event in self._events:
-                if event in step.info:
-                    per_event[event] += int(bool(step.info[event]))
-                else:
-                    self._warn_missing(event, step.info)
+                per_event[event] += int(bool(step.info.get(event, False)))
 
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
         counts = store(episode).pop(_KEY, None)
@@ -88,14 +87,18 @@ class InfoEvents(RLlibCallback):
             for event in self._events or ():
                 log_episode_value(episode, metrics_logger, ("info_events", agent_id, event),
                                   per_event.get(event, 0))
+        never = [event for event in self._events or () if event not in self._keys_seen]
+        if never and self._keys_seen:
+            self._warn_missing(never)
 
     def _warn_nothing_to_count(self) -> None:
         self._warn("InfoEvents has no events to count: the env declares no INFO_EVENTS. "
                    "Name them: InfoEvents.counting('collision', ...).")
 
-    def _warn_missing(self, event: str, info: dict) -> None:
-        self._warn(f"InfoEvents: the env's infos have no {event!r} key (keys seen: "
-                   f"{sorted(info)}); check the event name. Steps without it count as 0.")
+    def _warn_missing(self, events: list[str]) -> None:
+        self._warn(f"InfoEvents: no info so far has had {', '.join(map(repr, events))} "
+                   f"(keys seen: {sorted(map(str, self._keys_seen))}); check the event name. "
+                   "Steps without it count 0.")
 
     def _warn(self, message: str) -> None:
         if self._warned:
