@@ -254,8 +254,59 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
     assert right.passed and right.agreement == 1.0
     sampled = parity(checkpoint, deployed.PerAgentModules(modules, {0: "p0", 1: "p1"},
                                                           sample=True), episodes=2)
-    assert not sampled.passed and "looks like it samples (explore=True" in sampled.explanation
+    # after 3 iterations both modules are near uniform (greedy probability ~0.52): a
+    # sampler agrees as often as anything that answers at random, and parity says so
+    assert not sampled.passed and sampled.sampling[0] < 0.6
+    assert "cannot tell whether it samples" in sampled.explanation, sampled.explanation
     assert parity(checkpoint, rldebug.inference_policy(checkpoint), episodes=1).passed
+    # one agent left out agrees about as often overall as a sampler, but not where one
+    # would: it was taken for a sampler
+    greedy = deployed.PerAgentModules(modules, {0: "p0", 1: "p1"})
+    half = parity(checkpoint, lambda obs: {0: greedy(obs)[0]} if 0 in obs else {},
+                  episodes=2)
+    assert half.per_agent["0"] == 1.0 and half.per_agent["1"] == 0.0
+    assert "looks like it samples" not in str(half), str(half)
+
+
+class _Sampler:
+    """Samples the pipeline's two-action distribution: the greedy action with the
+    probability the distribution gives it, else the other."""
+
+    def __init__(self, checkpoint):
+        self.reference = rldebug.inference_policy(checkpoint)
+        self.rng = np.random.default_rng(0)
+
+    def reset(self):
+        self.reference.reset()
+
+    def __call__(self, obs):
+        greedy = int(self.reference(obs))
+        keep = self.rng.random() < self.reference.greedy_probability()
+        return greedy if keep else 1 - greedy
+
+
+def test_a_sampler_is_named_and_an_answer_that_ignores_the_state_is_not(checkpoint):
+    """A deployment that always answers 0 agrees with a two-action policy about as often
+    as a sampler would: parity said it 'looks like it samples'. A sampler agrees more
+    often where the greedy action is likelier; one that ignores the state does not."""
+    sampled = parity(checkpoint, _Sampler(checkpoint), episodes=20)
+    assert not sampled.passed and "looks like it samples" in sampled.explanation, \
+        sampled.explanation
+    report = parity(checkpoint, lambda obs: 0, episodes=5)
+    assert not report.passed and report.sampling is not None
+    assert "looks like it samples" not in report.explanation, report.explanation
+
+
+def test_a_float_for_a_discrete_action_fails_and_is_named(checkpoint):
+    """1.0 for Discrete(2): the same choice, but Discrete.contains refuses it and
+    CartPole's step asserts it; parity passed it at 100%."""
+    import gymnasium as gym
+
+    reference = rldebug.inference_policy(checkpoint)
+    assert not gym.spaces.Discrete(2).contains(1.0)
+    report = parity(checkpoint, lambda obs: float(reference(obs)), episodes=1)
+    assert not report.passed and report.agreement == 0.0
+    assert "as a float" in report.explanation and "int(action)" in report.explanation
 
 
 def test_an_old_stack_policy_deployed_without_its_filter_is_named(tmp_path):

@@ -99,8 +99,12 @@ class _Step:
 
 
 def _same(a, b, atol: float) -> bool:
+    """Whether the deployment's action ``a`` is the pipeline's ``b``: equal for integer
+    (discrete) actions, where a float is another action (``env.step`` of many envs
+    asserts ``action_space.contains``, which refuses ``1.0`` for ``Discrete``), within
+    ``atol`` for continuous ones."""
     a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
+    if a.shape != b.shape or _float_for_integer(a, b):
         return False
     if np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer):
         return bool(np.array_equal(a, b))
@@ -108,6 +112,11 @@ def _same(a, b, atol: float) -> bool:
         return bool(np.allclose(a.astype(float), b.astype(float), atol=atol))
     except (TypeError, ValueError):
         return False
+
+
+def _float_for_integer(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.issubdtype(b.dtype, np.integer) and not (
+        np.issubdtype(a.dtype, np.integer) or a.dtype == bool)
 
 
 def _pairs(steps: list[_Step], answers: list, atol: float) -> list[tuple[_Step, Any, bool]]:
@@ -529,37 +538,113 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         report.variants[variant.describe()] = share
         candidates.append((share, variant))
     report.explanation = _explanation(report, candidates, reference)
-    report.sampling = _sampling_agreement(steps)
+    report.sampling = _sampling_agreement(pairs)
     if report.sampling is not None:
         expected, spread = report.sampling
         explained = any(share >= report.agreement + EXPLAINS_BY for share, _ in candidates)
-        if not explained and abs(report.agreement - expected) <= 3 * spread + 0.01:
+        as_often = abs(report.agreement - expected) <= 3 * spread + 0.01
+        verdict = _sampler_verdict(pairs) if as_often and not explained else None
+        if verdict in ("does not sample", "cannot tell"):
+            report.explanation += (
+                f" Its agreement ({report.agreement:.1%}) is what sampling from the action "
+                "distribution would give, but " + (
+                    "it does not agree more often where the greedy action is likelier, as a "
+                    "sampler does, so it is not taken for one." if verdict == "does not sample"
+                    else f"these {len(pairs)} decisions cannot tell whether it samples (a "
+                    "sampler agrees more often where the greedy action is likelier; here the "
+                    "greedy action's probability varies too little, or the decisions are too "
+                    "few, to show it either way): play more episodes (--episodes)."))
+        elif verdict == "samples":
             report.explanation = (
                 f"Your policy agrees with the pipeline's greedy action in "
                 f"{report.agreement:.1%} of decisions, what sampling from the action "
-                f"distribution would give ({expected:.1%} +/- {spread:.1%} expected): your "
-                "deployment looks like it samples (explore=True, or "
+                f"distribution would give ({expected:.1%} +/- {spread:.1%} expected), and "
+                "where the greedy action is likelier it agrees more often, as a sampler "
+                "does: your deployment looks like it samples (explore=True, or "
                 "forward_exploration), where RLlib's evaluation takes the greedy action "
                 "(explore=False, forward_inference and the distribution's "
                 "to_deterministic()).")
+    floats = [_answer(step.yours, agent) for step, agent, ok in pairs if not ok and
+              _float_as_integer(_answer(step.yours, agent), _answer(step.pipeline, agent))]
+    if floats and len(floats) >= 0.5 * sum(not ok for *_, ok in pairs):
+        yours = floats[0]
+        report.explanation = (
+            f"Your policy returns the pipeline's choice as a float ({yours!r}) in "
+            f"{len(floats)} decisions, where the action space is discrete and takes an "
+            "integer: env.step of many envs (gymnasium's checks, CartPole's) asserts "
+            "action_space.contains(action), which refuses a float. Return int(action).")
     return report
 
 
-def _sampling_agreement(steps: list[_Step]) -> tuple[float, float] | None:
+def _answer(actions, agent):
+    """One agent's action of a step's answer (the answer itself in a single-agent env)."""
+    if agent is None:
+        return actions
+    return actions.get(agent) if isinstance(actions, Mapping) else None
+
+
+def _float_as_integer(yours, pipeline) -> bool:
+    """A float that holds the integer (discrete) action the pipeline chose."""
+    try:
+        a, b = np.asarray(yours), np.asarray(pipeline)
+        return a.shape == b.shape and _float_for_integer(a, b) and \
+            bool(np.array_equal(a.astype(float), b.astype(float)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _greedy_probabilities(pairs) -> np.ndarray | None:
+    """Per decision of ``pairs``, the probability the distribution gave the greedy
+    action; None when any decision's distribution is not categorical."""
+    probabilities = []
+    for step, agent, _ in pairs:
+        p = step.greedy_probability
+        p = p.get(agent) if isinstance(p, Mapping) else p
+        if p is None:
+            return None
+        probabilities.append(float(p))
+    return np.asarray(probabilities) if probabilities else None
+
+
+def _sampling_agreement(pairs) -> tuple[float, float] | None:
     """Expected agreement of a deployment that samples from the categorical distribution
     with the greedy action, and its standard deviation; None when any decision's
     distribution is not categorical."""
-    probabilities = []
-    for step in steps:
-        p = step.greedy_probability
-        values = list(p.values()) if isinstance(p, Mapping) else [p]
-        if not values or any(v is None for v in values):
-            return None
-        probabilities += values
-    if not probabilities:
+    p = _greedy_probabilities(pairs)
+    if p is None:
         return None
-    p = np.asarray(probabilities)
     return float(p.mean()), float(np.sqrt(np.sum(p * (1 - p))) / len(p))
+
+
+def _sampler_verdict(pairs) -> str | None:
+    """Whether the deployment's agreements follow the greedy action's probability p, as
+    a sampler's do (it agrees with probability p, decision by decision), or a flat rate,
+    as any deployment's that agrees as often overall without looking where (one that
+    always answers 0, or leaves an agent out, with a two-action policy): "samples",
+    "does not sample", or "cannot tell" when the decisions fit both (the probabilities
+    vary too little over them, or there are too few). None when a decision's
+    distribution is not categorical.
+
+    The statistic is the log likelihood ratio of the two; each hypothesis is kept unless
+    the ratio lies more than 2 standard deviations from what it predicts."""
+    p = _greedy_probabilities(pairs)
+    if p is None:
+        return None
+    agreed = np.asarray([ok for *_, ok in pairs], dtype=bool)
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    rate = float(np.clip(agreed.mean(), 1e-6, 1 - 1e-6))
+    log_ratio = np.where(agreed, np.log(p / rate), np.log((1 - p) / (1 - rate)))
+    observed = float(log_ratio.sum())
+    gap = np.log(p / (1 - p)) - np.log(rate / (1 - rate))  # how far each p is from the rate
+    as_sampler = np.sum(p * np.log(p / rate) + (1 - p) * np.log((1 - p) / (1 - rate)))
+    as_flat = np.sum(rate * np.log(p / rate) + (1 - rate) * np.log((1 - p) / (1 - rate)))
+    sampler_fits = observed >= as_sampler - 2 * np.sqrt(np.sum(p * (1 - p) * gap ** 2))
+    flat_fits = observed <= as_flat + 2 * np.sqrt(np.sum(rate * (1 - rate) * gap ** 2))
+    if sampler_fits and not flat_fits:
+        return "samples"
+    if flat_fits and not sampler_fits:
+        return "does not sample"
+    return "cannot tell"
 
 
 def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy) -> str:
