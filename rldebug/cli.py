@@ -50,10 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _script_args(argv: list[str]) -> list[str] | None:
+    """``rldebug debug SCRIPT ARGS...``: the script's arguments exactly as given (argparse
+    would drop a ``--`` among them, which the script's own parser may need); None for
+    any other command."""
+    words = [i for i, word in enumerate(argv) if not word.startswith("-")]
+    if not words or argv[words[0]] != "debug" or len(words) < 2 or words[1] != words[0] + 1:
+        return None
+    return argv[words[1] + 1:]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand. Unusable input prints ``rldebug CMD: error: ...`` and exits 2
     (a failed training run exits 1); ``--debug`` shows the Python traceback instead."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args = _script_args(argv)
+    head = argv if script_args is None else argv[:len(argv) - len(script_args)]
+    args = build_parser().parse_args(head)
+    if script_args is not None:
+        args.args = script_args
     if not getattr(args, "catches_errors", True):  # `debug`: the script's own exceptions
         return args.func(args)                     # stay uncaught, for the debugger
     try:

@@ -107,7 +107,7 @@ def test_ray_init_local_mode_is_accepted_and_a_missing_script_is_refused(tmp_pat
     assert "after init" in done.stdout and "local_mode=True) was removed" in done.stderr
     missing = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(tmp_path / "x.py")],
                              capture_output=True, text=True, timeout=60, check=False)
-    assert missing.returncode == 2 and "is not a file" in missing.stderr
+    assert missing.returncode == 2 and "is neither a file nor a folder" in missing.stderr
 
 
 def test_a_2021_script_runs_unchanged():
@@ -187,3 +187,52 @@ def test_an_in_process_script_trains_and_checkpoints_without_starting_ray(tmp_pa
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "steps 200.0 restored PPO ray running False" in done.stdout, done.stdout
+
+
+def _debugged(script, *args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script), *args],
+                          env=session_env(), capture_output=True, text=True, timeout=600,
+                          check=False, cwd=cwd)
+
+
+def test_what_tune_scripts_commonly_use_works_in_process(tmp_path):
+    """A tune.Stopper (its counter was keyed by iteration and never stopped), a function
+    trainable (refused), get_best_result() with TuneConfig's metric/mode (refused),
+    CheckpointConfig(checkpoint_at_end=True) (ignored: no checkpoint), metrics_dataframe
+    (None), get_dataframe(filter_metric=) (TypeError), evaluation beside training for
+    'auto' (rldebug's rewrite made RLlib refuse it) and bool rewards (rldebug's env
+    check refused them): each as plain Tune and RLlib do it."""
+    done = _debugged(SCRIPT.parent / "tune_features.py", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["iterations"] == [2, 2]  # MaximumIterationStopper(2)
+    assert seen["restored"] == "PPO" and seen["history_rows"] == 2
+    assert seen["filtered_rows"] == 2
+    assert seen["function_iterations"] == [2, 2]  # stop={"training_iteration": 2}
+    assert all(r > 0 for r in seen["function_returns"])
+    assert seen["function_checkpoint"] == "PPO"  # copied before its temporary folder went
+    assert "evaluation_duration auto -> 10" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "functions").iterdir() if p.is_dir()) == \
+        ["function_trainable_00000_0_lr=0.0010", "function_trainable_00001_1_lr=0.0001"]
+
+
+def test_a_script_runs_as_python_runs_it(tmp_path):
+    """__file__ absolute (relative, it broke after os.chdir), '--' kept among the
+    arguments, `with ray.init() as context`, every CPU for a bare ray.init(), and
+    sys.exit("message") printing its message: the same as plain python, exit code too."""
+    script = SCRIPT.parent / "like_python.py"
+    plain = subprocess.run([sys.executable, script.name, "--", "x"], capture_output=True,
+                           text=True, timeout=300, check=False, cwd=script.parent,
+                           env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
+    debugged = _debugged(script.name, "--", "x", cwd=script.parent)
+    assert plain.returncode == debugged.returncode == 1, debugged.stderr[-2000:]
+    assert json.loads(debugged.stdout.splitlines()[-1]) == \
+        json.loads(plain.stdout.splitlines()[-1]) == {
+            "file_absolute": True, "reads_itself": True, "arguments": ["--", "x"],
+            "cpus": float(os.cpu_count()), "context": "RayContext", "stopped": True}
+    assert debugged.stderr.strip().endswith("stopping with a message")
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "__main__.py").write_text("print('ran', __name__)\n")
+    ran = _debugged(folder)
+    assert ran.returncode == 0 and "ran __main__" in ran.stdout, ran.stderr[-2000:]

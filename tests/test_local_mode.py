@@ -98,6 +98,26 @@ def test_local_mode_warns_that_attach_remote_has_no_runner_left():
         local_mode(config)
 
 
+def test_a_learner_to_attach_to_that_local_mode_brought_home_does_not_wait():
+    """attach_remote(learner_index=0) on num_learners=1, then local_mode (as rldebug
+    debug does): the Learner is built in the driver, which waited forever for a debugger
+    on a listener no IDE would look for."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.ide import attach_remote
+    from rldebug.inprocess.local import LocalModeWarning
+
+    config = (PPOConfig().environment("CartPole-v1").learners(num_learners=1)
+              .training(train_batch_size_per_learner=64, minibatch_size=32, num_epochs=1))
+    config = local_mode(attach_remote(config, learner_index=0, port=free_port()))
+    with pytest.warns(LocalModeWarning, match="the Learner runs in this process"):
+        algo = config.build_algo()
+    try:
+        assert algo.train()["training_iteration"] == 1
+    finally:
+        algo.stop()
+
+
 
 
 APPO_IN_PROCESS = """

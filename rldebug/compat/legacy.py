@@ -550,18 +550,26 @@ def install_agents_modules(notice: Callable[[str], None]) -> None:
         sys.modules[name] = made
         return made
 
-    old_stack = {"enable_rl_module_and_learner": False,
-                 "enable_env_runner_and_connector_v2": False}
+    def old_stack_dict(config_class, name: str):
+        """``name`` (DEFAULT_CONFIG, COMMON_CONFIG) built when a script reads it: building
+        an old-stack config makes RLlib log a warning, on every debugged run otherwise."""
+        def __getattr__(attribute: str):
+            if attribute != name:
+                raise AttributeError(attribute)
+            return config_class().api_stack(enable_rl_module_and_learner=False,
+                                            enable_env_runner_and_connector_v2=False).to_dict()
+        return __getattr__
+
     agents = module("ray.rllib.agents")
     agents.ppo = module("ray.rllib.agents.ppo",
                         PPOTrainer=trainer_2021(PPO, PPOConfig, notice),
-                        DEFAULT_CONFIG=PPOConfig().api_stack(**old_stack).to_dict())
+                        __getattr__=old_stack_dict(PPOConfig, "DEFAULT_CONFIG"))
     agents.dqn = module("ray.rllib.agents.dqn",
                         DQNTrainer=trainer_2021(DQN, DQNConfig, notice),
-                        DEFAULT_CONFIG=DQNConfig().api_stack(**old_stack).to_dict())
+                        __getattr__=old_stack_dict(DQNConfig, "DEFAULT_CONFIG"))
     agents.callbacks = module("ray.rllib.agents.callbacks", DefaultCallbacks=DefaultCallbacks)
     agents.trainer = module("ray.rllib.agents.trainer", Trainer=Algorithm,
-                            COMMON_CONFIG=AlgorithmConfig().api_stack(**old_stack).to_dict())
+                            __getattr__=old_stack_dict(AlgorithmConfig, "COMMON_CONFIG"))
     notice("`ray.rllib.agents` (removed from RLlib) is provided: PPOTrainer/DQNTrainer take "
            "2021 config dicts and run on the old API stack.")
 

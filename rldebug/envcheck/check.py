@@ -311,9 +311,10 @@ def observation_problems(space: Any, obs: Any) -> list[tuple[str, str, str]]:
 def reward_problem(reward: Any) -> tuple[str, str, str] | None:
     """``(kind, what, fix)`` when ``reward`` is not a finite number (kind
     ``"not_a_number"`` or ``"non_finite"``), else None; shared by both checkers."""
-    is_number = isinstance(reward, numbers.Real) and not isinstance(reward, bool)
+    # bools too (np.bool_ included): RLlib adds them to a return as 0 and 1
+    is_number = isinstance(reward, (numbers.Real, np.bool_))
     if not (is_number or (isinstance(reward, np.ndarray) and reward.size == 1
-                          and reward.dtype.kind in "iuf")):
+                          and reward.dtype.kind in "biuf")):
         return ("not_a_number", f"reward {_short(reward)} is not a number",
                 ("Return a float reward (per agent in a dict for a MultiAgentEnv); RLlib "
                  "cannot add anything else to a return."))

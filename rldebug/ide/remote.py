@@ -28,6 +28,7 @@ import functools
 import numbers
 import os
 import socket
+import warnings
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 
@@ -46,6 +47,7 @@ from rldebug.ide._listen import (
     wait_at_start,
     wait_for_ide,
 )
+from rldebug.inprocess.local import LocalModeWarning
 from rldebug.usage import UsageError, UsageTypeError
 
 
@@ -116,6 +118,13 @@ class AttachLearnerSettings:
     spike_window: int = DEFAULT_SPIKE_WINDOW  # minibatch updates in the running mean
 
 
+def _in_an_actor() -> bool:
+    """Whether this code runs in a Ray actor (a remote Learner), not in the driver."""
+    import ray
+
+    return ray.is_initialized() and ray.get_runtime_context().get_actor_id() is not None
+
+
 def learner_rank() -> int:
     """This Learner's rank among the remote Learners (0 when there is one)."""
     import torch.distributed as dist
@@ -137,8 +146,17 @@ class AttachLearnerMixin:
     def build(self, *args, **kwargs):
         super().build(*args, **kwargs)
         settings = self.settings
-        self._rldebug_attach_here = learner_rank() == settings.learner_index
         self._rldebug_who = f"Learner {settings.learner_index}"
+        if not _in_an_actor():
+            # num_learners=0 (rldebug debug and local_mode set it): the Learner is in the
+            # driver, where the IDE's debugger is already; a listener would wait forever
+            self._rldebug_attach_here = False
+            warnings.warn(f"attach_remote(learner_index={settings.learner_index}): the "
+                          "Learner runs in this process (num_learners=0), where your "
+                          "debugger already is: no listener is opened; set breakpoints in "
+                          "the Learner directly.", LocalModeWarning, stacklevel=2)
+            return
+        self._rldebug_attach_here = learner_rank() == settings.learner_index
         if not self._rldebug_attach_here:
             return
         self._rldebug_losses = defaultdict(lambda: deque(maxlen=settings.spike_window))

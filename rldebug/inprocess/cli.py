@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from rldebug.usage import EXIT_UNUSABLE, UsageError, load_config
@@ -85,12 +84,13 @@ def _say_the_trap(config, err: Exception) -> None:
 def cmd_debug(args) -> int:
     """Run a script unchanged with every Algorithm and Tune trial in this process. The
     script's own exceptions stay uncaught, for the debugger (``catches_errors=False``)."""
-    if not os.path.isfile(args.script):
-        print(f"rldebug debug: error: {args.script!r} is not a file; pass the Python "
-              "script to debug, e.g. rldebug debug train.py --its-args.", file=sys.stderr)
-        return EXIT_UNUSABLE
-    from rldebug.inprocess.debugging import debug_script
+    from rldebug.inprocess.debugging import debug_script, runnable_script
 
+    if not runnable_script(args.script):
+        print(f"rldebug debug: error: {args.script!r} is neither a file nor a folder with a "
+              "__main__.py; pass the Python script to debug, e.g. rldebug debug train.py "
+              "--its-args.", file=sys.stderr)
+        return EXIT_UNUSABLE
     return debug_script(args.script, args.args)
 
 

@@ -130,13 +130,15 @@ def _ray_init(original: Callable) -> Callable:
         import ray
 
         if ray.is_initialized():
-            return ray.get_runtime_context()
+            return original(ignore_reinit_error=True)  # Ray's RayContext of the running one
         from rldebug.inprocess.local import start_ray
 
         if not args and set(kwargs) <= {"num_cpus", "include_dashboard", "ignore_reinit_error",
                                         "log_to_driver", "logging_level"}:
-            start_ray(num_cpus=kwargs.get("num_cpus"))
-            return ray.get_runtime_context()
+            # on loopback, without the dashboard; every CPU, as plain ray.init() gives
+            start_ray(num_cpus=kwargs.get("num_cpus") or os.cpu_count() or 1)
+            # what ray.init returns (a context manager: `with ray.init() as ctx:`)
+            return original(ignore_reinit_error=True)
         return original(*args, **kwargs)
     return init
 
@@ -149,11 +151,13 @@ def in_process(config, name: str):
     what changed; ``config`` itself when it already is."""
     from rldebug.inprocess.local import local_mode, local_mode_changes
 
-    changes = local_mode_changes(config).changed
-    if not changes:
+    report = local_mode_changes(config)
+    for what in report.still_remote:  # said here, once, as the rest of debug mode's notices
+        notice(f"{name}: {what}.")
+    if not report.changed:
         return config
     notice(f"{name} built in this process ("
-           + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) + ").")
+           + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in report.changed.items()) + ").")
     return local_mode(config, warn=False)
 
 
@@ -215,15 +219,18 @@ def _variants(param_space: dict, num_samples: int):
 
 def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                num_samples: int = 1, storage_path: str | None = None,
-               name: str | None = None, fail_fast: bool | str = False
-               ) -> list[InProcessTrial]:
+               name: str | None = None, fail_fast: bool | str = False,
+               checkpoint_at_end: bool = False) -> list[InProcessTrial]:
     """Run a Tune experiment's trials one after another in this process (see module docs).
 
     :param trainable: an Algorithm class or a registered name such as ``"PPO"``.
     :param param_space: an AlgorithmConfig or a config dict (with ``tune.grid_search``...).
-    :param stop: Tune-style stop criteria (dict or callable); None trains until interrupted.
+    :param stop: Tune's stop criteria: a dict, a callable ``stop(trial_id, result)`` or a
+        ``tune.Stopper``; None trains until interrupted.
     :param fail_fast: Tune's ``FailureConfig(fail_fast=...)``: True stops at the first
         failed trial, ``"raise"`` also raises its exception from here, as Tune does.
+    :param checkpoint_at_end: save each trial's Algorithm when it ends (its
+        ``Result.checkpoint``), as Tune's ``CheckpointConfig(checkpoint_at_end=True)``.
     :returns: the trials, each written in Tune's layout under ``storage_path/name``
         (a failed one too: ``params.json``, ``result.json`` up to the failure,
         ``error.txt``).
@@ -240,30 +247,46 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     from rldebug.inprocess.trial_results import trial_history
 
     algo_class = _trainable_class(trainable)
-    if not hasattr(algo_class, "get_default_config"):
-        raise UsageTypeError(f"rldebug debug runs RLlib Algorithms in-process; {trainable!r} "
-                             "is not one (function trainables run as they are under plain "
-                             "Tune).")
+    function = None if hasattr(algo_class, "get_default_config") else algo_class
+    if function is not None and (isinstance(function, type) or not callable(function)):
+        raise UsageTypeError(f"rldebug debug runs RLlib Algorithms and function trainables "
+                             f"in this process; {trainable!r} is neither (a class trainable "
+                             "runs under plain Tune: run the script without rldebug debug).")
     if isinstance(param_space, AlgorithmConfig):
         param_space = param_space.to_dict()
-    name = name or f"{algo_class.__name__}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    label = getattr(algo_class, "__name__", None) or type(algo_class).__name__
+    name = name or f"{label}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     root = Path(storage_path or os.path.expanduser("~/ray_results")).expanduser() / name
     experiment_id = uuid.uuid4().hex[:5]
     trials = []
     for index, (tag, spec) in enumerate(_variants(dict(param_space or {}), num_samples)):
-        folder = f"{algo_class.__name__}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
+        folder = f"{label}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
         trial = InProcessTrial(trial_id=f"{experiment_id}_{index:05d}",
-                               trainable_name=algo_class.__name__,
+                               trainable_name=label,
                                experiment_tag=f"{index}" + (f"_{tag}" if tag else ""),
                                config=spec, path=str(root / folder))
         trials.append(trial)
         notice(f"trial {index + 1}: {folder} (in this process)")
         table = ProgressTable(console=Console(stderr=True, soft_wrap=True), title=folder)
         try:
-            config = in_process(config_from_dict(algo_class, spec, notice),
-                                algo_class.__name__)
-            outcome = run(config, stop=stop, logdir=root / folder, progress=table,
+            if function is not None:
+                trial.last_result = {**run_function_trial(function, spec, trial, stop),
+                                     "config": spec, "trial_id": trial.trial_id}
+                continue
+            config = in_process(config_from_dict(algo_class, spec, notice), label)
+            outcome = run(config, stop=_trial_stop(stop, trial.trial_id), logdir=root / folder,
+                          progress=table, checkpoint_at_end=checkpoint_at_end,
                           max_iterations=None if stop is not None else sys.maxsize)
+        except KeyboardInterrupt:
+            # as Tune: Ctrl+C ends the experiment, and fit() returns what the trials did
+            history = trial_history(trial)
+            trial.last_result = {**(with_2021_keys(history[-1]) if history else {}),
+                                 "config": _params(trial) or spec, "trial_id": trial.trial_id}
+            notice(f"interrupted (Ctrl+C): trial {folder} stopped after {len(history)} "
+                   "iteration(s); the trials after it are not run, as Tune ends the "
+                   "experiment.")
+            _print_summary(trials)
+            return trials
         except Exception as err:
             if trial.error_file is None:  # it failed before rldebug.run wrote its files
                 write_error(trial.path, err)
@@ -286,10 +309,79 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
         # As Tune's: the last result carries the Algorithm's whole config dict.
         full_config = outcome.algo.config.to_dict()
         outcome.algo.stop()
+        trial.checkpoint = outcome.checkpoint
         trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
                              "config": full_config, "trial_id": trial.trial_id}
     _print_summary(trials)
     return trials
+
+
+class _TrialStopped(Exception):
+    """Raised from a function trainable's ``tune.report`` when the stop criteria end its
+    trial (Tune ends the trial's actor there)."""
+
+
+def run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
+                       stop: Any) -> dict:
+    """Run a function trainable's trial in this process: ``function(config)``, each
+    ``tune.report(metrics, checkpoint=...)`` written as a result in the trial's folder
+    (``training_iteration`` and ``time_total_s`` added, as Tune adds them) and checked
+    against the stop criteria. Returns its last result."""
+    import ray.tune
+    import ray.tune.trainable.trainable_fn_utils as fn_utils
+
+    from rldebug.inprocess.runlog import RunLogger
+    from rldebug.inprocess.stopping import Stopper
+
+    stopper = Stopper(_trial_stop(stop, trial.trial_id))
+    logger = RunLogger(trial.path, config=config)
+    started, last = time.time(), {}
+
+    def report(metrics: dict, *, checkpoint=None) -> None:
+        nonlocal last
+        last = {**metrics, "training_iteration": last.get("training_iteration", 0) + 1,
+                "time_total_s": time.time() - started, "trial_id": trial.trial_id}
+        logger.log(last)
+        if checkpoint is not None:  # copied, as Tune does: the reported folder is often temporary
+            import shutil
+
+            kept = Path(trial.path) / f"checkpoint_{last['training_iteration'] - 1:06d}"
+            shutil.copytree(checkpoint.path, kept, dirs_exist_ok=True)
+            trial.checkpoint = kept
+        if stopper.check(last):
+            raise _TrialStopped
+
+    patched = [(ray.tune, "report"), (fn_utils, "report"), (ray.tune, "get_checkpoint"),
+               (fn_utils, "get_checkpoint")]
+    saved = [getattr(owner, attribute) for owner, attribute in patched]
+    for owner, attribute in patched:
+        setattr(owner, attribute, report if attribute == "report" else (lambda: None))
+    try:
+        function(config)
+    except _TrialStopped:
+        pass
+    except BaseException as err:
+        if not isinstance(err, KeyboardInterrupt):
+            logger.write_error(err)
+        raise
+    finally:
+        for (owner, attribute), original in zip(patched, saved):
+            setattr(owner, attribute, original)
+        logger.close()
+    return last
+
+
+def _trial_stop(stop: Any, trial_id: str) -> Any:
+    """Tune's stop criteria as rldebug.run takes them: a dict as it is; Tune's callable
+    ``stop(trial_id, result)`` and a ``tune.Stopper`` (also its ``stop_all()``) asked
+    with the trial's id, where rldebug.run asks ``stop(iteration, result)``."""
+    if stop is None or isinstance(stop, dict) or not callable(stop):
+        return stop
+    stop_all = getattr(stop, "stop_all", None)
+
+    def trial_stop(iteration: int, result: dict) -> bool:
+        return bool(stop(trial_id, result)) or bool(callable(stop_all) and stop_all())
+    return trial_stop
 
 
 def _print_summary(trials: list[InProcessTrial]) -> None:
@@ -362,13 +454,31 @@ def _tuner_fit(self) -> InProcessResultGrid:
     tuner = self._local_tuner
     run_config, tune_config = tuner._run_config, tuner._tune_config
     notice("Tuner.fit() runs its trials one after another in this process.")
+    if getattr(run_config, "callbacks", None):
+        notice(f"RunConfig(callbacks=[{', '.join(type(c).__name__ for c in run_config.callbacks)}]): "
+               "Tune's callbacks are not called for trials in this process (RLlib's "
+               "config.callbacks are).")
     failure = getattr(run_config, "failure_config", None)
     trials = run_trials(tuner.trainable, tuner.param_space, stop=run_config.stop,
                         num_samples=tune_config.num_samples,
                         storage_path=run_config.storage_path, name=run_config.name,
-                        fail_fast=getattr(failure, "fail_fast", False) or False)
+                        fail_fast=getattr(failure, "fail_fast", False) or False,
+                        checkpoint_at_end=_checkpoint_at_end(run_config))
     return InProcessResultGrid(trials, _experiment_path(trials, run_config.storage_path,
-                                                        run_config.name))
+                                                        run_config.name),
+                               default_metric=tune_config.metric, default_mode=tune_config.mode)
+
+
+def _checkpoint_at_end(run_config) -> bool:
+    """Whether the trials save a checkpoint: at their end, for Tune's
+    ``CheckpointConfig(checkpoint_at_end=True)``, and for a ``checkpoint_frequency``,
+    which in this process keeps only the last (said once)."""
+    checkpoints = getattr(run_config, "checkpoint_config", None)
+    frequency = getattr(checkpoints, "checkpoint_frequency", 0) or 0
+    if frequency:
+        notice(f"CheckpointConfig(checkpoint_frequency={frequency}): trials in this process "
+               "save one checkpoint, when they end.")
+    return bool(getattr(checkpoints, "checkpoint_at_end", False)) or bool(frequency)
 
 
 def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
@@ -399,26 +509,41 @@ def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_
 # -- rldebug debug SCRIPT --------------------------------------------------------------
 
 
-def debug_script(script: str | Path, args: list[str] | None = None) -> int:
-    """Run ``script`` as ``__main__`` with ``args`` under :func:`debug_mode`.
+def runnable_script(script: str | Path) -> bool:
+    """Whether Python can run ``script``: a file, or a folder with a ``__main__.py``."""
+    path = Path(script).expanduser()
+    return path.is_file() or (path / "__main__.py").is_file()
 
-    :returns: 0, or the script's ``sys.exit`` code.
-    :raises FileNotFoundError: if ``script`` is not a file.
+
+def debug_script(script: str | Path, args: list[str] | None = None) -> int:
+    """Run ``script`` as ``__main__`` with ``args`` under :func:`debug_mode`, as ``python
+    script args`` would: ``__file__`` absolute, ``sys.argv[0]`` as given, a folder or zip
+    with ``__main__.py`` run as Python runs it, ``sys.exit("message")`` printing the
+    message.
+
+    :returns: 0, or the script's ``sys.exit`` code (1 for a message, as Python's).
+    :raises FileNotFoundError: if ``script`` is neither a file nor a folder with a
+        ``__main__.py``.
     """
     path = Path(script).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"{str(path)!r} is not a file; pass the Python script to "
-                                "debug, e.g. rldebug debug train.py --its-args.")
+    if not runnable_script(path):
+        raise FileNotFoundError(f"{str(path)!r} is neither a file nor a folder with a "
+                                "__main__.py; pass the Python script to debug, e.g. rldebug "
+                                "debug train.py --its-args.")
     debug_mode(True)
     remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
     saved_argv, saved_path = sys.argv, list(sys.path)
-    sys.argv = [str(path), *(args or [])]
-    sys.path.insert(0, str(path.resolve().parent))
+    sys.argv = [str(script), *(args or [])]
+    if path.is_file():  # runpy puts a folder's or zip's own path first
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
-        runpy.run_path(str(path), run_name="__main__")
+        runpy.run_path(os.path.abspath(path), run_name="__main__")
     except SystemExit as exit_:
         code = exit_.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)  # as Python does for sys.exit("message")
+        return 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     return 0

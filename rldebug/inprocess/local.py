@@ -76,6 +76,13 @@ def local_mode_changes(config) -> LocalModeChanges:
         current = _current(config, name)
         if hasattr(config, name) and current != wanted:
             report.changed[name] = (current, wanted)
+    if "evaluation_parallel_to_training" in report.changed and \
+            getattr(config, "evaluation_duration", None) == "auto":
+        # RLlib refuses "auto" (as long as training takes) for evaluation that does not
+        # run beside training: RLlib's default duration instead
+        from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+        report.changed["evaluation_duration"] = ("auto", AlgorithmConfig().evaluation_duration)
     if config.is_offline:
         report.still_remote.append(
             f"offline input ({config.input_!r}) is read by Ray Data tasks in other "

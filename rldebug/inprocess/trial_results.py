@@ -68,13 +68,16 @@ class InProcessResultGrid:
     ``get_best_result``, ``get_dataframe``, ``errors``, ``num_errors``,
     ``num_terminated``)."""
 
-    def __init__(self, trials: list[InProcessTrial], experiment_path: Path):
+    def __init__(self, trials: list[InProcessTrial], experiment_path: Path,
+                 default_metric: str | None = None, default_mode: str | None = None):
         from ray.air import Result
 
         self.trials = trials
         self.experiment_path = str(experiment_path)
+        self.default_metric, self.default_mode = default_metric, default_mode
         self._results = [Result(metrics={**t.last_result, "config": t.config},
-                                checkpoint=t.checkpoint, error=t.error, path=t.path)
+                                checkpoint=_tune_checkpoint(t.checkpoint), error=t.error,
+                                path=t.path, metrics_dataframe=_history_frame(t))
                          for t in trials]
 
     def __len__(self) -> int:
@@ -98,16 +101,56 @@ class InProcessResultGrid:
     def num_terminated(self) -> int:
         return len(self._results) - self.num_errors
 
-    def get_best_result(self, metric: str | None = None, mode: str | None = None):
-        """The trial whose last ``metric`` (a ``a/b`` key) is best (``mode`` "max"/"min")."""
-        trial = _best(self.trials, metric, mode, "get_best_result")
+    def get_best_result(self, metric: str | None = None, mode: str | None = None,
+                        scope: str = "last", filter_nan_and_inf: bool = True):
+        """The trial whose ``metric`` (a ``a/b`` key; default: the Tuner's
+        ``TuneConfig(metric=)``) is best (``mode`` "max"/"min"); with one trial, that
+        trial, as Tune's."""
+        if len(self.trials) == 1:
+            return self._results[0]
+        trial = _best(self.trials, metric or self.default_metric, mode or self.default_mode,
+                      "get_best_result", scope)
         return self._results[self.trials.index(trial)]
 
-    def get_dataframe(self):
+    def get_dataframe(self, filter_metric: str | None = None,
+                      filter_mode: str | None = None):
+        """One row per trial: its last result, or with ``filter_metric`` and
+        ``filter_mode`` its result where that metric was best."""
         import pandas as pd
 
-        return pd.DataFrame([{**flatten(r.metrics or {}), "path": r.path}
-                             for r in self._results])
+        if (filter_metric is None) != (filter_mode is None):
+            raise UsageError("get_dataframe takes filter_metric= and filter_mode= together "
+                             f"('max' or 'min'); got {filter_metric!r}, {filter_mode!r}.")
+        rows = []
+        for trial, result in zip(self.trials, self._results):
+            metrics = result.metrics or {}
+            if filter_metric is not None:
+                _check_metric(filter_metric, filter_mode, "get_dataframe")
+                scored = [(v, r) for r in trial_history(trial)
+                          if (v := _score(get_path(r, filter_metric))) is not None]
+                if scored:
+                    pick = max if filter_mode == "max" else min
+                    metrics = {**pick(scored, key=lambda pair: pair[0])[1],
+                               "config": trial.config}
+            rows.append({**flatten(metrics), "path": result.path})
+        return pd.DataFrame(rows)
+
+
+def _history_frame(trial: InProcessTrial):
+    """Every result of the trial, flattened, as Tune's ``Result.metrics_dataframe``."""
+    import pandas as pd
+
+    history = trial_history(trial)
+    return pd.DataFrame([flatten(r) for r in history]) if history else None
+
+
+def _tune_checkpoint(path):
+    """A trial's checkpoint folder as the ``ray.tune.Checkpoint`` a Result carries."""
+    if path is None:
+        return None
+    from ray.tune import Checkpoint
+
+    return Checkpoint.from_directory(str(path))
 
 
 def _check_metric(metric: Any, mode: Any, caller: str) -> None:
@@ -173,9 +216,7 @@ class InProcessAnalysis(InProcessResultGrid):
                  default_metric: str | None = None, default_mode: str | None = None):
         if default_mode is not None and default_mode not in ("max", "min"):
             raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {default_mode!r}.")
-        super().__init__(trials, experiment_path)
-        self.default_metric = default_metric
-        self.default_mode = default_mode
+        super().__init__(trials, experiment_path, default_metric, default_mode)
 
     def _defaults(self, what: str) -> tuple[str, str]:
         if not self.default_metric or not self.default_mode:
@@ -197,12 +238,12 @@ class InProcessAnalysis(InProcessResultGrid):
     def get_best_checkpoint(self, trial: InProcessTrial, metric: str | None = None,
                             mode: str | None = None):
         """The trial's checkpoint (a trial run in this process keeps at most its last)."""
-        return trial.checkpoint
+        return _tune_checkpoint(trial.checkpoint)
 
     def get_last_checkpoint(self, trial: InProcessTrial | None = None, metric: str = "",
                             mode: str = ""):
         trial = trial or self.get_best_trial(metric or "training_iteration", mode or "max")
-        return trial.checkpoint
+        return _tune_checkpoint(trial.checkpoint)
 
     def get_all_configs(self, prefix: bool = False) -> dict[str, dict]:
         return {t.trial_id: ({f"config/{k}": v for k, v in flatten(t.config).items()}
@@ -222,7 +263,7 @@ class InProcessAnalysis(InProcessResultGrid):
 
     @property
     def best_checkpoint(self):
-        return self.best_trial.checkpoint
+        return _tune_checkpoint(self.best_trial.checkpoint)
 
     @property
     def best_dataframe(self):
