@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 import ray
@@ -14,6 +15,7 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 import rldebug
 from rldebug import relay
 from rldebug.tracing import sink as sink_module
+from rldebug.tracing.layout import trial_trace_dirs
 
 
 def _cartpole(runners: int):
@@ -109,9 +111,38 @@ def test_tune_trials_of_one_traced_config_each_send_to_their_own_home(tmp_path):
                                   name="two_trials", verbose=0))
     grid = tuner.fit()
     assert not grid.errors
-    trace = rldebug.load_trace(out)
-    homes = set(trace.iterations.pid)
-    assert len(homes) == 2  # each trial process wrote its own iterations
-    assert trace.samples.pid.nunique() == 2 and not homes & set(trace.samples.pid)
-    lifetime = sum(r.metrics["env_runners"]["num_env_steps_sampled_lifetime"] for r in grid)
-    assert int(trace.samples.env_steps.sum()) == lifetime
+    # each trial's trace in a folder of its own, named for the trial: profile summed them
+    assert sorted(p.name for p in trial_trace_dirs(out)) == \
+        sorted(Path(r.path).name for r in grid)
+    with pytest.raises(FileNotFoundError, match="holds the traces of 2 Tune trials"):
+        rldebug.load_trace(out)
+    for result in grid:
+        trace = rldebug.load_trace(out / Path(result.path).name)
+        homes = set(trace.iterations.pid)
+        assert len(homes) == 1 and sorted(trace.iterations.iteration) == [1, 2]
+        assert trace.samples.pid.nunique() == 1 and not homes & set(trace.samples.pid)
+        lifetime = result.metrics["env_runners"]["num_env_steps_sampled_lifetime"]
+        assert int(trace.samples.env_steps.sum()) == lifetime
+
+
+def test_in_process_trials_of_one_traced_config_keep_their_traces_apart(tmp_path):
+    """rldebug debug's in-process Tune trials (one process, one after another) wrote one
+    trace; now each trial's is in <out>/<trial folder>."""
+    from ray import tune
+
+    from rldebug.inprocess.debugging import run_trials
+
+    out = tmp_path / "trace"
+    traced = rldebug.trace(_cartpole(0), out=out, level="summary")
+    traced.training(lr=tune.grid_search([1e-3, 1e-4]))
+    trials = run_trials("PPO", traced, stop={"training_iteration": 2},
+                        storage_path=str(tmp_path), name="grid")
+    assert sorted(p.name for p in trial_trace_dirs(out)) == \
+        sorted(Path(t.path).name for t in trials)
+    for trial in trials:
+        trace = rldebug.load_trace(out / Path(trial.path).name)
+        assert sorted(trace.iterations.iteration) == [1, 2]
+        lifetime = trial.last_result["env_runners"]["num_env_steps_sampled_lifetime"]
+        assert int(trace.samples.env_steps.sum()) == lifetime
+    with pytest.raises(FileNotFoundError, match="holds the traces of 2 Tune trials"):
+        rldebug.load_trace(out)

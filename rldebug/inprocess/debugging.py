@@ -54,6 +54,7 @@ from rldebug.inprocess.trial_results import (
     InProcessTrial,
 )
 from rldebug.shapes.errors import root_cause
+from rldebug.tracing.layout import TRIAL_ENV
 from rldebug.usage import UsageError, UsageTypeError
 
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
@@ -268,6 +269,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
         trials.append(trial)
         notice(f"trial {index + 1}: {folder} (in this process)")
         table = ProgressTable(console=Console(stderr=True, soft_wrap=True), title=folder)
+        os.environ[TRIAL_ENV] = folder  # a traced config's trace: <out>/<folder> per trial
         try:
             if function is not None:
                 trial.last_result = {**run_function_trial(function, spec, trial, stop),
@@ -306,6 +308,8 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                     raise
                 return trials
             continue
+        finally:
+            os.environ.pop(TRIAL_ENV, None)
         # As Tune's: the last result carries the Algorithm's whole config dict.
         full_config = outcome.algo.config.to_dict()
         outcome.algo.stop()

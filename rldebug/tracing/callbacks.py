@@ -8,6 +8,7 @@ iterations (:mod:`rldebug.tracing.replay_state`).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import defaultdict
@@ -22,6 +23,7 @@ from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
 from rldebug.shapes.timers import SectionClock
 from rldebug.tracing import stalls
+from rldebug.tracing.layout import TRIAL_ENV
 from rldebug.tracing.memory import GrowingSites, rss_mb, stop_tracing
 from rldebug.tracing.replay_state import (
     EpisodeRecorder,
@@ -333,7 +335,7 @@ class TraceCallbacks(RLlibCallback):
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
         # This process runs the Algorithm: it writes the trace; remote actors send to it.
         remote = has_remote_actors(algorithm.config)
-        self.sink.become_home(remote_actors=remote)
+        self.sink.become_home(remote_actors=remote, trial=_trial_of(algorithm))
         self._watch_stalls(algorithm)
         if remote:
             relay.announce(self.settings.token, algorithm)
@@ -415,6 +417,17 @@ class TraceCallbacks(RLlibCallback):
                 writer.write("updates", {
                     "stage": "iteration", "iteration": iteration, "module_id": policy_id,
                     **{name: stat.value for name, stat in stats.items()}})
+
+
+def _trial_of(algorithm) -> str | None:
+    """The Tune trial this Algorithm trains (its trace goes to ``<out>/<trial>``, kept
+    apart from the other trials of the config): Tune's trial folder name, or the in-process
+    trial rldebug debug names in :data:`~rldebug.tracing.layout.TRIAL_ENV`."""
+    # Tune gives a trial's Trainable its storage, named for the trial's folder (RLlib
+    # drops the trial info Tune puts in the config dict when it builds its config)
+    storage = getattr(algorithm, "_storage", None)
+    name = getattr(storage, "trial_dir_name", None)
+    return str(name) if name else (os.environ.get(TRIAL_ENV) or None)
 
 
 def _break_records() -> list:

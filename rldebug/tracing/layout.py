@@ -50,6 +50,20 @@ def trace_files(directory: str | Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if parse_file_name(p.name) is not None)
 
 
+#: set in the process that runs a trial's Algorithm (rldebug debug's in-process Tune
+#: trials), it names the trial: the trace of a config that several trials train goes to
+#: ``<out>/<trial>``, one folder per trial (under Tune, the trial's own name is used)
+TRIAL_ENV = "RLDEBUG_TRACE_TRIAL"
+
+
+def trial_trace_dirs(directory: str | Path) -> list[Path]:
+    """The per-trial traces in ``directory`` (the out= of a config Tune trials trained)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.is_dir() and trace_files(p))
+
+
 def run_trace_dir(logdir: str | Path) -> Path:
     """Where a run in ``logdir`` keeps its trace."""
     return Path(logdir) / TRACE_SUBDIR
@@ -71,7 +85,13 @@ def replay_dir(trace_dir: str | Path) -> Path:
 
 
 def replay_config_file(trace_dir: str | Path) -> Path:
-    return replay_dir(trace_dir) / REPLAY_CONFIG
+    """The traced config a replay builds; a Tune trial's trace (``<out>/<trial>``) uses
+    the one ``rldebug.trace`` saved in ``<out>`` for all its trials."""
+    own = replay_dir(trace_dir) / REPLAY_CONFIG
+    if not str(trace_dir) or own.is_file():
+        return own
+    shared = replay_dir(Path(trace_dir).parent) / REPLAY_CONFIG
+    return shared if shared.is_file() else own
 
 
 def episode_rings_dir(trace_dir: str | Path) -> Path:

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rldebug.tracing.layout import KINDS, parse_file_name, trace_dir_of, trace_files
+from rldebug.tracing.layout import (
+    KINDS,
+    parse_file_name,
+    trace_dir_of,
+    trace_files,
+    trial_trace_dirs,
+)
 
 if TYPE_CHECKING:  # pandas takes ~0.5 s to import: `import rldebug` and the CLI's help
     import pandas as pd  # must not pay it; the readers import it when they read
@@ -151,6 +157,12 @@ def load_trace(directory: str | Path) -> Trace:
     inner = trace_dir_of(directory) if not files and isinstance(directory, Path) else None
     if inner is not None:  # a run's logdir: its trace is in <logdir>/trace
         directory, files = inner, trace_files(inner)
+    trials = trial_trace_dirs(directory) if not files and isinstance(directory, Path) else []
+    if trials:
+        shown = ", ".join(str(t) for t in trials[:4]) + (", ..." if len(trials) > 4 else "")
+        raise FileNotFoundError(
+            f"{str(directory)!r} holds the traces of {len(trials)} Tune trials, one folder "
+            f"each: pass one of them ({shown}).")
     if not files:
         raise FileNotFoundError(
             f"No trace files (<kind>-<role>-<pid>.jsonl) in {str(directory)!r}. Pass the "

@@ -36,7 +36,7 @@ _sinks_lock = threading.Lock()
 class TraceSink:
     def __init__(self, token: str, out):
         self.token = token
-        self.out = out
+        self.base_out = self.out = out
         self._buffer: list[tuple[str, str, object]] = []
         self._store: TraceStore | None = None
         self._lock = threading.Lock()
@@ -104,9 +104,16 @@ class TraceSink:
             self._buffer[:0] = items
         return False
 
-    def become_home(self, remote_actors: bool = True) -> None:
+    def become_home(self, remote_actors: bool = True, trial: str | None = None) -> None:
         """This process runs the Algorithm: it writes, and owns the relay (when it has
-        ``remote_actors`` to hear from)."""
+        ``remote_actors`` to hear from). A ``trial`` (one of several Tune trials of the
+        traced config) writes to ``<out>/<trial>``: the trials' traces kept apart."""
+        out = self.base_out if not trial else _joined(self.base_out, trial)
+        if out != self.out:
+            with self._lock:
+                if self._store is not None:
+                    self._store.close()
+                self._store, self.out = None, out
         relay.make_home(self.token, remote_actors)
         self.flush()
 
@@ -147,6 +154,14 @@ def _on_sigterm(previous):
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
     return handler
+
+
+def _joined(out, name: str):
+    """``out``/``name`` for a local path or a URI (s3://..., gs://...)."""
+    from rldebug.tracing.store import is_uri
+
+    safe = name.replace("/", "_")
+    return f"{str(out).rstrip('/')}/{safe}" if is_uri(out) else str(os.path.join(out, safe))
 
 
 def _flush_on_exit_and_sigterm() -> None:
