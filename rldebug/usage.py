@@ -26,28 +26,43 @@ class UsageTypeError(UsageError, TypeError):
     """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
 
 
-def load_function(spec: str, option: str):
-    """The function ``path/to/file.py:function`` or ``package.module:function`` names."""
+def load_function(spec: str, option: str, expected: str = "a function that returns what "
+                  "it names (def {name}(): return ...)"):
+    """The function ``path/to/file.py:function`` or ``package.module:function`` names.
+
+    :param expected: what ``option`` takes, said when the name is not a function
+        (``{name}`` is filled in).
+    :raises UsageError: for a file or module that does not exist or cannot be imported (a
+        syntax error, with its line), or a name that is missing or not callable.
+    """
     if ":" not in spec:
         raise UsageError(f"{option} must look like 'my_file.py:my_function', got {spec!r}.")
     where, func_name = spec.rsplit(":", 1)
-    if where.endswith(".py"):
-        path = Path(where)
-        if not path.is_file():
-            raise UsageError(f"{option} file {where!r} does not exist.")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(where)
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            if not path.is_file():
+                raise UsageError(f"{option} file {where!r} does not exist.")
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except SyntaxError as err:
+        raise UsageError(f"{option} {where!r} does not compile: {err.msg} at line "
+                         f"{err.lineno} of {err.filename}.") from None
+    except ModuleNotFoundError as err:
+        raise UsageError(f"{option} {where!r}: {err}. Name a module Python can import "
+                         "(add its folder to PYTHONPATH) or a file, path/to/file.py:"
+                         f"{func_name}.") from None
     found = getattr(module, func_name, None)
     if found is None:
         raise UsageError(f"{where!r} has no function {func_name!r}.")
     if not callable(found):
         raise UsageError(f"{func_name!r} in {where!r} is not a function but "
-                         f"{found!r:.60}; {option} needs a function that returns what it "
-                         f"names (def {func_name}(): return ...).")
-    return getattr(module, func_name)
+                         f"{found!r:.60}; {option} needs "
+                         + expected.format(name=func_name) + ".")
+    return found
 
 
 def load_config(spec: str):

@@ -279,12 +279,21 @@ CLI_ROWS = [
      "'x' in '{tmp}/empty.py' is not a function but 1; --config needs a function"),
     (["check", "{tmp}/empty.py:make_dict"],
      "{tmp}/empty.py:make_dict returned dict, not an RLlib AlgorithmConfig"),
+    (["parity", "{tmp}", "--policy", "no_such_module_here:act"],
+     "No module named 'no_such_module_here'. Name a module Python can import"),
+    (["parity", "{tmp}", "--policy", "{tmp}/broken.py:act"],
+     "does not compile: expected ':' at line 1"),
+    (["parity", "{tmp}", "--policy", "{tmp}/empty.py:x"],
+     ("--policy needs your deployed policy: a function (or callable object) from the "
+      "env's raw observation to its action, def x(obs)")),
+    (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"], "No trace files"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", CLI_ROWS, ids=[" ".join(r[0]) for r in CLI_ROWS])
 def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, capsys):
     (tmp_path / "empty.py").write_text("x = 1\n\n\ndef make_dict():\n    return {}\n")
+    (tmp_path / "broken.py").write_text("def act(obs)\n    return 0\n")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     message = message.replace("{tmp}", str(tmp_path))
     assert cli_main(argv) == 2
@@ -363,3 +372,17 @@ def test_notices_of_a_replay_are_said_by_reproduce_not_debug():
     assert "rldebug reproduce: `ray.rllib.agents` (removed from RLlib) is provided" \
         in done.stderr
     assert "rldebug debug:" not in done.stderr
+
+
+def test_trace_and_run_name_their_own_arguments_and_write_nothing_first(tmp_path):
+    """trace(out=<a file>) said 'Pass logdir='; run(trace='bogus') wrote
+    rldebug_config.pkl into the log directory before it refused the level."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = PPOConfig().environment("CartPole-v1")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ValueError, match="Pass out= a directory"):
+        rldebug.trace(config, out=tmp_path / "a_file")
+    with pytest.raises(ValueError, match="trace level must be one of"):
+        rldebug.run(config, max_iterations=1, trace="bogus", logdir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -151,6 +151,11 @@ def test_the_episodes_a_reproducible_trace_taped_are_played_again(
     assert cli_main(["parity", str(run.checkpoint), "--policy",
                      "parity_policies:module_argmax", "--trace", str(plain)]) == 2
     assert "reproducible=True" in capsys.readouterr().err
+    # a trace of another env replayed CartPole's actions in Acrobot and passed
+    other = _train(_ppo("Acrobot-v1"), 1, tmp_path / "acrobot")
+    with pytest.raises(ValueError, match="recorded on the env CartPole-v1, the checkpoint "
+                                         "trained on Acrobot-v1"):
+        parity(other, rldebug.inference_policy(other), trace=tmp_path)
 
 
 def test_the_filter_statistics_stay_as_saved_while_the_policy_acts(checkpoint):
@@ -191,6 +196,15 @@ def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
     assert not squashed.passed
     assert squashed.variants["with tanh(mean) as the squashed Gaussian's greedy action"] >= 0.99
     assert "TorchSquashedGaussian.to_deterministic" in squashed.explanation
+    # the right action rounded through float16 (as on an accelerator): off by ~1e-3, so
+    # it fails at the default atol, says by how much, and passes with atol=1e-2
+    exact = rldebug.inference_policy(checkpoint)
+    rounded = parity(checkpoint, lambda obs: exact(obs).astype(np.float16).astype(np.float32),
+                     episodes=1)
+    assert not rounded.passed and 1e-4 < rounded.largest_difference < 1e-2
+    assert f"largest difference is {rounded.largest_difference:.3g}" in str(rounded)
+    assert parity(checkpoint, lambda obs: exact(obs).astype(np.float16).astype(np.float32),
+                  episodes=1, atol=1e-2).passed
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +321,17 @@ def test_a_float_for_a_discrete_action_fails_and_is_named(checkpoint):
     report = parity(checkpoint, lambda obs: float(reference(obs)), episodes=1)
     assert not report.passed and report.agreement == 0.0
     assert "as a float" in report.explanation and "int(action)" in report.explanation
+
+
+def test_a_policy_parity_cannot_call_with_an_observation_is_refused(checkpoint):
+    """A policy of two arguments raised at the first state, reported with the hint that
+    the module does not take the raw observation, which was not the problem."""
+    def needs_a_state(obs, state):
+        return 0
+
+    with pytest.raises(TypeError, match=r"policy\(obs\).*needs_a_state\(obs, state\) "
+                                        "cannot be called so"):
+        parity(checkpoint, needs_a_state, episodes=1)
 
 
 def test_an_old_stack_policy_deployed_without_its_filter_is_named(tmp_path):

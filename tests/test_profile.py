@@ -172,7 +172,7 @@ def test_the_html_page_shows_every_process_in_a_browser(traced, tmp_path, capsys
     assert all(done and width > 500 and height > 100 for _, done, width, height in figures)
     # a page it cannot write is unusable input, said so
     assert cli_main(["profile", str(directory), "--html", str(tmp_path / "no" / "p.html")]) == 2
-    assert "does not exist" in capsys.readouterr().out
+    assert "rldebug profile: error: --html" in capsys.readouterr().err
 
 
 def test_profile_refuses_a_directory_without_a_trace(tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rldebug.deployment.comparison import DEFAULT_MIN_AGREEMENT
+from rldebug.deployment.comparison import DEFAULT_ATOL, DEFAULT_MIN_AGREEMENT
 
 
 def cmd_parity(args) -> int:
@@ -14,9 +14,12 @@ def cmd_parity(args) -> int:
     from rldebug.deployment.comparison import parity
     from rldebug.usage import load_function
 
-    report = parity(args.checkpoint, load_function(args.policy, "--policy"),
+    policy = load_function(args.policy, "--policy", "your deployed policy: a function (or "
+                           "callable object) from the env's raw observation to its action, "
+                           "def {name}(obs): return action")
+    report = parity(args.checkpoint, policy,
                     episodes=args.episodes, min_agreement=args.min_agreement,
-                    observations=args.observations, trace=args.trace)
+                    atol=args.atol, observations=args.observations, trace=args.trace)
     if args.json:
         print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
     else:
@@ -66,6 +69,10 @@ def add_commands(subparsers) -> None:
                              "'episode_starts' (one agent)")
     parser.add_argument("--min-agreement", type=float, default=DEFAULT_MIN_AGREEMENT,
                         help=f"share of states that must agree (default {DEFAULT_MIN_AGREEMENT})")
+    parser.add_argument("--atol", type=float, default=DEFAULT_ATOL,
+                        help="how far a continuous (Box) action may be from the pipeline's "
+                             f"and still agree (default {DEFAULT_ATOL}; a float16 or "
+                             "quantised deployment needs more)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=cmd_parity)
 

@@ -27,6 +27,8 @@ from rldebug.deployment.pipeline import InferencePolicy, Variant
 from rldebug.usage import UsageError, UsageTypeError
 
 DEFAULT_MIN_AGREEMENT = 0.99
+#: how far a continuous action may be from the pipeline's and still agree
+DEFAULT_ATOL = 1e-4
 #: a variant explains a deployment when it agrees with it this much better than the pipeline
 EXPLAINS_BY = 0.2
 #: variants whose agreement with the deployment is this close are not told apart
@@ -48,6 +50,8 @@ class ParityReport:
     not_runnable: dict[str, str] = field(default_factory=dict)  # variant -> why it cannot run
     decisions: int = 0  # actions compared (one per agent acting, per state)
     sampling: tuple[float, float] | None = None  # a sampling deployment's expected agreement
+    atol: float = 0.0  # how far a continuous action may be and still agree
+    largest_difference: float | None = None  # continuous actions: the largest |yours - its|
 
     @property
     def passed(self) -> bool:
@@ -76,6 +80,10 @@ class ParityReport:
             who = f" agent {mismatch['agent']}" if "agent" in mismatch else ""
             lines.append(f"  episode {mismatch['episode']} step {mismatch['step']}{who}: "
                          f"yours {mismatch['yours']}, the pipeline's {mismatch['pipeline']}")
+        if self.largest_difference is not None and not self.passed:
+            lines.append(f"  continuous actions: the largest difference is "
+                         f"{self.largest_difference:.3g} (atol {self.atol:g}; --atol, atol= "
+                         "for a deployment that rounds, e.g. float16)")
         for variant, share in self.variants.items():
             lines.append(f"  the pipeline {variant}: yours agrees in {share:.1%}")
         if self.sampling:
@@ -144,6 +152,24 @@ def _caller(policy: Callable):
         takes_reward = False
     return (lambda obs, reward: policy(obs, reward=reward)) if takes_reward else \
         (lambda obs, reward: policy(obs))
+
+
+def _check_signature(policy: Callable) -> None:
+    """parity calls ``policy(obs)`` (``policy(obs, reward=r)`` when it takes a reward):
+    a policy that cannot be called so is refused before the env is played."""
+    try:
+        signature = inspect.signature(policy)
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: nothing to check
+    try:
+        signature.bind(None)
+    except TypeError as err:
+        name = getattr(policy, "__name__", type(policy).__name__)
+        raise UsageTypeError(
+            f"parity calls your policy with the env's observation, policy(obs) (and "
+            f"reward= when it takes a reward); {name}{signature} cannot be called so "
+            f"({err}). Keep anything else (a state, a module) in a callable object or a "
+            "closure.") from None
 
 
 def _env(reference):
@@ -248,6 +274,34 @@ def _ask(steps: list[_Step], reference, ask, episode: int, t: int, obs, reward, 
         return module_action, env_action, (f"your policy raised {type(err).__name__} at "
                                            f"episode {episode} step {t}: {err}")
     return module_action, env_action, None
+
+
+def _env_name(env) -> str:
+    """An env as a config names it: its id, or its class's dotted name."""
+    if isinstance(env, str):
+        return env
+    if isinstance(env, type):
+        return f"{env.__module__}.{env.__qualname__}"
+    return str(env)
+
+
+def _check_traced_env(trace_dir, reference) -> None:
+    """A trace replays its episodes' actions in the env it was recorded on: refuse one
+    recorded on another env than the checkpoint trained on (its actions are not what
+    this policy would face; an action of another space crashes the env)."""
+    from rldebug.reproduction.listing import find_trace_dir
+    from rldebug.tracing.replay_state import load_config
+
+    try:
+        traced = load_config(find_trace_dir(trace_dir))["config"].env
+    except (FileNotFoundError, KeyError, AttributeError):
+        return  # traced_episodes says what is missing
+    trained = reference.parts.get("env")
+    if trained is not None and _env_name(traced) != _env_name(trained):
+        raise UsageError(
+            f"The trace in {str(trace_dir)!r} was recorded on the env {_env_name(traced)}, "
+            f"the checkpoint trained on {_env_name(trained)}: its episodes are not the "
+            "states this policy met. Pass a trace of the run that made the checkpoint.")
 
 
 def traced_episodes(trace_dir: str | Path, env, max_episodes: int = 50) -> list[list]:
@@ -437,7 +491,10 @@ def _explain(variant: Variant, share: float, counted: str, reference: InferenceP
                    "(config.multi_agent(policy_mapping_fn=...)).")
 
 
-def _input_hint(reference: InferencePolicy) -> str:
+def _input_hint(reference: InferencePolicy, error: str = "") -> str:
+    if "dtype" in error or "Double" in error:
+        return (" The module computes in float32: cast the observation "
+                "(np.asarray(obs, np.float32)) before it reaches the module.")
     pieces = ", ".join(reference.user_pieces)
     if not pieces:
         return ""
@@ -446,7 +503,7 @@ def _input_hint(reference: InferencePolicy) -> str:
 
 
 def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed: int = 0,
-           min_agreement: float = DEFAULT_MIN_AGREEMENT, atol: float = 1e-4,
+           min_agreement: float = DEFAULT_MIN_AGREEMENT, atol: float = DEFAULT_ATOL,
            max_steps: int = 1000, observations: Any = None,
            trace: str | Path | None = None) -> ParityReport:
     """Compare ``policy`` (raw env observation in, env action out; a dict per agent on a
@@ -471,9 +528,14 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     if not callable(policy):
         raise UsageTypeError(f"parity(policy=...) must be a function obs -> action, got "
                              f"{type(policy).__name__}.")
+    _check_signature(policy)
     for name, value in (("episodes", episodes), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
+    if isinstance(atol, bool) or not isinstance(atol, (int, float)) or \
+            not 0 <= float(atol) < float("inf"):
+        raise UsageError(f"parity(atol=...) (--atol) must be a finite number >= 0, got "
+                         f"{atol!r}.")
     if isinstance(min_agreement, bool) or not isinstance(min_agreement, (int, float)) or \
             not 0 < float(min_agreement) <= 1:
         raise UsageError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
@@ -485,6 +547,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     reset = getattr(policy, "reset", None)
     reset = reset if callable(reset) else None
     if trace is not None:
+        _check_traced_env(trace, reference)
         env = _env(reference)
         action_spaces = [act for _, act in agent_spaces(env).values()]
         recorded = traced_episodes(trace, env)
@@ -511,10 +574,11 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         pairs = _pairs(answered, [s.yours for s in answered], atol)
         return ParityReport(states=len(steps), agreement=_share(pairs),
                             min_agreement=float(min_agreement),
-                            error=error + "." + _input_hint(reference))
+                            error=error + "." + _input_hint(reference, error))
     pairs = _pairs(steps, [s.yours for s in steps], atol)
     report = ParityReport(states=len(steps), agreement=_share(pairs),
-                          min_agreement=float(min_agreement), decisions=len(pairs))
+                          min_agreement=float(min_agreement), decisions=len(pairs),
+                          atol=float(atol), largest_difference=_largest_difference(pairs))
     if reference.multi_agent:
         agents = sorted({str(a) for _, a, _ in pairs})
         report.per_agent = {a: _share([p for p in pairs if str(p[1]) == a]) for a in agents}
@@ -574,6 +638,24 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
             "integer: env.step of many envs (gymnasium's checks, CartPole's) asserts "
             "action_space.contains(action), which refuses a float. Return int(action).")
     return report
+
+
+def _largest_difference(pairs) -> float | None:
+    """The largest absolute difference between a continuous action of the deployment and
+    the pipeline's (None when no decision is continuous or comparable)."""
+    largest = None
+    for step, agent, _ in pairs:
+        try:
+            a = np.asarray(_answer(step.yours, agent), dtype=float)
+            b = np.asarray(_answer(step.pipeline, agent))
+        except (TypeError, ValueError):
+            continue
+        if a.shape != b.shape or not np.issubdtype(b.dtype, np.floating) or not a.size:
+            continue
+        difference = float(np.max(np.abs(a - b.astype(float))))
+        if np.isfinite(difference):
+            largest = difference if largest is None else max(largest, difference)
+    return largest
 
 
 def _answer(actions, agent):
@@ -672,6 +754,9 @@ def _with(steps: list[_Step], answers: list) -> list[_Step]:
 
 
 def _shown(action, agent):
+    if agent is not None and action is not None and not isinstance(action, Mapping):
+        return (f"{action!r:.60} (a {type(action).__name__}, not a dict of actions per "
+                "agent)")
     if agent is not None:
         action = action.get(agent) if isinstance(action, Mapping) else None
     value = np.asarray(action) if action is not None else None

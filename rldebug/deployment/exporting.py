@@ -115,7 +115,7 @@ def _check_onnx_possible(policy: InferencePolicy) -> None:
 
     problems = []
     if policy.multi_agent:
-        problems.append("the env is multi-agent (export each module's pipeline instead)")
+        problems.append("the env is multi-agent (a graph holds one agent's pipeline)")
     others = [p for p in policy.user_pieces if p not in FOLDABLE]
     if others:
         problems.append(f"its env-to-module pipeline has {', '.join(others)} (only "

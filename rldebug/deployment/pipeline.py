@@ -130,7 +130,10 @@ class InferencePolicy:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> InferencePolicy:
-        return cls(parts_from_checkpoint(path))
+        policy = cls(parts_from_checkpoint(path))
+        if (Path(path).expanduser() / EXPORTED_PARTS).is_file():
+            policy.state_location = f"the export's {EXPORTED_PARTS}"
+        return policy
 
     # -- public API ----------------------------------------------------------------------
     def reset(self) -> None:

@@ -66,8 +66,9 @@ def default_output_dir(name: str) -> Path:
     return Path(DEFAULT_ROOT).expanduser() / f"{name}_{stamp}"
 
 
-def check_writable(logdir: str | Path) -> Path:
-    """Create ``logdir`` and prove it is writable, before any training starts."""
+def check_writable(logdir: str | Path, option: str = "logdir") -> Path:
+    """Create ``logdir`` and prove it is writable, before any training starts; errors
+    name the ``option`` it was given as."""
     if not isinstance(logdir, (str, Path)) or not str(logdir).strip():
         raise UsageError(
             f"The log directory must be a non-empty path (str or pathlib.Path), got "
@@ -82,7 +83,7 @@ def check_writable(logdir: str | Path) -> Path:
     except OSError as err:
         raise UsageError(
             f"Cannot write to log directory {str(path)!r}: {err.strerror or err}. "
-            "Pass logdir= a directory you can write to (it is created if missing)."
+            f"Pass {option}= a directory you can write to (it is created if missing)."
         ) from err
     return path.resolve()
 

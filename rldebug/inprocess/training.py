@@ -99,6 +99,12 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
             "rldebug.run(trace=...) instruments a config before it is built; it got a built "
             "Algorithm. Pass its config (algo.config.copy(copy_frozen=False)) or trace the "
             "config yourself with rldebug.trace(config, out=...).")
+    if trace is not None:
+        from rldebug.tracing import LEVELS
+
+        if trace not in LEVELS:  # before the log directory is written to
+            raise UsageError(f"rldebug.run(trace=...): trace level must be one of {LEVELS}, "
+                             f"got {trace!r}.")
     if reproducible is not False and trace is None:
         raise UsageError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
                          "trace level too, e.g. trace='batches'.")

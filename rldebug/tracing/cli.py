@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
+from rldebug.usage import UsageError
 from rldebug.widetables import print_table
 
 
@@ -183,15 +184,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
         try:
             page = write_html(trace, args.html, title=args.directory)
-        except (OSError, TypeError) as err:
-            print(f"--html {args.html}: {err}")
-            return 2
+        except (OSError, TypeError) as err:  # said as every usage error: exit 2
+            raise UsageError(f"--html {args.html}: {err}") from None
     if args.chrome_trace:
         target = Path(args.chrome_trace)
         if not target.parent.is_dir():
-            print(f"--chrome-trace {args.chrome_trace}: the folder {target.parent} does not "
-                  "exist; create it or name a file in an existing folder.")
-            return 2
+            raise UsageError(f"--chrome-trace {args.chrome_trace}: the folder {target.parent} "
+                             "does not exist; create it or name a file in an existing "
+                             "folder.")
         target.write_text(json.dumps(chrome_trace(trace)))
     if args.json:
         print(json.dumps(summary.to_dict(), indent=1))

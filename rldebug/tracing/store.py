@@ -129,7 +129,7 @@ def check_writable_out(out):
 
     local = local_path_of(out)
     if local is not None:
-        return check_writable(local)
+        return check_writable(local, option="out")
     fs, root = _filesystem(out)
     try:
         fs.create_dir(root, recursive=True)
