@@ -3,11 +3,11 @@
 import importlib.util
 import json
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
+from rldebug.cli import main as cli_main
 from rldebug.ide import write_ide_configs
 from rldebug.ide.configs import launches
 from rldebug.ide.remote import DEFAULT_PORT
@@ -110,17 +110,39 @@ def test_regenerating_keeps_user_configs_and_drops_removed_recipes(tmp_path):
     assert not any(removed.stem in o["SCRIPT_NAME"] for o in pycharm_options(tmp_path).values())
 
 
-def test_rejects_a_folder_without_recipes(tmp_path):
-    with pytest.raises(FileNotFoundError, match="has no recipes/ folder"):
-        write_ide_configs(tmp_path)
-
-
-def test_rejects_launch_json_with_comments(tmp_path):
-    (tmp_path / "recipes").mkdir()
+def test_a_users_project_gets_its_configurations_and_keeps_its_settings(tmp_path, capsys):
+    """A user's project (no recipes/, VS Code's own launch.json with comments, settings of
+    its own): it was refused ('has no recipes/ folder'), then comments were refused, and
+    the interpreter and pytest settings were overwritten."""
     (tmp_path / ".vscode").mkdir()
-    (tmp_path / ".vscode" / "launch.json").write_text('{// mine\n"configurations": []}')
-    with pytest.raises(ValueError, match="not plain JSON"):
-        write_ide_configs(tmp_path)
+    (tmp_path / ".vscode" / "launch.json").write_text(
+        '{\n  // Use IntelliSense to learn about possible attributes.\n  "version": "0.2.0",\n'
+        '  "configurations": [\n    {"name": "mine", "type": "debugpy", "request": "launch",'
+        ' "program": "${file}", "args": ["--url", "http://x//y"]},\n  ]\n}\n')
+    (tmp_path / ".vscode" / "settings.json").write_text(
+        '{"python.defaultInterpreterPath": "/opt/py/bin/python", /* mine */\n'
+        ' "editor.rulers": [100]}')
+    assert cli_main(["ide-configs", "--root", str(tmp_path), "--port", "5730"]) == 0
+    written = capsys.readouterr().out
+    configs = vscode_configs(tmp_path)
+    names = [c["name"] for c in configs]
+    assert "mine" in names and "rldebug: debug current file" in names
+    assert not any(n.startswith("recipe:") for n in names)
+    mine = next(c for c in configs if c["name"] == "mine")
+    assert mine["args"] == ["--url", "http://x//y"]  # a // inside a string is no comment
+    (attach,) = [c for c in configs if c["request"] == "attach"]
+    assert attach["connect"]["port"] == 5730
+    (server,) = pycharm_options(tmp_path, kind="PyRemoteDebugConfigurationType").values()
+    assert server["PORT"] == "5730"
+    settings = json.loads((tmp_path / ".vscode" / "settings.json").read_text())
+    assert settings["python.defaultInterpreterPath"] == "/opt/py/bin/python"
+    assert settings["editor.rulers"] == [100] and "python.testing.pytestArgs" not in settings
+    debug = next(c for c in configs if c["name"] == "rldebug: debug current file")
+    assert debug["python"] == sys.executable  # the project has no .venv of its own
+    # what the rewrite drops (the comments) is kept as it was, and said
+    backup = tmp_path / ".vscode" / "launch.json.before-rldebug"
+    assert "IntelliSense" in backup.read_text() and str(backup) in written
+    assert cli_main(["ide-configs", "--root", str(tmp_path / "nope")]) == 2
 
 
 def test_an_actor_on_another_node_says_how_to_forward_its_port():

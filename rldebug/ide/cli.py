@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rldebug.ide._listen import DEFAULT_PORT
+
 
 def cmd_ide_configs(args) -> int:
     from rldebug.ide.configs import write_ide_configs
 
-    for path in write_ide_configs(args.root):
+    for path in write_ide_configs(args.root, port=args.port):
         print(path)
     return 0
 
@@ -15,5 +17,8 @@ def add_commands(subparsers) -> None:
     """Register ``ide-configs`` on ``parser.add_subparsers()``."""
     parser = subparsers.add_parser("ide-configs",
                                    help="(re)write the VS Code and PyCharm run configurations")
-    parser.add_argument("--root", default=".", help="the repository root")
+    parser.add_argument("--root", default=".", help="your project's root folder (default: here)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help="attach_remote's port: of the VS Code attach configuration and "
+                             f"PyCharm's Python Debug Server (default {DEFAULT_PORT})")
     parser.set_defaults(func=cmd_ide_configs)

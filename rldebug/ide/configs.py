@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -52,21 +53,27 @@ class Launch:
     script: str | None = None  # relative to the repo root
 
 
+def _is_rldebug_repository(root: Path) -> bool:
+    return (root / "rldebug" / "__init__.py").is_file() and (root / "recipes").is_dir()
+
+
 def launches(repo_root: Path) -> list[Launch]:
-    """``rldebug demo``, ``rldebug debug`` on the current file, and one launch per
-    ``recipes/*.py`` (sorted)."""
+    """``rldebug demo``, ``rldebug debug`` on the current file, reproducing a trace
+    event, and in rldebug's own repository one launch per ``recipes/*.py`` (sorted)."""
     found = [Launch("rldebug demo (in-process)", ("demo",), module="rldebug.cli"),
              Launch("rldebug: debug current file", ("debug", CURRENT_FILE), module="rldebug"),
              Launch("rldebug: reproduce a trace event",
                     ("reproduce", "<trace dir>", "--event", "<event>", "--mode", "break"),
                     module="rldebug")]
-    for recipe in sorted((repo_root / "recipes").glob("*.py")):
+    recipes = sorted((repo_root / "recipes").glob("*.py")) \
+        if _is_rldebug_repository(repo_root) else []
+    for recipe in recipes:
         found.append(Launch(f"recipe: {recipe.stem} --smoke", ("--smoke",),
                             script=f"recipes/{recipe.name}"))
     return found
 
 
-def _vscode_launch(launch: Launch) -> dict:
+def _vscode_launch(launch: Launch, python: str) -> dict:
     config = {"name": launch.name, "type": "debugpy", "request": "launch"}
     if launch.module:
         config["module"] = launch.module
@@ -74,7 +81,7 @@ def _vscode_launch(launch: Launch) -> dict:
         config["program"] = "${workspaceFolder}/" + launch.script
     config.update({
         "args": [_vscode_arg(a) for a in launch.args],
-        "python": "${workspaceFolder}/" + VENV_PYTHON,
+        "python": python,
         "cwd": "${workspaceFolder}",
         "console": "integratedTerminal",
         "justMyCode": False,
@@ -108,26 +115,60 @@ def vscode_attach(port: int = DEFAULT_PORT) -> dict:
     }
 
 
-def _read_json(path: Path) -> dict:
+# a JSON string, or a comment / a trailing comma outside one (VS Code's files are JSONC)
+_JSONC_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_JSONC_TRAILING_COMMA = re.compile(r'("(?:\\.|[^"\\])*")|,(\s*[}\]])')
+
+
+def _read_json(path: Path) -> tuple[dict, bool]:
+    """The file's object, and whether it had comments or trailing commas (VS Code writes
+    its launch.json with comments), which a rewrite cannot keep."""
     if not path.exists():
-        return {}
+        return {}, False
+    text = path.read_text()
+    plain = _JSONC_COMMENT.sub(lambda m: m.group(1) or "", text)
+    plain = _JSONC_TRAILING_COMMA.sub(lambda m: m.group(1) or m.group(2), plain)
     try:
-        return json.loads(path.read_text())
+        data = json.loads(plain)
     except json.JSONDecodeError as error:
         raise UsageError(
-            f"{path} is not plain JSON ({error}); write_ide_configs merges into it and "
-            "cannot keep comments or trailing commas. Remove them, or move the file away "
-            "and merge your own entries back afterwards.") from error
+            f"{path} is not JSON (with comments) ({error}); write_ide_configs merges into "
+            "it. Fix it, or move the file away and merge your own entries back "
+            "afterwards.") from error
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} holds a {type(data).__name__}, not a JSON object; fix it "
+                         "or move it away.")
+    return data, plain != text
+
+
+def _kept(path: Path, had_comments: bool) -> list[Path]:
+    """A file whose comments a rewrite drops is first copied beside it, as it was."""
+    if not had_comments:
+        return []
+    backup = path.with_name(path.name + ".before-rldebug")
+    backup.write_text(path.read_text())
+    return [backup]
+
+
+def interpreter(repo_root: Path, ide: str) -> str:
+    """The Python the configurations run: the project's ``.venv`` when it has one, else
+    the one running this (it has rldebug installed)."""
+    if (repo_root / VENV_PYTHON).is_file():
+        return ("${workspaceFolder}/" if ide == "vscode" else "$PROJECT_DIR$/") + VENV_PYTHON
+    return sys.executable
 
 
 def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     folder = repo_root / ".vscode"
     folder.mkdir(exist_ok=True)
     launch_path = folder / "launch.json"
-    existing = _read_json(launch_path)
+    existing, had_comments = _read_json(launch_path)
+    kept = _kept(launch_path, had_comments)
     own = [c for c in existing.get("configurations", [])
            if c.get("presentation", {}).get("group") != GROUP]
-    generated = [_vscode_launch(launch) for launch in launches(repo_root)] + [vscode_attach(port)]
+    python = interpreter(repo_root, "vscode")
+    generated = [_vscode_launch(launch, python) for launch in launches(repo_root)] + \
+        [vscode_attach(port)]
     ours = {key for key, _ in PROMPTS.values()}
     inputs = vscode_inputs() + [i for i in existing.get("inputs", []) if i.get("id") not in ours]
     launch_path.write_text(json.dumps(
@@ -135,27 +176,28 @@ def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
         indent=4) + "\n")
 
     settings_path = folder / "settings.json"
-    settings = _read_json(settings_path)
-    settings.update({
-        "python.defaultInterpreterPath": f"${{workspaceFolder}}/{VENV_PYTHON}",
-        "python.testing.pytestEnabled": True,
-        "python.testing.unittestEnabled": False,
-        "python.testing.pytestArgs": ["tests", "-q"],
-    })
+    settings, had_comments = _read_json(settings_path)
+    kept += _kept(settings_path, had_comments)
+    # the project's own settings stay: only what is not set yet is added
+    settings.setdefault("python.defaultInterpreterPath", python)
+    if (repo_root / "tests").is_dir():
+        settings.setdefault("python.testing.pytestEnabled", True)
+        settings.setdefault("python.testing.unittestEnabled", False)
+        settings.setdefault("python.testing.pytestArgs", ["tests", "-q"])
     settings_path.write_text(json.dumps(settings, indent=4) + "\n")
-    return [launch_path, settings_path]
+    return [launch_path, settings_path, *kept]
 
 
 def pycharm_file_name(launch: Launch) -> str:
     return PYCHARM_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", launch.name).strip("_") + ".xml"
 
 
-def _pycharm_xml(launch: Launch) -> str:
+def _pycharm_xml(launch: Launch, sdk_home: str) -> str:
     target = launch.module or "$PROJECT_DIR$/" + launch.script
     options = {
         "INTERPRETER_OPTIONS": "",
         "PARENT_ENVS": "true",
-        "SDK_HOME": "$PROJECT_DIR$/" + VENV_PYTHON,
+        "SDK_HOME": sdk_home,
         "WORKING_DIRECTORY": "$PROJECT_DIR$",
         "IS_MODULE_SDK": "false",
         "ADD_CONTENT_ROOTS": "true",
@@ -213,7 +255,7 @@ def write_pycharm(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     written = [server]
     for launch in launches(repo_root):
         path = folder / pycharm_file_name(launch)
-        path.write_text(_pycharm_xml(launch))
+        path.write_text(_pycharm_xml(launch, interpreter(repo_root, "pycharm")))
         written.append(path)
     for stale in set(folder.glob(PYCHARM_PREFIX + "*.xml")) - set(written):
         stale.unlink()
@@ -221,18 +263,21 @@ def write_pycharm(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
 
 
 def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[Path]:
-    """(Re)write the VS Code and PyCharm configurations of the repository at ``repo_root``.
+    """(Re)write the VS Code and PyCharm configurations of the project at ``repo_root``.
 
-    :param repo_root: the repository (the folder holding ``recipes/``).
+    :param repo_root: the project (your repository; in rldebug's own, recipes get
+        configurations too).
     :param port: ``attach_remote``'s port: of the VS Code attach configuration and of
         PyCharm's Python Debug Server.
-    :returns: the files written.
-    :raises FileNotFoundError: if ``repo_root`` has no ``recipes/`` folder.
+    :returns: the files written (a launch.json or settings.json with comments is copied
+        to ``<name>.before-rldebug`` first: the rewrite cannot keep them).
+    :raises FileNotFoundError: if ``repo_root`` is not a folder.
     """
-    root = Path(repo_root).resolve()
-    if not (root / "recipes").is_dir():
-        raise FileNotFoundError(
-            f"write_ide_configs: {root} has no recipes/ folder; pass the rldebug repository "
-            "root (the folder with recipes/, rldebug/ and tests/).")
+    root = Path(repo_root).expanduser().resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"write_ide_configs: {root} is not a folder; pass your "
+                                "project's root folder (where .vscode/ and .idea/ go).")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise UsageError(f"write_ide_configs(port=...) (--port) takes a TCP port, 1-65535, "
+                         f"got {port!r}.")
     return write_vscode(root, port) + write_pycharm(root, port)
-
