@@ -365,12 +365,18 @@ def test_notices_of_a_replay_are_said_by_reproduce_not_debug():
     import sys
 
     code = ("from rldebug.inprocess.debugging import debug_mode\n"
-            "debug_mode(True, preflight=False, command='reproduce')\n")
+            "debug_mode(True, preflight=False, command='reproduce')\n"
+            "import gym\n"
+            "print('unused yet')\n"
+            "gym.spaces.Discrete(2)\n"
+            "from ray.rllib.agents.ppo import PPOTrainer\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "rldebug reproduce: `ray.rllib.agents` (removed from RLlib) is provided" \
         in done.stderr
+    # each said once, when the script first used it, not on every run
+    assert done.stderr.count("`import gym` gives gymnasium") == 1
     assert "rldebug debug:" not in done.stderr
 
 

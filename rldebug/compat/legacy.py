@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -226,19 +227,58 @@ def adapt_config_env(config, notice: Callable[[str], None]):
     return adapted
 
 
+class _SaidWhenUsed(types.ModuleType):
+    """A module whose attributes come from ``attributes`` (a module or a dict of makers),
+    saying its notice the first time a script uses one: debug mode provides such modules
+    for every script, and only the scripts that use them should hear of it."""
+
+    def __init__(self, name: str, attributes, notice: Callable[[], None]):
+        super().__init__(name)
+        self.__dict__["_rldebug_attributes"] = attributes
+        self.__dict__["_rldebug_notice"] = notice
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("_rldebug_"):
+            raise AttributeError(attribute)
+        attributes = self.__dict__["_rldebug_attributes"]
+        if attribute.startswith("__"):  # tools that scan sys.modules (__file__, __path__)
+            if isinstance(attributes, dict):
+                raise AttributeError(attribute)
+            return getattr(attributes, attribute)
+        if isinstance(attributes, dict):
+            if attribute not in attributes:
+                raise AttributeError(f"module {self.__name__!r} has no attribute {attribute!r}")
+            value = self.__dict__[attribute] = attributes[attribute]()  # made once
+        else:
+            value = getattr(attributes, attribute)
+        self.__dict__["_rldebug_notice"]()
+        return value
+
+
+def _once(say: Callable[[], None]) -> Callable[[], None]:
+    said = []
+
+    def say_once() -> None:
+        if not said:
+            said.append(True)
+            say()
+    return say_once
+
+
 def alias_gym(notice: Callable[[str], None]) -> bool:
-    """Make ``import gym`` give gymnasium when gym is not installed; True if it did."""
+    """Make ``import gym`` give gymnasium when gym is not installed (said when the script
+    first uses it); True if it did."""
     if "gym" in sys.modules or importlib.util.find_spec("gym") is not None:
         return False
     import gymnasium
 
-    sys.modules["gym"] = gymnasium
+    sys.modules["gym"] = _SaidWhenUsed("gym", gymnasium, _once(lambda: notice(
+        "`import gym` gives gymnasium (gym is not installed); envs written for gym 0.21 "
+        "are adapted when RLlib builds them.")))
     for name in ("spaces", "envs", "wrappers", "utils", "error"):
         module = getattr(gymnasium, name, None)
         if module is not None:
             sys.modules[f"gym.{name}"] = module
-    notice("`import gym` gives gymnasium (gym is not installed); envs written for gym 0.21 "
-           "are adapted when RLlib builds them.")
     return True
 
 
@@ -534,7 +574,6 @@ def install_agents_modules(notice: Callable[[str], None]) -> None:
     """``ray.rllib.agents`` (removed in 2.x) as 2021 imports used it: ``ppo.PPOTrainer``,
     ``ppo.DEFAULT_CONFIG``, ``dqn.DQNTrainer``, ``callbacks.DefaultCallbacks``,
     ``trainer.Trainer``/``COMMON_CONFIG``."""
-    import types
 
     if "ray.rllib.agents" in sys.modules:
         return
@@ -544,34 +583,31 @@ def install_agents_modules(notice: Callable[[str], None]) -> None:
     from ray.rllib.algorithms.dqn import DQN, DQNConfig
     from ray.rllib.algorithms.ppo import PPO, PPOConfig
 
-    def module(name: str, **attributes) -> types.ModuleType:
-        made = types.ModuleType(name)
-        made.__dict__.update(attributes)
+    say = _once(lambda: notice(
+        "`ray.rllib.agents` (removed from RLlib) is provided: PPOTrainer/DQNTrainer take "
+        "2021 config dicts and run on the old API stack."))
+
+    def module(name: str, **makers) -> types.ModuleType:
+        made = _SaidWhenUsed(name, makers, say)
         sys.modules[name] = made
         return made
 
-    def old_stack_dict(config_class, name: str):
-        """``name`` (DEFAULT_CONFIG, COMMON_CONFIG) built when a script reads it: building
-        an old-stack config makes RLlib log a warning, on every debugged run otherwise."""
-        def __getattr__(attribute: str):
-            if attribute != name:
-                raise AttributeError(attribute)
-            return config_class().api_stack(enable_rl_module_and_learner=False,
-                                            enable_env_runner_and_connector_v2=False).to_dict()
-        return __getattr__
+    def old_stack_dict(config_class):
+        """An old-stack config dict (DEFAULT_CONFIG, COMMON_CONFIG), built when a script
+        reads it: building one makes RLlib log a warning."""
+        return lambda: config_class().api_stack(
+            enable_rl_module_and_learner=False,
+            enable_env_runner_and_connector_v2=False).to_dict()
 
-    agents = module("ray.rllib.agents")
-    agents.ppo = module("ray.rllib.agents.ppo",
-                        PPOTrainer=trainer_2021(PPO, PPOConfig, notice),
-                        __getattr__=old_stack_dict(PPOConfig, "DEFAULT_CONFIG"))
-    agents.dqn = module("ray.rllib.agents.dqn",
-                        DQNTrainer=trainer_2021(DQN, DQNConfig, notice),
-                        __getattr__=old_stack_dict(DQNConfig, "DEFAULT_CONFIG"))
-    agents.callbacks = module("ray.rllib.agents.callbacks", DefaultCallbacks=DefaultCallbacks)
-    agents.trainer = module("ray.rllib.agents.trainer", Trainer=Algorithm,
-                            __getattr__=old_stack_dict(AlgorithmConfig, "COMMON_CONFIG"))
-    notice("`ray.rllib.agents` (removed from RLlib) is provided: PPOTrainer/DQNTrainer take "
-           "2021 config dicts and run on the old API stack.")
+    ppo = module("ray.rllib.agents.ppo", PPOTrainer=lambda: trainer_2021(PPO, PPOConfig, notice),
+                 DEFAULT_CONFIG=old_stack_dict(PPOConfig))
+    dqn = module("ray.rllib.agents.dqn", DQNTrainer=lambda: trainer_2021(DQN, DQNConfig, notice),
+                 DEFAULT_CONFIG=old_stack_dict(DQNConfig))
+    callbacks = module("ray.rllib.agents.callbacks", DefaultCallbacks=lambda: DefaultCallbacks)
+    trainer = module("ray.rllib.agents.trainer", Trainer=lambda: Algorithm,
+                     COMMON_CONFIG=old_stack_dict(AlgorithmConfig))
+    module("ray.rllib.agents", ppo=lambda: ppo, dqn=lambda: dqn, callbacks=lambda: callbacks,
+           trainer=lambda: trainer)
 
 
 __all__ = [
