@@ -238,3 +238,47 @@ def test_a_script_runs_as_python_runs_it(tmp_path):
     (folder / "__main__.py").write_text("print('ran', __name__)\n")
     ran = _debugged(folder)
     assert ran.returncode == 0 and "ran __main__" in ran.stdout, ran.stderr[-2000:]
+
+
+CTRL_C_SCRIPT = """
+import sys
+from ray import tune
+from ray.rllib.algorithms.ppo import PPOConfig
+
+if __name__ == "__main__":
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1))
+    grid = tune.Tuner("PPO", param_space=config, run_config=tune.RunConfig(
+        stop={"training_iteration": 10000}, storage_path=sys.argv[1], name="long")).fit()
+    print("AFTER FIT", len(grid), grid[0].metrics.get("training_iteration"))
+"""
+
+
+def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
+    """Plain Tune stops a Tuner.fit() on Ctrl+C and the script goes on with what the
+    trial did; under rldebug debug a KeyboardInterrupt ended the script."""
+    import signal
+    import time
+
+    script = tmp_path / "long.py"
+    script.write_text(CTRL_C_SCRIPT)
+    child = subprocess.Popen([sys.executable, "-m", "rldebug", "debug", str(script),
+                              str(tmp_path)], env=session_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            results = list((tmp_path / "long").glob("PPO_00000_*/result.json"))
+            if results and len(results[0].read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the first trial did not report 2 iterations in time")
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err[-3000:]
+    assert "interrupted (Ctrl+C)" in err
+    count, iterations = out.split("AFTER FIT", 1)[1].split()[:2]
+    assert int(count) == 1 and int(iterations) >= 2  # plain Tune printed "AFTER FIT 1 128"

@@ -268,13 +268,13 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                                config=spec, path=str(root / folder))
         trials.append(trial)
         notice(f"trial {index + 1}: {folder} (in this process)")
-        table = ProgressTable(console=Console(stderr=True, soft_wrap=True), title=folder)
         os.environ[TRIAL_ENV] = folder  # a traced config's trace: <out>/<folder> per trial
         try:
             if function is not None:
-                trial.last_result = {**run_function_trial(function, spec, trial, stop),
+                trial.last_result = {**_run_function_trial(function, spec, trial, stop),
                                      "config": spec, "trial_id": trial.trial_id}
                 continue
+            table = ProgressTable(console=Console(stderr=True, soft_wrap=True), title=folder)
             config = in_process(config_from_dict(algo_class, spec, notice), label)
             outcome = run(config, stop=_trial_stop(stop, trial.trial_id), logdir=root / folder,
                           progress=table, checkpoint_at_end=checkpoint_at_end,
@@ -325,7 +325,7 @@ class _TrialStopped(Exception):
     trial (Tune ends the trial's actor there)."""
 
 
-def run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
+def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
                        stop: Any) -> dict:
     """Run a function trainable's trial in this process: ``function(config)``, each
     ``tune.report(metrics, checkpoint=...)`` written as a result in the trial's folder
