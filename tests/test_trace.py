@@ -249,6 +249,12 @@ def test_a_crash_in_the_first_sample_leaves_its_events_at_every_level(tmp_path, 
     findings = {f.rule_id: f for f in diagnose(tmp_path).findings}
     assert "at env step 17 of the same episode" in findings["sampler_crashed"].message
     assert "'obs'" in findings["non_finite_in_trace"].message
+    # the profile says the call that raised (it has no span, so no time in the tables)
+    from rldebug.tracing.profile import profile
+
+    (note,) = profile(load_trace(tmp_path / "trace")).failures
+    assert note.startswith(f"sample() call {crash[0]['sample_call']} of EnvRunner 0") and \
+        "raised (RuntimeError: probability tensor" in note
 
 
 def test_a_remote_runner_ended_by_sigterm_sends_its_records_home_on_the_way_out(tmp_path):

@@ -171,6 +171,8 @@ def render_profile(summary, console: Console | None = None) -> None:
                 ["process"], columns, rows, left=("process", "host"))
     if inside.row_count:
         console.print(inside)
+    for note in summary.failures:
+        console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 
 def cmd_profile(args: argparse.Namespace) -> int:

@@ -63,9 +63,12 @@ class ProcessTime:
 class Profile:
     processes: list[ProcessTime] = field(default_factory=list)
     iterations: int = 0
+    # what the times above leave out: calls that raised (they record no span) and actors
+    # restarted (the driver's wait for them is in its "other" time), one line each
+    failures: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"iterations": self.iterations,
+        return {"iterations": self.iterations, "failures": self.failures,
                 "processes": [{**asdict(p), "other_s": p.other_s} for p in self.processes]}
 
 
@@ -140,7 +143,7 @@ def timeline(trace: Trace) -> tuple[Profile, list[dict], dict[int, list]]:
 
 def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
     drivers = set(trace.iterations["pid"].astype(int)) if not trace.iterations.empty else set()
-    result = Profile(iterations=len(trace.iterations))
+    result = Profile(iterations=len(trace.iterations), failures=_failures(trace))
     for pid in sorted({s["pid"] for s in spans} | set(rss) | drivers):
         own = [s for s in spans if s["pid"] == pid]
         times = [s["start"] for s in own] + [s["end"] for s in own] + \
@@ -160,6 +163,35 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
             sample_parts_s=_part_seconds(own, "sample()", SAMPLE_PARTS),
             update_parts_s=_part_seconds(own, "update", UPDATE_PARTS)))
     return result
+
+
+def _whole(value):
+    """A count as the trace's frames hold it (floats, for NaN gaps) shown whole."""
+    return int(value) if _finite(value) else value
+
+
+def _failures(trace: Trace) -> list[str]:
+    """The trace's failed calls and restarts, as the profile's notes."""
+    if trace.events.empty or "column" not in trace.events:
+        return []
+    notes = []
+    for row in trace.events.to_dict("records"):
+        if row.get("column") == "env_runner_restarted":
+            runners = ", ".join(str(i) for i in row.get("runner_indices") or [])
+            notes.append(f"the driver (pid {_whole(row.get('pid'))}) restarted EnvRunner "
+                         f"{runners} in iteration {_whole(row.get('iteration'))}: its wait is "
+                         "in the driver's other time")
+        elif row.get("source") == "sampling" and isinstance(row.get("error"), str):
+            cause = next((e for e in trace.events.to_dict("records")
+                          if e.get("pid") == row.get("pid") and e.get("source") == "env"
+                          and e.get("sample_call") == row.get("sample_call")
+                          and isinstance(e.get("error"), str)), None)
+            why = (f"{cause['error']} in {cause['column']}: {cause.get('message')}"
+                   if cause else f"{row['error']}: {row.get('message')}")
+            notes.append(f"sample() call {_whole(row.get('sample_call'))} of EnvRunner "
+                         f"{_whole(row.get('runner_index'))} (pid {_whole(row.get('pid'))}) "
+                         f"raised ({why}); a call that raised has no time above")
+    return notes
 
 
 def _part_seconds(spans: list[dict], name: str, parts: tuple[str, ...]) -> dict[str, float]:
