@@ -209,6 +209,7 @@ def test_what_tune_scripts_commonly_use_works_in_process(tmp_path):
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["iterations"] == [2, 2]  # MaximumIterationStopper(2)
     assert seen["restored"] == "PPO" and seen["history_rows"] == 2
+    assert seen["best_checkpoints"] == 1
     assert seen["filtered_rows"] == 2
     assert seen["function_iterations"] == [2, 2]  # stop={"training_iteration": 2}
     assert all(r > 0 for r in seen["function_returns"])

@@ -70,15 +70,10 @@ class InProcessResultGrid:
 
     def __init__(self, trials: list[InProcessTrial], experiment_path: Path,
                  default_metric: str | None = None, default_mode: str | None = None):
-        from ray.air import Result
-
         self.trials = trials
         self.experiment_path = str(experiment_path)
         self.default_metric, self.default_mode = default_metric, default_mode
-        self._results = [Result(metrics={**t.last_result, "config": t.config},
-                                checkpoint=_tune_checkpoint(t.checkpoint), error=t.error,
-                                path=t.path, metrics_dataframe=_history_frame(t))
-                         for t in trials]
+        self._results = [_result(t) for t in trials]
 
     def __len__(self) -> int:
         return len(self._results)
@@ -134,6 +129,18 @@ class InProcessResultGrid:
                                "config": trial.config}
             rows.append({**flatten(metrics), "path": result.path})
         return pd.DataFrame(rows)
+
+
+def _result(trial: InProcessTrial):
+    """The trial as Tune's ``Result``: its last metrics, checkpoint (also as its one best
+    checkpoint, with the metrics it was saved at), error, folder and every result."""
+    from ray.air import Result
+
+    metrics = {**trial.last_result, "config": trial.config}
+    checkpoint = _tune_checkpoint(trial.checkpoint)
+    return Result(metrics=metrics, checkpoint=checkpoint, error=trial.error, path=trial.path,
+                  metrics_dataframe=_history_frame(trial),
+                  best_checkpoints=[(checkpoint, metrics)] if checkpoint else None)
 
 
 def _history_frame(trial: InProcessTrial):

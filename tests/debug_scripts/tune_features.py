@@ -70,6 +70,7 @@ if __name__ == "__main__":
     seen["iterations"] = [r.metrics["training_iteration"] for r in grid]
     seen["restored"] = type(Algorithm.from_checkpoint(best.checkpoint.path)).__name__
     seen["history_rows"] = len(best.metrics_dataframe)
+    seen["best_checkpoints"] = len(best.best_checkpoints or [])
     seen["filtered_rows"] = len(grid.get_dataframe(
         filter_metric="env_runners/episode_return_mean", filter_mode="max"))
     functions = tune.Tuner(
