@@ -263,7 +263,16 @@ def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
 
     script = tmp_path / "long.py"
     script.write_text(CTRL_C_SCRIPT)
-    child = subprocess.Popen([sys.executable, "-m", "rldebug", "debug", str(script),
+    # `rldebug debug` as a terminal starts it: the test's own process may block or ignore
+    # SIGINT (Ray's threads, an xdist worker), and a child inherits both, so Python would
+    # never raise KeyboardInterrupt in it
+    as_from_a_terminal = (
+        "import runpy, signal, sys\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "sys.argv = ['rldebug', *sys.argv[1:]]\n"
+        "runpy.run_module('rldebug', run_name='__main__', alter_sys=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", as_from_a_terminal, "debug", str(script),
                               str(tmp_path)], env=session_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
