@@ -27,8 +27,10 @@ the algorithm):
 :func:`preflight_script` reads a script's code (never runs it) for the traps that
 show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
 algorithm), ``local_mode_removed`` (``ray.init(local_mode=True)`` raises) and
-``old_config_name`` (a 2021 config name such as ``num_sgd_iter``, which RLlib 2.60
-refuses as a keyword).
+``old_config_name`` (a 2021 config name RLlib 2.60 refuses or never reads by the route
+it is given: ``sgd_minibatch_size=`` raises, ``{"num_sgd_iter": ...}`` is kept and
+ignored; names RLlib translates, as ``training(num_sgd_iter=...)``, are no trap; see
+:func:`rldebug.compat.legacy.how_rllib_takes`).
 """
 
 from __future__ import annotations
@@ -389,7 +391,7 @@ def _removed_in_260(source: str, file) -> list[Trap]:
     every 2021 name): ``ray.init(local_mode=True)`` raises, and a 2021 config name given
     as a keyword (``training(num_sgd_iter=...)``) is refused, or in a dict given to
     ``update_from_dict`` kept and never read."""
-    from rldebug.compat.legacy import RENAMED_KEYS
+    from rldebug.compat.legacy import RENAMED_KEYS, how_rllib_takes
     from rldebug.compat.migrate import migrations_in_source
 
     traps = []
@@ -403,15 +405,21 @@ def _removed_in_260(source: str, file) -> list[Trap]:
                 f"Drop local_mode and run the script with `rldebug debug {file.name}` (every "
                 "Algorithm and Tune trial in this process), or use rldebug.local_mode(config) "
                 "with rldebug.run.", {"line": found.line}))
-        elif found.found.strip('="') in RENAMED_KEYS:  # names only RLlib ever used
-            key = found.found.strip('="')
+        elif found.found.strip('[]="') in RENAMED_KEYS:  # names only RLlib ever used
+            key = found.found.strip('[]="')
+            as_keyword = found.found.endswith("=")
+            outcome = how_rllib_takes(key, as_keyword)
+            if outcome == "translated":
+                continue  # RLlib sets its 2.60 name (migrate lists it)
+            route = ("as a keyword" if as_keyword else
+                     "in a config dict (update_from_dict, or a trainer's config=)")
+            what = {"refused": "refuses it (it raises)",
+                    "ignored": "keeps it on the config and never reads it"}[outcome]
             traps.append(Trap(
                 "old_config_name", "error",
-                f"{where}: {key} is a 2021 config name: RLlib 2.60 refuses it as a keyword "
-                "(TypeError) and, in a dict given to update_from_dict, keeps it and never "
-                "reads it.",
+                f"{where}: {key} is a 2021 config name, given {route}: RLlib 2.60 {what}.",
                 f"Use {found.replacement}; `rldebug migrate {file.name}` lists every 2021 "
-                "name.", {"line": found.line, "key": key}))
+                "name.", {"line": found.line, "key": key, "outcome": outcome}))
     return traps
 
 

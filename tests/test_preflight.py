@@ -176,13 +176,20 @@ def test_a_script_naming_the_algorithm_by_string(tmp_path):
 
 def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
     """ray.init(local_mode=True) raises (RuntimeError: `local_mode` is no longer supported)
-    and training(num_sgd_iter=...) is refused (TypeError): `rldebug check train.py` said
-    only that the algorithm was named by string. A num_workers= of another library is
-    not RLlib's."""
+    and training(sgd_minibatch_size=...) is refused (TypeError): `rldebug check train.py`
+    said only that the algorithm was named by string. Each 2021 name is judged by what
+    RLlib does with it by its route: num_sgd_iter= as a keyword RLlib translates (it was
+    called refused), in a dict it keeps and never reads; evaluation_num_workers it
+    translates both ways (it was called refused and ignored). A num_workers= of another
+    library is not RLlib's."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
     with pytest.raises(TypeError, match="sgd_minibatch_size"):
-        PPOConfig().training(num_sgd_iter=10, sgd_minibatch_size=128)
+        PPOConfig().training(sgd_minibatch_size=128)
+    assert PPOConfig().training(num_sgd_iter=10).num_epochs == 10
+    assert PPOConfig().update_from_dict({"num_sgd_iter": 10}).num_epochs == 30  # not read
+    assert PPOConfig().update_from_dict(
+        {"evaluation_num_workers": 2}).evaluation_num_env_runners == 2
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent("""\
         import ray
@@ -190,14 +197,20 @@ def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
         from torch.utils.data import DataLoader
 
         config = PPOConfig().training(num_sgd_iter=10, sgd_minibatch_size=128)
+        config.update_from_dict({"num_sgd_iter": 10, "evaluation_num_workers": 2})
         loader = DataLoader([], num_workers=2)
         ray.init(local_mode=True)
         """))
     done = subprocess.run([sys.executable, "-m", "rldebug.cli", "check", str(script)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
-    assert "error[local_mode_removed] train.py:7:" in done.stdout
-    assert done.stdout.count("error[old_config_name] train.py:5:") == 2
+    assert "error[local_mode_removed] train.py:8:" in done.stdout
+    assert done.stdout.count("error[old_config_name]") == 2, done.stdout
+    assert ("error[old_config_name] train.py:5: sgd_minibatch_size is a 2021 config name, "
+            "given as a keyword: RLlib 2.60 refuses it") in done.stdout
+    assert ("error[old_config_name] train.py:6: num_sgd_iter is a 2021 config name, given "
+            "in a config dict") in done.stdout and "never reads it" in done.stdout
+    assert "evaluation_num_workers" not in done.stdout
     assert "fix: Use num_epochs (config.training(...));" in done.stdout
     assert "num_workers" not in done.stdout
 

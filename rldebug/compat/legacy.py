@@ -18,6 +18,7 @@ Each adaptation is reported once through the ``notice`` callable it is given.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import sys
@@ -455,10 +456,48 @@ def adapt_config_encoder(config, trap, notice: Callable[[str], None]):
 
 # -- 2021 trainers and config dicts ---------------------------------------------------------
 
-# 2021 config keys RLlib 2.60's update_from_dict does not translate itself.
+# 2021 config keys and their 2.60 names; how RLlib takes each: how_rllib_takes.
 RENAMED_KEYS = {"sgd_minibatch_size": "minibatch_size", "num_sgd_iter": "num_epochs",
                 "num_envs_per_worker": "num_envs_per_env_runner",
                 "evaluation_num_workers": "evaluation_num_env_runners"}
+
+
+@functools.cache
+def how_rllib_takes(old: str, as_keyword: bool) -> str:
+    """What RLlib 2.60 does with the 2021 name ``old`` (a key of :data:`RENAMED_KEYS`),
+    given as a keyword of ``training()``/``evaluation()``/``env_runners()`` or as a key of
+    a dict handed to ``update_from_dict``: ``"translated"`` (it sets the 2.60 name, with a
+    deprecation warning), ``"ignored"`` (kept on the config, never read) or ``"refused"``
+    (it raises). Probed on RLlib itself, not remembered: num_sgd_iter is translated as a
+    keyword and ignored in a dict; sgd_minibatch_size refused and ignored;
+    evaluation_num_workers translated both ways; num_envs_per_worker refused in a dict."""
+    import logging
+
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    new, probe = RENAMED_KEYS[old], 7
+    quiet = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # RLlib's deprecation warnings, not the user's
+    try:
+        if as_keyword:
+            for method in ("training", "evaluation", "env_runners"):
+                try:
+                    config = getattr(PPOConfig(), method)(**{old: probe})
+                except TypeError:  # not this method's keyword
+                    continue
+                except ValueError:  # RLlib's own "has been deprecated. Use ..."
+                    return "refused"
+                return "translated" if getattr(config, new, None) == probe else "ignored"
+            return "refused"
+        try:
+            config = PPOConfig().update_from_dict({old: probe})
+        except (TypeError, ValueError, AttributeError):
+            return "refused"
+        return "translated" if getattr(config, new, None) == probe else "ignored"
+    finally:
+        logging.disable(quiet)
+
+
 # result keys 2021 code read at the top level -> where 2.60's old stack reports them
 RESULT_ALIASES = ("episode_reward_mean", "episode_reward_min", "episode_reward_max",
                   "episode_len_mean", "episodes_this_iter", "policy_reward_mean",
