@@ -18,7 +18,8 @@ the algorithm):
 - ``minibatch_larger_than_batch``: ``minibatch_size`` above the train batch.
 - ``action_space_unsupported``: DQN on actions that are not Discrete, SAC on actions
   neither Box nor Discrete: building fails (DQN's error misleads).
-- ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0.
+- ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0, num_epochs < 1
+  (new stack: no minibatch; the first update fails with an error that does not name it).
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
@@ -270,6 +271,17 @@ def _ranges(config) -> list[Trap]:
             "climbs the loss); RLlib trains with it regardless.",
             "Set config.training(lr=...) above 0 (PPO's default is 5e-05).",
             {"setting": "lr", "value": lr}))
+    epochs = getattr(config, "num_epochs", None)
+    if config.enable_rl_module_and_learner and isinstance(epochs, int) and \
+            not isinstance(epochs, bool) and epochs < 1:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"num_epochs={epochs}: each update passes over the train batch num_epochs "
+            "times, so it makes no minibatch; RLlib builds the Algorithm, then its first "
+            "update fails with UnboundLocalError: 'loss_per_module' (Learner.update), "
+            "which does not name the setting.",
+            "Set config.training(num_epochs=...) to 1 or more (PPO's default is 30).",
+            {"setting": "num_epochs", "value": epochs}))
     return traps
 
 

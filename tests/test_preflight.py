@@ -106,6 +106,24 @@ def test_gamma_above_1_and_a_negative_lr_build_and_are_named():
     assert all(t.severity == "error" for t in traps)
 
 
+def test_zero_epochs_builds_then_fails_without_naming_it_and_is_named():
+    """num_epochs=0: RLlib builds it; its first update makes no minibatch and fails with
+    an UnboundLocalError that does not name the setting. check said no trap."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1")
+              .training(num_epochs=0, train_batch_size_per_learner=64, minibatch_size=32))
+    algo = config.build_algo()
+    try:
+        with pytest.raises(UnboundLocalError, match="loss_per_module"):
+            algo.train()
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(config) if t.name == "setting_out_of_range"]
+    assert trap.severity == "error" and trap.evidence == {"setting": "num_epochs", "value": 0}
+    assert "UnboundLocalError: 'loss_per_module'" in trap.message
+
+
 def test_tensorflow_on_the_new_stack():
     config = configs.clean().framework("tf2")
     assert "tf_on_new_stack" in names(preflight(config), "error")
