@@ -24,6 +24,8 @@ the algorithm):
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
   module id the config does not define.
+- ``rllib_refuses``: what RLlib's own ``AlgorithmConfig.validate()`` refuses (building
+  runs it), in RLlib's words, when no trap above explains the config already.
 
 :func:`preflight_script` reads a script's code (never runs it) for the traps that
 show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
@@ -98,19 +100,32 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
                                                      else 1)
     evaluation = int(config.evaluation_num_env_runners or 0) * \
         float(config.num_cpus_per_env_runner or 1)
-    need = main + runners + learners + evaluation
+    actors = runners + learners + evaluation
+    need = main + actors
     traps = []
-    if need > cpus:
+    parts = (f"main process {main:g} + EnvRunners {runners:g} + Learners {learners:g} + "
+             f"evaluation EnvRunners {evaluation:g}")
+    fix = (f"Lower num_env_runners (to {max(0, int(cpus - main - learners - evaluation))} or "
+           "0: rldebug.local_mode(config) samples in this process), or start Ray with more "
+           "CPUs (ray.init(num_cpus=...)).")
+    evidence = {"cpus_needed": need, "cpus_for_actors": actors, "cpus_available": cpus,
+                "where": where}
+    if actors > cpus:
         traps.append(Trap(
             "unschedulable", "error",
-            f"The trial needs {need:g} CPUs (main process {main:g} + EnvRunners {runners:g} + "
-            f"Learners {learners:g} + evaluation EnvRunners {evaluation:g}) but {where} has "
-            f"{cpus:g}: Tune waits forever for its placement group, without a word; "
-            "algo.build_algo() waits for actors that never start.",
-            f"Lower num_env_runners (to {max(0, int(cpus - main - learners - evaluation))} or "
-            "0: rldebug.local_mode(config) samples in this process), or start Ray with more "
-            "CPUs (ray.init(num_cpus=...)).",
-            {"cpus_needed": need, "cpus_available": cpus, "where": where}))
+            f"The actors need {actors:g} CPUs ({parts}) but {where} has {cpus:g}: "
+            "algo.build_algo() waits for actors that never start, and Tune waits forever "
+            "for its placement group, without a word.", fix, evidence))
+    elif need > cpus:
+        # Tune reserves the main process's CPU in the trial's placement group; a plain
+        # build_algo() runs it in the driver, which takes none (measured: PPO with 2
+        # EnvRunners builds on a 2-CPU Ray)
+        traps.append(Trap(
+            "unschedulable", "warning",
+            f"Under Tune the trial needs {need:g} CPUs ({parts}) but {where} has "
+            f"{cpus:g}: Tune leaves it PENDING forever, without a word. Outside Tune, "
+            f"algo.build_algo() needs only its actors' {actors:g} and starts.", fix,
+            evidence))
     gpus = float(config.num_gpus_per_learner or 0) * max(1, int(config.num_learners or 0))
     if gpus > 0:
         import ray
@@ -285,6 +300,24 @@ def _ranges(config) -> list[Trap]:
     return traps
 
 
+def _validated(config) -> list[Trap]:
+    """What RLlib's own ``AlgorithmConfig.validate()`` refuses, which building the
+    Algorithm runs (a batch its fragments cannot make, an lr schedule's format): the
+    traps above name the common ones with their fix; this says the rest before a run is
+    started, in RLlib's words."""
+    try:
+        config.copy(copy_frozen=False).validate()
+    except (ValueError, TypeError, KeyError) as err:
+        text = " ".join(str(err).split())
+        return [Trap(
+            "rllib_refuses", "error",
+            f"RLlib 2.60 refuses this config when it builds the Algorithm "
+            f"(AlgorithmConfig.validate): {text[:600]}",
+            "Change the setting RLlib's message names.",
+            {"error": type(err).__name__})]
+    return []
+
+
 def _mapping(config, agents: list) -> list[Trap]:
     if not config.is_multi_agent:
         return []
@@ -354,6 +387,8 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
             _mapping(config, agents)
+    if not any(t.severity == "error" for t in traps):
+        traps += _validated(config)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(traps, key=lambda t: order[t.severity])
 

@@ -1,6 +1,7 @@
 """Preflight: each known RLlib 2.60 trap reproduced on real RLlib, then named before training."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -50,6 +51,31 @@ def test_an_unschedulable_tune_trial_hangs_and_is_named():
                 if t.name == "unschedulable")
     assert trap.severity == "error" and trap.evidence["cpus_needed"] == 4.0
     assert "num_env_runners" in trap.fix
+
+
+def test_a_trial_only_tune_cannot_place_is_a_warning_and_builds_outside_tune():
+    """RLlib's default PPO (2 EnvRunners) on 2 CPUs: check said build_algo() would wait for
+    actors that never start (error). Outside Tune the driver takes no CPU and it builds;
+    only Tune's placement group (the main process's CPU too) cannot be placed."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    script = textwrap.dedent("""
+        import ray
+        from ray.rllib.algorithms.ppo import PPOConfig
+        ray.init(num_cpus=2, include_dashboard=False)
+        algo = PPOConfig().environment("CartPole-v1").build_algo()
+        print("BUILT", algo.env_runner_group.num_healthy_remote_workers())
+        algo.stop()
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    built = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=180, check=False, env=env)
+    assert "BUILT 2" in built.stdout, built.stderr[-2000:]
+    (trap,) = [t for t in preflight(PPOConfig().environment("CartPole-v1"), cpus=2)
+               if t.name == "unschedulable"]
+    assert trap.severity == "warning" and trap.evidence["cpus_for_actors"] == 2.0
+    assert "Under Tune the trial needs 3 CPUs" in trap.message
+    assert "algo.build_algo() needs only its actors' 2 and starts" in trap.message
 
 
 def test_model_dict_is_ignored_on_the_new_stack():
@@ -122,6 +148,27 @@ def test_zero_epochs_builds_then_fails_without_naming_it_and_is_named():
     (trap,) = [t for t in preflight(config) if t.name == "setting_out_of_range"]
     assert trap.severity == "error" and trap.evidence == {"setting": "num_epochs", "value": 0}
     assert "UnboundLocalError: 'loss_per_module'" in trap.message
+
+
+@pytest.mark.parametrize("settings", [
+    {"training": {"lr": [(1e-3, 0), (1e-5, 1_000_000)]}},  # (lr, timestep): swapped
+    {"training": {"lr": {"0": 1e-3}}},
+    {"env_runners": {"rollout_fragment_length": 1000},
+     "training": {"train_batch_size_per_learner": 300, "minibatch_size": 100}},
+], ids=["lr schedule swapped", "lr schedule as a dict", "fragments larger than the batch"])
+def test_what_rllib_refuses_to_build_is_said_before_in_its_words(settings):
+    """Configs RLlib's validate() refuses when it builds: check said 'No known RLlib 2.60
+    trap found' and exit 0."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = PPOConfig().environment("CartPole-v1")
+    for method, keywords in settings.items():
+        config = getattr(config, method)(**keywords)
+    with pytest.raises(ValueError) as refused:
+        config.build_algo()
+    (trap,) = [t for t in preflight(config, cpus=4) if t.severity == "error"]
+    assert (trap.name, trap.severity) == ("rllib_refuses", "error")
+    assert " ".join(str(refused.value).split())[:80] in trap.message
 
 
 def test_tensorflow_on_the_new_stack():
