@@ -181,6 +181,19 @@ _MODEL_KEYS = ("fcnet_hiddens", "fcnet_activation", "conv_filters", "use_lstm",
                "free_log_std", "post_fcnet_hiddens")
 
 
+def _network_built(config) -> str:
+    """The hidden layers the new stack builds: rl_module(model_config=...)'s, else
+    DefaultModelConfig's (config.model_config holds only what the user set)."""
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    given = config.model_config or {}
+    hidden = given.get("fcnet_hiddens") if isinstance(given, dict) else \
+        getattr(given, "fcnet_hiddens", None)
+    if hidden is not None:
+        return f"rl_module's (fcnet_hiddens={list(hidden)})"
+    return f"RLlib's default (fcnet_hiddens={list(DefaultModelConfig().fcnet_hiddens)})"
+
+
 def _model_ignored(config) -> list[Trap]:
     if not _is_new_stack(config):
         return []
@@ -192,8 +205,8 @@ def _model_ignored(config) -> list[Trap]:
     return [Trap(
         "model_ignored", "warning",
         f"config.training(model={changed}) is ignored on the new API stack: its RLModule is "
-        "built from rl_module(model_config=...), so the network is RLlib's default "
-        f"(fcnet_hiddens={config.model_config.get('fcnet_hiddens')}).",
+        "built from rl_module(model_config=...), so the network is "
+        f"{_network_built(config)}.",
         "Move the settings: config.rl_module(model_config=DefaultModelConfig(...)) (from "
         "ray.rllib.core.rl_module.default_model_config import DefaultModelConfig); a "
         "custom_model becomes an RLModule class in RLModuleSpec(module_class=...).",
@@ -209,9 +222,11 @@ def _minibatch(config) -> list[Trap]:
     if isinstance(batch, int) and minibatch > batch:
         return [Trap(
             "minibatch_larger_than_batch", "error",
-            f"minibatch_size={minibatch} is larger than the train batch ({batch} per "
-            "Learner): RLlib refuses to build (or, with a looser check, trains on one "
-            "short minibatch).",
+            f"minibatch_size={minibatch} is larger than the train batch ("
+            + (f"train_batch_size_per_learner={batch}" if _is_new_stack(config) else
+               f"train_batch_size={batch}")
+            + "): RLlib refuses to build (or, with a looser check, trains on one short "
+            "minibatch).",
             f"Set config.training(minibatch_size=...) to at most {batch} (e.g. {batch // 4 or 1}"
             ").",
             {"minibatch_size": minibatch, "train_batch": batch})]
@@ -219,8 +234,9 @@ def _minibatch(config) -> list[Trap]:
 
 
 def _old_keys(config) -> list[Trap]:
-    """2021 names ``update_from_dict`` stores on the config without translating them (it
-    raises for the others): training reads only their 2.60 names."""
+    """2021 names ``update_from_dict`` stores on the config without translating them
+    (:func:`~rldebug.compat.legacy.how_rllib_takes`): training reads only their 2.60
+    names."""
     from rldebug.compat.legacy import RENAMED_KEYS
 
     given, defaults = vars(config), vars(type(config)())
@@ -479,7 +495,8 @@ def cmd_check(args) -> int:
     if args.config.endswith(".py"):  # a script: what its code shows, without running it
         traps = preflight_script(args.config)
     else:
-        config = load_config(args.config)
+        config = load_config(args.config, "rldebug check CONFIG (FILE.py:FUNC, or a script "
+                                          "FILE.py)")
         from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
         if not isinstance(config, AlgorithmConfig):

@@ -65,9 +65,10 @@ def load_function(spec: str, option: str, expected: str = "a function that retur
     return found
 
 
-def load_config(spec: str):
-    """The config that the function ``FILE.py:FUNC`` or ``MODULE:FUNC`` returns (``--config``)."""
-    return load_function(spec, "--config")()
+def load_config(spec: str, option: str = "--config"):
+    """The config that the function ``FILE.py:FUNC`` or ``MODULE:FUNC`` returns (``option``
+    names where it was given, in errors)."""
+    return load_function(spec, option)()
 
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_UNUSABLE", "UsageError", "UsageTypeError",

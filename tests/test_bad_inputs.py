@@ -287,6 +287,10 @@ CLI_ROWS = [
      ("--policy needs your deployed policy: a function (or callable object) from the "
       "env's raw observation to its action, def x(obs)")),
     (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"], "No trace files"),
+    (["check", "{tmp}/nope.py:make"],  # check has no --config flag, which it named
+     ("rldebug check CONFIG (FILE.py:FUNC, or a script FILE.py) file '{tmp}/nope.py' does "
+      "not exist")),
+    (["migrate", ""], "empty path"),  # it scanned the current directory
 ]
 
 

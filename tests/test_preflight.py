@@ -88,6 +88,8 @@ def test_model_dict_is_ignored_on_the_new_stack():
         algo.stop()
     trap = next(t for t in preflight(config) if t.name == "model_ignored")
     assert trap.severity == "warning" and "fcnet_hiddens" in trap.message
+    # the network the module was built with (it said fcnet_hiddens=None)
+    assert f"RLlib's default (fcnet_hiddens=[{first.out_features}, 256])" in trap.message
     assert "DefaultModelConfig" in trap.fix
 
 

@@ -259,6 +259,9 @@ def migrations(path: str | Path) -> tuple[list[Migration], list[str]]:
     if not isinstance(path, (str, Path)):
         raise UsageTypeError(f"migrations expects a path to a .py file or a directory, got "
                              f"{type(path).__name__}: {path!r:.80}.")
+    if not str(path).strip():
+        raise UsageError("migrations got an empty path; pass a .py file or a directory of "
+                         "them (rldebug migrate . for this one).")
     root = Path(path).expanduser()
     if not root.exists():
         raise UsageError(f"{str(root)!r} does not exist; pass a .py file or a "
