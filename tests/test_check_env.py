@@ -205,3 +205,56 @@ def test_a_reset_that_ignores_the_seed_is_named_as_non_determinism():
     assert check.status == "failed"
     assert "Two rollouts with seed=0 and the same actions differ at step" in check.message
     assert "raised" not in check.message
+
+
+class _Walk(gym.Env):
+    """A plain single-agent env that never calls super().reset(seed=seed)."""
+
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(2, np.float32), 1.0, self.t >= 20, False, {}
+
+
+class DeclaresThreeTakesTwo(_Walk):
+    action_space = gym.spaces.Discrete(3)
+
+    def step(self, action):
+        assert action in (0, 1), f"bad action {action}"
+        return super().step(action)
+
+
+def test_an_env_rllib_trains_is_not_failed_for_gymnasiums_seeding_convention():
+    """gymnasium's checker fails an env whose reset() skips super().reset(seed=seed); RLlib
+    samples it. It was 'FAILED' with 'follow the checker's message'."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    algo = PPOConfig().environment(_Walk).env_runners(num_env_runners=0).build_algo()
+    try:
+        assert algo.env_runner.sample(num_timesteps=40)  # RLlib takes it
+    finally:
+        algo.stop()
+    report = check_env(_Walk)
+    assert report.ok and report["rllib"].status == "warning"
+    assert "super().reset(seed=seed)" in report["rllib"].fix
+
+
+def test_an_action_the_env_refuses_is_said_once_with_its_step_and_space():
+    """Discrete(3) declared, only 0 and 1 taken: every check repeated 'A random rollout
+    raised AssertionError: bad action 2' (8 lines), with no step and no space."""
+    report = check_env(DeclaresThreeTakesTwo)
+    (failed,) = report.errors
+    assert "bad action 2" in failed.message and "at env step" in failed.message
+    assert "given the action(s) agent0: 2 from Discrete(3)" in failed.message
+    assert "action_space" in failed.fix
+    assert {c.status for c in report.checks if c is not failed and c.name != "rllib"} == \
+        {"skipped"}

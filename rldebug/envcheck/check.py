@@ -215,6 +215,20 @@ def _episode_done(terminateds: dict, truncateds: dict) -> bool:
     return bool(agents) and all(terminateds.get(a) or truncateds.get(a) for a in agents)
 
 
+class _StepRaised(Exception):
+    """The env's step() raised during a rollout: the exception, the step and the action."""
+
+    def __init__(self, error: BaseException, step: int, action: dict, spaces: dict):
+        super().__init__(str(error))
+        self.error, self.step, self.action, self.spaces = error, step, action, spaces
+
+    def text(self) -> str:
+        actions = ", ".join(f"{agent}: {np.asarray(value).tolist()!r} from "
+                            f"{self.spaces[agent]}" for agent, value in self.action.items())
+        return (f"step() raised {type(self.error).__name__}: {self.error} at env step "
+                f"{self.step}, given the action(s) {actions}")
+
+
 def _rollout(env: _AsMultiAgent, seed: int, steps: int,
              actions: list[dict] | None = None, expected: list[_Step] | None = None,
              ) -> tuple[list[_Step], list[dict], list[int]]:
@@ -245,7 +259,13 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
                     spaces[agent].seed(seed + len(spaces))
                 action[agent] = spaces[agent].sample()
         taken.append(action)
-        obs, rewards, terminateds, truncateds, infos = env.step(action)
+        try:
+            obs, rewards, terminateds, truncateds, infos = env.step(action)
+        except OldGymAPIError:
+            raise
+        except Exception as err:
+            raise _StepRaised(err, len(taken), action, {
+                agent: env.action_space(agent) for agent in action}) from err
         record.append(_Step(obs, rewards, terminateds, truncateds, infos))
         if _episode_done(terminateds, truncateds):
             episode += 1
@@ -275,6 +295,15 @@ def _check_rllib(env) -> EnvCheck:
                 gym_check_env(env.unwrapped, skip_render_check=True)
                 name = "gymnasium's check_env (RLlib 2.60 has no single-agent checker)"
         except Exception as err:  # noqa: BLE001 - the checker's message is the finding
+            if "super().reset(seed=seed)" in str(err):
+                # gymnasium's convention; RLlib trains such an env
+                return EnvCheck(
+                    "rllib", "warning",
+                    f"gymnasium's check_env: {type(err).__name__}: {err} RLlib trains such an "
+                    "env, but its episodes' seeds do not reach the env's random numbers.",
+                    "Call super().reset(seed=seed) first in reset(): it seeds "
+                    "self.np_random, so a seeded reset (RLlib seeds them with "
+                    "config.debugging(seed=...)) repeats the episode.")
             return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
                             "Follow the checker's message; it names the method at fault.")
     messages = sorted({_ANSI.sub("", str(w.message)) for w in caught
@@ -518,10 +547,18 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
         report.checks += [EnvCheck(name, "skipped", "Needs a gymnasium-API rollout.", "")
                           for name in CHECKS[1:]]
     except Exception as err:  # noqa: BLE001 - a crashing env is the finding
-        message = f"A random rollout raised {type(err).__name__}: {err}"
-        report.checks += [EnvCheck(name, "failed", message,
-                                   "Fix the exception in reset()/step() first.")
-                          for name in CHECKS[1:]]
+        # said once, where it happened; the checks that needed the rollout are skipped
+        if isinstance(err, _StepRaised):
+            message = f"A random rollout: {err.text()}."
+            fix = ("The actions are sampled from the env's action_space, as RLlib samples "
+                   "them while exploring: if step() refuses one of them, the space declares "
+                   "more than the env takes (narrow it), else fix step().")
+        else:
+            message = f"A random rollout raised {type(err).__name__} in reset(): {err}"
+            fix = "Fix the exception in reset() first."
+        report.checks.append(EnvCheck(CHECKS[1], "failed", message, fix))
+        report.checks += [EnvCheck(name, "skipped", "Needs a rollout, which raised (above).",
+                                   "") for name in CHECKS[2:]]
     else:
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets),
