@@ -258,3 +258,28 @@ def test_an_action_the_env_refuses_is_said_once_with_its_step_and_space():
     assert "action_space" in failed.fix
     assert {c.status for c in report.checks if c is not failed and c.name != "rllib"} == \
         {"skipped"}
+
+
+class Float64InBounds(TwoAgents):
+    obs_space = gym.spaces.Box(-1, 1, (3,), np.float32)
+
+    def observe(self):
+        return {a: np.zeros(3, np.float64) for a in AGENTS}
+
+
+class OnlyAllTruncated(TwoAgents):
+    """truncateds with '__all__' alone: RLlib's shorthand (missing agents count False)."""
+
+    def dones(self):
+        terminateds, truncateds = super().dones()
+        return terminateds, {"__all__": truncateds["__all__"]}
+
+
+def test_one_problem_is_said_once_by_the_check_that_owns_it():
+    """A float64 observation inside a float32 Box was also called 'outside' the space; a
+    truncateds dict of '__all__' alone was called a mismatch of agent ids."""
+    dtype = check_env(Float64InBounds)
+    assert dtype["observation_dtype"].status == "warning"
+    assert dtype["observation_in_space"].status == "passed", str(dtype)
+    shorthand = check_env(OnlyAllTruncated)
+    assert shorthand["agent_ids"].status == "passed", str(shorthand)

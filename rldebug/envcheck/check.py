@@ -330,7 +330,13 @@ def observation_problems(space: Any, obs: Any) -> list[tuple[str, str, str]]:
                          f"observation of dtype {actual}, the space says {dtype}",
                          (f"Return np.asarray(obs, dtype=np.{dtype}) or declare the space "
                           f"with dtype=np.{actual}.")))
-    if not space.contains(obs):
+    in_space = space.contains(obs)
+    if not in_space and problems:  # the dtype is said above: is its value inside too?
+        try:
+            in_space = space.contains(np.asarray(obs).astype(dtype))
+        except (TypeError, ValueError):
+            pass
+    if not in_space:
         problems.append(("observation_in_space", f"observation {_short(obs)} is outside {space}",
                          ("Clip or fix the observation in reset()/step(), or widen the space "
                           "(bounds, shape, dtype) to what the env really returns.")))
@@ -393,7 +399,9 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
         if t not in reset_at:
             done_ids = set(step.terminateds) - _SPECIAL_KEYS
             trunc_ids = set(step.truncateds) - _SPECIAL_KEYS
-            if done_ids != trunc_ids:
+            # a dict with '__all__' alone is RLlib's shorthand (its missing agents count
+            # as False): only two dicts that both name agents must name the same
+            if done_ids and trunc_ids and done_ids != trunc_ids:
                 return EnvCheck("agent_ids", "failed",
                                 f"At rollout step {t}, terminateds names {sorted(done_ids)} "
                                 f"but truncateds names {sorted(trunc_ids)}.",
