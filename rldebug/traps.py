@@ -303,7 +303,7 @@ def _ranges(config) -> list[Trap]:
             "Set config.training(lr=...) above 0 (PPO's default is 5e-05).",
             {"setting": "lr", "value": lr}))
     epochs = getattr(config, "num_epochs", None)
-    if config.enable_rl_module_and_learner and isinstance(epochs, int) and \
+    if _is_new_stack(config) and isinstance(epochs, int) and \
             not isinstance(epochs, bool) and epochs < 1:
         traps.append(Trap(
             "setting_out_of_range", "error",
@@ -451,9 +451,9 @@ def preflight_script(path) -> list[Trap]:
 
 def _removed_in_260(source: str, file) -> list[Trap]:
     """What of a script's 2021-era code stops it on RLlib 2.60 (``rldebug migrate`` lists
-    every 2021 name): ``ray.init(local_mode=True)`` raises, and a 2021 config name given
-    as a keyword (``training(num_sgd_iter=...)``) is refused, or in a dict given to
-    ``update_from_dict`` kept and never read."""
+    every 2021 name): ``ray.init(local_mode=True)`` raises, and a 2021 config name that
+    RLlib refuses or never reads by the route the script gives it (a keyword, or a dict
+    key; :func:`~rldebug.compat.legacy.how_rllib_takes`)."""
     from rldebug.compat.legacy import RENAMED_KEYS, how_rllib_takes
     from rldebug.compat.migrate import migrations_in_source
 

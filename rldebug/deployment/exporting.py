@@ -84,8 +84,10 @@ def _by_value(function):
 
     module = sys.modules.get(getattr(function, "__module__", None) or "")
     path = str(getattr(module, "__file__", None) or "")
-    if module is None or module.__name__ == "__main__" or not path or \
-            "site-packages" in path or "dist-packages" in path or module.__name__.split(".")[0] in ("rldebug", "ray"):
+    installed = "site-packages" in path or "dist-packages" in path
+    users_own = module is not None and module.__name__ != "__main__" and path and \
+        not installed and module.__name__.split(".")[0] not in ("rldebug", "ray")
+    if not users_own:
         yield
         return
     cloudpickle.register_pickle_by_value(module)

@@ -84,12 +84,11 @@ def _say_the_trap(config, err: Exception) -> None:
 def cmd_debug(args) -> int:
     """Run a script unchanged with every Algorithm and Tune trial in this process. The
     script's own exceptions stay uncaught, for the debugger (``catches_errors=False``)."""
-    from rldebug.inprocess.debugging import debug_script, runnable_script
+    from rldebug.inprocess.debugging import debug_script, script_problem
 
-    if not runnable_script(args.script):
-        print(f"rldebug debug: error: {args.script!r} is neither a file nor a folder with a "
-              "__main__.py; pass the Python script to debug, e.g. rldebug debug train.py "
-              "--its-args.", file=sys.stderr)
+    problem = script_problem(args.script)
+    if problem:  # said here: the script's own FileNotFoundError must reach the debugger
+        print(f"rldebug debug: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
     return debug_script(args.script, args.args)
 

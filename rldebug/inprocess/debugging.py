@@ -513,10 +513,14 @@ def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_
 # -- rldebug debug SCRIPT --------------------------------------------------------------
 
 
-def runnable_script(script: str | Path) -> bool:
-    """Whether Python can run ``script``: a file, or a folder with a ``__main__.py``."""
+def script_problem(script: str | Path) -> str | None:
+    """Why Python cannot run ``script`` (neither a file nor a folder with a
+    ``__main__.py``), or None when it can."""
     path = Path(script).expanduser()
-    return path.is_file() or (path / "__main__.py").is_file()
+    if path.is_file() or (path / "__main__.py").is_file():
+        return None
+    return (f"{str(script)!r} is neither a file nor a folder with a __main__.py; pass the "
+            "Python script to debug, e.g. rldebug debug train.py --its-args.")
 
 
 def debug_script(script: str | Path, args: list[str] | None = None) -> int:
@@ -530,10 +534,9 @@ def debug_script(script: str | Path, args: list[str] | None = None) -> int:
         ``__main__.py``.
     """
     path = Path(script).expanduser()
-    if not runnable_script(path):
-        raise FileNotFoundError(f"{str(path)!r} is neither a file nor a folder with a "
-                                "__main__.py; pass the Python script to debug, e.g. rldebug "
-                                "debug train.py --its-args.")
+    problem = script_problem(path)
+    if problem:
+        raise FileNotFoundError(problem)
     debug_mode(True)
     remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
     saved_argv, saved_path = sys.argv, list(sys.path)

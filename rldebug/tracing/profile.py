@@ -174,15 +174,15 @@ def _failures(trace: Trace) -> list[str]:
     """The trace's failed calls and restarts, as the profile's notes."""
     if trace.events.empty or "column" not in trace.events:
         return []
-    notes = []
-    for row in trace.events.to_dict("records"):
+    notes, events = [], trace.events.to_dict("records")
+    for row in events:
         if row.get("column") == "env_runner_restarted":
             runners = ", ".join(str(i) for i in row.get("runner_indices") or [])
             notes.append(f"the driver (pid {_whole(row.get('pid'))}) restarted EnvRunner "
                          f"{runners} in iteration {_whole(row.get('iteration'))}: its wait is "
                          "in the driver's other time")
         elif row.get("source") == "sampling" and isinstance(row.get("error"), str):
-            cause = next((e for e in trace.events.to_dict("records")
+            cause = next((e for e in events
                           if e.get("pid") == row.get("pid") and e.get("source") == "env"
                           and e.get("sample_call") == row.get("sample_call")
                           and isinstance(e.get("error"), str)), None)
