@@ -48,6 +48,18 @@ def test_each_finding_has_a_replacement_and_most_a_helper():
     assert helpers["obs, reward, done, info = env.step(...)"] == "rldebug.check_env"
 
 
+def test_tensorflow_is_named_by_its_value_not_by_the_key():
+    source = ('config.framework("tf2")\n'
+              'config = config.framework(framework="tfe")\n'
+              'config.framework("torch")\n'
+              'c = {"framework": "torch"}\n'
+              'PPOConfig().framework(framework_str)\n')
+    found = migrations_in_source(source)
+    assert [(m.line, m.found) for m in found] == [
+        (1, ".framework('tf2')"), (2, "framework='tfe'")]
+    assert all(m.replacement.startswith('"torch"') for m in found)
+
+
 def test_code_for_260_has_nothing_to_migrate():
     source = Path(__file__).parent.parent / "rldebug" / "arena" / "config.py"
     assert migrations_in_source(source.read_text()) == []

@@ -93,7 +93,17 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
     "custom_model_config": ("RLModuleSpec(model_config=...)", "recipes/custom_model.py"),
     "rollout_fragment_length": ("config.env_runners(rollout_fragment_length=...)", ""),
     "evaluation_num_workers": ("evaluation_num_env_runners", ""),
+    "exploration_config": (("nothing on the new API stack, which refuses it: DQN explores by "
+                            "config.training(epsilon=[[0, 1.0], [10000, 0.05]]), other "
+                            "algorithms by sampling their action distribution, and custom "
+                            "exploration goes in the RLModule's _forward_exploration"),
+                           "rldebug.explain"),
 }
+
+# values of ``framework`` that name TensorFlow; the new API stack is torch only
+TF_FRAMEWORKS = ("tf", "tf2", "tfe")
+TF_REPLACEMENT = ('"torch" (RLlib 2.60\'s new API stack has torch RLModules only; TensorFlow '
+                  'needs the old API stack and tensorflow installed)')
 
 # result key read as a string -> (replacement, helper)
 RESULT_KEYS: dict[str, tuple[str, str]] = {
@@ -185,7 +195,16 @@ class _Finder(ast.NodeVisitor):
         for keyword in node.keywords:
             if keyword.arg in CONFIG_KEYS:
                 self.add(keyword.value, f"{keyword.arg}=", *CONFIG_KEYS[keyword.arg])
+            if keyword.arg == "framework":
+                self._framework(keyword.value, "framework={}")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "framework" and node.args:
+            self._framework(node.args[0], ".framework({})")
         self.generic_visit(node)
+
+    def _framework(self, value: ast.AST, shape: str) -> None:
+        """``framework="tf"`` in a keyword, a ``.framework()`` call or a dict."""
+        if isinstance(value, ast.Constant) and value.value in TF_FRAMEWORKS:
+            self.add(value, shape.format(repr(value.value)), TF_REPLACEMENT, "")
 
     # strings: config keys and result keys ----------------------------------------------
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -193,6 +212,9 @@ class _Finder(ast.NodeVisitor):
             if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
                     key.value in CONFIG_KEYS:
                 self.add(key, f'"{key.value}"', *CONFIG_KEYS[key.value])
+        for key, value in zip(node.keys, node.values):
+            if isinstance(key, ast.Constant) and key.value == "framework":
+                self._framework(value, '"framework": {}')
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:

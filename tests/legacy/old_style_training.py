@@ -45,6 +45,8 @@ config.update({
     "num_sgd_iter": 3,  # num_sgd_iter
     "multiagent": {"policies": {"p"}},  # multiagent
     "callbacks": CountSteps,
+    "framework": "tf",  # framework
+    "exploration_config": {"type": "EpsilonGreedy"},  # exploration_config
 })
 trainer = PPOTrainer(config=config)  # PPOTrainer
 result = trainer.train()
