@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:
         import_module(module).add_commands(subparsers)
+    parser.commands = subparsers.choices  # name -> the command's parser
     return parser
 
 
@@ -66,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = _script_args(argv)
     head = argv if script_args is None else argv[:len(argv) - len(script_args)]
-    args = build_parser().parse_args(head)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(head)
+    if unknown:  # said by the parser the flag was given to, with its usage
+        given_to = (parser if head.index(unknown[0]) < head.index(args.command)
+                    else parser.commands[args.command])
+        given_to.error(f"unrecognized arguments: {' '.join(unknown)} "
+                       f"({given_to.prog} --help lists its options)")
     if script_args is not None:
         args.args = script_args
     if not getattr(args, "catches_errors", True):  # `debug`: the script's own exceptions

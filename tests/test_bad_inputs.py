@@ -316,6 +316,20 @@ def test_argument_errors_exit_2_before_anything_runs(argv, tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, usage", [
+    (["doctor", "DIR", "--bogus"], "usage: rldebug doctor "),  # was the top level's usage
+    (["migrate", "--jsn", "DIR"], "usage: rldebug migrate "),
+    (["--bogus", "doctor", "DIR"], "usage: rldebug [-h]")])
+def test_an_unknown_flag_is_refused_by_the_parser_it_was_given_to(argv, usage, tmp_path, capsys):
+    argv = [a.replace("DIR", str(tmp_path)) for a in argv]
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage), err
+    assert f"unrecognized arguments: {[a for a in argv if a.startswith('-')][0]}" in err
+
+
 def test_trace_cli_notes_damaged_files_instead_of_failing(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # said once, in the output, not also as a warning
