@@ -486,6 +486,32 @@ def _removed_in_260(source: str, file) -> list[Trap]:
     return traps
 
 
+def _nothing_in_script(path) -> str:
+    """What "no trap" means for a script, which is read and not run: which traps its code
+    can show, and where the config's traps can be checked."""
+    import ast
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    text = (f"No trap in the code of {file.name}. A script is read, not run, so this covers "
+            "only what its code shows: 2021-era config names, ray.init(local_mode=True) and "
+            "Tune's string algorithm names.")
+    makers = [node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
+        isinstance(call, ast.Call) and ast.unparse(call.func).endswith("Config")
+        for call in ast.walk(node))]
+    imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names} | {
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    if makers:
+        return text + (f" For the traps of its config: rldebug check {path}:{makers[0]}"
+                       + (f" (or {', '.join(makers[1:3])})" if makers[1:] else "") + ".")
+    if not any(name == "ray" or name.startswith("ray.") for name in imports):
+        return text + " It does not import Ray: is it the training script?"
+    return text + (" For the traps of its config, put the config in a function and run "
+                   f"rldebug check {path}:FUNC.")
+
+
 def cmd_check(args) -> int:
     """Name RLlib 2.60's known traps in a config: exit 1 when one is an error."""
     import json
@@ -512,7 +538,8 @@ def cmd_check(args) -> int:
             print(f"{trap.severity}[{trap.name}] {trap.message}\n  fix: {trap.fix}")
         errors = sum(t.severity == "error" for t in traps)
         print(f"{len(traps)} trap(s), {errors} error(s)" if traps else
-              "No known RLlib 2.60 trap found.")
+              "No known RLlib 2.60 trap found." if not args.config.endswith(".py") else
+              _nothing_in_script(args.config))
     return 1 if any(t.severity == "error" for t in traps) else 0
 
 

@@ -11,6 +11,7 @@ import preflight_configs as configs
 import pytest
 from tiny import tiny_arena_config
 
+from rldebug.cli import main
 from rldebug.traps import preflight
 
 HERE = Path(__file__).parent
@@ -239,6 +240,24 @@ def test_a_script_naming_the_algorithm_by_string(tmp_path):
     from rldebug.traps import preflight_script
 
     assert preflight_script(HERE / "debug_scripts" / "tune_grid.py") == []
+
+
+@pytest.mark.parametrize("source, says", [
+    (("from ray.rllib.algorithms.ppo import PPOConfig\n\ndef make():\n"
+      "    return PPOConfig().environment('CartPole-v1')\n"),
+     "For the traps of its config: rldebug check {script}:make."),
+    ("import ray\nconfig = {'env': 'CartPole-v1'}\n",
+     "put the config in a function and run rldebug check {script}:FUNC."),
+    ("print('hello')\n", "It does not import Ray: is it the training script?")])
+def test_no_trap_in_a_script_says_what_reading_it_covers(source, says, tmp_path, capsys):
+    """It said 'No known RLlib 2.60 trap found.' for a script it had read for three
+    traps only, and for a script without RLlib."""
+    script = tmp_path / "train.py"
+    script.write_text(source)
+    assert main(["check", str(script)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("No trap in the code of train.py. A script is read, not run"), out
+    assert says.format(script=script) in out
 
 
 def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
