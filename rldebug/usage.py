@@ -26,6 +26,25 @@ class UsageTypeError(UsageError, TypeError):
     """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
 
 
+def cannot_be_called(function, *args) -> tuple[str, str] | None:
+    """Why ``function(*args)`` would raise a TypeError for its signature alone: its name
+    with its signature (``"act(obs, state)"``) and the reason; None when it can be called
+    so, or when its signature cannot be read (a builtin or C callable). Checked before a
+    tool starts work that would call it."""
+    import inspect
+
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*args)
+    except TypeError as err:
+        name = getattr(function, "__name__", type(function).__name__)
+        return f"{name}{signature}", str(err)
+    return None
+
+
 def load_function(spec: str, option: str, expected: str = "a function that returns what "
                   "it names (def {name}(): return ...)"):
     """The function ``path/to/file.py:function`` or ``package.module:function`` names.

@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from rldebug.deployment.pipeline import InferencePolicy, Variant
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, cannot_be_called
 
 DEFAULT_MIN_AGREEMENT = 0.99
 #: how far a continuous action may be from the pipeline's and still agree
@@ -157,19 +157,13 @@ def _caller(policy: Callable):
 def _check_signature(policy: Callable) -> None:
     """parity calls ``policy(obs)`` (``policy(obs, reward=r)`` when it takes a reward):
     a policy that cannot be called so is refused before the env is played."""
-    try:
-        signature = inspect.signature(policy)
-    except (TypeError, ValueError):
-        return  # a builtin or C callable: nothing to check
-    try:
-        signature.bind(None)
-    except TypeError as err:
-        name = getattr(policy, "__name__", type(policy).__name__)
+    problem = cannot_be_called(policy, None)
+    if problem:
         raise UsageTypeError(
             f"parity calls your policy with the env's observation, policy(obs) (and "
-            f"reward= when it takes a reward); {name}{signature} cannot be called so "
-            f"({err}). Keep anything else (a state, a module) in a callable object or a "
-            "closure.") from None
+            f"reward= when it takes a reward); {problem[0]} cannot be called so "
+            f"({problem[1]}). Keep anything else (a state, a "
+            "module) in a callable object or a closure.")
 
 
 def _env(reference):

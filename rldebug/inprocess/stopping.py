@@ -16,7 +16,7 @@ from typing import Union
 
 from rldebug.inprocess.runlog import flatten
 from rldebug.shapes.results import get_path, has_path
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, cannot_be_called
 
 StopSpec = Union[dict, Callable[[int, dict], bool], None]
 # A metric absent from this many results in a row is a typo, not a slow start
@@ -36,19 +36,11 @@ def _is_counter(key: str) -> bool:
 
 def _check_stop_function(stop) -> None:
     """A stop callable must accept (iteration, result): checked before training starts."""
-    import inspect
-
-    try:
-        signature = inspect.signature(stop)
-    except (TypeError, ValueError):
-        return  # a builtin or C callable: nothing to check
-    try:
-        signature.bind(1, {})
-    except TypeError as err:
-        name = getattr(stop, "__name__", type(stop).__name__)
+    problem = cannot_be_called(stop, 1, {})
+    if problem:
         raise UsageTypeError(
-            f"The stop function {name}{signature} cannot be called as stop(iteration, "
-            f"result) ({err}); define it as def stop(iteration, result) -> bool.") from None
+            f"The stop function {problem[0]} cannot be called as stop(iteration, result) "
+            f"({problem[1]}); define it as def stop(iteration, result) -> bool.")
 
 
 class Stopper:
