@@ -1,10 +1,14 @@
 """The documentation site (``make docs``): Sphinx builds it with warnings as errors,
 every internal link and image of the built pages resolves (anchors included), the
-README's links point at pages that exist, and a real browser shows the index's
-navigation and the generated command-line reference."""
+README's links point at pages that exist, every Python example is Python whose rldebug
+names and keywords exist, and a real browser shows the index's navigation and the
+generated command-line reference."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import re
 import subprocess
 import sys
@@ -116,3 +120,68 @@ def test_the_pictures_from_real_runs_load_in_a_browser(site):
         images = [image for image in images if image[0] in expected]
         assert {name for name, _, _ in images} == expected, images
         assert all(width >= 200 and height >= 150 for _, width, height in images), images
+
+
+def _example_problems(code: str, where: str) -> list[str]:
+    """What in one ```python example is not Python, or names an rldebug module,
+    function, class or keyword argument that does not exist."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as err:
+        return [f"{where}: not Python ({err})"]
+    problems, names = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update({a.asname or a.name.split(".")[0]: importlib.import_module(
+                a.name if a.asname else a.name.split(".")[0])
+                for a in node.names if a.name.split(".")[0] == "rldebug"})
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rldebug"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                if not hasattr(module, alias.name):
+                    problems.append(f"{where}: from {node.module} import {alias.name}")
+                names[alias.asname or alias.name] = getattr(module, alias.name, None)
+
+    def resolve(node):
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        base = resolve(node.value) if isinstance(node, ast.Attribute) else None
+        if base is None or not (inspect.ismodule(base) or inspect.isclass(base)):
+            return None
+        if not hasattr(base, node.attr):
+            problems.append(f"{where}: {ast.unparse(node)} does not exist")
+        return getattr(base, node.attr, None)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            resolve(node)
+        function = resolve(node.func) if isinstance(node, ast.Call) else None
+        if callable(function):
+            try:
+                inspect.signature(function).bind_partial(
+                    *[None for a in node.args if not isinstance(a, ast.Starred)],
+                    **{k.arg: None for k in node.keywords if k.arg})
+            except TypeError as err:
+                problems.append(f"{where}: {ast.unparse(node):.80}: {err}")
+            except ValueError:
+                pass  # a signature inspect cannot read
+    return list(dict.fromkeys(problems))  # an attribute is resolved again as a call
+
+
+def test_every_python_example_is_python_with_rldebug_names_that_exist():
+    """A `#` lost from a comment in an example (twice, when the docs moved out of the
+    README) or a renamed keyword would leave the example broken for whoever copies it."""
+    assert _example_problems("import rldebug\nrldebug.run(cfg, stopp=1)\n x", "t") == [
+        "t: not Python (unexpected indent (<unknown>, line 3))"]
+    assert sorted(_example_problems("import rldebug\nrldebug.run(cfg, stopp=1)\n"
+                                    "rldebug.nope()", "t")) == [
+        "t: rldebug.nope does not exist",
+        "t: rldebug.run(cfg, stopp=1): got an unexpected keyword argument 'stopp'"]
+    problems = []
+    for page in [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md")
+                                             if "_build" not in p.parts)]:
+        text = page.read_text(encoding="utf-8")
+        for example in re.finditer(r"```python\n(.*?)```", text, re.S):
+            line = text[:example.start()].count("\n") + 2
+            problems += _example_problems(example.group(1), f"{page.relative_to(ROOT)}:{line}")
+    assert problems == []

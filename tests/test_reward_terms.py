@@ -137,5 +137,11 @@ def test_the_doctor_cites_the_term_that_makes_up_the_return():
         largest = max(terms, key=lambda t: abs(terms[t]))
         share = abs(terms[largest]) / sum(abs(v) for v in terms.values())
         assert f"{share:.0%} of agent1's return is the {largest!r} term" in finding.message
+    doc = " ".join((Path(__file__).parent.parent / "docs" / "how-to" /
+                    "reward-terms.md").read_text().split())
+    quote = doc.split('"The return of agent ', 1)[1].split('."', 1)[0]
+    message = " ".join(findings[0].message.split())
+    for part in quote.split(" … "):  # the docs quote the message as it is today
+        assert part in f"The return of agent {message}", part
     params = json.loads((run / "params.json").read_text())
     assert params["lr"] == 0.001
