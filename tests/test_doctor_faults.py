@@ -175,10 +175,19 @@ def test_every_rule_keeps_its_recorded_precision_on_the_held_out_runs(scores, dr
     assert totals(held_out(scores, draws)).runs == RECORDED["held_out"]["runs"]
 
 
-def test_the_readmes_example_quotes_the_recorded_confidence():
-    """The README's abridged lr_too_high finding shows the confidence the doctor prints."""
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    assert f"confidence: {confidence_note('lr_too_high')}" in readme
+def test_the_readmes_example_is_what_the_doctor_prints_for_its_run(capsys):
+    """The README's abridged lr_too_high finding, line by line, is in what the doctor
+    prints for the run it names (the confidence recorded today included)."""
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```text\nerror[lr_too_high]", 1)[1].split("```", 1)[0]
+    run = readme.split("`tests/doctor_faults/runs/", 1)[1].split("`", 1)[0]
+    render(diagnose(STORE / "runs" / run))
+    printed = " ".join(capsys.readouterr().out.split())
+    first, *lines = example.replace("(abridged)", "").strip().splitlines()
+    assert f"error[lr_too_high] {first.strip()}" in printed
+    kept = " ".join(" ".join(lines).split()).split(" fix: ")
+    assert kept[0] in printed and f"fix: {kept[1]}" in printed, kept
+    assert f"confidence: {confidence_note('lr_too_high')}" in " ".join(example.split())
 
 
 def test_findings_carry_their_rules_measured_confidence(capsys):
