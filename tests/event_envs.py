@@ -1,6 +1,7 @@
 """A single-agent env that reports events in its infos (for InfoEvents and replay tests)."""
 
 import time
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -97,3 +98,102 @@ class WalkThatBlocks(LeftRightWalk):
         if self.blocks and self.total_steps == self.block_at:
             time.sleep(self.block_s)  # BLOCK-LINE
         return super().step(action)
+
+
+def _multi_agent_env():
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    return MultiAgentEnv
+
+
+class TakingTurns(_multi_agent_env()):
+    """Two players, ``p0`` and ``p1``, move in turn, 7 moves per episode. The mover earns
+    0.1 per action unit; action 2 also costs the waiting player 0.3 and flags ``check``
+    in that player's next info. Each info carries the player's ``reward_terms`` since its
+    last info (``move``, ``attacked``). With ``final_obs_both`` false the last mover gets
+    no final observation (RLlib then completes its step by copying the one before).
+    Every finished episode appends what the env sent per player to ``SENT``."""
+
+    SENT: ClassVar[list] = []
+    possible_agents: ClassVar[list] = ["p0", "p1"]
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.final_obs_both = (config or {}).get("final_obs_both", True)
+        self.agents = list(self.possible_agents)
+        self.observation_spaces = {a: gym.spaces.Box(-1.0, 20.0, (2,), np.float32)
+                                   for a in self.agents}
+        self.action_spaces = {a: gym.spaces.Discrete(3) for a in self.agents}
+
+    def _obs(self):
+        return np.array([self.t, self.mover], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        self.t, self.mover = 0, 0
+        self.pending = {a: {"move": 0.0, "attacked": 0.0} for a in self.agents}
+        self.sent = {a: {"check": 0, "move": 0.0, "attacked": 0.0} for a in self.agents}
+        return {"p0": self._obs()}, {"p0": {}}
+
+    def step(self, action_dict):
+        mover, other = f"p{self.mover}", f"p{1 - self.mover}"
+        action = int(action_dict[mover])
+        self.t += 1
+        rewards = {mover: 0.1 * action}
+        self.pending[mover]["move"] += 0.1 * action
+        if action == 2:
+            rewards[other] = -0.3
+            self.pending[other]["attacked"] -= 0.3
+        self.mover = 1 - self.mover
+        done = self.t >= 7
+        obs, infos = {}, {}
+        for agent in ([other, mover] if done and self.final_obs_both else [other]):
+            obs[agent] = self._obs()
+            infos[agent] = {"reward_terms": self.pending[agent]}
+            for term, value in self.pending[agent].items():
+                self.sent[agent][term] += value
+            self.pending[agent] = {"move": 0.0, "attacked": 0.0}
+        if action == 2:
+            infos[other]["check"] = True
+            self.sent[other]["check"] += 1
+        if done:
+            self.SENT.append(self.sent)
+        return obs, rewards, {"__all__": done, "p0": done, "p1": done}, {"__all__": False}, infos
+
+
+class JoiningAndLeaving(_multi_agent_env()):
+    """Agent ``a`` plays 8 steps; ``b`` plays the first 4 and leaves; ``c`` joins at step 3.
+    An agent's info flags ``hit`` after it chose action 1. Every finished episode
+    appends each agent's ``hit`` count to ``SENT``."""
+
+    SENT: ClassVar[list] = []
+    possible_agents: ClassVar[list] = ["a", "b", "c"]
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.agents = list(self.possible_agents)
+        self.observation_spaces = {a: gym.spaces.Box(0.0, 10.0, (1,), np.float32)
+                                   for a in self.agents}
+        self.action_spaces = {a: gym.spaces.Discrete(2) for a in self.agents}
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        self.hits = {a: 0 for a in self.agents}
+        return {"a": np.zeros(1, np.float32), "b": np.zeros(1, np.float32)}, {"a": {}, "b": {}}
+
+    def step(self, action_dict):
+        self.t += 1
+        obs, rewards, infos = {}, {}, {}
+        terminateds = {"__all__": self.t >= 8}
+        for agent, action in action_dict.items():
+            hit = int(action) == 1
+            self.hits[agent] += hit
+            if agent == "b" and self.t == 4:
+                terminateds["b"] = True
+            obs[agent] = np.full(1, self.t, np.float32)
+            rewards[agent] = 1.0 if hit else 0.0
+            infos[agent] = {"hit": True} if hit else {}
+        if self.t == 3:
+            obs["c"], infos["c"] = np.full(1, self.t, np.float32), {}
+        if terminateds["__all__"]:
+            self.SENT.append(dict(self.hits))
+        return obs, rewards, terminateds, {"__all__": False}, infos

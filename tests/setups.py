@@ -89,6 +89,24 @@ def sac_pendulum():
     return _off_policy(SACConfig(), "Pendulum-v1")
 
 
+def shared_policy_ppo(env, env_config=None, stack="new"):
+    """PPO in-process on a multi-agent env whose agents all map to one policy, "shared"
+    (both API stacks; a 150-step batch)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment(env, env_config=env_config or {})
+              .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+              .training(train_batch_size=150, minibatch_size=75, num_epochs=1)
+              .multi_agent(policies={"shared"},
+                           policy_mapping_fn=lambda agent_id, *args, **kwargs: "shared")
+              .debugging(seed=0))
+    if stack == "old":
+        return (config.api_stack(enable_rl_module_and_learner=False,
+                                 enable_env_runner_and_connector_v2=False)
+                .framework("torch").training(model={"fcnet_hiddens": SMALL_NET}))
+    return config.rl_module(model_config=_model())
+
+
 def old_ppo_cartpole():
     from ray.rllib.algorithms.ppo import PPOConfig
 

@@ -141,6 +141,15 @@ def _old_stack_names(episode) -> dict:
     return {OLD_STACK_SINGLE_AGENT: DEFAULT_AGENT_ID} if single else {}
 
 
+def _took_part_old(collector, episode) -> bool:
+    """Whether an old-stack agent's collector gained this env step: its newest ``t`` is
+    the step's (EnvRunnerV2 stamps each agent's step with the episode's length before
+    ``episode.step()``). An agent that waited, left or has not joined keeps an older one;
+    its last reward and info belong to an earlier step."""
+    t = _last_column_value(collector, "t")
+    return t is not None and int(np.asarray(t).reshape(-1)[0]) == episode.length - 1
+
+
 def _last_step_old(episode) -> dict[str, AgentStep]:
     # EpisodeV2's per-agent reward history is stateless: any number of callbacks
     # may ask in the same step and all get the same answer.
@@ -149,12 +158,31 @@ def _last_step_old(episode) -> dict[str, AgentStep]:
     steps = {}
     for aid in episode.get_agents():
         collector = episode._agent_collectors.get(aid)
+        if not _took_part_old(collector, episode):
+            continue
         steps[names.get(aid, aid)] = AgentStep(
             obs=_last_column_value(collector, "obs"),
             action=_last_column_value(collector, "actions"),
             reward=float(history[aid][-1]) if history.get(aid) else None,
-            info=episode.last_info_for(aid) or {})
+            # An agent that joined in this step has only its first observation's info,
+            # which EpisodeV2 keeps in the collector, not as its last info.
+            info=(episode.last_info_for(aid) if history.get(aid) else
+                  _last_column_value(collector, "infos")) or {})
     return steps
+
+
+def _copied_last_step(agent_episode) -> bool:
+    """Whether RLlib completed a terminated agent's last step with copies of its previous
+    observation and info (``MultiAgentEpisode.add_env_step``: an agent that acted and was
+    terminated without a final observation, as a turn-based env's last mover may be).
+    The copies are the very objects of the step before; the env sent no new info."""
+    if agent_episode is None or not agent_episode.is_terminated:
+        return False
+    infos = agent_episode.get_infos()
+    if len(infos) < 2 or infos[-1] is not infos[-2]:
+        return False
+    observations = getattr(agent_episode.observations, "data", None)
+    return not isinstance(observations, list) or observations[-1] is observations[-2]
 
 
 def _last_step_multi(episode) -> dict[str, AgentStep]:
@@ -162,10 +190,11 @@ def _last_step_multi(episode) -> dict[str, AgentStep]:
                for name in ("observations", "actions", "rewards", "infos")}
     # In the env's own order (its dicts'), not the episode's set of agent ids.
     agents = list(dict.fromkeys(aid for values in columns.values() for aid in values))
-    return {aid: AgentStep(obs=columns["observations"].get(aid),
+    copied = {aid for aid in agents if _copied_last_step(episode.agent_episodes.get(aid))}
+    return {aid: AgentStep(obs=None if aid in copied else columns["observations"].get(aid),
                            action=columns["actions"].get(aid),
                            reward=_float_or_none(columns["rewards"].get(aid)),
-                           info=columns["infos"].get(aid) or {})
+                           info={} if aid in copied else columns["infos"].get(aid) or {})
             for aid in agents}
 
 
@@ -209,6 +238,39 @@ def agent_chunks(episode) -> Iterator[AgentChunk]:
                              "on_sample_end a SampleBatch, not episodes.")
 
 
+def _rllib_added_a_step(chunk, episode) -> bool:
+    """Whether a finished episode's earlier chunk carries the artificial step that RLlib's
+    learner connector ``AddOneTsToEpisodesAndTruncate`` (PPO, APPO, IMPALA) appends to
+    every chunk it trains on: a copy of the last observation, action and info with
+    reward 0.0. It also appends ``_<i>`` to the chunk's id. An in-process EnvRunner keeps
+    those same chunk objects until the episode ends; a remote one's were copies."""
+    chunk_id, episode_id_ = str(chunk.id_), str(episode.id_)
+    return chunk is not episode and chunk_id.startswith(f"{episode_id_}_")
+
+
+def agent_steps(episode, prev_chunks=None) -> dict[str, dict[str, list]]:
+    """Per agent of a finished new-stack episode (all its chunks), the ``rewards`` of its
+    steps and the ``infos`` the env sent with them, in its own step order: what the env
+    sent, without the steps RLlib adds (a chunk's artificial bootstrap step, the copied
+    info of an agent terminated without a final observation)."""
+    steps: dict[str, dict[str, list]] = {}
+    for chunk in [*(prev_chunks or ()), episode]:
+        added = 1 if _rllib_added_a_step(chunk, episode) else 0
+        for agent in agent_chunks(chunk):
+            count = agent.steps - added
+            if count <= 0:
+                continue
+            rewards = np.asarray(agent.episode.get_rewards()).ravel()[:count]
+            # A chunk's first info belongs to the step before it (or the reset).
+            infos = list(agent.episode.get_infos()[1:count + 1])
+            if not added and _copied_last_step(agent.episode):
+                infos[-1] = {}
+            mine = steps.setdefault(agent.agent_id, {"rewards": [], "infos": []})
+            mine["rewards"] += [float(r) for r in rewards]
+            mine["infos"] += infos
+    return steps
+
+
 def agent_returns(episode, prev_chunks=None) -> dict[str, float]:
     """Per agent, the return of a finished episode (all its chunks), as RLlib counts it."""
     if kind_of(episode) == OLD:
@@ -234,13 +296,8 @@ def agent_rewards(episode, prev_chunks=None) -> dict[str, list[float]]:
         names = _old_stack_names(episode)
         return {str(names.get(aid, aid)): [float(r) for r in history]
                 for aid, history in episode._agent_reward_history.items()}
-    rewards: dict[str, list[float]] = defaultdict(list)
-    for chunk in [*(prev_chunks or ()), episode]:
-        for agent in agent_chunks(chunk):
-            if agent.steps:
-                rewards[agent.agent_id].extend(
-                    float(r) for r in np.asarray(agent.episode.get_rewards()).ravel())
-    return dict(rewards)
+    return {agent: steps["rewards"]
+            for agent, steps in agent_steps(episode, prev_chunks).items()}
 
 
 # -- logging per-episode values where each stack reports them ------------------------
@@ -281,6 +338,7 @@ __all__ = [
     "agent_chunks",
     "agent_returns",
     "agent_rewards",
+    "agent_steps",
     "env_steps",
     "episode_id",
     "is_old_stack",

@@ -66,21 +66,19 @@ def episode_terms(episode, prev_chunks=None) -> dict[str, dict[str, float]]:
     """Per agent, each term summed over a finished new-stack episode (all its chunks);
     ``{}`` on the old stack (whose episode keeps only the last info) or without terms.
     Malformed terms are skipped here; :class:`rldebug.callbacks.RewardTerms` names them."""
-    from rldebug.shapes.episodes import OLD, agent_chunks, kind_of
+    from rldebug.shapes.episodes import OLD, agent_steps, kind_of
 
     if kind_of(episode) == OLD:
         return {}
     sums: dict[str, dict[str, float]] = {}
-    for chunk in [*(prev_chunks or ()), episode]:
-        for agent in agent_chunks(chunk):
-            # A chunk's first info belongs to the step before it (or the reset).
-            for info in agent.episode.get_infos()[1:]:
-                try:
-                    terms = terms_of(info)
-                except BadRewardTerms:
-                    continue
-                if terms:
-                    add_terms(sums.setdefault(agent.agent_id, {}), terms)
+    for agent_id, steps in agent_steps(episode, prev_chunks).items():
+        for info in steps["infos"]:
+            try:
+                terms = terms_of(info)
+            except BadRewardTerms:
+                continue
+            if terms:
+                add_terms(sums.setdefault(agent_id, {}), terms)
     return sums
 
 

@@ -1,0 +1,114 @@
+"""What the callbacks count per agent equals what the env sent, where RLlib's episodes
+make that easy to get wrong: a turn-based env (one player per step, a last mover without
+a final observation), agents that join late and leave early, on both API stacks, and an
+in-process run whose episodes span iterations (RLlib's learner connector extends the
+EnvRunner's own chunks)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from event_envs import CostlyWalk, JoiningAndLeaving, TakingTurns
+from setups import SMALL_NET, shared_policy_ppo
+
+from rldebug.callbacks import (
+    AgentReturns,
+    InfoEvents,
+    RewardTerms,
+    RewardTermsWarning,
+    add_callbacks,
+)
+from rldebug.shapes.results import env_runner_stats
+from rldebug.shapes.reward_terms import terms_from_result
+
+
+def _one_iteration(config, sent: list) -> dict:
+    sent.clear()
+    algo = config.build_algo()
+    try:
+        return algo.train()
+    finally:
+        algo.stop()
+
+
+def _logged(result, group: str) -> dict:
+    """``{agent: {name: mean}}`` of one callback's per-episode values in a result."""
+    stats = env_runner_stats(result)
+    if group in stats:  # new stack: env_runners/<group>/<agent>/<name>_mean
+        return {agent: {name[:-len("_mean")]: value for name, value in values.items()
+                        if name.endswith("_mean")} for agent, values in stats[group].items()}
+    logged: dict = {}  # old stack: custom_metrics/<group>/<agent>/<name>_mean
+    for key, value in stats["custom_metrics"].items():
+        if key.startswith(f"{group}/") and key.endswith("_mean"):
+            _, agent, name = key[:-len("_mean")].split("/")
+            logged.setdefault(agent, {})[name] = value
+    return logged
+
+
+@pytest.mark.parametrize("stack, final_obs_both", [("new", False), ("new", True),
+                                                    ("old", False)])
+def test_a_turn_based_envs_flags_and_terms_are_counted_as_sent(stack, final_obs_both):
+    """The last mover without a final observation: RLlib's new stack copies its previous
+    info into that step, which was counted twice; the old stack's episode hands every
+    agent's last info to every step, which was counted at each step the agent waited."""
+    config = add_callbacks(shared_policy_ppo(TakingTurns, {"final_obs_both": final_obs_both},
+                                          stack),
+                           InfoEvents.counting("check"), RewardTerms)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", category=RewardTermsWarning)  # they add up
+        result = _one_iteration(config, TakingTurns.SENT)
+    sent = TakingTurns.SENT[-len(TakingTurns.SENT):]
+    events, terms = _logged(result, "info_events"), terms_from_result(result)
+    for player in ("p0", "p1"):
+        # old stack: RLlib's means are over its smoothing window, this iteration's episodes
+        assert events[player]["check"] == pytest.approx(
+            np.mean([episode[player]["check"] for episode in sent])), player
+        for term in ("move", "attacked"):
+            assert terms[player][term] == pytest.approx(
+                np.mean([episode[player][term] for episode in sent])), (player, term)
+
+
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_agents_that_join_and_leave_are_counted_only_in_their_own_steps(stack):
+    config = add_callbacks(shared_policy_ppo(JoiningAndLeaving, {}, stack),
+                           InfoEvents.counting("hit"))
+    result = _one_iteration(config, JoiningAndLeaving.SENT)
+    events = _logged(result, "info_events")
+    for agent in ("a", "b", "c"):
+        truth = [episode[agent] for episode in JoiningAndLeaving.SENT]
+        assert events[agent]["hit"] == pytest.approx(np.mean(truth)), agent
+        assert events[agent]["hit"] <= 8 if agent == "a" else events[agent]["hit"] <= 5
+
+
+def test_in_process_episodes_that_span_iterations_keep_only_the_envs_steps():
+    """PPO's learner connector appends a 0.0-reward copy of the last step to every chunk
+    it trains on; in-process, those are the EnvRunner's own chunks of an episode still
+    running, so AgentReturns' step rewards got a 0.0 CostlyWalk never pays and
+    RewardTerms a step cost too many."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    config = add_callbacks(
+        PPOConfig().environment(CostlyWalk)
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=1, rollout_fragment_length=25)
+        .training(train_batch_size=25, minibatch_size=25, num_epochs=1)
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=SMALL_NET))
+        .debugging(seed=0), AgentReturns, RewardTerms)
+    algo = config.build_algo()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", category=RewardTermsWarning)  # they add up
+            results = [algo.train() for _ in range(4)]
+    finally:
+        algo.stop()
+    spanning = 0
+    for result in results:
+        stats = env_runner_stats(result)
+        rewards = stats["agent_step_rewards"]["default_agent"]
+        assert set(np.round(rewards, 6)) <= {-0.1, 0.9}, sorted(set(np.round(rewards, 6)))
+        steps = stats["num_env_steps_sampled"]
+        spanning += len(rewards) != steps  # the episodes ended in it are not its steps
+        terms = terms_from_result(result)["default_agent"]
+        assert terms["goal"] + terms["step_cost"] == pytest.approx(
+            stats["agent_returns"]["default_agent_mean"])
+    assert spanning, "no episode spanned two iterations: the test would not see the bug"
