@@ -3,6 +3,7 @@
 import io
 import math
 import sys
+import warnings
 
 import break_hooks
 import pytest
@@ -57,6 +58,7 @@ def callback_class(config):
     ({"agent_action": {"agent1": "up"}}, TypeError, "'agent1': 'up'"),
     ({"agent_action": {"agent3": 1}}, ValueError, r"\['agent3'\].*\['agent1', 'agent2'\]"),
     ({"agent_ids": ["agent9"]}, ValueError, r"\['agent9'\]"),
+    ({"agent_ids": []}, ValueError, r"agent_ids=...\) is empty"),
     ({"max_stops": -1}, ValueError, "max_stops.*>= 0"),
     ({"mode": "pause"}, ValueError, r"'pause'.*\('auto', 'break', 'log'\)"),
     ({"non_finite": "yes"}, TypeError, "True or False"),
@@ -170,18 +172,35 @@ def test_non_finite_loss(api_stack, headless):
     assert record.kind == "non_finite_loss" and record.module_id == "pol1"
 
 
-def test_unreported_event_name_warns_on_an_unknown_env(headless):
-    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+def test_names_no_step_had_in_20_episodes_are_warned_about_once_each(headless):
+    """On an env registered by name (so nothing is declared before training): an event
+    and an agent id that never occur are named after 20 episodes, with what was seen; an
+    event absent from the first steps but there later is not (it was, from the first
+    step alone)."""
+    from event_envs import JoiningAndLeaving
+    from ray.tune.registry import register_env
+    from setups import shared_policy_ppo
 
-    config = tiny_arena_config()
-    config.environment(MultiAgentCartPole, env_config={"num_agents": 2})
-    config.env_runners(env_to_module_connector=None)
-    config.multi_agent(policies={"p0"}, policy_mapping_fn=lambda aid, *a, **k: "p0")
-    config = break_on(config, events=("collision",))
     from rldebug.ide import BreakOnWarning
 
-    with pytest.warns(BreakOnWarning, match=r"no \['collision'\].*info keys seen"):
-        train_once(config)
+    register_env("joining_and_leaving", JoiningAndLeaving)
+    config = break_on(shared_policy_ppo("joining_and_leaving"), events=("hit", "crash"),
+                      agent_ids=["a", "zed"], mode="log")
+    algo = local_mode(config).build_algo()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):  # 8-step episodes, 150 steps per iteration
+                algo.train()
+    finally:
+        algo.stop()
+    said = [str(w.message) for w in caught if w.category is BreakOnWarning]
+    assert len(said) == 2, said
+    assert "no info of the first 20 episodes has had ['crash'] (info keys seen: ['hit'])" \
+        in said[0]
+    assert "names ['zed'], which no step of the first 20 episodes has had (agents seen: " \
+        "['a', 'b', 'c'])" in said[1]
+    assert {r.agent_id for r in break_records()} == {"a"}
 
 
 def test_action_conditions_match_and_check_every_kind_of_action_space():

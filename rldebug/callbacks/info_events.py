@@ -5,8 +5,9 @@ reached, an illegal move); this callback counts, per episode and agent, the
 steps on which each flag was truthy, and logs the counts' mean/min/max per
 iteration. The flags are the ones named in ``events``, else the ones the env
 class declares as ``INFO_EVENTS`` (see :mod:`rldebug.shapes.env_meta`). A step
-whose info lacks an event counts 0 for it, and the missing key is warned about
-once, naming the keys the env does report.
+whose info lacks an event counts 0 for it; an event no info has had in the first
+20 episodes of an EnvRunner, while other keys have, is warned about once, naming the
+keys the env does report (:mod:`rldebug.callbacks.unseen`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.compose import with_settings
+from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
 from rldebug.shapes.env_meta import info_events, unwrapped_env
 from rldebug.shapes.episodes import last_step, log_episode_value, store
 from rldebug.usage import UsageError
@@ -60,10 +62,11 @@ class InfoEvents(RLlibCallback):
         super().__init__()
         self._events: tuple[str, ...] | None = self.settings.events
         self._warned = False
-        self._keys_seen: set = set()  # every info key this runner has seen
+        self._unseen = Unseen(self._events or ())  # the info keys this runner has seen
 
     def on_environment_created(self, *, env, **kwargs) -> None:
         self._events = self._events or info_events(type(unwrapped_env(env)))
+        self._unseen.wanted = list(self._events or ())
 
     def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:
         self.on_environment_created(env=sub_environment)
@@ -77,7 +80,7 @@ class InfoEvents(RLlibCallback):
             # every agent in the step counts, also with an empty info: envs often return
             # {} on the steps nothing happened, and those episodes count 0
             per_event = counts.setdefault(str(agent_id), dict.fromkeys(self._events, 0))
-            self._keys_seen.update(step.info)
+            self._unseen.saw(step.info)
             for event in self._events:
                 per_event[event] += int(bool(step.info.get(event, False)))
 
@@ -87,8 +90,8 @@ class InfoEvents(RLlibCallback):
             for event in self._events or ():
                 log_episode_value(episode, metrics_logger, ("info_events", agent_id, event),
                                   per_event.get(event, 0))
-        never = [event for event in self._events or () if event not in self._keys_seen]
-        if never and self._keys_seen:
+        never = self._unseen.episode_ended()
+        if never:
             self._warn_missing(never)
 
     def _warn_nothing_to_count(self) -> None:
@@ -96,9 +99,10 @@ class InfoEvents(RLlibCallback):
                    "Name them: InfoEvents.counting('collision', ...).")
 
     def _warn_missing(self, events: list[str]) -> None:
-        self._warn(f"InfoEvents: no info so far has had {', '.join(map(repr, events))} "
-                   f"(keys seen: {sorted(map(str, self._keys_seen))}); check the event name. "
-                   "Steps without it count 0.")
+        self._warn(f"InfoEvents: no info of the first {EPISODES_BEFORE_SAYING} episodes has "
+                   f"had {', '.join(map(repr, events))} (keys seen: "
+                   f"{sorted(self._unseen.seen)}); check the event name. Steps without it "
+                   "count 0.")
 
     def _warn(self, message: str) -> None:
         if self._warned:

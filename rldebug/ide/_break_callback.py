@@ -14,6 +14,7 @@ import numpy as np
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug import relay
+from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
 from rldebug.ide._listen import is_target, wait_for_ide
 from rldebug.ide._stop import BreakEvent, catch, record_remote
 from rldebug.shapes.env_meta import agent_spaces
@@ -146,7 +147,8 @@ class BreakOnCallback(RLlibCallback):
 
     def __init__(self):
         super().__init__()
-        self._checked_events = False
+        self._unseen_events = Unseen(self.settings.events)
+        self._unseen_agents = Unseen(sorted(self.settings.agent_ids or ()))
         self._action_spaces: dict = {}  # agent -> action space, once the env exists
         self._config = None
         self._history: dict[tuple[str, str], deque] = defaultdict(
@@ -218,9 +220,9 @@ class BreakOnCallback(RLlibCallback):
                                                      spec.attach.runner_index):
             return
         steps = last_step(episode)
-        if not self._checked_events:
-            self._checked_events = True
-            self._warn_unreported_events(steps)
+        self._unseen_agents.saw(steps)
+        for step in steps.values():
+            self._unseen_events.saw(step.info)
         for agent_id, step in steps.items():
             if spec.agent_ids is not None and str(agent_id) not in spec.agent_ids:
                 continue
@@ -244,14 +246,23 @@ class BreakOnCallback(RLlibCallback):
         attached = wait_for_ide(attach.endpoint, f"EnvRunner {attach.runner_index}", reason)
         return "break" if attached else "log"
 
-    def _warn_unreported_events(self, steps) -> None:
-        keys = {key for step in steps.values() for key in step.info}
-        missing = [name for name in self.settings.events if name not in keys]
-        if missing and steps:
+    def on_episode_end(self, *, env_runner=None, worker=None, **kwargs) -> None:
+        if self.settings.attach is not None and not is_target(
+                env_runner or worker, self.settings.attach.runner_index):
+            return
+        events, agents = self._unseen_events.episode_ended(), self._unseen_agents.episode_ended()
+        if events:
             warnings.warn(
-                f"break_on: the env's infos carry no {missing} on the first step (info keys "
-                f"seen: {sorted(keys)}); break_on(events=...) fires when info[name] is truthy, "
-                "so check the event names.", BreakOnWarning, stacklevel=2)
+                f"break_on: no info of the first {EPISODES_BEFORE_SAYING} episodes has had "
+                f"{events} (info keys seen: {sorted(self._unseen_events.seen)}); "
+                "break_on(events=...) fires when info[name] is truthy, so check the event "
+                "names.", BreakOnWarning, stacklevel=2)
+        if agents:
+            warnings.warn(
+                f"break_on(agent_ids=...) names {agents}, which no step of the first "
+                f"{EPISODES_BEFORE_SAYING} episodes has had (agents seen: "
+                f"{sorted(self._unseen_agents.seen)}), so their conditions are never checked; "
+                "check the agent ids.", BreakOnWarning, stacklevel=2)
 
     # -- learner side: runs in the driver, after each training iteration --
 

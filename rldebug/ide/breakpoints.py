@@ -109,6 +109,9 @@ def _check_agent_ids(agent_ids, env) -> frozenset | None:
     if not isinstance(agent_ids, Iterable) or not all(_is_agent_id(a) for a in agent_ids):
         raise UsageTypeError(f"break_on(agent_ids=...) takes agent ids (str or int), e.g. "
                              f"('agent1',), got {agent_ids!r}.")
+    if not agent_ids:
+        raise UsageError("break_on(agent_ids=...) is empty, which would check no agent; name "
+                         "the agents to check, or leave it None to check every agent.")
     _check_agents("agent_ids", agent_ids, env)
     return frozenset(str(a) for a in agent_ids)
 
