@@ -42,6 +42,11 @@ FAMILY_COLUMNS = {
                      "target_update_lag", "grad_norm", "param_update_norm"},
     "old_stack": {"policy_loss", "value_loss", "kl", "entropy", "clip_fraction"},
 }
+# What RLlib logs under a name the tracer computes too, kept beside it: APPO's mean_IS
+# (behaviour over target policy; the tracer's is current over behaviour) and the mean
+# Q-value RLlib logs beside the tracer's of the minibatch.
+BOTH_KEPT = {"APPO": {"rllib_importance_ratio_mean", "importance_ratio_var"},
+             "DQN": {"rllib_q_mean"}, "SAC": {"rllib_q_mean"}}
 
 
 def learner_kind(name: str) -> str:
@@ -134,6 +139,8 @@ def test_trace_records_each_learner_update_with_the_family_diagnostics(row):
     updates = trace.updates
     assert len(updates) > 0
     wanted = FAMILY_COLUMNS[learner_kind(row.name)]
+    if learner_kind(row.name) != "old_stack":
+        wanted = wanted | BOTH_KEPT.get(type(row.algo).__name__, set())
     present = {c for c in updates.columns if updates[c].notna().any()}
     assert wanted <= present, f"missing {sorted(wanted - present)}"
     tracer_failures = trace.events[trace.events.get("source", "") == "tracer"] \

@@ -241,6 +241,8 @@ class TracingLearnerMixin:
             for key, series in acc.items():
                 if key == "train_batch_size":
                     continue
+                if key in record:  # RLlib logged a number of this name too: keep both
+                    record[f"rllib_{key}"] = record.pop(key)
                 if key.endswith("_stats"):
                     record[key] = _merge_stats(series)
                 elif series:
