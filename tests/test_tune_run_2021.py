@@ -312,6 +312,15 @@ def test_best_trial_config_and_result_follow_tune_runs_metric_and_mode(analyses)
         assert list(analysis.get_all_configs()) == [analysis.trials[0].trial_id]
         assert list(analysis.results) == [analysis.trials[0].trial_id]
     assert ours.best_result_df.index.name == plain.best_result_df.index.name == "trial_id"
+    for analysis in (plain, ours):
+        (row,) = analysis.best_result_df.to_dict("records")
+        assert row["training_iteration"] == 2
+        assert analysis.best_dataframe["training_iteration"].tolist() == [1, 2]
+    for name in ("best_result_df", "best_dataframe"):
+        missing = set(getattr(plain, name).columns) - set(getattr(ours, name).columns)
+        assert missing <= {"experiment_tag", "checkpoint_dir_name", "should_checkpoint",
+                           # Tune's own log redirection, put in each trial's config
+                           "config/__stdout_file__", "config/__stderr_file__"}, (name, missing)
 
 
 def test_without_metric_and_mode_the_best_properties_refuse_as_tunes_do(tmp_path):

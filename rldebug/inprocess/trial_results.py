@@ -147,7 +147,7 @@ def _history_frame(trial: InProcessTrial):
     """Every result of the trial, flattened, as Tune's ``Result.metrics_dataframe``."""
     import pandas as pd
 
-    history = trial_history(trial)
+    history = trial_history(trial, with_config=True)
     return pd.DataFrame([flatten(r) for r in history]) if history else None
 
 
@@ -206,13 +206,19 @@ def _best(trials: list[InProcessTrial], metric: Any, mode: Any, caller: str,
     return pick(scored, key=lambda pair: pair[0])[1]
 
 
-def trial_history(trial: InProcessTrial) -> list[dict]:
-    """Every result the trial wrote (its result.json), oldest first."""
+def trial_history(trial: InProcessTrial, with_config: bool = False) -> list[dict]:
+    """Every result the trial wrote (its result.json), oldest first; ``with_config``
+    adds the trial's config to each, as Tune's results carry it (Tune's dataframes have
+    its ``config/...`` columns; the in-process result.json leaves it out)."""
     file = Path(trial.path) / RESULT_FILE
     if not file.is_file():
         return []
     with open(file) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        history = [json.loads(line) for line in f if line.strip()]
+    if not with_config:
+        return history
+    config = (trial.last_result or {}).get("config", trial.config)  # the Algorithm's, in full
+    return [{**result, "config": config} for result in history]
 
 
 class InProcessAnalysis(InProcessResultGrid):
@@ -301,8 +307,8 @@ class InProcessAnalysis(InProcessResultGrid):
 
         frames = {}
         for trial in self.trials:
-            history = trial_history(trial)  # one read of its result.json
-            frames[trial.trial_id] = (pd.json_normalize(history, sep="/") if history
+            history = trial_history(trial, with_config=True)  # one read of result.json
+            frames[trial.trial_id] = (pd.DataFrame([flatten(r) for r in history]) if history
                                       else pd.DataFrame())
         return frames
 
