@@ -327,7 +327,7 @@ def test_an_unknown_flag_is_refused_by_the_parser_it_was_given_to(argv, usage, t
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(usage), err
-    assert f"unrecognized arguments: {[a for a in argv if a.startswith('-')][0]}" in err
+    assert f"unrecognized arguments: {next(a for a in argv if a.startswith('-'))}" in err
 
 
 def test_trace_cli_notes_damaged_files_instead_of_failing(tmp_path, capsys):

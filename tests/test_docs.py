@@ -181,7 +181,7 @@ def test_every_python_example_is_python_with_rldebug_names_that_exist():
     for page in [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md")
                                              if "_build" not in p.parts)]:
         text = page.read_text(encoding="utf-8")
-        for example in re.finditer(r"```python\n(.*?)```", text, re.S):
+        for example in re.finditer(r"```python\n(.*?)```", text, re.DOTALL):
             line = text[:example.start()].count("\n") + 2
             problems += _example_problems(example.group(1), f"{page.relative_to(ROOT)}:{line}")
     assert problems == []
