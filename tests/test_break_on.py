@@ -2,6 +2,7 @@
 
 import io
 import math
+import os
 import sys
 import warnings
 
@@ -143,6 +144,59 @@ def test_pythonbreakpoint_0_disables_the_stop(monkeypatch):
                       mode="break", max_stops=1)
     train_once(config)  # would block in pdb if PYTHONBREAKPOINT were ignored
     assert break_records()
+
+
+def _remote_walk():
+    from event_envs import LeftRightWalk
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from setups import SMALL_NET
+
+    return (PPOConfig().environment(LeftRightWalk)
+            .env_runners(num_env_runners=1)
+            .training(train_batch_size=100, minibatch_size=50, num_epochs=1,
+                      model={"fcnet_hiddens": SMALL_NET}))
+
+
+def _train_within(seconds, config, logdir):
+    """One iteration with a remote runner, failing (not hanging) when it does not end."""
+    import threading
+
+    from rldebug import run
+
+    done = []
+    worker = threading.Thread(daemon=True, target=lambda: done.append(run(
+        config, stop={"training_iteration": 1}, local=False, progress=False, logdir=logdir)))
+    worker.start()
+    worker.join(seconds)
+    assert done, f"training did not end within {seconds} s: a runner waits in a breakpoint"
+    done[0].algo.stop()
+
+
+def test_break_mode_in_a_remote_runner_calls_the_users_hook_that_ray_replaced(
+        monkeypatch, tmp_path):
+    """Ray sets PYTHONBREAKPOINT to its own debugger's hook in every worker, which waits
+    for a Ray Distributed Debugger client: the runner hung, the user's hook never called."""
+    calls = break_hooks.CALLS_FILE
+    calls.unlink(missing_ok=True)
+    monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record_to_file")
+    config = break_on(_remote_walk(), events=("at_edge",), non_finite=False,
+                      mode="break", max_stops=2)
+    _train_within(120, config, tmp_path / "run")
+    lines = calls.read_text().splitlines()
+    assert len(lines) == 2 and all(line.startswith("stop_here ") for line in lines), lines
+    assert {int(line.split()[1]) for line in lines} != {os.getpid()}  # in the runner
+    assert sum(r.stopped for r in break_records()) == 2
+
+
+def test_break_mode_in_a_remote_runner_without_a_debugger_logs_and_says_so(
+        monkeypatch, tmp_path):
+    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
+    config = break_on(_remote_walk(), events=("at_edge",),
+                      non_finite=False, mode="break")
+    _train_within(120, config, tmp_path / "run")  # it hung, waiting for Ray's debugger
+    records = break_records()
+    assert records and not any(r.stopped for r in records)
+    assert {r.pid for r in records} != {os.getpid()}
 
 
 def learner_result(stack, loss, kl, iteration):

@@ -16,7 +16,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug import relay
 from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
 from rldebug.ide._listen import is_target, wait_for_ide
-from rldebug.ide._stop import BreakEvent, catch, record_remote
+from rldebug.ide._stop import BreakEvent, catch, keep_users_breakpoint_hook, record_remote
 from rldebug.shapes.env_meta import agent_spaces
 from rldebug.shapes.episodes import env_t, episode_id, last_step
 from rldebug.shapes.numbers import has_non_finite
@@ -111,6 +111,9 @@ class BreakOnSettings:
     #: attach_remote(when=...): the remote EnvRunner (its AttachRemoteSettings) that alone
     #: checks the conditions and, when one fires, waits for the IDE to stop there
     attach: Any = None
+    #: PYTHONBREAKPOINT as the user set it where break_on was called (Ray replaces it in
+    #: its workers, and a running Ray's workers never saw the driver's)
+    breakpoint_hook: str = ""
 
 
 def _step_events(spec: BreakOnSettings, agent_id, step) -> list[tuple[str, str, float | None]]:
@@ -147,6 +150,7 @@ class BreakOnCallback(RLlibCallback):
 
     def __init__(self):
         super().__init__()
+        keep_users_breakpoint_hook(self.settings.breakpoint_hook)
         self._unseen_events = Unseen(self.settings.events)
         self._unseen_agents = Unseen(sorted(self.settings.agent_ids or ()))
         self._action_spaces: dict = {}  # agent -> action space, once the env exists

@@ -3,8 +3,12 @@
 Whether it stops or only logs is decided per event:
 
 - ``mode="log"``: never stop, only record and log.
-- ``mode="break"``: always call the breakpoint hook (``breakpoint()``, so
-  ``PYTHONBREAKPOINT`` and Ray's worker hook apply).
+- ``mode="break"``: always stop: in a connected debugger, else through the breakpoint
+  hook, ``PYTHONBREAKPOINT`` as the user set it (``ray.init`` replaces it in every Ray
+  process by Ray's own hook, which waits for a Ray Distributed Debugger client: rldebug
+  keeps the user's value in ``RLDEBUG_PYTHONBREAKPOINT`` for Ray's workers, and uses pdb
+  in a driver where the user set none). A Ray worker with no debugger attached and no
+  hook of the user's cannot stop: the event is logged, with a warning, not waited on.
 - ``mode="auto"`` (default): stop when a debugger is attached (a debugpy client
   is connected, or a debugger such as PyCharm's or pdb is tracing) or stdin is a
   terminal (pdb can ask for commands); otherwise (CI, Ray workers) record and
@@ -111,18 +115,83 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
+# PYTHONBREAKPOINT as ray.init sets it in a worker and in the driver (_private/worker.py)
+RAY_WORKER_HOOK, RAY_DRIVER_HOOK = "ray.util.rpdb.set_trace", "ray.util.rpdb._driver_set_trace"
+USERS_HOOK = "RLDEBUG_PYTHONBREAKPOINT"  # the user's PYTHONBREAKPOINT, kept from before Ray
+
+
+def keep_users_breakpoint_hook(hook: str | None = None) -> None:
+    """Remember the user's ``PYTHONBREAKPOINT`` (``hook``, else this process's own unless
+    ``ray.init`` replaced it), for this process and the Ray processes it starts."""
+    if hook is None:
+        hook = os.environ.get("PYTHONBREAKPOINT", "")
+        if hook in (RAY_WORKER_HOOK, RAY_DRIVER_HOOK):
+            return
+    os.environ[USERS_HOOK] = hook
+
+
+def users_breakpoint_hook() -> str:
+    """The breakpoint hook the user asked for ("" for Python's default, "0" for none)."""
+    current = os.environ.get("PYTHONBREAKPOINT", "")
+    if current not in (RAY_WORKER_HOOK, RAY_DRIVER_HOOK):
+        return current
+    return os.environ.get(USERS_HOOK, "")
+
+
+def _how_to_stop() -> str:
+    """"debugpy", "pycharm", "hook" (the breakpoint hook, as Python calls it), "users hook"
+    (the user's PYTHONBREAKPOINT that Ray replaced), "pdb" (Ray replaced Python's default
+    in a driver), or "" when this process cannot stop (PYTHONBREAKPOINT=0, or a Ray
+    worker with no debugger attached and no hook of the user's)."""
+    from rldebug.ide._listen import pycharm_connected
+
+    users = users_breakpoint_hook()
+    if users == "0":
+        return ""
+    if _debugpy_connected() and not users:
+        return "debugpy"
+    if pycharm_connected():  # attach_remote(client="pycharm") connected this process
+        return "pycharm"
+    ray_hook = os.environ.get("PYTHONBREAKPOINT", "")
+    if ray_hook not in (RAY_WORKER_HOOK, RAY_DRIVER_HOOK):
+        return "hook"
+    if users:
+        return "users hook"
+    return "pdb" if ray_hook == RAY_DRIVER_HOOK or _debugger_tracing() else ""
+
+
 def will_stop(mode: str) -> bool:
     """Whether an event caught now in this process stops (True) or is only logged."""
     if mode == "log":
         return False
     if mode == "break":
-        return True
-    return debugger_attached() or _stdin_is_terminal()
+        return bool(_how_to_stop())
+    return (debugger_attached() or _stdin_is_terminal()) and bool(_how_to_stop())
+
+
+_said_cannot_stop = False
+
+
+def _say_cannot_stop() -> None:
+    global _said_cannot_stop
+    if _said_cannot_stop or users_breakpoint_hook() == "0":
+        return
+    _said_cannot_stop = True
+    import warnings
+
+    warnings.warn(
+        f"break_on(mode='break') in a Ray worker (pid {os.getpid()}) with no debugger "
+        "attached: Ray's breakpoint hook would wait here for a Ray Distributed Debugger "
+        "client, unseen, so the events are logged instead. To stop in a remote EnvRunner "
+        "use rldebug.attach_remote(config, runner_index=N, when={...}), or set "
+        "PYTHONBREAKPOINT before Ray starts.", RuntimeWarning, stacklevel=3)
 
 
 def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
           context: dict[str, Any]) -> BreakEvent:
     """Record and log ``event``; stop in :func:`stop_here` if the mode and budget allow."""
+    if mode == "break" and not will_stop(mode):
+        _say_cannot_stop()
     with _lock:
         stops_so_far = _stops_by_token.get(token, 0)
         event.stopped = (max_stops is None or stops_so_far < max_stops) and will_stop(mode)
@@ -136,6 +205,14 @@ def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
     return event
 
 
+def _imported(dotted: str):
+    """The callable a PYTHONBREAKPOINT value names (``"ipdb.set_trace"``)."""
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module or "builtins"), name)
+
+
 def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = None,
               obs: Any = None, action: Any = None, reward: float | None = None,
               info: dict | None = None, batch: Any = None, stats: dict | None = None) -> None:
@@ -146,18 +223,23 @@ def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = Non
     the training batch / learner stats of a learner event (None where they do
     not apply). Continue (F5 / ``c``) to resume training.
     """
-    from rldebug.ide._listen import pycharm_connected
-
-    if _debugpy_connected() and not os.environ.get("PYTHONBREAKPOINT"):
+    how = _how_to_stop()
+    if how == "debugpy":
         import debugpy  # noqa: T100
 
         debugpy.breakpoint()  # noqa: T100 - stops on the next line, in this frame
-    elif pycharm_connected():  # attach_remote(client="pycharm") connected this process
+    elif how == "pycharm":
         import pydevd_pycharm
 
         pydevd_pycharm.settrace(suspend=True)  # connected: stops on the next line, here
-    else:
-        breakpoint()  # noqa: T100 - honours PYTHONBREAKPOINT (0 disables) and Ray's hook
+    elif how == "hook":
+        breakpoint()  # noqa: T100 - honours PYTHONBREAKPOINT (0 disables)
+    elif how == "users hook":  # Ray replaced it: called as breakpoint() would, from here
+        _imported(users_breakpoint_hook())()
+    elif how == "pdb":  # Ray replaced Python's default in this driver
+        import pdb  # noqa: T100
+
+        pdb.Pdb().set_trace(sys._getframe())
     resumed = True  # break_on stopped here: look at the locals, then continue
     del resumed
 

@@ -24,6 +24,7 @@ results count them under ``result["break_on"]["remote_events"]``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import os
@@ -39,7 +40,15 @@ from rldebug.ide._break_callback import (
     BreakOnSettings,
     BreakOnWarning,
 )
-from rldebug.ide._stop import MODES, BreakEvent, break_records, catch, clear_break_records
+from rldebug.ide._stop import (
+    MODES,
+    BreakEvent,
+    break_records,
+    catch,
+    clear_break_records,
+    keep_users_breakpoint_hook,
+    users_breakpoint_hook,
+)
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
 from rldebug.usage import UsageError, UsageTypeError
 
@@ -292,6 +301,8 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
         non_finite=non_finite, loss_spike=loss_spike, kl_spike=kl_spike,
         spike_window=spike_window, agent_action=agent_action, agent_ids=agent_ids,
         max_stops=max_stops, mode=mode)
+    keep_users_breakpoint_hook()  # in case ray.init replaces it here later
+    spec = dataclasses.replace(spec, breakpoint_hook=users_breakpoint_hook())  # for workers
     return add_callbacks(config, with_settings(BreakOnCallback, spec, name="BreakOn"))
 
 
