@@ -199,6 +199,15 @@ def test_break_mode_in_a_remote_runner_without_a_debugger_logs_and_says_so(
     assert {r.pid for r in records} != {os.getpid()}
 
 
+def test_an_impossible_action_is_refused_at_build_also_for_a_remote_runner():
+    """Raised in the remote EnvRunner that created the env, it failed the actor and
+    RLlib said only IndexError (env_runner_group.get_spaces)."""
+    config = break_on(_remote_walk(), agent_action={"default_agent": 5}, mode="log")
+    with pytest.raises(ValueError, match=r"\[5\] can never be taken: the agent's action "
+                                         r"space is Discrete\(2\)"):
+        config.build_algo()
+
+
 def learner_result(stack, loss, kl, iteration):
     if stack == "new":
         return {"training_iteration": iteration,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -143,6 +144,15 @@ def _shown(action: Any) -> Any:
     return array.item() if array.ndim == 0 else array.tolist()
 
 
+# per break_on token: why its agent_action can never fire on this process's env
+_IMPOSSIBLE_ACTIONS: dict[str, str] = {}
+
+
+def _impossible_actions(runner, token: str) -> str | None:
+    """In an EnvRunner (pickled by reference, so it reads that process's table)."""
+    return _IMPOSSIBLE_ACTIONS.get(token)
+
+
 class BreakOnCallback(RLlibCallback):
     """Stops (or logs) on the RL events of its settings; ``break_on`` subclasses it per call."""
 
@@ -164,6 +174,7 @@ class BreakOnCallback(RLlibCallback):
 
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:
         remote = relay.has_remote_actors(algorithm.config)
+        self._refuse_impossible_actions(algorithm, remote)
         relay.make_home(self.settings.token, remote)
         if remote:
             relay.announce(self.settings.token, algorithm)
@@ -197,14 +208,31 @@ class BreakOnCallback(RLlibCallback):
         self._remember_env(agent_spaces(sub_environment), getattr(worker, "config", None))
 
     def _remember_env(self, spaces: dict, config) -> None:
+        """Keep the env's action spaces, and what of agent_action they rule out. That is
+        raised in the driver when the Algorithm is built (:meth:`on_algorithm_init`): raised
+        in a remote EnvRunner, it failed the actor and RLlib said only IndexError."""
         self._action_spaces = {str(aid): space for aid, (_, space) in spaces.items()}
         self._config = config
         for agent_id, condition in self.settings.agent_action:
-            if agent_id not in self._action_spaces:
-                raise UsageError(
-                    f"break_on(agent_action=...) names agent {agent_id!r}, which this env does "
-                    f"not have; its agents are {list(spaces)}.")
-            condition.check_space(agent_id, self._action_spaces[agent_id])
+            try:
+                if agent_id not in self._action_spaces:
+                    raise UsageError(
+                        f"break_on(agent_action=...) names agent {agent_id!r}, which this env "
+                        f"does not have; its agents are {list(spaces)}.")
+                condition.check_space(agent_id, self._action_spaces[agent_id])
+            except UsageError as problem:
+                _IMPOSSIBLE_ACTIONS.setdefault(self.settings.token, str(problem))
+
+    def _refuse_impossible_actions(self, algorithm, remote: bool) -> None:
+        token = self.settings.token
+        problems = [_IMPOSSIBLE_ACTIONS.get(token)]
+        if remote and self.settings.agent_action:
+            problems += algorithm.env_runner_group.foreach_env_runner(
+                functools.partial(_impossible_actions, token=token), local_env_runner=False)
+        problem = next((p for p in problems if p), None)
+        if problem:
+            algorithm.env_runner_group.stop()  # the build fails: its runners are not left
+            raise UsageError(problem)
 
     def _env_action(self, agent_id, action):
         """The action as the env receives it (Box actions unsquashed or clipped as RLlib does)."""
