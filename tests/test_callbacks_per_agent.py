@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from event_envs import CostlyWalk, JoiningAndLeaving, TakingTurns
+from ray.rllib.callbacks.callbacks import RLlibCallback
 from setups import SMALL_NET, shared_policy_ppo
 
 from rldebug.callbacks import (
@@ -18,6 +19,7 @@ from rldebug.callbacks import (
     RewardTermsWarning,
     add_callbacks,
 )
+from rldebug.shapes.episodes import agent_returns, last_step, store
 from rldebug.shapes.results import env_runner_stats
 from rldebug.shapes.reward_terms import terms_from_result
 
@@ -112,3 +114,52 @@ def test_in_process_episodes_that_span_iterations_keep_only_the_envs_steps():
         assert terms["goal"] + terms["step_cost"] == pytest.approx(
             stats["agent_returns"]["default_agent_mean"])
     assert spanning, "no episode spanned two iterations: the test would not see the bug"
+
+
+ADDED_UP: list = []  # per finished episode: (each agent's step rewards summed, its return)
+
+
+class StepRewardsAddUp(RLlibCallback):
+    """Sums the rewards last_step reports per agent and compares them with the episode's
+    returns as RLlib counts them: each step's reward is seen once, a waiting player's too."""
+
+    def on_episode_step(self, *, episode, **kwargs):
+        sums = store(episode).setdefault("step_rewards", {})
+        for agent_id, step in last_step(episode).items():
+            if step.reward is not None:
+                sums[agent_id] = sums.get(agent_id, 0.0) + step.reward
+
+    def on_episode_end(self, *, episode, prev_episode_chunks=None, **kwargs):
+        ADDED_UP.append((store(episode).pop("step_rewards", {}),
+                         agent_returns(episode, prev_episode_chunks)))
+
+
+@pytest.mark.parametrize("env, env_config, stack", [
+    (TakingTurns, {"final_obs_both": True}, "new"), (TakingTurns, {"final_obs_both": False}, "new"),
+    (JoiningAndLeaving, {}, "new"), (TakingTurns, {"final_obs_both": True}, "old"),
+    (JoiningAndLeaving, {}, "old")])
+def test_each_step_reward_is_seen_once_a_waiting_players_too(env, env_config, stack):
+    """break_on(reward_below=...) never saw the 0.3 a turn-based env charges the player
+    who waits: MultiAgentEpisode.get_rewards(-1) holds the mover's open step, not the step
+    the waiting player completes when its turn comes."""
+    ADDED_UP.clear()
+    config = add_callbacks(shared_policy_ppo(env, env_config, stack), StepRewardsAddUp)
+    _one_iteration(config, env.SENT)
+    assert ADDED_UP
+    for seen, returns in ADDED_UP:
+        assert set(seen) <= set(returns)
+        for agent, total in returns.items():
+            assert seen.get(agent, 0.0) == pytest.approx(total, abs=1e-6), (agent, seen, returns)
+
+
+def test_break_on_stops_for_a_penalty_paid_while_waiting():
+    from rldebug.ide import break_on, break_records, clear_break_records
+
+    clear_break_records()
+    config = break_on(shared_policy_ppo(TakingTurns, {"final_obs_both": True}),
+                      reward_below=-0.05, non_finite=False, mode="log")
+    _one_iteration(config, TakingTurns.SENT)
+    records = break_records()
+    # only the 0.3 charged while waiting makes a step's reward negative
+    assert {r.agent_id for r in records} == {"p0", "p1"}
+    assert all(-0.31 < r.reward < -0.05 for r in records)

@@ -38,9 +38,12 @@ OLD_STACK_SINGLE_AGENT = "agent0"  # ray.rllib.env.base_env._DUMMY_AGENT_ID
 class AgentStep:
     """One agent's part of the env step an episode has just recorded.
 
-    Fields are None when the agent had no such item in that step: in a
-    turn-based env the agent that moved gets its reward, the one to move next
-    its observation and info.
+    Fields are None when the agent had no such item in that step. An agent has a
+    reward, an observation and an info when the step completed one of its own steps (it
+    got an observation): the reward as RLlib records it, what the env paid it since its
+    last observation. In a turn-based env the agent that moved has its action, and the
+    one to move next its observation, info and the reward of its previous move with what
+    it was paid while it waited.
     """
 
     obs: Any = None
@@ -185,15 +188,28 @@ def _copied_last_step(agent_episode) -> bool:
     return not isinstance(observations, list) or observations[-1] is observations[-2]
 
 
+def _completed_reward(episode, agent_id) -> float | None:
+    """The reward of an agent's step that this env step completed (it got an observation),
+    as RLlib records it: what the env paid the agent since its last observation, while it
+    waited for its turn included. ``MultiAgentEpisode.get_rewards(-1)`` gives instead the
+    running sum of a step still open (the mover's, in a turn-based env) and nothing for
+    the step completed, so a reward paid to a waiting player was never seen."""
+    agent = episode.agent_episodes.get(agent_id)
+    if agent is None or len(agent) == 0:  # its first observation: nothing earned yet
+        return None
+    return _float_or_none(agent.get_rewards(-1))
+
+
 def _last_step_multi(episode) -> dict[str, AgentStep]:
     columns = {name: getattr(episode, f"get_{name}")(-1)
-               for name in ("observations", "actions", "rewards", "infos")}
+               for name in ("observations", "actions", "infos")}
     # In the env's own order (its dicts'), not the episode's set of agent ids.
     agents = list(dict.fromkeys(aid for values in columns.values() for aid in values))
     copied = {aid for aid in agents if _copied_last_step(episode.agent_episodes.get(aid))}
-    return {aid: AgentStep(obs=None if aid in copied else columns["observations"].get(aid),
+    stepped = columns["observations"]
+    return {aid: AgentStep(obs=None if aid in copied else stepped.get(aid),
                            action=columns["actions"].get(aid),
-                           reward=_float_or_none(columns["rewards"].get(aid)),
+                           reward=_completed_reward(episode, aid) if aid in stepped else None,
                            info={} if aid in copied else columns["infos"].get(aid) or {})
             for aid in agents}
 
