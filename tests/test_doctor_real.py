@@ -55,6 +55,28 @@ def test_an_error_finding_stops_training_and_the_debugger(tmp_path, monkeypatch)
         result.algo.stop()
 
 
+def test_live_findings_name_their_root_cause_and_stop_by_it(tmp_path, capsys):
+    """A NaN reward from the env makes the losses NaN too: the live console gave the
+    non_finite finding its own fix ("Lower lr"), and stop_on named it as what stopped
+    the run; both now follow the cause, as the report after the run does."""
+    from test_trace import NaNRewardArena
+
+    doctor = DoctorCallback.configured(stop_on="error", logdir=tmp_path / "tb")
+    config = add_callbacks(tiny_arena_config(), doctor).environment(
+        NaNRewardArena, env_config={"max_timesteps": 20})
+    result = run(config, stop={"training_iteration": 3}, logdir=tmp_path / "run",
+                 progress=False)
+    try:
+        said = " ".join(capsys.readouterr().err.split())
+        assert result.last_result["doctor"]["stopped_by"] == "non_finite_reward"
+        assert "error[non_finite_reward]" in said
+        symptom = said.split("error[non_finite] ", 1)[1].split("rldebug doctor", 1)[0]
+        assert "explained by: non_finite_reward (its fix comes first)" in symptom
+        assert "fix:" not in symptom and "Lower lr" not in symptom
+    finally:
+        result.algo.stop()
+
+
 def test_live_options_are_checked():
     with pytest.raises(ValueError, match="stop_on='fatal'"):
         DoctorCallback.configured(stop_on="fatal")

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.compose import with_settings
+from rldebug.doctor.causes import explain
 from rldebug.doctor.diagnosis import Doctor
 from rldebug.doctor.findings import SEVERITIES, Finding, severity_rank
 from rldebug.doctor.metrics import extract
@@ -147,7 +148,7 @@ class DoctorCallback(RLlibCallback):
         # a finding whose severity rose (a warning judged an error once the return could
         # be judged) is said again, and can stop the run or break as a new one does
         new = self._doctor.feed(result) + self._doctor.escalated
-        findings = self._doctor.findings
+        findings = explain(self._doctor.findings, self._doctor.agent_modules)
         result["doctor"] = {
             "findings": len(findings),
             "errors": sum(f.severity == "error" for f in findings),
@@ -163,13 +164,14 @@ class DoctorCallback(RLlibCallback):
         def first_at(level: str | None) -> Finding | None:
             if level is None:
                 return None
-            return next((f for f in new if severity_rank(f.severity) >= severity_rank(level)),
-                        None)
+            causes_first = sorted(new, key=lambda f: f.explained_by is not None)
+            return next((f for f in causes_first
+                         if severity_rank(f.severity) >= severity_rank(level)), None)
 
         stopping = first_at(self.settings.stop_on)
         if stopping is not None:
-            result["done"] = True
-            result["doctor"]["stopped_by"] = stopping.rule_id
+            result["done"] = True  # named by its root cause, as the report names it
+            result["doctor"]["stopped_by"] = stopping.explained_by or stopping.rule_id
         breaking = first_at(self.settings.break_on)
         if breaking is not None:
             from rldebug.ide import break_here

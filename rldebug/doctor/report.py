@@ -65,9 +65,11 @@ def verify_text(finding: Finding, on_disk: bool = True) -> str | None:
 
 
 def finding_block(finding: Finding, width: int = 80,
-                  explains: list[Finding] | None = None, on_disk: bool = True) -> list[str]:
+                  explains: list[Finding] | None = None, on_disk: bool = True,
+                  own_fix: bool = True) -> list[str]:
     """A finding as plain lines of at most ``width`` characters (long words excepted);
-    ``on_disk``: of a run read from disk, which ``--verify`` can train again."""
+    ``on_disk``: of a run read from disk, which ``--verify`` can train again; without
+    ``own_fix``, no fix or verify lines (the finding that explains it has them)."""
     def wrap(label: str, text: str) -> list[str]:
         return textwrap.wrap(f"{label}{text}", width=width, initial_indent="  ",
                              subsequent_indent="    " if label else "  ",
@@ -83,15 +85,17 @@ def finding_block(finding: Finding, width: int = 80,
         for line in str(finding.evidence["last_lines"]).splitlines():
             lines += textwrap.wrap(line.strip(), width=width, initial_indent="    | ",
                                    subsequent_indent="    | ") or ["    |"]
-    lines += wrap("fix: ", finding.fix)
-    verify = verify_text(finding, on_disk)
-    if verify:
-        lines += wrap("verify: ", verify)
+    if own_fix:
+        lines += wrap("fix: ", finding.fix)
+        verify = verify_text(finding, on_disk)
+        if verify:
+            lines += wrap("verify: ", verify)
     note = confidence_note(finding.rule_id) if finding.severity != "info" else None
     if note:
         lines += wrap("confidence: ", note)
     if finding.explained_by:
-        lines += wrap("explained by: ", finding.explained_by)
+        lines += wrap("explained by: ", finding.explained_by + ("" if own_fix else
+                                                                 " (its fix comes first)"))
     if explains:
         lines += wrap("explains: ", ", ".join(
             f"{f.rule_id}{f' {f.module}' if f.module else ''} (it. {f.began_at_iteration})"
@@ -100,11 +104,13 @@ def finding_block(finding: Finding, width: int = 80,
 
 
 def finding_line(finding: Finding) -> str:
-    """A finding as rich markup lines (used by the live callback)."""
+    """A finding as rich markup lines (used by the live callback). One another finding
+    explains says so instead of giving its own fix, which would send the user after a
+    symptom (a NaN loss's "lower lr" when the env returned the NaN reward)."""
     from rich.markup import escape
 
     style = _STYLE[finding.severity]
-    head, *rest = finding_block(finding)
+    head, *rest = finding_block(finding, own_fix=not finding.explained_by)
     return f"[{style}]{escape(head)}[/]\n" + escape("\n".join(rest))
 
 
