@@ -170,6 +170,29 @@ def test_with_settings_takes_only_a_frozen_dataclass():
             with_settings(object, bad)
 
 
+def test_with_settings_takes_a_callback_class():
+    """A name, an instance or a class that is no callback gave a raw AttributeError, or
+    was taken and failed later in RLlib."""
+    import dataclasses
+
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    from rldebug.callbacks.compose import with_settings
+
+    @dataclasses.dataclass(frozen=True)
+    class Settings:
+        x: int = 1
+
+    class Mine(RLlibCallback):
+        pass
+
+    assert with_settings(Mine, Settings()).settings == Settings()
+    for bad, said in (("Mine", "takes a class"), (Mine(), "takes a class"),
+                      (int, "RLlibCallback subclass, got int")):
+        with pytest.raises(TypeError, match=said):
+            with_settings(bad, Settings())
+
+
 # ---- a layout whose rooms are named for their jobs ----------------------------------------
 
 # The modules at the top of the package: the command line, what every tool shares, and

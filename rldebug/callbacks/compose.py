@@ -27,9 +27,23 @@ def with_settings(base: type, settings, *, learner: type | None = None,
             and type(settings).__dataclass_params__.frozen):
         raise UsageTypeError(f"with_settings takes a frozen dataclass instance, got "
                              f"{type(settings).__name__}: {settings!r:.80}.")
+    for name_, cls in (("base", base), ("learner", learner)):
+        if cls is not None and not isinstance(cls, type):
+            raise UsageTypeError(f"with_settings({name_}=...) takes a class (RLlib builds it "
+                                 f"in every process), got {type(cls).__name__}: {cls!r:.80}.")
+    if learner is None and not _is_rllib_callback(base):
+        raise UsageTypeError(f"with_settings takes an RLlibCallback subclass, got "
+                             f"{base.__name__}; subclass ray.rllib.callbacks.callbacks."
+                             "RLlibCallback (or pass learner= for a Learner mixin).")
     bases = (base,) if learner is None else (base, learner)
     default = base.__name__ if learner is None else f"{base.__name__}{learner.__name__}"
     return type(name or default, bases, {"settings": settings, "__module__": base.__module__})
+
+
+def _is_rllib_callback(cls: type) -> bool:
+    from ray.rllib.callbacks.callbacks import RLlibCallback  # DefaultCallbacks is it too
+
+    return issubclass(cls, RLlibCallback)
 
 
 def configured_callbacks(callbacks_class) -> list:
