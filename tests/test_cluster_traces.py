@@ -138,6 +138,8 @@ def test_break_on_events_of_remote_runners_reach_the_driver(cluster_run):
     seen, out_uri, _ = cluster_run
     remote = [r for r in seen["break_records"] if r["pid"] != seen["driver_pid"]]
     assert remote and {r["kind"] for r in remote} == {"info_event"}
-    assert seen["break_on_result"]["remote_events"] >= len(remote)
+    assert seen["break_on_result"]["remote_events_lifetime"] >= len(remote)
+    assert seen["break_on_result"]["remote_events"] <= \
+        seen["break_on_result"]["remote_events_lifetime"]
     events = load_trace(out_uri).events
     assert (events["source"] == "break_on").sum() >= len(remote)

@@ -301,9 +301,10 @@ class BreakOnCallback(RLlibCallback):
     def on_train_result(self, *, result: dict, **kwargs) -> None:
         spec = self.settings
         iteration = result.get("training_iteration")
-        self._receive()
-        if self._remote_events:
-            result["break_on"] = {"remote_events": self._remote_events}
+        received = self._receive()
+        if self._remote_events:  # RLlib's convention: this iteration's, and _lifetime
+            result["break_on"] = {"remote_events": received,
+                                  "remote_events_lifetime": self._remote_events}
         if spec.attach is not None:  # attach_remote(when=...): env-step conditions only
             return
         for module_id, stats in learner_stats(result).items():

@@ -19,7 +19,8 @@ a terminal (CI, a Ray worker), the event is logged and recorded
 (:func:`break_records`) instead, so an unattended run never blocks. Events caught
 in remote EnvRunners are sent to the driver after each ``sample()`` (through
 :mod:`rldebug.relay`): the driver's :func:`break_records` has them too, and its
-results count them under ``result["break_on"]["remote_events"]``.
+results count them under ``result["break_on"]``: ``remote_events`` (received this
+iteration) and ``remote_events_lifetime``.
 """
 
 from __future__ import annotations
