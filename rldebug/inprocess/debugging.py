@@ -49,6 +49,7 @@ from rldebug.inprocess.frames import remember_frames_without_module
 from rldebug.inprocess.local import in_process_get, in_process_put
 from rldebug.inprocess.trial_results import (
     ERROR,
+    PENDING,
     InProcessAnalysis,
     InProcessResultGrid,
     InProcessTrial,
@@ -260,12 +261,9 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     root = Path(storage_path or os.path.expanduser("~/ray_results")).expanduser() / name
     experiment_id = uuid.uuid4().hex[:5]
     trials = []
-    for index, (tag, spec) in enumerate(_variants(dict(param_space or {}), num_samples)):
-        folder = f"{label}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
-        trial = InProcessTrial(trial_id=f"{experiment_id}_{index:05d}",
-                               trainable_name=label,
-                               experiment_tag=f"{index}" + (f"_{tag}" if tag else ""),
-                               config=spec, path=str(root / folder))
+    variants = list(_variants(dict(param_space or {}), num_samples))
+    for index, (tag, spec) in enumerate(variants):
+        trial, folder = _trial(label, experiment_id, index, tag, spec, root)
         trials.append(trial)
         notice(f"trial {index + 1}: {folder} (in this process)")
         os.environ[TRIAL_ENV] = folder  # a traced config's trace: <out>/<folder> per trial
@@ -287,6 +285,10 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             notice(f"interrupted (Ctrl+C): trial {folder} stopped after {len(history)} "
                    "iteration(s); the trials after it are not run, as Tune ends the "
                    "experiment.")
+            for later, (tag, spec) in enumerate(variants[index + 1:], index + 1):
+                pending, _ = _trial(label, experiment_id, later, tag, spec, root)
+                pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
+                trials.append(pending)  # in fit()'s results, as Tune's pending trials are
             _print_summary(trials)
             return trials
         except Exception as err:
@@ -318,6 +320,15 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                              "config": full_config, "trial_id": trial.trial_id}
     _print_summary(trials)
     return trials
+
+
+def _trial(label: str, experiment_id: str, index: int, tag: str, spec: dict,
+           root: Path) -> tuple[InProcessTrial, str]:
+    """Trial ``index`` of the experiment, with its folder's name, as Tune names both."""
+    folder = f"{label}_{index:05d}_{index}" + (f"_{tag}" if tag else "")
+    return InProcessTrial(trial_id=f"{experiment_id}_{index:05d}", trainable_name=label,
+                          experiment_tag=f"{index}" + (f"_{tag}" if tag else ""),
+                          config=spec, path=str(root / folder)), folder
 
 
 class _TrialStopped(Exception):

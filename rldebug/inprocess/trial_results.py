@@ -26,7 +26,7 @@ from rldebug.inprocess.runlog import ERROR_FILE, RESULT_FILE, flatten
 from rldebug.shapes.results import get_path
 from rldebug.usage import UsageError
 
-TERMINATED, ERROR = "TERMINATED", "ERROR"  # Tune's Trial.status values
+TERMINATED, ERROR, PENDING = "TERMINATED", "ERROR", "PENDING"  # Tune's Trial.status values
 
 
 @dataclass
@@ -118,6 +118,8 @@ class InProcessResultGrid:
                              f"('max' or 'min'); got {filter_metric!r}, {filter_mode!r}.")
         rows = []
         for trial, result in zip(self.trials, self._results):
+            if trial.status == PENDING:  # never ran (Ctrl+C): no row, as in Tune's
+                continue
             metrics = result.metrics or {}
             if filter_metric is not None:
                 _check_metric(filter_metric, filter_mode, "get_dataframe")
@@ -136,7 +138,9 @@ def _result(trial: InProcessTrial):
     checkpoint, with the metrics it was saved at), error, folder and every result."""
     from ray.air import Result
 
-    metrics = {**trial.last_result, "config": trial.config}
+    # a trial that never ran (Ctrl+C ended the experiment first) has only its id, as Tune's
+    metrics = dict(trial.last_result) if trial.status == PENDING else \
+        {**trial.last_result, "config": trial.config}
     checkpoint = _tune_checkpoint(trial.checkpoint)
     return Result(metrics=metrics, checkpoint=checkpoint, error=trial.error, path=trial.path,
                   metrics_dataframe=_history_frame(trial),
@@ -334,5 +338,5 @@ class InProcessAnalysis(InProcessResultGrid):
         return pd.DataFrame(rows)
 
 
-__all__ = ["ERROR", "TERMINATED", "InProcessAnalysis", "InProcessResultGrid",
+__all__ = ["ERROR", "PENDING", "TERMINATED", "InProcessAnalysis", "InProcessResultGrid",
            "InProcessTrial", "trial_history"]
