@@ -129,5 +129,9 @@ def __dir__():
 
 _moved.install()
 
+# The user's PYTHONBREAKPOINT, before ray.init replaces it by Ray's debugger hook in this
+# process (rldebug.ide honours it; rldebug/ide/_stop.py)
+os.environ.setdefault("RLDEBUG_PYTHONBREAKPOINT", os.environ.get("PYTHONBREAKPOINT", ""))
+
 if os.environ.get("RLDEBUG_DEBUG_MODE") == "1":
     import_module("rldebug.inprocess.debugging").debug_mode()

@@ -2,7 +2,6 @@
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 CALLS = []
@@ -14,13 +13,14 @@ def record(*args, **kwargs):
 
 
 
-# Where record_to_file writes: a Ray worker started before a test cannot be told a path
-CALLS_FILE = Path(tempfile.gettempdir()) / "rldebug-break-hook-calls.txt"
+def calls_file() -> Path:
+    """Where :func:`record_to_file` writes: the session's file (tests/conftest.py)."""
+    return Path(os.environ["RLDEBUG_TEST_HOOK_FILE"])
 
 
 def record_to_file(*args, **kwargs):
-    """As :func:`record`, for a Ray worker's stops: one line per call in :data:`CALLS_FILE`
-    with the calling function's name and the process id."""
+    """As :func:`record`, for a Ray worker's stops: one line per call in
+    :func:`calls_file` with the calling function's name and the process id."""
     frame = sys._getframe(1)
-    with open(CALLS_FILE, "a") as out:
+    with open(calls_file(), "a") as out:
         out.write(f"{frame.f_code.co_name} {os.getpid()}\n")

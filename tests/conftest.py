@@ -21,6 +21,10 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_threads, "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# Where tests/break_hooks.py's record_to_file writes, in a Ray worker too: this session's
+# own file (Ray's workers inherit the environment the session's Ray starts with).
+os.environ["RLDEBUG_TEST_HOOK_FILE"] = str(
+    Path(__import__("tempfile").mkdtemp(prefix="rldebug-hooks-")) / "calls.txt")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 

@@ -146,6 +146,43 @@ def test_pythonbreakpoint_0_disables_the_stop(monkeypatch):
     assert break_records()
 
 
+@pytest.mark.parametrize("env, users_at_import, hook, how", [
+    ({}, "", None, "hook"),                                     # no Ray: Python's own
+    ({"PYTHONBREAKPOINT": "0"}, "", None, ""),                  # disabled
+    ({"PYTHONBREAKPOINT": "ipdb.set_trace"}, "", None, "hook"),
+    # ray.init replaced it in a driver: the user's from before, else pdb (not Ray's hook)
+    ({"PYTHONBREAKPOINT": "ray.util.rpdb._driver_set_trace"}, "ipdb.set_trace", None,
+     "users hook"),
+    ({"PYTHONBREAKPOINT": "ray.util.rpdb._driver_set_trace"}, "", None, "pdb"),
+    # a Ray worker: break_on's captured hook, else it cannot stop
+    ({"PYTHONBREAKPOINT": "ray.util.rpdb.set_trace"}, "", "break_hooks.record", "users hook"),
+    ({"PYTHONBREAKPOINT": "ray.util.rpdb.set_trace"}, "", "", ""),
+    ({"PYTHONBREAKPOINT": "ray.util.rpdb.set_trace"}, "", "0", "")])
+def test_how_a_process_stops_follows_the_users_hook_not_rays(monkeypatch, env, users_at_import,
+                                                             hook, how):
+    from rldebug.ide import _stop
+
+    monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(_stop.USERS_HOOK, users_at_import)
+    monkeypatch.setattr(_stop, "_debugpy_connected", lambda: False)
+    monkeypatch.setattr(_stop, "_pydevd_debugging", lambda: False)
+    assert _stop._how_to_stop(hook) == how
+    assert _stop.will_stop("break", hook) is bool(how)
+
+
+def test_an_unimportable_hook_of_the_user_logs_instead_of_failing(monkeypatch, caplog):
+    """Python's own hook warns and goes on; ours raised ImportError in the EnvRunner."""
+    from rldebug.ide._stop import BreakEvent, catch
+
+    monkeypatch.setenv("PYTHONBREAKPOINT", "ray.util.rpdb.set_trace")  # as in a Ray worker
+    event = catch(BreakEvent(kind="custom", reason="x", pid=os.getpid()), "break", "t", None,
+                  {}, hook="no_such_module.set_trace")
+    assert not event.stopped
+    assert "'no_such_module.set_trace' cannot be imported here" in caplog.text
+
+
 def _remote_walk():
     from event_envs import LeftRightWalk
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -176,7 +213,7 @@ def test_break_mode_in_a_remote_runner_calls_the_users_hook_that_ray_replaced(
         monkeypatch, tmp_path):
     """Ray sets PYTHONBREAKPOINT to its own debugger's hook in every worker, which waits
     for a Ray Distributed Debugger client: the runner hung, the user's hook never called."""
-    calls = break_hooks.CALLS_FILE
+    calls = break_hooks.calls_file()
     calls.unlink(missing_ok=True)
     monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record_to_file")
     config = break_on(_remote_walk(), events=("at_edge",), non_finite=False,
@@ -206,6 +243,28 @@ def test_an_impossible_action_is_refused_at_build_also_for_a_remote_runner():
     with pytest.raises(ValueError, match=r"\[5\] can never be taken: the agent's action "
                                          r"space is Discrete\(2\)"):
         config.build_algo()
+
+
+def test_a_refused_action_is_judged_again_on_the_next_env():
+    """The refusal was kept per break_on call: the same config, its env fixed, stayed
+    refused in the same process."""
+    import gymnasium as gym
+    from event_envs import LeftRightWalk
+
+    class SixWays(LeftRightWalk):
+        def __init__(self, config=None):
+            super().__init__(config)
+            self.action_space = gym.spaces.Discrete(6)
+
+        def step(self, action):
+            return super().step(int(action) % 2)
+
+    config = break_on(_remote_walk().env_runners(num_env_runners=0),
+                      agent_action={"default_agent": 5}, mode="log")
+    with pytest.raises(ValueError, match="can never be taken"):
+        config.build_algo()
+    config.environment(SixWays)
+    config.build_algo().stop()
 
 
 def learner_result(stack, loss, kl, iteration):

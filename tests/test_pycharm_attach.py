@@ -124,3 +124,42 @@ def test_pycharm_mode_is_refused_with_what_to_do():
         attach_remote(config, ide_host="10.0.0.5")  # VS Code attaches to the actor instead
     with pytest.raises(ValueError, match="ide_host=.*must be a host name"):
         attach_remote(config, client="pycharm", ide_host="")
+
+
+PYCHARM_DEBUGS_A_DRIVER = """
+import sys
+import pydevd_pycharm
+
+pydevd_pycharm.settrace("127.0.0.1", port=int(sys.argv[1]), suspend=False)
+import rldebug
+rldebug.start_ray(num_cpus=1)  # ray.init: PYTHONBREAKPOINT is now Ray's driver hook
+from rldebug.ide import break_here
+
+event = break_here("a doctor error, say", mode="break")
+print("STOPPED", event.stopped)
+"""
+
+
+def test_pycharms_debugger_stops_a_driver_where_ray_replaced_the_breakpoint_hook(tmp_path):
+    """A script run in PyCharm's debugger that started Ray: break_on's stop went to pdb (or
+    to Ray's hook, which waits for Ray's own debugger), not to PyCharm."""
+    import subprocess
+    import sys
+
+    server = PyCharmServer()
+    script = tmp_path / "driver.py"
+    script.write_text(PYCHARM_DEBUGS_A_DRIVER)
+    child = subprocess.Popen([sys.executable, str(script), str(server.port)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        server.start([], timeout=120)
+        stop = server.next_suspend(timeout=120)
+        reason = server.evaluate(stop, stop.top, "event.reason")
+        server.resume(stop)
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+        server.close()
+    assert stop.top["name"] == "stop_here" and "a doctor error, say" in reason, stop.frames
+    assert "STOPPED True" in out, err[-2000:]

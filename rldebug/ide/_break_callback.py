@@ -17,7 +17,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug import relay
 from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
 from rldebug.ide._listen import is_target, wait_for_ide
-from rldebug.ide._stop import BreakEvent, catch, keep_users_breakpoint_hook, record_remote
+from rldebug.ide._stop import BreakEvent, catch, record_remote
 from rldebug.shapes.env_meta import agent_spaces
 from rldebug.shapes.episodes import env_t, episode_id, last_step
 from rldebug.shapes.numbers import has_non_finite
@@ -113,8 +113,8 @@ class BreakOnSettings:
     #: checks the conditions and, when one fires, waits for the IDE to stop there
     attach: Any = None
     #: PYTHONBREAKPOINT as the user set it where break_on was called (Ray replaces it in
-    #: its workers, and a running Ray's workers never saw the driver's)
-    breakpoint_hook: str = ""
+    #: its workers, and a running Ray's workers never saw the driver's); None: unknown
+    breakpoint_hook: str | None = None
 
 
 def _step_events(spec: BreakOnSettings, agent_id, step) -> list[tuple[str, str, float | None]]:
@@ -160,7 +160,6 @@ class BreakOnCallback(RLlibCallback):
 
     def __init__(self):
         super().__init__()
-        keep_users_breakpoint_hook(self.settings.breakpoint_hook)
         self._unseen_events = Unseen(self.settings.events)
         self._unseen_agents = Unseen(sorted(self.settings.agent_ids or ()))
         self._action_spaces: dict = {}  # agent -> action space, once the env exists
@@ -213,6 +212,7 @@ class BreakOnCallback(RLlibCallback):
         in a remote EnvRunner, it failed the actor and RLlib said only IndexError."""
         self._action_spaces = {str(aid): space for aid, (_, space) in spaces.items()}
         self._config = config
+        _IMPOSSIBLE_ACTIONS.pop(self.settings.token, None)  # this env's verdict, not a last one
         for agent_id, condition in self.settings.agent_action:
             try:
                 if agent_id not in self._action_spaces:
@@ -225,13 +225,19 @@ class BreakOnCallback(RLlibCallback):
 
     def _refuse_impossible_actions(self, algorithm, remote: bool) -> None:
         token = self.settings.token
-        problems = [_IMPOSSIBLE_ACTIONS.get(token)]
+        problems = [_IMPOSSIBLE_ACTIONS.pop(token, None)]
+        groups = [group for group in (algorithm.env_runner_group,
+                                      getattr(algorithm, "eval_env_runner_group", None))
+                  if group is not None]
         if remote and self.settings.agent_action:
-            problems += algorithm.env_runner_group.foreach_env_runner(
-                functools.partial(_impossible_actions, token=token), local_env_runner=False)
+            for group in groups:
+                problems += group.foreach_env_runner(
+                    functools.partial(_impossible_actions, token=token),
+                    local_env_runner=False)
         problem = next((p for p in problems if p), None)
         if problem:
-            algorithm.env_runner_group.stop()  # the build fails: its runners are not left
+            for group in groups:  # the build fails: its runners are not left behind
+                group.stop()
             raise UsageError(problem)
 
     def _env_action(self, agent_id, action):
@@ -266,7 +272,8 @@ class BreakOnCallback(RLlibCallback):
                     value=value, action=step.action, reward=step.reward, info=dict(step.info))
                 catch(event, self._mode(reason), spec.token, spec.max_stops, {
                     "episode": episode, "agent_id": agent_id, "obs": step.obs,
-                    "action": step.action, "reward": step.reward, "info": step.info})
+                    "action": step.action, "reward": step.reward, "info": step.info},
+                    hook=spec.breakpoint_hook)
                 self._caught(event)
 
     def _mode(self, reason: str) -> str:
@@ -312,7 +319,8 @@ class BreakOnCallback(RLlibCallback):
                 event = BreakEvent(kind=kind, reason=reason, pid=os.getpid(),
                                    module_id=module_id, iteration=iteration, value=value)
                 catch(event, spec.mode, spec.token, spec.max_stops,
-                      {"stats": {name: stat.value for name, stat in stats.items()}})
+                      {"stats": {name: stat.value for name, stat in stats.items()}},
+                      hook=spec.breakpoint_hook)
 
     def _learner_events(self, module_id: str, stats: dict) -> list[tuple[str, str, float]]:
         spec = self.settings

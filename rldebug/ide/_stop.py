@@ -116,65 +116,74 @@ def _stdin_is_terminal() -> bool:
 
 
 # PYTHONBREAKPOINT as ray.init sets it in a worker and in the driver (_private/worker.py)
-RAY_WORKER_HOOK, RAY_DRIVER_HOOK = "ray.util.rpdb.set_trace", "ray.util.rpdb._driver_set_trace"
-USERS_HOOK = "RLDEBUG_PYTHONBREAKPOINT"  # the user's PYTHONBREAKPOINT, kept from before Ray
-
-
-def keep_users_breakpoint_hook(hook: str | None = None) -> None:
-    """Remember the user's ``PYTHONBREAKPOINT`` (``hook``, else this process's own unless
-    ``ray.init`` replaced it), for this process and the Ray processes it starts."""
-    if hook is None:
-        hook = os.environ.get("PYTHONBREAKPOINT", "")
-        if hook in (RAY_WORKER_HOOK, RAY_DRIVER_HOOK):
-            return
-    os.environ[USERS_HOOK] = hook
+RAY_HOOKS = ("ray.util.rpdb.set_trace", "ray.util.rpdb._driver_set_trace")
+# The user's PYTHONBREAKPOINT as `import rldebug` found it, before ray.init replaced it
+# (rldebug/__init__.py sets it once; a Ray worker inherits it only from its own driver).
+USERS_HOOK = "RLDEBUG_PYTHONBREAKPOINT"
 
 
 def users_breakpoint_hook() -> str:
-    """The breakpoint hook the user asked for ("" for Python's default, "0" for none)."""
+    """The breakpoint hook the user asked for in this process: ``PYTHONBREAKPOINT`` unless
+    ``ray.init`` replaced it by Ray's, then the value ``import rldebug`` found ("" for
+    Python's default, "0" for none)."""
     current = os.environ.get("PYTHONBREAKPOINT", "")
-    if current not in (RAY_WORKER_HOOK, RAY_DRIVER_HOOK):
+    if current not in RAY_HOOKS:
         return current
-    return os.environ.get(USERS_HOOK, "")
+    found = os.environ.get(USERS_HOOK, "")
+    return "" if found in RAY_HOOKS else found
 
 
-def _how_to_stop() -> str:
-    """"debugpy", "pycharm", "hook" (the breakpoint hook, as Python calls it), "users hook"
-    (the user's PYTHONBREAKPOINT that Ray replaced), "pdb" (Ray replaced Python's default
-    in a driver), or "" when this process cannot stop (PYTHONBREAKPOINT=0, or a Ray
-    worker with no debugger attached and no hook of the user's)."""
+def _pydevd_debugging() -> bool:
+    """PyCharm's debugger (pydevd, not debugpy's copy of it) runs this process."""
+    pydevd = sys.modules.get("pydevd")
+    try:
+        return pydevd is not None and pydevd.get_global_debugger() is not None
+    except Exception:  # noqa: BLE001 - a half-initialised pydevd counts as none
+        return False
+
+
+def _how_to_stop(hook: str | None = None) -> str:
+    """How this process stops, for the user's breakpoint hook ``hook`` (None: this
+    process's, :func:`users_breakpoint_hook`): "debugpy", "pycharm" (attach_remote
+    connected it), "pydevd" (PyCharm's debugger runs it), "hook" (``breakpoint()``, as
+    Python calls it), "users hook" (the user's, which Ray replaced), "pdb" (Ray replaced
+    Python's default in a driver), or "" when it cannot stop (``PYTHONBREAKPOINT=0``, or
+    a Ray worker with no debugger attached and no hook of the user's, where Ray's hook
+    would wait for a Ray Distributed Debugger client)."""
     from rldebug.ide._listen import pycharm_connected
 
-    users = users_breakpoint_hook()
-    if users == "0":
+    hook = users_breakpoint_hook() if hook is None else hook
+    if hook == "0":
         return ""
-    if _debugpy_connected() and not users:
+    if _debugpy_connected() and not hook:
         return "debugpy"
     if pycharm_connected():  # attach_remote(client="pycharm") connected this process
         return "pycharm"
-    ray_hook = os.environ.get("PYTHONBREAKPOINT", "")
-    if ray_hook not in (RAY_WORKER_HOOK, RAY_DRIVER_HOOK):
+    current = os.environ.get("PYTHONBREAKPOINT", "")
+    if current not in RAY_HOOKS and hook == current:
         return "hook"
-    if users:
+    if hook:
         return "users hook"
-    return "pdb" if ray_hook == RAY_DRIVER_HOOK or _debugger_tracing() else ""
+    if _pydevd_debugging():
+        return "pydevd"
+    return "pdb" if current == RAY_HOOKS[1] else ""
 
 
-def will_stop(mode: str) -> bool:
+def will_stop(mode: str, hook: str | None = None) -> bool:
     """Whether an event caught now in this process stops (True) or is only logged."""
     if mode == "log":
         return False
     if mode == "break":
-        return bool(_how_to_stop())
-    return (debugger_attached() or _stdin_is_terminal()) and bool(_how_to_stop())
+        return bool(_how_to_stop(hook))
+    return (debugger_attached() or _stdin_is_terminal()) and bool(_how_to_stop(hook))
 
 
 _said_cannot_stop = False
 
 
-def _say_cannot_stop() -> None:
+def _say_cannot_stop(hook: str | None) -> None:
     global _said_cannot_stop
-    if _said_cannot_stop or users_breakpoint_hook() == "0":
+    if _said_cannot_stop or (hook if hook is not None else users_breakpoint_hook()) == "0":
         return
     _said_cannot_stop = True
     import warnings
@@ -184,25 +193,50 @@ def _say_cannot_stop() -> None:
         "attached: Ray's breakpoint hook would wait here for a Ray Distributed Debugger "
         "client, unseen, so the events are logged instead. To stop in a remote EnvRunner "
         "use rldebug.attach_remote(config, runner_index=N, when={...}), or set "
-        "PYTHONBREAKPOINT before Ray starts.", RuntimeWarning, stacklevel=3)
+        "PYTHONBREAKPOINT before calling break_on.", RuntimeWarning, stacklevel=3)
 
 
 def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
-          context: dict[str, Any]) -> BreakEvent:
-    """Record and log ``event``; stop in :func:`stop_here` if the mode and budget allow."""
-    if mode == "break" and not will_stop(mode):
-        _say_cannot_stop()
+          context: dict[str, Any], hook: str | None = None) -> BreakEvent:
+    """Record and log ``event``; stop in :func:`stop_here` if the mode and budget allow.
+    ``hook``: the user's breakpoint hook as ``break_on`` found it where it was called
+    (None: this process's)."""
+    how = _how_to_stop(hook) if mode != "log" else ""
+    if mode == "break" and not how:
+        _say_cannot_stop(hook)
     with _lock:
         stops_so_far = _stops_by_token.get(token, 0)
-        event.stopped = (max_stops is None or stops_so_far < max_stops) and will_stop(mode)
+        event.stopped = (max_stops is None or stops_so_far < max_stops) and \
+            will_stop(mode, hook)
         if event.stopped:
             _stops_by_token[token] = stops_so_far + 1
         _records.append(event)
     logger.warning("break_on: %s%s", event.reason,
                    "" if event.stopped else " (no debugger attached: logged, not stopped)")
     if event.stopped:
-        stop_here(event=event, **context)
+        try:
+            stop_here(event=event, how=how, hook=hook or users_breakpoint_hook(), **context)
+        except (ImportError, AttributeError) as err:  # as Python's own hook: said, not fatal
+            if how != "users hook":
+                raise
+            logger.warning("break_on: the breakpoint hook %r cannot be imported here (%s); "
+                           "the event is logged, not stopped.", hook, err)
+            event.stopped = False
     return event
+
+
+class _without_env:
+    """The environment without ``name`` for a ``with`` block."""
+
+    def __init__(self, name: str):
+        self.name, self.value = name, None
+
+    def __enter__(self):
+        self.value = os.environ.pop(self.name, None)
+
+    def __exit__(self, *exc):
+        if self.value is not None:
+            os.environ[self.name] = self.value
 
 
 def _imported(dotted: str):
@@ -215,7 +249,8 @@ def _imported(dotted: str):
 
 def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = None,
               obs: Any = None, action: Any = None, reward: float | None = None,
-              info: dict | None = None, batch: Any = None, stats: dict | None = None) -> None:
+              info: dict | None = None, batch: Any = None, stats: dict | None = None,
+              how: str = "hook", hook: str = "") -> None:
     """The frame ``break_on`` stops in: its locals are the event's context.
 
     ``event`` says what happened (``event.reason``); the other locals are the
@@ -223,7 +258,6 @@ def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = Non
     the training batch / learner stats of a learner event (None where they do
     not apply). Continue (F5 / ``c``) to resume training.
     """
-    how = _how_to_stop()
     if how == "debugpy":
         import debugpy  # noqa: T100
 
@@ -235,7 +269,10 @@ def stop_here(event: BreakEvent, episode: Any = None, agent_id: str | None = Non
     elif how == "hook":
         breakpoint()  # noqa: T100 - honours PYTHONBREAKPOINT (0 disables)
     elif how == "users hook":  # Ray replaced it: called as breakpoint() would, from here
-        _imported(users_breakpoint_hook())()
+        _imported(hook)()
+    elif how == "pydevd":  # PyCharm's hook, which would hand over to Ray's PYTHONBREAKPOINT
+        with _without_env("PYTHONBREAKPOINT"):
+            sys.breakpointhook()  # noqa: T100 - pydevd's: suspends in this frame
     elif how == "pdb":  # Ray replaced Python's default in this driver
         import pdb  # noqa: T100
 

@@ -25,7 +25,6 @@ iteration) and ``remote_events_lifetime``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
 import os
@@ -47,7 +46,6 @@ from rldebug.ide._stop import (
     break_records,
     catch,
     clear_break_records,
-    keep_users_breakpoint_hook,
     users_breakpoint_hook,
 )
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
@@ -200,6 +198,7 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
         agent_ids=_check_agent_ids(agent_ids, env),
         max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
         mode=mode,
+        breakpoint_hook=users_breakpoint_hook(),  # here, for the Ray workers that stop
     )
     if not (spec.events or below is not None or above is not None or non_finite
             or spec.loss_spike or spec.kl_spike or spec.agent_action):
@@ -277,15 +276,17 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
         it. Discrete actions: an int or a list of ints; MultiDiscrete: a tuple of ints
         (one whole action) or a list of tuples; any space, Box included: a predicate
         ``lambda action: ...``. Box actions are seen as the env receives them
-        (unsquashed with ``normalize_actions``, clipped with ``clip_actions``). Checked against the agent's action space when the
-        env is created: a condition that can never hold raises a ValueError.
+        (unsquashed with ``normalize_actions``, clipped with ``clip_actions``). Checked
+        against the agent's action space where the env is created: a condition that can
+        never hold makes ``build_algo()`` raise a ValueError that says why.
     :param agent_ids: only check the env-step conditions of these agents (ids as str or
         int; a single-agent env's agent is ``"default_agent"`` on both stacks).
     :param max_stops: stop at most this many times per process (later events
         are still logged and recorded); None for no limit.
     :param mode: ``"auto"`` (stop if a debugger is attached or stdin is a
-        terminal, else log), ``"break"`` (always call the breakpoint hook) or
-        ``"log"`` (never stop).
+        terminal, else log), ``"break"`` (always stop: in the attached debugger, else
+        through ``PYTHONBREAKPOINT`` as it is where ``break_on`` is called, else pdb; a
+        Ray worker with none of them logs and warns once) or ``"log"`` (never stop).
     :returns: a new config; ``config`` itself is not changed.
     :raises TypeError: for a non-config or a value of the wrong type.
     :raises ValueError: for unknown events/agents (naming the valid ones) or
@@ -302,8 +303,6 @@ def break_on(config, *, events: str | Iterable[str] | None = None,
         non_finite=non_finite, loss_spike=loss_spike, kl_spike=kl_spike,
         spike_window=spike_window, agent_action=agent_action, agent_ids=agent_ids,
         max_stops=max_stops, mode=mode)
-    keep_users_breakpoint_hook()  # in case ray.init replaces it here later
-    spec = dataclasses.replace(spec, breakpoint_hook=users_breakpoint_hook())  # for workers
     return add_callbacks(config, with_settings(BreakOnCallback, spec, name="BreakOn"))
 
 
