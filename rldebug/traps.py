@@ -486,6 +486,36 @@ def _removed_in_260(source: str, file) -> list[Trap]:
     return traps
 
 
+# Ray's and RLlib's *Config classes that are not an algorithm's config
+_NOT_ALGORITHM_CONFIGS = ("RunConfig", "TuneConfig", "CheckpointConfig", "FailureConfig",
+                          "ScalingConfig", "DefaultModelConfig", "SyncConfig")
+
+
+def _returns_a_config(function) -> bool:
+    """Whether a function's code returns an algorithm's config: a call chain that starts
+    at a ``*Config()`` such as ``PPOConfig()`` (``.environment(...)``...), or a name
+    assigned one. ``rldebug check FILE.py:FUNC`` calls FUNC, so a function that trains
+    (a ``main``) must not be suggested."""
+    import ast
+
+    def root_config(node) -> bool:
+        while isinstance(node, (ast.Call, ast.Attribute)):
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+                name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+                if name.endswith("Config") and name not in _NOT_ALGORITHM_CONFIGS:
+                    return True
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return False
+
+    assigned = {target.id for node in ast.walk(function) if isinstance(node, ast.Assign)
+                and root_config(node.value) for target in node.targets
+                if isinstance(target, ast.Name)}
+    return any(isinstance(node, ast.Return) and node.value is not None and (
+        root_config(node.value) or (isinstance(node.value, ast.Name)
+                                    and node.value.id in assigned))
+        for node in ast.walk(function))
+
+
 def _nothing_in_script(path) -> str:
     """What "no trap" means for a script, which is read and not run: which traps its code
     can show, and where the config's traps can be checked."""
@@ -497,9 +527,8 @@ def _nothing_in_script(path) -> str:
     text = (f"No trap in the code of {file.name}. A script is read, not run, so this covers "
             "only what its code shows: 2021-era config names, ray.init(local_mode=True) and "
             "Tune's string algorithm names.")
-    makers = [node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
-        isinstance(call, ast.Call) and ast.unparse(call.func).endswith("Config")
-        for call in ast.walk(node))]
+    makers = [node.name for node in tree.body
+              if isinstance(node, ast.FunctionDef) and _returns_a_config(node)]
     imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                for alias in node.names} | {
         node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}

@@ -225,7 +225,7 @@ def test_break_mode_in_a_remote_runner_calls_the_users_hook_that_ray_replaced(
     assert sum(r.stopped for r in break_records()) == 2
 
 
-def test_break_mode_in_a_remote_runner_without_a_debugger_logs_and_says_so(
+def test_break_mode_in_a_remote_runner_without_a_debugger_logs_instead_of_waiting(
         monkeypatch, tmp_path):
     monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
     config = break_on(_remote_walk(), events=("at_edge",),

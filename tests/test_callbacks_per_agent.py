@@ -59,7 +59,7 @@ def test_a_turn_based_envs_flags_and_terms_are_counted_as_sent(stack, final_obs_
     with warnings.catch_warnings():
         warnings.filterwarnings("error", category=RewardTermsWarning)  # they add up
         result = _one_iteration(config, TakingTurns.SENT)
-    sent = TakingTurns.SENT[-len(TakingTurns.SENT):]
+    sent = TakingTurns.SENT
     events, terms = _logged(result, "info_events"), terms_from_result(result)
     for player in ("p0", "p1"):
         # old stack: RLlib's means are over its smoothing window, this iteration's episodes

@@ -246,6 +246,14 @@ def test_a_script_naming_the_algorithm_by_string(tmp_path):
     (("from ray.rllib.algorithms.ppo import PPOConfig\n\ndef make():\n"
       "    return PPOConfig().environment('CartPole-v1')\n"),
      "For the traps of its config: rldebug check {script}:make."),
+    (("from ray import tune\nfrom ray.rllib.algorithms.ppo import PPO, PPOConfig\n\n"
+      "def main():  # it trains: check FILE.py:main would run it\n"
+      "    config = PPOConfig().environment('CartPole-v1')\n"
+      "    tune.Tuner(PPO, param_space=config, run_config=tune.RunConfig()).fit()\n\n"
+      "def make():\n    config = PPOConfig().training(lr=1e-4)\n    return config\n"),
+     "For the traps of its config: rldebug check {script}:make."),
+    (("from ray import tune\n\ndef settings():\n    return tune.RunConfig(name='x')\n"),
+     "put the config in a function and run rldebug check {script}:FUNC."),
     ("import ray\nconfig = {'env': 'CartPole-v1'}\n",
      "put the config in a function and run rldebug check {script}:FUNC."),
     ("print('hello')\n", "It does not import Ray: is it the training script?")])

@@ -323,6 +323,24 @@ def test_best_trial_config_and_result_follow_tune_runs_metric_and_mode(analyses)
                            "config/__stdout_file__", "config/__stderr_file__"}, (name, missing)
 
 
+def test_a_trial_ctrl_c_left_unstarted_has_no_dataframe_row(tmp_path):
+    """As ExperimentAnalysis._retrieve_rows skips a trial without results."""
+    import json
+
+    from rldebug.inprocess.trial_results import PENDING, InProcessAnalysis, InProcessTrial
+
+    ran = InProcessTrial("e_00000", "PPO", "0", {"lr": 1e-3}, str(tmp_path / "t0"),
+                         last_result={"training_iteration": 2, "trial_id": "e_00000"})
+    (tmp_path / "t0").mkdir()
+    (tmp_path / "t0" / "result.json").write_text(
+        "".join(json.dumps({"training_iteration": i, "trial_id": "e_00000"}) + "\n"
+                for i in (1, 2)))
+    pending = InProcessTrial("e_00001", "PPO", "1", {"lr": 1e-4}, str(tmp_path / "t1"),
+                             last_result={"trial_id": "e_00001"}, status=PENDING)
+    frame = InProcessAnalysis([ran, pending], tmp_path).dataframe()
+    assert frame["trial_id"].tolist() == ["e_00000"]
+
+
 def test_without_metric_and_mode_the_best_properties_refuse_as_tunes_do(tmp_path):
     from ray.tune import ExperimentAnalysis
 

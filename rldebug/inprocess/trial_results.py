@@ -327,6 +327,8 @@ class InProcessAnalysis(InProcessResultGrid):
             raise UsageError("dataframe(mode=...) needs metric= too.")
         rows = []
         for trial in self.trials:
+            if trial.status == PENDING or not trial_history(trial):
+                continue  # no result to show (Ctrl+C before it ran), as Tune leaves it out
             row = trial.last_result
             if metric and mode:
                 scored = [(v, r) for r in trial_history(trial)

@@ -174,18 +174,20 @@ def _last_step_old(episode) -> dict[str, AgentStep]:
     return steps
 
 
-def _copied_last_step(agent_episode) -> bool:
+def _copied_last_step(agent_episode, added: int = 0) -> bool:
     """Whether RLlib completed a terminated agent's last step with copies of its previous
     observation and info (``MultiAgentEpisode.add_env_step``: an agent that acted and was
     terminated without a final observation, as a turn-based env's last mover may be).
-    The copies are the very objects of the step before; the env sent no new info."""
+    The copies are the very objects of the step before; the env sent no new info.
+    ``added``: steps RLlib's learner connector appended after it (:func:`_rllib_added_a_step`)."""
     if agent_episode is None or not agent_episode.is_terminated:
         return False
+    last = -1 - added
     infos = agent_episode.get_infos()
-    if len(infos) < 2 or infos[-1] is not infos[-2]:
+    if len(infos) < 2 - last or infos[last] is not infos[last - 1]:
         return False
     observations = getattr(agent_episode.observations, "data", None)
-    return not isinstance(observations, list) or observations[-1] is observations[-2]
+    return not isinstance(observations, list) or observations[last] is observations[last - 1]
 
 
 def _completed_reward(episode, agent_id) -> float | None:
@@ -279,7 +281,7 @@ def agent_steps(episode, prev_chunks=None) -> dict[str, dict[str, list]]:
             rewards = np.asarray(agent.episode.get_rewards()).ravel()[:count]
             # A chunk's first info belongs to the step before it (or the reset).
             infos = list(agent.episode.get_infos()[1:count + 1])
-            if not added and _copied_last_step(agent.episode):
+            if _copied_last_step(agent.episode, added):
                 infos[-1] = {}
             mine = steps.setdefault(agent.agent_id, {"rewards": [], "infos": []})
             mine["rewards"] += [float(r) for r in rewards]
