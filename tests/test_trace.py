@@ -67,6 +67,27 @@ def test_remote_runners_report_their_identity(tmp_path, api_stack):
     assert remote["env_steps"].sum() == 200
 
 
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_episodes_and_agents_are_counted_when_agents_join_and_leave(tmp_path, stack):
+    """On the old stack an episode counted as finished where one agent ended (agent b
+    leaves at step 4 of 8), each agent end counted as a terminated episode, and agents
+    were named agent_index_<n>."""
+    from event_envs import JoiningAndLeaving
+    from setups import shared_policy_ppo
+
+    JoiningAndLeaving.SENT.clear()
+    train(trace(shared_policy_ppo(JoiningAndLeaving, {}, stack), out=tmp_path), iterations=2)
+    samples = load_trace(tmp_path).samples
+    assert samples["episodes_finished"].sum() == len(JoiningAndLeaving.SENT) > 0
+    assert samples["terminated"].sum() == samples["episodes_finished"].sum()
+    steps = {}
+    for per_agent in samples["agent_steps"]:
+        for agent, count in per_agent.items():
+            steps[agent] = steps.get(agent, 0) + count
+    assert set(steps) == {"a", "b", "c"}, steps
+    assert steps["b"] < steps["c"] < steps["a"]  # b acts 4 steps, c 5, a 8 per episode
+
+
 class NaNRewardArena(MultiAgentArena):
     """agent1's reward is NaN at env step 7 of every episode."""
 

@@ -318,6 +318,22 @@ def agent_rewards(episode, prev_chunks=None) -> dict[str, list[float]]:
             for agent, steps in agent_steps(episode, prev_chunks).items()}
 
 
+def old_stack_agent_indices(episode) -> dict[int, str]:
+    """An old-stack episode's ``agent_index`` (the column its SampleBatch rows carry in
+    place of the agent id) -> agent id, as rldebug names agents on both stacks."""
+    names = _old_stack_names(episode)
+    return {int(index): str(names.get(aid, aid))
+            for aid, index in getattr(episode, "_agent_to_index", {}).items()}
+
+
+def old_stack_ending(episode) -> str:
+    """How an old-stack episode that has ended did: "truncated" when any of its agents
+    was (a time limit), else "terminated". The SampleBatch says it per agent row, and an
+    agent that ends early is no end of the episode."""
+    agents = episode.get_agents()
+    return "truncated" if any(episode.is_truncated(aid) for aid in agents) else "terminated"
+
+
 # -- logging per-episode values where each stack reports them ------------------------
 
 
@@ -364,6 +380,8 @@ __all__ = [
     "last_step",
     "log_episode_value",
     "log_series",
+    "old_stack_agent_indices",
+    "old_stack_ending",
     "starts_at_reset",
     "store",
 ]

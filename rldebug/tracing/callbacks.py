@@ -18,7 +18,14 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug import relay
 from rldebug.relay import has_remote_actors
 from rldebug.shapes.env_meta import sub_envs
-from rldebug.shapes.episodes import agent_returns, env_t, episode_id
+from rldebug.shapes.episodes import (
+    agent_returns,
+    env_t,
+    episode_id,
+    is_old_stack,
+    old_stack_agent_indices,
+    old_stack_ending,
+)
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
 from rldebug.shapes.timers import SectionClock
@@ -62,6 +69,9 @@ class TraceCallbacks(RLlibCallback):
         self._writers: dict[str, TraceWriter] = {}
         self._returns: dict[str, list[float]] = defaultdict(list)
         self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
+        # old stack: its SampleBatch rows name agents by index and end per agent
+        self._old_agents: dict = {}  # episode id -> {agent_index: agent id}
+        self._old_ended: dict = {}  # episode id -> "terminated" / "truncated", this sample
         self._samples = 0
         self._sample_started: float | None = None
         self._learn_calls = 0
@@ -212,6 +222,10 @@ class TraceCallbacks(RLlibCallback):
         # Where sample() is not wrapped, the first env step of a call marks its start.
         if self._sample_started is None:
             self._sample_started = time.perf_counter()
+        if episode is not None and is_old_stack(episode):
+            known = self._old_agents.get(episode.episode_id)
+            if known is None or len(known) != len(episode.get_agents()):  # one joined
+                self._old_agents[episode.episode_id] = old_stack_agent_indices(episode)
         pending = self._pending.pop(env_index, None)
         if not pending or episode is None:
             return
@@ -245,6 +259,9 @@ class TraceCallbacks(RLlibCallback):
                        **kwargs) -> None:
         if self._recorder is not None:
             self._recorder.on_episode_end(episode, env_index)
+        if is_old_stack(episode):
+            self._old_agents[episode.episode_id] = old_stack_agent_indices(episode)
+            self._old_ended[episode.episode_id] = old_stack_ending(episode)
         for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
         for agent_id, terms in episode_terms(episode, prev_episode_chunks).items():
@@ -259,7 +276,11 @@ class TraceCallbacks(RLlibCallback):
         if isinstance(samples, list):
             record, events = sample_record_new_stack(samples, self.settings.level)
         else:
-            record, events = sample_record_old_stack(samples, self.settings.level)
+            record, events = sample_record_old_stack(samples, self.settings.level,
+                                                     self._old_agents, self._old_ended)
+            for ended in self._old_ended:
+                self._old_agents.pop(ended, None)
+            self._old_ended = {}
         started, self._sample_started = self._sample_started, None
         record.update(identity, sample_call=self._samples,
                       sample_time_s=time.perf_counter() - started if started else None,

@@ -119,8 +119,17 @@ def _raw_rows_new_stack(episodes) -> dict:
     return raw
 
 
-def sample_record_old_stack(samples, level: str) -> tuple[dict, list]:
-    """Counts and column stats of an old-stack SampleBatch or MultiAgentBatch."""
+def sample_record_old_stack(samples, level: str, agent_names: dict | None = None,
+                            ended: dict | None = None) -> tuple[dict, list]:
+    """Counts and column stats of an old-stack SampleBatch or MultiAgentBatch.
+
+    :param agent_names: episode id -> {agent_index: agent id}
+        (:func:`~rldebug.shapes.episodes.old_stack_agent_indices`), to count agent steps
+        by agent id; without it, by ``agent_index_<n>``.
+    :param ended: episode id -> "terminated" / "truncated" of the episodes that ended in
+        this sample (seen in ``on_episode_end``); without it, an episode counts as ended
+        where one of its agents' rows is done, which an agent that ends early is not.
+    """
     from ray.rllib.policy.sample_batch import DEFAULT_POLICY_ID, MultiAgentBatch
 
     batches = (samples.policy_batches if isinstance(samples, MultiAgentBatch)
@@ -133,11 +142,13 @@ def sample_record_old_stack(samples, level: str) -> tuple[dict, list]:
     started, finished = set(), set()
     for policy_id, batch in batches.items():
         record["module_steps"][str(policy_id)] = int(batch.count)
-        if "agent_index" in batch:
-            for index, count in zip(*np.unique(batch["agent_index"], return_counts=True)):
-                key = f"agent_index_{int(index)}"
-                record["agent_steps"][key] = record["agent_steps"].get(key, 0) + int(count)
         episode_ids = to_numpy(batch["eps_id"])
+        if "agent_index" in batch:
+            for episode, index in zip(episode_ids.tolist(),
+                                      to_numpy(batch["agent_index"]).tolist()):
+                key = (agent_names or {}).get(episode, {}).get(int(index),
+                                                               f"agent_index_{int(index)}")
+                record["agent_steps"][key] = record["agent_steps"].get(key, 0) + 1
         started.update(episode_ids[to_numpy(batch["t"]) == 0].tolist())
         done = to_numpy(batch["terminateds"]) | to_numpy(batch["truncateds"])
         finished.update(episode_ids[done].tolist())
@@ -152,9 +163,12 @@ def sample_record_old_stack(samples, level: str) -> tuple[dict, list]:
                            "value": float(batch["rewards"][bad])})
         _column_stats(record, str(policy_id), batch["obs"], batch["actions"], batch["rewards"],
                       level, events, {"module_id": str(policy_id)})
-    # Both agents of an arena step end together: count episodes, not agent ends.
     record["episodes_started"] = len(started)
     record["episodes_finished"] = len(finished)
+    if ended is not None:  # count episodes, not agent ends
+        record["episodes_finished"] = len(ended)
+        record["terminated"] = sum(how == "terminated" for how in ended.values())
+        record["truncated"] = sum(how == "truncated" for how in ended.values())
     if level == "full":
         record["raw_rows"] = {str(pid): [{"obs": to_numpy(b["obs"][i]).tolist(),
                                           "action": to_numpy(b["actions"][i]).tolist(),
