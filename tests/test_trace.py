@@ -88,6 +88,22 @@ def test_episodes_and_agents_are_counted_when_agents_join_and_leave(tmp_path, st
     assert steps["b"] < steps["c"] < steps["a"]  # b acts 4 steps, c 5, a 8 per episode
 
 
+def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
+    """A second run traced into the same folder was merged into the first (its
+    iterations numbered 9, 10 after the first's 8, the first's events read as its own),
+    and its results appended to the first's result.json."""
+    rldebug.run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path / "run",
+                trace="summary", progress=False).algo.stop()
+    before = (tmp_path / "run" / "result.json").read_text()
+    with pytest.raises(ValueError, match=r"already holds a run \(1 result\(s\) in "
+                                         r"result.json\).*Pass a new logdir"):
+        rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
+                    logdir=tmp_path / "run", trace="summary", progress=False)
+    with pytest.raises(ValueError, match=r"already holds a trace .* Pass a new folder"):
+        trace(tiny_arena_config(), out=tmp_path / "run" / "trace")
+    assert (tmp_path / "run" / "result.json").read_text() == before
+
+
 class NaNRewardArena(MultiAgentArena):
     """agent1's reward is NaN at env step 7 of every episode."""
 

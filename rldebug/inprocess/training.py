@@ -16,7 +16,7 @@ from typing import Any
 
 from rldebug.inprocess.local import is_local, local_mode, ray_for
 from rldebug.inprocess.progress import ProgressTable
-from rldebug.inprocess.runlog import RunLogger, check_writable, default_output_dir
+from rldebug.inprocess.runlog import RESULT_FILE, RunLogger, check_writable, default_output_dir
 from rldebug.inprocess.stopping import Stopper, StopSpec
 from rldebug.shapes.configs import store_config
 from rldebug.shapes.env_meta import store_env_spec
@@ -53,6 +53,19 @@ def _config_of(config_or_algo):
         "rldebug.run expects an RLlib AlgorithmConfig (e.g. rldebug.arena_ppo_config()) "
         f"or a built Algorithm, got {type(config_or_algo).__name__}: {config_or_algo!r:.120}."
     )
+
+
+def _check_no_earlier_run(logdir: Path) -> None:
+    """A log directory holds one run: a second one's results would be appended to the
+    first's (``training_iteration`` 1, 2, ... twice), and read back as one run by the
+    doctor, ``diff`` and TensorBoard."""
+    results = logdir / RESULT_FILE
+    if results.is_file() and results.stat().st_size:
+        lines = sum(1 for line in results.open() if line.strip())
+        raise UsageError(
+            f"rldebug.run(logdir={str(logdir)!r}): the folder already holds a run "
+            f"({lines} result(s) in {RESULT_FILE}); a second run would be appended to it. "
+            "Pass a new logdir (logdir=None makes one per run), or remove the old run.")
 
 
 def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
@@ -109,6 +122,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         raise UsageError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
                          "trace level too, e.g. trace='batches'.")
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
+    _check_no_earlier_run(logdir)
     store_config(config, logdir)  # as given: `rldebug doctor --verify` trains it again
     if trace is not None:
         from rldebug.tracing import run_trace_dir

@@ -87,6 +87,7 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     from rldebug.tracing.learning import TracingLearnerMixin, traced_learner_class
 
     directory = check_writable_out(out if out is not None else default_output_dir("trace"))
+    _check_no_earlier_trace(directory)
     token = uuid.uuid4().hex
     if reproducible:
         save_config(directory, config, level)
@@ -130,5 +131,21 @@ def _check_info_events(events, env) -> tuple[str, ...]:
                          f"{env_name(env)}; its infos report {list(known)}.")
     return tuple(events)
 
+
+
+def _check_no_earlier_trace(directory) -> None:
+    """A trace folder holds one run: a second one's records would be merged into the
+    first's, its iterations numbered after them, and the earlier run's events read as
+    its own."""
+    from rldebug.tracing.layout import trace_files, trial_trace_dirs
+
+    if not isinstance(directory, Path):
+        return  # a URI: its files are listed when it is read
+    earlier = len(trace_files(directory)) + len(trial_trace_dirs(directory))
+    if earlier:
+        raise UsageError(
+            f"trace(out={str(directory)!r}): the folder already holds a trace ({earlier} "
+            "trace file(s) or trial folder(s)); a second run's records would be merged into "
+            "it. Pass a new folder (out=None makes one per run), or remove the old trace.")
 
 __all__ = ["DEFAULT_LEVEL", "trace"]
