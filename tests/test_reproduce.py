@@ -27,7 +27,7 @@ from rldebug.reproduction import ReproduceError, reproduce, reproducible_events
 from rldebug.reproduction.listing import read_recorded
 from rldebug.tracing import load_trace, run_trace_dir
 from rldebug.tracing.layout import episode_files, weights_files
-from rldebug.tracing.replay_state import decode, read_episode_records
+from rldebug.tracing.replay_state import decode, load_config, read_episode_records
 from rldebug.tracing.settings import TraceSettings
 
 TORCH_NAN_MESSAGE = "probability tensor contains either `inf`, `nan` or element < 0"
@@ -327,6 +327,39 @@ def test_a_dqn_nan_loss_is_reproduced_from_its_replay_batch(tmp_path):
         result.close()
         assert result.reproduced, result.summary()
         assert np.isnan(result.loss) and result.minibatch == event.minibatch
+
+
+def test_each_tune_trials_event_replays_with_the_trials_own_values(tmp_path):
+    """A reproducible trace of a config with a Tune search space: each trial's trace is in
+    <out>/<trial>, and its replay rebuilt the config as given to Tune, whose lr was
+    {'grid_search': [...]}, which RLlib refuses ("Invalid `lr`")."""
+    from ray import tune
+    from replay_envs import NanInThirdEpisode
+
+    from rldebug.inprocess.debugging import run_trials
+    from rldebug.tracing.layout import trial_trace_dirs
+
+    out = tmp_path / "trace"
+    config = (PPOConfig().environment(NanInThirdEpisode)
+              .env_runners(num_env_runners=0, num_envs_per_env_runner=1)
+              .training(lr=tune.grid_search([1e-3, 1e-4]), train_batch_size=100,
+                        minibatch_size=50, num_epochs=1)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8]))
+              .debugging(seed=0))
+    run_trials("PPO", rldebug.trace(config, out=out, reproducible=True),
+               stop={"training_iteration": 2}, storage_path=str(tmp_path), name="grid")
+    trials = trial_trace_dirs(out)
+    assert len(trials) == 2
+    with pytest.raises(ReproduceError, match=r"holds one trace per Tune trial \(2\): pass "
+                                             r"the trial's folder"):
+        reproduce(out, event=1)
+    for trial, lr in zip(trials, (1e-3, 1e-4)):
+        event = _event(trial, "obs")
+        result = reproduce(trial, event=event.number, mode="log")
+        result.close()
+        assert result.reproduced and result.env_step == event.env_step == 17, result.summary()
+        assert np.isnan(result.obs).all()
+        assert load_config(trial)["config"].lr == lr
 
 
 def test_the_recorded_state_is_bounded_but_keeps_event_iterations(tmp_path):

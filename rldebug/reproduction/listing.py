@@ -11,8 +11,10 @@ from rldebug.tracing import load_trace
 from rldebug.tracing.layout import (
     episode_files,
     replay_config_file,
+    run_trace_dir,
     trace_dir_of,
     trace_files,
+    trial_trace_dirs,
     update_snapshots_dir,
     weights_files,
 )
@@ -88,6 +90,12 @@ def find_trace_dir(path: str | Path) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"No such trace or run directory: {str(path)!r}.")
     candidate = path if trace_files(path) else trace_dir_of(path)
+    trials = trial_trace_dirs(path) or trial_trace_dirs(run_trace_dir(path))
+    if candidate is None and trials:
+        shown = ", ".join(repr(str(t)) for t in trials[:4]) + (" ..." if len(trials) > 4 else "")
+        raise ReproduceError(
+            f"{str(path)!r} holds one trace per Tune trial ({len(trials)}): pass the trial's "
+            f"folder, one of {shown}.")
     if candidate is None:
         raise ReproduceError(
             f"{str(path)!r} holds no trace. Pass the out= directory of "

@@ -36,6 +36,7 @@ from rldebug.tracing.replay_state import (
     EpisodeRecorder,
     WeightsRing,
     prune_episode_rings,
+    save_trial_config,
 )
 from rldebug.tracing.sampling import (
     runner_identity,
@@ -374,6 +375,8 @@ class TraceCallbacks(RLlibCallback):
         if self.settings.reproducible and algorithm.config.enable_rl_module_and_learner:
             self._weights = WeightsRing(self.sink.store, self.settings.keep)
             self._weights.save(algorithm, 0)
+            if _trial_of(algorithm):  # a Tune trial: its own values, where Tune searched
+                save_trial_config(self.sink.store, algorithm.config)
 
     def _watch_stalls(self, algorithm) -> None:
         """Start the stall watch of this trace in this process (it runs the Algorithm)."""

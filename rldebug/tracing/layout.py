@@ -94,6 +94,14 @@ def replay_config_file(trace_dir: str | Path) -> Path:
     return shared if shared.is_file() else own
 
 
+TRIAL_CONFIG = "trial_config.pkl"
+
+
+def trial_config_file(trace_dir: str | Path) -> Path:
+    """A Tune trial's own config values (its search space resolved), beside its trace."""
+    return replay_dir(trace_dir) / TRIAL_CONFIG
+
+
 def episode_rings_dir(trace_dir: str | Path) -> Path:
     """The folder holding one ring folder per EnvRunner process."""
     return replay_dir(trace_dir) / "episodes"

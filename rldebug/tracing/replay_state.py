@@ -121,8 +121,35 @@ def save_config(trace_dir: str | Path, config, level: str) -> None:
     TraceStore(trace_dir).write_bytes(_relpath(replay_config_file("")), data)
 
 
-def load_config(trace_dir: str | Path) -> dict:
+def save_trial_config(sink, config) -> None:
+    """In a Tune trial's process: the values its Algorithm was built with (``config``'s
+    dict, the search space resolved), for the replay of an event of this trial. The
+    config the trace saved was the one given to Tune, whose searched values are
+    ``{"grid_search": [...]}`` or sampling domains that no Algorithm builds with."""
     import cloudpickle
+
+    from rldebug.tracing.layout import trial_config_file
+
+    try:
+        data = cloudpickle.dumps(config.to_dict())
+    except Exception:  # noqa: BLE001 - it was pickled once to reach this trial
+        return
+    sink.write_bytes(_relpath(trial_config_file("")), data)
+
+
+def _is_searched(value) -> bool:
+    """A Tune search space value: ``tune.grid_search(...)`` or a sampling domain."""
+    if isinstance(value, dict):
+        return "grid_search" in value or any(_is_searched(v) for v in value.values())
+    return type(value).__module__.startswith("ray.tune.search")
+
+
+def load_config(trace_dir: str | Path) -> dict:
+    """What the trace saved to replay: ``{"config": ..., "level": ...}``; for a Tune
+    trial's trace, the config with the trial's own values where Tune searched."""
+    import cloudpickle
+
+    from rldebug.tracing.layout import trial_config_file
 
     path = replay_config_file(trace_dir)
     if not path.is_file():
@@ -131,7 +158,16 @@ def load_config(trace_dir: str | Path) -> dict:
             "rldebug.trace(config, reproducible=True) (or rldebug.run(..., trace=..., "
             "reproducible=True)) to record what a replay needs.")
     with open(path, "rb") as handle:
-        return cloudpickle.load(handle)
+        saved = cloudpickle.load(handle)
+    trial = trial_config_file(trace_dir)
+    if trial.is_file():
+        with open(trial, "rb") as handle:
+            values = cloudpickle.load(handle)
+        config = saved["config"].copy(copy_frozen=False)
+        searched = {key: values[key] for key, value in config.to_dict().items()
+                    if key in values and _is_searched(value)}
+        saved["config"] = config.update_from_dict(searched)
+    return saved
 
 
 # -- the env's own state across episodes -------------------------------------------
