@@ -51,7 +51,8 @@ def test_a_metric_that_does_not_part_says_its_gap_and_the_gap_it_needs():
         line = next(line for line in text.splitlines() if line.startswith(f"  {m.metric}:"))
         if m.parts:
             continue
-        assert f"gap {abs(m.final_gap):.4g} at the last iteration" in line, line
+        assert f"gap of the 3-iteration means {abs(m.final_gap):.4g} at the last " \
+            "iteration" in line, line
         if abs(m.final_gap) <= m.final_needed:
             assert f"{m.final_needed:.4g} needed" in line, line
         else:
@@ -141,6 +142,31 @@ def test_fresh_runs_written_by_rldebug_run(tmp_path):
     assert result.algorithm_a == "PPO"
     assert [(r.key, r.a, r.b) for r in result.config] == [("lr", 0.001, 0.0003)]
     assert len(result.main.axis_iterations) == 3
+
+
+def test_a_metric_only_one_run_reports_is_not_said_to_part_or_not(tmp_path):
+    """A new-stack run reports its agent's return (default_agent), an old-stack run its
+    policy's (default_policy): each was said to 'not part beyond its noise' with nothing
+    on the other side."""
+    from probe_bugs import ppo
+
+    for name, old in (("new", False), ("old", True)):
+        config = ppo(lr=1e-3).training(train_batch_size=200, minibatch_size=100,
+                                       num_epochs=1).debugging(seed=0)
+        if old:
+            config = config.api_stack(enable_rl_module_and_learner=False,
+                                      enable_env_runner_and_connector_v2=False)
+        rldebug.run(config, stop={"training_iteration": 3}, logdir=tmp_path / name,
+                    progress=False).algo.stop()
+    result = rldebug.diff(tmp_path / "new", tmp_path / "old")
+    lonely = {m.metric: m.only_in for m in result.metrics if m.only_in}
+    assert lonely.get("return/default_agent") == "a", lonely
+    assert lonely.get("return/default_policy") == "b", lonely
+    text = str(result)
+    line = next(line for line in text.splitlines() if "return/default_agent:" in line)
+    assert "reported by run a only: nothing to compare it with" in line
+    assert "does not part" not in line
+    assert result.main.only_in is None  # the total return both report
 
 
 def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):

@@ -80,8 +80,15 @@ class MetricComparison:
     def parts(self) -> bool:
         return self.by_iteration is not None or self.by_env_steps is not None
 
+    @property
+    def only_in(self) -> str | None:
+        """"a" or "b" when only that side reports the metric (nothing to compare it with:
+        another stack or env names it otherwise, or the other never logged it)."""
+        a, b = np.isfinite(self.mean_a).any(), np.isfinite(self.mean_b).any()
+        return None if a == b else ("a" if a else "b")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "parts": self.parts,
+        return {"metric": self.metric, "parts": self.parts, "only_in": self.only_in,
                 "parts_at_iteration": None if self.by_iteration is None
                 else self.by_iteration.to_dict(),
                 "parts_at_env_steps": None if self.by_env_steps is None

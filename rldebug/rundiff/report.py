@@ -121,15 +121,18 @@ def _where_parted(m: MetricComparison) -> str:
 def _why_not_parted(m: MetricComparison) -> str:
     if m.final_gap is None or m.final_needed is None:
         return "beyond its noise"
+    gap = f"gap of the 3-iteration means {_num(abs(m.final_gap))} at the last iteration"
     if abs(m.final_gap) > m.final_needed:
-        return (f"for {SUSTAIN} iterations in a row: apart only at the end (gap "
-                f"{_num(abs(m.final_gap))} at the last iteration; train longer to tell)")
-    return (f"beyond its noise (gap {_num(abs(m.final_gap))} at the last iteration, "
-            f"{_num(m.final_needed)} needed)")
+        return (f"for {SUSTAIN} iterations in a row: apart only at the end ({gap}; train "
+                "longer to tell)")
+    return f"beyond its noise ({gap}, {_num(m.final_needed)} needed)"
 
 
 def parting_text(m: MetricComparison) -> str:
     """A metric's line: where it parts, or why it does not."""
+    if m.only_in:
+        return (f"reported by run {m.only_in} only: nothing to compare it with (the other "
+                "run names it otherwise, as another API stack or env does, or never logs it)")
     return f"parts {_where_parted(m)}" if m.parts else f"does not part {_why_not_parted(m)}"
 
 
@@ -138,6 +141,9 @@ def verdict_text(d: RunDiff) -> str:
     m = d.main
     if m is None:
         return f"The runs do not part on {d.metric}: neither side has it."
+    if m.only_in:
+        return (f"The runs cannot be compared on {d.metric}: only run {m.only_in} reports "
+                "it.")
     if m.parts:
         return f"The runs part on {d.metric} {_where_parted(m)}."
     return f"The runs do not part on {d.metric} {_why_not_parted(m)}."
