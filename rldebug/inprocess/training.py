@@ -123,13 +123,14 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                          "trace level too, e.g. trace='batches'.")
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
     _check_no_earlier_run(logdir)
-    store_config(config, logdir)  # as given: `rldebug doctor --verify` trains it again
-    if trace is not None:
+    given = config
+    if trace is not None:  # refused before a file is written, when it is
         from rldebug.tracing import run_trace_dir
         from rldebug.tracing import trace as traced
 
         config = traced(config, level=trace, out=run_trace_dir(logdir),
                         reproducible=reproducible)
+    store_config(given, logdir)  # as given: `rldebug doctor --verify` trains it again
 
     built_here = algo is None
     if built_here and local:

@@ -127,6 +127,10 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         raise UsageTypeError(f"diff(metric=...) takes a metric name or result path, got "
                              f"{metric!r}.")
     trials_a, trials_b = _read(run_a, "a"), _read(run_b, "b")
+    if [Path(t.path).resolve() for t in trials_a] == [Path(t.path).resolve() for t in trials_b]:
+        raise UsageError(f"diff compares two runs; both sides are {str(run_a)!r} (the same "
+                         "trials). Pass another run as the second, e.g. the one before a "
+                         "change.")
     results = [r for t in trials_a + trials_b for r in t.results]
     metrics = _metrics(results)
     known = ", ".join(list(metrics)[:12])

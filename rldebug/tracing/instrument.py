@@ -74,9 +74,12 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
         raise UsageError(f"trace(keep=...) must be an int >= 1 (iterations kept), got {keep!r}.")
     if reproducible and not config.enable_env_runner_and_connector_v2:
         raise UsageError(
-            "trace(reproducible=True) records episodes and Learner updates of RLlib's new API "
-            "stack; this config uses the old stack (api_stack(enable_rl_module_and_learner="
-            "False, ...)). Trace it without reproducible=True, or move it to the new stack.")
+            "trace(reproducible=True) records the episodes of RLlib's new API stack's "
+            "EnvRunners; this config samples with the old stack's RolloutWorkers "
+            "(api_stack(enable_rl_module_and_learner="
+            f"{config.enable_rl_module_and_learner}, enable_env_runner_and_connector_v2="
+            "False)). Trace it without reproducible=True, or move it to the new stack (both "
+            "flags True).")
     info_events = _check_info_events(events, config.env)
     _check_stall(stall_factor, stall_floor_s)
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:

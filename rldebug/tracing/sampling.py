@@ -40,7 +40,7 @@ def _column_stats(out: dict, key: str, obs, actions, rewards, level: str, events
                   where: dict) -> None:
     """Add per-column stats for one agent/module, and any non-finite values, to ``out``."""
     rewards = to_numpy(rewards)
-    out["reward_sum"][key] = float(np.nansum(rewards))
+    out["reward_sum"][key] = float(np.sum(rewards))  # NaN when one is: no hidden NaN
     if level == "summary":
         return
     out["rewards"][key] = describe(rewards)

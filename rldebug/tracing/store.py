@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, UsageTypeError
 
 SCHEME_SEPARATOR = "://"
 
@@ -22,7 +22,12 @@ def is_uri(out) -> bool:
 
 
 def local_path_of(out) -> Path | None:
-    """The local directory of ``out`` (a path or a ``file://`` URI), None for other URIs."""
+    """The local directory of ``out`` (a path or a ``file://`` URI), None for other URIs.
+
+    :raises UsageTypeError: for anything but a str or a Path."""
+    if not isinstance(out, (str, Path)):
+        raise UsageTypeError(f"A trace folder is a path (str or pathlib.Path) or a URI such "
+                             f"as 's3://bucket/trace', got {type(out).__name__}: {out!r:.80}.")
     if isinstance(out, Path):
         return out.expanduser()
     if not is_uri(out):
