@@ -125,3 +125,32 @@ def test_2021_callbacks_count_what_the_native_callback_counts(tmp_path):
             runners["agent_episode_returns_mean"]["agent1"])
     finally:
         result.algo.stop()
+
+
+def test_2021_callbacks_on_the_old_stack_get_prev_reward_for(tmp_path):
+    """A 2021 config dict runs on the old stack, whose EpisodeV2 has no prev_reward_for:
+    the tutorial's Exercise 3 callback failed its trial with an AttributeError."""
+    from ray.rllib.algorithms.ppo import PPO
+
+    from rldebug.compat.legacy import config_from_dict
+
+    notices = []
+    config = config_from_dict(PPO, {
+        "env": MultiAgentArena, "env_config": {"width": 3, "height": 3, "max_timesteps": 20},
+        "callbacks": CollisionCounter2021, "train_batch_size": 200, "sgd_minibatch_size": 100,
+        "num_sgd_iter": 1, "num_workers": 0, "seed": 0, "model": {"fcnet_hiddens": [16]},
+        "multiagent": {"policies": {"pol1", "pol2"},
+                       "policy_mapping_fn": lambda agent, *args, **kwargs:
+                       "pol1" if agent == "agent1" else "pol2"}}, notices.append)
+    assert not config.enable_rl_module_and_learner  # 2021 keys: the old stack
+    result = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
+                         progress=False)
+    try:
+        runners = result.last_result["env_runners"]
+        legacy = runners["custom_metrics"]
+        assert legacy["collisions_max"] > 0
+        # summed step by step, agent1's rewards make up its return, as RLlib counts it
+        assert legacy["agent1_return_mean"] == pytest.approx(
+            runners["policy_reward_mean"]["pol1"])
+    finally:
+        result.algo.stop()

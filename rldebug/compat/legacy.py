@@ -417,13 +417,69 @@ def callbacks_2021(old_class: Any):
     return Callbacks2021
 
 
+class EpisodeV2In2021:
+    """The old stack's ``EpisodeV2`` with what a 2021 callback also called on its episode
+    and RLlib 2.60 dropped: ``prev_reward_for(agent)``, ``last_action_for(agent)`` and
+    ``last_observation_for(agent)`` (the agent's newest, as 2021's ``Episode`` gave them).
+    Everything else is the ``EpisodeV2`` itself."""
+
+    def __init__(self, episode):
+        object.__setattr__(self, "_episode", episode)
+
+    def __getattr__(self, name):
+        return getattr(self._episode, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._episode, name, value)
+
+    def prev_reward_for(self, agent_id="agent0") -> float:
+        from rldebug.shapes.episodes import old_stack_newest
+
+        reward = old_stack_newest(self._episode, agent_id, "rewards")
+        return 0.0 if reward is None else float(reward)
+
+    def last_action_for(self, agent_id="agent0"):
+        from rldebug.shapes.episodes import old_stack_newest
+
+        return old_stack_newest(self._episode, agent_id, "actions")
+
+    def last_observation_for(self, agent_id="agent0"):
+        from rldebug.shapes.episodes import old_stack_newest
+
+        return old_stack_newest(self._episode, agent_id, "obs")
+
+
+_EPISODE_HOOKS = ("on_episode_created", "on_episode_start", "on_episode_step",
+                  "on_episode_end")
+
+
+def old_stack_callbacks_2021(old_class: Any):
+    """``old_class`` (2021 hooks) for the old stack of RLlib 2.60, which calls its hooks
+    itself but hands them an ``EpisodeV2``: each hook gets :class:`EpisodeV2In2021`."""
+    def wrapped(name):
+        def hook(self, *args, **kwargs):
+            if isinstance(kwargs.get("episode"), EpisodeV2In2021) or "episode" not in kwargs:
+                return getattr(old_class, name)(self, *args, **kwargs)
+            return getattr(old_class, name)(
+                self, *args, **{**kwargs, "episode": EpisodeV2In2021(kwargs["episode"])})
+        return hook
+
+    hooks = {name: wrapped(name) for name in _EPISODE_HOOKS  # those written for 2021
+             if not (getattr(getattr(old_class, name, None), "__module__", None)
+                     or "").startswith("ray.rllib")}
+    return type(old_class.__name__, (old_class,), {**hooks, "__module__": old_class.__module__})
+
+
 def adapt_config_callbacks(config, notice: Callable[[str], None]):
     """``config`` with a 2021 callbacks class run through :func:`callbacks_2021` (a
-    copy), or ``config`` itself."""
+    copy; on the old stack :func:`old_stack_callbacks_2021`), or ``config`` itself."""
     old = config.callbacks_class
-    if not config.enable_rl_module_and_learner or not inspect.isclass(old) or \
-            not is_old_callbacks(old):
-        return config  # the old stack still calls 2021 hooks itself
+    if not inspect.isclass(old) or not is_old_callbacks(old):
+        return config
+    if not config.enable_rl_module_and_learner:  # RLlib calls 2021 hooks itself
+        adapted = config.copy(copy_frozen=False)
+        adapted.callbacks(old_stack_callbacks_2021(old))
+        return adapted
     notice(f"{old.__name__} has 2021 callback hooks (worker, base_env, episode.user_data, "
            "custom_metrics): run through an adapter; custom_metrics appear as "
            "env_runners/custom_metrics/<name>_mean/_min/_max.")
@@ -588,8 +644,10 @@ def config_from_dict(algo_class, config: dict, notice: Callable[[str], None]):
     found = keys_2021(config)
     if not found:
         return algo_class.get_default_config().update_from_dict(config)
-    return config_from_2021(algo_class.get_default_config(), config, notice=notice,
-                            why=f"2021 config dict ({', '.join(found)})")
+    # its 2021 callbacks adapted now, before anything combines them with others
+    return adapt_config_callbacks(
+        config_from_2021(algo_class.get_default_config(), config, notice=notice,
+                         why=f"2021 config dict ({', '.join(found)})"), notice)
 
 
 def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):

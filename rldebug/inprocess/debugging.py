@@ -173,7 +173,7 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
         if isinstance(config, dict):  # how Tune and old scripts pass it
             config = config_from_dict(type(self), config, notice)
         if isinstance(config, AlgorithmConfig):
-            config = adapt_config_callbacks(adapt_config_env(config, notice), notice)
+            config = adapt_config_env(adapt_config_callbacks(config, notice), notice)
             config = in_process(config, type(self).__name__)
             if preflight:
                 config = _preflight(config)

@@ -318,6 +318,16 @@ def agent_rewards(episode, prev_chunks=None) -> dict[str, list[float]]:
             for agent, steps in agent_steps(episode, prev_chunks).items()}
 
 
+def old_stack_newest(episode, agent_id, column: str):
+    """An old-stack agent's newest ``column`` ("rewards", "actions", "obs") in its
+    episode, whether or not it took part in the last step (2021's
+    ``prev_reward_for``); None before it has one."""
+    if column == "rewards":
+        history = episode._agent_reward_history.get(agent_id)
+        return float(history[-1]) if history else None
+    return _last_column_value(episode._agent_collectors.get(agent_id), column)
+
+
 def old_stack_agent_indices(episode) -> dict[int, str]:
     """An old-stack episode's ``agent_index`` (the column its SampleBatch rows carry in
     place of the agent id) -> agent id, as rldebug names agents on both stacks."""
@@ -382,6 +392,7 @@ __all__ = [
     "log_series",
     "old_stack_agent_indices",
     "old_stack_ending",
+    "old_stack_newest",
     "starts_at_reset",
     "store",
 ]
