@@ -334,11 +334,37 @@ def _validated(config) -> list[Trap]:
     return []
 
 
+def mapping_call_problem(config) -> str | None:
+    """How RLlib 2.60 calls the config's ``policy_mapping_fn`` — ``(agent_id, episode)``
+    on the new stack, ``(agent_id, episode, worker=...)`` on the old — and why that
+    call would fail for its signature (a 2021 ``policy_mapping_fn(agent)``); None when
+    it would not."""
+    from rldebug.usage import cannot_be_called
+
+    function = getattr(config, "policy_mapping_fn", None)
+    if not callable(function):
+        return None
+    old_stack = not config.enable_env_runner_and_connector_v2
+    problem = cannot_be_called(function, "agent_id", None,
+                               **({"worker": None} if old_stack else {}))
+    if problem is None:
+        return None
+    call = "(agent_id, episode, worker=worker)" if old_stack else "(agent_id, episode)"
+    return (f"RLlib 2.60 calls policy_mapping_fn{call}; {problem[0]} cannot be called so "
+            f"({problem[1]}), so sampling fails with a TypeError at the first env step")
+
+
 def _mapping(config, agents: list) -> list[Trap]:
     if not config.is_multi_agent:
         return []
     modules = set(config.policies)
     function = config.policy_mapping_fn
+    problem = mapping_call_problem(config)
+    if problem:
+        return [Trap("mapping_signature", "error", problem + ".",
+                     "Take the episode and any keywords too: def policy_mapping_fn(agent_id, "
+                     "episode=None, **kwargs) (rldebug debug adapts a 2021 one).",
+                     {"signature": problem})]
     traps = []
     for agent in agents:
         try:
@@ -429,7 +455,7 @@ def preflight_script(path) -> list[Trap]:
                                 "FILE.py:FUNC for a function returning a config.")
     source = file.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(file))
-    traps = _removed_in_260(source, file)
+    traps = _removed_in_260(source, file) + _mapping_in_code(tree, file)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
             continue
@@ -446,6 +472,39 @@ def preflight_script(path) -> list[Trap]:
                 f"Pass the class: from ray.rllib.algorithms.{first.value.lower()} import "
                 f"{first.value}; {name}({first.value}, ...).",
                 {"line": node.lineno, "name": first.value}))
+    return traps
+
+
+def _mapping_in_code(tree, file) -> list[Trap]:
+    """A ``policy_mapping_fn`` (a dict key or a keyword) whose function, a ``def`` of the
+    script or a lambda, takes only the agent id: RLlib 2.60 also passes the episode (and,
+    on the old stack, ``worker=``)."""
+    import ast
+
+    functions = {node.name: node for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    given = [value for node in ast.walk(tree) for key, value in (
+        [(k.value if isinstance(k, ast.Constant) else None, v)
+         for k, v in zip(node.keys, node.values)] if isinstance(node, ast.Dict) else
+        [(k.arg, k.value) for k in node.keywords] if isinstance(node, ast.Call) else [])
+        if key == "policy_mapping_fn"]
+    traps = []
+    for value in given:
+        function = functions.get(value.id) if isinstance(value, ast.Name) else value
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        arguments = function.args
+        if arguments.vararg or len(arguments.posonlyargs + arguments.args) >= 2:
+            continue
+        name = getattr(function, "name", "a lambda")
+        shown = "policy_mapping_fn" + ("" if name == "policy_mapping_fn" else f" ({name})")
+        traps.append(Trap(
+            "mapping_signature", "error",
+            f"{file.name}:{function.lineno}: {shown} takes only the agent id; RLlib 2.60 calls it as policy_mapping_fn(agent_id, episode) (old stack: also "
+            "worker=...), so sampling fails with a TypeError at the first env step.",
+            "Take the episode and any keywords too: def policy_mapping_fn(agent_id, "
+            "episode=None, **kwargs) (rldebug debug adapts a 2021 one).",
+            {"line": function.lineno}))
     return traps
 
 

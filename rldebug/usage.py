@@ -26,8 +26,8 @@ class UsageTypeError(UsageError, TypeError):
     """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
 
 
-def cannot_be_called(function, *args) -> tuple[str, str] | None:
-    """Why ``function(*args)`` would raise a TypeError for its signature alone: its name
+def cannot_be_called(function, *args, **kwargs) -> tuple[str, str] | None:
+    """Why ``function(*args, **kwargs)`` would raise a TypeError for its signature alone: its name
     with its signature (``"act(obs, state)"``) and the reason; None when it can be called
     so, or when its signature cannot be read (a builtin or C callable). Checked before a
     tool starts work that would call it."""
@@ -38,7 +38,7 @@ def cannot_be_called(function, *args) -> tuple[str, str] | None:
     except (TypeError, ValueError):
         return None
     try:
-        signature.bind(*args)
+        signature.bind(*args, **kwargs)
     except TypeError as err:
         name = getattr(function, "__name__", type(function).__name__)
         return f"{name}{signature}", str(err)

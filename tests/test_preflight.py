@@ -268,6 +268,45 @@ def test_no_trap_in_a_script_says_what_reading_it_covers(source, says, tmp_path,
     assert says.format(script=script) in out
 
 
+def _agent_only(agent):  # the tutorial's policy_mapping_fn(agent)
+    return "pol1" if agent == "agent1" else "pol2"
+
+
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_a_mapping_function_of_the_agent_alone_is_an_error_and_debug_adapts_it(stack):
+    """RLlib 2.60 calls policy_mapping_fn(agent_id, episode[, worker=]): the tutorial's
+    one-argument function failed with a raw TypeError at the first env step, and neither
+    check nor migrate named it."""
+    from rldebug.compat.legacy import adapt_config_mapping
+
+    config = tiny_arena_config(stack).multi_agent(policy_mapping_fn=_agent_only)
+    (trap,) = [t for t in preflight(config) if t.name == "mapping_signature"]
+    assert trap.severity == "error" and "_agent_only(agent) cannot be called so" in \
+        trap.message
+    notices = []
+    adapted = adapt_config_mapping(config, notices.append)
+    assert "called with the agent id it takes" in notices[0]
+    assert not [t for t in preflight(adapted) if t.name == "mapping_signature"]
+    algo = adapted.build_algo()
+    try:
+        algo.train()  # the TypeError was here
+    finally:
+        algo.stop()
+
+
+def test_check_reads_a_mapping_function_of_the_agent_alone_in_a_script(tmp_path, capsys):
+    script = tmp_path / "train.py"
+    script.write_text("def policy_mapping_fn(agent):\n    return agent\n\n"
+                      "config = {'multiagent': {'policy_mapping_fn': policy_mapping_fn,\n"
+                      "                         'policies': {'a'}}}\n"
+                      "other = dict(policy_mapping_fn=lambda agent_id, *args, **kw: 'a')\n")
+    assert main(["check", str(script)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "error[mapping_signature] train.py:1: policy_mapping_fn takes only the agent id" \
+        in out
+    assert out.count("mapping_signature") == 1  # the lambda takes what RLlib passes
+
+
 def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
     """ray.init(local_mode=True) raises (RuntimeError: `local_mode` is no longer supported)
     and training(sgd_minibatch_size=...) is refused (TypeError): `rldebug check train.py`

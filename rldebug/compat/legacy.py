@@ -488,6 +488,36 @@ def adapt_config_callbacks(config, notice: Callable[[str], None]):
     return adapted
 
 
+class MappingOf2021:
+    """A 2021 ``policy_mapping_fn(agent)`` (or ``(agent, episode)``) called as RLlib 2.60
+    calls it, ``(agent_id, episode, **kwargs)``, with the arguments it takes."""
+
+    def __init__(self, function: Callable, positional: int):
+        self.function, self.positional = function, positional
+
+    def __call__(self, agent_id, episode=None, *args, **kwargs):
+        return self.function(*(agent_id, episode)[:self.positional])
+
+
+def adapt_config_mapping(config, notice: Callable[[str], None]):
+    """``config`` with a 2021 ``policy_mapping_fn`` that RLlib 2.60 cannot call wrapped in
+    :class:`MappingOf2021` (a copy), or ``config`` itself."""
+    from rldebug.traps import mapping_call_problem
+    from rldebug.usage import cannot_be_called
+
+    problem = mapping_call_problem(config)
+    function = config.policy_mapping_fn
+    positional = next((n for n, args in ((1, ("a",)), (2, ("a", None)))
+                       if cannot_be_called(function, *args) is None), None)
+    if problem is None or positional is None:
+        return config
+    takes = "agent id" if positional == 1 else "agent id and episode"
+    notice(f"{problem}: called with the {takes} it takes.")
+    adapted = config.copy(copy_frozen=False)
+    adapted.multi_agent(policy_mapping_fn=MappingOf2021(function, positional))
+    return adapted
+
+
 def _flatten(multi_agent: bool):
     def connector(env=None, spaces=None, device=None):
         from ray.rllib.connectors.env_to_module import FlattenObservations
@@ -717,6 +747,7 @@ __all__ = [
     "adapt_config_callbacks",
     "adapt_config_encoder",
     "adapt_config_env",
+    "adapt_config_mapping",
     "alias_gym",
     "callbacks_2021",
     "config_from_2021",

@@ -168,12 +168,18 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
     def __init__(self, config=None, *args, **kwargs):
         from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
-        from rldebug.compat.legacy import adapt_config_callbacks, adapt_config_env, config_from_dict
+        from rldebug.compat.legacy import (
+            adapt_config_callbacks,
+            adapt_config_env,
+            adapt_config_mapping,
+            config_from_dict,
+        )
 
         if isinstance(config, dict):  # how Tune and old scripts pass it
             config = config_from_dict(type(self), config, notice)
         if isinstance(config, AlgorithmConfig):
             config = adapt_config_env(adapt_config_callbacks(config, notice), notice)
+            config = adapt_config_mapping(config, notice)
             config = in_process(config, type(self).__name__)
             if preflight:
                 config = _preflight(config)
