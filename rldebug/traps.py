@@ -354,6 +354,26 @@ def mapping_call_problem(config) -> str | None:
             f"({problem[1]}), so sampling fails with a TypeError at the first env step")
 
 
+def _policies_for(config, env) -> list[Trap]:
+    """A multi-agent env with a config that names no policies: RLlib 2.60's new stack
+    samples it as one agent and fails in gymnasium's vector env ("Output array has wrong
+    dimensionality"); 2021 RLlib trained one shared policy."""
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    if config.is_multi_agent or not config.enable_env_runner_and_connector_v2 or \
+            not isinstance(getattr(env, "unwrapped", env), MultiAgentEnv):
+        return []
+    return [Trap(
+        "multi_agent_env_without_policies", "error",
+        f"{type(getattr(env, 'unwrapped', env)).__name__} is a multi-agent env, but the config "
+        "names no policies: RLlib 2.60 samples it as a single-agent env, and sampling fails "
+        "(gymnasium's vector env: 'Output array has wrong dimensionality').",
+        "Name them: config.multi_agent(policies={'shared'}, policy_mapping_fn="
+        "lambda agent_id, *args, **kwargs: 'shared') for one shared policy, as 2021 RLlib "
+        "trained it (any id but 'default_policy', which RLlib takes for one agent; rldebug "
+        "debug does so).", {})]
+
+
 def _mapping(config, agents: list) -> list[Trap]:
     if not config.is_multi_agent:
         return []
@@ -423,6 +443,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
         try:
             spaces = agent_spaces(env)
             agents = declared_agents(env) or list(spaces)
+            traps += _policies_for(config, env)
         finally:
             close = getattr(env, "close", None)
             if callable(close):

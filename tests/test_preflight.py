@@ -294,6 +294,35 @@ def test_a_mapping_function_of_the_agent_alone_is_an_error_and_debug_adapts_it(s
         algo.stop()
 
 
+def test_a_multi_agent_env_without_policies_is_an_error_and_debug_shares_one_policy():
+    """The tutorial's first tune.run names the arena and no policies: RLlib 2.60 samples it
+    as one agent and fails with numpy's 'Output array has wrong dimensionality'."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    from rldebug.arena import MultiAgentArena
+    from rldebug.compat.legacy import adapt_config_shared_policy
+
+    config = (PPOConfig().environment(MultiAgentArena, env_config={"max_timesteps": 20})
+              .env_runners(num_env_runners=0, env_to_module_connector=lambda *args, **kw:
+                           FlattenObservations(multi_agent=True))
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1))
+    (trap,) = [t for t in preflight(config) if t.name == "multi_agent_env_without_policies"]
+    assert trap.severity == "error" and "names no policies" in trap.message
+    notices = []
+    shared = adapt_config_shared_policy(config, notices.append)
+    assert "one shared policy, 'shared_policy'" in notices[0]
+    assert not [t for t in preflight(shared) if t.severity == "error"]
+    algo = shared.build_algo()
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+    returns = result["env_runners"]["agent_episode_returns_mean"]
+    assert set(returns) == {"agent1", "agent2"}  # both agents, one policy
+    assert set(result["env_runners"]["module_episode_returns_mean"]) == {"shared_policy"}
+
+
 def test_check_reads_a_mapping_function_of_the_agent_alone_in_a_script(tmp_path, capsys):
     script = tmp_path / "train.py"
     script.write_text("def policy_mapping_fn(agent):\n    return agent\n\n"

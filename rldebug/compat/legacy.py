@@ -177,6 +177,32 @@ def shared_space_agents(env: Any, config) -> tuple[dict, dict, str] | None:
     return found[0], found[1], f"agents {ids} (from {source}), spaces from {how}"
 
 
+def to_shared_policy(agent_id, *args, **kwargs) -> str:
+    """2021 RLlib's mapping for a multi-agent env given no policies: one shared policy
+    (not called "default_policy", which RLlib 2.60 takes for a single-agent setup)."""
+    return "shared_policy"
+
+
+def adapt_config_shared_policy(config, notice: Callable[[str], None]):
+    """``config`` given one policy every agent shares (a copy), as 2021 RLlib trained a
+    multi-agent env whose config named no policies; or ``config`` itself. RLlib 2.60's
+    new stack samples such an env as if it had one agent, and fails (a numpy
+    "Output array has wrong dimensionality" in gymnasium's vector env)."""
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    env = config.env
+    if not (inspect.isclass(env) and issubclass(env, MultiAgentEnv)) or \
+            config.is_multi_agent or not config.enable_env_runner_and_connector_v2:
+        return config
+    notice(f"{env.__name__} is a multi-agent env and the config names no policies: every "
+           "agent trains one shared policy, 'shared_policy', as 2021 RLlib did with its "
+           "default policy (config.multi_agent(policies=..., policy_mapping_fn=...) to "
+           "choose).")
+    adapted = config.copy(copy_frozen=False)
+    adapted.multi_agent(policies={"shared_policy"}, policy_mapping_fn=to_shared_policy)
+    return adapted
+
+
 def adapt_config_env(config, notice: Callable[[str], None]):
     """``config`` with its env class adapted (a copy), or ``config`` itself when the env
     needs nothing: an old-API env wrapped by :func:`gymnasium_env`; on the new API
@@ -748,6 +774,7 @@ __all__ = [
     "adapt_config_encoder",
     "adapt_config_env",
     "adapt_config_mapping",
+    "adapt_config_shared_policy",
     "alias_gym",
     "callbacks_2021",
     "config_from_2021",
@@ -758,6 +785,7 @@ __all__ = [
     "is_old_callbacks",
     "keys_2021",
     "shared_space_agents",
+    "to_shared_policy",
     "trainer_2021",
     "with_2021_keys",
 ]

@@ -172,12 +172,14 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
             adapt_config_callbacks,
             adapt_config_env,
             adapt_config_mapping,
+            adapt_config_shared_policy,
             config_from_dict,
         )
 
         if isinstance(config, dict):  # how Tune and old scripts pass it
             config = config_from_dict(type(self), config, notice)
         if isinstance(config, AlgorithmConfig):
+            config = adapt_config_shared_policy(config, notice)  # before the env's spaces
             config = adapt_config_env(adapt_config_callbacks(config, notice), notice)
             config = adapt_config_mapping(config, notice)
             config = in_process(config, type(self).__name__)
