@@ -376,3 +376,20 @@ def test_dataframes_have_tunes_shape(analyses):
     assert len(o_rows) == len(p_rows) == 2
     assert list(o_rows["training_iteration"]) == list(p_rows["training_iteration"]) == [1, 2]
     assert METRIC in o_rows.columns and METRIC in p_rows.columns
+
+
+def test_2021_checkpoint_arguments_and_local_dir_are_honoured(tmp_path):
+    """tune.run(checkpoint_at_end=True, checkpoint_freq=1, local_dir=...) from the
+    tutorial: they were dropped (said once), so best checkpoints were None and the trials
+    went to ~/ray_results."""
+    from rldebug.inprocess import debugging
+
+    analysis = debugging._tune_run("PPO", config=CONFIG, stop={"training_iteration": 1},
+                                   checkpoint_at_end=True, checkpoint_freq=1,
+                                   local_dir=str(tmp_path), name="tutorial", metric=METRIC,
+                                   mode=MODE)
+    (trial,) = analysis.trials
+    assert Path(trial.path).parent == tmp_path / "tutorial"
+    checkpoint = analysis.get_best_checkpoint(trial, METRIC, MODE)
+    assert checkpoint is not None and Path(checkpoint.path).parent == Path(trial.path)
+    assert (Path(checkpoint.path) / "rllib_checkpoint.json").is_file()

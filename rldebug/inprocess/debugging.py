@@ -512,14 +512,27 @@ def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
 
 def _tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_path=None,
               name=None, metric=None, mode=None, raise_on_failed_trial=True,
-              fail_fast=False, **ignored) -> InProcessAnalysis:
+              fail_fast=False, checkpoint_at_end=False, checkpoint_freq=0,
+              checkpoint_config=None, local_dir=None, **ignored) -> InProcessAnalysis:
     if ignored:
         notice(f"tune.run in this process ignores {sorted(ignored)}.")
     notice("tune.run(...) runs its trials one after another in this process.")
     if mode is not None and mode not in ("max", "min"):
         raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
+    if local_dir is not None:  # Tune 2.60 refuses it; 2021 scripts pass it
+        notice(f"tune.run(local_dir={local_dir!r}) is 2021's storage_path (Ray 2.60's "
+               "tune.run refuses it): the trials are written there.")
+        storage_path = storage_path or str(local_dir)
+    from types import SimpleNamespace
+
+    from ray.tune import CheckpointConfig  # as tune.run maps the 2021 arguments
+
+    checkpoints = checkpoint_config or CheckpointConfig(
+        checkpoint_frequency=checkpoint_freq, checkpoint_at_end=checkpoint_at_end)
     trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
-                        storage_path=storage_path, name=name, fail_fast=fail_fast)
+                        storage_path=storage_path, name=name, fail_fast=fail_fast,
+                        checkpoint_at_end=_checkpoint_at_end(
+                            SimpleNamespace(checkpoint_config=checkpoints)))
     failed = [t for t in trials if t.status == ERROR]
     if failed and raise_on_failed_trial:  # as plain tune.run does
         from ray.tune import TuneError
