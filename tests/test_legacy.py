@@ -154,3 +154,31 @@ def test_2021_callbacks_on_the_old_stack_get_prev_reward_for(tmp_path):
             runners["policy_reward_mean"]["pol1"])
     finally:
         result.algo.stop()
+
+
+def test_a_2021_trainer_saves_evaluates_and_shows_its_workers_as_2021_code_reads_them():
+    """The tutorial's cells: trainer.save() gave a training result (os.path.dirname of it
+    raised), evaluate()["evaluation"] a KeyError, trainer.workers.local_worker() an
+    AttributeError from RLlib's error-raising deprecation."""
+    from ray.rllib.algorithms.ppo import PPO, PPOConfig
+
+    from rldebug.compat.legacy import trainer_2021
+
+    PPOTrainer = trainer_2021(PPO, PPOConfig, lambda message: None)
+    config = {"env": "CartPole-v1", "num_workers": 0, "train_batch_size": 200,
+              "sgd_minibatch_size": 100, "num_sgd_iter": 1, "seed": 0,
+              "evaluation_duration": 2, "model": {"fcnet_hiddens": [8]}}
+    trainer = PPOTrainer(config=config)
+    restored = PPOTrainer(config=config)
+    try:
+        trainer.train()
+        assert trainer.workers.local_worker().env.observation_space.shape == (4,)
+        path = trainer.save()
+        assert isinstance(path, str) and (Path(path) / "rllib_checkpoint.json").is_file()
+        restored.restore(path)
+        assert restored.iteration == 1
+        evaluation = restored.evaluate()["evaluation"]
+        assert np.isfinite(evaluation["episode_reward_mean"])
+    finally:
+        trainer.stop()
+        restored.stop()

@@ -706,6 +706,27 @@ def config_from_dict(algo_class, config: dict, notice: Callable[[str], None]):
                          why=f"2021 config dict ({', '.join(found)})"), notice)
 
 
+class WorkerSet2021:
+    """2021's ``WorkerSet`` over RLlib 2.60's ``EnvRunnerGroup``: ``local_worker()`` (the
+    EnvRunner, or on the old stack the RolloutWorker, in this process), ``remote_workers()``
+    and ``foreach_worker(fn)``; anything else is the group's."""
+
+    def __init__(self, group):
+        self._group = group
+
+    def local_worker(self):
+        return self._group.local_env_runner
+
+    def remote_workers(self) -> list:
+        return [actor for _, actor in self._group._worker_manager.actors().items()]
+
+    def foreach_worker(self, function, *args, **kwargs):
+        return self._group.foreach_env_runner(function, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._group, name)
+
+
 def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):
     """A ``PPOTrainer``-like class: built from a 2021 config dict, its ``train()``
     results also answer the 2021 top-level keys (``result["episode_reward_mean"]``)."""
@@ -718,6 +739,25 @@ def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):
 
         def train(self):
             return with_2021_keys(super().train())
+
+        def save(self, checkpoint_dir=None, *args, **kwargs) -> str:
+            """The checkpoint's path, as 2021's ``trainer.save()`` returned it (2.60
+            returns a training result holding a Checkpoint)."""
+            saved = super().save(checkpoint_dir, *args, **kwargs)
+            checkpoint = getattr(saved, "checkpoint", saved)
+            return str(getattr(checkpoint, "path", checkpoint))
+
+        def evaluate(self, *args, **kwargs):
+            """2.60's evaluation results, also under 2021's ``["evaluation"]`` with its
+            top-level keys (``results["evaluation"]["episode_reward_mean"]``)."""
+            results = super().evaluate(*args, **kwargs)
+            return {**results, "evaluation": with_2021_keys(dict(results))}
+
+        @property
+        def workers(self) -> WorkerSet2021:
+            """2021's ``trainer.workers``: ``local_worker()`` and ``remote_workers()`` over
+            2.60's ``env_runner_group``."""
+            return WorkerSet2021(self.env_runner_group)
 
     Trainer2021.__name__ = Trainer2021.__qualname__ = f"{algo_class.__name__}Trainer"
     return Trainer2021
@@ -770,6 +810,7 @@ __all__ = [
     "RESULT_ALIASES",
     "TRUNCATED_KEY",
     "Episode2021",
+    "WorkerSet2021",
     "adapt_config_callbacks",
     "adapt_config_encoder",
     "adapt_config_env",
