@@ -537,10 +537,25 @@ def _removed_in_260(source: str, file) -> list[Trap]:
     from rldebug.compat.legacy import RENAMED_KEYS, how_rllib_takes
     from rldebug.compat.migrate import migrations_in_source
 
-    traps = []
+    import importlib.util
+
+    traps, named = [], set()
     for found in migrations_in_source(source, str(file)):
         where = f"{file.name}:{found.line}"
-        if found.found == "ray.init(local_mode=True)":
+        removed = ("ray.rllib.agents" if found.found.startswith("ray.rllib.agents") else
+                   "gym" if found.found.startswith("import gym")
+                   and importlib.util.find_spec("gym") is None else None)
+        if removed and removed not in named:  # the first import that fails, once
+            named.add(removed)
+            what = ("ray.rllib.agents was removed from RLlib (2.x)" if removed != "gym" else
+                    "gym is not installed (RLlib 2.60 uses gymnasium)")
+            traps.append(Trap(
+                "module_removed", "error",
+                f"{where}: {what}: the import raises ModuleNotFoundError before anything "
+                "trains.",
+                f"Run it with `rldebug debug {file.name}`, which provides it for 2021 "
+                f"scripts, or change it: {found.replacement}.", {"line": found.line}))
+        elif found.found == "ray.init(local_mode=True)":
             traps.append(Trap(
                 "local_mode_removed", "error",
                 f"{where}: ray.init(local_mode=True) was removed from Ray: it raises "

@@ -336,6 +336,23 @@ def test_check_reads_a_mapping_function_of_the_agent_alone_in_a_script(tmp_path,
     assert out.count("mapping_signature") == 1  # the lambda takes what RLlib passes
 
 
+def test_a_removed_module_a_2021_script_imports_is_named(tmp_path, capsys):
+    """ray.rllib.agents (removed) and gym (not installed) are the first lines of a 2021
+    script that break under plain Python; check named neither."""
+    import importlib.util
+
+    assert importlib.util.find_spec("ray.rllib.agents") is None
+    script = tmp_path / "train.py"
+    script.write_text("import gym\nfrom ray.rllib.agents.ppo import PPOTrainer\n"
+                      "from ray.rllib.agents.callbacks import DefaultCallbacks\n")
+    assert main(["check", str(script)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count("error[module_removed]") == (2 if importlib.util.find_spec("gym") is None
+                                                  else 1)  # each module once
+    assert "train.py:2: ray.rllib.agents was removed from RLlib" in out
+    assert "rldebug debug train.py" in out
+
+
 def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
     """ray.init(local_mode=True) raises (RuntimeError: `local_mode` is no longer supported)
     and training(sgd_minibatch_size=...) is refused (TypeError): `rldebug check train.py`

@@ -79,6 +79,10 @@ NAMES: dict[str, tuple[str, str]] = {
     "ModelV2": ("RLModule (RLModuleSpec, DefaultModelConfig)", "rldebug.inspect"),
     "TFModelV2": ("a torch RLModule (the new stack is torch only)", "recipes/custom_model.py"),
     "TorchModelV2": ("TorchRLModule", "recipes/custom_model.py"),
+    "ModelCatalog": (("an RLModule class given as config.rl_module(rl_module_spec="
+                      "RLModuleSpec(module_class=...)); no registry"), "recipes/custom_model.py"),
+    "get_policy": ("algo.get_module(module_id) (the RLModule; the new stack has no Policy)",
+                   "rldebug.inspect"),
 }
 
 # config dict key / keyword argument -> (replacement, helper)
@@ -117,6 +121,20 @@ RESULT_KEYS: dict[str, tuple[str, str]] = {
     "timesteps_total": ("num_env_steps_sampled_lifetime", "rldebug.shapes.results"),
     "learner_stats": ("learners/<module>/... (mean_kl_loss, vf_loss_unclipped, ...)",
                       "rldebug doctor"),
+    "custom_metrics": (("env_runners/<key> of what a callback logs with metrics_logger."
+                        "log_value (the new stack has no custom_metrics)"),
+                       "rldebug.callbacks.InfoEvents"),
+    "hist_stats": (("env_runners/<key> of what a callback logs with metrics_logger."
+                    "log_value(..., reduce=None) (the new stack has no hist_stats)"),
+                   "rldebug.callbacks.AgentReturns"),
+}
+
+# result keys named only where they are read as one (``results["evaluation"]``): as plain
+# strings they are common words
+SUBSCRIPT_RESULT_KEYS: dict[str, tuple[str, str]] = {
+    "evaluation": (("algo.evaluate()'s result itself: "
+                    "['env_runners']['episode_return_mean'] (train() results: "
+                    "['evaluation']['env_runners']['episode_return_mean'])"), ""),
 }
 
 
@@ -192,6 +210,14 @@ class _Finder(ast.NodeVisitor):
         if name in ("tune.run", "ray.tune.run"):
             self.add(node, "tune.run(...)", "tune.Tuner(PPO, param_space=config, run_config="
                      "tune.RunConfig(stop=...)).fit()", "recipes/tune_grid.py")
+            for keyword in node.keywords:
+                if keyword.arg == "local_dir":
+                    self.add(keyword.value, "local_dir=", "storage_path= (Ray 2.60 refuses "
+                             "local_dir)", "")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "save" and \
+                "trainer" in _dotted(node.func.value).lower():
+            self.add(node, f"{_dotted(node.func)}()", "algo.save() returns a training result "
+                     "whose .checkpoint.path is the folder (2021 returned the path)", "")
         for keyword in node.keywords:
             if keyword.arg in CONFIG_KEYS:
                 self.add(keyword.value, f"{keyword.arg}=", *CONFIG_KEYS[keyword.arg])
@@ -220,8 +246,9 @@ class _Finder(ast.NodeVisitor):
     def visit_Subscript(self, node: ast.Subscript) -> None:
         key = node.slice
         if isinstance(key, ast.Constant) and isinstance(key.value, str):
-            if key.value in RESULT_KEYS:
-                self.add(key, f'["{key.value}"]', *RESULT_KEYS[key.value])
+            known = {**RESULT_KEYS, **SUBSCRIPT_RESULT_KEYS}
+            if key.value in known:
+                self.add(key, f'["{key.value}"]', *known[key.value])
             elif key.value in CONFIG_KEYS:
                 self.add(key, f'["{key.value}"]', *CONFIG_KEYS[key.value])
         self.generic_visit(node)
@@ -240,6 +267,18 @@ class _Finder(ast.NodeVisitor):
             self.add(node, "obs, reward, done, info = env.step(...)",
                      "obs, reward, terminated, truncated, info = env.step(...)",
                      "rldebug.check_env")
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if any(_dotted(base).endswith("MultiAgentEnv") for base in node.bases):
+            for child in ast.walk(node):
+                if isinstance(child, ast.Assign) and any(
+                        _dotted(target) in ("self.observation_space", "self.action_space")
+                        for target in child.targets):
+                    attribute = _dotted(child.targets[0]).split(".")[-1]
+                    self.add(child, f"{attribute} = ... in a MultiAgentEnv",
+                             f"per-agent {attribute}s = {{agent_id: space}} (the new stack "
+                             "needs them)", "rldebug.check_env")
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:

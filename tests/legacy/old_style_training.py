@@ -10,13 +10,14 @@ from ray import tune
 from ray.rllib.agents.callbacks import DefaultCallbacks  # ray.rllib.agents, DefaultCallbacks
 from ray.rllib.agents.ppo import DEFAULT_CONFIG, PPOTrainer  # agents, DEFAULT_CONFIG, PPOTrainer
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.models import ModelCatalog  # ModelCatalog
 
 Box = gym.spaces.Box
 
 
 class Corridor(MultiAgentEnv):
     def __init__(self, config=None):
-        self.action_space = Discrete(2)
+        self.action_space = Discrete(2)  # action_space
 
     def reset(self):  # reset without seed
         return {"a": 0}
@@ -51,7 +52,13 @@ config.update({
 trainer = PPOTrainer(config=config)  # PPOTrainer
 result = trainer.train()
 print(result["episode_reward_mean"])  # episode_reward_mean
+print(result["custom_metrics"], result["hist_stats"])  # custom_metrics, hist_stats
+checkpoint = trainer.save()  # trainer.save()
+print(trainer.evaluate()["evaluation"])  # evaluation
+policy = trainer.get_policy("p")  # get_policy
+ModelCatalog.register_custom_model("mine", object)  # ModelCatalog
 env = Corridor()
 obs, reward, done, info = env.step({"a": 0})  # 4-tuple unpack
 action = trainer.compute_single_action(obs["a"])  # compute_single_action
-tune.run("PPO", config=config, stop={"episode_reward_mean": 15})  # tune.run, episode_reward_mean
+tune.run("PPO", config=config, stop={"episode_reward_mean": 15},  # tune.run, episode_reward_mean
+         local_dir="~/results")  # local_dir
