@@ -534,10 +534,10 @@ def _removed_in_260(source: str, file) -> list[Trap]:
     every 2021 name): ``ray.init(local_mode=True)`` raises, and a 2021 config name that
     RLlib refuses or never reads by the route the script gives it (a keyword, or a dict
     key; :func:`~rldebug.compat.legacy.how_rllib_takes`)."""
+    import importlib.util
+
     from rldebug.compat.legacy import RENAMED_KEYS, how_rllib_takes
     from rldebug.compat.migrate import migrations_in_source
-
-    import importlib.util
 
     traps, named = [], set()
     for found in migrations_in_source(source, str(file)):
