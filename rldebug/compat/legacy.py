@@ -490,10 +490,16 @@ def old_stack_callbacks_2021(old_class: Any):
                 self, *args, **{**kwargs, "episode": EpisodeV2In2021(kwargs["episode"])})
         return hook
 
-    hooks = {name: wrapped(name) for name in _EPISODE_HOOKS  # those written for 2021
-             if not (getattr(getattr(old_class, name, None), "__module__", None)
-                     or "").startswith("ray.rllib")}
-    return type(old_class.__name__, (old_class,), {**hooks, "__module__": old_class.__module__})
+    class OldStack2021(old_class):
+        pass
+
+    for name in _EPISODE_HOOKS:  # those written for 2021
+        if not (getattr(getattr(old_class, name, None), "__module__", None)
+                or "").startswith("ray.rllib"):
+            setattr(OldStack2021, name, wrapped(name))
+    OldStack2021.__name__ = OldStack2021.__qualname__ = old_class.__name__
+    OldStack2021.__module__ = old_class.__module__
+    return OldStack2021
 
 
 def adapt_config_callbacks(config, notice: Callable[[str], None]):
