@@ -510,3 +510,33 @@ def test_a_curriculum_env_replays_at_the_level_it_was_set_to(tmp_path):
     assert result.reproduced, result.summary()
     assert result.env_step == 7 and np.isnan(result.obs).all()
     assert result.info == {"level": 3}
+
+
+def test_a_trace_whose_env_module_cannot_be_imported_says_what_to_add(tmp_path):
+    """cloudpickle keeps an importable env class by reference: reproducing from another
+    folder failed with a bare ModuleNotFoundError."""
+    import subprocess
+    import sys
+    import textwrap
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "my_envs.py").write_text("from gymnasium.envs.classic_control import "
+                                        "CartPoleEnv\n\n\nclass MyCartPole(CartPoleEnv):\n"
+                                        "    pass\n")
+    script = textwrap.dedent(f"""\
+        import sys
+        sys.path.insert(0, {str(project)!r})
+        from ray.rllib.algorithms.ppo import PPOConfig
+        import rldebug
+        from my_envs import MyCartPole
+        rldebug.trace(PPOConfig().environment(MyCartPole), out={str(tmp_path / 'trace')!r},
+                      reproducible=True)
+        """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120, cwd=tmp_path)
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", ("from rldebug.tracing.replay_state import load_config; "
+                                f"load_config({str(tmp_path / 'trace')!r})")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    assert "needs the module 'my_envs'" in elsewhere.stderr, elsewhere.stderr[-2000:]
+    assert "add the folder of 'my_envs' to PYTHONPATH" in elsewhere.stderr

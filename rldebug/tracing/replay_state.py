@@ -158,7 +158,13 @@ def load_config(trace_dir: str | Path) -> dict:
             "rldebug.trace(config, reproducible=True) (or rldebug.run(..., trace=..., "
             "reproducible=True)) to record what a replay needs.")
     with open(path, "rb") as handle:
-        saved = cloudpickle.load(handle)
+        try:
+            saved = cloudpickle.load(handle)
+        except ModuleNotFoundError as err:  # the user's env or callbacks, by reference
+            raise UsageError(
+                f"The traced config in {str(path)!r} needs the module {err.name!r}, which "
+                "this Python cannot import: run from the folder the training ran in, or add "
+                f"the folder of {err.name!r} to PYTHONPATH.") from None
     trial = trial_config_file(trace_dir)
     if trial.is_file():
         with open(trial, "rb") as handle:
