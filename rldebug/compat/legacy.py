@@ -484,7 +484,7 @@ def old_stack_callbacks_2021(old_class: Any):
     itself but hands them an ``EpisodeV2``: each hook gets :class:`EpisodeV2In2021`."""
     def wrapped(name):
         def hook(self, *args, **kwargs):
-            if isinstance(kwargs.get("episode"), EpisodeV2In2021) or "episode" not in kwargs:
+            if "episode" not in kwargs:
                 return getattr(old_class, name)(self, *args, **kwargs)
             return getattr(old_class, name)(
                 self, *args, **{**kwargs, "episode": EpisodeV2In2021(kwargs["episode"])})
@@ -499,6 +499,7 @@ def old_stack_callbacks_2021(old_class: Any):
             setattr(OldStack2021, name, wrapped(name))
     OldStack2021.__name__ = OldStack2021.__qualname__ = old_class.__name__
     OldStack2021.__module__ = old_class.__module__
+    OldStack2021._rldebug_adapted_2021 = True
     return OldStack2021
 
 
@@ -506,8 +507,9 @@ def adapt_config_callbacks(config, notice: Callable[[str], None]):
     """``config`` with a 2021 callbacks class run through :func:`callbacks_2021` (a
     copy; on the old stack :func:`old_stack_callbacks_2021`), or ``config`` itself."""
     old = config.callbacks_class
-    if not inspect.isclass(old) or not is_old_callbacks(old):
-        return config
+    if not inspect.isclass(old) or not is_old_callbacks(old) or \
+            getattr(old, "_rldebug_adapted_2021", False):
+        return config  # no 2021 hooks, or adapted already (config_from_dict, then __init__)
     if not config.enable_rl_module_and_learner:  # RLlib calls 2021 hooks itself
         adapted = config.copy(copy_frozen=False)
         adapted.callbacks(old_stack_callbacks_2021(old))

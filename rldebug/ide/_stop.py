@@ -171,11 +171,14 @@ def _how_to_stop(hook: str | None = None) -> str:
 
 def will_stop(mode: str, hook: str | None = None) -> bool:
     """Whether an event caught now in this process stops (True) or is only logged."""
-    if mode == "log":
+    return _stops(mode, _how_to_stop(hook) if mode != "log" else "")
+
+
+def _stops(mode: str, how: str) -> bool:
+    """:func:`will_stop` for a route :func:`_how_to_stop` has already found."""
+    if mode == "log" or not how:
         return False
-    if mode == "break":
-        return bool(_how_to_stop(hook))
-    return (debugger_attached() or _stdin_is_terminal()) and bool(_how_to_stop(hook))
+    return mode == "break" or debugger_attached() or _stdin_is_terminal()
 
 
 _said_cannot_stop = False
@@ -207,7 +210,7 @@ def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
     with _lock:
         stops_so_far = _stops_by_token.get(token, 0)
         event.stopped = (max_stops is None or stops_so_far < max_stops) and \
-            will_stop(mode, hook)
+            _stops(mode, how)
         if event.stopped:
             _stops_by_token[token] = stops_so_far + 1
         _records.append(event)
