@@ -12,7 +12,7 @@ import argparse
 import sys
 from importlib import import_module
 
-from rldebug.usage import EXIT_UNUSABLE, UsageError
+from rldebug.usage import EXIT_INTERRUPTED, EXIT_UNUSABLE, UsageError
 
 # Exceptions that mean "this input cannot be used": reported in one line, exit 2. Any
 # other exception (a library's ValueError included) is a failure or a bug: exit 1, with
@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"rldebug {args.command}: interrupted (Ctrl+C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as err:
         if args.debug:
             raise

@@ -7,14 +7,16 @@ import base64
 import io
 from pathlib import Path
 
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_output_file
 
 
 def html_path(path: str | Path, example: str = "report.html") -> Path:
     """``path`` checked as a place for the report: a file name in an existing directory.
 
     :raises TypeError: if it is not a path; :raises IsADirectoryError: if it is a
-        directory; :raises FileNotFoundError: if its directory does not exist.
+        directory; :raises FileNotFoundError: if its directory does not exist;
+        :raises UsageError: if it is an existing file that is not an HTML page (a run's
+        ``result.json``): a report overwrites only an earlier page.
     """
     if not isinstance(path, (str, Path)) or not str(path):
         raise UsageTypeError(f"write_html needs a file path (str or pathlib.Path), got "
@@ -26,7 +28,19 @@ def html_path(path: str | Path, example: str = "report.html") -> Path:
     if not path.parent.is_dir():
         raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it or "
                                 "choose another path for the HTML report.")
+    check_output_file(path, "The HTML report's path", "an HTML page")
     return path
+
+
+def html_option(value: str | None, example: str) -> Path | None:
+    """A command's ``--html FILE``, checked by :func:`html_path` before any work, every
+    problem said as a usage error (exit 2); None when the option was not given."""
+    if value is None:
+        return None
+    try:
+        return html_path(value, example=example)
+    except (OSError, TypeError) as err:
+        raise UsageError(f"--html {value!r}: {err}") from None
 
 
 def write_report(path: str | Path, text: str, example: str = "report.html") -> Path:

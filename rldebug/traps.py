@@ -464,7 +464,7 @@ def preflight_script(path) -> list[Trap]:
     """The traps visible in a script's code without running it (``ast``): a Tune
     trainable given as a string name such as ``"PPO"``.
 
-    :raises FileNotFoundError: if ``path`` is not a file; :raises SyntaxError: if it
+    :raises FileNotFoundError: if ``path`` is not a file; :raises UsageError: if it
         is not Python.
     """
     import ast
@@ -474,8 +474,15 @@ def preflight_script(path) -> list[Trap]:
     if not file.is_file():
         raise FileNotFoundError(f"{str(file)!r} is not a file; pass a Python script, or "
                                 "FILE.py:FUNC for a function returning a config.")
-    source = file.read_text(encoding="utf-8")
-    tree = ast.parse(source, filename=str(file))
+    try:
+        source = file.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=str(file))
+    except SyntaxError as err:
+        raise UsageError(f"{str(file)!r} does not compile: {err.msg} at line {err.lineno}; "
+                         "check reads a Python script (or FILE.py:FUNC).") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{str(file)!r} is not UTF-8 text; check reads a Python script (or "
+                         "FILE.py:FUNC).") from None
     traps = _removed_in_260(source, file) + _mapping_in_code(tree, file)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:

@@ -11,11 +11,13 @@ exits 1 with its type and a pointer to ``--debug``."""
 
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 
 #: Exit codes of every command: 0 done (nothing found), 1 findings or a failed run,
-#: 2 unusable input (a :class:`UsageError`).
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+#: 2 unusable input (a :class:`UsageError`), 130 stopped by Ctrl+C (as a shell reports
+#: SIGINT).
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(ValueError):
@@ -24,6 +26,31 @@ class UsageError(ValueError):
 
 class UsageTypeError(UsageError, TypeError):
     """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
+
+
+def path_argument(value, name: str, what: str) -> Path:
+    """``value`` as the path argument ``name`` (``"load(path=...)"``, ``"--html"``) takes:
+    a non-empty str or path-like; ``what`` says what it names (``"a checkpoint folder"``).
+    An empty string is refused, not read as the current folder."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value.strip():
+        raise UsageTypeError(f"{name} must be {what} (a str or pathlib.Path), got "
+                             f"{value!r:.80}.")
+    return Path(value).expanduser()
+
+
+def check_seed(seed, name: str, allow_none: bool = True) -> None:
+    """Refuse a seed gymnasium and numpy would refuse later, deep in a run: ``name``
+    (``"explain(seed=...)"``) takes an int in [0, 2**63), or None where ``allow_none``."""
+    import numbers
+
+    if seed is None and allow_none:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or \
+            not 0 <= seed < 2**63:
+        raise UsageError(f"{name} must be {'None or ' if allow_none else ''}an int in "
+                         f"[0, 2**63), got {type(seed).__name__} {seed!r:.40}.")
 
 
 def cannot_be_called(function, *args, **kwargs) -> tuple[str, str] | None:
@@ -43,6 +70,38 @@ def cannot_be_called(function, *args, **kwargs) -> tuple[str, str] | None:
         name = getattr(function, "__name__", type(function).__name__)
         return f"{name}{signature}", str(err)
     return None
+
+
+def _is_html(head: bytes) -> bool:
+    return head.lstrip().lower().startswith((b"<!doctype html", b"<html"))
+
+
+def _is_chrome_trace(head: bytes) -> bool:
+    return head.lstrip().startswith(b"{") and b'"traceEvents"' in head
+
+
+#: What each kind of file an option writes starts with: an existing file of another
+#: kind is never written over (a run's result.json named as the --html report).
+OUTPUT_KINDS = {"an HTML page": _is_html, "a Chrome trace": _is_chrome_trace}
+
+
+def check_output_file(path, option: str, kind: str) -> None:
+    """Refuse ``path`` for ``option`` when it is an existing, non-empty file that is not
+    ``kind`` (a key of :data:`OUTPUT_KINDS`): an option that writes a report overwrites
+    only an earlier report of its kind, never a run's, a trace's or a user's file."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as err:
+        raise UsageError(f"{option} {str(path)!r} cannot be read ({err.strerror or err}); "
+                         "choose another path.") from None
+    if head.strip() and not OUTPUT_KINDS[kind](head):
+        raise UsageError(f"{option} {str(path)!r} names an existing file that is not "
+                         f"{kind}; writing there would lose it. Choose a new file name (or "
+                         "delete that file first if it is yours to lose).")
 
 
 def load_function(spec: str, option: str, expected: str = "a function that returns what "
@@ -87,8 +146,15 @@ def load_function(spec: str, option: str, expected: str = "a function that retur
 def load_config(spec: str, option: str = "--config"):
     """The config that the function ``FILE.py:FUNC`` or ``MODULE:FUNC`` returns (``option``
     names where it was given, in errors)."""
-    return load_function(spec, option)()
+    function = load_function(spec, option)
+    problem = cannot_be_called(function)
+    if problem is not None:
+        raise UsageError(f"{option} {spec!r}: {problem[0]} cannot be called without "
+                         f"arguments ({problem[1]}); name a function that takes none and "
+                         "returns the config.")
+    return function()
 
 
-__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_UNUSABLE", "UsageError", "UsageTypeError",
-           "load_config", "load_function"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS", "UsageError",
+           "UsageTypeError", "check_output_file", "check_seed", "load_config", "load_function",
+           "path_argument"]

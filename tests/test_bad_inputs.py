@@ -7,6 +7,7 @@ expected and a pattern its message must contain (what was wrong, the fix).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -147,7 +148,71 @@ API_ROWS = [
      "built RLlib Algorithm"),
     ("load: no such checkpoint", lambda tmp: rldebug.load(tmp / "nope"), CheckpointError,
      "nope"),
+    # each of these was a hang, a library's error, or an argument silently ignored
+    ("run: infinite stop threshold", lambda tmp: run_tiny(stop={"time_total_s": math.inf},
+                                                          logdir=tmp), ValueError,
+     r"is inf: no result ever reaches it, so this criterion would never stop training"),
+    ("run: -inf stop threshold", lambda tmp: run_tiny(
+        stop={"env_runners/episode_return_mean": -math.inf}, logdir=tmp), ValueError,
+     "stops after the first iteration"),
+    ("run: progress not a bool", lambda tmp: run_tiny(progress="x", logdir=tmp), TypeError,
+     r"rldebug.run\(progress=...\) takes True or False \(or a ProgressTable\)"),
+    ("demo: infinite budget", lambda tmp: _demo(budget_s=math.inf), ValueError,
+     r"demo\(budget_s=...\) must be a finite number, got inf"),
+    ("local_mode: warn not a bool", lambda tmp: rldebug.local_mode(tiny_arena_config(),
+                                                                    warn="no"),
+     TypeError, r"local_mode\(warn=...\) must be True or False"),
+    ("arena config: negative lr", lambda tmp: rldebug.arena_ppo_config(lr=-1), ValueError,
+     r"arena_ppo_config\(lr=...\) takes a finite number > 0, got -1"),
+    ("arena config: seed not an int", lambda tmp: rldebug.arena_ppo_config(seed="a"),
+     ValueError, r"seed=...\) takes None or an int >= 0"),
+    ("arena: width -3, said as unusable input", lambda tmp: rldebug.arena_ppo_config(
+        env_config={"width": -3}), "UsageError", "'width' must be"),
+    ("break_on: bounds that catch every reward", lambda tmp: break_on(
+        tiny_arena_config(), reward_below=5, reward_above=1), ValueError,
+     "so every step would stop"),
+    ("load: None", lambda tmp: rldebug.load(None), TypeError,
+     r"load\(path=...\) must be a checkpoint folder \(a str or pathlib.Path\), got None"),
+    ("load: modules_only not a bool", lambda tmp: rldebug.load(tmp, modules_only="x"),
+     TypeError, r"load\(modules_only=...\) takes True or False"),
+    ("inference_policy: None", lambda tmp: rldebug.inference_policy(None), TypeError,
+     r"inference_policy\(checkpoint=...\) must be"),
+    ("export: empty out", lambda tmp: rldebug.export(tmp, ""), TypeError,
+     r"export\(out=...\) must be the folder to write"),
+    ("export: onnx not a bool", lambda tmp: rldebug.export(tmp, tmp / "out", onnx="yes"),
+     TypeError, "take True or False"),
+    ("diagnose: an empty path", lambda tmp: diagnose(""), TypeError,
+     r"diagnose\(results_or_path=...\) must be the path of a run"),  # it read the cwd
+    ("diagnose: bytes", lambda tmp: diagnose(b"/tmp"), TypeError, "got b'/tmp'"),
+    ("diagnose: config not a dict", lambda tmp: diagnose([{}], config="x"), TypeError,
+     r"diagnose\(config=...\) takes the run's config dict"),
+    ("diff: an empty path", lambda tmp: rldebug.diff("", tmp), TypeError,
+     r"diff\(run_a=...\) must be a run's path"),
+    ("verify_fix: module without a rule", lambda tmp: _verify_fix(tmp, module="pol9"),
+     ValueError, r"give the finding's rule too, rule= \(--rule\)"),
+    ("write_ide_configs: empty root", lambda tmp: _write_ide_configs(""), TypeError,
+     "your project's root folder"),
+    ("load_trace: empty path", lambda tmp: rldebug.load_trace(""), TypeError,
+     "A trace folder is a path"),
 ]
+
+
+def _demo(**kwargs):
+    from rldebug.inprocess.demo import demo
+
+    return demo(**kwargs)
+
+
+def _verify_fix(run, **kwargs):
+    from rldebug.doctor.verify import verify_fix
+
+    return verify_fix(run, **kwargs)
+
+
+def _write_ide_configs(root):
+    from rldebug.ide import write_ide_configs
+
+    return write_ide_configs(root)
 
 
 def _a_file(tmp: Path) -> Path:
@@ -290,17 +355,43 @@ CLI_ROWS = [
     (["parity", "{tmp}", "--policy", "{tmp}/empty.py:x"],
      ("--policy needs your deployed policy: a function (or callable object) from the "
       "env's raw observation to its action, def x(obs)")),
-    (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"], "No trace files"),
+    (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"],  # outputs first
+     "--chrome-trace {tmp}/no/t.json: the folder {tmp}/no does not exist"),
+    (["profile", "{tmp}/nope"], "No trace files"),
     (["check", "{tmp}/nope.py:make"],  # check has no --config flag, which it named
      ("rldebug check CONFIG (FILE.py:FUNC, or a script FILE.py) file '{tmp}/nope.py' does "
       "not exist")),
     (["migrate", ""], "empty path"),  # it scanned the current directory
+    (["doctor", ""], "must be the path of a run"),  # these read the current directory
+    (["diff", "", "{tmp}"], "must be a run's path"),
+    (["trace", ""], "A trace folder is a path"),
+    (["inspect", ""], "The checkpoint must be a folder"),
+    (["ide-configs", "--root", ""], "your project's root folder"),
+    (["check", "{tmp}/empty.py:make_with"],  # a raw TypeError from calling it
+     "make_with(x) cannot be called without arguments"),
+    (["check", "{tmp}/broken.py"], "does not compile: expected ':' at line 1"),
+    (["demo", "--budget", "inf"], "must be a finite number"),
+    (["run", "--stop-time", "inf"], "would never stop training"),
+    # flags that were accepted and then ignored
+    (["probe", "{tmp}/empty.py:make_dict", "--only", ""], "--only '' names no probe"),
+    (["doctor", "{tmp}", "--seeds", "0"], "--seeds applies only with --verify"),
+    (["doctor", "{tmp}", "--verify", "--module", "pol9"], "give the finding's rule too"),
+    (["doctor", "{tmp}", "--rule", "lr_too_high", "--json"],  # said as JSON
+     '"error": "--rule applies only with --verify'),
+    (["inspect", "{tmp}", "--seed", "3"], "--seed seeds the action sampled for --obs"),
+    (["inspect", "{tmp}", "--obs", "null"], "--obs 'null' is no observation"),
+    (["reproduce", "{tmp}", "--step", "5"], "--step applies to a replay: give --iteration"),
+    (["run", "--config", "{tmp}/empty.py:make_dict", "--stack", "old", "--stop-iters", "1"],
+     "--stack old chooses the API stack of the default arena config"),
+    (["parity", "{tmp}", "--policy", "{tmp}/empty.py:make_with", "--observations",
+      "{tmp}/obs.npy", "--episodes", "7"], "parity(episodes=7) (--episodes) counts"),
 ]
 
 
 @pytest.mark.parametrize("argv, message", CLI_ROWS, ids=[" ".join(r[0]) for r in CLI_ROWS])
 def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, capsys):
-    (tmp_path / "empty.py").write_text("x = 1\n\n\ndef make_dict():\n    return {}\n")
+    (tmp_path / "empty.py").write_text("x = 1\n\n\ndef make_dict():\n    return {}\n\n\n"
+                                       "def make_with(x):\n    return x\n")
     (tmp_path / "broken.py").write_text("def act(obs)\n    return 0\n")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     message = message.replace("{tmp}", str(tmp_path))
@@ -414,3 +505,92 @@ def test_trace_and_run_name_their_own_arguments_and_write_nothing_first(tmp_path
     with pytest.raises(ValueError, match="trace level must be one of"):
         rldebug.run(config, max_iterations=1, trace="bogus", logdir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+# ---- a report's output never overwrites what the command reads ------------------------
+
+@pytest.fixture
+def traced_run(tmp_path):
+    """A copy of a stored, traced benchmark run (real RLlib: result.json and its trace)."""
+    import shutil
+
+    source = Path(__file__).parent / "doctor_faults" / "runs" / "ppo_cartpole__obs_zeroed__s0"
+    return shutil.copytree(source, tmp_path / "run")
+
+
+def _contents(folder: Path) -> dict:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_output_flag_never_overwrites_a_file_of_the_run(traced_run, tmp_path, capsys):
+    """`doctor RUN --html RUN/result.json` emptied the run (the doctor then read it as
+    "unreadable"); `profile --chrome-trace` over a trace file emptied that file."""
+    before = _contents(traced_run)
+    trace_file = next((traced_run / "trace").glob("iterations-*.jsonl"))
+    for argv in (["doctor", str(traced_run), "--html", str(traced_run / "result.json")],
+                 ["diff", str(traced_run), str(traced_run / ".." / "run"), "--html",
+                  str(traced_run / "params.json")],
+                 ["profile", str(traced_run / "trace"), "--chrome-trace", str(trace_file)],
+                 ["profile", str(traced_run / "trace"), "--html", str(trace_file)]):
+        assert cli_main(argv) == 2, argv
+        assert "names an existing file that is not" in capsys.readouterr().err
+    assert _contents(traced_run) == before
+    # an earlier report of the same kind is written over, as before
+    for argv in (["doctor", str(traced_run), "--html", str(tmp_path / "report.html")],
+                 ["profile", str(traced_run / "trace"), "--chrome-trace",
+                  str(tmp_path / "trace.json"), "--html", str(tmp_path / "profile.html")]):
+        for _ in range(2):
+            assert cli_main(argv) in (0, 1), argv
+    assert json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert _contents(traced_run) == before
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_130(tmp_path):
+    """Ctrl+C printed a 20-frame KeyboardInterrupt traceback and exited 1."""
+    import os
+    import signal
+    import time
+
+    started = tmp_path / "started"
+    (tmp_path / "slow.py").write_text(
+        "import time\nfrom pathlib import Path\n\n\ndef make():\n"
+        f"    Path({str(started)!r}).write_text('x')\n    time.sleep(120)\n")
+    process = subprocess.Popen([sys.executable, "-m", "rldebug.cli", "check",
+                                str(tmp_path / "slow.py:make")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not started.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert started.exists(), process.communicate()
+    os.kill(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "rldebug check: interrupted (Ctrl+C)"
+
+
+def test_ide_configs_refuses_unusable_folders_before_writing_anything(tmp_path, capsys):
+    (tmp_path / ".idea").write_text("a file where PyCharm keeps a folder")
+    assert cli_main(["ide-configs", "--root", str(tmp_path)]) == 2
+    assert f"{tmp_path / '.idea'} is a file" in capsys.readouterr().err
+    assert not (tmp_path / ".vscode").exists()  # VS Code's half was written first
+    (tmp_path / ".idea").unlink()
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "launch.json").write_text('{"configurations": {"a": 1}}')
+    assert cli_main(["ide-configs", "--root", str(tmp_path)]) == 2  # an AttributeError
+    assert "'configurations' must be a list of JSON objects" in capsys.readouterr().err
+    assert not (tmp_path / ".idea").exists()
+
+
+def test_a_tune_trial_folder_given_for_a_checkpoint_names_the_checkpoint(tmp_path, capsys):
+    import shutil
+
+    from inspect_algos import checkpoint_of
+
+    trial = tmp_path / "PPO_arena_00000"
+    shutil.copytree(checkpoint_of("new"), trial / "checkpoint_000000")
+    (trial / "result.json").write_text("")
+    assert cli_main(["inspect", str(trial)]) == 2
+    assert f"holds one: pass it, '{trial / 'checkpoint_000000'}'" in capsys.readouterr().err
+    assert cli_main(["inspect", str(tmp_path)]) == 2  # the experiment above it
+    assert "checkpoint_000000" in capsys.readouterr().err

@@ -173,7 +173,7 @@ def test_a_metric_only_one_run_reports_is_not_said_to_part_or_not(tmp_path):
 def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):
     with pytest.raises(UnusableInputError, match="does not exist"):
         rldebug.diff(tmp_path / "nope", LR_1E3)
-    with pytest.raises(TypeError, match="run paths"):
+    with pytest.raises(TypeError, match="must be a run.s path"):
         rldebug.diff({"lr": 1}, LR_1E3)
     with pytest.raises(ValueError, match="Neither run reports 'no/such/metric'") as said:
         rldebug.diff(LR_1E3, LR_1E5, metric="no/such/metric")

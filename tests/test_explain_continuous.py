@@ -170,3 +170,46 @@ def test_entropy_matches_the_closed_form_or_a_large_sample(run):
     assert abs(float(e.entropy) - large) <= 4 * float(e.entropy_stderr), (
         f"explain's estimate {float(e.entropy):.4f} ± {float(e.entropy_stderr):.4f} vs "
         f"{large:.4f} from 200000 draws")
+
+
+def test_the_greedy_env_action_is_what_rllib_hands_the_env_without_exploring(run):
+    """The greedy action is in the module's units (PPO's mean, SAC's pre-squash mean);
+    ``greedy_env_action`` is what the env gets: RLlib's EnvRunner sampling with
+    explore=False hands the env exactly that."""
+    _, algo, _, _, _ = run
+    runner = algo.env_runner
+    env = _recording_env(runner)
+    env.received.clear()
+    observations = []
+    for episode in runner.sample(num_timesteps=STEPS, random_actions=False, explore=False,
+                                 force_reset=True):  # no episode begun while exploring
+        observations += [episode.get_observations(t) for t in range(len(episode))]
+    assert len(observations) == len(env.received) == STEPS
+    for obs, received in zip(observations, env.received):
+        e = rldebug.explain(algo, obs)
+        np.testing.assert_allclose(e.greedy_env_action, received, rtol=1e-5, atol=1e-6)
+    shown = str(rldebug.explain(algo, observations[0]))
+    assert "greedy, as the env gets it" in shown
+
+
+def test_sac_alpha_restored_from_a_checkpoint_is_said_to_be_the_initial_one(run, tmp_path):
+    """RLlib 2.60's SAC checkpoint does not hold the alpha the run learned (SACLearner keeps
+    curr_log_alpha out of its state): a loaded algorithm shows initial_alpha, and the
+    explanation says so. If RLlib starts restoring alpha this test fails, and the note
+    must go."""
+    name, algo, _, steps, _ = run
+    if name != "sac":
+        pytest.skip("alpha is SAC's")
+    obs = steps[0][0]
+    learned = rldebug.explain(algo, obs).alpha
+    assert learned != pytest.approx(INITIAL_ALPHA, rel=1e-4)  # one iteration of updates
+    assert rldebug.explain(algo, obs).notes == ()
+    algo.save_to_path(str(tmp_path / "checkpoint"))
+    loaded = rldebug.load(tmp_path / "checkpoint")
+    try:
+        e = rldebug.explain(loaded, obs)
+        assert e.alpha == pytest.approx(INITIAL_ALPHA, rel=1e-6)  # RLlib's, not rldebug's
+        assert len(e.notes) == 1 and "alpha is SAC's initial_alpha again" in e.notes[0]
+        assert "initial_alpha again" in " ".join(str(e).split())
+    finally:
+        loaded.stop()

@@ -146,6 +146,23 @@ def test_a_sealed_checkpoint_refuses_a_file_changed_after_saving(tmp_path):
         load(copy)
 
 
+@pytest.mark.parametrize("part", ["learner_group/learner/rl_module",
+                                  "learner_group/learner/rl_module/pol1"])
+def test_a_part_of_a_sealed_checkpoint_is_checked_against_its_seal(tmp_path, part):
+    """A module's folder of a sealed checkpoint loads as modules: it is checked against
+    the seal of the checkpoint it lies in (it used to load altered weights, warning that
+    the checkpoint "carries no rldebug checksums")."""
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    seal_checkpoint(copy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnverifiedCheckpointWarning)
+        load(copy / part)  # intact: loads, verified
+    _zero_64_bytes_in_the_middle(copy / "learner_group/learner/rl_module/pol1/module_state.pkl")
+    with pytest.raises(CheckpointError, match=r"changed after rldebug saved it: .*"
+                       r"pol1/module_state.pkl"):
+        load(copy / part)
+
+
 def test_rldebug_run_seals_the_checkpoint_it_writes(tmp_path):
     from tiny import tiny_arena_config
 

@@ -109,3 +109,58 @@ def test_a_gif_keeps_every_frame_whole_when_a_later_caption_wraps_longer(tmp_pat
             sizes.add(image.shape)
             bottoms.append(bool((image[-400:] == 200).all()))  # the 100 px frame, scaled x4
     assert len(sizes) == 1 and all(bottoms)
+
+
+def test_pictures_refuse_what_they_cannot_draw(algo, tmp_path):
+    """Each argument a user can get wrong is named before any work (these raised
+    AttributeError, ZeroDivisionError, or gymnasium's and pillow's errors)."""
+    pmap = policy_map(algo)
+    cases = [
+        (lambda: policy_map("algo"), r"expects a built RLlib Algorithm"),
+        (lambda: explorer(None), r"expects a built RLlib Algorithm"),
+        (lambda: plot_policy_map(algo), r"draws what rldebug.policy_map\(algo\) returns"),
+        (lambda: plot_policy_map(pmap, ax="x"), r"takes a matplotlib Axes"),
+        (lambda: plot_action_probs(pmap), r"draws what rldebug.explain\(algo, obs\) returns"),
+        (lambda: replay(None), r"expects a built RLlib Algorithm"),
+        (lambda: replay(algo, seed=-1), r"replay\(seed=...\) must be an int in \[0, 2\*\*63\)"),
+        (lambda: replay(algo, fps=0), r"fps must be a number of frames per second"),
+        (lambda: replay(algo, max_steps=-5), r"max_steps=...\) must be None .* or an int >= 1"),
+        (lambda: replay(algo, explore="x"), r"explore=...\) takes True or False"),
+        (lambda: replay(algo, event_keys="collision"), r"takes a tuple of info keys"),
+        (lambda: replay(algo, path=tmp_path / "episode.txt"), r"name a \.gif file"),
+        (lambda: replay(algo, path=tmp_path), r"name a \.gif file, such as .*episode.gif"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert list(tmp_path.iterdir()) == []  # refused before anything was played or written
+    episode = replay(algo, max_steps=2)
+    with pytest.raises(ValueError, match=r"fps must be"):
+        episode.to_jshtml(fps=0)
+
+
+def test_replay_of_an_env_that_does_not_render_says_so():
+    import gymnasium as gym
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    class NoPictures(gym.Env):
+        observation_space = gym.spaces.Box(-1, 1, (2,))
+        action_space = gym.spaces.Discrete(2)
+
+        def __init__(self, config=None):
+            super().__init__()
+
+        def reset(self, *, seed=None, options=None):
+            return self.observation_space.sample(), {}
+
+        def step(self, action):
+            return self.observation_space.sample(), 0.0, True, False, {}
+
+    algo = (PPOConfig().environment(NoPictures).env_runners(num_env_runners=0)
+            .learners(num_learners=0).build_algo())
+    try:
+        with pytest.raises(ValueError, match=r"replay needs an env that renders: NoPictures "
+                           r"has no render\(\)"):
+            replay(algo)
+    finally:
+        algo.stop()

@@ -8,6 +8,7 @@ a filter not applied and the arena's policies swapped."""
 
 import json
 import pickle
+import re
 
 import numpy as np
 import parity_policies as deployed
@@ -321,6 +322,34 @@ def test_a_float_for_a_discrete_action_fails_and_is_named(checkpoint):
     report = parity(checkpoint, lambda obs: float(reference(obs)), episodes=1)
     assert not report.passed and report.agreement == 0.0
     assert "as a float" in report.explanation and "int(action)" in report.explanation
+
+
+@pytest.mark.parametrize("answer", ["left", None, 7])
+def test_an_answer_that_is_no_action_is_said_as_the_policys_error(checkpoint, answer):
+    """"left", None, or an index out of range for Discrete(2) was reported as a pipeline
+    mismatch ("No single variant of the pipeline explains the difference")."""
+    report = parity(checkpoint, lambda obs: answer, episodes=1)
+    assert not report.passed and report.agreement == 0.0
+    assert f"your policy returned {answer!r} at episode 0, step 0, which is no action of " \
+        "Discrete(2)" in report.error
+    assert not report.variants  # no variant of the pipeline was searched for
+
+
+def test_recorded_observations_that_are_no_observations_are_refused(checkpoint, tmp_path):
+    (tmp_path / "garbage.npy").write_bytes(b"not numpy at all")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "words.npy", np.array([["a", "b", "c", "d"]]))
+    np.save(tmp_path / "nan.npy", np.full((3, 4), np.nan, np.float32))
+    for name, message in (("garbage.npy", "is not a numpy .npy file"),
+                          ("objects.npy", "cannot be read as numpy's .npy without unpickling"),
+                          ("words.npy", "holds <U1 values"),
+                          ("nan.npy", "holds NaN or inf")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parity(checkpoint, abs, observations=tmp_path / name)
+    with pytest.raises(ValueError, match=r"parity\(episodes=3\) .* Leave episodes out"):
+        parity(checkpoint, abs, observations=tmp_path / "nan.npy", episodes=3)
+    with pytest.raises(ValueError, match=r"parity\(seed=...\) must be an int"):
+        parity(checkpoint, abs, seed=-1)
 
 
 def test_a_policy_parity_cannot_call_with_an_observation_is_refused(checkpoint):

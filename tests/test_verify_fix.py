@@ -127,7 +127,7 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--verify", "--fix", "lr"], "--fix 'lr': write KEY=VALUE"),
     (["--verify", "--seeds", "0"], "seeds must be a positive int, got 0"),
     (["--verify", "--budget", "soon"], "budget 'soon' is not a duration"),
-    (["--iterations", "3"], "--iterations only apply with --verify"),
+    (["--iterations", "3"], "--iterations applies only with --verify"),
 ])
 def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, message, capsys):
     from rldebug.cli import main  # the installed command, in-process

@@ -7,6 +7,8 @@ agent1, pol2 trains agent2), sized so that it reaches the tutorial's target
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 from rldebug.arena.env import AGENTS, MultiAgentArena
@@ -61,6 +63,36 @@ def flatten_observations_connector(env=None, spaces=None, device=None):
     return FlattenObservations(multi_agent=True)
 
 
+# what each override takes: (a check, what it says when the value fails it)
+_SETTING_RULES = {
+    "num_envs_per_env_runner": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
+    "train_batch_size": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
+    "minibatch_size": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
+    "num_epochs": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
+    "num_env_runners": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
+    "lr": (lambda v: _is_real(v) and 0 < v < math.inf, "a finite number > 0"),
+    "entropy_coeff": (lambda v: _is_real(v) and 0 <= v < math.inf, "a finite number >= 0"),
+    "seed": (lambda v: v is None or (_is_int(v) and v >= 0), "None or an int >= 0"),
+    "fcnet_hiddens": (lambda v: isinstance(v, (list, tuple)) and all(
+        _is_int(n) and n >= 1 for n in v), "a list of layer sizes, e.g. [64, 64]"),
+}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_settings(settings: dict) -> None:
+    for key, (ok, takes) in _SETTING_RULES.items():
+        if not ok(settings[key]):
+            raise UsageError(f"arena_ppo_config({key}=...) takes {takes}, got "
+                             f"{settings[key]!r:.60}.")
+
+
 def arena_ppo_config(api_stack: str = "new", env_config: dict | None = None,
                      **overrides: Any):
     """The tutorial's two-policy PPO config for the arena, tuned for a 2-core CPU.
@@ -84,6 +116,7 @@ def arena_ppo_config(api_stack: str = "new", env_config: dict | None = None,
             f"For anything else, call the returned PPOConfig's own methods."
         )
     settings = {**FAST_SETTINGS, "num_env_runners": 0, "seed": None, **overrides}
+    _check_settings(settings)
     MultiAgentArena(env_config)  # validate env_config here, not inside a runner
 
     new_stack = api_stack == "new"

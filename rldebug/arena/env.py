@@ -23,6 +23,8 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
+from rldebug.usage import UsageError, UsageTypeError
+
 AGENTS = ("agent1", "agent2")
 ACTION_NAMES = ("up", "right", "down", "left")
 # (row, column) change per action: 0=up, 1=right, 2=down, 3=left.
@@ -49,26 +51,26 @@ _AGENT2 = (200, 30, 30)
 def _validated_config(config: dict | None) -> dict:
     """Merge ``config`` over the defaults, rejecting unknown keys and bad values."""
     if config is not None and not isinstance(config, Mapping):
-        raise TypeError(
+        raise UsageTypeError(
             f"MultiAgentArena takes its config as a dict, e.g. MultiAgentArena({{'width': 5}}) "
             f"(RLlib passes env_config), got {type(config).__name__}: {config!r:.80}.")
     config = dict(config or {})
     unknown = sorted(set(config) - set(DEFAULT_CONFIG))
     if unknown:
         valid = ", ".join(f"{k} ({rule})" for k, rule in _CONFIG_RULES.items())
-        raise ValueError(
+        raise UsageError(
             f"MultiAgentArena got unknown config key(s) {unknown}. Valid keys: {valid}."
         )
     merged = {**DEFAULT_CONFIG, **config}
     for key, minimum in (("width", 2), ("height", 2), ("max_timesteps", 1)):
         value = merged[key]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(
+            raise UsageError(
                 f"MultiAgentArena config {key!r} must be {_CONFIG_RULES[key]}, got {value!r}."
             )
         merged[key] = int(value)
     if merged["render_mode"] not in RENDER_MODES:
-        raise ValueError(
+        raise UsageError(
             f"MultiAgentArena config 'render_mode' must be one of {RENDER_MODES}, "
             f"got {merged['render_mode']!r}."
         )

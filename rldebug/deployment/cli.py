@@ -58,7 +58,7 @@ def add_commands(subparsers) -> None:
                         help="FILE.py:FUNC or MODULE:FUNC: your deployed policy, raw env "
                              "observation in, env action out (a dict per agent for a "
                              "multi-agent env)")
-    parser.add_argument("--episodes", type=int, default=5,
+    parser.add_argument("--episodes", type=int,
                         help="episodes of the checkpoint's env to play (default 5)")
     parser.add_argument("--trace", metavar="DIR",
                         help="compare on the episodes a reproducible trace taped in training "

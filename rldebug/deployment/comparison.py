@@ -24,11 +24,13 @@ import gymnasium as gym
 import numpy as np
 
 from rldebug.deployment.pipeline import InferencePolicy, Variant
-from rldebug.usage import UsageError, UsageTypeError, cannot_be_called
+from rldebug.usage import UsageError, UsageTypeError, cannot_be_called, check_seed
 
 DEFAULT_MIN_AGREEMENT = 0.99
 #: how far a continuous action may be from the pipeline's and still agree
 DEFAULT_ATOL = 1e-4
+#: episodes of the checkpoint's env parity plays
+DEFAULT_EPISODES = 5
 #: a variant explains a deployment when it agrees with it this much better than the pipeline
 EXPLAINS_BY = 0.2
 #: variants whose agreement with the deployment is this close are not told apart
@@ -138,6 +140,39 @@ def _pairs(steps: list[_Step], answers: list, atol: float) -> list[tuple[_Step, 
         else:
             out.append((step, None, _same(answer, step.pipeline, atol)))
     return out
+
+
+def _not_an_action(steps: list[_Step], action_spaces) -> str:
+    """Where the deployed policy answered something no discrete action space holds (None,
+    a name such as "left", an index out of range): said as the policy's error, not as a
+    disagreement that some variant of the pipeline might explain. "" when none did."""
+    spaces = [space for space in action_spaces if isinstance(space, gym.spaces.Discrete)]
+    if not spaces or len(spaces) != len(action_spaces):
+        return ""
+    for step in steps:
+        answers = step.yours.values() if isinstance(step.yours, Mapping) else [step.yours]
+        for answer in answers:
+            if not any(_is_discrete_action(answer, space) for space in spaces):
+                return (f"your policy returned {answer!r:.40} at episode {step.episode}, step "
+                        f"{step.step}, which is no action of "
+                        f"{' or '.join(sorted({str(s) for s in spaces}))}: return the "
+                        "action's index, as the env takes it")
+    return ""
+
+
+def _is_discrete_action(answer, space) -> bool:
+    try:
+        index = int(answer)
+    except (TypeError, ValueError):
+        return False
+    return index == answer and space.start <= index < space.start + space.n
+
+
+def _mismatches(pairs, most: int = 10) -> list[dict]:
+    """The first ``most`` decisions where the deployed policy and the pipeline differ."""
+    return [{"episode": s.episode, "step": s.step, **({"agent": a} if a is not None else {}),
+             "yours": _shown(s.yours, a), "pipeline": _shown(s.pipeline, a)}
+            for s, a, ok in pairs if not ok][:most]
 
 
 def _share(pairs) -> float:
@@ -340,6 +375,10 @@ def traced_episodes(trace_dir: str | Path, env, max_episodes: int = 50) -> list[
     return episodes
 
 
+# how numpy's files begin: .npy its own header, .npz a zip archive
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+
+
 def recorded_episodes(observations: Any, observation_space: Any = None) -> list[list]:
     """Observations recorded elsewhere (your deployment's env, a simulator parity cannot
     build), split into episodes: an array of observations (one episode), a list of such
@@ -358,7 +397,19 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
             raise UsageError(f"parity(observations=...): {path} is not a .npy or .npz file; "
                              "save the observations with numpy.save or numpy.savez(obs=..., "
                              "episode_starts=...).")
-        loaded = np.load(path, allow_pickle=False)
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic[:len(_MAGIC[path.suffix])] != _MAGIC[path.suffix]:
+            raise UsageError(f"parity(observations=...): {path} is not a numpy {path.suffix} "
+                             "file (it does not begin as one); save the observations with "
+                             "numpy.save or numpy.savez(obs=..., episode_starts=...).")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise UsageError(
+                f"parity(observations=...): {path} cannot be read as numpy's {path.suffix} "
+                f"without unpickling ({err}). Save a numeric array with numpy.save (not "
+                "an array of Python objects, which loading would have to unpickle).") from None
         if path.suffix == ".npz":
             if "obs" not in loaded:
                 raise UsageError(f"{path} holds {sorted(loaded.files)}, no 'obs' array: "
@@ -383,13 +434,30 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     shape = getattr(observation_space, "shape", None)
     for episode in episodes:
         for obs in episode:
-            if shape is not None and np.shape(obs) != tuple(shape):
-                raise UsageError(f"parity(observations=...): an observation has shape "
-                                 f"{np.shape(obs)}; the env's observations have shape "
-                                 f"{tuple(shape)}.")
+            _check_recorded(obs, shape)
     if not any(episodes):
         raise UsageError("parity(observations=...) holds no observation.")
     return episodes
+
+
+def _check_recorded(obs, shape) -> None:
+    """One recorded observation: numbers (not strings or objects), finite, of the env's
+    observation shape where it has one (Dict and Tuple observations are the space's to
+    check)."""
+    if isinstance(obs, (Mapping, tuple)):
+        return
+    array = np.asarray(obs)
+    if array.dtype.kind not in "biuf":
+        raise UsageError(f"parity(observations=...): an observation holds {array.dtype} "
+                         f"values ({str(obs)[:60]}); observations are numbers, as the env "
+                         "returns them.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise UsageError("parity(observations=...): an observation holds NaN or inf; an env "
+                         "returns finite observations, and the pipeline's answers to these "
+                         "would agree (or not) on nothing. Drop those rows.")
+    if shape is not None and array.shape != tuple(shape):
+        raise UsageError(f"parity(observations=...): an observation has shape "
+                         f"{array.shape}; the env's observations have shape {tuple(shape)}.")
 
 
 def _takes_module_actions(action_spaces) -> bool:
@@ -496,7 +564,8 @@ def _input_hint(reference: InferencePolicy, error: str = "") -> str:
             f"with {pieces}: the module does not take the raw observation.")
 
 
-def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed: int = 0,
+def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = None,
+           seed: int = 0,
            min_agreement: float = DEFAULT_MIN_AGREEMENT, atol: float = DEFAULT_ATOL,
            max_steps: int = 1000, observations: Any = None,
            trace: str | Path | None = None) -> ParityReport:
@@ -523,9 +592,15 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         raise UsageTypeError(f"parity(policy=...) must be a function obs -> action, got "
                              f"{type(policy).__name__}.")
     _check_signature(policy)
+    if episodes is not None and (observations is not None or trace is not None):
+        raise UsageError(f"parity(episodes={episodes!r}) (--episodes) counts the episodes "
+                         "parity plays in the checkpoint's env; with observations= or trace= "
+                         "it compares on those instead. Leave episodes out.")
+    episodes = DEFAULT_EPISODES if episodes is None else episodes
     for name, value in (("episodes", episodes), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
+    check_seed(seed, "parity(seed=...)", allow_none=False)
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or \
             not 0 <= float(atol) < float("inf"):
         raise UsageError(f"parity(atol=...) (--atol) must be a finite number >= 0, got "
@@ -563,12 +638,18 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
         env = _env(reference)
         steps, error = _play(reference, _caller(policy), reset, env, episodes, seed, max_steps)
         action_spaces = [act for _, act in agent_spaces(env).values()]
-    if error:
+    if error:  # the policy raised at the last step
         answered = steps[:-1]
         pairs = _pairs(answered, [s.yours for s in answered], atol)
         return ParityReport(states=len(steps), agreement=_share(pairs),
                             min_agreement=float(min_agreement),
                             error=error + "." + _input_hint(reference, error))
+    not_an_action = _not_an_action(steps, action_spaces)
+    if not_an_action:
+        pairs = _pairs(steps, [s.yours for s in steps], atol)
+        return ParityReport(states=len(steps), agreement=_share(pairs),
+                            min_agreement=float(min_agreement), error=not_an_action + ".",
+                            mismatches=_mismatches(pairs))
     pairs = _pairs(steps, [s.yours for s in steps], atol)
     report = ParityReport(states=len(steps), agreement=_share(pairs),
                           min_agreement=float(min_agreement), decisions=len(pairs),
@@ -576,11 +657,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int = 5, seed
     if reference.multi_agent:
         agents = sorted({str(a) for _, a, _ in pairs})
         report.per_agent = {a: _share([p for p in pairs if str(p[1]) == a]) for a in agents}
-    report.mismatches = [
-        {"episode": s.episode, "step": s.step,
-         **({"agent": a} if a is not None else {}),
-         "yours": _shown(s.yours, a), "pipeline": _shown(s.pipeline, a)}
-        for s, a, ok in pairs if not ok][:10]
+    report.mismatches = _mismatches(pairs)
     if report.passed:
         return report
     candidates: list[tuple[float, Variant]] = []

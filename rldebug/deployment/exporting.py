@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rldebug.deployment.pipeline import EXPORTED_PARTS, InferencePolicy, env_named
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, UsageTypeError, path_argument
 
 ONNX_FILE = "policy.onnx"
 ONNX_RUNNER = "onnx_policy.py"
@@ -45,7 +45,13 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
     """
     from ray import cloudpickle
 
-    out = Path(out).expanduser()  # checked before the checkpoint is loaded
+    out = path_argument(out, "export(out=...)", "the folder to write")  # checked first
+    if not isinstance(onnx, bool) or not isinstance(overwrite, bool):
+        raise UsageTypeError(f"export(onnx=..., overwrite=...) take True or False, got "
+                             f"onnx={onnx!r:.40}, overwrite={overwrite!r:.40}.")
+    if not isinstance(checkpoint, InferencePolicy):
+        path_argument(checkpoint, "export(checkpoint=...)",
+                      "a checkpoint folder or an InferencePolicy")
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file; export writes a folder. Choose a new folder name.")
     replace_contents = out.exists() and any(out.iterdir())

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, path_argument
 
 
 @dataclass(frozen=True)
@@ -328,7 +328,8 @@ def parts_from_checkpoint(path: str | Path) -> dict:
     written by :func:`rldebug.export`)."""
     from rldebug.inspection.checkpoint import load_pipeline
 
-    exported = Path(path).expanduser() / EXPORTED_PARTS
+    exported = path_argument(path, "The checkpoint",
+                             "a checkpoint folder or an rldebug.export folder") / EXPORTED_PARTS
     if exported.is_file():
         import pickle
 
@@ -386,6 +387,8 @@ def inference_policy(checkpoint: str | Path) -> InferencePolicy:
 
     :raises CheckpointError: for a path that is not a new-stack checkpoint (naming why).
     """
+    path_argument(checkpoint, "inference_policy(checkpoint=...)",
+                  "a checkpoint folder or an rldebug.export folder")
     return InferencePolicy.from_checkpoint(checkpoint)
 
 

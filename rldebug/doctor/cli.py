@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from rldebug.doctor.diagnosis import diagnose
 from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
-from rldebug.htmlfile import html_path
+from rldebug.doctor.verify import DEFAULT_SEEDS
+from rldebug.htmlfile import html_option
 from rldebug.usage import EXIT_UNUSABLE, UsageError
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         "JSON (0.001, true, \"auto\") or text")
     verify.add_argument("--iterations", type=int, help="iterations per run (default: where "
                         "the doctor named the finding, plus a margin)")
-    verify.add_argument("--seeds", type=int, default=2, help="seeds per candidate (default 2)")
+    verify.add_argument("--seeds", type=int, help=f"seeds per candidate (default "
+                        f"{DEFAULT_SEEDS})")
     verify.add_argument("--budget", help="start no run after this long: 300, 90s, 5m, 1h")
     verify.add_argument("--config", help="FILE.py:FUNC returning the run's AlgorithmConfig, "
                         "when the run cannot be rebuilt from its own files")
@@ -67,12 +69,7 @@ def add_commands(subparsers) -> None:
 
 def _html_target(value: str | None) -> Path | None:
     """The --html file, checked before any work (an unusable path exits with 2)."""
-    if value is None:
-        return None
-    try:
-        return html_path(value, example="doctor.html")
-    except OSError as err:
-        raise UsageError(f"--html {value!r}: {err}") from None
+    return html_option(value, example="doctor.html")
 
 
 def _parse_fix(text: str) -> dict:
@@ -98,7 +95,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     html_file = _html_target(getattr(args, "html", None))
     verification = verify_fix(args.path, rule=args.rule, module=args.module,
                               config=args.config, fixes=fixes, iterations=args.iterations,
-                              seeds=args.seeds, budget=args.budget, out=args.out,
+                              seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
+                              budget=args.budget, out=args.out,
                               progress=True)
     if html_file is not None:
         write_html(verification.diagnosis, html_file, verifications=[verification])
@@ -112,24 +110,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
-    if getattr(args, "verify", False) or getattr(args, "fix", None):
-        return cmd_verify(args)
-    verify_only = [f"--{name}" for name in ("rule", "module", "iterations", "budget",
-                                            "config", "out")
-                   if getattr(args, name, None) is not None]
-    if verify_only:
-        raise UsageError(f"{', '.join(verify_only)} only apply with --verify; add --verify "
-                         "to train the fix, or leave them out.")
+    """Run the doctor on ``args.path``; print a report (or JSON); return the exit code.
+    With ``--json`` unusable input is said as JSON too."""
     try:
-        html_path = _html_target(getattr(args, "html", None))
-        diagnosis = diagnose(args.path)
+        if getattr(args, "verify", False) or getattr(args, "fix", None):
+            return cmd_verify(args)
+        return _diagnose_and_report(args)
     except UsageError as err:
         if not args.json:
             raise  # rldebug.cli prints it: "rldebug doctor: error: ..."
         print(json.dumps({"source": args.path, "exit_code": EXIT_UNUSABLE,
                           "error": str(err), "trials": []}, indent=2))
         return EXIT_UNUSABLE
+
+
+def _diagnose_and_report(args: argparse.Namespace) -> int:
+    verify_only = [f"--{name}" for name in ("rule", "module", "iterations", "seeds", "budget",
+                                            "config", "out")
+                   if getattr(args, name, None) is not None]
+    if verify_only:
+        raise UsageError(f"{', '.join(verify_only)} "
+                         f"{'applies' if len(verify_only) == 1 else 'apply'} only with "
+                         "--verify; add --verify to train the fix, or leave "
+                         f"{'it' if len(verify_only) == 1 else 'them'} out.")
+    html_path = _html_target(getattr(args, "html", None))
+    diagnosis = diagnose(args.path)
     if html_path is not None:
         write_html(diagnosis, html_path)
     if args.json:

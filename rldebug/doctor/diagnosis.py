@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,14 @@ from rldebug.doctor.traces import (
     read_trace_report,
 )
 from rldebug.shapes.results import RLLIB_RESULT_KEYS, is_rllib_result
-from rldebug.usage import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageError, UsageTypeError
+from rldebug.usage import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    UsageError,
+    UsageTypeError,
+    path_argument,
+)
 
 # The doctor's names for the one exit-code table (rldebug.usage).
 EXIT_HEALTHY, EXIT_ERROR = EXIT_OK, EXIT_FINDINGS
@@ -367,6 +375,13 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
     :raises UnusableInputError: if the path holds no run.
     """
     thresholds = _check_thresholds(thresholds)
+    if config is not None and not isinstance(config, Mapping):
+        raise UsageTypeError(f"diagnose(config=...) takes the run's config dict "
+                             f"(algo.config.to_dict()), got {type(config).__name__}: "
+                             f"{config!r:.80}.")
+    if isinstance(results_or_path, (bytes, os.PathLike)) or results_or_path == "":
+        results_or_path = path_argument(results_or_path, "diagnose(results_or_path=...)",
+                                        "the path of a run or experiment")
     if isinstance(results_or_path, (str, Path)):
         trials = [diagnose_trial(t, thresholds) for t in read_experiment(results_or_path)]
         return Diagnosis(trials=trials, source=str(results_or_path))

@@ -94,8 +94,8 @@ def find_trial_dirs(path: str | Path) -> list[Path]:
         if path.name in (RESULT_FILE, PROGRESS_FILE):
             return [path.parent]
         raise UnusableInputError(
-            f"{str(path)!r} is a file, but the doctor reads {RESULT_FILE} or {PROGRESS_FILE} "
-            "(or a directory holding them).")
+            f"{str(path)!r} is a file; a run is read from its {RESULT_FILE} or "
+            f"{PROGRESS_FILE}: pass one of those, or the run's directory.")
     if _is_trial(path):
         return [path]
     for pattern in ("*", "*/*"):

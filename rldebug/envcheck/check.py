@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from rldebug.shapes.env_meta import make_env
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_seed
 
 CHECKS = ("rllib", "observation_in_space", "observation_dtype", "agent_ids", "all_key",
           "done_flags", "finite_rewards", "seed_determinism", "default_encoder")
@@ -542,8 +542,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UsageError(f"steps must be an int >= 1, got {steps!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"seed must be an int >= 0, got {seed!r}.")
+    check_seed(seed, "check_env(seed=...)", allow_none=False)
     env = _make_env(env_or_class, env_config)
     wrapped = _AsMultiAgent(env)
     report = EnvCheckReport(env=type(env).__name__, multi_agent=wrapped.multi_agent)

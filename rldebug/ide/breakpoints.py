@@ -184,6 +184,11 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
     env = config.env
     below = _check_bound("reward_below", reward_below)
     above = _check_bound("reward_above", reward_above)
+    if below is not None and above is not None and below > above:
+        raise UsageError(f"break_on(reward_below={below}, reward_above={above}): every reward "
+                         f"is below {below} or above {above}, so every step would stop. To "
+                         "stop on rewards outside a range, give reward_below the range's low "
+                         "end and reward_above its high end.")
     spec = BreakOnSettings(
         token=uuid.uuid4().hex,
         events=_check_events(events, env),

@@ -30,7 +30,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from rldebug.ide._listen import DEFAULT_PORT, HOST
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, UsageTypeError
 
 GROUP = "rldebug"
 # Stands for the file open in the editor: ${file} in VS Code, $FilePath$ in PyCharm.
@@ -125,6 +125,9 @@ def _read_json(path: Path) -> tuple[dict, bool]:
     its launch.json with comments), which a rewrite cannot keep."""
     if not path.exists():
         return {}, False
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file (a folder?); write_ide_configs merges into "
+                         "that file. Move it away and run again.")
     text = path.read_text()
     plain = _JSONC_COMMENT.sub(lambda m: m.group(1) or "", text)
     plain = _JSONC_TRAILING_COMMA.sub(lambda m: m.group(1) or m.group(2), plain)
@@ -138,7 +141,26 @@ def _read_json(path: Path) -> tuple[dict, bool]:
     if not isinstance(data, dict):
         raise UsageError(f"{path} holds a {type(data).__name__}, not a JSON object; fix it "
                          "or move it away.")
+    for key in LISTS_OF_OBJECTS:
+        entries = data.get(key, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise UsageError(f"{path}: {key!r} must be a list of JSON objects (as VS Code "
+                             f"writes it), got {json.dumps(entries)[:80]}; fix it or move "
+                             "the file away.")
     return data, plain != text
+
+
+# the keys of launch.json that write_ide_configs merges entry by entry
+LISTS_OF_OBJECTS = ("configurations", "inputs")
+
+
+def _folder(path: Path) -> Path:
+    """``path`` as a folder for the IDE's files, made if missing; a file there is refused."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} is a file, where the IDE keeps a folder of its settings; "
+                         "move that file away and run again.")
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def _kept(path: Path, had_comments: bool) -> list[Path]:
@@ -159,8 +181,7 @@ def interpreter(repo_root: Path, ide: str) -> str:
 
 
 def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
-    folder = repo_root / ".vscode"
-    folder.mkdir(exist_ok=True)
+    folder = _folder(repo_root / ".vscode")
     launch_path = folder / "launch.json"
     existing, had_comments = _read_json(launch_path)
     kept = _kept(launch_path, had_comments)
@@ -248,8 +269,7 @@ def _pycharm_debug_server_xml(port: int) -> str:
 
 
 def write_pycharm(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
-    folder = repo_root / ".idea" / "runConfigurations"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _folder(_folder(repo_root / ".idea") / "runConfigurations")
     server = folder / f"{PYCHARM_PREFIX}remote_actor_debug_server.xml"
     server.write_text(_pycharm_debug_server_xml(port))
     written = [server]
@@ -273,6 +293,9 @@ def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[P
         to ``<name>.before-rldebug`` first: the rewrite cannot keep them).
     :raises FileNotFoundError: if ``repo_root`` is not a folder.
     """
+    if not isinstance(repo_root, (str, Path)) or not str(repo_root):
+        raise UsageTypeError(f"write_ide_configs needs your project's root folder (a str or "
+                             f"pathlib.Path; '.' for this one), got {repo_root!r:.80}.")
     root = Path(repo_root).expanduser().resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"write_ide_configs: {root} is not a folder; pass your "
@@ -280,4 +303,10 @@ def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[P
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise UsageError(f"write_ide_configs(port=...) (--port) takes a TCP port, 1-65535, "
                          f"got {port!r}.")
+    # every place is checked before anything is written: no half-written set of files
+    for folder in (".vscode", ".idea", ".idea/runConfigurations"):
+        if (root / folder).exists() and not (root / folder).is_dir():
+            _folder(root / folder)  # raises, saying so
+    for name in ("launch.json", "settings.json"):
+        _read_json(root / ".vscode" / name)
     return write_vscode(root, port) + write_pycharm(root, port)

@@ -50,7 +50,12 @@ def cmd_run(args) -> int:
     from rldebug.arena.config import arena_ppo_config
     from rldebug.inprocess.training import run
 
-    config = load_config(args.config) if args.config else arena_ppo_config(api_stack=args.stack)
+    if args.config and args.stack is not None:
+        raise UsageError(f"--stack {args.stack} chooses the API stack of the default arena "
+                         f"config; {args.config} returns its own config. Set the stack there "
+                         "(config.api_stack(...)), or leave --stack out.")
+    config = load_config(args.config) if args.config else \
+        arena_ppo_config(api_stack=args.stack or "new")
     try:
         result = run(config, stop=_stop_from_args(args), logdir=args.logdir,
                      local=not args.keep_remote, checkpoint_at_end=args.checkpoint)
@@ -108,8 +113,8 @@ def add_commands(subparsers) -> None:
                                             "logs")
     run.add_argument("--config", help="FILE.py:FUNC or MODULE:FUNC returning an AlgorithmConfig "
                                       "(default: the arena)")
-    run.add_argument("--stack", choices=["new", "old"], default="new",
-                     help="API stack of the default arena config")
+    run.add_argument("--stack", choices=["new", "old"],
+                     help="API stack of the default arena config (default new)")
     run.add_argument("--stop-iters", type=int)
     run.add_argument("--stop-return", type=float)
     run.add_argument("--stop-time", type=float)

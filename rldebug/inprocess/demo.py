@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 
 from rldebug.arena.config import arena_ppo_config
@@ -20,6 +22,10 @@ def demo(target: float = TARGET_RETURN, budget_s: float = DEFAULT_BUDGET_S,
     Stops early at ``budget_s`` seconds of training. Returns the :class:`RunResult`;
     ``result.stopped_by`` says whether the target or the budget ended it.
     """
+    for name, value in (("budget_s", budget_s), ("target", target)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+                not math.isfinite(value):
+            raise UsageError(f"demo({name}=...) must be a finite number, got {value!r}.")
     if budget_s <= 0:
         raise UsageError(f"budget_s must be > 0 seconds, got {budget_s!r}.")
     stop = {"env_runners/episode_return_mean": target, "time_total_s": budget_s}

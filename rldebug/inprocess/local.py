@@ -119,8 +119,10 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
         step and agent (False to leave it out).
     :raises TypeError: if ``config`` is not an ``AlgorithmConfig``.
     """
-    if not isinstance(check_env, bool):
-        raise UsageTypeError(f"local_mode(check_env=...) must be True or False, got {check_env!r}.")
+    for name, value in (("warn", warn), ("check_env", check_env)):
+        if not isinstance(value, bool):
+            raise UsageTypeError(f"local_mode({name}=...) must be True or False, got "
+                                 f"{value!r:.40}.")
     report = local_mode_changes(config)
     local = config.copy(copy_frozen=False)
     for name, (_, wanted) in report.changed.items():

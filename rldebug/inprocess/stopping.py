@@ -67,10 +67,16 @@ class Stopper:
                         f"stop[{key!r}] must be a number (stop when the result reaches it), "
                         f"got {type(value).__name__}: {value!r}."
                     )
-                if math.isnan(value):
+                if math.isnan(value) or value == math.inf:
                     raise UsageError(
-                        f"stop[{key!r}] is NaN: no result ever reaches it, so training would "
-                        "never stop. Give a number.")
+                        f"stop[{key!r}] is {'NaN' if math.isnan(value) else value}: no "
+                        "result ever reaches it, so this "
+                        "criterion would never stop training. Give a finite number, or "
+                        "leave the key out.")
+                if value == -math.inf:
+                    raise UsageError(
+                        f"stop[{key!r}] is -inf: every result reaches it, so training stops "
+                        "after the first iteration. Give a finite number.")
                 if _is_counter(key) and value <= 0:
                     raise UsageError(
                         f"stop[{key!r}] = {value!r}: {key} counts up from 0, so this stops "

@@ -106,6 +106,12 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         )
     if max_iterations is not None and (not isinstance(max_iterations, int) or max_iterations < 1):
         raise UsageError(f"max_iterations must be a positive int, got {max_iterations!r}.")
+    for name, value in (("progress", progress), ("local", local),
+                        ("checkpoint_at_end", checkpoint_at_end)):
+        if not isinstance(value, (bool, ProgressTable) if name == "progress" else bool):
+            raise UsageTypeError(f"rldebug.run({name}=...) takes True or False"
+                                 f"{' (or a ProgressTable)' if name == 'progress' else ''}, got "
+                                 f"{value!r:.40}.")
     stopper = Stopper(stop)
     if trace is not None and algo is not None:
         raise UsageError(

@@ -115,6 +115,19 @@ def _why_not_in(obs: Any, space: gym.Space) -> str:
         return f"values {arr.tolist()} outside the space's bounds"
     if isinstance(space, gym.spaces.Discrete):
         return (f"{obs!r} is not an int in [{space.start}, {space.start + space.n - 1}]")
+    if isinstance(space, gym.spaces.Dict) and isinstance(obs, dict):
+        if set(obs) != set(space.spaces):
+            return (f"its keys are {sorted(map(str, obs))}, the space's "
+                    f"{sorted(map(str, space.spaces))}")
+        for key, part in space.spaces.items():
+            if not part.contains(obs[key]):
+                return f"[{key!r}]: {_why_not_in(obs[key], part)}"
+    if isinstance(space, gym.spaces.Tuple) and isinstance(obs, (tuple, list)):
+        if len(obs) != len(space.spaces):
+            return f"it has {len(obs)} parts, the space {len(space.spaces)}"
+        for i, part in enumerate(space.spaces):
+            if not part.contains(obs[i]):
+                return f"part {i}: {_why_not_in(obs[i], part)}"
     return f"{obs!r:.80} is not contained in the space"
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from rldebug.inspection._common import agent_ids
 from rldebug.inspection._torch import layers_of
+from rldebug.inspection.checkpoint import RESTORED_FROM
 from rldebug.shapes.env_meta import env_of, map_agents
 from rldebug.shapes.outputs import (
     ACTOR_CRITIC,
@@ -27,6 +28,12 @@ from rldebug.shapes.outputs import (
     family_of,
     to_numpy,
 )
+
+# what a checkpoint of SAC cannot give back (tests/test_explain_continuous.py shows it)
+ALPHA_NOT_RESTORED = (
+    "alpha is SAC's initial_alpha again, not the alpha the run learned: RLlib 2.60's "
+    "checkpoints do not hold it (SACLearner keeps curr_log_alpha out of its state), so "
+    "training resumed from this checkpoint restarts it too.")
 
 
 class NewStack:
@@ -57,6 +64,11 @@ class NewStack:
     def runner_module(self, module_id):
         """The EnvRunner's (inference-only) RLModule ``module_id``."""
         return self.runner.module[module_id]
+
+    def is_recurrent(self, module_id) -> bool:
+        """Whether the module carries a state across an episode's steps (use_lstm, a
+        stateful RLModule)."""
+        return bool(self.runner_module(module_id).is_stateful())
 
     def connectors(self) -> list[str]:
         return [type(c).__name__ for c in self.runner._env_to_module.connectors]
@@ -124,7 +136,11 @@ class NewStack:
                                           lambda obs: self.values(module_id, to_numpy(obs)))
         _, action_space = self.module_spaces(module_id)
         out.update(family=family, module_input=to_numpy(batch["obs"]),
-                   env_action=env_action(out["sampled_action"], action_space, self.algo.config))
+                   env_action=env_action(out["sampled_action"], action_space, self.algo.config),
+                   greedy_env_action=env_action(out["greedy_action"], action_space,
+                                                self.algo.config))
+        if family == ACTOR_CRITIC and getattr(self.algo, RESTORED_FROM, None):
+            out["notes"] = (ALPHA_NOT_RESTORED,)
         return out
 
     def values(self, module_id, module_obs: np.ndarray) -> np.ndarray | None:

@@ -51,6 +51,11 @@ class OldStack:
         policy = self.algo.get_policy(module_id)
         return policy.observation_space, policy.action_space
 
+    def is_recurrent(self, module_id) -> bool:
+        """Whether the policy's model carries a state across steps (use_lstm,
+        use_attention)."""
+        return bool(self.algo.get_policy(module_id).is_recurrent())
+
     def connectors(self) -> list[str]:
         policy = self.algo.get_policy(self.module_ids()[0])
         pipeline = getattr(policy, "agent_connectors", None)
@@ -129,7 +134,12 @@ class OldStack:
         finally:
             model.train(was_training)
         probs = getattr(getattr(dist, "dist", None), "probs", None)
+        gaussian = getattr(dist, "dist", None)  # DiagGaussian: a torch Normal(mean, std)
+        mean, std = (gaussian.mean, gaussian.stddev) \
+            if isinstance(gaussian, torch.distributions.Normal) else (None, None)
         return {
+            "mean": to_numpy(mean),
+            "std": to_numpy(std),
             "family": "policy_gradient",
             "distribution": type(dist).__name__,
             "module_input": module_input,
@@ -141,4 +151,6 @@ class OldStack:
             "greedy_action": to_numpy(greedy),
             "sampled_action": to_numpy(sampled),
             "env_action": env_action(to_numpy(sampled), policy.action_space, self.algo.config),
+            "greedy_env_action": env_action(to_numpy(greedy), policy.action_space,
+                                            self.algo.config),
         }

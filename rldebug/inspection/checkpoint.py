@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, UsageTypeError, path_argument
 
 CHECKPOINT_JSON = "rllib_checkpoint.json"
 CHECKSUMS_FILE = "rldebug_checksums.json"
@@ -73,22 +73,32 @@ def seal_checkpoint(path: str | Path) -> Path:
     return target
 
 
+#: the attribute rldebug.load sets on an Algorithm it restored: the checkpoint's folder
+RESTORED_FROM = "_rldebug_restored_from"
+
+
 def _verify_seal(root: Path) -> bool:
-    """Check every file against the seal; False when the checkpoint has none."""
-    seal = root / CHECKSUMS_FILE
+    """Check every file of ``root`` against the seal; False when the checkpoint has none.
+    A part of an algorithm checkpoint (its modules' folder, one module's) is checked
+    against the seal of the checkpoint it lies in."""
+    top = algorithm_checkpoint_of(root) or root
+    seal = top / CHECKSUMS_FILE
     if not seal.is_file():
         return False
     try:
         recorded = json.loads(seal.read_text())["files"]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        recorded = {name: digest for name, digest in recorded.items()
+                    if (top / name).is_relative_to(root)}
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError,
+            AttributeError) as err:
         raise CheckpointError(f"{seal} is damaged ({type(err).__name__}: {err}); the "
                               "checkpoint's files cannot be verified. Save it again.") from None
     changed = [name for name, digest in recorded.items()
-               if (root / name).is_file() and _sha256(root / name) != digest]
-    missing = [name for name in recorded if not (root / name).is_file()]
+               if (top / name).is_file() and _sha256(top / name) != digest]
+    missing = [name for name in recorded if not (top / name).is_file()]
     if changed or missing:
         raise CheckpointError(
-            f"The checkpoint {root} was changed after rldebug saved it: "
+            f"The checkpoint {top} was changed after rldebug saved it: "
             + "; ".join(part for part in (
                 f"files whose contents differ from their checksum: {changed}" if changed else "",
                 f"missing files: {missing}" if missing else "") if part)
@@ -172,7 +182,7 @@ def checkpoint_kind(path: str | Path) -> str:
 
     :raises CheckpointError: naming the missing or empty files and what a checkpoint holds.
     """
-    root = Path(path).expanduser()
+    root = path_argument(path, "The checkpoint", "a folder")
     if not root.exists():
         raise CheckpointError(f"Checkpoint path {root} does not exist. {_expected()}")
     if not root.is_dir():
@@ -197,8 +207,24 @@ def checkpoint_kind(path: str | Path) -> str:
         _not_a_component(root)
         return "module"
     present = sorted(p.name for p in root.iterdir())[:12]
+    inside = _checkpoints_inside(root)
+    if inside:
+        shown = ", ".join(repr(str(p)) for p in inside[:4]) + (" ..." if len(inside) > 4 else "")
+        raise CheckpointError(f"{root} is not a checkpoint but holds "
+                              + (f"one: pass it, {shown}." if len(inside) == 1 else
+                                 f"{len(inside)}: pass one of them, {shown}."))
     raise CheckpointError(f"{root} is not an RLlib checkpoint: it holds {present or 'nothing'}. "
                           f"{_expected()}")
+
+
+def _checkpoints_inside(root: Path, depth: int = 3) -> list[Path]:
+    """The algorithm checkpoints up to ``depth`` folders below ``root`` (a Tune trial holds
+    ``checkpoint_000000``, an experiment its trials, a storage path its experiments), the
+    nearest first, in name order."""
+    found = []
+    for level in range(1, depth + 1):
+        found += sorted(p.parent for p in root.glob("*/" * level + CHECKPOINT_JSON))
+    return found
 
 
 def _stored_config(root: Path):
@@ -225,7 +251,9 @@ def _load_new(root: Path, local: bool):
     if local:
         config = local_mode(config, warn=False)
     ray_for(config)
-    return Algorithm.from_checkpoint(str(root), config=config)
+    algo = Algorithm.from_checkpoint(str(root), config=config)
+    setattr(algo, RESTORED_FROM, str(root))  # what the checkpoint could not restore is said
+    return algo
 
 
 def _load_old(root: Path, local: bool):
@@ -274,6 +302,9 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         differs from its rldebug checksum), naming the files.
     :warns UnverifiedCheckpointWarning: for a checkpoint rldebug did not seal.
     """
+    for name, value in (("modules_only", modules_only), ("local", local)):
+        if not isinstance(value, bool):
+            raise UsageTypeError(f"load({name}=...) takes True or False, got {value!r:.40}.")
     root, kind = _checked(path)
     try:
         if modules_only or kind == "module":
@@ -301,7 +332,7 @@ def _unpickling_error(root: Path, err: BaseException) -> CheckpointError:
 
 def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
     """The checkpoint's resolved directory and kind, after every check :func:`load` makes."""
-    root = Path(path).expanduser().resolve()
+    root = path_argument(path, "load(path=...)", "a checkpoint folder").resolve()
     kind = checkpoint_kind(root)
     sealed = _verify_seal(root)
     _check_json(root)

@@ -10,7 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, check_seed
 
 WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect checkpoints "
            "from sources you trust.")
@@ -20,10 +20,14 @@ def _parse_obs(text: str):
     """The --obs JSON as Python values (numbers, lists, dicts), given the dtypes of the
     agent's observation space once the checkpoint is loaded."""
     try:
-        return json.loads(text)
+        obs = json.loads(text)
     except json.JSONDecodeError as err:
         raise UsageError(f"--obs must be JSON, e.g. --obs '[0, 99]' for the arena; "
                          f"got {text!r} ({err}).") from None
+    if obs is None:
+        raise UsageError(f"--obs {text!r} is no observation; give one as JSON, e.g. "
+                         "--obs '[0, 99]' for the arena.")
+    return obs
 
 
 def cmd_inspect(args) -> int:
@@ -42,6 +46,10 @@ def cmd_inspect(args) -> int:
     obs = _parse_obs(args.obs) if args.obs is not None else None
     if obs is None and (args.agent or args.module):
         raise UsageError("--agent/--module choose whose observation --obs is; pass --obs too.")
+    if obs is None and args.seed is not None:
+        raise UsageError("--seed seeds the action sampled for --obs; pass --obs too.")
+    seed = 0 if args.seed is None else args.seed
+    check_seed(seed, "--seed", allow_none=False)  # before the checkpoint loads
     if checkpoint_kind(args.checkpoint) == "module":
         top = algorithm_checkpoint_of(Path(args.checkpoint).resolve())
         raise UsageError(
@@ -63,7 +71,7 @@ def cmd_inspect(args) -> int:
         if obs is not None:
             obs = json_observation(algo, obs, agent_id=args.agent, module_id=args.module)
             console.print(explain(algo, obs, agent_id=args.agent, module_id=args.module,
-                                  seed=args.seed))
+                                  seed=seed))
     finally:
         algo.stop()
     return 0
@@ -82,7 +90,8 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--agent", help="agent whose observation --obs is (e.g. agent1)")
     parser.add_argument("--module", help="module/policy to ask (e.g. pol1)")
     parser.add_argument("--obs", help="a raw env observation as JSON, e.g. '[0, 99]'")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sampled action")
+    parser.add_argument("--seed", type=int, help="with --obs: seed of the sampled action "
+                                                 "(default 0)")
     parser.set_defaults(func=cmd_inspect)
 
 

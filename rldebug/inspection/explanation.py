@@ -9,7 +9,6 @@ classes; on the old stack the policy's preprocessing, ``policy.model`` and
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,11 +22,12 @@ from rldebug.inspection._common import (
     resolve_ids,
 )
 from rldebug.shapes.env_meta import action_names
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_seed
 
 # Fields with one entry per observation (a batch axis when batched).
 _PER_OBSERVATION = ("observation", "module_input", "logits", "probs", "entropy", "value",
-                    "greedy_action", "sampled_action", "env_action", "log_prob", "mean", "std",
+                    "greedy_action", "sampled_action", "env_action", "greedy_env_action",
+                    "log_prob", "mean", "std",
                     "entropy_stderr",
                     "q_values", "q_value", "q_atom_probs")
 
@@ -40,7 +40,10 @@ class Explanation:
     ``module_input`` (the observation after the env-to-module connectors),
     ``greedy_action`` (what RLlib picks without exploration), ``sampled_action``
     (one draw of the exploring policy, seeded with ``explain(seed=...)``),
-    ``env_action`` (that draw as the env receives it), ``entropy`` and ``log_prob``.
+    ``env_action`` (that draw as the env receives it), ``greedy_env_action`` (the greedy
+    action as the env receives it: Box actions unsquashed or clipped), ``entropy`` and
+    ``log_prob``; ``notes`` says what the numbers cannot show (SAC's alpha after a
+    checkpoint restored it to its initial value).
     The rest depends on the family and the action space:
 
     ====================  ==========================  ========================  ========================
@@ -96,6 +99,8 @@ class Explanation:
     q_atoms: np.ndarray | None = None
     q_atom_probs: np.ndarray | None = None
     action_parts: list[int] | None = None
+    greedy_env_action: Any = None
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -140,12 +145,7 @@ def _unbatch(value: Any, batched: bool) -> Any:
 
 
 def _check_seed(seed) -> None:
-    if seed is None:
-        return
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
-            0 <= seed < 2**63):
-        raise UsageError(f"explain(seed=...) must be None or an int in [0, 2**63), got "
-                         f"{type(seed).__name__} {seed!r:.40}.")
+    check_seed(seed, "explain(seed=...)")
 
 
 def _resolved(algo, agent_id: Any, module_id: str | None):
@@ -158,7 +158,28 @@ def _resolved(algo, agent_id: Any, module_id: str | None):
                 f"{value!r:.80}; for several agents call explain once per agent.")
     agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),
                                       stack.mapping, stack.mapping_error)
+    _check_explainable(stack, module_id)
     return stack, agent_id, module_id
+
+
+def _check_explainable(stack, module_id) -> None:
+    """Refuse, naming why, a module whose answer to one observation :func:`explain` cannot
+    show: one that needs its recurrent state, or whose actions are a Tuple or Dict."""
+    import gymnasium as gym
+
+    if stack.is_recurrent(module_id):
+        raise UsageError(
+            f"Module {module_id!r} is recurrent (use_lstm, use_attention or a stateful "
+            "RLModule): what it does with an observation depends on the state it carried "
+            "through the episode so far, which explain cannot take yet. Explain a "
+            "non-recurrent module, or call the module's forward_inference with its state.")
+    _, action_space = stack.module_spaces(module_id)
+    if isinstance(action_space, (gym.spaces.Tuple, gym.spaces.Dict)):
+        raise UsageError(
+            f"Module {module_id!r} acts in a {type(action_space).__name__} action space "
+            f"({action_space}); explain shows Discrete, MultiDiscrete and Box actions. "
+            "Call the module's forward_inference and its action distribution class for "
+            "each part instead.")
 
 
 def json_observation(algo, value: Any, agent_id: Any = None,
@@ -204,7 +225,7 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
         distribution=out.get("distribution"),
         entropy_is_estimate=bool(out.get("entropy_is_estimate", False)),
         epsilon=out.get("epsilon"), alpha=out.get("alpha"), q_atoms=out.get("q_atoms"),
-        action_parts=out.get("action_parts"),
+        action_parts=out.get("action_parts"), notes=tuple(out.get("notes", ())),
         **fields)
 
 

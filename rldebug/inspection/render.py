@@ -144,8 +144,11 @@ def _explanation_facts(e) -> list[list[str]]:
         ["module input", _short(e.module_input)],
         ["distribution", str(e.distribution)],
         ["greedy action", _action_label(e, e.greedy_action)],
-        ["sampled action", _action_label(e, e.sampled_action)],
     ]
+    if e.greedy_env_action is not None and not np.array_equal(
+            np.asarray(e.greedy_env_action), np.asarray(e.greedy_action)):
+        rows.append(["greedy, as the env gets it", _short(e.greedy_env_action)])
+    rows.append(["sampled action", _action_label(e, e.sampled_action)])
     if e.env_action is not None and not np.array_equal(np.asarray(e.env_action),
                                                          np.asarray(e.sampled_action)):
         rows.append(["sampled, as the env gets it", _short(e.env_action)])
@@ -159,6 +162,7 @@ def _explanation_facts(e) -> list[list[str]]:
     value_label = {"q_learning": "value (max Q)",
                    "actor_critic": "value (Q of the greedy action)"}.get(e.family, "value")
     rows.append([value_label, _number(e.value)])
+    rows += [["note", note] for note in e.notes]
     return rows
 
 

@@ -7,7 +7,7 @@ import sys
 
 from rldebug.probes.catalog import PROBES
 from rldebug.probes.run import DEFAULT_BUDGET_S
-from rldebug.usage import load_config
+from rldebug.usage import UsageError, load_config
 
 
 def cmd_probe(args) -> int:
@@ -16,7 +16,12 @@ def cmd_probe(args) -> int:
 
     from rldebug.probes.run import probe
 
-    only = [name.strip() for name in args.only.split(",")] if args.only else None
+    only = None
+    if args.only is not None:
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        if not only:
+            raise UsageError(f"--only {args.only!r} names no probe; name some, e.g. --only "
+                             f"{','.join(list(PROBES)[:2])}, or leave --only out to run them all.")
     on_terminal = sys.stderr.isatty()
 
     def progress(line: str) -> None:

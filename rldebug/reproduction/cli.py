@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from rldebug.usage import UsageError
+
 
 def _list_events(args) -> int:
     from rldebug.reproduction import reproducible_events
@@ -25,6 +27,13 @@ def _list_events(args) -> int:
 def cmd_reproduce(args) -> int:
     """List a reproducible trace's events, or replay one: exit 0 reproduced, 1 not."""
     if args.event is None and args.iteration is None:
+        given = [flag for flag, value in (("--episode", args.episode), ("--step", args.step))
+                 if value is not None] + (["--mode"] if args.mode != "auto" else [])
+        if given:
+            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                             "a replay: give --iteration I (or --event N) too, or leave "
+                             f"{'it' if len(given) == 1 else 'them'} out to list the trace's "
+                             "events.")
         return _list_events(args)
     from rldebug.inprocess.debugging import debug_mode, is_debug_mode
     from rldebug.reproduction import reproduce

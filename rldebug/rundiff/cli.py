@@ -7,8 +7,10 @@ import sys
 
 def cmd_diff(args) -> int:
     """Compare two runs: exit 0 when they do not part on the metric, 1 when they do."""
+    from rldebug.htmlfile import html_option
     from rldebug.rundiff import diff
 
+    html_option(args.html, example="diff.html")  # checked before the work
     result = diff(args.run_a, args.run_b, metric=args.metric)
     if args.html:
         print(f"HTML report: {result.write_html(args.html)}", file=sys.stderr)

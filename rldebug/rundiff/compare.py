@@ -14,7 +14,7 @@ from rldebug.rundiff.configs import algorithm_of, config_rows
 from rldebug.rundiff.curves import compare, curve
 from rldebug.rundiff.report import FindingDiff, RunDiff
 from rldebug.rundiff.traces import trace_rows
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, path_argument
 
 DEFAULT_METRIC = "return"
 # Learner statistics compared per module (normalised names, rldebug.shapes.results).
@@ -60,10 +60,8 @@ def _path_metric(metric: str) -> Callable[[dict], float | None]:
 def _read(run: Any, side: str):
     from rldebug.doctor.reading import read_experiment
 
-    if not isinstance(run, (str, Path)):
-        raise UsageTypeError(f"diff takes two run paths (an rldebug run logdir, a Tune trial or "
-                             f"experiment directory); run_{side} is {type(run).__name__}: "
-                             f"{run!r:.80}.")
+    run = path_argument(run, f"diff(run_{side}=...)", "a run's path (an rldebug run logdir, "
+                        "a Tune trial or experiment directory)")
     trials = [t for t in read_experiment(run, whole=True) if t.results]
     if not trials:
         raise UsageError(f"run_{side} ({run}) holds no readable result: nothing to compare. "

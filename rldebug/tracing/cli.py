@@ -12,8 +12,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rldebug.htmlfile import html_option
 from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, check_output_file
 from rldebug.widetables import print_table
 
 
@@ -175,26 +176,35 @@ def render_profile(summary, console: Console | None = None) -> None:
         console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 
+def _chrome_trace_target(value: str) -> Path:
+    """The --chrome-trace file: a new file, or an earlier Chrome trace, in an existing
+    folder (never a file of the trace it reads)."""
+    target = Path(value).expanduser()
+    if not value or target.is_dir():
+        raise UsageError(f"--chrome-trace {value!r} is a folder; name a file in it, such as "
+                         f"{str(target / 'trace.json')!r}.")
+    if not target.parent.is_dir():
+        raise UsageError(f"--chrome-trace {value}: the folder {target.parent} does not "
+                         "exist; create it or name a file in an existing folder.")
+    check_output_file(target, "--chrome-trace", "a Chrome trace")
+    return target
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from rldebug.tracing.profile import chrome_trace, profile
 
+    if args.chrome_trace:  # both outputs checked before anything is written
+        _chrome_trace_target(args.chrome_trace)
+    html_option(args.html, example="profile.html")
     trace = _read(args.directory)
     summary = profile(trace)
     page = None
     if args.html:
         from rldebug.tracing.profile_html import write_html
 
-        try:
-            page = write_html(trace, args.html, title=args.directory)
-        except (OSError, TypeError) as err:  # said as every usage error: exit 2
-            raise UsageError(f"--html {args.html}: {err}") from None
+        page = write_html(trace, args.html, title=args.directory)
     if args.chrome_trace:
-        target = Path(args.chrome_trace)
-        if not target.parent.is_dir():
-            raise UsageError(f"--chrome-trace {args.chrome_trace}: the folder {target.parent} "
-                             "does not exist; create it or name a file in an existing "
-                             "folder.")
-        target.write_text(json.dumps(chrome_trace(trace)))
+        _chrome_trace_target(args.chrome_trace).write_text(json.dumps(chrome_trace(trace)))
     if args.json:
         print(json.dumps(summary.to_dict(), indent=1))
     else:

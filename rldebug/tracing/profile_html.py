@@ -71,7 +71,11 @@ def _timeline(summary: Profile, spans: list[dict], rss: dict[int, list]) -> str 
                             marker=".", label=_name(process))
         memory.set_ylabel("RSS (MiB)")
         memory.set_xlabel("seconds since the first traced span")
-        memory.legend(fontsize=7)
+        if memory.get_lines():
+            memory.legend(fontsize=7)
+        else:  # a trace with no memory samples: say so on the plot, not in a warning
+            memory.text(0.5, 0.5, "no memory samples in this trace", ha="center",
+                        va="center", transform=memory.transAxes)
         memory.grid(alpha=0.3)
         fig.tight_layout()
         return png_data_uri(fig)

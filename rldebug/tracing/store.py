@@ -25,7 +25,7 @@ def local_path_of(out) -> Path | None:
     """The local directory of ``out`` (a path or a ``file://`` URI), None for other URIs.
 
     :raises UsageTypeError: for anything but a str or a Path."""
-    if not isinstance(out, (str, Path)):
+    if not isinstance(out, (str, Path)) or not str(out).strip():
         raise UsageTypeError(f"A trace folder is a path (str or pathlib.Path) or a URI such "
                              f"as 's3://bucket/trace', got {type(out).__name__}: {out!r:.80}.")
     if isinstance(out, Path):

@@ -10,6 +10,9 @@ from rldebug.usage import UsageError, UsageTypeError
 
 def arena_of(algo):
     """The algorithm's env if it is grid-shaped like MultiAgentArena, else a clear error."""
+    from rldebug.inspection._common import require_algorithm
+
+    require_algorithm(algo, "policy_map / explorer")
     env = env_of(algo)
     if not all(hasattr(env, a) for a in ("width", "height", "position_to_index")):
         raise UsageTypeError(

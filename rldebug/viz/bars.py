@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rldebug.usage import UsageError
-from rldebug.viz.figures import new_figure
+from rldebug.viz.figures import check_drawing, new_figure
 
 
 def plot_action_probs(explanation, ax=None, title: str | None = None):
@@ -19,6 +19,10 @@ def plot_action_probs(explanation, ax=None, title: str | None = None):
     :returns: the matplotlib Figure.
     :raises ValueError: for a batched explanation or one without probabilities.
     """
+    from rldebug.inspection.explanation import Explanation
+
+    check_drawing(explanation, Explanation, "plot_action_probs",
+                  "rldebug.explain(algo, obs)", ax)
     if explanation.batched:
         raise UsageError(f"plot_action_probs draws one observation; this explanation holds "
                          f"{len(explanation)}. Pass explanation[i].")

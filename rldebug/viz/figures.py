@@ -19,6 +19,21 @@ def new_figure(figsize: tuple[float, float]):
     return fig
 
 
+def check_drawing(value, kind: type, caller: str, made_by: str, ax=None) -> None:
+    """Refuse what a plotting function cannot draw: ``value`` not a ``kind`` (say which
+    call makes one), an ``ax`` that is not a matplotlib Axes."""
+    from matplotlib.axes import Axes
+
+    from rldebug.usage import UsageTypeError
+
+    if not isinstance(value, kind):
+        raise UsageTypeError(f"{caller} draws what {made_by} returns (a {kind.__name__}), "
+                             f"got {type(value).__name__}: {value!r:.60}.")
+    if ax is not None and not isinstance(ax, Axes):
+        raise UsageTypeError(f"{caller}(ax=...) takes a matplotlib Axes (fig.add_subplot()) "
+                             f"or None, got {type(ax).__name__}: {ax!r:.60}.")
+
+
 def figure_to_array(fig) -> np.ndarray:
     """The rendered figure as an RGB uint8 array (height, width, 3)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

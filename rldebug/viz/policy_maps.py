@@ -8,7 +8,7 @@ import numpy as np
 
 from rldebug.usage import UsageError
 from rldebug.viz._arena import arena_of, check_position, observation
-from rldebug.viz.figures import new_figure
+from rldebug.viz.figures import check_drawing, new_figure
 
 BACKGROUNDS = ("entropy", "value", "max_prob")
 # (d_col, d_row) of each arena action; with angles="xy" on an imshow (rows grow
@@ -92,6 +92,7 @@ def plot_policy_map(pmap: PolicyMap, background: str = "entropy", ax=None):
     :param ax: a matplotlib Axes to draw into (default: a new figure).
     :returns: the matplotlib Figure.
     """
+    check_drawing(pmap, PolicyMap, "plot_policy_map", "rldebug.policy_map(algo)", ax)
     if background not in BACKGROUNDS:
         raise UsageError(f"background must be one of {BACKGROUNDS}, got {background!r}.")
     if background == "value" and pmap.value is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, UsageTypeError, check_seed, path_argument
 from rldebug.viz.figures import new_figure
 
 
@@ -75,6 +75,7 @@ class Replay:
 
     def to_jshtml(self, fps: int = 4) -> str:
         """An HTML/JavaScript player of the episode."""
+        _check_fps(fps)
         return self.animation(fps).to_jshtml(fps=fps, default_mode="once")
 
     def _repr_html_(self) -> str:
@@ -85,13 +86,30 @@ class Replay:
 
         Drawn with pillow directly: 21 arena frames (400x400) took 0.5 s, against 6.5 s
         when the matplotlib animation was saved with its PillowWriter."""
-        path = Path(path).expanduser()
+        _check_fps(fps)
+        path = _gif_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         images = _captioned_frames(self.frames, [self.caption(t) for t in range(len(self.frames))])
         images[0].save(path, save_all=True, append_images=images[1:],
                        duration=round(1000 / fps), loop=0)
         self.gif_path = path
         return path
+
+
+def _check_fps(fps) -> None:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1000:
+        raise UsageError(f"fps must be a number of frames per second, > 0 and < 1000, got "
+                         f"{fps!r:.40}.")
+
+
+def _gif_path(path) -> Path:
+    """Where a replay's GIF goes: a ``.gif`` file name, not a folder."""
+    path = path_argument(path, "replay(path=...)", "the GIF file to write")
+    if path.is_dir() or path.suffix.lower() != ".gif":
+        raise UsageError(f"replay(path=...) writes a GIF: name a .gif file, such as "
+                         f"{str((path if path.is_dir() else path.parent) / 'episode.gif')!r}; "
+                         f"got {str(path)!r}.")
+    return path
 
 
 # GIF frames: small env frames are scaled up (nearest neighbour) to at least this width,
@@ -139,11 +157,20 @@ def _make_env(algo):
 
 
 def _rgb(env) -> np.ndarray:
-    frame = env.render()
+    inner = env.env if isinstance(env, _OneAgent) else env
+    name = type(getattr(inner, "unwrapped", inner)).__name__
+    try:
+        frame = env.render()
+    except NotImplementedError:
+        raise UsageError(
+            f"replay needs an env that renders: {name} has no render() (its "
+            "gymnasium base raises NotImplementedError). Give the env a render() that "
+            "returns an RGB array (H, W, 3) when created with render_mode='rgb_array'.") \
+            from None
     if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3):
         raise UsageError(
             f"replay needs env.render() to return an RGB array (H, W, 3); "
-            f"{type(env).__name__}.render() returned {type(frame).__name__}"
+            f"{name}.render() returned {type(frame).__name__}"
             f"{getattr(frame, 'shape', '')}. Create the env with render_mode='rgb_array' "
             f"(for a gymnasium id: env_config={{'render_mode': 'rgb_array'}}; the arena's "
             f"default).")
@@ -171,8 +198,24 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
         shows as an HTML animation.
     """
     from rldebug.inspection import explain
+    from rldebug.inspection._common import require_algorithm
     from rldebug.shapes.env_meta import action_names, info_events, is_multi_agent_env
 
+    require_algorithm(algo, "replay")
+    check_seed(seed, "replay(seed=...)", allow_none=False)
+    if not isinstance(explore, bool):
+        raise UsageTypeError(f"replay(explore=...) takes True or False, got {explore!r:.40}.")
+    if max_steps is not None and (isinstance(max_steps, bool) or
+                                  not isinstance(max_steps, int) or max_steps < 1):
+        raise UsageError(f"replay(max_steps=...) must be None (the whole episode) or an int "
+                         f">= 1, got {max_steps!r:.40}.")
+    if event_keys is not None and (isinstance(event_keys, str) or not all(
+            isinstance(k, str) for k in event_keys)):
+        raise UsageTypeError(f"replay(event_keys=...) takes a tuple of info keys, e.g. "
+                             f"('collision',), got {event_keys!r:.60}.")
+    _check_fps(fps)
+    if path is not None:
+        _gif_path(path)  # before the episode is played
     env = _make_env(algo)
     if event_keys is None:
         event_keys = info_events(algo.config.env) or ()

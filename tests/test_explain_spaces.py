@@ -1,0 +1,131 @@
+"""``explain`` beyond the support matrix's spaces: the old stack's Gaussian, a Dict
+observation's bad part, and the modules it cannot explain yet (recurrent ones, Tuple
+actions), which it refuses by name instead of failing inside numpy or RLlib.
+
+Every algorithm here is built, not trained: what is compared is RLlib's own answer for
+the same weights.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ray.rllib.algorithms.ppo import PPOConfig
+
+import rldebug
+
+
+def _build(config):
+    return rldebug.local_mode(config.env_runners(num_env_runners=0)
+                              .debugging(seed=0), warn=False).build_algo()
+
+
+def _old_stack(config):
+    return config.api_stack(enable_rl_module_and_learner=False,
+                            enable_env_runner_and_connector_v2=False)
+
+
+def test_old_stack_gaussian_shows_mean_and_std_not_log_stds_as_actions():
+    """Old-stack PPO on Pendulum: mean and std were None, and the table listed the
+    log-stds as actions 1 and 2 beside the mean."""
+    algo = _build(_old_stack(PPOConfig().environment("Pendulum-v1")))
+    try:
+        obs = np.array([0.6, -0.8, 0.3], np.float32)
+        e = rldebug.explain(algo, obs)
+        mean, log_std = np.split(np.asarray(e.logits, float), 2)
+        np.testing.assert_allclose(e.mean, mean, rtol=1e-5)
+        np.testing.assert_allclose(e.std, np.exp(log_std), rtol=1e-5)
+        np.testing.assert_allclose(e.greedy_action, mean, rtol=1e-5)
+        # RLlib's inference: the greedy action, unsquashed to Pendulum's [-2, 2]
+        expected = algo.compute_single_action(obs, explore=False)
+        np.testing.assert_allclose(e.greedy_env_action, expected, rtol=1e-5, atol=1e-6)
+        shown = str(e)
+        assert "mean" in shown and "std" in shown and "action 1" not in shown
+    finally:
+        algo.stop()
+
+
+class DictObservations(gym.Env):
+    observation_space = gym.spaces.Dict({"color": gym.spaces.Discrete(3),
+                                         "noise": gym.spaces.Box(-1, 1, (2,), np.float32)})
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        super().__init__()
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def _flatten(env=None, spaces=None, device=None):
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    return FlattenObservations()
+
+
+def test_a_dict_observations_bad_part_is_named():
+    algo = _build(PPOConfig().environment(DictObservations)
+                  .env_runners(env_to_module_connector=_flatten))
+    try:
+        good = {"color": 1, "noise": np.zeros(2, np.float32)}
+        assert rldebug.explain(algo, good).probs.shape == (2,)
+        for bad, reason in (({**good, "color": 3}, r"\['color'\]: 3 is not an int in \[0, 2\]"),
+                            ({"color": 1}, r"its keys are \['color'\], the space's "
+                                           r"\['color', 'noise'\]"),
+                            ({**good, "noise": np.zeros(3, np.float32)},
+                             r"\['noise'\]: shape \(3,\), expected \(2,\)")):
+            with pytest.raises(ValueError, match=reason):
+                rldebug.explain(algo, bad)
+    finally:
+        algo.stop()
+
+
+class TupleActions(gym.Env):
+    observation_space = gym.spaces.Box(-1, 1, (4,), np.float32)
+    action_space = gym.spaces.Tuple((gym.spaces.Discrete(3),
+                                     gym.spaces.Box(-1, 1, (1,), np.float32)))
+
+    def __init__(self, config=None):
+        super().__init__()
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def test_a_tuple_action_space_is_refused_by_name():
+    """It raised numpy's "inhomogeneous shape" from inside rldebug."""
+    algo = _build(PPOConfig().environment(TupleActions))
+    try:
+        with pytest.raises(ValueError, match=r"acts in a Tuple action space .* explain shows "
+                                             r"Discrete, MultiDiscrete and Box actions"):
+            rldebug.explain(algo, np.zeros(4, np.float32))
+    finally:
+        algo.stop()
+
+
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_a_recurrent_module_is_refused_by_name(stack):
+    """use_lstm raised RLlib's KeyError 'state_in' (new stack) or an AssertionError on
+    seq_lens (old stack)."""
+    config = PPOConfig().environment("CartPole-v1")
+    if stack == "new":
+        from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+        config = config.rl_module(model_config=DefaultModelConfig(use_lstm=True,
+                                                                  lstm_cell_size=8))
+    else:
+        config = _old_stack(config).training(model={"use_lstm": True, "lstm_cell_size": 8})
+    algo = _build(config)
+    try:
+        with pytest.raises(ValueError, match=r"'default_policy' is recurrent .* depends on "
+                                             r"the state it carried"):
+            rldebug.explain(algo, np.zeros(4, np.float32))
+    finally:
+        algo.stop()
