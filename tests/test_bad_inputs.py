@@ -194,6 +194,8 @@ API_ROWS = [
      "your project's root folder"),
     ("load_trace: empty path", lambda tmp: rldebug.load_trace(""), TypeError,
      "A trace folder is a path"),
+    ("start_ray: a keyword ray.init does not take", lambda tmp: rldebug.start_ray(bogus=1),
+     TypeError, r"ray.init, which takes none named \['bogus'\]"),  # Ray's RuntimeError
 ]
 
 
@@ -282,6 +284,8 @@ EXPLAIN_ROWS = [
     ("agent and module disagree", {"obs": [0, 1], "agent_id": "agent1", "module_id": "pol2"},
      ValueError, "maps to module 'pol1'"),
     ("no agent or module", {"obs": [0, 1]}, ValueError, "Say whose observation"),
+    ("a string", {"obs": "[0, 99]", "agent_id": "agent1"}, ValueError,
+     "it is a string, and the space holds numbers"),  # after gymnasium's cast warning
 ]
 
 

@@ -346,6 +346,8 @@ def test_recorded_observations_that_are_no_observations_are_refused(checkpoint, 
                           ("nan.npy", "holds NaN or inf")):
         with pytest.raises(ValueError, match=re.escape(message)):
             parity(checkpoint, abs, observations=tmp_path / name)
+    with pytest.raises(ValueError, match="is not a numpy .npy file"):  # before loading
+        parity(tmp_path / "no_checkpoint_here", abs, observations=tmp_path / "garbage.npy")
     with pytest.raises(ValueError, match=r"parity\(episodes=3\) .* Leave episodes out"):
         parity(checkpoint, abs, observations=tmp_path / "nan.npy", episodes=3)
     with pytest.raises(ValueError, match=r"parity\(seed=...\) must be an int"):

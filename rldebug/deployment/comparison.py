@@ -379,6 +379,49 @@ def traced_episodes(trace_dir: str | Path, env, max_episodes: int = 50) -> list[
 _MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
 
 
+@dataclass
+class RecordedFile:
+    """The arrays of a ``.npy`` / ``.npz`` file of recorded observations."""
+
+    obs: np.ndarray
+    episode_starts: np.ndarray | None = None
+
+
+def read_recorded_file(path: str | Path) -> RecordedFile:
+    """Read observations recorded elsewhere from a ``.npy`` file or a ``.npz`` file (``obs``
+    and optionally ``episode_starts``), checked before any checkpoint is loaded: numpy's
+    own file (not another file named so), nothing to unpickle, an ``obs`` array.
+
+    :raises UsageError: naming what was wrong and how to save the file.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UsageError(f"parity(observations=...): {path} does not exist.")
+    if path.suffix not in (".npy", ".npz"):
+        raise UsageError(f"parity(observations=...): {path} is not a .npy or .npz file; "
+                         "save the observations with numpy.save or numpy.savez(obs=..., "
+                         "episode_starts=...).")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic[:len(_MAGIC[path.suffix])] != _MAGIC[path.suffix]:
+        raise UsageError(f"parity(observations=...): {path} is not a numpy {path.suffix} "
+                         "file (it does not begin as one); save the observations with "
+                         "numpy.save or numpy.savez(obs=..., episode_starts=...).")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise UsageError(
+            f"parity(observations=...): {path} cannot be read as numpy's {path.suffix} "
+            f"without unpickling ({err}). Save a numeric array with numpy.save (not "
+            "an array of Python objects, which loading would have to unpickle).") from None
+    if path.suffix == ".npy":
+        return RecordedFile(np.asarray(loaded))
+    if "obs" not in loaded:
+        raise UsageError(f"{path} holds {sorted(loaded.files)}, no 'obs' array: "
+                         "numpy.savez(path, obs=..., episode_starts=...).")
+    return RecordedFile(np.asarray(loaded["obs"]), loaded.get("episode_starts"))
+
+
 def recorded_episodes(observations: Any, observation_space: Any = None) -> list[list]:
     """Observations recorded elsewhere (your deployment's env, a simulator parity cannot
     build), split into episodes: an array of observations (one episode), a list of such
@@ -390,33 +433,9 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     """
     starts = None
     if isinstance(observations, (str, Path)):
-        path = Path(observations).expanduser()
-        if not path.is_file():
-            raise UsageError(f"parity(observations=...): {path} does not exist.")
-        if path.suffix not in (".npy", ".npz"):
-            raise UsageError(f"parity(observations=...): {path} is not a .npy or .npz file; "
-                             "save the observations with numpy.save or numpy.savez(obs=..., "
-                             "episode_starts=...).")
-        with open(path, "rb") as f:
-            magic = f.read(6)
-        if magic[:len(_MAGIC[path.suffix])] != _MAGIC[path.suffix]:
-            raise UsageError(f"parity(observations=...): {path} is not a numpy {path.suffix} "
-                             "file (it does not begin as one); save the observations with "
-                             "numpy.save or numpy.savez(obs=..., episode_starts=...).")
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise UsageError(
-                f"parity(observations=...): {path} cannot be read as numpy's {path.suffix} "
-                f"without unpickling ({err}). Save a numeric array with numpy.save (not "
-                "an array of Python objects, which loading would have to unpickle).") from None
-        if path.suffix == ".npz":
-            if "obs" not in loaded:
-                raise UsageError(f"{path} holds {sorted(loaded.files)}, no 'obs' array: "
-                                 "numpy.savez(path, obs=..., episode_starts=...).")
-            starts = loaded.get("episode_starts")
-            loaded = loaded["obs"]
-        observations = loaded
+        observations = read_recorded_file(observations)
+    if isinstance(observations, RecordedFile):
+        observations, starts = observations.obs, observations.episode_starts
     if isinstance(observations, list) and observations and \
             all(isinstance(o, np.ndarray) and o.ndim > 1 for o in observations):
         episodes = [list(o) for o in observations]
@@ -612,6 +631,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
         raise UsageError("parity compares on recorded observations (observations=, "
                          "--observations) or on a trace's episodes (trace=, --trace), not both: "
                          "pass one.")
+    if isinstance(observations, (str, Path)):
+        observations = read_recorded_file(observations)  # before the checkpoint loads
     reference = _reference(checkpoint_or_algo)
     reset = getattr(policy, "reset", None)
     reset = reset if callable(reset) else None

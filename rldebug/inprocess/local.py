@@ -301,9 +301,16 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
     set by the user), it warns once, naming it. With ``address`` it joins that
     cluster as Ray's defaults do. Returns True if this call started or connected Ray.
     """
+    import inspect
+
     import ray
     from ray._private import ray_constants
 
+    known = set(inspect.signature(ray.init).parameters) - {"kwargs"}
+    unknown = sorted(k for k in init_kwargs if k not in known and not k.startswith("_"))
+    if unknown:  # said whether or not Ray runs already
+        raise UsageTypeError(f"start_ray passes its keywords to ray.init, which takes none "
+                             f"named {unknown}; it takes {sorted(known)}.")
     if ray.is_initialized():
         return False
     if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 1):

@@ -142,6 +142,10 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
 
     :raises ValueError: naming the space, the offending element and why it is not in it.
     """
+    if isinstance(obs, (str, bytes)) and not isinstance(space, gym.spaces.Text):
+        raise UsageError(f"Observation {obs!r:.80} is not in the observation space {space}: "
+                         "it is a string, and the space holds numbers. Pass the observation "
+                         "exactly as the env returns it.")
     if _is_bool_for_numbers(obs, space):
         raise UsageError(
             f"Observation {obs!r:.80} holds booleans, but the observation space {space} holds "
