@@ -12,13 +12,12 @@ import argparse
 import sys
 from importlib import import_module
 
-from rldebug.usage import EXIT_INTERRUPTED, EXIT_UNUSABLE, UsageError
+from rldebug.usage import EXIT_INTERRUPTED, EXIT_UNUSABLE, USAGE_ERRORS
 
 # Exceptions that mean "this input cannot be used": reported in one line, exit 2. Any
 # other exception (a library's ValueError included) is a failure or a bug: exit 1, with
 # its type and the way to its traceback (rldebug.usage says why).
-_USAGE_ERRORS = (UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-                 PermissionError)
+_USAGE_ERRORS = USAGE_ERRORS
 
 
 # The modules whose commands `rldebug` has, in `rldebug --help` order. Each registers its

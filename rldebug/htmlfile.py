@@ -7,7 +7,7 @@ import base64
 import io
 from pathlib import Path
 
-from rldebug.usage import UsageError, UsageTypeError, check_output_file
+from rldebug.usage import UsageError, check_output_file, path_argument
 
 
 def html_path(path: str | Path, example: str = "report.html") -> Path:
@@ -18,10 +18,7 @@ def html_path(path: str | Path, example: str = "report.html") -> Path:
         :raises UsageError: if it is an existing file that is not an HTML page (a run's
         ``result.json``): a report overwrites only an earlier page.
     """
-    if not isinstance(path, (str, Path)) or not str(path):
-        raise UsageTypeError(f"write_html needs a file path (str or pathlib.Path), got "
-                             f"{path!r:.80}.")
-    path = Path(path).expanduser()
+    path = path_argument(path, "The HTML report's path", "a file name")
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "
                                 f"{str(path / example)!r}.")
@@ -39,7 +36,7 @@ def html_option(value: str | None, example: str) -> Path | None:
         return None
     try:
         return html_path(value, example=example)
-    except (OSError, TypeError) as err:
+    except (OSError, UsageError) as err:  # UsageTypeError too
         raise UsageError(f"--html {value!r}: {err}") from None
 
 

@@ -28,6 +28,12 @@ class UsageTypeError(UsageError, TypeError):
     """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
 
 
+#: What every command says as unusable input (exit 2): a :class:`UsageError`, and a path
+#: that does not exist or cannot be read. Anything else is a failure or a bug (exit 1).
+USAGE_ERRORS = (UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                PermissionError)
+
+
 def path_argument(value, name: str, what: str) -> Path:
     """``value`` as the path argument ``name`` (``"load(path=...)"``, ``"--html"``) takes:
     a non-empty str or path-like; ``what`` says what it names (``"a checkpoint folder"``).
@@ -38,6 +44,16 @@ def path_argument(value, name: str, what: str) -> Path:
         raise UsageTypeError(f"{name} must be {what} (a str or pathlib.Path), got "
                              f"{value!r:.80}.")
     return Path(value).expanduser()
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` as the flag ``name`` (``"load(modules_only=...)"``) takes: True or False
+    (numpy's too); a truthy string such as ``"no"`` is refused, not read as True."""
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    if not isinstance(value, bool):
+        raise UsageTypeError(f"{name} must be True or False, got {value!r:.40}.")
+    return value
 
 
 def check_seed(seed, name: str, allow_none: bool = True) -> None:
@@ -155,6 +171,6 @@ def load_config(spec: str, option: str = "--config"):
     return function()
 
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS", "UsageError",
-           "UsageTypeError", "check_output_file", "check_seed", "load_config", "load_function",
-           "path_argument"]
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",
+           "USAGE_ERRORS", "UsageError", "UsageTypeError", "check_bool", "check_output_file",
+           "check_seed", "load_config", "load_function", "path_argument"]

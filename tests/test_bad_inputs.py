@@ -149,21 +149,18 @@ API_ROWS = [
     ("load: no such checkpoint", lambda tmp: rldebug.load(tmp / "nope"), CheckpointError,
      "nope"),
     # each of these was a hang, a library's error, or an argument silently ignored
-    ("run: infinite stop threshold", lambda tmp: run_tiny(stop={"time_total_s": math.inf},
-                                                          logdir=tmp), ValueError,
-     r"is inf: no result ever reaches it, so this criterion would never stop training"),
-    ("run: -inf stop threshold", lambda tmp: run_tiny(
-        stop={"env_runners/episode_return_mean": -math.inf}, logdir=tmp), ValueError,
-     "stops after the first iteration"),
+    ("run: only infinite stop thresholds", lambda tmp: run_tiny(
+        stop={"time_total_s": math.inf, "env_runners/episode_return_mean": math.inf},
+        logdir=tmp), ValueError, r"is inf for every criterion: .* would never stop"),
     ("run: progress not a bool", lambda tmp: run_tiny(progress="x", logdir=tmp), TypeError,
-     r"rldebug.run\(progress=...\) takes True or False \(or a ProgressTable\)"),
+     r"rldebug.run\(progress=...\) must be True or False, got 'x'"),
     ("demo: infinite budget", lambda tmp: _demo(budget_s=math.inf), ValueError,
      r"demo\(budget_s=...\) must be a finite number, got inf"),
     ("local_mode: warn not a bool", lambda tmp: rldebug.local_mode(tiny_arena_config(),
                                                                     warn="no"),
      TypeError, r"local_mode\(warn=...\) must be True or False"),
     ("arena config: negative lr", lambda tmp: rldebug.arena_ppo_config(lr=-1), ValueError,
-     r"arena_ppo_config\(lr=...\) takes a finite number > 0, got -1"),
+     r"arena_ppo_config\(lr=...\) takes a finite number > 0 or a schedule .*, got -1"),
     ("arena config: seed not an int", lambda tmp: rldebug.arena_ppo_config(seed="a"),
      ValueError, r"seed=...\) takes None or an int >= 0"),
     ("arena: width -3, said as unusable input", lambda tmp: rldebug.arena_ppo_config(
@@ -174,13 +171,13 @@ API_ROWS = [
     ("load: None", lambda tmp: rldebug.load(None), TypeError,
      r"load\(path=...\) must be a checkpoint folder \(a str or pathlib.Path\), got None"),
     ("load: modules_only not a bool", lambda tmp: rldebug.load(tmp, modules_only="x"),
-     TypeError, r"load\(modules_only=...\) takes True or False"),
+     TypeError, r"load\(modules_only=...\) must be True or False"),
     ("inference_policy: None", lambda tmp: rldebug.inference_policy(None), TypeError,
      r"inference_policy\(checkpoint=...\) must be"),
     ("export: empty out", lambda tmp: rldebug.export(tmp, ""), TypeError,
      r"export\(out=...\) must be the folder to write"),
     ("export: onnx not a bool", lambda tmp: rldebug.export(tmp, tmp / "out", onnx="yes"),
-     TypeError, "take True or False"),
+     TypeError, r"export\(onnx=...\) must be True or False"),
     ("diagnose: an empty path", lambda tmp: diagnose(""), TypeError,
      r"diagnose\(results_or_path=...\) must be the path of a run"),  # it read the cwd
     ("diagnose: bytes", lambda tmp: diagnose(b"/tmp"), TypeError, "got b'/tmp'"),
@@ -362,6 +359,11 @@ CLI_ROWS = [
     (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"],  # outputs first
      "--chrome-trace {tmp}/no/t.json: the folder {tmp}/no does not exist"),
     (["profile", "{tmp}/nope"], "No trace files"),
+    (["profile", "{tmp}", "--chrome-trace", ""],  # was ignored: exit 0, nothing written
+     "--chrome-trace must be a file name"),
+    (["doctor", "{tmp}", "--html", "{tmp}/empty.py"],  # the flag named, then the refusal
+     ("--html '{tmp}/empty.py': The HTML report's path '{tmp}/empty.py' names an existing "
+      "file that is not an HTML page")),
     (["check", "{tmp}/nope.py:make"],  # check has no --config flag, which it named
      ("rldebug check CONFIG (FILE.py:FUNC, or a script FILE.py) file '{tmp}/nope.py' does "
       "not exist")),
@@ -375,7 +377,7 @@ CLI_ROWS = [
      "make_with(x) cannot be called without arguments"),
     (["check", "{tmp}/broken.py"], "does not compile: expected ':' at line 1"),
     (["demo", "--budget", "inf"], "must be a finite number"),
-    (["run", "--stop-time", "inf"], "would never stop training"),
+    (["run", "--stop-time", "inf"], "inf for every criterion"),
     # flags that were accepted and then ignored
     (["probe", "{tmp}/empty.py:make_dict", "--only", ""], "--only '' names no probe"),
     (["doctor", "{tmp}", "--seeds", "0"], "--seeds applies only with --verify"),
@@ -384,7 +386,9 @@ CLI_ROWS = [
      '"error": "--rule applies only with --verify'),
     (["inspect", "{tmp}", "--seed", "3"], "--seed seeds the action sampled for --obs"),
     (["inspect", "{tmp}", "--obs", "null"], "--obs 'null' is no observation"),
-    (["reproduce", "{tmp}", "--step", "5"], "--step applies to a replay: give --iteration"),
+    (["reproduce", "{tmp}", "--step", "5"],  # --event, which it also offered, refuses it
+     "--step chooses where to stop in an episode of --iteration I: give --iteration too"),
+    (["reproduce", "{tmp}", "--mode", "log"], "--mode log says how a replay stops"),
     (["run", "--config", "{tmp}/empty.py:make_dict", "--stack", "old", "--stop-iters", "1"],
      "--stack old chooses the API stack of the default arena config"),
     (["parity", "{tmp}", "--policy", "{tmp}/empty.py:make_with", "--observations",
@@ -598,3 +602,25 @@ def test_a_tune_trial_folder_given_for_a_checkpoint_names_the_checkpoint(tmp_pat
     assert f"holds one: pass it, '{trial / 'checkpoint_000000'}'" in capsys.readouterr().err
     assert cli_main(["inspect", str(tmp_path)]) == 2  # the experiment above it
     assert "checkpoint_000000" in capsys.readouterr().err
+
+
+def test_the_arena_config_takes_rllibs_schedules_and_tunes_search_spaces():
+    """The override checks refused lr=[[0, 1e-3], ...] and tune.grid_search, which RLlib and
+    Tune take."""
+    from ray import tune
+
+    schedule = [[0, 1e-3], [10_000, 1e-5]]
+    assert rldebug.arena_ppo_config(lr=schedule).lr == schedule
+    searched = rldebug.arena_ppo_config(lr=tune.grid_search([1e-3, 1e-4]),
+                                        seed=tune.randint(0, 5))
+    assert searched.lr == {"grid_search": [1e-3, 1e-4]}
+
+
+def test_an_infinite_threshold_beside_a_finite_one_is_tunes_never(tmp_path):
+    """Tune runs stop={"training_iteration": 2, "...return_mean": inf} to 2 iterations;
+    `rldebug debug` hands Tune's stop dict to the same Stopper, so it must too."""
+    run = run_tiny(stop={"training_iteration": 2, "env_runners/episode_return_mean": math.inf},
+                   logdir=tmp_path)
+    run.algo.stop()
+    assert run.stopped_by.startswith("training_iteration")
+    assert run.iterations == 2

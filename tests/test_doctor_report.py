@@ -93,27 +93,30 @@ def test_html_to_a_missing_directory_is_refused_before_any_work(tmp_path):
     assert code == 2 and "does not exist" in err
     with pytest.raises(IsADirectoryError, match="is a directory"):
         write_html(diagnose(LR_05), tmp_path)
-    with pytest.raises(TypeError, match="needs a file path"):
+    with pytest.raises(TypeError, match="The HTML report's path must be a file name"):
         write_html(diagnose(LR_05), None)
     with pytest.raises(TypeError, match="to_html expects a Diagnosis"):
         write_html({"trials": []}, tmp_path / "r.html")
 
 
 def test_html_to_a_file_that_cannot_be_written_is_a_usage_error():
-    """A file the report cannot be written to (Linux refuses /proc/version to every user,
-    root too) exits 2 with the path and the reason, not 1 as a failed run does."""
+    """A file the report cannot be written to (Linux lets no user, root included, create a
+    file in /proc) exits 2 with the path and the reason, not 1 as a failed run does; an
+    existing file that is no HTML page (/proc/version) is not even tried."""
     if not Path("/proc/version").is_file():
-        pytest.skip("no /proc/version on this system")
-    code, _out, err = cli_output(LR_05, "--html", "/proc/version")
-    assert code == 2 and "The HTML report cannot be written to '/proc/version' (" in err
+        pytest.skip("no /proc on this system")
+    code, _out, err = cli_output(LR_05, "--html", "/proc/report.html")
+    assert code == 2 and "The HTML report cannot be written to '/proc/report.html' (" in err
     with pytest.raises(UsageError, match="choose another path"):
-        write_html(diagnose(LR_05), "/proc/version")
+        write_html(diagnose(LR_05), "/proc/report.html")
+    code, _out, err = cli_output(LR_05, "--html", "/proc/version")
+    assert code == 2 and "names an existing file that is not an HTML page" in err
 
 
 def test_render_rejects_a_non_bool_show_all():
     from rldebug.doctor import render
 
-    with pytest.raises(TypeError, match="show_all must be True or False"):
+    with pytest.raises(TypeError, match=r"render\(show_all=...\) must be True or False"):
         render(diagnose(LR_05), show_all="yes")
 
 

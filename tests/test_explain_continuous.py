@@ -211,5 +211,8 @@ def test_sac_alpha_restored_from_a_checkpoint_is_said_to_be_the_initial_one(run,
         assert e.alpha == pytest.approx(INITIAL_ALPHA, rel=1e-6)  # RLlib's, not rldebug's
         assert len(e.notes) == 1 and "alpha is SAC's initial_alpha again" in e.notes[0]
         assert "initial_alpha again" in " ".join(str(e).split())
+        loaded.train()  # the loaded algorithm learns an alpha of its own: no note then
+        again = rldebug.explain(loaded, obs)
+        assert again.alpha != pytest.approx(INITIAL_ALPHA, rel=1e-4) and again.notes == ()
     finally:
         loaded.stop()

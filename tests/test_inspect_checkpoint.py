@@ -163,6 +163,16 @@ def test_a_part_of_a_sealed_checkpoint_is_checked_against_its_seal(tmp_path, par
         load(copy / part)
 
 
+def test_a_module_folder_added_after_sealing_is_unverified(tmp_path):
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    modules = copy / "learner_group/learner/rl_module"
+    shutil.move(modules / "pol2", tmp_path / "pol2")  # sealed without pol2
+    seal_checkpoint(copy)
+    shutil.move(tmp_path / "pol2", modules / "pol2")
+    with pytest.warns(UnverifiedCheckpointWarning):
+        load(modules / "pol2")  # none of its files is in the seal: nothing was verified
+
+
 def test_rldebug_run_seals_the_checkpoint_it_writes(tmp_path):
     from tiny import tiny_arena_config
 

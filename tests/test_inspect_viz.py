@@ -123,9 +123,9 @@ def test_pictures_refuse_what_they_cannot_draw(algo, tmp_path):
         (lambda: plot_action_probs(pmap), r"draws what rldebug.explain\(algo, obs\) returns"),
         (lambda: replay(None), r"expects a built RLlib Algorithm"),
         (lambda: replay(algo, seed=-1), r"replay\(seed=...\) must be an int in \[0, 2\*\*63\)"),
-        (lambda: replay(algo, fps=0), r"fps must be a number of frames per second"),
+        (lambda: replay(algo, fps=0), r"replay\(fps=...\) must be a number of frames"),
         (lambda: replay(algo, max_steps=-5), r"max_steps=...\) must be None .* or an int >= 1"),
-        (lambda: replay(algo, explore="x"), r"explore=...\) takes True or False"),
+        (lambda: replay(algo, explore="x"), r"explore=...\) must be True or False"),
         (lambda: replay(algo, event_keys="collision"), r"takes a tuple of info keys"),
         (lambda: replay(algo, path=tmp_path / "episode.txt"), r"name a \.gif file"),
         (lambda: replay(algo, path=tmp_path), r"name a \.gif file, such as .*episode.gif"),
@@ -134,9 +134,13 @@ def test_pictures_refuse_what_they_cannot_draw(algo, tmp_path):
         with pytest.raises(ValueError, match=message):
             call()
     assert list(tmp_path.iterdir()) == []  # refused before anything was played or written
-    episode = replay(algo, max_steps=2)
-    with pytest.raises(ValueError, match=r"fps must be"):
+    episode = replay(algo, max_steps=np.int64(2), explore=np.True_)  # numpy's are taken
+    assert len(episode.actions) == 2
+    with pytest.raises(ValueError, match=r"to_jshtml\(fps=...\) must be"):
         episode.to_jshtml(fps=0)
+    with pytest.raises(ValueError, match=r"save_gif\(path=...\) writes a GIF"):
+        episode.save_gif(tmp_path / "episode.png")
+    assert episode.save_gif(tmp_path / "episode.gif", fps=np.int64(4)).is_file()
 
 
 def test_replay_of_an_env_that_does_not_render_says_so():

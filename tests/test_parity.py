@@ -340,8 +340,10 @@ def test_recorded_observations_that_are_no_observations_are_refused(checkpoint, 
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     np.save(tmp_path / "words.npy", np.array([["a", "b", "c", "d"]]))
     np.save(tmp_path / "nan.npy", np.full((3, 4), np.nan, np.float32))
+    np.savez(tmp_path / "objects.npz", obs=np.array([{"a": 1}], dtype=object))
     for name, message in (("garbage.npy", "is not a numpy .npy file"),
                           ("objects.npy", "cannot be read as numpy's .npy without unpickling"),
+                          ("objects.npz", "cannot be read as numpy's .npz without unpickling"),
                           ("words.npy", "holds <U1 values"),
                           ("nan.npy", "holds NaN or inf")):
         with pytest.raises(ValueError, match=re.escape(message)):

@@ -63,15 +63,19 @@ def flatten_observations_connector(env=None, spaces=None, device=None):
     return FlattenObservations(multi_agent=True)
 
 
-# what each override takes: (a check, what it says when the value fails it)
+# what each override takes: (a check, what it says when the value fails it). A Tune search
+# space (tune.grid_search(...), tune.uniform(...)) and, for lr and entropy_coeff, RLlib's
+# schedules ([[timestep, value], ...]) are RLlib's and Tune's to check.
 _SETTING_RULES = {
     "num_envs_per_env_runner": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
     "train_batch_size": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
     "minibatch_size": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
     "num_epochs": (lambda v: _is_int(v) and v >= 1, "an int >= 1"),
     "num_env_runners": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
-    "lr": (lambda v: _is_real(v) and 0 < v < math.inf, "a finite number > 0"),
-    "entropy_coeff": (lambda v: _is_real(v) and 0 <= v < math.inf, "a finite number >= 0"),
+    "lr": (lambda v: _is_schedule(v) or (_is_real(v) and 0 < v < math.inf),
+           "a finite number > 0 or a schedule [[timestep, lr], ...]"),
+    "entropy_coeff": (lambda v: _is_schedule(v) or (_is_real(v) and 0 <= v < math.inf),
+                      "a finite number >= 0 or a schedule [[timestep, coeff], ...]"),
     "seed": (lambda v: v is None or (_is_int(v) and v >= 0), "None or an int >= 0"),
     "fcnet_hiddens": (lambda v: isinstance(v, (list, tuple)) and all(
         _is_int(n) and n >= 1 for n in v), "a list of layer sizes, e.g. [64, 64]"),
@@ -86,9 +90,20 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_schedule(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(step, (list, tuple)) and len(step) == 2 for step in value)
+
+
+def _is_search_space(value) -> bool:
+    """A Tune search space: ``tune.grid_search([...])`` is a dict, ``tune.uniform(...)`` a
+    Domain (it has ``sample``)."""
+    return isinstance(value, dict) or callable(getattr(value, "sample", None))
+
+
 def _check_settings(settings: dict) -> None:
     for key, (ok, takes) in _SETTING_RULES.items():
-        if not ok(settings[key]):
+        if not _is_search_space(settings[key]) and not ok(settings[key]):
             raise UsageError(f"arena_ppo_config({key}=...) takes {takes}, got "
                              f"{settings[key]!r:.60}.")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -408,18 +409,21 @@ def read_recorded_file(path: str | Path) -> RecordedFile:
                          "file (it does not begin as one); save the observations with "
                          "numpy.save or numpy.savez(obs=..., episode_starts=...).")
     try:
-        loaded = np.load(path, allow_pickle=False)
+        if path.suffix == ".npy":
+            return RecordedFile(np.load(path, allow_pickle=False))
+        with np.load(path, allow_pickle=False) as loaded:  # an .npz reads each array lazily
+            names = sorted(loaded.files)
+            if "obs" in names:
+                return RecordedFile(np.asarray(loaded["obs"]),
+                                    np.asarray(loaded["episode_starts"])
+                                    if "episode_starts" in names else None)
     except (ValueError, OSError, EOFError) as err:
         raise UsageError(
             f"parity(observations=...): {path} cannot be read as numpy's {path.suffix} "
             f"without unpickling ({err}). Save a numeric array with numpy.save (not "
             "an array of Python objects, which loading would have to unpickle).") from None
-    if path.suffix == ".npy":
-        return RecordedFile(np.asarray(loaded))
-    if "obs" not in loaded:
-        raise UsageError(f"{path} holds {sorted(loaded.files)}, no 'obs' array: "
-                         "numpy.savez(path, obs=..., episode_starts=...).")
-    return RecordedFile(np.asarray(loaded["obs"]), loaded.get("episode_starts"))
+    raise UsageError(f"parity(observations=...): {path} holds {names}, no 'obs' array: "
+                     "numpy.savez(path, obs=..., episode_starts=...).")
 
 
 def recorded_episodes(observations: Any, observation_space: Any = None) -> list[list]:
@@ -617,7 +621,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                          "it compares on those instead. Leave episodes out.")
     episodes = DEFAULT_EPISODES if episodes is None else episodes
     for name, value in (("episodes", episodes), ("max_steps", max_steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise UsageError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
     check_seed(seed, "parity(seed=...)", allow_none=False)
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or \

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rldebug.deployment.pipeline import EXPORTED_PARTS, InferencePolicy, env_named
-from rldebug.usage import UsageError, UsageTypeError, path_argument
+from rldebug.usage import UsageError, check_bool, path_argument
 
 ONNX_FILE = "policy.onnx"
 ONNX_RUNNER = "onnx_policy.py"
@@ -46,9 +46,8 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
     from ray import cloudpickle
 
     out = path_argument(out, "export(out=...)", "the folder to write")  # checked first
-    if not isinstance(onnx, bool) or not isinstance(overwrite, bool):
-        raise UsageTypeError(f"export(onnx=..., overwrite=...) take True or False, got "
-                             f"onnx={onnx!r:.40}, overwrite={overwrite!r:.40}.")
+    onnx = check_bool(onnx, "export(onnx=...)")
+    overwrite = check_bool(overwrite, "export(overwrite=...)")
     if not isinstance(checkpoint, InferencePolicy):
         path_argument(checkpoint, "export(checkpoint=...)",
                       "a checkpoint folder or an InferencePolicy")

@@ -20,7 +20,7 @@ from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
 from rldebug.doctor.verify import DEFAULT_SEEDS
 from rldebug.htmlfile import html_option
-from rldebug.usage import EXIT_UNUSABLE, UsageError
+from rldebug.usage import EXIT_UNUSABLE, USAGE_ERRORS, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,7 +116,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         if getattr(args, "verify", False) or getattr(args, "fix", None):
             return cmd_verify(args)
         return _diagnose_and_report(args)
-    except UsageError as err:
+    except USAGE_ERRORS as err:
         if not args.json:
             raise  # rldebug.cli prints it: "rldebug doctor: error: ..."
         print(json.dumps({"source": args.path, "exit_code": EXIT_UNUSABLE,

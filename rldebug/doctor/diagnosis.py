@@ -379,7 +379,8 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
         raise UsageTypeError(f"diagnose(config=...) takes the run's config dict "
                              f"(algo.config.to_dict()), got {type(config).__name__}: "
                              f"{config!r:.80}.")
-    if isinstance(results_or_path, (bytes, os.PathLike)) or results_or_path == "":
+    if isinstance(results_or_path, (bytes, os.PathLike)) or (
+            isinstance(results_or_path, str) and not results_or_path.strip()):
         results_or_path = path_argument(results_or_path, "diagnose(results_or_path=...)",
                                         "the path of a run or experiment")
     if isinstance(results_or_path, (str, Path)):

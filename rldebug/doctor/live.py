@@ -32,7 +32,7 @@ from rldebug.doctor.thresholds import Thresholds
 from rldebug.shapes.env_meta import env_spec_of, write_trial_env_spec
 from rldebug.shapes.results import local_trial_dir
 from rldebug.tbfile import summary_writer
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_bool
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,7 @@ class DoctorCallback(RLlibCallback):
         if logdir is not None and not isinstance(logdir, (str, Path)):
             raise UsageTypeError(f"logdir must be a path (str or pathlib.Path) or None, got "
                                  f"{type(logdir).__name__}: {logdir!r:.80}.")
-        if not isinstance(console, bool):
-            raise UsageTypeError(f"console must be True or False, got {console!r}.")
+        console = check_bool(console, "DoctorCallback console=")
         for name, value in (("stop_on", stop_on), ("break_on", break_on)):
             if value is not None and value not in SEVERITIES[1:]:
                 raise UsageError(f"DoctorCallback.configured({name}={value!r}): use 'error', "

@@ -22,7 +22,7 @@ from typing import Any
 from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
-from rldebug.usage import UsageTypeError
+from rldebug.usage import UsageTypeError, check_bool
 
 MAX_CAUSES = 3
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -172,8 +172,7 @@ def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
     if not isinstance(diagnosis, Diagnosis):
         raise UsageTypeError(f"render expects a Diagnosis (from rldebug.doctor.diagnose), got "
                              f"{type(diagnosis).__name__}.")
-    if not isinstance(show_all, bool):
-        raise UsageTypeError(f"show_all must be True or False, got {show_all!r}.")
+    show_all = check_bool(show_all, "render(show_all=...)")
     from rich.console import Console
     from rich.text import Text
 

@@ -49,7 +49,7 @@ from rldebug.ide._stop import (
     users_breakpoint_hook,
 )
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_bool
 
 
 def _check_events(events, env) -> tuple[str, ...]:
@@ -179,8 +179,7 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
                         mode) -> BreakOnSettings:
     if mode not in MODES:
         raise UsageError(f"break_on(mode={mode!r}) must be one of {MODES}.")
-    if not isinstance(non_finite, bool):
-        raise UsageTypeError(f"break_on(non_finite=...) must be True or False, got {non_finite!r}.")
+    non_finite = check_bool(non_finite, "break_on(non_finite=...)")
     env = config.env
     below = _check_bound("reward_below", reward_below)
     above = _check_bound("reward_above", reward_above)

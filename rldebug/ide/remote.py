@@ -48,7 +48,7 @@ from rldebug.ide._listen import (
     wait_for_ide,
 )
 from rldebug.inprocess.local import LocalModeWarning
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_bool
 
 
 @dataclass(frozen=True)
@@ -445,11 +445,9 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     if not isinstance(config, AlgorithmConfig):
         raise UsageTypeError(f"attach_remote expects an RLlib AlgorithmConfig, got "
                              f"{type(config).__name__}: {config!r:.120}.")
-    if wait is not None and not isinstance(wait, bool):
-        raise UsageTypeError(f"attach_remote(wait=...) must be True or False, got {wait!r}.")
-    if not isinstance(post_mortem, bool):
-        raise UsageTypeError(f"attach_remote(post_mortem=...) must be True or False, got "
-                             f"{post_mortem!r}.")
+    if wait is not None:
+        wait = check_bool(wait, "attach_remote(wait=...)")
+    post_mortem = check_bool(post_mortem, "attach_remote(post_mortem=...)")
     if learner_index is not None:
         if runner_index != _FIRST_RUNNER:
             raise UsageError("attach_remote: pass runner_index= (an EnvRunner) or "

@@ -22,7 +22,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_bool
 
 # Settings that place RLlib work in other processes, and their in-process value.
 _IN_PROCESS_SETTINGS = {
@@ -119,10 +119,8 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
         step and agent (False to leave it out).
     :raises TypeError: if ``config`` is not an ``AlgorithmConfig``.
     """
-    for name, value in (("warn", warn), ("check_env", check_env)):
-        if not isinstance(value, bool):
-            raise UsageTypeError(f"local_mode({name}=...) must be True or False, got "
-                                 f"{value!r:.40}.")
+    warn = check_bool(warn, "local_mode(warn=...)")
+    check_env = check_bool(check_env, "local_mode(check_env=...)")
     report = local_mode_changes(config)
     local = config.copy(copy_frozen=False)
     for name, (_, wanted) in report.changed.items():
@@ -308,7 +306,8 @@ def start_ray(num_cpus: int | None = None, address: str | None = None, **init_kw
 
     known = set(inspect.signature(ray.init).parameters) - {"kwargs"}
     unknown = sorted(k for k in init_kwargs if k not in known and not k.startswith("_"))
-    if unknown:  # said whether or not Ray runs already
+    if unknown and "://" not in str(address or ""):  # a ray:// client takes more; said
+        # whether or not Ray runs already
         raise UsageTypeError(f"start_ray passes its keywords to ray.init, which takes none "
                              f"named {unknown}; it takes {sorted(known)}.")
     if ray.is_initialized():

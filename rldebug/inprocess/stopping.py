@@ -67,20 +67,19 @@ class Stopper:
                         f"stop[{key!r}] must be a number (stop when the result reaches it), "
                         f"got {type(value).__name__}: {value!r}."
                     )
-                if math.isnan(value) or value == math.inf:
+                if math.isnan(value):
                     raise UsageError(
-                        f"stop[{key!r}] is {'NaN' if math.isnan(value) else value}: no "
-                        "result ever reaches it, so this "
-                        "criterion would never stop training. Give a finite number, or "
-                        "leave the key out.")
-                if value == -math.inf:
-                    raise UsageError(
-                        f"stop[{key!r}] is -inf: every result reaches it, so training stops "
-                        "after the first iteration. Give a finite number.")
+                        f"stop[{key!r}] is NaN: no result ever reaches it, so training would "
+                        "never stop. Give a number.")
                 if _is_counter(key) and value <= 0:
                     raise UsageError(
                         f"stop[{key!r}] = {value!r}: {key} counts up from 0, so this stops "
                         "after the first iteration whatever you meant. Give a positive number.")
+            if all(value == math.inf for value in stop.values()):
+                raise UsageError(
+                    f"stop={stop} is inf for every criterion: no result ever reaches one, so "
+                    "training would never stop. Give a finite number for one of them, e.g. "
+                    "{'training_iteration': 100}.")
         if callable(stop):
             _check_stop_function(stop)
         self.stop = stop or {}

@@ -20,7 +20,7 @@ from rldebug.inprocess.runlog import RESULT_FILE, RunLogger, check_writable, def
 from rldebug.inprocess.stopping import Stopper, StopSpec
 from rldebug.shapes.configs import store_config
 from rldebug.shapes.env_meta import store_env_spec
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_bool
 
 
 @dataclass
@@ -93,6 +93,11 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     :param reproducible: with ``trace``: also record what :func:`rldebug.reproduce` needs to
         replay an event of the run to its exact step (``rldebug.trace(reproducible=True)``).
     """
+    local = check_bool(local, "rldebug.run(local=...)")
+    checkpoint_at_end = check_bool(checkpoint_at_end, "rldebug.run(checkpoint_at_end=...)")
+    reproducible = check_bool(reproducible, "rldebug.run(reproducible=...)")
+    if not isinstance(progress, ProgressTable):
+        progress = check_bool(progress, "rldebug.run(progress=...)")
     config, algo = _config_of(config)
     if algo is not None and local and not is_local(config):
         raise UsageError(
@@ -106,12 +111,6 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         )
     if max_iterations is not None and (not isinstance(max_iterations, int) or max_iterations < 1):
         raise UsageError(f"max_iterations must be a positive int, got {max_iterations!r}.")
-    for name, value in (("progress", progress), ("local", local),
-                        ("checkpoint_at_end", checkpoint_at_end)):
-        if not isinstance(value, (bool, ProgressTable) if name == "progress" else bool):
-            raise UsageTypeError(f"rldebug.run({name}=...) takes True or False"
-                                 f"{' (or a ProgressTable)' if name == 'progress' else ''}, got "
-                                 f"{value!r:.40}.")
     stopper = Stopper(stop)
     if trace is not None and algo is not None:
         raise UsageError(

@@ -9,6 +9,7 @@ Single-agent algorithms (SingleAgentEnvRunner) use the subclass in ``_single_age
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -139,8 +140,11 @@ class NewStack:
                    env_action=env_action(out["sampled_action"], action_space, self.algo.config),
                    greedy_env_action=env_action(out["greedy_action"], action_space,
                                                 self.algo.config))
-        if family == ACTOR_CRITIC and getattr(self.algo, RESTORED_FROM, None):
-            out["notes"] = (ALPHA_NOT_RESTORED,)
+        alpha = out.get("alpha")
+        if family == ACTOR_CRITIC and getattr(self.algo, RESTORED_FROM, None) and \
+                alpha is not None and math.isclose(alpha, self.algo.config.initial_alpha,
+                                                   rel_tol=1e-5):
+            out["notes"] = (ALPHA_NOT_RESTORED,)  # not once the loaded algorithm learns
         return out
 
     def values(self, module_id, module_obs: np.ndarray) -> np.ndarray | None:

@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rldebug.usage import UsageError, UsageTypeError, path_argument
+from rldebug.usage import UsageError, check_bool, path_argument
 
 CHECKPOINT_JSON = "rllib_checkpoint.json"
 CHECKSUMS_FILE = "rldebug_checksums.json"
@@ -93,6 +93,8 @@ def _verify_seal(root: Path) -> bool:
             AttributeError) as err:
         raise CheckpointError(f"{seal} is damaged ({type(err).__name__}: {err}); the "
                               "checkpoint's files cannot be verified. Save it again.") from None
+    if not recorded:  # a folder put into the checkpoint after it was sealed
+        return False
     changed = [name for name, digest in recorded.items()
                if (top / name).is_file() and _sha256(top / name) != digest]
     missing = [name for name in recorded if not (top / name).is_file()]
@@ -302,9 +304,8 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         differs from its rldebug checksum), naming the files.
     :warns UnverifiedCheckpointWarning: for a checkpoint rldebug did not seal.
     """
-    for name, value in (("modules_only", modules_only), ("local", local)):
-        if not isinstance(value, bool):
-            raise UsageTypeError(f"load({name}=...) takes True or False, got {value!r:.40}.")
+    modules_only = check_bool(modules_only, "load(modules_only=...)")
+    local = check_bool(local, "load(local=...)")
     root, kind = _checked(path)
     try:
         if modules_only or kind == "module":

@@ -144,10 +144,6 @@ def _unbatch(value: Any, batched: bool) -> Any:
     return value[0]
 
 
-def _check_seed(seed) -> None:
-    check_seed(seed, "explain(seed=...)")
-
-
 def _resolved(algo, agent_id: Any, module_id: str | None):
     """The algorithm's stack adapter and the (agent, module) pair an observation is for."""
     stack = adapter_for(algo, "explain")
@@ -208,7 +204,7 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
     :raises ValueError: for an unknown agent/module id, a mismatching pair, or an
         observation outside the space (the message names the space and why).
     """
-    _check_seed(seed)
+    check_seed(seed, "explain(seed=...)")
     stack, agent_id, module_id = _resolved(algo, agent_id, module_id)
     obs_space, _ = stack.raw_spaces(agent_id)
     observations, batched = as_observation_batch(obs, obs_space)

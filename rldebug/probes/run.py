@@ -32,7 +32,7 @@ from rldebug.probes.spaces import check_action_space, check_observation_space
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
 from rldebug.shapes.results import updated_modules
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_seed
 
 # A check must hold after this many training iterations in a row (a policy that is
 # right by chance once is not counted).
@@ -73,13 +73,12 @@ def _check_options(only, max_iterations, seed) -> None:
         if not only:
             raise UsageError(f"probe(only=[]) selects no probe; pick from {list(PROBES)}.")
     # a check must hold CONSECUTIVE_PASSES iterations in a row: fewer can never pass
-    for name, value, low in (("max_iterations", max_iterations, CONSECUTIVE_PASSES),
-                             ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            why = (f" (a check must hold for {CONSECUTIVE_PASSES} iterations in a row to "
-                   "pass)" if name == "max_iterations" else "")
-            raise UsageError(f"probe({name}=...) (--{name.replace('_', '-')}) must be an "
-                             f"int >= {low}{why}, got {value!r}.")
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, numbers.Integral) \
+            or max_iterations < CONSECUTIVE_PASSES:
+        raise UsageError(f"probe(max_iterations=...) (--max-iterations) must be an int >= "
+                         f"{CONSECUTIVE_PASSES} (a check must hold for {CONSECUTIVE_PASSES} "
+                         f"iterations in a row to pass), got {max_iterations!r}.")
+    check_seed(seed, "probe(seed=...) (--seed)", allow_none=False)
 
 
 def user_agents(config) -> tuple[dict, bool]:

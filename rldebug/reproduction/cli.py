@@ -27,13 +27,16 @@ def _list_events(args) -> int:
 def cmd_reproduce(args) -> int:
     """List a reproducible trace's events, or replay one: exit 0 reproduced, 1 not."""
     if args.event is None and args.iteration is None:
-        given = [flag for flag, value in (("--episode", args.episode), ("--step", args.step))
-                 if value is not None] + (["--mode"] if args.mode != "auto" else [])
-        if given:
-            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
-                             "a replay: give --iteration I (or --event N) too, or leave "
-                             f"{'it' if len(given) == 1 else 'them'} out to list the trace's "
-                             "events.")
+        within = [flag for flag, value in (("--episode", args.episode), ("--step", args.step))
+                  if value is not None]
+        if within:  # reproduce() takes them only with an iteration (an event has its own)
+            raise UsageError(f"{' and '.join(within)} choose{'s' if len(within) == 1 else ''} "
+                             "where to stop in an episode of --iteration I: give --iteration "
+                             f"too, or leave {'it' if len(within) == 1 else 'them'} out to "
+                             "list the trace's events.")
+        if args.mode != "auto":
+            raise UsageError(f"--mode {args.mode} says how a replay stops: give --event N or "
+                             "--iteration I too, or leave it out to list the trace's events.")
         return _list_events(args)
     from rldebug.inprocess.debugging import debug_mode, is_debug_mode
     from rldebug.reproduction import reproduce

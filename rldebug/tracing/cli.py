@@ -14,7 +14,7 @@ from rich.table import Table
 
 from rldebug.htmlfile import html_option
 from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
-from rldebug.usage import UsageError, check_output_file
+from rldebug.usage import UsageError, check_output_file, path_argument
 from rldebug.widetables import print_table
 
 
@@ -179,8 +179,8 @@ def render_profile(summary, console: Console | None = None) -> None:
 def _chrome_trace_target(value: str) -> Path:
     """The --chrome-trace file: a new file, or an earlier Chrome trace, in an existing
     folder (never a file of the trace it reads)."""
-    target = Path(value).expanduser()
-    if not value or target.is_dir():
+    target = path_argument(value, "--chrome-trace", "a file name")
+    if target.is_dir():
         raise UsageError(f"--chrome-trace {value!r} is a folder; name a file in it, such as "
                          f"{str(target / 'trace.json')!r}.")
     if not target.parent.is_dir():
@@ -193,7 +193,7 @@ def _chrome_trace_target(value: str) -> Path:
 def cmd_profile(args: argparse.Namespace) -> int:
     from rldebug.tracing.profile import chrome_trace, profile
 
-    if args.chrome_trace:  # both outputs checked before anything is written
+    if args.chrome_trace is not None:  # both outputs checked before anything is written
         _chrome_trace_target(args.chrome_trace)
     html_option(args.html, example="profile.html")
     trace = _read(args.directory)
@@ -203,7 +203,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         from rldebug.tracing.profile_html import write_html
 
         page = write_html(trace, args.html, title=args.directory)
-    if args.chrome_trace:
+    if args.chrome_trace is not None:
         _chrome_trace_target(args.chrome_trace).write_text(json.dumps(chrome_trace(trace)))
     if args.json:
         print(json.dumps(summary.to_dict(), indent=1))

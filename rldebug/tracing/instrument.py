@@ -15,7 +15,7 @@ from rldebug.tracing.replay_state import DEFAULT_KEEP, save_config
 from rldebug.tracing.settings import TraceSettings
 from rldebug.tracing.store import check_writable_out
 from rldebug.tracing.writer import LEVELS
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_bool
 
 DEFAULT_LEVEL = "batches"
 
@@ -67,9 +67,8 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
                              f"{type(config).__name__}: {config!r:.100}.")
     if level not in LEVELS:
         raise UsageError(f"trace level must be one of {LEVELS}, got {level!r}.")
-    for name, value in (("reproducible", reproducible), ("memory", memory)):
-        if not isinstance(value, bool):
-            raise UsageTypeError(f"trace({name}=...) must be True or False, got {value!r}.")
+    reproducible = check_bool(reproducible, "trace(reproducible=...)")
+    memory = check_bool(memory, "trace(memory=...)")
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise UsageError(f"trace(keep=...) must be an int >= 1 (iterations kept), got {keep!r}.")
     if reproducible and not config.enable_env_runner_and_connector_v2:

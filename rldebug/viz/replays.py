@@ -10,12 +10,13 @@ receives them.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rldebug.usage import UsageError, UsageTypeError, check_seed, path_argument
+from rldebug.usage import UsageError, UsageTypeError, check_bool, check_seed, path_argument
 from rldebug.viz.figures import new_figure
 
 
@@ -75,7 +76,7 @@ class Replay:
 
     def to_jshtml(self, fps: int = 4) -> str:
         """An HTML/JavaScript player of the episode."""
-        _check_fps(fps)
+        _check_fps(fps, "to_jshtml")
         return self.animation(fps).to_jshtml(fps=fps, default_mode="once")
 
     def _repr_html_(self) -> str:
@@ -86,8 +87,8 @@ class Replay:
 
         Drawn with pillow directly: 21 arena frames (400x400) took 0.5 s, against 6.5 s
         when the matplotlib animation was saved with its PillowWriter."""
-        _check_fps(fps)
-        path = _gif_path(path)
+        _check_fps(fps, "save_gif")
+        path = _gif_path(path, "save_gif")
         path.parent.mkdir(parents=True, exist_ok=True)
         images = _captioned_frames(self.frames, [self.caption(t) for t in range(len(self.frames))])
         images[0].save(path, save_all=True, append_images=images[1:],
@@ -96,17 +97,17 @@ class Replay:
         return path
 
 
-def _check_fps(fps) -> None:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1000:
-        raise UsageError(f"fps must be a number of frames per second, > 0 and < 1000, got "
-                         f"{fps!r:.40}.")
+def _check_fps(fps, caller: str) -> None:
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < 1000:
+        raise UsageError(f"{caller}(fps=...) must be a number of frames per second, > 0 and "
+                         f"< 1000, got {fps!r:.40}.")
 
 
-def _gif_path(path) -> Path:
+def _gif_path(path, caller: str) -> Path:
     """Where a replay's GIF goes: a ``.gif`` file name, not a folder."""
-    path = path_argument(path, "replay(path=...)", "the GIF file to write")
+    path = path_argument(path, f"{caller}(path=...)", "the GIF file to write")
     if path.is_dir() or path.suffix.lower() != ".gif":
-        raise UsageError(f"replay(path=...) writes a GIF: name a .gif file, such as "
+        raise UsageError(f"{caller}(path=...) writes a GIF: name a .gif file, such as "
                          f"{str((path if path.is_dir() else path.parent) / 'episode.gif')!r}; "
                          f"got {str(path)!r}.")
     return path
@@ -203,19 +204,18 @@ def replay(algo, seed: int = 0, path: str | Path | None = None, explore: bool = 
 
     require_algorithm(algo, "replay")
     check_seed(seed, "replay(seed=...)", allow_none=False)
-    if not isinstance(explore, bool):
-        raise UsageTypeError(f"replay(explore=...) takes True or False, got {explore!r:.40}.")
+    explore = check_bool(explore, "replay(explore=...)")
     if max_steps is not None and (isinstance(max_steps, bool) or
-                                  not isinstance(max_steps, int) or max_steps < 1):
+                                  not isinstance(max_steps, numbers.Integral) or max_steps < 1):
         raise UsageError(f"replay(max_steps=...) must be None (the whole episode) or an int "
                          f">= 1, got {max_steps!r:.40}.")
     if event_keys is not None and (isinstance(event_keys, str) or not all(
             isinstance(k, str) for k in event_keys)):
         raise UsageTypeError(f"replay(event_keys=...) takes a tuple of info keys, e.g. "
                              f"('collision',), got {event_keys!r:.60}.")
-    _check_fps(fps)
+    _check_fps(fps, "replay")
     if path is not None:
-        _gif_path(path)  # before the episode is played
+        _gif_path(path, "replay")  # before the episode is played
     env = _make_env(algo)
     if event_keys is None:
         event_keys = info_events(algo.config.env) or ()
