@@ -9,10 +9,11 @@ every command shares: ``--debug``, the exit codes and how errors are printed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 
-from rldebug.usage import EXIT_INTERRUPTED, EXIT_UNUSABLE, USAGE_ERRORS
+from rldebug.usage import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_UNUSABLE, USAGE_ERRORS
 
 # Exceptions that mean "this input cannot be used": reported in one line, exit 2. Any
 # other exception (a library's ValueError included) is a failure or a bug: exit 1, with
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except BrokenPipeError:  # `rldebug doctor RUN --json | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)  # Python's advice: no error at exit
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FINDINGS
     except KeyboardInterrupt:
         if args.debug:
             raise

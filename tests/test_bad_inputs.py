@@ -624,3 +624,47 @@ def test_an_infinite_threshold_beside_a_finite_one_is_tunes_never(tmp_path):
     run.algo.stop()
     assert run.stopped_by.startswith("training_iteration")
     assert run.iterations == 2
+
+
+def test_a_run_stopped_by_ctrl_c_says_so_to_the_doctor(tmp_path):
+    """A run stopped by Ctrl+C left a whole run's files and no trace of the stop: the
+    doctor called it "healthy (info only)" with no hint it ended early."""
+    import os
+    import signal
+    import time
+
+    logdir = tmp_path / "run"
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+              "import rldebug\nfrom tiny import tiny_arena_config\n"
+              "rldebug.run(tiny_arena_config(), stop={'training_iteration': 10000}, "
+              f"logdir={str(logdir)!r}, progress=False)\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    results = logdir / "result.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None and (
+            not results.is_file() or len(results.read_text().splitlines()) < 2):
+        time.sleep(0.5)
+    assert process.poll() is None, process.communicate()
+    os.kill(process.pid, signal.SIGINT)
+    process.communicate(timeout=120)
+    finished = len(results.read_text().splitlines())
+    said = (logdir / "interrupted.txt").read_text()
+    assert said.startswith(f"Interrupted by Ctrl+C (KeyboardInterrupt) after iteration "
+                           f"{finished} ")
+    (trial,) = diagnose(logdir).trials
+    assert trial.notes[0].startswith("Interrupted by Ctrl+C") and len(trial.history) == finished
+    assert "What follows covers only the iterations it finished." in trial.notes[0]
+
+
+def test_a_reader_that_leaves_early_gets_no_error(tmp_path):
+    """`rldebug doctor DIR --json | head` printed "BrokenPipeError" to stderr."""
+    corpus = Path(__file__).parent / "doctor_corpus"
+    process = subprocess.Popen([sys.executable, "-m", "rldebug.cli", "doctor", str(corpus),
+                                "--json", "--all"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert process.stdout.read(100).startswith(b"{")  # 87 KB follow: more than a pipe holds
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.wait(timeout=120)
+    assert "BrokenPipe" not in err and "Traceback" not in err, err

@@ -781,8 +781,9 @@ def test_a_run_whose_return_was_never_judged_says_so():
     trial = diagnose(store_of(9) / "runs" / "ppo_acrobot__epochs_x10_small_batch__s9").trials[0]
     assert sum(m.return_mean is not None for m in trial.history) == 12
     [note] = [n for n in trial.notes if n.startswith("the return was not judged")]
-    assert "12 of 30 iterations reported one (the others finished no episode" in note
+    assert "12 of its 30 iterations reported one (the others finished no episode" in note
     assert "need 20" in note
     [short] = diagnose(healthy_stream("new", iterations=5)).trials[0].notes
-    assert short.startswith("the return was not judged: 5 of 5 iterations reported one, ")
+    assert short.startswith("the return was not judged: the run has 5 iterations, and the "
+                            "rules that weigh it need")
     assert diagnose(healthy_stream("new", iterations=30)).trials[0].notes == []

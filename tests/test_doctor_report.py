@@ -157,3 +157,55 @@ def test_html_report_shows_the_fix_to_verify_as_the_console_does(tmp_path):
                         "p.verify').innerText")
     assert said == f"Verify: {verify_text(top)}"
     assert "rldebug doctor RUN --verify trains them beside the original" in said
+
+
+# What a new user found confusing in reports on runs of their own (the detection is the
+# benchmark's to measure; these are the words around it), on stored benchmark runs.
+FAULT_RUNS = Path(__file__).parent / "doctor_faults" / "runs"
+
+
+def test_a_finding_does_not_list_its_own_rules_weaker_twin_as_explained():
+    """An error listed "explains: kl_blowup default_policy (it. 1)" under kl_blowup: its
+    own warning, which it outranks, read as the error explaining itself."""
+    trial = diagnose(FAULT_RUNS / "impala_cartpole__lr_x100__s0").trials[0]
+    twins = [f for f in trial.findings if f.explained_by == f.rule_id]
+    assert twins  # the run has a weaker finding of a rule that also fired stronger
+    for cause in trial.causes:
+        assert all(f.rule_id != cause.rule_id for f in trial.explained_by(cause))
+
+
+def test_a_converged_entropy_collapse_does_not_tell_to_lower_the_lr():
+    """Info that the policy converged once its return was the best seen said "Lower lr
+    10-100x ... ignore this warning"."""
+    trial = diagnose(FAULT_RUNS / "appo_goal__grad_clip_tiny__s0").trials[0]
+    [converged] = [f for f in trial.findings if f.rule_id == "entropy_collapse"
+                   and "converged" in f.message]
+    assert converged.severity == "info"
+    assert converged.fix.startswith("Nothing, if that return is what the task allows.")
+    assert "Lower lr" not in converged.fix and "warning" not in converged.fix
+
+
+def test_reward_scale_names_vf_clip_param_only_for_ppo():
+    """SAC's report said the rewards "saturate PPO's vf_clip_param"."""
+    sac = diagnose(FAULT_RUNS / "sac_pendulum__reward_x1000__s0").trials[0]
+    [scale] = [f for f in sac.findings if f.rule_id == "reward_scale"]
+    assert "vf_clip_param" not in scale.message + scale.fix
+    ppo = diagnose(FAULT_RUNS / "ppo_pendulum__reward_x1000__s0").trials[0]
+    [scale] = [f for f in ppo.findings if f.rule_id == "reward_scale"]
+    assert "PPO's vf_clip_param" in scale.message and "raise vf_clip_param" in scale.fix
+
+
+def test_a_trial_that_failed_before_its_first_result_still_names_its_api_stack(tmp_path):
+    """`"stack": null` for a trial that crashed in its first iteration: the stack is in
+    its params.json, which every run writes before it builds."""
+    import shutil
+
+    run = shutil.copytree(FAULT_RUNS / "ppo_cartpole__obs_zeroed__s0", tmp_path / "run",
+                          ignore=shutil.ignore_patterns("trace"))
+    (run / "result.json").write_text("")
+    (run / "error.txt").write_text("Failure # 1 (occurred at 2026-12-05_16-00-00)\n"
+                                   "Traceback (most recent call last):\n"
+                                   "ValueError: the env failed at step 500\n")
+    (trial,) = diagnose(run).trials
+    assert trial.iterations == 0 and trial.stack == "new"
+    assert [f.rule_id for f in trial.findings] == ["trial_errored"]

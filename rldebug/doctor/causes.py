@@ -266,9 +266,11 @@ def _covers(cause: Finding, finding: Finding, aliases: Mapping[str, str]) -> boo
 
 def explained_under(cause: Finding, findings: Iterable[Finding],
                     aliases: Mapping[str, str] | None = None) -> list[Finding]:
-    """The findings that :func:`explain` put under ``cause``."""
+    """The findings that :func:`explain` put under ``cause``; not the same rule's finding
+    that ``cause`` outranks (a KL warning under its error reads as the error explaining
+    itself)."""
     return [f for f in findings if f is not cause and f.explained_by == cause.rule_id
-            and _covers(cause, f, aliases or {})]
+            and f.rule_id != cause.rule_id and _covers(cause, f, aliases or {})]
 
 
 def explain(findings: Iterable[Finding],

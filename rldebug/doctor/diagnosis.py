@@ -27,6 +27,7 @@ from rldebug.doctor.traces import (
     nan_from_the_data,
     read_trace_report,
 )
+from rldebug.shapes.configs import stack_from_config
 from rldebug.shapes.results import RLLIB_RESULT_KEYS, is_rllib_result
 from rldebug.usage import (
     EXIT_FINDINGS,
@@ -169,10 +170,11 @@ class Doctor:
                " (the others finished no episode: RLlib reports a return only for an "
                "iteration that finishes one, so episodes longer than a training batch "
                "leave most iterations without)")
-        return (f"the return was not judged: {reported} of {self.iterations} iterations "
-                f"reported one{why}, and the rules that weigh it need {needed}. What this "
-                "report says leaves out whether the run learns: train longer, or sample more "
-                "steps per iteration.")
+        counted = (f"the run has {self.iterations} iterations" if reported >= self.iterations
+                   else f"{reported} of its {self.iterations} iterations reported one{why}")
+        return (f"the return was not judged: {counted}, and the rules that weigh it need "
+                f"{needed}. What this report says leaves out whether the run learns: train "
+                "longer, or sample more steps per iteration.")
 
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and
@@ -334,7 +336,7 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
             findings.append(inferred)
     attach_confidence(findings)
     return TrialDiagnosis(name=trial.name, path=str(trial.path), iterations=doctor.iterations,
-                          stack=doctor.stack, notes=notes,
+                          stack=doctor.stack or stack_from_config(trial.config), notes=notes,
                           findings=explain(findings, doctor.agent_modules),
                           history=doctor.history, family=doctor.family,
                           agent_modules=doctor.agent_modules)

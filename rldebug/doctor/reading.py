@@ -23,7 +23,13 @@ from typing import Any
 from rldebug.doctor.metrics import relevant_paths, unflatten
 
 # writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
-from rldebug.inprocess.runlog import ERROR_FILE, PARAMS_FILE, PROGRESS_FILE, RESULT_FILE
+from rldebug.inprocess.runlog import (
+    ERROR_FILE,
+    INTERRUPTED_FILE,
+    PARAMS_FILE,
+    PROGRESS_FILE,
+    RESULT_FILE,
+)
 from rldebug.shapes.env_meta import stored_env_spec
 from rldebug.usage import UsageError, UsageTypeError
 
@@ -407,6 +413,10 @@ def read_trial(path: str | Path, whole: bool = False) -> TrialData:
     trial = TrialData(name=path.name, path=path)
     trial.config = _read_params(path, trial.notes)
     trial.error = _read_error(path, trial.notes)
+    interrupted = path / INTERRUPTED_FILE
+    if interrupted.is_file():  # said first: the report covers only what ran
+        trial.notes.insert(0, interrupted.read_text(errors="replace").strip()[:200]
+                           + " What follows covers only the iterations it finished.")
     trial.env_spec = stored_env_spec(path)
     for name, reader in ((RESULT_FILE, read_result_json), (PROGRESS_FILE, read_progress_csv)):
         file = path / name

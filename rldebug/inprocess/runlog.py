@@ -25,6 +25,7 @@ RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
 ERROR_FILE = "error.txt"  # Tune writes a failed trial's traceback here
+INTERRUPTED_FILE = "interrupted.txt"  # rldebug.run: stopped by Ctrl+C, after which iteration
 TB_PREFIX = "ray/tune/"
 # Keys Tune also keeps out of TensorBoard: they are not training curves.
 _NOT_SCALARS = {"config", "pid", "timestamp", "time_total_s", "training_iteration"}
@@ -130,6 +131,13 @@ class RunLogger:
     def write_error(self, error: BaseException) -> None:
         """Write ``error.txt`` (see :func:`write_error`)."""
         write_error(self.logdir, error)
+
+    def write_interrupted(self, iteration: int) -> None:
+        """Write ``interrupted.txt``: the run was stopped by Ctrl+C after ``iteration`` (a
+        run that reads as finished otherwise: its last result is a whole one)."""
+        (self.logdir / INTERRUPTED_FILE).write_text(
+            f"Interrupted by Ctrl+C (KeyboardInterrupt) after iteration {iteration} "
+            f"(at {datetime.now():%Y-%m-%d_%H-%M-%S}); its stop criteria were not met.\n")
 
     def add_text(self, tag: str, text: str, step: int) -> None:
         """Write a text entry (shown in TensorBoard's Text tab)."""

@@ -167,7 +167,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                 if not stopped_by and max_iterations and iteration >= max_iterations:
                     stopped_by = f"max_iterations = {max_iterations}"
     except BaseException as err:
-        if not isinstance(err, KeyboardInterrupt):
+        if isinstance(err, KeyboardInterrupt):
+            logger.write_interrupted(result.get("training_iteration", 0))
+        else:
             logger.write_error(err)
         if built_here and algo is not None:
             algo.stop()  # do not leave the actors of a failed run behind

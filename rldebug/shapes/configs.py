@@ -124,5 +124,12 @@ def family_from_config(config: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def stack_from_config(config: Mapping[str, Any] | None) -> str | None:
+    """``"new"`` or ``"old"``: the API stack a config dict asks for (RLModule and Learner,
+    or not); None when it does not say."""
+    flag = (config or {}).get("enable_rl_module_and_learner")
+    return None if not isinstance(flag, bool) else "new" if flag else "old"
+
+
 __all__ = ["CONFIG_PICKLE", "config_from_params", "default_config", "family_from_config",
-           "store_config", "stored_config", "without_address"]
+           "stack_from_config", "store_config", "stored_config", "without_address"]

@@ -86,10 +86,14 @@ class EntropyCollapse(Rule):
                 message=(f"Policy entropy of {module!r} fell to {fmt(entropy)} nats, "
                          f"{ratio:.0%} of {source} ({fmt(reference)}), {when}: the policy "
                          "is (nearly) deterministic and stops exploring."),
-                fix=(f"{lower_lr_fix(metrics.family)}, use fewer num_epochs or a smaller "
-                     "clip_param, and/or add an entropy bonus "
-                     "(config.training(entropy_coeff=0.01)). If the policy has converged on "
-                     "purpose, ignore this warning."),
+                fix=(("Nothing, if that return is what the task allows. If it is less, "
+                      "keep the policy exploring longer: add an entropy bonus "
+                      "(config.training(entropy_coeff=0.01)), or lower the lr.")
+                     if converged else
+                     (f"{lower_lr_fix(metrics.family)}, use fewer num_epochs or a smaller "
+                      "clip_param, and/or add an entropy bonus "
+                      "(config.training(entropy_coeff=0.01)). If the policy has converged on "
+                      "purpose, ignore this warning.")),
             )
         return new
 

@@ -489,10 +489,12 @@ class RewardScale(Rule):
             if len(history) < t.baseline_iterations:
                 continue
             typical = sorted(history)[len(history) // 2]  # median of the last `window`
+            clips = metrics.family in (None, "ppo")  # only PPO clips its value loss
             if typical > t.reward_scale_high:
-                kind, cost = "large", ("value targets of this size saturate PPO's "
-                                       "vf_clip_param and make critics and Q-functions fit "
-                                       "numbers far from their initial outputs")
+                kind, cost = "large", (
+                    ("value targets of this size saturate PPO's vf_clip_param and make "
+                     "critics" if clips else "value targets of this size make critics and "
+                     "Q-functions") + " fit numbers far from their initial outputs")
             elif 0 < typical < t.reward_scale_low and paid_small:
                 kind, cost = "small", ("differences between actions drown in the value "
                                        "function's noise")
@@ -510,7 +512,8 @@ class RewardScale(Rule):
                          f"{cost}."),
                 fix=("Scale rewards to O(0.1-10) per step in the env or a wrapper (e.g. "
                      f"divide by {fmt(10 ** round(math.log10(typical)))}), or normalise them "
-                     "with a connector; for PPO raise vf_clip_param if you keep the scale."),
+                     "with a connector" + ("; for PPO raise vf_clip_param if you keep the "
+                                           "scale." if clips else ".")),
             )
         return new
 

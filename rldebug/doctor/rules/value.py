@@ -63,7 +63,11 @@ class ValueNotLearning(Rule):
                              "constant."),
                     fix=("Check the vf_loss: if it sits at vf_clip_param raise vf_clip_param "
                          "(see critic_clipped); scale rewards so returns are O(1-10); try "
-                         "vf_share_layers=False, a larger vf_loss_coeff or a lower lr."),
+                         "vf_share_layers=False, a larger vf_loss_coeff or a lower lr. Check "
+                         "too that the observations tell the return: observations that never "
+                         "change (rldebug.run(config, trace='batches') lets the doctor check "
+                         "them), or that leave out what the return depends on (the time left "
+                         "in a time-limited episode), leave nothing to predict it from."),
                 )
         return new
 
