@@ -541,7 +541,6 @@ def _removed_in_260(source: str, file) -> list[Trap]:
     every 2021 name): ``ray.init(local_mode=True)`` raises, and a 2021 config name that
     RLlib refuses or never reads by the route the script gives it (a keyword, or a dict
     key; :func:`~rldebug.compat.legacy.how_rllib_takes`)."""
-    import importlib.util
 
     from rldebug.compat.legacy import RENAMED_KEYS, how_rllib_takes
     from rldebug.compat.migrate import migrations_in_source
@@ -551,7 +550,7 @@ def _removed_in_260(source: str, file) -> list[Trap]:
         where = f"{file.name}:{found.line}"
         removed = ("ray.rllib.agents" if found.found.startswith("ray.rllib.agents") else
                    "gym" if found.found.startswith("import gym")
-                   and importlib.util.find_spec("gym") is None else None)
+                   and not _installed("gym") else None)
         if removed and removed not in named:  # the first import that fails, once
             named.add(removed)
             what = ("ray.rllib.agents was removed from RLlib (2.x)" if removed != "gym" else
@@ -616,6 +615,17 @@ def _returns_a_config(function) -> bool:
         root_config(node.value) or (isinstance(node.value, ast.Name)
                                     and node.value.id in assigned))
         for node in ast.walk(function))
+
+
+def _installed(name: str) -> bool:
+    """Whether plain Python can import the top-level module ``name``: a module made in
+    memory (rldebug's stand-in for gym under debug mode) has no spec and does not count."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ValueError:  # in sys.modules without a __spec__
+        return False
 
 
 def _nothing_in_script(path) -> str:

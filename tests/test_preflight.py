@@ -407,3 +407,27 @@ def test_a_run_stopped_by_a_trap_says_the_trap(tmp_path, capsys):
         in err
     assert "rldebug check names why: error[no_default_encoder]" in err
     assert "FlattenObservations" in err and "Traceback" not in err
+
+
+def test_debug_mode_off_takes_its_stand_in_modules_away():
+    """`rldebug reproduce` turns debug mode on and off in-process; off, it left its
+    stand-in ray.rllib.agents (and gym) in sys.modules, where importlib.util.find_spec
+    raises "ray.rllib.agents.__spec__ is None" and `import gym` kept giving gymnasium."""
+    import importlib.util
+    import sys
+
+    from rldebug.inprocess.debugging import debug_mode, is_debug_mode
+
+    assert not is_debug_mode()
+    gym_installed = importlib.util.find_spec("gym") is not None
+    debug_mode(True, preflight=False)
+    try:
+        from ray.rllib.agents.ppo import PPOTrainer  # noqa: F401 - the stand-in
+        assert "ray.rllib.agents" in sys.modules
+    finally:
+        debug_mode(False)
+    assert not any(name == "ray.rllib.agents" or name.startswith("ray.rllib.agents.")
+                   for name in sys.modules)
+    assert importlib.util.find_spec("ray.rllib.agents") is None
+    if not gym_installed:
+        assert "gym" not in sys.modules

@@ -292,21 +292,23 @@ def _once(say: Callable[[], None]) -> Callable[[], None]:
     return say_once
 
 
-def alias_gym(notice: Callable[[str], None]) -> bool:
+def alias_gym(notice: Callable[[str], None]) -> list[str]:
     """Make ``import gym`` give gymnasium when gym is not installed (said when the script
-    first uses it); True if it did."""
+    first uses it); the names it put into ``sys.modules`` (none if gym is there)."""
     if "gym" in sys.modules or importlib.util.find_spec("gym") is not None:
-        return False
+        return []
     import gymnasium
 
     sys.modules["gym"] = _SaidWhenUsed("gym", gymnasium, _once(lambda: notice(
         "`import gym` gives gymnasium (gym is not installed); envs written for gym 0.21 "
         "are adapted when RLlib builds them.")))
+    added = ["gym"]
     for name in ("spaces", "envs", "wrappers", "utils", "error"):
         module = getattr(gymnasium, name, None)
         if module is not None:
             sys.modules[f"gym.{name}"] = module
-    return True
+            added.append(f"gym.{name}")
+    return added
 
 
 # -- 2021 callbacks ---------------------------------------------------------------------
@@ -771,13 +773,13 @@ def trainer_2021(algo_class, config_class, notice: Callable[[str], None]):
     return Trainer2021
 
 
-def install_agents_modules(notice: Callable[[str], None]) -> None:
+def install_agents_modules(notice: Callable[[str], None]) -> list[str]:
     """``ray.rllib.agents`` (removed in 2.x) as 2021 imports used it: ``ppo.PPOTrainer``,
     ``ppo.DEFAULT_CONFIG``, ``dqn.DQNTrainer``, ``callbacks.DefaultCallbacks``,
-    ``trainer.Trainer``/``COMMON_CONFIG``."""
+    ``trainer.Trainer``/``COMMON_CONFIG``; the names it put into ``sys.modules``."""
 
     if "ray.rllib.agents" in sys.modules:
-        return
+        return []
     from ray.rllib.algorithms.algorithm import Algorithm
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
     from ray.rllib.algorithms.callbacks import DefaultCallbacks
@@ -809,6 +811,8 @@ def install_agents_modules(notice: Callable[[str], None]) -> None:
                      COMMON_CONFIG=old_stack_dict(AlgorithmConfig))
     module("ray.rllib.agents", ppo=lambda: ppo, dqn=lambda: dqn, callbacks=lambda: callbacks,
            trainer=lambda: trainer)
+    return ["ray.rllib.agents", *(f"ray.rllib.agents.{name}"
+                                  for name in ("ppo", "dqn", "callbacks", "trainer"))]
 
 
 __all__ = [

@@ -59,6 +59,7 @@ from rldebug.tracing.layout import TRIAL_ENV
 from rldebug.usage import UsageError, UsageTypeError
 
 _PATCHES: list[tuple[Any, str, Any]] = []  # (owner, attribute, original)
+_STAND_INS: list[str] = []  # modules debug mode put into sys.modules (gym, ray.rllib.agents)
 
 
 # the command whose debug mode is on, in every notice's prefix (rldebug reproduce turns
@@ -93,6 +94,8 @@ def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "d
         while _PATCHES:
             owner, name, original = _PATCHES.pop()
             setattr(owner, name, original)
+        while _STAND_INS:  # `import gym` and ray.rllib.agents are as they were again
+            sys.modules.pop(_STAND_INS.pop(), None)
         return False
     if _PATCHES:
         return True  # on already: its notices keep the command that turned it on
@@ -104,8 +107,7 @@ def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "d
 
     from rldebug.compat.legacy import alias_gym, install_agents_modules
 
-    alias_gym(notice)
-    install_agents_modules(notice)
+    _STAND_INS.extend(alias_gym(notice) + install_agents_modules(notice))
     _patch(ray, "init", _ray_init(ray.init))
     _patch(ray, "put", in_process_put(ray.put))
     _patch(ray, "get", in_process_get(ray.get))
