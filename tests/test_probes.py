@@ -486,3 +486,129 @@ def test_a_continuous_action_that_starts_near_its_target_is_not_called_stalled()
     assert _stalled([0.05, 0.06, 0.05] + [0.05] * STALL_ITERATIONS, STALL_ITERATIONS)
     report = probe(PPOConfig().environment(TwoDimensionalReach), only=["action"])
     assert report.passed, str(report)
+
+
+def test_dqn_with_n_step_is_probed_at_n_step_1_instead_of_waiting_forever(tmp_path):
+    """n_step=3: RLlib's prioritized buffer samples a step only where 3 steps follow it,
+    none does in a probe's one-step episodes, and sample() retried forever (at 100% CPU,
+    past --budget). Run in a subprocess, so a regression fails instead of hanging."""
+    import subprocess
+    import sys
+
+    (tmp_path / "cfg.py").write_text(
+        "from ray.rllib.algorithms.dqn import DQNConfig\n\n\ndef make():\n"
+        "    return DQNConfig().environment('CartPole-v1').training(n_step=3)\n")
+    done = subprocess.run([sys.executable, "-m", "rldebug.cli", "probe",
+                           f"{tmp_path / 'cfg.py'}:make", "--only", "constant", "--json"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert report["changes"]["n_step"] == ["3", "1"]  # as the JSON report spells them
+    assert [p["status"] for p in report["probes"]] == ["pass"]
+
+
+def test_a_learning_rate_of_zero_fails_every_probe_from_the_config():
+    """DQN at lr=0 passed probes 1 and 4 at seed 0 (untrained weights met the checks by
+    chance, and a check that holds from the start holds for ever) and the report blamed
+    the observation pipeline."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    report = probe(DQNConfig().environment("CartPole-v1").training(lr=0.0))
+    assert set(_statuses(report).values()) == {"fail"}
+    assert all(r.iterations == 0 for r in report.results)  # not trained: nothing can move
+    said = " ".join(report.diagnosis())
+    assert "lr=0: the optimizer never moves its weights" in said
+    assert "Give the learning rate a value above 0." in said
+    assert "policies_to_train" not in said and "connectors" not in said
+
+
+def test_ppo_without_a_critic_is_not_probed_for_a_value_function():
+    """use_critic=False (advantages are the returns) failed probes 1-3 and blamed
+    "vf_loss_coeff = 0"."""
+    report = probe(ppo(use_critic=False), only=["constant", "observation", "action"],
+                   max_iterations=15)
+    assert _statuses(report) == {"constant": "n/a", "observation": "n/a", "action": "pass"}, \
+        str(report)
+    assert "use_critic=False" in report.result("constant").note
+    assert report.passed
+
+
+def test_a_sentence_that_needs_another_probe_to_pass_is_said_only_then():
+    """"Probe 4 passing rules out the policy gradient" was printed when probe 4 failed."""
+    report = probe(ppo(lr=1e-12), only=["action", "observation_action"], max_iterations=6)
+    said = " ".join(report.diagnosis())
+    assert _statuses(report)["action"] == "fail", str(report)
+    assert "Probe 4 passing" not in said
+
+
+@pytest.mark.parametrize("stack", ["new", "old"])
+def test_a_recurrent_model_is_refused_before_any_training(stack):
+    """use_lstm trained each of the five probes once, then said "Explain a non-recurrent
+    module" five times: the user ran probe, not explain."""
+    import time
+
+    config = ppo()
+    if stack == "new":
+        config = config.rl_module(model_config={"use_lstm": True})
+    else:
+        config = config.api_stack(enable_rl_module_and_learner=False,
+                                  enable_env_runner_and_connector_v2=False) \
+            .training(model={"use_lstm": True})
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=r"model is recurrent \(use_lstm=True\).*Probes do "
+                                         r"not take recurrent models yet"):
+        probe(config)
+    assert time.perf_counter() - started < 5  # nothing was built
+
+
+def test_an_action_space_the_probes_cannot_write_is_unusable_input(tmp_path, capsys):
+    from rldebug.cli import main
+
+    (tmp_path / "cfg.py").write_text(
+        "import gymnasium as gym\nfrom ray.rllib.algorithms.ppo import PPOConfig\n\n\n"
+        "class Env(gym.Env):\n"
+        "    observation_space = gym.spaces.Box(-1, 1, (2,))\n"
+        "    action_space = gym.spaces.MultiDiscrete([3, 2])\n\n"
+        "    def __init__(self, config=None):\n        super().__init__()\n\n\n"
+        "def make():\n    return PPOConfig().environment(Env)\n")
+    assert main(["probe", f"{tmp_path / 'cfg.py'}:make"]) == 2  # was 1, as a failed run
+    assert "rldebug probe: error:" in capsys.readouterr().err
+
+
+def test_a_wrapped_env_is_probed_in_the_spaces_its_wrappers_give_rllib():
+    """A Dict env inside gymnasium's FlattenObservation trains under RLlib (its module
+    sees a Box), but the probes read the inner env's Dict space and failed every probe
+    with RLlib's "No default encoder config for obs space=Dict"; a discretising
+    ActionWrapper was probed with a Box policy."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.tune.registry import register_env
+
+    class Discretised(gym.ActionWrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.action_space = gym.spaces.Discrete(5)
+
+        def action(self, action):
+            return np.array([-2.0 + action], np.float32)
+
+    register_env("rldebug_test_flat_dict",
+                 lambda cfg: gym.wrappers.FlattenObservation(_DictEnv()))
+    register_env("rldebug_test_discretised", lambda cfg: Discretised(gym.make("Pendulum-v1")))
+    flat = probe(PPOConfig().environment("rldebug_test_flat_dict"), only=["constant"])
+    assert _statuses(flat) == {"constant": "pass"}, str(flat)
+    assert flat.agents["default_agent"]["observation_space"].startswith("Box(")
+    discrete = probe(PPOConfig().environment("rldebug_test_discretised"), only=["action"])
+    assert discrete.agents["default_agent"]["action_space"] == "Discrete(5)"
+    assert _statuses(discrete) == {"action": "pass"}, str(discrete)
+
+
+class _DictEnv(gym.Env):
+    observation_space = gym.spaces.Dict({"pos": gym.spaces.Box(0, 1, (2,), np.float32),
+                                         "cell": gym.spaces.Discrete(4)})
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, True, False, {}

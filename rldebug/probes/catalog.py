@@ -88,6 +88,8 @@ class Probe:
     checks_value: bool
     checks_policy: bool
     multi_agent: bool = False
+    # (another probe, a sentence true only when that probe passed): said after localises
+    given: tuple[str, str] | None = None
 
 
 PROBES: dict[str, Probe] = {p.name: p for p in (
@@ -102,8 +104,9 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
           "V(state 1) = +1",
           "the value does not follow the observation: observations do not reach the module "
           "intact (env-to-module connectors, flattening/one-hot encoding, a custom encoder) "
-          "or the value head cannot use them. Probe 1 passing rules out the value loss",
-          checks_value=True, checks_policy=False),
+          "or the value head cannot use them",
+          checks_value=True, checks_policy=False,
+          given=("constant", "Probe 1 passing rules out the value loss")),
     Probe("delayed", "3", "two-step delayed reward",
           "state 0 then state 1, reward +1 only at the end: V(state 1) = 1, "
           "V(state 0) = gamma, with gamma large enough (>= 0.5) that a later reward counts",
@@ -120,9 +123,9 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
           "one step, in state k reward +1 for target action k only: the policy picks "
           "target k in state k",
           "the policy ignores the observation: observations do not reach the policy intact "
-          "(connectors, encoder) or it cannot condition on them. Probe 4 passing rules out "
-          "the policy gradient",
-          checks_value=False, checks_policy=True),
+          "(connectors, encoder) or it cannot condition on them",
+          checks_value=False, checks_policy=True,
+          given=("action", "Probe 4 passing rules out the policy gradient")),
     Probe("credit", "credit", "each agent rewarded for its own action",
           "all agents see the same state; agent i is rewarded for target action i % 2: "
           "each agent's module picks its agent's target, and each agent is trained by "

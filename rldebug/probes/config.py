@@ -2,10 +2,11 @@
 
 Kept: the model and RLModule, connectors, learner, loss settings, the mapping function
 and ``policies_to_train``, every hyperparameter that decides what is learned (lr,
-gamma, lambda, entropy, epochs, clip, n-step, tau, ...). Changed, and reported:
+gamma, lambda, entropy, epochs, clip, tau, ...). Changed, and reported:
 everything runs in this process (:func:`rldebug.local_mode`); batch sizes, replay
 warm-up, target-network period and the epsilon schedule are scaled to a probe's
-one- or two-step episodes; evaluation is off; the user's callbacks are left out
+one- or two-step episodes, and ``n_step`` is 1 (RLlib's replay buffers sample a step only
+where ``n_step`` steps follow it: in a one-step episode none does); evaluation is off; the user's callbacks are left out
 (they are written for the user's env and its infos, which a probe does not have);
 a missing seed becomes 0.
 """
@@ -116,6 +117,11 @@ def scale_batches(config, changes: dict) -> None:
         _set(config, changes, "min_sample_timesteps_per_iteration",
              min(config.min_sample_timesteps_per_iteration or SAMPLE_STEPS, SAMPLE_STEPS))
         _set_batch(config, changes, REPLAY_BATCH)
+        # RLlib's replay buffers sample a step only where n_step steps follow it in its
+        # episode; a probe's one-step episodes have none, and sample() retried forever
+        n_step = getattr(config, "n_step", None)
+        if n_step is not None and n_step != 1:
+            _set(config, changes, "n_step", 1)
         return
     batch = _set_batch(config, changes, PROBE_BATCH)
     if getattr(config, "minibatch_size", None) is not None:

@@ -101,14 +101,18 @@ class ProbeReport:
             if r.status == FAIL and r.config_cause:
                 by_config.setdefault(r.config_cause, []).append(r.probe.number)
         for cause, numbers in by_config.items():
+            fix = ("Give the learning rate a value above 0." if "the optimizer never moves"
+                   in cause else "Every other agent's checks hold. Add the module to "
+                   "policies_to_train, or leave policies_to_train=None to train every "
+                   "module.")
             lines.append(f"probe(s) {', '.join(numbers)} fail because of the config, not "
-                         f"learning: {cause}. Every other agent's checks hold. Add the "
-                         "module to policies_to_train, or leave policies_to_train=None to "
-                         "train every module.")
+                         f"learning: {cause}. {fix}")
         for r in self.results:
             if r.status == FAIL and not r.config_cause:
+                given = r.probe.given
+                also = f" {given[1]}." if given and status.get(given[0]) == PASS else ""
                 lines.append(f"probe {r.probe.number} ({r.probe.title}) fails: "
-                             f"{r.probe.localises}.")
+                             f"{r.probe.localises}.{also}")
             elif r.status == ERROR:
                 lines.append(f"probe {r.probe.number} ({r.probe.title}) could not run: {r.note}")
         if self.unfinished:

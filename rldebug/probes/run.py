@@ -121,6 +121,24 @@ def _applicable(name: str, spaces: dict, mapping: dict, mapping_error: str | Non
     return ""
 
 
+def _recurrent_model(config) -> str:
+    """The model setting that makes the config's module recurrent (``use_lstm=True``,
+    ``use_attention=True``: new stack's ``model_config``, old stack's ``model``); ''."""
+    model = config.model_config if config.enable_rl_module_and_learner else config.model
+    model = model if isinstance(model, dict) else vars(model) if model is not None else {}
+    return next((f"{key}=True" for key in ("use_lstm", "use_attention")
+                 if model.get(key) is True), "")
+
+
+def _no_value_function(config) -> str:
+    """Why a value probe does not apply: PPO with ``use_critic=False`` learns no value
+    function (its advantages are the returns); '' when it does."""
+    if getattr(config, "use_critic", True) is False:
+        return ("use_critic=False: the module learns no value function, which this probe "
+                "checks")
+    return ""
+
+
 def _env_steps(result: dict) -> int:
     from rldebug.shapes.results import env_steps_total
 
@@ -155,6 +173,21 @@ def untrained_agents(policies_to_train, modules: dict) -> dict:
                 else f"it is not in policies_to_train={sorted(map(str, policies_to_train))}")
         found[aid] = (module, rule)
     return found
+
+
+def _learning_rate_zero(config) -> str:
+    """Why no module's weights ever move, read from the config: a learning rate of 0
+    (SAC: both of its rates); "" when they can. (Untrained weights can meet a probe's
+    check by chance, and one that holds from the start holds for ever: with lr=0, DQN
+    passed two probes at seed 0.)"""
+    names = ("actor_lr", "critic_lr") if getattr(config, "actor_lr", None) is not None \
+        else ("lr",)
+    rates = [getattr(config, name, None) for name in names]
+    if all(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
+           for rate in rates):
+        return f"{' and '.join(f'{name}=0' for name in names)}: the optimizer never moves " \
+               "its weights"
+    return ""
 
 
 def _never_learns_note(untrained: dict) -> str:
@@ -348,6 +381,13 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     if progress is not None and not callable(progress):
         raise UsageTypeError(f"probe(progress=...) takes a function of one line (str), got "
                              f"{progress!r:.100}.")
+    recurrent = _recurrent_model(config)
+    if recurrent:
+        raise UsageError(f"The config's model is recurrent ({recurrent}): a probe reads each "
+                         "learned value and action for one observation, which a recurrent "
+                         "module answers only with the state it carried through the episode. "
+                         "Probes do not take recurrent models yet; probe the config without "
+                         f"{recurrent} to check the rest of learning.")
     spaces, multi = user_agents(config)
     names = list(SINGLE_AGENT) + (list(MULTI_AGENT) if multi else [])
     if only is not None:
@@ -360,12 +400,15 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
                               if multi else ({}, None))
     modules = mapping if multi else {None: DEFAULT_MODULE_ID}
     untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
+    still = _learning_rate_zero(config)
+    if still and not mapping_error:  # no module ever moves: each probe fails at once
+        untrained = {aid: (module, still) for aid, module in modules.items()}
     started = time.perf_counter()
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
     for name in names:
         why_not = _applicable(name, spaces, mapping, mapping_error) if name in MULTI_AGENT \
-            else ""
+            else _no_value_function(config) if PROBES[name].checks_value else ""
         if why_not:
             results.append(ProbeResult(name, NOT_APPLICABLE, note=why_not))
             continue

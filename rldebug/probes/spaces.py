@@ -18,6 +18,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rldebug.usage import UsageError
+
 OBSERVATION_FAMILIES = "Box, Discrete, MultiDiscrete, MultiBinary, or a Dict/Tuple of those"
 ACTION_FAMILIES = "Discrete or Box"
 
@@ -27,8 +29,8 @@ _FRACTION = {0: 0.25, 1: 0.75}
 _UNBOUNDED = {0: -1.0, 1: 1.0}
 
 
-class UnsupportedSpace(ValueError):
-    """A space the probes cannot write states or actions in."""
+class UnsupportedSpace(UsageError):
+    """A space the probes cannot write states or actions in (unusable input: exit 2)."""
 
 
 def check_observation_space(space: Any, where: str) -> None:

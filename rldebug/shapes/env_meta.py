@@ -308,11 +308,16 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     """``{agent_id: (observation_space, action_space)}`` of an env instance.
 
     A gymnasium (single-agent) env has one agent, ``single_agent_id`` (RLlib's
-    ``default_agent``, the name rldebug gives it on both stacks).
+    ``default_agent``, the name rldebug gives it on both stacks), with the spaces of its
+    outermost wrapper: what RLlib builds the module for.
     """
-    env = unwrapped_env(env)
-    if not is_multi_agent_env(env):
-        return {single_agent_id: (env.observation_space, env.action_space)}
+    inner = unwrapped_env(env)
+    if not is_multi_agent_env(inner):
+        # the spaces of the env as the user's wrappers leave it (a FlattenObservation, a
+        # discretising ActionWrapper): what RLlib builds the module for
+        outer = (_vector_sub_envs(env) or [env])[0]
+        return {single_agent_id: (outer.observation_space, outer.action_space)}
+    env = inner
     agents = list(getattr(env, "possible_agents", None) or env.get_agent_ids())
     return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
 
