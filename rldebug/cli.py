@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
         return EXIT_UNUSABLE
     except BrokenPipeError:  # `rldebug doctor RUN --json | head`: the reader left
+        if args.debug:
+            raise
         devnull = os.open(os.devnull, os.O_WRONLY)  # Python's advice: no error at exit
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FINDINGS

@@ -315,6 +315,9 @@ def test_a_connector_that_zeroes_observations_fails_probes_2_and_5():
     assert _statuses(report) == {"constant": "pass", "observation": "fail", "delayed": "pass",
                                  "action": "pass", "observation_action": "fail"}, str(report)
     assert "connectors" in report.diagnosis()[0]
+    said = " ".join(report.diagnosis())  # probes 1 and 4 passed: what that rules out
+    assert "Probe 1 passing rules out the value loss" in said
+    assert "Probe 4 passing rules out the policy gradient" in said
 
 
 def test_a_detached_value_output_fails_the_value_probes():
@@ -507,6 +510,23 @@ def test_dqn_with_n_step_is_probed_at_n_step_1_instead_of_waiting_forever(tmp_pa
     assert [p["status"] for p in report["probes"]] == ["pass"]
 
 
+def test_a_learning_rate_the_config_does_not_train_with_is_not_called_zero():
+    """lr=0 beside a module's own lr (or an old-stack lr_schedule) trains: it is not the
+    config's "lr=0" failure."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.probes.run import _learning_rate_zero
+
+    assert _learning_rate_zero(PPOConfig().training(lr=0.0)).startswith("lr=0")
+    overridden = PPOConfig().training(lr=0.0).multi_agent(
+        algorithm_config_overrides_per_module={"p0": PPOConfig.overrides(lr=1e-3)})
+    assert _learning_rate_zero(overridden) == ""
+    old = PPOConfig().api_stack(enable_rl_module_and_learner=False,
+                                enable_env_runner_and_connector_v2=False)
+    old.lr, old.lr_schedule = 0.0, [[0, 1e-3], [1000, 1e-4]]
+    assert _learning_rate_zero(old) == ""
+
+
 def test_a_learning_rate_of_zero_fails_every_probe_from_the_config():
     """DQN at lr=0 passed probes 1 and 4 at seed 0 (untrained weights met the checks by
     chance, and a check that holds from the start holds for ever) and the report blamed
@@ -533,11 +553,22 @@ def test_ppo_without_a_critic_is_not_probed_for_a_value_function():
     assert report.passed
 
 
+def test_the_turns_probe_of_a_module_without_a_critic_is_not_applicable_either():
+    """turns checks a value too: without a critic it failed and blamed rewards paid while
+    an agent waits."""
+    from setups import tic_tac_toe
+
+    config = tic_tac_toe().training(use_critic=False)
+    report = probe(config, only=["turns"], max_iterations=5)
+    assert _statuses(report) == {"turns": "n/a"}, str(report)
+    assert "use_critic=False" in report.result("turns").note
+
+
 def test_a_sentence_that_needs_another_probe_to_pass_is_said_only_then():
     """"Probe 4 passing rules out the policy gradient" was printed when probe 4 failed."""
     report = probe(ppo(lr=1e-12), only=["action", "observation_action"], max_iterations=6)
     said = " ".join(report.diagnosis())
-    assert _statuses(report)["action"] == "fail", str(report)
+    assert _statuses(report) == {"action": "fail", "observation_action": "fail"}, str(report)
     assert "Probe 4 passing" not in said
 
 

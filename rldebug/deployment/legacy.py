@@ -33,7 +33,8 @@ class OldStackPolicy:
         self.algo, self.variant = algo, variant or Variant()
         config = algo.config
         self.multi_agent = bool(config.is_multi_agent)
-        spaces = agent_spaces(env_of(algo))  # the local runner's env: none is built per variant
+        runner_env = getattr(algo.env_runner, "env", None)  # as its wrappers leave it
+        spaces = agent_spaces(runner_env if runner_env is not None else env_of(algo))
         self._parts = {"env": config.env, "env_config": dict(config.env_config or {}),
                        "mapping_fn": config.policy_mapping_fn if self.multi_agent else None,
                        "observation_space": {a: o for a, (o, _) in spaces.items()},

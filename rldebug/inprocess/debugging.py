@@ -94,8 +94,11 @@ def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "d
         while _PATCHES:
             owner, name, original = _PATCHES.pop()
             setattr(owner, name, original)
+        tops = [top for top in ("gym", "ray.rllib.agents") if top in _STAND_INS]
         while _STAND_INS:  # `import gym` and ray.rllib.agents are as they were again
             sys.modules.pop(_STAND_INS.pop(), None)
+        for name in [n for n in sys.modules if any(n.startswith(f"{top}.") for top in tops)]:
+            sys.modules.pop(name, None)  # and what was imported through them
         return False
     if _PATCHES:
         return True  # on already: its notices keep the command that turned it on

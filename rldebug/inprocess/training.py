@@ -147,6 +147,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     started = time.time()
     stopped_by = ""
     result: dict = {}
+    logged = 0
     try:
         if built_here:
             ray_for(config)
@@ -156,6 +157,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
             while not stopped_by:
                 result = algo.train()
                 logger.log(result)
+                logged = result.get("training_iteration", logged)
                 table.add(result)
                 iteration = result.get("training_iteration", 0)
                 stopped_by = stopper.check(result) or ""
@@ -168,7 +170,10 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                     stopped_by = f"max_iterations = {max_iterations}"
     except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
-            logger.write_interrupted(result.get("training_iteration", 0))
+            try:
+                logger.write_interrupted(logged)  # the last iteration result.json holds
+            except OSError:  # the interruption is what the user sees, not this
+                pass
         else:
             logger.write_error(err)
         if built_here and algo is not None:

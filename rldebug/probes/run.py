@@ -180,8 +180,15 @@ def _learning_rate_zero(config) -> str:
     (SAC: both of its rates); "" when they can. (Untrained weights can meet a probe's
     check by chance, and one that holds from the start holds for ever: with lr=0, DQN
     passed two probes at seed 0.)"""
-    names = ("actor_lr", "critic_lr") if getattr(config, "actor_lr", None) is not None \
-        else ("lr",)
+    sac = getattr(config, "actor_lr", None) is not None
+    if not config.enable_rl_module_and_learner and (
+            sac or getattr(config, "lr_schedule", None)):
+        return ""  # the old stack's SAC learns at config.optimization's rates; a schedule wins
+    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
+    if any(any(key in (o if isinstance(o, dict) else vars(o))
+               for key in ("lr", "actor_lr", "critic_lr")) for o in overrides.values()):
+        return ""  # a module's own learning rate
+    names = ("actor_lr", "critic_lr") if sac else ("lr",)
     rates = [getattr(config, name, None) for name in names]
     if all(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
            for rate in rates):
@@ -407,8 +414,9 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
     for name in names:
-        why_not = _applicable(name, spaces, mapping, mapping_error) if name in MULTI_AGENT \
-            else _no_value_function(config) if PROBES[name].checks_value else ""
+        why_not = (_applicable(name, spaces, mapping, mapping_error)
+                   if name in MULTI_AGENT else "") or \
+            (_no_value_function(config) if PROBES[name].checks_value else "")
         if why_not:
             results.append(ProbeResult(name, NOT_APPLICABLE, note=why_not))
             continue

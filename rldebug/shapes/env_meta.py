@@ -316,6 +316,9 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
         # the spaces of the env as the user's wrappers leave it (a FlattenObservation, a
         # discretising ActionWrapper): what RLlib builds the module for
         outer = (_vector_sub_envs(env) or [env])[0]
+        if hasattr(outer, "single_observation_space"):  # a vector env without its sub-envs
+            return {single_agent_id: (outer.single_observation_space,
+                                      outer.single_action_space)}  # (async): one env's
         return {single_agent_id: (outer.observation_space, outer.action_space)}
     env = inner
     agents = list(getattr(env, "possible_agents", None) or env.get_agent_ids())

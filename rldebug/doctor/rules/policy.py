@@ -88,7 +88,7 @@ class EntropyCollapse(Rule):
                          "is (nearly) deterministic and stops exploring."),
                 fix=(("Nothing, if that return is what the task allows. If it is less, "
                       "keep the policy exploring longer: add an entropy bonus "
-                      "(config.training(entropy_coeff=0.01)), or lower the lr.")
+                      "(config.training(entropy_coeff=0.01)).")
                      if converged else
                      (f"{lower_lr_fix(metrics.family)}, use fewer num_epochs or a smaller "
                       "clip_param, and/or add an entropy bonus "
