@@ -572,15 +572,19 @@ def test_a_sentence_that_needs_another_probe_to_pass_is_said_only_then():
     assert "Probe 4 passing" not in said
 
 
-@pytest.mark.parametrize("stack", ["new", "old"])
+@pytest.mark.parametrize("stack", ["new", "old", "spec"])
 def test_a_recurrent_model_is_refused_before_any_training(stack):
     """use_lstm trained each of the five probes once, then said "Explain a non-recurrent
     module" five times: the user ran probe, not explain."""
     import time
 
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
     config = ppo()
     if stack == "new":
         config = config.rl_module(model_config={"use_lstm": True})
+    elif stack == "spec":  # set through an RLModuleSpec
+        config = config.rl_module(rl_module_spec=RLModuleSpec(model_config={"use_lstm": True}))
     else:
         config = config.api_stack(enable_rl_module_and_learner=False,
                                   enable_env_runner_and_connector_v2=False) \

@@ -123,11 +123,21 @@ def _applicable(name: str, spaces: dict, mapping: dict, mapping_error: str | Non
 
 def _recurrent_model(config) -> str:
     """The model setting that makes the config's module recurrent (``use_lstm=True``,
-    ``use_attention=True``: new stack's ``model_config``, old stack's ``model``); ''."""
-    model = config.model_config if config.enable_rl_module_and_learner else config.model
-    model = model if isinstance(model, dict) else vars(model) if model is not None else {}
-    return next((f"{key}=True" for key in ("use_lstm", "use_attention")
-                 if model.get(key) is True), "")
+    ``use_attention=True``: the new stack's ``model_config``, also inside an
+    ``rl_module_spec`` and a MultiRLModuleSpec's per-module specs; the old stack's
+    ``model``); ''. (A custom stateful RLModule is known only once built.)"""
+    if not config.enable_rl_module_and_learner:
+        models = [config.model]
+    else:
+        spec = getattr(config, "_rl_module_spec", None)
+        specs = [spec, *(getattr(spec, "rl_module_specs", None) or {}).values()]
+        models = [config.model_config, *(getattr(s, "model_config", None) for s in specs)]
+    for model in models:
+        model = model if isinstance(model, dict) else vars(model) if model is not None else {}
+        for key in ("use_lstm", "use_attention"):
+            if model.get(key) is True:
+                return f"{key}=True"
+    return ""
 
 
 def _no_value_function(config) -> str:
