@@ -15,12 +15,6 @@ from importlib import import_module
 
 from rldebug.usage import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_UNUSABLE, USAGE_ERRORS
 
-# Exceptions that mean "this input cannot be used": reported in one line, exit 2. Any
-# other exception (a library's ValueError included) is a failure or a bug: exit 1, with
-# its type and the way to its traceback (rldebug.usage says why).
-_USAGE_ERRORS = USAGE_ERRORS
-
-
 # The modules whose commands `rldebug` has, in `rldebug --help` order. Each registers its
 # own with add_commands(subparsers) and imports its tool only when a command runs, so the
 # help answers without loading RLlib.
@@ -80,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)                     # stay uncaught, for the debugger
     try:
         return args.func(args)
-    except _USAGE_ERRORS as err:
+    except USAGE_ERRORS as err:  # unusable input: one line, exit 2 (rldebug.usage)
         if args.debug:
             raise
         print(f"rldebug {args.command}: error: {err}", file=sys.stderr)

@@ -101,7 +101,7 @@ def test_debug_shows_an_internal_errors_traceback(monkeypatch, tmp_path):
 
 
 def test_the_cli_catches_nothing_broader_than_usage_and_path_errors():
-    caught = set(rldebug.cli._USAGE_ERRORS)
+    caught = set(rldebug.usage.USAGE_ERRORS)  # what rldebug.cli catches
     assert UsageError in caught
     assert not caught & {ValueError, TypeError, KeyError, Exception}
 
