@@ -554,6 +554,14 @@ def test_an_output_flag_never_overwrites_a_file_of_the_run(traced_run, tmp_path,
     assert _contents(traced_run) == before
 
 
+def _sigint_default():
+    """Ctrl+C as in a shell: a test worker may ignore SIGINT (an in-process Ray does), and a
+    child that starts with it ignored never gets Python's KeyboardInterrupt handler."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_a_command_with_one_line_and_130(tmp_path):
     """Ctrl+C printed a 20-frame KeyboardInterrupt traceback and exited 1."""
     import os
@@ -566,7 +574,8 @@ def test_ctrl_c_ends_a_command_with_one_line_and_130(tmp_path):
         f"    Path({str(started)!r}).write_text('x')\n    time.sleep(120)\n")
     process = subprocess.Popen([sys.executable, "-m", "rldebug.cli", "check",
                                 str(tmp_path / "slow.py:make")], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_default)  # noqa: PLW1509 - only resets SIGINT
     deadline = time.time() + 120
     while not started.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.2)
@@ -639,7 +648,8 @@ def test_a_run_stopped_by_ctrl_c_says_so_to_the_doctor(tmp_path):
               "rldebug.run(tiny_arena_config(), stop={'training_iteration': 10000}, "
               f"logdir={str(logdir)!r}, progress=False)\n")
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_default)  # noqa: PLW1509 - only resets SIGINT
     results = logdir / "result.json"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None and (
