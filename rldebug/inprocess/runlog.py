@@ -117,6 +117,7 @@ class RunLogger:
         self._csv_path = self.logdir / PROGRESS_FILE
         self._csv_fields: list[str] = []
         self._tb = summary_writer(self.logdir)
+        self.last_iteration = 0  # the training_iteration of result.json's last line
 
     def log(self, result: dict) -> None:
         """Write one training result (the dict ``algo.train()`` returned)."""
@@ -124,6 +125,9 @@ class RunLogger:
         json.dump(result, self._json, default=_jsonable)
         self._json.write("\n")
         self._json.flush()
+        # Set as soon as result.json holds the line: Ctrl+C while the CSV and TensorBoard
+        # are written still reports this iteration as the last one kept.
+        self.last_iteration = result.get("training_iteration", self.last_iteration)
         flat = flatten(result)
         self._write_csv(flat)
         self._write_tensorboard(flat, result)
@@ -132,11 +136,12 @@ class RunLogger:
         """Write ``error.txt`` (see :func:`write_error`)."""
         write_error(self.logdir, error)
 
-    def write_interrupted(self, iteration: int) -> None:
-        """Write ``interrupted.txt``: the run was stopped by Ctrl+C after ``iteration`` (a
-        run that reads as finished otherwise: its last result is a whole one)."""
+    def write_interrupted(self) -> None:
+        """Write ``interrupted.txt``: the run was stopped by Ctrl+C after the last iteration
+        result.json holds (a run that reads as finished otherwise: its last result is a
+        whole one)."""
         (self.logdir / INTERRUPTED_FILE).write_text(
-            f"Interrupted by Ctrl+C (KeyboardInterrupt) after iteration {iteration} "
+            f"Interrupted by Ctrl+C (KeyboardInterrupt) after iteration {self.last_iteration} "
             f"(at {datetime.now():%Y-%m-%d_%H-%M-%S}); its stop criteria were not met.\n")
 
     def add_text(self, tag: str, text: str, step: int) -> None:

@@ -147,7 +147,6 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     started = time.time()
     stopped_by = ""
     result: dict = {}
-    logged = 0
     try:
         if built_here:
             ray_for(config)
@@ -157,7 +156,6 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
             while not stopped_by:
                 result = algo.train()
                 logger.log(result)
-                logged = result.get("training_iteration", logged)
                 table.add(result)
                 iteration = result.get("training_iteration", 0)
                 stopped_by = stopper.check(result) or ""
@@ -171,7 +169,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
             try:
-                logger.write_interrupted(logged)  # the last iteration result.json holds
+                logger.write_interrupted()
             except OSError:  # the interruption is what the user sees, not this
                 pass
         else:
