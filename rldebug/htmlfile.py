@@ -7,7 +7,7 @@ import base64
 import io
 from pathlib import Path
 
-from rldebug.usage import UsageError, check_output_file, path_argument
+from rldebug.usage import UsageError, output_path
 
 
 def html_path(path: str | Path, example: str = "report.html") -> Path:
@@ -18,15 +18,7 @@ def html_path(path: str | Path, example: str = "report.html") -> Path:
         :raises UsageError: if it is an existing file that is not an HTML page (a run's
         ``result.json``): a report overwrites only an earlier page.
     """
-    path = path_argument(path, "The HTML report's path", "a file name")
-    if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "
-                                f"{str(path / example)!r}.")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it or "
-                                "choose another path for the HTML report.")
-    check_output_file(path, "The HTML report's path", "an HTML page")
-    return path
+    return output_path(path, "The HTML report's path", "an HTML page", example)
 
 
 def html_option(value: str | None, example: str) -> Path | None:

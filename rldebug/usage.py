@@ -120,6 +120,28 @@ def check_output_file(path, option: str, kind: str) -> None:
                          "delete that file first if it is yours to lose).")
 
 
+def output_path(value, what: str, kind: str, example: str) -> Path:
+    """``value`` checked as the file an output goes to: a file name (not a folder) in an
+    existing folder, and, if the file exists, an earlier output of ``kind`` (see
+    :func:`check_output_file`).
+
+    :param what: how the message names it ("--chrome-trace", "The HTML report's path").
+    :param example: a file name to suggest inside a folder given by mistake.
+    :raises TypeError: if it is not a path; :raises IsADirectoryError: if it is a
+        folder; :raises FileNotFoundError: if its folder does not exist;
+        :raises UsageError: if it is an existing file of another kind.
+    """
+    path = path_argument(value, what, "a file name")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; pass a file name such as "
+                                f"{str(path / example)!r}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it "
+                                "or name a file in an existing directory.")
+    check_output_file(path, what, kind)
+    return path
+
+
 def load_function(spec: str, option: str, expected: str = "a function that returns what "
                   "it names (def {name}(): return ...)"):
     """The function ``path/to/file.py:function`` or ``package.module:function`` names.
@@ -173,4 +195,4 @@ def load_config(spec: str, option: str = "--config"):
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",
            "USAGE_ERRORS", "UsageError", "UsageTypeError", "check_bool", "check_output_file",
-           "check_seed", "load_config", "load_function", "path_argument"]
+           "check_seed", "load_config", "load_function", "output_path", "path_argument"]

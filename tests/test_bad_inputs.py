@@ -357,7 +357,7 @@ CLI_ROWS = [
      ("--policy needs your deployed policy: a function (or callable object) from the "
       "env's raw observation to its action, def x(obs)")),
     (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"],  # outputs first
-     "--chrome-trace {tmp}/no/t.json: the folder {tmp}/no does not exist"),
+     "--chrome-trace '{tmp}/no/t.json': The directory of '{tmp}/no/t.json' does not exist"),
     (["profile", "{tmp}/nope"], "No trace files"),
     (["profile", "{tmp}", "--chrome-trace", ""],  # was ignored: exit 0, nothing written
      "--chrome-trace must be a file name"),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from rldebug.htmlfile import html_option
 from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
-from rldebug.usage import UsageError, check_output_file, path_argument
+from rldebug.usage import UsageError, output_path
 from rldebug.widetables import print_table
 
 
@@ -179,15 +179,10 @@ def render_profile(summary, console: Console | None = None) -> None:
 def _chrome_trace_target(value: str) -> Path:
     """The --chrome-trace file: a new file, or an earlier Chrome trace, in an existing
     folder (never a file of the trace it reads)."""
-    target = path_argument(value, "--chrome-trace", "a file name")
-    if target.is_dir():
-        raise UsageError(f"--chrome-trace {value!r} is a folder; name a file in it, such as "
-                         f"{str(target / 'trace.json')!r}.")
-    if not target.parent.is_dir():
-        raise UsageError(f"--chrome-trace {value}: the folder {target.parent} does not "
-                         "exist; create it or name a file in an existing folder.")
-    check_output_file(target, "--chrome-trace", "a Chrome trace")
-    return target
+    try:
+        return output_path(value, "--chrome-trace", "a Chrome trace", example="trace.json")
+    except OSError as err:  # a folder, or a file in a missing folder
+        raise UsageError(f"--chrome-trace {value!r}: {err}") from None
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
