@@ -13,7 +13,13 @@ import os
 import sys
 from importlib import import_module
 
-from rldebug.usage import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_UNUSABLE, USAGE_ERRORS
+from rldebug.usage import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_UNUSABLE,
+    USAGE_ERRORS,
+    UsageError,
+)
 
 # The modules whose commands `rldebug` has, in `rldebug --help` order. Each registers its
 # own with add_commands(subparsers) and imports its tool only when a command runs, so the
@@ -71,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     if script_args is not None:
         args.args = script_args
     if not getattr(args, "catches_errors", True):  # `debug`: the script's own exceptions
-        return args.func(args)                     # stay uncaught, for the debugger
+        try:                                       # stay uncaught, for the debugger
+            return args.func(args)
+        except UsageError as err:  # but rldebug's refusal (e.g. of Tuner.restore): one line
+            if args.debug:
+                raise
+            print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
+            return EXIT_UNUSABLE
     try:
         return args.func(args)
     except USAGE_ERRORS as err:  # unusable input: one line, exit 2 (rldebug.usage)

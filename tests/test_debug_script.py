@@ -8,6 +8,7 @@ for both grid points, in the process that was launched.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,13 @@ FORWARD_TRAIN = line_of(SCRIPT, "MODULE-FORWARD-TRAIN-BREAKPOINT")
 PPO_LEARNER = Path(ray.rllib.__file__).parent / "algorithms/ppo/torch/ppo_torch_learner.py"
 LOSS = line_of(PPO_LEARNER, "module = self.module[module_id].unwrapped()",
                after="def compute_loss_for_module")
+
+
+def masked(name: str) -> str:
+    """A Tune trial's name or folder with its experiment id and date masked:
+    ``PPO_CartPole-v1_ID_00000_0_lr=0.0010_DATE``."""
+    name = re.sub(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d", "DATE", name)
+    return re.sub(r"[0-9a-f]{5}_(\d{5})", r"ID_\1", name)
 
 
 def session_env():
@@ -79,7 +87,8 @@ def test_breakpoints_in_env_callback_module_and_loss_are_hit_for_both_tune_trial
         assert {tag for where, tag, _ in hits if where == (SCRIPT, line)} == {"a", "b"}, hits
     assert {pid for _, _, pid in hits} == {process.pid}  # all in the launched process
     trials = sorted((tmp_path / "results" / "grid").glob("PPO_*"))
-    assert [t.name for t in trials] == ["PPO_00000_0_tag=a", "PPO_00001_1_tag=b"]
+    assert [masked(t.name) for t in trials] == ["PPO_TaggedCartPole_ID_00000_0_tag=a_DATE",
+                                                "PPO_TaggedCartPole_ID_00001_1_tag=b_DATE"]
 
 
 @pytest.mark.slow  # ~19 s; the doctor on an in-process trial folder: test_tune_run_2021
@@ -93,7 +102,8 @@ def test_trial_directories_are_read_by_the_doctor(tmp_path):
                              "--json"], capture_output=True, text=True, timeout=120,
                             check=False)
     trials = json.loads(doctor.stdout)["trials"]
-    assert sorted(t["name"] for t in trials) == ["PPO_00000_0_tag=a", "PPO_00001_1_tag=b"]
+    assert sorted(masked(t["name"]) for t in trials) == [
+        "PPO_TaggedCartPole_ID_00000_0_tag=a_DATE", "PPO_TaggedCartPole_ID_00001_1_tag=b_DATE"]
     assert all(t["iterations"] == 1 and t["family"] == "ppo" for t in trials)
 
 
@@ -152,8 +162,8 @@ def test_tune_run_with_a_grid_runs_its_trials_in_process(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "tune.run(...) runs its trials one after another in this process" in done.stderr
     assert "TRIALS 2" in done.stdout
-    assert sorted(p.name for p in (tmp_path / "run").glob("PPO_*")) == \
-        ["PPO_00000_0_lr=0.0010", "PPO_00001_1_lr=0.0001"]
+    assert sorted(masked(p.name) for p in (tmp_path / "run").glob("PPO_*")) == \
+        ["PPO_CartPole-v1_ID_00000_0_lr=0.0010_DATE", "PPO_CartPole-v1_ID_00001_1_lr=0.0001_DATE"]
     # The best lr is the one whose trial's own result.json ends with the higher return.
     last_return = {}
     for folder in (tmp_path / "run").glob("PPO_*"):
@@ -215,8 +225,9 @@ def test_what_tune_scripts_commonly_use_works_in_process(tmp_path):
     assert all(r > 0 for r in seen["function_returns"])
     assert seen["function_checkpoint"] == "PPO"  # copied before its temporary folder went
     assert "evaluation_duration auto -> 10" in done.stderr
-    assert sorted(p.name for p in (tmp_path / "functions").iterdir() if p.is_dir()) == \
-        ["function_trainable_00000_0_lr=0.0010", "function_trainable_00001_1_lr=0.0001"]
+    assert sorted(masked(p.name) for p in (tmp_path / "functions").iterdir() if p.is_dir()) == \
+        ["function_trainable_ID_00000_0_lr=0.0010_DATE",
+         "function_trainable_ID_00001_1_lr=0.0001_DATE"]
 
 
 def test_a_script_runs_as_python_runs_it(tmp_path):
@@ -284,7 +295,7 @@ def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
     try:
         deadline = time.time() + 180
         while time.time() < deadline:
-            results = list((tmp_path / "long").glob("PPO_00000_*/result.json"))
+            results = list((tmp_path / "long").glob("PPO_*_00000_0*/result.json"))
             if results and len(results[0].read_text().splitlines()) >= 2:
                 break
             time.sleep(0.2)

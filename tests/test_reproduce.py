@@ -336,7 +336,7 @@ def test_each_tune_trials_event_replays_with_the_trials_own_values(tmp_path):
     from ray import tune
     from replay_envs import NanInThirdEpisode
 
-    from rldebug.inprocess.debugging import run_trials
+    from rldebug.inprocess.tune_trials import run_trials
     from rldebug.tracing.layout import trial_trace_dirs
 
     out = tmp_path / "trace"

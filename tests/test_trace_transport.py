@@ -130,7 +130,7 @@ def test_in_process_trials_of_one_traced_config_keep_their_traces_apart(tmp_path
     trace; now each trial's is in <out>/<trial folder>."""
     from ray import tune
 
-    from rldebug.inprocess.debugging import run_trials
+    from rldebug.inprocess.tune_trials import run_trials
 
     out = tmp_path / "trace"
     traced = rldebug.trace(_cartpole(0), out=out, level="summary")

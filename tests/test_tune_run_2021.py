@@ -6,12 +6,13 @@ reads, checked method by method against plain Tune 2.60 on a real run."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_debug_script import session_env
+from test_debug_script import masked, session_env
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "debug_scripts" / "tune_run_2021_script.py"
@@ -57,7 +58,8 @@ def test_a_2021_multi_agent_tune_run_script_runs_unchanged_and_matches_native_tr
     assert "2021 config dict (num_workers, sgd_minibatch_size, num_sgd_iter, multiagent, " \
         "callbacks with 2021 hooks): config mapped to PPOConfig on the old API stack" \
         in done.stderr
-    assert "PPO_00000_0: iter=1  env_steps=200" in done.stderr  # progress, piped
+    assert re.search(r"PPO_Runners2021_[0-9a-f]{5}_00000: iter=1  env_steps=200",
+                     done.stderr)  # progress, piped, by Tune's trial name
     assert "Trial status: 1 TERMINATED" in done.stderr  # and Tune's summary
     assert _printed(done.stdout, "STATUS") == "TERMINATED"
     assert _printed(done.stdout, "ITERATION") == "2"
@@ -73,7 +75,7 @@ def test_a_2021_multi_agent_tune_run_script_runs_unchanged_and_matches_native_tr
     policy_means = dict(native["policy_reward_mean"])
     assert _printed(done.stdout, "POLICY_REWARD_MEAN") == str(sorted(
         (k, type(v)(v)) for k, v in policy_means.items()))
-    trial_dir = next((tmp_path / "runners").glob("PPO_00000_0*"))
+    trial_dir = next((tmp_path / "runners").glob("PPO_*_00000_0*"))
     assert (trial_dir / "params.json").is_file()
     assert len((trial_dir / "result.json").read_text().splitlines()) == 2
 
@@ -227,7 +229,7 @@ def test_a_failed_in_process_trial_leaves_tunes_files_and_the_doctor_reports_it(
     from ray.tune.registry import register_env
 
     from rldebug.doctor import diagnose
-    from rldebug.inprocess.debugging import _tune_run
+    from rldebug.inprocess.tune_trials import tune_run as _tune_run
 
     register_env("rldebug-test-broken-step", BrokenStep)
     config = {"env": "rldebug-test-broken-step", "num_env_runners": 0}
@@ -272,13 +274,13 @@ def analyses(tmp_path_factory):
     import ray
     from ray import tune
 
-    from rldebug.inprocess import debugging
+    from rldebug.inprocess import tune_trials
 
     root = tmp_path_factory.mktemp("analysis")
     assert ray.is_initialized()
     plain = tune.run("PPO", config=CONFIG, stop={"training_iteration": 2}, metric=METRIC,
                      mode=MODE, storage_path=str(root), name="plain", verbose=0)
-    ours = debugging._tune_run("PPO", config=CONFIG, stop={"training_iteration": 2},
+    ours = tune_trials.tune_run("PPO", config=CONFIG, stop={"training_iteration": 2},
                                metric=METRIC, mode=MODE, storage_path=str(root), name="ours")
     return plain, ours
 
@@ -288,7 +290,9 @@ def test_trials_answer_as_tunes_trials(analyses):
     assert len(ours.trials) == len(plain.trials) == 1
     p, o = plain.trials[0], ours.trials[0]
     assert o.status == p.status == "TERMINATED"
-    assert str(o).startswith("PPO_00000") and str(p).startswith("PPO_")
+    # Tune's trial name and folder name, but for the experiment's id and the date
+    assert masked(str(o)) == masked(str(p)) and masked(str(o)).endswith("_ID_00000")
+    assert masked(Path(o.path).name) == masked(Path(p.path).name)
     assert o.config == p.config == CONFIG
     assert Path(o.path).is_dir() and Path(o.local_path) == Path(o.path) == Path(o.logdir)
     assert o.last_result["training_iteration"] == p.last_result["training_iteration"] == 2
@@ -382,9 +386,9 @@ def test_2021_checkpoint_arguments_and_local_dir_are_honoured(tmp_path):
     """tune.run(checkpoint_at_end=True, checkpoint_freq=1, local_dir=...) from the
     tutorial: they were dropped (said once), so best checkpoints were None and the trials
     went to ~/ray_results."""
-    from rldebug.inprocess import debugging
+    from rldebug.inprocess import tune_trials
 
-    analysis = debugging._tune_run("PPO", config=CONFIG, stop={"training_iteration": 1},
+    analysis = tune_trials.tune_run("PPO", config=CONFIG, stop={"training_iteration": 1},
                                    checkpoint_at_end=True, checkpoint_freq=1,
                                    local_dir=str(tmp_path), name="tutorial", metric=METRIC,
                                    mode=MODE)

@@ -43,6 +43,8 @@ class InProcessTrial:
     status: str = TERMINATED
     error: BaseException | None = None
     checkpoint: Any = None
+    evaluated_params: dict = field(default_factory=dict)  # the searched values, a/b keys
+    custom_trial_name: str | None = None  # TuneConfig(trial_name_creator=)'s
 
     @property
     def local_path(self) -> str:
@@ -59,7 +61,14 @@ class InProcessTrial:
         return str(file) if file.is_file() else None
 
     def __str__(self) -> str:
-        return Path(self.path).name
+        """The trial's name as Tune's ``str(trial)``: ``<trainable>[_<env>]_<trial id>``."""
+        if self.custom_trial_name:
+            return self.custom_trial_name
+        name = self.trainable_name
+        if isinstance(self.config, dict) and "env" in self.config:
+            env = self.config["env"]
+            name += f"_{env.__name__ if isinstance(env, type) else env}"
+        return f"{name}_{self.trial_id}".replace("/", "_")
 
 
 class InProcessResultGrid:
@@ -129,7 +138,7 @@ class InProcessResultGrid:
                     pick = max if filter_mode == "max" else min
                     metrics = {**pick(scored, key=lambda pair: pair[0])[1],
                                "config": trial.config}
-            rows.append({**flatten(metrics), "path": result.path})
+            rows.append({**flatten(metrics), "logdir": result.path})  # as Tune names it
         return pd.DataFrame(rows)
 
 

@@ -1,0 +1,556 @@
+"""Tune experiments run trial by trial in this process, for ``rldebug debug``.
+
+``tune.Tuner(...).fit()`` and ``tune.run(...)`` under :func:`rldebug.debug_mode` come
+here (:func:`tuner_fit`, :func:`tune_run`): each trial of the experiment runs in this
+process, one after another, so a debugger attached to it stops in the env, the RLModule,
+the loss and the callbacks of every trial. What Ray Tune 2.60 does with the experiment's
+settings is kept where it can be in one process, and said in one line where it cannot:
+
+- kept: grid and random search (``num_samples`` too), the stop criteria
+  (:mod:`rldebug.inprocess.tune_stop`: a dict, a function, Stoppers, ``time_budget_s``,
+  ``stop_all()``), ``storage_path``/``name`` and Tune's trial names and folders
+  (``trial_name_creator``/``trial_dirname_creator`` too), ``FailureConfig(fail_fast=)``,
+  ``CheckpointConfig(checkpoint_at_end=)`` with the Tuner's default (a checkpoint at the
+  end of every Algorithm trial), Tune's refusals (checkpoint options on a function
+  trainable, a ``stop`` list holding other than Stoppers); a function trainable's
+  ``tune.report``/``tune.get_checkpoint``/``tune.get_context()``, however it was
+  imported; ``Tuner.get_results()``; a custom Algorithm subclass trains as itself;
+- said, with what happens instead: a scheduler (no trial is stopped early or
+  perturbed), a search algorithm (param_space is sampled as grid and random search),
+  ``max_failures`` (a failed trial is not retried), Tune's callbacks, progress reporter
+  and the settings that only matter to trials in parallel or on a cluster;
+- refused: ``Tuner.restore`` (resuming needs Tune's controller), a ``num_samples`` of -1,
+  a ``storage_path`` that is not on this machine.
+
+Each trial is written in Tune's layout (``params.json``, ``result.json``,
+``progress.csv``, TensorBoard events, ``error.txt`` on failure), which ``rldebug
+doctor`` reads; ``fit()`` returns an :class:`InProcessResultGrid`, ``tune.run`` an
+:class:`InProcessAnalysis` (:mod:`rldebug.inprocess.trial_results`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rldebug.inprocess.debugging import in_process, notice
+from rldebug.inprocess.trial_results import (
+    ERROR,
+    PENDING,
+    InProcessAnalysis,
+    InProcessResultGrid,
+    InProcessTrial,
+)
+from rldebug.inprocess.tune_stop import ExperimentStop
+from rldebug.shapes.errors import root_cause
+from rldebug.tracing.layout import TRIAL_ENV
+from rldebug.usage import UsageError, UsageTypeError
+
+# Tune's limit on a trial folder's name before its date (TUNE_MAX_LEN_IDENTIFIER)
+_MAX_NAME = int(os.environ.get("TUNE_MAX_LEN_IDENTIFIER", "130"))
+
+
+def _trainable_class(trainable: Any):
+    if isinstance(trainable, str):
+        from ray.tune.registry import get_trainable_cls
+
+        return get_trainable_cls(trainable)
+    return trainable
+
+
+def _variants(param_space: dict, num_samples: int):
+    """(tag, resolved values, config dict) per trial: grid and random search expanded."""
+    from ray.tune.search.variant_generator import format_vars, generate_variants
+
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples == 0 \
+            or num_samples < -1:
+        raise UsageError(f"TuneConfig(num_samples=...) takes a positive number of samples, "
+                         f"got {num_samples!r}.")
+    if num_samples == -1:
+        raise UsageError(
+            "TuneConfig(num_samples=-1) samples trials until a time budget or a stopper ends "
+            "the experiment; rldebug debug runs trials one after another and needs a number: "
+            "give num_samples=N (e.g. 4) while you debug.")
+    for _ in range(num_samples):
+        for resolved, spec in generate_variants(param_space):
+            yield format_vars(resolved), resolved, spec
+
+
+def _local_root(storage_path: Any, name: str) -> Path:
+    """The experiment's folder on this machine; a cloud URI is refused (trials written
+    there would land in a local folder named ``s3:``)."""
+    text = os.fspath(storage_path) if storage_path else os.path.expanduser("~/ray_results")
+    if re.match(r"^[a-zA-Z][\w+.-]*://", str(text)) and not str(text).startswith("file://"):
+        raise UsageError(
+            f"storage_path={str(text)!r} is not a folder on this machine; rldebug "
+            "debug writes its trials to local folders: give a local storage_path while you "
+            "debug.")
+    return Path(str(text).removeprefix("file://")).expanduser() / name
+
+
+def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
+               num_samples: int = 1, storage_path: str | None = None,
+               name: str | None = None, fail_fast: bool | str = False,
+               checkpoint_at_end: bool | None = False, checkpoint_frequency: int = 0,
+               time_budget_s: float | None = None,
+               trial_name_creator: Callable | None = None,
+               trial_dirname_creator: Callable | None = None) -> list[InProcessTrial]:
+    """Run a Tune experiment's trials one after another in this process (see module docs).
+
+    :param trainable: an Algorithm class (a subclass trains as itself), a registered name
+        such as ``"PPO"``, or a function trainable.
+    :param param_space: an AlgorithmConfig or a config dict (with ``tune.grid_search``...).
+    :param stop: Tune's stop criteria: a dict, a function ``stop(trial_id, result)``, a
+        ``tune.Stopper`` or a list of them; None trains until interrupted.
+    :param fail_fast: Tune's ``FailureConfig(fail_fast=...)``: True stops at the first
+        failed trial, ``"raise"`` (any case) also raises its exception from here.
+    :param checkpoint_at_end: save each trial's Algorithm when it ends (its
+        ``Result.checkpoint``); None: as the Tuner's default, for Algorithms but not for
+        function trainables.
+    :param checkpoint_frequency: Tune's; in this process only the last checkpoint is saved.
+    :param time_budget_s: Tune's ``TuneConfig(time_budget_s=)``.
+    :param trial_name_creator: ``f(trial) -> str``, the trial's name, as Tune's.
+    :param trial_dirname_creator: ``f(trial) -> str``, the trial's folder name, as Tune's.
+    :returns: the trials, each written in Tune's layout under ``storage_path/name``
+        (a failed one too: ``params.json``, ``result.json`` up to the failure,
+        ``error.txt``).
+    :raises UsageError: (a ValueError, as Tune raises) for what Tune refuses (checkpoint
+        options on a function trainable, a ``stop`` Tune does not take).
+    """
+    import uuid
+
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+    from rich.console import Console
+
+    from rldebug.compat.legacy import config_from_dict, with_2021_keys
+    from rldebug.inprocess.progress import ProgressTable
+    from rldebug.inprocess.runlog import write_error
+    from rldebug.inprocess.training import run
+    from rldebug.inprocess.trial_results import trial_history
+
+    algo_class = _trainable_class(trainable)
+    function = None if hasattr(algo_class, "get_default_config") else algo_class
+    if function is not None and (isinstance(function, type) or not callable(function)):
+        raise UsageTypeError(f"rldebug debug runs RLlib Algorithms and function trainables "
+                             f"in this process; {trainable!r} is neither (a class trainable "
+                             "runs under plain Tune: run the script without rldebug debug).")
+    if function is not None and checkpoint_at_end:
+        raise UsageError(  # Tune's words (ray/tune/experiment/experiment.py)
+            "'checkpoint_at_end' cannot be used with a function trainable. You should "
+            "include one last call to `ray.tune.report(metrics=..., checkpoint=...)` at the "
+            "end of your training loop to get this behavior.")
+    if function is not None and checkpoint_frequency:
+        raise UsageError(
+            "'checkpoint_frequency' cannot be set for a function trainable. You will need to "
+            "report a checkpoint every `checkpoint_frequency` iterations within your "
+            "training loop using `ray.tune.report(metrics=..., checkpoint=...)` to get this "
+            "behavior.")
+    if checkpoint_frequency:
+        notice(f"CheckpointConfig(checkpoint_frequency={checkpoint_frequency}): trials in "
+               "this process save one checkpoint, when they end.")
+    at_end = (function is None) if checkpoint_at_end is None else bool(checkpoint_at_end)
+    at_end = at_end or bool(checkpoint_frequency)
+    stopping = ExperimentStop(stop, time_budget_s, warn=notice)
+    if isinstance(param_space, AlgorithmConfig):
+        param_space = param_space.to_dict()
+    label = getattr(algo_class, "__name__", None) or type(algo_class).__name__
+    name = name or f"{label}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    root = _local_root(storage_path, name)
+    experiment_id = uuid.uuid4().hex[:5]
+    trials = []
+    variants = list(_variants(dict(param_space or {}), num_samples))
+    for index, (tag, resolved, spec) in enumerate(variants):
+        if stopping.stopped_all:  # a Stopper's stop_all(): Tune creates no further trial
+            break
+        trial = _trial(label, experiment_id, index, tag, resolved, spec, root,
+                       trial_name_creator, trial_dirname_creator)
+        trials.append(trial)
+        folder = Path(trial.path).name
+        notice(f"trial {index + 1}: {folder} (in this process)")
+        os.environ[TRIAL_ENV] = folder  # a traced config's trace: <out>/<folder> per trial
+        try:
+            if function is not None:
+                trial.last_result = {**_run_function_trial(function, spec, trial, stopping),
+                                     "config": spec, "trial_id": trial.trial_id}
+                continue
+            table = ProgressTable(console=Console(stderr=True, soft_wrap=True),
+                                  title=str(trial))
+            config = in_process(config_from_dict(algo_class, spec, notice), label)
+            if config.algo_class is not algo_class:  # Tune builds the class it was given
+                config.algo_class = algo_class
+            outcome = run(config, stop=stopping.for_trial(trial.trial_id) if stopping.given
+                          else None, logdir=trial.path, progress=table,
+                          checkpoint_at_end=at_end,
+                          max_iterations=None if stopping.given else sys.maxsize)
+        except KeyboardInterrupt:
+            # as Tune: Ctrl+C ends the experiment, and fit() returns what the trials did
+            history = trial_history(trial)
+            trial.last_result = {**(with_2021_keys(history[-1]) if history else {}),
+                                 "config": _params(trial) or spec, "trial_id": trial.trial_id}
+            notice(f"interrupted (Ctrl+C): trial {trial} stopped after {len(history)} "
+                   "iteration(s); the trials after it are not run, as Tune ends the "
+                   "experiment.")
+            for later, (tag, resolved, spec) in enumerate(variants[index + 1:], index + 1):
+                pending = _trial(label, experiment_id, later, tag, resolved, spec, root,
+                                 trial_name_creator, trial_dirname_creator)
+                pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
+                trials.append(pending)  # in fit()'s results, as Tune's pending trials are
+            _print_summary(trials)
+            return trials
+        except Exception as err:
+            if trial.error_file is None:  # it failed before rldebug.run wrote its files
+                write_error(trial.path, err)
+            notice(f"trial {trial} failed: {_error_text(err)}{_raised_at(err)} "
+                   f"(traceback in {trial.error_file})")
+            history = trial_history(trial)
+            trial.status, trial.error = ERROR, err
+            last = with_2021_keys(history[-1]) if history else {}
+            trial.last_result = {**last, "config": _params(trial) or spec,
+                                 "trial_id": trial.trial_id}
+            if fail_fast:
+                raising = isinstance(fail_fast, str) and fail_fast.upper() == "RAISE"
+                notice(f"fail_fast={fail_fast!r}: no further trials"
+                       + (", and the trial's exception is raised, as Tune does"
+                          if raising else "") + ".")
+                _print_summary(trials)
+                if raising:
+                    raise
+                return trials
+            continue
+        finally:
+            os.environ.pop(TRIAL_ENV, None)
+        # As Tune's: the last result carries the Algorithm's whole config dict.
+        full_config = outcome.algo.config.to_dict()
+        outcome.algo.stop()
+        trial.checkpoint = outcome.checkpoint
+        trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
+                             "config": full_config, "trial_id": trial.trial_id}
+    if stopping.stopped_all and len(trials) < len(variants):
+        notice(f"a Stopper's stop_all() ended the experiment after {len(trials)} of "
+               f"{len(variants)} trials: the others were not run, as Tune runs none after "
+               "it.")
+    _print_summary(trials)
+    return trials
+
+
+def _trial(label: str, experiment_id: str, index: int, tag: str, resolved: dict, spec: dict,
+           root: Path, name_creator: Callable | None,
+           dirname_creator: Callable | None) -> InProcessTrial:
+    """Trial ``index`` of the experiment, named and placed as Tune names and places it:
+    ``<trainable>[_<env>]_<trial id>``, in a folder ``<name>_<tag>_<date>`` (or what the
+    experiment's creators return for it)."""
+    from ray.tune.search.variant_generator import _flatten_resolved_vars
+
+    trial = InProcessTrial(trial_id=f"{experiment_id}_{index:05d}", trainable_name=label,
+                           experiment_tag=f"{index}" + (f"_{tag}" if tag else ""),
+                           config=spec, path="",
+                           evaluated_params=_flatten_resolved_vars(resolved))
+    if name_creator is not None:
+        trial.custom_trial_name = _created(name_creator, trial, "trial_name_creator")
+    if dirname_creator is not None:
+        folder = _created(dirname_creator, trial, "trial_dirname_creator")
+        if os.path.sep in folder:
+            raise UsageError(f"Trial dirname must not contain '/'. Got {folder}")
+    else:
+        folder = f"{trial}_{trial.experiment_tag}"[:_MAX_NAME] + \
+            f"_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    trial.path = str(root / re.sub(r'[/()<>:"\\|?*]', "_", folder))  # as Tune strips them
+    return trial
+
+
+def _created(creator: Callable, trial: InProcessTrial, option: str) -> str:
+    """What a TuneConfig name creator returns for ``trial``, checked to be a name."""
+    name = creator(trial)
+    if not isinstance(name, str) or not name:
+        raise UsageTypeError(f"TuneConfig({option}=...) must return a non-empty string for "
+                             f"each trial; {getattr(creator, '__name__', creator)!r} returned "
+                             f"{name!r}.")
+    return name
+
+
+class _TrialStopped(Exception):
+    """Raised from a function trainable's ``tune.report`` when the stop criteria end its
+    trial (Tune ends the trial's actor there)."""
+
+
+class _InProcessSession:
+    """What Ray's ``ray.train._internal.session.get_session()`` returns inside a Tune
+    function trial, for a trial in this process: ``tune.report``, ``tune.get_checkpoint``
+    and ``tune.get_context()`` read it however the script imported them (a
+    ``from ray.tune import report`` at the top of the script is bound before any
+    patch)."""
+
+    world_rank = None  # None: a Tune session, not a Train worker's
+    world_size, local_rank, local_world_size, node_rank = 1, 0, 1, 0
+    loaded_checkpoint = None  # a trial here always starts fresh
+    trial_resources = None
+    storage = None
+
+    def __init__(self, trial: InProcessTrial, experiment_name: str,
+                 report: Callable[..., None]):
+        self.trial_id, self.trial_name = trial.trial_id, str(trial)
+        self.trial_dir, self.experiment_name = trial.path, experiment_name
+        self.run_id, self.metadata = trial.trial_id, {}
+        self._report = report
+
+    def report(self, metrics: dict, checkpoint=None) -> None:
+        self._report(metrics, checkpoint=checkpoint)
+
+
+def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
+                        stopping: ExperimentStop) -> dict:
+    """Run a function trainable's trial in this process: ``function(config)``, each
+    ``tune.report(metrics, checkpoint=...)`` written as a result in the trial's folder
+    (``training_iteration`` and ``time_total_s`` added, as Tune adds them) and checked
+    against the stop criteria. Returns its last result."""
+    import ray.train._internal.session as train_session
+
+    from rldebug.inprocess.runlog import RunLogger
+
+    logger = RunLogger(trial.path, config=config)
+    started, last = time.time(), {}
+
+    def report(metrics: dict, *, checkpoint=None) -> None:
+        nonlocal last
+        if not isinstance(metrics, dict):
+            raise UsageTypeError(f"tune.report(metrics) takes a dict of metrics, got "
+                                 f"{type(metrics).__name__}: {metrics!r}.")
+        last = {**metrics, "training_iteration": last.get("training_iteration", 0) + 1,
+                "time_total_s": time.time() - started, "trial_id": trial.trial_id}
+        logger.log(last)
+        if checkpoint is not None:  # copied, as Tune does: the reported folder is often temporary
+            import shutil
+
+            kept = Path(trial.path) / f"checkpoint_{last['training_iteration'] - 1:06d}"
+            shutil.copytree(checkpoint.path, kept, dirs_exist_ok=True)
+            trial.checkpoint = kept
+        if stopping.check(trial.trial_id, last):
+            raise _TrialStopped
+
+    saved = train_session.get_session()
+    train_session._session = _InProcessSession(trial, Path(trial.path).parent.name, report)
+    try:
+        function(config)
+    except _TrialStopped:
+        pass
+    except BaseException as err:
+        if not isinstance(err, KeyboardInterrupt):
+            logger.write_error(err)
+        raise
+    finally:
+        train_session._session = saved
+        logger.close()
+    return last
+
+
+def _print_summary(trials: list[InProcessTrial]) -> None:
+    """Tune's end-of-run table, on stderr: per trial its status, iterations, time, last
+    return and folder."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rldebug.shapes.results import mean_total_return
+
+    counts = {}
+    for trial in trials:
+        counts[trial.status] = counts.get(trial.status, 0) + 1
+    table = Table(title="Trial status: " + " | ".join(f"{n} {s}" for s, n in counts.items()))
+    for column in ("trial", "status", "iter", "total time (s)", "return"):
+        table.add_column(column, justify="left" if column == "trial" else "right",
+                         no_wrap=True)
+    for trial in trials:
+        result = trial.last_result
+        value = mean_total_return(result) if result else None
+        table.add_row(str(trial), trial.status, str(result.get("training_iteration", 0)),
+                      f"{result.get('time_total_s', 0.0):.1f}",
+                      "-" if value is None else f"{value:.3f}")
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(table, highlight=False)
+    if trials:
+        console.print(f"Trial folders (Tune's layout) in {Path(trials[0].path).parent}",
+                      highlight=False)
+    for trial in trials:
+        if trial.error is not None:
+            console.print(f"Trial {trial} errored: {_error_text(trial.error)}"
+                          f"{_raised_at(trial.error)}; traceback in {trial.error_file}",
+                          highlight=False)
+
+
+def _params(trial: InProcessTrial) -> dict | None:
+    """The config dict a trial wrote (params.json), or None."""
+    import json
+
+    from rldebug.inprocess.runlog import PARAMS_FILE
+
+    try:
+        return json.loads((Path(trial.path) / PARAMS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _raised_at(err: BaseException) -> str:
+    """`` at FILE:LINE in FUNC``: the frame that raised the root cause."""
+    import traceback
+
+    frames = traceback.extract_tb(root_cause(err).__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {last.filename}:{last.lineno} in {last.name}"
+
+
+def _error_text(err: BaseException) -> str:
+    """``Type: message``, with the exception it wraps when its own message is empty
+    (RLlib's EnvRunner raises a bare ``RuntimeError`` from the env's exception)."""
+    text = f"{type(err).__name__}: {err}" if str(err).strip() else type(err).__name__
+    cause = err.__cause__ or err.__context__
+    if not str(err).strip() and cause is not None:
+        return f"{text} raised from {_error_text(cause)}"
+    return text
+
+
+# -- Tuner.fit() ---------------------------------------------------------------------------
+
+# What a Tuner's settings do in this process, when not their default (the ones kept are
+# passed to run_trials; callbacks are said on their own).
+_NOT_HERE = {
+    "scheduler": "no trial is stopped early or perturbed; each runs to its stop criteria",
+    "search_alg": "param_space is sampled as grid and random search",
+    "max_failures": "a failed trial is not retried",
+    "progress_reporter": "rldebug's progress table is shown",
+    "verbose": "rldebug's progress table is shown",
+    "log_to_file": "the trials' output stays on this console",
+    "sync_config": "trials are written to local folders only",
+    "num_to_keep": "one checkpoint per trial is kept",
+    "checkpoint_score_attribute": "one checkpoint per trial is kept",
+    "checkpoint_score_order": "one checkpoint per trial is kept",
+}
+
+
+def tuner_fit(self) -> InProcessResultGrid:
+    """``Tuner.fit()`` under debug mode (see the module docs)."""
+    tuner = self._local_tuner
+    if getattr(tuner, "_is_restored", False):
+        raise UsageError(
+            "Tuner.restore(...) resumes an experiment through Tune's controller and trial "
+            "actors, which rldebug debug replaces with trials in this process; it cannot "
+            "resume one. Debug a new run (Tuner(...) instead of Tuner.restore(...)), or run "
+            "the script without rldebug debug to resume.")
+    run_config, tune_config = tuner._run_config, tuner._tune_config
+    notice("Tuner.fit() runs its trials one after another in this process.")
+    if getattr(run_config, "callbacks", None):
+        notice(f"RunConfig(callbacks=[{', '.join(type(c).__name__ for c in run_config.callbacks)}]): "
+               "Tune's callbacks are not called for trials in this process (RLlib's "
+               "config.callbacks are).")
+    _say_what_is_not_kept(run_config, tune_config)
+    failure = run_config.failure_config
+    checkpoints = run_config.checkpoint_config
+    trials = run_trials(tuner.trainable, tuner.param_space, stop=run_config.stop,
+                        num_samples=tune_config.num_samples,
+                        storage_path=run_config.storage_path, name=run_config.name,
+                        fail_fast=failure.fail_fast if failure else False,
+                        checkpoint_at_end=checkpoints.checkpoint_at_end if checkpoints else None,
+                        checkpoint_frequency=checkpoints.checkpoint_frequency if checkpoints
+                        else 0,
+                        time_budget_s=tune_config.time_budget_s,
+                        trial_name_creator=tune_config.trial_name_creator,
+                        trial_dirname_creator=tune_config.trial_dirname_creator)
+    grid = InProcessResultGrid(trials, _experiment_path(trials, run_config.storage_path,
+                                                        run_config.name),
+                               default_metric=tune_config.metric, default_mode=tune_config.mode)
+    self._rldebug_results = grid  # what Tuner.get_results() returns after fit()
+    return grid
+
+
+def tuner_get_results(original: Callable) -> Callable:
+    """``Tuner.get_results()``: the grid ``fit()`` returned in this process."""
+
+    def get_results(self):
+        grid = getattr(self, "_rldebug_results", None)
+        return grid if grid is not None else original(self)
+    return get_results
+
+
+def _say_what_is_not_kept(run_config, tune_config) -> None:
+    """One line naming every setting (not at its default) that trials in this process do
+    not honour, with what happens instead."""
+    from ray import tune
+
+    said = []
+    for given, default in ((tune_config, tune.TuneConfig()), (run_config, tune.RunConfig()),
+                           (run_config.failure_config, tune.FailureConfig()),
+                           (run_config.checkpoint_config, tune.CheckpointConfig())):
+        if given is None:
+            continue
+        for field in dataclasses.fields(given):
+            if field.name not in _NOT_HERE:
+                continue
+            value = getattr(given, field.name)
+            if value is None or _same(value, getattr(default, field.name)):
+                continue
+            shown = type(value).__name__ if not isinstance(value, (int, float, str)) \
+                else repr(value)
+            said.append(f"{type(given).__name__}({field.name}={shown}): "
+                        f"{_NOT_HERE[field.name]}")
+    if said:
+        notice("in this process " + "; ".join(said) + ".")
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return bool(value == default)
+    except Exception:  # noqa: BLE001 - an object that cannot compare is not the default
+        return False
+
+
+def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
+    if trials:
+        return Path(trials[0].path).parent
+    return Path(storage_path or os.path.expanduser("~/ray_results")).expanduser() / (name or "")
+
+
+# -- tune.run(...) ---------------------------------------------------------------------------
+
+
+def tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_path=None,
+             name=None, metric=None, mode=None, raise_on_failed_trial=True,
+             fail_fast=False, checkpoint_at_end=False, checkpoint_freq=0,
+             checkpoint_config=None, local_dir=None, time_budget_s=None,
+             trial_name_creator=None, trial_dirname_creator=None,
+             **ignored) -> InProcessAnalysis:
+    """``tune.run(...)`` under debug mode (see the module docs)."""
+    if ignored:
+        notice(f"tune.run in this process ignores {sorted(ignored)}.")
+    notice("tune.run(...) runs its trials one after another in this process.")
+    if mode is not None and mode not in ("max", "min"):
+        raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
+    if local_dir is not None:  # Tune 2.60 refuses it; 2021 scripts pass it
+        notice(f"tune.run(local_dir={local_dir!r}) is 2021's storage_path (Ray 2.60's "
+               "tune.run refuses it): the trials are written there.")
+        storage_path = storage_path or str(local_dir)
+    from ray.tune import CheckpointConfig  # as tune.run maps the 2021 arguments
+
+    checkpoints = checkpoint_config or CheckpointConfig(
+        checkpoint_frequency=checkpoint_freq, checkpoint_at_end=checkpoint_at_end)
+    trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
+                        storage_path=storage_path, name=name, fail_fast=fail_fast,
+                        checkpoint_at_end=bool(checkpoints.checkpoint_at_end),
+                        checkpoint_frequency=checkpoints.checkpoint_frequency,
+                        time_budget_s=time_budget_s, trial_name_creator=trial_name_creator,
+                        trial_dirname_creator=trial_dirname_creator)
+    failed = [t for t in trials if t.status == ERROR]
+    if failed and raise_on_failed_trial:  # as plain tune.run does
+        from ray.tune import TuneError
+
+        raise TuneError("Trials did not complete", [str(t) for t in failed])
+    return InProcessAnalysis(trials, _experiment_path(trials, storage_path, name),
+                             default_metric=metric, default_mode=mode)
+
+
+__all__ = ["run_trials", "tune_run", "tuner_fit", "tuner_get_results"]

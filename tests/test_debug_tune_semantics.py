@@ -1,0 +1,109 @@
+"""A Tune experiment's settings mean under ``rldebug debug`` what they mean to Tune 2.60.
+
+Found by a new-user audit of ``rldebug debug`` against Tune (2026-12-05): a list of
+Stoppers failed every trial, a stop key missing from the results failed the trial (Tune
+warns and goes on), ``from ray.tune import report`` lost every metric, a fixed experiment
+name could not be run twice (and the refusal was written into the earlier run's folder),
+``Tuner.get_results()`` raised, ``stop_all()`` and ``time_budget_s`` did not end the
+experiment, the name creators, ``fail_fast="RAISE"`` and Tune's refusal of checkpoint
+options on a function trainable were ignored, ``get_dataframe()`` named Tune's
+``logdir`` column ``path``, a custom Algorithm subclass trained as its parent class,
+``Tuner.restore`` ran a trial with an empty config, and a scheduler or ``max_failures``
+was dropped without a word.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from test_debug_script import session_env
+
+SCRIPTS = Path(__file__).parent / "debug_scripts"
+
+
+def _seen(done: subprocess.CompletedProcess) -> dict:
+    assert done.returncode == 0, done.stderr[-3000:]
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("SEEN ")]
+    return json.loads(line[len("SEEN "):])
+
+
+def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *command], env=session_env(), capture_output=True,
+                          text=True, timeout=600, check=False, **kwargs)
+
+
+def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
+    script = str(SCRIPTS / "tune_semantics.py")
+    # plain Tune starts a Ray instance of its own, as the script would on its own
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS",
+                                                            "RLDEBUG_RAY_ADDRESS")}
+    plain = subprocess.run([sys.executable, script, str(tmp_path / "plain")], env=env,
+                           capture_output=True, text=True, timeout=300, check=False)
+    debugged = _run(["-m", "rldebug", "debug", script, str(tmp_path / "debugged")])
+    ours = _seen(debugged)
+    assert ours == _seen(plain)
+    # and what Tune does, so that the equality cannot hold by both doing nothing
+    assert ours["stoppers_iterations"] == [3, 3]
+    assert ours["context_is_the_trial"] == [True, True]
+    assert ours["get_results_after_fit"] == 2 and ours["dataframe_has_logdir"]
+    assert ours["missing_key"] == [[4, 4], 0]
+    assert ours["creators_folders"] == ["folder1", "folder2"]
+    assert ours["stop_all"] == [2] and ours["time_budget"] == [1, True]
+    assert ours["fail_fast_raise"] == "bad trial 1"
+    assert ours["function_checkpoint_at_end"].startswith("'checkpoint_at_end' cannot be used")
+    assert ours["twice"] == [[2, 0], [2, 0]] and ours["twice_folders"] == 4
+    err = debugged.stderr
+    assert "stop criterion 'no_such_metric' is not in trial" in err
+    assert "stop_all() ended the experiment after 1 of 3 trials" in err
+    assert not list((tmp_path / "debugged" / "twice").glob("*/error.txt"))
+
+
+def test_settings_a_process_cannot_honour_are_said_and_restore_is_refused(tmp_path):
+    script = tmp_path / "settings.py"
+    script.write_text(
+        "import sys\nfrom ray import tune\nfrom ray.tune.schedulers import ASHAScheduler\n"
+        "def f(config):\n    tune.report({'score': 1})\n"
+        "grid = tune.Tuner(f, tune_config=tune.TuneConfig(metric='score', mode='max', "
+        "scheduler=ASHAScheduler()), run_config=tune.RunConfig(storage_path=sys.argv[1], "
+        "name='e', failure_config=tune.FailureConfig(max_failures=3))).fit()\n"
+        "print('TRIALS', len(grid))\n"
+        "tune.Tuner.restore(str(grid.experiment_path), trainable=f).fit()\n")
+    done = _run(["-m", "rldebug", "debug", str(script), str(tmp_path / "out")])
+    assert "TRIALS 1" in done.stdout
+    assert ("in this process TuneConfig(scheduler=AsyncHyperBandScheduler): no trial is "
+            "stopped early or perturbed; each runs to its stop criteria; "
+            "FailureConfig(max_failures=3): a failed trial is not retried.") in done.stderr
+    assert done.returncode == 2, done.stderr[-3000:]  # a usage error, said in one line
+    assert "Tuner.restore(...) resumes an experiment through Tune's controller" in done.stderr
+    assert "Traceback" not in done.stderr
+    (trial,) = [p for p in (tmp_path / "out" / "e").iterdir() if p.is_dir()]
+    assert not (trial / "error.txt").exists()  # the earlier run is left as it was
+
+
+def test_a_custom_algorithm_subclass_trains_as_itself_with_tunes_default_checkpoint(
+        tmp_path):
+    seen = _seen(_run(["-m", "rldebug", "debug", str(SCRIPTS / "tune_algorithm_subclass.py"),
+                       str(tmp_path)]))
+    # MyPPO's training_step ran here (it was PPO's), and the Tuner's default
+    # CheckpointConfig saved a checkpoint at the end, as Tune's does for Algorithms
+    assert seen == {"my_training_steps": 1, "checkpoint": True, "errors": 0}
+
+
+def test_a_cloud_storage_path_and_unbounded_samples_are_refused(tmp_path):
+    # (Tune's Tuner resolves a cloud path when built, which fails offline; tune.run's
+    # storage_path reaches rldebug as given)
+    for call, said in (
+            ("tune.run(f, storage_path='s3://bucket/x')",
+             "storage_path='s3://bucket/x' is not a folder on this machine"),
+            ("tune.Tuner(f, tune_config=tune.TuneConfig(num_samples=-1)).fit()",
+             "TuneConfig(num_samples=-1) samples trials until")):
+        script = tmp_path / "refused.py"
+        script.write_text("from ray import tune\ndef f(config):\n    tune.report({'s': 1})\n"
+                          f"{call}\n")
+        done = _run(["-m", "rldebug", "debug", str(script)], cwd=tmp_path)
+        assert done.returncode == 2 and said in done.stderr, done.stderr[-2000:]
+        assert not os.path.exists(tmp_path / "s3:")
