@@ -4,7 +4,7 @@ Found by a new-user audit of ``rldebug debug`` against Tune (2026-12-05): a list
 Stoppers failed every trial, a stop key missing from the results failed the trial (Tune
 warns and goes on), ``from ray.tune import report`` lost every metric, a fixed experiment
 name could not be run twice (and the refusal was written into the earlier run's folder),
-``Tuner.get_results()`` raised, ``stop_all()`` and ``time_budget_s`` did not end the
+``Tuner.get_results()`` raised, Tune's callbacks were not called, ``stop_all()`` and ``time_budget_s`` did not end the
 experiment, the name creators, ``fail_fast="RAISE"`` and Tune's refusal of checkpoint
 options on a function trainable were ignored, ``get_dataframe()`` named Tune's
 ``logdir`` column ``path``, a custom Algorithm subclass trained as its parent class,
@@ -56,6 +56,12 @@ def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
     assert ours["fail_fast_raise"] == "bad trial 1"
     assert ours["function_checkpoint_at_end"].startswith("'checkpoint_at_end' cannot be used")
     assert ours["twice"] == [[2, 0], [2, 0]] and ours["twice_folders"] == 4
+    assert ours["callbacks"] == [["setup", 2], ["start", 1, 1], ["result", 1, 1, True, False],
+                                 ["result", 1, 2, True, True], ["complete", 1, 2],
+                                 ["start", 2, 2], ["error", 2], ["end", 2]]
+    assert ours["callbacks_stepped"]
+    assert ours["logger_callback"] == ["score 1", "score 2", "end failed=False",
+                                       "end failed=True"]
     err = debugged.stderr
     assert "stop criterion 'no_such_metric' is not in trial" in err
     assert "stop_all() ended the experiment after 1 of 3 trials" in err

@@ -150,7 +150,7 @@ def _result(trial: InProcessTrial):
     # a trial that never ran (Ctrl+C ended the experiment first) has only its id, as Tune's
     metrics = dict(trial.last_result) if trial.status == PENDING else \
         {**trial.last_result, "config": trial.config}
-    checkpoint = _tune_checkpoint(trial.checkpoint)
+    checkpoint = tune_checkpoint(trial.checkpoint)
     return Result(metrics=metrics, checkpoint=checkpoint, error=trial.error, path=trial.path,
                   metrics_dataframe=_history_frame(trial),
                   best_checkpoints=[(checkpoint, metrics)] if checkpoint else None)
@@ -164,7 +164,7 @@ def _history_frame(trial: InProcessTrial):
     return pd.DataFrame([flatten(r) for r in history]) if history else None
 
 
-def _tune_checkpoint(path):
+def tune_checkpoint(path):
     """A trial's checkpoint folder as the ``ray.tune.Checkpoint`` a Result carries."""
     if path is None:
         return None
@@ -264,12 +264,12 @@ class InProcessAnalysis(InProcessResultGrid):
     def get_best_checkpoint(self, trial: InProcessTrial, metric: str | None = None,
                             mode: str | None = None):
         """The trial's checkpoint (a trial run in this process keeps at most its last)."""
-        return _tune_checkpoint(trial.checkpoint)
+        return tune_checkpoint(trial.checkpoint)
 
     def get_last_checkpoint(self, trial: InProcessTrial | None = None, metric: str = "",
                             mode: str = ""):
         trial = trial or self.get_best_trial(metric or "training_iteration", mode or "max")
-        return _tune_checkpoint(trial.checkpoint)
+        return tune_checkpoint(trial.checkpoint)
 
     def get_all_configs(self, prefix: bool = False) -> dict[str, dict]:
         return {t.trial_id: ({f"config/{k}": v for k, v in flatten(t.config).items()}
@@ -289,7 +289,7 @@ class InProcessAnalysis(InProcessResultGrid):
 
     @property
     def best_checkpoint(self):
-        return _tune_checkpoint(self.best_trial.checkpoint)
+        return tune_checkpoint(self.best_trial.checkpoint)
 
     @property
     def best_dataframe(self):
@@ -349,5 +349,13 @@ class InProcessAnalysis(InProcessResultGrid):
         return pd.DataFrame(rows)
 
 
-__all__ = ["ERROR", "PENDING", "TERMINATED", "InProcessAnalysis", "InProcessResultGrid",
-           "InProcessTrial", "trial_history"]
+__all__ = [
+    "ERROR",
+    "PENDING",
+    "TERMINATED",
+    "InProcessAnalysis",
+    "InProcessResultGrid",
+    "InProcessTrial",
+    "trial_history",
+    "tune_checkpoint",
+]

@@ -14,11 +14,13 @@ settings is kept where it can be in one process, and said in one line where it c
   end of every Algorithm trial), Tune's refusals (checkpoint options on a function
   trainable, a ``stop`` list holding other than Stoppers); a function trainable's
   ``tune.report``/``tune.get_checkpoint``/``tune.get_context()``, however it was
-  imported; ``Tuner.get_results()``; a custom Algorithm subclass trains as itself;
+  imported; Tune's callbacks (``RunConfig(callbacks=[...])``, a ``LoggerCallback`` too),
+  called with this process's trials; ``Tuner.get_results()``; a custom Algorithm
+  subclass trains as itself;
 - said, with what happens instead: a scheduler (no trial is stopped early or
   perturbed), a search algorithm (param_space is sampled as grid and random search),
-  ``max_failures`` (a failed trial is not retried), Tune's callbacks, progress reporter
-  and the settings that only matter to trials in parallel or on a cluster;
+  ``max_failures`` (a failed trial is not retried), Tune's progress reporter and the
+  settings that only matter to trials in parallel or on a cluster;
 - refused: ``Tuner.restore`` (resuming needs Tune's controller), a ``num_samples`` of -1,
   a ``storage_path`` that is not on this machine.
 
@@ -33,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,7 @@ from rldebug.inprocess.trial_results import (
     InProcessAnalysis,
     InProcessResultGrid,
     InProcessTrial,
+    tune_checkpoint,
 )
 from rldebug.inprocess.tune_stop import ExperimentStop
 from rldebug.shapes.errors import root_cause
@@ -100,7 +102,8 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                checkpoint_at_end: bool | None = False, checkpoint_frequency: int = 0,
                time_budget_s: float | None = None,
                trial_name_creator: Callable | None = None,
-               trial_dirname_creator: Callable | None = None) -> list[InProcessTrial]:
+               trial_dirname_creator: Callable | None = None,
+               callbacks: list | None = None) -> list[InProcessTrial]:
     """Run a Tune experiment's trials one after another in this process (see module docs).
 
     :param trainable: an Algorithm class (a subclass trains as itself), a registered name
@@ -117,6 +120,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     :param time_budget_s: Tune's ``TuneConfig(time_budget_s=)``.
     :param trial_name_creator: ``f(trial) -> str``, the trial's name, as Tune's.
     :param trial_dirname_creator: ``f(trial) -> str``, the trial's folder name, as Tune's.
+    :param callbacks: Tune's ``RunConfig(callbacks=[...])``, called as Tune calls them.
     :returns: the trials, each written in Tune's layout under ``storage_path/name``
         (a failed one too: ``params.json``, ``result.json`` up to the failure,
         ``error.txt``).
@@ -163,8 +167,11 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     name = name or f"{label}_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     root = _local_root(storage_path, name)
     experiment_id = uuid.uuid4().hex[:5]
-    trials = []
+    trials: list[InProcessTrial] = []
     variants = list(_variants(dict(param_space or {}), num_samples))
+    hooks = _TuneCallbacks(callbacks, trials)
+    hooks.setup(stop=stopping.stopper, num_samples=num_samples,
+                total_num_samples=len(variants))
     for index, (tag, resolved, spec) in enumerate(variants):
         if stopping.stopped_all:  # a Stopper's stop_all(): Tune creates no further trial
             break
@@ -173,21 +180,37 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
         trials.append(trial)
         folder = Path(trial.path).name
         notice(f"trial {index + 1}: {folder} (in this process)")
+        hooks.call("on_trial_start", trial=trial)
+
+        def on_result(iteration: int, result: dict, trial=trial) -> bool:
+            """After each result: Tune's stop decision, then its callbacks."""
+            done = stopping.check(trial.trial_id, result)
+            hooks.result(trial, {**result, "trial_id": trial.trial_id, "done": done})
+            return done
+
         os.environ[TRIAL_ENV] = folder  # a traced config's trace: <out>/<folder> per trial
         try:
             if function is not None:
-                trial.last_result = {**_run_function_trial(function, spec, trial, stopping),
+                trial.last_result = {**_run_function_trial(function, spec, trial, on_result),
                                      "config": spec, "trial_id": trial.trial_id}
-                continue
-            table = ProgressTable(console=Console(stderr=True, soft_wrap=True),
-                                  title=str(trial))
-            config = in_process(config_from_dict(algo_class, spec, notice), label)
-            if config.algo_class is not algo_class:  # Tune builds the class it was given
-                config.algo_class = algo_class
-            outcome = run(config, stop=stopping.for_trial(trial.trial_id) if stopping.given
-                          else None, logdir=trial.path, progress=table,
-                          checkpoint_at_end=at_end,
-                          max_iterations=None if stopping.given else sys.maxsize)
+            else:
+                table = ProgressTable(console=Console(stderr=True, soft_wrap=True),
+                                      title=str(trial))
+                config = in_process(config_from_dict(algo_class, spec, notice), label)
+                if config.algo_class is not algo_class:  # Tune builds the class it was given
+                    config.algo_class = algo_class
+                outcome = run(config, stop=on_result, logdir=trial.path, progress=table,
+                              checkpoint_at_end=at_end)
+                # As Tune's: the last result carries the Algorithm's whole config dict.
+                full_config = outcome.algo.config.to_dict()
+                outcome.algo.stop()
+                trial.checkpoint = outcome.checkpoint
+                trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
+                                     "config": full_config, "trial_id": trial.trial_id}
+                if trial.checkpoint is not None:
+                    hooks.call("on_trial_save", trial=trial)
+                    hooks.call("on_checkpoint", trial=trial,
+                               checkpoint=tune_checkpoint(trial.checkpoint))
         except KeyboardInterrupt:
             # as Tune: Ctrl+C ends the experiment, and fit() returns what the trials did
             history = trial_history(trial)
@@ -201,8 +224,9 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                                  trial_name_creator, trial_dirname_creator)
                 pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
                 trials.append(pending)  # in fit()'s results, as Tune's pending trials are
-            _print_summary(trials)
-            return trials
+            return _end(trials, hooks)
+        except _CallbackFailed as failed:  # Tune's fit() raises a callback's exception
+            raise failed.__cause__ from None
         except Exception as err:
             if trial.error_file is None:  # it failed before rldebug.run wrote its files
                 write_error(trial.path, err)
@@ -213,30 +237,78 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             last = with_2021_keys(history[-1]) if history else {}
             trial.last_result = {**last, "config": _params(trial) or spec,
                                  "trial_id": trial.trial_id}
+            hooks.call("on_trial_error", trial=trial)
             if fail_fast:
                 raising = isinstance(fail_fast, str) and fail_fast.upper() == "RAISE"
                 notice(f"fail_fast={fail_fast!r}: no further trials"
                        + (", and the trial's exception is raised, as Tune does"
                           if raising else "") + ".")
-                _print_summary(trials)
+                _end(trials, hooks)
                 if raising:
                     raise
                 return trials
             continue
         finally:
             os.environ.pop(TRIAL_ENV, None)
-        # As Tune's: the last result carries the Algorithm's whole config dict.
-        full_config = outcome.algo.config.to_dict()
-        outcome.algo.stop()
-        trial.checkpoint = outcome.checkpoint
-        trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
-                             "config": full_config, "trial_id": trial.trial_id}
+        hooks.call("on_trial_complete", trial=trial)
     if stopping.stopped_all and len(trials) < len(variants):
         notice(f"a Stopper's stop_all() ended the experiment after {len(trials)} of "
                f"{len(variants)} trials: the others were not run, as Tune runs none after "
                "it.")
+    return _end(trials, hooks)
+
+
+def _end(trials: list[InProcessTrial], hooks: _TuneCallbacks) -> list[InProcessTrial]:
+    """The experiment's end: Tune's summary, then its callbacks' ``on_experiment_end``."""
     _print_summary(trials)
+    hooks.call("on_experiment_end", iteration=None)
     return trials
+
+
+class _CallbackFailed(Exception):
+    """A Tune callback raised (its exception is the cause): Tune's ``fit()`` raises it,
+    where an exception of the trial's own only fails that trial."""
+
+
+class _TuneCallbacks:
+    """The experiment's ``RunConfig(callbacks=[...])``, called as Tune's controller calls
+    them (``ray/tune/callback.py``), with this process's trials: ``setup``,
+    ``on_trial_start``, per result ``on_step_begin``, ``on_trial_result`` and
+    ``on_step_end``, ``on_trial_save``/``on_checkpoint`` when a trial saves its
+    checkpoint, ``on_trial_complete`` or ``on_trial_error``, ``on_experiment_end``.
+    A ``LoggerCallback``'s ``log_trial_*`` follow from them, as in Tune."""
+
+    def __init__(self, callbacks: Any, trials: list[InProcessTrial]):
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise UsageTypeError(f"RunConfig(callbacks=...) takes a list of tune.Callback, "
+                                 f"got {type(callbacks).__name__}.")
+        self.callbacks, self.trials, self.iteration = list(callbacks or []), trials, 0
+
+    def setup(self, **info) -> None:
+        for callback in self.callbacks:
+            self._guarded(callback.setup, **info)
+
+    def call(self, hook: str, **info) -> None:
+        """``hook`` of every callback, with Tune's ``iteration`` and ``trials`` (the
+        experiment's end gets ``trials`` only, as in Tune: pass ``iteration=None``)."""
+        info = {"iteration": self.iteration, **info}
+        if info["iteration"] is None:
+            info.pop("iteration")
+        for callback in self.callbacks:
+            self._guarded(getattr(callback, hook), trials=self.trials, **info)
+
+    def result(self, trial: InProcessTrial, result: dict) -> None:
+        self.call("on_step_begin")
+        self.call("on_trial_result", trial=trial, result=result)
+        self.iteration += 1  # "increased before on_step_end is called", as in Tune
+        self.call("on_step_end")
+
+    @staticmethod
+    def _guarded(method: Callable, **info) -> None:
+        try:
+            method(**info)
+        except Exception as err:
+            raise _CallbackFailed(f"{method.__qualname__} raised") from err
 
 
 def _trial(label: str, experiment_id: str, index: int, tag: str, resolved: dict, spec: dict,
@@ -304,11 +376,12 @@ class _InProcessSession:
 
 
 def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
-                        stopping: ExperimentStop) -> dict:
+                        on_result: Callable[[int, dict], bool]) -> dict:
     """Run a function trainable's trial in this process: ``function(config)``, each
     ``tune.report(metrics, checkpoint=...)`` written as a result in the trial's folder
-    (``training_iteration`` and ``time_total_s`` added, as Tune adds them) and checked
-    against the stop criteria. Returns its last result."""
+    (``training_iteration`` and ``time_total_s`` added, as Tune adds them) and handed
+    to ``on_result(iteration, result)``, which says whether the trial stops there.
+    Returns its last result."""
     import ray.train._internal.session as train_session
 
     from rldebug.inprocess.runlog import RunLogger
@@ -330,7 +403,7 @@ def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
             kept = Path(trial.path) / f"checkpoint_{last['training_iteration'] - 1:06d}"
             shutil.copytree(checkpoint.path, kept, dirs_exist_ok=True)
             trial.checkpoint = kept
-        if stopping.check(trial.trial_id, last):
+        if on_result(last["training_iteration"], last):
             raise _TrialStopped
 
     saved = train_session.get_session()
@@ -444,10 +517,6 @@ def tuner_fit(self) -> InProcessResultGrid:
             "the script without rldebug debug to resume.")
     run_config, tune_config = tuner._run_config, tuner._tune_config
     notice("Tuner.fit() runs its trials one after another in this process.")
-    if getattr(run_config, "callbacks", None):
-        notice(f"RunConfig(callbacks=[{', '.join(type(c).__name__ for c in run_config.callbacks)}]): "
-               "Tune's callbacks are not called for trials in this process (RLlib's "
-               "config.callbacks are).")
     _say_what_is_not_kept(run_config, tune_config)
     failure = run_config.failure_config
     checkpoints = run_config.checkpoint_config
@@ -460,7 +529,8 @@ def tuner_fit(self) -> InProcessResultGrid:
                         else 0,
                         time_budget_s=tune_config.time_budget_s,
                         trial_name_creator=tune_config.trial_name_creator,
-                        trial_dirname_creator=tune_config.trial_dirname_creator)
+                        trial_dirname_creator=tune_config.trial_dirname_creator,
+                        callbacks=run_config.callbacks)
     grid = InProcessResultGrid(trials, _experiment_path(trials, run_config.storage_path,
                                                         run_config.name),
                                default_metric=tune_config.metric, default_mode=tune_config.mode)
@@ -522,7 +592,7 @@ def tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_p
              name=None, metric=None, mode=None, raise_on_failed_trial=True,
              fail_fast=False, checkpoint_at_end=False, checkpoint_freq=0,
              checkpoint_config=None, local_dir=None, time_budget_s=None,
-             trial_name_creator=None, trial_dirname_creator=None,
+             trial_name_creator=None, trial_dirname_creator=None, callbacks=None,
              **ignored) -> InProcessAnalysis:
     """``tune.run(...)`` under debug mode (see the module docs)."""
     if ignored:
@@ -543,7 +613,7 @@ def tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_p
                         checkpoint_at_end=bool(checkpoints.checkpoint_at_end),
                         checkpoint_frequency=checkpoints.checkpoint_frequency,
                         time_budget_s=time_budget_s, trial_name_creator=trial_name_creator,
-                        trial_dirname_creator=trial_dirname_creator)
+                        trial_dirname_creator=trial_dirname_creator, callbacks=callbacks)
     failed = [t for t in trials if t.status == ERROR]
     if failed and raise_on_failed_trial:  # as plain tune.run does
         from ray.tune import TuneError

@@ -23,6 +23,49 @@ def scored(config):
         report({"score": config["a"] * (i + 1), "ctx": tune.get_context().get_trial_id()})
 
 
+class Hooks(tune.Callback):
+    """What Tune's controller calls, in order (its step hooks, called per event-loop
+    step, only counted)."""
+
+    def __init__(self):
+        self.calls, self.steps = [], 0
+
+    def setup(self, stop=None, num_samples=None, total_num_samples=None, **info):
+        self.calls.append(("setup", total_num_samples))
+
+    def on_step_end(self, iteration, trials, **info):
+        self.steps += 1
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.calls.append(("start", trial.config["a"], len(trials)))
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self.calls.append(("result", trial.config["a"], result["training_iteration"],
+                           result["trial_id"] == trial.trial_id, result.get("done")))
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.calls.append(("complete", trial.config["a"], trial.last_result["score"]))
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.calls.append(("error", trial.config["a"]))
+
+    def on_experiment_end(self, trials, **info):
+        self.calls.append(("end", len(trials)))
+
+
+class Printed(tune.logger.LoggerCallback):
+    """A LoggerCallback, as RLlib's ray_tune/custom_logger.py example writes one."""
+
+    def __init__(self):
+        self.lines = []
+
+    def log_trial_result(self, iteration, trial, result):
+        self.lines.append(f"score {result['score']}")
+
+    def log_trial_end(self, trial, failed=False):
+        self.lines.append(f"end failed={failed}")
+
+
 def run(name, trainable=scored, grid=(1, 2), tune_config=None, **run_config):
     return tune.Tuner(trainable, param_space={"a": tune.grid_search(list(grid))},
                       tune_config=tune_config or tune.TuneConfig(max_concurrent_trials=1),
@@ -37,6 +80,20 @@ seen["stoppers_iterations"] = [r.metrics["training_iteration"] for r in grid]
 seen["context_is_the_trial"] = [r.metrics["ctx"] == r.metrics["trial_id"] for r in grid]
 seen["get_results_after_fit"] = len(tuner.get_results())
 seen["dataframe_has_logdir"] = "logdir" in grid.get_dataframe().columns
+
+# Tune's callbacks, a LoggerCallback's too; a trial that fails.
+def scored_or_fails(config):
+    if config["a"] == 2:
+        raise ValueError("the second trial fails")
+    scored(config)
+
+
+hooks, printed = Hooks(), Printed()
+grid = run("callbacks", trainable=scored_or_fails, stop={"training_iteration": 2},
+           callbacks=[hooks, printed]).fit()
+seen["callbacks"] = hooks.calls
+seen["callbacks_stepped"] = hooks.steps >= 2
+seen["logger_callback"] = printed.lines
 
 # A stop key no result has: Tune warns and goes on.
 grid = run("missing_key", stop={"no_such_metric": 1, "training_iteration": 4}).fit()
