@@ -120,6 +120,23 @@ def test_ray_init_local_mode_is_accepted_and_a_missing_script_is_refused(tmp_pat
     assert missing.returncode == 2 and "is neither a file nor a folder" in missing.stderr
 
 
+def test_ray_init_keeps_the_scripts_own_keywords(tmp_path):
+    """`ray.init(include_dashboard=True)` under rldebug debug started Ray without the
+    dashboard the script asked for (only num_cpus reached it): it must do what plain
+    ray.init does with it (here, where the dashboard's packages are not installed, fail
+    saying so)."""
+    script = tmp_path / "dashboard.py"
+    script.write_text("import ray\ncontext = ray.init(include_dashboard=True, "
+                      "logging_level='ERROR')\nprint('DASHBOARD', bool(context.dashboard_url))\n")
+    outcomes = []
+    for debug in ([], ["-m", "rldebug", "debug"]):
+        done = subprocess.run([sys.executable, *debug, str(script)], capture_output=True,
+                              text=True, timeout=120, check=False)
+        outcomes.append((done.returncode, done.stdout.strip().splitlines()[-1:],
+                         done.stderr.strip().splitlines()[-1:]))
+    assert outcomes[0] == outcomes[1], outcomes
+
+
 def test_a_2021_script_runs_unchanged():
     """`import gym`, ray.init(local_mode=True), a gym-0.21 env, 2021 callbacks, 2 runners."""
     script = SCRIPT.parent / "arena_2021_script.py"

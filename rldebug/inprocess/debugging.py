@@ -130,8 +130,11 @@ def _ray_init(original: Callable) -> Callable:
 
         if not args and set(kwargs) <= {"num_cpus", "include_dashboard", "ignore_reinit_error",
                                         "log_to_driver", "logging_level"}:
-            # on loopback, without the dashboard; every CPU, as plain ray.init() gives
-            start_ray(num_cpus=kwargs.get("num_cpus") or os.cpu_count() or 1)
+            # on loopback, without the dashboard unless asked for; every CPU, as plain
+            # ray.init() gives; the script's other keywords as it gave them
+            start_ray(num_cpus=kwargs.get("num_cpus") or os.cpu_count() or 1,
+                      **{k: kwargs[k] for k in ("include_dashboard", "log_to_driver",
+                                                "logging_level") if k in kwargs})
             # what ray.init returns (a context manager: `with ray.init() as ctx:`)
             return original(ignore_reinit_error=True)
         return original(*args, **kwargs)
