@@ -49,6 +49,7 @@ def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
     # and what Tune does, so that the equality cannot hold by both doing nothing
     assert ours["stoppers_iterations"] == [3, 3]
     assert ours["context_is_the_trial"] == [True, True]
+    assert ours["runtime_env_in_the_trials"] == ["on", "on"]
     assert ours["get_results_after_fit"] == 2 and ours["dataframe_has_logdir"]
     assert ours["missing_key"] == [[4, 4], 0]
     assert ours["creators_folders"] == ["folder1", "folder2"]

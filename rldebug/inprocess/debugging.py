@@ -124,6 +124,7 @@ def _ray_init(original: Callable) -> Callable:
                    "this process anyway.")
         import ray
 
+        _runtime_env_here(kwargs.get("runtime_env"))
         if ray.is_initialized():
             return original(ignore_reinit_error=True)  # Ray's RayContext of the running one
         from rldebug.inprocess.local import start_ray
@@ -139,6 +140,23 @@ def _ray_init(original: Callable) -> Callable:
             return original(ignore_reinit_error=True)
         return original(*args, **kwargs)
     return init
+
+
+def _runtime_env_here(runtime_env: Any) -> None:
+    """A ``ray.init(runtime_env=...)``'s ``env_vars``, which Ray sets in the workers where
+    trials and EnvRunners run, set in this process, where they run now (said once); its
+    other fields (``working_dir``, ``pip``...) said to reach only Ray's own workers."""
+    if not isinstance(runtime_env, dict):  # None, or Ray's RuntimeEnv: as Ray takes it
+        return
+    env_vars = runtime_env.get("env_vars") or {}
+    if env_vars:
+        os.environ.update({str(k): str(v) for k, v in env_vars.items()})
+        notice(f"ray.init(runtime_env={{'env_vars': ...}}): {sorted(env_vars)} set in this "
+               "process, where the trials and EnvRunners run.")
+    others = sorted(k for k in runtime_env if k != "env_vars")
+    if others:
+        notice(f"ray.init(runtime_env=...) {others}: given to Ray's worker processes only; "
+               "what runs in this process uses this process's files and packages.")
 
 
 # -- every Algorithm in-process ----------------------------------------------------------

@@ -6,21 +6,26 @@ and under ``rldebug debug``, the printed JSON must be the same
 """
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+import ray
 from ray import tune
 from ray.tune import report  # bound at import, before rldebug debug could patch it
 from ray.tune.stopper import MaximumIterationStopper, Stopper
 
 STORAGE = sys.argv[1]
 seen = {}
+# Ray sets these in the workers where trials run
+ray.init(runtime_env={"env_vars": {"TUNE_SEMANTICS_FLAG": "on"}})
 
 
 def scored(config):
     for i in range(10):
-        report({"score": config["a"] * (i + 1), "ctx": tune.get_context().get_trial_id()})
+        report({"score": config["a"] * (i + 1), "ctx": tune.get_context().get_trial_id(),
+                "flag": os.environ.get("TUNE_SEMANTICS_FLAG")})
 
 
 class Hooks(tune.Callback):
@@ -78,6 +83,7 @@ tuner = run("stoppers", stop=[MaximumIterationStopper(3), MaximumIterationStoppe
 grid = tuner.fit()
 seen["stoppers_iterations"] = [r.metrics["training_iteration"] for r in grid]
 seen["context_is_the_trial"] = [r.metrics["ctx"] == r.metrics["trial_id"] for r in grid]
+seen["runtime_env_in_the_trials"] = [r.metrics["flag"] for r in grid]
 seen["get_results_after_fit"] = len(tuner.get_results())
 seen["dataframe_has_logdir"] = "logdir" in grid.get_dataframe().columns
 
