@@ -4,7 +4,10 @@ Found by a new-user audit of ``rldebug debug`` against Tune (2026-12-05): a list
 Stoppers failed every trial, a stop key missing from the results failed the trial (Tune
 warns and goes on), ``from ray.tune import report`` lost every metric, a fixed experiment
 name could not be run twice (and the refusal was written into the earlier run's folder),
-``Tuner.get_results()`` raised, Tune's callbacks were not called, ``stop_all()`` and ``time_budget_s`` did not end the
+``Tuner.get_results()`` raised, Tune's callbacks were not called (then, as a review
+found, called on an unhashable trial, after the result was written, with exceptions
+Tune treats otherwise), ``done=True`` and ``TuneConfig(metric=)`` were not checked,
+``stop_all()`` and ``time_budget_s`` did not end the
 experiment, the name creators, ``fail_fast="RAISE"`` and Tune's refusal of checkpoint
 options on a function trainable were ignored, ``get_dataframe()`` named Tune's
 ``logdir`` column ``path``, a custom Algorithm subclass trained as its parent class,
@@ -57,16 +60,27 @@ def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
     assert ours["fail_fast_raise"] == "bad trial 1"
     assert ours["function_checkpoint_at_end"].startswith("'checkpoint_at_end' cannot be used")
     assert ours["twice"] == [[2, 0], [2, 0]] and ours["twice_folders"] == 4
-    assert ours["callbacks"] == [["setup", 2], ["start", 1, 1], ["result", 1, 1, True, False],
-                                 ["result", 1, 2, True, True], ["complete", 1, 2],
-                                 ["start", 2, 2], ["error", 2], ["end", 2]]
-    assert ours["callbacks_stepped"]
-    assert ours["logger_callback"] == ["score 1", "score 2", "end failed=False",
-                                       "end failed=True"]
+    assert ours["callbacks"] == [
+        ["setup", 2], ["start", 1, 1], ["result", 1, 1, True, False, "RUNNING", None],
+        ["checkpoint", 1, "checkpoint_000000"], ["save", 1],
+        ["result", 1, 2, True, True, "RUNNING", 1], ["checkpoint", 1, "checkpoint_000001"],
+        ["save", 1], ["complete", 1, 2], ["start", 2, 2], ["error", 2], ["end", 2]]
+    assert ours["callbacks_stepped"] and ours["checkpoint_kept"] == "1"
+    assert ours["logger_callback"] == ["score 1", "score 2", "end failed=False after 2",
+                                       "end failed=True after 0"]
+    assert ours["callback_changed_the_result"] == [7, [7, 7]]
+    assert ours["raising_on_trial_result"] == ["raised", "TuneError",
+                                               "KeyError: 'from on_trial_result'"]
+    assert ours["raising_on_trial_complete"] == ["returned", 2]  # each trial errored
+    assert ours["done_stops"] == 2 and ours["metric_typo"] == ["TuneError", True]
+    assert ours["fail_fast_yes"].startswith("fail_fast must be one of")
+    assert ours["time_budget_silent_start"] == [True]
+    assert ours["one_name"] == [2, 0, [1, 1]]  # "trial" and "trial_<4 hex>", as Tune's
     err = debugged.stderr
     assert "stop criterion 'no_such_metric' is not in trial" in err
-    assert "stop_all() ended the experiment after 1 of 3 trials" in err
+    assert "the experiment was ended after 1 of 3 trials (a Stopper's stop_all()" in err
     assert not list((tmp_path / "debugged" / "twice").glob("*/error.txt"))
+    assert "JsonLoggerCallback]): rldebug writes result.json" in err
 
 
 def test_settings_a_process_cannot_honour_are_said_and_restore_is_refused(tmp_path):
@@ -91,6 +105,22 @@ def test_settings_a_process_cannot_honour_are_said_and_restore_is_refused(tmp_pa
     assert not (trial / "error.txt").exists()  # the earlier run is left as it was
 
 
+def test_tune_runs_own_arguments_are_said_as_the_tuners_are(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\nfrom ray import tune\nfrom ray.tune.schedulers import FIFOScheduler\n"
+        "def f(config):\n    tune.report({'s': 1})\n"
+        "analysis = tune.run(f, scheduler=FIFOScheduler(), max_failures=2, verbose=0, "
+        "keep_checkpoints_num=1, storage_path=sys.argv[1], raise_on_failed_trial=False)\n"
+        "print('TRIALS', len(analysis.trials))\n")
+    done = _run(["-m", "rldebug", "debug", str(script), str(tmp_path / "out")])
+    assert done.returncode == 0 and "TRIALS 1" in done.stdout, done.stderr[-2000:]
+    assert ("in this process tune.run(scheduler=FIFOScheduler): no trial is stopped early "
+            "or perturbed; each runs to its stop criteria; tune.run(max_failures=2): a failed "
+            "trial is not retried; tune.run(verbose=0): rldebug's progress table is shown; "
+            "tune.run(keep_checkpoints_num=1): one checkpoint per trial is kept.") in done.stderr
+
+
 def test_a_custom_algorithm_subclass_trains_as_itself_with_tunes_default_checkpoint(
         tmp_path):
     seen = _seen(_run(["-m", "rldebug", "debug", str(SCRIPTS / "tune_algorithm_subclass.py"),
@@ -100,14 +130,21 @@ def test_a_custom_algorithm_subclass_trains_as_itself_with_tunes_default_checkpo
     assert seen == {"my_training_steps": 1, "checkpoint": True, "errors": 0}
 
 
-def test_a_cloud_storage_path_and_unbounded_samples_are_refused(tmp_path):
+def test_what_one_process_cannot_do_is_refused_in_one_line(tmp_path):
     # (Tune's Tuner resolves a cloud path when built, which fails offline; tune.run's
     # storage_path reaches rldebug as given)
     for call, said in (
             ("tune.run(f, storage_path='s3://bucket/x')",
              "storage_path='s3://bucket/x' is not a folder on this machine"),
             ("tune.Tuner(f, tune_config=tune.TuneConfig(num_samples=-1)).fit()",
-             "TuneConfig(num_samples=-1) samples trials until")):
+             "TuneConfig(num_samples=-1) samples trials until"),
+            (("tune.Tuner(f, run_config=tune.RunConfig(storage_filesystem=__import__("
+              "'pyarrow.fs').fs.LocalFileSystem())).fit()"),
+             ("RunConfig(storage_filesystem=LocalFileSystem) writes the trials through "
+              "another filesystem")),
+            ("tune.run(f, resume=True)", "tune.run(resume=...) resumes an experiment"),
+            ("tune.run(f, stp={'training_iteration': 1})",  # plain tune.run: a TypeError
+             "tune.run() got unexpected keyword arguments ['stp']")):
         script = tmp_path / "refused.py"
         script.write_text("from ray import tune\ndef f(config):\n    tune.report({'s': 1})\n"
                           f"{call}\n")

@@ -10,6 +10,7 @@ other rldebug tools read it like a Tune run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,8 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         local: bool = True, checkpoint_at_end: bool = False,
         progress: bool | ProgressTable = True,
         max_iterations: int | None = None, trace: str | None = None,
-        reproducible: bool = False) -> RunResult:
+        reproducible: bool = False,
+        on_result: Callable[[dict], bool] | None = None) -> RunResult:
     """Train ``config`` in this process until a stop criterion is met.
 
     :param config: an ``AlgorithmConfig`` or an already built ``Algorithm``.
@@ -92,6 +94,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         finds it (see :func:`rldebug.trace`). Needs a config, not a built Algorithm.
     :param reproducible: with ``trace``: also record what :func:`rldebug.reproduce` needs to
         replay an event of the run to its exact step (``rldebug.trace(reproducible=True)``).
+    :param on_result: ``on_result(result) -> bool``, called with each result before it is
+        written (it may change it); True stops the run. ``rldebug debug`` hands Tune's
+        controller steps to it (metric check, stop decision, Tune's callbacks).
     """
     local = check_bool(local, "rldebug.run(local=...)")
     checkpoint_at_end = check_bool(checkpoint_at_end, "rldebug.run(checkpoint_at_end=...)")
@@ -104,7 +109,10 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
             "rldebug.run(local=True) got an Algorithm that was built with remote actors; "
             "local mode can only rewrite a config. Pass algo.config.copy(copy_frozen=False) "
             "instead, or local=False to train this algorithm as it is.")
-    if stop is None and max_iterations is None:
+    if on_result is not None and not callable(on_result):
+        raise UsageTypeError(f"rldebug.run(on_result=...) takes a function of the result, got "
+                             f"{type(on_result).__name__}.")
+    if stop is None and max_iterations is None and on_result is None:
         raise UsageError(
             "rldebug.run needs a way to end: pass stop={'training_iteration': N, ...} "
             "or max_iterations=N."
@@ -155,10 +163,12 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         with table:
             while not stopped_by:
                 result = algo.train()
+                if on_result is not None and on_result(result):
+                    stopped_by = "on_result returned True"  # e.g. Tune's, under rldebug debug
                 logger.log(result)
                 table.add(result)
                 iteration = result.get("training_iteration", 0)
-                stopped_by = stopper.check(result) or ""
+                stopped_by = stopped_by or stopper.check(result) or ""
                 if not stopped_by and result.get("done") is True:
                     stopped_by = "the result says done" + (  # e.g. DoctorCallback(stop_on=)
                         f" (doctor: {result['doctor']['stopped_by']})"

@@ -26,13 +26,14 @@ from rldebug.inprocess.runlog import ERROR_FILE, RESULT_FILE, flatten
 from rldebug.shapes.results import get_path
 from rldebug.usage import UsageError
 
-TERMINATED, ERROR, PENDING = "TERMINATED", "ERROR", "PENDING"  # Tune's Trial.status values
+# Tune's Trial.status values
+TERMINATED, ERROR, PENDING, RUNNING = "TERMINATED", "ERROR", "PENDING", "RUNNING"
 
 
-@dataclass
+@dataclass(eq=False)  # one object per trial, hashable, as Tune's (callbacks key on it)
 class InProcessTrial:
     """One trial run in this process, with the attributes of Tune's ``Trial`` that
-    scripts read."""
+    scripts and Tune callbacks read."""
 
     trial_id: str
     trainable_name: str
@@ -54,6 +55,10 @@ class InProcessTrial:
     def logdir(self) -> str:
         """The 2021 name of the trial's folder."""
         return self.path
+
+    def init_local_path(self) -> None:
+        """Create the trial's folder (Tune's loggers call it before writing there)."""
+        Path(self.path).mkdir(parents=True, exist_ok=True)
 
     @property
     def error_file(self) -> str | None:

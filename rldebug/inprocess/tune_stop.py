@@ -11,10 +11,11 @@ What ``RunConfig(stop=...)`` and ``TuneConfig(time_budget_s=...)`` mean to Ray T
   runs rldebug starts);
 - a function ``stop(trial_id, result)``, a ``tune.Stopper``, or a list of Stoppers
   (combined, as Tune combines them);
-- ``time_budget_s`` adds Tune's ``TimeoutStopper``, whose clock starts with the first
-  trial, as the experiment's;
+- ``time_budget_s`` adds Tune's ``TimeoutStopper``, whose clock starts when the
+  experiment does (its first ``stop_all()``, which Tune's controller asks at every step);
 - a Stopper's ``stop_all()`` ends the experiment: the trial stops and no later trial
-  runs.
+  runs;
+- a result saying ``done=True`` ends its trial (``Trial.should_stop``).
 """
 
 from __future__ import annotations
@@ -66,24 +67,20 @@ class ExperimentStop:
         self._warn = warn
         self._warned: set[str] = set()
 
-    @property
-    def given(self) -> bool:
-        """Whether anything can stop a trial (else it trains until interrupted)."""
-        return bool(self.criteria) or self.stopper is not None
-
-    def for_trial(self, trial_id: str) -> Callable[[int, dict], bool]:
-        """The stop callable ``(iteration, result) -> bool`` :func:`rldebug.run` asks."""
-
-        def stop(iteration: int, result: dict) -> bool:
-            return self.check(trial_id, result)
-        return stop
+    def experiment_over(self) -> bool:
+        """Whether the experiment has ended (``stop_all()``, asked now as Tune's controller
+        asks it before each trial: the first call starts a time budget's clock)."""
+        if self.stopper is not None and self.stopper.stop_all():
+            self.stopped_all = True
+        return self.stopped_all
 
     def check(self, trial_id: str, result: dict) -> bool:
         """Whether ``result`` ends trial ``trial_id`` (or, by ``stop_all()``, the
         experiment)."""
         result = {**result, "trial_id": trial_id}
         flat = flatten({k: v for k, v in result.items() if k != "config"})
-        stop = self.stopper is not None and bool(self.stopper(trial_id, result))
+        stop = result.get("done") is True
+        stop = (self.stopper is not None and bool(self.stopper(trial_id, result))) or stop
         if self.stopper is not None and self.stopper.stop_all():
             self.stopped_all = stop = True
         for key, value in self.criteria.items():

@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import platform
 import re
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,8 @@ from rldebug.inprocess.debugging import in_process, notice
 from rldebug.inprocess.trial_results import (
     ERROR,
     PENDING,
+    RUNNING,
+    TERMINATED,
     InProcessAnalysis,
     InProcessResultGrid,
     InProcessTrial,
@@ -103,7 +107,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                time_budget_s: float | None = None,
                trial_name_creator: Callable | None = None,
                trial_dirname_creator: Callable | None = None,
-               callbacks: list | None = None) -> list[InProcessTrial]:
+               callbacks: list | None = None, metric: str | None = None) -> list[InProcessTrial]:
     """Run a Tune experiment's trials one after another in this process (see module docs).
 
     :param trainable: an Algorithm class (a subclass trains as itself), a registered name
@@ -121,20 +125,19 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     :param trial_name_creator: ``f(trial) -> str``, the trial's name, as Tune's.
     :param trial_dirname_creator: ``f(trial) -> str``, the trial's folder name, as Tune's.
     :param callbacks: Tune's ``RunConfig(callbacks=[...])``, called as Tune calls them.
+    :param metric: ``TuneConfig(metric=)``: a result without it fails the experiment, as
+        Tune's strict metric check does.
     :returns: the trials, each written in Tune's layout under ``storage_path/name``
         (a failed one too: ``params.json``, ``result.json`` up to the failure,
         ``error.txt``).
     :raises UsageError: (a ValueError, as Tune raises) for what Tune refuses (checkpoint
         options on a function trainable, a ``stop`` Tune does not take).
     """
-    import uuid
-
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
     from rich.console import Console
 
     from rldebug.compat.legacy import config_from_dict, with_2021_keys
     from rldebug.inprocess.progress import ProgressTable
-    from rldebug.inprocess.runlog import write_error
     from rldebug.inprocess.training import run
     from rldebug.inprocess.trial_results import trial_history
 
@@ -160,6 +163,9 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                "this process save one checkpoint, when they end.")
     at_end = (function is None) if checkpoint_at_end is None else bool(checkpoint_at_end)
     at_end = at_end or bool(checkpoint_frequency)
+    if isinstance(fail_fast, str) and fail_fast.upper() != "RAISE":
+        raise UsageError(f"fail_fast must be one of {{bool, RAISE}}. Got {fail_fast}.")
+    raising = isinstance(fail_fast, str)  # "raise", in any case
     stopping = ExperimentStop(stop, time_budget_s, warn=notice)
     if isinstance(param_space, AlgorithmConfig):
         param_space = param_space.to_dict()
@@ -169,133 +175,211 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     experiment_id = uuid.uuid4().hex[:5]
     trials: list[InProcessTrial] = []
     variants = list(_variants(dict(param_space or {}), num_samples))
+    folders: set[str] = set()  # the experiment's trial folders so far
+
+    def new_trial(index: int, tag: str, resolved: dict, spec: dict) -> InProcessTrial:
+        return _trial(label, experiment_id, index, tag, resolved, spec, root, folders,
+                      trial_name_creator, trial_dirname_creator)
+
     hooks = _TuneCallbacks(callbacks, trials)
-    hooks.setup(stop=stopping.stopper, num_samples=num_samples,
-                total_num_samples=len(variants))
-    for index, (tag, resolved, spec) in enumerate(variants):
-        if stopping.stopped_all:  # a Stopper's stop_all(): Tune creates no further trial
-            break
-        trial = _trial(label, experiment_id, index, tag, resolved, spec, root,
-                       trial_name_creator, trial_dirname_creator)
-        trials.append(trial)
-        folder = Path(trial.path).name
-        notice(f"trial {index + 1}: {folder} (in this process)")
-        hooks.call("on_trial_start", trial=trial)
+    hooks.call("setup", stop=stopping.criteria, num_samples=num_samples,
+               time_budget_s=time_budget_s, total_num_samples=len(variants))
+    try:
+        for index, (tag, resolved, spec) in enumerate(variants):
+            if stopping.experiment_over():  # stop_all(), time_budget_s: no further trial
+                break
+            trial = new_trial(index, tag, resolved, spec)
+            trials.append(trial)
+            notice(f"trial {index + 1}: {Path(trial.path).name} (in this process)")
+            trial.status = RUNNING
+            hooks.call("on_trial_start", trial=trial)
+            failed: list[_ExperimentFailed] = []  # what ends the experiment, not the trial
 
-        def on_result(iteration: int, result: dict, trial=trial) -> bool:
-            """After each result: Tune's stop decision, then its callbacks."""
-            done = stopping.check(trial.trial_id, result)
-            hooks.result(trial, {**result, "trial_id": trial.trial_id, "done": done})
-            return done
+            def on_result(result: dict, trial=trial, failed=failed) -> bool:
+                """Each result, before it is written, as Tune's controller takes it: its
+                metric checked, its stop decided (``done``), the callbacks called (they
+                may change it). True stops the trial."""
+                try:
+                    _check_metric_reported(metric, result)
+                    result.update(trial_id=trial.trial_id)
+                    result["done"] = stopping.check(trial.trial_id, result)
+                    hooks.result(trial, result)
+                    trial.last_result = result  # after the callbacks, as Tune updates it
+                    return result["done"]
+                except _ExperimentFailed as err:
+                    failed.append(err)
+                    return True
 
-        os.environ[TRIAL_ENV] = folder  # a traced config's trace: <out>/<folder> per trial
-        try:
-            if function is not None:
-                trial.last_result = {**_run_function_trial(function, spec, trial, on_result),
-                                     "config": spec, "trial_id": trial.trial_id}
-            else:
-                table = ProgressTable(console=Console(stderr=True, soft_wrap=True),
-                                      title=str(trial))
-                config = in_process(config_from_dict(algo_class, spec, notice), label)
-                if config.algo_class is not algo_class:  # Tune builds the class it was given
-                    config.algo_class = algo_class
-                outcome = run(config, stop=on_result, logdir=trial.path, progress=table,
-                              checkpoint_at_end=at_end)
-                # As Tune's: the last result carries the Algorithm's whole config dict.
-                full_config = outcome.algo.config.to_dict()
-                outcome.algo.stop()
-                trial.checkpoint = outcome.checkpoint
-                trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
-                                     "config": full_config, "trial_id": trial.trial_id}
-                if trial.checkpoint is not None:
-                    hooks.call("on_trial_save", trial=trial)
-                    hooks.call("on_checkpoint", trial=trial,
-                               checkpoint=tune_checkpoint(trial.checkpoint))
-        except KeyboardInterrupt:
-            # as Tune: Ctrl+C ends the experiment, and fit() returns what the trials did
-            history = trial_history(trial)
-            trial.last_result = {**(with_2021_keys(history[-1]) if history else {}),
-                                 "config": _params(trial) or spec, "trial_id": trial.trial_id}
-            notice(f"interrupted (Ctrl+C): trial {trial} stopped after {len(history)} "
-                   "iteration(s); the trials after it are not run, as Tune ends the "
-                   "experiment.")
-            for later, (tag, resolved, spec) in enumerate(variants[index + 1:], index + 1):
-                pending = _trial(label, experiment_id, later, tag, resolved, spec, root,
-                                 trial_name_creator, trial_dirname_creator)
-                pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
-                trials.append(pending)  # in fit()'s results, as Tune's pending trials are
-            return _end(trials, hooks)
-        except _CallbackFailed as failed:  # Tune's fit() raises a callback's exception
-            raise failed.__cause__ from None
-        except Exception as err:
-            if trial.error_file is None:  # it failed before rldebug.run wrote its files
-                write_error(trial.path, err)
-            notice(f"trial {trial} failed: {_error_text(err)}{_raised_at(err)} "
-                   f"(traceback in {trial.error_file})")
-            history = trial_history(trial)
-            trial.status, trial.error = ERROR, err
-            last = with_2021_keys(history[-1]) if history else {}
-            trial.last_result = {**last, "config": _params(trial) or spec,
-                                 "trial_id": trial.trial_id}
-            hooks.call("on_trial_error", trial=trial)
-            if fail_fast:
-                raising = isinstance(fail_fast, str) and fail_fast.upper() == "RAISE"
-                notice(f"fail_fast={fail_fast!r}: no further trials"
-                       + (", and the trial's exception is raised, as Tune does"
-                          if raising else "") + ".")
-                _end(trials, hooks)
-                if raising:
+            os.environ[TRIAL_ENV] = Path(trial.path).name  # a traced config's trace folder
+            try:
+                if function is not None:
+                    last = _run_function_trial(function, spec, trial, on_result, hooks)
+                    trial.last_result = {**last, "config": spec}
+                else:
+                    table = ProgressTable(console=Console(stderr=True, soft_wrap=True),
+                                          title=str(trial))
+                    config = in_process(config_from_dict(algo_class, spec, notice), label)
+                    if config.algo_class is not algo_class:  # Tune builds the class given
+                        config.algo_class = algo_class
+                    outcome = run(config, logdir=trial.path, progress=table,
+                                  checkpoint_at_end=at_end and not failed, on_result=on_result)
+                    # As Tune's: the last result carries the Algorithm's whole config dict.
+                    full_config = outcome.algo.config.to_dict()
+                    outcome.algo.stop()
+                    trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
+                                         "config": full_config, "trial_id": trial.trial_id}
+                    if outcome.checkpoint is not None and not failed:
+                        trial.checkpoint = outcome.checkpoint
+                        hooks.saved(trial)
+                if failed:
+                    raise failed[0]
+            except KeyboardInterrupt:
+                # as Tune: Ctrl+C ends the experiment, and fit() returns what the trials did
+                history = trial_history(trial)
+                trial.status = TERMINATED
+                trial.last_result = {**(with_2021_keys(history[-1]) if history else {}),
+                                     "config": _params(trial) or spec,
+                                     "trial_id": trial.trial_id}
+                notice(f"interrupted (Ctrl+C): trial {trial} stopped after {len(history)} "
+                       "iteration(s); the trials after it are not run, as Tune ends the "
+                       "experiment.")
+                for later, (tag, resolved, spec) in enumerate(variants[index + 1:], index + 1):
+                    pending = new_trial(later, tag, resolved, spec)
+                    pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
+                    trials.append(pending)  # in fit()'s results, as Tune's pending trials are
+                return _end(trials, hooks)
+            except _ExperimentFailed:
+                raise
+            except Exception as err:
+                _failed(trial, err, spec)
+                if raising:  # Tune raises before any callback hears of it
+                    notice(f"fail_fast={fail_fast!r}: no further trials, and the trial's "
+                           "exception is raised, as Tune does.")
+                    _print_summary(trials)
                     raise
-                return trials
-            continue
-        finally:
-            os.environ.pop(TRIAL_ENV, None)
-        hooks.call("on_trial_complete", trial=trial)
-    if stopping.stopped_all and len(trials) < len(variants):
-        notice(f"a Stopper's stop_all() ended the experiment after {len(trials)} of "
-               f"{len(variants)} trials: the others were not run, as Tune runs none after "
-               "it.")
-    return _end(trials, hooks)
+                hooks.call("on_trial_error", trial=trial)
+                if fail_fast:
+                    notice(f"fail_fast={fail_fast!r}: no further trials.")
+                    return _end(trials, hooks)
+                continue
+            finally:
+                os.environ.pop(TRIAL_ENV, None)
+            trial.status = TERMINATED
+            problem = hooks.complete(trial)
+            if problem is not None:  # Tune: the trial errored
+                _failed(trial, problem, spec)
+        if stopping.stopped_all and len(trials) < len(variants):
+            notice(f"the experiment was ended after {len(trials)} of {len(variants)} trials "
+                   "(a Stopper's stop_all(), or time_budget_s): the others were not run, as "
+                   "Tune runs none after it.")
+        return _end(trials, hooks)
+    except _ExperimentFailed as failure:  # Tune's fit() raises it, as it raised it
+        _print_summary(trials)
+        raise failure.__cause__ from None
+
+
+def _failed(trial: InProcessTrial, err: BaseException, spec: dict) -> None:
+    """Mark ``trial`` failed with ``err``: its ``error.txt`` (when nothing wrote one yet),
+    status, error and last result, said in one line."""
+    from rldebug.compat.legacy import with_2021_keys
+    from rldebug.inprocess.runlog import write_error
+    from rldebug.inprocess.trial_results import trial_history
+
+    if trial.error_file is None:  # it failed before rldebug.run wrote its files
+        write_error(trial.path, err)
+    notice(f"trial {trial} failed: {_error_text(err)}{_raised_at(err)} "
+           f"(traceback in {trial.error_file})")
+    history = trial_history(trial)
+    trial.status, trial.error = ERROR, err
+    last = with_2021_keys(history[-1]) if history else {}
+    trial.last_result = {**last, "config": _params(trial) or spec, "trial_id": trial.trial_id}
+
+
+def _check_metric_reported(metric: str | None, result: dict) -> None:
+    """Tune's strict metric check (``TuneController._validate_result_metrics``): a result
+    without ``TuneConfig(metric=)`` fails the experiment, unless
+    ``TUNE_DISABLE_STRICT_METRIC_CHECKING=1``."""
+    if not metric or os.environ.get("TUNE_DISABLE_STRICT_METRIC_CHECKING", "0") == "1":
+        return
+    from ray.tune import TuneError
+    from ray.tune.result import DEBUG_METRICS
+
+    from rldebug.inprocess.runlog import flatten
+
+    flat = flatten(result)
+    if len([k for k in flat if k not in (*DEBUG_METRICS, "done")]) > 1 and metric not in flat:
+        error = TuneError(
+            f"ValueError: Trial returned a result which did not include the specified "
+            f"metric(s) `{metric}` that `tune.TuneConfig()` expects. Make sure your calls to "
+            "`tune.report()` include the metric, or set the "
+            "TUNE_DISABLE_STRICT_METRIC_CHECKING environment variable to 1. Result keys: "
+            f"{sorted(flat)[:20]}")
+        raise _ExperimentFailed("TuneConfig(metric=) is not in a result") from error
 
 
 def _end(trials: list[InProcessTrial], hooks: _TuneCallbacks) -> list[InProcessTrial]:
     """The experiment's end: Tune's summary, then its callbacks' ``on_experiment_end``."""
     _print_summary(trials)
-    hooks.call("on_experiment_end", iteration=None)
+    hooks.call("on_experiment_end")
     return trials
 
 
-class _CallbackFailed(Exception):
-    """A Tune callback raised (its exception is the cause): Tune's ``fit()`` raises it,
-    where an exception of the trial's own only fails that trial."""
+class _ExperimentFailed(Exception):
+    """What fails a Tune experiment rather than a trial, its exception the cause (most
+    callbacks', or Tune's check of ``TuneConfig(metric=)``): Tune's ``fit()`` raises that
+    exception, where a trial's own only fails the trial."""
 
 
 class _TuneCallbacks:
     """The experiment's ``RunConfig(callbacks=[...])``, called as Tune's controller calls
     them (``ray/tune/callback.py``), with this process's trials: ``setup``,
     ``on_trial_start``, per result ``on_step_begin``, ``on_trial_result`` and
-    ``on_step_end``, ``on_trial_save``/``on_checkpoint`` when a trial saves its
-    checkpoint, ``on_trial_complete`` or ``on_trial_error``, ``on_experiment_end``.
-    A ``LoggerCallback``'s ``log_trial_*`` follow from them, as in Tune."""
+    ``on_step_end``, ``on_checkpoint`` and ``on_trial_save`` when a trial saves a
+    checkpoint, ``on_trial_complete`` or ``on_trial_error``, ``on_experiment_end``; a
+    ``LoggerCallback``'s ``log_trial_*`` follow from them, as in Tune. Tune's own JSON,
+    CSV and TensorBoard loggers are left out: rldebug writes those files.
+
+    A callback's exception does what it does in Tune 2.60 (measured with a callback
+    raising in each hook): from ``setup``, ``on_trial_start``, the step hooks and
+    ``on_experiment_end`` it is raised from ``fit()`` as it is; from ``on_trial_result``,
+    ``on_trial_error`` and ``on_trial_save`` as a ``TuneError``; from
+    ``on_trial_complete`` it fails the trial; from ``on_checkpoint`` it is logged.
+    """
+
+    _AS_TUNE_ERROR = ("on_trial_result", "on_trial_error", "on_trial_save")
 
     def __init__(self, callbacks: Any, trials: list[InProcessTrial]):
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise UsageTypeError(f"RunConfig(callbacks=...) takes a list of tune.Callback, "
                                  f"got {type(callbacks).__name__}.")
-        self.callbacks, self.trials, self.iteration = list(callbacks or []), trials, 0
+        from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 
-    def setup(self, **info) -> None:
-        for callback in self.callbacks:
-            self._guarded(callback.setup, **info)
+        written = (JsonLoggerCallback, CSVLoggerCallback, TBXLoggerCallback)
+        skipped = [type(c).__name__ for c in callbacks or () if isinstance(c, written)]
+        if skipped:
+            notice(f"RunConfig(callbacks=[{', '.join(skipped)}]): rldebug writes "
+                   "result.json, progress.csv and the TensorBoard events itself; these are "
+                   "not called.")
+        self.callbacks = [c for c in callbacks or () if not isinstance(c, written)]
+        self.trials, self.iteration = trials, 0
 
     def call(self, hook: str, **info) -> None:
-        """``hook`` of every callback, with Tune's ``iteration`` and ``trials`` (the
-        experiment's end gets ``trials`` only, as in Tune: pass ``iteration=None``)."""
-        info = {"iteration": self.iteration, **info}
-        if info["iteration"] is None:
-            info.pop("iteration")
+        """``hook`` of every callback, with Tune's ``iteration`` and ``trials`` (``setup``
+        gets the experiment's spec, ``on_experiment_end`` the trials only, as in Tune)."""
+        if hook != "setup":
+            info["trials"] = self.trials
+        if hook not in ("setup", "on_experiment_end"):
+            info["iteration"] = self.iteration
         for callback in self.callbacks:
-            self._guarded(getattr(callback, hook), trials=self.trials, **info)
+            try:
+                getattr(callback, hook)(**info)
+            except Exception as err:
+                if hook in self._AS_TUNE_ERROR:
+                    from ray.tune import TuneError
+
+                    raise _ExperimentFailed(hook) from TuneError(f"{type(err).__name__}: "
+                                                                 f"{err}")
+                raise _ExperimentFailed(hook) from err
 
     def result(self, trial: InProcessTrial, result: dict) -> None:
         self.call("on_step_begin")
@@ -303,20 +387,34 @@ class _TuneCallbacks:
         self.iteration += 1  # "increased before on_step_end is called", as in Tune
         self.call("on_step_end")
 
-    @staticmethod
-    def _guarded(method: Callable, **info) -> None:
+    def saved(self, trial: InProcessTrial) -> None:
+        """A checkpoint the trial saved: ``on_checkpoint`` (an exception logged, as Tune
+        logs it), then ``on_trial_save``."""
         try:
-            method(**info)
-        except Exception as err:
-            raise _CallbackFailed(f"{method.__qualname__} raised") from err
+            self.call("on_checkpoint", trial=trial,
+                      checkpoint=tune_checkpoint(trial.checkpoint))
+        except _ExperimentFailed as failed:
+            notice(f"trial {trial}: a callback's on_checkpoint raised "
+                   f"{_error_text(failed.__cause__)}; Tune logs it and goes on.")
+        self.call("on_trial_save", trial=trial)
+
+    def complete(self, trial: InProcessTrial) -> BaseException | None:
+        """``on_trial_complete``; the exception a callback raised there (which fails the
+        trial, in Tune), or None."""
+        try:
+            self.call("on_trial_complete", trial=trial)
+        except _ExperimentFailed as failed:
+            return failed.__cause__
+        return None
 
 
 def _trial(label: str, experiment_id: str, index: int, tag: str, resolved: dict, spec: dict,
-           root: Path, name_creator: Callable | None,
+           root: Path, folders: set[str], name_creator: Callable | None,
            dirname_creator: Callable | None) -> InProcessTrial:
     """Trial ``index`` of the experiment, named and placed as Tune names and places it:
     ``<trainable>[_<env>]_<trial id>``, in a folder ``<name>_<tag>_<date>`` (or what the
-    experiment's creators return for it)."""
+    experiment's creators return for it), made unique as Tune makes it (``_<4 hex>``
+    added to a name an earlier trial or run has; ``folders`` holds this experiment's)."""
     from ray.tune.search.variant_generator import _flatten_resolved_vars
 
     trial = InProcessTrial(trial_id=f"{experiment_id}_{index:05d}", trainable_name=label,
@@ -332,7 +430,11 @@ def _trial(label: str, experiment_id: str, index: int, tag: str, resolved: dict,
     else:
         folder = f"{trial}_{trial.experiment_tag}"[:_MAX_NAME] + \
             f"_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-    trial.path = str(root / re.sub(r'[/()<>:"\\|?*]', "_", folder))  # as Tune strips them
+    folder = re.sub(r'[/()<>:"\\|?*]', "_", folder)  # as Tune strips them
+    if folder in folders or (root / folder).exists():
+        folder += "_" + uuid.uuid4().hex[:4]
+    folders.add(folder)
+    trial.path = str(root / folder)
     return trial
 
 
@@ -376,34 +478,51 @@ class _InProcessSession:
 
 
 def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
-                        on_result: Callable[[int, dict], bool]) -> dict:
+                        on_result: Callable[[dict], bool], hooks: _TuneCallbacks) -> dict:
     """Run a function trainable's trial in this process: ``function(config)``, each
-    ``tune.report(metrics, checkpoint=...)`` written as a result in the trial's folder
-    (``training_iteration`` and ``time_total_s`` added, as Tune adds them) and handed
-    to ``on_result(iteration, result)``, which says whether the trial stops there.
-    Returns its last result."""
+    ``tune.report(metrics, checkpoint=...)`` a result with what Tune's Trainable fills in
+    (``training_iteration``, ``time_total_s``, ``date``...), handed to
+    ``on_result(result)`` (which may change it, and says whether the trial stops there)
+    and then written in the trial's folder; a reported checkpoint is copied there and
+    told to the callbacks. Returns its last result."""
     import ray.train._internal.session as train_session
 
     from rldebug.inprocess.runlog import RunLogger
 
     logger = RunLogger(trial.path, config=config)
-    started, last = time.time(), {}
+    started = previous = time.time()
+    count, last = 0, {}
+    try:
+        import ray.util
+
+        node_ip = ray.util.get_node_ip_address()
+    except Exception:  # noqa: BLE001 - only a label in the result
+        node_ip = "127.0.0.1"
 
     def report(metrics: dict, *, checkpoint=None) -> None:
-        nonlocal last
+        nonlocal last, count, previous
         if not isinstance(metrics, dict):
             raise UsageTypeError(f"tune.report(metrics) takes a dict of metrics, got "
                                  f"{type(metrics).__name__}: {metrics!r}.")
-        last = {**metrics, "training_iteration": last.get("training_iteration", 0) + 1,
-                "time_total_s": time.time() - started, "trial_id": trial.trial_id}
+        now, count = time.time(), count + 1
+        last = {"done": False, **metrics}  # with what Tune's Trainable fills in
+        last.setdefault("training_iteration", count)
+        last.update({"trial_id": trial.trial_id, "date": time.strftime("%Y-%m-%d_%H-%M-%S"),
+                     "timestamp": metrics.get("timestamp") or int(now),
+                     "time_this_iter_s": now - previous, "time_total_s": now - started,
+                     "pid": os.getpid(), "hostname": platform.node(), "node_ip": node_ip,
+                     "time_since_restore": now - started, "iterations_since_restore": count})
+        previous = now
+        stop = on_result(last)
         logger.log(last)
-        if checkpoint is not None:  # copied, as Tune does: the reported folder is often temporary
+        if checkpoint is not None:  # copied, as Tune does: the reported one is often temporary
             import shutil
 
-            kept = Path(trial.path) / f"checkpoint_{last['training_iteration'] - 1:06d}"
+            kept = Path(trial.path) / f"checkpoint_{count - 1:06d}"
             shutil.copytree(checkpoint.path, kept, dirs_exist_ok=True)
             trial.checkpoint = kept
-        if on_result(last["training_iteration"], last):
+            hooks.saved(trial)
+        if stop:
             raise _TrialStopped
 
     saved = train_session.get_session()
@@ -412,6 +531,8 @@ def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
         function(config)
     except _TrialStopped:
         pass
+    except _ExperimentFailed:
+        raise
     except BaseException as err:
         if not isinstance(err, KeyboardInterrupt):
             logger.write_error(err)
@@ -503,7 +624,14 @@ _NOT_HERE = {
     "num_to_keep": "one checkpoint per trial is kept",
     "checkpoint_score_attribute": "one checkpoint per trial is kept",
     "checkpoint_score_order": "one checkpoint per trial is kept",
+    # tune.run's names
+    "keep_checkpoints_num": "one checkpoint per trial is kept",
+    "checkpoint_score_attr": "one checkpoint per trial is kept",
+    "resources_per_trial": "every trial runs in this process",
+    "export_formats": "no model is exported",
 }
+# Kept as Tune keeps them, trials running one at a time in one process.
+_KEPT_ANYWAY = {"max_concurrent_trials", "reuse_actors", "chdir_to_trial_dir", "_entrypoint"}
 
 
 def tuner_fit(self) -> InProcessResultGrid:
@@ -516,6 +644,7 @@ def tuner_fit(self) -> InProcessResultGrid:
             "resume one. Debug a new run (Tuner(...) instead of Tuner.restore(...)), or run "
             "the script without rldebug debug to resume.")
     run_config, tune_config = tuner._run_config, tuner._tune_config
+    _refuse_other_filesystems(run_config.storage_filesystem, "RunConfig")
     notice("Tuner.fit() runs its trials one after another in this process.")
     _say_what_is_not_kept(run_config, tune_config)
     failure = run_config.failure_config
@@ -530,7 +659,7 @@ def tuner_fit(self) -> InProcessResultGrid:
                         time_budget_s=tune_config.time_budget_s,
                         trial_name_creator=tune_config.trial_name_creator,
                         trial_dirname_creator=tune_config.trial_dirname_creator,
-                        callbacks=run_config.callbacks)
+                        callbacks=run_config.callbacks, metric=tune_config.metric)
     grid = InProcessResultGrid(trials, _experiment_path(trials, run_config.storage_path,
                                                         run_config.name),
                                default_metric=tune_config.metric, default_mode=tune_config.mode)
@@ -548,28 +677,41 @@ def tuner_get_results(original: Callable) -> Callable:
 
 
 def _say_what_is_not_kept(run_config, tune_config) -> None:
-    """One line naming every setting (not at its default) that trials in this process do
-    not honour, with what happens instead."""
+    """One line naming every Tuner setting (not at its default) that trials in this
+    process do not honour, with what happens instead."""
     from ray import tune
 
-    said = []
-    for given, default in ((tune_config, tune.TuneConfig()), (run_config, tune.RunConfig()),
-                           (run_config.failure_config, tune.FailureConfig()),
-                           (run_config.checkpoint_config, tune.CheckpointConfig())):
-        if given is None:
-            continue
-        for field in dataclasses.fields(given):
-            if field.name not in _NOT_HERE:
-                continue
-            value = getattr(given, field.name)
-            if value is None or _same(value, getattr(default, field.name)):
-                continue
-            shown = type(value).__name__ if not isinstance(value, (int, float, str)) \
-                else repr(value)
-            said.append(f"{type(given).__name__}({field.name}={shown}): "
-                        f"{_NOT_HERE[field.name]}")
+    given = {}
+    for settings, default in ((tune_config, tune.TuneConfig()), (run_config, tune.RunConfig()),
+                              (run_config.failure_config, tune.FailureConfig()),
+                              (run_config.checkpoint_config, tune.CheckpointConfig())):
+        for field in dataclasses.fields(settings) if settings is not None else ():
+            value = getattr(settings, field.name)
+            if field.name in _NOT_HERE and value is not None and \
+                    not _same(value, getattr(default, field.name)):
+                given[f"{type(settings).__name__}({field.name}={_shown(value)})"] = field.name
+    _say_not_kept(given)
+
+
+def _say_not_kept(given: dict[str, str]) -> None:
+    """``given``: how each setting was written -> its name in :data:`_NOT_HERE` (None: a
+    setting with no effect here that the table does not name)."""
+    said = [f"{written}: {_NOT_HERE[name] if name else 'no effect'}"
+            for written, name in given.items()]
     if said:
         notice("in this process " + "; ".join(said) + ".")
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, (int, float, str)) else type(value).__name__
+
+
+def _refuse_other_filesystems(filesystem: Any, owner: str) -> None:
+    if filesystem is not None:
+        raise UsageError(
+            f"{owner}(storage_filesystem={type(filesystem).__name__}) writes the trials "
+            "through another filesystem; rldebug debug writes them to local folders: leave "
+            "storage_filesystem out while you debug.")
 
 
 def _same(value: Any, default: Any) -> bool:
@@ -593,27 +735,50 @@ def tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_p
              fail_fast=False, checkpoint_at_end=False, checkpoint_freq=0,
              checkpoint_config=None, local_dir=None, time_budget_s=None,
              trial_name_creator=None, trial_dirname_creator=None, callbacks=None,
-             **ignored) -> InProcessAnalysis:
-    """``tune.run(...)`` under debug mode (see the module docs)."""
-    if ignored:
-        notice(f"tune.run in this process ignores {sorted(ignored)}.")
+             storage_filesystem=None, restore=None, resume=None,
+             **others) -> InProcessAnalysis:
+    """``tune.run(...)`` under debug mode (see the module docs): its other arguments are
+    said as the Tuner's settings are, a name ``tune.run`` does not take is refused, as
+    plain ``tune.run`` refuses it."""
+    import inspect
+
+    from ray import tune
+
+    defaults = {name: p.default for name, p in
+                inspect.signature(_original_tune_run()).parameters.items()}
+    unknown = sorted(k for k in others if k not in defaults)
+    if unknown:
+        raise UsageTypeError(f"tune.run() got unexpected keyword arguments {unknown}.")
+    if restore or resume:
+        raise UsageError(
+            f"tune.run({'restore' if restore else 'resume'}=...) resumes an experiment "
+            "through Tune's controller and trial actors, which rldebug debug replaces with "
+            "trials in this process; it cannot resume one. Debug a new run (leave it out), "
+            "or run the script without rldebug debug to resume.")
+    _refuse_other_filesystems(storage_filesystem, "tune.run")
     notice("tune.run(...) runs its trials one after another in this process.")
+    _say_not_kept({f"tune.run({k}={_shown(v)})": (k if k in _NOT_HERE else None)
+                   for k, v in others.items()
+                   if k not in _KEPT_ANYWAY and not _same(v, defaults[k])})
     if mode is not None and mode not in ("max", "min"):
         raise UsageError(f"tune.run(mode=...) takes 'max' or 'min', got {mode!r}.")
     if local_dir is not None:  # Tune 2.60 refuses it; 2021 scripts pass it
         notice(f"tune.run(local_dir={local_dir!r}) is 2021's storage_path (Ray 2.60's "
                "tune.run refuses it): the trials are written there.")
         storage_path = storage_path or str(local_dir)
-    from ray.tune import CheckpointConfig  # as tune.run maps the 2021 arguments
-
-    checkpoints = checkpoint_config or CheckpointConfig(
-        checkpoint_frequency=checkpoint_freq, checkpoint_at_end=checkpoint_at_end)
+    # as tune.run merges its 2021 arguments into the checkpoint config
+    checkpoints = checkpoint_config or tune.CheckpointConfig()
+    if checkpoint_freq > 0:
+        checkpoints.checkpoint_frequency = checkpoint_freq
+    if checkpoint_at_end:
+        checkpoints.checkpoint_at_end = checkpoint_at_end
     trials = run_trials(run_or_experiment, config, stop=stop, num_samples=num_samples,
                         storage_path=storage_path, name=name, fail_fast=fail_fast,
                         checkpoint_at_end=bool(checkpoints.checkpoint_at_end),
                         checkpoint_frequency=checkpoints.checkpoint_frequency,
                         time_budget_s=time_budget_s, trial_name_creator=trial_name_creator,
-                        trial_dirname_creator=trial_dirname_creator, callbacks=callbacks)
+                        trial_dirname_creator=trial_dirname_creator, callbacks=callbacks,
+                        metric=metric)
     failed = [t for t in trials if t.status == ERROR]
     if failed and raise_on_failed_trial:  # as plain tune.run does
         from ray.tune import TuneError
@@ -621,6 +786,13 @@ def tune_run(run_or_experiment, config=None, stop=None, num_samples=1, storage_p
         raise TuneError("Trials did not complete", [str(t) for t in failed])
     return InProcessAnalysis(trials, _experiment_path(trials, storage_path, name),
                              default_metric=metric, default_mode=mode)
+
+
+def _original_tune_run() -> Callable:
+    """Ray's own ``tune.run`` (debug mode puts :func:`tune_run` in its place)."""
+    import ray.tune.tune
+
+    return ray.tune.tune.run
 
 
 __all__ = ["run_trials", "tune_run", "tuner_fit", "tuner_get_results"]

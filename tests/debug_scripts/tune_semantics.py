@@ -8,6 +8,7 @@ and under ``rldebug debug``, the printed JSON must be the same
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,7 +47,15 @@ class Hooks(tune.Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.calls.append(("result", trial.config["a"], result["training_iteration"],
-                           result["trial_id"] == trial.trial_id, result.get("done")))
+                           result["trial_id"] == trial.trial_id, result.get("done"),
+                           trial.status, trial.last_result.get("score")))
+        result["added_by_a_callback"] = 7  # Tune stores and logs the result after this
+
+    def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+        self.calls.append(("checkpoint", trial.config["a"], Path(checkpoint.path).name))
+
+    def on_trial_save(self, iteration, trials, trial, **info):
+        self.calls.append(("save", trial.config["a"]))
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.calls.append(("complete", trial.config["a"], trial.last_result["score"]))
@@ -59,16 +68,21 @@ class Hooks(tune.Callback):
 
 
 class Printed(tune.logger.LoggerCallback):
-    """A LoggerCallback, as RLlib's ray_tune/custom_logger.py example writes one."""
+    """A LoggerCallback, as RLlib's ray_tune/custom_logger.py example writes one, with
+    state per trial (keyed by the trial, as Tune's own loggers key theirs)."""
 
     def __init__(self):
-        self.lines = []
+        self.lines, self.per_trial = [], {}
+
+    def log_trial_start(self, trial):
+        self.per_trial[trial] = 0
 
     def log_trial_result(self, iteration, trial, result):
+        self.per_trial[trial] += 1
         self.lines.append(f"score {result['score']}")
 
     def log_trial_end(self, trial, failed=False):
-        self.lines.append(f"end failed={failed}")
+        self.lines.append(f"end failed={failed} after {self.per_trial[trial]}")
 
 
 def run(name, trainable=scored, grid=(1, 2), tune_config=None, **run_config):
@@ -91,15 +105,61 @@ seen["dataframe_has_logdir"] = "logdir" in grid.get_dataframe().columns
 def scored_or_fails(config):
     if config["a"] == 2:
         raise ValueError("the second trial fails")
-    scored(config)
+    for i in range(3):
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, "state.txt").write_text(str(i))
+            report({"score": i + 1}, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 hooks, printed = Hooks(), Printed()
 grid = run("callbacks", trainable=scored_or_fails, stop={"training_iteration": 2},
-           callbacks=[hooks, printed]).fit()
+           callbacks=[hooks, printed, tune.logger.JsonLoggerCallback()]).fit()
 seen["callbacks"] = hooks.calls
 seen["callbacks_stepped"] = hooks.steps >= 2
 seen["logger_callback"] = printed.lines
+seen["callback_changed_the_result"] = (
+    grid[0].metrics.get("added_by_a_callback"),
+    [json.loads(line).get("added_by_a_callback")
+     for line in Path(grid[0].path, "result.json").read_text().splitlines()])
+seen["checkpoint_kept"] = Path(grid[0].checkpoint.path, "state.txt").read_text()
+
+
+def raising_in(hook):
+    """A callback whose ``hook`` raises."""
+    def boom(self, *args, **kwargs):
+        raise KeyError(f"from {hook}")
+    return type("Raising", (tune.Callback,), {hook: boom})()
+
+
+for hook in ("on_trial_result", "on_trial_complete"):
+    try:
+        grid = run(f"raising_{hook}", callbacks=[raising_in(hook)],
+                   stop={"training_iteration": 2}).fit()
+        seen[f"raising_{hook}"] = ["returned", grid.num_errors]
+    except Exception as err:  # noqa: BLE001 - what Tune raises is what is compared
+        seen[f"raising_{hook}"] = ["raised", type(err).__name__,
+                                   str(err).strip().splitlines()[-1]]
+
+
+def says_done(config):
+    for i in range(5):
+        report({"score": i, "done": i == 1})
+
+
+grid = run("done", trainable=says_done, grid=(1,)).fit()
+seen["done_stops"] = grid[0].metrics["training_iteration"]
+
+try:
+    run("metric_typo", tune_config=tune.TuneConfig(metric="scroe", mode="max")).fit()
+    seen["metric_typo"] = "returned"
+except Exception as err:  # noqa: BLE001 - what Tune raises is what is compared
+    seen["metric_typo"] = [type(err).__name__, "scroe" in str(err)]
+
+try:
+    run("fail_fast_yes", failure_config=tune.FailureConfig(fail_fast="yes")).fit()
+    seen["fail_fast_yes"] = "returned"
+except ValueError as err:
+    seen["fail_fast_yes"] = str(err)
 
 # A stop key no result has: Tune warns and goes on.
 grid = run("missing_key", stop={"no_such_metric": 1, "training_iteration": 4}).fit()
@@ -131,14 +191,21 @@ seen["stop_all"] = [r.metrics.get("training_iteration") for r in grid]  # no lat
 
 
 def slow(config):
+    time.sleep(config["a"])  # a silent start counts against the budget too
     for i in range(50):
         time.sleep(0.2)
         report({"score": i})
 
 
-grid = run("budget", trainable=slow, tune_config=tune.TuneConfig(
+grid = run("budget", trainable=slow, grid=(0,), tune_config=tune.TuneConfig(
     max_concurrent_trials=1, time_budget_s=2)).fit()
 seen["time_budget"] = (len(grid), grid[0].metrics["training_iteration"] < 50)
+grid = run("budget_silent_start", trainable=slow, grid=(3,), tune_config=tune.TuneConfig(
+    max_concurrent_trials=1, time_budget_s=2)).fit()
+# Tune stops the trial when the budget runs out (no result); in one process the result
+# in flight then is kept: at most one
+seen["time_budget_silent_start"] = [(r.metrics.get("training_iteration") or 0) <= 1
+                                    for r in grid]
 
 
 def fails(config):
@@ -159,9 +226,14 @@ try:
 except ValueError as err:
     seen["function_checkpoint_at_end"] = str(err)[:40]
 
-# The same experiment name twice: Tune's trial folders are new each time.
+# The same experiment name twice: Tune's trial folders are new each time, also where a
+# dirname creator gives every trial the same name.
 again = [run("twice", stop={"training_iteration": 1}).fit() for _ in range(2)]
 seen["twice"] = [(len(g), g.num_errors) for g in again]
 seen["twice_folders"] = len({r.path for g in again for r in g})
+grid = run("one_name", stop={"training_iteration": 1}, tune_config=tune.TuneConfig(
+    max_concurrent_trials=1, trial_dirname_creator=lambda t: "trial")).fit()
+seen["one_name"] = [len({r.path for r in grid}), grid.num_errors,
+                    [len(Path(r.path, "result.json").read_text().splitlines()) for r in grid]]
 
 print("SEEN " + json.dumps(seen, sort_keys=True))
