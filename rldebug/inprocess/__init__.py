@@ -7,7 +7,9 @@
   criteria (:mod:`~rldebug.inprocess.stopping`) and Tune's files
   (:mod:`~rldebug.inprocess.runlog`).
 - :mod:`rldebug.inprocess.debugging` — ``rldebug debug SCRIPT.py``: every Algorithm and Tune
-  trial of an unchanged script in this process (:func:`~rldebug.debug_mode`); what Tune
-  returns for such trials is in :mod:`~rldebug.inprocess.trial_results`.
+  trial of an unchanged script in this process (:func:`~rldebug.debug_mode`); a Tune
+  experiment's trials are run by :mod:`~rldebug.inprocess.tune_trials` (its stop criteria
+  by :mod:`~rldebug.inprocess.tune_stop`), and what Tune returns for them is in
+  :mod:`~rldebug.inprocess.trial_results`.
 - :mod:`rldebug.inprocess.demo` — ``rldebug demo``.
 """
