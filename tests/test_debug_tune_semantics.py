@@ -76,6 +76,8 @@ def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
     assert ours["fail_fast_yes"].startswith("fail_fast must be one of")
     assert ours["time_budget_silent_start"] == [True]
     assert ours["one_name"] == [2, 0, [1, 1]]  # "trial" and "trial_<4 hex>", as Tune's
+    assert ours["refused_config"] == ("Cannot use `custom_model` option with the new API "
+                                      "stack (RLModule and Learner APIs)")
     err = debugged.stderr
     assert "stop criterion 'no_such_metric' is not in trial" in err
     assert "the experiment was ended after 1 of 3 trials (a Stopper's stop_all()" in err

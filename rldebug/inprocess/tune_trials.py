@@ -188,6 +188,10 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
         for index, (tag, resolved, spec) in enumerate(variants):
             if stopping.experiment_over():  # stop_all(), time_budget_s: no further trial
                 break
+            # Tune validates each trial's config as it adds the trial
+            # (Algorithm.default_resource_request): RLlib's refusal comes out of fit()
+            config = None if function is not None else \
+                _validated(config_from_dict(algo_class, spec, notice))
             trial = new_trial(index, tag, resolved, spec)
             trials.append(trial)
             notice(f"trial {index + 1}: {Path(trial.path).name} (in this process)")
@@ -218,7 +222,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                 else:
                     table = ProgressTable(console=Console(stderr=True, soft_wrap=True),
                                           title=str(trial))
-                    config = in_process(config_from_dict(algo_class, spec, notice), label)
+                    config = in_process(config, label)
                     if config.algo_class is not algo_class:  # Tune builds the class given
                         config.algo_class = algo_class
                     outcome = run(config, logdir=trial.path, progress=table,
@@ -276,6 +280,15 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     except _ExperimentFailed as failure:  # Tune's fit() raises it, as it raised it
         _print_summary(trials)
         raise failure.__cause__ from None
+
+
+def _validated(config):
+    """``config``, after RLlib's checks of it and of its evaluation config, as
+    ``Algorithm.default_resource_request`` makes them when Tune adds a trial."""
+    checked = config.copy(copy_frozen=False)
+    checked.validate()
+    checked.get_evaluation_config_object().validate()
+    return config
 
 
 def _failed(trial: InProcessTrial, err: BaseException, spec: dict) -> None:

@@ -236,4 +236,15 @@ grid = run("one_name", stop={"training_iteration": 1}, tune_config=tune.TuneConf
 seen["one_name"] = [len({r.path for r in grid}), grid.num_errors,
                     [len(Path(r.path, "result.json").read_text().splitlines()) for r in grid]]
 
+# A config RLlib refuses: Tune validates it as it adds the trial, and fit() raises.
+try:
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    tune.Tuner("PPO", param_space=PPOConfig().environment("CartPole-v1").training(
+        model={"custom_model": "mine"}), run_config=tune.RunConfig(
+        storage_path=STORAGE, name="refused_config", verbose=0)).fit()
+    seen["refused_config"] = "returned"
+except ValueError as err:
+    seen["refused_config"] = str(err).split("!")[0]
+
 print("SEEN " + json.dumps(seen, sort_keys=True))
