@@ -123,6 +123,7 @@ PLAIN_CANNOT_RUN_HERE = {
     "algorithms/appo_custom_algorithm_w_shared_data_actor.py": "APPO's actors and its "
                                                                 "shared data actor",
     "ray_tune/custom_logger.py": "a trial with 2 remote EnvRunners",
+    "_old_api_stack/replay_buffer_api.py": "a trial with 4 remote EnvRunners",
     "ray_tune/appo_hyperparameter_tune.py": "its 2 aggregator actors per Learner (fixed in "
                                             "the script)",
     "ray_tune/custom_progress_reporter.py": "a trial with 2 remote EnvRunners",
