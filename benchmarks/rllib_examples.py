@@ -174,7 +174,10 @@ def run_one(script: str, debug: bool, timeout: float, env: dict | None = None) -
     seconds = time.perf_counter() - started
     ok = done.returncode == 0
     return Outcome(ok, "ok" if ok else _last_exception(done.stderr), seconds,
-                   in_process="(in this process)" in done.stderr, stdout=done.stdout)
+                   # a Tune trial's notice, or an Algorithm the script builds itself
+                   in_process=("(in this process)" in done.stderr
+                               or " built in this process" in done.stderr),
+                   stdout=done.stdout)
 
 
 def agree(plain: Outcome | None, debugged: Outcome, script: str = "") -> bool:
