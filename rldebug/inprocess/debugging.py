@@ -116,6 +116,10 @@ def is_debug_mode() -> bool:
 # -- ray.init(local_mode=True) -------------------------------------------------------------
 
 
+# ray.init keywords start_ray passes on as the script gave them
+_PASSED_ON = ("include_dashboard", "log_to_driver", "logging_level")
+
+
 def _ray_init(original: Callable) -> Callable:
     @functools.wraps(original)
     def init(*args, **kwargs):
@@ -129,13 +133,11 @@ def _ray_init(original: Callable) -> Callable:
             return original(ignore_reinit_error=True)  # Ray's RayContext of the running one
         from rldebug.inprocess.local import start_ray
 
-        if not args and set(kwargs) <= {"num_cpus", "include_dashboard", "ignore_reinit_error",
-                                        "log_to_driver", "logging_level"}:
+        if not args and set(kwargs) <= {"num_cpus", "ignore_reinit_error", *_PASSED_ON}:
             # on loopback, without the dashboard unless asked for; every CPU, as plain
             # ray.init() gives; the script's other keywords as it gave them
             start_ray(num_cpus=kwargs.get("num_cpus") or os.cpu_count() or 1,
-                      **{k: kwargs[k] for k in ("include_dashboard", "log_to_driver",
-                                                "logging_level") if k in kwargs})
+                      **{k: kwargs[k] for k in _PASSED_ON if k in kwargs})
             # what ray.init returns (a context manager: `with ray.init() as ctx:`)
             return original(ignore_reinit_error=True)
         return original(*args, **kwargs)

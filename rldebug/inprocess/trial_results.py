@@ -357,6 +357,7 @@ class InProcessAnalysis(InProcessResultGrid):
 __all__ = [
     "ERROR",
     "PENDING",
+    "RUNNING",
     "TERMINATED",
     "InProcessAnalysis",
     "InProcessResultGrid",

@@ -80,9 +80,10 @@ class ExperimentStop:
         result = {**result, "trial_id": trial_id}
         flat = flatten({k: v for k, v in result.items() if k != "config"})
         stop = result.get("done") is True
-        stop = (self.stopper is not None and bool(self.stopper(trial_id, result))) or stop
-        if self.stopper is not None and self.stopper.stop_all():
-            self.stopped_all = stop = True
+        if self.stopper is not None and self.stopper(trial_id, result):
+            stop = True
+        if self.experiment_over():
+            stop = True
         for key, value in self.criteria.items():
             if key not in flat:
                 if key not in self._warned:

@@ -226,7 +226,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                     if config.algo_class is not algo_class:  # Tune builds the class given
                         config.algo_class = algo_class
                     outcome = run(config, logdir=trial.path, progress=table,
-                                  checkpoint_at_end=at_end and not failed, on_result=on_result)
+                                  checkpoint_at_end=at_end, on_result=on_result)
                     # As Tune's: the last result carries the Algorithm's whole config dict.
                     full_config = outcome.algo.config.to_dict()
                     outcome.algo.stop()
@@ -239,14 +239,11 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                     raise failed[0]
             except KeyboardInterrupt:
                 # as Tune: Ctrl+C ends the experiment, and fit() returns what the trials did
-                history = trial_history(trial)
                 trial.status = TERMINATED
-                trial.last_result = {**(with_2021_keys(history[-1]) if history else {}),
-                                     "config": _params(trial) or spec,
-                                     "trial_id": trial.trial_id}
-                notice(f"interrupted (Ctrl+C): trial {trial} stopped after {len(history)} "
-                       "iteration(s); the trials after it are not run, as Tune ends the "
-                       "experiment.")
+                trial.last_result = _last_written(trial, spec)
+                notice(f"interrupted (Ctrl+C): trial {trial} stopped after "
+                       f"{len(trial_history(trial))} iteration(s); the trials after it are "
+                       "not run, as Tune ends the experiment.")
                 for later, (tag, resolved, spec) in enumerate(variants[index + 1:], index + 1):
                     pending = new_trial(later, tag, resolved, spec)
                     pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
@@ -294,18 +291,25 @@ def _validated(config):
 def _failed(trial: InProcessTrial, err: BaseException, spec: dict) -> None:
     """Mark ``trial`` failed with ``err``: its ``error.txt`` (when nothing wrote one yet),
     status, error and last result, said in one line."""
-    from rldebug.compat.legacy import with_2021_keys
     from rldebug.inprocess.runlog import write_error
-    from rldebug.inprocess.trial_results import trial_history
 
     if trial.error_file is None:  # it failed before rldebug.run wrote its files
         write_error(trial.path, err)
     notice(f"trial {trial} failed: {_error_text(err)}{_raised_at(err)} "
            f"(traceback in {trial.error_file})")
-    history = trial_history(trial)
     trial.status, trial.error = ERROR, err
+    trial.last_result = _last_written(trial, spec)
+
+
+def _last_written(trial: InProcessTrial, spec: dict) -> dict:
+    """The last result a trial that stopped early wrote (with the 2021 keys), its config
+    and id: what Tune's ``Result.metrics`` holds for it."""
+    from rldebug.compat.legacy import with_2021_keys
+    from rldebug.inprocess.trial_results import trial_history
+
+    history = trial_history(trial)
     last = with_2021_keys(history[-1]) if history else {}
-    trial.last_result = {**last, "config": _params(trial) or spec, "trial_id": trial.trial_id}
+    return {**last, "config": _params(trial) or spec, "trial_id": trial.trial_id}
 
 
 def _check_metric_reported(metric: str | None, result: dict) -> None:
@@ -624,8 +628,8 @@ def _error_text(err: BaseException) -> str:
 
 # -- Tuner.fit() ---------------------------------------------------------------------------
 
-# What a Tuner's settings do in this process, when not their default (the ones kept are
-# passed to run_trials; callbacks are said on their own).
+# What a Tuner's (or tune.run's) settings do in this process, when not their default (the
+# ones kept are passed to run_trials).
 _NOT_HERE = {
     "scheduler": "no trial is stopped early or perturbed; each runs to its stop criteria",
     "search_alg": "param_space is sampled as grid and random search",
@@ -737,7 +741,7 @@ def _same(value: Any, default: Any) -> bool:
 def _experiment_path(trials: list[InProcessTrial], storage_path, name) -> Path:
     if trials:
         return Path(trials[0].path).parent
-    return Path(storage_path or os.path.expanduser("~/ray_results")).expanduser() / (name or "")
+    return _local_root(storage_path, name or "")
 
 
 # -- tune.run(...) ---------------------------------------------------------------------------
