@@ -75,6 +75,11 @@ def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
     assert ours["done_stops"] == 2 and ours["metric_typo"] == ["TuneError", True]
     assert ours["fail_fast_yes"].startswith("fail_fast must be one of")
     assert ours["time_budget_silent_start"] == [True]
+    assert ours["best_of_unreported"][0] == "RuntimeError"  # Tune's, not a KeyError
+    assert ours["tune_run_best_of_unreported"] is None  # tune.run's warns, returns None
+    # a NaN last value leaves its trial out unless filter_nan_and_inf=False; scope="all"'s
+    # max over [5, nan] is NaN as in Tune, which compares values in the order reported
+    assert ours["best_with_nan"] == [2, 1, 2, 2, 2]
     assert ours["one_name"] == [2, 0, [1, 1]]  # "trial" and "trial_<4 hex>", as Tune's
     assert ours["refused_config"] == ("Cannot use `custom_model` option with the new API "
                                       "stack (RLModule and Learner APIs)")

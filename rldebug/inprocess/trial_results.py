@@ -17,7 +17,9 @@ answers the 2021 top-level keys (``episode_reward_mean``, ``policy_reward_mean``
 from __future__ import annotations
 
 import json
+import logging
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from typing import Any
 from rldebug.inprocess.runlog import ERROR_FILE, RESULT_FILE, flatten
 from rldebug.shapes.results import get_path
 from rldebug.usage import UsageError
+
+logger = logging.getLogger(__name__)
 
 # Tune's Trial.status values
 TERMINATED, ERROR, PENDING, RUNNING = "TERMINATED", "ERROR", "PENDING", "RUNNING"
@@ -117,8 +121,16 @@ class InProcessResultGrid:
         trial, as Tune's."""
         if len(self.trials) == 1:
             return self._results[0]
-        trial = _best(self.trials, metric or self.default_metric, mode or self.default_mode,
-                      "get_best_result", scope)
+        metric = metric or self.default_metric
+        trial = _best(self.trials, metric, mode or self.default_mode, "get_best_result",
+                      scope, filter_nan_and_inf)
+        if trial is None:  # Tune's error, word for word
+            raise RuntimeError(
+                f"No best trial found for the given metric: {metric}. This means that no "
+                "trial has reported this metric" + (
+                    ", or all values reported for this metric are NaN. To not ignore NaN "
+                    "values, you can set the `filter_nan_and_inf` arg to False."
+                    if filter_nan_and_inf else "."))
         return self._results[self.trials.index(trial)]
 
     def get_dataframe(self, filter_metric: str | None = None,
@@ -193,35 +205,40 @@ def _score(value: Any) -> float | None:
 
 
 def _best(trials: list[InProcessTrial], metric: Any, mode: Any, caller: str,
-          scope: str = "last") -> InProcessTrial:
-    """The trial with the best ``metric`` (its last value, or over all its results with
-    ``scope="all"``); NaN/inf values do not count, as in Tune."""
+          scope: str = "last", filter_nan_and_inf: bool = True) -> InProcessTrial | None:
+    """The trial with the best ``metric``, scored as Tune's ``ExperimentAnalysis``
+    scores it: over every numeric value the trial reported for it, its ``last``,
+    ``avg``, ``last-N-avg``, or with ``scope="all"`` its max/min; a trial whose score
+    is NaN/inf does not count unless ``filter_nan_and_inf=False``. None when no trial
+    has a score."""
     _check_metric(metric, mode, caller)
     if scope not in ("last", "all", "avg", "last-5-avg", "last-10-avg"):
         raise UsageError(f"{caller}(scope=...) takes 'all', 'last', 'avg', 'last-5-avg' or "
                          f"'last-10-avg', got {scope!r}.")
-    scored = []
+    best, best_score = None, None
     for trial in trials:
-        values = [_score(get_path(r, metric)) for r in trial_history(trial)] if scope != "last" \
-            else [_score(get_path(trial.last_result, metric))]
-        values = [v for v in values if v is not None]
+        values = [v for r in trial_history(trial) if _number(v := get_path(r, metric))]
         if not values:
             continue
         if scope == "all":
-            value = max(values) if mode == "max" else min(values)
-        elif scope.startswith("last-"):
-            window = int(scope.split("-")[1])
-            value = sum(values[-window:]) / len(values[-window:])
-        elif scope == "avg":
-            value = sum(values) / len(values)
+            score = values[0]
+            for value in values[1:]:  # in Tune's order, so NaN compares as in Tune
+                score = max(value, score) if mode == "max" else min(value, score)
+        elif scope == "last":
+            score = values[-1]
         else:
-            value = values[-1]
-        scored.append((value, trial))
-    if not scored:
-        raise KeyError(f"{caller}: no trial reported a finite {metric!r}; keys of the last "
-                       f"result: {sorted(trials[0].last_result)[:20] if trials else []}.")
-    pick = max if mode == "max" else min
-    return pick(scored, key=lambda pair: pair[0])[1]
+            window = values if scope == "avg" else values[-int(scope.split("-")[1]):]
+            score = sum(window) / len(window)
+        if filter_nan_and_inf and (math.isnan(score) or math.isinf(score)):
+            continue
+        if best_score is None or (score > best_score if mode == "max" else score < best_score):
+            best, best_score = trial, score
+    return best
+
+
+def _number(value: Any) -> bool:
+    """A value Tune tracks for a metric (``numbers.Number``)."""
+    return isinstance(value, numbers.Number)
 
 
 def trial_history(trial: InProcessTrial, with_config: bool = False) -> list[dict]:
@@ -257,14 +274,23 @@ class InProcessAnalysis(InProcessResultGrid):
         return self.default_metric, self.default_mode
 
     def get_best_trial(self, metric: str | None = None, mode: str | None = None,
-                       scope: str = "last", filter_nan_and_inf: bool = True) -> InProcessTrial:
-        """The trial with the best ``metric`` (defaults: ``tune.run(metric=, mode=)``)."""
-        return _best(self.trials, metric or self.default_metric, mode or self.default_mode,
-                     "get_best_trial", scope)
+                       scope: str = "last",
+                       filter_nan_and_inf: bool = True) -> InProcessTrial | None:
+        """The trial with the best ``metric`` (defaults: ``tune.run(metric=, mode=)``);
+        None, with Tune's warning, when no trial reported it."""
+        if len(self.trials) == 1:
+            return self.trials[0]
+        trial = _best(self.trials, metric or self.default_metric, mode or self.default_mode,
+                      "get_best_trial", scope, filter_nan_and_inf)
+        if trial is None:
+            logger.warning("Could not find best trial. Did you pass the correct `metric` "
+                           "parameter?")
+        return trial
 
     def get_best_config(self, metric: str | None = None, mode: str | None = None,
-                        scope: str = "last") -> dict:
-        return self.get_best_trial(metric, mode, scope).config
+                        scope: str = "last") -> dict | None:
+        trial = self.get_best_trial(metric, mode, scope)
+        return trial.config if trial else None
 
     def get_best_checkpoint(self, trial: InProcessTrial, metric: str | None = None,
                             mode: str | None = None):

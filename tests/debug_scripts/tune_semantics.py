@@ -100,6 +100,27 @@ seen["context_is_the_trial"] = [r.metrics["ctx"] == r.metrics["trial_id"] for r 
 seen["runtime_env_in_the_trials"] = [r.metrics["flag"] for r in grid]
 seen["get_results_after_fit"] = len(tuner.get_results())
 seen["dataframe_has_logdir"] = "logdir" in grid.get_dataframe().columns
+try:
+    grid.get_best_result(metric="not_reported", mode="max")
+    seen["best_of_unreported"] = "returned"
+except Exception as err:  # noqa: BLE001 - what Tune raises is what is compared
+    seen["best_of_unreported"] = [type(err).__name__, str(err)]
+analysis = tune.run(scored, config={"a": tune.grid_search([1, 2])}, verbose=0,
+                    stop={"training_iteration": 1}, storage_path=STORAGE, name="tune_run")
+seen["tune_run_best_of_unreported"] = analysis.get_best_trial("not_reported", "max")
+
+
+def nan_at_the_end(config):
+    for value in {1: [5.0, float("nan")], 2: [1.0, 2.0]}[config["a"]]:
+        report({"score": value})
+
+
+grid = run("nan_at_the_end", trainable=nan_at_the_end).fit()
+seen["best_with_nan"] = [
+    grid.get_best_result("score", **how).config["a"]
+    for how in ({"mode": "max"}, {"mode": "max", "filter_nan_and_inf": False},
+                {"mode": "max", "scope": "all"}, {"mode": "min", "scope": "avg"},
+                {"mode": "max", "scope": "last-5-avg"})]
 
 # Tune's callbacks, a LoggerCallback's too; a trial that fails.
 def scored_or_fails(config):
@@ -199,7 +220,7 @@ def slow(config):
 
 grid = run("budget", trainable=slow, grid=(0,), tune_config=tune.TuneConfig(
     max_concurrent_trials=1, time_budget_s=2)).fit()
-seen["time_budget"] = (len(grid), grid[0].metrics["training_iteration"] < 50)
+seen["time_budget"] = (len(grid), grid[0].metrics.get("training_iteration", 0) < 50)
 grid = run("budget_silent_start", trainable=slow, grid=(3,), tune_config=tune.TuneConfig(
     max_concurrent_trials=1, time_budget_s=2)).fit()
 # Tune stops the trial when the budget runs out (no result); in one process the result
