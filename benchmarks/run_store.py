@@ -39,21 +39,29 @@ def _numeric_only(node, depth=0):
     return None
 
 
+_LEFT_OUT = object()
+
+
 def _scalars(config):
-    """The config's JSON scalars (and lists/dicts of them), nothing else."""
+    """The config's JSON scalars, null included (and lists/dicts of them), nothing else."""
+    kept = _kept(config)
+    return None if kept is _LEFT_OUT else kept
+
+
+def _kept(config):
     if isinstance(config, dict):
-        kept = {str(k): _scalars(v) for k, v in config.items()}
-        return {k: v for k, v in kept.items() if v is not None}
+        kept = {str(k): _kept(v) for k, v in config.items()}
+        return {k: v for k, v in kept.items() if v is not _LEFT_OUT}
     if isinstance(config, (list, tuple)):
-        items = [_scalars(v) for v in config]
-        return items if all(i is not None for i in items) else None
+        items = [_kept(v) for v in config]
+        return items if all(i is not _LEFT_OUT for i in items) else _LEFT_OUT
     if config is None or isinstance(config, (bool, int, float, str)):
         if isinstance(config, str) and ("/" in config or "\\" in config):
-            return None  # a machine path
+            return _LEFT_OUT  # a machine path
         if isinstance(config, float) and not math.isfinite(config):
             return str(config)
         return config
-    return None
+    return _LEFT_OUT
 
 
 _PATH = re.compile(r"(/[^\s\"':]+)+/([^\s\"'/:]+)")

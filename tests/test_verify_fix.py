@@ -7,6 +7,7 @@ params.json."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -128,10 +129,16 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--verify", "--seeds", "0"], "seeds must be a positive int, got 0"),
     (["--verify", "--budget", "soon"], "budget 'soon' is not a duration"),
     (["--iterations", "3"], "--iterations applies only with --verify"),
+    # RLlib's update_from_dict would take these silently
+    (["--verify", "--fix", "lerning_rate=0.1"], "PPOConfig has no setting 'lerning_rate'"),
+    (["--verify", "--fix", "lr=fast"], "--fix lr='fast': lr is float (0.5 in the run)"),
+    (["--verify", "--fix", "lr=0.5"], "--fix lr=0.5 is the run's config already"),
+    (["--verify", "--out", "RUN"], "already holds files (an earlier verification?)"),
 ])
 def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, message, capsys):
     from rldebug.cli import main  # the installed command, in-process
 
+    argv = [str(arena_lr_half) if a == "RUN" else a for a in argv]
     assert main(["doctor", str(arena_lr_half), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -140,16 +147,28 @@ def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, messag
 
 def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost(tmp_path):
     from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
+    from rldebug.callbacks import AgentReturns
+    from rldebug.envcheck import PassiveEnvCheck
     from rldebug.inprocess.runlog import PARAMS_FILE, RunLogger
     from rldebug.shapes.configs import config_from_params
 
     config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
               .training(lr=0.003, vf_clip_param=7.0, lambda_=0.9, entropy_coeff=0.02,
-                        train_batch_size=256))
+                        train_batch_size=256)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8, 4]))
+              .callbacks([PassiveEnvCheck, AgentReturns]))
     RunLogger(tmp_path, config=config.to_dict()).close()  # params.json as a run writes it
     params = json.loads((tmp_path / PARAMS_FILE).read_text())
+    # classes come back by their module and name, the model config from its repr
+    assert params["callbacks"] == ["<class 'rldebug.envcheck.passive.PassiveEnvCheck'>",
+                                   "<class 'rldebug.callbacks.agent_returns.AgentReturns'>"]
+    assert params["_model_config"].startswith("DefaultModelConfig(fcnet_hiddens=[8, 4]")
     rebuilt = config_from_params("PPO", params)
+    assert rebuilt.callbacks_class == [PassiveEnvCheck, AgentReturns]
+    assert rebuilt.model_config["fcnet_hiddens"] == [8, 4]
+    assert not rebuilt.is_multi_agent
     written = json.loads(json.dumps(rebuilt.to_dict(), default=repr, sort_keys=True))
     differing = {k for k in params if json.dumps(params[k], sort_keys=True) !=
                  json.dumps(written.get(k), sort_keys=True)
@@ -162,6 +181,43 @@ def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost
     params = json.loads((tmp_path / "mapped" / PARAMS_FILE).read_text())
     with pytest.raises(ValueError, match=r"holds policy_mapping_fn only as text .* --config"):
         config_from_params("PPO", params)
+
+
+def test_a_stored_benchmark_run_is_verified_from_its_params_json(tmp_path, capsys):
+    """A run of the doctor's corpus keeps only its params.json (stripped, no pickle):
+    its callback classes, model config and RLlib's metrics classes come back from it."""
+    from rldebug.cli import main
+
+    run = tmp_path / "appo_lr_0.5"
+    shutil.copytree(Path(__file__).parent / "doctor_corpus" / "runs" / "appo_lr_0.5", run)
+    code = main(["doctor", str(run), "--verify", "--iterations", "1", "--seeds", "1"])
+    out, err = capsys.readouterr()
+    assert "config: params.json (APPO)" in out, out + err[-3000:]
+    assert "failed" not in out and code in (0, 1), out + err[-3000:]
+    assert "original  lr_too_high in 0/1 seed(s)" in out  # trained, judged
+    first = run / "rldebug_verify" / "lr_too_high_default_policy"
+    # verifying again (as its "Raise --iterations" advice says) keeps the first runs
+    main(["doctor", str(run), "--verify", "--iterations", "2", "--seeds", "1"])
+    out, err = capsys.readouterr()
+    assert f"runs in {first}_2" in out and "failed" not in out, out + err[-3000:]
+    assert json.loads((first / "verification.json").read_text())["iterations"] == 1
+
+
+def test_a_verification_whose_runs_all_fail_says_it_measured_nothing(tmp_path, capsys):
+    from rldebug.cli import main
+
+    run = tmp_path / "appo_lr_0.5"
+    shutil.copytree(Path(__file__).parent / "doctor_corpus" / "runs" / "appo_lr_0.5", run)
+    broken = tmp_path / "broken_config.py"
+    broken.write_text("from ray.rllib.algorithms.appo import APPOConfig\n\n\n"
+                      "def make_config():\n"
+                      "    return APPOConfig().environment('NoSuchEnv-v0').training(lr=0.5)\n")
+    code = main(["doctor", str(run), "--verify", "--config", f"{broken}:make_config",
+                 "--iterations", "1", "--seeds", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err[-3000:]
+    assert "-> could not train" in out and "-> does not work" not in out
+    assert "Could not verify: every re-run of the original failed" in out
 
 
 USER_CONFIG = Path(__file__).parent / "user_config.py"
@@ -181,16 +237,25 @@ def user_tune_trial(tmp_path_factory):
 
 
 def test_a_tune_trial_of_an_env_class_is_verified_with_the_users_config(user_tune_trial,
-                                                                        capsys):
+                                                                        capsys, tmp_path):
+    from user_config import UserCartPole
+
     from rldebug.cli import main  # the installed command, in-process
+    from rldebug.shapes.configs import config_from_params
 
     params = json.loads((user_tune_trial / "params.json").read_text())
     assert params["env"] == "<class 'user_config.UserCartPole'>"  # what JSON kept of it
-    # without --config: refused before training, with the way out
-    assert main(["doctor", str(user_tune_trial), "--verify", "--seeds", "1"]) == 2
+    assert config_from_params("PPO", params).env is UserCartPole  # importable here: rebuilt
+    # a class defined in the training script itself (__main__) cannot come back: without
+    # --config, refused before training, with the way out
+    in_script = tmp_path / "in_script"
+    shutil.copytree(user_tune_trial, in_script)
+    (in_script / "params.json").write_text(json.dumps(
+        {**params, "env": "<class '__main__.UserCartPole'>"}))
+    assert main(["doctor", str(in_script), "--verify", "--seeds", "1"]) == 2
     err = capsys.readouterr().err
     assert "params.json holds env only as text" in err and "--config my_file.py:" in err
-    assert not (user_tune_trial / "rldebug_verify").exists()
+    assert not (in_script / "rldebug_verify").exists()
 
     code = main(["doctor", str(user_tune_trial), "--verify", "--config", f"{USER_CONFIG}:make_config",
                  "--fix", "lr=0.005", "--seeds", "1", "--iterations", "2"])

@@ -25,6 +25,7 @@ candidate is the one with the highest final return. Exit code 0 when one works.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -102,6 +103,11 @@ class Candidate:
     def mean_return(self) -> float | None:
         values = [r.final_return for r in self.runs if r.final_return is not None]
         return sum(values) / len(values) if values else None
+
+    @property
+    def trained(self) -> bool:
+        """At least one of its runs trained (did not fail)."""
+        return any(r.error is None for r in self.runs)
 
     @property
     def works(self) -> bool:
@@ -189,7 +195,8 @@ class Verification:
                 if c.parted_at_iteration is not None:
                     change += f" (parts from iteration {c.parted_at_iteration:g})"
                 line += f"  vs original: {change}"
-                line += "  -> works" if c.works else "  -> does not work"
+                line += ("  -> works" if c.works else "  -> does not work" if c.trained
+                         else "  -> could not train")
             out.append(line)
             for r in c.runs:
                 if r.error:
@@ -204,7 +211,12 @@ class Verification:
         out.append("")
         if self.budget_cut:
             out.append(f"Budget: {self.budget_cut}")
-        if not self.reproduced:
+        if self.original.runs and not self.original.trained:
+            out.append("Could not verify: every re-run of the original failed (above), so "
+                       "nothing was measured. Fix what failed" + (
+                           "." if self.config_source.startswith("--config") else
+                           ", or pass the run's config: --config my_file.py:make_config."))
+        elif not self.reproduced:
             out.append(f"Inconclusive: {f.rule_id} did not come back in the original's "
                        f"{len(self.original.runs)} re-run(s) of {self.iterations} iterations, "
                        "so a candidate that lacks it proves nothing. Raise --iterations, or "
@@ -224,6 +236,57 @@ class Verification:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
+
+
+def _check_fixes(base, fixes: list[dict[str, Any]]) -> None:
+    """Refuse, before training, a fix that names no setting of the config, gives a number
+    setting a value that is not one, or changes nothing (RLlib's update_from_dict would
+    take each silently, and the verification would measure the original twice)."""
+    current = base.to_dict()
+    for fix in fixes:
+        for key, value in fix.items():
+            name = base._translate_special_keys(key, warn_deprecated=False)
+            if key != "multiagent" and not hasattr(base, name):
+                close = difflib.get_close_matches(key, list(current), n=3)
+                raise UsageError(f"--fix {key}=...: {type(base).__name__} has no setting "
+                                 f"{key!r}" + (f" (did you mean {', '.join(close)}?)"
+                                               if close else "") +
+                                 "; name one of config.to_dict()'s keys, e.g. --fix lr=1e-4.")
+            was = current.get(key, getattr(base, name, None))
+            if _is_number(was) and not _is_number(value) or \
+                    isinstance(was, bool) and not isinstance(value, bool):
+                raise UsageError(f"--fix {key}={value!r}: {key} is "
+                                 f"{type(was).__name__} ({was!r} in the run), not "
+                                 f"{type(value).__name__}; write e.g. --fix {key}={was!r}"
+                                 .replace("True", "true").replace("False", "false"))
+        if all(json.dumps(current.get(k), default=repr) == json.dumps(v, default=repr)
+               for k, v in fix.items()):
+            raise UsageError(f"--fix {_slug(fix)} is the run's config already: the candidate "
+                             "would re-train the original. Give a new value.")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _output_folder(out: str | Path | None, default: Path) -> Path:
+    """Where the runs go: ``out``, refused when it already holds files; by default a
+    folder under the run, a new one (``_2``, ``_3``, ...) beside an earlier
+    verification, so re-verifying (with more iterations, say) keeps the earlier one."""
+    from rldebug.inprocess.runlog import check_writable
+
+    if out is not None:
+        folder = Path(out).expanduser()
+        if folder.is_dir() and any(folder.iterdir()):
+            raise UsageError(f"out={str(folder)!r} (--out) already holds files (an earlier "
+                             "verification?); its runs would mix with new ones. Pass a new "
+                             "folder, or leave --out out for one under the run.")
+        return check_writable(folder, "out")
+    folder, number = default, 1
+    while folder.is_dir() and any(folder.iterdir()):
+        number += 1
+        folder = default.with_name(f"{default.name}_{number}")
+    return check_writable(folder, "out")
 
 
 def _slug(changes: Mapping[str, Any]) -> str:
@@ -335,10 +398,25 @@ def _differences(trial_data, base) -> list[str]:
     from rldebug.rundiff.configs import algorithm_of, config_rows
 
     algorithm = algorithm_of(trial_data.config, trial_data.name)
+    given = getattr(getattr(base, "algo_class", None), "__name__", None) or algorithm
     rows = config_rows(trial_data.config, base.to_dict(), algorithm, algorithm)
-    return [f"{r.key}: run {r.a!r}, given {r.b!r}" for r in rows
+    said = [f"{r.key}: run {_short(r.a)}, given {_short(r.b)}" for r in rows
             if r.key not in _NOT_COMPARED and not r.a_default
             and not (_names_code(r.a) and _names_code(r.b))]
+    if algorithm and given and given != algorithm:
+        said.insert(0, f"the algorithm: run {algorithm}, given {given}")
+    if len(said) > _DIFFERENCES_SHOWN:  # `rldebug diff` lists them all
+        said = said[:_DIFFERENCES_SHOWN] + [
+            f"and {len(said) - _DIFFERENCES_SHOWN} more settings"]
+    return said
+
+
+_DIFFERENCES_SHOWN = 8
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _names_code(value) -> bool:
@@ -507,18 +585,16 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     if not suggested:
         raise UsageError(f"{finding.rule_id} has no config change to verify (its fix: "
                          f"{finding.fix}). Try your own with --fix KEY=VALUE.")
+    if own:
+        _check_fixes(base, own)
     named_at = _named_at(trial_data, finding)
     if iterations is None:
         iterations = min(max(len(trial_data.results), 1),
                          named_at + max(MIN_MARGIN, named_at // 2))
     first_seed = _seed_of(base)
     seed_list = [first_seed + i for i in range(seeds)]
-    out_dir = Path(out) if out is not None else \
-        Path(trial.path) / VERIFY_DIR / (finding.rule_id + (f"_{finding.module}"
-                                                            if finding.module else ""))
-    from rldebug.inprocess.runlog import check_writable
-
-    out_dir = check_writable(out_dir)
+    out_dir = _output_folder(out, Path(trial.path) / VERIFY_DIR / (
+        finding.rule_id + (f"_{finding.module}" if finding.module else "")))
 
     original = Candidate(ORIGINAL, {})
     candidates = [Candidate(_slug(c), dict(c)) for c in suggested]

@@ -10,6 +10,7 @@ written as JSON: numbers, strings, lists and dicts survive; classes and function
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Mapping
@@ -47,29 +48,104 @@ def _is_repr(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
 
+_CLASS_REPR = re.compile(r"<class '([\w.]+)\.(\w+)'>")
+
+
+def _class_from_repr(text: str) -> Any:
+    """The class ``<class 'package.module.Name'>`` names, imported again; None when the
+    text names no importable top-level class (a function's repr has no module)."""
+    import importlib
+
+    match = _CLASS_REPR.fullmatch(without_address(text))
+    if match is None:
+        return None
+    try:
+        found = getattr(importlib.import_module(match.group(1)), match.group(2), None)
+    except Exception:  # noqa: BLE001 - any module that cannot be imported here
+        return None
+    return found if isinstance(found, type) else None
+
+
+class _Lost(Exception):
+    """A setting JSON kept only as text that cannot be rebuilt here."""
+
+
+def _as_written(value: Any) -> str:
+    """``value`` as params.json writes it (classes and functions as their repr), without
+    memory addresses: two settings compare equal when they are written the same."""
+    return without_address(json.dumps(value, sort_keys=True, default=repr))
+
+
+def _rebuilt(value: Any, default: Any) -> Any:
+    """The setting ``value`` of params.json as a config takes it: RLlib's ``default``
+    where it was written as that; a class written as its repr imported again, also
+    inside lists and dicts (callback classes, ``stats_cls_lookup``).
+
+    :raises _Lost: for a function's repr, or a class not importable here."""
+    if _as_written(value) == _as_written(default):
+        return default
+    if _is_repr(value):
+        found = _class_from_repr(value)
+        if found is None:
+            raise _Lost
+        return found
+    if isinstance(value, list):
+        return [_rebuilt(v, None) for v in value]
+    if isinstance(value, dict):
+        defaults = default if isinstance(default, dict) else {}
+        return {k: _rebuilt(v, defaults.get(k)) for k, v in value.items()}
+    return value
+
+
+def _model_config_from_repr(text: str):
+    """RLlib's ``DefaultModelConfig`` from its repr (its fields are literals), as JSON
+    writes it; a repr that is not one is refused with the way out."""
+    import ast
+
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    try:
+        call = ast.parse(text, mode="eval").body
+        if not isinstance(call, ast.Call) or call.args:
+            raise ValueError(text[:40])
+        return DefaultModelConfig(**{k.arg: ast.literal_eval(k.value) for k in call.keywords})
+    except (SyntaxError, ValueError, TypeError) as err:
+        raise UsageError(f"The run's params.json holds its model config as text RLlib's "
+                         f"DefaultModelConfig cannot be read back from ({err}). Pass the "
+                         "config: --config my_file.py:make_config.") from None
+
+
 def config_from_params(algorithm: str, params: Mapping[str, Any]):
     """``algorithm``'s config with the settings of a run's ``params.json`` applied.
 
-    :raises ValueError: when a setting was written as the ``repr`` of a class or
-        function other than RLlib's default (an env class, a mapping function): JSON
-        does not carry it. The message names the keys and how to pass the config.
+    A class written as its repr (an env class, callback classes) is imported again by
+    its module and name.
+
+    :raises ValueError: when a setting was written as the ``repr`` of a function, or of
+        a class that cannot be imported here (and is not RLlib's default): JSON does not
+        carry it. The message names the keys and how to pass the config.
     """
     config = default_config(algorithm)
     defaults = config.to_dict()
     settings, lost = {}, []
     for key, value in params.items():
-        if _is_repr(value):
-            if without_address(value) != without_address(repr(defaults.get(key))):
-                lost.append(key)
-            continue  # RLlib's default, written as its repr
-        settings[key] = value
+        if key == "policies" and value == {}:
+            continue  # no policy at all: not a config RLlib trains; a params.json stripped
+            # of its nulls (the stored benchmark runs) writes RLlib's default so
+        if isinstance(value, str) and value.startswith("DefaultModelConfig("):
+            settings[key] = _model_config_from_repr(value)  # as Tune's params.json writes it
+            continue
+        try:
+            settings[key] = _rebuilt(value, defaults.get(key))
+        except _Lost:
+            lost.append(key)
     if lost:
         raise UsageError(
-            f"The run's params.json holds {', '.join(sorted(lost))} only as text (a class "
-            "or function JSON cannot carry), so its config cannot be rebuilt from it. Pass "
-            "the config: --config my_file.py:make_config (a function returning the "
-            "AlgorithmConfig), or train with rldebug.run, which stores it "
-            f"({CONFIG_PICKLE}).")
+            f"The run's params.json holds {', '.join(sorted(lost))} only as text (a "
+            "function, or a class not importable here, which JSON cannot carry), so its "
+            "config cannot be rebuilt from it. Pass the config: --config "
+            "my_file.py:make_config (a function returning the AlgorithmConfig), or train "
+            f"with rldebug.run, which stores it ({CONFIG_PICKLE}).")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return config.update_from_dict(settings)
