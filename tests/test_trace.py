@@ -92,9 +92,20 @@ def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
     """A second run traced into the same folder was merged into the first (its
     iterations numbered 9, 10 after the first's 8, the first's events read as its own),
     and its results appended to the first's result.json."""
-    rldebug.run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=tmp_path / "run",
-                trace="summary", progress=False).algo.stop()
+    algo = rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
+                       logdir=tmp_path / "run", trace="summary", progress=False).algo
+    checkpoint = Path(algo.save_to_path(tmp_path / "checkpoint"))
+    algo.stop()
     before = (tmp_path / "run" / "result.json").read_text()
+    saved = sorted(p.name for p in checkpoint.iterdir())
+    # nor written into a checkpoint (it would no longer load) or beside an experiment's runs
+    for logdir, said in [(checkpoint, "the folder is an RLlib checkpoint"),
+                         (checkpoint / "learner_group", "inside .* an RLlib checkpoint"),
+                         (tmp_path, r"the folder holds runs of its own \(run\)")]:
+        with pytest.raises(ValueError, match=said):
+            rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
+                        logdir=logdir, progress=False)
+    assert sorted(p.name for p in checkpoint.iterdir()) == saved
     with pytest.raises(ValueError, match=r"already holds a run \(1 result\(s\) in "
                                          r"result.json\).*Pass a new logdir"):
         rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},

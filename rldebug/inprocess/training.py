@@ -17,7 +17,13 @@ from typing import Any
 
 from rldebug.inprocess.local import is_local, local_mode, ray_for
 from rldebug.inprocess.progress import ProgressTable
-from rldebug.inprocess.runlog import RESULT_FILE, RunLogger, check_writable, default_output_dir
+from rldebug.inprocess.runlog import (
+    PARAMS_FILE,
+    RESULT_FILE,
+    RunLogger,
+    check_writable,
+    default_output_dir,
+)
 from rldebug.inprocess.stopping import Stopper, StopSpec
 from rldebug.shapes.configs import store_config
 from rldebug.shapes.env_meta import store_env_spec
@@ -60,6 +66,23 @@ def _check_no_earlier_run(logdir: Path) -> None:
     """A log directory holds one run: a second one's results would be appended to the
     first's (``training_iteration`` 1, 2, ... twice), and read back as one run by the
     doctor, ``diff`` and TensorBoard."""
+    from rldebug.inspection.checkpoint import algorithm_checkpoint_of
+
+    checkpoint = algorithm_checkpoint_of(logdir)
+    if checkpoint is not None:
+        raise UsageError(
+            f"rldebug.run(logdir={str(logdir)!r}): the folder is "
+            + ("" if checkpoint == logdir else f"inside {str(checkpoint)!r}, ")
+            + "an RLlib checkpoint; the run's files would be written into it and "
+            "break it. Pass a new logdir (logdir=None makes one per run).")
+    trials = sorted(p.name for p in logdir.iterdir() if p.is_dir()
+                    and ((p / RESULT_FILE).is_file() or (p / PARAMS_FILE).is_file()))
+    if trials:
+        raise UsageError(
+            f"rldebug.run(logdir={str(logdir)!r}): the folder holds runs of its own "
+            f"({', '.join(trials[:3])}{', ...' if len(trials) > 3 else ''}): an "
+            "experiment; a run written beside them would be read as one more trial, or "
+            "hide them. Pass a new logdir, e.g. a subfolder of it.")
     results = logdir / RESULT_FILE
     if results.is_file() and results.stat().st_size:
         lines = sum(1 for line in results.open() if line.strip())
