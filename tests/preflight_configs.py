@@ -36,3 +36,8 @@ def dqn_on_box_actions():
 
 def gamma_and_lr_out_of_range():
     return clean().training(gamma=1.5, lr=-1.0)
+
+
+def unknown_env_id():
+    """An env id neither gymnasium nor ray.tune.register_env knows (a typo)."""
+    return PPOConfig().environment("CartPol-v1").env_runners(num_env_runners=0)

@@ -407,6 +407,13 @@ def test_a_run_stopped_by_a_trap_says_the_trap(tmp_path, capsys):
         in err
     assert "rldebug check names why: error[no_default_encoder]" in err
     assert "FlattenObservations" in err and "Traceback" not in err
+    # an env id nothing registered: said as `rldebug check` says it, not gymnasium's words
+    code = main(["run", "--config", f"{HERE / 'preflight_configs.py'}:unknown_env_id",
+                 "--stop-iters", "1", "--logdir", str(tmp_path / "typo")])
+    err = capsys.readouterr().err
+    assert code == 2, err[-2000:]
+    assert ("the run raised NameNotFound: 'CartPol-v1' is neither a gymnasium id nor an "
+            "env registered with ray.tune.register_env") in err and "Traceback" not in err
 
 
 def test_debug_mode_off_takes_its_stand_in_modules_away():
