@@ -267,6 +267,14 @@ def test_a_script_runs_as_python_runs_it(tmp_path):
     (folder / "__main__.py").write_text("print('ran', __name__)\n")
     ran = _debugged(folder)
     assert ran.returncode == 0 and "ran __main__" in ran.stdout, ran.stderr[-2000:]
+    # a script Python cannot compile: Python's own error, no traceback through rldebug
+    broken = tmp_path / "broken.py"
+    broken.write_text("import ray\nx = (1,\nprint('never')\n")
+    plain = subprocess.run([sys.executable, str(broken)], capture_output=True, text=True,
+                           timeout=60, check=False)
+    debugged = _debugged(broken)
+    assert plain.returncode == debugged.returncode == 1
+    assert debugged.stderr.strip() == plain.stderr.strip()  # file, line, caret, message
 
 
 CTRL_C_SCRIPT = """

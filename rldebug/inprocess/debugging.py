@@ -236,6 +236,22 @@ def script_problem(script: str | Path) -> str | None:
             "Python script to debug, e.g. rldebug debug train.py --its-args.")
 
 
+def _compiles(path: Path) -> bool:
+    """Whether Python can compile the script; if not, its error is printed as Python
+    prints it (the file, line and caret, no traceback through rldebug and runpy)."""
+    import traceback
+
+    try:
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    except SyntaxError as err:
+        print("".join(traceback.format_exception_only(err)).rstrip(), file=sys.stderr)
+        return False
+    except ValueError:  # Python 3.11's words for a binary file, 3.12's SyntaxError's
+        print("SyntaxError: source code cannot contain null bytes", file=sys.stderr)
+        return False
+    return True
+
+
 def debug_script(script: str | Path, args: list[str] | None = None) -> int:
     """Run ``script`` as ``__main__`` with ``args`` under :func:`debug_mode`, as ``python
     script args`` would: ``__file__`` absolute, ``sys.argv[0]`` as given, a folder or zip
@@ -250,6 +266,8 @@ def debug_script(script: str | Path, args: list[str] | None = None) -> int:
     problem = script_problem(path)
     if problem:
         raise FileNotFoundError(problem)
+    if path.is_file() and not _compiles(path):
+        return 1  # as Python exits on a script it cannot compile
     debug_mode(True)
     remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
     saved_argv, saved_path = sys.argv, list(sys.path)
