@@ -185,6 +185,16 @@ def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):
         rldebug.diff(LR_1E3, LR_1E5).write_html(tmp_path / "missing" / "d.html")
     with pytest.raises(ValueError, match=r"both sides are .* \(the same trials\)"):
         rldebug.diff(LR_1E3, Path(os.path.relpath(LR_1E3)))  # it said "Config: the same"
+    with pytest.raises(ValueError, match=r"the trial\(s\) PPO_seed_0 are on both sides"):
+        rldebug.diff(LR_1E3, LR_1E3 / "PPO_seed_0")  # an experiment and one of its trials
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "result.json").write_text('{"foo": 1}\n')  # not RLlib's: exit 0 said "parts"
+    assert main(["diff", str(LR_1E3), str(stray)]) == 2
+    assert "run_b (" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"is not an RLlib run: .* \(it reported foo\); the "
+                                         "other run is RLlib's"):
+        rldebug.diff(LR_1E3, stray)
 
 
 def test_a_side_whose_trials_differ_in_more_than_the_seed_is_refused(tmp_path, capsys):

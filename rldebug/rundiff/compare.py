@@ -70,6 +70,21 @@ def _read(run: Any, side: str):
     return trials
 
 
+def _both_rllib_or_neither(trials_a: list, trials_b: list, run_a: Any, run_b: Any) -> None:
+    """Refuse an RLlib run compared with a folder of something else (another trainable's
+    results, a stray result.json): every metric but Tune's own would be "only in a"."""
+    from rldebug.doctor.diagnosis import not_rllib_results
+
+    note_a = not_rllib_results([r for t in trials_a for r in t.results])
+    note_b = not_rllib_results([r for t in trials_b for r in t.results])
+    if bool(note_a) != bool(note_b):
+        side, run, note = ("a", run_a, note_a) if note_a else ("b", run_b, note_b)
+        what = note.split("; the doctor")[0]
+        raise UsageError(f"run_{side} ({run}) is {what}; the other run is RLlib's, so there "
+                         "is nothing to compare. Pass two RLlib runs (rldebug run logdirs, "
+                         "Tune trials or experiments).")
+
+
 # what may differ between the trials of one side: they are seeds of one config
 _SEED_KEYS = frozenset({"seed", "(algorithm)"})
 
@@ -125,10 +140,18 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         raise UsageTypeError(f"diff(metric=...) takes a metric name or result path, got "
                              f"{metric!r}.")
     trials_a, trials_b = _read(run_a, "a"), _read(run_b, "b")
-    if [Path(t.path).resolve() for t in trials_a] == [Path(t.path).resolve() for t in trials_b]:
+    paths_a = [Path(t.path).resolve() for t in trials_a]
+    paths_b = [Path(t.path).resolve() for t in trials_b]
+    if paths_a == paths_b:
         raise UsageError(f"diff compares two runs; both sides are {str(run_a)!r} (the same "
                          "trials). Pass another run as the second, e.g. the one before a "
                          "change.")
+    shared = sorted(p.name for p in set(paths_a) & set(paths_b))
+    if shared:
+        raise UsageError(f"diff compares two runs; the trial(s) {', '.join(shared[:3])} are "
+                         f"on both sides ({str(run_a)!r} and {str(run_b)!r}: one holds the "
+                         "other). Pass two separate runs.")
+    _both_rllib_or_neither(trials_a, trials_b, run_a, run_b)
     results = [r for t in trials_a + trials_b for r in t.results]
     metrics = _metrics(results)
     known = ", ".join(list(metrics)[:12])
