@@ -113,6 +113,16 @@ def test_observations_recorded_elsewhere_are_compared_in_place_of_the_env(
     assert "does not apply MeanStdFilter" in report["explanation"]
     assert parity(checkpoint, rldebug.inference_policy(checkpoint),
                   observations=recorded).agreement == 1.0
+    # integers recorded for the float Box (a torch dtype error before), or booleans
+    np.save(tmp_path / "ints.npy", np.asarray(observations).round().astype(np.int64))
+    np.save(tmp_path / "bools.npy", np.asarray(observations) > 0)
+    for name in ("ints.npy", "bools.npy"):
+        assert parity(checkpoint, rldebug.inference_policy(checkpoint),
+                      observations=tmp_path / name).agreement == 1.0
+    np.save(tmp_path / "one.npy", np.asarray(observations[0]))
+    with pytest.raises(ValueError, match=re.escape("looks like one observation: save it with "
+                                                   "shape (1, 4)")):
+        parity(checkpoint, policy, observations=tmp_path / "one.npy")
     np.save(tmp_path / "wrong.npy", np.zeros((3, 5), np.float32))
     with pytest.raises(ValueError, match=r"shape \(5,\); the env's observations have shape \(4,\)"):
         parity(checkpoint, policy, observations=tmp_path / "wrong.npy")

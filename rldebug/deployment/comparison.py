@@ -435,7 +435,7 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     :raises UsageError: for a file that does not exist or holds no ``obs``, or
         observations whose shape is not the observation space's.
     """
-    starts = None
+    starts, flat = None, None  # flat: how many rows one array of scalars held
     if isinstance(observations, (str, Path)):
         observations = read_recorded_file(observations)
     if isinstance(observations, RecordedFile):
@@ -446,7 +446,7 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     else:
         rows = list(np.asarray(observations))
         if starts is None:
-            episodes = [rows]
+            episodes, flat = [rows], len(rows)
         else:
             starts = np.asarray(starts, bool)
             if starts.shape != (len(rows),):
@@ -457,13 +457,16 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
     shape = getattr(observation_space, "shape", None)
     for episode in episodes:
         for obs in episode:
-            _check_recorded(obs, shape)
+            _check_recorded(obs, shape, flat)
+    if isinstance(observation_space, gym.spaces.Box):  # ints recorded for a float Box
+        episodes = [[np.asarray(o, dtype=observation_space.dtype) for o in episode]
+                    for episode in episodes]
     if not any(episodes):
         raise UsageError("parity(observations=...) holds no observation.")
     return episodes
 
 
-def _check_recorded(obs, shape) -> None:
+def _check_recorded(obs, shape, rows: int | None = None) -> None:
     """One recorded observation: numbers (not strings or objects), finite, of the env's
     observation shape where it has one (Dict and Tuple observations are the space's to
     check)."""
@@ -479,8 +482,12 @@ def _check_recorded(obs, shape) -> None:
                          "returns finite observations, and the pipeline's answers to these "
                          "would agree (or not) on nothing. Drop those rows.")
     if shape is not None and array.shape != tuple(shape):
+        one = (" The file looks like one observation: save it with shape "
+               f"(1, {', '.join(map(str, shape))})." if array.shape == () and rows is not None
+               and (rows,) == tuple(shape) else "")
         raise UsageError(f"parity(observations=...): an observation has shape "
-                         f"{array.shape}; the env's observations have shape {tuple(shape)}.")
+                         f"{array.shape}; the env's observations have shape "
+                         f"{tuple(shape)}.{one}")
 
 
 def _takes_module_actions(action_spaces) -> bool:
