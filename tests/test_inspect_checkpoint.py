@@ -223,3 +223,33 @@ def test_cli_help_warns_about_unpickling(capsys):
     with pytest.raises(SystemExit):
         _parse(["inspect", "--help"])
     assert "unpickles code" in capsys.readouterr().out
+
+
+def test_a_name_the_training_script_registered_is_said_before_anything_is_built(
+        tmp_path, capsys):
+    """A checkpoint of an env id or a custom model the training script registered, loaded
+    where neither is registered: RLlib's EnvError (and an error from a half-built env's
+    __del__) or a bare KeyError ('rllib_model', name) before."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rldebug.cli import main
+
+    script = Path(__file__).parent / "registered_names_checkpoints.py"
+    saved = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert "SAVED" in saved.stdout, saved.stderr[-3000:]
+    with pytest.raises(CheckpointError, match="trained on the env 'a_registered_cartpole', "
+                                              "a name the training script registered"):
+        load(tmp_path / "registered_env")
+    assert load(tmp_path / "registered_env", modules_only=True) is not None  # the way out
+    with pytest.raises(CheckpointError, match="uses the custom model 'a_registered_model'"):
+        load(tmp_path / "registered_model")
+    with pytest.raises(CheckpointError, match="uses the custom model 'a_registered_model'"):
+        load(tmp_path / "registered_model", modules_only=True)
+    for name in ("registered_env", "registered_model"):
+        assert main(["inspect", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert "rldebug inspect: error: The checkpoint" in err
+        assert "Traceback" not in err and "Exception ignored" not in err

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,7 @@ def _load_new(root: Path, local: bool):
     from rldebug.inprocess.local import local_mode, ray_for
 
     config = _stored_config(root)
+    _check_registered(config, root)
     if local:
         config = local_mode(config, warn=False)
     ray_for(config)
@@ -266,10 +268,39 @@ def _load_old(root: Path, local: bool):
 
     # Algorithm.from_checkpoint without its last step, so the config can be made local.
     state = Algorithm._checkpoint_info_to_algorithm_state(get_checkpoint_info(str(root)))
+    _check_registered(state["config"], root)
     if local:
         state["config"] = local_mode(state["config"], warn=False)
     ray_for(state["config"])
     return Algorithm.from_state(state)
+
+
+def _check_registered(config, root: Path) -> None:
+    """Refuse, before anything is built, a checkpoint whose env id or custom model name
+    was registered by the training script and is not registered here: RLlib would fail
+    half-way through building the Algorithm (EnvError, KeyError ('rllib_model', name))."""
+    import gymnasium as gym
+    from ray.tune.registry import ENV_CREATOR, RLLIB_MODEL, _global_registry
+
+    env = getattr(config, "env", None)
+    if isinstance(env, str) and not _global_registry.contains(ENV_CREATOR, env):
+        try:
+            gym.spec(env)
+        except gym.error.Error:
+            raise CheckpointError(
+                f"The checkpoint {root} was trained on the env {env!r}, a name the training "
+                "script registered with ray.tune.register_env; it is not registered in this "
+                "process, and the Algorithm builds its env to load. Register it first "
+                "(import the module that calls ray.tune.register_env, then rldebug.load), "
+                "or load the modules alone: rldebug.load(PATH, modules_only=True).") from None
+    model = getattr(config, "model", None) or {}
+    custom = model.get("custom_model") if isinstance(model, dict) else None
+    if isinstance(custom, str) and not _global_registry.contains(RLLIB_MODEL, custom):
+        raise CheckpointError(
+            f"The checkpoint {root} uses the custom model {custom!r}, registered by the "
+            "training script with ModelCatalog.register_custom_model; it is not registered "
+            "in this process. Register it first: import the module that registers it, "
+            "then rldebug.load.")
 
 
 def _load_modules(root: Path, kind: str):
@@ -313,12 +344,32 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         return _load_new(root, local) if kind == "new" else _load_old(root, local)
     except _UNPICKLING_ERRORS as err:
         raise _unpickling_error(root, err) from err
+    except (KeyError, ValueError) as err:  # a policy's custom model, looked up as it loads
+        name = _unregistered_model(err)
+        if name is None:
+            raise
+        raise CheckpointError(
+            f"The checkpoint {root} uses the custom model {name!r}, registered by the "
+            "training script with ModelCatalog.register_custom_model; it is not registered "
+            "in this process. Register it first: import the module that registers it, "
+            "then rldebug.load.") from None
     except ModuleNotFoundError as err:
         raise CheckpointError(
             f"The checkpoint {root} stores code of the module {err.name!r} (its env, model "
             f"or callbacks class, pickled by reference), which cannot be imported here: add "
             f"the directory holding {str(err.name).split('.')[0]!r} to PYTHONPATH (or "
             "install its package) and load it again.") from err
+
+
+def _unregistered_model(err: Exception) -> str | None:
+    """The custom model name Tune's registry did not find: a KeyError ('rllib_model',
+    name) without Ray, a ValueError naming 'rllib_model/name' with Ray running."""
+    if isinstance(err, KeyError):
+        key = err.args[0] if err.args else None
+        return key[1] if isinstance(key, tuple) and len(key) == 2 and \
+            key[0] == "rllib_model" else None
+    found = re.fullmatch(r"Registry value for rllib_model/(.+) doesn't exist\.", str(err))
+    return found.group(1) if found else None
 
 
 #: what unpickling a truncated or corrupt checkpoint file raises
@@ -375,6 +426,15 @@ def load_pipeline(path: str | Path) -> dict:
                 "module_to_env": ConnectorPipelineV2.from_checkpoint(str(root / MODULE_TO_ENV_DIR))}
     except _UNPICKLING_ERRORS as err:
         raise _unpickling_error(root, err) from err
+    except (KeyError, ValueError) as err:  # a policy's custom model, looked up as it loads
+        name = _unregistered_model(err)
+        if name is None:
+            raise
+        raise CheckpointError(
+            f"The checkpoint {root} uses the custom model {name!r}, registered by the "
+            "training script with ModelCatalog.register_custom_model; it is not registered "
+            "in this process. Register it first: import the module that registers it, "
+            "then rldebug.load.") from None
 
 
 def _check_pickles(root: Path) -> None:
