@@ -171,6 +171,11 @@ def load_function(spec: str, option: str, expected: str = "a function that retur
         raise UsageError(f"{option} {where!r}: {err}. Name a module Python can import "
                          "(add its folder to PYTHONPATH) or a file, path/to/file.py:"
                          f"{func_name}.") from None
+    except UsageError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the user's module, run as it is imported
+        raise UsageError(f"{option}: importing {where!r} raised {type(err).__name__}: "
+                         f"{err} (your code; --debug shows where).") from err
     found = getattr(module, func_name, None)
     if found is None:
         raise UsageError(f"{where!r} has no function {func_name!r}.")
@@ -190,7 +195,11 @@ def load_config(spec: str, option: str = "--config"):
         raise UsageError(f"{option} {spec!r}: {problem[0]} cannot be called without "
                          f"arguments ({problem[1]}); name a function that takes none and "
                          "returns the config.")
-    return function()
+    try:
+        return function()
+    except Exception as err:  # noqa: BLE001 - the user's function
+        raise UsageError(f"{option} {spec!r} raised {type(err).__name__}: {err} (your "
+                         "config function; --debug shows where).") from err
 
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",

@@ -376,6 +376,12 @@ CLI_ROWS = [
     (["check", "{tmp}/empty.py:make_with"],  # a raw TypeError from calling it
      "make_with(x) cannot be called without arguments"),
     (["check", "{tmp}/broken.py"], "does not compile: expected ':' at line 1"),
+    # the user's own code raising is said as theirs (it was a bare "ValueError: ...")
+    (["check", "{tmp}/raising.py:make"],
+     "'{tmp}/raising.py:make' raised ValueError: my config bug (your config function"),
+    (["run", "--config", "{tmp}/raising_import.py:make", "--stop-iters", "1"],
+     "--config: importing '{tmp}/raising_import.py' raised NameError: name 'undefined' is "
+     "not defined (your code"),
     (["demo", "--budget", "inf"], "must be a finite number"),
     (["run", "--stop-time", "inf"], "inf for every criterion"),
     # flags that were accepted and then ignored
@@ -401,6 +407,8 @@ def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, cap
     (tmp_path / "empty.py").write_text("x = 1\n\n\ndef make_dict():\n    return {}\n\n\n"
                                        "def make_with(x):\n    return x\n")
     (tmp_path / "broken.py").write_text("def act(obs)\n    return 0\n")
+    (tmp_path / "raising.py").write_text("def make():\n    raise ValueError('my config bug')\n")
+    (tmp_path / "raising_import.py").write_text("undefined\n")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     message = message.replace("{tmp}", str(tmp_path))
     assert cli_main(argv) == 2
