@@ -12,6 +12,7 @@ exits 1 with its type and a pointer to ``--debug``."""
 import importlib
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 #: Exit codes of every command: 0 done (nothing found), 1 findings or a failed run,
@@ -139,7 +140,28 @@ def output_path(value, what: str, kind: str, example: str) -> Path:
         raise FileNotFoundError(f"The directory of {str(path)!r} does not exist; create it "
                                 "or name a file in an existing directory.")
     check_output_file(path, what, kind)
+    check_can_write(path, what)
     return path
+
+
+def check_can_write(path: str | Path, what: str) -> None:
+    """Refuse, before anything is computed, an output ``path`` (a file or folder, made if
+    missing) that cannot be written: its nearest existing folder must take a new file.
+
+    :raises UsageError: naming ``what`` (the option) and the system's reason."""
+    path = Path(path).expanduser()
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if existing == path and path.is_file():  # an earlier output, written over
+        existing = path.parent
+    if not existing.is_dir():
+        raise UsageError(f"{what} {str(path)!r}: {str(existing)!r} is a file, not a folder; "
+                         "pass a path in a folder.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".rldebug_write_check"):
+            pass
+    except OSError as err:
+        raise UsageError(f"{what} {str(path)!r}: cannot write in {str(existing)!r} "
+                         f"({err.strerror or err}); pass a folder you can write to.") from None
 
 
 def load_function(spec: str, option: str, expected: str = "a function that returns what "
@@ -203,5 +225,6 @@ def load_config(spec: str, option: str = "--config"):
 
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",
-           "USAGE_ERRORS", "UsageError", "UsageTypeError", "check_bool", "check_output_file",
+           "USAGE_ERRORS", "UsageError", "UsageTypeError", "check_bool", "check_can_write",
+           "check_output_file",
            "check_seed", "load_config", "load_function", "output_path", "path_argument"]

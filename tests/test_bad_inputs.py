@@ -359,6 +359,11 @@ CLI_ROWS = [
     (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"],  # outputs first
      "--chrome-trace '{tmp}/no/t.json': The directory of '{tmp}/no/t.json' does not exist"),
     (["profile", "{tmp}/nope"], "No trace files"),
+    # an output where nothing can be written: the option and the system's reason
+    (["profile", "{tmp}", "--chrome-trace", "/proc/t.json"],
+     "--chrome-trace '/proc/t.json': cannot write in '/proc'"),
+    (["ide-configs", "--root", "/proc"], "--root '/proc': cannot write in '/proc'"),
+    (["ide-configs", "--root", "{tmp}/empty.py/sub"], "is not a folder"),
     (["profile", "{tmp}", "--chrome-trace", ""],  # was ignored: exit 0, nothing written
      "--chrome-trace must be a file name"),
     (["doctor", "{tmp}", "--html", "{tmp}/empty.py"],  # the flag named, then the refusal

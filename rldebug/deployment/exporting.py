@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rldebug.deployment.pipeline import EXPORTED_PARTS, InferencePolicy, env_named
-from rldebug.usage import UsageError, check_bool, path_argument
+from rldebug.usage import UsageError, check_bool, check_can_write, path_argument
 
 ONNX_FILE = "policy.onnx"
 ONNX_RUNNER = "onnx_policy.py"
@@ -57,6 +57,7 @@ def export(checkpoint: str | Path | InferencePolicy, out: str | Path, *, onnx: b
     if replace_contents and not overwrite:
         raise UsageError(f"{out} is a folder that is not empty; choose another folder or "
                          "pass overwrite=True (--overwrite) to replace its contents.")
+    check_can_write(out, "export(out=...)")
     if replace_contents:
         _check_replaceable(out)
     policy = checkpoint if isinstance(checkpoint, InferencePolicy) else \

@@ -30,7 +30,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from rldebug.ide._listen import DEFAULT_PORT, HOST
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, check_can_write
 
 GROUP = "rldebug"
 # Stands for the file open in the editor: ${file} in VS Code, $FilePath$ in PyCharm.
@@ -303,6 +303,7 @@ def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[P
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise UsageError(f"write_ide_configs(port=...) (--port) takes a TCP port, 1-65535, "
                          f"got {port!r}.")
+    check_can_write(root, "--root")
     # every place is checked before anything is written: no half-written set of files
     for folder in (".vscode", ".idea", ".idea/runConfigurations"):
         if (root / folder).exists() and not (root / folder).is_dir():

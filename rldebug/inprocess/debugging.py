@@ -84,6 +84,8 @@ def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "d
             sys.modules.pop(_STAND_INS.pop(), None)
         for name in [n for n in sys.modules if any(n.startswith(f"{top}.") for top in tops)]:
             sys.modules.pop(name, None)  # and what was imported through them
+        _SCRIPT_STARTED_RAY.clear()
+        _SAID.clear()
         return False
     if _PATCHES:
         return True  # on already: its notices keep the command that turned it on
@@ -100,6 +102,9 @@ def debug_mode(enable: bool = True, *, preflight: bool = True, command: str = "d
     _patch(ray, "put", in_process_put(ray.put))
     _patch(ray, "get", in_process_get(ray.get))
     _patch(Algorithm, "__init__", _algorithm_init(Algorithm.__init__, preflight))
+    _patch(Algorithm, "get_ctor_args_and_kwargs",
+           _saved_as_given(Algorithm.get_ctor_args_and_kwargs))
+    _patch(Algorithm, "__getstate__", _saved_as_given(Algorithm.__getstate__))
     from rldebug.inprocess.tune_trials import tune_run, tuner_fit, tuner_get_results
 
     _patch(tune.Tuner, "fit", tuner_fit)
@@ -116,6 +121,12 @@ def is_debug_mode() -> bool:
 # -- ray.init(local_mode=True) -------------------------------------------------------------
 
 
+# what was said once per process
+_SAID: set[str] = set()
+
+# not empty once the script's own ray.init ran: a second one raises, as in plain Ray
+_SCRIPT_STARTED_RAY: list[bool] = []
+
 # ray.init keywords start_ray passes on as the script gave them
 _PASSED_ON = ("include_dashboard", "log_to_driver", "logging_level")
 
@@ -128,7 +139,15 @@ def _ray_init(original: Callable) -> Callable:
                    "this process anyway.")
         import ray
 
+        from rldebug.inprocess.local import called_from_ray_or_rldebug
+
+        by_the_script = not called_from_ray_or_rldebug(sys._getframe(1))
+        if by_the_script and ray.is_initialized() and _SCRIPT_STARTED_RAY \
+                and not kwargs.get("ignore_reinit_error"):
+            return original(*args, **kwargs)  # Ray's "called ray.init twice" error, as plain
         _runtime_env_here(kwargs.get("runtime_env"))
+        if by_the_script:
+            _SCRIPT_STARTED_RAY.append(True)
         if ray.is_initialized():
             return original(ignore_reinit_error=True)  # Ray's RayContext of the running one
         from rldebug.inprocess.local import start_ray
@@ -176,6 +195,13 @@ def in_process(config, name: str):
         return config
     notice(f"{name} built in this process ("
            + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in report.changed.items()) + ").")
+    if "num_env_runners" in report.changed and "fault tolerance" not in _SAID and (
+            getattr(config, "restart_failed_env_runners", False)
+            or getattr(config, "ignore_env_runner_failures", False)):
+        _SAID.add("fault tolerance")  # once: it holds for every Algorithm of the script
+        notice("an error in the env or an EnvRunner now raises from train(), where the "
+               "debugger stops at it; remote EnvRunners would have been restarted "
+               "(restart_failed_env_runners) or ignored (ignore_env_runner_failures).")
     return local_mode(config, warn=False)
 
 
@@ -198,11 +224,45 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
             config = adapt_config_shared_policy(config, notice)  # before the env's spaces
             config = adapt_config_env(adapt_config_callbacks(config, notice), notice)
             config = adapt_config_mapping(config, notice)
+            # what RLlib refuses in the config as given (evaluation beside training
+            # without evaluation runners, ...) is refused here too, as plain
+            config.copy(copy_frozen=False).validate()
+            given = config
             config = in_process(config, type(self).__name__)
             if preflight:
                 config = _preflight(config)
+            if config is not given:
+                self._rldebug_saved_config = _as_given(config, given)
         original(self, config, *args, **kwargs)
     return __init__
+
+
+def _as_given(config, given):
+    """``config`` (in-process) with the settings :func:`in_process` changed back to the
+    script's: what a checkpoint stores, so that the Algorithm restored from it later,
+    without rldebug, has its EnvRunners, Learners and callbacks."""
+    from rldebug.inprocess.local import local_mode_changes
+
+    saved = config.copy(copy_frozen=False)
+    for name, (was, _) in local_mode_changes(given).changed.items():
+        setattr(saved, name, was)
+    saved.callbacks_class = given.callbacks_class  # without the env check
+    return saved
+
+
+def _saved_as_given(original: Callable) -> Callable:
+    """``Algorithm.get_ctor_args_and_kwargs`` (new stack) or ``__getstate__`` (old stack)
+    answering with the config as the script gave it, for a checkpoint."""
+    @functools.wraps(original)
+    def wrapper(self, *args, **kwargs):
+        saved = getattr(self, "_rldebug_saved_config", None)
+        answer = original(self, *args, **kwargs)
+        if saved is None:
+            return answer
+        if isinstance(answer, dict):  # __getstate__'s state
+            return {**answer, "config": saved.get_state()}
+        return (saved.get_state(), *answer[0][1:]), answer[1]
+    return wrapper
 
 
 def _preflight(config):

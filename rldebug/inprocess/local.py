@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -79,10 +80,15 @@ def local_mode_changes(config) -> LocalModeChanges:
     if "evaluation_parallel_to_training" in report.changed and \
             getattr(config, "evaluation_duration", None) == "auto":
         # RLlib refuses "auto" (as long as training takes) for evaluation that does not
-        # run beside training: RLlib's default duration instead
+        # run beside training: RLlib's default duration (10 episodes) instead, or in
+        # timesteps as many as one training iteration samples
         from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
-        report.changed["evaluation_duration"] = ("auto", AlgorithmConfig().evaluation_duration)
+        duration = AlgorithmConfig().evaluation_duration
+        if getattr(config, "evaluation_duration_unit", "episodes") == "timesteps":
+            duration = int(getattr(config, "total_train_batch_size", None)
+                           or config.train_batch_size or duration)
+        report.changed["evaluation_duration"] = ("auto", duration)
     if config.is_offline:
         report.still_remote.append(
             f"offline input ({config.input_!r}) is read by Ray Data tasks in other "
@@ -129,7 +135,7 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
         from rldebug.callbacks.compose import add_callbacks, configured_callbacks
         from rldebug.envcheck.passive import PassiveEnvCheck
 
-        if not any(issubclass(c, PassiveEnvCheck)
+        if not any(isinstance(c, type) and issubclass(c, PassiveEnvCheck)  # or a partial
                    for c in configured_callbacks(local.callbacks_class)):
             local = add_callbacks(local, PassiveEnvCheck)
     if warn:
@@ -161,18 +167,20 @@ def _whole_cpus(value) -> int:
 
 
 def in_process_put(original):
-    """``ray.put`` that, while Ray is not running, returns the value itself.
+    """``ray.put`` that, while Ray is not running, returns the value itself to RLlib.
 
     RLlib hands what it puts to code in the same process that resolves it in one of two
     ways: ``ray.get(ref)`` (answered by :func:`in_process_get`), or ``x = ray.get(x) if
     isinstance(x, ray.ObjectRef) else x`` (IMPALA/APPO's learner thread sends the module
     state to the EnvRunner this way): only the value itself satisfies both, since no
-    stand-in object can be a ``ray.ObjectRef`` without a running Ray."""
+    stand-in object can be a ``ray.ObjectRef`` without a running Ray. Your own code's
+    ``ray.put`` is Ray's: it starts Ray as plain Ray does, and gives a real ObjectRef
+    that ``ray.wait`` and remote tasks take."""
     @functools.wraps(original)
     def put(value, *args, **kwargs):
         import ray
 
-        if ray.is_initialized() or args or kwargs:
+        if ray.is_initialized() or args or kwargs or not _called_from_ray(sys._getframe(1)):
             return original(value, *args, **kwargs)
         return value
     put._rldebug_in_process = True
@@ -180,17 +188,31 @@ def in_process_put(original):
 
 
 def in_process_get(original):
-    """``ray.get`` that, while Ray is not running, hands back what :func:`in_process_put`
-    returned (the values themselves); real ObjectRefs go to Ray's own ``get``."""
+    """``ray.get`` that hands RLlib back what :func:`in_process_put` returned it (the
+    values themselves); real ObjectRefs, and your own code's calls once Ray runs, go to
+    Ray's own ``get``."""
     @functools.wraps(original)
     def get(refs, *args, **kwargs):
         import ray
 
-        if ray.is_initialized() or _has_object_ref(refs, ray.ObjectRef):
+        if _has_object_ref(refs, ray.ObjectRef) or (
+                ray.is_initialized() and not _called_from_ray(sys._getframe(1))):
             return original(refs, *args, **kwargs)
         return refs
     get._rldebug_in_process = True
     return get
+
+
+def _called_from_ray(frame) -> bool:
+    """Whether the frame is Ray's or RLlib's code (not the user's script or notebook)."""
+    name = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return name == "ray" or name.startswith("ray.")
+
+
+def called_from_ray_or_rldebug(frame) -> bool:
+    """Whether the frame is Ray's, RLlib's or rldebug's code (not the user's)."""
+    name = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return _called_from_ray(frame) or name == "rldebug" or name.startswith("rldebug.")
 
 
 def _has_object_ref(refs, object_ref) -> bool:
