@@ -195,7 +195,7 @@ def load_function(spec: str, option: str, expected: str = "a function that retur
                          f"{func_name}.") from None
     except UsageError:
         raise
-    except Exception as err:  # noqa: BLE001 - the user's module, run as it is imported
+    except Exception as err:  # the user's module, run as it is imported
         raise UsageError(f"{option}: importing {where!r} raised {type(err).__name__}: "
                          f"{err} (your code; --debug shows where).") from err
     found = getattr(module, func_name, None)
@@ -219,7 +219,7 @@ def load_config(spec: str, option: str = "--config"):
                          "returns the config.")
     try:
         return function()
-    except Exception as err:  # noqa: BLE001 - the user's function
+    except Exception as err:  # the user's function
         raise UsageError(f"{option} {spec!r} raised {type(err).__name__}: {err} (your "
                          "config function; --debug shows where).") from err
 

@@ -385,8 +385,8 @@ CLI_ROWS = [
     (["check", "{tmp}/raising.py:make"],
      "'{tmp}/raising.py:make' raised ValueError: my config bug (your config function"),
     (["run", "--config", "{tmp}/raising_import.py:make", "--stop-iters", "1"],
-     "--config: importing '{tmp}/raising_import.py' raised NameError: name 'undefined' is "
-     "not defined (your code"),
+     ("--config: importing '{tmp}/raising_import.py' raised NameError: name 'undefined' "
+      "is not defined (your code")),
     (["demo", "--budget", "inf"], "must be a finite number"),
     (["run", "--stop-time", "inf"], "inf for every criterion"),
     # flags that were accepted and then ignored
