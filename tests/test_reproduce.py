@@ -4,6 +4,7 @@ NaN loss at one minibatch, single- and multi-agent, each replayed to its exact s
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -393,6 +394,14 @@ def test_bad_input_is_refused_with_the_reason(tmp_path, nan_obs_run):
         reproduce(directory, iteration=999)
     with pytest.raises(ValueError, match="mode"):
         reproduce(directory, event=1, mode="loud")
+    # a replay file cut short (a copy interrupted): named, not pickle's bare error
+    damaged = tmp_path / "damaged"
+    shutil.copytree(directory, damaged)
+    (config_file,) = damaged.rglob("replay/config.pkl")
+    config_file.write_bytes(config_file.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"config.pkl' of the trace cannot be unpickled "
+                                         r"\(UnpicklingError.* truncated or damaged"):
+        reproduce(damaged, event=1)
     with pytest.raises(ValueError, match="keep"):
         rldebug.trace(_config(GlitchyWalk, "nan", 0.0), reproducible=True, keep=0)
     old = _config(GlitchyWalk, "nan", 0.0).api_stack(

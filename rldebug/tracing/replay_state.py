@@ -157,18 +157,16 @@ def load_config(trace_dir: str | Path) -> dict:
             f"{str(trace_dir)!r} is not a reproducible trace (no {path.name}). Trace with "
             "rldebug.trace(config, reproducible=True) (or rldebug.run(..., trace=..., "
             "reproducible=True)) to record what a replay needs.")
-    with open(path, "rb") as handle:
-        try:
-            saved = cloudpickle.load(handle)
-        except ModuleNotFoundError as err:  # the user's env or callbacks, by reference
-            raise UsageError(
-                f"The traced config in {str(path)!r} needs the module {err.name!r}, which "
-                "this Python cannot import: run from the folder the training ran in, or add "
-                f"the folder of {err.name!r} to PYTHONPATH.") from None
+    try:
+        saved = _unpickled(path, cloudpickle.load)
+    except ModuleNotFoundError as err:  # the user's env or callbacks, by reference
+        raise UsageError(
+            f"The traced config in {str(path)!r} needs the module {err.name!r}, which "
+            "this Python cannot import: run from the folder the training ran in, or add "
+            f"the folder of {err.name!r} to PYTHONPATH.") from None
     trial = trial_config_file(trace_dir)
     if trial.is_file():
-        with open(trial, "rb") as handle:
-            values = cloudpickle.load(handle)
+        values = _unpickled(trial, cloudpickle.load)
         config = saved["config"].copy(copy_frozen=False)
         searched = {key: values[key] for key, value in config.to_dict().items()
                     if key in values and _is_searched(value)}
@@ -449,8 +447,7 @@ def module_weights(algorithm) -> dict | None:
 
 
 def read_weights(path: str | Path) -> dict:
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
+    return _unpickled(path, pickle.load)
 
 
 # -- Learner updates -------------------------------------------------------------
@@ -492,8 +489,19 @@ def write_update_snapshot(sink, role: str, update: int, data: bytes) -> Path:
 
 
 def read_update_snapshot(path: str | Path) -> dict:
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
+    return _unpickled(path, pickle.load)
+
+
+def _unpickled(path: str | Path, load) -> Any:
+    """A file of the trace, unpickled; a truncated or damaged one is named."""
+    try:
+        with open(path, "rb") as handle:
+            return load(handle)
+    except (EOFError, pickle.UnpicklingError, UnicodeDecodeError, IndexError) as err:
+        raise UsageError(f"{str(path)!r} of the trace cannot be unpickled ({type(err).__name__}: "
+                         f"{err}): it is truncated or damaged (a run killed while writing "
+                         "it, or a copy cut short). Replay another event, or trace the run "
+                         "again.") from None
 
 
 __all__ = ["DEFAULT_KEEP", "EpisodeRecorder", "WeightsRing", "decode", "decode_env_action",
