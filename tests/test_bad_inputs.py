@@ -454,6 +454,19 @@ def test_trace_cli_notes_damaged_files_instead_of_failing(tmp_path, capsys):
     assert "Skipped lines that are not trace records" in out
     assert "samples-runner0-1.jsonl: 1 line(s) (lines 1)" in out
     assert "truncated" not in out
+    # profile says it too (it said nothing), in its JSON as well
+    assert cli_main(["profile", str(tmp_path / "trace")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Skipped lines that are not trace records" in out
+    assert cli_main(["profile", str(tmp_path / "trace"), "--json"]) == 0
+    assert "samples-runner0-1.jsonl" in json.loads(capsys.readouterr().out)["skipped"]
+    # nothing readable at all: refused (profile showed empty tables, exit 0)
+    only_garbage = tmp_path / "only_garbage"
+    only_garbage.mkdir()
+    (only_garbage / "samples-runner0-1.jsonl").write_bytes(b"\x00\xff garbage\n")
+    for command in ("trace", "profile"):
+        assert cli_main([command, str(only_garbage)]) == 2
+        assert "holds trace files but no readable record" in capsys.readouterr().err
 
 
 def test_doctor_notes_a_damaged_trace_next_to_a_run(tmp_path):

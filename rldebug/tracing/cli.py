@@ -45,13 +45,7 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
         if replay_config_file(trace.directory).is_file():
             console.print(f"Reproducible: replay event # to its step with rldebug reproduce "
                           f"{trace.directory} --event #")
-    if trace.truncated_lines:
-        console.print(f"[yellow]{trace.truncated_lines} truncated line(s) skipped "
-                      "(a process was killed mid-write).[/yellow]")
-    if trace.corrupt_lines:
-        console.print(f"[yellow]Skipped lines that are not trace records: "
-                      f"{damaged_lines_text(trace.corrupt_lines)}; the files were changed or "
-                      "damaged.[/yellow]")
+    _say_skipped(trace, console)
     samples = trace.samples
     if not samples.empty:
         table = Table(title="Sampling per iteration and runner")
@@ -100,10 +94,35 @@ def _add_trace(subparsers) -> None:
 
 
 def _read(directory: str) -> Trace:
-    """The trace; no trace there is unusable input (``FileNotFoundError``: exit 2)."""
+    """The trace; no trace there, or files without one readable record, is unusable
+    input (exit 2)."""
     with warnings.catch_warnings():  # the rendering says it, in its place
         warnings.simplefilter("ignore", TraceDamagedWarning)
-        return load_trace(directory)
+        trace = load_trace(directory)
+    tables = (trace.samples, trace.updates, trace.minibatches, trace.events, trace.iterations)
+    if all(table.empty for table in tables) and (trace.corrupt_lines or trace.truncated_lines):
+        raise UsageError(f"{directory!r} holds trace files but no readable record: "
+                         f"{_skipped_text(trace)}. Trace the run again.")
+    return trace
+
+
+def _say_skipped(trace: Trace, console: Console) -> None:
+    text = _skipped_text(trace)
+    if text:
+        console.print(f"[yellow]{text[:1].upper()}{text[1:]}.[/yellow]")
+
+
+def _skipped_text(trace: Trace) -> str:
+    """What reading the trace skipped, or ''."""
+    said = []
+    if trace.truncated_lines:
+        said.append(f"{trace.truncated_lines} truncated line(s) skipped (a process was "
+                    "killed mid-write)")
+    if trace.corrupt_lines:
+        said.append(f"skipped lines that are not trace records: "
+                    f"{damaged_lines_text(trace.corrupt_lines)}; the files were changed or "
+                    "damaged")
+    return "; ".join(said)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -201,9 +220,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.chrome_trace is not None:
         _chrome_trace_target(args.chrome_trace).write_text(json.dumps(chrome_trace(trace)))
     if args.json:
-        print(json.dumps(summary.to_dict(), indent=1))
+        print(json.dumps({**summary.to_dict(), "skipped": _skipped_text(trace) or None},
+                         indent=1))
     else:
         render_profile(summary)
+        _say_skipped(trace, Console())
         if args.chrome_trace:
             print(f"Chrome trace: {args.chrome_trace} (open it in ui.perfetto.dev or "
                   "chrome://tracing)")
