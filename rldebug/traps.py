@@ -219,7 +219,7 @@ def _minibatch(config) -> list[Trap]:
         return []
     batch = (config.train_batch_size_per_learner if _is_new_stack(config)
              else config.train_batch_size)
-    if isinstance(batch, int) and minibatch > batch:
+    if isinstance(batch, int) and 0 < batch < minibatch:  # a batch < 1: _ranges says it
         return [Trap(
             "minibatch_larger_than_batch", "error",
             f"minibatch_size={minibatch} is larger than the train batch ("
@@ -313,6 +313,16 @@ def _ranges(config) -> list[Trap]:
             "which does not name the setting.",
             "Set config.training(num_epochs=...) to 1 or more (PPO's default is 30).",
             {"setting": "num_epochs", "value": epochs}))
+    batch_name = "train_batch_size_per_learner" if _is_new_stack(config) else "train_batch_size"
+    for name in (batch_name, "minibatch_size"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            traps.append(Trap(
+                "setting_out_of_range", "error",
+                f"{name}={value}: a batch holds at least one timestep.",
+                f"Set config.training({name}=...) to a positive number of timesteps (e.g. "
+                f"{4000 if name != 'minibatch_size' else 128}).",
+                {"setting": name, "value": value}))
     return traps
 
 

@@ -153,6 +153,19 @@ def test_zero_epochs_builds_then_fails_without_naming_it_and_is_named():
     assert "UnboundLocalError: 'loss_per_module'" in trap.message
 
 
+def test_a_batch_below_one_timestep_is_named_not_a_minibatch_of_at_most_minus_5():
+    """train_batch_size=-5 said only "minibatch_size to at most -5 (e.g. -2)"."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0) \
+        .training(train_batch_size=-5, minibatch_size=0)
+    traps = preflight(config)
+    assert [(t.name, t.evidence.get("setting")) for t in traps if t.severity == "error"] == [
+        ("setting_out_of_range", "train_batch_size_per_learner"),
+        ("setting_out_of_range", "minibatch_size")]
+    assert not any("at most -5" in t.fix for t in traps)
+
+
 @pytest.mark.parametrize("settings", [
     {"training": {"lr": [(1e-3, 0), (1e-5, 1_000_000)]}},  # (lr, timestep): swapped
     {"training": {"lr": {"0": 1e-3}}},
