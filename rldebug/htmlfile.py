@@ -18,7 +18,7 @@ def html_path(path: str | Path, example: str = "report.html") -> Path:
         :raises UsageError: if it is an existing file that is not an HTML page (a run's
         ``result.json``): a report overwrites only an earlier page.
     """
-    return output_path(path, "The HTML report's path", "an HTML page", example)
+    return output_path(path, "The HTML report's path", "an HTML page rldebug wrote", example)
 
 
 def html_option(value: str | None, example: str) -> Path | None:

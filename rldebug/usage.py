@@ -89,8 +89,14 @@ def cannot_be_called(function, *args, **kwargs) -> tuple[str, str] | None:
     return None
 
 
+#: In the head of every HTML page rldebug writes: the only HTML pages an --html option
+#: writes over (a page of the user's own is kept)
+HTML_GENERATOR = '<meta name="generator" content="rldebug">'
+
+
 def _is_html(head: bytes) -> bool:
-    return head.lstrip().lower().startswith((b"<!doctype html", b"<html"))
+    return head.lstrip().lower().startswith((b"<!doctype html", b"<html")) and \
+        HTML_GENERATOR.encode() in head
 
 
 def _is_chrome_trace(head: bytes) -> bool:
@@ -99,7 +105,7 @@ def _is_chrome_trace(head: bytes) -> bool:
 
 #: What each kind of file an option writes starts with: an existing file of another
 #: kind is never written over (a run's result.json named as the --html report).
-OUTPUT_KINDS = {"an HTML page": _is_html, "a Chrome trace": _is_chrome_trace}
+OUTPUT_KINDS = {"an HTML page rldebug wrote": _is_html, "a Chrome trace": _is_chrome_trace}
 
 
 def check_output_file(path, option: str, kind: str) -> None:

@@ -106,11 +106,24 @@ def test_html_to_a_file_that_cannot_be_written_is_a_usage_error():
     if not Path("/proc/version").is_file():
         pytest.skip("no /proc on this system")
     code, _out, err = cli_output(LR_05, "--html", "/proc/report.html")
-    assert code == 2 and "The HTML report cannot be written to '/proc/report.html' (" in err
-    with pytest.raises(UsageError, match="choose another path"):
+    assert code == 2 and "'/proc/report.html': cannot write in '/proc' (" in err
+    with pytest.raises(UsageError, match="cannot write in '/proc'"):
         write_html(diagnose(LR_05), "/proc/report.html")
     code, _out, err = cli_output(LR_05, "--html", "/proc/version")
     assert code == 2 and "names an existing file that is not an HTML page" in err
+
+
+
+def test_html_writes_over_an_earlier_report_but_not_a_page_of_the_users(tmp_path):
+    """An existing HTML page was overwritten whatever it was."""
+    report = tmp_path / "report.html"
+    assert cli_output(LR_05, "--html", str(report))[0] == 1  # findings
+    assert cli_output(LR_05, "--html", str(report))[0] == 1  # its own page, written over
+    mine = tmp_path / "mine.html"
+    mine.write_text("<!DOCTYPE html><html><body>my notes</body></html>")
+    code, _out, err = cli_output(LR_05, "--html", str(mine))
+    assert code == 2 and "is not an HTML page rldebug wrote" in err
+    assert "my notes" in mine.read_text()
 
 
 def test_render_rejects_a_non_bool_show_all():

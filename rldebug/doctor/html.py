@@ -22,7 +22,7 @@ from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.report import evidence_text, verdict, verify_text
 from rldebug.htmlfile import html_path, write_report
-from rldebug.usage import UsageTypeError
+from rldebug.usage import HTML_GENERATOR, UsageTypeError
 
 # What each rule's plot shows: ModuleStats fields (per module) or run-level fields.
 _MODULE = ("entropy", "kl", "kl_coeff", "vf_explained_var", "vf_loss", "vf_loss_unclipped",
@@ -250,7 +250,7 @@ def to_html(diagnosis: Diagnosis, verifications=()) -> str:
     title = f"rldebug doctor: {diagnosis.source or 'results'}"
     verifications = tuple(verifications)
     body = "\n".join(_trial_html(trial, plot_png, verifications) for trial in diagnosis.trials)
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{HTML_GENERATOR}"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>\n<p id=\"summary\">{len(diagnosis.trials)} "
             f"trial(s): {counts['error']} error(s), {counts['warning']} warning(s), "

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rldebug.htmlfile import png_data_uri, write_report
+from rldebug.usage import HTML_GENERATOR
 from rldebug.rundiff.curves import MetricComparison
 from rldebug.rundiff.report import RunDiff, parting_text, verdict_text
 
@@ -69,7 +70,8 @@ def _value(value, is_default: bool) -> str:
 
 def to_html(d: RunDiff) -> str:
     e = html.escape
-    head = (f"<!doctype html><html><head><meta charset='utf-8'><title>rldebug diff</title>"
+    head = (f"<!doctype html><html><head><meta charset='utf-8'>{HTML_GENERATOR}"
+            f"<title>rldebug diff</title>"
             f"<style>{_CSS}</style></head><body>")
     runs = (f"<p>a: <code>{e(d.run_a)}</code> ({len(d.trials_a)} trial(s), "
             f"{e(d.algorithm_a or '?')})<br>b: <code>{e(d.run_b)}</code> "

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 
 from rldebug.htmlfile import png_data_uri, write_report
+from rldebug.usage import HTML_GENERATOR
 from rldebug.tracing.profile import SAMPLE_PARTS, UPDATE_PARTS, Profile, timeline
 from rldebug.tracing.reading import Trace
 
@@ -136,7 +137,8 @@ def _table(summary: Profile) -> str:
 
 def to_html(trace: Trace, title: str = "") -> str:
     summary, spans, rss = timeline(trace)
-    head = (f"<!doctype html><html><head><meta charset='utf-8'><title>rldebug profile"
+    head = (f"<!doctype html><html><head><meta charset='utf-8'>{HTML_GENERATOR}"
+            f"<title>rldebug profile"
             f"</title><style>{_CSS}</style></head><body>")
     counts = (f"<p>{summary.iterations} iteration(s) traced, {len(summary.processes)} "
               "process(es).</p>")
