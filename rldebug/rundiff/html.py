@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from rldebug.htmlfile import png_data_uri, write_report
-from rldebug.usage import HTML_GENERATOR
 from rldebug.rundiff.curves import MetricComparison
 from rldebug.rundiff.report import RunDiff, parting_text, verdict_text
+from rldebug.usage import HTML_GENERATOR
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 62em; color: #222; }

@@ -11,9 +11,9 @@ import html
 from pathlib import Path
 
 from rldebug.htmlfile import png_data_uri, write_report
-from rldebug.usage import HTML_GENERATOR
 from rldebug.tracing.profile import SAMPLE_PARTS, UPDATE_PARTS, Profile, timeline
 from rldebug.tracing.reading import Trace
+from rldebug.usage import HTML_GENERATOR
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 66em; color: #222; }
