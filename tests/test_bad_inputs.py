@@ -339,6 +339,8 @@ CLI_ROWS = [
     (["inspect", "{tmp}/nope"], "nope"),
     (["inspect", "{tmp}", "--agent", "agent1"], "pass --obs too"),
     (["trace", "{tmp}/nope"], "No trace files"),
+    (["trace", "{tmp}/samples-runner0-1.jsonl"],  # one of its files: it said "No trace files"
+     "is one file of a trace; pass its folder, '{tmp}'"),
     (["run", "--stop-iters", "0"], "--stop-iters must be >= 1"),
     (["run", "--stop-time", "-5"], "--stop-time must be > 0"),
     (["run"], "Give at least one of --stop-iters"),
@@ -414,6 +416,7 @@ def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, cap
     (tmp_path / "broken.py").write_text("def act(obs)\n    return 0\n")
     (tmp_path / "raising.py").write_text("def make():\n    raise ValueError('my config bug')\n")
     (tmp_path / "raising_import.py").write_text("undefined\n")
+    (tmp_path / "samples-runner0-1.jsonl").write_text('{"time": 1.0}\n')
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     message = message.replace("{tmp}", str(tmp_path))
     assert cli_main(argv) == 2

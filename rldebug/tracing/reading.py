@@ -18,6 +18,7 @@ from rldebug.tracing.layout import (
     trace_files,
     trial_trace_dirs,
 )
+from rldebug.usage import UsageError
 
 if TYPE_CHECKING:  # pandas takes ~0.5 s to import: `import rldebug` and the CLI's help
     import pandas as pd  # must not pay it; the readers import it when they read
@@ -152,6 +153,10 @@ def load_trace(directory: str | Path) -> Trace:
 
     from rldebug.tracing.store import readable_dir
 
+    if isinstance(directory, (str, Path)) and Path(directory).is_file() and \
+            Path(directory).suffix == ".jsonl":
+        raise UsageError(f"{str(directory)!r} is one file of a trace; pass its folder, "
+                         f"{str(Path(directory).parent)!r}, which holds all of them.")
     directory = readable_dir(directory)  # a path, file:// or another pyarrow.fs URI
     files = trace_files(directory)
     inner = trace_dir_of(directory) if not files and isinstance(directory, Path) else None
