@@ -39,6 +39,11 @@ def run_tiny(**kwargs):
 
 
 API_ROWS = [
+    # each error names the function called (is_local said "rldebug.local_mode expects")
+    ("is_local: not a config", lambda tmp: rldebug.is_local(None), TypeError,
+     r"rldebug\.is_local expects an RLlib AlgorithmConfig"),
+    ("reproduce: a number as the path", lambda tmp: rldebug.reproduce(123), TypeError,
+     r"reproduce\(path=...\) takes a trace or run directory"),  # said "event=N" missing
     ("run: NaN stop threshold", lambda tmp: run_tiny(stop={"training_iteration": math.nan},
                                                      logdir=tmp), ValueError, "NaN"),
     ("run: negative iteration stop", lambda tmp: run_tiny(stop={"training_iteration": -1},

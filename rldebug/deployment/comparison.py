@@ -323,7 +323,7 @@ def _check_traced_env(trace_dir, reference) -> None:
     from rldebug.tracing.replay_state import load_config
 
     try:
-        traced = load_config(find_trace_dir(trace_dir))["config"].env
+        traced = load_config(find_trace_dir(trace_dir, "parity(trace=...)"))["config"].env
     except (FileNotFoundError, KeyError, AttributeError):
         return  # traced_episodes says what is missing
     trained = reference.parts.get("env")
@@ -351,7 +351,7 @@ def traced_episodes(trace_dir: str | Path, env, max_episodes: int = 50) -> list[
     from rldebug.reproduction.listing import find_trace_dir, read_recorded
     from rldebug.tracing.replay_state import decode_env_action, restore_env
 
-    records = read_recorded(find_trace_dir(trace_dir)).episodes.values()
+    records = read_recorded(find_trace_dir(trace_dir, "parity(trace=...)")).episodes.values()
     records = sorted((r for r in records if r.get("actions")),
                      key=lambda r: (r["started"], r["episode_id"]))[-max_episodes:]
     if not records:

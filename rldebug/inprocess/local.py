@@ -51,12 +51,12 @@ class LocalModeChanges:
     still_remote: list[str] = field(default_factory=list)
 
 
-def _require_config(config):
+def _require_config(config, caller: str):
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
     if not isinstance(config, AlgorithmConfig):
         raise UsageTypeError(
-            "rldebug.local_mode expects an RLlib AlgorithmConfig (for example "
+            f"rldebug.{caller} expects an RLlib AlgorithmConfig (for example "
             "PPOConfig().environment(...) or rldebug.arena_ppo_config()), got "
             f"{type(config).__name__}: {config!r:.120}. For a built Algorithm pass "
             "algo.config.copy(copy_frozen=False); for a dict use "
@@ -71,7 +71,7 @@ def _current(config, name):
 
 def local_mode_changes(config) -> LocalModeChanges:
     """Report what :func:`local_mode` would change in ``config`` (which stays untouched)."""
-    _require_config(config)
+    _require_config(config, "local_mode_changes")
     report = LocalModeChanges()
     for name, wanted in _IN_PROCESS_SETTINGS.items():
         current = _current(config, name)
@@ -127,6 +127,7 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
     """
     warn = check_bool(warn, "local_mode(warn=...)")
     check_env = check_bool(check_env, "local_mode(check_env=...)")
+    _require_config(config, "local_mode")
     report = local_mode_changes(config)
     local = config.copy(copy_frozen=False)
     for name, (_, wanted) in report.changed.items():
@@ -146,13 +147,13 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
 
 def is_local(config) -> bool:
     """True when ``config`` creates no EnvRunner, Learner or evaluation actors."""
-    _require_config(config)
+    _require_config(config, "is_local")
     return not local_mode_changes(config).changed
 
 
 def cpus_needed(config) -> int:
     """Logical CPUs Ray needs for ``config`` built directly: main process + runners + learners."""
-    _require_config(config)
+    _require_config(config, "cpus_needed")
     per_runner = _whole_cpus(config.num_cpus_per_env_runner)
     per_learner = _whole_cpus(getattr(config, "num_cpus_per_learner", 1))
     return (1 + (config.num_env_runners + config.evaluation_num_env_runners) * per_runner

@@ -27,6 +27,7 @@ from rldebug.reproduction.listing import (
     RecordedTrace,
     ReproduceError,
     ReproducibleEvent,
+    find_trace_dir,
     read_recorded,
     reproducible_events,
 )
@@ -151,6 +152,8 @@ def reproduce(path: str | Path, event: int | None = None, *, iteration: int | No
     event = _check_int("event", event, 1)
     iteration = _check_int("iteration", iteration, 1)
     step = _check_int("step", step, 0)
+    if not isinstance(path, (str, Path)):  # said before what else is missing
+        find_trace_dir(path)
     if (event is None) == (iteration is None):
         raise UsageError("reproduce needs exactly one of event=N (see rldebug reproduce DIR "
                          "for the list) or iteration=I [, episode=E, step=S].")

@@ -79,10 +79,11 @@ class RecordedTrace:
         return sorted(found, key=lambda r: (r["started"], r["episode_id"]))
 
 
-def find_trace_dir(path: str | Path) -> Path:
-    """The reproducible trace in ``path``: a trace directory or a run directory holding one."""
+def find_trace_dir(path: str | Path, option: str = "reproduce(path=...)") -> Path:
+    """The reproducible trace in ``path``: a trace directory or a run directory holding
+    one (``option`` names where it was given, in errors)."""
     if not isinstance(path, (str, Path)):
-        raise UsageTypeError(f"reproduce expects a trace or run directory (str or Path), got "
+        raise UsageTypeError(f"{option} takes a trace or run directory (str or Path), got "
                              f"{type(path).__name__} {path!r:.80}.")
     from rldebug.tracing.store import readable_dir
 
