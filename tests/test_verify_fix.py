@@ -126,7 +126,7 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--verify", "--rule", "reward_scale"],
      "has no top-level warning or error 'reward_scale'; it has: "),
     (["--verify", "--fix", "lr"], "--fix 'lr': write KEY=VALUE"),
-    (["--verify", "--seeds", "0"], "seeds must be a positive int, got 0"),
+    (["--verify", "--seeds", "0"], "seeds (--seeds) must be a positive int, got 0"),
     (["--verify", "--budget", "soon"], "budget 'soon' is not a duration"),
     (["--iterations", "3"], "--iterations applies only with --verify"),
     # RLlib's update_from_dict would take these silently

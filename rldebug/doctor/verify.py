@@ -557,14 +557,15 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     from rldebug.doctor.reading import read_trial
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-        raise UsageError(f"seeds must be a positive int, got {seeds!r}.")
+        raise UsageError(f"seeds (--seeds) must be a positive int, got {seeds!r}.")
     if module is not None and rule is None:
         raise UsageError(f"module={module!r} (--module) names whose finding to verify: give "
                          "the finding's rule too, rule= (--rule), e.g. --rule lr_too_high "
                          f"--module {module}.")
     if iterations is not None and (not isinstance(iterations, int)
                                    or isinstance(iterations, bool) or iterations < 1):
-        raise UsageError(f"iterations must be a positive int, got {iterations!r}.")
+        raise UsageError(f"iterations (--iterations) must be a positive int, got "
+                         f"{iterations!r}.")
     budget_s = _parse_budget(budget)
     own = [dict(f) for f in (fixes or ())]
     if any(not f or not all(isinstance(k, str) for k in f) for f in own):

@@ -27,7 +27,7 @@ def demo(target: float = TARGET_RETURN, budget_s: float = DEFAULT_BUDGET_S,
                 not math.isfinite(value):
             raise UsageError(f"demo({name}=...) must be a finite number, got {value!r}.")
     if budget_s <= 0:
-        raise UsageError(f"demo(budget_s=...) must be > 0 seconds, got {budget_s!r}.")
+        raise UsageError(f"demo(budget_s=...) (--budget) must be > 0 seconds, got {budget_s!r}.")
     stop = {"env_runners/episode_return_mean": target, "time_total_s": budget_s}
     config = arena_ppo_config(api_stack=api_stack, seed=seed)
     return run(config, stop=stop, logdir=logdir, checkpoint_at_end=True, progress=progress)
