@@ -9,6 +9,7 @@ every command shares: ``--debug``, the exit codes and how errors are printed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from importlib import import_module
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
+        if getattr(args, "json", False):  # and, for a reader of --json, as JSON on stdout
+            print(json.dumps({"command": args.command, "error": str(err),
+                              "exit_code": EXIT_UNUSABLE}, indent=2))
         return EXIT_UNUSABLE
     except BrokenPipeError:  # `rldebug doctor RUN --json | head`: the reader left
         if args.debug:

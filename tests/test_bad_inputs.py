@@ -404,6 +404,10 @@ CLI_ROWS = [
      '"error": "--rule applies only with --verify'),
     (["inspect", "{tmp}", "--seed", "3"], "--seed seeds the action sampled for --obs"),
     (["inspect", "{tmp}", "--obs", "null"], "--obs 'null' is no observation"),
+    # --json: every command's unusable input as JSON on stdout too (doctor's and migrate's
+    # alone were)
+    (["diff", "{tmp}/nope", "{tmp}", "--json"], '"command": "diff"'),
+    (["profile", "{tmp}/nope", "--json"], '"exit_code": 2'),
     (["reproduce", "{tmp}", "--step", "5"],  # --event, which it also offered, refuses it
      "--step chooses where to stop in an episode of --iteration I: give --iteration too"),
     (["reproduce", "{tmp}", "--mode", "log"], "--mode log says how a replay stops"),

@@ -24,7 +24,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rldebug.usage import EXIT_UNUSABLE, UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError
 
 
 @dataclass(frozen=True)
@@ -367,13 +367,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    try:
-        found, notes = migrations(args.path)
-    except UsageError as err:
-        if not args.json:
-            raise  # rldebug.cli prints it: "rldebug migrate: error: ..."
-        print(json.dumps({"path": args.path, "error": str(err), "migrations": []}))
-        return EXIT_UNUSABLE
+    found, notes = migrations(args.path)
     if args.json:
         print(json.dumps({"path": args.path, "notes": notes,
                           "migrations": [m.to_dict() for m in found]}, indent=2))

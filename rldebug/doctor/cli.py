@@ -20,7 +20,7 @@ from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
 from rldebug.doctor.verify import DEFAULT_SEEDS
 from rldebug.htmlfile import html_option
-from rldebug.usage import EXIT_UNUSABLE, USAGE_ERRORS, UsageError
+from rldebug.usage import UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -110,18 +110,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Run the doctor on ``args.path``; print a report (or JSON); return the exit code.
-    With ``--json`` unusable input is said as JSON too."""
-    try:
-        if getattr(args, "verify", False) or getattr(args, "fix", None):
-            return cmd_verify(args)
-        return _diagnose_and_report(args)
-    except USAGE_ERRORS as err:
-        if not args.json:
-            raise  # rldebug.cli prints it: "rldebug doctor: error: ..."
-        print(json.dumps({"source": args.path, "exit_code": EXIT_UNUSABLE,
-                          "error": str(err), "trials": []}, indent=2))
-        return EXIT_UNUSABLE
+    """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
+    if getattr(args, "verify", False) or getattr(args, "fix", None):
+        return cmd_verify(args)
+    return _diagnose_and_report(args)
 
 
 def _diagnose_and_report(args: argparse.Namespace) -> int:
