@@ -129,6 +129,9 @@ def test_observations_recorded_elsewhere_are_compared_in_place_of_the_env(
     assert cli_main(["parity", str(checkpoint), "--policy", "parity_policies:module_argmax",
                      "--observations", str(tmp_path / "none.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert cli_main(["parity", str(checkpoint), "--policy", "parity_policies:module_argmax",
+                     "--observations", str(tmp_path)]) == 2  # it said "does not exist"
+    assert "is a folder; pass the .npy or .npz file" in capsys.readouterr().err
 
 
 def test_the_episodes_a_reproducible_trace_taped_are_played_again(

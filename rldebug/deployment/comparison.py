@@ -396,8 +396,12 @@ def read_recorded_file(path: str | Path) -> RecordedFile:
     :raises UsageError: naming what was wrong and how to save the file.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise UsageError(f"parity(observations=...) (--observations): {path} is a folder; "
+                         "pass the .npy or .npz file of the observations in it.")
     if not path.is_file():
-        raise UsageError(f"parity(observations=...): {path} does not exist.")
+        raise UsageError(f"parity(observations=...) (--observations): {path} does not "
+                         "exist.")
     if path.suffix not in (".npy", ".npz"):
         raise UsageError(f"parity(observations=...): {path} is not a .npy or .npz file; "
                          "save the observations with numpy.save or numpy.savez(obs=..., "
