@@ -82,6 +82,27 @@ def test_agents_that_join_and_leave_are_counted_only_in_their_own_steps(stack):
         assert events[agent]["hit"] <= 8 if agent == "a" else events[agent]["hit"] <= 5
 
 
+def test_an_agent_that_left_in_an_earlier_chunk_and_means_over_the_iterations_episodes():
+    """Episodes of 8 steps sampled 5 steps at a time: RLlib's MultiAgentEpisode raises
+    IndexError reading the last env step of a chunk started after ``b`` left (InfoEvents,
+    RewardTerms and break_on crashed sample()); and the iteration's mean was a mean of
+    each sample() call's mean, not the mean over its episodes."""
+    config = add_callbacks(shared_policy_ppo(JoiningAndLeaving, {}, "new")
+                           .env_runners(rollout_fragment_length=5),
+                           InfoEvents.counting("hit"), AgentReturns)
+    result = _one_iteration(config, JoiningAndLeaving.SENT)
+    events = _logged(result, "info_events")
+    sent = JoiningAndLeaving.SENT
+    assert len(sent) > 10  # episodes ended in many of the sample() calls
+    for agent in ("a", "b", "c"):
+        truth = [episode[agent] for episode in sent]
+        assert events[agent]["hit"] == pytest.approx(np.mean(truth)), agent
+    stats = env_runner_stats(result)
+    assert not [k for k in stats["agent_returns"] if "__" in k]  # the sums became means
+    assert stats["agent_returns"]["a_mean"] == pytest.approx(
+        np.mean([episode["a"] for episode in sent]))  # one reward per hit
+
+
 def test_in_process_episodes_that_span_iterations_keep_only_the_envs_steps():
     """PPO's learner connector appends a 0.0-reward copy of the last step to every chunk
     it trains on; in-process, those are the EnvRunner's own chunks of an episode still

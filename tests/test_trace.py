@@ -106,6 +106,16 @@ def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
             rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
                         logdir=logdir, progress=False)
     assert sorted(p.name for p in checkpoint.iterdir()) == saved
+    # nor into the folder of a run that failed before its first result (its error.txt was
+    # then read as the new run's)
+    failed = tmp_path / "failed"
+    with pytest.raises(Exception):  # noqa: B017 - RLlib's refusal of the env id
+        rldebug.run(tiny_arena_config().environment("NoSuchEnv-v0"),
+                    stop={"training_iteration": 1}, logdir=failed, progress=False)
+    assert (failed / "error.txt").is_file()
+    with pytest.raises(ValueError, match=r"holds a run that failed \(error.txt\)"):
+        rldebug.run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=failed,
+                    progress=False)
     with pytest.raises(ValueError, match=r"already holds a run \(1 result\(s\) in "
                                          r"result.json\).*Pass a new logdir"):
         rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},

@@ -14,7 +14,7 @@ import warnings
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.info_events import MissingEventsWarning
-from rldebug.shapes.episodes import last_step, log_episode_value, store
+from rldebug.shapes.episodes import finish_episode_means, last_step, log_episode_value, store
 
 logger = logging.getLogger(__name__)
 _KEY = "_rldebug_arena_events"
@@ -54,6 +54,9 @@ class ArenaEvents(RLlibCallback):
             return
         log_episode_value(episode, metrics_logger, ("arena", "new_fields"), counts["new_fields"])
         log_episode_value(episode, metrics_logger, ("arena", "collisions"), counts["collisions"])
+
+    def on_train_result(self, *, result, **kwargs) -> None:
+        finish_episode_means(result)  # each mean over the iteration's episodes
 
     def _warn_missing(self, missing: list[str], infos: dict) -> None:
         if self._warned:

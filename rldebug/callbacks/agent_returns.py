@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.shapes.episodes import agent_returns, agent_rewards, log_episode_value, log_series
+from rldebug.shapes.episodes import (
+    agent_returns,
+    agent_rewards,
+    finish_episode_means,
+    log_episode_value,
+    log_series,
+)
 
 
 class AgentReturns(RLlibCallback):
@@ -31,6 +37,9 @@ class AgentReturns(RLlibCallback):
                               returns.get(agent_id, sum(rewards)))
             log_series(episode, metrics_logger, ("agent_step_rewards", agent_id), rewards,
                        self.reward_sample_size)
+
+    def on_train_result(self, *, result, **kwargs) -> None:
+        finish_episode_means(result)  # each mean over the iteration's episodes
 
 
 __all__ = ["AgentReturns"]

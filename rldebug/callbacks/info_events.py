@@ -21,7 +21,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug.callbacks.compose import with_settings
 from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
 from rldebug.shapes.env_meta import info_events, unwrapped_env
-from rldebug.shapes.episodes import last_step, log_episode_value, store
+from rldebug.shapes.episodes import finish_episode_means, last_step, log_episode_value, store
 from rldebug.usage import UsageError
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,9 @@ class InfoEvents(RLlibCallback):
         never = self._unseen.episode_ended()
         if never:
             self._warn_missing(never)
+
+    def on_train_result(self, *, result, **kwargs) -> None:
+        finish_episode_means(result)  # each mean over the iteration's episodes
 
     def _warn_nothing_to_count(self) -> None:
         self._warn("InfoEvents has no events to count: the env declares no INFO_EVENTS. "

@@ -16,7 +16,7 @@ import warnings
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.shapes.episodes import last_step, log_episode_value, store
+from rldebug.shapes.episodes import finish_episode_means, last_step, log_episode_value, store
 from rldebug.shapes.reward_terms import RESULT_KEY, add_terms, terms_of
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class RewardTerms(RLlibCallback):
             for name, total in terms.items():
                 log_episode_value(episode, metrics_logger, (RESULT_KEY, agent_id, name), total,
                                   stats=("mean",))
+
+    def on_train_result(self, *, result, **kwargs) -> None:
+        finish_episode_means(result)  # each mean over the iteration's episodes
 
     def _warn(self, kind: str, message: str) -> None:
         if kind in self._warned:

@@ -393,7 +393,7 @@ def callbacks_2021(old_class: Any):
     """
     from ray.rllib.callbacks.callbacks import RLlibCallback
 
-    from rldebug.shapes.episodes import episode_id, log_episode_value
+    from rldebug.shapes.episodes import episode_id, finish_episode_means, log_episode_value
 
     class Callbacks2021(RLlibCallback):
         def __init__(self):
@@ -436,6 +436,7 @@ def callbacks_2021(old_class: Any):
                                       float(value))
 
         def on_train_result(self, *, algorithm, result, **kwargs):
+            finish_episode_means(result)  # the custom_metrics' means, before 2021's hook
             hook = getattr(self.legacy, "on_train_result", None)
             if hook is not None:
                 _call(hook, trainer=algorithm, algorithm=algorithm, result=result)

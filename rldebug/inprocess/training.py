@@ -18,6 +18,7 @@ from typing import Any
 from rldebug.inprocess.local import is_local, local_mode, ray_for
 from rldebug.inprocess.progress import ProgressTable
 from rldebug.inprocess.runlog import (
+    ERROR_FILE,
     PARAMS_FILE,
     RESULT_FILE,
     RunLogger,
@@ -83,6 +84,11 @@ def _check_no_earlier_run(logdir: Path) -> None:
             f"({', '.join(trials[:3])}{', ...' if len(trials) > 3 else ''}): an "
             "experiment; a run written beside them would be read as one more trial, or "
             "hide them. Pass a new logdir, e.g. a subfolder of it.")
+    if (logdir / ERROR_FILE).is_file():
+        raise UsageError(
+            f"rldebug.run(logdir={str(logdir)!r}): the folder holds a run that failed "
+            f"({ERROR_FILE}); its error would be read as this run's. Pass a new logdir "
+            "(logdir=None makes one per run), or remove the failed run.")
     results = logdir / RESULT_FILE
     if results.is_file() and results.stat().st_size:
         lines = sum(1 for line in results.open() if line.strip())

@@ -104,15 +104,19 @@ def _model_config_from_repr(text: str):
 
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
+    refused = UsageError(f"The run's params.json holds its model config as text RLlib's "
+                         f"DefaultModelConfig cannot be read back from ({text[:60]}...). "
+                         "Pass the config: --config my_file.py:make_config.")
     try:
         call = ast.parse(text, mode="eval").body
-        if not isinstance(call, ast.Call) or call.args:
-            raise ValueError(text[:40])
+    except SyntaxError:
+        raise refused from None
+    if not isinstance(call, ast.Call) or call.args:
+        raise refused
+    try:
         return DefaultModelConfig(**{k.arg: ast.literal_eval(k.value) for k in call.keywords})
-    except (SyntaxError, ValueError, TypeError) as err:
-        raise UsageError(f"The run's params.json holds its model config as text RLlib's "
-                         f"DefaultModelConfig cannot be read back from ({err}). Pass the "
-                         "config: --config my_file.py:make_config.") from None
+    except (ValueError, TypeError):  # a field that is no literal, or not the config's
+        raise refused from None
 
 
 def config_from_params(algorithm: str, params: Mapping[str, Any]):

@@ -202,8 +202,26 @@ def _completed_reward(episode, agent_id) -> float | None:
     return _float_or_none(agent.get_rewards(-1))
 
 
+def _last_env_step(episode, name: str) -> dict:
+    """``episode.get_<name>(-1)``: per agent, its value at the episode's last env step.
+    RLlib 2.60 raises IndexError there for an agent that was terminated in an earlier
+    chunk of the episode (``env_t_started > 0``); read agent by agent then, leaving out
+    the agents it cannot read (they did not step)."""
+    get = getattr(episode, f"get_{name}")
+    try:
+        return get(-1)
+    except IndexError:
+        values = {}
+        for aid in episode.agent_episodes:
+            try:
+                values.update(get(-1, agent_ids=[aid]))
+            except IndexError:
+                continue
+        return values
+
+
 def _last_step_multi(episode) -> dict[str, AgentStep]:
-    columns = {name: getattr(episode, f"get_{name}")(-1)
+    columns = {name: _last_env_step(episode, name)
                for name in ("observations", "actions", "infos")}
     # In the env's own order (its dicts'), not the episode's set of agent ids.
     agents = list(dict.fromkeys(aid for values in columns.values() for aid in values))
@@ -347,9 +365,17 @@ def old_stack_ending(episode) -> str:
 # -- logging per-episode values where each stack reports them ------------------------
 
 
+# What the new stack's "_mean" is made from: sums RLlib adds up over every sample() call
+# and EnvRunner, divided in on_train_result by finish_episode_means. RLlib's own mean
+# stats weigh each sample() call's mean equally, whatever number of episodes it ended.
+_SUM, _EPISODES = "__sum", "__episodes"
+
+
 def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: float,
                       stats: tuple[str, ...] = ("mean", "min", "max")) -> None:
-    """Log one per-episode value so the result has its mean/min/max per iteration.
+    """Log one per-episode value so the result has its mean/min/max per iteration, over
+    the episodes that ended in it (the mean is completed by
+    :func:`finish_episode_means`, which the callback calls in ``on_train_result``).
 
     New stack: ``env_runners/<key...>_<stat>``; old stack: RLlib's
     ``custom_metrics/<key joined by '/'>_<stat>``.
@@ -358,7 +384,33 @@ def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: floa
         episode.custom_metrics["/".join(key)] = value
         return
     for stat in stats:
-        metrics_logger.log_value(key[:-1] + (f"{key[-1]}_{stat}",), value, reduce=stat)
+        if stat == "mean":
+            metrics_logger.log_value(key[:-1] + (key[-1] + _SUM,), value, reduce="sum")
+            metrics_logger.log_value(key[:-1] + (key[-1] + _EPISODES,), 1, reduce="sum")
+        else:
+            metrics_logger.log_value(key[:-1] + (f"{key[-1]}_{stat}",), value, reduce=stat)
+
+
+def finish_episode_means(result: dict) -> None:
+    """Turn the sums :func:`log_episode_value` logged into ``<name>_mean`` (their sum over
+    the iteration's episodes / the number of those episodes), in place; idempotent."""
+    def walk(node: dict) -> None:
+        for key in [k for k in node if isinstance(k, str) and k.endswith(_SUM)]:
+            name = key[:-len(_SUM)]
+            total, count = node.pop(key), node.pop(name + _EPISODES, None)
+            try:  # numpy numbers too, as RLlib's merged stats give them
+                total, count = float(total), float(count)
+            except (TypeError, ValueError):
+                continue
+            if count > 0:
+                node[f"{name}_mean"] = total / count
+        for value in node.values():
+            if isinstance(value, dict):
+                walk(value)
+
+    runners = result.get("env_runners")
+    if isinstance(runners, dict):
+        walk(runners)
 
 
 def log_series(episode, metrics_logger, key: tuple[str, ...], values: list[Any],
@@ -385,6 +437,7 @@ __all__ = [
     "agent_steps",
     "env_steps",
     "episode_id",
+    "finish_episode_means",
     "is_old_stack",
     "kind_of",
     "last_step",
