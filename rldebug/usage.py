@@ -95,8 +95,8 @@ HTML_GENERATOR = '<meta name="generator" content="rldebug">'
 
 
 def _is_html(head: bytes) -> bool:
-    return head.lstrip().lower().startswith((b"<!doctype html", b"<html")) and \
-        HTML_GENERATOR.encode() in head
+    return head.lstrip().lower().startswith((b"<!doctype html", b"<html")) and (
+        HTML_GENERATOR.encode() in head or b"<title>rldebug " in head)  # or an older one
 
 
 def _is_chrome_trace(head: bytes) -> bool:
@@ -158,6 +158,9 @@ def check_can_write(path: str | Path, what: str) -> None:
     path = Path(path).expanduser()
     existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
     if existing == path and path.is_file():  # an earlier output, written over
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{what} {str(path)!r}: the file is read-only; pass another "
+                             "file name.")
         existing = path.parent
     if not existing.is_dir():
         raise UsageError(f"{what} {str(path)!r}: {str(existing)!r} is a file, not a folder; "

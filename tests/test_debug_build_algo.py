@@ -29,6 +29,7 @@ def test_a_build_algo_script_sees_under_rldebug_debug_what_it_sees_plain(tmp_pat
     # a checkpoint keeps the script's EnvRunner and callbacks (it kept 0 and the env check)
     assert ours["new_stack_checkpoint"] == [1, "Tagged"]
     assert ours["old_stack_checkpoint"] == [1, "RLlibCallback"]
+    assert ours["tune_checkpoint"] == [1, "RLlibCallback"]  # a Tune trial's too
     assert ours["eval_refused"].startswith("`evaluation_parallel_to_training` can only be")
     assert ours["init_twice"].startswith("Maybe you called ray.init twice")
     assert ours["init_twice_ignored"] == "RayContext"

@@ -267,6 +267,11 @@ def test_a_script_runs_as_python_runs_it(tmp_path):
     (folder / "__main__.py").write_text("print('ran', __name__)\n")
     ran = _debugged(folder)
     assert ran.returncode == 0 and "ran __main__" in ran.stdout, ran.stderr[-2000:]
+    import zipapp
+
+    zipapp.create_archive(folder, tmp_path / "app.pyz")  # a zip app, as `python app.pyz`
+    ran = _debugged(tmp_path / "app.pyz")
+    assert ran.returncode == 0 and "ran __main__" in ran.stdout, ran.stderr[-2000:]
     # a script Python cannot compile: Python's own error, no traceback through rldebug
     broken = tmp_path / "broken.py"
     broken.write_text("import ray\nx = (1,\nprint('never')\n")

@@ -80,6 +80,8 @@ def test_tune_settings_mean_the_same_under_rldebug_debug_as_plain(tmp_path):
     # a NaN last value leaves its trial out unless filter_nan_and_inf=False; scope="all"'s
     # max over [5, nan] is NaN as in Tune, which compares values in the order reported
     assert ours["best_with_nan"] == [2, 1, 2, 2, 2]
+    # Tune's "avg" is a running mean weighted by training_iteration: 1.2 against 1.5
+    assert ours["best_avg_now_and_then"] == 2
     assert ours["one_name"] == [2, 0, [1, 1]]  # "trial" and "trial_<4 hex>", as Tune's
     assert ours["refused_config"] == ("Cannot use `custom_model` option with the new API "
                                       "stack (RLModule and Learner APIs)")

@@ -248,6 +248,14 @@ def test_a_name_the_training_script_registered_is_said_before_anything_is_built(
         load(tmp_path / "registered_model")
     with pytest.raises(CheckpointError, match="uses the custom model 'a_registered_model'"):
         load(tmp_path / "registered_model", modules_only=True)
+    # what RLlib builds without a registration is not refused: a class path, a
+    # module:EnvId gymnasium imports, a gymnasium id
+    from rldebug.shapes.env_meta import unknown_env_id
+
+    assert [unknown_env_id(env) for env in (
+        "a_registered_cartpole", "ray.rllib.examples.envs.classes.random_env.RandomEnv",
+        "gymnasium.envs.classic_control.cartpole:CartPole-v1", "CartPole-v1", None)] == [
+        True, False, False, False, False]
     for name in ("registered_env", "registered_model"):
         assert main(["inspect", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err

@@ -119,6 +119,11 @@ def test_observations_recorded_elsewhere_are_compared_in_place_of_the_env(
     for name in ("ints.npy", "bools.npy"):
         assert parity(checkpoint, rldebug.inference_policy(checkpoint),
                       observations=tmp_path / name).agreement == 1.0
+    # a cast that would change values is refused (fractions for an int Box)
+    from rldebug.deployment.comparison import recorded_episodes
+
+    with pytest.raises(ValueError, match="that the env's uint8 observations cannot hold"):
+        recorded_episodes(np.array([[0.2, 0.9]]), gym.spaces.Box(0, 255, (2,), np.uint8))
     np.save(tmp_path / "one.npy", np.asarray(observations[0]))
     with pytest.raises(ValueError, match=re.escape("looks like one observation: save it with "
                                                    "shape (1, 4)")):

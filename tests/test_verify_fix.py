@@ -167,6 +167,9 @@ def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost
     assert params["_model_config"].startswith("DefaultModelConfig(fcnet_hiddens=[8, 4]")
     rebuilt = config_from_params("PPO", params)
     assert rebuilt.callbacks_class == [PassiveEnvCheck, AgentReturns]
+    # a text shaped like a tag is data, not a repr JSON kept of an object
+    tagged = {**params, "env_config": {"unknown_token": "<unk>"}}
+    assert config_from_params("PPO", tagged).env_config == {"unknown_token": "<unk>"}
     assert rebuilt.model_config["fcnet_hiddens"] == [8, 4]
     assert not rebuilt.is_multi_agent
     written = json.loads(json.dumps(rebuilt.to_dict(), default=repr, sort_keys=True))

@@ -463,11 +463,25 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
         for obs in episode:
             _check_recorded(obs, shape, flat)
     if isinstance(observation_space, gym.spaces.Box):  # ints recorded for a float Box
-        episodes = [[np.asarray(o, dtype=observation_space.dtype) for o in episode]
+        episodes = [[_as_space_dtype(o, observation_space.dtype) for o in episode]
                     for episode in episodes]
     if not any(episodes):
         raise UsageError("parity(observations=...) holds no observation.")
     return episodes
+
+
+def _as_space_dtype(obs, dtype):
+    """A recorded observation in the Box's dtype (ints or bools for a float Box, float64
+    for float32); refused where the cast would change values (fractions for an int Box,
+    values outside its range)."""
+    array = np.asarray(obs)
+    cast = array.astype(dtype)
+    if not np.can_cast(array.dtype, dtype, "same_kind") and not np.array_equal(
+            cast.astype(array.dtype), array):
+        raise UsageError(f"parity(observations=...): an observation holds {array.dtype} "
+                         f"values ({str(obs)[:60]}) that the env's {np.dtype(dtype)} "
+                         "observations cannot hold; record them as the env returns them.")
+    return cast
 
 
 def _check_recorded(obs, shape, rows: int | None = None) -> None:

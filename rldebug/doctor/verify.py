@@ -253,8 +253,9 @@ def _check_fixes(base, fixes: list[dict[str, Any]]) -> None:
                                                if close else "") +
                                  "; name one of config.to_dict()'s keys, e.g. --fix lr=1e-4.")
             was = current.get(key, getattr(base, name, None))
-            if _is_number(was) and not _is_number(value) or \
-                    isinstance(was, bool) and not isinstance(value, bool):
+            # text where the run has a number or a flag ("auto" and None are RLlib's own)
+            if isinstance(value, str) and value != "auto" and (
+                    _is_number(was) or isinstance(was, bool)):
                 raise UsageError(f"--fix {key}={value!r}: {key} is "
                                  f"{type(was).__name__} ({was!r} in the run), not "
                                  f"{type(value).__name__}; write e.g. --fix {key}={was!r}"

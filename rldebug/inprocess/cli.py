@@ -72,18 +72,14 @@ def cmd_run(args) -> int:
 def _say_the_trap(config, err: Exception) -> None:
     """A run that raised: when ``rldebug check`` names an error trap in its config (RLlib's
     own message says what failed, not what to change), raise that instead."""
-    from rldebug.shapes.env_meta import make_env
+    from rldebug.shapes.env_meta import unknown_env_id
     from rldebug.traps import preflight
 
-    if isinstance(getattr(config, "env", None), str):  # an id nothing registered: said so
-        try:
-            env = make_env(config.env, config.env_config, "rldebug run")
-        except UsageError as said:
-            raise UsageError(f"the run raised {type(err).__name__}: {said}") from err
-        except Exception:  # noqa: BLE001 - the env builds here otherwise
-            env = None
-        if env is not None and hasattr(env, "close"):
-            env.close()
+    if unknown_env_id(getattr(config, "env", None)):  # looked up, not built
+        raise UsageError(f"the run raised {type(err).__name__}: {config.env!r} is neither a "
+                         "gymnasium id nor an env registered with ray.tune.register_env "
+                         f"({str(err).strip().splitlines()[0][:120] if str(err).strip() else ''}"
+                         "). Pass the env class or an instance instead.") from err
     try:
         traps = [t for t in preflight(config) if t.severity == "error"]
     except Exception:  # noqa: BLE001 - the run's own error is then the one to show

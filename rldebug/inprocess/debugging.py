@@ -224,44 +224,58 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
             config = adapt_config_shared_policy(config, notice)  # before the env's spaces
             config = adapt_config_env(adapt_config_callbacks(config, notice), notice)
             config = adapt_config_mapping(config, notice)
-            # what RLlib refuses in the config as given (evaluation beside training
-            # without evaluation runners, ...) is refused here too, as plain
-            config.copy(copy_frozen=False).validate()
-            given = config
+            _validate_as_rllib_would(type(self), config)
+            from rldebug.inprocess.local import given_settings, local_mode_changes
+
+            given = given_settings(config)  # made in-process already (rldebug.run, a trial)
+            if given is None and local_mode_changes(config).changed:
+                given = {name: was for name, (was, _) in
+                         local_mode_changes(config).changed.items()}
+                given["callbacks_class"] = config.callbacks_class
             config = in_process(config, type(self).__name__)
             if preflight:
                 config = _preflight(config)
-            if config is not given:
-                self._rldebug_saved_config = _as_given(config, given)
+            if given:
+                self._rldebug_given_settings = given
         original(self, config, *args, **kwargs)
     return __init__
 
 
-def _as_given(config, given):
-    """``config`` (in-process) with the settings :func:`in_process` changed back to the
-    script's: what a checkpoint stores, so that the Algorithm restored from it later,
-    without rldebug, has its EnvRunners, Learners and callbacks."""
-    from rldebug.inprocess.local import local_mode_changes
+def _validate_as_rllib_would(algo_class, config) -> None:
+    """What RLlib refuses in the config as the script gave it (evaluation beside training
+    without evaluation runners, ...) is refused here too, before in_process changes it:
+    validated as ``Algorithm.__init__`` validates it, after making it the algorithm's own
+    config class."""
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
-    saved = config.copy(copy_frozen=False)
-    for name, (was, _) in local_mode_changes(given).changed.items():
-        setattr(saved, name, was)
-    saved.callbacks_class = given.callbacks_class  # without the env check
-    return saved
+    default = algo_class.get_default_config()
+    if not isinstance(default, AlgorithmConfig):
+        return
+    checked = default.update_from_dict(config.to_dict()) \
+        if not isinstance(config, type(default)) else default.from_state(config.get_state())
+    if checked.algo_class is None:
+        checked.algo_class = algo_class
+    checked.validate()
 
 
 def _saved_as_given(original: Callable) -> Callable:
     """``Algorithm.get_ctor_args_and_kwargs`` (new stack) or ``__getstate__`` (old stack)
-    answering with the config as the script gave it, for a checkpoint."""
+    answering with the Algorithm's config as it is now (modules added since included),
+    with the settings rldebug changed to run it in-process put back as the script gave
+    them: what a checkpoint stores, so that the Algorithm restored from it later, without
+    rldebug, has its EnvRunners, Learners and callbacks."""
     @functools.wraps(original)
     def wrapper(self, *args, **kwargs):
-        saved = getattr(self, "_rldebug_saved_config", None)
+        from rldebug.inprocess.local import as_given
+
+        given = getattr(self, "_rldebug_given_settings", None)
         answer = original(self, *args, **kwargs)
-        if saved is None:
+        if not given:
             return answer
+        saved = as_given(self.config, given).get_state()
         if isinstance(answer, dict):  # __getstate__'s state
-            return {**answer, "config": saved.get_state()}
-        return (saved.get_state(), *answer[0][1:]), answer[1]
+            return {**answer, "config": saved}
+        return (saved, *answer[0][1:]), answer[1]
     return wrapper
 
 
@@ -299,10 +313,15 @@ def script_problem(script: str | Path) -> str | None:
 def _compiles(path: Path) -> bool:
     """Whether Python can compile the script; if not, its error is printed as Python
     prints it (the file, line and caret, no traceback through rldebug and runpy)."""
+    import importlib.util
     import traceback
+    import zipfile
 
+    source = path.read_bytes()
+    if zipfile.is_zipfile(path) or source.startswith(importlib.util.MAGIC_NUMBER):
+        return True  # a zip app or compiled code: runpy runs it, as Python does
     try:
-        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        compile(source, str(path), "exec", dont_inherit=True)
     except SyntaxError as err:
         print("".join(traceback.format_exception_only(err)).rstrip(), file=sys.stderr)
         return False

@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import warnings
+import weakref
 from dataclasses import dataclass, field
 
 from rldebug.usage import UsageError, UsageTypeError, check_bool
@@ -139,10 +140,40 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
         if not any(isinstance(c, type) and issubclass(c, PassiveEnvCheck)  # or a partial
                    for c in configured_callbacks(local.callbacks_class)):
             local = add_callbacks(local, PassiveEnvCheck)
+    # what it was given, for a checkpoint saved under rldebug debug (as_given)
+    _GIVEN[local] = {**{name: was for name, (was, _) in report.changed.items()},
+                     "callbacks_class": config.callbacks_class, **_GIVEN.get(config, {})}
     if warn:
         for reason in report.still_remote:
             warnings.warn(f"rldebug.local_mode: {reason}.", LocalModeWarning, stacklevel=2)
     return local
+
+
+# local_mode's configs -> the settings it changed, as they were given
+_GIVEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def given_settings(config) -> dict | None:
+    """The settings :func:`local_mode` changed in ``config`` (or in the config it is a
+    copy of: ``build_algo()`` builds from a deep copy), as the caller gave them (its
+    EnvRunners, Learners, callbacks); None for a config local_mode did not make."""
+    if config in _GIVEN:
+        return _GIVEN[config]
+    for made, settings in list(_GIVEN.items()):
+        try:
+            if made.to_dict() == config.to_dict():
+                return settings
+        except Exception:  # noqa: BLE001, S112 - values that do not compare (arrays)
+            continue
+    return None
+
+
+def as_given(config, settings: dict):
+    """A copy of ``config`` with ``settings`` (:func:`given_settings`) put back."""
+    restored = config.copy(copy_frozen=False)
+    for name, value in settings.items():
+        setattr(restored, name, value)
+    return restored
 
 
 def is_local(config) -> bool:
@@ -181,7 +212,7 @@ def in_process_put(original):
     def put(value, *args, **kwargs):
         import ray
 
-        if ray.is_initialized() or args or kwargs or not _called_from_ray(sys._getframe(1)):
+        if ray.is_initialized() or args or kwargs or not _called_from_rllib(sys._getframe(1)):
             return original(value, *args, **kwargs)
         return value
     put._rldebug_in_process = True
@@ -208,6 +239,12 @@ def _called_from_ray(frame) -> bool:
     """Whether the frame is Ray's or RLlib's code (not the user's script or notebook)."""
     name = frame.f_globals.get("__name__", "") if frame is not None else ""
     return name == "ray" or name.startswith("ray.")
+
+
+def _called_from_rllib(frame) -> bool:
+    """Whether the frame is RLlib's code (Ray Data's or Ray's own puts get real refs)."""
+    name = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return name == "ray.rllib" or name.startswith("ray.rllib.")
 
 
 def called_from_ray_or_rldebug(frame) -> bool:

@@ -69,6 +69,8 @@ def _check_no_earlier_run(logdir: Path) -> None:
     doctor, ``diff`` and TensorBoard."""
     from rldebug.inspection.checkpoint import algorithm_checkpoint_of
 
+    if not logdir.is_dir():
+        return
     checkpoint = algorithm_checkpoint_of(logdir)
     if checkpoint is not None:
         raise UsageError(
@@ -163,8 +165,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     if reproducible is not False and trace is None:
         raise UsageError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
                          "trace level too, e.g. trace='batches'.")
+    if logdir is not None and isinstance(logdir, (str, Path)) and str(logdir).strip():
+        _check_no_earlier_run(Path(logdir).expanduser().resolve())  # before it is made
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
-    _check_no_earlier_run(logdir)
     given = config
     if trace is not None:  # refused before a file is written, when it is
         from rldebug.tracing import run_trace_dir

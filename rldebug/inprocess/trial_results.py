@@ -217,7 +217,9 @@ def _best(trials: list[InProcessTrial], metric: Any, mode: Any, caller: str,
                          f"'last-10-avg', got {scope!r}.")
     best, best_score = None, None
     for trial in trials:
-        values = [v for r in trial_history(trial) if _number(v := get_path(r, metric))]
+        reported = [(v, r.get("training_iteration")) for r in trial_history(trial)
+                    if _number(v := get_path(r, metric))]
+        values = [v for v, _ in reported]
         if not values:
             continue
         if scope == "all":
@@ -226,8 +228,13 @@ def _best(trials: list[InProcessTrial], metric: Any, mode: Any, caller: str,
                 score = max(value, score) if mode == "max" else min(value, score)
         elif scope == "last":
             score = values[-1]
+        elif scope == "avg":  # Tune's running mean, weighted by training_iteration
+            score = values[0]
+            for value, step in reported[1:]:
+                step = step or 1
+                score = 1 / step * (value + (step - 1) * score)
         else:
-            window = values if scope == "avg" else values[-int(scope.split("-")[1]):]
+            window = values[-int(scope.split("-")[1]):]
             score = sum(window) / len(window)
         if filter_nan_and_inf and (math.isnan(score) or math.isinf(score)):
             continue
@@ -300,7 +307,7 @@ class InProcessAnalysis(InProcessResultGrid):
     def get_last_checkpoint(self, trial: InProcessTrial | None = None, metric: str = "",
                             mode: str = ""):
         trial = trial or self.get_best_trial(metric or "training_iteration", mode or "max")
-        return tune_checkpoint(trial.checkpoint)
+        return tune_checkpoint(trial.checkpoint) if trial is not None else None
 
     def get_all_configs(self, prefix: bool = False) -> dict[str, dict]:
         return {t.trial_id: ({f"config/{k}": v for k, v in flatten(t.config).items()}
@@ -320,7 +327,12 @@ class InProcessAnalysis(InProcessResultGrid):
 
     @property
     def best_checkpoint(self):
-        return tune_checkpoint(self.best_trial.checkpoint)
+        trial = self.best_trial
+        if trial is None:  # Tune's words
+            raise ValueError(f"No best trial found. Please check if you specified the "
+                             f"correct default metric ({self.default_metric}) and mode "
+                             f"({self.default_mode}).")
+        return tune_checkpoint(trial.checkpoint)
 
     @property
     def best_dataframe(self):

@@ -279,23 +279,22 @@ def _check_registered(config, root: Path) -> None:
     """Refuse, before anything is built, a checkpoint whose env id or custom model name
     was registered by the training script and is not registered here: RLlib would fail
     half-way through building the Algorithm (EnvError, KeyError ('rllib_model', name))."""
-    import gymnasium as gym
-    from ray.tune.registry import ENV_CREATOR, RLLIB_MODEL, _global_registry
+    from ray.tune.registry import RLLIB_MODEL, _global_registry
+
+    from rldebug.shapes.env_meta import unknown_env_id
 
     env = getattr(config, "env", None)
-    if isinstance(env, str) and not _global_registry.contains(ENV_CREATOR, env):
-        try:
-            gym.spec(env)
-        except gym.error.Error:
-            raise CheckpointError(
-                f"The checkpoint {root} was trained on the env {env!r}, a name the training "
-                "script registered with ray.tune.register_env; it is not registered in this "
-                "process, and the Algorithm builds its env to load. Register it first "
-                "(import the module that calls ray.tune.register_env, then rldebug.load), "
-                "or load the modules alone: rldebug.load(PATH, modules_only=True).") from None
+    if unknown_env_id(env):
+        raise CheckpointError(
+            f"The checkpoint {root} was trained on the env {env!r}, a name the training "
+            "script registered with ray.tune.register_env; it is not registered in this "
+            "process, and the Algorithm builds its env to load. Register it first "
+            "(import the module that calls ray.tune.register_env, then rldebug.load), "
+            "or load the modules alone: rldebug.load(PATH, modules_only=True).")
     model = getattr(config, "model", None) or {}
     custom = model.get("custom_model") if isinstance(model, dict) else None
-    if isinstance(custom, str) and not _global_registry.contains(RLLIB_MODEL, custom):
+    if isinstance(custom, str) and "." not in custom and \
+            not _global_registry.contains(RLLIB_MODEL, custom):  # not a class path either
         raise CheckpointError(
             f"The checkpoint {root} uses the custom model {custom!r}, registered by the "
             "training script with ModelCatalog.register_custom_model; it is not registered "

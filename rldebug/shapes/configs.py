@@ -44,8 +44,14 @@ def without_address(text: str) -> str:
     return _ADDRESS.sub("", text)
 
 
+# What JSON writes for an object it cannot hold: its repr (a class, a function, a
+# method, or any object's default repr with its address); a text such as "<unk>" is data.
+_REPR = re.compile(r"<(class|function|bound method|built-in function|module) .*>"
+                   r"|<.* object at 0x[0-9a-fA-F]+>|<.* object>")
+
+
 def _is_repr(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("<") and value.endswith(">")
+    return isinstance(value, str) and _REPR.fullmatch(value) is not None
 
 
 _CLASS_REPR = re.compile(r"<class '([\w.]+)\.(\w+)'>")

@@ -254,6 +254,25 @@ def stored_env_spec(logdir: str | Path) -> dict | None:
     return spec if isinstance(spec, dict) else None
 
 
+def unknown_env_id(env: Any) -> bool:
+    """Whether ``env`` is an env id RLlib cannot build here, found as RLlib 2.60 looks one
+    up (``Algorithm._get_env_id_and_creator``): a name ``ray.tune.register_env`` gave, a
+    class path (with a "."), a ``module:EnvId`` gymnasium imports, or a gymnasium id.
+    Nothing is built. False for anything that is not a string."""
+    if not isinstance(env, str):
+        return False
+    import gymnasium as gym
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    if _global_registry.contains(ENV_CREATOR, env) or "." in env.split(":")[0] or ":" in env:
+        return False  # registered, a class path, or a module gymnasium imports first
+    try:
+        gym.spec(env)
+    except gym.error.Error:
+        return True
+    return False
+
+
 def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "make_env"):
     """An env instance from what RLlib's ``config.environment(env=...)`` accepts: an
     instance (returned as is), a class or creator called with ``env_config``, or a
@@ -376,6 +395,7 @@ __all__ = [
     "store_env_spec",
     "stored_env_spec",
     "sub_envs",
+    "unknown_env_id",
     "unwrapped_env",
     "write_env_spec",
     "write_trial_env_spec",

@@ -151,7 +151,8 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
         roles = sorted({s["role"] for s in own} | ({"driver"} if pid in drivers else set()))
         memory = [point[1] for point in rss.get(pid, [])]
         result.processes.append(ProcessTime(
-            pid=pid, host=next((s["host"] for s in own), ""), roles=roles,
+            pid=pid, host=next((s["host"] for s in own), "") or _driver_host(trace, pid),
+            roles=roles,
             wall_s=(max(times) - min(times)) if times else 0.0,
             sample_s=sum(s["end"] - s["start"] for s in own if s["name"] == "sample()"),
             sample_calls=sum(s["name"] == "sample()" for s in own),
@@ -163,6 +164,15 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
             sample_parts_s=_part_seconds(own, "sample()", SAMPLE_PARTS),
             update_parts_s=_part_seconds(own, "update", UPDATE_PARTS)))
     return result
+
+
+def _driver_host(trace: Trace, pid: int) -> str:
+    """The host a driver's iteration records name (a driver with no spans of its own)."""
+    frame = trace.iterations
+    if frame.empty or "host" not in frame:
+        return ""
+    hosts = frame.loc[frame["pid"].astype(int) == pid, "host"].dropna()
+    return str(hosts.iloc[0]) if len(hosts) else ""
 
 
 def _whole(value):

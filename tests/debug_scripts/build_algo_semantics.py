@@ -83,4 +83,14 @@ except RuntimeError as err:
     seen["init_twice"] = str(err)[:40]
 seen["init_twice_ignored"] = type(ray.init(ignore_reinit_error=True)).__name__
 
+# A Tune trial's checkpoint stores the config as the script gave it too.
+from ray import tune  # after the Ray calls above, as a script may import it
+
+grid = tune.Tuner("PPO", param_space=tiny(), run_config=tune.RunConfig(
+    storage_path=str(OUT / "tune"), name="trial", verbose=0,
+    stop={"training_iteration": 1})).fit()
+with open(Path(grid[0].checkpoint.path, "class_and_ctor_args.pkl"), "rb") as f:
+    stored = pickle.load(f)["ctor_args_and_kwargs"][0][0]
+seen["tune_checkpoint"] = [stored["num_env_runners"], stored["callbacks_class"].__name__]
+
 print("SEEN " + json.dumps(seen, sort_keys=True))
