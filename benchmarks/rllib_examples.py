@@ -198,16 +198,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="scripts (paths under rllib/examples)")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--debug-only", action="store_true",
+                        help="run under rldebug debug only (after a change to debug mode, "
+                             "half the time): each must then do its job in-process; the "
+                             "scripts that fail plain too are listed as differing")
     args = parser.parse_args(argv)
     scripts = args.only or list(CORPUS)
     rows = []
     for script in scripts:
-        plain = None if script in PLAIN_CANNOT_RUN_HERE else \
+        plain = None if script in PLAIN_CANNOT_RUN_HERE or args.debug_only else \
             run_one(script, debug=False, timeout=args.timeout)
         debugged = run_one(script, debug=True, timeout=args.timeout)
         rows.append((script, plain, debugged))
-        said = ("not run (needs more than 2 CPUs)" if plain is None
-                else f"{plain.detail} ({plain.seconds:.0f} s)")
+        said = ("not run" if plain is None else f"{plain.detail} ({plain.seconds:.0f} s)")
         print(f"{'agree' if agree(plain, debugged, script) else 'DIFFER':6} {script}: plain "
               f"{said}, rldebug {debugged.detail} "
               f"({debugged.seconds:.0f} s{', in-process' if debugged.in_process else ''})",
