@@ -219,8 +219,12 @@ def main(argv=None) -> int:
     both = [(p, d) for _, p, d in rows if p is not None]  # the ratio: scripts run both ways
     plain_s = sum(p.seconds for p, _ in both)
     debug_s = sum(d.seconds for _, d in both)
-    print(f"\n{same}/{len(rows)} agree; wall time plain {plain_s:.0f} s, rldebug debug "
-          f"{debug_s:.0f} s (ratio {debug_s / max(plain_s, 1e-9):.2f})")
+    if both:
+        print(f"\n{same}/{len(rows)} agree; wall time plain {plain_s:.0f} s, rldebug debug "
+              f"{debug_s:.0f} s (ratio {debug_s / max(plain_s, 1e-9):.2f})")
+    else:
+        print(f"\n{same}/{len(rows)} did their job in-process under rldebug debug, "
+              f"{sum(d.seconds for _, _, d in rows):.0f} s")
     for script, why in NOT_HERE.items():
         print(f"not here: {script} needs {why}")
     for script, why in PLAIN_CANNOT_RUN_HERE.items():
