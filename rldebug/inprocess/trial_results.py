@@ -328,8 +328,8 @@ class InProcessAnalysis(InProcessResultGrid):
     @property
     def best_checkpoint(self):
         trial = self.best_trial
-        if trial is None:  # Tune's words
-            raise ValueError(f"No best trial found. Please check if you specified the "
+        if trial is None:  # Tune's words (a UsageError is a ValueError, as Tune's is)
+            raise UsageError(f"No best trial found. Please check if you specified the "
                              f"correct default metric ({self.default_metric}) and mode "
                              f"({self.default_mode}).")
         return tune_checkpoint(trial.checkpoint)
