@@ -3,6 +3,7 @@ EnvRunner: a Learner 1 s slower per loss than sampling makes RLlib's LearnerGrou
 sampled batches (``learner_group_ts_dropped_lifetime``), named with their share; the same
 run with RLlib's own Learner keeps up and gets no finding."""
 
+import pytest
 from ray.rllib.algorithms.impala import IMPALAConfig
 from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 from slow_parts import SlowCartPole, SlowIMPALALearner
@@ -39,6 +40,7 @@ def _results(learner_class=None, iterations=10, until_dropped=False, env="CartPo
         algo.stop()
 
 
+@pytest.mark.slow  # 30-50 s of IMPALA; the default run's 15-minute budget
 def test_a_learner_slower_than_sampling_drops_batches_and_is_named():
     results = _results(SlowIMPALALearner, until_dropped=True)
     dropped = results[-1]["learner_group"]["learner_group_ts_dropped_lifetime"]
@@ -53,6 +55,7 @@ def test_a_learner_slower_than_sampling_drops_batches_and_is_named():
     assert f"{dropped / sampled:.0%}" in found.message
 
 
+@pytest.mark.slow  # 30-50 s of IMPALA; the default run's 15-minute budget
 def test_a_learner_that_keeps_up_is_not_named():
     # 5 ms per env step: 0.5 s to sample a 100-step batch, ten times RLlib's own update
     # here, so its Learner keeps up also on a loaded 2-core machine (on plain CartPole it

@@ -196,6 +196,7 @@ def test_the_doctor_names_the_slow_runner_and_only_it(traced):
     assert 0.5 < share <= 1.0 and f"({share:.0%} of its wall time)" in stragglers[0].message
 
 
+@pytest.mark.slow  # 35-50 s of APPO; the default run's 15-minute budget
 def test_a_slow_runner_of_appo_is_named_as_sampling_less_not_as_waited_for(tmp_path):
     """APPO does not wait for a slow EnvRunner: its iterations go on with the other
     runner's samples, so the finding says how much less it sampled, not how long the
