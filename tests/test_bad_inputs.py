@@ -398,6 +398,8 @@ CLI_ROWS = [
     (["run", "--stop-time", "inf"], "inf for every criterion"),
     # flags that were accepted and then ignored
     (["probe", "{tmp}/empty.py:make_dict", "--only", ""], "--only '' names no probe"),
+    (["probe", "{tmp}/ppo.py:make", "--budget", "-1"],  # it offered only "None"
+     "or None for no limit (--budget 0)"),
     (["doctor", "{tmp}", "--seeds", "0"], "--seeds applies only with --verify"),
     (["doctor", "{tmp}", "--verify", "--module", "pol9"], "give the finding's rule too"),
     (["doctor", "{tmp}", "--rule", "lr_too_high", "--json"],  # said as JSON
@@ -425,6 +427,9 @@ def test_bad_input_to_the_cli_exits_2_with_one_line(argv, message, tmp_path, cap
     (tmp_path / "broken.py").write_text("def act(obs)\n    return 0\n")
     (tmp_path / "raising.py").write_text("def make():\n    raise ValueError('my config bug')\n")
     (tmp_path / "raising_import.py").write_text("undefined\n")
+    (tmp_path / "ppo.py").write_text("from ray.rllib.algorithms.ppo import PPOConfig\n\n\n"
+                                     "def make():\n"
+                                     "    return PPOConfig().environment('CartPole-v1')\n")
     (tmp_path / "samples-runner0-1.jsonl").write_text('{"time": 1.0}\n')
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     message = message.replace("{tmp}", str(tmp_path))

@@ -393,8 +393,8 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     _check_options(only, max_iterations, seed)
     if budget_s is not None and (isinstance(budget_s, bool) or not isinstance(
             budget_s, numbers.Real) or not budget_s > 0):
-        raise UsageError(f"probe(budget_s=...) must be a number of seconds > 0 or None (no "
-                         f"limit), got {budget_s!r}.")
+        raise UsageError(f"probe(budget_s=...) (--budget) must be a number of seconds > 0, "
+                         f"or None for no limit (--budget 0), got {budget_s!r}.")
     if progress is not None and not callable(progress):
         raise UsageTypeError(f"probe(progress=...) takes a function of one line (str), got "
                              f"{progress!r:.100}.")
