@@ -139,9 +139,9 @@ def _ray_init(original: Callable) -> Callable:
                    "this process anyway.")
         import ray
 
-        from rldebug.inprocess.local import called_from_ray_or_rldebug
+        from rldebug.inprocess.local import called_from
 
-        by_the_script = not called_from_ray_or_rldebug(sys._getframe(1))
+        by_the_script = not called_from(sys._getframe(1), "ray", "rldebug")
         if by_the_script and ray.is_initialized() and _SCRIPT_STARTED_RAY \
                 and not kwargs.get("ignore_reinit_error"):
             return original(*args, **kwargs)  # Ray's "called ray.init twice" error, as plain
@@ -225,14 +225,11 @@ def _algorithm_init(original: Callable, preflight: bool) -> Callable:
             config = adapt_config_env(adapt_config_callbacks(config, notice), notice)
             config = adapt_config_mapping(config, notice)
             _validate_as_rllib_would(type(self), config)
-            from rldebug.inprocess.local import given_settings, local_mode_changes
+            from rldebug.inprocess.local import given_settings
 
-            given = given_settings(config)  # made in-process already (rldebug.run, a trial)
-            if given is None and local_mode_changes(config).changed:
-                given = {name: was for name, (was, _) in
-                         local_mode_changes(config).changed.items()}
-                given["callbacks_class"] = config.callbacks_class
             config = in_process(config, type(self).__name__)
+            # what local_mode changed, here or before (rldebug.run, a trial), as given
+            given = given_settings(config)
             if preflight:
                 config = _preflight(config)
             if given:

@@ -212,7 +212,7 @@ def in_process_put(original):
     def put(value, *args, **kwargs):
         import ray
 
-        if ray.is_initialized() or args or kwargs or not _called_from_rllib(sys._getframe(1)):
+        if ray.is_initialized() or args or kwargs or not called_from(sys._getframe(1), "ray.rllib"):
             return original(value, *args, **kwargs)
         return value
     put._rldebug_in_process = True
@@ -228,29 +228,18 @@ def in_process_get(original):
         import ray
 
         if _has_object_ref(refs, ray.ObjectRef) or (
-                ray.is_initialized() and not _called_from_ray(sys._getframe(1))):
+                ray.is_initialized() and not called_from(sys._getframe(1), "ray")):
             return original(refs, *args, **kwargs)
         return refs
     get._rldebug_in_process = True
     return get
 
 
-def _called_from_ray(frame) -> bool:
-    """Whether the frame is Ray's or RLlib's code (not the user's script or notebook)."""
+def called_from(frame, *packages: str) -> bool:
+    """Whether the frame's code is in one of ``packages`` (``"ray.rllib"``, ``"ray"``,
+    ``"rldebug"``) or their subpackages, not the user's script or notebook."""
     name = frame.f_globals.get("__name__", "") if frame is not None else ""
-    return name == "ray" or name.startswith("ray.")
-
-
-def _called_from_rllib(frame) -> bool:
-    """Whether the frame is RLlib's code (Ray Data's or Ray's own puts get real refs)."""
-    name = frame.f_globals.get("__name__", "") if frame is not None else ""
-    return name == "ray.rllib" or name.startswith("ray.rllib.")
-
-
-def called_from_ray_or_rldebug(frame) -> bool:
-    """Whether the frame is Ray's, RLlib's or rldebug's code (not the user's)."""
-    name = frame.f_globals.get("__name__", "") if frame is not None else ""
-    return _called_from_ray(frame) or name == "rldebug" or name.startswith("rldebug.")
+    return any(name == package or name.startswith(package + ".") for package in packages)
 
 
 def _has_object_ref(refs, object_ref) -> bool:

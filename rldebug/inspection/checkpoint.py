@@ -295,11 +295,15 @@ def _check_registered(config, root: Path) -> None:
     custom = model.get("custom_model") if isinstance(model, dict) else None
     if isinstance(custom, str) and "." not in custom and \
             not _global_registry.contains(RLLIB_MODEL, custom):  # not a class path either
-        raise CheckpointError(
-            f"The checkpoint {root} uses the custom model {custom!r}, registered by the "
-            "training script with ModelCatalog.register_custom_model; it is not registered "
-            "in this process. Register it first: import the module that registers it, "
-            "then rldebug.load.")
+        raise _model_not_registered(root, custom)
+
+
+def _model_not_registered(root: Path, name: str) -> CheckpointError:
+    return CheckpointError(
+        f"The checkpoint {root} uses the custom model {name!r}, registered by the training "
+        "script with ModelCatalog.register_custom_model; it is not registered in this "
+        "process. Register it first: import the module that registers it, then "
+        "rldebug.load.")
 
 
 def _load_modules(root: Path, kind: str):
@@ -347,11 +351,7 @@ def load(path: str | Path, *, modules_only: bool = False, local: bool = True) ->
         name = _unregistered_model(err)
         if name is None:
             raise
-        raise CheckpointError(
-            f"The checkpoint {root} uses the custom model {name!r}, registered by the "
-            "training script with ModelCatalog.register_custom_model; it is not registered "
-            "in this process. Register it first: import the module that registers it, "
-            "then rldebug.load.") from None
+        raise _model_not_registered(root, name) from None
     except ModuleNotFoundError as err:
         raise CheckpointError(
             f"The checkpoint {root} stores code of the module {err.name!r} (its env, model "
@@ -429,11 +429,7 @@ def load_pipeline(path: str | Path) -> dict:
         name = _unregistered_model(err)
         if name is None:
             raise
-        raise CheckpointError(
-            f"The checkpoint {root} uses the custom model {name!r}, registered by the "
-            "training script with ModelCatalog.register_custom_model; it is not registered "
-            "in this process. Register it first: import the module that registers it, "
-            "then rldebug.load.") from None
+        raise _model_not_registered(root, name) from None
 
 
 def _check_pickles(root: Path) -> None:

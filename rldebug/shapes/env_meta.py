@@ -273,6 +273,12 @@ def unknown_env_id(env: Any) -> bool:
     return False
 
 
+def unknown_env_text(env: str, why: str) -> str:
+    """What to say of an env id nothing registered (``why``: the lookup's own words)."""
+    return (f"{env!r} is neither a gymnasium id nor an env registered with "
+            f"ray.tune.register_env ({why}). Pass the env class or an instance instead.")
+
+
 def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "make_env"):
     """An env instance from what RLlib's ``config.environment(env=...)`` accepts: an
     instance (returned as is), a class or creator called with ``env_config``, or a
@@ -301,9 +307,7 @@ def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "m
         try:
             return gym.make(env_or_class, **(env_config or {}))
         except gym.error.Error as err:
-            raise UsageError(f"{env_or_class!r} is neither a gymnasium id nor an env registered "
-                             f"with ray.tune.register_env ({err}). Pass the env class or an "
-                             "instance instead.") from err
+            raise UsageError(unknown_env_text(env_or_class, str(err))) from err
     if callable(env_or_class):
         env = env_or_class(dict(env_config or {}))
         if not isinstance(env, (gym.Env, MultiAgentEnv)):
@@ -396,6 +400,7 @@ __all__ = [
     "stored_env_spec",
     "sub_envs",
     "unknown_env_id",
+    "unknown_env_text",
     "unwrapped_env",
     "write_env_spec",
     "write_trial_env_spec",
