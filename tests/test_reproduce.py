@@ -421,7 +421,11 @@ def test_cli_lists_and_reproduces(nan_obs_run, capsys):
     outcome = json.loads(capsys.readouterr().out)
     assert outcome["reproduced"] and outcome["env_step"] == event.env_step
     assert main(["reproduce", str(directory), "--event", "99"]) == 2
-    assert "numbered 1.." in capsys.readouterr().err
+    assert "(--event 99): the trace has" in capsys.readouterr().err  # the flag the user gave
+    assert main(["reproduce", str(directory), "--event", "0"]) == 2
+    assert "(--event) must be an int >= 1, got 0" in capsys.readouterr().err
+    assert main(["reproduce", str(directory), "--event", "1", "--iteration", "1"]) == 2
+    assert "(--iteration I [--episode E --step S])" in capsys.readouterr().err
 
 
 def test_a_real_debugger_stops_in_the_env_and_at_the_replayed_step(nan_obs_run, tmp_path):

@@ -125,7 +125,8 @@ def _check_int(name: str, value, minimum: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise UsageError(f"reproduce({name}=...) must be an int >= {minimum}, got {value!r}.")
+        raise UsageError(f"reproduce({name}=...) (--{name}) must be an int >= {minimum}, "
+                         f"got {value!r}.")
     return int(value)
 
 
@@ -148,18 +149,20 @@ def reproduce(path: str | Path, event: int | None = None, *, iteration: int | No
         replayed (the message says why).
     """
     if mode not in MODES:
-        raise UsageError(f"reproduce(mode={mode!r}) must be one of {MODES}.")
+        raise UsageError(f"reproduce(mode={mode!r}) (--mode) must be one of {MODES}.")
     event = _check_int("event", event, 1)
     iteration = _check_int("iteration", iteration, 1)
     step = _check_int("step", step, 0)
     if not isinstance(path, (str, Path)):  # said before what else is missing
         find_trace_dir(path)
     if (event is None) == (iteration is None):
-        raise UsageError("reproduce needs exactly one of event=N (see rldebug reproduce DIR "
-                         "for the list) or iteration=I [, episode=E, step=S].")
+        raise UsageError("reproduce needs exactly one of event=N (--event; rldebug reproduce "
+                         "DIR lists them) or iteration=I [, episode=E, step=S] (--iteration "
+                         "I [--episode E --step S]).")
     if event is not None and (episode is not None or step is not None):
-        raise UsageError("reproduce(event=N) replays the event's own episode and step; drop "
-                         "episode=/step= or use iteration=I, episode=E, step=S instead.")
+        raise UsageError("reproduce(event=N) (--event N) replays the event's own episode and "
+                         "step; drop episode=/step= (--episode/--step) or use iteration=I, "
+                         "episode=E, step=S (--iteration I --episode E --step S) instead.")
     recorded = read_recorded(path)
     from rldebug.reproduction.run import replay_episode, replay_update
 
@@ -184,7 +187,7 @@ def _event(recorded: RecordedTrace, number: int) -> ReproducibleEvent:
         raise ReproduceError(f"The trace in {str(recorded.directory)!r} has no events; "
                              "replay an episode with reproduce(dir, iteration=I).")
     if number > len(events):
-        raise ReproduceError(f"event={number}: the trace has {len(events)} event(s), numbered "
+        raise ReproduceError(f"event={number} (--event {number}): the trace has {len(events)} event(s), numbered "
                              f"1..{len(events)} (rldebug reproduce DIR lists them).")
     chosen = events[number - 1]
     if not chosen.reproducible:
