@@ -20,6 +20,7 @@ from rldebug.usage import (
     EXIT_UNUSABLE,
     USAGE_ERRORS,
     UsageError,
+    import_code,
 )
 
 # The modules whose commands `rldebug` has, in `rldebug --help` order. Each registers its
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
             return EXIT_UNUSABLE
     try:
+        for where in getattr(args, "imports", ()):  # usage.add_import_option's --import
+            import_code(where, "--import", keep=True)
         return args.func(args)
     except USAGE_ERRORS as err:  # unusable input: one line, exit 2 (rldebug.usage)
         if args.debug:

@@ -12,6 +12,7 @@ exits 1 with its type and a pointer to ``--debug``."""
 import importlib
 import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -173,6 +174,52 @@ def check_can_write(path: str | Path, what: str) -> None:
                          f"({err.strerror or err}); pass a folder you can write to.") from None
 
 
+def import_code(where: str, option: str, example: str = "path/to/file.py",
+                keep: bool = False):
+    """The user's module ``path/to/file.py`` or ``package.module``, imported (its code runs).
+
+    :param example: how a file is named to ``option``, said when the module is not found.
+    :param keep: also put a file's module in ``sys.modules`` under its name, so that what
+        it defines unpickles (a checkpoint's env class, as ``my_envs.MyEnv``).
+    :raises UsageError: for a file or module that does not exist or cannot be imported (a
+        syntax error, with its line), or code that raises as it is imported.
+    """
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            if not path.is_file():
+                raise UsageError(f"{option} file {where!r} does not exist.")
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(module_spec)
+            if keep:
+                sys.modules.setdefault(path.stem, module)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except SyntaxError as err:
+        raise UsageError(f"{option} {where!r} does not compile: {err.msg} at line "
+                         f"{err.lineno} of {err.filename}.") from None
+    except ModuleNotFoundError as err:
+        raise UsageError(f"{option} {where!r}: {err}. Name a module Python can import "
+                         f"(add its folder to PYTHONPATH) or a file, {example}.") from None
+    except UsageError:
+        raise
+    except Exception as err:  # the user's module, run as it is imported
+        raise UsageError(f"{option}: importing {where!r} raised {type(err).__name__}: "
+                         f"{err} (your code; --debug shows where).") from err
+    return module
+
+
+def add_import_option(parser) -> None:
+    """``--import MODULE_OR_FILE`` (repeatable) on a command that builds a checkpoint's or
+    a run's env: the CLI imports each before the command runs (``rldebug.cli``)."""
+    parser.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+        help="import this first (repeatable; a module or a path/to/file.py): the code that "
+             "registers the run's env (ray.tune.register_env) or custom model, as the "
+             "training script did")
+
+
 def load_function(spec: str, option: str, expected: str = "a function that returns what "
                   "it names (def {name}(): return ...)"):
     """The function ``path/to/file.py:function`` or ``package.module:function`` names.
@@ -185,28 +232,7 @@ def load_function(spec: str, option: str, expected: str = "a function that retur
     if ":" not in spec:
         raise UsageError(f"{option} must look like 'my_file.py:my_function', got {spec!r}.")
     where, func_name = spec.rsplit(":", 1)
-    try:
-        if where.endswith(".py"):
-            path = Path(where)
-            if not path.is_file():
-                raise UsageError(f"{option} file {where!r} does not exist.")
-            module_spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(module_spec)
-            module_spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(where)
-    except SyntaxError as err:
-        raise UsageError(f"{option} {where!r} does not compile: {err.msg} at line "
-                         f"{err.lineno} of {err.filename}.") from None
-    except ModuleNotFoundError as err:
-        raise UsageError(f"{option} {where!r}: {err}. Name a module Python can import "
-                         "(add its folder to PYTHONPATH) or a file, path/to/file.py:"
-                         f"{func_name}.") from None
-    except UsageError:
-        raise
-    except Exception as err:  # the user's module, run as it is imported
-        raise UsageError(f"{option}: importing {where!r} raised {type(err).__name__}: "
-                         f"{err} (your code; --debug shows where).") from err
+    module = import_code(where, option, f"path/to/file.py:{func_name}")
     found = getattr(module, func_name, None)
     if found is None:
         raise UsageError(f"{where!r} has no function {func_name!r}.")
@@ -234,6 +260,6 @@ def load_config(spec: str, option: str = "--config"):
 
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",
-           "USAGE_ERRORS", "UsageError", "UsageTypeError", "check_bool", "check_can_write",
-           "check_output_file",
-           "check_seed", "load_config", "load_function", "output_path", "path_argument"]
+           "USAGE_ERRORS", "UsageError", "UsageTypeError", "add_import_option", "check_bool",
+           "check_can_write", "check_output_file", "check_seed", "import_code", "load_config",
+           "load_function", "output_path", "path_argument"]

@@ -38,11 +38,12 @@ class DetachedValuePPOModule(DefaultPPOTorchRLModule):
         return super().compute_values(batch, embeddings).detach()
 
 
-def swapping_mapping_fn(agent_id, episode=None, **kwargs):
+def swapping_mapping_fn(agent_id, episode, **kwargs):
     """agent1 -> pol1 and agent2 -> pol2 in some episodes, the other way round in the
-    rest (decided by the episode's id): each policy trains on both agents' experience."""
+    rest (decided by the episode's id, as RLlib's self-play examples decide it, with no
+    answer for episode=None): each policy trains on both agents' experience."""
     own = {"agent1": "pol1", "agent2": "pol2"}[agent_id]
-    if episode is None or int(str(episode.id_)[-4:], 16) % 2 == 0:
+    if int(str(episode.id_)[-4:], 16) % 2 == 0:
         return own
     return {"pol1": "pol2", "pol2": "pol1"}[own]
 

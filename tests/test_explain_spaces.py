@@ -46,6 +46,64 @@ def test_old_stack_gaussian_shows_mean_and_std_not_log_stds_as_actions():
         algo.stop()
 
 
+def _old_sac(env):
+    from ray.rllib.algorithms.sac import SACConfig
+
+    # RLlib 2.60's default replay buffer is the new stack's; its old stack needs its own
+    return _old_stack(SACConfig().environment(env)).training(
+        replay_buffer_config={"type": "MultiAgentPrioritizedReplayBuffer"})
+
+
+def test_old_stack_sac_is_explained_as_its_policy_acts():
+    """Old-stack SAC on Pendulum: explain raised a bare NotImplementedError (SAC's model
+    has no value_function) and would have shown the raw observation as the logits
+    (SAC's model() passes the observation through; its policy head is
+    get_action_model_outputs)."""
+    import torch
+    from ray.rllib.policy.sample_batch import SampleBatch
+
+    algo = _build(_old_sac("Pendulum-v1"))
+    try:
+        obs = np.array([0.6, -0.8, 0.3], np.float32)
+        e = rldebug.explain(algo, obs, seed=0)
+        policy = algo.get_policy()
+        model = policy.model
+        with torch.no_grad():
+            model_out, _ = model(SampleBatch({"obs": torch.as_tensor(obs[None])}), [], None)
+            inputs, _ = model.get_action_model_outputs(model_out)
+            mean = inputs[0, :1].numpy()
+            expected_q, _ = model.get_q_values(model_out, torch.tanh(inputs[:, :1]))
+        assert e.family == "actor_critic"
+        np.testing.assert_allclose(e.logits, inputs[0].numpy(), rtol=1e-5)
+        np.testing.assert_allclose(e.mean, mean, rtol=1e-5)
+        # the greedy action is the squashed mean, and Q is asked at it
+        np.testing.assert_allclose(e.greedy_action, np.tanh(mean), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(e.value, float(expected_q), rtol=1e-5)
+        assert e.q_value is not None and e.alpha == pytest.approx(1.0)  # initial_alpha
+        assert e.entropy_is_estimate and np.isfinite(e.entropy)
+        # RLlib's inference: the greedy action, unsquashed to Pendulum's [-2, 2]
+        expected = algo.compute_single_action(obs, explore=False)
+        np.testing.assert_allclose(e.greedy_env_action, expected, rtol=1e-5, atol=1e-6)
+        assert np.all(np.abs(e.env_action) <= 2.0)
+        assert "value" in str(e)
+        assert rldebug.inspect(algo).modules["default_policy"].value_function == "Q(s, a)"
+    finally:
+        algo.stop()
+
+
+def test_old_stack_discrete_sac_shows_q_of_every_action():
+    algo = _build(_old_sac("CartPole-v1"))
+    try:
+        obs = np.array([0.1, 0.2, 0.03, -0.1], np.float32)
+        e = rldebug.explain(algo, obs, seed=0)
+        assert e.family == "actor_critic" and e.probs is not None
+        assert np.asarray(e.q_values).shape == (2,)
+        assert e.value == pytest.approx(float(np.max(e.q_values)))
+        assert int(e.greedy_action) == algo.compute_single_action(obs, explore=False)
+    finally:
+        algo.stop()
+
+
 class DictObservations(gym.Env):
     observation_space = gym.spaces.Dict({"color": gym.spaces.Discrete(3),
                                          "noise": gym.spaces.Box(-1, 1, (2,), np.float32)})

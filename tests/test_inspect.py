@@ -282,3 +282,63 @@ def test_a_multidiscrete_action_is_explained_part_by_part():
     figure = rldebug.plot_action_probs(e)
     assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == \
         ["0=0", "0=1", "0=2", "1=0", "1=1"]
+
+
+# -- a policy mapping fn that reads the episode ---------------------------------------
+
+def _self_play(api_stack: str):
+    """PPO on RLlib's MultiAgentCartPole (int agent ids 0 and 1) with the mapping RLlib's
+    self-play examples use: a coin the episode's id throws decides which agent plays
+    'main' (the old stack's EpisodeV2 has an int episode_id instead of id_)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    if api_stack == "new":
+        def mapping(agent_id, episode, **kwargs):
+            return "main" if hash(episode.id_) % 2 == agent_id else "opponent"
+    else:
+        def mapping(agent_id, episode, worker=None, **kwargs):
+            return "main" if episode.episode_id % 2 == agent_id else "opponent"
+    config = (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
+              .multi_agent(policies={"main", "opponent"}, policy_mapping_fn=mapping)
+              .training(train_batch_size=64, minibatch_size=32, num_epochs=1))
+    if api_stack == "old":
+        config = config.api_stack(enable_rl_module_and_learner=False,
+                                  enable_env_runner_and_connector_v2=False)
+    return rldebug.local_mode(config, warn=False).build_algo()
+
+
+def test_an_agent_the_mapping_fn_sends_to_either_module_by_episode(api_stack, tmp_path,
+                                                                   capsys):
+    """The mapping fn was asked with episode=None: it raised, and explain said agent 0
+    was unknown and 'the env's agents are []', inspect showed no agent for either
+    module, and the probes stopped with an ERROR."""
+    from rldebug.cli import main
+
+    algo = _self_play(api_stack)
+    obs = np.array([0.1, 0.2, 0.03, -0.1], np.float32)
+    try:
+        summary = inspect(algo)
+        assert summary.agents == {0: ["main", "opponent"], 1: ["main", "opponent"]}
+        assert summary.mapping_error is None
+        assert summary.modules["main"].agents == [0, 1]
+        assert "0 → main | opponent (per episode)" in str(summary)
+        with pytest.raises(ValueError, match=r"Agent 0 acts with 'main' or 'opponent' "
+                                             r"depending on the episode.*module_id="):
+            explain(algo, obs, agent_id=0)
+        for module in ("main", "opponent"):
+            e = explain(algo, obs, agent_id=0, module_id=module)
+            assert e.module_id == module
+            assert explain(algo, obs, module_id=module).module_id == module
+        if api_stack == "new":
+            path = tmp_path / "checkpoint"
+            algo.save_to_path(str(path))
+    finally:
+        algo.stop()
+    if api_stack == "new":  # --agent 0 names the int agent id 0 (RLlib's MultiAgentCartPole)
+        assert main(["inspect", str(path), "--obs", "[0.1, 0.2, 0.03, -0.1]", "--agent", "0",
+                     "--module", "opponent"]) == 0, capsys.readouterr().err
+        assert "opponent" in capsys.readouterr().out
+        assert main(["inspect", str(path), "--obs", "[0.1, 0.2, 0.03, -0.1]",
+                     "--agent", "0"]) == 2
+        assert "acts with 'main' or 'opponent'" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,6 +228,12 @@ def test_inspect_lists_the_modules_and_agents(row):
         assert module_id in text
     assert set(map(str, summary.agents)) == set(agents_of(row.algo))
     assert set(summary.agents.values()) <= set(summary.modules)
+    # the value explain shows, named for the family (a DQN module said "no" before)
+    expected = {"policy_gradient": "V(s)", "q_learning": "max over a of Q(s, a)",
+                "actor_critic": "Q(s, a)"}[row.setup.family]
+    for module in summary.modules.values():
+        assert module.value_function == expected and module.has_value_function
+    assert re.search(rf"value function\s+│ {re.escape(expected)}", text), text
 
 
 def test_explain_answers_for_every_agent_in_the_family_terms(row):

@@ -336,6 +336,8 @@ def test_a_mapping_that_swaps_the_agents_between_episodes_fails_the_credit_probe
     assert not mapping["agent1"].ok and "pol1" in mapping["agent1"].got \
         and "pol2" in mapping["agent1"].got
     assert "mapping" in report.diagnosis()[0]
+    # the modules it picks, asked as RLlib asks (with episodes), not one of them
+    assert report.agents["agent1"]["module"] == ["pol1", "pol2"]
 
 
 def test_the_cli_exits_1_when_a_probe_fails(capsys, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rldebug.deployment.comparison import DEFAULT_ATOL, DEFAULT_MIN_AGREEMENT
+from rldebug.usage import add_import_option
 
 
 def cmd_parity(args) -> int:
@@ -74,6 +75,7 @@ def add_commands(subparsers) -> None:
                              f"and still agree (default {DEFAULT_ATOL}; a float16 or "
                              "quantised deployment needs more)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_import_option(parser)
     parser.set_defaults(func=cmd_parity)
 
     parser = subparsers.add_parser(
@@ -90,6 +92,7 @@ def add_commands(subparsers) -> None:
                              "pipelines without frame stacking or recurrent state)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the contents of OUT if it is not empty")
+    add_import_option(parser)
     parser.set_defaults(func=cmd_export)
 
 

@@ -217,8 +217,8 @@ def _env(reference):
             f"parity plays the env the policy was trained on, {env!r}, which is neither a "
             "gymnasium id nor an env registered with ray.tune.register_env in this process. "
             "Register it here (import the module that calls "
-            "ray.tune.register_env before parity(), or call parity from the script that "
-            "trains), or compare on recorded observations (--observations FILE, "
+            "ray.tune.register_env before parity(), --import MODULE_OR_FILE.py on the "
+            "command line, or call parity from the script that trains), or compare on recorded observations (--observations FILE, "
             "observations=) or a trace's episodes (--trace DIR, trace=).") from None
 
 

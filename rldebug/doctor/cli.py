@@ -20,7 +20,7 @@ from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
 from rldebug.doctor.verify import DEFAULT_SEEDS
 from rldebug.htmlfile import html_option
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, add_import_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,6 +57,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--config", help="FILE.py:FUNC returning the run's AlgorithmConfig, "
                         "when the run cannot be rebuilt from its own files")
     verify.add_argument("--out", help="where the runs go (default RUN/rldebug_verify/RULE)")
+    add_import_option(parser)
     parser.set_defaults(func=cmd_doctor)
 
 

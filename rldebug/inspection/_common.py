@@ -72,12 +72,17 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
     """Check ``agent_id`` / ``module_id`` against the algorithm; return (agent, module).
 
     Exactly the pair the env-to-module pipeline needs: an agent (its raw space and
-    connectors) and the module that agent maps to.
+    connectors) and the module that agent acts with. ``mapping``: agent -> the modules
+    the policy mapping fn sends it to (``env_meta.agent_modules``; several when it
+    decides per episode, and then ``module_id`` says which).
     """
     if agent_id is not None and agent_id not in mapping:
-        hint = f" ({mapping_error})" if mapping_error else ""
+        if mapping_error:
+            raise UsageError(f"Which module agent {agent_id!r} acts with is unknown: "
+                             f"{mapping_error}. rldebug asks the policy mapping fn as RLlib "
+                             "does (agent id, a fresh episode); fix the error it raised.")
         raise UsageError(f"Unknown agent id {agent_id!r}; the env's agents are "
-                         f"{list(mapping)}{hint}.")
+                         f"{list(mapping)}.")
     if module_id is not None and module_id not in module_ids:
         raise UsageError(f"Unknown module id {module_id!r}; the algorithm's modules are "
                          f"{module_ids}.")
@@ -90,17 +95,27 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
                 f"{list(mapping)}) or module_id= / --module (one of {module_ids}).")
     if agent_id is not None:
         mapped = mapping[agent_id]
-        if module_id is not None and module_id != mapped:
+        if module_id is None:
+            if len(mapped) > 1:
+                raise UsageError(
+                    f"Agent {agent_id!r} acts with {' or '.join(map(repr, mapped))} "
+                    "depending on the episode (the policy mapping fn reads it): pass "
+                    "module_id= / --module as well to say which.")
+            return agent_id, mapped[0]
+        if module_id not in mapped:
             raise UsageError(
-                f"Agent {agent_id!r} maps to module {mapped!r}, not {module_id!r}. Pass "
-                f"only agent_id={agent_id!r}, or an agent of {module_id!r}: "
-                f"{[a for a, m in mapping.items() if m == module_id]}.")
-        return agent_id, mapped
-    agents = [a for a, m in mapping.items() if m == module_id]
+                f"Agent {agent_id!r} maps to module {' or '.join(map(repr, mapped))}, not "
+                f"{module_id!r}. Pass only agent_id={agent_id!r}, or an agent of "
+                f"{module_id!r}: {[a for a, ms in mapping.items() if module_id in ms]}.")
+        return agent_id, module_id
+    agents = [a for a, ms in mapping.items() if module_id in ms]
     if not agents:
+        shown = {a: ms[0] if len(ms) == 1 else ms for a, ms in mapping.items()}
+        why = f"; {mapping_error}" if mapping_error else ""
         raise UsageError(
-            f"No agent maps to module {module_id!r} (mapping: {mapping}); the observation "
-            f"must go through some agent's connectors: pass agent_id= / --agent as well.")
+            f"No agent maps to module {module_id!r} (mapping: {shown}{why}); the "
+            f"observation must go through some agent's connectors: pass agent_id= / "
+            f"--agent as well.")
     return agents[0], module_id
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from rldebug.inspection._common import agent_ids
 from rldebug.inspection._torch import layers_of
 from rldebug.inspection.checkpoint import RESTORED_FROM
-from rldebug.shapes.env_meta import env_of, map_agents
+from rldebug.shapes.env_meta import agent_modules, env_of
 from rldebug.shapes.outputs import (
     ACTOR_CRITIC,
     Q_LEARNING,
@@ -37,6 +37,13 @@ ALPHA_NOT_RESTORED = (
     "training resumed from this checkpoint restarts it too.")
 
 
+def _value_function(module) -> str | None:
+    """What explain shows as a module's value (see ModuleSummary.value_function)."""
+    if hasattr(module, "compute_values"):
+        return "V(s)"
+    return {Q_LEARNING: "max over a of Q(s, a)", ACTOR_CRITIC: "Q(s, a)"}.get(family_of(module))
+
+
 class NewStack:
     """Everything ``inspect``/``explain`` need from a multi-agent new-stack Algorithm."""
 
@@ -47,8 +54,10 @@ class NewStack:
         self.runner = algo.env_runner
         self.env = env_of(algo)
         self.agents = agent_ids(self.env)
-        self.mapping, self.mapping_error = map_agents(algo.config.policy_mapping_fn,
-                                                      self.agents)
+        # agent -> the modules the policy mapping fn sends it to (one unless it reads
+        # the episode)
+        self.mapping, self.mapping_error = agent_modules(algo.config.policy_mapping_fn,
+                                                         self.agents)
 
     # -- structure -----------------------------------------------------------
 
@@ -85,7 +94,7 @@ class NewStack:
                 "layers": layers_of(module),
                 "lr": float(lr) if lr is not None else None,
                 "trainable": bool(learner.should_module_be_updated(module_id)),
-                "has_value_function": hasattr(module, "compute_values"),
+                "value_function": _value_function(module),
             }
 
         info = self._on_learner(details)

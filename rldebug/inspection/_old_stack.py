@@ -2,8 +2,9 @@
 
 Observations are preprocessed the way ``Algorithm.compute_single_action`` does
 it (the policy's ObsPreprocessor and MeanStd filter agent connectors, or the
-worker's preprocessors and filters), then go through ``policy.model`` and
-``policy.dist_class``; values come from ``model.value_function()``.
+worker's preprocessors and filters), then go through the policy's action distribution as ``compute_actions`` builds it (its
+``action_distribution_fn``, else ``policy.model`` and ``policy.dist_class``); values come
+from ``model.value_function()``, or SAC's Q net.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from rldebug.inspection._common import agent_ids
 from rldebug.inspection._torch import layers_of
-from rldebug.shapes.env_meta import env_of, is_multi_agent_env, map_agents
+from rldebug.shapes.env_meta import agent_modules, env_of, is_multi_agent_env
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
 from rldebug.shapes.outputs import env_action, seeded, to_numpy
 
@@ -30,11 +31,11 @@ class OldStack:
         self.env = env_of(algo)
         if is_multi_agent_env(self.env):
             self.agents = agent_ids(self.env)
-            self.mapping, self.mapping_error = map_agents(algo.config.policy_mapping_fn,
+            self.mapping, self.mapping_error = agent_modules(algo.config.policy_mapping_fn,
                                                           self.agents)
         else:  # one agent: the same name the new stack gives it
             self.agents = [DEFAULT_AGENT_ID]
-            self.mapping, self.mapping_error = {DEFAULT_AGENT_ID: DEFAULT_MODULE_ID}, None
+            self.mapping, self.mapping_error = {DEFAULT_AGENT_ID: [DEFAULT_MODULE_ID]}, None
 
     # -- structure -----------------------------------------------------------
 
@@ -73,7 +74,7 @@ class OldStack:
             "layers": layers_of(policy.model),
             "lr": float(lr) if lr is not None else None,
             "trainable": trainable,
-            "has_value_function": hasattr(policy.model, "value_function"),
+            "value_function": _value_function(policy.model),
             "action_distribution": policy.dist_class.__name__ if policy.dist_class else None,
         }
 
@@ -111,46 +112,118 @@ class OldStack:
         return np.stack(processed)
 
     def forward(self, agent_id, module_id, observations: list, seed: int | None) -> dict:
-        """Logits, distribution outputs and values through ``policy.model``/``dist_class``."""
+        """The policy's action distribution as ``compute_single_action`` builds it (its
+        ``action_distribution_fn``, else ``policy.model`` and ``policy.dist_class``);
+        V(s) from ``model.value_function()``, or SAC's Q(s, a) from its Q net."""
         import torch
         from ray.rllib.policy.sample_batch import SampleBatch
+
+        from rldebug.shapes.outputs import ACTOR_CRITIC, POLICY_GRADIENT, entropy_fields
 
         policy = self.algo.get_policy(module_id)
         module_input = self.module_input(module_id, observations)
         model = policy.model
+        sac = hasattr(model, "get_action_model_outputs") and hasattr(model, "get_q_values")
         was_training = model.training
         model.eval()
         try:
             with torch.no_grad():
-                obs = torch.as_tensor(module_input, device=policy.device)
-                logits, _ = model(SampleBatch({"obs": obs}), [], None)
-                value = model.value_function() if hasattr(model, "value_function") else None
-                dist = policy.dist_class(logits, model)
+                batch = SampleBatch({"obs": torch.as_tensor(module_input, device=policy.device)})
+                logits, dist_class = _distribution_inputs(policy, batch)
+                dist = dist_class(logits, model)
                 greedy = dist.deterministic_sample()
                 with seeded(seed):
                     sampled = dist.sample()
-                entropy = dist.entropy()
                 log_prob = dist.logp(sampled)
+                entropy = entropy_fields(dist, seed)
+                q_values = q_value = alpha = None
+                if sac and probs_of(dist) is not None:  # discrete SAC: Q of every action
+                    q_values, _ = model.get_q_values(model(batch, [], None)[0])
+                    value = q_values.max(-1).values
+                    alpha = float(torch.exp(model.log_alpha).reshape(-1)[0])
+                elif sac:
+                    model_out, _ = model(batch, [], None)
+                    value, _ = model.get_q_values(model_out, greedy)  # (Q, state)
+                    q_value, _ = model.get_q_values(model_out, sampled)
+                    alpha = float(torch.exp(model.log_alpha).reshape(-1)[0])
+                else:
+                    model(batch, [], None)  # value_function() reads this forward pass
+                    value = _value(model)
         finally:
             model.train(was_training)
-        probs = getattr(getattr(dist, "dist", None), "probs", None)
+        probs = probs_of(dist)
         gaussian = getattr(dist, "dist", None)  # DiagGaussian: a torch Normal(mean, std)
         mean, std = (gaussian.mean, gaussian.stddev) \
             if isinstance(gaussian, torch.distributions.Normal) else (None, None)
-        return {
+        out = {
             "mean": to_numpy(mean),
             "std": to_numpy(std),
-            "family": "policy_gradient",
+            "family": ACTOR_CRITIC if sac else POLICY_GRADIENT,
             "distribution": type(dist).__name__,
             "module_input": module_input,
             "logits": to_numpy(logits),
             "probs": to_numpy(probs),
-            "entropy": to_numpy(entropy),
             "log_prob": to_numpy(log_prob),
-            "value": to_numpy(value),
+            "value": _one_per_row(value),
             "greedy_action": to_numpy(greedy),
             "sampled_action": to_numpy(sampled),
             "env_action": env_action(to_numpy(sampled), policy.action_space, self.algo.config),
             "greedy_env_action": env_action(to_numpy(greedy), policy.action_space,
                                             self.algo.config),
+            **entropy,
         }
+        if sac:
+            out.update(q_value=_one_per_row(q_value), q_values=to_numpy(q_values), alpha=alpha)
+        return out
+
+
+def probs_of(dist):
+    """An old-stack Categorical's probabilities (its torch ``dist.probs``), else None."""
+    return getattr(getattr(dist, "dist", None), "probs", None)
+
+
+def _value_function(model) -> str | None:
+    """What explain shows as a model's value (see ModuleSummary.value_function): SAC's
+    Q net, else the value head a ModelV2 overrides ``value_function`` with."""
+    from ray.rllib.models.modelv2 import ModelV2
+
+    if hasattr(model, "get_action_model_outputs") and hasattr(model, "get_q_values"):
+        return "Q(s, a)"
+    return "V(s)" if type(model).value_function is not ModelV2.value_function else None
+
+
+def _distribution_inputs(policy, batch) -> tuple:
+    """``(distribution inputs, distribution class)`` as the policy's own
+    ``compute_actions`` gets them (``explore=False``): its ``action_distribution_fn``
+    (SAC's asks the model's policy head), else the model's output and ``dist_class``."""
+    from ray.rllib.policy.torch_policy_v2 import TorchPolicyV2
+    from ray.rllib.utils.annotations import is_overridden
+
+    common = {"state_batches": [], "seq_lens": None, "explore": False,
+              "timestep": policy.global_timestep, "is_training": False}
+    if isinstance(policy, TorchPolicyV2):
+        if is_overridden(policy.action_distribution_fn):
+            inputs, dist_class, _ = policy.action_distribution_fn(policy.model,
+                                                                  obs_batch=batch, **common)
+            return inputs, dist_class
+    elif getattr(policy, "action_distribution_fn", None):  # a TorchPolicy of RLlib's template
+        inputs, dist_class, _ = policy.action_distribution_fn(policy, policy.model,
+                                                              input_dict=batch, **common)
+        return inputs, dist_class
+    inputs, _ = policy.model(batch, [], None)
+    return inputs, policy.dist_class
+
+
+def _value(model):
+    """V(s) of the model's last forward pass; None for a model without a value head."""
+    try:
+        return model.value_function()
+    except NotImplementedError:  # ModelV2's default
+        return None
+
+
+def _one_per_row(values):
+    """A value per observation: ``[B]`` from a Q net's ``[B, 1]``."""
+    found = to_numpy(values)
+    return found.reshape(found.shape[0]) if found is not None and found.ndim == 2 \
+        and found.shape[1] == 1 else found

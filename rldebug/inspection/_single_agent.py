@@ -22,12 +22,12 @@ class SingleAgentStack(NewStack):
         # RLlib's own name for the one agent (its metrics use it too); the policy
         # mapping fn plays no part in single-agent sampling.
         self.agents = [DEFAULT_AGENT_ID]
-        self.mapping, self.mapping_error = {DEFAULT_AGENT_ID: DEFAULT_MODULE_ID}, None
+        self.mapping, self.mapping_error = {DEFAULT_AGENT_ID: [DEFAULT_MODULE_ID]}, None
 
     # -- structure -----------------------------------------------------------
 
     def module_ids(self) -> list:
-        return list(self.mapping.values())
+        return list(self.mapping[self.agents[0]])
 
     def raw_spaces(self, agent_id) -> tuple:
         # The spaces the EnvRunner gives its own episodes (after any env wrappers).

@@ -288,9 +288,10 @@ def _check_registered(config, root: Path) -> None:
         raise CheckpointError(
             f"The checkpoint {root} was trained on the env {env!r}, a name the training "
             "script registered with ray.tune.register_env; it is not registered in this "
-            "process, and the Algorithm builds its env to load. Register it first "
-            "(import the module that calls ray.tune.register_env, then rldebug.load), "
-            "or load the modules alone: rldebug.load(PATH, modules_only=True).")
+            "process, and the Algorithm builds its env to load. Register it first: "
+            "import the module that calls ray.tune.register_env, then rldebug.load (from "
+            "the command line: --import MODULE_OR_FILE.py), or load the modules alone: "
+            "rldebug.load(PATH, modules_only=True).")
     model = getattr(config, "model", None) or {}
     custom = model.get("custom_model") if isinstance(model, dict) else None
     if isinstance(custom, str) and "." not in custom and \
@@ -303,7 +304,7 @@ def _model_not_registered(root: Path, name: str) -> CheckpointError:
         f"The checkpoint {root} uses the custom model {name!r}, registered by the training "
         "script with ModelCatalog.register_custom_model; it is not registered in this "
         "process. Register it first: import the module that registers it, then "
-        "rldebug.load.")
+        "rldebug.load (from the command line: --import MODULE_OR_FILE.py).")
 
 
 def _load_modules(root: Path, kind: str):

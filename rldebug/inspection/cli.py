@@ -10,7 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from rldebug.usage import UsageError, check_seed
+from rldebug.usage import UsageError, add_import_option, check_seed
 
 WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect checkpoints "
            "from sources you trust.")
@@ -40,7 +40,7 @@ def cmd_inspect(args) -> int:
         algorithm_checkpoint_of,
         checkpoint_kind,
     )
-    from rldebug.inspection.explanation import json_observation
+    from rldebug.inspection.explanation import ids_from_text, json_observation
 
     console = Console()
     obs = _parse_obs(args.obs) if args.obs is not None else None
@@ -69,9 +69,9 @@ def cmd_inspect(args) -> int:
     try:
         console.print(inspect(algo))
         if obs is not None:
-            obs = json_observation(algo, obs, agent_id=args.agent, module_id=args.module)
-            console.print(explain(algo, obs, agent_id=args.agent, module_id=args.module,
-                                  seed=seed))
+            agent, module = ids_from_text(algo, args.agent, args.module)
+            obs = json_observation(algo, obs, agent_id=agent, module_id=module)
+            console.print(explain(algo, obs, agent_id=agent, module_id=module, seed=seed))
     finally:
         algo.stop()
     return 0
@@ -87,11 +87,13 @@ def add_commands(subparsers) -> None:
         epilog=WARNING)
     parser.add_argument("checkpoint", help="checkpoint directory (algo.save_to_path(), "
                                            "algo.save() or rldebug run --checkpoint)")
-    parser.add_argument("--agent", help="agent whose observation --obs is (e.g. agent1)")
+    parser.add_argument("--agent", help="agent whose observation --obs is (e.g. agent1; a "
+                                        "number names an int agent id)")
     parser.add_argument("--module", help="module/policy to ask (e.g. pol1)")
     parser.add_argument("--obs", help="a raw env observation as JSON, e.g. '[0, 99]'")
     parser.add_argument("--seed", type=int, help="with --obs: seed of the sampled action "
                                                  "(default 0)")
+    add_import_option(parser)
     parser.set_defaults(func=cmd_inspect)
 
 

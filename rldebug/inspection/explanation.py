@@ -178,6 +178,24 @@ def _check_explainable(stack, module_id) -> None:
             "each part instead.")
 
 
+def ids_from_text(algo, agent: str | None, module: str | None) -> tuple[Any, Any]:
+    """``--agent``/``--module`` as the algorithm's own ids: a number names an int id
+    (RLlib's MultiAgentCartPole has agents 0 and 1) when the algorithm has no id of that
+    text."""
+    stack = adapter_for(algo, "explain")
+
+    def own(text, known):
+        if text is None or text in known:
+            return text
+        try:
+            number = int(text)
+        except ValueError:
+            return text
+        return number if number in known else text
+
+    return own(agent, list(stack.mapping)), own(module, stack.module_ids())
+
+
 def json_observation(algo, value: Any, agent_id: Any = None,
                      module_id: str | None = None) -> Any:
     """A JSON observation (``rldebug inspect --obs``: no dtypes) in the dtypes of the

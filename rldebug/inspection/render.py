@@ -36,8 +36,15 @@ def _module_rows(module) -> list[tuple[str, str]]:
         ("parameters", f"{module.num_params:,} ({module.num_trainable_params:,} trainable)"),
         ("learning rate", "—" if module.lr is None else f"{module.lr:g}"),
         ("trained", "yes" if module.trainable else "no (not in policies_to_train)"),
-        ("value function", "yes" if module.has_value_function else "no"),
+        ("value function", module.value_function or "no"),
     ]
+
+
+def _agents_text(agents: dict) -> str:
+    """"agent1 → pol1, 0 → main | opponent (per episode)"."""
+    return ", ".join(
+        f"{a} → {' | '.join(map(str, m))} (per episode)" if isinstance(m, list) else f"{a} → {m}"
+        for a, m in agents.items()) or "none"
 
 
 def summary_renderable(summary):
@@ -48,7 +55,7 @@ def summary_renderable(summary):
     parts: list = [
         (f"[bold]{summary.algo_class}[/bold] on [bold]{summary.env}[/bold] "
          f"({summary.api_stack} API stack)"),
-        "agents → modules: " + ", ".join(f"{a} → {m}" for a, m in summary.agents.items()),
+        "agents → modules: " + _agents_text(summary.agents),
         "observation connectors: " + (" → ".join(summary.connectors) or "none"),
     ]
     if summary.mapping_error:
@@ -79,8 +86,7 @@ def summary_html(summary) -> str:
     """The summary as an HTML fragment for Jupyter."""
     out = [(f"<h4>{html.escape(summary.algo_class)} on {html.escape(summary.env)} "
             f"({summary.api_stack} API stack)</h4>"),
-           "<p>agents → modules: " + html.escape(", ".join(
-               f"{a} → {m}" for a, m in summary.agents.items())) + "<br>",
+           "<p>agents → modules: " + html.escape(_agents_text(summary.agents)) + "<br>",
            "observation connectors: " + html.escape(" → ".join(summary.connectors) or "none")
            + "</p>"]
     if summary.mapping_error:

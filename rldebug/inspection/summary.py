@@ -42,7 +42,10 @@ class ModuleSummary:
     layers: list[LayerInfo]
     lr: float | None
     trainable: bool
-    has_value_function: bool
+    has_value_function: bool  # explain shows a value for its observations
+    # what that value is: "V(s)" (policy gradient), "max over a of Q(s, a)" (DQN),
+    # "Q(s, a)" (SAC); None without one
+    value_function: str | None = None
 
     @property
     def num_params(self) -> int:
@@ -62,7 +65,9 @@ class AlgoSummary:
     algo_class: str
     api_stack: str
     env: str
-    agents: dict  # agent id -> module id, from the policy mapping fn
+    # agent id -> module id, from the policy mapping fn; a list of module ids for an agent
+    # it sends to several, episode by episode
+    agents: dict
     modules: dict[str, ModuleSummary]
     connectors: list[str] = field(default_factory=list)  # env-to-module (new) or agent (old)
     mapping_error: str | None = None
@@ -106,7 +111,7 @@ def inspect(algo) -> AlgoSummary:
     stack = adapter_for(algo, "inspect")
     modules = {}
     for module_id in stack.module_ids():
-        agents = [a for a, m in stack.mapping.items() if m == module_id]
+        agents = [a for a, ms in stack.mapping.items() if module_id in ms]
         raw_obs, raw_act = stack.raw_spaces(agents[0]) if agents else (None, None)
         obs_space, act_space = stack.module_spaces(module_id)
         details = stack.module_details(module_id)
@@ -117,9 +122,12 @@ def inspect(algo) -> AlgoSummary:
             action_distribution=details["action_distribution"],
             layers=[LayerInfo(**layer) for layer in details["layers"]],
             lr=details["lr"], trainable=details["trainable"],
-            has_value_function=details["has_value_function"])
+            has_value_function=details["value_function"] is not None,
+            value_function=details["value_function"])
     return AlgoSummary(algo_class=type(algo).__name__, api_stack=stack.name,
-                       env=_env_name(algo), agents=dict(stack.mapping), modules=modules,
+                       env=_env_name(algo), modules=modules,
+                       agents={a: ms[0] if len(ms) == 1 else list(ms)
+                               for a, ms in stack.mapping.items()},
                        connectors=stack.connectors(), mapping_error=stack.mapping_error)
 
 

@@ -66,12 +66,15 @@ class Measurement:
 @dataclass
 class ProbeAgent:
     """An agent a probe is measured on: its id for ``explain`` (None for a
-    single-agent env), its index among the env's agents, and its spaces."""
+    single-agent env), its index among the env's agents, its spaces, and the module it
+    is measured with when the policy mapping fn picks one per episode (None: the one
+    it always picks)."""
 
     agent_id: Any
     index: int
     observation_space: gym.Space
     action_space: gym.Space
+    module_id: Any = None
 
     @property
     def label(self) -> Any:
@@ -172,7 +175,7 @@ class Checker:
 
     def _ask(self, agent: ProbeAgent, state: int):
         found = self.explain(self.algo, observation(agent.observation_space, state),
-                             agent_id=agent.agent_id, seed=0)
+                             agent_id=agent.agent_id, module_id=agent.module_id, seed=0)
         self.family = found.family
         return found
 

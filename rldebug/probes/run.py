@@ -109,16 +109,29 @@ def user_agents(config) -> tuple[dict, bool]:
     return spaces, multi
 
 
-def _applicable(name: str, spaces: dict, mapping: dict, mapping_error: str | None) -> str:
-    """Why a multi-agent probe does not apply to this mapping ('' when it does)."""
+def _applicable(name: str, spaces: dict, modules: dict, mapping_error: str | None) -> str:
+    """Why a multi-agent probe does not apply to this mapping ('' when it does).
+    ``modules``: agent -> the modules the mapping fn sends it to (``agent_modules``)."""
     if len(spaces) < 2:
         return "the env has a single agent"
-    if name == "credit" and not mapping_error and len(set(mapping.values())) < 2:
+    used = [m for ms in modules.values() for m in ms]
+    if name == "credit" and not mapping_error and len(set(used)) < 2:
         return "every agent maps to one module, so per-agent targets in one state " \
                "cannot all be met; the 'shared' probe covers a shared module"
-    if name == "shared" and not mapping_error and len(set(mapping.values())) == len(mapping):
+    if name == "shared" and not mapping_error and len(set(used)) == len(used):
         return "no module serves more than one agent"
     return ""
+
+
+def _modules_of(mapped: dict, agent_id, multi: bool):
+    """The report's module of an agent: one id, a list when the mapping fn picks per
+    episode, None when it failed."""
+    if not multi:
+        return DEFAULT_MODULE_ID
+    modules = mapped.get(agent_id)
+    if not modules:
+        return None
+    return modules[0] if len(modules) == 1 else list(modules)
 
 
 def _recurrent_model(config) -> str:
@@ -251,7 +264,8 @@ def _progress_line(name: str, iteration: int, max_iterations: int,
 
 def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: int,
               seed: int, explain, untrained: dict | None = None,
-              deadline: float | None = None, progress=None) -> tuple[ProbeResult, dict, str]:
+              deadline: float | None = None, progress=None,
+              measure_with: dict | None = None) -> tuple[ProbeResult, dict, str]:
     """Train one probe; ``(result, config changes, algorithm family)``.
 
     :param untrained: ``{agent_id: (module, why)}`` of agents whose module is never
@@ -259,10 +273,13 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
     :param deadline: a ``time.perf_counter()`` value after which training stops (the
         probe is then STOPPED with what it measured).
     :param progress: called with one line per training iteration.
+    :param measure_with: ``{agent_id: module}`` for agents the policy mapping fn sends to
+        several modules, episode by episode: the module each is measured with.
     """
     token = uuid.uuid4().hex
     untrained = dict(untrained or {})
-    agents = [ProbeAgent(aid if multi else None, i, obs, act)
+    measure_with = measure_with or {}
+    agents = [ProbeAgent(aid if multi else None, i, obs, act, measure_with.get(aid))
               for i, (aid, (obs, act)) in enumerate(spaces.items())]
     never = [_never_learns(a, *untrained[a.agent_id]) for a in agents
              if a.agent_id in untrained]
@@ -387,7 +404,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         whose spaces the probes cannot write in, unknown probe names, a bad budget.
     """
     from rldebug.inspection import explain
-    from rldebug.shapes.env_meta import map_agents
+    from rldebug.shapes.env_meta import agent_modules
 
     _require_config(config)
     _check_options(only, max_iterations, seed)
@@ -413,9 +430,12 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
             raise UsageError(f"Probe(s) {single_only} need a multi-agent env; your env is "
                              f"single-agent. Run {list(SINGLE_AGENT)}.")
         names = [n for n in names if n in only]
-    mapping, mapping_error = (map_agents(config.policy_mapping_fn, list(spaces))
-                              if multi else ({}, None))
-    modules = mapping if multi else {None: DEFAULT_MODULE_ID}
+    mapped, mapping_error = (agent_modules(config.policy_mapping_fn, list(spaces))
+                             if multi else ({}, None))
+    # an agent the mapping fn sends to several modules is measured with the first of them
+    measure_with = {aid: ms[0] for aid, ms in mapped.items() if len(ms) > 1}
+    modules = ({aid: ms[0] for aid, ms in mapped.items() if len(ms) == 1} if multi
+               else {None: DEFAULT_MODULE_ID})
     untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
     still = _learning_rate_zero(config)
     if still and not mapping_error:  # no module ever moves: each probe fails at once
@@ -424,7 +444,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
     for name in names:
-        why_not = (_applicable(name, spaces, mapping, mapping_error)
+        why_not = (_applicable(name, spaces, mapped, mapping_error)
                    if name in MULTI_AGENT else "") or \
             (_no_value_function(config) if PROBES[name].checks_value else "")
         if why_not:
@@ -437,7 +457,8 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
             continue
         result, changed, probe_family = run_probe(
             config, name, spaces, multi, max_iterations=max_iterations, seed=seed,
-            explain=explain, untrained=untrained, deadline=deadline, progress=progress)
+            explain=explain, untrained=untrained, deadline=deadline, progress=progress,
+            measure_with=measure_with)
         results.append(result)
         changes.update(changed)
         family = family or probe_family
@@ -446,7 +467,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         family=family or "unknown",
         api_stack="new" if config.enable_rl_module_and_learner else "old",
         agents={aid: {"observation_space": str(obs), "action_space": str(act),
-                      "module": mapping.get(aid, DEFAULT_MODULE_ID if not multi else None)}
+                      "module": _modules_of(mapped, aid, multi)}
                 for aid, (obs, act) in spaces.items()},
         results=results, changes=changes, seconds=time.perf_counter() - started)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rldebug.usage import UsageError
+from rldebug.usage import UsageError, add_import_option
 
 
 def _list_events(args) -> int:
@@ -82,4 +82,5 @@ def add_commands(subparsers) -> None:
                         help="stop in the debugger (auto: when one is attached or stdin "
                              "is a terminal), always, or only record")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    add_import_option(parser)
     parser.set_defaults(func=cmd_reproduce)

@@ -171,16 +171,23 @@ def _distribution_fields(dist, seed) -> dict:
     base = getattr(torch_dist, "base_dist", torch_dist)  # Independent(Normal) for DiagGaussian
     if isinstance(base, torch.distributions.Normal):
         out["mean"], out["std"] = to_numpy(base.loc), to_numpy(base.scale)
+    out.update(entropy_fields(dist, seed))
+    return out
+
+
+def entropy_fields(dist, seed) -> dict:
+    """``entropy`` and ``entropy_is_estimate`` of an RLlib distribution (either stack);
+    one without a closed-form entropy (a squashed Gaussian) gets -E[log p(a)] from
+    ENTROPY_DRAWS draws and ``entropy_stderr``, the standard error of that mean."""
+    import torch
+
     try:
-        out["entropy"], out["entropy_is_estimate"] = to_numpy(dist.entropy()), False
+        return {"entropy": to_numpy(dist.entropy()), "entropy_is_estimate": False}
     except (NotImplementedError, ValueError):
-        # A squashed Gaussian has no closed-form entropy: -E[log p(a)] from ENTROPY_DRAWS
-        # draws, with the standard error of that mean.
         with seeded(seed):
             draws = torch.stack([dist.logp(dist.sample()) for _ in range(ENTROPY_DRAWS)])
-        out["entropy"], out["entropy_is_estimate"] = to_numpy(-draws.mean(0)), True
-        out["entropy_stderr"] = to_numpy(draws.std(0) / ENTROPY_DRAWS ** 0.5)
-    return out
+        return {"entropy": to_numpy(-draws.mean(0)), "entropy_is_estimate": True,
+                "entropy_stderr": to_numpy(draws.std(0) / ENTROPY_DRAWS ** 0.5)}
 
 
 def explain_policy_gradient(module, batch: dict, seed, values) -> dict:
@@ -265,6 +272,7 @@ __all__ = [
     "POLICY_GRADIENT",
     "Q_LEARNING",
     "distribution_name",
+    "entropy_fields",
     "env_action",
     "explain_actor_critic",
     "explain_policy_gradient",
