@@ -104,6 +104,45 @@ def test_old_stack_discrete_sac_shows_q_of_every_action():
         algo.stop()
 
 
+def test_a_pipeline_that_reads_earlier_steps_is_said_not_silently_zeroed():
+    """explain builds a fresh one-step episode per observation. With RLlib's
+    PrevActionsPrevRewards the previous action and reward were zeros whatever came
+    before, with no word; a piece of the user's that may read earlier steps is named
+    too, and RLlib's per-observation pieces are not."""
+    from ray.rllib.connectors.connector_v2 import ConnectorV2
+    from ray.rllib.connectors.env_to_module import FlattenObservations, PrevActionsPrevRewards
+
+    class MyPiece(ConnectorV2):
+        def __call__(self, *, rl_module, batch, episodes, **kwargs):
+            return batch
+
+    obs = np.array([0.1, 0.2, 0.03, -0.1], np.float32)
+    setups = {
+        "history": [PrevActionsPrevRewards(n_prev_actions=1, n_prev_rewards=1),
+                    FlattenObservations(multi_agent=False)],
+        "mine": [MyPiece()],
+        "per_step": [FlattenObservations(multi_agent=False)],
+    }
+    notes = {}
+    for name, pieces in setups.items():
+        algo = _build(PPOConfig().environment("CartPole-v1").env_runners(
+            env_to_module_connector=lambda env, *a, pieces=pieces, **k: list(pieces)))
+        try:
+            e = rldebug.explain(algo, obs, seed=0)
+            notes[name] = e.notes
+            if name == "history":  # what the note is about: previous action, reward 0
+                np.testing.assert_array_equal(e.module_input[4:], [0.0, 0.0, 0.0])
+                assert "note" in str(e)
+        finally:
+            algo.stop()
+    assert len(notes["history"]) == 1 and notes["history"][0].startswith(
+        "PrevActionsPrevRewards builds the module's input from earlier steps")
+    assert "an episode's first step" in notes["history"][0]
+    assert len(notes["mine"]) == 1 and notes["mine"][0].startswith(
+        "Your connector piece MyPiece ran on a fresh episode")
+    assert notes["per_step"] == ()
+
+
 class DictObservations(gym.Env):
     observation_space = gym.spaces.Dict({"color": gym.spaces.Discrete(3),
                                          "noise": gym.spaces.Box(-1, 1, (2,), np.float32)})

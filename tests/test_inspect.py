@@ -81,6 +81,7 @@ def test_explain_single_observation(algo, api_stack):
     assert int(e.greedy_action) == int(np.argmax(e.probs))
     assert e.entropy == pytest.approx(-(e.probs * np.log(e.probs)).sum(), abs=1e-5)
     assert np.ndim(e.value) == 0 and np.isfinite(e.value)
+    assert e.notes == ()  # the arena's pipeline reads the newest observation alone
     assert "greedy action" in str(e) and "<table>" in e._repr_html_()
 
 

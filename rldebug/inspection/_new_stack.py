@@ -149,12 +149,35 @@ class NewStack:
                    env_action=env_action(out["sampled_action"], action_space, self.algo.config),
                    greedy_env_action=env_action(out["greedy_action"], action_space,
                                                 self.algo.config))
+        notes = list(self.history_notes())
         alpha = out.get("alpha")
         if family == ACTOR_CRITIC and getattr(self.algo, RESTORED_FROM, None) and \
                 alpha is not None and math.isclose(alpha, self.algo.config.initial_alpha,
                                                    rel_tol=1e-5):
-            out["notes"] = (ALPHA_NOT_RESTORED,)  # not once the loaded algorithm learns
+            notes.append(ALPHA_NOT_RESTORED)  # not once the loaded algorithm learns
+        out["notes"] = tuple(notes)
         return out
+
+    def history_notes(self) -> list[str]:
+        """What the one-step episode :meth:`module_input` builds cannot show: the pieces
+        of the env-to-module pipeline that read earlier steps."""
+        from rldebug.shapes.connectors import history_pieces
+
+        known, unknown = history_pieces(self.runner._env_to_module)
+        notes = []
+        if known:
+            notes.append(
+                f"{', '.join(known)} build{'s' if len(known) == 1 else ''} the module's "
+                "input from earlier steps of the episode too; explain runs the pipeline "
+                "on a fresh episode holding only this observation, so it saw none: the "
+                "answer is the policy's at an episode's first step, not later in one.")
+        if unknown:
+            notes.append(
+                f"Your connector piece{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                "ran on a fresh episode holding only this observation: if "
+                f"{'they read' if len(unknown) > 1 else 'it reads'} earlier steps, "
+                "module_input is an episode's first step's.")
+        return notes
 
     def values(self, module_id, module_obs: np.ndarray) -> np.ndarray | None:
         """Value estimates from the Learner's module (None without a value function)."""

@@ -55,8 +55,9 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                         help="seconds all probes may train; then the report is written with "
-                             "what was measured and the rest marked 'not run' (0: no limit; "
-                             f"default {DEFAULT_BUDGET_S:g})")
+                             "what was measured and the rest marked 'not run' (no iteration "
+                             "starts that would end past it at the last one's pace; 0: no "
+                             f"limit; default {DEFAULT_BUDGET_S:g})")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress line on stderr while probes train")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

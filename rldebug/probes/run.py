@@ -305,7 +305,9 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         warmup = getattr(cfg, "num_steps_sampled_before_learning_starts", 0) or 0
         streak, gaps, updated, after_warmup = 0, [], set(), 0
         for iteration in range(1, max_iterations + 1):
+            iteration_started = time.perf_counter()
             train_result = algo.train()
+            took = time.perf_counter() - iteration_started
             result.iterations, result.env_steps = iteration, _env_steps(train_result)
             measured = checker.measure(name, learning)
             result.measurements = never + measured
@@ -317,7 +319,9 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
                 result.env_steps > warmup else 0
             if streak >= CONSECUTIVE_PASSES:
                 break
-            if deadline is not None and time.perf_counter() > deadline:
+            # an iteration is not cut short: none starts that would end past the deadline
+            # if it took as long as this one
+            if deadline is not None and time.perf_counter() + took > deadline:
                 result.status = STOPPED
                 stop_reason = (f"stopped by the time budget after {iteration} iterations "
                                f"({result.env_steps} env steps), before its checks held")

@@ -11,6 +11,32 @@ DEFAULT_PIECES = frozenset({
     "NumpyToTensor", "TensorToNumpy"})
 
 
+# RLlib's pieces that build the module's input from earlier steps of the episode too
+# (the previous actions and rewards, the last frames), and those that read the newest
+# observation alone (with statistics of their own, for MeanStdFilter). RLlib's
+# Single/MultiAgentObservationPreprocessor, the base of a user's per-observation piece,
+# hands its preprocess() only the newest observation.
+HISTORY_PIECES = frozenset({"PrevActionsPrevRewards", "FrameStacking"})
+PER_STEP_PIECES = frozenset({"FlattenObservations", "MeanStdFilter"})
+_PER_STEP_BASES = frozenset({"SingleAgentObservationPreprocessor",
+                             "MultiAgentObservationPreprocessor"})
+
+
+def history_pieces(pipeline) -> tuple[list[str], list[str]]:
+    """``(RLlib's pieces that read earlier steps, the user's pieces that may)``, by class
+    name, of an env-to-module pipeline: what a one-step episode answers differently from
+    a later step of a real one."""
+    known, unknown = [], []
+    for piece in pipeline.connectors:
+        name = type(piece).__name__
+        bases = {cls.__name__ for cls in type(piece).__mro__}
+        if name in HISTORY_PIECES:
+            known.append(name)
+        elif name not in DEFAULT_PIECES | PER_STEP_PIECES and not bases & _PER_STEP_BASES:
+            unknown.append(name)
+    return known, unknown
+
+
 def user_piece_names(pipeline) -> list[str]:
     """Class names of a pipeline's pieces that are not RLlib's defaults (filters, frame
     stacking, flattening, previous actions/rewards, ...), in order."""
@@ -26,4 +52,5 @@ def freeze_statistics(pipeline) -> None:
             piece._update_stats = False
 
 
-__all__ = ["DEFAULT_PIECES", "freeze_statistics", "user_piece_names"]
+__all__ = ["DEFAULT_PIECES", "HISTORY_PIECES", "PER_STEP_PIECES", "freeze_statistics",
+           "history_pieces", "user_piece_names"]
