@@ -395,27 +395,25 @@ def _mapping(config, agents: list) -> list[Trap]:
                      "Take the episode and any keywords too: def policy_mapping_fn(agent_id, "
                      "episode=None, **kwargs) (rldebug debug adapts a 2021 one).",
                      {"signature": problem})]
+    from rldebug.shapes.mapping import agent_modules
+
+    answers, error = agent_modules(function, agents,
+                                   old_stack=not config.enable_env_runner_and_connector_v2)
     traps = []
-    for agent in agents:
-        try:
-            module = function(agent, None)
-        except TypeError:
-            try:
-                module = function(agent, episode=None)
-            except Exception as err:  # noqa: BLE001 - reported as the trap
-                module = err
-        except Exception as err:  # noqa: BLE001 - reported as the trap
-            module = err
-        if isinstance(module, Exception):
-            traps.append(Trap(
-                "unknown_module", "warning",
-                f"policy_mapping_fn({agent!r}, episode=None) raised "
-                f"{type(module).__name__}: {module}; preflight could not check its result "
-                "(it may need the episode).", "", {"agent": str(agent)}))
-        elif module not in modules:
+    if error:
+        failed = next(a for a in agents if a not in answers)
+        traps.append(Trap(
+            "unknown_module", "warning",
+            f"{error[0].upper()}{error[1:]}; preflight could not check its result.", "",
+            {"agent": str(failed)}))
+    for agent, picked in answers.items():
+        for module in picked:
+            if module in modules:
+                continue
             traps.append(Trap(
                 "unknown_module", "error",
-                f"policy_mapping_fn maps agent {agent!r} to {module!r}, which is not one of "
+                f"policy_mapping_fn maps agent {agent!r} to {module!r}"
+                f"{' (in some episodes)' if len(picked) > 1 else ''}, which is not one of "
                 f"the config's modules {sorted(map(str, modules))}: sampling fails with a "
                 "KeyError the first time that agent acts.",
                 f"Return one of {sorted(map(str, modules))} for {agent!r}, or add {module!r} to "

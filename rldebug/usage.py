@@ -177,10 +177,13 @@ def check_can_write(path: str | Path, what: str) -> None:
 def import_code(where: str, option: str, example: str = "path/to/file.py",
                 keep: bool = False):
     """The user's module ``path/to/file.py`` or ``package.module``, imported (its code runs).
+    A file's folder goes first on ``sys.path``, as ``python path/to/file.py`` puts it, so
+    the file imports its neighbours.
 
     :param example: how a file is named to ``option``, said when the module is not found.
     :param keep: also put a file's module in ``sys.modules`` under its name, so that what
-        it defines unpickles (a checkpoint's env class, as ``my_envs.MyEnv``).
+        it defines unpickles (a checkpoint's env class, as ``my_envs.MyEnv``); a name
+        another module has (``json.py``, ``ray.py``) is refused.
     :raises UsageError: for a file or module that does not exist or cannot be imported (a
         syntax error, with its line), or code that raises as it is imported.
     """
@@ -189,10 +192,15 @@ def import_code(where: str, option: str, example: str = "path/to/file.py",
             path = Path(where)
             if not path.is_file():
                 raise UsageError(f"{option} file {where!r} does not exist.")
+            if keep:
+                _check_module_name(path, option)
+            folder = str(path.resolve().parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             module_spec = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(module_spec)
             if keep:
-                sys.modules.setdefault(path.stem, module)
+                sys.modules[path.stem] = module
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(where)
@@ -208,6 +216,29 @@ def import_code(where: str, option: str, example: str = "path/to/file.py",
         raise UsageError(f"{option}: importing {where!r} raised {type(err).__name__}: "
                          f"{err} (your code; --debug shows where).") from err
     return module
+
+
+def _check_module_name(path: Path, option: str) -> None:
+    """Refuse a file whose module name another module has (the standard library's
+    ``json``, an installed ``ray``): importing the file by that name would hide it."""
+    import importlib.machinery
+
+    name, folder = path.stem, path.resolve().parent
+    taken = sys.modules.get(name)
+    where = None
+    if taken is not None:
+        if Path(getattr(taken, "__file__", "") or ".").resolve() != path.resolve():
+            where = getattr(taken, "__file__", None) or "built in"
+    elif name in sys.builtin_module_names or name in sys.stdlib_module_names:
+        where = "the standard library"
+    else:
+        elsewhere = [p for p in sys.path if Path(p or ".").resolve() != folder]
+        found = importlib.machinery.PathFinder.find_spec(name, elsewhere)
+        where = getattr(found, "origin", None) or (found and "a package")
+    if where:
+        raise UsageError(f"{option} {str(path)!r}: Python already has a module named "
+                         f"{name!r} ({where}), which importing this file by its name would "
+                         f"hide; rename the file (e.g. my_{name}.py).")
 
 
 def add_import_option(parser) -> None:

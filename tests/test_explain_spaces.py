@@ -100,6 +100,8 @@ def test_old_stack_discrete_sac_shows_q_of_every_action():
         assert np.asarray(e.q_values).shape == (2,)
         assert e.value == pytest.approx(float(np.max(e.q_values)))
         assert int(e.greedy_action) == algo.compute_single_action(obs, explore=False)
+        summary = rldebug.inspect(algo).modules["default_policy"]
+        assert summary.value_function == "max over a of Q(s, a)"
     finally:
         algo.stop()
 

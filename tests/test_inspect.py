@@ -1,5 +1,7 @@
 """inspect() and explain() on both API stacks, agreement with RLlib, and bad input."""
 
+import random
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -287,19 +289,25 @@ def test_a_multidiscrete_action_is_explained_part_by_part():
 
 # -- a policy mapping fn that reads the episode ---------------------------------------
 
-def _self_play(api_stack: str):
+def _self_play(api_stack: str, asked: list):
     """PPO on RLlib's MultiAgentCartPole (int agent ids 0 and 1) with the mapping RLlib's
     self-play examples use: a coin the episode's id throws decides which agent plays
-    'main' (the old stack's EpisodeV2 has an int episode_id instead of id_)."""
+    'main' (the old stack's EpisodeV2 has an int episode_id instead of id_, user_data,
+    and a worker given with it). ``asked`` gets one entry per question rldebug asks."""
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
 
+    from rldebug.shapes.mapping import is_stand_in
+
     if api_stack == "new":
         def mapping(agent_id, episode, **kwargs):
+            asked.extend([agent_id] if is_stand_in(episode) else [])
             return "main" if hash(episode.id_) % 2 == agent_id else "opponent"
     else:
         def mapping(agent_id, episode, worker=None, **kwargs):
-            return "main" if episode.episode_id % 2 == agent_id else "opponent"
+            asked.extend([agent_id] if is_stand_in(episode) else [])
+            coin = episode.episode_id + worker.worker_index + len(episode.user_data)
+            return "main" if coin % 2 == agent_id else "opponent"
     config = (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
               .multi_agent(policies={"main", "opponent"}, policy_mapping_fn=mapping)
               .training(train_batch_size=64, minibatch_size=32, num_epochs=1))
@@ -316,10 +324,15 @@ def test_an_agent_the_mapping_fn_sends_to_either_module_by_episode(api_stack, tm
     module, and the probes stopped with an ERROR."""
     from rldebug.cli import main
 
-    algo = _self_play(api_stack)
+    asked = []
+    algo = _self_play(api_stack, asked)
     obs = np.array([0.1, 0.2, 0.03, -0.1], np.float32)
     try:
+        random.seed(5)
+        expected = random.random()
+        random.seed(5)
         summary = inspect(algo)
+        assert random.random() == expected  # 128 questions left Python's RNG alone
         assert summary.agents == {0: ["main", "opponent"], 1: ["main", "opponent"]}
         assert summary.mapping_error is None
         assert summary.modules["main"].agents == [0, 1]
@@ -331,6 +344,8 @@ def test_an_agent_the_mapping_fn_sends_to_either_module_by_episode(api_stack, tm
             e = explain(algo, obs, agent_id=0, module_id=module)
             assert e.module_id == module
             assert explain(algo, obs, module_id=module).module_id == module
+        # asked 64 times per agent, as it reads the episode, once in the process
+        assert sorted(asked) == [0] * 64 + [1] * 64
         if api_stack == "new":
             path = tmp_path / "checkpoint"
             algo.save_to_path(str(path))
@@ -343,3 +358,27 @@ def test_an_agent_the_mapping_fn_sends_to_either_module_by_episode(api_stack, tm
         assert main(["inspect", str(path), "--obs", "[0.1, 0.2, 0.03, -0.1]",
                      "--agent", "0"]) == 2
         assert "acts with 'main' or 'opponent'" in capsys.readouterr().err
+
+
+def test_a_mapping_fn_that_does_not_read_the_episode_is_asked_once_per_agent():
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    from rldebug.shapes.mapping import is_stand_in
+
+    asked = []
+
+    def mapping(agent_id, episode, **kwargs):
+        asked.extend([agent_id] if is_stand_in(episode) else [])
+        return f"p{agent_id}"
+
+    config = (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
+              .multi_agent(policies={"p0", "p1"}, policy_mapping_fn=mapping))
+    algo = rldebug.local_mode(config, warn=False).build_algo()
+    try:
+        assert inspect(algo).agents == {0: "p0", 1: "p1"}
+        obs = np.array([0.1, 0.2, 0.03, -0.1], np.float32)
+        assert explain(algo, obs, agent_id=1).module_id == "p1"
+        assert sorted(asked) == [0, 1]
+    finally:
+        algo.stop()

@@ -263,16 +263,25 @@ def test_a_name_the_training_script_registered_is_said_before_anything_is_built(
         assert "from the command line: --import MODULE_OR_FILE.py" in err
         assert "Traceback" not in err and "Exception ignored" not in err
     # the way from the shell: --import the code that registers them, as the script did
-    registering = tmp_path / "my_registrations.py"
+    # (a file that imports its neighbour, as `python my_registrations.py` could)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "my_models.py").write_text(
+        "from ray.rllib.models.torch.fcnet import FullyConnectedNetwork as MyModel\n")
+    registering = code / "my_registrations.py"
     registering.write_text(
         "import gymnasium as gym\n"
         "from ray.rllib.models import ModelCatalog\n"
-        "from ray.rllib.models.torch.fcnet import FullyConnectedNetwork\n"
         "from ray.tune.registry import register_env\n"
+        "from my_models import MyModel\n"
         "register_env('a_registered_cartpole', lambda config: gym.make('CartPole-v1'))\n"
-        "ModelCatalog.register_custom_model('a_registered_model', FullyConnectedNetwork)\n")
+        "ModelCatalog.register_custom_model('a_registered_model', MyModel)\n")
     assert main(["inspect", str(tmp_path / "registered_model"), "--import", "nowhere.py"]) == 2
     assert "--import file 'nowhere.py' does not exist" in capsys.readouterr().err
+    (tmp_path / "json.py").write_text("")  # would hide the standard library's json
+    assert main(["inspect", str(tmp_path / "registered_model"),
+                 "--import", str(tmp_path / "json.py")]) == 2
+    assert "Python already has a module named 'json'" in capsys.readouterr().err
     for name in ("registered_env", "registered_model"):
         assert main(["inspect", str(tmp_path / name), "--obs", "[0.1, 0.2, 0.03, -0.1]",
                      "--import", str(registering)]) == 0, capsys.readouterr().err

@@ -203,6 +203,27 @@ def test_a_mapping_to_an_unknown_module():
     assert (trap.evidence["agent"], trap.evidence["module"]) == ("agent2", "pol3")
 
 
+def test_a_mapping_that_reads_the_episode_is_checked_as_rllib_asks_it():
+    """Self-play's mapping (RLlib's examples: hash(episode.id_) % 2) was asked with
+    episode=None: a warning that preflight could not check it, and a module it returns
+    in some episodes that the config lacks went unsaid."""
+    def self_play(agent_id, episode, **kwargs):
+        return "pol1" if hash(episode.id_) % 2 else "pol2"
+
+    def with_a_typo(agent_id, episode, **kwargs):
+        return "pol1" if hash(episode.id_) % 2 else "plo2"
+
+    config = tiny_arena_config().multi_agent(policies={"pol1", "pol2"},
+                                             policy_mapping_fn=self_play)
+    assert [t for t in preflight(config) if t.name == "unknown_module"] == []
+    config = tiny_arena_config().multi_agent(policies={"pol1", "pol2"},
+                                             policy_mapping_fn=with_a_typo)
+    traps = [t for t in preflight(config) if t.name == "unknown_module"]
+    assert {(t.severity, t.evidence["agent"], t.evidence["module"]) for t in traps} == {
+        ("error", "agent1", "plo2"), ("error", "agent2", "plo2")}
+    assert "(in some episodes)" in traps[0].message
+
+
 def test_remote_actors_are_named_while_debugging():
     traps = preflight(configs.too_many_runners(), cpus=16)
     assert [(t.name, t.severity) for t in traps] == [("escapes_process", "info")]

@@ -4,6 +4,7 @@ working configs (arena, default PPO/DQN/SAC, APPO, IMPALA) passing."""
 from __future__ import annotations
 
 import json
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -338,6 +339,9 @@ def test_a_mapping_that_swaps_the_agents_between_episodes_fails_the_credit_probe
     assert "mapping" in report.diagnosis()[0]
     # the modules it picks, asked as RLlib asks (with episodes), not one of them
     assert report.agents["agent1"]["module"] == ["pol1", "pol2"]
+    # counted over the episodes RLlib sampled (one env step each), not explain's questions
+    counted = int(re.search(r"of (\d+) episodes", mapping["agent1"].got).group(1))
+    assert 0 < counted <= credit.env_steps, (counted, credit.env_steps)
 
 
 def test_the_cli_exits_1_when_a_probe_fails(capsys, tmp_path):

@@ -129,9 +129,10 @@ def _agent_ids(env: Any) -> tuple[list, str]:
 def _policy_space(config, agent_id: Any, which: int) -> Any:
     """The observation (which=1) or action (which=2) space of the policy spec
     ``config.policies`` gives the agent's module, or None."""
-    from rldebug.shapes.env_meta import map_agents
+    from rldebug.shapes.mapping import map_agents
 
-    mapping, error = map_agents(config.policy_mapping_fn, [agent_id])
+    mapping, error = map_agents(config.policy_mapping_fn, [agent_id],
+                                old_stack=not config.enable_env_runner_and_connector_v2)
     policies = config.policies if isinstance(config.policies, dict) else {}
     spec = policies.get(mapping.get(agent_id)) if not error else None
     if spec is None:

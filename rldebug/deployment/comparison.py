@@ -550,10 +550,11 @@ def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
 def _mapping_variants(reference: InferencePolicy, max_agents: int = 6) -> list[Variant]:
     """Other agent-to-module mappings a deployment gets wrong: two agents' modules swapped,
     or every agent on one module."""
-    from rldebug.shapes.env_meta import map_agents
+    from rldebug.shapes.mapping import map_agents
 
     agents = list(reference.parts["observation_space"])[:max_agents]
-    trained, error = map_agents(reference.parts["mapping_fn"], agents)
+    trained, error = map_agents(reference.parts["mapping_fn"], agents,
+                                old_stack=reference.old_stack)
     if error or len(set(trained.values())) < 2:
         return []
     out = []
@@ -592,9 +593,10 @@ def _explain(variant: Variant, share: float, counted: str, reference: InferenceP
                        "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
                        "(clip_actions=True) first "
                        "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
-    from rldebug.shapes.env_meta import map_agents
+    from rldebug.shapes.mapping import map_agents
 
-    trained, _ = map_agents(reference.parts["mapping_fn"], [a for a, _ in variant.mapping])
+    trained, _ = map_agents(reference.parts["mapping_fn"], [a for a, _ in variant.mapping],
+                            old_stack=reference.old_stack)
     shown = ", ".join(f"{a} -> {m}" for a, m in trained.items())
     return said + (f"your deployment sends agents to other modules than training did "
                    f"({shown}); map them with the config's policy_mapping_fn "

@@ -27,6 +27,9 @@ FILTER = "MeanStdFilter"
 class OldStackPolicy:
     """``algo.compute_single_action(obs, policy_id=..., explore=False)`` as a policy."""
 
+    #: how its policy mapping fn is asked (rldebug.shapes.mapping): as the old stack asks
+    old_stack = True
+
     def __init__(self, algo, variant: Variant | None = None):
         from rldebug.shapes.env_meta import agent_spaces, env_of
 
@@ -100,12 +103,19 @@ class OldStackPolicy:
             return DEFAULT_POLICY_ID
         if self.variant.mapping is not None:
             return dict(self.variant.mapping)[agent]
-        from rldebug.shapes.env_meta import map_agents
+        from rldebug.shapes.mapping import agent_modules, per_episode_text
 
-        mapping, error = map_agents(self._parts["mapping_fn"], [agent])
+        modules, error = agent_modules(self._parts["mapping_fn"], [agent], old_stack=True,
+                                       worker=self.algo.env_runner)
         if error:
-            raise UsageError(error)
-        return mapping[agent]
+            raise UsageError(f"parity cannot tell which policy agent {agent!r} acts with: "
+                             f"{error}. Fix the policy mapping fn.")
+        if len(modules[agent]) > 1:
+            raise UsageError(
+                f"{per_episode_text(modules)}; parity on the old API stack asks one policy "
+                "per agent. Train on the new API stack, whose parity plays each episode "
+                "with the module the mapping fn picks for it.")
+        return modules[agent][0]
 
     def _one(self, agent, obs):
         from ray.rllib.models.preprocessors import get_preprocessor

@@ -109,6 +109,8 @@ class InferencePolicy:
     Algorithm and starts no Ray.
     """
 
+    #: how its policy mapping fn is asked (rldebug.shapes.mapping): as the new stack asks
+    old_stack = False
     #: where a left-out piece's saved state lives
     state_location = "the checkpoint's env_runner/env_to_module_connector"
 

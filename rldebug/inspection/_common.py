@@ -68,21 +68,21 @@ def agent_ids(env) -> list:
 
 
 def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
-                mapping_error: str | None) -> tuple[Any, str]:
+                mapping_error: str | None, agents: list | None = None) -> tuple[Any, str]:
     """Check ``agent_id`` / ``module_id`` against the algorithm; return (agent, module).
 
     Exactly the pair the env-to-module pipeline needs: an agent (its raw space and
     connectors) and the module that agent acts with. ``mapping``: agent -> the modules
-    the policy mapping fn sends it to (``env_meta.agent_modules``; several when it
-    decides per episode, and then ``module_id`` says which).
+    the policy mapping fn sends it to (``shapes.mapping.agent_modules``; several when it
+    decides per episode, and then ``module_id`` says which). ``agents``: the env's agents
+    (default: the mapping's).
     """
-    if agent_id is not None and agent_id not in mapping:
-        if mapping_error:
-            raise UsageError(f"Which module agent {agent_id!r} acts with is unknown: "
-                             f"{mapping_error}. rldebug asks the policy mapping fn as RLlib "
-                             "does (agent id, a fresh episode); fix the error it raised.")
-        raise UsageError(f"Unknown agent id {agent_id!r}; the env's agents are "
-                         f"{list(mapping)}.")
+    agents = list(mapping) if agents is None else list(agents)
+    if agent_id is not None and agent_id not in agents:
+        raise UsageError(f"Unknown agent id {agent_id!r}; the env's agents are {agents}.")
+    if agent_id is not None and agent_id not in mapping:  # the mapping fn failed
+        raise UsageError(f"Which module agent {agent_id!r} acts with is unknown: "
+                         f"{mapping_error}. Fix the error it raised.")
     if module_id is not None and module_id not in module_ids:
         raise UsageError(f"Unknown module id {module_id!r}; the algorithm's modules are "
                          f"{module_ids}.")
@@ -101,6 +101,11 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
                     f"Agent {agent_id!r} acts with {' or '.join(map(repr, mapped))} "
                     "depending on the episode (the policy mapping fn reads it): pass "
                     "module_id= / --module as well to say which.")
+            if mapped[0] not in module_ids:
+                raise UsageError(
+                    f"The policy mapping fn sends agent {agent_id!r} to {mapped[0]!r}, which "
+                    f"is not one of the algorithm's modules {module_ids}: RLlib fails the "
+                    "same way when that agent acts. Return one of them from the mapping fn.")
             return agent_id, mapped[0]
         if module_id not in mapped:
             raise UsageError(

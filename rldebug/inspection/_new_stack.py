@@ -17,7 +17,8 @@ import numpy as np
 from rldebug.inspection._common import agent_ids
 from rldebug.inspection._torch import layers_of
 from rldebug.inspection.checkpoint import RESTORED_FROM
-from rldebug.shapes.env_meta import agent_modules, env_of
+from rldebug.shapes.env_meta import env_of
+from rldebug.shapes.mapping import agent_modules
 from rldebug.shapes.outputs import (
     ACTOR_CRITIC,
     Q_LEARNING,
@@ -39,9 +40,15 @@ ALPHA_NOT_RESTORED = (
 
 def _value_function(module) -> str | None:
     """What explain shows as a module's value (see ModuleSummary.value_function)."""
+    import gymnasium as gym
+
     if hasattr(module, "compute_values"):
         return "V(s)"
-    return {Q_LEARNING: "max over a of Q(s, a)", ACTOR_CRITIC: "Q(s, a)"}.get(family_of(module))
+    family = family_of(module)
+    if family == Q_LEARNING or (family == ACTOR_CRITIC and isinstance(
+            getattr(module, "action_space", None), gym.spaces.Discrete)):
+        return "max over a of Q(s, a)"  # discrete SAC too: explain's value is the max Q
+    return "Q(s, a)" if family == ACTOR_CRITIC else None
 
 
 class NewStack:

@@ -15,9 +15,11 @@ import numpy as np
 
 from rldebug.inspection._common import agent_ids
 from rldebug.inspection._torch import layers_of
-from rldebug.shapes.env_meta import agent_modules, env_of, is_multi_agent_env
+from rldebug.shapes.env_meta import env_of, is_multi_agent_env
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
+from rldebug.shapes.mapping import agent_modules
 from rldebug.shapes.outputs import env_action, seeded, to_numpy
+from rldebug.usage import UsageError
 
 
 class OldStack:
@@ -31,8 +33,9 @@ class OldStack:
         self.env = env_of(algo)
         if is_multi_agent_env(self.env):
             self.agents = agent_ids(self.env)
-            self.mapping, self.mapping_error = agent_modules(algo.config.policy_mapping_fn,
-                                                          self.agents)
+            self.mapping, self.mapping_error = agent_modules(
+                algo.config.policy_mapping_fn, self.agents, old_stack=True,
+                worker=algo.env_runner)
         else:  # one agent: the same name the new stack gives it
             self.agents = [DEFAULT_AGENT_ID]
             self.mapping, self.mapping_error = {DEFAULT_AGENT_ID: [DEFAULT_MODULE_ID]}, None
@@ -121,8 +124,14 @@ class OldStack:
         from rldebug.shapes.outputs import ACTOR_CRITIC, POLICY_GRADIENT, entropy_fields
 
         policy = self.algo.get_policy(module_id)
-        module_input = self.module_input(module_id, observations)
         model = policy.model
+        if hasattr(model, "get_q_value_distributions"):
+            raise UsageError(
+                f"Policy {module_id!r} is an old-API-stack DQN ({type(policy).__name__}), "
+                "which explain does not take: RLlib 2.60 cannot build one either (its old "
+                "stack's replay buffer fails in Algorithm setup). Train DQN on the new API "
+                "stack, where explain shows its Q-values.")
+        module_input = self.module_input(module_id, observations)
         sac = hasattr(model, "get_action_model_outputs") and hasattr(model, "get_q_values")
         was_training = model.training
         model.eval()
@@ -185,10 +194,12 @@ def probs_of(dist):
 def _value_function(model) -> str | None:
     """What explain shows as a model's value (see ModuleSummary.value_function): SAC's
     Q net, else the value head a ModelV2 overrides ``value_function`` with."""
+    import gymnasium as gym
     from ray.rllib.models.modelv2 import ModelV2
 
     if hasattr(model, "get_action_model_outputs") and hasattr(model, "get_q_values"):
-        return "Q(s, a)"
+        return "max over a of Q(s, a)" if isinstance(model.action_space, gym.spaces.Discrete) \
+            else "Q(s, a)"
     return "V(s)" if type(model).value_function is not ModelV2.value_function else None
 
 

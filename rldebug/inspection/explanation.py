@@ -153,7 +153,7 @@ def _resolved(algo, agent_id: Any, module_id: str | None):
                 f"explain({name}=...) takes one id (a str or int), got {type(value).__name__} "
                 f"{value!r:.80}; for several agents call explain once per agent.")
     agent_id, module_id = resolve_ids(agent_id, module_id, stack.module_ids(),
-                                      stack.mapping, stack.mapping_error)
+                                      stack.mapping, stack.mapping_error, stack.agents)
     _check_explainable(stack, module_id)
     return stack, agent_id, module_id
 
@@ -193,7 +193,7 @@ def ids_from_text(algo, agent: str | None, module: str | None) -> tuple[Any, Any
             return text
         return number if number in known else text
 
-    return own(agent, list(stack.mapping)), own(module, stack.module_ids())
+    return own(agent, list(stack.agents)), own(module, stack.module_ids())
 
 
 def json_observation(algo, value: Any, agent_id: Any = None,

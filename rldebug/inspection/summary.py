@@ -43,8 +43,8 @@ class ModuleSummary:
     lr: float | None
     trainable: bool
     has_value_function: bool  # explain shows a value for its observations
-    # what that value is: "V(s)" (policy gradient), "max over a of Q(s, a)" (DQN),
-    # "Q(s, a)" (SAC); None without one
+    # what that value is: "V(s)" (policy gradient), "max over a of Q(s, a)" (DQN,
+    # discrete SAC), "Q(s, a)" (SAC); None without one
     value_function: str | None = None
 
     @property

@@ -53,9 +53,12 @@ class RecordingMapping:
         _MAPPINGS[token] = {}
 
     def __call__(self, agent_id, episode=None, *args, **kwargs):
+        from rldebug.shapes.mapping import is_stand_in
+
         module = self.mapping_fn(agent_id, episode, *args, **kwargs)
-        key = (getattr(episode, "id_", None) or id(episode), agent_id)
-        _MAPPINGS.setdefault(self.token, {})[key] = module
+        if not is_stand_in(episode):  # explain's own question is no episode RLlib sampled
+            key = (getattr(episode, "id_", None) or id(episode), agent_id)
+            _MAPPINGS.setdefault(self.token, {})[key] = module
         return module
 
 

@@ -186,12 +186,15 @@ def _mapping_measurements(token: str, agents: list[ProbeAgent]) -> list[Measurem
 
 def untrained_agents(policies_to_train, modules: dict) -> dict:
     """``{agent_id: (module, why)}`` for the agents whose module RLlib never updates
-    under ``policies_to_train`` (``modules``: agent id -> module id, read before
-    training)."""
+    under ``policies_to_train`` (``modules``: agent id -> module id, or the list of
+    modules the mapping fn sends it to, read before training; an agent with several is
+    untrained when none of them learns)."""
     found = {}
     for aid, module in modules.items():
-        if module_is_trained(policies_to_train, module) is not False:
+        candidates = module if isinstance(module, list) else [module]
+        if any(module_is_trained(policies_to_train, m) is not False for m in candidates):
             continue
+        module = candidates[0]
         rule = ("policies_to_train(...) returns False for it" if callable(policies_to_train)
                 else f"it is not in policies_to_train={sorted(map(str, policies_to_train))}")
         found[aid] = (module, rule)
@@ -307,7 +310,6 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         for iteration in range(1, max_iterations + 1):
             iteration_started = time.perf_counter()
             train_result = algo.train()
-            took = time.perf_counter() - iteration_started
             result.iterations, result.env_steps = iteration, _env_steps(train_result)
             measured = checker.measure(name, learning)
             result.measurements = never + measured
@@ -320,8 +322,9 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
             if streak >= CONSECUTIVE_PASSES:
                 break
             # an iteration is not cut short: none starts that would end past the deadline
-            # if it took as long as this one
-            if deadline is not None and time.perf_counter() + took > deadline:
+            # if it took as long as this one (training and measuring)
+            now = time.perf_counter()
+            if deadline is not None and now + (now - iteration_started) > deadline:
                 result.status = STOPPED
                 stop_reason = (f"stopped by the time budget after {iteration} iterations "
                                f"({result.env_steps} env steps), before its checks held")
@@ -408,7 +411,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         whose spaces the probes cannot write in, unknown probe names, a bad budget.
     """
     from rldebug.inspection import explain
-    from rldebug.shapes.env_meta import agent_modules
+    from rldebug.shapes.mapping import agent_modules
 
     _require_config(config)
     _check_options(only, max_iterations, seed)
@@ -434,16 +437,19 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
             raise UsageError(f"Probe(s) {single_only} need a multi-agent env; your env is "
                              f"single-agent. Run {list(SINGLE_AGENT)}.")
         names = [n for n in names if n in only]
-    mapped, mapping_error = (agent_modules(config.policy_mapping_fn, list(spaces))
-                             if multi else ({}, None))
+    mapped, mapping_error = (agent_modules(
+        config.policy_mapping_fn, list(spaces),
+        old_stack=not config.enable_env_runner_and_connector_v2) if multi else ({}, None))
+    modules = mapped if multi else {None: [DEFAULT_MODULE_ID]}
     # an agent the mapping fn sends to several modules is measured with the first of them
-    measure_with = {aid: ms[0] for aid, ms in mapped.items() if len(ms) > 1}
-    modules = ({aid: ms[0] for aid, ms in mapped.items() if len(ms) == 1} if multi
-               else {None: DEFAULT_MODULE_ID})
+    # that learns
+    measure_with = {aid: next((m for m in ms if module_is_trained(config.policies_to_train, m)
+                               is not False), ms[0])
+                    for aid, ms in mapped.items() if len(ms) > 1}
     untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
     still = _learning_rate_zero(config)
     if still and not mapping_error:  # no module ever moves: each probe fails at once
-        untrained = {aid: (module, still) for aid, module in modules.items()}
+        untrained = {aid: (ms[0], still) for aid, ms in modules.items()}
     started = time.perf_counter()
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""

@@ -17,7 +17,6 @@ a registered name (string) or None.
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -349,82 +348,6 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
 
 
-#: How many episodes the policy mapping fn is asked about for each agent. A function that
-#: reads the episode (``hash(episode.id_) % 2``, as RLlib's self-play examples do) then
-#: shows every module it picks: one of two is missed with a chance of 2**-31.
-MAPPING_EPISODES = 32
-
-_ASKING_EPISODE = None
-
-
-def _asking_episode():
-    """A fresh, empty episode of the kind RLlib hands a policy mapping fn: a new-stack
-    ``MultiAgentEpisode`` (its random ``id_``) that also carries the old stack's
-    ``EpisodeV2.episode_id`` (a random int), so either stack's function can read it."""
-    global _ASKING_EPISODE
-    if _ASKING_EPISODE is None:
-        from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
-
-        class AskingEpisode(MultiAgentEpisode):
-            def __init__(self):
-                super().__init__()
-                self.episode_id = random.randrange(10**18)  # as EpisodeV2 draws it
-
-        _ASKING_EPISODE = AskingEpisode
-    return _ASKING_EPISODE()
-
-
-def _ask(mapping_fn, agent_id, episode):
-    try:
-        return mapping_fn(agent_id, episode, worker=None)  # the old stack's signature
-    except TypeError:
-        return mapping_fn(agent_id, episode)
-
-
-def agent_modules(mapping_fn, agents: list) -> tuple[dict, str | None]:
-    """Which modules the policy mapping fn sends each agent to, asked as RLlib asks it:
-    with an episode (a fresh one each time, :data:`MAPPING_EPISODES` per agent) and, for
-    the old stack's signature, ``worker=``. ``({agent: [module, ...]}, error or None)``:
-    one module for a function that does not read the episode, else every module it
-    picked, in the order of their names. A function that fails on the stand-in episode
-    but not on ``episode=None`` is taken at its ``None`` answer. User code; an exception
-    is reported in the error string, not raised."""
-    found = {}
-    for aid in agents:
-        picked = set()
-        try:
-            for _ in range(MAPPING_EPISODES):
-                picked.add(_ask(mapping_fn, aid, _asking_episode()))
-        except Exception as err:  # noqa: BLE001 - user code; reported, not raised
-            try:
-                picked = {_ask(mapping_fn, aid, None)}
-            except Exception:  # noqa: BLE001 - the episode's error is the one to say
-                return found, (f"the policy mapping fn failed for agent {aid!r} "
-                               f"({type(err).__name__}: {err})")
-        found[aid] = sorted(picked, key=str)
-    return found, None
-
-
-def per_episode_text(modules: dict) -> str:
-    """"the policy mapping fn sends agent 0 to 'main' or 'opponent' depending on the
-    episode" for the agents of ``modules`` (``agent_modules``'s) with more than one."""
-    varying = {aid: ms for aid, ms in modules.items() if len(ms) > 1}
-    return "the policy mapping fn sends " + "; ".join(
-        f"agent {aid!r} to {' or '.join(map(repr, ms))}" for aid, ms in varying.items()) + \
-        " depending on the episode"
-
-
-def map_agents(mapping_fn, agents: list) -> tuple[dict, str | None]:
-    """``({agent: module}, error or None)`` for the agents the policy mapping fn always
-    sends to one module (:func:`agent_modules`); an agent it sends to several, episode by
-    episode, is left out and named in the error."""
-    modules, error = agent_modules(mapping_fn, agents)
-    mapping = {aid: ms[0] for aid, ms in modules.items() if len(ms) == 1}
-    if error is None and len(mapping) < len(modules):
-        error = per_episode_text(modules)
-    return mapping, error
-
-
 def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:
     """Whether RLlib updates ``module_id`` under ``config.policies_to_train``, decided as
     ``Learner.should_module_be_updated`` (and the old stack's ``is_policy_to_train``)
@@ -444,9 +367,7 @@ def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:
 
 __all__ = [
     "ENV_SPEC_FILE",
-    "MAPPING_EPISODES",
     "action_names",
-    "agent_modules",
     "agent_spaces",
     "declared_agents",
     "declared_spec",
@@ -456,9 +377,7 @@ __all__ = [
     "info_events",
     "is_multi_agent_env",
     "make_env",
-    "map_agents",
     "module_is_trained",
-    "per_episode_text",
     "store_env_spec",
     "stored_env_spec",
     "sub_envs",
