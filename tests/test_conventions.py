@@ -134,7 +134,7 @@ def _configured_classes(tmp_path):
     classes = [*traced.callbacks_class, traced.learner_class,
                InfoEvents.counting("collision"), DoctorCallback.configured(console=False)]
     classes += break_on(config, reward_below=-5.0).callbacks_class
-    classes += attach_remote(config, runner_index=1, port=5999, wait=False).callbacks_class
+    classes += attach_remote(config, runner_index=1, port=5999, post_mortem=True).callbacks_class
     return classes
 
 

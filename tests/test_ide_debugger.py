@@ -326,6 +326,83 @@ def test_attach_remote_rejects_conditions_it_cannot_check_in_a_runner():
         attach_remote(config, port=free_port(), post_mortem=True, timeout_s=0)
 
 
+def test_attach_remote_refuses_what_it_would_ignore_or_crash_on():
+    """An audit as a new user: each of these was accepted, then crashed the runner
+    (timeout_s=inf: OverflowError, and an orphaned runner holding the port), ignored
+    (wait=False alone; a Learner condition that can never fire; runner_index=1 beside
+    learner_index) or refused only at train() blaming "another process" (two actors on
+    one port)."""
+    import math
+
+    from rldebug.ide import attach_remote
+
+    config = tiny_arena_config(num_env_runners=2)
+    with pytest.raises(ValueError, match="longer than Python can wait"):
+        attach_remote(config, port=free_port(), post_mortem=True, timeout_s=1e300)
+    attached = attach_remote(config, port=free_port(), post_mortem=True, timeout_s=math.inf)
+    (settings,) = [c.settings for c in attached.callbacks_class if hasattr(c, "settings")]
+    assert settings.endpoint.timeout_s is None  # inf: until the IDE attaches
+    with pytest.raises(ValueError, match=r"wait=False\) without when= or post_mortem=True"):
+        attach_remote(config, port=free_port(), wait=False)
+    with pytest.raises(ValueError, match=r"got no condition to stop on: give it events"):
+        attach_remote(config, port=free_port(), when={})
+    with pytest.raises(TypeError, match=r"attach_remote\(when=\{'non_finite': \.\.\.\}\) "
+                                        r"must be True or False"):
+        attach_remote(config, port=free_port(), when={"non_finite": "yes"})
+    learners = tiny_arena_config().learners(num_learners=1)
+    for when in ({}, {"non_finite": False}, {"spike_window": 5}):
+        with pytest.raises(ValueError, match="gives the Learner no condition to stop on"):
+            attach_remote(learners, learner_index=0, port=free_port(), when=when)
+    with pytest.raises(TypeError, match=r"when=\{'non_finite': \.\.\.\}\) must be True or "
+                                        r"False, got 1"):
+        attach_remote(learners, learner_index=0, port=free_port(), when={"non_finite": 1})
+    with pytest.raises(ValueError, match=r"attach_remote\(when=\{'loss_spike': 0.5\}\) is a "
+                                         "factor"):
+        attach_remote(learners, learner_index=0, port=free_port(), when={"loss_spike": 0.5})
+    with pytest.raises(ValueError, match="not both"):
+        attach_remote(learners, runner_index=1, learner_index=0, port=free_port())
+    port = free_port()
+    both = attach_remote(config.learners(num_learners=1), runner_index=1, port=port,
+                         when={"non_finite": True})
+    with pytest.raises(ValueError, match=rf"port {port} is already the port of "
+                                         r"runner_index=1.*pass port="):
+        attach_remote(both, learner_index=0, port=port, when={"non_finite": True})
+    with pytest.raises(ValueError, match=rf"port {port} is already the port of runner_index=1"):
+        attach_remote(both, runner_index=2, port=port, post_mortem=True)
+    # the same actor again (a changed condition) and PyCharm's one server are fine
+    attach_remote(both, runner_index=1, port=port, post_mortem=True)
+
+
+def test_attach_remote_to_a_runner_the_config_no_longer_has_is_refused_at_build():
+    from rldebug.ide import attach_remote
+
+    config = attach_remote(tiny_arena_config(num_env_runners=2), runner_index=2,
+                           port=free_port(), when={"non_finite": True})
+    config.env_runners(num_env_runners=1)  # after attach_remote: runner 2 is gone
+    with pytest.raises(ValueError, match=r"runner_index=2\) was set up .* num_env_runners=1"):
+        config.build_algo()
+
+
+def test_attach_remote_waiting_from_the_start_goes_on_after_its_timeout(capfd):
+    """The default mode (wait when the env is created) ignored timeout_s: with no IDE,
+    build_algo() waited for ever."""
+    from event_envs import LeftRightWalk
+
+    from rldebug.ide import attach_remote
+
+    config = attach_remote(_walk_config(LeftRightWalk), runner_index=1, port=free_port(),
+                           timeout_s=2)
+    algo = config.build_algo()  # waits 2 s in the runner, then goes on
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+    assert result["env_runners"]["num_env_steps_sampled"] >= 100
+    err = capfd.readouterr()
+    said = err.out + err.err
+    assert "no debugger attached to EnvRunner 1" in said and "within 2 s" in said, said
+
+
 def _remote_learner_config(learner_class):
     from event_envs import LeftRightWalk
     from ray.rllib.algorithms.ppo import PPOConfig

@@ -126,6 +126,32 @@ def test_pycharm_mode_is_refused_with_what_to_do():
         attach_remote(config, client="pycharm", ide_host="")
 
 
+def test_a_listener_that_is_not_pycharms_debug_server_does_not_hold_the_runner(capfd):
+    """Something else listening on the port (a silent TCP server): pydevd connects, then
+    waits for PyCharm's "run" command with no bound; the runner hung there for ever,
+    whatever timeout_s said."""
+    import socket
+
+    from event_envs import LeftRightWalk
+
+    from rldebug.ide import attach_remote
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        config = attach_remote(_walk_config(LeftRightWalk, {}), runner_index=1, port=port,
+                               client="pycharm", timeout_s=3)
+        algo = config.build_algo()  # the runner connects, waits 3 s for an answer, goes on
+        try:
+            result = algo.train()
+        finally:
+            algo.stop()
+    assert result["env_runners"]["num_env_steps_sampled"] >= 100
+    said = "".join(capfd.readouterr())
+    assert "did not answer as PyCharm's debug server does" in said, said
+
+
 PYCHARM_DEBUGS_A_DRIVER = """
 import sys
 import pydevd_pycharm

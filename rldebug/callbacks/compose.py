@@ -55,6 +55,25 @@ def configured_callbacks(callbacks_class) -> list:
     return list(callbacks_class) if isinstance(callbacks_class, (list, tuple)) else [callbacks_class]
 
 
+def callback_classes(config) -> list:
+    """Every callback class ``config`` runs, flattened: the new stack's list, and the
+    classes the old stack's ``make_multi_callbacks`` combined (RLlib 2.60 keeps them in
+    its ``__init__``'s closure, ``callback_class_list``)."""
+    return [found for cls in configured_callbacks(config.callbacks_class)
+            for found in _combined(cls)]
+
+
+def _combined(cls) -> list:
+    init = getattr(cls, "__init__", None)
+    if getattr(cls, "IS_CALLBACK_CONTAINER", False) and getattr(init, "__closure__", None):
+        cells = dict(zip(init.__code__.co_freevars, init.__closure__, strict=False))
+        inner = cells.get("callback_class_list")
+        if inner is not None:
+            return [found for c in inner.cell_contents if isinstance(c, type)
+                    for found in _combined(c)]
+    return [cls]
+
+
 def add_callbacks(config, *callback_classes):
     """Return a copy of ``config`` whose callbacks are the user's, then ``callback_classes``.
 
@@ -93,4 +112,4 @@ def add_callbacks(config, *callback_classes):
     return new
 
 
-__all__ = ["add_callbacks", "configured_callbacks", "with_settings"]
+__all__ = ["add_callbacks", "callback_classes", "configured_callbacks", "with_settings"]

@@ -123,8 +123,9 @@ def _listen(endpoint: Endpoint, who: str, why: str = "", wait: bool = False) -> 
     except Exception as error:
         raise RuntimeError(
             f"attach_remote: {who} (pid {os.getpid()}) could not listen on {HOST}:"
-            f"{endpoint.port}: {error}. Another process took the port after the config was "
-            "built; pick another port and update the attach configuration.") from error
+            f"{endpoint.port}: {error}. Another process holds the port (one started after "
+            "the config was built, or a run still waiting for its debugger); pick another "
+            "port and update the attach configuration.") from error
     _listening_on = endpoint.port
     _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) listens on {endpoint.where}"
          + (f" because {why}" if why else "")
@@ -132,15 +133,25 @@ def _listen(endpoint: Endpoint, who: str, why: str = "", wait: bool = False) -> 
          + forwarding_hint(endpoint))
 
 
+def _limit(timeout_s: float | None) -> str:
+    return "until it attaches" if timeout_s is None else f"for up to {timeout_s:g} s"
+
+
+def _attach_with(who: str, port: int) -> str:
+    """Which of the IDE configurations ``rldebug ide-configs`` writes attaches to ``who``."""
+    serves = "" if who.startswith("EnvRunner") else "; it attaches to a Learner too"
+    return (f"Attach with the IDE's \"rldebug: attach to remote EnvRunner\" configuration "
+            f"(port {port}{serves}).")
+
+
 def _wait_for_vscode(endpoint: Endpoint, who: str, why: str) -> bool:
     _listen(endpoint, who, why)
     import debugpy  # noqa: T100
 
     timeout_s = endpoint.timeout_s
-    limit = "until it does" if timeout_s is None else f"for up to {timeout_s:g} s"
-    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {limit} for the debugger "
-         f"on {endpoint.where}: {why}. Attach with the IDE's \"rldebug: attach to remote "
-         f"EnvRunner\" configuration (port {endpoint.port}).")
+    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {_limit(timeout_s)} for "
+         f"the debugger on {endpoint.where}"
+         + (f": {why}" if why else "") + ". " + _attach_with(who, endpoint.port))
     waiter = threading.Thread(target=debugpy.wait_for_client, daemon=True,
                               name="rldebug-wait-for-ide")
     waiter.start()
@@ -162,8 +173,7 @@ def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
         return True
     import pydevd_pycharm
 
-    limit = "until it does" if timeout_s is None else f"for up to {timeout_s:g} s"
-    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {limit} for "
+    _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {_limit(timeout_s)} for "
          f"{endpoint.where}" + (f": {why}" if why else "") + ". Start the \"rldebug: "
          f"remote actor (Python Debug Server, port {endpoint.port})\" configuration in "
          "PyCharm." + forwarding_hint(endpoint))
@@ -172,8 +182,17 @@ def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
         refused = io.StringIO()
         try:
             # pydevd prints a traceback for every refused attempt: kept for the last one
-            with contextlib.redirect_stderr(refused):
+            with contextlib.redirect_stderr(refused), _answered_within(
+                    HANDSHAKE_S if deadline is None else
+                    max(0.1, min(HANDSHAKE_S, deadline - time.monotonic()))) as silent:
                 pydevd_pycharm.settrace(endpoint.ide_host, port=endpoint.port, suspend=False)
+            if silent.is_set():  # something listens there, but not PyCharm's debug server
+                pydevd_pycharm.stoptrace()
+                _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) reached "
+                     f"{endpoint.ide_host}:{endpoint.port}, but what listens there did not "
+                     "answer as PyCharm's debug server does (another program on that "
+                     "port?); it goes on without the debugger.")
+                return False
             _pycharm_connected = True
             _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) is connected to "
                  f"{endpoint.where}.")
@@ -183,6 +202,37 @@ def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
                 logger.debug("last attempt to reach PyCharm: %s", refused.getvalue())
                 return False
             time.sleep(RETRY_S)
+
+
+#: how long PyCharm's debug server may take to answer once the actor reached its port (it
+#: sends its breakpoints and "run" at once); something else listening there never does
+HANDSHAKE_S = 30.0
+
+
+@contextlib.contextmanager
+def _answered_within(seconds: float):
+    """Around ``pydevd_pycharm.settrace``: once connected it waits, with no bound, for the
+    server's "run" command (``PyDB.ready_to_run``). After ``seconds`` without it, let it go
+    on; the event yielded is then set."""
+    import pydevd
+
+    silent, done = threading.Event(), threading.Event()
+
+    def release() -> None:
+        if done.wait(seconds):
+            return
+        debugger = pydevd.get_global_debugger()
+        if debugger is not None and not debugger.ready_to_run:
+            silent.set()
+            debugger.ready_to_run = True
+
+    watchdog = threading.Thread(target=release, daemon=True, name="rldebug-pycharm-answer")
+    watchdog.start()
+    try:
+        yield silent
+    finally:
+        done.set()
+        watchdog.join()
 
 
 def pycharm_connected() -> bool:
@@ -201,15 +251,17 @@ def ide_connected(endpoint: Endpoint) -> bool:
     return _listening_on is not None and debugpy.is_client_connected()
 
 
-def wait_at_start(endpoint: Endpoint, who: str) -> None:
-    """Wait for the IDE before the actor goes on, however long it takes."""
+def wait_at_start(endpoint: Endpoint, who: str) -> bool:
+    """Wait for the IDE before the actor goes on, at most ``endpoint.timeout_s``: True when
+    it attached."""
     if endpoint.client == "pycharm":
-        _connect_to_pycharm(endpoint, who, "", timeout_s=None)
-        return
-    _listen(endpoint, who, wait=True)
-    import debugpy  # noqa: T100
-
-    debugpy.wait_for_client()  # noqa: T100
+        attached = _connect_to_pycharm(endpoint, who, "", timeout_s=endpoint.timeout_s)
+    else:
+        attached = _wait_for_vscode(endpoint, who, "")
+    if not attached and endpoint.timeout_s is not None:
+        _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) "
+             f"within {endpoint.timeout_s:g} s; it goes on without one.")
+    return attached
 
 
 def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
@@ -229,7 +281,7 @@ def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
         attached = _connect_to_pycharm(endpoint, who, why, endpoint.timeout_s)
     else:
         attached = _wait_for_vscode(endpoint, who, why)
-    if not attached:
+    if not attached and endpoint.timeout_s is not None:
         _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) "
              f"within {endpoint.timeout_s:g} s; it goes on.")
     return attached

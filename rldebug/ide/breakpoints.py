@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 
@@ -241,12 +242,28 @@ def env_step_settings(config, when: Mapping, caller: str) -> BreakOnSettings:
             f"{list(ENV_STEP_CONDITIONS)}"
             + (f" ({learner} are checked on the driver after each iteration, not in an "
                "EnvRunner: use rldebug.break_on for them)" if learner else "") + ".")
-    return _validated_settings(
-        config, events=when.get("events"), reward_below=when.get("reward_below"),
-        reward_above=when.get("reward_above"), non_finite=when.get("non_finite", False),
-        loss_spike=None, kl_spike=None, spike_window=DEFAULT_SPIKE_WINDOW,
-        agent_action=when.get("agent_action"), agent_ids=when.get("agent_ids"),
-        max_stops=None, mode="break")
+    try:
+        return _validated_settings(
+            config, events=when.get("events"), reward_below=when.get("reward_below"),
+            reward_above=when.get("reward_above"), non_finite=when.get("non_finite", False),
+            loss_spike=None, kl_spike=None, spike_window=DEFAULT_SPIKE_WINDOW,
+            agent_action=when.get("agent_action"), agent_ids=when.get("agent_ids"),
+            max_stops=None, mode="break")
+    except UsageError as error:
+        if str(error).startswith("break_on got no condition"):
+            raise UsageError(
+                f"{caller}(when=...) got no condition to stop on: give it events, "
+                "reward_below/reward_above, non_finite=True or agent_action (or leave when= "
+                "out to wait for the IDE from the start).") from None
+        raise said_in_when(error, caller) from None
+
+
+def said_in_when(error: UsageError, caller: str) -> UsageError:
+    """One of break_on's refusals (``break_on(reward_below=...) must be ...``) said as the
+    user wrote the condition: ``attach_remote(when={'reward_below': ...}) must be ...``."""
+    text = re.sub(r"break_on\((\w+)=([^)]*)\)",
+                  lambda m: f"{caller}(when={{'{m[1]}': {m[2]}}})", str(error))
+    return type(error)(text)
 
 
 def break_on(config, *, events: str | Iterable[str] | None = None,

@@ -25,9 +25,11 @@ env-side callbacks are hit:
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import os
 import socket
+import threading
 import warnings
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
@@ -97,6 +99,17 @@ class AttachRemoteCallback(RLlibCallback):
             _guard_sample(runner, settings)
         if settings.wait:
             wait_at_start(settings.endpoint, f"EnvRunner {settings.runner_index}")
+
+    def on_algorithm_init(self, *, algorithm, **kwargs) -> None:  # in the driver
+        runners = int(algorithm.config.num_env_runners or 0)
+        index = self.settings.runner_index
+        if 0 < runners < index:  # (0: local mode took the runners away, and said so)
+            raise UsageError(
+                f"attach_remote(runner_index={index}) was set up on a config with at least "
+                f"{index} remote EnvRunners, but this algorithm has num_env_runners="
+                f"{runners}: no runner would wait for the IDE. Call attach_remote after the "
+                "last config.env_runners(num_env_runners=...), with an index in "
+                f"1..{runners}.")
 
     def on_environment_created(self, *, env_runner, **kwargs) -> None:  # new stack
         self._prepare(env_runner)
@@ -281,6 +294,37 @@ def _endpoint(client, port, ide_host, timeout_s) -> Endpoint:
                     timeout_s=_check_timeout(timeout_s), driver_host=socket.gethostname())
 
 
+def _attached(config) -> list[tuple[str, Endpoint]]:
+    """``(who, endpoint)`` of every actor an earlier ``attach_remote`` on ``config`` made
+    wait for the IDE (its callbacks and Learner class hold their settings)."""
+    from rldebug.callbacks.compose import callback_classes
+
+    found = []
+    for cls in callback_classes(config):
+        settings = getattr(cls, "settings", None)
+        if isinstance(settings, AttachRemoteSettings):
+            found.append((f"runner_index={settings.runner_index}", settings.endpoint))
+    learner = getattr(config, "_learner_class", None)
+    settings = getattr(learner, "settings", None)
+    if isinstance(settings, AttachLearnerSettings):
+        found.append((f"learner_index={settings.learner_index}", settings.endpoint))
+    return found
+
+
+def _check_not_taken(config, endpoint: Endpoint, who: str) -> None:
+    """Refuse a VS Code port an earlier ``attach_remote`` on this config gave another actor:
+    each actor listens on its own (PyCharm's one debug server takes every actor)."""
+    if endpoint.client != "vscode":
+        return
+    for other, earlier in _attached(config):
+        if earlier.client == "vscode" and earlier.port == endpoint.port and other != who:
+            raise UsageError(
+                f"attach_remote({who}): port {endpoint.port} is already the port of "
+                f"{other}, which an earlier attach_remote on this config set up; each "
+                f"actor listens on a port of its own: pass port={endpoint.port + 1} and "
+                "attach to each port from the IDE.")
+
+
 def _check_runner_index(config, runner_index) -> int:
     runners = int(config.num_env_runners or 0)
     if runners < 1:
@@ -300,12 +344,20 @@ def _check_runner_index(config, runner_index) -> int:
 
 
 def _check_timeout(timeout_s) -> float | None:
+    """Seconds to wait, or None (until the IDE attaches; also what an infinite timeout
+    means: Python's waits take at most ``threading.TIMEOUT_MAX``)."""
     if timeout_s is None:
         return None
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, numbers.Real) or \
             not timeout_s > 0:
         raise UsageError(f"attach_remote(timeout_s=...) must be seconds > 0 or None (wait "
                          f"until the IDE attaches), got {timeout_s!r}.")
+    if math.isinf(timeout_s):
+        return None
+    if timeout_s > threading.TIMEOUT_MAX:
+        raise UsageError(f"attach_remote(timeout_s={timeout_s!r}) is longer than Python can "
+                         f"wait ({threading.TIMEOUT_MAX:.0f} s); pass None to wait until the "
+                         "IDE attaches.")
     return float(timeout_s)
 
 
@@ -337,18 +389,28 @@ def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
     if when is not None:
         from collections.abc import Mapping
 
-        from rldebug.ide.breakpoints import check_spike
+        from rldebug.ide.breakpoints import check_spike, said_in_when
 
         takes = {"non_finite", "loss_spike", "spike_window"}
-        if not isinstance(when, Mapping) or set(when) - takes or \
-                not isinstance(when.get("non_finite", False), bool):
+        if not isinstance(when, Mapping) or set(when) - takes:
             raise UsageError(
                 f"attach_remote(learner_index=..., when=...) takes a dict of "
                 f"{sorted(takes)} (a minibatch's loss NaN/inf, or above loss_spike times its "
                 f"running mean over spike_window minibatch updates), got {when!r:.100}; KL "
                 "spikes are checked on the driver after each iteration: use rldebug.break_on.")
-        non_finite = bool(when.get("non_finite", False))
-        loss_spike = check_spike("loss_spike", when.get("loss_spike"))
+        non_finite = when.get("non_finite", False)
+        if not isinstance(non_finite, bool):
+            raise UsageTypeError(f"attach_remote(when={{'non_finite': ...}}) must be True or "
+                                 f"False, got {non_finite!r}.")
+        try:
+            loss_spike = check_spike("loss_spike", when.get("loss_spike"))
+        except UsageError as error:
+            raise said_in_when(error, "attach_remote") from None
+        if not non_finite and loss_spike is None:
+            raise UsageError(
+                f"attach_remote(learner_index=..., when={when!r:.80}) gives the Learner no "
+                "condition to stop on: pass {'non_finite': True} or {'loss_spike': 3.0} (or "
+                "leave when= out to wait for the IDE from the start).")
         spike_window = when.get("spike_window", spike_window)
         if isinstance(spike_window, bool) or not isinstance(spike_window, numbers.Integral) \
                 or spike_window < MIN_SPIKE_HISTORY:
@@ -368,7 +430,7 @@ def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
     return attached
 
 
-def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT_PORT,
+def attach_remote(config, runner_index: int | None = None, port: int = DEFAULT_PORT,
                   wait: bool | None = None, *, learner_index: int | None = None, when=None,
                   post_mortem: bool = False, timeout_s: float | None = 300.0,
                   client: str = "vscode", ide_host: str | None = None):
@@ -401,7 +463,7 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
       runner as the config says).
 
     After ``timeout_s`` without an IDE the run goes on (the event is logged; the exception
-    is raised). The runner must be on this machine, or its port forwarded (it says how).
+    is raised); waiting from the start, too, lasts at most ``timeout_s``. The runner must be on this machine, or its port forwarded (it says how).
     Old and new API stack. The returned config has ``sample_timeout_s=None``: while the IDE
     holds the runner the driver waits for it (RLlib would otherwise drop a runner stopped
     for more than 60 s from the iteration and train without it).
@@ -416,18 +478,19 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     an update (in IMPALA/APPO's learner thread too: the error then reaches the next ``update()``).
 
     :param config: an RLlib ``AlgorithmConfig`` with ``num_env_runners >= 1``.
-    :param runner_index: which remote EnvRunner, 1..num_env_runners.
+    :param runner_index: which remote EnvRunner, 1..num_env_runners (default 1).
     :param learner_index: instead of an EnvRunner, the remote Learner of this rank,
         0..num_learners-1.
     :param port: VS Code: the local port the actor listens on, checked to be free now;
         PyCharm: the port of its debug server.
     :param wait: listen when the env is created and block until a client attaches; default
-        True without ``when``/``post_mortem``, False with them.
+        True without ``when``/``post_mortem``, False with them (``wait=False`` needs one of
+        them: it would leave the actor nothing to wait for).
     :param when: a dict of env-step conditions for a runner; for a Learner ``non_finite``,
         ``loss_spike`` and ``spike_window`` (see above).
     :param post_mortem: wait for the IDE at the raising frame when ``sample()`` raises.
-    :param timeout_s: seconds to wait for the IDE after a condition or an exception (None:
-        until it attaches).
+    :param timeout_s: seconds to wait for the IDE, from the start or after a condition or
+        an exception (None or ``math.inf``: until it attaches).
     :param client: ``"vscode"`` (debugpy; VS Code, Cursor, any DAP client) or ``"pycharm"``
         (pydevd-pycharm, ``pip install 'rldebug[pycharm]'`` on every node).
     :param ide_host: ``client="pycharm"`` only: where PyCharm's debug server listens, as the
@@ -448,15 +511,22 @@ def attach_remote(config, runner_index: int = _FIRST_RUNNER, port: int = DEFAULT
     if wait is not None:
         wait = check_bool(wait, "attach_remote(wait=...)")
     post_mortem = check_bool(post_mortem, "attach_remote(post_mortem=...)")
+    if wait is False and when is None and not post_mortem:
+        raise UsageError(
+            "attach_remote(wait=False) without when= or post_mortem=True leaves the actor "
+            "nothing to wait for the IDE at: give a condition (when={'non_finite': True}), "
+            "post_mortem=True, or leave wait out to wait from the start.")
     if learner_index is not None:
-        if runner_index != _FIRST_RUNNER:
+        if runner_index is not None:
             raise UsageError("attach_remote: pass runner_index= (an EnvRunner) or "
                              "learner_index= (a Learner), not both.")
-        return _attach_learner(config, learner_index,
-                               _endpoint(client, port, ide_host, timeout_s), wait, when,
-                               post_mortem)
-    runner_index = _check_runner_index(config, runner_index)
+        endpoint = _endpoint(client, port, ide_host, timeout_s)
+        _check_not_taken(config, endpoint, f"learner_index={learner_index!r}")
+        return _attach_learner(config, learner_index, endpoint, wait, when, post_mortem)
+    runner_index = _check_runner_index(
+        config, _FIRST_RUNNER if runner_index is None else runner_index)
     endpoint = _endpoint(client, port, ide_host, timeout_s)
+    _check_not_taken(config, endpoint, f"runner_index={runner_index}")
     conditional = when is not None or post_mortem
     settings = AttachRemoteSettings(
         runner_index=runner_index, endpoint=endpoint,
