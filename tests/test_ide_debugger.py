@@ -6,6 +6,7 @@ and records which breakpoints stop, in which process. The debuggee joins the
 test session's Ray instance.
 """
 
+import math
 import os
 import re
 import threading
@@ -16,7 +17,9 @@ import ray.rllib
 from dap_client import DapClient, free_port, launch_under_debugpy, line_of
 from tiny import tiny_arena_config
 
+import rldebug
 from rldebug.arena import env as arena
+from rldebug.inprocess.local import LocalModeWarning
 
 RLLIB = Path(ray.rllib.__file__).parent
 DEBUGGEE = Path(__file__).parent / "debuggee_train.py"
@@ -332,8 +335,6 @@ def test_attach_remote_refuses_what_it_would_ignore_or_crash_on():
     (wait=False alone; a Learner condition that can never fire; runner_index=1 beside
     learner_index) or refused only at train() blaming "another process" (two actors on
     one port)."""
-    import math
-
     from rldebug.ide import attach_remote
 
     config = tiny_arena_config(num_env_runners=2)
@@ -369,8 +370,32 @@ def test_attach_remote_refuses_what_it_would_ignore_or_crash_on():
         attach_remote(both, learner_index=0, port=port, when={"non_finite": True})
     with pytest.raises(ValueError, match=rf"port {port} is already the port of runner_index=1"):
         attach_remote(both, runner_index=2, port=port, post_mortem=True)
-    # the same actor again (a changed condition) and PyCharm's one server are fine
+    # the same actor again (another condition, the same port) is fine; on another port it
+    # would never be listened on (one listener per process), and a Learner twice broke
+    # Python's method resolution order
     attach_remote(both, runner_index=1, port=port, post_mortem=True)
+    with pytest.raises(ValueError, match=r"runner_index=1\): an earlier attach_remote .* "
+                                         r"meet the IDE \(vscode, port"):
+        attach_remote(both, runner_index=1, port=free_port(), post_mortem=True)
+    learner = attach_remote(config.learners(num_learners=1), learner_index=0,
+                            port=free_port(), when={"non_finite": True})
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"learner_index=0\): an earlier attach_remote"):
+        attach_remote(learner, learner_index=np.int64(0), port=free_port(), post_mortem=True)
+    with pytest.raises(ValueError, match=rf"port {port} is already the port of runner_index=1"):
+        attach_remote(both, runner_index=2, port=port, client="pycharm")
+    for when, said in (({"reward_below": -math.inf}, "no reward is below -inf"),
+                       ({"reward_above": math.inf}, "no reward is above inf")):
+        with pytest.raises(ValueError, match=rf"attach_remote\(when=\{{'{next(iter(when))}': "
+                                             rf"-?inf\}}\) can never fire: {said}"):
+            attach_remote(config, port=free_port(), when=when)
+    with pytest.raises(ValueError, match=r"attach_remote\(when=\{'reward_below': -1.0, "
+                                         r"'reward_above': -5.0\}\): every reward"):
+        attach_remote(config, port=free_port(), when={"reward_below": -1, "reward_above": -5})
+    with pytest.raises(ValueError, match=r"loss_spike': inf\}\) can never fire"):
+        attach_remote(learners, learner_index=0, port=free_port(),
+                      when={"loss_spike": math.inf})
 
 
 def test_attach_remote_to_a_runner_the_config_no_longer_has_is_refused_at_build():
@@ -381,6 +406,12 @@ def test_attach_remote_to_a_runner_the_config_no_longer_has_is_refused_at_build(
     config.env_runners(num_env_runners=1)  # after attach_remote: runner 2 is gone
     with pytest.raises(ValueError, match=r"runner_index=2\) was set up .* num_env_runners=1"):
         config.build_algo()
+    # none at all (as rldebug's local mode and rldebug debug set it): said, not refused
+    config = attach_remote(tiny_arena_config(num_env_runners=2), runner_index=2,
+                           port=free_port(), when={"non_finite": True})
+    with pytest.warns(LocalModeWarning, match=r"runner_index=2\): this algorithm has no "
+                                              "remote EnvRunners"):
+        rldebug.local_mode(config, warn=False).build_algo().stop()
 
 
 def test_attach_remote_waiting_from_the_start_goes_on_after_its_timeout(capfd):

@@ -152,6 +152,50 @@ def test_a_listener_that_is_not_pycharms_debug_server_does_not_hold_the_runner(c
     assert "did not answer as PyCharm's debug server does" in said, said
 
 
+SILENT_THEN_PYCHARM = """
+import socket
+import sys
+import threading
+
+sys.path.insert(0, sys.argv[1])
+from pycharm_server import PyCharmServer
+
+from rldebug.ide._listen import Endpoint, _connect_to_pycharm
+
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen()
+port = silent.getsockname()[1]
+print("SILENT", _connect_to_pycharm(Endpoint(client="pycharm", port=port, timeout_s=1),
+                                    "EnvRunner 1", "a test", 1), flush=True)
+server = PyCharmServer()
+threading.Thread(target=server.start, args=([], 60), daemon=True).start()
+print("PYCHARM", _connect_to_pycharm(Endpoint(client="pycharm", port=server.port,
+                                              timeout_s=60), "EnvRunner 1", "a test", 60),
+      flush=True)
+"""
+
+
+def test_after_a_listener_that_is_not_pycharm_the_process_still_reaches_pycharm(tmp_path):
+    """pydevd's stoptrace leaves its module 'connected' with no debugger: the next settrace
+    in the process raised AttributeError ('NoneType' ... set_trace_for_frame_and_parents).
+    The silent listener, reached on a 1 s timeout, still gets the handshake's 5 s."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "silent_then_pycharm.py"
+    script.write_text(SILENT_THEN_PYCHARM)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(script), str(Path(__file__).parent)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    took = time.monotonic() - started
+    out = done.stdout + done.stderr
+    assert "SILENT False" in out and "did not answer as PyCharm's debug server" in out, out
+    assert "PYCHARM True" in out and "is connected to PyCharm's debug server" in out, out
+    assert took >= 5, took  # HANDSHAKE_MIN_S, not the 1 s left of the timeout
+
+
 PYCHARM_DEBUGS_A_DRIVER = """
 import sys
 import pydevd_pycharm

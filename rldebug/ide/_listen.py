@@ -20,6 +20,7 @@ import io
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -158,8 +159,14 @@ def _wait_for_vscode(endpoint: Endpoint, who: str, why: str) -> bool:
     waiter.join(timeout_s)
     if waiter.is_alive():
         debugpy.wait_for_client.cancel()
+        _say_gone_on(who, timeout_s)
         return False
     return True
+
+
+def _say_gone_on(who: str, timeout_s: float) -> None:
+    _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) within "
+         f"{timeout_s:g} s; it goes on without one.")
 
 
 # -- PyCharm: the IDE listens, the actor connects (pydevd-pycharm) ----------------------
@@ -180,14 +187,14 @@ def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
         refused = io.StringIO()
+        stdin = sys.stdin  # pydevd replaces it once connected
         try:
             # pydevd prints a traceback for every refused attempt: kept for the last one
-            with contextlib.redirect_stderr(refused), _answered_within(
-                    HANDSHAKE_S if deadline is None else
-                    max(0.1, min(HANDSHAKE_S, deadline - time.monotonic()))) as silent:
+            with contextlib.redirect_stderr(refused), _answered_within(_handshake_s(
+                    deadline)) as silent:
                 pydevd_pycharm.settrace(endpoint.ide_host, port=endpoint.port, suspend=False)
             if silent.is_set():  # something listens there, but not PyCharm's debug server
-                pydevd_pycharm.stoptrace()
+                _disconnect(stdin)
                 _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) reached "
                      f"{endpoint.ide_host}:{endpoint.port}, but what listens there did not "
                      "answer as PyCharm's debug server does (another program on that "
@@ -200,13 +207,35 @@ def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
         except (ConnectionError, OSError):
             if deadline is not None and time.monotonic() + RETRY_S > deadline:
                 logger.debug("last attempt to reach PyCharm: %s", refused.getvalue())
+                _say_gone_on(who, timeout_s)
                 return False
             time.sleep(RETRY_S)
 
 
 #: how long PyCharm's debug server may take to answer once the actor reached its port (it
-#: sends its breakpoints and "run" at once); something else listening there never does
-HANDSHAKE_S = 30.0
+#: sends its breakpoints and "run" at once); something else listening there never does.
+#: At most the time left of ``timeout_s``, but never less than HANDSHAKE_MIN_S (a server
+#: reached on the last retry still gets time to answer).
+HANDSHAKE_S, HANDSHAKE_MIN_S = 30.0, 5.0
+
+
+def _handshake_s(deadline: float | None) -> float:
+    if deadline is None:
+        return HANDSHAKE_S
+    return max(HANDSHAKE_MIN_S, min(HANDSHAKE_S, deadline - time.monotonic()))
+
+
+def _disconnect(stdin) -> None:
+    """Undo a connection to something that is not PyCharm's debug server: pydevd's tracing,
+    thread patches, its threads and socket (``stoptrace``), and the state ``stoptrace``
+    leaves (its module's ``connected`` flag, which would make the next ``settrace`` use
+    the debugger it just dropped, and ``sys.stdin``)."""
+    import pydevd
+    import pydevd_pycharm
+
+    pydevd_pycharm.stoptrace()
+    pydevd.connected = False
+    sys.stdin = stdin
 
 
 @contextlib.contextmanager
@@ -253,15 +282,13 @@ def ide_connected(endpoint: Endpoint) -> bool:
 
 def wait_at_start(endpoint: Endpoint, who: str) -> bool:
     """Wait for the IDE before the actor goes on, at most ``endpoint.timeout_s``: True when
-    it attached."""
+    it attached. This is the actor's one wait: later events stop only while the IDE is
+    attached (see :func:`wait_for_ide`)."""
+    global _waited
+    _waited = True
     if endpoint.client == "pycharm":
-        attached = _connect_to_pycharm(endpoint, who, "", timeout_s=endpoint.timeout_s)
-    else:
-        attached = _wait_for_vscode(endpoint, who, "")
-    if not attached and endpoint.timeout_s is not None:
-        _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) "
-             f"within {endpoint.timeout_s:g} s; it goes on without one.")
-    return attached
+        return _connect_to_pycharm(endpoint, who, "", timeout_s=endpoint.timeout_s)
+    return _wait_for_vscode(endpoint, who, "")
 
 
 def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
@@ -278,13 +305,8 @@ def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
         return False
     _waited = True
     if endpoint.client == "pycharm":
-        attached = _connect_to_pycharm(endpoint, who, why, endpoint.timeout_s)
-    else:
-        attached = _wait_for_vscode(endpoint, who, why)
-    if not attached and endpoint.timeout_s is not None:
-        _say(f"rldebug attach_remote: no debugger attached to {who} (pid {os.getpid()}) "
-             f"within {endpoint.timeout_s:g} s; it goes on.")
-    return attached
+        return _connect_to_pycharm(endpoint, who, why, endpoint.timeout_s)
+    return _wait_for_vscode(endpoint, who, why)
 
 
 def _innermost_line(traceback) -> str:
@@ -316,8 +338,6 @@ def post_mortem(error: BaseException, endpoint: Endpoint, who: str) -> None:
 def _pycharm_post_mortem(exc_info) -> None:
     """Stop PyCharm at the innermost frame of ``exc_info`` (pydevd's own post-mortem stop for
     an uncaught exception), until it resumes."""
-    import sys
-
     import pydevd
 
     frames, traceback = [], exc_info[2]

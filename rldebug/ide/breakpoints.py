@@ -68,9 +68,9 @@ def _check_events(events, env) -> tuple[str, ...]:
         unknown = [e for e in events if e not in known]
         if unknown:
             raise UsageError(
-                f"break_on got unknown event name(s) {unknown} for {env_name(env)}; its infos "
-                f"report {list(known)}. Pick from those (or use reward_below/reward_above, "
-                "non_finite, loss_spike, kl_spike, agent_action for the other conditions).")
+                f"break_on(events=...) names unknown event(s) {unknown} for {env_name(env)}; "
+                f"its infos report {list(known)}. Pick from those (the other conditions catch "
+                "rewards, non-finite values and actions no info event reports).")
     return events
 
 
@@ -81,14 +81,21 @@ def _check_bound(name: str, value) -> float | None:
         raise UsageTypeError(f"break_on({name}=...) must be a number (int or float) or None, got "
                              f"{type(value).__name__} {value!r}.")
     if math.isnan(value):
-        raise UsageError(f"break_on({name}=nan) can never fire: no reward compares to NaN. "
-                         "Give a number (non-finite rewards are caught by non_finite=True).")
+        raise UsageError(f"break_on({name}=nan) can never fire: nothing compares to NaN. "
+                         "Give a number (non-finite values have a condition of their own, "
+                         "non_finite).")
+    if (name, value) in (("reward_below", -math.inf), ("reward_above", math.inf)):
+        raise UsageError(f"break_on({name}={value}) can never fire: no reward is "
+                         f"{'below -inf' if value < 0 else 'above inf'}. Give a finite bound.")
     return float(value)
 
 
 def check_spike(name: str, value) -> float | None:
     """A spike factor (> 1) or None, checked; ``name`` is the argument's name."""
     value = _check_bound(name, value)
+    if value is not None and math.isinf(value):
+        raise UsageError(f"break_on({name}=inf) can never fire: no value exceeds inf times "
+                         "its running mean. Give a finite factor > 1 (e.g. 3.0).")
     if value is not None and not value > 1.0:
         raise UsageError(
             f"break_on({name}={value!r}) is a factor over the running mean and must be > 1 "
@@ -261,9 +268,13 @@ def env_step_settings(config, when: Mapping, caller: str) -> BreakOnSettings:
 def said_in_when(error: UsageError, caller: str) -> UsageError:
     """One of break_on's refusals (``break_on(reward_below=...) must be ...``) said as the
     user wrote the condition: ``attach_remote(when={'reward_below': ...}) must be ...``."""
-    text = re.sub(r"break_on\((\w+)=([^)]*)\)",
-                  lambda m: f"{caller}(when={{'{m[1]}': {m[2]}}})", str(error))
-    return type(error)(text)
+    def as_when(match) -> str:
+        pairs = [part.split("=", 1) for part in re.split(r", (?=\w+=)", match[1])]
+        return f"{caller}(when={{" + ", ".join(f"'{k}': {v}" for k, v in pairs) + "})"
+
+    text = re.sub(r"break_on\(((?:\w+=[^,)]*(?:, )?)+)\)", as_when, str(error))
+    return type(error)(text.replace("condition of their own, non_finite",
+                                    "condition of their own, {'non_finite': True}"))
 
 
 def break_on(config, *, events: str | Iterable[str] | None = None,

@@ -103,13 +103,21 @@ class AttachRemoteCallback(RLlibCallback):
     def on_algorithm_init(self, *, algorithm, **kwargs) -> None:  # in the driver
         runners = int(algorithm.config.num_env_runners or 0)
         index = self.settings.runner_index
-        if 0 < runners < index:  # (0: local mode took the runners away, and said so)
-            raise UsageError(
-                f"attach_remote(runner_index={index}) was set up on a config with at least "
-                f"{index} remote EnvRunners, but this algorithm has num_env_runners="
-                f"{runners}: no runner would wait for the IDE. Call attach_remote after the "
-                "last config.env_runners(num_env_runners=...), with an index in "
-                f"1..{runners}.")
+        if runners >= index:
+            return
+        if runners == 0:  # everything in this process: rldebug's local mode (or debug) did
+            warnings.warn(  # that on purpose, and a breakpoint in the env is hit directly
+                f"attach_remote(runner_index={index}): this algorithm has no remote "
+                "EnvRunners (num_env_runners=0), so no runner waits for the IDE; the env "
+                "steps in this process, where breakpoints in it are hit directly.",
+                LocalModeWarning, stacklevel=2)
+            return
+        algorithm.cleanup()  # its actors, which the refusal would leave behind
+        raise UsageError(
+            f"attach_remote(runner_index={index}) was set up on a config with at least "
+            f"{index} remote EnvRunners, but this algorithm has num_env_runners={runners}: "
+            "no runner would wait for the IDE. Call attach_remote after the last "
+            f"config.env_runners(num_env_runners=...), with an index in 1..{runners}.")
 
     def on_environment_created(self, *, env_runner, **kwargs) -> None:  # new stack
         self._prepare(env_runner)
@@ -312,12 +320,22 @@ def _attached(config) -> list[tuple[str, Endpoint]]:
 
 
 def _check_not_taken(config, endpoint: Endpoint, who: str) -> None:
-    """Refuse a VS Code port an earlier ``attach_remote`` on this config gave another actor:
-    each actor listens on its own (PyCharm's one debug server takes every actor)."""
-    if endpoint.client != "vscode":
-        return
+    """Refuse what an earlier ``attach_remote`` on this config makes impossible: another
+    actor on the same VS Code port (each listens on its own; PyCharm's one debug server
+    takes every actor, but not beside a VS Code listener on its port), the same actor met
+    on another port or client (it meets the IDE once per process), or a Learner attached
+    twice."""
     for other, earlier in _attached(config):
-        if earlier.client == "vscode" and earlier.port == endpoint.port and other != who:
+        if other == who:
+            if who.startswith("learner_index") or (earlier.client, earlier.port) != (
+                    endpoint.client, endpoint.port):
+                raise UsageError(
+                    f"attach_remote({who}): an earlier attach_remote on this config "
+                    f"already makes that actor meet the IDE ({earlier.client}, port "
+                    f"{earlier.port}); an actor meets it once. Call attach_remote once for "
+                    "it, with every condition (when=, post_mortem=) in that call, on the "
+                    "config you had before.")
+        elif earlier.port == endpoint.port and "vscode" in (earlier.client, endpoint.client):
             raise UsageError(
                 f"attach_remote({who}): port {endpoint.port} is already the port of "
                 f"{other}, which an earlier attach_remote on this config set up; each "
@@ -398,10 +416,8 @@ def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
                 f"{sorted(takes)} (a minibatch's loss NaN/inf, or above loss_spike times its "
                 f"running mean over spike_window minibatch updates), got {when!r:.100}; KL "
                 "spikes are checked on the driver after each iteration: use rldebug.break_on.")
-        non_finite = when.get("non_finite", False)
-        if not isinstance(non_finite, bool):
-            raise UsageTypeError(f"attach_remote(when={{'non_finite': ...}}) must be True or "
-                                 f"False, got {non_finite!r}.")
+        non_finite = check_bool(when.get("non_finite", False),
+                                "attach_remote(when={'non_finite': ...})")
         try:
             loss_spike = check_spike("loss_spike", when.get("loss_spike"))
         except UsageError as error:
@@ -418,8 +434,10 @@ def _attach_learner(config, learner_index, endpoint, wait, when, post_mortem):
                 f"attach_remote(when={{'spike_window': ...}}) must be an int >= "
                 f"{MIN_SPIKE_HISTORY} (minibatch updates in the running mean), got "
                 f"{spike_window!r}.")
+    learner_index = _check_learner_index(config, learner_index)
+    _check_not_taken(config, endpoint, f"learner_index={learner_index}")
     settings = AttachLearnerSettings(
-        learner_index=_check_learner_index(config, learner_index), endpoint=endpoint,
+        learner_index=learner_index, endpoint=endpoint,
         wait=(when is None and not post_mortem) if wait is None else wait,
         post_mortem=post_mortem, non_finite=non_finite, loss_spike=loss_spike,
         spike_window=int(spike_window))
@@ -463,8 +481,8 @@ def attach_remote(config, runner_index: int | None = None, port: int = DEFAULT_P
       runner as the config says).
 
     After ``timeout_s`` without an IDE the run goes on (the event is logged; the exception
-    is raised); waiting from the start, too, lasts at most ``timeout_s``. The runner must be on this machine, or its port forwarded (it says how).
-    Old and new API stack. The returned config has ``sample_timeout_s=None``: while the IDE
+    is raised); waiting from the start, too, lasts at most ``timeout_s``. The runner must
+    be on this machine, or its port forwarded (it says how). Old and new API stack. The returned config has ``sample_timeout_s=None``: while the IDE
     holds the runner the driver waits for it (RLlib would otherwise drop a runner stopped
     for more than 60 s from the iteration and train without it).
 
@@ -520,9 +538,9 @@ def attach_remote(config, runner_index: int | None = None, port: int = DEFAULT_P
         if runner_index is not None:
             raise UsageError("attach_remote: pass runner_index= (an EnvRunner) or "
                              "learner_index= (a Learner), not both.")
-        endpoint = _endpoint(client, port, ide_host, timeout_s)
-        _check_not_taken(config, endpoint, f"learner_index={learner_index!r}")
-        return _attach_learner(config, learner_index, endpoint, wait, when, post_mortem)
+        return _attach_learner(config, learner_index,
+                               _endpoint(client, port, ide_host, timeout_s), wait, when,
+                               post_mortem)
     runner_index = _check_runner_index(
         config, _FIRST_RUNNER if runner_index is None else runner_index)
     endpoint = _endpoint(client, port, ide_host, timeout_s)

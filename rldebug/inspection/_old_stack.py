@@ -2,9 +2,9 @@
 
 Observations are preprocessed the way ``Algorithm.compute_single_action`` does
 it (the policy's ObsPreprocessor and MeanStd filter agent connectors, or the
-worker's preprocessors and filters), then go through the policy's action distribution as ``compute_actions`` builds it (its
-``action_distribution_fn``, else ``policy.model`` and ``policy.dist_class``); values come
-from ``model.value_function()``, or SAC's Q net.
+worker's preprocessors and filters), then go through the policy's action distribution
+as ``compute_actions`` builds it (its ``action_distribution_fn``, else ``policy.model``
+and ``policy.dist_class``); values come from ``model.value_function()``, or SAC's Q net.
 """
 
 from __future__ import annotations

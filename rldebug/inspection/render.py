@@ -43,8 +43,8 @@ def _module_rows(module) -> list[tuple[str, str]]:
 def _agents_text(agents: dict) -> str:
     """"agent1 → pol1, 0 → main | opponent (per episode)"."""
     return ", ".join(
-        f"{a} → {' | '.join(map(str, m))} (per episode)" if isinstance(m, list) else f"{a} → {m}"
-        for a, m in agents.items()) or "none"
+        f"{a} → {' | '.join(map(str, m))} (per episode)" if isinstance(m, list)
+        else f"{a} → {m}" for a, m in agents.items()) or "none"
 
 
 def summary_renderable(summary):
