@@ -25,6 +25,19 @@ class FramesCartPole(gym.ObservationWrapper):
         return np.asarray(observation, np.float32).reshape(2, 2, 1)
 
 
+class OffsetCartPole(gym.ObservationWrapper):
+    """CartPole whose observations sit near 1000 (a sensor's raw units): behind a
+    MeanStdFilter the module learns on them; without it, its tanh layers saturate and it
+    answers one action whatever the state."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32)
+
+    def observation(self, observation):
+        return np.asarray(observation, np.float32) + np.float32(1000.0)
+
+
 def modules(checkpoint):
     import rldebug
 

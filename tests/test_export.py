@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from ray.rllib.algorithms.ppo import PPOConfig
@@ -195,6 +196,99 @@ def test_the_policy_refuses_an_observation_the_env_could_not_return(cartpole):
     with pytest.raises(ValueError, match="does not exist"):
         rldebug.inference_policy("/nonexistent/checkpoint")
     assert policy(np.zeros(4, np.float32)) in (0, 1)  # still usable after the refusal
+    with pytest.raises(TypeError, match=r"reward=\.\.\.\) takes the last step's reward as a "
+                                        "number, got 'x'"):
+        policy(np.zeros(4, np.float32), reward="x")
+    assert policy(np.zeros(4, np.float32)) in (0, 1)
+    # a piece the pipeline does not have, or a setting Variant does not have: refused,
+    # not a policy that acts as trained under another name
+    with pytest.raises(ValueError, match=r"without='MeanStdFiltr'\): the pipeline has no "
+                                         r"such piece; it can leave out one of "
+                                         r"\['MeanStdFilter'\]"):
+        policy.with_variant(without="MeanStdFiltr")
+    with pytest.raises(TypeError, match=r"with_variant\(\) takes .* got \['foo'\]"):
+        policy.with_variant(foo=1)
+    # recorded observations given as a dict of columns, or one number
+    for observations in ({"obs": np.zeros((3, 4), np.float32)}, 5):
+        with pytest.raises(TypeError, match=r"observations=\.\.\.\) takes a sequence of "
+                                            "observations"):
+            rldebug.parity(checkpoint, policy, observations=observations)
+
+
+class DictAndDiscrete(gym.Env):
+    """A Dict observation with a Discrete part, and a Discrete(3, start=1) action."""
+
+    observation_space = gym.spaces.Dict({"flag": gym.spaces.Discrete(3),
+                                         "pos": gym.spaces.Box(-1, 1, (2,), np.float32)})
+    action_space = gym.spaces.Discrete(3, start=1)
+
+    def __init__(self, config=None):
+        super().__init__()
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 1.0, False, True, {}
+
+
+def _flatten(env=None, spaces=None, device=None):
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    return FlattenObservations()
+
+
+def test_a_bad_observation_is_refused_by_its_space_and_leaves_the_policy_usable(tmp_path):
+    """A Dict observation without a key, or a Discrete part out of range, failed deep in
+    numpy or RLlib's one-hot (IndexError, AssertionError), and every later call raised
+    'cannot unpack non-iterable NoneType' (the episode kept the failed step)."""
+    algo = (PPOConfig().environment(DictAndDiscrete)
+            .env_runners(num_env_runners=0, env_to_module_connector=_flatten)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8])).build_algo())
+    algo.save_to_path(str(tmp_path / "checkpoint"))
+    algo.stop()
+    policy = rldebug.inference_policy(tmp_path / "checkpoint")
+    good = {"flag": 1, "pos": np.zeros(2, np.float32)}
+    for bad, why in (({"pos": np.zeros(2, np.float32)}, r"its keys are \['pos'\]"),
+                     ({**good, "flag": 7}, r"\['flag'\]: 7 is not an int in \[0, 2\]"),
+                     (np.zeros(5, np.float32), "not a dict of")):
+        with pytest.raises(ValueError, match=why):
+            policy(bad)
+        assert policy(good) in (0, 1, 2)  # still usable
+
+
+class StartActions(gym.Env):
+    """A Box observation and a Discrete(3, start=1) action (RLlib sends 0..2)."""
+
+    observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
+    action_space = gym.spaces.Discrete(3, start=1)
+
+    def __init__(self, config=None):
+        super().__init__()
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 1.0, False, True, {}
+
+
+def test_onnx_sends_a_discrete_action_with_a_start_as_the_pipeline_does(tmp_path):
+    """Discrete(3, start=1): RLlib's pipeline (and inference_policy) hands the env the
+    module's index 0..2; the ONNX runner added the start, one off at every step."""
+    algo = (PPOConfig().environment(StartActions).env_runners(num_env_runners=0)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8]))
+            .debugging(seed=0).build_algo())
+    algo.save_to_path(str(tmp_path / "checkpoint"))
+    algo.stop()
+    out = rldebug.export(tmp_path / "checkpoint", tmp_path / "out", onnx=True)
+    pipeline, onnx = rldebug.inference_policy(out), _onnx_policy(out)
+    observations = np.random.default_rng(0).uniform(-1, 1, (40, 3)).astype(np.float32)
+    # (a new policy per observation: each is an episode's first step for both)
+    expected = [int(pipeline.with_variant()(o)) for o in observations]
+    assert [onnx(o) for o in observations] == expected
+    assert len(set(expected)) > 1 and set(expected) <= {0, 1, 2}
+
 
 
 USER_GAME = '''

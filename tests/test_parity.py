@@ -224,6 +224,12 @@ def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
     assert f"largest difference is {rounded.largest_difference:.3g}" in str(rounded)
     assert parity(checkpoint, lambda obs: exact(obs).astype(np.float16).astype(np.float32),
                   episodes=1, atol=1e-2).passed
+    # the right value as a float where the env takes shape (1,): "No single variant..."
+    # before, with identical-looking numbers in the mismatch lines
+    scalar = parity(checkpoint, lambda obs: float(exact(obs)[0]), episodes=1)
+    assert not scalar.passed and not scalar.variants
+    assert "actions have shape () (a float" in scalar.explanation
+    assert "reshape((1,))" in scalar.explanation
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +305,7 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
                   episodes=2)
     assert half.per_agent["0"] == 1.0 and half.per_agent["1"] == 0.0
     assert "looks like it samples" not in str(half), str(half)
+    assert "answers leave out agent(s) ['1']" in half.explanation, half.explanation
 
 
 class _Sampler:
@@ -328,6 +335,28 @@ def test_a_sampler_is_named_and_an_answer_that_ignores_the_state_is_not(checkpoi
     report = parity(checkpoint, lambda obs: 0, episodes=5)
     assert not report.passed and report.sampling is not None
     assert "looks like it samples" not in report.explanation, report.explanation
+    # a variant that is as constant on these states must not be taken for the cause
+    if report.variants and max(report.variants.values()) >= 0.99:
+        assert "answers 0 at every one of the" in report.explanation
+        assert "may not read it at all" in report.explanation
+
+
+def test_a_constant_answer_is_not_blamed_on_the_filter_alone(tmp_path):
+    """An audit's deployment that ignores its observation, on an env whose observations
+    sit near 1000 behind a MeanStdFilter: the module without the filter saturates to one
+    action too, and parity said only "your deployment does not apply MeanStdFilter"."""
+    from parity_policies import OffsetCartPole
+
+    checkpoint = _train(_ppo(OffsetCartPole).env_runners(
+        env_to_module_connector=_mean_std_filter), 2, tmp_path)
+    unfiltered = rldebug.inference_policy(checkpoint).with_variant(without="MeanStdFilter")
+    answer = int(unfiltered(np.full(4, 1000.0, np.float32)))  # the same for every state
+    report = parity(checkpoint, lambda obs: answer, episodes=2)
+    assert not report.passed, str(report)
+    assert report.variants["without MeanStdFilter"] >= 0.99
+    assert f"Your policy answers {answer} at every one of the" in report.explanation
+    assert "may not read it at all" in report.explanation
+    assert "does not apply MeanStdFilter" in report.explanation  # still said, as a maybe
 
 
 def test_a_float_for_a_discrete_action_fails_and_is_named(checkpoint):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import numbers
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -444,6 +445,14 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
         observations = read_recorded_file(observations)
     if isinstance(observations, RecordedFile):
         observations, starts = observations.obs, observations.episode_starts
+    if isinstance(observations, (Mapping, numbers.Number, np.generic)) or (
+            isinstance(observations, np.ndarray) and observations.ndim == 0):
+        raise UsageTypeError(
+            f"parity(observations=...) takes a sequence of observations (an array with one "
+            f"row per step, a list of them per episode, or a list of dict observations), or "
+            f"a .npy/.npz file; got {type(observations).__name__} {observations!r:.80}."
+            + (" A dict of columns: save it as a .npz with 'obs' (and 'episode_starts')."
+               if isinstance(observations, Mapping) else ""))
     if isinstance(observations, list) and observations and \
             all(isinstance(o, np.ndarray) and o.ndim > 1 for o in observations):
         episodes = [list(o) for o in observations]
@@ -712,6 +721,9 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
     report.mismatches = _mismatches(pairs)
     if report.passed:
         return report
+    report.explanation = _answer_problem(pairs)
+    if report.explanation:  # the answers themselves show it: no variant is tried
+        return report
     candidates: list[tuple[float, Variant]] = []
     for variant in _variants(reference, action_spaces):
         try:
@@ -724,7 +736,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
         share = _share(_pairs(_with(steps, answers), [s.yours for s in steps], atol))
         report.variants[variant.describe()] = share
         candidates.append((share, variant))
-    report.explanation = _explanation(report, candidates, reference)
+    report.explanation = _explanation(report, candidates, reference, pairs)
     report.sampling = _sampling_agreement(pairs)
     if report.sampling is not None:
         expected, spread = report.sampling
@@ -852,7 +864,62 @@ def _sampler_verdict(pairs) -> str | None:
     return "cannot tell"
 
 
-def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy) -> str:
+def _answer_problem(pairs) -> str:
+    """What the deployment's answers show by themselves, said before any variant of the
+    pipeline is tried: an agent its answers leave out, or continuous actions of another
+    shape than the env's. "" when they show neither."""
+    failed = [(step, agent) for step, agent, ok in pairs if not ok]
+    decisions = Counter(str(agent) for _, agent, _ in pairs if agent is not None)
+    missing = Counter(str(agent) for step, agent in failed if agent is not None and (
+        not isinstance(step.yours, Mapping) or agent not in step.yours))
+    left_out = sorted(a for a, n in missing.items() if n >= 0.5 * decisions[a])
+    if left_out:
+        return (f"Your deployment's answers leave out agent(s) {left_out} (in "
+                f"{sum(missing[a] for a in left_out)} of their "
+                f"{sum(decisions[a] for a in left_out)} decisions): a multi-agent policy "
+                "answers with an action for every agent in the observation dict "
+                "({agent_id: action, ...}).")
+    shaped = []
+    for step, agent in failed:
+        yours, theirs = _answer(step.yours, agent), np.asarray(_answer(step.pipeline, agent))
+        if yours is not None and np.issubdtype(theirs.dtype, np.floating) and \
+                np.shape(yours) != theirs.shape:
+            shaped.append((yours, theirs))
+    if shaped and len(shaped) >= 0.5 * len(failed):
+        yours, theirs = shaped[0]
+        return (f"Your policy's actions have shape {np.shape(yours)} (a "
+                f"{type(yours).__name__}, e.g. {yours!r:.40}), the pipeline's {theirs.shape}, "
+                f"the shape of the env's action space, in {len(shaped)} of "
+                f"{len(failed)} differing decisions: return an array of that shape, e.g. "
+                f"np.asarray(action, np.float32).reshape({theirs.shape}).")
+    return ""
+
+
+def _constant_answer(pairs, least: int = 10):
+    """The one action the deployment gave at every decision (``least`` or more), else None:
+    a policy that may not read its observation."""
+    answers = {repr(_answer(step.yours, agent)) for step, agent, _ in pairs}
+    if len(pairs) < least or len(answers) != 1:
+        return None
+    step, agent, _ = pairs[0]
+    return _answer(step.yours, agent)
+
+
+def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy,
+                 pairs: list | None = None) -> str:
+    said = _variant_explanation(report, candidates, reference)
+    constant = _constant_answer(pairs or [])
+    if constant is None or said.startswith("No single variant"):
+        return said
+    return (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
+            "decisions, whatever the observation: it may not read it at all. "
+            f"The closest variant of the pipeline: {said} A constant answer can match a "
+            "variant that happens to be constant on these states too: check that your "
+            "deployment reads the observation before taking that variant for the cause.")
+
+
+def _variant_explanation(report: ParityReport, candidates: list,
+                         reference: InferencePolicy) -> str:
     best = max((share for share, _ in candidates), default=0.0)
     if not candidates or (best < report.min_agreement and best < report.agreement + EXPLAINS_BY):
         return ("No single variant of the pipeline explains the difference: check the greedy "

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -226,9 +228,10 @@ def _write_onnx(policy: InferencePolicy, out: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:  # TorchScript's exporter: fast, and enough for most modules
-            torch.onnx.export(graph, (example,), target, input_names=["obs"],
-                              output_names=["action"], dynamo=False,
-                              dynamic_axes={"obs": {0: "batch"}, "action": {0: "batch"}})
+            with _output_kept_back():  # it prints its whole graph when an operator fails
+                torch.onnx.export(graph, (example,), target, input_names=["obs"],
+                                  output_names=["action"], dynamo=False,
+                                  dynamic_axes={"obs": {0: "batch"}, "action": {0: "batch"}})
         except torch.onnx.errors.UnsupportedOperatorError as err:
             # e.g. DQN's dueling head (aten::nanmean): torch.export's exporter decomposes it
             try:
@@ -242,11 +245,33 @@ def _write_onnx(policy: InferencePolicy, out: Path) -> None:
                               output_names=["action"], dynamo=True, verbose=False,
                               dynamic_shapes={"obs": {0: torch.export.Dim("batch")}})
     action_space = parts["action_space"]
+    # A Discrete(n, start=s) action is sent as RLlib's pipeline sends it: 0..n-1, the
+    # module's index (RLlib 2.60 adds no start; inference_policy does as it does).
     meta = {"observation_shape": list(space.shape),
-            "discrete": isinstance(action_space, gym.spaces.Discrete),
-            "action_start": int(getattr(action_space, "start", 0))}
+            "discrete": isinstance(action_space, gym.spaces.Discrete)}
     (out / ONNX_META).write_text(json.dumps(meta, indent=1) + "\n")
     (out / ONNX_RUNNER).write_text(_RUNNER)
+
+
+@contextlib.contextmanager
+def _output_kept_back():
+    """Hold back what is written to this process's stdout and stderr, also by C++ (torch's
+    TorchScript exporter prints its IR graph there before it raises)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
 
 
 def _quiet_dynamo_exporter() -> None:
@@ -281,7 +306,7 @@ class OnnxPolicy:
         batch = np.asarray(obs, np.float32).reshape([1] + self.meta["observation_shape"])
         (action,) = self.session.run(["action"], {"obs": batch})
         if self.meta["discrete"]:
-            return int(action[0]) + self.meta["action_start"]
+            return int(action[0])
         return action[0]
 '''
 

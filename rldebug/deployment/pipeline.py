@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from rldebug.usage import UsageError, path_argument
+from rldebug.usage import UsageError, UsageTypeError, path_argument
 
 
 @dataclass(frozen=True)
@@ -153,16 +153,28 @@ class InferencePolicy:
         import torch
 
         self._check(obs)
+        if not isinstance(reward, Mapping):
+            _check_reward(reward)
         if self.variant.forget_history:
             self.reset()
-        episode = self._record(obs, reward, taken)
-        shared: dict = {}
-        with torch.no_grad():
-            batch = self._env_to_module(rl_module=self._module, batch={}, episodes=[episode],
-                                        explore=False, shared_data=shared)
-            out = self._module.forward_inference(batch)
-        to_env = self._module_to_env(rl_module=self._module, batch=out, episodes=[episode],
-                                     explore=False, shared_data=shared)
+        try:
+            episode = self._record(obs, reward, taken)
+            shared: dict = {}
+            with torch.no_grad():
+                batch = self._env_to_module(rl_module=self._module, batch={},
+                                            episodes=[episode], explore=False,
+                                            shared_data=shared)
+                out = self._module.forward_inference(batch)
+            to_env = self._module_to_env(rl_module=self._module, batch=out,
+                                         episodes=[episode], explore=False,
+                                         shared_data=shared)
+        except Exception as error:
+            # the episode got this step but no action: it cannot take the next one
+            self.reset()
+            if hasattr(error, "add_note"):
+                error.add_note("rldebug: the policy's episode was reset (its next call "
+                               "starts a new one), as it cannot go on from a failed step.")
+            raise
         from ray.rllib.core.columns import Columns
 
         actions = to_env.pop(Columns.ACTIONS)[0]
@@ -180,7 +192,19 @@ class InferencePolicy:
         return actions, (for_env if self.variant.to_env else actions)
 
     def with_variant(self, **changes) -> InferencePolicy:
-        """A new policy on the same parts, departing from the pipeline as ``changes`` say."""
+        """A new policy on the same parts, departing from the pipeline as ``changes`` say
+        (the fields of :class:`Variant`; ``without`` names one of :attr:`user_pieces`)."""
+        from dataclasses import fields
+
+        known = [f.name for f in fields(Variant)]
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise UsageTypeError(f"with_variant() takes {known}, got {unknown}.")
+        without = changes.get("without")
+        if without is not None and without not in self.user_pieces:
+            raise UsageError(f"with_variant(without={without!r}): the pipeline has no such "
+                             f"piece; it can leave out one of {self.user_pieces} (the "
+                             "env-to-module pieces added to RLlib's defaults).")
         return InferencePolicy(self._parts, replace(self.variant, **changes))
 
     @property
@@ -263,6 +287,10 @@ class InferencePolicy:
             if isinstance(space, gym.spaces.Box) and np.shape(one) != space.shape:
                 raise UsageError(f"This policy takes the env's raw observation, of shape "
                                  f"{space.shape}; got one of shape {np.shape(one)}.")
+            why = _not_an_observation(one, space)
+            if why:
+                raise UsageError(f"This policy takes the env's raw observation, in {space}; "
+                                 f"got {one!r:.100}: {why}.")
 
     # -- the episode the connectors read -------------------------------------------------
     def _record(self, obs, reward, taken):
@@ -308,6 +336,48 @@ class InferencePolicy:
             return self._parts["mapping_fn"]
         fixed = dict(self.variant.mapping)
         return lambda agent_id, episode=None, **kwargs: fixed[agent_id]
+
+
+def _not_an_observation(obs, space) -> str:
+    """Why ``obs`` cannot be an observation of ``space`` ('' when it can): its structure
+    (a Dict's keys, a Tuple's length, a Box part's shape) and discrete values; a Box's
+    dtype and bounds are not checked (parity says a float64 observation by its cast)."""
+    import gymnasium as gym
+
+    from rldebug.shapes.spaces import why_not_in
+
+    if isinstance(space, gym.spaces.Box):
+        return "" if np.shape(obs) == space.shape else \
+            f"shape {np.shape(obs)}, expected {space.shape}"
+    if isinstance(space, gym.spaces.Dict):
+        if not isinstance(obs, Mapping) or set(obs) != set(space.spaces):
+            return why_not_in(obs, space) if isinstance(obs, Mapping) else \
+                f"a {type(obs).__name__}, not a dict of {sorted(map(str, space.spaces))}"
+        for key, part in space.spaces.items():
+            why = _not_an_observation(obs[key], part)
+            if why:
+                return f"[{key!r}]: {why}"
+        return ""
+    if isinstance(space, gym.spaces.Tuple):
+        if not isinstance(obs, (tuple, list)) or len(obs) != len(space.spaces):
+            return why_not_in(obs, space)
+        for i, part in enumerate(space.spaces):
+            why = _not_an_observation(obs[i], part)
+            if why:
+                return f"part {i}: {why}"
+        return ""
+    try:
+        return "" if space.contains(obs) else why_not_in(obs, space)
+    except (TypeError, ValueError):
+        return why_not_in(obs, space)
+
+
+def _check_reward(reward) -> None:
+    try:
+        float(reward)
+    except (TypeError, ValueError):
+        raise UsageTypeError(f"policy(obs, reward=...) takes the last step's reward as a "
+                             f"number, got {reward!r:.80}.") from None
 
 
 def _categorical_probability(logits, action) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rldebug.shapes.spaces import why_not_in
 from rldebug.usage import UsageError, UsageTypeError
 
 
@@ -124,33 +125,6 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
     return agents[0], module_id
 
 
-def _why_not_in(obs: Any, space: gym.Space) -> str:
-    """A short reason why ``obs`` is not in ``space`` (shape, dtype or range)."""
-    if isinstance(space, (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
-        arr = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
-        if arr.shape != space.shape:
-            return f"shape {arr.shape}, expected {space.shape}"
-        if not np.can_cast(arr.dtype, space.dtype):
-            return f"dtype {arr.dtype}, expected {space.dtype} (or one that casts to it safely)"
-        return f"values {arr.tolist()} outside the space's bounds"
-    if isinstance(space, gym.spaces.Discrete):
-        return (f"{obs!r} is not an int in [{space.start}, {space.start + space.n - 1}]")
-    if isinstance(space, gym.spaces.Dict) and isinstance(obs, dict):
-        if set(obs) != set(space.spaces):
-            return (f"its keys are {sorted(map(str, obs))}, the space's "
-                    f"{sorted(map(str, space.spaces))}")
-        for key, part in space.spaces.items():
-            if not part.contains(obs[key]):
-                return f"[{key!r}]: {_why_not_in(obs[key], part)}"
-    if isinstance(space, gym.spaces.Tuple) and isinstance(obs, (tuple, list)):
-        if len(obs) != len(space.spaces):
-            return f"it has {len(obs)} parts, the space {len(space.spaces)}"
-        for i, part in enumerate(space.spaces):
-            if not part.contains(obs[i]):
-                return f"part {i}: {_why_not_in(obs[i], part)}"
-    return f"{obs!r:.80} is not contained in the space"
-
-
 def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
     """Split ``obs`` into a list of single observations, each checked against ``space``.
 
@@ -173,7 +147,7 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
             "returns it (rldebug does not cast).")
     if space.contains(obs):
         return [_as_array(obs, space)], False
-    single_reason = _why_not_in(obs, space)
+    single_reason = why_not_in(obs, space)
     shape = getattr(space, "shape", None)
     rank = len(shape) if shape is not None else None
     arr = obs if isinstance(obs, np.ndarray) else None
@@ -192,7 +166,7 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
         if not space.contains(item):
             raise UsageError(
                 f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
-                f"space {space}: {_why_not_in(item, space)}. rldebug does not cast or clip.")
+                f"space {space}: {why_not_in(item, space)}. rldebug does not cast or clip.")
     return [_as_array(item, space) for item in items], True
 
 
