@@ -306,6 +306,10 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
     assert half.per_agent["0"] == 1.0 and half.per_agent["1"] == 0.0
     assert "looks like it samples" not in str(half), str(half)
     assert "answers leave out agent(s) ['1']" in half.explanation, half.explanation
+    as_text = parity(checkpoint, lambda obs: {str(a): v for a, v in greedy(obs).items()},
+                     episodes=1)
+    assert "keys agent 0 as '0' (str), where the env's agent ids are ints" in \
+        as_text.explanation, as_text.explanation
 
 
 class _Sampler:

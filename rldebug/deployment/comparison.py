@@ -163,11 +163,15 @@ def _not_an_action(steps: list[_Step], action_spaces) -> str:
 
 
 def _is_discrete_action(answer, space) -> bool:
+    """An action of ``space`` as the env may get it: RLlib 2.60's pipeline sends the index
+    0..n-1 even for ``Discrete(n, start=s)`` (no module-to-env piece adds the start), and
+    the space holds s..s+n-1."""
     try:
         index = int(answer)
     except (TypeError, ValueError):
         return False
-    return index == answer and space.start <= index < space.start + space.n
+    return index == answer and (0 <= index < space.n or
+                                space.start <= index < space.start + space.n)
 
 
 def _mismatches(pairs, most: int = 10) -> list[dict]:
@@ -451,8 +455,9 @@ def recorded_episodes(observations: Any, observation_space: Any = None) -> list[
             f"parity(observations=...) takes a sequence of observations (an array with one "
             f"row per step, a list of them per episode, or a list of dict observations), or "
             f"a .npy/.npz file; got {type(observations).__name__} {observations!r:.80}."
-            + (" A dict of columns: save it as a .npz with 'obs' (and 'episode_starts')."
-               if isinstance(observations, Mapping) else ""))
+            + (" A dict of columns: pass its array of observations (a .npz file holds "
+               "it as 'obs', with 'episode_starts'), or for Dict observations a list of "
+               "dicts, one per step." if isinstance(observations, Mapping) else ""))
     if isinstance(observations, list) and observations and \
             all(isinstance(o, np.ndarray) and o.ndim > 1 for o in observations):
         episodes = [list(o) for o in observations]
@@ -869,6 +874,19 @@ def _answer_problem(pairs) -> str:
     pipeline is tried: an agent its answers leave out, or continuous actions of another
     shape than the env's. "" when they show neither."""
     failed = [(step, agent) for step, agent, ok in pairs if not ok]
+    for step, agent in failed:
+        if agent is None:
+            break
+        if not isinstance(step.yours, Mapping):
+            return (f"Your deployment answers {step.yours!r:.40} (a "
+                    f"{type(step.yours).__name__}) on a multi-agent env, where the env "
+                    "takes a dict of actions per agent ({agent_id: action, ...}).")
+        keyed = {str(k): k for k in step.yours}
+        if agent not in step.yours and str(agent) in keyed:
+            return (f"Your deployment's answer keys agent {agent!r} as "
+                    f"{keyed[str(agent)]!r} ({type(keyed[str(agent)]).__name__}), where "
+                    f"the env's agent ids are {type(agent).__name__}s: key each action "
+                    "by the id the observation dict has.")
     decisions = Counter(str(agent) for _, agent, _ in pairs if agent is not None)
     missing = Counter(str(agent) for step, agent in failed if agent is not None and (
         not isinstance(step.yours, Mapping) or agent not in step.yours))
@@ -898,11 +916,12 @@ def _answer_problem(pairs) -> str:
 def _constant_answer(pairs, least: int = 10):
     """The one action the deployment gave at every decision (``least`` or more), else None:
     a policy that may not read its observation."""
-    answers = {repr(_answer(step.yours, agent)) for step, agent, _ in pairs}
-    if len(pairs) < least or len(answers) != 1:
+    if len(pairs) < least:
         return None
     step, agent, _ = pairs[0]
-    return _answer(step.yours, agent)
+    first = _answer(step.yours, agent)
+    same = all(_same(_answer(s.yours, a), first, 0.0) for s, a, _ in pairs)
+    return first if same else None
 
 
 def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy,
@@ -932,9 +951,6 @@ def _variant_explanation(report: ParityReport, candidates: list,
                 "they act alike, so the run cannot tell which your deployment does. Play "
                 "more or longer episodes (--episodes) to separate them.")
     return _explain(tied[0], best, report.counted, reference)
-
-
-    return report
 
 
 def _with(steps: list[_Step], answers: list) -> list[_Step]:

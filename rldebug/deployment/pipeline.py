@@ -153,8 +153,8 @@ class InferencePolicy:
         import torch
 
         self._check(obs)
-        if not isinstance(reward, Mapping):
-            _check_reward(reward)
+        if self._episode is not None:  # the first step of an episode takes no reward
+            _check_reward(reward, self.multi_agent)
         if self.variant.forget_history:
             self.reset()
         try:
@@ -201,10 +201,14 @@ class InferencePolicy:
         if unknown:
             raise UsageTypeError(f"with_variant() takes {known}, got {unknown}.")
         without = changes.get("without")
+        if isinstance(without, type):  # the piece's class, as ConnectorPipelineV2 takes it
+            without = changes["without"] = without.__name__
         if without is not None and without not in self.user_pieces:
+            can = (f"it can leave out one of {self.user_pieces}" if self.user_pieces else
+                   "it has none of its own to leave out")
             raise UsageError(f"with_variant(without={without!r}): the pipeline has no such "
-                             f"piece; it can leave out one of {self.user_pieces} (the "
-                             "env-to-module pieces added to RLlib's defaults).")
+                             f"piece; {can} (the env-to-module pieces added to RLlib's "
+                             "defaults).")
         return InferencePolicy(self._parts, replace(self.variant, **changes))
 
     @property
@@ -289,8 +293,9 @@ class InferencePolicy:
                                  f"{space.shape}; got one of shape {np.shape(one)}.")
             why = _not_an_observation(one, space)
             if why:
-                raise UsageError(f"This policy takes the env's raw observation, in {space}; "
-                                 f"got {one!r:.100}: {why}.")
+                kind = UsageTypeError if why.startswith("a ") else UsageError
+                raise kind(f"This policy takes the env's raw observation, in {space}; got "
+                           f"{one!r:.100}: {why}.")
 
     # -- the episode the connectors read -------------------------------------------------
     def _record(self, obs, reward, taken):
@@ -372,12 +377,16 @@ def _not_an_observation(obs, space) -> str:
         return why_not_in(obs, space)
 
 
-def _check_reward(reward) -> None:
-    try:
-        float(reward)
-    except (TypeError, ValueError):
-        raise UsageTypeError(f"policy(obs, reward=...) takes the last step's reward as a "
-                             f"number, got {reward!r:.80}.") from None
+def _check_reward(reward, multi_agent: bool) -> None:
+    rewards = list(reward.values()) if multi_agent and isinstance(reward, Mapping) \
+        else [reward]
+    for one in rewards:
+        try:
+            float(one)
+        except (TypeError, ValueError):
+            per_agent = " (or a dict of them per agent)" if multi_agent else ""
+            raise UsageTypeError(f"policy(obs, reward=...) takes the last step's reward as "
+                                 f"a number{per_agent}, got {reward!r:.80}.") from None
 
 
 def _categorical_probability(logits, action) -> float | None:
