@@ -414,6 +414,7 @@ def test_attach_remote_to_a_runner_the_config_no_longer_has_is_refused_at_build(
         rldebug.local_mode(config, warn=False).build_algo().stop()
 
 
+@pytest.mark.slow  # ~15 s: a remote runner that waits out its timeout
 def test_attach_remote_waiting_from_the_start_goes_on_after_its_timeout(capfd):
     """The default mode (wait when the env is created) ignored timeout_s: with no IDE,
     build_algo() waited for ever."""

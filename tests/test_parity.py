@@ -345,6 +345,7 @@ def test_a_sampler_is_named_and_an_answer_that_ignores_the_state_is_not(checkpoi
         assert "may not read it at all" in report.explanation
 
 
+@pytest.mark.slow  # ~15 s: trains its own checkpoint
 def test_a_constant_answer_is_not_blamed_on_the_filter_alone(tmp_path):
     """An audit's deployment that ignores its observation, on an env whose observations
     sit near 1000 behind a MeanStdFilter: the module without the filter saturates to one

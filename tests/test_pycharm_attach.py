@@ -176,6 +176,7 @@ print("PYCHARM", _connect_to_pycharm(Endpoint(client="pycharm", port=server.port
 """
 
 
+@pytest.mark.slow  # ~15 s: a subprocess that waits out the 5 s handshake
 def test_after_a_listener_that_is_not_pycharm_the_process_still_reaches_pycharm(tmp_path):
     """pydevd's stoptrace leaves its module 'connected' with no debugger: the next settrace
     in the process raised AttributeError ('NoneType' ... set_trace_for_frame_and_parents).
