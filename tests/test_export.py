@@ -219,12 +219,8 @@ def test_the_policy_refuses_an_observation_the_env_could_not_return(cartpole):
             rldebug.parity(checkpoint, policy, observations=observations)
 
 
-class DictAndDiscrete(gym.Env):
-    """A Dict observation with a Discrete part, and a Discrete(3, start=1) action."""
-
-    observation_space = gym.spaces.Dict({"flag": gym.spaces.Discrete(3),
-                                         "pos": gym.spaces.Box(-1, 1, (2,), np.float32)})
-    action_space = gym.spaces.Discrete(3, start=1)
+class _Sampled(gym.Env):
+    """One-step episodes of observations sampled from the class's space."""
 
     def __init__(self, config=None):
         super().__init__()
@@ -234,6 +230,14 @@ class DictAndDiscrete(gym.Env):
 
     def step(self, action):
         return self.observation_space.sample(), 1.0, False, True, {}
+
+
+class DictAndDiscrete(_Sampled):
+    """A Dict observation with a Discrete part, and a Discrete(3, start=1) action."""
+
+    observation_space = gym.spaces.Dict({"flag": gym.spaces.Discrete(3),
+                                         "pos": gym.spaces.Box(-1, 1, (2,), np.float32)})
+    action_space = gym.spaces.Discrete(3, start=1)
 
 
 def _flatten(env=None, spaces=None, device=None):
@@ -262,20 +266,11 @@ def test_a_bad_observation_is_refused_by_its_space_and_leaves_the_policy_usable(
     assert policy({"flag": np.int64(2), "pos": np.zeros(2, np.float64)}) in (0, 1, 2)
 
 
-class StartActions(gym.Env):
+class StartActions(_Sampled):
     """A Box observation and a Discrete(3, start=1) action (RLlib sends 0..2)."""
 
     observation_space = gym.spaces.Box(-1, 1, (3,), np.float32)
     action_space = gym.spaces.Discrete(3, start=1)
-
-    def __init__(self, config=None):
-        super().__init__()
-
-    def reset(self, *, seed=None, options=None):
-        return self.observation_space.sample(), {}
-
-    def step(self, action):
-        return self.observation_space.sample(), 1.0, False, True, {}
 
 
 KEPT_BACK_WITHOUT_A_STDOUT = """

@@ -167,11 +167,11 @@ silent.bind(("127.0.0.1", 0))
 silent.listen()
 port = silent.getsockname()[1]
 print("SILENT", _connect_to_pycharm(Endpoint(client="pycharm", port=port, timeout_s=1),
-                                    "EnvRunner 1", "a test", 1), flush=True)
+                                    "EnvRunner 1", "a test"), flush=True)
 server = PyCharmServer()
 threading.Thread(target=server.start, args=([], 60), daemon=True).start()
 print("PYCHARM", _connect_to_pycharm(Endpoint(client="pycharm", port=server.port,
-                                              timeout_s=60), "EnvRunner 1", "a test", 60),
+                                              timeout_s=60), "EnvRunner 1", "a test"),
       flush=True)
 """
 

@@ -292,8 +292,9 @@ class InferencePolicy:
                 raise UsageError(f"This policy takes the env's raw observation, of shape "
                                  f"{space.shape}; got one of shape {np.shape(one)}.")
             why = _not_an_observation(one, space)
-            if why:
-                kind = UsageTypeError if why.startswith("a ") else UsageError
+            if why:  # not even a dict for a Dict space: the wrong type
+                kind = UsageTypeError if isinstance(space, gym.spaces.Dict) and \
+                    not isinstance(one, Mapping) else UsageError
                 raise kind(f"This policy takes the env's raw observation, in {space}; got "
                            f"{one!r:.100}: {why}.")
 

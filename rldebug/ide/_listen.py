@@ -112,7 +112,7 @@ def _ray_node_ip() -> str:
 
 # -- VS Code: the actor listens (debugpy) ---------------------------------------------
 
-def _listen(endpoint: Endpoint, who: str, why: str = "", wait: bool = False) -> None:
+def _listen(endpoint: Endpoint, who: str, why: str = "") -> None:
     """Open the debugpy listener of this process on ``HOST:port`` (once per process)."""
     global _listening_on
     if _listening_on is not None:
@@ -129,9 +129,7 @@ def _listen(endpoint: Endpoint, who: str, why: str = "", wait: bool = False) -> 
             "port and update the attach configuration.") from error
     _listening_on = endpoint.port
     _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) listens on {endpoint.where}"
-         + (f" because {why}" if why else "")
-         + ("; waiting for the debugger to attach." if wait else ".")
-         + forwarding_hint(endpoint))
+         + (f" because {why}" if why else "") + "." + forwarding_hint(endpoint))
 
 
 def _limit(timeout_s: float | None) -> str:
@@ -171,15 +169,15 @@ def _say_gone_on(who: str, timeout_s: float) -> None:
 
 # -- PyCharm: the IDE listens, the actor connects (pydevd-pycharm) ----------------------
 
-def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str,
-                        timeout_s: float | None) -> bool:
+def _connect_to_pycharm(endpoint: Endpoint, who: str, why: str) -> bool:
     """Connect to PyCharm's debug server, retrying every second until it is there (at most
-    ``timeout_s``). Breakpoints PyCharm holds are set before this returns."""
+    ``endpoint.timeout_s``). Breakpoints PyCharm holds are set before this returns."""
     global _pycharm_connected
     if _pycharm_connected:
         return True
     import pydevd_pycharm
 
+    timeout_s = endpoint.timeout_s
     _say(f"rldebug attach_remote: {who} (pid {os.getpid()}) waits {_limit(timeout_s)} for "
          f"{endpoint.where}" + (f": {why}" if why else "") + ". Start the \"rldebug: "
          f"remote actor (Python Debug Server, port {endpoint.port})\" configuration in "
@@ -284,11 +282,7 @@ def wait_at_start(endpoint: Endpoint, who: str) -> bool:
     """Wait for the IDE before the actor goes on, at most ``endpoint.timeout_s``: True when
     it attached. This is the actor's one wait: later events stop only while the IDE is
     attached (see :func:`wait_for_ide`)."""
-    global _waited
-    _waited = True
-    if endpoint.client == "pycharm":
-        return _connect_to_pycharm(endpoint, who, "", timeout_s=endpoint.timeout_s)
-    return _wait_for_vscode(endpoint, who, "")
+    return _wait_once(endpoint, who, "")
 
 
 def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
@@ -298,14 +292,19 @@ def wait_for_ide(endpoint: Endpoint, who: str, why: str) -> bool:
 
     :returns: True when the IDE is attached (the caller stops there), False if not.
     """
-    global _waited
     if ide_connected(endpoint):
         return True
     if _waited:
         return False
+    return _wait_once(endpoint, who, why)
+
+
+def _wait_once(endpoint: Endpoint, who: str, why: str) -> bool:
+    """The actor's one wait for the IDE, at most ``endpoint.timeout_s``, by its client."""
+    global _waited
     _waited = True
     if endpoint.client == "pycharm":
-        return _connect_to_pycharm(endpoint, who, why, endpoint.timeout_s)
+        return _connect_to_pycharm(endpoint, who, why)
     return _wait_for_vscode(endpoint, who, why)
 
 

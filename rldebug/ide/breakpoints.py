@@ -182,6 +182,10 @@ def _check_count(name: str, value, minimum: int, allow_none: bool) -> int | None
     return int(value)
 
 
+class _NoCondition(UsageError):
+    """break_on's settings name no condition (``attach_remote(when=...)`` says it its way)."""
+
+
 def _validated_settings(config, *, events, reward_below, reward_above, non_finite, loss_spike,
                         kl_spike, spike_window, agent_action, agent_ids, max_stops,
                         mode) -> BreakOnSettings:
@@ -214,7 +218,7 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
     )
     if not (spec.events or below is not None or above is not None or non_finite
             or spec.loss_spike or spec.kl_spike or spec.agent_action):
-        raise UsageError(
+        raise _NoCondition(
             "break_on got no condition to stop on: pass events=, reward_below=/reward_above=, "
             "non_finite=True, loss_spike=, kl_spike= or agent_action=.")
     if spec.agent_action and spec.agent_ids is not None:
@@ -256,12 +260,12 @@ def env_step_settings(config, when: Mapping, caller: str) -> BreakOnSettings:
             loss_spike=None, kl_spike=None, spike_window=DEFAULT_SPIKE_WINDOW,
             agent_action=when.get("agent_action"), agent_ids=when.get("agent_ids"),
             max_stops=None, mode="break")
+    except _NoCondition:
+        raise UsageError(
+            f"{caller}(when=...) got no condition to stop on: give it events, "
+            "reward_below/reward_above, non_finite=True or agent_action (or leave when= "
+            "out to wait for the IDE from the start).") from None
     except UsageError as error:
-        if str(error).startswith("break_on got no condition"):
-            raise UsageError(
-                f"{caller}(when=...) got no condition to stop on: give it events, "
-                "reward_below/reward_above, non_finite=True or agent_action (or leave when= "
-                "out to wait for the IDE from the start).") from None
         raise said_in_when(error, caller) from None
 
 

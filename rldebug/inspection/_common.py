@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rldebug.shapes.mapping import as_shown
 from rldebug.shapes.spaces import why_not_in
 from rldebug.usage import UsageError, UsageTypeError
 
@@ -116,7 +117,7 @@ def resolve_ids(agent_id, module_id, module_ids: list, mapping: dict,
         return agent_id, module_id
     agents = [a for a, ms in mapping.items() if module_id in ms]
     if not agents:
-        shown = {a: ms[0] if len(ms) == 1 else ms for a, ms in mapping.items()}
+        shown = {a: as_shown(ms) for a, ms in mapping.items()}
         why = f"; {mapping_error}" if mapping_error else ""
         raise UsageError(
             f"No agent maps to module {module_id!r} (mapping: {shown}{why}); the "

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rldebug.inspection._common import adapter_for
+from rldebug.shapes.mapping import as_shown
 
 
 @dataclass
@@ -126,8 +127,7 @@ def inspect(algo) -> AlgoSummary:
             value_function=details["value_function"])
     return AlgoSummary(algo_class=type(algo).__name__, api_stack=stack.name,
                        env=_env_name(algo), modules=modules,
-                       agents={a: ms[0] if len(ms) == 1 else list(ms)
-                               for a, ms in stack.mapping.items()},
+                       agents={a: as_shown(ms) for a, ms in stack.mapping.items()},
                        connectors=stack.connectors(), mapping_error=stack.mapping_error)
 
 

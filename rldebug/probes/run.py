@@ -31,6 +31,7 @@ from rldebug.probes.report import (
 from rldebug.probes.spaces import check_action_space, check_observation_space
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
+from rldebug.shapes.mapping import agent_modules, as_shown
 from rldebug.shapes.results import updated_modules
 from rldebug.usage import UsageError, UsageTypeError, check_seed
 
@@ -129,9 +130,7 @@ def _modules_of(mapped: dict, agent_id, multi: bool):
     if not multi:
         return DEFAULT_MODULE_ID
     modules = mapped.get(agent_id)
-    if not modules:
-        return None
-    return modules[0] if len(modules) == 1 else list(modules)
+    return as_shown(modules) if modules else None
 
 
 def _recurrent_model(config) -> str:
@@ -411,7 +410,6 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         whose spaces the probes cannot write in, unknown probe names, a bad budget.
     """
     from rldebug.inspection import explain
-    from rldebug.shapes.mapping import agent_modules
 
     _require_config(config)
     _check_options(only, max_iterations, seed)

@@ -130,6 +130,12 @@ def agent_modules(mapping_fn, agents: list, *, old_stack: bool = False,
     return found, None
 
 
+def as_shown(modules: list):
+    """An agent's modules (``agent_modules``'s list) as the tools show them: the module
+    id, or the list of them for an agent the mapping fn sends to several."""
+    return modules[0] if len(modules) == 1 else list(modules)
+
+
 def per_episode_text(modules: dict) -> str:
     """"The policy mapping fn sends agent 0 to 'main' or 'opponent' depending on the
     episode" for the agents of ``modules`` (``agent_modules``'s) with more than one."""
@@ -151,5 +157,5 @@ def map_agents(mapping_fn, agents: list, *, old_stack: bool = False,
     return mapping, error
 
 
-__all__ = ["MAPPING_EPISODES", "agent_modules", "is_stand_in", "map_agents",
+__all__ = ["MAPPING_EPISODES", "agent_modules", "as_shown", "is_stand_in", "map_agents",
            "per_episode_text"]
