@@ -18,6 +18,10 @@ the algorithm):
 - ``minibatch_larger_than_batch``: ``minibatch_size`` above the train batch.
 - ``action_space_unsupported``: DQN on actions that are not Discrete, SAC on actions
   neither Box nor Discrete: building fails (DQN's error misleads).
+- ``discrete_start_ignored``: a ``Discrete(n, start=s)`` (or MultiDiscrete) space with
+  ``s != 0``: RLlib 2.60 sends the index 0..n-1 as the action, and the new stack's
+  ``FlattenObservations`` one-hots such an observation as if it started at 0 (the
+  largest value fails an assertion in building or sampling).
 - ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0, num_epochs < 1
   (new stack: no minibatch; the first update fails with an error that does not name it).
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
@@ -283,6 +287,64 @@ def _actions(config, spaces: dict) -> list[Trap]:
     return []
 
 
+def _offset_parts(space, where: str = "") -> list[tuple[str, Any]]:
+    """The Discrete/MultiDiscrete parts of ``space`` whose values do not start at 0, with
+    where they sit (``""``, ``"['pos']"``, ``"[1]"``)."""
+    import gymnasium as gym
+    import numpy as np
+
+    if isinstance(space, gym.spaces.Discrete):
+        return [(where, space)] if int(space.start) != 0 else []
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return [(where, space)] if np.any(np.asarray(space.start) != 0) else []
+    if isinstance(space, gym.spaces.Dict):
+        return [part for key, sub in space.spaces.items()
+                for part in _offset_parts(sub, f"{where}[{key!r}]")]
+    if isinstance(space, gym.spaces.Tuple):
+        return [part for i, sub in enumerate(space.spaces)
+                for part in _offset_parts(sub, f"{where}[{i}]")]
+    return []
+
+
+def _discrete_starts(config, spaces: dict) -> list[Trap]:
+    """``Discrete(n, start=s)`` spaces with ``s != 0``. RLlib 2.60 samples the index
+    0..n-1 on both stacks and sends it to the env as the action (nothing adds ``start``);
+    the new stack's ``FlattenObservations`` one-hots a Discrete observation with
+    ``depth=n`` and no offset, so the value ``s+n-1`` fails an assertion (in building,
+    which samples the space once, or in sampling)."""
+    traps = []
+    for agent, (obs_space, action_space) in spaces.items():
+        for where, part in _offset_parts(action_space):
+            traps.append(Trap(
+                "discrete_start_ignored", "warning",
+                f"Agent {agent!r}'s action space{where} is {part}: RLlib 2.60 sends the "
+                f"index 0..n-1 as the action, not start..start+n-1, so every action the env "
+                f"gets is {part.start} below the one it means, and an env that checks "
+                f"action_space.contains(action) fails when the policy picks index 0.",
+                "Declare the action space from 0 (Discrete(n)) and add the offset inside "
+                "the env's step, or wrap the env in a gymnasium.ActionWrapper whose "
+                "action() adds it.",
+                {"agent": str(agent), "space": str(part), "part": where or None,
+                 "role": "action"}))
+        if not _is_new_stack(config) or config._rl_module_spec is not None:
+            continue
+        for where, part in _offset_parts(obs_space):
+            traps.append(Trap(
+                "discrete_start_ignored", "error",
+                f"Agent {agent!r}'s observation space{where} is {part}: RLlib 2.60's "
+                "FlattenObservations one-hots it as if it started at 0, so each value is "
+                "encoded one-hot at the wrong place, and the largest value fails an "
+                "assertion ('The max. index of `x` ... is larger than depth'): in "
+                "build_algo when its one sample of the space draws it, else in sampling "
+                "the first time the env returns it.",
+                "Declare the observation space from 0 (Discrete(n)) and subtract the "
+                "offset in the env, or wrap the env in a gymnasium.ObservationWrapper "
+                "that does.",
+                {"agent": str(agent), "space": str(part), "part": where or None,
+                 "role": "observation"}))
+    return traps
+
+
 def _ranges(config) -> list[Trap]:
     """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
     traps = []
@@ -457,7 +519,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             if callable(close):
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
-            _mapping(config, agents)
+            _discrete_starts(config, spaces) + _mapping(config, agents)
     if not any(t.severity == "error" for t in traps):
         traps += _validated(config)
     order = {"error": 0, "warning": 1, "info": 2}

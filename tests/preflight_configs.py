@@ -41,3 +41,43 @@ def gamma_and_lr_out_of_range():
 def unknown_env_id():
     """An env id neither gymnasium nor ray.tune.register_env knows (a typo)."""
     return PPOConfig().environment("CartPol-v1").env_runners(num_env_runners=0)
+
+
+def offset_discrete(offset_obs: bool = False, old_stack: bool = False):
+    """A config and its env, whose action (or, with ``offset_obs``, observation) space is
+    Discrete(3, start=1); the env class's list ``seen`` records every action it gets."""
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    class Env(gym.Env):
+        seen: list = []
+
+        def __init__(self, env_config=None):
+            self.observation_space = (gym.spaces.Discrete(3, start=1) if offset_obs else
+                                      gym.spaces.Box(-1, 1, (2,), np.float32))
+            self.action_space = (gym.spaces.Discrete(2) if offset_obs else
+                                 gym.spaces.Discrete(3, start=1))
+            self.t = 0
+
+        def _obs(self):
+            return (1 + self.t % 3) if offset_obs else np.zeros(2, np.float32)
+
+        def reset(self, *, seed=None, options=None):
+            self.t = 0
+            return self._obs(), {}
+
+        def step(self, action):
+            Env.seen.append(int(action))
+            self.t += 1
+            return self._obs(), 0.0, self.t >= 10, False, {}
+
+    config = (PPOConfig().environment(Env)
+              .env_runners(num_env_runners=0,
+                           env_to_module_connector=(lambda env, *a, **k: FlattenObservations())
+                           if offset_obs else None)
+              .training(train_batch_size=100, minibatch_size=50, num_epochs=1))
+    if old_stack:
+        config = config.api_stack(enable_rl_module_and_learner=False,
+                                  enable_env_runner_and_connector_v2=False)
+    return config, Env

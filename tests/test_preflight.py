@@ -474,3 +474,36 @@ def test_debug_mode_off_takes_its_stand_in_modules_away():
     assert importlib.util.find_spec("ray.rllib.agents") is None
     if not gym_installed:
         assert not any(name == "gym" or name.startswith("gym.") for name in sys.modules)
+
+
+@pytest.mark.parametrize("old_stack", [False, True], ids=["new_stack", "old_stack"])
+def test_a_discrete_action_space_that_does_not_start_at_0_is_sent_the_index(old_stack):
+    config, env = configs.offset_discrete(old_stack=old_stack)
+    algo = config.build_algo()
+    try:  # RLlib itself: the env gets 0..2, not its space's 1..3
+        if old_stack:
+            algo.env_runner.sample()
+        else:
+            algo.env_runner.sample(num_timesteps=100)
+    finally:
+        algo.stop()
+    assert 0 in env.seen and 3 not in env.seen
+    (trap,) = [t for t in preflight(config, cpus=2) if t.name == "discrete_start_ignored"]
+    assert trap.severity == "warning" and trap.evidence["role"] == "action"
+    assert "Discrete(3, start=1)" in trap.message and "ActionWrapper" in trap.fix
+
+
+def test_a_discrete_observation_that_does_not_start_at_0_fails_the_one_hot():
+    config, _ = configs.offset_discrete(offset_obs=True)
+    with pytest.raises(Exception, match="larger than depth"):  # RLlib's own assertion
+        algo = config.build_algo()  # its one sample of the space may draw 3 already
+        try:
+            algo.env_runner.sample(num_timesteps=100)  # the env returns 3 at step 2
+        finally:
+            algo.stop()
+    (trap,) = [t for t in preflight(config, cpus=2) if t.name == "discrete_start_ignored"]
+    assert trap.severity == "error" and trap.evidence["role"] == "observation"
+    assert "FlattenObservations" in trap.message
+    # the old stack's preprocessor (gymnasium's flatten) honours start: no trap
+    assert not [t for t in preflight(configs.offset_discrete(offset_obs=True, old_stack=True)[0],
+                                     cpus=2) if t.name == "discrete_start_ignored"]
