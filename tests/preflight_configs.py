@@ -46,12 +46,14 @@ def unknown_env_id():
 def offset_discrete(offset_obs: bool = False, old_stack: bool = False):
     """A config and its env, whose action (or, with ``offset_obs``, observation) space is
     Discrete(3, start=1); the env class's list ``seen`` records every action it gets."""
+    from typing import ClassVar
+
     import gymnasium as gym
     import numpy as np
     from ray.rllib.connectors.env_to_module import FlattenObservations
 
     class Env(gym.Env):
-        seen: list = []
+        seen: ClassVar[list] = []
 
         def __init__(self, env_config=None):
             self.observation_space = (gym.spaces.Discrete(3, start=1) if offset_obs else
