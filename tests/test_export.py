@@ -119,6 +119,25 @@ def test_the_export_acts_without_an_algorithm_or_ray_and_onnx_without_either(
     assert _in_a_fresh_process(ONNX_ALONE, out, tmp_path / "obs.npy")["actions"] == expected
 
 
+WITHOUT_TORCH = """
+import json, sys
+sys.modules["torch"] = None  # a deployment host without torch
+import rldebug
+from rldebug.usage import UsageError
+try:
+    rldebug.inference_policy(sys.argv[1])
+    print(json.dumps({"error": None}))
+except UsageError as err:
+    print(json.dumps({"error": str(err)}))
+"""
+
+
+def test_without_torch_the_pickled_export_says_what_it_needs_and_what_runs_instead(cartpole):
+    _, out = cartpole
+    said = _in_a_fresh_process(WITHOUT_TORCH, out)["error"]
+    assert said and "'torch'" in said and "OnnxPolicy" in said
+
+
 def test_a_continuous_policy_exports_to_onnx_with_its_bounds(tmp_path):
     checkpoint = _checkpoint("Pendulum-v1", tmp_path / "run", iterations=1)
     out = rldebug.export(checkpoint, tmp_path / "out", onnx=True)

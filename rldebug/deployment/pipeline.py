@@ -413,13 +413,32 @@ def parts_from_checkpoint(path: str | Path) -> dict:
     exported = path_argument(path, "The checkpoint",
                              "a checkpoint folder or an rldebug.export folder") / EXPORTED_PARTS
     if exported.is_file():
-        import pickle
-
-        with open(exported, "rb") as f:
-            return pickle.load(f)
+        return _unpickled(exported)
     stored = load_pipeline(path)
     return _parts(stored["config"], stored["env_to_module"], stored["modules"],
                   stored["module_to_env"])
+
+
+def _unpickled(exported: Path) -> dict:
+    """An export's pickled parts; a module its pickle needs and this Python lacks (torch,
+    a user's env package) said as such, with what runs instead."""
+    import pickle
+
+    try:
+        with open(exported, "rb") as f:
+            return pickle.load(f)
+    except ImportError as err:
+        missing = getattr(err, "name", None) or str(err)
+        onnx = exported.parent / "policy.onnx"
+        raise UsageError(
+            f"{exported.parent} holds a pickled pipeline that needs the module "
+            f"{missing!r} to load, and this Python cannot import it ({err}). Install it "
+            "here (the RLModule is a torch module; an env or model class needs its own "
+            "package)" + (f", or run {onnx.name} with onnxruntime and numpy alone: "
+                          f"from onnx_policy import OnnxPolicy; OnnxPolicy('{exported.parent}')"
+                          if onnx.is_file() else
+                          ", or export with --onnx for a policy that needs neither torch "
+                          "nor Ray") + ".") from None
 
 
 def _parts(config, env_to_module, modules, module_to_env) -> dict:
