@@ -184,3 +184,39 @@ def test_break_on_stops_for_a_penalty_paid_while_waiting():
     # only the 0.3 charged while waiting makes a step's reward negative
     assert {r.agent_id for r in records} == {"p0", "p1"}
     assert all(-0.31 < r.reward < -0.05 for r in records)
+
+
+class CostlyWalkThatCrashes(CostlyWalk):
+    """CostlyWalk whose every instance raises at its 7th step (a flaky simulator)."""
+
+    def step(self, action):
+        self.steps_so_far = getattr(self, "steps_so_far", 0) + 1
+        if self.steps_so_far == 7:
+            raise RuntimeError("flaky simulator")
+        return super().step(action)
+
+
+def test_old_stack_episodes_a_failed_sub_env_ended_are_skipped_not_a_crash(tmp_path):
+    """With restart_failed_sub_environments=True RLlib's old stack hands on_episode_end the
+    sub-env's exception instead of an episode and restarts the sub-env; the callbacks and
+    the trace raised 'Not an RLlib episode: RuntimeError' and sample() died."""
+    import rldebug
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment(CostlyWalkThatCrashes)
+              .api_stack(enable_rl_module_and_learner=False,
+                         enable_env_runner_and_connector_v2=False)
+              .framework("torch").training(model={"fcnet_hiddens": SMALL_NET},
+                                           train_batch_size=60, minibatch_size=60, num_epochs=1)
+              .env_runners(num_env_runners=0, rollout_fragment_length=60)
+              .fault_tolerance(restart_failed_sub_environments=True).debugging(seed=0))
+    config = rldebug.trace(add_callbacks(config, AgentReturns, InfoEvents, RewardTerms),
+                           out=tmp_path)
+    result = _one_iteration(config, [])
+    stats = env_runner_stats(result)
+    assert stats["num_faulty_episodes"] >= 1
+    assert "agent_returns/default_agent_mean" in stats["custom_metrics"]  # the others count
+    assert "default_agent" in terms_from_result(result)
+    raised = rldebug.load_trace(tmp_path).events.to_dict("records")
+    assert [(e["column"], e["message"]) for e in raised if e.get("source") == "env"][0] == \
+        ("env.step", "flaky simulator")

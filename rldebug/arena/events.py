@@ -14,7 +14,13 @@ import warnings
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.info_events import MissingEventsWarning
-from rldebug.shapes.episodes import finish_episode_means, last_step, log_episode_value, store
+from rldebug.shapes.episodes import (
+    finish_episode_means,
+    last_step,
+    log_episode_value,
+    store,
+    sub_env_failed,
+)
 
 logger = logging.getLogger(__name__)
 _KEY = "_rldebug_arena_events"
@@ -49,6 +55,8 @@ class ArenaEvents(RLlibCallback):
         counts["collisions"] += int(bool(explorer_info["collision"]))
 
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
+        if sub_env_failed(episode):
+            return
         counts = store(episode).pop(_KEY, None)
         if counts is None or counts["missing"]:
             return

@@ -10,6 +10,7 @@ from rldebug.shapes.episodes import (
     finish_episode_means,
     log_episode_value,
     log_series,
+    sub_env_failed,
 )
 
 
@@ -31,6 +32,8 @@ class AgentReturns(RLlibCallback):
 
     def on_episode_end(self, *, episode, prev_episode_chunks=None, metrics_logger=None,
                        **kwargs) -> None:
+        if sub_env_failed(episode):
+            return
         returns = agent_returns(episode, prev_episode_chunks)
         for agent_id, rewards in agent_rewards(episode, prev_episode_chunks).items():
             log_episode_value(episode, metrics_logger, ("agent_returns", agent_id),

@@ -21,7 +21,13 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 from rldebug.callbacks.compose import with_settings
 from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
 from rldebug.shapes.env_meta import info_events, unwrapped_env
-from rldebug.shapes.episodes import finish_episode_means, last_step, log_episode_value, store
+from rldebug.shapes.episodes import (
+    finish_episode_means,
+    last_step,
+    log_episode_value,
+    store,
+    sub_env_failed,
+)
 from rldebug.usage import UsageError
 
 logger = logging.getLogger(__name__)
@@ -85,6 +91,8 @@ class InfoEvents(RLlibCallback):
                 per_event[event] += int(bool(step.info.get(event, False)))
 
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
+        if sub_env_failed(episode):
+            return
         counts = store(episode).pop(_KEY, None)
         for agent_id, per_event in (counts or {}).items():
             for event in self._events or ():

@@ -16,7 +16,13 @@ import warnings
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rldebug.shapes.episodes import finish_episode_means, last_step, log_episode_value, store
+from rldebug.shapes.episodes import (
+    finish_episode_means,
+    last_step,
+    log_episode_value,
+    store,
+    sub_env_failed,
+)
 from rldebug.shapes.reward_terms import RESULT_KEY, add_terms, terms_of
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,8 @@ class RewardTerms(RLlibCallback):
                                   f"{step.reward:g}; a part of the reward is not named.")
 
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
+        if sub_env_failed(episode):
+            return
         sums = store(episode).pop(_KEY, None)
         if not sums:
             self._warn("none", "RewardTerms: the env reports no info['reward_terms'] (see "

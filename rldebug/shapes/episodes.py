@@ -83,6 +83,15 @@ def kind_of(episode) -> str:
         "MultiAgentEpisode (new API stack) and EpisodeV2 (old API stack).")
 
 
+def sub_env_failed(episode) -> bool:
+    """Whether ``on_episode_end`` was handed the exception of a failed sub-env instead of
+    an episode: with ``fault_tolerance(restart_failed_sub_environments=True)`` the old
+    stack's EnvRunnerV2 ends that episode so (``end_episode(env_id, episode_or_exception)``)
+    and restarts the sub-env. The episode has no return; the env's exception itself is
+    what a trace records."""
+    return isinstance(episode, BaseException)
+
+
 def is_old_stack(episode) -> bool:
     return kind_of(episode) == OLD
 
@@ -448,4 +457,5 @@ __all__ = [
     "old_stack_newest",
     "starts_at_reset",
     "store",
+    "sub_env_failed",
 ]

@@ -25,6 +25,7 @@ from rldebug.shapes.episodes import (
     is_old_stack,
     old_stack_agent_indices,
     old_stack_ending,
+    sub_env_failed,
 )
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
@@ -258,6 +259,8 @@ class TraceCallbacks(RLlibCallback):
 
     def on_episode_end(self, *, episode, prev_episode_chunks=None, env_index=0,
                        **kwargs) -> None:
+        if sub_env_failed(episode):  # the env's exception is recorded where it raised
+            return
         if self._recorder is not None:
             self._recorder.on_episode_end(episode, env_index)
         if is_old_stack(episode):
