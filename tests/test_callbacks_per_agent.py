@@ -200,8 +200,9 @@ def test_old_stack_episodes_a_failed_sub_env_ended_are_skipped_not_a_crash(tmp_p
     """With restart_failed_sub_environments=True RLlib's old stack hands on_episode_end the
     sub-env's exception instead of an episode and restarts the sub-env; the callbacks and
     the trace raised 'Not an RLlib episode: RuntimeError' and sample() died."""
-    import rldebug
     from ray.rllib.algorithms.ppo import PPOConfig
+
+    import rldebug
 
     config = (PPOConfig().environment(CostlyWalkThatCrashes)
               .api_stack(enable_rl_module_and_learner=False,
@@ -218,5 +219,5 @@ def test_old_stack_episodes_a_failed_sub_env_ended_are_skipped_not_a_crash(tmp_p
     assert "agent_returns/default_agent_mean" in stats["custom_metrics"]  # the others count
     assert "default_agent" in terms_from_result(result)
     raised = rldebug.load_trace(tmp_path).events.to_dict("records")
-    assert [(e["column"], e["message"]) for e in raised if e.get("source") == "env"][0] == \
+    assert next((e["column"], e["message"]) for e in raised if e.get("source") == "env") == \
         ("env.step", "flaky simulator")
