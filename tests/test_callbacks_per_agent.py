@@ -5,6 +5,7 @@ in-process run whose episodes span iterations (RLlib's learner connector extends
 EnvRunner's own chunks)."""
 
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from rldebug.callbacks import (
     RewardTermsWarning,
     add_callbacks,
 )
-from rldebug.shapes.episodes import agent_returns, last_step, store
+from rldebug.shapes.episodes import agent_returns, finish_episode_means, last_step, store
 from rldebug.shapes.results import env_runner_stats
 from rldebug.shapes.reward_terms import terms_from_result
 
@@ -221,3 +222,68 @@ def test_old_stack_episodes_a_failed_sub_env_ended_are_skipped_not_a_crash(tmp_p
     raised = rldebug.load_trace(tmp_path).events.to_dict("records")
     assert next((e["column"], e["message"]) for e in raised if e.get("source") == "env") == \
         ("env.step", "flaky simulator")
+
+
+class CostlyWalkWithNaN(CostlyWalk):
+    """CostlyWalk paying NaN at the first step of every third episode; ``RETURNS`` holds
+    each ended episode's return (NaN included)."""
+
+    RETURNS: ClassVar[list] = []
+    episodes = 0
+
+    def reset(self, *, seed=None, options=None):
+        CostlyWalkWithNaN.episodes += 1
+        self.paid = 0.0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        if CostlyWalkWithNaN.episodes % 3 == 0 and self.steps == 1:
+            reward = float("nan")
+        self.paid += reward
+        if terminated or truncated:
+            CostlyWalkWithNaN.RETURNS.append(self.paid)
+        return obs, reward, terminated, truncated, info
+
+
+class CoinsOfMyOwn(RLlibCallback):
+    """A user's own metric whose name ends in ``__sum``."""
+
+    def on_episode_end(self, *, metrics_logger=None, **kwargs):
+        metrics_logger.log_value(("my_metrics", "coins__sum"), 2.0, reduce="sum")
+
+
+def test_means_leave_out_and_count_nan_returns_and_cover_evaluation():
+    """A NaN return added 0 to the sum and 1 to the count (the mean was wrong, the NaN
+    unseen); evaluation's sums were never turned into means; a user's own key ending in
+    '__sum' was deleted."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = add_callbacks(
+        PPOConfig().environment(CostlyWalkWithNaN)
+        .env_runners(num_env_runners=0, rollout_fragment_length=100)
+        .training(train_batch_size=100, minibatch_size=100, num_epochs=1)
+        .evaluation(evaluation_interval=1, evaluation_duration=3,
+                    evaluation_duration_unit="episodes", evaluation_num_env_runners=0)
+        .debugging(seed=0),
+        AgentReturns, CoinsOfMyOwn)
+    CostlyWalkWithNaN.RETURNS.clear()
+    algo = config.build_algo()
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+    sent = CostlyWalkWithNaN.RETURNS  # the training episodes, then evaluation's 3
+    training, evaluation = sent[:-3], sent[-3:]
+    logged = env_runner_stats(result)["agent_returns"]
+    assert logged["default_agent_mean"] == pytest.approx(np.nanmean(training))
+    assert logged["default_agent_nonfinite"] == int(np.isnan(training).sum()) >= 1
+    assert env_runner_stats(result)["episode_return_mean"] == pytest.approx(np.nanmean(training))
+    evaluated = result["evaluation"]["env_runners"]["agent_returns"]
+    assert evaluated["default_agent_mean"] == pytest.approx(np.nanmean(evaluation))
+    assert not [k for k in evaluated if "__" in k]
+    assert result["env_runners"]["my_metrics"]["coins__sum"] > 0  # the user's, kept
+    quiet = {"env_runners": result["env_runners"] | {"agent_returns": {
+        "default_agent__sum": 0.0, "default_agent__episodes": 0}}}  # no episode ended
+    finish_episode_means(quiet)
+    assert np.isnan(quiet["env_runners"]["agent_returns"]["default_agent_mean"])

@@ -19,6 +19,7 @@ Every tool reads episodes through these functions; none branches on the kind its
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -377,7 +378,12 @@ def old_stack_ending(episode) -> str:
 # What the new stack's "_mean" is made from: sums RLlib adds up over every sample() call
 # and EnvRunner, divided in on_train_result by finish_episode_means. RLlib's own mean
 # stats weigh each sample() call's mean equally, whatever number of episodes it ended.
-_SUM, _EPISODES = "__sum", "__episodes"
+_SUM, _EPISODES, _NONFINITE = "__sum", "__episodes", "__nonfinite"
+
+
+def _has(metrics_logger, key: tuple[str, ...]) -> bool:
+    """Whether the EnvRunner's MetricsLogger holds ``key`` (kept after each reduce)."""
+    return key in metrics_logger
 
 
 def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: float,
@@ -387,39 +393,56 @@ def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: floa
     :func:`finish_episode_means`, which the callback calls in ``on_train_result``).
 
     New stack: ``env_runners/<key...>_<stat>``; old stack: RLlib's
-    ``custom_metrics/<key joined by '/'>_<stat>``.
+    ``custom_metrics/<key joined by '/'>_<stat>``. A NaN or infinite value is left out of
+    the mean, as RLlib leaves it out of ``episode_return_mean``, and counted: on the new
+    stack in ``<key>_nonfinite`` from the first one on (the old stack's custom metrics
+    drop it silently, as RLlib does).
     """
     if kind_of(episode) == OLD:
         episode.custom_metrics["/".join(key)] = value
         return
+    finite = math.isfinite(value)
     for stat in stats:
-        if stat == "mean":
-            metrics_logger.log_value(key[:-1] + (key[-1] + _SUM,), value, reduce="sum")
-            metrics_logger.log_value(key[:-1] + (key[-1] + _EPISODES,), 1, reduce="sum")
+        if stat == "mean":  # over the finite values, as RLlib's episode_return_mean
+            metrics_logger.log_value(key[:-1] + (key[-1] + _SUM,), value if finite else 0.0,
+                                     reduce="sum")
+            metrics_logger.log_value(key[:-1] + (key[-1] + _EPISODES,), int(finite),
+                                     reduce="sum")
+            if not finite or _has(metrics_logger, key[:-1] + (key[-1] + _NONFINITE,)):
+                metrics_logger.log_value(key[:-1] + (key[-1] + _NONFINITE,), int(not finite),
+                                         reduce="sum")
         else:
             metrics_logger.log_value(key[:-1] + (f"{key[-1]}_{stat}",), value, reduce=stat)
 
 
 def finish_episode_means(result: dict) -> None:
     """Turn the sums :func:`log_episode_value` logged into ``<name>_mean`` (their sum over
-    the iteration's episodes / the number of those episodes), in place; idempotent."""
+    the iteration's finite values / the number of those), in place, under
+    ``env_runners`` and ``evaluation/env_runners``; idempotent. An iteration in which no
+    episode ended has a NaN mean, as RLlib's ``episode_return_mean``; keys of the user's
+    own that merely end in ``__sum`` are left alone."""
     def walk(node: dict) -> None:
         for key in [k for k in node if isinstance(k, str) and k.endswith(_SUM)]:
             name = key[:-len(_SUM)]
-            total, count = node.pop(key), node.pop(name + _EPISODES, None)
+            if name + _EPISODES not in node:
+                continue  # not one of log_episode_value's
+            total, count = node.pop(key), node.pop(name + _EPISODES)
+            nonfinite = node.pop(name + _NONFINITE, None)
             try:  # numpy numbers too, as RLlib's merged stats give them
                 total, count = float(total), float(count)
             except (TypeError, ValueError):
                 continue
-            if count > 0:
-                node[f"{name}_mean"] = total / count
+            node[f"{name}_mean"] = total / count if count > 0 else float("nan")
+            if nonfinite is not None:
+                node[f"{name}_nonfinite"] = int(nonfinite)
         for value in node.values():
             if isinstance(value, dict):
                 walk(value)
 
-    runners = result.get("env_runners")
-    if isinstance(runners, dict):
-        walk(runners)
+    for runners in (result.get("env_runners"),
+                    (result.get("evaluation") or {}).get("env_runners")):
+        if isinstance(runners, dict):
+            walk(runners)
 
 
 def log_series(episode, metrics_logger, key: tuple[str, ...], values: list[Any],
