@@ -21,7 +21,7 @@ from rldebug.ide._stop import BreakEvent, catch, record_remote
 from rldebug.shapes.env_meta import agent_spaces
 from rldebug.shapes.episodes import env_t, episode_id, last_step
 from rldebug.shapes.numbers import has_non_finite
-from rldebug.shapes.outputs import env_action
+from rldebug.shapes.outputs import env_action, env_action_of_one
 from rldebug.shapes.results import learner_stats, main_loss
 from rldebug.usage import UsageError
 
@@ -140,6 +140,11 @@ def _step_events(spec: BreakOnSettings, agent_id, step) -> list[tuple[str, str, 
 
 
 def _shown(action: Any) -> Any:
+    """An action as plain Python (Tuple and Dict actions part by part)."""
+    if isinstance(action, dict):
+        return {key: _shown(part) for key, part in action.items()}
+    if isinstance(action, tuple):
+        return [_shown(part) for part in action]
     array = np.asarray(action)
     return array.item() if array.ndim == 0 else array.tolist()
 
@@ -241,10 +246,13 @@ class BreakOnCallback(RLlibCallback):
             raise UsageError(problem)
 
     def _env_action(self, agent_id, action):
-        """The action as the env receives it (Box actions unsquashed or clipped as RLlib does)."""
+        """The action as the env receives it (Box actions, and the Box parts of Tuple and
+        Dict actions, unsquashed or clipped as RLlib does)."""
         import gymnasium as gym
 
         space = self._action_spaces.get(str(agent_id))
+        if action is not None and isinstance(space, (gym.spaces.Tuple, gym.spaces.Dict)):
+            return env_action_of_one(action, space, self._config)
         if action is None or not isinstance(space, gym.spaces.Box):
             return action
         module_action = np.asarray(action, dtype=space.dtype).reshape((1, *space.shape))

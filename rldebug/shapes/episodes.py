@@ -135,12 +135,21 @@ def starts_at_reset(episode) -> bool:
 
 
 def _last_column_value(collector, column: str) -> Any:
-    """Newest value of a column in an old-stack AgentCollector (flattened per component)."""
+    """Newest value of a column in an old-stack AgentCollector, which keeps it flattened
+    per component: put back into its structure (a Dict observation without the
+    preprocessor, a Tuple action) as the collector does when it builds a batch."""
     components = collector.buffers.get(column) if collector is not None else None
     if not components:
         return None
     values = [component[-1] for component in components if component]
-    return values[0] if len(values) == 1 else np.asarray(values)
+    if len(values) == 1:
+        return values[0]
+    struct = getattr(collector, "buffer_structs", {}).get(column)
+    if struct is not None and len(values) == len(components):
+        import tree
+
+        return tree.unflatten_as(struct, values)
+    return np.asarray(values)
 
 
 def _old_stack_names(episode) -> dict:

@@ -136,6 +136,42 @@ def env_action(action: np.ndarray, action_space: Any, config: Any) -> np.ndarray
     return action
 
 
+def env_action_of_one(action: Any, action_space: Any, config: Any) -> Any:
+    """One action of a Tuple or Dict space as the env receives it: each Box part unsquashed
+    or clipped as RLlib does (both stacks apply ``unsquash_action``/``clip_action`` over
+    the space's struct). An old-stack action the agent collector stored flattened to one
+    array (``flatten_to_single_ndarray``) is put back into the space's structure first."""
+    from ray.rllib.utils.spaces.space_utils import (
+        clip_action,
+        get_base_struct_from_space,
+        unsquash_action,
+    )
+
+    struct = get_base_struct_from_space(action_space)
+    if isinstance(action, np.ndarray):
+        action = _from_flat(action, struct)
+    if getattr(config, "normalize_actions", False):
+        return unsquash_action(action, struct)
+    if getattr(config, "clip_actions", False):
+        return clip_action(action, struct)
+    return action
+
+
+def _from_flat(flat: np.ndarray, struct: Any) -> Any:
+    import gymnasium as gym
+    import tree
+
+    parts, at = [], 0
+    for space in tree.flatten(struct):
+        size = 1 if isinstance(space, gym.spaces.Discrete) else int(np.prod(space.shape))
+        part = flat[at:at + size]
+        at += size
+        parts.append(part.astype(space.dtype).reshape(space.shape)
+                     if not isinstance(space, gym.spaces.Discrete) else
+                     np.asarray(part[0]).astype(space.dtype))
+    return tree.unflatten_as(struct, parts)
+
+
 #: draws behind an entropy estimate (distributions without a closed-form entropy)
 ENTROPY_DRAWS = 64
 
