@@ -126,3 +126,32 @@ def test_replay_plays_a_single_agent_env_with_its_declared_events():
         assert np.asarray(record.frames[0]).shape == (8, 40, 3)
     finally:
         algo.stop()
+
+
+class EdgePayingWalk(LeftRightWalk):
+    """LeftRightWalk paying 1 at either edge: an episode's at_edge count is its return."""
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, float(info["at_edge"]), terminated, truncated, info
+
+
+def test_sub_envs_in_other_processes_are_counted_and_the_trace_says_what_it_cannot_see(
+        tmp_path):
+    """gym_env_vectorize_mode='async' (local=False: rldebug.run's local mode makes it
+    sync): InfoEvents read INFO_EVENTS from the vector env itself, found none and counted
+    nothing; the trace could not wrap the sub-envs and said nothing."""
+    config = add_callbacks(walk_config(), InfoEvents).environment(EdgePayingWalk).env_runners(
+        num_envs_per_env_runner=2, gym_env_vectorize_mode="async")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingEventsWarning)
+        run = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path, local=False,
+                          trace="summary", progress=False)
+    run.algo.stop()
+    counts = get_path(run.last_result, "env_runners/info_events/default_agent")
+    assert counts["at_edge_mean"] == pytest.approx(
+        get_path(run.last_result, "env_runners/episode_return_mean"))
+    assert counts["at_edge_max"] == 1
+    findings = {f.rule_id: f for f in rldebug.diagnose(tmp_path).findings}
+    assert "gym_env_vectorize_mode='async'" in findings["env_steps_unseen"].message
+    assert "'sync'" in findings["env_steps_unseen"].fix

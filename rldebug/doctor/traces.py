@@ -304,6 +304,20 @@ def _event_findings(trace, trial: str | None) -> list[Finding]:
                     "(leave open handles out in __getstate__) and trace again.",
                 evidence={"error": event.get("error")}))
             continue
+        if event.get("source") == "tracer" and column == "sub_envs":
+            if not any(f.rule_id == "env_steps_unseen" for f in findings):
+                findings.append(Finding(
+                    rule_id="env_steps_unseen", severity="info", trial=trial,
+                    began_at_iteration=int(event.get("iteration") or 0), module=None,
+                    message=(f"The trace could not see the env's own steps: "
+                             f"{present(event.get('message'))}. An exception the env raised, "
+                             "its non-finite values and info events at the step they happened, "
+                             "and the episodes `rldebug reproduce` replays are not recorded; "
+                             "what RLlib sampled is."),
+                    fix="Trace with env_runners(gym_env_vectorize_mode='sync') (RLlib's "
+                        "default) to record them.",
+                    evidence={"pid": event.get("pid")}))
+            continue
         if event.get("source") == "tracer":
             findings.append(Finding(
                 rule_id="tracer_failed", severity="info", trial=trial,

@@ -45,10 +45,14 @@ def action_names(env: Any, action_space: Any) -> tuple[str, ...] | None:
 
 
 def info_events(env: Any) -> tuple[str, ...] | None:
-    """The info event names the env declares (``INFO_EVENTS``), None if it declares none."""
+    """The info event names the env declares (``INFO_EVENTS``), None if it declares none.
+
+    ``env``: an env class; or a vector env that runs its sub-envs in other processes,
+    whose sub-envs are asked."""
     if env is None or isinstance(env, str):
         return None
-    events = getattr(env, "INFO_EVENTS", None)  # the class itself, not its module
+    events = declared_by_sub_envs(env, "INFO_EVENTS") if sub_envs_elsewhere(env) else \
+        getattr(env, "INFO_EVENTS", None)  # the class itself, not its module
     return tuple(events) if events is not None else None
 
 
@@ -90,6 +94,26 @@ def _vector_sub_envs(env: Any) -> list | None:
     if envs is None:
         envs = getattr(getattr(env, "unwrapped", None), "envs", None)
     return list(envs or [])
+
+
+def sub_envs_elsewhere(env: Any) -> bool:
+    """Whether ``env`` is a vector env whose sub-envs run in other processes
+    (``env_runners(gym_env_vectorize_mode="async")``: gymnasium's AsyncVectorEnv), so
+    no callback in this process can wrap or read them."""
+    import gymnasium as gym
+
+    return isinstance(env, gym.vector.VectorEnv) and \
+        isinstance(getattr(env, "unwrapped", env), gym.vector.AsyncVectorEnv)
+
+
+def declared_by_sub_envs(env: Any, name: str) -> Any:
+    """A class attribute (``INFO_EVENTS``) of the sub-envs of a vector env that runs them
+    in other processes, asked through gymnasium's ``get_attr``; None if they lack it."""
+    try:
+        values = env.get_attr(name)
+    except Exception:  # noqa: BLE001 - the attribute is missing in the sub-env process
+        return None
+    return values[0] if values else None
 
 
 def sub_envs(env: Any) -> list:
@@ -370,6 +394,7 @@ __all__ = [
     "action_names",
     "agent_spaces",
     "declared_agents",
+    "declared_by_sub_envs",
     "declared_spec",
     "env_name",
     "env_of",
@@ -381,6 +406,7 @@ __all__ = [
     "store_env_spec",
     "stored_env_spec",
     "sub_envs",
+    "sub_envs_elsewhere",
     "unknown_env_id",
     "unknown_env_text",
     "unwrapped_env",

@@ -17,7 +17,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug import relay
 from rldebug.relay import has_remote_actors
-from rldebug.shapes.env_meta import sub_envs
+from rldebug.shapes.env_meta import sub_envs, sub_envs_elsewhere
 from rldebug.shapes.episodes import (
     agent_returns,
     env_t,
@@ -105,6 +105,11 @@ class TraceCallbacks(RLlibCallback):
             self._arm_stall_stacks(env_runner)
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._record_env_crashes(sub_env, env_runner, env_index)
+        if sub_envs_elsewhere(env):
+            self.writer(f"runner{runner_identity(env_runner)['runner_index']}").write(
+                "events", {"source": "tracer", "column": "sub_envs",
+                           "message": "the sub-envs run in their own processes "
+                                      "(gym_env_vectorize_mode='async')"})
 
     def on_sub_environment_created(self, *, worker=None, sub_environment, env_context=None,
                                    **kwargs) -> None:
