@@ -88,6 +88,23 @@ def test_keeps_the_users_callbacks_and_the_original_config():
     assert len(with_break.callbacks_class) == 2 and len(config.callbacks_class) == 1
 
 
+@pytest.mark.parametrize("api_stack", ["new", "old"])
+def test_the_trace_stays_last_when_break_on_is_added_after_it(api_stack):
+    """The trace writes break_on's events of an iteration in its on_train_result, so it
+    must run after break_on's. On the old stack the config held a make_multi_callbacks
+    container after the first add_callbacks, and break_on landed after the trace."""
+    import rldebug
+    from rldebug.arena import ArenaEvents
+    from rldebug.callbacks import add_callbacks
+    from rldebug.callbacks.compose import callback_classes
+    from rldebug.tracing.callbacks import TraceCallbacks
+
+    config = break_on(rldebug.trace(add_callbacks(tiny_arena_config(api_stack), ArenaEvents)))
+    classes = callback_classes(config)
+    assert classes[0] is ArenaEvents and len(classes) == 3
+    assert issubclass(classes[-1], TraceCallbacks)
+
+
 def test_headless_run_logs_collisions_instead_of_stopping(api_stack, headless, caplog):
     config = break_on(tiny_arena_config(api_stack), events=("collision",), non_finite=False)
     with caplog.at_level("WARNING", logger="rldebug.ide.break_on"):

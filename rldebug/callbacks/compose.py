@@ -59,6 +59,10 @@ def callback_classes(config) -> list:
     """Every callback class ``config`` runs, flattened: the new stack's list, and the
     classes the old stack's ``make_multi_callbacks`` combined (RLlib 2.60 keeps them in
     its ``__init__``'s closure, ``callback_class_list``)."""
+    return _every_class(config)
+
+
+def _every_class(config) -> list:  # add_callbacks' parameter hides callback_classes
     return [found for cls in configured_callbacks(config.callbacks_class)
             for found in _combined(cls)]
 
@@ -99,7 +103,9 @@ def add_callbacks(config, *callback_classes):
                 f"add_callbacks takes RLlibCallback subclasses (the class, not an "
                 f"instance), got {cls!r}."
             )
-    combined = configured_callbacks(config.callbacks_class) + list(callback_classes)
+    # RLlib's make_multi_callbacks containers opened up: the old stack's config holds one
+    # after an earlier add_callbacks, and a runs_last class inside it must stay last
+    combined = _every_class(config) + list(callback_classes)
     combined = ([c for c in combined if not getattr(c, "runs_last", False)]
                 + [c for c in combined if getattr(c, "runs_last", False)])
     new = config.copy(copy_frozen=False)
