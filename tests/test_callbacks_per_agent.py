@@ -187,6 +187,37 @@ def test_break_on_stops_for_a_penalty_paid_while_waiting():
     assert all(-0.31 < r.reward < -0.05 for r in records)
 
 
+class CountingTurns(TakingTurns):
+    """TakingTurns counting every move of action 2 it receives, per player and env step."""
+
+    MOVES: ClassVar[list] = []
+
+    def step(self, action_dict):
+        mover = f"p{self.mover}"
+        if int(action_dict[mover]) == 2:
+            CountingTurns.MOVES.append((mover, self.t + 1))
+        return super().step(action_dict)
+
+
+def test_break_on_checks_the_last_movers_final_action_without_a_final_observation():
+    """RLlib completes that step with a copy of the mover's previous observation, and
+    MultiAgentEpisode.get_actions(-1) leaves the step out: its action was None, and the
+    last move of every episode was never checked."""
+    from collections import Counter
+
+    from rldebug.ide import break_on, break_records, clear_break_records
+
+    clear_break_records()
+    CountingTurns.MOVES.clear()
+    config = break_on(shared_policy_ppo(CountingTurns, {"final_obs_both": False})
+                      .environment(disable_env_checking=True),  # its check steps the env
+                      agent_action={"p0": 2, "p1": 2}, non_finite=False, mode="log")
+    _one_iteration(config, CountingTurns.SENT)
+    seen = Counter((r.agent_id, r.env_step) for r in break_records())
+    assert any(step == 7 for _, step in CountingTurns.MOVES)  # a last move was a 2
+    assert seen == Counter(CountingTurns.MOVES)
+
+
 class CostlyWalkThatCrashes(CostlyWalk):
     """CostlyWalk whose every instance raises at its 7th step (a flaky simulator)."""
 

@@ -246,8 +246,12 @@ def _last_step_multi(episode) -> dict[str, AgentStep]:
     agents = list(dict.fromkeys(aid for values in columns.values() for aid in values))
     copied = {aid for aid in agents if _copied_last_step(episode.agent_episodes.get(aid))}
     stepped = columns["observations"]
+    # A copied step's action is the agent's last; get_actions(-1) leaves it out (it
+    # ignores the step RLlib completed), so the last mover's final action went unseen.
+    actions = {**columns["actions"], **{aid: episode.agent_episodes[aid].get_actions(-1)
+                                        for aid in copied}}
     return {aid: AgentStep(obs=None if aid in copied else stepped.get(aid),
-                           action=columns["actions"].get(aid),
+                           action=actions.get(aid),
                            reward=_completed_reward(episode, aid) if aid in stepped else None,
                            info={} if aid in copied else columns["infos"].get(aid) or {})
             for aid in agents}
