@@ -1,5 +1,7 @@
 """The doctor on real tiny arena runs: lr=0.5 is flagged within 3 iterations, lr=3e-4 is not."""
 
+import json
+
 import pytest
 from tiny import tiny_arena_config
 
@@ -166,6 +168,33 @@ def test_a_failed_env_runner_is_named_as_failed_not_as_timed_out(tmp_path):
     crashed = findings["sampler_crashed"]
     assert "the env's step() raised it: walked off the map after 150 steps" in crashed.message
     assert failed.explained_by == "sampler_crashed"
+
+
+def test_iterations_with_no_healthy_env_runner_are_no_nan_reward(tmp_path):
+    """The only remote EnvRunner failed: until RLlib restarted it, iterations sampled
+    nothing and RLlib reported NaN returns and NaN learner stats (reductions of nothing,
+    its KL coefficient too). The doctor called that 'the env returned a NaN/inf reward'
+    (and a non-finite network); it is the failed runner."""
+    from event_envs import WalkThatCrashes
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment(WalkThatCrashes,
+                                      env_config={"crash_at": 150, "crash_runner": 1})
+              .env_runners(num_env_runners=1, rollout_fragment_length=100,
+                           sample_timeout_s=1.0)
+              .fault_tolerance(delay_between_env_runner_restarts_s=3.0)
+              .training(train_batch_size=100, minibatch_size=100, num_epochs=1)
+              .debugging(seed=0))
+    result = run(config, stop={"training_iteration": 4}, logdir=tmp_path / "run",
+                 local=False, progress=False)
+    result.algo.stop()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "result.json").open()]
+    idle = [r["training_iteration"] for r in rows
+            if not r["env_runners"].get("num_episodes") == r["env_runners"].get("num_episodes")]
+    assert idle, "no iteration sampled nothing: the failure came too late"
+    findings = {f.rule_id: f for f in diagnose(tmp_path / "run").findings}
+    assert "non_finite_reward" not in findings and "non_finite" not in findings, findings
+    assert findings["runners_failed"].evidence["fewest_healthy"] == 0
 
 
 def test_a_warning_that_turns_into_an_error_stops_training_as_a_new_error_does(tmp_path):

@@ -88,6 +88,7 @@ class Doctor:
         self.escalated: list[Finding] = []
         self.history: list[IterationMetrics] = []
         self.iterations = 0
+        self._sampled_nothing = 0  # iterations no EnvRunner reported in
         self.stack: str | None = None
         self.family = family_from_config(config)
         #: agent id -> the module acting for it, where their mean returns match one to one
@@ -106,6 +107,7 @@ class Doctor:
         metrics.family = self.family
         self._match_agents(metrics)
         self.iterations += 1
+        self._sampled_nothing += int(metrics.sampled_nothing)
         self.stack = metrics.stack
         self.history.append(metrics)
         self._record_returns(metrics)
@@ -166,10 +168,15 @@ class Doctor:
         needed = self._returns.values_needed
         if reported >= needed or not self.iterations:
             return None
-        why = ("" if reported >= self.iterations else
-               " (the others finished no episode: RLlib reports a return only for an "
-               "iteration that finishes one, so episodes longer than a training batch "
-               "leave most iterations without)")
+        idle = self._sampled_nothing
+        if reported >= self.iterations:
+            why = ""
+        elif idle and reported + idle >= self.iterations:
+            why = f" ({idle} sampled nothing: no EnvRunner was healthy)"
+        else:
+            why = (" (the others finished no episode: RLlib reports a return only for an "
+                   "iteration that finishes one, so episodes longer than a training batch "
+                   "leave most iterations without)")
         counted = (f"the run has {self.iterations} iterations" if reported >= self.iterations
                    else f"{reported} of its {self.iterations} iterations reported one{why}")
         return (f"the return was not judged: {counted}, and the rules that weigh it need "

@@ -127,6 +127,9 @@ class IterationMetrics:
     runner_restarts: float | None = None
     runners_healthy: float | None = None  # remote EnvRunners healthy at the iteration's end
     learner_steps_dropped: float | None = None  # sampled, dropped before any Learner saw them
+    # no EnvRunner reported anything in the iteration (RLlib's counts are NaN, not 0: its
+    # only remote EnvRunner had failed), so its NaN returns are no NaN reward
+    sampled_nothing: bool = False
 
 
 def _iteration(result: Mapping[str, Any]) -> int:
@@ -177,11 +180,22 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics.reward_terms = terms_from_result(result)
     metrics.env_problems = problems_from_result(result)
     _fault_tolerance(metrics, result)
-    if number(runners.get(EPISODES_KEY)) == 0:  # no episode ended: no return to read
+    episodes = number(runners.get(EPISODES_KEY))
+    metrics.sampled_nothing = episodes is not None and math.isnan(episodes)
+    if episodes == 0 or metrics.sampled_nothing:  # no episode ended: no return to read
         metrics.return_mean = metrics.return_min = metrics.return_max = None
         metrics.len_mean = metrics.len_min = metrics.len_max = None
         metrics.agent_returns, metrics.module_returns = {}, {}
+    if metrics.sampled_nothing:  # no update either: every learner stat is the NaN of an
+        metrics.modules = {module: stats for module, stats in metrics.modules.items()
+                           if not _all_nan(stats)}  # empty reduce, coefficients too
     return metrics
+
+
+def _all_nan(stats: ModuleStats) -> bool:
+    values = [v for v in (getattr(stats, f.name) for f in fields(stats))
+              if isinstance(v, float)]
+    return bool(values) and all(math.isnan(v) for v in values)
 
 
 def _old_stack(result: Mapping[str, Any]) -> IterationMetrics:
