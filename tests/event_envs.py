@@ -197,3 +197,15 @@ class JoiningAndLeaving(_multi_agent_env()):
         if terminateds["__all__"]:
             self.SENT.append(dict(self.hits))
         return obs, rewards, terminateds, {"__all__": False}, infos
+
+
+class CartPolePenaltyOnFall(gym.Wrapper):
+    """CartPole-v1 paying -100 when the episode ends and 0 at every other step: every
+    episode returns -100; only when it comes depends on the policy."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = self.env.step(action)
+        return obs, -100.0 if terminated or truncated else 0.0, terminated, truncated, info

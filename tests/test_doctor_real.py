@@ -198,6 +198,31 @@ def test_iterations_with_no_healthy_env_runner_are_no_nan_reward(tmp_path):
     assert findings["runners_failed"].evidence["fewest_healthy"] == 0
 
 
+def test_a_penalty_only_when_the_episode_fails_is_a_reward_whose_timing_is_learned(tmp_path):
+    """CartPole paying -100 when the pole falls and 0 otherwise: every episode returns
+    -100, while the policy learns to make the episodes last (discounted, a later penalty
+    is worth more). The doctor said 'the reward does not depend on what the policy does,
+    so there is nothing to learn' (an error)."""
+    from event_envs import CartPolePenaltyOnFall
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment(CartPolePenaltyOnFall)
+              .env_runners(num_env_runners=0)
+              .training(train_batch_size=400, minibatch_size=200, num_epochs=4, lr=1e-3)
+              .debugging(seed=0))
+    result = run(config, stop={"training_iteration": 12}, logdir=tmp_path / "run",
+                 progress=False)
+    result.algo.stop()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "result.json").open()]
+    lengths = [r["env_runners"]["episode_len_mean"] for r in rows]
+    assert {r["env_runners"]["episode_return_mean"] for r in rows} == {-100.0}
+    assert lengths[-1] > 1.5 * lengths[0]  # it learned to hold the pole longer
+    findings = {f.rule_id: f for f in diagnose(tmp_path / "run").findings}
+    assert not [f for f in findings.values() if f.severity == "error"], findings
+    assert findings["reward_constant"].severity == "info"
+    assert "episode length" in findings["reward_constant"].message
+
+
 def test_a_warning_that_turns_into_an_error_stops_training_as_a_new_error_does(tmp_path):
     """stop_on='error' acts on a finding whose severity rises: gamma=0 is a warning as
     soon as the episodes' length is known, and the same finding becomes an error when

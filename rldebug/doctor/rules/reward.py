@@ -356,7 +356,10 @@ class RewardConstant(Rule):
 
     Whatever the policy does, the return does not change: there is no learning
     signal (a reward that is always 0, or wired to a constant). When episode
-    lengths vary while the return does not, the per-step reward is (summed) 0.
+    lengths vary while every episode returns 0, the per-step reward is (summed) 0.
+    When they vary while every episode returns the same non-zero amount (a penalty
+    when the pole falls), the policy sets when it comes, which discounting rewards:
+    info, pointing at the episode length.
 
     Only a return that has been the same since the run began counts: one that
     settles after it changed did depend on the policy (a task solved every time,
@@ -399,7 +402,10 @@ class RewardConstant(Rule):
             varied = len(self._lengths) > 1
             lengths = (f" although episodes lasted {fmt(min(self._lengths))} to "
                        f"{fmt(max(self._lengths))} steps" if varied else "")
-            # Every episode identical while lengths vary: the reward cannot depend on the
+            if varied and value != 0 and subject is None:
+                new += self._timing_only(subject, value, length, streak.start)
+                continue
+            # Every episode returns 0 while lengths vary: the reward cannot depend on the
             # policy (an error). An agent's mean alone, or fixed-length episodes, also fit
             # a rewarding event that never happens (a warning).
             certain = subject is None and varied
@@ -420,6 +426,25 @@ class RewardConstant(Rule):
             )
             self._open.update((f.module, f) for f in new if f.rule_id == self.rule_id)
         return new
+
+    def _timing_only(self, subject, value: float, iterations: int, start: int) -> list[Finding]:
+        """Every episode returns the same non-zero amount, but episodes last longer or
+        shorter: a reward paid once (a -100 when the pole falls, a +1 at the goal) whose
+        timing the policy sets. Discounted, a later penalty or a sooner bonus is worth
+        more, so there is something to learn; the return cannot show it, the episode
+        length can."""
+        shortest, longest = min(self._lengths), max(self._lengths)
+        return self._once(
+            subject, "info", began_at_iteration=start,
+            evidence={"return": value, "iterations": iterations,
+                      "episode_len_min": shortest, "episode_len_max": longest},
+            message=(f"Every episode returned exactly {fmt(value)} for {iterations} "
+                     f"iterations, while episodes lasted {fmt(shortest)} to {fmt(longest)} "
+                     "steps: the policy decides only when that reward comes, and discounted "
+                     f"a {'later penalty' if value < 0 else 'sooner reward'} is worth more. "
+                     "The return cannot show that learning; the episode length can."),
+            fix=("Judge progress by env_runners/episode_len_mean; reward the steps in "
+                 "between (a small per-step reward) if learning is slow."))
 
     def _resolve(self, subject: str | None, value: float, iteration: int) -> None:
         finding = self._open.pop(subject, None)
