@@ -223,6 +223,25 @@ def test_a_penalty_only_when_the_episode_fails_is_a_reward_whose_timing_is_learn
     assert "episode length" in findings["reward_constant"].message
 
 
+def test_a_policy_collapsed_to_entropy_0_is_not_called_random(tmp_path):
+    """lr=5: PPO CartPole's entropy is exactly 0 from the first iteration on. Against a
+    first value of 0, 'at least 90% of it' held at every iteration, and the doctor said
+    the policy 'still acts (nearly) at random' (policy_stays_random) of a deterministic
+    one."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=5.0, train_batch_size=200, minibatch_size=100, num_epochs=2)
+              .debugging(seed=0))
+    result = run(config, stop={"training_iteration": 21}, logdir=tmp_path / "run",
+                 progress=False)
+    result.algo.stop()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "result.json").open()]
+    assert [r["learners"]["default_policy"]["entropy"] for r in rows[1:]] == [0.0] * 20
+    findings = {f.rule_id: f for f in diagnose(tmp_path / "run").findings}
+    assert "lr_too_high" in findings and "policy_stays_random" not in findings, findings
+
+
 def test_a_warning_that_turns_into_an_error_stops_training_as_a_new_error_does(tmp_path):
     """stop_on='error' acts on a finding whose severity rises: gamma=0 is a warning as
     soon as the episodes' length is known, and the same finding becomes an error when

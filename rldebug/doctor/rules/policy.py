@@ -390,6 +390,10 @@ class PolicyStaysRandom(Rule):
             reference = first if reference is None else reference
             near = stats.entropy >= t.random_entropy_ratio * reference if reference > 0 \
                 else stats.entropy >= reference
+            # exactly 0: a deterministic (collapsed) policy, never a random one, also
+            # against a first value of 0 (a Gaussian's differential entropy is never
+            # exactly 0 in practice)
+            near = near and stats.entropy != 0
             since = self._since.setdefault(module, metrics.iteration)
             nears = self._near.setdefault(module, [])
             if near:
