@@ -166,6 +166,8 @@ def test_q_values_diverging_and_the_fix_never_says_raise_lr():
     q = [f for f in findings if f.rule_id == "q_values_diverging"]
     assert [(f.severity, f.began_at_iteration) for f in q] == [("error", 3)]
     assert "Lower lr" in q[0].fix and "DQN" in q[0].fix
+    # the returns seen, not the range Q is held to, which includes 0
+    assert "episode returns ranged 16..28" in q[0].message, q[0].message  # min/max spread
     for finding in findings:
         assert "higher lr" not in finding.fix and "Raise lr" not in finding.fix
 

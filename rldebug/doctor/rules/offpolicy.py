@@ -81,8 +81,9 @@ class QValuesDiverging(Rule):
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
-        self._lowest = 0.0
+        self._lowest = 0.0  # the range Q is held to: the returns seen, and 0
         self._highest = 0.0
+        self._returns: list[float] = []  # the lowest and highest return seen
         self._outside = Streaks()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
@@ -90,6 +91,8 @@ class QValuesDiverging(Rule):
         for value in (metrics.return_mean, metrics.return_min, metrics.return_max):
             if finite(value):
                 self._lowest, self._highest = min(self._lowest, value), max(self._highest, value)
+                low_seen, high_seen = self._returns or (value, value)
+                self._returns = [min(low_seen, value), max(high_seen, value)]
         span = max(self._highest - self._lowest, 1.0)
         low, high = self._lowest - t.q_range_slack * span, self._highest + t.q_range_slack * span
         new: list[Finding] = []
@@ -107,8 +110,9 @@ class QValuesDiverging(Rule):
                 continue
             what = (f"{', '.join(non_finite)} non-finite" if non_finite else
                     f"the mean Q-value is {fmt(q['q_mean'])}, outside [{fmt(low)}, {fmt(high)}]"
-                    f" for {length} iterations, while episode returns ranged "
-                    f"{fmt(self._lowest)}..{fmt(self._highest)}")
+                    f" for {length} iterations, while "
+                    + (f"episode returns ranged {fmt(self._returns[0])}..{fmt(self._returns[1])}"
+                       if self._returns else "no episode had ended"))
             new += self._once(
                 module, "error", began_at_iteration=streak.start or metrics.iteration,
                 evidence={**q, "lowest_return": self._lowest, "highest_return": self._highest,
