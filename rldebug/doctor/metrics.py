@@ -52,6 +52,8 @@ ENV_STEPS_KEY = "num_env_steps_sampled_lifetime"
 # Episodes that ended in the iteration: RLlib 2.60 reports NaN episode returns when
 # none did (a train batch shorter than an episode), which is no NaN reward.
 EPISODES_KEY = "num_episodes"
+# Tune counts iterations again from 1 after a trial was restored from a checkpoint
+SINCE_RESTORE_KEY = "iterations_since_restore"
 _PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "agent_episode_return_mean",
                              "module_episode_returns_mean", "module_episode_return_mean",
                              "policy_reward_mean", "policy_reward_max"})
@@ -245,7 +247,7 @@ def relevant_path(path: tuple[str, ...]) -> bool:
         return True
     if depth == 1:
         return path[0] in _EPISODE_KEYS or path[0] in ("training_iteration", ENV_STEPS_KEY,
-                                                         EPISODES_KEY)
+                                                         EPISODES_KEY, SINCE_RESTORE_KEY)
     return depth == 2 and path[0] in _PER_AGENT_KEYS
 
 

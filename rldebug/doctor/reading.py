@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rldebug.doctor.metrics import relevant_paths, unflatten
+from rldebug.doctor.metrics import SINCE_RESTORE_KEY, relevant_paths, unflatten
 
 # writer and reader agree (Tune writes error.txt too, and pickles the exception in error.pkl)
 from rldebug.inprocess.runlog import (
@@ -38,6 +38,8 @@ from rldebug.usage import UsageError, UsageTypeError
 # a cut that is not at the top level leaves unbalanced braces and fails, and the
 # full line is parsed instead.
 _CONFIG_CUT = ', "config": {'
+# the one key the doctor reads that Tune writes after the config
+_AFTER_CONFIG = re.compile(r'"iterations_since_restore": (\d+)[,}]')
 
 
 class UnusableInputError(UsageError):
@@ -132,6 +134,9 @@ def _parse_line(line: str) -> dict[str, Any]:
         except ValueError:
             result = None
         if isinstance(result, dict) and "training_iteration" in result:
+            since = _AFTER_CONFIG.search(line, cut)  # Tune writes it after the config
+            if since:
+                result[SINCE_RESTORE_KEY] = int(since.group(1))
             return result
     result = json.loads(line)
     if not isinstance(result, dict):
@@ -374,8 +379,9 @@ def drop_superseded(results: list[dict[str, Any]],
     """The results of the run as it went on, and the first iteration each restore trained
     again: a trial Tune restored from a checkpoint writes the iterations after it again,
     below the ones it lost, so an iteration that does not follow the one before
-    supersedes every earlier result from that iteration on. Each restore is named in
-    ``notes``."""
+    supersedes every earlier result from that iteration on. A restore from the checkpoint
+    of the iteration just before writes nothing twice; Tune's ``iterations_since_restore``
+    beginning again at 1 shows it. Each restore is named in ``notes``."""
     def iteration_of(result: dict[str, Any]) -> float | None:
         value = result.get("training_iteration")  # the fast reader gives floats
         return float(value) if isinstance(value, (int, float)) and \
@@ -388,6 +394,13 @@ def drop_superseded(results: list[dict[str, Any]],
         lost = [] if iteration is None else \
             [number for r in kept if (number := iteration_of(r)) is not None
              and number >= iteration]
+        if not lost and kept and iteration is not None and iteration > 1 and \
+                result.get(SINCE_RESTORE_KEY) == 1:
+            # restored from the checkpoint of the iteration before: nothing written twice
+            notes.append(f"the trial was restored from a checkpoint after iteration "
+                         f"{iteration - 1:.0f} (Tune's iterations_since_restore began again "
+                         "at 1); no iteration was written twice.")
+            restored.append(int(iteration))
         if lost:
             again = (f"iteration {min(lost):.0f} was" if min(lost) == max(lost) else
                      f"iterations {min(lost):.0f}-{max(lost):.0f} were")
