@@ -298,3 +298,28 @@ def test_thousands_of_bad_lines_are_named_by_the_first_few_and_counted(tmp_path)
     (found,) = diagnose(trial).trials
     assert len(found.notes) == 5, found.notes  # 3 lines, the count, "no readable result"
     assert "497 more lines are not JSON results (lines 4-500); skipped." in found.notes[3]
+
+
+def test_a_trial_directory_with_no_result_yet_is_named_not_left_out(tmp_path, capsys):
+    """Tune makes a trial's directory before its first result: a pending trial, or one
+    interrupted in its first iteration, has an empty one. The doctor said '1 trial(s)'
+    of a two-trial experiment without a word about the other."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.cli import main as cli_main
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1))
+    tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
+        storage_path=str(tmp_path), name="exp", verbose=0,
+        stop={"training_iteration": 1})).fit()
+    (trial,) = (tmp_path / "exp").glob("PPO_*")
+    pending = trial.with_name(trial.name.replace("00000_0", "00001_1"))
+    pending.mkdir()  # as Tune leaves it before the trial's first result
+    diagnosis = diagnose(tmp_path / "exp")
+    assert len(diagnosis.trials) == 1 and diagnosis.without_results == [pending.name]
+    assert cli_main(["doctor", str(tmp_path / "exp")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "1 more trial directory(ies) of the experiment hold no result yet" in said
+    assert pending.name[:30] in said  # the console may wrap the rest

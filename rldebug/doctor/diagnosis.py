@@ -17,7 +17,12 @@ from rldebug.doctor.families import family_from_config, family_from_stats
 from rldebug.doctor.findings import Finding, severity_rank, worst_severity
 from rldebug.doctor.fixes import attach as attach_fixes
 from rldebug.doctor.metrics import IterationMetrics, extract
-from rldebug.doctor.reading import NotesOfAKind, TrialData, read_experiment
+from rldebug.doctor.reading import (
+    NotesOfAKind,
+    TrialData,
+    read_experiment,
+    trials_without_results,
+)
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
 from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
 from rldebug.doctor.thresholds import Thresholds
@@ -250,6 +255,9 @@ class Diagnosis:
 
     trials: list[TrialDiagnosis]
     source: str | None = None
+    #: trial directories of the experiment with no result yet (pending, in their first
+    #: iteration, or interrupted before it ended): not diagnosed, named
+    without_results: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -265,7 +273,8 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "exit_code": self.exit_code,
-                "trials": [t.to_dict() for t in self.trials]}
+                "trials": [t.to_dict() for t in self.trials],
+                "trials_without_results": list(self.without_results)}
 
     def __str__(self) -> str:
         """The console report as plain text (``print(diagnosis)``; ``render`` colours it)."""
@@ -394,7 +403,9 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
                                         "the path of a run or experiment")
     if isinstance(results_or_path, (str, Path)):
         trials = [diagnose_trial(t, thresholds) for t in read_experiment(results_or_path)]
-        return Diagnosis(trials=trials, source=str(results_or_path))
+        return Diagnosis(trials=trials, source=str(results_or_path),
+                         without_results=[p.name for p in
+                                          trials_without_results(results_or_path)])
     tune_path = _tune_result_path(results_or_path)
     if tune_path is not None:
         raise UsageTypeError(

@@ -452,6 +452,18 @@ def read_trial(path: str | Path, whole: bool = False) -> TrialData:
     return trial
 
 
+def trials_without_results(path: str | Path) -> list[Path]:
+    """The trial directories of a Tune experiment at ``path`` that hold no result yet: a
+    trial pending, still in its first iteration, or never started before the run was
+    interrupted (Tune makes the directory first). Only a Tune experiment directory (it
+    has ``experiment_state-*.json``) is looked into."""
+    path = Path(path).expanduser()
+    if not path.is_dir() or not any(path.glob("experiment_state-*.json")):
+        return []
+    return sorted(p for p in path.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and not _is_trial(p))
+
+
 def read_experiment(path: str | Path, whole: bool = False) -> list[TrialData]:
     """Every trial under ``path`` (see :func:`find_trial_dirs`), read with :func:`read_trial`."""
     return [read_trial(p, whole=whole) for p in find_trial_dirs(path)]
@@ -471,5 +483,6 @@ __all__ = [
     "read_progress_csv",
     "read_result_json",
     "read_trial",
+    "trials_without_results",
     "went_on_after_failures",
 ]

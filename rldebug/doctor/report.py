@@ -187,6 +187,11 @@ def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
     summary = (f"{len(diagnosis.trials)} trial(s): {counts['error']} error(s), "
                f"{counts['warning']} warning(s), {counts['info']} info; "
                f"exit code {diagnosis.exit_code}.")
+    waiting = diagnosis.without_results
+    if waiting:
+        summary += (f" {len(waiting)} more trial directory(ies) of the experiment hold no "
+                    f"result yet (pending, in their first iteration, or interrupted): "
+                    f"{', '.join(waiting[:5])}{' ...' if len(waiting) > 5 else ''}.")
     for line in textwrap.wrap(summary, width=width):
         console.print(Text(line), soft_wrap=True)
 
