@@ -21,6 +21,11 @@ DEFAULT_METRIC = "return"
 LEARNER_STATS = ("total_loss", "policy_loss", "value_loss", "q_loss", "entropy", "kl")
 
 
+def _reported(value) -> bool:
+    """A number a curve can be drawn from (NaN and inf count: they are reported)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _metrics(results: list[dict]) -> dict[str, Callable[[dict], float | None]]:
     """Metric name -> how to read it from a result, for what these results report."""
     from rldebug.shapes.results import learner_stats, mean_total_return, per_agent_returns
@@ -154,7 +159,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
     _both_rllib_or_neither(trials_a, trials_b, run_a, run_b)
     results = [r for t in trials_a + trials_b for r in t.results]
     metrics = _metrics(results)
-    known = ", ".join(list(metrics)[:12])
+    known = ", ".join([name for name, value_of in metrics.items()
+                       if any(_reported(value_of(r)) for r in results)][:12])
     if metric not in metrics:
         metrics[metric] = _path_metric(metric)
     comparisons = []
@@ -163,9 +169,13 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         curves_b = [curve(t.name, t.results, value_of) for t in trials_b]
         if not any(c.values.size and (c.values == c.values).any() for c in curves_a + curves_b):
             if name == metric:
-                raise UsageError(f"Neither run reports {metric!r}. Metrics both can be "
-                                 f"compared on: {known} (or a '/'-path into the result "
-                                 "dict, e.g. env_runners/episode_len_mean).")
+                keys = sorted({k for r in results for k, v in r.items() if _reported(v)})
+                raise UsageError(
+                    f"Neither run reports {metric!r}. "
+                    + (f"Metrics both can be compared on: {known} (or a '/'-path into the "
+                       "result dict, e.g. env_runners/episode_len_mean)." if known else
+                       "They report none of RLlib's metrics; pass --metric with a key or "
+                       f"'/'-path of their results: {', '.join(keys[:12]) or 'none'}."))
             continue
         comparisons.append(compare(name, curves_a, curves_b))
     comparisons.sort(key=lambda c: c.metric != metric)

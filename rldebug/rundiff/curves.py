@@ -10,7 +10,12 @@ range. The noise is what the same config shows anyway:
   means across seeds at each point (smoothed over :data:`SMOOTH` points), never
   below the curves' own jitter;
 - with one trial on a side, only the jitter (each curve's scatter around its own
-  running mean) is known: the report says so, and asks for more seeds.
+  running mean) is known: the report says so, and asks for more seeds. It is also the
+  only guard against the difference two seeds make, so it is not made robust to level
+  shifts: a one-trial side that collapses (a PBT trial) inflates it.
+
+The curves are compared up to the last iteration every trial reached; the report says
+what that leaves out (:attr:`MetricComparison.cut_short`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ K_NOISE = 3.0
 SUSTAIN = 3
 SMOOTH = 5
 MIN_EFFECT = 0.1
-ENV_STEP_POINTS = 50
 
 
 @dataclass
@@ -75,6 +79,8 @@ class MetricComparison:
     # counts as apart there (K_NOISE times the noise, at least MIN_EFFECT of the range)
     final_gap: float | None = None
     final_needed: float | None = None
+    # the iterations some trials have beyond the shortest one's end ("" when none)
+    cut_short: str = ""
 
     @property
     def parts(self) -> bool:
@@ -95,6 +101,7 @@ class MetricComparison:
                 else self.by_env_steps.to_dict(),
                 "noise": self.noise_source, "final_a": self.final_a, "final_b": self.final_b,
                 "final_gap": self.final_gap, "final_needed": self.final_needed,
+                "cut_short": self.cut_short or None,
                 "iterations": self.axis_iterations.tolist(),
                 "mean_a": _nan_to_none(self.mean_a), "mean_b": _nan_to_none(self.mean_b)}
 
@@ -144,11 +151,14 @@ def _on_grid(curves: list[Curve], grid: np.ndarray, by: str) -> np.ndarray:
     rows = []
     for c in curves:
         x = getattr(c, by).astype(float)
-        ok = np.isfinite(x) & np.isfinite(c.values)
+        ok = np.isfinite(x) & ~np.isnan(c.values)  # an inf value is a value (a KL blew up)
         if ok.sum() < 2:
             rows.append(np.full(grid.shape, np.nan))
             continue
-        row = np.interp(grid, x[ok], c.values[ok], left=np.nan, right=np.nan)
+        with np.errstate(invalid="ignore"):  # inf - inf between two inf values
+            row = np.interp(grid, x[ok], c.values[ok], left=np.nan, right=np.nan)
+        exact = np.isin(grid, x[ok])  # a value at a grid point is taken as it is (inf too)
+        row[exact] = [c.values[ok][np.flatnonzero(x[ok] == g)[-1]] for g in grid[exact]]
         rows.append(row)
     return np.vstack(rows)
 
@@ -207,7 +217,8 @@ def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> Metric
     starts = [np.nanmin(c.env_steps) for c in curves_a + curves_b if np.isfinite(c.env_steps).any()]
     ends = [np.nanmax(c.env_steps) for c in curves_a + curves_b if np.isfinite(c.env_steps).any()]
     if starts and len(starts) == len(curves_a + curves_b) and max(starts) < min(ends):
-        grid = np.linspace(max(starts), min(ends), ENV_STEP_POINTS)
+        # as many points as iterations: SUSTAIN points in a row mean the same on both axes
+        grid = np.linspace(max(starts), min(ends), max(len(iterations), 2))
         steps_side_a = _side(_on_grid(curves_a, grid, "env_steps"))
         steps_side_b = _side(_on_grid(curves_b, grid, "env_steps"))
         by_steps = first_parting(grid, steps_side_a, steps_side_b, floor)
@@ -226,12 +237,29 @@ def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> Metric
     if last_known.size:
         final_gap, final_needed = float(gap[last_known[-1]]), float(needed[last_known[-1]])
     return MetricComparison(
+        cut_short=_cut_short(curves_a, curves_b, last),
         metric=metric, axis_iterations=iterations, mean_a=mean_a, mean_b=mean_b,
         band_a=np.sqrt(var_a), band_b=np.sqrt(var_b), axis_env_steps=grid,
         steps_mean_a=steps_a, steps_mean_b=steps_b, by_iteration=by_iteration,
         by_env_steps=by_steps, noise_source=noise_source,
         final_a=_last_finite(mean_a), final_b=_last_finite(mean_b),
         final_gap=final_gap, final_needed=final_needed)
+
+
+def _cut_short(curves_a: list[Curve], curves_b: list[Curve], last: int) -> str:
+    """What the comparison leaves out: it ends at ``last``, the last iteration every trial
+    reached (a mean over fewer trials past it would mix in which trials stopped, and a
+    trial a stop criterion ended early is often the best), and some trials went on."""
+    longer = [(name, c) for name, side in (("a", curves_a), ("b", curves_b)) for c in side
+              if int(np.nanmax(c.iterations)) > last]
+    if not longer:
+        return ""
+    shortest = min(curves_a + curves_b, key=lambda c: int(np.nanmax(c.iterations)))
+    went_on = ", ".join(f"{name}'s {c.trial} to {int(np.nanmax(c.iterations))}"
+                        for name, c in longer[:4]) + (", ..." if len(longer) > 4 else "")
+    return (f"compared through iteration {last}, where the shortest trial "
+            f"({shortest.trial}) ends; left out: {went_on}. Diff the longer trials' "
+            "directories on their own to see the rest")
 
 
 def _last_finite(values: np.ndarray) -> float | None:

@@ -89,6 +89,8 @@ class RunDiff:
         main = self.main
         if main is not None:
             out.append(f"  noise for {main.metric}: {main.noise_source}")
+            if main.cut_short:
+                out.append(f"  {main.metric} {main.cut_short}.")
         if self.traces:
             out.append("")
             out.append("Traces (last quarter of each run):")
