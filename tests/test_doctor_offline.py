@@ -323,3 +323,35 @@ def test_a_trial_directory_with_no_result_yet_is_named_not_left_out(tmp_path, ca
     said = " ".join(capsys.readouterr().out.split())
     assert "1 more trial directory(ies) of the experiment hold no result yet" in said
     assert pending.name[:30] in said  # the console may wrap the rest
+
+
+@pytest.mark.slow  # ~40 s: two PBT trials side by side
+def test_a_pbt_trial_whose_config_changed_is_said_so_and_not_verified_as_one_config(tmp_path):
+    """PBT's exploit restores the worse trial from the better one's checkpoint with that
+    trial's config, perturbed, and Tune's params.json then holds the last config only.
+    The doctor said nothing of it, and --verify re-trained the last config from scratch
+    and advised raising --iterations."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    from rldebug.doctor.verify import verify_fix
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=tune.grid_search([3e-4, 5.0]), train_batch_size=200,
+                        minibatch_size=100, num_epochs=2))
+    pbt = PopulationBasedTraining(time_attr="training_iteration", perturbation_interval=2,
+                                  metric="env_runners/episode_return_mean", mode="max",
+                                  hyperparam_mutations={"lr": [1e-4, 3e-4]},
+                                  quantile_fraction=0.5)
+    tune.Tuner(config.algo_class, param_space=config, tune_config=tune.TuneConfig(
+        scheduler=pbt), run_config=tune.RunConfig(
+        storage_path=str(tmp_path), name="pbt", verbose=0, stop={"training_iteration": 6},
+        checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=2))).fit()
+    changed = [t for t in diagnose(tmp_path / "pbt").trials
+               if any("trained with another config" in note for note in t.notes)]
+    assert changed, [t.notes for t in diagnose(tmp_path / "pbt").trials]
+    (note,) = [n for n in changed[0].notes if "another config" in n]
+    assert "lr 5.0 -> " in note
+    with pytest.raises(UsageError, match="did not train with one config"):
+        verify_fix(changed[0].path, fixes=[{"lr": 1e-4}], seeds=1, iterations=2)

@@ -171,6 +171,7 @@ def test_a_failed_env_runner_is_named_as_failed_not_as_timed_out(tmp_path):
     assert failed.explained_by == "sampler_crashed"
 
 
+@pytest.mark.slow  # ~20 s of training
 def test_iterations_with_no_healthy_env_runner_are_no_nan_reward(tmp_path):
     """The only remote EnvRunner failed: until RLlib restarted it, iterations sampled
     nothing and RLlib reported NaN returns and NaN learner stats (reductions of nothing,
@@ -198,6 +199,7 @@ def test_iterations_with_no_healthy_env_runner_are_no_nan_reward(tmp_path):
     assert findings["runners_failed"].evidence["fewest_healthy"] == 0
 
 
+@pytest.mark.slow  # ~19 s of training
 def test_a_penalty_only_when_the_episode_fails_is_a_reward_whose_timing_is_learned(tmp_path):
     """CartPole paying -100 when the pole falls and 0 otherwise: every episode returns
     -100, while the policy learns to make the episodes last (discounted, a later penalty
@@ -223,6 +225,7 @@ def test_a_penalty_only_when_the_episode_fails_is_a_reward_whose_timing_is_learn
     assert "episode length" in findings["reward_constant"].message
 
 
+@pytest.mark.slow  # ~16 s of training
 def test_a_policy_collapsed_to_entropy_0_is_not_called_random(tmp_path):
     """lr=5: PPO CartPole's entropy is exactly 0 from the first iteration on. Against a
     first value of 0, 'at least 90% of it' held at every iteration, and the doctor said

@@ -65,6 +65,9 @@ class TrialData:
         after the last failure.
     :param restored_at: the first iteration trained again after each restore from a
         checkpoint (its first run was lost: the failure came during or after it).
+    :param config_changes: ``{iteration: {key: (before, after)}}``: settings a restore
+        changed (PBT's exploit clones another trial's checkpoint with its config, then
+        perturbs it); ``params.json`` holds the last config only.
     """
 
     name: str
@@ -77,6 +80,7 @@ class TrialData:
     env_spec: dict[str, Any] | None = None
     recovered: bool = False
     restored_at: list[int] = field(default_factory=list)
+    config_changes: dict[int, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
 
 
 def _is_trial(path: Path) -> bool:
@@ -322,6 +326,51 @@ def _read_params(path: Path, notes: list[str]) -> dict[str, Any] | None:
     return config if isinstance(config, dict) else None
 
 
+def config_changes(path: Path, restored_at: list[int]) -> dict[int, dict[str, tuple]]:
+    """The settings each restore changed: the config of the first result after it against
+    the one of the result before it (Tune writes the trial's config in every result
+    line; only the lines around a restore are parsed whole)."""
+    wanted = {int(i) for i in restored_at} | {int(i) - 1 for i in restored_at}
+    configs: dict[int, dict] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            head = _ITERATION.search(line)  # the top-level one: before the config
+            if head is None or int(head.group(1)) not in wanted:
+                continue
+            try:
+                result = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(result.get("config"), dict):
+                configs[int(head.group(1))] = result["config"]  # the later write wins
+    changes = {}
+    for iteration in restored_at:
+        before, after = configs.get(int(iteration) - 1), configs.get(int(iteration))
+        if before is None or after is None:
+            continue
+        changed = {key: (before.get(key), after.get(key)) for key in sorted(set(before) | set(after))
+                   if _scalar(before.get(key)) and _scalar(after.get(key))
+                   and before.get(key) != after.get(key)}
+        if changed:
+            changes[int(iteration)] = changed
+    return changes
+
+
+_ITERATION = re.compile(r'"training_iteration": (\d+)[,}]')
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _changed_note(iteration: int, changed: dict[str, tuple]) -> str:
+    said = ", ".join(f"{key} {before!r} -> {after!r}" for key, (before, after) in
+                     list(changed.items())[:6]) + (", ..." if len(changed) > 6 else "")
+    return (f"from iteration {iteration} the trial trained with another config (a restore "
+            f"that changed it, as PBT's exploit does): {said}. params.json holds the last "
+            "config only; what came before ran with the earlier one.")
+
+
 def _config_from_first_line(path: Path) -> dict[str, Any] | None:
     """Tune's result lines carry the config: a stand-in when params.json is missing."""
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -443,6 +492,9 @@ def read_trial(path: str | Path, whole: bool = False) -> TrialData:
         if trial.results:
             trial.results, trial.restored_at = drop_superseded(trial.results, trial.notes)
             trial.source = name
+            if trial.restored_at and name == RESULT_FILE:
+                trial.config_changes = config_changes(file, trial.restored_at)
+                trial.notes += [_changed_note(i, c) for i, c in trial.config_changes.items()]
             if trial.error is not None and name == RESULT_FILE:
                 trial.recovered = went_on_after_failures(trial.error, file)
             if trial.config is None and name == RESULT_FILE:
@@ -476,6 +528,7 @@ __all__ = [
     "NotesOfAKind",
     "TrialData",
     "UnusableInputError",
+    "config_changes",
     "drop_superseded",
     "failure_dates",
     "find_trial_dirs",

@@ -580,6 +580,16 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     diagnosis = diagnose(run)
     trial, finding = _pick(diagnosis, rule, module, own_fixes=bool(own))
     trial_data = read_trial(trial.path)
+    if trial_data.config_changes and config is None:
+        first = min(trial_data.config_changes)
+        said = ", ".join(f"{key} {before!r} -> {after!r}" for key, (before, after)
+                         in list(trial_data.config_changes[first].items())[:4])
+        raise UsageError(
+            f"{trial.name} did not train with one config: from iteration {first} on a "
+            f"restore changed it ({said}; PBT's exploit does). --verify would re-train "
+            "params.json's config, the last one, from scratch, which is not how the run that "
+            f"showed {finding.rule_id} trained. Pass the config it ran with: --config "
+            "FILE.py:make_config.")
     base, source = _rebuild(trial_data, config)
     differs = _differences(trial_data, base) if config is not None else []
     suggested = own or finding.fix_config or \
