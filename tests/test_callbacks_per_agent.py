@@ -255,6 +255,33 @@ def test_old_stack_episodes_a_failed_sub_env_ended_are_skipped_not_a_crash(tmp_p
         ("env.step", "flaky simulator")
 
 
+class Lengths2021(RLlibCallback):
+    """A 2021 hook: reads the episode's length, as 2021 callbacks did."""
+
+    def on_episode_end(self, *, worker, base_env, policies, episode, **kwargs):
+        episode.custom_metrics["length"] = episode.length
+
+
+def test_a_2021_hook_is_not_handed_the_exception_of_a_failed_sub_env():
+    """rldebug's 2021 adapter wrapped the exception RLlib hands on_episode_end in its
+    2021 episode, and the user's hook failed reading episode.length."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.compat.legacy import adapt_config_callbacks
+
+    config = (PPOConfig().environment(CostlyWalkThatCrashes)
+              .api_stack(enable_rl_module_and_learner=False,
+                         enable_env_runner_and_connector_v2=False)
+              .framework("torch").training(model={"fcnet_hiddens": SMALL_NET},
+                                           train_batch_size=60, minibatch_size=60, num_epochs=1)
+              .env_runners(num_env_runners=0, rollout_fragment_length=60)
+              .fault_tolerance(restart_failed_sub_environments=True)
+              .callbacks(Lengths2021))
+    result = _one_iteration(adapt_config_callbacks(config, lambda notice: None), [])
+    stats = env_runner_stats(result)
+    assert stats["num_faulty_episodes"] >= 1 and stats["custom_metrics"]["length_max"] > 0
+
+
 class CostlyWalkWithNaN(CostlyWalk):
     """CostlyWalk paying NaN at the first step of every third episode; ``RETURNS`` holds
     each ended episode's return (NaN included)."""
@@ -318,3 +345,47 @@ def test_means_leave_out_and_count_nan_returns_and_cover_evaluation():
         "default_agent__sum": 0.0, "default_agent__episodes": 0}}}  # no episode ended
     finish_episode_means(quiet)
     assert np.isnan(quiet["env_runners"]["agent_returns"]["default_agent_mean"])
+
+
+def _nan_first_then_long_env():
+    """An env whose first episode pays NaN once and lasts 5 steps; later ones last 1000."""
+    import gymnasium as gym
+
+    class Env(gym.Env):
+        episodes = 0
+
+        def __init__(self, config=None):
+            self.observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+            self.action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            Env.episodes += 1
+            self.t = 0
+            return np.zeros(2, np.float32), {}
+
+        def step(self, action):
+            self.t += 1
+            reward = float("nan") if Env.episodes == 1 and self.t == 1 else 1.0
+            return (np.zeros(2, np.float32), reward, False,
+                    self.t >= (5 if Env.episodes == 1 else 1000), {})
+
+    return Env
+
+
+def test_an_iteration_that_ends_no_episode_after_a_nan_one_trains_on():
+    """Once a NaN return was counted, RLlib reduces the count to NaN in an iteration that
+    ends no episode, and int(NaN) raised in on_train_result: training stopped."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = add_callbacks(
+        PPOConfig().environment(_nan_first_then_long_env())
+        .env_runners(num_env_runners=0, rollout_fragment_length=50)
+        .training(train_batch_size=50, minibatch_size=50, num_epochs=1), AgentReturns)
+    algo = config.build_algo()
+    try:
+        first, second = algo.train(), algo.train()
+    finally:
+        algo.stop()
+    assert env_runner_stats(first)["agent_returns"]["default_agent_nonfinite"] == 1
+    quiet = env_runner_stats(second)["agent_returns"]
+    assert quiet["default_agent_nonfinite"] == 0 and np.isnan(quiet["default_agent_mean"])

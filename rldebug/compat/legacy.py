@@ -485,11 +485,16 @@ _EPISODE_HOOKS = ("on_episode_created", "on_episode_start", "on_episode_step",
 
 def old_stack_callbacks_2021(old_class: Any):
     """``old_class`` (2021 hooks) for the old stack of RLlib 2.60, which calls its hooks
-    itself but hands them an ``EpisodeV2``: each hook gets :class:`EpisodeV2In2021`."""
+    itself but hands them an ``EpisodeV2``: each hook gets :class:`EpisodeV2In2021`. An
+    episode a failed sub-env ended (RLlib hands the hook the exception) is not passed on."""
+    from rldebug.shapes.episodes import sub_env_failed
+
     def wrapped(name):
         def hook(self, *args, **kwargs):
             if "episode" not in kwargs:
                 return getattr(old_class, name)(self, *args, **kwargs)
+            if sub_env_failed(kwargs["episode"]):  # 2021 hooks never got an exception
+                return None
             return getattr(old_class, name)(
                 self, *args, **{**kwargs, "episode": EpisodeV2In2021(kwargs["episode"])})
         return hook

@@ -428,6 +428,13 @@ def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: floa
             metrics_logger.log_value(key[:-1] + (f"{key[-1]}_{stat}",), value, reduce=stat)
 
 
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def finish_episode_means(result: dict) -> None:
     """Turn the sums :func:`log_episode_value` logged into ``<name>_mean`` (their sum over
     the iteration's finite values / the number of those), in place, under
@@ -445,9 +452,12 @@ def finish_episode_means(result: dict) -> None:
                 total, count = float(total), float(count)
             except (TypeError, ValueError):
                 continue
+            # an iteration in which no episode ended reduces RLlib's sums to NaN
+            total, count = (0.0, 0.0) if math.isnan(count) else (total, count)
             node[f"{name}_mean"] = total / count if count > 0 else float("nan")
             if nonfinite is not None:
-                node[f"{name}_nonfinite"] = int(nonfinite)
+                nonfinite = _number(nonfinite)
+                node[f"{name}_nonfinite"] = int(nonfinite) if math.isfinite(nonfinite) else 0
         for value in node.values():
             if isinstance(value, dict):
                 walk(value)
