@@ -1,6 +1,7 @@
 """rldebug.trace: counts equal RLlib's, remote runners, NaN pinpointing, kill -9, levels."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -352,3 +353,25 @@ def test_tables_too_wide_for_the_console_are_split_not_cut(capsys, monkeypatch):
     last = means.iloc[-1]
     assert f"{last.param_update_norm:.3g}" in out and f"{last.lr:.3g}" in out
     assert out.count("default_policy") >= 2 * 3  # the key columns repeat in every part
+    learning = out[out.index("Learning per iteration"):]
+    shown = {int(line.split("│")[1]) for line in learning.splitlines()
+             if line.startswith("│") and line.split("│")[1].strip().isdigit()}
+    assert shown == {18, 19, 20}  # --last 3: the last 3 iterations (it showed 6 rows)
+
+
+def test_old_stack_step_events_of_a_remote_worker_name_that_worker(tmp_path, capsys):
+    """RLlib's old stack passes on_episode_step its RolloutWorker as worker=, not
+    env_runner=: a remote worker's NaN reward was filed as runner 0, 'local'. The CLI
+    table showed the NaN as '-' (as a column the event lacks)."""
+    config = trace(tiny_arena_config("old").env_runners(num_env_runners=1), out=tmp_path)
+    config.environment(NaNRewardArena, env_config={"max_timesteps": 20})
+    try:
+        train(config, iterations=1)
+    except Exception as err:  # noqa: BLE001 - the old stack's loss may die on the NaN
+        assert "invalid values" in str(err), err
+    events = load_trace(tmp_path).events
+    rewards = events[(events.source == "sampling") & (events.column == "rewards")]
+    assert list(rewards.runner_index) == [1] and list(rewards.runner) == ["remote"]
+    assert main(["trace", str(tmp_path), "--last", "1"]) == 0
+    table = capsys.readouterr().out  # event 1 (the NaN reward): its value, NaN, shown
+    assert re.search(r"│ 1 │ +- │ +nan │", table), table

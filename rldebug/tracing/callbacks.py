@@ -225,7 +225,9 @@ class TraceCallbacks(RLlibCallback):
         if events:
             self._pending[env_index] = events
 
-    def on_episode_step(self, *, episode=None, env_runner=None, env_index=0, **kwargs) -> None:
+    def on_episode_step(self, *, episode=None, env_runner=None, worker=None, env_index=0,
+                        **kwargs) -> None:
+        env_runner = env_runner or worker  # the old stack passes its RolloutWorker so
         # Where sample() is not wrapped, the first env step of a call marks its start.
         if self._sample_started is None:
             self._sample_started = time.perf_counter()

@@ -19,11 +19,28 @@ from rldebug.widetables import print_table
 
 
 def _fmt(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.{digits}g}"
+        return f"{value:.{digits}g}"  # nan and inf as such: they are what a value was
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_fmt, value)) or "-"
     return str(value)
+
+
+def _cell(value) -> str:
+    """A table cell: a column an event lacks (NaN in the table) is '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return _fmt(value)
+
+
+def _value(event) -> str:
+    """A non-finite value an event recorded, NaN and inf as such (a reward's, or a
+    learner column's); '-' for events that record none (the table's NaN)."""
+    value = event.get("value")
+    records_one = event.get("column") == "rewards" or event.get("source") == "learner"
+    return _fmt(value) if records_one and value is not None else _cell(value)
 
 
 def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -> None:
@@ -33,11 +50,13 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
 
     console = console or Console()
     if not trace.events.empty:
-        columns = [c for c in ("iteration", "source", "runner_index", "agent_id",
-                               "module_id", "column", "episode_id", "timestep", "env_step",
-                               "sample_call", "update", "minibatch", "index_in_batch", "value")
+        columns = [c for c in ("iteration", "source", "runner_index", "runner_indices",
+                               "agent_id", "module_id", "column", "episode_id", "timestep",
+                               "env_step", "sample_call", "update", "minibatch",
+                               "index_in_batch", "value", "error", "message")
                    if c in trace.events]
-        rows = [[str(number), *(_fmt(row.get(c)) for c in columns)]
+        rows = [[str(number), *(_cell(row.get(c)) if c != "value" else _value(row)
+                                for c in columns)]
                 for number, (_, row) in enumerate(trace.events.iterrows(), start=1)]
         print_table(console, "Events: the first NaN/Inf per source and column, crashes, "
                              "restarts, info and break_on events", ["#"], columns, rows,
@@ -52,8 +71,9 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
         for name in ("iter", "runner", "pid", "calls", "env steps", "episodes done",
                      "reward sum"):
             table.add_column(name, justify="right")
-        grouped = samples.groupby(["iteration", "runner_index", "pid"], sort=True)
-        for (iteration, runner, pid), group in list(grouped)[-last * 3:]:
+        grouped = list(samples.groupby(["iteration", "runner_index", "pid"], sort=True))
+        shown = set(sorted({key[0] for key, _ in grouped})[-last:])  # the last iterations
+        for (iteration, runner, pid), group in [g for g in grouped if g[0][0] in shown]:
             rewards = {}
             for sums in group["reward_sum"]:
                 for key, value in (sums or {}).items():
@@ -70,8 +90,9 @@ def render_trace(trace: Trace, console: Console | None = None, last: int = 10) -
                                "q_mean", "alpha", "grad_norm", "param_update_norm", "lr")
                    if c in updates]
         means = updates.groupby(["iteration", "module_id"])[columns].mean(numeric_only=True)
-        rows = [[str(iteration), str(module), *(_fmt(row[c]) for c in columns)]
-                for (iteration, module), row in list(means.iterrows())[-last * 2:]]
+        shown = set(sorted({iteration for iteration, _ in means.index})[-last:])
+        rows = [[str(iteration), str(module), *(_cell(row[c]) for c in columns)]
+                for (iteration, module), row in means.iterrows() if iteration in shown]
         print_table(console, "Learning per iteration and module", ["iter", "module"], columns,
                     rows)
 
