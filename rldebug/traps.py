@@ -46,6 +46,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rldebug.shapes.connectors import configured_piece_names
 from rldebug.shapes.env_meta import agent_spaces, declared_agents, make_env
 from rldebug.usage import UsageError, UsageTypeError
 
@@ -306,7 +307,21 @@ def _offset_parts(space, where: str = "") -> list[tuple[str, Any]]:
     return []
 
 
-def _discrete_starts(config, spaces: dict) -> list[Trap]:
+def _start_text(part) -> str:
+    import numpy as np
+
+    return str(int(part.start)) if np.ndim(part.start) == 0 else str(np.asarray(part.start).tolist())
+
+
+def _from_zero(part) -> str:
+    import gymnasium as gym
+    import numpy as np
+
+    return (f"Discrete({int(part.n)})" if isinstance(part, gym.spaces.Discrete) else
+            f"MultiDiscrete({np.asarray(part.nvec).tolist()})")
+
+
+def _discrete_starts(config, spaces: dict, pieces: list[str] | None) -> list[Trap]:
     """``Discrete(n, start=s)`` spaces with ``s != 0``. RLlib 2.60 samples the index
     0..n-1 on both stacks and sends it to the env as the action (nothing adds ``start``);
     the new stack's ``FlattenObservations`` one-hots a Discrete observation with
@@ -319,15 +334,15 @@ def _discrete_starts(config, spaces: dict) -> list[Trap]:
                 "discrete_start_ignored", "warning",
                 f"Agent {agent!r}'s action space{where} is {part}: RLlib 2.60 sends the "
                 f"index 0..n-1 as the action, not start..start+n-1, so every action the env "
-                f"gets is {part.start} below the one it means, and an env that checks "
+                f"gets is {_start_text(part)} below the one it means, and an env that checks "
                 f"action_space.contains(action) fails when the policy picks index 0.",
-                "Declare the action space from 0 (Discrete(n)) and add the offset inside "
-                "the env's step, or wrap the env in a gymnasium.ActionWrapper whose "
+                f"Declare the action space from 0 ({_from_zero(part)}) and add the offset "
+                "inside the env's step, or wrap the env in a gymnasium.ActionWrapper whose "
                 "action() adds it.",
                 {"agent": str(agent), "space": str(part), "part": where or None,
                  "role": "action"}))
-        if not _is_new_stack(config) or config._rl_module_spec is not None:
-            continue
+        if not _is_new_stack(config) or "FlattenObservations" not in (pieces or ()):
+            continue  # without it, no_default_encoder says what fails (or the user's piece)
         for where, part in _offset_parts(obs_space):
             traps.append(Trap(
                 "discrete_start_ignored", "error",
@@ -337,8 +352,8 @@ def _discrete_starts(config, spaces: dict) -> list[Trap]:
                 "assertion ('The max. index of `x` ... is larger than depth'): in "
                 "build_algo when its one sample of the space draws it, else in sampling "
                 "the first time the env returns it.",
-                "Declare the observation space from 0 (Discrete(n)) and subtract the "
-                "offset in the env, or wrap the env in a gymnasium.ObservationWrapper "
+                f"Declare the observation space from 0 ({_from_zero(part)}) and subtract "
+                "the offset in the env, or wrap the env in a gymnasium.ObservationWrapper "
                 "that does.",
                 {"agent": str(agent), "space": str(part), "part": where or None,
                  "role": "observation"}))
@@ -514,12 +529,13 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             spaces = agent_spaces(env)
             agents = declared_agents(env) or list(spaces)
             traps += _policies_for(config, env)
+            pieces = configured_piece_names(config, env) if _is_new_stack(config) else []
         finally:
             close = getattr(env, "close", None)
             if callable(close):
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
-            _discrete_starts(config, spaces) + _mapping(config, agents)
+            _discrete_starts(config, spaces, pieces) + _mapping(config, agents)
     if not any(t.severity == "error" for t in traps):
         traps += _validated(config)
     order = {"error": 0, "warning": 1, "info": 2}

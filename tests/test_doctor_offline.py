@@ -259,7 +259,10 @@ def test_a_trial_tune_restored_after_a_failure_is_read_as_it_went_on(tmp_path, e
     from ray import tune
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+    config = (PPOConfig().environment("CartPole-v1")
+              # a function in the config: Tune writes it as text with its address, which
+              # the restored trial's new process changes (no change of config)
+              .env_runners(num_env_runners=0, env_to_module_connector=lambda *args: [])
               .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
               .callbacks(_fail_once_at_iteration_4(tmp_path / "failed_once")))
     grid = tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
@@ -286,6 +289,7 @@ def test_a_trial_tune_restored_after_a_failure_is_read_as_it_went_on(tmp_path, e
         " ".join(" ".join(trial.notes).split())
     (failed,) = [f for f in trial.findings if f.rule_id == "trial_errored"]
     assert (failed.severity, failed.began_at_iteration) == ("warning", 3 if every == 2 else 4)
+    assert not read_trial(trial_dir).config_changes
     assert failed.message == (
         "The trial failed with RuntimeError: failing once at iteration 4. Tune restored it "
         "from a checkpoint: it went on to iteration 6, so the failure did not end the run.")
@@ -317,11 +321,15 @@ def test_a_trial_directory_with_no_result_yet_is_named_not_left_out(tmp_path, ca
     (trial,) = (tmp_path / "exp").glob("PPO_*")
     pending = trial.with_name(trial.name.replace("00000_0", "00001_1"))
     pending.mkdir()  # as Tune leaves it before the trial's first result
+    started = trial.with_name(trial.name.replace("00000_0", "00002_2"))
+    started.mkdir()  # as Tune leaves a trial in its first iteration: result.json opened
+    (started / "result.json").touch()
     diagnosis = diagnose(tmp_path / "exp")
-    assert len(diagnosis.trials) == 1 and diagnosis.without_results == [pending.name]
+    assert len(diagnosis.trials) == 1
+    assert diagnosis.without_results == [pending.name, started.name]
     assert cli_main(["doctor", str(tmp_path / "exp")]) == 0
     said = " ".join(capsys.readouterr().out.split())
-    assert "1 more trial directory(ies) of the experiment hold no result yet" in said
+    assert "2 more trial directory(ies) of the experiment hold no result yet" in said
     assert pending.name[:30] in said  # the console may wrap the rest
 
 

@@ -507,3 +507,7 @@ def test_a_discrete_observation_that_does_not_start_at_0_fails_the_one_hot():
     # the old stack's preprocessor (gymnasium's flatten) honours start: no trap
     assert not [t for t in preflight(configs.offset_discrete(offset_obs=True, old_stack=True)[0],
                                      cpus=2) if t.name == "discrete_start_ignored"]
+    # without FlattenObservations building fails for want of an encoder, which is said
+    bare = config.copy(copy_frozen=False).env_runners(env_to_module_connector=None)
+    assert [t.name for t in preflight(bare, cpus=2) if t.severity == "error"] == \
+        ["no_default_encoder"]

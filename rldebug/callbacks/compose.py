@@ -59,10 +59,6 @@ def callback_classes(config) -> list:
     """Every callback class ``config`` runs, flattened: the new stack's list, and the
     classes the old stack's ``make_multi_callbacks`` combined (RLlib 2.60 keeps them in
     its ``__init__``'s closure, ``callback_class_list``)."""
-    return _every_class(config)
-
-
-def _every_class(config) -> list:  # add_callbacks' parameter hides callback_classes
     return [found for cls in configured_callbacks(config.callbacks_class)
             for found in _combined(cls)]
 
@@ -78,8 +74,8 @@ def _combined(cls) -> list:
     return [cls]
 
 
-def add_callbacks(config, *callback_classes):
-    """Return a copy of ``config`` whose callbacks are the user's, then ``callback_classes``.
+def add_callbacks(config, *classes):
+    """Return a copy of ``config`` whose callbacks are the user's, then ``classes``.
 
     The new API stack takes a list of callback classes; the old stack takes one
     class, so there they are combined with RLlib's ``make_multi_callbacks``.
@@ -89,7 +85,7 @@ def add_callbacks(config, *callback_classes):
     after the others, whichever was added first.
 
     :param config: an RLlib ``AlgorithmConfig`` (either API stack).
-    :param callback_classes: ``RLlibCallback`` subclasses (not instances).
+    :param classes: ``RLlibCallback`` subclasses (not instances).
     """
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
     from ray.rllib.callbacks.callbacks import RLlibCallback
@@ -97,7 +93,7 @@ def add_callbacks(config, *callback_classes):
     if not isinstance(config, AlgorithmConfig):
         raise UsageTypeError(f"add_callbacks expects an RLlib AlgorithmConfig, got "
                              f"{type(config).__name__}.")
-    for cls in callback_classes:
+    for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, RLlibCallback)):
             raise UsageTypeError(
                 f"add_callbacks takes RLlibCallback subclasses (the class, not an "
@@ -105,7 +101,7 @@ def add_callbacks(config, *callback_classes):
             )
     # RLlib's make_multi_callbacks containers opened up: the old stack's config holds one
     # after an earlier add_callbacks, and a runs_last class inside it must stay last
-    combined = _every_class(config) + list(callback_classes)
+    combined = callback_classes(config) + list(classes)
     combined = ([c for c in combined if not getattr(c, "runs_last", False)]
                 + [c for c in combined if getattr(c, "runs_last", False)])
     new = config.copy(copy_frozen=False)

@@ -20,6 +20,7 @@ from rldebug.doctor.metrics import IterationMetrics, extract
 from rldebug.doctor.reading import (
     NotesOfAKind,
     TrialData,
+    is_tune_experiment,
     read_experiment,
     trials_without_results,
 )
@@ -177,7 +178,8 @@ class Doctor:
         if reported >= self.iterations:
             why = ""
         elif idle and reported + idle >= self.iterations:
-            why = f" ({idle} sampled nothing: no EnvRunner was healthy)"
+            why = (f" ({idle} sampled nothing: no EnvRunner reported, failed or dropped by "
+                   "sample_timeout_s)")
         else:
             why = (" (the others finished no episode: RLlib reports a return only for an "
                    "iteration that finishes one, so episodes longer than a training batch "
@@ -402,10 +404,18 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
         results_or_path = path_argument(results_or_path, "diagnose(results_or_path=...)",
                                         "the path of a run or experiment")
     if isinstance(results_or_path, (str, Path)):
-        trials = [diagnose_trial(t, thresholds) for t in read_experiment(results_or_path)]
+        read = read_experiment(results_or_path)
+        waiting = [p.name for p in trials_without_results(results_or_path)]
+        if is_tune_experiment(results_or_path):
+            # in a Tune experiment, a trial whose result.json is still empty (Tune opens it
+            # when the trial starts) has no result yet, as one with no directory content
+            started = [t for t in read if not t.results and t.error is None]
+            if len(started) < len(read):
+                waiting += [t.name for t in started]
+                read = [t for t in read if t not in started]
+        trials = [diagnose_trial(t, thresholds) for t in read]
         return Diagnosis(trials=trials, source=str(results_or_path),
-                         without_results=[p.name for p in
-                                          trials_without_results(results_or_path)])
+                         without_results=sorted(waiting))
     tune_path = _tune_result_path(results_or_path)
     if tune_path is not None:
         raise UsageTypeError(

@@ -130,7 +130,8 @@ class IterationMetrics:
     runners_healthy: float | None = None  # remote EnvRunners healthy at the iteration's end
     learner_steps_dropped: float | None = None  # sampled, dropped before any Learner saw them
     # no EnvRunner reported anything in the iteration (RLlib's counts are NaN, not 0: its
-    # only remote EnvRunner had failed), so its NaN returns are no NaN reward
+    # remote EnvRunners had failed, or sample_timeout_s dropped them), so its NaN returns
+    # are no NaN reward
     sampled_nothing: bool = False
 
 

@@ -350,7 +350,7 @@ def config_changes(path: Path, restored_at: list[int]) -> dict[int, dict[str, tu
             continue
         changed = {key: (before.get(key), after.get(key)) for key in sorted(set(before) | set(after))
                    if _scalar(before.get(key)) and _scalar(after.get(key))
-                   and before.get(key) != after.get(key)}
+                   and _comparable(before.get(key)) != _comparable(after.get(key))}
         if changed:
             changes[int(iteration)] = changed
     return changes
@@ -360,7 +360,18 @@ _ITERATION = re.compile(r'"training_iteration": (\d+)[,}]')
 
 
 def _scalar(value: Any) -> bool:
+    """Settings compared: numbers, strings, flags (nested dicts and lists, as an lr
+    schedule or model_config, are not)."""
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+# Tune writes what JSON cannot hold as str(value): a function's text carries its address,
+# which differs in every process a restore starts
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+>")
+
+
+def _comparable(value: Any) -> Any:
+    return _ADDRESS.sub(">", value) if isinstance(value, str) else value
 
 
 def _changed_note(iteration: int, changed: dict[str, tuple]) -> str:
@@ -504,13 +515,19 @@ def read_trial(path: str | Path, whole: bool = False) -> TrialData:
     return trial
 
 
+def is_tune_experiment(path: str | Path) -> bool:
+    """Whether ``path`` is a Tune experiment directory (it has ``experiment_state-*.json``)."""
+    path = Path(path).expanduser()
+    return path.is_dir() and any(path.glob("experiment_state-*.json"))
+
+
 def trials_without_results(path: str | Path) -> list[Path]:
     """The trial directories of a Tune experiment at ``path`` that hold no result yet: a
     trial pending, still in its first iteration, or never started before the run was
     interrupted (Tune makes the directory first). Only a Tune experiment directory (it
     has ``experiment_state-*.json``) is looked into."""
     path = Path(path).expanduser()
-    if not path.is_dir() or not any(path.glob("experiment_state-*.json")):
+    if not is_tune_experiment(path):
         return []
     return sorted(p for p in path.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and not _is_trial(p))
@@ -532,6 +549,7 @@ __all__ = [
     "drop_superseded",
     "failure_dates",
     "find_trial_dirs",
+    "is_tune_experiment",
     "read_experiment",
     "read_progress_csv",
     "read_result_json",

@@ -44,6 +44,29 @@ def user_piece_names(pipeline) -> list[str]:
             if type(c).__name__ not in DEFAULT_PIECES]
 
 
+def configured_piece_names(config, env) -> list[str] | None:
+    """Class names of the pieces ``config.env_runners(env_to_module_connector=...)`` makes
+    for ``env``, asked as RLlib 2.60 asks it (``fn(env, spaces, device)``, else
+    ``fn(env)``); ``[]`` without one, None when it cannot be asked here."""
+    factory = getattr(config, "_env_to_module_connector", None)
+    if factory is None:
+        return []
+    try:
+        try:
+            made = factory(env, None, None)
+        except TypeError:
+            made = factory(env)
+    except Exception:  # noqa: BLE001 - the user's function; building will say it
+        return None
+    pieces = list(made) if isinstance(made, (list, tuple)) else [made]
+    names = []
+    for piece in pieces:
+        inner = getattr(piece, "connectors", None)  # a pipeline of pieces
+        names += [type(p).__name__ for p in inner] if isinstance(inner, list) else \
+            [type(piece).__name__]
+    return names
+
+
 def freeze_statistics(pipeline) -> None:
     """Stop the pieces that keep running statistics (RLlib's ``MeanStdFilter``) from
     updating them: inference applies the statistics training saved, as they were."""
@@ -52,5 +75,5 @@ def freeze_statistics(pipeline) -> None:
             piece._update_stats = False
 
 
-__all__ = ["DEFAULT_PIECES", "HISTORY_PIECES", "PER_STEP_PIECES", "freeze_statistics",
-           "history_pieces", "user_piece_names"]
+__all__ = ["DEFAULT_PIECES", "HISTORY_PIECES", "PER_STEP_PIECES", "configured_piece_names",
+           "freeze_statistics", "history_pieces", "user_piece_names"]

@@ -115,7 +115,8 @@ class QValuesDiverging(Rule):
                        if self._returns else "no episode had ended"))
             new += self._once(
                 module, "error", began_at_iteration=streak.start or metrics.iteration,
-                evidence={**q, "lowest_return": self._lowest, "highest_return": self._highest,
+                evidence={**q, "lowest_return": (self._returns or [None])[0],
+                          "highest_return": (self._returns or [None, None])[1],
                           "plausible_q": [low, high], "lr": stats.lr, "q_loss": stats.q_loss,
                           "iterations": length},
                 message=(f"Q-values of {module!r} are diverging: {what}. Bootstrapped targets "

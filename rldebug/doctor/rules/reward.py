@@ -404,7 +404,8 @@ class RewardConstant(Rule):
                        f"{fmt(max(self._lengths))} steps" if varied else "")
             if varied and value != 0 and subject is None:
                 new += self._timing_only(subject, value, length, streak.start)
-                continue
+                self._open.update((f.module, f) for f in new if f.rule_id == self.rule_id)
+                continue  # kept open: a return that changes later says so
             # Every episode returns 0 while lengths vary: the reward cannot depend on the
             # policy (an error). An agent's mean alone, or fixed-length episodes, also fit
             # a rewarding event that never happens (a warning).
