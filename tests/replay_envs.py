@@ -22,7 +22,8 @@ MARKER = 50.0  # an observation value the planted Learner turns into a NaN loss
 
 
 class _Walker:
-    """One walker on a line; ``glitch`` is "nan" (NaN observation) or "marker"."""
+    """One walker on a line; ``glitch`` is "nan" (NaN observation), "raise" (the env's step
+    raises) or "marker"."""
 
     def __init__(self, rng, rate: float):
         self.rng = rng
@@ -41,6 +42,8 @@ class _Walker:
             info["glitch"] = True
             if glitch == "nan":
                 obs[:] = np.nan
+            elif glitch == "raise":
+                raise ValueError(f"walked into a wall at step {self.t}")
             else:
                 obs[1] = MARKER
         return obs, -abs(self.position), info

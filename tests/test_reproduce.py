@@ -59,9 +59,10 @@ def _train(config, until_event=False, iterations=40, crash: str | None = None) -
             if until_event and _has_events(config):
                 break
     except Exception as err:
-        if crash is None or crash not in str(err):
+        said = f"{type(err).__name__}: {err}"
+        if crash is None or crash not in said:
             raise
-        return f"{type(err).__name__}: {err}"
+        return said
     finally:
         algo.stop()
     if crash is not None:
@@ -170,6 +171,24 @@ def test_the_crash_itself_is_reproduced(nan_obs_run):
     assert result.reproduced, result.summary()
     assert np.isnan(result.obs).all()
     assert TORCH_NAN_MESSAGE in result.crash
+
+
+def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_path_factory):
+    """The env raised at a step: the 'sample() crashed' event stopped at the step that
+    raised (the tape holds its action too), so its replay died with RLlib's bare
+    RuntimeError; the env.step event's replay said 'crashed again: RuntimeError: ', as
+    RLlib re-raises the env's exception (and the replay's own end) wrapped."""
+    directory, crash = _recorded(tmp_path_factory, "env_raises",
+                                 _config(GlitchyWalk, "raise", 0.05), crash="RuntimeError")
+    assert crash is not None
+    raised, sampled = _event(directory, "env.step"), _event(directory, "sample")
+    assert sampled.env_step == raised.env_step == raised.record["env_step"] - 1
+    assert "from ValueError: walked into a wall" in sampled.reason
+    for event in (raised, sampled):
+        result = reproduce(directory, event=event.number, mode="log")
+        result.close()
+        assert result.reproduced, result.summary()
+        assert result.crash.startswith("ValueError: walked into a wall"), result.crash
 
 
 def test_any_recorded_episode_replays_with_its_recorded_actions(nan_obs_run):

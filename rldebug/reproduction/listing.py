@@ -154,8 +154,11 @@ def _classify(row: dict, episodes: dict, directory: Path) -> dict:
             return {"kind": "episode", "why_not": "no recorded episode was in play"}
         # The episode with an event of its own caused the crash, if any did.
         chosen = next((e for e in in_play if episodes[e]["events"]), in_play[0])
+        # when its env raised, the tape holds the raising step's action too: stop before it
+        raised = any(str(e.get("column", "")).startswith("env.")
+                     for e in episodes[chosen]["events"])
         return {"kind": "episode", "episode_id": chosen,
-                "env_step": episodes[chosen]["env_steps"]}
+                "env_step": max(episodes[chosen]["env_steps"] - int(raised), 0)}
     episode = _value(row, "episode_id")
     if episode is None:
         return {"kind": None, "why_not": "the event names no episode (recorded at the end of "

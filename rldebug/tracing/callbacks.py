@@ -199,9 +199,12 @@ class TraceCallbacks(RLlibCallback):
                 return sample(*args, **kwargs)
             except Exception as err:
                 self._sample_started = None
+                root = _root_cause(err)  # RLlib re-raises an env's exception bare
                 event = {"source": "sampling", "column": "sample", **identity,
                          "sample_call": self._samples + 1, "error": type(err).__name__,
-                         "message": str(err)[:500]}
+                         "message": (str(err) if root is err else
+                                     f"{err} (from {type(root).__name__}: {root})".strip()
+                                     )[:500]}
                 if self._recorder is not None:
                     event["episodes_in_play"] = self._recorder.on_crash(err)
                 self.writer(role).write("events", event)
@@ -462,6 +465,15 @@ def _trial_of(algorithm) -> str | None:
     storage = getattr(algorithm, "_storage", None)
     name = getattr(storage, "trial_dir_name", None)
     return str(name) if name else (os.environ.get(TRIAL_ENV) or None)
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The first exception of ``err``'s ``raise ... from`` chain."""
+    seen = {id(err)}
+    while err.__cause__ is not None and id(err.__cause__) not in seen:
+        err = err.__cause__
+        seen.add(id(err))
+    return err
 
 
 def _break_records() -> list:
