@@ -191,6 +191,45 @@ def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_pat
         assert result.crash.startswith("ValueError: walked into a wall"), result.crash
 
 
+def test_quitting_the_debugger_at_the_stop_is_no_error(nan_obs_run):
+    """'q' at pdb's prompt raised BdbQuit out of the command: 'rldebug reproduce: BdbQuit'
+    and exit 1, as for an error inside rldebug."""
+    import os
+    import subprocess
+    import sys
+
+    directory, _ = nan_obs_run
+    event = _event(directory, "obs")
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "PYTHONBREAKPOINT")}
+    done = subprocess.run([sys.executable, "-m", "rldebug", "reproduce", str(directory),
+                           "--event", str(event.number), "--mode", "break"], input="q\n",
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Quit the debugger at the replay's stop." in done.stderr
+
+
+def test_an_env_the_script_registered_is_missing_and_import_is_named(tmp_path):
+    """A replay in a new process lacks an env the training script registered with
+    register_env; the error said only 'must be importable', not --import."""
+    import os
+    import subprocess
+    import sys
+
+    from ray.tune.registry import register_env
+
+    register_env("walk_registered_by_the_script", lambda env_config: GlitchyWalk(env_config))
+    config = _config("walk_registered_by_the_script", "nan", 0.3)
+    _train(rldebug.trace(config, out=tmp_path, reproducible=True), until_event=True,
+           crash="nan")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run([sys.executable, "-m", "rldebug", "reproduce", str(tmp_path),
+                           "--event", "1"], capture_output=True, text=True, timeout=300,
+                          env=env, check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    said = " ".join(done.stderr.split())
+    assert "walk_registered_by_the_script" in said and "--import FILE.py" in said
+
+
 def test_any_recorded_episode_replays_with_its_recorded_actions(nan_obs_run):
     directory, _ = nan_obs_run
     records = read_episode_records(episode_files(run_trace_dir(directory)))
@@ -519,6 +558,9 @@ def test_an_env_that_cannot_be_pickled_is_said_so_and_replays_from_fresh(tmp_pat
     findings = {f.rule_id: f for f in rldebug.diagnose(tmp_path).findings}
     assert "cannot be pickled" in findings["env_not_picklable"].message
     assert "lock" in findings["env_not_picklable"].evidence["error"]
+    (said,) = [e for e in reproducible_events(tmp_path) if e.column == "env_state"]
+    assert said.reason.startswith("tracer: env_state: NanInThirdEpisodeWithALock cannot be "
+                                  "pickled") and "a tracer record" in said.why_not  # no NaN
     result = reproduce(tmp_path, event=event.number, mode="log")
     result.close()
     assert not result.reproduced  # a fresh env is in its first episode: no NaN at 17

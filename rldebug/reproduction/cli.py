@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from rldebug.usage import UsageError, add_import_option
 
@@ -46,9 +47,14 @@ def cmd_reproduce(args) -> int:
         episode = int(episode)
     was_on = is_debug_mode()
     debug_mode(True, preflight=False, command="reproduce")  # the replay needs no Ray
+    import bdb
+
     try:
         result = reproduce(args.trace, args.event, iteration=args.iteration, episode=episode,
                            step=args.step, mode=args.mode)
+    except bdb.BdbQuit:  # 'q' at the stop: the user has seen what they came for
+        print("Quit the debugger at the replay's stop.", file=sys.stderr)
+        return 0
     finally:
         if not was_on:
             debug_mode(False)

@@ -129,6 +129,13 @@ def _reason(row: dict) -> str:
     if column and column.startswith("env."):
         return (f"{column} raised {_value(row, 'error')}: {str(_value(row, 'message'))[:120]}"
                 f" (runner {_value(row, 'runner_index')})")
+    if row.get("source") in ("driver", "tracer", "break_on", "watchdog", "relay"):
+        # no NaN: what the driver, the tracer or break_on recorded, in its own words
+        said = _value(row, "message") or _value(row, "reason") or _value(row, "error")
+        runners = _value(row, "runner_indices")
+        return (f"{row.get('source')}: {column}"
+                + (f" (runner(s) {', '.join(map(str, runners))})" if runners else "")
+                + (f": {str(said)[:120]}" if said else ""))
     step = _value(row, "env_step")
     at = f" at env step {step}" if step is not None else ""
     what = (f"info event '{column[5:]}'" if column and column.startswith("info.")
@@ -159,6 +166,9 @@ def _classify(row: dict, episodes: dict, directory: Path) -> dict:
                      for e in episodes[chosen]["events"])
         return {"kind": "episode", "episode_id": chosen,
                 "env_step": max(episodes[chosen]["env_steps"] - int(raised), 0)}
+    if source in ("driver", "tracer", "watchdog", "relay"):
+        return {"kind": None, "why_not": f"a {source} record ({column}), not a step of an "
+                                          "episode"}
     episode = _value(row, "episode_id")
     if episode is None:
         return {"kind": None, "why_not": "the event names no episode (recorded at the end of "

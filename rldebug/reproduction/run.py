@@ -43,7 +43,10 @@ def _build(config):
         raise ReproduceError(
             f"Rebuilding the traced algorithm failed: {type(err).__name__}: {err}. The env, "
             "callbacks and modules must be importable as they were when the trace was "
-            "recorded.") from err
+            "recorded: an env registered with register_env (or a class) in the training "
+            "script needs that script's code: rldebug reproduce ... --import FILE.py (in "
+            "Python, import it before reproduce())."
+            ) from err
 
 
 def _weights_before(recorded: RecordedTrace, iteration: int) -> tuple[int | None, dict | None]:
