@@ -38,7 +38,7 @@ def traced(tmp_path_factory):
 
 
 def test_each_process_gets_its_own_time_and_memory(traced):
-    trace, _, _ = traced
+    trace, _, run = traced
     summary = profile(trace)
     by_role = {role: p for p in summary.processes for role in p.roles}
     runner, learner = by_role["EnvRunner 1"], by_role["Learner"]
@@ -51,6 +51,10 @@ def test_each_process_gets_its_own_time_and_memory(traced):
     # the runner's sample() spans are the sample_time_s it spent
     own = trace.samples[trace.samples["runner_index"] == 1]
     assert runner.sample_s == pytest.approx(float(own["sample_time_s"].sum()))
+    # the driver's wall covers every iteration the run's result.json timed, its first
+    # sample() wait too (it began at the driver's first record, after that wait)
+    last = json.loads((run / "result.json").read_text().splitlines()[-1])
+    assert learner.wall_s >= 0.95 * last["time_total_s"], (learner.wall_s, last["time_total_s"])
 
 
 def test_the_console_shows_every_figure_whole_at_80_columns(traced, capsys, monkeypatch):

@@ -436,7 +436,9 @@ class TraceCallbacks(RLlibCallback):
         if self._weights is not None and iteration is not None:
             self._keep_weights(algorithm, result, int(iteration))
         # New stack reports these under env_runners/, the old stack at the top level.
-        record = {"iteration": iteration, "rss_mb": rss_mb()}
+        # the iteration's own length: where the driver's first iteration began (profile)
+        record = {"iteration": iteration, "rss_mb": rss_mb(),
+                  "time_this_iter_s": scalar(result.get("time_this_iter_s"))}
         for key in ("num_env_steps_sampled", "num_env_steps_sampled_lifetime"):
             record[key] = scalar(get_path(result, f"env_runners/{key}", get_path(result, key)))
         learners = result.get("learners") or {}

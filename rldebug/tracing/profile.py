@@ -147,7 +147,7 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
     for pid in sorted({s["pid"] for s in spans} | set(rss) | drivers):
         own = [s for s in spans if s["pid"] == pid]
         times = [s["start"] for s in own] + [s["end"] for s in own] + \
-            [point[0] for point in rss.get(pid, [])]
+            [point[0] for point in rss.get(pid, [])] + _iteration_starts(trace, pid)
         roles = sorted({s["role"] for s in own} | ({"driver"} if pid in drivers else set()))
         memory = [point[1] for point in rss.get(pid, [])]
         result.processes.append(ProcessTime(
@@ -164,6 +164,17 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
             sample_parts_s=_part_seconds(own, "sample()", SAMPLE_PARTS),
             update_parts_s=_part_seconds(own, "update", UPDATE_PARTS)))
     return result
+
+
+def _iteration_starts(trace: Trace, pid: int) -> list[float]:
+    """When a driver's iterations began (their record's time less ``time_this_iter_s``):
+    its first record comes after its first sample() wait, which is the driver's time too."""
+    frame = trace.iterations
+    if frame.empty or "time_this_iter_s" not in frame:
+        return []
+    rows = frame[frame["pid"].astype(int) == pid]
+    starts = rows["time"] - rows["time_this_iter_s"]
+    return [float(t) for t in starts if _finite(t)]
 
 
 def _driver_host(trace: Trace, pid: int) -> str:
