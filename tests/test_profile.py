@@ -251,3 +251,23 @@ def test_a_slow_connector_is_named_as_the_env_to_module_time(tmp_path):
     for part in ("forward", "module_to_env", "env"):  # none of them holds the planted delay
         assert 0 < parts[part] < planted
     assert sum(parts.values()) <= runner.sample_s
+
+
+def test_old_stack_updates_are_said_untimed_and_carry_memory(tmp_path):
+    """The old stack's updates showed '0 updates' without a word, and no RSS."""
+    config = (PPOConfig().api_stack(enable_rl_module_and_learner=False,
+                                    enable_env_runner_and_connector_v2=False)
+              .environment("CartPole-v1").framework("torch")
+              .env_runners(num_env_runners=0)
+              .training(train_batch_size=200, minibatch_size=100, num_epochs=1,
+                        model={"fcnet_hiddens": [8]}))
+    algo = rldebug.trace(config, out=tmp_path).build_algo()
+    try:
+        algo.train()
+    finally:
+        algo.stop()
+    trace = rldebug.load_trace(tmp_path)
+    learned = trace.updates[trace.updates["stage"] == "learn_on_batch"]
+    assert len(learned) and (learned["rss_mb"] > 50).all()
+    (note,) = [n for n in profile(trace).failures if "old API stack" in n]
+    assert "learn_on_batch is recorded but not timed" in note

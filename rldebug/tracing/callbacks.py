@@ -336,7 +336,8 @@ class TraceCallbacks(RLlibCallback):
         self._learn_calls += 1
         policy_id = _policy_id(policy)
         record = {"stage": "learn_on_batch", "update": self._learn_calls,
-                  "module_id": policy_id, "train_batch_size": int(train_batch.count)}
+                  "module_id": policy_id, "train_batch_size": int(train_batch.count),
+                  "rss_mb": rss_mb()}
         if self.settings.level != "summary":
             for column in ("advantages", "value_targets", "action_logp"):
                 if column in train_batch:

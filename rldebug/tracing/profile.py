@@ -192,10 +192,18 @@ def _whole(value):
 
 
 def _failures(trace: Trace) -> list[str]:
-    """The trace's failed calls and restarts, as the profile's notes."""
+    """The trace's failed calls and restarts, and what the trace does not time (the old
+    stack's updates), as the profile's notes."""
+    notes = []
+    updates = trace.updates
+    if not updates.empty and "stage" in updates and \
+            (updates["stage"] == "learn_on_batch").any():
+        notes.append("old API stack: a policy's learn_on_batch is recorded but not timed "
+                     "(RLlib calls the trace's hook before it learns), so its updates are in "
+                     "the driver's other time")
     if trace.events.empty or "column" not in trace.events:
-        return []
-    notes, events = [], trace.events.to_dict("records")
+        return notes
+    events = trace.events.to_dict("records")
     for row in events:
         if row.get("column") == "env_runner_restarted":
             runners = ", ".join(str(i) for i in row.get("runner_indices") or [])
