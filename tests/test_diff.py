@@ -268,6 +268,7 @@ def test_runs_of_another_trainable_are_told_their_own_keys(tmp_path):
     assert rldebug.diff(a, b, metric="score").main.final_b == 4
 
 
+@pytest.mark.slow  # ~12 s
 def test_an_infinite_kl_is_compared_as_inf_not_nan(tmp_path):
     """lr=5 blows PPO's KL up to inf; interpolating onto the iteration grid made it
     NaN ('0.01694 vs nan')."""

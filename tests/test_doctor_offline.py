@@ -246,7 +246,8 @@ def _fail_once_at_iteration_4(marker):
     return FailOnce
 
 
-@pytest.mark.parametrize("every", [2, 1], ids=["checkpoint_every_2", "checkpoint_every_1"])
+@pytest.mark.parametrize("every", [2, pytest.param(1, marks=pytest.mark.slow)],  # ~15 s each
+                         ids=["checkpoint_every_2", "checkpoint_every_1"])
 def test_a_trial_tune_restored_after_a_failure_is_read_as_it_went_on(tmp_path, every):
     """A real Tune trial that fails at iteration 4, is restored from its last checkpoint
     (FailureConfig(max_failures=1)) and finishes 6 iterations. Checkpointed every 2
@@ -304,6 +305,7 @@ def test_thousands_of_bad_lines_are_named_by_the_first_few_and_counted(tmp_path)
     assert "497 more lines are not JSON results (lines 4-500); skipped." in found.notes[3]
 
 
+@pytest.mark.slow  # ~14 s
 def test_a_trial_directory_with_no_result_yet_is_named_not_left_out(tmp_path, capsys):
     """Tune makes a trial's directory before its first result: a pending trial, or one
     interrupted in its first iteration, has an empty one. The doctor said '1 trial(s)'

@@ -136,6 +136,7 @@ class EdgePayingWalk(LeftRightWalk):
         return obs, float(info["at_edge"]), terminated, truncated, info
 
 
+@pytest.mark.slow  # ~9 s
 def test_sub_envs_in_other_processes_are_counted_and_the_trace_says_what_it_cannot_see(
         tmp_path):
     """gym_env_vectorize_mode='async' (local=False: rldebug.run's local mode makes it

@@ -253,6 +253,7 @@ def test_a_slow_connector_is_named_as_the_env_to_module_time(tmp_path):
     assert sum(parts.values()) <= runner.sample_s
 
 
+@pytest.mark.slow  # ~9 s
 def test_old_stack_updates_are_said_untimed_and_carry_memory(tmp_path):
     """The old stack's updates showed '0 updates' without a word, and no RSS."""
     config = (PPOConfig().api_stack(enable_rl_module_and_learner=False,

@@ -173,6 +173,7 @@ def test_the_crash_itself_is_reproduced(nan_obs_run):
     assert TORCH_NAN_MESSAGE in result.crash
 
 
+@pytest.mark.slow  # ~12 s
 def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_path_factory):
     """The env raised at a step: the 'sample() crashed' event stopped at the step that
     raised (the tape holds its action too), so its replay died with RLlib's bare
@@ -191,6 +192,7 @@ def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_pat
         assert result.crash.startswith("ValueError: walked into a wall"), result.crash
 
 
+@pytest.mark.slow  # ~14 s
 def test_quitting_the_debugger_at_the_stop_is_no_error(nan_obs_run):
     """'q' at pdb's prompt raised BdbQuit out of the command: 'rldebug reproduce: BdbQuit'
     and exit 1, as for an error inside rldebug."""
@@ -208,6 +210,7 @@ def test_quitting_the_debugger_at_the_stop_is_no_error(nan_obs_run):
     assert "Quit the debugger at the replay's stop." in done.stderr
 
 
+@pytest.mark.slow  # ~14 s
 def test_an_env_the_script_registered_is_missing_and_import_is_named(tmp_path):
     """A replay in a new process lacks an env the training script registered with
     register_env; the error said only 'must be importable', not --import."""

@@ -359,6 +359,7 @@ def test_tables_too_wide_for_the_console_are_split_not_cut(capsys, monkeypatch):
     assert shown == {18, 19, 20}  # --last 3: the last 3 iterations (it showed 6 rows)
 
 
+@pytest.mark.slow  # ~16 s
 def test_old_stack_step_events_of_a_remote_worker_name_that_worker(tmp_path, capsys):
     """RLlib's old stack passes on_episode_step its RolloutWorker as worker=, not
     env_runner=: a remote worker's NaN reward was filed as runner 0, 'local'. The CLI
