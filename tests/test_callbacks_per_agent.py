@@ -228,23 +228,27 @@ class CostlyWalkThatCrashes(CostlyWalk):
         return super().step(action)
 
 
+def _old_stack_restarting_sub_envs():
+    """Old-stack PPO on CostlyWalkThatCrashes, recreating a sub-env that raised."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment(CostlyWalkThatCrashes)
+            .api_stack(enable_rl_module_and_learner=False,
+                       enable_env_runner_and_connector_v2=False)
+            .framework("torch").training(model={"fcnet_hiddens": SMALL_NET},
+                                         train_batch_size=60, minibatch_size=60, num_epochs=1)
+            .env_runners(num_env_runners=0, rollout_fragment_length=60)
+            .fault_tolerance(restart_failed_sub_environments=True).debugging(seed=0))
+
+
 def test_old_stack_episodes_a_failed_sub_env_ended_are_skipped_not_a_crash(tmp_path):
     """With restart_failed_sub_environments=True RLlib's old stack hands on_episode_end the
     sub-env's exception instead of an episode and restarts the sub-env; the callbacks and
     the trace raised 'Not an RLlib episode: RuntimeError' and sample() died."""
-    from ray.rllib.algorithms.ppo import PPOConfig
-
     import rldebug
 
-    config = (PPOConfig().environment(CostlyWalkThatCrashes)
-              .api_stack(enable_rl_module_and_learner=False,
-                         enable_env_runner_and_connector_v2=False)
-              .framework("torch").training(model={"fcnet_hiddens": SMALL_NET},
-                                           train_batch_size=60, minibatch_size=60, num_epochs=1)
-              .env_runners(num_env_runners=0, rollout_fragment_length=60)
-              .fault_tolerance(restart_failed_sub_environments=True).debugging(seed=0))
-    config = rldebug.trace(add_callbacks(config, AgentReturns, InfoEvents, RewardTerms),
-                           out=tmp_path)
+    config = rldebug.trace(add_callbacks(_old_stack_restarting_sub_envs(), AgentReturns,
+                                         InfoEvents, RewardTerms), out=tmp_path)
     result = _one_iteration(config, [])
     stats = env_runner_stats(result)
     assert stats["num_faulty_episodes"] >= 1
@@ -265,18 +269,9 @@ class Lengths2021(RLlibCallback):
 def test_a_2021_hook_is_not_handed_the_exception_of_a_failed_sub_env():
     """rldebug's 2021 adapter wrapped the exception RLlib hands on_episode_end in its
     2021 episode, and the user's hook failed reading episode.length."""
-    from ray.rllib.algorithms.ppo import PPOConfig
-
     from rldebug.compat.legacy import adapt_config_callbacks
 
-    config = (PPOConfig().environment(CostlyWalkThatCrashes)
-              .api_stack(enable_rl_module_and_learner=False,
-                         enable_env_runner_and_connector_v2=False)
-              .framework("torch").training(model={"fcnet_hiddens": SMALL_NET},
-                                           train_batch_size=60, minibatch_size=60, num_epochs=1)
-              .env_runners(num_env_runners=0, rollout_fragment_length=60)
-              .fault_tolerance(restart_failed_sub_environments=True)
-              .callbacks(Lengths2021))
+    config = _old_stack_restarting_sub_envs().callbacks(Lengths2021)
     result = _one_iteration(adapt_config_callbacks(config, lambda notice: None), [])
     stats = env_runner_stats(result)
     assert stats["num_faulty_episodes"] >= 1 and stats["custom_metrics"]["length_max"] > 0
