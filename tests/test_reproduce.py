@@ -174,7 +174,8 @@ def test_the_crash_itself_is_reproduced(nan_obs_run):
 
 
 @pytest.mark.slow  # ~12 s
-def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_path_factory):
+def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_path_factory,
+                                                                        caplog):
     """The env raised at a step: the 'sample() crashed' event stopped at the step that
     raised (the tape holds its action too), so its replay died with RLlib's bare
     RuntimeError; the env.step event's replay said 'crashed again: RuntimeError: ', as
@@ -186,10 +187,13 @@ def test_a_crash_the_envs_exception_caused_replays_to_the_step_before_it(tmp_pat
     assert sampled.env_step == raised.env_step == raised.record["env_step"] - 1
     assert "from ValueError: walked into a wall" in sampled.reason
     for event in (raised, sampled):
+        caplog.clear()
         result = reproduce(directory, event=event.number, mode="log")
         result.close()
         assert result.reproduced, result.summary()
         assert result.crash.startswith("ValueError: walked into a wall"), result.crash
+        # the replay's end is no failed env step of RLlib's (it logged one, with a traceback)
+        assert not [r for r in caplog.records if "Environment step failed" in r.getMessage()]
 
 
 @pytest.mark.slow  # ~14 s

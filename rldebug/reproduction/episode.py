@@ -30,8 +30,12 @@ from rldebug.shapes.numbers import has_non_finite
 from rldebug.tracing.replay_state import decode_env_action, restore_env
 
 
-class ReplayFinished(Exception):
-    """Raised from the replay's callback once it has stopped at the target step."""
+class ReplayFinished(BaseException):
+    """Raised from the replay's callback once it has stopped at the target step (and from
+    the env's step, after a crash replayed). A BaseException, as KeyboardInterrupt is: the
+    replay's end is no error, and RLlib's ``except Exception`` around the env's step would
+    log it as a failed env, wrap it in a RuntimeError, or, with
+    ``restart_failed_sub_environments=True``, recreate the env and sample on."""
 
 
 @dataclass
