@@ -341,7 +341,7 @@ def _discrete_starts(config, spaces: dict, pieces: list[str] | None) -> list[Tra
                 "action() adds it.",
                 {"agent": str(agent), "space": str(part), "part": where or None,
                  "role": "action"}))
-        if not _is_new_stack(config) or "FlattenObservations" not in (pieces or ()):
+        if "FlattenObservations" not in (pieces or ()):  # (asked on the new stack only)
             continue  # without it, no_default_encoder says what fails (or the user's piece)
         for where, part in _offset_parts(obs_space):
             traps.append(Trap(

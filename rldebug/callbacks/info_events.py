@@ -20,7 +20,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.compose import with_settings
 from rldebug.callbacks.unseen import EPISODES_BEFORE_SAYING, Unseen
-from rldebug.shapes.env_meta import info_events, sub_envs_elsewhere, unwrapped_env
+from rldebug.shapes.env_meta import built_env_info_events
 from rldebug.shapes.episodes import (
     finish_episode_means,
     last_step,
@@ -71,8 +71,7 @@ class InfoEvents(RLlibCallback):
         self._unseen = Unseen(self._events or ())  # the info keys this runner has seen
 
     def on_environment_created(self, *, env, **kwargs) -> None:
-        self._events = self._events or (info_events(env) if sub_envs_elsewhere(env) else
-                                        info_events(type(unwrapped_env(env))))
+        self._events = self._events or built_env_info_events(env)
         self._unseen.wanted = list(self._events or ())
 
     def on_sub_environment_created(self, *, sub_environment, **kwargs) -> None:

@@ -94,7 +94,6 @@ class Doctor:
         self.escalated: list[Finding] = []
         self.history: list[IterationMetrics] = []
         self.iterations = 0
-        self._sampled_nothing = 0  # iterations no EnvRunner reported in
         self.stack: str | None = None
         self.family = family_from_config(config)
         #: agent id -> the module acting for it, where their mean returns match one to one
@@ -113,7 +112,6 @@ class Doctor:
         metrics.family = self.family
         self._match_agents(metrics)
         self.iterations += 1
-        self._sampled_nothing += int(metrics.sampled_nothing)
         self.stack = metrics.stack
         self.history.append(metrics)
         self._record_returns(metrics)
@@ -174,7 +172,7 @@ class Doctor:
         needed = self._returns.values_needed
         if reported >= needed or not self.iterations:
             return None
-        idle = self._sampled_nothing
+        idle = sum(m.sampled_nothing for m in self.history)  # no EnvRunner reported
         if reported >= self.iterations:
             why = ""
         elif idle and reported + idle >= self.iterations:
@@ -404,9 +402,9 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
         results_or_path = path_argument(results_or_path, "diagnose(results_or_path=...)",
                                         "the path of a run or experiment")
     if isinstance(results_or_path, (str, Path)):
-        read = read_experiment(results_or_path)
-        waiting = [p.name for p in trials_without_results(results_or_path)]
+        read, waiting = read_experiment(results_or_path), []
         if is_tune_experiment(results_or_path):
+            waiting = [p.name for p in trials_without_results(results_or_path)]
             # in a Tune experiment, a trial whose result.json is still empty (Tune opens it
             # when the trial starts) has no result yet, as one with no directory content
             started = [t for t in read if not t.results and t.error is None]

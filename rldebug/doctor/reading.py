@@ -374,12 +374,17 @@ def _comparable(value: Any) -> Any:
     return _ADDRESS.sub(">", value) if isinstance(value, str) else value
 
 
+def changed_settings_text(changed: dict[str, tuple], most: int = 6) -> str:
+    """``lr 5.0 -> 0.0003, ...``: settings a restore changed (one of ``config_changes``)."""
+    return ", ".join(f"{key} {before!r} -> {after!r}" for key, (before, after) in
+                     list(changed.items())[:most]) + (", ..." if len(changed) > most else "")
+
+
 def _changed_note(iteration: int, changed: dict[str, tuple]) -> str:
-    said = ", ".join(f"{key} {before!r} -> {after!r}" for key, (before, after) in
-                     list(changed.items())[:6]) + (", ..." if len(changed) > 6 else "")
     return (f"from iteration {iteration} the trial trained with another config (a restore "
-            f"that changed it, as PBT's exploit does): {said}. params.json holds the last "
-            "config only; what came before ran with the earlier one.")
+            f"that changed it, as PBT's exploit does): {changed_settings_text(changed)}. "
+            "params.json holds the last config only; what came before ran with the earlier "
+            "one.")
 
 
 def _config_from_first_line(path: Path) -> dict[str, Any] | None:
@@ -545,6 +550,7 @@ __all__ = [
     "NotesOfAKind",
     "TrialData",
     "UnusableInputError",
+    "changed_settings_text",
     "config_changes",
     "drop_superseded",
     "failure_dates",

@@ -555,7 +555,7 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     """
     from rldebug.doctor.diagnosis import diagnose
     from rldebug.doctor.fixes import config_fixes
-    from rldebug.doctor.reading import read_trial
+    from rldebug.doctor.reading import changed_settings_text, read_trial
 
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise UsageError(f"seeds (--seeds) must be a positive int, got {seeds!r}.")
@@ -582,8 +582,7 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     trial_data = read_trial(trial.path)
     if trial_data.config_changes and config is None:
         first = min(trial_data.config_changes)
-        said = ", ".join(f"{key} {before!r} -> {after!r}" for key, (before, after)
-                         in list(trial_data.config_changes[first].items())[:4])
+        said = changed_settings_text(trial_data.config_changes[first], most=4)
         raise UsageError(
             f"{trial.name} did not train with one config: from iteration {first} on a "
             f"restore changed it ({said}; PBT's exploit does). --verify would re-train "

@@ -257,24 +257,10 @@ def run_episode(algorithm, target: EpisodeTarget, outcome: EpisodeOutcome) -> Ep
     except ReplayFinished:
         pass
     except Exception as err:  # the sampler crashed (e.g. NaN logits), as in training
-        if _replay_finished(err):  # raised in the env's step, wrapped by RLlib's sampler
-            return outcome
         if not (target.expect_crash and outcome.stop is not None):
             raise
         outcome.crash = _crash_text(err)
     return outcome
-
-
-def _replay_finished(err: BaseException) -> bool:
-    """Whether ``err`` is the replay's own end, as RLlib re-raises an exception of the
-    env's step (``raise RuntimeError from e``)."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, ReplayFinished):
-            return True
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return False
 
 
 def check_outcome(target: EpisodeTarget, outcome: EpisodeOutcome) -> list[str]:

@@ -45,14 +45,19 @@ def action_names(env: Any, action_space: Any) -> tuple[str, ...] | None:
 
 
 def info_events(env: Any) -> tuple[str, ...] | None:
-    """The info event names the env declares (``INFO_EVENTS``), None if it declares none.
-
-    ``env``: an env class; or a vector env that runs its sub-envs in other processes,
-    whose sub-envs are asked."""
+    """The info event names the env declares (``INFO_EVENTS``), None if it declares none."""
     if env is None or isinstance(env, str):
         return None
-    events = declared_by_sub_envs(env, "INFO_EVENTS") if sub_envs_elsewhere(env) else \
-        getattr(env, "INFO_EVENTS", None)  # the class itself, not its module
+    events = getattr(env, "INFO_EVENTS", None)  # the class itself, not its module
+    return tuple(events) if events is not None else None
+
+
+def built_env_info_events(env: Any) -> tuple[str, ...] | None:
+    """:func:`info_events` of a built env (RLlib's vector env included): its sub-envs'
+    class, asked in their own processes when they run there (async vectorisation)."""
+    if not sub_envs_elsewhere(env):
+        return info_events(type(unwrapped_env(env)))
+    events = declared_by_sub_envs(env, "INFO_EVENTS")
     return tuple(events) if events is not None else None
 
 
@@ -393,6 +398,7 @@ __all__ = [
     "ENV_SPEC_FILE",
     "action_names",
     "agent_spaces",
+    "built_env_info_events",
     "declared_agents",
     "declared_by_sub_envs",
     "declared_spec",

@@ -394,11 +394,6 @@ def old_stack_ending(episode) -> str:
 _SUM, _EPISODES, _NONFINITE = "__sum", "__episodes", "__nonfinite"
 
 
-def _has(metrics_logger, key: tuple[str, ...]) -> bool:
-    """Whether the EnvRunner's MetricsLogger holds ``key`` (kept after each reduce)."""
-    return key in metrics_logger
-
-
 def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: float,
                       stats: tuple[str, ...] = ("mean", "min", "max")) -> None:
     """Log one per-episode value so the result has its mean/min/max per iteration, over
@@ -421,7 +416,8 @@ def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: floa
                                      reduce="sum")
             metrics_logger.log_value(key[:-1] + (key[-1] + _EPISODES,), int(finite),
                                      reduce="sum")
-            if not finite or _has(metrics_logger, key[:-1] + (key[-1] + _NONFINITE,)):
+            # from the first one on (the MetricsLogger keeps a key after each reduce)
+            if not finite or key[:-1] + (key[-1] + _NONFINITE,) in metrics_logger:
                 metrics_logger.log_value(key[:-1] + (key[-1] + _NONFINITE,), int(not finite),
                                          reduce="sum")
         else:

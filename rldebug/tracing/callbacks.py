@@ -27,6 +27,7 @@ from rldebug.shapes.episodes import (
     old_stack_ending,
     sub_env_failed,
 )
+from rldebug.shapes.errors import root_cause
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import episode_terms
 from rldebug.shapes.timers import SectionClock
@@ -199,7 +200,7 @@ class TraceCallbacks(RLlibCallback):
                 return sample(*args, **kwargs)
             except Exception as err:
                 self._sample_started = None
-                root = _root_cause(err)  # RLlib re-raises an env's exception bare
+                root = root_cause(err)  # RLlib re-raises an env's exception bare
                 event = {"source": "sampling", "column": "sample", **identity,
                          "sample_call": self._samples + 1, "error": type(err).__name__,
                          "message": (str(err) if root is err else
@@ -468,15 +469,6 @@ def _trial_of(algorithm) -> str | None:
     storage = getattr(algorithm, "_storage", None)
     name = getattr(storage, "trial_dir_name", None)
     return str(name) if name else (os.environ.get(TRIAL_ENV) or None)
-
-
-def _root_cause(err: BaseException) -> BaseException:
-    """The first exception of ``err``'s ``raise ... from`` chain."""
-    seen = {id(err)}
-    while err.__cause__ is not None and id(err.__cause__) not in seen:
-        err = err.__cause__
-        seen.add(id(err))
-    return err
 
 
 def _break_records() -> list:

@@ -81,20 +81,20 @@ class QValuesDiverging(Rule):
 
     def __init__(self, thresholds, facts=None):
         super().__init__(thresholds, facts)
-        self._lowest = 0.0  # the range Q is held to: the returns seen, and 0
-        self._highest = 0.0
-        self._returns: list[float] = []  # the lowest and highest return seen
+        self._returns: tuple[float, float] | None = None  # the lowest and highest seen
         self._outside = Streaks()
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
         for value in (metrics.return_mean, metrics.return_min, metrics.return_max):
             if finite(value):
-                self._lowest, self._highest = min(self._lowest, value), max(self._highest, value)
                 low_seen, high_seen = self._returns or (value, value)
-                self._returns = [min(low_seen, value), max(high_seen, value)]
-        span = max(self._highest - self._lowest, 1.0)
-        low, high = self._lowest - t.q_range_slack * span, self._highest + t.q_range_slack * span
+                self._returns = (min(low_seen, value), max(high_seen, value))
+        # the range Q is held to: the returns seen, and 0
+        lowest, highest = (min(self._returns[0], 0.0), max(self._returns[1], 0.0)) \
+            if self._returns else (0.0, 0.0)
+        span = max(highest - lowest, 1.0)
+        low, high = lowest - t.q_range_slack * span, highest + t.q_range_slack * span
         new: list[Finding] = []
         for module, stats in metrics.modules.items():
             q = {name: getattr(stats, name) for name in ("q_mean", "q_max", "q_min",
@@ -115,8 +115,8 @@ class QValuesDiverging(Rule):
                        if self._returns else "no episode had ended"))
             new += self._once(
                 module, "error", began_at_iteration=streak.start or metrics.iteration,
-                evidence={**q, "lowest_return": (self._returns or [None])[0],
-                          "highest_return": (self._returns or [None, None])[1],
+                evidence={**q, "lowest_return": self._returns and self._returns[0],
+                          "highest_return": self._returns and self._returns[1],
                           "plausible_q": [low, high], "lr": stats.lr, "q_loss": stats.q_loss,
                           "iterations": length},
                 message=(f"Q-values of {module!r} are diverging: {what}. Bootstrapped targets "

@@ -400,33 +400,37 @@ class RewardConstant(Rule):
             if length < self.thresholds.stuck_patience or subject in self._changed:
                 continue
             varied = len(self._lengths) > 1
-            lengths = (f" although episodes lasted {fmt(min(self._lengths))} to "
-                       f"{fmt(max(self._lengths))} steps" if varied else "")
             if varied and value != 0 and subject is None:
                 new += self._timing_only(subject, value, length, streak.start)
-                self._open.update((f.module, f) for f in new if f.rule_id == self.rule_id)
-                continue  # kept open: a return that changes later says so
-            # Every episode returns 0 while lengths vary: the reward cannot depend on the
-            # policy (an error). An agent's mean alone, or fixed-length episodes, also fit
-            # a rewarding event that never happens (a warning).
-            certain = subject is None and varied
-            new += self._once(
-                subject, "error" if certain else "warning", began_at_iteration=streak.start,
-                evidence={"return": value, "iterations": length,
-                          "episode_len_min": min(self._lengths, default=None),
-                          "episode_len_max": max(self._lengths, default=None)},
-                message=(f"Every episode{'' if subject is None else f' of {_name(subject)}'} "
-                         f"returned exactly {fmt(value)} for {length} iterations{lengths}: "
-                         + ("the reward does not depend on what the policy does, so there is "
-                            "nothing to learn." if certain else
-                            "nothing the policy did changed its return (a constant reward, or "
-                            "its rewarding events never happen).")),
-                fix=("Check the reward the env returns from step() (print it, or run "
-                     "rldebug.check_env): it is constant — often a reward computed but not "
-                     "returned, returned for the wrong agent, or overwritten by a wrapper."),
-            )
+            else:
+                new += self._constant(subject, value, length, streak.start, varied)
+            # kept open: a return that changes later says so
             self._open.update((f.module, f) for f in new if f.rule_id == self.rule_id)
         return new
+
+    def _constant(self, subject, value: float, length: int, start: int,
+                  varied: bool) -> list[Finding]:
+        """Every episode returns 0 while lengths vary: the reward cannot depend on the
+        policy (an error). An agent's mean alone, or fixed-length episodes, also fit a
+        rewarding event that never happens (a warning)."""
+        lengths = (f" although episodes lasted {fmt(min(self._lengths))} to "
+                   f"{fmt(max(self._lengths))} steps" if varied else "")
+        certain = subject is None and varied
+        return self._once(
+            subject, "error" if certain else "warning", began_at_iteration=start,
+            evidence={"return": value, "iterations": length,
+                      "episode_len_min": min(self._lengths, default=None),
+                      "episode_len_max": max(self._lengths, default=None)},
+            message=(f"Every episode{'' if subject is None else f' of {_name(subject)}'} "
+                     f"returned exactly {fmt(value)} for {length} iterations{lengths}: "
+                     + ("the reward does not depend on what the policy does, so there is "
+                        "nothing to learn." if certain else
+                        "nothing the policy did changed its return (a constant reward, or "
+                        "its rewarding events never happen).")),
+            fix=("Check the reward the env returns from step() (print it, or run "
+                 "rldebug.check_env): it is constant — often a reward computed but not "
+                 "returned, returned for the wrong agent, or overwritten by a wrapper."),
+        )
 
     def _timing_only(self, subject, value: float, iterations: int, start: int) -> list[Finding]:
         """Every episode returns the same non-zero amount, but episodes last longer or
