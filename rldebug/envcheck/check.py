@@ -7,10 +7,16 @@ Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
   only when an env follows the old gym API; then the checks below are skipped).
 - ``rllib`` — RLlib's ``check_multiagent_environments`` for a ``MultiAgentEnv``
   (RLlib 2.60 has no single-agent checker; gymnasium's ``check_env`` runs then).
+- ``agent_spaces`` — a multi-agent env declares per-agent spaces (``observation_spaces``,
+  ``action_spaces``, or ``get_observation_space``), which RLlib 2.60's new stack reads;
+  one shared ``Box`` fails building the EnvRunner.
+- ``discrete_start`` — no ``Discrete(n, start=s)`` part with ``s != 0``: RLlib sends the
+  index 0..n-1 as the action, and its ``FlattenObservations`` one-hots from 0.
 - ``observation_in_space`` — every observation of random rollouts is inside its space.
 - ``observation_dtype`` — observation dtypes equal their space's dtype.
 - ``agent_ids`` — obs/rewards/terminateds/truncateds/infos name only known agents,
-  terminateds and truncateds name the same agents, rewards go to observed agents.
+  terminateds and truncateds name the same agents, rewards go to observed agents, and
+  an agent that is done gets nothing more in its episode.
 - ``all_key`` — ``terminateds`` and ``truncateds`` carry ``"__all__"`` (multi-agent).
 - ``done_flags`` — every ``terminated``/``truncated`` is a bool (``bool`` or ``numpy.bool_``).
 - ``finite_rewards`` — rewards are finite numbers (a string is not, even "1.0").
@@ -25,6 +31,7 @@ The report is returned, not raised (``raise_on_error=True`` raises
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import re
@@ -38,8 +45,10 @@ import numpy as np
 from rldebug.shapes.env_meta import make_env
 from rldebug.usage import UsageError, UsageTypeError, check_seed
 
-CHECKS = ("rllib", "observation_in_space", "observation_dtype", "agent_ids", "all_key",
-          "done_flags", "finite_rewards", "seed_determinism", "default_encoder")
+CHECKS = ("rllib", "agent_spaces", "discrete_start", "observation_in_space",
+          "observation_dtype", "agent_ids", "all_key", "done_flags", "finite_rewards",
+          "seed_determinism", "default_encoder")
+ROLLOUT_CHECKS = CHECKS[3:]  # what a random rollout decides
 STATUSES = ("passed", "failed", "warning", "skipped")
 _SPECIAL_KEYS = frozenset({"__all__", "__common__"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -121,17 +130,26 @@ def _make_env(env_or_class: Any, env_config: dict | None):
     return make_env(env_or_class, env_config, caller="check_env")
 
 
-class OldGymAPIError(UsageTypeError):
-    """The env follows the gym < 0.26 API (obs-only reset, 4-tuple step)."""
-
-
 _OLD_API_FIX = ("Return (obs, info) from reset(seed=None, options=None) and (obs, reward, "
                 "terminated, truncated, info) from step(); see gymnasium's migration guide "
                 "(`done` becomes terminated or truncated).")
 
 
+class OldGymAPIError(UsageTypeError):
+    """The env's reset/step results are not gymnasium's (obs-only reset, 4-tuple step)."""
+
+    def __init__(self, message: str, fix: str = _OLD_API_FIX):
+        super().__init__(message)
+        self.fix = fix
+
+
 def _gymnasium_reset(result, env) -> tuple:
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+    if isinstance(result, tuple) and len(result) == 2 and not isinstance(result[1], dict):
+        raise OldGymAPIError(
+            f"{type(env).__name__}.reset() returned (obs, {_short(result[1])}): the info "
+            "must be a dict (RLlib reads it as one).",
+            fix="Return (obs, {}) when there is no info to give.")
+    if not (isinstance(result, tuple) and len(result) == 2):
         raise OldGymAPIError(
             f"{type(env).__name__}.reset() returned {_short(result)}, not (obs, info): "
             "this is the old gym API.")
@@ -208,6 +226,16 @@ class _Step:
     infos: dict
 
 
+def _recorded(obs, rewards, terminateds, truncateds, infos) -> _Step:
+    """A step as the env returned it then: an env may return one numpy buffer it fills
+    anew each step, which RLlib copies (so may we)."""
+    try:
+        obs = copy.deepcopy(obs)
+    except Exception:  # noqa: BLE001 - an observation deepcopy cannot take is kept as is
+        pass
+    return _Step(obs, rewards, terminateds, truncateds, infos)
+
+
 def _episode_done(terminateds: dict, truncateds: dict) -> bool:
     if "__all__" in terminateds or "__all__" in truncateds:
         return bool(terminateds.get("__all__")) or bool(truncateds.get("__all__"))
@@ -242,7 +270,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
     record: list[_Step] = []
     resets = [0]
     obs, infos = env.reset(seed)
-    record.append(_Step(obs, {}, {}, {}, infos))
+    record.append(_recorded(obs, {}, {}, {}, infos))
     episode = 0
     for t in range(steps):
         if expected is not None and not _same_step(record[-1], expected[len(record) - 1]):
@@ -266,12 +294,12 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
         except Exception as err:
             raise _StepRaised(err, len(taken), action, {
                 agent: env.action_space(agent) for agent in action}) from err
-        record.append(_Step(obs, rewards, terminateds, truncateds, infos))
+        record.append(_recorded(obs, rewards, terminateds, truncateds, infos))
         if _episode_done(terminateds, truncateds):
             episode += 1
             obs, infos = env.reset(seed + episode)
             resets.append(len(record))
-            record.append(_Step(obs, {}, {}, {}, infos))
+            record.append(_recorded(obs, {}, {}, {}, infos))
     return record, taken, resets
 
 
@@ -304,6 +332,18 @@ def _check_rllib(env) -> EnvCheck:
                     "Call super().reset(seed=seed) first in reset(): it seeds "
                     "self.np_random, so a seeded reset (RLlib seeds them with "
                     "config.debugging(seed=...)) repeats the episode.")
+            if "not within the observation space" in str(err) and \
+                    not isinstance(env, MultiAgentEnv):
+                # gymnasium's Box.contains refuses a dtype that does not cast safely
+                # (float64 into float32) even when the values fit; RLlib's vector env
+                # stores them in the space's dtype and trains
+                return EnvCheck(
+                    "rllib", "warning",
+                    f"gymnasium's check_env stopped at: {type(err).__name__}: {err} Its test "
+                    "also refuses values that fit when their dtype does not cast safely to "
+                    "the space's (float64 into float32), which RLlib samples and trains "
+                    "on: observation_in_space and observation_dtype below say which.",
+                    "Read observation_in_space and observation_dtype below.")
             return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
                             "Follow the checker's message; it names the method at fault.")
     messages = sorted({_ANSI.sub("", str(w.message)) for w in caught
@@ -312,6 +352,52 @@ def _check_rllib(env) -> EnvCheck:
         return EnvCheck("rllib", "warning", f"{name} passed with warnings: " + " | ".join(messages),
                         "Read each warning; most name the method and the expected value.")
     return EnvCheck("rllib", "passed", f"{name} passed.")
+
+
+def _check_agent_spaces(env) -> EnvCheck:
+    from rldebug.shapes.env_meta import is_multi_agent_env, shared_space_attributes, \
+        unwrapped_env
+
+    if not is_multi_agent_env(unwrapped_env(env)):
+        return EnvCheck("agent_spaces", "skipped", "Single-agent env: one space each.")
+    shared = shared_space_attributes(env)
+    if not shared:
+        return EnvCheck("agent_spaces", "passed",
+                        "Spaces are declared per agent, as RLlib 2.60's new stack reads them.")
+    said = " and ".join(f"one {name} ({space}) for every agent and no {name}s"
+                        for name, space in shared)
+    return EnvCheck(
+        "agent_spaces", "failed",
+        f"{type(env).__name__} declares {said}: RLlib 2.60's new API stack reads per-agent "
+        f"spaces (its vector env calls dict(env.{shared[0][0]})) and fails building the "
+        f"EnvRunner with \"TypeError: '{type(shared[0][1]).__name__}' object is not "
+        "iterable\". The old API stack, and `rldebug debug`, accept it.",
+        "In __init__, declare " + " and ".join(
+            f"self.{name}s = {{agent_id: <space> for agent_id in self.possible_agents}}"
+            for name, _ in shared) + " (a gymnasium.spaces.Dict keyed by agent id works too).",
+        {"attributes": [name for name, _ in shared]})
+
+
+def _check_discrete_start(env: _AsMultiAgent) -> EnvCheck:
+    from rldebug.shapes.spaces import from_zero_text, offset_discrete_parts, start_text
+
+    for agent in env.possible_agents or []:
+        for role, space in (("action", env.action_space(agent)),
+                            ("observation", env.observation_space(agent))):
+            for where, part in offset_discrete_parts(space):
+                who = "" if not env.multi_agent else f" of {agent!r}"
+                what = ("RLlib 2.60 sends the index 0..n-1 as the action, so every action "
+                        f"the env gets is {start_text(part)} below the one it means"
+                        if role == "action" else
+                        "RLlib 2.60's FlattenObservations one-hots it as if it started at 0 "
+                        "and fails an assertion on its largest value")
+                return EnvCheck(
+                    "discrete_start", "warning",
+                    f"The {role} space{who}{where} is {part}: {what}.",
+                    f"Declare it from 0 ({from_zero_text(part)}) and add the offset inside "
+                    f"the env (or a gymnasium {role.capitalize()}Wrapper).",
+                    {"agent": str(agent), "role": role, "space": str(part)})
+    return EnvCheck("discrete_start", "passed", "Every Discrete space starts at 0.")
 
 
 def _short(value: Any) -> str:
@@ -348,8 +434,13 @@ def reward_problem(reward: Any) -> tuple[str, str, str] | None:
     ``"not_a_number"`` or ``"non_finite"``), else None; shared by both checkers."""
     # bools too (np.bool_ included): RLlib adds them to a return as 0 and 1
     is_number = isinstance(reward, (numbers.Real, np.bool_))
-    if not (is_number or (isinstance(reward, np.ndarray) and reward.size == 1
-                          and reward.dtype.kind in "biuf")):
+    if isinstance(reward, np.ndarray) and reward.ndim > 0:
+        return ("not_a_number", f"reward {_short(reward)} is a numpy array of shape "
+                f"{reward.shape}, not a number",
+                ("Return a scalar, e.g. float(reward[0]) or reward.item(): RLlib refuses an "
+                 "array reward (\"setting an array element with a sequence\", or \"must "
+                 "return rewards that are integer or float\" for a MultiAgentEnv)."))
+    if not (is_number or (isinstance(reward, np.ndarray) and reward.dtype.kind in "biuf")):
         return ("not_a_number", f"reward {_short(reward)} is not a number",
                 ("Return a float reward (per agent in a dict for a MultiAgentEnv); RLlib "
                  "cannot add anything else to a return."))
@@ -382,9 +473,10 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
     known = env.possible_agents
     reset_at = set(resets)
     observed: set = set()
+    done: dict = {}  # agent -> the step it terminated or was truncated at
     for t, step in enumerate(record):
         if t in reset_at:
-            observed = set()
+            observed, done = set(), {}
         parts = {"obs": step.obs, "rewards": step.rewards, "terminateds": step.terminateds,
                  "truncateds": step.truncateds, "infos": step.infos}
         for part, values in parts.items():
@@ -406,6 +498,24 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
                                 f"At rollout step {t}, terminateds names {sorted(done_ids)} "
                                 f"but truncateds names {sorted(trunc_ids)}.",
                                 "Return both dicts with the same agent keys (plus '__all__').")
+            for part, values in (("an observation", step.obs), ("a reward", step.rewards),
+                                 ("an info", step.infos)):
+                again = sorted((a for a in values if a in done), key=str)
+                if again:
+                    return EnvCheck(
+                        "agent_ids", "failed",
+                        f"At rollout step {t}, agent {again[0]!r} got {part} although it "
+                        f"was done at step {done[again[0]]} of this episode: RLlib 2.60 "
+                        "raises MultiAgentEnvError (\"already had its "
+                        "`SingleAgentEpisode.is_done` set to True, but still received "
+                        "data\").",
+                        "Leave a terminated or truncated agent out of every later obs, "
+                        "rewards and infos dict of the episode (end the episode with "
+                        "'__all__' when every agent is done).",
+                        {"agent": str(again[0]), "step": t, "done_at": done[again[0]]})
+            for flags in (step.terminateds, step.truncateds):
+                done.update((a, t) for a, flag in flags.items()
+                            if a not in _SPECIAL_KEYS and flag and a not in done)
             unseen = set(step.rewards) - observed - _SPECIAL_KEYS
             if unseen:
                 return EnvCheck("agent_ids", "failed",
@@ -500,8 +610,21 @@ def default_encoder_problem(agent: Any, space: Any,
     (only 1-D and 3-D Boxes have a default encoder), else None."""
     import gymnasium as gym
 
+    from rldebug.shapes.spaces import unflattenable_parts
+
     if isinstance(space, gym.spaces.Box) and len(space.shape) in (1, 3):
         return None
+    unflattenable = unflattenable_parts(space)
+    if unflattenable:
+        where, part = unflattenable[0]
+        return (f"Observation space of {agent!r} is {space}. RLlib 2.60's new stack has no "
+                f"encoder for it, and its FlattenObservations cannot turn a "
+                f"{type(part).__name__} space into numbers ({f'the part {where}, ' if where else ''}"
+                f"{part}: it casts its values to float32, which fails).",
+                "Turn it into numbers in the env or a gymnasium.ObservationWrapper (e.g. "
+                "text as token ids in a Box or MultiDiscrete, then FlattenObservations), "
+                "or give the RLModule an encoder of your own "
+                "(config.rl_module(rl_module_spec=RLModuleSpec(module_class=...))).")
     flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
     message = (f"Observation space of {agent!r} is {space}. On the new API stack RLlib's "
                "default model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; "
@@ -546,13 +669,14 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     env = _make_env(env_or_class, env_config)
     wrapped = _AsMultiAgent(env)
     report = EnvCheckReport(env=type(env).__name__, multi_agent=wrapped.multi_agent)
-    report.checks.append(_check_rllib(env))
+    report.checks += [_check_rllib(env), _check_agent_spaces(env),
+                      _check_discrete_start(wrapped)]
     try:
         record, actions, resets = _rollout(wrapped, seed, steps)
     except OldGymAPIError as err:
-        report.checks.append(EnvCheck("gymnasium_api", "failed", str(err), _OLD_API_FIX))
+        report.checks.append(EnvCheck("gymnasium_api", "failed", str(err), err.fix))
         report.checks += [EnvCheck(name, "skipped", "Needs a gymnasium-API rollout.", "")
-                          for name in CHECKS[1:]]
+                          for name in ROLLOUT_CHECKS]
     except Exception as err:  # noqa: BLE001 - a crashing env is the finding
         # said once, where it happened; the checks that needed the rollout are skipped
         if isinstance(err, _StepRaised):
@@ -563,9 +687,9 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
         else:
             message = f"A random rollout raised {type(err).__name__} in reset(): {err}"
             fix = "Fix the exception in reset() first."
-        report.checks.append(EnvCheck(CHECKS[1], "failed", message, fix))
+        report.checks.append(EnvCheck(ROLLOUT_CHECKS[0], "failed", message, fix))
         report.checks += [EnvCheck(name, "skipped", "Needs a rollout, which raised (above).",
-                                   "") for name in CHECKS[2:]]
+                                   "") for name in ROLLOUT_CHECKS[1:]]
     else:
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets),

@@ -308,6 +308,27 @@ def unknown_env_text(env: str, why: str) -> str:
             f"ray.tune.register_env ({why}). Pass the env class or an instance instead.")
 
 
+class EnvBuildError(UsageError):
+    """The user's env class or creator raised while rldebug built it as RLlib does."""
+
+
+def _built(creator: Any, name: str, env_config: dict | None) -> Any:
+    """``creator(EnvContext(env_config))``, as RLlib's EnvRunners call it (worker 0 of
+    0): an env that reads ``env_config.worker_index`` builds here as it does there. An
+    exception it raises is said as the env's, with what it was given."""
+    from ray.rllib.env.env_context import EnvContext
+
+    config = dict(env_config or {})
+    try:
+        return creator(EnvContext(config, worker_index=0, num_workers=0))
+    except Exception as err:  # noqa: BLE001 - the user's env raised: say so, keep the chain
+        raise EnvBuildError(
+            f"Building the env raised {type(err).__name__}: {err} (it was called "
+            f"as {name}(env_config={config!r:.120}), as RLlib's EnvRunners call it). If it "
+            "reads settings from env_config, give them: config.environment(env_config="
+            "{...}), or env_config={...} where you call rldebug.") from err
+
+
 def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "make_env"):
     """An env instance from what RLlib's ``config.environment(env=...)`` accepts: an
     instance (returned as is), a class or creator called with ``env_config``, or a
@@ -332,13 +353,15 @@ def make_env(env_or_class: Any, env_config: dict | None = None, caller: str = "m
         from ray.tune.registry import ENV_CREATOR, _global_registry
 
         if _global_registry.contains(ENV_CREATOR, env_or_class):
-            return _global_registry.get(ENV_CREATOR, env_or_class)(dict(env_config or {}))
+            creator = _global_registry.get(ENV_CREATOR, env_or_class)
+            return _built(creator, env_or_class, env_config)
         try:
             return gym.make(env_or_class, **(env_config or {}))
         except gym.error.Error as err:
             raise UsageError(unknown_env_text(env_or_class, str(err))) from err
     if callable(env_or_class):
-        env = env_or_class(dict(env_config or {}))
+        env = _built(env_or_class, getattr(env_or_class, "__name__", repr(env_or_class)),
+                     env_config)
         if not isinstance(env, (gym.Env, MultiAgentEnv)):
             raise UsageTypeError(f"{env_or_class!r}(env_config) returned "
                                  f"{type(env).__name__}, not a gymnasium.Env or ray.rllib "
@@ -375,6 +398,31 @@ def agent_spaces(env: Any, single_agent_id: str = "default_agent") -> dict[Any, 
     env = inner
     agents = list(getattr(env, "possible_agents", None) or env.get_agent_ids())
     return {aid: (env.get_observation_space(aid), env.get_action_space(aid)) for aid in agents}
+
+
+def shared_space_attributes(env: Any) -> list[tuple[str, Any]]:
+    """The space attributes of a multi-agent env instance that RLlib 2.60's new stack
+    cannot read per agent, as ``[(attribute, space)]`` (empty for a single-agent env).
+
+    Its vector env (``env/vector/sync_vector_multi_agent_env.py``) takes
+    ``observation_spaces`` when the env sets it, else ``dict(observation_space)`` when
+    that is set, else ``get_observation_space(aid)`` for each possible agent (actions
+    alike): one space every agent shares (a ``Box``) fails building the EnvRunner with
+    "TypeError: 'Box' object is not iterable". The old stack asks
+    ``get_observation_space``, which returns the shared space."""
+    from collections.abc import Mapping
+
+    inner = unwrapped_env(env)
+    if not is_multi_agent_env(inner):
+        return []
+    found = []
+    for per_agent, shared_name in (("observation_spaces", "observation_space"),
+                                   ("action_spaces", "action_space")):
+        shared = getattr(inner, shared_name, None)
+        if getattr(inner, per_agent, None) is None and shared is not None and \
+                not isinstance(shared, Mapping):
+            found.append((shared_name, shared))
+    return found
 
 
 def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:

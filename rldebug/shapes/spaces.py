@@ -36,3 +36,52 @@ def why_not_in(obs: Any, space: gym.Space) -> str:
 
 
 __all__ = ["why_not_in"]
+
+
+def offset_discrete_parts(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
+    """The Discrete/MultiDiscrete parts of ``space`` whose values do not start at 0, with
+    where they sit (``""``, ``"['pos']"``, ``"[1]"``). RLlib 2.60 ignores ``start`` on
+    both stacks: it sends the index 0..n-1 as the action, and its FlattenObservations
+    one-hots an observation with ``depth=n`` and no offset."""
+    if isinstance(space, gym.spaces.Discrete):
+        return [(where, space)] if int(space.start) != 0 else []
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return [(where, space)] if np.any(np.asarray(space.start) != 0) else []
+    if isinstance(space, gym.spaces.Dict):
+        return [part for key, sub in space.spaces.items()
+                for part in offset_discrete_parts(sub, f"{where}[{key!r}]")]
+    if isinstance(space, gym.spaces.Tuple):
+        return [part for i, sub in enumerate(space.spaces)
+                for part in offset_discrete_parts(sub, f"{where}[{i}]")]
+    return []
+
+
+def start_text(part: gym.Space) -> str:
+    """The ``start`` of a Discrete/MultiDiscrete part, as a user wrote it."""
+    return str(int(part.start)) if np.ndim(part.start) == 0 else \
+        str(np.asarray(part.start).tolist())
+
+
+def from_zero_text(part: gym.Space) -> str:
+    """The same Discrete/MultiDiscrete part declared from 0."""
+    return (f"Discrete({int(part.n)})" if isinstance(part, gym.spaces.Discrete) else
+            f"MultiDiscrete({np.asarray(part.nvec).tolist()})")
+
+
+# the leaves RLlib 2.60's flattening (utils/numpy.flatten_inputs_to_1d_tensor) encodes:
+# Discrete and MultiDiscrete one-hot, anything else cast to float32 (Box, MultiBinary)
+FLATTENABLE = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete,
+               gym.spaces.MultiBinary)
+
+
+def unflattenable_parts(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
+    """The parts of ``space`` (through Dict and Tuple) that RLlib's FlattenObservations
+    cannot turn into numbers: Text, Graph, Sequence, OneOf (it casts them to float32 and
+    fails, "could not convert string to float")."""
+    if isinstance(space, gym.spaces.Dict):
+        return [part for key, sub in space.spaces.items()
+                for part in unflattenable_parts(sub, f"{where}[{key!r}]")]
+    if isinstance(space, gym.spaces.Tuple):
+        return [part for i, sub in enumerate(space.spaces)
+                for part in unflattenable_parts(sub, f"{where}[{i}]")]
+    return [] if isinstance(space, FLATTENABLE) else [(where, space)]
