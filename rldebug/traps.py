@@ -110,8 +110,9 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
     traps = []
     parts = (f"main process {main:g} + EnvRunners {runners:g} + Learners {learners:g} + "
              f"evaluation EnvRunners {evaluation:g}")
-    fix = (f"Lower num_env_runners (to {max(0, int(cpus - main - learners - evaluation))} or "
-           "0: rldebug.local_mode(config) samples in this process), or start Ray with more "
+    fits = max(0, int(cpus - main - learners - evaluation))
+    fix = (f"Lower num_env_runners (to {f'{fits} or 0' if fits else '0'}: "
+           "rldebug.local_mode(config) samples in this process), or start Ray with more "
            "CPUs (ray.init(num_cpus=...)).")
     evidence = {"cpus_needed": need, "cpus_for_actors": actors, "cpus_available": cpus,
                 "where": where}
@@ -256,6 +257,31 @@ def _old_keys(config) -> list[Trap]:
                 f"Set config.training({new}={given[old]!r}) (or {new!r} in the dict given "
                 "to update_from_dict); `rldebug migrate FILE` lists every 2021 name.",
                 {"key": old, "value": str(given[old]), "used": f"{new}={used!r}"}))
+    return traps + _unknown_keys(config, given, defaults)
+
+
+def _unknown_keys(config, given: dict, defaults: dict) -> list[Trap]:
+    """Keys the config class does not have: ``config["num_workers"] = 1`` and
+    ``update_from_dict({"horizon": 200})`` store them as attributes without a word, and
+    nothing in RLlib reads them (a 2021 name, or a typo)."""
+    from rldebug.compat.legacy import RENAMED_KEYS
+    from rldebug.compat.migrate import CONFIG_KEYS
+
+    traps = []
+    for key in sorted(set(given) - set(defaults) - set(RENAMED_KEYS)):
+        if key.startswith("_") or key == "class":  # "class": RLlib's own, in a built config
+            continue
+        known = CONFIG_KEYS.get(key)
+        instead = (f"The 2021 name's replacement: {known[0]}" if known else
+                   f"It is not a setting of {type(config).__name__} (a typo, or a name of "
+                   "another RLlib version?)")
+        traps.append(Trap(
+            "old_key_ignored", "error",
+            f"{key}={given[key]!r:.80} is kept on the config, but nothing in RLlib 2.60 "
+            f"reads it. {instead}.",
+            "Remove it, or set the 2.60 setting through the config's methods (an unknown "
+            "keyword there raises); `rldebug migrate FILE` lists every 2021 name.",
+            {"key": key, "value": str(given[key])}))
     return traps
 
 
@@ -288,62 +314,31 @@ def _actions(config, spaces: dict) -> list[Trap]:
     return []
 
 
-def _offset_parts(space, where: str = "") -> list[tuple[str, Any]]:
-    """The Discrete/MultiDiscrete parts of ``space`` whose values do not start at 0, with
-    where they sit (``""``, ``"['pos']"``, ``"[1]"``)."""
-    import gymnasium as gym
-    import numpy as np
-
-    if isinstance(space, gym.spaces.Discrete):
-        return [(where, space)] if int(space.start) != 0 else []
-    if isinstance(space, gym.spaces.MultiDiscrete):
-        return [(where, space)] if np.any(np.asarray(space.start) != 0) else []
-    if isinstance(space, gym.spaces.Dict):
-        return [part for key, sub in space.spaces.items()
-                for part in _offset_parts(sub, f"{where}[{key!r}]")]
-    if isinstance(space, gym.spaces.Tuple):
-        return [part for i, sub in enumerate(space.spaces)
-                for part in _offset_parts(sub, f"{where}[{i}]")]
-    return []
-
-
-def _start_text(part) -> str:
-    import numpy as np
-
-    return str(int(part.start)) if np.ndim(part.start) == 0 else str(np.asarray(part.start).tolist())
-
-
-def _from_zero(part) -> str:
-    import gymnasium as gym
-    import numpy as np
-
-    return (f"Discrete({int(part.n)})" if isinstance(part, gym.spaces.Discrete) else
-            f"MultiDiscrete({np.asarray(part.nvec).tolist()})")
-
-
 def _discrete_starts(config, spaces: dict, pieces: list[str] | None) -> list[Trap]:
     """``Discrete(n, start=s)`` spaces with ``s != 0``. RLlib 2.60 samples the index
     0..n-1 on both stacks and sends it to the env as the action (nothing adds ``start``);
     the new stack's ``FlattenObservations`` one-hots a Discrete observation with
     ``depth=n`` and no offset, so the value ``s+n-1`` fails an assertion (in building,
     which samples the space once, or in sampling)."""
+    from rldebug.shapes.spaces import from_zero_text, offset_discrete_parts, start_text
+
     traps = []
     for agent, (obs_space, action_space) in spaces.items():
-        for where, part in _offset_parts(action_space):
+        for where, part in offset_discrete_parts(action_space):
             traps.append(Trap(
                 "discrete_start_ignored", "warning",
                 f"Agent {agent!r}'s action space{where} is {part}: RLlib 2.60 sends the "
                 f"index 0..n-1 as the action, not start..start+n-1, so every action the env "
-                f"gets is {_start_text(part)} below the one it means, and an env that checks "
+                f"gets is {start_text(part)} below the one it means, and an env that checks "
                 f"action_space.contains(action) fails when the policy picks index 0.",
-                f"Declare the action space from 0 ({_from_zero(part)}) and add the offset "
+                f"Declare the action space from 0 ({from_zero_text(part)}) and add the offset "
                 "inside the env's step, or wrap the env in a gymnasium.ActionWrapper whose "
                 "action() adds it.",
                 {"agent": str(agent), "space": str(part), "part": where or None,
                  "role": "action"}))
         if "FlattenObservations" not in (pieces or ()):  # (asked on the new stack only)
             continue  # without it, no_default_encoder says what fails (or the user's piece)
-        for where, part in _offset_parts(obs_space):
+        for where, part in offset_discrete_parts(obs_space):
             traps.append(Trap(
                 "discrete_start_ignored", "error",
                 f"Agent {agent!r}'s observation space{where} is {part}: RLlib 2.60's "
@@ -352,12 +347,28 @@ def _discrete_starts(config, spaces: dict, pieces: list[str] | None) -> list[Tra
                 "assertion ('The max. index of `x` ... is larger than depth'): in "
                 "build_algo when its one sample of the space draws it, else in sampling "
                 "the first time the env returns it.",
-                f"Declare the observation space from 0 ({_from_zero(part)}) and subtract "
+                f"Declare the observation space from 0 ({from_zero_text(part)}) and subtract "
                 "the offset in the env, or wrap the env in a gymnasium.ObservationWrapper "
                 "that does.",
                 {"agent": str(agent), "space": str(part), "part": where or None,
                  "role": "observation"}))
     return traps
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _schedule_values(setting) -> list[float]:
+    """The values a setting takes: itself, or those of a ``[[timestep, value], ...]``
+    schedule (RLlib 2.60's new stack takes lr, entropy_coeff and epsilon so)."""
+    if _number(setting):
+        return [float(setting)]
+    if isinstance(setting, (list, tuple)) and all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and _number(pair[1])
+            for pair in setting):
+        return [float(pair[1]) for pair in setting]
+    return []
 
 
 def _ranges(config) -> list[Trap]:
@@ -372,13 +383,33 @@ def _ranges(config) -> list[Trap]:
             "(above 1) or flip sign (below 0); RLlib trains with it regardless.",
             "Set config.training(gamma=...) in [0, 1] (0.99 is RLlib's default).",
             {"setting": "gamma", "value": gamma}))
-    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr <= 0:
+    rates = _schedule_values(lr)
+    if rates and min(rates) <= 0 and (max(rates) <= 0 or min(rates) < 0):
         traps.append(Trap(
             "setting_out_of_range", "error",
             f"lr={lr}: a learning rate must be positive (0 never learns, a negative one "
             "climbs the loss); RLlib trains with it regardless.",
-            "Set config.training(lr=...) above 0 (PPO's default is 5e-05).",
-            {"setting": "lr", "value": lr}))
+            "Set config.training(lr=...) above 0 (PPO's default is 5e-05; a schedule "
+            "[[0, 1e-3], [timesteps, 1e-5]] ends above 0 too).",
+            {"setting": "lr", "value": str(lr)}))
+    clip, lambda_ = getattr(config, "clip_param", None), getattr(config, "lambda_", None)
+    if _number(clip) and clip < 0:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"clip_param={clip}: PPO clips the probability ratio to [1 - clip_param, "
+            "1 + clip_param], which a negative value turns inside out (torch.clamp then "
+            "returns the upper bound for every ratio), so the surrogate loss no longer "
+            "follows the advantages; RLlib trains with it regardless.",
+            "Set config.training(clip_param=...) above 0 (0.1-0.3; RLlib's default is 0.3).",
+            {"setting": "clip_param", "value": clip}))
+    if _number(lambda_) and not 0.0 <= lambda_ <= 1.0:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"lambda_={lambda_} is outside [0, 1]: GAE weighs the k-step returns by "
+            "lambda_**k, so the advantages grow with the episode's length (above 1) or "
+            "flip sign at every step (below 0); RLlib trains with it regardless.",
+            "Set config.training(lambda_=...) in [0, 1] (0.95-1.0; RLlib's default is 1.0).",
+            {"setting": "lambda_", "value": lambda_}))
     epochs = getattr(config, "num_epochs", None)
     if _is_new_stack(config) and isinstance(epochs, int) and \
             not isinstance(epochs, bool) and epochs < 1:
@@ -499,6 +530,27 @@ def _mapping(config, agents: list) -> list[Trap]:
     return traps
 
 
+def _shared_spaces(config, env) -> list[Trap]:
+    """A multi-agent env with one space for every agent, which the new stack's vector
+    env cannot read (:func:`~rldebug.shapes.env_meta.shared_space_attributes`)."""
+    from rldebug.shapes.env_meta import shared_space_attributes
+
+    shared = shared_space_attributes(env) if config.enable_env_runner_and_connector_v2 else []
+    if not shared:
+        return []
+    names = " and ".join(name for name, _ in shared)
+    return [Trap(
+        "agent_spaces_shared", "error",
+        f"{type(env).__name__} sets {names} ({shared[0][1]}) for every agent and no per-agent "
+        f"{shared[0][0]}s: RLlib 2.60's new stack calls dict(env.{shared[0][0]}) and fails "
+        f"building its EnvRunners with \"TypeError: '{type(shared[0][1]).__name__}' object "
+        "is not iterable\".",
+        "In the env's __init__, declare " + " and ".join(
+            f"self.{name}s = {{agent_id: <space> for agent_id in self.possible_agents}}"
+            for name, _ in shared) + " (`rldebug debug` derives them for an unchanged script).",
+        {"attributes": [name for name, _ in shared]})]
+
+
 def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     """The known RLlib 2.60 traps in ``config``, before anything is built.
 
@@ -528,7 +580,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
         try:
             spaces = agent_spaces(env)
             agents = declared_agents(env) or list(spaces)
-            traps += _policies_for(config, env)
+            traps += _policies_for(config, env) + _shared_spaces(config, env)
             pieces = configured_piece_names(config, env) if _is_new_stack(config) else []
         finally:
             close = getattr(env, "close", None)
@@ -739,6 +791,28 @@ def _nothing_in_script(path) -> str:
                    f"rldebug check {path}:FUNC.")
 
 
+# what preflight already says of a config's env (check_env's names)
+_SAID_BY_PREFLIGHT = ("agent_spaces", "discrete_start", "default_encoder")
+
+
+def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
+    """The failed checks of ``rldebug.check_env`` on the config's env: what RLlib cannot
+    sample (an obs-only reset, an array reward, an agent acting after it is done). It
+    runs the env's code for ``steps`` random actions, so only ``rldebug check`` asks it;
+    a seed the env ignores is no trap for training and is left to check_env."""
+    from rldebug.envcheck import check_env
+
+    report = check_env(config.env, dict(config.env_config or {}), steps=steps)
+    failed = [check for check in report.errors
+              if check.name not in _SAID_BY_PREFLIGHT + ("seed_determinism",)]
+    if len(failed) > 1:  # RLlib's (or gymnasium's) checker, when rldebug's says it better
+        failed = [check for check in failed if check.name != "rllib"]
+    return [Trap("env_check_failed", "error",
+                 f"Stepping the env with random actions ({check.name}): {check.message}",
+                 check.fix, {"check": check.name})
+            for check in failed]
+
+
 def cmd_check(args) -> int:
     """Name RLlib 2.60's known traps in a config: exit 1 when one is an error."""
     import json
@@ -758,6 +832,8 @@ def cmd_check(args) -> int:
                 "AlgorithmConfig: rldebug check needs FILE.py:FUNC whose FUNC returns one "
                 "(e.g. PPOConfig().environment(...)), or a script FILE.py.")
         traps = preflight(config)
+        if config.env is not None and not any(t.severity == "error" for t in traps):
+            traps = traps + stepped_env_traps(config)
     if args.json:
         print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
     else:
@@ -780,4 +856,5 @@ def add_commands(subparsers) -> None:
     check.set_defaults(func=cmd_check)
 
 
-__all__ = ["Trap", "add_commands", "cluster_cpus", "cmd_check", "preflight", "preflight_script"]
+__all__ = ["Trap", "add_commands", "cluster_cpus", "cmd_check", "preflight", "preflight_script",
+           "stepped_env_traps"]

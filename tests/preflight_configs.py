@@ -83,3 +83,40 @@ def offset_discrete(offset_obs: bool = False, old_stack: bool = False):
         config = config.api_stack(enable_rl_module_and_learner=False,
                                   enable_env_runner_and_connector_v2=False)
     return config, Env
+
+
+def keys_rllib_never_reads():
+    """2021 names set the dict way on a 2.60 config, and a typo: all kept, none read."""
+    config = clean()
+    config["num_workers"] = 1
+    config.update_from_dict({"horizon": 200, "lamda": 0.9})
+    return config
+
+
+def schedule_and_clip_out_of_range():
+    """An lr schedule that stays at 0, a negative clip_param and lambda_ above 1."""
+    return clean().training(lr=[[0, 0.0], [1000, 0.0]], clip_param=-0.2, lambda_=1.5)
+
+
+class _ObsOnlyReset:
+    """A 2021 env ported by its import alone: reset() returns the observation only."""
+
+    def __new__(cls, env_config=None):
+        import gymnasium as gym
+        import numpy as np
+
+        class ObsOnlyReset(gym.Env):
+            observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+            action_space = gym.spaces.Discrete(2)
+
+            def reset(self, *, seed=None, options=None):
+                return np.zeros(2, np.float32)
+
+            def step(self, action):
+                return np.zeros(2, np.float32), 1.0, True, False, {}
+
+        return ObsOnlyReset()
+
+
+def env_with_obs_only_reset():
+    return PPOConfig().environment(_ObsOnlyReset).env_runners(num_env_runners=0)

@@ -103,3 +103,33 @@ def test_unparsable_files_are_noted_not_fatal(tmp_path):
                    Path(__file__).parent / "doctor_corpus" / "labels.json")
     with pytest.raises(TypeError, match="expects a path"):
         migrations(3)
+
+
+def test_names_a_2021_script_uses_that_break_or_do_nothing_in_260():
+    source = '\n'.join([
+        "import ray.rllib.agents.dqn as dqn",                          # 1
+        "from ray.rllib.agents.callbacks import DefaultCallbacks",     # 2
+        "from ray.rllib.agents.a3c import A3CTrainer",                 # 3
+        "config = {'horizon': 200, 'no_done_at_end': True,",           # 4
+        "          'lr_schedule': [[0, 1e-3]], 'model': {'fcnet_hiddens': [64]},",  # 5
+        "          'observation_filter': 'MeanStdFilter'}",            # 6
+        "c = PPOConfig().rollouts(num_rollout_workers=2)",             # 7
+        "class Env(MultiAgentEnv):",                                   # 8
+        "    def __init__(self, config):",                             # 9
+        "        super().__init__()",                                  # 10
+        "        self._agent_ids = {'a', 'b'}",                        # 11
+        "meta = {'model': 'gpt'}",                                     # 12: not RLlib's
+    ])
+    found = {(m.line, m.found): m.replacement for m in migrations_in_source(source)}
+    assert found[(1, "ray.rllib.agents.dqn")] == "ray.rllib.algorithms.dqn"
+    assert "RLlibCallback" in found[(2, "ray.rllib.agents.callbacks")]
+    assert "no a3c" in found[(3, "ray.rllib.agents.a3c")]
+    assert "TimeLimit" in found[(4, '"horizon"')]
+    assert "truncated=True" in found[(4, '"no_done_at_end"')]
+    assert found[(5, '"lr_schedule"')].startswith("lr=[[0, lr_start]")
+    assert "model_config" in found[(5, '"model": {...}')]
+    assert "MeanStdFilter()" in found[(6, '"observation_filter"')]
+    assert ".env_runners(...)" in found[(7, ".rollouts(...)")]
+    assert found[(7, "num_rollout_workers=")].startswith("num_env_runners")
+    assert "possible_agents" in found[(11, "self._agent_ids = ... in a MultiAgentEnv")]
+    assert not any(line == 12 for line, _ in found)

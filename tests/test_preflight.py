@@ -511,3 +511,83 @@ def test_a_discrete_observation_that_does_not_start_at_0_fails_the_one_hot():
     bare = config.copy(copy_frozen=False).env_runners(env_to_module_connector=None)
     assert [t.name for t in preflight(bare, cpus=2) if t.severity == "error"] == \
         ["no_default_encoder"]
+
+
+def test_keys_rllib_never_reads_are_named_with_their_replacement():
+    """config["num_workers"] = 1 and update_from_dict({"horizon": ...}) set attributes
+    RLlib 2.60 never reads: the built algorithm runs with its defaults."""
+    config = configs.keys_rllib_never_reads()
+    assert config.num_env_runners == 0  # not the 1 the user asked for
+    traps = {t.evidence["key"]: t for t in preflight(config) if t.name == "old_key_ignored"}
+    assert sorted(traps) == ["horizon", "lamda", "num_workers"]
+    assert "num_env_runners" in traps["num_workers"].message
+    assert "TimeLimit" in traps["horizon"].message
+    assert "not a setting of PPOConfig" in traps["lamda"].message
+    assert all(t.severity == "error" for t in traps.values())
+
+
+def test_a_schedule_at_0_a_negative_clip_and_lambda_above_1_are_named():
+    traps = [t for t in preflight(configs.schedule_and_clip_out_of_range())
+             if t.name == "setting_out_of_range"]
+    assert [t.evidence["setting"] for t in traps] == ["lr", "clip_param", "lambda_"]
+    decaying = configs.clean().training(lr=[[0, 1e-3], [1000, 0.0]])
+    assert "setting_out_of_range" not in names(preflight(decaying))
+
+
+def test_a_multi_agent_env_with_one_shared_space_is_an_error_on_the_new_stack():
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    class Shared(MultiAgentEnv):
+        def __init__(self, config=None):
+            super().__init__()
+            self.possible_agents = self.agents = ["a", "b"]
+            self.observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+            self.action_space = gym.spaces.Discrete(2)
+
+    def config(old_stack):
+        return (PPOConfig().environment(Shared).env_runners(num_env_runners=0)
+                .api_stack(enable_rl_module_and_learner=not old_stack,
+                           enable_env_runner_and_connector_v2=not old_stack)
+                .multi_agent(policies={"p"}, policy_mapping_fn=lambda aid, *a, **k: "p"))
+
+    (trap,) = [t for t in preflight(config(False)) if t.name == "agent_spaces_shared"]
+    assert trap.severity == "error" and "object is not iterable" in trap.message
+    assert "self.observation_spaces = {agent_id:" in trap.fix
+    assert "agent_spaces_shared" not in names(preflight(config(True)))
+
+
+def test_check_steps_the_configs_env_and_says_what_rllib_cannot_sample(capsys):
+    # what RLlib does with it: gymnasium's vector env takes the array for the info dict
+    with pytest.raises(AttributeError, match="has no attribute 'items'"):
+        algo = configs.env_with_obs_only_reset().build_algo()
+        try:
+            algo.env_runner.sample(num_timesteps=10)
+        finally:
+            algo.stop()
+    assert preflight(configs.env_with_obs_only_reset()) == []  # building alone shows nothing
+    assert main(["check", f"{HERE / 'preflight_configs.py'}:env_with_obs_only_reset"]) == 1
+    out = capsys.readouterr().out
+    assert "error[env_check_failed]" in out and "(gymnasium_api)" in out
+    assert "old gym API" in out and out.count("error[") == 1
+
+
+def test_an_env_that_raises_when_built_is_said_with_what_it_was_given(tmp_path, capsys):
+    script = tmp_path / "needs_size.py"
+    script.write_text(textwrap.dedent("""
+        import gymnasium as gym
+        from ray.rllib.algorithms.ppo import PPOConfig
+
+        class NeedsSize(gym.Env):
+            def __init__(self, config):
+                self.size = config["size"]
+
+        def config():
+            return PPOConfig().environment(NeedsSize).env_runners(num_env_runners=0)
+    """))
+    assert main(["check", f"{script}:config"]) == 2
+    err = capsys.readouterr().err
+    assert "Building the env raised KeyError: 'size'" in err
+    assert "NeedsSize(env_config={})" in err and "Traceback" not in err

@@ -47,6 +47,16 @@ class Migration:
         return asdict(self)
 
 
+# a module under 2021's ray.rllib.agents -> where RLlib 2.60 has it (the algorithms of
+# ray/rllib/algorithms/); a module not listed has no 2.60 counterpart
+AGENTS_MODULES: dict[str, str] = {
+    **{name: f"ray.rllib.algorithms.{name}"
+       for name in ("ppo", "appo", "dqn", "sac", "impala", "marwil", "bc", "cql")},
+    "callbacks": "ray.rllib.callbacks.callbacks (RLlibCallback)",
+    "trainer": "ray.rllib.algorithms.algorithm (Algorithm)",
+    "trainer_config": "ray.rllib.algorithms.algorithm_config (AlgorithmConfig)",
+}
+
 # name (an import, a class, a method or attribute) -> (replacement, rldebug helper)
 NAMES: dict[str, tuple[str, str]] = {
     "ray.rllib.agents": ("ray.rllib.algorithms (e.g. ray.rllib.algorithms.ppo)", ""),
@@ -97,12 +107,34 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
     "custom_model_config": ("RLModuleSpec(model_config=...)", "recipes/custom_model.py"),
     "rollout_fragment_length": ("config.env_runners(rollout_fragment_length=...)", ""),
     "evaluation_num_workers": ("evaluation_num_env_runners", ""),
+    "num_rollout_workers": ("num_env_runners (config.env_runners(...))", "recipes/scaling.py"),
+    "horizon": (("nothing: RLlib 2.60 keeps the key and never reads it; cap episodes "
+                 "with gymnasium's TimeLimit (gym.make(id, max_episode_steps=N)) or by "
+                 "returning truncated=True from step()"), "rldebug.check_env"),
+    "soft_horizon": ("nothing: RLlib 2.60 keeps the key and never reads it", ""),
+    "no_done_at_end": (("nothing: RLlib 2.60 keeps the key and never reads it; return "
+                        "truncated=True (not terminated) when a time limit ends an "
+                        "episode, and RLlib bootstraps its value"), "rldebug.check_env"),
+    "lr_schedule": (("lr=[[0, lr_start], [timesteps, lr_end]] (the new stack takes the "
+                     "schedule as lr itself and refuses lr_schedule)"), "rldebug check"),
+    "entropy_coeff_schedule": (("entropy_coeff=[[0, start], [timesteps, end]] (the new "
+                                "stack refuses entropy_coeff_schedule)"), "rldebug check"),
+    "observation_filter": (("config.env_runners(env_to_module_connector=lambda env, "
+                            "spaces=None, device=None: MeanStdFilter()) with MeanStdFilter "
+                            "from ray.rllib.connectors.env_to_module (the new stack ignores "
+                            "observation_filter)"), ""),
     "exploration_config": (("nothing on the new API stack, which refuses it: DQN explores by "
                             "config.training(epsilon=[[0, 1.0], [10000, 0.05]]), other "
                             "algorithms by sampling their action distribution, and custom "
                             "exploration goes in the RLModule's _forward_exploration"),
                            "rldebug.explain"),
 }
+
+# the "model" dict of 2021 config dicts (a common word: named only with a dict literal
+# value; ``training(model=...)`` is right on the old stack, and `rldebug check` names it
+# on the new one)
+MODEL_DICT = ('config.rl_module(model_config={...}) (DefaultModelConfig names the keys; '
+              'the new API stack ignores "model")', "rldebug check")
 
 # values of ``framework`` that name TensorFlow; the new API stack is torch only
 TF_FRAMEWORKS = ("tf", "tf2", "tfe")
@@ -181,8 +213,15 @@ class _Finder(ast.NodeVisitor):
             self.add(node, f"import {module}",
                      "gymnasium (reset(seed=) -> (obs, infos); step -> 5-tuple with "
                      "terminated and truncated)", "rldebug.check_env")
-        if module.startswith("ray.rllib.agents"):
-            self.add(node, module, *NAMES["ray.rllib.agents"])
+        if module == "ray.rllib.agents" or module.startswith("ray.rllib.agents."):
+            parts = module.split(".")
+            if len(parts) > 3 and parts[3] in AGENTS_MODULES:
+                self.add(node, module, AGENTS_MODULES[parts[3]], "")
+            elif len(parts) > 3:
+                self.add(node, module, f"nothing: RLlib 2.60 has no {parts[3]} (its "
+                         "algorithms are in ray.rllib.algorithms)", "")
+            else:
+                self.add(node, module, *NAMES["ray.rllib.agents"])
 
     # names, attributes, calls ------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
@@ -218,6 +257,9 @@ class _Finder(ast.NodeVisitor):
                 "trainer" in _dotted(node.func.value).lower():
             self.add(node, f"{_dotted(node.func)}()", "algo.save() returns a training result "
                      "whose .checkpoint.path is the folder (2021 returned the path)", "")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "rollouts":
+            self.add(node, ".rollouts(...)", ".env_runners(...) (2.60 raises \"rollouts has "
+                     "been deprecated\")", "")
         for keyword in node.keywords:
             if keyword.arg in CONFIG_KEYS:
                 self.add(keyword.value, f"{keyword.arg}=", *CONFIG_KEYS[keyword.arg])
@@ -241,6 +283,9 @@ class _Finder(ast.NodeVisitor):
         for key, value in zip(node.keys, node.values):
             if isinstance(key, ast.Constant) and key.value == "framework":
                 self._framework(value, '"framework": {}')
+            if isinstance(key, ast.Constant) and key.value == "model" and \
+                    isinstance(value, ast.Dict):
+                self.add(key, '"model": {...}', *MODEL_DICT)
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
@@ -279,6 +324,11 @@ class _Finder(ast.NodeVisitor):
                     self.add(child, f"{attribute} = ... in a MultiAgentEnv",
                              f"per-agent {attribute}s = {{agent_id: space}} (the new stack "
                              "needs them)", "rldebug.check_env")
+                if isinstance(child, ast.Assign) and any(
+                        _dotted(target) == "self._agent_ids" for target in child.targets):
+                    self.add(child, "self._agent_ids = ... in a MultiAgentEnv",
+                             "self.possible_agents = [...] (RLlib 2.60 reads it; _agent_ids "
+                             "only when set before super().__init__())", "rldebug.check_env")
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
