@@ -272,11 +272,12 @@ def _unknown_keys(config, given: dict, defaults: dict) -> list[Trap]:
         if key.startswith("_") or key == "class":  # "class": RLlib's own, in a built config
             continue
         known = CONFIG_KEYS.get(key)
+        # a key of the user's own (a callback reading algorithm.config.<key>) may be read
         instead = (f"The 2021 name's replacement: {known[0]}" if known else
                    f"It is not a setting of {type(config).__name__} (a typo, or a name of "
-                   "another RLlib version?)")
+                   "another RLlib version?), so only your own code can read it")
         traps.append(Trap(
-            "old_key_ignored", "error",
+            "old_key_ignored", "error" if known else "warning",
             f"{key}={given[key]!r:.80} is kept on the config, but nothing in RLlib 2.60 "
             f"reads it. {instead}.",
             "Remove it, or set the 2.60 setting through the config's methods (an unknown "

@@ -523,7 +523,8 @@ def test_keys_rllib_never_reads_are_named_with_their_replacement():
     assert "num_env_runners" in traps["num_workers"].message
     assert "TimeLimit" in traps["horizon"].message
     assert "not a setting of PPOConfig" in traps["lamda"].message
-    assert all(t.severity == "error" for t in traps.values())
+    assert [traps[k].severity for k in ("horizon", "lamda", "num_workers")] == \
+        ["error", "warning", "error"]  # a key of the user's own may be read by their code
 
 
 def test_a_schedule_at_0_a_negative_clip_and_lambda_above_1_are_named():
