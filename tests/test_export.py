@@ -402,3 +402,25 @@ def test_an_export_loads_without_the_users_env_and_mapping_code(tmp_path, monkey
     assert "names its env user_game.TwoCartPoles but does not hold the env's code" in \
         seen["parity"] and "PYTHONPATH" in seen["parity"]
     assert rldebug.parity(out, policy, episodes=1).passed  # here the env imports
+
+
+def test_explain_normalises_with_the_saved_statistics_as_the_export_does(cartpole):
+    """explain updated the MeanStdFilter with the observation before normalising it: a
+    batch of three identical observations came back as three different module inputs."""
+    checkpoint, out = cartpole
+    algo = rldebug.load(checkpoint)
+    try:
+        saved = MeanStdFilter()
+        saved.input_observation_space = gym.make("CartPole-v1").observation_space
+        saved.set_state(algo.env_runner._env_to_module.get_state()["MeanStdFilter"])
+        obs = np.array([0.1, 0.2, 0.05, -0.3], np.float32)
+        explained = rldebug.explain(algo, np.stack([obs, obs, obs]))
+        expected = saved._filters[None](obs, update=False)  # RLlib's filter, not updated
+        np.testing.assert_allclose(explained.module_input, np.stack([expected] * 3), rtol=1e-6)
+        policy = rldebug.inference_policy(out)
+        rng = np.random.default_rng(0)
+        for x in rng.uniform([-2.4, -3, -0.2, -3], [2.4, 3, 0.2, 3], (50, 4)).astype(np.float32):
+            policy.reset()
+            assert int(rldebug.explain(algo, x).greedy_action) == int(policy(x))
+    finally:
+        algo.stop()

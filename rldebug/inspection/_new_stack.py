@@ -127,12 +127,17 @@ class NewStack:
 
     def env_to_module(self, episodes: list) -> dict:
         """The EnvRunner's env-to-module pipeline on ``episodes``, its state left as it was."""
+        from rldebug.shapes.connectors import statistics_frozen
+
         pipeline = self.runner._env_to_module
-        # Filters such as MeanStdFilter update their statistics when called: restore them.
+        # a MeanStdFilter normalises with the statistics the checkpoint saved, as the
+        # export does: updating them first would count the observation (and each row
+        # of a batch, the rows before it); the state is restored for other pieces' sake
         state = pipeline.get_state()
         try:
-            return pipeline(rl_module=self.runner.module, episodes=episodes, explore=False,
-                            shared_data={}, metrics=None)
+            with statistics_frozen(pipeline):
+                return pipeline(rl_module=self.runner.module, episodes=episodes,
+                                explore=False, shared_data={}, metrics=None)
         finally:
             pipeline.set_state(state)
 

@@ -3,6 +3,8 @@ added to RLlib's defaults, and the running statistics some pieces keep."""
 
 from __future__ import annotations
 
+import contextlib
+
 # RLlib's own pieces, added to every pipeline (ConnectorPipelineV2 defaults): without
 # them no batch reaches the module, so they are never "left out".
 DEFAULT_PIECES = frozenset({
@@ -67,13 +69,38 @@ def configured_piece_names(config, env) -> list[str] | None:
     return names
 
 
+def _statistics_pieces(pipeline) -> list:
+    """The pieces of ``pipeline`` (nested pipelines included) that keep running
+    statistics, as RLlib's ``MeanStdFilter`` does (its ``_update_stats`` flag)."""
+    found = []
+    for piece in getattr(pipeline, "connectors", ()):
+        if hasattr(piece, "_update_stats"):
+            found.append(piece)
+        found += _statistics_pieces(piece)
+    return found
+
+
 def freeze_statistics(pipeline) -> None:
     """Stop the pieces that keep running statistics (RLlib's ``MeanStdFilter``) from
     updating them: inference applies the statistics training saved, as they were."""
-    for piece in pipeline.connectors:
-        if hasattr(piece, "_update_stats"):
-            piece._update_stats = False
+    for piece in _statistics_pieces(pipeline):
+        piece._update_stats = False
+
+
+@contextlib.contextmanager
+def statistics_frozen(pipeline):
+    """``pipeline`` with its running statistics frozen (:func:`freeze_statistics`) for
+    the block, then as it was: an observation normalised with the statistics training
+    saved, not with statistics that already include it (or the rows before it)."""
+    pieces = _statistics_pieces(pipeline)
+    flags = [piece._update_stats for piece in pieces]
+    freeze_statistics(pipeline)
+    try:
+        yield pipeline
+    finally:
+        for piece, flag in zip(pieces, flags):
+            piece._update_stats = flag
 
 
 __all__ = ["DEFAULT_PIECES", "HISTORY_PIECES", "PER_STEP_PIECES", "configured_piece_names",
-           "freeze_statistics", "history_pieces", "user_piece_names"]
+           "freeze_statistics", "history_pieces", "statistics_frozen", "user_piece_names"]
