@@ -265,13 +265,13 @@ def _unknown_keys(config, given: dict, defaults: dict) -> list[Trap]:
     ``update_from_dict({"horizon": 200})`` store them as attributes without a word, and
     nothing in RLlib reads them (a 2021 name, or a typo)."""
     from rldebug.compat.legacy import RENAMED_KEYS
-    from rldebug.compat.migrate import CONFIG_KEYS
+    from rldebug.compat.migrate import CONFIG_DICT_KEYS, CONFIG_KEYS
 
     traps = []
     for key in sorted(set(given) - set(defaults) - set(RENAMED_KEYS)):
         if key.startswith("_") or key == "class":  # "class": RLlib's own, in a built config
             continue
-        known = CONFIG_KEYS.get(key)
+        known = {**CONFIG_KEYS, **CONFIG_DICT_KEYS}.get(key)
         # a key of the user's own (a callback reading algorithm.config.<key>) may be read
         instead = (f"The 2021 name's replacement: {known[0]}" if known else
                    f"It is not a setting of {type(config).__name__} (a typo, or a name of "
@@ -372,6 +372,15 @@ def _schedule_values(setting) -> list[float]:
     return []
 
 
+def _estimates_gae(config) -> bool:
+    """Whether RLlib 2.60 reads ``lambda_``: PPO's and MARWIL's learners estimate
+    advantages with GAE; APPO has the setting but uses v-trace."""
+    from ray.rllib.algorithms.marwil import MARWILConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return isinstance(config, (PPOConfig, MARWILConfig))
+
+
 def _ranges(config) -> list[Trap]:
     """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
     traps = []
@@ -393,7 +402,7 @@ def _ranges(config) -> list[Trap]:
             "Set config.training(lr=...) above 0 (PPO's default is 5e-05; a schedule "
             "[[0, 1e-3], [timesteps, 1e-5]] ends above 0 too).",
             {"setting": "lr", "value": str(lr)}))
-    clip, lambda_ = getattr(config, "clip_param", None), getattr(config, "lambda_", None)
+    clip = getattr(config, "clip_param", None)
     if _number(clip) and clip < 0:
         traps.append(Trap(
             "setting_out_of_range", "error",
@@ -401,8 +410,10 @@ def _ranges(config) -> list[Trap]:
             "1 + clip_param], which a negative value turns inside out (torch.clamp then "
             "returns the upper bound for every ratio), so the surrogate loss no longer "
             "follows the advantages; RLlib trains with it regardless.",
-            "Set config.training(clip_param=...) above 0 (0.1-0.3; RLlib's default is 0.3).",
+            f"Set config.training(clip_param=...) above 0 (0.1-0.3; "
+            f"{type(config).__name__}'s default is {type(config)().clip_param}).",
             {"setting": "clip_param", "value": clip}))
+    lambda_ = getattr(config, "lambda_", None) if _estimates_gae(config) else None
     if _number(lambda_) and not 0.0 <= lambda_ <= 1.0:
         traps.append(Trap(
             "setting_out_of_range", "error",
@@ -534,22 +545,13 @@ def _mapping(config, agents: list) -> list[Trap]:
 def _shared_spaces(config, env) -> list[Trap]:
     """A multi-agent env with one space for every agent, which the new stack's vector
     env cannot read (:func:`~rldebug.shapes.env_meta.shared_space_attributes`)."""
-    from rldebug.shapes.env_meta import shared_space_attributes
+    from rldebug.shapes.env_meta import shared_space_attributes, shared_space_text
 
     shared = shared_space_attributes(env) if config.enable_env_runner_and_connector_v2 else []
     if not shared:
         return []
-    names = " and ".join(name for name, _ in shared)
-    return [Trap(
-        "agent_spaces_shared", "error",
-        f"{type(env).__name__} sets {names} ({shared[0][1]}) for every agent and no per-agent "
-        f"{shared[0][0]}s: RLlib 2.60's new stack calls dict(env.{shared[0][0]}) and fails "
-        f"building its EnvRunners with \"TypeError: '{type(shared[0][1]).__name__}' object "
-        "is not iterable\".",
-        "In the env's __init__, declare " + " and ".join(
-            f"self.{name}s = {{agent_id: <space> for agent_id in self.possible_agents}}"
-            for name, _ in shared) + " (`rldebug debug` derives them for an unchanged script).",
-        {"attributes": [name for name, _ in shared]})]
+    return [Trap("agent_spaces_shared", "error", *shared_space_text(env, shared),
+                 {"attributes": [name for name, _ in shared]})]
 
 
 def preflight(config, *, cpus: float | None = None) -> list[Trap]:
@@ -792,26 +794,28 @@ def _nothing_in_script(path) -> str:
                    f"rldebug check {path}:FUNC.")
 
 
-# what preflight already says of a config's env (check_env's names)
-_SAID_BY_PREFLIGHT = ("agent_spaces", "discrete_start", "default_encoder")
+def _rllib_refuses_too(check) -> bool:
+    """Whether RLlib 2.60 fails as ``check`` did: gymnasium's API, terminateds without
+    '__all__' (its vector env's KeyError), data for an agent already done
+    (MultiAgentEnvError), an array or NaN reward (refused, or NaN losses). check_env's
+    other failures (observations out of bounds, int flags, gymnasium's own checker) are
+    stricter than RLlib, which samples such envs; they stay check_env's."""
+    return check.name in ("gymnasium_api", "finite_rewards", "all_key") or \
+        (check.name == "agent_ids" and "done_at" in check.evidence)
 
 
 def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
-    """The failed checks of ``rldebug.check_env`` on the config's env: what RLlib cannot
-    sample (an obs-only reset, an array reward, an agent acting after it is done). It
-    runs the env's code for ``steps`` random actions, so only ``rldebug check`` asks it;
-    a seed the env ignores is no trap for training and is left to check_env."""
+    """The failures of ``rldebug.check_env`` on the config's env that RLlib shares: what
+    it cannot sample (an obs-only reset, an array reward, an agent acting after it is
+    done). It runs the env's code for ``steps`` random actions, so only ``rldebug check``
+    asks it."""
     from rldebug.envcheck import check_env
 
     report = check_env(config.env, dict(config.env_config or {}), steps=steps)
-    failed = [check for check in report.errors
-              if check.name not in _SAID_BY_PREFLIGHT + ("seed_determinism",)]
-    if len(failed) > 1:  # RLlib's (or gymnasium's) checker, when rldebug's says it better
-        failed = [check for check in failed if check.name != "rllib"]
     return [Trap("env_check_failed", "error",
                  f"Stepping the env with random actions ({check.name}): {check.message}",
                  check.fix, {"check": check.name})
-            for check in failed]
+            for check in report.errors if _rllib_refuses_too(check)]
 
 
 def cmd_check(args) -> int:

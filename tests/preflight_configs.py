@@ -120,3 +120,23 @@ class _ObsOnlyReset:
 
 def env_with_obs_only_reset():
     return PPOConfig().environment(_ObsOnlyReset).env_runners(num_env_runners=0)
+
+
+def rllib_multi_agent_cartpole():
+    """RLlib's own MultiAgentCartPole: its agents end at different steps."""
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    return (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
+            .env_runners(num_env_runners=0)
+            .multi_agent(policies={"p0", "p1"},
+                         policy_mapping_fn=lambda aid, *args, **kwargs: f"p{aid}"))
+
+
+def rllib_double_row_corridor():
+    """RLlib's own DoubleRowCorridorEnv: truncateds without '__all__' on some steps."""
+    from ray.rllib.examples.envs.classes.multi_agent.double_row_corridor_env import (
+        DoubleRowCorridorEnv,
+    )
+
+    return (PPOConfig().environment(DoubleRowCorridorEnv).env_runners(num_env_runners=0)
+            .multi_agent(policies={"p"}, policy_mapping_fn=lambda aid, *args, **kwargs: "p"))

@@ -456,3 +456,25 @@ def test_the_env_is_built_with_an_env_context_and_its_errors_say_so():
                                          r"called as NeedsASize\(env_config=\{\}\)"):
         check_env(NeedsASize)
     assert check_env(NeedsASize, {"size": 3}).ok
+
+
+class NoTruncatedAllKey(TwoAgents):
+    def dones(self):
+        terminateds, truncateds = super().dones()
+        del truncateds["__all__"]
+        return terminateds, truncateds
+
+
+def test_a_truncateds_dict_without_all_is_a_warning_as_rllib_reads_it_as_false():
+    check = check_env(NoTruncatedAllKey)["all_key"]
+    assert check.status == "warning" and "truncateds has no '__all__' key (keys: ['a', 'b'])" \
+        in check.message and "reads it as False" in check.message
+
+
+def test_rllibs_multi_agent_cartpole_passes_its_agents_ending_at_different_steps():
+    """The random rollout stepped an agent after it was done, which RLlib never does."""
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    report = check_env(MultiAgentCartPole, {"num_agents": 3})
+    assert report["agent_ids"].status == "passed", str(report)
+    assert report["observation_in_space"].status == "passed", str(report)

@@ -119,6 +119,11 @@ def test_names_a_2021_script_uses_that_break_or_do_nothing_in_260():
         "        super().__init__()",                                  # 10
         "        self._agent_ids = {'a', 'b'}",                        # 11
         "meta = {'model': 'gpt'}",                                     # 12: not RLlib's
+        "env_config = {'horizon': 200, 'size': 5}",                    # 13: the env's own
+        "class Early(MultiAgentEnv):",                                 # 14
+        "    def __init__(self, config):",                             # 15
+        "        self._agent_ids = {'a', 'b'}",                        # 16: read by RLlib
+        "        super().__init__()",                                  # 17
     ])
     found = {(m.line, m.found): m.replacement for m in migrations_in_source(source)}
     assert found[(1, "ray.rllib.agents.dqn")] == "ray.rllib.algorithms.dqn"
@@ -131,5 +136,5 @@ def test_names_a_2021_script_uses_that_break_or_do_nothing_in_260():
     assert "MeanStdFilter()" in found[(6, '"observation_filter"')]
     assert ".env_runners(...)" in found[(7, ".rollouts(...)")]
     assert found[(7, "num_rollout_workers=")].startswith("num_env_runners")
-    assert "possible_agents" in found[(11, "self._agent_ids = ... in a MultiAgentEnv")]
-    assert not any(line == 12 for line, _ in found)
+    assert "possible_agents" in found[(11, "self._agent_ids = ... after super().__init__()")]
+    assert not any(line in (12, 13, 16) for line, _ in found)

@@ -482,3 +482,19 @@ def test_a_path_that_is_no_checkpoint_is_refused(tmp_path, capsys):
     code = cli_main(["parity", str(tmp_path / "nowhere"), "--policy",
                      "parity_policies:module_argmax"])
     assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_a_registered_env_that_raises_when_built_is_not_called_unregistered():
+    from types import SimpleNamespace
+
+    from ray.tune.registry import register_env
+
+    from rldebug.deployment.comparison import _env
+
+    def needs_steps(config):
+        return config["max_steps"]
+
+    register_env("rldebug-test-needs-steps", needs_steps)
+    reference = SimpleNamespace(parts={"env": "rldebug-test-needs-steps", "env_config": {}})
+    with pytest.raises(ValueError, match="Building the env raised KeyError: 'max_steps'"):
+        _env(reference)

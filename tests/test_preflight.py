@@ -592,3 +592,18 @@ def test_an_env_that_raises_when_built_is_said_with_what_it_was_given(tmp_path, 
     err = capsys.readouterr().err
     assert "Building the env raised KeyError: 'size'" in err
     assert "NeedsSize(env_config={})" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("spec", ["rllib_multi_agent_cartpole", "rllib_double_row_corridor"])
+def test_check_steps_rllibs_own_multi_agent_envs_without_a_false_error(spec, capsys):
+    """Stepping an agent after it was done (RLlib never does) made MultiAgentCartPole
+    'fail'; a truncateds dict without '__all__', which RLlib reads as False, made
+    DoubleRowCorridorEnv 'fail'. RLlib samples both."""
+    config = getattr(configs, spec)()
+    algo = config.build_algo()
+    try:
+        algo.env_runner.sample(num_timesteps=300, random_actions=True)
+    finally:
+        algo.stop()
+    assert main(["check", f"{HERE / 'preflight_configs.py'}:{spec}"]) == 0, \
+        capsys.readouterr().out

@@ -108,9 +108,6 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
     "rollout_fragment_length": ("config.env_runners(rollout_fragment_length=...)", ""),
     "evaluation_num_workers": ("evaluation_num_env_runners", ""),
     "num_rollout_workers": ("num_env_runners (config.env_runners(...))", "recipes/scaling.py"),
-    "horizon": (("nothing: RLlib 2.60 keeps the key and never reads it; cap episodes "
-                 "with gymnasium's TimeLimit (gym.make(id, max_episode_steps=N)) or by "
-                 "returning truncated=True from step()"), "rldebug.check_env"),
     "soft_horizon": ("nothing: RLlib 2.60 keeps the key and never reads it", ""),
     "no_done_at_end": (("nothing: RLlib 2.60 keeps the key and never reads it; return "
                         "truncated=True (not terminated) when a time limit ends an "
@@ -130,11 +127,19 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
                            "rldebug.explain"),
 }
 
-# the "model" dict of 2021 config dicts (a common word: named only with a dict literal
-# value; ``training(model=...)`` is right on the old stack, and `rldebug check` names it
-# on the new one)
-MODEL_DICT = ('config.rl_module(model_config={...}) (DefaultModelConfig names the keys; '
-              'the new API stack ignores "model")', "rldebug check")
+# keys that are common words (an env's own "horizon", a "model" name): named only in a
+# dict that is an RLlib config (it holds another key below, or a 2021 one), "model" only
+# with a dict value; ``training(model=...)`` is right on the old stack, and `rldebug
+# check` names it on the new one
+CONFIG_DICT_KEYS: dict[str, tuple[str, str]] = {
+    "horizon": (("nothing: RLlib 2.60 keeps the key and never reads it; cap episodes "
+                 "with gymnasium's TimeLimit (gym.make(id, max_episode_steps=N)) or by "
+                 "returning truncated=True from step()"), "rldebug.check_env"),
+    "model": (('config.rl_module(model_config={...}) (DefaultModelConfig names the keys; '
+               'the new API stack ignores "model")'), "rldebug check"),
+}
+CONFIG_DICT_MARKERS = frozenset({"env", "env_config", "framework", "num_gpus", "lr", "gamma",
+                                 "train_batch_size", "callbacks", "batch_mode"})
 
 # values of ``framework`` that name TensorFlow; the new API stack is torch only
 TF_FRAMEWORKS = ("tf", "tf2", "tfe")
@@ -180,6 +185,22 @@ def _dotted(node: ast.AST) -> str:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return ""
+
+
+def _agent_ids_after_super(cls: ast.ClassDef) -> list[ast.Assign]:
+    """``self._agent_ids = ...`` in ``__init__`` after its ``super().__init__()`` call:
+    MultiAgentEnv.__init__ had found no agents then (set before, it reads them)."""
+    found = []
+    for init in (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"):
+        supers = [n.lineno for n in ast.walk(init) if isinstance(n, ast.Call)
+                  and isinstance(n.func, ast.Attribute) and n.func.attr == "__init__"
+                  and (isinstance(n.func.value, ast.Call)  # super().__init__()
+                       and _dotted(n.func.value.func) == "super"
+                       or _dotted(n.func.value).endswith("MultiAgentEnv"))]
+        found += [n for n in ast.walk(init) if isinstance(n, ast.Assign) and supers
+                  and n.lineno > min(supers)
+                  and any(_dotted(t) == "self._agent_ids" for t in n.targets)]
+    return found
 
 
 class _Finder(ast.NodeVisitor):
@@ -280,12 +301,16 @@ class _Finder(ast.NodeVisitor):
             if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
                     key.value in CONFIG_KEYS:
                 self.add(key, f'"{key.value}"', *CONFIG_KEYS[key.value])
+        names = {key.value for key in node.keys if isinstance(key, ast.Constant)}
+        is_config = bool(names & (CONFIG_DICT_MARKERS | set(CONFIG_KEYS)))
         for key, value in zip(node.keys, node.values):
             if isinstance(key, ast.Constant) and key.value == "framework":
                 self._framework(value, '"framework": {}')
-            if isinstance(key, ast.Constant) and key.value == "model" and \
+            if is_config and isinstance(key, ast.Constant) and key.value == "horizon":
+                self.add(key, '"horizon"', *CONFIG_DICT_KEYS["horizon"])
+            if is_config and isinstance(key, ast.Constant) and key.value == "model" and \
                     isinstance(value, ast.Dict):
-                self.add(key, '"model": {...}', *MODEL_DICT)
+                self.add(key, '"model": {...}', *CONFIG_DICT_KEYS["model"])
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
@@ -324,11 +349,10 @@ class _Finder(ast.NodeVisitor):
                     self.add(child, f"{attribute} = ... in a MultiAgentEnv",
                              f"per-agent {attribute}s = {{agent_id: space}} (the new stack "
                              "needs them)", "rldebug.check_env")
-                if isinstance(child, ast.Assign) and any(
-                        _dotted(target) == "self._agent_ids" for target in child.targets):
-                    self.add(child, "self._agent_ids = ... in a MultiAgentEnv",
-                             "self.possible_agents = [...] (RLlib 2.60 reads it; _agent_ids "
-                             "only when set before super().__init__())", "rldebug.check_env")
+            for child in _agent_ids_after_super(node):
+                self.add(child, "self._agent_ids = ... after super().__init__()",
+                         "self.possible_agents = [...] (RLlib 2.60 derives agents from "
+                         "_agent_ids only in MultiAgentEnv.__init__)", "rldebug.check_env")
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:

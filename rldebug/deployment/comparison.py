@@ -213,10 +213,12 @@ def _env(reference):
     from rldebug.shapes.env_meta import make_env
 
     env = env_of(reference.parts)
+    from rldebug.shapes.env_meta import EnvBuildError
+
     try:
         return make_env(env, reference.parts["env_config"], caller="parity")
-    except UsageError:
-        if not isinstance(env, str):
+    except UsageError as err:
+        if not isinstance(env, str) or isinstance(err, EnvBuildError):  # found, then raised
             raise
         raise UsageError(
             f"parity plays the env the policy was trained on, {env!r}, which is neither a "

@@ -7,9 +7,10 @@ Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
   only when an env follows the old gym API; then the checks below are skipped).
 - ``rllib`` — RLlib's ``check_multiagent_environments`` for a ``MultiAgentEnv``
   (RLlib 2.60 has no single-agent checker; gymnasium's ``check_env`` runs then).
-- ``agent_spaces`` — a multi-agent env declares per-agent spaces (``observation_spaces``,
-  ``action_spaces``, or ``get_observation_space``), which RLlib 2.60's new stack reads;
-  one shared ``Box`` fails building the EnvRunner.
+- ``agent_spaces`` — a multi-agent env declares per-agent spaces (``observation_spaces``
+  and ``action_spaces``, a ``Dict`` keyed by agent, or neither with its own
+  ``get_observation_space``), which RLlib 2.60's new stack reads; one shared ``Box``
+  fails building the EnvRunner.
 - ``discrete_start`` — no ``Discrete(n, start=s)`` part with ``s != 0``: RLlib sends the
   index 0..n-1 as the action, and its ``FlattenObservations`` one-hots from 0.
 - ``observation_in_space`` — every observation of random rollouts is inside its space.
@@ -45,10 +46,10 @@ import numpy as np
 from rldebug.shapes.env_meta import make_env
 from rldebug.usage import UsageError, UsageTypeError, check_seed
 
-CHECKS = ("rllib", "agent_spaces", "discrete_start", "observation_in_space",
-          "observation_dtype", "agent_ids", "all_key", "done_flags", "finite_rewards",
-          "seed_determinism", "default_encoder")
-ROLLOUT_CHECKS = CHECKS[3:]  # what a random rollout decides
+SPACE_CHECKS = ("agent_spaces", "discrete_start")  # what the declared spaces decide
+ROLLOUT_CHECKS = ("observation_in_space", "observation_dtype", "agent_ids", "all_key",
+                  "done_flags", "finite_rewards", "seed_determinism", "default_encoder")
+CHECKS = ("rllib", *SPACE_CHECKS, *ROLLOUT_CHECKS)
 STATUSES = ("passed", "failed", "warning", "skipped")
 _SPECIAL_KEYS = frozenset({"__all__", "__common__"})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -272,6 +273,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
     obs, infos = env.reset(seed)
     record.append(_recorded(obs, {}, {}, {}, infos))
     episode = 0
+    done: set = set()  # agents done in this episode: RLlib sends them no more actions
     for t in range(steps):
         if expected is not None and not _same_step(record[-1], expected[len(record) - 1]):
             break
@@ -281,7 +283,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
             action = actions[t]
         else:
             action = {}
-            for agent in obs:
+            for agent in (a for a in obs if a not in done):
                 if agent not in spaces:
                     spaces[agent] = env.action_space(agent)
                     spaces[agent].seed(seed + len(spaces))
@@ -295,8 +297,11 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
             raise _StepRaised(err, len(taken), action, {
                 agent: env.action_space(agent) for agent in action}) from err
         record.append(_recorded(obs, rewards, terminateds, truncateds, infos))
+        done |= {a for flags in (terminateds, truncateds) for a, flag in flags.items()
+                 if flag and a not in _SPECIAL_KEYS}
         if _episode_done(terminateds, truncateds):
             episode += 1
+            done = set()
             obs, infos = env.reset(seed + episode)
             resets.append(len(record))
             record.append(_recorded(obs, {}, {}, {}, infos))
@@ -356,7 +361,7 @@ def _check_rllib(env) -> EnvCheck:
 
 def _check_agent_spaces(env) -> EnvCheck:
     from rldebug.shapes.env_meta import is_multi_agent_env, shared_space_attributes, \
-        unwrapped_env
+        shared_space_text, unwrapped_env
 
     if not is_multi_agent_env(unwrapped_env(env)):
         return EnvCheck("agent_spaces", "skipped", "Single-agent env: one space each.")
@@ -364,18 +369,8 @@ def _check_agent_spaces(env) -> EnvCheck:
     if not shared:
         return EnvCheck("agent_spaces", "passed",
                         "Spaces are declared per agent, as RLlib 2.60's new stack reads them.")
-    said = " and ".join(f"one {name} ({space}) for every agent and no {name}s"
-                        for name, space in shared)
-    return EnvCheck(
-        "agent_spaces", "failed",
-        f"{type(env).__name__} declares {said}: RLlib 2.60's new API stack reads per-agent "
-        f"spaces (its vector env calls dict(env.{shared[0][0]})) and fails building the "
-        f"EnvRunner with \"TypeError: '{type(shared[0][1]).__name__}' object is not "
-        "iterable\". The old API stack, and `rldebug debug`, accept it.",
-        "In __init__, declare " + " and ".join(
-            f"self.{name}s = {{agent_id: <space> for agent_id in self.possible_agents}}"
-            for name, _ in shared) + " (a gymnasium.spaces.Dict keyed by agent id works too).",
-        {"attributes": [name for name, _ in shared]})
+    return EnvCheck("agent_spaces", "failed", *shared_space_text(env, shared),
+                    {"attributes": [name for name, _ in shared]})
 
 
 def _check_discrete_start(env: _AsMultiAgent) -> EnvCheck:
@@ -528,19 +523,27 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
 
 
 def _check_all_key(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -> EnvCheck:
+    """RLlib 2.60's vector env reads ``terminateds["__all__"]`` (a KeyError without it) and
+    ``truncateds.get("__all__", False)``: a missing truncateds key is read as False."""
     if not env.multi_agent:
         return EnvCheck("all_key", "skipped", "Single-agent env: no '__all__' key needed.")
-    for t, step in enumerate(record):
-        if t in resets:
-            continue
-        missing = [name for name, d in (("terminateds", step.terminateds),
-                                        ("truncateds", step.truncateds)) if "__all__" not in d]
-        if missing:
+    steps = [(t, step) for t, step in enumerate(record) if t not in resets]
+    for t, step in steps:
+        if "__all__" not in step.terminateds:
             return EnvCheck("all_key", "failed",
-                            f"At rollout step {t}, {' and '.join(missing)} has no '__all__' key "
-                            f"(keys: {sorted(map(str, step.terminateds))}).",
-                            "Add terminateds['__all__'] and truncateds['__all__'] to every "
+                            f"At rollout step {t}, terminateds has no '__all__' key (keys: "
+                            f"{sorted(map(str, step.terminateds))}): RLlib's vector env reads "
+                            "terminateds['__all__'] and raises KeyError: '__all__'.",
+                            "Add terminateds['__all__'] (and truncateds['__all__']) to every "
                             "step() return: RLlib ends the episode on them.")
+    for t, step in steps:
+        if "__all__" not in step.truncateds:
+            return EnvCheck("all_key", "warning",
+                            f"At rollout step {t}, truncateds has no '__all__' key (keys: "
+                            f"{sorted(map(str, step.truncateds))}): RLlib reads it as False, "
+                            "so only terminateds['__all__'] ends an episode.",
+                            "Add truncateds['__all__'] to every step() return if a time limit "
+                            "should end the episode.")
     return EnvCheck("all_key", "passed", "'__all__' is in every terminateds and truncateds.")
 
 

@@ -425,6 +425,23 @@ def shared_space_attributes(env: Any) -> list[tuple[str, Any]]:
     return found
 
 
+def shared_space_text(env: Any, shared: list[tuple[str, Any]]) -> tuple[str, str]:
+    """``(message, fix)`` for :func:`shared_space_attributes`' answer: what RLlib 2.60's
+    new stack does with the env, and the per-agent declaration it needs."""
+    said = " and ".join(f"{name} ({space})" for name, space in shared)
+    first = shared[0][0]
+    message = (f"{type(env).__name__} sets one {said} for every agent and no per-agent "
+               f"{first}s: RLlib 2.60's new stack builds its EnvRunners' vector env with "
+               f"dict(env.{first}), which raises a TypeError for a "
+               f"{type(shared[0][1]).__name__} space (\"object is not iterable\" or "
+               "\"cannot convert dictionary update sequence element\").")
+    fix = ("In the env's __init__, declare " + " and ".join(
+        f"self.{name}s = {{agent_id: <space> for agent_id in self.possible_agents}}"
+        for name, _ in shared) + " (a gymnasium.spaces.Dict keyed by agent id works too; "
+        "`rldebug debug` derives them for an unchanged script).")
+    return message, fix
+
+
 def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:
     """Whether RLlib updates ``module_id`` under ``config.policies_to_train``, decided as
     ``Learner.should_module_be_updated`` (and the old stack's ``is_policy_to_train``)
@@ -454,12 +471,15 @@ __all__ = [
     "env_of",
     "env_spec_of",
     "info_events",
+    "EnvBuildError",
     "is_multi_agent_env",
     "make_env",
     "module_is_trained",
     "store_env_spec",
     "stored_env_spec",
     "sub_envs",
+    "shared_space_attributes",
+    "shared_space_text",
     "sub_envs_elsewhere",
     "unknown_env_id",
     "unknown_env_text",

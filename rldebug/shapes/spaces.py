@@ -35,7 +35,6 @@ def why_not_in(obs: Any, space: gym.Space) -> str:
     return f"{obs!r:.80} is not contained in the space"
 
 
-__all__ = ["why_not_in"]
 
 
 def offset_discrete_parts(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
@@ -85,3 +84,7 @@ def unflattenable_parts(space: gym.Space, where: str = "") -> list[tuple[str, gy
         return [part for i, sub in enumerate(space.spaces)
                 for part in unflattenable_parts(sub, f"{where}[{i}]")]
     return [] if isinstance(space, FLATTENABLE) else [(where, space)]
+
+
+__all__ = ["FLATTENABLE", "from_zero_text", "offset_discrete_parts", "start_text",
+           "unflattenable_parts", "why_not_in"]
