@@ -106,7 +106,7 @@ def test_unparsable_files_are_noted_not_fatal(tmp_path):
 
 
 def test_names_a_2021_script_uses_that_break_or_do_nothing_in_260():
-    source = '\n'.join([
+    lines = [
         "import ray.rllib.agents.dqn as dqn",                          # 1
         "from ray.rllib.agents.callbacks import DefaultCallbacks",     # 2
         "from ray.rllib.agents.a3c import A3CTrainer",                 # 3
@@ -124,7 +124,8 @@ def test_names_a_2021_script_uses_that_break_or_do_nothing_in_260():
         "    def __init__(self, config):",                             # 15
         "        self._agent_ids = {'a', 'b'}",                        # 16: read by RLlib
         "        super().__init__()",                                  # 17
-    ])
+    ]
+    source = "\n".join(lines)
     found = {(m.line, m.found): m.replacement for m in migrations_in_source(source)}
     assert found[(1, "ray.rllib.agents.dqn")] == "ray.rllib.algorithms.dqn"
     assert "RLlibCallback" in found[(2, "ray.rllib.agents.callbacks")]

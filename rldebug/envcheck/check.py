@@ -32,6 +32,7 @@ The report is returned, not raised (``raise_on_error=True`` raises
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -230,10 +231,8 @@ class _Step:
 def _recorded(obs, rewards, terminateds, truncateds, infos) -> _Step:
     """A step as the env returned it then: an env may return one numpy buffer it fills
     anew each step, which RLlib copies (so may we)."""
-    try:
+    with contextlib.suppress(Exception):  # one deepcopy cannot take is kept as it is
         obs = copy.deepcopy(obs)
-    except Exception:  # noqa: BLE001 - an observation deepcopy cannot take is kept as is
-        pass
     return _Step(obs, rewards, terminateds, truncateds, infos)
 
 
@@ -360,8 +359,12 @@ def _check_rllib(env) -> EnvCheck:
 
 
 def _check_agent_spaces(env) -> EnvCheck:
-    from rldebug.shapes.env_meta import is_multi_agent_env, shared_space_attributes, \
-        shared_space_text, unwrapped_env
+    from rldebug.shapes.env_meta import (
+        is_multi_agent_env,
+        shared_space_attributes,
+        shared_space_text,
+        unwrapped_env,
+    )
 
     if not is_multi_agent_env(unwrapped_env(env)):
         return EnvCheck("agent_spaces", "skipped", "Single-agent env: one space each.")
@@ -430,8 +433,8 @@ def reward_problem(reward: Any) -> tuple[str, str, str] | None:
     # bools too (np.bool_ included): RLlib adds them to a return as 0 and 1
     is_number = isinstance(reward, (numbers.Real, np.bool_))
     if isinstance(reward, np.ndarray) and reward.ndim > 0:
-        return ("not_a_number", f"reward {_short(reward)} is a numpy array of shape "
-                f"{reward.shape}, not a number",
+        return ("not_a_number",
+                f"reward {_short(reward)} is a numpy array of shape {reward.shape}, not a number",
                 ("Return a scalar, e.g. float(reward[0]) or reward.item(): RLlib refuses an "
                  "array reward (\"setting an array element with a sequence\", or \"must "
                  "return rewards that are integer or float\" for a MultiAgentEnv)."))
@@ -620,14 +623,16 @@ def default_encoder_problem(agent: Any, space: Any,
     unflattenable = unflattenable_parts(space)
     if unflattenable:
         where, part = unflattenable[0]
-        return (f"Observation space of {agent!r} is {space}. RLlib 2.60's new stack has no "
-                f"encoder for it, and its FlattenObservations cannot turn a "
-                f"{type(part).__name__} space into numbers ({f'the part {where}, ' if where else ''}"
-                f"{part}: it casts its values to float32, which fails).",
-                "Turn it into numbers in the env or a gymnasium.ObservationWrapper (e.g. "
-                "text as token ids in a Box or MultiDiscrete, then FlattenObservations), "
-                "or give the RLModule an encoder of your own "
-                "(config.rl_module(rl_module_spec=RLModuleSpec(module_class=...))).")
+        at = f"the part {where}, " if where else ""
+        message = (f"Observation space of {agent!r} is {space}. RLlib 2.60's new stack has "
+                   "no encoder for it, and its FlattenObservations cannot turn a "
+                   f"{type(part).__name__} space into numbers ({at}{part}: it casts its "
+                   "values to float32, which fails).")
+        fix = ("Turn it into numbers in the env or a gymnasium.ObservationWrapper (e.g. "
+               "text as token ids in a Box or MultiDiscrete, then FlattenObservations), "
+               "or give the RLModule an encoder of your own "
+               "(config.rl_module(rl_module_spec=RLModuleSpec(module_class=...))).")
+        return message, fix
     flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
     message = (f"Observation space of {agent!r} is {space}. On the new API stack RLlib's "
                "default model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; "

@@ -321,7 +321,7 @@ def _built(creator: Any, name: str, env_config: dict | None) -> Any:
     config = dict(env_config or {})
     try:
         return creator(EnvContext(config, worker_index=0, num_workers=0))
-    except Exception as err:  # noqa: BLE001 - the user's env raised: say so, keep the chain
+    except Exception as err:  # the user's env raised: say so, keep the chain
         raise EnvBuildError(
             f"Building the env raised {type(err).__name__}: {err} (it was called "
             f"as {name}(env_config={config!r:.120}), as RLlib's EnvRunners call it). If it "
@@ -461,6 +461,7 @@ def module_is_trained(policies_to_train: Any, module_id: Any) -> bool | None:
 
 __all__ = [
     "ENV_SPEC_FILE",
+    "EnvBuildError",
     "action_names",
     "agent_spaces",
     "built_env_info_events",
@@ -471,15 +472,14 @@ __all__ = [
     "env_of",
     "env_spec_of",
     "info_events",
-    "EnvBuildError",
     "is_multi_agent_env",
     "make_env",
     "module_is_trained",
+    "shared_space_attributes",
+    "shared_space_text",
     "store_env_spec",
     "stored_env_spec",
     "sub_envs",
-    "shared_space_attributes",
-    "shared_space_text",
     "sub_envs_elsewhere",
     "unknown_env_id",
     "unknown_env_text",
