@@ -54,6 +54,18 @@ def test_both_probe_states_are_distinct_observations_of_the_users_space(family):
                                    gym.spaces.Box(-2.0, 2.0, (2,), np.float32)])
 def test_the_two_targets_differ_and_only_the_target_earns_full_reward(space):
     first, second = target_action(space, 0), target_action(space, 1)
+    _only_the_target_earns_full_reward(space, first, second)
+
+
+def test_a_discrete_action_from_1_is_rewarded_by_the_index_rllib_sends():
+    """RLlib sends the index 0..n-1 whatever the start: the probe rewarded the value, so
+    a policy that learned the rewarded index was failed."""
+    space = gym.spaces.Discrete(3, start=1)
+    first, second = target_action(space, 0), target_action(space, 1)
+    _only_the_target_earns_full_reward(space, first - 1, second - 1)
+
+
+def _only_the_target_earns_full_reward(space, first, second):
     assert not np.array_equal(np.asarray(first), np.asarray(second))
     for which, target in ((0, first), (1, second)):
         assert action_reward(space, target, which) == pytest.approx(1.0)
@@ -653,3 +665,14 @@ class _DictEnv(gym.Env):
 
     def step(self, action):
         return self.observation_space.sample(), 0.0, True, False, {}
+
+
+@pytest.mark.slow  # ~10 s of training
+def test_a_healthy_config_with_actions_from_1_passes_the_action_probe():
+    """RLlib sends the index 0..n-1 whatever the start; the probe env rewarded the value,
+    failed a policy that learned the rewarded index, and blamed the policy gradient."""
+    from preflight_configs import offset_discrete
+
+    config, _ = offset_discrete()
+    report = probe(config, only=["action"], max_iterations=8)
+    assert _statuses(report) == {"action": "pass"}, str(report)

@@ -110,12 +110,19 @@ def target_action(space: Any, which: int) -> Any:
     return low + _FRACTION[which] * (high - low)
 
 
+def _sent_index(space: gym.spaces.Discrete, which: int) -> int:
+    """The index RLlib sends the env for the rewarded Discrete action: 2.60 samples the
+    index 0..n-1 and sends it as it is on both stacks, whatever the space's ``start``."""
+    return int(target_action(space, which)) - int(space.start)
+
+
 def action_reward(space: Any, action: Any, which: int) -> float:
     """+1 for the rewarded action, -1 for the others; for a Box, 1 at the target falling
-    linearly to -1 at half the range away (clipped)."""
+    linearly to -1 at half the range away (clipped). ``action`` as RLlib sends it: a
+    Discrete action is its index (see :func:`_sent_index`)."""
     target = target_action(space, which)
     if isinstance(space, gym.spaces.Discrete):
-        return 1.0 if int(np.asarray(action).reshape(())) == target else -1.0
+        return 1.0 if int(np.asarray(action).reshape(())) == _sent_index(space, which) else -1.0
     low, high = _box_action_bounds(space)
     action = np.clip(np.asarray(action, dtype=np.float64).reshape(space.shape), low, high)
     distance = float(np.mean(np.abs(action - target) / (high - low)))
@@ -132,10 +139,11 @@ def action_miss(space: gym.spaces.Box, action: Any, which: int) -> float:
 
 
 def action_hits(space: Any, action: Any, which: int) -> bool:
-    """Whether a (greedy) action counts as the rewarded one: the index itself, or a Box
-    action within an eighth of the range of the target in every dimension."""
+    """Whether a (greedy) action, as the module gives it, counts as the rewarded one: its
+    index (:func:`_sent_index`), or a Box action within an eighth of the range of the
+    target in every dimension."""
     if isinstance(space, gym.spaces.Discrete):
-        return int(np.asarray(action).reshape(())) == target_action(space, which)
+        return int(np.asarray(action).reshape(())) == _sent_index(space, which)
     return action_miss(space, action, which) <= 0
 
 
