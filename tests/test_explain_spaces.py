@@ -183,6 +183,32 @@ def test_a_dict_observations_bad_part_is_named():
         algo.stop()
 
 
+class TupleObservations(DictObservations):
+    observation_space = gym.spaces.Tuple((gym.spaces.Box(-1, 1, (2,), np.float32),
+                                          gym.spaces.Discrete(3)))
+
+
+def test_tuple_observations_one_or_a_batch_are_explained_and_printed():
+    """A Tuple observation crashed printing (numpy cannot make one array of its parts),
+    and a batch of them raised numpy's ValueError from the space check."""
+    algo = _build(PPOConfig().environment(TupleObservations)
+                  .env_runners(env_to_module_connector=_flatten))
+    try:
+        first, second = (np.array([0.5, -0.5], np.float32), 2), (np.zeros(2, np.float32), 0)
+        one = rldebug.explain(algo, first)
+        assert "([ 0.5 -0.5], 2)" in str(one)
+        np.testing.assert_allclose(one.module_input, [0.5, -0.5, 0, 0, 1])  # the one-hot
+        batch = rldebug.explain(algo, [first, second])
+        assert batch.batched and len(batch) == 2 and batch[1].observation == second
+        np.testing.assert_allclose(batch[0].probs, one.probs, rtol=1e-5)
+        assert "([ 0.5 -0.5], 2)" in str(batch)
+        with pytest.raises(ValueError, match=r"Observation 0 of the batch.*part 0: values "
+                                             r"\[5.0, -0.5\] outside"):
+            rldebug.explain(algo, [(np.array([5.0, -0.5], np.float32), 2)])
+    finally:
+        algo.stop()
+
+
 class TupleActions(gym.Env):
     observation_space = gym.spaces.Box(-1, 1, (4,), np.float32)
     action_space = gym.spaces.Tuple((gym.spaces.Discrete(3),

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from rldebug.shapes.mapping import as_shown
-from rldebug.shapes.spaces import why_not_in
+from rldebug.shapes.spaces import contains, why_not_in
 from rldebug.usage import UsageError, UsageTypeError
 
 
@@ -146,7 +146,7 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
             f"Observation {obs!r:.80} holds booleans, but the observation space {space} holds "
             f"numbers of dtype {space.dtype}; pass the observation exactly as the env "
             "returns it (rldebug does not cast).")
-    if space.contains(obs):
+    if contains(space, obs):
         return [_as_array(obs, space)], False
     single_reason = why_not_in(obs, space)
     shape = getattr(space, "shape", None)
@@ -164,7 +164,7 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
             f"exactly as the env returns it; rldebug does not cast or clip.")
     items = list(obs)
     for i, item in enumerate(items):
-        if not space.contains(item):
+        if not contains(space, item):
             raise UsageError(
                 f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
                 f"space {space}: {why_not_in(item, space)}. rldebug does not cast or clip.")

@@ -196,6 +196,15 @@ def ids_from_text(algo, agent: str | None, module: str | None) -> tuple[Any, Any
     return own(agent, list(stack.agents)), own(module, stack.module_ids())
 
 
+def _stacked(observations: list) -> Any:
+    """A batch's observations as one array, or a list where they make none (a Tuple
+    space's parts of other shapes)."""
+    try:
+        return np.stack([np.asarray(o) for o in observations])
+    except ValueError:
+        return list(observations)
+
+
 def json_observation(algo, value: Any, agent_id: Any = None,
                      module_id: str | None = None) -> Any:
     """A JSON observation (``rldebug inspect --obs``: no dtypes) in the dtypes of the
@@ -232,7 +241,7 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
               if key != "observation"}
     return Explanation(
         agent_id=agent_id, module_id=module_id, api_stack=stack.name,
-        observation=np.stack([np.asarray(o) for o in observations]) if batched else obs,
+        observation=_stacked(observations) if batched else obs,
         action_names=(action_names(algo.config.env, action_space)
                       if out.get("probs") is not None else None),
         batched=batched, family=out.get("family", "policy_gradient"),

@@ -175,6 +175,8 @@ def _explanation_facts(e) -> list[list[str]]:
 def _short(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, tuple):  # a Tuple space's value: parts of other shapes
+        return "(" + ", ".join(_short(v) for v in value) + ")"
     arr = np.asarray(value)
     nonzero = np.flatnonzero(arr)
     if arr.size > 12 and len(nonzero) <= 8:

@@ -8,10 +8,23 @@ import gymnasium as gym
 import numpy as np
 
 
+def contains(space: gym.Space, value: Any) -> bool:
+    """``space.contains(value)``, False where gymnasium's raises instead: a Box asked
+    about a ragged value (a Tuple space's parts, a batch of Tuple observations) makes
+    ``np.asarray`` raise ValueError."""
+    try:
+        return bool(space.contains(value))
+    except (ValueError, TypeError):
+        return False
+
+
 def why_not_in(obs: Any, space: gym.Space) -> str:
     """A short reason why ``obs`` is not in ``space`` (shape, dtype or range)."""
     if isinstance(space, (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
-        arr = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
+        try:
+            arr = obs if isinstance(obs, np.ndarray) else np.asarray(obs)
+        except ValueError:  # ragged: parts of other shapes
+            return f"{obs!r:.80} has parts of different shapes, not one array"
         if arr.shape != space.shape:
             return f"shape {arr.shape}, expected {space.shape}"
         if not np.can_cast(arr.dtype, space.dtype):
@@ -24,13 +37,13 @@ def why_not_in(obs: Any, space: gym.Space) -> str:
             return (f"its keys are {sorted(map(str, obs))}, the space's "
                     f"{sorted(map(str, space.spaces))}")
         for key, part in space.spaces.items():
-            if not part.contains(obs[key]):
+            if not contains(part, obs[key]):
                 return f"[{key!r}]: {why_not_in(obs[key], part)}"
     if isinstance(space, gym.spaces.Tuple) and isinstance(obs, (tuple, list)):
         if len(obs) != len(space.spaces):
             return f"it has {len(obs)} parts, the space {len(space.spaces)}"
         for i, part in enumerate(space.spaces):
-            if not part.contains(obs[i]):
+            if not contains(part, obs[i]):
                 return f"part {i}: {why_not_in(obs[i], part)}"
     return f"{obs!r:.80} is not contained in the space"
 
@@ -86,5 +99,5 @@ def unflattenable_parts(space: gym.Space, where: str = "") -> list[tuple[str, gy
     return [] if isinstance(space, FLATTENABLE) else [(where, space)]
 
 
-__all__ = ["FLATTENABLE", "from_zero_text", "offset_discrete_parts", "start_text",
+__all__ = ["FLATTENABLE", "contains", "from_zero_text", "offset_discrete_parts", "start_text",
            "unflattenable_parts", "why_not_in"]
