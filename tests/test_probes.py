@@ -545,6 +545,19 @@ def test_a_learning_rate_the_config_does_not_train_with_is_not_called_zero():
     assert _learning_rate_zero(old) == ""
 
 
+def test_sacs_critic_at_lr_0_is_named_as_its_policy_learns_only_from_it():
+    """SAC's critic_lr=0 alone was not named (both rates had to be 0): the probes then
+    trained to their limit and advised raising max_iterations."""
+    from ray.rllib.algorithms.sac import SACConfig
+
+    from rldebug.probes.run import _learning_rate_zero
+
+    assert _learning_rate_zero(SACConfig().training(critic_lr=0.0)).startswith("critic_lr=0")
+    assert _learning_rate_zero(SACConfig().training(actor_lr=0.0, critic_lr=0.0)) == \
+        "actor_lr=0 and critic_lr=0: the optimizer never moves its weights"
+    assert _learning_rate_zero(SACConfig().training(alpha_lr=0.0)) == ""  # a fixed alpha
+
+
 def test_a_learning_rate_of_zero_fails_every_probe_from_the_config():
     """DQN at lr=0 passed probes 1 and 4 at seed 0 (untrained weights met the checks by
     chance, and a check that holds from the start holds for ever) and the report blamed

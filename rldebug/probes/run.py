@@ -201,8 +201,8 @@ def untrained_agents(policies_to_train, modules: dict) -> dict:
 
 
 def _learning_rate_zero(config) -> str:
-    """Why no module's weights ever move, read from the config: a learning rate of 0
-    (SAC: both of its rates); "" when they can. (Untrained weights can meet a probe's
+    """Why no module can learn, read from the config: a learning rate of 0 (SAC: its
+    critic's, which its policy learns from); "" when they can. (Untrained weights can meet a probe's
     check by chance, and one that holds from the start holds for ever: with lr=0, DQN
     passed two probes at seed 0.)"""
     sac = getattr(config, "actor_lr", None) is not None
@@ -213,12 +213,17 @@ def _learning_rate_zero(config) -> str:
     if any(any(key in (o if isinstance(o, dict) else vars(o))
                for key in ("lr", "actor_lr", "critic_lr")) for o in overrides.values()):
         return ""  # a module's own learning rate
-    names = ("actor_lr", "critic_lr") if sac else ("lr",)
-    rates = [getattr(config, name, None) for name in names]
-    if all(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
-           for rate in rates):
-        return f"{' and '.join(f'{name}=0' for name in names)}: the optimizer never moves " \
-               "its weights"
+    def zero(name: str) -> bool:
+        rate = getattr(config, name, None)
+        return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
+
+    if sac and zero("actor_lr") and zero("critic_lr"):
+        return "actor_lr=0 and critic_lr=0: the optimizer never moves its weights"
+    if sac and zero("critic_lr"):  # SAC's actor climbs the critic's Q, which never moves
+        return ("critic_lr=0: the critic's Q never moves, and SAC's policy learns only "
+                "from it")
+    if not sac and zero("lr"):
+        return "lr=0: the optimizer never moves its weights"
     return ""
 
 
