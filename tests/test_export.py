@@ -63,6 +63,8 @@ def test_the_exported_folder_passes_parity_with_its_checkpoint(cartpole, capsys)
     assert rldebug.parity(checkpoint, _onnx_policy(out), episodes=2).passed
     # and the folder is a reference parity accepts in place of the checkpoint
     assert rldebug.parity(out, rldebug.inference_policy(checkpoint), episodes=1).passed
+    assert cli_main(["inspect", str(out)]) == 2  # a checkpoint's reader says what it is
+    assert "is a folder `rldebug export` wrote" in capsys.readouterr().err
 
 
 LOAD_WITHOUT_RAY = """
@@ -212,6 +214,8 @@ def test_the_policy_refuses_an_observation_the_env_could_not_return(cartpole):
     policy = rldebug.inference_policy(checkpoint)
     with pytest.raises(ValueError, match=r"raw observation, of shape \(4,\); got one of shape \(3,\)"):
         policy(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="it holds NaN"):  # it acted, as if on zeros
+        policy(np.array([0.0, np.nan, 0.0, 0.0], np.float32))
     with pytest.raises(ValueError, match="does not exist"):
         rldebug.inference_policy("/nonexistent/checkpoint")
     assert policy(np.zeros(4, np.float32)) in (0, 1)  # still usable after the refusal

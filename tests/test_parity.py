@@ -297,7 +297,11 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
     # sampler agrees as often as anything that answers at random, and parity says so
     assert not sampled.passed and sampled.sampling[0] < 0.6
     assert "cannot tell whether it samples" in sampled.explanation, sampled.explanation
-    assert parity(checkpoint, rldebug.inference_policy(checkpoint), episodes=1).passed
+    policy = rldebug.inference_policy(checkpoint)
+    assert parity(checkpoint, policy, episodes=1).passed
+    # agent ids are ints here: the string "0" was refused while the hint listed '0'
+    with pytest.raises(ValueError, match=r"Unknown agent id\(s\) '0' .* agents are 0, 1\."):
+        policy({"0": np.zeros(4, np.float32)})
     # one agent left out agrees about as often overall as a sampler, but not where one
     # would: it was taken for a sampler
     greedy = deployed.PerAgentModules(modules, {0: "p0", 1: "p1"})

@@ -281,9 +281,10 @@ class InferencePolicy:
                                  f"{type(obs).__name__}.")
             spaces = self._parts["observation_space"]
             unknown = [a for a in obs if a not in spaces]
-            if unknown:
-                raise UsageError(f"Unknown agent id(s) {unknown} in the observation dict; the "
-                                 f"env's agents are {sorted(map(str, spaces))}.")
+            if unknown:  # repr: the int 0 and the string "0" read the same as str
+                raise UsageError(f"Unknown agent id(s) {', '.join(map(repr, unknown))} in the "
+                                 "observation dict; the env's agents are "
+                                 f"{', '.join(sorted(map(repr, spaces)))}.")
             pairs = [(spaces[a], o) for a, o in obs.items()]
         else:
             pairs = [(self._parts["observation_space"], obs)]
@@ -346,15 +347,19 @@ class InferencePolicy:
 
 def _not_an_observation(obs, space) -> str:
     """Why ``obs`` cannot be an observation of ``space`` ('' when it can): its structure
-    (a Dict's keys, a Tuple's length, a Box part's shape) and discrete values; a Box's
-    dtype and bounds are not checked (parity says a float64 observation by its cast)."""
+    (a Dict's keys, a Tuple's length, a Box part's shape and NaN) and discrete values; a
+    Box's dtype and bounds are not checked (parity says a float64 observation by its
+    cast)."""
     import gymnasium as gym
 
     from rldebug.shapes.spaces import why_not_in
 
     if isinstance(space, gym.spaces.Box):
-        return "" if np.shape(obs) == space.shape else \
-            f"shape {np.shape(obs)}, expected {space.shape}"
+        if np.shape(obs) != space.shape:
+            return f"shape {np.shape(obs)}, expected {space.shape}"
+        values = np.asarray(obs)  # NaN is in no Box (gymnasium's contains says False)
+        return "it holds NaN, which no env observation does" if \
+            values.dtype.kind == "f" and np.isnan(values).any() else ""
     if isinstance(space, gym.spaces.Dict):
         if not isinstance(obs, Mapping) or set(obs) != set(space.spaces):
             return why_not_in(obs, space) if isinstance(obs, Mapping) else \

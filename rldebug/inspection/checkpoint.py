@@ -216,6 +216,14 @@ def checkpoint_kind(path: str | Path) -> str:
         raise CheckpointError(f"{root} is not a checkpoint but holds "
                               + (f"one: pass it, {shown}." if len(inside) == 1 else
                                  f"{len(inside)}: pass one of them, {shown}."))
+    from rldebug.deployment.pipeline import EXPORTED_PARTS
+
+    if (root / EXPORTED_PARTS).is_file():
+        raise CheckpointError(
+            f"{root} is a folder `rldebug export` wrote ({EXPORTED_PARTS}), not an RLlib "
+            "checkpoint: inspect and load read the checkpoint it was exported from. The "
+            "folder itself acts with rldebug.inference_policy(FOLDER), and rldebug parity "
+            "takes it as the reference.")
     raise CheckpointError(f"{root} is not an RLlib checkpoint: it holds {present or 'nothing'}. "
                           f"{_expected()}")
 
