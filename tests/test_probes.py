@@ -566,6 +566,7 @@ def test_a_learning_rate_of_zero_fails_every_probe_from_the_config():
 
     report = probe(DQNConfig().environment("CartPole-v1").training(lr=0.0))
     assert set(_statuses(report).values()) == {"fail"}
+    assert report.family == "q_learning"  # from the config: no module was asked
     assert all(r.iterations == 0 for r in report.results)  # not trained: nothing can move
     said = " ".join(report.diagnosis())
     assert "lr=0: the optimizer never moves its weights" in said

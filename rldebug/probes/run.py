@@ -200,6 +200,17 @@ def untrained_agents(policies_to_train, modules: dict) -> dict:
     return found
 
 
+def _family_of_config(config) -> str:
+    """The module family a config's algorithm builds, when no probe ran to ask its module
+    (lr=0 fails every probe before training)."""
+    from rldebug.shapes.configs import family_from_config
+    from rldebug.shapes.outputs import ACTOR_CRITIC, POLICY_GRADIENT, Q_LEARNING
+
+    algorithm = family_from_config(config.to_dict())
+    return {"ppo": POLICY_GRADIENT, "appo": POLICY_GRADIENT, "impala": POLICY_GRADIENT,
+            "dqn": Q_LEARNING, "sac": ACTOR_CRITIC}.get(algorithm, "unknown")
+
+
 def _learning_rate_zero(config) -> str:
     """Why no module can learn, read from the config: a learning rate of 0 (SAC: its
     critic's, which its policy learns from); "" when they can. (Untrained weights can meet a probe's
@@ -477,7 +488,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         family = family or probe_family
     return ProbeReport(
         algorithm=getattr(config.algo_class, "__name__", str(config.algo_class)),
-        family=family or "unknown",
+        family=family or _family_of_config(config),
         api_stack="new" if config.enable_rl_module_and_learner else "old",
         agents={aid: {"observation_space": str(obs), "action_space": str(act),
                       "module": _modules_of(mapped, aid, multi)}
