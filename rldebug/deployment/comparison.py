@@ -930,8 +930,13 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
                  pairs: list | None = None) -> str:
     said = _variant_explanation(report, candidates, reference)
     constant = _constant_answer(pairs or [])
-    if constant is None or said.startswith("No single variant"):
+    if constant is None:
         return said
+    if said.startswith("No single variant"):
+        return (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
+                "decisions, whatever the observation: it may not read it at all (check "
+                "that it is given the observation, and that its weights are loaded). "
+                + said)
     return (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
             "decisions, whatever the observation: it may not read it at all. "
             f"The closest variant of the pipeline: {said} A constant answer can match a "
