@@ -9,6 +9,7 @@ every command shares: ``--debug``, the exit codes and how errors are printed.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -41,12 +42,30 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rldebug", description="Debugging and introspection for Ray RLlib 2.60.")
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose refusals (a missing or unknown option) are also printed as
+    JSON on stdout when the command line asks for ``--json``, as rldebug's own are."""
+
+    def __init__(self, *args, json_errors: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.json_errors = json_errors
+
+    def error(self, message: str):
+        if self.json_errors:
+            command = self.prog.split()[1] if len(self.prog.split()) > 1 else None
+            print(json.dumps({"command": command, "error": message,
+                              "exit_code": EXIT_UNUSABLE}, indent=2))
+        super().error(message)
+
+
+def build_parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    parser = _Parser(prog="rldebug", description="Debugging and introspection for Ray RLlib "
+                                                 "2.60.", json_errors=json_errors)
     parser.add_argument("--debug", action="store_true",
                         help="show Python tracebacks instead of one-line errors")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(
+        dest="command", required=True,
+        parser_class=functools.partial(_Parser, json_errors=json_errors))
     for module in COMMAND_MODULES:
         import_module(module).add_commands(subparsers)
     parser.commands = subparsers.choices  # name -> the command's parser
@@ -69,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = _script_args(argv)
     head = argv if script_args is None else argv[:len(argv) - len(script_args)]
-    parser = build_parser()
+    parser = build_parser(json_errors="--json" in head)
     args, unknown = parser.parse_known_args(head)
     if unknown:  # said by the parser the flag was given to, with its usage
         given_to = (parser if head.index(unknown[0]) < head.index(args.command)

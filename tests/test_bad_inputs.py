@@ -721,3 +721,17 @@ def test_a_reader_that_leaves_early_gets_no_error(tmp_path):
     err = process.stderr.read().decode()
     process.wait(timeout=120)
     assert "BrokenPipe" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("argv, command, said", [
+    (["parity", "DIR", "--json"], "parity", "the following arguments are required: --policy"),
+    (["doctor", "DIR", "--json", "--bogus"], "doctor", "unrecognized arguments: --bogus")])
+def test_the_parsers_refusals_are_json_too_for_a_json_reader(argv, command, said, tmp_path,
+                                                              capsys):
+    """cli.md promised unusable input as JSON with --json; the parser's refusals printed
+    only argparse's usage block."""
+    with pytest.raises(SystemExit) as exit_:
+        cli_main([a.replace("DIR", str(tmp_path)) for a in argv])
+    assert exit_.value.code == 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["command"] == command and said in out["error"] and out["exit_code"] == 2
