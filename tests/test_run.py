@@ -152,3 +152,14 @@ def test_local_run_of_an_algorithm_with_remote_runners_is_rejected(tmp_path):
 def test_cli_rejects_non_positive_stop_values(tmp_path, capsys):
     assert main(["run", "--stop-iters", "0", "--logdir", str(tmp_path)]) == 2
     assert "rldebug run: error: --stop-iters must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # trains the tutorial's arena to its target (~30-60 s on 2 cores)
+def test_make_demo_reaches_the_tutorials_target_of_15(tmp_path, capsys):
+    """The README's first claim: `make demo` (rldebug demo) trains the arena until the
+    mean total return of both agents reaches 15."""
+    assert main(["demo", "--logdir", str(tmp_path), "--budget", "600"]) == 0
+    assert "Mean total return reached 15" in capsys.readouterr().out
+    (result_file,) = tmp_path.rglob("result.json")
+    last = json.loads(result_file.read_text().splitlines()[-1])
+    assert last["env_runners"]["episode_return_mean"] >= 15
