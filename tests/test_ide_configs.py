@@ -2,10 +2,14 @@
 
 import importlib.util
 import json
+import os
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 from rldebug.cli import main as cli_main
 from rldebug.ide import write_ide_configs
@@ -159,3 +163,86 @@ def test_an_actor_on_another_node_says_how_to_forward_its_port():
     assert "node 'worker-7' (10.0.0.7)" in vscode
     pycharm = hint("worker-7", port=5679, client="pycharm")  # the actor connects to PyCharm
     assert "`ssh -N -R 5679:127.0.0.1:5679 worker-7`" in pycharm and "ide_host" in pycharm
+
+
+def test_a_rerun_keeps_the_users_copies_other_keys_and_earlier_backups(tmp_path, capsys):
+    """An audit's project: a re-run deleted the user's copy of a generated configuration
+    (the only way to give a script its arguments), its PyCharm copy named rldebug_*.xml,
+    launch.json's "compounds", and wrote over the first comment backup."""
+    write_ide_configs(tmp_path)
+    launch_json = tmp_path / ".vscode" / "launch.json"
+    data = json.loads(launch_json.read_text())
+    debug = next(c for c in data["configurations"] if c["name"] == "rldebug: debug current file")
+    data["configurations"].append({**debug, "name": "rldebug: debug train.py --iters 2",
+                                   "args": ["debug", "train.py", "--iters", "2"]})
+    data["compounds"] = [{"name": "both", "configurations": ["mine", "theirs"]}]
+    launch_json.write_text("// mine\n" + json.dumps(data))
+    runs = tmp_path / ".idea" / "runConfigurations"
+    copy = runs / "rldebug__my_train.xml"  # PyCharm names a shared copy after its name
+    copy.write_text((runs / "rldebug_rldebug_debug_current_file.xml").read_text())
+
+    write_ide_configs(tmp_path)
+    launch_json.write_text("// mine again\n" + launch_json.read_text())
+    write_ide_configs(tmp_path)
+
+    data = json.loads(launch_json.read_text())
+    assert "rldebug: debug train.py --iters 2" in [c["name"] for c in data["configurations"]]
+    assert [c["name"] for c in data["configurations"]].count("rldebug: debug current file") == 1
+    assert data["compounds"] == [{"name": "both", "configurations": ["mine", "theirs"]}]
+    assert copy.is_file()
+    assert "// mine\n" in (tmp_path / ".vscode" / "launch.json.before-rldebug").read_text()
+    assert "// mine again" in (tmp_path / ".vscode" / "launch.json.before-rldebug.2").read_text()
+
+
+def test_the_interpreter_is_a_project_venv_that_has_rldebug(tmp_path, capsys):
+    """A bare .venv (no rldebug) was chosen, and every launch failed with "No module named
+    rldebug"; a venv named venv/ was not looked at."""
+    import venv
+
+    venv.create(tmp_path / ".venv", with_pip=False)  # bare: no rldebug
+    assert cli_main(["ide-configs", "--root", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "has no rldebug installed" in err
+    debug = next(c for c in vscode_configs(tmp_path) if c["name"] == "rldebug: debug current file")
+    assert debug["python"] == os.path.normpath(sys.executable)
+    venv.create(tmp_path / "venv", with_pip=False)  # a venv/ that sees this one's packages
+    import site
+    import sysconfig
+
+    purelib = sysconfig.get_path("purelib", vars={"base": str(tmp_path / "venv")})
+    Path(purelib, "rldebug_here.pth").write_text(  # (addsitedir: its .pth files too)
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages()))
+    write_ide_configs(tmp_path)
+    debug = next(c for c in vscode_configs(tmp_path) if c["name"] == "rldebug: debug current file")
+    assert debug["python"] == "${workspaceFolder}/venv/bin/python"
+
+
+def test_a_subfolder_of_a_project_is_told_where_the_ide_reads(tmp_path, capsys):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "scripts").mkdir()
+    assert cli_main(["ide-configs", "--root", str(tmp_path / "scripts")]) == 0
+    assert f"--root {tmp_path}`" in capsys.readouterr().err
+
+
+def _read_only(folder: Path) -> bool:
+    """Make ``folder`` unwritable, for root too (chattr +i) where the filesystem allows."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        return True
+    return subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
+                          check=False).returncode == 0
+
+
+def test_a_read_only_idea_folder_is_refused_before_anything_is_written(tmp_path, capsys):
+    """It wrote .vscode/launch.json, then failed on .idea with an OSError (exit 1)."""
+    (tmp_path / ".idea").mkdir()
+    if not _read_only(tmp_path / ".idea"):
+        pytest.skip("this filesystem cannot make a folder read-only for root")
+    try:
+        assert cli_main(["ide-configs", "--root", str(tmp_path)]) == 2
+        assert "cannot write in" in capsys.readouterr().err
+        assert not (tmp_path / ".vscode").exists()
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path / ".idea")], capture_output=True,
+                       check=False)
+        (tmp_path / ".idea").chmod(0o700)

@@ -6,10 +6,21 @@ from rldebug.ide._listen import DEFAULT_PORT
 
 
 def cmd_ide_configs(args) -> int:
-    from rldebug.ide.configs import write_ide_configs
+    import sys
+    from pathlib import Path
 
+    from rldebug.ide.configs import enclosing_project, interpreter_notes, write_ide_configs
+
+    root = Path(args.root).expanduser().resolve()
+    project = enclosing_project(root)  # asked before .vscode/.idea are made here
     for path in write_ide_configs(args.root, port=args.port):
         print(path)
+    notes = interpreter_notes(root) + ([
+        f"{project} holds the project's .git/.vscode/.idea and {root} none: an IDE reads "
+        f"the configurations of the folder it opened; if that is {project}, run "
+        f"`rldebug ide-configs --root {project}`."] if project else [])
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

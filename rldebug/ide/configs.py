@@ -7,13 +7,16 @@
   for both, stopping at the event's step), for "rldebug: debug current file" (``rldebug debug`` on the file open in the
   editor: any RLlib script, its Tune trials in-process) and for each ``recipes/*.py`` (with ``--smoke``, in-process, ``justMyCode:
   false`` so breakpoints inside RLlib are hit), and an *attach* configuration
-  for :func:`rldebug.ide.attach_remote` on 127.0.0.1:5678. Configurations it
-  did not generate (no ``"presentation": {"group": "rldebug"}``) are kept.
+  for :func:`rldebug.ide.attach_remote` on 127.0.0.1:5678. A configuration is
+  replaced only when it has the name of one it generates (a recipe's that is gone is
+  removed); yours, copies of its own under another name included, and every other key
+  of the file are kept.
 - ``.vscode/settings.json``: pytest enabled, the venv's interpreter (other
   keys are kept).
 - ``.idea/runConfigurations/rldebug_*.xml``: PyCharm Python run configurations
   for the same launches, and a "Python Debug Server" on 127.0.0.1:5678 for
-  ``attach_remote(..., client="pycharm")`` (stale ``rldebug_*.xml`` files are removed).
+  ``attach_remote(..., client="pycharm")`` (a recipe's file whose recipe is gone is
+  removed; any other file, yours included, stays).
 
 Run it again after adding a recipe::
 
@@ -22,8 +25,11 @@ Run it again after adding a recipe::
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +45,11 @@ _CURRENT_FILE_IN = {"vscode": "${file}", "pycharm": "$FilePath$"}
 # Values asked for when the configuration starts: VS Code inputs, PyCharm's $Prompt$.
 PROMPTS = {"<trace dir>": ("rldebugTraceDir", "Reproducible trace or run directory"),
            "<event>": ("rldebugEvent", "Event number (rldebug reproduce DIR lists them)")}
-VENV_PYTHON = ".venv/bin/python"
+# a project's own interpreter, where IDEs and tools make it (POSIX, then Windows)
+VENV_PYTHONS = (".venv/bin/python", "venv/bin/python", ".venv/Scripts/python.exe",
+                "venv/Scripts/python.exe")
 PYCHARM_PREFIX = "rldebug_"
+RECIPE_PREFIX = "recipe: "  # recipes come and go: a gone recipe's configuration is removed
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ def launches(repo_root: Path) -> list[Launch]:
     recipes = sorted((repo_root / "recipes").glob("*.py")) \
         if _is_rldebug_repository(repo_root) else []
     for recipe in recipes:
-        found.append(Launch(f"recipe: {recipe.stem} --smoke", ("--smoke",),
+        found.append(Launch(f"{RECIPE_PREFIX}{recipe.stem} --smoke", ("--smoke",),
                             script=f"recipes/{recipe.name}"))
     return found
 
@@ -164,20 +173,51 @@ def _folder(path: Path) -> Path:
 
 
 def _kept(path: Path, had_comments: bool) -> list[Path]:
-    """A file whose comments a rewrite drops is first copied beside it, as it was."""
+    """A file whose comments a rewrite drops is first copied beside it, as it was (an
+    earlier copy is not written over: ``.before-rldebug.2`` and on)."""
     if not had_comments:
         return []
     backup = path.with_name(path.name + ".before-rldebug")
+    number = 1
+    while backup.exists():
+        number += 1
+        backup = path.with_name(f"{path.name}.before-rldebug.{number}")
     backup.write_text(path.read_text())
     return [backup]
 
 
+@functools.cache
+def _has_rldebug(python: str) -> bool:
+    """Whether that Python imports rldebug (the configurations run ``-m rldebug``)."""
+    try:
+        # isolated, from the venv's own folder: a checkout's rldebug/ in the current
+        # folder (or PYTHONPATH) is not what the IDE's launch will import
+        return subprocess.run([python, "-I", "-c", "import rldebug"], capture_output=True,
+                              timeout=60, check=False,
+                              cwd=Path(python).parent).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def interpreter(repo_root: Path, ide: str) -> str:
-    """The Python the configurations run: the project's ``.venv`` when it has one, else
-    the one running this (it has rldebug installed)."""
-    if (repo_root / VENV_PYTHON).is_file():
-        return ("${workspaceFolder}/" if ide == "vscode" else "$PROJECT_DIR$/") + VENV_PYTHON
-    return sys.executable
+    """The Python the configurations run: the project's own venv (``.venv`` or ``venv``)
+    when it has rldebug installed, else the one running this (which has)."""
+    for venv_python in VENV_PYTHONS:
+        if (repo_root / venv_python).is_file() and _has_rldebug(str(repo_root / venv_python)):
+            return ("${workspaceFolder}/" if ide == "vscode" else "$PROJECT_DIR$/") + \
+                venv_python
+    return os.path.normpath(sys.executable)
+
+
+def interpreter_notes(repo_root: Path) -> list[str]:
+    """What a user should know about the interpreter chosen: a venv of the project's
+    that lacks rldebug (the configurations would fail with "No module named rldebug")."""
+    return [f"{repo_root / venv_python} has no rldebug installed, so the configurations run "
+            f"{os.path.normpath(sys.executable)}; install rldebug into that venv and run "
+            "ide-configs again to use it."
+            for venv_python in VENV_PYTHONS
+            if (repo_root / venv_python).is_file()
+            and not _has_rldebug(str(repo_root / venv_python))]
 
 
 def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
@@ -185,16 +225,18 @@ def write_vscode(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     launch_path = folder / "launch.json"
     existing, had_comments = _read_json(launch_path)
     kept = _kept(launch_path, had_comments)
-    own = [c for c in existing.get("configurations", [])
-           if c.get("presentation", {}).get("group") != GROUP]
     python = interpreter(repo_root, "vscode")
     generated = [_vscode_launch(launch, python) for launch in launches(repo_root)] + \
         [vscode_attach(port)]
+    names = {c["name"] for c in generated}
+    own = [c for c in existing.get("configurations", []) if not (
+        c.get("name") in names or (c.get("presentation", {}).get("group") == GROUP
+                                   and str(c.get("name", "")).startswith(RECIPE_PREFIX)))]
     ours = {key for key, _ in PROMPTS.values()}
     inputs = vscode_inputs() + [i for i in existing.get("inputs", []) if i.get("id") not in ours]
-    launch_path.write_text(json.dumps(
-        {"version": "0.2.0", "configurations": generated + own, "inputs": inputs},
-        indent=4) + "\n")
+    launch = {"version": "0.2.0", **existing, "configurations": generated + own,
+              "inputs": inputs}  # the file's other keys (compounds, ...) stay
+    launch_path.write_text(json.dumps(launch, indent=4) + "\n")
 
     settings_path = folder / "settings.json"
     settings, had_comments = _read_json(settings_path)
@@ -277,9 +319,19 @@ def write_pycharm(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
         path = folder / pycharm_file_name(launch)
         path.write_text(_pycharm_xml(launch, interpreter(repo_root, "pycharm")))
         written.append(path)
-    for stale in set(folder.glob(PYCHARM_PREFIX + "*.xml")) - set(written):
-        stale.unlink()
+    for stale in set(folder.glob(f"{PYCHARM_PREFIX}recipe_*.xml")) - set(written):
+        stale.unlink()  # a recipe that is gone; other files, the user's too, stay
     return written
+
+
+def enclosing_project(root: Path) -> Path | None:
+    """A folder above ``root`` that holds a project's ``.git``, ``.vscode`` or ``.idea``
+    when ``root`` holds none: the folder the IDE opens, and reads configurations from."""
+    marks = (".git", ".vscode", ".idea")
+    if any((root / mark).exists() for mark in marks):
+        return None
+    return next((parent for parent in root.parents
+                 if any((parent / mark).exists() for mark in marks)), None)
 
 
 def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[Path]:
@@ -308,6 +360,11 @@ def write_ide_configs(repo_root: str | Path, port: int = DEFAULT_PORT) -> list[P
     for folder in (".vscode", ".idea", ".idea/runConfigurations"):
         if (root / folder).exists() and not (root / folder).is_dir():
             _folder(root / folder)  # raises, saying so
+        if (root / folder).is_dir():
+            check_can_write(root / folder, "--root")
+    for name in ("launch.json", "settings.json"):
+        if (root / ".vscode" / name).is_file():
+            check_can_write(root / ".vscode" / name, "--root")
     for name in ("launch.json", "settings.json"):
         _read_json(root / ".vscode" / name)
     return write_vscode(root, port) + write_pycharm(root, port)
