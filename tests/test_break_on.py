@@ -136,16 +136,20 @@ def test_agent_action(headless):
     assert records and all(r.agent_id == "agent2" and int(r.action) == 3 for r in records)
 
 
-def test_max_stops_limits_stops_not_records(monkeypatch):
-    """mode='break' with PYTHONBREAKPOINT pointing at a recorder: the hook is honoured."""
+def test_max_stops_limits_stops_not_records(monkeypatch, caplog):
+    """mode='break' with PYTHONBREAKPOINT pointing at a recorder: the hook is honoured.
+    The events after the budget were logged as "no debugger attached"."""
     monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record")
     monkeypatch.setattr(sys, "breakpointhook", sys.__breakpointhook__)  # undo pytest's hook
     break_hooks.CALLS.clear()
     config = break_on(tiny_arena_config(), events=("collision",), non_finite=False,
                       mode="break", max_stops=2)
-    train_once(config)
+    with caplog.at_level("WARNING", logger="rldebug.ide.break_on"):
+        train_once(config)
     assert len(break_hooks.CALLS) == 2
     assert sum(r.stopped for r in break_records()) == 2 and len(break_records()) > 2
+    assert "(max_stops=2 reached: logged, not stopped)" in caplog.text
+    assert "no debugger attached" not in caplog.text
     name, frame_locals = break_hooks.CALLS[0]
     assert name == "stop_here"
     assert {"event", "episode", "agent_id", "obs", "action", "reward", "info", "batch",
@@ -154,13 +158,31 @@ def test_max_stops_limits_stops_not_records(monkeypatch):
     assert frame_locals["event"].agent_id == frame_locals["agent_id"]
 
 
-def test_pythonbreakpoint_0_disables_the_stop(monkeypatch):
+def test_pythonbreakpoint_0_disables_the_stop(monkeypatch, caplog):
     monkeypatch.setenv("PYTHONBREAKPOINT", "0")
     monkeypatch.setattr(sys, "breakpointhook", sys.__breakpointhook__)
     config = break_on(tiny_arena_config(), events=("collision",), non_finite=False,
                       mode="break", max_stops=1)
-    train_once(config)  # would block in pdb if PYTHONBREAKPOINT were ignored
+    with caplog.at_level("WARNING", logger="rldebug.ide.break_on"):
+        train_once(config)  # would block in pdb if PYTHONBREAKPOINT were ignored
     assert break_records()
+    assert "(PYTHONBREAKPOINT=0: logged, not stopped)" in caplog.text
+
+
+def test_one_env_step_meeting_two_conditions_stops_once(monkeypatch):
+    """A collision that is also a reward below the bound stopped twice at one step and
+    spent two of max_stops."""
+    monkeypatch.setenv("PYTHONBREAKPOINT", "break_hooks.record")
+    monkeypatch.setattr(sys, "breakpointhook", sys.__breakpointhook__)
+    break_hooks.CALLS.clear()
+    config = break_on(tiny_arena_config(), events=("collision",), reward_below=-0.2,
+                      non_finite=False, mode="break", max_stops=3)
+    train_once(config)
+    stopped = [r for r in break_records() if r.stopped]
+    steps = [(r.episode_id, r.env_step, r.agent_id) for r in stopped]
+    assert len(stopped) == 3 and len(set(steps)) == 3, steps
+    both = [r for r in break_records() if r.extra.get("also")]
+    assert both and all(r.kind == "info_event" for r in both)  # the first names the other
 
 
 @pytest.mark.parametrize("env, users_at_import, hook, how", [

@@ -273,15 +273,18 @@ class BreakOnCallback(RLlibCallback):
             if spec.agent_ids is not None and str(agent_id) not in spec.agent_ids:
                 continue
             step.action = self._env_action(agent_id, step.action)
-            for kind, reason, value in _step_events(spec, agent_id, step):
-                event = BreakEvent(
-                    kind=kind, reason=reason, pid=os.getpid(), agent_id=str(agent_id),
-                    episode_id=episode_id(episode), env_step=env_t(episode),
-                    value=value, action=step.action, reward=step.reward, info=dict(step.info))
-                catch(event, self._mode(reason), spec.token, spec.max_stops, {
+            events = [BreakEvent(
+                kind=kind, reason=reason, pid=os.getpid(), agent_id=str(agent_id),
+                episode_id=episode_id(episode), env_step=env_t(episode),
+                value=value, action=step.action, reward=step.reward, info=dict(step.info))
+                for kind, reason, value in _step_events(spec, agent_id, step)]
+            if len(events) > 1:  # one stop per step: the first event names the others
+                events[0].extra["also"] = [event.reason for event in events[1:]]
+            for number, event in enumerate(events):
+                catch(event, self._mode(event.reason), spec.token, spec.max_stops, {
                     "episode": episode, "agent_id": agent_id, "obs": step.obs,
                     "action": step.action, "reward": step.reward, "info": step.info},
-                    hook=spec.breakpoint_hook)
+                    hook=spec.breakpoint_hook, may_stop=number == 0)
                 self._caught(event)
 
     def _mode(self, reason: str) -> str:

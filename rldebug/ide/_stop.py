@@ -199,23 +199,39 @@ def _say_cannot_stop(hook: str | None) -> None:
         "PYTHONBREAKPOINT before calling break_on.", RuntimeWarning, stacklevel=3)
 
 
+def _why_not_stopped(mode: str, how: str, budget_left: bool, may_stop: bool,
+                     max_stops: int | None, hook: str | None) -> str:
+    """What the log line of an event that did not stop says about why."""
+    if not may_stop:
+        return " (the same env step stopped for the event above: logged)"
+    if mode == "log":
+        return " (mode='log': logged)"
+    if not budget_left:
+        return f" (max_stops={max_stops} reached: logged, not stopped)"
+    if (hook if hook is not None else users_breakpoint_hook()) == "0":
+        return " (PYTHONBREAKPOINT=0: logged, not stopped)"
+    return " (no debugger attached: logged, not stopped)"
+
+
 def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
-          context: dict[str, Any], hook: str | None = None) -> BreakEvent:
+          context: dict[str, Any], hook: str | None = None,
+          may_stop: bool = True) -> BreakEvent:
     """Record and log ``event``; stop in :func:`stop_here` if the mode and budget allow.
     ``hook``: the user's breakpoint hook as ``break_on`` found it where it was called
-    (None: this process's)."""
+    (None: this process's). ``may_stop=False``: an env step already stopped for another
+    event (one stop per step), so this one is recorded and logged only."""
     how = _how_to_stop(hook) if mode != "log" else ""
     if mode == "break" and not how:
         _say_cannot_stop(hook)
     with _lock:
         stops_so_far = _stops_by_token.get(token, 0)
-        event.stopped = (max_stops is None or stops_so_far < max_stops) and \
-            _stops(mode, how)
+        budget_left = max_stops is None or stops_so_far < max_stops
+        event.stopped = may_stop and budget_left and _stops(mode, how)
         if event.stopped:
             _stops_by_token[token] = stops_so_far + 1
         _records.append(event)
-    logger.warning("break_on: %s%s", event.reason,
-                   "" if event.stopped else " (no debugger attached: logged, not stopped)")
+    logger.warning("break_on: %s%s", event.reason, "" if event.stopped else
+                   _why_not_stopped(mode, how, budget_left, may_stop, max_stops, hook))
     if event.stopped:
         try:
             stop_here(event=event, how=how, hook=hook or users_breakpoint_hook(), **context)
