@@ -73,11 +73,17 @@ def build_parser(json_errors: bool = False) -> argparse.ArgumentParser:
 
 
 def _script_args(argv: list[str]) -> list[str] | None:
-    """``rldebug debug SCRIPT ARGS...``: the script's arguments exactly as given (argparse
+    """``rldebug debug SCRIPT ARGS...`` (or ``-m MODULE ARGS...``): the script's arguments
+    exactly as given (argparse
     would drop a ``--`` among them, which the script's own parser may need); None for
     any other command."""
     words = [i for i, word in enumerate(argv) if not word.startswith("-")]
-    if not words or argv[words[0]] != "debug" or len(words) < 2 or words[1] != words[0] + 1:
+    if not words or argv[words[0]] != "debug":
+        return None
+    first = words[0] + 1  # the script, or -m MODULE
+    if argv[first:first + 1] == ["-m"] and len(argv) > first + 1:
+        return argv[first + 2:]
+    if len(words) < 2 or words[1] != first:
         return None
     return argv[words[1] + 1:]
 

@@ -342,3 +342,40 @@ def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
     count, iterations, rest = out.split("AFTER FIT", 1)[1].split(maxsplit=2)
     assert int(count) == 2 and int(iterations) >= 2
     assert rest.split("\n")[0] == "['trial_id'] None 2 1", rest
+
+
+PACKAGE_MODULE = """
+import json, sys
+from .settings import RUNNERS
+from ray.rllib.algorithms.ppo import PPOConfig
+
+if __name__ == "__main__":
+    config = PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=RUNNERS)
+    algo = config.build_algo()
+    print(json.dumps({"argv": sys.argv, "remote_runners": algo.env_runner_group.num_remote_env_runners(),
+                      "name": __name__}))
+    algo.stop()
+    sys.exit(3)
+"""
+
+
+def test_a_package_module_runs_as_python_m_runs_it(tmp_path):
+    """A src-layout package module with relative imports could not be debugged: the file
+    failed its relative import and `-m` was refused."""
+    package = tmp_path / "src" / "mypkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "settings.py").write_text("RUNNERS = 2\n")
+    (package / "train.py").write_text(PACKAGE_MODULE)
+    ran = subprocess.run([sys.executable, "-m", "rldebug", "debug", "-m", "mypkg.train",
+                          "--iters", "2", "--", "x"], capture_output=True, text=True,
+                         timeout=300, check=False, cwd=tmp_path / "src", env=session_env())
+    assert ran.returncode == 3, ran.stderr[-2000:]
+    said = json.loads(ran.stdout.splitlines()[-1])
+    assert said == {"argv": [str(package / "train.py"), "--iters", "2", "--", "x"],
+                    "remote_runners": 0, "name": "__main__"}  # in this process, as debugged
+    missing = subprocess.run([sys.executable, "-m", "rldebug", "debug", "-m", "mypkg.train"],
+                             capture_output=True, text=True, timeout=120, check=False,
+                             cwd=tmp_path)
+    assert missing.returncode == 2 and "No module named 'mypkg.train'" in missing.stderr
+    assert "run it from the folder that holds the package" in missing.stderr

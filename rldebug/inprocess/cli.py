@@ -94,12 +94,28 @@ def _say_the_trap(config, err: Exception) -> None:
 def cmd_debug(args) -> int:
     """Run a script unchanged with every Algorithm and Tune trial in this process. The
     script's own exceptions stay uncaught, for the debugger (``catches_errors=False``)."""
-    from rldebug.inprocess.debugging import debug_script, script_problem
+    from rldebug.inprocess.debugging import (
+        debug_module,
+        debug_script,
+        module_problem,
+        script_problem,
+    )
 
-    problem = script_problem(args.script)
+    if args.module is not None and args.script is not None:  # (argparse left them)
+        problem = (f"-m {args.module} names what to run, and so does {args.script}: give one "
+                   "(rldebug debug -m package.module ARGS, or rldebug debug script.py ARGS).")
+    elif args.module is not None:
+        problem = module_problem(args.module)
+    elif args.script is not None:
+        problem = script_problem(args.script)
+    else:
+        problem = ("say what to run: rldebug debug script.py ARGS, or rldebug debug -m "
+                   "package.module ARGS as python -m runs it.")
     if problem:  # said here: the script's own FileNotFoundError must reach the debugger
         print(f"rldebug debug: error: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
+    if args.module is not None:
+        return debug_module(args.module, args.args)
     return debug_script(args.script, args.args)
 
 
@@ -131,6 +147,9 @@ def add_commands(subparsers) -> None:
 
     debug = subparsers.add_parser("debug", help="run a script unchanged, every Algorithm and "
                                                 "Tune trial in this process (press Debug on it)")
-    debug.add_argument("script", help="the Python script to run")
+    debug.add_argument("-m", dest="module", metavar="MODULE",
+                       help="run a module as `python -m MODULE` does (a package's module, "
+                            "relative imports and all), instead of a script")
+    debug.add_argument("script", nargs="?", help="the Python script to run")
     debug.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     debug.set_defaults(func=cmd_debug, catches_errors=False)

@@ -328,11 +328,68 @@ def _compiles(path: Path) -> bool:
     return True
 
 
+def _as_main(run: Callable[[], Any]) -> int:
+    """``run()`` (runpy running ``__main__``) under :func:`debug_mode`, with its
+    ``SystemExit`` as Python ends on it: 0, the code, or 1 with the message printed."""
+    debug_mode(True)
+    remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
+    try:
+        run()
+    except SystemExit as exit_:
+        code = exit_.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)  # as Python does for sys.exit("message")
+        return 1
+    return 0
+
+
+def module_problem(module: str) -> str | None:
+    """Why ``python -m module`` cannot run from the current folder, or None when it can
+    (its parent packages are imported to find it, as Python does)."""
+    import importlib.util
+
+    sys.path.insert(0, os.getcwd())
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as err:
+        found, reason = None, f" ({type(err).__name__}: {err})"
+    else:
+        reason = ""
+    finally:
+        sys.path.remove(os.getcwd())
+    if found is not None:
+        return None
+    return (f"No module named {module!r}{reason} from {os.getcwd()}: rldebug debug -m runs "
+            "it as python -m does, so run it from the folder that holds the package (with a "
+            "src/ layout, that folder, or pip install -e . first).")
+
+
+def debug_module(module: str, args: list[str] | None = None) -> int:
+    """Run ``module`` as ``python -m module args`` would, under :func:`debug_mode`: the
+    current folder first on ``sys.path``, ``sys.argv[0]`` the module's file, a package's
+    ``__main__``, relative imports inside the package working.
+
+    :returns: 0, or the module's ``sys.exit`` code (1 for a message, as Python's).
+    :raises ModuleNotFoundError: if the module is not found from the current folder.
+    """
+    problem = module_problem(module)
+    if problem:
+        raise ModuleNotFoundError(problem)
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [module, *(args or [])]  # runpy makes argv[0] the module's file
+    sys.path.insert(0, os.getcwd())
+    try:
+        return _as_main(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True))
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+
+
 def debug_script(script: str | Path, args: list[str] | None = None) -> int:
     """Run ``script`` as ``__main__`` with ``args`` under :func:`debug_mode`, as ``python
-    script args`` would: ``__file__`` absolute, ``sys.argv[0]`` as given, a folder or zip
-    with ``__main__.py`` run as Python runs it, ``sys.exit("message")`` printing the
-    message.
+    script args`` would: ``__file__`` absolute, a folder or zip with ``__main__.py`` run as
+    Python runs it, ``sys.exit("message")`` printing the message. (``sys.argv[0]`` is
+    the script's absolute path, as runpy makes it; Python keeps it as given.)
 
     :returns: 0, or the script's ``sys.exit`` code (1 for a message, as Python's).
     :raises FileNotFoundError: if ``script`` is neither a file nor a folder with a
@@ -344,23 +401,14 @@ def debug_script(script: str | Path, args: list[str] | None = None) -> int:
         raise FileNotFoundError(problem)
     if path.is_file() and not _compiles(path):
         return 1  # as Python exits on a script it cannot compile
-    debug_mode(True)
-    remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [str(script), *(args or [])]
     if path.is_file():  # runpy puts a folder's or zip's own path first
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
-        runpy.run_path(os.path.abspath(path), run_name="__main__")
-    except SystemExit as exit_:
-        code = exit_.code
-        if code is None or isinstance(code, int):
-            return code or 0
-        print(code, file=sys.stderr)  # as Python does for sys.exit("message")
-        return 1
+        return _as_main(lambda: runpy.run_path(os.path.abspath(path), run_name="__main__"))
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
-    return 0
 
 
-__all__ = ["debug_mode", "debug_script", "is_debug_mode"]
+__all__ = ["debug_mode", "debug_module", "debug_script", "is_debug_mode", "module_problem"]
