@@ -50,22 +50,25 @@ def why_not_in(obs: Any, space: gym.Space) -> str:
 
 
 
-def offset_discrete_parts(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
-    """The Discrete/MultiDiscrete parts of ``space`` whose values do not start at 0, with
-    where they sit (``""``, ``"['pos']"``, ``"[1]"``). RLlib 2.60 ignores ``start`` on
-    both stacks: it sends the index 0..n-1 as the action, and its FlattenObservations
-    one-hots an observation with ``depth=n`` and no offset."""
-    if isinstance(space, gym.spaces.Discrete):
-        return [(where, space)] if int(space.start) != 0 else []
-    if isinstance(space, gym.spaces.MultiDiscrete):
-        return [(where, space)] if np.any(np.asarray(space.start) != 0) else []
+def leaves(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
+    """The parts of ``space`` that are not Dict or Tuple, with where they sit (``""``,
+    ``"['pos']"``, ``"[1]"``)."""
     if isinstance(space, gym.spaces.Dict):
-        return [part for key, sub in space.spaces.items()
-                for part in offset_discrete_parts(sub, f"{where}[{key!r}]")]
+        return [leaf for key, sub in space.spaces.items()
+                for leaf in leaves(sub, f"{where}[{key!r}]")]
     if isinstance(space, gym.spaces.Tuple):
-        return [part for i, sub in enumerate(space.spaces)
-                for part in offset_discrete_parts(sub, f"{where}[{i}]")]
-    return []
+        return [leaf for i, sub in enumerate(space.spaces) for leaf in leaves(sub, f"{where}[{i}]")]
+    return [(where, space)]
+
+
+def offset_discrete_parts(space: gym.Space) -> list[tuple[str, gym.Space]]:
+    """The Discrete/MultiDiscrete parts of ``space`` whose values do not start at 0, with
+    where they sit (:func:`leaves`). RLlib 2.60 ignores ``start`` on both stacks: it
+    sends the index 0..n-1 as the action, and its FlattenObservations one-hots an
+    observation with ``depth=n`` and no offset."""
+    return [(where, part) for where, part in leaves(space)
+            if isinstance(part, (gym.spaces.Discrete, gym.spaces.MultiDiscrete))
+            and np.any(np.asarray(part.start) != 0)]
 
 
 def start_text(part: gym.Space) -> str:
@@ -86,18 +89,12 @@ FLATTENABLE = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete,
                gym.spaces.MultiBinary)
 
 
-def unflattenable_parts(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
-    """The parts of ``space`` (through Dict and Tuple) that RLlib's FlattenObservations
-    cannot turn into numbers: Text, Graph, Sequence, OneOf (it casts them to float32 and
-    fails, "could not convert string to float")."""
-    if isinstance(space, gym.spaces.Dict):
-        return [part for key, sub in space.spaces.items()
-                for part in unflattenable_parts(sub, f"{where}[{key!r}]")]
-    if isinstance(space, gym.spaces.Tuple):
-        return [part for i, sub in enumerate(space.spaces)
-                for part in unflattenable_parts(sub, f"{where}[{i}]")]
-    return [] if isinstance(space, FLATTENABLE) else [(where, space)]
+def unflattenable_parts(space: gym.Space) -> list[tuple[str, gym.Space]]:
+    """The parts of ``space`` (:func:`leaves`) that RLlib's FlattenObservations cannot turn
+    into numbers: Text, Graph, Sequence, OneOf (it casts them to float32 and fails,
+    "could not convert string to float")."""
+    return [(where, part) for where, part in leaves(space) if not isinstance(part, FLATTENABLE)]
 
 
-__all__ = ["FLATTENABLE", "contains", "from_zero_text", "offset_discrete_parts", "start_text",
+__all__ = ["FLATTENABLE", "contains", "from_zero_text", "leaves", "offset_discrete_parts", "start_text",
            "unflattenable_parts", "why_not_in"]
