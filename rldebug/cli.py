@@ -129,17 +129,25 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)  # Python's advice: no error at exit
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FINDINGS
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if args.debug:
             raise
-        print(f"rldebug {args.command}: interrupted (Ctrl+C)", file=sys.stderr)
+        print(f"rldebug {args.command}: interrupted (Ctrl+C)", *_notes(err), sep="\n",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as err:
         if args.debug:
             raise
-        print(f"rldebug {args.command}: {type(err).__name__}: {err}\n"
-              f"(run again with --debug for the Python traceback)", file=sys.stderr)
+        from rldebug.shapes.errors import error_text
+
+        print(f"rldebug {args.command}: {error_text(err)}", *_notes(err),
+              "(run again with --debug for the Python traceback)", sep="\n", file=sys.stderr)
         return 1
+
+
+def _notes(error: BaseException) -> list[str]:
+    """What rldebug added to an exception on its way out (where the run's files are)."""
+    return [str(note) for note in getattr(error, "__notes__", ())]
 
 
 if __name__ == "__main__":

@@ -163,3 +163,139 @@ def test_make_demo_reaches_the_tutorials_target_of_15(tmp_path, capsys):
     (result_file,) = tmp_path.rglob("result.json")
     last = json.loads(result_file.read_text().splitlines()[-1])
     assert last["env_runners"]["episode_return_mean"] >= 15
+
+
+# -- an audit on a new user's setups ----------------------------------------------------
+
+
+def _results(n, **extra):
+    """Results as RLlib's first iterations give them before an episode ends."""
+    return [{"training_iteration": i, "env_runners": {"num_env_steps_sampled": 32}, **extra}
+            for i in range(1, n + 1)]
+
+
+def test_an_episode_metric_not_reported_yet_is_waited_for_not_called_a_typo(caplog):
+    """Pendulum's 200-step episodes at 32 steps an iteration: no return for 6 iterations,
+    and the run was killed (KeyError) naming the key it rejected as the example."""
+    from rldebug.inprocess.stopping import MISSING_PATIENCE, Stopper
+
+    late = Stopper({"env_runners/episode_return_mean": -100,
+                    "evaluation/env_runners/episode_return_mean": 0})
+    with caplog.at_level("WARNING", logger="rldebug.run"):
+        assert all(late.check(r) is None for r in _results(MISSING_PATIENCE + 3))
+    assert caplog.text.count("RLlib reports it once an episode has ended") == 1
+    assert caplog.text.count("once the first evaluation has run") == 1
+    with pytest.raises(KeyError, match="episode_retrun_mean"):  # a typo still stops it
+        typo = Stopper({"env_runners/episode_retrun_mean": 1})
+        for result in _results(MISSING_PATIENCE):
+            typo.check(result)
+
+
+def test_a_stop_key_that_is_a_dict_in_the_results_is_refused():
+    """It was skipped without a word: the run went on to its other criteria or forever."""
+    from rldebug.inprocess.stopping import Stopper
+
+    stopper = Stopper({"env_runners/agent_episode_returns_mean": 1.0})
+    result = {"env_runners": {"agent_episode_returns_mean": {"agent1": 22.0, "agent2": 30.0}}}
+    with pytest.raises(ValueError, match=r"is a dict in the results, not a number: name one "
+                                         r"of its entries, e.g. env_runners/"
+                                         r"agent_episode_returns_mean/agent1"):
+        stopper.check(result)
+
+
+def test_tune_stoppers_are_asked_as_tune_asks_them():
+    """TrialPlateauStopper was given the iteration as its trial id (its state reset each
+    time) and TimeoutStopper's stop_all() was never asked: neither ever stopped."""
+    from ray.tune.stopper import TimeoutStopper, TrialPlateauStopper
+
+    from rldebug.inprocess.stopping import Stopper
+
+    plateau = Stopper(TrialPlateauStopper(metric="m", num_results=3, grace_period=3))
+    reasons = [plateau.check({"training_iteration": i, "m": 1.0}) for i in range(1, 5)]
+    assert reasons[:2] == [None, None] and reasons[2] == "TrialPlateauStopper stopped the trial"
+    timeout = Stopper(TimeoutStopper(1e-9))  # its clock starts at the first stop_all()
+    assert timeout.check({"training_iteration": 1}) is None
+    assert timeout.check({"training_iteration": 2}) == "TimeoutStopper.stop_all() returned True"
+
+
+def test_a_checkpoint_keeps_the_config_as_given_and_tune_reads_the_run(tmp_path):
+    """run() trains in-process (local mode), and its checkpoint stored that config: restored
+    without rldebug, it had no EnvRunners and rldebug's own callback. Tune's
+    Result.from_path could not read a run with a checkpoint (no checkpoint_dir_name)."""
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.tune import Result
+
+    config = tiny_arena_config().env_runners(num_env_runners=1)
+    result = run(config, stop={"training_iteration": 1}, logdir=tmp_path, progress=False,
+                 checkpoint_at_end=True)
+    result.algo.stop()
+    assert result.algo.config.num_env_runners == 0  # trained in this process
+    restored = Algorithm.from_checkpoint(str(result.checkpoint))
+    try:
+        assert restored.config.num_env_runners == 1
+        assert "PassiveEnvCheck" not in str(restored.config.callbacks_class)
+    finally:
+        restored.stop()
+    read = Result.from_path(str(tmp_path))
+    assert read.checkpoint.path.endswith("checkpoint_000001")
+    assert read.best_checkpoints[0][1]["training_iteration"] == 1
+
+
+def test_ctrl_c_keeps_the_model_and_says_where_the_files_are(tmp_path):
+    """Ctrl+C lost the trained weights (no checkpoint, the algorithm stopped) and did not
+    name the run's folder."""
+    def ctrl_c_in_iteration_3(result):
+        if result["training_iteration"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        run(tiny_arena_config(), stop={"training_iteration": 5}, logdir=tmp_path,
+            progress=False, checkpoint_at_end=True, on_result=ctrl_c_in_iteration_3)
+    notes = "\n".join(stopped.value.__notes__)
+    assert f"the run's files (1 complete iteration) are in {tmp_path}" in notes
+    assert f"saved {tmp_path / 'checkpoint_000001_interrupted'} after Ctrl+C" in notes
+    assert (tmp_path / "checkpoint_000001_interrupted" / "rllib_checkpoint.json").is_file()
+
+
+def test_the_cli_says_the_envs_own_error_and_the_runs_folder(tmp_path, capsys):
+    """RLlib re-raises an env's exception as a bare RuntimeError: the CLI said
+    'rldebug run: RuntimeError: ' and nothing else."""
+    config_file = tmp_path / "raises.py"
+    config_file.write_text(
+        "import gymnasium as gym\n"
+        "from ray.rllib.algorithms.ppo import PPOConfig\n"
+        "class Explodes(gym.Env):\n"
+        "    observation_space = gym.spaces.Box(-1, 1, (2,))\n"
+        "    action_space = gym.spaces.Discrete(2)\n"
+        "    def __init__(self, config=None):\n"
+        "        self.t = 0\n"
+        "    def reset(self, *, seed=None, options=None):\n"
+        "        return self.observation_space.sample(), {}\n"
+        "    def step(self, action):\n"
+        "        self.t += 1\n"
+        "        if self.t > 150:\n"
+        "            raise ValueError('env exploded at step 150')\n"
+        "        return self.observation_space.sample(), 0.0, self.t % 20 == 0, False, {}\n"
+        "def make():\n"
+        "    return (PPOConfig().environment(Explodes)\n"
+        "            .training(train_batch_size=100, minibatch_size=50, num_epochs=1))\n")
+    logdir = tmp_path / "run"
+    assert main(["run", "--config", f"{config_file}:make", "--stop-iters", "5",
+                 "--logdir", str(logdir)]) == 1
+    err = capsys.readouterr().err
+    assert "(from ValueError: env exploded at step 150)" in err
+    assert f"error.txt) are in {logdir}" in err
+
+
+def test_tensorboard_gets_inf_and_done_as_tunes_logger_writes_them(tmp_path):
+    """A diverging loss (inf) and done were left out of TensorBoard; Tune's TBXLogger
+    leaves out NaN only."""
+    logger = RunLogger(tmp_path, config={})
+    logger.log({"training_iteration": 1, "done": False,
+                "learners": {"p": {"loss": float("inf"), "low": float("-inf"),
+                                   "nan": float("nan"), "ok": 1.0}}})
+    logger.close()
+    tags = scalars(tmp_path)
+    assert tags["ray/tune/learners/p/loss"] == [float("inf")]
+    assert tags["ray/tune/learners/p/low"] == [float("-inf")]
+    assert tags["ray/tune/done"] == [0.0] and "ray/tune/learners/p/nan" not in tags

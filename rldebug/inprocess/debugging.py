@@ -31,6 +31,7 @@ or set ``RLDEBUG_DEBUG_MODE=1`` before ``import rldebug``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import runpy
@@ -253,6 +254,24 @@ def _validate_as_rllib_would(algo_class, config) -> None:
     if checked.algo_class is None:
         checked.algo_class = algo_class
     checked.validate()
+
+
+@contextlib.contextmanager
+def saving_as_given(algo, given: dict | None):
+    """``algo`` saving its config as the caller gave it (:func:`_saved_as_given`) for the
+    block: what ``rldebug.run(checkpoint_at_end=True)`` uses outside debug mode, whose
+    patches do it for every Algorithm."""
+    if not given or is_debug_mode():
+        yield algo
+        return
+    algo._rldebug_given_settings = given
+    for name in ("get_ctor_args_and_kwargs", "__getstate__"):
+        setattr(algo, name, _saved_as_given(getattr(type(algo), name)).__get__(algo))
+    try:
+        yield algo
+    finally:
+        for name in ("get_ctor_args_and_kwargs", "__getstate__", "_rldebug_given_settings"):
+            vars(algo).pop(name, None)
 
 
 def _saved_as_given(original: Callable) -> Callable:

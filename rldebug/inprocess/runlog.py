@@ -3,7 +3,8 @@
 ``result.json`` (one JSON result per line), ``progress.csv`` (flattened keys),
 ``params.json`` (the config) and TensorBoard event files whose scalar tags carry
 Tune's ``ray/tune/`` prefix. TensorBoard, ``rldebug doctor`` and Tune's own
-``ExperimentAnalysis`` read an rldebug run like any Tune trial.
+``Result.from_path`` (``ray.tune.Result``) read an rldebug run like a Tune trial's folder
+(``ExperimentAnalysis`` reads a whole experiment's state, which one run does not write).
 """
 
 from __future__ import annotations
@@ -174,9 +175,11 @@ class RunLogger:
     def _write_tensorboard(self, flat: dict, result: dict) -> None:
         step = result.get("timesteps_total") or result.get("training_iteration", 0)
         for key, value in flat.items():
-            if key.split("/")[0] in _NOT_SCALARS or isinstance(value, bool):
+            if key.split("/")[0] in _NOT_SCALARS:
                 continue
-            if isinstance(value, numbers.Number) and math.isfinite(float(value)):
+            # as Tune's TBXLogger: every number but NaN, so a diverging loss shows as inf
+            # and a bool (done) as 0/1
+            if isinstance(value, numbers.Real) and not math.isnan(float(value)):
                 self._tb.add_scalar(TB_PREFIX + key, float(value), global_step=step)
             elif _is_number_list(value):
                 # Lists of numbers (RLlib's hist_stats, item_series) become histograms.

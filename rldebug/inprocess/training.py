@@ -187,6 +187,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     started = time.time()
     stopped_by = ""
     result: dict = {}
+    done = 0  # the last iteration whose result was written
     try:
         if built_here:
             ray_for(config)
@@ -197,25 +198,38 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
                 result = algo.train()
                 if on_result is not None and on_result(result):
                     stopped_by = "on_result returned True"  # e.g. Tune's, under rldebug debug
-                logger.log(result)
-                table.add(result)
                 iteration = result.get("training_iteration", 0)
-                stopped_by = stopped_by or stopper.check(result) or ""
-                if not stopped_by and result.get("done") is True:
-                    stopped_by = "the result says done" + (  # e.g. DoctorCallback(stop_on=)
-                        f" (doctor: {result['doctor']['stopped_by']})"
-                        if isinstance(result.get("doctor"), dict)
-                        and result["doctor"].get("stopped_by") else "")
-                if not stopped_by and max_iterations and iteration >= max_iterations:
-                    stopped_by = f"max_iterations = {max_iterations}"
+                try:
+                    stopped_by = stopped_by or stopper.check(result) or ""
+                    if not stopped_by and result.get("done") is True:
+                        stopped_by = "the result says done" + (  # DoctorCallback(stop_on=)
+                            f" (doctor: {result['doctor']['stopped_by']})"
+                            if isinstance(result.get("doctor"), dict)
+                            and result["doctor"].get("stopped_by") else "")
+                    if not stopped_by and max_iterations and iteration >= max_iterations:
+                        stopped_by = f"max_iterations = {max_iterations}"
+                finally:  # logged also when a stop criterion is refused
+                    # as Tune's results: the checkpoint this iteration made (Result.from_path
+                    # pairs each checkpoint folder with its result by it)
+                    result.setdefault(CHECKPOINT_DIR_NAME, _checkpoint_name(iteration) if
+                                      stopped_by and checkpoint_at_end else None)
+                    logger.log(result)
+                    done = iteration
+                    table.add(result)
     except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
             try:
                 logger.write_interrupted()
             except OSError:  # the interruption is what the user sees, not this
                 pass
+            if checkpoint_at_end and algo is not None and done:
+                err.add_note(_checkpoint_after_ctrl_c(algo, config, logdir, done))
         else:
             logger.write_error(err)
+        err.add_note(f"rldebug.run: the run's files ({done} complete iteration"
+                     f"{'' if done == 1 else 's'}"
+                     f"{'' if isinstance(err, KeyboardInterrupt) else ', error.txt'}) are in "
+                     f"{logdir}")
         if built_here and algo is not None:
             algo.stop()  # do not leave the actors of a failed run behind
         raise
@@ -223,17 +237,48 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         logger.close()
     checkpoint = None
     if checkpoint_at_end:
-        checkpoint = logdir / f"checkpoint_{result.get('training_iteration', 0):06d}"
+        checkpoint = logdir / _checkpoint_name(result.get("training_iteration", 0))
+        _save_checkpoint(algo, config, checkpoint)
+    return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
+                     stopped_by=stopped_by, elapsed_s=time.time() - started,
+                     last_result=result, checkpoint=checkpoint, algo=algo)
+
+
+CHECKPOINT_DIR_NAME = "checkpoint_dir_name"  # Tune's result key (air/constants.py)
+
+
+def _checkpoint_name(iteration: int) -> str:
+    return f"checkpoint_{iteration:06d}"
+
+
+def _save_checkpoint(algo, config, checkpoint: Path) -> None:
+    """Save ``algo`` with its config as the caller gave it (not as local mode rewrote it:
+    restored without rldebug, it has its EnvRunners and callbacks), sealed for
+    :func:`rldebug.load`."""
+    from rldebug.inprocess.debugging import saving_as_given
+    from rldebug.inprocess.local import given_settings
+    from rldebug.inspection.checkpoint import seal_checkpoint
+
+    with saving_as_given(algo, given_settings(algo.config) or given_settings(config)):
         if config.enable_rl_module_and_learner:
             algo.save_to_path(str(checkpoint))
         else:
             algo.save(str(checkpoint))  # the old stack has no get_state()/save_to_path
-        from rldebug.inspection.checkpoint import seal_checkpoint
+    seal_checkpoint(checkpoint)  # rldebug.load verifies every file against it
 
-        seal_checkpoint(checkpoint)  # rldebug.load verifies every file against it
-    return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
-                     stopped_by=stopped_by, elapsed_s=time.time() - started,
-                     last_result=result, checkpoint=checkpoint, algo=algo)
+
+def _checkpoint_after_ctrl_c(algo, config, logdir: Path, done: int) -> str:
+    """checkpoint_at_end after Ctrl+C: the weights are saved, and said to be those after
+    iteration ``done`` and whatever part of the next one's update ran."""
+    checkpoint = logdir / f"{_checkpoint_name(done)}_interrupted"
+    try:
+        _save_checkpoint(algo, config, checkpoint)
+    except Exception as err:  # noqa: BLE001 - the interruption is what the user sees
+        return (f"rldebug.run: no checkpoint after Ctrl+C ({type(err).__name__}: {err}); "
+                f"the last complete iteration was {done}.")
+    return (f"rldebug.run: checkpoint_at_end saved {checkpoint} after Ctrl+C: the weights "
+            f"after iteration {done}, and whatever part of iteration {done + 1}'s update "
+            "had run.")
 
 
 __all__ = ["RunResult", "run"]

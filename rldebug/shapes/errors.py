@@ -15,4 +15,14 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
-__all__ = ["root_cause"]
+def error_text(error: BaseException) -> str:
+    """``Type: message``, with the first exception of its chain when RLlib wrapped it
+    (its EnvRunner re-raises an env's exception as a bare ``RuntimeError``):
+    ``RuntimeError (from ValueError: env exploded)``."""
+    root = root_cause(error)
+    said = f"{type(error).__name__}: {error}".rstrip(": ") if str(error) else \
+        type(error).__name__
+    return said if root is error else f"{said} (from {type(root).__name__}: {root})"
+
+
+__all__ = ["error_text", "root_cause"]
