@@ -15,10 +15,11 @@ def cmd_ide_configs(args) -> int:
     project = enclosing_project(root)  # asked before .vscode/.idea are made here
     for path in write_ide_configs(args.root, port=args.port):
         print(path)
-    notes = interpreter_notes(root) + ([
-        f"{project} holds the project's .git/.vscode/.idea and {root} none: an IDE reads "
-        f"the configurations of the folder it opened; if that is {project}, run "
-        f"`rldebug ide-configs --root {project}`."] if project else [])
+    notes = interpreter_notes(root)
+    if project:
+        notes.append(f"{project} holds the project's .git/.vscode/.idea and {root} none: an "
+                     "IDE reads the configurations of the folder it opened; if that is "
+                     f"{project}, run `rldebug ide-configs --root {project}`.")
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
