@@ -359,6 +359,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow  # a subprocess that imports RLlib and builds PPO (~7 s)
 def test_a_package_module_runs_as_python_m_runs_it(tmp_path):
     """A src-layout package module with relative imports could not be debugged: the file
     failed its relative import and `-m` was refused."""

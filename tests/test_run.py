@@ -218,6 +218,7 @@ def test_tune_stoppers_are_asked_as_tune_asks_them():
     assert timeout.check({"training_iteration": 2}) == "TimeoutStopper.stop_all() returned True"
 
 
+@pytest.mark.slow  # trains with a remote EnvRunner, then restores it (~8 s)
 def test_a_checkpoint_keeps_the_config_as_given_and_tune_reads_the_run(tmp_path):
     """run() trains in-process (local mode), and its checkpoint stored that config: restored
     without rldebug, it had no EnvRunners and rldebug's own callback. Tune's
