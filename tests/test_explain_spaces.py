@@ -254,3 +254,20 @@ def test_a_recurrent_module_is_refused_by_name(stack):
             rldebug.explain(algo, np.zeros(4, np.float32))
     finally:
         algo.stop()
+
+
+def test_an_action_space_from_1_is_said_beside_the_index_shown():
+    """Discrete(3, start=1): explain showed greedy action 0, which is not in the env's
+    space, with no word that RLlib sends the index as it is."""
+    from preflight_configs import offset_discrete
+
+    config, _ = offset_discrete()
+    algo = _build(config)
+    try:
+        explained = rldebug.explain(algo, np.zeros(2, np.float32))
+        assert int(explained.greedy_action) in (0, 1, 2)
+        (note,) = [n for n in explained.notes if "Discrete(3, start=1)" in n]
+        assert "RLlib 2.60 sends the env the index as it is" in note
+        assert "Discrete(3, start=1)" in str(explained)  # printed in the note row
+    finally:
+        algo.stop()

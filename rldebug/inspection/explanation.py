@@ -196,6 +196,17 @@ def ids_from_text(algo, agent: str | None, module: str | None) -> tuple[Any, Any
     return own(agent, list(stack.agents)), own(module, stack.module_ids())
 
 
+def _offset_action_notes(action_space) -> tuple[str, ...]:
+    """A ``Discrete(n, start=s)`` action: the index shown is what RLlib sends the env."""
+    from rldebug.shapes.spaces import offset_discrete_parts, start_text
+
+    return tuple(
+        f"The action space{where} is {part}: the actions shown are indices 0..n-1, and "
+        "RLlib 2.60 sends the env the index as it is, not start + index (the env gets "
+        f"{start_text(part)} less than it may mean; `rldebug check` names it)."
+        for where, part in offset_discrete_parts(action_space))
+
+
 def _stacked(observations: list) -> Any:
     """A batch's observations as one array, or a list where they make none (a Tuple
     space's parts of other shapes)."""
@@ -248,7 +259,8 @@ def explain(algo, obs: Any, agent_id: Any = None, module_id: str | None = None,
         distribution=out.get("distribution"),
         entropy_is_estimate=bool(out.get("entropy_is_estimate", False)),
         epsilon=out.get("epsilon"), alpha=out.get("alpha"), q_atoms=out.get("q_atoms"),
-        action_parts=out.get("action_parts"), notes=tuple(out.get("notes", ())),
+        action_parts=out.get("action_parts"),
+        notes=tuple(out.get("notes", ())) + _offset_action_notes(action_space),
         **fields)
 
 
