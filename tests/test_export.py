@@ -336,6 +336,13 @@ def test_onnx_sends_a_discrete_action_with_a_start_as_the_pipeline_does(tmp_path
     # Discrete(3, start=1)": the pipeline passes against itself
     assert rldebug.parity(tmp_path / "checkpoint", pipeline, episodes=2).passed
     assert rldebug.parity(tmp_path / "checkpoint", onnx, episodes=2).passed
+    # a deployment sending start + index, the value the space declares, is told why it
+    # differs (it was "No single variant of the pipeline explains the difference")
+    plus_start = rldebug.parity(tmp_path / "checkpoint",
+                                lambda obs: int(pipeline.with_variant()(obs)) + 1, episodes=2)
+    assert not plus_start.passed
+    assert "is the pipeline's action plus 1, the start of the env's Discrete action space" \
+        in plus_start.explanation, plus_start.explanation
 
 
 

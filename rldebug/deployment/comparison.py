@@ -728,7 +728,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
     report.mismatches = _mismatches(pairs)
     if report.passed:
         return report
-    report.explanation = _answer_problem(pairs)
+    report.explanation = _answer_problem(pairs) or _start_added(pairs, action_spaces)
     if report.explanation:  # the answers themselves show it: no variant is tried
         return report
     candidates: list[tuple[float, Variant]] = []
@@ -869,6 +869,28 @@ def _sampler_verdict(pairs) -> str | None:
     if flat_fits and not sampler_fits:
         return "does not sample"
     return "cannot tell"
+
+
+def _start_added(pairs, action_spaces) -> str:
+    """A ``Discrete(n, start=s)`` action where every differing answer is the pipeline's
+    index plus ``s``: the deployment sends the env the value the space declares, where
+    RLlib 2.60 sent the index itself in training (it ignores ``start``). "" otherwise."""
+    starts = {int(space.start) for space in action_spaces
+              if isinstance(space, gym.spaces.Discrete) and int(space.start) != 0}
+    failed = [(step, agent) for step, agent, ok in pairs if not ok]
+    if len(starts) != 1 or not failed:
+        return ""
+    (start,) = starts
+    for step, agent in failed:
+        yours, theirs = _answer(step.yours, agent), _answer(step.pipeline, agent)
+        if not _is_discrete_action(yours, gym.spaces.Discrete(1 << 30)) or \
+                int(yours) != int(theirs) + start:
+            return ""
+    return (f"Each of your {len(failed)} differing answers is the pipeline's action plus "
+            f"{start}, the start of the env's Discrete action space: RLlib 2.60 sends the "
+            "env the index 0..n-1 as it is (it ignores start), so in training the env got "
+            f"the index, not start + index. Return the index as RLlib does, or declare the "
+            "space from 0 and add the start inside the env (`rldebug check` names it).")
 
 
 def _answer_problem(pairs) -> str:
