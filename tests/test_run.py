@@ -93,6 +93,8 @@ def test_unwritable_logdir_fails_before_training(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(ValueError, match="Cannot write to log directory"):
         run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=blocker / "run")
+    with pytest.raises(ValueError, match=r"Pass logdir= \(--logdir on the command line\)"):
+        run(tiny_arena_config(), stop={"training_iteration": 1}, logdir=blocker / "run")
 
 
 def test_not_a_config_is_a_type_error():

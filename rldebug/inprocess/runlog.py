@@ -85,7 +85,8 @@ def check_writable(logdir: str | Path, option: str = "logdir") -> Path:
     except OSError as err:
         raise UsageError(
             f"Cannot write to log directory {str(path)!r}: {err.strerror or err}. "
-            f"Pass {option}= a directory you can write to (it is created if missing)."
+            f"Pass {option}= (--{option} on the command line) a directory you can write to "
+            "(it is created if missing)."
         ) from err
     return path.resolve()
 
