@@ -80,6 +80,8 @@ def test_a_misspelt_stop_metric_raises_with_suggestions(tmp_path):
 
 @pytest.mark.parametrize("stop, error, match", [
     ({"training_iteration": "10"}, TypeError, "must be a number"),
+    ({"env_runners": {"episode_return_mean": 15}}, TypeError,
+     r"slash-separated, e.g. stop=\{'env_runners/episode_return_mean': ...\}"),
     (["training_iteration"], TypeError, "must be a dict"),
     (None, ValueError, "needs a way to end"),
 ])

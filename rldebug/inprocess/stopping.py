@@ -93,6 +93,11 @@ class Stopper:
                 if not isinstance(key, str):
                     raise UsageTypeError(f"stop keys must be strings like "
                                          f"'training_iteration', got {key!r}.")
+                if isinstance(value, dict):  # Tune's nested form
+                    inner = next(iter(value), "episode_return_mean")
+                    raise UsageTypeError(
+                        f"stop[{key!r}] is a dict: write a nested result key slash-separated, "
+                        f"e.g. stop={{'{key}/{inner}': ...}}.")
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise UsageTypeError(
                         f"stop[{key!r}] must be a number (stop when the result reaches it), "
