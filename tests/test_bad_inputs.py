@@ -551,7 +551,7 @@ def test_trace_and_run_name_their_own_arguments_and_write_nothing_first(tmp_path
 
     config = PPOConfig().environment("CartPole-v1")
     (tmp_path / "a_file").write_text("")
-    with pytest.raises(ValueError, match="Pass out= a directory"):
+    with pytest.raises(ValueError, match=r"Pass out= \(--out on the command line\) a directory"):
         rldebug.trace(config, out=tmp_path / "a_file")
     with pytest.raises(ValueError, match="trace level must be one of"):
         rldebug.run(config, max_iterations=1, trace="bogus", logdir=tmp_path / "run")

@@ -273,7 +273,7 @@ def _checkpoint_after_ctrl_c(algo, config, logdir: Path, done: int) -> str:
     checkpoint = logdir / f"{_checkpoint_name(done)}_interrupted"
     try:
         _save_checkpoint(algo, config, checkpoint)
-    except Exception as err:  # noqa: BLE001 - the interruption is what the user sees
+    except BaseException as err:  # noqa: BLE001 - a second Ctrl+C too: the first is raised
         return (f"rldebug.run: no checkpoint after Ctrl+C ({type(err).__name__}: {err}); "
                 f"the last complete iteration was {done}.")
     return (f"rldebug.run: checkpoint_at_end saved {checkpoint} after Ctrl+C: the weights "
