@@ -385,8 +385,7 @@ def _ranges(config) -> list[Trap]:
     """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
     traps = []
     gamma, lr = getattr(config, "gamma", None), getattr(config, "lr", None)
-    if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and \
-            not 0.0 <= gamma <= 1.0:
+    if _number(gamma) and not 0.0 <= gamma <= 1.0:
         traps.append(Trap(
             "setting_out_of_range", "error",
             f"gamma={gamma} is outside [0, 1]: returns discounted by it grow without bound "

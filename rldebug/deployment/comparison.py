@@ -162,16 +162,22 @@ def _not_an_action(steps: list[_Step], action_spaces) -> str:
     return ""
 
 
+def _as_index(answer) -> int | None:
+    """``answer`` as a whole number (an int, a numpy integer, 2.0), or None."""
+    try:
+        index = int(answer)
+    except (TypeError, ValueError):
+        return None
+    return index if index == answer else None
+
+
 def _is_discrete_action(answer, space) -> bool:
     """An action of ``space`` as the env may get it: RLlib 2.60's pipeline sends the index
     0..n-1 even for ``Discrete(n, start=s)`` (no module-to-env piece adds the start), and
     the space holds s..s+n-1."""
-    try:
-        index = int(answer)
-    except (TypeError, ValueError):
-        return False
-    return index == answer and (0 <= index < space.n or
-                                space.start <= index < space.start + space.n)
+    index = _as_index(answer)
+    return index is not None and (0 <= index < space.n or
+                                  space.start <= index < space.start + space.n)
 
 
 def _mismatches(pairs, most: int = 10) -> list[dict]:
@@ -882,9 +888,8 @@ def _start_added(pairs, action_spaces) -> str:
         return ""
     (start,) = starts
     for step, agent in failed:
-        yours, theirs = _answer(step.yours, agent), _answer(step.pipeline, agent)
-        if not _is_discrete_action(yours, gym.spaces.Discrete(1 << 30)) or \
-                int(yours) != int(theirs) + start:
+        yours = _as_index(_answer(step.yours, agent))
+        if yours is None or yours < 0 or yours != int(_answer(step.pipeline, agent)) + start:
             return ""
     return (f"Each of your {len(failed)} differing answers is the pipeline's action plus "
             f"{start}, the start of the env's Discrete action space: RLlib 2.60 sends the "
@@ -954,16 +959,14 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
     constant = _constant_answer(pairs or [])
     if constant is None:
         return said
+    ignores = (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
+               "decisions, whatever the observation: it may not read it at all")
     if said.startswith("No single variant"):
-        return (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
-                "decisions, whatever the observation: it may not read it at all (check "
-                "that it is given the observation, and that its weights are loaded). "
-                + said)
-    return (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
-            "decisions, whatever the observation: it may not read it at all. "
-            f"The closest variant of the pipeline: {said} A constant answer can match a "
-            "variant that happens to be constant on these states too: check that your "
-            "deployment reads the observation before taking that variant for the cause.")
+        return (f"{ignores} (check that it is given the observation, and that its weights "
+                f"are loaded). {said}")
+    return (f"{ignores}. The closest variant of the pipeline: {said} A constant answer can "
+            "match a variant that happens to be constant on these states too: check that "
+            "your deployment reads the observation before taking that variant for the cause.")
 
 
 def _variant_explanation(report: ParityReport, candidates: list,

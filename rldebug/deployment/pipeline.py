@@ -352,7 +352,7 @@ def _not_an_observation(obs, space) -> str:
     cast)."""
     import gymnasium as gym
 
-    from rldebug.shapes.spaces import why_not_in
+    from rldebug.shapes.spaces import contains, why_not_in
 
     if isinstance(space, gym.spaces.Box):
         if np.shape(obs) != space.shape:
@@ -377,10 +377,7 @@ def _not_an_observation(obs, space) -> str:
             if why:
                 return f"part {i}: {why}"
         return ""
-    try:
-        return "" if space.contains(obs) else why_not_in(obs, space)
-    except (TypeError, ValueError):
-        return why_not_in(obs, space)
+    return "" if contains(space, obs) else why_not_in(obs, space)
 
 
 def _check_reward(reward, multi_agent: bool) -> None:

@@ -236,6 +236,12 @@ def _recorded(obs, rewards, terminateds, truncateds, infos) -> _Step:
     return _Step(obs, rewards, terminateds, truncateds, infos)
 
 
+def _finished_agents(terminateds: dict, truncateds: dict) -> set:
+    """The agents a step terminated or truncated (not ``"__all__"``)."""
+    return {agent for flags in (terminateds, truncateds) for agent, flag in flags.items()
+            if flag and agent not in _SPECIAL_KEYS}
+
+
 def _episode_done(terminateds: dict, truncateds: dict) -> bool:
     if "__all__" in terminateds or "__all__" in truncateds:
         return bool(terminateds.get("__all__")) or bool(truncateds.get("__all__"))
@@ -296,8 +302,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
             raise _StepRaised(err, len(taken), action, {
                 agent: env.action_space(agent) for agent in action}) from err
         record.append(_recorded(obs, rewards, terminateds, truncateds, infos))
-        done |= {a for flags in (terminateds, truncateds) for a, flag in flags.items()
-                 if flag and a not in _SPECIAL_KEYS}
+        done |= _finished_agents(terminateds, truncateds)
         if _episode_done(terminateds, truncateds):
             episode += 1
             done = set()
@@ -511,9 +516,8 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
                         "rewards and infos dict of the episode (end the episode with "
                         "'__all__' when every agent is done).",
                         {"agent": str(again[0]), "step": t, "done_at": done[again[0]]})
-            for flags in (step.terminateds, step.truncateds):
-                done.update((a, t) for a, flag in flags.items()
-                            if a not in _SPECIAL_KEYS and flag and a not in done)
+            for agent in _finished_agents(step.terminateds, step.truncateds) - done.keys():
+                done[agent] = t
             unseen = set(step.rewards) - observed - _SPECIAL_KEYS
             if unseen:
                 return EnvCheck("agent_ids", "failed",

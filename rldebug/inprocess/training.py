@@ -237,9 +237,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         logger.close()
     checkpoint = None
     if checkpoint_at_end:
-        checkpoint = logdir / _checkpoint_name(result.get("training_iteration", 0))
+        checkpoint = logdir / _checkpoint_name(done)
         _save_checkpoint(algo, config, checkpoint)
-    return RunResult(logdir=logdir, iterations=result.get("training_iteration", 0),
+    return RunResult(logdir=logdir, iterations=done,
                      stopped_by=stopped_by, elapsed_s=time.time() - started,
                      last_result=result, checkpoint=checkpoint, algo=algo)
 
@@ -259,7 +259,7 @@ def _save_checkpoint(algo, config, checkpoint: Path) -> None:
     from rldebug.inprocess.local import given_settings
     from rldebug.inspection.checkpoint import seal_checkpoint
 
-    with saving_as_given(algo, given_settings(algo.config) or given_settings(config)):
+    with saving_as_given(algo, given_settings(config)):
         if config.enable_rl_module_and_learner:
             algo.save_to_path(str(checkpoint))
         else:

@@ -94,7 +94,8 @@ def statistics_frozen(pipeline):
     saved, not with statistics that already include it (or the rows before it)."""
     pieces = _statistics_pieces(pipeline)
     flags = [piece._update_stats for piece in pieces]
-    freeze_statistics(pipeline)
+    for piece in pieces:
+        piece._update_stats = False
     try:
         yield pipeline
     finally:

@@ -96,5 +96,5 @@ def unflattenable_parts(space: gym.Space) -> list[tuple[str, gym.Space]]:
     return [(where, part) for where, part in leaves(space) if not isinstance(part, FLATTENABLE)]
 
 
-__all__ = ["FLATTENABLE", "contains", "from_zero_text", "leaves", "offset_discrete_parts", "start_text",
-           "unflattenable_parts", "why_not_in"]
+__all__ = ["FLATTENABLE", "contains", "from_zero_text", "leaves", "offset_discrete_parts",
+           "start_text", "unflattenable_parts", "why_not_in"]
