@@ -592,6 +592,10 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             _discrete_starts(config, spaces, pieces) + _mapping(config, agents)
     if not any(t.severity == "error" for t in traps):
         traps += _validated(config)
+    return _errors_first(traps)
+
+
+def _errors_first(traps: list[Trap]) -> list[Trap]:
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(traps, key=lambda t: order[t.severity])
 
@@ -837,7 +841,7 @@ def cmd_check(args) -> int:
                 "(e.g. PPOConfig().environment(...)), or a script FILE.py.")
         traps = preflight(config)
         if config.env is not None and not any(t.severity == "error" for t in traps):
-            traps = traps + stepped_env_traps(config)
+            traps = _errors_first(traps + stepped_env_traps(config))
     if args.json:
         print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
     else:

@@ -122,6 +122,10 @@ def env_with_obs_only_reset():
     return PPOConfig().environment(_ObsOnlyReset).env_runners(num_env_runners=0)
 
 
+def env_with_obs_only_reset_and_own_key():
+    return env_with_obs_only_reset().update_from_dict({"my_own_setting": 3})
+
+
 def rllib_multi_agent_cartpole():
     """RLlib's own MultiAgentCartPole: its agents end at different steps."""
     from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole

@@ -575,6 +575,16 @@ def test_check_steps_the_configs_env_and_says_what_rllib_cannot_sample(capsys):
     assert "old gym API" in out and out.count("error[") == 1
 
 
+def test_check_lists_the_stepped_envs_errors_before_the_configs_warnings(capsys):
+    config = configs.env_with_obs_only_reset()
+    config.update_from_dict({"my_own_setting": 3})  # unknown: a warning
+    assert [t.severity for t in preflight(config)] == ["warning"]
+    assert main(["check", f"{HERE / 'preflight_configs.py'}:env_with_obs_only_reset_and_"
+                          "own_key"]) == 1
+    out = capsys.readouterr().out
+    assert out.index("error[env_check_failed]") < out.index("warning[old_key_ignored]")
+
+
 def test_an_env_that_raises_when_built_is_said_with_what_it_was_given(tmp_path, capsys):
     script = tmp_path / "needs_size.py"
     script.write_text(textwrap.dedent("""
