@@ -77,6 +77,27 @@ def test_checkpoint_missing_a_module_state(tmp_path):
         load(copy)
 
 
+@pytest.mark.parametrize("loaded_as", ["algorithm", "modules"])
+def test_checkpoint_missing_a_whole_module_folder_is_refused(tmp_path, loaded_as):
+    """RLlib's restore skips an absent folder: pol1 would keep its random weights."""
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    shutil.rmtree(copy / "learner_group/learner/rl_module/pol1")
+    path = copy if loaded_as == "algorithm" else copy / "learner_group/learner/rl_module"
+    with pytest.raises(CheckpointError, match=r"records the modules \['pol1', 'pol2'\]|"
+                                              r"records the modules \['pol2', 'pol1'\]") as err:
+        load(path, modules_only=True)
+    assert "['learner_group/learner/rl_module/pol1'] is missing" in str(err.value) or \
+        "['pol1'] is missing" in str(err.value)
+
+
+def test_checkpoint_missing_its_env_runner_folder_is_refused(tmp_path):
+    """Without it a MeanStdFilter's statistics would restart from nothing."""
+    copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
+    shutil.rmtree(copy / "env_runner")
+    with pytest.raises(CheckpointError, match=r"has no env_runner folder.*MeanStdFilter"):
+        load(copy, modules_only=True)
+
+
 def test_checkpoint_with_an_empty_file(tmp_path):
     copy = shutil.copytree(checkpoint_of("old"), tmp_path / "ckpt")
     (copy / "policies/pol2/policy_state.pkl").write_bytes(b"")

@@ -8,7 +8,9 @@ stored config), so a checkpoint of a run with remote EnvRunners or Learners load
 without starting actors. Before anything is unpickled, the directory is checked for
 the files a checkpoint must have, every JSON file is parsed and every pickle's
 structure read, so a wrong path or a truncated copy gets an error that names what is
-missing or damaged rather than a pickle traceback. Tensor shapes are checked by
+missing or damaged rather than a pickle traceback. A part RLlib restores only when it
+is there (a module's folder, the EnvRunner's connectors) is required too: RLlib's
+restore skips it without a word. Tensor shapes are checked by
 RLlib's own restore (torch's strict ``load_state_dict``).
 
 What cannot be checked in a plain RLlib checkpoint: altered *values* (bytes
@@ -397,6 +399,7 @@ def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
     sealed = _verify_seal(root)
     _check_json(root)
     _check_pickles(root)
+    _check_parts(root, kind)
     if not sealed:
         warnings.warn(
             f"{root} carries no rldebug checksums (it was not saved by rldebug.run): its "
@@ -404,6 +407,61 @@ def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
             "altered weight values cannot be detected.", UnverifiedCheckpointWarning,
             stacklevel=stacklevel)
     return root, kind
+
+
+def _unpickled_or_none(path: Path):
+    """The object a checkpoint's pickle holds; None when it cannot be unpickled here
+    (code that does not import): loading says that with its own error."""
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception:  # noqa: BLE001 - load() names the problem when it unpickles it
+        return None
+
+
+def _recorded_module_ids(modules_dir: Path) -> list[str] | None:
+    """The module ids a MultiRLModule checkpoint was saved with (its constructor's
+    ``rl_module_specs``); None for a single RLModule or one that does not unpickle."""
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+
+    ctor = _unpickled_or_none(modules_dir / CTOR_FILE)
+    if not isinstance(ctor, dict) or not isinstance(ctor.get("class"), type) or \
+            not issubclass(ctor["class"], MultiRLModule):
+        return None
+    args, kwargs = ctor.get("ctor_args_and_kwargs", ((), {}))
+    specs = kwargs.get("rl_module_specs")
+    return [str(m) for m in specs] if isinstance(specs, dict) else None
+
+
+def _check_parts(root: Path, kind: str) -> None:
+    """Refuse a new-stack checkpoint missing a part RLlib restores only when it is there
+    (``restore_from_path`` skips absent folders without a word): a module's folder (the
+    module would keep its random weights) or, for an online algorithm, the EnvRunner's
+    connectors (a MeanStdFilter would restart from no statistics)."""
+    modules_dir = root / MODULES_DIR if kind == "new" else root
+    if kind in ("new", "module"):
+        recorded = _recorded_module_ids(modules_dir) or []
+        missing = [m for m in recorded if not (modules_dir / m / "module_state.pkl").is_file()]
+        if missing:
+            raise CheckpointError(
+                f"The checkpoint {root} records the modules {recorded}, but "
+                f"{[str((modules_dir / m).relative_to(root)) for m in missing]} "
+                f"{'is' if len(missing) == 1 else 'are'} missing: RLlib would load without a "
+                "word, with random weights in their place. It was copied or written "
+                f"only partly; copy it again. {_expected()}")
+    if kind != "new" or (root / "env_runner").is_dir() or \
+            (root / "env_to_module_connector").is_dir():
+        return
+    config = _unpickled_or_none(root / CTOR_FILE)
+    args = config.get("ctor_args_and_kwargs", ((), {}))[0] if isinstance(config, dict) else ()
+    state = args[0] if args else None
+    if isinstance(state, dict) and state.get("_is_online", True):  # it samples an env
+        raise CheckpointError(
+            f"The checkpoint {root} has no env_runner folder (nor the connector folders "
+            "RLlib writes instead when it has no local EnvRunner): the observation and "
+            "action connectors' state, e.g. a MeanStdFilter's statistics, would restart "
+            "from nothing and the module would see other inputs than it was trained on. "
+            f"It was copied or written only partly; copy it again. {_expected()}")
 
 
 def load_pipeline(path: str | Path) -> dict:
