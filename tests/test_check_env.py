@@ -478,3 +478,33 @@ def test_rllibs_multi_agent_cartpole_passes_its_agents_ending_at_different_steps
     report = check_env(MultiAgentCartPole, {"num_agents": 3})
     assert report["agent_ids"].status == "passed", str(report)
     assert report["observation_in_space"].status == "passed", str(report)
+
+
+class NoSpaces(gym.Env):
+    """A new env whose author has not set its spaces yet."""
+
+    def __init__(self, config=None):
+        pass
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, True, False, {}
+
+
+class ActionSpaceNotASpace(NoSpaces):
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = 3  # meant Discrete(3)
+
+
+@pytest.mark.parametrize("env, said", [
+    (NoSpaces, "reading its observation space raised AttributeError"),
+    (ActionSpaceNotASpace, "its action space is 3, not a gymnasium Space")])
+def test_an_env_without_its_spaces_fails_a_check_not_the_checker(env, said):
+    report = check_env(env)  # raised AttributeError from inside the checker
+    assert report["agent_spaces"].status == "failed" and said in report["agent_spaces"].message
+    assert "self.observation_space and self.action_space" in report["agent_spaces"].fix
+    assert {report[name].status for name in ("discrete_start", *ROLLOUT_CHECKS)} == {"skipped"}
+    with pytest.raises(EnvCheckError, match="agent_spaces"):
+        check_env(env, raise_on_error=True)

@@ -202,6 +202,10 @@ def test_tuple_observations_one_or_a_batch_are_explained_and_printed():
         assert batch.batched and len(batch) == 2 and batch[1].observation == second
         np.testing.assert_allclose(batch[0].probs, one.probs, rtol=1e-5)
         assert "([ 0.5 -0.5], 2)" in str(batch)
+        figure = rldebug.plot_action_probs(batch[1])  # its title crashed making one array
+        assert "([0. 0.], 0)" in figure.axes[0].get_title()
+        with pytest.raises(ValueError, match=r"Index 2 is out of range.*0 to 1"):
+            batch[2]  # numpy's bare IndexError
         with pytest.raises(ValueError, match=r"Observation 0 of the batch.*part 0: values "
                                              r"\[5.0, -0.5\] outside"):
             rldebug.explain(algo, [(np.array([5.0, -0.5], np.float32), 2)])

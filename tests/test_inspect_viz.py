@@ -143,7 +143,10 @@ def test_pictures_refuse_what_they_cannot_draw(algo, tmp_path):
     assert episode.save_gif(tmp_path / "episode.gif", fps=np.int64(4)).is_file()
 
 
-def test_replay_of_an_env_that_does_not_render_says_so():
+@pytest.mark.parametrize("render", [None, "raises"])
+def test_replay_of_an_env_that_does_not_render_says_so(render):
+    """RLlib's make_multi_agent envs render their first env, which may raise anything
+    (MultiAgentCartPole without render_mode: AttributeError from inside RLlib)."""
     import gymnasium as gym
     from ray.rllib.algorithms.ppo import PPOConfig
 
@@ -160,11 +163,18 @@ def test_replay_of_an_env_that_does_not_render_says_so():
         def step(self, action):
             return self.observation_space.sample(), 0.0, True, False, {}
 
-    algo = (PPOConfig().environment(NoPictures).env_runners(num_env_runners=0)
+    class BrokenPictures(NoPictures):
+        def render(self):
+            return self.screen.shape  # no screen without render_mode
+
+    env = NoPictures if render is None else BrokenPictures
+    algo = (PPOConfig().environment(env).env_runners(num_env_runners=0)
             .learners(num_learners=0).build_algo())
     try:
-        with pytest.raises(ValueError, match=r"replay needs an env that renders: NoPictures "
-                           r"has no render\(\)"):
+        with pytest.raises(ValueError, match=(
+                r"replay needs an env that renders: NoPictures has no render\(\)"
+                if render is None else r"BrokenPictures.render\(\) raised AttributeError: "
+                                       r"'BrokenPictures' object has no attribute 'screen'")):
             replay(algo)
     finally:
         algo.stop()

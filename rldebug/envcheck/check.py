@@ -7,7 +7,8 @@ Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
   only when an env follows the old gym API; then the checks below are skipped).
 - ``rllib`` — RLlib's ``check_multiagent_environments`` for a ``MultiAgentEnv``
   (RLlib 2.60 has no single-agent checker; gymnasium's ``check_env`` runs then).
-- ``agent_spaces`` — a multi-agent env declares per-agent spaces (``observation_spaces``
+- ``agent_spaces`` — the env declares its spaces (RLlib builds its modules from them;
+  without them the checks that need them are skipped); a multi-agent env per agent (``observation_spaces``
   and ``action_spaces``, a ``Dict`` keyed by agent, or neither with its own
   ``get_observation_space``), which RLlib 2.60's new stack reads; one shared ``Box``
   fails building the EnvRunner.
@@ -381,6 +382,23 @@ def _check_agent_spaces(env) -> EnvCheck:
                     {"attributes": [name for name, _ in shared]})
 
 
+def _undeclared_space(env: _AsMultiAgent) -> str:
+    """What is wrong with a space the env should declare ("" when every known agent's
+    spaces are gymnasium Spaces): a new env's author may not have set them yet."""
+    import gymnasium as gym
+
+    for agent in env.possible_agents or []:
+        who = "" if not env.multi_agent else f" of {agent!r}"
+        for role in ("observation", "action"):
+            try:
+                space = getattr(env, f"{role}_space")(agent)
+            except Exception as err:  # noqa: BLE001 - the missing space is the finding
+                return f"reading its {role} space{who} raised {type(err).__name__}: {err}"
+            if not isinstance(space, gym.spaces.Space):
+                return f"its {role} space{who} is {_short(space)}, not a gymnasium Space"
+    return ""
+
+
 def _check_discrete_start(env: _AsMultiAgent) -> EnvCheck:
     from rldebug.shapes.spaces import from_zero_text, offset_discrete_parts, start_text
 
@@ -681,6 +699,20 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     env = _make_env(env_or_class, env_config)
     wrapped = _AsMultiAgent(env)
     report = EnvCheckReport(env=type(env).__name__, multi_agent=wrapped.multi_agent)
+    undeclared = _undeclared_space(wrapped)
+    if undeclared:
+        report.checks += [_check_rllib(env), EnvCheck(
+            "agent_spaces", "failed",
+            f"RLlib builds the modules from the env's spaces, and {undeclared}.",
+            "Set self.observation_space and self.action_space to gymnasium spaces in "
+            "__init__ (a MultiAgentEnv: self.observation_spaces and self.action_spaces, "
+            "dicts keyed by agent id).")]
+        report.checks += [EnvCheck(name, "skipped", "Needs the env's spaces (above): random "
+                                   "actions are drawn from its action space.", "")
+                          for name in ("discrete_start", *ROLLOUT_CHECKS)]
+        if raise_on_error:
+            raise EnvCheckError(str(report))
+        return report
     report.checks += [_check_rllib(env), _check_agent_spaces(env),
                       _check_discrete_start(wrapped)]
     try:

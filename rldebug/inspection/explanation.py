@@ -113,12 +113,25 @@ class Explanation:
         if not self.batched:
             raise UsageTypeError("This Explanation is for a single observation; only a batched "
                                  "one (explain(algo, [obs1, obs2, ...])) can be indexed.")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise UsageTypeError(f"An Explanation is indexed by an int (the observation's "
+                                 f"place in the batch), not {type(index).__name__} {index!r}.")
+        if not -len(self) <= index < len(self):
+            raise UsageError(f"Index {index} is out of range: this Explanation holds "
+                             f"{len(self)} observations (0 to {len(self) - 1}).")
         pick = (lambda v: None if v is None else v[index])
         fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
         for key in _PER_OBSERVATION:
             fields[key] = pick(fields[key])
         fields["batched"] = False
         return Explanation(**fields)
+
+    @property
+    def observation_text(self) -> str:
+        """The observation, short enough for a title (a Dict or Tuple one part by part)."""
+        from rldebug.inspection.render import short_value
+
+        return short_value(self.observation)
 
     def __rich__(self):
         from rldebug.inspection.render import explanation_renderable

@@ -146,18 +146,18 @@ def _explanation_facts(e) -> list[list[str]]:
         else "")
     rows = [
         ["agent → module", f"{e.agent_id} → {e.module_id} ({e.api_stack} stack, {e.family})"],
-        ["observation", _short(e.observation)],
-        ["module input", _short(e.module_input)],
+        ["observation", short_value(e.observation)],
+        ["module input", short_value(e.module_input)],
         ["distribution", str(e.distribution)],
         ["greedy action", _action_label(e, e.greedy_action)],
     ]
     if e.greedy_env_action is not None and not np.array_equal(
             np.asarray(e.greedy_env_action), np.asarray(e.greedy_action)):
-        rows.append(["greedy, as the env gets it", _short(e.greedy_env_action)])
+        rows.append(["greedy, as the env gets it", short_value(e.greedy_env_action)])
     rows.append(["sampled action", _action_label(e, e.sampled_action)])
     if e.env_action is not None and not np.array_equal(np.asarray(e.env_action),
                                                          np.asarray(e.sampled_action)):
-        rows.append(["sampled, as the env gets it", _short(e.env_action)])
+        rows.append(["sampled, as the env gets it", short_value(e.env_action)])
     rows += [["log-prob of the sample", _number(e.log_prob)], ["entropy", entropy]]
     if e.epsilon is not None:
         rows.append(["epsilon (exploration)", f"{e.epsilon:.4f}"])
@@ -172,11 +172,11 @@ def _explanation_facts(e) -> list[list[str]]:
     return rows
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {short_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, tuple):  # a Tuple space's value: parts of other shapes
-        return "(" + ", ".join(_short(v) for v in value) + ")"
+        return "(" + ", ".join(short_value(v) for v in value) + ")"
     arr = np.asarray(value)
     nonzero = np.flatnonzero(arr)
     if arr.size > 12 and len(nonzero) <= 8:
@@ -192,7 +192,7 @@ def _batch_rows(e) -> list[list[str]]:
         one = e[i]
         value = "—" if one.value is None else f"{float(np.asarray(one.value)):.3f}"
         probs = "" if one.probs is None else np.array2string(np.asarray(one.probs), precision=3)
-        rows.append([str(i), _short(one.observation),
+        rows.append([str(i), short_value(one.observation),
                      _action_label(one, one.greedy_action), probs,
                      f"{float(np.asarray(one.entropy)):.3f}", value])
     return rows

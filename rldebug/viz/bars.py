@@ -50,5 +50,5 @@ def plot_action_probs(explanation, ax=None, title: str | None = None):
     for i, p in enumerate(probs):
         ax.text(i, p + 0.02, f"{p:.2f}", ha="center", fontsize=8)
     ax.set_title(title or f"{explanation.agent_id} → {explanation.module_id}: obs "
-                 f"{np.asarray(explanation.observation).tolist()}", fontsize=9)
+                 f"{explanation.observation_text}", fontsize=9)
     return ax.figure

@@ -168,6 +168,12 @@ def _rgb(env) -> np.ndarray:
             "gymnasium base raises NotImplementedError). Give the env a render() that "
             "returns an RGB array (H, W, 3) when created with render_mode='rgb_array'.") \
             from None
+    except Exception as err:  # e.g. RLlib's make_multi_agent envs render agent 0's env
+        raise UsageError(
+            f"replay needs env.render() to return an RGB array (H, W, 3); {name}.render() "
+            f"raised {type(err).__name__}: {err}. Create the env with render_mode="
+            "'rgb_array' if it takes one, or give it a render() that returns the array."
+        ) from err
     if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[-1] == 3):
         raise UsageError(
             f"replay needs env.render() to return an RGB array (H, W, 3); "
