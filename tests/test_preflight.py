@@ -431,6 +431,7 @@ def test_a_script_with_code_that_stops_on_260_is_named(tmp_path):
 def test_a_run_stopped_by_a_trap_says_the_trap(tmp_path, capsys):
     """`rldebug run` on Discrete observations without a connector printed RLlib's
     ValueError and exited 1; it now says the trap and its fix, exit 2."""
+    from rldebug import run
     from rldebug.cli import main
 
     code = main(["run", "--config", f"{HERE / 'preflight_configs.py'}:frozen_lake",
@@ -446,8 +447,11 @@ def test_a_run_stopped_by_a_trap_says_the_trap(tmp_path, capsys):
                  "--stop-iters", "1", "--logdir", str(tmp_path / "typo")])
     err = capsys.readouterr().err
     assert code == 2, err[-2000:]
-    assert ("the run raised NameNotFound: 'CartPol-v1' is neither a gymnasium id nor an "
-            "env registered with ray.tune.register_env") in err and "Traceback" not in err
+    assert ("The config's env 'CartPol-v1' is neither a gymnasium id nor an env registered "
+            "with ray.tune.register_env") in err and "Did you mean: `CartPole`?" in err
+    assert "Traceback" not in err and not (tmp_path / "typo").exists()  # refused first
+    with pytest.raises(ValueError, match=r"'CartPol-v1' is neither a gymnasium id"):
+        run(configs.unknown_env_id(), max_iterations=1, logdir=tmp_path / "api")
 
 
 def test_debug_mode_off_takes_its_stand_in_modules_away():

@@ -72,13 +72,8 @@ def cmd_run(args) -> int:
 def _say_the_trap(config, err: Exception) -> None:
     """A run that raised: when ``rldebug check`` names an error trap in its config (RLlib's
     own message says what failed, not what to change), raise that instead."""
-    from rldebug.shapes.env_meta import unknown_env_id, unknown_env_text
     from rldebug.traps import preflight
 
-    if unknown_env_id(getattr(config, "env", None)):  # looked up, not built
-        said = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
-        raise UsageError(f"the run raised {type(err).__name__}: "
-                         f"{unknown_env_text(config.env, said)}") from err
     try:
         traps = [t for t in preflight(config) if t.severity == "error"]
     except Exception:  # noqa: BLE001 - the run's own error is then the one to show

@@ -302,6 +302,20 @@ def unknown_env_id(env: Any) -> bool:
     return False
 
 
+def env_id_problem(env: Any) -> str:
+    """What to say of ``env`` when it is an id RLlib cannot build here (gymnasium's own
+    words in it: "Did you mean: CartPole?"); "" for anything else."""
+    if not unknown_env_id(env):
+        return ""
+    import gymnasium as gym
+
+    try:
+        gym.spec(env)
+    except gym.error.Error as err:
+        return unknown_env_text(env, str(err))
+    return ""
+
+
 def unknown_env_text(env: str, why: str) -> str:
     """What to say of an env id nothing registered (``why``: the lookup's own words)."""
     return (f"{env!r} is neither a gymnasium id nor an env registered with "
@@ -468,6 +482,7 @@ __all__ = [
     "declared_agents",
     "declared_by_sub_envs",
     "declared_spec",
+    "env_id_problem",
     "env_name",
     "env_of",
     "env_spec_of",
