@@ -43,12 +43,25 @@ def _compared(run_dir) -> tuple[list, int]:
     return audit(trial.history, rldebug.load_trace(run_dir / "trace").samples)
 
 
-@pytest.mark.parametrize("setup", ["shared module", "arena"])
+def _several_calls_config():
+    """PPO sampling 50-step fragments for a 200-step batch: four sample() calls an
+    iteration, each reported as its own mean (DQN and SAC sample so by design)."""
+    return (PPOConfig().environment("CartPole-v1")
+            .env_runners(num_env_runners=0, rollout_fragment_length=50)
+            .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
+
+
+@pytest.mark.parametrize("setup", ["shared module", "arena", "several sample() calls"])
 def test_reported_returns_equal_the_traced_episodes(setup, shared_run, tmp_path):
-    run_dir = shared_run if setup == "shared module" else _traced_run(tiny_arena_config(),
-                                                                      tmp_path)
+    run_dir = shared_run if setup == "shared module" else _traced_run(
+        tiny_arena_config() if setup == "arena" else _several_calls_config(), tmp_path)
     disagreements, compared = _compared(run_dir)
-    assert compared >= 6  # two agents over three iterations, each value compared
+    if setup == "several sample() calls":  # RLlib's mean of the calls' means, not of episodes
+        calls = rldebug.load_trace(run_dir / "trace").samples.groupby("iteration").size()
+        assert (calls > 1).all() and compared == 3
+    else:
+        assert compared >= 6  # two agents over three iterations, each value compared
     assert disagreements == []
     assert "metrics_disagree" not in {f.rule_id for f in diagnose(run_dir).findings}
 

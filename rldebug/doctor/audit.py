@@ -1,20 +1,22 @@
 """Audit RLlib's reported returns against the episodes themselves (from a trace).
 
-RLlib 2.60 reports each agent's mean episode return over the episodes that finished in
-that iteration (the last ``metrics_num_episodes_for_smoothing`` of them, default 100).
-Its docs say the mean is smoothed over that many recent episodes, across iterations,
-but its ``MeanStats.reduce`` clears the values at every iteration's reduce, so no
-episode of an earlier iteration counts (measured: iteration 2's reported mean equals
-the mean of iteration 2's episodes, not of iterations 1-2). The trace holds every
-finished episode's return per agent, in order; the audit recomputes what RLlib
-computes, per iteration, and compares. Where they differ beyond float noise, the doctor says
+What RLlib 2.60 reports as an agent's mean episode return of an iteration, read from its
+``MeanStats`` (``utils/metrics/stats``): each ``sample()`` call's EnvRunner reduces the
+returns of the episodes that finished in that call (the last
+``metrics_num_episodes_for_smoothing`` of them, default 100) to their mean and clears
+them; the Algorithm merges those per-call means and reports their mean (RLlib's
+documented "mean of means"). So an iteration with several ``sample()`` calls (DQN and
+SAC take small steps; PPO when a fragment is shorter than the batch) does not report
+the mean of its episodes: calls finishing [23, 24] and [11, 16, 12, 10] report 17.875,
+not 16. No episode of an earlier iteration counts. The trace holds every finished
+episode's return per agent and call; the audit recomputes what RLlib computes, per
+iteration, and compares. Where they differ beyond float noise, the doctor says
 ``metrics_disagree`` with the numbers on both sides: a callback or wrapper that changes
 rewards after the episode was recorded, or a metrics bug (ray-project/ray #59860, where
 agents sharing a module overwrote each other's returns).
 
-Only runs sampled by a single EnvRunner are audited: with several, RLlib merges the
-runners' means as a mean of means (its documented approximation), which the episode
-list does not reproduce exactly.
+Only runs sampled by a single EnvRunner are audited: with remote ones, which call's
+metrics reach which iteration depends on when the Algorithm collects them.
 """
 
 from __future__ import annotations
@@ -44,33 +46,44 @@ def _episode_returns_by_iteration(samples) -> list[tuple[int, dict[str, list[flo
             for row in rows.sort_values("time").to_dict("records")]
 
 
+def _call_mean(values, window: int) -> float | None:
+    """What one sample() call's EnvRunner reports: the nanmean of the last ``window``
+    returns that finished in it; None when none is finite (RLlib's NaN, which its
+    mean of means skips)."""
+    finite = [v for v in (float(v) for v in list(values)[-window:]) if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else None
+
+
 def audit(history, samples, window: int = DEFAULT_WINDOW) -> tuple[list[dict], int]:
     """``(disagreements, values compared)``: per iteration and agent, RLlib's reported mean
-    return against the mean of the last ``window`` traced returns of that iteration."""
+    return against the mean, over that iteration's sample() calls, of each call's mean
+    return (of its last ``window`` finished episodes)."""
     sampled = _episode_returns_by_iteration(samples)
     if sampled is None:
         return [], 0
     disagreements, compared = [], 0
     for metrics in history:
-        seen: dict[str, list[float]] = {}  # this iteration's finished episodes, in order
+        call_means: dict[str, list[float]] = {}  # this iteration's, one per sample() call
+        episodes: dict[str, int] = {}
         for iteration, returns in sampled:
             if iteration != metrics.iteration:
                 continue
             for agent, values in returns.items():
-                seen.setdefault(str(agent), []).extend(float(v) for v in values)
+                mean = _call_mean(values, window)
+                if mean is not None:
+                    call_means.setdefault(str(agent), []).append(mean)
+                    episodes[str(agent)] = episodes.get(str(agent), 0) + len(values)
         for agent, reported in (metrics.agent_returns or {}).items():
-            episodes = seen.get(str(agent), [])[-window:]
-            if not episodes or reported is None or not math.isfinite(reported):
+            means = call_means.get(str(agent))
+            if not means or reported is None or not math.isfinite(reported):
                 continue
-            finite = [v for v in episodes if math.isfinite(v)]
-            if not finite:
-                continue
-            recomputed = float(np.mean(finite))  # RLlib's mean skips NaN (nanmean)
+            recomputed = float(np.mean(means))
             compared += 1
             if abs(reported - recomputed) > TOLERANCE * max(1.0, abs(recomputed)):
                 disagreements.append({"iteration": metrics.iteration, "agent": str(agent),
                                       "reported": float(reported), "recomputed": recomputed,
-                                      "episodes": len(episodes)})
+                                      "episodes": episodes[str(agent)],
+                                      "sample_calls": len(means)})
     return disagreements, compared
 
 
@@ -85,8 +98,10 @@ def audit_findings(history, samples, window: int, trial: str | None) -> list[Fin
         began_at_iteration=first["iteration"], module=None,
         message=(f"RLlib reported agent {first['agent']!r}'s mean episode return as "
                  f"{first['reported']:.4g} at iteration {first['iteration']}, but the "
-                 f"{first['episodes']} episodes the trace recorded in its window average "
-                 f"{first['recomputed']:.4g}; {len(disagreements)} of {compared} reported "
+                 f"{first['episodes']} episodes the trace recorded, averaged as RLlib "
+                 f"averages them (the mean of each of {first['sample_calls']} sample() "
+                 f"calls' means), give {first['recomputed']:.4g}; "
+                 f"{len(disagreements)} of {compared} reported "
                  f"values disagree (agents {agents})."),
         fix=("Trust the episodes: something changed the reported returns after the "
              "episodes were recorded (a callback writing to result['env_runners'], a "
