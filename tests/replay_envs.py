@@ -95,6 +95,41 @@ class NanInThirdEpisode(gym.Env):
         return obs, 1.0, False, self.t >= 20, {"episode": self.episodes}
 
 
+class _Plain(gym.Env):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action):
+        return np.full(3, 0.1 * int(action), np.float32), 1.0, False, False, {}
+
+
+class NanInThirdEpisodeWrapper(gym.Wrapper):
+    """NanInThirdEpisode's counting done by a user's gym.Wrapper around a plain env (its
+    ``unwrapped`` keeps no state)."""
+
+    def __init__(self, config=None):
+        super().__init__(_Plain())
+        self.episodes = 0
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        obs, _ = self.env.reset(seed=seed, options=options)
+        self.episodes += 1
+        self.t = 0
+        return obs, {"episode": self.episodes}
+
+    def step(self, action):
+        obs, reward, _, _, _ = self.env.step(action)
+        self.t += 1
+        if self.episodes == 3 and self.t == 17:
+            obs = np.full(3, np.nan, np.float32)
+        return obs, reward, False, self.t >= 20, {"episode": self.episodes}
+
+
 class NanInThirdEpisodeWithALock(NanInThirdEpisode):
     """The same, holding what cannot be pickled (a lock, as a simulator handle would)."""
 

@@ -18,6 +18,7 @@ from replay_envs import (
     GlitchyWalk,
     MarkerPoisonsLoss,
     NanInThirdEpisode,
+    NanInThirdEpisodeWrapper,
     NanInThirdEpisodeWithALock,
     RaiseTheLevel,
 )
@@ -547,10 +548,13 @@ def _episode_counter_run(tmp_path, env_class):
     return _event(tmp_path, "obs")
 
 
-def test_an_env_that_counts_its_episodes_replays_from_its_recorded_state(tmp_path):
+@pytest.mark.parametrize("counted_by", ["env", "its gym.Wrapper"])
+def test_an_env_that_counts_its_episodes_replays_from_its_recorded_state(tmp_path, counted_by):
     """The NaN comes at step 17 of the env's third episode: the replay starts from the
-    env as it was before that reset (two episodes played), not from a fresh one."""
-    event = _episode_counter_run(tmp_path, NanInThirdEpisode)
+    env as it was before that reset (two episodes played), not from a fresh one; also
+    when a user's wrapper counts (its ``unwrapped`` env keeps nothing)."""
+    event = _episode_counter_run(tmp_path, NanInThirdEpisode if counted_by == "env" else
+                                 NanInThirdEpisodeWrapper)
     assert event.env_step == 17
     result = reproduce(tmp_path, event=event.number, mode="log")
     result.close()

@@ -178,24 +178,46 @@ def load_config(trace_dir: str | Path) -> dict:
 
 # Attributes rldebug's wrappers (and the passive checker) set on an env instance, and
 # gymnasium's registration record (``spec``, set again by every ``gym.make``).
-_NOT_STATE = frozenset({"reset", "step", "spec"})
+_NOT_STATE = frozenset({"reset", "step", "spec", "_cached_spec"})
 
 
 def _user_env(env: Any) -> Any:
     return getattr(env, "unwrapped", env)
 
 
+def _layers(env: Any) -> list:
+    """The env and every wrapper inside it (``.env``), outermost first, the unwrapped env
+    last: a user's ``gym.Wrapper`` keeps its own state (a counter, a curriculum) too."""
+    layers, seen = [], set()
+    while env is not None and id(env) not in seen:
+        layers.append(env)
+        seen.add(id(env))
+        inner = vars(env).get("env") if hasattr(env, "__dict__") else None
+        env = inner if inner is not None and inner is not env else None
+    inner = _user_env(layers[0])
+    if inner is not layers[-1]:
+        layers.append(inner)
+    return layers
+
+
+def _own_state(layer: Any) -> dict:
+    """A layer's own attributes: not the env it wraps, nor rldebug's methods on it."""
+    return {k: v for k, v in vars(layer).items()
+            if k not in _NOT_STATE and k != "env" and not k.startswith("_rldebug")}
+
+
 def env_snapshot(env: Any) -> bytes:
     """The user's env object's own attributes (``vars(env.unwrapped)``, without the
-    methods rldebug put on the instance), cloudpickled: what it carries from one
-    episode to the next. Raises whatever pickling raises (open sockets, simulator
-    handles, locks)."""
+    methods rldebug put on the instance) and every wrapper's around it, cloudpickled:
+    what they carry from one episode to the next. Raises whatever pickling the env
+    itself raises (open sockets, simulator handles, locks); what a wrapper holds that
+    does not pickle is left as the replay builds it."""
     import cloudpickle
 
-    state = {k: v for k, v in vars(_user_env(env)).items()
-             if k not in _NOT_STATE and not k.startswith("_rldebug")}
+    layers = _layers(env)
+    state = _own_state(layers[-1])
     try:
-        return cloudpickle.dumps(state)
+        inner = cloudpickle.dumps(state)
     except Exception:
         for name, value in state.items():  # name the attribute that cannot be pickled
             try:
@@ -203,13 +225,32 @@ def env_snapshot(env: Any) -> bytes:
             except Exception as err:
                 raise TypeError(f"attribute {name!r}: {err}") from err
         raise
+    wrappers = []
+    for layer in layers[:-1]:  # what a wrapper cannot pickle is left as the replay builds it
+        kept = {}
+        for name, value in _own_state(layer).items():
+            try:
+                kept[name] = cloudpickle.dumps(value)
+            except Exception:  # noqa: BLE001 - a wrapper's state is a bonus; the env's is not
+                continue
+        wrappers.append((type(layer).__name__, kept))
+    return cloudpickle.dumps({"env": inner, "wrappers": wrappers})
 
 
 def restore_env(env: Any, snapshot: bytes) -> None:
-    """Put an :func:`env_snapshot` back into a freshly built env of the same class."""
+    """Put an :func:`env_snapshot` back into a freshly built env of the same class (and
+    each wrapper's state into the wrapper of the same class at the same place)."""
     import cloudpickle
 
-    vars(_user_env(env)).update(cloudpickle.loads(snapshot))
+    layers = _layers(env)
+    saved = cloudpickle.loads(snapshot)
+    if not (isinstance(saved, dict) and set(saved) == {"env", "wrappers"}):
+        vars(layers[-1]).update(saved)  # a trace written before wrappers were kept
+        return
+    vars(layers[-1]).update(cloudpickle.loads(saved["env"]))
+    for layer, (name, state) in zip(layers[:-1], saved["wrappers"]):
+        if type(layer).__name__ == name:
+            vars(layer).update({key: cloudpickle.loads(value) for key, value in state.items()})
 
 
 # -- episodes, in the EnvRunner -------------------------------------------------
