@@ -130,6 +130,23 @@ class NanInThirdEpisodeWrapper(gym.Wrapper):
         return obs, reward, False, self.t >= 20, {"episode": self.episodes}
 
 
+class GlobalRandomWalk(_Plain):
+    """Moves by numpy's global RNG, which no reset seed reaches: the same seed and actions
+    give another episode every time."""
+
+    def __init__(self, config=None):
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        self.t += 1
+        obs = np.random.uniform(-1, 1, 3).astype(np.float32)
+        return obs, 1.0, False, self.t >= 20, {}
+
+
 class NanInThirdEpisodeWithALock(NanInThirdEpisode):
     """The same, holding what cannot be pickled (a lock, as a simulator handle would)."""
 

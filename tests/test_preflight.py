@@ -583,8 +583,8 @@ def test_check_lists_the_stepped_envs_errors_before_the_configs_warnings(capsys)
     config = configs.env_with_obs_only_reset()
     config.update_from_dict({"my_own_setting": 3})  # unknown: a warning
     assert [t.severity for t in preflight(config)] == ["warning"]
-    assert main(["check", f"{HERE / 'preflight_configs.py'}:env_with_obs_only_reset_and_"
-                          "own_key"]) == 1
+    spec = f"{HERE / 'preflight_configs.py'}:env_with_obs_only_reset_and_own_key"
+    assert main(["check", spec]) == 1
     out = capsys.readouterr().out
     assert out.index("error[env_check_failed]") < out.index("warning[old_key_ignored]")
 

@@ -14,12 +14,13 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 from replay_envs import (
     MARKER,
     CurriculumCorridor,
+    GlobalRandomWalk,
     GlitchyPair,
     GlitchyWalk,
     MarkerPoisonsLoss,
     NanInThirdEpisode,
-    NanInThirdEpisodeWrapper,
     NanInThirdEpisodeWithALock,
+    NanInThirdEpisodeWrapper,
     RaiseTheLevel,
 )
 
@@ -562,6 +563,22 @@ def test_an_env_that_counts_its_episodes_replays_from_its_recorded_state(tmp_pat
     assert result.env_step == 17 and np.isnan(result.obs).all()
     assert result.info == {"episode": 3}  # the env's own count, as in training
     assert not any("freshly built env" in note for note in result.notes)
+
+
+def test_a_replay_that_departs_from_the_recording_is_not_called_reproduced(tmp_path):
+    """An env moved by np.random's global RNG: the replay's observations are not the
+    recorded ones from step 1, which the step digests show (it said "Reproduced")."""
+    config = PPOConfig().environment(GlobalRandomWalk).training(
+        train_batch_size=100, minibatch_size=50, num_epochs=1)
+    rldebug.run(rldebug.trace(config, out=run_trace_dir(tmp_path), reproducible=True),
+                logdir=tmp_path, stop={"training_iteration": 1}, progress=False).algo.stop()
+    records = read_episode_records(episode_files(run_trace_dir(tmp_path)))
+    record = next(r for r in records.values() if r["complete"])
+    assert len(record["digests"]) == record["env_steps"] + 1  # the reset's and each step's
+    result = reproduce(tmp_path, iteration=1, episode=record["episode_id"], step=5, mode="log")
+    result.close()
+    assert not result.reproduced
+    assert "departs from the recording at env step 1" in result.summary()
 
 
 def test_an_env_that_cannot_be_pickled_is_said_so_and_replays_from_fresh(tmp_path):

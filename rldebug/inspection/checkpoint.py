@@ -428,7 +428,7 @@ def _recorded_module_ids(modules_dir: Path) -> list[str] | None:
     if not isinstance(ctor, dict) or not isinstance(ctor.get("class"), type) or \
             not issubclass(ctor["class"], MultiRLModule):
         return None
-    args, kwargs = ctor.get("ctor_args_and_kwargs", ((), {}))
+    _, kwargs = ctor.get("ctor_args_and_kwargs", ((), {}))
     specs = kwargs.get("rl_module_specs")
     return [str(m) for m in specs] if isinstance(specs, dict) else None
 

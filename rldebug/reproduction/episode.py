@@ -27,7 +27,7 @@ from rldebug.callbacks.compose import with_settings
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import env_t, episode_id, kind_of, last_step
 from rldebug.shapes.numbers import has_non_finite
-from rldebug.tracing.replay_state import decode_env_action, restore_env
+from rldebug.tracing.replay_state import decode_env_action, restore_env, step_digest
 
 
 class ReplayFinished(BaseException):
@@ -73,6 +73,8 @@ class EpisodeOutcome:
     ended_at: int | None = None  # the episode ended before the target step
     substituted: int = 0  # steps whose sampled action differed from the recorded one
     env_restored: bool = False  # the env's state before the recorded reset was put back
+    departed_at: int | None = None  # the first env step (0: the reset) that returned other
+    #                                 values than recorded
 
 
 class ForceRecordedActions(ConnectorV2):
@@ -178,8 +180,11 @@ class ReplayCallback(RLlibCallback):
                 # the env as it was before the recorded reset: what it carried over
                 restore_env(sub_env, base64.b64decode(snapshot))
                 outcome.env_restored = True
-            return reset(*args, seed=target.record["seed"],
-                         options=target.record.get("options"), **kwargs)
+            result = reset(*args, seed=target.record["seed"],
+                           options=target.record.get("options"), **kwargs)
+            if isinstance(result, tuple) and len(result) == 2:
+                _compare(0, step_digest(result[0]))
+            return result
 
         def recorded_step(action, *args, **kwargs):
             if isinstance(action, dict):
@@ -189,12 +194,20 @@ class ReplayCallback(RLlibCallback):
             if recorded is not None:
                 action = recorded  # exactly what the env received in training
             try:
-                return step(action, *args, **kwargs)
+                result = step(action, *args, **kwargs)
             except Exception as err:
                 if target.expect_crash and outcome.stop is not None:
                     outcome.crash = _crash_text(err)
                     raise ReplayFinished() from err
                 raise
+            if isinstance(result, tuple) and len(result) == 5:
+                _compare(state["t"], step_digest(result[0], result[1]))
+            return result
+
+        def _compare(t: int, digest: str) -> None:
+            recorded = target.record.get("digests") or []
+            if outcome.departed_at is None and t < len(recorded) and recorded[t] != digest:
+                outcome.departed_at = t
 
         sub_env.reset, sub_env.step = seeded_reset, recorded_step
         sub_env._rldebug_replay = True
@@ -266,6 +279,14 @@ def run_episode(algorithm, target: EpisodeTarget, outcome: EpisodeOutcome) -> Ep
 def check_outcome(target: EpisodeTarget, outcome: EpisodeOutcome) -> list[str]:
     """Where the replay differs from the recording (empty: it reproduced the event)."""
     problems = []
+    if outcome.departed_at is not None:
+        at = outcome.departed_at
+        problems.append(
+            f"the replay departs from the recording at env step {at}: from the recorded seed "
+            "and actions the env returned "
+            f"{'another first observation' if at == 0 else 'another observation or reward'} "
+            "than in training (it reads a global RNG such as np.random, the clock, or state "
+            "the trace did not restore), so what follows is not the recorded episode")
     if outcome.stop is None:
         ended = outcome.ended_at
         problems.append(

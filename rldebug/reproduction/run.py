@@ -102,6 +102,10 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
         notes.append("the env's state before the episode was not recorded (it could not be "
                      "pickled): the replay ran from a freshly built env, so what the env "
                      "carried over from earlier episodes is not restored")
+    if not record.get("digests"):
+        notes.append("the trace records no digest of what the env returned (it was written "
+                     "by an older rldebug): whether the replay followed the recorded episode "
+                     "was not checked")
     if outcome.substituted:
         notes.append(f"the module sampled a different action than recorded at "
                      f"{outcome.substituted} step(s); the recorded ones were used")

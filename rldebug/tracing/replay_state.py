@@ -6,7 +6,8 @@ Three parts, each written where it happens:
   seed (``reset(seed=...)``, the one thing gymnasium promises makes an episode
   repeatable), snapshots the env object as it was just before that reset (what it
   carries across episodes: counters, curricula, RNGs; :func:`env_snapshot`), and
-  tapes the actions each env received. A finished episode goes to
+  tapes the actions each env received, with a short digest of what it returned
+  (:func:`step_digest`), by which a replay knows whether it follows the recording. A finished episode goes to
   a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
   observation or reward, a named info event, an env that raised, a ``sample()`` that
   crashed) is kept for good, and written the moment the event happens, so a crash that follows
@@ -26,6 +27,7 @@ snapshots are pickles. :mod:`rldebug.tracing.layout` names the files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -90,6 +92,41 @@ def decode_env_action(value: Any, agent_keys: dict | None) -> Any:
     if agent_keys and isinstance(action, dict):
         return {agent_keys.get(k, k): v for k, v in action.items()}
     return action
+
+
+def step_digest(obs: Any, reward: Any = None) -> str:
+    """Eight hex digits of what the env returned at one step (its observation and reward;
+    ``reset``'s observation with no reward): a replay that gets other values from the
+    same seed and actions has left the recorded episode, which these show without
+    storing the observations."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=4)
+    _feed(digest, obs)
+    _feed(digest, reward)
+    return digest.hexdigest()
+
+
+def _feed(digest, value: Any) -> None:
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            digest.update(f"<{key}>".encode())
+            _feed(digest, value[key])
+        return
+    if isinstance(value, (tuple, list)):
+        digest.update(b"(")
+        for part in value:
+            _feed(digest, part)
+        digest.update(b")")
+        return
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    if array.dtype == object:
+        digest.update(repr(value).encode())
+    else:
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
 
 
 def _relpath(path: Path) -> str:
@@ -229,10 +266,8 @@ def env_snapshot(env: Any) -> bytes:
     for layer in layers[:-1]:  # what a wrapper cannot pickle is left as the replay builds it
         kept = {}
         for name, value in _own_state(layer).items():
-            try:
+            with contextlib.suppress(Exception):  # a wrapper's state is a bonus, not the env's
                 kept[name] = cloudpickle.dumps(value)
-            except Exception:  # noqa: BLE001 - a wrapper's state is a bonus; the env's is not
-                continue
         wrappers.append((type(layer).__name__, kept))
     return cloudpickle.dumps({"env": inner, "wrappers": wrappers})
 
@@ -270,6 +305,7 @@ class _Tape:
         self.events: list[dict] = []
         self.multi_agent = False
         self.env_state: str | None = None  # base64 of env_snapshot() before the reset
+        self.digests: list[str] = []  # step_digest of the reset and of every step
 
 
 class EpisodeRecorder:
@@ -307,14 +343,20 @@ class EpisodeRecorder:
             tape = self._tapes[env_index] = _Tape(int(seed), options,
                                                   self._sample_call + 1, env_index)
             tape.env_state = self._snapshot(sub_env)
-            return reset(*args, seed=seed, options=options, **kwargs)
+            result = reset(*args, seed=seed, options=options, **kwargs)
+            if isinstance(result, tuple) and len(result) == 2:
+                tape.digests.append(step_digest(result[0]))
+            return result
 
         def taped_step(action, *args, **kwargs):
             tape = self._tapes.get(env_index)
             if tape is not None:
                 tape.actions.append(encode(action))
                 tape.multi_agent = tape.multi_agent or isinstance(action, dict)
-            return step(action, *args, **kwargs)
+            result = step(action, *args, **kwargs)
+            if tape is not None and isinstance(result, tuple) and len(result) == 5:
+                tape.digests.append(step_digest(result[0], result[1]))
+            return result
 
         sub_env.reset, sub_env.step = seeded_reset, taped_step
         sub_env._rldebug_taped = True
@@ -407,7 +449,7 @@ class EpisodeRecorder:
                 "sample_call": tape.sample_call, "env_steps": len(tape.actions),
                 "complete": complete, "multi_agent": tape.multi_agent,
                 "events": list(tape.events), "actions": list(tape.actions),
-                "env_state": tape.env_state}
+                "digests": list(tape.digests), "env_state": tape.env_state}
 
     def _keep(self, record: dict) -> None:
         _write_line(self.sink, kept_episodes_file("", self.role, self.pid), record)
@@ -549,4 +591,4 @@ __all__ = ["DEFAULT_KEEP", "EpisodeRecorder", "WeightsRing", "decode", "decode_e
            "encode", "env_snapshot", "learner_snapshot", "load_config", "module_weights",
            "prune_episode_rings", "read_episode_records", "read_update_snapshot",
            "read_weights", "restore_env", "rng_states", "save_config", "set_rng_states",
-           "write_update_snapshot"]
+           "step_digest", "write_update_snapshot"]
