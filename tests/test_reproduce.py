@@ -291,6 +291,9 @@ def test_multi_agent_nan_observation_in_a_remote_runner(tmp_path_factory):
         assert result.reproduced, result.summary()
         assert result.env_step == event.env_step and result.stop.agent_id == "right"
         assert np.isnan(result.obs).all()
+        # whose values these are, and every agent's as the env returned them
+        assert result.agent_id == "right" and "agent 'right': obs=" in result.summary()
+        assert set(result.env_obs) == set(result.env_action) == {"left", "right"}
     assert results[0].reward == results[1].reward
 
 
@@ -348,6 +351,9 @@ def test_a_continuous_action_episode_replays_its_recorded_actions(tmp_path):
         assert result.reproduced and result.env_step == 10
         env_action = unsquash_action(np.asarray(result.action), space)
         assert np.allclose(env_action, decode(record["actions"][9]), atol=1e-5)
+        # what the env got is said beside the module's normalised action
+        assert np.array_equal(result.env_action, decode(record["actions"][9]))
+        assert f"the env received action={result.env_action!r}" in result.summary()
     assert _same(results[0].obs, results[1].obs) and results[0].reward == results[1].reward
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rldebug.reproduction.listing import (
     RecordedTrace,
     ReproduceError,
@@ -56,6 +58,9 @@ class Reproduction:
     reward: float | None = None
     info: dict | None = None
     crash: str | None = None
+    agent_id: str | None = None  # whose obs, action and reward these are (multi-agent)
+    env_obs: Any = None  # what the env returned at that step (every agent's, multi-agent)
+    env_action: Any = None  # what the env received (a Box action unsquashed or clipped)
     # updates
     update: int | None = None
     minibatch: int | None = None
@@ -75,8 +80,13 @@ class Reproduction:
                          f"step {self.env_step}; module weights of iteration "
                          f"{self.weights_iteration}")
             if self.stop is not None:
-                lines.append(f"  obs={_short(self.obs)} action={_short(self.action)} "
+                who = "" if self.agent_id is None else f"agent {self.agent_id!r}: "
+                lines.append(f"  {who}obs={_short(self.obs)} action={_short(self.action)} "
                              f"reward={self.reward} info={_short(self.info)}")
+                if self.agent_id is not None or not (_same(self.env_obs, self.obs) and _same(
+                        self.env_action, self.action)):
+                    lines.append(f"  the env received action={_short(self.env_action, 240)} "
+                                 f"and returned obs={_short(self.env_obs, 400)}")
             if self.crash:
                 lines.append(f"  the next step crashed again: {self.crash[:200]}")
         else:
@@ -97,6 +107,8 @@ class Reproduction:
                       "problems": self.problems, "notes": self.notes,
                       "episode_id": self.episode_id, "seed": self.seed,
                       "env_step": self.env_step, "weights_iteration": self.weights_iteration,
+                      "agent_id": self.agent_id, "env_obs": self.env_obs,
+                      "env_action": self.env_action,
                       "obs": self.obs, "action": self.action, "reward": self.reward,
                       "info": self.info, "crash": self.crash, "update": self.update,
                       "minibatch": self.minibatch, "module_id": self.module_id,
@@ -116,9 +128,20 @@ class Reproduction:
             self.algorithm = None
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether the env's and the module's view of a step agree (a Box action unsquashed,
+    a Dict observation flattened by a connector do not)."""
+    if a is None or b is None:
+        return True  # nothing to compare: the reset's action, a crash before the step
+    try:
+        return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_int(name: str, value, minimum: int) -> int | None:

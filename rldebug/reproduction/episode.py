@@ -75,6 +75,9 @@ class EpisodeOutcome:
     env_restored: bool = False  # the env's state before the recorded reset was put back
     departed_at: int | None = None  # the first env step (0: the reset) that returned other
     #                                 values than recorded
+    agent_id: str | None = None  # whose obs, action and reward these are (multi-agent)
+    env_obs: Any = None  # what the env returned at the stop (every agent's, multi-agent)
+    env_action: Any = None  # what the env received at the stop (unsquashed Box actions)
 
 
 class ForceRecordedActions(ConnectorV2):
@@ -184,6 +187,7 @@ class ReplayCallback(RLlibCallback):
                            options=target.record.get("options"), **kwargs)
             if isinstance(result, tuple) and len(result) == 2:
                 _compare(0, step_digest(result[0]))
+                self._env_saw = (None, result[0])
             return result
 
         def recorded_step(action, *args, **kwargs):
@@ -202,6 +206,7 @@ class ReplayCallback(RLlibCallback):
                 raise
             if isinstance(result, tuple) and len(result) == 5:
                 _compare(state["t"], step_digest(result[0], result[1]))
+                self._env_saw = (action, result[0])
             return result
 
         def _compare(t: int, digest: str) -> None:
@@ -240,6 +245,9 @@ class ReplayCallback(RLlibCallback):
             obs, action, reward, info = step.obs, step.action, step.reward, dict(step.info)
         outcome.stopped_at, outcome.obs, outcome.action = env_t(episode), obs, action
         outcome.reward, outcome.info = reward, info
+        outcome.agent_id = str(agent) if agent is not None and kind_of(episode) == "multi" \
+            else None
+        outcome.env_action, outcome.env_obs = getattr(self, "_env_saw", (None, None))
         outcome.stop = break_here(
             target.reason, kind="reproduce", mode=target.mode, episode=episode,
             agent_id=None if agent is None else str(agent), obs=obs, action=action,
