@@ -159,8 +159,11 @@ def test_a_metric_only_one_run_reports_is_not_said_to_part_or_not(tmp_path):
             config = config.api_stack(enable_rl_module_and_learner=False,
                                       enable_env_runner_and_connector_v2=False)
         rldebug.run(config, stop={"training_iteration": 3}, logdir=tmp_path / name,
-                    progress=False).algo.stop()
+                    progress=False, trace="batches").algo.stop()
     result = rldebug.diff(tmp_path / "new", tmp_path / "old")
+    # the old stack's trace keys its actions by policy, its returns by agent: one agent
+    (row,) = result.traces
+    assert row.agent == "default_agent" and row.action_distance is not None
     lonely = {m.metric: m.only_in for m in result.metrics if m.only_in}
     assert lonely.get("return/default_agent") == "a", lonely
     assert lonely.get("return/default_policy") == "b", lonely

@@ -54,9 +54,9 @@ def _side(trials) -> tuple[dict[str, Counter], dict[str, list[float]], str] | No
             continue
         if "iteration" in samples:
             spans.append(f"{int(samples['iteration'].min())}-{int(samples['iteration'].max())}")
-        for hist in samples.get("actions", []):
-            for agent, counts in (hist or {}).items():
-                actions.setdefault(str(agent), Counter()).update(
+        for row in samples.to_dict("records"):
+            for agent, counts in (row.get("actions") or {}).items():
+                actions.setdefault(_agent_of(str(agent), row), Counter()).update(
                     {str(k): int(v) for k, v in (counts or {}).items()})
         for per_agent in samples.get("episode_returns", []):
             for agent, values in (per_agent or {}).items():
@@ -64,6 +64,17 @@ def _side(trials) -> tuple[dict[str, Counter], dict[str, list[float]], str] | No
     if not actions and not returns:
         return None
     return actions, returns, ", ".join(spans)
+
+
+def _agent_of(key: str, row: dict) -> str:
+    """The agent a column's key stands for: the old stack keys a sample's columns by
+    policy (``default_policy``) and its returns by agent (``default_agent``); a policy
+    that one agent alone used is that agent's."""
+    agents = list(row.get("agent_steps") or {})
+    modules = list(row.get("module_steps") or {})
+    if key not in agents and len(agents) == 1 and modules == [key]:
+        return str(agents[0])
+    return key
 
 
 def _share(counts: Counter | None) -> dict[str, float] | None:
