@@ -364,4 +364,4 @@ def test_a_pbt_trial_whose_config_changed_is_said_so_and_not_verified_as_one_con
     (note,) = [n for n in changed[0].notes if "another config" in n]
     assert "lr 5.0 -> " in note
     with pytest.raises(UsageError, match="did not train with one config"):
-        verify_fix(changed[0].path, fixes=[{"lr": 1e-4}], seeds=1, iterations=2)
+        verify_fix(changed[0].path, fixes=[{"lr": 1e-4}], seeds=1, iterations=4)

@@ -7,6 +7,7 @@ params.json."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -102,13 +103,13 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
 
     report = tmp_path / "verified.html"
     code = main(["doctor", str(arena_lr_half), "--verify", "--fix", "lr=0.9", "--seeds", "1",
-                 "--iterations", "3", "--out", str(tmp_path / "runs"), "--html", str(report)])
+                 "--iterations", "4", "--out", str(tmp_path / "runs"), "--html", str(report)])
     out, err = capsys.readouterr()
     assert code == 1, out + err[-3000:]
     assert "lr=0.9    lr_too_high in 1/1 seed(s)" in out
     assert "-> does not work" in out
     assert "Not verified: no candidate removed lr_too_high" in out
-    assert "[2/2] lr=0.9 seed 0: 3 iterations" in err
+    assert "[2/2] lr=0.9 seed 0: 4 iterations" in err
     # the HTML page shows the verified result under the finding, read in a real browser
     with open_page(report) as evaluate:
         rows = evaluate("[...document.querySelectorAll('.verified tr[data-candidate]')]"
@@ -133,6 +134,12 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--verify", "--fix", "lerning_rate=0.1"], "PPOConfig has no setting 'lerning_rate'"),
     (["--verify", "--fix", "lr=fast"], "--fix lr='fast': lr is float (0.5 in the run)"),
     (["--verify", "--fix", "lr=0.5"], "--fix lr=0.5 is the run's config already"),
+    # RLlib would train another value than the one a "Verified" would recommend
+    (["--verify", "--fix", "lr=-1"], "--fix lr=-1: rldebug check names a trap in it, "
+                                     "setting_out_of_range"),
+    (["--verify", "--fix", "gamma=2"], "setting_out_of_range: gamma=2 is outside [0, 1]"),
+    (["--verify", "--fix", "lr=null"], "None is no setting RLlib trains with"),
+    (["--verify", "--iterations", "3"], "iterations=3 (--iterations) is too few to compare"),
     (["--verify", "--out", "RUN"], "already holds files (an earlier verification?)"),
 ])
 def test_bad_verify_input_is_refused_before_training(arena_lr_half, argv, message, capsys):
@@ -193,17 +200,20 @@ def test_a_stored_benchmark_run_is_verified_from_its_params_json(tmp_path, capsy
 
     run = tmp_path / "appo_lr_0.5"
     shutil.copytree(Path(__file__).parent / "doctor_corpus" / "runs" / "appo_lr_0.5", run)
-    code = main(["doctor", str(run), "--verify", "--iterations", "1", "--seeds", "1"])
+    # a budget of 1 s: the original trains, no candidate starts after it
+    code = main(["doctor", str(run), "--verify", "--iterations", "4", "--seeds", "1",
+                 "--budget", "1"])
     out, err = capsys.readouterr()
     assert "config: params.json (APPO)" in out, out + err[-3000:]
     assert "failed" not in out and code in (0, 1), out + err[-3000:]
-    assert "original  lr_too_high in 0/1 seed(s)" in out  # trained, judged
+    assert re.search(r"original  lr_too_high in [01]/1 seed\(s\)", out)  # trained, judged
     first = run / "rldebug_verify" / "lr_too_high_default_policy"
     # verifying again (as its "Raise --iterations" advice says) keeps the first runs
-    main(["doctor", str(run), "--verify", "--iterations", "2", "--seeds", "1"])
+    main(["doctor", str(run), "--verify", "--iterations", "5", "--seeds", "1",
+          "--budget", "0.000001"])
     out, err = capsys.readouterr()
     assert f"runs in {first}_2" in out and "failed" not in out, out + err[-3000:]
-    assert json.loads((first / "verification.json").read_text())["iterations"] == 1
+    assert json.loads((first / "verification.json").read_text())["iterations"] == 4
 
 
 def test_a_verification_whose_runs_all_fail_says_it_measured_nothing(tmp_path, capsys):
@@ -216,7 +226,7 @@ def test_a_verification_whose_runs_all_fail_says_it_measured_nothing(tmp_path, c
                       "def make_config():\n"
                       "    return APPOConfig().environment('NoSuchEnv-v0').training(lr=0.5)\n")
     code = main(["doctor", str(run), "--verify", "--config", f"{broken}:make_config",
-                 "--iterations", "1", "--seeds", "1"])
+                 "--iterations", "4", "--seeds", "1"])
     out, err = capsys.readouterr()
     assert code == 1, out + err[-3000:]
     assert "-> could not train" in out and "-> does not work" not in out
@@ -261,10 +271,10 @@ def test_a_tune_trial_of_an_env_class_is_verified_with_the_users_config(user_tun
     assert not (in_script / "rldebug_verify").exists()
 
     code = main(["doctor", str(user_tune_trial), "--verify", "--config", f"{USER_CONFIG}:make_config",
-                 "--fix", "lr=0.005", "--seeds", "1", "--iterations", "2"])
+                 "--fix", "lr=0.005", "--seeds", "1", "--iterations", "4"])
     out, err = capsys.readouterr()
     assert code == 0, out + err[-3000:]
-    assert f"config: --config {USER_CONFIG}:make_config; 2 iterations" in out
+    assert f"config: --config {USER_CONFIG}:make_config; 4 iterations" in out
     assert "note:" not in out  # the config given is the run's
     assert "original  lr_too_high in 1/1 seed(s)" in out
     assert "lr=0.005  lr_too_high in 0/1 seed(s)" in out
@@ -281,13 +291,34 @@ def test_a_given_config_that_is_not_the_runs_is_named(user_tune_trial, tmp_path)
 
     # a budget spent before the first run: the comparison needs no training
     verification = verify_fix(user_tune_trial, config=lambda: make_config().training(
-        lr=0.4), fixes=[{"lr": 0.005}], seeds=1, iterations=1, out=tmp_path, progress=False,
+        lr=0.4), fixes=[{"lr": 0.005}], seeds=1, iterations=4, out=tmp_path, progress=False,
         budget=1e-9)
     assert verification.budget_cut and not verification.original.runs
     assert verification.config_differs == ["lr: run 0.5, given 0.4"]
     assert "not the run read: lr: run 0.5, given 0.4" in str(verification)
     stored = json.loads((tmp_path / "verification.json").read_text())
     assert stored["config_differs"] == ["lr: run 0.5, given 0.4"]
+
+
+def test_a_doctor_callback_that_stops_on_error_does_not_cut_the_runs_short(user_tune_trial,
+                                                                          tmp_path):
+    """The run's own DoctorCallback(stop_on="error") ended the re-trained original after
+    one iteration (its error), and the return compared was one sampled before any update."""
+    from user_config import make_config
+
+    from rldebug import DoctorCallback
+    from rldebug.callbacks import add_callbacks
+    from rldebug.doctor.verify import verify_fix
+
+    def with_doctor():
+        return add_callbacks(make_config(), DoctorCallback.configured(stop_on="error"))
+
+    verification = verify_fix(user_tune_trial, config=with_doctor, fixes=[{"lr": 0.005}],
+                              seeds=1, iterations=4, out=tmp_path, progress=False)
+    assert [r.iterations for r in verification.original.runs] == [4]
+    assert verification.original.runs[0].finding_present  # the error is still judged
+    assert verification.config_differs == []  # rldebug's own callback is no difference
+    assert "ended after" not in str(verification)
 
 
 @pytest.mark.slow
@@ -370,6 +401,6 @@ def test_a_modules_own_lr_is_lowered_where_it_is_set(tmp_path):
     fixed.update_from_dict(found.fix_config[0])  # what --verify trains
     assert (fixed.get_config_for_module("p1").lr, fixed.get_config_for_module("p0").lr) == \
         (0.1, 3e-4)
-    verification = verify_fix(trial, config=make_two_module_config, seeds=1, iterations=1,
+    verification = verify_fix(trial, config=make_two_module_config, seeds=1, iterations=4,
                               out=tmp_path / "verify", progress=False, budget=1e-9)
     assert verification.config_differs == []  # its lambda named elsewhere is no difference

@@ -10,7 +10,9 @@ report what changed, in numbers.
    run's ``params.json`` (:mod:`rldebug.shapes.configs`);
 3. trains the original and each candidate in this process for K iterations on S seeds
    (K: the iteration where the doctor first named the finding on the original run,
-   plus half again, at least 3 more; never more than the original ran), seed by seed so
+   plus half again, at least 3 more; never more than the original ran, never fewer
+   than 4, below which returns cannot part; a ``DoctorCallback(stop_on=...)`` in the
+   config does not end these runs early), seed by seed so
    a budget cut still leaves every candidate compared, and drops a candidate once it
    is clearly worse (on every seed so far the finding stays and the return is lower);
 4. re-runs the doctor on every new run (is the finding gone?) and ``rldebug.diff`` on
@@ -36,10 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.doctor.findings import Finding, severity_rank
+from rldebug.rundiff.curves import SUSTAIN
 from rldebug.usage import UsageError, UsageTypeError
 
 DEFAULT_SEEDS = 2
 MIN_MARGIN = 3  # iterations past the one where the doctor named the finding
+# the fewest iterations whose returns can part (rundiff's SUSTAIN points in a row, after
+# iteration 1, which samples before any update)
+MIN_ITERATIONS = SUSTAIN + 1
 VERIFY_DIR = "rldebug_verify"
 ORIGINAL = "original"
 
@@ -57,12 +63,14 @@ class SeedRun:
     returns: list[float | None] = field(default_factory=list)  # mean return per iteration
     error: str | None = None
     elapsed_s: float = 0.0
+    stopped_by: str | None = None  # why it ended before the iterations asked for
 
     def to_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "path": str(self.path), "iterations": self.iterations,
                 "final_return": self.final_return, "finding_present": self.finding_present,
                 "problems": [list(p) for p in self.problems], "returns": self.returns,
-                "error": self.error, "elapsed_s": round(self.elapsed_s, 2)}
+                "error": self.error, "elapsed_s": round(self.elapsed_s, 2),
+                "stopped_by": self.stopped_by}
 
 
 @dataclass
@@ -201,6 +209,9 @@ class Verification:
             for r in c.runs:
                 if r.error:
                     out.append(f"      seed {r.seed} failed: {r.error}")
+                elif r.stopped_by:
+                    out.append(f"      seed {r.seed} ended after {r.iterations} of "
+                               f"{self.iterations} iterations: {r.stopped_by}")
             if c.symptoms_left:
                 out.append(f"      what {f.rule_id} explained, still seen: "
                            f"{', '.join(c.symptoms_left)}")
@@ -260,10 +271,44 @@ def _check_fixes(base, fixes: list[dict[str, Any]]) -> None:
                                  f"{type(was).__name__} ({was!r} in the run), not "
                                  f"{type(value).__name__}; write e.g. --fix {key}={was!r}"
                                  .replace("True", "true").replace("False", "false"))
+            if value is None and was is not None:  # RLlib would train with another value
+                raise UsageError(f"--fix {key}=null: {key} is {was!r} in the run; None is "
+                                 "no setting RLlib trains with (it falls back to another "
+                                 "value: for lr, the optimizer's own default). Give a value.")
         if all(json.dumps(current.get(k), default=repr) == json.dumps(v, default=repr)
                for k, v in fix.items()):
             raise UsageError(f"--fix {_slug(fix)} is the run's config already: the candidate "
                              "would re-train the original. Give a new value.")
+        _check_trained_as_given(base, fix)
+
+
+# what `rldebug check` says of a candidate that makes it refuse it: RLlib would train
+# something else than the value given (it ignores the setting, or falls back)
+_REFUSED_TRAPS = ("model_ignored", "old_key_ignored", "discrete_start_ignored")
+
+
+def _check_trained_as_given(base, fix: dict[str, Any]) -> None:
+    """Refuse a fix that `rldebug check` calls an error, or a setting RLlib ignores, where
+    the run's own config had no such trap: a "Verified" would recommend a value RLlib
+    never trained with (lr=-1 trains at RLlib's default lr)."""
+    from rldebug.traps import preflight
+
+    def traps(config) -> set:
+        return {(t.name, t.message, t.fix) for t in preflight(config)
+                if t.severity == "error" or t.name in _REFUSED_TRAPS}
+
+    try:
+        candidate = base.copy(copy_frozen=False).update_from_dict(fix)
+        new = traps(candidate) - traps(base)
+    except UsageError:
+        raise
+    except Exception:  # noqa: BLE001 - the candidate's own training says what fails
+        return
+    if new:
+        name, message, how = sorted(new)[0]
+        shown = ",".join(f"{k}={json.dumps(v, default=repr)}" for k, v in fix.items())
+        raise UsageError(f"--fix {shown}: rldebug check names a trap in it, "
+                         f"{name}: {message} ({how}) Give a value RLlib trains with.")
 
 
 def _is_number(value: Any) -> bool:
@@ -452,13 +497,15 @@ def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir:
     config.debugging(seed=seed)
     try:
         result = run(config, stop={"training_iteration": iterations}, logdir=logdir,
-                     progress=False)
+                     progress=False, on_result=_doctor_does_not_stop)
     except Exception as err:  # noqa: BLE001 - a candidate that crashes is a measured outcome
         record.error = f"{type(err).__name__}: {str(err)[:300]}"
         record.elapsed_s = time.time() - started
         return record
     result.algo.stop()
     record.iterations = result.iterations
+    if result.iterations < iterations:
+        record.stopped_by = result.stopped_by
     record.final_return = mean_total_return(result.last_result)
     from rldebug.doctor.reading import read_trial
 
@@ -470,6 +517,16 @@ def _train(base, changes: Mapping[str, Any], seed: int, iterations: int, logdir:
         f.rule_id == finding.rule_id and f.module == finding.module for f in found)
     record.elapsed_s = time.time() - started
     return record
+
+
+def _doctor_does_not_stop(result: dict) -> bool:
+    """The run's own ``DoctorCallback(stop_on=...)`` ends a run at its first error: the
+    original and every candidate with any error would be compared after one iteration.
+    Verifying trains each the iterations asked for; the findings are judged after."""
+    doctor = result.get("doctor")
+    if result.get("done") is True and isinstance(doctor, dict) and doctor.get("stopped_by"):
+        result["done"] = False
+    return False
 
 
 def _compare(original_dir: Path, candidate: Candidate, candidate_dir: Path) -> None:
@@ -546,7 +603,8 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
     :param fixes: your own candidate changes (dicts of AlgorithmConfig settings), tried
         instead of the doctor's suggestions (``finding.fix_config``).
     :param iterations: iterations per run (default: where the doctor named the finding
-        on the original, plus half again, at least 3; at most what the original ran).
+        on the original, plus half again, at least 3 more; at most what the original ran,
+        and never fewer than ``MIN_ITERATIONS`` (4), below which returns cannot part).
     :param seeds: seeds per candidate (default 2); their spread is the noise.
     :param budget: seconds (or ``"5m"``) after which no new run starts.
     :param out: where the runs go (default ``<run>/rldebug_verify/<rule>``).
@@ -567,6 +625,12 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
                                    or isinstance(iterations, bool) or iterations < 1):
         raise UsageError(f"iterations (--iterations) must be a positive int, got "
                          f"{iterations!r}.")
+    if iterations is not None and iterations < MIN_ITERATIONS:
+        raise UsageError(
+            f"iterations={iterations} (--iterations) is too few to compare returns: a "
+            f"return parts from the original's only when the curves stay apart {SUSTAIN} "
+            f"iterations in a row, and iteration 1 samples before any update, so any "
+            f"candidate would read 'within noise'. Give --iterations {MIN_ITERATIONS} or more.")
     budget_s = _parse_budget(budget)
     own = [dict(f) for f in (fixes or ())]
     if any(not f or not all(isinstance(k, str) for k in f) for f in own):
@@ -600,8 +664,8 @@ def verify_fix(run: str | Path, *, rule: str | None = None, module: str | None =
         _check_fixes(base, own)
     named_at = _named_at(trial_data, finding)
     if iterations is None:
-        iterations = min(max(len(trial_data.results), 1),
-                         named_at + max(MIN_MARGIN, named_at // 2))
+        iterations = max(MIN_ITERATIONS, min(len(trial_data.results),
+                                             named_at + max(MIN_MARGIN, named_at // 2)))
     first_seed = _seed_of(base)
     seed_list = [first_seed + i for i in range(seeds)]
     out_dir = _output_folder(out, Path(trial.path) / VERIFY_DIR / (

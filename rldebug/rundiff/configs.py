@@ -36,7 +36,10 @@ class ConfigRow:
 
 
 def _is_rldebugs(value: Any) -> bool:
-    """A class params.json names as one of rldebug's own (``"<class 'rldebug...'>"``)."""
+    """One of rldebug's own classes, as params.json names it (``"<class 'rldebug...'>"``)
+    or as a config holds it."""
+    if isinstance(value, type):
+        return value.__module__.split(".")[0] == "rldebug"
     return isinstance(value, str) and value.startswith("<class 'rldebug.")
 
 
