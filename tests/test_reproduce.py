@@ -14,9 +14,9 @@ from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 from replay_envs import (
     MARKER,
     CurriculumCorridor,
-    GlobalRandomWalk,
     GlitchyPair,
     GlitchyWalk,
+    GlobalRandomWalk,
     MarkerPoisonsLoss,
     NanInThirdEpisode,
     NanInThirdEpisodeWithALock,

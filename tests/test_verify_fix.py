@@ -135,8 +135,7 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--verify", "--fix", "lr=fast"], "--fix lr='fast': lr is float (0.5 in the run)"),
     (["--verify", "--fix", "lr=0.5"], "--fix lr=0.5 is the run's config already"),
     # RLlib would train another value than the one a "Verified" would recommend
-    (["--verify", "--fix", "lr=-1"], "--fix lr=-1: rldebug check names a trap in it, "
-                                     "setting_out_of_range"),
+    (["--verify", "--fix", "lr=-1"], "--fix lr=-1: rldebug check names a trap in it"),
     (["--verify", "--fix", "gamma=2"], "setting_out_of_range: gamma=2 is outside [0, 1]"),
     (["--verify", "--fix", "lr=null"], "None is no setting RLlib trains with"),
     (["--verify", "--iterations", "3"], "iterations=3 (--iterations) is too few to compare"),

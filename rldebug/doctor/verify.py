@@ -305,7 +305,7 @@ def _check_trained_as_given(base, fix: dict[str, Any]) -> None:
     except Exception:  # noqa: BLE001 - the candidate's own training says what fails
         return
     if new:
-        name, message, how = sorted(new)[0]
+        name, message, how = min(new)
         shown = ",".join(f"{k}={json.dumps(v, default=repr)}" for k, v in fix.items())
         raise UsageError(f"--fix {shown}: rldebug check names a trap in it, "
                          f"{name}: {message} ({how}) Give a value RLlib trains with.")
