@@ -47,11 +47,17 @@ class CostlyWalk(LeftRightWalk):
     def __init__(self, config=None):
         super().__init__(config)
         self.terms_off_by = float((config or {}).get("terms_off_by", 0.0))
+        # names the goal term only on the step that pays it, as a sparse bonus is named
+        self.sparse_goal = bool((config or {}).get("sparse_goal", False))
+        self.terms_every = int((config or {}).get("terms_every", 1))  # report on every n-th
 
     def step(self, action):
         obs, goal, terminated, truncated, info = super().step(action)
         terms = {"goal": goal, "step_cost": -0.1}
-        info["reward_terms"] = terms
+        if self.sparse_goal and not goal:
+            del terms["goal"]
+        if self.steps % self.terms_every == 0:
+            info["reward_terms"] = terms
         return obs, goal - 0.1 + self.terms_off_by, terminated, truncated, info
 
 

@@ -93,6 +93,39 @@ def test_terms_that_do_not_add_up_are_warned_about_once():
     assert len(messages) == 1 and "a part of the reward is not named" in messages[0]
 
 
+def test_a_term_named_only_when_paid_counts_zero_in_the_other_episodes(tmp_path):
+    """The goal term named only on the step that pays it was averaged over the episodes
+    that reached the goal (1.0), not over every episode: the terms no longer added up
+    to the return."""
+    from rldebug.callbacks import AgentReturns
+
+    config = add_callbacks(walk_config(sparse_goal=True), AgentReturns, RewardTerms)
+    run = rldebug.run(config, stop={"training_iteration": 3}, logdir=tmp_path, progress=False)
+    run.algo.stop()
+    lines = [json.loads(line) for line in (tmp_path / "result.json").read_text().splitlines()]
+    reached = 0
+    for result in lines:
+        logged = get_path(result, "env_runners/reward_terms/default_agent")
+        assert set(logged) == {"goal_mean", "step_cost_mean"}  # no counts left behind
+        returned = get_path(result, "env_runners/agent_returns/default_agent_mean")
+        assert logged["goal_mean"] + logged["step_cost_mean"] == pytest.approx(returned)
+        reached += 0 < logged["goal_mean"] < 1
+    assert reached  # some episodes of an iteration reach the goal, some do not
+
+
+def test_a_paid_step_that_names_no_terms_is_warned_about():
+    config = add_callbacks(walk_config(terms_every=3), RewardTerms)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        algo = rldebug.local_mode(config, check_env=False).build_algo()
+        try:
+            algo.train()
+        finally:
+            algo.stop()
+    messages = [str(w.message) for w in caught if issubclass(w.category, RewardTermsWarning)]
+    assert len(messages) == 1 and "whose info has no reward_terms" in messages[0]
+
+
 def test_arena_terms_per_agent_and_episode_match_the_returns(tmp_path):
     config = add_callbacks(tiny_arena_config(), RewardTerms)
     run = rldebug.run(config, stop={"training_iteration": 2}, logdir=tmp_path / "a",

@@ -5,8 +5,10 @@ The env reports ``info["reward_terms"] = {"idle": -0.5, ...}`` per agent and ste
 over an episode and logs the sums' mean per iteration:
 ``env_runners/reward_terms/<agent>/<term>_mean`` on the new stack (TensorBoard shows
 them under ``ray/tune/env_runners/reward_terms/...``), RLlib's
-``custom_metrics/reward_terms/<agent>/<term>_mean`` on the old stack. When an agent's
-terms do not add up to its reward it warns once, with the step and the numbers.
+``custom_metrics/reward_terms/<agent>/<term>_mean`` on the old stack. A term an agent has
+reported before counts 0 in an episode that never names it (a bonus named only when it
+is paid). When an agent's terms do not add up to its reward, or (single-agent) a step
+pays a reward and names no terms, it warns once, with the numbers.
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ import warnings
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.shapes.episodes import (
+    SINGLE,
+    agent_returns,
+    count_every_episode,
     finish_episode_means,
+    kind_of,
     last_step,
+    log_episode_count,
     log_episode_value,
     store,
     sub_env_failed,
@@ -40,14 +47,24 @@ class RewardTerms(RLlibCallback):
     def __init__(self):
         super().__init__()
         self._warned: set[str] = set()
+        self._known: dict[str, set[str]] = {}  # per agent, every term it has reported
 
     def on_episode_step(self, *, episode, **kwargs) -> None:
         sums = store(episode).setdefault(_KEY, {})
         for agent_id, step in last_step(episode).items():
             terms = terms_of(step.info)
             if terms is None:
+                # single-agent only: RLlib pays a multi-agent env's waiting agent at a step
+                # whose info it does not get (the env named the terms where it paid)
+                if kind_of(episode) == SINGLE and step.reward is not None and \
+                        abs(step.reward) > TOLERANCE and str(agent_id) in self._known:
+                    self._warn("missing", f"RewardTerms: agent {agent_id!r} was paid "
+                                          f"{step.reward:g} at a step whose info has no "
+                                          "reward_terms; that part of the reward is in no "
+                                          "term. Report every term at every step.")
                 continue
             add_terms(sums.setdefault(str(agent_id), {}), terms)
+            self._known.setdefault(str(agent_id), set()).update(terms)
             if step.reward is not None and abs(sum(terms.values()) - step.reward) > TOLERANCE:
                 self._warn("sum", f"RewardTerms: agent {agent_id!r}'s reward_terms {terms} add "
                                   f"up to {sum(terms.values()):g}, but its reward is "
@@ -56,18 +73,34 @@ class RewardTerms(RLlibCallback):
     def on_episode_end(self, *, episode, metrics_logger=None, **kwargs) -> None:
         if sub_env_failed(episode):
             return
-        sums = store(episode).pop(_KEY, None)
-        if not sums:
+        sums = store(episode).pop(_KEY, None) or {}
+        if not sums and not self._known:
             self._warn("none", "RewardTerms: the env reports no info['reward_terms'] (see "
                                "rldebug.shapes.reward_terms for the convention); nothing "
                                "is logged.")
             return
+        # an agent whose terms this episode never named (a short episode) still counts
+        for agent_id in agent_returns(episode):
+            if agent_id in self._known:
+                sums.setdefault(agent_id, {})
         for agent_id, terms in sums.items():
+            known = self._known.get(agent_id, set())
+            # a term the env names only on the steps it pays (a goal bonus) is 0 in an
+            # episode without it, not missing from the mean
+            for name in sorted(known - set(terms)):
+                terms[name] = 0.0
             for name, total in terms.items():
                 log_episode_value(episode, metrics_logger, (RESULT_KEY, agent_id, name), total,
                                   stats=("mean",))
+            # the new stack: each term's mean over every episode of the agent (a term
+            # first named late counts 0 in the earlier ones too)
+            log_episode_count(episode, metrics_logger, (RESULT_KEY, agent_id))
 
     def on_train_result(self, *, result, **kwargs) -> None:
+        for runners in (result.get("env_runners"),
+                        (result.get("evaluation") or {}).get("env_runners")):
+            for node in ((runners or {}).get(RESULT_KEY) or {}).values():
+                count_every_episode(node)
         finish_episode_means(result)  # each mean over the iteration's episodes
 
     def _warn(self, kind: str, message: str) -> None:

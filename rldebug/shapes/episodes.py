@@ -464,6 +464,33 @@ def finish_episode_means(result: dict) -> None:
             walk(runners)
 
 
+def log_episode_count(episode, metrics_logger, key: tuple[str, ...]) -> None:
+    """Count an episode under ``key`` (a node of values :func:`log_episode_value` logs):
+    :func:`count_every_episode` then divides each value's sum by these episodes, so a
+    value an episode did not log counts 0 there. New stack only (the old stack's custom
+    metrics average over the episodes that set them)."""
+    if kind_of(episode) != OLD:
+        metrics_logger.log_value(key + (_EPISODES,), 1, reduce="sum")
+
+
+def count_every_episode(node: dict) -> None:
+    """In a result node :func:`log_episode_count` counted, make each mean's denominator
+    every counted episode (less those whose value was not finite), before
+    :func:`finish_episode_means`; in place."""
+    if not isinstance(node, dict) or _EPISODES not in node:
+        return
+    try:
+        episodes = float(node.pop(_EPISODES))
+    except (TypeError, ValueError):
+        return
+    if math.isnan(episodes):
+        return
+    for key in [k for k in node if isinstance(k, str) and k.endswith(_EPISODES)]:
+        name = key[:-len(_EPISODES)]
+        nonfinite = _number(node.get(name + _NONFINITE, 0))
+        node[key] = episodes - (nonfinite if math.isfinite(nonfinite) else 0.0)
+
+
 def log_series(episode, metrics_logger, key: tuple[str, ...], values: list[Any],
                window: int) -> None:
     """Log a list of values as a histogram (bounded to ``window`` per iteration)."""
@@ -486,12 +513,14 @@ __all__ = [
     "agent_returns",
     "agent_rewards",
     "agent_steps",
+    "count_every_episode",
     "env_steps",
     "episode_id",
     "finish_episode_means",
     "is_old_stack",
     "kind_of",
     "last_step",
+    "log_episode_count",
     "log_episode_value",
     "log_series",
     "old_stack_agent_indices",
