@@ -125,7 +125,13 @@ API_ROWS = [
     ("arena: actions not a dict", lambda tmp: _reset_arena().step([0, 1]), ValueError,
      "expects a dict"),
     ("load_trace: no directory", lambda tmp: rldebug.load_trace(tmp / "nope"),
-     FileNotFoundError, "No trace files"),
+     FileNotFoundError, r"load_trace\(directory=...\): '.*nope' does not exist"),
+    ("load_trace: a file", lambda tmp: rldebug.load_trace(_a_file(tmp)), ValueError,
+     r"notes.txt' is a file, not a trace folder"),
+    ("load_trace: an unknown URI", lambda tmp: rldebug.load_trace("foo://x"), ValueError,
+     r"load_trace\(directory=...\): pyarrow cannot open the URI 'foo://x'"),
+    ("reproducible_events: None", lambda tmp: rldebug.reproducible_events(None), TypeError,
+     r"reproducible_events\(path=...\) takes a trace or run directory"),
     ("load_trace: directory without traces", lambda tmp: rldebug.load_trace(tmp),
      FileNotFoundError, "No trace files"),
     ("load_trace: not a path", lambda tmp: rldebug.load_trace(123), TypeError,
@@ -164,6 +170,8 @@ API_ROWS = [
     ("local_mode: warn not a bool", lambda tmp: rldebug.local_mode(tiny_arena_config(),
                                                                     warn="no"),
      TypeError, r"local_mode\(warn=...\) must be True or False"),
+    ("arena config: unknown override", lambda tmp: rldebug.arena_ppo_config(width=5),
+     ValueError, r"unknown override\(s\) \['width'\].*besides api_stack= and env_config="),
     ("arena config: negative lr", lambda tmp: rldebug.arena_ppo_config(lr=-1), ValueError,
      r"arena_ppo_config\(lr=...\) takes a finite number > 0 or a schedule .*, got -1"),
     ("arena config: seed not an int", lambda tmp: rldebug.arena_ppo_config(seed="a"),
@@ -223,6 +231,12 @@ def _a_file(tmp: Path) -> Path:
     path = tmp / "a_file"
     path.write_text("x")
     return path / "logs"
+
+
+def _a_file(tmp):
+    path = tmp / "notes.txt"
+    path.write_text("not a trace")
+    return path
 
 
 def _reset_arena():
@@ -343,7 +357,7 @@ CLI_ROWS = [
     (["doctor", "{tmp}/nope"], "nope"),
     (["inspect", "{tmp}/nope"], "nope"),
     (["inspect", "{tmp}", "--agent", "agent1"], "pass --obs too"),
-    (["trace", "{tmp}/nope"], "No trace files"),
+    (["trace", "{tmp}/nope"], "nope' does not exist"),
     (["trace", "{tmp}/samples-runner0-1.jsonl"],  # one of its files: it said "No trace files"
      "is one file of a trace; pass its folder, '{tmp}'"),
     (["run", "--stop-iters", "0"], "--stop-iters must be >= 1"),
@@ -365,7 +379,7 @@ CLI_ROWS = [
       "env's raw observation to its action, def x(obs)")),
     (["profile", "{tmp}/nope", "--chrome-trace", "{tmp}/no/t.json"],  # outputs first
      "--chrome-trace '{tmp}/no/t.json': The directory of '{tmp}/no/t.json' does not exist"),
-    (["profile", "{tmp}/nope"], "No trace files"),
+    (["profile", "{tmp}/nope"], "nope' does not exist"),
     # an output where nothing can be written: the option and the system's reason
     (["profile", "{tmp}", "--chrome-trace", "/proc/t.json"],
      "--chrome-trace '/proc/t.json': cannot write in '/proc'"),

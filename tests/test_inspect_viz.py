@@ -55,6 +55,9 @@ def test_policy_map_bad_input(algo):
         policy_map(algo, "agent3")
     with pytest.raises(ValueError, match=r"background must be one of"):
         plot_policy_map(policy_map(algo), background="advantage")
+    for position in ((1.7, 2.9), "12"):  # were truncated to (1, 2) without a word
+        with pytest.raises(ValueError, match=r"must be a \(row, col\) pair of ints"):
+            policy_map(algo, "agent1", other_position=position)
 
 
 def test_explorer_moves_agents_and_updates_both_policies(algo):
@@ -68,6 +71,9 @@ def test_explorer_moves_agents_and_updates_both_policies(algo):
     assert_not_blank(figure_to_array(view.figure))
     with pytest.raises(ValueError, match=r"outside the 10x10 grid"):
         view.set_positions(agent1=(0, 12))
+    with pytest.raises(ValueError, match=r"the agents would share a cell"):
+        view.set_positions(agent1=(5, 7))  # agent2's cell: the arena never allows it
+    assert view.positions() == {"agent1": (2, 3), "agent2": (5, 7)}  # nothing moved
 
 
 def test_replay_records_an_episode_and_saves_a_gif(algo, tmp_path):

@@ -302,6 +302,8 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
     # agent ids are ints here: the string "0" was refused while the hint listed '0'
     with pytest.raises(ValueError, match=r"Unknown agent id\(s\) '0' .* agents are 0, 1\."):
         policy({"0": np.zeros(4, np.float32)})
+    with pytest.raises(ValueError, match=r"The observation dict is empty.*agents are 0, 1\."):
+        policy({})  # RLlib's KeyError: 'actions' from inside its connectors
     # one agent left out agrees about as often overall as a sampler, but not where one
     # would: it was taken for a sampler
     greedy = deployed.PerAgentModules(modules, {0: "p0", 1: "p1"})

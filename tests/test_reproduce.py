@@ -453,7 +453,7 @@ def test_bad_input_is_refused_with_the_reason(tmp_path, nan_obs_run):
     _train(rldebug.trace(_config(GlitchyWalk, "nan", 0.0), out=plain), iterations=1)
     with pytest.raises(ReproduceError, match="reproducible=True"):
         reproduce(plain, event=1)
-    with pytest.raises(FileNotFoundError, match="No such trace"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         reproduce(tmp_path / "nope", event=1)
     with pytest.raises(ReproduceError, match=r"numbered 1\.\."):
         reproduce(directory, event=99)

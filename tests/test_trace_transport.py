@@ -76,7 +76,7 @@ def test_out_takes_a_file_uri(tmp_path):
 
 
 def test_an_unusable_uri_is_refused_before_training():
-    with pytest.raises(ValueError, match="pyarrow cannot open that URI"):
+    with pytest.raises(ValueError, match="pyarrow cannot open the URI"):
         rldebug.trace(_cartpole(0), out="nosuchscheme://bucket/trace")
 
 

@@ -127,8 +127,9 @@ def arena_ppo_config(api_stack: str = "new", env_config: dict | None = None,
     unknown = sorted(set(overrides) - allowed)
     if unknown:
         raise UsageError(
-            f"arena_ppo_config got unknown override(s) {unknown}; valid: {sorted(allowed)}. "
-            f"For anything else, call the returned PPOConfig's own methods."
+            f"arena_ppo_config got unknown override(s) {unknown}; valid: {sorted(allowed)}, "
+            "besides api_stack= and env_config= (the arena's width, height, max_timesteps). "
+            "For anything else, call the returned PPOConfig's own methods."
         )
     settings = {**FAST_SETTINGS, "num_env_runners": 0, "seed": None, **overrides}
     _check_settings(settings)

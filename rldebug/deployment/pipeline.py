@@ -280,6 +280,10 @@ class InferencePolicy:
                                  f"the env's observation dict {{agent_id: obs}}, got "
                                  f"{type(obs).__name__}.")
             spaces = self._parts["observation_space"]
+            if not obs:
+                raise UsageError("The observation dict is empty: give the observation of at "
+                                 "least one agent that acts at this step, {agent_id: obs}; "
+                                 f"the env's agents are {', '.join(sorted(map(repr, spaces)))}.")
             unknown = [a for a in obs if a not in spaces]
             if unknown:  # repr: the int 0 and the string "0" read the same as str
                 raise UsageError(f"Unknown agent id(s) {', '.join(map(repr, unknown))} in the "

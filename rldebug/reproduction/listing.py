@@ -87,9 +87,7 @@ def find_trace_dir(path: str | Path, option: str = "reproduce(path=...)") -> Pat
                              f"{type(path).__name__} {path!r:.80}.")
     from rldebug.tracing.store import readable_dir
 
-    path = readable_dir(path)
-    if not path.exists():
-        raise FileNotFoundError(f"No such trace or run directory: {str(path)!r}.")
+    path = readable_dir(path, option)
     candidate = path if trace_files(path) else trace_dir_of(path)
     trials = trial_trace_dirs(path) or trial_trace_dirs(run_trace_dir(path))
     if candidate is None and trials:
@@ -182,9 +180,9 @@ def _classify(row: dict, episodes: dict, directory: Path) -> dict:
     return {"kind": "episode", "episode_id": episode, "env_step": step}
 
 
-def read_recorded(path: str | Path) -> RecordedTrace:
+def read_recorded(path: str | Path, option: str = "reproduce(path=...)") -> RecordedTrace:
     """Read the reproducible trace in ``path`` (a trace or run directory)."""
-    directory = find_trace_dir(path)
+    directory = find_trace_dir(path, option)
     trace = load_trace(directory)
     episodes = read_episode_records(episode_files(directory))
     ends = (trace.iterations["time"].to_numpy() if not trace.iterations.empty
@@ -209,7 +207,7 @@ def read_recorded(path: str | Path) -> RecordedTrace:
 def reproducible_events(path: str | Path) -> list[ReproducibleEvent]:
     """Every event of the reproducible trace in ``path``, numbered as ``reproduce(event=N)``
     takes them, each saying how it is reproduced or why it cannot be."""
-    return read_recorded(path).events
+    return read_recorded(path, "reproducible_events(path=...)").events
 
 
 __all__ = ["RecordedTrace", "ReproduceError", "ReproducibleEvent", "find_trace_dir",

@@ -37,13 +37,13 @@ def local_path_of(out) -> Path | None:
     return None
 
 
-def _filesystem(uri: str):
+def _filesystem(uri: str, given: str = "rldebug.trace(out=...)"):
     import pyarrow.fs
 
     try:
         return pyarrow.fs.FileSystem.from_uri(uri)
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError...
-        raise UsageError(f"rldebug.trace(out={uri!r}): pyarrow cannot open that URI: {err}. "
+        raise UsageError(f"{given}: pyarrow cannot open the URI {uri!r}: {err}. "
                          "Pass a local directory or a pyarrow.fs URI such as "
                          "file:///abs/path or s3://bucket/prefix.") from err
 
@@ -146,15 +146,24 @@ def check_writable_out(out):
     return out
 
 
-def readable_dir(path) -> Path:
+def readable_dir(path, given: str = "load_trace(directory=...)") -> Path:
     """A local directory holding the trace at ``path`` (a path or a URI; other
-    filesystems are copied to a temporary directory first)."""
+    filesystems are copied to a temporary directory first); ``given`` names the
+    argument in errors."""
     local = local_path_of(path)
     if local is not None:
+        if not local.exists():
+            raise FileNotFoundError(f"{given}: {str(local)!r} does not exist. Pass the folder "
+                                    "given as out= to rldebug.trace(config, out=...), or a "
+                                    "run's logdir.")
+        if not local.is_dir():
+            raise UsageError(f"{given}: {str(local)!r} is a file, not a trace folder. Pass "
+                             "the folder given as out= to rldebug.trace(config, out=...), or "
+                             "a run's logdir.")
         return local
     import pyarrow.fs
 
-    fs, root = _filesystem(path)
+    fs, root = _filesystem(path, given)
     target = Path(tempfile.mkdtemp(prefix="rldebug_trace_"))
     pyarrow.fs.copy_files(root, str(target), source_filesystem=fs,
                           destination_filesystem=pyarrow.fs.LocalFileSystem())

@@ -23,10 +23,13 @@ def arena_of(algo):
 
 def check_position(env, position, name: str) -> tuple[int, int]:
     """``position`` as (row, col) inside the grid, or a ValueError naming the grid."""
-    try:
-        row, col = (int(v) for v in position)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be a (row, col) pair, got {position!r}.") from None
+    import numbers
+
+    if isinstance(position, (str, bytes)) or not hasattr(position, "__len__") or \
+            len(position) != 2 or not all(isinstance(v, numbers.Integral) and
+                                          not isinstance(v, bool) for v in position):
+        raise UsageError(f"{name} must be a (row, col) pair of ints, got {position!r}.")
+    row, col = (int(v) for v in position)
     if not (0 <= row < env.height and 0 <= col < env.width):
         raise UsageError(f"{name} {position!r} is outside the {env.height}x{env.width} grid "
                          f"(rows 0..{env.height - 1}, columns 0..{env.width - 1}).")

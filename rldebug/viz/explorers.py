@@ -50,13 +50,20 @@ class Explorer:
 
     def set_positions(self, **positions) -> None:
         """Move agents, e.g. ``set_positions(agent1=(2, 3))``, and redraw once."""
+        moved = {}
+        for aid, pos in positions.items():
+            if aid not in self.sliders:
+                raise UsageError(f"Unknown agent {aid!r}; the arena's agents are "
+                                 f"{self.agents}.")
+            moved[aid] = check_position(self.env, pos, aid)
+        cells = {**self.positions(), **moved}
+        if len(set(cells.values())) < len(cells):
+            raise UsageError(f"set_positions: the agents would share a cell ({cells}); the "
+                             "arena never puts them on one (a move onto the other agent is "
+                             "blocked), so the policy has never seen that observation.")
         self._updating = True
         try:
-            for aid, pos in positions.items():
-                if aid not in self.sliders:
-                    raise UsageError(f"Unknown agent {aid!r}; the arena's agents are "
-                                     f"{self.agents}.")
-                row, col = check_position(self.env, pos, aid)
+            for aid, (row, col) in moved.items():
                 self.sliders[aid][0].value, self.sliders[aid][1].value = row, col
         finally:
             self._updating = False
