@@ -207,6 +207,21 @@ def test_a_stop_key_that_is_a_dict_in_the_results_is_refused():
         stopper.check(result)
 
 
+@pytest.mark.parametrize("key, moved", [("episode_return_mean", "episode_return_mean"),
+                                        ("episode_reward_mean", "episode_return_mean")])
+def test_a_2021_top_level_stop_key_names_where_the_metric_is_at_once(key, moved):
+    """It was waited for as a metric reported once an episode ends, for ever."""
+    from rldebug.inprocess.stopping import Stopper
+
+    stopper = Stopper({key: 15.0})
+    result = {"training_iteration": 1, "env_runners": {"episode_return_mean": 20.0}}
+    with pytest.raises(KeyError, match=rf"is not a key of RLlib 2.60's results: it reports "
+                                       rf"this metric as 'env_runners/{moved}'"):
+        stopper.check(result)
+    # before any episode ended the result has nothing to point at: patience decides
+    assert Stopper({key: 15.0}).check({"training_iteration": 1, "env_runners": {}}) is None
+
+
 def test_tune_stoppers_are_asked_as_tune_asks_them():
     """TrialPlateauStopper was given the iteration as its trial id (its state reset each
     time) and TimeoutStopper's stop_all() was never asked: neither ever stopped."""

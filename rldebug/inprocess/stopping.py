@@ -150,6 +150,12 @@ class Stopper:
         return None
 
     def _note_missing(self, key: str, result: dict) -> None:
+        moved = _moved_under_env_runners(key, result)
+        if moved:  # a top-level key of 2021's results: it would be waited for in vain
+            raise KeyError(
+                f"Stop criterion {key!r} is not a key of RLlib 2.60's results: it reports "
+                f"this metric as {moved!r} (and, when evaluating, 'evaluation/{moved}'). "
+                f"Stop on that key, e.g. stop={{{moved!r}: ...}}.")
         self._missing_for[key] = self._missing_for.get(key, 0) + 1
         if self._missing_for[key] >= MISSING_PATIENCE and _reported_late(key, result):
             if key not in self._said_late:  # said once, then waited for, as Tune waits
@@ -168,6 +174,19 @@ class Stopper:
                 f"Closest result keys: {close or keys[:10]}. Use a slash-separated key "
                 "from the result dict, e.g. 'env_runners/episode_return_mean'."
             )
+
+
+def _moved_under_env_runners(key: str, result: dict) -> str | None:
+    """``env_runners/<name>`` when ``key`` is an episode metric given without its path
+    (2021's ``episode_reward_mean``) and the result holds it there; None otherwise (no
+    episode has ended yet: the patience decides then)."""
+    from rldebug.compat.legacy import NEW_STACK_ALIASES
+
+    runners = result.get("env_runners")
+    if "/" in key or key not in EPISODE_METRICS or not isinstance(runners, dict):
+        return None
+    name = next((n for n in (key, NEW_STACK_ALIASES.get(key)) if n and n in runners), None)
+    return None if name is None else f"env_runners/{name}"
 
 
 def _is_tune_stopper(stop) -> bool:
