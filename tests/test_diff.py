@@ -288,3 +288,17 @@ def test_an_infinite_kl_is_compared_as_inf_not_nan(tmp_path):
     assert math.inf in kls
     kl = rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "lr5", metric="default_policy/kl").main
     assert [k == math.inf for k in kls] == [k == math.inf for k in kl.mean_b]
+
+
+def test_runs_of_two_algorithms_compare_returns_not_losses():
+    """DQN's total_loss (a TD error) and PPO's (a surrogate) measure different things:
+    their curves were compared and said to part at iteration 1."""
+    corpus = Path(__file__).parent / "doctor_corpus" / "runs"
+    result = rldebug.diff(corpus / "healthy_dqn_cartpole", corpus / "healthy_ppo_cartpole")
+    assert (result.algorithm_a, result.algorithm_b) == ("DQN", "PPO")
+    names = [m.metric for m in result.metrics]
+    assert names[0] == "return" and not any(n.endswith("/total_loss") for n in names), names
+    # asked for by name, a stat is still compared
+    asked = rldebug.diff(corpus / "healthy_dqn_cartpole", corpus / "healthy_ppo_cartpole",
+                         metric="default_policy/total_loss")
+    assert asked.main.metric == "default_policy/total_loss"

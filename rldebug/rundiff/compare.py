@@ -52,6 +52,13 @@ def _metrics(results: list[dict]) -> dict[str, Callable[[dict], float | None]]:
     return found
 
 
+def _is_learner_stat(name: str) -> bool:
+    """``<module>/<stat>`` of :data:`LEARNER_STATS` (not a return, nor a reward term)."""
+    head, _, tail = name.rpartition("/")
+    return bool(head) and tail in LEARNER_STATS and not name.startswith(
+        ("return/", "reward_terms/"))
+
+
 def _stat(stat) -> float | None:
     return None if stat is None else stat.value
 
@@ -158,7 +165,14 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
                          "other). Pass two separate runs.")
     _both_rllib_or_neither(trials_a, trials_b, run_a, run_b)
     results = [r for t in trials_a + trials_b for r in t.results]
+    algorithm_a = algorithm_of(trials_a[0].config, trials_a[0].name)
+    algorithm_b = algorithm_of(trials_b[0].config, trials_b[0].name)
     metrics = _metrics(results)
+    if algorithm_a and algorithm_b and algorithm_a != algorithm_b:
+        # PPO's total_loss and DQN's measure different things: no curve of one parts
+        # from the other's (one asked for by name is still compared)
+        metrics = {name: value_of for name, value_of in metrics.items()
+                   if name == metric or not _is_learner_stat(name)}
     known = ", ".join([name for name, value_of in metrics.items()
                        if any(_reported(value_of(r)) for r in results)][:12])
     if metric not in metrics:
@@ -179,8 +193,6 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
             continue
         comparisons.append(compare(name, curves_a, curves_b))
     comparisons.sort(key=lambda c: c.metric != metric)
-    algorithm_a = algorithm_of(trials_a[0].config, trials_a[0].name)
-    algorithm_b = algorithm_of(trials_b[0].config, trials_b[0].name)
     findings_a, findings_b = _findings(run_a), _findings(run_b)
     return RunDiff(
         run_a=str(run_a), run_b=str(run_b), metric=metric,
