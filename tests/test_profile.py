@@ -7,6 +7,7 @@ were seen to take up to 20 ms each (10 ms of delay then left runner 2 less than 
 in half the iterations)."""
 
 import json
+import re
 import time
 
 import pytest
@@ -83,7 +84,8 @@ def test_the_time_in_the_env_names_the_slow_env_step(traced):
     assert slow["env"] >= 5 * fast["env"]
     for runner in ("EnvRunner 1", "EnvRunner 2"):
         parts = by_role[runner].sample_parts_s
-        assert set(parts) == set(SAMPLE_PARTS) and min(parts.values()) > 0
+        assert set(parts) == set(SAMPLE_PARTS) and parts.pop("weight_pull") == 0  # PPO
+        assert min(parts.values()) > 0
         assert sum(parts.values()) < by_role[runner].sample_s
     excess = slow["env"] - fast["env"]
     rest_slow = by_role["EnvRunner 2"].sample_s - slow["env"]
@@ -251,6 +253,27 @@ def test_a_slow_connector_is_named_as_the_env_to_module_time(tmp_path):
     for part in ("forward", "module_to_env", "env"):  # none of them holds the planted delay
         assert 0 < parts[part] < planted
     assert sum(parts.values()) <= runner.sample_s
+
+
+@pytest.mark.slow  # ~15 s
+def test_a_remote_appo_runners_wait_for_weights_is_its_own_part(tmp_path, capsys,
+                                                                 monkeypatch):
+    """APPO's EnvRunner waits for the newest weights (RLlib's EnvRunnerStateServer pull)
+    before it steps: seconds on its first sample() call that were shown as 'other'."""
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    config = (APPOConfig().environment("CartPole-v1").env_runners(num_env_runners=1)
+              .training(train_batch_size_per_learner=200)
+              .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
+    config = rldebug.trace(config, level="summary", out=tmp_path / "trace")
+    rldebug.run(config, logdir=tmp_path, stop={"training_iteration": 2}, local=False,
+                progress=False).algo.stop()
+    (runner,) = [p for p in profile(rldebug.load_trace(tmp_path / "trace")).processes
+                 if "EnvRunner 1" in p.roles]
+    assert runner.sample_parts_s["weight_pull"] > 0
+    monkeypatch.setenv("COLUMNS", "200")  # the cell on one line
+    assert cli_main(["profile", str(tmp_path / "trace")]) == 0
+    assert re.search(r"weight pull \d+\.\d+ s \(\d+%\)", capsys.readouterr().out)
 
 
 @pytest.mark.slow  # ~9 s

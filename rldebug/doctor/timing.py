@@ -59,6 +59,8 @@ _PART_NAMES = {"env": "its env's reset()/step()",
                "env_to_module": "the env-to-module connector pipeline",
                "forward": "the RLModule's forward pass",
                "module_to_env": "the module-to-env connector pipeline",
+               "weight_pull": "its wait for the newest weights (RLlib's "
+                              "EnvRunnerStateServer pull)",
                "other": "the rest of sample() (episode bookkeeping, callbacks)"}
 _PART_FIXES = {
     "env": ("The env is slow only in that runner: a worker_index-dependent setting, a "

@@ -11,6 +11,8 @@ section                key
 ``forward``            ``"rlmodule_inference_timer"`` (``forward_exploration`` or
                        ``forward_inference``)
 ``module_to_env``      ``("module_to_env_connector", "connector_pipeline_timer")``
+``weight_pull``        ``"env_runner_state_server_pull"`` (APPO and IMPALA: the
+                       wait for the newest weights before stepping)
 =====================  =========================================================
 
 :class:`SectionClock` adds up the seconds of each section over a ``sample()`` call at
@@ -27,6 +29,7 @@ SECTIONS = {
     ("env_to_module_connector", "connector_pipeline_timer"): "env_to_module",
     ("rlmodule_inference_timer",): "forward",
     ("module_to_env_connector", "connector_pipeline_timer"): "module_to_env",
+    ("env_runner_state_server_pull",): "weight_pull",
 }
 SECTION_NAMES = tuple(SECTIONS.values())
 

@@ -172,13 +172,15 @@ def _add_profile(subparsers) -> None:
 
 # how the console names the parts of sample() and of an update
 _PART_LABELS = {"env": "env", "env_to_module": "env->module", "forward": "forward",
-                "module_to_env": "module->env", "loss": "loss", "backward": "backward",
-                "optimizer": "optimizer", "batch": "batch/connector", "trace": "rldebug"}
+                "module_to_env": "module->env", "weight_pull": "weight pull", "loss": "loss",
+                "backward": "backward", "optimizer": "optimizer", "batch": "batch/connector",
+                "trace": "rldebug"}
 
 
 def _parts_text(parts: dict[str, float], total: float) -> str:
     """``env 1.2 s (40%), forward ..., other ...``: shares of ``total``, the rest as other."""
-    shown = {part: seconds for part, seconds in parts.items() if part in _PART_LABELS}
+    shown = {part: seconds for part, seconds in parts.items() if part in _PART_LABELS
+             and (seconds or part != "weight_pull")}  # only APPO/IMPALA's runners wait
     if not shown or not total:
         return "-"
     shown["other"] = max(total - sum(shown.values()), 0.0)

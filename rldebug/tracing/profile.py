@@ -23,7 +23,7 @@ from rldebug.tracing.reading import Trace
 US = 1e6  # trace-event timestamps are microseconds
 # the parts of a sample() call and of an update a trace times: "<part>_time_s" in its
 # samples and updates records
-SAMPLE_PARTS = ("env", "env_to_module", "forward", "module_to_env")
+SAMPLE_PARTS = ("env", "env_to_module", "forward", "module_to_env", "weight_pull")
 UPDATE_PARTS = ("forward", "loss", "backward", "optimizer", "batch", "trace", "wait")
 
 
@@ -45,7 +45,8 @@ class ProcessTime:
     # of sample_s, seconds per part (SAMPLE_PARTS; a part a trace did not record is left
     # out): "env" the env's reset()/step() (measured around them, every sub-env); on the
     # new stack RLlib's own timed sections: the env-to-module connector pipeline, the
-    # RLModule's forward pass, the module-to-env pipeline
+    # RLModule's forward pass, the module-to-env pipeline, and (APPO, IMPALA) the wait for
+    # the newest weights from RLlib's EnvRunnerStateServer
     sample_parts_s: dict[str, float] = field(default_factory=dict)
     # of update_s, seconds per part (UPDATE_PARTS, new stack): the minibatches' forward
     # passes, losses, backward passes, optimizer steps; "batch" the rest of the update

@@ -24,7 +24,7 @@ td:first-child, th:first-child { text-align: left; } img { max-width: 100%; }
 """
 _SPAN_COLORS = {"sample()": "tab:blue", "update": "tab:orange"}
 _PART_COLORS = {"env": "tab:green", "env_to_module": "tab:purple", "forward": "tab:blue",
-                "module_to_env": "tab:pink", "loss": "tab:red", "backward": "tab:brown",
+                "module_to_env": "tab:pink", "weight_pull": "gold", "loss": "tab:red", "backward": "tab:brown",
                 "optimizer": "tab:olive", "batch": "tab:cyan", "trace": "tab:gray",
                 "other": "lightgray"}
 
