@@ -80,8 +80,8 @@ def test_single_agent_terms_reach_the_result_tensorboard_and_the_trace(tmp_path)
     assert checked > 10
 
 
-def test_terms_that_do_not_add_up_are_warned_about_once():
-    config = add_callbacks(walk_config(terms_off_by=0.5), RewardTerms)
+def _warned_in_one_iteration(config) -> list[str]:
+    """The RewardTermsWarnings of one training iteration of ``config``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         algo = rldebug.local_mode(config, check_env=False).build_algo()
@@ -89,7 +89,12 @@ def test_terms_that_do_not_add_up_are_warned_about_once():
             algo.train()
         finally:
             algo.stop()
-    messages = [str(w.message) for w in caught if issubclass(w.category, RewardTermsWarning)]
+    return [str(w.message) for w in caught if issubclass(w.category, RewardTermsWarning)]
+
+
+def test_terms_that_do_not_add_up_are_warned_about_once():
+    messages = _warned_in_one_iteration(add_callbacks(walk_config(terms_off_by=0.5),
+                                                      RewardTerms))
     assert len(messages) == 1 and "a part of the reward is not named" in messages[0]
 
 
@@ -114,15 +119,8 @@ def test_a_term_named_only_when_paid_counts_zero_in_the_other_episodes(tmp_path)
 
 
 def test_a_paid_step_that_names_no_terms_is_warned_about():
-    config = add_callbacks(walk_config(terms_every=3), RewardTerms)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        algo = rldebug.local_mode(config, check_env=False).build_algo()
-        try:
-            algo.train()
-        finally:
-            algo.stop()
-    messages = [str(w.message) for w in caught if issubclass(w.category, RewardTermsWarning)]
+    messages = _warned_in_one_iteration(add_callbacks(walk_config(terms_every=3),
+                                                      RewardTerms))
     assert len(messages) == 1 and "whose info has no reward_terms" in messages[0]
 
 
