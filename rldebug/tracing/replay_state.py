@@ -7,8 +7,8 @@ Three parts, each written where it happens:
   repeatable), snapshots the env object as it was just before that reset (what it
   carries across episodes: counters, curricula, RNGs; :func:`env_snapshot`), and
   tapes the actions each env received, with a short digest of what it returned
-  (:func:`step_digest`), by which a replay knows whether it follows the recording. A finished episode goes to
-  a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
+  (:func:`step_digest`), by which a replay knows whether it follows the recording. A
+  finished episode goes to a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
   observation or reward, a named info event, an env that raised, a ``sample()`` that
   crashed) is kept for good, and written the moment the event happens, so a crash that follows
   cannot lose it. Replaying the seed and the taped actions re-runs the episode
@@ -122,8 +122,8 @@ def _feed(digest, value: Any) -> None:
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     array = np.asarray(value)
-    if array.dtype == object:
-        digest.update(repr(value).encode())
+    if array.dtype == object:  # its repr may hold a memory address: only its type is fed
+        digest.update(type(value).__name__.encode())
     else:
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(np.ascontiguousarray(array).tobytes())
