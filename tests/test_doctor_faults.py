@@ -787,6 +787,17 @@ def test_a_run_whose_return_was_never_judged_says_so():
     assert short.startswith("the return was not judged: the run has 5 iterations, and the "
                             "rules that weigh it need")
     assert diagnose(healthy_stream("new", iterations=30)).trials[0].notes == []
+    # iterations whose episodes ended with a NaN return did finish episodes: said so
+    from tests.doctor_streams import new_result
+
+    nan_later = [new_result(i, {"default_policy": {}}, returns={
+        "default_policy": float(i) if i <= 6 else float("nan")}) for i in range(1, 21)]
+    for result in nan_later:
+        result["env_runners"]["num_episodes"] = 12
+    [nan_note] = [n for n in diagnose(nan_later).trials[0].notes
+                  if n.startswith("the return was not judged")]
+    assert "6 of its 20 iterations reported one (14 reported a non-finite return" in nan_note
+    assert "finished no episode" not in nan_note
 
 
 def test_the_readme_quotes_the_held_out_figures_the_benchmark_recorded():

@@ -173,11 +173,18 @@ class Doctor:
         if reported >= needed or not self.iterations:
             return None
         idle = sum(m.sampled_nothing for m in self.history)  # no EnvRunner reported
+        # episodes ended, but their mean return was NaN or inf (a non-finite reward)
+        non_finite = sum(m.return_mean is not None and not math.isfinite(m.return_mean)
+                         for m in self.history)
+        reasons = [text for count, text in (
+            (idle, f"{idle} sampled nothing: no EnvRunner reported, failed or dropped by "
+                   "sample_timeout_s"),
+            (non_finite, f"{non_finite} reported a non-finite return: see the findings"))
+            if count]
         if reported >= self.iterations:
             why = ""
-        elif idle and reported + idle >= self.iterations:
-            why = (f" ({idle} sampled nothing: no EnvRunner reported, failed or dropped by "
-                   "sample_timeout_s)")
+        elif reasons and reported + idle + non_finite >= self.iterations:
+            why = f" ({'; '.join(reasons)})"
         else:
             why = (" (the others finished no episode: RLlib reports a return only for an "
                    "iteration that finishes one, so episodes longer than a training batch "
