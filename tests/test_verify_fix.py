@@ -403,3 +403,37 @@ def test_a_modules_own_lr_is_lowered_where_it_is_set(tmp_path):
     verification = verify_fix(trial, config=make_two_module_config, seeds=1, iterations=4,
                               out=tmp_path / "verify", progress=False, budget=1e-9)
     assert verification.config_differs == []  # its lambda named elsewhere is no difference
+
+
+def _verification_of(finding, change: str):
+    """A Verification of ``finding`` whose one candidate removed it on its seed, with the
+    return ``change`` ("within noise", "higher") against the original's."""
+    from rldebug.doctor.verify import Candidate, SeedRun, Verification
+
+    def runs(present: bool, final: float) -> list:
+        return [SeedRun(seed=0, path=Path("x"), iterations=25, final_return=final,
+                        finding_present=present)]
+
+    candidate = Candidate("vf_clip_param=1e5", {"vf_clip_param": 1e5},
+                          runs=runs(False, -200.0), return_change=change)
+    return Verification(run="run", trial="trial", finding=finding, config_source="given",
+                        iterations=25, seeds=[0], out=Path("out"),
+                        original=Candidate("original", {}, runs=runs(True, -200.0)),
+                        candidates=[candidate])
+
+
+def test_a_fix_that_leaves_a_flat_return_flat_is_not_called_the_cause():
+    """MountainCar at PPO's defaults: critic_clipped (error: 'This is why the run does not
+    learn') was removed by vf_clip_param=1e5, the return stayed at -200, and verify said
+    'Verified ... works'."""
+    from rldebug.doctor.findings import Finding
+
+    flat = Finding("critic_clipped", "error", "…", "…", 1, module="default_policy",
+                   evidence={"flat": True})
+    unconfirmed = _verification_of(flat, "within noise")
+    assert unconfirmed.cause_unconfirmed and unconfirmed.exit_code == 1
+    assert "Removed, not confirmed as the cause: vf_clip_param=1e5 removes critic_clipped" \
+        in str(unconfirmed) and "Verified" not in str(unconfirmed)
+    assert _verification_of(flat, "higher").exit_code == 0  # the return rose without it
+    not_about_the_return = Finding("kl_blowup", "error", "…", "…", 1, module="p")
+    assert _verification_of(not_about_the_return, "within noise").exit_code == 0

@@ -164,9 +164,21 @@ class Verification:
             c.mean_return if c.mean_return is not None else float("-inf"))), default=None)
 
     @property
+    def cause_unconfirmed(self) -> bool:
+        """The finding said it is why the return is flat (``flat`` in its evidence, at
+        error), and the best candidate removed it while the return stayed within noise:
+        the finding is gone, the flat return is not (MountainCar's clipped critic, whose
+        goal no policy reached either way)."""
+        best = self.best
+        return best is not None and self.finding.severity == "error" and \
+            bool(self.finding.evidence.get("flat")) and best.return_change == "within noise"
+
+    @property
     def exit_code(self) -> int:
-        """0 when a candidate removes the finding without lowering the return, else 1."""
-        return 0 if self.reproduced and self.best is not None else 1
+        """0 when a candidate removes the finding without lowering the return (and, for a
+        finding that said it is why the return is flat, raises it), else 1."""
+        return 0 if self.reproduced and self.best is not None and \
+            not self.cause_unconfirmed else 1
 
     def to_dict(self) -> dict[str, Any]:
         best = self.best
@@ -174,6 +186,7 @@ class Verification:
                 "config_source": self.config_source, "iterations": self.iterations,
                 "seeds": self.seeds, "out": str(self.out), "reproduced": self.reproduced,
                 "best": None if best is None else best.name, "exit_code": self.exit_code,
+                "cause_unconfirmed": self.cause_unconfirmed,
                 "elapsed_s": round(self.elapsed_s, 1), "budget_cut": self.budget_cut,
                 "config_differs": self.config_differs,
                 "original": self.original.to_dict(),
@@ -232,6 +245,14 @@ class Verification:
                        f"{len(self.original.runs)} re-run(s) of {self.iterations} iterations, "
                        "so a candidate that lacks it proves nothing. Raise --iterations, or "
                        "verify on the seeds the run used.")
+        elif self.cause_unconfirmed:
+            b = self.best
+            out.append(f"Removed, not confirmed as the cause: {b.name} removes {f.rule_id} "
+                       f"on every seed, but the return stayed within noise "
+                       f"({_fmt(self.original.mean_return)} -> {_fmt(b.mean_return)}), and "
+                       f"{f.rule_id} said it is why the return is flat. Something else keeps "
+                       "it flat: read the findings it explained (rldebug doctor --all), "
+                       "or verify with more --iterations.")
         elif self.best is not None:
             b = self.best
             out.append(f"Verified: {b.name} removes {f.rule_id} on every seed and the return "
