@@ -177,8 +177,8 @@ class Doctor:
         non_finite = sum(m.return_mean is not None and not math.isfinite(m.return_mean)
                          for m in self.history)
         reasons = [text for count, text in (
-            (idle, f"{idle} sampled nothing: no EnvRunner reported, failed or dropped by "
-                   "sample_timeout_s"),
+            (idle, (f"{idle} sampled nothing: no EnvRunner reported, failed or dropped by "
+                    "sample_timeout_s")),
             (non_finite, f"{non_finite} reported a non-finite return: see the findings"))
             if count]
         if reported >= self.iterations:
