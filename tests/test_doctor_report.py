@@ -42,6 +42,11 @@ def test_console_report_fits_80_columns_and_leads_with_the_root_cause():
     assert "explains: kl_blowup" in out.replace("\n   ", "")
     for label in ("evidence: ", "fix: "):
         assert label in out
+    # the counts include what is not shown: said so (a header of "1 warning" over infos
+    # alone read as a contradiction)
+    explained = sum(f.explained_by is not None for f in diagnose(LR_05).findings)
+    assert f"({explained} of them explained by a finding above, not shown: --all shows" \
+        in " ".join(out.split())
 
 
 def test_all_shows_every_finding_with_its_cause():
@@ -49,6 +54,7 @@ def test_all_shows_every_finding_with_its_cause():
     diagnosis = diagnose(LR_05)
     assert len(blocks(out)) == len(diagnosis.findings) > MAX_CAUSES
     assert "explained by: lr_too_high" in out
+    assert "not shown: --all" not in " ".join(out.split())
 
 
 def test_json_marks_explained_findings(capsys):

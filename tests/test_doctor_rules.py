@@ -340,16 +340,32 @@ def test_bad_inputs_are_rejected_with_clear_messages():
         Finding("x", "fatal", "m", "f", 1)
 
 
+def _costly_stream(returns, lengths):
+    return [new_result(i, {"default_policy": {}}, {"default_policy": r},
+                       len_range=(length - 5, length, length + 5))
+            for i, (r, length) in enumerate(zip(returns, lengths), 1)]
+
+
 def test_a_return_below_zero_on_an_env_whose_success_is_positive_is_a_flipped_reward():
     # CartPole-v1 declares success at 475; at -1 per step the policy learns to fall fast:
-    # the return "improves" from -22 to -9 and is never above 0.
+    # the return "improves" from -22 to -9 as its episodes shorten, never above 0.
     returns = [-22.0 + 0.5 * i for i in range(26)]
-    stream = stream_of("new", [{}] * 26, returns=returns, modules=("default_policy",))
+    stream = _costly_stream(returns, [-r for r in returns])
     findings = only(run(stream, config={"env": "CartPole-v1"}), "reward_never_positive")
     assert [f.severity for f in findings] == ["warning"]
     assert "declares success at a return of 475" in findings[0].message
     # without the env's word on success, a rising negative return is no finding
     assert not only(run(stream), "reward_never_positive")
+
+
+def test_a_negative_return_rising_in_episodes_as_long_as_ever_is_progress():
+    """Taxi-v3 (success at 8) at PPO's defaults: every episode runs to its 200-step limit
+    while the return rises from -887 to -225 (fewer illegal moves, first deliveries).
+    It was told that 'the policy climbs towards something other than what the env calls
+    success' and to check the reward's sign."""
+    returns = [-887.0 + 30 * i for i in range(23)]
+    stream = _costly_stream(returns, [200.0] * len(returns))
+    assert not only(run(stream, config={"env": "Taxi-v3"}), "reward_never_positive")
 
 
 def test_a_dip_below_random_that_recovers_is_no_longer_a_finding():

@@ -184,9 +184,12 @@ def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
         console.print()
     counts = {s: sum(f.severity == s for f in diagnosis.findings)
               for s in ("error", "warning", "info")}
+    explained = sum(f.explained_by is not None for f in diagnosis.findings)
     summary = (f"{len(diagnosis.trials)} trial(s): {counts['error']} error(s), "
-               f"{counts['warning']} warning(s), {counts['info']} info; "
-               f"exit code {diagnosis.exit_code}.")
+               f"{counts['warning']} warning(s), {counts['info']} info"
+               + (f" ({explained} of them explained by a finding above, not shown: --all "
+                  "shows them)" if explained and not show_all else "")
+               + f"; exit code {diagnosis.exit_code}.")
     waiting = diagnosis.without_results
     if waiting:
         summary += (f" {len(waiting)} more trial directory(ies) of the experiment hold no "

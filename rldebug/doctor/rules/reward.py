@@ -50,6 +50,11 @@ def _name(subject: str | None) -> str:
     return "the agent" if subject is None else f"agent {subject!r}"
 
 
+# a rise "away from success" must come with episodes at most this share of their first
+# iterations' length: ending episodes sooner is how a flipped cost per step is escaped
+SHORTER_EPISODES = 0.9
+
+
 class RewardNeverPositive(Rule):
     """An agent's return never rose above 0 and is not improving.
 
@@ -73,10 +78,13 @@ class RewardNeverPositive(Rule):
         super().__init__(thresholds, facts)
         self._history = ReturnHistory(thresholds)
         self._best: dict[str | None, float] = {}
+        self._mean_lengths: list[float] = []  # the mean episode length, per iteration
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         new: list[Finding] = []
         self._history.add_spread(metrics.return_min, metrics.return_max)
+        if finite(metrics.len_mean):
+            self._mean_lengths.append(metrics.len_mean)
         returns = {s: v for s, v in _per_agent(metrics).items() if finite(v)}
         self._history.multi_agent = self._history.multi_agent or len(returns) > 1
         for subject, value in returns.items():  # every agent first: rivals are compared
@@ -149,6 +157,15 @@ class RewardNeverPositive(Rule):
         (CartPole at -1 per step learns to fall as fast as it can)."""
         threshold = self.facts.env.reward_threshold
         if not self.facts.env.success_is_positive:
+            return []
+        early, recent = self._mean_lengths[:3], self._mean_lengths[-3:]
+        if early and recent and sum(recent) / len(recent) >= \
+                SHORTER_EPISODES * sum(early) / len(early):
+            # Episodes did not get shorter (Taxi's run to its 200-step limit until the
+            # policy delivers in time): the rise did not come from ending episodes sooner,
+            # which is how a flipped cost per step is escaped (CartPole at -1 per step
+            # learns to fall); it comes from the env's own penalties avoided, on the way
+            # to its success, and says nothing of a sign.
             return []
         return self._once(
             subject, "warning", began_at_iteration=metrics.iteration - progress["iterations"] + 1,
