@@ -224,11 +224,19 @@ def test_whose_observation_must_be_said(algo):
         explain(algo, np.array([0, 99]))
 
 
-def test_not_an_algorithm():
+def test_not_an_algorithm(algo, api_stack):
     with pytest.raises(TypeError, match=r"expects a built RLlib Algorithm"):
         explain("checkpoint_dir", np.array([0, 99]), agent_id="agent1")
     with pytest.raises(TypeError, match=r"expects a built RLlib Algorithm"):
         inspect(None)
+    if api_stack == "old":
+        return
+    # a module: its repr (the whole network, many lines) was printed into the message
+    module = algo.get_module("pol1")
+    with pytest.raises(TypeError, match=r"got the module \w+ \(what rldebug.load\(\.\.\., "
+                                        r"modules_only=True\)") as err:
+        explain(module, np.array([0, 99]))
+    assert "\n" not in str(err.value)
 
 
 def test_a_multidiscrete_actions_distribution_is_named_as_rllib_means_it():

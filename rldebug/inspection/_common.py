@@ -17,6 +17,15 @@ def require_algorithm(algo: Any, caller: str):
     from ray.rllib.algorithms.algorithm import Algorithm
 
     if not isinstance(algo, Algorithm):
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        if isinstance(algo, RLModule):  # its repr is the whole network, over many lines
+            raise UsageTypeError(
+                f"rldebug.{caller} expects a built RLlib Algorithm, got the module "
+                f"{type(algo).__name__} (what rldebug.load(..., modules_only=True) or a "
+                "module's folder gives): the Algorithm runs the env-to-module connectors "
+                "and the mapping first. Load the algorithm checkpoint itself: "
+                "rldebug.load(CHECKPOINT).")
         raise UsageTypeError(
             f"rldebug.{caller} expects a built RLlib Algorithm (config.build_algo(), "
             f"rldebug.run(...).algo or rldebug.load(CHECKPOINT)), got "
