@@ -89,6 +89,14 @@ def test_episodes_and_agents_are_counted_when_agents_join_and_leave(tmp_path, st
     assert steps["b"] < steps["c"] < steps["a"]  # b acts 4 steps, c 5, a 8 per episode
 
 
+class _RaisesWhenBuilt:
+    """An env whose constructor raises: the run fails before its first result (an
+    unknown env id is refused before anything is written)."""
+
+    def __init__(self, config=None):
+        raise RuntimeError("broken env")
+
+
 def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
     """A second run traced into the same folder was merged into the first (its
     iterations numbered 9, 10 after the first's 8, the first's events read as its own),
@@ -110,8 +118,8 @@ def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
     # nor into the folder of a run that failed before its first result (its error.txt was
     # then read as the new run's)
     failed = tmp_path / "failed"
-    with pytest.raises(Exception):  # noqa: B017 - RLlib's refusal of the env id
-        rldebug.run(tiny_arena_config().environment("NoSuchEnv-v0"),
+    with pytest.raises(Exception, match="broken env"):  # raised while RLlib builds it
+        rldebug.run(tiny_arena_config().environment(_RaisesWhenBuilt),
                     stop={"training_iteration": 1}, logdir=failed, progress=False)
     assert (failed / "error.txt").is_file()
     with pytest.raises(ValueError, match=r"holds a run that failed \(error.txt\)"):
