@@ -299,6 +299,7 @@ def test_a_given_config_that_is_not_the_runs_is_named(user_tune_trial, tmp_path)
     assert stored["config_differs"] == ["lr: run 0.5, given 0.4"]
 
 
+@pytest.mark.slow  # ~5 s
 def test_a_doctor_callback_that_stops_on_error_does_not_cut_the_runs_short(user_tune_trial,
                                                                           tmp_path):
     """The run's own DoctorCallback(stop_on="error") ended the re-trained original after
