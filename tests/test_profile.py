@@ -295,3 +295,28 @@ def test_old_stack_updates_are_said_untimed_and_carry_memory(tmp_path):
     assert len(learned) and (learned["rss_mb"] > 50).all()
     (note,) = [n for n in profile(trace).failures if "old API stack" in n]
     assert "learn_on_batch is recorded but not timed" in note
+
+
+def test_a_runner_slow_only_in_its_weight_pull_is_not_blamed_on_its_env_or_node():
+    """The straggler rule names the part that grew: a wait for the newest weights
+    (APPO/IMPALA's EnvRunnerStateServer) is neither the env nor the node's CPU."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from rldebug.doctor.timing import straggler_findings
+
+    rows = []
+    for iteration in range(1, 6):
+        for runner in (1, 2):
+            pull = 0.5 if runner == 2 else 0.01  # seconds of 100 env steps
+            rows.append({"iteration": iteration, "runner_index": runner, "pid": 100 + runner,
+                         "host": "", "env_steps": 100, "sample_time_s": 0.2 + pull,
+                         "env_time_s": 0.1, "env_to_module_time_s": 0.02,
+                         "forward_time_s": 0.03, "module_to_env_time_s": 0.02,
+                         "weight_pull_time_s": pull})
+    trace = SimpleNamespace(samples=pd.DataFrame(rows), iterations=pd.DataFrame())
+    (finding,) = straggler_findings(trace, None)
+    assert finding.evidence["runner_index"] == 2 and finding.evidence["grew"] == "weight_pull"
+    assert "its wait for the newest weights" in finding.message
+    assert "EnvRunnerStateServer" in finding.fix and "env instance" not in finding.fix

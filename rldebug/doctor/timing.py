@@ -68,6 +68,10 @@ _PART_FIXES = {
             "debugger to that runner (rldebug.attach_remote) or profile its env."),
     "other": ("The runner's own bookkeeping or callbacks are slow there (a callback doing "
               "I/O, an info dict growing per step); rldebug profile shows the parts."),
+    "weight_pull": ("The runner waits longer than the others for the newest weights from "
+                    "RLlib's EnvRunnerStateServer (APPO, IMPALA): the server answers it "
+                    "later (its node is farther from the driver's, or busier), not its env "
+                    "or module; rldebug profile shows the wait per process."),
 }
 _UNKNOWN_PART_FIX = (
     "Something is slow only where that runner runs: its env instance (a "
