@@ -239,7 +239,10 @@ def test_what_tune_scripts_commonly_use_works_in_process(tmp_path):
     assert seen["best_checkpoints"] == 1
     assert seen["filtered_rows"] == 2
     assert seen["function_iterations"] == [2, 2]  # stop={"training_iteration": 2}
-    assert all(r > 0 for r in seen["function_returns"])
+    # bool rewards summed as numbers; NaN where an iteration's 100 steps ended no
+    # episode (a policy that learned to balance longer), as RLlib reports it
+    returns = seen["function_returns"]
+    assert not any(r <= 0 for r in returns) and any(r > 0 for r in returns), returns
     assert seen["function_checkpoint"] == "PPO"  # copied before its temporary folder went
     assert "evaluation_duration auto -> 10" in done.stderr
     assert sorted(masked(p.name) for p in (tmp_path / "functions").iterdir() if p.is_dir()) == \
