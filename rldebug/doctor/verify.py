@@ -275,6 +275,7 @@ def _check_fixes(base, fixes: list[dict[str, Any]]) -> None:
     setting a value that is not one, or changes nothing (RLlib's update_from_dict would
     take each silently, and the verification would measure the original twice)."""
     current = base.to_dict()
+    refused_in_run = _refused_traps(base)
     for fix in fixes:
         for key, value in fix.items():
             name = base._translate_special_keys(key, warn_deprecated=False)
@@ -300,7 +301,7 @@ def _check_fixes(base, fixes: list[dict[str, Any]]) -> None:
                for k, v in fix.items()):
             raise UsageError(f"--fix {_slug(fix)} is the run's config already: the candidate "
                              "would re-train the original. Give a new value.")
-        _check_trained_as_given(base, fix)
+        _check_trained_as_given(base, fix, refused_in_run)
 
 
 # what `rldebug check` says of a candidate that makes it refuse it: RLlib would train
@@ -308,23 +309,35 @@ def _check_fixes(base, fixes: list[dict[str, Any]]) -> None:
 _REFUSED_TRAPS = ("model_ignored", "old_key_ignored", "discrete_start_ignored")
 
 
-def _check_trained_as_given(base, fix: dict[str, Any]) -> None:
-    """Refuse a fix that `rldebug check` calls an error, or a setting RLlib ignores, where
-    the run's own config had no such trap: a "Verified" would recommend a value RLlib
-    never trained with (lr=-1 trains at RLlib's default lr)."""
+def _refused_traps(config) -> set | None:
+    """What `rldebug check` says of ``config`` that a fix may not bring in (errors, and
+    settings RLlib ignores); None when checking it raised (the training says why)."""
     from rldebug.traps import preflight
 
-    def traps(config) -> set:
+    try:
         return {(t.name, t.message, t.fix) for t in preflight(config)
                 if t.severity == "error" or t.name in _REFUSED_TRAPS}
+    except UsageError:
+        raise
+    except Exception:  # noqa: BLE001 - the candidate's own training says what fails
+        return None
 
+
+def _check_trained_as_given(base, fix: dict[str, Any], refused_in_run: set | None) -> None:
+    """Refuse a fix that `rldebug check` calls an error, or a setting RLlib ignores, where
+    the run's own config (``refused_in_run``: :func:`_refused_traps` of it) had no such
+    trap: a "Verified" would recommend a value RLlib never trained with (lr=-1 trains at
+    RLlib's default lr)."""
     try:
         candidate = base.copy(copy_frozen=False).update_from_dict(fix)
-        new = traps(candidate) - traps(base)
     except UsageError:
         raise
     except Exception:  # noqa: BLE001 - the candidate's own training says what fails
         return
+    refused = _refused_traps(candidate)
+    if refused is None or refused_in_run is None:
+        return
+    new = refused - refused_in_run
     if new:
         name, message, how = min(new)
         shown = ",".join(f"{k}={json.dumps(v, default=repr)}" for k, v in fix.items())

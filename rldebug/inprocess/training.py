@@ -165,8 +165,9 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     if reproducible is not False and trace is None:
         raise UsageError("rldebug.run(reproducible=True) records a reproducible trace; pass a "
                          "trace level too, e.g. trace='batches'.")
-    if algo is None and env_id_problem(config.env):  # not gymnasium's traceback from a build
-        raise UsageError(f"The config's env {env_id_problem(config.env)}")
+    unknown_env = env_id_problem(config.env) if algo is None else ""
+    if unknown_env:  # not gymnasium's traceback from a build
+        raise UsageError(f"The config's env {unknown_env}")
     if logdir is not None and isinstance(logdir, (str, Path)) and str(logdir).strip():
         _check_no_earlier_run(Path(logdir).expanduser().resolve())  # before it is made
     logdir = check_writable(logdir if logdir is not None else _default_logdir(config))
