@@ -302,3 +302,24 @@ def test_runs_of_two_algorithms_compare_returns_not_losses():
     asked = rldebug.diff(corpus / "healthy_dqn_cartpole", corpus / "healthy_ppo_cartpole",
                          metric="default_policy/total_loss")
     assert asked.main.metric == "default_policy/total_loss"
+
+
+def test_continuous_actions_compare_across_bins_and_discrete_against_box_is_said(tmp_path):
+    """Each sample() call bins continuous actions over its own range, so two seeds of one
+    Pendulum config shared no bin label and 'differed by 1.00' (found in an audit)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    for seed in (0, 1):
+        config = (PPOConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+                  .training(train_batch_size=400, minibatch_size=200, num_epochs=1)
+                  .debugging(seed=seed))
+        rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path / f"s{seed}",
+                    progress=False, trace="batches").algo.stop()
+    (row,) = rldebug.diff(tmp_path / "s0", tmp_path / "s1").traces
+    labels_a, labels_b = set(row.actions_a), set(row.actions_b)
+    assert all(".." in label for label in labels_a | labels_b)
+    assert row.action_distance is not None and row.action_distance < 0.4, row
+    (mixed,) = rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "s0").traces
+    assert mixed.action_distance is None
+    assert "actions not compared (one run's are discrete, the other's continuous)" in \
+        str(rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "s0"))

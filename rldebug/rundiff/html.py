@@ -99,7 +99,7 @@ def to_html(d: RunDiff) -> str:
                      "<th>distance</th></tr>" + "".join(
                          f"<tr><td>{e(t.agent)}</td><td>{t.return_a}</td><td>{t.return_b}</td>"
                          f"<td>{e(str(t.actions_a))}</td><td>{e(str(t.actions_b))}</td>"
-                         f"<td>{t.action_distance}</td></tr>" for t in d.traces) + "</table>")
+                         f"<td>{e(t.distance_text())}</td></tr>" for t in d.traces) + "</table>")
     if d.findings:
         parts.append("<h2>Doctor findings in one run only</h2><ul>" + "".join(
             f"<li>only in {f.only_in}: {e(f.severity)} <code>{e(f.rule_id)}</code>"

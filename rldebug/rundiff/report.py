@@ -95,9 +95,7 @@ class RunDiff:
             out.append("")
             out.append("Traces (last quarter of each run):")
             for t in self.traces:
-                distance = ("" if t.action_distance is None
-                            else f", action distributions differ by {t.action_distance:.2f} "
-                                 "(total variation)")
+                distance = f", {t.distance_text()}" if t.distance_text() else ""
                 out.append(f"  {t.agent}: return {_num(t.return_a)} -> {_num(t.return_b)}"
                            f"{distance}")
         if self.findings:

@@ -26,6 +26,14 @@ class TraceRow:
     def to_dict(self) -> dict:
         return dict(vars(self))
 
+    def distance_text(self) -> str:
+        if self.action_distance is not None:
+            return (f"action distributions differ by {self.action_distance:.2f} "
+                    "(total variation)")
+        if self.actions_a and self.actions_b:
+            return "actions not compared (one run's are discrete, the other's continuous)"
+        return ""
+
 
 def _late(samples):
     if samples.empty or "iteration" not in samples:
@@ -84,10 +92,54 @@ def _share(counts: Counter | None) -> dict[str, float] | None:
     return {k: round(v / total, 4) for k, v in sorted(counts.items())}
 
 
+def _bins(shares: dict[str, float]) -> list[tuple[float, float, float]] | None:
+    """``(low, high, share)`` of each bin when ``shares`` counts continuous actions (the
+    trace's ``"low..high"`` keys, whose edges each ``sample()`` call chose from its own
+    actions), else None (discrete actions: one key per action)."""
+    bins = []
+    for key, share in shares.items():
+        low, sep, high = key.partition("..")
+        if not sep:
+            return None
+        try:
+            bins.append((float(low), float(high), share))
+        except ValueError:
+            return None
+    return bins
+
+
+def _spread(bins, edges) -> np.ndarray:
+    """Each bin's share spread evenly over the pieces of ``edges`` it covers (a bin
+    whose 3-digit edges coincide is a point: its share goes to the piece holding it)."""
+    mass = np.zeros(len(edges) - 1)
+    for low, high, share in bins:
+        if high <= low:
+            mass[min(max(np.searchsorted(edges, low, side="right") - 1, 0),
+                     len(mass) - 1)] += share
+            continue
+        overlap = np.clip(np.minimum(edges[1:], high) - np.maximum(edges[:-1], low), 0, None)
+        mass += share * overlap / (high - low)
+    return mass
+
+
 def _distance(a: dict | None, b: dict | None) -> float | None:
+    """Total variation distance of two action distributions; continuous actions on the
+    union of both sides' bin edges (each sample call binned its own range, so the same
+    policy's bins rarely share a label). None when one side is discrete and the other
+    continuous: their actions are not comparable."""
     if a is None or b is None:
         return None
-    return round(0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b)), 4)
+    bins_a, bins_b = _bins(a), _bins(b)
+    if bins_a is None and bins_b is None:
+        return round(0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b)),
+                     4)
+    if bins_a is None or bins_b is None:
+        return None
+    edges = np.unique([edge for low, high, _ in bins_a + bins_b for edge in (low, high)])
+    if len(edges) < 2:  # every action of both runs the same value
+        return 0.0
+    return round(0.5 * float(np.abs(_spread(bins_a, edges) - _spread(bins_b, edges)).sum()),
+                 4)
 
 
 def _mean(values: list[float] | None) -> float | None:
