@@ -164,6 +164,9 @@ def test_a_metric_only_one_run_reports_is_not_said_to_part_or_not(tmp_path):
     # the old stack's trace keys its actions by policy, its returns by agent: one agent
     (row,) = result.traces
     assert row.agent == "default_agent" and row.action_distance is not None
+    # the old stack runs rldebug's trace callbacks in one container class: not a user's
+    assert "callbacks" not in {r.key for r in result.config}, result.config
+    assert "enable_rl_module_and_learner" in {r.key for r in result.config}
     lonely = {m.metric: m.only_in for m in result.metrics if m.only_in}
     assert lonely.get("return/default_agent") == "a", lonely
     assert lonely.get("return/default_policy") == "b", lonely
