@@ -171,3 +171,16 @@ def test_what_one_process_cannot_do_is_refused_in_one_line(tmp_path):
         done = _run(["-m", "rldebug", "debug", str(script)], cwd=tmp_path)
         assert done.returncode == 2 and said in done.stderr, done.stderr[-2000:]
         assert not os.path.exists(tmp_path / "s3:")
+
+
+def test_tunes_own_readers_read_back_what_trials_in_this_process_wrote(tmp_path):
+    """ExperimentAnalysis(path) and Tuner.restore(path).get_results() need Tune's
+    experiment_state file; without it a folder rldebug debug wrote could not be read
+    by a user's analysis notebook (found in an audit)."""
+    script = str(SCRIPTS / "tune_read_back.py")
+    fit = _seen(_run(["-m", "rldebug", "debug", script, str(tmp_path)]))
+    # [last score, error, the last checkpoint's step, results]: trial three failed at its
+    # second result, after one checkpoint
+    assert fit["grid"] == [[3, "", "2", 3], [3, "ValueError", "0", 1], [6, "", "2", 3]]
+    read = _seen(_run([script, str(tmp_path), "--read"]))  # plain Python, Tune's classes
+    assert read == {**fit, "best_config": {"x": 2}, "all_max": {"x": 2}}

@@ -25,6 +25,7 @@ from rldebug.usage import UsageError
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
+PICKLED_ERROR_FILE = "error.pkl"
 ERROR_FILE = "error.txt"  # Tune writes a failed trial's traceback here
 INTERRUPTED_FILE = "interrupted.txt"  # rldebug.run: stopped by Ctrl+C, after which iteration
 TB_PREFIX = "ray/tune/"
@@ -93,13 +94,22 @@ def check_writable(logdir: str | Path, option: str = "logdir") -> Path:
 
 def write_error(logdir: str | Path, error: BaseException) -> Path:
     """Write ``logdir/error.txt`` as Tune does for a failed trial: when, then the
-    traceback (with the exceptions it was raised from)."""
+    traceback (with the exceptions it was raised from); and the exception itself in
+    ``error.pkl``, as Tune pickles it."""
     import traceback
 
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     file = check_writable(logdir) / ERROR_FILE
     with open(file, "a") as f:
         f.write(f"Failure # 1 (occurred at {datetime.now():%Y-%m-%d_%H-%M-%S})\n{text}\n")
+    try:  # Tune's Result.error, read back from the folder, is this exception
+        import cloudpickle
+
+        pickled = cloudpickle.dumps(error)
+    except Exception:  # noqa: BLE001 - one that cannot be pickled: error.txt alone, as Tune
+        pickled = None
+    if pickled is not None:
+        (file.parent / PICKLED_ERROR_FILE).write_bytes(pickled)
     return file
 
 
@@ -191,6 +201,7 @@ class RunLogger:
 
 __all__ = [
     "PARAMS_FILE",
+    "PICKLED_ERROR_FILE",
     "PROGRESS_FILE",
     "RESULT_FILE",
     "TB_PREFIX",

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.inprocess.debugging import in_process, notice
+from rldebug.inprocess.experiment_state import save_experiment_state, session_name
 from rldebug.inprocess.trial_results import (
     ERROR,
     PENDING,
@@ -182,6 +183,13 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                       trial_name_creator, trial_dirname_creator)
 
     hooks = _TuneCallbacks(callbacks, trials)
+    session, started = session_name(), time.time()
+
+    def save_state() -> None:
+        """Tune's experiment_state file, as it stands now (ExperimentAnalysis reads it)."""
+        if trials:
+            save_experiment_state(root, trials, session, started)
+
     hooks.call("setup", stop=stopping.criteria, num_samples=num_samples,
                time_budget_s=time_budget_s, total_num_samples=len(variants))
     try:
@@ -196,6 +204,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             trials.append(trial)
             notice(f"trial {index + 1}: {Path(trial.path).name} (in this process)")
             trial.status = RUNNING
+            save_state()
             hooks.call("on_trial_start", trial=trial)
             failed: list[_ExperimentFailed] = []  # what ends the experiment, not the trial
 
@@ -248,7 +257,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                     pending = new_trial(later, tag, resolved, spec)
                     pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
                     trials.append(pending)  # in fit()'s results, as Tune's pending trials are
-                return _end(trials, hooks)
+                return _end(trials, hooks, save_state)
             except _ExperimentFailed:
                 raise
             except Exception as err:
@@ -256,12 +265,14 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                 if raising:  # Tune raises before any callback hears of it
                     notice(f"fail_fast={fail_fast!r}: no further trials, and the trial's "
                            "exception is raised, as Tune does.")
+                    save_state()
                     _print_summary(trials)
                     raise
                 hooks.call("on_trial_error", trial=trial)
                 if fail_fast:
                     notice(f"fail_fast={fail_fast!r}: no further trials.")
-                    return _end(trials, hooks)
+                    return _end(trials, hooks, save_state)
+                save_state()
                 continue
             finally:
                 os.environ.pop(TRIAL_ENV, None)
@@ -269,12 +280,14 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             problem = hooks.complete(trial)
             if problem is not None:  # Tune: the trial errored
                 _failed(trial, problem, spec)
+            save_state()
         if stopping.stopped_all and len(trials) < len(variants):
             notice(f"the experiment was ended after {len(trials)} of {len(variants)} trials "
                    "(a Stopper's stop_all(), or time_budget_s): the others were not run, as "
                    "Tune runs none after it.")
-        return _end(trials, hooks)
+        return _end(trials, hooks, save_state)
     except _ExperimentFailed as failure:  # Tune's fit() raises it, as it raised it
+        save_state()
         _print_summary(trials)
         raise failure.__cause__ from None
 
@@ -334,8 +347,11 @@ def _check_metric_reported(metric: str | None, result: dict) -> None:
         raise _ExperimentFailed("TuneConfig(metric=) is not in a result") from error
 
 
-def _end(trials: list[InProcessTrial], hooks: _TuneCallbacks) -> list[InProcessTrial]:
-    """The experiment's end: Tune's summary, then its callbacks' ``on_experiment_end``."""
+def _end(trials: list[InProcessTrial], hooks: _TuneCallbacks,
+         save_state: Callable[[], None]) -> list[InProcessTrial]:
+    """The experiment's end: its state file, Tune's summary, then its callbacks'
+    ``on_experiment_end``."""
+    save_state()
     _print_summary(trials)
     hooks.call("on_experiment_end")
     return trials
