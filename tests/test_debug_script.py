@@ -345,6 +345,14 @@ def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
     count, iterations, rest = out.split("AFTER FIT", 1)[1].split(maxsplit=2)
     assert int(count) == 2 and int(iterations) >= 2
     assert rest.split("\n")[0] == "['trial_id'] None 2 1", rest
+    # and Tune's own reader finds both, the one not started without results (plain Tune
+    # 2.60's folder read the same: [0, 4], and it warns alike that it found no results)
+    read = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom ray.tune import ExperimentAnalysis\n"
+         "a = ExperimentAnalysis(sys.argv[1])\nprint('READ', sorted(t.status for t in "
+         "a.trials), sorted(len(df) for df in a.trial_dataframes.values()))",
+         str(tmp_path / "long")], capture_output=True, text=True, timeout=120, check=False)
+    assert f"READ ['PENDING', 'TERMINATED'] [0, {iterations}]" in read.stdout, read.stderr
 
 
 PACKAGE_MODULE = """

@@ -17,6 +17,7 @@ from pathlib import Path
 from rldebug.inprocess.runlog import ERROR_FILE, PICKLED_ERROR_FILE
 from rldebug.inprocess.trial_results import (
     ERROR,
+    PENDING,
     InProcessTrial,
     trial_history,
     tune_checkpoint,
@@ -64,7 +65,9 @@ def _tune_trial(root: Path, trial: InProcessTrial):
     tune_trial.create_placement_group_factory()  # as Tune's controller does when it adds one
     for result in trial_history(trial):
         tune_trial.update_last_result(result)
-    if trial.last_result:  # the last one as Tune holds it (the Algorithm's config in it)
+    # the last one as Tune holds it (the Algorithm's config in it); a trial that never
+    # ran keeps the empty one Tune writes for it
+    if trial.last_result and trial.status != PENDING:
         tune_trial.run_metadata.last_result = dict(trial.last_result)
     checkpoint = tune_checkpoint(trial.checkpoint)
     if checkpoint is not None:
