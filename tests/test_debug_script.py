@@ -304,6 +304,14 @@ if __name__ == "__main__":
 """
 
 
+READ_BACK = """import sys
+from ray.tune import ExperimentAnalysis
+a = ExperimentAnalysis(sys.argv[1])
+print('READ', sorted(t.status for t in a.trials),
+      sorted(len(df) for df in a.trial_dataframes.values()))
+"""
+
+
 def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
     """Plain Tune stops a Tuner.fit() on Ctrl+C and the script goes on with what the
     trials did; under rldebug debug a KeyboardInterrupt ended the script, then the grid
@@ -348,10 +356,7 @@ def test_ctrl_c_ends_the_experiment_and_fit_returns_as_tunes_does(tmp_path):
     # and Tune's own reader finds both, the one not started without results (plain Tune
     # 2.60's folder read the same: [0, 4], and it warns alike that it found no results)
     read = subprocess.run(
-        [sys.executable, "-c", "import sys\nfrom ray.tune import ExperimentAnalysis\n"
-         "a = ExperimentAnalysis(sys.argv[1])\nprint('READ', sorted(t.status for t in "
-         "a.trials), sorted(len(df) for df in a.trial_dataframes.values()))",
-         str(tmp_path / "long")], capture_output=True, text=True, timeout=120, check=False)
+        [sys.executable, "-c", READ_BACK, str(tmp_path / "long")], capture_output=True, text=True, timeout=120, check=False)
     assert f"READ ['PENDING', 'TERMINATED'] [0, {iterations}]" in read.stdout, read.stderr
 
 
