@@ -14,10 +14,12 @@ import os
 import time
 from pathlib import Path
 
+from rldebug.inprocess.debugging import notice
 from rldebug.inprocess.runlog import ERROR_FILE, PICKLED_ERROR_FILE
 from rldebug.inprocess.trial_results import (
     ERROR,
     PENDING,
+    TERMINATED,
     InProcessTrial,
     trial_history,
     tune_checkpoint,
@@ -27,26 +29,48 @@ from rldebug.inprocess.trial_results import (
 STATE_FILE = "experiment_state-{}.json"
 
 
-def session_name() -> str:
-    """The experiment's session string, as Tune's ``date_str()`` makes it."""
-    return time.strftime("%Y-%m-%d_%H-%M-%S")
+class ExperimentState:
+    """The state file of one experiment under ``root``, rewritten by :meth:`save`."""
 
+    def __init__(self, root: Path):
+        self.root = root
+        self.file = root / STATE_FILE.format(time.strftime("%Y-%m-%d_%H-%M-%S"))
+        self.started = time.time()
+        self._finished: dict[str, tuple[str, str]] = {}  # a finished trial's, unchanging
+        self._failed = False
 
-def save_experiment_state(root: Path, trials: list[InProcessTrial], session: str,
-                          started: float) -> Path:
-    """Write ``root/experiment_state-<session>.json`` for ``trials`` (replacing the one
-    this experiment wrote before) and return its path."""
-    from ray.tune.utils.serialization import TuneFunctionEncoder
+    def save(self, trials: list[InProcessTrial]) -> None:
+        """Write the file for ``trials`` (a reader never sees half of it). A trial that
+        ended is made into Tune's form once. What Tune cannot write (a config value
+        that cannot be pickled) is said once and the experiment goes on."""
+        if self._failed or not trials:
+            return
+        try:
+            data = [self._json_state(t) for t in trials]
+            self._write({"trial_data": data, "runner_data": {},
+                         "stats": {"start_time": self.started}})
+        except Exception as err:  # noqa: BLE001 - the trials train on without it
+            self._failed = True
+            notice(f"Tune's {self.file.name} was not written ({type(err).__name__}: {err}); "
+                   "the trials' own folders are complete, but Tune's ExperimentAnalysis "
+                   "and Tuner.restore cannot read this experiment.")
 
-    state = {"trial_data": [_tune_trial(root, t).get_json_state() for t in trials],
-             "runner_data": {}, "stats": {"start_time": started}}
-    root.mkdir(parents=True, exist_ok=True)
-    file = root / STATE_FILE.format(session)
-    partial = file.with_name(f".{file.name}.tmp")
-    with open(partial, "w") as f:
-        json.dump(state, f, cls=TuneFunctionEncoder)
-    os.replace(partial, file)  # a reader never sees half a file
-    return file
+    def _json_state(self, trial: InProcessTrial) -> tuple[str, str]:
+        if trial.trial_id in self._finished:
+            return self._finished[trial.trial_id]
+        state = _tune_trial(self.root, trial).get_json_state()
+        if trial.status in (TERMINATED, ERROR):
+            self._finished[trial.trial_id] = state
+        return state
+
+    def _write(self, state: dict) -> None:
+        from ray.tune.utils.serialization import TuneFunctionEncoder
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        partial = self.file.with_name(f".{self.file.name}.tmp")
+        with open(partial, "w") as f:
+            json.dump(state, f, cls=TuneFunctionEncoder)
+        os.replace(partial, self.file)
 
 
 def _tune_trial(root: Path, trial: InProcessTrial):
@@ -82,4 +106,4 @@ def _tune_trial(root: Path, trial: InProcessTrial):
     return tune_trial
 
 
-__all__ = ["STATE_FILE", "save_experiment_state", "session_name"]
+__all__ = ["STATE_FILE", "ExperimentState"]

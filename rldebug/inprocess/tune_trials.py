@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from rldebug.inprocess.debugging import in_process, notice
-from rldebug.inprocess.experiment_state import save_experiment_state, session_name
+from rldebug.inprocess.experiment_state import ExperimentState
 from rldebug.inprocess.trial_results import (
     ERROR,
     PENDING,
@@ -183,12 +183,11 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                       trial_name_creator, trial_dirname_creator)
 
     hooks = _TuneCallbacks(callbacks, trials)
-    session, started = session_name(), time.time()
+    state = ExperimentState(root)
 
     def save_state() -> None:
         """Tune's experiment_state file, as it stands now (ExperimentAnalysis reads it)."""
-        if trials:
-            save_experiment_state(root, trials, session, started)
+        state.save(trials)
 
     hooks.call("setup", stop=stopping.criteria, num_samples=num_samples,
                time_budget_s=time_budget_s, total_num_samples=len(variants))
