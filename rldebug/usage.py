@@ -48,6 +48,18 @@ def path_argument(value, name: str, what: str) -> Path:
     return Path(value).expanduser()
 
 
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn``, called by the function that calls this,
+    that names the first frame outside rldebug: the user's line, not rldebug's own."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None and \
+            frame.f_globals.get("__name__", "").partition(".")[0] == "rldebug":
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def check_bool(value, name: str) -> bool:
     """``value`` as the flag ``name`` (``"load(modules_only=...)"``) takes: True or False
     (numpy's too); a truthy string such as ``"no"`` is refused, not read as True."""
@@ -293,4 +305,4 @@ def load_config(spec: str, option: str = "--config"):
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",
            "USAGE_ERRORS", "UsageError", "UsageTypeError", "add_import_option", "check_bool",
            "check_can_write", "check_output_file", "check_seed", "import_code", "load_config",
-           "load_function", "output_path", "path_argument"]
+           "load_function", "output_path", "path_argument", "user_stacklevel"]

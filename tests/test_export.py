@@ -287,6 +287,18 @@ def test_a_bad_observation_is_refused_by_its_space_and_leaves_the_policy_usable(
             policy(bad)
         assert policy(good) in (0, 1, 2)  # still usable
     assert policy({"flag": np.int64(2), "pos": np.zeros(2, np.float64)}) in (0, 1, 2)
+    # ints (a list) and float16 for a float32 Box part: in the module's dtype, not torch's
+    # "mat1 and mat2 must have the same dtype" (found in an audit)
+    assert policy({"flag": 2, "pos": [0, 1]}) == policy(
+        {"flag": 2, "pos": np.array([0, 1], np.float16)}) == policy(
+        {"flag": 2, "pos": np.array([0, 1], np.float32)})
+    # a variant the module cannot run is listed with the reason, as the docs say (it was
+    # in --json only)
+    report = rldebug.parity(tmp_path / "checkpoint", lambda obs: 3 if obs["flag"] else 1,
+                            episodes=20)
+    assert "without FlattenObservations" in report.not_runnable, report.not_runnable
+    assert ("the pipeline without FlattenObservations: not tried, the module cannot run "
+            "it (") in str(report)
 
 
 class StartActions(_Sampled):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from inspect_algos import checkpoint_of, trained_algo
 
+from rldebug.deployment import inference_policy
 from rldebug.inspection import CheckpointError, explain, load
 from rldebug.inspection.checkpoint import (
     CHECKSUMS_FILE,
@@ -150,9 +151,16 @@ def test_zeros_written_into_a_weight_file_load_silently_without_a_seal(tmp_path)
     not verify the values."""
     copy = shutil.copytree(checkpoint_of("new"), tmp_path / "ckpt")
     _zero_64_bytes_in_the_middle(copy / "learner_group/learner/rl_module/pol1/module_state.pkl")
-    with pytest.warns(UnverifiedCheckpointWarning, match="altered weight values cannot be"):
+    with pytest.warns(UnverifiedCheckpointWarning, match="altered weight values cannot be") \
+            as caught:
         algo = load(copy)
     algo.stop()
+    # said at the user's line, not at one of rldebug's (an audit saw
+    # "stored = load_pipeline(path)" under it), however deep in rldebug it is found
+    with pytest.warns(UnverifiedCheckpointWarning) as deeper:
+        inference_policy(copy)
+    assert {w.filename for w in [*caught, *deeper]
+            if w.category is UnverifiedCheckpointWarning} == {__file__}
 
 
 def test_a_sealed_checkpoint_refuses_a_file_changed_after_saving(tmp_path):

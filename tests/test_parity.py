@@ -232,6 +232,32 @@ def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
     assert "reshape((1,))" in scalar.explanation
 
 
+def test_two_mistakes_at_once_are_named_together(tmp_path):
+    """The module called on the raw observation of a filtered Pendulum policy, its mean
+    sent as it is: neither the filter nor the unsquashing alone explains it (each 0%),
+    both together do (found in an audit: "No single variant" was all it said)."""
+    config = _ppo("Pendulum-v1").env_runners(env_to_module_connector=_mean_std_filter)
+    checkpoint = _train(config, 1, tmp_path)
+    module = deployed.modules(checkpoint)["default_policy"]
+    report = parity(checkpoint, deployed.GaussianMean(module, -2.0, 2.0, unsquash=False),
+                    episodes=1)
+    both = "without MeanStdFilter and without unsquashing/clipping to the action bounds"
+    assert not report.passed and report.variants[both] >= 0.99, str(report)
+    assert report.variants["without MeanStdFilter"] < 0.5
+    assert report.variants["without unsquashing/clipping to the action bounds"] < 0.5
+    assert "does not apply MeanStdFilter" in report.explanation
+    assert "unsquashes it to the env's bounds" in report.explanation
+    # an answer with no numbers is the policy's error, not a disagreement ("No single
+    # variant..." before)
+    none = parity(checkpoint, lambda obs: None, episodes=1)
+    assert not none.passed and none.error.startswith(
+        "your policy returned None at episode 0, step 0, which holds no numbers for Box("), \
+        none.error
+    # and a list of ints is the observation, in the module's float32 (torch raised before)
+    exact = rldebug.inference_policy(checkpoint)
+    assert exact([1, 0, 0]) == exact(np.array([1, 0, 0], np.float32))
+
+
 @pytest.fixture(scope="module")
 def stacked(tmp_path_factory):
     """PPO on 2x2-frame CartPole behind RLlib's FrameStacking (3 frames)."""

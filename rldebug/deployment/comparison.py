@@ -18,7 +18,7 @@ import itertools
 import numbers
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,9 @@ class ParityReport:
                          "for a deployment that rounds, e.g. float16)")
         for variant, share in self.variants.items():
             lines.append(f"  the pipeline {variant}: yours agrees in {share:.1%}")
+        for variant, why in self.not_runnable.items():
+            lines.append(f"  the pipeline {variant}: not tried, the module cannot run it "
+                         f"({why:.120})")
         if self.sampling:
             lines.append(f"  a deployment sampling from the pipeline's action distribution "
                          f"would agree in {self.sampling[0]:.1%} +/- {self.sampling[1]:.1%}")
@@ -148,6 +151,8 @@ def _not_an_action(steps: list[_Step], action_spaces) -> str:
     """Where the deployed policy answered something no discrete action space holds (None,
     a name such as "left", an index out of range): said as the policy's error, not as a
     disagreement that some variant of the pipeline might explain. "" when none did."""
+    if action_spaces and all(isinstance(s, gym.spaces.Box) for s in action_spaces):
+        return _not_numbers(steps, action_spaces)
     spaces = [space for space in action_spaces if isinstance(space, gym.spaces.Discrete)]
     if not spaces or len(spaces) != len(action_spaces):
         return ""
@@ -159,6 +164,26 @@ def _not_an_action(steps: list[_Step], action_spaces) -> str:
                         f"{step.step}, which is no action of "
                         f"{' or '.join(sorted({str(s) for s in spaces}))}: return the "
                         "action's index, as the env takes it")
+    return ""
+
+
+def _not_numbers(steps: list[_Step], action_spaces) -> str:
+    """Where the deployed policy answered a continuous env with something that holds no
+    numbers (None, a string, a list with None in it); "" when it never did (a wrong shape
+    is said by the comparison)."""
+    for step in steps:
+        answers = step.yours.values() if isinstance(step.yours, Mapping) else [step.yours]
+        for answer in answers:
+            try:
+                numeric = answer is not None and np.asarray(answer).dtype.kind in "biuf"
+            except (TypeError, ValueError):  # ragged lists
+                numeric = False
+            if not numeric:
+                return (f"your policy returned {answer!r:.40} at episode {step.episode}, step "
+                        f"{step.step}, which holds no numbers for "
+                        f"{' or '.join(sorted({str(s) for s in action_spaces}))}: return an "
+                        "array of the action space's shape, e.g. np.asarray(action, "
+                        "np.float32)")
     return ""
 
 
@@ -592,37 +617,43 @@ def _mapping_variants(reference: InferencePolicy, max_agents: int = 6) -> list[V
 def _explain(variant: Variant, share: float, counted: str, reference: InferencePolicy) -> str:
     said = f"Your policy matches the training pipeline {variant.describe()} in {share:.1%} of " \
            f"{counted}: "
+    reasons = [_reason(change, reference).rstrip(".") for change in variant.changes()]
+    return said + "; and ".join(reasons) + "."
+
+
+def _reason(variant: Variant, reference: InferencePolicy) -> str:
+    """What a deployment that departs as ``variant`` (one change) does wrong, and why."""
     if variant.without:
-        return said + (f"your deployment does not apply {variant.without}, which the policy "
-                       f"was trained behind (its state is in {reference.state_location}).")
+        return (f"your deployment does not apply {variant.without}, which the policy "
+                f"was trained behind (its state is in {reference.state_location}).")
     if variant.forget_history:
         pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
-        return said + ("your deployment starts every step afresh, where the pipeline carries "
-                       f"history from step to step ({pieces}): keep one policy per episode "
-                       "(frame stack, previous actions, the state_out fed back as state_in) "
-                       "and reset it when an episode starts (rldebug.inference_policy does).")
+        return ("your deployment starts every step afresh, where the pipeline carries "
+                f"history from step to step ({pieces}): keep one policy per episode "
+                "(frame stack, previous actions, the state_out fed back as state_in) "
+                "and reset it when an episode starts (rldebug.inference_policy does).")
     if variant.squashed_mean:
-        return said + ("your deployment takes tanh of the Gaussian's mean, the greedy action "
-                       "of the squashed Gaussian the policy was trained with. RLlib 2.60's "
-                       "evaluation (explore=False) sends the mean without tanh "
-                       "(TorchSquashedGaussian.to_deterministic returns TorchDeterministic("
-                       "loc); ray/rllib/core/distribution/torch/torch_distribution.py), which "
-                       "parity takes as the reference: the two differ wherever |mean| is not "
-                       "small. Your deployment is the trained policy's greedy action; expect "
-                       "its returns to differ from RLlib's evaluation numbers.")
+        return ("your deployment takes tanh of the Gaussian's mean, the greedy action "
+                "of the squashed Gaussian the policy was trained with. RLlib 2.60's "
+                "evaluation (explore=False) sends the mean without tanh "
+                "(TorchSquashedGaussian.to_deterministic returns TorchDeterministic("
+                "loc); ray/rllib/core/distribution/torch/torch_distribution.py), which "
+                "parity takes as the reference: the two differ wherever |mean| is not "
+                "small. Your deployment is the trained policy's greedy action; expect "
+                "its returns to differ from RLlib's evaluation numbers.")
     if not variant.to_env:
-        return said + ("your deployment hands the env the module's action in [-1, 1]; RLlib "
-                       "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
-                       "(clip_actions=True) first "
-                       "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
+        return ("your deployment hands the env the module's action in [-1, 1]; RLlib "
+                "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
+                "(clip_actions=True) first "
+                "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
     from rldebug.shapes.mapping import map_agents
 
     trained, _ = map_agents(reference.parts["mapping_fn"], [a for a, _ in variant.mapping],
-                            old_stack=reference.old_stack)
+                     old_stack=reference.old_stack)
     shown = ", ".join(f"{a} -> {m}" for a, m in trained.items())
-    return said + (f"your deployment sends agents to other modules than training did "
-                   f"({shown}); map them with the config's policy_mapping_fn "
-                   "(config.multi_agent(policy_mapping_fn=...)).")
+    return (f"your deployment sends agents to other modules than training did "
+            f"({shown}); map them with the config's policy_mapping_fn "
+            "(config.multi_agent(policy_mapping_fn=...)).")
 
 
 def _input_hint(reference: InferencePolicy, error: str = "") -> str:
@@ -749,6 +780,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
         share = _share(_pairs(_with(steps, answers), [s.yours for s in steps], atol))
         report.variants[variant.describe()] = share
         candidates.append((share, variant))
+    if not _explains(report, candidates):  # two mistakes at once (the module on raw input)
+        candidates += _pairs_that_explain(report, candidates, reference, steps, atol)
     report.explanation = _explanation(report, candidates, reference, pairs)
     report.sampling = _sampling_agreement(pairs)
     if report.sampling is not None:
@@ -961,7 +994,7 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
         return said
     ignores = (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
                "decisions, whatever the observation: it may not read it at all")
-    if said.startswith("No single variant"):
+    if said.startswith("No variant"):
         return (f"{ignores} (check that it is given the observation, and that its weights "
                 f"are loaded). {said}")
     return (f"{ignores}. The closest variant of the pipeline: {said} A constant answer can "
@@ -969,11 +1002,40 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
             "your deployment reads the observation before taking that variant for the cause.")
 
 
+def _explains(report: ParityReport, candidates: list) -> bool:
+    """Whether the best variant tried matches the deployment well enough to be its cause."""
+    best = max((share for share, _ in candidates), default=0.0)
+    return best >= report.min_agreement or best >= report.agreement + EXPLAINS_BY
+
+
+def _pairs_that_explain(report: ParityReport, candidates: list, reference, steps: list,
+                        atol: float) -> list[tuple[float, Variant]]:
+    """Two of the variants tried, together, where one alone explains nothing (a module
+    called on the raw observation, its action sent as it is: the filter and the
+    unsquashing both left out). The pairs that explain are added to ``report.variants``."""
+    singles = [v for _, v in candidates if not v.mapping]  # mappings: one at a time
+    found = []
+    for a, b in itertools.combinations(singles, 2):
+        if a.without and b.without:
+            continue  # one piece left out per variant
+        both = replace(a, **{k: v for k, v in vars(b).items() if v != getattr(Variant(), k)})
+        try:
+            answers = _replay(reference.with_variant(**vars(both)), steps)
+        except Exception:  # noqa: BLE001, S112 - a pair the module cannot run (shapes)
+            continue
+        share = _share(_pairs(_with(steps, answers), [s.yours for s in steps], atol))
+        if _explains(report, [(share, both)]):
+            report.variants[both.describe()] = share
+            found.append((share, both))
+    return found
+
+
 def _variant_explanation(report: ParityReport, candidates: list,
                          reference: InferencePolicy) -> str:
     best = max((share for share, _ in candidates), default=0.0)
-    if not candidates or (best < report.min_agreement and best < report.agreement + EXPLAINS_BY):
-        return ("No single variant of the pipeline explains the difference: check the greedy "
+    if not _explains(report, candidates):
+        return ("No variant of the pipeline explains the difference (one piece changed, or "
+                "two together): check the greedy "
                 "action (argmax, or the Gaussian's mean), the action's unsquashing/clipping "
                 "to the env's bounds, and each connector piece's transform.")
     tied = [variant for share, variant in candidates if share >= best - TIE]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,15 @@ class Variant:
     squashed_mean: bool = False  # a squashed Gaussian's greedy action as tanh(mean)
 
     def describe(self) -> str:
+        return " and ".join(change.describe_one() for change in self.changes()) or "as trained"
+
+    def changes(self) -> list[Variant]:
+        """The variant as one single-change variant per way it departs from the pipeline."""
+        default = Variant()
+        return [Variant(**{f.name: getattr(self, f.name)}) for f in fields(self)
+                if getattr(self, f.name) != getattr(default, f.name)]
+
+    def describe_one(self) -> str:
         if self.without:
             return f"without {self.without}"
         if self.forget_history:
@@ -153,6 +162,9 @@ class InferencePolicy:
         import torch
 
         self._check(obs)
+        spaces = self._parts["observation_space"]
+        obs = {a: _in_float_dtype(o, spaces[a]) for a, o in obs.items()} if \
+            self.multi_agent else _in_float_dtype(obs, spaces)
         if self._episode is not None:  # the first step of an episode takes no reward
             _check_reward(reward, self.multi_agent)
         if self.variant.forget_history:
@@ -194,8 +206,6 @@ class InferencePolicy:
     def with_variant(self, **changes) -> InferencePolicy:
         """A new policy on the same parts, departing from the pipeline as ``changes`` say
         (the fields of :class:`Variant`; ``without`` names one of :attr:`user_pieces`)."""
-        from dataclasses import fields
-
         known = [f.name for f in fields(Variant)]
         unknown = sorted(set(changes) - set(known))
         if unknown:
@@ -382,6 +392,24 @@ def _not_an_observation(obs, space) -> str:
                 return f"part {i}: {why}"
         return ""
     return "" if contains(space, obs) else why_not_in(obs, space)
+
+
+def _in_float_dtype(obs, space):
+    """``obs`` with each part of a float Box given as ints, bools or a narrower float (a
+    list of ints, float16) in the Box's dtype, which the env would have returned and the
+    module computes in (RLlib casts only float64); the values are unchanged."""
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Box) and space.dtype.kind == "f":
+        array = np.asarray(obs)
+        narrower = array.dtype.kind == "f" and array.dtype.itemsize < space.dtype.itemsize
+        return array.astype(space.dtype) if array.dtype.kind in "iub" or narrower else obs
+    if isinstance(space, gym.spaces.Dict) and isinstance(obs, Mapping):
+        return {k: _in_float_dtype(v, space.spaces[k]) if k in space.spaces else v
+                for k, v in obs.items()}
+    if isinstance(space, gym.spaces.Tuple) and isinstance(obs, (tuple, list)):
+        return tuple(_in_float_dtype(v, part) for v, part in zip(obs, space.spaces))
+    return obs
 
 
 def _check_reward(reward, multi_agent: bool) -> None:

@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rldebug.usage import UsageError, check_bool, path_argument
+from rldebug.usage import UsageError, check_bool, path_argument, user_stacklevel
 
 CHECKPOINT_JSON = "rllib_checkpoint.json"
 CHECKSUMS_FILE = "rldebug_checksums.json"
@@ -392,7 +392,7 @@ def _unpickling_error(root: Path, err: BaseException) -> CheckpointError:
         f"{err}): it is truncated or corrupt. Save the checkpoint again. {_expected()}")
 
 
-def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
+def _checked(path: str | Path) -> tuple[Path, str]:
     """The checkpoint's resolved directory and kind, after every check :func:`load` makes."""
     root = path_argument(path, "load(path=...)", "a checkpoint folder").resolve()
     kind = checkpoint_kind(root)
@@ -405,7 +405,7 @@ def _checked(path: str | Path, stacklevel: int = 3) -> tuple[Path, str]:
             f"{root} carries no rldebug checksums (it was not saved by rldebug.run): its "
             "files were parsed and its tensor shapes are checked while loading, but "
             "altered weight values cannot be detected.", UnverifiedCheckpointWarning,
-            stacklevel=stacklevel)
+            stacklevel=user_stacklevel())
     return root, kind
 
 
