@@ -143,8 +143,16 @@ def test_without_torch_the_pickled_export_says_what_it_needs_and_what_runs_inste
 def test_a_continuous_policy_exports_to_onnx_with_its_bounds(tmp_path):
     checkpoint = _checkpoint("Pendulum-v1", tmp_path / "run", iterations=1)
     out = rldebug.export(checkpoint, tmp_path / "out", onnx=True)
-    report = rldebug.parity(checkpoint, _onnx_policy(out), episodes=1)
+    policy = _onnx_policy(out)
+    report = rldebug.parity(checkpoint, policy, episodes=1)
     assert report.passed and report.states == 200
+    # what InferencePolicy refuses, refused alike: a batch of one was reshaped silently,
+    # a wrong length or a dict raised numpy's errors (found in an audit)
+    for bad, said in ((np.zeros((1, 3)), r"of shape \(3,\); got one of shape \(1, 3\)"),
+                      (np.zeros(4), r"got one of shape \(4,\)"),
+                      ({"x": 1.0}, r"an array of shape \(3,\); got a dict")):
+        with pytest.raises(ValueError, match=said):
+            policy(bad)
 
 
 def test_onnx_is_refused_for_a_pipeline_one_graph_cannot_hold(capsys, tmp_path):

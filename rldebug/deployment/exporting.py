@@ -308,7 +308,16 @@ class OnnxPolicy:
                                                     providers=["CPUExecutionProvider"])
 
     def __call__(self, obs):
-        batch = np.asarray(obs, np.float32).reshape([1] + self.meta["observation_shape"])
+        shape = tuple(self.meta["observation_shape"])
+        try:
+            array = np.asarray(obs, np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"OnnxPolicy takes the env's raw observation, an array of shape "
+                             f"{shape}; got a {type(obs).__name__} ({error}).") from None
+        if array.shape != shape:  # a batch of one, or another env's: not reshaped silently
+            raise ValueError(f"OnnxPolicy takes the env's raw observation, of shape {shape}; "
+                             f"got one of shape {array.shape}.")
+        batch = array.reshape((1, *shape))
         (action,) = self.session.run(["action"], {"obs": batch})
         if self.meta["discrete"]:
             return int(action[0])
