@@ -995,8 +995,10 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
     ignores = (f"Your policy answers {constant!r:.40} at every one of the {len(pairs)} "
                "decisions, whatever the observation: it may not read it at all")
     if said.startswith("No variant"):
-        return (f"{ignores} (check that it is given the observation, and that its weights "
-                f"are loaded). {said}")
+        return (f"{ignores} (check that it is given the observation, that its weights "
+                "are loaded, and that its input is on the scale the module trained on: an "
+                "observation scaled or normalised twice can saturate it into one answer). "
+                f"{said}")
     return (f"{ignores}. The closest variant of the pipeline: {said} A constant answer can "
             "match a variant that happens to be constant on these states too: check that "
             "your deployment reads the observation before taking that variant for the cause.")
