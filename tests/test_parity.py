@@ -299,6 +299,14 @@ def test_an_lstm_deployed_without_its_state_is_named_and_with_it_passes(tmp_path
     assert "recurrent state" in stateless.explanation
     kept = parity(checkpoint, deployed.OwnRecurrentState(module, keep_state=True), episodes=2)
     assert kept.passed and kept.agreement == 1.0
+    # the pipeline itself, never reset: its state runs on into the next episode (an audit
+    # saw "what sampling would give" for it)
+    policy = rldebug.inference_policy(checkpoint)
+    never = parity(checkpoint, lambda obs: policy(obs), episodes=3)
+    assert not never.passed, str(never)
+    assert never.variants["never reset (its history carried from one episode into the "
+                          "next)"] >= 0.99, str(never)
+    assert "carries its history from one episode into the next" in never.explanation
 
 
 def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):

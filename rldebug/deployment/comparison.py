@@ -574,8 +574,8 @@ def _copy(obs):
 
 def _replay(variant: InferencePolicy, steps: list[_Step]) -> list:
     answers = []
-    for step in steps:
-        if step.step == 0:
+    for index, step in enumerate(steps):
+        if step.step == 0 and (index == 0 or not variant.variant.never_reset):
             variant.reset()
         answers.append(variant.act(step.obs, step.reward, taken=step.taken_before)[1])
     return answers
@@ -584,7 +584,7 @@ def _replay(variant: InferencePolicy, steps: list[_Step]) -> list:
 def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
     out = [Variant(without=piece) for piece in reference.user_pieces]
     if reference.keeps_history:
-        out.append(Variant(forget_history=True))
+        out += [Variant(forget_history=True), Variant(never_reset=True)]
     if any(isinstance(s, gym.spaces.Box) for s in action_spaces):
         out.append(Variant(to_env=False))
     if reference.squashes_actions:
@@ -632,6 +632,12 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 f"history from step to step ({pieces}): keep one policy per episode "
                 "(frame stack, previous actions, the state_out fed back as state_in) "
                 "and reset it when an episode starts (rldebug.inference_policy does).")
+    if variant.never_reset:
+        pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
+        return ("your deployment carries its history from one episode into the next "
+                f"({pieces}), where the pipeline starts each episode afresh: reset it when "
+                "an episode starts (the recurrent state to the module's initial state, the "
+                "frame stack emptied; rldebug.inference_policy's reset() does).")
     if variant.squashed_mean:
         return ("your deployment takes tanh of the Gaussian's mean, the greedy action "
                 "of the squashed Gaussian the policy was trained with. RLlib 2.60's "

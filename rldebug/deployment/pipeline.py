@@ -37,6 +37,7 @@ class Variant:
     to_env: bool = True  # False: the module's action, not unsquashed/clipped for the env
     mapping: tuple | None = None  # multi-agent: ((agent, module), ...) replacing the config's
     squashed_mean: bool = False  # a squashed Gaussian's greedy action as tanh(mean)
+    never_reset: bool = False  # the history carried from one episode into the next
 
     def describe(self) -> str:
         return " and ".join(change.describe_one() for change in self.changes()) or "as trained"
@@ -58,6 +59,8 @@ class Variant:
             return "with agents mapped " + ", ".join(f"{a} -> {m}" for a, m in self.mapping)
         if self.squashed_mean:
             return "with tanh(mean) as the squashed Gaussian's greedy action"
+        if self.never_reset:
+            return "never reset (its history carried from one episode into the next)"
         return "as trained"
 
 
