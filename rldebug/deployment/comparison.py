@@ -626,14 +626,13 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
     if variant.without:
         return (f"your deployment does not apply {variant.without}, which the policy "
                 f"was trained behind (its state is in {reference.state_location}).")
+    pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
     if variant.forget_history:
-        pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
         return ("your deployment starts every step afresh, where the pipeline carries "
                 f"history from step to step ({pieces}): keep one policy per episode "
                 "(frame stack, previous actions, the state_out fed back as state_in) "
                 "and reset it when an episode starts (rldebug.inference_policy does).")
     if variant.never_reset:
-        pieces = ", ".join(reference.user_pieces) or "the module's recurrent state"
         return ("your deployment carries its history from one episode into the next "
                 f"({pieces}), where the pipeline starts each episode afresh: reset it when "
                 "an episode starts (the recurrent state to the module's initial state, the "
