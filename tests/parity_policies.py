@@ -84,6 +84,22 @@ class GaussianMean:
         return action.astype(np.float32)
 
 
+class GaussianSampler:
+    """A PPO Pendulum policy deployed as a draw from its diagonal Gaussian (``scale``
+    times its standard deviation), unsquashed to [low, high] and clipped, as RLlib's
+    exploration would act; RLlib's evaluation takes the mean."""
+
+    def __init__(self, module, low, high, scale: float = 1.0, seed: int = 0):
+        self.module, self.low, self.high, self.scale = module, low, high, scale
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, obs):
+        mean, log_std = np.split(_logits(self.module, obs), 2)
+        draw = self.rng.normal(mean, self.scale * np.exp(log_std))
+        action = self.low + (draw + 1.0) * (self.high - self.low) / 2.0
+        return np.clip(action, self.low, self.high).astype(np.float32)
+
+
 class OwnFrameStack:
     """The user's own stack of the last ``frames`` observations (zeros before an episode's
     first), oldest first along the last axis; ``keep_history=False`` stacks the current

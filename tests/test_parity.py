@@ -232,6 +232,19 @@ def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
     assert "reshape((1,))" in scalar.explanation
 
 
+def test_a_continuous_sampler_is_named_and_other_noise_is_not(tmp_path):
+    """PPO Pendulum deployed as draws from its Gaussian: "No single variant" was all
+    parity said (found in an audit). Draws three times as wide are not a sampler."""
+    checkpoint = _train(_ppo("Pendulum-v1"), 1, tmp_path)
+    module = deployed.modules(checkpoint)["default_policy"]
+    sampler = parity(checkpoint, deployed.GaussianSampler(module, -2.0, 2.0), episodes=2)
+    assert not sampler.passed
+    assert "looks like it samples" in sampler.explanation, str(sampler)
+    wide = parity(checkpoint, deployed.GaussianSampler(module, -2.0, 2.0, scale=3.0),
+                  episodes=2)
+    assert not wide.passed and "samples" not in wide.explanation, str(wide)
+
+
 def test_two_mistakes_at_once_are_named_together(tmp_path):
     """The module called on the raw observation of a filtered Pendulum policy, its mean
     sent as it is: neither the filter nor the unsquashing alone explains it (each 0%),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 import numbers
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -111,6 +112,7 @@ class _Step:
     pipeline: Any
     yours: Any = None
     greedy_probability: Any = None  # what the distribution gave the greedy action
+    action_gaussian: Any = None  # continuous: (mean, std) a sampler would draw from
 
 
 def _same(a, b, atol: float) -> bool:
@@ -334,7 +336,8 @@ def _ask(steps: list[_Step], reference, ask, episode: int, t: int, obs, reward, 
     ``(module action, env action, error or None)``."""
     module_action, env_action = reference.act(obs, reward)
     step = _Step(episode, t, _copy(obs), reward, taken, env_action,
-                 greedy_probability=reference.greedy_probability())
+                 greedy_probability=reference.greedy_probability(),
+                 action_gaussian=reference.action_gaussian())
     steps.append(step)
     try:
         step.yours = ask(obs, reward)
@@ -814,6 +817,10 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                 "forward_exploration), where RLlib's evaluation takes the greedy action "
                 "(explore=False, forward_inference and the distribution's "
                 "to_deterministic()).")
+    gaussian = _gaussian_sampler(pairs, action_spaces) if not report.passed and \
+        not _explains(report, candidates) else None
+    if gaussian is not None:
+        report.explanation = gaussian
     floats = [_answer(step.yours, agent) for step, agent, ok in pairs if not ok and
               _float_as_integer(_answer(step.yours, agent), _answer(step.pipeline, agent))]
     if floats and len(floats) >= 0.5 * sum(not ok for *_, ok in pairs):
@@ -913,6 +920,57 @@ def _sampler_verdict(pairs) -> str | None:
     if flat_fits and not sampler_fits:
         return "does not sample"
     return "cannot tell"
+
+
+def _normal_cdf(x: float, mean: float, std: float) -> float:
+    return 0.5 * (1.0 + math.erf((x - mean) / (std * math.sqrt(2.0))))
+
+
+def _gaussian_sampler(pairs, action_spaces, least: int = 30) -> str | None:
+    """Said when continuous answers are distributed as draws from the pipeline's
+    Gaussian (then clipped to the bounds) would be: each answer's place in that
+    distribution (its CDF; an answer at a bound, a place drawn evenly from the mass
+    beyond it) is uniform on [0, 1] for a sampler, and a Kolmogorov-Smirnov test at
+    the 1% level does not tell it from uniform, over ``least`` or more values. None
+    otherwise."""
+    if len(action_spaces) != 1 or not isinstance(action_spaces[0], gym.spaces.Box):
+        return None
+    low, high = action_spaces[0].low.astype(np.float64), action_spaces[0].high.astype(
+        np.float64)
+    rng = np.random.default_rng(0)
+    places = []
+    for step, _, _ in pairs:
+        if step.action_gaussian is None:
+            return None
+        try:
+            yours = np.asarray(step.yours, np.float64).reshape(np.shape(low))
+        except (TypeError, ValueError):
+            return None
+        mean, std = step.action_gaussian
+        for y, m, s, lo, hi in zip(yours.ravel(), np.ravel(mean), np.ravel(std),
+                                   low.ravel(), high.ravel()):
+            if y >= hi - 1e-6 * max(1.0, abs(hi)):
+                places.append(rng.uniform(_normal_cdf(hi, m, s), 1.0))
+            elif y <= lo + 1e-6 * max(1.0, abs(lo)):
+                places.append(rng.uniform(0.0, _normal_cdf(lo, m, s)))
+            else:
+                places.append(_normal_cdf(y, m, s))
+    n = len(places)
+    if n < least:
+        return None
+    places = np.sort(places)
+    ks = float(max(np.max(np.arange(1, n + 1) / n - places),
+                   np.max(places - np.arange(n) / n)))
+    if ks > 1.63 / math.sqrt(n):  # Kolmogorov's 1% critical value
+        return None
+    return (f"Your policy's actions are spread as draws from the pipeline's Gaussian "
+            f"(then clipped to the bounds) are: over {n} values, where each lies in that "
+            f"distribution is indistinguishable from uniform (Kolmogorov-Smirnov distance "
+            f"{ks:.3f}, below the 1% level's {1.63 / math.sqrt(n):.3f}), where the greedy "
+            "action would sit at its middle. Your deployment looks like it samples "
+            "(explore=True, forward_exploration, dist.sample()), where RLlib's evaluation "
+            "takes the Gaussian's mean (explore=False, forward_inference and the "
+            "distribution's to_deterministic()).")
 
 
 def _start_added(pairs, action_spaces) -> str:

@@ -79,6 +79,9 @@ class OldStackPolicy:
     def greedy_probability(self) -> None:
         return None
 
+    def action_gaussian(self) -> None:
+        """Not read from an old-stack policy: a sampler is not told from its actions."""
+
     def with_variant(self, **changes) -> OldStackPolicy:
         variant = replace(self.variant, **changes)
         if variant.forget_history or variant.squashed_mean:

@@ -247,6 +247,31 @@ class InferencePolicy:
                     for aid, action in actions.items()}
         return _categorical_probability(inputs, actions)
 
+    def action_gaussian(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, standard deviation)`` per action dimension, in the env's units before
+        clipping, of the Gaussian a deployment sampling from the distribution would draw
+        its last action from: one agent's Box action from a diagonal Gaussian (PPO's,
+        APPO's, IMPALA's), scaled as the module-to-env pipeline unsquashes it
+        (``normalize_actions``). None for other actions (discrete, multi-agent, SAC's
+        squashed Gaussian)."""
+        import gymnasium as gym
+        from ray.rllib.core.columns import Columns
+
+        space = self._parts["action_space"]
+        if self.multi_agent or self._last is None or not isinstance(space, gym.spaces.Box):
+            return None
+        dist = self._module.get_inference_action_dist_cls()
+        inputs = self._last[1].get(Columns.ACTION_DIST_INPUTS)
+        if getattr(dist, "__name__", "") != "TorchDiagGaussian" or inputs is None:
+            return None
+        mean, log_std = np.split(np.asarray(inputs, np.float64).reshape(-1), 2)
+        mean, std = mean.reshape(space.shape), np.exp(log_std).reshape(space.shape)
+        if any(getattr(piece, "normalize_actions", False)
+               for piece in self._module_to_env.connectors):
+            half = (space.high - space.low) / 2.0
+            return space.low + (mean + 1.0) * half, std * half
+        return mean, std
+
     @property
     def keeps_history(self) -> bool:
         """Whether a step can depend on earlier ones: a piece of the user's (frame stacks,
