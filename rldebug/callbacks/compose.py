@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from rldebug.shapes.configs import COMBINED_CALLBACKS_MODULE, COMBINED_CALLBACKS_NAME
 from rldebug.usage import UsageTypeError
 
 
@@ -112,30 +113,18 @@ def add_callbacks(config, *classes):
     return new
 
 
-_COMBINED = "combined"
-
-
 def _combine(classes: list) -> type:
     """RLlib's ``make_multi_callbacks`` container, named for the classes it runs, so that
     the run's params.json says which (``<class 'rldebug.callbacks.compose.combined[...]'>``,
-    not RLlib's ``_MultiCallbacks``) and :func:`combined_names` can read them back."""
+    not RLlib's ``_MultiCallbacks``; read back by
+    :func:`rldebug.shapes.configs.combined_callback_names`)."""
     from ray.rllib.algorithms.callbacks import make_multi_callbacks
 
     container = make_multi_callbacks(classes)
     names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in classes)
-    container.__module__ = __name__
-    container.__name__ = container.__qualname__ = f"{_COMBINED}[{names}]"
+    container.__module__ = COMBINED_CALLBACKS_MODULE
+    container.__name__ = container.__qualname__ = f"{COMBINED_CALLBACKS_NAME}[{names}]"
     return container
 
 
-def combined_names(text: str) -> list[str] | None:
-    """The classes (``module.Name``) a container made by :func:`add_callbacks` runs, read
-    from its repr as a config dict or params.json holds it; None for any other value."""
-    prefix, suffix = f"<class '{__name__}.{_COMBINED}[", "]'>"
-    if not (isinstance(text, str) and text.startswith(prefix) and text.endswith(suffix)):
-        return None
-    return text[len(prefix):-len(suffix)].split(", ")
-
-
-__all__ = ["add_callbacks", "callback_classes", "combined_names", "configured_callbacks",
-           "with_settings"]
+__all__ = ["add_callbacks", "callback_classes", "configured_callbacks", "with_settings"]

@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from rldebug.callbacks.compose import combined_names
-from rldebug.shapes.configs import default_config, family_from_config, without_address
+from rldebug.shapes.configs import (
+    combined_callback_names,
+    default_config,
+    family_from_config,
+    without_address,
+)
 
 # Algorithms whose default configs a side's keys are matched against, when the
 # trial directory's name (Tune: ``PPO_<env>_<id>``) does not say.
@@ -49,7 +53,7 @@ def _as_given(config: dict) -> dict:
     traced Learner class): a traced run and an untraced one do not differ by those."""
     given = dict(config)
     callbacks = given.get("callbacks")
-    inner = combined_names(callbacks)  # the old stack's one container of them all
+    inner = combined_callback_names(callbacks)  # the old stack's one container of them all
     if inner is not None:
         callbacks = given["callbacks"] = [f"<class '{name}'>" for name in inner]
     if isinstance(callbacks, list) and any(_is_rldebugs(c) for c in callbacks):

@@ -21,6 +21,11 @@ from rldebug.usage import UsageError
 
 # Written by rldebug.run next to params.json: the AlgorithmConfig as given, cloudpickled.
 CONFIG_PICKLE = "rldebug_config.pkl"
+# The old stack's one callbacks class that rldebug.add_callbacks makes of several
+# (RLlib's make_multi_callbacks container), named for the classes it runs, as a config
+# dict or params.json shows it: <class 'rldebug.callbacks.compose.combined[a.B, c.D]'>.
+COMBINED_CALLBACKS_MODULE = "rldebug.callbacks.compose"
+COMBINED_CALLBACKS_NAME = "combined"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
@@ -217,5 +222,16 @@ def stack_from_config(config: Mapping[str, Any] | None) -> str | None:
     return None if not isinstance(flag, bool) else "new" if flag else "old"
 
 
-__all__ = ["CONFIG_PICKLE", "config_from_params", "default_config", "family_from_config",
+def combined_callback_names(value: Any) -> list[str] | None:
+    """The classes (``module.Name``) a combined callbacks container runs, read from its
+    repr in a config dict or params.json; None for any other value."""
+    prefix = f"<class '{COMBINED_CALLBACKS_MODULE}.{COMBINED_CALLBACKS_NAME}["
+    suffix = "]'>"
+    if not (isinstance(value, str) and value.startswith(prefix) and value.endswith(suffix)):
+        return None
+    return value[len(prefix):-len(suffix)].split(", ")
+
+
+__all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
+           "combined_callback_names", "config_from_params", "default_config", "family_from_config",
            "stack_from_config", "store_config", "stored_config", "without_address"]
