@@ -324,5 +324,18 @@ def test_continuous_actions_compare_across_bins_and_discrete_against_box_is_said
     assert row.action_distance is not None and row.action_distance < 0.4, row
     (mixed,) = rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "s0").traces
     assert mixed.action_distance is None
-    assert "actions not compared (one run's are discrete, the other's continuous)" in \
-        str(rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "s0"))
+    assert "actions not compared (one run's trace counts each action, the other's bins " \
+        "them" in str(rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "s0"))
+
+
+def test_a_discrete_run_whose_trace_binned_some_samples_is_still_compared():
+    """The trace counts each action of a sample with at most 32 distinct ones and bins the
+    others ("low..high"): a Discrete(50) run's late samples can hold both kinds of key,
+    which made the whole side "discrete" and the other "continuous" (a review found)."""
+    from rldebug.rundiff.traces import _distance
+
+    mixed = {"3": 0.25, "7": 0.25, "0..24.5": 0.25, "24.5..49": 0.25}
+    binned = {"0..24.5": 0.5, "24.5..49": 0.5}
+    assert _distance(mixed, binned) is not None and _distance(mixed, binned) < 0.3
+    assert _distance(mixed, mixed) == 0.0
+    assert _distance({"0": 0.5, "1": 0.5}, {"0": 1.0}) == 0.5  # counted alone: by label

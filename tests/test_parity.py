@@ -243,6 +243,9 @@ def test_a_continuous_sampler_is_named_and_other_noise_is_not(tmp_path):
     wide = parity(checkpoint, deployed.GaussianSampler(module, -2.0, 2.0, scale=3.0),
                   episodes=2)
     assert not wide.passed and "samples" not in wide.explanation, str(wide)
+    # NaN answers are no sampler's (the uniformity test read a NaN distance as passing)
+    nan = parity(checkpoint, lambda obs: np.full(1, np.nan, np.float32), episodes=1)
+    assert not nan.passed and "samples" not in str(nan), str(nan)
 
 
 def test_two_mistakes_at_once_are_named_together(tmp_path):

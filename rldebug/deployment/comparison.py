@@ -956,7 +956,7 @@ def _gaussian_sampler(pairs, action_spaces, least: int = 30) -> str | None:
             else:
                 places.append(_normal_cdf(y, m, s))
     n = len(places)
-    if n < least:
+    if n < least or not np.all(np.isfinite(places)):  # NaN answers, or an unbounded scale
         return None
     places = np.sort(places)
     ks = float(max(np.max(np.arange(1, n + 1) / n - places),

@@ -252,7 +252,8 @@ class InferencePolicy:
         clipping, of the Gaussian a deployment sampling from the distribution would draw
         its last action from: one agent's Box action from a diagonal Gaussian (PPO's,
         APPO's, IMPALA's), scaled as the module-to-env pipeline unsquashes it
-        (``normalize_actions``). None for other actions (discrete, multi-agent, SAC's
+        (``normalize_actions``, on a Box bounded on every side, as RLlib's
+        ``unsquash_action``). None for other actions (discrete, multi-agent, SAC's
         squashed Gaussian)."""
         import gymnasium as gym
         from ray.rllib.core.columns import Columns
@@ -266,8 +267,9 @@ class InferencePolicy:
             return None
         mean, log_std = np.split(np.asarray(inputs, np.float64).reshape(-1), 2)
         mean, std = mean.reshape(space.shape), np.exp(log_std).reshape(space.shape)
-        if any(getattr(piece, "normalize_actions", False)
-               for piece in self._module_to_env.connectors):
+        bounded = bool(np.all(space.bounded_below) and np.all(space.bounded_above))
+        if bounded and any(getattr(piece, "normalize_actions", False)  # as unsquash_action
+                           for piece in self._module_to_env.connectors):
             half = (space.high - space.low) / 2.0
             return space.low + (mean + 1.0) * half, std * half
         return mean, std

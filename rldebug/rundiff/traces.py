@@ -31,7 +31,8 @@ class TraceRow:
             return (f"action distributions differ by {self.action_distance:.2f} "
                     "(total variation)")
         if self.actions_a and self.actions_b:
-            return "actions not compared (one run's are discrete, the other's continuous)"
+            return ("actions not compared (one run's trace counts each action, the other's "
+                    "bins them: a continuous action, or over 32 distinct actions per sample)")
         return ""
 
 
@@ -93,19 +94,19 @@ def _share(counts: Counter | None) -> dict[str, float] | None:
 
 
 def _bins(shares: dict[str, float]) -> list[tuple[float, float, float]] | None:
-    """``(low, high, share)`` of each bin when ``shares`` counts continuous actions (the
+    """``(low, high, share)`` of each bin when ``shares`` holds binned actions (the
     trace's ``"low..high"`` keys, whose edges each ``sample()`` call chose from its own
-    actions), else None (discrete actions: one key per action)."""
-    bins = []
+    actions: a continuous action, or a call with over 32 distinct ones; a value counted
+    alone is a point, ``(v, v)``), else None (one key per action throughout)."""
+    bins, binned = [], False
     for key, share in shares.items():
         low, sep, high = key.partition("..")
-        if not sep:
-            return None
         try:
-            bins.append((float(low), float(high), share))
+            bins.append((float(low), float(high if sep else low), share))
         except ValueError:
             return None
-    return bins
+        binned = binned or bool(sep)
+    return bins if binned else None
 
 
 def _spread(bins, edges) -> np.ndarray:
