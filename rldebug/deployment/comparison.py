@@ -657,7 +657,7 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
     from rldebug.shapes.mapping import map_agents
 
     trained, _ = map_agents(reference.parts["mapping_fn"], [a for a, _ in variant.mapping],
-                     old_stack=reference.old_stack)
+                            old_stack=reference.old_stack)
     shown = ", ".join(f"{a} -> {m}" for a, m in trained.items())
     return (f"your deployment sends agents to other modules than training did "
             f"({shown}); map them with the config's policy_mapping_fn "
@@ -817,8 +817,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                 "forward_exploration), where RLlib's evaluation takes the greedy action "
                 "(explore=False, forward_inference and the distribution's "
                 "to_deterministic()).")
-    gaussian = _gaussian_sampler(pairs, action_spaces) if not report.passed and \
-        not _explains(report, candidates) else None
+    gaussian = None if _explains(report, candidates) else \
+        _gaussian_sampler(pairs, action_spaces)
     if gaussian is not None:
         report.explanation = gaussian
     floats = [_answer(step.yours, agent) for step, agent, ok in pairs if not ok and

@@ -183,12 +183,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                       trial_name_creator, trial_dirname_creator)
 
     hooks = _TuneCallbacks(callbacks, trials)
-    state = ExperimentState(root)
-
-    def save_state() -> None:
-        """Tune's experiment_state file, as it stands now (ExperimentAnalysis reads it)."""
-        state.save(trials)
-
+    state = ExperimentState(root)  # Tune's experiment_state file, which its readers read
     hooks.call("setup", stop=stopping.criteria, num_samples=num_samples,
                time_budget_s=time_budget_s, total_num_samples=len(variants))
     try:
@@ -203,7 +198,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             trials.append(trial)
             notice(f"trial {index + 1}: {Path(trial.path).name} (in this process)")
             trial.status = RUNNING
-            save_state()
+            state.save(trials)
             hooks.call("on_trial_start", trial=trial)
             failed: list[_ExperimentFailed] = []  # what ends the experiment, not the trial
 
@@ -256,7 +251,7 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                     pending = new_trial(later, tag, resolved, spec)
                     pending.status, pending.last_result = PENDING, {"trial_id": pending.trial_id}
                     trials.append(pending)  # in fit()'s results, as Tune's pending trials are
-                return _end(trials, hooks, save_state)
+                return _end(trials, hooks, state)
             except _ExperimentFailed:
                 raise
             except Exception as err:
@@ -264,14 +259,14 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                 if raising:  # Tune raises before any callback hears of it
                     notice(f"fail_fast={fail_fast!r}: no further trials, and the trial's "
                            "exception is raised, as Tune does.")
-                    save_state()
+                    state.save(trials)
                     _print_summary(trials)
                     raise
                 hooks.call("on_trial_error", trial=trial)
                 if fail_fast:
                     notice(f"fail_fast={fail_fast!r}: no further trials.")
-                    return _end(trials, hooks, save_state)
-                save_state()
+                    return _end(trials, hooks, state)
+                state.save(trials)
                 continue
             finally:
                 os.environ.pop(TRIAL_ENV, None)
@@ -279,14 +274,14 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
             problem = hooks.complete(trial)
             if problem is not None:  # Tune: the trial errored
                 _failed(trial, problem, spec)
-            save_state()
+            state.save(trials)
         if stopping.stopped_all and len(trials) < len(variants):
             notice(f"the experiment was ended after {len(trials)} of {len(variants)} trials "
                    "(a Stopper's stop_all(), or time_budget_s): the others were not run, as "
                    "Tune runs none after it.")
-        return _end(trials, hooks, save_state)
+        return _end(trials, hooks, state)
     except _ExperimentFailed as failure:  # Tune's fit() raises it, as it raised it
-        save_state()
+        state.save(trials)
         _print_summary(trials)
         raise failure.__cause__ from None
 
@@ -347,10 +342,10 @@ def _check_metric_reported(metric: str | None, result: dict) -> None:
 
 
 def _end(trials: list[InProcessTrial], hooks: _TuneCallbacks,
-         save_state: Callable[[], None]) -> list[InProcessTrial]:
+         state: ExperimentState) -> list[InProcessTrial]:
     """The experiment's end: its state file, Tune's summary, then its callbacks'
     ``on_experiment_end``."""
-    save_state()
+    state.save(trials)
     _print_summary(trials)
     hooks.call("on_experiment_end")
     return trials

@@ -124,10 +124,10 @@ def _spread(bins, edges) -> np.ndarray:
 
 
 def _distance(a: dict | None, b: dict | None) -> float | None:
-    """Total variation distance of two action distributions; continuous actions on the
+    """Total variation distance of two action distributions; binned actions on the
     union of both sides' bin edges (each sample call binned its own range, so the same
-    policy's bins rarely share a label). None when one side is discrete and the other
-    continuous: their actions are not comparable."""
+    policy's bins rarely share a label). None when one side counts each action and the
+    other bins them: they share no scale to compare on."""
     if a is None or b is None:
         return None
     bins_a, bins_b = _bins(a), _bins(b)
