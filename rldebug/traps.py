@@ -381,10 +381,60 @@ def _estimates_gae(config) -> bool:
     return isinstance(config, (PPOConfig, MARWILConfig))
 
 
+# What each of SAC's learning rates moves (RLlib 2.60: ``actor_lr``, ``critic_lr`` and
+# ``alpha_lr`` on the new stack, ``optimization``'s three on the old one; ``lr`` is None)
+_SAC_RATES = {
+    "actor_lr": ("actor_learning_rate", "the policy never moves while its critic learns "
+                 "(the values look healthy, the actions stay as initialised)"),
+    "critic_lr": ("critic_learning_rate", "the critic's Q never moves, though SAC's policy "
+                  "learns only from it"),
+    "alpha_lr": ("entropy_learning_rate", "the entropy temperature alpha stays at "
+                 "initial_alpha"),
+}
+
+
+def _learning_rates(config) -> list[Trap]:
+    """A learning rate at or below 0 (a schedule held at 0, or below it anywhere): the
+    config's ``lr``, or SAC's three rates, which RLlib reads instead of ``lr``. SAC's
+    ``alpha_lr=0`` holds the temperature fixed, which can be meant: info, not an error."""
+    default = type(config)()
+    if getattr(config, "actor_lr", None) is None:  # not SAC
+        settings = [("lr", config.lr, default.lr, "config.training(lr=...)",
+                     "the optimizer never moves the weights", False)]
+    elif _is_new_stack(config):
+        settings = [(name, getattr(config, name), getattr(default, name),
+                     f"config.training({name}=...)", why, name == "alpha_lr")
+                    for name, (_key, why) in _SAC_RATES.items()]
+    else:
+        given, defaults = config.optimization or {}, default.optimization or {}
+        settings = [(f"optimization[{key!r}]", given.get(key), defaults.get(key),
+                     f"config.training(optimization_config={{{key!r}: ...}})", why,
+                     name == "alpha_lr")
+                    for name, (key, why) in _SAC_RATES.items()]
+    traps = []
+    for setting, value, default_value, where, why, may_be_fixed in settings:
+        rates = _schedule_values(value)
+        if not rates or min(rates) > 0 or (max(rates) > 0 and min(rates) == 0):
+            continue  # positive, or a schedule that decays to 0 from above
+        fixed = may_be_fixed and min(rates) == 0
+        traps.append(Trap(
+            "setting_out_of_range", "info" if fixed else "error",
+            f"{setting}={value}: " + (
+                f"{why}={getattr(config, 'initial_alpha', 1.0)}, a fixed temperature "
+                "(fine if you meant it)." if fixed else
+                f"a learning rate must be positive; at 0 {why}, and a negative one climbs "
+                "the loss. RLlib trains with it regardless."),
+            f"Set {where} above 0{' if alpha should adapt' if fixed else ''} "
+            f"({type(config).__name__}'s default is {default_value}; a schedule "
+            "[[0, 1e-3], [timesteps, 1e-5]] ends above 0 too).",
+            {"setting": setting, "value": str(value)}))
+    return traps
+
+
 def _ranges(config) -> list[Trap]:
     """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
     traps = []
-    gamma, lr = getattr(config, "gamma", None), getattr(config, "lr", None)
+    gamma = getattr(config, "gamma", None)
     if _number(gamma) and not 0.0 <= gamma <= 1.0:
         traps.append(Trap(
             "setting_out_of_range", "error",
@@ -392,15 +442,7 @@ def _ranges(config) -> list[Trap]:
             "(above 1) or flip sign (below 0); RLlib trains with it regardless.",
             "Set config.training(gamma=...) in [0, 1] (0.99 is RLlib's default).",
             {"setting": "gamma", "value": gamma}))
-    rates = _schedule_values(lr)
-    if rates and min(rates) <= 0 and (max(rates) <= 0 or min(rates) < 0):
-        traps.append(Trap(
-            "setting_out_of_range", "error",
-            f"lr={lr}: a learning rate must be positive (0 never learns, a negative one "
-            "climbs the loss); RLlib trains with it regardless.",
-            "Set config.training(lr=...) above 0 (PPO's default is 5e-05; a schedule "
-            "[[0, 1e-3], [timesteps, 1e-5]] ends above 0 too).",
-            {"setting": "lr", "value": str(lr)}))
+    traps += _learning_rates(config)
     clip = getattr(config, "clip_param", None)
     if _number(clip) and clip < 0:
         traps.append(Trap(

@@ -135,6 +135,47 @@ def test_gamma_above_1_and_a_negative_lr_build_and_are_named():
     assert all(t.severity == "error" for t in traps)
 
 
+def test_sac_learning_rates_at_or_below_0_are_named_on_both_stacks():
+    """SAC reads actor_lr, critic_lr and alpha_lr (the old stack: ``optimization``), not
+    lr: check said "No known trap" for actor_lr=0, whose actor never moves (measured
+    below) while the critic learns. alpha_lr=0 holds the temperature fixed: info."""
+    import numpy as np
+    from ray.rllib.algorithms.sac import SACConfig
+
+    config = (SACConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+              .training(actor_lr=0.0, critic_lr=-1e-3, alpha_lr=0.0,
+                        train_batch_size_per_learner=16,
+                        num_steps_sampled_before_learning_starts=16)
+              .reporting(min_sample_timesteps_per_iteration=32).debugging(seed=0))
+    traps = {t.evidence["setting"]: t for t in preflight(config)
+             if t.name == "setting_out_of_range"}
+    assert {s: t.severity for s, t in traps.items()} == \
+        {"actor_lr": "error", "critic_lr": "error", "alpha_lr": "info"}
+    assert "the policy never moves" in traps["actor_lr"].message
+    assert "initial_alpha=1.0" in traps["alpha_lr"].message
+    old = SACConfig().api_stack(enable_rl_module_and_learner=False,
+                                enable_env_runner_and_connector_v2=False).environment(
+        "Pendulum-v1").training(optimization_config={
+            "actor_learning_rate": 3e-4, "critic_learning_rate": 0,
+            "entropy_learning_rate": 3e-4})
+    assert [(t.evidence["setting"], t.severity) for t in preflight(old)
+            if t.name == "setting_out_of_range"] == \
+        [("optimization['critic_learning_rate']", "error")]
+    assert not [t for t in preflight(SACConfig().environment("Pendulum-v1"))
+                if t.name == "setting_out_of_range"]
+
+    algo = config.training(critic_lr=3e-4).build_algo()  # RLlib trains with actor_lr=0
+    try:
+        before = algo.learner_group.get_weights()["default_policy"]
+        algo.train()
+        after = algo.learner_group.get_weights()["default_policy"]
+    finally:
+        algo.stop()
+    moved = {k for k in before if not np.array_equal(before[k], after[k])}
+    assert any(k.startswith("qf") for k in moved)
+    assert not any(k.startswith("pi") for k in moved)
+
+
 def test_zero_epochs_builds_then_fails_without_naming_it_and_is_named():
     """num_epochs=0: RLlib builds it; its first update makes no minibatch and fails with
     an UnboundLocalError that does not name the setting. check said no trap."""
