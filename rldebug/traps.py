@@ -22,8 +22,12 @@ the algorithm):
   ``s != 0``: RLlib 2.60 sends the index 0..n-1 as the action, and the new stack's
   ``FlattenObservations`` one-hots such an observation as if it started at 0 (the
   largest value fails an assertion in building or sampling).
-- ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0, num_epochs < 1
-  (new stack: no minibatch; the first update fails with an error that does not name it).
+- ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0 (SAC's three),
+  num_epochs < 1 (new stack: no minibatch; the first update fails with an error that
+  does not name it), DQN's or SAC's ``tau`` outside [0, 1].
+- ``replay_smaller_than_batch``, ``n_step_longer_than_episodes``, ``target_never_moves``
+  (``tau=0``), ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with
+  that crash, hang ``train()`` or freeze learning (new stack).
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
@@ -47,7 +51,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rldebug.shapes.connectors import configured_piece_names
-from rldebug.shapes.env_meta import agent_spaces, declared_agents, make_env
+from rldebug.shapes.env_meta import (
+    agent_spaces,
+    declared_agents,
+    episode_step_limit,
+    make_env,
+)
 from rldebug.usage import UsageError, UsageTypeError
 
 
@@ -384,12 +393,13 @@ def _estimates_gae(config) -> bool:
 # What each of SAC's learning rates moves (RLlib 2.60: ``actor_lr``, ``critic_lr`` and
 # ``alpha_lr`` on the new stack, ``optimization``'s three on the old one; ``lr`` is None)
 _SAC_RATES = {
-    "actor_lr": ("actor_learning_rate", "the policy never moves while its critic learns "
-                 "(the values look healthy, the actions stay as initialised)"),
-    "critic_lr": ("critic_learning_rate", "the critic's Q never moves, though SAC's policy "
-                  "learns only from it"),
-    "alpha_lr": ("entropy_learning_rate", "the entropy temperature alpha stays at "
-                 "initial_alpha"),
+    "actor_lr": ("actor_learning_rate", ("the policy never moves while its critic learns "
+                                         "(the values look healthy, the actions stay as "
+                                         "initialised)")),
+    "critic_lr": ("critic_learning_rate", ("the critic's Q never moves, though SAC's "
+                                           "policy learns only from it")),
+    "alpha_lr": ("entropy_learning_rate",
+                 "the entropy temperature alpha stays at initial_alpha"),
 }
 
 
@@ -429,6 +439,107 @@ def _learning_rates(config) -> list[Trap]:
             "[[0, 1e-3], [timesteps, 1e-5]] ends above 0 too).",
             {"setting": setting, "value": str(value)}))
     return traps
+
+
+def _replay_buffer(config) -> tuple[str, Any]:
+    """The name of the replay buffer class a config names, and its capacity."""
+    settings = getattr(config, "replay_buffer_config", None) or {}
+    kind = settings.get("type", "")
+    return (kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind)),
+            settings.get("capacity"))
+
+
+def _replay(config, step_limit: int | None) -> list[Trap]:
+    """DQN's and SAC's settings RLlib 2.60 trains with and that crash, hang or freeze
+    learning (new stack: episode replay buffers): a replay buffer smaller than the train
+    batch; an ``n_step`` longer than any episode the env can give (a prioritized buffer
+    samples a step only where ``n_step`` steps follow it in its episode, and waits for
+    ever; the plain one shortens the n-step at the episode's end);
+    ``tau`` at 0 (the target network keeps its initial weights) or outside [0, 1]."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config):
+        return []
+    traps = []
+    kind, capacity = _replay_buffer(config)
+    batch = config.train_batch_size_per_learner
+    if _number(capacity) and _number(batch) and 0 < capacity < batch:
+        crashes = "Prioritized" in kind
+        traps.append(Trap(
+            "replay_smaller_than_batch", "error" if crashes else "warning",
+            f"replay_buffer_config capacity={capacity} holds fewer steps than one train "
+            f"batch (train_batch_size_per_learner={batch}): "
+            + ("the first update raises \"IndexError: pop from an empty deque\" in "
+               f"{kind}.sample." if crashes else
+               f"every batch repeats the last {capacity} steps, so the Q-values fit a "
+               "handful of transitions."),
+            f"Set replay_buffer_config['capacity'] far above the batch (RLlib's default is "
+            f"{type(config)().replay_buffer_config.get('capacity')}), or lower "
+            "train_batch_size_per_learner.",
+            {"capacity": capacity, "train_batch": batch, "buffer": kind}))
+    n_step = config.n_step  # a (low, high) range is drawn from again at each skip
+    shortest = min(n_step) if isinstance(n_step, (list, tuple)) and n_step else n_step
+    if "Prioritized" in kind and _number(shortest) and step_limit is not None and \
+            shortest > step_limit:
+        traps.append(Trap(
+            "n_step_longer_than_episodes", "error",
+            f"n_step={n_step}, but no episode of this env lasts more than {step_limit} steps "
+            f"(its time limit): {kind} samples a step only where n_step steps follow it "
+            "in its episode, so the first update waits for ever and algo.train() never "
+            "returns, without a word.",
+            f"Set config.training(n_step=...) to at most {step_limit} (1-5 is usual).",
+            {"n_step": str(n_step), "max_episode_steps": step_limit}))
+    tau = getattr(config, "tau", None)
+    if _number(tau) and not 0 < tau <= 1:
+        traps.append(Trap(
+            "target_never_moves" if tau == 0 else "setting_out_of_range", "error",
+            f"tau={tau}: RLlib updates the target network as tau * online + (1 - tau) * "
+            "target, " + ("so at 0 it keeps its initial weights for the whole run (the "
+                          "target updates are counted all the same)." if tau == 0 else
+                          "which outside [0, 1] is no average: the target grows apart from "
+                          "the online network."),
+            f"Set config.training(tau=...) in (0, 1] ({type(config).__name__}'s default is "
+            f"{type(config)().tau}).",
+            {"setting": "tau", "value": tau}))
+    return traps
+
+
+def _target_entropy(config, spaces: dict) -> list[Trap]:
+    """SAC's ``target_entropy`` above the most entropy its policy can have: RLlib 2.60's
+    new stack measures a Box policy's entropy on its tanh-squashed actions in [-1, 1]
+    (at most log 2 per dimension, a uniform's) and a Discrete one's on its n actions (at
+    most log n). Alpha's loss then pushes alpha up at every update, without end."""
+    import math
+
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.algorithms.sac import SACConfig
+
+    target = getattr(config, "target_entropy", None)
+    if not isinstance(config, SACConfig) or not _is_new_stack(config) or not _number(target):
+        return []
+    for agent, (_, action_space) in spaces.items():
+        if isinstance(action_space, gym.spaces.Box):
+            most = int(np.prod(action_space.shape)) * math.log(2)
+            why = (f"its {int(np.prod(action_space.shape))}-dimensional actions, squashed to "
+                   "[-1, 1], have at most log 2 per dimension (a uniform's)")
+        elif isinstance(action_space, gym.spaces.Discrete):
+            most = math.log(action_space.n)
+            why = f"its {action_space.n} actions have at most log {action_space.n}"
+        else:
+            continue
+        if target >= most:
+            return [Trap(
+                "target_entropy_unreachable", "error",
+                f"target_entropy={target} is more entropy than SAC's policy can have: {why}"
+                f" = {most:.3g}. Alpha's loss pushes alpha up at every update, without end, "
+                "until the entropy bonus drowns the rewards.",
+                "Leave config.training(target_entropy='auto') (minus the number of action "
+                f"dimensions), or set it below {most:.3g}.",
+                {"target_entropy": target, "most_entropy": round(most, 4),
+                 "agent": str(agent), "action_space": str(action_space)})]
+    return []
 
 
 def _ranges(config) -> list[Trap]:
@@ -619,11 +730,13 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
              + _escapes(config))
+    step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
         try:
             spaces = agent_spaces(env)
             agents = declared_agents(env) or list(spaces)
+            step_limit = episode_step_limit(env)
             traps += _policies_for(config, env) + _shared_spaces(config, env)
             pieces = configured_piece_names(config, env) if _is_new_stack(config) else []
         finally:
@@ -631,7 +744,9 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             if callable(close):
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
-            _discrete_starts(config, spaces, pieces) + _mapping(config, agents)
+            _discrete_starts(config, spaces, pieces) + _mapping(config, agents) + \
+            _target_entropy(config, spaces)
+    traps += _replay(config, step_limit)
     if not any(t.severity == "error" for t in traps):
         traps += _validated(config)
     return _errors_first(traps)

@@ -176,6 +176,122 @@ def test_sac_learning_rates_at_or_below_0_are_named_on_both_stacks():
     assert not any(k.startswith("pi") for k in moved)
 
 
+def _dqn(**training):
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    return (DQNConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+            .training(**{"train_batch_size_per_learner": 32,
+                         "num_steps_sampled_before_learning_starts": 0, **training})
+            .reporting(min_sample_timesteps_per_iteration=64).debugging(seed=0))
+
+
+def test_a_prioritized_replay_smaller_than_the_batch_crashes_and_is_named():
+    """capacity 16 < a 32-step batch: "No known trap", then RLlib's IndexError."""
+    config = _dqn(replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
+                                        "capacity": 16})
+    (trap,) = [t for t in preflight(config) if t.name == "replay_smaller_than_batch"]
+    assert trap.severity == "error" and "pop from an empty deque" in trap.message
+    algo = config.build_algo()
+    try:
+        with pytest.raises(IndexError, match="pop from an empty deque"):
+            algo.train()
+    finally:
+        algo.stop()
+    plain = config.training(replay_buffer_config={"type": "EpisodeReplayBuffer",
+                                                  "capacity": 16})
+    assert [t.severity for t in preflight(plain) if t.name == "replay_smaller_than_batch"] \
+        == ["warning"]
+    assert "replay_smaller_than_batch" not in names(preflight(_dqn()))
+
+
+def test_tau_0_keeps_the_target_network_at_its_initial_weights_and_is_named():
+    """tau=0: RLlib counts target updates while the target never moves (the doctor's
+    target_never_updated reads the count), and check said nothing."""
+    import numpy as np
+
+    config = _dqn(tau=0.0, target_network_update_freq=32)
+    (trap,) = [t for t in preflight(config) if t.evidence.get("setting") == "tau"]
+    assert (trap.name, trap.severity) == ("target_never_moves", "error")
+    algo = config.build_algo()
+    try:
+        before = algo.learner_group.get_weights()["default_policy"]
+        result = algo.train()
+        after = algo.learner_group.get_weights()["default_policy"]
+    finally:
+        algo.stop()
+    assert result["learners"]["default_policy"]["num_target_updates"] > 0
+    moved = {k for k in before if not np.array_equal(before[k], after[k])}
+    assert any(not k.startswith("_target") for k in moved)  # the online network learned
+    assert any(k.startswith("_target") for k in before)
+    assert not any(k.startswith("_target") for k in moved)
+    assert [t.name for t in preflight(_dqn(tau=2.0)) if t.evidence.get("setting") == "tau"] \
+        == ["setting_out_of_range"]
+    assert not [t for t in preflight(_dqn(tau=0.005)) if t.evidence.get("setting") == "tau"]
+
+
+def test_an_n_step_longer_than_the_env_s_time_limit_is_named():
+    """n_step=1000 on CartPole (500 steps at most): train() never returns (the slow test
+    below shows RLlib's buffer waiting); a range whose low end fits is no trap."""
+    (trap,) = [t for t in preflight(_dqn(n_step=1000))
+               if t.name == "n_step_longer_than_episodes"]
+    assert trap.severity == "error" and trap.evidence["max_episode_steps"] == 500
+    assert "n_step_longer_than_episodes" not in names(preflight(_dqn(n_step=(1, 600))))
+    assert "n_step_longer_than_episodes" not in names(preflight(_dqn(n_step=500)))
+
+
+@pytest.mark.slow  # ~15 s: a subprocess that must be killed
+def test_a_prioritized_buffer_waits_for_ever_for_an_n_step_no_episode_has():
+    """RLlib's PrioritizedEpisodeReplayBuffer, holding 5-step episodes, asked for n_step=6,
+    never returns (and returns at once for n_step=5)."""
+    script = textwrap.dedent("""
+        import sys
+        import gymnasium as gym
+        from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+        from ray.rllib.utils.replay_buffers import PrioritizedEpisodeReplayBuffer
+
+        buffer = PrioritizedEpisodeReplayBuffer(capacity=100)
+        for _ in range(4):
+            episode = SingleAgentEpisode(observations=[0.0] * 6, actions=[0] * 5,
+                                         rewards=[1.0] * 5, terminated=True,
+                                         len_lookback_buffer=0)
+            buffer.add([episode])
+        buffer.sample(num_items=4, n_step=int(sys.argv[1]))
+        print("sampled", flush=True)
+    """)
+    fits = subprocess.run([sys.executable, "-c", script, "5"], capture_output=True, check=False,
+                          text=True, timeout=120)
+    assert "sampled" in fits.stdout, fits.stderr[-2000:]
+    with pytest.raises(subprocess.TimeoutExpired):
+        subprocess.run([sys.executable, "-c", script, "6"], capture_output=True, check=False,
+                       timeout=15)
+
+
+def test_a_target_entropy_no_sac_policy_can_reach_is_named():
+    """target_entropy=5 on a 1-D Box: alpha grows at every update (the benchmark's
+    alpha_runaway). RLlib's own squashed Gaussian never holds more than log 2 per
+    dimension, however wide, which is the bound check uses."""
+    import math
+
+    import torch
+    from ray.rllib.algorithms.sac import SACConfig
+    from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
+
+    torch.manual_seed(0)
+    widest = max(-TorchSquashedGaussian(loc=torch.zeros(200_000, 1), scale=scale)
+                 .sample_and_logp()[1].mean().item() for scale in (0.5, 0.8, 1.0, 2.0, 5.0))
+    assert 0.5 < widest < math.log(2)
+
+    def sac(target, env="Pendulum-v1"):
+        return SACConfig().environment(env).training(target_entropy=target)
+
+    (trap,) = [t for t in preflight(sac(5.0)) if t.name == "target_entropy_unreachable"]
+    assert trap.severity == "error" and trap.evidence["most_entropy"] == round(math.log(2), 4)
+    assert "target_entropy_unreachable" not in names(preflight(sac(0.5)))
+    assert "target_entropy_unreachable" not in names(preflight(sac("auto")))
+    assert "target_entropy_unreachable" in names(preflight(sac(1.2, "CartPole-v1")))
+    assert "target_entropy_unreachable" not in names(preflight(sac(0.6, "CartPole-v1")))
+
+
 def test_zero_epochs_builds_then_fails_without_naming_it_and_is_named():
     """num_epochs=0: RLlib builds it; its first update makes no minibatch and fails with
     an UnboundLocalError that does not name the setting. check said no trap."""

@@ -200,6 +200,23 @@ def declared_spec(env: Any) -> dict | None:
             "reward_threshold": thresholds.pop(), "max_episode_steps": limit}
 
 
+def episode_step_limit(env: Any) -> int | None:
+    """The most steps an episode of a single-agent ``env`` can last: the shortest of its
+    ``TimeLimit`` wrappers' limits (of its first sub-env when vectorised); None when no
+    time limit bounds it (or it is multi-agent)."""
+    import gymnasium as gym
+
+    envs = _vector_sub_envs(env)
+    if envs is not None:
+        env = envs[0] if envs else None
+    limits, layer = [], env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, gym.wrappers.TimeLimit):
+            limits.append(layer._max_episode_steps)
+        layer = layer.env
+    return min((limit for limit in limits if isinstance(limit, int)), default=None)
+
+
 def _contradicts(kwargs: dict, env: Any) -> bool:
     """A registered id's keyword argument that ``env`` holds a different value of."""
     for key, value in (kwargs or {}).items():
