@@ -24,7 +24,7 @@ the algorithm):
   largest value fails an assertion in building or sampling).
 - ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0 (SAC's three),
   num_epochs < 1 (new stack: no minibatch; the first update fails with an error that
-  does not name it), DQN's or SAC's ``tau`` outside [0, 1].
+  does not name it), a negative ``grad_clip``, DQN's or SAC's ``tau`` outside [0, 1].
 - ``replay_smaller_than_batch``, ``n_step_longer_than_episodes``, ``target_never_moves``
   (``tau=0``), ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with
   that crash, hang ``train()`` or freeze learning (new stack).
@@ -554,6 +554,21 @@ def _ranges(config) -> list[Trap]:
             "Set config.training(gamma=...) in [0, 1] (0.99 is RLlib's default).",
             {"setting": "gamma", "value": gamma}))
     traps += _learning_rates(config)
+    grad_clip = getattr(config, "grad_clip", None)
+    if _number(grad_clip) and grad_clip < 0:
+        by = getattr(config, "grad_clip_by", "global_norm")
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"grad_clip={grad_clip} (grad_clip_by={by!r}): RLlib clips with it as given, "
+            + ("and torch.clip(g, -grad_clip, grad_clip) with its bounds swapped sets every "
+               "gradient to grad_clip" if by == "value" else
+               "and scaling by a negative norm turns every gradient around: each update "
+               "climbs the loss" if by == "global_norm" else
+               "and scaling each gradient to a negative norm turns it around: each update "
+               "climbs the loss") + "; RLlib trains with it regardless.",
+            "Set config.training(grad_clip=...) above 0 (e.g. 40 or 0.5), or None for no "
+            "clipping.",
+            {"setting": "grad_clip", "value": grad_clip}))
     clip = getattr(config, "clip_param", None)
     if _number(clip) and clip < 0:
         traps.append(Trap(

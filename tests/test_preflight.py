@@ -176,6 +176,28 @@ def test_sac_learning_rates_at_or_below_0_are_named_on_both_stacks():
     assert not any(k.startswith("pi") for k in moved)
 
 
+@pytest.mark.parametrize("by", ["global_norm", "norm", "value"])
+def test_a_negative_grad_clip_turns_the_gradients_and_is_named(by):
+    """grad_clip=-1: RLlib's own clipping (what its Learner calls) with it as given
+    turns the gradient around (or, by value, sets it to -1); check said nothing."""
+    import torch
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.utils.torch_utils import clip_gradients
+
+    gradient = torch.tensor([3.0, -4.0])
+    clipped = {"w": gradient.clone()}
+    clip_gradients(clipped, grad_clip=-1.0, grad_clip_by=by)
+    if by == "value":
+        assert torch.equal(clipped["w"], torch.tensor([-1.0, -1.0]))
+    else:
+        assert torch.dot(clipped["w"], gradient) < 0  # a step along it climbs the loss
+    config = PPOConfig().environment("CartPole-v1").training(grad_clip=-1.0, grad_clip_by=by)
+    (trap,) = [t for t in preflight(config) if t.evidence.get("setting") == "grad_clip"]
+    assert trap.severity == "error" and by in trap.message
+    assert not [t for t in preflight(config.training(grad_clip=40.0))
+                if t.evidence.get("setting") == "grad_clip"]
+
+
 def _dqn(**training):
     from ray.rllib.algorithms.dqn import DQNConfig
 
