@@ -24,7 +24,8 @@ the algorithm):
   largest value fails an assertion in building or sampling).
 - ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0 (SAC's three),
   num_epochs < 1 (new stack: no minibatch; the first update fails with an error that
-  does not name it), a negative ``grad_clip``, DQN's or SAC's ``tau`` outside [0, 1].
+  does not name it), a negative ``grad_clip``, DQN's or SAC's ``tau`` outside [0, 1],
+  PPO's ``vf_clip_param`` <= 0, a negative ``vf_loss_coeff`` or ``entropy_coeff``.
 - ``replay_smaller_than_batch``, ``n_step_longer_than_episodes``, ``target_never_moves``
   (``tau=0``), ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with
   that crash, hang ``train()`` or freeze learning (new stack).
@@ -542,6 +543,52 @@ def _target_entropy(config, spaces: dict) -> list[Trap]:
     return []
 
 
+def _loss_weights(config) -> list[Trap]:
+    """The policy-gradient losses' weights that turn a term around or switch it off:
+    PPO's ``vf_clip_param`` at or below 0 (RLlib clamps the squared value error to [0,
+    vf_clip_param]: the critic gets no gradient at all), a negative ``vf_loss_coeff`` (the
+    critic climbs its loss) or ``entropy_coeff`` (the policy is paid to lose its
+    entropy)."""
+    from ray.rllib.algorithms.impala import IMPALAConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    if not isinstance(config, (PPOConfig, IMPALAConfig)):  # APPO is an IMPALAConfig
+        return []
+    traps = []
+    vf_clip = getattr(config, "vf_clip_param", None)
+    if isinstance(config, PPOConfig) and getattr(config, "use_critic", True) and \
+            _number(vf_clip) and vf_clip <= 0:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"vf_clip_param={vf_clip}: PPO clamps each squared value error to [0, "
+            "vf_clip_param], here to 0, so the value function gets no gradient and never "
+            "learns; the advantages use its initial guesses. RLlib trains with it "
+            "regardless.",
+            f"Set config.training(vf_clip_param=...) above the squared scale of your returns "
+            f"(PPOConfig's default is {PPOConfig().vf_clip_param}; float('inf') clips "
+            "nothing).",
+            {"setting": "vf_clip_param", "value": vf_clip}))
+    vf_coeff = getattr(config, "vf_loss_coeff", None)
+    if _number(vf_coeff) and vf_coeff < 0:
+        traps.append(Trap(
+            "setting_out_of_range", "error",
+            f"vf_loss_coeff={vf_coeff}: the value loss enters the total loss with a "
+            "negative weight, so each update makes the value function worse. RLlib trains "
+            "with it regardless.",
+            f"Set config.training(vf_loss_coeff=...) above 0 ({type(config).__name__}'s "
+            f"default is {type(config)().vf_loss_coeff}).",
+            {"setting": "vf_loss_coeff", "value": vf_coeff}))
+    entropy = getattr(config, "entropy_coeff", None)
+    if any(rate < 0 for rate in _schedule_values(entropy)):
+        traps.append(Trap(
+            "setting_out_of_range", "warning",
+            f"entropy_coeff={entropy}: a negative weight pays the policy for losing its "
+            "entropy, so it turns deterministic early and stops exploring.",
+            "Set config.training(entropy_coeff=...) to 0 or above (0-0.01 is usual).",
+            {"setting": "entropy_coeff", "value": str(entropy)}))
+    return traps
+
+
 def _ranges(config) -> list[Trap]:
     """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
     traps = []
@@ -569,6 +616,7 @@ def _ranges(config) -> list[Trap]:
             "Set config.training(grad_clip=...) above 0 (e.g. 40 or 0.5), or None for no "
             "clipping.",
             {"setting": "grad_clip", "value": grad_clip}))
+    traps += _loss_weights(config)
     clip = getattr(config, "clip_param", None)
     if _number(clip) and clip < 0:
         traps.append(Trap(

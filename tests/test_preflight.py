@@ -198,6 +198,35 @@ def test_a_negative_grad_clip_turns_the_gradients_and_is_named(by):
                 if t.evidence.get("setting") == "grad_clip"]
 
 
+def test_vf_clip_param_0_freezes_ppo_s_critic_and_is_named():
+    """vf_clip_param=0: RLlib clamps the squared value error to [0, 0]; one update moves
+    the policy and leaves the value function's weights as they were."""
+    import numpy as np
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(vf_clip_param=0.0, train_batch_size_per_learner=64,
+                        minibatch_size=32, num_epochs=1).debugging(seed=0))
+    (trap,) = [t for t in preflight(config) if t.evidence.get("setting") == "vf_clip_param"]
+    assert trap.severity == "error" and "never learns" in trap.message
+    algo = config.build_algo()
+    try:
+        before = algo.learner_group.get_weights()["default_policy"]
+        algo.train()
+        after = algo.learner_group.get_weights()["default_policy"]
+    finally:
+        algo.stop()
+    moved = {k for k in before if not np.array_equal(before[k], after[k])}
+    assert any(k.startswith("pi") for k in moved)
+    assert any(k.startswith("vf") for k in before)
+    assert not any(k.startswith(("vf", "encoder.critic")) for k in moved)
+    negative = config.training(vf_clip_param=10.0, vf_loss_coeff=-0.5,
+                               entropy_coeff=[[0, 0.01], [1000, -0.01]])
+    assert {t.evidence["setting"]: t.severity for t in preflight(negative)
+            if t.name == "setting_out_of_range"} == \
+        {"vf_loss_coeff": "error", "entropy_coeff": "warning"}
+
+
 def _dqn(**training):
     from ray.rllib.algorithms.dqn import DQNConfig
 
