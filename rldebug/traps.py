@@ -29,6 +29,8 @@ the algorithm):
 - ``replay_smaller_than_batch``, ``n_step_longer_than_episodes``, ``target_never_moves``
   (``tau=0``), ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with
   that crash, hang ``train()`` or freeze learning (new stack).
+- ``greedy_sampling``: ``env_runners(explore=False)`` on PPO, APPO or IMPALA: every
+  training episode is sampled greedily, and the policy never learns.
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
@@ -178,6 +180,28 @@ def _escapes(config) -> list[Trap]:
         "While debugging, rldebug.local_mode(config) (or rldebug.run / rldebug debug) moves "
         "everything into this process; rldebug.attach_remote debugs one remote EnvRunner.",
         remote)]
+
+
+def _greedy_sampling(config) -> list[Trap]:
+    """``env_runners(explore=False)`` on a policy-gradient algorithm (PPO, APPO, IMPALA):
+    the EnvRunners act greedily (the distribution's mode) while collecting the training
+    data, so the policy never tries an action it does not already prefer (PPO CartPole:
+    9.3 per episode, flat for 15 iterations, against 255 with exploration). Evaluation
+    takes ``evaluation_config``'s ``explore``, not this one."""
+    from ray.rllib.algorithms.impala import IMPALAConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    if getattr(config, "explore", True) or not isinstance(config, (PPOConfig, IMPALAConfig)):
+        return []
+    return [Trap(
+        "greedy_sampling", "error",
+        f"env_runners(explore=False): {type(config).__name__[:-6]}'s EnvRunners collect "
+        "every training episode with the greedy action (the distribution's mode), so the "
+        "policy never tries an action it does not already prefer and its gradient has "
+        "nothing to compare; the return stays where the initial policy put it.",
+        "Leave env_runners(explore=True) for training; for greedy evaluation set "
+        "config.evaluation(evaluation_config={'explore': False}).",
+        {"explore": False})]
 
 
 def _framework(config) -> list[Trap]:
@@ -792,7 +816,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
         cpus, where = cluster_cpus()
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
-             + _escapes(config))
+             + _greedy_sampling(config) + _escapes(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
