@@ -31,6 +31,8 @@ the algorithm):
   that crash, hang ``train()`` or freeze learning (new stack).
 - ``greedy_sampling``: ``env_runners(explore=False)`` on PPO, APPO or IMPALA: every
   training episode is sampled greedily, and the policy never learns.
+- ``no_module_trained``: ``policies_to_train`` leaves every module out (new stack: the
+  first update raises an ``UnboundLocalError`` naming no setting).
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
@@ -59,6 +61,7 @@ from rldebug.shapes.env_meta import (
     declared_agents,
     episode_step_limit,
     make_env,
+    module_is_trained,
 )
 from rldebug.usage import UsageError, UsageTypeError
 
@@ -202,6 +205,24 @@ def _greedy_sampling(config) -> list[Trap]:
         "Leave env_runners(explore=True) for training; for greedy evaluation set "
         "config.evaluation(evaluation_config={'explore': False}).",
         {"explore": False})]
+
+
+def _nothing_trained(config) -> list[Trap]:
+    """``policies_to_train`` that leaves every module out (new stack): the first update
+    has no loss to compute and raises ``UnboundLocalError: ... 'loss_per_module'``,
+    which names neither setting."""
+    modules = list(config.policies or {}) if config.is_multi_agent else []
+    if not _is_new_stack(config) or not modules or any(
+            module_is_trained(config.policies_to_train, m) is not False for m in modules):
+        return []
+    return [Trap(
+        "no_module_trained", "error",
+        f"policies_to_train={config.policies_to_train!r} trains none of the modules "
+        f"{sorted(map(str, modules))}: the first update has no loss to compute and "
+        "raises \"UnboundLocalError: ... 'loss_per_module'\", which names no setting.",
+        "List at least one module in config.multi_agent(policies_to_train=[...]), or leave "
+        "it None to train every module.",
+        {"policies_to_train": repr(config.policies_to_train), "modules": sorted(map(str, modules))})]
 
 
 def _framework(config) -> list[Trap]:
@@ -816,7 +837,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
         cpus, where = cluster_cpus()
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
-             + _greedy_sampling(config) + _escapes(config))
+             + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")

@@ -252,6 +252,31 @@ def test_greedy_sampling_keeps_ppo_where_it_started_and_is_named():
     assert "greedy_sampling" not in names(preflight(config.env_runners(explore=True)))
 
 
+def test_policies_to_train_that_trains_nothing_crashes_and_is_named():
+    """policies_to_train=[]: RLlib builds, then its first update raises the
+    UnboundLocalError num_epochs=0 gives; check said "No known trap"."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    def config(to_train):
+        return (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
+                .env_runners(num_env_runners=0)
+                .training(train_batch_size_per_learner=64, minibatch_size=32, num_epochs=1)
+                .multi_agent(policies={"p0", "p1"}, policies_to_train=to_train,
+                             policy_mapping_fn=lambda aid, episode, **kw: f"p{aid}"))
+
+    (trap,) = [t for t in preflight(config([])) if t.name == "no_module_trained"]
+    assert trap.severity == "error" and trap.evidence["modules"] == ["p0", "p1"]
+    assert "no_module_trained" in names(preflight(config(lambda mid, batch: False)))
+    assert "no_module_trained" not in names(preflight(config(["p1"])))
+    algo = config([]).build_algo()
+    try:
+        with pytest.raises(UnboundLocalError, match="loss_per_module"):
+            algo.train()
+    finally:
+        algo.stop()
+
+
 def _dqn(**training):
     from ray.rllib.algorithms.dqn import DQNConfig
 
