@@ -135,11 +135,25 @@ def test_gamma_above_1_and_a_negative_lr_build_and_are_named():
     assert all(t.severity == "error" for t in traps)
 
 
+def _moved_by_training(config) -> tuple[set, set, dict]:
+    """The learner's weights one ``train()`` of ``config`` changed, every weight's name,
+    and the result."""
+    import numpy as np
+
+    algo = config.build_algo()
+    try:
+        before = algo.learner_group.get_weights()["default_policy"]
+        result = algo.train()
+        after = algo.learner_group.get_weights()["default_policy"]
+    finally:
+        algo.stop()
+    return {k for k in before if not np.array_equal(before[k], after[k])}, set(before), result
+
+
 def test_sac_learning_rates_at_or_below_0_are_named_on_both_stacks():
     """SAC reads actor_lr, critic_lr and alpha_lr (the old stack: ``optimization``), not
     lr: check said "No known trap" for actor_lr=0, whose actor never moves (measured
     below) while the critic learns. alpha_lr=0 holds the temperature fixed: info."""
-    import numpy as np
     from ray.rllib.algorithms.sac import SACConfig
 
     config = (SACConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
@@ -164,14 +178,8 @@ def test_sac_learning_rates_at_or_below_0_are_named_on_both_stacks():
     assert not [t for t in preflight(SACConfig().environment("Pendulum-v1"))
                 if t.name == "setting_out_of_range"]
 
-    algo = config.training(critic_lr=3e-4).build_algo()  # RLlib trains with actor_lr=0
-    try:
-        before = algo.learner_group.get_weights()["default_policy"]
-        algo.train()
-        after = algo.learner_group.get_weights()["default_policy"]
-    finally:
-        algo.stop()
-    moved = {k for k in before if not np.array_equal(before[k], after[k])}
+    moved, weights, _ = _moved_by_training(config.training(critic_lr=3e-4))  # actor_lr=0
+    assert any(k.startswith("pi") for k in weights)
     assert any(k.startswith("qf") for k in moved)
     assert not any(k.startswith("pi") for k in moved)
 
@@ -201,7 +209,6 @@ def test_a_negative_grad_clip_turns_the_gradients_and_is_named(by):
 def test_vf_clip_param_0_freezes_ppo_s_critic_and_is_named():
     """vf_clip_param=0: RLlib clamps the squared value error to [0, 0]; one update moves
     the policy and leaves the value function's weights as they were."""
-    import numpy as np
     from ray.rllib.algorithms.ppo import PPOConfig
 
     config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
@@ -209,16 +216,9 @@ def test_vf_clip_param_0_freezes_ppo_s_critic_and_is_named():
                         minibatch_size=32, num_epochs=1).debugging(seed=0))
     (trap,) = [t for t in preflight(config) if t.evidence.get("setting") == "vf_clip_param"]
     assert trap.severity == "error" and "never learns" in trap.message
-    algo = config.build_algo()
-    try:
-        before = algo.learner_group.get_weights()["default_policy"]
-        algo.train()
-        after = algo.learner_group.get_weights()["default_policy"]
-    finally:
-        algo.stop()
-    moved = {k for k in before if not np.array_equal(before[k], after[k])}
+    moved, weights, _ = _moved_by_training(config)
     assert any(k.startswith("pi") for k in moved)
-    assert any(k.startswith("vf") for k in before)
+    assert any(k.startswith("vf") for k in weights)
     assert not any(k.startswith(("vf", "encoder.critic")) for k in moved)
     negative = config.training(vf_clip_param=10.0, vf_loss_coeff=-0.5,
                                entropy_coeff=[[0, 0.01], [1000, -0.01]])
@@ -308,22 +308,13 @@ def test_a_prioritized_replay_smaller_than_the_batch_crashes_and_is_named():
 def test_tau_0_keeps_the_target_network_at_its_initial_weights_and_is_named():
     """tau=0: RLlib counts target updates while the target never moves (the doctor's
     target_never_updated reads the count), and check said nothing."""
-    import numpy as np
-
     config = _dqn(tau=0.0, target_network_update_freq=32)
     (trap,) = [t for t in preflight(config) if t.evidence.get("setting") == "tau"]
     assert (trap.name, trap.severity) == ("target_never_moves", "error")
-    algo = config.build_algo()
-    try:
-        before = algo.learner_group.get_weights()["default_policy"]
-        result = algo.train()
-        after = algo.learner_group.get_weights()["default_policy"]
-    finally:
-        algo.stop()
+    moved, weights, result = _moved_by_training(config)
     assert result["learners"]["default_policy"]["num_target_updates"] > 0
-    moved = {k for k in before if not np.array_equal(before[k], after[k])}
+    assert any(k.startswith("_target") for k in weights)
     assert any(not k.startswith("_target") for k in moved)  # the online network learned
-    assert any(k.startswith("_target") for k in before)
     assert not any(k.startswith("_target") for k in moved)
     assert [t.name for t in preflight(_dqn(tau=2.0)) if t.evidence.get("setting") == "tau"] \
         == ["setting_out_of_range"]
