@@ -220,6 +220,57 @@ def test_nan_rewards_that_rllib_averages_away_are_counted_in_the_results(tmp_pat
     assert finding.evidence["iterations_with_them"] == sum(n > 0 for n in counted)
 
 
+class OneBlindWalker(MultiAgentEnv):
+    """Two agents on a walk of random steps: 'sees' gets its position, 'blind' zeros."""
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.agents = self.possible_agents = ["sees", "blind"]
+        self.observation_spaces = {a: gym.spaces.Box(-10.0, 10.0, (2,), np.float32)
+                                   for a in self.agents}
+        self.action_spaces = {a: gym.spaces.Discrete(2) for a in self.agents}
+        self.t, self.x = 0, 0.0
+
+    def _obs(self):
+        return {"sees": np.array([self.x, self.t / 8], np.float32),
+                "blind": np.zeros(2, np.float32)}
+
+    def reset(self, *, seed=None, options=None):
+        self.t, self.x = 0, 0.0
+        return self._obs(), {}
+
+    def step(self, actions):
+        self.t += 1
+        self.x += 1.0 if actions["sees"] else -1.0
+        return (self._obs(), {a: float(actions[a]) for a in self.agents}, {"__all__": False},
+                {"__all__": self.t >= 8}, {})
+
+
+def test_observations_that_never_change_are_counted_and_named_without_a_trace(tmp_path):
+    """An agent given zeros at every step: untraced runs (no observation statistics)
+    were not told. The checker counts it from the 1000th observation of one env; the
+    agent beside it, whose observations vary, is not counted."""
+    import json
+
+    from rldebug.doctor import diagnose
+
+    config = config_for(OneBlindWalker, {}).training(
+        train_batch_size_per_learner=640, minibatch_size=320).multi_agent(
+        policies={"sees", "blind"}, policy_mapping_fn=lambda aid, *a, **k: aid)
+    rldebug.run(config, stop={"training_iteration": 2}, logdir=tmp_path,
+                progress=False).algo.stop()
+    rows = [json.loads(line) for line in (tmp_path / "result.json").read_text().splitlines()]
+    counted = [row["env_runners"].get("rldebug_env_check", {}).get("observation_constant")
+               for row in rows]
+    assert counted[0] is None  # 720 observations of 'blind' in the first 640 env steps
+    assert set(counted[1]) == {"blind"} and counted[1]["blind"] >= 1000
+    (finding,) = [f for f in diagnose(tmp_path).findings
+                  if f.rule_id == "observation_constant"]
+    assert (finding.severity, finding.module, finding.began_at_iteration) == \
+        ("error", "blind", 2)
+    assert "Agent 'blind' got the same observation at every step" in finding.message
+
+
 def test_local_mode_adds_the_checker_once_and_can_leave_it_out():
     from rldebug.callbacks.compose import configured_callbacks
 

@@ -15,6 +15,10 @@ sub-env instance, so RLlib, the config and ``config.env`` stay as they are.
 - A warning (an observation outside its space or of another dtype, a
   non-finite reward) is warned once per agent and kind
   (:class:`PassiveEnvCheckWarning`) and recorded in :attr:`PassiveEnvCheck.findings`.
+- Observations whose every value, since the env was made, is one number (a zeroed
+  buffer, a wrapper that drops the state) are counted as ``observation_constant`` once
+  an env has given :data:`~rldebug.shapes.env_problems.CONSTANT_OBSERVATIONS_MINIMUM`
+  of them (Box and MultiDiscrete arrays; never again once one value differs).
 - Every step with a problem is counted, and each ``sample()`` logs the counts into
   the results (new stack: ``env_runners/rldebug_env_check/<check>/<agent>``,
   :mod:`rldebug.shapes.env_problems`), where the doctor reads them: RLlib's
@@ -32,6 +36,7 @@ from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.envcheck.check import EnvCheck, _short, observation_problems, reward_problem
 from rldebug.shapes.env_meta import is_multi_agent_env, sub_envs
+from rldebug.shapes.env_problems import CONSTANT_OBSERVATIONS, CONSTANT_OBSERVATIONS_MINIMUM
 from rldebug.shapes.env_problems import RESULT_KEY as ENV_PROBLEMS_KEY
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 
@@ -151,6 +156,14 @@ class _Checked:
             if bad is not None:
                 self._check_one(key, *bad)
 
+    def count_constant(self) -> None:
+        """Count the observations not counted yet of each agent whose every observation
+        value so far was one number, once there are enough of them."""
+        for agent, batch in self._batches.items():
+            if batch.one_value is not None and batch.seen >= CONSTANT_OBSERVATIONS_MINIMUM:
+                self.owner.count(CONSTANT_OBSERVATIONS, agent, batch.seen - batch.counted)
+                batch.counted = batch.seen
+
     def _check_one(self, agent, obs, t, count: int = 1) -> None:
         space = self._space(agent)
         if space is None or space.contains(obs):
@@ -217,6 +230,11 @@ class _ObsBatch:
         self.obs: list = []
         self.steps: list[int] = []
         self.shape = self.dtype = self.low = self.high = None
+        # every value of every observation checked so far, while they are one number
+        # (None once two differ, for good), how many were checked, and how many counted
+        self.one_value: float | None = None
+        self.seen = self.counted = 0
+        self._varied = False
         if isinstance(space, gym.spaces.Box):
             self.shape, self.dtype, self.low, self.high = (space.shape, space.dtype, space.low,
                                                            space.high)
@@ -244,6 +262,7 @@ class _ObsBatch:
         if not self.obs:
             return None
         stacked = np.stack(self.obs)
+        self._note_values(stacked)
         above = stacked > self.high if self.inclusive_high else stacked >= self.high
         outside = (stacked < self.low) | above
         if stacked.dtype.kind == "f":
@@ -252,6 +271,17 @@ class _ObsBatch:
         first = (self.obs[rows[0]], self.steps[rows[0]], len(rows)) if len(rows) else None
         self.obs, self.steps = [], []
         return first
+
+
+    def _note_values(self, stacked: np.ndarray) -> None:
+        self.seen += len(stacked)
+        if self._varied or stacked.size == 0:
+            return
+        low, high = stacked.min(), stacked.max()
+        if low != high or (self.one_value is not None and low != self.one_value):
+            self._varied, self.one_value = True, None
+        else:
+            self.one_value = low.item()
 
 
 class PassiveEnvCheck(RLlibCallback):
@@ -283,6 +313,7 @@ class PassiveEnvCheck(RLlibCallback):
     def on_sample_end(self, *, metrics_logger=None, **kwargs) -> None:
         for checked in self._watched:
             checked._flush()  # what is still queued from the unfinished episodes
+            checked.count_constant()
         if metrics_logger is None:  # the old stack: the warnings and findings remain
             return
         # into the results, where the doctor reads them (rldebug.shapes.env_problems)

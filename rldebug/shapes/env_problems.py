@@ -7,8 +7,11 @@ logs how many steps had each problem::
     env_runners/rldebug_env_check/<check>/<agent>    steps in the iteration (summed)
 
 ``<check>`` is the check's id (``finite_rewards``, ``observation_in_space``,
-``observation_dtype``); ``<agent>`` the agent id, ``default_agent`` for a single-agent
-env. Only problems are logged: an iteration without one has no entry.
+``observation_dtype``, ``observation_constant``); ``<agent>`` the agent id,
+``default_agent`` for a single-agent env. Only problems are logged: an iteration without
+one has no entry. ``observation_constant`` counts the steps of an env whose every
+observation value of the agent, since the env was made, has been one number (logged
+from the :data:`CONSTANT_OBSERVATIONS_MINIMUM`-th on; never again once one differs).
 
 Why it matters: RLlib 2.60 averages episode returns and learner statistics with
 ``nanmean`` (``utils/metrics/stats``), and its torch Learner zeroes NaN gradients, so
@@ -23,6 +26,8 @@ from typing import Any
 
 RESULT_KEY = "rldebug_env_check"  # env_runners/rldebug_env_check/<check>/<agent>
 NON_FINITE_REWARD = "finite_rewards"  # the check a NaN/inf reward fails
+CONSTANT_OBSERVATIONS = "observation_constant"  # every observation value one number
+CONSTANT_OBSERVATIONS_MINIMUM = 1000  # observations of one env before they are said
 
 
 def problems_from_result(result: Mapping[str, Any]) -> dict[str, dict[str, float]]:
@@ -42,4 +47,5 @@ def problems_from_result(result: Mapping[str, Any]) -> dict[str, dict[str, float
     return out
 
 
-__all__ = ["NON_FINITE_REWARD", "RESULT_KEY", "problems_from_result"]
+__all__ = ["CONSTANT_OBSERVATIONS", "CONSTANT_OBSERVATIONS_MINIMUM", "NON_FINITE_REWARD",
+           "RESULT_KEY", "problems_from_result"]
