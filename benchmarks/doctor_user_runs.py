@@ -1,10 +1,16 @@
-"""Score the doctor on runs a new user made on envs of their own (tests/doctor_user_runs).
+"""Score the doctor on runs a new user made on envs of their own, in two batches made
+independently of the rules and of the fault-injection benchmark:
 
-Independent of the rules and of the fault-injection benchmark: a helper wrote the envs
-(a walled grid with a goal, a continuous reach task, a pricing bandit, a two-agent
-cooperative game) and the configs as a new user would, labelled every run by how it was
-made, and only then ran the doctor. Each fault is one of the benchmark's operators, and
-is scored as the benchmark scores it (``benchmarks.doctor_faults.score.score_run``):
+- ``tests/doctor_user_runs`` (session 36): a walled grid with a goal, a continuous reach
+  task, a pricing bandit, a two-agent cooperative game; PPO, DQN, SAC, a Tune grid;
+- ``tests/doctor_user_runs2`` (session 39): inventory costs (APPO, IMPALA), a sparse
+  key-then-door room (PPO, DQN), a thermostat with a Box action (PPO), a two-player
+  turn-based game.
+
+A helper wrote each batch's envs and configs as a new user would, labelled every run by
+how it was made, and never ran the doctor. Each fault is one of the benchmark's
+operators, and is scored as the benchmark scores it
+(``benchmarks.doctor_faults.score.score_run``):
 
 - **recall**: faulty runs where a leading root cause (warning or error) names the fault;
 - **precision**: top-level warnings and errors that name the run's fault;
@@ -23,14 +29,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_RUNS = ROOT / "tests" / "doctor_user_runs"
+BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2")
 
 
-def scored_runs() -> list:
-    """Every scored run's ``RunScore`` (labelled with the operator's rules)."""
+def scored_runs(batch: Path = USER_RUNS) -> list:
+    """Every scored run's ``RunScore`` in ``batch`` (labelled with the operator's rules)."""
     from benchmarks.doctor_faults.operators import OPERATORS
     from benchmarks.doctor_faults.score import score_run
 
-    labels = json.loads((USER_RUNS / "labels.json").read_text())
+    labels = json.loads((batch / "labels.json").read_text())
     scores = []
     for name, label in sorted(labels.items()):
         operator = label["operator"]
@@ -39,34 +46,47 @@ def scored_runs() -> list:
         as_scored = {"healthy": True} if operator is None else {
             "expect": sorted(OPERATORS[operator].names), "module": label["module"],
             "operator": operator}
-        scores.append(score_run(USER_RUNS / "runs" / name, {**label, **as_scored}))
+        scores.append(score_run(batch / "runs" / name, {**label, **as_scored}))
     return scores
 
 
-def main() -> int:
+def score_line(scores: list) -> str:
+    """``recall R/F, precision P/T, false errors E on H healthy runs, N runs``."""
+    faulty = [s for s in scores if not s.healthy]
+    top = [t for s in scores for t in s.top_level]
+    healthy = [s for s in scores if s.healthy]
+    return (f"recall {sum(bool(s.hit) for s in faulty)}/{len(faulty)}, precision "
+            f"{sum(t[3] for t in top)}/{len(top)}, false errors "
+            f"{sum(s.false_error for s in healthy)} on {len(healthy)} healthy runs, "
+            f"{len(scores)} runs")
+
+
+def show_batch(batch: Path) -> list:
+    """Print each run of ``batch`` with what the doctor said; its scores."""
     from rldebug.doctor import diagnose
 
-    scores = scored_runs()
+    scores = scored_runs(batch)
+    print(f"{batch.relative_to(ROOT)}")
     print(f"{'run':24} {'made':52} verdict  top-level warnings/errors")
     for s in scores:
         verdict = "healthy" if s.healthy else "hit" if s.hit else "miss"
         shown = ", ".join(f"{rule}:{severity[0]}{'' if true or s.healthy else '(x)'}"
                           for rule, severity, _module, true in s.top_level) or "-"
         print(f"{s.name:24} {s.label['made'][:52]:52} {verdict:8} {shown}")
-    labels = json.loads((USER_RUNS / "labels.json").read_text())
+    labels = json.loads((batch / "labels.json").read_text())
     for name, label in sorted(labels.items()):
         if label["operator"] == "special":
-            (trial,) = diagnose(USER_RUNS / "runs" / name).trials
+            (trial,) = diagnose(batch / "runs" / name).trials
             said = ", ".join(f"{f.rule_id}:{f.severity}" for f in trial.causes) or "-"
             print(f"{name:24} {label['made'][:52]:52} special  {said}; notes: "
                   f"{len(trial.notes)}")
-    faulty = [s for s in scores if not s.healthy]
-    top = [t for s in scores for t in s.top_level]
-    healthy = [s for s in scores if s.healthy]
-    print(f"recall {sum(bool(s.hit) for s in faulty)}/{len(faulty)}, precision "
-          f"{sum(t[3] for t in top)}/{len(top)}, false errors "
-          f"{sum(s.false_error for s in healthy)} on {len(healthy)} healthy runs, "
-          f"{len(scores)} runs")
+    print(f"{batch.name}: {score_line(scores)}\n")
+    return scores
+
+
+def main() -> int:
+    every = [s for batch in BATCHES for s in show_batch(batch)]
+    print(f"both batches: {score_line(every)}")
     return 0
 
 
