@@ -35,13 +35,13 @@ LABELS = {
     "keydoor_ppo_healthy": ("healthy (PPO, sparse key-then-door, 100-step limit)", None, None),
     "keydoor_ppo_gamma0": ("gamma=0 with a reward only at the door", "gamma_0", None),
     "keydoor_ppo_entropy1": ("entropy_coeff=1.0 (healthy uses 0.01)", "entropy_coeff_1", None),
-    "keydoor_ppo_door_trunc": ("door reached reported as truncated, not terminated (traced "
-                               "summary)", "terminated_as_truncated", None),
+    "keydoor_ppo_door_trunc": (("door reached reported as truncated, not terminated (traced "
+                                "summary)"), "terminated_as_truncated", None),
     "keydoor_dqn_healthy": ("healthy (DQN, n_step 3, target update every 200 steps)", None, None),
     "keydoor_dqn_no_target": ("target_network_update_freq=1e9: target never synced",
                               "target_never_updated", None),
-    "keydoor_dqn_tiny_replay": ("replay capacity 16 below the 32 train batch, learning "
-                                "starts at 0", "replay_below_batch", None),
+    "keydoor_dqn_tiny_replay": (("replay capacity 16 below the 32 train batch, learning "
+                                 "starts at 0"), "replay_below_batch", None),
     "inventory_appo_healthy": ("healthy (APPO, all rewards are costs <= 0)", None, None),
     "inventory_appo_lr100": ("lr=0.5, 100x the healthy 5e-3", "lr_x100", None),
     "inventory_appo_obs_zero": ("observations all zeros (env bug, untraced)", "obs_zeroed", None),
@@ -120,9 +120,9 @@ def turntrack(env_cfg=None):
 def configs():
     import user_envs2 as e
 
-    kd = dict(lr=1e-3)
-    imp = dict(lr=2e-3, entropy_coeff=0.01)
-    th = dict(vf_clip_param=1e9, lr=1e-3, gamma=0.95)
+    kd = {"lr": 1e-3}
+    imp = {"lr": 2e-3, "entropy_coeff": 0.01}
+    th = {"vf_clip_param": 1e9, "lr": 1e-3, "gamma": 0.95}
     return {
         "keydoor_ppo_healthy": lambda: ppo(e.KeyDoor, **kd),
         "keydoor_ppo_gamma0": lambda: ppo(e.KeyDoor, **kd, gamma=0.0),
