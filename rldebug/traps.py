@@ -26,9 +26,10 @@ the algorithm):
   num_epochs < 1 (new stack: no minibatch; the first update fails with an error that
   does not name it), a negative ``grad_clip``, DQN's or SAC's ``tau`` outside [0, 1],
   PPO's ``vf_clip_param`` <= 0, a negative ``vf_loss_coeff`` or ``entropy_coeff``.
-- ``replay_smaller_than_batch``, ``n_step_longer_than_episodes``, ``target_never_moves``
-  (``tau=0``), ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with
-  that crash, hang ``train()`` or freeze learning (new stack).
+- ``replay_smaller_than_episode``, ``replay_smaller_than_batch``,
+  ``n_step_longer_than_episodes``, ``target_never_moves`` (``tau=0``),
+  ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with that crash,
+  hang ``train()`` or starve learning (new stack, online).
 - ``greedy_sampling``: ``env_runners(explore=False)`` on PPO, APPO or IMPALA: every
   training episode is sampled greedily, and the policy never learns.
 - ``no_module_trained``: ``policies_to_train`` leaves every module out (new stack: the
@@ -51,6 +52,7 @@ ignored; names RLlib translates, as ``training(num_sgd_iter=...)``, are no trap;
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -190,7 +192,7 @@ def _greedy_sampling(config) -> list[Trap]:
     the EnvRunners act greedily (the distribution's mode) while collecting the training
     data, so the policy never tries an action it does not already prefer (PPO CartPole:
     9.3 per episode, flat for 15 iterations, against 255 with exploration). Evaluation
-    takes ``evaluation_config``'s ``explore``, not this one."""
+    copies this setting unless ``evaluation_config`` sets its own ``explore``."""
     from ray.rllib.algorithms.impala import IMPALAConfig
     from ray.rllib.algorithms.ppo import PPOConfig
 
@@ -201,17 +203,19 @@ def _greedy_sampling(config) -> list[Trap]:
         f"env_runners(explore=False): {type(config).__name__[:-6]}'s EnvRunners collect "
         "every training episode with the greedy action (the distribution's mode), so the "
         "policy never tries an action it does not already prefer and its gradient has "
-        "nothing to compare; the return stays where the initial policy put it.",
+        "nothing to compare (PPO on CartPole stayed at 9 per episode for 15 iterations).",
         "Leave env_runners(explore=True) for training; for greedy evaluation set "
         "config.evaluation(evaluation_config={'explore': False}).",
         {"explore": False})]
 
 
 def _nothing_trained(config) -> list[Trap]:
-    """``policies_to_train`` that leaves every module out (new stack): the first update
-    has no loss to compute and raises ``UnboundLocalError: ... 'loss_per_module'``,
-    which names neither setting."""
-    modules = list(config.policies or {}) if config.is_multi_agent else []
+    """``policies_to_train`` that leaves every module out (new stack; a single-agent
+    config's one module is ``default_policy``): the first update has no loss to compute
+    and raises ``UnboundLocalError: ... 'loss_per_module'``, which names no setting."""
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    modules = list(config.policies or {}) if config.is_multi_agent else [DEFAULT_MODULE_ID]
     if not _is_new_stack(config) or not modules or any(
             module_is_trained(config.policies_to_train, m) is not False for m in modules):
         return []
@@ -274,12 +278,21 @@ def _model_ignored(config) -> list[Trap]:
         {"ignored": {k: str(v) for k, v in changed.items()}})]
 
 
+def _train_batch(config) -> Any:
+    """The train batch size each Learner gets (the old stack's ``train_batch_size``); None
+    where RLlib cannot say (its property raises when both sizes are None: DreamerV3)."""
+    try:
+        return (config.train_batch_size_per_learner if _is_new_stack(config)
+                else config.train_batch_size)
+    except ValueError:
+        return None
+
+
 def _minibatch(config) -> list[Trap]:
     minibatch = getattr(config, "minibatch_size", None)
     if not isinstance(minibatch, int):
         return []
-    batch = (config.train_batch_size_per_learner if _is_new_stack(config)
-             else config.train_batch_size)
+    batch = _train_batch(config)
     if isinstance(batch, int) and 0 < batch < minibatch:  # a batch < 1: _ranges says it
         return [Trap(
             "minibatch_larger_than_batch", "error",
@@ -449,22 +462,40 @@ _SAC_RATES = {
 }
 
 
+def _per_module_overrides(config, keys: tuple[str, ...]) -> bool:
+    """Whether a module's own settings (``algorithm_config_overrides_per_module``) set one
+    of ``keys``: the config's value is then not every module's."""
+    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
+    return any(any(key in (o if isinstance(o, dict) else vars(o)) for key in keys)
+               for o in overrides.values())
+
+
 def _learning_rates(config) -> list[Trap]:
     """A learning rate at or below 0 (a schedule held at 0, or below it anywhere): the
     config's ``lr``, or SAC's three rates, which RLlib reads instead of ``lr``. SAC's
-    ``alpha_lr=0`` holds the temperature fixed, which can be meant: info, not an error."""
+    ``alpha_lr=0`` holds the temperature fixed, which can be meant: info, not an error.
+    Not judged where a module sets its own rate, or where the old stack's
+    ``lr_schedule`` replaces ``lr`` (its policies ignore ``lr`` then)."""
+    from ray.rllib.algorithms.sac import SACConfig
+
+    sac = isinstance(config, SACConfig)  # CQL too; IQL and DreamerV3 have other rates
+    if _per_module_overrides(config, ("lr", *_SAC_RATES)) or (
+            not _is_new_stack(config) and getattr(config, "lr_schedule", None)):
+        return []
     default = type(config)()
-    if getattr(config, "actor_lr", None) is None:  # not SAC
-        settings = [("lr", config.lr, default.lr, "config.training(lr=...)",
-                     "the optimizer never moves the weights", False)]
+    if not sac:
+        settings = [("lr", getattr(config, "lr", None), getattr(default, "lr", None),
+                     "config.training(lr=...)", "the optimizer never moves the weights",
+                     False)]
     elif _is_new_stack(config):
-        settings = [(name, getattr(config, name), getattr(default, name),
+        settings = [(name, getattr(config, name, None), getattr(default, name, None),
                      f"config.training({name}=...)", why, name == "alpha_lr")
                     for name, (_key, why) in _SAC_RATES.items()]
-    else:
+    else:  # old-stack SAC reads all three keys of optimization_config, floats only
         given, defaults = config.optimization or {}, default.optimization or {}
-        settings = [(f"optimization[{key!r}]", given.get(key), defaults.get(key),
-                     f"config.training(optimization_config={{{key!r}: ...}})", why,
+        where = ("config.training(optimization_config={...}) with all three of "
+                 f"{sorted(k for k, _ in _SAC_RATES.values())}")
+        settings = [(f"optimization[{key!r}]", given.get(key), defaults.get(key), where, why,
                      name == "alpha_lr")
                     for name, (key, why) in _SAC_RATES.items()]
     traps = []
@@ -473,6 +504,8 @@ def _learning_rates(config) -> list[Trap]:
         if not rates or min(rates) > 0 or (max(rates) > 0 and min(rates) == 0):
             continue  # positive, or a schedule that decays to 0 from above
         fixed = may_be_fixed and min(rates) == 0
+        schedule = "" if setting.startswith("optimization") else (
+            "; a schedule [[0, 1e-3], [timesteps, 1e-5]] ends above 0 too")
         traps.append(Trap(
             "setting_out_of_range", "info" if fixed else "error",
             f"{setting}={value}: " + (
@@ -481,8 +514,7 @@ def _learning_rates(config) -> list[Trap]:
                 f"a learning rate must be positive; at 0 {why}, and a negative one climbs "
                 "the loss. RLlib trains with it regardless."),
             f"Set {where} above 0{' if alpha should adapt' if fixed else ''} "
-            f"({type(config).__name__}'s default is {default_value}; a schedule "
-            "[[0, 1e-3], [timesteps, 1e-5]] ends above 0 too).",
+            f"({type(config).__name__}'s default is {default_value}{schedule}).",
             {"setting": setting, "value": str(value)}))
     return traps
 
@@ -496,37 +528,51 @@ def _replay_buffer(config) -> tuple[str, Any]:
 
 
 def _replay(config, step_limit: int | None) -> list[Trap]:
-    """DQN's and SAC's settings RLlib 2.60 trains with and that crash, hang or freeze
-    learning (new stack: episode replay buffers): a replay buffer smaller than the train
+    """DQN's and SAC's replay settings RLlib 2.60 trains with and that crash, hang or
+    starve learning (new stack, online, episode replay buffers): a prioritized buffer
+    whose sum tree (2 * the next power of two of its capacity nodes, one per step held)
+    cannot hold one of the env's episodes (the newest episode is never evicted, so its
+    steps take a node each: ``IndexError`` in ``add``); a buffer smaller than the train
     batch; an ``n_step`` longer than any episode the env can give (a prioritized buffer
     samples a step only where ``n_step`` steps follow it in its episode, and waits for
-    ever; the plain one shortens the n-step at the episode's end);
-    ``tau`` at 0 (the target network keeps its initial weights) or outside [0, 1]."""
+    ever; the plain one shortens the n-step at the episode's end); ``tau`` at 0 (the
+    target network keeps its initial weights) or outside [0, 1]."""
     from ray.rllib.algorithms.dqn import DQNConfig
     from ray.rllib.algorithms.sac import SACConfig
 
-    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config):
+    kind, capacity = _replay_buffer(config)
+    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config) or \
+            config.is_offline or "Episode" not in kind:
         return []
     traps = []
-    kind, capacity = _replay_buffer(config)
-    batch = config.train_batch_size_per_learner
-    if _number(capacity) and _number(batch) and 0 < capacity < batch:
-        crashes = "Prioritized" in kind
+    batch = _train_batch(config)
+    prioritized = "Prioritized" in kind
+    nodes = 2 * 2 ** math.ceil(math.log2(capacity)) if _number(capacity) and \
+        capacity >= 1 else None
+    if prioritized and nodes is not None and step_limit is not None and step_limit > nodes:
         traps.append(Trap(
-            "replay_smaller_than_batch", "error" if crashes else "warning",
+            "replay_smaller_than_episode", "error",
+            f"replay_buffer_config capacity={capacity} gives {kind} a sum tree of {nodes} "
+            f"nodes, one per step it holds, and this env's episodes last up to {step_limit} "
+            "steps: the buffer never evicts its newest episode, so one that long raises "
+            f"\"IndexError: pop from an empty deque\" in {kind}.add.",
+            f"Set replay_buffer_config['capacity'] to at least {step_limit} (RLlib's default "
+            f"is {type(config)().replay_buffer_config.get('capacity')}).",
+            {"capacity": capacity, "tree_nodes": nodes, "max_episode_steps": step_limit}))
+    elif _number(capacity) and _number(batch) and 0 < capacity < batch:
+        traps.append(Trap(
+            "replay_smaller_than_batch", "warning",
             f"replay_buffer_config capacity={capacity} holds fewer steps than one train "
-            f"batch (train_batch_size_per_learner={batch}): "
-            + ("the first update raises \"IndexError: pop from an empty deque\" in "
-               f"{kind}.sample." if crashes else
-               f"every batch repeats the last {capacity} steps, so the Q-values fit a "
-               "handful of transitions."),
+            f"batch (train_batch_size_per_learner={batch}): every batch is drawn from the "
+            f"last {capacity} or so steps, so the updates fit a handful of transitions "
+            "again and again.",
             f"Set replay_buffer_config['capacity'] far above the batch (RLlib's default is "
             f"{type(config)().replay_buffer_config.get('capacity')}), or lower "
             "train_batch_size_per_learner.",
             {"capacity": capacity, "train_batch": batch, "buffer": kind}))
     n_step = config.n_step  # a (low, high) range is drawn from again at each skip
     shortest = min(n_step) if isinstance(n_step, (list, tuple)) and n_step else n_step
-    if "Prioritized" in kind and _number(shortest) and step_limit is not None and \
+    if prioritized and _number(shortest) and step_limit is not None and \
             shortest > step_limit:
         traps.append(Trap(
             "n_step_longer_than_episodes", "error",
@@ -694,8 +740,8 @@ def _ranges(config) -> list[Trap]:
             "Set config.training(num_epochs=...) to 1 or more (PPO's default is 30).",
             {"setting": "num_epochs", "value": epochs}))
     batch_name = "train_batch_size_per_learner" if _is_new_stack(config) else "train_batch_size"
-    for name in (batch_name, "minibatch_size"):
-        value = getattr(config, name, None)
+    for name, value in ((batch_name, _train_batch(config)),
+                        ("minibatch_size", getattr(config, "minibatch_size", None))):
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             traps.append(Trap(
                 "setting_out_of_range", "error",

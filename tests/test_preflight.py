@@ -269,12 +269,39 @@ def test_policies_to_train_that_trains_nothing_crashes_and_is_named():
     assert trap.severity == "error" and trap.evidence["modules"] == ["p0", "p1"]
     assert "no_module_trained" in names(preflight(config(lambda mid, batch: False)))
     assert "no_module_trained" not in names(preflight(config(["p1"])))
-    algo = config([]).build_algo()
-    try:
-        with pytest.raises(UnboundLocalError, match="loss_per_module"):
-            algo.train()
-    finally:
-        algo.stop()
+    single = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=64, minibatch_size=32, num_epochs=1)
+              .multi_agent(policies_to_train=[]))  # its one module, default_policy, left out
+    assert "no_module_trained" in names(preflight(single))
+    for crashing in (config([]), single):
+        algo = crashing.build_algo()
+        try:
+            with pytest.raises(UnboundLocalError, match="loss_per_module"):
+                algo.train()
+        finally:
+            algo.stop()
+
+
+def test_learning_rates_are_judged_where_rllib_reads_them():
+    """IQL's and DreamerV3's configs have an actor_lr and no alpha_lr (check raised
+    AttributeError, and DreamerV3's batch property a ValueError); the old stack's
+    lr_schedule replaces lr; a module's own lr is that module's."""
+    from ray.rllib.algorithms.dreamerv3 import DreamerV3Config
+    from ray.rllib.algorithms.iql import IQLConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    for config in (IQLConfig(), DreamerV3Config()):
+        assert "setting_out_of_range" not in names(preflight(config, cpus=2))
+    old = PPOConfig().api_stack(enable_rl_module_and_learner=False,
+                                enable_env_runner_and_connector_v2=False)
+    scheduled = old.training(lr=0.0, lr_schedule=[[0, 1e-3], [1000, 1e-4]])
+    assert "setting_out_of_range" not in names(preflight(scheduled, cpus=2))
+    assert "setting_out_of_range" in names(preflight(old.training(lr=0.0, lr_schedule=None),
+                                                     cpus=2))
+    own = PPOConfig().training(lr=0.0).multi_agent(
+        policies={"p0", "p1"}, policy_mapping_fn=lambda aid, *a, **k: "p0",
+        algorithm_config_overrides_per_module={"p0": PPOConfig.overrides(lr=1e-3)})
+    assert "setting_out_of_range" not in names(preflight(own, cpus=2))
 
 
 def _dqn(**training):
@@ -286,23 +313,35 @@ def _dqn(**training):
             .reporting(min_sample_timesteps_per_iteration=64).debugging(seed=0))
 
 
-def test_a_prioritized_replay_smaller_than_the_batch_crashes_and_is_named():
-    """capacity 16 < a 32-step batch: "No known trap", then RLlib's IndexError."""
+def test_a_prioritized_replay_smaller_than_an_episode_crashes_and_is_named():
+    """capacity 16: a sum tree of 32 nodes, one per step held, and the newest episode is
+    never evicted, so a CartPole episode over 32 steps raises RLlib's IndexError in add.
+    "No known trap" before. Smaller than the batch alone is a warning (a plain buffer, or
+    Pendulum's 200-step episodes in a prioritized buffer of 256 nodes)."""
     config = _dqn(replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
                                         "capacity": 16})
-    (trap,) = [t for t in preflight(config) if t.name == "replay_smaller_than_batch"]
-    assert trap.severity == "error" and "pop from an empty deque" in trap.message
+    (trap,) = [t for t in preflight(config) if t.name.startswith("replay_smaller")]
+    assert (trap.name, trap.severity) == ("replay_smaller_than_episode", "error")
+    assert trap.evidence == {"capacity": 16, "tree_nodes": 32, "max_episode_steps": 500}
     algo = config.build_algo()
     try:
-        with pytest.raises(IndexError, match="pop from an empty deque"):
-            algo.train()
+        with pytest.raises(IndexError, match="pop from an empty deque") as raised:
+            for _ in range(20):  # until an episode outgrows the tree
+                algo.train()
     finally:
         algo.stop()
+    assert any(entry.name == "_get_free_node_and_assign" for entry in raised.traceback)
     plain = config.training(replay_buffer_config={"type": "EpisodeReplayBuffer",
                                                   "capacity": 16})
-    assert [t.severity for t in preflight(plain) if t.name == "replay_smaller_than_batch"] \
-        == ["warning"]
-    assert "replay_smaller_than_batch" not in names(preflight(_dqn()))
+    assert [(t.name, t.severity) for t in preflight(plain)
+            if t.name.startswith("replay_smaller")] == [("replay_smaller_than_batch", "warning")]
+    from ray.rllib.algorithms.sac import SACConfig
+
+    pendulum = SACConfig().environment("Pendulum-v1").training(replay_buffer_config={
+        "type": "PrioritizedEpisodeReplayBuffer", "capacity": 100})
+    assert [t.name for t in preflight(pendulum) if t.name.startswith("replay_smaller")] == \
+        ["replay_smaller_than_batch"]
+    assert not [t for t in preflight(_dqn()) if t.name.startswith("replay_smaller")]
 
 
 def test_tau_0_keeps_the_target_network_at_its_initial_weights_and_is_named():

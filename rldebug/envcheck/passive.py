@@ -144,6 +144,7 @@ class _Checked:
         if batch is None:
             batch = self._batches[agent] = _ObsBatch(self._space(agent))
         if not batch.add(obs, self.t):
+            batch.note_unqueued(obs)  # e.g. np.zeros(n), float64 where the Box is float32
             self._check_one(agent, obs, self.t)
         elif batch.full:
             self._flush(agent)
@@ -272,6 +273,13 @@ class _ObsBatch:
         self.obs, self.steps = [], []
         return first
 
+
+    def note_unqueued(self, obs) -> None:
+        """Note the values of an array of the space's shape the range check did not
+        queue (another dtype), while the values seen are one number."""
+        if not self._varied and self.shape is not None and type(obs) is np.ndarray and \
+                obs.shape == self.shape:
+            self._note_values(obs[None])
 
     def _note_values(self, stacked: np.ndarray) -> None:
         self.seen += len(stacked)

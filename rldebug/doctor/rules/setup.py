@@ -20,7 +20,7 @@ from rldebug.doctor.rules.base import (
     fmt,
     return_change,
 )
-from rldebug.shapes.env_problems import CONSTANT_OBSERVATIONS, CONSTANT_OBSERVATIONS_MINIMUM
+from rldebug.shapes.env_problems import CONSTANT_OBSERVATIONS
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 
 # Episodes at least this many times longer than the discount's horizon: a reward at an
@@ -566,35 +566,29 @@ class ObservationConstant(Rule):
     that drops the state), as the passive env check counts it in runs ``rldebug.run``
     made (:mod:`rldebug.shapes.env_problems`): at least
     :data:`~rldebug.shapes.env_problems.CONSTANT_OBSERVATIONS_MINIMUM` from one env before
-    it says so. A trace's observation statistics say the same
+    it says so. Not judged where every episode lasts one step (a bandit, which may have
+    nothing to see). A trace's observation statistics say the same
     (:func:`rldebug.doctor.traces.observation_findings`) and replace this finding."""
 
     rule_id = "observation_constant"
 
-    def __init__(self, thresholds, facts=None):
-        super().__init__(thresholds, facts)
-        self._counted: dict[str, float] = {}
-
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
+        if finite(metrics.len_max) and metrics.len_max <= 1:
+            return []
         new: list[Finding] = []
         for agent, steps in metrics.env_problems.get(CONSTANT_OBSERVATIONS, {}).items():
-            began = agent not in self._counted
-            self._counted[agent] = self._counted.get(agent, 0.0) + steps
-            if not began:
-                continue
             who = "The agent" if agent == DEFAULT_AGENT_ID else f"Agent {agent!r}"
             new += self._once(
                 None if agent == DEFAULT_AGENT_ID else agent, "error",
                 began_at_iteration=metrics.iteration,
-                evidence={"agent": agent, "steps": steps,
-                          "observations_before_said": CONSTANT_OBSERVATIONS_MINIMUM},
+                evidence={"agent": agent, "observations": steps},
                 message=(f"{who} got the same observation at every step: the env check saw "
-                         f"at least {CONSTANT_OBSERVATIONS_MINIMUM} observations from one env, "
-                         "every value of them one number, from the env's first step on. The "
-                         "module sees nothing of the state, so it cannot act on it."),
-                fix=("Check what the env returns from reset()/step() and every wrapper or "
-                     "env-to-module connector after it (a copy of a zeroed buffer, an "
-                     "observation returned before it was filled)."))
+                         f"{fmt(steps)} observations from the env, every value of them one "
+                         "number, from the env's first step on. The module sees nothing of "
+                         "the state, so it cannot act on it."),
+                fix=("Check what the env's reset()/step() return, and every wrapper around "
+                     "the env (a copy of a zeroed buffer, an observation returned before it "
+                     "was filled). If the task has no state to see, this is by design."))
         return new
 
 
