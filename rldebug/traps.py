@@ -462,14 +462,6 @@ _SAC_RATES = {
 }
 
 
-def _per_module_overrides(config, keys: tuple[str, ...]) -> bool:
-    """Whether a module's own settings (``algorithm_config_overrides_per_module``) set one
-    of ``keys``: the config's value is then not every module's."""
-    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
-    return any(any(key in (o if isinstance(o, dict) else vars(o)) for key in keys)
-               for o in overrides.values())
-
-
 def _learning_rates(config) -> list[Trap]:
     """A learning rate at or below 0 (a schedule held at 0, or below it anywhere): the
     config's ``lr``, or SAC's three rates, which RLlib reads instead of ``lr``. SAC's
@@ -478,8 +470,10 @@ def _learning_rates(config) -> list[Trap]:
     ``lr_schedule`` replaces ``lr`` (its policies ignore ``lr`` then)."""
     from ray.rllib.algorithms.sac import SACConfig
 
+    from rldebug.shapes.configs import set_per_module
+
     sac = isinstance(config, SACConfig)  # CQL too; IQL and DreamerV3 have other rates
-    if _per_module_overrides(config, ("lr", *_SAC_RATES)) or (
+    if set_per_module(config, ("lr", *_SAC_RATES)) or (
             not _is_new_stack(config) and getattr(config, "lr_schedule", None)):
         return []
     default = type(config)()

@@ -29,6 +29,7 @@ from rldebug.probes.report import (
     ProbeResult,
 )
 from rldebug.probes.spaces import check_action_space, check_observation_space
+from rldebug.shapes.configs import set_per_module
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
 from rldebug.shapes.mapping import agent_modules, as_shown
@@ -220,9 +221,7 @@ def _learning_rate_zero(config) -> str:
     if not config.enable_rl_module_and_learner and (
             sac or getattr(config, "lr_schedule", None)):
         return ""  # the old stack's SAC learns at config.optimization's rates; a schedule wins
-    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
-    if any(any(key in (o if isinstance(o, dict) else vars(o))
-               for key in ("lr", "actor_lr", "critic_lr")) for o in overrides.values()):
+    if set_per_module(config, ("lr", "actor_lr", "critic_lr")):
         return ""  # a module's own learning rate
     def zero(name: str) -> bool:
         rate = getattr(config, name, None)

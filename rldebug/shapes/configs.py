@@ -232,6 +232,16 @@ def combined_callback_names(value: Any) -> list[str] | None:
     return value[len(prefix):-len(suffix)].split(", ")
 
 
+def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
+    """Whether a module's own settings (``algorithm_config_overrides_per_module``, which
+    RLlib's Learner reads through ``get_config_for_module``) set one of ``keys``: the
+    config's own value is then not every module's."""
+    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
+    return any(any(key in (o if isinstance(o, dict) else vars(o)) for key in keys)
+               for o in overrides.values())
+
+
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
-           "combined_callback_names", "config_from_params", "default_config", "family_from_config",
-           "stack_from_config", "store_config", "stored_config", "without_address"]
+           "combined_callback_names", "config_from_params", "default_config",
+           "family_from_config", "set_per_module", "stack_from_config", "store_config",
+           "stored_config", "without_address"]
