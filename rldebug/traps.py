@@ -200,8 +200,9 @@ def _greedy_sampling(config) -> list[Trap]:
         return []
     return [Trap(
         "greedy_sampling", "error",
-        f"env_runners(explore=False): {type(config).__name__[:-6]}'s EnvRunners collect "
-        "every training episode with the greedy action (the distribution's mode), so the "
+        f"env_runners(explore=False): {getattr(config.algo_class, '__name__', 'its')} "
+        "EnvRunners collect every training episode with the greedy action (the "
+        "distribution's mode), so the "
         "policy never tries an action it does not already prefer and its gradient has "
         "nothing to compare (PPO on CartPole stayed at 9 per episode for 15 iterations).",
         "Leave env_runners(explore=True) for training; for greedy evaluation set "
@@ -596,8 +597,6 @@ def _target_entropy(config, spaces: dict) -> list[Trap]:
     new stack measures a Box policy's entropy on its tanh-squashed actions in [-1, 1]
     (at most log 2 per dimension, a uniform's) and a Discrete one's on its n actions (at
     most log n). Alpha's loss then pushes alpha up at every update, without end."""
-    import math
-
     import gymnasium as gym
     import numpy as np
     from ray.rllib.algorithms.sac import SACConfig

@@ -273,7 +273,6 @@ class _ObsBatch:
         self.obs, self.steps = [], []
         return first
 
-
     def note_unqueued(self, obs) -> None:
         """Note the values of an array of the space's shape the range check did not
         queue (another dtype), while the values seen are one number."""

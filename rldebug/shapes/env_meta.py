@@ -174,16 +174,10 @@ def declared_spec(env: Any) -> dict | None:
     """
     import gymnasium as gym
 
-    envs = _vector_sub_envs(env)
-    if envs is not None:
-        env = envs[0] if envs else None  # the first sub-env, wrappers kept
+    env, limits = _time_limits(env)
     if not isinstance(env, gym.Env):
         return None  # a multi-agent env (or nothing): gymnasium declares no spec for it
-    limit, layer = None, env
-    while isinstance(layer, gym.Wrapper):
-        if isinstance(layer, gym.wrappers.TimeLimit):
-            limit = layer._max_episode_steps  # the innermost: the registered env's own
-        layer = layer.env
+    limit = limits[-1] if limits else None  # the innermost: the registered env's own
     base = type(env.unwrapped)
     path = f"{base.__module__}:{base.__qualname__}"
     candidates = [spec for spec in gym.registry.values() if spec.id not in _RLLIB_IDS
@@ -200,10 +194,9 @@ def declared_spec(env: Any) -> dict | None:
             "reward_threshold": thresholds.pop(), "max_episode_steps": limit}
 
 
-def episode_step_limit(env: Any) -> int | None:
-    """The most steps an episode of a single-agent ``env`` can last: the shortest of its
-    ``TimeLimit`` wrappers' limits (of its first sub-env when vectorised); None when no
-    time limit bounds it (or it is multi-agent)."""
+def _time_limits(env: Any) -> tuple[Any, list]:
+    """``env`` (its first sub-env when vectorised, wrappers kept; None for a vector env
+    without any) and the limits of its ``TimeLimit`` wrappers, outermost first."""
     import gymnasium as gym
 
     envs = _vector_sub_envs(env)
@@ -214,6 +207,14 @@ def episode_step_limit(env: Any) -> int | None:
         if isinstance(layer, gym.wrappers.TimeLimit):
             limits.append(layer._max_episode_steps)
         layer = layer.env
+    return env, limits
+
+
+def episode_step_limit(env: Any) -> int | None:
+    """The most steps an episode of a single-agent ``env`` can last: the shortest of its
+    ``TimeLimit`` wrappers' limits (of its first sub-env when vectorised); None when no
+    time limit bounds it (or it is multi-agent)."""
+    _env, limits = _time_limits(env)
     return min((limit for limit in limits if isinstance(limit, int)), default=None)
 
 
