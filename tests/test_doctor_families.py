@@ -263,6 +263,39 @@ def test_nan_return_is_named_as_a_reward_problem_and_explains_the_nan_losses():
         "non_finite_reward"
 
 
+def test_a_nan_reward_of_one_agent_of_several_names_that_agent():
+    # agent2's return is NaN, agent1's finite: the finding concerns agent2 (its rewards),
+    # still explaining every module's NaN losses (one NaN reward poisons a shared batch)
+    nan = float("nan")
+    one = [new_result(1, {"pol1": {}, "pol2": {}}, {"pol1": 3.0, "pol2": 2.0}),
+           new_result(2, {"pol1": {"total_loss": nan}, "pol2": {"total_loss": nan}},
+                      {"pol1": 3.0, "pol2": nan})]
+    findings = run(one)
+    reward = next(f for f in findings if f.rule_id == "non_finite_reward")
+    assert reward.module == "agent2"
+    assert {f.explained_by for f in findings if f.rule_id == "non_finite"} == \
+        {"non_finite_reward"}
+    both = [one[0], new_result(2, {"pol1": {}, "pol2": {}}, {"pol1": nan, "pol2": nan})]
+    assert next(f for f in run(both) if f.rule_id == "non_finite_reward").module is None
+
+
+def test_the_env_checks_nan_rewards_of_one_agent_name_it_until_another_has_some():
+    def counted(iteration, by_agent):
+        result = new_result(iteration, {"pol1": {}, "pol2": {}}, {"pol1": 3.0, "pol2": 2.0})
+        result["env_runners"]["rldebug_env_check"] = {"finite_rewards": by_agent}
+        return result
+
+    first = [counted(1, {}), counted(2, {"agent2": 3.0})]
+    reward = next(f for f in run(first) if f.rule_id == "non_finite_reward")
+    assert reward.module == "agent2" and reward.evidence["by_agent"] == {"agent2": 3.0}
+    later = run(first + [counted(3, {"agent1": 1.0})])
+    reward = next(f for f in later if f.rule_id == "non_finite_reward")
+    assert reward.module is None and reward.evidence["non_finite_reward_steps"] == 4.0
+    single = next(f for f in run([counted(1, {"default_agent": 2.0})])
+                  if f.rule_id == "non_finite_reward")
+    assert single.module is None
+
+
 def test_a_nan_return_after_the_network_diverged_is_not_blamed_on_the_env():
     # A diverged actor: its outputs (entropy) are NaN at iteration 2; the NaN actions it
     # then samples make a physics env's reward NaN at iteration 3. The env is no cause.

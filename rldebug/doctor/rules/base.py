@@ -92,11 +92,15 @@ class KeptFinding:
     :param message: the message for an evidence dict.
     :param fix: what to do, fixed when the finding is made.
     :param severity: the finding's severity.
+    :param subject: the module or agent an evidence dict concerns (None: the whole run),
+        asked again at each revision; by default the whole run.
     """
 
     def __init__(self, rule: Rule, message: Callable[[dict], str], fix: str,
-                 severity: str = "warning"):
+                 severity: str = "warning",
+                 subject: Callable[[dict], str | None] = lambda evidence: None):
         self.rule, self.message, self.fix, self.severity = rule, message, fix, severity
+        self.subject = subject
         self.finding: Finding | None = None
 
     def report(self, iteration: int, start: dict, revise: Callable[[dict], None]
@@ -106,10 +110,11 @@ class KeptFinding:
         if self.finding is not None:
             revise(self.finding.evidence)
             self.finding.message = self.message(self.finding.evidence)
+            self.finding.module = self.subject(self.finding.evidence)
             return []
         revise(start)
-        new = self.rule._once(None, self.severity, began_at_iteration=iteration, evidence=start,
-                              message=self.message(start), fix=self.fix)
+        new = self.rule._once(self.subject(start), self.severity, began_at_iteration=iteration,
+                              evidence=start, message=self.message(start), fix=self.fix)
         self.finding = new[0] if new else None
         return new
 

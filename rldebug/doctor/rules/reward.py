@@ -608,7 +608,7 @@ class NonFiniteReturn(Rule):
         self._rewards_seen_bad: int | None = None
         # what the env check counted over the run, in one finding
         self._counted = KeptFinding(self, self._counted_message, NAN_REWARD_FIX,
-                                    severity="error")
+                                    severity="error", subject=_one_agent)
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         diverged_before = self._outputs_diverged is not None  # an earlier iteration
@@ -623,14 +623,18 @@ class NonFiniteReturn(Rule):
                            ("episode_return_max", metrics.return_max)):
             if value is not None and not math.isfinite(value):
                 bad[key] = value
-        for subject, value in (metrics.agent_returns or metrics.module_returns).items():
-            if value is not None and not math.isfinite(value):
-                bad[f"return of {subject}"] = value
+        returns = metrics.agent_returns or metrics.module_returns
+        bad_subjects = [subject for subject, value in returns.items()
+                        if value is not None and not math.isfinite(value)]
+        for subject in bad_subjects:
+            bad[f"return of {subject}"] = returns[subject]
         counted = metrics.env_problems.get(NON_FINITE_REWARD, {})
         if (bad or counted) and self._rewards_seen_bad is None and diverged_before:
             return []  # the network diverged first: non_finite names it (lower lr)
         if bad:
-            return self._report(metrics, bad, (
+            # one agent's (or module's) return of several: its rewards, not the run's
+            alone = bad_subjects[0] if len(bad_subjects) == 1 and len(returns) > 1 else None
+            return self._report(metrics, bad, alone, (
                 f"From iteration {metrics.iteration} on, episode returns are non-finite ("
                 + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")"))
         if counted:
@@ -645,7 +649,7 @@ class NonFiniteReturn(Rule):
             if losses and outputs and kl_fine and not diverged_before:
                 self._rewards_seen_bad = metrics.iteration
                 return self._report(
-                    metrics, {**losses, **outputs, "kl": stats.kl},
+                    metrics, {**losses, **outputs, "kl": stats.kl}, None,
                     f"From iteration {metrics.iteration} on, the losses of {module!r} are "
                     f"non-finite ({', '.join(f'{k}={v}' for k, v in losses.items())}) while "
                     "its network's outputs are finite ("
@@ -686,10 +690,19 @@ class NonFiniteReturn(Rule):
         return f"{seen}: the env returned a NaN/inf reward. Non-finite losses are the " \
             "symptom, not the cause."
 
-    def _report(self, metrics: IterationMetrics, bad: dict, seen: str) -> list[Finding]:
+    def _report(self, metrics: IterationMetrics, bad: dict, subject: str | None,
+                seen: str) -> list[Finding]:
         return self._once(
-            None, "error", began_at_iteration=metrics.iteration, evidence=dict(bad),
+            subject, "error", began_at_iteration=metrics.iteration, evidence=dict(bad),
             message=self._said(seen), fix=NAN_REWARD_FIX)
+
+
+def _one_agent(evidence: dict) -> str | None:
+    """The agent whose rewards alone the env check found non-finite, when one of a
+    multi-agent env's agents is (its id, as the finding's subject); None for the whole run
+    (a single-agent env, or several agents)."""
+    agents = [a for a, n in evidence.get("by_agent", {}).items() if n]
+    return agents[0] if len(agents) == 1 and agents[0] != DEFAULT_AGENT_ID else None
 
 
 __all__ = ["EndsEpisodesToEscapeCost", "NonFiniteReturn", "RewardConstant",
