@@ -558,6 +558,28 @@ def test_sacs_critic_at_lr_0_is_named_as_its_policy_learns_only_from_it():
     assert _learning_rate_zero(SACConfig().training(alpha_lr=0.0)) == ""  # a fixed alpha
 
 
+def test_sacs_actor_at_lr_0_fails_the_policy_probes_at_once_and_trains_the_value_ones():
+    """SAC's actor_lr=0 alone (its critic learns): rldebug check called it an error, while
+    the probes trained the action probe to its limit and blamed the policy loss. The
+    policy's probes now fail at once from the config, naming actor_lr; the value's train.
+    (And critic_lr=0's fix said to add the module to policies_to_train.)"""
+    from ray.rllib.algorithms.sac import SACConfig
+
+    report = probe(SACConfig().environment("Pendulum-v1").training(actor_lr=0.0),
+                   only=["constant", "action"], max_iterations=2)
+    action = next(r for r in report.results if r.name == "action")
+    constant = next(r for r in report.results if r.name == "constant")
+    assert action.status == "fail" and action.iterations == 0
+    assert "actor_lr=0" in action.config_cause and "the policy of module" in action.note
+    assert constant.iterations > 0 and not constant.config_cause  # the critic learns
+    said = " ".join(report.diagnosis())
+    assert "Give actor_lr a value above 0." in said and "policies_to_train" not in said
+    critic = probe(SACConfig().environment("Pendulum-v1").training(critic_lr=0.0),
+                   only=["action"])
+    said = " ".join(critic.diagnosis())
+    assert "Give critic_lr a value above 0." in said and "policies_to_train" not in said
+
+
 def test_a_learning_rate_of_zero_fails_every_probe_from_the_config():
     """DQN at lr=0 passed probes 1 and 4 at seed 0 (untrained weights met the checks by
     chance, and a check that holds from the start holds for ever) and the report blamed

@@ -101,8 +101,9 @@ class ProbeReport:
             if r.status == FAIL and r.config_cause:
                 by_config.setdefault(r.config_cause, []).append(r.probe.number)
         for cause, numbers in by_config.items():
-            fix = ("Give the learning rate a value above 0." if "the optimizer never moves"
-                   in cause else "Every other agent's checks hold. Add the module to "
+            fix = ("Give the learning rate a value above 0." if "never moves its weights"
+                   in cause else "Give actor_lr a value above 0." if "(actor_lr=0" in cause
+                   else "Give critic_lr a value above 0." if "(critic_lr=0" in cause else "Every other agent's checks hold. Add the module to "
                    "policies_to_train, or leave policies_to_train=None to train every "
                    "module.")
             lines.append(f"probe(s) {', '.join(numbers)} fail because of the config, not "

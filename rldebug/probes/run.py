@@ -237,6 +237,25 @@ def _learning_rate_zero(config) -> str:
     return ""
 
 
+# why a SAC module's policy never learns while its critic does
+POLICY_FROZEN = "actor_lr=0: the optimizer never moves its policy, only its critic"
+
+
+def _policy_rate_zero(config) -> str:
+    """Why the policy cannot learn while the rest of the module does: SAC's ``actor_lr=0``
+    with a critic that learns (the probes of the value still train; those of the policy
+    fail at once); "" otherwise, and where :func:`_learning_rate_zero` already names a
+    rate."""
+    if _learning_rate_zero(config) or getattr(config, "actor_lr", None) is None or \
+            not config.enable_rl_module_and_learner or \
+            set_per_module(config, ("actor_lr",)):
+        return ""
+    rate = config.actor_lr
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0:
+        return POLICY_FROZEN
+    return ""
+
+
 def _never_learns_note(untrained: dict) -> str:
     """"module 'p1' is never updated (it is not in ...): it can never learn; agent 1
     maps to it", one clause per module."""
@@ -244,7 +263,8 @@ def _never_learns_note(untrained: dict) -> str:
     for aid, (module, rule) in untrained.items():
         by_module.setdefault((module, rule), []).append(aid)
     return "; ".join(
-        f"module {module!r} is never updated ({rule}): it can never learn; "
+        f"{'the policy of ' if rule == POLICY_FROZEN else ''}module {module!r} is never "
+        f"updated ({rule}): it can never learn; "
         f"{'agent' if len(aids) == 1 else 'agents'} "
         f"{', '.join('default_agent' if a is None else str(a) for a in aids)} "
         f"{'maps' if len(aids) == 1 else 'map'} to it"
@@ -463,6 +483,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
     still = _learning_rate_zero(config)
     if still and not mapping_error:  # no module ever moves: each probe fails at once
         untrained = {aid: (ms[0], still) for aid, ms in modules.items()}
+    policy_still = _policy_rate_zero(config)  # the policy's probes fail at once
     started = time.perf_counter()
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
@@ -480,7 +501,10 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
             continue
         result, changed, probe_family = run_probe(
             config, name, spaces, multi, max_iterations=max_iterations, seed=seed,
-            explain=explain, untrained=untrained, deadline=deadline, progress=progress,
+            explain=explain, deadline=deadline, progress=progress,
+            untrained={aid: (ms[0], policy_still) for aid, ms in modules.items()}
+            if policy_still and PROBES[name].checks_policy and not mapping_error
+            else untrained,
             measure_with=measure_with)
         results.append(result)
         changes.update(changed)
