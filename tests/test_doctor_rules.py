@@ -408,6 +408,23 @@ def test_gamma_zero_is_named_whatever_the_return_does():
     assert not only(run(results, config={"gamma": 0.5}), "horizon_too_short")
 
 
+def test_gamma_zero_said_as_flat_stays_a_warning_when_the_return_rises_later():
+    # gamma=0 on 90-step episodes with a reward at a goal: the return is flat for the
+    # first 20 iterations (an error), then rises as each step's own reward teaches. A
+    # rise answers no gamma 0: the error becomes the warning it is where the return
+    # moved, not info (it was taken back as info, as a slow start's finding is)
+    returns = [2.0] * 22 + [4.0, 5, 6, 7, 8, 8, 8, 8]
+    results = [new_result(i, {"pol1": {}}, {"pol1": r}, len_range=(60.0, 90.0, 100.0))
+               for i, r in enumerate(returns, 1)]
+    [horizon] = only(run(results, config={"gamma": 0.0}), "horizon_too_short")
+    assert horizon.severity == "warning" and "resolved_at_iteration" not in horizon.evidence
+    assert "The return rose later" in horizon.message
+    assert "only as far as each step's own reward teaches" in horizon.message
+    # gamma 0.9 (a 10-step horizon on 90-step episodes) beside the same rise: answered
+    answered = only(run(results, config={"gamma": 0.9}), "horizon_too_short")
+    assert [f.severity for f in answered] in ([], ["info"])
+
+
 def test_gamma_zero_is_named_before_the_return_can_be_judged():
     # gamma=0 on 40-step episodes: a warning once the first iterations tell the episodes'
     # length, long before the 20 returns the return-based rules need (a run can crash

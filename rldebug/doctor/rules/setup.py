@@ -144,13 +144,23 @@ class HorizonTooShort(Rule):
         return found
 
     def rise_answers(self, finding: Finding, progress: dict) -> bool:
-        """``gamma=0`` is answered by no rise (a bandit's credit, whatever the return
-        does); a shorter horizon only by a rise that has gone at least
-        :data:`HORIZON_RISE_SHARE` of the way to the env's declared success, and a rise
-        short of it is said once."""
+        """A horizon too short is answered only by a rise that has gone at least
+        :data:`HORIZON_RISE_SHARE` of the way to the env's declared success (a rise short
+        of it is said once); ``gamma=0`` by no rise (a bandit's credit, whatever the
+        return does): said as an error while the return was flat, a later rise that is
+        not short of a declared success makes it the warning it is where the return
+        moved."""
         if finding.evidence.get("whatever_the_return"):
             return False
         share = short_of_declared_success(progress, self.facts.env)
+        if share is None and finding.evidence.get("horizon_steps", math.inf) <= 1:
+            finding.severity = "warning"  # gamma 0 said while the return was flat
+            finding.evidence["whatever_the_return"] = True
+            finding.evidence["rose_later"] = return_change(progress)
+            finding.message += (
+                f" The return rose later ({return_change(progress)}), only as far as each "
+                "step's own reward teaches.")
+            return False
         if share is None:
             return True
         if "rose_short_of_success" not in finding.evidence:
