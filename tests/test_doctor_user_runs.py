@@ -18,8 +18,9 @@ from rldebug.doctor import diagnose
 
 # per batch: the faulty runs the doctor named when the runs were first read (batch 1 on
 # 2026-12-05, batch 2 on 2026-12-06), then the zeroed observations the passive env check
-# counts since (each batch's run regenerated with it), one agent's NaN rewards named for
-# that agent since (read again, not regenerated), and the number of healthy runs
+# counts since (each batch's run regenerated with it), then (read again, not regenerated)
+# one agent's NaN rewards named for that agent, and gamma 0 kept a warning after the
+# return rose; and the number of healthy runs
 NAMED = {
     "doctor_user_runs": {"grid_ppo_entropy1", "grid_ppo_gamma0", "grid_ppo_term_as_trunc",
                          "pricing_ppo_nan", "reach_ppo_lr100x", "reach_ppo_reward_zero",
@@ -27,7 +28,7 @@ NAMED = {
     "doctor_user_runs2": {"inventory_appo_lr100", "keydoor_dqn_no_target",
                           "keydoor_dqn_tiny_replay", "keydoor_ppo_door_trunc",
                           "keydoor_ppo_entropy1", "inventory_appo_obs_zero",
-                          "turntrack_ppo_p1_nan"},
+                          "turntrack_ppo_p1_nan", "keydoor_ppo_gamma0"},
 }
 HEALTHY = {"doctor_user_runs": 7, "doctor_user_runs2": 6}
 BATCH = pytest.mark.parametrize("batch", BATCHES, ids=lambda batch: batch.name)
