@@ -212,27 +212,29 @@ def _family_of_config(config) -> str:
             "dqn": Q_LEARNING, "sac": ACTOR_CRITIC}.get(algorithm, "unknown")
 
 
+def _rate_zero(config, name: str) -> bool:
+    """Whether the config's learning rate ``name`` is the number 0 (not a schedule)."""
+    rate = getattr(config, name, None)
+    return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
+
+
 def _learning_rate_zero(config) -> str:
     """Why no module can learn, read from the config: a learning rate of 0 (SAC: its
-    critic's, which its policy learns from); "" when they can. (Untrained weights can meet a probe's
-    check by chance, and one that holds from the start holds for ever: with lr=0, DQN
-    passed two probes at seed 0.)"""
+    critic's, which its policy learns from); "" when they can. (Untrained weights can meet
+    a probe's check by chance, and one that holds from the start holds for ever: with
+    lr=0, DQN passed two probes at seed 0.)"""
     sac = getattr(config, "actor_lr", None) is not None
     if not config.enable_rl_module_and_learner and (
             sac or getattr(config, "lr_schedule", None)):
         return ""  # the old stack's SAC learns at config.optimization's rates; a schedule wins
     if set_per_module(config, ("lr", "actor_lr", "critic_lr")):
         return ""  # a module's own learning rate
-    def zero(name: str) -> bool:
-        rate = getattr(config, name, None)
-        return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
-
-    if sac and zero("actor_lr") and zero("critic_lr"):
+    if sac and _rate_zero(config, "actor_lr") and _rate_zero(config, "critic_lr"):
         return "actor_lr=0 and critic_lr=0: the optimizer never moves its weights"
-    if sac and zero("critic_lr"):  # SAC's actor climbs the critic's Q, which never moves
+    if sac and _rate_zero(config, "critic_lr"):  # SAC's actor climbs the critic's Q
         return ("critic_lr=0: the critic's Q never moves, and SAC's policy learns only "
                 "from it")
-    if not sac and zero("lr"):
+    if not sac and _rate_zero(config, "lr"):
         return "lr=0: the optimizer never moves its weights"
     return ""
 
@@ -246,14 +248,10 @@ def _policy_rate_zero(config) -> str:
     with a critic that learns (the probes of the value still train; those of the policy
     fail at once); "" otherwise, and where :func:`_learning_rate_zero` already names a
     rate."""
-    if _learning_rate_zero(config) or getattr(config, "actor_lr", None) is None or \
-            not config.enable_rl_module_and_learner or \
+    if _learning_rate_zero(config) or not config.enable_rl_module_and_learner or \
             set_per_module(config, ("actor_lr",)):
         return ""
-    rate = config.actor_lr
-    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0:
-        return POLICY_FROZEN
-    return ""
+    return POLICY_FROZEN if _rate_zero(config, "actor_lr") else ""
 
 
 def _never_learns_note(untrained: dict) -> str:
