@@ -811,3 +811,19 @@ def test_the_readme_quotes_the_held_out_figures_the_benchmark_recorded():
     assert f"{held_out['precision']:.2f} of its top-level warnings and errors are right" \
         in readme
     assert held_out["false_errors"] == 0 and "no healthy run gets an error" in readme
+
+
+def test_zeroed_observations_are_named_without_a_trace_from_the_env_checks_count(tmp_path):
+    """Seed 14's zeroed-observation runs (made after the passive env check began counting
+    constant observations; traced, as the benchmark traces them) read without their
+    traces: the count in result.json alone names each, as an error."""
+    runs = sorted((store_of(14) / "runs").glob("*__obs_zeroed__s14"))
+    assert len(runs) == 3
+    for run in runs:
+        copy = tmp_path / run.name
+        shutil.copytree(run, copy, ignore=shutil.ignore_patterns("trace"))
+        assert not (copy / "trace").exists()
+        causes = diagnose(copy).trials[0].causes
+        assert (causes[0].rule_id, causes[0].severity) == ("observation_constant", "error"), \
+            [(f.rule_id, f.severity) for f in causes]
+        assert "the env check saw" in causes[0].message
