@@ -65,20 +65,22 @@ def module_argmax(obs):
 
 
 class GaussianMean:
-    """SAC deployed as its Gaussian's mean (``tanh``: squashed to [-1, 1] first, the greedy
-    action of the squashed Gaussian); ``unsquash``: scaled from [-1, 1] to the env's bounds
-    as RLlib does (Pendulum: [-2, 2])."""
+    """A Gaussian policy deployed as its mean (``tanh``: squashed to [-1, 1] first, the
+    greedy action of SAC's squashed Gaussian); ``unsquash``: scaled from [-1, 1] to the
+    env's bounds as RLlib does (Pendulum: [-2, 2]); ``twice``: that scaling done again
+    on its result (a deployment that unsquashes the pipeline's own action)."""
 
-    def __init__(self, module, low, high, unsquash: bool, tanh: bool = False):
+    def __init__(self, module, low, high, unsquash: bool, tanh: bool = False,
+                 twice: bool = False):
         self.module, self.low, self.high = module, low, high
-        self.unsquash, self.tanh = unsquash, tanh
+        self.unsquash, self.tanh, self.twice = unsquash, tanh, twice
 
     def __call__(self, obs):
         inputs = _logits(self.module, obs)
         action = inputs[: len(inputs) // 2]
         if self.tanh:
             action = np.tanh(action)
-        if self.unsquash:
+        for _ in range((1 + self.twice) if self.unsquash else 0):
             action = np.clip(self.low + (action + 1.0) * (self.high - self.low) / 2.0,
                              self.low, self.high)
         return action.astype(np.float32)

@@ -9,6 +9,7 @@ a filter not applied and the arena's policies swapped."""
 import json
 import pickle
 import re
+import warnings
 
 import numpy as np
 import parity_policies as deployed
@@ -213,7 +214,7 @@ def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
     squashed = parity(checkpoint, deployed.GaussianMean(module, low, high, unsquash=True,
                                                         tanh=True), episodes=1)
     assert not squashed.passed
-    assert squashed.variants["with tanh(mean) as the squashed Gaussian's greedy action"] >= 0.99
+    assert squashed.variants["with tanh(mean) as the Gaussian's greedy action"] >= 0.99
     assert "TorchSquashedGaussian.to_deterministic" in squashed.explanation
     # the right action rounded through float16 (as on an accelerator): off by ~1e-3, so
     # it fails at the default atol, says by how much, and passes with atol=1e-2
@@ -246,6 +247,19 @@ def test_a_continuous_sampler_is_named_and_other_noise_is_not(tmp_path):
     # NaN answers are no sampler's (the uniformity test read a NaN distance as passing)
     nan = parity(checkpoint, lambda obs: np.full(1, np.nan, np.float32), episodes=1)
     assert not nan.passed and "samples" not in str(nan), str(nan)
+    # the mean unsquashed twice, and tanh of the (unsquashed) Gaussian's mean: "No variant
+    # of the pipeline explains the difference" was all parity said (a new user's batch)
+    twice = parity(checkpoint, deployed.GaussianMean(module, -2.0, 2.0, unsquash=True,
+                                                     twice=True), episodes=1)
+    assert not twice.passed and twice.variants["with the action unsquashed twice"] >= 0.99
+    assert "your code scales its result again" in twice.explanation, str(twice)
+    tanh = parity(checkpoint, deployed.GaussianMean(module, -2.0, 2.0, unsquash=True,
+                                                    tanh=True), episodes=1)
+    assert not tanh.passed, str(tanh)
+    assert tanh.variants["with tanh(mean) as the Gaussian's greedy action"] >= 0.99
+    assert "the policy's Gaussian is not squashed" in tanh.explanation, str(tanh)
+    assert parity(checkpoint, deployed.GaussianMean(module, -2.0, 2.0, unsquash=True),
+                  episodes=1).passed
 
 
 def test_two_mistakes_at_once_are_named_together(tmp_path):
@@ -304,6 +318,24 @@ def test_a_frame_stack_without_history_is_named_and_a_kept_one_passes(stacked):
     assert kept.passed and kept.agreement == 1.0
 
 
+def test_the_cli_calls_a_reset_defined_beside_the_policy_in_its_file(stacked, tmp_path,
+                                                                    capsys):
+    """A deploy file with ``act(obs)`` and a module-level ``reset()``: parity called only
+    ``act.reset`` and failed a correct deployment as "never reset" (a new user's LSTM)."""
+    source = (f"import parity_policies as deployed\nfrom pathlib import Path\n"
+              f"STACK = deployed.OwnFrameStack(deployed.modules(Path({str(stacked)!r}))"
+              f"['default_policy'])\n\ndef act(obs):\n    return STACK(obs)\n")
+    (tmp_path / "no_reset.py").write_text(source)
+    (tmp_path / "with_reset.py").write_text(source + "\ndef reset():\n    STACK.reset()\n")
+    assert cli_main(["parity", str(stacked), "--policy", f"{tmp_path / 'with_reset.py'}:act",
+                     "--episodes", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "calling reset() from" in err and "(act has no reset of its own)" in err, err
+    assert cli_main(["parity", str(stacked), "--policy", f"{tmp_path / 'no_reset.py'}:act",
+                     "--episodes", "2"]) == 1
+    assert "never reset" in capsys.readouterr().out
+
+
 def test_an_lstm_deployed_without_its_state_is_named_and_with_it_passes(tmp_path):
     config = _ppo("CartPole-v1", use_lstm=True, lstm_cell_size=16, max_seq_len=10)
     checkpoint = _train(config, 4, tmp_path)
@@ -347,6 +379,19 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
     # sampler agrees as often as anything that answers at random, and parity says so
     assert not sampled.passed and sampled.sampling[0] < 0.6
     assert "cannot tell whether it samples" in sampled.explanation, sampled.explanation
+    # an agent whose cart fell is asked no more (RLlib's EnvRunner asks it no more): its
+    # last observation was asked about, and its ended CartPole stepped (gymnasium warned)
+    asked = []
+
+    def recording(obs):
+        asked.append(sorted(obs))
+        return deployed.PerAgentModules(modules, {0: "p0", 1: "p1"})(obs)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert parity(checkpoint, recording, episodes=2).passed
+    assert not [w for w in caught if "already returned terminated" in str(w.message)]
+    assert [0, 1] in asked and ([0] in asked or [1] in asked), asked
     policy = rldebug.inference_policy(checkpoint)
     assert parity(checkpoint, policy, episodes=1).passed
     # agent ids are ints here: the string "0" was refused while the hint listed '0'

@@ -18,6 +18,7 @@ def cmd_parity(args) -> int:
     policy = load_function(args.policy, "--policy", "your deployed policy: a function (or "
                            "callable object) from the env's raw observation to its action, "
                            "def {name}(obs): return action")
+    _reset_from_its_file(policy, args.policy)
     report = parity(args.checkpoint, policy,
                     episodes=args.episodes, min_agreement=args.min_agreement,
                     atol=args.atol, observations=args.observations, trace=args.trace)
@@ -26,6 +27,34 @@ def cmd_parity(args) -> int:
     else:
         print(report)
     return 0 if report.passed else 1
+
+
+def _reset_from_its_file(policy, spec: str) -> None:
+    """A ``reset()`` defined beside the policy function in its file (a policy with no
+    ``reset`` of its own) is the one parity calls when an episode starts: said on stderr.
+    """
+    import inspect
+    import sys
+
+    if callable(getattr(policy, "reset", None)):
+        return
+    # the file's globals: a function's own (under its decorators), or its class's __call__'s
+    function = inspect.unwrap(policy) if inspect.isfunction(policy) or \
+        hasattr(policy, "__wrapped__") else type(policy).__call__
+    scope = getattr(inspect.unwrap(function), "__globals__", None) or {}
+    beside = scope.get("reset")
+    if not callable(beside) or beside is policy:
+        return
+    try:
+        inspect.signature(beside).bind()
+    except (TypeError, ValueError):
+        return  # a reset() that needs arguments is not an episode's reset
+    try:
+        policy.reset = beside
+    except (AttributeError, TypeError):
+        return
+    print(f"rldebug parity: calling reset() from {spec.rsplit(':', 1)[0]} when an episode "
+          f"starts ({spec.rsplit(':', 1)[1]} has no reset of its own).", file=sys.stderr)
 
 
 def cmd_export(args) -> int:
@@ -58,7 +87,8 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--policy", required=True,
                         help="FILE.py:FUNC or MODULE:FUNC: your deployed policy, raw env "
                              "observation in, env action out (a dict per agent for a "
-                             "multi-agent env)")
+                             "multi-agent env); FUNC.reset(), or else a reset() defined in "
+                             "the same file, is called when an episode starts")
     parser.add_argument("--episodes", type=int,
                         help="episodes of the checkpoint's env to play (default 5)")
     parser.add_argument("--trace", metavar="DIR",

@@ -304,7 +304,21 @@ def _play(reference: InferencePolicy, ask, reset_yours, env, episodes: int, seed
             taken = module_action
             if _done(terminated) or _done(truncated):
                 break
+            obs = _still_acting(obs, terminated, truncated)
+            if isinstance(obs, Mapping) and not obs:
+                break  # every agent that had an observation is done
     return steps, None
+
+
+def _still_acting(obs, terminated, truncated):
+    """A multi-agent env's observations less those of agents whose episode just ended
+    (their last observation, which RLlib's EnvRunner never acts on: it asks no agent
+    again after its terminated or truncated); a single agent's observation as it is."""
+    if not isinstance(obs, Mapping) or not isinstance(terminated, Mapping):
+        return obs
+    ended = {agent for flags in (terminated, truncated) if isinstance(flags, Mapping)
+             for agent, flag in flags.items() if agent != "__all__" and flag}
+    return {agent: value for agent, value in obs.items() if agent not in ended}
 
 
 def _play_recorded(reference: InferencePolicy, ask, reset_yours,
@@ -590,7 +604,9 @@ def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
         out += [Variant(forget_history=True), Variant(never_reset=True)]
     if any(isinstance(s, gym.spaces.Box) for s in action_spaces):
         out.append(Variant(to_env=False))
-    if reference.squashes_actions:
+    if reference.unsquashes_actions:
+        out.append(Variant(unsquash_twice=True))
+    if reference.gaussian_actions:
         out.append(Variant(squashed_mean=True))
     if reference.multi_agent:
         out += _mapping_variants(reference)
@@ -640,6 +656,12 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 f"({pieces}), where the pipeline starts each episode afresh: reset it when "
                 "an episode starts (the recurrent state to the module's initial state, the "
                 "frame stack emptied; rldebug.inference_policy's reset() does).")
+    if variant.squashed_mean and not reference.squashes_actions:
+        return ("your deployment takes tanh of the Gaussian's mean before scaling it to "
+                "the env's bounds; the policy's Gaussian is not squashed (a diagonal "
+                "Gaussian, as PPO, APPO and IMPALA train): RLlib's evaluation takes its "
+                "mean as it is and unsquashes or clips that (normalize_actions, "
+                "clip_actions). Drop the tanh.")
     if variant.squashed_mean:
         return ("your deployment takes tanh of the Gaussian's mean, the greedy action "
                 "of the squashed Gaussian the policy was trained with. RLlib 2.60's "
@@ -654,6 +676,12 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
                 "(clip_actions=True) first "
                 "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
+    if variant.unsquash_twice:
+        return ("your deployment unsquashes an action that is already in the env's "
+                "bounds: RLlib's module-to-env pipeline unsquashes the module's action "
+                "from [-1, 1] (normalize_actions=True; ray.rllib.utils.spaces.space_utils."
+                "unsquash_action), and your code scales its result again. Scale once: "
+                "either the module's raw action, or the pipeline's as it is.")
     from rldebug.shapes.mapping import map_agents
 
     trained, _ = map_agents(reference.parts["mapping_fn"], [a for a, _ in variant.mapping],

@@ -68,6 +68,8 @@ class OldStackPolicy:
         return []
 
     squashes_actions = False
+    gaussian_actions = False  # the tanh(mean) variant is not replayed on the old stack
+    unsquashes_actions = False  # the twice-unsquashed variant is not replayed on the old stack
     keeps_history = False  # recurrent policies are refused
     #: where a left-out piece's saved state lives
     state_location = ("the checkpoint's policies/<policy_id>/policy_state.pkl (the policy's "

@@ -36,8 +36,9 @@ class Variant:
     forget_history: bool = False  # every observation handled as an episode's first
     to_env: bool = True  # False: the module's action, not unsquashed/clipped for the env
     mapping: tuple | None = None  # multi-agent: ((agent, module), ...) replacing the config's
-    squashed_mean: bool = False  # a squashed Gaussian's greedy action as tanh(mean)
+    squashed_mean: bool = False  # a Gaussian's greedy action as tanh(mean)
     never_reset: bool = False  # the history carried from one episode into the next
+    unsquash_twice: bool = False  # the env's action unsquashed again, as if it were in [-1, 1]
 
     def describe(self) -> str:
         return " and ".join(change.describe_one() for change in self.changes()) or "as trained"
@@ -58,9 +59,11 @@ class Variant:
         if self.mapping:
             return "with agents mapped " + ", ".join(f"{a} -> {m}" for a, m in self.mapping)
         if self.squashed_mean:
-            return "with tanh(mean) as the squashed Gaussian's greedy action"
+            return "with tanh(mean) as the Gaussian's greedy action"
         if self.never_reset:
             return "never reset (its history carried from one episode into the next)"
+        if self.unsquash_twice:
+            return "with the action unsquashed twice"
         return "as trained"
 
 
@@ -204,7 +207,24 @@ class InferencePolicy:
             squashed = np.tanh(np.asarray(actions, np.float32))
             return squashed, env_action(squashed[None], self._parts["action_space"],
                                         SimpleNamespace(**self._parts["action_handling"]))[0]
+        if self.variant.unsquash_twice:  # the env's action taken for one in [-1, 1]
+            from ray.rllib.utils.spaces.space_utils import unsquash_action
+
+            return actions, unsquash_action(for_env, self._parts["action_space"])
         return actions, (for_env if self.variant.to_env else actions)
+
+    @property
+    def unsquashes_actions(self) -> bool:
+        """Whether the module-to-env pipeline unsquashes a (single-agent) Box action bounded
+        on every side from [-1, 1] to the env's bounds (``normalize_actions``, as RLlib's
+        ``unsquash_action``)."""
+        import gymnasium as gym
+
+        space = self._parts["action_space"]
+        return not self.multi_agent and isinstance(space, gym.spaces.Box) and \
+            bool(np.all(space.bounded_below) and np.all(space.bounded_above)) and \
+            any(getattr(piece, "normalize_actions", False)
+                for piece in self._module_to_env.connectors)
 
     def with_variant(self, **changes) -> InferencePolicy:
         """A new policy on the same parts, departing from the pipeline as ``changes`` say
@@ -267,9 +287,7 @@ class InferencePolicy:
             return None
         mean, log_std = np.split(np.asarray(inputs, np.float64).reshape(-1), 2)
         mean, std = mean.reshape(space.shape), np.exp(log_std).reshape(space.shape)
-        bounded = bool(np.all(space.bounded_below) and np.all(space.bounded_above))
-        if bounded and any(getattr(piece, "normalize_actions", False)  # as unsquash_action
-                           for piece in self._module_to_env.connectors):
+        if self.unsquashes_actions:
             half = (space.high - space.low) / 2.0
             return space.low + (mean + 1.0) * half, std * half
         return mean, std
@@ -280,6 +298,15 @@ class InferencePolicy:
         previous actions) or a recurrent module."""
         modules = self._module.values() if self.multi_agent else [self._module]
         return bool(self.user_pieces) or any(m.is_stateful() for m in modules)
+
+    @property
+    def gaussian_actions(self) -> bool:
+        """Whether the (single-agent) module's inference distribution is a Gaussian,
+        squashed (SAC's) or not (PPO's, APPO's, IMPALA's diagonal one)."""
+        if self.multi_agent:
+            return False
+        cls = self._module.get_inference_action_dist_cls()
+        return getattr(cls, "__name__", "") in ("TorchSquashedGaussian", "TorchDiagGaussian")
 
     @property
     def squashes_actions(self) -> bool:
