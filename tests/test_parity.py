@@ -260,6 +260,11 @@ def test_a_continuous_sampler_is_named_and_other_noise_is_not(tmp_path):
     assert "the policy's Gaussian is not squashed" in tanh.explanation, str(tanh)
     assert parity(checkpoint, deployed.GaussianMean(module, -2.0, 2.0, unsquash=True),
                   episodes=1).passed
+    # the distribution's inputs (mean and log std) as the action: told to reshape them to
+    # (1,), which cannot be done to two values
+    inputs = parity(checkpoint, lambda obs: deployed._logits(module, obs), episodes=1)
+    assert not inputs.passed and "they hold 2 values where the env takes 1 (twice as many" \
+        in inputs.explanation and "reshape" not in inputs.explanation, inputs.explanation
 
 
 def test_two_mistakes_at_once_are_named_together(tmp_path):

@@ -1058,11 +1058,20 @@ def _answer_problem(pairs) -> str:
             shaped.append((yours, theirs))
     if shaped and len(shaped) >= 0.5 * len(failed):
         yours, theirs = shaped[0]
-        return (f"Your policy's actions have shape {np.shape(yours)} (a "
+        said = (f"Your policy's actions have shape {np.shape(yours)} (a "
                 f"{type(yours).__name__}, e.g. {yours!r:.40}), the pipeline's {theirs.shape}, "
                 f"the shape of the env's action space, in {len(shaped)} of "
-                f"{len(failed)} differing decisions: return an array of that shape, e.g. "
-                f"np.asarray(action, np.float32).reshape({theirs.shape}).")
+                f"{len(failed)} differing decisions: ")
+        if np.size(yours) == theirs.size:
+            return said + ("return an array of that shape, e.g. "
+                           f"np.asarray(action, np.float32).reshape({theirs.shape}).")
+        return said + (
+            f"they hold {np.size(yours)} values where the env takes {theirs.size}"
+            + (" (twice as many: a Gaussian's action_dist_inputs are its mean and its log "
+               "standard deviation; the action is the mean, the first half, unsquashed or "
+               "clipped to the env's bounds as the pipeline does)"
+               if np.size(yours) == 2 * theirs.size else "")
+            + ": return one action of the env's action space.")
     return ""
 
 
