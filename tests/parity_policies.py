@@ -38,6 +38,39 @@ class OffsetCartPole(gym.ObservationWrapper):
         return np.asarray(observation, np.float32) + np.float32(1000.0)
 
 
+class DictCartPole(gym.ObservationWrapper):
+    """CartPole whose observation is a Dict the env fills in its own key order ("x", then
+    "angle", then "side"), where gymnasium's Dict space and RLlib's FlattenObservations
+    sort the keys ("angle", "side", "x")."""
+
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+        self.observation_space = gym.spaces.Dict({
+            "x": gym.spaces.Box(-np.inf, np.inf, (2,), np.float32),
+            "angle": gym.spaces.Box(-np.inf, np.inf, (2,), np.float32),
+            "side": gym.spaces.Discrete(2)})
+
+    def observation(self, observation):
+        return {"x": np.asarray(observation[:2], np.float32),
+                "angle": np.asarray(observation[2:], np.float32),
+                "side": int(observation[2] > 0)}
+
+
+class FlattenedDict:
+    """A Dict observation flattened by hand, ``sort``: in sorted key order as RLlib's
+    FlattenObservations does, else in the order the env's dict holds them; a Discrete
+    part one-hot (``sizes``: each Discrete key's n)."""
+
+    def __init__(self, module, sizes: dict, sort: bool):
+        self.module, self.sizes, self.sort = module, sizes, sort
+
+    def __call__(self, obs):
+        keys = sorted(obs) if self.sort else list(obs)
+        parts = [np.eye(self.sizes[k], dtype=np.float32)[obs[k]] if k in self.sizes
+                 else np.asarray(obs[k], np.float32).reshape(-1) for k in keys]
+        return int(np.argmax(_logits(self.module, np.concatenate(parts))))
+
+
 def modules(checkpoint):
     import rldebug
 

@@ -341,6 +341,27 @@ def test_the_cli_calls_a_reset_defined_beside_the_policy_in_its_file(stacked, tm
     assert "never reset" in capsys.readouterr().out
 
 
+def test_a_dict_observation_flattened_in_the_envs_key_order_is_named(tmp_path):
+    """RLlib's FlattenObservations concatenates a Dict's parts in sorted key order; a
+    deployment that flattens them in the order the env's dict holds them was said only
+    as "No variant..." (the one flattening variant, the piece left out, cannot run)."""
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    config = _ppo(deployed.DictCartPole).env_runners(
+        env_to_module_connector=lambda env=None, spaces=None, device=None:
+        FlattenObservations())
+    checkpoint = _train(config, 2, tmp_path)
+    module = deployed.modules(checkpoint)["default_policy"]
+    mixed = parity(checkpoint, deployed.FlattenedDict(module, {"side": 2}, sort=False),
+                   episodes=2)
+    assert not mixed.passed, str(mixed)
+    assert mixed.variants["with the Dict observation flattened in the env's key order"] \
+        >= 0.99, str(mixed)
+    assert "concatenates them in sorted key order" in mixed.explanation
+    assert parity(checkpoint, deployed.FlattenedDict(module, {"side": 2}, sort=True),
+                  episodes=2).passed
+
+
 def test_an_lstm_deployed_without_its_state_is_named_and_with_it_passes(tmp_path):
     config = _ppo("CartPole-v1", use_lstm=True, lstm_cell_size=16, max_seq_len=10)
     checkpoint = _train(config, 4, tmp_path)

@@ -606,6 +606,8 @@ def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
         out.append(Variant(to_env=False))
     if reference.unsquashes_actions:
         out.append(Variant(unsquash_twice=True))
+    if reference.flattens_a_dict:  # acts as the pipeline where the env's dict is sorted
+        out.append(Variant(dict_order=True))
     if reference.gaussian_actions:
         out.append(Variant(squashed_mean=True))
     if reference.multi_agent:
@@ -676,6 +678,13 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
                 "(clip_actions=True) first "
                 "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
+    if variant.dict_order:
+        return ("your deployment flattens the Dict observation in the order the env's "
+                "dict holds its keys; RLlib's FlattenObservations concatenates them in "
+                "sorted key order (tree.flatten; ray.rllib.utils.numpy."
+                "flatten_inputs_to_1d_tensor), a Discrete part one-hot: flatten in sorted "
+                "key order, or run the checkpoint's env-to-module pipeline "
+                "(rldebug.inference_policy does).")
     if variant.unsquash_twice:
         return ("your deployment unsquashes an action that is already in the env's "
                 "bounds: RLlib's module-to-env pipeline unsquashes the module's action "

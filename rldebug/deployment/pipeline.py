@@ -39,6 +39,7 @@ class Variant:
     squashed_mean: bool = False  # a Gaussian's greedy action as tanh(mean)
     never_reset: bool = False  # the history carried from one episode into the next
     unsquash_twice: bool = False  # the env's action unsquashed again, as if it were in [-1, 1]
+    dict_order: bool = False  # a Dict observation flattened in the order the env's dict has
 
     def describe(self) -> str:
         return " and ".join(change.describe_one() for change in self.changes()) or "as trained"
@@ -64,7 +65,25 @@ class Variant:
             return "never reset (its history carried from one episode into the next)"
         if self.unsquash_twice:
             return "with the action unsquashed twice"
+        if self.dict_order:
+            return "with the Dict observation flattened in the env's key order"
         return "as trained"
+
+
+def dict_part_sizes(space: Any) -> dict | None:
+    """How many values each key of a one-level Dict space takes once flattened as RLlib's
+    ``FlattenObservations`` does (a Box's size, a Discrete one-hot); None for another
+    space or a nested one."""
+    import gymnasium as gym
+    from ray.rllib.utils.numpy import flatten_inputs_to_1d_tensor
+
+    if not isinstance(space, gym.spaces.Dict) or not all(
+            isinstance(part, (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete))
+            for part in space.spaces.values()):
+        return None
+    return {key: int(np.size(flatten_inputs_to_1d_tensor(part.sample(), part,
+                                                         batch_axis=False)))
+            for key, part in space.spaces.items()}
 
 
 @dataclass(frozen=True)
@@ -182,6 +201,8 @@ class InferencePolicy:
                 batch = self._env_to_module(rl_module=self._module, batch={},
                                             episodes=[episode], explore=False,
                                             shared_data=shared)
+                if self.variant.dict_order:
+                    batch = self._in_dict_order(batch, obs)
                 out = self._module.forward_inference(batch)
             to_env = self._module_to_env(rl_module=self._module, batch=out,
                                          episodes=[episode], explore=False,
@@ -212,6 +233,34 @@ class InferencePolicy:
 
             return actions, unsquash_action(for_env, self._parts["action_space"])
         return actions, (for_env if self.variant.to_env else actions)
+
+    def _in_dict_order(self, batch: dict, obs: Any) -> dict:
+        """``batch`` with its flattened observation's parts in the order the env's dict
+        holds its keys: RLlib's ``FlattenObservations`` concatenates them in sorted key
+        order (``tree.flatten``), a deployment of its own often in the dict's order."""
+        from ray.rllib.core.columns import Columns
+
+        sizes = dict_part_sizes(self._parts["observation_space"])
+        if sizes is None or not isinstance(obs, Mapping):
+            return batch
+        starts, at = {}, 0
+        for key in sorted(sizes):
+            starts[key], at = at, at + sizes[key]
+        order = [i for key in obs if key in sizes
+                 for i in range(starts[key], starts[key] + sizes[key])]
+        if len(order) != at:
+            return batch
+        return {**batch, Columns.OBS: batch[Columns.OBS][..., order]}
+
+    @property
+    def flattens_a_dict(self) -> bool:
+        """Whether a (single-agent) Dict observation of one level reaches the module
+        through RLlib's ``FlattenObservations`` (all of its keys kept)."""
+        return not self.multi_agent and \
+            dict_part_sizes(self._parts["observation_space"]) is not None and any(
+                type(piece).__name__ == "FlattenObservations" and
+                not getattr(piece, "_keys_to_remove", None)
+                for piece in self._env_to_module.connectors)
 
     @property
     def unsquashes_actions(self) -> bool:
