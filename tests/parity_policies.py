@@ -101,12 +101,13 @@ class GaussianMean:
     """A Gaussian policy deployed as its mean (``tanh``: squashed to [-1, 1] first, the
     greedy action of SAC's squashed Gaussian); ``unsquash``: scaled from [-1, 1] to the
     env's bounds as RLlib does (Pendulum: [-2, 2]); ``twice``: that scaling done again
-    on its result (a deployment that unsquashes the pipeline's own action)."""
+    on its result (a deployment that unsquashes the pipeline's own action);
+    ``clip_unit``: clipped to [-1, 1] last."""
 
     def __init__(self, module, low, high, unsquash: bool, tanh: bool = False,
-                 twice: bool = False):
+                 twice: bool = False, clip_unit: bool = False):
         self.module, self.low, self.high = module, low, high
-        self.unsquash, self.tanh, self.twice = unsquash, tanh, twice
+        self.unsquash, self.tanh, self.twice, self.clip_unit = unsquash, tanh, twice, clip_unit
 
     def __call__(self, obs):
         inputs = _logits(self.module, obs)
@@ -116,6 +117,8 @@ class GaussianMean:
         for _ in range((1 + self.twice) if self.unsquash else 0):
             action = np.clip(self.low + (action + 1.0) * (self.high - self.low) / 2.0,
                              self.low, self.high)
+        if self.clip_unit:
+            action = np.clip(action, -1.0, 1.0)
         return action.astype(np.float32)
 
 

@@ -216,6 +216,12 @@ def test_sac_deployed_without_unsquashing_is_named_and_with_it_passes(tmp_path):
     assert not squashed.passed
     assert squashed.variants["with tanh(mean) as the Gaussian's greedy action"] >= 0.99
     assert "TorchSquashedGaussian.to_deterministic" in squashed.explanation
+    # unsquashed, then clipped to the module's [-1, 1] (a new user's batch): no variant
+    clipped = parity(checkpoint, deployed.GaussianMean(module, low, high, unsquash=True,
+                                                       clip_unit=True), episodes=1)
+    assert not clipped.passed, str(clipped)
+    assert clipped.variants["with the unsquashed action clipped to [-1, 1]"] >= 0.99
+    assert "clip to the env's action space's low and high" in clipped.explanation
     # the right action rounded through float16 (as on an accelerator): off by ~1e-3, so
     # it fails at the default atol, says by how much, and passes with atol=1e-2
     exact = rldebug.inference_policy(checkpoint)

@@ -604,8 +604,8 @@ def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
         out += [Variant(forget_history=True), Variant(never_reset=True)]
     if any(isinstance(s, gym.spaces.Box) for s in action_spaces):
         out.append(Variant(to_env=False))
-    if reference.unsquashes_actions:
-        out.append(Variant(unsquash_twice=True))
+    if reference.unsquashes_actions:  # each acts as the pipeline on bounds of [-1, 1]
+        out += [Variant(unsquash_twice=True), Variant(clip_unit=True)]
     if reference.flattens_a_dict:  # acts as the pipeline where the env's dict is sorted
         out.append(Variant(dict_order=True))
     if reference.gaussian_actions:
@@ -685,6 +685,11 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 "flatten_inputs_to_1d_tensor), a Discrete part one-hot: flatten in sorted "
                 "key order, or run the checkpoint's env-to-module pipeline "
                 "(rldebug.inference_policy does).")
+    if variant.clip_unit:
+        return ("your deployment clips the action to [-1, 1] after unsquashing it to the "
+                "env's bounds: [-1, 1] is the module's range, which RLlib's module-to-env "
+                "pipeline unsquashes from (normalize_actions=True); clip to the env's "
+                "action space's low and high, or not at all (unsquash_action clips).")
     if variant.unsquash_twice:
         return ("your deployment unsquashes an action that is already in the env's "
                 "bounds: RLlib's module-to-env pipeline unsquashes the module's action "

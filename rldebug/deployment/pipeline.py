@@ -40,6 +40,7 @@ class Variant:
     never_reset: bool = False  # the history carried from one episode into the next
     unsquash_twice: bool = False  # the env's action unsquashed again, as if it were in [-1, 1]
     dict_order: bool = False  # a Dict observation flattened in the order the env's dict has
+    clip_unit: bool = False  # the env's action clipped to [-1, 1], the module's range
 
     def describe(self) -> str:
         return " and ".join(change.describe_one() for change in self.changes()) or "as trained"
@@ -67,6 +68,8 @@ class Variant:
             return "with the action unsquashed twice"
         if self.dict_order:
             return "with the Dict observation flattened in the env's key order"
+        if self.clip_unit:
+            return "with the unsquashed action clipped to [-1, 1]"
         return "as trained"
 
 
@@ -232,6 +235,8 @@ class InferencePolicy:
             from ray.rllib.utils.spaces.space_utils import unsquash_action
 
             return actions, unsquash_action(for_env, self._parts["action_space"])
+        if self.variant.clip_unit:  # the env's action held to the module's range
+            return actions, np.clip(for_env, -1.0, 1.0).astype(np.asarray(for_env).dtype)
         return actions, (for_env if self.variant.to_env else actions)
 
     def _in_dict_order(self, batch: dict, obs: Any) -> dict:
