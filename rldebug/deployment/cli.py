@@ -39,8 +39,8 @@ def _reset_from_its_file(policy, spec: str) -> None:
     if callable(getattr(policy, "reset", None)):
         return
     # the file's globals: a function's own (under its decorators), or its class's __call__'s
-    function = inspect.unwrap(policy) if inspect.isfunction(policy) or \
-        hasattr(policy, "__wrapped__") else type(policy).__call__
+    function = policy if inspect.isfunction(policy) or hasattr(policy, "__wrapped__") \
+        else type(policy).__call__
     scope = getattr(inspect.unwrap(function), "__globals__", None) or {}
     beside = scope.get("reset")
     if not callable(beside) or beside is policy:
