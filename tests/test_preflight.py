@@ -274,12 +274,18 @@ def test_policies_to_train_that_trains_nothing_crashes_and_is_named():
               .multi_agent(policies_to_train=[]))  # its one module, default_policy, left out
     assert "no_module_trained" in names(preflight(single))
     for crashing in (config([]), single):
-        algo = crashing.build_algo()
-        try:
-            with pytest.raises(UnboundLocalError, match="loss_per_module"):
-                algo.train()
-        finally:
-            algo.stop()
+        _first_update_has_no_loss(crashing)
+
+
+def _first_update_has_no_loss(config) -> None:
+    """RLlib builds ``config`` and its first update computes no loss: UnboundLocalError
+    'loss_per_module', which names no setting."""
+    algo = config.build_algo()
+    try:
+        with pytest.raises(UnboundLocalError, match="loss_per_module"):
+            algo.train()
+    finally:
+        algo.stop()
 
 
 def test_learning_rates_are_judged_where_rllib_reads_them():
@@ -430,12 +436,7 @@ def test_zero_epochs_builds_then_fails_without_naming_it_and_is_named():
 
     config = (PPOConfig().environment("CartPole-v1")
               .training(num_epochs=0, train_batch_size_per_learner=64, minibatch_size=32))
-    algo = config.build_algo()
-    try:
-        with pytest.raises(UnboundLocalError, match="loss_per_module"):
-            algo.train()
-    finally:
-        algo.stop()
+    _first_update_has_no_loss(config)
     (trap,) = [t for t in preflight(config) if t.name == "setting_out_of_range"]
     assert trap.severity == "error" and trap.evidence == {"setting": "num_epochs", "value": 0}
     assert "UnboundLocalError: 'loss_per_module'" in trap.message

@@ -18,6 +18,7 @@ explain a deployment that disagrees.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -245,7 +246,7 @@ class InferencePolicy:
         order (``tree.flatten``), a deployment of its own often in the dict's order."""
         from ray.rllib.core.columns import Columns
 
-        sizes = dict_part_sizes(self._parts["observation_space"])
+        sizes = self._dict_sizes
         if sizes is None or not isinstance(obs, Mapping):
             return batch
         starts, at = {}, 0
@@ -257,12 +258,17 @@ class InferencePolicy:
             return batch
         return {**batch, Columns.OBS: batch[Columns.OBS][..., order]}
 
+    @functools.cached_property
+    def _dict_sizes(self) -> dict | None:
+        """:func:`dict_part_sizes` of the observation space, once per policy (a replay asks
+        it at every step)."""
+        return dict_part_sizes(self._parts["observation_space"])
+
     @property
     def flattens_a_dict(self) -> bool:
         """Whether a (single-agent) Dict observation of one level reaches the module
         through RLlib's ``FlattenObservations`` (all of its keys kept)."""
-        return not self.multi_agent and \
-            dict_part_sizes(self._parts["observation_space"]) is not None and any(
+        return not self.multi_agent and self._dict_sizes is not None and any(
                 type(piece).__name__ == "FlattenObservations" and
                 not getattr(piece, "_keys_to_remove", None)
                 for piece in self._env_to_module.connectors)

@@ -156,10 +156,10 @@ class HorizonTooShort(Rule):
         if share is None and finding.evidence.get("horizon_steps", math.inf) <= 1:
             finding.severity = "warning"  # gamma 0 said while the return was flat
             finding.evidence["whatever_the_return"] = True
-            finding.evidence["rose_later"] = return_change(progress)
+            rose = finding.evidence["rose_later"] = return_change(progress)
             finding.message += (
-                f" The return rose later ({return_change(progress)}), only as far as each "
-                "step's own reward teaches.")
+                f" The return rose later ({rose}), only as far as each step's own reward "
+                "teaches.")
             return False
         if share is None:
             return True
