@@ -721,6 +721,42 @@ def test_a_clipped_critic_alone_is_still_why_pendulum_does_not_learn():
     assert clipped in trial.causes
 
 
+def _drawn(seed: int, name: str) -> Path:
+    return store_of(seed) / "runs" / f"{name}__s{seed}"
+
+
+def test_a_clipped_critic_gae_leans_on_is_the_cause_though_the_return_fell():
+    """PPO Pendulum at lambda_ 0.1 with vf_clip_param 0.1 (the draw at seed 14): each
+    advantage sees 1.1 steps of reward and takes the rest from a critic that explains
+    nothing. The Gaussian's entropy grew, the KL went above target and the return fell:
+    a biased signal's doing, not a missing baseline's (which at lambda_ 1 slows learning
+    and no more). The clip is the error; the KL warning and the random policy are under
+    it."""
+    trial = diagnose(_drawn(14, "ppo_pendulum__vf_clip_low")).trials[0]
+    clipped = _finding(trial.findings, "critic_clipped")
+    assert clipped.severity == "error" and clipped.explained_by is None
+    assert clipped.evidence["change"] < -clipped.evidence["tolerance"]
+    assert "return_fell" not in clipped.evidence
+    assert clipped.evidence["reward_horizon_steps"] == pytest.approx(1 / (1 - 0.95 * 0.1))
+    assert "lambda_=0.1" in clipped.message
+    for rule in ("kl_blowup", "policy_stays_random"):
+        assert _finding(trial.findings, rule).explained_by == "critic_clipped"
+    assert [f.rule_id for f in trial.causes if f.severity != "info"] == ["critic_clipped"]
+
+
+def test_a_rise_does_not_answer_a_clipped_critic_gae_leans_on():
+    """The same fault at seed 13: the return rose (-1386 -> -1105; the healthy controls
+    reach about -200) and the explained variance was 0.18 in the iteration the return was
+    judged, its median over the judged iterations below 0. A warning that says how far
+    those steps teach, which no rise answers."""
+    trial = diagnose(_drawn(13, "ppo_pendulum__vf_clip_low")).trials[0]
+    clipped = _finding(trial.findings, "critic_clipped")
+    assert clipped.severity == "warning" and clipped in trial.causes
+    assert "resolved_at_iteration" not in clipped.evidence
+    assert clipped.evidence["vf_explained_var_median"] < 0
+    assert "only as far as those steps teach" in clipped.message
+
+
 @pytest.mark.parametrize("argv, says", [
     (["list", "--seed", "1"], "a seed of its own"),
     (["list", "--seed", "three"], "takes an integer"),

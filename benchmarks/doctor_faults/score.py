@@ -339,8 +339,11 @@ READ_DRAWS = frozenset({3, 4, 5, 6, 7, 8})
 # DQN's corridor at gamma 0 crashed before its return could be judged at seeds 3, 9 and
 # 10 (test split; seen in their scores, 2026-12-05): gamma 0 is now named from the
 # episodes' length before the return is judged, and the crash is filed under it.
+# 2026-12-06: PPO Pendulum's vf_clip_param 0.1 at seeds 9 to 14 were read to find why the
+# clipped critic was told apart from a KL blow-up (critic_clipped now weighs GAE's lambda_).
 SEEN_RUNS = frozenset({"dqn_goal__gamma_0__s3", "dqn_goal__gamma_0__s9",
-                       "dqn_goal__gamma_0__s10"})
+                       "dqn_goal__gamma_0__s10",
+                       *(f"ppo_pendulum__vf_clip_low__s{seed}" for seed in range(9, 15))})
 
 
 def held_out(scores: list[RunScore], draws: dict[int, list[RunScore]]) -> list[RunScore]:

@@ -195,6 +195,25 @@ def _clip_starves_the_critic(cause: Finding, finding: Finding,
         and _covers(cause, finding, aliases)
 
 
+def _critic_leaned_on(cause: Finding, finding: Finding,
+                      aliases: Mapping[str, str]) -> bool:
+    """A clipped critic that explains nothing, where GAE takes all but a few steps of each
+    advantage from it (``critic_clipped`` with ``reward_horizon_steps``: lambda_ far below
+    1), leaves the policy advantages that are each step's own reward: a biased signal its
+    updates follow anywhere, as observations without signal do. Its module's KL above
+    target, its entropy that grew or collapsed are that push, not a step size to lower.
+    (It outranks the KL blow-up that :data:`EXPLAINS` lets explain a clipped critic: a
+    learning rate that breaks the critic comes first in the order, and explains both.)"""
+    return cause.rule_id == "critic_clipped" and cause.severity != "info" and \
+        "reward_horizon_steps" in cause.evidence and \
+        finding.rule_id in LEANED_ON_CRITIC_EXPLAINS and \
+        not (finding.severity == "error" and finding.rule_id in CAUSES_AT_ERROR) and \
+        _covers(cause, finding, aliases)
+
+
+LEANED_ON_CRITIC_EXPLAINS = frozenset({"kl_blowup", "entropy_collapse", "policy_stays_random"})
+
+
 def _another_reason_for_a_flat_return(cause: Finding, finding: Finding,
                                       aliases: Mapping[str, str]) -> bool:
     """A clipped critic is why the return is flat only when nothing else explains it: an
@@ -248,7 +267,8 @@ def _stall_during_a_failure(cause: Finding, finding: Finding,
 # run took back, a finding that is a cause at error, a pair EXPLAINS does not list).
 PAIRS_BEFORE_THE_ORDER = (
     _nan_crash_after_nan_reward, _no_q_to_draw_from, _large_rewards_cut_by_the_clip,
-    _kept_random_explains, _clip_starves_the_critic, _another_reason_for_a_flat_return,
+    _kept_random_explains, _clip_starves_the_critic, _critic_leaned_on,
+    _another_reason_for_a_flat_return,
     _rewarding_events_never_found, _stall_during_a_failure)
 
 
@@ -297,6 +317,8 @@ def explain(findings: Iterable[Finding],
             if cause is finding or _ORDER.get(finding.rule_id, len(_ORDER)) <= \
                     _ORDER[cause.rule_id]:
                 continue
+            if any(pair(finding, cause, aliases) for pair in PAIRS_BEFORE_THE_ORDER):
+                continue  # the pair makes this finding the cause's cause
             if _taken_back(cause) and finding.severity != "info":
                 continue
             if finding.severity == "error" and finding.rule_id in CAUSES_AT_ERROR and \

@@ -92,6 +92,7 @@ class RunFacts:
     """The config values and env facts the rules read (None: unknown).
 
     :param gamma: the discount; ``1 / (1 - gamma)`` is the horizon the value sees.
+    :param gae_lambda: GAE's ``lambda_`` (``"lambda"`` in ``params.json``).
     :param target_network_update_freq: DQN's steps between target-network syncs.
     :param learning_starts: ``num_steps_sampled_before_learning_starts`` (DQN, SAC).
     :param entropy_coeff: the entropy bonus (a schedule reads as unknown).
@@ -108,6 +109,7 @@ class RunFacts:
     """
 
     gamma: float | None = None
+    gae_lambda: float | None = None
     target_network_update_freq: float | None = None
     learning_starts: float | None = None
     entropy_coeff: float | None = None
@@ -134,6 +136,7 @@ class RunFacts:
         overrides = config.get("algorithm_config_overrides_per_module")
         return cls(
             gamma=config_number(config, "gamma"),
+            gae_lambda=config_number(config, "lambda"),
             target_network_update_freq=config_number(config, "target_network_update_freq"),
             learning_starts=config_number(config, "num_steps_sampled_before_learning_starts"),
             entropy_coeff=config_number(config, "entropy_coeff"),
@@ -163,6 +166,22 @@ class RunFacts:
         if self.gamma is None or self.gamma < 0:
             return None
         return math.inf if self.gamma >= 1 else 1.0 / (1.0 - self.gamma)
+
+    @property
+    def reward_horizon_without_critic(self) -> float | None:
+        """Steps of reward a GAE advantage sees on its own: ``1 / (1 - gamma * lambda)``.
+
+        A GAE advantage is ``sum_k (gamma*lambda)^k r_{t+k}`` plus the critic's predictions
+        of the states that follow, weighted ``gamma * (1 - lambda) / (1 - gamma*lambda)``
+        in all (RLlib's ``GeneralAdvantageEstimation``: "a lambda_ of 0.0 makes the GAE
+        rely only on immediate rewards (and vf predictions from there on)"). With a critic
+        that predicts nothing, what lies beyond these steps reaches no action; at
+        ``lambda=1`` (RLlib's default) that is the discount's own horizon."""
+        if self.gamma is None or self.gae_lambda is None or self.gamma < 0 or \
+                self.gae_lambda < 0:
+            return None
+        discount = self.gamma * self.gae_lambda
+        return math.inf if discount >= 1 else 1.0 / (1.0 - discount)
 
 
 __all__ = ["EnvFacts", "RunFacts", "config_number", "env_facts"]

@@ -20,6 +20,11 @@ def finite(value: float | None) -> bool:
 # What a later rise of the return can answer of a rule's findings (Rule.answered_by_rise).
 ANSWERED_BY_RISE = ("none", "warnings", "all")
 
+# Episodes at least this many times longer than the steps of reward an advantage sees (the
+# discount's horizon; GAE's, where the critic predicts nothing): a reward at an episode's
+# end reaches almost none of the steps that led to it.
+HORIZON_SHORTFALL = 20
+
 
 class Rule:
     """One diagnosis, fed one iteration at a time.
@@ -321,5 +326,5 @@ def reward_terms_note(metrics, agent: str | None) -> tuple[str, dict]:
     return " " + "; ".join(sentences) + ".", {"reward_terms": evidence}
 
 
-__all__ = ["ModuleReturnHistory", "ReturnHistory", "Rule", "Streak", "Streaks", "finite", "fmt",
-           "module_return", "reward_terms_note"]
+__all__ = ["HORIZON_SHORTFALL", "ModuleReturnHistory", "ReturnHistory", "Rule", "Streak",
+           "Streaks", "finite", "fmt", "module_return", "reward_terms_note"]

@@ -12,6 +12,7 @@ from rldebug.doctor.findings import Finding
 from rldebug.doctor.fixes import config_fixes
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import (
+    HORIZON_SHORTFALL,
     KeptFinding,
     ReturnHistory,
     Rule,
@@ -23,9 +24,6 @@ from rldebug.doctor.rules.base import (
 from rldebug.shapes.env_problems import CONSTANT_OBSERVATIONS
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 
-# Episodes at least this many times longer than the discount's horizon: a reward at an
-# episode's end reaches almost none of the steps that led to it.
-HORIZON_SHORTFALL = 20
 # A discount that sees a few steps of episodes hundreds of steps long still learns what
 # those steps teach (Acrobot at gamma=0.5 rises from -500 to about -450): where the env
 # declares the return that counts as solved, a rise answers a horizon that short only once

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import (
+    HORIZON_SHORTFALL,
     ModuleReturnHistory,
     ReturnRange,
     Rule,
@@ -148,8 +150,19 @@ class CriticClipped(Rule):
     below its floor) — the clipped critic is then why the run does not learn (PPO on
     Pendulum with RLlib's defaults) — and info (worth knowing) when the return does
     improve (PPO on CartPole with RLlib's defaults reaches returns in the hundreds), or
-    when it fell: a critic without signal slows learning, it does not make a policy
-    worse than where it began.
+    when it fell: at RLlib's ``lambda_=1`` an advantage is the return that followed less
+    the critic's guess, so a critic without signal only leaves it without a baseline,
+    which slows learning but does not make a policy worse than where it began.
+
+    Unless GAE leans on the critic: an advantage sees ``1 / (1 - gamma * lambda_)`` steps
+    of reward and takes the rest from the critic's predictions
+    (:attr:`RunFacts.reward_horizon_without_critic`). Where that is a small share of the
+    episodes (:data:`HORIZON_SHORTFALL`, as for a discount that short) and the critic
+    explains nothing, the advantages are each step's own reward and little more: the
+    bandit's credit of ``gamma=0`` (``horizon_too_short``), which no rise answers. The
+    clip is then an error whether the return stayed flat or fell (a bias, not noise: it
+    can push the policy anywhere), and a warning where it rose (as far as those steps
+    teach).
     """
 
     rule_id = "critic_clipped"
@@ -160,6 +173,8 @@ class CriticClipped(Rule):
         self._saturated = Streaks()
         self._history = ModuleReturnHistory(thresholds)
         self._open: dict[str, Finding] = {}
+        self._lengths: list[float] = []
+        self._explained: dict[str, list[float]] = {}  # each module's explained variances
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
         t = self.thresholds
@@ -168,8 +183,12 @@ class CriticClipped(Rule):
         if metrics.family not in (None, "ppo"):
             return new  # only PPO clips the value loss (APPO/IMPALA log an unclipped vf_loss)
         self._history.add_iteration(metrics)
+        if finite(metrics.len_mean):
+            self._lengths.append(metrics.len_mean)
         for module, stats in metrics.modules.items():
-            self._judge(module, stats, metrics.iteration)
+            if finite(stats.vf_explained_var):
+                self._explained.setdefault(module, []).append(stats.vf_explained_var)
+            self._judge(module, metrics.iteration)
             if not finite(stats.vf_loss):
                 continue
             at_clip = stats.vf_loss >= t.vf_clip_saturation * clip
@@ -199,23 +218,24 @@ class CriticClipped(Rule):
             )
             self._open.update((f.module, f) for f in found)
             new += found
-            self._judge(module, stats, metrics.iteration)  # a clip found late: judged now
+            self._judge(module, metrics.iteration)  # a clip found late: judged now
         return new
 
-    def _judge(self, module: str, stats, iteration: int) -> None:
+    def _judge(self, module: str, iteration: int) -> None:
         """Once the return can be judged, say what the clipped critic cost."""
         finding = self._open.get(module)
         progress = self._history.progress(module)
         if finding is None or progress is None:
             return
         del self._open[module]
-        ev = stats.vf_explained_var
-        finding.evidence.update(progress)
-        if progress["change"] < -progress["tolerance"]:
+        ev = self._median_explained(module, progress)
+        finding.evidence.update(progress, vf_explained_var_median=ev)
+        explains_nothing = ev is None or ev <= CRITIC_EXPLAINS_NOTHING
+        if explains_nothing and self._reward_horizon() is not None:
+            self._judge_leaned_on(finding, progress, ev)
+        elif progress["change"] < -progress["tolerance"]:
             # Advantages from a critic that explains nothing have no baseline: noisier,
-            # slower learning, but not a policy driven worse than where it began (with
-            # lambda_ < 1 they are a shorter horizon's, which can cost some return, not
-            # a fall of more than the return's own noise).
+            # slower learning, but not a policy driven worse than where it began.
             finding.severity = "info"
             finding.evidence["return_fell"] = True
             finding.message += (
@@ -223,12 +243,12 @@ class CriticClipped(Rule):
                 "iterations): a critic that explains nothing leaves the advantages "
                 "without a baseline, which slows learning but does not by itself make a "
                 "policy worse, so something else moved it (see the other findings).")
-        elif progress["flat"] and (not finite(ev) or ev <= CRITIC_EXPLAINS_NOTHING):
+        elif progress["flat"] and explains_nothing:
             finding.severity = "error"
             finding.message += (
                 f" The return has not improved in {progress['iterations']} iterations "
                 f"({return_change(progress)}) and the critic explains nothing "
-                f"(explained variance {fmt(ev)}): without a critic the advantages are too "
+                f"(median explained variance {fmt(ev)}): without a critic the advantages are too "
                 "noisy to learn from. This is why the run does not learn.")
         elif not progress["flat"]:
             finding.severity = "info"  # worth knowing: the run learns regardless
@@ -236,6 +256,65 @@ class CriticClipped(Rule):
                 finding.message += (
                     f" The policy still learns (return {return_change(progress)}), only "
                     "less efficiently than it could.")
+
+    def _median_explained(self, module: str, progress: dict) -> float | None:
+        """The critic's median explained variance over the iterations the return was
+        judged on (one iteration's can be noise)."""
+        window = self._explained.get(module, [])[-progress["iterations"]:]
+        return statistics.median(window) if window else None
+
+    def _reward_horizon(self) -> float | None:
+        """The steps of reward a GAE advantage sees on its own, where they are a small
+        share of the episodes (:data:`HORIZON_SHORTFALL`); None otherwise or unknown."""
+        horizon = self.facts.reward_horizon_without_critic
+        length = self._mean_length()
+        if horizon is None or length is None:
+            return None
+        return horizon if horizon * HORIZON_SHORTFALL <= length else None
+
+    def _mean_length(self) -> float | None:
+        return sum(self._lengths) / len(self._lengths) if self._lengths else None
+
+    def _judge_leaned_on(self, finding: Finding, progress: dict, ev) -> None:
+        """A critic that explains nothing, where GAE takes all but a few steps of each
+        advantage from it: an error where the return stayed flat or fell, a warning where
+        it rose; no later rise answers it (:meth:`rise_answers`)."""
+        facts, horizon, length = self.facts, self._reward_horizon(), self._mean_length()
+        fell = progress["change"] < -progress["tolerance"]
+        finding.severity = "warning" if not progress["flat"] and not fell else "error"
+        finding.evidence.update(
+            gamma=facts.gamma, gae_lambda=facts.gae_lambda, reward_horizon_steps=horizon,
+            episode_len_mean=length, whatever_the_return=True)
+        returns = f"{return_change(progress)} in {progress['iterations']} iterations"
+        finding.message += (
+            f" With gamma={fmt(facts.gamma)} and lambda_={fmt(facts.gae_lambda)}, each "
+            f"advantage sees about {fmt(horizon)} step(s) of reward (1 / (1 - gamma * "
+            "lambda_)) and takes the rest from the critic's predictions, while episodes "
+            f"last {fmt(length)} steps; the critic explains nothing (median explained "
+            f"variance {fmt(ev)}), so the advantages hold those steps' rewards and little "
+            "more, a biased signal that can push the policy anywhere, not only slowly. "
+            + (f"The return rose ({returns}) only as far as those steps teach."
+               if finding.severity == "warning" else
+               f"The return {'fell' if fell else 'has not improved'} ({returns}): this is "
+               "why the run does not learn."))
+        finding.fix += (f" (At lambda_={fmt(facts.gae_lambda)} the advantages come almost "
+                        "wholly from the critic, so a clipped one costs more than at a "
+                        "lambda_ near 1, RLlib's default.)")
+
+    def rise_answers(self, finding: Finding, progress: dict) -> bool:
+        """A rise answers the claim that the return does not improve, but not a critic GAE
+        leans on (:meth:`_judge_leaned_on`): its error becomes the warning it is where the
+        return moved."""
+        if not finding.evidence.get("whatever_the_return"):
+            # not judged yet (the return is judged after this revisit): the judgement says
+            ev = self._median_explained(finding.module, progress)
+            return (ev is not None and ev > CRITIC_EXPLAINS_NOTHING) or \
+                self._reward_horizon() is None
+        if finding.severity == "error":
+            finding.severity = "warning"
+            rose = finding.evidence["rose_later"] = return_change(progress)
+            finding.message += f" The return rose later ({rose}), as far as those steps teach."
+        return False
 
 
 __all__ = ["CriticClipped", "ValueLossExploding", "ValueNotLearning"]
