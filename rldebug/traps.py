@@ -9,7 +9,8 @@ the algorithm):
   with "No default encoder config".
 - ``unschedulable``: the trial's placement group (1 CPU for the main process + CPUs
   per EnvRunner + per Learner, GPUs) needs more than the cluster has: under Tune the
-  trial waits forever without a word.
+  trial stays PENDING for good (after a minute Tune's log warns that the cluster lacks
+  the resources, and keeps waiting).
 - ``escapes_process``: remote EnvRunners/Learners/evaluation runners: breakpoints
   in the env, the loss or callbacks there are not hit in this process.
 - ``tf_on_new_stack``: ``framework("tf2")`` with the new stack (torch only).
@@ -38,8 +39,26 @@ the algorithm):
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
   module id the config does not define.
+- ``callback_signature``: a callback (a ``callbacks_class`` method, or a function given
+  to ``config.callbacks(on_...=)``) that cannot take the keywords RLlib 2.60 passes it,
+  such as a 2021 ``on_episode_end(self, *, worker, base_env, policies, episode)`` on the
+  new stack: TypeError at its first call, deep in an EnvRunner.
+- ``setting_ignored``: a setting the config's API stack never reads: on the new stack
+  ``observation_filter``, SAC's ``optimization_config``, ``PolicySpec(config=...)``; on
+  the old stack ``rl_module(model_config=...)``.
+- ``replay_buffer_old_stack``: new-stack DQN with an old-stack replay buffer named by
+  string: the first training step raises AttributeError.
+- ``schedule_over_before_learning``: an ``lr`` or ``entropy_coeff`` schedule that ends
+  before the first update (its timesteps are env steps sampled, not iterations).
 - ``rllib_refuses``: what RLlib's own ``AlgorithmConfig.validate()`` refuses (building
   runs it), in RLlib's words, when no trap above explains the config already.
+
+``rldebug check`` also steps the config's env with random actions
+(:func:`stepped_env_traps`): ``env_check_failed`` for what RLlib cannot sample either (an
+obs-only reset, an array or NaN reward, a Box observation of another shape than its
+space's, an agent acting after it is done), and ``episodes_never_end`` for
+``batch_mode="complete_episodes"`` with an env that ended no episode and has no time
+limit.
 
 :func:`preflight_script` reads a script's code (never runs it) for the traps that
 show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
@@ -54,6 +73,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -137,8 +157,9 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
         traps.append(Trap(
             "unschedulable", "error",
             f"The actors need {actors:g} CPUs ({parts}) but {where} has {cpus:g}: "
-            "algo.build_algo() waits for actors that never start, and Tune waits forever "
-            "for its placement group, without a word.", fix, evidence))
+            "algo.build_algo() waits for actors that never start, and Tune keeps the trial "
+            "PENDING for good (after a minute its log warns that the cluster lacks the "
+            "resources).", fix, evidence))
     elif need > cpus:
         # Tune reserves the main process's CPU in the trial's placement group; a plain
         # build_algo() runs it in the driver, which takes none (measured: PPO with 2
@@ -146,7 +167,8 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
         traps.append(Trap(
             "unschedulable", "warning",
             f"Under Tune the trial needs {need:g} CPUs ({parts}) but {where} has "
-            f"{cpus:g}: Tune leaves it PENDING forever, without a word. Outside Tune, "
+            f"{cpus:g}: Tune keeps it PENDING for good (after a minute its log warns that "
+            "the cluster lacks the resources). Outside Tune, "
             f"algo.build_algo() needs only its actors' {actors:g} and starts.", fix,
             evidence))
     gpus = float(config.num_gpus_per_learner or 0) * max(1, int(config.num_learners or 0))
@@ -853,6 +875,249 @@ def _shared_spaces(config, env) -> list[Trap]:
                  {"attributes": [name for name, _ in shared]})]
 
 
+# What RLlib 2.60 passes each callback, by keyword (``make_callback(..., kwargs=...)``):
+# the Algorithm's on either stack (algorithms/algorithm.py), the EnvRunners' on the new
+# one (env/single_agent_env_runner.py, env/multi_agent_env_runner.py).
+_EPISODE_CALL = ("episode", "env_runner", "metrics_logger", "env", "rl_module", "env_index")
+_ALGORITHM_CALLS = {
+    "on_algorithm_init": ("algorithm", "metrics_logger"),
+    "on_train_result": ("algorithm", "metrics_logger", "result"),
+    "on_evaluate_start": ("algorithm", "metrics_logger"),
+    "on_evaluate_end": ("algorithm", "metrics_logger", "evaluation_metrics"),
+    "on_checkpoint_loaded": ("algorithm",),
+}
+_ENV_RUNNER_CALLS = {
+    "on_environment_created": ("env_runner", "metrics_logger", "env", "env_context"),
+    "on_episode_created": _EPISODE_CALL,
+    "on_episode_start": _EPISODE_CALL,
+    "on_episode_step": _EPISODE_CALL,
+    "on_episode_end": (*_EPISODE_CALL, "prev_episode_chunks"),
+    "on_sample_end": ("env_runner", "metrics_logger", "samples"),
+}
+# The old API stack's names (2021 tutorials): RLlib 2.60's new stack passes none of them
+_OLD_STACK_ARGUMENTS = ("worker", "base_env", "policies", "trainer")
+
+
+def _refuses(function, passed: tuple[str, ...], method: bool) -> str | None:
+    """Why calling ``function`` with ``passed`` (by keyword) raises TypeError, or None
+    when it takes them (or its signature cannot be read)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*([None] if method else []), **dict.fromkeys(passed))
+    except TypeError as err:
+        return str(err)
+    return None
+
+
+def _callback_classes(config) -> list:
+    """The callback classes RLlib instantiates (``callbacks_class``: one, or a list; a
+    ``functools.partial`` of one), outside ``ray.rllib``."""
+    import inspect
+
+    classes = config.callbacks_class if isinstance(config.callbacks_class, (list, tuple)) \
+        else [config.callbacks_class]
+    return [getattr(c, "func", c) for c in classes
+            if inspect.isclass(getattr(c, "func", c))]
+
+
+def _callbacks(config) -> list[Trap]:
+    """A callback RLlib 2.60 cannot call: a method of ``callbacks_class`` (written outside
+    ``ray.rllib``) or a function given to ``config.callbacks(on_...=)`` that cannot take
+    the keywords RLlib passes it. A 2021 class's ``on_episode_end(self, *, worker,
+    base_env, policies, episode, ...)`` on the new stack raises TypeError at the first
+    episode's end, deep in an EnvRunner."""
+    import inspect
+
+    calls = dict(_ALGORITHM_CALLS, **(_ENV_RUNNER_CALLS if _is_new_stack(config) else {}))
+    found = []  # (where, hook, parameters, why)
+    for cls in _callback_classes(config):
+        for hook, passed in calls.items():
+            owner = next((c for c in cls.__mro__ if hook in vars(c)), None)
+            if owner is None or owner.__module__.startswith("ray.rllib"):
+                continue
+            static = isinstance(vars(owner)[hook], staticmethod)
+            why = _refuses(getattr(cls, hook), passed, method=not static)
+            if why:
+                found.append((f"{cls.__name__}.{hook}", hook, getattr(cls, hook), why))
+    for hook, passed in calls.items():
+        given = getattr(config, f"callbacks_{hook}", None)
+        for function in given if isinstance(given, (list, tuple)) else [given]:
+            if callable(function) and (why := _refuses(function, passed, method=False)):
+                name = getattr(function, "__name__", "a function")
+                found.append((f"config.callbacks({hook}={name})", hook, function, why))
+    traps = []
+    for where, hook, function, why in found:
+        passed = calls[hook]
+        try:
+            parameters = list(inspect.signature(function).parameters)
+        except (TypeError, ValueError):
+            parameters = []
+        old = [p for p in parameters if p in _OLD_STACK_ARGUMENTS]
+        when = {"on_episode_end": "at the first episode's end",
+                "on_episode_step": "at the first env step",
+                "on_episode_start": "at the first episode's start",
+                "on_episode_created": "when the first episode is made",
+                "on_sample_end": "at the end of the first sample",
+                "on_environment_created": "when the first EnvRunner makes its env",
+                "on_train_result": "after the first iteration",
+                }.get(hook, "when RLlib first calls it")
+        traps.append(Trap(
+            "callback_signature", "error",
+            f"{where} cannot take what RLlib 2.60 passes it ({', '.join(passed)}, by "
+            f"keyword): it raises TypeError {when} ({why})"
+            + (f"; {', '.join(old)} are the old API stack's arguments" if old else "") + ".",
+            f"Take RLlib 2.60's keywords: def {hook}(self, *, {', '.join(passed)}, **kwargs)"
+            + (" (episode.custom_metrics becomes metrics_logger.log_value(...)); "
+               "`rldebug debug SCRIPT` runs a 2021 callbacks class through an adapter, or "
+               "train on the old stack: config.api_stack(enable_rl_module_and_learner=False,"
+               " enable_env_runner_and_connector_v2=False)" if old else "")
+            + ".",
+            {"callback": where, "passed": list(passed), "error": why}))
+    return traps
+
+
+def _policy_spec_configs(config) -> dict:
+    """Each module's ``PolicySpec(config=...)`` that sets something."""
+    policies = config.policies if isinstance(config.policies, dict) else {}
+    return {module: spec.config for module, spec in policies.items()
+            if getattr(spec, "config", None)}
+
+
+def _ignored_by_this_stack(config) -> list[Trap]:
+    """Settings the config holds that its API stack never reads (RLlib 2.60 keeps them
+    without a word): on the new stack ``observation_filter`` (the old stack's
+    ``MeanStdFilter``; algorithm.py syncs filters on old-stack paths only), SAC's
+    ``optimization_config`` (its Learner reads ``actor_lr``, ``critic_lr``, ``alpha_lr``)
+    and ``PolicySpec(config=...)`` (``get_config_for_module`` reads only
+    ``algorithm_config_overrides_per_module``); on the old stack
+    ``rl_module(model_config=...)`` (its policies build a ModelV2 from ``model``)."""
+    from ray.rllib.algorithms.sac import SACConfig
+
+    default = type(config)()
+    traps = []
+    if _is_new_stack(config):
+        if config.observation_filter not in (None, "NoFilter"):
+            traps.append(Trap(
+                "setting_ignored", "warning",
+                f"observation_filter={config.observation_filter!r} is the old API stack's: "
+                "the new stack never applies it, so the module sees the raw observations.",
+                "Add the filter as a connector: from ray.rllib.connectors.env_to_module."
+                "mean_std_filter import MeanStdFilter; config.env_runners("
+                "env_to_module_connector=lambda env, spaces, device: MeanStdFilter("
+                f"multi_agent={bool(config.is_multi_agent)}))",
+                {"setting": "observation_filter", "value": str(config.observation_filter)}))
+        if isinstance(config, SACConfig) and config.optimization != default.optimization:
+            used = {name: getattr(config, name, None) for name in _SAC_RATES}
+            traps.append(Trap(
+                "setting_ignored", "warning",
+                f"optimization_config={config.optimization!r} is the old API stack's: the "
+                "new stack's SAC Learner reads actor_lr, critic_lr and alpha_lr, so it "
+                f"trains with {', '.join(f'{k}={v:g}' for k, v in used.items())}.",
+                "Set the rates where the new stack reads them: config.training(actor_lr=..., "
+                "critic_lr=..., alpha_lr=...).",
+                {"setting": "optimization_config", "used": used}))
+        specs = _policy_spec_configs(config) if config.is_multi_agent else {}
+        if specs:
+            traps.append(Trap(
+                "setting_ignored", "warning",
+                f"PolicySpec(config=...) of {', '.join(map(repr, specs))} "
+                f"({'; '.join(f'{m}: {c!r}' for m, c in specs.items())}) is the old API "
+                "stack's: the new stack builds each module's config from "
+                "algorithm_config_overrides_per_module only, so these modules train with "
+                "the main config's settings.",
+                "Give the overrides to the new stack: config.rl_module("
+                "algorithm_config_overrides_per_module={"
+                + ", ".join(f"{m!r}: {type(config).__name__}.overrides(...)" for m in specs)
+                + "}); to keep a module from training, leave it out of "
+                "config.multi_agent(policies_to_train=[...]).",
+                {"setting": "PolicySpec.config", "modules": sorted(map(str, specs))}))
+    elif config._model_config:
+        given = config._model_config if isinstance(config._model_config, dict) else \
+            {k: v for k, v in vars(config._model_config).items()}
+        traps.append(Trap(
+            "setting_ignored", "warning",
+            "rl_module(model_config=...) is the new API stack's: the old stack's policies "
+            "build their network from training(model={...}), so "
+            f"{'an LSTM is not built' if given.get('use_lstm') else 'these settings are not used'}"
+            f" (model: fcnet_hiddens={config.model.get('fcnet_hiddens')}, use_lstm="
+            f"{config.model.get('use_lstm')}).",
+            "On the old stack give the network's settings as config.training(model={"
+            "'fcnet_hiddens': [...], 'use_lstm': ...}).",
+            {"setting": "model_config"}))
+    return traps
+
+
+def _old_replay_buffer(config) -> list[Trap]:
+    """New-stack DQN with an old-stack replay buffer named by string (RLlib 2.60's
+    ``DQNConfig.validate`` checks a class, not a name): the buffer is built, the first
+    training step adds episodes to it and raises AttributeError."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    kind, _ = _replay_buffer(config)
+    settings = getattr(config, "replay_buffer_config", None) or {}
+    if not _is_new_stack(config) or not isinstance(config, DQNConfig) or \
+            isinstance(config, SACConfig) or not isinstance(settings.get("type"), str) or \
+            "Episode" in kind:
+        return []
+    return [Trap(
+        "replay_buffer_old_stack", "error",
+        f"replay_buffer_config type {kind!r} is an old API stack buffer: the new stack's DQN "
+        "adds episodes to it, and the first training step raises \"AttributeError: 'list' "
+        "object has no attribute 'as_multi_agent'\" (RLlib checks a buffer class, not a "
+        "name).",
+        "Use an episode buffer: replay_buffer_config={'type': "
+        "'PrioritizedEpisodeReplayBuffer', 'capacity': ..., 'alpha': 0.6, 'beta': 0.4} (or "
+        "'EpisodeReplayBuffer'), or train on the old stack.",
+        {"type": kind})]
+
+
+def _steps_before_first_update(config) -> int | None:
+    """Env steps sampled before the first update: the train batch (on-policy), or
+    ``num_steps_sampled_before_learning_starts`` (off-policy, at least one batch)."""
+    batch = _train_batch(config)
+    starts = getattr(config, "num_steps_sampled_before_learning_starts", None)
+    if _number(starts):
+        return int(starts)
+    return int(batch) if _number(batch) else None
+
+
+def _schedules_over_early(config) -> list[Trap]:
+    """A ``[[timestep, value], ...]`` schedule (``lr``, ``entropy_coeff``) that ends
+    before the first update: RLlib 2.60 steps it by the env steps sampled so far
+    (Learner.after_gradient_based_update, NUM_ENV_STEPS_SAMPLED_LIFETIME) and holds its
+    last value after its end, so every update after the first uses that value (a
+    schedule written in iterations reads so)."""
+    first = _steps_before_first_update(config)
+    if not _is_new_stack(config) or not first:
+        return []
+    traps = []
+    for name in ("lr", "entropy_coeff"):
+        setting = getattr(config, name, None)
+        if not isinstance(setting, (list, tuple)) or len(setting) < 2 or \
+                not _schedule_values(setting) or not all(_number(p[0]) for p in setting):
+            continue
+        end, last = setting[-1][0], setting[-1][1]
+        if end > first:
+            continue
+        traps.append(Trap(
+            "schedule_over_before_learning", "warning",
+            f"{name}={[list(p) for p in setting]} is a schedule over sampled env steps: it "
+            f"ends at step {end:g}, and the first update comes after {first} steps, so "
+            f"every update after the first uses {name}={last:g}. (A schedule written in "
+            "iterations reads so.)",
+            f"Give its timesteps in env steps sampled, e.g. [[0, {setting[0][1]:g}], "
+            f"[{int(end) * first:d}, {last:g}]] for {int(end):d} iterations of {first} "
+            "steps.",
+            {"setting": name, "ends_at": end, "first_update_after": first}))
+    return traps
+
+
 def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     """The known RLlib 2.60 traps in ``config``, before anything is built.
 
@@ -876,7 +1141,9 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
         cpus, where = cluster_cpus()
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
-             + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config))
+             + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config)
+             + _callbacks(config) + _ignored_by_this_stack(config) + _old_replay_buffer(config)
+             + _schedules_over_early(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
@@ -1104,11 +1371,15 @@ def _nothing_in_script(path) -> str:
 def _rllib_refuses_too(check) -> bool:
     """Whether RLlib 2.60 fails as ``check`` did: gymnasium's API, terminateds without
     '__all__' (its vector env's KeyError), data for an agent already done
-    (MultiAgentEnvError), an array or NaN reward (refused, or NaN losses). check_env's
-    other failures (observations out of bounds, int flags, gymnasium's own checker) are
-    stricter than RLlib, which samples such envs; they stay check_env's."""
+    (MultiAgentEnvError), an array or NaN reward (refused, or NaN losses), a Box
+    observation of another shape than its space's (gymnasium's vector env, which RLlib
+    samples through, stores observations in the space's shape: "ValueError: Output array
+    is the wrong shape" at the first reset). check_env's other failures (observations out
+    of bounds, int flags, gymnasium's own checker) are stricter than RLlib, which samples
+    such envs; they stay check_env's."""
     return check.name in ("gymnasium_api", "finite_rewards", "all_key") or \
-        (check.name == "agent_ids" and "done_at" in check.evidence)
+        (check.name == "agent_ids" and "done_at" in check.evidence) or \
+        (check.name == "observation_in_space" and "space_shape" in check.evidence)
 
 
 def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
@@ -1119,10 +1390,42 @@ def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
     from rldebug.envcheck import check_env
 
     report = check_env(config.env, dict(config.env_config or {}), steps=steps)
-    return [Trap("env_check_failed", "error",
-                 f"Stepping the env with random actions ({check.name}): {check.message}",
-                 check.fix, {"check": check.name})
-            for check in report.errors if _rllib_refuses_too(check)]
+    traps = [Trap("env_check_failed", "error",
+                  f"Stepping the env with random actions ({check.name}): {check.message}"
+                  + (" RLlib samples through gymnasium's vector env, which stores each "
+                     "observation in the space's shape: \"ValueError: Output array is the "
+                     "wrong shape\" at the first reset." if "space_shape" in check.evidence
+                     else ""),
+                  check.fix, {"check": check.name, **check.evidence})
+             for check in report.errors if _rllib_refuses_too(check)]
+    return traps + _episodes_never_end(config, report, steps)
+
+
+def _episodes_never_end(config, report, steps: int) -> list[Trap]:
+    """``batch_mode="complete_episodes"`` with an env that ended no episode in ``steps``
+    random steps and has no time limit: an EnvRunner's ``sample()`` returns only whole
+    episodes, so it waits for an end that may never come (a continuing task hangs
+    ``train()`` without a word)."""
+    if config.batch_mode != "complete_episodes" or report.episodes_ended != 0 or \
+            report.multi_agent:
+        return []
+    env = make_env(config.env, dict(config.env_config or {}), caller="rldebug check")
+    try:
+        if episode_step_limit(env) is not None:
+            return []
+    finally:
+        close = getattr(env, "close", None)
+        if callable(close):
+            close()
+    return [Trap(
+        "episodes_never_end", "warning",
+        f"batch_mode='complete_episodes': each EnvRunner's sample() returns whole episodes "
+        f"only, and the env ended none in {steps} random steps and has no time limit. If "
+        "it never ends one (a continuing task), train() waits for ever without a word.",
+        "Sample fragments: config.env_runners(batch_mode='truncate_episodes') (RLlib's "
+        "default), or give the env a time limit (gymnasium.wrappers.TimeLimit, or "
+        "max_episode_steps= when you register it).",
+        {"batch_mode": "complete_episodes", "random_steps": steps})]
 
 
 def cmd_check(args) -> int:
@@ -1148,6 +1451,8 @@ def cmd_check(args) -> int:
             traps = _errors_first(traps + stepped_env_traps(config))
     if args.json:
         print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
+        if args.config.endswith(".py") and not traps:  # what the empty list covers
+            print(_nothing_in_script(args.config), file=sys.stderr)
     else:
         for trap in traps:
             print(f"{trap.severity}[{trap.name}] {trap.message}\n  fix: {trap.fix}")

@@ -1,5 +1,7 @@
 """Configs with one known RLlib 2.60 trap each, for tests/test_preflight.py and `rldebug check`."""
 
+import gymnasium as gym
+import numpy as np
 from ray.rllib.algorithms.ppo import PPOConfig
 
 
@@ -144,3 +146,52 @@ def rllib_double_row_corridor():
 
     return (PPOConfig().environment(DoubleRowCorridorEnv).env_runners(num_env_runners=0)
             .multi_agent(policies={"p"}, policy_mapping_fn=lambda aid, *args, **kwargs: "p"))
+
+
+class _ObsLongerThanItsSpace(gym.Env):
+    """Declares a Box of 4 values and returns 5 (an observation feature added, the space
+    not updated)."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return np.zeros(5, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(5, np.float32), 1.0, self.t >= 20, False, {}
+
+
+def obs_longer_than_its_space():
+    return PPOConfig().environment(_ObsLongerThanItsSpace).env_runners(num_env_runners=0)
+
+
+class _Continuing(gym.Env):
+    """A continuing task: no terminal state, no time limit."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.end_after = (config or {}).get("end_after")
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        ended = self.end_after is not None and self.t >= self.end_after
+        return np.zeros(1, np.float32), 0.0, ended, False, {}
+
+
+def complete_episodes_of_a_continuing_task(end_after=None):
+    return (PPOConfig().environment(_Continuing, env_config={"end_after": end_after})
+            .env_runners(num_env_runners=0, batch_mode="complete_episodes")
+            .training(train_batch_size_per_learner=200, minibatch_size=50))

@@ -910,3 +910,179 @@ def test_check_steps_rllibs_own_multi_agent_envs_without_a_false_error(spec, cap
         algo.stop()
     assert main(["check", f"{HERE / 'preflight_configs.py'}:{spec}"]) == 0, \
         capsys.readouterr().out
+
+
+# -- traps an independent user's configs found unnamed (2026-12-06) --------------------
+
+
+class _Callbacks2021:
+    """Hooks as 2021 tutorials wrote them (old API stack keywords)."""
+
+    def on_episode_end(self, *, worker, base_env, policies, episode, env_index=None,
+                       **kwargs):
+        episode.custom_metrics["steps"] = episode.length
+
+
+def _ppo(**training):
+    return (configs.clean().env_runners(num_env_runners=0)
+            .training(**{"train_batch_size_per_learner": 200, "minibatch_size": 50,
+                         "num_epochs": 1, **training}))
+
+
+def test_a_2021_callbacks_class_raises_at_the_first_episode_end_and_is_named():
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    old = type("Old", (_Callbacks2021, RLlibCallback), {})
+    config = _ppo().callbacks(old)
+    algo = config.build_algo()
+    try:
+        with pytest.raises(TypeError, match="missing 3 required keyword-only arguments"):
+            algo.train()
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(config) if t.name == "callback_signature"]
+    assert trap.severity == "error" and "Old.on_episode_end" in trap.message
+    assert "worker, base_env, policies are the old API stack's" in trap.message
+    assert "rldebug debug" in trap.fix and "metrics_logger" in trap.fix
+    # a function given to config.callbacks(): RLlib passes every keyword to it too
+    taking_the_episode_only = _ppo().callbacks(on_episode_start=lambda episode: None)
+    assert names(preflight(taking_the_episode_only)) == ["callback_signature"]
+    # the same class on the old stack, which passes worker, base_env and policies; a
+    # new-stack hook; RLlib's own classes
+    old_stack = config.copy(copy_frozen=False).api_stack(
+        enable_rl_module_and_learner=False, enable_env_runner_and_connector_v2=False)
+    new = type("New", (RLlibCallback,), {"on_episode_end": lambda self, *, episode,
+                                         metrics_logger=None, **kw: None})
+    for fine in (old_stack, _ppo().callbacks(new), _ppo()):
+        assert "callback_signature" not in names(preflight(fine))
+
+
+def _optimizer_lr(algo, module="default_policy", optimizer="default_optimizer") -> float:
+    learner = algo.learner_group._learner
+    return learner.get_optimizer(module, optimizer).param_groups[0]["lr"]
+
+
+def test_settings_the_new_stack_never_reads_are_named():
+    """observation_filter, SAC's optimization_config and PolicySpec(config=...) are the
+    old stack's: the new one builds without them and without a word."""
+    from ray.rllib.algorithms.sac import SACConfig
+    from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
+    from ray.rllib.policy.policy import PolicySpec
+
+    filtered = _ppo().env_runners(observation_filter="MeanStdFilter")
+    algo = filtered.build_algo()
+    try:
+        pieces = algo.env_runner._env_to_module.connectors
+        assert not any(isinstance(piece, MeanStdFilter) for piece in pieces)
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(filtered) if t.name == "setting_ignored"]
+    assert trap.evidence["setting"] == "observation_filter" and "MeanStdFilter(" in trap.fix
+
+    sac = (SACConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+           .training(optimization_config={"actor_learning_rate": 1e-3,
+                                          "critic_learning_rate": 1e-3,
+                                          "entropy_learning_rate": 1e-3}))
+    algo = sac.build_algo()
+    try:
+        assert _optimizer_lr(algo, optimizer="policy") == pytest.approx(3e-5)  # actor_lr
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(sac) if t.name == "setting_ignored"]
+    assert trap.evidence["setting"] == "optimization_config" and "actor_lr=3e-05" in \
+        trap.message
+
+    frozen = (configs.rllib_multi_agent_cartpole().env_runners(num_env_runners=0)
+              .multi_agent(policies={"p0": PolicySpec(config={"lr": 0.0}), "p1": PolicySpec()},
+                           policy_mapping_fn=lambda agent, *a, **k: f"p{agent}"))
+    algo = frozen.build_algo()
+    try:
+        assert _optimizer_lr(algo, "p0") == pytest.approx(frozen.lr)  # not 0
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(frozen) if t.name == "setting_ignored"]
+    assert trap.evidence == {"setting": "PolicySpec.config", "modules": ["p0"]}
+    assert "algorithm_config_overrides_per_module" in trap.fix
+    assert "setting_ignored" not in names(preflight(_ppo()))
+
+
+def test_rl_module_model_config_on_the_old_stack_is_named():
+    old = _ppo().api_stack(enable_rl_module_and_learner=False,
+                           enable_env_runner_and_connector_v2=False) \
+        .rl_module(model_config={"fcnet_hiddens": [7]})
+    algo = old.build_algo()
+    try:
+        first = dict(algo.get_policy().model.named_modules())["_hidden_layers.0._model.0"]
+        assert first.out_features == 256  # the model dict's default, not 7
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(old) if t.name == "setting_ignored"]
+    assert trap.evidence == {"setting": "model_config"} and "training(model=" in trap.fix
+
+
+def test_an_old_stack_replay_buffer_named_by_string_crashes_new_stack_dqn_and_is_named():
+    config = _dqn(replay_buffer_config={"type": "MultiAgentPrioritizedReplayBuffer",
+                                        "capacity": 1000})
+    algo = config.build_algo()
+    try:
+        with pytest.raises(AttributeError, match="as_multi_agent"):
+            algo.train()
+    finally:
+        algo.stop()
+    assert names(preflight(config), "error") == ["replay_buffer_old_stack"]
+    assert "replay_buffer_old_stack" not in names(preflight(_dqn()))
+
+
+def test_a_schedule_that_ends_before_the_first_update_is_named():
+    """lr=[[0, 5e-4], [20, 1e-6]] read as 20 iterations: RLlib steps it by sampled env
+    steps, so from the second update on the lr is 1e-6."""
+    config = _ppo(lr=[[0, 5e-4], [20, 1e-6]])
+    algo = config.build_algo()
+    try:
+        rates = [algo.train()["learners"]["default_policy"]["default_optimizer_learning_rate"]
+                 for _ in range(2)]
+    finally:
+        algo.stop()
+    assert rates[-1] == pytest.approx(1e-6)
+    (trap,) = [t for t in preflight(config) if t.name == "schedule_over_before_learning"]
+    assert trap.severity == "warning" and trap.evidence["first_update_after"] == 200
+    assert not [t for t in preflight(_ppo(lr=[[0, 5e-4], [100_000, 1e-6]]))
+                if t.name == "schedule_over_before_learning"]
+
+
+def test_an_observation_of_another_shape_than_its_space_is_an_error(capsys):
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    with pytest.raises(ValueError, match="wrong shape"):
+        SingleAgentEnvRunner(config=configs.obs_longer_than_its_space()).sample(
+            num_timesteps=10)
+    spec = f"{HERE / 'preflight_configs.py'}:obs_longer_than_its_space"
+    assert main(["check", spec]) == 1
+    out = capsys.readouterr().out
+    assert "error[env_check_failed]" in out and "wrong shape" in out
+
+
+def test_complete_episodes_of_an_env_without_ends_is_named(capsys):
+    """An EnvRunner's sample(), as RLlib's training loop calls it, returns whole episodes
+    only: with episodes of 3000 steps and a 200-step batch, it returns 3000."""
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    runner = SingleAgentEnvRunner(config=configs.complete_episodes_of_a_continuing_task(3000))
+    try:
+        episodes = runner.sample()
+    finally:
+        runner.stop()
+    assert sum(len(e) for e in episodes) == 3000
+    spec = f"{HERE / 'preflight_configs.py'}:complete_episodes_of_a_continuing_task"
+    assert main(["check", spec]) == 0
+    assert "warning[episodes_never_end]" in capsys.readouterr().out
+    assert main(["check", f"{HERE / 'preflight_configs.py'}:clean"]) == 0
+    assert "episodes_never_end" not in capsys.readouterr().out
+
+
+def test_check_json_of_a_script_says_what_reading_it_covers(tmp_path, capsys):
+    script = tmp_path / "train.py"
+    script.write_text("import ray\nprint('training')\n")
+    assert main(["check", "--json", str(script)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "read, not run" in captured.err

@@ -93,6 +93,8 @@ class EnvCheckReport:
     env: str
     multi_agent: bool
     checks: list[EnvCheck] = field(default_factory=list)
+    #: episodes the random rollout ended (None: no rollout ran to its end)
+    episodes_ended: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -474,16 +476,24 @@ def reward_problem(reward: Any) -> tuple[str, str, str] | None:
 
 
 def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCheck]:
+    import gymnasium as gym
+
     found = {"observation_in_space": None, "observation_dtype": None}
+    shapes = {}  # a Box observation of another shape than its space's (RLlib refuses it)
     for t, step in enumerate(record):
         for agent, obs in step.obs.items():
-            for check, what, fix in observation_problems(env.observation_space(agent), obs):
+            space = env.observation_space(agent)
+            for check, what, fix in observation_problems(space, obs):
                 if found[check] is None:
                     found[check] = (f"{agent!r} at rollout step {t}: {what}.", fix)
+            if not shapes and isinstance(space, gym.spaces.Box) and \
+                    np.shape(obs) != space.shape:
+                shapes = {"observation_shape": list(np.shape(obs)),
+                          "space_shape": list(space.shape), "agent": str(agent)}
     count = sum(len(s.obs) for s in record)
     in_space = found["observation_in_space"]
     dtype = found["observation_dtype"]
-    return (EnvCheck("observation_in_space", "failed", *in_space) if in_space else
+    return (EnvCheck("observation_in_space", "failed", *in_space, shapes) if in_space else
             EnvCheck("observation_in_space", "passed",
                      f"All {count} observations are in their spaces."),
             EnvCheck("observation_dtype", "warning", *dtype) if dtype else
@@ -735,6 +745,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
         report.checks += [EnvCheck(name, "skipped", "Needs a rollout, which raised (above).",
                                    "") for name in ROLLOUT_CHECKS[1:]]
     else:
+        report.episodes_ended = len(resets) - 1
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets),
                           _check_all_key(wrapped, record, resets),
