@@ -772,15 +772,23 @@ def _validated(config) -> list[Trap]:
     Algorithm runs (a batch its fragments cannot make, an lr schedule's format): the
     traps above name the common ones with their fix; this says the rest before a run is
     started, in RLlib's words."""
+    import re
+
     try:
         config.copy(copy_frozen=False).validate()
     except (ValueError, TypeError, KeyError) as err:
         text = " ".join(str(err).split())
+        # RLlib's own advice ("Try setting `rollout_fragment_length` to 'auto' OR ..."),
+        # without its way around every check ("To suppress all validation errors, ...")
+        advice = [sentence for sentence in re.split(r"(?<=[.!])\s+", text)
+                  if re.match(r"(Try|Set|Use|Please set|You (can|must|should))\b", sentence)
+                  and "_validate_config" not in sentence]
         return [Trap(
             "rllib_refuses", "error",
             f"RLlib 2.60 refuses this config when it builds the Algorithm "
             f"(AlgorithmConfig.validate): {text[:600]}",
-            "Change the setting RLlib's message names.",
+            " ".join(advice) if advice else
+            "Change the setting RLlib's message names to a value it says it accepts.",
             {"error": type(err).__name__})]
     return []
 

@@ -474,6 +474,11 @@ def test_what_rllib_refuses_to_build_is_said_before_in_its_words(settings):
     (trap,) = [t for t in preflight(config, cpus=4) if t.severity == "error"]
     assert (trap.name, trap.severity) == ("rllib_refuses", "error")
     assert " ".join(str(refused.value).split())[:80] in trap.message
+    # RLlib's own advice is the fix, where it gives one; never its switch for every check
+    said = " ".join(str(refused.value).split())
+    if "Try setting" in said:
+        assert trap.fix.startswith("Try setting")
+    assert "_validate_config" not in trap.fix
 
 
 def test_tensorflow_on_the_new_stack():
