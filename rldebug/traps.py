@@ -1206,7 +1206,8 @@ def preflight_script(path) -> list[Trap]:
     except UnicodeDecodeError:
         raise UsageError(f"{str(file)!r} is not UTF-8 text; check reads a Python script (or "
                          "FILE.py:FUNC).") from None
-    traps = _removed_in_260(source, file) + _mapping_in_code(tree, file)
+    traps = _removed_in_260(source, file) + _mapping_in_code(tree, file) + \
+        _network_settings_in_code(tree, file)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
             continue
@@ -1257,6 +1258,50 @@ def _mapping_in_code(tree, file) -> list[Trap]:
             "episode=None, **kwargs) (rldebug debug adapts a 2021 one).",
             {"line": function.lineno}))
     return traps
+
+
+def _keyword_calls(tree, method: str, keyword: str) -> list:
+    """Calls ``<anything>.method(..., keyword=..., ...)`` in a script."""
+    import ast
+
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr == method
+            and any(k.arg == keyword for k in node.keywords)]
+
+
+def _network_settings_in_code(tree, file) -> list[Trap]:
+    """A network configured where the script's API stack does not read it: on the old
+    stack (``api_stack(enable_rl_module_and_learner=False)`` anywhere in the script)
+    ``rl_module(model_config=...)``, which its policies never read (they build a ModelV2
+    from ``training(model=...)``); on the new stack, RLlib 2.60's default,
+    ``training(model=...)``, which its RLModule never reads."""
+    import ast
+
+    old_stack = any(isinstance(k.value, ast.Constant) and k.value.value is False
+                    for call in _keyword_calls(tree, "api_stack",
+                                               "enable_rl_module_and_learner")
+                    for k in call.keywords if k.arg == "enable_rl_module_and_learner")
+    if old_stack:
+        found = _keyword_calls(tree, "rl_module", "model_config")
+        what = ("rl_module(model_config=...) is the new API stack's; this script trains on "
+                "the old one (api_stack(enable_rl_module_and_learner=False)), whose policies "
+                "build their network from training(model={...}): these settings are not "
+                "used (an LSTM asked for there is not built).")
+        fix = ("On the old stack give the network's settings as config.training(model={"
+               "'fcnet_hiddens': [...], 'use_lstm': ...}).")
+    else:
+        found = _keyword_calls(tree, "training", "model")
+        what = ("training(model={...}) is the old API stack's; this script trains on the new "
+                "one (RLlib 2.60's default), whose RLModule is built from "
+                "rl_module(model_config=...): these settings are not used.")
+        fix = ("Move the settings: config.rl_module(model_config=DefaultModelConfig(...)) "
+               "(from ray.rllib.core.rl_module.default_model_config import "
+               "DefaultModelConfig), or train on the old stack.")
+    # a chained call's own line is where its chain starts: its method's is the one to show
+    return [Trap("setting_ignored", "warning", f"{file.name}:{call.func.end_lineno}: {what}",
+                 fix, {"line": call.func.end_lineno,
+                       "setting": "model_config" if old_stack else "model"})
+            for call in found[:1]]
 
 
 def _removed_in_260(source: str, file) -> list[Trap]:
@@ -1360,8 +1405,9 @@ def _nothing_in_script(path) -> str:
     file = Path(path).expanduser()
     tree = ast.parse(file.read_text(encoding="utf-8"))
     text = (f"No trap in the code of {file.name}. A script is read, not run, so this covers "
-            "only what its code shows: 2021-era config names, ray.init(local_mode=True) and "
-            "Tune's string algorithm names.")
+            "only what its code shows: 2021-era config names, ray.init(local_mode=True), "
+            "Tune's string algorithm names and a network configured where its API stack "
+            "does not read it.")
     makers = [node.name for node in tree.body
               if isinstance(node, ast.FunctionDef) and _returns_a_config(node)]
     imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)

@@ -12,7 +12,7 @@ import pytest
 from tiny import tiny_arena_config
 
 from rldebug.cli import main
-from rldebug.traps import preflight
+from rldebug.traps import preflight, preflight_script
 
 HERE = Path(__file__).parent
 
@@ -1091,3 +1091,28 @@ def test_check_json_of_a_script_says_what_reading_it_covers(tmp_path, capsys):
     assert main(["check", "--json", str(script)]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out) == [] and "read, not run" in captured.err
+
+
+@pytest.mark.parametrize("stack, call, setting", [
+    ("old", '.rl_module(model_config={"use_lstm": True})', "model_config"),
+    ("new", '.training(model={"fcnet_hiddens": [7]})', "model"),
+])
+def test_a_script_configuring_its_network_where_its_stack_does_not_read_it(stack, call,
+                                                                          setting, tmp_path):
+    """A script is read, not run: a network asked for through the other API stack's
+    setting (rl_module(model_config=) on the old stack, training(model=) on the new; each
+    shown ignored on real RLlib by the FUNC-mode tests above) is named at its line; the
+    stack's own setting is not."""
+    api = (".api_stack(enable_rl_module_and_learner=False,\n"
+           "           enable_env_runner_and_connector_v2=False)\n" if stack == "old" else "")
+    script = tmp_path / "train.py"
+    script.write_text("from ray.rllib.algorithms.ppo import PPOConfig\n\nconfig = (\n"
+                      f"    PPOConfig()\n    {api}    .environment('CartPole-v1')\n"
+                      f"    {call}\n)\n")
+    (trap,) = preflight_script(script)
+    line = script.read_text().splitlines().index(f"    {call}") + 1
+    assert (trap.name, trap.evidence) == ("setting_ignored", {"line": line, "setting": setting})
+    own = ('.training(model={"use_lstm": True})' if stack == "old" else
+           '.rl_module(model_config={"fcnet_hiddens": [7]})')
+    script.write_text(script.read_text().replace(call, own))
+    assert preflight_script(script) == []
