@@ -50,6 +50,9 @@ the algorithm):
   string: the first training step raises AttributeError.
 - ``schedule_over_before_learning``: an ``lr`` or ``entropy_coeff`` schedule that ends
   before the first update (its timesteps are env steps sampled, not iterations).
+- ``target_update_period_units``: APPO's ``target_network_update_freq`` at or above the
+  train batch, read as env steps; APPO multiplies it by its circular buffer's batches,
+  their reuse and the batch.
 - ``rllib_refuses``: what RLlib's own ``AlgorithmConfig.validate()`` refuses (building
   runs it), in RLlib's words, when no trap above explains the config already.
 
@@ -1085,6 +1088,35 @@ def _old_replay_buffer(config) -> list[Trap]:
         {"type": kind})]
 
 
+def _appo_target_period(config) -> list[Trap]:
+    """APPO's ``target_network_update_freq`` at or above the train batch: RLlib 2.60
+    counts it in units of ``circular_buffer_num_batches`` x
+    ``circular_buffer_iterations_per_batch`` x the train batch of env steps trained
+    (``APPOLearner.after_gradient_based_update``; its default is 2), so a value that large
+    reads as env steps (DQN's unit) and the target network, APPO's old policy, moves
+    once in millions of steps."""
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    freq, batch = getattr(config, "target_network_update_freq", None), _train_batch(config)
+    if not isinstance(config, APPOConfig) or not _is_new_stack(config) or \
+            not _number(freq) or not _number(batch) or freq < batch:
+        return []
+    unit = int(config.circular_buffer_num_batches * config.circular_buffer_iterations_per_batch
+               * batch)
+    default = type(config)().target_network_update_freq
+    return [Trap(
+        "target_update_period_units", "warning",
+        f"target_network_update_freq={freq:g}: APPO counts it in units of "
+        f"circular_buffer_num_batches x circular_buffer_iterations_per_batch x the train "
+        f"batch ({unit} env steps trained here), so its target network (the old policy its "
+        f"loss compares with) moves once every {freq * unit:,.0f} env steps trained. A value "
+        "this large reads as env steps, DQN's unit.",
+        f"Give it in APPO's unit: RLlib's default is {default} (every {default * unit:,} env "
+        f"steps trained here); for one every N env steps, N / {unit}.",
+        {"target_network_update_freq": freq, "unit_env_steps": unit,
+         "period_env_steps": freq * unit})]
+
+
 def _steps_before_first_update(config) -> int | None:
     """Env steps sampled before the first update: the train batch (on-policy), or
     ``num_steps_sampled_before_learning_starts`` (off-policy, at least one batch)."""
@@ -1151,7 +1183,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
              + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config)
              + _callbacks(config) + _ignored_by_this_stack(config) + _old_replay_buffer(config)
-             + _schedules_over_early(config))
+             + _schedules_over_early(config) + _appo_target_period(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")

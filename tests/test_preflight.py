@@ -1116,3 +1116,31 @@ def test_a_script_configuring_its_network_where_its_stack_does_not_read_it(stack
            '.rl_module(model_config={"fcnet_hiddens": [7]})')
     script.write_text(script.read_text().replace(call, own))
     assert preflight_script(script) == []
+
+
+def test_appo_s_target_update_period_given_in_env_steps_is_named():
+    """APPO multiplies target_network_update_freq by its circular buffer's batches, their
+    reuse and the train batch: 5000 meant as env steps is 500,000 here (2 x 1 x 50 each),
+    so after 1000 trained steps, five times the default period (2 x 100), the target
+    network has never moved."""
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    config = (APPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=50, circular_buffer_num_batches=2,
+                        circular_buffer_iterations_per_batch=1,
+                        target_network_update_freq=5000)
+              .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=200)
+              .debugging(seed=0))
+    algo = config.build_algo()
+    try:
+        for _ in range(5):
+            result = algo.train()
+    finally:
+        algo.stop()
+    assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 1000
+    assert not result["learners"]["default_policy"].get("num_target_updates")
+    (trap,) = [t for t in preflight(config) if t.name == "target_update_period_units"]
+    assert trap.evidence == {"target_network_update_freq": 5000, "unit_env_steps": 100,
+                             "period_env_steps": 500_000}
+    default = config.copy(copy_frozen=False).training(target_network_update_freq=2)
+    assert "target_update_period_units" not in names(preflight(default))
