@@ -69,7 +69,9 @@ algorithm), ``local_mode_removed`` (``ray.init(local_mode=True)`` raises) and
 ``old_config_name`` (a 2021 config name RLlib 2.60 refuses or never reads by the route
 it is given: ``sgd_minibatch_size=`` raises, ``{"num_sgd_iter": ...}`` is kept and
 ignored; names RLlib translates, as ``training(num_sgd_iter=...)``, are no trap; see
-:func:`rldebug.compat.legacy.how_rllib_takes`).
+:func:`rldebug.compat.legacy.how_rllib_takes`), ``mapping_signature`` (a mapping function
+of the agent alone) and ``setting_ignored`` (a network configured through the other API
+stack's setting).
 """
 
 from __future__ import annotations
