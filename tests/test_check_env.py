@@ -330,6 +330,31 @@ class ObsAfterDone(TwoAgents):
                 {"a": False, "b": over, "__all__": over})
 
 
+class RewardsOnlyForTheEarner(TwoAgents):
+    """The rewards dict names only the agent that earned something ('a')."""
+
+    def reward(self):
+        return {"a": 1.0}
+
+
+class TurnsTruncatedWithoutLastObs(TwoAgents):
+    """Turn-based: only the agent to move observes; at the time limit only the next one
+    gets an observation, the one that just moved none."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return {"a": self.observe()["a"]}, {"a": {}}
+
+    def step(self, actions):
+        self.t += 1
+        (moved,) = actions
+        following = "b" if moved == "a" else "a"
+        over = self.t >= 9
+        return ({following: self.observe()[following]}, {moved: 0.5},
+                {"__all__": False}, {"__all__": over}, {})
+
+
 def _rllib_samples(env_class):
     from ray.rllib.algorithms.ppo import PPOConfig
 
@@ -346,6 +371,12 @@ def _rllib_samples(env_class):
     (SharedSpace, "agent_spaces", "one observation_space", "object is not iterable"),
     (ObsAfterDone, "agent_ids", "agent 'a' got an observation although it was done at step 3",
      "already had its `SingleAgentEpisode.is_done` set to True"),
+    (RewardsOnlyForTheEarner, "agent_ids",
+     "agent 'b' acted and got its next observation but no reward",
+     "did NOT receive any reward from the env"),
+    (TurnsTruncatedWithoutLastObs, "agent_ids",
+     "agent 'a' acted and was then truncated without a last observation",
+     "got truncated, but did NOT receive a last"),
 ])
 def test_what_rllib_cannot_sample_fails_its_check(env, check, words, rllib_says):
     with pytest.raises(Exception, match=rllib_says.replace("`", ".")):
@@ -446,6 +477,7 @@ def test_a_reset_whose_info_is_none_is_told_so_not_old_gym():
 def test_actions_declared_from_1_are_named():
     check = check_env(ActionsFromOne)["discrete_start"]
     assert check.status == "warning" and "Discrete(3, start=1)" in check.message
+    assert "the env gets 0 where it means 1" in check.message
     assert "Discrete(3)" in check.fix
     assert check_env(TwoAgents)["discrete_start"].status == "passed"
 
@@ -508,3 +540,69 @@ def test_an_env_without_its_spaces_fails_a_check_not_the_checker(env, said):
     assert {report[name].status for name in ("discrete_start", *ROLLOUT_CHECKS)} == {"skipped"}
     with pytest.raises(EnvCheckError, match="agent_spaces"):
         check_env(env, raise_on_error=True)
+
+
+class NumpyFlagsAndReward(OneStep):
+    """np.bool_ flags and an np.float32 reward: RLlib samples them as it samples bools."""
+
+    def step(self, action):
+        return np.zeros(2, np.float32), np.float32(1.0), np.bool_(True), np.bool_(False), {}
+
+
+class NanEveryStep(OneStep):
+    def step(self, action):
+        return np.zeros(2, np.float32), float("nan"), True, False, {}
+
+
+class UnboundedBox(OneStep):
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+
+
+def _single_agent_samples(env_class):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    algo = PPOConfig().environment(env_class).env_runners(num_env_runners=0).build_algo()
+    try:
+        return algo.env_runner.sample(num_timesteps=20, random_actions=True)
+    finally:
+        algo.stop()
+
+
+def test_gymnasiums_stricter_tests_are_warnings_where_rllib_samples_the_env():
+    """gymnasium's check_env compares a second seeded step's truncation flag with `is False`
+    (an np.bool_ fails it: "truncates after 1 step, something has gone very wrong") and
+    its NaN reward with NaN (never equal), and warns that an unbounded Box is "probably too
+    high"; RLlib samples all three. They are warnings of the rllib check (the first two) or
+    nothing (the third); a NaN reward stays finite_rewards' error."""
+    assert sum(len(e) for e in _single_agent_samples(NumpyFlagsAndReward)) == 20
+    report = check_env(NumpyFlagsAndReward)
+    assert report.ok and report["rllib"].status == "warning", str(report)
+    assert "truncates after 1 step" in report["rllib"].message
+    assert report["done_flags"].status == "passed"
+    nan = check_env(NanEveryStep)
+    assert nan["rllib"].status == "warning" and nan["finite_rewards"].status == "failed"
+    assert check_env(UnboundedBox)["rllib"].status == "passed"
+
+
+class ObsOneRowTooMany(OneStep):
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros((1, 2), np.float32), {}
+
+
+class DictObsOtherKeys(OneStep):
+    observation_space = gym.spaces.Dict({"position": gym.spaces.Box(-1.0, 1.0, (2,)),
+                                         "velocity": gym.spaces.Box(-1.0, 1.0, (2,))})
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return {"position": np.zeros(2, np.float32), "vel": np.zeros(2, np.float32)}, {}
+
+
+def test_an_observation_outside_its_space_says_its_shape_or_keys():
+    shape = check_env(ObsOneRowTooMany)["observation_in_space"]
+    assert shape.status == "failed" and "its shape is (1, 2), the space's (2,)" in shape.message
+    keys = check_env(DictObsOtherKeys)["observation_in_space"]
+    assert keys.status == "failed"
+    assert "its keys are ['position', 'vel'], the space's ['position', 'velocity']" in \
+        keys.message

@@ -318,6 +318,13 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
 # -- the checks -----------------------------------------------------------------------
 
 
+# gymnasium's check_env fails these where RLlib samples and trains the env (its second
+# seeded step compared with NaN != NaN, or `trunc is False` on an np.bool_)
+_GYMNASIUMS_STRICTER = ("Deterministic step", "truncates after 1 step")
+# gymnasium's warnings about a Box's infinite bounds: RLlib's encoders do not scale by them
+_INFINITE_BOUNDS = ("value is infinity", "value is -infinity")
+
+
 def _check_rllib(env) -> EnvCheck:
     from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
@@ -344,6 +351,19 @@ def _check_rllib(env) -> EnvCheck:
                     "Call super().reset(seed=seed) first in reset(): it seeds "
                     "self.np_random, so a seeded reset (RLlib seeds them with "
                     "config.debugging(seed=...)) repeats the episode.")
+            if any(text in str(err) for text in _GYMNASIUMS_STRICTER) and \
+                    not isinstance(env, MultiAgentEnv):
+                # its determinism test compares NaN with NaN (never equal) and the
+                # truncation flag with `is False` (an np.bool_ fails it); RLlib samples and
+                # trains such envs, and the rollout checks below judge the same things
+                return EnvCheck(
+                    "rllib", "warning",
+                    f"gymnasium's check_env stopped at: {type(err).__name__}: {err}. Its "
+                    "test of a second seeded step is stricter than RLlib (a NaN reward never "
+                    "equals itself there, and a numpy bool flag fails its `is False`): "
+                    "seed_determinism, done_flags and finite_rewards below say whether the "
+                    "env really differs or breaks.",
+                    "Read seed_determinism, done_flags and finite_rewards below.")
             if "not within the observation space" in str(err) and \
                     not isinstance(env, MultiAgentEnv):
                 # gymnasium's Box.contains refuses a dtype that does not cast safely
@@ -351,15 +371,17 @@ def _check_rllib(env) -> EnvCheck:
                 # stores them in the space's dtype and trains
                 return EnvCheck(
                     "rllib", "warning",
-                    f"gymnasium's check_env stopped at: {type(err).__name__}: {err} Its test "
-                    "also refuses values that fit when their dtype does not cast safely to "
-                    "the space's (float64 into float32), which RLlib samples and trains "
-                    "on: observation_in_space and observation_dtype below say which.",
+                    f"gymnasium's check_env stopped at: {type(err).__name__}: {err} "
+                    "observation_in_space and observation_dtype below say why: a shape, "
+                    "keys or values outside the space, or only a dtype that does not cast "
+                    "safely to the space's (float64 into float32), which gymnasium refuses "
+                    "and RLlib samples and trains on.",
                     "Read observation_in_space and observation_dtype below.")
             return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
                             "Follow the checker's message; it names the method at fault.")
     messages = sorted({_ANSI.sub("", str(w.message)) for w in caught
-                       if not issubclass(w.category, DeprecationWarning)})
+                       if not issubclass(w.category, DeprecationWarning)
+                       and not any(text in str(w.message) for text in _INFINITE_BOUNDS)})
     if messages:
         return EnvCheck("rllib", "warning", f"{name} passed with warnings: " + " | ".join(messages),
                         "Read each warning; most name the method and the expected value.")
@@ -409,8 +431,9 @@ def _check_discrete_start(env: _AsMultiAgent) -> EnvCheck:
                             ("observation", env.observation_space(agent))):
             for where, part in offset_discrete_parts(space):
                 who = "" if not env.multi_agent else f" of {agent!r}"
-                what = ("RLlib 2.60 sends the index 0..n-1 as the action, so every action "
-                        f"the env gets is {start_text(part)} below the one it means"
+                what = ("RLlib 2.60 sends the index 0..n-1 as the action, not the action "
+                        f"itself: the env gets 0 where it means {start_text(part)} (the "
+                        "space's first action), and so on"
                         if role == "action" else
                         "RLlib 2.60's FlattenObservations one-hots it as if it started at 0 "
                         "and fails an assertion on its largest value")
@@ -446,7 +469,17 @@ def observation_problems(space: Any, obs: Any) -> list[tuple[str, str, str]]:
         except (TypeError, ValueError):
             pass
     if not in_space:
-        problems.append(("observation_in_space", f"observation {_short(obs)} is outside {space}",
+        import gymnasium as gym
+
+        why = ""
+        if isinstance(space, gym.spaces.Box) and np.shape(obs) != space.shape:
+            why = f" (its shape is {np.shape(obs)}, the space's {space.shape})"
+        elif isinstance(space, gym.spaces.Dict) and isinstance(obs, dict) and \
+                set(obs) != set(space.spaces):
+            why = (f" (its keys are {sorted(map(str, obs))}, the space's "
+                   f"{sorted(map(str, space.spaces))})")
+        problems.append(("observation_in_space",
+                         f"observation {_short(obs)} is outside {space}{why}",
                          ("Clip or fix the observation in reset()/step(), or widen the space "
                           "(bounds, shape, dtype) to what the env really returns.")))
     return problems
@@ -500,12 +533,15 @@ def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCh
             EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces."))
 
 
-def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -> EnvCheck:
+def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int],
+                     actions: list[dict] | None = None) -> EnvCheck:
     known = env.possible_agents
     reset_at = set(resets)
     observed: set = set()
     done: dict = {}  # agent -> the step it terminated or was truncated at
+    taken = iter(actions or [])
     for t, step in enumerate(record):
+        acted = {} if t in reset_at or actions is None else next(taken, {})
         if t in reset_at:
             observed, done = set(), {}
         parts = {"obs": step.obs, "rewards": step.rewards, "terminateds": step.terminateds,
@@ -544,6 +580,9 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
                         "rewards and infos dict of the episode (end the episode with "
                         "'__all__' when every agent is done).",
                         {"agent": str(again[0]), "step": t, "done_at": done[again[0]]})
+            answered = _answered(acted, step, t)
+            if answered is not None:
+                return answered
             for agent in _finished_agents(step.terminateds, step.truncateds) - done.keys():
                 done[agent] = t
             unseen = set(step.rewards) - observed - _SPECIAL_KEYS
@@ -555,6 +594,36 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int])
         observed |= set(step.obs)
     return EnvCheck("agent_ids", "passed", "Agent ids agree across obs, rewards, terminateds, "
                                            "truncateds and infos.")
+
+
+def _answered(acted: dict, step: _Step, t: int) -> EnvCheck | None:
+    """What RLlib 2.60's ``MultiAgentEpisode.add_env_step`` refuses of the step that
+    answers the agents in ``acted``: an agent that acted and gets its next observation
+    must be in the rewards dict (0.0 will do); one that acted and is then truncated (by
+    name or by ``'__all__'``) must get a last observation, for bootstrapping. Both raise
+    MultiAgentEnvError at the first such step."""
+    truncated_all = bool(step.truncateds.get("__all__", False))
+    for agent in sorted(acted, key=str):
+        if agent in step.obs and agent not in step.rewards:
+            return EnvCheck(
+                "agent_ids", "failed",
+                f"At rollout step {t}, agent {agent!r} acted and got its next observation "
+                "but no reward: RLlib 2.60 raises MultiAgentEnvError (\"Agent ... acted "
+                "(and received next obs), but did NOT receive any reward from the env!\").",
+                "Put every agent that gets an observation after acting in the rewards dict, "
+                "with 0.0 when it earned nothing.",
+                {"agent": str(agent), "step": t, "missing": "reward"})
+        if agent not in step.obs and (truncated_all or step.truncateds.get(agent, False)):
+            return EnvCheck(
+                "agent_ids", "failed",
+                f"At rollout step {t}, agent {agent!r} acted and was then truncated without "
+                "a last observation: RLlib 2.60 raises MultiAgentEnvError (\"... got "
+                "truncated, but did NOT receive a last (truncation) observation, required "
+                "for e.g. value function bootstrapping!\").",
+                "When the episode is truncated, give every agent that acted since its last "
+                "observation a final observation in the same step.",
+                {"agent": str(agent), "step": t, "missing": "observation"})
+    return None
 
 
 def _check_all_key(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -> EnvCheck:
@@ -637,7 +706,9 @@ def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],
                                 f"{_short(getattr(b, part))}.",
                                 "Draw every random number from self.np_random after calling "
                                 "super().reset(seed=seed) in reset(), never from random/np.random"
-                                " globals.")
+                                " globals or a generator of your own; and set every piece of "
+                                "state in reset() (a counter, a battery, a position): what one "
+                                "episode leaves behind makes the next differ too.")
     return EnvCheck("seed_determinism", "passed",
                     f"Same seed and actions gave the same {len(actions)}-step rollout.")
 
@@ -747,7 +818,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     else:
         report.episodes_ended = len(resets) - 1
         report.checks += [*_check_obs(wrapped, record),
-                          _check_agent_ids(wrapped, record, resets),
+                          _check_agent_ids(wrapped, record, resets, actions),
                           _check_all_key(wrapped, record, resets),
                           _check_done_flags(record),
                           _check_rewards(record)]
