@@ -909,11 +909,19 @@ _ENV_RUNNER_CALLS = {
 }
 # The old API stack's names (2021 tutorials): RLlib 2.60's new stack passes none of them
 _OLD_STACK_ARGUMENTS = ("worker", "base_env", "policies", "trainer")
+# When RLlib first calls each hook: where a callback it cannot call raises
+_FIRST_CALLED = {"on_episode_end": "at the first episode's end",
+                 "on_episode_step": "at the first env step",
+                 "on_episode_start": "at the first episode's start",
+                 "on_episode_created": "when the first episode is made",
+                 "on_sample_end": "at the end of the first sample",
+                 "on_environment_created": "when the first EnvRunner makes its env",
+                 "on_train_result": "after the first iteration"}
 
 
-def _refuses(function, passed: tuple[str, ...], method: bool) -> str | None:
-    """Why calling ``function`` with ``passed`` (by keyword) raises TypeError, or None
-    when it takes them (or its signature cannot be read)."""
+def _refuses(function, passed: tuple[str, ...], method: bool) -> tuple[str, list] | None:
+    """Why calling ``function`` with ``passed`` (by keyword) raises TypeError, with its
+    parameters' names; None when it takes them (or its signature cannot be read)."""
     import inspect
 
     try:
@@ -923,7 +931,7 @@ def _refuses(function, passed: tuple[str, ...], method: bool) -> str | None:
     try:
         signature.bind(*([None] if method else []), **dict.fromkeys(passed))
     except TypeError as err:
-        return str(err)
+        return str(err), list(signature.parameters)
     return None
 
 
@@ -932,10 +940,10 @@ def _callback_classes(config) -> list:
     ``functools.partial`` of one), outside ``ray.rllib``."""
     import inspect
 
-    classes = config.callbacks_class if isinstance(config.callbacks_class, (list, tuple)) \
+    given = config.callbacks_class if isinstance(config.callbacks_class, (list, tuple)) \
         else [config.callbacks_class]
-    return [getattr(c, "func", c) for c in classes
-            if inspect.isclass(getattr(c, "func", c))]
+    classes = [getattr(c, "func", c) for c in given]
+    return [c for c in classes if inspect.isclass(c)]
 
 
 def _callbacks(config) -> list[Trap]:
@@ -944,41 +952,28 @@ def _callbacks(config) -> list[Trap]:
     the keywords RLlib passes it. A 2021 class's ``on_episode_end(self, *, worker,
     base_env, policies, episode, ...)`` on the new stack raises TypeError at the first
     episode's end, deep in an EnvRunner."""
-    import inspect
-
     calls = dict(_ALGORITHM_CALLS, **(_ENV_RUNNER_CALLS if _is_new_stack(config) else {}))
-    found = []  # (where, hook, parameters, why)
+    found = []  # (where, hook, (why, its parameters' names))
     for cls in _callback_classes(config):
         for hook, passed in calls.items():
             owner = next((c for c in cls.__mro__ if hook in vars(c)), None)
             if owner is None or owner.__module__.startswith("ray.rllib"):
                 continue
             static = isinstance(vars(owner)[hook], staticmethod)
-            why = _refuses(getattr(cls, hook), passed, method=not static)
-            if why:
-                found.append((f"{cls.__name__}.{hook}", hook, getattr(cls, hook), why))
+            refused = _refuses(getattr(cls, hook), passed, method=not static)
+            if refused:
+                found.append((f"{cls.__name__}.{hook}", hook, refused))
     for hook, passed in calls.items():
         given = getattr(config, f"callbacks_{hook}", None)
         for function in given if isinstance(given, (list, tuple)) else [given]:
-            if callable(function) and (why := _refuses(function, passed, method=False)):
+            if callable(function) and (refused := _refuses(function, passed, method=False)):
                 name = getattr(function, "__name__", "a function")
-                found.append((f"config.callbacks({hook}={name})", hook, function, why))
+                found.append((f"config.callbacks({hook}={name})", hook, refused))
     traps = []
-    for where, hook, function, why in found:
+    for where, hook, (why, parameters) in found:
         passed = calls[hook]
-        try:
-            parameters = list(inspect.signature(function).parameters)
-        except (TypeError, ValueError):
-            parameters = []
         old = [p for p in parameters if p in _OLD_STACK_ARGUMENTS]
-        when = {"on_episode_end": "at the first episode's end",
-                "on_episode_step": "at the first env step",
-                "on_episode_start": "at the first episode's start",
-                "on_episode_created": "when the first episode is made",
-                "on_sample_end": "at the end of the first sample",
-                "on_environment_created": "when the first EnvRunner makes its env",
-                "on_train_result": "after the first iteration",
-                }.get(hook, "when RLlib first calls it")
+        when = _FIRST_CALLED.get(hook, "when RLlib first calls it")
         traps.append(Trap(
             "callback_signature", "error",
             f"{where} cannot take what RLlib 2.60 passes it ({', '.join(passed)}, by "
@@ -1011,7 +1006,6 @@ def _ignored_by_this_stack(config) -> list[Trap]:
     ``rl_module(model_config=...)`` (its policies build a ModelV2 from ``model``)."""
     from ray.rllib.algorithms.sac import SACConfig
 
-    default = type(config)()
     traps = []
     if _is_new_stack(config):
         if config.observation_filter not in (None, "NoFilter"):
@@ -1024,7 +1018,8 @@ def _ignored_by_this_stack(config) -> list[Trap]:
                 "env_to_module_connector=lambda env, spaces, device: MeanStdFilter("
                 f"multi_agent={bool(config.is_multi_agent)}))",
                 {"setting": "observation_filter", "value": str(config.observation_filter)}))
-        if isinstance(config, SACConfig) and config.optimization != default.optimization:
+        if isinstance(config, SACConfig) and \
+                config.optimization != type(config)().optimization:
             used = {name: getattr(config, name, None) for name in _SAC_RATES}
             traps.append(Trap(
                 "setting_ignored", "warning",
@@ -1051,7 +1046,7 @@ def _ignored_by_this_stack(config) -> list[Trap]:
                 {"setting": "PolicySpec.config", "modules": sorted(map(str, specs))}))
     elif config._model_config:
         given = config._model_config if isinstance(config._model_config, dict) else \
-            {k: v for k, v in vars(config._model_config).items()}
+            vars(config._model_config)
         traps.append(Trap(
             "setting_ignored", "warning",
             "rl_module(model_config=...) is the new API stack's: the old stack's policies "

@@ -277,15 +277,21 @@ def test_policies_to_train_that_trains_nothing_crashes_and_is_named():
         _first_update_has_no_loss(crashing)
 
 
-def _first_update_has_no_loss(config) -> None:
-    """RLlib builds ``config`` and its first update computes no loss: UnboundLocalError
-    'loss_per_module', which names no setting."""
+def _first_train_raises(config, error: type, match: str) -> None:
+    """RLlib builds ``config`` and its first ``train()`` raises ``error`` (matching
+    ``match``)."""
     algo = config.build_algo()
     try:
-        with pytest.raises(UnboundLocalError, match="loss_per_module"):
+        with pytest.raises(error, match=match):
             algo.train()
     finally:
         algo.stop()
+
+
+def _first_update_has_no_loss(config) -> None:
+    """RLlib builds ``config`` and its first update computes no loss: UnboundLocalError
+    'loss_per_module', which names no setting."""
+    _first_train_raises(config, UnboundLocalError, "loss_per_module")
 
 
 def test_learning_rates_are_judged_where_rllib_reads_them():
@@ -939,12 +945,7 @@ def test_a_2021_callbacks_class_raises_at_the_first_episode_end_and_is_named():
 
     old = type("Old", (_Callbacks2021, RLlibCallback), {})
     config = _ppo().callbacks(old)
-    algo = config.build_algo()
-    try:
-        with pytest.raises(TypeError, match="missing 3 required keyword-only arguments"):
-            algo.train()
-    finally:
-        algo.stop()
+    _first_train_raises(config, TypeError, "missing 3 required keyword-only arguments")
     (trap,) = [t for t in preflight(config) if t.name == "callback_signature"]
     assert trap.severity == "error" and "Old.on_episode_end" in trap.message
     assert "worker, base_env, policies are the old API stack's" in trap.message
@@ -1028,12 +1029,7 @@ def test_rl_module_model_config_on_the_old_stack_is_named():
 def test_an_old_stack_replay_buffer_named_by_string_crashes_new_stack_dqn_and_is_named():
     config = _dqn(replay_buffer_config={"type": "MultiAgentPrioritizedReplayBuffer",
                                         "capacity": 1000})
-    algo = config.build_algo()
-    try:
-        with pytest.raises(AttributeError, match="as_multi_agent"):
-            algo.train()
-    finally:
-        algo.stop()
+    _first_train_raises(config, AttributeError, "as_multi_agent")
     assert names(preflight(config), "error") == ["replay_buffer_old_stack"]
     assert "replay_buffer_old_stack" not in names(preflight(_dqn()))
 

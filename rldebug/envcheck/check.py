@@ -471,9 +471,9 @@ def observation_problems(space: Any, obs: Any) -> list[tuple[str, str, str]]:
     if not in_space:
         import gymnasium as gym
 
-        why = ""
-        if isinstance(space, gym.spaces.Box) and np.shape(obs) != space.shape:
-            why = f" (its shape is {np.shape(obs)}, the space's {space.shape})"
+        why, shape = "", box_shape_mismatch(space, obs)
+        if shape:
+            why = f" (its shape is {shape[0]}, the space's {shape[1]})"
         elif isinstance(space, gym.spaces.Dict) and isinstance(obs, dict) and \
                 set(obs) != set(space.spaces):
             why = (f" (its keys are {sorted(map(str, obs))}, the space's "
@@ -483,6 +483,16 @@ def observation_problems(space: Any, obs: Any) -> list[tuple[str, str, str]]:
                          ("Clip or fix the observation in reset()/step(), or widen the space "
                           "(bounds, shape, dtype) to what the env really returns.")))
     return problems
+
+
+def box_shape_mismatch(space: Any, obs: Any) -> tuple[tuple, tuple] | None:
+    """``(the observation's shape, the Box's)`` where ``obs`` has another shape than the
+    Box ``space`` declares (RLlib's vector env refuses it); None otherwise."""
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Box) and np.shape(obs) != space.shape:
+        return np.shape(obs), space.shape
+    return None
 
 
 def reward_problem(reward: Any) -> tuple[str, str, str] | None:
@@ -509,8 +519,6 @@ def reward_problem(reward: Any) -> tuple[str, str, str] | None:
 
 
 def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCheck]:
-    import gymnasium as gym
-
     found = {"observation_in_space": None, "observation_dtype": None}
     shapes = {}  # a Box observation of another shape than its space's (RLlib refuses it)
     for t, step in enumerate(record):
@@ -519,10 +527,10 @@ def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCh
             for check, what, fix in observation_problems(space, obs):
                 if found[check] is None:
                     found[check] = (f"{agent!r} at rollout step {t}: {what}.", fix)
-            if not shapes and isinstance(space, gym.spaces.Box) and \
-                    np.shape(obs) != space.shape:
-                shapes = {"observation_shape": list(np.shape(obs)),
-                          "space_shape": list(space.shape), "agent": str(agent)}
+            shape = None if shapes else box_shape_mismatch(space, obs)
+            if shape:
+                shapes = {"observation_shape": list(shape[0]), "space_shape": list(shape[1]),
+                          "agent": str(agent)}
     count = sum(len(s.obs) for s in record)
     in_space = found["observation_in_space"]
     dtype = found["observation_dtype"]
@@ -534,14 +542,14 @@ def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCh
 
 
 def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int],
-                     actions: list[dict] | None = None) -> EnvCheck:
+                     actions: list[dict]) -> EnvCheck:
     known = env.possible_agents
     reset_at = set(resets)
     observed: set = set()
     done: dict = {}  # agent -> the step it terminated or was truncated at
-    taken = iter(actions or [])
+    taken = iter(actions)  # the actions that each step after a reset answers
     for t, step in enumerate(record):
-        acted = {} if t in reset_at or actions is None else next(taken, {})
+        acted = {} if t in reset_at else next(taken, {})
         if t in reset_at:
             observed, done = set(), {}
         parts = {"obs": step.obs, "rewards": step.rewards, "terminateds": step.terminateds,

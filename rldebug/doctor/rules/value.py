@@ -190,7 +190,7 @@ class CriticClipped(Rule):
         for module, stats in metrics.modules.items():
             if finite(stats.vf_explained_var):
                 self._explained.setdefault(module, []).append(stats.vf_explained_var)
-            self._judge(module, metrics.iteration)
+            self._judge(module)
             if not finite(stats.vf_loss):
                 continue
             at_clip = stats.vf_loss >= t.vf_clip_saturation * clip
@@ -220,10 +220,10 @@ class CriticClipped(Rule):
             )
             self._open.update((f.module, f) for f in found)
             new += found
-            self._judge(module, metrics.iteration)  # a clip found late: judged now
+            self._judge(module)  # a clip found late: judged now
         return new
 
-    def _judge(self, module: str, iteration: int) -> None:
+    def _judge(self, module: str) -> None:
         """Once the return can be judged, say what the clipped critic cost."""
         finding = self._open.get(module)
         progress = self._history.progress(module)
@@ -233,8 +233,9 @@ class CriticClipped(Rule):
         ev = self._median_explained(module, progress)
         finding.evidence.update(progress, vf_explained_var_median=ev)
         explains_nothing = ev is None or ev <= CRITIC_EXPLAINS_NOTHING
-        if self._reward_horizon() is not None:
-            self._judge_leaned_on(finding, progress, ev)
+        horizon = self._reward_horizon()
+        if horizon is not None:
+            self._judge_leaned_on(finding, progress, ev, horizon)
         elif progress["change"] < -progress["tolerance"]:
             # Advantages from a critic that explains nothing have no baseline: noisier,
             # slower learning, but not a policy driven worse than where it began.
@@ -277,11 +278,11 @@ class CriticClipped(Rule):
     def _mean_length(self) -> float | None:
         return sum(self._lengths) / len(self._lengths) if self._lengths else None
 
-    def _judge_leaned_on(self, finding: Finding, progress: dict, ev) -> None:
-        """A critic that explains nothing, where GAE takes all but a few steps of each
-        advantage from it: an error where the return stayed flat or fell, a warning where
-        it rose; no later rise answers it (:meth:`rise_answers`)."""
-        facts, horizon, length = self.facts, self._reward_horizon(), self._mean_length()
+    def _judge_leaned_on(self, finding: Finding, progress: dict, ev, horizon: float) -> None:
+        """A clipped critic where GAE takes all but ``horizon`` steps of each advantage from
+        it, whatever its explained variance ``ev``: an error where the return stayed flat
+        or fell, a warning where it rose; no later rise answers it (:meth:`rise_answers`)."""
+        facts, length = self.facts, self._mean_length()
         fell = progress["change"] < -progress["tolerance"]
         finding.severity = "warning" if not progress["flat"] and not fell else "error"
         finding.evidence.update(
