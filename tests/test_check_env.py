@@ -606,3 +606,75 @@ def test_an_observation_outside_its_space_says_its_shape_or_keys():
     assert keys.status == "failed"
     assert "its keys are ['position', 'vel'], the space's ['position', 'velocity']" in \
         keys.message
+
+
+class ThermostatTimeLimitAsTerminated(gym.Env):
+    """A continuing task cut at 12 steps by its own clock, reported as terminated (gym's old
+    `done`); nothing in the observation tells the step."""
+
+    observation_space = gym.spaces.Box(-5.0, 5.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(3)
+    limit = 12
+
+    def __init__(self, config=None):
+        self.t, self.temperature = 0, 0.0
+
+    def _obs(self):
+        return np.array([self.temperature, self.temperature - 1.0], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.temperature = 0, float(self.np_random.uniform(-1, 1))
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        self.temperature = float(np.clip(self.temperature + (int(action) - 1) * 0.2
+                                         + self.np_random.normal(0, 0.1), -5, 5))
+        return self._obs(), -abs(self.temperature - 1.0), self.t >= self.limit, False, {}
+
+
+class ThermostatTruncated(ThermostatTimeLimitAsTerminated):
+    def step(self, action):
+        obs, reward, at_limit, _, info = super().step(action)
+        return obs, reward, False, at_limit, info
+
+
+class ThermostatStepsLeftObserved(ThermostatTimeLimitAsTerminated):
+    observation_space = gym.spaces.Box(-5.0, 12.0, (3,), np.float32)
+
+    def _obs(self):
+        return np.array([self.temperature, self.temperature - 1.0, self.limit - self.t],
+                        np.float32)
+
+
+def test_a_time_limit_reported_as_terminated_is_a_warning():
+    """RLlib takes terminated=True as the task's end (the episode is_terminated: GAE and
+    n-step targets value nothing after it); an env whose every episode ends there at one
+    step whatever the random actions, without the step in its observation, is warned; the
+    same limit reported as truncated, or with the steps left observed, is not."""
+    episodes = _single_agent_samples(ThermostatTimeLimitAsTerminated)
+    assert [e.is_terminated for e in episodes if e.is_done] == [True]
+    report = check_env(ThermostatTimeLimitAsTerminated)
+    warned = report["time_limit_terminated"]
+    assert report.ok and warned.status == "warning", str(report)
+    assert "ended terminated=True at step 12" in warned.message
+    assert "return truncated=True there" in warned.fix
+    assert warned.evidence["length"] == 12 and warned.evidence["episodes"] > 20
+    assert check_env(ThermostatTruncated)["time_limit_terminated"].status == "passed"
+    observed = check_env(ThermostatStepsLeftObserved)["time_limit_terminated"]
+    assert observed.status == "passed" and "the observation tells the step" in observed.message
+
+
+def test_episodes_that_end_on_what_the_agent_does_are_not_a_time_limit():
+    """CartPole ends on the pole, RLlib's TwoStepGame at its second step with the game's
+    stage observed: neither is warned. RLlib's own six-room example ends every random
+    episode at its `time_limit` with terminated=True: warned."""
+    from ray.rllib.examples.envs.classes.multi_agent.two_step_game import TwoStepGame
+    from ray.rllib.examples.envs.classes.six_room_env import HierarchicalSixRoomEnv
+
+    cartpole = check_env("CartPole-v1")["time_limit_terminated"]
+    assert cartpole.status == "passed" and "different steps" in cartpole.message
+    assert check_env(TwoStepGame, {})["time_limit_terminated"].status == "passed"
+    six_rooms = check_env(HierarchicalSixRoomEnv, {})["time_limit_terminated"]
+    assert six_rooms.status == "warning" and "at step 50" in six_rooms.message

@@ -22,6 +22,10 @@ Checks, each reported as an :class:`EnvCheck` (``passed``, ``failed``,
 - ``all_key`` — ``terminateds`` and ``truncateds`` carry ``"__all__"`` (multi-agent).
 - ``done_flags`` — every ``terminated``/``truncated`` is a bool (``bool`` or ``numpy.bool_``).
 - ``finite_rewards`` — rewards are finite numbers (a string is not, even "1.0").
+- ``time_limit_terminated`` (a warning) — every episode of two random rollouts ended
+  ``terminated`` at one and the same step, never ``truncated``, and nothing in the
+  observation tells the step: a time limit reported as ``terminated`` (gym's old ``done``),
+  which RLlib's GAE and n-step targets read as a state worth nothing after it.
 - ``seed_determinism`` — the same seed and actions give the same rollout.
 - ``default_encoder`` — on the new API stack, RLlib's default model only encodes
   1-D (MLP) and 3-D (CNN) Box observations; anything else fails at build time
@@ -50,7 +54,8 @@ from rldebug.usage import UsageError, UsageTypeError, check_seed
 
 SPACE_CHECKS = ("agent_spaces", "discrete_start")  # what the declared spaces decide
 ROLLOUT_CHECKS = ("observation_in_space", "observation_dtype", "agent_ids", "all_key",
-                  "done_flags", "finite_rewards", "seed_determinism", "default_encoder")
+                  "done_flags", "finite_rewards", "time_limit_terminated", "seed_determinism",
+                  "default_encoder")
 CHECKS = ("rllib", *SPACE_CHECKS, *ROLLOUT_CHECKS)
 STATUSES = ("passed", "failed", "warning", "skipped")
 _SPECIAL_KEYS = frozenset({"__all__", "__common__"})
@@ -686,6 +691,92 @@ def _check_rewards(record: list[_Step]) -> EnvCheck:
     return EnvCheck("finite_rewards", "passed", "All rewards are finite numbers.")
 
 
+def _ended_episodes(record: list[_Step], resets: list[int]) -> list[list[_Step]]:
+    """The steps (reset first) of each episode the rollout ended."""
+    return [record[start:end] for start, end in zip(resets, resets[1:])]
+
+
+def _ends_by_the_clock(episodes: list[list[_Step]]) -> tuple[int | None, str]:
+    """The one length at which every episode terminated, never truncated (else None),
+    and what the episodes showed otherwise."""
+    lengths = sorted({len(steps) - 1 for steps in episodes})
+    if len(episodes) < 2:
+        return None, f"{len(episodes)} episode(s) ended in the rollout: nothing to compare."
+    if any(flag for steps in episodes for step in steps
+           for flag in step.truncateds.values()):
+        return None, "The env reports truncation."
+    if len(lengths) > 1:
+        return None, f"Episodes ended at different steps ({lengths[0]} to {lengths[-1]})."
+    if lengths[0] < 2 or not all(_episode_done(steps[-1].terminateds, {})
+                                 for steps in episodes):
+        return None, f"Every episode ended at step {lengths[0]}."
+    return lengths[0], ""
+
+
+def _numbers(value: Any) -> np.ndarray | None:
+    """An observation's numbers in one flat array (None: not numbers)."""
+    if isinstance(value, dict):
+        parts = [_numbers(value[key]) for key in sorted(value, key=str)]
+    elif isinstance(value, (tuple, list)):
+        parts = [_numbers(part) for part in value]
+    else:
+        try:
+            return np.asarray(value, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            return None
+    if any(part is None for part in parts):
+        return None
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _observation_tells_the_step(episodes: list[list[_Step]]) -> bool:
+    """Some number of some agent's observation takes few values, none of them at two
+    different steps: a step counter, the steps left, a game's stage. The terminal
+    observation is left out: nothing is valued there."""
+    agents = {agent for steps in episodes for step in steps for agent in step.obs}
+    for agent in agents:
+        seen = [(t, values) for steps in episodes for t, step in enumerate(steps[:-1])
+                if agent in step.obs and (values := _numbers(step.obs[agent])) is not None]
+        if len({values.shape for _, values in seen}) != 1 or len({t for t, _ in seen}) < 2:
+            continue
+        steps_of = np.array([t for t, _ in seen])
+        table = np.stack([values for _, values in seen])  # observations x numbers
+        for column in table.T:
+            values, which = np.unique(column, return_inverse=True)
+            if len(values) > len(column) // 2:
+                continue  # (nearly) every value new: a measurement, not a stage
+            if all(len(set(steps_of[which == v])) == 1 for v in range(len(values))):
+                return True
+    return False
+
+
+def _check_time_limit(make: Callable[[], _AsMultiAgent], record: list[_Step],
+                      resets: list[int], seed: int, steps: int) -> EnvCheck:
+    episodes = _ended_episodes(record, resets)
+    length, seen = _ends_by_the_clock(episodes)
+    if length is not None and not _observation_tells_the_step(episodes):
+        # other random actions: a task that ends on what the agent does ends elsewhere
+        again, _, more = _rollout(make(), seed + 7919, steps)
+        episodes += _ended_episodes(again, more)
+        length, seen = _ends_by_the_clock(episodes)
+    if length is not None and _observation_tells_the_step(episodes):
+        length, seen = None, (f"Every episode terminated at step {length}, and the "
+                              "observation tells the step.")
+    if length is None:
+        return EnvCheck("time_limit_terminated", "passed", seen)
+    return EnvCheck(
+        "time_limit_terminated", "warning",
+        f"All {len(episodes)} episodes of two random rollouts ended terminated=True at "
+        f"step {length}, whatever the actions; truncated was never True and nothing in the "
+        "observation tells the step. RLlib reads terminated as the end of the task: its "
+        "value targets take nothing after that step, while a truncated episode's last "
+        "observation is valued by the critic.",
+        f"If step {length} is a time limit, return truncated=True there and terminated=False "
+        "(or wrap the env in gymnasium's TimeLimit); if the task truly ends there, put the "
+        "step (or the steps left) in the observation so the critic can see the end coming.",
+        {"episodes": len(episodes), "length": length})
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
@@ -830,9 +921,15 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
                           _check_all_key(wrapped, record, resets),
                           _check_done_flags(record),
                           _check_rewards(record)]
+        rebuilt = (lambda: _AsMultiAgent(env)) if env is env_or_class else \
+            (lambda: _AsMultiAgent(_make_env(env_or_class, env_config)))
         try:
-            rebuilt = (lambda: _AsMultiAgent(env)) if env is env_or_class else \
-                (lambda: _AsMultiAgent(_make_env(env_or_class, env_config)))
+            report.checks.append(_check_time_limit(rebuilt, record, resets, seed, steps))
+        except Exception as err:  # noqa: BLE001 - the first rollout ran; a second may not
+            report.checks.append(EnvCheck(
+                "time_limit_terminated", "skipped",
+                f"A second random rollout raised {type(err).__name__}: {err}", ""))
+        try:
             report.checks.append(_check_determinism(rebuilt, record, actions, seed))
         except Exception as err:  # noqa: BLE001
             report.checks.append(EnvCheck("seed_determinism", "failed",
