@@ -53,6 +53,10 @@ the algorithm):
 - ``target_update_period_units``: APPO's ``target_network_update_freq`` at or above the
   train batch, read as env steps; APPO multiplies it by its circular buffer's batches,
   their reuse and the batch.
+- ``target_barely_moves``: DQN's or SAC's ``tau`` below 1 with a
+  ``target_network_update_freq`` above 1 whose product leaves the target network
+  20,000 or more env steps behind (``freq / tau``): a Polyak ``tau`` given with a hard
+  copy's period.
 - ``rllib_refuses``: what RLlib's own ``AlgorithmConfig.validate()`` refuses (building
   runs it), in RLlib's words, when no trap above explains the config already.
 
@@ -1114,6 +1118,39 @@ def _appo_target_period(config) -> list[Trap]:
          "period_env_steps": freq * unit})]
 
 
+TARGET_LAG_STEPS = 20_000  # env steps; a hard copy every 8000 (Atari DQN's) is well inside
+
+
+def _target_lag(config) -> list[Trap]:
+    """DQN's or SAC's ``tau`` below 1 with a period above 1: both stacks move the target
+    ``tau`` of the way to the Q-network once ``target_network_update_freq`` env steps have
+    been sampled since the last move (``DQNLearner.after_gradient_based_update``;
+    ``DQN.training_step`` on the old stack), so it follows with a lag of about
+    ``freq / tau`` env steps. RLlib's defaults: DQN a full copy every 500, SAC 0.005 at
+    every update."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    tau = getattr(config, "tau", None)
+    freq = getattr(config, "target_network_update_freq", None)
+    if not isinstance(config, (DQNConfig, SACConfig)) or not _number(tau) or \
+            not _number(freq) or not 0 < tau < 1 or freq <= 1:
+        return []
+    lag = freq / -math.log1p(-tau)  # env steps for the target to cover 63 % of a gap
+    if lag < TARGET_LAG_STEPS:
+        return []
+    return [Trap(
+        "target_barely_moves", "warning",
+        f"tau={tau:g} with target_network_update_freq={freq:g}: RLlib moves the target "
+        f"network {tau:.1%} of the way to the Q-network once every {freq:g} env steps "
+        f"sampled, so it trails by about {lag:,.0f} env steps (63 % of a change reached). "
+        "A Polyak tau is meant for an update every step, a period for a full copy.",
+        f"For soft updates set target_network_update_freq=1 (SAC's default is 0: every "
+        f"update) and keep tau={tau:g}; for a hard copy every {freq:g} env steps set "
+        "tau=1.0 (DQN's default).",
+        {"tau": tau, "target_network_update_freq": freq, "lag_env_steps": round(lag)})]
+
+
 def _steps_before_first_update(config) -> int | None:
     """Env steps sampled before the first update: the train batch (on-policy), or
     ``num_steps_sampled_before_learning_starts`` (off-policy, at least one batch)."""
@@ -1180,7 +1217,8 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
              + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config)
              + _callbacks(config) + _ignored_by_this_stack(config) + _old_replay_buffer(config)
-             + _schedules_over_early(config) + _appo_target_period(config))
+             + _schedules_over_early(config) + _appo_target_period(config)
+             + _target_lag(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")

@@ -1114,6 +1114,56 @@ def test_a_script_configuring_its_network_where_its_stack_does_not_read_it(stack
     assert preflight_script(script) == []
 
 
+def _target_gap(tau: float, freq: int):
+    """Train DQN on CartPole for ~600 env steps: the target network's distance from the
+    Q-network as a fraction of how far the Q-network moved from the start, the target
+    updates RLlib counted, and the config."""
+    import torch
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    config = (DQNConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(tau=tau, target_network_update_freq=freq, lr=1e-3,
+                        train_batch_size_per_learner=32,
+                        num_steps_sampled_before_learning_starts=32)
+              .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=600)
+              .debugging(seed=0))
+    algo = config.build_algo()
+    try:
+        module = algo.learner_group._learner.module["default_policy"]
+        ((main_net, target_net), *_) = module.get_target_network_pairs()
+        def flat(net):
+            return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+        start = flat(main_net).clone()
+        result = algo.train()
+        gap = (flat(target_net) - flat(main_net)).norm() / (flat(main_net) - start).norm()
+        return float(gap), result["learners"]["default_policy"]["num_target_updates"], config
+    finally:
+        algo.stop()
+
+
+def test_a_polyak_tau_with_a_hard_copys_period_is_named():
+    """DQN moves its target tau of the way once every target_network_update_freq env steps:
+    with the default period 500, tau=1.0 copies the Q-network at step 500, tau=0.005 leaves
+    the target where it started (its gap to the Q-network ~ all of the Q-network's move)."""
+    from ray.rllib.algorithms.sac import SACConfig
+
+    lagging, updates, config = _target_gap(0.005, 500)
+    copied, copies, hard = _target_gap(1.0, 500)
+    assert updates == copies == 1
+    assert lagging > 0.99 and copied < 0.8, (lagging, copied)
+    (trap,) = [t for t in preflight(config) if t.name == "target_barely_moves"]
+    assert trap.evidence == {"tau": 0.005, "target_network_update_freq": 500,
+                             "lag_env_steps": 99750}
+    assert "target_network_update_freq=1" in trap.fix and "tau=1.0" in trap.fix
+    soft = config.copy(copy_frozen=False).training(target_network_update_freq=1)
+    for fine in (hard, soft, hard.copy(copy_frozen=False).training(target_network_update_freq=8000),
+                 SACConfig().environment("Pendulum-v1")):
+        assert "target_barely_moves" not in names(preflight(fine))
+    sac = SACConfig().environment("Pendulum-v1").training(target_network_update_freq=500)
+    assert "target_barely_moves" in names(preflight(sac))
+
+
 def test_appo_s_target_update_period_given_in_env_steps_is_named():
     """APPO multiplies target_network_update_freq by its circular buffer's batches, their
     reuse and the train batch: 5000 meant as env steps is 500,000 here (2 x 1 x 50 each),

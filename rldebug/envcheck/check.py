@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import math
 import numbers
 import re
@@ -693,7 +694,7 @@ def _check_rewards(record: list[_Step]) -> EnvCheck:
 
 def _ended_episodes(record: list[_Step], resets: list[int]) -> list[list[_Step]]:
     """The steps (reset first) of each episode the rollout ended."""
-    return [record[start:end] for start, end in zip(resets, resets[1:])]
+    return [record[start:end] for start, end in itertools.pairwise(resets)]
 
 
 def _ends_by_the_clock(episodes: list[list[_Step]]) -> tuple[int | None, str]:
