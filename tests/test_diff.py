@@ -225,11 +225,40 @@ def test_a_side_whose_trials_differ_in_more_than_the_seed_is_refused(tmp_path, c
     assert "Pass one trial directory per side" in capsys.readouterr().err
     assert not [row for row in rldebug.diff(LR_1E3, OTHER_SEEDS).config
                 if row.key in ("callbacks", "_learner_class")]
-    # seeds given through the env's config are seeds too
-    from rldebug.rundiff.compare import _only_seeds_differ
+    # seeds given through the env's config are seeds too; another env setting is not
+    side = tmp_path / "side"
+    shutil.copytree(LR_1E3, side, ignore=shutil.ignore_patterns("trace"))
+    for trial, env_config in (("PPO_seed_0", {"seed": 0, "size": 5}),
+                              ("PPO_seed_1", {"seed": 1, "size": 5})):
+        params = json.loads((side / trial / "params.json").read_text())
+        (side / trial / "params.json").write_text(json.dumps({**params,
+                                                              "env_config": env_config}))
+    assert [r.key for r in rldebug.diff(side, LR_1E5).config] == ["env_config.seed",
+                                                                  "env_config.size", "lr"]
+    params = json.loads((side / "PPO_seed_1" / "params.json").read_text())
+    params["env_config"]["size"] = 6
+    (side / "PPO_seed_1" / "params.json").write_text(json.dumps(params))
+    with pytest.raises(ValueError, match=r"\(env_config.size: 5 in PPO_seed_0, 6 in PPO_seed_1"):
+        rldebug.diff(side, LR_1E5)
 
-    assert _only_seeds_differ({"seed": 0, "size": 5}, {"seed": 1, "size": 5})
-    assert not _only_seeds_differ({"seed": 0, "size": 5}, {"seed": 1, "size": 6})
+
+def test_a_dict_setting_differs_by_its_inner_keys_rllibs_defaults_filled_in(tmp_path):
+    """A model config that differs in one layer size is said as model.fcnet_hiddens, not as
+    two dicts cut at 60 characters; an inner key one params.json leaves out takes RLlib's
+    model default (a null stripped from one is no difference), and policies={} (written before the
+    build) is the default_policy RLlib builds from it (written after)."""
+    a, b = tmp_path / "PPO_a", tmp_path / "PPO_b"
+    for target in (a, b):
+        shutil.copytree(LR_1E3 / "PPO_seed_0", target, ignore=shutil.ignore_patterns("trace"))
+    params = json.loads((a / "params.json").read_text())
+    assert params["policies"] == {} and "conv_filters" not in params["model"]  # stored stripped
+    changed = {**params, "model": params["model"] | {"fcnet_hiddens": [64, 64],
+                                                     "conv_filters": None},
+               "policies": {"default_policy": [None, None, None, None]}}
+    (b / "params.json").write_text(json.dumps(changed))
+    (row,) = rldebug.diff(a, b).config
+    assert (row.key, row.a, row.b) == ("model.fcnet_hiddens", [256, 256], [64, 64])
+    assert "model.fcnet_hiddens: [256, 256]  ->  [64, 64]" in str(rldebug.diff(a, b))
 
 
 def test_the_env_step_axis_has_the_iterations_points_and_a_short_trial_is_said(tmp_path):

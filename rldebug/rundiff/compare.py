@@ -101,12 +101,9 @@ def _both_rllib_or_neither(trials_a: list, trials_b: list, run_a: Any, run_b: An
 _SEED_KEYS = frozenset({"seed", "(algorithm)"})
 
 
-def _only_seeds_differ(a: Any, b: Any) -> bool:
-    """Two dicts (an ``env_config``) that differ only in keys naming a seed."""
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        return False
-    differ = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    return bool(differ) and all("seed" in str(k).lower() for k in differ)
+def _names_a_seed(key: str) -> bool:
+    """The top-level seed, or an inner setting naming one (``env_config.seed``)."""
+    return key in _SEED_KEYS or ("." in key and "seed" in key.rsplit(".", 1)[-1].lower())
 
 
 def _one_config(trials: list, run: Any, side: str) -> None:
@@ -117,7 +114,7 @@ def _one_config(trials: list, run: Any, side: str) -> None:
     for other in trials[1:]:
         rows = [r for r in config_rows(first.config, other.config, algorithm,
                                        algorithm_of(other.config, other.name))
-                if r.key not in _SEED_KEYS and not _only_seeds_differ(r.a, r.b)]
+                if not _names_a_seed(r.key)]
         if rows:
             said = "; ".join(f"{r.key}: {r.a!r} in {first.name}, {r.b!r} in {other.name}"
                              for r in rows[:3]) + ("; ..." if len(rows) > 3 else "")

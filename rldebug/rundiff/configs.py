@@ -110,23 +110,57 @@ def algorithm_of(config: dict | None, trial_name: str = "") -> str | None:
     return best if unknown <= 0.02 * len(keys) else None
 
 
+def _single_agent(config: dict) -> dict:
+    """``policies={}`` as RLlib builds it, one ``default_policy`` of an inferred spec: a
+    params.json written before the build and one written after do not differ by it."""
+    if config.get("policies") == {}:
+        return {**config, "policies": {"default_policy": [None, None, None, None]}}
+    return config
+
+
+def _rows(key: str, a: Any, b: Any, a_default: bool, b_default: bool,
+          default: Any) -> list[ConfigRow]:
+    """The row for ``key``, or where both sides are dicts (a model config, an env_config,
+    the policies), one row per inner key that differs (``model.fcnet_hiddens``); an inner
+    key one side leaves out takes the default's (RLlib's model defaults), else None."""
+    if a == b:
+        return []
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [ConfigRow(key, a, b, a_default, b_default)]
+    inner = default if isinstance(default, dict) else {}
+    rows = []
+    for name in sorted(set(a) | set(b), key=str):
+        rows += _rows(f"{key}.{name}", a.get(name, inner.get(name)),
+                      b.get(name, inner.get(name)), a_default or name not in a,
+                      b_default or name not in b, inner.get(name))
+    return rows
+
+
 def config_rows(config_a: dict | None, config_b: dict | None, algorithm_a: str | None,
                 algorithm_b: str | None) -> list[ConfigRow]:
-    """The keys whose values differ between the two configs, defaults filled in."""
-    a, b = _normal(_as_given(config_a or {})), _normal(_as_given(config_b or {}))
-    # RLlib's defaults fill only keys one config lacks (params.json usually holds them
-    # all): without such keys, RLlib is not imported.
-    defaults_a = _defaults(algorithm_a) if algorithm_a and set(b) - set(a) else {}
-    defaults_b = _defaults(algorithm_b) if algorithm_b and set(a) - set(b) else {}
+    """The settings whose values differ between the two configs, defaults filled in; a
+    dict-valued setting by its inner keys (``env_config.size``)."""
+    a = _single_agent(_normal(_as_given(config_a or {})))
+    b = _single_agent(_normal(_as_given(config_b or {})))
+    # RLlib's defaults fill only keys one config lacks, at the top or inside a dict
+    # (params.json usually holds them all): without such keys, RLlib is not imported.
+    defaults_a = _defaults(algorithm_a) if algorithm_a and _lacks(a, b) else {}
+    defaults_b = _defaults(algorithm_b) if algorithm_b and _lacks(b, a) else {}
     rows = []
     for key in sorted(set(a) | set(b)):
-        value_a = a.get(key, defaults_a.get(key))
-        value_b = b.get(key, defaults_b.get(key))
-        if value_a != value_b:
-            rows.append(ConfigRow(key, value_a, value_b, key not in a, key not in b))
+        rows += _rows(key, a.get(key, defaults_a.get(key)), b.get(key, defaults_b.get(key)),
+                      key not in a, key not in b,
+                      defaults_a.get(key) if key in defaults_a else defaults_b.get(key))
     if algorithm_a != algorithm_b:
         rows.insert(0, ConfigRow("(algorithm)", algorithm_a, algorithm_b, False, False))
     return rows
+
+
+def _lacks(config: dict, other: dict) -> bool:
+    """``config`` lacks a key ``other`` has, at the top or inside a dict both hold."""
+    return bool(set(other) - set(config)) or any(
+        isinstance(config.get(key), dict) and isinstance(value, dict) and
+        _lacks(config[key], value) for key, value in other.items())
 
 
 __all__ = ["KNOWN_ALGORITHMS", "ConfigRow", "algorithm_of", "config_rows"]
