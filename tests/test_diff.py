@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
 from headless_browser import open_page
 
@@ -368,3 +369,42 @@ def test_a_discrete_run_whose_trace_binned_some_samples_is_still_compared():
     assert _distance(mixed, binned) is not None and _distance(mixed, binned) < 0.3
     assert _distance(mixed, mixed) == 0.0
     assert _distance({"0": 0.5, "1": 0.5}, {"0": 1.0}) == 0.5  # counted alone: by label
+
+
+class _CrashesAtOnce(gym.Env):
+    """CartPole's spaces; step() raises, so the run crashes before its first result."""
+
+    def __init__(self, config=None):
+        inner = gym.make("CartPole-v1")
+        self.observation_space, self.action_space = inner.observation_space, inner.action_space
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        raise ZeroDivisionError("the pump model divided by a closed valve")
+
+
+def test_a_run_that_crashed_before_its_first_result_is_compared_by_config_and_crash(
+        tmp_path, capsys):
+    """Diffing a crashing run against one that trained was refused ('holds no readable
+    result'): the config differences are what the user needs then."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment(_CrashesAtOnce).env_runners(num_env_runners=0)
+              .training(lr=0.01, train_batch_size_per_learner=64, minibatch_size=32))
+    with pytest.raises(Exception, match="0 complete iterations, error.txt"):
+        rldebug.run(config, logdir=tmp_path / "crashed", max_iterations=1, progress=False)
+    result = rldebug.diff(LR_1E3 / "PPO_seed_0", tmp_path / "crashed")
+    assert result.parts and result.metrics == [] and result.crashed_a is None
+    assert "ZeroDivisionError" in result.crashed_b and "closed valve" in result.crashed_b
+    assert ("lr", 0.001, 0.01) in [(r.key, r.a, r.b) for r in result.config]
+    assert main(["diff", str(LR_1E3 / "PPO_seed_0"), str(tmp_path / "crashed")]) == 1
+    said = capsys.readouterr().out
+    assert "Run b crashed before its first result, the other did not" in said
+    assert "Metrics: none to compare" in said
+    shutil.copytree(tmp_path / "crashed", tmp_path / "crashed_too")
+    both = rldebug.diff(tmp_path / "crashed", tmp_path / "crashed_too")
+    assert not both.parts and str(both).endswith(f"Both runs crashed before their first "
+                                                 f"result. a: {both.crashed_a} b: "
+                                                 f"{both.crashed_b}")

@@ -74,7 +74,9 @@ def _read(run: Any, side: str):
 
     run = path_argument(run, f"diff(run_{side}=...)", "a run's path (an rldebug run logdir, "
                         "a Tune trial or experiment directory)")
-    trials = [t for t in read_experiment(run, whole=True) if t.results]
+    read = read_experiment(run, whole=True)
+    # a run that crashed before its first result is compared by its config and its crash
+    trials = [t for t in read if t.results] or [t for t in read if t.error and t.config]
     if not trials:
         raise UsageError(f"run_{side} ({run}) holds no readable result: nothing to compare. "
                          "Pass a run that trained for at least one iteration.")
@@ -125,10 +127,13 @@ def _one_config(trials: list, run: Any, side: str) -> None:
                 "one config).")
 
 
-def _findings(run) -> set[tuple[str, str | None, str]]:
+def _findings(run) -> tuple[set[tuple[str, str | None, str]], str | None]:
+    """The doctor's findings, and what it says of a crash (None if the run did not)."""
     from rldebug.doctor import diagnose
 
-    return {(f.rule_id, f.module, f.severity) for f in diagnose(run).findings}
+    findings = diagnose(run).findings
+    crash = next((f.message for f in findings if f.rule_id == "trial_errored"), None)
+    return {(f.rule_id, f.module, f.severity) for f in findings}, crash
 
 
 def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> RunDiff:
@@ -175,7 +180,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
     if metric not in metrics:
         metrics[metric] = _path_metric(metric)
     comparisons = []
-    for name, value_of in metrics.items():
+    unmeasured = not results or not all(t.results for t in trials_a + trials_b)
+    for name, value_of in ({} if unmeasured else metrics).items():
         curves_a = [curve(t.name, t.results, value_of) for t in trials_a]
         curves_b = [curve(t.name, t.results, value_of) for t in trials_b]
         if not any(c.values.size and (c.values == c.values).any() for c in curves_a + curves_b):
@@ -190,7 +196,7 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
             continue
         comparisons.append(compare(name, curves_a, curves_b))
     comparisons.sort(key=lambda c: c.metric != metric)
-    findings_a, findings_b = _findings(run_a), _findings(run_b)
+    (findings_a, crash_a), (findings_b, crash_b) = _findings(run_a), _findings(run_b)
     return RunDiff(
         run_a=str(run_a), run_b=str(run_b), metric=metric,
         trials_a=[t.name for t in trials_a], trials_b=[t.name for t in trials_b],
@@ -200,7 +206,9 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         findings=[FindingDiff(rule, module, severity, "a") for rule, module, severity
                   in sorted(findings_a - findings_b, key=str)]
         + [FindingDiff(rule, module, severity, "b") for rule, module, severity
-           in sorted(findings_b - findings_a, key=str)])
+           in sorted(findings_b - findings_a, key=str)],
+        crashed_a=None if trials_a[0].results else crash_a or "it crashed",
+        crashed_b=None if trials_b[0].results else crash_b or "it crashed")
 
 
 __all__ = ["DEFAULT_METRIC", "LEARNER_STATS", "diff"]

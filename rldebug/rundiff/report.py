@@ -40,6 +40,10 @@ class RunDiff:
     metrics: list[MetricComparison]
     traces: list[TraceRow] = field(default_factory=list)
     findings: list[FindingDiff] = field(default_factory=list)
+    # what the doctor says of a side that crashed before its first result (else None):
+    # it has a config and a crash to compare, no metric
+    crashed_a: str | None = None
+    crashed_b: str | None = None
 
     @property
     def main(self) -> MetricComparison | None:
@@ -48,7 +52,10 @@ class RunDiff:
 
     @property
     def parts(self) -> bool:
-        """Whether the runs part on the chosen metric (by iteration or by env steps)."""
+        """Whether the runs part on the chosen metric (by iteration or by env steps), or
+        one crashed before its first result and the other did not."""
+        if self.crashed_a or self.crashed_b:
+            return not (self.crashed_a and self.crashed_b)
         return bool(self.main and self.main.parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,7 +65,8 @@ class RunDiff:
                 "config": [r.to_dict() for r in self.config],
                 "metrics": [m.to_dict() for m in self.metrics],
                 "traces": [t.to_dict() for t in self.traces],
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [f.to_dict() for f in self.findings],
+                "crashed_a": self.crashed_a, "crashed_b": self.crashed_b}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=str)
@@ -81,8 +89,11 @@ class RunDiff:
         else:
             out.append("Config: the same (RLlib defaults filled in)")
         out.append("")
-        out.append("Metrics (means over each side's trials; a -> b at the last common "
-                   "iteration):")
+        if self.crashed_a or self.crashed_b:
+            out.append("Metrics: none to compare (a run without a result)")
+        else:
+            out.append("Metrics (means over each side's trials; a -> b at the last common "
+                       "iteration):")
         for m in self.metrics:
             where = parting_text(m)
             out.append(f"  {m.metric}: {_num(m.final_a)} -> {_num(m.final_b)}; {where}")
@@ -138,6 +149,13 @@ def parting_text(m: MetricComparison) -> str:
 
 def verdict_text(d: RunDiff) -> str:
     """The last line of the report: whether the runs part on the chosen metric."""
+    if d.crashed_a and d.crashed_b:
+        return (f"Both runs crashed before their first result. a: {d.crashed_a} b: "
+                f"{d.crashed_b}")
+    if d.crashed_a or d.crashed_b:
+        side, crash = ("a", d.crashed_a) if d.crashed_a else ("b", d.crashed_b)
+        return (f"Run {side} crashed before its first result, the other did not (the config "
+                f"differences above are the suspects). {crash}")
     m = d.main
     if m is None:
         return f"The runs do not part on {d.metric}: neither side has it."
