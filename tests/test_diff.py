@@ -70,7 +70,7 @@ def test_a_metric_that_does_not_part_says_its_gap_and_the_gap_it_needs():
 def test_single_trials_compare_on_their_jitter_and_say_so():
     seed_only = rldebug.diff(LR_1E3 / "PPO_seed_0", OTHER_SEEDS / "PPO_seed_2")
     assert not seed_only.parts, str(seed_only)
-    assert "one trial on a side" in seed_only.main.noise_source
+    assert "one trial per side" in seed_only.main.noise_source
     lr_pair = rldebug.diff(LR_1E3 / "PPO_seed_0", LR_1E5 / "PPO_seed_0")
     assert lr_pair.parts, str(lr_pair)
 
@@ -408,3 +408,28 @@ def test_a_run_that_crashed_before_its_first_result_is_compared_by_config_and_cr
     assert not both.parts and str(both).endswith(f"Both runs crashed before their first "
                                                  f"result. a: {both.crashed_a} b: "
                                                  f"{both.crashed_b}")
+
+
+def test_one_run_against_seeds_of_its_config_is_judged_on_the_seeds_spread(tmp_path):
+    """Two seeds of a DQN config against the third (the fault benchmark's healthy runs):
+    the one-trial side made diff fall back to the curves' jitter, and seeds that learn at
+    different times 'parted' (11 of 51 such checks on the benchmark). The seeds' spread,
+    pooled over the sides with seeds, is the noise now: none of the 51 parts, and one trial
+    per side quotes how often seeds of one config part on the jitter alone."""
+    from benchmarks.diff_noise import healthy_curves, seed_pairs_parted
+    from rldebug.rundiff.curves import SEED_PAIRS_PARTED, compare
+
+    runs = Path(__file__).parent / "doctor_faults" / "runs"
+    side = tmp_path / "dqn_cartpole_seeds_1_2"
+    for seed in (1, 2):
+        shutil.copytree(runs / f"dqn_cartpole__healthy__s{seed}",
+                        side / f"dqn_cartpole__healthy__s{seed}")
+    result = rldebug.diff(side, runs / "dqn_cartpole__healthy__s0")
+    assert not result.parts, str(result)
+    assert "across seeds (2 and 1 trials)" in result.main.noise_source
+    healthy = healthy_curves()
+    assert not [base for base, seeds in healthy.items() for held in seeds
+                if compare("return", [s for s in seeds if s is not held], [held]).parts]
+    assert seed_pairs_parted(healthy) == SEED_PAIRS_PARTED
+    alone = rldebug.diff(runs / "dqn_cartpole__healthy__s1", runs / "dqn_cartpole__healthy__s0")
+    assert f"{SEED_PAIRS_PARTED} pairs of seeds of one config" in str(alone)

@@ -6,13 +6,17 @@ sides' mean curves stays above :data:`K_NOISE` times its noise for
 :data:`SUSTAIN` points in a row, and above :data:`MIN_EFFECT` of the curves'
 range. The noise is what the same config shows anyway:
 
-- with two or more trials per side, the standard error of the difference of the
-  means across seeds at each point (smoothed over :data:`SMOOTH` points), never
-  below the curves' own jitter;
-- with one trial on a side, only the jitter (each curve's scatter around its own
-  running mean) is known: the report says so, and asks for more seeds. It is also the
-  only guard against the difference two seeds make, so it is not made robust to level
-  shifts: a one-trial side that collapses (a PBT trial) inflates it.
+- with two or more trials on either side, the standard error of the difference of
+  the means, from the seeds' spread pooled over both sides at each point (smoothed
+  over :data:`SMOOTH` points), never below the curves' own jitter. Three baseline seeds
+  against one run of a change measure the seed spread as well as three against three;
+  with only two trials in all that measure it (one degree of freedom) the gap must
+  exceed :data:`K_NOISE_ONE_DOF` times it (Student's t), not :data:`K_NOISE`;
+- with one trial per side, only the jitter (each curve's scatter around its own
+  running mean) is known: the report says so, with how often two seeds of one config
+  part on it, and asks for more seeds. The jitter is then the only guard against the
+  difference two seeds make, so it is not made robust to level shifts: a side that
+  collapses (a PBT trial) inflates it.
 
 The curves are compared up to the last iteration every trial reached; the report says
 what that leaves out (:attr:`MetricComparison.cut_short`).
@@ -28,9 +32,15 @@ from typing import Any
 import numpy as np
 
 K_NOISE = 3.0
+# Student's t, two-sided 90 %, one degree of freedom (two trials in all measure the seeds'
+# spread); from two degrees of freedom on, t (2.92) is below K_NOISE
+K_NOISE_ONE_DOF = 6.31
 SUSTAIN = 3
 SMOOTH = 5
 MIN_EFFECT = 0.1
+# measured by benchmarks/diff_noise.py: pairs of the fault benchmark's healthy seeds of one
+# config (17 envs x algorithms, 3 seeds each) that part on the return's jitter alone
+SEED_PAIRS_PARTED = "14 of 51"
 
 
 @dataclass
@@ -181,13 +191,17 @@ def _gap_and_needed(side_a: tuple, side_b: tuple, floor: float
     mean_a, var_a, n_a = side_a
     mean_b, var_b, n_b = side_b
     gap = _running_mean(mean_a, 3) - _running_mean(mean_b, 3)
-    noise = np.full(gap.shape, floor)
-    if n_a > 1 and n_b > 1:
-        standard_error = np.sqrt(var_a / n_a + var_b / n_b)
+    noise, k = np.full(gap.shape, floor), K_NOISE
+    dof = (n_a - 1) + (n_b - 1)
+    if dof > 0:  # the seeds' spread, pooled over the sides that have seeds
+        squares = sum(np.nan_to_num(var) * (n - 1) for var, n in ((var_a, n_a), (var_b, n_b))
+                      if n > 1)
+        standard_error = np.sqrt(squares / dof * (1 / n_a + 1 / n_b))
         noise = np.fmax(_running_mean(standard_error, SMOOTH), floor)
+        k = K_NOISE_ONE_DOF if dof == 1 else K_NOISE
     both = np.concatenate([mean_a[np.isfinite(mean_a)], mean_b[np.isfinite(mean_b)]])
     scale = float(both.max() - both.min()) if both.size else 0.0
-    return gap, noise, np.fmax(K_NOISE * noise, MIN_EFFECT * scale)
+    return gap, noise, np.fmax(k * noise, MIN_EFFECT * scale)
 
 
 def first_parting(axis: np.ndarray, side_a: tuple, side_b: tuple,
@@ -226,11 +240,13 @@ def compare(metric: str, curves_a: list[Curve], curves_b: list[Curve]) -> Metric
     else:
         grid, by_steps = np.array([]), None
         steps_a = steps_b = np.array([])
-    seeds = len(curves_a) > 1 and len(curves_b) > 1
+    seeds = len(curves_a) > 1 or len(curves_b) > 1
     noise_source = (f"across seeds ({len(curves_a)} and {len(curves_b)} trials), at least the "
                     "curves' jitter" if seeds else
-                    "the curves' jitter only (one trial on a side): run two or more seeds per "
-                    "side to measure the noise across seeds")
+                    "the curves' jitter only (one trial per side), which does not measure the "
+                    f"difference seeds make: {SEED_PAIRS_PARTED} pairs of seeds of one config "
+                    "in rldebug's fault benchmark part on it. Run two or more seeds on a side "
+                    "(the baseline's, say) to measure it")
     gap, _, needed = _gap_and_needed(side_a, side_b, floor)
     last_known = np.flatnonzero(np.isfinite(gap))
     final_gap = final_needed = None
@@ -267,5 +283,5 @@ def _last_finite(values: np.ndarray) -> float | None:
     return float(finite[-1]) if finite.size else None
 
 
-__all__ = ["K_NOISE", "MIN_EFFECT", "SUSTAIN", "Curve", "MetricComparison", "Parting",
+__all__ = ["K_NOISE", "K_NOISE_ONE_DOF", "MIN_EFFECT", "SEED_PAIRS_PARTED", "SUSTAIN", "Curve", "MetricComparison", "Parting",
            "compare", "curve", "first_parting", "jitter"]
