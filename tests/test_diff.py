@@ -433,3 +433,6 @@ def test_one_run_against_seeds_of_its_config_is_judged_on_the_seeds_spread(tmp_p
     assert seed_pairs_parted(healthy) == SEED_PAIRS_PARTED
     alone = rldebug.diff(runs / "dqn_cartpole__healthy__s1", runs / "dqn_cartpole__healthy__s0")
     assert f"{SEED_PAIRS_PARTED} pairs of seeds of one config" in str(alone)
+    assert alone.parts and str(alone).endswith(
+        "beyond the curves' jitter; one trial per side cannot tell that from the difference "
+        "seeds make (see the noise above).")

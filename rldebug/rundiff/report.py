@@ -162,6 +162,10 @@ def verdict_text(d: RunDiff) -> str:
     if m.only_in:
         return (f"The runs cannot be compared on {d.metric}: only run {m.only_in} reports "
                 "it.")
+    if m.parts and len(d.trials_a) == len(d.trials_b) == 1:
+        return (f"The runs part on {d.metric} {_where_parted(m)}, beyond the curves' jitter; "
+                "one trial per side cannot tell that from the difference seeds make (see "
+                "the noise above).")
     if m.parts:
         return f"The runs part on {d.metric} {_where_parted(m)}."
     return f"The runs do not part on {d.metric} {_why_not_parted(m)}."
