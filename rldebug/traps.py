@@ -94,7 +94,7 @@ from rldebug.shapes.env_meta import (
     make_env,
     module_is_trained,
 )
-from rldebug.usage import UsageError, UsageTypeError
+from rldebug.usage import UsageError, UsageTypeError, json_text
 
 
 @dataclass
@@ -1551,7 +1551,6 @@ def _episodes_never_end(config, report, steps: int) -> list[Trap]:
 
 def cmd_check(args) -> int:
     """Name RLlib 2.60's known traps in a config: exit 1 when one is an error."""
-    import json
 
     from rldebug.usage import load_config
 
@@ -1571,7 +1570,7 @@ def cmd_check(args) -> int:
         if config.env is not None and not any(t.severity == "error" for t in traps):
             traps = _errors_first(traps + stepped_env_traps(config))
     if args.json:
-        print(json.dumps([t.to_dict() for t in traps], indent=2, default=str))
+        print(json_text([t.to_dict() for t in traps]))
         if args.config.endswith(".py") and not traps:  # what the empty list covers
             print(_nothing_in_script(args.config), file=sys.stderr)
     else:

@@ -11,10 +11,13 @@ exits 1 with its type and a pointer to ``--debug``."""
 
 import importlib
 import importlib.util
+import json
+import math
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 #: Exit codes of every command: 0 done (nothing found), 1 findings or a failed run,
 #: 2 unusable input (a :class:`UsageError`), 130 stopped by Ctrl+C (as a shell reports
@@ -186,6 +189,11 @@ def check_can_write(path: str | Path, what: str) -> None:
                          f"({err.strerror or err}); pass a folder you can write to.") from None
 
 
+#: the user's files ``import_code(keep=True)`` imported (``--import path/to/file.py``), in
+#: order: where a replay finds the current code of what a script defined
+IMPORTED_FILES: list = []
+
+
 def import_code(where: str, option: str, example: str = "path/to/file.py",
                 keep: bool = False):
     """The user's module ``path/to/file.py`` or ``package.module``, imported (its code runs).
@@ -214,6 +222,8 @@ def import_code(where: str, option: str, example: str = "path/to/file.py",
             if keep:
                 sys.modules[path.stem] = module
             module_spec.loader.exec_module(module)
+            if keep:
+                IMPORTED_FILES.append(module)
         else:
             module = importlib.import_module(where)
     except SyntaxError as err:
@@ -251,6 +261,29 @@ def _check_module_name(path: Path, option: str) -> None:
         raise UsageError(f"{option} {str(path)!r}: Python already has a module named "
                          f"{name!r} ({where}), which importing this file by its name would "
                          f"hide; rename the file (e.g. my_{name}.py).")
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """``value`` as strict JSON, the one form every ``--json`` output takes: numpy scalars
+    and arrays become numbers and lists, a non-finite number the string ``"nan"``,
+    ``"inf"`` or ``"-inf"`` (``NaN``/``Infinity`` are not JSON: jq reads ``Infinity`` as
+    1.8e308, JavaScript refuses it), a dict key a string, anything else its ``str``."""
+    return json.dumps(_strict(value), indent=indent, allow_nan=False)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_strict(item) for item in value]
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays, torch tensors
+    if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "torch"):
+        return _strict(tolist())
+    return str(value)
 
 
 def add_import_option(parser) -> None:
@@ -302,7 +335,8 @@ def load_config(spec: str, option: str = "--config"):
                          "config function; --debug shows where).") from err
 
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "OUTPUT_KINDS",
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "IMPORTED_FILES",
+           "OUTPUT_KINDS",
            "USAGE_ERRORS", "UsageError", "UsageTypeError", "add_import_option", "check_bool",
-           "check_can_write", "check_output_file", "check_seed", "import_code", "load_config",
-           "load_function", "output_path", "path_argument", "user_stacklevel"]
+           "check_can_write", "check_output_file", "check_seed", "import_code", "json_text",
+           "load_config", "load_function", "output_path", "path_argument", "user_stacklevel"]

@@ -491,8 +491,11 @@ def test_cli_lists_and_reproduces(nan_obs_run, capsys):
     event = _event(directory, "obs")
     assert main(["reproduce", str(directory), "--event", str(event.number), "--json",
                  "--mode", "log"]) == 0
-    outcome = json.loads(capsys.readouterr().out)
+    said = capsys.readouterr().out
+    # strict JSON: the NaN it reproduced is the string "nan" (NaN is no JSON: jq, JavaScript)
+    outcome = json.loads(said, parse_constant=lambda name: pytest.fail(f"{name} in --json"))
     assert outcome["reproduced"] and outcome["env_step"] == event.env_step
+    assert "nan" in [str(v) for v in outcome["obs"]], outcome["obs"]
     assert main(["reproduce", str(directory), "--event", "99"]) == 2
     assert "(--event 99): the trace has" in capsys.readouterr().err  # the flag the user gave
     assert main(["reproduce", str(directory), "--event", "0"]) == 2
@@ -648,3 +651,67 @@ def test_a_trace_whose_env_module_cannot_be_imported_says_what_to_add(tmp_path):
         capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert "needs the module 'my_envs'" in elsewhere.stderr, elsewhere.stderr[-2000:]
     assert "add the folder of 'my_envs' to PYTHONPATH" in elsewhere.stderr
+
+
+_SCRIPT = '''
+import gymnasium as gym
+import numpy as np
+from ray.rllib.algorithms.ppo import PPOConfig
+
+import rldebug
+
+
+class Tank(gym.Env):
+    """Defined in the training script: pickled into the trace by value."""
+
+    observation_space = gym.spaces.Box(-10.0, 10.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        reward = float("nan") if self.t == 5 else 1.0
+        return np.zeros(1, np.float32), reward, self.t >= 8, False, {"version": "recorded"}
+
+
+if __name__ == "__main__":
+    config = (PPOConfig().environment(Tank).env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=32, minibatch_size=16, num_epochs=1))
+    rldebug.run(config, logdir=RUN, max_iterations=1, trace="batches", reproducible=True,
+                progress=False)
+'''
+
+
+def test_a_class_the_training_script_defined_replays_as_its_current_code(tmp_path, capsys):
+    """The trace pickles a class of the training script by value; a replay ran that copy
+    even with the edited script given to --import (an audit's print in the env and in its
+    Learner's loss never ran). With --import it runs the current code and says so; without,
+    it says that edits are not used."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "tank_training_script.py"
+    script.write_text(_SCRIPT.replace("RUN", repr(str(tmp_path / "run"))))
+    subprocess.run([sys.executable, str(script)], check=True, cwd=tmp_path,
+                   capture_output=True, timeout=300)
+    event = next(e for e in reproducible_events(tmp_path / "run") if "rewards" in e.reason)
+    script.write_text(script.read_text().replace('"version": "recorded"',
+                                                 '"version": "edited"'))
+    assert main(["reproduce", str(tmp_path / "run"), "--event", str(event.number),
+                 "--mode", "log", "--import", str(script)]) == 0
+    said = capsys.readouterr().out
+    assert "'version': 'edited'" in said, said
+    assert f"note: Tank: the current definition in {script}" in said
+    alone = subprocess.run([sys.executable, "-m", "rldebug", "reproduce", str(tmp_path / "run"),
+                            "--event", str(event.number), "--mode", "log"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert alone.returncode == 0 and "'version': 'recorded'" in alone.stdout, alone.stdout
+    assert "Tank was defined in the training script and replays from the trace's copy of " \
+        "that code: edits made since are not used" in " ".join(alone.stdout.split())

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from rldebug.deployment.comparison import DEFAULT_ATOL, DEFAULT_MIN_AGREEMENT
-from rldebug.usage import add_import_option
+from rldebug.usage import add_import_option, json_text
 
 
 def cmd_parity(args) -> int:
     """Compare a deployed policy with the checkpoint's training pipeline: exit 0 when they
     agree, 1 when not."""
-    import json
     from dataclasses import asdict
 
     from rldebug.deployment.comparison import parity
@@ -23,7 +22,7 @@ def cmd_parity(args) -> int:
                     episodes=args.episodes, min_agreement=args.min_agreement,
                     atol=args.atol, observations=args.observations, trace=args.trace)
     if args.json:
-        print(json.dumps({**asdict(report), "passed": report.passed}, indent=1, default=str))
+        print(json_text({**asdict(report), "passed": report.passed}, indent=1))
     else:
         print(report)
     return 0 if report.passed else 1

@@ -20,7 +20,7 @@ from rldebug.doctor.html import write_html
 from rldebug.doctor.report import render, to_json
 from rldebug.doctor.verify import DEFAULT_SEEDS
 from rldebug.htmlfile import html_option
-from rldebug.usage import UsageError, add_import_option
+from rldebug.usage import UsageError, add_import_option, json_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -102,7 +102,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if html_file is not None:
         write_html(verification.diagnosis, html_file, verifications=[verification])
     if args.json:
-        print(json.dumps(verification.to_dict(), indent=2, default=str))
+        print(json_text(verification.to_dict()))
     else:
         print(verification)
         if html_file is not None:

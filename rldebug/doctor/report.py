@@ -15,14 +15,13 @@ analysis lives in :mod:`rldebug.doctor.diagnosis`; this module only renders.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from typing import Any
 
 from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
 from rldebug.doctor.findings import Finding
-from rldebug.usage import UsageTypeError, check_bool
+from rldebug.usage import UsageTypeError, check_bool, json_text
 
 MAX_CAUSES = 3
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -204,7 +203,7 @@ def to_json(diagnosis: Diagnosis, indent: int | None = 2) -> str:
     if not isinstance(diagnosis, Diagnosis):
         raise UsageTypeError(f"to_json expects a Diagnosis (from rldebug.doctor.diagnose), got "
                              f"{type(diagnosis).__name__}.")
-    return json.dumps(diagnosis.to_dict(), indent=indent, allow_nan=False, default=str)
+    return json_text(diagnosis.to_dict(), indent=indent)
 
 
 __all__ = ["MAX_CAUSES", "evidence_text", "finding_block", "finding_line", "finding_markdown",

@@ -7,12 +7,11 @@ import sys
 
 from rldebug.probes.catalog import PROBES
 from rldebug.probes.run import DEFAULT_BUDGET_S
-from rldebug.usage import UsageError, load_config
+from rldebug.usage import UsageError, json_text, load_config
 
 
 def cmd_probe(args) -> int:
     """Train a config on the probe envs: exit 0 when every probe passes, 1 when one fails."""
-    import json
 
     from rldebug.probes.run import probe
 
@@ -34,7 +33,7 @@ def cmd_probe(args) -> int:
                    progress=None if args.quiet else progress)
     if on_terminal and not args.quiet:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
-    print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report)
+    print(json_text(report.to_dict()) if args.json else report)
     return 0 if report.passed else 1
 
 

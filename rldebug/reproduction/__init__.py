@@ -117,9 +117,10 @@ class Reproduction:
                       "stopped": bool(self.stop is not None and self.stop.stopped)})
 
     def to_json(self) -> str:
-        import json
+        """Strict JSON (a NaN observation is the string "nan": rldebug.usage.json_text)."""
+        from rldebug.usage import json_text
 
-        return json.dumps(self.to_dict(), indent=2, default=repr)
+        return json_text(self.to_dict())
 
     def close(self) -> None:
         """Stop the rebuilt algorithm (it is kept for a look at its modules and env)."""

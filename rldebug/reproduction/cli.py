@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from rldebug.usage import UsageError, add_import_option
+from rldebug.usage import UsageError, add_import_option, json_text
 
 
 def _list_events(args) -> int:
@@ -13,9 +12,9 @@ def _list_events(args) -> int:
 
     events = reproducible_events(args.trace)
     if args.json:
-        print(json.dumps([{"number": e.number, "reason": e.reason, "kind": e.kind,
-                           "iteration": e.iteration, "reproducible": e.reproducible,
-                           "why_not": e.why_not} for e in events], indent=2))
+        print(json_text([{"number": e.number, "reason": e.reason, "kind": e.kind,
+                          "iteration": e.iteration, "reproducible": e.reproducible,
+                          "why_not": e.why_not} for e in events]))
     else:
         for event in events:
             print(event.line())

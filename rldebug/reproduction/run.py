@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from rldebug.reproduction.episode import (
     EpisodeOutcome,
     EpisodeTarget,
@@ -22,15 +25,91 @@ from rldebug.tracing.layout import update_snapshots_dir
 from rldebug.tracing.replay_state import load_config, read_update_snapshot, read_weights
 
 
-def _base_config(recorded: RecordedTrace):
-    """The traced config, in-process, one env per EnvRunner, no evaluation."""
+def _base_config(recorded: RecordedTrace) -> tuple[Any, list[str]]:
+    """The traced config, in-process, one env per EnvRunner, no evaluation, with the
+    current code of what the training script defined where it can be found; and notes on
+    what is replayed from the trace's copy."""
     from rldebug.inprocess.local import local_mode
 
     config = load_config(recorded.directory)["config"]
     config = local_mode(config, warn=False, check_env=False)
     config.env_runners(num_envs_per_env_runner=1)
     config.evaluation_interval = None
-    return config
+    return config, current_code(config)
+
+
+def _script_defined(value: Any) -> bool:
+    """A class or function the training script itself defined: pickled by value (its
+    code is in the trace), with ``__main__`` as its module."""
+    return (isinstance(value, type) or inspect.isfunction(value)) and \
+        getattr(value, "__module__", None) == "__main__"
+
+
+def _current_definition(recorded: Any) -> tuple[Any, str] | None:
+    """What the user's code defines now under ``recorded``'s name: in a file given to
+    ``--import`` (last first), else in this process's ``__main__`` (a notebook)."""
+    import sys
+
+    from rldebug.usage import IMPORTED_FILES
+
+    name = recorded.__qualname__
+    if "<" in name:  # a lambda or a class made inside a function: no name to find it by
+        return None
+    for module in [*reversed(IMPORTED_FILES), sys.modules.get("__main__")]:
+        current = module
+        for part in name.split("."):
+            current = getattr(current, part, None)
+        if isinstance(recorded, type) and isinstance(current, type) or \
+                inspect.isfunction(recorded) and inspect.isfunction(current):
+            where = getattr(module, "__file__", None) or "__main__"
+            return current, where
+    return None
+
+
+def current_code(config) -> list[str]:
+    """Swap the classes and functions the training script defined (pickled by value, so
+    the trace holds their code as it was) for their current definitions, found where
+    :func:`_current_definition` looks, in ``config``'s settings and the specs, lists and
+    dicts they hold; returns notes: what was swapped, and what replays from the copy."""
+    swapped, copied = {}, {}
+
+    def current(value: Any) -> Any:
+        if _script_defined(value):
+            found = _current_definition(value)
+            if found is None:
+                copied[value.__qualname__] = value
+                return value
+            if found[0] is not value:
+                swapped[value.__qualname__] = found[1]
+            return found[0]
+        if isinstance(value, list):
+            return [current(v) for v in value]
+        if isinstance(value, tuple) and not hasattr(value, "_fields"):
+            return tuple(current(v) for v in value)
+        if isinstance(value, dict):
+            return {k: current(v) for k, v in value.items()}
+        if type(value).__module__.startswith("ray.rllib.") and hasattr(value, "__dict__") \
+                and not isinstance(value, type):  # an RLModuleSpec, a PolicySpec
+            for key, inner in list(vars(value).items()):
+                new = current(inner)
+                if new is not inner:
+                    setattr(value, key, new)
+        return value
+
+    for key, value in list(vars(config).items()):
+        new = current(value)
+        if new is not value:
+            setattr(config, key, new)
+    notes = [f"{name}: the current definition in {where} (not the trace's copy)"
+             for name, where in sorted(swapped.items())]
+    if copied:
+        one = len(copied) == 1
+        notes.append(f"{', '.join(sorted(copied))} {'was' if one else 'were'} defined in the "
+                     f"training script and {'replays' if one else 'replay'} from the trace's "
+                     "copy of that code: edits made since are not used. To replay your current code, "
+                     "pass the script to --import (its training under if __name__ == "
+                     "'__main__':), or in Python import it before reproduce()")
+    return notes
 
 
 def _build(config):
@@ -76,13 +155,13 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
         expect_non_finite=column if column in ("obs", "rewards") else None,
         expect_info=column[5:] if column and column.startswith("info.") else None)
     outcome = EpisodeOutcome()
-    config = _base_config(recorded)
+    config, code_notes = _base_config(recorded)
     config.env_runners(module_to_env_connector=replay_connector(
         config._module_to_env_connector, target, outcome, bool(config.normalize_actions)))
     config = add_callbacks(config, replay_callback(target, outcome))
     algorithm = _build(config)
     weights_iteration, weights = _weights_before(recorded, iteration)
-    notes = []
+    notes = list(code_notes)
     if weights is not None:
         algorithm.env_runner.set_state({COMPONENT_RL_MODULE: weights})
         algorithm.learner_group.set_weights(weights)
@@ -129,7 +208,7 @@ def replay_update(recorded: RecordedTrace, event: ReproducibleEvent, mode: str):
                           module_id=event.module_id, reason=f"reproduce {reason}", mode=mode,
                           column=event.column)
     outcome = UpdateOutcome()
-    config = _base_config(recorded)
+    config, notes = _base_config(recorded)
     config.learners(learner_class=replay_learner_class(config.learner_class, target, outcome))
     algorithm = _build(config)
     run_update(algorithm, snapshot, target, outcome)
@@ -137,7 +216,7 @@ def replay_update(recorded: RecordedTrace, event: ReproducibleEvent, mode: str):
         kind="update", reason=reason, trace_dir=recorded.directory, event=event,
         stop=outcome.stop, problems=check_update(target, outcome), update=target.update,
         minibatch=outcome.minibatch, module_id=outcome.module_id, loss=outcome.loss,
-        algorithm=algorithm)
+        notes=notes, algorithm=algorithm)
 
 
 __all__ = ["replay_episode", "replay_update"]

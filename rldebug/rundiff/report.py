@@ -10,6 +10,7 @@ from typing import Any
 from rldebug.rundiff.configs import ConfigRow
 from rldebug.rundiff.curves import SUSTAIN, MetricComparison
 from rldebug.rundiff.traces import TraceRow
+from rldebug.usage import json_text
 
 _SHOWN_VALUE = 60
 
@@ -69,7 +70,7 @@ class RunDiff:
                 "crashed_a": self.crashed_a, "crashed_b": self.crashed_b}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str)
+        return json_text(self.to_dict())
 
     def write_html(self, path: str | Path) -> Path:
         from rldebug.rundiff.html import write_html

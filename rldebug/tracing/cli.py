@@ -14,7 +14,7 @@ from rich.table import Table
 
 from rldebug.htmlfile import html_option
 from rldebug.tracing.reading import Trace, TraceDamagedWarning, damaged_lines_text, load_trace
-from rldebug.usage import UsageError, output_path
+from rldebug.usage import UsageError, json_text, output_path
 from rldebug.widetables import print_table
 
 
@@ -243,8 +243,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.chrome_trace is not None:
         _chrome_trace_target(args.chrome_trace).write_text(json.dumps(chrome_trace(trace)))
     if args.json:
-        print(json.dumps({**summary.to_dict(), "skipped": _skipped_text(trace) or None},
-                         indent=1))
+        print(json_text({**summary.to_dict(), "skipped": _skipped_text(trace) or None},
+                        indent=1))
     else:
         render_profile(summary)
         _say_skipped(trace, Console())
