@@ -16,6 +16,7 @@ import numpy as np
 from ray.rllib.algorithms.dqn.torch.dqn_torch_learner import DQNTorchLearner
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.callbacks.callbacks import RLlibCallback
+from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 MARKER = 50.0  # an observation value the planted Learner turns into a NaN loss
@@ -263,3 +264,46 @@ class MarkerPoisonsLoss(MarkerPoison, PPOTorchLearner):
 
 class MarkerPoisonsDQNLoss(MarkerPoison, DQNTorchLearner):
     """DQN's Learner, poisoned by a MARKER observation (sampled from the replay buffer)."""
+
+
+class DriftInFourthEpisode(gym.Env):
+    """A sensor: noise, but in the env's 4th episode its first reading ramps up 1.0 a step.
+    Against a MeanStdFilter's statistics of the episodes before, the ramp is far out by step
+    6; against those of the drifting episode alone it never is."""
+
+    observation_space = gym.spaces.Box(-100.0, 100.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.episodes, self.t = 0, 0
+
+    def _obs(self):
+        drift = float(self.t) if self.episodes == 4 else 0.0
+        return np.array([drift + self.np_random.normal(), self.np_random.normal()], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episodes, self.t = self.episodes + 1, 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._obs(), 0.0, False, self.t >= 30, {}
+
+
+class NormalisedRangeGuard(ConnectorV2):
+    """A user's check after MeanStdFilter: a normalised observation beyond 4.5 raises."""
+
+    def __call__(self, *, rl_module, batch, episodes, explore=None, shared_data=None,
+                 **kwargs):
+        for episode in self.single_agent_episode_iterator(episodes):
+            obs = np.asarray(episode.get_observations(-1))
+            if np.any(np.abs(obs) > 4.5):
+                raise RuntimeError(f"normalised observation out of range: {obs.tolist()}")
+        return batch
+
+
+def filter_then_guard(env, spaces, device):
+    from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
+
+    return [MeanStdFilter(), NormalisedRangeGuard()]

@@ -713,5 +713,32 @@ def test_a_class_the_training_script_defined_replays_as_its_current_code(tmp_pat
                             "--event", str(event.number), "--mode", "log"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300, check=False)
     assert alone.returncode == 0 and "'version': 'recorded'" in alone.stdout, alone.stdout
-    assert "Tank was defined in the training script and replays from the trace's copy of " \
+    assert "Tank (env) was defined in the training script and replays from the trace's copy of " \
         "that code: edits made since are not used" in " ".join(alone.stdout.split())
+
+
+def test_a_crash_that_depends_on_a_mean_std_filters_statistics_reproduces(tmp_path):
+    """RLlib's MeanStdFilter keeps running statistics across episodes; a user's check after
+    it raised on a normalised reading of 4.6 in training, and the replay, from a fresh
+    filter, saw 1.4 and did not crash ('NOT reproduced', with no reason: an audit's case).
+    The trace keeps the pipelines' state at every reset; the replay restores it there."""
+    from replay_envs import DriftInFourthEpisode, filter_then_guard
+
+    config = (PPOConfig().environment(DriftInFourthEpisode)
+              .env_runners(num_env_runners=0, rollout_fragment_length=60,
+                           env_to_module_connector=filter_then_guard)
+              .training(train_batch_size=60, minibatch_size=30, num_epochs=1)
+              .debugging(seed=3))
+    with pytest.raises(Exception, match="normalised observation out of range"):
+        rldebug.run(config, logdir=tmp_path / "run", max_iterations=3, trace="batches",
+                    reproducible=True, progress=False)
+    (event,) = [e for e in reproducible_events(tmp_path / "run") if e.column == "sample"]
+    recorded = float(event.reason.split("range: [")[1].split(",")[0])
+    assert recorded > 4.5
+    replay = reproduce(tmp_path / "run", event=event.number, mode="log")
+    try:
+        assert replay.reproduced, replay.summary()
+        assert f"{recorded}" in replay.crash  # the same normalised reading, to the digit
+        assert replay.env_step == event.env_step and replay.obs[0] > 4.0  # the raw ramp
+    finally:
+        replay.close()

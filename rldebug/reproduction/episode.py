@@ -27,7 +27,13 @@ from rldebug.callbacks.compose import with_settings
 from rldebug.shapes.env_meta import sub_envs
 from rldebug.shapes.episodes import env_t, episode_id, kind_of, last_step
 from rldebug.shapes.numbers import has_non_finite
-from rldebug.tracing.replay_state import decode_env_action, restore_env, step_digest
+from rldebug.tracing.replay_state import (
+    connector_state_kept,
+    decode_env_action,
+    restore_connectors,
+    restore_env,
+    step_digest,
+)
 
 
 class ReplayFinished(BaseException):
@@ -73,11 +79,19 @@ class EpisodeOutcome:
     ended_at: int | None = None  # the episode ended before the target step
     substituted: int = 0  # steps whose sampled action differed from the recorded one
     env_restored: bool = False  # the env's state before the recorded reset was put back
+    # the connector pipelines' state then: "restored", "not recorded" (a piece keeps state
+    # the trace has none of: an older trace), or None (no piece keeps state)
+    connectors: str | None = None
     departed_at: int | None = None  # the first env step (0: the reset) that returned other
     #                                 values than recorded
     agent_id: str | None = None  # whose obs, action and reward these are (multi-agent)
     env_obs: Any = None  # what the env returned at the stop (every agent's, multi-agent)
     env_action: Any = None  # what the env received at the stop (unsquashed Box actions)
+    # the env's step at the target, for a crash target: (action, obs, reward, info) as the
+    # env gave them; the stop is made with these when the crash comes before RLlib's step
+    # callback (in the env-to-module pipeline, as it reads that step's observation)
+    at_target: tuple | None = None
+    crashed_in_pipeline: bool = False
 
 
 class ForceRecordedActions(ConnectorV2):
@@ -164,12 +178,12 @@ class ReplayCallback(RLlibCallback):
 
     settings: ReplaySettings
 
-    def on_environment_created(self, *, env, **kwargs) -> None:
+    def on_environment_created(self, *, env, env_runner=None, **kwargs) -> None:
         envs = sub_envs(env)
         if envs:
-            self._drive(envs[0])
+            self._drive(envs[0], env_runner)
 
-    def _drive(self, sub_env) -> None:
+    def _drive(self, sub_env, runner) -> None:
         if getattr(sub_env, "_rldebug_replay", False):
             return
         reset, step = sub_env.reset, sub_env.step
@@ -183,6 +197,13 @@ class ReplayCallback(RLlibCallback):
                 # the env as it was before the recorded reset: what it carried over
                 restore_env(sub_env, base64.b64decode(snapshot))
                 outcome.env_restored = True
+            if outcome.connectors is None and runner is not None:
+                # the pipelines as they were then (a MeanStdFilter's running statistics)
+                kept = target.record.get("connector_state")
+                if kept:
+                    restore_connectors(runner, kept)
+                outcome.connectors = "restored" if kept else \
+                    "not recorded" if connector_state_kept(runner) else "none"
             result = reset(*args, seed=target.record["seed"],
                            options=target.record.get("options"), **kwargs)
             if isinstance(result, tuple) and len(result) == 2:
@@ -207,6 +228,8 @@ class ReplayCallback(RLlibCallback):
             if isinstance(result, tuple) and len(result) == 5:
                 _compare(state["t"], step_digest(result[0], result[1]))
                 self._env_saw = (action, result[0])
+                if target.expect_crash and state["t"] == target.step:
+                    outcome.at_target = (action, result[0], result[1], result[4])
             return result
 
         def _compare(t: int, digest: str) -> None:
@@ -278,10 +301,38 @@ def run_episode(algorithm, target: EpisodeTarget, outcome: EpisodeOutcome) -> Ep
     except ReplayFinished:
         pass
     except Exception as err:  # the sampler crashed (e.g. NaN logits), as in training
-        if not (target.expect_crash and outcome.stop is not None):
+        if target.expect_crash and outcome.stop is None and outcome.at_target is not None:
+            _stop_after_the_env_step(target, outcome)
+        elif not (target.expect_crash and outcome.stop is not None):
             raise
         outcome.crash = _crash_text(err)
     return outcome
+
+
+def _stop_after_the_env_step(target: EpisodeTarget, outcome: EpisodeOutcome) -> None:
+    """The crash came after the env's target step and before RLlib's step callback (a
+    piece of the env-to-module pipeline raised on that step's observation): stop with
+    what the env returned there."""
+    from rldebug.ide import break_here
+
+    action, obs, reward, info = outcome.at_target
+    agent = target.agent_id
+    if isinstance(obs, dict) and obs and agent not in obs:
+        agent = next(iter(obs))
+    if isinstance(obs, dict) and agent in obs:  # multi-agent: the agent's own
+        outcome.agent_id = str(agent)
+        obs, reward = obs[agent], (reward or {}).get(agent)
+        info = (info or {}).get(agent, {})
+        action = action.get(agent) if isinstance(action, dict) else action
+    outcome.stopped_at, outcome.obs, outcome.action = target.step, obs, action
+    outcome.reward, outcome.info = reward, dict(info or {})
+    outcome.env_action, outcome.env_obs = outcome.at_target[0], outcome.at_target[1]
+    outcome.crashed_in_pipeline = True
+    outcome.stop = break_here(
+        target.reason, kind="reproduce", mode=target.mode, agent_id=outcome.agent_id,
+        obs=obs, action=action, reward=reward, info=outcome.info,
+        episode_id=target.record["episode_id"], env_step=target.step,
+        extra={"seed": target.record["seed"], "crashed_in_pipeline": True})
 
 
 def check_outcome(target: EpisodeTarget, outcome: EpisodeOutcome) -> list[str]:

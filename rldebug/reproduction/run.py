@@ -25,17 +25,18 @@ from rldebug.tracing.layout import update_snapshots_dir
 from rldebug.tracing.replay_state import load_config, read_update_snapshot, read_weights
 
 
-def _base_config(recorded: RecordedTrace) -> tuple[Any, list[str]]:
+def _base_config(recorded: RecordedTrace) -> tuple[Any, list[str], int]:
     """The traced config, in-process, one env per EnvRunner, no evaluation, with the
-    current code of what the training script defined where it can be found; and notes on
-    what is replayed from the trace's copy."""
+    current code of what the training script defined where it can be found; notes on
+    what is replayed from the trace's copy; and the envs per EnvRunner it recorded with."""
     from rldebug.inprocess.local import local_mode
 
     config = load_config(recorded.directory)["config"]
+    recorded_envs = int(config.num_envs_per_env_runner or 1)
     config = local_mode(config, warn=False, check_env=False)
     config.env_runners(num_envs_per_env_runner=1)
     config.evaluation_interval = None
-    return config, current_code(config)
+    return config, current_code(config), recorded_envs
 
 
 def _script_defined(value: Any) -> bool:
@@ -66,18 +67,23 @@ def _current_definition(recorded: Any) -> tuple[Any, str] | None:
     return None
 
 
+def _listed(found: dict[str, str]) -> str:
+    return ", ".join(f"{name} ({setting})" for name, setting in sorted(found.items()))
+
+
 def current_code(config) -> list[str]:
     """Swap the classes and functions the training script defined (pickled by value, so
     the trace holds their code as it was) for their current definitions, found where
     :func:`_current_definition` looks, in ``config``'s settings and the specs, lists and
     dicts they hold; returns notes: what was swapped, and what replays from the copy."""
     swapped, copied = {}, {}
+    setting = ""
 
     def current(value: Any) -> Any:
         if _script_defined(value):
             found = _current_definition(value)
             if found is None:
-                copied[value.__qualname__] = value
+                copied[value.__qualname__] = setting
                 return value
             if found[0] is not value:
                 swapped[value.__qualname__] = found[1]
@@ -97,18 +103,25 @@ def current_code(config) -> list[str]:
         return value
 
     for key, value in list(vars(config).items()):
+        setting = key.lstrip("_")
         new = current(value)
         if new is not value:
             setattr(config, key, new)
     notes = [f"{name}: the current definition in {where} (not the trace's copy)"
              for name, where in sorted(swapped.items())]
-    if copied:
-        one = len(copied) == 1
-        notes.append(f"{', '.join(sorted(copied))} {'was' if one else 'were'} defined in the "
-                     f"training script and {'replays' if one else 'replay'} from the trace's "
-                     "copy of that code: edits made since are not used. To replay your current code, "
+    named = {name: where for name, where in copied.items() if "<" not in name}
+    if named:
+        one = len(named) == 1
+        notes.append(f"{_listed(named)} {'was' if one else 'were'} defined in the training "
+                     f"script and {'replays' if one else 'replay'} from the trace's copy of "
+                     "that code: edits made since are not used. To replay your current code, "
                      "pass the script to --import (its training under if __name__ == "
                      "'__main__':), or in Python import it before reproduce()")
+    unnamed = {name: where for name, where in copied.items() if "<" in name}
+    if unnamed:
+        notes.append(f"{_listed(unnamed)}: a lambda or a function made inside another, which "
+                     "has no name to find its current code by: the replay runs the trace's "
+                     "copy of it (give it a name at the script's top level to replay edits)")
     return notes
 
 
@@ -155,7 +168,7 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
         expect_non_finite=column if column in ("obs", "rewards") else None,
         expect_info=column[5:] if column and column.startswith("info.") else None)
     outcome = EpisodeOutcome()
-    config, code_notes = _base_config(recorded)
+    config, code_notes, recorded_envs = _base_config(recorded)
     config.env_runners(module_to_env_connector=replay_connector(
         config._module_to_env_connector, target, outcome, bool(config.normalize_actions)))
     config = add_callbacks(config, replay_callback(target, outcome))
@@ -181,6 +194,20 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
         notes.append("the env's state before the episode was not recorded (it could not be "
                      "pickled): the replay ran from a freshly built env, so what the env "
                      "carried over from earlier episodes is not restored")
+    if outcome.crashed_in_pipeline:
+        notes.append(f"the crash came as RLlib's env-to-module pipeline read env step "
+                     f"{outcome.stopped_at}'s observation, before the episode's step: the "
+                     "replay stopped after it, with what the env returned at that step")
+    if outcome.connectors == "not recorded":
+        notes.append("a piece of the env-to-module or module-to-env pipeline keeps state across "
+                     "episodes (a MeanStdFilter's running statistics) that this trace did not "
+                     "record (an older rldebug): it starts fresh in the replay, so what the "
+                     "module saw can differ; the env's own steps are the recorded ones")
+    elif outcome.connectors == "restored" and recorded_envs > 1:
+        notes.append(f"the connector pipelines' state (a MeanStdFilter's statistics) is "
+                     f"restored as it was when the episode began; in training it also learned "
+                     f"from the EnvRunner's {recorded_envs - 1} other env(s) during the "
+                     "episode, in the replay from this one only")
     if not record.get("digests"):
         notes.append("the trace records no digest of what the env returned (it was written "
                      "by an older rldebug): whether the replay followed the recorded episode "
@@ -208,7 +235,7 @@ def replay_update(recorded: RecordedTrace, event: ReproducibleEvent, mode: str):
                           module_id=event.module_id, reason=f"reproduce {reason}", mode=mode,
                           column=event.column)
     outcome = UpdateOutcome()
-    config, notes = _base_config(recorded)
+    config, notes, _ = _base_config(recorded)
     config.learners(learner_class=replay_learner_class(config.learner_class, target, outcome))
     algorithm = _build(config)
     run_update(algorithm, snapshot, target, outcome)

@@ -177,7 +177,8 @@ class TraceCallbacks(RLlibCallback):
         role = f"runner{identity['runner_index']}"
         if self._recorder is None:
             self._recorder = EpisodeRecorder(self.sink, role, identity, self.settings.keep,
-                                             seed=getattr(env_runner.config, "seed", None))
+                                             seed=getattr(env_runner.config, "seed", None),
+                                             runner=env_runner)
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._recorder.wrap(sub_env, env_index)
 

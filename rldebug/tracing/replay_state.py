@@ -5,8 +5,9 @@ Three parts, each written where it happens:
 - :class:`EpisodeRecorder`, in every EnvRunner: gives every env reset an explicit
   seed (``reset(seed=...)``, the one thing gymnasium promises makes an episode
   repeatable), snapshots the env object as it was just before that reset (what it
-  carries across episodes: counters, curricula, RNGs; :func:`env_snapshot`), and
-  tapes the actions each env received, with a short digest of what it returned
+  carries across episodes: counters, curricula, RNGs; :func:`env_snapshot`) and the
+  EnvRunner's connector pipelines' state then (a ``MeanStdFilter``'s running statistics:
+  :func:`connector_snapshot`), and tapes the actions each env received, with a short digest of what it returned
   (:func:`step_digest`), by which a replay knows whether it follows the recording. A
   finished episode goes to a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
   observation or reward, a named info event, an env that raised, a ``sample()`` that
@@ -305,6 +306,7 @@ class _Tape:
         self.events: list[dict] = []
         self.multi_agent = False
         self.env_state: str | None = None  # base64 of env_snapshot() before the reset
+        self.connector_state: str | None = None  # base64 of connector_snapshot() then
         self.digests: list[str] = []  # step_digest of the reset and of every step
 
 
@@ -312,8 +314,9 @@ class EpisodeRecorder:
     """Tapes one EnvRunner's episodes (see the module docstring)."""
 
     def __init__(self, sink, role: str, identity: dict, keep: int = DEFAULT_KEEP,
-                 seed: int | None = None):
+                 seed: int | None = None, runner: Any = None):
         self.sink = sink
+        self.runner = runner  # the EnvRunner, whose connector pipelines keep state
         self.role = role
         self.pid = os.getpid()
         self.identity = identity
@@ -343,6 +346,7 @@ class EpisodeRecorder:
             tape = self._tapes[env_index] = _Tape(int(seed), options,
                                                   self._sample_call + 1, env_index)
             tape.env_state = self._snapshot(sub_env)
+            tape.connector_state = connector_snapshot(self.runner)
             result = reset(*args, seed=seed, options=options, **kwargs)
             if isinstance(result, tuple) and len(result) == 2:
                 tape.digests.append(step_digest(result[0]))
@@ -449,10 +453,48 @@ class EpisodeRecorder:
                 "sample_call": tape.sample_call, "env_steps": len(tape.actions),
                 "complete": complete, "multi_agent": tape.multi_agent,
                 "events": list(tape.events), "actions": list(tape.actions),
-                "digests": list(tape.digests), "env_state": tape.env_state}
+                "digests": list(tape.digests), "env_state": tape.env_state,
+                "connector_state": tape.connector_state}
 
     def _keep(self, record: dict) -> None:
         _write_line(self.sink, kept_episodes_file("", self.role, self.pid), record)
+
+
+def _connector_components() -> list[str]:
+    from ray.rllib.core import (
+        COMPONENT_ENV_TO_MODULE_CONNECTOR,
+        COMPONENT_MODULE_TO_ENV_CONNECTOR,
+    )
+
+    return [COMPONENT_ENV_TO_MODULE_CONNECTOR, COMPONENT_MODULE_TO_ENV_CONNECTOR]
+
+
+def connector_snapshot(runner: Any) -> str | None:
+    """The state of ``runner``'s connector pipelines (base64 of a pickle), the pieces that
+    keep one (RLlib's ``MeanStdFilter``: its running mean and std); None when none does."""
+    import base64
+
+    if runner is None or not callable(getattr(runner, "get_state", None)):
+        return None
+    components = _connector_components()
+    try:
+        state = runner.get_state(components=components)
+    except Exception:  # noqa: BLE001 - a pipeline piece of the user's that cannot say
+        return None
+    kept = {name: state[name] for name in components if state.get(name)}
+    return base64.b64encode(pickle.dumps(kept)).decode("ascii") if kept else None
+
+
+def restore_connectors(runner: Any, snapshot: str) -> None:
+    """Set ``runner``'s connector pipelines to a :func:`connector_snapshot`."""
+    import base64
+
+    runner.set_state(pickle.loads(base64.b64decode(snapshot)))
+
+
+def connector_state_kept(runner: Any) -> bool:
+    """Some piece of ``runner``'s connector pipelines keeps state across episodes."""
+    return connector_snapshot(runner) is not None
 
 
 def read_episode_records(paths) -> dict[str, dict]:
@@ -587,8 +629,9 @@ def _unpickled(path: str | Path, load) -> Any:
                          "again.") from None
 
 
-__all__ = ["DEFAULT_KEEP", "EpisodeRecorder", "WeightsRing", "decode", "decode_env_action",
-           "encode", "env_snapshot", "learner_snapshot", "load_config", "module_weights",
-           "prune_episode_rings", "read_episode_records", "read_update_snapshot",
-           "read_weights", "restore_env", "rng_states", "save_config", "set_rng_states",
+__all__ = ["DEFAULT_KEEP", "EpisodeRecorder", "WeightsRing", "connector_snapshot",
+           "connector_state_kept", "decode", "decode_env_action", "encode", "env_snapshot",
+           "learner_snapshot", "load_config", "module_weights", "prune_episode_rings",
+           "read_episode_records", "read_update_snapshot", "read_weights",
+           "restore_connectors", "restore_env", "rng_states", "save_config", "set_rng_states",
            "step_digest", "write_update_snapshot"]
