@@ -307,3 +307,25 @@ def filter_then_guard(env, spaces, device):
     from ray.rllib.connectors.env_to_module.mean_std_filter import MeanStdFilter
 
     return [MeanStdFilter(), NormalisedRangeGuard()]
+
+
+RUNS_OF_THIS_PROCESS = [0]  # a module global: no env snapshot holds it
+
+
+class RunCounterInInfo(_Plain):
+    """Deterministic observations and rewards; its info says how many episodes this process
+    ran, from a module global the trace cannot restore. Its episodes end at step 20."""
+
+    def __init__(self, config=None):
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        RUNS_OF_THIS_PROCESS[0] += 1
+        self.t = 0
+        obs, _ = super().reset(seed=seed, options=options)
+        return obs, {"runs": RUNS_OF_THIS_PROCESS[0]}
+
+    def step(self, action):
+        self.t += 1
+        obs, reward, _, _, _ = super().step(action)
+        return obs, reward, False, self.t >= 20, {"runs": RUNS_OF_THIS_PROCESS[0]}

@@ -590,6 +590,25 @@ def test_a_replay_that_departs_from_the_recording_is_not_called_reproduced(tmp_p
     assert "departs from the recording at env step 1" in result.summary()
 
 
+def test_an_info_that_departs_while_the_observations_match_is_noted(tmp_path):
+    """The step digests held the observation and reward only: an info built from state the
+    trace cannot restore (a module global) differed from the reset on, unsaid (an audit's
+    case said 'departs at env step 6' where its info had differed from step 0)."""
+    from replay_envs import RunCounterInInfo
+
+    config = PPOConfig().environment(RunCounterInInfo).training(
+        train_batch_size=100, minibatch_size=50, num_epochs=1)
+    rldebug.run(rldebug.trace(config, out=run_trace_dir(tmp_path), reproducible=True),
+                logdir=tmp_path, stop={"training_iteration": 1}, progress=False).algo.stop()
+    records = read_episode_records(episode_files(run_trace_dir(tmp_path)))
+    record = next(r for r in records.values() if r["complete"])
+    result = reproduce(tmp_path, iteration=1, episode=record["episode_id"], step=3, mode="log")
+    result.close()
+    assert result.reproduced  # the observations and rewards are the recorded ones
+    assert "the env's info differs from the recording's from env step 0, while its " \
+        "observations and rewards match to the stop" in " ".join(result.summary().split())
+
+
 def test_an_env_that_cannot_be_pickled_is_said_so_and_replays_from_fresh(tmp_path):
     event = _episode_counter_run(tmp_path, NanInThirdEpisodeWithALock)
     findings = {f.rule_id: f for f in rldebug.diagnose(tmp_path).findings}

@@ -84,6 +84,7 @@ class EpisodeOutcome:
     connectors: str | None = None
     departed_at: int | None = None  # the first env step (0: the reset) that returned other
     #                                 values than recorded
+    info_departed_at: int | None = None  # the first whose info differs from the recorded
     agent_id: str | None = None  # whose obs, action and reward these are (multi-agent)
     env_obs: Any = None  # what the env returned at the stop (every agent's, multi-agent)
     env_action: Any = None  # what the env received at the stop (unsquashed Box actions)
@@ -207,7 +208,7 @@ class ReplayCallback(RLlibCallback):
             result = reset(*args, seed=target.record["seed"],
                            options=target.record.get("options"), **kwargs)
             if isinstance(result, tuple) and len(result) == 2:
-                _compare(0, step_digest(result[0]))
+                _compare(0, step_digest(result[0]), step_digest(result[1]))
                 self._env_saw = (None, result[0])
             return result
 
@@ -226,16 +227,20 @@ class ReplayCallback(RLlibCallback):
                     raise ReplayFinished() from err
                 raise
             if isinstance(result, tuple) and len(result) == 5:
-                _compare(state["t"], step_digest(result[0], result[1]))
+                _compare(state["t"], step_digest(result[0], result[1]),
+                         step_digest(result[4]))
                 self._env_saw = (action, result[0])
                 if target.expect_crash and state["t"] == target.step:
                     outcome.at_target = (action, result[0], result[1], result[4])
             return result
 
-        def _compare(t: int, digest: str) -> None:
+        def _compare(t: int, digest: str, info_digest: str) -> None:
             recorded = target.record.get("digests") or []
             if outcome.departed_at is None and t < len(recorded) and recorded[t] != digest:
                 outcome.departed_at = t
+            infos = target.record.get("info_digests") or []
+            if outcome.info_departed_at is None and t < len(infos) and infos[t] != info_digest:
+                outcome.info_departed_at = t
 
         sub_env.reset, sub_env.step = seeded_reset, recorded_step
         sub_env._rldebug_replay = True

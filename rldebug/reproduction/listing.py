@@ -115,7 +115,14 @@ def _value(row: dict, key: str):
     return whole(row.get(key)) if key in _INTEGERS else present(row.get(key))
 
 
-def _reason(row: dict) -> str:
+def _where(row: dict, episodes: dict) -> str:
+    """``runner R`` and, of a runner with several envs, ``env E`` (its episode's record)."""
+    env_index = (episodes.get(_value(row, "episode_id")) or {}).get("env_index")
+    env = f", env {env_index}" if env_index else ""
+    return f"runner {_value(row, 'runner_index')}{env}"
+
+
+def _reason(row: dict, episodes: dict) -> str:
     who = _value(row, "agent_id") or _value(row, "module_id") or ""
     who = f"{who}: " if who else ""
     column = row.get("column")
@@ -126,7 +133,7 @@ def _reason(row: dict) -> str:
         return f"sample() crashed: {_value(row, 'error')}: {str(_value(row, 'message'))[:120]}"
     if column and column.startswith("env."):
         return (f"{column} raised {_value(row, 'error')}: {str(_value(row, 'message'))[:120]}"
-                f" (runner {_value(row, 'runner_index')})")
+                f" ({_where(row, episodes)})")
     if row.get("source") in ("driver", "tracer", "break_on", "watchdog", "relay"):
         # no NaN: what the driver, the tracer or break_on recorded, in its own words
         said = _value(row, "message") or _value(row, "reason") or _value(row, "error")
@@ -138,7 +145,7 @@ def _reason(row: dict) -> str:
     at = f" at env step {step}" if step is not None else ""
     what = (f"info event '{column[5:]}'" if column and column.startswith("info.")
             else f"non-finite {column}")
-    return f"{who}{what}{at} (runner {_value(row, 'runner_index')})"
+    return f"{who}{what}{at} ({_where(row, episodes)})"
 
 
 def _classify(row: dict, episodes: dict, directory: Path) -> dict:
@@ -196,7 +203,7 @@ def read_recorded(path: str | Path, option: str = "reproduce(path=...)") -> Reco
     for number, row in enumerate(rows, start=1):
         info = _classify(row, episodes, directory)
         recorded.events.append(ReproducibleEvent(
-            number=number, reason=_reason(row), iteration=_value(row, "iteration"),
+            number=number, reason=_reason(row, episodes), iteration=_value(row, "iteration"),
             source=str(row.get("source")), column=str(row.get("column")),
             agent_id=_value(row, "agent_id"), module_id=_value(row, "module_id"),
             update=_value(row, "update"), minibatch=_value(row, "minibatch"),

@@ -188,12 +188,22 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
     if record.get("runner_index") or record.get("env_index"):
         notes.append(f"recorded in env {record.get('env_index')} of EnvRunner "
                      f"{record.get('runner_index')}; the replay's env is env 0 of the local "
-                     "EnvRunner (an env that reads config.worker_index or vector_index sees 0)")
+                     "EnvRunner: what the env stored of its config.worker_index or "
+                     "vector_index is restored with its attributes, but reading them from "
+                     "its config in reset() or step() gives 0")
     run_episode(algorithm, target, outcome)
     if not record.get("env_state"):
         notes.append("the env's state before the episode was not recorded (it could not be "
                      "pickled): the replay ran from a freshly built env, so what the env "
                      "carried over from earlier episodes is not restored")
+    info_at, departed = outcome.info_departed_at, outcome.departed_at
+    if info_at is not None and (departed is None or info_at < departed):
+        notes.append(f"the env's info differs from the recording's from env step {info_at}, "
+                     "while its observations and rewards "
+                     + ("match to the stop" if departed is None else f"match until step "
+                        f"{departed}")
+                     + ": state the trace did not restore (a global, a file), or a value that "
+                       "changes every run (a time, an id)")
     if outcome.crashed_in_pipeline:
         notes.append(f"the crash came as RLlib's env-to-module pipeline read env step "
                      f"{outcome.stopped_at}'s observation, before the episode's step: the "

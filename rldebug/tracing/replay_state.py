@@ -308,6 +308,7 @@ class _Tape:
         self.env_state: str | None = None  # base64 of env_snapshot() before the reset
         self.connector_state: str | None = None  # base64 of connector_snapshot() then
         self.digests: list[str] = []  # step_digest of the reset and of every step
+        self.info_digests: list[str] = []  # step_digest of the info dict of each
 
 
 class EpisodeRecorder:
@@ -350,6 +351,7 @@ class EpisodeRecorder:
             result = reset(*args, seed=seed, options=options, **kwargs)
             if isinstance(result, tuple) and len(result) == 2:
                 tape.digests.append(step_digest(result[0]))
+                tape.info_digests.append(step_digest(result[1]))
             return result
 
         def taped_step(action, *args, **kwargs):
@@ -360,6 +362,7 @@ class EpisodeRecorder:
             result = step(action, *args, **kwargs)
             if tape is not None and isinstance(result, tuple) and len(result) == 5:
                 tape.digests.append(step_digest(result[0], result[1]))
+                tape.info_digests.append(step_digest(result[4]))
             return result
 
         sub_env.reset, sub_env.step = seeded_reset, taped_step
@@ -453,7 +456,8 @@ class EpisodeRecorder:
                 "sample_call": tape.sample_call, "env_steps": len(tape.actions),
                 "complete": complete, "multi_agent": tape.multi_agent,
                 "events": list(tape.events), "actions": list(tape.actions),
-                "digests": list(tape.digests), "env_state": tape.env_state,
+                "digests": list(tape.digests), "info_digests": list(tape.info_digests),
+                "env_state": tape.env_state,
                 "connector_state": tape.connector_state}
 
     def _keep(self, record: dict) -> None:
