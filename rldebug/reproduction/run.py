@@ -88,12 +88,16 @@ def current_code(config) -> list[str]:
             if found[0] is not value:
                 swapped[value.__qualname__] = found[1]
             return found[0]
-        if isinstance(value, list):
-            return [current(v) for v in value]
-        if isinstance(value, tuple) and not hasattr(value, "_fields"):
-            return tuple(current(v) for v in value)
+        # a container is rebuilt only where something in it was swapped (a dict subclass,
+        # an EnvContext, stays what it is otherwise)
+        if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+            items = [current(v) for v in value]
+            changed = any(new is not old for new, old in zip(items, value))
+            return type(value)(items) if changed else value
         if isinstance(value, dict):
-            return {k: current(v) for k, v in value.items()}
+            items = {k: current(v) for k, v in value.items()}
+            return {**value, **items} if any(items[k] is not value[k] for k in value) \
+                else value
         if type(value).__module__.startswith("ray.rllib.") and hasattr(value, "__dict__") \
                 and not isinstance(value, type):  # an RLModuleSpec, a PolicySpec
             for key, inner in list(vars(value).items()):
