@@ -25,7 +25,8 @@ def add_commands(subparsers) -> None:
                      "env steps, where they part, traces, doctor findings",
         description="Compare two runs (rldebug run logdirs, Tune trials, or Tune experiments "
                     "whose trials are seeds of one config). Exit 0 when they do not part on "
-                    "the metric beyond its noise, 1 when they do, 2 for unusable input.")
+                    "the metric beyond its noise, 1 when they do (or one crashed before its "
+                    "first result), 2 for unusable input.")
     parser.add_argument("run_a")
     parser.add_argument("run_b")
     parser.add_argument("--metric", default="return",
