@@ -94,3 +94,24 @@ def test_a_run_that_crashed_seconds_in_is_not_told_its_memory_grows():
     diagnosis = diagnose(run)
     assert [f.rule_id for f in diagnosis.trials[0].causes][:1] == ["non_finite_reward"]
     assert not [f for f in diagnosis.findings if f.rule_id == "memory_growing"]
+
+
+TRACES = Path(__file__).parent / "memory_traces"  # real runs, stripped (make_traces.py)
+
+
+def test_one_jump_between_flat_stretches_is_no_leak_and_six_iterations_show_one():
+    """An independent audit's runs (tests/memory_traces): SAC's RSS is flat, jumps ~125 MiB
+    once at its first update and stays flat, and was called 'kept growing, 436 MiB a
+    minute'; an env keeping 48 KiB per step grew ~50 MiB an iteration in both remote
+    runners for 6 iterations (one record each) and was called healthy (8 records needed)."""
+    from rldebug.doctor.memory import rss_findings
+    from rldebug.tracing import load_trace
+
+    assert rss_findings(load_trace(TRACES / "sac_pendulum_control" / "trace"), None) == []
+    leaks = rss_findings(load_trace(TRACES / "ppo_frames_kept" / "trace"), None)
+    assert sorted(r for f in leaks for r in f.evidence["roles"]) == ["EnvRunner 1",
+                                                                     "EnvRunner 2"]
+    for leak in leaks:
+        assert leak.evidence["records"] == 5 and leak.evidence["last_mb"] > 760
+        assert leak.evidence["largest_step_mb"] < 0.3 * (leak.evidence["last_mb"]
+                                                         - leak.evidence["first_mb"])

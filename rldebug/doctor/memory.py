@@ -4,7 +4,10 @@
 Growth is judged by its trend over the run, not by one jump: the first quarter of a
 process's records is left out (allocators and caches warm up), the rest must span at
 least three iterations and rise steadily (rank correlation with time) by enough to
-matter, in MiB and against the process's size.
+matter, in MiB and against the process's size, and still be rising at the end, not in
+one step: a leak grows with every episode or iteration until the process dies, while a
+one-time allocation (SAC's optimizers at its first update, a cache filled once) is a
+single jump between two flat stretches.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import numpy as np
 from rldebug.doctor.findings import Finding
 from rldebug.tracing.profile import rss_by_process
 
-#: records of one process the RSS rule needs (after the warm-up quarter is left out)
-MIN_RECORDS = 8
+#: records of one process the RSS rule needs (after the warm-up quarter is left out):
+#: a remote PPO EnvRunner writes one per iteration, and a leak of 50 MiB an iteration
+#: is plain in six iterations
+MIN_RECORDS = 5
 #: ... spanning at least this many iterations: growth within the first iteration or two
 #: is a start-up (a replay buffer filling, a run that crashed seconds in), not a leak
 MIN_ITERATIONS = 3
@@ -27,6 +32,10 @@ MIN_GROWTH_MB = 50.0
 MIN_GROWTH_SHARE = 0.10
 #: Spearman rank correlation of RSS with time above which the rise counts as steady
 MIN_TREND = 0.8
+#: the largest rise between two records may hold at most this share of the growth ...
+MAX_ONE_STEP_SHARE = 0.5
+#: ... and the last third of the judged records at least this share (still rising)
+MIN_LAST_THIRD_SHARE = 0.15
 #: a site must be seen growing in this many of a process's sample() calls (not every
 #: call: a site that allocates once per episode grows only in the calls that end one) ...
 MIN_SITE_CALLS = 4
@@ -57,6 +66,11 @@ def rss_findings(trace, trial: str | None) -> list[Finding]:
         if (trend < MIN_TREND or growth < MIN_GROWTH_MB
                 or growth < MIN_GROWTH_SHARE * float(np.median(rss))):
             continue
+        one_step = float(np.max(np.diff(rss)))
+        last_third = float(rss[-1] - rss[len(rss) - 1 - len(rss) // 3])
+        if one_step > MAX_ONE_STEP_SHARE * growth or \
+                last_third < MIN_LAST_THIRD_SHARE * growth:
+            continue  # one jump between flat stretches, or growth that has stopped
         roles = sorted({r[3] for r in rows})
         iterations = [r[2] for r in judged if r[2] is not None]
         findings.append(Finding(
@@ -73,7 +87,9 @@ def rss_findings(trace, trial: str | None) -> list[Finding]:
                  "sites that grow, with file and line."),
             evidence={"pid": pid, "roles": roles, "first_mb": round(float(rss[0]), 1),
                       "last_mb": round(float(rss[-1]), 1), "records": len(judged),
-                      "mb_per_minute": round(float(slope * 60), 2), "trend": round(trend, 3)}))
+                      "mb_per_minute": round(float(slope * 60), 2), "trend": round(trend, 3),
+                      "largest_step_mb": round(one_step, 1),
+                      "last_third_mb": round(last_third, 1)}))
     return findings
 
 
