@@ -33,12 +33,19 @@ class PlainCartPole(gym.Wrapper):
 
 class CartPoleSlowOnRunner2(gym.Wrapper):
     """CartPole that sleeps ``delay_s`` (default 10 ms) per step on the EnvRunner with
-    worker_index 2."""
+    worker_index 2, and ``reset_delay_s`` (default 0) per reset on worker_index 1."""
 
     def __init__(self, config=None):
         super().__init__(gym.make("CartPole-v1"))
         delay = float((config or {}).get("delay_s", 0.010))
         self.delay = delay if getattr(config, "worker_index", 0) == 2 else 0.0
+        reset_delay = float((config or {}).get("reset_delay_s", 0.0))
+        self.reset_delay = reset_delay if getattr(config, "worker_index", 0) == 1 else 0.0
+
+    def reset(self, **kwargs):
+        if self.reset_delay:
+            time.sleep(self.reset_delay)
+        return super().reset(**kwargs)
 
     def step(self, action):
         if self.delay:

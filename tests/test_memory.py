@@ -81,8 +81,13 @@ def test_a_site_that_grows_once_per_long_episode_is_named(tmp_path):
 
 def test_a_site_that_stops_growing_after_the_first_episodes_is_not_named(tmp_path):
     """Five episodes' worth kept (grown in four calls after the first, its size rising),
-    then nothing more for the rest of the run: a warm-up, not a leak."""
+    then nothing more for the rest of the run: a warm-up, not a leak. Its profile says that
+    memory=True slowed the run (an audit's times were 4x to 60x)."""
+    from rldebug.tracing.profile import profile
+
     assert _pendulum_sites(tmp_path, {"kept_episodes": 5}) == []
+    (caveat,) = profile(rldebug.load_trace(tmp_path / "trace")).caveats
+    assert caveat.startswith("traced with memory=True: tracemalloc records every allocation")
 
 
 def test_a_run_that_crashed_seconds_in_is_not_told_its_memory_grows():

@@ -28,7 +28,8 @@ ITERATIONS = 4
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     directory = tmp_path_factory.mktemp("profiled")
-    config = (PPOConfig().environment(CartPoleSlowOnRunner2, env_config={"delay_s": 0.030})
+    config = (PPOConfig().environment(CartPoleSlowOnRunner2,
+                                      env_config={"delay_s": 0.030, "reset_delay_s": 0.005})
               .env_runners(num_env_runners=2)
               .training(train_batch_size=200, minibatch_size=100, num_epochs=1)
               .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[16])))
@@ -63,7 +64,11 @@ def test_the_console_shows_every_figure_whole_at_80_columns(traced, capsys, monk
     fit, not cut to ``Learn…`` and ``30.7…``."""
     trace, directory, _ = traced
     monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("COLUMNS", "250")
     assert cli_main(["profile", str(directory)]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines()
+                if "EnvRunner 1" in row and "env " in row)
+    assert re.search(r"env [\d.]+ s \(\d+%; reset [\d.]+ s\)", line), line
     out = capsys.readouterr().out
     assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
     for process in profile(trace).processes:
@@ -95,6 +100,18 @@ def test_the_time_in_the_env_names_the_slow_env_step(traced):
         assert abs(slow[part] - fast[part]) < 0.1 * excess, (part, slow, fast)
 
 
+def test_the_env_time_says_how_much_of_it_was_reset(traced, capsys, monkeypatch):
+    """Runner 1's env sleeps 5 ms per reset, runner 2's 30 ms per step: the profile said
+    only "env" for both (an audit's slow reset looked like a slow step)."""
+    trace, directory, _ = traced
+    by_role = {role: p for p in profile(trace).processes for role in p.roles}
+    resets = by_role["EnvRunner 1"].env_reset_s
+    steps_runner_2 = by_role["EnvRunner 2"]
+    assert resets >= 0.005 * ITERATIONS  # one reset per sample() at least
+    assert steps_runner_2.env_reset_s < 0.05 * steps_runner_2.sample_parts_s["env"]
+    assert cli_main(["profile", str(directory)]) == 0
+
+
 def test_each_update_is_split_into_its_parts(traced):
     """The Learner's update time: forward passes, losses, backward passes, optimizer steps,
     the rest of the update (learner connector, minibatches), rldebug's own share."""
@@ -104,8 +121,9 @@ def test_each_update_is_split_into_its_parts(traced):
     inside = [parts[part] for part in ("forward", "loss", "backward", "optimizer", "batch")]
     assert min(inside) > 0 and "trace" in parts
     assert sum(inside) + parts["trace"] == pytest.approx(learner.update_s, rel=0.05)
-    # one update per iteration, in the driver: it waited for each later iteration's sample
-    assert parts["wait"] > 0
+    # one update per iteration, in the driver: it waited for each later iteration's sample;
+    # that wait is not a part of the updates (in --json their parts summed above the whole)
+    assert "wait" not in parts and learner.update_wait_s > 0
     updates = trace.updates
     assert updates["backward_time_s"].notna().all()
 

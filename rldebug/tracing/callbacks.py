@@ -83,6 +83,7 @@ class TraceCallbacks(RLlibCallback):
         self._sites: GrowingSites | None = None  # trace(memory=True), in EnvRunners
         self._stall_watch: stalls.StallWatch | None = None  # where the Algorithm runs
         self._env_s = 0.0  # seconds in the env's reset()/step() since the last sample() end
+        self._reset_s = 0.0  # ... of which in reset()
         self._sections = SectionClock()  # RLlib's timed connector and forward sections
 
     @property
@@ -137,7 +138,10 @@ class TraceCallbacks(RLlibCallback):
                 started = time.perf_counter()
                 try:
                     result = _method(*args, **kwargs)
-                    self._env_s += time.perf_counter() - started  # this sample()'s env time
+                    took = time.perf_counter() - started
+                    self._env_s += took  # this sample()'s env time
+                    if _name == "reset":
+                        self._reset_s += took
                     if _name == "step":  # its events are written at this step
                         self._note_step(env_index, result)
                     return result
@@ -303,6 +307,7 @@ class TraceCallbacks(RLlibCallback):
                       episode_returns={k: list(v) for k, v in self._returns.items()},
                       rss_mb=rss_mb())
         record["env_time_s"], self._env_s = self._env_s, 0.0  # in reset() and step()
+        record["env_reset_time_s"], self._reset_s = self._reset_s, 0.0  # of it, in reset()
         sections = self._sections.take()  # new stack: connectors and forward, as RLlib times
         for name, seconds in (sections or {}).items():
             record[f"{name}_time_s"] = seconds

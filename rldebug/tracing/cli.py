@@ -177,15 +177,22 @@ _PART_LABELS = {"env": "env", "env_to_module": "env->module", "forward": "forwar
                 "trace": "rldebug"}
 
 
-def _parts_text(parts: dict[str, float], total: float) -> str:
-    """``env 1.2 s (40%), forward ..., other ...``: shares of ``total``, the rest as other."""
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.{2 if seconds < 10 else 1}f} s"
+
+
+def _parts_text(parts: dict[str, float], total: float, env_reset: float | None = None) -> str:
+    """``env 1.2 s (40%; reset 0.3 s), forward ..., other ...``: shares of ``total``, the
+    rest as other."""
     shown = {part: seconds for part, seconds in parts.items() if part in _PART_LABELS
              and (seconds or part != "weight_pull")}  # only APPO/IMPALA's runners wait
     if not shown or not total:
         return "-"
     shown["other"] = max(total - sum(shown.values()), 0.0)
-    return ", ".join(f"{_PART_LABELS.get(part, part)} {seconds:.{2 if seconds < 10 else 1}f} s "
-                     f"({seconds / total:.0%})" for part, seconds in shown.items())
+    return ", ".join(
+        f"{_PART_LABELS.get(part, part)} {_seconds(seconds)} ({seconds / total:.0%}"
+        + (f"; reset {_seconds(env_reset)}" if part == "env" and env_reset else "") + ")"
+        for part, seconds in shown.items())
 
 
 def render_profile(summary, console: Console | None = None) -> None:
@@ -205,16 +212,16 @@ def render_profile(summary, console: Console | None = None) -> None:
         name = f"{', '.join(p.roles)} (pid {p.pid})"
         rows.append([name, p.host, f"{p.wall_s:.1f}", share(p.sample_s), str(p.sample_calls),
                      share(p.update_s), str(p.updates), share(p.other_s), memory])
-        wait = p.update_parts_s.get("wait")
+        wait = p.update_wait_s
         if p.sample_parts_s or p.update_parts_s:
-            inside.add_row(name, _parts_text(p.sample_parts_s, p.sample_s),
+            inside.add_row(name, _parts_text(p.sample_parts_s, p.sample_s, p.env_reset_s),
                            _parts_text(p.update_parts_s, p.update_s),
                            "-" if wait is None else f"{wait:.1f}")
     print_table(console, f"Where the time went ({summary.iterations} iterations traced)",
                 ["process"], columns, rows, left=("process", "host"))
     if inside.row_count:
         console.print(inside)
-    for note in summary.failures:
+    for note in summary.failures + summary.caveats:
         console.print(f"[yellow]{note}[/yellow]", highlight=False)
 
 

@@ -24,7 +24,12 @@ US = 1e6  # trace-event timestamps are microseconds
 # the parts of a sample() call and of an update a trace times: "<part>_time_s" in its
 # samples and updates records
 SAMPLE_PARTS = ("env", "env_to_module", "forward", "module_to_env", "weight_pull")
-UPDATE_PARTS = ("forward", "loss", "backward", "optimizer", "batch", "trace", "wait")
+UPDATE_PARTS = ("forward", "loss", "backward", "optimizer", "batch", "trace")
+# of the "env" part, the time in reset() (a samples record's env_reset_time_s)
+ENV_RESET = "env_reset"
+# the time from an update's end to the next one's start: an updates record carries it
+# (wait_time_s) beside the parts, but it is not in the update
+UPDATE_WAIT = "wait"
 
 
 @dataclass
@@ -48,12 +53,16 @@ class ProcessTime:
     # RLModule's forward pass, the module-to-env pipeline, and (APPO, IMPALA) the wait for
     # the newest weights from RLlib's EnvRunnerStateServer
     sample_parts_s: dict[str, float] = field(default_factory=dict)
+    # of sample_parts_s["env"], the seconds in reset() (None: a trace from before)
+    env_reset_s: float | None = None
     # of update_s, seconds per part (UPDATE_PARTS, new stack): the minibatches' forward
     # passes, losses, backward passes, optimizer steps; "batch" the rest of the update
     # (learner connector, minibatch iterator, RLlib's metrics); "trace" rldebug's own
-    # records; and "wait", the time from an update's end to the next one's start (not in
-    # update_s: a local Learner's rest of the iteration, a learner thread's wait for data)
+    # records. They add up to update_s at most.
     update_parts_s: dict[str, float] = field(default_factory=dict)
+    # the time from each update's end to the next one's start, summed (not in update_s:
+    # a local Learner's rest of the iteration, a learner thread's wait for data)
+    update_wait_s: float | None = None
 
     @property
     def other_s(self) -> float:
@@ -67,9 +76,12 @@ class Profile:
     # what the times above leave out: calls that raised (they record no span) and actors
     # restarted (the driver's wait for them is in its "other" time), one line each
     failures: list[str] = field(default_factory=list)
+    # what makes the times above larger than the run's own, one line each
+    caveats: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"iterations": self.iterations, "failures": self.failures,
+                "caveats": self.caveats,
                 "processes": [{**asdict(p), "other_s": p.other_s} for p in self.processes]}
 
 
@@ -92,7 +104,8 @@ def _spans(trace: Trace) -> list[dict]:
                           "args": {"env_steps": row.get("env_steps"),
                                    "iteration": row.get("iteration"),
                                    "sample_call": row.get("sample_call")},
-                          "parts": {part: row.get(f"{part}_time_s") for part in SAMPLE_PARTS}})
+                          "parts": {part: row.get(f"{part}_time_s")
+                                    for part in (*SAMPLE_PARTS, ENV_RESET)}})
     if not trace.updates.empty and "update_time_s" in trace.updates:
         seen = set()
         for row in trace.updates.to_dict("records"):
@@ -105,7 +118,8 @@ def _spans(trace: Trace) -> list[dict]:
                           "start": row["time"] - row["update_time_s"], "end": row["time"],
                           "args": {"update": row.get("update"),
                                    "iteration": row.get("iteration")},
-                          "parts": {part: row.get(f"{part}_time_s") for part in UPDATE_PARTS}})
+                          "parts": {part: row.get(f"{part}_time_s")
+                                    for part in (*UPDATE_PARTS, UPDATE_WAIT)}})
     return spans
 
 
@@ -144,7 +158,8 @@ def timeline(trace: Trace) -> tuple[Profile, list[dict], dict[int, list]]:
 
 def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
     drivers = set(trace.iterations["pid"].astype(int)) if not trace.iterations.empty else set()
-    result = Profile(iterations=len(trace.iterations), failures=_failures(trace))
+    result = Profile(iterations=len(trace.iterations), failures=_failures(trace),
+                     caveats=_caveats(trace))
     for pid in sorted({s["pid"] for s in spans} | set(rss) | drivers):
         own = [s for s in spans if s["pid"] == pid]
         times = [s["start"] for s in own] + [s["end"] for s in own] + \
@@ -163,7 +178,9 @@ def _profile(trace: Trace, spans: list[dict], rss: dict[int, list]) -> Profile:
             rss_last_mb=memory[-1] if memory else None,
             rss_max_mb=max(memory) if memory else None,
             sample_parts_s=_part_seconds(own, "sample()", SAMPLE_PARTS),
-            update_parts_s=_part_seconds(own, "update", UPDATE_PARTS)))
+            env_reset_s=_part_seconds(own, "sample()", (ENV_RESET,)).get(ENV_RESET),
+            update_parts_s=_part_seconds(own, "update", UPDATE_PARTS),
+            update_wait_s=_part_seconds(own, "update", (UPDATE_WAIT,)).get(UPDATE_WAIT)))
     return result
 
 
@@ -190,6 +207,16 @@ def _driver_host(trace: Trace, pid: int) -> str:
 def _whole(value):
     """A count as the trace's frames hold it (floats, for NaN gaps) shown whole."""
     return int(value) if _finite(value) else value
+
+
+def _caveats(trace: Trace) -> list[str]:
+    """``memory=True``: tracemalloc traces every allocation of the EnvRunners it ran in."""
+    if trace.samples.empty or "grown_sites" not in trace.samples:
+        return []
+    return [("traced with memory=True: tracemalloc records every allocation in the "
+             "EnvRunners (and in this process, where one samples here), which makes sample() "
+             "several times slower (4x in an audit's PPO run; a local EnvRunner's iterations "
+             "60x). Time the run with a trace without memory=True.")]
 
 
 def _failures(trace: Trace) -> list[str]:

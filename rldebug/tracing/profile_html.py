@@ -91,7 +91,7 @@ def _inside(summary: Profile) -> str | None:
     for process in summary.processes:
         for label, total, parts in (("sample()", process.sample_s, process.sample_parts_s),
                                     ("update", process.update_s, process.update_parts_s)):
-            inside = {k: v for k, v in parts.items() if k != "wait"}
+            inside = dict(parts)
             if total > 0 and inside:
                 inside["other"] = max(total - sum(inside.values()), 0.0)
                 rows.append((f"{_name(process)}: {label}", inside))
@@ -147,7 +147,7 @@ def to_html(trace: Trace, title: str = "") -> str:
     timeline_note = ("Each sample() call and Learner update at the time it ran, one row per "
                      "process; below, each process's memory (RSS).")
     inside_note = (f"Seconds per part, summed over the run: {', '.join(SAMPLE_PARTS)} of "
-                   f"sample(); {', '.join(p for p in UPDATE_PARTS if p != 'wait')} of the "
+                   f"sample(); {', '.join(UPDATE_PARTS)} of the "
                    "updates; other: what the parts do not cover.")
     for heading, figure, note in (
             ("Timeline", _timeline(summary, spans, rss), timeline_note),

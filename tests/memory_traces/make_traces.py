@@ -62,9 +62,10 @@ def strip(trace: Path, into: Path) -> None:
 
 
 def main() -> None:
-    import rldebug
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.algorithms.sac import SACConfig
+
+    import rldebug
 
     runs = {
         "sac_pendulum_control": (SACConfig().environment("Pendulum-v1")
