@@ -60,6 +60,8 @@ def _current_definition(recorded: Any) -> tuple[Any, str] | None:
         current = module
         for part in name.split("."):
             current = getattr(current, part, None)
+        if getattr(current, "__module__", None) != getattr(module, "__name__", None):
+            continue  # not defined there (the rldebug command's own main, say): imported
         if isinstance(recorded, type) and isinstance(current, type) or \
                 inspect.isfunction(recorded) and inspect.isfunction(current):
             where = getattr(module, "__file__", None) or "__main__"
