@@ -755,12 +755,14 @@ def _check_time_limit(make: Callable[[], _AsMultiAgent], record: list[_Step],
                       resets: list[int], seed: int, steps: int) -> EnvCheck:
     episodes = _ended_episodes(record, resets)
     length, seen = _ends_by_the_clock(episodes)
-    if length is not None and not _observation_tells_the_step(episodes):
+    told = length is not None and _observation_tells_the_step(episodes)
+    if length is not None and not told:
         # other random actions: a task that ends on what the agent does ends elsewhere
         again, _, more = _rollout(make(), seed + 7919, steps)
         episodes += _ended_episodes(again, more)
         length, seen = _ends_by_the_clock(episodes)
-    if length is not None and _observation_tells_the_step(episodes):
+        told = length is not None and _observation_tells_the_step(episodes)
+    if told:
         length, seen = None, (f"Every episode terminated at step {length}, and the "
                               "observation tells the step.")
     if length is None:

@@ -180,7 +180,7 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
     if metric not in metrics:
         metrics[metric] = _path_metric(metric)
     comparisons = []
-    unmeasured = not results or not all(t.results for t in trials_a + trials_b)
+    unmeasured = not all(t.results for t in trials_a + trials_b)  # a side that crashed
     for name, value_of in ({} if unmeasured else metrics).items():
         curves_a = [curve(t.name, t.results, value_of) for t in trials_a]
         curves_b = [curve(t.name, t.results, value_of) for t in trials_b]

@@ -283,5 +283,5 @@ def _last_finite(values: np.ndarray) -> float | None:
     return float(finite[-1]) if finite.size else None
 
 
-__all__ = ["K_NOISE", "K_NOISE_ONE_DOF", "MIN_EFFECT", "SEED_PAIRS_PARTED", "SUSTAIN", "Curve", "MetricComparison", "Parting",
-           "compare", "curve", "first_parting", "jitter"]
+__all__ = ["K_NOISE", "K_NOISE_ONE_DOF", "MIN_EFFECT", "SEED_PAIRS_PARTED", "SUSTAIN", "Curve",
+           "MetricComparison", "Parting", "compare", "curve", "first_parting", "jitter"]

@@ -7,7 +7,8 @@ Three parts, each written where it happens:
   repeatable), snapshots the env object as it was just before that reset (what it
   carries across episodes: counters, curricula, RNGs; :func:`env_snapshot`) and the
   EnvRunner's connector pipelines' state then (a ``MeanStdFilter``'s running statistics:
-  :func:`connector_snapshot`), and tapes the actions each env received, with a short digest of what it returned
+  :func:`connector_snapshot`), and tapes the actions each env received, with a short
+  digest of what it returned
   (:func:`step_digest`), by which a replay knows whether it follows the recording. A
   finished episode goes to a ring of the last few ``sample()`` calls; an episode with an event (a non-finite
   observation or reward, a named info event, an env that raised, a ``sample()`` that
@@ -473,19 +474,24 @@ def _connector_components() -> list[str]:
     return [COMPONENT_ENV_TO_MODULE_CONNECTOR, COMPONENT_MODULE_TO_ENV_CONNECTOR]
 
 
+def _connector_state(runner: Any) -> dict:
+    """The state of ``runner``'s connector pipelines where a piece keeps one."""
+    if runner is None or not callable(getattr(runner, "get_state", None)):
+        return {}
+    components = _connector_components()
+    try:
+        state = runner.get_state(components=components)
+    except Exception:  # noqa: BLE001 - a pipeline piece of the user's that cannot say
+        return {}
+    return {name: state[name] for name in components if state.get(name)}
+
+
 def connector_snapshot(runner: Any) -> str | None:
     """The state of ``runner``'s connector pipelines (base64 of a pickle), the pieces that
     keep one (RLlib's ``MeanStdFilter``: its running mean and std); None when none does."""
     import base64
 
-    if runner is None or not callable(getattr(runner, "get_state", None)):
-        return None
-    components = _connector_components()
-    try:
-        state = runner.get_state(components=components)
-    except Exception:  # noqa: BLE001 - a pipeline piece of the user's that cannot say
-        return None
-    kept = {name: state[name] for name in components if state.get(name)}
+    kept = _connector_state(runner)
     return base64.b64encode(pickle.dumps(kept)).decode("ascii") if kept else None
 
 
@@ -498,7 +504,7 @@ def restore_connectors(runner: Any, snapshot: str) -> None:
 
 def connector_state_kept(runner: Any) -> bool:
     """Some piece of ``runner``'s connector pipelines keeps state across episodes."""
-    return connector_snapshot(runner) is not None
+    return bool(_connector_state(runner))
 
 
 def read_episode_records(paths) -> dict[str, dict]:
