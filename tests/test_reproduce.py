@@ -574,15 +574,21 @@ def test_an_env_that_counts_its_episodes_replays_from_its_recorded_state(tmp_pat
     assert not any("freshly built env" in note for note in result.notes)
 
 
-def test_a_replay_that_departs_from_the_recording_is_not_called_reproduced(tmp_path):
-    """An env moved by np.random's global RNG: the replay's observations are not the
-    recorded ones from step 1, which the step digests show (it said "Reproduced")."""
-    config = PPOConfig().environment(GlobalRandomWalk).training(
+def _first_complete_record_of_one_iteration(tmp_path, env) -> dict:
+    """Train PPO on ``env`` for one traced, reproducible iteration; its first finished
+    episode's record."""
+    config = PPOConfig().environment(env).training(
         train_batch_size=100, minibatch_size=50, num_epochs=1)
     rldebug.run(rldebug.trace(config, out=run_trace_dir(tmp_path), reproducible=True),
                 logdir=tmp_path, stop={"training_iteration": 1}, progress=False).algo.stop()
     records = read_episode_records(episode_files(run_trace_dir(tmp_path)))
-    record = next(r for r in records.values() if r["complete"])
+    return next(r for r in records.values() if r["complete"])
+
+
+def test_a_replay_that_departs_from_the_recording_is_not_called_reproduced(tmp_path):
+    """An env moved by np.random's global RNG: the replay's observations are not the
+    recorded ones from step 1, which the step digests show (it said "Reproduced")."""
+    record = _first_complete_record_of_one_iteration(tmp_path, GlobalRandomWalk)
     assert len(record["digests"]) == record["env_steps"] + 1  # the reset's and each step's
     result = reproduce(tmp_path, iteration=1, episode=record["episode_id"], step=5, mode="log")
     result.close()
@@ -596,12 +602,7 @@ def test_an_info_that_departs_while_the_observations_match_is_noted(tmp_path):
     case said 'departs at env step 6' where its info had differed from step 0)."""
     from replay_envs import RunCounterInInfo
 
-    config = PPOConfig().environment(RunCounterInInfo).training(
-        train_batch_size=100, minibatch_size=50, num_epochs=1)
-    rldebug.run(rldebug.trace(config, out=run_trace_dir(tmp_path), reproducible=True),
-                logdir=tmp_path, stop={"training_iteration": 1}, progress=False).algo.stop()
-    records = read_episode_records(episode_files(run_trace_dir(tmp_path)))
-    record = next(r for r in records.values() if r["complete"])
+    record = _first_complete_record_of_one_iteration(tmp_path, RunCounterInInfo)
     result = reproduce(tmp_path, iteration=1, episode=record["episode_id"], step=3, mode="log")
     result.close()
     assert result.reproduced  # the observations and rewards are the recorded ones

@@ -259,8 +259,6 @@ class ReplayCallback(RLlibCallback):
             raise ReplayFinished()
 
     def _stop(self, episode, at_reset: bool = False) -> None:
-        from rldebug.ide import break_here
-
         target, outcome = self.settings.target, self.settings.outcome
         steps = {} if at_reset else last_step(episode)
         agent = target.agent_id if target.agent_id in steps else next(iter(steps), None)
@@ -271,19 +269,30 @@ class ReplayCallback(RLlibCallback):
             info = {}
         else:
             obs, action, reward, info = step.obs, step.action, step.reward, dict(step.info)
-        outcome.stopped_at, outcome.obs, outcome.action = env_t(episode), obs, action
-        outcome.reward, outcome.info = reward, info
         outcome.agent_id = str(agent) if agent is not None and kind_of(episode) == "multi" \
             else None
-        outcome.env_action, outcome.env_obs = getattr(self, "_env_saw", (None, None))
-        outcome.stop = break_here(
-            target.reason, kind="reproduce", mode=target.mode, episode=episode,
-            agent_id=None if agent is None else str(agent), obs=obs, action=action,
-            reward=reward, info=info, episode_id=episode_id(episode),
-            env_step=env_t(episode), extra={"seed": target.record["seed"],
-                                            "recorded_episode_id": target.record["episode_id"]})
+        _stop_at(target, outcome, env_t(episode), obs, action, reward, info,
+                 env_saw=getattr(self, "_env_saw", (None, None)), episode=episode,
+                 agent_id=None if agent is None else str(agent),
+                 episode_id=episode_id(episode),
+                 extra={"recorded_episode_id": target.record["episode_id"]})
         if not target.expect_crash:
             raise ReplayFinished()
+
+
+def _stop_at(target: EpisodeTarget, outcome: EpisodeOutcome, step: int, obs, action,
+             reward, info, *, env_saw: tuple, agent_id, episode_id: str, extra: dict,
+             episode=None) -> None:
+    """Keep what the replay saw at ``step`` in the outcome and stop there (``break_here``)."""
+    from rldebug.ide import break_here
+
+    outcome.stopped_at, outcome.obs, outcome.action = step, obs, action
+    outcome.reward, outcome.info = reward, dict(info or {})
+    outcome.env_action, outcome.env_obs = env_saw
+    outcome.stop = break_here(
+        target.reason, kind="reproduce", mode=target.mode, episode=episode,
+        agent_id=agent_id, obs=obs, action=action, reward=reward, info=outcome.info,
+        episode_id=episode_id, env_step=step, extra={"seed": target.record["seed"], **extra})
 
 
 def _reset_obs(episode, agent_id):
@@ -318,8 +327,6 @@ def _stop_after_the_env_step(target: EpisodeTarget, outcome: EpisodeOutcome) -> 
     """The crash came after the env's target step and before RLlib's step callback (a
     piece of the env-to-module pipeline raised on that step's observation): stop with
     what the env returned there."""
-    from rldebug.ide import break_here
-
     action, obs, reward, info = outcome.at_target
     agent = target.agent_id
     if isinstance(obs, dict) and obs and agent not in obs:
@@ -329,15 +336,10 @@ def _stop_after_the_env_step(target: EpisodeTarget, outcome: EpisodeOutcome) -> 
         obs, reward = obs[agent], (reward or {}).get(agent)
         info = (info or {}).get(agent, {})
         action = action.get(agent) if isinstance(action, dict) else action
-    outcome.stopped_at, outcome.obs, outcome.action = target.step, obs, action
-    outcome.reward, outcome.info = reward, dict(info or {})
-    outcome.env_action, outcome.env_obs = outcome.at_target[0], outcome.at_target[1]
     outcome.crashed_in_pipeline = True
-    outcome.stop = break_here(
-        target.reason, kind="reproduce", mode=target.mode, agent_id=outcome.agent_id,
-        obs=obs, action=action, reward=reward, info=outcome.info,
-        episode_id=target.record["episode_id"], env_step=target.step,
-        extra={"seed": target.record["seed"], "crashed_in_pipeline": True})
+    _stop_at(target, outcome, target.step, obs, action, reward, info,
+             env_saw=tuple(outcome.at_target[:2]), agent_id=outcome.agent_id,
+             episode_id=target.record["episode_id"], extra={"crashed_in_pipeline": True})
 
 
 def check_outcome(target: EpisodeTarget, outcome: EpisodeOutcome) -> list[str]:
