@@ -292,7 +292,9 @@ def test_multi_agent_nan_observation_in_a_remote_runner(tmp_path_factory):
         assert result.env_step == event.env_step and result.stop.agent_id == "right"
         assert np.isnan(result.obs).all()
         # whose values these are, and every agent's as the env returned them
-        assert result.agent_id == "right" and "agent 'right': obs=" in result.summary()
+        assert result.agent_id == "right" and result.module_id == "p_right"
+        assert "agent 'right' (module 'p_right'): obs=" in result.summary()
+        assert result.stop.module_id == "p_right"
         assert set(result.env_obs) == set(result.env_action) == {"left", "right"}
     assert results[0].reward == results[1].reward
 

@@ -64,7 +64,7 @@ class Reproduction:
     # updates
     update: int | None = None
     minibatch: int | None = None
-    module_id: str | None = None
+    module_id: str | None = None  # an update's module; an episode's: the agent's module
     loss: float | None = None
     notes: list[str] = field(default_factory=list)
     algorithm: Any = field(default=None, repr=False)
@@ -80,7 +80,8 @@ class Reproduction:
                          f"step {self.env_step}; module weights of iteration "
                          f"{self.weights_iteration}")
             if self.stop is not None:
-                who = "" if self.agent_id is None else f"agent {self.agent_id!r}: "
+                who = "" if self.agent_id is None else f"agent {self.agent_id!r}" + (
+                    f" (module {self.module_id!r})" if self.module_id else "") + ": "
                 lines.append(f"  {who}obs={_short(self.obs)} action={_short(self.action)} "
                              f"reward={self.reward} info={_short(self.info)}")
                 if self.agent_id is not None or not (_same(self.env_obs, self.obs) and _same(

@@ -86,6 +86,7 @@ class EpisodeOutcome:
     #                                 values than recorded
     info_departed_at: int | None = None  # the first whose info differs from the recorded
     agent_id: str | None = None  # whose obs, action and reward these are (multi-agent)
+    module_id: str | None = None  # the module that agent maps to in the replayed episode
     env_obs: Any = None  # what the env returned at the stop (every agent's, multi-agent)
     env_action: Any = None  # what the env received at the stop (unsquashed Box actions)
     # the env's step at the target, for a crash target: (action, obs, reward, info) as the
@@ -271,6 +272,8 @@ class ReplayCallback(RLlibCallback):
             obs, action, reward, info = step.obs, step.action, step.reward, dict(step.info)
         outcome.agent_id = str(agent) if agent is not None and kind_of(episode) == "multi" \
             else None
+        if outcome.agent_id is not None:
+            outcome.module_id = str(episode.module_for(agent))
         _stop_at(target, outcome, env_t(episode), obs, action, reward, info,
                  env_saw=getattr(self, "_env_saw", (None, None)), episode=episode,
                  agent_id=None if agent is None else str(agent),
@@ -291,7 +294,8 @@ def _stop_at(target: EpisodeTarget, outcome: EpisodeOutcome, step: int, obs, act
     outcome.env_action, outcome.env_obs = env_saw
     outcome.stop = break_here(
         target.reason, kind="reproduce", mode=target.mode, episode=episode,
-        agent_id=agent_id, obs=obs, action=action, reward=reward, info=outcome.info,
+        agent_id=agent_id, module_id=outcome.module_id, obs=obs, action=action,
+        reward=reward, info=outcome.info,
         episode_id=episode_id, env_step=step, extra={"seed": target.record["seed"], **extra})
 
 

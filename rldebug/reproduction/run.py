@@ -237,8 +237,8 @@ def replay_episode(recorded: RecordedTrace, record: dict, step: int,
         episode_id=record["episode_id"], seed=record["seed"], env_step=outcome.stopped_at,
         weights_iteration=weights_iteration, obs=outcome.obs, action=outcome.action,
         reward=outcome.reward, info=outcome.info, crash=outcome.crash, notes=notes,
-        agent_id=outcome.agent_id, env_obs=outcome.env_obs, env_action=outcome.env_action,
-        algorithm=algorithm)
+        agent_id=outcome.agent_id, module_id=outcome.module_id, env_obs=outcome.env_obs,
+        env_action=outcome.env_action, algorithm=algorithm)
 
 
 def replay_update(recorded: RecordedTrace, event: ReproducibleEvent, mode: str):
