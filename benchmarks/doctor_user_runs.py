@@ -1,11 +1,14 @@
-"""Score the doctor on runs a new user made on envs of their own, in two batches made
+"""Score the doctor on runs a new user made on envs of their own, in three batches made
 independently of the rules and of the fault-injection benchmark:
 
 - ``tests/doctor_user_runs`` (session 36): a walled grid with a goal, a continuous reach
   task, a pricing bandit, a two-agent cooperative game; PPO, DQN, SAC, a Tune grid;
 - ``tests/doctor_user_runs2`` (session 39): inventory costs (APPO, IMPALA), a sparse
   key-then-door room (PPO, DQN), a thermostat with a Box action (PPO), a two-player
-  turn-based game.
+  turn-based game;
+- ``tests/doctor_user_runs3`` (session 43): a traffic light paying costs (PPO, APPO), a
+  2-D point reaching a target (SAC), a delivery grid with a Dict observation (PPO, DQN),
+  a foraging game with one shared module and with two (multi-agent PPO).
 
 A helper wrote each batch's envs and configs as a new user would, labelled every run by
 how it was made, and never ran the doctor. Each fault is one of the benchmark's
@@ -29,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_RUNS = ROOT / "tests" / "doctor_user_runs"
-BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2")
+BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2", ROOT / "tests" / "doctor_user_runs3")
 
 
 def scored_runs(batch: Path = USER_RUNS) -> list:
@@ -86,7 +89,7 @@ def show_batch(batch: Path) -> list:
 
 def main() -> int:
     every = [s for batch in BATCHES for s in show_batch(batch)]
-    print(f"both batches: {score_line(every)}")
+    print(f"every batch: {score_line(every)}")
     return 0
 
 

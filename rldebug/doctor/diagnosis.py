@@ -33,7 +33,7 @@ from rldebug.doctor.traces import (
     nan_from_the_data,
     read_trace_report,
 )
-from rldebug.shapes.configs import stack_from_config
+from rldebug.shapes.configs import module_ids_from_config, stack_from_config
 from rldebug.shapes.results import RLLIB_RESULT_KEYS, is_rllib_result
 from rldebug.usage import (
     EXIT_FINDINGS,
@@ -96,8 +96,11 @@ class Doctor:
         self.iterations = 0
         self.stack: str | None = None
         self.family = family_from_config(config)
-        #: agent id -> the module acting for it, where their mean returns match one to one
+        #: agent id -> the module acting for it: the config's only module, or the module
+        #: whose mean return matches the agent's one to one
         self.agent_modules: dict[str, str] = {}
+        modules = module_ids_from_config(config)
+        self._only_module = modules[0] if modules and len(modules) == 1 else None
         self._returns = ReturnHistory(self.thresholds)  # per subject, for _revisit
         self._recent = max(self.thresholds.baseline_iterations, self.thresholds.window // 2)
 
@@ -197,8 +200,12 @@ class Doctor:
 
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and
-        per module but not the mapping; a module that serves one agent reports its value."""
+        per module but not the mapping; a module that serves one agent reports its value,
+        and a config with one module maps every agent to it."""
         for agent, value in metrics.agent_returns.items():
+            if self._only_module is not None:
+                self.agent_modules.setdefault(agent, self._only_module)
+                continue
             if agent not in self.agent_modules and math.isfinite(value):
                 matches = [m for m, v in metrics.module_returns.items() if v == value]
                 if len(matches) == 1:

@@ -222,6 +222,19 @@ def stack_from_config(config: Mapping[str, Any] | None) -> str | None:
     return None if not isinstance(flag, bool) else "new" if flag else "old"
 
 
+def module_ids_from_config(config: Mapping[str, Any] | None) -> list[str] | None:
+    """The module (policy) ids a config dict (``params.json``, ``config.to_dict()``)
+    declares in ``policies`` (a dict or a list of ids); None where it does not say, and
+    for ``policies={}``, which is what a params.json stripped of its nulls keeps of
+    ``{"pol1": [None, None, None, None], ...}``."""
+    policies = (config or {}).get("policies")
+    if not policies:
+        return None
+    if isinstance(policies, (dict, list, tuple)) and all(isinstance(p, str) for p in policies):
+        return sorted(policies)
+    return None
+
+
 def combined_callback_names(value: Any) -> list[str] | None:
     """The classes (``module.Name``) a combined callbacks container runs, read from its
     repr in a config dict or params.json; None for any other value."""
@@ -243,5 +256,5 @@ def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
 
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
            "combined_callback_names", "config_from_params", "default_config",
-           "family_from_config", "set_per_module", "stack_from_config", "store_config",
+           "family_from_config", "module_ids_from_config", "set_per_module", "stack_from_config", "store_config",
            "stored_config", "without_address"]
