@@ -35,8 +35,8 @@ sys.path[:0] = [str(HERE), str(HERE.parents[1])]
 # run -> (how it was made, operator, module the fault concerns)
 LABELS = {
     # QueueLight, PPO
-    "queue_ppo_healthy": ("healthy (PPO, traffic light, rewards are costs <= 0, 200-step "
-                          "episodes, vf_clip_param=1000)", None, None),
+    "queue_ppo_healthy": (("healthy (PPO, traffic light, rewards are costs <= 0, 200-step "
+                           "episodes, vf_clip_param=1000)"), None, None),
     "queue_ppo_lr100": ("lr=0.1, 100x the healthy 1e-3", "lr_x100", None),
     "queue_ppo_vfclip": ("vf_clip_param=0.1 with returns in the hundreds (healthy 1000)",
                          "vf_clip_low", None),
@@ -72,8 +72,8 @@ LABELS = {
     "delivery_ppo_reward_zero": ("env bug: reward always 0 (goal bonus never paid)",
                                  "reward_zero", None),
     # Delivery, DQN
-    "delivery_dqn_healthy": ("healthy (DQN, Dict obs flattened, target update every 500 "
-                             "steps, +100 only at the goal)", None, None),
+    "delivery_dqn_healthy": (("healthy (DQN, Dict obs flattened, target update every 500 "
+                              "steps, +100 only at the goal)"), None, None),
     "delivery_dqn_no_target": ("target_network_update_freq=1e9: target never synced",
                                "target_never_updated", None),
     # Forage, PPO multi-agent
@@ -83,8 +83,8 @@ LABELS = {
                                "agent1_reward_x1000", "shared"),
     "forage_duo_healthy": ("healthy (PPO, forager_0 -> module 'red', forager_1 -> 'blue')",
                            None, None),
-    "forage_duo_a1_nan": ("env bug: forager_1's reward NaN every 300 of its steps (module "
-                          "'blue')", "agent1_nan_reward", "blue"),
+    "forage_duo_a1_nan": (("env bug: forager_1's reward NaN every 300 of its steps (module "
+                           "'blue')"), "agent1_nan_reward", "blue"),
     "forage_duo_swap": (("mapping bug: forager_0/forager_1 swap modules red/blue every "
                          "other episode"), "modules_swap_per_episode", None),
 }
