@@ -89,6 +89,13 @@ def sac_pendulum():
     return _off_policy(SACConfig(), "Pendulum-v1")
 
 
+def tqc_pendulum():
+    """TQC (SAC's actor, critics of quantiles) as SAC is set up here."""
+    from ray.rllib.algorithms.tqc import TQCConfig
+
+    return _off_policy(TQCConfig(), "Pendulum-v1")
+
+
 def shared_policy_ppo(env, env_config=None, stack="new"):
     """PPO in-process on a multi-agent env whose agents all map to one policy, "shared"
     (both API stacks; a 150-step batch)."""

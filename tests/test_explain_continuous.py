@@ -1,4 +1,5 @@
-"""``explain`` on continuous actions (PPO's Gaussian, SAC's squashed Gaussian) against RLlib.
+"""``explain`` on continuous actions (PPO's Gaussian, SAC's and TQC's squashed Gaussian)
+against RLlib.
 
 Each setup trains one iteration on Pendulum-v1 (a Box(-2, 2) action), then lets
 RLlib's own EnvRunner sample: the episodes hold the module's action-distribution
@@ -7,7 +8,8 @@ explained number is compared with what RLlib computed or with a computation
 independent of rldebug's:
 - mean/std: the halves of RLlib's recorded ``action_dist_inputs`` (log-std exponentiated);
 - the env action: what RLlib's module-to-env pipeline handed the env for that sample;
-- SAC's ``q_value``/``value``: the Learner module's ``forward_train`` Q predictions;
+- SAC's ``q_value``/``value``: the Learner module's ``forward_train`` Q predictions (TQC:
+  the mean of its critics' quantiles there);
 - SAC's ``alpha``: the configured ``initial_alpha`` before any update;
 - the entropy: PPO's closed form; SAC's estimate within its stated standard error of
   a 200 000-draw estimate from RLlib's distribution.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from setups import ppo_pendulum, sac_pendulum
+from setups import ppo_pendulum, sac_pendulum, tqc_pendulum
 
 import rldebug
 from rldebug.shapes.outputs import env_action
@@ -59,11 +61,11 @@ def _sampled_steps(algo) -> tuple[list, RecordingPendulum]:
     return steps, env
 
 
-@pytest.fixture(scope="module", params=["ppo", "sac"])
+@pytest.fixture(scope="module", params=["ppo", "sac", "tqc"])
 def run(request):
-    make = {"ppo": ppo_pendulum, "sac": sac_pendulum}[request.param]
+    make = {"ppo": ppo_pendulum, "sac": sac_pendulum, "tqc": tqc_pendulum}[request.param]
     config = make().environment(RecordingPendulum)
-    if request.param == "sac":
+    if request.param != "ppo":
         config.training(initial_alpha=INITIAL_ALPHA)
     algo = rldebug.local_mode(config).build_algo()
     obs0 = np.zeros(3, dtype=np.float32)
@@ -82,7 +84,7 @@ def test_mean_and_std_are_the_halves_of_rllibs_distribution_inputs(run):
     for t, (obs, _, inputs) in enumerate(steps):
         e = rldebug.explain(algo, obs, seed=t)
         mean, log_std = np.split(inputs, 2)
-        if name == "sac":  # RLlib's squashed Gaussian clamps the log-std
+        if name != "ppo":  # RLlib's squashed Gaussian clamps the log-std
             log_std = np.clip(log_std, MIN_LOG_NN_OUTPUT, MAX_LOG_NN_OUTPUT)
         np.testing.assert_allclose(e.mean, mean, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(e.std, np.exp(log_std), rtol=1e-5, atol=1e-6)
@@ -110,7 +112,8 @@ def test_the_explained_env_action_unsquashes_the_explained_sample(run):
 
 
 def _forward_train_q(algo, module_obs, actions) -> np.ndarray:
-    """Q(s, a) as SAC's loss computes it: the Learner module's forward_train."""
+    """Q(s, a) as SAC's loss computes it: the Learner module's forward_train (TQC's: the
+    mean over its critics' quantiles)."""
     def compute(learner):
         import torch
         from ray.rllib.core.columns import Columns
@@ -120,15 +123,16 @@ def _forward_train_q(algo, module_obs, actions) -> np.ndarray:
         batch = {Columns.OBS: obs, Columns.NEXT_OBS: obs,
                  Columns.ACTIONS: torch.as_tensor(np.asarray(actions, dtype=np.float32)[None])}
         with torch.no_grad():
-            return module.forward_train(batch)["qf_preds"].numpy().reshape(-1)[0]
+            return module.forward_train(batch)["qf_preds"].numpy().reshape(1, -1).mean()
 
     return next(iter(algo.learner_group.foreach_learner(compute))).get()
 
 
 def test_sac_q_value_and_value_are_the_learners_q_predictions(run):
     name, algo, _, steps, _ = run
-    if name != "sac":
-        pytest.skip("Q-values are SAC's")
+    if name == "ppo":
+        pytest.skip("Q-values are SAC's and TQC's")
+    assert rldebug.inspect(algo).modules["default_policy"].value_function == "Q(s, a)"
     for t, (obs, _, _) in enumerate(steps[:4]):
         e = rldebug.explain(algo, obs, seed=t)
         np.testing.assert_allclose(e.q_value, _forward_train_q(algo, e.module_input,
@@ -142,7 +146,7 @@ def test_sac_q_value_and_value_are_the_learners_q_predictions(run):
 
 def test_sac_alpha_is_the_configured_initial_alpha_before_any_update(run):
     name, _, untrained, _, _ = run
-    if name != "sac":
+    if name == "ppo":
         assert untrained.alpha is None
         return
     assert untrained.alpha == pytest.approx(INITIAL_ALPHA, rel=1e-6)

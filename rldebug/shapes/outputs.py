@@ -9,7 +9,7 @@ family                 algorithms                  outputs rldebug reads
 ``q_learning``         DQN                         ``compute_q_values(batch)["qf_preds"]``: one
                                                    Q-value per action; greedy = argmax Q, then
                                                    epsilon-greedy while exploring
-``actor_critic``       SAC                         ``action_dist_inputs`` of a squashed
+``actor_critic``       SAC, TQC                    ``action_dist_inputs`` of a squashed
                                                    Gaussian (mean, log-std, tanh onto [-1, 1]);
                                                    Q(s, a) from the Learner's module
 =====================  ==========================  ===========================================
@@ -34,8 +34,8 @@ def family_of(module: Any) -> str:
     """The algorithm family of an RLModule (by what it can compute), see the module docstring."""
     module = module.unwrapped() if hasattr(module, "unwrapped") else module
     names = {cls.__name__ for cls in type(module).__mro__}
-    if "DefaultSACRLModule" in names:
-        return ACTOR_CRITIC
+    if names & {"DefaultSACRLModule", "DefaultTQCRLModule"}:  # TQC: SAC's actor, its Q
+        return ACTOR_CRITIC  # the mean of its critics' quantiles (compute_q_values)
     if "DefaultDQNRLModule" in names or (hasattr(module, "compute_q_values")
                                           and not hasattr(module, "compute_values")):
         return Q_LEARNING
