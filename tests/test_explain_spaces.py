@@ -42,6 +42,13 @@ def test_old_stack_gaussian_shows_mean_and_std_not_log_stds_as_actions():
         np.testing.assert_allclose(e.greedy_env_action, expected, rtol=1e-5, atol=1e-6)
         shown = str(e)
         assert "mean" in shown and "std" in shown and "action 1" not in shown
+        # inspect read the distribution's __name__, which the old stack's partial of its
+        # Gaussian has not: AttributeError on every old-stack Box-action policy
+        summary = rldebug.inspect(algo)
+        module = summary.modules["default_policy"]
+        assert module.action_distribution == "TorchDiagGaussian"
+        assert module.num_params == sum(p.numel() for p in algo.get_policy().model.parameters())
+        assert "TorchDiagGaussian" in str(summary)
     finally:
         algo.stop()
 
@@ -52,6 +59,22 @@ def _old_sac(env):
     # RLlib 2.60's default replay buffer is the new stack's; its old stack needs its own
     return _old_stack(SACConfig().environment(env)).training(
         replay_buffer_config={"type": "MultiAgentPrioritizedReplayBuffer"})
+
+
+def test_parameters_outside_leaf_layers_are_counted():
+    """A free log-std (a parameter of the pi head, which has layers of its own) was left
+    out of the layers and the count; a module's own nn.Parameter too."""
+    algo = _build(PPOConfig().environment("Pendulum-v1").rl_module(
+        model_config={"free_log_std": True, "fcnet_hiddens": [8]}))
+    try:
+        module = algo.learner_group._learner.module["default_policy"]
+        summary = rldebug.inspect(algo).modules["default_policy"]
+        assert summary.num_params == sum(p.numel() for p in module.parameters())
+        (own,) = [layer for layer in summary.layers if "log_std" in layer.param_shapes]
+        assert own.name == "pi" and own.param_shapes["log_std"] == (1,)
+        assert summary.num_trainable_params == summary.num_params
+    finally:
+        algo.stop()
 
 
 def test_old_stack_sac_is_explained_as_its_policy_acts():
@@ -99,6 +122,7 @@ def test_old_stack_discrete_sac_shows_q_of_every_action():
         assert e.family == "actor_critic" and e.probs is not None
         assert np.asarray(e.q_values).shape == (2,)
         assert e.value == pytest.approx(float(np.max(e.q_values)))
+        assert "value (max Q)" in str(e)  # it said "Q of the greedy action", another number
         assert int(e.greedy_action) == algo.compute_single_action(obs, explore=False)
         summary = rldebug.inspect(algo).modules["default_policy"]
         assert summary.value_function == "max over a of Q(s, a)"
@@ -179,6 +203,11 @@ def test_a_dict_observations_bad_part_is_named():
                              r"\['noise'\]: shape \(3,\), expected \(2,\)")):
             with pytest.raises(ValueError, match=reason):
                 rldebug.explain(algo, bad)
+        # its values as a list: read as a batch, which the error did not say
+        with pytest.raises(ValueError, match=r"A list is read as a batch of observations; one "
+                                             r"observation of a Dict space is a dict of its "
+                                             r"keys \('color', 'noise'\)"):
+            rldebug.explain(algo, [1, np.zeros(2, np.float32)])
     finally:
         algo.stop()
 
@@ -202,6 +231,10 @@ def test_tuple_observations_one_or_a_batch_are_explained_and_printed():
         assert batch.batched and len(batch) == 2 and batch[1].observation == second
         np.testing.assert_allclose(batch[0].probs, one.probs, rtol=1e-5)
         assert "([ 0.5 -0.5], 2)" in str(batch)
+        # the parts as a list, as JSON or a user's code gives them: printing it crashed
+        as_list = rldebug.explain(algo, [np.array([0.5, -0.5], np.float32), 2])
+        np.testing.assert_allclose(as_list.probs, one.probs, rtol=1e-6)
+        assert "([ 0.5 -0.5], 2)" in str(as_list)
         figure = rldebug.plot_action_probs(batch[1])  # its title crashed making one array
         assert "([0. 0.], 0)" in figure.axes[0].get_title()
         with pytest.raises(ValueError, match=r"Index 2 is out of range.*0 to 1"):

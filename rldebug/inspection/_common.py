@@ -174,9 +174,14 @@ def as_observation_batch(obs: Any, space: gym.Space) -> tuple[list, bool]:
     items = list(obs)
     for i, item in enumerate(items):
         if not contains(space, item):
+            hint = (" A list is read as a batch of observations; one observation of a Dict "
+                    f"space is a dict of its keys ({', '.join(map(repr, space.spaces))})."
+                    if isinstance(space, gym.spaces.Dict) and not isinstance(item, dict)
+                    else "")
             raise UsageError(
                 f"Observation {i} of the batch, {item!r:.120}, is not in the observation "
-                f"space {space}: {why_not_in(item, space)}. rldebug does not cast or clip.")
+                f"space {space}: {why_not_in(item, space)}.{hint} rldebug does not cast or "
+                "clip.")
     return [_as_array(item, space) for item in items], True
 
 

@@ -22,6 +22,15 @@ from rldebug.shapes.outputs import env_action, seeded, to_numpy
 from rldebug.usage import UsageError
 
 
+def _class_name(cls) -> str | None:
+    """A class's name; a ``functools.partial`` of one (the old stack's Box actions:
+    ``partial(TorchDiagGaussian, action_space=...)``) by the class it wraps."""
+    if cls is None:
+        return None
+    return getattr(cls, "__name__", None) or _class_name(getattr(cls, "func", None)) or \
+        repr(cls)
+
+
 class OldStack:
     """Everything ``inspect``/``explain`` need from an old-stack Algorithm."""
 
@@ -78,7 +87,7 @@ class OldStack:
             "lr": float(lr) if lr is not None else None,
             "trainable": trainable,
             "value_function": _value_function(policy.model),
-            "action_distribution": policy.dist_class.__name__ if policy.dist_class else None,
+            "action_distribution": _class_name(policy.dist_class),
         }
 
     # -- forward -------------------------------------------------------------

@@ -57,6 +57,7 @@ class Explanation:
     ``q_values``          --                          Q per action              discrete SAC only
     ``q_value``           --                          --                        Q(s, sampled action)
     ``value``             V(s) (Learner's module)     max over Q                Q(s, greedy action)
+                                                                                (discrete: max Q)
     ``epsilon``           --                          the epsilon in force      --
     ``alpha``             --                          --                        entropy temperature
     ====================  ==========================  ========================  ========================

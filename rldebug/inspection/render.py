@@ -165,17 +165,27 @@ def _explanation_facts(e) -> list[list[str]]:
         rows.append(["Q(s, sampled action)", _number(e.q_value)])
     if e.alpha is not None:
         rows.append(["alpha (entropy temperature)", f"{e.alpha:.4f}"])
-    value_label = {"q_learning": "value (max Q)",
-                   "actor_critic": "value (Q of the greedy action)"}.get(e.family, "value")
+    value_label = {"q_learning": "value (max Q)",  # discrete SAC's value is its max Q too
+                   "actor_critic": "value (max Q)" if e.q_values is not None
+                   else "value (Q of the greedy action)"}.get(e.family, "value")
     rows.append([value_label, _number(e.value)])
     rows += [["note", note] for note in e.notes]
     return rows
 
 
+def _ragged(parts) -> bool:
+    """Parts that make no one array (a Tuple space's value: parts of other shapes)."""
+    try:
+        np.asarray(parts, dtype=float)
+    except (ValueError, TypeError):
+        return True
+    return isinstance(parts, tuple)
+
+
 def short_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {short_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, tuple):  # a Tuple space's value: parts of other shapes
+    if isinstance(value, (tuple, list)) and _ragged(value):  # a Tuple space's value
         return "(" + ", ".join(short_value(v) for v in value) + ")"
     arr = np.asarray(value)
     nonzero = np.flatnonzero(arr)
