@@ -110,3 +110,50 @@ def stray_files(runs: Path) -> list[str]:
     return [f"{path}: {'not JSON or text' if path.suffix not in _STORED_SUFFIXES else 'machine trace'}"
             for path in sorted(runs.rglob("*")) if path.is_file()
             and (path.suffix not in _STORED_SUFFIXES or _MACHINE.search(path.read_text()))]
+
+
+def make_labelled_runs(directory: Path, labels: dict, configs: dict, traced: dict,
+                       names: list[str]) -> None:
+    """Train and store a batch of labelled runs (``tests/doctor_user_runs2``, ``...3``).
+
+    ``labels``: run -> (how it was made, operator or None, module or None), written to
+    ``directory/labels.json``; ``configs``: run -> a function returning ``(config,
+    iterations)``; ``traced``: run -> ``rldebug.run``'s ``trace`` level. Each run of
+    ``names`` (every run when empty) is trained with ``rldebug.run``, one at a time, and
+    stored stripped in ``directory/runs/<run>`` (:func:`copy_trial`; a run that crashed
+    before its first iteration keeps its ``error.txt`` and an empty ``result.json``); a
+    line per run says its first and last return."""
+    import tempfile
+    import time
+
+    import rldebug
+
+    (directory / "labels.json").write_text(json.dumps(
+        {name: {"made": made, "operator": operator, "module": module}
+         for name, (made, operator, module) in labels.items()}, indent=1) + "\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names or list(labels):
+            logdir = Path(tmp) / name
+            config, iterations = configs[name]()
+            start = time.time()
+            try:
+                rldebug.run(config, stop={"training_iteration": iterations}, logdir=logdir,
+                            progress=False, trace=traced.get(name)).algo.stop()
+            except Exception as err:  # noqa: BLE001 - a crashing run is a case too
+                print(f"{name}: raised {type(err).__name__}: {err}"[:300], flush=True)
+            if logdir.is_dir():
+                if not (logdir / "result.json").is_file():  # crashed before iteration 1
+                    (logdir / "result.json").write_text("")
+                copy_trial(logdir, directory / "runs" / name)
+            print(f"{_returns_line(directory / 'runs' / name)} ({time.time() - start:.0f}s)",
+                  flush=True)
+
+
+def _returns_line(run: Path) -> str:
+    path = run / "result.json"
+    returns = [json.loads(line).get("env_runners", {}).get("episode_return_mean")
+               for line in (path.read_text().splitlines() if path.is_file() else [])
+               if line.strip()]
+    if not returns:
+        return f"{run.name}: no results"
+    return f"{run.name}: iters={len(returns)} first={returns[0]} last={returns[-1]}"

@@ -23,10 +23,7 @@ its ``error.txt`` and an empty ``result.json``.
 
 from __future__ import annotations
 
-import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -246,54 +243,10 @@ def configs():
     }
 
 
-# ----------------------------------------------------------------------------- running
-
-def train(name: str, logdir: Path, iterations: int | None = None) -> float:
-    import rldebug
-
-    config, iters = configs()[name]()
-    start = time.time()
-    try:
-        rldebug.run(config, stop={"training_iteration": iterations or iters}, logdir=logdir,
-                    progress=False, trace=TRACED.get(name)).algo.stop()
-    except Exception as err:  # noqa: BLE001 - a crashing run is a case too
-        print(f"{name}: raised {type(err).__name__}: {err}"[:300], flush=True)
-    return time.time() - start
-
-
-def returns_line(name: str, runs: Path) -> str:
-    path = runs / name / "result.json"
-    vals = []
-    if path.is_file():
-        for line in filter(str.strip, path.read_text().splitlines()):
-            r = json.loads(line)
-            vals.append(r.get("env_runners", {}).get("episode_return_mean"))
-    if not vals:
-        return f"{name}: no results"
-    return f"{name}: iters={len(vals)} first={vals[0]} last={vals[-1]}"
-
-
-def write_labels() -> None:
-    labels = {n: {"made": m, "operator": op, "module": mod}
-              for n, (m, op, mod) in LABELS.items()}
-    (HERE / "labels.json").write_text(json.dumps(labels, indent=1) + "\n")
-
-
 def main(names: list[str]) -> None:
-    from benchmarks.run_store import copy_trial
+    from benchmarks.run_store import make_labelled_runs
 
-    write_labels()
-    wanted = names or list(LABELS)
-    runs = HERE / "runs"
-    with tempfile.TemporaryDirectory(dir=str(HERE)) as tmp:
-        for name in wanted:
-            logdir = Path(tmp) / name
-            secs = train(name, logdir)
-            if logdir.is_dir():
-                if not (logdir / "result.json").is_file():  # crashed before iteration 1
-                    (logdir / "result.json").write_text("")
-                copy_trial(logdir, runs / name)
-            print(returns_line(name, runs), f"({secs:.0f}s)", flush=True)
+    make_labelled_runs(HERE, LABELS, configs(), TRACED, names)
 
 
 if __name__ == "__main__":
