@@ -1005,9 +1005,11 @@ def _ignored_by_this_stack(config) -> list[Trap]:
     without a word): on the new stack ``observation_filter`` (the old stack's
     ``MeanStdFilter``; algorithm.py syncs filters on old-stack paths only), SAC's
     ``optimization_config`` (its Learner reads ``actor_lr``, ``critic_lr``, ``alpha_lr``)
-    and ``PolicySpec(config=...)`` (``get_config_for_module`` reads only
-    ``algorithm_config_overrides_per_module``); on the old stack
+    ``PolicySpec(config=...)`` (``get_config_for_module`` reads only
+    ``algorithm_config_overrides_per_module``) and DQN's ``noisy`` (its RLModule builds
+    plain layers: the noisy nets are the old stack's ModelV2); on the old stack
     ``rl_module(model_config=...)`` (its policies build a ModelV2 from ``model``)."""
+    from ray.rllib.algorithms.dqn import DQNConfig
     from ray.rllib.algorithms.sac import SACConfig
 
     traps = []
@@ -1033,6 +1035,16 @@ def _ignored_by_this_stack(config) -> list[Trap]:
                 "Set the rates where the new stack reads them: config.training(actor_lr=..., "
                 "critic_lr=..., alpha_lr=...).",
                 {"setting": "optimization_config", "used": used}))
+        if isinstance(config, DQNConfig) and config.noisy:
+            traps.append(Trap(
+                "setting_ignored", "warning",
+                "noisy=True is the old API stack's: the new stack's DQN RLModule builds "
+                "plain layers, so no parameter noise explores; exploration is "
+                f"epsilon-greedy only (epsilon={config.epsilon!r}).",
+                "Explore through epsilon (config.training(epsilon=[[0, 1.0], [10000, "
+                "0.05]])), or build noisy layers in an RLModule of your own; remove "
+                "noisy=True.",
+                {"setting": "noisy", "epsilon": config.epsilon}))
         specs = _policy_spec_configs(config) if config.is_multi_agent else {}
         if specs:
             traps.append(Trap(

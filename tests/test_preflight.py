@@ -1011,6 +1011,20 @@ def test_settings_the_new_stack_never_reads_are_named():
     assert "algorithm_config_overrides_per_module" in trap.fix
     assert "setting_ignored" not in names(preflight(_ppo()))
 
+    noisy = _dqn(noisy=True)  # RLlib builds the same plain layers as without it
+    shapes = []
+    for config in (noisy, _dqn()):
+        algo = config.build_algo()
+        try:
+            module = algo.get_module("default_policy")
+            shapes.append([(n, tuple(p.shape)) for n, p in module.named_parameters()])
+        finally:
+            algo.stop()
+    assert shapes[0] == shapes[1] and not any("noise" in n or "sigma" in n for n, _ in shapes[0])
+    (trap,) = [t for t in preflight(noisy) if t.name == "setting_ignored"]
+    assert trap.evidence["setting"] == "noisy" and "epsilon-greedy" in trap.message
+    assert "setting_ignored" not in names(preflight(_dqn()))
+
 
 def test_rl_module_model_config_on_the_old_stack_is_named():
     old = _ppo().api_stack(enable_rl_module_and_learner=False,
