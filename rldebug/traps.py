@@ -48,6 +48,13 @@ the algorithm):
   the old stack ``rl_module(model_config=...)``.
 - ``replay_buffer_old_stack``: new-stack DQN with an old-stack replay buffer named by
   string: the first training step raises AttributeError.
+- ``replay_buffer_single_agent``: a multi-agent DQN/SAC config with a single-agent
+  episode buffer (RLlib's default): the first sample from it raises TypeError.
+- ``replay_buffer_without_beta``: a prioritized episode buffer whose config has no
+  ``beta`` (RLlib replaces the whole ``replay_buffer_config`` when its ``type`` changes):
+  the first sample raises TypeError.
+- ``checkpoint_int_agent_ids``: multi-agent DQN/SAC with int agent ids: the buffer's
+  metrics are keyed by them, and saving a checkpoint raises TypeError.
 - ``schedule_over_before_learning``: an ``lr`` or ``entropy_coeff`` schedule that ends
   before the first update (its timesteps are env steps sampled, not iterations).
 - ``target_update_period_units``: APPO's ``target_network_update_freq`` at or above the
@@ -1101,6 +1108,72 @@ def _old_replay_buffer(config) -> list[Trap]:
         {"type": kind})]
 
 
+def _episode_buffer_settings(config) -> list[Trap]:
+    """New-stack DQN's and SAC's episode replay buffer settings RLlib 2.60 builds and then
+    crashes on at the first sample from the buffer (``DQN._training_step_new_api_stack``):
+    a single-agent buffer in a multi-agent config (``MultiAgentEpisode.get_rewards`` is
+    handed a slice: "TypeError: unhashable type: 'slice'"), and a prioritized buffer
+    without ``beta``, which DQN passes to ``sample`` as None ("TypeError: '>=' not
+    supported between instances of 'NoneType' and 'float'"): ``training(
+    replay_buffer_config=...)`` replaces the whole dict, defaults included, when its
+    ``type`` changes."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    kind, _ = _replay_buffer(config)
+    settings = getattr(config, "replay_buffer_config", None) or {}
+    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config) or \
+            "Episode" not in kind:
+        return []
+    traps = []
+    if config.is_multi_agent and not kind.startswith("MultiAgent"):
+        traps.append(Trap(
+            "replay_buffer_single_agent", "error",
+            f"replay_buffer_config type {kind!r} holds single-agent episodes, and the config "
+            "is multi-agent: the first sample from it raises \"TypeError: unhashable type: "
+            "'slice'\" (RLlib does not pick a multi-agent buffer for you).",
+            f"config.training(replay_buffer_config={{'type': 'MultiAgent{kind}', "
+            "'capacity': ..., 'alpha': 0.6, 'beta': 0.4}) (without alpha and beta for "
+            "'MultiAgentEpisodeReplayBuffer').",
+            {"type": kind}))
+    if "Prioritized" in kind and settings.get("beta") is None:
+        traps.append(Trap(
+            "replay_buffer_without_beta", "error",
+            f"replay_buffer_config type {kind!r} is prioritized and its config has no "
+            "'beta' (training(replay_buffer_config=...) replaced RLlib's whole default when "
+            "the type changed): DQN samples it with beta=None, and the first sample raises "
+            "\"TypeError: '>=' not supported between instances of 'NoneType' and "
+            "'float'\".",
+            "Give the buffer its exponents: replay_buffer_config={'type': "
+            f"{kind!r}, 'capacity': ..., 'alpha': 0.6, 'beta': 0.4}} (RLlib's defaults).",
+            {"type": kind}))
+    return traps
+
+
+def _checkpoint_int_agent_ids(config, agents: list) -> list[Trap]:
+    """Multi-agent DQN/SAC (new stack) on an env whose agent ids are not strings: the
+    replay buffer's metrics are keyed by agent id, and ``MetricsLogger.get_state`` joins
+    each key path with "--", so every checkpoint (``algo.save_to_path``, Tune's, rldebug
+    run's) raises TypeError; training itself runs."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    kind, _ = _replay_buffer(config)
+    others = sorted({type(a).__name__ for a in agents if not isinstance(a, str)})
+    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config) or \
+            not config.is_multi_agent or not kind.startswith("MultiAgent") or not others:
+        return []
+    return [Trap(
+        "checkpoint_int_agent_ids", "warning",
+        f"The env's agent ids are {' and '.join(others)}, not strings ({agents[:4]!r}): the "
+        f"replay buffer's metrics are keyed by them, and saving a checkpoint raises "
+        "\"TypeError: sequence item 2: expected str instance, int found\" (in RLlib's "
+        "MetricsLogger.get_state); training runs, but no checkpoint of it can be written.",
+        "Give the agents string ids in the env (e.g. f'agent_{i}'), or train without "
+        "checkpoints.",
+        {"agent_id_types": others})]
+
+
 def _appo_target_period(config) -> list[Trap]:
     """APPO's ``target_network_update_freq`` at or above the train batch: RLlib 2.60
     counts it in units of ``circular_buffer_num_batches`` x
@@ -1230,7 +1303,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
              + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config)
              + _callbacks(config) + _ignored_by_this_stack(config) + _old_replay_buffer(config)
              + _schedules_over_early(config) + _appo_target_period(config)
-             + _target_lag(config))
+             + _target_lag(config) + _episode_buffer_settings(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
@@ -1246,7 +1319,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
             _discrete_starts(config, spaces, pieces) + _mapping(config, agents) + \
-            _target_entropy(config, spaces)
+            _target_entropy(config, spaces) + _checkpoint_int_agent_ids(config, agents)
     traps += _replay(config, step_limit)
     if not any(t.severity == "error" for t in traps):
         traps += _validated(config)

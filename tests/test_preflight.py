@@ -1204,3 +1204,46 @@ def test_appo_s_target_update_period_given_in_env_steps_is_named():
                              "period_env_steps": 500_000}
     default = config.copy(copy_frozen=False).training(target_network_update_freq=2)
     assert "target_update_period_units" not in names(preflight(default))
+
+
+def _multi_agent_dqn(**buffer):
+    """DQN on RLlib's MultiAgentCartPole (agent ids 0 and 1), both agents on one module."""
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    return _dqn(**({"replay_buffer_config": buffer} if buffer else {})).environment(
+        MultiAgentCartPole, env_config={"num_agents": 2}).multi_agent(
+        policies={"shared"}, policy_mapping_fn=lambda agent, *args, **kwargs: "shared")
+
+
+def test_an_episode_buffer_rllib_cannot_sample_is_named():
+    """Multi-agent DQN with RLlib's default (single-agent) buffer, and a prioritized buffer
+    given without beta (a new type replaces RLlib's whole default dict): RLlib builds both
+    and raises TypeError at the first sample; check said "No known trap"."""
+    single = _multi_agent_dqn()
+    _first_train_raises(single, TypeError, "unhashable type: 'slice'")
+    assert names(preflight(single), "error") == ["replay_buffer_single_agent"]
+    no_beta = _multi_agent_dqn(type="MultiAgentPrioritizedEpisodeReplayBuffer", capacity=1000)
+    _first_train_raises(no_beta, TypeError, "'>=' not supported")
+    (trap,) = [t for t in preflight(no_beta) if t.severity == "error"]
+    assert trap.name == "replay_buffer_without_beta" and "'beta': 0.4" in trap.fix
+    for fine in (_dqn(), _dqn(replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
+                                                    "capacity": 1000})):  # merged: beta kept
+        assert not {"replay_buffer_single_agent", "replay_buffer_without_beta"} & set(
+            names(preflight(fine)))
+
+
+def test_int_agent_ids_that_no_checkpoint_can_hold_are_named(tmp_path):
+    """Multi-agent DQN on int agent ids trains, and saving it raises TypeError in RLlib's
+    MetricsLogger (the buffer's metrics are keyed by agent id)."""
+    config = _multi_agent_dqn(type="MultiAgentPrioritizedEpisodeReplayBuffer", capacity=1000,
+                              alpha=0.6, beta=0.4)
+    algo = config.build_algo()
+    try:
+        algo.train()
+        with pytest.raises(TypeError, match="expected str instance, int found"):
+            algo.save_to_path(str(tmp_path / "checkpoint"))
+    finally:
+        algo.stop()
+    (trap,) = [t for t in preflight(config) if t.name == "checkpoint_int_agent_ids"]
+    assert trap.severity == "warning" and trap.evidence == {"agent_id_types": ["int"]}
+    assert "checkpoint_int_agent_ids" not in names(preflight(_dqn()))
