@@ -1246,4 +1246,13 @@ def test_int_agent_ids_that_no_checkpoint_can_hold_are_named(tmp_path):
         algo.stop()
     (trap,) = [t for t in preflight(config) if t.name == "checkpoint_int_agent_ids"]
     assert trap.severity == "warning" and trap.evidence == {"agent_id_types": ["int"]}
+    # rldebug.run's checkpoint_at_end raised RLlib's TypeError with no word of the run
+    import rldebug
+
+    with pytest.raises(TypeError, match="expected str instance") as raised:
+        rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path / "run",
+                    checkpoint_at_end=True, progress=False)
+    note = " ".join(raised.value.__notes__)
+    assert "training finished (1 iteration" in note and "rldebug check" in note
+    assert (tmp_path / "run" / "result.json").is_file()
     assert "checkpoint_int_agent_ids" not in names(preflight(_dqn()))

@@ -241,7 +241,18 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     checkpoint = None
     if checkpoint_at_end:
         checkpoint = logdir / _checkpoint_name(done)
-        _save_checkpoint(algo, config, checkpoint)
+        try:
+            _save_checkpoint(algo, config, checkpoint)
+        except Exception as err:
+            err.add_note(
+                f"rldebug.run: training finished ({done} iteration{'' if done == 1 else 's'}; "
+                f"the run's files are in {logdir}), and RLlib raised this while saving "
+                f"checkpoint_at_end to {checkpoint} (what it wrote there is incomplete: "
+                "rldebug.load refuses it). `rldebug check` names the known causes, such as "
+                "int agent ids in a multi-agent DQN or SAC.")
+            if built_here:
+                algo.stop()
+            raise
     return RunResult(logdir=logdir, iterations=done,
                      stopped_by=stopped_by, elapsed_s=time.time() - started,
                      last_result=result, checkpoint=checkpoint, algo=algo)
