@@ -424,6 +424,7 @@ CLI_ROWS = [
     # alone were)
     (["diff", "{tmp}/nope", "{tmp}", "--json"], '"command": "diff"'),
     (["profile", "{tmp}/nope", "--json"], '"exit_code": 2'),
+    (["inspect", "{tmp}/nope", "--json"], '"command": "inspect"'),
     (["reproduce", "{tmp}", "--step", "5"],  # --event, which it also offered, refuses it
      "--step chooses where to stop in an episode of --iteration I: give --iteration too"),
     (["reproduce", "{tmp}", "--mode", "log"], "--mode log says how a replay stops"),

@@ -233,6 +233,26 @@ def test_cli_prints_summary_and_explanation(capsys):
     assert "greedy action" in out and "agent1 → pol1" in out
 
 
+def test_cli_json_holds_the_summary_and_the_explanation(capsys):
+    """inspect was the one command without --json (an audit's user reached for it)."""
+    import json
+
+    import numpy as np
+
+    from rldebug.cli import main
+
+    assert main(["inspect", str(checkpoint_of("new")), "--agent", "agent1",
+                 "--obs", "[0, 99]", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)  # strict JSON, nothing else on stdout
+    summary, explanation = shown["summary"], shown["explanation"]
+    assert summary["agents"] == {"agent1": "pol1", "agent2": "pol2"}
+    assert sum(layer["num_params"] for layer in summary["modules"]["pol1"]["layers"]) > 0
+    assert explanation["agent_id"] == "agent1" and explanation["module_id"] == "pol1"
+    assert explanation["greedy_action"] == int(np.argmax(explanation["probs"]))
+    assert main(["inspect", str(checkpoint_of("new")), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["explanation"] is None
+
+
 def test_cli_bad_obs_and_bad_path(tmp_path, capsys):
     from rldebug.cli import main
 

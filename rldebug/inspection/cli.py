@@ -10,7 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from rldebug.usage import UsageError, add_import_option, check_seed
+from rldebug.usage import UsageError, add_import_option, check_seed, json_text
 
 WARNING = ("Loading a checkpoint unpickles code stored in it: only inspect checkpoints "
            "from sources you trust.")
@@ -67,13 +67,20 @@ def cmd_inspect(args) -> int:
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                    warning.lineno)
     try:
-        console.print(inspect(algo))
+        summary, explanation = inspect(algo), None
         if obs is not None:
             agent, module = ids_from_text(algo, args.agent, args.module)
             obs = json_observation(algo, obs, agent_id=agent, module_id=module)
-            console.print(explain(algo, obs, agent_id=agent, module_id=module, seed=seed))
+            explanation = explain(algo, obs, agent_id=agent, module_id=module, seed=seed)
     finally:
         algo.stop()
+    if args.json:  # spaces as their str, arrays as lists (usage.json_text)
+        print(json_text({"summary": summary.to_dict(), "explanation":
+                         None if explanation is None else explanation.to_dict()}))
+        return 0
+    console.print(summary)
+    if explanation is not None:
+        console.print(explanation)
     return 0
 
 
@@ -93,6 +100,8 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--obs", help="a raw env observation as JSON, e.g. '[0, 99]'")
     parser.add_argument("--seed", type=int, help="with --obs: seed of the sampled action "
                                                  "(default 0)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary (and the explanation) as JSON")
     add_import_option(parser)
     parser.set_defaults(func=cmd_inspect)
 
