@@ -173,19 +173,23 @@ def _explanation_facts(e) -> list[list[str]]:
     return rows
 
 
-def _ragged(parts) -> bool:
-    """Parts that make no one array (a Tuple space's value: parts of other shapes)."""
+def _tuple_value(value) -> bool:
+    """A Tuple space's value: a tuple, or a list whose parts make no one array."""
+    if isinstance(value, tuple):
+        return True
+    if not isinstance(value, list):
+        return False
     try:
-        np.asarray(parts, dtype=float)
+        np.asarray(value, dtype=float)
     except (ValueError, TypeError):
         return True
-    return isinstance(parts, tuple)
+    return False
 
 
 def short_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {short_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (tuple, list)) and _ragged(value):  # a Tuple space's value
+    if _tuple_value(value):  # parts of other shapes
         return "(" + ", ".join(short_value(v) for v in value) + ")"
     arr = np.asarray(value)
     nonzero = np.flatnonzero(arr)

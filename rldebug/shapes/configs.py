@@ -256,5 +256,5 @@ def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
 
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
            "combined_callback_names", "config_from_params", "default_config",
-           "family_from_config", "module_ids_from_config", "set_per_module", "stack_from_config", "store_config",
-           "stored_config", "without_address"]
+           "family_from_config", "module_ids_from_config", "set_per_module",
+           "stack_from_config", "store_config", "stored_config", "without_address"]
