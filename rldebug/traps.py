@@ -560,6 +560,17 @@ def _replay_buffer(config) -> tuple[str, Any]:
             settings.get("capacity"))
 
 
+def _new_stack_replay_kind(config) -> str | None:
+    """The replay buffer class (:func:`_replay_buffer`) of a new-stack DQN or SAC config;
+    None for any other config."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.algorithms.sac import SACConfig
+
+    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config):
+        return None
+    return _replay_buffer(config)[0]
+
+
 def _replay(config, step_limit: int | None) -> list[Trap]:
     """DQN's and SAC's replay settings RLlib 2.60 trains with and that crash, hang or
     starve learning (new stack, online, episode replay buffers): a prioritized buffer
@@ -570,13 +581,10 @@ def _replay(config, step_limit: int | None) -> list[Trap]:
     samples a step only where ``n_step`` steps follow it in its episode, and waits for
     ever; the plain one shortens the n-step at the episode's end); ``tau`` at 0 (the
     target network keeps its initial weights) or outside [0, 1]."""
-    from ray.rllib.algorithms.dqn import DQNConfig
-    from ray.rllib.algorithms.sac import SACConfig
-
-    kind, capacity = _replay_buffer(config)
-    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config) or \
-            config.is_offline or "Episode" not in kind:
+    kind = _new_stack_replay_kind(config)
+    if kind is None or config.is_offline or "Episode" not in kind:
         return []
+    _, capacity = _replay_buffer(config)
     traps = []
     batch = _train_batch(config)
     prioritized = "Prioritized" in kind
@@ -1117,14 +1125,10 @@ def _episode_buffer_settings(config) -> list[Trap]:
     supported between instances of 'NoneType' and 'float'"): ``training(
     replay_buffer_config=...)`` replaces the whole dict, defaults included, when its
     ``type`` changes."""
-    from ray.rllib.algorithms.dqn import DQNConfig
-    from ray.rllib.algorithms.sac import SACConfig
-
-    kind, _ = _replay_buffer(config)
-    settings = getattr(config, "replay_buffer_config", None) or {}
-    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config) or \
-            "Episode" not in kind:
+    kind = _new_stack_replay_kind(config)
+    if kind is None or "Episode" not in kind:
         return []
+    settings = config.replay_buffer_config or {}
     traps = []
     if config.is_multi_agent and not kind.startswith("MultiAgent"):
         traps.append(Trap(
@@ -1155,18 +1159,15 @@ def _checkpoint_int_agent_ids(config, agents: list) -> list[Trap]:
     replay buffer's metrics are keyed by agent id, and ``MetricsLogger.get_state`` joins
     each key path with "--", so every checkpoint (``algo.save_to_path``, Tune's, rldebug
     run's) raises TypeError; training itself runs."""
-    from ray.rllib.algorithms.dqn import DQNConfig
-    from ray.rllib.algorithms.sac import SACConfig
-
-    kind, _ = _replay_buffer(config)
+    kind = _new_stack_replay_kind(config)
     others = sorted({type(a).__name__ for a in agents if not isinstance(a, str)})
-    if not isinstance(config, (DQNConfig, SACConfig)) or not _is_new_stack(config) or \
-            not config.is_multi_agent or not kind.startswith("MultiAgent") or not others:
+    if kind is None or not config.is_multi_agent or not kind.startswith("MultiAgent") or \
+            not others:
         return []
     return [Trap(
         "checkpoint_int_agent_ids", "warning",
         f"The env's agent ids are {' and '.join(others)}, not strings ({agents[:4]!r}): the "
-        f"replay buffer's metrics are keyed by them, and saving a checkpoint raises "
+        "replay buffer's metrics are keyed by them, and saving a checkpoint raises "
         "\"TypeError: sequence item 2: expected str instance, int found\" (in RLlib's "
         "MetricsLogger.get_state); training runs, but no checkpoint of it can be written.",
         "Give the agents string ids in the env (e.g. f'agent_{i}'), or train without "
