@@ -336,6 +336,7 @@ def load_config(spec: str, option: str = "--config"):
 
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "IMPORTED_FILES",
-           "OUTPUT_KINDS", "USAGE_ERRORS", "UsageError", "UsageTypeError", "add_import_option", "check_bool",
-           "check_can_write", "check_output_file", "check_seed", "import_code", "json_text",
-           "load_config", "load_function", "output_path", "path_argument", "user_stacklevel"]
+           "OUTPUT_KINDS", "USAGE_ERRORS", "UsageError", "UsageTypeError", "add_import_option",
+           "check_bool", "check_can_write", "check_output_file", "check_seed", "import_code",
+           "json_text", "load_config", "load_function", "output_path", "path_argument",
+           "user_stacklevel"]

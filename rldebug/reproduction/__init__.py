@@ -80,8 +80,8 @@ class Reproduction:
                          f"step {self.env_step}; module weights of iteration "
                          f"{self.weights_iteration}")
             if self.stop is not None:
-                who = "" if self.agent_id is None else f"agent {self.agent_id!r}" + (
-                    f" (module {self.module_id!r})" if self.module_id else "") + ": "
+                module = f" (module {self.module_id!r})" if self.module_id else ""
+                who = "" if self.agent_id is None else f"agent {self.agent_id!r}{module}: "
                 lines.append(f"  {who}obs={_short(self.obs)} action={_short(self.action)} "
                              f"reward={self.reward} info={_short(self.info)}")
                 if self.agent_id is not None or not (_same(self.env_obs, self.obs) and _same(
