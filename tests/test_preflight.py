@@ -54,12 +54,23 @@ def test_an_unschedulable_tune_trial_hangs_and_is_named():
     assert "num_env_runners" in trap.fix
 
 
-def test_a_trial_only_tune_cannot_place_is_a_warning_and_builds_outside_tune():
+def test_a_trial_only_tune_cannot_place_is_a_warning():
     """RLlib's default PPO (2 EnvRunners) on 2 CPUs: check said build_algo() would wait for
-    actors that never start (error). Outside Tune the driver takes no CPU and it builds;
-    only Tune's placement group (the main process's CPU too) cannot be placed."""
+    actors that never start (error). Outside Tune the driver takes no CPU and it builds
+    (measured by the next test); only Tune's placement group (the main process's CPU too)
+    cannot be placed."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
+    (trap,) = [t for t in preflight(PPOConfig().environment("CartPole-v1"), cpus=2)
+               if t.name == "unschedulable"]
+    assert trap.severity == "warning" and trap.evidence["cpus_for_actors"] == 2.0
+    assert "Under Tune the trial needs 3 CPUs" in trap.message
+    assert "algo.build_algo() needs only its actors' 2 and starts" in trap.message
+
+
+@pytest.mark.slow  # ~16 s: a Ray instance of its own in a subprocess
+def test_rllibs_default_ppo_builds_outside_tune_on_2_cpus():
+    """What the warning above says: build_algo() places both EnvRunners on 2 CPUs."""
     script = textwrap.dedent("""
         import ray
         from ray.rllib.algorithms.ppo import PPOConfig
@@ -72,11 +83,6 @@ def test_a_trial_only_tune_cannot_place_is_a_warning_and_builds_outside_tune():
     built = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            timeout=180, check=False, env=env)
     assert "BUILT 2" in built.stdout, built.stderr[-2000:]
-    (trap,) = [t for t in preflight(PPOConfig().environment("CartPole-v1"), cpus=2)
-               if t.name == "unschedulable"]
-    assert trap.severity == "warning" and trap.evidence["cpus_for_actors"] == 2.0
-    assert "Under Tune the trial needs 3 CPUs" in trap.message
-    assert "algo.build_algo() needs only its actors' 2 and starts" in trap.message
 
 
 def test_model_dict_is_ignored_on_the_new_stack():
@@ -1129,7 +1135,7 @@ def test_a_script_configuring_its_network_where_its_stack_does_not_read_it(stack
 
 
 def _target_gap(tau: float, freq: int):
-    """Train DQN on CartPole for ~600 env steps: the target network's distance from the
+    """Train DQN on CartPole for freq + 100 env steps: the target network's distance from the
     Q-network as a fraction of how far the Q-network moved from the start, the target
     updates RLlib counted, and the config."""
     import torch
@@ -1139,7 +1145,8 @@ def _target_gap(tau: float, freq: int):
               .training(tau=tau, target_network_update_freq=freq, lr=1e-3,
                         train_batch_size_per_learner=32,
                         num_steps_sampled_before_learning_starts=32)
-              .reporting(min_time_s_per_iteration=0, min_sample_timesteps_per_iteration=600)
+              .reporting(min_time_s_per_iteration=0,
+                         min_sample_timesteps_per_iteration=freq + 100)
               .debugging(seed=0))
     algo = config.build_algo()
     try:
@@ -1158,17 +1165,17 @@ def _target_gap(tau: float, freq: int):
 
 def test_a_polyak_tau_with_a_hard_copys_period_is_named():
     """DQN moves its target tau of the way once every target_network_update_freq env steps:
-    with the default period 500, tau=1.0 copies the Q-network at step 500, tau=0.005 leaves
-    the target where it started (its gap to the Q-network ~ all of the Q-network's move)."""
+    with a period of 200, tau=1.0 copies the Q-network at step 200, tau=0.005 leaves the
+    target where it started (its gap to the Q-network ~ all of the Q-network's move)."""
     from ray.rllib.algorithms.sac import SACConfig
 
-    lagging, updates, config = _target_gap(0.005, 500)
-    copied, copies, hard = _target_gap(1.0, 500)
+    lagging, updates, config = _target_gap(0.005, 200)
+    copied, copies, hard = _target_gap(1.0, 200)
     assert updates == copies == 1
     assert lagging > 0.99 and copied < 0.8, (lagging, copied)
     (trap,) = [t for t in preflight(config) if t.name == "target_barely_moves"]
-    assert trap.evidence == {"tau": 0.005, "target_network_update_freq": 500,
-                             "lag_env_steps": 99750}
+    assert trap.evidence == {"tau": 0.005, "target_network_update_freq": 200,
+                             "lag_env_steps": 39900}
     assert "target_network_update_freq=1" in trap.fix and "tau=1.0" in trap.fix
     soft = config.copy(copy_frozen=False).training(target_network_update_freq=1)
     for fine in (hard, soft, hard.copy(copy_frozen=False).training(target_network_update_freq=8000),
