@@ -503,19 +503,21 @@ _SAC_RATES = {
 
 def _learning_rates(config) -> list[Trap]:
     """A learning rate at or below 0 (a schedule held at 0, or below it anywhere): the
-    config's ``lr``, or SAC's three rates, which RLlib reads instead of ``lr``. SAC's
-    ``alpha_lr=0`` holds the temperature fixed, which can be meant: info, not an error.
-    Not judged where a module sets its own rate, or where the old stack's
+    config's ``lr``, or SAC's three rates, which RLlib reads instead of ``lr``, and a
+    module's own (``algorithm_config_overrides_per_module``). SAC's ``alpha_lr=0`` holds
+    the temperature fixed, which can be meant: info, not an error. The config's rates
+    are not judged where a module sets its own, or where the old stack's
     ``lr_schedule`` replaces ``lr`` (its policies ignore ``lr`` then)."""
     from ray.rllib.algorithms.sac import SACConfig
 
     from rldebug.shapes.configs import set_per_module
 
     sac = isinstance(config, SACConfig)  # CQL too; IQL and DreamerV3 have other rates
-    if set_per_module(config, ("lr", *_SAC_RATES)) or (
-            not _is_new_stack(config) and getattr(config, "lr_schedule", None)):
-        return []
     default = type(config)()
+    if set_per_module(config, ("lr", *_SAC_RATES)):
+        return _module_learning_rates(config, default, sac)
+    if not _is_new_stack(config) and getattr(config, "lr_schedule", None):
+        return []
     if not sac:
         settings = [("lr", getattr(config, "lr", None), getattr(default, "lr", None),
                      "config.training(lr=...)", "the optimizer never moves the weights",
@@ -531,6 +533,33 @@ def _learning_rates(config) -> list[Trap]:
         settings = [(f"optimization[{key!r}]", given.get(key), defaults.get(key), where, why,
                      name == "alpha_lr")
                     for name, (key, why) in _SAC_RATES.items()]
+    return _rate_traps(config, settings)
+
+
+def _module_learning_rates(config, default, sac: bool) -> list[Trap]:
+    """A module's own learning rate at or below 0 (new stack: RLlib's Learner builds
+    that module's optimizer from ``get_config_for_module``)."""
+    if not _is_new_stack(config):
+        return []
+    settings = []
+    for module, own in config.algorithm_config_overrides_per_module.items():
+        own = own if isinstance(own, dict) else vars(own)
+        for name in ("actor_lr", "critic_lr", "alpha_lr") if sac else ("lr",):
+            if name in own:
+                why = _SAC_RATES[name][1] if sac else "the optimizer never moves the weights"
+                settings.append((
+                    f"algorithm_config_overrides_per_module[{module!r}].{name}", own[name],
+                    getattr(default, name, None),
+                    f"config.rl_module(algorithm_config_overrides_per_module={{{module!r}: "
+                    f"{type(config).__name__}.overrides({name}=...)}})",
+                    why if name == "alpha_lr" else f"{why} (a module meant to stay as it is "
+                    "belongs outside policies_to_train)", name == "alpha_lr"))
+    return _rate_traps(config, settings)
+
+
+def _rate_traps(config, settings: list[tuple]) -> list[Trap]:
+    """``setting_out_of_range`` for each learning rate of ``settings`` (setting, value,
+    its default, where to set it, what 0 does, whether 0 may be meant) at or below 0."""
     traps = []
     for setting, value, default_value, where, why, may_be_fixed in settings:
         rates = _schedule_values(value)

@@ -322,6 +322,48 @@ def test_learning_rates_are_judged_where_rllib_reads_them():
     assert "setting_out_of_range" not in names(preflight(own, cpus=2))
 
 
+def test_a_modules_own_learning_rate_of_0_is_named():
+    """An independent user's leftover: module p1 given lr=0 in its own settings. RLlib
+    trains p0 and leaves p1's weights as they were; check said nothing (a module's own
+    rate was not judged)."""
+    import torch
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.algorithms.sac import SACConfig
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentCartPole
+
+    config = (PPOConfig().environment(MultiAgentCartPole, env_config={"num_agents": 2})
+              .env_runners(num_env_runners=0)
+              .multi_agent(policies={"p0", "p1"},
+                           policy_mapping_fn=lambda aid, *args, **kwargs: f"p{aid}")
+              .rl_module(algorithm_config_overrides_per_module={
+                  "p1": PPOConfig.overrides(lr=0.0)})
+              .training(lr=1e-3, train_batch_size_per_learner=200, minibatch_size=100,
+                        num_epochs=1))
+    algo = config.build_algo()
+    try:
+        def weights(module_id):
+            return torch.cat([p.detach().flatten().clone() for p in
+                              algo.learner_group._learner.module[module_id].parameters()])
+        before = {m: weights(m) for m in ("p0", "p1")}
+        algo.train()
+        moved = {m: float((weights(m) - before[m]).abs().max()) for m in ("p0", "p1")}
+    finally:
+        algo.stop()
+    assert moved["p0"] > 0 and moved["p1"] == 0, moved
+    (trap,) = [t for t in preflight(config, cpus=2) if t.name == "setting_out_of_range"]
+    assert trap.severity == "error"
+    assert trap.evidence == {"setting": "algorithm_config_overrides_per_module['p1'].lr",
+                             "value": "0.0"}
+    assert "algorithm_config_overrides_per_module={'p1': PPOConfig.overrides(lr=...)}" in \
+        trap.fix and "policies_to_train" in trap.message
+    sac = SACConfig().environment("Pendulum-v1").multi_agent(
+        algorithm_config_overrides_per_module={"default_policy": SACConfig.overrides(
+            critic_lr=0.0)})
+    assert [t.evidence["setting"] for t in preflight(sac, cpus=2)
+            if t.name == "setting_out_of_range"] == [
+        "algorithm_config_overrides_per_module['default_policy'].critic_lr"]
+
+
 def _dqn(**training):
     from ray.rllib.algorithms.dqn import DQNConfig
 

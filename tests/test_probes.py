@@ -427,6 +427,28 @@ def test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once(
     assert report.to_dict()["probes"][0]["localises"] is None
 
 
+def test_a_modules_own_learning_rate_of_0_fails_its_agents_probes_at_once():
+    """An independent user's config: two modules, p1 given lr=0 in its own settings (a
+    leftover of an experiment that froze it). Every probe trained to its limit and
+    stalled, 188 s, and the report blamed the value head, the observations, discounting,
+    the policy loss, the mapping and turn-taking, one sentence each."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = ppo_module_left_out(policies_to_train=("p0", "p1")).rl_module(
+        algorithm_config_overrides_per_module={"p1": PPOConfig.overrides(lr=0.0)})
+    report = probe(config, only=["constant"])
+    constant = report.result("constant")
+    assert constant.status == "fail", str(report)
+    assert constant.config_cause == (
+        "module 'p1' is never updated (lr=0 in its own settings "
+        "(algorithm_config_overrides_per_module): the optimizer never moves its weights): "
+        "it can never learn; agent 1 maps to it")
+    assert all(m.ok for m in constant.measurements if m.agent == 0), str(report)
+    (said,) = report.diagnosis()
+    assert "Give the module a learning rate above 0 in algorithm_config_overrides_per_module" \
+        in said and "value function" not in said
+
+
 def test_a_probe_whose_every_agent_maps_to_an_untrained_module_is_not_trained():
     config = ppo_module_left_out().multi_agent(
         policy_mapping_fn=lambda aid, *args, **kwargs: "p1")
@@ -529,8 +551,8 @@ def test_dqn_with_n_step_is_probed_at_n_step_1_instead_of_waiting_forever(tmp_pa
 
 
 def test_a_learning_rate_the_config_does_not_train_with_is_not_called_zero():
-    """lr=0 beside a module's own lr (or an old-stack lr_schedule) trains: it is not the
-    config's "lr=0" failure."""
+    """lr=0 beside a module's own lr (or an old-stack lr_schedule) trains that module: it
+    is not the config's "lr=0" failure; the modules without a rate of their own are."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
     from rldebug.probes.run import _learning_rate_zero
@@ -538,7 +560,9 @@ def test_a_learning_rate_the_config_does_not_train_with_is_not_called_zero():
     assert _learning_rate_zero(PPOConfig().training(lr=0.0)).startswith("lr=0")
     overridden = PPOConfig().training(lr=0.0).multi_agent(
         algorithm_config_overrides_per_module={"p0": PPOConfig.overrides(lr=1e-3)})
-    assert _learning_rate_zero(overridden) == ""
+    assert _learning_rate_zero(overridden, "p0") == ""
+    assert _learning_rate_zero(overridden, "p1") == \
+        "lr=0: the optimizer never moves its weights"
     old = PPOConfig().api_stack(enable_rl_module_and_learner=False,
                                 enable_env_runner_and_connector_v2=False)
     old.lr, old.lr_schedule = 0.0, [[0, 1e-3], [1000, 1e-4]]

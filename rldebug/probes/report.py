@@ -55,6 +55,22 @@ _COMBINED = (
 )
 
 
+def _config_fix(cause: str) -> str:
+    """The fix for a probe that fails because of the config (``cause``: the note
+    :mod:`rldebug.probes.run` wrote, "module 'p1' is never updated (lr=0: ...)")."""
+    if "in its own settings" in cause:
+        return ("Every other agent's checks hold. Give the module a learning rate above 0 "
+                "in algorithm_config_overrides_per_module; a module meant to stay as it is "
+                "belongs outside policies_to_train.")
+    if "never moves its weights" in cause:
+        return "Give the learning rate a value above 0."
+    for rate in ("actor_lr", "critic_lr"):
+        if f"({rate}=0" in cause:
+            return f"Give {rate} a value above 0."
+    return ("Every other agent's checks hold. Add the module to policies_to_train, or leave "
+            "policies_to_train=None to train every module.")
+
+
 @dataclass
 class ProbeReport:
     """What ``rldebug.probe(config)`` found. ``passed`` is True when every applicable
@@ -101,13 +117,8 @@ class ProbeReport:
             if r.status == FAIL and r.config_cause:
                 by_config.setdefault(r.config_cause, []).append(r.probe.number)
         for cause, numbers in by_config.items():
-            fix = ("Give the learning rate a value above 0." if "never moves its weights"
-                   in cause else "Give actor_lr a value above 0." if "(actor_lr=0" in cause
-                   else "Give critic_lr a value above 0." if "(critic_lr=0" in cause else "Every other agent's checks hold. Add the module to "
-                   "policies_to_train, or leave policies_to_train=None to train every "
-                   "module.")
             lines.append(f"probe(s) {', '.join(numbers)} fail because of the config, not "
-                         f"learning: {cause}. {fix}")
+                         f"learning: {cause}. {_config_fix(cause)}")
         for r in self.results:
             if r.status == FAIL and not r.config_cause:
                 given = r.probe.given

@@ -218,40 +218,54 @@ def _rate_zero(config, name: str) -> bool:
     return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
 
 
-def _learning_rate_zero(config) -> str:
-    """Why no module can learn, read from the config: a learning rate of 0 (SAC: its
-    critic's, which its policy learns from); "" when they can. (Untrained weights can meet
-    a probe's check by chance, and one that holds from the start holds for ever: with
-    lr=0, DQN passed two probes at seed 0.)"""
+def _module_rates(config, module_id) -> tuple[object, str]:
+    """The config module ``module_id`` learns with, as RLlib's Learner reads it (new stack:
+    ``get_config_for_module``, the module's own ``algorithm_config_overrides_per_module``
+    applied), and where its rates were set: " in its own settings" or ""."""
+    if not config.enable_rl_module_and_learner:
+        return config, ""
+    own = (getattr(config, "algorithm_config_overrides_per_module", None) or {}).get(
+        module_id)
+    own = own if isinstance(own, dict) else vars(own) if own is not None else {}
+    where = " in its own settings (algorithm_config_overrides_per_module)" if any(
+        key in own for key in ("lr", "actor_lr", "critic_lr")) else ""
+    return config.get_config_for_module(module_id), where
+
+
+def _learning_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
+    """Why module ``module_id`` cannot learn, read from the config: a learning rate of 0
+    (SAC: its critic's, which its policy learns from), the config's or the module's own;
+    "" when it can. (Untrained weights can meet a probe's check by chance, and one that
+    holds from the start holds for ever: with lr=0, DQN passed two probes at seed 0.)"""
     sac = getattr(config, "actor_lr", None) is not None
     if not config.enable_rl_module_and_learner and (
-            sac or getattr(config, "lr_schedule", None)):
+            sac or getattr(config, "lr_schedule", None) or
+            set_per_module(config, ("lr", "actor_lr", "critic_lr"))):
         return ""  # the old stack's SAC learns at config.optimization's rates; a schedule wins
-    if set_per_module(config, ("lr", "actor_lr", "critic_lr")):
-        return ""  # a module's own learning rate
+    config, where = _module_rates(config, module_id)
     if sac and _rate_zero(config, "actor_lr") and _rate_zero(config, "critic_lr"):
-        return "actor_lr=0 and critic_lr=0: the optimizer never moves its weights"
+        return f"actor_lr=0 and critic_lr=0{where}: the optimizer never moves its weights"
     if sac and _rate_zero(config, "critic_lr"):  # SAC's actor climbs the critic's Q
-        return ("critic_lr=0: the critic's Q never moves, and SAC's policy learns only "
-                "from it")
+        return (f"critic_lr=0{where}: the critic's Q never moves, and SAC's policy learns "
+                "only from it")
     if not sac and _rate_zero(config, "lr"):
-        return "lr=0: the optimizer never moves its weights"
+        return f"lr=0{where}: the optimizer never moves its weights"
     return ""
 
 
 # why a SAC module's policy never learns while its critic does
-POLICY_FROZEN = "actor_lr=0: the optimizer never moves its policy, only its critic"
+POLICY_FROZEN = "the optimizer never moves its policy, only its critic"
 
 
-def _policy_rate_zero(config) -> str:
-    """Why the policy cannot learn while the rest of the module does: SAC's ``actor_lr=0``
-    with a critic that learns (the probes of the value still train; those of the policy
-    fail at once); "" otherwise, and where :func:`_learning_rate_zero` already names a
-    rate."""
-    if _learning_rate_zero(config) or not config.enable_rl_module_and_learner or \
-            set_per_module(config, ("actor_lr",)):
+def _policy_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
+    """Why module ``module_id``'s policy cannot learn while the rest of it does: SAC's
+    ``actor_lr=0`` with a critic that learns (the probes of the value still train; those
+    of the policy fail at once); "" otherwise, and where :func:`_learning_rate_zero`
+    already names a rate."""
+    if not config.enable_rl_module_and_learner or _learning_rate_zero(config, module_id):
         return ""
-    return POLICY_FROZEN if _rate_zero(config, "actor_lr") else ""
+    config, where = _module_rates(config, module_id)
+    return f"actor_lr=0{where}: {POLICY_FROZEN}" if _rate_zero(config, "actor_lr") else ""
 
 
 def _never_learns_note(untrained: dict) -> str:
@@ -261,7 +275,7 @@ def _never_learns_note(untrained: dict) -> str:
     for aid, (module, rule) in untrained.items():
         by_module.setdefault((module, rule), []).append(aid)
     return "; ".join(
-        f"{'the policy of ' if rule == POLICY_FROZEN else ''}module {module!r} is never "
+        f"{'the policy of ' if rule.endswith(POLICY_FROZEN) else ''}module {module!r} is never "
         f"updated ({rule}): it can never learn; "
         f"{'agent' if len(aids) == 1 else 'agents'} "
         f"{', '.join('default_agent' if a is None else str(a) for a in aids)} "
@@ -478,10 +492,15 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
                                is not False), ms[0])
                     for aid, ms in mapped.items() if len(ms) > 1}
     untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
-    still = _learning_rate_zero(config)
-    if still and not mapping_error:  # no module ever moves: each probe fails at once
-        untrained = {aid: (ms[0], still) for aid, ms in modules.items()}
-    policy_still = _policy_rate_zero(config)  # the policy's probes fail at once
+    # a module that never moves fails each probe at once; a policy that never moves,
+    # each probe of the policy
+    policy_still = {}
+    for aid, ms in ({} if mapping_error else modules).items():
+        module = measure_with.get(aid, ms[0])
+        if still := _learning_rate_zero(config, module):
+            untrained[aid] = (module, still)
+        elif still := _policy_rate_zero(config, module):
+            policy_still[aid] = (module, still)
     started = time.perf_counter()
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
@@ -500,8 +519,7 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         result, changed, probe_family = run_probe(
             config, name, spaces, multi, max_iterations=max_iterations, seed=seed,
             explain=explain, deadline=deadline, progress=progress,
-            untrained={aid: (ms[0], policy_still) for aid, ms in modules.items()}
-            if policy_still and PROBES[name].checks_policy and not mapping_error
+            untrained={**untrained, **policy_still} if PROBES[name].checks_policy
             else untrained,
             measure_with=measure_with)
         results.append(result)
