@@ -93,6 +93,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rldebug.shapes.configs import schedule_values
 from rldebug.shapes.connectors import configured_piece_names
 from rldebug.shapes.env_meta import (
     agent_spaces,
@@ -467,18 +468,6 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _schedule_values(setting) -> list[float]:
-    """The values a setting takes: itself, or those of a ``[[timestep, value], ...]``
-    schedule (RLlib 2.60's new stack takes lr, entropy_coeff and epsilon so)."""
-    if _number(setting):
-        return [float(setting)]
-    if isinstance(setting, (list, tuple)) and all(
-            isinstance(pair, (list, tuple)) and len(pair) == 2 and _number(pair[1])
-            for pair in setting):
-        return [float(pair[1]) for pair in setting]
-    return []
-
-
 def _estimates_gae(config) -> bool:
     """Whether RLlib 2.60 reads ``lambda_``: PPO's and MARWIL's learners estimate
     advantages with GAE; APPO has the setting but uses v-trace."""
@@ -547,13 +536,13 @@ def _module_learning_rates(config, default, sac: bool) -> list[Trap]:
         for name in ("actor_lr", "critic_lr", "alpha_lr") if sac else ("lr",):
             if name in own:
                 why = _SAC_RATES[name][1] if sac else "the optimizer never moves the weights"
+                if name != "alpha_lr":
+                    why += " (a module meant to stay as it is belongs outside policies_to_train)"
+                where = (f"config.rl_module(algorithm_config_overrides_per_module="
+                         f"{{{module!r}: {type(config).__name__}.overrides({name}=...)}})")
                 settings.append((
                     f"algorithm_config_overrides_per_module[{module!r}].{name}", own[name],
-                    getattr(default, name, None),
-                    f"config.rl_module(algorithm_config_overrides_per_module={{{module!r}: "
-                    f"{type(config).__name__}.overrides({name}=...)}})",
-                    why if name == "alpha_lr" else f"{why} (a module meant to stay as it is "
-                    "belongs outside policies_to_train)", name == "alpha_lr"))
+                    getattr(default, name, None), where, why, name == "alpha_lr"))
     return _rate_traps(config, settings)
 
 
@@ -562,7 +551,7 @@ def _rate_traps(config, settings: list[tuple]) -> list[Trap]:
     its default, where to set it, what 0 does, whether 0 may be meant) at or below 0."""
     traps = []
     for setting, value, default_value, where, why, may_be_fixed in settings:
-        rates = _schedule_values(value)
+        rates = schedule_values(value)
         if not rates or min(rates) > 0 or (max(rates) > 0 and min(rates) == 0):
             continue  # positive, or a schedule that decays to 0 from above
         fixed = may_be_fixed and min(rates) == 0
@@ -738,7 +727,7 @@ def _loss_weights(config) -> list[Trap]:
             f"default is {type(config)().vf_loss_coeff}).",
             {"setting": "vf_loss_coeff", "value": vf_coeff}))
     entropy = getattr(config, "entropy_coeff", None)
-    if any(rate < 0 for rate in _schedule_values(entropy)):
+    if any(rate < 0 for rate in schedule_values(entropy)):
         traps.append(Trap(
             "setting_out_of_range", "warning",
             f"entropy_coeff={entropy}: a negative weight pays the policy for losing its "
@@ -1289,7 +1278,7 @@ def _schedules_over_early(config) -> list[Trap]:
     for name in ("lr", "entropy_coeff"):
         setting = getattr(config, name, None)
         if not isinstance(setting, (list, tuple)) or len(setting) < 2 or \
-                not _schedule_values(setting) or not all(_number(p[0]) for p in setting):
+                not schedule_values(setting) or not all(_number(p[0]) for p in setting):
             continue
         end, last = setting[-1][0], setting[-1][1]
         if end > first:

@@ -8,6 +8,7 @@ envs, or the arena's own config.
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
     DefaultPPOTorchRLModule,
@@ -36,6 +37,24 @@ class DetachedValuePPOModule(DefaultPPOTorchRLModule):
 
     def compute_values(self, batch, embeddings=None):
         return super().compute_values(batch, embeddings).detach()
+
+
+class FourActions(gym.Env):
+    """Box(2) observations, four actions, one step per episode (the probes read its
+    spaces and play their own envs in them)."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(4)
+
+    def __init__(self, config=None):
+        super().__init__()
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), float(action == 0), True, False, {}
 
 
 def swapping_mapping_fn(agent_id, episode, **kwargs):

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from probe_bugs import (
+    FourActions,
     only_p0,
     p0_once_sampled,
     ppo,
@@ -643,11 +644,37 @@ def test_the_turns_probe_of_a_module_without_a_critic_is_not_applicable_either()
 
 
 def test_a_sentence_that_needs_another_probe_to_pass_is_said_only_then():
-    """"Probe 4 passing rules out the policy gradient" was printed when probe 4 failed."""
-    report = probe(ppo(lr=1e-12), only=["action", "observation_action"], max_iterations=6)
+    """"Probe 4 passing rules out the policy gradient" was printed when probe 4 failed;
+    and probe 5 failing with it was read as "the policy ignores the observation" (an
+    independent user's configs whose policy could learn no action at all). An entropy
+    bonus that is not the cause is said not to be, trained again without it."""
+    report = probe(ppo(lr=1e-12, entropy_coeff=0.01), only=["action", "observation_action"],
+                   max_iterations=6)
     said = " ".join(report.diagnosis())
     assert _statuses(report) == {"action": "fail", "observation_action": "fail"}, str(report)
-    assert "Probe 4 passing" not in said
+    assert "Probe 4 passing" not in said and "ignores the observation" not in said
+    assert "probe 5 (observation- and action-dependent reward) fails too, which follows " \
+        "from probe 4's failure" in said
+    assert report.result("action").retried["status"] == "fail"
+    assert "Trained again with entropy_coeff=0.0 it fails too: entropy_coeff is not the " \
+        "cause." in said
+
+
+def test_an_entropy_bonus_that_keeps_the_policy_uniform_is_named_by_training_without_it():
+    """An independent user's PPO at entropy_coeff=5 (4 actions): probe 4 stalled at
+    p(target) = 0.34 and the report listed five possible causes. Trained again at 0 it
+    passes: the bonus is named, with the measurement."""
+    report = probe(ppo(FourActions, entropy_coeff=5.0), only=["action"])
+    action = report.result("action")
+    assert action.status == "fail", str(report)
+    assert action.retried == {"setting": "entropy_coeff", "yours": "5.0", "tried": "0.0",
+                              "status": "pass", "iterations": action.retried["iterations"],
+                              "config": "PPOConfig", "default": "0.0"}
+    (said,) = report.diagnosis()
+    assert said.startswith("probe 4 (action-dependent reward) fails because of "
+                           "entropy_coeff=5.0: trained again with entropy_coeff=0.0 it passes")
+    assert "lower entropy_coeff (PPOConfig's default is 0.0)" in said
+    assert "trained again with entropy_coeff=0.0: PASS" in str(report)
 
 
 @pytest.mark.parametrize("stack", ["new", "old", "spec"])

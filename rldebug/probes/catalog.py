@@ -115,7 +115,8 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
           "V(state 0) = gamma, with gamma large enough (>= 0.5) that a later reward counts",
           "discounting and bootstrapping: gamma, GAE lambda / n-step, target-network "
           "updates, or how the last step of an episode is bootstrapped",
-          checks_value=True, checks_policy=False),
+          checks_value=True, checks_policy=False,
+          given=("constant", "Probe 1 passing rules out the value loss")),
     Probe("action", "4", "action-dependent reward",
           "one step, reward +1 for the target action only: the policy picks it",
           "the policy cannot learn the rewarded action: the policy loss and its gradient, "
@@ -136,13 +137,15 @@ PROBES: dict[str, Probe] = {p.name: p for p in (
           "the agent-to-module mapping: an agent's experience trains a module other than "
           "the one it acts with, e.g. a policy_mapping_fn that changes from episode to "
           "episode, or a module left out of policies_to_train",
-          checks_value=False, checks_policy=True, multi_agent=True),
+          checks_value=False, checks_policy=True, multi_agent=True,
+          given=("action", "Probe 4 passing rules out the policy gradient")),
     Probe("shared", "shared", "two agents mapped to one module",
           "agent i sees state i % 2 and is rewarded for target i % 2: a module serving "
           "several agents picks each agent's target from what that agent sees",
           "a module shared by several agents cannot tell them apart: the observation "
           "lacks what distinguishes them, or connectors drop it",
-          checks_value=False, checks_policy=True, multi_agent=True),
+          checks_value=False, checks_policy=True, multi_agent=True,
+          given=("action", "Probe 4 passing rules out the policy gradient")),
     Probe("turns", "turns", "agents acting in turn",
           "one agent acts per step (agent i sees state i % 2); an agent's reward for its "
           "action is paid on the next agent's step: each agent picks its target (i % 2) "

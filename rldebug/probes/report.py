@@ -25,6 +25,10 @@ class ProbeResult:
     # Set when the probe fails only because of the config (a module it measures is
     # never updated): what in the config, instead of what the probe localises.
     config_cause: str = ""
+    # The probe trained again with one setting changed, when that setting may explain the
+    # failure: {"setting": "entropy_coeff", "yours": "5.0", "tried": "0.0", "status":
+    # PASS or FAIL, "iterations": n, "config": "PPOConfig", "default": "0.0"}.
+    retried: dict | None = None
 
     @property
     def probe(self):
@@ -39,6 +43,7 @@ class ProbeResult:
                 "iterations": self.iterations, "env_steps": self.env_steps,
                 "seconds": round(self.seconds, 2), "note": self.note or None,
                 "config_cause": self.config_cause or None,
+                "retried": self.retried,
                 "measurements": [m.to_dict() for m in self.measurements]}
 
 
@@ -69,6 +74,36 @@ def _config_fix(cause: str) -> str:
             return f"Give {rate} a value above 0."
     return ("Every other agent's checks hold. Add the module to policies_to_train, or leave "
             "policies_to_train=None to train every module.")
+
+
+def _failure_sentence(result: ProbeResult, status: dict[str, str]) -> str:
+    """What one failed probe points at: what it localises, unless the probe it builds on
+    failed too (then it adds nothing), or a re-trial with one setting changed passed
+    (then that setting)."""
+    probe, retried = result.probe, result.retried
+    head = f"probe {probe.number} ({probe.title}) fails"
+    if retried and retried["status"] == PASS:
+        return (f"{head} because of {retried['setting']}={retried['yours']}: trained again "
+                f"with {retried['setting']}={retried['tried']} it passes "
+                f"({retried['iterations']} iterations). "
+                f"{_RETRIED[retried['setting']].format(**retried)}")
+    given = probe.given
+    if given and status.get(given[0]) == FAIL:
+        needed = PROBES[given[0]]
+        return (f"{head} too, which follows from probe {needed.number}'s failure: it "
+                f"localises nothing more until probe {needed.number} passes.")
+    also = f" {given[1]}." if given and status.get(given[0]) == PASS else ""
+    if retried:
+        also += (f" Trained again with {retried['setting']}={retried['tried']} it fails "
+                 f"too: {retried['setting']} is not the cause.")
+    return f"{head}: {probe.localises}.{also}"
+
+
+# What a setting whose change made a failed probe pass does, and the fix.
+_RETRIED = {
+    "entropy_coeff": ("The entropy bonus outweighs the reward and keeps the policy near "
+                      "uniform: lower entropy_coeff ({config}'s default is {default})."),
+}
 
 
 @dataclass
@@ -121,10 +156,7 @@ class ProbeReport:
                          f"learning: {cause}. {_config_fix(cause)}")
         for r in self.results:
             if r.status == FAIL and not r.config_cause:
-                given = r.probe.given
-                also = f" {given[1]}." if given and status.get(given[0]) == PASS else ""
-                lines.append(f"probe {r.probe.number} ({r.probe.title}) fails: "
-                             f"{r.probe.localises}.{also}")
+                lines.append(_failure_sentence(r, status))
             elif r.status == ERROR:
                 lines.append(f"probe {r.probe.number} ({r.probe.title}) could not run: {r.note}")
         if self.unfinished:
@@ -151,6 +183,10 @@ class ProbeReport:
             out.append(head)
             if r.note:
                 out.append(f"              {r.note}")
+            if r.retried:
+                out.append(f"              trained again with {r.retried['setting']}="
+                           f"{r.retried['tried']}: {r.retried['status'].upper()} "
+                           f"({r.retried['iterations']} it)")
             for m in r.measurements:
                 mark = "ok " if m.ok else "BAD"
                 who = m.agent if len(self.agents) > 1 else m.module

@@ -29,7 +29,7 @@ from rldebug.probes.report import (
     ProbeResult,
 )
 from rldebug.probes.spaces import check_action_space, check_observation_space
-from rldebug.shapes.configs import set_per_module
+from rldebug.shapes.configs import schedule_values, set_per_module
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
 from rldebug.shapes.mapping import agent_modules, as_shown
@@ -118,8 +118,10 @@ def _applicable(name: str, spaces: dict, modules: dict, mapping_error: str | Non
         return "the env has a single agent"
     used = [m for ms in modules.values() for m in ms]
     if name == "credit" and not mapping_error and len(set(used)) < 2:
-        return "every agent maps to one module, so per-agent targets in one state " \
-               "cannot all be met; the 'shared' probe covers a shared module"
+        return ("every agent maps to one module, which meets per-agent targets in one state "
+                "only if something besides the env's observation tells the agents apart "
+                "(a connector adding the agent's id); the 'shared' probe covers a shared "
+                "module")
     if name == "shared" and not mapping_error and len(set(used)) == len(used):
         return "no module serves more than one agent"
     return ""
@@ -266,6 +268,34 @@ def _policy_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
         return ""
     config, where = _module_rates(config, module_id)
     return f"actor_lr=0{where}: {POLICY_FROZEN}" if _rate_zero(config, "actor_lr") else ""
+
+
+def _entropy_bonus(config) -> str:
+    """The config's entropy bonus as given, where it is above 0 somewhere: the
+    coefficient, its schedule (the old stack's ``entropy_coeff_schedule`` too) or a
+    module's own; "" otherwise (SAC's and DQN's configs have none)."""
+    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
+    given = [getattr(config, "entropy_coeff", None),
+             getattr(config, "entropy_coeff_schedule", None),
+             *((o if isinstance(o, dict) else vars(o)).get("entropy_coeff")
+               for o in overrides.values())]
+    return next((str(value) for value in given if max(schedule_values(value), default=0) > 0),
+                "")
+
+
+def _without_entropy_bonus(config):
+    """A copy of ``config`` with every entropy bonus of :func:`_entropy_bonus` at 0."""
+    bare = config.copy(copy_frozen=False)
+    bare.entropy_coeff = 0.0
+    if hasattr(bare, "entropy_coeff_schedule"):
+        bare.entropy_coeff_schedule = None
+    bare.algorithm_config_overrides_per_module = {
+        module: {**(o if isinstance(o, dict) else vars(o)),
+                 **({"entropy_coeff": 0.0} if "entropy_coeff" in (
+                     o if isinstance(o, dict) else vars(o)) else {})}
+        for module, o in (bare.algorithm_config_overrides_per_module or {}).items()}
+    bare._per_module_overrides = {}  # RLlib's cache of the per-module configs
+    return bare
 
 
 def _never_learns_note(untrained: dict) -> str:
@@ -426,6 +456,21 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
     return result, changes, family
 
 
+def _retried_without_entropy_bonus(config, spaces: dict, multi: bool, **run) -> dict | None:
+    """Probe 4 failed with an entropy bonus in the config: trained again without it, does
+    it pass? (The bonus is one of several things probe 4 localises; this measures it.)
+    None when the time budget leaves no room."""
+    deadline = run.get("deadline")
+    if deadline is not None and time.perf_counter() > deadline:
+        return None
+    again, _, _ = run_probe(_without_entropy_bonus(config), "action", spaces, multi, **run)
+    if again.status not in (PASS, FAIL):
+        return None
+    return {"setting": "entropy_coeff", "yours": _entropy_bonus(config), "tried": "0.0",
+            "status": again.status, "iterations": again.iterations,
+            "config": type(config).__name__, "default": str(type(config)().entropy_coeff)}
+
+
 def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_MAX_ITERATIONS,
           seed: int = 0, budget_s: float | None = DEFAULT_BUDGET_S,
           progress: Callable[[str], None] | None = None) -> ProbeReport:
@@ -522,6 +567,12 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
             untrained={**untrained, **policy_still} if PROBES[name].checks_policy
             else untrained,
             measure_with=measure_with)
+        if name == "action" and result.status == FAIL and not result.config_cause and \
+                _entropy_bonus(config):
+            result.retried = _retried_without_entropy_bonus(
+                config, spaces, multi, max_iterations=max_iterations, seed=seed,
+                explain=explain, deadline=deadline, progress=progress,
+                untrained={**untrained, **policy_still}, measure_with=measure_with)
         results.append(result)
         changes.update(changed)
         family = family or probe_family

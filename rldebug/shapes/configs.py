@@ -245,6 +245,22 @@ def combined_callback_names(value: Any) -> list[str] | None:
     return value[len(prefix):-len(suffix)].split(", ")
 
 
+def schedule_values(setting: Any) -> list[float]:
+    """The values a setting takes: itself, or those of a ``[[timestep, value], ...]``
+    schedule (RLlib 2.60's new stack takes lr, entropy_coeff and epsilon so); [] for
+    anything else."""
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if number(setting):
+        return [float(setting)]
+    if isinstance(setting, (list, tuple)) and all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and number(pair[1])
+            for pair in setting):
+        return [float(pair[1]) for pair in setting]
+    return []
+
+
 def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
     """Whether a module's own settings (``algorithm_config_overrides_per_module``, which
     RLlib's Learner reads through ``get_config_for_module``) set one of ``keys``: the
@@ -256,5 +272,5 @@ def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
 
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
            "combined_callback_names", "config_from_params", "default_config",
-           "family_from_config", "module_ids_from_config", "set_per_module",
+           "family_from_config", "module_ids_from_config", "schedule_values", "set_per_module",
            "stack_from_config", "store_config", "stored_config", "without_address"]
