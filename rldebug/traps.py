@@ -695,7 +695,7 @@ def _loss_weights(config) -> list[Trap]:
     """The policy-gradient losses' weights that turn a term around or switch it off:
     PPO's ``vf_clip_param`` at or below 0 (RLlib clamps the squared value error to [0,
     vf_clip_param]: the critic gets no gradient at all), a negative ``vf_loss_coeff`` (the
-    critic climbs its loss) or ``entropy_coeff`` (the policy is paid to lose its
+    critic climbs its loss; at 0 it never learns: a warning) or ``entropy_coeff`` (the policy is paid to lose its
     entropy)."""
     from ray.rllib.algorithms.impala import IMPALAConfig
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -725,6 +725,16 @@ def _loss_weights(config) -> list[Trap]:
             "with it regardless.",
             f"Set config.training(vf_loss_coeff=...) above 0 ({type(config).__name__}'s "
             f"default is {type(config)().vf_loss_coeff}).",
+            {"setting": "vf_loss_coeff", "value": vf_coeff}))
+    elif _number(vf_coeff) and vf_coeff == 0 and getattr(config, "use_critic", True):
+        traps.append(Trap(
+            "setting_out_of_range", "warning",
+            "vf_loss_coeff=0: the value loss has no weight, so the value function never "
+            "learns and the advantages use its initial guesses.",
+            f"Set config.training(vf_loss_coeff=...) above 0 ({type(config).__name__}'s "
+            f"default is {type(config)().vf_loss_coeff})"
+            + ("; or use_critic=False if no value function is meant."
+               if isinstance(config, PPOConfig) else "."),
             {"setting": "vf_loss_coeff", "value": vf_coeff}))
     entropy = getattr(config, "entropy_coeff", None)
     if any(rate < 0 for rate in schedule_values(entropy)):

@@ -233,6 +233,26 @@ def test_vf_clip_param_0_freezes_ppo_s_critic_and_is_named():
         {"vf_loss_coeff": "error", "entropy_coeff": "warning"}
 
 
+def test_vf_loss_coeff_0_leaves_the_critic_as_it_was_and_is_named():
+    """An independent user's APPO at vf_loss_coeff=0 failed the value probes; check said
+    nothing (only a negative weight was named). One PPO update moves the policy and leaves
+    the value function's weights as they were."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(vf_loss_coeff=0.0, train_batch_size_per_learner=64,
+                        minibatch_size=32, num_epochs=1).debugging(seed=0))
+    moved, weights, _ = _moved_by_training(config)
+    assert any(k.startswith("pi") for k in moved)
+    assert any(k.startswith("vf") for k in weights)
+    assert not any(k.startswith(("vf", "encoder.critic")) for k in moved)
+    (trap,) = [t for t in preflight(config) if t.evidence.get("setting") == "vf_loss_coeff"]
+    assert trap.severity == "warning" and "never learns" in trap.message
+    assert "use_critic=False" in trap.fix
+    assert "vf_loss_coeff" not in str(preflight(config.training(vf_loss_coeff=0.5)))
+    assert "vf_loss_coeff" not in str(preflight(config.training(use_critic=False)))
+
+
 def test_greedy_sampling_keeps_ppo_where_it_started_and_is_named():
     """env_runners(explore=False) on PPO: the training data are greedy. Measured in
     this session on PPO CartPole (1000-step batches, lr 3e-4): 9.3 per episode for 15

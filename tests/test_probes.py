@@ -660,6 +660,22 @@ def test_a_sentence_that_needs_another_probe_to_pass_is_said_only_then():
         "cause." in said
 
 
+def test_a_value_loss_without_weight_fails_the_value_probes_at_once_from_the_config():
+    """An independent user's APPO at vf_loss_coeff=0: the value probes trained to a stall
+    and the report listed the value head, detached outputs and critic learning rates. Read
+    from the config now; the policy's probes still train."""
+    report = probe(ppo(vf_loss_coeff=0.0), only=["constant", "delayed", "action"])
+    constant, action = report.result("constant"), report.result("action")
+    assert constant.status == "fail" and constant.iterations == 0, str(report)
+    assert constant.config_cause == (
+        "the value function of module 'default_policy' is never updated (vf_loss_coeff=0: "
+        "the value loss has no weight in the total loss): it can never learn; agent "
+        "default_agent maps to it")
+    assert action.status == "pass" and action.iterations > 0, str(report)
+    (said,) = report.diagnosis()  # not also "the value probes fail while the policy learns"
+    assert "Give vf_loss_coeff a value above 0" in said
+
+
 def test_an_entropy_bonus_that_keeps_the_policy_uniform_is_named_by_training_without_it():
     """An independent user's PPO at entropy_coeff=5 (4 actions): probe 4 stalled at
     p(target) = 0.34 and the report listed five possible causes. Trained again at 0 it

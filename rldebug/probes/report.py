@@ -72,6 +72,9 @@ def _config_fix(cause: str) -> str:
     for rate in ("actor_lr", "critic_lr"):
         if f"({rate}=0" in cause:
             return f"Give {rate} a value above 0."
+    if "(vf_loss_coeff=0" in cause:
+        return ("Give vf_loss_coeff a value above 0 (RLlib's default: 1.0 for PPO, 0.5 for "
+                "APPO and IMPALA), or set use_critic=False where no value function is meant.")
     return ("Every other agent's checks hold. Add the module to policies_to_train, or leave "
             "policies_to_train=None to train every module.")
 
@@ -143,9 +146,11 @@ class ProbeReport:
         """One sentence per failed probe (what it localises), plus combined readings."""
         status = {r.name: r.status for r in self.results}
         lines = []
+        from_config = {r.name for r in self.results if r.config_cause}
         for failing, passing, sentence in _COMBINED:
             if all(status.get(n) == FAIL for n in failing) and all(
-                    status.get(n) == PASS for n in passing):
+                    status.get(n) == PASS for n in passing) and \
+                    not from_config.intersection(failing):
                 lines.append(sentence)
         by_config: dict[str, list[str]] = {}
         for r in self.results:

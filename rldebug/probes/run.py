@@ -220,17 +220,18 @@ def _rate_zero(config, name: str) -> bool:
     return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
 
 
-def _module_rates(config, module_id) -> tuple[object, str]:
+def _module_rates(config, module_id, keys=("lr", "actor_lr", "critic_lr")) -> tuple[
+        object, str]:
     """The config module ``module_id`` learns with, as RLlib's Learner reads it (new stack:
     ``get_config_for_module``, the module's own ``algorithm_config_overrides_per_module``
-    applied), and where its rates were set: " in its own settings" or ""."""
+    applied), and where its ``keys`` were set: " in its own settings (...)" or ""."""
     if not config.enable_rl_module_and_learner:
         return config, ""
     own = (getattr(config, "algorithm_config_overrides_per_module", None) or {}).get(
         module_id)
     own = own if isinstance(own, dict) else vars(own) if own is not None else {}
     where = " in its own settings (algorithm_config_overrides_per_module)" if any(
-        key in own for key in ("lr", "actor_lr", "critic_lr")) else ""
+        key in own for key in keys) else ""
     return config.get_config_for_module(module_id), where
 
 
@@ -257,6 +258,19 @@ def _learning_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
 
 # why a SAC module's policy never learns while its critic does
 POLICY_FROZEN = "the optimizer never moves its policy, only its critic"
+# why a policy-gradient module's value function never learns while its policy does
+VALUE_UNWEIGHTED = "the value loss has no weight in the total loss"
+
+
+def _value_loss_unweighted(config, module_id=DEFAULT_MODULE_ID) -> str:
+    """Why module ``module_id``'s value function cannot learn while its policy does:
+    ``vf_loss_coeff=0`` (PPO, APPO, IMPALA: the value head's only gradient is the value
+    loss's); "" otherwise, and without a critic (``use_critic=False``: not probed)."""
+    if _learning_rate_zero(config, module_id) or _no_value_function(config):
+        return ""
+    config, where = _module_rates(config, module_id, keys=("vf_loss_coeff",))
+    return f"vf_loss_coeff=0{where}: {VALUE_UNWEIGHTED}" \
+        if _rate_zero(config, "vf_loss_coeff") else ""
 
 
 def _policy_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
@@ -298,6 +312,13 @@ def _without_entropy_bonus(config):
     return bare
 
 
+def _part_of(rule: str) -> str:
+    """"the policy of " / "the value function of " where ``rule`` stills one part of a
+    module only."""
+    return "the policy of " if rule.endswith(POLICY_FROZEN) else \
+        "the value function of " if rule.endswith(VALUE_UNWEIGHTED) else ""
+
+
 def _never_learns_note(untrained: dict) -> str:
     """"module 'p1' is never updated (it is not in ...): it can never learn; agent 1
     maps to it", one clause per module."""
@@ -305,7 +326,7 @@ def _never_learns_note(untrained: dict) -> str:
     for aid, (module, rule) in untrained.items():
         by_module.setdefault((module, rule), []).append(aid)
     return "; ".join(
-        f"{'the policy of ' if rule.endswith(POLICY_FROZEN) else ''}module {module!r} is never "
+        f"{_part_of(rule)}module {module!r} is never "
         f"updated ({rule}): it can never learn; "
         f"{'agent' if len(aids) == 1 else 'agents'} "
         f"{', '.join('default_agent' if a is None else str(a) for a in aids)} "
@@ -537,15 +558,17 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
                                is not False), ms[0])
                     for aid, ms in mapped.items() if len(ms) > 1}
     untrained = {} if mapping_error else untrained_agents(config.policies_to_train, modules)
-    # a module that never moves fails each probe at once; a policy that never moves,
-    # each probe of the policy
-    policy_still = {}
+    # a module that never moves fails each probe at once; a policy (a value function)
+    # that never moves, each probe of the policy (of the value)
+    policy_still, value_still = {}, {}
     for aid, ms in ({} if mapping_error else modules).items():
         module = measure_with.get(aid, ms[0])
         if still := _learning_rate_zero(config, module):
             untrained[aid] = (module, still)
         elif still := _policy_rate_zero(config, module):
             policy_still[aid] = (module, still)
+        elif still := _value_loss_unweighted(config, module):
+            value_still[aid] = (module, still)
     started = time.perf_counter()
     deadline = None if budget_s is None else started + float(budget_s)
     results, changes, family = [], {}, ""
@@ -564,8 +587,9 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
         result, changed, probe_family = run_probe(
             config, name, spaces, multi, max_iterations=max_iterations, seed=seed,
             explain=explain, deadline=deadline, progress=progress,
-            untrained={**untrained, **policy_still} if PROBES[name].checks_policy
-            else untrained,
+            untrained={**untrained,
+                       **(policy_still if PROBES[name].checks_policy else {}),
+                       **(value_still if PROBES[name].checks_value else {})},
             measure_with=measure_with)
         if name == "action" and result.status == FAIL and not result.config_cause and \
                 _entropy_bonus(config):
