@@ -93,7 +93,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rldebug.shapes.configs import schedule_values
+from rldebug.shapes.configs import module_overrides, schedule_values
 from rldebug.shapes.connectors import configured_piece_names
 from rldebug.shapes.env_meta import (
     agent_spaces,
@@ -531,8 +531,7 @@ def _module_learning_rates(config, default, sac: bool) -> list[Trap]:
     if not _is_new_stack(config):
         return []
     settings = []
-    for module, own in config.algorithm_config_overrides_per_module.items():
-        own = own if isinstance(own, dict) else vars(own)
+    for module, own in module_overrides(config).items():
         for name in ("actor_lr", "critic_lr", "alpha_lr") if sac else ("lr",):
             if name in own:
                 why = _SAC_RATES[name][1] if sac else "the optimizer never moves the weights"

@@ -29,7 +29,7 @@ from rldebug.probes.report import (
     ProbeResult,
 )
 from rldebug.probes.spaces import check_action_space, check_observation_space
-from rldebug.shapes.configs import schedule_values, set_per_module
+from rldebug.shapes.configs import module_overrides, schedule_values, set_per_module
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
 from rldebug.shapes.mapping import agent_modules, as_shown
@@ -222,17 +222,17 @@ def _rate_zero(config, name: str) -> bool:
 
 def _module_rates(config, module_id, keys=("lr", "actor_lr", "critic_lr")) -> tuple[
         object, str]:
-    """The config module ``module_id`` learns with, as RLlib's Learner reads it (new stack:
-    ``get_config_for_module``, the module's own ``algorithm_config_overrides_per_module``
-    applied), and where its ``keys`` were set: " in its own settings (...)" or ""."""
-    if not config.enable_rl_module_and_learner:
+    """The config module ``module_id`` learns with, as RLlib's Learner builds it (new
+    stack: the config updated with the module's own settings, as ``get_config_for_module``
+    does, without filling the user's config's cache), and where its ``keys`` were set:
+    " in its own settings (...)" or ""."""
+    own = module_overrides(config).get(module_id) if config.enable_rl_module_and_learner \
+        else None
+    if not own:
         return config, ""
-    own = (getattr(config, "algorithm_config_overrides_per_module", None) or {}).get(
-        module_id)
-    own = own if isinstance(own, dict) else vars(own) if own is not None else {}
     where = " in its own settings (algorithm_config_overrides_per_module)" if any(
         key in own for key in keys) else ""
-    return config.get_config_for_module(module_id), where
+    return config.copy(copy_frozen=False).update_from_dict(own), where
 
 
 def _learning_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
@@ -288,11 +288,9 @@ def _entropy_bonus(config) -> str:
     """The config's entropy bonus as given, where it is above 0 somewhere: the
     coefficient, its schedule (the old stack's ``entropy_coeff_schedule`` too) or a
     module's own; "" otherwise (SAC's and DQN's configs have none)."""
-    overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
     given = [getattr(config, "entropy_coeff", None),
              getattr(config, "entropy_coeff_schedule", None),
-             *((o if isinstance(o, dict) else vars(o)).get("entropy_coeff")
-               for o in overrides.values())]
+             *(own.get("entropy_coeff") for own in module_overrides(config).values())]
     return next((str(value) for value in given if max(schedule_values(value), default=0) > 0),
                 "")
 
@@ -304,11 +302,11 @@ def _without_entropy_bonus(config):
     if hasattr(bare, "entropy_coeff_schedule"):
         bare.entropy_coeff_schedule = None
     bare.algorithm_config_overrides_per_module = {
-        module: {**(o if isinstance(o, dict) else vars(o)),
-                 **({"entropy_coeff": 0.0} if "entropy_coeff" in (
-                     o if isinstance(o, dict) else vars(o)) else {})}
-        for module, o in (bare.algorithm_config_overrides_per_module or {}).items()}
-    bare._per_module_overrides = {}  # RLlib's cache of the per-module configs
+        module: {**own, "entropy_coeff": 0.0} if "entropy_coeff" in own else own
+        for module, own in module_overrides(config).items()}
+    # RLlib's cache of the per-module configs (get_config_for_module), copied with the
+    # config: filled with the old coefficients if RLlib has read the config before
+    bare._per_module_overrides = {}
     return bare
 
 

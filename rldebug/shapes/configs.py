@@ -261,16 +261,23 @@ def schedule_values(setting: Any) -> list[float]:
     return []
 
 
-def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
-    """Whether a module's own settings (``algorithm_config_overrides_per_module``, which
-    RLlib's Learner reads through ``get_config_for_module``) set one of ``keys``: the
-    config's own value is then not every module's."""
+def module_overrides(config: Any) -> dict[Any, dict]:
+    """``{module_id: its own settings}``: ``algorithm_config_overrides_per_module`` (new
+    stack; RLlib's Learner builds a module's config from the config and these,
+    ``get_config_for_module``), each as a dict of its own."""
     overrides = getattr(config, "algorithm_config_overrides_per_module", None) or {}
-    return any(any(key in (o if isinstance(o, dict) else vars(o)) for key in keys)
-               for o in overrides.values())
+    return {module: dict(own if isinstance(own, dict) else vars(own))
+            for module, own in overrides.items()}
+
+
+def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
+    """Whether a module's own settings (:func:`module_overrides`) set one of ``keys``:
+    the config's own value is then not every module's."""
+    return any(any(key in own for key in keys) for own in module_overrides(config).values())
 
 
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
            "combined_callback_names", "config_from_params", "default_config",
-           "family_from_config", "module_ids_from_config", "schedule_values", "set_per_module",
+           "family_from_config", "module_ids_from_config", "module_overrides",
+           "schedule_values", "set_per_module",
            "stack_from_config", "store_config", "stored_config", "without_address"]
