@@ -446,8 +446,15 @@ def test_a_modules_own_learning_rate_of_0_fails_its_agents_probes_at_once():
         "it can never learn; agent 1 maps to it")
     assert all(m.ok for m in constant.measurements if m.agent == 0), str(report)
     (said,) = report.diagnosis()
-    assert "Give the module a learning rate above 0 in algorithm_config_overrides_per_module" \
-        in said and "value function" not in said
+    assert "Give the learning rate a value above 0 in the module's own settings " \
+        "(algorithm_config_overrides_per_module)" in said and "value function" not in said
+    # a module's own vf_loss_coeff=0 alike, for the value's probes
+    config = ppo_module_left_out(policies_to_train=("p0", "p1")).rl_module(
+        algorithm_config_overrides_per_module={"p1": PPOConfig.overrides(vf_loss_coeff=0.0)})
+    (said,) = probe(config, only=["constant"]).diagnosis()
+    assert "the value function of module 'p1' is never updated (vf_loss_coeff=0 in its own " \
+        "settings" in said
+    assert "Every other agent's checks hold. Give vf_loss_coeff a value above 0" in said
 
 
 def test_a_probe_whose_every_agent_maps_to_an_untrained_module_is_not_trained():

@@ -63,20 +63,23 @@ _COMBINED = (
 def _config_fix(cause: str) -> str:
     """The fix for a probe that fails because of the config (``cause``: the note
     :mod:`rldebug.probes.run` wrote, "module 'p1' is never updated (lr=0: ...)")."""
-    if "in its own settings" in cause:
-        return ("Every other agent's checks hold. Give the module a learning rate above 0 "
-                "in algorithm_config_overrides_per_module; a module meant to stay as it is "
-                "belongs outside policies_to_train.")
-    if "never moves its weights" in cause:
-        return "Give the learning rate a value above 0."
-    for rate in ("actor_lr", "critic_lr"):
-        if f"({rate}=0" in cause:
-            return f"Give {rate} a value above 0."
     if "(vf_loss_coeff=0" in cause:
-        return ("Give vf_loss_coeff a value above 0 (RLlib's default: 1.0 for PPO, 0.5 for "
-                "APPO and IMPALA), or set use_critic=False where no value function is meant.")
-    return ("Every other agent's checks hold. Add the module to policies_to_train, or leave "
-            "policies_to_train=None to train every module.")
+        fix = ("Give vf_loss_coeff a value above 0 (RLlib's default: 1.0 for PPO, 0.5 for "
+               "APPO and IMPALA), or set use_critic=False where no value function is meant")
+    elif "never moves its weights" in cause:
+        fix = "Give the learning rate a value above 0"
+    elif "(actor_lr=0" in cause:
+        fix = "Give actor_lr a value above 0"
+    elif "(critic_lr=0" in cause:
+        fix = "Give critic_lr a value above 0"
+    else:
+        return ("Every other agent's checks hold. Add the module to policies_to_train, or "
+                "leave policies_to_train=None to train every module.")
+    if "in its own settings" in cause:
+        return (f"Every other agent's checks hold. {fix} in the module's own settings "
+                "(algorithm_config_overrides_per_module); a module meant to stay as it is "
+                "belongs outside policies_to_train.")
+    return f"{fix}."
 
 
 def _failure_sentence(result: ProbeResult, status: dict[str, str]) -> str:
