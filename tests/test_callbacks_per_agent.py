@@ -342,6 +342,53 @@ def test_means_leave_out_and_count_nan_returns_and_cover_evaluation():
     assert np.isnan(quiet["env_runners"]["agent_returns"]["default_agent_mean"])
 
 
+class CostlyWalkWithInfAndNaN(CostlyWalkWithNaN):
+    """CostlyWalk paying NaN at the first step of every third episode and +inf at the
+    first step of the episode after it."""
+
+    RETURNS: ClassVar[list] = []
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = CostlyWalk.step(self, action)
+        if self.steps == 1 and CostlyWalkWithNaN.episodes % 3 in (0, 1):
+            reward = float("nan") if CostlyWalkWithNaN.episodes % 3 == 0 else float("inf")
+        self.paid += reward
+        if terminated or truncated:
+            CostlyWalkWithInfAndNaN.RETURNS.append(self.paid)
+        return obs, reward, terminated, truncated, info
+
+
+def test_an_infinite_return_is_left_out_of_min_and_max_and_the_histogram_stays(tmp_path):
+    """An independent user's audit: a +inf return became the iteration's _max (while left
+    out of the mean and counted as non-finite), and an iteration whose step rewards held a
+    NaN or an inf had no reward histogram in TensorBoard at all."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import rldebug
+
+    config = add_callbacks(
+        PPOConfig().environment(CostlyWalkWithInfAndNaN)
+        .env_runners(num_env_runners=0, rollout_fragment_length=100)
+        .training(train_batch_size=100, minibatch_size=100, num_epochs=1)
+        .debugging(seed=0), AgentReturns)
+    CostlyWalkWithInfAndNaN.RETURNS.clear()
+    run = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
+                      progress=False)
+    run.algo.stop()
+    returns = np.array(CostlyWalkWithInfAndNaN.RETURNS)
+    finite = returns[np.isfinite(returns)]
+    assert np.isinf(returns).any() and np.isnan(returns).any() and finite.size
+    logged = env_runner_stats(run.last_result)["agent_returns"]
+    assert logged["default_agent_max"] == pytest.approx(finite.max())
+    assert logged["default_agent_min"] == pytest.approx(finite.min())
+    assert logged["default_agent_mean"] == pytest.approx(finite.mean())
+    assert logged["default_agent_nonfinite"] == returns.size - finite.size
+    events = EventAccumulator(str(tmp_path), size_guidance={"histograms": 0}).Reload()
+    (histogram,) = events.Histograms("ray/tune/env_runners/agent_step_rewards/default_agent")
+    assert np.isfinite(histogram.histogram_value.max)
+
+
 def _nan_first_then_long_env():
     """An env whose first episode pays NaN once and lasts 5 steps; later ones last 1000."""
     import gymnasium as gym

@@ -402,14 +402,16 @@ def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: floa
 
     New stack: ``env_runners/<key...>_<stat>``; old stack: RLlib's
     ``custom_metrics/<key joined by '/'>_<stat>``. A NaN or infinite value is left out of
-    the mean, as RLlib leaves it out of ``episode_return_mean``, and counted: on the new
-    stack in ``<key>_nonfinite`` from the first one on (the old stack's custom metrics
-    drop it silently, as RLlib does).
+    the mean, the min and the max (RLlib's ``episode_return_mean`` leaves a NaN out and
+    turns infinite with an inf), and counted: on the new stack in ``<key>_nonfinite``,
+    the iteration's count, from the first one on (the old stack's custom metrics drop it
+    silently).
     """
-    if kind_of(episode) == OLD:
-        episode.custom_metrics["/".join(key)] = value
-        return
     finite = math.isfinite(value)
+    if kind_of(episode) == OLD:
+        if finite:
+            episode.custom_metrics["/".join(key)] = value
+        return
     for stat in stats:
         if stat == "mean":  # over the finite values, as RLlib's episode_return_mean
             metrics_logger.log_value(key[:-1] + (key[-1] + _SUM,), value if finite else 0.0,
@@ -420,7 +422,7 @@ def log_episode_value(episode, metrics_logger, key: tuple[str, ...], value: floa
             if not finite or key[:-1] + (key[-1] + _NONFINITE,) in metrics_logger:
                 metrics_logger.log_value(key[:-1] + (key[-1] + _NONFINITE,), int(not finite),
                                          reduce="sum")
-        else:
+        elif finite:
             metrics_logger.log_value(key[:-1] + (f"{key[-1]}_{stat}",), value, reduce=stat)
 
 
@@ -493,9 +495,12 @@ def count_every_episode(node: dict) -> None:
 
 def log_series(episode, metrics_logger, key: tuple[str, ...], values: list[Any],
                window: int) -> None:
-    """Log a list of values as a histogram (bounded to ``window`` per iteration)."""
+    """Log a list of values as a histogram (bounded to ``window`` per iteration). NaN and
+    infinite values are left out: TensorBoard drops a histogram that holds one, and the
+    iteration's whole histogram was missing."""
+    values = [value for value in values if math.isfinite(_number(value))]
     if kind_of(episode) == OLD:
-        episode.hist_data["/".join(key)] = list(values)[-window:]
+        episode.hist_data["/".join(key)] = values[-window:]
         return
     for value in values:
         metrics_logger.log_value(key, value, reduce="item_series", window=window)
