@@ -1,0 +1,31 @@
+"""BROKEN: multi-agent PPO, two modules, "load balancing" mapping
+hash(episode.id_) % 2: each episode, BOTH agents go to one module picked by the
+episode id, so each module trains on both agents and each agent acts with both."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import pickle_by_value
+from envs import TwoAgentCueEnv
+from ray.rllib.algorithms.ppo import PPOConfig
+from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+pickle_by_value("envs", "common", __name__)
+
+
+def policy_mapping_fn(agent_id, episode, **kwargs):
+    # PLANTED BUG: depends on the episode, not on the agent.
+    return f"p{hash(episode.id_) % 2}"
+
+
+def make_config():
+    return (
+        PPOConfig()
+        .environment(TwoAgentCueEnv, env_config={"with_id": False})
+        .framework("torch")
+        .env_runners(num_env_runners=0)
+        .multi_agent(policies={"p0", "p1"}, policy_mapping_fn=policy_mapping_fn)
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[64, 64]))
+        .training(lr=3e-4, train_batch_size_per_learner=512, minibatch_size=128)
+    )
