@@ -132,6 +132,34 @@ def test_a_run_killed_right_after_an_iteration_keeps_its_tensorboard_events(tmp_
     assert "note/text_summary" in tags["tensors"]
 
 
+@pytest.mark.parametrize("end", ["exit", pytest.param("shutdown", marks=pytest.mark.slow)])
+def test_a_script_that_leaves_a_remote_learners_algorithm_unstopped_exits_cleanly(tmp_path,
+                                                                                   end):
+    """An independent user's APPO script (RLlib's default num_learners=1, local=False)
+    that never called result.algo.stop() hung at exit in 4 runs of 4: RLlib's
+    LearnerGroup.__del__ ran after Ray's exit handler and Ray's auto-init started a new
+    Ray. Here, without and with ray.shutdown() at the end: RLlib's __del__ raised at
+    teardown ("Exception ignored in LearnerGroup.__del__"), and exit is now clean."""
+    script = ("import sys\n"
+              "import rldebug\n"
+              "from ray.rllib.algorithms.appo import APPOConfig\n"
+              "config = (APPOConfig().environment('CartPole-v1')\n"
+              "          .env_runners(num_env_runners=1)\n"
+              "          .training(train_batch_size_per_learner=100)\n"
+              "          .reporting(min_time_s_per_iteration=0))\n"
+              "result = rldebug.run(config, stop={'training_iteration': 1}, logdir=sys.argv[1],\n"
+              "                     local=False, progress=False)\n"
+              "print('LEARNERS', result.algo.config.num_learners)\n"
+              "if sys.argv[2] == 'shutdown':\n"
+              "    import ray\n"
+              "    ray.shutdown()\n")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a Ray of its own
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), end],
+                          capture_output=True, text=True, timeout=150, env=env, check=False)
+    assert done.returncode == 0 and "LEARNERS 1" in done.stdout, done.stderr[-2000:]
+    assert "Exception ignored" not in done.stderr, done.stderr[-2000:]
+
+
 def test_cli_run_writes_a_run_directory(tmp_path, capsys):
     assert main(["run", "--stop-iters", "1", "--logdir", str(tmp_path)]) == 0
     out = capsys.readouterr().out

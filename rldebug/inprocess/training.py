@@ -9,7 +9,9 @@ other rldebug tools read it like a Tune run.
 
 from __future__ import annotations
 
+import atexit
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +130,8 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
     :param on_result: ``on_result(result) -> bool``, called with each result before it is
         written (it may change it); True stops the run. ``rldebug debug`` hands Tune's
         controller steps to it (metric check, stop decision, Tune's callbacks).
+    :returns: a :class:`RunResult`; its ``algo`` (built here) is still running, to look
+        into: ``result.algo.stop()`` when done, or it is stopped at exit.
     """
     local = check_bool(local, "rldebug.run(local=...)")
     checkpoint_at_end = check_bool(checkpoint_at_end, "rldebug.run(checkpoint_at_end=...)")
@@ -195,6 +199,7 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
         if built_here:
             ray_for(config)
             algo = config.build_algo()
+            atexit.register(_stop_at_exit, weakref.ref(algo))
         store_env_spec(algo, logdir)  # what params.json cannot say of a wrapped gym env
         with table:
             while not stopped_by:
@@ -259,6 +264,26 @@ def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,
 
 
 CHECKPOINT_DIR_NAME = "checkpoint_dir_name"  # Tune's result key (air/constants.py)
+
+
+def _stop_at_exit(algo_ref: weakref.ref) -> None:
+    """At exit, stop an Algorithm ``run`` built that is still alive (``RunResult.algo``
+    left unstopped). Registered after ``ray.init``, so it runs before Ray's own exit
+    handler shuts Ray down: with a remote Learner (APPO's default ``num_learners=1``,
+    ``local=False``) RLlib's ``LearnerGroup.__del__`` otherwise runs after Ray is gone,
+    calls an actor, and Ray's auto-init started a new Ray at exit and hung there (an
+    independent user's script never exited). Where Ray was shut down first its actors
+    are gone with it, and the group is marked as shut down so nothing calls them."""
+    import ray
+
+    algo = algo_ref()
+    group = getattr(algo, "learner_group", None)
+    if algo is None or group is None or getattr(group, "_is_shut_down", True):
+        return  # collected, or stopped by the script
+    if ray.is_initialized():
+        algo.stop()
+    else:
+        group._is_shut_down = True  # RLlib's flag: LearnerGroup.__del__ reads it
 
 
 def _checkpoint_name(iteration: int) -> str:
