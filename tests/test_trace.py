@@ -156,6 +156,13 @@ def test_a_nan_reward_is_pinpointed(tmp_path, api_stack):
     events = load_trace(tmp_path).events
     learner_columns = set(events[events.source == "learner"].column)
     assert "advantages" in learner_columns
+    if api_stack == "new":  # RLlib's loss terms went NaN with the loss, at its minibatch
+        learner = events[events.source == "learner"]
+        for module_id, total in learner[learner.column == "total_loss"].groupby("module_id"):
+            terms = learner[(learner.module_id == module_id) &
+                            learner.column.isin(["policy_loss", "value_loss"])]
+            assert len(terms) == 2 and set(terms.minibatch) == set(total.minibatch), \
+                learner[["module_id", "column", "update", "minibatch"]]
     reward_events = events[(events.source == "sampling") & (events.column == "rewards")]
     assert len(reward_events) == 1
     first = reward_events.iloc[0]

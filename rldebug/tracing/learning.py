@@ -46,6 +46,13 @@ BATCH_COLUMNS = ("advantages", "value_targets", "action_logp", "rewards")
 # The raw new-stack keys read after each update (the tracer's own ones excluded).
 _RAW_KEYS = tuple(sorted(k for k in raw_stat_keys(new_stack=True) if not k.startswith("rldebug_")))
 _TRACER_STATS = ("grad_norm", "clip_fraction")  # computed by the tracer itself
+# Statistics RLlib's compute_loss_for_module logs: each minibatch's are there when the
+# tracer sees the minibatch (coefficients, lr, gradients and counts come later in the
+# update; read mid-update they can be NaN placeholders)
+_LOSS_TERMS = frozenset({"policy_loss", "value_loss", "value_loss_unclipped", "q_loss",
+                         "q_twin_loss", "entropy", "kl", "explained_variance",
+                         "td_error_mean", "q_mean", "q_max", "q_min", "alpha_loss",
+                         "log_prob", "importance_ratio_mean", "importance_ratio_var"})
 _ABSENT = object()  # MetricsLogger.peek raises KeyError when its default is None
 
 
@@ -295,6 +302,11 @@ class TracingLearnerMixin:
         acc = self._rldebug_acc[module_id]
         loss_value = float(loss.detach())
         self._trace_check_finite(module_id, "total_loss", loss_value)
+        # RLlib's own loss terms, as logged so far in this update: a term's first NaN is
+        # placed at its minibatch (read once per update, they were all placed at the last)
+        for name, value in self._logged(module_id).items():
+            if name in _LOSS_TERMS:
+                self._trace_check_finite(module_id, name, value)
         size = next((len(v) for k, v in batch.items() if k in ("obs", "actions")), 0)
         acc["train_batch_size"].append(size)
         if self.settings.level == "summary":
