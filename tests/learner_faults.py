@@ -1,5 +1,6 @@
 """A PPO Learner with faults planted in its loss, for attaching to a remote Learner."""
 
+from ray.rllib.algorithms.appo.torch.appo_torch_learner import APPOTorchLearner
 from ray.rllib.algorithms.impala.torch.impala_torch_learner import IMPALATorchLearner
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 
@@ -32,3 +33,14 @@ class IMPALALearnerThatRaises(IMPALATorchLearner):
             raise RuntimeError(f"planted: IMPALA's loss {update} fails")  # THREAD-RAISE
         return super().compute_loss_for_module(module_id=module_id, config=config,
                                                batch=batch, fwd_out=fwd_out)
+
+
+class APPOLearnerThatCounts(APPOTorchLearner):
+    """An APPO Learner that appends a line to ``learner_config_dict["count_file"]`` for
+    every update its learner thread runs (one minibatch each)."""
+
+    def _update(self, *args, **kwargs):
+        result = super()._update(*args, **kwargs)
+        with open(self.config.learner_config_dict["count_file"], "a") as counted:
+            counted.write("update\n")
+        return result

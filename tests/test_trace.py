@@ -391,3 +391,24 @@ def test_old_stack_step_events_of_a_remote_worker_name_that_worker(tmp_path, cap
     assert main(["trace", str(tmp_path), "--last", "1"]) == 0
     table = capsys.readouterr().out  # event 1 (the NaN reward): its value, NaN, shown
     assert re.search(r"│ 1 │ +- │ +nan │", table), table
+
+
+def test_a_remote_learner_threads_last_updates_reach_the_trace(tmp_path):
+    """An independent user's APPO runs (remote Learner, its updates in RLlib's learner
+    thread) missed the last two updates of every run (28 run, 26 traced): their records
+    waited for an update() call that never came."""
+    from learner_faults import APPOLearnerThatCounts
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    count = tmp_path / "count"
+    config = (APPOConfig().environment("CartPole-v1").env_runners(num_env_runners=1)
+              .training(train_batch_size_per_learner=100)
+              .learners(learner_class=APPOLearnerThatCounts,
+                        learner_config_dict={"count_file": str(count)})
+              .reporting(min_time_s_per_iteration=1))
+    result = rldebug.run(config, stop={"training_iteration": 4}, logdir=tmp_path / "run",
+                         trace="batches", local=False, progress=False)
+    result.algo.stop()
+    assert result.algo.config.num_learners == 1  # RLlib's default for APPO: remote
+    updates = load_trace(tmp_path / "run" / "trace").updates
+    assert len(updates) == len(count.read_text().splitlines()) > 0

@@ -156,7 +156,10 @@ class TracingLearnerMixin:
     # -- the learner thread ---------------------------------------------------
 
     def _guarded_thread_update(self, update_method):
-        """``update_method`` that hands its exception to the driver and wakes it up."""
+        """``update_method`` that hands its exception to the driver and wakes it up, and
+        sends the update's records home (``update()`` only queues the thread's work: the
+        records of the updates after its last call were never sent, the run's last two
+        in an independent user's APPO runs)."""
         def guarded(**kwargs):
             try:
                 return update_method(**kwargs)
@@ -166,6 +169,8 @@ class TracingLearnerMixin:
                 if event is not None:
                     event.set()  # the driver waits on it in update()
                 return None
+            finally:
+                self._trace_safely(self._trace_sink.flush)
 
         return guarded
 
