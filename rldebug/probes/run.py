@@ -220,7 +220,7 @@ def _rate_zero(config, name: str) -> bool:
     return isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == 0
 
 
-def _module_rates(config, module_id, keys=("lr", "actor_lr", "critic_lr")) -> tuple[
+def _module_config(config, module_id, keys=("lr", "actor_lr", "critic_lr")) -> tuple[
         object, str]:
     """The config module ``module_id`` learns with, as RLlib's Learner builds it (new
     stack: the config updated with the module's own settings, as ``get_config_for_module``
@@ -245,7 +245,7 @@ def _learning_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
             sac or getattr(config, "lr_schedule", None) or
             set_per_module(config, ("lr", "actor_lr", "critic_lr"))):
         return ""  # the old stack's SAC learns at config.optimization's rates; a schedule wins
-    config, where = _module_rates(config, module_id)
+    config, where = _module_config(config, module_id)
     if sac and _rate_zero(config, "actor_lr") and _rate_zero(config, "critic_lr"):
         return f"actor_lr=0 and critic_lr=0{where}: the optimizer never moves its weights"
     if sac and _rate_zero(config, "critic_lr"):  # SAC's actor climbs the critic's Q
@@ -268,7 +268,7 @@ def _value_loss_unweighted(config, module_id=DEFAULT_MODULE_ID) -> str:
     loss's); "" otherwise, and without a critic (``use_critic=False``: not probed)."""
     if _learning_rate_zero(config, module_id) or _no_value_function(config):
         return ""
-    config, where = _module_rates(config, module_id, keys=("vf_loss_coeff",))
+    config, where = _module_config(config, module_id, keys=("vf_loss_coeff",))
     return f"vf_loss_coeff=0{where}: {VALUE_UNWEIGHTED}" \
         if _rate_zero(config, "vf_loss_coeff") else ""
 
@@ -280,7 +280,7 @@ def _policy_rate_zero(config, module_id=DEFAULT_MODULE_ID) -> str:
     already names a rate."""
     if not config.enable_rl_module_and_learner or _learning_rate_zero(config, module_id):
         return ""
-    config, where = _module_rates(config, module_id)
+    config, where = _module_config(config, module_id)
     return f"actor_lr=0{where}: {POLICY_FROZEN}" if _rate_zero(config, "actor_lr") else ""
 
 
@@ -582,19 +582,15 @@ def probe(config, only: list[str] | None = None, max_iterations: int = DEFAULT_M
                 f"not run: the time budget of {budget_s:g} s was spent on the probes "
                 "before it (raise budget_s / --budget, or pick probes with only / --only)")))
             continue
-        result, changed, probe_family = run_probe(
-            config, name, spaces, multi, max_iterations=max_iterations, seed=seed,
-            explain=explain, deadline=deadline, progress=progress,
-            untrained={**untrained,
-                       **(policy_still if PROBES[name].checks_policy else {}),
-                       **(value_still if PROBES[name].checks_value else {})},
-            measure_with=measure_with)
+        run = {"max_iterations": max_iterations, "seed": seed, "explain": explain,
+               "deadline": deadline, "progress": progress, "measure_with": measure_with,
+               "untrained": {**untrained,
+                             **(policy_still if PROBES[name].checks_policy else {}),
+                             **(value_still if PROBES[name].checks_value else {})}}
+        result, changed, probe_family = run_probe(config, name, spaces, multi, **run)
         if name == "action" and result.status == FAIL and not result.config_cause and \
-                _entropy_bonus(config):
-            result.retried = _retried_without_entropy_bonus(
-                config, spaces, multi, max_iterations=max_iterations, seed=seed,
-                explain=explain, deadline=deadline, progress=progress,
-                untrained={**untrained, **policy_still}, measure_with=measure_with)
+                _entropy_bonus(config):  # the same probe, trained again without the bonus
+            result.retried = _retried_without_entropy_bonus(config, spaces, multi, **run)
         results.append(result)
         changes.update(changed)
         family = family or probe_family

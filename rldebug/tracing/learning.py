@@ -33,7 +33,7 @@ from collections import defaultdict
 import numpy as np
 
 from rldebug.shapes.outputs import train_diagnostics
-from rldebug.shapes.results import normalise_stats, raw_stat_keys
+from rldebug.shapes.results import STAT_KEYS, normalise_stats, raw_stat_keys
 from rldebug.tracing import stalls
 from rldebug.tracing.memory import rss_mb
 from rldebug.tracing.replay_state import learner_snapshot, write_update_snapshot
@@ -46,13 +46,14 @@ BATCH_COLUMNS = ("advantages", "value_targets", "action_logp", "rewards")
 # The raw new-stack keys read after each update (the tracer's own ones excluded).
 _RAW_KEYS = tuple(sorted(k for k in raw_stat_keys(new_stack=True) if not k.startswith("rldebug_")))
 _TRACER_STATS = ("grad_norm", "clip_fraction")  # computed by the tracer itself
-# Statistics RLlib's compute_loss_for_module logs: each minibatch's are there when the
-# tracer sees the minibatch (coefficients, lr, gradients and counts come later in the
-# update; read mid-update they can be NaN placeholders)
-_LOSS_TERMS = frozenset({"policy_loss", "value_loss", "value_loss_unclipped", "q_loss",
-                         "q_twin_loss", "entropy", "kl", "explained_variance",
-                         "td_error_mean", "q_mean", "q_max", "q_min", "alpha_loss",
-                         "log_prob", "importance_ratio_mean", "importance_ratio_var"})
+# The raw keys of the statistics RLlib's compute_loss_for_module logs: each minibatch's
+# are there when the tracer sees the minibatch (coefficients, lr, gradients and counts
+# come later in the update; read mid-update they can be NaN placeholders)
+_LOSS_RAW_KEYS = tuple(sorted(key for name in (
+    "policy_loss", "value_loss", "value_loss_unclipped", "q_loss", "q_twin_loss", "entropy",
+    "kl", "explained_variance", "td_error_mean", "q_mean", "q_max", "q_min", "alpha_loss",
+    "log_prob", "importance_ratio_mean", "importance_ratio_var")
+    for key in STAT_KEYS[name][0]))
 _ABSENT = object()  # MetricsLogger.peek raises KeyError when its default is None
 
 
@@ -219,10 +220,11 @@ class TracingLearnerMixin:
                 mid: [p.detach().clone() for p in self.get_parameters(self.module[mid])]
                 for mid in self.module.keys()}
 
-    def _logged(self, module_id) -> dict[str, float]:
-        """This update's learner statistics of a module, as RLlib logged them, by name."""
+    def _logged(self, module_id, keys: tuple[str, ...] = _RAW_KEYS) -> dict[str, float]:
+        """This update's learner statistics of a module, as RLlib logged them under
+        ``keys``, by name."""
         raw = {}
-        for key in _RAW_KEYS:
+        for key in keys:
             value = self.metrics.peek((module_id, key), default=_ABSENT)
             if value is not _ABSENT:
                 raw[key] = scalar(value)
@@ -309,9 +311,8 @@ class TracingLearnerMixin:
         self._trace_check_finite(module_id, "total_loss", loss_value)
         # RLlib's own loss terms, as logged so far in this update: a term's first NaN is
         # placed at its minibatch (read once per update, they were all placed at the last)
-        for name, value in self._logged(module_id).items():
-            if name in _LOSS_TERMS:
-                self._trace_check_finite(module_id, name, value)
+        for name, value in self._logged(module_id, _LOSS_RAW_KEYS).items():
+            self._trace_check_finite(module_id, name, value)
         size = next((len(v) for k, v in batch.items() if k in ("obs", "actions")), 0)
         acc["train_batch_size"].append(size)
         if self.settings.level == "summary":
