@@ -72,7 +72,8 @@ def test_remote_runners_report_their_identity(tmp_path, api_stack):
 def test_episodes_and_agents_are_counted_when_agents_join_and_leave(tmp_path, stack):
     """On the old stack an episode counted as finished where one agent ended (agent b
     leaves at step 4 of 8), each agent end counted as a terminated episode, and agents
-    were named agent_index_<n>."""
+    were named agent_index_<n>; its reward sums and column stats were per policy
+    ("shared") where the new stack's are per agent."""
     from event_envs import JoiningAndLeaving
     from setups import shared_policy_ppo
 
@@ -81,12 +82,52 @@ def test_episodes_and_agents_are_counted_when_agents_join_and_leave(tmp_path, st
     samples = load_trace(tmp_path).samples
     assert samples["episodes_finished"].sum() == len(JoiningAndLeaving.SENT) > 0
     assert samples["terminated"].sum() == samples["episodes_finished"].sum()
-    steps = {}
-    for per_agent in samples["agent_steps"]:
-        for agent, count in per_agent.items():
-            steps[agent] = steps.get(agent, 0) + count
+
+    def per_agent(column, value=lambda v: v):
+        totals = {}
+        for row in samples[column]:
+            for agent, v in row.items():
+                totals[agent] = totals.get(agent, 0) + value(v)
+        return totals
+
+    steps = per_agent("agent_steps")
     assert set(steps) == {"a", "b", "c"}, steps
     assert steps["b"] < steps["c"] < steps["a"]  # b acts 4 steps, c 5, a 8 per episode
+    # An agent's reward is 1 per hit; the finished episodes' hits are a lower bound, the
+    # episode still running at the end adds at most its 8 steps.
+    rewards, hits = per_agent("reward_sum"), {}
+    for sent in JoiningAndLeaving.SENT:
+        for agent, count in sent.items():
+            hits[agent] = hits.get(agent, 0) + count
+    assert set(rewards) == set(steps), rewards
+    for agent in steps:
+        assert hits[agent] <= rewards[agent] <= hits[agent] + 8, (agent, rewards, hits)
+    assert per_agent("obs", lambda stats: stats["n"]) == steps
+    assert set(per_agent("actions", lambda counts: 1)) == set(steps)
+
+
+class _CartPoleCutAt20:
+    """CartPole-v1 with a time limit of 20 steps: a random policy falls before it about
+    half the time."""
+
+    def __new__(cls, config=None):
+        import gymnasium as gym
+
+        return gym.make("CartPole-v1", max_episode_steps=20)
+
+
+def test_truncated_episodes_give_their_length_on_both_stacks(tmp_path, api_stack):
+    """The old stack's samples left truncated_len_min/max empty, and its per-iteration
+    update rows had no rss_mb (every record holds its process's RSS)."""
+    from setups import old_ppo_cartpole, ppo_cartpole
+
+    config = old_ppo_cartpole() if api_stack == "old" else ppo_cartpole()
+    train(trace(config.environment(_CartPoleCutAt20), out=tmp_path), iterations=1)
+    t = load_trace(tmp_path)
+    truncated = t.samples[t.samples.truncated > 0]
+    assert not truncated.empty
+    assert set(truncated.truncated_len_min) == set(truncated.truncated_len_max) == {20}
+    assert (t.updates.rss_mb > 0).all(), t.updates.rss_mb
 
 
 class _RaisesWhenBuilt:

@@ -74,7 +74,7 @@ class TraceCallbacks(RLlibCallback):
         self._terms: dict[str, list[dict]] = defaultdict(list)  # per finished episode
         # old stack: its SampleBatch rows name agents by index and end per agent
         self._old_agents: dict = {}  # episode id -> {agent_index: agent id}
-        self._old_ended: dict = {}  # episode id -> "terminated" / "truncated", this sample
+        self._old_ended: dict = {}  # episode id -> (how it ended, env steps), this sample
         self._samples = 0
         self._sample_started: float | None = None
         self._learn_calls = 0
@@ -281,7 +281,8 @@ class TraceCallbacks(RLlibCallback):
             self._recorder.on_episode_end(episode, env_index)
         if is_old_stack(episode):
             self._old_agents[episode.episode_id] = old_stack_agent_indices(episode)
-            self._old_ended[episode.episode_id] = old_stack_ending(episode)
+            self._old_ended[episode.episode_id] = (old_stack_ending(episode),
+                                                   int(episode.length))
         for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
         for agent_id, terms in episode_terms(episode, prev_episode_chunks).items():
@@ -463,7 +464,7 @@ class TraceCallbacks(RLlibCallback):
             for policy_id, stats in learner_stats(result).items():
                 writer.write("updates", {
                     "stage": "iteration", "iteration": iteration, "module_id": policy_id,
-                    **{name: stat.value for name, stat in stats.items()}})
+                    "rss_mb": record["rss_mb"], **{name: stat.value for name, stat in stats.items()}})
 
 
 def _trial_of(algorithm) -> str | None:

@@ -121,14 +121,17 @@ def _raw_rows_new_stack(episodes) -> dict:
 
 def sample_record_old_stack(samples, level: str, agent_names: dict | None = None,
                             ended: dict | None = None) -> tuple[dict, list]:
-    """Counts and column stats of an old-stack SampleBatch or MultiAgentBatch.
+    """Counts and column stats of an old-stack SampleBatch or MultiAgentBatch, per agent
+    as on the new stack (an agent's rows may come from several policies' batches).
 
     :param agent_names: episode id -> {agent_index: agent id}
-        (:func:`~rldebug.shapes.episodes.old_stack_agent_indices`), to count agent steps
-        by agent id; without it, by ``agent_index_<n>``.
-    :param ended: episode id -> "terminated" / "truncated" of the episodes that ended in
-        this sample (seen in ``on_episode_end``); without it, an episode counts as ended
-        where one of its agents' rows is done, which an agent that ends early is not.
+        (:func:`~rldebug.shapes.episodes.old_stack_agent_indices`), to name each row's
+        agent; without it, ``agent_index_<n>`` (a batch without ``agent_index``: its
+        policy id).
+    :param ended: episode id -> ("terminated" / "truncated", length in env steps) of the
+        episodes that ended in this sample (seen in ``on_episode_end``); without it, an
+        episode counts as ended where one of its agents' rows is done, which an agent that
+        ends early is not.
     """
     from ray.rllib.policy.sample_batch import DEFAULT_POLICY_ID, MultiAgentBatch
 
@@ -137,45 +140,73 @@ def sample_record_old_stack(samples, level: str, agent_names: dict | None = None
     env_steps = samples.env_steps() if isinstance(samples, MultiAgentBatch) else samples.count
     record = {"env_steps": int(env_steps), "episodes_started": 0, "episodes_finished": 0,
               "agent_steps": {}, "module_steps": {}, "terminated": 0, "truncated": 0,
+              "truncated_len_min": None, "truncated_len_max": None,
               "reward_sum": {}, "rewards": {}, "obs": {}, "actions": {}}
     events: list = []
     started, finished = set(), set()
+    per_agent: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    raw: dict[str, list] = {}
     for policy_id, batch in batches.items():
         record["module_steps"][str(policy_id)] = int(batch.count)
         episode_ids = to_numpy(batch["eps_id"])
-        if "agent_index" in batch:
-            for episode, index in zip(episode_ids.tolist(),
-                                      to_numpy(batch["agent_index"]).tolist()):
-                key = (agent_names or {}).get(episode, {}).get(int(index),
-                                                               f"agent_index_{int(index)}")
-                record["agent_steps"][key] = record["agent_steps"].get(key, 0) + 1
+        agents = _old_stack_row_agents(batch, episode_ids, str(policy_id), agent_names)
+        for key in agents:
+            record["agent_steps"][key] = record["agent_steps"].get(key, 0) + 1
         started.update(episode_ids[to_numpy(batch["t"]) == 0].tolist())
         done = to_numpy(batch["terminateds"]) | to_numpy(batch["truncateds"])
         finished.update(episode_ids[done].tolist())
         record["terminated"] += int(to_numpy(batch["terminateds"]).sum())
         record["truncated"] += int(to_numpy(batch["truncateds"]).sum())
-        bad = first_non_finite(batch["rewards"])
+        rewards = to_numpy(batch["rewards"])
+        bad = first_non_finite(rewards)
         if bad is not None:
-            events.append({"module_id": str(policy_id), "column": "rewards",
-                           "episode_id": int(episode_ids[bad]), "agent_index":
-                           int(batch["agent_index"][bad]) if "agent_index" in batch else None,
+            events.append({"agent_id": agents[bad], "module_id": str(policy_id),
+                           "column": "rewards", "episode_id": int(episode_ids[bad]),
+                           "agent_index": int(batch["agent_index"][bad])
+                           if "agent_index" in batch else None,
                            "timestep": int(batch["t"][bad]) + 1,
-                           "value": float(batch["rewards"][bad])})
-        _column_stats(record, str(policy_id), batch["obs"], batch["actions"], batch["rewards"],
-                      level, events, {"module_id": str(policy_id)})
+                           "value": float(rewards[bad])})
+        rows_of = defaultdict(list)
+        for row, key in enumerate(agents):
+            rows_of[key].append(row)
+        for key, rows in rows_of.items():
+            columns = per_agent[key]
+            columns["rewards"].append(rewards[rows])
+            if level != "summary":
+                columns["obs"].append(to_numpy(batch["obs"])[rows])
+                columns["actions"].append(to_numpy(batch["actions"])[rows])
+            if level == "full":
+                kept = raw.setdefault(key, [])
+                kept.extend({"obs": to_numpy(batch["obs"][i]).tolist(),
+                             "action": to_numpy(batch["actions"][i]).tolist(),
+                             "reward": float(rewards[i])}
+                            for i in rows[:RAW_ROWS - len(kept)])
+    for key, columns in per_agent.items():
+        joined = {k: np.concatenate(v) for k, v in columns.items()}
+        _column_stats(record, key, joined.get("obs", []), joined.get("actions", []),
+                      joined["rewards"], level, events, {"agent_id": key})
     record["episodes_started"] = len(started)
     record["episodes_finished"] = len(finished)
     if ended is not None:  # count episodes, not agent ends
         record["episodes_finished"] = len(ended)
-        record["terminated"] = sum(how == "terminated" for how in ended.values())
-        record["truncated"] = sum(how == "truncated" for how in ended.values())
+        record["terminated"] = sum(how == "terminated" for how, _ in ended.values())
+        record["truncated"] = sum(how == "truncated" for how, _ in ended.values())
+        lengths = [length for how, length in ended.values() if how == "truncated"]
+        if lengths:  # a time limit truncates at one length
+            record["truncated_len_min"], record["truncated_len_max"] = min(lengths), max(lengths)
     if level == "full":
-        record["raw_rows"] = {str(pid): [{"obs": to_numpy(b["obs"][i]).tolist(),
-                                          "action": to_numpy(b["actions"][i]).tolist(),
-                                          "reward": float(b["rewards"][i])}
-                                         for i in range(min(5, b.count))]
-                              for pid, b in batches.items()}
+        record["raw_rows"] = raw
     return record, events
+
+
+def _old_stack_row_agents(batch, episode_ids, policy_id: str,
+                          agent_names: dict | None) -> list[str]:
+    """The agent id of each row of one policy's old-stack batch."""
+    if "agent_index" not in batch:
+        return [policy_id] * int(batch.count)
+    return [(agent_names or {}).get(episode, {}).get(int(index), f"agent_index_{int(index)}")
+            for episode, index in zip(episode_ids.tolist(),
+                                      to_numpy(batch["agent_index"]).tolist())]
 
 
 __all__ = ["runner_identity", "sample_record_new_stack", "sample_record_old_stack"]
