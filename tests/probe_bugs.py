@@ -8,6 +8,7 @@ envs, or the arena's own config.
 
 from __future__ import annotations
 
+import copy
 import gymnasium as gym
 import numpy as np
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
@@ -118,3 +119,33 @@ def p0_once_sampled(module_id, batch):
     """A callable policies_to_train that reads the batch (so it cannot be asked before
     training) and never lets p1 through."""
     return batch.env_steps() > 0 and module_id == "p0"
+
+
+class TenWideActions(FourActions):
+    """FourActions with one Box action in [0, 10] instead."""
+
+    action_space = gym.spaces.Box(0.0, 10.0, (1,), np.float32)
+
+
+def clip_to_unit_range_connector(env=None, spaces=None, device=None):
+    """A module-to-env connector that sends the env clip(action, -1, 1): a "safety clip"
+    kept from an env whose actions were in [-1, 1], with RLlib's own action
+    normalisation turned off."""
+    from ray.rllib.connectors.connector_v2 import ConnectorV2
+    from ray.rllib.core.columns import Columns
+
+    class ClipToUnitRange(ConnectorV2):
+        def __call__(self, *, rl_module, batch, episodes, **kwargs):
+            batch[Columns.ACTIONS_FOR_ENV] = copy.deepcopy(batch[Columns.ACTIONS])
+            self.foreach_batch_item_change_in_place(
+                batch=batch, column=Columns.ACTIONS_FOR_ENV,
+                func=lambda action, env_id, agent_id, module_id: np.clip(action, -1.0, 1.0))
+            return batch
+
+    return ClipToUnitRange()
+
+
+def ppo_actions_clipped_to_unit_range():
+    return (ppo(TenWideActions)
+            .environment(normalize_actions=False, clip_actions=False)
+            .env_runners(module_to_env_connector=clip_to_unit_range_connector))

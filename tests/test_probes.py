@@ -786,3 +786,25 @@ def test_a_healthy_config_with_actions_from_1_passes_the_action_probe():
     config, _ = offset_discrete()
     report = probe(config, only=["action"], max_iterations=8)
     assert _statuses(report) == {"action": "pass"}, str(report)
+
+
+def test_actions_that_never_reach_the_env_near_the_target_are_named_with_their_range():
+    """A connector clipping a [0, 10] action to [-1, 1] failed probe 4 with the probe's
+    general list of suspects (an independent user's config): the env's side of it, the
+    range of actions it received, is measured and said."""
+    from probe_bugs import TenWideActions, ppo_actions_clipped_to_unit_range
+
+    report = probe(ppo_actions_clipped_to_unit_range(), only=["action"], max_iterations=4)
+    result = report.result("action")
+    assert result.status == "fail", str(report)
+    assert re.search(r"never received an action near the rewarded action ≈ \[7\.5\]: every "
+                     r"action it got lay between \[-1\] and \[1\]", result.unreached), \
+        result.unreached
+    assert result.unreached in report.diagnosis()[0]
+    assert "module-to-env connector" in report.diagnosis()[0]
+    assert json.loads(json.dumps(report.to_dict()))["probes"][0]["unreached"]
+    # The same env and module without the clip, failing for another reason (a learning
+    # rate too small to move it in 2 iterations): its env got the whole range.
+    slow = probe(ppo(TenWideActions, lr=1e-7), only=["action"], max_iterations=2)
+    assert slow.result("action").status == "fail", str(slow)
+    assert not slow.result("action").unreached, str(slow)

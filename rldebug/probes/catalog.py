@@ -266,6 +266,18 @@ class Checker:
         return found
 
 
+def rewarded_targets(probe: str, agent: ProbeAgent) -> tuple[int, ...]:
+    """The targets (0, 1: :func:`~rldebug.probes.spaces.target_action`) a policy probe
+    rewards ``agent`` for; () for the value probes."""
+    if probe == "action":
+        return (1,)
+    if probe == "observation_action":
+        return (0, 1)
+    if probe in ("credit", "shared", "turns"):
+        return (agent_target(agent.index),)
+    return ()
+
+
 __all__ = [
     "MIN_GAMMA",
     "MIN_Q_MARGIN",
@@ -278,4 +290,5 @@ __all__ = [
     "Measurement",
     "Probe",
     "ProbeAgent",
+    "rewarded_targets",
 ]

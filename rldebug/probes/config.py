@@ -165,14 +165,15 @@ def probe_config(config, probe: str, agents: dict, multi_agent: bool, seed: int,
     """``(config for the probe, {setting: (yours, the probe's)})``.
 
     :param agents: ``{agent_id: (observation_space, action_space)}`` in the user's env.
-    :param token: names the run's record of the agent-to-module mapping.
+    :param token: names the run's record of the agent-to-module mapping and of the
+        actions the probe's env received.
     """
     from rldebug.probes.envs import MultiAgentProbeEnv, ProbeEnv  # RLlib's env classes
 
     changes: dict = {}
     changes.update(local_mode_changes(config).changed)
     local = local_mode(config, warn=False, check_env=False)
-    env_config = {"probe": probe, "agents": dict(agents), "seed": seed}
+    env_config = {"probe": probe, "agents": dict(agents), "seed": seed, "token": token}
     local.environment(env=MultiAgentProbeEnv if multi_agent else ProbeEnv,
                       env_config=env_config)
     local.evaluation(evaluation_interval=None)

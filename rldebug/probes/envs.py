@@ -10,7 +10,7 @@ kind of input they were built for.
 ``env_config`` (plain data, built by :mod:`.config`)::
 
     {"probe": "delayed", "agents": {agent_id: (observation_space, action_space)},
-     "single_agent": True, "seed": 0}
+     "seed": 0, "token": "<the run's token>"}
 """
 
 from __future__ import annotations
@@ -23,6 +23,26 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rldebug.probes.spaces import action_reward, agent_target, observation
 from rldebug.usage import UsageError
+
+# Per probe run (env_config["token"]) and agent (None for a single-agent env): the
+# smallest and largest Box action the env received, per dimension. Probes train
+# in-process, so the probe's env and its report share this.
+_RECEIVED: dict[str, dict[Any, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _note_action(token: str | None, agent: Any, space: Any, action: Any) -> None:
+    if token is None or not isinstance(space, gym.spaces.Box):
+        return
+    action = np.asarray(action, dtype=np.float64).reshape(space.shape)
+    seen = _RECEIVED.setdefault(token, {})
+    low, high = seen.get(agent, (action, action))
+    seen[agent] = (np.minimum(low, action), np.maximum(high, action))
+
+
+def received_actions(token: str) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+    """``{agent: (lowest, highest)}`` Box actions the probe's env received in the run
+    named ``token`` (then forgotten); agent None in a single-agent env."""
+    return _RECEIVED.pop(token, {})
 
 # Probes whose state is drawn at random (0 or 1) at every reset.
 RANDOM_STATE = ("observation", "observation_action")
@@ -63,6 +83,7 @@ class ProbeEnv(gym.Env):
         _check_config(config, SINGLE_AGENT_PROBES)
         self.probe = config["probe"]
         ((self.observation_space, self.action_space),) = config["agents"].values()
+        self._token = config.get("token")
         self._rng = np.random.default_rng(config.get("seed"))
         self._state = 0
         self._t = 0
@@ -76,6 +97,7 @@ class ProbeEnv(gym.Env):
         return observation(self.observation_space, self._state), {"probe_state": self._state}
 
     def step(self, action):
+        _note_action(self._token, None, self.action_space, action)
         reward, terminated, self._state = step_rule(self.probe, self._state, self._t, action,
                                                     self.action_space)
         self._t += 1
@@ -105,6 +127,7 @@ class MultiAgentProbeEnv(MultiAgentEnv):
         config = dict(config or {})
         _check_config(config, SINGLE_AGENT_PROBES + MULTI_AGENT_PROBES)
         self.probe = config["probe"]
+        self._token = config.get("token")
         spaces = config["agents"]
         self.possible_agents = list(spaces)
         self.agents = list(spaces)
@@ -140,6 +163,7 @@ class MultiAgentProbeEnv(MultiAgentEnv):
         rewards = {}
         done = True
         for aid, action in action_dict.items():
+            _note_action(self._token, aid, self.action_spaces[aid], action)
             if self.probe in SINGLE_AGENT_PROBES:
                 reward, terminated, self._state[aid] = step_rule(
                     self.probe, self._state[aid], self._t, action, self.action_spaces[aid])
@@ -153,6 +177,7 @@ class MultiAgentProbeEnv(MultiAgentEnv):
 
     def _turn(self, action_dict: dict):
         (aid, action), = action_dict.items()
+        _note_action(self._token, aid, self.action_spaces[aid], action)
         which = agent_target(self._index[aid])
         self._pending[aid] = action_reward(self.action_spaces[aid], action, which)
         self._t += 1

@@ -29,6 +29,9 @@ class ProbeResult:
     # failure: {"setting": "entropy_coeff", "yours": "5.0", "tried": "0.0", "status":
     # PASS or FAIL, "iterations": n, "config": "PPOConfig", "default": "0.0"}.
     retried: dict | None = None
+    # A failed policy probe whose env never received an action near the rewarded one:
+    # per agent, the range of Box actions it did receive ('' when it did).
+    unreached: str = ""
 
     @property
     def probe(self):
@@ -43,7 +46,7 @@ class ProbeResult:
                 "iterations": self.iterations, "env_steps": self.env_steps,
                 "seconds": round(self.seconds, 2), "note": self.note or None,
                 "config_cause": self.config_cause or None,
-                "retried": self.retried,
+                "retried": self.retried, "unreached": self.unreached or None,
                 "measurements": [m.to_dict() for m in self.measurements]}
 
 
@@ -93,6 +96,11 @@ def _failure_sentence(result: ProbeResult, status: dict[str, str]) -> str:
                 f"with {retried['setting']}={retried['tried']} it passes "
                 f"({retried['iterations']} iterations). "
                 f"{_RETRIED[retried['setting']].format(**retried)}")
+    if result.unreached:
+        return (f"{head}: {result.unreached}. Whatever the module learns, no action it "
+                "takes reaches the reward: look at what turns the module's output into "
+                "the env's action (a module-to-env connector, normalize_actions/"
+                "clip_actions) and at where its action distribution starts.")
     given = probe.given
     if given and status.get(given[0]) == FAIL:
         needed = PROBES[given[0]]

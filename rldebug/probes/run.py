@@ -16,6 +16,7 @@ from rldebug.probes.catalog import (
     Checker,
     Measurement,
     ProbeAgent,
+    rewarded_targets,
 )
 from rldebug.probes.config import observed_mapping, probe_config
 from rldebug.probes.report import (
@@ -28,7 +29,12 @@ from rldebug.probes.report import (
     ProbeReport,
     ProbeResult,
 )
-from rldebug.probes.spaces import check_action_space, check_observation_space
+from rldebug.probes.spaces import (
+    action_miss,
+    check_action_space,
+    check_observation_space,
+    describe_action,
+)
 from rldebug.shapes.configs import module_overrides, schedule_values, set_per_module
 from rldebug.shapes.env_meta import module_is_trained
 from rldebug.shapes.episodes import DEFAULT_MODULE_ID
@@ -317,6 +323,34 @@ def _part_of(rule: str) -> str:
         "the value function of " if rule.endswith(VALUE_UNWEIGHTED) else ""
 
 
+def _unreached_targets(name: str, agents: list[ProbeAgent], received: dict) -> str:
+    """Per agent with a Box action: the rewarded action its env never received anything
+    near, with the range it did receive ('' when every target was within reach)."""
+    import gymnasium as gym
+    import numpy as np
+
+    from rldebug.probes.spaces import target_action
+
+    def shown(values) -> str:
+        return "[" + ", ".join(f"{float(v):.3g}" for v in np.asarray(values).reshape(-1)) + "]"
+
+    found = []
+    for agent in agents:
+        space = agent.action_space
+        if not isinstance(space, gym.spaces.Box) or agent.agent_id not in received:
+            continue
+        low, high = received[agent.agent_id]
+        for which in rewarded_targets(name, agent):
+            nearest = np.clip(target_action(space, which), low, high)  # NaN stays NaN
+            if action_miss(space, nearest, which) > 0:
+                found.append(f"{agent.label}'s env never received an action near the "
+                             f"rewarded {describe_action(space, which)}: every action it got "
+                             f"lay between {shown(low)} and {shown(high)}, in a space "
+                             f"from {shown(space.low)} to {shown(space.high)}")
+                break
+    return "; ".join(found)
+
+
 def _never_learns_note(untrained: dict) -> str:
     """"module 'p1' is never updated (it is not in ...): it can never learn; agent 1
     maps to it", one clause per module."""
@@ -452,9 +486,14 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         mapping = _mapping_measurements(token, agents)
         if name == "credit":
             result.measurements += mapping
+    from rldebug.probes.envs import received_actions  # imports RLlib's env classes
+
+    received = received_actions(token)
     if result.status == FAIL:
         result.status = PASS if result.measurements and all(
             m.ok for m in result.measurements) else FAIL
+        if result.status == FAIL and not never:
+            result.unreached = _unreached_targets(name, learning, received)
         config_fails = [m for m in result.measurements if m.static and not m.ok]
         if result.status == FAIL and never:
             result.note = _never_learns_note(untrained)
@@ -463,6 +502,10 @@ def run_probe(config, name: str, spaces: dict, multi: bool, *, max_iterations: i
         elif result.status == FAIL and config_fails:
             result.note = (f"the config itself fails ({config_fails[0].quantity}): more "
                            "training cannot fix that")
+        elif result.status == FAIL and result.unreached:
+            result.note = (f"not learned within {result.iterations} iterations "
+                           f"({result.env_steps} env steps), and no action its env received "
+                           "was near the rewarded one")
         elif result.status == FAIL and stop_reason:
             result.note = stop_reason
         elif result.status == FAIL:
