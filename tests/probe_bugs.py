@@ -9,6 +9,7 @@ envs, or the arena's own config.
 from __future__ import annotations
 
 import copy
+
 import gymnasium as gym
 import numpy as np
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
