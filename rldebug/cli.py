@@ -9,10 +9,12 @@ every command shares: ``--debug``, the exit codes and how errors are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
 import sys
+import warnings
 from importlib import import_module
 
 from rldebug.usage import (
@@ -112,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rldebug {args.command}: error: {err}", file=sys.stderr)
             return EXIT_UNUSABLE
     try:
-        for where in getattr(args, "imports", ()):  # usage.add_import_option's --import
-            import_code(where, "--import", keep=True)
-        return args.func(args)
+        with _own_warnings_in_one_line(args.command):
+            for where in getattr(args, "imports", ()):  # usage.add_import_option's --import
+                import_code(where, "--import", keep=True)
+            return args.func(args)
     except USAGE_ERRORS as err:  # unusable input: one line, exit 2 (rldebug.usage)
         if args.debug:
             raise
@@ -143,6 +146,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rldebug {args.command}: {error_text(err)}", *_notes(err),
               "(run again with --debug for the Python traceback)", sep="\n", file=sys.stderr)
         return 1
+
+
+@contextlib.contextmanager
+def _own_warnings_in_one_line(command: str):
+    """rldebug's own warnings as ``rldebug CMD: warning: ...``, one line each: Python's
+    format adds the line of the command's entry script (``sys.exit(main())``), which
+    tells the user of a command nothing. Other libraries' warnings are shown as Python
+    shows them."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.partition(".")[0] == "rldebug":
+            print(f"rldebug {command}: warning: {message}", file=file or sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _notes(error: BaseException) -> list[str]:

@@ -3,6 +3,7 @@ loaded alone (``rldebug.load(checkpoint, modules_only=True)``), called on the ra
 observation, with or without the steps the training pipeline took. Also the env with
 image-shaped observations that frame stacking needs."""
 
+import hashlib
 import os
 from collections import deque
 
@@ -122,18 +123,29 @@ class GaussianMean:
         return action.astype(np.float32)
 
 
+def seeded_by(obs, salt: int = 0) -> np.random.Generator:
+    """A random generator seeded by the observation itself (and ``salt``): draws that
+    look sampled, the same every time the same observation is asked."""
+    data = np.asarray(obs, np.float64).tobytes() + bytes([salt])
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(data).digest()[:8], "little"))
+
+
 class GaussianSampler:
     """A PPO Pendulum policy deployed as a draw from its diagonal Gaussian (``scale``
     times its standard deviation), unsquashed to [low, high] and clipped, as RLlib's
-    exploration would act; RLlib's evaluation takes the mean."""
+    exploration would act; RLlib's evaluation takes the mean. ``by_observation``: each
+    draw's generator seeded by the observation (deterministic, spread as draws are)."""
 
-    def __init__(self, module, low, high, scale: float = 1.0, seed: int = 0):
+    def __init__(self, module, low, high, scale: float = 1.0, seed: int = 0,
+                 by_observation: bool = False):
         self.module, self.low, self.high, self.scale = module, low, high, scale
         self.rng = np.random.default_rng(seed)
+        self.by_observation = by_observation
 
     def __call__(self, obs):
         mean, log_std = np.split(_logits(self.module, obs), 2)
-        draw = self.rng.normal(mean, self.scale * np.exp(log_std))
+        rng = seeded_by(obs) if self.by_observation else self.rng
+        draw = rng.normal(mean, self.scale * np.exp(log_std))
         action = self.low + (draw + 1.0) * (self.high - self.low) / 2.0
         return np.clip(action, self.low, self.high).astype(np.float32)
 

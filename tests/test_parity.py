@@ -72,6 +72,26 @@ def test_a_module_deployed_without_its_filter_fails_and_the_filter_is_named(
     assert "does not apply MeanStdFilter" in report["explanation"]
 
 
+def test_a_checkpoint_rldebug_did_not_seal_is_said_in_one_line(checkpoint, tmp_path,
+                                                               monkeypatch, capsys):
+    """A plain RLlib checkpoint's warning came with the line of the command's entry
+    script after it (`sys.exit(main())`; an independent user's every run)."""
+    import shutil
+
+    from rldebug.inspection.checkpoint import CHECKSUMS_FILE
+
+    plain = shutil.copytree(checkpoint, tmp_path / "plain")
+    (plain / CHECKSUMS_FILE).unlink()
+    monkeypatch.setenv("RLDEBUG_PARITY_CHECKPOINT", str(plain))
+    monkeypatch.setattr(deployed, "_module", None)
+    code = cli_main(["parity", str(plain), "--policy", "parity_policies:module_argmax",
+                     "--episodes", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "rldebug parity: warning: " in err and "carries no rldebug checksums" in err, err
+    assert "cli_main(" not in err and "UnverifiedCheckpointWarning" not in err, err
+
+
 def test_the_training_pipeline_itself_passes_as_a_policy_a_pickle_and_an_algorithm(checkpoint):
     policy = rldebug.inference_policy(checkpoint)
     assert "MeanStdFilter" in repr(policy)
@@ -247,6 +267,12 @@ def test_a_continuous_sampler_is_named_and_other_noise_is_not(tmp_path):
     sampler = parity(checkpoint, deployed.GaussianSampler(module, -2.0, 2.0), episodes=2)
     assert not sampler.passed
     assert "looks like it samples" in sampler.explanation, str(sampler)
+    # spread as draws are, but the same answer for the same observation: no sampler
+    seeded = parity(checkpoint, deployed.GaussianSampler(module, -2.0, 2.0,
+                                                         by_observation=True), episodes=2)
+    assert not seeded.passed and "looks like it samples" not in seeded.explanation, \
+        str(seeded)
+    assert "it gave every answer again: it does not sample" in seeded.explanation
     wide = parity(checkpoint, deployed.GaussianSampler(module, -2.0, 2.0, scale=3.0),
                   episodes=2)
     assert not wide.passed and "samples" not in wide.explanation, str(wide)
@@ -449,16 +475,18 @@ class _Sampler:
     """Samples the pipeline's two-action distribution: the greedy action with the
     probability the distribution gives it, else the other."""
 
-    def __init__(self, checkpoint):
+    def __init__(self, checkpoint, by_observation: bool = False):
         self.reference = rldebug.inference_policy(checkpoint)
         self.rng = np.random.default_rng(0)
+        self.by_observation = by_observation
 
     def reset(self):
         self.reference.reset()
 
     def __call__(self, obs):
         greedy = int(self.reference(obs))
-        keep = self.rng.random() < self.reference.greedy_probability()
+        rng = deployed.seeded_by(obs) if self.by_observation else self.rng
+        keep = rng.random() < self.reference.greedy_probability()
         return greedy if keep else 1 - greedy
 
 
@@ -469,6 +497,14 @@ def test_a_sampler_is_named_and_an_answer_that_ignores_the_state_is_not(checkpoi
     sampled = parity(checkpoint, _Sampler(checkpoint), episodes=20)
     assert not sampled.passed and "looks like it samples" in sampled.explanation, \
         sampled.explanation
+    # A deterministic deployment whose answers are spread as a sampler's (an independent
+    # user's filter statistics estimated anew were called a sampler on 5 seeds of 5):
+    # asked again on the same observations it repeats itself, and parity says so. (Without
+    # asking again, the statistics call 6 of 8 salts of its seed a sampler, salt 0 too.)
+    seeded = parity(checkpoint, _Sampler(checkpoint, by_observation=True), episodes=20)
+    assert not seeded.passed and "looks like it samples" not in seeded.explanation, \
+        seeded.explanation
+    assert "it gave every answer again: it does not sample" in seeded.explanation
     report = parity(checkpoint, lambda obs: 0, episodes=5)
     assert not report.passed and report.sampling is not None
     assert "looks like it samples" not in report.explanation, report.explanation

@@ -770,6 +770,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
     reference = _reference(checkpoint_or_algo)
     reset = getattr(policy, "reset", None)
     reset = reset if callable(reset) else None
+    ask = _caller(policy)
     if trace is not None:
         _check_traced_env(trace, reference)
         env = _env(reference)
@@ -777,21 +778,21 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
         recorded = traced_episodes(trace, env)
         if not _takes_module_actions(action_spaces):
             recorded = [[obs for obs, _ in episode] for episode in recorded]
-        steps, error = _play_recorded(reference, _caller(policy), reset, recorded)
+        steps, error = _play_recorded(reference, ask, reset, recorded)
     elif observations is not None:
         if reference.multi_agent:
             raise UsageError("parity(observations=...) takes one agent's observations; for a "
                              "multi-agent env parity plays the checkpoint's env.")
         space = reference.parts["observation_space"]
         space = space.get("default_agent", space) if isinstance(space, dict) else space
-        steps, error = _play_recorded(reference, _caller(policy), reset,
+        steps, error = _play_recorded(reference, ask, reset,
                                       recorded_episodes(observations, space))
         action_spaces = reference.parts["action_space"]
         action_spaces = list(action_spaces.values()) if isinstance(action_spaces, dict) \
             else [action_spaces]
     else:
         env = _env(reference)
-        steps, error = _play(reference, _caller(policy), reset, env, episodes, seed, max_steps)
+        steps, error = _play(reference, ask, reset, env, episodes, seed, max_steps)
         action_spaces = [act for _, act in agent_spaces(env).values()]
     if error:  # the policy raised at the last step
         answered = steps[:-1]
@@ -849,6 +850,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                     "sampler agrees more often where the greedy action is likelier; here the "
                     "greedy action's probability varies too little, or the decisions are too "
                     "few, to show it either way): play more episodes (--episodes)."))
+        elif verdict == "samples" and _repeats_itself(steps, ask, reset):
+            report.explanation += _REPEATS.format(agreement=report.agreement)
         elif verdict == "samples":
             report.explanation = (
                 f"Your policy agrees with the pipeline's greedy action in "
@@ -861,7 +864,9 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                 "to_deterministic()).")
     gaussian = None if _explains(report, candidates) else \
         _gaussian_sampler(pairs, action_spaces)
-    if gaussian is not None:
+    if gaussian is not None and _repeats_itself(steps, ask, reset):
+        report.explanation += _REPEATS.format(agreement=report.agreement)
+    elif gaussian is not None:
         report.explanation = gaussian
     floats = [_answer(step.yours, agent) for step, agent, ok in pairs if not ok and
               _float_as_integer(_answer(step.yours, agent), _answer(step.pipeline, agent))]
@@ -873,6 +878,28 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
             "integer: env.step of many envs (gymnasium's checks, CartPole's) asserts "
             "action_space.contains(action), which refuses a float. Return int(action).")
     return report
+
+
+# Said where the answers are spread as a sampler's would be, but the policy repeats them.
+_REPEATS = (" Its agreement ({agreement:.1%}) is about what sampling from the action "
+            "distribution would give, but asked again on the same observations (reset "
+            "where each episode starts, the same rewards) it gave every answer again: it "
+            "does not sample.")
+
+
+def _repeats_itself(steps: list[_Step], ask, reset_yours) -> bool:
+    """Whether the deployment, asked again at every state of ``steps`` in the same order,
+    gives every answer again: a deterministic deployment (stateful or not) does, a
+    sampler does not. Asked only where its answers look sampled."""
+    again = []
+    try:
+        for step in steps:
+            if step.step == 0 and reset_yours is not None:
+                reset_yours()
+            again.append(ask(_copy(step.obs), step.reward))
+    except Exception:  # noqa: BLE001 - the user's code: it answered the first time
+        return False
+    return _share(_pairs(_with(steps, again), [s.yours for s in steps], 1e-9)) == 1.0
 
 
 def _largest_difference(pairs) -> float | None:

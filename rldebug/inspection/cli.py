@@ -6,8 +6,6 @@ Registered on the main parser by :func:`add_commands`.
 from __future__ import annotations
 
 import json
-import sys
-import warnings
 from pathlib import Path
 
 from rldebug.usage import UsageError, add_import_option, check_seed, json_text
@@ -35,11 +33,7 @@ def cmd_inspect(args) -> int:
     from rich.console import Console
 
     from rldebug.inspection import explain, inspect, load
-    from rldebug.inspection.checkpoint import (
-        UnverifiedCheckpointWarning,
-        algorithm_checkpoint_of,
-        checkpoint_kind,
-    )
+    from rldebug.inspection.checkpoint import algorithm_checkpoint_of, checkpoint_kind
     from rldebug.inspection.explanation import ids_from_text, json_observation
 
     console = Console()
@@ -57,15 +51,7 @@ def cmd_inspect(args) -> int:
             "env, connectors or agent mapping the summary and --obs need): pass the "
             f"algorithm checkpoint{f' it belongs to, {str(top)!r}' if top else ''}; in Python, "
             "rldebug.load(PATH) returns the module itself.")
-    with warnings.catch_warnings(record=True) as said:  # one line each, no source line
-        warnings.simplefilter("always", UnverifiedCheckpointWarning)
-        algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
-    for warning in said:
-        if issubclass(warning.category, UnverifiedCheckpointWarning):
-            print(f"rldebug inspect: warning: {warning.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
+    algo = load(args.checkpoint)  # a CheckpointError is a UsageError: exit 2
     try:
         summary, explanation = inspect(algo), None
         if obs is not None:
