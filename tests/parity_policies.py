@@ -211,3 +211,23 @@ class PerAgentModules:
     def __call__(self, observations: dict) -> dict:
         return {agent: self._act(_logits(self.modules[self.mapping[agent]], obs))
                 for agent, obs in observations.items()}
+
+
+class FourActionsWalk(gym.Env):
+    """Box(3) observations, four actions, 20 steps an episode (what the actions do does
+    not matter to parity: it compares answers)."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = gym.spaces.Discrete(4)
+
+    def __init__(self, config=None):
+        super().__init__()
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.observation_space.sample(), float(action == 0), False, self.t >= 20, {}

@@ -471,6 +471,30 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
         as_text.explanation, as_text.explanation
 
 
+def test_answers_shifted_by_one_action_are_named(checkpoint, tmp_path):
+    """Every answer the pipeline's action + 1 (mod 4) was said only as "No variant of the
+    pipeline explains the difference" (an independent user's deployment); on two actions,
+    the other action every time."""
+    algo = (PPOConfig().environment(deployed.FourActionsWalk)
+            .env_runners(num_env_runners=0)
+            .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=[8]))
+            .debugging(seed=0).build_algo())
+    algo.save_to_path(str(tmp_path / "four"))
+    algo.stop()
+    four = rldebug.inference_policy(tmp_path / "four")
+    shifted = parity(tmp_path / "four", lambda obs: (int(four(obs)) + 1) % 4, episodes=2)
+    assert not shifted.passed and shifted.agreement == 0.0
+    assert "is the pipeline's action shifted by 1 (mod 4)" in shifted.explanation, \
+        shifted.explanation
+    pipeline = rldebug.inference_policy(checkpoint)
+    flipped = parity(checkpoint, lambda obs: 1 - int(pipeline(obs)), episodes=2)
+    assert "is the other of the two actions" in flipped.explanation, flipped.explanation
+    # not said when some answers agree (a deployment wrong in some states only)
+    some = parity(tmp_path / "four", lambda obs: (int(four(obs)) + (obs[0] > 0)) % 4,
+                  episodes=2)
+    assert not some.passed and "shifted" not in some.explanation, some.explanation
+
+
 class _Sampler:
     """Samples the pipeline's two-action distribution: the greedy action with the
     probability the distribution gives it, else the other."""

@@ -834,6 +834,10 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
     if not _explains(report, candidates):  # two mistakes at once (the module on raw input)
         candidates += _pairs_that_explain(report, candidates, reference, steps, atol)
     report.explanation = _explanation(report, candidates, reference, pairs)
+    shifted = _shifted(pairs, action_spaces)  # explains every answer: only a variant
+    if shifted and max((share for share, _ in candidates), default=0.0) < \
+            report.min_agreement:  # the deployment matches (modules swapped) goes first
+        report.explanation = shifted
     report.sampling = _sampling_agreement(pairs)
     if report.sampling is not None:
         expected, spread = report.sampling
@@ -1061,6 +1065,38 @@ def _start_added(pairs, action_spaces) -> str:
             "env the index 0..n-1 as it is (it ignores start), so in training the env got "
             f"the index, not start + index. Return the index as RLlib does, or declare the "
             "space from 0 and add the start inside the env (`rldebug check` names it).")
+
+
+def _shifted(pairs, action_spaces, least: int = 10) -> str:
+    """Every answer is the pipeline's Discrete action shifted by one constant ``k`` (mod
+    n): an action table or index off by ``k`` (1-based indices, a reordered list); on
+    two actions, the other action every time. "" otherwise (or under ``least``
+    decisions)."""
+    if len(pairs) < least or not all(isinstance(space, gym.spaces.Discrete)
+                                     for space in action_spaces):
+        return ""
+    sizes = {int(space.n) for space in action_spaces}
+    if len(sizes) != 1:
+        return ""
+    (n,) = sizes
+    shifts = set()
+    for step, agent, _ in pairs:
+        yours = _as_index(_answer(step.yours, agent))
+        if yours is None or not 0 <= yours < n:
+            return ""
+        shifts.add((yours - int(_answer(step.pipeline, agent))) % n)
+        if len(shifts) > 1:
+            return ""
+    (shift,) = shifts
+    if shift == 0:
+        return ""
+    if n == 2:
+        return (f"Each of your {len(pairs)} answers is the other of the two actions: a "
+                "flipped comparison or a reversed action list in your code.")
+    return (f"Each of your {len(pairs)} answers is the pipeline's action shifted by "
+            f"{shift} (mod {n}): an action index or table off by {shift} in your code "
+            "(1-based indices, a reordered action list, an offset added twice). Send the "
+            "env the index the module's distribution chose, as RLlib does.")
 
 
 def _answer_problem(pairs) -> str:
