@@ -92,6 +92,18 @@ def test_a_checkpoint_rldebug_did_not_seal_is_said_in_one_line(checkpoint, tmp_p
     assert "cli_main(" not in err and "UnverifiedCheckpointWarning" not in err, err
 
 
+def test_a_missing_checkpoint_is_refused_before_the_policys_file_runs(tmp_path, capsys):
+    """The policy's file ran first: a deployment file that loads its module at import
+    made a mistyped checkpoint path take 7 s to refuse (an independent user's)."""
+    deploy = tmp_path / "deploy.py"
+    deploy.write_text("raise RuntimeError('the deployment file ran')\ndef act(obs):\n"
+                      "    return 0\n")
+    code = cli_main(["parity", str(tmp_path / "no_such_checkpoint"), "--policy",
+                     f"{deploy}:act"])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not exist" in err and "the deployment file ran" not in err, err
+
+
 def test_the_training_pipeline_itself_passes_as_a_policy_a_pickle_and_an_algorithm(checkpoint):
     policy = rldebug.inference_policy(checkpoint)
     assert "MeanStdFilter" in repr(policy)
@@ -469,6 +481,12 @@ def test_multi_agent_modules_swapped_or_sampled_are_named(tmp_path):
                      episodes=1)
     assert "keys agent 0 as '0' (str), where the env's agent ids are ints" in \
         as_text.explanation, as_text.explanation
+    # keyed by names the env does not use (an independent user's 0/1 for "a0"/"a1" was
+    # said as both agents left out)
+    renamed = parity(checkpoint, lambda obs: {f"cart{a}": v for a, v in greedy(obs).items()},
+                     episodes=1)
+    assert "keys its answers ['cart0', 'cart1'], none of them an agent the env asked " \
+        "([0, 1])" in renamed.explanation, renamed.explanation
 
 
 def test_answers_shifted_by_one_action_are_named(checkpoint, tmp_path):

@@ -10,10 +10,15 @@ def cmd_parity(args) -> int:
     """Compare a deployed policy with the checkpoint's training pipeline: exit 0 when they
     agree, 1 when not."""
     from dataclasses import asdict
+    from pathlib import Path
 
     from rldebug.deployment.comparison import parity
+    from rldebug.deployment.pipeline import EXPORTED_PARTS
+    from rldebug.inspection.checkpoint import checkpoint_kind
     from rldebug.usage import load_function
 
+    if not (Path(args.checkpoint).expanduser() / EXPORTED_PARTS).is_file():
+        checkpoint_kind(args.checkpoint)  # refused before --policy's file runs (it may load)
     policy = load_function(args.policy, "--policy", "your deployed policy: a function (or "
                            "callable object) from the env's raw observation to its action, "
                            "def {name}(obs): return action")

@@ -674,9 +674,10 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 "small. Your deployment is the trained policy's greedy action; expect "
                 "its returns to differ from RLlib's evaluation numbers.")
     if not variant.to_env:
-        return ("your deployment hands the env the module's action in [-1, 1]; RLlib "
-                "unsquashes it to the env's bounds (normalize_actions=True) or clips it "
-                "(clip_actions=True) first "
+        return ("your deployment hands the env the module's raw action (the Gaussian's "
+                "mean, on the module's scale, where [-1, 1] maps to the env's bounds); "
+                "RLlib unsquashes it to the env's bounds (normalize_actions=True) or clips "
+                "it (clip_actions=True) first "
                 "(ray.rllib.utils.spaces.space_utils.unsquash_action).")
     if variant.dict_order:
         return ("your deployment flattens the Dict observation in the order the env's "
@@ -1117,6 +1118,14 @@ def _answer_problem(pairs) -> str:
                     f"{keyed[str(agent)]!r} ({type(keyed[str(agent)]).__name__}), where "
                     f"the env's agent ids are {type(agent).__name__}s: key each action "
                     "by the id the observation dict has.")
+        if step.yours and isinstance(step.pipeline, Mapping) and \
+                not set(step.yours) & set(step.pipeline):
+            def ids(keys) -> str:
+                return "[" + ", ".join(map(repr, sorted(keys, key=str))) + "]"
+
+            return (f"Your deployment keys its answers {ids(step.yours)}, none of them an "
+                    f"agent the env asked ({ids(step.pipeline)}): "
+                    "key each action by the agent id the observation dict has.")
     decisions = Counter(str(agent) for _, agent, _ in pairs if agent is not None)
     missing = Counter(str(agent) for step, agent in failed if agent is not None and (
         not isinstance(step.yours, Mapping) or agent not in step.yours))
