@@ -46,7 +46,7 @@ once.
 import os
 from importlib import import_module
 
-from rldebug import _moved
+from rldebug import _moved, breakpoint_hook
 
 __version__ = "0.1.0"
 
@@ -130,8 +130,12 @@ def __dir__():
 _moved.install()
 
 # The user's PYTHONBREAKPOINT, before ray.init replaces it by Ray's debugger hook in this
-# process (rldebug.ide honours it; rldebug/ide/_stop.py)
-os.environ.setdefault("RLDEBUG_PYTHONBREAKPOINT", os.environ.get("PYTHONBREAKPOINT", ""))
+# process (rldebug/breakpoint_hook.py; break_on and rldebug debug honour it). A Ray worker
+# starts with Ray's hook set: it keeps the value its driver had found.
+if os.environ.get("PYTHONBREAKPOINT", "") in breakpoint_hook.RAY_HOOKS:
+    os.environ.setdefault(breakpoint_hook.USERS_HOOK, "")
+else:  # this process's own, even where a parent that imported rldebug left another
+    os.environ[breakpoint_hook.USERS_HOOK] = os.environ.get("PYTHONBREAKPOINT", "")
 
 if os.environ.get("RLDEBUG_DEBUG_MODE") == "1":
     import_module("rldebug.inprocess.debugging").debug_mode()

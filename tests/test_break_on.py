@@ -11,6 +11,7 @@ import pytest
 from tiny import tiny_arena_config as _tiny
 
 from rldebug import local_mode
+from rldebug.breakpoint_hook import USERS_HOOK
 from rldebug.ide import break_on, break_records, clear_break_records
 
 # A 3x3 arena: the agents start two steps apart, so a 200-step batch has collisions.
@@ -204,7 +205,7 @@ def test_how_a_process_stops_follows_the_users_hook_not_rays(monkeypatch, env, u
     monkeypatch.delenv("PYTHONBREAKPOINT", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv(_stop.USERS_HOOK, users_at_import)
+    monkeypatch.setenv(USERS_HOOK, users_at_import)
     monkeypatch.setattr(_stop, "_debugpy_connected", lambda: False)
     monkeypatch.setattr(_stop, "_pydevd_debugging", lambda: False)
     assert _stop._how_to_stop(hook) == how

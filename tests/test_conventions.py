@@ -198,7 +198,7 @@ def test_with_settings_takes_a_callback_class():
 # The modules at the top of the package: the command line, what every tool shares, and
 # the single-module tools. Everything else lives in a package named for its job.
 TOP_LEVEL_MODULES = {"__init__", "__main__", "_moved", "cli", "usage", "relay", "htmlfile", "tbfile",
-                     "widetables", "traps"}
+                     "widetables", "traps", "breakpoint_hook"}
 
 
 def test_loose_modules_are_only_the_shared_ones():

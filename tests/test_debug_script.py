@@ -120,6 +120,25 @@ def test_ray_init_local_mode_is_accepted_and_a_missing_script_is_refused(tmp_pat
     assert missing.returncode == 2 and "is neither a file nor a folder" in missing.stderr
 
 
+def test_breakpoint_after_the_scripts_own_ray_init_reaches_the_users_hook(tmp_path):
+    """ray.init sets PYTHONBREAKPOINT to Ray's driver hook, which waits for a Ray
+    Distributed Debugger client: a script that called ray.init itself hung at its next
+    breakpoint() under rldebug debug (an independent user's; 1 of 6 breakpoints hit)."""
+    (tmp_path / "hits.py").write_text(
+        "import os\n"
+        "def hit(*args, **kwargs):\n"
+        "    with open(os.environ['HITS_FILE'], 'a') as f:\n"
+        "        f.write('hit\\n')\n")
+    script = tmp_path / "own_init.py"
+    script.write_text("import ray\nray.init(num_cpus=1)\nbreakpoint()\nprint('after')\n")
+    env = {**session_env(), "PYTHONBREAKPOINT": "hits.hit", "PYTHONPATH": str(tmp_path),
+           "HITS_FILE": str(tmp_path / "hits.txt")}
+    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script)], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and "after" in done.stdout, done.stderr[-2000:]
+    assert (tmp_path / "hits.txt").read_text() == "hit\n"
+
+
 def test_ray_init_keeps_the_scripts_own_keywords(tmp_path):
     """`ray.init(include_dashboard=True)` under rldebug debug started Ray without the
     dashboard the script asked for (only num_cpus reached it): it must do what plain
@@ -216,6 +235,36 @@ def test_an_in_process_script_trains_and_checkpoints_without_starting_ray(tmp_pa
                           capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "steps 200.0 restored PPO ray running False" in done.stdout, done.stdout
+
+
+FAILING_TRIAL = """
+import gymnasium as gym
+from ray import tune
+from ray.rllib.algorithms.ppo import PPOConfig
+
+class Breaks(gym.Wrapper):
+    def __init__(self, config=None):
+        super().__init__(gym.make("CartPole-v1"))
+    def step(self, action):
+        raise ValueError("boom in step")
+
+config = PPOConfig().environment(Breaks).training(train_batch_size=64, minibatch_size=32)
+grid = tune.Tuner("PPO", param_space=config, run_config=tune.RunConfig(
+    storage_path=STORAGE, name="fails", stop={"training_iteration": 1})).fit()
+print("ERROR", type(grid.errors[0]).__name__, "|", str(grid.errors[0]).splitlines()[-1])
+"""
+
+
+def test_a_failed_trials_error_says_its_cause_in_the_result_grid(tmp_path):
+    """RLlib raises a bare RuntimeError from an env's exception; ResultGrid.errors held
+    it with an empty str() (an independent user's), where plain Tune's RayTaskError says
+    the cause."""
+    script = tmp_path / "fails.py"
+    script.write_text(f"STORAGE = {str(tmp_path)!r}\n" + FAILING_TRIAL)
+    done = _debugged(script)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ERROR RuntimeError | raised from ValueError: boom in step" in done.stdout, \
+        done.stdout[-2000:]
 
 
 def _debugged(script, *args, cwd=None):

@@ -67,6 +67,28 @@ def test_training_and_evaluation_run_in_this_process(api_stack):
     assert PIDS_SEEN and set(PIDS_SEEN) == {os.getpid()}
 
 
+def test_evaluations_envrunner_is_not_warned_as_overriding_the_users_env():
+    """A second EnvRunner in this process re-registers RLlib's env wrapper, and gymnasium
+    warned "Overriding environment rllib-single-agent-env-v0 already in registry" (an
+    independent user's scripts with evaluation or a Tune grid, under rldebug debug)."""
+    import warnings
+
+    from event_envs import CartPolePenaltyOnFall
+    from setups import ppo_cartpole
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        config = local_mode(ppo_cartpole().environment(CartPolePenaltyOnFall)
+                            .evaluation(evaluation_interval=1, evaluation_duration=1))
+        algo = config.build_algo()
+        try:
+            assert "evaluation" in algo.train()
+        finally:
+            algo.stop()
+    assert not [w for w in seen if "already in registry" in str(w.message)], \
+        [str(w.message) for w in seen]
+
+
 def test_negative_control_remote_runner_steps_elsewhere():
     config = tiny_arena_config(num_env_runners=1).callbacks(RecordPid)
     PIDS_SEEN.clear()

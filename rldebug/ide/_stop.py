@@ -28,6 +28,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rldebug.breakpoint_hook import RAY_HOOKS, users_breakpoint_hook
+
 logger = logging.getLogger("rldebug.ide.break_on")
 
 MODES = ("auto", "break", "log")
@@ -113,24 +115,6 @@ def _stdin_is_terminal() -> bool:
         return sys.stdin is not None and sys.stdin.isatty()
     except (ValueError, OSError):  # closed or detached stdin
         return False
-
-
-# PYTHONBREAKPOINT as ray.init sets it in a worker and in the driver (_private/worker.py)
-RAY_HOOKS = ("ray.util.rpdb.set_trace", "ray.util.rpdb._driver_set_trace")
-# The user's PYTHONBREAKPOINT as `import rldebug` found it, before ray.init replaced it
-# (rldebug/__init__.py sets it once; a Ray worker inherits it only from its own driver).
-USERS_HOOK = "RLDEBUG_PYTHONBREAKPOINT"
-
-
-def users_breakpoint_hook() -> str:
-    """The breakpoint hook the user asked for in this process: ``PYTHONBREAKPOINT`` unless
-    ``ray.init`` replaced it by Ray's, then the value ``import rldebug`` found ("" for
-    Python's default, "0" for none)."""
-    current = os.environ.get("PYTHONBREAKPOINT", "")
-    if current not in RAY_HOOKS:
-        return current
-    found = os.environ.get(USERS_HOOK, "")
-    return "" if found in RAY_HOOKS else found
 
 
 def _pydevd_debugging() -> bool:

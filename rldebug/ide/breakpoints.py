@@ -32,6 +32,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 
+from rldebug.breakpoint_hook import users_breakpoint_hook
 from rldebug.callbacks.compose import add_callbacks, with_settings
 from rldebug.ide._break_callback import (
     DEFAULT_SPIKE_WINDOW,
@@ -47,7 +48,6 @@ from rldebug.ide._stop import (
     break_records,
     catch,
     clear_break_records,
-    users_breakpoint_hook,
 )
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
 from rldebug.usage import UsageError, UsageTypeError, check_bool

@@ -12,7 +12,9 @@ Press *Debug* on the script you already have: with :func:`debug_mode` on,
   runs on the old API stack however it reaches an Algorithm, as ``PPOTrainer``
   does (:func:`rldebug.compat.legacy.config_from_dict`);
 - ``ray.init(local_mode=True)``, which RLlib 2.60 refuses, is accepted with a
-  one-line notice;
+  one-line notice; after any ``ray.init`` the user's ``PYTHONBREAKPOINT`` is back
+  (Ray sets its own, which makes ``breakpoint()`` in the driver wait for a Ray
+  Distributed Debugger client: :mod:`rldebug.breakpoint_hook`);
 - no Ray instance is started for it: RLlib's in-process Algorithm uses Ray only to
   ``ray.put``/``ray.get`` its own config, which stay in this process while Ray is not
   running (a script that starts Ray, or needs it, gets it as usual). This saves
@@ -40,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rldebug.breakpoint_hook import restore_users_breakpoint_hook
 from rldebug.inprocess.frames import remember_frames_without_module
 from rldebug.inprocess.local import in_process_get, in_process_put
 from rldebug.usage import UsageTypeError
@@ -135,6 +138,12 @@ _PASSED_ON = ("include_dashboard", "log_to_driver", "logging_level")
 def _ray_init(original: Callable) -> Callable:
     @functools.wraps(original)
     def init(*args, **kwargs):
+        try:
+            return _init(*args, **kwargs)
+        finally:  # the script's code runs in this driver: breakpoint() as plain Python's
+            restore_users_breakpoint_hook()
+
+    def _init(*args, **kwargs):
         if kwargs.pop("local_mode", False):
             notice("ray.init(local_mode=True) was removed from Ray; ignored: RLlib runs in "
                    "this process anyway.")

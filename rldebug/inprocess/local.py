@@ -109,6 +109,9 @@ def local_mode_changes(config) -> LocalModeChanges:
     return report
 
 
+_RE_REGISTERED = r"(?s).*Overriding environment rllib-(single|multi)-agent-env-v0 already in"
+
+
 def local_mode(config, warn: bool = True, check_env: bool = True):
     """Return a copy of ``config`` that runs everything in the calling process.
 
@@ -129,6 +132,10 @@ def local_mode(config, warn: bool = True, check_env: bool = True):
     warn = check_bool(warn, "local_mode(warn=...)")
     check_env = check_bool(check_env, "local_mode(check_env=...)")
     _require_config(config, "local_mode")
+    # Every EnvRunner registers RLlib's env wrapper with gymnasium under one id; a second
+    # one in this process (evaluation's, the next trial's) re-registers it, and gymnasium
+    # warns as if the user's env were replaced.
+    warnings.filterwarnings("ignore", message=_RE_REGISTERED)
     report = local_mode_changes(config)
     local = config.copy(copy_frozen=False)
     for name, (_, wanted) in report.changed.items():

@@ -304,6 +304,11 @@ def _failed(trial: InProcessTrial, err: BaseException, spec: dict) -> None:
         write_error(trial.path, err)
     notice(f"trial {trial} failed: {_error_text(err)}{_raised_at(err)} "
            f"(traceback in {trial.error_file})")
+    cause = err.__cause__ or err.__context__
+    if not str(err).strip() and not err.args and cause is not None:
+        # RLlib's bare RuntimeError from an env's exception: Tune's RayTaskError says the
+        # cause in its str(); ResultGrid.errors and Result.error keep this one object
+        err.args = (f"raised from {_error_text(cause)}",)
     trial.status, trial.error = ERROR, err
     trial.last_result = _last_written(trial, spec)
 
