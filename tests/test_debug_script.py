@@ -332,6 +332,15 @@ def test_a_script_runs_as_python_runs_it(tmp_path):
     debugged = _debugged(broken)
     assert plain.returncode == debugged.returncode == 1
     assert debugged.stderr.strip() == plain.stderr.strip()  # file, line, caret, message
+    # an exception the script leaves uncaught: printed from the script's frame, as Python
+    # prints it (rldebug's and runpy's 8 frames came first; an independent user's)
+    raises = tmp_path / "raises.py"
+    raises.write_text("def f():\n    raise ValueError('bad value')\n\nf()\n")
+    plain = subprocess.run([sys.executable, str(raises)], capture_output=True, text=True,
+                           timeout=60, check=False)
+    debugged = _debugged(raises)
+    assert plain.returncode == debugged.returncode == 1
+    assert debugged.stderr.strip() == plain.stderr.strip(), debugged.stderr
 
 
 CTRL_C_SCRIPT = """

@@ -361,6 +361,7 @@ def _as_main(run: Callable[[], Any]) -> int:
     ``SystemExit`` as Python ends on it: 0, the code, or 1 with the message printed."""
     debug_mode(True)
     remember_frames_without_module()  # runpy's frames: RLlib's inspect.stack() stays cheap
+    _print_uncaught_from_the_script()
     try:
         run()
     except SystemExit as exit_:
@@ -370,6 +371,43 @@ def _as_main(run: Callable[[], Any]) -> int:
         print(code, file=sys.stderr)  # as Python does for sys.exit("message")
         return 1
     return 0
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _print_uncaught_from_the_script() -> None:
+    """An exception the script leaves uncaught is printed from the script's own frame
+    down, as ``python script.py`` prints it: the frames of rldebug's command and of
+    runpy above it are left out (Python's hook prints it after the debugger has seen the
+    whole stack). An exception raised before the script ran is printed whole."""
+    shown = sys.excepthook
+    if getattr(shown, "rldebug_from_the_script", False):
+        return
+
+    def hook(kind, value, traceback):
+        start = _script_frame(traceback)
+        if start is not traceback and value is not None:
+            value = value.with_traceback(start)
+        shown(kind, value, start)
+
+    hook.rldebug_from_the_script = True
+    sys.excepthook = hook
+
+
+def _script_frame(traceback):
+    """The first traceback entry in the script: the first one after runpy's frames that
+    is not rldebug's own (``python -m rldebug`` has runpy's frames above rldebug's too);
+    ``traceback`` itself when there is none."""
+    after_runpy, node = False, traceback
+    while node is not None:
+        name = node.tb_frame.f_code.co_filename
+        if name == "<frozen runpy>" or name.endswith(f"{os.sep}runpy.py"):
+            after_runpy = True
+        elif after_runpy and not name.startswith(_PACKAGE_DIR):
+            return node
+        node = node.tb_next
+    return traceback
 
 
 def module_problem(module: str) -> str | None:
