@@ -8,6 +8,7 @@ for both grid points, in the process that was launched.
 
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -205,6 +206,8 @@ def test_tune_run_with_a_grid_runs_its_trials_in_process(tmp_path):
     for folder in (tmp_path / "run").glob("PPO_*"):
         lines = (folder / "result.json").read_text().splitlines()
         params = json.loads((folder / "params.json").read_text())
+        # and params.pkl beside it, as Tune's JSON logger writes it (it was missing)
+        assert pickle.loads((folder / "params.pkl").read_bytes())["lr"] == params["lr"]
         last_return[params["lr"]] = json.loads(lines[-1])["env_runners"]["episode_return_mean"]
     assert len(last_return) == 2
     best = max(last_return.values())  # both trials can end on the same return: either is best
@@ -324,23 +327,18 @@ def test_a_script_runs_as_python_runs_it(tmp_path):
     zipapp.create_archive(folder, tmp_path / "app.pyz")  # a zip app, as `python app.pyz`
     ran = _debugged(tmp_path / "app.pyz")
     assert ran.returncode == 0 and "ran __main__" in ran.stdout, ran.stderr[-2000:]
-    # a script Python cannot compile: Python's own error, no traceback through rldebug
-    broken = tmp_path / "broken.py"
-    broken.write_text("import ray\nx = (1,\nprint('never')\n")
-    plain = subprocess.run([sys.executable, str(broken)], capture_output=True, text=True,
-                           timeout=60, check=False)
-    debugged = _debugged(broken)
-    assert plain.returncode == debugged.returncode == 1
-    assert debugged.stderr.strip() == plain.stderr.strip()  # file, line, caret, message
+    # a script Python cannot compile: Python's own error, no traceback through rldebug;
     # an exception the script leaves uncaught: printed from the script's frame, as Python
     # prints it (rldebug's and runpy's 8 frames came first; an independent user's)
-    raises = tmp_path / "raises.py"
-    raises.write_text("def f():\n    raise ValueError('bad value')\n\nf()\n")
-    plain = subprocess.run([sys.executable, str(raises)], capture_output=True, text=True,
-                           timeout=60, check=False)
-    debugged = _debugged(raises)
-    assert plain.returncode == debugged.returncode == 1
-    assert debugged.stderr.strip() == plain.stderr.strip(), debugged.stderr
+    for name, code in (("broken.py", "import ray\nx = (1,\nprint('never')\n"),
+                       ("raises.py", "def f():\n    raise ValueError('bad value')\n\nf()\n")):
+        (tmp_path / name).write_text(code)
+        plain = subprocess.run([sys.executable, str(tmp_path / name)], capture_output=True,
+                               text=True, timeout=60, check=False)
+        debugged = _debugged(tmp_path / name)
+        assert plain.returncode == debugged.returncode == 1
+        # file, line, caret, message
+        assert debugged.stderr.strip() == plain.stderr.strip(), debugged.stderr
 
 
 CTRL_C_SCRIPT = """

@@ -25,6 +25,7 @@ from rldebug.usage import UsageError
 RESULT_FILE = "result.json"
 PROGRESS_FILE = "progress.csv"
 PARAMS_FILE = "params.json"
+PARAMS_PICKLE_FILE = "params.pkl"  # the same config, cloudpickled, as Tune writes it
 PICKLED_ERROR_FILE = "error.pkl"
 ERROR_FILE = "error.txt"  # Tune writes a failed trial's traceback here
 INTERRUPTED_FILE = "interrupted.txt"  # rldebug.run: stopped by Ctrl+C, after which iteration
@@ -125,6 +126,7 @@ class RunLogger:
         if config is not None:
             with open(self.logdir / PARAMS_FILE, "w") as f:
                 json.dump(config, f, indent=2, sort_keys=True, default=_jsonable)
+            _write_pickled_params(self.logdir, config)
         self._json = open(self.logdir / RESULT_FILE, "a")
         self._csv_path = self.logdir / PROGRESS_FILE
         self._csv_fields: list[str] = []
@@ -199,8 +201,22 @@ class RunLogger:
         self._tb.flush()
 
 
+def _write_pickled_params(logdir: Path, config: dict) -> None:
+    """``params.pkl``: the config as Tune's JSON logger also keeps it (cloudpickled, so
+    classes and functions in it come back as themselves). A config that does not pickle
+    gets none; ``params.json`` has it, and Tune's readers fall back on it."""
+    import cloudpickle
+
+    try:
+        data = cloudpickle.dumps(config)
+    except Exception:  # noqa: BLE001 - a lock or socket in the user's config: no pkl
+        return
+    (logdir / PARAMS_PICKLE_FILE).write_bytes(data)
+
+
 __all__ = [
     "PARAMS_FILE",
+    "PARAMS_PICKLE_FILE",
     "PICKLED_ERROR_FILE",
     "PROGRESS_FILE",
     "RESULT_FILE",

@@ -309,6 +309,7 @@ def _failed(trial: InProcessTrial, err: BaseException, spec: dict) -> None:
         # RLlib's bare RuntimeError from an env's exception: Tune's RayTaskError says the
         # cause in its str(); ResultGrid.errors and Result.error keep this one object
         err.args = (f"raised from {_error_text(cause)}",)
+        err.rldebug_message_is_its_cause = True  # _error_text says the cause itself
     trial.status, trial.error = ERROR, err
     trial.last_result = _last_written(trial, spec)
 
@@ -634,9 +635,10 @@ def _raised_at(err: BaseException) -> str:
 def _error_text(err: BaseException) -> str:
     """``Type: message``, with the exception it wraps when its own message is empty
     (RLlib's EnvRunner raises a bare ``RuntimeError`` from the env's exception)."""
-    text = f"{type(err).__name__}: {err}" if str(err).strip() else type(err).__name__
+    own = "" if getattr(err, "rldebug_message_is_its_cause", False) else str(err).strip()
+    text = f"{type(err).__name__}: {own}" if own else type(err).__name__
     cause = err.__cause__ or err.__context__
-    if not str(err).strip() and cause is not None:
+    if not own and cause is not None:
         return f"{text} raised from {_error_text(cause)}"
     return text
 
