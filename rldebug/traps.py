@@ -210,6 +210,15 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
     return traps
 
 
+def scheduling_traps(config, cpus: float | None = None) -> list[Trap]:
+    """Only :func:`preflight`'s ``unschedulable`` checks: whether the config's actors fit
+    ``cpus`` (default: the running Ray cluster's, else this machine's) and its GPUs."""
+    where = "the given cpus"
+    if cpus is None:
+        cpus, where = cluster_cpus()
+    return _resources(config, float(cpus), where)
+
+
 def _escapes(config) -> list[Trap]:
     remote = {"num_env_runners": int(config.num_env_runners or 0),
               "num_learners": int(config.num_learners or 0),
@@ -1707,4 +1716,4 @@ def add_commands(subparsers) -> None:
 
 
 __all__ = ["Trap", "add_commands", "cluster_cpus", "cmd_check", "preflight", "preflight_script",
-           "stepped_env_traps"]
+           "scheduling_traps", "stepped_env_traps"]

@@ -1325,3 +1325,26 @@ def test_int_agent_ids_that_no_checkpoint_can_hold_are_named(tmp_path):
     assert "training finished (1 iteration" in note and "rldebug check" in note
     assert (tmp_path / "run" / "result.json").is_file()
     assert "checkpoint_int_agent_ids" not in names(preflight(_dqn()))
+
+
+def test_debug_mode_says_when_the_config_as_given_could_not_start_here(capsys):
+    """A config plain RLlib cannot schedule on this machine trained under rldebug debug
+    without a word (an independent user's default PPO, APPO and IMPALA on 2 CPUs)."""
+    from setups import ppo_cartpole
+
+    from rldebug.inprocess.debugging import debug_mode, in_process
+    from rldebug.traps import cluster_cpus
+
+    debug_mode(True, preflight=False)
+    try:
+        in_process(ppo_cartpole().env_runners(num_env_runners=int(cluster_cpus()[0]) + 2),
+                   "PPO")
+        fits = in_process(ppo_cartpole().env_runners(num_env_runners=0)
+                          .evaluation(evaluation_num_env_runners=0, evaluation_interval=1),
+                          "PPO")
+    finally:
+        debug_mode(False)
+    err = capsys.readouterr().err
+    assert "PPO, as the script gives it: error[unschedulable] The actors need" in err, err
+    assert "(Under rldebug debug it trains in this process all the same.)" in err
+    assert err.count("unschedulable") == 1 and fits is not None

@@ -139,11 +139,11 @@ def _ray_init(original: Callable) -> Callable:
     @functools.wraps(original)
     def init(*args, **kwargs):
         try:
-            return _init(*args, **kwargs)
+            return _init(sys._getframe(1), *args, **kwargs)
         finally:  # the script's code runs in this driver: breakpoint() as plain Python's
             restore_users_breakpoint_hook()
 
-    def _init(*args, **kwargs):
+    def _init(caller, *args, **kwargs):
         if kwargs.pop("local_mode", False):
             notice("ray.init(local_mode=True) was removed from Ray; ignored: RLlib runs in "
                    "this process anyway.")
@@ -151,7 +151,7 @@ def _ray_init(original: Callable) -> Callable:
 
         from rldebug.inprocess.local import called_from
 
-        by_the_script = not called_from(sys._getframe(1), "ray", "rldebug")
+        by_the_script = not called_from(caller, "ray", "rldebug")
         if by_the_script and ray.is_initialized() and _SCRIPT_STARTED_RAY \
                 and not kwargs.get("ignore_reinit_error"):
             return original(*args, **kwargs)  # Ray's "called ray.init twice" error, as plain
@@ -205,6 +205,7 @@ def in_process(config, name: str):
         return config
     notice(f"{name} built in this process ("
            + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in report.changed.items()) + ").")
+    _say_unschedulable(config, name)
     if "num_env_runners" in report.changed and "fault tolerance" not in _SAID and (
             getattr(config, "restart_failed_env_runners", False)
             or getattr(config, "ignore_env_runner_failures", False)):
@@ -213,6 +214,22 @@ def in_process(config, name: str):
                "debugger stops at it; remote EnvRunners would have been restarted "
                "(restart_failed_env_runners) or ignored (ignore_env_runner_failures).")
     return local_mode(config, warn=False)
+
+
+def _say_unschedulable(config, name: str) -> None:
+    """Said when the config as given could not start on this machine or Ray cluster
+    (``rldebug check``'s ``unschedulable``): here it trains in this process all the
+    same, and the run without rldebug would wait for CPUs for good."""
+    from rldebug.traps import scheduling_traps
+
+    try:
+        traps = scheduling_traps(config)
+    except Exception:  # noqa: BLE001 - a note beside the build, never its failure
+        return
+    for trap in traps:
+        notice(f"{name}, as the script gives it: {trap.severity}[{trap.name}] "
+               f"{trap.message} (Under rldebug debug it trains in this process all the "
+               f"same.) Fix: {trap.fix}")
 
 
 def _algorithm_init(original: Callable, preflight: bool) -> Callable:
