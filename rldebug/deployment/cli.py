@@ -13,11 +13,10 @@ def cmd_parity(args) -> int:
     from pathlib import Path
 
     from rldebug.deployment.comparison import parity
-    from rldebug.deployment.pipeline import EXPORTED_PARTS
     from rldebug.inspection.checkpoint import checkpoint_kind
     from rldebug.usage import load_function
 
-    if not (Path(args.checkpoint).expanduser() / EXPORTED_PARTS).is_file():
+    if not Path(args.checkpoint).expanduser().exists():
         checkpoint_kind(args.checkpoint)  # refused before --policy's file runs (it may load)
     policy = load_function(args.policy, "--policy", "your deployed policy: a function (or "
                            "callable object) from the env's raw observation to its action, "
