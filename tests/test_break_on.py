@@ -250,7 +250,7 @@ def _train_within(seconds, config, logdir):
 
 
 def test_break_mode_in_a_remote_runner_calls_the_users_hook_that_ray_replaced(
-        monkeypatch, tmp_path):
+        monkeypatch, tmp_path, caplog):
     """Ray sets PYTHONBREAKPOINT to its own debugger's hook in every worker, which waits
     for a Ray Distributed Debugger client: the runner hung, the user's hook never called."""
     calls = break_hooks.calls_file()
@@ -263,6 +263,8 @@ def test_break_mode_in_a_remote_runner_calls_the_users_hook_that_ray_replaced(
     assert len(lines) == 2 and all(line.startswith("stop_here ") for line in lines), lines
     assert {int(line.split()[1]) for line in lines} != {os.getpid()}  # in the runner
     assert sum(r.stopped for r in break_records()) == 2
+    # the driver's log line for them said "logged there, not stopped" (a new user's)
+    assert caplog.text.count("(stopped there)") == 2, caplog.text[-2000:]
 
 
 def test_break_mode_in_a_remote_runner_without_a_debugger_logs_instead_of_waiting(
@@ -274,6 +276,41 @@ def test_break_mode_in_a_remote_runner_without_a_debugger_logs_instead_of_waitin
     records = break_records()
     assert records and not any(r.stopped for r in records)
     assert {r.pid for r in records} != {os.getpid()}
+
+
+def test_a_remote_runners_events_reach_the_driver_in_their_own_iteration():
+    """Sent without waiting, a remote runner's events of iteration 1 reached the driver
+    only at iteration 2 (a new user's one-runner runs, 11 of 16): break_records() was
+    empty after the first train() and its result had no break_on counts."""
+    algo = break_on(_remote_walk(), events=("at_edge",), non_finite=False,
+                    mode="log").build_algo()
+    try:
+        result = algo.train()
+    finally:
+        algo.stop()
+    records = break_records()
+    assert records and {r.pid for r in records} != {os.getpid()}
+    assert result["break_on"]["remote_events"] == len(records), result.get("break_on")
+
+
+def test_a_remote_runner_that_crashes_sends_the_events_it_caught_first(caplog):
+    """Events caught in a sample() that then raised never left the runner: they waited
+    for on_sample_end (a new user's NaN observation: break_records() stayed empty)."""
+    from event_envs import WalkThatCrashes
+
+    config = break_on(_remote_walk().environment(WalkThatCrashes, env_config={"crash_at": 60})
+                      .fault_tolerance(restart_failed_env_runners=False),
+                      events=("at_edge",), non_finite=False, mode="log")
+    algo = config.build_algo()
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - RLlib: the actor died
+            algo.train()
+    finally:
+        algo.stop()
+    records = break_records()
+    # at least 6 episodes ended at an edge in 60 steps of a 10-step walk
+    assert len(records) >= 6 and {r.pid for r in records} != {os.getpid()}, records
+    assert all(r.kind == "info_event" for r in records)
 
 
 def test_an_impossible_action_is_refused_at_build_also_for_a_remote_runner():

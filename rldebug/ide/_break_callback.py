@@ -200,13 +200,39 @@ class BreakOnCallback(RLlibCallback):
             self._unsent.append(event.to_dict())
 
     def on_sample_end(self, **kwargs) -> None:
-        if self._unsent and relay.push(self.settings.token, self._unsent):
+        # Waited for: the driver drains the relay once this iteration's sample() calls
+        # have returned, and an unconfirmed push arrived an iteration late (a new user's
+        # first iteration with one remote runner, 11 runs of 16).
+        self._send(wait=True)
+
+    def _send(self, wait: bool) -> None:
+        if self._unsent and relay.push(self.settings.token, self._unsent, wait=wait):
             self._unsent = []
+
+    def _send_before_a_crash(self, env_runner) -> None:
+        """A remote EnvRunner's ``sample()`` that raises sends the events it caught first:
+        they are what led to the crash, and RLlib may restart (kill) the runner next."""
+        if env_runner is None or getattr(env_runner, "_rldebug_break_on_sends", False) or \
+                not callable(getattr(env_runner, "sample", None)):
+            return
+        sample = env_runner.sample
+
+        def sample_sending_first(*args, **kwargs):
+            try:
+                return sample(*args, **kwargs)
+            except Exception:
+                self._send(wait=True)
+                raise
+
+        env_runner.sample = sample_sending_first
+        env_runner._rldebug_break_on_sends = True
 
     # -- where the env is created: actions checked against the real spaces --
 
     def on_environment_created(self, *, env, env_runner=None, **kwargs) -> None:
         self._remember_env(agent_spaces(env), getattr(env_runner, "config", None))
+        if not relay.is_home(self.settings.token):
+            self._send_before_a_crash(env_runner)
 
     def on_sub_environment_created(self, *, sub_environment, worker=None, **kwargs) -> None:
         self._remember_env(agent_spaces(sub_environment), getattr(worker, "config", None))

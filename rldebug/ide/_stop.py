@@ -80,8 +80,8 @@ def record_remote(event: BreakEvent) -> None:
     """Add an event another process caught (a remote EnvRunner's, sent through Ray)."""
     with _lock:
         _records.append(event)
-    logger.warning("break_on (pid %s, remote): %s (logged there, not stopped)", event.pid,
-                   event.reason)
+    logger.warning("break_on (pid %s, remote): %s (%s)", event.pid, event.reason,
+                   "stopped there" if event.stopped else "logged there, not stopped")
 
 
 def _debugpy_connected() -> bool:
