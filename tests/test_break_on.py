@@ -395,6 +395,8 @@ def test_names_no_step_had_in_20_episodes_are_warned_about_once_each(headless):
         algo.stop()
     said = [str(w.message) for w in caught if w.category is BreakOnWarning]
     assert len(said) == 2, said
+    # at the user's break_on line, not in RLlib's callbacks file (a new user's)
+    assert {w.filename for w in caught if w.category is BreakOnWarning} == {__file__}
     assert "no info of the first 20 episodes has had ['crash'] (info keys seen: ['hit'])" \
         in said[0]
     assert "names ['zed'], which no step of the first 20 episodes has had (agents seen: " \

@@ -115,6 +115,15 @@ class BreakOnSettings:
     #: PYTHONBREAKPOINT as the user set it where break_on was called (Ray replaces it in
     #: its workers, and a running Ray's workers never saw the driver's); None: unknown
     breakpoint_hook: str | None = None
+    #: (file, line) of the user's break_on call, where its warnings point (they are found
+    #: in RLlib's callbacks, with no frame of the user's on the stack)
+    called_at: tuple[str, int] | None = None
+
+    def warn(self, message: str) -> None:
+        if self.called_at is None:
+            warnings.warn(message, BreakOnWarning, stacklevel=3)
+        else:
+            warnings.warn_explicit(message, BreakOnWarning, *self.called_at)
 
 
 def _step_events(spec: BreakOnSettings, agent_id, step) -> list[tuple[str, str, float | None]]:
@@ -328,17 +337,17 @@ class BreakOnCallback(RLlibCallback):
             return
         events, agents = self._unseen_events.episode_ended(), self._unseen_agents.episode_ended()
         if events:
-            warnings.warn(
+            self.settings.warn(
                 f"break_on: no info of the first {EPISODES_BEFORE_SAYING} episodes has had "
                 f"{events} (info keys seen: {sorted(self._unseen_events.seen)}); "
                 "break_on(events=...) fires when info[name] is truthy, so check the event "
-                "names.", BreakOnWarning, stacklevel=2)
+                "names.")
         if agents:
-            warnings.warn(
+            self.settings.warn(
                 f"break_on(agent_ids=...) names {agents}, which no step of the first "
                 f"{EPISODES_BEFORE_SAYING} episodes has had (agents seen: "
                 f"{sorted(self._unseen_agents.seen)}), so their conditions are never checked; "
-                "check the agent ids.", BreakOnWarning, stacklevel=2)
+                "check the agent ids.")
 
     # -- learner side: runs in the driver, after each training iteration --
 

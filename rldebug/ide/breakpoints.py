@@ -74,6 +74,18 @@ def _check_events(events, env) -> tuple[str, ...]:
     return events
 
 
+def _users_line() -> tuple[str, int] | None:
+    """(file, line) of the first frame outside rldebug that led here: the user's
+    ``break_on`` call."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None and \
+            frame.f_globals.get("__name__", "").partition(".")[0] == "rldebug":
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
 def _check_bound(name: str, value) -> float | None:
     if value is None:
         return None
@@ -215,6 +227,7 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
         max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
         mode=mode,
         breakpoint_hook=users_breakpoint_hook(),  # here, for the Ray workers that stop
+        called_at=_users_line(),
     )
     if not (spec.events or below is not None or above is not None or non_finite
             or spec.loss_spike or spec.kl_spike or spec.agent_action):
