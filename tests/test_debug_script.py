@@ -270,6 +270,35 @@ def test_a_failed_trials_error_says_its_cause_in_the_result_grid(tmp_path):
         done.stdout[-2000:]
 
 
+CHECKPOINTED_TRIAL = """
+import json
+from pathlib import Path
+from ray import tune
+from ray.rllib.algorithms.ppo import PPOConfig
+
+config = PPOConfig().environment("CartPole-v1").training(train_batch_size=64,
+                                                         minibatch_size=32, num_epochs=1)
+grid = tune.Tuner("PPO", param_space=config, run_config=tune.RunConfig(
+    storage_path=STORAGE, name="saved", stop={"training_iteration": 2})).fit()
+folder = Path(grid[0].checkpoint.path)
+last = json.loads((folder.parent / "result.json").read_text().splitlines()[-1])
+print("CHECKPOINT", folder.name, last["checkpoint_dir_name"],
+      Path(tune.Result.from_path(grid[0].path).checkpoint.path).name)
+"""
+
+
+def test_a_trials_end_checkpoint_is_named_as_tune_names_it(tmp_path):
+    """Tune counts a trial's checkpoints (checkpoint_000000 for the first); the in-process
+    trial's was named by its iteration (checkpoint_000002; an independent user's script
+    that builds the path by hand broke on it)."""
+    script = tmp_path / "saved.py"
+    script.write_text(f"STORAGE = {str(tmp_path)!r}\n" + CHECKPOINTED_TRIAL)
+    done = _debugged(script)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "CHECKPOINT checkpoint_000000 checkpoint_000000 checkpoint_000000" in done.stdout, \
+        done.stdout[-2000:]
+
+
 def _debugged(script, *args, cwd=None):
     return subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script), *args],
                           env=session_env(), capture_output=True, text=True, timeout=600,

@@ -162,8 +162,8 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
     if checkpoint_frequency:
         notice(f"CheckpointConfig(checkpoint_frequency={checkpoint_frequency}): trials in "
                "this process save one checkpoint, when they end.")
-    at_end = (function is None) if checkpoint_at_end is None else bool(checkpoint_at_end)
-    at_end = at_end or bool(checkpoint_frequency)
+    users_at_end = (function is None) if checkpoint_at_end is None else bool(checkpoint_at_end)
+    at_end = users_at_end or bool(checkpoint_frequency)
     if isinstance(fail_fast, str) and fail_fast.upper() != "RAISE":
         raise UsageError(f"fail_fast must be one of {{bool, RAISE}}. Got {fail_fast}.")
     raising = isinstance(fail_fast, str)  # "raise", in any case
@@ -236,7 +236,9 @@ def run_trials(trainable: Any, param_space: dict | Any, *, stop: Any = None,
                     trial.last_result = {**with_2021_keys(dict(outcome.last_result)),
                                          "config": full_config, "trial_id": trial.trial_id}
                     if outcome.checkpoint is not None and not failed:
-                        trial.checkpoint = outcome.checkpoint
+                        trial.checkpoint = _named_as_tune_names_it(
+                            outcome.checkpoint, outcome.iterations, checkpoint_frequency,
+                            users_at_end)
                         hooks.saved(trial)
                 if failed:
                     raise failed[0]
@@ -293,6 +295,32 @@ def _validated(config):
     checked.validate()
     checked.get_evaluation_config_object().validate()
     return config
+
+
+def _named_as_tune_names_it(checkpoint: Path, iterations: int, frequency: int,
+                            at_end: bool) -> Path:
+    """A trial's end checkpoint renamed as Tune names it, by how many checkpoints the
+    trial would have saved (``checkpoint_000000`` for the first: Train's
+    ``StorageContext.current_checkpoint_index``), not by its iteration as ``rldebug.run``
+    names it; the result row that names it says the new name."""
+    from rldebug.inprocess.runlog import PROGRESS_FILE, RESULT_FILE
+
+    saved = iterations // frequency if frequency else 0
+    if at_end and not (frequency and iterations % frequency == 0):
+        saved += 1
+    target = checkpoint.with_name(f"checkpoint_{max(saved - 1, 0):06d}")
+    if target == checkpoint or target.exists():
+        return checkpoint
+    checkpoint.rename(target)
+    for name in (RESULT_FILE, PROGRESS_FILE):
+        path = checkpoint.parent / name
+        if not path.is_file():
+            continue
+        lines = path.read_text().splitlines(keepends=True)
+        if lines and checkpoint.name in lines[-1]:  # the last result: the one it was saved at
+            lines[-1] = lines[-1].replace(checkpoint.name, target.name)
+            path.write_text("".join(lines))
+    return target
 
 
 def _failed(trial: InProcessTrial, err: BaseException, spec: dict) -> None:
@@ -524,7 +552,7 @@ def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
 
     logger = RunLogger(trial.path, config=config)
     started = previous = time.time()
-    count, last = 0, {}
+    count, checkpoints, last = 0, 0, {}  # results, checkpoints (Tune numbers each kind)
     try:
         import ray.util
 
@@ -533,7 +561,7 @@ def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
         node_ip = "127.0.0.1"
 
     def report(metrics: dict, *, checkpoint=None) -> None:
-        nonlocal last, count, previous
+        nonlocal last, count, checkpoints, previous
         if not isinstance(metrics, dict):
             raise UsageTypeError(f"tune.report(metrics) takes a dict of metrics, got "
                                  f"{type(metrics).__name__}: {metrics!r}.")
@@ -551,7 +579,8 @@ def _run_function_trial(function: Callable, config: dict, trial: InProcessTrial,
         if checkpoint is not None:  # copied, as Tune does: the reported one is often temporary
             import shutil
 
-            kept = Path(trial.path) / f"checkpoint_{count - 1:06d}"
+            kept = Path(trial.path) / f"checkpoint_{checkpoints:06d}"
+            checkpoints += 1
             shutil.copytree(checkpoint.path, kept, dirs_exist_ok=True)
             trial.checkpoint = kept
             hooks.saved(trial)
