@@ -56,11 +56,26 @@ def user_stacklevel() -> int:
     that names the first frame outside rldebug: the user's line, not rldebug's own."""
     import sys
 
-    frame, level = sys._getframe(1), 1
+    return _first_frame_outside_rldebug(sys._getframe(1))[1]
+
+
+def user_line() -> tuple[str, int] | None:
+    """``(file, line)`` of the first frame outside rldebug that led to the function that
+    calls this (the user's call), or None when there is none."""
+    import sys
+
+    frame, _ = _first_frame_outside_rldebug(sys._getframe(1))
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _first_frame_outside_rldebug(frame):
+    """``(frame, level)``: the first frame from ``frame`` outwards that is not rldebug's,
+    and how many frames out it is (``frame`` itself is 1)."""
+    level = 1
     while frame is not None and \
             frame.f_globals.get("__name__", "").partition(".")[0] == "rldebug":
         frame, level = frame.f_back, level + 1
-    return level
+    return frame, level
 
 
 def check_bool(value, name: str) -> bool:
@@ -339,4 +354,4 @@ __all__ = ["EXIT_FINDINGS", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNUSABLE", "IMP
            "OUTPUT_KINDS", "USAGE_ERRORS", "UsageError", "UsageTypeError", "add_import_option",
            "check_bool", "check_can_write", "check_output_file", "check_seed", "import_code",
            "json_text", "load_config", "load_function", "output_path", "path_argument",
-           "user_stacklevel"]
+           "user_line", "user_stacklevel"]

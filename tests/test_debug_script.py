@@ -262,9 +262,7 @@ def test_a_failed_trials_error_says_its_cause_in_the_result_grid(tmp_path):
     """RLlib raises a bare RuntimeError from an env's exception; ResultGrid.errors held
     it with an empty str() (an independent user's), where plain Tune's RayTaskError says
     the cause."""
-    script = tmp_path / "fails.py"
-    script.write_text(f"STORAGE = {str(tmp_path)!r}\n" + FAILING_TRIAL)
-    done = _debugged(script)
+    done = _debugged_under(tmp_path, FAILING_TRIAL)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ERROR RuntimeError | raised from ValueError: boom in step" in done.stdout, \
         done.stdout[-2000:]
@@ -289,14 +287,19 @@ print("CHECKPOINT", folder.name, last["checkpoint_dir_name"],
 
 def test_a_trials_end_checkpoint_is_named_as_tune_names_it(tmp_path):
     """Tune counts a trial's checkpoints (checkpoint_000000 for the first); the in-process
-    trial's was named by its iteration (checkpoint_000002; an independent user's script
-    that builds the path by hand broke on it)."""
-    script = tmp_path / "saved.py"
-    script.write_text(f"STORAGE = {str(tmp_path)!r}\n" + CHECKPOINTED_TRIAL)
-    done = _debugged(script)
+    trial's was named by its iteration (checkpoint_000002: an independent user noted that
+    a path built by hand, as Tune names it, would miss it)."""
+    done = _debugged_under(tmp_path, CHECKPOINTED_TRIAL)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "CHECKPOINT checkpoint_000000 checkpoint_000000 checkpoint_000000" in done.stdout, \
         done.stdout[-2000:]
+
+
+def _debugged_under(tmp_path, source: str):
+    """``source`` run under rldebug debug as a script whose ``STORAGE`` is ``tmp_path``."""
+    script = tmp_path / "script.py"
+    script.write_text(f"STORAGE = {str(tmp_path)!r}\n" + source)
+    return _debugged(script)
 
 
 def _debugged(script, *args, cwd=None):

@@ -50,7 +50,7 @@ from rldebug.ide._stop import (
     clear_break_records,
 )
 from rldebug.shapes.env_meta import declared_agents, env_name, info_events
-from rldebug.usage import UsageError, UsageTypeError, check_bool
+from rldebug.usage import UsageError, UsageTypeError, check_bool, user_line
 
 
 def _check_events(events, env) -> tuple[str, ...]:
@@ -72,18 +72,6 @@ def _check_events(events, env) -> tuple[str, ...]:
                 f"its infos report {list(known)}. Pick from those (the other conditions catch "
                 "rewards, non-finite values and actions no info event reports).")
     return events
-
-
-def _users_line() -> tuple[str, int] | None:
-    """(file, line) of the first frame outside rldebug that led here: the user's
-    ``break_on`` call."""
-    import sys
-
-    frame = sys._getframe(1)
-    while frame is not None and \
-            frame.f_globals.get("__name__", "").partition(".")[0] == "rldebug":
-        frame = frame.f_back
-    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
 def _check_bound(name: str, value) -> float | None:
@@ -227,7 +215,7 @@ def _validated_settings(config, *, events, reward_below, reward_above, non_finit
         max_stops=_check_count("max_stops", max_stops, 0, allow_none=True),
         mode=mode,
         breakpoint_hook=users_breakpoint_hook(),  # here, for the Ray workers that stop
-        called_at=_users_line(),
+        called_at=user_line(),  # the user's break_on call
     )
     if not (spec.events or below is not None or above is not None or non_finite
             or spec.loss_spike or spec.kl_spike or spec.agent_action):

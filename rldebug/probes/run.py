@@ -8,6 +8,9 @@ import uuid
 import warnings
 from collections.abc import Callable
 
+import gymnasium as gym
+import numpy as np
+
 from rldebug.inprocess.local import ray_for
 from rldebug.probes.catalog import (
     MULTI_AGENT,
@@ -34,6 +37,7 @@ from rldebug.probes.spaces import (
     check_action_space,
     check_observation_space,
     describe_action,
+    target_action,
 )
 from rldebug.shapes.configs import module_overrides, schedule_values, set_per_module
 from rldebug.shapes.env_meta import module_is_trained
@@ -326,11 +330,6 @@ def _part_of(rule: str) -> str:
 def _unreached_targets(name: str, agents: list[ProbeAgent], received: dict) -> str:
     """Per agent with a Box action: the rewarded action its env never received anything
     near, with the range it did receive ('' when every target was within reach)."""
-    import gymnasium as gym
-    import numpy as np
-
-    from rldebug.probes.spaces import target_action
-
     def shown(values) -> str:
         return "[" + ", ".join(f"{float(v):.3g}" for v in np.asarray(values).reshape(-1)) + "]"
 

@@ -51,6 +51,15 @@ def _column_stats(out: dict, key: str, obs, actions, rewards, level: str, events
     out["actions"][key] = histogram(actions)
 
 
+def _agents_column_stats(record: dict, per_agent: dict, level: str, events: list) -> None:
+    """:func:`_column_stats` per agent of ``per_agent`` (agent -> column -> arrays of the
+    call's chunks or batches, joined here), keyed by agent on both stacks."""
+    for agent_id, columns in per_agent.items():
+        joined = {k: np.concatenate(v) for k, v in columns.items()}
+        _column_stats(record, agent_id, joined.get("obs", []), joined.get("actions", []),
+                      joined["rewards"], level, events, {"agent_id": agent_id})
+
+
 def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
     """Counts and column stats of the episode chunks one ``sample()`` call returned.
 
@@ -98,10 +107,7 @@ def sample_record_new_stack(episodes: list, level: str) -> tuple[dict, list]:
                 actions = numeric_array(agent.episode.get_actions())
                 if actions is not None:
                     columns["actions"].append(actions)
-    for agent_id, columns in per_agent.items():
-        joined = {k: np.concatenate(v) for k, v in columns.items()}
-        _column_stats(record, agent_id, joined.get("obs", []), joined.get("actions", []),
-                      joined["rewards"], level, events, {"agent_id": agent_id})
+    _agents_column_stats(record, per_agent, level, events)
     if level == "full":
         record["raw_rows"] = _raw_rows_new_stack(episodes)
     return record, events
@@ -181,10 +187,7 @@ def sample_record_old_stack(samples, level: str, agent_names: dict | None = None
                              "action": to_numpy(batch["actions"][i]).tolist(),
                              "reward": float(rewards[i])}
                             for i in rows[:RAW_ROWS - len(kept)])
-    for key, columns in per_agent.items():
-        joined = {k: np.concatenate(v) for k, v in columns.items()}
-        _column_stats(record, key, joined.get("obs", []), joined.get("actions", []),
-                      joined["rewards"], level, events, {"agent_id": key})
+    _agents_column_stats(record, per_agent, level, events)
     record["episodes_started"] = len(started)
     record["episodes_finished"] = len(finished)
     if ended is not None:  # count episodes, not agent ends
