@@ -118,6 +118,8 @@ def test_headless_run_logs_collisions_instead_of_stopping(api_stack, headless, c
     assert first.agent_id in ("agent1", "agent2")
     assert first.reward == {"agent1": -1.0, "agent2": 1.0}[first.agent_id]
     assert "info event 'collision'" in caplog.text and "logged, not stopped" in caplog.text
+    # each log line says where: the episode and env step recorded in break_records()
+    assert f"[episode {first.episode_id}, env step {first.env_step}]" in caplog.text
 
 
 def test_reward_bound_and_agent_filter(api_stack, headless):

@@ -62,6 +62,14 @@ class BreakEvent:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def where(self) -> str:
+        """Where it happened, for a log line: `` [episode ID, env step N]`` for an env step,
+        `` [iteration N]`` for an update ('' when unknown)."""
+        parts = [f"episode {self.episode_id}" if self.episode_id else "",
+                 "" if self.env_step is None else f"env step {self.env_step}",
+                 "" if self.iteration is None else f"iteration {self.iteration}"]
+        return f" [{', '.join(p for p in parts if p)}]" if any(parts) else ""
+
 
 def break_records() -> list[BreakEvent]:
     """The events caught in this process so far (oldest first, at most the last 10 000)."""
@@ -80,8 +88,8 @@ def record_remote(event: BreakEvent) -> None:
     """Add an event another process caught (a remote EnvRunner's, sent through Ray)."""
     with _lock:
         _records.append(event)
-    logger.warning("break_on (pid %s, remote): %s (%s)", event.pid, event.reason,
-                   "stopped there" if event.stopped else "logged there, not stopped")
+    logger.warning("break_on (pid %s, remote): %s%s (%s)", event.pid, event.reason,
+                   event.where(), "stopped there" if event.stopped else "logged there, not stopped")
 
 
 def _debugpy_connected() -> bool:
@@ -214,7 +222,7 @@ def catch(event: BreakEvent, mode: str, token: str, max_stops: int | None,
         if event.stopped:
             _stops_by_token[token] = stops_so_far + 1
         _records.append(event)
-    logger.warning("break_on: %s%s", event.reason, "" if event.stopped else
+    logger.warning("break_on: %s%s%s", event.reason, event.where(), "" if event.stopped else
                    _why_not_stopped(mode, how, budget_left, may_stop, max_stops, hook))
     if event.stopped:
         try:
