@@ -295,14 +295,19 @@ def test_a_remote_runners_events_reach_the_driver_in_their_own_iteration():
     assert result["break_on"]["remote_events"] == len(records), result.get("break_on")
 
 
-def test_a_remote_runner_that_crashes_sends_the_events_it_caught_first(caplog):
+@pytest.mark.parametrize("api_stack", ["new", "old"])
+def test_a_remote_runner_that_crashes_sends_the_events_it_caught_first(api_stack):
     """Events caught in a sample() that then raised never left the runner: they waited
-    for on_sample_end (a new user's NaN observation: break_records() stayed empty)."""
+    for on_sample_end (a new user's NaN observation: break_records() stayed empty). On
+    the old stack the runner is a RolloutWorker."""
     from event_envs import WalkThatCrashes
 
-    config = break_on(_remote_walk().environment(WalkThatCrashes, env_config={"crash_at": 60})
-                      .fault_tolerance(restart_failed_env_runners=False),
-                      events=("at_edge",), non_finite=False, mode="log")
+    config = (_remote_walk().environment(WalkThatCrashes, env_config={"crash_at": 60})
+              .fault_tolerance(restart_failed_env_runners=False))
+    if api_stack == "old":
+        config = config.api_stack(enable_rl_module_and_learner=False,
+                                  enable_env_runner_and_connector_v2=False)
+    config = break_on(config, events=("at_edge",), non_finite=False, mode="log")
     algo = config.build_algo()
     try:
         with pytest.raises(Exception):  # noqa: B017 - RLlib: the actor died

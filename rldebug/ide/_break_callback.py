@@ -219,8 +219,9 @@ class BreakOnCallback(RLlibCallback):
             self._unsent = []
 
     def _send_before_a_crash(self, env_runner) -> None:
-        """A remote EnvRunner's ``sample()`` that raises sends the events it caught first:
-        they are what led to the crash, and RLlib may restart (kill) the runner next."""
+        """A remote EnvRunner's (or RolloutWorker's) ``sample()`` that raises sends the
+        events it caught first: they are what led to the crash, and RLlib may restart (kill)
+        the runner next."""
         if env_runner is None or getattr(env_runner, "_rldebug_break_on_sends", False) or \
                 not callable(getattr(env_runner, "sample", None)):
             return
@@ -245,6 +246,8 @@ class BreakOnCallback(RLlibCallback):
 
     def on_sub_environment_created(self, *, sub_environment, worker=None, **kwargs) -> None:
         self._remember_env(agent_spaces(sub_environment), getattr(worker, "config", None))
+        if not relay.is_home(self.settings.token):  # the old stack's RolloutWorker
+            self._send_before_a_crash(worker)
 
     def _remember_env(self, spaces: dict, config) -> None:
         """Keep the env's action spaces, and what of agent_action they rule out. That is
