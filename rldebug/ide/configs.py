@@ -42,6 +42,10 @@ GROUP = "rldebug"
 # Stands for the file open in the editor: ${file} in VS Code, $FilePath$ in PyCharm.
 CURRENT_FILE = "<current file>"
 _CURRENT_FILE_IN = {"vscode": "${file}", "pycharm": "$FilePath$"}
+# Stands for the script's own arguments, typed when the configuration starts: VS Code's
+# pickArgs (in a string "args", the only form that splits them into words), PyCharm's
+# $Prompt$ (its parameters are split after the macros are filled in).
+SCRIPT_ARGS = "<script arguments>"
 # Values asked for when the configuration starts: VS Code inputs, PyCharm's $Prompt$.
 PROMPTS = {"<trace dir>": ("rldebugTraceDir", "Reproducible trace or run directory"),
            "<event>": ("rldebugEvent", "Event number (rldebug reproduce DIR lists them)")}
@@ -71,6 +75,8 @@ def launches(repo_root: Path) -> list[Launch]:
     event, and in rldebug's own repository one launch per ``recipes/*.py`` (sorted)."""
     found = [Launch("rldebug demo (in-process)", ("demo",), module="rldebug.cli"),
              Launch("rldebug: debug current file", ("debug", CURRENT_FILE), module="rldebug"),
+             Launch("rldebug: debug current file with arguments",
+                    ("debug", CURRENT_FILE, SCRIPT_ARGS), module="rldebug"),
              Launch("rldebug: reproduce a trace event",
                     ("reproduce", "<trace dir>", "--event", "<event>", "--mode", "break"),
                     module="rldebug")]
@@ -88,8 +94,11 @@ def _vscode_launch(launch: Launch, python: str) -> dict:
         config["module"] = launch.module
     else:
         config["program"] = "${workspaceFolder}/" + launch.script
+    args = [_vscode_arg(a) for a in launch.args]
+    if SCRIPT_ARGS in launch.args:  # one string, given to the terminal's shell as it is
+        args = " ".join(f'"{a}"' if a == _CURRENT_FILE_IN["vscode"] else a for a in args)
     config.update({
-        "args": [_vscode_arg(a) for a in launch.args],
+        "args": args,
         "python": python,
         "cwd": "${workspaceFolder}",
         "console": "integratedTerminal",
@@ -104,6 +113,8 @@ def _vscode_arg(arg: str) -> str:
         return _CURRENT_FILE_IN["vscode"]
     if arg in PROMPTS:
         return "${input:" + PROMPTS[arg][0] + "}"
+    if arg == SCRIPT_ARGS:
+        return "${command:pickArgs}"
     return arg
 
 
@@ -267,7 +278,8 @@ def _pycharm_xml(launch: Launch, sdk_home: str) -> str:
         "ADD_SOURCE_ROOTS": "true",
         "SCRIPT_NAME": target,
         "PARAMETERS": " ".join(_CURRENT_FILE_IN["pycharm"] if a == CURRENT_FILE else
-                               "$Prompt$" if a in PROMPTS else a for a in launch.args),
+                               "$Prompt$" if a in PROMPTS or a == SCRIPT_ARGS else a
+                               for a in launch.args),
         "SHOW_COMMAND_LINE": "false",
         "EMULATE_TERMINAL": "false",
         "MODULE_MODE": "true" if launch.module else "false",
