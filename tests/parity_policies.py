@@ -153,10 +153,13 @@ class GaussianSampler:
 class OwnFrameStack:
     """The user's own stack of the last ``frames`` observations (zeros before an episode's
     first), oldest first along the last axis; ``keep_history=False`` stacks the current
-    frame behind zeros at every step (the history never kept)."""
+    frame behind zeros at every step (the history never kept); ``newest_first`` stacks
+    them the other way round (a deque filled with ``appendleft``)."""
 
-    def __init__(self, module, frames: int = 3, keep_history: bool = True):
+    def __init__(self, module, frames: int = 3, keep_history: bool = True,
+                 newest_first: bool = False):
         self.module, self.frames, self.keep_history = module, frames, keep_history
+        self.newest_first = newest_first
         self.reset()
 
     def reset(self):
@@ -168,7 +171,8 @@ class OwnFrameStack:
         if not self.stack:
             self.stack.extend([np.zeros_like(obs)] * (self.frames - 1))
         self.stack.append(np.asarray(obs, np.float32))
-        return int(np.argmax(_logits(self.module, np.concatenate(list(self.stack), axis=2))))
+        frames = list(self.stack)[::-1] if self.newest_first else list(self.stack)
+        return int(np.argmax(_logits(self.module, np.concatenate(frames, axis=2))))
 
 
 class OwnRecurrentState:

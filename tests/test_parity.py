@@ -367,6 +367,17 @@ def test_a_frame_stack_without_history_is_named_and_a_kept_one_passes(stacked):
     assert kept.passed and kept.agreement == 1.0
 
 
+def test_frames_stacked_newest_first_are_named(stacked):
+    """RLlib's FrameStacking puts the oldest frame first along the last axis; a deployment
+    that stacks them the other way round (a new user's deque filled with appendleft) was
+    "No variant explains the difference"."""
+    module = deployed.modules(stacked)["default_policy"]
+    report = parity(stacked, deployed.OwnFrameStack(module, newest_first=True), episodes=2)
+    assert not report.passed
+    assert "newest first" in report.explanation and "oldest" in report.explanation, \
+        report.explanation
+
+
 def test_the_cli_calls_a_reset_defined_beside_the_policy_in_its_file(stacked, tmp_path,
                                                                     capsys):
     """A deploy file with ``act(obs)`` and a module-level ``reset()``: parity called only

@@ -608,6 +608,8 @@ def _variants(reference: InferencePolicy, action_spaces) -> list[Variant]:
         out += [Variant(unsquash_twice=True), Variant(clip_unit=True)]
     if reference.flattens_a_dict:  # acts as the pipeline where the env's dict is sorted
         out.append(Variant(dict_order=True))
+    if reference.stacks_frames:
+        out.append(Variant(frames_newest_first=True))
     if reference.gaussian_actions:
         out.append(Variant(squashed_mean=True))
     if reference.multi_agent:
@@ -685,6 +687,12 @@ def _reason(variant: Variant, reference: InferencePolicy) -> str:
                 "sorted key order (tree.flatten; ray.rllib.utils.numpy."
                 "flatten_inputs_to_1d_tensor), a Discrete part one-hot: flatten in sorted "
                 "key order, or run the checkpoint's env-to-module pipeline "
+                "(rldebug.inference_policy does).")
+    if variant.frames_newest_first:
+        return ("your deployment stacks its frames newest first; RLlib's FrameStacking "
+                "puts the oldest frame first and the current one last along the last axis "
+                "(ray/rllib/connectors/common/frame_stacking.py): append each new frame at "
+                "the end of the stack, or run the checkpoint's env-to-module pipeline "
                 "(rldebug.inference_policy does).")
     if variant.clip_unit:
         return ("your deployment clips the action to [-1, 1] after unsquashing it to the "

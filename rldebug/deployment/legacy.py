@@ -71,6 +71,7 @@ class OldStackPolicy:
     gaussian_actions = False  # the tanh(mean) variant is not replayed on the old stack
     unsquashes_actions = False  # the twice-unsquashed variant is not replayed on the old stack
     flattens_a_dict = False  # nor the Dict observation flattened in the env's key order
+    stacks_frames = False  # nor RLlib's (new-stack) frame stack given newest first
     keeps_history = False  # recurrent policies are refused
     #: where a left-out piece's saved state lives
     state_location = ("the checkpoint's policies/<policy_id>/policy_state.pkl (the policy's "

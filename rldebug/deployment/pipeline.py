@@ -42,6 +42,7 @@ class Variant:
     unsquash_twice: bool = False  # the env's action unsquashed again, as if it were in [-1, 1]
     dict_order: bool = False  # a Dict observation flattened in the order the env's dict has
     clip_unit: bool = False  # the env's action clipped to [-1, 1], the module's range
+    frames_newest_first: bool = False  # RLlib's frame stack given the other way round
 
     def describe(self) -> str:
         return " and ".join(change.describe_one() for change in self.changes()) or "as trained"
@@ -71,6 +72,8 @@ class Variant:
             return "with the Dict observation flattened in the env's key order"
         if self.clip_unit:
             return "with the unsquashed action clipped to [-1, 1]"
+        if self.frames_newest_first:
+            return "with the stacked frames newest first"
         return "as trained"
 
 
@@ -189,6 +192,7 @@ class InferencePolicy:
         step; ``taken``: the module action the last step actually took, when it was not
         this policy's own (parity's replays)."""
         import torch
+        from ray.rllib.core.columns import Columns
 
         self._check(obs)
         spaces = self._parts["observation_space"]
@@ -207,6 +211,8 @@ class InferencePolicy:
                                             shared_data=shared)
                 if self.variant.dict_order:
                     batch = self._in_dict_order(batch, obs)
+                if self.variant.frames_newest_first:
+                    batch = {**batch, Columns.OBS: torch.flip(batch[Columns.OBS], dims=[-1])}
                 out = self._module.forward_inference(batch)
             to_env = self._module_to_env(rl_module=self._module, batch=out,
                                          episodes=[episode], explore=False,
@@ -218,8 +224,6 @@ class InferencePolicy:
                 error.add_note("rldebug: the policy's episode was reset (its next call "
                                "starts a new one), as it cannot go on from a failed step.")
             raise
-        from ray.rllib.core.columns import Columns
-
         actions = to_env.pop(Columns.ACTIONS)[0]
         for_env = to_env.pop(Columns.ACTIONS_FOR_ENV, [actions])[0]
         extra = {column: values[0] for column, values in to_env.items()}
@@ -272,6 +276,17 @@ class InferencePolicy:
                 type(piece).__name__ == "FlattenObservations" and
                 not getattr(piece, "_keys_to_remove", None)
                 for piece in self._env_to_module.connectors)
+
+    @property
+    def stacks_frames(self) -> bool:
+        """Whether a (single-agent) module's input is RLlib's frame stack, oldest frame
+        first along the last axis (``FrameStacking``, the env-to-module pipeline's last
+        piece of the user's)."""
+        from ray.rllib.connectors.common.frame_stacking import FrameStacking
+
+        users = [piece for piece in self._env_to_module.connectors
+                 if type(piece).__name__ in self.user_pieces]
+        return not self.multi_agent and bool(users) and isinstance(users[-1], FrameStacking)
 
     @property
     def unsquashes_actions(self) -> bool:
