@@ -185,3 +185,43 @@ def test_every_python_example_is_python_with_rldebug_names_that_exist():
             line = text[:example.start()].count("\n") + 2
             problems += _example_problems(example.group(1), f"{page.relative_to(ROOT)}:{line}")
     assert problems == []
+
+
+_CITED = re.compile(r"((?:tests|rldebug|recipes|benchmarks|notebooks)/[\w./-]*\w)(?:::(\w+))?"
+                    r"|(?<![\w/.])::(test_\w+)")
+
+
+def _citation_problems(text: str, where: str) -> list[str]:
+    """Paths a page cites that do not exist, and tests not in the file cited with them
+    (``tests/x.py::test_a``, or ``::test_b`` after it: a test of the last file named)."""
+    problems, last = [], None
+    for match in _CITED.finditer(text):
+        path, name, bare = match.groups()
+        if path:
+            if re.search(r"\b[A-Z]{3,}\b", path):  # a placeholder: recipes/NAME.py
+                continue
+            if not (ROOT / path).exists():
+                problems.append(f"{where}: {path} does not exist")
+                continue
+            last = path if path.startswith("tests/") and path.endswith(".py") else last
+        name = name or bare
+        in_file = path if path and path.endswith(".py") else last
+        if name and not (in_file and re.search(rf"^\s*def {name}\b",
+                                                (ROOT / in_file).read_text(), re.M)):
+            problems.append(f"{where}: ::{name} is not a test of {in_file}")
+    return problems
+
+
+def test_every_cited_file_and_test_exists_where_the_page_says():
+    """Five citations on one page read `::test_x` after another file than the one that
+    holds the test (an audit of the docs found them)."""
+    assert _citation_problems("`tests/test_docs.py::test_nope`, `tests/nope.py`", "t") == [
+        "t: ::test_nope is not a test of tests/test_docs.py", "t: tests/nope.py does not exist"]
+    assert _citation_problems("`tests/test_docs.py` (`::test_the_readmes_links_point_at_"
+                              "pages_that_exist`)", "t") == []
+    problems = []
+    for page in [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md")
+                                             if "_build" not in p.parts)]:
+        problems += _citation_problems(page.read_text(encoding="utf-8"),
+                                       str(page.relative_to(ROOT)))
+    assert problems == []
