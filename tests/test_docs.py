@@ -207,7 +207,7 @@ def _citation_problems(text: str, where: str) -> list[str]:
         name = name or bare
         in_file = path if path and path.endswith(".py") else last
         if name and not (in_file and re.search(rf"^\s*def {name}\b",
-                                                (ROOT / in_file).read_text(), re.M)):
+                                                (ROOT / in_file).read_text(), re.MULTILINE)):
             problems.append(f"{where}: ::{name} is not a test of {in_file}")
     return problems
 
