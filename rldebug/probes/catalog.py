@@ -241,41 +241,38 @@ class Checker:
                            f"greedy ≈ {_rounded(greedy)}", miss <= 0, gap=miss)
 
     def measure(self, probe: str, agents: list[ProbeAgent]) -> list[Measurement]:
+        if probe not in PROBES:
+            raise UsageError(f"unknown probe {probe!r}; known: {list(PROBES)}.")
         found: list[Measurement] = []
         for agent in agents:
-            if probe == "constant":
-                found.append(self.value(agent, 0, 1.0))
-            elif probe == "observation":
-                found += [self.value(agent, 0, -1.0), self.value(agent, 1, 1.0)]
-            elif probe == "delayed":
+            found += [self.policy(agent, state, target)
+                      for state, target in policy_checks(probe, agent)]
+            found += [self.value(agent, state, value)
+                      for state, value in value_checks(probe, agent)]
+            if probe == "delayed":
                 found += self.delayed_value(agent)
-            elif probe == "action":
-                found.append(self.policy(agent, 0, 1))
-            elif probe == "observation_action":
-                found += [self.policy(agent, 0, 0), self.policy(agent, 1, 1)]
-            elif probe == "credit":
-                found.append(self.policy(agent, 0, agent_target(agent.index)))
-            elif probe == "shared":
-                which = agent_target(agent.index)
-                found.append(self.policy(agent, which, which))
-            elif probe == "turns":
-                which = agent_target(agent.index)
-                found += [self.policy(agent, which, which), self.value(agent, which, 1.0)]
-            else:
-                raise UsageError(f"unknown probe {probe!r}; known: {list(PROBES)}.")
         return found
 
 
+def policy_checks(probe: str, agent: ProbeAgent) -> list[tuple[int, int]]:
+    """``(state, target)`` per action a policy probe rewards ``agent`` for in that state
+    (targets 0, 1: :func:`~rldebug.probes.spaces.target_action`); [] for value probes."""
+    which = agent_target(agent.index)
+    return {"action": [(0, 1)], "observation_action": [(0, 0), (1, 1)],
+            "credit": [(0, which)], "shared": [(which, which)],
+            "turns": [(which, which)]}.get(probe, [])
+
+
+def value_checks(probe: str, agent: ProbeAgent) -> list[tuple[int, float]]:
+    """``(state, value)`` per state whose learned value a probe checks (the delayed
+    probe's values are :meth:`Checker.delayed_value`'s)."""
+    return {"constant": [(0, 1.0)], "observation": [(0, -1.0), (1, 1.0)],
+            "turns": [(agent_target(agent.index), 1.0)]}.get(probe, [])
+
+
 def rewarded_targets(probe: str, agent: ProbeAgent) -> tuple[int, ...]:
-    """The targets (0, 1: :func:`~rldebug.probes.spaces.target_action`) a policy probe
-    rewards ``agent`` for; () for the value probes."""
-    if probe == "action":
-        return (1,)
-    if probe == "observation_action":
-        return (0, 1)
-    if probe in ("credit", "shared", "turns"):
-        return (agent_target(agent.index),)
-    return ()
+    """The targets a policy probe rewards ``agent`` for; () for the value probes."""
+    return tuple(target for _, target in policy_checks(probe, agent))
 
 
 __all__ = [
@@ -290,5 +287,7 @@ __all__ = [
     "Measurement",
     "Probe",
     "ProbeAgent",
+    "policy_checks",
     "rewarded_targets",
+    "value_checks",
 ]
