@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 USER_RUNS = ROOT / "tests" / "doctor_user_runs"
-BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2", ROOT / "tests" / "doctor_user_runs3")
+BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2", ROOT / "tests" / "doctor_user_runs3",
+           ROOT / "tests" / "doctor_user_runs4")
 
 
 def scored_runs(batch: Path = USER_RUNS) -> list:

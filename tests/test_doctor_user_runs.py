@@ -1,6 +1,6 @@
-"""The doctor on runs a new user made on envs of their own, in three batches
-(tests/doctor_user_runs, tests/doctor_user_runs2 and tests/doctor_user_runs3, each made by
-its make_runs.py;
+"""The doctor on runs a new user made on envs of their own, in four batches
+(tests/doctor_user_runs, tests/doctor_user_runs2, tests/doctor_user_runs3 and
+tests/doctor_user_runs4, each made by its make_runs.py;
 labelled by how each run was made before the doctor read it).
 
 An independent check beside the fault-injection benchmark: the faults the doctor names
@@ -38,8 +38,16 @@ NAMED = {
                           "point_sac_nan", "point_sac_no_learn", "point_sac_target_ent",
                           "queue_appo_gradclip", "queue_ppo_lr100", "queue_ppo_obs1e4",
                           "forage_shared_a1_x1000"},
+    # read once on 2026-12-07 (11 of 19), then farm_1's NaN and x1000 rewards named for
+    # module 'head', which serves two farms (its return is their returns' sum)
+    "doctor_user_runs4": {"battery_appo_nan", "battery_oldppo_lr100", "battery_ppo_gradclip",
+                          "battery_ppo_rew1e-4", "catch_dqn_no_target", "catch_dqn_replay16",
+                          "catch_dqn_rew1000", "catch_ppo_epochs40", "catch_ppo_obs_zero",
+                          "hover_sac_crash_trunc", "hover_sac_target_ent",
+                          "canal_ppo_farm1_nan", "canal_ppo_farm1_x1000"},
 }
-HEALTHY = {"doctor_user_runs": 7, "doctor_user_runs2": 6, "doctor_user_runs3": 7}
+HEALTHY = {"doctor_user_runs": 7, "doctor_user_runs2": 6, "doctor_user_runs3": 7,
+           "doctor_user_runs4": 7}
 BATCH = pytest.mark.parametrize("batch", BATCHES, ids=lambda batch: batch.name)
 
 
@@ -70,6 +78,22 @@ def test_the_faults_named_stay_named(scores, batch):
     assert {name for name, s in scores[batch.name].items() if s.hit} >= NAMED[batch.name]
 
 
+def test_a_module_serving_two_agents_is_found_from_their_returns_sum():
+    """RLlib reports a module's return as the sum of its agents' (four farms on two
+    modules): the doctor matched agents to modules only by equal returns, so farm_1's NaN
+    and x1000 rewards were named for the agent and no module. With NaN returns in one
+    module's episodes its sum no longer holds: the other module's does, and farm_0 and
+    farm_1 are the agents left. A mapping that swaps the modules every other episode
+    adds up to nothing, and no agent is given a module."""
+    runs = USER_RUNS.parent / "doctor_user_runs4" / "runs"
+    farms = {"farm_0": "head", "farm_1": "head", "farm_2": "tail", "farm_3": "tail"}
+    for name in ("canal_ppo_healthy", "canal_ppo_farm1_x1000", "canal_ppo_farm1_nan"):
+        (trial,) = diagnose(runs / name).trials
+        assert trial.agent_modules == farms, (name, trial.agent_modules)
+    (swapped,) = diagnose(runs / "canal_ppo_swap").trials
+    assert swapped.agent_modules == {}
+
+
 def test_a_crashed_run_is_named_with_the_envs_own_error():
     for name in ("grid_ppo_crash500", "grid_ppo_crash5500"):
         (trial,) = diagnose(USER_RUNS / "runs" / name).trials
@@ -93,5 +117,5 @@ def test_the_readme_quotes_the_user_runs_as_they_score(scores):
     every = [s for batch in scores.values() for s in batch.values()]
     faulty = [s for s in every if not s.healthy]
     readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
-    assert (f"On {len(every)} runs new users made in three batches on envs of their own, it "
+    assert (f"On {len(every)} runs new users made in four batches on envs of their own, it "
             f"names {sum(bool(s.hit) for s in faulty)} of {len(faulty)} faults") in readme

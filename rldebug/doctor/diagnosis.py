@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rldebug.doctor.agents import AgentsByReturns
 from rldebug.doctor.audit import DEFAULT_WINDOW, audit_findings
 from rldebug.doctor.causes import explain, explained_under
 from rldebug.doctor.confidence import attach as attach_confidence
@@ -96,9 +97,11 @@ class Doctor:
         self.iterations = 0
         self.stack: str | None = None
         self.family = family_from_config(config)
-        #: agent id -> the module acting for it: the config's only module, or the module
-        #: whose mean return matches the agent's one to one
+        #: agent id -> the module acting for it: the config's only module, the module
+        #: whose mean return matches the agent's one to one, or the module whose return its
+        #: agents' returns add up to (:class:`~rldebug.doctor.agents.AgentsByReturns`)
         self.agent_modules: dict[str, str] = {}
+        self._by_returns = AgentsByReturns()
         modules = module_ids_from_config(config)
         self._only_module = modules[0] if modules and len(modules) == 1 else None
         self._returns = ReturnHistory(self.thresholds)  # per subject, for _revisit
@@ -201,7 +204,8 @@ class Doctor:
     def _match_agents(self, metrics: IterationMetrics) -> None:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and
         per module but not the mapping; a module that serves one agent reports its value,
-        and a config with one module maps every agent to it."""
+        a module that serves several their sum, and a config with one module maps every
+        agent to it."""
         for agent, value in metrics.agent_returns.items():
             if self._only_module is not None:
                 self.agent_modules.setdefault(agent, self._only_module)
@@ -210,6 +214,10 @@ class Doctor:
                 matches = [m for m, v in metrics.module_returns.items() if v == value]
                 if len(matches) == 1:
                     self.agent_modules[agent] = matches[0]
+        if self._only_module is None and metrics.agent_returns:
+            self._by_returns.observe(metrics.agent_returns, metrics.module_returns)
+            for agent, module in self._by_returns.mapping().items():
+                self.agent_modules.setdefault(agent, module)
 
 
 @dataclass
