@@ -32,7 +32,7 @@ class AgentsByReturns:
     are the one module's left."""
 
     def __init__(self) -> None:
-        self._sets: dict[str, set[frozenset] | None] = {}  # module -> sets matching so far
+        self._sets: dict[str, set[frozenset]] = {}  # module -> sets matching so far
         self._seen: dict[str, int] = {}
         self._broken: set[str] = set()
         self._agents: set[str] = set()
