@@ -240,7 +240,10 @@ def _greedy_sampling(config) -> list[Trap]:
     the EnvRunners act greedily (the distribution's mode) while collecting the training
     data, so the policy never tries an action it does not already prefer (PPO CartPole:
     9.3 per episode, flat for 15 iterations, against 255 with exploration). Evaluation
-    copies this setting unless ``evaluation_config`` sets its own ``explore``."""
+    copies this setting unless ``evaluation_config`` sets its own ``explore``. Not DQN: its
+    Q-values change with every update, and so do its greedy actions (DQN CartPole, seed
+    0, 25 iterations of 1000 steps: 13 -> 208 per episode, peak 302, greedy; 21 -> 243,
+    peak 369, with epsilon-greedy exploration)."""
     from ray.rllib.algorithms.impala import IMPALAConfig
     from ray.rllib.algorithms.ppo import PPOConfig
 
