@@ -187,7 +187,8 @@ def test_every_python_example_is_python_with_rldebug_names_that_exist():
     assert problems == []
 
 
-_CITED = re.compile(r"((?:tests|rldebug|recipes|benchmarks|notebooks)/[\w./-]*\w)(?:::(\w+))?"
+_CITED = re.compile(r"(?<![\w/.-])((?:tests|rldebug|recipes|benchmarks|notebooks)/[\w./-]*\w)"
+                    r"(?:::(?:\w+::)?(\w+))?"
                     r"|(?<![\w/.])::(test_\w+)")
 
 

@@ -119,3 +119,39 @@ def test_the_readme_quotes_the_user_runs_as_they_score(scores):
     readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
     assert (f"On {len(every)} runs new users made in four batches on envs of their own, it "
             f"names {sum(bool(s.hit) for s in faulty)} of {len(faulty)} faults") in readme
+
+
+def _matched(rows: list[tuple[dict, dict]]) -> dict:
+    """The doctor's agent -> module after results with these per-agent and per-module mean
+    returns, as RLlib reports them (a module's is its agents' sum)."""
+    from rldebug.doctor import Doctor
+
+    doctor = Doctor()
+    for iteration, (agents, modules) in enumerate(rows, 1):
+        doctor.feed({"training_iteration": iteration, "learners": {m: {} for m in modules},
+                     "env_runners": {
+                         "episode_return_mean": sum(agents.values()),
+                         "agent_episode_returns_mean": agents,
+                         "module_episode_returns_mean": modules}})
+    return doctor.agent_modules
+
+
+def test_a_shared_modules_agents_are_not_given_to_a_module_of_equal_return():
+    """Found in review: a1 and a2 on m1, a3 on m2, every agent at -1 in iteration 1
+    (m1 -2, m2 -1): the one-iteration equality gave a1 and a2 to m2 for good. An agent
+    that first reports later with a return of 0 was given to the module left over; a
+    module's agents, once learned, were never withdrawn."""
+    def row(a1, a2, a3):
+        return {"a1": a1, "a2": a2, "a3": a3}, {"m1": a1 + a2, "m2": a3}
+
+    ordinary = [row(3.0, 5.0, 2.0), row(4.0, 1.0, 7.0), row(6.0, 2.0, 9.0)]
+    assert _matched([row(-1.0, -1.0, -1.0), *ordinary]) == {"a1": "m1", "a2": "m1",
+                                                            "a3": "m2"}
+    # z joins m1 at iteration 4 with return 0, a3 stops adding up (absent from episodes)
+    late = [({"a1": a, "a2": b, "a3": c - 1, "z": 0.0}, {"m1": a + b, "m2": c})
+            for a, b, c in ((3.0, 5.0, 2.0), (4.0, 1.0, 7.0), (6.0, 2.0, 9.0))]
+    assert "z" not in _matched([*ordinary, *late])
+    # m1's agents learned, then the mapping changes: no longer said
+    swapped = [({"a1": a, "a2": b, "a3": c}, {"m1": a + c, "m2": b})
+               for a, b, c in ((3.0, 5.0, 2.0), (4.0, 1.0, 7.0))]
+    assert _matched([*ordinary, *swapped]) == {}

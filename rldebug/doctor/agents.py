@@ -25,13 +25,18 @@ MAX_AGENTS = 12
 class AgentsByReturns:
     """Learns each module's agents as the one set of agents whose mean returns add up to
     the module's, the same set in every iteration the module and agents reported finite
-    returns (at least :data:`MIN_ITERATIONS`). A module whose return no set of agents
-    adds up to in some iteration (a mapping that changes between episodes, an agent
-    absent from some episodes, NaN returns left out of one mean but not the other) is
-    learned from the others: when every other module's agents are known, the agents left
-    are the one module's left."""
+    returns (at least :data:`MIN_ITERATIONS` since other agents last reported: one that
+    first reports later may belong to any module, so what was learned is forgotten). A
+    module whose return no set of agents adds up to in some iteration (a mapping that
+    changes between episodes, an agent absent from some episodes, an agent's NaN
+    episodes left out of its mean and its module's but not its module-mates') is
+    learned from the others: when every other module's agents are known, the agents
+    left are the one module's left."""
 
     def __init__(self) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
         self._sets: dict[str, set[frozenset]] = {}  # module -> sets matching so far
         self._seen: dict[str, int] = {}
         self._broken: set[str] = set()
@@ -41,6 +46,8 @@ class AgentsByReturns:
     def observe(self, agent_returns: Mapping[str, float],
                 module_returns: Mapping[str, float]) -> None:
         agents = {a: v for a, v in agent_returns.items() if math.isfinite(v)}
+        if set(agent_returns) != self._agents or not set(module_returns) <= self._modules:
+            self._forget()  # other agents than before: no set learned so far holds them
         self._agents |= set(agent_returns)
         self._modules |= set(module_returns)
         if len(agents) != len(agent_returns) or len(agents) > MAX_AGENTS:

@@ -101,6 +101,7 @@ class Doctor:
         #: whose mean return matches the agent's one to one, or the module whose return its
         #: agents' returns add up to (:class:`~rldebug.doctor.agents.AgentsByReturns`)
         self.agent_modules: dict[str, str] = {}
+        self._equal_returns: dict[str, str] = {}
         self._by_returns = AgentsByReturns()
         modules = module_ids_from_config(config)
         self._only_module = modules[0] if modules and len(modules) == 1 else None
@@ -205,19 +206,24 @@ class Doctor:
         """Learn which module acts for which agent: RLlib reports mean returns per agent and
         per module but not the mapping; a module that serves one agent reports its value,
         a module that serves several their sum, and a config with one module maps every
-        agent to it."""
-        for agent, value in metrics.agent_returns.items():
-            if self._only_module is not None:
+        agent to it. An agent whose return equals one module's in one iteration is taken
+        for that module's only where there are as many modules as agents (else a module
+        serving two agents of return -1 would look like the other module of return -1);
+        the sums, checked over iterations, win over it and are withdrawn when later ones
+        contradict them."""
+        if self._only_module is not None:
+            for agent in metrics.agent_returns:
                 self.agent_modules.setdefault(agent, self._only_module)
-                continue
-            if agent not in self.agent_modules and math.isfinite(value):
-                matches = [m for m, v in metrics.module_returns.items() if v == value]
-                if len(matches) == 1:
-                    self.agent_modules[agent] = matches[0]
-        if self._only_module is None and metrics.agent_returns:
+            return
+        if len(metrics.module_returns) == len(metrics.agent_returns):
+            for agent, value in metrics.agent_returns.items():
+                if agent not in self._equal_returns and math.isfinite(value):
+                    matches = [m for m, v in metrics.module_returns.items() if v == value]
+                    if len(matches) == 1:
+                        self._equal_returns[agent] = matches[0]
+        if metrics.agent_returns:
             self._by_returns.observe(metrics.agent_returns, metrics.module_returns)
-            for agent, module in self._by_returns.mapping().items():
-                self.agent_modules.setdefault(agent, module)
+        self.agent_modules = {**self._equal_returns, **self._by_returns.mapping()}
 
 
 @dataclass

@@ -222,9 +222,12 @@ class BreakOnCallback(RLlibCallback):
         """A remote EnvRunner's (or RolloutWorker's) ``sample()`` that raises sends the
         events it caught first: they are what led to the crash, and RLlib may restart (kill)
         the runner next."""
-        if env_runner is None or getattr(env_runner, "_rldebug_break_on_sends", False) or \
-                not callable(getattr(env_runner, "sample", None)):
+        if env_runner is None or not callable(getattr(env_runner, "sample", None)):
             return
+        wrapped_for = env_runner.__dict__.setdefault("_rldebug_break_on_sends", set())
+        if self.settings.token in wrapped_for:  # each break_on's events, once
+            return
+        wrapped_for.add(self.settings.token)
         sample = env_runner.sample
 
         def sample_sending_first(*args, **kwargs):
@@ -235,7 +238,6 @@ class BreakOnCallback(RLlibCallback):
                 raise
 
         env_runner.sample = sample_sending_first
-        env_runner._rldebug_break_on_sends = True
 
     # -- where the env is created: actions checked against the real spaces --
 

@@ -43,8 +43,8 @@ GROUP = "rldebug"
 CURRENT_FILE = "<current file>"
 _CURRENT_FILE_IN = {"vscode": "${file}", "pycharm": "$FilePath$"}
 # Stands for the script's own arguments, typed when the configuration starts: VS Code's
-# pickArgs (in a string "args", the only form that splits them into words), PyCharm's
-# $Prompt$ (its parameters are split after the macros are filled in).
+# pickArgs, in a string "args" (the only form VS Code splits into words). VS Code only:
+# PyCharm escapes a macro's value ($Prompt$) into one parameter before it splits them.
 SCRIPT_ARGS = "<script arguments>"
 # Values asked for when the configuration starts: VS Code inputs, PyCharm's $Prompt$.
 PROMPTS = {"<trace dir>": ("rldebugTraceDir", "Reproducible trace or run directory"),
@@ -64,6 +64,11 @@ class Launch:
     args: tuple[str, ...]
     module: str | None = None
     script: str | None = None  # relative to the repo root
+
+    @property
+    def in_pycharm(self) -> bool:
+        """Whether PyCharm can run it as written (not when it asks for words to split)."""
+        return SCRIPT_ARGS not in self.args
 
 
 def _is_rldebug_repository(root: Path) -> bool:
@@ -278,8 +283,7 @@ def _pycharm_xml(launch: Launch, sdk_home: str) -> str:
         "ADD_SOURCE_ROOTS": "true",
         "SCRIPT_NAME": target,
         "PARAMETERS": " ".join(_CURRENT_FILE_IN["pycharm"] if a == CURRENT_FILE else
-                               "$Prompt$" if a in PROMPTS or a == SCRIPT_ARGS else a
-                               for a in launch.args),
+                               "$Prompt$" if a in PROMPTS else a for a in launch.args),
         "SHOW_COMMAND_LINE": "false",
         "EMULATE_TERMINAL": "false",
         "MODULE_MODE": "true" if launch.module else "false",
@@ -327,7 +331,7 @@ def write_pycharm(repo_root: Path, port: int = DEFAULT_PORT) -> list[Path]:
     server = folder / f"{PYCHARM_PREFIX}remote_actor_debug_server.xml"
     server.write_text(_pycharm_debug_server_xml(port))
     written = [server]
-    for launch in launches(repo_root):
+    for launch in filter(lambda launch: launch.in_pycharm, launches(repo_root)):
         path = folder / pycharm_file_name(launch)
         path.write_text(_pycharm_xml(launch, interpreter(repo_root, "pycharm")))
         written.append(path)
