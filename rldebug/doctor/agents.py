@@ -52,13 +52,13 @@ class AgentsByReturns:
         self._modules |= set(module_returns)
         if len(agents) != len(agent_returns) or len(agents) > MAX_AGENTS:
             return  # a NaN return leaves its agent out of every sum this iteration
-        subsets = [frozenset(s) for size in range(1, len(agents) + 1)
-                   for s in itertools.combinations(sorted(agents), size)]
+        sums = {frozenset(s): sum(agents[a] for a in s) for size in range(1, len(agents) + 1)
+                for s in itertools.combinations(sorted(agents), size)}  # once, for every module
         for module, value in module_returns.items():
             if not math.isfinite(value) or module in self._broken:
                 continue
-            matching = {s for s in subsets if math.isclose(
-                sum(agents[a] for a in s), value, rel_tol=1e-6, abs_tol=1e-6)}
+            matching = {s for s, total in sums.items()
+                        if math.isclose(total, value, rel_tol=1e-6, abs_tol=1e-6)}
             known = self._sets.get(module)
             self._sets[module] = matching if known is None else known & matching
             self._seen[module] = self._seen.get(module, 0) + 1
