@@ -83,7 +83,9 @@ class WalkThatCrashes(LeftRightWalk):
 
 class WalkThatBlocks(LeftRightWalk):
     """LeftRightWalk whose ``step`` blocks for ``block_s`` seconds on its ``block_at``-th step,
-    in the EnvRunner ``block_runner`` only (a stall for the trace's stall watch to find)."""
+    in the EnvRunner ``block_runner`` only (a stall for the trace's stall watch to find).
+    ``own_tmpdir``: the remote EnvRunners of ``own_tmpdir_runners`` (every one when not
+    given) keep their files there, where the driver does not look."""
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -92,7 +94,9 @@ class WalkThatBlocks(LeftRightWalk):
         self.block_s = float(config.get("block_s", 10.0))
         self.blocks = getattr(config, "worker_index", 0) == int(config.get("block_runner", 1))
         self.total_steps = 0
-        if config.get("own_tmpdir") and getattr(config, "worker_index", 0) > 0:
+        index = getattr(config, "worker_index", 0)
+        if config.get("own_tmpdir") and index > 0 and index in config.get(
+                "own_tmpdir_runners", [index]):
             # This EnvRunner's files go where the driver does not look, as on another
             # machine: no shared filesystem (set before rldebug's trace arms it).
             import tempfile

@@ -28,7 +28,7 @@ def free_ports(n):
     return ports
 
 
-@pytest.mark.slow  # ~60 s: a Ray head of its own (tests/test_cluster_traces.py runs a two-node cluster by default)
+@pytest.mark.slow  # ~60 s: a Ray head of its own (tests/test_cluster_traces.py runs a two-node cluster)
 def test_scaling_recipe_on_a_ray_head(tmp_path):
     gcs, node_manager, object_manager, client, runtime_env, agent_grpc, metrics = free_ports(7)
     # Ray's unix sockets need a short path: keep the head's temp dir under /tmp.

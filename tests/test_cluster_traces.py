@@ -25,6 +25,12 @@ from test_cluster import free_ports
 
 from rldebug import load_trace
 
+# ~65 s, most of it the two-node cluster's start. The same records travel through the
+# driver on one node by default: test_trace_transport (a remote runner's records, a
+# file:// URI), test_stalls (a runner with its own temp dir answers through the relay),
+# test_break_on (a remote runner's events reach the driver).
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).parent
 RAY = Path(sys.executable).parent / "ray"
 

@@ -108,14 +108,8 @@ def test_trial_directories_are_read_by_the_doctor(tmp_path):
     assert all(t["iterations"] == 1 and t["family"] == "ppo" for t in trials)
 
 
-def test_ray_init_local_mode_is_accepted_and_a_missing_script_is_refused(tmp_path):
-    script = tmp_path / "old.py"
-    script.write_text("import ray\nray.init(local_mode=True)\nprint('after init')\n")
-    done = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(script)],
-                          env=session_env(), capture_output=True, text=True, timeout=120,
-                          check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "after init" in done.stdout and "local_mode=True) was removed" in done.stderr
+def test_a_missing_script_is_refused(tmp_path):
+    # (ray.init(local_mode=True) is accepted: test_a_2021_script_runs_unchanged)
     missing = subprocess.run([sys.executable, "-m", "rldebug", "debug", str(tmp_path / "x.py")],
                              capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 2 and "is neither a file nor a folder" in missing.stderr

@@ -150,27 +150,30 @@ def test_a_custom_algorithm_subclass_trains_as_itself_with_tunes_default_checkpo
     assert seen == {"my_training_steps": 1, "checkpoint": True, "errors": 0}
 
 
-def test_what_one_process_cannot_do_is_refused_in_one_line(tmp_path):
-    # (Tune's Tuner resolves a cloud path when built, which fails offline; tune.run's
-    # storage_path reaches rldebug as given)
-    for call, said in (
-            ("tune.run(f, storage_path='s3://bucket/x')",
-             "storage_path='s3://bucket/x' is not a folder on this machine"),
-            ("tune.Tuner(f, tune_config=tune.TuneConfig(num_samples=-1)).fit()",
-             "TuneConfig(num_samples=-1) samples trials until"),
-            (("tune.Tuner(f, run_config=tune.RunConfig(storage_filesystem=__import__("
-              "'pyarrow.fs').fs.LocalFileSystem())).fit()"),
-             ("RunConfig(storage_filesystem=LocalFileSystem) writes the trials through "
-              "another filesystem")),
-            ("tune.run(f, resume=True)", "tune.run(resume=...) resumes an experiment"),
-            ("tune.run(f, stp={'training_iteration': 1})",  # plain tune.run: a TypeError
-             "tune.run() got unexpected keyword arguments ['stp']")):
-        script = tmp_path / "refused.py"
-        script.write_text("from ray import tune\ndef f(config):\n    tune.report({'s': 1})\n"
-                          f"{call}\n")
-        done = _run(["-m", "rldebug", "debug", str(script)], cwd=tmp_path)
-        assert done.returncode == 2 and said in done.stderr, done.stderr[-2000:]
-        assert not os.path.exists(tmp_path / "s3:")
+# ~5 s each (a subprocess that imports RLlib): two by default, the rest slow.
+# (Tune's Tuner resolves a cloud path when built, which fails offline; tune.run's
+# storage_path reaches rldebug as given)
+@pytest.mark.parametrize("call, said", [
+    ("tune.run(f, storage_path='s3://bucket/x')",
+     "storage_path='s3://bucket/x' is not a folder on this machine"),
+    ("tune.Tuner(f, tune_config=tune.TuneConfig(num_samples=-1)).fit()",
+     "TuneConfig(num_samples=-1) samples trials until"),
+    pytest.param(("tune.Tuner(f, run_config=tune.RunConfig(storage_filesystem=__import__("
+                  "'pyarrow.fs').fs.LocalFileSystem())).fit()"),
+                 ("RunConfig(storage_filesystem=LocalFileSystem) writes the trials through "
+                  "another filesystem"), marks=pytest.mark.slow),
+    pytest.param("tune.run(f, resume=True)", "tune.run(resume=...) resumes an experiment",
+                 marks=pytest.mark.slow),
+    pytest.param("tune.run(f, stp={'training_iteration': 1})",  # plain tune.run: a TypeError
+                 "tune.run() got unexpected keyword arguments ['stp']",
+                 marks=pytest.mark.slow)], ids=["s3", "samples", "filesystem", "resume", "typo"])
+def test_what_one_process_cannot_do_is_refused_in_one_line(tmp_path, call, said):
+    script = tmp_path / "refused.py"
+    script.write_text("from ray import tune\ndef f(config):\n    tune.report({'s': 1})\n"
+                      f"{call}\n")
+    done = _run(["-m", "rldebug", "debug", str(script)], cwd=tmp_path)
+    assert done.returncode == 2 and said in done.stderr, done.stderr[-2000:]
+    assert not os.path.exists(tmp_path / "s3:")
 
 
 def test_tunes_own_readers_read_back_what_trials_in_this_process_wrote(tmp_path):

@@ -100,7 +100,10 @@ def test_breakpoints_in_env_model_loss_and_callback_are_hit_in_process(tmp_path,
     assert set(hits.values()) == {pid}  # each stop happened inside that process
 
 
-@pytest.mark.parametrize("api_stack", ["new", pytest.param("old", marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~30 s each: a DAP session over a remote runner (the same breakpoints hit
+# in process: the test above; a remote runner's steps elsewhere: test_local_mode's
+# negative control; a remote runner's own breakpoints: attach_remote's tests below)
+@pytest.mark.parametrize("api_stack", ["new", "old"])
 def test_negative_control_env_step_is_not_hit_with_a_remote_runner(tmp_path, api_stack):
     wanted = [ENV_STEP, LOSS[api_stack]]
     hits, _, _ = run_under_debugger(tmp_path, ["--stack", api_stack, "--runners", "1"], wanted)

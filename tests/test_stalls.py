@@ -41,12 +41,19 @@ def _stalls(trace_dir):
             if json.loads(line).get("column") == "stall"]
 
 
-def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
+def test_a_blocking_env_step_is_named_with_its_line_from_a_runner_on_either_filesystem(
+        tmp_path):
+    """Runner 1 blocks 15 s at its 150th step: in the second iteration (100 steps each),
+    far past 2x the first iteration's few seconds even on a loaded machine; the first
+    iteration is the clean control (no stall written for it). Runner 1 writes its files
+    under its own temp dir, which the driver does not read (as on another machine): its
+    stack reaches the stall watch through the trace's relay; runner 2 shares the driver's
+    and answers the signal."""
     run = tmp_path / "run"
-    # runner 1 blocks 15 s at its 150th step: in the second iteration (100 steps each),
-    # far past 2x the first iteration's few seconds even on a loaded machine. The first
-    # iteration is the clean control: no stall is written for it.
-    config = rldebug.trace(_config({"block_at": 150, "block_s": 15.0, "block_runner": 1}),
+    elsewhere = tmp_path / "other-machine-tmp"
+    elsewhere.mkdir()
+    config = rldebug.trace(_config({"block_at": 150, "block_s": 15.0, "block_runner": 1,
+                                    "own_tmpdir": str(elsewhere), "own_tmpdir_runners": [1]}),
                            out=run / "trace", level="summary", stall_factor=2.0,
                            stall_floor_s=5.0)
     _train(config, 2)
@@ -56,10 +63,14 @@ def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
     assert stall["iteration"] == 2 and stall["waited_s"] >= 5.0
     by_role = {s["role"]: s for s in stall["stacks"]}
     assert set(by_role) >= {"driver", "runner1", "runner2"}, by_role.keys()
+    assert (by_role["driver"]["via"], by_role["runner1"]["via"], by_role["runner2"]["via"]) \
+        == ("self", "relay", "signal")
     block_line = line_of(ENVS, "# BLOCK-LINE")
     assert by_role["runner1"]["waiting_at"] == f"{ENVS}:{block_line} in step"
     assert "time.sleep" not in by_role["runner2"].get("waiting_at", "")  # not blocked there
     assert by_role["runner1"]["pid"] != by_role["driver"]["pid"]
+    assert list(elsewhere.glob("rldebug-stacks-*/*-runner1.txt"))  # armed there, unread
+    assert not list(elsewhere.glob("rldebug-stacks-*/*-runner2.txt"))
 
     from rldebug.doctor.traces import read_trace_report
 
@@ -67,29 +78,6 @@ def test_a_blocking_env_step_on_one_runner_is_named_with_its_line(tmp_path):
     found = [f for f in report.findings if f.rule_id == "stalled_iteration"]
     assert len(found) == 1 and f"event_envs.py:{block_line} in step" in found[0].fix
     assert found[0].began_at_iteration == 2
-
-
-def test_a_runner_that_shares_no_filesystem_answers_through_the_relay(tmp_path):
-    """The remote EnvRunners write their files under their own temp dir, which the driver
-    does not read (as on another machine): their stacks reach the stall watch through the
-    trace's relay, and runner 1's still points at the blocking line."""
-    run = tmp_path / "run"
-    elsewhere = tmp_path / "other-machine-tmp"
-    elsewhere.mkdir()
-    config = rldebug.trace(_config({"block_at": 150, "block_s": 15.0, "block_runner": 1,
-                                    "own_tmpdir": str(elsewhere)}),
-                           out=run / "trace", level="summary", stall_factor=2.0,
-                           stall_floor_s=5.0)
-    _train(config, 2)
-    [stall] = _stalls(run / "trace")
-    by_role = {s["role"]: s for s in stall["stacks"]}
-    assert set(by_role) >= {"driver", "runner1", "runner2"}, by_role.keys()
-    assert by_role["runner1"]["via"] == by_role["runner2"]["via"] == "relay"
-    assert by_role["driver"]["via"] == "self"
-    block_line = line_of(ENVS, "# BLOCK-LINE")
-    assert by_role["runner1"]["waiting_at"] == f"{ENVS}:{block_line} in step"
-    assert "time.sleep" not in by_role["runner2"].get("waiting_at", "")
-    assert list(elsewhere.glob("rldebug-stacks-*/*-runner1.txt"))  # armed there, unread
 
 
 def test_stacks_answered_both_ways_keep_the_signals_unless_it_is_empty():
