@@ -720,3 +720,32 @@ def test_a_registered_env_that_raises_when_built_is_not_called_unregistered():
     reference = SimpleNamespace(parts={"env": "rldebug-test-needs-steps", "env_config": {}})
     with pytest.raises(ValueError, match="Building the env raised KeyError: 'max_steps'"):
         _env(reference)
+
+
+def test_a_deployment_running_another_checkpoints_weights_names_that_checkpoint(tmp_path):
+    """A deployment that loaded the weights of another checkpoint of the same trial (an
+    earlier one) was said only as "No variant of the pipeline explains the difference"
+    (an independent user's); the checkpoints beside the one compared are tried too."""
+    config = _ppo("CartPole-v1").env_runners(num_env_runners=0).debugging(seed=0)
+    algo = config.build_algo()
+    try:
+        for iteration in range(1, 7):
+            algo.train()
+            if iteration in (3, 6):
+                algo.save_to_path(str(tmp_path / f"checkpoint_00000{iteration}"))
+    finally:
+        algo.stop()
+    earlier = rldebug.inference_policy(tmp_path / "checkpoint_000003")
+    report = parity(tmp_path / "checkpoint_000006", earlier, episodes=2)
+    assert not report.passed, str(report)
+    assert report.variants["with the weights of checkpoint_000003 (beside checkpoint_000006)"] \
+        == 1.0, str(report)
+    assert report.explanation.startswith(
+        "Your policy matches the pipeline of checkpoint_000003, the checkpoint beside "
+        "checkpoint_000006, in 100.0% of "), report.explanation
+    # the answers themselves still say what they show: every one the other action
+    later = rldebug.inference_policy(tmp_path / "checkpoint_000006")
+    flipped = parity(tmp_path / "checkpoint_000006", lambda obs: 1 - int(later(obs)),
+                     episodes=2)
+    assert "is the other of the two actions" in flipped.explanation, flipped.explanation
+    assert parity(tmp_path / "checkpoint_000006", later, episodes=2).passed

@@ -7,8 +7,8 @@ of the checkpoint's env with the reference's actions, asks the deployed policy a
 state (its ``reset()``, if it has one, at every episode's start), and compares (Discrete:
 equal; Box: within ``atol``). On a mismatch it replays the same states through variants
 of the pipeline — each of your connector pieces left out, the history forgotten, the
-action not unsquashed, agents mapped to other modules — and names the variant that
-reproduces the deployed actions.
+action not unsquashed, agents mapped to other modules, the weights of another checkpoint
+beside it — and names the variant that reproduces the deployed actions.
 """
 
 from __future__ import annotations
@@ -842,15 +842,18 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
         candidates.append((share, variant))
     if not _explains(report, candidates):  # two mistakes at once (the module on raw input)
         candidates += _pairs_that_explain(report, candidates, reference, steps, atol)
-    report.explanation = _explanation(report, candidates, reference, pairs)
+    other = None if _explains(report, candidates) else \
+        _other_checkpoints_weights(checkpoint_or_algo, report, steps, atol)
+    report.explanation = _explanation(report, candidates, reference, pairs, said=other)
     shifted = _shifted(pairs, action_spaces)  # explains every answer: only a variant
-    if shifted and max((share for share, _ in candidates), default=0.0) < \
+    if shifted and other is None and max((share for share, _ in candidates), default=0.0) < \
             report.min_agreement:  # the deployment matches (modules swapped) goes first
         report.explanation = shifted
     report.sampling = _sampling_agreement(pairs)
     if report.sampling is not None:
         expected, spread = report.sampling
-        explained = any(share >= report.agreement + EXPLAINS_BY for share, _ in candidates)
+        explained = other is not None or any(
+            share >= report.agreement + EXPLAINS_BY for share, _ in candidates)
         as_often = abs(report.agreement - expected) <= 3 * spread + 0.01
         verdict = _sampler_verdict(pairs) if as_often and not explained else None
         if verdict in ("does not sample", "cannot tell"):
@@ -875,7 +878,7 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                 "forward_exploration), where RLlib's evaluation takes the greedy action "
                 "(explore=False, forward_inference and the distribution's "
                 "to_deterministic()).")
-    gaussian = None if _explains(report, candidates) else \
+    gaussian = None if _explains(report, candidates) or other is not None else \
         _gaussian_sampler(pairs, action_spaces)
     if gaussian is not None and _repeats_itself(steps, ask, reset):
         report.explanation += _REPEATS.format(agreement=report.agreement)
@@ -891,6 +894,46 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
             "integer: env.step of many envs (gymnasium's checks, CartPole's) asserts "
             "action_space.contains(action), which refuses a float. Return int(action).")
     return report
+
+
+def _other_checkpoints_weights(checkpoint: Any, report: ParityReport, steps: list[_Step],
+                               atol: float, most: int = 6) -> str | None:
+    """Where no variant explains the deployment: the checkpoints beside ``checkpoint`` (a
+    trial's others, the ``most`` nearest by name), played on the same states. A deployment
+    that loaded another checkpoint's weights matches that one's pipeline. Each is added
+    to ``report.variants``; the sentence for the one that explains it, or None."""
+    from rldebug.inspection.checkpoint import CHECKPOINT_JSON
+
+    if not isinstance(checkpoint, (str, Path)):
+        return None
+    own = Path(checkpoint).expanduser().resolve()
+    if not (own / CHECKPOINT_JSON).is_file():
+        return None  # an exported pipeline, or a module alone: no trial beside it
+    beside = sorted(p for p in own.parent.iterdir()
+                    if p != own and p.is_dir() and (p / CHECKPOINT_JSON).is_file())
+    order = sorted(beside + [own])
+    at = order.index(own)
+    nearest = sorted(beside, key=lambda p: (abs(order.index(p) - at), p.name))[:most]
+    candidates = []
+    for other in sorted(nearest):
+        said = f"with the weights of {other.name} (beside {own.name})"
+        try:
+            answers = _replay(_reference(other), steps)
+        except Exception as err:  # noqa: BLE001 - another env, another module: not it
+            report.not_runnable[said] = f"{type(err).__name__}: {err}"[:300]
+            continue
+        share = _share(_pairs(_with(steps, answers), [s.yours for s in steps], atol))
+        report.variants[said] = share
+        candidates.append((share, other))
+    best = max(candidates, default=None, key=lambda c: c[0])
+    if best is None or not (best[0] >= report.min_agreement or
+                            best[0] >= report.agreement + EXPLAINS_BY):
+        return None
+    share, other = best
+    return (f"Your policy matches the pipeline of {other.name}, the checkpoint beside "
+            f"{own.name}, in {share:.1%} of {report.counted}: your deployment runs "
+            f"{other.name}'s weights. Load the weights of the checkpoint you mean to "
+            f"deploy ({own.name}), or compare with {other.name} if that is the one.")
 
 
 # Said where the answers are spread as a sampler's would be, but the policy repeats them.
@@ -1181,8 +1224,10 @@ def _constant_answer(pairs, least: int = 10):
 
 
 def _explanation(report: ParityReport, candidates: list, reference: InferencePolicy,
-                 pairs: list | None = None) -> str:
-    said = _variant_explanation(report, candidates, reference)
+                 pairs: list | None = None, said: str | None = None) -> str:
+    """What explains the deployment: ``said`` (another checkpoint's weights) or the
+    variant that does, with what a constant answer adds."""
+    said = said or _variant_explanation(report, candidates, reference)
     constant = _constant_answer(pairs or [])
     if constant is None:
         return said
@@ -1193,9 +1238,9 @@ def _explanation(report: ParityReport, candidates: list, reference: InferencePol
                 "are loaded, and that its input is on the scale the module trained on: an "
                 "observation scaled or normalised twice can saturate it into one answer). "
                 f"{said}")
-    return (f"{ignores}. The closest variant of the pipeline: {said} A constant answer can "
-            "match a variant that happens to be constant on these states too: check that "
-            "your deployment reads the observation before taking that variant for the cause.")
+    return (f"{ignores}. The closest pipeline: {said} A constant answer can match a "
+            "pipeline that happens to be constant on these states too: check that your "
+            "deployment reads the observation before taking that for the cause.")
 
 
 def _explains(report: ParityReport, candidates: list) -> bool:
