@@ -4,11 +4,12 @@ and memory, the Chrome trace-event JSON of its spans, and the doctor naming runn
 
 The delay is a sleep, so it holds on a loaded machine, where the fast runner's own steps
 were seen to take up to 20 ms each (10 ms of delay then left runner 2 less than 2x slower
-in half the iterations)."""
+in half the iterations). A run with no trace: RLlib's own timers (the end of the file)."""
 
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 from headless_browser import open_page, perfetto_query, perfetto_ui
@@ -338,3 +339,64 @@ def test_a_runner_slow_only_in_its_weight_pull_is_not_blamed_on_its_env_or_node(
     assert finding.evidence["runner_index"] == 2 and finding.evidence["grew"] == "weight_pull"
     assert "its wait for the newest weights" in finding.message
     assert "EnvRunnerStateServer" in finding.fix and "env instance" not in finding.fix
+
+
+# A run with no trace: RLlib's own timers in result.json (rldebug.tracing.rllib_timers),
+# read on stored runs of the doctor's user batches (real RLlib runs, not made for this).
+USER_RUNS = Path(__file__).parent / "doctor_user_runs4" / "runs"
+
+
+def test_an_untraced_ppo_run_is_split_into_sampling_and_updates_per_iteration(capsys):
+    """PPO samples and updates once per iteration: each iteration's own seconds come back
+    from RLlib's running averages (coefficient 0.01, near the first iteration's value for
+    ~100 iterations); the traced twin's trace measured the same seconds."""
+    from rldebug.doctor.reading import read_trial
+    from rldebug.tracing.rllib_timers import rllib_time
+
+    traced = USER_RUNS / "battery_ppo_gamma05"  # traced at level summary
+    time = rllib_time(read_trial(traced, whole=True).results)
+    summary = profile(rldebug.load_trace(traced / "trace"))
+    runner = sum(p.sample_s for p in summary.processes if "EnvRunner 0" in p.roles)
+    learner = sum(p.update_s for p in summary.processes if "Learner" in p.roles)
+    assert time.per_iteration["sampling"] * time.iterations == pytest.approx(runner, rel=0.03)
+    assert time.per_iteration["learner update"] * time.iterations == \
+        pytest.approx(learner, rel=0.05)
+    results = [json.loads(line) for line in
+               (USER_RUNS / "catch_ppo_healthy" / "result.json").read_text().splitlines()]
+    smoothed = results[-1]["timers"]["env_runner_sampling_timer"]
+    assert cli_main(["profile", str(USER_RUNS / "catch_ppo_healthy")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("No trace in ") and "rldebug.trace the run" in out, out
+    assert "Iterations: 15, 2.58 s each on average" in out, out
+    assert "sampling: 2.02 s per iteration (78%)" in out, out  # RLlib's own said 2.06 s
+    assert f"{smoothed:.2f}" == "2.06"
+    assert "the largest part of a step: module->env connectors" in out, out
+
+
+def test_timers_pushed_several_times_per_iteration_are_not_read_per_iteration(capsys):
+    """DQN samples and updates in many calls per iteration; the old stack's timers are
+    means of their last 10 calls: each is said per call, not as a share."""
+    assert cli_main(["profile", str(USER_RUNS / "catch_dqn_healthy"), "--json"]) == 0
+    [dqn] = json.loads(capsys.readouterr().out)["trials"].values()
+    assert dqn["per_iteration_s"] == {} and dqn["per_call_s"]["sampling"] < 0.1, dqn
+    assert set(dqn["per_env_step_s"]) == {"env.step", "env->module connectors",
+                                          "module forward", "module->env connectors"}
+    assert cli_main(["profile", str(USER_RUNS / "battery_oldppo_healthy")]) == 0
+    out = capsys.readouterr().out
+    assert "sampling: 2.42 s per call (its mean of its last 10 calls" in out, out
+    assert "policy forward: 744 µs" in out, out
+
+
+def test_a_run_without_a_trace_refuses_the_outputs_that_draw_one(capsys, tmp_path):
+    run = str(USER_RUNS / "canal_ppo_healthy")
+    assert cli_main(["profile", run, "--html", str(tmp_path / "p.html")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no trace: --html draws a trace's spans" in err, err
+    assert not (tmp_path / "p.html").exists()
+    assert cli_main(["profile", str(USER_RUNS)]) == 0  # a folder of trials: each one
+    out = capsys.readouterr().out
+    for trial in USER_RUNS.iterdir():
+        assert f"\n{trial.name}\n" in out, trial.name
+    # the replay buffer below the batch crashed RLlib before its first result
+    assert "\ncatch_dqn_replay16\n  no result with time_this_iter_s\n" in out, out
+    assert out.count("Iterations: ") == len(list(USER_RUNS.iterdir())) - 1

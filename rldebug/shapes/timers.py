@@ -33,6 +33,40 @@ SECTIONS = {
 }
 SECTION_NAMES = tuple(SECTIONS.values())
 
+# The same timers as a result row reports them (rldebug.tracing.rllib_timers reads them):
+#: log_time's default, an exponential moving average of the calls with this coefficient
+#: (ray.rllib.utils.metrics.stats.ema.EmaStats)
+EMA_COEFF = 0.01
+#: the driver's parts of an iteration: label -> result key
+RESULT_DRIVER_TIMERS = {
+    "sampling": "timers/env_runner_sampling_timer",
+    "learner update": "timers/learner_update_timer",
+    "weight sync": "timers/synch_weights",
+}
+#: a new-stack EnvRunner's parts of one env step, per call: label -> result key
+RESULT_STEP_TIMERS = {
+    "env.step": "env_runners/env_step_timer",
+    "env->module connectors": "env_runners/env_to_module_connector/connector_pipeline_timer",
+    "module forward": "env_runners/rlmodule_inference_timer",
+    "module->env connectors": "env_runners/module_to_env_connector/connector_pipeline_timer",
+}
+RESULT_SAMPLE_TIMER = "env_runners/sample"
+RESULT_RESET_TIMER = "env_runners/env_reset_timer"
+#: the old stack's: milliseconds, each the mean of its last OLD_TIMER_WINDOW calls
+#: (ray.util.timer._Timer; the RolloutWorker's sampler_perf per env step)
+OLD_TIMER_WINDOW = 10
+RESULT_OLD_DRIVER_TIMERS = {
+    "sampling": "timers/sample_time_ms",
+    "learner update": "timers/learn_time_ms",
+    "weight sync": "timers/synch_weights_time_ms",
+}
+RESULT_OLD_STEP_TIMERS = {
+    "env.step": "env_runners/sampler_perf/mean_env_wait_ms",
+    "observation processing": "env_runners/sampler_perf/mean_raw_obs_processing_ms",
+    "policy forward": "env_runners/sampler_perf/mean_inference_ms",
+    "action processing": "env_runners/sampler_perf/mean_action_processing_ms",
+}
+
 
 class _TimedSection:
     """RLlib's timer context, also adding its seconds to the clock's section."""

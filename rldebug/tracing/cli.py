@@ -160,7 +160,8 @@ def _add_profile(subparsers) -> None:
                     "rest, and its memory (RSS). --chrome-trace writes the spans as Chrome "
                     "trace-event JSON for Perfetto (ui.perfetto.dev) or chrome://tracing; "
                     "--html a page with a timeline per process.")
-    parser.add_argument("directory", help="the out= directory of rldebug.trace")
+    parser.add_argument("directory", help="the out= directory of rldebug.trace (or a run's "
+                                          "logdir; a run with no trace: RLlib's own timers)")
     parser.add_argument("--json", action="store_true", help="print the profile as JSON")
     parser.add_argument("--chrome-trace", metavar="FILE", default=None,
                         help="also write the spans as Chrome trace-event JSON to FILE")
@@ -234,12 +235,59 @@ def _chrome_trace_target(value: str) -> Path:
         raise UsageError(f"--chrome-trace {value!r}: {err}") from None
 
 
+def _untraced_trials(directory: str) -> list:
+    """The trials of a run folder with no trace in it (read whole), else []."""
+    from rldebug.doctor.reading import UnusableInputError, read_experiment
+    from rldebug.tracing.layout import trace_dir_of, trace_files, trial_trace_dirs
+
+    path = Path(directory).expanduser()
+    if not path.is_dir() or trace_files(path) or trace_dir_of(path) is not None or \
+            trial_trace_dirs(path):
+        return []
+    try:
+        return read_experiment(path, whole=True)
+    except UnusableInputError:
+        return []
+
+
+def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
+    """RLlib's own timers of each trial of a run that was not traced."""
+    from rldebug.tracing.rllib_timers import rllib_time, rllib_time_lines
+
+    if args.chrome_trace is not None or args.html is not None:
+        option = "--chrome-trace" if args.chrome_trace is not None else "--html"
+        raise UsageError(f"{args.directory!r} holds no trace: {option} draws a trace's "
+                         "spans. Trace the run (rldebug.trace(config, out=...), or "
+                         "rldebug.run(..., trace='summary')), or leave the option out to "
+                         "see RLlib's own timers.")
+    times = {trial.name: rllib_time(trial.results, restored=bool(trial.restored_at))
+             for trial in trials}
+    if args.json:
+        print(json_text({"traced": False, "source": "RLlib's timers in result.json",
+                         "trials": {name: None if time is None else time.to_dict()
+                                    for name, time in times.items()}}, indent=1))
+        return 0
+    print(f"No trace in {args.directory}: what RLlib's own timers in result.json say "
+          "(RLlib's averages, one process's view; rldebug.trace the run for each "
+          "process's own time and memory).")
+    for name, time in times.items():
+        if len(times) > 1:
+            print(f"\n{name}")
+        for line in (["  no result with time_this_iter_s"] if time is None
+                     else rllib_time_lines(time)):
+            print(line)
+    return 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from rldebug.tracing.profile import chrome_trace, profile
 
     if args.chrome_trace is not None:  # both outputs checked before anything is written
         _chrome_trace_target(args.chrome_trace)
     html_option(args.html, example="profile.html")
+    untraced = _untraced_trials(args.directory)
+    if untraced:
+        return _profile_untraced(args, untraced)
     trace = _read(args.directory)
     summary = profile(trace)
     page = None
