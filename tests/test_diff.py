@@ -206,21 +206,16 @@ def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):
 
 
 def test_a_side_whose_trials_differ_in_more_than_the_seed_is_refused(tmp_path, capsys):
-    """A real Tune grid over lr: its two trials are not seeds of one config, and their
-    spread is not noise (diff took the first trial's lr for the side's, and pooled them).
-    rldebug's own additions (tests/diff_runs: one seed traced, with rldebug's callbacks and
-    Learner class, one not) are no difference."""
-    from ray import tune
-    from ray.rllib.algorithms.ppo import PPOConfig
-
-    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
-              .training(lr=tune.grid_search([1e-3, 1e-6]), train_batch_size_per_learner=64,
-                        minibatch_size=32, num_epochs=1))
-    tune.Tuner(config.algo_class, param_space=config, run_config=tune.RunConfig(
-        storage_path=str(tmp_path), name="grid", verbose=0,
-        stop={"training_iteration": 1})).fit()
+    """A real Tune grid over lr (a new user's, stored in tests/doctor_user_runs): its
+    trials are not seeds of one config, and their spread is not noise (diff took the first
+    trial's lr for the side's, and pooled them). rldebug's own additions (tests/diff_runs:
+    one seed traced, with rldebug's callbacks and Learner class, one not) are no
+    difference."""
+    stored = Path(__file__).parent / "doctor_user_runs" / "runs"
+    for trial in ("tune_lr__0.03", "tune_lr__0.0003"):
+        shutil.copytree(stored / trial, tmp_path / "grid" / trial)
     with pytest.raises(ValueError, match=r"run_a \(.*grid\) holds trials of different configs "
-                                         r"\(lr: 0.001 in PPO_.*, 1e-06 in PPO_"):
+                                         r"\(lr: 0.0003 in tune_lr__0.0003, 0.03 in tune_lr__0.03"):
         rldebug.diff(tmp_path / "grid", LR_1E5)
     assert main(["diff", str(LR_1E5), str(tmp_path / "grid")]) == 2
     assert "Pass one trial directory per side" in capsys.readouterr().err

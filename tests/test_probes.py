@@ -428,6 +428,8 @@ def test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once(
     assert report.to_dict()["probes"][0]["localises"] is None
 
 
+@pytest.mark.slow  # ~12 s, two probe runs; a module that never learns, from its config, by
+# default: test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once
 def test_a_modules_own_learning_rate_of_0_fails_its_agents_probes_at_once():
     """An independent user's config: two modules, p1 given lr=0 in its own settings (a
     leftover of an experiment that froze it). Every probe trained to its limit and
