@@ -132,7 +132,8 @@ def test_a_run_killed_right_after_an_iteration_keeps_its_tensorboard_events(tmp_
     assert "note/text_summary" in tags["tensors"]
 
 
-@pytest.mark.parametrize("end", ["exit", pytest.param("shutdown", marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~21 s each: a subprocess building APPO with a remote Learner
+@pytest.mark.parametrize("end", ["exit", "shutdown"])
 def test_a_script_that_leaves_a_remote_learners_algorithm_unstopped_exits_cleanly(tmp_path,
                                                                                    end):
     """An independent user's APPO script (RLlib's default num_learners=1, local=False)
