@@ -83,7 +83,8 @@ class WalkThatCrashes(LeftRightWalk):
 
 class WalkThatBlocks(LeftRightWalk):
     """LeftRightWalk whose ``step`` blocks for ``block_s`` seconds on its ``block_at``-th step,
-    in the EnvRunner ``block_runner`` only (a stall for the trace's stall watch to find).
+    in the EnvRunner ``block_runner`` only, or each of a list of them (a stall for the
+    trace's stall watch to find).
     ``own_tmpdir``: the remote EnvRunners of ``own_tmpdir_runners`` (every one when not
     given) keep their files there, where the driver does not look."""
 
@@ -92,7 +93,9 @@ class WalkThatBlocks(LeftRightWalk):
         config = config or {}
         self.block_at = int(config.get("block_at", 150))
         self.block_s = float(config.get("block_s", 10.0))
-        self.blocks = getattr(config, "worker_index", 0) == int(config.get("block_runner", 1))
+        blocking = config.get("block_runner", 1)  # one runner's index, or a list of them
+        self.blocks = getattr(config, "worker_index", 0) in (
+            blocking if isinstance(blocking, list) else [int(blocking)])
         self.total_steps = 0
         index = getattr(config, "worker_index", 0)
         if config.get("own_tmpdir") and index > 0 and index in config.get(

@@ -150,7 +150,8 @@ def test_a_custom_algorithm_subclass_trains_as_itself_with_tunes_default_checkpo
     assert seen == {"my_training_steps": 1, "checkpoint": True, "errors": 0}
 
 
-# ~5 s each (a subprocess that imports RLlib): two by default, the rest slow.
+# ~5 s each (a subprocess that imports RLlib): two by default (the refusal's path: exit 2,
+# one line), the other three messages in make test-all.
 # (Tune's Tuner resolves a cloud path when built, which fails offline; tune.run's
 # storage_path reaches rldebug as given)
 @pytest.mark.parametrize("call, said", [

@@ -134,7 +134,8 @@ def test_a_runner_that_misses_sample_timeout_s_is_reported_as_dropped(tmp_path):
     assert "sample_timeout_s=0.5 s" in found[0].message
 
 
-@pytest.mark.slow  # ~38 s: RLlib's restart delay waited out (the timed-out runner: above)
+@pytest.mark.slow  # ~38 s, RLlib's restart delay waited out; the rule on RLlib's rows of a
+# failed runner: test_doctor_families::test_a_failed_runner_is_named_and_its_lost_response_is_not_a_timeout
 def test_a_failed_env_runner_is_named_as_failed_not_as_timed_out(tmp_path):
     """Runner 1's env raises once: RLlib (restart_failed_env_runners, its default) goes on
     without that runner and restarts it later, counting the lost response among the

@@ -743,9 +743,16 @@ def test_a_deployment_running_another_checkpoints_weights_names_that_checkpoint(
     assert report.explanation.startswith(
         "Your policy matches the pipeline of checkpoint_000003, the checkpoint beside "
         "checkpoint_000006, in 100.0% of "), report.explanation
-    # the answers themselves still say what they show: every one the other action
+    # the answers themselves still say what they show: every one the other action (the
+    # earlier checkpoint agrees with it where the two checkpoints differ, 16% here)
     later = rldebug.inference_policy(tmp_path / "checkpoint_000006")
     flipped = parity(tmp_path / "checkpoint_000006", lambda obs: 1 - int(later(obs)),
                      episodes=2)
     assert "is the other of the two actions" in flipped.explanation, flipped.explanation
+    assert not [v for v in flipped.variants if "weights of" in v], flipped.variants
+    # a deployment wrong in some states only is no other checkpoint's, though one is tried
+    some = parity(tmp_path / "checkpoint_000006",
+                  lambda obs: int(later(obs)) ^ int(abs(obs[0]) > 0.05), episodes=2)
+    assert not some.passed and "checkpoint_000003" in " ".join(some.variants), str(some)
+    assert "weights" not in some.explanation, some.explanation
     assert parity(tmp_path / "checkpoint_000006", later, episodes=2).passed

@@ -428,8 +428,22 @@ def test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once(
     assert report.to_dict()["probes"][0]["localises"] is None
 
 
-@pytest.mark.slow  # ~12 s, two probe runs; a module that never learns, from its config, by
-# default: test_a_module_left_out_of_policies_to_train_fails_its_agents_probes_at_once
+def test_a_modules_own_learning_rate_of_0_is_read_from_its_own_settings():
+    """What the slow test below trains: the cause the probes give for p1, read from the
+    config before any training (p0 keeps the config's lr)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.probes.run import _learning_rate_zero
+
+    config = ppo_module_left_out(policies_to_train=("p0", "p1")).rl_module(
+        algorithm_config_overrides_per_module={"p1": PPOConfig.overrides(lr=0.0)})
+    assert _learning_rate_zero(config, "p1") == (
+        "lr=0 in its own settings (algorithm_config_overrides_per_module): the optimizer "
+        "never moves its weights")
+    assert _learning_rate_zero(config, "p0") == ""
+
+
+@pytest.mark.slow  # ~12 s, two probe runs (the cause itself, read from the config: above)
 def test_a_modules_own_learning_rate_of_0_fails_its_agents_probes_at_once():
     """An independent user's config: two modules, p1 given lr=0 in its own settings (a
     leftover of an experiment that froze it). Every probe trained to its limit and

@@ -371,6 +371,11 @@ def test_an_untraced_ppo_run_is_split_into_sampling_and_updates_per_iteration(ca
     assert "sampling: 2.02 s per iteration (78%)" in out, out  # RLlib's own said 2.06 s
     assert f"{smoothed:.2f}" == "2.06"
     assert "the largest part of a step: module->env connectors" in out, out
+    # a result line lost (a damaged line skipped) breaks the chain of averages
+    lines = (USER_RUNS / "catch_ppo_healthy" / "result.json").read_text().splitlines()
+    del lines[7]
+    time = rllib_time([json.loads(line) for line in lines])
+    assert time.per_iteration == {} and "sampling" in time.per_call
 
 
 def test_timers_pushed_several_times_per_iteration_are_not_read_per_iteration(capsys):
@@ -378,13 +383,16 @@ def test_timers_pushed_several_times_per_iteration_are_not_read_per_iteration(ca
     means of their last 10 calls: each is said per call, not as a share."""
     assert cli_main(["profile", str(USER_RUNS / "catch_dqn_healthy"), "--json"]) == 0
     [dqn] = json.loads(capsys.readouterr().out)["trials"].values()
+    assert dqn["traced"] is False
+    dqn = dqn["timers"]
     assert dqn["per_iteration_s"] == {} and dqn["per_call_s"]["sampling"] < 0.1, dqn
     assert set(dqn["per_env_step_s"]) == {"env.step", "env->module connectors",
                                           "module forward", "module->env connectors"}
     assert cli_main(["profile", str(USER_RUNS / "battery_oldppo_healthy")]) == 0
     out = capsys.readouterr().out
     assert "sampling: 2.42 s per call (its mean of its last 10 calls" in out, out
-    assert "policy forward: 744 µs" in out, out
+    assert "One env step on an EnvRunner (RLlib's mean since each RolloutWorker started)" \
+        in out and "policy forward: 744 µs" in out, out
 
 
 def test_a_run_without_a_trace_refuses_the_outputs_that_draw_one(capsys, tmp_path):
@@ -396,7 +404,12 @@ def test_a_run_without_a_trace_refuses_the_outputs_that_draw_one(capsys, tmp_pat
     assert cli_main(["profile", str(USER_RUNS)]) == 0  # a folder of trials: each one
     out = capsys.readouterr().out
     for trial in USER_RUNS.iterdir():
-        assert f"\n{trial.name}\n" in out, trial.name
+        traced = (trial / "trace").is_dir()  # three of the user's runs were traced
+        shown = f" (traced: rldebug profile {trial})" if traced else ""
+        assert f"\n{trial.name}{shown}\n" in out, trial.name
+    assert cli_main(["profile", str(USER_RUNS), "--chrome-trace",
+                     str(tmp_path / "t.json")]) == 2
+    assert "pass one of its traced trials" in capsys.readouterr().err
     # the replay buffer below the batch crashed RLlib before its first result
     assert "\ncatch_dqn_replay16\n  no result with time_this_iter_s\n" in out, out
     assert out.count("Iterations: ") == len(list(USER_RUNS.iterdir())) - 1

@@ -126,7 +126,7 @@ def test_pycharm_mode_is_refused_with_what_to_do():
         attach_remote(config, client="pycharm", ide_host="")
 
 
-@pytest.mark.slow  # ~15 s, the handshake's bound waited out; PyCharm's own: the tests above
+@pytest.mark.slow  # ~15 s, the handshake's bound waited out (as the start-mode timeout below)
 def test_a_listener_that_is_not_pycharms_debug_server_does_not_hold_the_runner(capfd):
     """Something else listening on the port (a silent TCP server): pydevd connects, then
     waits for PyCharm's "run" command with no bound; the runner hung there for ever,

@@ -192,7 +192,8 @@ def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost
         config_from_params("PPO", params)
 
 
-@pytest.mark.slow  # ~10 s of APPO; a config from params.json: the Tune trial's test below
+@pytest.mark.slow  # ~10 s of APPO; a config rebuilt from params.json, without training:
+# test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost
 def test_a_stored_benchmark_run_is_verified_from_its_params_json(tmp_path, capsys):
     """A run of the doctor's corpus keeps only its params.json (stripped, no pickle):
     its callback classes, model config and RLlib's metrics classes come back from it."""

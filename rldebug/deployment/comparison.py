@@ -842,11 +842,15 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
         candidates.append((share, variant))
     if not _explains(report, candidates):  # two mistakes at once (the module on raw input)
         candidates += _pairs_that_explain(report, candidates, reference, steps, atol)
-    other = None if _explains(report, candidates) else \
+    shifted = _shifted(pairs, action_spaces)  # explains every answer: only a variant
+    # Another checkpoint's weights, where nothing else explains the answers: not for
+    # answers all shifted by one constant, nor for a constant answer (an early
+    # checkpoint's policy can be constant too; the caution below asks for the weights).
+    other = None if _explains(report, candidates) or shifted or \
+        _constant_answer(pairs) is not None or reference.old_stack else \
         _other_checkpoints_weights(checkpoint_or_algo, report, steps, atol)
     report.explanation = _explanation(report, candidates, reference, pairs, said=other)
-    shifted = _shifted(pairs, action_spaces)  # explains every answer: only a variant
-    if shifted and other is None and max((share for share, _ in candidates), default=0.0) < \
+    if shifted and max((share for share, _ in candidates), default=0.0) < \
             report.min_agreement:  # the deployment matches (modules swapped) goes first
         report.explanation = shifted
     report.sampling = _sampling_agreement(pairs)
@@ -898,19 +902,26 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
 
 def _other_checkpoints_weights(checkpoint: Any, report: ParityReport, steps: list[_Step],
                                atol: float, most: int = 6) -> str | None:
-    """Where no variant explains the deployment: the checkpoints beside ``checkpoint`` (a
-    trial's others, the ``most`` nearest by name), played on the same states. A deployment
-    that loaded another checkpoint's weights matches that one's pipeline. Each is added
-    to ``report.variants``; the sentence for the one that explains it, or None."""
-    from rldebug.inspection.checkpoint import CHECKPOINT_JSON
+    """Where no variant explains the deployment: the new-stack checkpoints beside
+    ``checkpoint`` (a trial's others, the ``most`` nearest by name), loaded (unpickled) and
+    played on the same states. A deployment that loaded another checkpoint's weights
+    matches that one's pipeline as the pipeline matches itself, so only a match of
+    ``report.min_agreement`` names it. Each is added to ``report.variants``; the sentence
+    for the one that explains the deployment, or None."""
+    import warnings
+
+    from rldebug.inspection.checkpoint import CHECKPOINT_JSON, UnverifiedCheckpointWarning
 
     if not isinstance(checkpoint, (str, Path)):
         return None
     own = Path(checkpoint).expanduser().resolve()
-    if not (own / CHECKPOINT_JSON).is_file():
-        return None  # an exported pipeline, or a module alone: no trial beside it
-    beside = sorted(p for p in own.parent.iterdir()
-                    if p != own and p.is_dir() and (p / CHECKPOINT_JSON).is_file())
+    try:
+        if not (own / CHECKPOINT_JSON).is_file():
+            return None  # an exported pipeline, or a module alone: no trial beside it
+        beside = sorted(p for p in own.parent.iterdir()
+                        if p != own and p.is_dir() and (p / CHECKPOINT_JSON).is_file())
+    except OSError:  # a folder this user cannot list: nothing beside it to try
+        return None
     order = sorted(beside + [own])
     at = order.index(own)
     nearest = sorted(beside, key=lambda p: (abs(order.index(p) - at), p.name))[:most]
@@ -918,7 +929,9 @@ def _other_checkpoints_weights(checkpoint: Any, report: ParityReport, steps: lis
     for other in sorted(nearest):
         said = f"with the weights of {other.name} (beside {own.name})"
         try:
-            answers = _replay(_reference(other), steps)
+            with warnings.catch_warnings():  # one said for the checkpoint compared
+                warnings.simplefilter("ignore", UnverifiedCheckpointWarning)
+                answers = _replay(InferencePolicy.from_checkpoint(other), steps)
         except Exception as err:  # noqa: BLE001 - another env, another module: not it
             report.not_runnable[said] = f"{type(err).__name__}: {err}"[:300]
             continue
@@ -926,8 +939,7 @@ def _other_checkpoints_weights(checkpoint: Any, report: ParityReport, steps: lis
         report.variants[said] = share
         candidates.append((share, other))
     best = max(candidates, default=None, key=lambda c: c[0])
-    if best is None or not (best[0] >= report.min_agreement or
-                            best[0] >= report.agreement + EXPLAINS_BY):
+    if best is None or best[0] < report.min_agreement:
         return None
     share, other = best
     return (f"Your policy matches the pipeline of {other.name}, the checkpoint beside "

@@ -50,10 +50,8 @@ RESULT_STEP_TIMERS = {
     "module forward": "env_runners/rlmodule_inference_timer",
     "module->env connectors": "env_runners/module_to_env_connector/connector_pipeline_timer",
 }
-RESULT_SAMPLE_TIMER = "env_runners/sample"
-RESULT_RESET_TIMER = "env_runners/env_reset_timer"
-#: the old stack's: milliseconds, each the mean of its last OLD_TIMER_WINDOW calls
-#: (ray.util.timer._Timer; the RolloutWorker's sampler_perf per env step)
+#: the old stack's: milliseconds, the driver's each the mean of its last OLD_TIMER_WINDOW
+#: calls (ray.util.timer._Timer), the RolloutWorker's sampler_perf per env step
 OLD_TIMER_WINDOW = 10
 RESULT_OLD_DRIVER_TIMERS = {
     "sampling": "timers/sample_time_ms",

@@ -235,8 +235,10 @@ def _chrome_trace_target(value: str) -> Path:
         raise UsageError(f"--chrome-trace {value!r}: {err}") from None
 
 
-def _untraced_trials(directory: str) -> list:
-    """The trials of a run folder with no trace in it (read whole), else []."""
+def _run_trials(directory: str) -> list:
+    """The trials (read whole) of a run folder that is not itself traced: one trial or
+    rldebug run logdir without a trace, or a folder of several trials (some may be
+    traced, in their own ``trace`` folders); [] for anything else."""
     from rldebug.doctor.reading import UnusableInputError, read_experiment
     from rldebug.tracing.layout import trace_dir_of, trace_files, trial_trace_dirs
 
@@ -250,12 +252,25 @@ def _untraced_trials(directory: str) -> list:
         return []
 
 
+def _traced(trial) -> bool:
+    from rldebug.tracing.layout import trace_dir_of
+
+    return trace_dir_of(trial.path) is not None
+
+
 def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
-    """RLlib's own timers of each trial of a run that was not traced."""
+    """RLlib's own timers of each trial of a run folder with no trace of its own."""
     from rldebug.tracing.rllib_timers import rllib_time, rllib_time_lines
 
+    traced = [trial for trial in trials if _traced(trial)]
     if args.chrome_trace is not None or args.html is not None:
         option = "--chrome-trace" if args.chrome_trace is not None else "--html"
+        if traced:
+            shown = ", ".join(str(t.path) for t in traced[:4]) + \
+                (", ..." if len(traced) > 4 else "")
+            raise UsageError(f"{args.directory!r} holds {len(trials)} trials; {option} draws "
+                             f"one traced run's spans: pass one of its traced trials "
+                             f"({shown}).")
         raise UsageError(f"{args.directory!r} holds no trace: {option} draws a trace's "
                          "spans. Trace the run (rldebug.trace(config, out=...), or "
                          "rldebug.run(..., trace='summary')), or leave the option out to "
@@ -263,16 +278,23 @@ def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
     times = {trial.name: rllib_time(trial.results, restored=bool(trial.restored_at))
              for trial in trials}
     if args.json:
-        print(json_text({"traced": False, "source": "RLlib's timers in result.json",
-                         "trials": {name: None if time is None else time.to_dict()
-                                    for name, time in times.items()}}, indent=1))
+        print(json_text({"source": "RLlib's timers in result.json", "trials": {
+            trial.name: {"traced": _traced(trial), "timers": None if times[trial.name] is None
+                         else times[trial.name].to_dict()} for trial in trials}}, indent=1))
         return 0
-    print(f"No trace in {args.directory}: what RLlib's own timers in result.json say "
-          "(RLlib's averages, one process's view; rldebug.trace the run for each "
-          "process's own time and memory).")
-    for name, time in times.items():
-        if len(times) > 1:
-            print(f"\n{name}")
+    if len(trials) == 1 and not traced:
+        print(f"No trace in {args.directory}: what RLlib's own timers in result.json say "
+              "(RLlib's averages, one process's view; rldebug.trace the run for each "
+              "process's own time and memory).")
+    else:
+        print(f"{len(trials)} trial(s) in {args.directory}: what RLlib's own timers in each "
+              "result.json say (RLlib's averages, one process's view; a traced trial's "
+              "own profile: rldebug profile TRIAL).")
+    for trial in trials:
+        time = times[trial.name]
+        if len(trials) > 1 or traced:
+            print(f"\n{trial.name}" + (f" (traced: rldebug profile {trial.path})"
+                                         if _traced(trial) else ""))
         for line in (["  no result with time_this_iter_s"] if time is None
                      else rllib_time_lines(time)):
             print(line)
@@ -285,9 +307,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.chrome_trace is not None:  # both outputs checked before anything is written
         _chrome_trace_target(args.chrome_trace)
     html_option(args.html, example="profile.html")
-    untraced = _untraced_trials(args.directory)
-    if untraced:
-        return _profile_untraced(args, untraced)
+    trials = _run_trials(args.directory)
+    if trials:
+        return _profile_untraced(args, trials)
     trace = _read(args.directory)
     summary = profile(trace)
     page = None

@@ -11,13 +11,17 @@ is an exponential moving average of the calls with coefficient 0.01
   from two rows, ``(E[t] - 0.99 E[t-1]) / 0.01``. A timer pushed several times per
   iteration (DQN's and SAC's updates, APPO's and IMPALA's) gives nothing back that way:
   its value is a smoothed mean per call, and the split needs a trace.
-- on each new-stack EnvRunner, per call: ``sample``, ``env_step_timer``,
-  ``env_reset_timer``, the connector pipelines' ``connector_pipeline_timer`` and
-  ``rlmodule_inference_timer`` (hundreds of calls per iteration: the average follows the
-  last hundred or so; RLlib reports the mean over the runners).
+- on each new-stack EnvRunner, per env step: ``env_step_timer`` (one vectorised step),
+  the connector pipelines' ``connector_pipeline_timer`` and ``rlmodule_inference_timer``
+  (pushed at every step, hundreds of times per iteration: the average follows the last
+  hundred or so; RLlib reports the mean over the runners). Its ``sample`` (once per
+  runner per PPO iteration: as stuck as the driver's) and ``env_reset_timer`` (the vector
+  env resets itself inside ``step``: only the first reset is timed) are not shown.
 
 On the old API stack the driver's ``timers/*_time_ms`` are each the mean of its last 10
-calls, and ``env_runners/sampler_perf`` the RolloutWorkers' milliseconds per env step.
+calls, and ``env_runners/sampler_perf`` the RolloutWorkers' milliseconds per env step,
+averaged since each worker started (``sampler_perf_stats_ema_coef=None``, RLlib's
+default; ``ray/rllib/evaluation/env_runner_v2.py`` ``_PerfStats``).
 Only ``time_this_iter_s`` is exact in every case. :func:`rllib_time` reads them from a
 trial's result rows; ``rldebug profile`` shows them for a run with no trace.
 """
@@ -35,8 +39,6 @@ from rldebug.shapes.timers import (
     RESULT_DRIVER_TIMERS,
     RESULT_OLD_DRIVER_TIMERS,
     RESULT_OLD_STEP_TIMERS,
-    RESULT_RESET_TIMER,
-    RESULT_SAMPLE_TIMER,
     RESULT_STEP_TIMERS,
 )
 
@@ -57,17 +59,16 @@ class RLlibTime:
     #: iteration (or the old stack's mean of its last calls)
     per_call: dict[str, float] = field(default_factory=dict)
     per_call_is: str = "its smoothed mean per call"
-    #: label -> seconds per env-step call on an EnvRunner (the last iteration's average)
+    #: label -> seconds per env step on an EnvRunner (the last iteration's average)
     per_step: dict[str, float] = field(default_factory=dict)
-    sample_call_s: float | None = None
-    reset_call_s: float | None = None
+    per_step_is: str = ("RLlib's running average over its last steps, the mean over the "
+                        "runners")
 
     def to_dict(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "iteration_s": self.iteration_s,
                 "last_iteration_s": self.last_iteration_s,
                 "per_iteration_s": self.per_iteration, "per_call_s": self.per_call,
-                "per_env_step_s": self.per_step, "sample_call_s": self.sample_call_s,
-                "env_reset_call_s": self.reset_call_s}
+                "per_env_step_s": self.per_step}
 
 
 def once_per_iteration(averages: list[float | None]) -> list[float] | None:
@@ -101,12 +102,18 @@ def rllib_time(results: list[dict], restored: bool = False) -> RLlibTime | None:
     rows = [r for r in results if number(r.get("time_this_iter_s")) is not None]
     if not rows:
         return None
+    # each row's average follows the one before it: a row skipped (a damaged line) or
+    # written twice breaks the chain
+    numbers = [number(r.get("training_iteration")) for r in rows]
+    consecutive = None not in numbers and all(
+        b == a + 1 for a, b in itertools.pairwise(numbers))
     walls = [number(r["time_this_iter_s"]) for r in rows]
     out = RLlibTime(iterations=len(rows), iteration_s=sum(walls) / len(walls),
                     last_iteration_s=walls[-1])
     last = rows[-1]
     if not is_new_stack_result(last):
         out.per_call_is = f"its mean of its last {OLD_TIMER_WINDOW} calls"
+        out.per_step_is = "RLlib's mean since each RolloutWorker started"
         for parts, into in ((RESULT_OLD_DRIVER_TIMERS, out.per_call),
                             (RESULT_OLD_STEP_TIMERS, out.per_step)):
             for label, key in parts.items():
@@ -118,7 +125,7 @@ def rllib_time(results: list[dict], restored: bool = False) -> RLlibTime | None:
                 for label, key in RESULT_DRIVER_TIMERS.items()}
     averages = {label: a for label, a in averages.items() if any(v is not None for v in a)}
     own = {label: once_per_iteration(a) for label, a in averages.items()}
-    if not restored and _explains_each_iteration(own, walls):
+    if consecutive and not restored and _explains_each_iteration(own, walls):
         out.per_iteration = {label: sum(x) / len(x) for label, x in own.items()}
     else:
         out.per_call = {label: a[-1] for label, a in averages.items() if a[-1] is not None}
@@ -126,8 +133,6 @@ def rllib_time(results: list[dict], restored: bool = False) -> RLlibTime | None:
         value = number(get_path(last, key))
         if value is not None:
             out.per_step[label] = value
-    out.sample_call_s = number(get_path(last, RESULT_SAMPLE_TIMER))
-    out.reset_call_s = number(get_path(last, RESULT_RESET_TIMER))
     return out
 
 
@@ -157,17 +162,12 @@ def rllib_time_lines(time: RLlibTime) -> list[str]:
                      "trace the run for that)")
     if time.per_step:
         total = sum(time.per_step.values())
-        lines.append("One env step on an EnvRunner (RLlib's running average over its last "
-                     "calls, the mean over the runners):")
+        lines.append(f"One env step on an EnvRunner ({time.per_step_is}):")
         for label, seconds in time.per_step.items():
             lines.append(f"  {label}: {_span(seconds)} ({seconds / total:.0%})" if total
                          else f"  {label}: {_span(seconds)}")
         largest = max(time.per_step, key=time.per_step.get)
         lines.append(f"  the largest part of a step: {largest}")
-    if time.sample_call_s is not None:
-        lines.append(f"One sample() call on an EnvRunner: {_span(time.sample_call_s)}"
-                     + (f"; an env reset: {_span(time.reset_call_s)}"
-                        if time.reset_call_s is not None else ""))
     return lines
 
 
