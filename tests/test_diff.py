@@ -130,6 +130,7 @@ def test_html_report_renders_figures_in_chromium(tmp_path, capsys):
     assert images and all(complete and width > 300 for complete, width, _ in images), images
     assert images[0][2] == "return"
     assert "The runs part on return" in text and "lr" in text
+    assert "seconds per iteration" in text  # the speed table
 
 
 def test_fresh_runs_written_by_rldebug_run(tmp_path):
@@ -397,7 +398,7 @@ def test_a_run_that_crashed_before_its_first_result_is_compared_by_config_and_cr
     assert main(["diff", str(LR_1E3 / "PPO_seed_0"), str(tmp_path / "crashed")]) == 1
     said = capsys.readouterr().out
     assert "Run b crashed before its first result, the other did not" in said
-    assert "Metrics: none to compare" in said
+    assert "Metrics: none to compare" in said and "Speed" not in said
     shutil.copytree(tmp_path / "crashed", tmp_path / "crashed_too")
     both = rldebug.diff(tmp_path / "crashed", tmp_path / "crashed_too")
     assert not both.parts and str(both).endswith(f"Both runs crashed before their first "
@@ -431,3 +432,33 @@ def test_one_run_against_seeds_of_its_config_is_judged_on_the_seeds_spread(tmp_p
     assert alone.parts and str(alone).endswith(
         "beyond the curves' jitter; one trial per side cannot tell that from the difference "
         "seeds make (see the noise above).")
+
+
+def test_each_sides_speed_is_said_from_rllibs_timers_beside_the_verdict(capsys):
+    """A new user's Catch runs (tests/doctor_user_runs4): 40 epochs on 200-step batches
+    against 8 on 2000-step ones. How fast each ran was not said; it is now, beside the
+    verdict, from RLlib's timers as rldebug profile reads them."""
+    from rldebug.doctor.reading import read_trial
+    from rldebug.tracing.rllib_timers import rllib_time
+
+    runs = Path(__file__).parent / "doctor_user_runs4" / "runs"
+    a, b = runs / "catch_ppo_healthy", runs / "catch_ppo_epochs40"
+    result = rldebug.diff(a, b)
+    speed = {s.label: s for s in result.speed}
+    time_a = rllib_time(read_trial(a, whole=True).results)
+    time_b = rllib_time(read_trial(b, whole=True).results)
+    assert speed["seconds per iteration"].a == pytest.approx(time_a.iteration_s)
+    assert speed["seconds per iteration"].b == pytest.approx(time_b.iteration_s)
+    assert speed["sampling per iteration"].b == pytest.approx(
+        time_b.per_iteration["sampling"])
+    last = json.loads((a / "result.json").read_text().splitlines()[-1])
+    assert speed["env steps per second"].a == pytest.approx(
+        last["num_env_steps_sampled_lifetime"] / last["time_total_s"])
+    assert main(["diff", str(a), str(b)]) == 1
+    out = capsys.readouterr().out
+    assert "\nSpeed (each run's own time, from RLlib's timers;" in out
+    assert "  seconds per iteration: 2.58 s -> 0.68 s (x0.26)" in out, out
+    assert out.index("Speed") < out.index("The runs part")  # said before the verdict
+    # DQN times its calls many times per iteration: no per-iteration parts, on either side
+    dqn = rldebug.diff(runs / "catch_dqn_healthy", runs / "catch_dqn_no_target")
+    assert [s.label for s in dqn.speed] == ["seconds per iteration", "env steps per second"]

@@ -13,6 +13,7 @@ from typing import Any
 from rldebug.rundiff.configs import algorithm_of, config_rows
 from rldebug.rundiff.curves import compare, curve
 from rldebug.rundiff.report import FindingDiff, RunDiff
+from rldebug.rundiff.speed import speed_rows
 from rldebug.rundiff.traces import trace_rows
 from rldebug.usage import UsageError, UsageTypeError, path_argument
 
@@ -208,7 +209,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         + [FindingDiff(rule, module, severity, "b") for rule, module, severity
            in sorted(findings_b - findings_a, key=str)],
         crashed_a=None if trials_a[0].results else crash_a or "it crashed",
-        crashed_b=None if trials_b[0].results else crash_b or "it crashed")
+        crashed_b=None if trials_b[0].results else crash_b or "it crashed",
+        speed=[] if unmeasured else speed_rows(trials_a, trials_b))
 
 
 __all__ = ["DEFAULT_METRIC", "LEARNER_STATS", "diff"]

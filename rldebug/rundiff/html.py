@@ -100,6 +100,14 @@ def to_html(d: RunDiff) -> str:
                          f"<tr><td>{e(t.agent)}</td><td>{t.return_a}</td><td>{t.return_b}</td>"
                          f"<td>{e(str(t.actions_a))}</td><td>{e(str(t.actions_b))}</td>"
                          f"<td>{e(t.distance_text())}</td></tr>" for t in d.traces) + "</table>")
+    if d.speed:
+        parts.append("<h2>Speed (each run's own time, from RLlib's timers; another machine "
+                     "or load changes it too)</h2><table><tr><th>measure</th><th>a</th>"
+                     "<th>b</th><th>b / a</th></tr>" + "".join(
+                         f"<tr><td>{e(s.label)}</td><td>{s.a:.4g}{e(s.unit)}</td>"
+                         f"<td>{s.b:.4g}{e(s.unit)}</td>"
+                         f"<td>{'' if s.ratio is None else f'{s.ratio:.2f}'}</td></tr>"
+                         for s in d.speed) + "</table>")
     if d.findings:
         parts.append("<h2>Doctor findings in one run only</h2><ul>" + "".join(
             f"<li>only in {f.only_in}: {e(f.severity)} <code>{e(f.rule_id)}</code>"

@@ -9,6 +9,7 @@ from typing import Any
 
 from rldebug.rundiff.configs import ConfigRow
 from rldebug.rundiff.curves import SUSTAIN, MetricComparison
+from rldebug.rundiff.speed import SpeedRow
 from rldebug.rundiff.traces import TraceRow
 from rldebug.usage import json_text
 
@@ -45,6 +46,8 @@ class RunDiff:
     # it has a config and a crash to compare, no metric
     crashed_a: str | None = None
     crashed_b: str | None = None
+    # how fast each side ran (RLlib's timers): said beside the verdict, never part of it
+    speed: list[SpeedRow] = field(default_factory=list)
 
     @property
     def main(self) -> MetricComparison | None:
@@ -67,7 +70,8 @@ class RunDiff:
                 "metrics": [m.to_dict() for m in self.metrics],
                 "traces": [t.to_dict() for t in self.traces],
                 "findings": [f.to_dict() for f in self.findings],
-                "crashed_a": self.crashed_a, "crashed_b": self.crashed_b}
+                "crashed_a": self.crashed_a, "crashed_b": self.crashed_b,
+                "speed": [s.to_dict() for s in self.speed]}
 
     def to_json(self) -> str:
         return json_text(self.to_dict())
@@ -110,6 +114,14 @@ class RunDiff:
                 distance = f", {t.distance_text()}" if t.distance_text() else ""
                 out.append(f"  {t.agent}: return {_num(t.return_a)} -> {_num(t.return_b)}"
                            f"{distance}")
+        if self.speed:
+            out.append("")
+            out.append("Speed (each run's own time, from RLlib's timers; another machine or "
+                       "load changes it too):")
+            for s in self.speed:
+                ratio = f" (x{s.ratio:.2f})" if s.ratio is not None else ""
+                out.append(f"  {s.label}: {_speed(s.a, s.unit)} -> {_speed(s.b, s.unit)}"
+                           f"{ratio}")
         if self.findings:
             out.append("")
             out.append("Doctor findings in one run only:")
@@ -119,6 +131,10 @@ class RunDiff:
         out.append("")
         out.append(verdict_text(self))
         return "\n".join(out)
+
+
+def _speed(value: float, unit: str) -> str:
+    return f"{value:.0f}{unit}" if unit == "/s" else f"{value:.3g} s"
 
 
 def _where_parted(m: MetricComparison) -> str:
