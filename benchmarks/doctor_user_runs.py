@@ -1,4 +1,4 @@
-"""Score the doctor on runs a new user made on envs of their own, in three batches made
+"""Score the doctor on runs a new user made on envs of their own, in five batches made
 independently of the rules and of the fault-injection benchmark:
 
 - ``tests/doctor_user_runs`` (session 36): a walled grid with a goal, a continuous reach
@@ -8,7 +8,13 @@ independently of the rules and of the fault-injection benchmark:
   turn-based game;
 - ``tests/doctor_user_runs3`` (session 43): a traffic light paying costs (PPO, APPO), a
   2-D point reaching a target (SAC), a delivery grid with a Dict observation (PPO, DQN),
-  a foraging game with one shared module and with two (multi-agent PPO).
+  a foraging game with one shared module and with two (multi-agent PPO);
+- ``tests/doctor_user_runs4`` (session 46): Catch (PPO, DQN), a battery paid in dollars
+  (PPO on both stacks, APPO), a drone (SAC), four farms on two modules (PPO);
+- ``tests/doctor_user_runs5`` (session 47): a sorting line with MultiDiscrete actions and
+  500-step episodes (old-stack PPO), a registered tightrope paying +10 per step (DQN,
+  double and dueling), a solar tracker paid in watt-hours (SAC), couriers joining
+  mid-episode, three drones on one module beside a van's (PPO).
 
 A helper wrote each batch's envs and configs as a new user would, labelled every run by
 how it was made, and never ran the doctor. Each fault is one of the benchmark's
@@ -33,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 USER_RUNS = ROOT / "tests" / "doctor_user_runs"
 BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2", ROOT / "tests" / "doctor_user_runs3",
-           ROOT / "tests" / "doctor_user_runs4")
+           ROOT / "tests" / "doctor_user_runs4", ROOT / "tests" / "doctor_user_runs5")
 
 
 def scored_runs(batch: Path = USER_RUNS) -> list:

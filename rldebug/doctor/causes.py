@@ -81,6 +81,10 @@ EXPLAINS: dict[str, frozenset[str]] = {
     "target_never_updated": frozenset({
         "return_not_improving", "reward_never_positive", "q_values_diverging",
         "horizon_too_short"}),
+    # updates that fit the last few steps over and over: what the policy learns is theirs
+    "replay_too_small": frozenset({
+        "return_not_improving", "reward_never_positive", "q_values_diverging",
+        "q_values_collapsed", "module_not_learning", "alpha_runaway"}),
     # a module fed another agent's experience every other episode gets no consistent
     # signal: it can stay random, and an agent served by it may never find its reward
     "mapping_unstable": frozenset({"module_not_learning", "return_not_improving",

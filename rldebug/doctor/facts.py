@@ -106,6 +106,8 @@ class RunFacts:
         (``algorithm_config_overrides_per_module``): modules may not share an lr.
     :param sample_timeout_s: how long the driver waits for each EnvRunner's ``sample()``.
     :param num_env_runners: remote EnvRunners configured (old stack: ``num_workers``).
+    :param replay_capacity: ``replay_buffer_config["capacity"]`` (DQN, SAC).
+    :param train_batch: the train batch one Learner updates on.
     """
 
     gamma: float | None = None
@@ -121,6 +123,8 @@ class RunFacts:
     per_module_overrides: bool = False
     sample_timeout_s: float | None = None
     num_env_runners: float | None = None
+    replay_capacity: float | None = None
+    train_batch: float | None = None
     env: EnvFacts = EnvFacts()
 
     @classmethod
@@ -151,6 +155,9 @@ class RunFacts:
             sample_timeout_s=config_number(config, "sample_timeout_s"),
             num_env_runners=config_number(config, "num_env_runners")
             if config.get("num_env_runners") is not None else config_number(config, "num_workers"),
+            replay_capacity=config_number(config.get("replay_buffer_config") or {}, "capacity")
+            if isinstance(config.get("replay_buffer_config"), Mapping) else None,
+            train_batch=batch,
             env=env_facts(config.get("env"), env_spec))
 
     @property

@@ -27,6 +27,7 @@ STEP_SIZE_RULES = frozenset({"lr_too_high", "kl_blowup", "non_finite", "q_values
                              "value_loss_exploding", "off_policy_drift"})
 # RLlib's defaults the fixes restore (each algorithm's AlgorithmConfig.__init__ in 2.60).
 DQN_TARGET_UPDATE_FREQ = 500
+REPLAY_CAPACITY = 50000  # DQN's default (SAC's is 1e6; far above any train batch either way)
 DEFAULT_GAMMA = 0.99
 LOW_ENTROPY_COEFF = 0.01
 
@@ -135,6 +136,8 @@ def _config_fixes(finding: Finding, config: Mapping[str, Any],
         return _learning_starts(finding)
     if rule == "target_never_updated":
         return [{"target_network_update_freq": DQN_TARGET_UPDATE_FREQ}]
+    if rule == "replay_too_small":  # RLlib merges the dict into the config's
+        return [{"replay_buffer_config": {"capacity": REPLAY_CAPACITY}}]
     if rule == "alpha_runaway":
         return [{"target_entropy": "auto"}]
     if rule == "horizon_too_short":
