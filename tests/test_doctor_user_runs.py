@@ -162,3 +162,31 @@ def test_a_shared_modules_agents_are_not_given_to_a_module_of_equal_return():
     swapped = [({"a1": a, "a2": b, "a3": c}, {"m1": a + c, "m2": b})
                for a, b, c in ((3.0, 5.0, 2.0), (4.0, 1.0, 7.0))]
     assert _matched([*ordinary, *swapped]) == {}
+
+
+def test_a_replay_buffer_below_the_batch_is_named_within_rldebug_checks_limits():
+    """The fifth batch's DQN with a 16-step uniform EpisodeReplayBuffer below its 32-step
+    batch (it trained on, below acting at random); not where the capacity counts no env
+    steps or nothing learns from it: the old stack's buffers (episodes or sequences
+    possibly), a capacity at or above what one update samples (the batch times the
+    Learners)."""
+    from rldebug.doctor import Doctor
+
+    run = USER_RUNS.parent / "doctor_user_runs5" / "runs" / "rope_dqn_replay_below_batch"
+    params = json.loads((run / "params.json").read_text())
+    rows = [json.loads(line) for line in (run / "result.json").read_text().splitlines()]
+
+    def named(**changes):
+        doctor = Doctor(config={**params, **changes})
+        for row in rows:
+            doctor.feed(row)
+        return [f for f in doctor.findings if f.rule_id == "replay_too_small"]
+
+    [found] = named()
+    assert (found.severity, found.began_at_iteration) == ("warning", 2)
+    assert found.evidence["capacity"] == 16 and found.evidence["train_batch"] == 32
+    buffer = params["replay_buffer_config"]
+    assert named(num_learners=2, replay_buffer_config={**buffer, "capacity": 40})
+    assert not named(replay_buffer_config={**buffer, "capacity": 32})
+    assert not named(enable_rl_module_and_learner=False)
+    assert not named(replay_buffer_config={"type": "MultiAgentReplayBuffer", "capacity": 16})

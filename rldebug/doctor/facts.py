@@ -107,7 +107,11 @@ class RunFacts:
     :param sample_timeout_s: how long the driver waits for each EnvRunner's ``sample()``.
     :param num_env_runners: remote EnvRunners configured (old stack: ``num_workers``).
     :param replay_capacity: ``replay_buffer_config["capacity"]`` (DQN, SAC).
+    :param replay_type: ``replay_buffer_config["type"]``'s name (a class written as its
+        repr: its name).
     :param train_batch: the train batch one Learner updates on.
+    :param num_learners: remote Learners configured (0: the local one).
+    :param new_stack: the run is on the new API stack (``enable_rl_module_and_learner``).
     """
 
     gamma: float | None = None
@@ -124,7 +128,10 @@ class RunFacts:
     sample_timeout_s: float | None = None
     num_env_runners: float | None = None
     replay_capacity: float | None = None
+    replay_type: str | None = None
     train_batch: float | None = None
+    num_learners: float | None = None
+    new_stack: bool | None = None
     env: EnvFacts = EnvFacts()
 
     @classmethod
@@ -138,6 +145,8 @@ class RunFacts:
         minibatch = config_number(config, "minibatch_size") or \
             config_number(config, "sgd_minibatch_size")
         overrides = config.get("algorithm_config_overrides_per_module")
+        replay = config.get("replay_buffer_config")
+        replay = replay if isinstance(replay, Mapping) else {}
         return cls(
             gamma=config_number(config, "gamma"),
             gae_lambda=config_number(config, "lambda"),
@@ -155,9 +164,12 @@ class RunFacts:
             sample_timeout_s=config_number(config, "sample_timeout_s"),
             num_env_runners=config_number(config, "num_env_runners")
             if config.get("num_env_runners") is not None else config_number(config, "num_workers"),
-            replay_capacity=config_number(config.get("replay_buffer_config") or {}, "capacity")
-            if isinstance(config.get("replay_buffer_config"), Mapping) else None,
+            replay_capacity=config_number(replay, "capacity"),
+            replay_type=str(replay.get("type")) if replay.get("type") is not None else None,
             train_batch=batch,
+            num_learners=config_number(config, "num_learners"),
+            new_stack=config.get("enable_rl_module_and_learner")
+            if isinstance(config.get("enable_rl_module_and_learner"), bool) else None,
             env=env_facts(config.get("env"), env_spec))
 
     @property

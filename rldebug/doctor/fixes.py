@@ -137,7 +137,9 @@ def _config_fixes(finding: Finding, config: Mapping[str, Any],
     if rule == "target_never_updated":
         return [{"target_network_update_freq": DQN_TARGET_UPDATE_FREQ}]
     if rule == "replay_too_small":  # RLlib merges the dict into the config's
-        return [{"replay_buffer_config": {"capacity": REPLAY_CAPACITY}}]
+        batch = _number(finding.evidence.get("train_batch")) or 0.0
+        return [{"replay_buffer_config": {"capacity": int(max(REPLAY_CAPACITY,
+                                                                 10 * batch))}}]
     if rule == "alpha_runaway":
         return [{"target_entropy": "auto"}]
     if rule == "horizon_too_short":

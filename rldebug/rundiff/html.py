@@ -10,7 +10,7 @@ import numpy as np
 
 from rldebug.htmlfile import png_data_uri, write_report
 from rldebug.rundiff.curves import MetricComparison
-from rldebug.rundiff.report import RunDiff, parting_text, verdict_text
+from rldebug.rundiff.report import RunDiff, parting_text, speed_text, verdict_text
 from rldebug.usage import HTML_GENERATOR
 
 _CSS = """
@@ -104,8 +104,8 @@ def to_html(d: RunDiff) -> str:
         parts.append("<h2>Speed (each run's own time, from RLlib's timers; another machine "
                      "or load changes it too)</h2><table><tr><th>measure</th><th>a</th>"
                      "<th>b</th><th>b / a</th></tr>" + "".join(
-                         f"<tr><td>{e(s.label)}</td><td>{s.a:.4g}{e(s.unit)}</td>"
-                         f"<td>{s.b:.4g}{e(s.unit)}</td>"
+                         f"<tr><td>{e(s.label)}</td><td>{e(speed_text(s.a, s.unit))}</td>"
+                         f"<td>{e(speed_text(s.b, s.unit))}</td>"
                          f"<td>{'' if s.ratio is None else f'{s.ratio:.2f}'}</td></tr>"
                          for s in d.speed) + "</table>")
     if d.findings:

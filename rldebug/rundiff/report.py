@@ -119,9 +119,9 @@ class RunDiff:
             out.append("Speed (each run's own time, from RLlib's timers; another machine or "
                        "load changes it too):")
             for s in self.speed:
-                ratio = f" (x{s.ratio:.2f})" if s.ratio is not None else ""
-                out.append(f"  {s.label}: {_speed(s.a, s.unit)} -> {_speed(s.b, s.unit)}"
-                           f"{ratio}")
+                ratio = f" (b/a {s.ratio:.2f})" if s.ratio is not None else ""
+                out.append(f"  {s.label}: {speed_text(s.a, s.unit)} -> "
+                           f"{speed_text(s.b, s.unit)}{ratio}")
         if self.findings:
             out.append("")
             out.append("Doctor findings in one run only:")
@@ -133,8 +133,11 @@ class RunDiff:
         return "\n".join(out)
 
 
-def _speed(value: float, unit: str) -> str:
-    return f"{value:.0f}{unit}" if unit == "/s" else f"{value:.3g} s"
+def speed_text(value: float, unit: str) -> str:
+    """``776/s`` or ``2.58 s`` (``1234 s``, not ``1.23e+03 s``)."""
+    if unit == "/s":
+        return f"{value:.0f}/s" if value >= 10 else f"{value:.3g}/s"
+    return f"{value:.0f} s" if value >= 100 else f"{value:.3g} s"
 
 
 def _where_parted(m: MetricComparison) -> str:

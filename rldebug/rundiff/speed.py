@@ -31,10 +31,15 @@ class SpeedRow:
 
 
 def _steps_per_second(trial) -> float | None:
-    last = trial.results[-1]
-    seconds = number(get_path(last, "time_total_s"))
-    steps = env_steps_total(last)
-    return steps / seconds if seconds and steps else None
+    """Env steps sampled after the first result over the seconds they took: measured on
+    the rows read (a run started from a checkpoint can carry its step count over while
+    Tune's clock starts again at 0)."""
+    rows = trial.results
+    if len(rows) < 2:
+        return None
+    steps = env_steps_total(rows[-1]) - env_steps_total(rows[0])
+    seconds = sum(number(get_path(r, "time_this_iter_s")) or 0.0 for r in rows[1:])
+    return steps / seconds if seconds > 0 and steps > 0 else None
 
 
 def _mean(values: list) -> float | None:

@@ -332,21 +332,28 @@ class TargetNeverUpdated(Rule):
 
 
 class ReplayTooSmall(Rule):
-    """DQN's or SAC's replay buffer holds fewer steps than one train batch
-    (``replay_buffer_config["capacity"]`` below ``train_batch_size_per_learner``): every
-    batch is drawn from the last few steps sampled, so each update fits the same handful
-    of transitions again and again. RLlib's prioritized buffer raises at its first sample
-    (``trial_errored`` names that); the uniform ``EpisodeReplayBuffer`` trains on (a new
-    user's DQN fell from 273 to 187 per episode, below acting at random). Named from the
-    config once a module learns (``rldebug check`` names it before training:
-    ``replay_smaller_than_batch``)."""
+    """A new-stack DQN's or SAC's episode replay buffer holds fewer env steps
+    (``replay_buffer_config["capacity"]``, in timesteps) than one update samples
+    (``train_batch_size_per_learner`` times the Learners, RLlib's
+    ``total_train_batch_size``): every batch is drawn from the last few steps sampled,
+    so each update fits the same handful of transitions again and again. RLlib's
+    prioritized buffer usually raises ``IndexError`` in ``add()`` first, its sum tree
+    out of nodes (``trial_errored`` names that); the uniform ``EpisodeReplayBuffer``
+    trains on (a new user's DQN fell from 273 to 187 per episode, below acting at
+    random). Named from the config once a module learns, with ``rldebug check``'s limits
+    (``replay_smaller_than_batch``: the new stack's ``*Episode*`` buffers; the old
+    stack's may count episodes or sequences)."""
 
     rule_id = "replay_too_small"
 
     def observe(self, metrics: IterationMetrics, findings: Sequence[Finding]) -> list[Finding]:
-        capacity, batch = self.facts.replay_capacity, self.facts.train_batch
-        if metrics.family not in ("dqn", "sac") or capacity is None or batch is None or \
-                not 0 < capacity < batch:
+        facts = self.facts
+        if facts.train_batch is None or facts.new_stack is not True:
+            return []
+        capacity = facts.replay_capacity
+        batch = facts.train_batch * max(1.0, facts.num_learners or 0.0)
+        if metrics.family not in ("dqn", "sac") or capacity is None or \
+                "Episode" not in (facts.replay_type or "") or not 0 < capacity < batch:
             return []
         learning = [m for m, s in metrics.modules.items()
                     if finite(s.q_loss) or finite(s.total_loss)]
@@ -356,11 +363,12 @@ class ReplayTooSmall(Rule):
             None, "warning", began_at_iteration=metrics.iteration,
             evidence={"capacity": capacity, "train_batch": batch,
                       "return_mean": metrics.return_mean},
-            message=(f"The replay buffer holds {fmt(capacity)} steps "
+            message=(f"The replay buffer holds {fmt(capacity)} env steps "
                      f"(replay_buffer_config capacity), fewer than one train batch of "
-                     f"{fmt(batch)}: every batch is drawn from the last {fmt(capacity)} or so "
-                     "env steps sampled, so each update fits the same few transitions again "
-                     "and again instead of the agent's experience."),
+                     f"{fmt(batch)}: every batch is drawn from the last {fmt(capacity)} steps "
+                     "or the current episode, whichever is longer, so each update fits the "
+                     "same few transitions again and again instead of the agent's "
+                     "experience."),
             fix=("Set replay_buffer_config['capacity'] far above the train batch (RLlib's "
                  "default is 50000 for DQN, 1000000 for SAC), or lower "
                  "train_batch_size_per_learner below it."),
