@@ -413,3 +413,22 @@ def test_a_run_without_a_trace_refuses_the_outputs_that_draw_one(capsys, tmp_pat
     # the replay buffer below the batch crashed RLlib before its first result
     assert "\ncatch_dqn_replay16\n  no result with time_this_iter_s\n" in out, out
     assert out.count("Iterations: ") == len(list(USER_RUNS.iterdir())) - 1
+
+
+def test_a_run_folder_without_a_readable_result_is_refused_and_skipped_lines_are_said(
+        tmp_path, capsys):
+    """A result.json with no readable line was said as 'no result with time_this_iter_s'
+    and exit 0; a truncated last line was skipped without a word."""
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "result.json").write_text("{not json\n")
+    assert cli_main(["profile", str(tmp_path / "broken")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no trace and no readable result" in err and "Traceback" not in err, err
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    text = (USER_RUNS / "catch_ppo_healthy" / "result.json").read_text()
+    (cut / "result.json").write_text(text + text.splitlines()[-1][:200])  # no newline
+    assert cli_main(["profile", str(cut)]) == 0
+    out = capsys.readouterr().out
+    assert "Iterations: 15" in out and "note: result.json: the last line (16) is truncated" \
+        in out, out

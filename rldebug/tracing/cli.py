@@ -263,6 +263,11 @@ def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
     from rldebug.tracing.rllib_timers import rllib_time, rllib_time_lines
 
     traced = [trial for trial in trials if _traced(trial)]
+    if not any(trial.results for trial in trials):
+        notes = "; ".join(note for trial in trials for note in trial.notes)[:600]
+        raise UsageError(f"{args.directory!r} holds no trace and no readable result"
+                         + (f" ({notes})" if notes else "") + ": nothing to profile. Pass a "
+                         "run that trained for at least one iteration, or its trace.")
     if args.chrome_trace is not None or args.html is not None:
         option = "--chrome-trace" if args.chrome_trace is not None else "--html"
         if traced:
@@ -298,6 +303,8 @@ def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
         for line in (["  no result with time_this_iter_s"] if time is None
                      else rllib_time_lines(time)):
             print(line)
+        for note in trial.notes:  # lines the reader skipped, a restore, ...
+            print(f"  note: {note}")
     return 0
 
 
