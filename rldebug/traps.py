@@ -33,6 +33,8 @@ the algorithm):
   hang ``train()`` or starve learning (new stack, online).
 - ``greedy_sampling``: ``env_runners(explore=False)`` on PPO, APPO or IMPALA: every
   training episode is sampled greedily, and the policy never learns.
+- ``entropy_bonus_high``: PPO's ``entropy_coeff`` above 0.1, ten times the usual: the
+  bonus can keep the policy near uniform (a warning).
 - ``no_module_trained``: ``policies_to_train`` leaves every module out (new stack: the
   first update raises an ``UnboundLocalError`` naming no setting).
 - ``old_key_ignored``: a 2021 name (``num_sgd_iter``, ``sgd_minibatch_size``) set with
@@ -233,6 +235,35 @@ def _escapes(config) -> list[Trap]:
         "While debugging, rldebug.local_mode(config) (or rldebug.run / rldebug debug) moves "
         "everything into this process; rldebug.attach_remote debugs one remote EnvRunner.",
         remote)]
+
+
+# PPO's entropy_coeff above this (the doctor's Thresholds.entropy_coeff_high) is at least
+# ten times the usual 0-0.01
+ENTROPY_COEFF_HIGH = 0.1
+
+
+def _entropy_bonus_high(config) -> list[Trap]:
+    """PPO (either stack) with ``entropy_coeff`` above 0.1: the bonus for entropy can
+    outweigh the advantages (standardised per batch) and keep the policy near uniform.
+    Measured at 1.0 in rldebug's fault benchmark (``entropy_coeff_1``): every PPO run (8
+    envs x 14 seeds) ended below its healthy controls; APPO's only on 18 of 28, IMPALA's
+    on 0 of 14 (their V-trace losses weigh it otherwise), so they are not named. A
+    schedule is not judged."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    coeff = getattr(config, "entropy_coeff", None)
+    if not isinstance(config, PPOConfig) or not _number(coeff) or coeff <= ENTROPY_COEFF_HIGH:
+        return []
+    return [Trap(
+        "entropy_bonus_high", "warning",
+        f"entropy_coeff={coeff}: PPO's loss pays the policy {coeff} per nat of entropy, at "
+        f"least ten times the usual 0-0.01, against advantages RLlib standardises per "
+        "batch: the bonus can outweigh them and keep the policy near uniform (rldebug's "
+        "fault benchmark: PPO at entropy_coeff=1.0 ended below its healthy runs on 112 of "
+        "112 runs, 8 envs).",
+        "Set config.training(entropy_coeff=...) to 0-0.01 (RLlib's default is 0), or a "
+        "schedule that decays to it.",
+        {"setting": "entropy_coeff", "value": coeff, "above": ENTROPY_COEFF_HIGH})]
 
 
 def _greedy_sampling(config) -> list[Trap]:
@@ -1340,7 +1371,8 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
         cpus, where = cluster_cpus()
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
-             + _greedy_sampling(config) + _nothing_trained(config) + _escapes(config)
+             + _greedy_sampling(config) + _entropy_bonus_high(config)
+             + _nothing_trained(config) + _escapes(config)
              + _callbacks(config) + _ignored_by_this_stack(config) + _old_replay_buffer(config)
              + _schedules_over_early(config) + _appo_target_period(config)
              + _target_lag(config) + _episode_buffer_settings(config))

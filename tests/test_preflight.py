@@ -1361,3 +1361,42 @@ def test_debug_mode_says_when_the_config_as_given_could_not_start_here(capsys):
     assert "PPO, as the script gives it: error[unschedulable] The actors need" in err, err
     assert "(Under rldebug debug it trains in this process all the same.)" in err
     assert err.count("unschedulable") == 1 and fits is not None
+
+
+def test_a_large_entropy_bonus_on_ppo_is_named_and_appo_impala_are_not():
+    """A new user's old-stack PPO at entropy_coeff=1.0 (tests/doctor_user_runs5,
+    sort_ppo_old_entropy1) ended at 14.5 per episode against its healthy twin's 503, its
+    entropy at 92% of the maximum, and nothing named it. The figures the trap quotes are
+    the fault benchmark's (entropy_coeff_1): PPO below its healthy runs everywhere, APPO
+    and IMPALA not."""
+    import json
+    from pathlib import Path
+
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.algorithms.impala import IMPALAConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    (trap,) = [t for t in preflight(PPOConfig().environment("CartPole-v1")
+                                    .training(entropy_coeff=1.0))
+               if t.name == "entropy_bonus_high"]
+    assert trap.severity == "warning" and trap.evidence["value"] == 1.0
+    assert "112 of 112 runs" in trap.message and "0-0.01" in trap.fix
+    old = (PPOConfig().api_stack(enable_rl_module_and_learner=False,
+                                 enable_env_runner_and_connector_v2=False)
+           .environment("CartPole-v1").training(entropy_coeff=0.5))
+    assert "entropy_bonus_high" in names(preflight(old))
+    for fine in (PPOConfig().environment("CartPole-v1").training(entropy_coeff=0.01),
+                 PPOConfig().environment("CartPole-v1").training(entropy_coeff=0.1),
+                 PPOConfig().environment("CartPole-v1").training(
+                     entropy_coeff=[[0, 1.0], [10000, 0.0]]),
+                 APPOConfig().environment("CartPole-v1").training(entropy_coeff=1.0),
+                 IMPALAConfig().environment("CartPole-v1").training(entropy_coeff=1.0)):
+        assert "entropy_bonus_high" not in names(preflight(fine))
+    # the user's run: its params.json's entropy_coeff, and how far below its twin it ended
+    runs = Path(__file__).parent / "doctor_user_runs5" / "runs"
+    assert json.loads((runs / "sort_ppo_old_entropy1" / "params.json").read_text())[
+        "entropy_coeff"] == 1.0
+    last = {name: json.loads((runs / name / "result.json").read_text().splitlines()[-1])
+            ["env_runners"]["episode_return_mean"]
+            for name in ("sort_ppo_old_entropy1", "sort_ppo_old_healthy")}
+    assert last["sort_ppo_old_entropy1"] < 0.1 * last["sort_ppo_old_healthy"]
