@@ -237,22 +237,21 @@ def _escapes(config) -> list[Trap]:
         remote)]
 
 
-# PPO's entropy_coeff above this (the doctor's Thresholds.entropy_coeff_high) is at least
-# ten times the usual 0-0.01
-ENTROPY_COEFF_HIGH = 0.1
-
-
 def _entropy_bonus_high(config) -> list[Trap]:
     """PPO (either stack) with ``entropy_coeff`` above 0.1: the bonus for entropy can
     outweigh the advantages (standardised per batch) and keep the policy near uniform.
     Measured at 1.0 in rldebug's fault benchmark (``entropy_coeff_1``): every PPO run (8
     envs x 14 seeds) ended below its healthy controls; APPO's only on 18 of 28, IMPALA's
     on 0 of 14 (their V-trace losses weigh it otherwise), so they are not named. A
-    schedule is not judged."""
+    schedule is not judged. "High" is the doctor's (``Thresholds.entropy_coeff_high``),
+    at least ten times the usual 0-0.01."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
+    from rldebug.doctor.thresholds import Thresholds
+
+    high = Thresholds().entropy_coeff_high
     coeff = getattr(config, "entropy_coeff", None)
-    if not isinstance(config, PPOConfig) or not _number(coeff) or coeff <= ENTROPY_COEFF_HIGH:
+    if not isinstance(config, PPOConfig) or not _number(coeff) or coeff <= high:
         return []
     return [Trap(
         "entropy_bonus_high", "warning",
@@ -263,7 +262,7 @@ def _entropy_bonus_high(config) -> list[Trap]:
         "112 runs, 8 envs).",
         "Set config.training(entropy_coeff=...) to 0-0.01 (RLlib's default is 0), or a "
         "schedule that decays to it.",
-        {"setting": "entropy_coeff", "value": coeff, "above": ENTROPY_COEFF_HIGH})]
+        {"setting": "entropy_coeff", "value": coeff, "above": high})]
 
 
 def _greedy_sampling(config) -> list[Trap]:

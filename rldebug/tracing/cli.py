@@ -252,17 +252,13 @@ def _run_trials(directory: str) -> list:
         return []
 
 
-def _traced(trial) -> bool:
-    from rldebug.tracing.layout import trace_dir_of
-
-    return trace_dir_of(trial.path) is not None
-
-
 def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
     """RLlib's own timers of each trial of a run folder with no trace of its own."""
+    from rldebug.tracing.layout import trace_dir_of
     from rldebug.tracing.rllib_timers import rllib_time, rllib_time_lines
 
-    traced = [trial for trial in trials if _traced(trial)]
+    traced = [trial for trial in trials if trace_dir_of(trial.path) is not None]
+    traced_paths = {trial.path for trial in traced}
     if not any(trial.results for trial in trials):
         notes = "; ".join(note for trial in trials for note in trial.notes)[:600]
         raise UsageError(f"{args.directory!r} holds no trace and no readable result"
@@ -284,7 +280,7 @@ def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
              for trial in trials}
     if args.json:
         print(json_text({"source": "RLlib's timers in result.json", "trials": {
-            trial.name: {"traced": _traced(trial), "timers": None if times[trial.name] is None
+            trial.name: {"traced": trial.path in traced_paths, "timers": None if times[trial.name] is None
                          else times[trial.name].to_dict()} for trial in trials}}, indent=1))
         return 0
     if len(trials) == 1 and not traced:
@@ -299,7 +295,7 @@ def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
         time = times[trial.name]
         if len(trials) > 1 or traced:
             print(f"\n{trial.name}" + (f" (traced: rldebug profile {trial.path})"
-                                         if _traced(trial) else ""))
+                                         if trial.path in traced_paths else ""))
         for line in (["  no result with time_this_iter_s"] if time is None
                      else rllib_time_lines(time)):
             print(line)
