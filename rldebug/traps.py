@@ -645,7 +645,10 @@ def _replay(config, step_limit: int | None) -> list[Trap]:
         return []
     _, capacity = _replay_buffer(config)
     traps = []
-    batch = _train_batch(config)
+    per_learner = _train_batch(config)
+    learners = max(1, int(config.num_learners or 0))
+    # one update samples total_train_batch_size: the per-Learner batch times the Learners
+    batch = per_learner * learners if _number(per_learner) else per_learner
     prioritized = "Prioritized" in kind
     nodes = 2 * 2 ** math.ceil(math.log2(capacity)) if _number(capacity) and \
         capacity >= 1 else None
@@ -662,14 +665,16 @@ def _replay(config, step_limit: int | None) -> list[Trap]:
     elif _number(capacity) and _number(batch) and 0 < capacity < batch:
         traps.append(Trap(
             "replay_smaller_than_batch", "warning",
-            f"replay_buffer_config capacity={capacity} holds fewer steps than one train "
-            f"batch (train_batch_size_per_learner={batch}): every batch is drawn from the "
-            f"last {capacity} or so steps, so the updates fit a handful of transitions "
-            "again and again.",
+            f"replay_buffer_config capacity={capacity} holds fewer steps than one update "
+            f"samples (train_batch_size_per_learner={per_learner}"
+            + (f" x {learners} Learners = {batch}" if learners > 1 else "")
+            + f"): every batch is drawn from the last {capacity} or so steps, so the "
+            "updates fit a handful of transitions again and again.",
             f"Set replay_buffer_config['capacity'] far above the batch (RLlib's default is "
             f"{type(config)().replay_buffer_config.get('capacity')}), or lower "
             "train_batch_size_per_learner.",
-            {"capacity": capacity, "train_batch": batch, "buffer": kind}))
+            {"capacity": capacity, "train_batch": batch, "buffer": kind,
+             "num_learners": learners}))
     n_step = config.n_step  # a (low, high) range is drawn from again at each skip
     shortest = min(n_step) if isinstance(n_step, (list, tuple)) and n_step else n_step
     if prioritized and _number(shortest) and step_limit is not None and \

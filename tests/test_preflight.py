@@ -424,6 +424,22 @@ def test_a_prioritized_replay_smaller_than_an_episode_crashes_and_is_named():
     assert not [t for t in preflight(_dqn()) if t.name.startswith("replay_smaller")]
 
 
+def test_a_replay_buffer_below_what_all_learners_sample_is_named():
+    """RLlib's DQN samples total_train_batch_size (the per-Learner batch times the
+    Learners) from its buffer at each update: 48 steps held under 2 Learners of 32 each
+    was not named (check compared the capacity with one Learner's batch), while the
+    doctor's replay_too_small counts the Learners."""
+    buffer = {"type": "EpisodeReplayBuffer", "capacity": 48}
+    one = _dqn(replay_buffer_config=buffer, train_batch_size_per_learner=32)
+    assert not [t for t in preflight(one) if t.name.startswith("replay_smaller")]
+    two = _dqn(replay_buffer_config=buffer).learners(num_learners=2)
+    assert two.total_train_batch_size == 64
+    (trap,) = [t for t in preflight(two) if t.name.startswith("replay_smaller")]
+    assert trap.name == "replay_smaller_than_batch"
+    assert (trap.evidence["train_batch"], trap.evidence["num_learners"]) == (64, 2)
+    assert "train_batch_size_per_learner=32 x 2 Learners = 64" in trap.message
+
+
 def test_tau_0_keeps_the_target_network_at_its_initial_weights_and_is_named():
     """tau=0: RLlib counts target updates while the target never moves (the doctor's
     target_never_updated reads the count), and check said nothing."""
