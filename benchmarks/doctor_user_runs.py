@@ -1,4 +1,4 @@
-"""Score the doctor on runs a new user made on envs of their own, in five batches made
+"""Score the doctor on runs a new user made on envs of their own, in six batches made
 independently of the rules and of the fault-injection benchmark:
 
 - ``tests/doctor_user_runs`` (session 36): a walled grid with a goal, a continuous reach
@@ -14,7 +14,11 @@ independently of the rules and of the fault-injection benchmark:
 - ``tests/doctor_user_runs5`` (session 47): a sorting line with MultiDiscrete actions and
   500-step episodes (old-stack PPO), a registered tightrope paying +10 per step (DQN,
   double and dueling), a solar tracker paid in watt-hours (SAC), couriers joining
-  mid-episode, three drones on one module beside a van's (PPO).
+  mid-episode, three drones on one module beside a van's (PPO);
+- ``tests/doctor_user_runs6`` (session 48): a stock room paying costs, registered with a
+  negative ``reward_threshold`` (PPO, IMPALA), a thermostat with a Box(2,) action (SAC),
+  a lift paying per delivery (DQN), a hive of two foragers on one module and a guard
+  (multi-agent APPO).
 
 A helper wrote each batch's envs and configs as a new user would, labelled every run by
 how it was made, and never ran the doctor. Each fault is one of the benchmark's
@@ -39,7 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 USER_RUNS = ROOT / "tests" / "doctor_user_runs"
 BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2", ROOT / "tests" / "doctor_user_runs3",
-           ROOT / "tests" / "doctor_user_runs4", ROOT / "tests" / "doctor_user_runs5")
+           ROOT / "tests" / "doctor_user_runs4", ROOT / "tests" / "doctor_user_runs5",
+           ROOT / "tests" / "doctor_user_runs6")
 
 
 def scored_runs(batch: Path = USER_RUNS) -> list:

@@ -1,5 +1,5 @@
-"""The doctor on runs a new user made on envs of their own, in five batches
-(tests/doctor_user_runs, tests/doctor_user_runs2 to tests/doctor_user_runs5, each made by
+"""The doctor on runs a new user made on envs of their own, in six batches
+(tests/doctor_user_runs, tests/doctor_user_runs2 to tests/doctor_user_runs6, each made by
 its make_runs.py;
 labelled by how each run was made before the doctor read it).
 
@@ -52,9 +52,19 @@ NAMED = {
                           "solar_sac_target_entropy_high", "sort_ppo_old_lr_x100",
                           "sort_ppo_old_obs_zero", "sort_ppo_old_vf_clip_low",
                           "rope_dqn_replay_below_batch"},
+    # read once on 2026-12-07 (13 of 19), then forager_1's x1000 rewards named against its
+    # module-mate's (sparse: a few per step), and reward_sign no longer taking the
+    # stock room's costs x1e-4 (about 0, above its threshold of -60) for a flipped sign
+    "doctor_user_runs6": {"hive_appo_agent1_nan", "hive_appo_entropy1",
+                          "hive_appo_grad_clip_tiny", "lift_dqn_gamma_0.5",
+                          "lift_dqn_learning_never_starts", "lift_dqn_lr_div1000",
+                          "stock_impala_obs_zeroed", "stock_ppo_epochs_x10",
+                          "stock_ppo_gamma_0", "stock_ppo_nan_traced",
+                          "stock_ppo_reward_x1e-4", "thermo_sac_replay_below_batch",
+                          "thermo_sac_target_entropy_high", "hive_appo_agent1_x1000"},
 }
 HEALTHY = {"doctor_user_runs": 7, "doctor_user_runs2": 6, "doctor_user_runs3": 7,
-           "doctor_user_runs4": 7, "doctor_user_runs5": 4}
+           "doctor_user_runs4": 7, "doctor_user_runs5": 4, "doctor_user_runs6": 5}
 BATCH = pytest.mark.parametrize("batch", BATCHES, ids=lambda batch: batch.name)
 
 
@@ -101,6 +111,38 @@ def test_a_module_serving_two_agents_is_found_from_their_returns_sum():
     assert swapped.agent_modules == {}
 
 
+def test_an_agent_paid_on_another_scale_than_its_module_mates_is_named():
+    """The sixth batch's hive: forager_1's rewards x1000, on module 'foragers' beside
+    forager_0. Sparse rewards x1000 average about 6 per step, under reward_scale's 100,
+    and nothing was named. Agents sharing a module in every user run reach returns within
+    1.6x of each other when healthy (four envs), 985-1190x with one agent's x1000."""
+    users = USER_RUNS.parent
+    (trial,) = diagnose(users / "doctor_user_runs6" / "runs" / "hive_appo_agent1_x1000").trials
+    (found,) = [f for f in trial.causes if f.rule_id == "reward_scale"]
+    assert (found.module, found.severity) == ("forager_1", "warning")
+    assert trial.agent_modules["forager_1"] == found.evidence["module"] == "foragers"
+    assert found.evidence["mate"] == "forager_0" and found.evidence["ratio"] > 900
+    for run in ("doctor_user_runs6/runs/hive_appo_healthy",
+                "doctor_user_runs5/runs/courier_ppo_healthy",
+                "doctor_user_runs4/runs/canal_ppo_healthy",
+                "doctor_user_runs3/runs/forage_shared_healthy"):
+        (trial,) = diagnose(users / run).trials
+        assert len(set(trial.agent_modules.values())) < len(trial.agent_modules), run
+        assert not [f for f in trial.findings if f.rule_id == "reward_scale"], run
+
+
+def test_a_cost_scaled_to_about_zero_is_no_flipped_sign():
+    """StockRoom-v0 declares success at -60; its costs x1e-4 return about -0.05 before any
+    update. reward_sign said the returns were not the env's own, "most often a flipped
+    sign"; the rewards are small (reward_scale names them), which is what puts a cost
+    above a negative threshold."""
+    run = USER_RUNS.parent / "doctor_user_runs6" / "runs" / "stock_ppo_reward_x1e-4"
+    assert json.loads((run / "rldebug_env.json").read_text())["reward_threshold"] == -60
+    (trial,) = diagnose(run).trials
+    assert [(f.rule_id, f.severity) for f in trial.causes if f.severity != "info"] == \
+        [("reward_scale", "warning")]
+
+
 def test_a_crashed_run_is_named_with_the_envs_own_error():
     for name in ("grid_ppo_crash500", "grid_ppo_crash5500"):
         (trial,) = diagnose(USER_RUNS / "runs" / name).trials
@@ -124,7 +166,7 @@ def test_the_readme_quotes_the_user_runs_as_they_score(scores):
     every = [s for batch in scores.values() for s in batch.values()]
     faulty = [s for s in every if not s.healthy]
     readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
-    assert (f"On {len(every)} runs new users made in five batches on envs of their own, it "
+    assert (f"On {len(every)} runs new users made in six batches on envs of their own, it "
             f"names {sum(bool(s.hit) for s in faulty)} of {len(faulty)} faults") in readme
 
 
