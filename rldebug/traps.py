@@ -672,7 +672,7 @@ def _replay(config, step_limit: int | None) -> list[Trap]:
             "updates fit a handful of transitions again and again.",
             f"Set replay_buffer_config['capacity'] far above the batch (RLlib's default is "
             f"{type(config)().replay_buffer_config.get('capacity')}), or lower "
-            "train_batch_size_per_learner.",
+            "train_batch_size_per_learner" + (" or num_learners." if learners > 1 else "."),
             {"capacity": capacity, "train_batch": batch, "buffer": kind,
              "num_learners": learners}))
     n_step = config.n_step  # a (low, high) range is drawn from again at each skip

@@ -560,6 +560,17 @@ KNOWN_CRASHES = (
       "sees: qf_loss and the gradient norm then about 0), or they turned NaN (a NaN "
       "reward, or weights blown up by too large an lr: qf_loss non-finite or growing)."),
      "q_values_zero_or_nan"),
+    # torch's F.linear on an input of another width than the layer's: RLlib's default
+    # modules size their first layer from the observation space they were built with
+    (r"mat1 and mat2 shapes cannot be multiplied",
+     ("A network got inputs of another size than it was built for (the second number of "
+      "the first shape is the input's width, the first of the second the layer's). In a "
+      "multi-agent run this is most often an agent whose policy_mapping_fn sends it to a "
+      "module built for another agent's observation space (check that every agent id maps "
+      "to a module of its own observation size, in every episode); else an observation, "
+      "or a connector's or wrapper's output, shaped otherwise than the space the module "
+      "was built from, or a custom model's layers sized for another input."),
+     "input_width"),
 )
 
 # "IndexError: ...", "ray.exceptions.RayTaskError(IndexError): ...", "ValueError"

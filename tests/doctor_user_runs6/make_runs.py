@@ -2,9 +2,8 @@
 
 Made in session 48 by a helper that, as a new user, never ran or read the diagnosis tool
 (25 runs, 5 healthy, ~27 minutes of training on 2 cores). Labels say how each run was
-made. The modules-swap run crashed in its first iteration (its two modules see
-observations of different sizes) and is labelled ``special``: listed, not scored. Run
-from the repo root, one run at a time::
+made (the modules-swap run crashed in its first iteration: its two modules see
+observations of different sizes). Run from the repo root, one run at a time::
 
     .venv/bin/python tests/doctor_user_runs6/make_runs.py            # every run
     .venv/bin/python tests/doctor_user_runs6/make_runs.py NAME ...   # named runs
@@ -212,7 +211,7 @@ LABELS = {
     "hive_appo_healthy": (f"healthy ({HA})", None, None),
     "hive_appo_agent1_nan": (f"env_config agent1_nan_every=200: forager_1's reward (module 'foragers') is NaN every 200th of its steps; else as healthy ({HA})", "agent1_nan_reward", "foragers"),
     "hive_appo_agent1_x1000": (f"env_config agent1_reward_scale=1000: forager_1's rewards x1000 (module 'foragers'); else as healthy ({HA})", "agent1_reward_x1000", "foragers"),
-    "hive_appo_modules_swap": (f"policy_mapping_fn swaps modules every other episode (foragers->'guard', guard->'foragers'; note the forager obs is Box(4,) and the guard obs Box(5,)); else as healthy ({HA}); crashed in iteration 1 (RuntimeError: mat1 and mat2 shapes cannot be multiplied), no result: not scored (operator modules_swap_per_episode)", "special", None),
+    "hive_appo_modules_swap": (f"policy_mapping_fn swaps modules every other episode (foragers->'guard', guard->'foragers'; note the forager obs is Box(4,) and the guard obs Box(5,)); else as healthy ({HA})", "modules_swap_per_episode", None),
     "hive_appo_entropy1": (f"entropy_coeff=1.0 (healthy 0.01); else as healthy ({HA})", "entropy_coeff_1", None),
     # added once the first 22 runs had fit in the budget
     "stock_ppo_reward_x1e-4": (f"env_config reward_scale=1e-4: every cost x1e-4; else as healthy ({SP})", "reward_x1e-4", None),

@@ -14,7 +14,6 @@ import math
 from collections import deque
 from collections.abc import Sequence
 
-from rldebug.doctor.agents import AgentsByReturns
 from rldebug.doctor.findings import Finding
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.rules.base import (
@@ -495,12 +494,6 @@ class RewardScale(Rule):
     nothing: a sparse reward of 1 at a goal that a policy seldom reaches averages 1e-4
     per step. An episode's return spread over the longest episode bounds the largest
     reward it held from below, so rewards are small only when that bound is small too.
-
-    Multi-agent: agents that act with one module are paid on scales far apart when one
-    agent's returns reach :data:`MODULE_MATES_APART` times another's (the mapping read
-    from the returns, :class:`~rldebug.doctor.agents.AgentsByReturns`): the module
-    learns from both, and the larger rewards drown the other agent's in its losses,
-    whatever their size per step (sparse rewards x1000 can average a few per step).
     """
 
     rule_id = "reward_scale"
@@ -510,8 +503,6 @@ class RewardScale(Rule):
         self._per_step: dict[str | None, deque[float]] = {}
         self._largest: deque[float] = deque(maxlen=thresholds.window)
         self._seen: dict[str | None, int] = {}
-        self._agents = AgentsByReturns()
-        self._peak: dict[str, float] = {}  # per agent: the largest |mean return| so far
 
     @staticmethod
     def _largest_reward_at_least(metrics: IterationMetrics) -> float | None:
@@ -534,7 +525,7 @@ class RewardScale(Rule):
         t = self.thresholds
         if not finite(metrics.len_mean) or metrics.len_mean <= 0:
             return []
-        new: list[Finding] = self._module_mates_apart(metrics)
+        new: list[Finding] = []
         largest = self._largest_reward_at_least(metrics)
         if largest is not None:
             self._largest.append(largest)
@@ -578,49 +569,6 @@ class RewardScale(Rule):
             )
         return new
 
-    def _module_mates_apart(self, metrics: IterationMetrics) -> list[Finding]:
-        """The agent whose returns reach :data:`MODULE_MATES_APART` times those of another
-        agent acting with the same module (agents whose returns were never off 0 are not
-        compared: their scale is unknown)."""
-        if len(metrics.agent_returns) < 2:
-            return []
-        self._agents.observe(metrics.agent_returns, metrics.module_returns)
-        for agent, value in metrics.agent_returns.items():
-            if finite(value):
-                self._peak[agent] = max(self._peak.get(agent, 0.0), abs(value))
-        mates: dict[str, list[str]] = {}
-        for agent, module in self._agents.mapping().items():
-            mates.setdefault(module, []).append(agent)
-        new: list[Finding] = []
-        for module, agents in sorted(mates.items()):
-            peaks = {a: self._peak[a] for a in sorted(agents) if self._peak.get(a, 0.0) > 0}
-            if len(peaks) < 2:
-                continue
-            loud, quiet = max(peaks, key=peaks.get), min(peaks, key=peaks.get)
-            ratio = peaks[loud] / peaks[quiet]
-            if ratio < MODULE_MATES_APART:
-                continue
-            new += self._once(
-                loud, "warning", began_at_iteration=metrics.iteration,
-                evidence={"module": module, "agent_peak_return": peaks[loud],
-                          "mate": quiet, "mate_peak_return": peaks[quiet], "ratio": ratio,
-                          "limit": MODULE_MATES_APART},
-                message=(f"Rewards of {loud!r} are on another scale than those of {quiet!r}, "
-                         f"though both act with module {module!r}: its mean return reached "
-                         f"{fmt(peaks[loud])} in size against {fmt(peaks[quiet])} "
-                         f"({ratio:.0f}x). The module learns from both, so the rewards of "
-                         f"{loud!r} drown those of {quiet!r} in its value and policy losses."),
-                fix=(f"Pay the agents of module {module!r} on one scale (divide the rewards "
-                     f"of {loud!r} by about {10 ** round(math.log10(ratio)):g} in the env), "
-                     "or give them modules of their own if their tasks differ."),
-            )
-        return new
-
-
-# Agents acting with one module are paid on one scale when one's largest mean return is
-# less than this many times another's (measured on the shared modules of the users' runs,
-# tests/doctor_user_runs3-6: 1.0-1.6 healthy, 985-1190 with one agent's rewards x1000).
-MODULE_MATES_APART = 100.0
 
 _LOSSES = ("total_loss", "policy_loss", "vf_loss", "q_loss", "td_error_mean")
 _OUTPUTS = ("entropy", "q_mean")  # computed from the weights and observations only
