@@ -41,6 +41,9 @@ the algorithm):
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
   module id the config does not define.
+- ``mapping_mixes_spaces``: it sends agents of different observation (or action) sizes
+  to one module, in some episodes (one that swaps modules between episodes): RLlib
+  builds the module for one, and sampling fails when another acts with it.
 - ``callback_signature``: a callback (a ``callbacks_class`` method, or a function given
   to ``config.callbacks(on_...=)``) that cannot take the keywords RLlib 2.60 passes it,
   such as a 2021 ``on_episode_end(self, *, worker, base_env, policies, episode)`` on the
@@ -969,6 +972,58 @@ def _mapping(config, agents: list) -> list[Trap]:
     return traps
 
 
+def _space_size(space) -> Any:
+    """What a module's input layer is sized from: the flattened size where gymnasium can
+    say it, else the space itself (compared by equality)."""
+    from gymnasium.spaces import flatdim
+
+    try:
+        return flatdim(space)
+    except (NotImplementedError, ValueError, TypeError):
+        return space
+
+
+def _mapped_spaces(config, spaces: dict, agents: list) -> list[Trap]:
+    """Agents of different observation or action sizes that the policy mapping fn sends
+    to one module, in some episodes. RLlib 2.60 builds each module for the spaces of the
+    agents it maps there when asked ``policy_mapping_fn(agent_id, None)`` (and refuses two
+    of different spaces then); a function that reads the episode can send another agent
+    there later, whose inputs the module was not built for: sampling fails at that
+    agent's first step in it (RLlib's default MLP: "mat1 and mat2 shapes cannot be
+    multiplied")."""
+    if not config.is_multi_agent or mapping_call_problem(config) or not spaces:
+        return []
+    from rldebug.shapes.mapping import agent_modules
+
+    answers, _ = agent_modules(config.policy_mapping_fn, agents,
+                               old_stack=not config.enable_env_runner_and_connector_v2)
+    served: dict[str, list] = {}
+    for agent, picked in answers.items():
+        for module in picked:
+            served.setdefault(module, []).append(agent)
+    traps = []
+    for module, mapped in sorted(served.items(), key=lambda item: str(item[0])):
+        mapped = [a for a in mapped if a in spaces]
+        for index, kind in ((0, "observation"), (1, "action")):
+            sizes = {a: _space_size(spaces[a][index]) for a in mapped}
+            if len({repr(size) for size in sizes.values()}) < 2:
+                continue
+            shown = ", ".join(f"{a!r} {spaces[a][index]}" for a in mapped)
+            traps.append(Trap(
+                "mapping_mixes_spaces", "error",
+                f"policy_mapping_fn sends agents of different {kind} spaces to module "
+                f"{module!r} ({shown}), in some episodes at least: RLlib builds the module "
+                f"for one of them, and sampling fails the first time another acts with it "
+                "(RLlib's default network: \"mat1 and mat2 shapes cannot be multiplied\").",
+                f"Map each agent to a module built for its own {kind} space in every "
+                "episode (a mapping that swaps modules between episodes can only swap "
+                "agents whose spaces are the same).",
+                {"module": str(module), "space": kind,
+                 "agents": {str(a): str(spaces[a][index]) for a in mapped}}))
+            break  # one per module: its observations first
+    return traps
+
+
 def _shared_spaces(config, env) -> list[Trap]:
     """A multi-agent env with one space for every agent, which the new stack's vector
     env cannot read (:func:`~rldebug.shapes.env_meta.shared_space_attributes`)."""
@@ -1395,6 +1450,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
             _discrete_starts(config, spaces, pieces) + _mapping(config, agents) + \
+            _mapped_spaces(config, spaces, agents) + \
             _target_entropy(config, spaces) + _checkpoint_int_agent_ids(config, agents)
     traps += _replay(config, step_limit)
     if not any(t.severity == "error" for t in traps):

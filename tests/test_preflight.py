@@ -440,6 +440,29 @@ def test_a_replay_buffer_below_what_all_learners_sample_is_named():
     assert "train_batch_size_per_learner=32 x 2 Learners = 64" in trap.message
 
 
+def test_a_mapping_that_swaps_agents_of_different_spaces_between_episodes_is_named():
+    """The sixth user batch's hive (two 4-wide foragers on one module, a 5-wide guard on
+    another) with modules swapped every other episode crashed in iteration 1 ("mat1 and
+    mat2 shapes cannot be multiplied (1x5 and 4x64)", its stored error.txt): RLlib builds
+    each module from policy_mapping_fn(agent_id, None), which does not swap, and check
+    said nothing. The unswapped mapping is clean."""
+    import importlib.util
+
+    batch = Path(__file__).parent / "doctor_user_runs6"
+    spec = importlib.util.spec_from_file_location("hive_runs6", batch / "make_runs.py")
+    runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runs)
+    crashed = (batch / "runs" / "hive_appo_modules_swap" / "error.txt").read_text()
+    assert "mat1 and mat2 shapes cannot be multiplied (1x5 and 4x64)" in crashed
+    swapped, _ = runs.hive_appo(mapping=runs.hive_mapping_swapped)
+    traps = [t for t in preflight(swapped) if t.name == "mapping_mixes_spaces"]
+    assert {(t.evidence["module"], t.evidence["space"], t.severity) for t in traps} == {
+        ("foragers", "observation", "error"), ("guard", "observation", "error")}
+    assert "Box(-1e+06, 1e+06, (5,), float32)" in traps[0].evidence["agents"].values()
+    healthy, _ = runs.hive_appo()
+    assert not [t for t in preflight(healthy) if t.name == "mapping_mixes_spaces"]
+
+
 def test_tau_0_keeps_the_target_network_at_its_initial_weights_and_is_named():
     """tau=0: RLlib counts target updates while the target never moves (the doctor's
     target_never_updated reads the count), and check said nothing."""
