@@ -26,11 +26,15 @@ the algorithm):
 - ``setting_out_of_range``: gamma outside [0, 1], a learning rate <= 0 (SAC's three),
   num_epochs < 1 (new stack: no minibatch; the first update fails with an error that
   does not name it), a negative ``grad_clip``, DQN's or SAC's ``tau`` outside [0, 1],
-  PPO's ``vf_clip_param`` <= 0, a negative ``vf_loss_coeff`` or ``entropy_coeff``.
+  PPO's ``vf_clip_param`` <= 0, a negative ``vf_loss_coeff`` or ``entropy_coeff``,
+  APPO's circular buffer of no batches.
 - ``replay_smaller_than_episode``, ``replay_smaller_than_batch``,
   ``n_step_longer_than_episodes``, ``target_never_moves`` (``tau=0``),
   ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with that crash,
   hang ``train()`` or starve learning (new stack, online).
+- ``evaluation_shorter_than_episodes`` (``rldebug check FILE.py:FUNC``, from a random
+  rollout): evaluation by fewer timesteps per round than the env's episodes last, so
+  most rounds report no evaluation return.
 - ``greedy_sampling``: ``env_runners(explore=False)`` on PPO, APPO or IMPALA: every
   training episode is sampled greedily, and the policy never learns.
 - ``entropy_bonus_high``: PPO's ``entropy_coeff`` above 0.1, ten times the usual: the
@@ -796,6 +800,33 @@ def _loss_weights(config) -> list[Trap]:
     return traps
 
 
+def _circular_buffer(config) -> list[Trap]:
+    """New-stack APPO's circular buffer (``appo/utils.py`` ``CircularBuffer``) holds
+    ``circular_buffer_num_batches * circular_buffer_iterations_per_batch`` entries: at 0
+    its first ``put`` reads ``self._buffer[0]`` of an empty deque."""
+    from ray.rllib.algorithms.appo import APPOConfig
+
+    if not isinstance(config, APPOConfig) or not _is_new_stack(config) or \
+            not getattr(config, "use_circular_buffer", False):
+        return []
+    traps = []
+    for name in ("circular_buffer_num_batches", "circular_buffer_iterations_per_batch"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            traps.append(Trap(
+                "setting_out_of_range", "error",
+                f"{name}={value}: APPO's circular buffer holds circular_buffer_num_batches x "
+                "circular_buffer_iterations_per_batch batches, here none, so the Learner's "
+                "first put() fails with \"IndexError: deque index out of range\" "
+                "(appo/utils.py), which does not name the setting.",
+                f"Set config.training({name}=...) to 1 or more (APPO's defaults: "
+                f"{APPOConfig().circular_buffer_num_batches} batches, each used "
+                f"{APPOConfig().circular_buffer_iterations_per_batch} times), or "
+                "use_circular_buffer=False.",
+                {"setting": name, "value": value}))
+    return traps
+
+
 def _ranges(config) -> list[Trap]:
     """Settings outside what they mean (RLlib 2.60 builds and trains with them)."""
     traps = []
@@ -855,6 +886,7 @@ def _ranges(config) -> list[Trap]:
             "which does not name the setting.",
             "Set config.training(num_epochs=...) to 1 or more (PPO's default is 30).",
             {"setting": "num_epochs", "value": epochs}))
+    traps += _circular_buffer(config)
     batch_name = "train_batch_size_per_learner" if _is_new_stack(config) else "train_batch_size"
     for name, value in ((batch_name, _train_batch(config)),
                         ("minibatch_size", getattr(config, "minibatch_size", None))):
@@ -964,8 +996,12 @@ def _mapping(config, agents: list) -> list[Trap]:
                 "unknown_module", "error",
                 f"policy_mapping_fn maps agent {agent!r} to {module!r}"
                 f"{' (in some episodes)' if len(picked) > 1 else ''}, which is not one of "
-                f"the config's modules {sorted(map(str, modules))}: sampling fails with a "
-                "KeyError the first time that agent acts.",
+                f"the config's modules {sorted(map(str, modules))}: sampling fails the first "
+                "time that agent acts"
+                + (": no module gives it an action, so env.step() gets none for it (an env "
+                   "that reads action_dict[agent_id] raises KeyError; RLlib's "
+                   "make_multi_agent envs raise \"ValueError: The environment is expecting "
+                   "an action for at least one agent\")." if _is_new_stack(config) else "."),
                 f"Return one of {sorted(map(str, modules))} for {agent!r}, or add {module!r} to "
                 "config.multi_agent(policies=...).",
                 {"agent": str(agent), "module": str(module), "modules": sorted(map(str, modules))}))
@@ -1736,7 +1772,68 @@ def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
                      else ""),
                   check.fix, {"check": check.name, **check.evidence})
              for check in report.errors if _rllib_refuses_too(check)]
-    return traps + _episodes_never_end(config, report, steps)
+    return traps + _episodes_never_end(config, report, steps) + \
+        _evaluation_shorter_than_episodes(config, report, steps)
+
+
+def _evaluation_shorter_than_episodes(config, report, steps: int) -> list[Trap]:
+    """New stack, evaluation by timesteps, fewer per env than the env's episodes last
+    under random actions. Each round samples ``evaluation_duration`` timesteps and
+    reports the episodes that end in it. Remote evaluation EnvRunners split them and
+    reset their envs first (RLlib's default ``evaluation_force_reset_envs_before_iteration
+    =True``, ``Algorithm._evaluate_with_fixed_duration``): a longer episode is never
+    reported. The local one (``evaluation_num_env_runners=0``) carries its episodes over
+    to the next round (``_evaluate_on_local_env_runner`` passes no reset): most rounds
+    report none."""
+    if not config.evaluation_interval or config.evaluation_duration_unit != "timesteps" or \
+            not _is_new_stack(config):
+        return []
+    duration = config.evaluation_duration
+    if not isinstance(duration, int) or isinstance(duration, bool) or duration < 1:
+        return []
+    runners = int(config.evaluation_num_env_runners or 0)
+    reset = runners > 0 and bool(config.evaluation_force_reset_envs_before_iteration)
+    if runners > 0 and not reset:
+        return []
+    envs = max(1, int(config.get_evaluation_config_object().num_envs_per_env_runner or 1))
+    per_env = math.ceil(duration / max(1, runners) / envs)
+    lengths = sorted(report.episode_lengths)
+    if lengths:
+        median = lengths[len(lengths) // 2]
+        if median <= per_env:
+            return []
+        seen = (f"by random actions this env's episodes last {median} steps (median of "
+                f"{len(lengths)}; {sum(n <= per_env for n in lengths)} ended within "
+                f"{per_env})")
+    elif report.episodes_ended == 0 and steps > per_env:
+        seen = f"by random actions this env ended no episode in {steps} steps"
+    else:
+        return []
+    split = f" ({per_env} per env over {max(1, runners)} EnvRunner(s) x {envs} env(s))" \
+        if max(1, runners) * envs > 1 else ""
+    if reset:
+        what = ("from envs each remote evaluation EnvRunner resets first "
+                "(evaluation_force_reset_envs_before_iteration=True), and reports only the "
+                f"episodes that end within them; {seen}. Most rounds report no evaluation "
+                "return, and those that do report only the quickest episodes: a policy that "
+                "keeps its episodes going longer is never measured.")
+    else:
+        what = ("in this process's evaluation EnvRunner (evaluation_num_env_runners=0), "
+                "which carries its episodes over from round to round and reports each in "
+                f"the round it ends; {seen}. Most iterations carry no evaluation return "
+                "(NaN or missing), and those that do report the one or two episodes that "
+                "happened to end.")
+    return [Trap(
+        "evaluation_shorter_than_episodes", "warning",
+        f"Evaluation samples evaluation_duration={duration} timesteps per round{split}, "
+        + what,
+        f"Evaluate whole episodes: config.evaluation(evaluation_duration={duration}, "
+        "evaluation_duration_unit='episodes'), or sample more timesteps per round than an "
+        "episode lasts.",
+        {"evaluation_duration": duration, "timesteps_per_env": per_env,
+         "evaluation_env_runners": runners, "reset_each_round": reset,
+         "median_episode_len": lengths[len(lengths) // 2] if lengths else None,
+         "random_steps": steps})]
 
 
 def _episodes_never_end(config, report, steps: int) -> list[Trap]:
@@ -1793,8 +1890,11 @@ def cmd_check(args) -> int:
     else:
         for trap in traps:
             print(f"{trap.severity}[{trap.name}] {trap.message}\n  fix: {trap.fix}")
-        errors = sum(t.severity == "error" for t in traps)
-        print(f"{len(traps)} trap(s), {errors} error(s)" if traps else
+        counts = {level: sum(t.severity == level for t in traps)
+                  for level in ("error", "warning", "info")}
+        print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} "
+              "info" + ("" if counts["error"] or counts["warning"] else
+                        ": no known RLlib 2.60 trap, only notes") if traps else
               "No known RLlib 2.60 trap found." if not args.config.endswith(".py") else
               _nothing_in_script(args.config))
     return 1 if any(t.severity == "error" for t in traps) else 0

@@ -463,6 +463,93 @@ def test_a_mapping_that_swaps_agents_of_different_spaces_between_episodes_is_nam
     assert not [t for t in preflight(healthy) if t.name == "mapping_mixes_spaces"]
 
 
+def test_an_appo_circular_buffer_of_no_batches_is_named():
+    """circular_buffer_iterations_per_batch=0 (a held-out audit, 2026-12-07): RLlib builds
+    APPO, and the Learner's first put() into its CircularBuffer of 0 entries raises
+    IndexError; check said only that remote actors escape the debugger."""
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.algorithms.appo.utils import CircularBuffer
+
+    with pytest.raises(IndexError, match="deque index out of range"):
+        CircularBuffer(num_batches=8, iterations_per_batch=0).put("a batch")
+    config = APPOConfig().environment("CartPole-v1").training(
+        circular_buffer_iterations_per_batch=0)
+    (trap,) = [t for t in preflight(config) if t.name == "setting_out_of_range"]
+    assert (trap.severity, trap.evidence) == (
+        "error", {"setting": "circular_buffer_iterations_per_batch", "value": 0})
+    assert not [t for t in preflight(APPOConfig().environment("CartPole-v1"))
+                if t.name == "setting_out_of_range"]
+    unused = APPOConfig().environment("CartPole-v1").training(
+        use_circular_buffer=False, circular_buffer_num_batches=0)
+    assert not [t for t in preflight(unused) if t.name == "setting_out_of_range"]
+
+
+def test_the_summary_line_counts_notes_apart_from_traps(tmp_path, capsys):
+    """A config whose only finding is an info note printed "1 trap(s), 0 error(s)" (a
+    held-out audit read it as its planted trap found)."""
+    script = tmp_path / "configs.py"
+    script.write_text("from ray.rllib.algorithms.ppo import PPOConfig\n"
+                      "def make():\n    return PPOConfig().environment('CartPole-v1')"
+                      ".env_runners(num_env_runners=1)\n")
+    assert main(["check", f"{script}:make"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "0 error(s), 0 warning(s), 1 info: no known RLlib 2.60 " \
+        "trap, only notes", out
+
+
+def _evaluated_cartpole(runners: int, duration: int, unit: str = "timesteps"):
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+            .training(train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
+            .evaluation(evaluation_interval=1, evaluation_duration=duration,
+                        evaluation_duration_unit=unit, evaluation_num_env_runners=runners))
+
+
+def test_evaluation_by_fewer_timesteps_than_an_episode_lasts_is_named():
+    """A held-out audit (2026-12-07): evaluation_duration=10 timesteps on CartPole, whose
+    random episodes last ~20 steps. A remote evaluation EnvRunner resets its env before
+    each round and reports only the episodes that end within it (the slow test below
+    shows none in 8 iterations); the local one carries its episodes over and reports
+    each in the round it ends. check said nothing."""
+    from rldebug.traps import stepped_env_traps
+
+    def named(config):
+        return [t for t in stepped_env_traps(config)
+                if t.name == "evaluation_shorter_than_episodes"]
+
+    (remote,) = named(_evaluated_cartpole(1, 10))
+    assert remote.severity == "warning" and remote.evidence["reset_each_round"] is True
+    assert "a policy that keeps its episodes going longer is never measured" in remote.message
+    (local,) = named(_evaluated_cartpole(0, 10))
+    assert local.evidence["reset_each_round"] is False and "carries its episodes over" in \
+        local.message
+    (split,) = named(_evaluated_cartpole(2, 30))
+    assert split.evidence["timesteps_per_env"] == 15
+    assert not named(_evaluated_cartpole(1, 1000))
+    assert not named(_evaluated_cartpole(1, 10, unit="episodes"))
+    assert not named(_evaluated_cartpole(1, 10).evaluation(
+        evaluation_force_reset_envs_before_iteration=False))
+
+
+@pytest.mark.slow  # ~40 s: two Algorithms with evaluation, 8 iterations each
+def test_evaluation_by_fewer_timesteps_than_an_episode_lasts_reports_no_return():
+    """What the trap above says, in RLlib 2.60: 10 evaluation timesteps per round on
+    CartPole; a remote evaluation EnvRunner (reset each round) reports no episode in 8
+    iterations, the local one an episode in at most a few of them."""
+    reported = {}
+    for runners in (1, 0):
+        algo = _evaluated_cartpole(runners, 10).debugging(seed=0).build_algo()
+        try:
+            episodes = [algo.train()["evaluation"]["env_runners"].get("num_episodes", 0)
+                        for _ in range(8)]
+        finally:
+            algo.stop()
+        reported[runners] = sum(1 for n in episodes if n)
+    assert reported[1] == 0
+    assert 0 < reported[0] <= 4
+
+
 def test_tau_0_keeps_the_target_network_at_its_initial_weights_and_is_named():
     """tau=0: RLlib counts target updates while the target never moves (the doctor's
     target_never_updated reads the count), and check said nothing."""
@@ -608,6 +695,10 @@ def test_a_mapping_to_an_unknown_module():
     trap = next(t for t in preflight(config) if t.name == "unknown_module")
     assert trap.severity == "error"
     assert (trap.evidence["agent"], trap.evidence["module"]) == ("agent2", "pol3")
+    # a held-out audit (2026-12-07) got RLlib's "ValueError: The environment is expecting
+    # an action for at least one agent" where check said "a KeyError": the module-less
+    # agent gets no action, and what the env then raises is the env's
+    assert "no module gives it an action, so env.step() gets none for it" in trap.message
 
 
 def test_a_mapping_that_reads_the_episode_is_checked_as_rllib_asks_it():

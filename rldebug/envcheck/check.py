@@ -101,6 +101,8 @@ class EnvCheckReport:
     checks: list[EnvCheck] = field(default_factory=list)
     #: episodes the random rollout ended (None: no rollout ran to its end)
     episodes_ended: int | None = None
+    #: the env steps of each episode the random rollout ended, in order
+    episode_lengths: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -919,6 +921,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
                                    "") for name in ROLLOUT_CHECKS[1:]]
     else:
         report.episodes_ended = len(resets) - 1
+        report.episode_lengths = [len(steps) - 1 for steps in _ended_episodes(record, resets)]
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets, actions),
                           _check_all_key(wrapped, record, resets),
