@@ -33,8 +33,8 @@ the algorithm):
   ``target_entropy_unreachable`` (SAC): replay settings RLlib trains with that crash,
   hang ``train()`` or starve learning (new stack, online).
 - ``evaluation_shorter_than_episodes`` (``rldebug check FILE.py:FUNC``, from a random
-  rollout): evaluation by fewer timesteps per round than the env's episodes last, so
-  most rounds report no evaluation return.
+  rollout): evaluation by fewer timesteps than the env's episodes last, on remote
+  evaluation EnvRunners that reset their envs first: only shorter episodes are reported.
 - ``greedy_sampling``: ``env_runners(explore=False)`` on PPO, APPO or IMPALA: every
   training episode is sampled greedily, and the policy never learns.
 - ``entropy_bonus_high``: PPO's ``entropy_coeff`` above 0.1, ten times the usual: the
@@ -45,9 +45,10 @@ the algorithm):
   ``update_from_dict``: RLlib 2.60 stores it and trains with its 2.60 name's value.
 - ``unknown_module``: the policy mapping function sends an agent of the env to a
   module id the config does not define.
-- ``mapping_mixes_spaces``: it sends agents of different observation (or action) sizes
-  to one module, in some episodes (one that swaps modules between episodes): RLlib
-  builds the module for one, and sampling fails when another acts with it.
+- ``mapping_mixes_spaces``: it sends agents of different observation spaces to one
+  module: in every episode (RLlib refuses it at build), or of different sizes in some
+  episodes (a swap between episodes: training fails when the other agent's observations
+  reach the module).
 - ``callback_signature``: a callback (a ``callbacks_class`` method, or a function given
   to ``config.callbacks(on_...=)``) that cannot take the keywords RLlib 2.60 passes it,
   such as a 2021 ``on_episode_end(self, *, worker, base_env, policies, episode)`` on the
@@ -98,6 +99,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -801,24 +803,35 @@ def _loss_weights(config) -> list[Trap]:
 
 
 def _circular_buffer(config) -> list[Trap]:
-    """New-stack APPO's circular buffer (``appo/utils.py`` ``CircularBuffer``) holds
-    ``circular_buffer_num_batches * circular_buffer_iterations_per_batch`` entries: at 0
-    its first ``put`` reads ``self._buffer[0]`` of an empty deque."""
+    """New-stack APPO's circular buffer (``appo/utils.py`` ``CircularBuffer``) is a deque
+    of ``circular_buffer_num_batches * circular_buffer_iterations_per_batch`` entries: of
+    0 its first ``put`` reads ``self._buffer[0]`` of an empty deque; of a negative size
+    the Learner cannot build it; with both negative it holds entries, ``put`` adds none
+    (it appends ``iterations_per_batch`` times) and ``get`` waits for ever."""
     from ray.rllib.algorithms.appo import APPOConfig
 
     if not isinstance(config, APPOConfig) or not _is_new_stack(config) or \
             not getattr(config, "use_circular_buffer", False):
         return []
     traps = []
-    for name in ("circular_buffer_num_batches", "circular_buffer_iterations_per_batch"):
-        value = getattr(config, name, None)
-        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+    sizes = {name: getattr(config, name, None) for name in (
+        "circular_buffer_num_batches", "circular_buffer_iterations_per_batch")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes.values()):
+        return []
+    entries = math.prod(sizes.values())
+    for name, value in sizes.items():
+        if value < 1:
+            fails = ("the Learner's first put() fails with \"IndexError: deque index out of "
+                     "range\"" if entries == 0 else
+                     "building the Learner fails with \"ValueError: maxlen must be "
+                     "non-negative\"" if entries < 0 else
+                     "put() adds nothing to it and the Learner waits for a batch for ever")
             traps.append(Trap(
                 "setting_out_of_range", "error",
                 f"{name}={value}: APPO's circular buffer holds circular_buffer_num_batches x "
-                "circular_buffer_iterations_per_batch batches, here none, so the Learner's "
-                "first put() fails with \"IndexError: deque index out of range\" "
-                "(appo/utils.py), which does not name the setting.",
+                f"circular_buffer_iterations_per_batch = {entries} entries, each batch put "
+                f"circular_buffer_iterations_per_batch times, so {fails} (appo/utils.py), "
+                "which does not name the setting.",
                 f"Set config.training({name}=...) to 1 or more (APPO's defaults: "
                 f"{APPOConfig().circular_buffer_num_batches} batches, each used "
                 f"{APPOConfig().circular_buffer_iterations_per_batch} times), or "
@@ -1020,43 +1033,55 @@ def _space_size(space) -> Any:
 
 
 def _mapped_spaces(config, spaces: dict, agents: list) -> list[Trap]:
-    """Agents of different observation or action sizes that the policy mapping fn sends
-    to one module, in some episodes. RLlib 2.60 builds each module for the spaces of the
-    agents it maps there when asked ``policy_mapping_fn(agent_id, None)`` (and refuses two
-    of different spaces then); a function that reads the episode can send another agent
-    there later, whose inputs the module was not built for: sampling fails at that
-    agent's first step in it (RLlib's default MLP: "mat1 and mat2 shapes cannot be
-    multiplied")."""
+    """Agents of different observation spaces that the policy mapping fn sends to one
+    module. Asked once per agent (as RLlib asks it when it builds the modules' spaces: the
+    new stack's ``AgentToModuleMapping`` with a fresh episode, the old stack's
+    ``get_multi_agent_setup`` with None), RLlib refuses them at build ("Two agents ...
+    map to the same ... different observation spaces"). A function that reads the episode
+    can send another agent there later (:func:`~rldebug.shapes.mapping.agent_modules`
+    asks it 64 times then): a module built for one width then gets another's observations,
+    and training fails there (RLlib's default network: "mat1 and mat2 shapes cannot be
+    multiplied"; a module without one, in the Learner's batch). Spaces of one flat size
+    are swapped without a failure; action spaces are not judged (RLlib trains with a
+    module that hands an agent actions of another's space)."""
     if not config.is_multi_agent or mapping_call_problem(config) or not spaces:
         return []
     from rldebug.shapes.mapping import agent_modules
 
     answers, _ = agent_modules(config.policy_mapping_fn, agents,
                                old_stack=not config.enable_env_runner_and_connector_v2)
+    modules = set(config.policies)
     served: dict[str, list] = {}
     for agent, picked in answers.items():
         for module in picked:
-            served.setdefault(module, []).append(agent)
+            if module in modules and agent in spaces:  # else unknown_module says it
+                served.setdefault(module, []).append(agent)
     traps = []
     for module, mapped in sorted(served.items(), key=lambda item: str(item[0])):
-        mapped = [a for a in mapped if a in spaces]
-        for index, kind in ((0, "observation"), (1, "action")):
-            sizes = {a: _space_size(spaces[a][index]) for a in mapped}
-            if len({repr(size) for size in sizes.values()}) < 2:
-                continue
-            shown = ", ".join(f"{a!r} {spaces[a][index]}" for a in mapped)
-            traps.append(Trap(
-                "mapping_mixes_spaces", "error",
-                f"policy_mapping_fn sends agents of different {kind} spaces to module "
-                f"{module!r} ({shown}), in some episodes at least: RLlib builds the module "
-                f"for one of them, and sampling fails the first time another acts with it "
-                "(RLlib's default network: \"mat1 and mat2 shapes cannot be multiplied\").",
-                f"Map each agent to a module built for its own {kind} space in every "
-                "episode (a mapping that swaps modules between episodes can only swap "
-                "agents whose spaces are the same).",
-                {"module": str(module), "space": kind,
-                 "agents": {str(a): str(spaces[a][index]) for a in mapped}}))
-            break  # one per module: its observations first
+        observed = {a: spaces[a][0] for a in mapped}
+        always = all(len(answers[a]) == 1 for a in mapped)
+        if always and all(space == observed[mapped[0]] for space in observed.values()):
+            continue
+        if not always and len({repr(_space_size(space)) for space in observed.values()}) < 2:
+            continue
+        shown = ", ".join(f"{a!r} {space}" for a, space in observed.items())
+        what = ("RLlib refuses to build it (\"ValueError: Two agents ... map to the same "
+                "ModuleID ... different observation spaces\")." if always else
+                "in some episodes: RLlib builds the module for the spaces it sees when it "
+                "asks the function once at build, and training fails the first time "
+                "another agent's observations reach it (RLlib's default network: \"mat1 "
+                "and mat2 shapes cannot be multiplied\"; a module without one fails in "
+                "the Learner's batch).")
+        traps.append(Trap(
+            "mapping_mixes_spaces", "error",
+            f"policy_mapping_fn sends agents of different observation spaces to module "
+            f"{module!r} ({shown}){':' if always else ''} {what}",
+            "Map each agent to a module built for its own observation space"
+            + (" (one module per space, or a wrapper that gives every agent one space)."
+               if always else " in every episode (a mapping that swaps modules between "
+               "episodes can only swap agents whose observations have the same size)."),
+            {"module": str(module), "in_every_episode": always,
+             "agents": {str(a): str(space) for a, space in observed.items()}}))
     return traps
 
 
@@ -1777,62 +1802,60 @@ def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
 
 
 def _evaluation_shorter_than_episodes(config, report, steps: int) -> list[Trap]:
-    """New stack, evaluation by timesteps, fewer per env than the env's episodes last
-    under random actions. Each round samples ``evaluation_duration`` timesteps and
-    reports the episodes that end in it. Remote evaluation EnvRunners split them and
-    reset their envs first (RLlib's default ``evaluation_force_reset_envs_before_iteration
-    =True``, ``Algorithm._evaluate_with_fixed_duration``): a longer episode is never
-    reported. The local one (``evaluation_num_env_runners=0``) carries its episodes over
-    to the next round (``_evaluate_on_local_env_runner`` passes no reset): most rounds
-    report none."""
+    """New stack, single-agent, evaluation by timesteps on remote evaluation EnvRunners
+    that reset their envs before each evaluation (RLlib's default
+    ``evaluation_force_reset_envs_before_iteration=True``; ``Algorithm.
+    _evaluate_with_fixed_duration`` splits ``evaluation_duration`` over the runners and
+    resets at its first round): only the episodes that end within the timesteps are
+    reported. Judged from the config's env under random actions when most of its
+    episodes (at least 3 seen, or none in ``steps``) run longer. Not judged where
+    evaluation runs on another env or env_config, by a custom function, on the local
+    EnvRunner or without the reset (both carry episodes over to the next evaluation),
+    or in multi-agent runs (which may count agent steps)."""
     if not config.evaluation_interval or config.evaluation_duration_unit != "timesteps" or \
-            not _is_new_stack(config):
+            not _is_new_stack(config) or report.multi_agent or \
+            not config.evaluation_force_reset_envs_before_iteration or \
+            int(config.evaluation_num_env_runners or 0) < 1 or \
+            config.custom_evaluation_function is not None:
         return []
     duration = config.evaluation_duration
     if not isinstance(duration, int) or isinstance(duration, bool) or duration < 1:
         return []
-    runners = int(config.evaluation_num_env_runners or 0)
-    reset = runners > 0 and bool(config.evaluation_force_reset_envs_before_iteration)
-    if runners > 0 and not reset:
+    evaluation = config.get_evaluation_config_object()
+    if evaluation.env != config.env or dict(evaluation.env_config or {}) != \
+            dict(config.env_config or {}):
         return []
-    envs = max(1, int(config.get_evaluation_config_object().num_envs_per_env_runner or 1))
-    per_env = math.ceil(duration / max(1, runners) / envs)
-    lengths = sorted(report.episode_lengths)
-    if lengths:
-        median = lengths[len(lengths) // 2]
+    runners = int(config.evaluation_num_env_runners)
+    envs = max(1, int(evaluation.num_envs_per_env_runner or 1))
+    per_env = math.ceil(duration / runners / envs)
+    lengths = report.episode_lengths
+    if len(lengths) >= 3:
+        median = statistics.median_low(lengths)
         if median <= per_env:
             return []
-        seen = (f"by random actions this env's episodes last {median} steps (median of "
+        seen = (f"under random actions this env's episodes last {median} steps (median of "
                 f"{len(lengths)}; {sum(n <= per_env for n in lengths)} ended within "
                 f"{per_env})")
     elif report.episodes_ended == 0 and steps > per_env:
-        seen = f"by random actions this env ended no episode in {steps} steps"
+        median, seen = None, f"under random actions this env ended no episode in {steps} steps"
     else:
         return []
-    split = f" ({per_env} per env over {max(1, runners)} EnvRunner(s) x {envs} env(s))" \
-        if max(1, runners) * envs > 1 else ""
-    if reset:
-        what = ("from envs each remote evaluation EnvRunner resets first "
-                "(evaluation_force_reset_envs_before_iteration=True), and reports only the "
-                f"episodes that end within them; {seen}. Most rounds report no evaluation "
-                "return, and those that do report only the quickest episodes: a policy that "
-                "keeps its episodes going longer is never measured.")
-    else:
-        what = ("in this process's evaluation EnvRunner (evaluation_num_env_runners=0), "
-                "which carries its episodes over from round to round and reports each in "
-                f"the round it ends; {seen}. Most iterations carry no evaluation return "
-                "(NaN or missing), and those that do report the one or two episodes that "
-                "happened to end.")
+    split = f" ({per_env} per env over {runners} EnvRunner(s) x {envs} env(s))" \
+        if runners * envs > 1 else ""
     return [Trap(
         "evaluation_shorter_than_episodes", "warning",
-        f"Evaluation samples evaluation_duration={duration} timesteps per round{split}, "
-        + what,
+        f"Evaluation samples evaluation_duration={duration} timesteps{split} from envs that "
+        "each remote evaluation EnvRunner resets first "
+        "(evaluation_force_reset_envs_before_iteration=True), and reports only the "
+        f"episodes that end within them: the evaluation return counts only episodes "
+        f"shorter than {per_env} steps. {seen[0].upper()}{seen[1:]}: while the policy's "
+        "episodes last as long, evaluations report no return, and a policy that keeps its "
+        "episodes going longer than that is never measured.",
         f"Evaluate whole episodes: config.evaluation(evaluation_duration={duration}, "
-        "evaluation_duration_unit='episodes'), or sample more timesteps per round than an "
-        "episode lasts.",
+        "evaluation_duration_unit='episodes'), or sample more timesteps per evaluation than "
+        "an episode lasts.",
         {"evaluation_duration": duration, "timesteps_per_env": per_env,
-         "evaluation_env_runners": runners, "reset_each_round": reset,
-         "median_episode_len": lengths[len(lengths) // 2] if lengths else None,
+         "evaluation_env_runners": runners, "median_episode_len": median,
          "random_steps": steps})]
 
 
