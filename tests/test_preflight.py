@@ -523,6 +523,25 @@ def _evaluated_cartpole(runners: int, duration: int, unit: str = "timesteps"):
                         evaluation_duration_unit=unit, evaluation_num_env_runners=runners))
 
 
+def test_a_mapping_that_picks_modules_at_random_is_seen_to_mix_spaces():
+    """random.choice of a module, the episode unread (Ray 1.x's multi_agent_cartpole): it
+    was asked once per agent, so the hive's guard (5 wide) sent to the foragers' module
+    (4 wide) in some episodes went unsaid (a review)."""
+    import importlib.util
+    import random
+
+    batch = Path(__file__).parent / "doctor_user_runs6"
+    spec = importlib.util.spec_from_file_location("hive_runs6_random", batch / "make_runs.py")
+    runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runs)
+    picks = random.Random(0)
+    config = runs.hive_appo(
+        mapping=lambda agent_id, episode, **kwargs: picks.choice(["foragers", "guard"]))[0]
+    traps = [t for t in preflight(config) if t.name == "mapping_mixes_spaces"]
+    assert {t.evidence["module"] for t in traps} == {"foragers", "guard"}
+    assert not any(t.evidence["in_every_episode"] for t in traps)
+
+
 def test_evaluation_by_fewer_timesteps_than_an_episode_lasts_is_named():
     """A held-out audit (2026-12-07): evaluation_duration=10 timesteps on CartPole, whose
     random episodes last ~20 steps. A remote evaluation EnvRunner resets its env before

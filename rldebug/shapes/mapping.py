@@ -8,9 +8,10 @@ worker=worker)`` with an ``EpisodeV2`` (``EpisodeV2.policy_for``). A function ma
 the episode, as RLlib's self-play examples do (``hash(episode.id_) % 2``), and then
 sends an agent to different modules in different episodes.
 
-rldebug asks each agent once, with a fresh episode of the stack's kind; when the
-function read that episode, it asks :data:`MAPPING_EPISODES` times in all to see every
-module it picks. Answers are kept per function (a function with side effects, such as
+rldebug asks each agent :data:`UNREAD_ASKS` times, with a fresh episode of the stack's
+kind each time; when the function read an episode, or answered differently (one that
+picks at random, as Ray 1.x's ``multi_agent_cartpole`` did with ``random.choice``), it
+asks :data:`MAPPING_EPISODES` times in all to see every module it picks. Answers are kept per function (a function with side effects, such as
 a league's match statistics, is asked again only for agents it was not asked about).
 """
 
@@ -25,6 +26,9 @@ from rldebug.usage import UsageTypeError
 #: How many fresh episodes a policy mapping fn that reads the episode is asked with, per
 #: agent: one of two modules is missed with a chance of 2**-63, one of six with 5e-5.
 MAPPING_EPISODES = 64
+#: How many times one that does not read the episode is asked, per agent: a random pick
+#: between two modules gives one answer all these times with a chance of 2**-7.
+UNREAD_ASKS = 8
 
 _ANSWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _IDS = random.Random()  # the old stack's episode ids, as EpisodeV2 draws them
@@ -96,9 +100,9 @@ def _answers_of(mapping_fn) -> dict | None:
 def agent_modules(mapping_fn, agents: list, *, old_stack: bool = False,
                   worker: Any = None) -> tuple[dict, str | None]:
     """Which modules the policy mapping fn sends each agent to, asked as RLlib asks it
-    (see the module docstring). ``({agent: [module, ...]}, error or None)``: one module
-    for a function that does not read the episode, else every module it picked, in the
-    order of their names. User code: its exception is reported in the error string (and
+    (see the module docstring). ``({agent: [module, ...]}, error or None)``: every module
+    it picked, in the order of their names (one for a function that always answers the
+    same). User code: its exception is reported in the error string (and
     the agents before it are kept), not raised.
 
     :param old_stack: ask as the old stack's RolloutWorker does (an ``EpisodeV2`` and
@@ -115,9 +119,10 @@ def agent_modules(mapping_fn, agents: list, *, old_stack: bool = False,
             continue
         try:
             module, read = _ask(mapping_fn, aid, old_stack, worker)
-            picked = {module}
-            for _ in range(MAPPING_EPISODES - 1 if read else 0):
+            picked, asked = {module}, 1
+            while asked < (MAPPING_EPISODES if read or len(picked) > 1 else UNREAD_ASKS):
                 picked.add(_ask(mapping_fn, aid, old_stack, worker)[0])
+                asked += 1
         except Exception as err:  # noqa: BLE001 - user code; reported, not raised
             how = ("policy_mapping_fn(agent_id, episode, worker=...) with a fresh EpisodeV2"
                    if old_stack else "policy_mapping_fn(agent_id, episode) with a fresh "
