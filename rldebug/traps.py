@@ -818,7 +818,10 @@ def _circular_buffer(config) -> list[Trap]:
         "circular_buffer_num_batches", "circular_buffer_iterations_per_batch")}
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes.values()):
         return []
+    if all(value >= 1 for value in sizes.values()):
+        return []
     entries = math.prod(sizes.values())
+    defaults = APPOConfig()
     for name, value in sizes.items():
         if value < 1:
             fails = ("the Learner's first put() fails with \"IndexError: deque index out of "
@@ -833,8 +836,8 @@ def _circular_buffer(config) -> list[Trap]:
                 f"circular_buffer_iterations_per_batch times, so {fails} (appo/utils.py), "
                 "which does not name the setting.",
                 f"Set config.training({name}=...) to 1 or more (APPO's defaults: "
-                f"{APPOConfig().circular_buffer_num_batches} batches, each used "
-                f"{APPOConfig().circular_buffer_iterations_per_batch} times), or "
+                f"{defaults.circular_buffer_num_batches} batches, each used "
+                f"{defaults.circular_buffer_iterations_per_batch} times), or "
                 "use_circular_buffer=False.",
                 {"setting": name, "value": value}))
     return traps
@@ -1913,11 +1916,11 @@ def cmd_check(args) -> int:
     else:
         for trap in traps:
             print(f"{trap.severity}[{trap.name}] {trap.message}\n  fix: {trap.fix}")
-        counts = {level: sum(t.severity == level for t in traps)
-                  for level in ("error", "warning", "info")}
-        print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} "
-              "info" + ("" if counts["error"] or counts["warning"] else
-                        ": no known RLlib 2.60 trap, only notes") if traps else
+        from rldebug.doctor.findings import severity_counts_text
+
+        print(severity_counts_text(traps)
+              + ("" if any(t.severity != "info" for t in traps) else
+                 ": no known RLlib 2.60 trap, only notes") if traps else
               "No known RLlib 2.60 trap found." if not args.config.endswith(".py") else
               _nothing_in_script(args.config))
     return 1 if any(t.severity == "error" for t in traps) else 0

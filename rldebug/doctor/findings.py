@@ -82,6 +82,14 @@ def severity_rank(severity: str) -> int:
         raise UsageError(f"Unknown severity {severity!r}; use one of {SEVERITIES}.") from None
 
 
+def severity_counts_text(items: Iterable[Any]) -> str:
+    """``"1 error(s), 0 warning(s), 2 info"`` for anything with a ``severity`` (the
+    doctor's findings, ``rldebug check``'s traps)."""
+    severities = [item.severity for item in items]
+    return (f"{severities.count('error')} error(s), {severities.count('warning')} "
+            f"warning(s), {severities.count('info')} info")
+
+
 def worst_severity(findings: Iterable[Finding]) -> str | None:
     """The most severe severity among ``findings`` (None when there are none)."""
     worst = None
@@ -91,4 +99,4 @@ def worst_severity(findings: Iterable[Finding]) -> str | None:
     return worst
 
 
-__all__ = ["SEVERITIES", "Finding", "severity_rank", "worst_severity"]
+__all__ = ["SEVERITIES", "Finding", "severity_counts_text", "severity_rank", "worst_severity"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
-from rldebug.doctor.findings import Finding
+from rldebug.doctor.findings import Finding, severity_counts_text
 from rldebug.doctor.metrics import IterationMetrics
 from rldebug.doctor.report import evidence_text, verdict, verify_text
 from rldebug.htmlfile import html_path, write_report
@@ -245,16 +245,14 @@ def to_html(diagnosis: Diagnosis, verifications=()) -> str:
     if not isinstance(diagnosis, Diagnosis):
         raise UsageTypeError(f"to_html expects a Diagnosis (from rldebug.doctor.diagnose), got "
                              f"{type(diagnosis).__name__}.")
-    counts = {s: sum(f.severity == s for f in diagnosis.findings)
-              for s in ("error", "warning", "info")}
     title = f"rldebug doctor: {diagnosis.source or 'results'}"
     verifications = tuple(verifications)
     body = "\n".join(_trial_html(trial, plot_png, verifications) for trial in diagnosis.trials)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{HTML_GENERATOR}"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>\n<p id=\"summary\">{len(diagnosis.trials)} "
-            f"trial(s): {counts['error']} error(s), {counts['warning']} warning(s), "
-            f"{counts['info']} info.</p>\n{body}\n</body></html>\n")
+            f"trial(s): {severity_counts_text(diagnosis.findings)}.</p>\n{body}\n"
+            "</body></html>\n")
 
 
 def write_html(diagnosis: Diagnosis, path: str | Path, verifications=()) -> Path:

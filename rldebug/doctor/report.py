@@ -20,7 +20,7 @@ from typing import Any
 
 from rldebug.doctor.confidence import confidence_note
 from rldebug.doctor.diagnosis import Diagnosis, TrialDiagnosis
-from rldebug.doctor.findings import Finding
+from rldebug.doctor.findings import Finding, severity_counts_text
 from rldebug.usage import UsageTypeError, check_bool, json_text
 
 MAX_CAUSES = 3
@@ -181,11 +181,8 @@ def render(diagnosis: Diagnosis, console=None, show_all: bool = False) -> None:
         for line, style in trial_lines(trial, width, show_all):
             console.print(Text(line, style=style or ""), soft_wrap=True)
         console.print()
-    counts = {s: sum(f.severity == s for f in diagnosis.findings)
-              for s in ("error", "warning", "info")}
     explained = sum(f.explained_by is not None for f in diagnosis.findings)
-    summary = (f"{len(diagnosis.trials)} trial(s): {counts['error']} error(s), "
-               f"{counts['warning']} warning(s), {counts['info']} info"
+    summary = (f"{len(diagnosis.trials)} trial(s): {severity_counts_text(diagnosis.findings)}"
                + (f" ({explained} of them explained by a finding above, not shown: --all "
                   "shows them)" if explained and not show_all else "")
                + f"; exit code {diagnosis.exit_code}.")

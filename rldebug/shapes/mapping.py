@@ -11,8 +11,9 @@ sends an agent to different modules in different episodes.
 rldebug asks each agent :data:`UNREAD_ASKS` times, with a fresh episode of the stack's
 kind each time; when the function read an episode, or answered differently (one that
 picks at random, as Ray 1.x's ``multi_agent_cartpole`` did with ``random.choice``), it
-asks :data:`MAPPING_EPISODES` times in all to see every module it picks. Answers are kept per function (a function with side effects, such as
-a league's match statistics, is asked again only for agents it was not asked about).
+asks :data:`MAPPING_EPISODES` times in all to see every module it picks. Answers are
+kept per function (a function with side effects, such as a league's match statistics,
+is asked again only for agents it was not asked about).
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def agent_modules(mapping_fn, agents: list, *, old_stack: bool = False,
     """Which modules the policy mapping fn sends each agent to, asked as RLlib asks it
     (see the module docstring). ``({agent: [module, ...]}, error or None)``: every module
     it picked, in the order of their names (one for a function that always answers the
-    same). User code: its exception is reported in the error string (and
-    the agents before it are kept), not raised.
+    same). User code: its exception is reported in the error string (and the agents
+    before it are kept), not raised.
 
     :param old_stack: ask as the old stack's RolloutWorker does (an ``EpisodeV2`` and
         ``worker=``), else as the new stack's EnvRunner does.

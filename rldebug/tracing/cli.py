@@ -280,7 +280,8 @@ def _profile_untraced(args: argparse.Namespace, trials: list) -> int:
              for trial in trials}
     if args.json:
         print(json_text({"source": "RLlib's timers in result.json", "trials": {
-            trial.name: {"traced": trial.path in traced_paths, "timers": None if times[trial.name] is None
+            trial.name: {"traced": trial.path in traced_paths,
+                         "timers": None if times[trial.name] is None
                          else times[trial.name].to_dict()} for trial in trials}}, indent=1))
         return 0
     if len(trials) == 1 and not traced:
