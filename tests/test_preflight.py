@@ -440,6 +440,20 @@ def test_a_replay_buffer_below_what_all_learners_sample_is_named():
     assert "train_batch_size_per_learner=32 x 2 Learners = 64" in trap.message
 
 
+HIVE_BATCH = Path(__file__).parent / "doctor_user_runs6"
+
+
+def _hive_runs():
+    """The sixth user batch's make_runs.py (its hive's configs and mappings), loaded by
+    path: every batch's script is named make_runs.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hive_runs6", HIVE_BATCH / "make_runs.py")
+    runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runs)
+    return runs
+
+
 def test_a_mapping_that_swaps_agents_of_different_spaces_between_episodes_is_named():
     """The sixth user batch's hive (two 4-wide foragers on one module, a 5-wide guard on
     another) with modules swapped every other episode crashed in iteration 1 ("mat1 and
@@ -447,13 +461,8 @@ def test_a_mapping_that_swaps_agents_of_different_spaces_between_episodes_is_nam
     each module's spaces from one answer of the function at build, which did not swap,
     and check said nothing. The unswapped mapping is clean; every agent on one module
     is refused by RLlib at build (and named so)."""
-    import importlib.util
-
-    batch = Path(__file__).parent / "doctor_user_runs6"
-    spec = importlib.util.spec_from_file_location("hive_runs6", batch / "make_runs.py")
-    runs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runs)
-    crashed = (batch / "runs" / "hive_appo_modules_swap" / "error.txt").read_text()
+    runs = _hive_runs()
+    crashed = (HIVE_BATCH / "runs" / "hive_appo_modules_swap" / "error.txt").read_text()
     assert "mat1 and mat2 shapes cannot be multiplied (1x5 and 4x64)" in crashed
     swapped, _ = runs.hive_appo(mapping=runs.hive_mapping_swapped)
     traps = [t for t in preflight(swapped) if t.name == "mapping_mixes_spaces"]
@@ -527,13 +536,9 @@ def test_a_mapping_that_picks_modules_at_random_is_seen_to_mix_spaces():
     """random.choice of a module, the episode unread (Ray 1.x's multi_agent_cartpole): it
     was asked once per agent, so the hive's guard (5 wide) sent to the foragers' module
     (4 wide) in some episodes went unsaid (a review)."""
-    import importlib.util
     import random
 
-    batch = Path(__file__).parent / "doctor_user_runs6"
-    spec = importlib.util.spec_from_file_location("hive_runs6_random", batch / "make_runs.py")
-    runs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runs)
+    runs = _hive_runs()
     picks = random.Random(0)
     config = runs.hive_appo(
         mapping=lambda agent_id, episode, **kwargs: picks.choice(["foragers", "guard"]))[0]
