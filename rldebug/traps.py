@@ -379,6 +379,16 @@ def _train_batch(config) -> Any:
         return None
 
 
+def _total_train_batch(config) -> Any:
+    """The steps one update trains on across the Learners: RLlib's own
+    ``total_train_batch_size`` (DQN and SAC sample that many from replay); None where it
+    cannot say."""
+    try:
+        return config.total_train_batch_size
+    except (ValueError, TypeError):
+        return None
+
+
 def _minibatch(config) -> list[Trap]:
     minibatch = getattr(config, "minibatch_size", None)
     if not isinstance(minibatch, int):
@@ -656,8 +666,7 @@ def _replay(config, step_limit: int | None) -> list[Trap]:
     traps = []
     per_learner = _train_batch(config)
     learners = max(1, int(config.num_learners or 0))
-    # one update samples total_train_batch_size: the per-Learner batch times the Learners
-    batch = per_learner * learners if _number(per_learner) else per_learner
+    batch = _total_train_batch(config)  # what one update samples from the buffer
     prioritized = "Prioritized" in kind
     nodes = 2 * 2 ** math.ceil(math.log2(capacity)) if _number(capacity) and \
         capacity >= 1 else None

@@ -173,6 +173,15 @@ class RunFacts:
             env=env_facts(config.get("env"), env_spec))
 
     @property
+    def total_train_batch(self) -> float | None:
+        """The steps one update trains on across the Learners, as RLlib 2.60's
+        ``AlgorithmConfig.total_train_batch_size`` reads it (DQN and SAC sample that many
+        from replay): the per-Learner batch x ``num_learners``, one Learner at 0."""
+        if self.train_batch is None:
+            return None
+        return self.train_batch * max(1.0, self.num_learners or 0.0)
+
+    @property
     def sgd_steps(self) -> float | None:
         """SGD steps one train batch gets (PPO): ``num_epochs`` x minibatches."""
         if self.num_epochs is None or self.minibatches is None:

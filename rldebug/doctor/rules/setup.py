@@ -351,7 +351,7 @@ class ReplayTooSmall(Rule):
         if facts.train_batch is None or facts.new_stack is not True:
             return []
         capacity = facts.replay_capacity
-        batch = facts.train_batch * max(1.0, facts.num_learners or 0.0)
+        batch = facts.total_train_batch
         if metrics.family not in ("dqn", "sac") or capacity is None or \
                 "Episode" not in (facts.replay_type or "") or not 0 < capacity < batch:
             return []
