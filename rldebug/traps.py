@@ -991,7 +991,10 @@ def _policies_for(config, env) -> list[Trap]:
         "debug does so).", {})]
 
 
-def _mapping(config, agents: list) -> list[Trap]:
+def _mapping(config, agents: list, spaces: dict) -> list[Trap]:
+    """The policy mapping fn, asked as RLlib asks it: a signature RLlib cannot call,
+    agents sent to modules the config lacks, and (:func:`_mapped_spaces`) agents of
+    different observation spaces sent to one module."""
     if not config.is_multi_agent:
         return []
     modules = set(config.policies)
@@ -1030,7 +1033,7 @@ def _mapping(config, agents: list) -> list[Trap]:
                 f"Return one of {sorted(map(str, modules))} for {agent!r}, or add {module!r} to "
                 "config.multi_agent(policies=...).",
                 {"agent": str(agent), "module": str(module), "modules": sorted(map(str, modules))}))
-    return traps
+    return traps + _mapped_spaces(modules, answers, spaces)
 
 
 def _space_size(space) -> Any:
@@ -1044,7 +1047,7 @@ def _space_size(space) -> Any:
         return space
 
 
-def _mapped_spaces(config, spaces: dict, agents: list) -> list[Trap]:
+def _mapped_spaces(modules: set, answers: dict, spaces: dict) -> list[Trap]:
     """Agents of different observation spaces that the policy mapping fn sends to one
     module. Asked once per agent (as RLlib asks it when it builds the modules' spaces: the
     new stack's ``AgentToModuleMapping`` with a fresh episode, the old stack's
@@ -1055,14 +1058,10 @@ def _mapped_spaces(config, spaces: dict, agents: list) -> list[Trap]:
     and training fails there (RLlib's default network: "mat1 and mat2 shapes cannot be
     multiplied"; a module without one, in the Learner's batch). Spaces of one flat size
     are swapped without a failure; action spaces are not judged (RLlib trains with a
-    module that hands an agent actions of another's space)."""
-    if not config.is_multi_agent or mapping_call_problem(config) or not spaces:
+    module that hands an agent actions of another's space). ``answers``: each agent's
+    modules as :func:`_mapping` asked the function."""
+    if not spaces:
         return []
-    from rldebug.shapes.mapping import agent_modules
-
-    answers, _ = agent_modules(config.policy_mapping_fn, agents,
-                               old_stack=not config.enable_env_runner_and_connector_v2)
-    modules = set(config.policies)
     served: dict[str, list] = {}
     for agent, picked in answers.items():
         for module in picked:
@@ -1522,8 +1521,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             if callable(close):
                 close()
         traps += _encoder(config, spaces) + _actions(config, spaces) + \
-            _discrete_starts(config, spaces, pieces) + _mapping(config, agents) + \
-            _mapped_spaces(config, spaces, agents) + \
+            _discrete_starts(config, spaces, pieces) + _mapping(config, agents, spaces) + \
             _target_entropy(config, spaces) + _checkpoint_int_agent_ids(config, agents)
     traps += _replay(config, step_limit)
     if not any(t.severity == "error" for t in traps):
