@@ -1029,7 +1029,9 @@ def _mapping(config, agents: list, spaces: dict) -> list[Trap]:
                 + (": no module gives it an action, so env.step() gets none for it (an env "
                    "that reads action_dict[agent_id] raises KeyError; RLlib's "
                    "make_multi_agent envs raise \"ValueError: The environment is expecting "
-                   "an action for at least one agent\")." if _is_new_stack(config) else "."),
+                   "an action for at least one agent\"; an env that steps on without it "
+                   "fails in RLlib's MultiAgentEpisode.add_env_step with a bare "
+                   "AssertionError)." if _is_new_stack(config) else "."),
                 f"Return one of {sorted(map(str, modules))} for {agent!r}, or add {module!r} to "
                 "config.multi_agent(policies=...).",
                 {"agent": str(agent), "module": str(module), "modules": sorted(map(str, modules))}))

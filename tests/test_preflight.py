@@ -745,6 +745,46 @@ def test_a_mapping_to_an_unknown_module():
     assert "no module gives it an action, so env.step() gets none for it" in trap.message
 
 
+def test_an_env_that_steps_on_without_the_module_less_agent_s_action_fails_in_rllib():
+    """An env that does not read every agent's action (action_dict.get) steps on; RLlib
+    then fails in its own episode bookkeeping with an AssertionError that says nothing,
+    which the trap's message names."""
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+    class Tolerant(MultiAgentEnv):
+        def __init__(self, config=None):
+            super().__init__()
+            self.agents = self.possible_agents = ["a", "b"]
+            self.observation_spaces = {a: gym.spaces.Box(-1, 1, (2,)) for a in self.agents}
+            self.action_spaces = {a: gym.spaces.Discrete(2) for a in self.agents}
+
+        def reset(self, *, seed=None, options=None):
+            return {a: np.zeros(2, np.float32) for a in self.agents}, {}
+
+        def step(self, action_dict):
+            observations = {a: np.zeros(2, np.float32) for a in self.agents}
+            rewards = {a: float(action_dict.get(a, 0)) for a in self.agents}
+            return observations, rewards, {"__all__": False}, {"__all__": False}, {}
+
+    config = (PPOConfig().environment(Tolerant).env_runners(num_env_runners=0)
+              .multi_agent(policies={"p"}, policy_mapping_fn=lambda agent, episode=None,
+                           **kwargs: "p" if agent == "a" else "q")
+              .training(train_batch_size_per_learner=64, minibatch_size=32, num_epochs=1))
+    (trap,) = [t for t in preflight(config) if t.name == "unknown_module"]
+    assert (trap.severity, trap.evidence["agent"]) == ("error", "b")
+    algo = config.build_algo()
+    try:
+        with pytest.raises(AssertionError) as raised:
+            algo.train()
+    finally:
+        algo.stop()
+    assert raised.traceback[-1].name == "add_env_step" and str(raised.value) == ""
+    assert "MultiAgentEpisode.add_env_step with a bare AssertionError" in trap.message
+
+
 def test_a_mapping_that_reads_the_episode_is_checked_as_rllib_asks_it():
     """Self-play's mapping (RLlib's examples: hash(episode.id_) % 2) was asked with
     episode=None: a warning that preflight could not check it, and a module it returns
