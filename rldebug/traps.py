@@ -6,7 +6,9 @@ the algorithm):
 
 - ``no_default_encoder``: Discrete/MultiDiscrete/Dict/Tuple observations on the
   new stack with no env-to-module connector and no custom RLModule: building fails
-  with "No default encoder config".
+  with "No default encoder config"; an image of a size RLlib has no default CNN
+  filters for (without ``conv_filters``); integer, bool or float16 Boxes, which the
+  default model's first layer refuses.
 - ``unschedulable``: the trial's placement group (1 CPU for the main process + CPUs
   per EnvRunner + per Learner, GPUs) needs more than the cluster has: under Tune the
   trial stays PENDING for good (after a minute Tune's log warns that the cluster lacks
@@ -146,7 +148,9 @@ def _encoder(config, spaces: dict) -> list[Trap]:
             config._rl_module_spec is not None:
         return []
     for agent, (obs_space, _) in spaces.items():
-        problem = default_encoder_problem(agent, obs_space, config.is_multi_agent)
+        problem = default_encoder_problem(
+            agent, obs_space, config.is_multi_agent,
+            conv_filters=bool((config.model_config or {}).get("conv_filters")))
         if problem is not None:
             return [Trap("no_default_encoder", "error", *problem,
                          {"agent": str(agent), "observation_space": str(obs_space)})]

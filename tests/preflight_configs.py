@@ -139,13 +139,24 @@ def rllib_multi_agent_cartpole():
 
 
 def rllib_double_row_corridor():
-    """RLlib's own DoubleRowCorridorEnv: truncateds without '__all__' on some steps."""
+    """RLlib's own DoubleRowCorridorEnv (truncateds without '__all__' on some steps) as
+    its example trains it (examples/connectors/multi_agent_observation_preprocessor.py):
+    its int32 observations reach the modules through the example's connectors (without
+    them, RLlib's default model refuses the integers)."""
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+    from ray.rllib.examples.connectors.classes.add_other_agents_row_index_to_xy_pos import (
+        AddOtherAgentsRowIndexToXYPos,
+    )
     from ray.rllib.examples.envs.classes.multi_agent.double_row_corridor_env import (
         DoubleRowCorridorEnv,
     )
 
-    return (PPOConfig().environment(DoubleRowCorridorEnv).env_runners(num_env_runners=0)
-            .multi_agent(policies={"p"}, policy_mapping_fn=lambda aid, *args, **kwargs: "p"))
+    return (PPOConfig().environment(DoubleRowCorridorEnv)
+            .env_runners(num_env_runners=0, env_to_module_connector=lambda env, spaces, device: [
+                AddOtherAgentsRowIndexToXYPos(),
+                FlattenObservations(multi_agent=True, agent_ids=["agent_0"])])
+            .multi_agent(policies={"p0", "p1"}, policy_mapping_fn=lambda aid, *args, **kwargs:
+                         "p0" if aid == "agent_0" else "p1"))
 
 
 class _ObsLongerThanItsSpace(gym.Env):

@@ -463,7 +463,8 @@ def test_a_text_observation_is_not_told_to_flatten():
 def test_float64_observations_in_a_float32_space_are_a_warning_as_rllib_trains_them():
     report = check_env(Float64Observation)
     assert report.ok, str(report)
-    assert report["rllib"].status == "warning" and "float64 into float32" in report["rllib"].message
+    assert report["rllib"].status == "warning"
+    assert "RLlib casts float64 into a float32 space and trains" in report["rllib"].message
     assert report["observation_dtype"].status == "warning"
     assert report["observation_in_space"].status == "passed"
 
@@ -678,3 +679,168 @@ def test_episodes_that_end_on_what_the_agent_does_are_not_a_time_limit():
     assert check_env(TwoStepGame, {})["time_limit_terminated"].status == "passed"
     six_rooms = check_env(HierarchicalSixRoomEnv, {})["time_limit_terminated"]
     assert six_rooms.status == "warning" and "at step 50" in six_rooms.message
+
+
+class IntegerObservation(OneStep):
+    """Integer positions in a matching int64 Box: gymnasium's checker accepts it."""
+
+    observation_space = gym.spaces.Box(0, 20, (2,), np.int64)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.array([3, 4], np.int64), {}
+
+    def step(self, action):
+        return np.array([3, 5], np.int64), 1.0, True, False, {}
+
+
+class ByteImage(OneStep):
+    observation_space = gym.spaces.Box(0, 255, (42, 42, 3), np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(self.observation_space.shape, np.uint8), {}
+
+    def step(self, action):
+        return np.full(self.observation_space.shape, 255, np.uint8), 1.0, True, False, {}
+
+
+class SmallImage(ByteImage):
+    observation_space = gym.spaces.Box(0.0, 1.0, (16, 16, 3), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(self.observation_space.shape, np.float32), {}
+
+    def step(self, action):
+        return np.ones(self.observation_space.shape, np.float32), 1.0, True, False, {}
+
+
+class HalfPrecision(OneStep):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float16)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float16), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float16), 1.0, True, False, {}
+
+
+def _module_acts(env_class):
+    """RLlib 2.60's default module computes the actions (no random_actions)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    algo = PPOConfig().environment(env_class).env_runners(num_env_runners=0).build_algo()
+    try:
+        return algo.env_runner.sample(num_timesteps=20)
+    finally:
+        algo.stop()
+
+
+@pytest.mark.parametrize("env, rllib_says", [
+    (IntegerObservation, "mat1 and mat2 must have the same dtype, but got Long and Float"),
+    (ByteImage, r"Input type \(unsigned char\) and bias type \(float\) should be the same"),
+    (HalfPrecision, "mat1 and mat2 must have the same dtype, but got Half and Float"),
+], ids=["int64", "uint8 image", "float16"])
+def test_a_box_of_integers_or_half_floats_is_named_as_the_default_model_refuses_it(
+        env, rllib_says):
+    """A held-out audit (2026-12-07): int64 and uint8 observations in matching Boxes were
+    said to suit RLlib's default encoders; its tensors cast only float64 to float32, and
+    the first forward pass fails."""
+    with pytest.raises(RuntimeError, match=rllib_says):
+        _module_acts(env)
+    check = check_env(env)["default_encoder"]
+    assert check.status == "warning", check
+    assert rllib_says.replace("\\", "") in check.message and "DtypeObservation" in check.fix
+    assert check_env(Float64Observation)["default_encoder"].status == "passed"
+
+
+class FloatsInAnIntegerSpace(OneStep):
+    observation_space = gym.spaces.Box(0, 10, (2,), np.int64)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.array([3.5, 1.0]), {}
+
+    def step(self, action):
+        return np.array([4.5, 1.0]), 1.0, True, False, {}
+
+
+class AgentsWithFloatsInAnIntegerSpace(TwoAgents):
+    obs_space = gym.spaces.Box(0, 10, (3,), np.int64)
+
+    def observe(self):
+        return {a: np.array([3.5, 1.0, 2.0]) for a in AGENTS}
+
+
+def test_a_float_observation_in_an_integer_space_fails_where_rllib_refuses_the_cast():
+    """RLlib's single-agent vector env stores observations in the space's dtype and
+    refuses a float there (the audit's env passed as a warning, its message saying RLlib
+    trains on it); its multi-agent runner keeps them as they are (a warning)."""
+    with pytest.raises(TypeError, match="Cannot cast array data from dtype.'float64'. to "
+                                        "dtype.'int64'. according to the rule 'same_kind'"):
+        _single_agent_samples(FloatsInAnIntegerSpace)
+    report = check_env(FloatsInAnIntegerSpace)
+    assert not report.ok and report["observation_dtype"].status == "failed", str(report)
+    assert "Cannot cast array data from dtype('float64') to dtype('int64')" in \
+        report["observation_dtype"].message
+    assert "it refuses a float into an integer space" in report["rllib"].message
+    assert report["observation_dtype"].message.startswith("At rollout step 0:")  # no 'agent0'
+    _rllib_samples(AgentsWithFloatsInAnIntegerSpace)
+    assert check_env(AgentsWithFloatsInAnIntegerSpace)["observation_dtype"].status == "warning"
+
+
+class JoinsUndeclared(TwoAgents):
+    """A third agent joins at step 3; the env declares no spaces for it and steps on
+    without its action."""
+
+    def observe(self):
+        joined = {"c": np.zeros(3, np.float32)} if self.t >= 3 else {}
+        return super().observe() | joined
+
+    def reward(self):
+        return super().reward() | ({"c": 0.0} if self.t > 3 else {})
+
+
+def test_an_agent_the_env_never_declared_is_named_not_blamed_on_reset():
+    """The audit's joiner was said to raise KeyError "in reset()"; its reset was fine, and
+    RLlib fails the first time the undeclared agent acts."""
+    with pytest.raises(Exception, match="'c'"):
+        _rllib_samples(JoinsUndeclared)
+    report = check_env(JoinsUndeclared)
+    check = report["agent_ids"]
+    assert check.status == "failed", str(report)
+    assert "Agent 'c' got an observation at rollout step 3, but the env declares no spaces " \
+        "for it" in check.message and "possible_agents" in check.fix
+    assert "reset()" not in str(report)
+    assert [c.name for c in report.checks if c.status == "failed"] == ["agent_ids"]
+
+
+def test_an_env_without_all_is_reset_when_every_agent_is_done_not_stepped_on():
+    """Without '__all__' the rollout stepped the ended episode on, and two checks failed
+    for what the env did after its own end (the audit's env: an observation past its
+    bounds, an agent done at step 20 given one at 21)."""
+    report = check_env(NoAllKey)
+    assert [c.name for c in report.checks if c.status == "failed"] == ["all_key"], str(report)
+    assert report.episodes_ended > 0
+
+
+class RewardsByIndex(TwoAgents):
+    def reward(self):
+        return {0: 1.0, 1: 0.0}
+
+
+def test_unknown_agent_ids_are_shown_as_the_env_wrote_them():
+    message = check_env(RewardsByIndex)["agent_ids"].message
+    assert "rewards names unknown agent(s) [0, 1]; possible_agents is ['a', 'b']" in message
+
+
+def test_an_image_of_a_size_rllib_has_no_default_cnn_for_is_named():
+    """The audit's first image env (16x16x3) was said to suit the default encoders; RLlib
+    2.60 has default CNN filters for 10, 42, 64, 84 and 96 pixels only."""
+    with pytest.raises(ValueError, match=r"No default CNN configuration for obs shape \[16, 16, 3\]"):
+        _module_acts(SmallImage)
+    check = check_env(SmallImage)["default_encoder"]
+    assert check.status == "warning" and "No default CNN configuration for obs shape " \
+        "[16, 16, 3]" in check.message and "conv_filters" in check.fix

@@ -1194,11 +1194,11 @@ def test_an_env_that_raises_when_built_is_said_with_what_it_was_given(tmp_path, 
 def test_check_steps_rllibs_own_multi_agent_envs_without_a_false_error(spec, capsys):
     """Stepping an agent after it was done (RLlib never does) made MultiAgentCartPole
     'fail'; a truncateds dict without '__all__', which RLlib reads as False, made
-    DoubleRowCorridorEnv 'fail'. RLlib samples both."""
+    DoubleRowCorridorEnv 'fail'. RLlib samples both, its modules acting."""
     config = getattr(configs, spec)()
     algo = config.build_algo()
     try:
-        algo.env_runner.sample(num_timesteps=300, random_actions=True)
+        algo.env_runner.sample(num_timesteps=300)
     finally:
         algo.stop()
     assert main(["check", f"{HERE / 'preflight_configs.py'}:{spec}"]) == 0, \
@@ -1614,3 +1614,29 @@ def test_a_large_entropy_bonus_on_ppo_is_named_and_appo_impala_are_not():
             ["env_runners"]["episode_return_mean"]
             for name in ("sort_ppo_old_entropy1", "sort_ppo_old_healthy")}
     assert last["sort_ppo_old_entropy1"] < 0.1 * last["sort_ppo_old_healthy"]
+
+
+def test_an_image_rllib_has_no_default_cnn_for_is_an_error_unless_conv_filters_are_set():
+    import gymnasium as gym
+    import numpy as np
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    class Small(gym.Env):
+        observation_space = gym.spaces.Box(0.0, 1.0, (16, 16, 3), np.float32)
+        action_space = gym.spaces.Discrete(2)
+
+        def __init__(self, config=None):
+            pass
+
+        def reset(self, *, seed=None, options=None):
+            return np.zeros((16, 16, 3), np.float32), {}
+
+        def step(self, action):
+            return np.zeros((16, 16, 3), np.float32), 1.0, True, False, {}
+
+    config = PPOConfig().environment(Small)
+    (trap,) = [t for t in preflight(config) if t.name == "no_default_encoder"]
+    assert trap.severity == "error" and "[16, 16, 3]" in trap.message
+    config.rl_module(model_config={"conv_filters": [[16, [4, 4], 2], [32, [4, 4], 2]]})
+    assert "no_default_encoder" not in names(preflight(config))
+    config.build_algo().stop()  # RLlib builds it with the filters

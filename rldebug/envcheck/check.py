@@ -254,10 +254,15 @@ def _finished_agents(terminateds: dict, truncateds: dict) -> set:
 
 
 def _episode_done(terminateds: dict, truncateds: dict) -> bool:
-    if "__all__" in terminateds or "__all__" in truncateds:
-        return bool(terminateds.get("__all__")) or bool(truncateds.get("__all__"))
-    agents = [a for a in terminateds if a not in _SPECIAL_KEYS]
-    return bool(agents) and all(terminateds.get(a) or truncateds.get(a) for a in agents)
+    """The episode ends on ``'__all__'``; where a dict lacks it (``all_key`` fails that),
+    when every agent it names is done: the rollout then resets, as the env meant, rather
+    than step an ended episode."""
+    flagged = bool(terminateds.get("__all__")) or bool(truncateds.get("__all__"))
+    if "__all__" in terminateds and "__all__" in truncateds:
+        return flagged
+    agents = {a for flags in (terminateds, truncateds) for a in flags} - _SPECIAL_KEYS
+    return flagged or (bool(agents) and all(terminateds.get(a) or truncateds.get(a)
+                                            for a in agents))
 
 
 class _StepRaised(Exception):
@@ -274,6 +279,46 @@ class _StepRaised(Exception):
                 f"{self.step}, given the action(s) {actions}")
 
 
+class _RolloutStopped(Exception):
+    """A rollout could not go on, and the check that says why: ``(check, message, fix)``
+    (an env's reset() raised; an agent appeared that the env declares no spaces for)."""
+
+    def __init__(self, check: str, message: str, fix: str):
+        super().__init__(message)
+        self.check, self.message, self.fix = check, message, fix
+
+
+def _reset(env: _AsMultiAgent, seed: int) -> tuple:
+    try:
+        return env.reset(seed)
+    except OldGymAPIError:
+        raise
+    except Exception as err:
+        raise _RolloutStopped(ROLLOUT_CHECKS[0], f"A random rollout: reset(seed={seed}) raised "
+                              f"{type(err).__name__}: {err}",
+                              "Fix the exception in reset() first.") from err
+
+
+def _declared_action_space(env: _AsMultiAgent, agent: Any, t: int) -> Any:
+    """The action space of ``agent``, first seen in the observations at rollout step
+    ``t``; an agent the env declares none for stops the rollout (RLlib builds its
+    connectors from the declared spaces: ``KeyError`` the first time that agent acts)."""
+    try:
+        return env.action_space(agent)
+    except Exception as err:  # the env's own lookup said it
+        raise _RolloutStopped(
+            "agent_ids",
+            f"Agent {agent!r} got an observation at rollout step {t}, but the env declares "
+            f"no spaces for it (possible_agents is {env.possible_agents}; its action space "
+            f"raised {type(err).__name__}: {err}): RLlib 2.60 builds its connectors from "
+            f"the declared spaces and raises KeyError: {agent!r} the first time that agent "
+            "acts (in NormalizeAndClipActions).",
+            "Declare every agent that can ever appear in __init__: in self.possible_agents, "
+            "self.observation_spaces and self.action_spaces (one that joins later stays out "
+            "of self.agents and of the observations until it joins).",
+            ) from err
+
+
 def _rollout(env: _AsMultiAgent, seed: int, steps: int,
              actions: list[dict] | None = None, expected: list[_Step] | None = None,
              ) -> tuple[list[_Step], list[dict], list[int]]:
@@ -286,7 +331,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
     taken: list[dict] = []
     record: list[_Step] = []
     resets = [0]
-    obs, infos = env.reset(seed)
+    obs, infos = _reset(env, seed)
     record.append(_recorded(obs, {}, {}, {}, infos))
     episode = 0
     done: set = set()  # agents done in this episode: RLlib sends them no more actions
@@ -301,7 +346,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
             action = {}
             for agent in (a for a in obs if a not in done):
                 if agent not in spaces:
-                    spaces[agent] = env.action_space(agent)
+                    spaces[agent] = _declared_action_space(env, agent, len(record) - 1)
                     spaces[agent].seed(seed + len(spaces))
                 action[agent] = spaces[agent].sample()
         taken.append(action)
@@ -317,7 +362,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
         if _episode_done(terminateds, truncateds):
             episode += 1
             done = set()
-            obs, infos = env.reset(seed + episode)
+            obs, infos = _reset(env, seed + episode)
             resets.append(len(record))
             record.append(_recorded(obs, {}, {}, {}, infos))
     return record, taken, resets
@@ -376,14 +421,15 @@ def _check_rllib(env) -> EnvCheck:
                     not isinstance(env, MultiAgentEnv):
                 # gymnasium's Box.contains refuses a dtype that does not cast safely
                 # (float64 into float32) even when the values fit; RLlib's vector env
-                # stores them in the space's dtype and trains
+                # stores them in the space's dtype and trains (observation_dtype fails
+                # the casts it refuses: a float into an integer space)
                 return EnvCheck(
                     "rllib", "warning",
                     f"gymnasium's check_env stopped at: {type(err).__name__}: {err} "
                     "observation_in_space and observation_dtype below say why: a shape, "
-                    "keys or values outside the space, or only a dtype that does not cast "
-                    "safely to the space's (float64 into float32), which gymnasium refuses "
-                    "and RLlib samples and trains on.",
+                    "keys or values outside the space, or a dtype that does not cast safely "
+                    "to the space's, which gymnasium refuses (RLlib casts float64 into a "
+                    "float32 space and trains; it refuses a float into an integer space).",
                     "Read observation_in_space and observation_dtype below.")
             return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
                             "Follow the checker's message; it names the method at fault.")
@@ -529,12 +575,16 @@ def reward_problem(reward: Any) -> tuple[str, str, str] | None:
 def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCheck]:
     found = {"observation_in_space": None, "observation_dtype": None}
     shapes = {}  # a Box observation of another shape than its space's (RLlib refuses it)
+    refused = None  # (the observation's dtype, the space's) of a cast RLlib refuses
     for t, step in enumerate(record):
         for agent, obs in step.obs.items():
             space = env.observation_space(agent)
+            if refused is None and _refused_cast(space, obs):
+                refused = (obs.dtype, space.dtype)
+                found["observation_dtype"] = None  # say the refused cast, not one taken
             for check, what, fix in observation_problems(space, obs):
                 if found[check] is None:
-                    found[check] = (f"{agent!r} at rollout step {t}: {what}.", fix)
+                    found[check] = (f"{_at_step(env, agent, t)}: {what}.", fix)
             shape = None if shapes else box_shape_mismatch(space, obs)
             if shape:
                 shapes = {"observation_shape": list(shape[0]), "space_shape": list(shape[1]),
@@ -545,8 +595,40 @@ def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCh
     return (EnvCheck("observation_in_space", "failed", *in_space, shapes) if in_space else
             EnvCheck("observation_in_space", "passed",
                      f"All {count} observations are in their spaces."),
-            EnvCheck("observation_dtype", "warning", *dtype) if dtype else
+            _dtype_check(env, dtype, refused) if dtype else
             EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces."))
+
+
+def _at_step(env: _AsMultiAgent, agent: Any, t: int) -> str:
+    """Where a rollout saw something: ``'agent_1' at rollout step 3``; a single-agent env's
+    one agent unnamed."""
+    return f"{agent!r} at rollout step {t}" if env.multi_agent else f"At rollout step {t}"
+
+
+def _refused_cast(space: Any, obs: Any) -> bool:
+    """RLlib 2.60's single-agent vector env stores each observation in an array of the
+    space's dtype (gymnasium's ``concatenate``: ``np.stack(..., out=...)``), which takes
+    only casts of one kind (float64 into float32, int64 into float32), and raises on the
+    rest (a float into an integer space)."""
+    dtype, actual = getattr(space, "dtype", None), getattr(obs, "dtype", None)
+    return isinstance(obs, np.ndarray) and dtype is not None and actual != dtype and \
+        not np.can_cast(actual, dtype, casting="same_kind")
+
+
+def _dtype_check(env: _AsMultiAgent, found: tuple[str, str],
+                 refused: tuple[Any, Any] | None) -> EnvCheck:
+    """``observation_dtype``: failed where RLlib refuses the cast (a single-agent env),
+    else a warning (RLlib stores the values in the space's dtype, or, multi-agent, as
+    they are)."""
+    what, fix = found
+    if refused is None or env.multi_agent:
+        return EnvCheck("observation_dtype", "warning", what, fix)
+    actual, dtype = refused
+    return EnvCheck("observation_dtype", "failed",
+                    f"{what[:-1]}: RLlib's vector env stores observations in the space's "
+                    f"dtype and refuses this one at the first reset (\"TypeError: Cannot cast "
+                    f"array data from dtype('{actual}') to dtype('{dtype}') according to the "
+                    "rule 'same_kind'\").", fix)
 
 
 def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int],
@@ -567,7 +649,7 @@ def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int],
             if known is not None and not ids <= set(known):
                 return EnvCheck("agent_ids", "failed",
                                 f"At rollout step {t}, {part} names unknown agent(s) "
-                                f"{sorted(map(str, ids - set(known)))}; possible_agents is "
+                                f"{sorted(ids - set(known), key=str)}; possible_agents is "
                                 f"{known}.",
                                 "Use the same agent ids everywhere and list them all in "
                                 "self.possible_agents.")
@@ -667,14 +749,14 @@ def _check_all_key(env: _AsMultiAgent, record: list[_Step], resets: list[int]) -
     return EnvCheck("all_key", "passed", "'__all__' is in every terminateds and truncateds.")
 
 
-def _check_done_flags(record: list[_Step]) -> EnvCheck:
+def _check_done_flags(env: _AsMultiAgent, record: list[_Step]) -> EnvCheck:
     """Gymnasium only warns about an int or None flag; RLlib needs bools (its episodes
     test them, and its checker misreads them: "truncates after 1 step")."""
     for t, step in enumerate(record):
         for name, flags in (("terminated", step.terminateds), ("truncated", step.truncateds)):
             for agent, flag in flags.items():
                 if not isinstance(flag, (bool, np.bool_)):
-                    where = "" if agent == "agent0" else f" of {agent!r}"
+                    where = f" of {agent!r}" if env.multi_agent else ""
                     return EnvCheck("done_flags", "failed",
                                     f"{name}{where} at rollout step {t} is {_short(flag)} "
                                     f"({type(flag).__name__}), not a bool.",
@@ -683,14 +765,14 @@ def _check_done_flags(record: list[_Step]) -> EnvCheck:
     return EnvCheck("done_flags", "passed", "Every terminated/truncated is a bool.")
 
 
-def _check_rewards(record: list[_Step]) -> EnvCheck:
+def _check_rewards(env: _AsMultiAgent, record: list[_Step]) -> EnvCheck:
     for t, step in enumerate(record):
         for agent, reward in step.rewards.items():
             problem = reward_problem(reward)
             if problem is not None:  # not a number or not finite: RLlib cannot train on it
                 _, what, fix = problem
                 return EnvCheck("finite_rewards", "failed",
-                                f"{agent!r} at rollout step {t}: {what}.", fix)
+                                f"{_at_step(env, agent, t)}: {what}.", fix)
     return EnvCheck("finite_rewards", "passed", "All rewards are finite numbers.")
 
 
@@ -817,21 +899,23 @@ def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],
                     f"Same seed and actions gave the same {len(actions)}-step rollout.")
 
 
-def default_encoder_problem(agent: Any, space: Any,
-                            multi_agent: bool) -> tuple[str, str] | None:
+def default_encoder_problem(agent: Any, space: Any, multi_agent: bool, *,
+                            conv_filters: bool = False) -> tuple[str, str] | None:
     """``(message, fix)`` when RLlib's new-stack default RLModule cannot encode ``space``
-    (only 1-D and 3-D Boxes have a default encoder), else None."""
+    (only 1-D and 3-D Boxes have a default encoder, an image only of the sizes RLlib has
+    filters for unless ``conv_filters`` are set, and only of a dtype torch's layers take),
+    else None."""
     import gymnasium as gym
 
     from rldebug.shapes.spaces import unflattenable_parts
 
     if isinstance(space, gym.spaces.Box) and len(space.shape) in (1, 3):
-        return None
+        return _box_problem(agent, space, multi_agent, conv_filters)
     unflattenable = unflattenable_parts(space)
     if unflattenable:
         where, part = unflattenable[0]
         at = f"the part {where}, " if where else ""
-        message = (f"Observation space of {agent!r} is {space}. RLlib 2.60's new stack has "
+        message = (f"{_space_of(agent, multi_agent)} is {space}. RLlib 2.60's new stack has "
                    "no encoder for it, and its FlattenObservations cannot turn a "
                    f"{type(part).__name__} space into numbers ({at}{part}: it casts its "
                    "values to float32, which fails).")
@@ -841,7 +925,7 @@ def default_encoder_problem(agent: Any, space: Any,
                "(config.rl_module(rl_module_spec=RLModuleSpec(module_class=...))).")
         return message, fix
     flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
-    message = (f"Observation space of {agent!r} is {space}. On the new API stack RLlib's "
+    message = (f"{_space_of(agent, multi_agent)} is {space}. On the new API stack RLlib's "
                "default model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; "
                "building the algorithm fails with 'No default encoder config for obs "
                f"space={space}'.")
@@ -855,13 +939,74 @@ def default_encoder_problem(agent: Any, space: Any,
     return message, fix
 
 
+def _space_of(agent: Any, multi_agent: bool) -> str:
+    return f"Observation space of {agent!r}" if multi_agent else "The observation space"
+
+
+def _torch_refuses(space: Any) -> str | None:
+    """What torch says when RLlib 2.60's default model gets an observation of ``space``
+    (a 1-D or 3-D Box): a zero observation made a tensor as RLlib makes it
+    (``convert_to_torch_tensor``: float64 becomes float32, nothing else changes) and fed
+    to a linear layer (1-D) or a convolution (3-D, channels last as RLlib's CNN reads
+    it); None when torch takes it."""
+    try:
+        import torch
+        from ray.rllib.utils.torch_utils import convert_to_torch_tensor
+    except ImportError:  # a TensorFlow-only install: RLlib's torch model is not used
+        return None
+    tensor = convert_to_torch_tensor(np.zeros((1, *space.shape), space.dtype))
+    try:
+        if len(space.shape) == 1:
+            torch.nn.Linear(space.shape[0], 1)(tensor)
+        else:
+            torch.nn.Conv2d(space.shape[-1], 1, 1)(tensor.permute(0, 3, 1, 2))
+    except (RuntimeError, TypeError) as err:
+        return str(err).splitlines()[0]
+    return None
+
+
+def _box_problem(agent: Any, space: Any, multi_agent: bool,
+                 conv_filters: bool) -> tuple[str, str] | None:
+    """A 1-D or 3-D Box RLlib 2.60's default model cannot take: an image of a size it has
+    no default CNN for (``get_filter_config``, unless ``conv_filters`` are set), or a
+    dtype torch's layers refuse (integers, bools, float16)."""
+    if len(space.shape) == 3 and not conv_filters:
+        from ray.rllib.models.utils import get_filter_config
+
+        try:
+            get_filter_config(list(space.shape))
+        except ValueError as err:
+            message = (f"{_space_of(agent, multi_agent)} is {space}. RLlib 2.60 builds its "
+                       "default CNN from filters it has only for some image sizes, and "
+                       f"building the algorithm fails: \"{' '.join(str(err).split())}\"")
+            fix = ("Set config.rl_module(model_config={'conv_filters': [[out_channels, "
+                   "[kernel, kernel], stride], ...]}) for this size, resize the images "
+                   "to one of those sizes in a wrapper, or give the RLModule an encoder "
+                   "of your own.")
+            return message, fix
+    refused = _torch_refuses(space)
+    if refused is None:
+        return None
+    message = (f"{_space_of(agent, multi_agent)} is {space}. RLlib 2.60 gives its default "
+               "model the observations in their own dtype (its tensors turn float64 into "
+               "float32 and nothing else), and the first forward pass fails: "
+               f"\"{refused}\".")
+    flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
+    fix = ("Return float32 observations from a float32 space: wrap the env where you make "
+           "it, gymnasium.wrappers.DtypeObservation(env, np.float32) (it changes the space "
+           "too; scale an image to [0, 1] in the env or a wrapper), or add RLlib's "
+           f"{flatten} connector, which casts to float32 (and flattens an image for an MLP).")
+    return message, fix
+
+
 def _check_default_encoder(env: _AsMultiAgent, agents: list) -> EnvCheck:
     for agent in agents:
         problem = default_encoder_problem(agent, env.observation_space(agent), env.multi_agent)
         if problem is not None:
             return EnvCheck("default_encoder", "warning", *problem)
     return EnvCheck("default_encoder", "passed",
-                    "Observation spaces are 1-D/3-D Boxes: RLlib's default encoders apply.")
+                    "Observation spaces are 1-D or 3-D float Boxes of sizes RLlib's default "
+                    "encoders take.")
 
 
 def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int = 200,
@@ -908,25 +1053,30 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
                           for name in ROLLOUT_CHECKS]
     except Exception as err:  # noqa: BLE001 - a crashing env is the finding
         # said once, where it happened; the checks that needed the rollout are skipped
+        check = ROLLOUT_CHECKS[0]
         if isinstance(err, _StepRaised):
             message = f"A random rollout: {err.text()}."
             fix = ("The actions are sampled from the env's action_space, as RLlib samples "
                    "them while exploring: if step() refuses one of them, the space declares "
                    "more than the env takes (narrow it), else fix step().")
+        elif isinstance(err, _RolloutStopped):
+            check, message, fix = err.check, err.message, err.fix
         else:
-            message = f"A random rollout raised {type(err).__name__} in reset(): {err}"
-            fix = "Fix the exception in reset() first."
-        report.checks.append(EnvCheck(ROLLOUT_CHECKS[0], "failed", message, fix))
-        report.checks += [EnvCheck(name, "skipped", "Needs a rollout, which raised (above).",
-                                   "") for name in ROLLOUT_CHECKS[1:]]
+            message = (f"A random rollout raised {type(err).__name__} outside reset() and "
+                       f"step(), reading the env's spaces or sampling an action: {err}")
+            fix = ("Make each action space a gymnasium space whose sample() works: RLlib "
+                   "samples it while exploring.")
+        report.checks += [EnvCheck(check, "failed", message, fix) if name == check else
+                          EnvCheck(name, "skipped", "Needs a rollout, which stopped (above).",
+                                   "") for name in ROLLOUT_CHECKS]
     else:
         report.episodes_ended = len(resets) - 1
         report.episode_lengths = [len(steps) - 1 for steps in _ended_episodes(record, resets)]
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets, actions),
                           _check_all_key(wrapped, record, resets),
-                          _check_done_flags(record),
-                          _check_rewards(record)]
+                          _check_done_flags(wrapped, record),
+                          _check_rewards(wrapped, record)]
         rebuilt = (lambda: _AsMultiAgent(env)) if env is env_or_class else \
             (lambda: _AsMultiAgent(_make_env(env_or_class, env_config)))
         try:
