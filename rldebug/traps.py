@@ -141,7 +141,22 @@ def _is_new_stack(config) -> bool:
     return bool(config.enable_rl_module_and_learner)
 
 
-def _encoder(config, spaces: dict) -> list[Trap]:
+def _first_observation_dtypes(env) -> dict:
+    """Agent -> the dtype of its observation at a reset of a multi-agent ``env`` (RLlib's
+    multi-agent runner hands the module the env's own dtype, not the space's); empty
+    where the reset raises (check_env says why)."""
+    import numpy as np
+
+    try:
+        observations = dict(env.reset(seed=0)[0])
+    except Exception:  # noqa: BLE001 - the env's own error is check_env's to say
+        return {}
+    return {agent: obs.dtype for agent, obs in observations.items()
+            if isinstance(obs, np.ndarray)}
+
+
+def _encoder(config, spaces: dict, observed: dict) -> list[Trap]:
+    """``observed``: a multi-agent env's observation dtypes (:func:`_first_observation_dtypes`)."""
     from rldebug.envcheck import default_encoder_problem
 
     if not _is_new_stack(config) or config._env_to_module_connector is not None or \
@@ -150,7 +165,8 @@ def _encoder(config, spaces: dict) -> list[Trap]:
     for agent, (obs_space, _) in spaces.items():
         problem = default_encoder_problem(
             agent, obs_space, config.is_multi_agent,
-            conv_filters=bool((config.model_config or {}).get("conv_filters")))
+            conv_filters=bool((config.model_config or {}).get("conv_filters")),
+            observed_dtype=observed.get(agent))
         if problem is not None:
             return [Trap("no_default_encoder", "error", *problem,
                          {"agent": str(agent), "observation_space": str(obs_space)})]
@@ -1520,13 +1536,15 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
             spaces = agent_spaces(env)
             agents = declared_agents(env) or list(spaces)
             step_limit = episode_step_limit(env)
+            observed = _first_observation_dtypes(env) if config.is_multi_agent and \
+                _is_new_stack(config) else {}
             traps += _policies_for(config, env) + _shared_spaces(config, env)
             pieces = configured_piece_names(config, env) if _is_new_stack(config) else []
         finally:
             close = getattr(env, "close", None)
             if callable(close):
                 close()
-        traps += _encoder(config, spaces) + _actions(config, spaces) + \
+        traps += _encoder(config, spaces, observed) + _actions(config, spaces) + \
             _discrete_starts(config, spaces, pieces) + _mapping(config, agents, spaces) + \
             _target_entropy(config, spaces) + _checkpoint_int_agent_ids(config, agents)
     traps += _replay(config, step_limit)

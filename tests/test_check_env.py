@@ -355,14 +355,14 @@ class TurnsTruncatedWithoutLastObs(TwoAgents):
                 {"__all__": False}, {"__all__": over}, {})
 
 
-def _rllib_samples(env_class):
+def _rllib_samples(env_class, random_actions=True):
     from ray.rllib.algorithms.ppo import PPOConfig
 
     algo = (PPOConfig().environment(env_class).env_runners(num_env_runners=0)
             .multi_agent(policies={"p"}, policy_mapping_fn=lambda aid, *a, **k: "p")
             .build_algo())
     try:
-        algo.env_runner.sample(num_timesteps=40, random_actions=True)
+        algo.env_runner.sample(num_timesteps=40, random_actions=random_actions)
     finally:
         algo.stop()
 
@@ -817,13 +817,51 @@ def test_an_agent_the_env_never_declared_is_named_not_blamed_on_reset():
     assert [c.name for c in report.checks if c.status == "failed"] == ["agent_ids"]
 
 
+class EndsWithoutAll(TwoAgents):
+    """The audit's env: every agent terminated, terminateds without '__all__', truncateds
+    with '__all__' False; it would step on past its end (observations past their space)."""
+
+    def observe(self):
+        over = self.t > 10
+        return {a: np.full(3, 2.0 if over else 0.0, np.float32) for a in AGENTS}
+
+    def dones(self):
+        return {a: self.t >= 10 for a in AGENTS}, {"__all__": False}
+
+
+class OneFinishesEarly(TwoAgents):
+    """Turn-based: 'a' finishes alone at step 3 ('__all__' False, truncateds empty), 'b'
+    goes on to step 8. RLlib's vector env ends an episode on terminateds['__all__'] or
+    truncateds.get('__all__', False) only."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return {a: np.zeros(3, np.float32) for a in AGENTS}, {}
+
+    def step(self, actions):
+        self.t += 1
+        zeros = np.zeros(3, np.float32)
+        if self.t < 3:
+            return ({a: zeros for a in AGENTS}, {a: 0.0 for a in AGENTS},
+                    {"a": False, "b": False, "__all__": False}, {}, {})
+        if self.t == 3:
+            return {"a": zeros}, {"a": 1.0}, {"a": True, "__all__": False}, {}, {}
+        return ({"b": zeros}, {"b": 0.0}, {"b": self.t >= 8, "__all__": self.t >= 8}, {}, {})
+
+
 def test_an_env_without_all_is_reset_when_every_agent_is_done_not_stepped_on():
-    """Without '__all__' the rollout stepped the ended episode on, and two checks failed
-    for what the env did after its own end (the audit's env: an observation past its
-    bounds, an agent done at step 20 given one at 21)."""
-    report = check_env(NoAllKey)
+    """Without '__all__' in terminateds the rollout stepped the ended episode on, and two
+    checks failed for what the env did after its own end (the audit's env: an observation
+    past its bounds, an agent done at step 20 given one at 21)."""
+    report = check_env(EndsWithoutAll)
     assert [c.name for c in report.checks if c.status == "failed"] == ["all_key"], str(report)
     assert report.episodes_ended > 0
+
+
+def test_an_agent_finishing_alone_does_not_end_the_episode_as_rllib_does_not():
+    report = check_env(OneFinishesEarly, steps=60)
+    assert set(report.episode_lengths) == {8}, report.episode_lengths
+    assert not [c for c in report.checks if c.status == "failed"], str(report)
 
 
 class RewardsByIndex(TwoAgents):
@@ -854,3 +892,58 @@ def test_a_second_users_envs_keep_their_score():
     rows = score()
     assert score_line(rows) == ("bugs named 21/22, correct envs failed 0/10, warnings on "
                                 "correct envs 3"), [r for r in rows if r["buggy"] and not r["named"]]
+
+
+class AgentsWithIntsInAFloatSpace(TwoAgents):
+    def observe(self):
+        return {a: np.array([3, 1, 2]) for a in AGENTS}
+
+
+def test_a_multi_agent_env_is_judged_by_the_dtype_its_observations_reach_the_module_in():
+    """RLlib's multi-agent runner keeps the env's dtype (no vector env casts into the
+    space's): floats in an integer space train, integers in a float space do not. A
+    reviewer found the space's dtype judged (a false error in rldebug check)."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.traps import preflight
+
+    def traps(env):
+        config = (PPOConfig().environment(env).multi_agent(
+            policies={"p"}, policy_mapping_fn=lambda aid, *a, **k: "p"))
+        return [t.name for t in preflight(config, cpus=4) if t.severity == "error"]
+
+    _rllib_samples(AgentsWithFloatsInAnIntegerSpace, random_actions=False)
+    assert check_env(AgentsWithFloatsInAnIntegerSpace)["default_encoder"].status == "passed"
+    assert "no_default_encoder" not in traps(AgentsWithFloatsInAnIntegerSpace)
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got "
+                                           "Long and Float"):
+        _rllib_samples(AgentsWithIntsInAFloatSpace, random_actions=False)
+    check = check_env(AgentsWithIntsInAFloatSpace)["default_encoder"]
+    assert check.status == "warning" and "(the env returns int64" in check.message
+    assert "no_default_encoder" in traps(AgentsWithIntsInAFloatSpace)
+
+
+def test_check_env_leaves_torch_s_random_numbers_alone():
+    import torch
+
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    check_env(IntegerObservation)
+    assert torch.rand(1) == expected
+
+
+class LongDoubleObservation(OneStep):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.longdouble)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.longdouble), {}
+
+    def step(self, action):
+        return np.zeros(2, np.longdouble), 1.0, True, False, {}
+
+
+def test_a_dtype_torch_cannot_take_at_all_is_said_not_raised():
+    check = check_env(LongDoubleObservation)["default_encoder"]
+    assert check.status == "warning" and "longdouble" in check.message, check

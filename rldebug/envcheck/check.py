@@ -254,11 +254,12 @@ def _finished_agents(terminateds: dict, truncateds: dict) -> set:
 
 
 def _episode_done(terminateds: dict, truncateds: dict) -> bool:
-    """The episode ends on ``'__all__'``; where a dict lacks it (``all_key`` fails that),
-    when every agent it names is done: the rollout then resets, as the env meant, rather
-    than step an ended episode."""
+    """As RLlib 2.60's vector env ends an episode (``terminateds["__all__"] or
+    truncateds.get("__all__", False)``); where terminateds lacks ``'__all__'`` (RLlib
+    raises ``KeyError``: ``all_key`` fails it), when every agent named is done, so the
+    rollout resets as the env meant rather than step an ended episode."""
     flagged = bool(terminateds.get("__all__")) or bool(truncateds.get("__all__"))
-    if "__all__" in terminateds and "__all__" in truncateds:
+    if "__all__" in terminateds:
         return flagged
     agents = {a for flags in (terminateds, truncateds) for a in flags} - _SPECIAL_KEYS
     return flagged or (bool(agents) and all(terminateds.get(a) or truncateds.get(a)
@@ -626,7 +627,8 @@ def _dtype_check(env: _AsMultiAgent, found: tuple[str, str],
     actual, dtype = refused
     return EnvCheck("observation_dtype", "failed",
                     f"{what[:-1]}: RLlib's vector env stores observations in the space's "
-                    f"dtype and refuses this one at the first reset (\"TypeError: Cannot cast "
+                    f"dtype and refuses this one when the env first returns it (\"TypeError: "
+                    "Cannot cast "
                     f"array data from dtype('{actual}') to dtype('{dtype}') according to the "
                     "rule 'same_kind'\").", fix)
 
@@ -900,17 +902,23 @@ def _check_determinism(make: Callable[[], _AsMultiAgent], first: list[_Step],
 
 
 def default_encoder_problem(agent: Any, space: Any, multi_agent: bool, *,
-                            conv_filters: bool = False) -> tuple[str, str] | None:
+                            conv_filters: bool = False,
+                            observed_dtype: Any = None) -> tuple[str, str] | None:
     """``(message, fix)`` when RLlib's new-stack default RLModule cannot encode ``space``
     (only 1-D and 3-D Boxes have a default encoder, an image only of the sizes RLlib has
     filters for unless ``conv_filters`` are set, and only of a dtype torch's layers take),
-    else None."""
+    else None.
+
+    The dtype judged is the one the observations reach the module in: a single-agent
+    env's vector env stores them in the space's dtype; a multi-agent runner keeps the
+    env's own, ``observed_dtype`` (None: not judged)."""
     import gymnasium as gym
 
     from rldebug.shapes.spaces import unflattenable_parts
 
     if isinstance(space, gym.spaces.Box) and len(space.shape) in (1, 3):
-        return _box_problem(agent, space, multi_agent, conv_filters)
+        dtype = observed_dtype if multi_agent else space.dtype
+        return _box_problem(agent, space, multi_agent, conv_filters, dtype)
     unflattenable = unflattenable_parts(space)
     if unflattenable:
         where, part = unflattenable[0]
@@ -943,30 +951,35 @@ def _space_of(agent: Any, multi_agent: bool) -> str:
     return f"Observation space of {agent!r}" if multi_agent else "The observation space"
 
 
-def _torch_refuses(space: Any) -> str | None:
-    """What torch says when RLlib 2.60's default model gets an observation of ``space``
-    (a 1-D or 3-D Box): a zero observation made a tensor as RLlib makes it
+def _torch_refuses(shape: tuple, dtype: Any) -> str | None:
+    """What torch says when RLlib 2.60's default model gets observations of ``shape`` and
+    ``dtype`` (a 1-D or 3-D Box): a zero observation made a tensor as RLlib makes it
     (``convert_to_torch_tensor``: float64 becomes float32, nothing else changes) and fed
-    to a linear layer (1-D) or a convolution (3-D, channels last as RLlib's CNN reads
-    it); None when torch takes it."""
+    to a float32 linear layer (1-D) or convolution (3-D, channels last as RLlib's CNN
+    reads it), of zero weights (torch's random state is left alone); None when torch
+    takes it."""
     try:
         import torch
+        import torch.nn.functional as F
         from ray.rllib.utils.torch_utils import convert_to_torch_tensor
     except ImportError:  # a TensorFlow-only install: RLlib's torch model is not used
         return None
-    tensor = convert_to_torch_tensor(np.zeros((1, *space.shape), space.dtype))
+    if not all(shape) or np.dtype(dtype).kind not in "biuf":
+        return None  # no values to feed; an object/str dtype is said elsewhere
     try:
-        if len(space.shape) == 1:
-            torch.nn.Linear(space.shape[0], 1)(tensor)
+        tensor = convert_to_torch_tensor(np.zeros((1, *shape), dtype))
+        if len(shape) == 1:
+            F.linear(tensor, torch.zeros(1, shape[0]), torch.zeros(1))
         else:
-            torch.nn.Conv2d(space.shape[-1], 1, 1)(tensor.permute(0, 3, 1, 2))
-    except (RuntimeError, TypeError) as err:
+            F.conv2d(tensor.permute(0, 3, 1, 2), torch.zeros(1, shape[-1], 1, 1),
+                     torch.zeros(1))
+    except (RuntimeError, TypeError, ValueError) as err:
         return str(err).splitlines()[0]
     return None
 
 
-def _box_problem(agent: Any, space: Any, multi_agent: bool,
-                 conv_filters: bool) -> tuple[str, str] | None:
+def _box_problem(agent: Any, space: Any, multi_agent: bool, conv_filters: bool,
+                 dtype: Any) -> tuple[str, str] | None:
     """A 1-D or 3-D Box RLlib 2.60's default model cannot take: an image of a size it has
     no default CNN for (``get_filter_config``, unless ``conv_filters`` are set), or a
     dtype torch's layers refuse (integers, bools, float16)."""
@@ -984,12 +997,14 @@ def _box_problem(agent: Any, space: Any, multi_agent: bool,
                    "to one of those sizes in a wrapper, or give the RLModule an encoder "
                    "of your own.")
             return message, fix
-    refused = _torch_refuses(space)
+    refused = None if dtype is None else _torch_refuses(space.shape, dtype)
     if refused is None:
         return None
-    message = (f"{_space_of(agent, multi_agent)} is {space}. RLlib 2.60 gives its default "
-               "model the observations in their own dtype (its tensors turn float64 into "
-               "float32 and nothing else), and the first forward pass fails: "
+    given = ("" if np.dtype(dtype) == space.dtype else
+             f" (the env returns {np.dtype(dtype)}, which RLlib's multi-agent runner keeps)")
+    message = (f"{_space_of(agent, multi_agent)} is {space}{given}. RLlib 2.60 gives its "
+               "default model the observations in their own dtype (its tensors turn float64 "
+               f"into float32 and nothing else), and the first forward pass fails: "
                f"\"{refused}\".")
     flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
     fix = ("Return float32 observations from a float32 space: wrap the env where you make "
@@ -999,14 +1014,19 @@ def _box_problem(agent: Any, space: Any, multi_agent: bool,
     return message, fix
 
 
-def _check_default_encoder(env: _AsMultiAgent, agents: list) -> EnvCheck:
-    for agent in agents:
-        problem = default_encoder_problem(agent, env.observation_space(agent), env.multi_agent)
+def _check_default_encoder(env: _AsMultiAgent, record: list[_Step]) -> EnvCheck:
+    observed: dict = {}  # agent -> the dtype of its first observation (an array's)
+    for step in record:
+        for agent, obs in step.obs.items():
+            observed.setdefault(agent, obs.dtype if isinstance(obs, np.ndarray) else None)
+    for agent in sorted(observed, key=str):
+        problem = default_encoder_problem(agent, env.observation_space(agent), env.multi_agent,
+                                          observed_dtype=observed[agent])
         if problem is not None:
             return EnvCheck("default_encoder", "warning", *problem)
     return EnvCheck("default_encoder", "passed",
-                    "Observation spaces are 1-D or 3-D float Boxes of sizes RLlib's default "
-                    "encoders take.")
+                    "RLlib's default encoders take these observations (1-D or 3-D Boxes of "
+                    "sizes and dtypes its model takes).")
 
 
 def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int = 200,
@@ -1062,10 +1082,12 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
         elif isinstance(err, _RolloutStopped):
             check, message, fix = err.check, err.message, err.fix
         else:
-            message = (f"A random rollout raised {type(err).__name__} outside reset() and "
-                       f"step(), reading the env's spaces or sampling an action: {err}")
-            fix = ("Make each action space a gymnasium space whose sample() works: RLlib "
-                   "samples it while exploring.")
+            message = (f"A random rollout raised {type(err).__name__}: {err}, outside the "
+                       "env's reset() and step() themselves: reading what they returned, the "
+                       "env's spaces, or an action sampled from them.")
+            fix = ("Return what RLlib 2.60 reads (a MultiAgentEnv: obs, rewards, terminateds, "
+                   "truncateds and infos as dicts keyed by agent id), and action spaces "
+                   "whose sample() works (RLlib samples them while exploring).")
         report.checks += [EnvCheck(check, "failed", message, fix) if name == check else
                           EnvCheck(name, "skipped", "Needs a rollout, which stopped (above).",
                                    "") for name in ROLLOUT_CHECKS]
@@ -1091,8 +1113,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
             report.checks.append(EnvCheck("seed_determinism", "failed",
                                           f"The replayed rollout raised {type(err).__name__}: "
                                           f"{err}", "Fix the exception in reset()/step()."))
-        agents = sorted({a for step in record for a in step.obs}, key=str)
-        report.checks.append(_check_default_encoder(wrapped, agents))
+        report.checks.append(_check_default_encoder(wrapped, record))
     if raise_on_error and not report.ok:
         raise EnvCheckError(str(report))
     return report
