@@ -135,7 +135,11 @@ class AlphaRunaway(Rule):
     below ``alpha_collapse``.
 
     Exploding: the target entropy is out of the policy's reach, the entropy bonus
-    drowns the Q-values and the policy stays random. Collapsed: exploration is off.
+    drowns the Q-values and the policy stays random. Collapsed: exploration is off. The
+    slow rise is read as a target out of reach only for a target above 0: one at or below
+    0 is in reach of every squashed policy (a uniform one has ln 2 per action dimension),
+    and alpha rising while the entropy is below it answers a policy that collapsed on its
+    own updates (a user's SAC at lr x100: entropy -20.5 under a target of -2).
     """
 
     rule_id = "alpha_runaway"
@@ -161,7 +165,12 @@ class AlphaRunaway(Rule):
             # the policy's entropy, which alpha pushes towards target_entropy.
             entropy = -stats.log_prob if finite(stats.log_prob) else None
             target = stats.target_entropy
-            out_of_reach = finite(target) and entropy is not None and entropy < target
+            # A target <= 0 is in reach of every squashed policy (a uniform one has ln 2 per
+            # action dimension): alpha rising while the entropy is below it is the
+            # temperature answering a policy that collapsed (its own updates), not a target
+            # out of reach
+            out_of_reach = finite(target) and target > 0 and entropy is not None and \
+                entropy < target
             evidence = {"alpha": alpha, "first_alpha": first, "rising_iterations": rising,
                         "policy_entropy": entropy, "target_entropy": target}
             # Rising while still below its first value is the temperature doing its job
