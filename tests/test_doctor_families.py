@@ -206,6 +206,24 @@ def test_sac_alpha_rising_towards_an_unreachable_target_entropy():
     assert "alpha_runaway" not in rules(run(stream(raw, [-1200.0] * 8)))
 
 
+def test_sac_alpha_rising_under_a_reachable_target_is_a_collapse_not_a_runaway():
+    """A user's SAC at lr x100 (tests/doctor_user_runs7): the policy's entropy fell to
+    -20.5 under target_entropy -2, and alpha rose 1.28x answering it; "the target entropy
+    is out of reach" was said. Every squashed policy can reach a target <= 0."""
+    def raw(target, alphas):
+        return [{"raw": {"alpha_value": a, "qf_loss": 1.0, "logps": 20.5,
+                         "target_entropy": target}} for a in alphas]
+
+    slow = [1.0 + 0.08 * i for i in range(8)]  # 1.56x at most
+    assert "alpha_runaway" not in rules(run(stream(raw(-2.0, slow), [-1200.0] * 8)))
+    assert "alpha_runaway" in rules(run(stream(raw(5.0, slow), [-1200.0] * 8)))
+    tenfold = [1.0, 1.5, 2.5, 4.0, 7.0, 12.0]
+    (alpha,) = [f for f in run(stream(raw(-2.0, tenfold), [-1200.0] * 6))
+                if f.rule_id == "alpha_runaway"]
+    assert "out of reach" not in alpha.message and "collapsed" in alpha.message
+    assert "actor_lr" in alpha.fix
+
+
 def test_sac_alpha_settling_is_fine():
     alphas = [1.0, 0.5, 0.2, 0.1, 0.08, 0.07, 0.07]
     findings = run(stream([{"raw": {"alpha_value": a, "qf_loss": 1.0}} for a in alphas],

@@ -137,9 +137,11 @@ class AlphaRunaway(Rule):
     Exploding: the target entropy is out of the policy's reach, the entropy bonus
     drowns the Q-values and the policy stays random. Collapsed: exploration is off. The
     slow rise is read as a target out of reach only for a target above 0: one at or below
-    0 is in reach of every squashed policy (a uniform one has ln 2 per action dimension),
-    and alpha rising while the entropy is below it answers a policy that collapsed on its
-    own updates (a user's SAC at lr x100: entropy -20.5 under a target of -2).
+    0 is in reach of every tanh-squashed policy (RLlib's SAC logs the log-probability of
+    its squashed actions in [-1, 1], whose entropy reaches about 0.68 per action dimension;
+    discrete SAC's is at least 0), and alpha rising while the entropy is below it answers
+    a policy that collapsed on its own updates (a user's SAC at lr x100: entropy -20.5
+    under a target of -2). A tenfold rise under such a target is named for that collapse.
     """
 
     rule_id = "alpha_runaway"
@@ -169,8 +171,9 @@ class AlphaRunaway(Rule):
             # action dimension): alpha rising while the entropy is below it is the
             # temperature answering a policy that collapsed (its own updates), not a target
             # out of reach
-            out_of_reach = finite(target) and target > 0 and entropy is not None and \
-                entropy < target
+            below = finite(target) and entropy is not None and entropy < target
+            out_of_reach = below and target > 0
+            collapsed = below and target <= 0
             evidence = {"alpha": alpha, "first_alpha": first, "rising_iterations": rising,
                         "policy_entropy": entropy, "target_entropy": target}
             # Rising while still below its first value is the temperature doing its job
@@ -185,11 +188,18 @@ class AlphaRunaway(Rule):
                              f"in a row to {fmt(alpha)} ({fmt(alpha / first)}x its first value "
                              f"{fmt(first)})"
                              + (f", and the policy's entropy ({fmt(entropy)}) stays below "
-                                f"target_entropy={fmt(target)}" if out_of_reach else "")
-                             + ": the target entropy is out of reach, so alpha grows without "
-                             "bound, the entropy bonus drowns the Q-values and the policy is "
-                             "pushed towards random."),
-                    fix=("Set target_entropy='auto' (RLlib's default, -dim(actions)) or "
+                                f"target_entropy={fmt(target)}" if below else "")
+                             + (": a target every squashed policy can reach, so the policy "
+                                "collapsed on its own updates and alpha keeps rising to push "
+                                "it back; the entropy bonus grows towards drowning the "
+                                "Q-values." if collapsed else
+                                ": the target entropy is out of reach, so alpha grows without "
+                                "bound, the entropy bonus drowns the Q-values and the policy "
+                                "is pushed towards random.")),
+                    fix=("Look at what collapsed the policy first: actor_lr (and critic_lr) "
+                         "too high, or Q-values diverging (a finding of its own)."
+                         if collapsed else
+                         "Set target_entropy='auto' (RLlib's default, -dim(actions)) or "
                          "below the policy's reachable entropy; a lower alpha_lr slows the "
                          "runaway but does not fix it."),
                 )
