@@ -237,3 +237,14 @@ def test_a_replay_buffer_below_the_batch_is_named_within_rldebug_checks_limits()
     assert not named(replay_buffer_config={**buffer, "capacity": 32})
     assert not named(enable_rl_module_and_learner=False)
     assert not named(replay_buffer_config={"type": "MultiAgentReplayBuffer", "capacity": 16})
+
+
+def test_a_trace_at_level_summary_says_what_it_could_not_check():
+    """Two users' observations x1e4 were traced at level "summary" (the sixth batch's SAC,
+    the seventh's PPO), which keeps no observation statistics: nothing said so."""
+    runs = USER_RUNS.parent / "doctor_user_runs7" / "runs"
+    (summary,) = diagnose(runs / "mine_ppo_obs_x1e4").trials
+    (note,) = [f for f in summary.causes + summary.notes if f.rule_id == "trace_without_columns"]
+    assert note.severity == "info" and 'level "batches"' in note.fix
+    (batches,) = diagnose(runs / "mine_ppo_nan_traced").trials
+    assert "trace_without_columns" not in {f.rule_id for f in batches.causes + batches.notes}

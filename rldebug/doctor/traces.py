@@ -143,6 +143,28 @@ def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
     return findings
 
 
+def summary_level_note(samples, trial: str | None) -> list[Finding]:
+    """A trace with samples but no per-column statistics in any of them: recorded at
+    level "summary", which keeps counts, returns and losses only, so the checks that read
+    observations and per-step rewards had nothing to read (two users' observations x1e4
+    went unnamed so)."""
+    if samples.empty or "rewards" not in samples:
+        return []
+    rows = [r for r in samples.to_dict("records") if r.get("evaluation") is not True]
+    if not rows or any(isinstance(r.get("rewards"), dict) and r["rewards"] for r in rows):
+        return []
+    return [Finding(
+        rule_id="trace_without_columns", severity="info", trial=trial, began_at_iteration=0,
+        module=None,
+        message=(f"The trace's {len(rows)} sample records hold no observation or reward "
+                 "statistics (it was recorded at level \"summary\"): observations that "
+                 "never change or are far from O(1), and a reward that never changes, could "
+                 "not be checked."),
+        fix=("Trace at level \"batches\" (rldebug.run(config, trace=\"batches\"), or "
+             "rldebug.trace's default) and re-run `rldebug doctor` to check them."),
+        evidence={"sample_records": len(rows)})]
+
+
 # Episodes enough to say how they end; a time limit truncates at one length, so
 # truncations whose longest is this many times their shortest are no time limit.
 ENDINGS_MINIMUM = 20
@@ -224,6 +246,7 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     _add_replay_commands(findings, trace, directory)
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
                        + observation_findings(trace.samples, trial)
+                       + summary_level_note(trace.samples, trial)
                        + termination_findings(trace.samples, trial)
                        + memory_findings(trace, trial)
                        + straggler_findings(trace, trial)
