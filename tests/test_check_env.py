@@ -874,6 +874,16 @@ def test_unknown_agent_ids_are_shown_as_the_env_wrote_them():
     assert "rewards names unknown agent(s) [0, 1]; possible_agents is ['a', 'b']" in message
 
 
+def test_rllibs_own_multi_agent_check_is_said_to_stop_training_too():
+    """The audit: "Follow the checker's message; it names the method at fault" for
+    RLlib's check_multiagent_environments, which RLlib runs on every env an EnvRunner
+    builds."""
+    with pytest.raises(ValueError, match="reward has agent_ids that are not the names"):
+        _rllib_samples(RewardsByIndex)
+    check = check_env(RewardsByIndex)["rllib"]
+    assert check.status == "failed" and "disable_env_checking=True" in check.fix
+
+
 def test_an_image_of_a_size_rllib_has_no_default_cnn_for_is_named():
     """The audit's first image env (16x16x3) was said to suit the default encoders; RLlib
     2.60 has default CNN filters for 10, 42, 64, 84 and 96 pixels only."""

@@ -433,7 +433,12 @@ def _check_rllib(env) -> EnvCheck:
                     "float32 space and trains; it refuses a float into an integer space).",
                     "Read observation_in_space and observation_dtype below.")
             return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
-                            "Follow the checker's message; it names the method at fault.")
+                            ("RLlib runs this check on every env it builds for an EnvRunner "
+                             "(unless config.environment(disable_env_checking=True)), so "
+                             "training stops there too: change what the message names."
+                             if isinstance(env, MultiAgentEnv) else
+                             "gymnasium's checker names the method and what it expected; "
+                             "the checks below say which of it breaks RLlib's sampling."))
     messages = sorted({_ANSI.sub("", str(w.message)) for w in caught
                        if not issubclass(w.category, DeprecationWarning)
                        and not any(text in str(w.message) for text in _INFINITE_BOUNDS)})
