@@ -1801,18 +1801,25 @@ def _nothing_in_script(path) -> str:
                    f"rldebug check {path}:FUNC.")
 
 
-def _rllib_refuses_too(check) -> bool:
+def _rllib_refuses_too(check, report, config) -> bool:
     """Whether RLlib 2.60 fails as ``check`` did: gymnasium's API, terminateds without
     '__all__' (its vector env's KeyError), data for an agent already done
-    (MultiAgentEnvError), an array or NaN reward (refused, or NaN losses), a Box
-    observation of another shape than its space's (gymnasium's vector env, which RLlib
-    samples through, stores observations in the space's shape: "ValueError: Output array
-    is the wrong shape" at the first reset). check_env's other failures (observations out
-    of bounds, int flags, gymnasium's own checker) are stricter than RLlib, which samples
-    such envs; they stay check_env's."""
-    return check.name in ("gymnasium_api", "finite_rewards", "all_key") or \
-        (check.name == "agent_ids" and "done_at" in check.evidence) or \
-        (check.name == "observation_in_space" and "space_shape" in check.evidence)
+    (MultiAgentEnvError), an agent with no declared spaces (KeyError when it acts), an
+    array or NaN reward (refused, or NaN losses), a Box observation of another shape than
+    its space's (gymnasium's vector env, which RLlib samples through, stores observations
+    in the space's shape: "ValueError: Output array is the wrong shape" at the first
+    reset) or of a dtype it cannot cast into the space's (``observation_dtype`` fails only
+    then), and RLlib's own multi-agent check, which the new stack's MultiAgentEnvRunner
+    runs on every env it builds unless ``disable_env_checking``. check_env's other
+    failures (observations out of bounds, int flags, gymnasium's own checker) are
+    stricter than RLlib, which samples such envs; they stay check_env's."""
+    return check.name in ("gymnasium_api", "finite_rewards", "all_key",
+                          "observation_dtype") or \
+        (check.name == "agent_ids" and ("done_at" in check.evidence
+                                        or "undeclared_agent" in check.evidence)) or \
+        (check.name == "observation_in_space" and "space_shape" in check.evidence) or \
+        (check.name == "rllib" and report.multi_agent and _is_new_stack(config)
+         and not config.disable_env_checking)
 
 
 def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
@@ -1830,7 +1837,7 @@ def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
                      "wrong shape\" at the first reset." if "space_shape" in check.evidence
                      else ""),
                   check.fix, {"check": check.name, **check.evidence})
-             for check in report.errors if _rllib_refuses_too(check)]
+             for check in report.errors if _rllib_refuses_too(check, report, config)]
     return traps + _episodes_never_end(config, report, steps) + \
         _evaluation_shorter_than_episodes(config, report, steps)
 

@@ -1640,3 +1640,27 @@ def test_an_image_rllib_has_no_default_cnn_for_is_an_error_unless_conv_filters_a
     config.rl_module(model_config={"conv_filters": [[16, [4, 4], 2], [32, [4, 4], 2]]})
     assert "no_default_encoder" not in names(preflight(config))
     config.build_algo().stop()  # RLlib builds it with the filters
+
+
+def test_what_check_env_says_rllib_refuses_is_an_error_of_rldebug_check_too():
+    """A held-out audit's envs (2026-12-07): rewards keyed by agent index fail RLlib's own
+    multi-agent check, which its new-stack EnvRunners run on every env they build; an
+    agent that appears undeclared; a float observation in an integer space (single
+    agent). check_env failed them; rldebug check said "No known RLlib 2.60 trap found"
+    for the first."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from test_check_env import FloatsInAnIntegerSpace, JoinsUndeclared, RewardsByIndex
+
+    from rldebug.traps import stepped_env_traps
+
+    def checked(env, multi_agent=True):
+        config = PPOConfig().environment(env).env_runners(num_env_runners=0)
+        if multi_agent:
+            config = config.multi_agent(policies={"p"},
+                                        policy_mapping_fn=lambda aid, *a, **k: "p")
+        return {t.evidence.get("check") for t in stepped_env_traps(config)
+                if t.name == "env_check_failed"}
+
+    assert checked(RewardsByIndex) == {"rllib"}
+    assert "agent_ids" in checked(JoinsUndeclared)
+    assert checked(FloatsInAnIntegerSpace, multi_agent=False) >= {"observation_dtype"}

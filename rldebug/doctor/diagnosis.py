@@ -364,6 +364,7 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
     report = read_trace_report(trial.path, trial=trial.name)
     findings = doctor.findings
     if report is not None:
+        notes += report.notes
         window = int((trial.config or {}).get("metrics_num_episodes_for_smoothing")
                      or DEFAULT_WINDOW)
         findings = merge_trace_findings(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,13 @@ from rldebug.doctor.timing import learner_starved_findings, straggler_findings
 from rldebug.shapes.episodes import DEFAULT_AGENT_ID
 from rldebug.tracing import load_trace, trace_dir_of
 from rldebug.tracing.layout import replay_config_file
-from rldebug.tracing.reading import TraceDamagedWarning, present, whole
+from rldebug.tracing.reading import (
+    TraceDamagedWarning,
+    has_column_stats,
+    present,
+    training_sample_rows,
+    whole,
+)
 
 
 def _where(event: dict) -> str:
@@ -50,6 +56,7 @@ class TraceReport:
     findings: list[Finding]
     reward_steps: dict[str, dict[str, float]]
     samples: Any = None  # the trace's samples (pandas), for rules that need the results too
+    notes: list[str] = field(default_factory=list)  # what the trace could not tell
 
 
 def column_totals(samples, column: str) -> dict[str, dict[str, float]]:
@@ -59,8 +66,8 @@ def column_totals(samples, column: str) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     if samples.empty or column not in samples:
         return out
-    for row in samples.to_dict("records"):
-        if row.get("evaluation") is True or not isinstance(row.get(column), dict):
+    for row in training_sample_rows(samples):
+        if not isinstance(row.get(column), dict):
             continue
         for agent, stats in row[column].items():
             if not isinstance(stats, dict) or not stats.get("n") or "min" not in stats:
@@ -143,26 +150,19 @@ def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
     return findings
 
 
-def summary_level_note(samples, trial: str | None) -> list[Finding]:
-    """A trace with samples but no per-column statistics in any of them: recorded at
-    level "summary", which keeps counts, returns and losses only, so the checks that read
-    observations and per-step rewards had nothing to read (two users' observations x1e4
-    went unnamed so)."""
-    if samples.empty or "rewards" not in samples:
-        return []
-    rows = [r for r in samples.to_dict("records") if r.get("evaluation") is not True]
-    if not rows or any(isinstance(r.get("rewards"), dict) and r["rewards"] for r in rows):
-        return []
-    return [Finding(
-        rule_id="trace_without_columns", severity="info", trial=trial, began_at_iteration=0,
-        module=None,
-        message=(f"The trace's {len(rows)} sample records hold no observation or reward "
-                 "statistics (it was recorded at level \"summary\"): observations that "
-                 "never change or are far from O(1), and a reward that never changes, could "
-                 "not be checked."),
-        fix=("Trace at level \"batches\" (rldebug.run(config, trace=\"batches\"), or "
-             "rldebug.trace's default) and re-run `rldebug doctor` to check them."),
-        evidence={"sample_records": len(rows)})]
+def summary_level_note(samples) -> str | None:
+    """What a trace with samples but no per-column statistics in any of them could not
+    check: it was recorded at level "summary", which keeps counts, returns and losses only
+    (two users' observations x1e4 went unnamed so, without a word). A note on the
+    reading, not a finding about the run."""
+    rows = training_sample_rows(samples)
+    if not rows or has_column_stats(rows):
+        return None
+    return (f"the trace's {len(rows)} sample records hold no observation or reward "
+            "statistics (level \"summary\"), so its checks of observations that never change "
+            "or are far from O(1), and of per-step rewards that never change, did not run; "
+            "trace at level \"batches\" (rldebug.run(config, trace=\"batches\"), or "
+            "rldebug.trace's default) to run them.")
 
 
 # Episodes enough to say how they end; a time limit truncates at one length, so
@@ -177,7 +177,7 @@ def termination_findings(samples, trial: str | None) -> list[Finding]:
     goal) as truncated, and the value bootstraps past them (new stack traces)."""
     if samples.empty:  # reading.COLUMNS gives every frame the four columns (None if absent)
         return []
-    rows = [r for r in samples.to_dict("records") if r.get("evaluation") is not True]
+    rows = training_sample_rows(samples)
     terminated = sum(int(present(r.get("terminated")) or 0) for r in rows)
     truncated = sum(int(present(r.get("truncated")) or 0) for r in rows)
     shortest = [r["truncated_len_min"] for r in rows
@@ -246,12 +246,12 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     _add_replay_commands(findings, trace, directory)
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
                        + observation_findings(trace.samples, trial)
-                       + summary_level_note(trace.samples, trial)
                        + termination_findings(trace.samples, trial)
                        + memory_findings(trace, trial)
                        + straggler_findings(trace, trial)
                        + learner_starved_findings(trace, trial),
-                       reward_steps=steps, samples=trace.samples)
+                       reward_steps=steps, samples=trace.samples,
+                       notes=list(filter(None, [summary_level_note(trace.samples)])))
 
 
 def _add_replay_commands(findings: list[Finding], trace, directory: Path) -> None:

@@ -284,9 +284,10 @@ class _RolloutStopped(Exception):
     """A rollout could not go on, and the check that says why: ``(check, message, fix)``
     (an env's reset() raised; an agent appeared that the env declares no spaces for)."""
 
-    def __init__(self, check: str, message: str, fix: str):
+    def __init__(self, check: str, message: str, fix: str, evidence: dict | None = None):
         super().__init__(message)
         self.check, self.message, self.fix = check, message, fix
+        self.evidence = evidence or {}
 
 
 def _reset(env: _AsMultiAgent, seed: int) -> tuple:
@@ -317,7 +318,7 @@ def _declared_action_space(env: _AsMultiAgent, agent: Any, t: int) -> Any:
             "Declare every agent that can ever appear in __init__: in self.possible_agents, "
             "self.observation_spaces and self.action_spaces (one that joins later stays out "
             "of self.agents and of the observations until it joins).",
-            ) from err
+            {"undeclared_agent": str(agent), "step": t}) from err
 
 
 def _rollout(env: _AsMultiAgent, seed: int, steps: int,
@@ -433,9 +434,11 @@ def _check_rllib(env) -> EnvCheck:
                     "float32 space and trains; it refuses a float into an integer space).",
                     "Read observation_in_space and observation_dtype below.")
             return EnvCheck("rllib", "failed", f"{type(err).__name__}: {err}",
-                            ("RLlib runs this check on every env it builds for an EnvRunner "
-                             "(unless config.environment(disable_env_checking=True)), so "
-                             "training stops there too: change what the message names."
+                            ("RLlib's new-stack MultiAgentEnvRunner (training and evaluation) "
+                             "runs this check on every env it builds, unless "
+                             "config.environment(disable_env_checking=True), so training "
+                             "stops there too (the old stack's RolloutWorker does not check): "
+                             "change what the message names."
                              if isinstance(env, MultiAgentEnv) else
                              "gymnasium's checker names the method and what it expected; "
                              "the checks below say which of it breaks RLlib's sampling."))
@@ -1078,14 +1081,14 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
                           for name in ROLLOUT_CHECKS]
     except Exception as err:  # noqa: BLE001 - a crashing env is the finding
         # said once, where it happened; the checks that needed the rollout are skipped
-        check = ROLLOUT_CHECKS[0]
+        check, evidence = ROLLOUT_CHECKS[0], {}
         if isinstance(err, _StepRaised):
             message = f"A random rollout: {err.text()}."
             fix = ("The actions are sampled from the env's action_space, as RLlib samples "
                    "them while exploring: if step() refuses one of them, the space declares "
                    "more than the env takes (narrow it), else fix step().")
         elif isinstance(err, _RolloutStopped):
-            check, message, fix = err.check, err.message, err.fix
+            check, message, fix, evidence = err.check, err.message, err.fix, err.evidence
         else:
             message = (f"A random rollout raised {type(err).__name__}: {err}, outside the "
                        "env's reset() and step() themselves: reading what they returned, the "
@@ -1093,7 +1096,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
             fix = ("Return what RLlib 2.60 reads (a MultiAgentEnv: obs, rewards, terminateds, "
                    "truncateds and infos as dicts keyed by agent id), and action spaces "
                    "whose sample() works (RLlib samples them while exploring).")
-        report.checks += [EnvCheck(check, "failed", message, fix) if name == check else
+        report.checks += [EnvCheck(check, "failed", message, fix, evidence) if name == check else
                           EnvCheck(name, "skipped", "Needs a rollout, which stopped (above).",
                                    "") for name in ROLLOUT_CHECKS]
     else:

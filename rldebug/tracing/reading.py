@@ -84,6 +84,20 @@ def whole(value):
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def training_sample_rows(samples: pd.DataFrame) -> list[dict]:
+    """The sample records of training EnvRunners (evaluation runners' left out)."""
+    if samples.empty:
+        return []
+    return [row for row in samples.to_dict("records") if row.get("evaluation") is not True]
+
+
+def has_column_stats(rows: list[dict]) -> bool:
+    """Whether sample records carry per-column statistics (``rewards``, ``obs``,
+    ``actions``): levels "batches" and "full" write them, "summary" does not
+    (:func:`rldebug.tracing.sampling._column_stats`)."""
+    return any(isinstance(row.get("rewards"), dict) and row["rewards"] for row in rows)
+
+
 def _read_jsonl(path: Path) -> tuple[list[dict], int, list[int]]:
     """Records of one trace file, the count of cut-off last lines, and corrupt line numbers.
 
@@ -199,4 +213,5 @@ def load_trace(directory: str | Path) -> Trace:
                  files=[p.name for p in files], **frames)
 
 
-__all__ = ["Trace", "TraceDamagedWarning", "damaged_lines_text", "load_trace", "present", "whole"]
+__all__ = ["Trace", "TraceDamagedWarning", "damaged_lines_text", "has_column_stats",
+           "load_trace", "present", "training_sample_rows", "whole"]

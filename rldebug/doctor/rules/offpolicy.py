@@ -167,13 +167,13 @@ class AlphaRunaway(Rule):
             # the policy's entropy, which alpha pushes towards target_entropy.
             entropy = -stats.log_prob if finite(stats.log_prob) else None
             target = stats.target_entropy
-            # A target <= 0 is in reach of every squashed policy (a uniform one has ln 2 per
-            # action dimension): alpha rising while the entropy is below it is the
+            # A target <= 0 is in reach of every squashed policy (its entropy reaches ~0.68
+            # per action dimension): alpha rising while the entropy is below it is the
             # temperature answering a policy that collapsed (its own updates), not a target
             # out of reach
             below = finite(target) and entropy is not None and entropy < target
             out_of_reach = below and target > 0
-            collapsed = below and target <= 0
+            collapsed = finite(target) and target <= 0  # a target any policy can reach
             evidence = {"alpha": alpha, "first_alpha": first, "rising_iterations": rising,
                         "policy_entropy": entropy, "target_entropy": target}
             # Rising while still below its first value is the temperature doing its job
@@ -189,10 +189,11 @@ class AlphaRunaway(Rule):
                              f"{fmt(first)})"
                              + (f", and the policy's entropy ({fmt(entropy)}) stays below "
                                 f"target_entropy={fmt(target)}" if below else "")
-                             + (": a target every squashed policy can reach, so the policy "
-                                "collapsed on its own updates and alpha keeps rising to push "
-                                "it back; the entropy bonus grows towards drowning the "
-                                "Q-values." if collapsed else
+                             + ((": a target" if below else f": target_entropy={fmt(target)} is")
+                                + " in reach of every squashed policy, so the policy collapsed "
+                                "on its own updates and alpha keeps rising to push it back; the "
+                                "entropy bonus grows towards drowning the Q-values."
+                                if collapsed else
                                 ": the target entropy is out of reach, so alpha grows without "
                                 "bound, the entropy bonus drowns the Q-values and the policy "
                                 "is pushed towards random.")),
