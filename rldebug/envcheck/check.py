@@ -266,23 +266,10 @@ def _episode_done(terminateds: dict, truncateds: dict) -> bool:
                                             for a in agents))
 
 
-class _StepRaised(Exception):
-    """The env's step() raised during a rollout: the exception, the step and the action."""
-
-    def __init__(self, error: BaseException, step: int, action: dict, spaces: dict):
-        super().__init__(str(error))
-        self.error, self.step, self.action, self.spaces = error, step, action, spaces
-
-    def text(self) -> str:
-        actions = ", ".join(f"{agent}: {np.asarray(value).tolist()!r} from "
-                            f"{self.spaces[agent]}" for agent, value in self.action.items())
-        return (f"step() raised {type(self.error).__name__}: {self.error} at env step "
-                f"{self.step}, given the action(s) {actions}")
-
-
 class _RolloutStopped(Exception):
     """A rollout could not go on, and the check that says why: ``(check, message, fix)``
-    (an env's reset() raised; an agent appeared that the env declares no spaces for)."""
+    (an env's reset() or step() raised; an agent appeared that the env declares no spaces
+    for)."""
 
     def __init__(self, check: str, message: str, fix: str, evidence: dict | None = None):
         super().__init__(message)
@@ -299,6 +286,20 @@ def _reset(env: _AsMultiAgent, seed: int) -> tuple:
         raise _RolloutStopped(ROLLOUT_CHECKS[0], f"A random rollout: reset(seed={seed}) raised "
                               f"{type(err).__name__}: {err}",
                               "Fix the exception in reset() first.") from err
+
+
+def _step_raised(error: BaseException, step: int, action: dict,
+                 spaces: dict) -> _RolloutStopped:
+    """The env's step() raised at env step ``step``, given ``action`` (drawn from
+    ``spaces``)."""
+    actions = ", ".join(f"{agent}: {np.asarray(value).tolist()!r} from {spaces[agent]}"
+                        for agent, value in action.items())
+    return _RolloutStopped(
+        ROLLOUT_CHECKS[0], f"A random rollout: step() raised {type(error).__name__}: {error} "
+        f"at env step {step}, given the action(s) {actions}.",
+        "The actions are sampled from the env's action_space, as RLlib samples them while "
+        "exploring: if step() refuses one of them, the space declares more than the env "
+        "takes (narrow it), else fix step().")
 
 
 def _declared_action_space(env: _AsMultiAgent, agent: Any, t: int) -> Any:
@@ -357,7 +358,7 @@ def _rollout(env: _AsMultiAgent, seed: int, steps: int,
         except OldGymAPIError:
             raise
         except Exception as err:
-            raise _StepRaised(err, len(taken), action, {
+            raise _step_raised(err, len(taken), action, {
                 agent: env.action_space(agent) for agent in action}) from err
         record.append(_recorded(obs, rewards, terminateds, truncateds, infos))
         done |= _finished_agents(terminateds, truncateds)
@@ -584,14 +585,18 @@ def reward_problem(reward: Any) -> tuple[str, str, str] | None:
 def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCheck]:
     found = {"observation_in_space": None, "observation_dtype": None}
     shapes = {}  # a Box observation of another shape than its space's (RLlib refuses it)
-    refused = None  # (the observation's dtype, the space's) of a cast RLlib refuses
+    refused = False  # a dtype cast RLlib's single-agent vector env refuses was seen
     for t, step in enumerate(record):
         for agent, obs in step.obs.items():
             space = env.observation_space(agent)
-            if refused is None and _refused_cast(space, obs):
-                refused = (obs.dtype, space.dtype)
-                found["observation_dtype"] = None  # say the refused cast, not one taken
+            refuses = not refused and not env.multi_agent and _refused_cast(space, obs)
             for check, what, fix in observation_problems(space, obs):
+                if check == "observation_dtype" and refuses:  # said over a cast taken
+                    what += (": RLlib's vector env stores observations in the space's dtype "
+                             "and refuses this one when the env first returns it "
+                             f"(\"TypeError: Cannot cast array data from dtype('{obs.dtype}') "
+                             f"to dtype('{space.dtype}') according to the rule 'same_kind'\")")
+                    found[check], refused = None, True
                 if found[check] is None:
                     found[check] = (f"{_at_step(env, agent, t)}: {what}.", fix)
             shape = None if shapes else box_shape_mismatch(space, obs)
@@ -604,8 +609,8 @@ def _check_obs(env: _AsMultiAgent, record: list[_Step]) -> tuple[EnvCheck, EnvCh
     return (EnvCheck("observation_in_space", "failed", *in_space, shapes) if in_space else
             EnvCheck("observation_in_space", "passed",
                      f"All {count} observations are in their spaces."),
-            _dtype_check(env, dtype, refused) if dtype else
-            EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces."))
+            EnvCheck("observation_dtype", "failed" if refused else "warning", *dtype) if dtype
+            else EnvCheck("observation_dtype", "passed", "Observation dtypes match their spaces."))
 
 
 def _at_step(env: _AsMultiAgent, agent: Any, t: int) -> str:
@@ -618,27 +623,10 @@ def _refused_cast(space: Any, obs: Any) -> bool:
     """RLlib 2.60's single-agent vector env stores each observation in an array of the
     space's dtype (gymnasium's ``concatenate``: ``np.stack(..., out=...)``), which takes
     only casts of one kind (float64 into float32, int64 into float32), and raises on the
-    rest (a float into an integer space)."""
+    rest (a float into an integer space); a multi-agent runner keeps the env's own."""
     dtype, actual = getattr(space, "dtype", None), getattr(obs, "dtype", None)
     return isinstance(obs, np.ndarray) and dtype is not None and actual != dtype and \
         not np.can_cast(actual, dtype, casting="same_kind")
-
-
-def _dtype_check(env: _AsMultiAgent, found: tuple[str, str],
-                 refused: tuple[Any, Any] | None) -> EnvCheck:
-    """``observation_dtype``: failed where RLlib refuses the cast (a single-agent env),
-    else a warning (RLlib stores the values in the space's dtype, or, multi-agent, as
-    they are)."""
-    what, fix = found
-    if refused is None or env.multi_agent:
-        return EnvCheck("observation_dtype", "warning", what, fix)
-    actual, dtype = refused
-    return EnvCheck("observation_dtype", "failed",
-                    f"{what[:-1]}: RLlib's vector env stores observations in the space's "
-                    f"dtype and refuses this one when the env first returns it (\"TypeError: "
-                    "Cannot cast "
-                    f"array data from dtype('{actual}') to dtype('{dtype}') according to the "
-                    "rule 'same_kind'\").", fix)
 
 
 def _check_agent_ids(env: _AsMultiAgent, record: list[_Step], resets: list[int],
@@ -940,7 +928,7 @@ def default_encoder_problem(agent: Any, space: Any, multi_agent: bool, *,
                "or give the RLModule an encoder of your own "
                "(config.rl_module(rl_module_spec=RLModuleSpec(module_class=...))).")
         return message, fix
-    flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
+    flatten = _flatten_call(multi_agent)
     message = (f"{_space_of(agent, multi_agent)} is {space}. On the new API stack RLlib's "
                "default model only encodes 1-D Box (MLP) and 3-D Box (CNN) observations; "
                "building the algorithm fails with 'No default encoder config for obs "
@@ -953,6 +941,11 @@ def default_encoder_problem(agent: Any, space: Any, multi_agent: bool, *,
            "or give the RLModule a custom encoder; the old API stack preprocesses these "
            "spaces itself.")
     return message, fix
+
+
+def _flatten_call(multi_agent: bool) -> str:
+    """RLlib's flattening connector as the fix writes it."""
+    return "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
 
 
 def _space_of(agent: Any, multi_agent: bool) -> str:
@@ -1014,7 +1007,7 @@ def _box_problem(agent: Any, space: Any, multi_agent: bool, conv_filters: bool,
                "default model the observations in their own dtype (its tensors turn float64 "
                f"into float32 and nothing else), and the first forward pass fails: "
                f"\"{refused}\".")
-    flatten = "FlattenObservations(multi_agent=True)" if multi_agent else "FlattenObservations()"
+    flatten = _flatten_call(multi_agent)
     fix = ("Return float32 observations from a float32 space: wrap the env where you make "
            "it, gymnasium.wrappers.DtypeObservation(env, np.float32) (it changes the space "
            "too; scale an image to [0, 1] in the env or a wrapper), or add RLlib's "
@@ -1082,12 +1075,7 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     except Exception as err:  # noqa: BLE001 - a crashing env is the finding
         # said once, where it happened; the checks that needed the rollout are skipped
         check, evidence = ROLLOUT_CHECKS[0], {}
-        if isinstance(err, _StepRaised):
-            message = f"A random rollout: {err.text()}."
-            fix = ("The actions are sampled from the env's action_space, as RLlib samples "
-                   "them while exploring: if step() refuses one of them, the space declares "
-                   "more than the env takes (narrow it), else fix step().")
-        elif isinstance(err, _RolloutStopped):
+        if isinstance(err, _RolloutStopped):
             check, message, fix, evidence = err.check, err.message, err.fix, err.evidence
         else:
             message = (f"A random rollout raised {type(err).__name__}: {err}, outside the "
