@@ -59,14 +59,13 @@ class TraceReport:
     notes: list[str] = field(default_factory=list)  # what the trace could not tell
 
 
-def column_totals(samples, column: str) -> dict[str, dict[str, float]]:
-    """Per agent, one trace column's statistics over all samples of training EnvRunners
-    (evaluation runners excluded): ``count`` values, their ``min``/``max``, the largest
-    per-sample ``std`` and the ``first_iteration`` seen (levels "batches"/"full")."""
+def column_totals(rows: list[dict], column: str) -> dict[str, dict[str, float]]:
+    """Per agent, one trace column's statistics over the samples of training EnvRunners
+    (``rows``, from :func:`training_sample_rows`): ``count`` values, their
+    ``min``/``max``, the largest per-sample ``std`` and the ``first_iteration`` seen
+    (levels "batches"/"full")."""
     out: dict[str, dict[str, float]] = {}
-    if samples.empty or column not in samples:
-        return out
-    for row in training_sample_rows(samples):
+    for row in rows:
         if not isinstance(row.get(column), dict):
             continue
         for agent, stats in row[column].items():
@@ -82,11 +81,11 @@ def column_totals(samples, column: str) -> dict[str, dict[str, float]]:
     return out
 
 
-def reward_steps(samples) -> dict[str, dict[str, float]]:
-    """Per agent: how many rewards the trace saw (``steps``) and their min/max."""
+def reward_steps(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per agent: how many rewards the training samples saw (``steps``) and their min/max."""
     return {agent: {"steps": seen["count"], "min": seen["min"], "max": seen["max"],
                     "first_iteration": seen["first_iteration"]}
-            for agent, seen in column_totals(samples, "rewards").items()}
+            for agent, seen in column_totals(rows, "rewards").items()}
 
 
 def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | None,
@@ -112,11 +111,12 @@ def _constant_reward_findings(steps: dict[str, dict[str, float]], trial: str | N
 OBSERVATION_SCALE_HIGH = 1e3
 
 
-def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
+def observation_findings(rows: list[dict], trial: str | None, minimum_steps: int = 1000
                          ) -> list[Finding]:
-    """Per agent, from the trace's observation statistics (levels "batches"/"full"):
-    observations that never change (the module sees nothing) or are huge in size."""
-    seen = column_totals(samples, "obs")
+    """Per agent, from the training samples' observation statistics (levels
+    "batches"/"full"): observations that never change (the module sees nothing) or are
+    huge in size."""
+    seen = column_totals(rows, "obs")
     findings = []
     for agent, obs in seen.items():
         if obs["count"] < minimum_steps:
@@ -150,12 +150,11 @@ def observation_findings(samples, trial: str | None, minimum_steps: int = 1000
     return findings
 
 
-def summary_level_note(samples) -> str | None:
+def summary_level_note(rows: list[dict]) -> str | None:
     """What a trace with samples but no per-column statistics in any of them could not
     check: it was recorded at level "summary", which keeps counts, returns and losses only
     (two users' observations x1e4 went unnamed so, without a word). A note on the
     reading, not a finding about the run."""
-    rows = training_sample_rows(samples)
     if not rows or has_column_stats(rows):
         return None
     return (f"the trace's {len(rows)} sample records hold no observation or reward "
@@ -171,13 +170,10 @@ ENDINGS_MINIMUM = 20
 TRUNCATIONS_VARY = 2.0
 
 
-def termination_findings(samples, trial: str | None) -> list[Finding]:
+def termination_findings(rows: list[dict], trial: str | None) -> list[Finding]:
     """Every finished episode was reported truncated, at lengths that vary: truncation
     means a time limit (one length), so the env reports its terminal states (a fall, a
     goal) as truncated, and the value bootstraps past them (new stack traces)."""
-    if samples.empty:  # reading.COLUMNS gives every frame the four columns (None if absent)
-        return []
-    rows = training_sample_rows(samples)
     terminated = sum(int(present(r.get("terminated")) or 0) for r in rows)
     truncated = sum(int(present(r.get("truncated")) or 0) for r in rows)
     shortest = [r["truncated_len_min"] for r in rows
@@ -241,17 +237,18 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     with warnings.catch_warnings():  # the report names damaged lines as a finding
         warnings.simplefilter("ignore", TraceDamagedWarning)
         trace = load_trace(directory)
-    steps = reward_steps(trace.samples)
+    rows = training_sample_rows(trace.samples)  # every rule below reads these
+    steps = reward_steps(rows)
     findings = _event_findings(trace, trial)
     _add_replay_commands(findings, trace, directory)
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
-                       + observation_findings(trace.samples, trial)
-                       + termination_findings(trace.samples, trial)
+                       + observation_findings(rows, trial)
+                       + termination_findings(rows, trial)
                        + memory_findings(trace, trial)
                        + straggler_findings(trace, trial)
                        + learner_starved_findings(trace, trial),
                        reward_steps=steps, samples=trace.samples,
-                       notes=list(filter(None, [summary_level_note(trace.samples)])))
+                       notes=list(filter(None, [summary_level_note(rows)])))
 
 
 def _add_replay_commands(findings: list[Finding], trace, directory: Path) -> None:
