@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from inspect_algos import checkpoint_of, trained_algo
 
+from rldebug.callbacks.compose import callback_classes
 from rldebug.deployment import inference_policy
 from rldebug.inspection import CheckpointError, explain, load
 from rldebug.inspection.checkpoint import (
@@ -335,3 +336,32 @@ def test_a_name_the_training_script_registered_is_said_before_anything_is_built(
         assert main(["inspect", str(tmp_path / name), "--obs", "[0.1, 0.2, 0.03, -0.1]",
                      "--import", str(registering)]) == 0, capsys.readouterr().err
         assert "greedy action" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("api_stack", ["new", "old"])
+def test_a_traced_runs_checkpoint_loads_without_writing_into_its_trace(tmp_path, api_stack):
+    """The config a traced run's checkpoint stores carries the trace's callbacks and
+    folder: loading it must not write there (a bad-input audit found `rldebug inspect`
+    rewriting the run's replay weights, re-creating a moved run's folder, and failing
+    where that folder cannot be written)."""
+    from tiny import tiny_arena_config
+
+    import rldebug
+
+    config = tiny_arena_config(api_stack)
+    traced = rldebug.trace(config, out=tmp_path / "run" / "trace",
+                           reproducible=api_stack == "new")
+    run = rldebug.run(traced, stop={"training_iteration": 1}, logdir=tmp_path / "run",
+                      checkpoint_at_end=True, progress=False)
+    run.algo.stop()
+    checkpoint = run.checkpoint.relative_to(tmp_path / "run")
+    shutil.move(tmp_path / "run", tmp_path / "moved")
+    algo = load(tmp_path / "moved" / checkpoint)
+    try:
+        explain(algo, np.array([3, 57]), agent_id="agent1")
+        algo.train()  # sampling and learning write no trace either
+    finally:
+        algo.stop()
+    assert not (tmp_path / "run").exists()  # the moved run's folder is not made again
+    assert not algo.config.learner_class.__name__.startswith("Traced")
+    assert "TraceCallbacks" not in [c.__name__ for c in callback_classes(algo.config)]

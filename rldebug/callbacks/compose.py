@@ -113,6 +113,26 @@ def add_callbacks(config, *classes):
     return new
 
 
+def without_callbacks(config, base: type):
+    """Return a copy of ``config`` without the callback classes that subclass ``base`` (a
+    tool's, as :func:`with_settings` made them); the user's callbacks stay, in order.
+
+    :param config: an RLlib ``AlgorithmConfig`` (either API stack).
+    :param base: the tool's ``RLlibCallback`` subclass.
+    """
+    from ray.rllib.callbacks.callbacks import RLlibCallback
+
+    kept = [c for c in callback_classes(config) if not issubclass(c, base)]
+    new = config.copy(copy_frozen=False)
+    if not kept:
+        new.callbacks(RLlibCallback)
+    elif config.enable_env_runner_and_connector_v2:
+        new.callbacks(kept)
+    else:
+        new.callbacks(kept[0] if len(kept) == 1 else _combine(kept))
+    return new
+
+
 def _combine(classes: list) -> type:
     """RLlib's ``make_multi_callbacks`` container, named for the classes it runs, so that
     the run's params.json says which (``<class 'rldebug.callbacks.compose.combined[...]'>``,
@@ -127,4 +147,5 @@ def _combine(classes: list) -> type:
     return container
 
 
-__all__ = ["add_callbacks", "callback_classes", "configured_callbacks", "with_settings"]
+__all__ = ["add_callbacks", "callback_classes", "configured_callbacks", "with_settings",
+           "without_callbacks"]
