@@ -172,6 +172,13 @@ def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
                     logdir=tmp_path / "run", trace="summary", progress=False)
     with pytest.raises(ValueError, match=r"already holds a trace .* Pass a new folder"):
         trace(tiny_arena_config(), out=tmp_path / "run" / "trace")
+    # nor among the files of an earlier run's trace (a bad-input audit's run was written
+    # beside them, and read with that trace as its own)
+    traced = sorted(p.name for p in (tmp_path / "run" / "trace").iterdir())
+    with pytest.raises(ValueError, match=r"holds a trace \(\d+ trace file.* of an earlier run"):
+        rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
+                    logdir=tmp_path / "run" / "trace", progress=False)
+    assert sorted(p.name for p in (tmp_path / "run" / "trace").iterdir()) == traced
     assert (tmp_path / "run" / "result.json").read_text() == before
 
 
