@@ -146,6 +146,7 @@ def test_fresh_runs_written_by_rldebug_run(tmp_path):
     assert result.algorithm_a == "PPO"
     assert [(r.key, r.a, r.b) for r in result.config] == [("lr", 0.001, 0.0003)]
     assert len(result.main.axis_iterations) == 3
+    assert result.comparable
 
 
 def test_a_metric_only_one_run_reports_is_not_said_to_part_or_not(tmp_path):
@@ -177,6 +178,35 @@ def test_a_metric_only_one_run_reports_is_not_said_to_part_or_not(tmp_path):
     assert "reported by run a only: nothing to compare it with" in line
     assert "does not part" not in line
     assert result.main.only_in is None  # the total return both report
+    # chosen as the metric, it cannot be compared: exit 2, not 0 ("they do not part")
+    assert main(["diff", str(tmp_path / "new"), str(tmp_path / "old"),
+                 "--metric", "return/default_agent"]) == 2
+    assert rldebug.diff(tmp_path / "new", tmp_path / "old",
+                        metric="return/default_agent").comparable is False
+
+
+def test_runs_too_short_to_part_say_so_with_their_values_and_exit_2(tmp_path, capsys):
+    """Two one-iteration runs were shown as '—' on every metric and 'do not part beyond
+    its noise', exit 0 (a bad-input audit): a run's only result was dropped, and a
+    script read the exit code as 'no difference'."""
+    from probe_bugs import ppo
+
+    for name, lr in (("a", 1e-3), ("b", 3e-4)):
+        config = ppo(lr=lr).training(train_batch_size=200, minibatch_size=100,
+                                     num_epochs=1).debugging(seed=0)
+        rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path / name,
+                    progress=False).algo.stop()
+    returns = [json.loads((tmp_path / name / "result.json").read_text())["env_runners"][
+        "episode_return_mean"] for name in ("a", "b")]
+    result = rldebug.diff(tmp_path / "a", tmp_path / "b")
+    assert (result.main.final_a, result.main.final_b) == pytest.approx(returns)
+    assert not result.parts and not result.comparable
+    assert result.to_dict()["comparable"] is False
+    assert str(result).splitlines()[-1] == (
+        "The runs cannot be compared on return: they share 1 iteration(s), and a gap counts "
+        "only when it holds 3 iterations in a row. Train both for at least 3 iterations.")
+    assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    assert "return: " + f"{returns[0]:.4g} -> {returns[1]:.4g}" in capsys.readouterr().out
 
 
 def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):

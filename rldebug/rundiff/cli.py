@@ -6,7 +6,8 @@ import sys
 
 
 def cmd_diff(args) -> int:
-    """Compare two runs: exit 0 when they do not part on the metric, 1 when they do."""
+    """Compare two runs: exit 0 when they do not part on the metric, 1 when they do, 2
+    when the metric cannot be compared (the report says why)."""
     from rldebug.htmlfile import html_option
     from rldebug.rundiff import diff
 
@@ -15,6 +16,8 @@ def cmd_diff(args) -> int:
     if args.html:
         print(f"HTML report: {result.write_html(args.html)}", file=sys.stderr)
     print(result.to_json() if args.json else result)
+    if not result.comparable:
+        return 2
     return 1 if result.parts else 0
 
 
@@ -26,7 +29,9 @@ def add_commands(subparsers) -> None:
         description="Compare two runs (rldebug run logdirs, Tune trials, or Tune experiments "
                     "whose trials are seeds of one config). Exit 0 when they do not part on "
                     "the metric beyond its noise, 1 when they do (or one crashed before its "
-                    "first result), 2 for unusable input.")
+                    "first result), 2 for unusable input or when the metric cannot be "
+                    "compared (only one run reports it, or they share fewer than 3 "
+                    "iterations; the report says which).")
     parser.add_argument("run_a")
     parser.add_argument("run_b")
     parser.add_argument("--metric", default="return",

@@ -97,6 +97,12 @@ class MetricComparison:
         return self.by_iteration is not None or self.by_env_steps is not None
 
     @property
+    def too_short(self) -> bool:
+        """Whether the sides share fewer iterations than a parting needs (``SUSTAIN`` in
+        a row): no gap, however large, could count."""
+        return len(self.axis_iterations) < SUSTAIN
+
+    @property
     def only_in(self) -> str | None:
         """"a" or "b" when only that side reports the metric (nothing to compare it with:
         another stack or env names it otherwise, or the other never logged it)."""
@@ -162,7 +168,7 @@ def _on_grid(curves: list[Curve], grid: np.ndarray, by: str) -> np.ndarray:
     for c in curves:
         x = getattr(c, by).astype(float)
         ok = np.isfinite(x) & ~np.isnan(c.values)  # an inf value is a value (a KL blew up)
-        if ok.sum() < 2:
+        if not ok.any():  # one point is a value too (a run of one iteration)
             rows.append(np.full(grid.shape, np.nan))
             continue
         with np.errstate(invalid="ignore"):  # inf - inf between two inf values

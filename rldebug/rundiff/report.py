@@ -62,9 +62,19 @@ class RunDiff:
             return not (self.crashed_a and self.crashed_b)
         return bool(self.main and self.main.parts)
 
+    @property
+    def comparable(self) -> bool:
+        """Whether the chosen metric could be compared: both sides report it, over at
+        least ``SUSTAIN`` common iterations (or one side crashed before its first
+        result). ``parts`` is False when it could not."""
+        if self.crashed_a or self.crashed_b:
+            return True
+        main = self.main
+        return main is not None and not main.only_in and not main.too_short
+
     def to_dict(self) -> dict[str, Any]:
         return {"run_a": self.run_a, "run_b": self.run_b, "metric": self.metric,
-                "parts": self.parts, "trials_a": self.trials_a, "trials_b": self.trials_b,
+                "parts": self.parts, "comparable": self.comparable, "trials_a": self.trials_a, "trials_b": self.trials_b,
                 "algorithm_a": self.algorithm_a, "algorithm_b": self.algorithm_b,
                 "config": [r.to_dict() for r in self.config],
                 "metrics": [m.to_dict() for m in self.metrics],
@@ -164,6 +174,9 @@ def parting_text(m: MetricComparison) -> str:
     if m.only_in:
         return (f"reported by run {m.only_in} only: nothing to compare it with (the other "
                 "run names it otherwise, as another API stack or env does, or never logs it)")
+    if m.too_short and not m.parts:
+        return (f"cannot part over {len(m.axis_iterations)} common iteration(s) (a gap "
+                f"counts when it holds {SUSTAIN} in a row)")
     return f"parts {_where_parted(m)}" if m.parts else f"does not part {_why_not_parted(m)}"
 
 
@@ -181,7 +194,13 @@ def verdict_text(d: RunDiff) -> str:
         return f"The runs do not part on {d.metric}: neither side has it."
     if m.only_in:
         return (f"The runs cannot be compared on {d.metric}: only run {m.only_in} reports "
-                "it.")
+                "it (the config differences above, as another env or API stack, name it "
+                "otherwise). Pick a metric both report with --metric.")
+    if m.too_short:
+        return (f"The runs cannot be compared on {d.metric}: they share "
+                f"{len(m.axis_iterations)} iteration(s), and a gap counts only when it holds "
+                f"{SUSTAIN} iterations in a row. Train both for at least {SUSTAIN} "
+                "iterations.")
     if m.parts and len(d.trials_a) == len(d.trials_b) == 1:
         return (f"The runs part on {d.metric} {_where_parted(m)}, beyond the curves' jitter; "
                 "one trial per side cannot tell that from the difference seeds make (see "
