@@ -130,6 +130,7 @@ def test_a_fix_that_does_not_help_is_reported_as_such(arena_lr_half, tmp_path, c
     (["--verify", "--seeds", "0"], "seeds (--seeds) must be a positive int, got 0"),
     (["--verify", "--budget", "soon"], "budget 'soon' is not a duration"),
     (["--iterations", "3"], "--iterations applies only with --verify"),
+    (["--fix", "lr=0.1"], "--fix applies only with --verify"),  # it was taken as --verify
     # RLlib's update_from_dict would take these silently
     (["--verify", "--fix", "lerning_rate=0.1"], "PPOConfig has no setting 'lerning_rate'"),
     (["--verify", "--fix", "lr=fast"], "--fix lr='fast': lr is float (0.5 in the run)"),
@@ -190,6 +191,20 @@ def test_a_config_is_rebuilt_from_params_json_or_refused_with_the_keys_json_lost
     params = json.loads((tmp_path / "mapped" / PARAMS_FILE).read_text())
     with pytest.raises(ValueError, match=r"holds policy_mapping_fn only as text .* --config"):
         config_from_params("PPO", params)
+
+
+def test_a_healthy_run_has_nothing_to_verify_and_says_how_to_try_a_change(tmp_path, capsys):
+    """On a run with no finding, the refusal sent the user in a circle ('pass --rule RULE
+    --fix KEY=VALUE': every --rule is refused there; a bad-input audit)."""
+    from rldebug.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "doctor_corpus" / "runs" / "healthy_ppo_cartpole",
+                    run)
+    assert main(["doctor", str(run), "--verify", "--fix", "lr=0.001"]) == 2
+    err = capsys.readouterr().err
+    assert "found no warning or error in this run" in err and "rldebug diff RUN NEW_RUN" in err
+    assert "--rule" not in err and not (run / "rldebug_verify").exists()
 
 
 @pytest.mark.slow  # ~10 s of APPO; a config rebuilt from params.json, without training:

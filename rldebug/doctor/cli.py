@@ -112,15 +112,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run the doctor on ``args.path``; print a report (or JSON); return the exit code."""
-    if getattr(args, "verify", False) or getattr(args, "fix", None):
+    if getattr(args, "verify", False):
         return cmd_verify(args)
     return _diagnose_and_report(args)
 
 
 def _diagnose_and_report(args: argparse.Namespace) -> int:
-    verify_only = [f"--{name}" for name in ("rule", "module", "iterations", "seeds", "budget",
-                                            "config", "out")
-                   if getattr(args, name, None) is not None]
+    verify_only = [f"--{name}" for name in ("rule", "module", "fix", "iterations", "seeds",
+                                            "budget", "config", "out")
+                   if getattr(args, name, None) not in (None, [])]
     if verify_only:
         raise UsageError(f"{', '.join(verify_only)} "
                          f"{'applies' if len(verify_only) == 1 else 'apply'} only with "

@@ -402,12 +402,17 @@ def _pick(diagnosis, rule: str | None, module: str | None, own_fixes: bool):
     fixable = [(t, f) for t, f in offered if f.fix_config or own_fixes]
     if not fixable:
         names = sorted({f.rule_id for _, f in offered})
+        if not names:
+            raise UsageError(
+                "The doctor found no warning or error in this run, so there is no finding "
+                "for a fix to remove. To see whether a change of your own trains better, "
+                "train it and compare the two runs: rldebug diff RUN NEW_RUN (run seeds of "
+                "both to measure what a seed alone changes).")
         raise UsageError(
-            "No top-level warning or error of this run has a fix that is a config change"
-            + (f" ({', '.join(names)} are fixed in the env or the code)" if names else
-               " (the doctor found no warning or error)")
-            + ", so there is nothing to verify by training. To try a change of your own, "
-            "pass --rule RULE --fix KEY=VALUE.")
+            f"No top-level warning or error of this run has a fix that is a config change "
+            f"({', '.join(names)} are fixed in the env or the code), so there is nothing to "
+            "verify by training. To try a change of your own against one of them, pass "
+            "--rule RULE --fix KEY=VALUE.")
     return fixable[0]
 
 
