@@ -4,7 +4,8 @@ and how the command line reads what names user code (``FILE.py:FUNC``).
 Every public function and command rejects input it cannot use by raising
 :class:`UsageError` (a ``ValueError``) or, for an argument of the wrong type,
 :class:`UsageTypeError` (also a ``TypeError``), with a message that says what was wrong
-and how to fix it. A tool's more specific kinds subclass them (``CheckpointError``,
+and how to fix it (:class:`UsageKeyError`, also a ``KeyError``, for a name that is not
+there). A tool's more specific kinds subclass them (``CheckpointError``,
 ``ReproduceError``, ``UnusableInputError``, ...). The command line prints only these as
 ``rldebug CMD: error: ...`` and exits 2; any other exception is a failure or a bug and
 exits 1 with its type and a pointer to ``--debug``."""
@@ -31,6 +32,13 @@ class UsageError(ValueError):
 
 class UsageTypeError(UsageError, TypeError):
     """An argument of the wrong type; a :class:`UsageError` that is also a ``TypeError``."""
+
+
+class UsageKeyError(UsageError, KeyError):
+    """A name that is not there (a stop criterion no result holds); a :class:`UsageError`
+    that is also a ``KeyError``. Its message is printed as written, not quoted."""
+
+    __str__ = Exception.__str__
 
 
 #: What every command says as unusable input (exit 2): a :class:`UsageError`, and a path

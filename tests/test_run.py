@@ -13,6 +13,7 @@ from tiny import tiny_arena_config
 from rldebug import run
 from rldebug.cli import main
 from rldebug.inprocess.runlog import RunLogger
+from rldebug.usage import UsageError
 
 
 def scalars(logdir):
@@ -218,10 +219,13 @@ def test_an_episode_metric_not_reported_yet_is_waited_for_not_called_a_typo(capl
         assert all(late.check(r) is None for r in _results(MISSING_PATIENCE + 3))
     assert caplog.text.count("RLlib reports it once an episode has ended") == 1
     assert caplog.text.count("once the first evaluation has run") == 1
-    with pytest.raises(KeyError, match="episode_retrun_mean"):  # a typo still stops it
+    with pytest.raises(KeyError, match="episode_retrun_mean") as raised:  # a typo stops it
         typo = Stopper({"env_runners/episode_retrun_mean": 1})
         for result in _results(MISSING_PATIENCE):
             typo.check(result)
+    # unusable input, as every tool raises it (a ValueError too), its message unquoted
+    assert isinstance(raised.value, UsageError)
+    assert str(raised.value).startswith("Stop criterion 'env_runners/episode_retrun_mean'")
 
 
 def test_a_stop_key_that_is_a_dict_in_the_results_is_refused():

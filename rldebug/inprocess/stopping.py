@@ -24,7 +24,7 @@ from typing import Union
 
 from rldebug.inprocess.runlog import flatten
 from rldebug.shapes.results import get_path, has_path
-from rldebug.usage import UsageError, UsageTypeError, cannot_be_called
+from rldebug.usage import UsageError, UsageKeyError, UsageTypeError, cannot_be_called
 
 StopSpec = Union[dict, Callable[[int, dict], bool], None]
 # A metric absent from this many results in a row is a typo, not a slow start
@@ -152,7 +152,7 @@ class Stopper:
     def _note_missing(self, key: str, result: dict) -> None:
         moved = _moved_under_env_runners(key, result)
         if moved:  # a top-level key of 2021's results: it would be waited for in vain
-            raise KeyError(
+            raise UsageKeyError(
                 f"Stop criterion {key!r} is not a key of RLlib 2.60's results: it reports "
                 f"this metric as {moved!r} (and, when evaluating, 'evaluation/{moved}'). "
                 f"Stop on that key, e.g. stop={{{moved!r}: ...}}.")
@@ -169,7 +169,7 @@ class Stopper:
         if self._missing_for[key] >= MISSING_PATIENCE:
             keys = list(flatten({k: v for k, v in result.items() if k != "config"}))
             close = difflib.get_close_matches(key, keys, n=5, cutoff=0.4)
-            raise KeyError(
+            raise UsageKeyError(
                 f"Stop criterion {key!r} was not in the last {MISSING_PATIENCE} results. "
                 f"Closest result keys: {close or keys[:10]}. Use a slash-separated key "
                 "from the result dict, e.g. 'env_runners/episode_return_mean'."
