@@ -170,6 +170,11 @@ def test_observations_recorded_elsewhere_are_compared_in_place_of_the_env(
     assert cli_main(["parity", str(checkpoint), "--policy", "parity_policies:module_argmax",
                      "--observations", str(tmp_path)]) == 2  # it said "does not exist"
     assert "is a folder; pass the .npy or .npz file" in capsys.readouterr().err
+    # the command line's errors name its options (they named parity()'s parameters only)
+    for option, value in (("--episodes", "0"), ("--min-agreement", "1.5")):
+        assert cli_main(["parity", str(checkpoint), "--policy", "parity_policies:module_argmax",
+                         option, value]) == 2
+        assert f"({option}) must be" in capsys.readouterr().err
 
 
 def test_the_episodes_a_reproducible_trace_taped_are_played_again(

@@ -761,7 +761,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
     episodes = DEFAULT_EPISODES if episodes is None else episodes
     for name, value in (("episodes", episodes), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise UsageError(f"parity({name}=...) must be an int >= 1, got {value!r}.")
+            option = " (--episodes)" if name == "episodes" else ""  # max_steps: Python only
+            raise UsageError(f"parity({name}=...){option} must be an int >= 1, got {value!r}.")
     check_seed(seed, "parity(seed=...)", allow_none=False)
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or \
             not 0 <= float(atol) < float("inf"):
@@ -769,7 +770,8 @@ def parity(checkpoint_or_algo: Any, policy: Callable, *, episodes: int | None = 
                          f"{atol!r}.")
     if isinstance(min_agreement, bool) or not isinstance(min_agreement, (int, float)) or \
             not 0 < float(min_agreement) <= 1:
-        raise UsageError(f"parity(min_agreement=...) must be in (0, 1], got {min_agreement!r}.")
+        raise UsageError(f"parity(min_agreement=...) (--min-agreement) must be in (0, 1], got "
+                         f"{min_agreement!r}.")
     if observations is not None and trace is not None:
         raise UsageError("parity compares on recorded observations (observations=, "
                          "--observations) or on a trace's episodes (trace=, --trace), not both: "
