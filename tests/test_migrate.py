@@ -63,6 +63,12 @@ def test_tensorflow_is_named_by_its_value_not_by_the_key():
 def test_code_for_260_has_nothing_to_migrate():
     source = Path(__file__).parent.parent / "rldebug" / "arena" / "config.py"
     assert migrations_in_source(source.read_text()) == []
+    # a setting 2021 and 2.60 name alike, in its 2.60 place and in a config dict (a
+    # bad-input audit's script was told to move it where it already was)
+    assert migrations_in_source(
+        'PPOConfig().env_runners(num_env_runners=0, rollout_fragment_length=50)\n'
+        'config = {"env": "CartPole-v1", "rollout_fragment_length": 50}\n'
+    ) == []
 
 
 def test_cli_text_json_and_exit_codes(tmp_path, capsys):

@@ -105,7 +105,6 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
     "custom_model": ("an RLModule: config.rl_module(rl_module_spec=RLModuleSpec(...))",
                      "recipes/custom_model.py"),
     "custom_model_config": ("RLModuleSpec(model_config=...)", "recipes/custom_model.py"),
-    "rollout_fragment_length": ("config.env_runners(rollout_fragment_length=...)", ""),
     "evaluation_num_workers": ("evaluation_num_env_runners", ""),
     "num_rollout_workers": ("num_env_runners (config.env_runners(...))", "recipes/scaling.py"),
     "soft_horizon": ("nothing: RLlib 2.60 keeps the key and never reads it", ""),
