@@ -194,8 +194,8 @@ def test_probs_match_rllib_sampling_frequencies(algo, api_stack):
 @pytest.mark.parametrize("obs, match", [
     (np.array([0, 99, 3]), r"shape \(3,\), expected \(2,\)"),
     (np.array([0.0, 99.0]), r"dtype float64, expected int64"),
-    (np.array([0, 100]), r"outside the space's bounds"),
-    (np.array([-1, 5]), r"outside the space's bounds"),
+    (np.array([0, 100]), r"outside the space's bounds: index 1 is 100 \(bounds 0..99\)"),
+    (np.array([-1, 5]), r"outside the space's bounds: index 0 is -1 \(bounds 0..99\)"),
     ([[0, 99], [0, 100]], r"Observation 1 of the batch"),
     ("up", r"not in the observation space MultiDiscrete"),
 ])

@@ -696,7 +696,7 @@ def test_old_stack_arena_policies_swapped_are_named(capsys):
 
 @pytest.mark.parametrize("kwargs, error", [
     ({"policy": 42}, "must be a function"),
-    ({"policy": abs, "episodes": 0}, "episodes=...\\) must be an int >= 1"),
+    ({"policy": abs, "episodes": 0}, "episodes=...\\) \\(--episodes\\) must be an int >= 1"),
     ({"policy": abs, "min_agreement": 1.5}, "min_agreement"),
 ])
 def test_bad_input_is_refused(checkpoint, kwargs, error):

@@ -29,7 +29,8 @@ def why_not_in(obs: Any, space: gym.Space) -> str:
             return f"shape {arr.shape}, expected {space.shape}"
         if not np.can_cast(arr.dtype, space.dtype):
             return f"dtype {arr.dtype}, expected {space.dtype} (or one that casts to it safely)"
-        return f"values {arr.tolist()} outside the space's bounds"
+        shown = f"values {arr.tolist()}" if arr.size <= 16 else f"values of shape {arr.shape}"
+        return f"{shown} outside the space's bounds{_where_out_of_bounds(arr, space)}"
     if isinstance(space, gym.spaces.Discrete):
         return (f"{obs!r} is not an int in [{space.start}, {space.start + space.n - 1}]")
     if isinstance(space, gym.spaces.Dict) and isinstance(obs, dict):
@@ -48,6 +49,34 @@ def why_not_in(obs: Any, space: gym.Space) -> str:
     return f"{obs!r:.80} is not contained in the space"
 
 
+
+
+def _where_out_of_bounds(arr: np.ndarray, space: gym.Space, most: int = 3) -> str:
+    """``": index 2 is 1 (bounds -0.419..0.419)"``: the first entries of ``arr`` outside
+    ``space``'s bounds (a NaN is outside every bound); "" where none is found."""
+    if isinstance(space, gym.spaces.Box):
+        low, high = space.low, space.high
+    elif isinstance(space, gym.spaces.MultiDiscrete):
+        low = np.asarray(getattr(space, "start", 0))
+        high = low + space.nvec - 1
+    else:  # MultiBinary
+        low, high = np.asarray(0), np.asarray(1)
+    try:
+        low, high = np.broadcast_to(low, arr.shape), np.broadcast_to(high, arr.shape)
+        with np.errstate(invalid="ignore"):
+            outside = np.argwhere(~((arr >= low) & (arr <= high)))
+    except (TypeError, ValueError):
+        return ""
+    if not len(outside):
+        return ""
+    said = [f"index {_index(i)} is {arr[tuple(i)]:g} (bounds {low[tuple(i)]:.3g}.."
+            f"{high[tuple(i)]:.3g})" for i in outside[:most]]
+    more = f", and {len(outside) - most} more" if len(outside) > most else ""
+    return ": " + ", ".join(said) + more
+
+
+def _index(position: np.ndarray) -> str:
+    return str(int(position[0])) if len(position) == 1 else str(tuple(map(int, position)))
 
 
 def leaves(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
