@@ -536,6 +536,13 @@ def test_a_runs_logdir_is_read_for_its_trace_as_reproduce_reads_it(capsys):
     assert len(from_run.samples) == len(from_trace.samples) > 0
     assert cli_main(["trace", str(run)]) == 0
     assert "Traceback" not in capsys.readouterr().err
+    # and the other way round: a trace folder given to the doctor or diff names its run
+    # (it said "No result.json ... below it", a bad-input audit)
+    for command in (["doctor", str(run / "trace")], ["diff", str(run / "trace"), str(run)]):
+        assert cli_main(command) == 2
+        assert f"is a trace folder (rldebug.trace's records), which holds no result.json. " \
+               f"The run that holds it has them (its trace is read with them): pass " \
+               f"{str(run)!r}." in capsys.readouterr().err
 
 
 def test_notices_of_a_replay_are_said_by_reproduce_not_debug():

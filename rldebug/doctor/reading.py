@@ -124,6 +124,17 @@ def find_trial_dirs(path: str | Path) -> list[Path]:
             "run's results. "
             + (f"Its trial directory holds them: pass {str(trial)!r}." if _is_trial(trial)
                else "Pass the trial directory the run wrote its result.json to."))
+    from rldebug.tracing.layout import trace_files  # an error's path only
+
+    if trace_files(path):
+        run = path.parent
+        raise UnusableInputError(
+            f"{str(path)!r} is a trace folder (rldebug.trace's records), which holds no "
+            f"{RESULT_FILE}. "
+            + (f"The run that holds it has them (its trace is read with them): pass "
+               f"{str(run)!r}." if _is_trial(run) else
+               "Pass the run's logdir or trial directory (its trace is read with its "
+               "results); `rldebug trace` reads a trace folder on its own."))
     raise UnusableInputError(
         f"No {RESULT_FILE} or {PROGRESS_FILE} in {str(path)!r} or the two directory levels "
         "below it. Pass a Tune experiment directory, one trial directory, or an "
