@@ -1,15 +1,17 @@
 """rldebug.load and `rldebug inspect CHECKPOINT`: both stacks, and paths that are not checkpoints."""
 
 import argparse
+import functools
 import json
 import shutil
 import warnings
 
 import numpy as np
 import pytest
+from ray.rllib.callbacks.callbacks import RLlibCallback
 from inspect_algos import checkpoint_of, trained_algo
 
-from rldebug.callbacks.compose import callback_classes
+from rldebug.callbacks.compose import add_callbacks, callback_classes, without_tools
 from rldebug.deployment import inference_policy
 from rldebug.inspection import CheckpointError, explain, load
 from rldebug.inspection.checkpoint import (
@@ -339,18 +341,27 @@ def test_a_name_the_training_script_registered_is_said_before_anything_is_built(
 
 
 @pytest.mark.parametrize("api_stack", ["new", "old"])
+class _UsersCallback(RLlibCallback):
+    def __init__(self, tag: str = ""):
+        super().__init__()
+        self.tag = tag
+
+
 def test_a_traced_runs_checkpoint_loads_without_writing_into_its_trace(tmp_path, api_stack):
     """The config a traced run's checkpoint stores carries the trace's callbacks and
     folder: loading it must not write there (a bad-input audit found `rldebug inspect`
     rewriting the run's replay weights, re-creating a moved run's folder, and failing
-    where that folder cannot be written)."""
+    where that folder cannot be written). The user's own callbacks stay, a partial too."""
     from tiny import tiny_arena_config
 
     import rldebug
+    from rldebug.doctor import DoctorCallback
 
-    config = tiny_arena_config(api_stack)
+    users = functools.partial(_UsersCallback, tag="mine")
+    config = tiny_arena_config(api_stack).callbacks(users)
     traced = rldebug.trace(config, out=tmp_path / "run" / "trace",
                            reproducible=api_stack == "new")
+    traced = add_callbacks(traced, DoctorCallback.configured(logdir=tmp_path / "run"))
     run = rldebug.run(traced, stop={"training_iteration": 1}, logdir=tmp_path / "run",
                       checkpoint_at_end=True, progress=False)
     run.algo.stop()
@@ -364,4 +375,26 @@ def test_a_traced_runs_checkpoint_loads_without_writing_into_its_trace(tmp_path,
         algo.stop()
     assert not (tmp_path / "run").exists()  # the moved run's folder is not made again
     assert not algo.config.learner_class.__name__.startswith("Traced")
-    assert "TraceCallbacks" not in [c.__name__ for c in callback_classes(algo.config)]
+    kept = callback_classes(algo.config)  # the users' partial, and local mode's env check
+    assert [(c.func, c.keywords) for c in kept if isinstance(c, functools.partial)] == [
+        (_UsersCallback, {"tag": "mine"})]
+    assert [c.__name__ for c in kept if isinstance(c, type)] == ["PassiveEnvCheck"]
+
+
+def test_rldebugs_learner_wrappers_come_off_down_to_the_users_learner():
+    """attach_remote wraps the traced Learner class: the first base that was not the
+    trace's was its mixin, which RLlib cannot build (a reviewer's)."""
+    from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+    from tiny import tiny_arena_config
+
+    import rldebug
+
+    class UsersLearner(PPOTorchLearner):
+        pass
+
+    config = tiny_arena_config().learners(num_learners=1, learner_class=UsersLearner)
+    wrapped = rldebug.attach_remote(rldebug.trace(config, out=None), learner_index=0,
+                                    post_mortem=True)
+    assert wrapped.learner_class is not UsersLearner
+    assert without_tools(wrapped).learner_class is UsersLearner
+    assert without_tools(tiny_arena_config()).learner_class is PPOTorchLearner

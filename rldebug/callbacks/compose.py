@@ -70,8 +70,8 @@ def _combined(cls) -> list:
         cells = dict(zip(init.__code__.co_freevars, init.__closure__, strict=False))
         inner = cells.get("callback_class_list")
         if inner is not None:
-            return [found for c in inner.cell_contents if isinstance(c, type)
-                    for found in _combined(c)]
+            return [found for c in inner.cell_contents  # a partial of a class stays as it is
+                    for found in (_combined(c) if isinstance(c, type) else [c])]
     return [cls]
 
 
@@ -113,23 +113,42 @@ def add_callbacks(config, *classes):
     return new
 
 
-def without_callbacks(config, base: type):
-    """Return a copy of ``config`` without the callback classes that subclass ``base`` (a
-    tool's, as :func:`with_settings` made them); the user's callbacks stay, in order.
+def _is_rldebugs(cls) -> bool:
+    """A class rldebug made or defines (a tool's callbacks, settings subclasses and Learner
+    wrappers: :func:`with_settings` gives them the tool's module); a user's subclass of
+    one is the user's."""
+    return isinstance(cls, type) and cls.__module__.split(".")[0] == "rldebug"
+
+
+def without_tools(config):
+    """Return a copy of ``config`` without rldebug's own callbacks and Learner wrappers
+    (the trace, the doctor's callback, ``break_on``, ``attach_remote``, the metric
+    callbacks); the user's callbacks (functions and partials too) and Learner class stay.
+
+    A checkpoint stores the config its run trained with: rebuilt as it is, its trace
+    writes into the trained run's folder (making a moved run's folder again), the
+    doctor's callback into its logdir, and ``attach_remote`` waits for a debugger.
 
     :param config: an RLlib ``AlgorithmConfig`` (either API stack).
-    :param base: the tool's ``RLlibCallback`` subclass.
     """
     from ray.rllib.callbacks.callbacks import RLlibCallback
+    from ray.rllib.core.learner.learner import Learner
 
-    kept = [c for c in callback_classes(config) if not issubclass(c, base)]
+    classes = callback_classes(config)
+    kept = [c for c in classes if not _is_rldebugs(c)]
     new = config.copy(copy_frozen=False)
-    if not kept:
+    if len(kept) == len(classes):
+        pass  # none of rldebug's: the user's callbacks as they were
+    elif not kept:
         new.callbacks(RLlibCallback)
     elif config.enable_env_runner_and_connector_v2:
         new.callbacks(kept)
     else:
         new.callbacks(kept[0] if len(kept) == 1 else _combine(kept))
+    learner = new._learner_class
+    if _is_rldebugs(learner):  # the first Learner of its bases that is not rldebug's
+        new._learner_class = next(base for base in learner.__mro__
+                                  if issubclass(base, Learner) and not _is_rldebugs(base))
     return new
 
 
@@ -141,11 +160,12 @@ def _combine(classes: list) -> type:
     from ray.rllib.algorithms.callbacks import make_multi_callbacks
 
     container = make_multi_callbacks(classes)
-    names = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in classes)
+    names = ", ".join(f"{getattr(c, '__module__', '?')}.{getattr(c, '__qualname__', repr(c))}"
+                      for c in classes)  # a functools.partial has no __qualname__
     container.__module__ = COMBINED_CALLBACKS_MODULE
     container.__name__ = container.__qualname__ = f"{COMBINED_CALLBACKS_NAME}[{names}]"
     return container
 
 
 __all__ = ["add_callbacks", "callback_classes", "configured_callbacks", "with_settings",
-           "without_callbacks"]
+           "without_tools"]

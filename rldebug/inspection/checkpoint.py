@@ -259,9 +259,9 @@ def _load_new(root: Path, local: bool):
     from ray.rllib.algorithms.algorithm import Algorithm
 
     from rldebug.inprocess.local import local_mode, ray_for
-    from rldebug.tracing import untraced
+    from rldebug.callbacks.compose import without_tools
 
-    config = untraced(_stored_config(root))  # not into the trained run's trace folder
+    config = without_tools(_stored_config(root))  # nothing into the trained run's folders
     _check_registered(config, root)
     if local:
         config = local_mode(config, warn=False)
@@ -276,11 +276,11 @@ def _load_old(root: Path, local: bool):
     from ray.rllib.utils.checkpoints import get_checkpoint_info
 
     from rldebug.inprocess.local import local_mode, ray_for
-    from rldebug.tracing import untraced
+    from rldebug.callbacks.compose import without_tools
 
     # Algorithm.from_checkpoint without its last step, so the config can be made local.
     state = Algorithm._checkpoint_info_to_algorithm_state(get_checkpoint_info(str(root)))
-    state["config"] = untraced(state["config"])  # not into the trained run's trace folder
+    state["config"] = without_tools(state["config"])  # nothing into the run's folders
     _check_registered(state["config"], root)
     if local:
         state["config"] = local_mode(state["config"], warn=False)

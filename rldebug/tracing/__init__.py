@@ -2,13 +2,12 @@
 
 - :func:`trace` — instrument a config (callbacks + a Learner mixin, RLlib untouched).
 - :func:`load_trace` — read a trace directory into pandas DataFrames.
-- :func:`untraced` — a traced config without its trace (a checkpoint's, to rebuild it).
 """
 
-from rldebug.tracing.instrument import DEFAULT_LEVEL, trace, untraced
+from rldebug.tracing.instrument import DEFAULT_LEVEL, trace
 from rldebug.tracing.layout import TRACE_SUBDIR, run_trace_dir, trace_dir_of
 from rldebug.tracing.reading import Trace, load_trace
 from rldebug.tracing.writer import LEVELS
 
 __all__ = ["DEFAULT_LEVEL", "LEVELS", "TRACE_SUBDIR", "Trace", "load_trace", "run_trace_dir",
-           "trace", "trace_dir_of", "untraced"]
+           "trace", "trace_dir_of"]

@@ -108,23 +108,6 @@ def trace(config, level: str = DEFAULT_LEVEL, out: str | Path | None = None, *,
     return traced
 
 
-def untraced(config):
-    """Return a copy of ``config`` that writes no trace: without :func:`trace`'s callbacks
-    and with the Learner class it subclassed (the config a traced run's checkpoint stores
-    would otherwise write into that run's trace folder as soon as it is built, wherever
-    the checkpoint has moved since). A config that is not traced comes back as a copy."""
-    from rldebug.callbacks.compose import without_callbacks
-    from rldebug.tracing.callbacks import TraceCallbacks
-    from rldebug.tracing.learning import TracingLearnerMixin
-
-    plain = without_callbacks(config, TraceCallbacks)
-    learner = plain._learner_class
-    if isinstance(learner, type) and issubclass(learner, TracingLearnerMixin):
-        plain._learner_class = next(base for base in learner.__mro__[1:]
-                                    if not issubclass(base, TracingLearnerMixin))
-    return plain
-
-
 def _check_stall(factor, floor_s) -> None:
     if factor is not None and (isinstance(factor, bool) or not isinstance(factor, (int, float))
                                or not factor > 1):
@@ -167,4 +150,4 @@ def _check_no_earlier_trace(directory) -> None:
             "trace file(s) or trial folder(s)); a second run's records would be merged into "
             "it. Pass a new folder (out=None makes one per run), or remove the old trace.")
 
-__all__ = ["DEFAULT_LEVEL", "trace", "untraced"]
+__all__ = ["DEFAULT_LEVEL", "trace"]
