@@ -207,6 +207,17 @@ def test_runs_too_short_to_part_say_so_with_their_values_and_exit_2(tmp_path, ca
         "only when it holds 3 iterations in a row. Train both for at least 3 iterations.")
     assert main(["diff", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
     assert "return: " + f"{returns[0]:.4g} -> {returns[1]:.4g}" in capsys.readouterr().out
+    # where the runs trained longer but one trial stopped early, that trial is named, not
+    # "train both for at least 3 iterations" (a reviewer's)
+    seeds = shutil.copytree(LR_1E3, tmp_path / "seeds")
+    cut = next(p for p in sorted(seeds.iterdir()) if (p / "result.json").is_file())
+    lines = (cut / "result.json").read_text().splitlines(keepends=True)
+    (cut / "result.json").write_text("".join(lines[:2]))  # as if it failed at iteration 3
+    (cut / "progress.csv").unlink(missing_ok=True)
+    verdict = str(rldebug.diff(seeds, OTHER_SEEDS)).splitlines()[-1]
+    assert verdict.startswith("The runs cannot be compared on return: they share 2 "
+                              "iteration(s)") and f"shortest trial ({cut.name})" in verdict
+    assert "at least 3 iterations" not in verdict
 
 
 def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):

@@ -164,3 +164,18 @@ def test_the_env_of_a_single_agent_algorithm_is_the_users_env_not_rllibs_vector_
         assert observation_space.shape == (4,) and action_space.n == 2
     finally:
         algo.stop()
+
+
+@pytest.mark.parametrize("space, value, said", [
+    # a float32 just past its bound reads as it is, not rounded onto the bound
+    (gym.spaces.Box(-1, 1, (2,)), np.array([0, 1.0000001], np.float32),
+     "index 1 is 1.0000001 (bounds -1..1)"),
+    (gym.spaces.MultiDiscrete([5000]), np.array([5000]), "index 0 is 5000 (bounds 0..4999)"),
+    (gym.spaces.Box(0, 1, ()), np.array(5.0, np.float32), "the value is 5 (bounds 0..1)"),
+    (gym.spaces.Box(0, 1, (20, 20)), np.full((20, 20), np.nan, np.float32),
+     "values of shape (20, 20) outside the space's bounds: index (0, 0) is nan"),
+])
+def test_a_value_outside_its_space_names_the_entry_and_its_bounds(space, value, said):
+    from rldebug.shapes.spaces import why_not_in
+
+    assert said in why_not_in(value, space)

@@ -211,7 +211,7 @@ def _event(recorded: RecordedTrace, number: int) -> ReproducibleEvent:
     if not events:
         raise ReproduceError(f"The trace in {str(recorded.directory)!r} has no events; "
                              "replay an episode with reproduce(dir, iteration=I) (--iteration "
-                             "I; rldebug reproduce DIR lists the iterations kept).")
+                             "I: one of the last iterations, whose episodes the trace keeps).")
     if number > len(events):
         raise ReproduceError(f"event={number} (--event {number}): the trace has {len(events)} event(s), numbered "
                              f"1..{len(events)} (rldebug reproduce DIR lists them).")

@@ -74,7 +74,8 @@ class RunDiff:
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_a": self.run_a, "run_b": self.run_b, "metric": self.metric,
-                "parts": self.parts, "comparable": self.comparable, "trials_a": self.trials_a, "trials_b": self.trials_b,
+                "parts": self.parts, "comparable": self.comparable,
+                "trials_a": self.trials_a, "trials_b": self.trials_b,
                 "algorithm_a": self.algorithm_a, "algorithm_b": self.algorithm_b,
                 "config": [r.to_dict() for r in self.config],
                 "metrics": [m.to_dict() for m in self.metrics],
@@ -197,10 +198,16 @@ def verdict_text(d: RunDiff) -> str:
                 "it (the config differences above, as another env or API stack, name it "
                 "otherwise). Pick a metric both report with --metric.")
     if m.too_short:
-        return (f"The runs cannot be compared on {d.metric}: they share "
-                f"{len(m.axis_iterations)} iteration(s), and a gap counts only when it holds "
-                f"{SUSTAIN} iterations in a row. Train both for at least {SUSTAIN} "
-                "iterations.")
+        shared = len(m.axis_iterations)
+        if m.cut_short:  # some trials went on: the shortest one ends the common range
+            advice = f"The shortest trial ends it: {m.cut_short}."
+        elif not shared:
+            advice = "Their iterations do not overlap (a restored trial counts on from its own)."
+        else:
+            advice = f"Train both for at least {SUSTAIN} iterations."
+        return (f"The runs cannot be compared on {d.metric}: they share {shared} "
+                f"iteration(s), and a gap counts only when it holds {SUSTAIN} iterations in a "
+                f"row. {advice}")
     if m.parts and len(d.trials_a) == len(d.trials_b) == 1:
         return (f"The runs part on {d.metric} {_where_parted(m)}, beyond the curves' jitter; "
                 "one trial per side cannot tell that from the difference seeds make (see "

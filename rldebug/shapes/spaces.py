@@ -69,14 +69,29 @@ def _where_out_of_bounds(arr: np.ndarray, space: gym.Space, most: int = 3) -> st
         return ""
     if not len(outside):
         return ""
-    said = [f"index {_index(i)} is {arr[tuple(i)]:g} (bounds {low[tuple(i)]:.3g}.."
-            f"{high[tuple(i)]:.3g})" for i in outside[:most]]
+    said = [f"{_index(i)} is {_exact(arr[tuple(i)])} (bounds {_exact(low[tuple(i)])}.."
+            f"{_exact(high[tuple(i)])})" for i in outside[:most]]
     more = f", and {len(outside) - most} more" if len(outside) > most else ""
     return ": " + ", ".join(said) + more
 
 
 def _index(position: np.ndarray) -> str:
-    return str(int(position[0])) if len(position) == 1 else str(tuple(map(int, position)))
+    if len(position) == 0:
+        return "the value"  # a Box of shape ()
+    return f"index {int(position[0]) if len(position) == 1 else tuple(map(int, position))}"
+
+
+def _exact(value) -> str:
+    """A number as its dtype holds it, shortest (a float32 1.0000001 against a bound of 1
+    reads so, not as 1 and 1)."""
+    value = np.asarray(value)[()]
+    if isinstance(value, np.integer | np.bool_):
+        return str(int(value))
+    if not np.isfinite(value):
+        return str(value)
+    if value == 0 or 1e-4 <= abs(value) < 1e7:
+        return np.format_float_positional(value, unique=True, trim="-")
+    return np.format_float_scientific(value, unique=True, trim="-")
 
 
 def leaves(space: gym.Space, where: str = "") -> list[tuple[str, gym.Space]]:
