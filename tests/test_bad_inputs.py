@@ -526,9 +526,10 @@ def test_the_installed_command_prints_no_traceback_and_debug_shows_it(tmp_path):
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
-def test_a_runs_logdir_is_read_for_its_trace_as_reproduce_reads_it(capsys):
+def test_a_runs_logdir_is_read_for_its_trace_as_reproduce_reads_it(tmp_path, capsys):
     """`rldebug trace RUN` refused a run's logdir (its trace is in RUN/trace) with a
     message that itself named <logdir>/trace; `rldebug reproduce RUN` took it."""
+    import shutil
     from pathlib import Path
 
     run = Path(__file__).parent / "diff_runs" / "lr_1e-3" / "PPO_seed_0"  # traced
@@ -543,6 +544,14 @@ def test_a_runs_logdir_is_read_for_its_trace_as_reproduce_reads_it(capsys):
         assert f"is a trace folder (rldebug.trace's records), which holds no result.json. " \
                f"The run that holds it has them (its trace is read with them): pass " \
                f"{str(run)!r}." in capsys.readouterr().err
+    # Tune trials' traces (<out>/<trial>) are not read with any run's results: said so
+    out = tmp_path / "out"
+    shutil.copytree(run / "trace", out / "PPO_trial_00000")
+    for folder in (out, out / "PPO_trial_00000"):
+        assert cli_main(["doctor", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert "is a trace folder" in err and "this one is not" in err and \
+            "`rldebug trace` or `rldebug reproduce`" in err
 
 
 def test_notices_of_a_replay_are_said_by_reproduce_not_debug():

@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
-from ray.rllib.callbacks.callbacks import RLlibCallback
 from inspect_algos import checkpoint_of, trained_algo
+from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.callbacks.compose import add_callbacks, callback_classes, without_tools
 from rldebug.deployment import inference_policy

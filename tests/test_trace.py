@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -175,10 +176,15 @@ def test_a_second_run_is_not_merged_into_an_earlier_runs_folder(tmp_path):
     # nor among the files of an earlier run's trace (a bad-input audit's run was written
     # beside them, and read with that trace as its own)
     traced = sorted(p.name for p in (tmp_path / "run" / "trace").iterdir())
-    with pytest.raises(ValueError, match=r"holds a trace \(\d+ trace file.* of an earlier run"):
+    with pytest.raises(ValueError, match=r"holds an earlier trace \(\d+ trace file"):
         rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
                     logdir=tmp_path / "run" / "trace", progress=False)
     assert sorted(p.name for p in (tmp_path / "run" / "trace").iterdir()) == traced
+    # nor into the out= folder of Tune trials' traces (one trace folder per trial)
+    shutil.copytree(tmp_path / "run" / "trace", tmp_path / "out" / "PPO_arena_00000")
+    with pytest.raises(ValueError, match=r"holds an earlier trace \(1 trace file\(s\) or trial"):
+        rldebug.run(tiny_arena_config(), stop={"training_iteration": 1},
+                    logdir=tmp_path / "out", progress=False)
     assert (tmp_path / "run" / "result.json").read_text() == before
 
 

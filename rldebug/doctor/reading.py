@@ -124,17 +124,20 @@ def find_trial_dirs(path: str | Path) -> list[Path]:
             "run's results. "
             + (f"Its trial directory holds them: pass {str(trial)!r}." if _is_trial(trial)
                else "Pass the trial directory the run wrote its result.json to."))
-    from rldebug.tracing.layout import trace_files  # an error's path only
+    from rldebug.tracing.layout import TRACE_SUBDIR, trace_files, trial_trace_dirs
 
-    if trace_files(path):
+    if trace_files(path) or trial_trace_dirs(path):  # an error's path only
         run = path.parent
+        paired = path.name == TRACE_SUBDIR and trace_files(path) and _is_trial(run)
         raise UnusableInputError(
             f"{str(path)!r} is a trace folder (rldebug.trace's records), which holds no "
             f"{RESULT_FILE}. "
             + (f"The run that holds it has them (its trace is read with them): pass "
-               f"{str(run)!r}." if _is_trial(run) else
-               "Pass the run's logdir or trial directory (its trace is read with its "
-               "results); `rldebug trace` reads a trace folder on its own."))
+               f"{str(run)!r}." if paired else
+               f"A run's trace is read with its results from the run's own {TRACE_SUBDIR!r} "
+               "folder (rldebug.run(config, trace=...)); this one is not. Pass the run's "
+               "logdir or Tune experiment for its results, and read this trace with "
+               "`rldebug trace` or `rldebug reproduce`."))
     raise UnusableInputError(
         f"No {RESULT_FILE} or {PROGRESS_FILE} in {str(path)!r} or the two directory levels "
         "below it. Pass a Tune experiment directory, one trial directory, or an "

@@ -70,7 +70,7 @@ def _check_no_earlier_run(logdir: Path) -> None:
     first's (``training_iteration`` 1, 2, ... twice), and read back as one run by the
     doctor, ``diff`` and TensorBoard."""
     from rldebug.inspection.checkpoint import algorithm_checkpoint_of
-    from rldebug.tracing.layout import trace_files
+    from rldebug.tracing.layout import trace_files, trial_trace_dirs
 
     if not logdir.is_dir():
         return
@@ -89,14 +89,6 @@ def _check_no_earlier_run(logdir: Path) -> None:
             f"({', '.join(trials[:3])}{', ...' if len(trials) > 3 else ''}): an "
             "experiment; a run written beside them would be read as one more trial, or "
             "hide them. Pass a new logdir, e.g. a subfolder of it.")
-    traced = trace_files(logdir)  # a trace's own files (the run's trace is in a subfolder)
-    if traced:
-        raise UsageError(
-            f"rldebug.run(logdir={str(logdir)!r}): the folder holds a trace ({len(traced)} "
-            "trace file(s)) of an earlier run; this run's result.json, "
-            "params and TensorBoard events would be written among its files, and read with "
-            "that trace as this run's. Pass a new logdir (logdir=None makes one per run); "
-            "a run's own trace goes to <logdir>/trace.")
     if (logdir / ERROR_FILE).is_file():
         raise UsageError(
             f"rldebug.run(logdir={str(logdir)!r}): the folder holds a run that failed "
@@ -109,6 +101,14 @@ def _check_no_earlier_run(logdir: Path) -> None:
             f"rldebug.run(logdir={str(logdir)!r}): the folder already holds a run "
             f"({lines} result(s) in {RESULT_FILE}); a second run would be appended to it. "
             "Pass a new logdir (logdir=None makes one per run), or remove the old run.")
+    traced = trace_files(logdir) + trial_trace_dirs(logdir)  # after a run's own results
+    if traced:
+        raise UsageError(
+            f"rldebug.run(logdir={str(logdir)!r}): the folder holds an earlier trace "
+            f"({len(traced)} trace file(s) or trial trace folder(s)); this run's result.json, "
+            "params and TensorBoard events would be written among them, and `rldebug trace` "
+            "and `reproduce` would read the two as one run. Pass a new logdir (logdir=None "
+            "makes one per run); a run's own trace goes to <logdir>/trace.")
 
 
 def run(config, stop: StopSpec = None, logdir: str | Path | None = None, *,

@@ -258,8 +258,8 @@ def _stored_config(root: Path):
 def _load_new(root: Path, local: bool):
     from ray.rllib.algorithms.algorithm import Algorithm
 
-    from rldebug.inprocess.local import local_mode, ray_for
     from rldebug.callbacks.compose import without_tools
+    from rldebug.inprocess.local import local_mode, ray_for
 
     config = without_tools(_stored_config(root))  # nothing into the trained run's folders
     _check_registered(config, root)
@@ -275,8 +275,8 @@ def _load_old(root: Path, local: bool):
     from ray.rllib.algorithms.algorithm import Algorithm
     from ray.rllib.utils.checkpoints import get_checkpoint_info
 
-    from rldebug.inprocess.local import local_mode, ray_for
     from rldebug.callbacks.compose import without_tools
+    from rldebug.inprocess.local import local_mode, ray_for
 
     # Algorithm.from_checkpoint without its last step, so the config can be made local.
     state = Algorithm._checkpoint_info_to_algorithm_state(get_checkpoint_info(str(root)))
