@@ -201,6 +201,39 @@ def test_iterations_with_no_healthy_env_runner_are_no_nan_reward(tmp_path):
     assert findings["runners_failed"].evidence["fewest_healthy"] == 0
 
 
+def test_a_multi_agent_iteration_that_ended_no_episode_sampled_something(tmp_path):
+    """RLlib's multi-agent runner reports NaN episodes for an iteration that sampled 100
+    steps and ended no episode (a single-agent one reports 0): the doctor said those
+    iterations 'sampled nothing: no EnvRunner reported, failed or dropped' (an audit's
+    multi-agent SAC), and on the way a NaN return was close to a non-finite one."""
+    from ray.rllib.algorithms.sac import SACConfig
+    from ray.rllib.examples.envs.classes.multi_agent import MultiAgentPendulum
+
+    config = (SACConfig().environment(MultiAgentPendulum, env_config={"num_agents": 2})
+              .env_runners(num_env_runners=0)
+              .multi_agent(policies={"p0", "p1"},
+                           policy_mapping_fn=lambda agent, *args, **kwargs: f"p{agent}")
+              .training(num_steps_sampled_before_learning_starts=0,
+                        train_batch_size_per_learner=32,
+                        replay_buffer_config={"type": "MultiAgentEpisodeReplayBuffer",
+                                              "capacity": 5000})
+              .rl_module(model_config={"fcnet_hiddens": [16]})
+              .reporting(min_sample_timesteps_per_iteration=100).debugging(seed=0))
+    run(config, stop={"training_iteration": 3}, logdir=tmp_path / "run",
+        progress=False).algo.stop()
+    rows = [json.loads(line)["env_runners"] for line in (tmp_path / "run" / "result.json").open()]
+    assert any(math.isnan(r.get("num_episodes", 0)) and r["num_env_steps_sampled"] == 100
+               for r in rows), rows  # the shape RLlib reports
+    from rldebug.doctor.metrics import extract
+
+    results = [json.loads(line) for line in (tmp_path / "run" / "result.json").open()]
+    assert not any(extract(result).sampled_nothing for result in results)
+    trial = diagnose(tmp_path / "run").trials[0]
+    note = next(n for n in trial.notes if n.startswith("the return was not judged"))
+    assert "sampled nothing" not in note and "finished no episode" in note, note
+    assert trial.findings == [], trial.findings
+
+
 @pytest.mark.slow  # ~19 s of training
 def test_a_penalty_only_when_the_episode_fails_is_a_reward_whose_timing_is_learned(tmp_path):
     """CartPole paying -100 when the pole falls and 0 otherwise: every episode returns

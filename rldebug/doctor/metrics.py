@@ -52,6 +52,8 @@ ENV_STEPS_KEY = "num_env_steps_sampled_lifetime"
 # Episodes that ended in the iteration: RLlib 2.60 reports NaN episode returns when
 # none did (a train batch shorter than an episode), which is no NaN reward.
 EPISODES_KEY = "num_episodes"
+#: env steps the EnvRunners sampled in the iteration
+ITERATION_STEPS_KEY = "num_env_steps_sampled"
 # Tune counts iterations again from 1 after a trial was restored from a checkpoint
 SINCE_RESTORE_KEY = "iterations_since_restore"
 _PER_AGENT_KEYS = frozenset({"agent_episode_returns_mean", "agent_episode_return_mean",
@@ -184,8 +186,13 @@ def _new_stack(result: Mapping[str, Any]) -> IterationMetrics:
     metrics.env_problems = problems_from_result(result)
     _fault_tolerance(metrics, result)
     episodes = number(runners.get(EPISODES_KEY))
-    metrics.sampled_nothing = episodes is not None and math.isnan(episodes)
-    if episodes == 0 or metrics.sampled_nothing:  # no episode ended: no return to read
+    steps = number(runners.get(ITERATION_STEPS_KEY))
+    # NaN episodes: nothing reported, or (a multi-agent local runner) steps but no episode
+    # ended, which a single-agent runner reports as 0 (an audit's SAC: 100 steps "nothing")
+    metrics.sampled_nothing = episodes is not None and math.isnan(episodes) and \
+        not (steps is not None and steps > 0)
+    if episodes == 0 or (episodes is not None and math.isnan(episodes)):  # none ended:
+        # no return to read (NaN: nothing sampled, or a multi-agent runner's none ended)
         metrics.return_mean = metrics.return_min = metrics.return_max = None
         metrics.len_mean = metrics.len_min = metrics.len_max = None
         metrics.agent_returns, metrics.module_returns = {}, {}
@@ -247,8 +254,9 @@ def relevant_path(path: tuple[str, ...]) -> bool:
     if depth == 3 and path[0] in (REWARD_TERMS_KEY, ENV_PROBLEMS_KEY):
         return True
     if depth == 1:
-        return path[0] in _EPISODE_KEYS or path[0] in ("training_iteration", ENV_STEPS_KEY,
-                                                         EPISODES_KEY, SINCE_RESTORE_KEY)
+        return path[0] in _EPISODE_KEYS or path[0] in (
+            "training_iteration", ENV_STEPS_KEY, ITERATION_STEPS_KEY, EPISODES_KEY,
+            SINCE_RESTORE_KEY)
     return depth == 2 and path[0] in _PER_AGENT_KEYS
 
 
