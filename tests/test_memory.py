@@ -120,3 +120,32 @@ def test_one_jump_between_flat_stretches_is_no_leak_and_six_iterations_show_one(
         assert leak.evidence["records"] == 5 and leak.evidence["last_mb"] > 760
         assert leak.evidence["largest_step_mb"] < 0.3 * (leak.evidence["last_mb"]
                                                          - leak.evidence["first_mb"])
+
+
+def test_a_replay_buffer_filling_is_said_as_such_and_a_leak_beside_it_is_not():
+    """A second audit's DQN (16 KiB observations) had its driver's growth called a leak
+    that 'ends when Ray's memory monitor kills it': it was the replay buffer filling,
+    which stops at its capacity (tests/memory_traces, real runs)."""
+    from rldebug.doctor.memory import rss_findings
+    from rldebug.tracing import load_trace
+
+    filling = load_trace(TRACES / "dqn_buffer_filling" / "trace")
+    assert [f.rule_id for f in rss_findings(filling, None)] == ["memory_growing"]  # no config
+    (said,) = rss_findings(filling, None, replay_capacity=50000)
+    assert (said.rule_id, said.severity) == ("replay_buffer_filling", "info")
+    evidence = said.evidence
+    assert evidence["kb_per_step"] == 64.0 and evidence["capacity"] == 50000
+    grown = evidence["last_mb"] - evidence["first_mb"]
+    assert 0.5 * grown < evidence["observations_mb"] <= grown  # the buffer is most of it
+    assert "not a leak: it stops at capacity, holding ~3.05 GiB" in said.message
+    # an env in the driver keeping 192 KiB a step grows far past what the buffer takes in
+    (leak,) = rss_findings(load_trace(TRACES / "dqn_frames_kept" / "trace"), None,
+                           replay_capacity=50000)
+    assert leak.rule_id == "memory_growing" and "driver" in leak.evidence["roles"]
+    # its local EnvRunner's allocation sites are what memory=True records; a driver or
+    # Learner without one gets tracemalloc of its own (memory=True records EnvRunners only)
+    assert "records the allocation sites that grow in EnvRunners" in leak.fix
+    from rldebug.doctor.memory import _leak_fix
+
+    assert "EnvRunners only" in _leak_fix(["Learner"]) and "tracemalloc" in \
+        _leak_fix(["Learner", "driver"])

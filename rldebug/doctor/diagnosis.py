@@ -361,7 +361,8 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
     unjudged = doctor.return_unjudged()
     if unjudged is not None:
         notes.append(unjudged)
-    report = read_trace_report(trial.path, trial=trial.name)
+    report = read_trace_report(trial.path, trial=trial.name,
+                               replay_capacity=doctor.facts.replay_capacity)
     findings = doctor.findings
     if report is not None:
         notes += report.notes

@@ -18,6 +18,7 @@ import numpy as np
 
 from rldebug.doctor.findings import Finding
 from rldebug.tracing.profile import rss_by_process
+from rldebug.tracing.reading import present, training_sample_rows
 
 #: records of one process the RSS rule needs (after the warm-up quarter is left out):
 #: a remote PPO EnvRunner writes one per iteration, and a leak of 50 MiB an iteration
@@ -36,6 +37,11 @@ MIN_TREND = 0.8
 MAX_ONE_STEP_SHARE = 0.5
 #: ... and the last third of the judged records at least this share (still rising)
 MIN_LAST_THIRD_SHARE = 0.15
+#: growth a filling replay buffer explains: at most this many times what the observations
+#: it took in between take as float32, plus this many MiB (its episodes' other columns,
+#: the allocator's slack); a leak faster than half the buffer's fill still shows
+REPLAY_GROWTH_FACTOR = 1.5
+REPLAY_GROWTH_SLACK_MB = 25.0
 #: a site must be seen growing in this many of a process's sample() calls (not every
 #: call: a site that allocates once per episode grows only in the calls that end one) ...
 MIN_SITE_CALLS = 4
@@ -51,7 +57,62 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def rss_findings(trace, trial: str | None) -> list[Finding]:
+def _steps_sampled_by(trace) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """``(times, env steps sampled by each time, observation MiB per env step)`` of the
+    training EnvRunners' samples (float32 observations, every agent's: what a replay
+    buffer stores per step); None without observation statistics (level "summary")."""
+    rows = sorted(training_sample_rows(trace.samples), key=lambda r: r["time"])
+    values = sum(int(stats.get("n") or 0) for row in rows if isinstance(row.get("obs"), dict)
+                 for stats in row["obs"].values() if isinstance(stats, dict))
+    steps = np.cumsum([int(present(row.get("env_steps")) or 0) for row in rows])
+    if not values or not len(steps) or not steps[-1]:
+        return None
+    return (np.array([row["time"] for row in rows]), steps,
+            values / float(steps[-1]) * 4 / 2 ** 20)
+
+
+def _replay_filling(trace, judged: list, growth: float, capacity: float | None
+                    ) -> dict | None:
+    """What a driver's growth over ``judged`` records would be if it were the replay
+    buffer filling (DQN and SAC keep it in the process that runs the Algorithm), when
+    that explains it; None otherwise."""
+    if not capacity or not any(role == "driver" for *_, role in judged):
+        return None
+    sampled = _steps_sampled_by(trace)
+    if sampled is None:
+        return None
+    times, steps, mb_per_step = sampled
+    first, last = (int(steps[np.searchsorted(times, t, side="right") - 1])
+                   if t >= times[0] else 0 for t in (judged[0][0], judged[-1][0]))
+    filled = (min(last, capacity) - min(first, capacity)) * mb_per_step
+    if filled <= 0 or growth > REPLAY_GROWTH_FACTOR * filled + REPLAY_GROWTH_SLACK_MB:
+        return None
+    return {"steps_from": first, "steps_to": last, "capacity": int(capacity),
+            "observations_mb": round(filled, 1), "kb_per_step": round(mb_per_step * 1024, 2),
+            "full_gb": round(capacity * mb_per_step / 1024, 2)}
+
+
+def _leak_fix(roles: list[str]) -> str:
+    """Where to look for what a process keeps, by what the process is."""
+    suspects = ("a list appended to per step or episode in your env, callbacks or "
+                "connectors, a cache without a bound, episodes or batches kept referenced")
+    if any(role.startswith("EnvRunner") for role in roles):
+        return (f"Something in that process keeps objects alive across episodes or "
+                f"iterations: {suspects}. rldebug.trace(config, memory=True) records the "
+                "allocation sites that grow in EnvRunners, with file and line.")
+    return (f"Something in that process keeps objects alive across iterations: {suspects}, "
+            "or (a Learner, the driver's local one) a custom Learner, loss or learner "
+            "connector keeping batches or tensors, or (the driver) a callback keeping "
+            "results. rldebug.trace(config, memory=True) records allocation sites in "
+            "EnvRunners only: here, start tracemalloc in that process (in a callback's "
+            "on_train_result, say) and compare its snapshots between iterations.")
+
+
+def rss_findings(trace, trial: str | None, replay_capacity: float | None = None
+                 ) -> list[Finding]:
+    """``memory_growing`` per process whose RSS keeps rising; a driver's rise that a DQN
+    or SAC replay buffer of ``replay_capacity`` env steps filling explains is said as
+    ``replay_buffer_filling`` (info), with what it takes when full."""
     findings = []
     for pid, rows in rss_by_process(trace).items():
         judged = rows[len(rows) // 4:]
@@ -73,6 +134,25 @@ def rss_findings(trace, trial: str | None) -> list[Finding]:
             continue  # one jump between flat stretches, or growth that has stopped
         roles = sorted({r[3] for r in rows})
         iterations = [r[2] for r in judged if r[2] is not None]
+        filling = _replay_filling(trace, judged, growth, replay_capacity)
+        if filling is not None:
+            findings.append(Finding(
+                rule_id="replay_buffer_filling", severity="info", trial=trial,
+                began_at_iteration=min(iterations) if iterations else 0, module=None,
+                message=(f"The memory of process {pid} ({', '.join(roles)}) grew "
+                         f"{growth:.0f} MiB ({rss[0]:.0f} -> {rss[-1]:.0f}) while its replay "
+                         f"buffer took in env steps {filling['steps_from']} to "
+                         f"{filling['steps_to']} of its capacity of {filling['capacity']}: "
+                         f"their observations alone take ~{filling['observations_mb']:.0f} "
+                         f"MiB ({filling['kb_per_step']:g} KiB a step as float32). That "
+                         "is the buffer filling, not a leak: it stops at capacity, holding "
+                         f"~{filling['full_gb']:g} GiB of observations."),
+                fix=("Nothing to fix if that fits the machine. To hold less, lower "
+                     "replay_buffer_config['capacity'] or make the observations smaller "
+                     "(an image kept as uint8 is stored as uint8)."),
+                evidence={"pid": pid, "roles": roles, "first_mb": round(float(rss[0]), 1),
+                          "last_mb": round(float(rss[-1]), 1), **filling}))
+            continue
         findings.append(Finding(
             rule_id="memory_growing", severity="warning", trial=trial,
             began_at_iteration=min(iterations) if iterations else 0, module=None,
@@ -80,11 +160,7 @@ def rss_findings(trace, trial: str | None) -> list[Finding]:
                      f"{rss[0]:.0f} -> {rss[-1]:.0f} MiB over {len(judged)} records "
                      f"({slope * 60:.0f} MiB a minute, rank correlation with time "
                      f"{trend:.2f}). A run like this ends when Ray's memory monitor kills it."),
-            fix=("Something in that process keeps objects alive across episodes or "
-                 "iterations: a list appended to per step or episode in your env, callbacks "
-                 "or connectors, a cache without a bound, episodes or batches kept "
-                 "referenced. rldebug.trace(config, memory=True) records the allocation "
-                 "sites that grow, with file and line."),
+            fix=_leak_fix(roles),
             evidence={"pid": pid, "roles": roles, "first_mb": round(float(rss[0]), 1),
                       "last_mb": round(float(rss[-1]), 1), "records": len(judged),
                       "mb_per_minute": round(float(slope * 60), 2), "trend": round(trend, 3),
@@ -140,8 +216,9 @@ def site_findings(trace, trial: str | None) -> list[Finding]:
     return sorted(findings, key=lambda f: -f.evidence["growth_kb"])
 
 
-def memory_findings(trace, trial: str | None) -> list[Finding]:
-    return rss_findings(trace, trial) + site_findings(trace, trial)
+def memory_findings(trace, trial: str | None, replay_capacity: float | None = None
+                    ) -> list[Finding]:
+    return rss_findings(trace, trial, replay_capacity) + site_findings(trace, trial)
 
 
 __all__ = ["memory_findings", "rss_findings", "site_findings"]

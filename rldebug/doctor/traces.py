@@ -229,8 +229,10 @@ def annotate_reward_findings(findings: list[Finding],
                                 "positive rewards exist but never outweigh its penalties.")
 
 
-def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceReport | None:
-    """The doctor's reading of the trace next to a run (None when there is none)."""
+def read_trace_report(run_dir: str | Path, trial: str | None = None,
+                      replay_capacity: float | None = None) -> TraceReport | None:
+    """The doctor's reading of the trace next to a run (None when there is none);
+    ``replay_capacity``: the run's replay buffer capacity in env steps (DQN, SAC)."""
     directory = trace_dir_of(run_dir)
     if directory is None:
         return None
@@ -244,7 +246,7 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None) -> TraceRep
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
                        + observation_findings(rows, trial)
                        + termination_findings(rows, trial)
-                       + memory_findings(trace, trial)
+                       + memory_findings(trace, trial, replay_capacity)
                        + straggler_findings(trace, trial)
                        + learner_starved_findings(trace, trial),
                        reward_steps=steps, samples=trace.samples,
