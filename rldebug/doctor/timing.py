@@ -174,6 +174,48 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
     return findings
 
 
+#: EnvRunners that spent less than this share of the wall time in sample() were idle
+#: between calls: the driver asked for samples late (its own work between iterations)
+RUNNERS_BUSY = 0.8
+#: what makes sample() faster, by the part of it that takes the most time
+_FASTER_SAMPLING = {
+    "env": "a faster env or more envs per runner (num_envs_per_env_runner=...)",
+    "env_to_module": "lighter env-to-module connectors",
+    "forward": "a smaller RLModule (its forward pass) or more EnvRunners",
+    "module_to_env": ("lighter module-to-env connectors (sampling the action distribution "
+                      "is there: it is cheap only for small action spaces) or more EnvRunners"),
+    "weight_pull": "fewer weight pulls (broadcast_interval=...)",
+    "other": "lighter episode callbacks (on_episode_step runs in every step)",
+}
+
+
+def _sampling(samples, first_iteration: int) -> dict | None:
+    """How the training EnvRunners spent the run after its first iteration: ``busy`` (the
+    median runner's share of the wall time inside sample()), the part of sample() that
+    took the most (``part``, ``part_share``); None without sample records."""
+    if samples.empty or not {"runner_index", "sample_time_s", "time", "iteration"} <= \
+            set(samples.columns):
+        return None
+    rows = samples[samples["iteration"] > first_iteration]
+    if "evaluation" in rows:
+        rows = rows[~rows["evaluation"].fillna(False).astype(bool)]
+    busy, totals, seconds = [], defaultdict(float), 0.0
+    for _, runner in rows.dropna(subset=["sample_time_s", "time"]).groupby("runner_index"):
+        span = float(runner["time"].max() - (runner["time"] - runner["sample_time_s"]).min())
+        if span > 0:
+            busy.append(float(runner["sample_time_s"].sum()) / span)
+        seconds += float(runner["sample_time_s"].sum())
+        for part in SAMPLE_PARTS:
+            if f"{part}_time_s" in runner:
+                totals[part] += float(runner[f"{part}_time_s"].fillna(0).sum())
+    if not busy or seconds <= 0:
+        return None
+    totals["other"] = max(seconds - sum(totals.values()), 0.0)
+    part = max(totals, key=totals.get)
+    return {"busy": round(float(np.median(busy)), 3), "part": part,
+            "part_share": round(totals[part] / seconds, 3)}
+
+
 #: a learner thread that waited for data this share of its time is starved ...
 STARVED_SHARE = 0.5
 #: ... over at least this many updates after the first iteration (warm-up)
@@ -201,22 +243,40 @@ def learner_starved_findings(trace, trial: str | None) -> list[Finding]:
         update_ms = 1000 * busy / len(rows)
         runners = trace.samples["runner_index"].nunique() if "runner_index" in \
             trace.samples.columns else None
+        sampling = _sampling(trace.samples, int(threaded["iteration"].min()) - 1)
+        if sampling is not None and sampling["busy"] < RUNNERS_BUSY:
+            why = (f" Yet its EnvRunners spent only {sampling['busy']:.0%} of the time in "
+                   "sample(): they were idle between calls, waiting for the driver to ask "
+                   "(its own work between iterations: callbacks such as on_train_result, "
+                   "evaluation, checkpoints).")
+            fix = ("Make the driver's loop faster (rldebug profile shows its time: a slow "
+                   "callback or evaluation is in its 'other'), or move that work off the "
+                   "driver; more EnvRunners or a faster env help only while they sample.")
+        else:
+            where = "" if sampling is None else (
+                f" Most of sample() is {_PART_NAMES[sampling['part']]} "
+                f"({sampling['part_share']:.0%}).")
+            why = " Sampling is the bottleneck; the learner is idle most of the time." + where
+            faster = _FASTER_SAMPLING.get(sampling["part"], _FASTER_SAMPLING["env"]) \
+                if sampling is not None else "a faster env or more envs per runner"
+            fix = ("Feed the learner faster: more EnvRunners "
+                   f"(config.env_runners(num_env_runners=...)), or {faster}; or give the "
+                   "learner fewer resources.")
         findings.append(Finding(
             rule_id="learner_starved", severity="info", trial=trial,
             began_at_iteration=int(rows["iteration"].min()), module=None,
             message=(f"The learner thread (pid {int(pid)}) waited for data {share:.0%} of "
                      f"its time over {len(rows)} updates after the first iteration: "
                      f"{waited:.1f} s waiting against {busy:.1f} s updating "
-                     f"({update_ms:.0f} ms per update on average). Sampling is the "
-                     "bottleneck; the learner is idle most of the time."),
-            fix=("Feed the learner faster: more EnvRunners "
-                 "(config.env_runners(num_env_runners=...)), more envs per runner "
-                 "(num_envs_per_env_runner=...), or a faster env; or give the learner "
-                 "fewer resources."),
+                     f"({update_ms:.0f} ms per update on average).{why}"),
+            fix=fix,
             evidence={"pid": int(pid), "wait_share": round(share, 3),
                       "updates": len(rows), "waited_s": round(waited, 3),
                       "updating_s": round(busy, 3), "update_ms_mean": round(update_ms, 1),
-                      "env_runners": None if runners is None else int(runners)}))
+                      "env_runners": None if runners is None else int(runners),
+                      **({} if sampling is None else {
+                          "runners_busy": sampling["busy"], "sample_part": sampling["part"],
+                          "sample_part_share": sampling["part_share"]})}))
     return findings
 
 
