@@ -113,6 +113,9 @@ def _iteration_seconds(iterations) -> dict[int, float]:
 def straggler_findings(trace, trial: str | None) -> list[Finding]:
     table = _per_iteration(trace.samples)
     durations = _iteration_seconds(trace.iterations)
+    # APPO and IMPALA's runners go on sampling into the iteration under way when the run
+    # stops (an 11th of a 10-iteration run): counted, and said
+    last = max(durations) if durations else None
     # per slow runner, each iteration: (iteration, its time per step / the others', the
     # seconds it took beyond the slowest other runner, its env steps / the others')
     slow: dict[int, list[tuple[int, float, float, float]]] = defaultdict(list)
@@ -141,6 +144,7 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
         share = round(min(float(np.median(shares)), 1.0), 3) if shares else None
         steps_share = float(np.median([s for _, _, _, s in iterations]))
         if steps_share < FEWER_STEPS:  # the iterations went on without it (APPO, IMPALA)
+            waited = share = None  # no iteration waited: its "extra" seconds mean nothing
             cost = (f"the iterations did not wait for it: it sampled {steps_share:.0%} of "
                     "the env steps each other runner did in them, so its share of the "
                     "training data shrank (its episodes arrive late, on older weights).")
@@ -156,18 +160,22 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
                      "in the other runners.")
             fix = _PART_FIXES.get(part, _NODE_FIX)
             evidence = {"grew": part, "ms_per_step": {p: list(v) for p, v in ms.items()}}
+        under_way = last is not None and max(i for i, _, _, _ in iterations) > last
         findings.append(Finding(
             rule_id="straggler", severity="warning", trial=trial,
             began_at_iteration=iterations[0][0], module=None,
             message=(f"EnvRunner {runner} (pid {first['pid']}"
                      + (f", host {first['host']}" if first["host"] else "")
                      + f") took {ratio:.1f}x the other runners' time per env step in "
-                     f"{len(iterations)} of the {sampled[runner]} iterations it sampled; "
+                     f"{len(iterations)} of the {sampled[runner]} iterations it sampled"
+                     + (" (the last one under way when the run stopped)" if under_way else "")
+                     + "; "
                      + cost + where),
             fix=fix,
             evidence={"runner_index": runner, "pid": first["pid"], "host": first["host"],
                       "ratio": round(ratio, 2), "slow_iterations": len(iterations),
-                      "iterations": sampled[runner], "waited_s": round(waited, 3),
+                      "iterations": sampled[runner],
+                      "waited_s": None if waited is None else round(waited, 3),
                       "share_of_iteration": share,
                       "steps_share": round(steps_share, 3),
                       **evidence}))
