@@ -127,6 +127,15 @@ def test_each_update_is_split_into_its_parts(traced):
     assert "wait" not in parts and learner.update_wait_s > 0
     updates = trace.updates
     assert updates["backward_time_s"].notna().all()
+    # --json carries what the parts leave, as the table's "other" shows it (an audit's
+    # planted callback time was sample_s minus the parts, computed by hand)
+    (row,) = [p for p in profile(trace).to_dict()["processes"] if "Learner" in p["roles"]]
+    assert row["update_other_s"] == pytest.approx(learner.update_s - sum(parts.values()),
+                                                  abs=1e-9)
+    for runner in (p for p in profile(trace).to_dict()["processes"]
+                   if any(r.startswith("EnvRunner") for r in p["roles"])):
+        assert runner["sample_other_s"] == pytest.approx(
+            runner["sample_s"] - sum(runner["sample_parts_s"].values()), abs=1e-9)
 
 
 def test_the_chrome_trace_has_every_process_and_its_spans(traced, tmp_path, capsys,

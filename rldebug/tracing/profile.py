@@ -68,6 +68,21 @@ class ProcessTime:
     def other_s(self) -> float:
         return max(self.wall_s - self.sample_s - self.update_s, 0.0)
 
+    @property
+    def sample_other_s(self) -> float | None:
+        """Of ``sample_s``, what its parts leave (RLlib's episode bookkeeping, callbacks);
+        None where no part was timed."""
+        return _rest(self.sample_s, self.sample_parts_s)
+
+    @property
+    def update_other_s(self) -> float | None:
+        """Of ``update_s``, what its parts leave; None where no part was timed."""
+        return _rest(self.update_s, self.update_parts_s)
+
+
+def _rest(total: float, parts: dict[str, float]) -> float | None:
+    return max(total - sum(parts.values()), 0.0) if parts else None
+
 
 @dataclass
 class Profile:
@@ -82,7 +97,9 @@ class Profile:
     def to_dict(self) -> dict:
         return {"iterations": self.iterations, "failures": self.failures,
                 "caveats": self.caveats,
-                "processes": [{**asdict(p), "other_s": p.other_s} for p in self.processes]}
+                "processes": [{**asdict(p), "other_s": p.other_s,
+                               "sample_other_s": p.sample_other_s,
+                               "update_other_s": p.update_other_s} for p in self.processes]}
 
 
 def _finite(value) -> bool:
