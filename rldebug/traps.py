@@ -78,6 +78,9 @@ the algorithm):
   copy's period.
 - ``rllib_refuses``: what RLlib's own ``AlgorithmConfig.validate()`` refuses (building
   runs it), in RLlib's words, when no trap above explains the config already.
+- ``search_space`` (info): the config holds Tune search spaces (``tune.grid_search``,
+  ``tune.uniform``, ...); every check ran on one variant, named (a grid's or choice's
+  first value, a range's middle), as Tune gives each trial one value.
 
 ``rldebug check`` also steps the config's env with random actions
 (:func:`stepped_env_traps`): ``env_check_failed`` for what RLlib cannot sample either (an
@@ -193,8 +196,9 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
     actors = runners + learners + evaluation
     need = main + actors
     traps = []
-    parts = (f"main process {main:g} + EnvRunners {runners:g} + Learners {learners:g} + "
-             f"evaluation EnvRunners {evaluation:g}")
+    actor_parts = (f"EnvRunners {runners:g} + Learners {learners:g} + evaluation "
+                   f"EnvRunners {evaluation:g}")
+    parts = f"main process {main:g} + {actor_parts}"
     fits = max(0, int(cpus - main - learners - evaluation))
     fix = (f"Lower num_env_runners (to {f'{fits} or 0' if fits else '0'}: "
            "rldebug.local_mode(config) samples in this process), or start Ray with more "
@@ -204,7 +208,8 @@ def _resources(config, cpus: float, where: str) -> list[Trap]:
     if actors > cpus:
         traps.append(Trap(
             "unschedulable", "error",
-            f"The actors need {actors:g} CPUs ({parts}) but {where} has {cpus:g}: "
+            f"The actors need {actors:g} CPUs ({actor_parts}; the main process needs "
+            f"{main:g} more under Tune) but {where} has {cpus:g}: "
             "algo.build_algo() waits for actors that never start, and Tune keeps the trial "
             "PENDING for good (after a minute its log warns that the cluster lacks the "
             "resources).", fix, evidence))
@@ -1522,6 +1527,65 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     where = "the given cpus"
     if cpus is None:
         cpus, where = cluster_cpus()
+    config, searched = _one_variant(config)
+    return _errors_first(_search_space_note(searched) + _config_traps(config, cpus, where))
+
+
+def _first_value(value):
+    """One value of a Tune search space (a grid's or a choice's first, a range's middle:
+    the geometric one for a log range; other spaces a sample), and whether ``value`` was
+    one; dicts (``env_config``, ``model_config``) looked into."""
+    from ray.tune.search.sample import Categorical, Domain, Float, Integer
+
+    if isinstance(value, Categorical) and value.categories:
+        return value.categories[0], True
+    if isinstance(value, (Float, Integer)) and math.isfinite(value.lower) and \
+            math.isfinite(value.upper):
+        log = "Log" in type(value.get_sampler()).__name__ and value.lower > 0
+        middle = math.sqrt(value.lower * value.upper) if log else \
+            (value.lower + value.upper) / 2
+        return (int(middle) if isinstance(value, Integer) else middle), True
+    if isinstance(value, Domain):
+        return value.sample(), True
+    if isinstance(value, dict):
+        if set(value) == {"grid_search"} and isinstance(value["grid_search"], list) and \
+                value["grid_search"]:
+            return value["grid_search"][0], True
+        resolved = {key: _first_value(inner) for key, inner in value.items()}
+        if any(was for _, was in resolved.values()):
+            return {key: inner for key, (inner, _) in resolved.items()}, True
+    return value, False
+
+
+def _one_variant(config) -> tuple[Any, list[str]]:
+    """``config`` with every Tune search space (``tune.grid_search``, ``tune.uniform``,
+    ...) replaced by one of its values, and the settings that held one: RLlib's
+    validation would read ``{'grid_search': [...]}`` as the setting itself, while Tune
+    gives every trial one value."""
+    searched, variant = [], None
+    for name, value in vars(config).items():
+        first, was = _first_value(value)
+        if was:
+            variant = variant or config.copy(copy_frozen=False)
+            setattr(variant, name, first)
+            searched.append(f"{name.lstrip('_')}={first!r:.40}")
+    return (variant or config), searched
+
+
+def _search_space_note(searched: list[str]) -> list[Trap]:
+    if not searched:
+        return []
+    return [Trap("search_space", "info",
+                 f"The config holds Tune search spaces; checked with one variant: "
+                 f"{', '.join(searched)} (a grid's or choice's first value, a range's "
+                 "middle). "
+                 "Tune gives each trial its own.",
+                 "Nothing to change; check a variant with other values by setting them "
+                 "in the config.", {"settings": searched})]
+
+
+def _config_traps(config, cpus: float, where: str) -> list[Trap]:
+    """Every check of :func:`preflight` on a config without search spaces."""
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
              + _greedy_sampling(config) + _entropy_bonus_high(config)
@@ -1550,7 +1614,7 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     traps += _replay(config, step_limit)
     if not any(t.severity == "error" for t in traps):
         traps += _validated(config)
-    return _errors_first(traps)
+    return traps
 
 
 def _errors_first(traps: list[Trap]) -> list[Trap]:

@@ -52,6 +52,10 @@ def test_an_unschedulable_tune_trial_hangs_and_is_named():
                 if t.name == "unschedulable")
     assert trap.severity == "error" and trap.evidence["cpus_needed"] == 4.0
     assert "num_env_runners" in trap.fix
+    # the sum said is the sum of the parts said (it read "need 3 CPUs (main process 1 +
+    # EnvRunners 3 + ...)", a held-out audit)
+    assert "The actors need 3 CPUs (EnvRunners 3 + Learners 0 + evaluation EnvRunners 0; " \
+           "the main process needs 1 more under Tune)" in trap.message
 
 
 def test_a_trial_only_tune_cannot_place_is_a_warning():
@@ -1664,3 +1668,26 @@ def test_what_check_env_says_rllib_refuses_is_an_error_of_rldebug_check_too():
     assert checked(RewardsByIndex) == {"rllib"}
     assert "agent_ids" in checked(JoinsUndeclared)
     assert checked(FloatsInAnIntegerSpace, multi_agent=False) >= {"observation_dtype"}
+
+
+def test_a_tune_search_space_is_checked_as_one_variant_not_refused():
+    """A correct config with tune.grid_search/uniform/choice (a Tuner's param_space) got
+    error[rllib_refuses], exit 1: RLlib's validate() reads {'grid_search': [...]} as the
+    lr itself, while Tune gives every trial one value (a third held-out audit)."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.traps import preflight
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=tune.grid_search([1e-4, 3e-4]), entropy_coeff=tune.uniform(0, 0.01),
+                        minibatch_size=tune.choice([100, 250]), num_epochs=5,
+                        train_batch_size_per_learner=1000))
+    with pytest.raises(ValueError, match="grid_search"):  # RLlib's reading of it
+        config.copy(copy_frozen=False).validate()
+    traps = preflight(config, cpus=2)
+    assert [(t.name, t.severity) for t in traps] == [("search_space", "info")], traps
+    assert "lr=0.0001, minibatch_size=100, entropy_coeff=0.005" in traps[0].message
+    # the variant is checked like any config: a first grid value RLlib cannot train with
+    bad = config.copy(copy_frozen=False).training(lr=tune.grid_search([-1.0, 1e-4]))
+    assert "setting_out_of_range" in [t.name for t in preflight(bad, cpus=2)]
