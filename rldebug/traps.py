@@ -78,6 +78,13 @@ the algorithm):
   copy's period.
 - ``rllib_refuses``: what RLlib's own ``AlgorithmConfig.validate()`` refuses (building
   runs it), in RLlib's words, when no trap above explains the config already.
+- ``policies_to_train_signature``: a ``policies_to_train`` function RLlib cannot call as
+  it does, ``(module_id, batch)``: the first update raises TypeError.
+- ``schedule_unsorted``: a ``[[timestep, value], ...]`` schedule whose timesteps do not
+  rise: the Learner's PiecewiseSchedule asserts they are sorted (APPO's learner thread
+  dies, train() hangs).
+- ``actions_not_scaled``: new-stack SAC with ``normalize_actions=False`` on a Box that is
+  not [-1, 1]: its squashed Gaussian's actions reach the env in [-1, 1].
 - ``search_space`` (info): the config holds Tune search spaces (``tune.grid_search``,
   ``tune.uniform``, ...); every check ran on one variant, named (a grid's or choice's
   first value, a range's middle), as Tune gives each trial one value.
@@ -506,6 +513,33 @@ def _actions(config, spaces: dict) -> list[Trap]:
                 f"{' or '.join(allowed)}.",
                 {"agent": str(agent), "action_space": str(action_space),
                  "algorithm": algorithm})]
+    return []
+
+
+def _squashed_unscaled(config, spaces: dict) -> list[Trap]:
+    """New-stack SAC with ``normalize_actions=False`` on a Box whose bounds are not
+    [-1, 1]: its TorchSquashedGaussian samples in [-1, 1] (SACCatalog), and only RLlib's
+    NormalizeAndClipActions connector, which ``normalize_actions`` turns on, scales them
+    to the space: the env gets actions in [-1, 1] whatever its bounds."""
+    import numpy as np
+
+    if not _is_new_stack(config) or getattr(config.algo_class, "__name__", "") != "SAC" \
+            or config.normalize_actions:
+        return []
+    for agent, (_, action_space) in spaces.items():
+        low, high = getattr(action_space, "low", None), getattr(action_space, "high", None)
+        if type(action_space).__name__ != "Box" or low is None or \
+                (np.allclose(low, -1.0) and np.allclose(high, 1.0)):
+            continue
+        return [Trap(
+            "actions_not_scaled", "error",
+            f"SAC samples actions from a squashed Gaussian in [-1, 1], and with "
+            f"normalize_actions=False nothing scales them to agent {agent!r}'s "
+            f"{action_space}: the env only ever gets actions in [-1, 1] (outside its "
+            "bounds where they do not overlap, and never the rest of its range).",
+            "Leave config.env_runners(normalize_actions=True) (RLlib's default), or "
+            "rescale the env's action space to [-1, 1] in a wrapper.",
+            {"agent": str(agent), "action_space": str(action_space)})]
     return []
 
 
@@ -993,7 +1027,30 @@ def mapping_call_problem(config) -> str | None:
         return None
     call = "(agent_id, episode, worker=worker)" if old_stack else "(agent_id, episode)"
     return (f"RLlib 2.60 calls policy_mapping_fn{call}; {problem[0]} cannot be called so "
-            f"({problem[1]}), so sampling fails with a TypeError at the first env step")
+            f"({problem[1]}), so sampling fails with a TypeError as soon as it starts (the "
+            "first env reset maps the agents)")
+
+
+def _policies_to_train_call(config) -> list[Trap]:
+    """A ``policies_to_train`` function RLlib 2.60 cannot call as it does, ``(module_id,
+    batch)`` on both stacks (``Learner.should_module_be_updated``, the old stack's
+    ``is_policy_to_train``): the first update raises TypeError."""
+    from rldebug.usage import cannot_be_called
+
+    function = getattr(config, "policies_to_train", None)
+    if not callable(function):
+        return []
+    problem = cannot_be_called(function, "module_id", None)
+    if problem is None:
+        return []
+    return [Trap(
+        "policies_to_train_signature", "error",
+        f"RLlib 2.60 calls policies_to_train(module_id, batch) when it decides which "
+        f"modules to update; {problem[0]} cannot be called so ({problem[1]}), so the first "
+        "update fails with a TypeError.",
+        "Take the batch too: lambda module_id, batch=None: module_id in {...} (or pass "
+        "the module ids as a list: policies_to_train=[...]).",
+        {"signature": problem[0]})]
 
 
 def _policies_for(config, env) -> list[Trap]:
@@ -1475,6 +1532,34 @@ def _steps_before_first_update(config) -> int | None:
     return int(batch) if _number(batch) else None
 
 
+def _schedule_order(config) -> list[Trap]:
+    """A ``[[timestep, value], ...]`` schedule whose timesteps do not rise: RLlib 2.60's
+    ``Scheduler.validate`` checks only the first is 0, and its ``PiecewiseSchedule``
+    asserts they are sorted when the Learner builds it: a bare AssertionError (APPO's
+    learner thread dies, and train() waits for it for good)."""
+    if not _is_new_stack(config):
+        return []
+    traps = []
+    for name in ("lr", "entropy_coeff", "epsilon"):
+        setting = getattr(config, name, None)
+        if not isinstance(setting, (list, tuple)) or len(setting) < 2 or \
+                not all(isinstance(p, (list, tuple)) and len(p) == 2 and _number(p[0])
+                        for p in setting):
+            continue
+        steps = [p[0] for p in setting]
+        if steps == sorted(steps):
+            continue
+        traps.append(Trap(
+            "schedule_unsorted", "error",
+            f"{name}={[list(p) for p in setting]} is a schedule whose timesteps do not rise "
+            f"({steps}): RLlib's PiecewiseSchedule asserts they are sorted when the Learner "
+            "builds it, a bare AssertionError (under APPO and IMPALA the learner thread "
+            "dies, and train() waits for it for good).",
+            f"Order the pairs by timestep: {name}={sorted([list(p) for p in setting])}.",
+            {"setting": name, "timesteps": steps}))
+    return traps
+
+
 def _schedules_over_early(config) -> list[Trap]:
     """A ``[[timestep, value], ...]`` schedule (``lr``, ``entropy_coeff``) that ends
     before the first update: RLlib 2.60 steps it by the env steps sampled so far
@@ -1592,7 +1677,8 @@ def _config_traps(config, cpus: float, where: str) -> list[Trap]:
              + _nothing_trained(config) + _escapes(config)
              + _callbacks(config) + _ignored_by_this_stack(config) + _old_replay_buffer(config)
              + _schedules_over_early(config) + _appo_target_period(config)
-             + _target_lag(config) + _episode_buffer_settings(config))
+             + _target_lag(config) + _episode_buffer_settings(config)
+             + _policies_to_train_call(config) + _schedule_order(config))
     step_limit = None
     if config.env is not None:
         env = make_env(config.env, dict(config.env_config or {}), caller="preflight")
@@ -1609,6 +1695,7 @@ def _config_traps(config, cpus: float, where: str) -> list[Trap]:
             if callable(close):
                 close()
         traps += _encoder(config, spaces, observed) + _actions(config, spaces) + \
+            _squashed_unscaled(config, spaces) + \
             _discrete_starts(config, spaces, pieces) + _mapping(config, agents, spaces) + \
             _target_entropy(config, spaces) + _checkpoint_int_agent_ids(config, agents)
     traps += _replay(config, step_limit)

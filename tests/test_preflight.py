@@ -1691,3 +1691,65 @@ def test_a_tune_search_space_is_checked_as_one_variant_not_refused():
     # the variant is checked like any config: a first grid value RLlib cannot train with
     bad = config.copy(copy_frozen=False).training(lr=tune.grid_search([-1.0, 1e-4]))
     assert "setting_out_of_range" in [t.name for t in preflight(bad, cpus=2)]
+
+
+def test_a_policies_to_train_function_of_the_module_alone_is_named(tmp_path):
+    """RLlib 2.60 calls policies_to_train(module_id, batch): a one-argument function
+    (as a policy_mapping_fn of the agent alone) fails at the first update with a bare
+    TypeError; check said nothing (a third held-out audit)."""
+    import rldebug
+    from rldebug.traps import preflight
+
+    def one_argument(module_id):
+        return module_id == "pol1"
+
+    config = tiny_arena_config().multi_agent(policies_to_train=one_argument)
+    (trap,) = [t for t in preflight(config, cpus=2) if t.severity == "error"]
+    assert trap.name == "policies_to_train_signature"
+    assert "calls policies_to_train(module_id, batch)" in trap.message
+    with pytest.raises(TypeError, match="positional argument"):  # RLlib, at the update
+        rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path / "bad",
+                    progress=False)
+    fixed = config.copy(copy_frozen=False).multi_agent(
+        policies_to_train=lambda module_id, batch=None: module_id == "pol1")
+    assert [t.name for t in preflight(fixed, cpus=2) if t.severity == "error"] == []
+
+
+def test_a_schedule_whose_timesteps_do_not_rise_is_named(tmp_path):
+    """RLlib validates only a schedule's first timestep; its PiecewiseSchedule asserts the
+    rest are sorted when the Learner builds it: a bare AssertionError (a third held-out
+    audit's APPO: the learner thread died and train() hung)."""
+    import rldebug
+    from rldebug.traps import preflight
+
+    config = tiny_arena_config().training(entropy_coeff=[[0, 0.01], [4000, 0.001],
+                                                         [2000, 0.005]])
+    (trap,) = [t for t in preflight(config, cpus=2) if t.severity == "error"]
+    assert trap.name == "schedule_unsorted" and trap.evidence["timesteps"] == [0, 4000, 2000]
+    assert "entropy_coeff=[[0, 0.01], [2000, 0.005], [4000, 0.001]]" in trap.fix
+    config.validate()  # RLlib's own validation takes it
+    with pytest.raises(AssertionError):  # PPO's Learner, building the schedule
+        rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path / "run",
+                    progress=False)
+
+
+def test_sac_without_normalized_actions_on_a_box_beyond_one_is_named(tmp_path):
+    """SAC's squashed Gaussian samples in [-1, 1]; normalize_actions=False leaves them
+    so: an env acting in [0, 10] got only actions in [-1, 1] (a third held-out audit).
+    Checked against what RLlib's EnvRunner hands the env."""
+    import gymnasium as gym
+    from ray.rllib.algorithms.sac import SACConfig
+
+    from rldebug.traps import preflight
+
+    config = (SACConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+              .rl_module(model_config={"fcnet_hiddens": [16]}))
+    assert "actions_not_scaled" not in [t.name for t in preflight(config, cpus=2)]
+    unscaled = config.copy(copy_frozen=False).environment(normalize_actions=False)
+    (trap,) = [t for t in preflight(unscaled, cpus=2) if t.name == "actions_not_scaled"]
+    assert trap.severity == "error" and "Box(-2.0, 2.0, (1,), float32)" in trap.message
+    runner = unscaled.env_runners(num_env_runners=0).build_algo().env_runner
+    episodes = runner.sample(num_timesteps=200, random_actions=False)
+    actions = [a for e in episodes for a in e.get_actions()]
+    assert max(abs(float(a[0])) for a in actions) <= 1.0  # never past 1 in a [-2, 2] space
+    assert isinstance(runner.env.single_action_space, gym.spaces.Box)
