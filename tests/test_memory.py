@@ -134,10 +134,12 @@ def test_a_replay_buffer_filling_is_said_as_such_and_a_leak_beside_it_is_not():
     (said,) = rss_findings(filling, None, replay_capacity=50000)
     assert (said.rule_id, said.severity) == ("replay_buffer_filling", "info")
     evidence = said.evidence
-    assert evidence["kb_per_step"] == 64.0 and evidence["capacity"] == 50000
+    # 64 KiB of float32 observations (their bytes, recorded) and ~1 KiB of the rest a step
+    assert evidence["kb_per_step"] == 65.0 and evidence["capacity"] == 50000
     grown = evidence["last_mb"] - evidence["first_mb"]
-    assert 0.5 * grown < evidence["observations_mb"] <= grown  # the buffer is most of it
-    assert "not a leak: it stops at capacity, holding ~3.05 GiB" in said.message
+    assert 0.5 * grown < evidence["buffer_mb"] <= grown  # the buffer is most of it
+    assert "explained by the buffer filling, which stops at capacity, at ~3.1 GiB" in \
+        said.message
     # an env in the driver keeping 192 KiB a step grows far past what the buffer takes in
     (leak,) = rss_findings(load_trace(TRACES / "dqn_frames_kept" / "trace"), None,
                            replay_capacity=50000)

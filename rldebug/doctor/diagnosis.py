@@ -362,7 +362,8 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
     if unjudged is not None:
         notes.append(unjudged)
     report = read_trace_report(trial.path, trial=trial.name,
-                               replay_capacity=doctor.facts.replay_capacity)
+                               replay_capacity=doctor.facts.replay_capacity,
+                               new_stack=doctor.facts.new_stack)
     findings = doctor.findings
     if report is not None:
         notes += report.notes

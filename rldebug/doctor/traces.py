@@ -230,9 +230,11 @@ def annotate_reward_findings(findings: list[Finding],
 
 
 def read_trace_report(run_dir: str | Path, trial: str | None = None,
-                      replay_capacity: float | None = None) -> TraceReport | None:
+                      replay_capacity: float | None = None,
+                      new_stack: bool | None = None) -> TraceReport | None:
     """The doctor's reading of the trace next to a run (None when there is none);
-    ``replay_capacity``: the run's replay buffer capacity in env steps (DQN, SAC)."""
+    ``replay_capacity``: the run's replay buffer capacity in env steps (DQN, SAC), on
+    the new API stack or not (``new_stack``)."""
     directory = trace_dir_of(run_dir)
     if directory is None:
         return None
@@ -246,7 +248,7 @@ def read_trace_report(run_dir: str | Path, trial: str | None = None,
     return TraceReport(findings=findings + _constant_reward_findings(steps, trial)
                        + observation_findings(rows, trial)
                        + termination_findings(rows, trial)
-                       + memory_findings(trace, trial, replay_capacity)
+                       + memory_findings(trace, trial, replay_capacity, new_stack)
                        + straggler_findings(trace, trial)
                        + learner_starved_findings(trace, trial),
                        reward_steps=steps, samples=trace.samples,

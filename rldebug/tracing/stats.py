@@ -31,17 +31,19 @@ def first_bad_row(values) -> int | None:
 
 
 def describe(values) -> dict:
-    """min/max/mean/std and the count of non-finite entries of any numeric array."""
+    """min/max/mean/std, the count of non-finite entries and the bytes (``nbytes``, in
+    the array's own dtype: what a buffer keeping them holds) of any numeric array."""
     array = numeric_array(values)
     if array is None:
         return {"skipped": "not a numeric array"}
+    nbytes = int(array.nbytes)
     array = array.astype(np.float64, copy=False).ravel()
     if array.size == 0:
         return {"n": 0}
     finite = np.isfinite(array)
     n_bad = int(array.size - finite.sum())
     good = array[finite] if n_bad else array
-    stats = {"n": int(array.size), "non_finite": n_bad}
+    stats = {"n": int(array.size), "non_finite": n_bad, "nbytes": nbytes}
     if good.size:
         stats.update(min=float(good.min()), max=float(good.max()), mean=float(good.mean()),
                      std=float(good.std()))
