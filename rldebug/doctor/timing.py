@@ -182,36 +182,50 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
     return findings
 
 
-#: EnvRunners that spent less than this share of the wall time in sample() were idle
-#: between calls: the driver asked for samples late (its own work between iterations)
+#: EnvRunners that spent less than this share of the wall time in sample() idled ...
 RUNNERS_BUSY = 0.8
-#: what makes sample() faster, by the part of it that takes the most time
+#: ... waiting for the driver when at least this share of that idle time fell in the gaps
+#: that hold the end of an iteration (its callbacks, evaluation, checkpoints); the rest is
+#: each call's own round trip (~10 ms a call on 2 cores)
+IDLE_AT_ITERATION_ENDS = 0.5
+#: what makes sample() faster, by its largest part
 _FASTER_SAMPLING = {
-    "env": "a faster env or more envs per runner (num_envs_per_env_runner=...)",
+    "env": "a faster env, or more envs per runner (num_envs_per_env_runner=...)",
     "env_to_module": "lighter env-to-module connectors",
-    "forward": "a smaller RLModule (its forward pass) or more EnvRunners",
-    "module_to_env": ("lighter module-to-env connectors (sampling the action distribution "
-                      "is there: it is cheap only for small action spaces) or more EnvRunners"),
+    "forward": "a smaller RLModule (its forward pass)",
+    "module_to_env": "lighter module-to-env connectors (RLlib's default pipeline samples "
+                     "the action distribution there)",
     "weight_pull": "fewer weight pulls (broadcast_interval=...)",
     "other": "lighter episode callbacks (on_episode_step runs in every step)",
 }
 
 
-def _sampling(samples, first_iteration: int) -> dict | None:
+def _sampling(samples, iteration_ends: list[float], first_iteration: int) -> dict | None:
     """How the training EnvRunners spent the run after its first iteration: ``busy`` (the
-    median runner's share of the wall time inside sample()), the part of sample() that
-    took the most (``part``, ``part_share``); None without sample records."""
+    median runner's share of the wall time inside sample()), ``idle_at_ends`` (the share
+    of their idle time in gaps between calls that hold the end of an iteration, the
+    driver's record of it), the largest part of sample() (``part``, ``part_share``);
+    None without sample records."""
     if samples.empty or not {"runner_index", "sample_time_s", "time", "iteration"} <= \
             set(samples.columns):
         return None
     rows = samples[samples["iteration"] > first_iteration]
     if "evaluation" in rows:
         rows = rows[~rows["evaluation"].fillna(False).astype(bool)]
-    busy, totals, seconds = [], defaultdict(float), 0.0
+    ends = np.sort(np.asarray(iteration_ends, dtype=float))
+    busy, totals, seconds, idle, at_ends = [], defaultdict(float), 0.0, 0.0, 0.0
     for _, runner in rows.dropna(subset=["sample_time_s", "time"]).groupby("runner_index"):
-        span = float(runner["time"].max() - (runner["time"] - runner["sample_time_s"]).min())
+        runner = runner.sort_values("time")
+        stops = runner["time"].to_numpy(float)
+        starts = stops - runner["sample_time_s"].to_numpy(float)
+        span = float(stops.max() - starts.min())
         if span > 0:
             busy.append(float(runner["sample_time_s"].sum()) / span)
+        for stop, start in zip(stops[:-1], starts[1:], strict=True):
+            gap = max(start - stop, 0.0)
+            idle += gap
+            if gap and np.any((ends > stop) & (ends < start)):
+                at_ends += gap
         seconds += float(runner["sample_time_s"].sum())
         for part in SAMPLE_PARTS:
             if f"{part}_time_s" in runner:
@@ -221,7 +235,9 @@ def _sampling(samples, first_iteration: int) -> dict | None:
     totals["other"] = max(seconds - sum(totals.values()), 0.0)
     part = max(totals, key=totals.get)
     return {"busy": round(float(np.median(busy)), 3), "part": part,
-            "part_share": round(totals[part] / seconds, 3)}
+            "part_share": round(totals[part] / seconds, 3),
+            "idle_at_ends": round(at_ends / idle, 3) if idle > 0 else 0.0,
+            "idle_per_iteration_s": round(at_ends / max(len(busy), 1) / max(len(ends), 1), 3)}
 
 
 #: a learner thread that waited for data this share of its time is starved ...
@@ -251,18 +267,23 @@ def learner_starved_findings(trace, trial: str | None) -> list[Finding]:
         update_ms = 1000 * busy / len(rows)
         runners = trace.samples["runner_index"].nunique() if "runner_index" in \
             trace.samples.columns else None
-        sampling = _sampling(trace.samples, int(threaded["iteration"].min()) - 1)
-        if sampling is not None and sampling["busy"] < RUNNERS_BUSY:
+        ends = [] if trace.iterations.empty or "time" not in trace.iterations else \
+            trace.iterations["time"].dropna().tolist()
+        sampling = _sampling(trace.samples, ends, int(threaded["iteration"].min()) - 1)
+        if sampling is not None and sampling["busy"] < RUNNERS_BUSY and \
+                sampling["idle_at_ends"] >= IDLE_AT_ITERATION_ENDS:
             why = (f" Yet its EnvRunners spent only {sampling['busy']:.0%} of the time in "
-                   "sample(): they were idle between calls, waiting for the driver to ask "
-                   "(its own work between iterations: callbacks such as on_train_result, "
-                   "evaluation, checkpoints).")
+                   "sample(), and most of their idle time "
+                   f"({sampling['idle_at_ends']:.0%}) fell where an iteration ended, about "
+                   f"{sampling['idle_per_iteration_s']:.2f} s each: they waited for the "
+                   "driver's own work between iterations (callbacks such as "
+                   "on_train_result, evaluation, checkpoints).")
             fix = ("Make the driver's loop faster (rldebug profile shows its time: a slow "
                    "callback or evaluation is in its 'other'), or move that work off the "
                    "driver; more EnvRunners or a faster env help only while they sample.")
         else:
             where = "" if sampling is None else (
-                f" Most of sample() is {_PART_NAMES[sampling['part']]} "
+                f" The largest part of sample() is {_PART_NAMES[sampling['part']]} "
                 f"({sampling['part_share']:.0%}).")
             why = " Sampling is the bottleneck; the learner is idle most of the time." + where
             faster = _FASTER_SAMPLING.get(sampling["part"], _FASTER_SAMPLING["env"]) \
@@ -284,7 +305,8 @@ def learner_starved_findings(trace, trial: str | None) -> list[Finding]:
                       "env_runners": None if runners is None else int(runners),
                       **({} if sampling is None else {
                           "runners_busy": sampling["busy"], "sample_part": sampling["part"],
-                          "sample_part_share": sampling["part_share"]})}))
+                          "sample_part_share": sampling["part_share"],
+                          "idle_at_iteration_ends": sampling["idle_at_ends"]})}))
     return findings
 
 
