@@ -196,6 +196,9 @@ def test_iterations_with_no_healthy_env_runner_are_no_nan_reward(tmp_path):
     idle = [r["training_iteration"] for r in rows  # RLlib's count is NaN there
             if math.isnan(r["env_runners"].get("num_episodes", 0))]
     assert idle, "no iteration sampled nothing: the failure came too late"
+    from rldebug.doctor.metrics import extract
+
+    assert [r["training_iteration"] for r in rows if extract(r).sampled_nothing] == idle
     findings = {f.rule_id: f for f in diagnose(tmp_path / "run").findings}
     assert "non_finite_reward" not in findings and "non_finite" not in findings, findings
     assert findings["runners_failed"].evidence["fewest_healthy"] == 0

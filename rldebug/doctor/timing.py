@@ -160,7 +160,7 @@ def straggler_findings(trace, trial: str | None) -> list[Finding]:
                      "in the other runners.")
             fix = _PART_FIXES.get(part, _NODE_FIX)
             evidence = {"grew": part, "ms_per_step": {p: list(v) for p, v in ms.items()}}
-        under_way = last is not None and max(i for i, _, _, _ in iterations) > last
+        under_way = last is not None and max(i for i in table if runner in table[i]) > last
         findings.append(Finding(
             rule_id="straggler", severity="warning", trial=trial,
             began_at_iteration=iterations[0][0], module=None,
