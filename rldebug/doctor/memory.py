@@ -144,11 +144,12 @@ def rss_findings(trace, trial: str | None, replay_capacity: float | None = None,
             continue  # one jump between flat stretches, or growth that has stopped
         roles = sorted({r[3] for r in rows})
         iterations = [r[2] for r in judged if r[2] is not None]
+        began = min(iterations) if iterations else 0
         filling = _replay_filling(trace, judged, growth, replay_capacity, new_stack)
         if filling is not None:
             findings.append(Finding(
                 rule_id="replay_buffer_filling", severity="info", trial=trial,
-                began_at_iteration=min(iterations) if iterations else 0, module=None,
+                began_at_iteration=began, module=None,
                 message=(f"The memory of process {pid} ({', '.join(roles)}) grew "
                          f"{growth:.0f} MiB ({rss[0]:.0f} -> {rss[-1]:.0f}) while its replay "
                          f"buffer took in env steps {filling['steps_from']} to "
@@ -165,7 +166,7 @@ def rss_findings(trace, trial: str | None, replay_capacity: float | None = None,
             continue
         findings.append(Finding(
             rule_id="memory_growing", severity="warning", trial=trial,
-            began_at_iteration=min(iterations) if iterations else 0, module=None,
+            began_at_iteration=began, module=None,
             message=(f"The memory of process {pid} ({', '.join(roles)}) kept growing: "
                      f"{rss[0]:.0f} -> {rss[-1]:.0f} MiB over {len(judged)} records "
                      f"({slope * 60:.0f} MiB a minute, rank correlation with time "
