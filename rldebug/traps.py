@@ -523,15 +523,18 @@ def _squashed_unscaled(config, spaces: dict) -> list[Trap]:
     NormalizeAndClipActions connector, which ``normalize_actions`` turns on, scales them
     to the space: the env gets actions in [-1, 1] whatever its bounds."""
     import numpy as np
+    from ray.rllib.algorithms.sac import SAC
 
-    if not _is_new_stack(config) or getattr(config.algo_class, "__name__", "") != "SAC" \
-            or config.normalize_actions:
-        return []
+    algorithm = config.algo_class
+    if not _is_new_stack(config) or not (isinstance(algorithm, type) and
+                                         issubclass(algorithm, SAC)) or config.normalize_actions:
+        return []  # CQL subclasses SAC, with its catalog
     for agent, (_, action_space) in spaces.items():
         low, high = getattr(action_space, "low", None), getattr(action_space, "high", None)
         if type(action_space).__name__ != "Box" or low is None or \
+                not (np.isfinite(low).all() and np.isfinite(high).all()) or \
                 (np.allclose(low, -1.0) and np.allclose(high, 1.0)):
-            continue
+            continue  # RLlib unsquashes only a bounded Box, normalize_actions or not
         return [Trap(
             "actions_not_scaled", "error",
             f"SAC samples actions from a squashed Gaussian in [-1, 1], and with "
@@ -1548,14 +1551,16 @@ def _schedule_order(config) -> list[Trap]:
                         for p in setting):
             continue
         steps = [p[0] for p in setting]
-        if steps[0] != 0 or steps == sorted(steps):  # RLlib's validate() refuses the first
-            continue
+        if steps == sorted(steps) or (steps[0] != 0 and name != "epsilon"):
+            continue  # validate() refuses an lr/entropy_coeff schedule not starting at 0
+        where = ("when the RLModule builds it (DQN's EnvRunners and Learner), a bare "
+                 "AssertionError" if name == "epsilon" else
+                 "when the Learner builds it, a bare AssertionError (under APPO and IMPALA "
+                 "the learner thread dies, and train() waits for it for good)")
         traps.append(Trap(
             "schedule_unsorted", "error",
             f"{name}={[list(p) for p in setting]} is a schedule whose timesteps do not rise "
-            f"({steps}): RLlib's PiecewiseSchedule asserts they are sorted when the Learner "
-            "builds it, a bare AssertionError (under APPO and IMPALA the learner thread "
-            "dies, and train() waits for it for good).",
+            f"({steps}): RLlib's PiecewiseSchedule asserts they are sorted {where}.",
             f"Order the pairs by timestep: {name}={sorted([list(p) for p in setting])}.",
             {"setting": name, "timesteps": steps}))
     return traps
@@ -1617,6 +1622,10 @@ def preflight(config, *, cpus: float | None = None) -> list[Trap]:
     return _errors_first(_search_space_note(searched) + _config_traps(config, cpus, where))
 
 
+#: a search space only Tune can resolve (``tune.sample_from(lambda spec: ...)``)
+_UNRESOLVED = object()
+
+
 def _first_value(value):
     """One value of a Tune search space (a grid's or a choice's first, a range's middle:
     the geometric one for a log range; other spaces a sample), and whether ``value`` was
@@ -1632,7 +1641,14 @@ def _first_value(value):
             (value.lower + value.upper) / 2
         return (int(middle) if isinstance(value, Integer) else middle), True
     if isinstance(value, Domain):
-        return value.sample(), True
+        try:
+            return value.sample(), True
+        except Exception:  # noqa: BLE001 - a sample_from(lambda spec: ...) needs Tune's spec
+            return _UNRESOLVED, True
+    if isinstance(value, (list, tuple)):
+        resolved = [_first_value(inner) for inner in value]
+        if any(was for _, was in resolved):
+            return type(value)(inner for inner, _ in resolved), True
     if isinstance(value, dict):
         if set(value) == {"grid_search"} and isinstance(value["grid_search"], list) and \
                 value["grid_search"]:
@@ -1651,11 +1667,30 @@ def _one_variant(config) -> tuple[Any, list[str]]:
     searched, variant = [], None
     for name, value in vars(config).items():
         first, was = _first_value(value)
-        if was:
-            variant = variant or config.copy(copy_frozen=False)
-            setattr(variant, name, first)
-            searched.append(f"{name.lstrip('_')}={first!r:.40}")
+        if not was:
+            continue
+        variant = variant or config.copy(copy_frozen=False)
+        if first is _UNRESOLVED or _holds(first, _UNRESOLVED):  # RLlib's default instead
+            first = getattr(type(config)(), name, None)
+            searched.append(f"{name.lstrip('_')}=its default {first!r:.40} (a sample_from "
+                            "only Tune can resolve)")
+        else:
+            text = repr(first)
+            searched.append(f"{name.lstrip('_')}="
+                            + (text if len(text) <= 40 else text[:39] + "…"))
+        setattr(variant, name, first)
     return (variant or config), searched
+
+
+def _holds(value, marker) -> bool:
+    """Whether ``value`` (or a list, tuple or dict inside it) holds ``marker``."""
+    if value is marker:
+        return True
+    if isinstance(value, dict):
+        return any(_holds(inner, marker) for inner in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds(inner, marker) for inner in value)
+    return False
 
 
 def _search_space_note(searched: list[str]) -> list[Trap]:
@@ -2098,7 +2133,7 @@ def cmd_check(args) -> int:
                 "(e.g. PPOConfig().environment(...)), or a script FILE.py.")
         traps = preflight(config)
         if config.env is not None and not any(t.severity == "error" for t in traps):
-            traps = _errors_first(traps + stepped_env_traps(config))
+            traps = _errors_first(traps + stepped_env_traps(_one_variant(config)[0]))
     if args.json:
         print(json_text([t.to_dict() for t in traps]))
         if args.config.endswith(".py") and not traps:  # what the empty list covers

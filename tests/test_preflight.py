@@ -1733,23 +1733,81 @@ def test_a_schedule_whose_timesteps_do_not_rise_is_named(tmp_path):
                     progress=False)
 
 
+class _PendulumRecordingActions(__import__("gymnasium").Wrapper):
+    """Pendulum-v1 that keeps the largest |action| step() was given (class-wide)."""
+
+    largest = 0.0
+
+    def __init__(self, config=None):
+        import gymnasium as gym
+
+        super().__init__(gym.make("Pendulum-v1"))
+
+    def step(self, action):
+        type(self).largest = max(type(self).largest, float(abs(action[0])))
+        return super().step(action)
+
+
 def test_sac_without_normalized_actions_on_a_box_beyond_one_is_named(tmp_path):
     """SAC's squashed Gaussian samples in [-1, 1]; normalize_actions=False leaves them
     so: an env acting in [0, 10] got only actions in [-1, 1] (a third held-out audit).
-    Checked against what RLlib's EnvRunner hands the env."""
-    import gymnasium as gym
+    Checked on what Pendulum's step() receives (its Box is [-2, 2])."""
     from ray.rllib.algorithms.sac import SACConfig
 
     from rldebug.traps import preflight
 
-    config = (SACConfig().environment("Pendulum-v1").env_runners(num_env_runners=0)
+    config = (SACConfig().environment(_PendulumRecordingActions)
+              .env_runners(num_env_runners=0)
               .rl_module(model_config={"fcnet_hiddens": [16]}))
     assert "actions_not_scaled" not in [t.name for t in preflight(config, cpus=2)]
     unscaled = config.copy(copy_frozen=False).environment(normalize_actions=False)
     (trap,) = [t for t in preflight(unscaled, cpus=2) if t.name == "actions_not_scaled"]
     assert trap.severity == "error" and "Box(-2.0, 2.0, (1,), float32)" in trap.message
-    runner = unscaled.env_runners(num_env_runners=0).build_algo().env_runner
-    episodes = runner.sample(num_timesteps=200, random_actions=False)
-    actions = [a for e in episodes for a in e.get_actions()]
-    assert max(abs(float(a[0])) for a in actions) <= 1.0  # never past 1 in a [-2, 2] space
-    assert isinstance(runner.env.single_action_space, gym.spaces.Box)
+    largest = {}
+    for name, built in (("scaled", config), ("unscaled", unscaled)):
+        _PendulumRecordingActions.largest = 0.0
+        algo = built.copy(copy_frozen=False).build_algo()
+        try:
+            algo.env_runner.sample(num_timesteps=300, random_actions=False)
+        finally:
+            algo.stop()
+        largest[name] = _PendulumRecordingActions.largest
+    assert largest["unscaled"] <= 1.0 < largest["scaled"], largest
+
+
+def test_search_spaces_anywhere_in_the_config_are_checked_as_one_variant(tmp_path, capsys):
+    """A grid in env_config reached the env as {'grid_search': [...]} when check stepped
+    it, and a sample_from(lambda spec: ...) raised out of preflight (a reviewer's)."""
+    from ray import tune
+
+    from rldebug.traps import preflight
+
+    script = tmp_path / "configs.py"
+    script.write_text(textwrap.dedent("""
+        import gymnasium as gym
+        from ray import tune
+        from ray.rllib.algorithms.ppo import PPOConfig
+
+        class Sized(gym.Env):
+            def __init__(self, config):
+                n = int(config["n"])
+                self.observation_space = gym.spaces.Box(-1, 1, (n,))
+                self.action_space = gym.spaces.Discrete(2)
+            def reset(self, *, seed=None, options=None):
+                return self.observation_space.sample() * 0, {}
+            def step(self, action):
+                return self.observation_space.sample() * 0, 1.0, False, True, {}
+
+        def config():
+            return (PPOConfig().environment(Sized, env_config={"n": tune.grid_search([2, 4])})
+                    .env_runners(num_env_runners=0))
+    """))
+    assert main(["check", f"{script}:config"]) == 0
+    out = capsys.readouterr().out
+    assert "info[search_space]" in out and "env_config={'n': 2}" in out
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    spec = PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0).training(
+        lr=tune.sample_from(lambda spec: 1e-4 * spec.config.num_epochs))
+    (note,) = preflight(spec, cpus=2)
+    assert note.name == "search_space" and "a sample_from only Tune can resolve" in note.message
