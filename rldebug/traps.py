@@ -1306,7 +1306,8 @@ def _policy_spec_configs(config) -> dict:
 
 def _ignored_by_this_stack(config) -> list[Trap]:
     """Settings the config holds that its API stack never reads (RLlib 2.60 keeps them
-    without a word): on the new stack ``observation_filter`` (the old stack's
+    without a word): on the new stack ``clip_rewards`` (the old stack's RolloutWorker
+    clips), ``observation_filter`` (the old stack's
     ``MeanStdFilter``; algorithm.py syncs filters on old-stack paths only), SAC's
     ``optimization_config`` (its Learner reads ``actor_lr``, ``critic_lr``, ``alpha_lr``)
     ``PolicySpec(config=...)`` (``get_config_for_module`` reads only
@@ -1317,6 +1318,15 @@ def _ignored_by_this_stack(config) -> list[Trap]:
     from ray.rllib.algorithms.sac import SACConfig
 
     traps = []
+    if config.enable_env_runner_and_connector_v2 and config.clip_rewards not in (None, False):
+        traps.append(Trap(
+            "setting_ignored", "warning",
+            f"clip_rewards={config.clip_rewards!r} is read only by the old API stack's "
+            "RolloutWorkers: the new stack's EnvRunners hand the Learner the env's rewards "
+            "unclipped.",
+            "Clip them in the env or a wrapper where you make it: "
+            "gymnasium.wrappers.ClipReward(env, -1.0, 1.0) (or scale them to O(1)).",
+            {"setting": "clip_rewards", "value": str(config.clip_rewards)}))
     if _is_new_stack(config):
         if config.observation_filter not in (None, "NoFilter"):
             traps.append(Trap(

@@ -1811,3 +1811,36 @@ def test_search_spaces_anywhere_in_the_config_are_checked_as_one_variant(tmp_pat
         lr=tune.sample_from(lambda spec: 1e-4 * spec.config.num_epochs))
     (note,) = preflight(spec, cpus=2)
     assert note.name == "search_space" and "a sample_from only Tune can resolve" in note.message
+
+
+class _HundredPerStep(__import__("gymnasium").Wrapper):
+    """CartPole paying 100 per step."""
+
+    def __init__(self, config=None):
+        import gymnasium as gym
+
+        super().__init__(gym.make("CartPole-v1"))
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, 100.0 * reward, terminated, truncated, info
+
+
+def test_clip_rewards_on_the_new_stack_is_named_as_ignored():
+    """Only the old stack's RolloutWorker clips rewards: on the new stack rewards of 100
+    reached the Learner (a third held-out audit's IMPALA, vf_loss 2.3e8)."""
+    from ray.rllib.algorithms.impala import IMPALAConfig
+
+    from rldebug.traps import preflight
+
+    config = (IMPALAConfig().environment(_HundredPerStep, clip_rewards=True)
+              .env_runners(num_env_runners=0).rl_module(model_config={"fcnet_hiddens": [16]}))
+    (trap,) = [t for t in preflight(config, cpus=2) if t.evidence.get("setting") ==
+               "clip_rewards"]
+    assert (trap.name, trap.severity) == ("setting_ignored", "warning")
+    algo = config.build_algo()
+    try:
+        episodes = algo.env_runner.sample(num_timesteps=50, random_actions=True)
+    finally:
+        algo.stop()
+    assert max(float(r) for e in episodes for r in e.get_rewards()) == 100.0  # unclipped
