@@ -116,7 +116,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rldebug.shapes.configs import module_overrides, schedule_values
+from rldebug.shapes.configs import module_overrides, schedule_timesteps, schedule_values
 from rldebug.shapes.connectors import configured_piece_names
 from rldebug.shapes.env_meta import (
     agent_spaces,
@@ -1556,12 +1556,8 @@ def _schedule_order(config) -> list[Trap]:
     traps = []
     for name in ("lr", "entropy_coeff", "epsilon"):
         setting = getattr(config, name, None)
-        if not isinstance(setting, (list, tuple)) or len(setting) < 2 or \
-                not all(isinstance(p, (list, tuple)) and len(p) == 2 and _number(p[0])
-                        for p in setting):
-            continue
-        steps = [p[0] for p in setting]
-        if steps == sorted(steps) or (steps[0] != 0 and name != "epsilon"):
+        steps = schedule_timesteps(setting)
+        if not steps or steps == sorted(steps) or (steps[0] != 0 and name != "epsilon"):
             continue  # validate() refuses an lr/entropy_coeff schedule not starting at 0
         where = ("when the RLModule builds it (DQN's EnvRunners and Learner), a bare "
                  "AssertionError" if name == "epsilon" else
@@ -1588,8 +1584,7 @@ def _schedules_over_early(config) -> list[Trap]:
     traps = []
     for name in ("lr", "entropy_coeff"):
         setting = getattr(config, name, None)
-        if not isinstance(setting, (list, tuple)) or len(setting) < 2 or \
-                not schedule_values(setting) or not all(_number(p[0]) for p in setting):
+        if not schedule_timesteps(setting) or not schedule_values(setting):
             continue
         end, last = setting[-1][0], setting[-1][1]
         if end > first:

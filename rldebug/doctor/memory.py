@@ -78,16 +78,13 @@ def _steps_sampled_by(trace) -> tuple[np.ndarray, np.ndarray, float] | None:
     return np.array([row["time"] for row in rows]), steps, size / float(steps[-1]) / 2 ** 20
 
 
-def _replay_filling(trace, judged: list, growth: float, capacity: float | None,
+def _replay_filling(sampled, judged: list, growth: float, capacity: float | None,
                     new_stack: bool | None) -> dict | None:
     """What a driver's growth over ``judged`` records would be if it were the replay
     buffer filling (DQN and SAC keep it in the process that runs the Algorithm), when
-    that explains it; None otherwise. The old stack stores each step's observation twice
-    (``obs`` and ``new_obs``)."""
-    if not capacity or not any(role == "driver" for *_, role in judged):
-        return None
-    sampled = _steps_sampled_by(trace)
-    if sampled is None:
+    that explains it; None otherwise. ``sampled``: :func:`_steps_sampled_by`. The old
+    stack stores each step's observation twice (``obs`` and ``new_obs``)."""
+    if not capacity or sampled is None or not any(role == "driver" for *_, role in judged):
         return None
     times, steps, obs_mb = sampled
     mb_per_step = obs_mb * (1 if new_stack is not False else 2) + \
@@ -124,6 +121,7 @@ def rss_findings(trace, trial: str | None, replay_capacity: float | None = None,
     or SAC replay buffer of ``replay_capacity`` env steps filling explains is said as
     ``replay_buffer_filling`` (info), with what it takes when full."""
     findings = []
+    sampled = _steps_sampled_by(trace) if replay_capacity else None  # once for every process
     for pid, rows in rss_by_process(trace).items():
         judged = rows[len(rows) // 4:]
         if len(judged) < MIN_RECORDS or \
@@ -145,7 +143,7 @@ def rss_findings(trace, trial: str | None, replay_capacity: float | None = None,
         roles = sorted({r[3] for r in rows})
         iterations = [r[2] for r in judged if r[2] is not None]
         began = min(iterations) if iterations else 0
-        filling = _replay_filling(trace, judged, growth, replay_capacity, new_stack)
+        filling = _replay_filling(sampled, judged, growth, replay_capacity, new_stack)
         if filling is not None:
             findings.append(Finding(
                 rule_id="replay_buffer_filling", severity="info", trial=trial,
@@ -175,8 +173,7 @@ def rss_findings(trace, trial: str | None, replay_capacity: float | None = None,
                         "which grows until full; the trace holds no observation "
                         "statistics (level \"summary\") to tell its filling from a leak: "
                         "trace at level \"batches\" to tell."
-                        if replay_capacity and "driver" in roles and
-                        _steps_sampled_by(trace) is None else
+                        if replay_capacity and "driver" in roles and sampled is None else
                         "A run like this ends when Ray's memory monitor kills it.")),
             fix=_leak_fix(roles),
             evidence={"pid": pid, "roles": roles, "first_mb": round(float(rss[0]), 1),

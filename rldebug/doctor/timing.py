@@ -255,6 +255,14 @@ def learner_starved_findings(trace, trial: str | None) -> list[Finding]:
         return []
     threaded = updates[updates["learner_thread"].fillna(False).astype(bool)]
     threaded = threaded[threaded["iteration"] > threaded["iteration"].min()]
+    if threaded.empty:
+        return []
+    # the EnvRunners that feed every learner thread, read once for them all
+    runners = trace.samples["runner_index"].nunique() if "runner_index" in \
+        trace.samples.columns else None
+    ends = [] if trace.iterations.empty or "time" not in trace.iterations else \
+        trace.iterations["time"].dropna().tolist()
+    sampling = _sampling(trace.samples, ends, int(threaded["iteration"].min()) - 1)
     findings = []
     for pid, rows in threaded.drop_duplicates(subset=["pid", "update"]).groupby("pid"):
         rows = rows.dropna(subset=["wait_time_s", "update_time_s"])
@@ -265,11 +273,6 @@ def learner_starved_findings(trace, trial: str | None) -> list[Finding]:
         if share < STARVED_SHARE:
             continue
         update_ms = 1000 * busy / len(rows)
-        runners = trace.samples["runner_index"].nunique() if "runner_index" in \
-            trace.samples.columns else None
-        ends = [] if trace.iterations.empty or "time" not in trace.iterations else \
-            trace.iterations["time"].dropna().tolist()
-        sampling = _sampling(trace.samples, ends, int(threaded["iteration"].min()) - 1)
         if sampling is not None and sampling["busy"] < RUNNERS_BUSY and \
                 sampling["idle_at_ends"] >= IDLE_AT_ITERATION_ENDS:
             why = (f" Yet its EnvRunners spent only {sampling['busy']:.0%} of the time in "

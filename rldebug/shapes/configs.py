@@ -245,6 +245,17 @@ def combined_callback_names(value: Any) -> list[str] | None:
     return value[len(prefix):-len(suffix)].split(", ")
 
 
+def schedule_timesteps(setting: Any) -> list[float]:
+    """The timesteps of a ``[[timestep, value], ...]`` schedule of two or more pairs, in
+    the order given; [] for anything else (a number, a malformed list)."""
+    if not isinstance(setting, (list, tuple)) or len(setting) < 2 or not all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2
+            and isinstance(pair[0], (int, float)) and not isinstance(pair[0], bool)
+            for pair in setting):
+        return []
+    return [pair[0] for pair in setting]
+
+
 def schedule_values(setting: Any) -> list[float]:
     """The values a setting takes: itself, or those of a ``[[timestep, value], ...]``
     schedule (RLlib 2.60's new stack takes lr, entropy_coeff and epsilon so); [] for
@@ -279,5 +290,5 @@ def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
            "combined_callback_names", "config_from_params", "default_config",
            "family_from_config", "module_ids_from_config", "module_overrides",
-           "schedule_values", "set_per_module",
+           "schedule_timesteps", "schedule_values", "set_per_module",
            "stack_from_config", "store_config", "stored_config", "without_address"]
