@@ -81,8 +81,8 @@ the algorithm):
 - ``policies_to_train_signature``: a ``policies_to_train`` function RLlib cannot call as
   it does, ``(module_id, batch)``: the first update raises TypeError.
 - ``schedule_unsorted``: a ``[[timestep, value], ...]`` schedule whose timesteps do not
-  rise: the Learner's PiecewiseSchedule asserts they are sorted (APPO's learner thread
-  dies, train() hangs).
+  rise: RLlib's PiecewiseSchedule asserts they are sorted where it is built (the Learner;
+  DQN's epsilon in the RLModule), and APPO's learner thread dies, train() hangs.
 - ``actions_not_scaled``: new-stack SAC with ``normalize_actions=False`` on a Box that is
   not [-1, 1]: its squashed Gaussian's actions reach the env in [-1, 1].
 - ``search_space`` (info): the config holds Tune search spaces (``tune.grid_search``,
@@ -1548,9 +1548,10 @@ def _steps_before_first_update(config) -> int | None:
 
 def _schedule_order(config) -> list[Trap]:
     """A ``[[timestep, value], ...]`` schedule whose timesteps do not rise: RLlib 2.60's
-    ``Scheduler.validate`` checks only the first is 0, and its ``PiecewiseSchedule``
-    asserts they are sorted when the Learner builds it: a bare AssertionError (APPO's
-    learner thread dies, and train() waits for it for good)."""
+    ``Scheduler.validate`` checks only that an lr or entropy_coeff schedule starts at 0
+    (nothing checks epsilon's), and its ``PiecewiseSchedule`` asserts they are sorted
+    where it is built (the Learner; DQN's epsilon in the RLModule): a bare AssertionError
+    (APPO's learner thread dies, and train() waits for it for good)."""
     if not _is_new_stack(config):
         return []
     traps = []
