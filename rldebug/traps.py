@@ -85,6 +85,8 @@ the algorithm):
   DQN's epsilon in the RLModule), and APPO's learner thread dies, train() hangs.
 - ``actions_not_scaled``: new-stack SAC with ``normalize_actions=False`` on a Box that is
   not [-1, 1]: its squashed Gaussian's actions reach the env in [-1, 1].
+- ``evaluation_never_runs``: evaluation EnvRunners without ``evaluation_interval``:
+  RLlib builds them, but ``train()`` never evaluates.
 - ``search_space`` (info): the config holds Tune search spaces (``tune.grid_search``,
   ``tune.uniform``, ...); every check ran on one variant, named (a grid's or choice's
   first value, a range's middle), as Tune gives each trial one value.
@@ -94,7 +96,8 @@ the algorithm):
 obs-only reset, an array or NaN reward, a Box observation of another shape than its
 space's, an agent acting after it is done), and ``episodes_never_end`` for
 ``batch_mode="complete_episodes"`` with an env that ended no episode and has no time
-limit.
+limit, and ``support_too_narrow`` for distributional DQN (``num_atoms > 1``) whose
+``[v_min, v_max]`` leaves out the discounted returns of the random rollout's steps.
 
 :func:`preflight_script` reads a script's code (never runs it) for the traps that
 show there: ``string_algorithm_name`` (``tune.Tuner("PPO")`` imports every
@@ -1536,6 +1539,27 @@ def _target_lag(config) -> list[Trap]:
         {"tau": tau, "target_network_update_freq": freq, "lag_env_steps": round(lag)})]
 
 
+def _evaluation_never_runs(config) -> list[Trap]:
+    """Evaluation EnvRunners without ``evaluation_interval``: RLlib builds them (each
+    holds its CPUs) but ``train()`` evaluates only every ``evaluation_interval``
+    iterations, never when it is None or 0 (``Algorithm.train``); RLlib's own warning is
+    one logger line among the start-up's."""
+    runners = config.evaluation_num_env_runners
+    if not _number(runners) or runners < 1 or config.evaluation_interval:
+        return []
+    return [Trap(
+        "evaluation_never_runs", "warning",
+        f"evaluation_num_env_runners={runners:g} with evaluation_interval="
+        f"{config.evaluation_interval!r}: RLlib builds the evaluation EnvRunners (and "
+        "holds their CPUs), but train() evaluates only every evaluation_interval "
+        "iterations, so never: no result has an 'evaluation' entry, and a Tune metric or "
+        "stop criterion on one is never reported.",
+        "Evaluate every N iterations: config.evaluation(evaluation_interval=N); or, to "
+        "evaluate only when you call algo.evaluate(), keep it and ignore this.",
+        {"evaluation_num_env_runners": runners,
+         "evaluation_interval": config.evaluation_interval})]
+
+
 def _steps_before_first_update(config) -> int | None:
     """Env steps sampled before the first update: the train batch (on-policy), or
     ``num_steps_sampled_before_learning_starts`` (off-policy, at least one batch)."""
@@ -1714,6 +1738,7 @@ def _search_space_note(searched: list[str]) -> list[Trap]:
 def _config_traps(config, cpus: float, where: str) -> list[Trap]:
     """Every check of :func:`preflight` on a config without search spaces."""
     traps = (_framework(config) + _resources(config, float(cpus), where) + _minibatch(config)
+             + _evaluation_never_runs(config)
              + _old_keys(config) + _ranges(config) + _model_ignored(config)
              + _greedy_sampling(config) + _entropy_bonus_high(config)
              + _nothing_trained(config) + _escapes(config)
@@ -2032,7 +2057,58 @@ def stepped_env_traps(config, steps: int = 200) -> list[Trap]:
                   check.fix, {"check": check.name, **check.evidence})
              for check in report.errors if _rllib_refuses_too(check, report, config)]
     return traps + _episodes_never_end(config, report, steps) + \
-        _evaluation_shorter_than_episodes(config, report, steps)
+        _evaluation_shorter_than_episodes(config, report, steps) + \
+        _support_too_narrow(config, report)
+
+
+#: share of a random rollout's steps whose discounted return lies outside a distributional
+#: DQN's support before :func:`_support_too_narrow` warns
+SUPPORT_SHARE = 0.1
+
+
+def _returns_to_go(rewards: list[float], gamma: float) -> list[float]:
+    """Each step's discounted return from it to the episode's end."""
+    total, out = 0.0, []
+    for reward in reversed(rewards):
+        total = reward + gamma * total
+        out.append(total)
+    return out[::-1]
+
+
+def _support_too_narrow(config, report) -> list[Trap]:
+    """Distributional DQN (``num_atoms > 1``) whose support ``[v_min, v_max]`` (RLlib's
+    default -10 to 10) does not hold the returns the env pays: ``DQNTorchLearner`` clamps
+    every target to the support, so all returns beyond it look alike and the greedy
+    action is chosen among equal values. Judged from the discounted returns-to-go of the
+    random rollout's ended episodes, which a policy that earns more only widens: a
+    warning when at least :data:`SUPPORT_SHARE` of its steps fall outside."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    atoms, low, high = (getattr(config, name, None) for name in ("num_atoms", "v_min", "v_max"))
+    gamma = config.gamma
+    if not isinstance(config, DQNConfig) or not _number(atoms) or atoms <= 1 or \
+            not _number(low) or not _number(high) or not _number(gamma):
+        return []
+    values = [value for episode in report.episode_rewards for rewards in episode.values()
+              for value in _returns_to_go(rewards, gamma)]
+    outside = [value for value in values if not low <= value <= high]
+    if not values or len(outside) < SUPPORT_SHARE * len(values):
+        return []
+    furthest = max(outside, key=lambda value: abs(value))
+    return [Trap(
+        "support_too_narrow", "warning",
+        f"num_atoms={atoms:g} spreads the Q-distribution over [v_min, v_max] = [{low:g}, "
+        f"{high:g}], and RLlib clamps every target to it. Under random actions "
+        f"{len(outside) / len(values):.0%} of this env's steps have a discounted return "
+        f"(gamma={gamma:g}) outside it, as far as {furthest:.3g}: every return beyond the "
+        "support looks the same to the Q-network, so the greedy action is chosen among "
+        "equal values there (a policy that earns more goes further out).",
+        f"Set v_min and v_max to the returns the env can pay (here at least "
+        f"{min(values):.3g} to {max(values):.3g} under random actions; a trained policy's "
+        "may be larger): config.training(v_min=..., v_max=...).",
+        {"num_atoms": atoms, "v_min": low, "v_max": high, "gamma": gamma,
+         "share_outside": round(len(outside) / len(values), 3), "furthest": furthest,
+         "random_steps": len(values)})]
 
 
 def _evaluation_shorter_than_episodes(config, report, steps: int) -> list[Trap]:

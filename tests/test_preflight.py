@@ -1844,3 +1844,45 @@ def test_clip_rewards_on_the_new_stack_is_named_as_ignored():
     finally:
         algo.stop()
     assert max(float(r) for e in episodes for r in e.get_rewards()) == 100.0  # unclipped
+
+
+def test_evaluation_runners_without_an_interval_never_evaluate_and_are_named():
+    """RLlib builds the evaluation EnvRunner, yet train() never evaluates: no result of
+    two iterations has an 'evaluation' entry. With an interval it is no trap."""
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    config = (PPOConfig().environment("CartPole-v1")
+              .env_runners(num_env_runners=0)
+              .training(train_batch_size_per_learner=64, minibatch_size=32, num_epochs=1)
+              .rl_module(model_config={"fcnet_hiddens": [8]})
+              .evaluation(evaluation_num_env_runners=1))
+    (trap,) = [t for t in preflight(config, cpus=2) if t.name == "evaluation_never_runs"]
+    assert trap.severity == "warning" and "evaluation_interval=None" in trap.message
+    algo = config.build_algo()
+    try:
+        assert algo.eval_env_runner_group is not None  # built, holding its CPU
+        results = [algo.train() for _ in range(2)]
+    finally:
+        algo.stop()
+    assert not any("evaluation" in result for result in results)
+    every = config.copy(copy_frozen=False).evaluation(evaluation_interval=1)
+    assert "evaluation_never_runs" not in names(preflight(every, cpus=2))
+
+
+def test_a_distributional_dqn_support_narrower_than_the_envs_returns_is_named(capsys):
+    """CartPole pays 1 a step: under random actions about half of its steps have a
+    discounted return above C51's default v_max of 10, which RLlib's DQN Learner clamps
+    every target to. A support that holds them is no trap, nor is DQN without atoms."""
+    from ray.rllib.algorithms.dqn import DQNConfig
+
+    from rldebug.traps import stepped_env_traps
+
+    narrow = DQNConfig().environment("CartPole-v1").training(num_atoms=51)
+    (trap,) = [t for t in stepped_env_traps(narrow) if t.name == "support_too_narrow"]
+    assert trap.severity == "warning"
+    assert trap.evidence["v_max"] == 10 and trap.evidence["furthest"] > 10
+    assert 0.3 < trap.evidence["share_outside"] < 0.9
+    wide = DQNConfig().environment("CartPole-v1").training(num_atoms=51, v_min=0, v_max=100)
+    assert "support_too_narrow" not in names(stepped_env_traps(wide))
+    assert "support_too_narrow" not in names(stepped_env_traps(
+        DQNConfig().environment("CartPole-v1")))

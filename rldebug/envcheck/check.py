@@ -103,6 +103,9 @@ class EnvCheckReport:
     episodes_ended: int | None = None
     #: the env steps of each episode the random rollout ended, in order
     episode_lengths: list[int] = field(default_factory=list)
+    #: each ended episode's rewards per agent, in the order the env paid them (a reward
+    #: that is not a finite number is left out)
+    episode_rewards: list[dict[Any, list[float]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -779,6 +782,18 @@ def _ended_episodes(record: list[_Step], resets: list[int]) -> list[list[_Step]]
     return [record[start:end] for start, end in itertools.pairwise(resets)]
 
 
+def _rewards_by_agent(steps: list[_Step]) -> dict[Any, list[float]]:
+    """One episode's finite rewards per agent, in the order they were paid."""
+    paid: dict[Any, list[float]] = {}
+    for step in steps:
+        for agent, reward in step.rewards.items():
+            with contextlib.suppress(TypeError, ValueError):
+                value = float(reward)
+                if math.isfinite(value):
+                    paid.setdefault(agent, []).append(value)
+    return paid
+
+
 def _ends_by_the_clock(episodes: list[list[_Step]]) -> tuple[int | None, str]:
     """The one length at which every episode terminated, never truncated (else None),
     and what the episodes showed otherwise."""
@@ -1090,6 +1105,8 @@ def check_env(env_or_class: Any, env_config: dict | None = None, *, steps: int =
     else:
         report.episodes_ended = len(resets) - 1
         report.episode_lengths = [len(steps) - 1 for steps in _ended_episodes(record, resets)]
+        report.episode_rewards = [_rewards_by_agent(steps)
+                                  for steps in _ended_episodes(record, resets)]
         report.checks += [*_check_obs(wrapped, record),
                           _check_agent_ids(wrapped, record, resets, actions),
                           _check_all_key(wrapped, record, resets),
