@@ -1658,18 +1658,28 @@ _UNRESOLVED = object()
 
 def _first_value(value):
     """One value of a Tune search space (a grid's or a choice's first, a range's middle:
-    the geometric one for a log range; other spaces a sample), and whether ``value`` was
+    the geometric one for a log range; a normal's mean; each rounded to its ``q`` as Tune
+    rounds a quantized space's samples; other spaces a sample), and whether ``value`` was
     one; dicts (``env_config``, ``model_config``) looked into."""
-    from ray.tune.search.sample import Categorical, Domain, Float, Integer
+    from ray.tune.search.sample import Categorical, Domain, Float, Integer, Quantized
 
     if isinstance(value, Categorical) and value.categories:
         return value.categories[0], True
-    if isinstance(value, (Float, Integer)) and math.isfinite(value.lower) and \
-            math.isfinite(value.upper):
-        log = "Log" in type(value.get_sampler()).__name__ and value.lower > 0
-        middle = math.sqrt(value.lower * value.upper) if log else \
-            (value.lower + value.upper) / 2
-        return (int(middle) if isinstance(value, Integer) else middle), True
+    if isinstance(value, (Float, Integer)):
+        sampler, q = value.get_sampler(), None
+        if isinstance(sampler, Quantized):
+            sampler, q = sampler.sampler, sampler.q
+        middle = None
+        if math.isfinite(value.lower) and math.isfinite(value.upper):
+            log = "Log" in type(sampler).__name__ and value.lower > 0
+            middle = math.sqrt(value.lower * value.upper) if log else \
+                (value.lower + value.upper) / 2
+        elif _number(getattr(sampler, "mean", None)):
+            middle = sampler.mean
+        if middle is not None:
+            if q:
+                middle = round(middle / q) * q
+            return (int(round(middle)) if isinstance(value, Integer) else middle), True
     if isinstance(value, Domain):
         try:
             return value.sample(), True

@@ -1886,3 +1886,27 @@ def test_a_distributional_dqn_support_narrower_than_the_envs_returns_is_named(ca
     assert "support_too_narrow" not in names(stepped_env_traps(wide))
     assert "support_too_narrow" not in names(stepped_env_traps(
         DQNConfig().environment("CartPole-v1")))
+
+
+def test_a_quantized_log_or_normal_search_space_is_checked_at_a_value_tune_could_give():
+    """A range's middle is the geometric one for a log range and rounded to its q as Tune
+    rounds each sample: tune.qloguniform(1e-4, 1e-2, 5e-5) was checked at the arithmetic
+    middle 0.00505, qrandint(1, 10, 3) at 5 (Tune gives 3, 6 or 9); a normal's mean, not
+    a random draw (a seed-dependent check)."""
+    from ray import tune
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rldebug.traps import preflight
+
+    config = (PPOConfig().environment("CartPole-v1").env_runners(num_env_runners=0)
+              .training(lr=tune.qloguniform(1e-4, 1e-2, 5e-5), num_epochs=tune.qrandint(1, 10, 3),
+                        entropy_coeff=tune.qrandn(0.01, 0.001, 0.005),
+                        minibatch_size=tune.qlograndint(10, 1000, 5),
+                        train_batch_size_per_learner=1000))
+    (note,) = [t for t in preflight(config, cpus=2) if t.name == "search_space"]
+    settings = dict(s.split("=", 1) for s in note.evidence["settings"])
+    assert float(settings["lr"]) == pytest.approx(1e-3)
+    assert settings["num_epochs"] == "6" and settings["minibatch_size"] == "100"
+    assert float(settings["entropy_coeff"]) == pytest.approx(0.01)
+    samples = [tune.qrandint(1, 10, 3).sample() for _ in range(50)]
+    assert set(samples) <= {0, 3, 6, 9}  # what Tune gives: each a multiple of q
