@@ -1679,7 +1679,7 @@ def _first_value(value):
         if middle is not None:
             if q:
                 middle = round(middle / q) * q
-            return (int(round(middle)) if isinstance(value, Integer) else middle), True
+            return (round(middle) if isinstance(value, Integer) else middle), True
     if isinstance(value, Domain):
         try:
             return value.sample(), True
