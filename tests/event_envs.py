@@ -123,9 +123,12 @@ class TakingTurns(_multi_agent_env()):
     """Two players, ``p0`` and ``p1``, move in turn, 7 moves per episode. The mover earns
     0.1 per action unit; action 2 also costs the waiting player 0.3 and flags ``check``
     in that player's next info. Each info carries the player's ``reward_terms`` since its
-    last info (``move``, ``attacked``). With ``final_obs_both`` false the last mover gets
-    no final observation (RLlib then completes its step by copying the one before).
-    Every finished episode appends what the env sent per player to ``SENT``."""
+    last info (``move``, ``attacked``); with ``terms_when_paid`` the mover's are sent at the
+    step that pays them, in an info of its own beside the other player's observation
+    (RLlib drops that info and adds the reward to the mover's next observed step). With
+    ``final_obs_both`` false the last mover gets no final observation (RLlib then
+    completes its step by copying the one before). Every finished episode appends what
+    the env sent per player to ``SENT``."""
 
     SENT: ClassVar[list] = []
     possible_agents: ClassVar[list] = ["p0", "p1"]
@@ -133,6 +136,7 @@ class TakingTurns(_multi_agent_env()):
     def __init__(self, config=None):
         super().__init__()
         self.final_obs_both = (config or {}).get("final_obs_both", True)
+        self.terms_when_paid = (config or {}).get("terms_when_paid", False)
         self.agents = list(self.possible_agents)
         self.observation_spaces = {a: gym.spaces.Box(-1.0, 20.0, (2,), np.float32)
                                    for a in self.agents}
@@ -159,8 +163,10 @@ class TakingTurns(_multi_agent_env()):
         self.mover = 1 - self.mover
         done = self.t >= 7
         obs, infos = {}, {}
-        for agent in ([other, mover] if done and self.final_obs_both else [other]):
-            obs[agent] = self._obs()
+        observing = [other, mover] if done and self.final_obs_both else [other]
+        for agent in ([other, mover] if self.terms_when_paid else observing):
+            if agent in observing:
+                obs[agent] = self._obs()
             infos[agent] = {"reward_terms": self.pending[agent]}
             for term, value in self.pending[agent].items():
                 self.sent[agent][term] += value

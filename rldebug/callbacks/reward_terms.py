@@ -7,18 +7,24 @@ over an episode and logs the sums' mean per iteration:
 them under ``ray/tune/env_runners/reward_terms/...``), RLlib's
 ``custom_metrics/reward_terms/<agent>/<term>_mean`` on the old stack. A term an agent has
 reported before counts 0 in an episode that never names it (a bonus named only when it
-is paid). When an agent's terms do not add up to its reward, or (single-agent) a step
-pays a reward and names no terms, it warns once, with the numbers.
+is paid). When an agent's terms do not add up to its reward, a term is NaN or infinite
+(that episode's sum is left out of the mean and counted, as RLlib's return leaves out an
+episode with a NaN reward), or (single-agent) a step pays a reward and names no terms, it
+warns once, with the numbers. In a multi-agent env, terms reported for an agent at a step
+where it gets no observation (a turn-based game's mover) count with the step where RLlib
+adds their reward (:func:`rldebug.shapes.reward_terms.watch_unobserved_terms`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 from rldebug.shapes.episodes import (
+    MULTI,
     SINGLE,
     agent_returns,
     count_every_episode,
@@ -30,7 +36,13 @@ from rldebug.shapes.episodes import (
     store,
     sub_env_failed,
 )
-from rldebug.shapes.reward_terms import RESULT_KEY, add_terms, terms_of
+from rldebug.shapes.reward_terms import (
+    RESULT_KEY,
+    add_terms,
+    take_unobserved_terms,
+    terms_of,
+    watch_unobserved_terms,
+)
 
 logger = logging.getLogger(__name__)
 _KEY = "_rldebug_reward_terms"
@@ -49,10 +61,22 @@ class RewardTerms(RLlibCallback):
         self._warned: set[str] = set()
         self._known: dict[str, set[str]] = {}  # per agent, every term it has reported
 
-    def on_episode_step(self, *, episode, **kwargs) -> None:
+    def on_environment_created(self, *, env, **kwargs) -> None:
+        # a multi-agent env's terms for an agent without an observation: RLlib drops
+        # that info and adds the reward to the agent's next observed step
+        watch_unobserved_terms(env)
+
+    def on_episode_step(self, *, episode, env=None, env_index=0, **kwargs) -> None:
         sums = store(episode).setdefault(_KEY, {})
+        multi = kind_of(episode) == MULTI
         for agent_id, step in last_step(episode).items():
             terms = terms_of(step.info)
+            # RLlib adds the held reward where the agent next observes (or at the end)
+            held = take_unobserved_terms(env, env_index, agent_id) \
+                if multi and step.obs is not None else {}
+            if held:
+                terms = dict(terms or {})
+                add_terms(terms, held)
             if terms is None:
                 # single-agent only: RLlib pays a multi-agent env's waiting agent at a step
                 # whose info it does not get (the env named the terms where it paid)
@@ -65,6 +89,14 @@ class RewardTerms(RLlibCallback):
                 continue
             add_terms(sums.setdefault(str(agent_id), {}), terms)
             self._known.setdefault(str(agent_id), set()).update(terms)
+            bad = {name: value for name, value in terms.items() if not math.isfinite(value)}
+            if bad:
+                self._warn("non_finite", f"RewardTerms: agent {agent_id!r} reported "
+                                         f"reward_terms {bad} at a step (reward "
+                                         f"{step.reward}): the episode's sum of each is "
+                                         "left out of its mean and counted in "
+                                         "<term>_nonfinite (new stack). Find the step with "
+                                         "rldebug.check_env(env) or a trace.")
             if step.reward is not None and abs(sum(terms.values()) - step.reward) > TOLERANCE:
                 self._warn("sum", f"RewardTerms: agent {agent_id!r}'s reward_terms {terms} add "
                                   f"up to {sum(terms.values()):g}, but its reward is "
@@ -74,6 +106,13 @@ class RewardTerms(RLlibCallback):
         if sub_env_failed(episode):
             return
         sums = store(episode).pop(_KEY, None) or {}
+        if kind_of(episode) == MULTI:  # held for an agent done without an observation
+            for agent_id in agent_returns(episode):
+                held = take_unobserved_terms(kwargs.get("env"), kwargs.get("env_index"),
+                                             agent_id)
+                if held:
+                    add_terms(sums.setdefault(agent_id, {}), held)
+                    self._known.setdefault(agent_id, set()).update(held)
         if not sums and not self._known:
             self._warn("none", "RewardTerms: the env reports no info['reward_terms'] (see "
                                "rldebug.shapes.reward_terms for the convention); nothing "

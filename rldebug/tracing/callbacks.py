@@ -29,7 +29,11 @@ from rldebug.shapes.episodes import (
 )
 from rldebug.shapes.errors import root_cause
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
-from rldebug.shapes.reward_terms import episode_terms
+from rldebug.shapes.reward_terms import (
+    episode_terms,
+    unobserved_episode_terms,
+    watch_unobserved_terms,
+)
 from rldebug.shapes.timers import SectionClock
 from rldebug.tracing import stalls
 from rldebug.tracing.layout import TRIAL_ENV
@@ -107,6 +111,7 @@ class TraceCallbacks(RLlibCallback):
             self._arm_stall_stacks(env_runner)
         for env_index, sub_env in enumerate(sub_envs(env)):
             self._record_env_crashes(sub_env, env_runner, env_index)
+        watch_unobserved_terms(env)  # a turn-based env's terms RLlib drops with their info
         if sub_envs_elsewhere(env):
             self.writer(f"runner{runner_identity(env_runner)['runner_index']}").write(
                 "events", {"source": "tracer", "column": "sub_envs",
@@ -285,7 +290,9 @@ class TraceCallbacks(RLlibCallback):
                                                    int(episode.length))
         for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
-        for agent_id, terms in episode_terms(episode, prev_episode_chunks).items():
+        unobserved = unobserved_episode_terms(kwargs.get("env"), env_index)
+        for agent_id, terms in episode_terms(episode, prev_episode_chunks,
+                                             unobserved).items():
             self._terms[agent_id].append(terms)
 
     def on_sample_end(self, *, samples, env_runner=None, worker=None, metrics_logger=None,
