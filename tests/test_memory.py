@@ -122,6 +122,22 @@ def test_one_jump_between_flat_stretches_is_no_leak_and_six_iterations_show_one(
                                                          - leak.evidence["first_mb"])
 
 
+def test_a_dict_observations_buffer_filling_is_said_as_such():
+    """The replay estimate reads the observations as the trace records them: a Dict
+    observation behind FlattenObservations is recorded as the connector writes it back
+    into the episode, flattened (16388 float32s), which is what the buffer keeps
+    (tests/memory_traces/dqn_dict_buffer_filling, a real run)."""
+    from rldebug.doctor.memory import rss_findings
+    from rldebug.tracing import load_trace
+
+    filling = load_trace(TRACES / "dqn_dict_buffer_filling" / "trace")
+    (said,) = rss_findings(filling, None, replay_capacity=50000)
+    assert (said.rule_id, said.severity) == ("replay_buffer_filling", "info")
+    assert said.evidence["kb_per_step"] == round((16388 * 4 + 1024) / 1024, 2)
+    grown = said.evidence["last_mb"] - said.evidence["first_mb"]
+    assert 0.5 * grown < said.evidence["buffer_mb"] <= grown
+
+
 def test_a_replay_buffer_filling_is_said_as_such_and_a_leak_beside_it_is_not():
     """A second audit's DQN (16 KiB observations) had its driver's growth called a leak
     that 'ends when Ray's memory monitor kills it': it was the replay buffer filling,

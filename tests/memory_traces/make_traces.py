@@ -16,6 +16,10 @@ its replay buffer filling called a leak:
 - ``dqn_buffer_filling``: DQN with a local EnvRunner on CartPole whose observation is
   padded to 16384 float32s (64 KiB a step), capacity 50000: the driver grows as its
   buffer fills, nothing leaks.
+- ``dqn_dict_buffer_filling``: the same DQN with the padded observation and CartPole's
+  own as a Dict (:class:`PaddedDictCartPole`) that a ``FlattenObservations`` connector
+  writes back into the episodes flattened, as float32 (65,552 bytes a step): what the
+  trace records and the buffer keeps.
 - ``dqn_frames_kept``: the same DQN on :class:`FramesKeptCartPole` (4-float
   observations) keeping 128x128x3 frames: the env in the driver keeps 192 KiB a step,
   far more than the buffer takes in.
@@ -87,11 +91,28 @@ class PaddedCartPole(gym.Env):
         return self._padded(obs), reward, terminated, truncated, info
 
 
+class PaddedDictCartPole(PaddedCartPole):
+    """:class:`PaddedCartPole` as a Dict observation: the 16384 padded float32s (64 KiB)
+    and CartPole's own 4 as float64 (32 bytes)."""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        low = np.full(4, -np.inf)
+        self.observation_space = gym.spaces.Dict({
+            "padded": self.observation_space, "cart": gym.spaces.Box(low, -low, dtype=np.float64)})
+
+    def _padded(self, obs):
+        return {"padded": super()._padded(obs), "cart": obs.astype(np.float64)}
+
+
 def _dqn(env, env_config=None):
     from ray.rllib.algorithms.dqn import DQNConfig
+    from ray.rllib.connectors.env_to_module import FlattenObservations
 
+    flatten = (lambda env, spaces, device: FlattenObservations()) \
+        if env is PaddedDictCartPole else None
     return (DQNConfig().environment(env, env_config=env_config or {})
-            .env_runners(num_env_runners=0)
+            .env_runners(num_env_runners=0, env_to_module_connector=flatten)
             .training(replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer",
                                             "capacity": 50000},
                       num_steps_sampled_before_learning_starts=200)
@@ -125,6 +146,7 @@ def main(names=()) -> None:
                             .training(train_batch_size=2000, minibatch_size=250, num_epochs=2)
                             .debugging(seed=11), 6),
         "dqn_buffer_filling": (_dqn(PaddedCartPole), 8),
+        "dqn_dict_buffer_filling": (_dqn(PaddedDictCartPole), 8),
         "dqn_frames_kept": (_dqn(FramesKeptCartPole, {"side": 128}), 8),
     }
     for name, (config, iterations) in runs.items():
