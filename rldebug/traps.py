@@ -1541,19 +1541,23 @@ def _target_lag(config) -> list[Trap]:
 
 def _evaluation_never_runs(config) -> list[Trap]:
     """Evaluation EnvRunners without ``evaluation_interval``: RLlib builds them (each
-    holds its CPUs) but ``train()`` evaluates only every ``evaluation_interval``
-    iterations, never when it is None or 0 (``Algorithm.train``); RLlib's own warning is
-    one logger line among the start-up's."""
+    holds its CPUs) but ``train()`` evaluates on them only every ``evaluation_interval``
+    iterations, never when it is None or 0 (``Algorithm.step``); RLlib's own warning is
+    one logger line among the start-up's. Not judged where RLlib builds none (off-policy
+    estimation on whole batches, ``Algorithm._should_create_evaluation_env_runners``)."""
     runners = config.evaluation_num_env_runners
-    if not _number(runners) or runners < 1 or config.evaluation_interval:
+    if not _number(runners) or runners < 1 or config.evaluation_interval or (
+            config.off_policy_estimation_methods and not config.ope_split_batch_by_episode):
         return []
+    offline = " (offline evaluation, by offline_evaluation_interval, still runs)" \
+        if config.offline_evaluation_interval else ""
     return [Trap(
         "evaluation_never_runs", "warning",
         f"evaluation_num_env_runners={runners:g} with evaluation_interval="
         f"{config.evaluation_interval!r}: RLlib builds the evaluation EnvRunners (and "
-        "holds their CPUs), but train() evaluates only every evaluation_interval "
-        "iterations, so never: no result has an 'evaluation' entry, and a Tune metric or "
-        "stop criterion on one is never reported.",
+        "holds their CPUs), but train() evaluates on them only every evaluation_interval "
+        "iterations, so never: no result has their episodes under 'evaluation', and a "
+        f"Tune metric or stop criterion on one is never reported{offline}.",
         "Evaluate every N iterations: config.evaluation(evaluation_interval=N); or, to "
         "evaluate only when you call algo.evaluate(), keep it and ignore this.",
         {"evaluation_num_env_runners": runners,
@@ -1679,7 +1683,10 @@ def _first_value(value):
         if middle is not None:
             if q:
                 middle = round(middle / q) * q
-            return (round(middle) if isinstance(value, Integer) else middle), True
+            if isinstance(value, Integer):  # randint's upper bound is left out, qrandint's in
+                middle = min(max(round(middle), value.lower),
+                             value.upper if q else value.upper - 1)
+            return middle, True
     if isinstance(value, Domain):
         try:
             return value.sample(), True
@@ -2085,40 +2092,83 @@ def _returns_to_go(rewards: list[float], gamma: float) -> list[float]:
     return out[::-1]
 
 
+def _rewards_as_trained(config):
+    """How the rewards the env pays reach the loss: the old stack's RolloutWorker clips
+    them (``clip_rewards=True``, or None on Atari: their sign; a float: to within it);
+    the new stack passes them as they are (``clip_rewards`` is not read there)."""
+    clip = getattr(config, "clip_rewards", None)
+    if _is_new_stack(config) or clip is False:
+        return lambda reward: reward
+    if clip is True or (clip is None and getattr(config, "is_atari", False)):
+        return lambda reward: float(math.copysign(1.0, reward)) if reward else 0.0
+    if _number(clip) and clip > 0:
+        return lambda reward: min(max(reward, -clip), clip)
+    return lambda reward: reward
+
+
+def _supports(config) -> dict:
+    """``{(num_atoms, v_min, v_max): [module ids]}``, each module's own where
+    ``algorithm_config_overrides_per_module`` sets one (the Learner reads them per
+    module), else the config's; the ids are None when every module has the config's."""
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    keys = ("num_atoms", "v_min", "v_max")
+    default = tuple(getattr(config, key, None) for key in keys)
+    overrides = module_overrides(config)
+    if not any(key in own for own in overrides.values() for key in keys):
+        return {default: None}
+    modules = list(config.policies or {}) if config.is_multi_agent else [DEFAULT_MODULE_ID]
+    supports: dict = {}
+    for module in modules:
+        own = overrides.get(module, {})
+        support = tuple(own.get(key, value) for key, value in zip(keys, default))
+        supports.setdefault(support, []).append(module)
+    return supports
+
+
 def _support_too_narrow(config, report) -> list[Trap]:
     """Distributional DQN (``num_atoms > 1``) whose support ``[v_min, v_max]`` (RLlib's
     default -10 to 10) does not hold the returns the env pays: ``DQNTorchLearner`` clamps
     every target to the support, so all returns beyond it look alike and the greedy
     action is chosen among equal values. Judged from the discounted returns-to-go of the
-    random rollout's ended episodes, which a policy that earns more only widens: a
-    warning when at least :data:`SUPPORT_SHARE` of its steps fall outside."""
+    random rollout's ended episodes, with their rewards as the loss gets them (the old
+    stack's ``clip_rewards``), and per module where one sets its own support: a warning
+    when at least :data:`SUPPORT_SHARE` of its steps fall outside. A trained policy's
+    returns differ from random play's (larger where it earns, smaller where it learns
+    to avoid costs)."""
     from ray.rllib.algorithms.dqn import DQNConfig
 
-    atoms, low, high = (getattr(config, name, None) for name in ("num_atoms", "v_min", "v_max"))
     gamma = config.gamma
-    if not isinstance(config, DQNConfig) or not _number(atoms) or atoms <= 1 or \
-            not _number(low) or not _number(high) or not _number(gamma):
+    if not isinstance(config, DQNConfig) or not _number(gamma):
         return []
+    trained = _rewards_as_trained(config)
     values = [value for episode in report.episode_rewards for rewards in episode.values()
-              for value in _returns_to_go(rewards, gamma)]
-    outside = [value for value in values if not low <= value <= high]
-    if not values or len(outside) < SUPPORT_SHARE * len(values):
-        return []
-    furthest = max(outside, key=lambda value: abs(value))
-    return [Trap(
-        "support_too_narrow", "warning",
-        f"num_atoms={atoms:g} spreads the Q-distribution over [v_min, v_max] = [{low:g}, "
-        f"{high:g}], and RLlib clamps every target to it. Under random actions "
-        f"{len(outside) / len(values):.0%} of this env's steps have a discounted return "
-        f"(gamma={gamma:g}) outside it, as far as {furthest:.3g}: every return beyond the "
-        "support looks the same to the Q-network, so the greedy action is chosen among "
-        "equal values there (a policy that earns more goes further out).",
-        f"Set v_min and v_max to the returns the env can pay (here at least "
-        f"{min(values):.3g} to {max(values):.3g} under random actions; a trained policy's "
-        "may be larger): config.training(v_min=..., v_max=...).",
-        {"num_atoms": atoms, "v_min": low, "v_max": high, "gamma": gamma,
-         "share_outside": round(len(outside) / len(values), 3), "furthest": furthest,
-         "random_steps": len(values)})]
+              for value in _returns_to_go([trained(r) for r in rewards], gamma)]
+    traps = []
+    for (atoms, low, high), modules in _supports(config).items():
+        if not _number(atoms) or atoms <= 1 or not _number(low) or not _number(high):
+            continue
+        outside = [value for value in values if not low <= value <= high]
+        if not values or len(outside) < SUPPORT_SHARE * len(values):
+            continue
+        furthest = max(outside, key=abs)
+        whose = "" if modules is None else f"Module(s) {', '.join(map(str, modules))}: "
+        traps.append(Trap(
+            "support_too_narrow", "warning",
+            f"{whose}num_atoms={atoms:g} spreads the Q-distribution over [v_min, v_max] = "
+            f"[{low:g}, {high:g}], and RLlib clamps every target to it. Under random actions "
+            f"{len(outside) / len(values):.0%} of this env's steps have a discounted return "
+            f"(gamma={gamma:g}) outside it, as far as {furthest:.3g}: every return beyond "
+            "the support looks the same to the Q-network, so the greedy action is chosen "
+            "among equal values there.",
+            f"Set v_min and v_max to the returns the env can pay (here at least "
+            f"{min(values):.3g} to {max(values):.3g} under random actions; a trained "
+            "policy's differ): config.training(v_min=..., v_max=...)"
+            + ("" if modules is None else ", or in those modules' overrides") + ".",
+            {"num_atoms": atoms, "v_min": low, "v_max": high, "gamma": gamma,
+             "modules": modules, "share_outside": round(len(outside) / len(values), 3),
+             "furthest": furthest, "random_steps": len(values)}))
+    return traps
 
 
 def _evaluation_shorter_than_episodes(config, report, steps: int) -> list[Trap]:

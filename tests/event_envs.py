@@ -218,6 +218,45 @@ class JoiningAndLeaving(_multi_agent_env()):
         return obs, rewards, terminateds, {"__all__": False}, infos
 
 
+class LeavingUnseen(_multi_agent_env()):
+    """Agent ``a`` plays 8 steps, paid 0.5 a step; ``b`` is paid 1.0 a step and terminated
+    at step 2 without a final observation (RLlib completes its step by copying the one
+    before). Each pays with ``reward_terms`` in its info at that step (b's last beside no
+    observation of its own); every finished episode appends what was sent to ``SENT``."""
+
+    SENT: ClassVar[list] = []
+    possible_agents: ClassVar[list] = ["a", "b"]
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.agents = list(self.possible_agents)
+        self.observation_spaces = {a: gym.spaces.Box(0.0, 10.0, (1,), np.float32)
+                                   for a in self.agents}
+        self.action_spaces = {a: gym.spaces.Discrete(2) for a in self.agents}
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        self.sent = {"a": {"y": 0.0}, "b": {"x": 0.0}}
+        return {a: np.zeros(1, np.float32) for a in self.agents}, {}
+
+    def step(self, action_dict):
+        self.t += 1
+        obs, rewards, infos = {"a": np.full(1, self.t, np.float32)}, {"a": 0.5}, {}
+        infos["a"] = {"reward_terms": {"y": 0.5}}
+        self.sent["a"]["y"] += 0.5
+        terminateds = {"__all__": self.t >= 8}
+        if "b" in action_dict:
+            rewards["b"], infos["b"] = 1.0, {"reward_terms": {"x": 1.0}}
+            self.sent["b"]["x"] += 1.0
+            if self.t == 2:
+                terminateds["b"] = True
+            else:
+                obs["b"] = np.full(1, self.t, np.float32)
+        if terminateds["__all__"]:
+            self.SENT.append(self.sent)
+        return obs, rewards, terminateds, {"__all__": False}, infos
+
+
 class CartPolePenaltyOnFall(gym.Wrapper):
     """CartPole-v1 paying -100 when the episode ends and 0 at every other step: every
     episode returns -100; only when it comes depends on the policy."""

@@ -77,12 +77,39 @@ def test_a_turn_based_envs_flags_and_terms_are_counted_as_sent(stack, final_obs_
                 np.mean([episode[player][term] for episode in sent])), (player, term)
 
 
+def test_terms_of_an_agent_done_unseen_in_an_earlier_chunk_are_counted(tmp_path):
+    """Episodes of 8 steps sampled 3 at a time: b, terminated at step 2 without a final
+    observation, is in no later chunk, and the terms held for it at that step were lost
+    by RewardTerms (x 1.0 of the 2.0 sent; a reviewer's case). RLlib's own return for b
+    loses that step's reward too when the episode is cut (not the terms' business)."""
+    from event_envs import LeavingUnseen
+
+    import rldebug
+
+    config = add_callbacks(shared_policy_ppo(LeavingUnseen, {}, "new")
+                           .env_runners(rollout_fragment_length=3), RewardTerms)
+    LeavingUnseen.SENT.clear()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", category=RewardTermsWarning)
+        run = rldebug.run(config, stop={"training_iteration": 1}, logdir=tmp_path,
+                          progress=False, trace="summary")
+    run.algo.stop()
+    terms = terms_from_result(run.last_result)
+    assert terms == {"a": {"y": pytest.approx(4.0)}, "b": {"x": pytest.approx(2.0)}}
+    assert len(LeavingUnseen.SENT) >= 10 and all(
+        sent == {"a": {"y": 4.0}, "b": {"x": 2.0}} for sent in LeavingUnseen.SENT)
+    traced = [episode for row in rldebug.load_trace(tmp_path / "trace").samples[
+        "episode_reward_terms"] if isinstance(row, dict) for episode in row.get("b", [])]
+    assert traced and all(episode == {"x": pytest.approx(2.0)} for episode in traced)
+
+
 @pytest.mark.parametrize("final_obs_both", [False, True])
 def test_a_turn_based_envs_terms_sent_when_paid_reach_the_trace(final_obs_both, tmp_path):
     """The trace's per-episode terms (samples.episode_reward_terms) lost the mover's terms
     RLlib drops with their info; each episode's terms now add up to the return beside them
     (RLlib's: a reward paid with an agent's first observation stays in a cache no return
-    reads), and the first mover's, who observes from the reset, equal what it was sent."""
+    reads; one iteration's episodes, none cut between sample() calls), and the first
+    mover's, who observes from the reset, equal what it was sent."""
     import rldebug
 
     config = shared_policy_ppo(TakingTurns, {"final_obs_both": final_obs_both,

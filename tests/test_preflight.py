@@ -1884,6 +1884,22 @@ def test_a_distributional_dqn_support_narrower_than_the_envs_returns_is_named(ca
     assert 0.3 < trap.evidence["share_outside"] < 0.9
     wide = DQNConfig().environment("CartPole-v1").training(num_atoms=51, v_min=0, v_max=100)
     assert "support_too_narrow" not in names(stepped_env_traps(wide))
+    # the module's own support is the one its Learner reads (a reviewer's case)
+    own = DQNConfig().environment("CartPole-v1").training(num_atoms=51).multi_agent(
+        algorithm_config_overrides_per_module={"default_policy": {"v_min": 0, "v_max": 100}})
+    assert "support_too_narrow" not in names(stepped_env_traps(own))
+    # the old stack's clip_rewards: the loss gets each reward's sign, 1 where the env
+    # pays 100 (the new stack ignores clip_rewards: its rewards of 100 stay)
+    old = DQNConfig().api_stack(enable_rl_module_and_learner=False,
+                                enable_env_runner_and_connector_v2=False)
+    clipped = old.environment(_HundredPerStep, clip_rewards=True).training(
+        num_atoms=51, v_min=0, v_max=100)
+    assert "support_too_narrow" not in names(stepped_env_traps(clipped))
+    assert "support_too_narrow" in names(stepped_env_traps(
+        clipped.copy(copy_frozen=False).environment(clip_rewards=False)))
+    assert "support_too_narrow" in names(stepped_env_traps(
+        DQNConfig().environment(_HundredPerStep, clip_rewards=True).training(
+            num_atoms=51, v_min=0, v_max=100)))
     assert "support_too_narrow" not in names(stepped_env_traps(
         DQNConfig().environment("CartPole-v1")))
 
@@ -1909,4 +1925,8 @@ def test_a_quantized_log_or_normal_search_space_is_checked_at_a_value_tune_could
     assert settings["num_epochs"] == "6" and settings["minibatch_size"] == "100"
     assert float(settings["entropy_coeff"]) == pytest.approx(0.01)
     samples = [tune.qrandint(1, 10, 3).sample() for _ in range(50)]
-    assert set(samples) <= {0, 3, 6, 9}  # what Tune gives: each a multiple of q
+    assert set(samples) <= {3, 6, 9}  # what Tune gives: each a multiple of q
+    # randint leaves its upper bound out: the middle of randint(1, 2) is 1, not 2
+    from rldebug.traps import _first_value
+
+    assert [_first_value(tune.randint(lower, lower + 1))[0] for lower in (1, 3)] == [1, 3]

@@ -39,7 +39,7 @@ from rldebug.shapes.episodes import (
 from rldebug.shapes.reward_terms import (
     RESULT_KEY,
     add_terms,
-    take_unobserved_terms,
+    held_terms,
     terms_of,
     watch_unobserved_terms,
 )
@@ -68,12 +68,12 @@ class RewardTerms(RLlibCallback):
 
     def on_episode_step(self, *, episode, env=None, env_index=0, **kwargs) -> None:
         sums = store(episode).setdefault(_KEY, {})
-        multi = kind_of(episode) == MULTI
+        holder = held_terms(env, env_index) if kind_of(episode) == MULTI else None
         for agent_id, step in last_step(episode).items():
             terms = terms_of(step.info)
             # RLlib adds the held reward where the agent next observes (or at the end)
-            held = take_unobserved_terms(env, env_index, agent_id) \
-                if multi and step.obs is not None else {}
+            held = holder.take(agent_id) if holder is not None and step.obs is not None \
+                else {}
             if held:
                 terms = dict(terms or {})
                 add_terms(terms, held)
@@ -106,13 +106,12 @@ class RewardTerms(RLlibCallback):
         if sub_env_failed(episode):
             return
         sums = store(episode).pop(_KEY, None) or {}
-        if kind_of(episode) == MULTI:  # held for an agent done without an observation
-            for agent_id in agent_returns(episode):
-                held = take_unobserved_terms(kwargs.get("env"), kwargs.get("env_index"),
-                                             agent_id)
-                if held:
-                    add_terms(sums.setdefault(agent_id, {}), held)
-                    self._known.setdefault(agent_id, set()).update(held)
+        holder = held_terms(kwargs.get("env"), kwargs.get("env_index")) \
+            if kind_of(episode) == MULTI else None
+        # held for agents done without a final observation, in whichever chunk they left
+        for agent_id, held in (holder.take_all() if holder is not None else {}).items():
+            add_terms(sums.setdefault(agent_id, {}), held)
+            self._known.setdefault(agent_id, set()).update(held)
         if not sums and not self._known:
             self._warn("none", "RewardTerms: the env reports no info['reward_terms'] (see "
                                "rldebug.shapes.reward_terms for the convention); nothing "

@@ -73,7 +73,7 @@ _UNOBSERVED = "_rldebug_unobserved_terms"
 _SPECIAL = ("__all__", "__common__")
 
 
-class _Unobserved:
+class HeldTerms:
     """One multi-agent env instance's terms reported for agents without an observation at
     that step: ``pending`` since each agent's last observation; ``episode`` since the
     reset, of the agents that had observed by then (RLlib keeps a reward paid before an
@@ -117,6 +117,28 @@ class _Unobserved:
             self.observed.update(str(agent) for agent in observations)
         return result
 
+    def take(self, agent_id) -> dict[str, float]:
+        """The terms held for ``agent_id`` since its last observation, now that RLlib adds
+        the reward they came with to this step; ``{}`` when none.
+
+        :raises BadRewardTerms: where the env reported malformed terms for it then.
+        """
+        if str(agent_id) in self.bad:
+            raise self.bad.pop(str(agent_id))
+        return self.pending.pop(str(agent_id), {})
+
+    def take_all(self) -> dict[str, dict[str, float]]:
+        """Per agent, every term still held (at the episode's end: agents done without a
+        final observation, whichever chunk they left in)."""
+        for agent in list(self.bad):
+            raise self.bad.pop(agent)
+        taken, self.pending = self.pending, {}
+        return taken
+
+    def episode_terms(self) -> dict[str, dict[str, float]]:
+        """Per agent, the terms held over the current episode (read at its end)."""
+        return {agent: dict(terms) for agent, terms in self.episode.items()}
+
 
 def _observations(reset_result) -> Mapping:
     """The observation dict of a ``reset()`` result (``{}`` if it is not one)."""
@@ -134,12 +156,14 @@ def watch_unobserved_terms(env) -> None:
 
     for sub_env in sub_envs(env):
         if is_multi_agent_env(sub_env) and getattr(sub_env, _UNOBSERVED, None) is None:
-            held = _Unobserved(sub_env)
+            held = HeldTerms(sub_env)
             sub_env.reset, sub_env.step = held.reset, held.step
             setattr(sub_env, _UNOBSERVED, held)
 
 
-def _held(env, env_index: int | None) -> _Unobserved | None:
+def held_terms(env, env_index: int | None) -> HeldTerms | None:
+    """What :func:`watch_unobserved_terms` holds for the sub-env ``env_index`` of ``env``
+    (the env and index RLlib passes its episode callbacks); None where it watches none."""
     from rldebug.shapes.env_meta import sub_envs
 
     if env is None:
@@ -147,27 +171,6 @@ def _held(env, env_index: int | None) -> _Unobserved | None:
     envs = sub_envs(env)
     index = env_index or 0
     return getattr(envs[index], _UNOBSERVED, None) if index < len(envs) else None
-
-
-def take_unobserved_terms(env, env_index: int | None, agent_id) -> dict[str, float]:
-    """The terms held for ``agent_id`` since its last observation in the sub-env
-    ``env_index`` of ``env`` (the env and index RLlib passes its episode callbacks), now
-    that RLlib adds the reward they came with to this step; ``{}`` when none.
-
-    :raises BadRewardTerms: where the env reported malformed terms for the agent then.
-    """
-    held = _held(env, env_index)
-    if held is None:
-        return {}
-    if str(agent_id) in held.bad:
-        raise held.bad.pop(str(agent_id))
-    return held.pending.pop(str(agent_id), {})
-
-
-def unobserved_episode_terms(env, env_index: int | None) -> dict[str, dict[str, float]]:
-    """Per agent, the terms held over the sub-env's current episode (read at its end)."""
-    held = _held(env, env_index)
-    return {} if held is None else {agent: dict(terms) for agent, terms in held.episode.items()}
 
 
 def add_terms(total: dict[str, float], terms: Mapping[str, float] | None) -> None:
@@ -180,7 +183,7 @@ def episode_terms(episode, prev_chunks=None,
                   unobserved: Mapping[str, Mapping[str, float]] | None = None,
                   ) -> dict[str, dict[str, float]]:
     """Per agent, each term summed over a finished new-stack episode (all its chunks),
-    with ``unobserved`` (:func:`unobserved_episode_terms`) added for the agents the
+    with ``unobserved`` (:meth:`HeldTerms.episode_terms`) added for the agents the
     episode holds; ``{}`` on the old stack (whose episode keeps only the last info) or
     without terms. Malformed terms are skipped here; :class:`rldebug.callbacks.
     RewardTerms` names them."""
@@ -239,6 +242,16 @@ def largest_share(terms: Mapping[str, float]) -> tuple[str, float] | None:
     return name, abs(terms[name]) / total
 
 
-__all__ = ["INFO_KEY", "RESULT_KEY", "BadRewardTerms", "add_terms", "episode_terms",
-           "largest_share", "take_unobserved_terms", "terms_from_result", "terms_of",
-           "unobserved_episode_terms", "watch_unobserved_terms"]
+__all__ = [
+    "INFO_KEY",
+    "RESULT_KEY",
+    "BadRewardTerms",
+    "HeldTerms",
+    "add_terms",
+    "episode_terms",
+    "held_terms",
+    "largest_share",
+    "terms_from_result",
+    "terms_of",
+    "watch_unobserved_terms",
+]

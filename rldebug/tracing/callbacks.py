@@ -31,7 +31,7 @@ from rldebug.shapes.errors import root_cause
 from rldebug.shapes.results import get_path, is_new_stack_result, learner_stats
 from rldebug.shapes.reward_terms import (
     episode_terms,
-    unobserved_episode_terms,
+    held_terms,
     watch_unobserved_terms,
 )
 from rldebug.shapes.timers import SectionClock
@@ -290,7 +290,8 @@ class TraceCallbacks(RLlibCallback):
                                                    int(episode.length))
         for agent_id, value in agent_returns(episode, prev_episode_chunks).items():
             self._returns[agent_id].append(value)
-        unobserved = unobserved_episode_terms(kwargs.get("env"), env_index)
+        holder = held_terms(kwargs.get("env"), env_index)
+        unobserved = holder.episode_terms() if holder is not None else {}
         for agent_id, terms in episode_terms(episode, prev_episode_chunks,
                                              unobserved).items():
             self._terms[agent_id].append(terms)
