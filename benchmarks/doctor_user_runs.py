@@ -1,4 +1,4 @@
-"""Score the doctor on runs a new user made on envs of their own, in seven batches made
+"""Score the doctor on runs a new user made on envs of their own, in eight batches made
 independently of the rules and of the fault-injection benchmark:
 
 - ``tests/doctor_user_runs`` (session 36): a walled grid with a goal, a continuous reach
@@ -22,7 +22,11 @@ independently of the rules and of the fault-injection benchmark:
 - ``tests/doctor_user_runs7`` (session 49): a mine paying hundreds to thousands per step
   (PPO, IMPALA), a portfolio paying about 0.002 per step (SAC), a card game paying +1/-1
   at its end (DQN), a tag game of two hunters on one module and a runner (multi-agent
-  APPO).
+  APPO);
+- ``tests/doctor_user_runs8`` (session 51): an irrigation tank paying costs only (PPO), a
+  warehouse robot paid per delivery (DQN), a room heater with a Box(1) action (SAC), a
+  fishery of two boats on two modules (multi-agent PPO), a battery trading on a daily
+  price curve (APPO).
 
 A helper wrote each batch's envs and configs as a new user would, labelled every run by
 how it was made, and never ran the doctor. Each fault is one of the benchmark's
@@ -48,7 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 USER_RUNS = ROOT / "tests" / "doctor_user_runs"
 BATCHES = (USER_RUNS, ROOT / "tests" / "doctor_user_runs2", ROOT / "tests" / "doctor_user_runs3",
            ROOT / "tests" / "doctor_user_runs4", ROOT / "tests" / "doctor_user_runs5",
-           ROOT / "tests" / "doctor_user_runs6", ROOT / "tests" / "doctor_user_runs7")
+           ROOT / "tests" / "doctor_user_runs6", ROOT / "tests" / "doctor_user_runs7",
+           ROOT / "tests" / "doctor_user_runs8")
 
 
 def scored_runs(batch: Path = USER_RUNS) -> list:

@@ -653,8 +653,10 @@ class NonFiniteReturn(Rule):
             kl_fine = stats.kl is None or math.isfinite(stats.kl)  # inf KL: weights moved
             if losses and outputs and kl_fine and not diverged_before:
                 self._rewards_seen_bad = metrics.iteration
+                # one module of several: its agents' rewards, as the message says
+                alone = module if len(metrics.modules) > 1 else None
                 return self._report(
-                    metrics, {**losses, **outputs, "kl": stats.kl}, None,
+                    metrics, {**losses, **outputs, "kl": stats.kl}, alone,
                     f"From iteration {metrics.iteration} on, the losses of {module!r} are "
                     f"non-finite ({', '.join(f'{k}={v}' for k, v in losses.items())}) while "
                     "its network's outputs are finite ("
