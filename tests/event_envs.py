@@ -218,21 +218,15 @@ class JoiningAndLeaving(_multi_agent_env()):
         return obs, rewards, terminateds, {"__all__": False}, infos
 
 
-class LeavingUnseen(_multi_agent_env()):
+class LeavingUnseen(JoiningAndLeaving):
     """Agent ``a`` plays 8 steps, paid 0.5 a step; ``b`` is paid 1.0 a step and terminated
     at step 2 without a final observation (RLlib completes its step by copying the one
     before). Each pays with ``reward_terms`` in its info at that step (b's last beside no
-    observation of its own); every finished episode appends what was sent to ``SENT``."""
+    observation of its own); every finished episode appends what was sent to ``SENT``
+    (JoiningAndLeaving's spaces, for two agents)."""
 
     SENT: ClassVar[list] = []
     possible_agents: ClassVar[list] = ["a", "b"]
-
-    def __init__(self, config=None):
-        super().__init__()
-        self.agents = list(self.possible_agents)
-        self.observation_spaces = {a: gym.spaces.Box(0.0, 10.0, (1,), np.float32)
-                                   for a in self.agents}
-        self.action_spaces = {a: gym.spaces.Discrete(2) for a in self.agents}
 
     def reset(self, *, seed=None, options=None):
         self.t = 0
