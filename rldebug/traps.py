@@ -119,7 +119,12 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rldebug.shapes.configs import module_overrides, schedule_timesteps, schedule_values
+from rldebug.shapes.configs import (
+    module_overrides,
+    schedule_timesteps,
+    schedule_values,
+    set_per_module,
+)
 from rldebug.shapes.connectors import configured_piece_names
 from rldebug.shapes.env_meta import (
     agent_spaces,
@@ -336,13 +341,19 @@ def _greedy_sampling(config) -> list[Trap]:
         {"explore": False})]
 
 
+def _module_ids(config) -> list:
+    """The modules a config builds: its ``policies``, or a single-agent config's one,
+    ``default_policy``."""
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    return list(config.policies or {}) if config.is_multi_agent else [DEFAULT_MODULE_ID]
+
+
 def _nothing_trained(config) -> list[Trap]:
     """``policies_to_train`` that leaves every module out (new stack; a single-agent
     config's one module is ``default_policy``): the first update has no loss to compute
     and raises ``UnboundLocalError: ... 'loss_per_module'``, which names no setting."""
-    from ray.rllib.core import DEFAULT_MODULE_ID
-
-    modules = list(config.policies or {}) if config.is_multi_agent else [DEFAULT_MODULE_ID]
+    modules = _module_ids(config)
     if not _is_new_stack(config) or not modules or any(
             module_is_trained(config.policies_to_train, m) is not False for m in modules):
         return []
@@ -625,8 +636,6 @@ def _learning_rates(config) -> list[Trap]:
     are not judged where a module sets its own, or where the old stack's
     ``lr_schedule`` replaces ``lr`` (its policies ignore ``lr`` then)."""
     from ray.rllib.algorithms.sac import SACConfig
-
-    from rldebug.shapes.configs import set_per_module
 
     sac = isinstance(config, SACConfig)  # CQL too; IQL and DreamerV3 have other rates
     default = type(config)()
@@ -2110,16 +2119,13 @@ def _supports(config) -> dict:
     """``{(num_atoms, v_min, v_max): [module ids]}``, each module's own where
     ``algorithm_config_overrides_per_module`` sets one (the Learner reads them per
     module), else the config's; the ids are None when every module has the config's."""
-    from ray.rllib.core import DEFAULT_MODULE_ID
-
     keys = ("num_atoms", "v_min", "v_max")
     default = tuple(getattr(config, key, None) for key in keys)
-    overrides = module_overrides(config)
-    if not any(key in own for own in overrides.values() for key in keys):
+    if not set_per_module(config, keys):
         return {default: None}
-    modules = list(config.policies or {}) if config.is_multi_agent else [DEFAULT_MODULE_ID]
+    overrides = module_overrides(config)
     supports: dict = {}
-    for module in modules:
+    for module in _module_ids(config):
         own = overrides.get(module, {})
         support = tuple(own.get(key, value) for key, value in zip(keys, default))
         supports.setdefault(support, []).append(module)

@@ -130,8 +130,8 @@ class HeldTerms:
     def take_all(self) -> dict[str, dict[str, float]]:
         """Per agent, every term still held (at the episode's end: agents done without a
         final observation, whichever chunk they left in)."""
-        for agent in list(self.bad):
-            raise self.bad.pop(agent)
+        if self.bad:
+            raise self.bad.pop(next(iter(self.bad)))
         taken, self.pending = self.pending, {}
         return taken
 

@@ -89,12 +89,11 @@ def _inside(summary: Profile) -> str | None:
     part (what the parts do not cover is "other")."""
     rows = []
     for process in summary.processes:
-        for label, total, parts in (("sample()", process.sample_s, process.sample_parts_s),
-                                    ("update", process.update_s, process.update_parts_s)):
-            inside = dict(parts)
-            if total > 0 and inside:
-                inside["other"] = max(total - sum(inside.values()), 0.0)
-                rows.append((f"{_name(process)}: {label}", inside))
+        for label, total, parts, other in (
+                ("sample()", process.sample_s, process.sample_parts_s, process.sample_other_s),
+                ("update", process.update_s, process.update_parts_s, process.update_other_s)):
+            if total > 0 and parts:
+                rows.append((f"{_name(process)}: {label}", {**parts, "other": other}))
     if not rows:
         return None
     plt = _pyplot()
