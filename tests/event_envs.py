@@ -61,6 +61,32 @@ class CostlyWalk(LeftRightWalk):
         return obs, goal - 0.1 + self.terms_off_by, terminated, truncated, info
 
 
+class CostlyWalkWithNaN(CostlyWalk):
+    """CostlyWalk paying NaN at the first step of every third episode, its ``step_cost``
+    term NaN with it; ``RETURNS`` holds each ended episode's return and ``COSTS`` its
+    summed step cost (NaN included)."""
+
+    RETURNS: ClassVar[list] = []
+    COSTS: ClassVar[list] = []
+    episodes = 0
+
+    def reset(self, *, seed=None, options=None):
+        CostlyWalkWithNaN.episodes += 1
+        self.paid = self.cost = 0.0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        if CostlyWalkWithNaN.episodes % 3 == 0 and self.steps == 1:
+            reward = info["reward_terms"]["step_cost"] = float("nan")
+        self.paid += reward
+        self.cost += info["reward_terms"]["step_cost"]
+        if terminated or truncated:
+            CostlyWalkWithNaN.RETURNS.append(self.paid)
+            CostlyWalkWithNaN.COSTS.append(self.cost)
+        return obs, reward, terminated, truncated, info
+
+
 class WalkThatCrashes(LeftRightWalk):
     """LeftRightWalk whose ``step`` raises on its ``crash_at``-th step (the env bug a
     post-mortem attach stops at), in every EnvRunner or only in ``crash_runner``;

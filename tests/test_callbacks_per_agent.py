@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from event_envs import CostlyWalk, JoiningAndLeaving, TakingTurns
+from event_envs import CostlyWalk, CostlyWalkWithNaN, JoiningAndLeaving, TakingTurns
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from setups import SMALL_NET, shared_policy_ppo
 
@@ -338,28 +338,6 @@ def test_a_2021_hook_is_not_handed_the_exception_of_a_failed_sub_env():
     result = _one_iteration(adapt_config_callbacks(config, lambda notice: None), [])
     stats = env_runner_stats(result)
     assert stats["num_faulty_episodes"] >= 1 and stats["custom_metrics"]["length_max"] > 0
-
-
-class CostlyWalkWithNaN(CostlyWalk):
-    """CostlyWalk paying NaN at the first step of every third episode; ``RETURNS`` holds
-    each ended episode's return (NaN included)."""
-
-    RETURNS: ClassVar[list] = []
-    episodes = 0
-
-    def reset(self, *, seed=None, options=None):
-        CostlyWalkWithNaN.episodes += 1
-        self.paid = 0.0
-        return super().reset(seed=seed, options=options)
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = super().step(action)
-        if CostlyWalkWithNaN.episodes % 3 == 0 and self.steps == 1:
-            reward = float("nan")
-        self.paid += reward
-        if terminated or truncated:
-            CostlyWalkWithNaN.RETURNS.append(self.paid)
-        return obs, reward, terminated, truncated, info
 
 
 class CoinsOfMyOwn(RLlibCallback):

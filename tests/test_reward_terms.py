@@ -8,11 +8,10 @@ import json
 import shutil
 import warnings
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
-from event_envs import CostlyWalk
+from event_envs import CostlyWalk, CostlyWalkWithNaN
 from setups import SMALL_NET
 from test_callbacks import event_scalars
 from tiny import tiny_arena_config
@@ -63,39 +62,17 @@ def test_malformed_terms_are_named():
     assert terms_of({"collision": True}) is None
 
 
-class CostlyWalkWithNaNCost(CostlyWalk):
-    """CostlyWalk whose step cost (term and reward) is NaN at the first step of every
-    third episode; ``COSTS`` holds each ended episode's summed step cost."""
-
-    COSTS: ClassVar[list] = []
-    episodes = 0
-
-    def reset(self, *, seed=None, options=None):
-        CostlyWalkWithNaNCost.episodes += 1
-        self.cost = 0.0
-        return super().reset(seed=seed, options=options)
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = super().step(action)
-        if CostlyWalkWithNaNCost.episodes % 3 == 0 and self.steps == 1:
-            info["reward_terms"]["step_cost"] = reward = float("nan")
-        self.cost += info["reward_terms"]["step_cost"]
-        if terminated or truncated:
-            CostlyWalkWithNaNCost.COSTS.append(self.cost)
-        return obs, reward, terminated, truncated, info
-
-
 def test_a_nan_term_is_left_out_of_the_mean_counted_and_warned_not_fatal():
     """A NaN term raised BadRewardTerms and ended the run (0 iterations; the trace's only
     event was that crash), where RLlib trains on with a NaN reward (a held-out audit):
     its episode's sum is now left out of the mean and counted, as AgentReturns does."""
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    config = add_callbacks(PPOConfig().environment(CostlyWalkWithNaNCost)
+    config = add_callbacks(PPOConfig().environment(CostlyWalkWithNaN)
                            .env_runners(num_env_runners=0, rollout_fragment_length=100)
                            .training(train_batch_size=100, minibatch_size=100, num_epochs=1)
                            .debugging(seed=0), RewardTerms)
-    CostlyWalkWithNaNCost.COSTS.clear()
+    CostlyWalkWithNaN.COSTS.clear()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         algo = config.build_algo()
@@ -103,7 +80,7 @@ def test_a_nan_term_is_left_out_of_the_mean_counted_and_warned_not_fatal():
             result = algo.train()
         finally:
             algo.stop()
-    costs = np.array(CostlyWalkWithNaNCost.COSTS)
+    costs = np.array(CostlyWalkWithNaN.COSTS)
     logged = get_path(result, "env_runners/reward_terms/default_agent")
     assert logged["step_cost_mean"] == pytest.approx(np.nanmean(costs))
     assert logged["step_cost_nonfinite"] == int(np.isnan(costs).sum()) >= 1
