@@ -25,6 +25,7 @@ from benchmarks.doctor_faults.operators import cases
 from benchmarks.doctor_faults.score import (
     TEST_BASES,
     changed_recall,
+    cut_store,
     draw_line,
     held_out,
     rule_precision,
@@ -795,6 +796,8 @@ def test_a_clipped_critic_gae_leans_on_is_named_on_configs_the_benchmark_does_no
     (["list", "--seed", "1"], "a seed of its own"),
     (["list", "--seed", "three"], "takes an integer"),
     (["score", "--seed", "3", "--write-confidence"], "scored beside it"),
+    (["score", "--first", "0"], "at least one iteration"),
+    (["score", "--first", "15", "--write-confidence"], "cut short"),
 ])
 def test_the_benchmarks_command_refuses_a_draw_it_cannot_make(argv, says, capsys):
     from benchmarks.doctor_faults.__main__ import main
@@ -868,6 +871,53 @@ def test_a_run_whose_return_was_never_judged_says_so():
                   if n.startswith("the return was not judged")]
     assert "6 of its 20 iterations reported one (14 reported a non-finite return" in nan_note
     assert "finished no episode" not in nan_note
+
+
+def test_a_run_stopped_before_its_return_is_judged_still_hears_what_its_rise_answers():
+    """A healthy PPO Acrobot run stopped at 15 iterations (its stored results cut there):
+    RLlib's default vf_clip_param=10 clips its critic from the start while the return
+    climbs. The whole run's report says so as info (the rise answers it at iteration 20);
+    the 15-iteration run's said it as a warning that the critic stops learning, as no
+    rule could weigh the return yet. A rise over a baseline and a window (13 iterations)
+    now answers it there too, and the note says the return was judged only for a rise; 12
+    iterations are too few to see one, and the warning stands."""
+    run = STORE / "runs" / "ppo_acrobot__healthy__s0"
+    results = [json.loads(line) for line in (run / "result.json").read_text().splitlines()]
+    config = json.loads((run / "params.json").read_text())
+
+    def critic_and_notes(first):
+        trial = diagnose(results[:first], config=config).trials[0]
+        [critic] = [f for f in trial.findings if f.rule_id == "critic_clipped"]
+        return critic, trial.notes
+
+    critic, notes = critic_and_notes(len(results))
+    assert (critic.severity, critic.evidence["resolved_at_iteration"], notes) == ("info", 20, [])
+    critic, [note] = critic_and_notes(15)
+    assert critic.severity == "info" and critic.evidence["resolved_at_iteration"] == 15
+    assert "The return rose in the run's 15 iterations" in critic.message
+    assert note.startswith("the return was judged only for a rise: the run has 15 "
+                           "iterations, too few for the rules that judge a flat or falling "
+                           "return (20), enough to see it rise (-390 -> -271)")
+    critic, [note] = critic_and_notes(12)
+    assert critic.severity == "warning" and note.startswith("the return was not judged")
+
+
+def test_the_healthy_controls_stopped_at_15_iterations_are_not_told_their_critic_stops(
+        tmp_path):
+    """Every healthy control cut to its first 15 iterations (``score --first 15``): 12 of
+    the 51 were warned that RLlib's default vf_clip_param left their critic without a
+    gradient (PPO on Acrobot, both LunarLanders, the old stack's CartPole), all of them
+    runs whose return was climbing; one is now (LunarLander seed 1, whose return had not
+    risen clearly by then)."""
+    cut_store(STORE, 15, tmp_path / "cut")
+    warned = []
+    for name, label in LABELS.items():
+        if label.get("healthy"):
+            trial = diagnose(tmp_path / "cut" / "runs" / name).trials[0]
+            assert trial.iterations == 15
+            warned += [name for f in trial.causes
+                       if f.rule_id == "critic_clipped" and f.severity != "info"]
+    assert warned == ["ppo_lunar__healthy__s1"]
 
 
 def test_the_readme_quotes_the_held_out_figures_the_benchmark_recorded():

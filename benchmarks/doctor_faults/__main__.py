@@ -1,11 +1,12 @@
 """The doctor's fault-injection benchmark.
 
     python -m benchmarks.doctor_faults generate [--jobs 2] [--only TEXT] [--force] [--seed N]
-    python -m benchmarks.doctor_faults score [--write-confidence | --seed N]
+    python -m benchmarks.doctor_faults score [--write-confidence | --seed N] [--first N]
     python -m benchmarks.doctor_faults list [--seed N]
 
 ``--seed N``: a second draw of the faulty runs, every fault once at seed N, stored in
 ``tests/doctor_faults/seed<N>`` and scored against the benchmark's healthy controls.
+``--first N``: every stored run scored as if it had stopped after N iterations.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def main(argv=None) -> int:
     score = commands.add_parser("score", help="score the doctor on the stored runs")
     score.add_argument("--write-confidence", action="store_true",
                        help="store each rule's measured precision for the doctor's reports")
+    score.add_argument("--first", type=_iterations, default=None, metavar="N",
+                       help="score every run cut to its first N iterations (a user's "
+                            "shorter run of the same config)")
     listing = commands.add_parser("list", help="list every case with its label")
     for command in (gen, train, score, listing):
         command.add_argument("--seed", type=_seed, default=None,
@@ -38,6 +42,9 @@ def main(argv=None) -> int:
     if args.command == "score" and args.write_confidence and args.seed is not None:
         parser.error("--write-confidence stores the benchmark's own score; a second draw "
                      "(--seed) is scored beside it, never instead of it. Drop one of them.")
+    if args.command == "score" and args.write_confidence and args.first is not None:
+        parser.error("--write-confidence stores the precision measured on whole runs; "
+                     "--first scores them cut short. Drop one of them.")
     if args.command == "generate":
         from benchmarks.doctor_faults.generate import generate
 
@@ -54,8 +61,22 @@ def main(argv=None) -> int:
     else:
         from benchmarks.doctor_faults.score import main as score_main
 
-        return score_main(write_confidence=args.write_confidence, seed=args.seed)
+        return score_main(write_confidence=args.write_confidence, seed=args.seed,
+                          first=args.first)
     return 0
+
+
+def _iterations(text: str) -> int:
+    """--first's count: an int of at least 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--first takes a number of iterations, got "
+                                         f"{text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--first {count}: a run needs at least one "
+                                         "iteration; try 15")
+    return count
 
 
 def _seed(text: str) -> int:

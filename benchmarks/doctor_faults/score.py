@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,6 +301,8 @@ def report(scores: list[RunScore], draws: dict[int, list[RunScore]] | None = Non
     lines += ["", f"findings that contradict the env: {t.contradictions}"
               + "".join(f"\n  {c}" for c in contradicting)]
     lines += [draw_line(seed, draw) for seed, draw in (draws or {}).items()]
+    if draws:
+        lines.append(held_out_line(scores, draws))
     lines.append(f"recall {t.recall:.2f}, precision {t.precision:.2f}, false errors "
                  f"{t.false_errors} on {t.healthy} healthy runs, {t.runs} runs")
     return "\n".join(lines)
@@ -394,18 +398,67 @@ def draw_line(seed: int, scores: list[RunScore]) -> str:
     return line
 
 
-def main(write_confidence: bool = False, seed: int | None = None) -> int:
+def cut_store(store: Path, first: int, into: Path) -> None:
+    """``store``'s labels and runs copied into ``into``, each run cut to its first
+    ``first`` results: the run a user who stopped it there would have (its first
+    iterations do not depend on when it stops). A crash after them is left out, and a
+    trace folder is, as it holds the whole run."""
+    (into / "runs").mkdir(parents=True)
+    shutil.copy(store / "labels.json", into / "labels.json")
+    for run in sorted((store / "runs").iterdir()):
+        cut = into / "runs" / run.name
+        cut.mkdir()
+        shutil.copy(run / "params.json", cut / "params.json")
+        results = (run / "result.json").read_text().splitlines()
+        (cut / "result.json").write_text("".join(line + "\n" for line in results[:first]))
+        if (run / "error.txt").is_file() and len(results) <= first:
+            shutil.copy(run / "error.txt", cut / "error.txt")
+
+
+def held_out_line(scores: list[RunScore], draws: dict[int, list[RunScore]]) -> str:
+    """The figures on the runs no rule was revised with (:func:`held_out`), in one line."""
+    unseen = held_out(scores, draws)
+    t = totals(unseen)
+    return (f"held out ({t.runs} runs no rule was revised with): recall "
+            f"{_ratio(t.hits, t.faulty)}, {_ratio(*changed_recall(unseen))} over the faults "
+            f"that made their run worse, precision {_ratio(t.true, t.top_level)}, false "
+            f"errors {t.false_errors} on {t.healthy} healthy runs")
+
+
+def main(write_confidence: bool = False, seed: int | None = None,
+         first: int | None = None) -> int:
+    """Score the stored runs and print the table (``seed``: one second draw alone;
+    ``first``: every run cut to its first ``first`` iterations, a shorter run's score)."""
+    if seed is not None and not (store_of(seed) / "labels.json").is_file():
+        print(f"No second draw at seed {seed} is stored ({store_of(seed).relative_to(ROOT)}"
+              f" has no labels.json); make it with: python -m benchmarks.doctor_faults "
+              f"generate --seed {seed}", file=sys.stderr)
+        return 2
+    if first is None:
+        return _score_and_print(STORE, write_confidence, seed)
+    with tempfile.TemporaryDirectory(prefix="doctor_faults_first") as tmp:
+        for draw in [None] if seed is None else [None, seed]:
+            cut_store(store_of(draw), first, Path(tmp) / (f"seed{draw}" if draw else ""))
+        if seed is None:
+            for draw in stored_draws():
+                cut_store(store_of(draw), first, Path(tmp) / f"seed{draw}")
+        print(f"every run cut to its first {first} iterations (a user's shorter run of the "
+              "same config; trace folders left out)\n")
+        return _score_and_print(Path(tmp), False, seed)
+
+
+def _score_and_print(root: Path, write_confidence: bool, seed: int | None) -> int:
+    """:func:`main`'s work on the runs stored under ``root`` (the benchmark's folder, its
+    draws in ``seed<N>`` below it)."""
+    def stored(draw: int | None) -> Path:
+        return root if draw is None else root / f"seed{draw}"
+
     if seed is None:
-        scores = score()
-        draws = {draw: score(store_of(draw), controls=scores) for draw in stored_draws()}
+        scores = score(root)
+        draws = {draw: score(stored(draw), controls=scores) for draw in stored_draws()}
     else:
         draws = {}  # a second draw is scored alone, beside no other
-        if not (store_of(seed) / "labels.json").is_file():
-            print(f"No second draw at seed {seed} is stored ({store_of(seed).relative_to(ROOT)}"
-                  f" has no labels.json); make it with: python -m benchmarks.doctor_faults "
-                  f"generate --seed {seed}", file=sys.stderr)
-            return 2
-        scores = score(store_of(seed), controls=healthy_controls())
+        scores = score(stored(seed), controls=_score_stored(root, healthy_only=True))
         print(f"a second draw: every fault once at seed {seed}, judged against the "
               f"benchmark's healthy controls\n")
     print(report(scores, draws))

@@ -26,7 +26,13 @@ from rldebug.doctor.reading import (
     trials_without_results,
 )
 from rldebug.doctor.rules import DEFAULT_RULES, Rule
-from rldebug.doctor.rules.base import ReturnHistory, clearly_rose, fmt, module_return
+from rldebug.doctor.rules.base import (
+    ReturnHistory,
+    clearly_rose,
+    fmt,
+    module_return,
+    return_change,
+)
 from rldebug.doctor.thresholds import Thresholds
 from rldebug.doctor.traces import (
     annotate_reward_findings,
@@ -148,28 +154,51 @@ class Doctor:
         for agent, value in metrics.agent_returns.items():
             self._returns.add(agent, value)
 
-    def _revisit(self, iteration: int) -> None:
+    def _revisit(self, iteration: int, needed: int | None = None) -> None:
         """A finding a clear rise of the return answers (its rule's
         :attr:`~rldebug.doctor.rules.Rule.answered_by_rise` and
         :meth:`~rldebug.doctor.rules.Rule.rise_answers`: a "the return does not improve",
         a warning of a cost), whose subject's return has since clearly risen (beyond the
         flat tolerance and two standard errors), was a slow start, not a broken run: it
-        turns into info and says when (the live console showed it when it began)."""
+        turns into info and says when (the live console showed it when it began).
+        ``needed``: the returns a rise is judged on (default: as many as judge the return
+        flat, :attr:`ReturnHistory.values_needed`)."""
         for finding in self.findings:
             rule = self._rule_of.get(finding.rule_id)
             if rule is None or not rule.answerable(finding):
                 continue
             recent = self._recent if rule.about_the_return else None
-            progress = self._returns.progress(finding.module, recent=recent)
+            progress = self._returns.progress(finding.module, recent=recent, needed=needed)
             if not clearly_rose(progress) or not rule.rise_answers(finding, progress):
                 continue
             finding.severity = "info"
             finding.evidence["resolved_at_iteration"] = iteration
+            counted = progress["iterations"]
+            when = (f"later: by iteration {iteration}" if needed is None else
+                    (f"in the run's {counted} iterations" if counted >= self.iterations else
+                     f"in the {counted} iterations that reported one")
+                    + " (too few to judge a flat return, enough to see a rise): by the last")
             finding.message += (
-                f" The return rose later: by iteration {iteration} its recent mean was "
+                f" The return rose {when} its recent mean was "
                 f"{fmt(progress['recent_mean_return'])} against "
                 f"{fmt(progress['early_mean_return'])} at the start, so the run learns "
                 "despite it (a slow start, or a cost it can afford).")
+
+    def finish(self) -> None:
+        """The run ended. One too short for the return to be judged (fewer than
+        :attr:`ReturnHistory.values_needed` iterations report one) still answers, from
+        the returns it has, the findings a clear rise answers: its rise is measured as a
+        longer run's is, a baseline and a window apart (``baseline_iterations`` +
+        ``window``), and only ever turns a finding into info. Left out, a 15-iteration
+        PPO run whose critic RLlib's default ``vf_clip_param`` clips while its return
+        climbs was told its critic stops learning (a warning), as it never is at 20."""
+        if self.history and self.return_unjudged() is not None:
+            self._revisit(self.history[-1].iteration, needed=self._rise_needed)
+
+    @property
+    def _rise_needed(self) -> int:
+        """How many returns a rise is judged on in a run too short to judge a flat one."""
+        return self.thresholds.baseline_iterations + self.thresholds.window
 
     def return_unjudged(self) -> str | None:
         """A note when the run's return was never judged (the rules that weigh it need
@@ -198,6 +227,11 @@ class Doctor:
                    "leave most iterations without)")
         counted = (f"the run has {self.iterations} iterations" if reported >= self.iterations
                    else f"{reported} of its {self.iterations} iterations reported one{why}")
+        rise = self._returns.progress(None, needed=self._rise_needed)
+        if clearly_rose(rise):
+            return (f"the return was judged only for a rise: {counted}, too few for the rules "
+                    f"that judge a flat or falling return ({needed}), enough to see it rise "
+                    f"({return_change(rise)}). Train longer to have the rest judged.")
         return (f"the return was not judged: {counted}, and the rules that weigh it need "
                 f"{needed}. What this report says leaves out whether the run learns: train "
                 "longer, or sample more steps per iteration.")
@@ -358,6 +392,7 @@ def diagnose_trial(trial: TrialData, thresholds: Thresholds | None = None) -> Tr
         except ValueError as err:
             skipped.add(number, f"result {number} skipped: {err}")
     skipped.close()
+    doctor.finish()
     unjudged = doctor.return_unjudged()
     if unjudged is not None:
         notes.append(unjudged)
@@ -466,6 +501,7 @@ def diagnose(results_or_path: str | Path | Iterable[Mapping[str, Any]],
     doctor = Doctor(thresholds, config=config, trial="results")
     for result in results:
         doctor.feed(result)
+    doctor.finish()
     attach_confidence(doctor.findings)
     unjudged = doctor.return_unjudged()
     return Diagnosis(trials=[TrialDiagnosis(name="results", path=None,

@@ -213,13 +213,14 @@ class ReturnHistory:
         t = self.thresholds
         return max(t.min_iterations, t.baseline_iterations + t.window)
 
-    def progress(self, subject: str | None, recent: int | None = None) -> dict | None:
+    def progress(self, subject: str | None, recent: int | None = None,
+                 needed: int | None = None) -> dict | None:
         """Early and recent mean return, their change and whether it is flat (None
-        before :attr:`values_needed` values). ``recent``: how many of the last iterations
-        are "recent" (default ``window``)."""
+        before ``needed`` values, default :attr:`values_needed`). ``recent``: how many of
+        the last iterations are "recent" (default ``window``)."""
         t = self.thresholds
         values = self.values.get(subject, [])
-        if len(values) < self.values_needed:
+        if len(values) < (needed or self.values_needed):
             return None
         first, last = values[:t.baseline_iterations], values[-(recent or t.window):]
         early, recent = _mean(first), _mean(last)
