@@ -402,7 +402,7 @@ def cut_store(store: Path, first: int, into: Path) -> None:
     """``store``'s labels and runs copied into ``into``, each run cut to its first
     ``first`` results: the run a user who stopped it there would have (its first
     iterations do not depend on when it stops). A crash after them is left out, and a
-    trace folder is, as it holds the whole run."""
+    trace's records written after the driver's record of iteration ``first``."""
     (into / "runs").mkdir(parents=True)
     shutil.copy(store / "labels.json", into / "labels.json")
     for run in sorted((store / "runs").iterdir()):
@@ -413,6 +413,22 @@ def cut_store(store: Path, first: int, into: Path) -> None:
         (cut / "result.json").write_text("".join(line + "\n" for line in results[:first]))
         if (run / "error.txt").is_file() and len(results) <= first:
             shutil.copy(run / "error.txt", cut / "error.txt")
+        if (run / "trace").is_dir():
+            _cut_trace(run / "trace", first, cut / "trace")
+
+
+def _cut_trace(trace: Path, first: int, into: Path) -> None:
+    """``trace``'s records up to the driver's record of iteration ``first`` (all of them
+    where it has none: the run ended sooner)."""
+    def records(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    ends = [r["time"] for path in trace.glob("iterations-*.jsonl") for r in records(path)
+            if r.get("iteration") == first]
+    into.mkdir()
+    for path in sorted(trace.glob("*.jsonl")):
+        kept = [r for r in records(path) if not ends or r.get("time", 0) <= min(ends)]
+        (into / path.name).write_text("".join(json.dumps(r) + "\n" for r in kept))
 
 
 def held_out_line(scores: list[RunScore], draws: dict[int, list[RunScore]]) -> str:
@@ -443,7 +459,7 @@ def main(write_confidence: bool = False, seed: int | None = None,
             for draw in stored_draws():
                 cut_store(store_of(draw), first, Path(tmp) / f"seed{draw}")
         print(f"every run cut to its first {first} iterations (a user's shorter run of the "
-              "same config; trace folders left out)\n")
+              "same config)\n")
         return _score_and_print(Path(tmp), False, seed)
 
 
