@@ -902,6 +902,30 @@ def test_a_run_stopped_before_its_return_is_judged_still_hears_what_its_rise_ans
     assert critic.severity == "warning" and note.startswith("the return was not judged")
 
 
+@pytest.mark.parametrize("name", ["ppo_cartpole__lr_div1000__s0",
+                                  "dqn_cartpole__lr_div1000__s0"])
+def test_a_learning_rate_1000_times_too_low_is_named_in_a_run_stopped_at_15_iterations(name):
+    """lr / 1000 (PPO: a KL of 1e-8 per update; DQN: an lr of 5e-7): the whole run names
+    it once 20 iterations of tiny updates had a flat return. Stopped at 15 (its stored
+    results cut there), nothing named it; now a finished run too short for the return to
+    be judged names it from its 13 or more (a baseline and a window), and at 12 it still
+    cannot."""
+    run = STORE / "runs" / name
+    results = [json.loads(line) for line in (run / "result.json").read_text().splitlines()]
+    config = json.loads((run / "params.json").read_text())
+
+    def updates(first):
+        causes = diagnose(results[:first], config=config).trials[0].causes
+        return [(f.rule_id, f.severity, f.evidence["iterations"]) for f in causes
+                if f.rule_id == "updates_too_small"]
+
+    assert updates(len(results)) == [("updates_too_small", "error", 20)]
+    assert updates(15) == [("updates_too_small", "error", 15)]
+    [note] = diagnose(results[:15], config=config).trials[0].notes
+    assert note.startswith("the return was judged only in part: the run has 15 iterations")
+    assert updates(12) == []
+
+
 def test_the_healthy_controls_stopped_at_15_iterations_are_not_told_their_critic_stops(
         tmp_path):
     """Every healthy control cut to its first 15 iterations (``score --first 15``): 12 of

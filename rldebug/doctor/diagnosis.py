@@ -132,17 +132,20 @@ class Doctor:
         self._revisit(metrics.iteration)
         new: list[Finding] = []
         for rule in self.rules:
-            found = rule.observe(metrics, self.findings)
-            if found:
-                attach_confidence(found)
-                attach_fixes(found, self.config, self.family)
-                for finding in found:
-                    finding.trial = self.trial
-                self.findings.extend(found)
-                new.extend(found)
+            new += self._add(rule.observe(metrics, self.findings))
         self.escalated = [f for f in self.findings
                           if id(f) in before and severity_rank(f.severity) > before[id(f)]]
         return new
+
+    def _add(self, found: list[Finding]) -> list[Finding]:
+        """Report a rule's new findings (with their confidence, fixes and trial)."""
+        if found:
+            attach_confidence(found)
+            attach_fixes(found, self.config, self.family)
+            for finding in found:
+                finding.trial = self.trial
+            self.findings.extend(found)
+        return found
 
     def _record_returns(self, metrics: IterationMetrics) -> None:
         self._returns.multi_agent = self._returns.multi_agent or \
@@ -191,8 +194,11 @@ class Doctor:
         longer run's is, a baseline and a window apart (``baseline_iterations`` +
         ``window``), and only ever turns a finding into info. Left out, a 15-iteration
         PPO run whose critic RLlib's default ``vf_clip_param`` clips while its return
-        climbs was told its critic stops learning (a warning), as it never is at 20."""
+        climbs was told its critic stops learning (a warning), as it is not at 20. Rules
+        that can name a fault on those returns do (:meth:`Rule.finish`)."""
         if self.history and self.return_unjudged() is not None:
+            for rule in self.rules:
+                self._add(rule.finish(self._rise_needed, self.findings))
             self._revisit(self.history[-1].iteration, needed=self._rise_needed)
 
     @property
@@ -232,6 +238,11 @@ class Doctor:
             return (f"the return was judged only for a rise: {counted}, too few for the rules "
                     f"that judge a flat or falling return ({needed}), enough to see it rise "
                     f"({return_change(rise)}). Train longer to have the rest judged.")
+        if rise is not None:
+            return (f"the return was judged only in part: {counted}, enough to see a rise or "
+                    f"updates too small to move the policy ({self._rise_needed}), too few for "
+                    f"the rules that judge a flat or falling return ({needed}). Train longer "
+                    "to have the rest judged.")
         return (f"the return was not judged: {counted}, and the rules that weigh it need "
                 f"{needed}. What this report says leaves out whether the run learns: train "
                 "longer, or sample more steps per iteration.")

@@ -66,6 +66,12 @@ class Rule:
         """Findings that begin with ``metrics``; ``findings`` are all reported so far."""
         raise NotImplementedError
 
+    def finish(self, needed: int, findings: Sequence[Finding]) -> list[Finding]:
+        """The run ended before its return could be judged; ``needed`` returns (a baseline
+        and a window) are enough to judge it here. Findings a rule names only on a judged
+        return, and can name on those, begin now (default: none)."""
+        return []
+
     def answerable(self, finding: Finding) -> bool:
         """Whether a clear rise of the return could still answer ``finding`` (see
         :attr:`answered_by_rise`; one that was answered, or is info, is done)."""

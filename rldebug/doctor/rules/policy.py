@@ -540,6 +540,8 @@ class UpdatesTooSmall(Rule):
         self._history = ModuleReturnHistory(thresholds)
         self._tiny = Streaks()
         self._first_entropy: dict[str, float] = {}
+        # each module's latest measure: (its stats, the family, what was measured)
+        self._latest: dict[str, tuple] = {}
 
     def _measure(self, module: str, stats, family: str | None) -> tuple[bool, str] | None:
         t = self.thresholds
@@ -573,52 +575,71 @@ class UpdatesTooSmall(Rule):
             tiny, measure = measured
             streak = self._tiny[module]
             length = streak.update(tiny, metrics.iteration)
+            self._latest[module] = (stats, metrics.family, measure)
             if length < t.min_iterations:
                 continue
-            progress = self._history.progress(module)
-            if progress is None or not progress["flat"]:
-                continue
-            clip = self.facts.grad_clip
-            default = DEFAULT_LR.get(metrics.family or "")
-            not_small = finite(stats.lr) and default and stats.lr >= default
-            blowup = next((f for f in findings if f.module == module and f.severity == "error"
-                           and f.rule_id in BLOWUPS), None)
-            if not_small and blowup is not None:
-                # the blown-up policy saturated and moves no more: that finding's aftermath
-                blowup.evidence.setdefault("policy_still_from_iteration", streak.start)
-                continue
-            if not_small:
-                # Not a small step: the policy's gradients vanish (no advantage signal, or
-                # units saturated by a blow-up).
-                severity = "warning"
-                why = (f"the learning rate {fmt(stats.lr)} is not small (RLlib's default for "
-                       f"{metrics.family.upper()} is {fmt(default)}), so the gradients "
-                       "vanish: no advantage signal, or a policy saturated by an earlier "
-                       "blow-up")
-                fix = ("Look at the findings before this one (a KL blow-up, a constant "
-                       "reward) and at the advantages in a trace (rldebug.run(..., "
-                       "trace='batches')): all ~0 means no signal.")
-            else:
-                severity = "error"
-                why = (f"the learning rate{'' if stats.lr is None else f' {fmt(stats.lr)}'} "
-                       "is too low to learn anything in this budget")
-                fix = ("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); "
-                       "check an lr schedule does not start near 0; with a KL, aim for one "
-                       f"near kl_target={fmt(t.kl_target)}.")
-            if finite(clip) and clip < GRAD_CLIP_TINY:
-                why += (f" (grad_clip={fmt(clip)} does not shrink the steps: Adam, RLlib's "
-                        "default optimizer, rescales the clipped gradient back to steps of "
-                        "about lr; grad_clip_too_small says whether it cuts every gradient)")
-            new += self._once(
-                module, severity, began_at_iteration=streak.start,
-                evidence={"kl": stats.kl, "kl_target": t.kl_target, "lr": stats.lr,
-                          "grad_clip": clip, "iterations": length, **progress},
-                message=(f"Updates of {module!r} barely change the policy ({measure} for "
-                         f"{length} iterations) and the return has not moved "
-                         f"({return_change(progress)}): {why}."),
-                fix=fix,
-            )
+            new += self._judge(module, self._history.progress(module), findings)
         return new
+
+    def finish(self, needed: int, findings: Sequence[Finding]) -> list[Finding]:
+        """A run too short for the return to be judged: updates too small through at
+        least ``needed`` iterations, while the return over them is flat, are named as a
+        longer run's are (a learning rate 1000 times too low shows in its first KL)."""
+        new: list[Finding] = []
+        for module in self._latest:
+            if self._tiny[module].length >= needed:
+                new += self._judge(module, self._history.progress(module, needed=needed),
+                                   findings)
+        return new
+
+    def _judge(self, module: str, progress: dict | None,
+               findings: Sequence[Finding]) -> list[Finding]:
+        """The finding for ``module``'s run of tiny updates, judged on ``progress``."""
+        if progress is None or not progress["flat"]:
+            return []
+        t = self.thresholds
+        stats, family, measure = self._latest[module]
+        streak = self._tiny[module]
+        clip = self.facts.grad_clip
+        default = DEFAULT_LR.get(family or "")
+        not_small = finite(stats.lr) and default and stats.lr >= default
+        blowup = next((f for f in findings if f.module == module and f.severity == "error"
+                       and f.rule_id in BLOWUPS), None)
+        if not_small and blowup is not None:
+            # the blown-up policy saturated and moves no more: that finding's aftermath
+            blowup.evidence.setdefault("policy_still_from_iteration", streak.start)
+            return []
+        if not_small:
+            # Not a small step: the policy's gradients vanish (no advantage signal, or
+            # units saturated by a blow-up).
+            severity = "warning"
+            why = (f"the learning rate {fmt(stats.lr)} is not small (RLlib's default for "
+                   f"{family.upper()} is {fmt(default)}), so the gradients "
+                   "vanish: no advantage signal, or a policy saturated by an earlier "
+                   "blow-up")
+            fix = ("Look at the findings before this one (a KL blow-up, a constant "
+                   "reward) and at the advantages in a trace (rldebug.run(..., "
+                   "trace='batches')): all ~0 means no signal.")
+        else:
+            severity = "error"
+            why = (f"the learning rate{'' if stats.lr is None else f' {fmt(stats.lr)}'} "
+                   "is too low to learn anything in this budget")
+            fix = ("Raise lr to the usual range (PPO 1e-5..1e-3, DQN/SAC 1e-4..1e-3); "
+                   "check an lr schedule does not start near 0; with a KL, aim for one "
+                   f"near kl_target={fmt(t.kl_target)}.")
+        if finite(clip) and clip < GRAD_CLIP_TINY:
+            why += (f" (grad_clip={fmt(clip)} does not shrink the steps: Adam, RLlib's "
+                    "default optimizer, rescales the clipped gradient back to steps of "
+                    "about lr; grad_clip_too_small says whether it cuts every gradient)")
+        return self._once(
+            module, severity, began_at_iteration=streak.start,
+            evidence={"kl": stats.kl, "kl_target": t.kl_target, "lr": stats.lr,
+                      "grad_clip": clip, "iterations": streak.length, **progress},
+            message=(f"Updates of {module!r} barely change the policy ({measure} for "
+                     f"{streak.length} iterations) and the return has not moved "
+                     f"({return_change(progress)}): {why}."),
+            fix=fix,
+        )
 
 
 # Findings of updates far too large: a policy they blew up can saturate and then barely
