@@ -926,6 +926,23 @@ def test_a_learning_rate_1000_times_too_low_is_named_in_a_run_stopped_at_15_iter
     assert updates(12) == []
 
 
+def test_a_clip_beside_an_lr_far_too_low_in_a_short_run_is_under_that_cause():
+    """PPO LunarLander at lr / 1000 stopped at 15 iterations: RLlib's default
+    vf_clip_param clips its critic, a warning there (its return is not judged), beside the
+    updates_too_small error that explains the flat return. The whole run files the clip's
+    error under the lr; the short one left the warning as a second root cause (29 of the
+    1619 cut runs at 15)."""
+    run = STORE / "runs" / "ppo_lunar__lr_div1000__s0"
+    results = [json.loads(line) for line in (run / "result.json").read_text().splitlines()]
+    config = json.loads((run / "params.json").read_text())
+    for first in (len(results), 15):
+        trial = diagnose(results[:first], config=config).trials[0]
+        assert [f.rule_id for f in trial.causes] == ["updates_too_small"], first
+        [clip] = [f for f in trial.findings if f.rule_id == "critic_clipped"]
+        assert clip.severity == ("error" if first == len(results) else "warning")
+        assert clip.explained_by is not None
+
+
 def test_the_healthy_controls_stopped_at_15_iterations_are_not_told_their_critic_stops(
         tmp_path):
     """Every healthy control cut to its first 15 iterations (``score --first 15``): 12 of
@@ -942,6 +959,31 @@ def test_the_healthy_controls_stopped_at_15_iterations_are_not_told_their_critic
             warned += [name for f in trial.causes
                        if f.rule_id == "critic_clipped" and f.severity != "info"]
     assert warned == ["ppo_lunar__healthy__s1"]
+
+
+def test_a_run_cut_past_its_end_is_judged_as_the_whole_run(tmp_path):
+    """``cut_store`` keeps every file of a run but the results past the cut: cut past its
+    end, a run is judged as stored. It kept only the params, results, crash and trace, and
+    the env each draw run recorded (``rldebug_env.json``: its declared success, what
+    every reward may be) was lost: 101 of the 1619 stored runs were judged otherwise
+    (seed 10's corridor DQN at gamma 0 an error whole, a warning cut). A crash after the
+    N-th result came in iteration N + 1, which a run stopped at N never reached."""
+    store = store_of(10)
+    cut_store(store, 10 ** 6, tmp_path / "whole")
+    names = ["dqn_acrobot__gamma_0__s10", "ppo_cartpole__reward_sign_flipped__s10",
+             "dqn_goal__gamma_0__s10", "sac_pendulum__nan_reward_traced__s10"]
+
+    def judged(runs, name):
+        trial = diagnose(runs / name).trials[0]
+        return [(f.rule_id, f.severity, f.module) for f in trial.findings], trial.notes
+
+    for name in names:
+        assert judged(tmp_path / "whole" / "runs", name) == judged(store / "runs", name)
+    crashed = "dqn_goal__gamma_0__s10"  # 13 results, then a crash
+    results = (store / "runs" / crashed / "result.json").read_text().splitlines()
+    cut_store(store, len(results), tmp_path / "at_crash")
+    assert (tmp_path / "whole" / "runs" / crashed / "error.txt").is_file()
+    assert not (tmp_path / "at_crash" / "runs" / crashed / "error.txt").exists()
 
 
 def test_a_run_cut_short_keeps_its_trace_up_to_the_cut(tmp_path):

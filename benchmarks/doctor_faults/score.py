@@ -192,11 +192,11 @@ def score(store: Path = STORE, controls: list[RunScore] | None = None) -> list[R
     return scores
 
 
-def healthy_controls() -> list[RunScore]:
-    """The benchmark's healthy runs, scored (where the benchmark itself was scored, its
-    scores serve as the controls as they are: :func:`mark_changed` takes their healthy
-    runs)."""
-    return _score_stored(STORE, healthy_only=True)
+def healthy_controls(store: Path = STORE) -> list[RunScore]:
+    """The benchmark's healthy runs (stored in ``store``), scored (where the benchmark
+    itself was scored, its scores serve as the controls as they are: :func:`mark_changed`
+    takes their healthy runs)."""
+    return _score_stored(store, healthy_only=True)
 
 
 def _score_stored(store: Path, healthy_only: bool = False) -> list[RunScore]:
@@ -408,13 +408,16 @@ def cut_store(store: Path, first: int, into: Path) -> None:
     for run in sorted((store / "runs").iterdir()):
         cut = into / "runs" / run.name
         cut.mkdir()
-        shutil.copy(run / "params.json", cut / "params.json")
         results = (run / "result.json").read_text().splitlines()
-        (cut / "result.json").write_text("".join(line + "\n" for line in results[:first]))
-        if (run / "error.txt").is_file() and len(results) <= first:
-            shutil.copy(run / "error.txt", cut / "error.txt")
-        if (run / "trace").is_dir():
-            _cut_trace(run / "trace", first, cut / "trace")
+        for path in run.iterdir():
+            if path.name == "result.json":
+                path = cut / path.name
+                path.write_text("".join(line + "\n" for line in results[:first]))
+            elif path.name == "trace":
+                _cut_trace(path, first, cut / "trace")
+            elif path.name != "error.txt" or len(results) < first:
+                # (a crash with N results came in iteration N + 1)
+                shutil.copy(path, cut / path.name)
 
 
 def _cut_trace(trace: Path, first: int, into: Path) -> None:
@@ -474,7 +477,7 @@ def _score_and_print(root: Path, write_confidence: bool, seed: int | None) -> in
         draws = {draw: score(stored(draw), controls=scores) for draw in stored_draws()}
     else:
         draws = {}  # a second draw is scored alone, beside no other
-        scores = score(stored(seed), controls=_score_stored(root, healthy_only=True))
+        scores = score(stored(seed), controls=healthy_controls(root))
         print(f"a second draw: every fault once at seed {seed}, judged against the "
               f"benchmark's healthy controls\n")
     print(report(scores, draws))

@@ -223,10 +223,11 @@ def _another_reason_for_a_flat_return(cause: Finding, finding: Finding,
     """A clipped critic is why the return is flat only when nothing else explains it: an
     error that explains a flat return on its own for the same module (an entropy bonus
     that keeps the policy random, updates too small to move it, observations without
-    signal) explains the clipped critic's error beside it. (RLlib's default
+    signal) explains the clipped critic's error or warning beside it. (RLlib's default
     vf_clip_param=10 clips the critic of every run whose returns are in the hundreds,
-    healthy ones included.)"""
-    return finding.rule_id == "critic_clipped" and finding.severity == "error" and \
+    healthy ones included; a run stopped before its return is judged keeps the clip a
+    warning, beside an lr far too low named from its first 13 iterations.)"""
+    return finding.rule_id == "critic_clipped" and finding.severity != "info" and \
         cause.severity == "error" and cause.rule_id in FLAT_RETURN_CAUSES and \
         _covers(cause, finding, aliases)
 

@@ -176,11 +176,13 @@ class Doctor:
                 continue
             finding.severity = "info"
             finding.evidence["resolved_at_iteration"] = iteration
-            counted = progress["iterations"]
-            when = (f"later: by iteration {iteration}" if needed is None else
-                    (f"in the run's {counted} iterations" if counted >= self.iterations else
-                     f"in the {counted} iterations that reported one")
-                    + " (too few to judge a flat return, enough to see a rise): by the last")
+            if needed is None:
+                when = f"later: by iteration {iteration}"
+            else:
+                counted = progress["iterations"]
+                when = ((f"in the run's {counted} iterations" if counted >= self.iterations
+                         else f"in the {counted} iterations that reported one")
+                        + " (too few to judge a flat return, enough to see a rise): by the last")
             finding.message += (
                 f" The return rose {when} its recent mean was "
                 f"{fmt(progress['recent_mean_return'])} against "
@@ -197,14 +199,11 @@ class Doctor:
         climbs was told its critic stops learning (a warning), as it is not at 20. Rules
         that can name a fault on those returns do (:meth:`Rule.finish`)."""
         if self.history and self.return_unjudged() is not None:
+            needed = self._returns.values_for_a_rise
+            self._revisit(self.history[-1].iteration, needed=needed)
             for rule in self.rules:
-                self._add(rule.finish(self._rise_needed, self.findings))
-            self._revisit(self.history[-1].iteration, needed=self._rise_needed)
+                self._add(rule.finish(needed, self.findings))
 
-    @property
-    def _rise_needed(self) -> int:
-        """How many returns a rise is judged on in a run too short to judge a flat one."""
-        return self.thresholds.baseline_iterations + self.thresholds.window
 
     def return_unjudged(self) -> str | None:
         """A note when the run's return was never judged (the rules that weigh it need
@@ -233,16 +232,17 @@ class Doctor:
                    "leave most iterations without)")
         counted = (f"the run has {self.iterations} iterations" if reported >= self.iterations
                    else f"{reported} of its {self.iterations} iterations reported one{why}")
-        rise = self._returns.progress(None, needed=self._rise_needed)
+        some = self._returns.values_for_a_rise
+        rise = self._returns.progress(None, needed=some)
+        rest = "Train longer, or sample more steps per iteration, to have the rest judged."
         if clearly_rose(rise):
             return (f"the return was judged only for a rise: {counted}, too few for the rules "
                     f"that judge a flat or falling return ({needed}), enough to see it rise "
-                    f"({return_change(rise)}). Train longer to have the rest judged.")
+                    f"({return_change(rise)}). {rest}")
         if rise is not None:
-            return (f"the return was judged only in part: {counted}, enough to see a rise or "
-                    f"updates too small to move the policy ({self._rise_needed}), too few for "
-                    f"the rules that judge a flat or falling return ({needed}). Train longer "
-                    "to have the rest judged.")
+            return (f"the return was judged only in part: {counted}, enough to judge a rise "
+                    f"and updates too small to move the policy ({some}), too few for the "
+                    f"rules that judge a flat or falling return ({needed}). {rest}")
         return (f"the return was not judged: {counted}, and the rules that weigh it need "
                 f"{needed}. What this report says leaves out whether the run learns: train "
                 "longer, or sample more steps per iteration.")

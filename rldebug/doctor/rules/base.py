@@ -216,8 +216,13 @@ class ReturnHistory:
     def values_needed(self) -> int:
         """How many returns :meth:`progress` needs before it judges (``min_iterations``,
         or the baseline and a window if those are longer)."""
-        t = self.thresholds
-        return max(t.min_iterations, t.baseline_iterations + t.window)
+        return max(self.thresholds.min_iterations, self.values_for_a_rise)
+
+    @property
+    def values_for_a_rise(self) -> int:
+        """How many returns a rise is judged on (a baseline and a window): in a finished
+        run too short for :attr:`values_needed`, :meth:`Doctor.finish` judges on these."""
+        return self.thresholds.baseline_iterations + self.thresholds.window
 
     def progress(self, subject: str | None, recent: int | None = None,
                  needed: int | None = None) -> dict | None:
