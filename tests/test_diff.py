@@ -32,13 +32,21 @@ def test_runs_that_differ_in_lr_part_and_the_config_says_why():
         main_metric.noise_source
     parting = main_metric.by_iteration
     assert 1 <= parting.at <= 20 and parting.a > parting.b
+    # said as it is judged: the gap of the 3-iteration means against the gap needed (an
+    # audit read 'parts at iteration 1 (-0.68 vs -1.28, noise 0.26)': a raw gap of 0.6,
+    # below 3x that noise, while the 3-iteration means' gap was 1.08)
+    assert abs(parting.gap) > parting.needed > 0
+    assert (f"gap of the 3-iteration means {abs(parting.gap):.4g}, {parting.needed:.4g} "
+            "needed)") in str(result)
     assert main_metric.by_env_steps is not None and main_metric.by_env_steps.at > 0
     assert main_metric.final_a > 2 * main_metric.final_b
 
 
 def test_runs_that_differ_in_seed_only_do_not_part():
     result = rldebug.diff(LR_1E3, OTHER_SEEDS)
-    assert [r.key for r in result.config] == ["seed"]
+    # each side's seeds (an audit's {0, 1} against {2, 3} read 'seed: 0 -> 2')
+    assert [(r.key, r.a, r.b) for r in result.config] == [("seed", [0, 1], [2, 3])]
+    assert "seed: [0, 1]  ->  [2, 3]" in str(result)
     assert not result.parts, str(result)
     assert "do not part" in str(result)
 
@@ -297,6 +305,98 @@ def test_a_dict_setting_differs_by_its_inner_keys_rllibs_defaults_filled_in(tmp_
     (row,) = rldebug.diff(a, b).config
     assert (row.key, row.a, row.b) == ("model.fcnet_hiddens", [256, 256], [64, 64])
     assert "model.fcnet_hiddens: [256, 256]  ->  [64, 64]" in str(rldebug.diff(a, b))
+
+
+def test_settings_rllib_fills_in_or_a_restored_config_holds_are_no_difference(tmp_path):
+    """From a held-out audit: a model config one run leaves to RLlib's DefaultModelConfig
+    and another sets to the same [256, 256] (the curves were equal) read
+    '_model_config.fcnet_hiddens: null (default) -> [256, 256]'; a run of an Algorithm
+    restored from a checkpoint (its config holds its own 'class', and 'simple_optimizer'
+    as the build set it) differed from the uninterrupted run by both; an env_config key
+    one side leaves out (the env's own default) read 'null (default)'. Tune writes the
+    model config as a DefaultModelConfig repr, read by its fields."""
+    a, b = tmp_path / "PPO_a", tmp_path / "PPO_b"
+    for target in (a, b):
+        shutil.copytree(LR_1E3 / "PPO_seed_0", target, ignore=shutil.ignore_patterns("trace"))
+    params = json.loads((a / "params.json").read_text())
+    assert params["_model_config"].startswith("DefaultModelConfig(fcnet_hiddens=[32, 32]")
+    assert params["simple_optimizer"] == -1 and "class" not in params
+    (a / "params.json").write_text(json.dumps({**params, "_model_config": {}}))
+    (b / "params.json").write_text(json.dumps({
+        **params, "_model_config": {"fcnet_hiddens": [256, 256]},
+        "simple_optimizer": False, "class": "<class 'ray.rllib.algorithms.ppo.ppo.PPOConfig'>",
+        "env_config": {"max_steps": 30}}))
+    result = rldebug.diff(a, b)
+    assert [(r.key, r.a_unset, r.b) for r in result.config] == \
+        [("env_config.max_steps", True, 30)]
+    assert "env_config.max_steps: (not set)  ->  30" in str(result)
+    (b / "params.json").write_text(json.dumps({**params, "_model_config": {
+        "fcnet_hiddens": [64, 64]}}))  # against the repr: only what differs
+    [row] = rldebug.diff(LR_1E3 / "PPO_seed_0", b).config
+    assert (row.key, row.a, row.b) == ("_model_config.fcnet_hiddens", [32, 32], [64, 64])
+
+
+def test_a_metric_whose_key_holds_a_slash_is_read_by_its_path(tmp_path, capsys):
+    """From a held-out audit: a callback's metrics_logger.log_value("audit/goal_reached")
+    is stored by RLlib 2.60 as result["env_runners"]["audit/goal_reached"] (the audit's own
+    runs), and --metric env_runners/audit/goal_reached was 'Neither run reports'. Here the
+    key is added to the stored runs' results as RLlib writes it. A key reported as a
+    dict (the EnvRunners' metrics) is said to be one, not to be missing."""
+    sides = {}
+    for name, source in (("a", LR_1E3), ("b", LR_1E5)):
+        shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("trace"))
+        for trial in (tmp_path / name).iterdir():
+            lines = [json.loads(line) for line in (trial / "result.json").read_text()
+                     .splitlines()]
+            for result in lines:
+                runners = result["env_runners"]
+                runners["audit/goal_reached"] = runners["episode_return_mean"] / 500
+            (trial / "result.json").write_text("".join(json.dumps(r) + "\n" for r in lines))
+        sides[name] = tmp_path / name
+    result = rldebug.diff(sides["a"], sides["b"], metric="env_runners/audit/goal_reached")
+    assert result.comparable and result.parts
+    assert result.main.final_a == pytest.approx(
+        rldebug.diff(LR_1E3, LR_1E5).main.final_a / 500)
+    dict_valued = "env_runners"  # what the EnvRunners reported, a dict
+    assert main(["diff", str(sides["a"]), str(sides["b"]), "--metric", dict_valued]) == 2
+    assert f"The runs report '{dict_valued}', but as dict, never a number" in \
+        capsys.readouterr().err
+
+
+def test_a_run_that_crashed_after_its_first_results_is_said_to_and_exits_1(tmp_path, capsys):
+    """From a held-out audit: a run whose env raised in its sixth iteration, against one
+    that did not, was 'do not part' (exit 0), its crash only a doctor finding in one run.
+    Its crash is now said beside the metrics and in the verdict, and the runs differ."""
+    crashed = tmp_path / "PPO_crashed"
+    shutil.copytree(LR_1E3 / "PPO_seed_0", crashed, ignore=shutil.ignore_patterns("trace"))
+    lines = (crashed / "result.json").read_text().splitlines()
+    (crashed / "result.json").write_text("".join(line + "\n" for line in lines[:5]))
+    (crashed / "error.txt").write_text(
+        "Failure # 1 (occurred at 2026-12-08_05-00-00)\nTraceback (most recent call last):\n"
+        "  File \"env.py\", line 9, in step\nRuntimeError: planted crash at env step 2001\n")
+    result = rldebug.diff(LR_1E3 / "PPO_seed_1", crashed)
+    assert result.parts and result.crashed_b is None
+    assert "RuntimeError" in result.crashed_later_b and result.crashed_later_a is None
+    said = str(result)
+    assert "  run b crashed after its first results: The trial stopped with RuntimeError" \
+        in said
+    assert said.splitlines()[-1].startswith("Run b crashed, the other did not")
+    assert main(["diff", str(LR_1E3 / "PPO_seed_1"), str(crashed)]) == 1
+    capsys.readouterr()
+
+
+def test_a_finding_both_runs_have_at_two_severities_says_both():
+    """From a held-out audit: 'only in a: info kl_blowup' and 'only in b: warning
+    kl_blowup' read as two findings each run lacks; each now names the other's."""
+    from rldebug.rundiff.compare import _finding_diffs
+
+    found = _finding_diffs({("kl_blowup", "default_policy", "info")},
+                           {("kl_blowup", "default_policy", "warning"),
+                            ("trial_errored", None, "error")})
+    assert [f.text() for f in found] == [
+        "only in a: info kl_blowup (default_policy; warning in b)",
+        "only in b: warning kl_blowup (default_policy; info in a)",
+        "only in b: error trial_errored"]
 
 
 def test_the_env_step_axis_has_the_iterations_points_and_a_short_trial_is_said(tmp_path):

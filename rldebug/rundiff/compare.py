@@ -109,6 +109,20 @@ def _names_a_seed(key: str) -> bool:
     return key in _SEED_KEYS or ("." in key and "seed" in key.rsplit(".", 1)[-1].lower())
 
 
+def _seeds_per_side(rows: list, trials_a: list, trials_b: list) -> list:
+    """The config rows, a seed's row holding each side's seeds where a side's trials have
+    several (``seed: [0, 1] -> [2, 3]``; it showed each side's first)."""
+    from rldebug.rundiff.configs import value_at
+
+    for row in rows:
+        if _names_a_seed(row.key):
+            for side, trials in (("a", trials_a), ("b", trials_b)):
+                values = [value_at(t.config, row.key) for t in trials]
+                if len({repr(v) for v in values}) > 1:
+                    setattr(row, side, values)
+    return rows
+
+
 def _one_config(trials: list, run: Any, side: str) -> None:
     """Refuse a side whose trials are not seeds of one config (a Tune grid over lr): their
     spread would be taken for noise, and the first trial's config for the side's."""
@@ -126,6 +140,34 @@ def _one_config(trials: list, run: Any, side: str) -> None:
                 "the trials of one side as seeds of one config, their spread as its noise. "
                 "Pass one trial directory per side (or a directory holding only seeds of "
                 "one config).")
+
+
+def _not_a_number(metric: str, results: list[dict]) -> str | None:
+    """Where the runs report ``metric`` but never as a number: what they hold instead."""
+    from rldebug.shapes.results import get_path
+
+    held = [get_path(r, metric, _ABSENT) for r in results]
+    kinds = sorted({type(v).__name__ for v in held if v is not _ABSENT})
+    if not kinds:
+        return None
+    return (f"The runs report {metric!r}, but as {' and '.join(kinds)}, never a number: "
+            "diff draws a metric's curve from numbers. Pass a numeric key or a '/'-path "
+            "into it (e.g. env_runners/episode_len_mean, or env_runners/"
+            "agent_episode_returns_mean/<agent id>).")
+
+
+_ABSENT = object()
+
+
+def _finding_diffs(findings_a: set, findings_b: set) -> list[FindingDiff]:
+    """The findings one run has and the other has not, each with the severity the other
+    run gives the same rule and subject, if it names them at all."""
+    def other(rule, module, findings) -> str | None:
+        return next((s for r, m, s in sorted(findings) if (r, m) == (rule, module)), None)
+
+    return [FindingDiff(rule, module, severity, side, other(rule, module, others))
+            for side, own, others in (("a", findings_a, findings_b), ("b", findings_b, findings_a))
+            for rule, module, severity in sorted(own - others, key=str)]
 
 
 def _findings(run) -> tuple[set[tuple[str, str | None, str]], str | None]:
@@ -189,7 +231,7 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
             if name == metric:
                 keys = sorted({k for r in results for k, v in r.items() if _reported(v)})
                 raise UsageError(
-                    f"Neither run reports {metric!r}. "
+                    _not_a_number(metric, results) or f"Neither run reports {metric!r}. "
                     + (f"Metrics both can be compared on: {known} (or a '/'-path into the "
                        "result dict, e.g. env_runners/episode_len_mean)." if known else
                        "They report none of RLlib's metrics; pass --metric with a key or "
@@ -202,14 +244,14 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         run_a=str(run_a), run_b=str(run_b), metric=metric,
         trials_a=[t.name for t in trials_a], trials_b=[t.name for t in trials_b],
         algorithm_a=algorithm_a, algorithm_b=algorithm_b,
-        config=config_rows(trials_a[0].config, trials_b[0].config, algorithm_a, algorithm_b),
+        config=_seeds_per_side(config_rows(trials_a[0].config, trials_b[0].config,
+                                           algorithm_a, algorithm_b), trials_a, trials_b),
         metrics=comparisons, traces=trace_rows(trials_a, trials_b),
-        findings=[FindingDiff(rule, module, severity, "a") for rule, module, severity
-                  in sorted(findings_a - findings_b, key=str)]
-        + [FindingDiff(rule, module, severity, "b") for rule, module, severity
-           in sorted(findings_b - findings_a, key=str)],
+        findings=_finding_diffs(findings_a, findings_b),
         crashed_a=None if trials_a[0].results else crash_a or "it crashed",
         crashed_b=None if trials_b[0].results else crash_b or "it crashed",
+        crashed_later_a=crash_a if trials_a[0].results else None,
+        crashed_later_b=crash_b if trials_b[0].results else None,
         speed=[] if unmeasured else speed_rows(trials_a, trials_b))
 
 

@@ -18,10 +18,19 @@ from typing import Any
 from rldebug.shapes.configs import (
     combined_callback_names,
     default_config,
+    default_model_config,
     family_from_config,
+    model_config_fields,
     without_address,
 )
 
+# the longest value a row shows (a longer one is cut with "…")
+SHOWN_VALUE = 60
+# RLlib's "not set" for a deprecated setting (ray.rllib.utils.deprecation.DEPRECATED_VALUE)
+DEPRECATED_VALUE = -1
+# settings RLlib's build (AlgorithmConfig.validate) sets where a config left them at
+# DEPRECATED_VALUE: a config restored from a checkpoint holds what the build chose
+SET_AT_BUILD = frozenset({"simple_optimizer"})
 # Algorithms whose default configs a side's keys are matched against, when the
 # trial directory's name (Tune: ``PPO_<env>_<id>``) does not say.
 KNOWN_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC")
@@ -34,10 +43,25 @@ class ConfigRow:
     b: Any
     a_default: bool  # the value on side a is RLlib's default (not in its params.json)
     b_default: bool
+    # side a does not set this inner key and RLlib has no default for it (an env_config
+    # key: the env's own default applies), so its value is not known
+    a_unset: bool = False
+    b_unset: bool = False
 
     def to_dict(self) -> dict:
         return {"key": self.key, "a": self.a, "b": self.b, "a_is_default": self.a_default,
-                "b_is_default": self.b_default}
+                "b_is_default": self.b_default, "a_is_unset": self.a_unset,
+                "b_is_unset": self.b_unset}
+
+    def shown(self, side: str) -> str:
+        """Side ``side``'s value as the report says it."""
+        if getattr(self, f"{side}_unset"):
+            return "(not set)"
+        value = self.a if side == "a" else self.b
+        text = json.dumps(value, default=str) if not isinstance(value, str) else value
+        if len(text) > SHOWN_VALUE:
+            text = text[:SHOWN_VALUE - 1] + "…"
+        return text + (" (default)" if getattr(self, f"{side}_default") else "")
 
 
 def _is_rldebugs(value: Any) -> bool:
@@ -65,6 +89,12 @@ def _as_given(config: dict) -> dict:
     for key in ("callbacks", "_learner_class"):
         if _is_rldebugs(given.get(key)):
             del given[key]
+    # the config's own class, which a config restored from a checkpoint holds (the
+    # algorithm row says what differs)
+    given.pop("class", None)
+    model = given.get("_model_config")  # Tune writes a DefaultModelConfig as its repr
+    if isinstance(model, str) and model_config_fields(model) is not None:
+        given["_model_config"] = model_config_fields(model)
     return given
 
 
@@ -82,7 +112,11 @@ def _defaults(name: str) -> dict:
     except ValueError:  # an unknown or unimportable algorithm: no defaults
         return {}
     to_dict = getattr(config, "to_dict", None)
-    return _normal(to_dict() if callable(to_dict) else dict(config))
+    defaults = _normal(to_dict() if callable(to_dict) else dict(config))
+    if isinstance(defaults.get("_model_config"), dict):  # the new stack's model config
+        defaults["_model_config"] = {**_normal(default_model_config()),
+                                     **defaults["_model_config"]}
+    return defaults
 
 
 def algorithm_of(config: dict | None, trial_name: str = "") -> str | None:
@@ -130,9 +164,12 @@ def _rows(key: str, a: Any, b: Any, a_default: bool, b_default: bool,
     inner = default if isinstance(default, dict) else {}
     rows = []
     for name in sorted(set(a) | set(b), key=str):
-        rows += _rows(f"{key}.{name}", a.get(name, inner.get(name)),
+        found = _rows(f"{key}.{name}", a.get(name, inner.get(name)),
                       b.get(name, inner.get(name)), a_default or name not in a,
                       b_default or name not in b, inner.get(name))
+        for row in found if len(found) == 1 and name not in inner else ():
+            row.a_unset, row.b_unset = name not in a, name not in b
+        rows += found
     return rows
 
 
@@ -148,12 +185,25 @@ def config_rows(config_a: dict | None, config_b: dict | None, algorithm_a: str |
     defaults_b = _defaults(algorithm_b) if algorithm_b and _lacks(b, a) else {}
     rows = []
     for key in sorted(set(a) | set(b)):
+        if key in SET_AT_BUILD and DEPRECATED_VALUE in (a.get(key), b.get(key)):
+            continue  # one params.json written before the build, one after
         rows += _rows(key, a.get(key, defaults_a.get(key)), b.get(key, defaults_b.get(key)),
                       key not in a, key not in b,
                       defaults_a.get(key) if key in defaults_a else defaults_b.get(key))
     if algorithm_a != algorithm_b:
         rows.insert(0, ConfigRow("(algorithm)", algorithm_a, algorithm_b, False, False))
     return rows
+
+
+def value_at(config: dict | None, key: str) -> Any:
+    """The value a config row's ``key`` names (``env_config.seed``: an inner key), as the
+    row shows it; None where the config lacks it."""
+    node: Any = _normal(_as_given(config or {}))
+    for part in key.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _lacks(config: dict, other: dict) -> bool:
@@ -163,4 +213,4 @@ def _lacks(config: dict, other: dict) -> bool:
         _lacks(config[key], value) for key, value in other.items())
 
 
-__all__ = ["KNOWN_ALGORITHMS", "ConfigRow", "algorithm_of", "config_rows"]
+__all__ = ["KNOWN_ALGORITHMS", "ConfigRow", "algorithm_of", "config_rows", "value_at"]

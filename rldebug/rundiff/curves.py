@@ -55,13 +55,16 @@ class Curve:
 
 @dataclass
 class Parting:
-    """Where two sides part (``at`` is an iteration or an env-step count)."""
+    """Where two sides part (``at`` is an iteration or an env-step count): the sides'
+    means there (``a``, ``b``), the gap of their 3-point running means (centred on it, as
+    the parting is judged) and the least gap that counted as apart (``needed``)."""
 
     at: float
     gap: float
     noise: float
     a: float
     b: float
+    needed: float
 
     def to_dict(self) -> dict:
         return {k: float(v) for k, v in vars(self).items()}
@@ -219,7 +222,8 @@ def first_parting(axis: np.ndarray, side_a: tuple, side_b: tuple,
         stretch = slice(i, i + SUSTAIN)
         if apart[stretch].all() and len(set(np.sign(gap[stretch]))) == 1:
             return Parting(at=float(axis[i]), gap=float(gap[i]), noise=float(noise[i]),
-                           a=float(side_a[0][i]), b=float(side_b[0][i]))
+                           a=float(side_a[0][i]), b=float(side_b[0][i]),
+                           needed=float(needed[i]))
     return None
 
 

@@ -63,9 +63,14 @@ def _figure(m: MetricComparison) -> str | None:
         plt.close(fig)
 
 
-def _value(value, is_default: bool) -> str:
+def _value(row, side: str) -> str:
+    """A config row's value on ``side`` (RLlib's default, or not set, greyed)."""
+    if getattr(row, f"{side}_unset"):
+        return '<span class="default">(not set)</span>'
+    value = row.a if side == "a" else row.b
     text = html.escape(json.dumps(value, default=str) if not isinstance(value, str) else value)
-    return f'<span class="default">{text} (default)</span>' if is_default else text
+    return (f'<span class="default">{text} (default)</span>'
+            if getattr(row, f"{side}_default") else text)
 
 
 def to_html(d: RunDiff) -> str:
@@ -82,8 +87,8 @@ def to_html(d: RunDiff) -> str:
              "<h2>Config (only what differs, RLlib defaults filled in)</h2>"]
     if d.config:
         parts.append("<table><tr><th>key</th><th>a</th><th>b</th></tr>" + "".join(
-            f"<tr><td>{e(r.key)}</td><td>{_value(r.a, r.a_default)}</td>"
-            f"<td>{_value(r.b, r.b_default)}</td></tr>" for r in d.config) + "</table>")
+            f"<tr><td>{e(r.key)}</td><td>{_value(r, 'a')}</td>"
+            f"<td>{_value(r, 'b')}</td></tr>" for r in d.config) + "</table>")
     else:
         parts.append("<p>The same.</p>")
     parts.append("<h2>Metrics</h2>")
@@ -110,8 +115,7 @@ def to_html(d: RunDiff) -> str:
                          for s in d.speed) + "</table>")
     if d.findings:
         parts.append("<h2>Doctor findings in one run only</h2><ul>" + "".join(
-            f"<li>only in {f.only_in}: {e(f.severity)} <code>{e(f.rule_id)}</code>"
-            f"{' (' + e(f.module) + ')' if f.module else ''}</li>" for f in d.findings)
+            f"<li>{e(f.text())}</li>" for f in d.findings)
             + "</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,6 @@ from rldebug.rundiff.speed import SpeedRow
 from rldebug.rundiff.traces import TraceRow
 from rldebug.usage import json_text
 
-_SHOWN_VALUE = 60
-
 
 @dataclass
 class FindingDiff:
@@ -24,6 +21,16 @@ class FindingDiff:
     module: str | None
     severity: str
     only_in: str  # "a" or "b"
+    # the severity the other run gives the same rule and subject (None: no such finding)
+    other_severity: str | None = None
+
+    def text(self) -> str:
+        """``only in b: warning kl_blowup (default_policy; info in a)``."""
+        where = [self.module] if self.module else []
+        if self.other_severity:
+            where.append(f"{self.other_severity} in {'b' if self.only_in == 'a' else 'a'}")
+        return (f"only in {self.only_in}: {self.severity} {self.rule_id}"
+                + (f" ({'; '.join(where)})" if where else ""))
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -46,6 +53,10 @@ class RunDiff:
     # it has a config and a crash to compare, no metric
     crashed_a: str | None = None
     crashed_b: str | None = None
+    # what the doctor says of a side whose trial crashed after some results (else None):
+    # its curves end there
+    crashed_later_a: str | None = None
+    crashed_later_b: str | None = None
     # how fast each side ran (RLlib's timers): said beside the verdict, never part of it
     speed: list[SpeedRow] = field(default_factory=list)
 
@@ -57,10 +68,18 @@ class RunDiff:
     @property
     def parts(self) -> bool:
         """Whether the runs part on the chosen metric (by iteration or by env steps), or
-        one crashed before its first result and the other did not."""
+        one crashed (before its first result or after) and the other did not."""
         if self.crashed_a or self.crashed_b:
             return not (self.crashed_a and self.crashed_b)
-        return bool(self.main and self.main.parts)
+        return bool(self.main and self.main.parts) or self._one_crashed_later is not None
+
+    @property
+    def _one_crashed_later(self) -> str | None:
+        """"a" or "b": the side whose trial crashed after its first results, the other's
+        did not (None otherwise)."""
+        if bool(self.crashed_later_a) == bool(self.crashed_later_b):
+            return None
+        return "a" if self.crashed_later_a else "b"
 
     @property
     def comparable(self) -> bool:
@@ -82,6 +101,8 @@ class RunDiff:
                 "traces": [t.to_dict() for t in self.traces],
                 "findings": [f.to_dict() for f in self.findings],
                 "crashed_a": self.crashed_a, "crashed_b": self.crashed_b,
+                "crashed_later_a": self.crashed_later_a,
+                "crashed_later_b": self.crashed_later_b,
                 "speed": [s.to_dict() for s in self.speed]}
 
     def to_json(self) -> str:
@@ -99,9 +120,7 @@ class RunDiff:
         if self.config:
             out.append(f"Config: {len(self.config)} difference(s), RLlib defaults filled in")
             for row in self.config:
-                a = _short(row.a) + (" (default)" if row.a_default else "")
-                b = _short(row.b) + (" (default)" if row.b_default else "")
-                out.append(f"  {row.key}: {a}  ->  {b}")
+                out.append(f"  {row.key}: {row.shown('a')}  ->  {row.shown('b')}")
         else:
             out.append("Config: the same (RLlib defaults filled in)")
         out.append("")
@@ -118,6 +137,9 @@ class RunDiff:
             out.append(f"  noise for {main.metric}: {main.noise_source}")
             if main.cut_short:
                 out.append(f"  {main.metric} {main.cut_short}.")
+        for side, crash in (("a", self.crashed_later_a), ("b", self.crashed_later_b)):
+            if crash:
+                out.append(f"  run {side} crashed after its first results: {crash}")
         if self.traces:
             out.append("")
             out.append("Traces (last quarter of each run):")
@@ -136,9 +158,7 @@ class RunDiff:
         if self.findings:
             out.append("")
             out.append("Doctor findings in one run only:")
-            for f in self.findings:
-                where = f" ({f.module})" if f.module else ""
-                out.append(f"  only in {f.only_in}: {f.severity} {f.rule_id}{where}")
+            out += [f"  {f.text()}" for f in self.findings]
         out.append("")
         out.append(verdict_text(self))
         return "\n".join(out)
@@ -156,7 +176,8 @@ def _where_parted(m: MetricComparison) -> str:
     if m.by_iteration is None:
         return f"at {steps} (not by iteration)"
     p = m.by_iteration
-    text = f"at iteration {int(p.at)} ({_num(p.a)} vs {_num(p.b)}, noise {_num(p.noise)})"
+    text = (f"at iteration {int(p.at)} ({_num(p.a)} vs {_num(p.b)}; gap of the 3-iteration "
+            f"means {_num(abs(p.gap))}, {_num(p.needed)} needed)")
     return text if steps is None else f"{text} and at {steps}"
 
 
@@ -214,16 +235,17 @@ def verdict_text(d: RunDiff) -> str:
                 "the noise above).")
     if m.parts:
         return f"The runs part on {d.metric} {_where_parted(m)}."
+    side = d._one_crashed_later
+    if side is not None:
+        crash = d.crashed_later_a if side == "a" else d.crashed_later_b
+        return (f"Run {side} crashed, the other did not (the config differences above are "
+                f"the suspects): {crash.rstrip('.')}. Up to where its curves end, the runs do not part on "
+                f"{d.metric} {_why_not_parted(m)}.")
     return f"The runs do not part on {d.metric} {_why_not_parted(m)}."
 
 
 def _num(value) -> str:
     return "—" if value is None else f"{value:.4g}"
-
-
-def _short(value) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= _SHOWN_VALUE else text[:_SHOWN_VALUE - 1] + "…"
 
 
 __all__ = ["FindingDiff", "RunDiff"]

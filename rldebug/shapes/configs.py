@@ -111,23 +111,44 @@ def _rebuilt(value: Any, default: Any) -> Any:
 def _model_config_from_repr(text: str):
     """RLlib's ``DefaultModelConfig`` from its repr (its fields are literals), as JSON
     writes it; a repr that is not one is refused with the way out."""
-    import ast
-
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     refused = UsageError(f"The run's params.json holds its model config as text RLlib's "
                          f"DefaultModelConfig cannot be read back from ({text[:60]}...). "
                          "Pass the config: --config my_file.py:make_config.")
-    try:
-        call = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        raise refused from None
-    if not isinstance(call, ast.Call) or call.args:
+    fields = model_config_fields(text)
+    if fields is None:
         raise refused
     try:
-        return DefaultModelConfig(**{k.arg: ast.literal_eval(k.value) for k in call.keywords})
-    except (ValueError, TypeError):  # a field that is no literal, or not the config's
+        return DefaultModelConfig(**fields)
+    except TypeError:  # a field that is not the config's
         raise refused from None
+
+
+def model_config_fields(text: str) -> dict[str, Any] | None:
+    """The fields of a ``DefaultModelConfig(...)`` repr, as Tune's params.json writes a
+    model config (None when the text is not one, or a field is no literal)."""
+    import ast
+
+    try:
+        call = ast.parse(text, mode="eval").body
+        if not isinstance(call, ast.Call) or call.args or \
+                getattr(call.func, "id", None) != "DefaultModelConfig":
+            return None
+        return {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    except (SyntaxError, ValueError):
+        return None
+
+
+def default_model_config() -> dict[str, Any]:
+    """RLlib's ``DefaultModelConfig`` as a dict: what the new stack's default RLModules
+    take for every key a config's ``model_config`` (``_model_config`` in its dict) leaves
+    out."""
+    import dataclasses
+
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    return dataclasses.asdict(DefaultModelConfig())
 
 
 def config_from_params(algorithm: str, params: Mapping[str, Any]):
@@ -289,6 +310,7 @@ def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
 
 __all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
            "combined_callback_names", "config_from_params", "default_config",
+           "default_model_config", "model_config_fields",
            "family_from_config", "module_ids_from_config", "module_overrides",
            "schedule_timesteps", "schedule_values", "set_per_module",
            "stack_from_config", "store_config", "stored_config", "without_address"]

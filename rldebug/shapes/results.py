@@ -92,15 +92,30 @@ class Stat:
 
 
 def get_path(result: Mapping, key: str, default: Any = None) -> Any:
-    """Value at ``"a/b/c"`` in a nested result dict (or under the flat key itself)."""
+    """Value at ``"a/b/c"`` in a nested result dict (or under the flat key itself). A key
+    that holds a ``/`` itself is found too: ``metrics_logger.log_value("audit/goal")`` in
+    a callback is stored as ``result["env_runners"]["audit/goal"]``, and its path is
+    ``env_runners/audit/goal``."""
     if key in result:
         return result[key]
-    node: Any = result
-    for part in key.split("/"):
-        if not isinstance(node, Mapping) or part not in node:
-            return default
-        node = node[part]
-    return node
+    found = _at(result, key.split("/"))
+    return default if found is _MISSING else found
+
+
+def _at(node: Any, parts: list[str]) -> Any:
+    """The value ``parts`` lead to from ``node``, each step the longest key of the node
+    that the next parts joined by ``/`` name (``_MISSING`` where none leads on)."""
+    if not parts:
+        return node
+    if not isinstance(node, Mapping):
+        return _MISSING
+    for count in range(len(parts), 0, -1):
+        head = "/".join(parts[:count])
+        if head in node:
+            found = _at(node[head], parts[count:])
+            if found is not _MISSING:
+                return found
+    return _MISSING
 
 
 def has_path(result: Mapping, key: str) -> bool:
