@@ -308,9 +308,23 @@ def set_per_module(config: Any, keys: tuple[str, ...]) -> bool:
     return any(any(key in own for key in keys) for own in module_overrides(config).values())
 
 
-__all__ = ["COMBINED_CALLBACKS_MODULE", "COMBINED_CALLBACKS_NAME", "CONFIG_PICKLE",
-           "combined_callback_names", "config_from_params", "default_config",
-           "default_model_config", "model_config_fields",
-           "family_from_config", "module_ids_from_config", "module_overrides",
-           "schedule_timesteps", "schedule_values", "set_per_module",
-           "stack_from_config", "store_config", "stored_config", "without_address"]
+__all__ = [
+    "COMBINED_CALLBACKS_MODULE",
+    "COMBINED_CALLBACKS_NAME",
+    "CONFIG_PICKLE",
+    "combined_callback_names",
+    "config_from_params",
+    "default_config",
+    "default_model_config",
+    "family_from_config",
+    "model_config_fields",
+    "module_ids_from_config",
+    "module_overrides",
+    "schedule_timesteps",
+    "schedule_values",
+    "set_per_module",
+    "stack_from_config",
+    "store_config",
+    "stored_config",
+    "without_address",
+]
