@@ -383,6 +383,21 @@ def test_a_run_that_crashed_after_its_first_results_is_said_to_and_exits_1(tmp_p
     assert said.splitlines()[-1].startswith("Run b crashed, the other did not")
     assert main(["diff", str(LR_1E3 / "PPO_seed_1"), str(crashed)]) == 1
     capsys.readouterr()
+    # from the review: a crash after 2 results (too few to part) is still the difference
+    # (it was parts but not comparable, exit 2, the crash unsaid); a side that crashed
+    # before its first result against one that crashed later is not told 'the other did
+    # not'; the HTML says the crash as the console does
+    (crashed / "result.json").write_text("".join(line + "\n" for line in lines[:2]))
+    short = rldebug.diff(LR_1E3 / "PPO_seed_1", crashed)
+    assert short.parts and short.comparable and "RuntimeError" in str(short).splitlines()[-1]
+    page = short.write_html(tmp_path / "diff.html").read_text()
+    assert "run b crashed after its first results: The trial stopped with RuntimeError" in page
+    at_once = tmp_path / "PPO_at_once"
+    shutil.copytree(crashed, at_once)
+    (at_once / "result.json").write_text("")
+    both = rldebug.diff(at_once, crashed)
+    assert not both.parts and str(both).splitlines()[-1].startswith(
+        "Run a crashed before its first result, the other crashed after its first results")
 
 
 def test_a_finding_both_runs_have_at_two_severities_says_both():

@@ -28,8 +28,8 @@ def add_commands(subparsers) -> None:
                      "env steps, where they part, traces, doctor findings",
         description="Compare two runs (rldebug run logdirs, Tune trials, or Tune experiments "
                     "whose trials are seeds of one config). Exit 0 when they do not part on "
-                    "the metric beyond its noise, 1 when they do (or one crashed before its "
-                    "first result), 2 for unusable input or when the metric cannot be "
+                    "the metric beyond its noise, 1 when they do (or one crashed and the "
+                    "other did not), 2 for unusable input or when the metric cannot be "
                     "compared (only one run reports it, or they share fewer than 3 "
                     "iterations; the report says which).")
     parser.add_argument("run_a")

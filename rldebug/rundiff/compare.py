@@ -111,15 +111,24 @@ def _names_a_seed(key: str) -> bool:
 
 def _seeds_per_side(rows: list, trials_a: list, trials_b: list) -> list:
     """The config rows, a seed's row holding each side's seeds where a side's trials have
-    several (``seed: [0, 1] -> [2, 3]``; it showed each side's first)."""
-    from rldebug.rundiff.configs import value_at
+    several (``seed: [0, 1] -> [2, 3]``; it showed each side's first, and nothing where
+    those were alike: {0, 1} against {0, 2})."""
+    from rldebug.rundiff.configs import ConfigRow, value_at
 
+    def seeds(trials: list, key: str) -> list:
+        return [value_at(t.config, key) for t in trials]
+
+    def shown(values: list):
+        return values if len({repr(v) for v in values}) > 1 else values[0]
+
+    keys = [row.key for row in rows]
+    if "seed" not in keys and \
+            sorted(map(repr, seeds(trials_a, "seed"))) != sorted(map(repr, seeds(trials_b, "seed"))):
+        rows = sorted([*rows, ConfigRow("seed", None, None, False, False)],
+                      key=lambda row: (row.key != "(algorithm)", row.key))
     for row in rows:
-        if _names_a_seed(row.key):
-            for side, trials in (("a", trials_a), ("b", trials_b)):
-                values = [value_at(t.config, row.key) for t in trials]
-                if len({repr(v) for v in values}) > 1:
-                    setattr(row, side, values)
+        if row.key != "(algorithm)" and _names_a_seed(row.key):
+            row.a, row.b = shown(seeds(trials_a, row.key)), shown(seeds(trials_b, row.key))
     return rows
 
 
@@ -142,6 +151,9 @@ def _one_config(trials: list, run: Any, side: str) -> None:
                 "one config).")
 
 
+_ABSENT = object()
+
+
 def _not_a_number(metric: str, results: list[dict]) -> str | None:
     """Where the runs report ``metric`` but never as a number: what they hold instead."""
     from rldebug.shapes.results import get_path
@@ -156,9 +168,6 @@ def _not_a_number(metric: str, results: list[dict]) -> str | None:
             "agent_episode_returns_mean/<agent id>).")
 
 
-_ABSENT = object()
-
-
 def _finding_diffs(findings_a: set, findings_b: set) -> list[FindingDiff]:
     """The findings one run has and the other has not, each with the severity the other
     run gives the same rule and subject, if it names them at all."""
@@ -170,13 +179,23 @@ def _finding_diffs(findings_a: set, findings_b: set) -> list[FindingDiff]:
             for rule, module, severity in sorted(own - others, key=str)]
 
 
-def _findings(run) -> tuple[set[tuple[str, str | None, str]], str | None]:
-    """The doctor's findings, and what it says of a crash (None if the run did not)."""
+def _findings(run, trials: list) -> tuple[set[tuple[str, str | None, str]], str | None,
+                                          str | None]:
+    """The doctor's findings; what it says of a crash before the first result (None if
+    there was none); and of a crash that ended a trial with results (None if none did:
+    a trial Tune restored and that went on is no crash; with several trials, it is named)."""
     from rldebug.doctor import diagnose
 
     findings = diagnose(run).findings
     crash = next((f.message for f in findings if f.rule_id == "trial_errored"), None)
-    return {(f.rule_id, f.module, f.severity) for f in findings}, crash
+    measured = {t.name for t in trials if t.results}
+    later = [f for f in findings if f.rule_id == "trial_errored" and f.severity == "error"
+             and f.trial in measured]
+    said = None
+    if later:
+        said = later[0].message if len(trials) == 1 else \
+            f"trial {later[0].trial}: {later[0].message}"
+    return {(f.rule_id, f.module, f.severity) for f in findings}, crash, said
 
 
 def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> RunDiff:
@@ -239,7 +258,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
             continue
         comparisons.append(compare(name, curves_a, curves_b))
     comparisons.sort(key=lambda c: c.metric != metric)
-    (findings_a, crash_a), (findings_b, crash_b) = _findings(run_a), _findings(run_b)
+    findings_a, crash_a, later_a = _findings(run_a, trials_a)
+    findings_b, crash_b, later_b = _findings(run_b, trials_b)
     return RunDiff(
         run_a=str(run_a), run_b=str(run_b), metric=metric,
         trials_a=[t.name for t in trials_a], trials_b=[t.name for t in trials_b],
@@ -250,8 +270,7 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
         findings=_finding_diffs(findings_a, findings_b),
         crashed_a=None if trials_a[0].results else crash_a or "it crashed",
         crashed_b=None if trials_b[0].results else crash_b or "it crashed",
-        crashed_later_a=crash_a if trials_a[0].results else None,
-        crashed_later_b=crash_b if trials_b[0].results else None,
+        crashed_later_a=later_a, crashed_later_b=later_b,
         speed=[] if unmeasured else speed_rows(trials_a, trials_b))
 
 

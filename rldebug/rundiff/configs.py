@@ -167,8 +167,9 @@ def _rows(key: str, a: Any, b: Any, a_default: bool, b_default: bool,
         found = _rows(f"{key}.{name}", a.get(name, inner.get(name)),
                       b.get(name, inner.get(name)), a_default or name not in a,
                       b_default or name not in b, inner.get(name))
-        for row in found if len(found) == 1 and name not in inner else ():
-            row.a_unset, row.b_unset = name not in a, name not in b
+        for row in found if name not in inner else ():
+            if row.key == f"{key}.{name}":  # this key's own row, not an inner key's
+                row.a_unset, row.b_unset = name not in a, name not in b
         rows += found
     return rows
 

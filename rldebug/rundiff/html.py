@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +63,11 @@ def _figure(m: MetricComparison) -> str | None:
 
 
 def _value(row, side: str) -> str:
-    """A config row's value on ``side`` (RLlib's default, or not set, greyed)."""
-    if getattr(row, f"{side}_unset"):
-        return '<span class="default">(not set)</span>'
-    value = row.a if side == "a" else row.b
-    text = html.escape(json.dumps(value, default=str) if not isinstance(value, str) else value)
-    return (f'<span class="default">{text} (default)</span>'
-            if getattr(row, f"{side}_default") else text)
+    """A config row's value on ``side`` as the console shows it (RLlib's default, or not
+    set, greyed)."""
+    greyed = row.a_default or row.a_unset if side == "a" else row.b_default or row.b_unset
+    text = html.escape(row.shown(side))
+    return f'<span class="default">{text}</span>' if greyed else text
 
 
 def to_html(d: RunDiff) -> str:
@@ -92,6 +89,7 @@ def to_html(d: RunDiff) -> str:
     else:
         parts.append("<p>The same.</p>")
     parts.append("<h2>Metrics</h2>")
+    parts += [f"<p>{e(line)}</p>" for line in d.crash_lines()]
     for m in d.metrics:
         figure = _figure(m)
         parts.append(f"<h3>{e(m.metric)}</h3><p>{e(parting_text(m))}; noise: "

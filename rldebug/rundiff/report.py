@@ -69,14 +69,15 @@ class RunDiff:
     def parts(self) -> bool:
         """Whether the runs part on the chosen metric (by iteration or by env steps), or
         one crashed (before its first result or after) and the other did not."""
-        if self.crashed_a or self.crashed_b:
-            return not (self.crashed_a and self.crashed_b)
-        return bool(self.main and self.main.parts) or self._one_crashed_later is not None
+        if self.crashed_a or self.crashed_b or self.crashed_later_side:
+            return (bool(self.crashed_a or self.crashed_later_a)
+                    != bool(self.crashed_b or self.crashed_later_b))
+        return bool(self.main and self.main.parts)
 
     @property
-    def _one_crashed_later(self) -> str | None:
-        """"a" or "b": the side whose trial crashed after its first results, the other's
-        did not (None otherwise)."""
+    def crashed_later_side(self) -> str | None:
+        """"a" or "b": the side whose trial crashed after its first results while the
+        other side's did not crash (None otherwise)."""
         if bool(self.crashed_later_a) == bool(self.crashed_later_b):
             return None
         return "a" if self.crashed_later_a else "b"
@@ -84,9 +85,9 @@ class RunDiff:
     @property
     def comparable(self) -> bool:
         """Whether the chosen metric could be compared: both sides report it, over at
-        least ``SUSTAIN`` common iterations (or one side crashed before its first
-        result). ``parts`` is False when it could not."""
-        if self.crashed_a or self.crashed_b:
+        least ``SUSTAIN`` common iterations (or one side crashed: the crash is what
+        differs). ``parts`` is False when it could not."""
+        if self.crashed_a or self.crashed_b or self.crashed_later_side:
             return True
         main = self.main
         return main is not None and not main.only_in and not main.too_short
@@ -104,6 +105,11 @@ class RunDiff:
                 "crashed_later_a": self.crashed_later_a,
                 "crashed_later_b": self.crashed_later_b,
                 "speed": [s.to_dict() for s in self.speed]}
+
+    def crash_lines(self) -> list[str]:
+        """A line for each side whose trial crashed after its first results."""
+        return [f"run {side} crashed after its first results: {crash}" for side, crash
+                in (("a", self.crashed_later_a), ("b", self.crashed_later_b)) if crash]
 
     def to_json(self) -> str:
         return json_text(self.to_dict())
@@ -137,9 +143,7 @@ class RunDiff:
             out.append(f"  noise for {main.metric}: {main.noise_source}")
             if main.cut_short:
                 out.append(f"  {main.metric} {main.cut_short}.")
-        for side, crash in (("a", self.crashed_later_a), ("b", self.crashed_later_b)):
-            if crash:
-                out.append(f"  run {side} crashed after its first results: {crash}")
+        out += [f"  {line}" for line in self.crash_lines()]
         if self.traces:
             out.append("")
             out.append("Traces (last quarter of each run):")
@@ -209,9 +213,19 @@ def verdict_text(d: RunDiff) -> str:
                 f"{d.crashed_b}")
     if d.crashed_a or d.crashed_b:
         side, crash = ("a", d.crashed_a) if d.crashed_a else ("b", d.crashed_b)
-        return (f"Run {side} crashed before its first result, the other did not (the config "
-                f"differences above are the suspects). {crash}")
+        later = d.crashed_later_b if side == "a" else d.crashed_later_a
+        other = (f"the other crashed after its first results ({later})" if later else
+                 "the other did not (the config differences above are the suspects)")
+        return f"Run {side} crashed before its first result, {other}. {crash}"
     m = d.main
+    side = d.crashed_later_side
+    if side is not None:
+        crash = (d.crashed_later_a if side == "a" else d.crashed_later_b).rstrip(".")
+        said = (f"there is no {d.metric} to compare" if m is None else
+                f"the runs part on {d.metric} {_where_parted(m)}" if m.parts else
+                f"the runs do not part on {d.metric} {_why_not_parted(m)}")
+        return (f"Run {side} crashed, the other did not (the config differences above are "
+                f"the suspects): {crash}. Up to where its curves end, {said}.")
     if m is None:
         return f"The runs do not part on {d.metric}: neither side has it."
     if m.only_in:
@@ -235,12 +249,6 @@ def verdict_text(d: RunDiff) -> str:
                 "the noise above).")
     if m.parts:
         return f"The runs part on {d.metric} {_where_parted(m)}."
-    side = d._one_crashed_later
-    if side is not None:
-        crash = d.crashed_later_a if side == "a" else d.crashed_later_b
-        return (f"Run {side} crashed, the other did not (the config differences above are "
-                f"the suspects): {crash.rstrip('.')}. Up to where its curves end, the runs do not part on "
-                f"{d.metric} {_why_not_parted(m)}.")
     return f"The runs do not part on {d.metric} {_why_not_parted(m)}."
 
 
