@@ -237,6 +237,13 @@ def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):
         rldebug.diff(LR_1E3, LR_1E5, metric="no/such/metric")
     assert "compared on: return," in str(said.value)
     assert str(said.value).count("no/such/metric") == 1  # not offered as one to compare on
+    assert "did you mean" not in str(said.value)  # nothing near it
+    # a typo is offered the nearest metric or numeric path (a held-out audit got the list)
+    for typo, meant in (("default_policy/entorpy", "default_policy/entropy"),
+                        ("env_runners/episode_len_maen", "env_runners/episode_len_mean")):
+        with pytest.raises(ValueError, match=f"Neither run reports '{typo}' \\(did you "
+                                             f"mean {meant}\\?\\)"):
+            rldebug.diff(LR_1E3, LR_1E5, metric=typo)
     assert main(["diff", str(tmp_path / "nope"), str(LR_1E3)]) == 2
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="does not exist"):

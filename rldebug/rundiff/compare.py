@@ -154,6 +154,26 @@ def _one_config(trials: list, run: Any, side: str) -> None:
 _ABSENT = object()
 
 
+def _nearest(metric: str, names: list[str], results: list[dict]) -> str:
+    """`` (did you mean ...?)`` naming the metric or numeric '/'-path of the results
+    nearest to a mistyped ``metric`` ("" when none is near)."""
+    import difflib
+
+    def paths(node: Any, prefix: str = "", depth: int = 0):
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict) and depth < 4:
+                yield from paths(value, f"{path}/", depth + 1)
+            elif _reported(value):
+                yield path
+
+    candidates = set(names)
+    for result in results[:1] + results[-1:]:
+        candidates.update(paths(result))
+    near = difflib.get_close_matches(metric, sorted(candidates), n=1, cutoff=0.8)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def _not_a_number(metric: str, results: list[dict]) -> str | None:
     """Where the runs report ``metric`` but never as a number: what they hold instead."""
     from rldebug.shapes.results import get_path
@@ -250,7 +270,8 @@ def diff(run_a: str | Path, run_b: str | Path, metric: str = DEFAULT_METRIC) -> 
             if name == metric:
                 keys = sorted({k for r in results for k, v in r.items() if _reported(v)})
                 raise UsageError(
-                    _not_a_number(metric, results) or f"Neither run reports {metric!r}. "
+                    _not_a_number(metric, results) or f"Neither run reports {metric!r}"
+                    + _nearest(metric, [n for n in metrics if n != metric], results) + ". "
                     + (f"Metrics both can be compared on: {known} (or a '/'-path into the "
                        "result dict, e.g. env_runners/episode_len_mean)." if known else
                        "They report none of RLlib's metrics; pass --metric with a key or "
