@@ -260,6 +260,12 @@ def test_bad_input_is_refused_with_the_fix(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"is not an RLlib run: .* \(it reported foo\); the "
                                          "other run is RLlib's"):
         rldebug.diff(LR_1E3, stray)
+    # a result.json of text that is no JSON says so (a held-out audit's was told only to
+    # train for an iteration)
+    (stray / "result.json").write_text("this is not json {{{\n")
+    with pytest.raises(ValueError, match=r"holds no readable result \(result.json: line 1 is "
+                                         "not a JSON result"):
+        rldebug.diff(LR_1E3, stray)
 
 
 def test_a_side_whose_trials_differ_in_more_than_the_seed_is_refused(tmp_path, capsys):

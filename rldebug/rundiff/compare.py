@@ -79,8 +79,12 @@ def _read(run: Any, side: str):
     # a run that crashed before its first result is compared by its config and its crash
     trials = [t for t in read if t.results] or [t for t in read if t.error and t.config]
     if not trials:
-        raise UsageError(f"run_{side} ({run}) holds no readable result: nothing to compare. "
-                         "Pass a run that trained for at least one iteration.")
+        # what the reading said of its lines (one that is no JSON), not that none was read
+        notes = [note for t in read for note in t.notes if "no readable result" not in note]
+        raise UsageError(f"run_{side} ({run}) holds no readable result"
+                         + (f" ({notes[0].rstrip('.')})" if notes else "")
+                         + ": nothing to compare. Pass a run that trained for at least one "
+                         "iteration.")
     _one_config(trials, run, side)
     return trials
 
