@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 STORE = ROOT / "tests" / "doctor_faults"
 
 
-def store_of(seed: int | None = None) -> Path:
+def store_of(seed: int | None = None, root: Path = STORE) -> Path:
     """Where a draw's runs (``runs/``) and labels (``labels.json``) are stored: the
-    benchmark's own, or a second draw's at ``seed``."""
-    return STORE if seed is None else STORE / f"seed{seed}"
+    benchmark's own, or a second draw's at ``seed`` (below ``root``: the benchmark's
+    folder, or a copy of it)."""
+    return root if seed is None else root / f"seed{seed}"
 
 
 def stored_draws() -> list[int]:

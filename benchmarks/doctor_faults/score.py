@@ -411,8 +411,7 @@ def cut_store(store: Path, first: int, into: Path) -> None:
         results = (run / "result.json").read_text().splitlines()
         for path in run.iterdir():
             if path.name == "result.json":
-                path = cut / path.name
-                path.write_text("".join(line + "\n" for line in results[:first]))
+                (cut / path.name).write_text("".join(line + "\n" for line in results[:first]))
             elif path.name == "trace":
                 _cut_trace(path, first, cut / "trace")
             elif path.name != "error.txt" or len(results) < first:
@@ -456,11 +455,8 @@ def main(write_confidence: bool = False, seed: int | None = None,
     if first is None:
         return _score_and_print(STORE, write_confidence, seed)
     with tempfile.TemporaryDirectory(prefix="doctor_faults_first") as tmp:
-        for draw in [None] if seed is None else [None, seed]:
-            cut_store(store_of(draw), first, Path(tmp) / (f"seed{draw}" if draw else ""))
-        if seed is None:
-            for draw in stored_draws():
-                cut_store(store_of(draw), first, Path(tmp) / f"seed{draw}")
+        for draw in [None, *(stored_draws() if seed is None else [seed])]:
+            cut_store(store_of(draw), first, store_of(draw, root=Path(tmp)))
         print(f"every run cut to its first {first} iterations (a user's shorter run of the "
               "same config)\n")
         return _score_and_print(Path(tmp), False, seed)
@@ -469,15 +465,13 @@ def main(write_confidence: bool = False, seed: int | None = None,
 def _score_and_print(root: Path, write_confidence: bool, seed: int | None) -> int:
     """:func:`main`'s work on the runs stored under ``root`` (the benchmark's folder, its
     draws in ``seed<N>`` below it)."""
-    def stored(draw: int | None) -> Path:
-        return root if draw is None else root / f"seed{draw}"
-
     if seed is None:
         scores = score(root)
-        draws = {draw: score(stored(draw), controls=scores) for draw in stored_draws()}
+        draws = {draw: score(store_of(draw, root), controls=scores)
+                 for draw in stored_draws()}
     else:
         draws = {}  # a second draw is scored alone, beside no other
-        scores = score(stored(seed), controls=healthy_controls(root))
+        scores = score(store_of(seed, root), controls=healthy_controls(root))
         print(f"a second draw: every fault once at seed {seed}, judged against the "
               f"benchmark's healthy controls\n")
     print(report(scores, draws))

@@ -198,21 +198,27 @@ class Doctor:
         PPO run whose critic RLlib's default ``vf_clip_param`` clips while its return
         climbs was told its critic stops learning (a warning), as it is not at 20. Rules
         that can name a fault on those returns do (:meth:`Rule.finish`)."""
-        if self.history and self.return_unjudged() is not None:
+        if self._return_unjudged:
             needed = self._returns.values_for_a_rise
             self._revisit(self.history[-1].iteration, needed=needed)
             for rule in self.rules:
                 self._add(rule.finish(needed, self.findings))
 
+    @property
+    def _return_unjudged(self) -> bool:
+        """The run has iterations, but fewer report a return than the rules that weigh it
+        need (:attr:`ReturnHistory.values_needed`)."""
+        reported = len(self._returns.values.get(None, []))
+        return bool(self.iterations) and reported < self._returns.values_needed
 
     def return_unjudged(self) -> str | None:
         """A note when the run's return was never judged (the rules that weigh it need
         :attr:`ReturnHistory.values_needed` iterations that report one): a verdict of
         healthy then says nothing about whether the run learns. None once it was."""
+        if not self._return_unjudged:
+            return None
         reported = len(self._returns.values.get(None, []))
         needed = self._returns.values_needed
-        if reported >= needed or not self.iterations:
-            return None
         idle = sum(m.sampled_nothing for m in self.history)  # no EnvRunner reported
         # episodes ended, but their mean return was NaN or inf (a non-finite reward)
         non_finite = sum(m.return_mean is not None and not math.isfinite(m.return_mean)

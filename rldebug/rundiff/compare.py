@@ -155,9 +155,6 @@ def _one_config(trials: list, run: Any, side: str) -> None:
                 "one config).")
 
 
-_ABSENT = object()
-
-
 def _nearest(metric: str, names: list[str], results: list[dict]) -> str:
     """`` (did you mean ...?)`` naming the metric or numeric '/'-path of the results
     nearest to a mistyped ``metric`` ("" when none is near)."""
@@ -180,10 +177,10 @@ def _nearest(metric: str, names: list[str], results: list[dict]) -> str:
 
 def _not_a_number(metric: str, results: list[dict]) -> str | None:
     """Where the runs report ``metric`` but never as a number: what they hold instead."""
-    from rldebug.shapes.results import get_path
+    from rldebug.shapes.results import get_path, has_path
 
-    held = [get_path(r, metric, _ABSENT) for r in results]
-    kinds = sorted({type(v).__name__ for v in held if v is not _ABSENT})
+    kinds = sorted({type(get_path(r, metric)).__name__ for r in results
+                    if has_path(r, metric)})
     if not kinds:
         return None
     return (f"The runs report {metric!r}, but as {' and '.join(kinds)}, never a number: "

@@ -93,8 +93,9 @@ def _as_given(config: dict) -> dict:
     # algorithm row says what differs)
     given.pop("class", None)
     model = given.get("_model_config")  # Tune writes a DefaultModelConfig as its repr
-    if isinstance(model, str) and model_config_fields(model) is not None:
-        given["_model_config"] = model_config_fields(model)
+    fields = model_config_fields(model) if isinstance(model, str) else None
+    if fields is not None:
+        given["_model_config"] = fields
     return given
 
 
@@ -167,9 +168,10 @@ def _rows(key: str, a: Any, b: Any, a_default: bool, b_default: bool,
         found = _rows(f"{key}.{name}", a.get(name, inner.get(name)),
                       b.get(name, inner.get(name)), a_default or name not in a,
                       b_default or name not in b, inner.get(name))
-        for row in found if name not in inner else ():
-            if row.key == f"{key}.{name}":  # this key's own row, not an inner key's
-                row.a_unset, row.b_unset = name not in a, name not in b
+        if name not in inner:  # no RLlib default: a side that leaves it out leaves it unset
+            for row in found:
+                if row.key == f"{key}.{name}":  # this key's own row, not an inner key's
+                    row.a_unset, row.b_unset = name not in a, name not in b
         rows += found
     return rows
 
